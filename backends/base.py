@@ -1,0 +1,178 @@
+"""The backend contract and its array-module implementation.
+
+Every kernel here is written once against ``self.xp`` (NumPy or CuPy), so the
+CuPy backend only overrides the kernels it runs as its own CUDA code.  Conv
+and pooling take explicit pads ``(top, bottom, left, right)``; the op library
+resolves 'same'/'valid' before calling in.
+"""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy
+
+Pads = tuple[int, int, int, int]
+Pair = tuple[int, int]
+
+
+def conv_out_size(size: int, k: int, s: int, d: int, lo: int, hi: int) -> int:
+    return (size + lo + hi - d * (k - 1) - 1) // s + 1
+
+
+class ArrayBackend:
+    """Kernels over an array module with NumPy's API."""
+
+    name = "abstract"
+
+    def __init__(self, xp: Any, device: Any) -> None:
+        self.xp = xp
+        self.device = device
+
+    # ----- arrays and transfers -------------------------------------------------
+    def asarray(self, data: Any, dtype: Any = None) -> Any:
+        return self.xp.asarray(data, dtype=dtype)
+
+    def to_host(self, a: Any) -> numpy.ndarray:
+        return numpy.asarray(a)
+
+    def synchronize(self) -> None:
+        """Wait for queued work (a no-op on the CPU)."""
+
+    def generator(self, seed: int | None) -> Any:
+        """A seeded random generator with ``random``, ``standard_normal``, ``integers``."""
+        return self.xp.random.default_rng(seed)
+
+    def as_strided(self, a: Any, shape: Sequence[int], strides: Sequence[int]) -> Any:
+        return self.xp.lib.stride_tricks.as_strided(a, shape=tuple(shape), strides=tuple(strides))
+
+    def index_add(self, target: Any, index: Any, values: Any) -> None:
+        """target[index] += values, accumulating repeated indices."""
+        self.xp.add.at(target, index, values)
+
+    # ----- helpers --------------------------------------------------------------
+    def _pad(self, x: Any, pads: Pads, value: float) -> Any:
+        if not any(pads):
+            return self.xp.ascontiguousarray(x)
+        t, b, l, r = pads
+        return self.xp.pad(x, ((0, 0), (0, 0), (t, b), (l, r)), constant_values=value)
+
+    def _im2col(self, x: Any, kh: int, kw: int, stride: Pair, pads: Pads, dilation: Pair) -> tuple[Any, int, int]:
+        """Columns (C*KH*KW, N*OH*OW) built from a strided view with a single copy."""
+        n, c, h, w = x.shape
+        oh = conv_out_size(h, kh, stride[0], dilation[0], pads[0], pads[1])
+        ow = conv_out_size(w, kw, stride[1], dilation[1], pads[2], pads[3])
+        xp_ = self._pad(x, pads, 0)
+        sn, sc, sh, sw = xp_.strides
+        win = self.as_strided(xp_, (c, kh, kw, n, oh, ow),
+                              (sc, sh * dilation[0], sw * dilation[1], sn, sh * stride[0], sw * stride[1]))
+        return win.reshape(c * kh * kw, n * oh * ow), oh, ow
+
+    # ----- convolution (NCHW input, OIHW weight) -------------------------------
+    def conv2d(self, x: Any, w: Any, stride: Pair, pads: Pads, dilation: Pair) -> Any:
+        o, _, kh, kw = w.shape
+        n = x.shape[0]
+        cols, oh, ow = self._im2col(x, kh, kw, stride, pads, dilation)
+        y = w.reshape(o, -1) @ cols
+        return y.reshape(o, n, oh, ow).transpose(1, 0, 2, 3)
+
+    def conv2d_grad_weight(self, x: Any, gy: Any, w_shape: Sequence[int], stride: Pair, pads: Pads,
+                           dilation: Pair) -> Any:
+        o, _, kh, kw = w_shape
+        cols, _, _ = self._im2col(x, kh, kw, stride, pads, dilation)
+        gy2 = gy.transpose(1, 0, 2, 3).reshape(o, -1)
+        return (gy2 @ cols.T).reshape(tuple(w_shape))
+
+    def conv2d_grad_input(self, gy: Any, w: Any, x_shape: Sequence[int], stride: Pair, pads: Pads,
+                          dilation: Pair) -> Any:
+        o, c, kh, kw = w.shape
+        n, _, h, wd = x_shape
+        _, _, oh, ow = gy.shape
+        dcols = w.reshape(o, -1).T @ gy.transpose(1, 0, 2, 3).reshape(o, -1)
+        dcols = dcols.reshape(c, kh, kw, n, oh, ow).transpose(3, 0, 1, 2, 4, 5)
+        dx = self._col2im(dcols, (n, c, h, wd), stride, pads, dilation)
+        return dx
+
+    def _col2im(self, cols: Any, x_shape: Sequence[int], stride: Pair, pads: Pads, dilation: Pair) -> Any:
+        """Sum window contributions (N, C, KH, KW, OH, OW) back into an (N, C, H, W) image.
+
+        One strided slice-add per kernel tap: no loop over batch, channels or pixels.
+        """
+        n, c, kh, kw, oh, ow = cols.shape
+        _, _, h, w = x_shape
+        hp = max(h + pads[0] + pads[1], dilation[0] * (kh - 1) + stride[0] * (oh - 1) + 1)
+        wp = max(w + pads[2] + pads[3], dilation[1] * (kw - 1) + stride[1] * (ow - 1) + 1)
+        out = self.xp.zeros((n, c, hp, wp), dtype=cols.dtype)
+        for i in range(kh):
+            hi = i * dilation[0]
+            for j in range(kw):
+                wj = j * dilation[1]
+                out[:, :, hi:hi + stride[0] * (oh - 1) + 1:stride[0],
+                    wj:wj + stride[1] * (ow - 1) + 1:stride[1]] += cols[:, :, i, j]
+        return self.xp.ascontiguousarray(out[:, :, pads[0]:pads[0] + h, pads[2]:pads[2] + w])
+
+    # ----- pooling ---------------------------------------------------------------
+    def _pool_windows(self, x: Any, kernel: Pair, stride: Pair, pads: Pads, value: float) -> Any:
+        n, c, h, w = x.shape
+        oh = conv_out_size(h, kernel[0], stride[0], 1, pads[0], pads[1])
+        ow = conv_out_size(w, kernel[1], stride[1], 1, pads[2], pads[3])
+        xp_ = self._pad(x, pads, value)
+        sn, sc, sh, sw = xp_.strides
+        return self.as_strided(xp_, (n, c, oh, ow, kernel[0], kernel[1]),
+                               (sn, sc, sh * stride[0], sw * stride[1], sh, sw))
+
+    def max_pool2d(self, x: Any, kernel: Pair, stride: Pair, pads: Pads) -> tuple[Any, Any]:
+        """Max over windows and, per output, the flat index (h*W + w) of the winner in the input plane."""
+        xp = self.xp
+        _, _, h, w = x.shape
+        win = self._pool_windows(x, kernel, stride, pads, -xp.inf)
+        n, c, oh, ow, kh, kw = win.shape
+        flat = win.reshape(n, c, oh, ow, kh * kw)
+        k = flat.argmax(axis=-1)
+        y = xp.take_along_axis(flat, k[..., None], axis=-1)[..., 0]
+        ih = (xp.arange(oh) * stride[0] - pads[0])[:, None] + k // kw
+        iw = (xp.arange(ow) * stride[1] - pads[2])[None, :] + k % kw
+        return y, (ih * w + iw).astype(xp.int32)
+
+    def max_pool2d_grad(self, gy: Any, idx: Any, x_shape: Sequence[int], kernel: Pair, stride: Pair,
+                        pads: Pads) -> Any:
+        xp = self.xp
+        n, c, h, w = x_shape
+        oh, ow = gy.shape[2:]
+        if stride[0] >= kernel[0] and stride[1] >= kernel[1]:
+            # Windows do not overlap, so every input position has at most one winner: a plain scatter.
+            dx = xp.zeros((n, c, h * w), dtype=gy.dtype)
+            xp.put_along_axis(dx, idx.reshape(n, c, -1), gy.reshape(n, c, -1), axis=-1)
+            return dx.reshape(n, c, h, w)
+        # Overlapping windows: recover each winner's kernel tap and add tap by tap.
+        kh = idx // w - (xp.arange(oh) * stride[0] - pads[0])[:, None]
+        kw = idx % w - (xp.arange(ow) * stride[1] - pads[2])[None, :]
+        tap = kh * kernel[1] + kw
+        cols = xp.stack([xp.where(tap == t, gy, 0) for t in range(kernel[0] * kernel[1])], axis=2)
+        cols = cols.reshape(n, c, kernel[0], kernel[1], oh, ow)
+        return self._col2im(cols, x_shape, stride, pads, (1, 1))
+
+    def max_pool2d_gather(self, g: Any, idx: Any) -> Any:
+        """The adjoint of max_pool2d_grad: read g at each window's winner."""
+        n, c = g.shape[:2]
+        flat = g.reshape(n, c, -1)
+        return self.xp.take_along_axis(flat, idx.reshape(n, c, -1), axis=-1).reshape(idx.shape)
+
+    def _pool_divisor(self, x_shape: Sequence[int], kernel: Pair, stride: Pair, pads: Pads,
+                      count_include_pad: bool, dtype: Any) -> Any:
+        if count_include_pad:
+            return kernel[0] * kernel[1]
+        ones = self.xp.ones((1, 1) + tuple(x_shape[2:]), dtype=dtype)
+        return self._pool_windows(ones, kernel, stride, pads, 0).sum(axis=(4, 5))[0, 0]
+
+    def avg_pool2d(self, x: Any, kernel: Pair, stride: Pair, pads: Pads, count_include_pad: bool) -> Any:
+        win = self._pool_windows(x, kernel, stride, pads, 0)
+        div = self._pool_divisor(x.shape, kernel, stride, pads, count_include_pad, x.dtype)
+        return win.sum(axis=(4, 5)) / div
+
+    def avg_pool2d_grad(self, gy: Any, x_shape: Sequence[int], kernel: Pair, stride: Pair, pads: Pads,
+                        count_include_pad: bool) -> Any:
+        div = self._pool_divisor(x_shape, kernel, stride, pads, count_include_pad, gy.dtype)
+        g = gy / div
+        n, c, oh, ow = gy.shape
+        cols = self.xp.broadcast_to(g[:, :, None, None], (n, c, kernel[0], kernel[1], oh, ow))
+        return self._col2im(cols, x_shape, stride, pads, (1, 1))

@@ -1,0 +1,43 @@
+"""dualflow's op library: primitives defined once, used by both frontends.
+
+    >>> import numpy, core
+    >>> x = core.value(numpy.array([1.0, 2.0]), requires_grad=True)
+    >>> y = core.sum(core.mul(x, x))
+    >>> [g.data.tolist() for g in core.gradients([y], [x], [core.value(numpy.array(1.0))])]
+    [[2.0, 4.0]]
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy
+
+import backends
+from core import device
+from core.autodiff import gradients
+from core.errors import DeviceError, DTypeError, ShapeError
+from core.graph import Node, Value, toposort
+from core.op import Op, apply, grad_mode, is_grad_enabled
+from core.ops.elementwise import (abs, add, broadcast_like, cast, div, equal, exp, greater, greater_equal, identity,
+                                  less, less_equal, log, logical_and, logical_or, maximum, minimum, mul, neg,
+                                  not_equal, pow, relu, scalar, scalar_compare, sigmoid, sign, sqrt, stop_gradient,
+                                  sub, sum_to_like, tanh, where)
+from core.ops.linalg import matmul
+from core.ops.loss import one_hot, softmax_cross_entropy
+from core.ops.nn import (avg_pool2d, batch_norm_eval, batch_norm_train, conv2d, conv2d_grad_input,
+                         conv2d_grad_weight, dropout, max_pool2d)
+from core.ops.reduce import argmax, argmin, log_softmax, max, mean, min, softmax, sum
+from core.ops.shape import (broadcast_to, concat, expand_dims, fill_like, getitem, pad, reshape, reshape_like, stack,
+                            squeeze, transpose)
+from core.random import Generator, seed_everything
+
+
+def value(data: Any, dtype: Any = None, dev: Any = None, requires_grad: bool = False) -> Value:
+    """A leaf Value holding ``data`` on ``dev`` (default: ``device.default()``)."""
+    d = device.parse(dev) if dev is not None else device.default()
+    arr = numpy.asarray(data, dtype=dtype)
+    if dtype is None and arr.dtype == numpy.float64 and not isinstance(data, numpy.ndarray):
+        arr = arr.astype(numpy.float32)
+    be = backends.get_backend(d)
+    a = be.asarray(arr)
+    return Value._wrap(a, tuple(a.shape), a.dtype, d, requires_grad=requires_grad)

@@ -1,0 +1,79 @@
+"""The reverse pass, shared by ``Tensor.backward`` (eager) and ``gradients`` (static).
+
+It walks the nodes between ``outputs`` and ``inputs`` in reverse topological
+order and calls each primitive's ``vjp``.  Because ``vjp`` is written with
+primitives, the gradient is computed at once for eager values and becomes new
+graph nodes for symbolic ones.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+from core.graph import Node, Value, toposort
+from core.ops import elementwise as ew
+
+FREED = ("Trying to backward through the graph a second time (or directly access saved tensors after they "
+         "have already been freed). Saved intermediate values of the graph are freed when you call .backward() "
+         "or autograd.grad(). Specify retain_graph=True if you need to backward through the graph a second time "
+         "or if you need to access saved tensors after calling backward.")
+
+
+def _key(v: Value) -> object:
+    return (id(v.node), v.index) if v.node is not None else id(v)
+
+
+def _check_versions(node: Node) -> None:
+    for i, (v, saved) in enumerate(zip(node.inputs, node.versions)):
+        if v._vc[0] != saved:
+            raise RuntimeError(
+                "one of the variables needed for gradient computation has been modified by an inplace operation: "
+                f"[{v.dtype} {list(v.shape)}], which is argument '{node.op.arg_names[min(i, len(node.op.arg_names) - 1)]}'"
+                f" of {node.op.name}, is at version {v._vc[0]}; expected version {saved} instead.")
+    for v in node.outputs:
+        if v._vc[0] != 0:
+            raise RuntimeError(
+                "one of the variables needed for gradient computation has been modified by an inplace operation: "
+                f"[{v.dtype} {list(v.shape)}], which is output {v.index} of {node.op.name}, is at version "
+                f"{v._vc[0]}; expected version 0 instead.")
+
+
+def gradients(outputs: Sequence[Value], inputs: Sequence[Value], grad_outputs: Sequence[Value],
+              retain_graph: bool = True) -> list[Value | None]:
+    """d(sum_i <outputs_i, grad_outputs_i>)/d(inputs); None where an input is not connected.
+
+    With ``retain_graph=False`` the visited nodes are marked freed, and a later
+    pass through them raises as PyTorch does.
+    """
+    grads: dict[object, Value] = {}
+    for y, g in zip(outputs, grad_outputs):
+        k = _key(y)
+        grads[k] = ew.add(grads[k], g) if k in grads else g
+    wanted = {_key(x) for x in inputs}
+    order = toposort([y.node for y in outputs if y.node is not None])
+
+    # A node matters when one of its inputs is wanted or comes from a node that matters.
+    matters: set[int] = set()
+    for node in order:
+        if any(_key(v) in wanted or (v.node is not None and id(v.node) in matters) for v in node.inputs):
+            matters.add(id(node))
+
+    for node in reversed(order):
+        if id(node) not in matters:
+            continue
+        gys = [grads.get((id(node), i)) for i in range(len(node.outputs))]
+        if all(g is None for g in gys):
+            continue
+        if node.freed:
+            raise RuntimeError(FREED)
+        _check_versions(node)
+        needs = [(_key(v) in wanted or (v.node is not None and id(v.node) in matters)) and v.dtype.kind == "f"
+                 for v in node.inputs]
+        gxs = node.op.vjp(node, gys, needs)
+        if not retain_graph:
+            node.freed = True
+        for v, g, need in zip(node.inputs, gxs, needs):
+            if g is None or not need:
+                continue
+            k = _key(v)
+            grads[k] = ew.add(grads[k], g) if k in grads else g
+    return [grads.get(_key(x)) for x in inputs]

@@ -1,0 +1,97 @@
+"""Values and the nodes that connect them.
+
+A ``Value`` is what primitives consume and produce.  In eager mode it carries a
+backend array in ``data``; in a static graph ``data`` is None and the value is a
+symbol.  A ``Node`` records one primitive application; its ``inputs`` and
+``outputs`` are Values, so the graph can be walked, printed and replayed.
+"""
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+import numpy
+
+
+class Value:
+    """A tensor value: static shape (None = unknown dim), dtype, device, producer."""
+
+    __slots__ = ("shape", "dtype", "device", "node", "index", "data", "requires_grad", "_vc", "__weakref__")
+
+    def _init_value(self, data: Any, shape: tuple, dtype: Any, device: Any, node: "Node | None" = None,
+                    index: int = 0, requires_grad: bool = False, vc: list | None = None) -> None:
+        self.data = data
+        self.shape = shape
+        self.dtype = numpy.dtype(dtype)
+        self.device = device
+        self.node = node
+        self.index = index
+        self.requires_grad = requires_grad
+        # Version box, shared with views and with the node's saved copy, bumped by in-place writes.
+        self._vc = vc if vc is not None else [0]
+
+    @classmethod
+    def _wrap(cls, data: Any, shape: tuple, dtype: Any, device: Any, node: "Node | None" = None,
+              index: int = 0, requires_grad: bool = False, vc: list | None = None) -> "Value":
+        """Make an instance without running a frontend's ``__init__``."""
+        v = cls.__new__(cls)
+        v._init_value(data, shape, dtype, device, node, index, requires_grad, vc)
+        return v
+
+    @classmethod
+    def _record(cls, node: "Node") -> None:
+        """Hook for frontends: called when a symbolic node is created (static graphs register it)."""
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    def __repr__(self) -> str:
+        src = f"{self.node.op.name}[{self.index}]" if self.node else "leaf"
+        return f"Value(shape={self.shape}, dtype={self.dtype}, device={self.device}, from={src})"
+
+
+class Node:
+    """One application of a primitive: ``outputs = op(*inputs)``."""
+
+    __slots__ = ("op", "inputs", "outputs", "versions", "freed", "control", "__weakref__", "__dict__")
+
+    def __init__(self, op: Any, inputs: tuple[Value, ...]) -> None:
+        self.op = op
+        self.inputs = inputs
+        self.outputs: list[Value] = []
+        self.versions = tuple(v._vc[0] for v in inputs)
+        self.freed = False
+        # Nodes that must run first without passing a value (static graphs' control dependencies).
+        self.control: tuple[Node, ...] = ()
+
+    def deps(self) -> Iterable["Node"]:
+        for v in self.inputs:
+            if v.node is not None:
+                yield v.node
+        yield from self.control
+
+    def __repr__(self) -> str:
+        shapes = ", ".join(str(v.shape) for v in self.inputs)
+        return f"Node({self.op!r}, inputs=[{shapes}])"
+
+
+def toposort(roots: Iterable[Node]) -> list[Node]:
+    """Nodes reachable from ``roots`` (through inputs and control edges), producers first."""
+    order: list[Node] = []
+    seen: set[int] = set()
+    for root in roots:
+        if id(root) in seen:
+            continue
+        seen.add(id(root))
+        stack = [(root, root.deps())]
+        while stack:
+            node, it = stack[-1]
+            for child in it:
+                if id(child) not in seen:
+                    seen.add(id(child))
+                    stack.append((child, child.deps()))
+                    break
+            else:
+                stack.pop()
+                order.append(node)
+    return order

@@ -1,0 +1,147 @@
+"""The primitive contract and ``apply``, the single entry point both frontends use.
+
+A primitive is an ``Op`` subclass with three parts:
+
+* ``infer(*inputs)`` checks the inputs and returns ``[(shape, dtype), ...]`` for
+  the outputs; shapes may hold None for dims unknown in a static graph;
+* ``forward(be, *arrays)`` computes the outputs from backend arrays (pure);
+* ``vjp(node, grads, needs)`` returns one gradient per input, built by calling
+  primitives, so the same rule computes eagerly or adds static graph nodes.
+
+``apply`` runs ``forward`` at once when all inputs hold data (eager), or only
+records a node when any input is symbolic (static).
+"""
+from __future__ import annotations
+
+import contextlib
+from typing import Any, Iterator, Sequence
+
+import numpy
+
+import backends
+from core.errors import DeviceError, DTypeError, ShapeError
+from core.graph import Node, Value
+
+Spec = tuple[tuple, Any]
+
+_grad_enabled = [True]
+
+
+def is_grad_enabled() -> bool:
+    return _grad_enabled[0]
+
+
+@contextlib.contextmanager
+def grad_mode(enabled: bool) -> Iterator[None]:
+    """Record (or not) eager nodes for autodiff inside a ``with`` block."""
+    prev = _grad_enabled[0]
+    _grad_enabled[0] = enabled
+    try:
+        yield
+    finally:
+        _grad_enabled[0] = prev
+
+
+class Op:
+    """Base class of primitives.  Attributes are set in ``__init__`` and never change."""
+
+    name = "Op"                       # TensorFlow-style type name, used for graph op names
+    arg_names: Sequence[str] = ("x",)
+    differentiable = True
+    is_view = False                   # output shares memory (and so the version box) with input 0
+
+    def infer(self, *inputs: Value) -> list[Spec]:
+        raise NotImplementedError(f"{self.name}.infer")
+
+    def forward(self, be: Any, *arrays: Any) -> Any:
+        raise NotImplementedError(f"{self.name}.forward")
+
+    def vjp(self, node: Node, grads: Sequence[Value | None], needs: Sequence[bool]) -> Sequence[Value | None]:
+        raise NotImplementedError(f"{self.name} has no gradient rule")
+
+    # ----- helpers for subclasses -------------------------------------------------
+    def attrs(self) -> dict:
+        return {k: v for k, v in vars(self).items() if not k.startswith("_")}
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{k}={v!r}" for k, v in self.attrs().items())
+        return f"{self.name}({inner})"
+
+    def shape_error(self, arg: str, expected: str, actual: Any) -> ShapeError:
+        return ShapeError(f"{self.name}: argument '{arg}' expected {expected}, got shape {tuple(actual)}")
+
+    def dtype_error(self, arg: str, expected: str, actual: Any) -> DTypeError:
+        return DTypeError(f"{self.name}: argument '{arg}' expected dtype {expected}, got {actual}")
+
+    def require_float(self, *inputs: Value) -> None:
+        for name, v in zip(self.arg_names, inputs):
+            if v.dtype.kind != "f":
+                raise self.dtype_error(name, "float32 or float64", v.dtype)
+
+    def require_same_dtype(self, *inputs: Value) -> None:
+        first = inputs[0]
+        for name, v in zip(self.arg_names[1:], inputs[1:]):
+            if v.dtype != first.dtype:
+                raise self.dtype_error(name, f"{first.dtype} (same as '{self.arg_names[0]}')", v.dtype)
+
+    def require_ndim(self, arg: str, v: Value, ndim: int, layout: str = "") -> None:
+        if len(v.shape) != ndim:
+            raise self.shape_error(arg, f"a {ndim}-D tensor{' ' + layout if layout else ''}", v.shape)
+
+
+def _device_of(op: Op, inputs: Sequence[Value]) -> Any:
+    dev = inputs[0].device
+    for name, v in zip(op.arg_names[1:] if len(op.arg_names) > 1 else (), inputs[1:]):
+        if v.device != dev:
+            raise DeviceError(
+                f"{op.name}: expected all tensors to be on the same device, but argument '{name}' is on "
+                f"{v.device} and argument '{op.arg_names[0]}' is on {dev}")
+    return dev
+
+
+def _result_class(inputs: Sequence[Value]) -> type:
+    for v in inputs:
+        if type(v) is not Value:
+            return type(v)
+    return Value
+
+
+def apply(op: Op, *inputs: Value) -> Any:
+    """Apply a primitive; returns one Value, or a tuple for multi-output primitives."""
+    specs = op.infer(*inputs)
+    dev = _device_of(op, inputs)
+    cls = _result_class(inputs)
+    vc = inputs[0]._vc if op.is_view else None
+    if any(v.data is None for v in inputs):
+        node = Node(op, inputs)
+        outs = [cls._wrap(None, shape, dtype, dev, node, i, vc=vc) for i, (shape, dtype) in enumerate(specs)]
+        node.outputs = outs
+        cls._record(node)
+    else:
+        datas = op.forward(backends.get_backend(dev), *[v.data for v in inputs])
+        if type(datas) is not tuple:
+            datas = (datas,)
+        if _grad_enabled[0] and op.differentiable and any(v.requires_grad for v in inputs):
+            node = Node(op, inputs)
+            outs = []
+            for i, d in enumerate(datas):
+                box = vc if vc is not None else [0]
+                diff = d.dtype.kind == "f"
+                outs.append(cls._wrap(d, d.shape, d.dtype, dev, node if diff else None, i, diff, box))
+                # The node keeps its own handle on each output (sharing the version box), so
+                # outputs do not point back at themselves through their node.
+                node.outputs.append(Value._wrap(d, d.shape, d.dtype, dev, None, i, False, box))
+        else:
+            outs = [cls._wrap(d, d.shape, d.dtype, dev, None, i, False, vc) for i, d in enumerate(datas)]
+    return outs[0] if len(outs) == 1 else tuple(outs)
+
+
+def constant_like(value: Any, like: Value, dtype: Any = None) -> Value:
+    """A leaf holding ``value`` with ``like``'s device and class (symbolic only if ``like`` is eager-less)."""
+    be = backends.get_backend(like.device)
+    dt = numpy.dtype(dtype or like.dtype)
+    arr = be.asarray(numpy.asarray(value, dtype=dt))
+    cls = _result_class((like,))
+    if like.data is None and hasattr(cls, "_constant"):
+        return cls._constant(arr, like)
+    return cls._wrap(arr, tuple(arr.shape), dt, like.device)

@@ -1,0 +1,573 @@
+"""Elementwise primitives with NumPy broadcasting, and the scalar forms used by gradient rules."""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy
+
+from core.errors import ShapeError
+from core.graph import Value
+from core.op import Op, apply
+
+BOOL = numpy.dtype(bool)
+
+
+def broadcast_shapes(op: Op, a: tuple, b: tuple, names: Sequence[str] = ("x", "y")) -> tuple:
+    """NumPy broadcasting of static shapes; None (unknown) matches any size."""
+    n = max(len(a), len(b))
+    pa, pb = (1,) * (n - len(a)) + tuple(a), (1,) * (n - len(b)) + tuple(b)
+    out = []
+    for x, y in zip(pa, pb):
+        if x == y or y == 1:
+            out.append(x)
+        elif x == 1:
+            out.append(y)
+        elif x is None or y is None:
+            out.append(y if x is None else x)
+        else:
+            raise ShapeError(f"{op.name}: argument '{names[1]}' with shape {tuple(b)} cannot be broadcast "
+                             f"with argument '{names[0]}' with shape {tuple(a)}")
+    return tuple(out)
+
+
+def _same_known(a: tuple, b: tuple) -> bool:
+    return a == b and None not in a
+
+
+# ----- reductions used by broadcasting gradients --------------------------------
+class SumToLike(Op):
+    """Sum ``x`` over broadcast axes so it takes ``like``'s (runtime) shape."""
+
+    name = "SumToLike"
+    arg_names = ("x", "like")
+
+    def infer(self, x: Value, like: Value) -> list:
+        return [(like.shape, x.dtype)]
+
+    def forward(self, be: Any, x: Any, like: Any) -> Any:
+        if x.shape == like.shape:
+            return x
+        lead = x.ndim - like.ndim
+        axes = tuple(range(lead)) + tuple(i + lead for i, s in enumerate(like.shape) if s == 1 and x.shape[i + lead] != 1)
+        return x.sum(axis=axes, keepdims=True).reshape(like.shape)
+
+    def vjp(self, node, grads, needs):
+        return broadcast_like(grads[0], node.inputs[0]), None
+
+
+class BroadcastLike(Op):
+    """Broadcast ``x`` to ``like``'s (runtime) shape."""
+
+    name = "BroadcastLike"
+    arg_names = ("x", "like")
+
+    def infer(self, x: Value, like: Value) -> list:
+        return [(broadcast_shapes(self, like.shape, x.shape, ("like", "x")), x.dtype)]
+
+    def forward(self, be: Any, x: Any, like: Any) -> Any:
+        return be.xp.broadcast_to(x, like.shape)
+
+    def vjp(self, node, grads, needs):
+        return sum_to_like(grads[0], node.inputs[0]), None
+
+
+def sum_to_like(g: Value | None, like: Value) -> Value | None:
+    if g is None or _same_known(g.shape, like.shape):
+        return g
+    return apply(SumToLike(), g, like)
+
+
+def broadcast_like(x: Value, like: Value) -> Value:
+    if _same_known(x.shape, like.shape):
+        return x
+    return apply(BroadcastLike(), x, like)
+
+
+# ----- binary -----------------------------------------------------------------
+class Binary(Op):
+    arg_names = ("x", "y")
+    kinds = "biuf"          # dtype kinds accepted
+    out_bool = False
+
+    def infer(self, x: Value, y: Value) -> list:
+        self.require_same_dtype(x, y)
+        if x.dtype.kind not in self.kinds:
+            raise self.dtype_error("x", "a numeric type" if "f" in self.kinds else "bool", x.dtype)
+        return [(broadcast_shapes(self, x.shape, y.shape, self.arg_names), BOOL if self.out_bool else x.dtype)]
+
+
+class Add(Binary):
+    name = "Add"
+
+    def forward(self, be, x, y):
+        return x + y
+
+    def vjp(self, node, grads, needs):
+        g = grads[0]
+        x, y = node.inputs
+        return (sum_to_like(g, x) if needs[0] else None), (sum_to_like(g, y) if needs[1] else None)
+
+
+class Sub(Binary):
+    name = "Sub"
+
+    def forward(self, be, x, y):
+        return x - y
+
+    def vjp(self, node, grads, needs):
+        g = grads[0]
+        x, y = node.inputs
+        return (sum_to_like(g, x) if needs[0] else None), (sum_to_like(neg(g), y) if needs[1] else None)
+
+
+class Mul(Binary):
+    name = "Mul"
+
+    def forward(self, be, x, y):
+        return x * y
+
+    def vjp(self, node, grads, needs):
+        g = grads[0]
+        x, y = node.inputs
+        return (sum_to_like(mul(g, y), x) if needs[0] else None), (sum_to_like(mul(g, x), y) if needs[1] else None)
+
+
+class Div(Binary):
+    name = "RealDiv"
+
+    def forward(self, be, x, y):
+        return x / y if x.dtype.kind == "f" else x // y
+
+    def vjp(self, node, grads, needs):
+        g = grads[0]
+        x, y = node.inputs
+        gx = div(g, y)
+        gy = neg(mul(gx, node.outputs[0])) if needs[1] else None
+        return (sum_to_like(gx, x) if needs[0] else None), sum_to_like(gy, y)
+
+
+class Pow(Binary):
+    name = "Pow"
+
+    def forward(self, be, x, y):
+        return x ** y
+
+    def vjp(self, node, grads, needs):
+        g = grads[0]
+        x, y = node.inputs
+        out = node.outputs[0]
+        gx = sum_to_like(mul(g, mul(y, pow(x, scalar(y, "add", -1.0)))), x) if needs[0] else None
+        gy = sum_to_like(mul(g, mul(out, log(x))), y) if needs[1] else None
+        return gx, gy
+
+
+class Maximum(Binary):
+    name = "Maximum"
+
+    def forward(self, be, x, y):
+        return be.xp.maximum(x, y)
+
+    def vjp(self, node, grads, needs):
+        # Ties send the gradient to x, as TensorFlow does.
+        x, y = node.inputs
+        mask = cast(greater_equal(x, y), x.dtype)
+        g = grads[0]
+        gx = sum_to_like(mul(g, mask), x) if needs[0] else None
+        gy = sum_to_like(mul(g, scalar(mask, "rsub", 1.0)), y) if needs[1] else None
+        return gx, gy
+
+
+class Minimum(Binary):
+    name = "Minimum"
+
+    def forward(self, be, x, y):
+        return be.xp.minimum(x, y)
+
+    def vjp(self, node, grads, needs):
+        x, y = node.inputs
+        mask = cast(less_equal(x, y), x.dtype)
+        g = grads[0]
+        gx = sum_to_like(mul(g, mask), x) if needs[0] else None
+        gy = sum_to_like(mul(g, scalar(mask, "rsub", 1.0)), y) if needs[1] else None
+        return gx, gy
+
+
+class Compare(Binary):
+    kinds = "biuf"
+    out_bool = True
+    differentiable = False
+    fns = {"Equal": "equal", "NotEqual": "not_equal", "Less": "less", "LessEqual": "less_equal",
+           "Greater": "greater", "GreaterEqual": "greater_equal", "LogicalAnd": "logical_and",
+           "LogicalOr": "logical_or"}
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        if name.startswith("Logical"):
+            self.kinds = "b"
+
+    def attrs(self) -> dict:
+        return {}
+
+    def forward(self, be, x, y):
+        return getattr(be.xp, self.fns[self.name])(x, y)
+
+
+# ----- unary ------------------------------------------------------------------
+class Unary(Op):
+    float_only = True
+
+    def infer(self, x: Value) -> list:
+        if self.float_only:
+            self.require_float(x)
+        return [(x.shape, x.dtype)]
+
+
+class Neg(Unary):
+    name = "Neg"
+    float_only = False
+
+    def forward(self, be, x):
+        return -x
+
+    def vjp(self, node, grads, needs):
+        return (neg(grads[0]),)
+
+
+class Exp(Unary):
+    name = "Exp"
+
+    def forward(self, be, x):
+        return be.xp.exp(x)
+
+    def vjp(self, node, grads, needs):
+        return (mul(grads[0], node.outputs[0]),)
+
+
+class Log(Unary):
+    name = "Log"
+
+    def forward(self, be, x):
+        return be.xp.log(x)
+
+    def vjp(self, node, grads, needs):
+        return (div(grads[0], node.inputs[0]),)
+
+
+class Sqrt(Unary):
+    name = "Sqrt"
+
+    def forward(self, be, x):
+        return be.xp.sqrt(x)
+
+    def vjp(self, node, grads, needs):
+        return (div(scalar(grads[0], "mul", 0.5), node.outputs[0]),)
+
+
+class Abs(Unary):
+    name = "Abs"
+    float_only = False
+
+    def forward(self, be, x):
+        return be.xp.abs(x)
+
+    def vjp(self, node, grads, needs):
+        return (mul(grads[0], sign(node.inputs[0])),)
+
+
+class Sign(Unary):
+    name = "Sign"
+    float_only = False
+    differentiable = False
+
+    def forward(self, be, x):
+        return be.xp.sign(x)
+
+
+class Relu(Unary):
+    name = "Relu"
+
+    def forward(self, be, x):
+        return be.xp.maximum(x, 0)
+
+    def vjp(self, node, grads, needs):
+        y = node.outputs[0]
+        return (mul(grads[0], cast(scalar_compare(y, "Greater", 0.0), y.dtype)),)
+
+
+class Sigmoid(Unary):
+    name = "Sigmoid"
+
+    def forward(self, be, x):
+        xp = be.xp
+        # Split by sign so exp never overflows.
+        e = xp.exp(-xp.abs(x))
+        return xp.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+
+    def vjp(self, node, grads, needs):
+        y = node.outputs[0]
+        return (mul(grads[0], mul(y, scalar(y, "rsub", 1.0))),)
+
+
+class Tanh(Unary):
+    name = "Tanh"
+
+    def forward(self, be, x):
+        return be.xp.tanh(x)
+
+    def vjp(self, node, grads, needs):
+        y = node.outputs[0]
+        return (mul(grads[0], scalar(mul(y, y), "rsub", 1.0)),)
+
+
+class Scalar(Op):
+    """``x (op) c`` for a Python number c: add, mul, pow, rsub (c - x), rdiv (c / x)."""
+
+    name = "Scalar"
+
+    def __init__(self, kind: str, c: float) -> None:
+        if kind not in ("add", "mul", "pow", "rsub", "rdiv"):
+            raise ValueError(f"Scalar: unknown kind {kind!r}")
+        self.kind = kind
+        self.c = c
+        self.name = {"add": "AddScalar", "mul": "MulScalar", "pow": "PowScalar",
+                     "rsub": "RSubScalar", "rdiv": "RDivScalar"}[kind]
+
+    def infer(self, x: Value) -> list:
+        if self.kind in ("pow", "rdiv") or isinstance(self.c, float):
+            if x.dtype.kind not in "f" and not (self.kind == "pow" and isinstance(self.c, int) and self.c >= 0):
+                raise self.dtype_error("x", "a float type", x.dtype)
+        return [(x.shape, x.dtype)]
+
+    def forward(self, be, x):
+        c = x.dtype.type(self.c)
+        k = self.kind
+        if k == "add":
+            return x + c
+        if k == "mul":
+            return x * c
+        if k == "pow":
+            return x ** c
+        if k == "rsub":
+            return c - x
+        return c / x
+
+    def vjp(self, node, grads, needs):
+        g, k, c = grads[0], self.kind, self.c
+        x = node.inputs[0]
+        if k == "add":
+            return (g,)
+        if k == "mul":
+            return (scalar(g, "mul", c),)
+        if k == "rsub":
+            return (neg(g),)
+        if k == "pow":
+            return (mul(g, scalar(scalar(x, "pow", c - 1), "mul", c)),)
+        return (neg(div(mul(g, node.outputs[0]), x)),)     # d(c/x) = -(c/x)/x
+
+
+class ScalarCompare(Op):
+    name = "ScalarCompare"
+    differentiable = False
+
+    def __init__(self, kind: str, c: float) -> None:
+        self.kind = kind
+        self.c = c
+
+    def infer(self, x: Value) -> list:
+        return [(x.shape, BOOL)]
+
+    def forward(self, be, x):
+        return getattr(be.xp, Compare.fns[self.kind])(x, x.dtype.type(self.c))
+
+
+class Cast(Op):
+    name = "Cast"
+
+    def __init__(self, dtype: Any) -> None:
+        self.dtype = numpy.dtype(dtype)
+
+    def infer(self, x: Value) -> list:
+        return [(x.shape, self.dtype)]
+
+    def forward(self, be, x):
+        return x.astype(self.dtype, copy=False)
+
+    def vjp(self, node, grads, needs):
+        x = node.inputs[0]
+        if x.dtype.kind != "f" or self.dtype.kind != "f":
+            return (None,)
+        return (cast(grads[0], x.dtype),)
+
+
+class Where(Op):
+    name = "Select"
+    arg_names = ("condition", "x", "y")
+
+    def infer(self, c: Value, x: Value, y: Value) -> list:
+        if c.dtype != BOOL:
+            raise self.dtype_error("condition", "bool", c.dtype)
+        if x.dtype != y.dtype:
+            raise self.dtype_error("y", f"{x.dtype} (same as 'x')", y.dtype)
+        shape = broadcast_shapes(self, broadcast_shapes(self, c.shape, x.shape, ("condition", "x")), y.shape,
+                                 ("x", "y"))
+        return [(shape, x.dtype)]
+
+    def forward(self, be, c, x, y):
+        return be.xp.where(c, x, y)
+
+    def vjp(self, node, grads, needs):
+        c, x, y = node.inputs
+        g = grads[0]
+        m = cast(c, g.dtype)
+        gx = sum_to_like(mul(g, m), x) if needs[1] else None
+        gy = sum_to_like(mul(g, scalar(m, "rsub", 1.0)), y) if needs[2] else None
+        return None, gx, gy
+
+
+class StopGradient(Op):
+    name = "StopGradient"
+    differentiable = False
+
+    def infer(self, x):
+        return [(x.shape, x.dtype)]
+
+    def forward(self, be, x):
+        return x
+
+
+class Identity(Op):
+    name = "Identity"
+
+    def infer(self, x):
+        return [(x.shape, x.dtype)]
+
+    def forward(self, be, x):
+        return x
+
+    def vjp(self, node, grads, needs):
+        return (grads[0],)
+
+
+# ----- functions ---------------------------------------------------------------
+def add(x: Value, y: Value) -> Value:
+    return apply(Add(), x, y)
+
+
+def sub(x: Value, y: Value) -> Value:
+    return apply(Sub(), x, y)
+
+
+def mul(x: Value, y: Value) -> Value:
+    return apply(Mul(), x, y)
+
+
+def div(x: Value, y: Value) -> Value:
+    return apply(Div(), x, y)
+
+
+def pow(x: Value, y: Value) -> Value:
+    return apply(Pow(), x, y)
+
+
+def maximum(x: Value, y: Value) -> Value:
+    return apply(Maximum(), x, y)
+
+
+def minimum(x: Value, y: Value) -> Value:
+    return apply(Minimum(), x, y)
+
+
+def equal(x: Value, y: Value) -> Value:
+    return apply(Compare("Equal"), x, y)
+
+
+def not_equal(x: Value, y: Value) -> Value:
+    return apply(Compare("NotEqual"), x, y)
+
+
+def less(x: Value, y: Value) -> Value:
+    return apply(Compare("Less"), x, y)
+
+
+def less_equal(x: Value, y: Value) -> Value:
+    return apply(Compare("LessEqual"), x, y)
+
+
+def greater(x: Value, y: Value) -> Value:
+    return apply(Compare("Greater"), x, y)
+
+
+def greater_equal(x: Value, y: Value) -> Value:
+    return apply(Compare("GreaterEqual"), x, y)
+
+
+def logical_and(x: Value, y: Value) -> Value:
+    return apply(Compare("LogicalAnd"), x, y)
+
+
+def logical_or(x: Value, y: Value) -> Value:
+    return apply(Compare("LogicalOr"), x, y)
+
+
+def neg(x: Value) -> Value:
+    return apply(Neg(), x)
+
+
+def exp(x: Value) -> Value:
+    return apply(Exp(), x)
+
+
+def log(x: Value) -> Value:
+    return apply(Log(), x)
+
+
+def sqrt(x: Value) -> Value:
+    return apply(Sqrt(), x)
+
+
+def abs(x: Value) -> Value:
+    return apply(Abs(), x)
+
+
+def sign(x: Value) -> Value:
+    return apply(Sign(), x)
+
+
+def relu(x: Value) -> Value:
+    return apply(Relu(), x)
+
+
+def sigmoid(x: Value) -> Value:
+    return apply(Sigmoid(), x)
+
+
+def tanh(x: Value) -> Value:
+    return apply(Tanh(), x)
+
+
+def scalar(x: Value, kind: str, c: float) -> Value:
+    """``x + c``, ``x * c``, ``x ** c``, ``c - x`` or ``c / x`` (kind add/mul/pow/rsub/rdiv)."""
+    return apply(Scalar(kind, c), x)
+
+
+def scalar_compare(x: Value, kind: str, c: float) -> Value:
+    """Compare with a Python number; kind is a Compare name such as 'Greater'."""
+    return apply(ScalarCompare(kind, c), x)
+
+
+def cast(x: Value, dtype: Any) -> Value:
+    if x.dtype == numpy.dtype(dtype):
+        return x
+    return apply(Cast(dtype), x)
+
+
+def where(condition: Value, x: Value, y: Value) -> Value:
+    return apply(Where(), condition, x, y)
+
+
+def stop_gradient(x: Value) -> Value:
+    return apply(StopGradient(), x)
+
+
+def identity(x: Value) -> Value:
+    return apply(Identity(), x)

@@ -1,0 +1,331 @@
+"""CNN primitives: conv2d with its two gradients, pooling with their backward ops, dropout, batch norm.
+
+All are NCHW (OIHW weights).  ``padding`` is 'valid', 'same' (TensorFlow's
+arithmetic, which for stride 1 equals PyTorch's) or explicit ``(top, bottom,
+left, right)``; 'same' is resolved from the runtime input size, so static
+graphs with unknown H/W work too.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy
+from typing import Any, Sequence
+
+from core.graph import Value
+from core.op import Op, apply
+from core.ops import elementwise as ew
+from core.ops import reduce as rd
+from core.random import Generator
+
+Padding = "str | tuple[int, int, int, int]"
+
+
+def pair(v: int | Sequence[int], name: str, op: str) -> tuple[int, int]:
+    t = (int(v), int(v)) if isinstance(v, (int,)) or hasattr(v, "__index__") else tuple(int(a) for a in v)
+    if len(t) != 2 or min(t) < 1:
+        raise ValueError(f"{op}: argument '{name}' expected a positive int or a pair of them, got {v!r}")
+    return t
+
+
+def norm_padding(padding: Any, op: str) -> Any:
+    if isinstance(padding, str):
+        p = padding.lower()
+        if p not in ("same", "valid"):
+            raise ValueError(f"{op}: argument 'padding' expected 'same', 'valid' or ints, got {padding!r}")
+        return p
+    if isinstance(padding, int) or hasattr(padding, "__index__"):
+        padding = (int(padding),) * 4
+    padding = tuple(int(p) for p in padding)
+    if len(padding) == 2:
+        padding = (padding[0], padding[0], padding[1], padding[1])
+    if len(padding) != 4 or min(padding) < 0:
+        raise ValueError(f"{op}: argument 'padding' expected non-negative (h, w) or (top, bottom, left, right), "
+                         f"got {padding!r}")
+    return padding
+
+
+def resolve_pads(padding: Any, hw: Sequence[int], kernel: Sequence[int], stride: Sequence[int],
+                 dilation: Sequence[int]) -> tuple[int, int, int, int]:
+    if not isinstance(padding, str):
+        return padding
+    if padding == "valid":
+        return (0, 0, 0, 0)
+    pads = []
+    for size, k, s, d in zip(hw, kernel, stride, dilation):
+        total = max((math.ceil(size / s) - 1) * s + (k - 1) * d + 1 - size, 0)
+        pads += [total // 2, total - total // 2]
+    return tuple(pads)
+
+
+def out_size(size: int | None, k: int, s: int, d: int, padding: Any, axis: int) -> int | None:
+    if size is None:
+        return None
+    if padding == "same":
+        return math.ceil(size / s)
+    lo, hi = (0, 0) if padding == "valid" else padding[2 * axis:2 * axis + 2]
+    return (size + lo + hi - d * (k - 1) - 1) // s + 1
+
+
+class _Window(Op):
+    def __init__(self, kernel: Any, stride: Any, padding: Any, dilation: Any = 1) -> None:
+        self.kernel = None if kernel is None else pair(kernel, "kernel_size", self.name)
+        self.stride = pair(stride, "stride", self.name)
+        self.padding = norm_padding(padding, self.name)
+        self.dilation = pair(dilation, "dilation", self.name)
+
+    def _out_hw(self, x: Value, kernel: Sequence[int]) -> tuple:
+        shape = tuple(out_size(x.shape[2 + i], kernel[i], self.stride[i], self.dilation[i], self.padding, i)
+                      for i in range(2))
+        for i, s in enumerate(shape):
+            if s is not None and s < 1:
+                raise self.shape_error("input", f"a spatial size of at least the (dilated) kernel {tuple(kernel)}"
+                                       f" after padding {self.padding}", x.shape)
+        return shape
+
+    def _pads(self, x_shape: Sequence[int], kernel: Sequence[int]) -> tuple[int, int, int, int]:
+        return resolve_pads(self.padding, x_shape[2:], kernel, self.stride, self.dilation)
+
+
+# ----- convolution -------------------------------------------------------------
+class Conv2D(_Window):
+    name = "Conv2D"
+    arg_names = ("input", "weight")
+
+    def __init__(self, stride: Any = 1, padding: Any = 0, dilation: Any = 1) -> None:
+        super().__init__(None, stride, padding, dilation)
+
+    def infer(self, x: Value, w: Value) -> list:
+        self.require_ndim("input", x, 4, "(N, C, H, W)")
+        self.require_ndim("weight", w, 4, "(out_channels, in_channels, kH, kW)")
+        self.require_float(x, w)
+        self.require_same_dtype(x, w)
+        if x.shape[1] is not None and w.shape[1] != x.shape[1]:
+            raise self.shape_error("weight", f"in_channels {x.shape[1]} to match input {tuple(x.shape)}, i.e. "
+                                   f"(out, {x.shape[1]}, kH, kW)", w.shape)
+        return [((x.shape[0], w.shape[0]) + self._out_hw(x, w.shape[2:]), x.dtype)]
+
+    def forward(self, be, x, w):
+        return be.conv2d(x, w, self.stride, self._pads(x.shape, w.shape[2:]), self.dilation)
+
+    def vjp(self, node, grads, needs):
+        x, w = node.inputs
+        g = grads[0]
+        gx = apply(Conv2DBackpropInput(self.stride, self.padding, self.dilation), g, w, x) if needs[0] else None
+        gw = apply(Conv2DBackpropFilter(self.stride, self.padding, self.dilation), x, g, w) if needs[1] else None
+        return gx, gw
+
+
+class Conv2DBackpropInput(Conv2D):
+    """dL/dx of conv2d from dL/dy; ``x`` supplies only its shape."""
+
+    name = "Conv2DBackpropInput"
+    arg_names = ("grad", "weight", "input")
+
+    def infer(self, g, w, x):
+        self.require_ndim("grad", g, 4, "(N, O, OH, OW)")
+        self.require_same_dtype(g, w)
+        return [(x.shape, g.dtype)]
+
+    def forward(self, be, g, w, x):
+        return be.conv2d_grad_input(g, w, x.shape, self.stride, self._pads(x.shape, w.shape[2:]), self.dilation)
+
+    def vjp(self, node, grads, needs):
+        g, w, x = node.inputs
+        h = grads[0]
+        gg = apply(Conv2D(self.stride, self.padding, self.dilation), h, w) if needs[0] else None
+        gw = apply(Conv2DBackpropFilter(self.stride, self.padding, self.dilation), h, g, w) if needs[1] else None
+        return gg, gw, None
+
+
+class Conv2DBackpropFilter(Conv2D):
+    """dL/dw of conv2d from the input and dL/dy; ``w`` supplies only its shape."""
+
+    name = "Conv2DBackpropFilter"
+    arg_names = ("input", "grad", "weight")
+
+    def infer(self, x, g, w):
+        self.require_ndim("grad", g, 4, "(N, O, OH, OW)")
+        self.require_same_dtype(x, g)
+        return [(w.shape, g.dtype)]
+
+    def forward(self, be, x, g, w):
+        return be.conv2d_grad_weight(x, g, w.shape, self.stride, self._pads(x.shape, w.shape[2:]), self.dilation)
+
+    def vjp(self, node, grads, needs):
+        x, g, w = node.inputs
+        h = grads[0]
+        gx = apply(Conv2DBackpropInput(self.stride, self.padding, self.dilation), g, h, x) if needs[0] else None
+        gg = apply(Conv2D(self.stride, self.padding, self.dilation), x, h) if needs[1] else None
+        return gx, gg, None
+
+
+# ----- pooling -------------------------------------------------------------------
+class MaxPool(_Window):
+    """Outputs the pooled values and, per output, the flat index (h*W + w) of the max in its input plane."""
+
+    name = "MaxPool"
+    arg_names = ("input",)
+
+    def __init__(self, kernel: Any, stride: Any = None, padding: Any = 0) -> None:
+        super().__init__(kernel, kernel if stride is None else stride, padding)
+        if not isinstance(self.padding, str) and (max(self.padding[:2]) > self.kernel[0] // 2
+                                                  or max(self.padding[2:]) > self.kernel[1] // 2):
+            raise ValueError(f"{self.name}: padding {self.padding} should be at most half the kernel {self.kernel}")
+
+    def infer(self, x):
+        self.require_ndim("input", x, 4, "(N, C, H, W)")
+        self.require_float(x)
+        shape = tuple(x.shape[:2]) + self._out_hw(x, self.kernel)
+        return [(shape, x.dtype), (shape, numpy.dtype("int32"))]
+
+    def pads(self, x_shape):
+        return self._pads(x_shape, self.kernel)
+
+    def forward(self, be, x):
+        return be.max_pool2d(x, self.kernel, self.stride, self.pads(x.shape))
+
+    def vjp(self, node, grads, needs):
+        x = node.inputs[0]
+        return (apply(MaxPoolGrad(self.kernel, self.stride, self.padding), grads[0], node.outputs[1], x),)
+
+
+class MaxPoolGrad(MaxPool):
+    """Routes each output gradient to the input position that was the maximum."""
+
+    name = "MaxPoolGrad"
+    arg_names = ("grad", "argmax", "input")
+
+    def infer(self, g, idx, x):
+        if g.shape != idx.shape and None not in g.shape + idx.shape:
+            raise self.shape_error("grad", f"the argmax shape {idx.shape}", g.shape)
+        return [(x.shape, g.dtype)]
+
+    def forward(self, be, g, idx, x):
+        return be.max_pool2d_grad(g, idx, x.shape, self.kernel, self.stride, self.pads(x.shape))
+
+    def vjp(self, node, grads, needs):
+        g, idx, x = node.inputs
+        return apply(MaxPoolGather(self.kernel, self.stride, self.padding), grads[0], idx), None, None
+
+
+class MaxPoolGather(MaxPool):
+    """The adjoint of MaxPoolGrad: ``g`` read at each window's argmax."""
+
+    name = "MaxPoolGather"
+    arg_names = ("grad", "argmax")
+
+    def infer(self, g, idx):
+        return [(idx.shape, g.dtype)]
+
+    def forward(self, be, g, idx):
+        return be.max_pool2d_gather(g, idx)
+
+    def vjp(self, node, grads, needs):
+        g, idx = node.inputs
+        return apply(MaxPoolGrad(self.kernel, self.stride, self.padding), grads[0], idx, g), None
+
+
+class AvgPool(_Window):
+    name = "AvgPool"
+    arg_names = ("input",)
+
+    def __init__(self, kernel: Any, stride: Any = None, padding: Any = 0, count_include_pad: bool = True) -> None:
+        super().__init__(kernel, kernel if stride is None else stride, padding)
+        self.count_include_pad = bool(count_include_pad)
+
+    def infer(self, x):
+        self.require_ndim("input", x, 4, "(N, C, H, W)")
+        self.require_float(x)
+        return [(tuple(x.shape[:2]) + self._out_hw(x, self.kernel), x.dtype)]
+
+    def forward(self, be, x):
+        return be.avg_pool2d(x, self.kernel, self.stride, self._pads(x.shape, self.kernel), self.count_include_pad)
+
+    def vjp(self, node, grads, needs):
+        return (apply(AvgPoolGrad(self.kernel, self.stride, self.padding, self.count_include_pad),
+                      grads[0], node.inputs[0]),)
+
+
+class AvgPoolGrad(AvgPool):
+    name = "AvgPoolGrad"
+    arg_names = ("grad", "input")
+
+    def infer(self, g, x):
+        return [(x.shape, g.dtype)]
+
+    def forward(self, be, g, x):
+        return be.avg_pool2d_grad(g, x.shape, self.kernel, self.stride, self._pads(x.shape, self.kernel),
+                                  self.count_include_pad)
+
+    def vjp(self, node, grads, needs):
+        return apply(AvgPool(self.kernel, self.stride, self.padding, self.count_include_pad), grads[0]), None
+
+
+# ----- dropout -------------------------------------------------------------------
+class DropoutMask(Op):
+    """A keep-mask for ``x``'s runtime shape, already scaled by 1/(1-p); fresh each run."""
+
+    name = "DropoutMask"
+    differentiable = False
+
+    def __init__(self, p: float, generator: Generator) -> None:
+        if not 0.0 <= p < 1.0:
+            raise ValueError(f"{self.name}: argument 'p' expected 0 <= p < 1, got {p}")
+        self.p = p
+        self.generator = generator
+
+    def infer(self, x):
+        self.require_float(x)
+        return [(x.shape, x.dtype)]
+
+    def forward(self, be, x):
+        keep = self.generator.get(be.device).random(x.shape, dtype=x.dtype) >= self.p
+        return keep.astype(x.dtype) * x.dtype.type(1.0 / (1.0 - self.p))
+
+
+# ----- functions -------------------------------------------------------------------
+def conv2d(x: Value, w: Value, stride: Any = 1, padding: Any = 0, dilation: Any = 1) -> Value:
+    """NCHW convolution (cross-correlation) with an OIHW weight, no groups."""
+    return apply(Conv2D(stride, padding, dilation), x, w)
+
+
+def conv2d_grad_input(g: Value, w: Value, x: Value, stride: Any = 1, padding: Any = 0, dilation: Any = 1) -> Value:
+    return apply(Conv2DBackpropInput(stride, padding, dilation), g, w, x)
+
+
+def conv2d_grad_weight(x: Value, g: Value, w: Value, stride: Any = 1, padding: Any = 0, dilation: Any = 1) -> Value:
+    return apply(Conv2DBackpropFilter(stride, padding, dilation), x, g, w)
+
+
+def max_pool2d(x: Value, kernel: Any, stride: Any = None, padding: Any = 0) -> tuple[Value, Value]:
+    """Returns (pooled, argmax) where argmax holds flat input-plane indices (int32)."""
+    return apply(MaxPool(kernel, stride, padding), x)
+
+
+def avg_pool2d(x: Value, kernel: Any, stride: Any = None, padding: Any = 0, count_include_pad: bool = True) -> Value:
+    return apply(AvgPool(kernel, stride, padding, count_include_pad), x)
+
+
+def dropout(x: Value, p: float, generator: Generator) -> Value:
+    """Inverted dropout: zero each element with probability p and scale the rest by 1/(1-p)."""
+    if p == 0.0:
+        return x
+    return ew.mul(x, apply(DropoutMask(p, generator), x))
+
+
+def batch_norm_train(x: Value, gamma: Value, beta: Value, axes: Sequence[int], eps: float
+                     ) -> tuple[Value, Value, Value]:
+    """Normalise with batch statistics; gamma/beta broadcast against x.  Returns (y, mean, biased var)
+    with the statistics in keepdims form, for the frontend's running averages."""
+    mean = rd.mean(x, axes, keepdims=True)
+    xc = ew.sub(x, mean)
+    var = rd.mean(ew.mul(xc, xc), axes, keepdims=True)
+    inv = ew.scalar(ew.sqrt(ew.scalar(var, "add", eps)), "rdiv", 1.0)
+    return ew.add(ew.mul(ew.mul(xc, inv), gamma), beta), mean, var
+
+
+def batch_norm_eval(x: Value, gamma: Value, beta: Value, mean: Value, var: Value, eps: float) -> Value:
+    """Normalise with fixed statistics (all broadcastable against x)."""
+    inv = ew.scalar(ew.sqrt(ew.scalar(var, "add", eps)), "rdiv", 1.0)
+    return ew.add(ew.mul(ew.mul(ew.sub(x, mean), inv), gamma), beta)

@@ -1,0 +1,222 @@
+"""Reductions over axes (with keepdims), argmax/argmin, softmax and log_softmax."""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import builtins
+
+import numpy
+
+from core.errors import ShapeError
+from core.graph import Value
+from core.op import Op, apply
+from core.ops import elementwise as ew
+from core.ops import shape as sh
+
+Axes = "int | Sequence[int] | None"
+
+
+def norm_axes(op: Op, axes: Any, ndim: int) -> tuple[int, ...]:
+    if axes is None:
+        return tuple(range(ndim))
+    if isinstance(axes, (int, numpy.integer)):
+        axes = (int(axes),)
+    out = set()
+    for a in axes:
+        if not -builtins.max(ndim, 1) <= a < builtins.max(ndim, 1):
+            raise ShapeError(f"{op.name}: argument 'axis' {a} is out of range for a {ndim}-D input "
+                             f"(expected in [{-ndim}, {ndim - 1}])")
+        out.add(a % ndim if ndim else 0)
+    return tuple(sorted(out))
+
+
+def reduced_shape(shape: tuple, axes: tuple, keepdims: bool) -> tuple:
+    if keepdims:
+        return tuple(1 if i in axes else s for i, s in enumerate(shape))
+    return tuple(s for i, s in enumerate(shape) if i not in axes)
+
+
+class Reduce(Op):
+    fn = ""
+
+    def __init__(self, axes: Any = None, keepdims: bool = False) -> None:
+        self.axes = axes
+        self.keepdims = bool(keepdims)
+
+    def _axes(self, x: Value) -> tuple[int, ...]:
+        return norm_axes(self, self.axes, len(x.shape))
+
+    def infer(self, x: Value) -> list:
+        if x.dtype.kind not in "biuf":
+            raise self.dtype_error("x", "a numeric type", x.dtype)
+        return [(reduced_shape(x.shape, self._axes(x), self.keepdims), x.dtype)]
+
+    def forward(self, be, x):
+        axes = norm_axes(self, self.axes, x.ndim)
+        return be.xp.asarray(getattr(x, self.fn)(axis=axes, keepdims=self.keepdims))
+
+    def _expand(self, g: Value, x: Value) -> Value:
+        return g if self.keepdims else sh.expand_dims(g, self._axes(x))
+
+
+class Sum(Reduce):
+    name = "Sum"
+    fn = "sum"
+
+    def infer(self, x: Value) -> list:
+        (shape, dt), = super().infer(x)
+        return [(shape, x.dtype if x.dtype.kind == "f" else numpy.dtype(numpy.int64))]
+
+    def vjp(self, node, grads, needs):
+        x = node.inputs[0]
+        return (ew.broadcast_like(self._expand(grads[0], x), x),)
+
+
+class Mean(Reduce):
+    name = "Mean"
+    fn = "mean"
+
+    def infer(self, x: Value) -> list:
+        self.require_float(x)
+        return super().infer(x)
+
+    def vjp(self, node, grads, needs):
+        x = node.inputs[0]
+        g = ew.broadcast_like(self._expand(grads[0], x), x)
+        return (ew.div(g, count(x, self._axes(x))),)
+
+
+class MaxMin(Reduce):
+    def vjp(self, node, grads, needs):
+        # Ties share the gradient equally, as TensorFlow's reduce_max does.
+        x = node.inputs[0]
+        axes = self._axes(x)
+        y = self._expand(node.outputs[0], x)
+        mask = ew.cast(ew.equal(x, y), x.dtype)
+        share = ew.div(self._expand(grads[0], x), sum(mask, axes, keepdims=True))
+        return (ew.mul(mask, share),)
+
+
+class Max(MaxMin):
+    name = "Max"
+    fn = "max"
+
+
+class Min(MaxMin):
+    name = "Min"
+    fn = "min"
+
+
+class Count(Op):
+    """The number of elements of ``x`` over ``axes`` (a runtime scalar of x's dtype)."""
+
+    name = "Count"
+    differentiable = False
+
+    def __init__(self, axes: tuple[int, ...]) -> None:
+        self.axes = tuple(axes)
+
+    def infer(self, x: Value) -> list:
+        return [((), x.dtype)]
+
+    def forward(self, be, x):
+        n = 1
+        for a in self.axes:
+            n *= x.shape[a]
+        return be.xp.asarray(n, dtype=x.dtype)
+
+
+class ArgMax(Op):
+    name = "ArgMax"
+    differentiable = False
+
+    def __init__(self, axis: int | None, keepdims: bool = False, fn: str = "argmax") -> None:
+        self.axis = axis
+        self.keepdims = keepdims
+        self.fn = fn
+        self.name = "ArgMax" if fn == "argmax" else "ArgMin"
+
+    def infer(self, x: Value) -> list:
+        if self.axis is None:
+            return [((1,) * len(x.shape) if self.keepdims else (), numpy.dtype(numpy.int64))]
+        axes = norm_axes(self, self.axis, len(x.shape))
+        return [(reduced_shape(x.shape, axes, self.keepdims), numpy.dtype(numpy.int64))]
+
+    def forward(self, be, x):
+        if self.axis is None:
+            r = getattr(x.reshape(-1), self.fn)()
+            return be.xp.asarray(r, dtype=be.xp.int64).reshape((1,) * x.ndim if self.keepdims else ())
+        r = getattr(x, self.fn)(axis=self.axis)
+        if self.keepdims:
+            r = be.xp.expand_dims(r, self.axis)
+        return r.astype(be.xp.int64, copy=False)
+
+
+class Softmax(Op):
+    name = "Softmax"
+
+    def __init__(self, axis: int = -1) -> None:
+        self.axis = axis
+
+    def infer(self, x: Value) -> list:
+        self.require_float(x)
+        norm_axes(self, self.axis, len(x.shape))
+        return [(x.shape, x.dtype)]
+
+    def forward(self, be, x):
+        e = be.xp.exp(x - x.max(axis=self.axis, keepdims=True))
+        e /= e.sum(axis=self.axis, keepdims=True)
+        return e
+
+    def vjp(self, node, grads, needs):
+        y, g = node.outputs[0], grads[0]
+        dot = sum(ew.mul(g, y), self.axis, keepdims=True)
+        return (ew.mul(y, ew.sub(g, dot)),)
+
+
+class LogSoftmax(Softmax):
+    name = "LogSoftmax"
+
+    def forward(self, be, x):
+        z = x - x.max(axis=self.axis, keepdims=True)
+        return z - be.xp.log(be.xp.exp(z).sum(axis=self.axis, keepdims=True))
+
+    def vjp(self, node, grads, needs):
+        y, g = node.outputs[0], grads[0]
+        return (ew.sub(g, ew.mul(ew.exp(y), sum(g, self.axis, keepdims=True))),)
+
+
+def sum(x: Value, axes: Any = None, keepdims: bool = False) -> Value:
+    return apply(Sum(axes, keepdims), x)
+
+
+def mean(x: Value, axes: Any = None, keepdims: bool = False) -> Value:
+    return apply(Mean(axes, keepdims), x)
+
+
+def max(x: Value, axes: Any = None, keepdims: bool = False) -> Value:
+    return apply(Max(axes, keepdims), x)
+
+
+def min(x: Value, axes: Any = None, keepdims: bool = False) -> Value:
+    return apply(Min(axes, keepdims), x)
+
+
+def count(x: Value, axes: Sequence[int]) -> Value:
+    return apply(Count(tuple(axes)), x)
+
+
+def argmax(x: Value, axis: int | None = None, keepdims: bool = False) -> Value:
+    return apply(ArgMax(axis, keepdims), x)
+
+
+def argmin(x: Value, axis: int | None = None, keepdims: bool = False) -> Value:
+    return apply(ArgMax(axis, keepdims, "argmin"), x)
+
+
+def softmax(x: Value, axis: int = -1) -> Value:
+    return apply(Softmax(axis), x)
+
+
+def log_softmax(x: Value, axis: int = -1) -> Value:
+    return apply(LogSoftmax(axis), x)

@@ -1,0 +1,378 @@
+"""Shape primitives: reshape, transpose, broadcast, expand/squeeze, concat, getitem, pad, fill."""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy
+
+from core.errors import ShapeError
+from core.graph import Value
+from core.op import Op, apply
+
+_BIG = 1 << 40      # stands in for an unknown dim when numpy computes an index's result shape
+
+
+def _prod(dims: Sequence[int]) -> int:
+    n = 1
+    for d in dims:
+        n *= d
+    return n
+
+
+class Reshape(Op):
+    name = "Reshape"
+    is_view = True
+
+    def __init__(self, shape: Sequence[int]) -> None:
+        self.shape = tuple(int(s) for s in shape)
+
+    def infer(self, x: Value) -> list:
+        target = self.shape
+        if sum(s == -1 for s in target) > 1 or any(s < -1 for s in target):
+            raise self.shape_error("shape", "at most one -1 and no other negative size", target)
+        known = [s for s in target if s != -1]
+        if None in x.shape:
+            return [(tuple(None if s == -1 else s for s in target), x.dtype)]
+        total = _prod(x.shape)
+        if -1 in target:
+            rest = _prod(known)
+            if rest == 0 or total % rest:
+                raise ShapeError(f"{self.name}: cannot reshape a tensor of shape {x.shape} ({total} elements) "
+                                 f"into shape {target}")
+            return [(tuple(total // rest if s == -1 else s for s in target), x.dtype)]
+        if _prod(target) != total:
+            raise ShapeError(f"{self.name}: cannot reshape a tensor of shape {x.shape} ({total} elements) "
+                             f"into shape {target} ({_prod(target)} elements)")
+        return [(target, x.dtype)]
+
+    def forward(self, be, x):
+        return x.reshape(self.shape)
+
+    def vjp(self, node, grads, needs):
+        return (reshape_like(grads[0], node.inputs[0]),)
+
+
+class ReshapeLike(Op):
+    name = "ReshapeLike"
+    arg_names = ("x", "like")
+    is_view = True
+
+    def infer(self, x, like):
+        return [(like.shape, x.dtype)]
+
+    def forward(self, be, x, like):
+        return x.reshape(like.shape)
+
+    def vjp(self, node, grads, needs):
+        return reshape_like(grads[0], node.inputs[0]), None
+
+
+class Transpose(Op):
+    name = "Transpose"
+    is_view = True
+
+    def __init__(self, perm: Sequence[int]) -> None:
+        self.perm = tuple(int(p) for p in perm)
+
+    def infer(self, x):
+        n = len(x.shape)
+        if sorted(p % n if n else p for p in self.perm) != list(range(n)) or len(self.perm) != n:
+            raise self.shape_error("perm", f"a permutation of {n} axes, got perm={self.perm} for", x.shape)
+        return [(tuple(x.shape[p] for p in self.perm), x.dtype)]
+
+    def forward(self, be, x):
+        return x.transpose(self.perm)
+
+    def vjp(self, node, grads, needs):
+        n = len(self.perm)
+        inv = [0] * n
+        for i, p in enumerate(self.perm):
+            inv[p % n] = i
+        return (transpose(grads[0], inv),)
+
+
+class BroadcastTo(Op):
+    name = "BroadcastTo"
+    is_view = True
+
+    def __init__(self, shape: Sequence[int]) -> None:
+        self.shape = tuple(int(s) for s in shape)
+
+    def infer(self, x):
+        from core.ops.elementwise import broadcast_shapes
+        out = broadcast_shapes(self, self.shape, x.shape, ("shape", "x"))
+        if len(x.shape) > len(self.shape) or out != self.shape:
+            raise self.shape_error("x", f"a shape broadcastable to {self.shape}", x.shape)
+        return [(self.shape, x.dtype)]
+
+    def forward(self, be, x):
+        return be.xp.broadcast_to(x, self.shape)
+
+    def vjp(self, node, grads, needs):
+        from core.ops.elementwise import sum_to_like
+        return (sum_to_like(grads[0], node.inputs[0]),)
+
+
+class ExpandDims(Op):
+    name = "ExpandDims"
+    is_view = True
+
+    def __init__(self, axes: Sequence[int]) -> None:
+        self.axes = tuple(axes)
+
+    def _axes(self, ndim_out: int) -> tuple:
+        for a in self.axes:
+            if not -ndim_out <= a < ndim_out:
+                raise ShapeError(f"{self.name}: argument 'axis' {a} is out of range for a {ndim_out}-D result")
+        return tuple(sorted(a % ndim_out for a in self.axes))
+
+    def infer(self, x):
+        axes = self._axes(len(x.shape) + len(self.axes))
+        it = iter(x.shape)
+        return [(tuple(1 if i in axes else next(it) for i in range(len(x.shape) + len(axes))), x.dtype)]
+
+    def forward(self, be, x):
+        return be.xp.expand_dims(x, self.axes)
+
+    def vjp(self, node, grads, needs):
+        return (squeeze(grads[0], self._axes(len(node.inputs[0].shape) + len(self.axes))),)
+
+
+class Squeeze(Op):
+    name = "Squeeze"
+    is_view = True
+
+    def __init__(self, axes: Sequence[int]) -> None:
+        self.axes = tuple(axes)
+
+    def infer(self, x):
+        n = len(x.shape)
+        axes = set()
+        for a in self.axes:
+            if not -n <= a < n:
+                raise ShapeError(f"{self.name}: argument 'axis' {a} is out of range for a {n}-D input")
+            if x.shape[a] not in (1, None):
+                raise self.shape_error("axis", f"dimension {a} to have size 1", x.shape)
+            axes.add(a % n)
+        return [(tuple(s for i, s in enumerate(x.shape) if i not in axes), x.dtype)]
+
+    def forward(self, be, x):
+        return x.reshape([s for i, s in enumerate(x.shape) if i not in {a % x.ndim for a in self.axes}])
+
+    def vjp(self, node, grads, needs):
+        n = len(node.inputs[0].shape)
+        return (expand_dims(grads[0], sorted(a % n for a in self.axes)),)
+
+
+class Concat(Op):
+    name = "ConcatV2"
+
+    def __init__(self, axis: int) -> None:
+        self.axis = axis
+
+    def infer(self, *xs):
+        self.arg_names = tuple(f"values[{i}]" for i in range(len(xs)))
+        if not xs:
+            raise ShapeError(f"{self.name}: expected at least one tensor")
+        self.require_same_dtype(*xs)
+        first = xs[0]
+        n = len(first.shape)
+        if not -n <= self.axis < n:
+            raise ShapeError(f"{self.name}: argument 'axis' {self.axis} is out of range for {n}-D inputs")
+        ax = self.axis % n
+        total = 0
+        for i, x in enumerate(xs):
+            if len(x.shape) != n or any(a != b and None not in (a, b)
+                                        for j, (a, b) in enumerate(zip(x.shape, first.shape)) if j != ax):
+                raise self.shape_error(f"values[{i}]", f"the shape of values[0] {first.shape} except on axis {ax}",
+                                       x.shape)
+            total = None if total is None or x.shape[ax] is None else total + x.shape[ax]
+        return [(first.shape[:ax] + (total,) + first.shape[ax + 1:], first.dtype)]
+
+    def forward(self, be, *xs):
+        return be.xp.concatenate(xs, axis=self.axis)
+
+    def vjp(self, node, grads, needs):
+        return tuple(apply(ConcatGrad(self.axis, i), grads[0], *node.inputs) if needs[i] else None
+                     for i in range(len(node.inputs)))
+
+
+class ConcatGrad(Op):
+    """Part ``index`` of a gradient of concat; the original inputs give the (runtime) offsets."""
+
+    name = "ConcatGrad"
+
+    def __init__(self, axis: int, index: int) -> None:
+        self.axis = axis
+        self.index = index
+
+    def infer(self, g, *xs):
+        self.arg_names = ("grad",) + tuple(f"values[{i}]" for i in range(len(xs)))
+        return [(xs[self.index].shape, g.dtype)]
+
+    def forward(self, be, g, *xs):
+        ax = self.axis % g.ndim
+        start = 0
+        for x in xs[:self.index]:
+            start += x.shape[ax]
+        sl = (slice(None),) * ax + (slice(start, start + xs[self.index].shape[ax]),)
+        return g[sl]
+
+    def vjp(self, node, grads, needs):
+        g, *xs = node.inputs
+        parts = [grads[0] if i == self.index else fill_like(x, 0.0) for i, x in enumerate(xs)]
+        return (concat(parts, self.axis),) + (None,) * len(xs)
+
+
+def _index_parts(index: Any) -> tuple:
+    return index if isinstance(index, tuple) else (index,)
+
+
+def is_basic_index(index: Any) -> bool:
+    return all(isinstance(p, (int, numpy.integer, slice)) or p is None or p is Ellipsis for p in _index_parts(index))
+
+
+class GetItem(Op):
+    name = "StridedSlice"
+
+    def __init__(self, index: Any) -> None:
+        self.index = index
+        self.is_view = is_basic_index(index)
+
+    def _host_index(self) -> Any:
+        return tuple(p if not hasattr(p, "__array__") else numpy.asarray(p.get() if hasattr(p, "get") else p)
+                     for p in _index_parts(self.index))
+
+    def infer(self, x):
+        dummy = numpy.broadcast_to(numpy.empty((), dtype=numpy.int8), tuple(_BIG if s is None else s for s in x.shape))
+        try:
+            shape = dummy[self._host_index()].shape
+        except IndexError as exc:
+            raise ShapeError(f"{self.name}: index {self.index!r} does not fit shape {x.shape}: {exc}") from None
+        return [(tuple(None if s >= _BIG // 2 else s for s in shape), x.dtype)]
+
+    def forward(self, be, x):
+        return x[self._device_index(be)]
+
+    def _device_index(self, be):
+        if self.is_view:
+            return self.index
+        return tuple(be.asarray(p) if hasattr(p, "__array__") else p for p in _index_parts(self.index))
+
+    def vjp(self, node, grads, needs):
+        return (apply(GetItemGrad(self.index), grads[0], node.inputs[0]),)
+
+
+class GetItemGrad(GetItem):
+    """zeros_like(x) with ``g`` added at ``index`` (repeated advanced indices accumulate)."""
+
+    name = "StridedSliceGrad"
+    arg_names = ("grad", "x")
+
+    def __init__(self, index: Any) -> None:
+        super().__init__(index)
+        self.is_view = False
+
+    def infer(self, g, x):
+        return [(x.shape, g.dtype)]
+
+    def forward(self, be, g, x):
+        out = be.xp.zeros(x.shape, dtype=g.dtype)
+        if is_basic_index(self.index):
+            out[self.index] = g
+        else:
+            be.index_add(out, self._device_index(be), g)
+        return out
+
+    def vjp(self, node, grads, needs):
+        return getitem(grads[0], self.index), None
+
+
+class Pad(Op):
+    name = "PadV2"
+
+    def __init__(self, pads: Sequence[tuple[int, int]], value: float = 0.0) -> None:
+        self.pads = tuple((int(a), int(b)) for a, b in pads)
+        self.value = value
+
+    def infer(self, x):
+        if len(self.pads) != len(x.shape) or any(a < 0 or b < 0 for a, b in self.pads):
+            raise self.shape_error("paddings", f"{len(x.shape)} non-negative (before, after) pairs, got "
+                                   f"{self.pads} for", x.shape)
+        return [(tuple(None if s is None else s + a + b for s, (a, b) in zip(x.shape, self.pads)), x.dtype)]
+
+    def forward(self, be, x):
+        return be.xp.pad(x, self.pads, constant_values=self.value)
+
+    def vjp(self, node, grads, needs):
+        return (getitem(grads[0], tuple(slice(a, -b if b else None) for a, b in self.pads)),)
+
+
+class FillLike(Op):
+    """An array of ``x``'s runtime shape filled with ``value``."""
+
+    name = "FillLike"
+    differentiable = False
+
+    def __init__(self, value: float, dtype: Any = None) -> None:
+        self.value = value
+        self.dtype = None if dtype is None else numpy.dtype(dtype)
+
+    def infer(self, x):
+        return [(x.shape, self.dtype or x.dtype)]
+
+    def forward(self, be, x):
+        return be.xp.full(x.shape, self.value, dtype=self.dtype or x.dtype)
+
+
+def reshape(x: Value, shape: Sequence[int]) -> Value:
+    return apply(Reshape(shape), x)
+
+
+def reshape_like(x: Value, like: Value) -> Value:
+    if x.shape == like.shape and None not in like.shape:
+        return x
+    if None not in like.shape:
+        return apply(Reshape(like.shape), x)
+    return apply(ReshapeLike(), x, like)
+
+
+def transpose(x: Value, perm: Sequence[int]) -> Value:
+    return apply(Transpose(perm), x)
+
+
+def broadcast_to(x: Value, shape: Sequence[int]) -> Value:
+    return apply(BroadcastTo(shape), x)
+
+
+def expand_dims(x: Value, axes: int | Sequence[int]) -> Value:
+    return apply(ExpandDims((axes,) if isinstance(axes, int) else tuple(axes)), x)
+
+
+def squeeze(x: Value, axes: int | Sequence[int] | None = None) -> Value:
+    if axes is None:
+        axes = tuple(i for i, s in enumerate(x.shape) if s == 1)
+    return apply(Squeeze((axes,) if isinstance(axes, int) else tuple(axes)), x)
+
+
+def concat(xs: Sequence[Value], axis: int = 0) -> Value:
+    return apply(Concat(axis), *xs)
+
+
+def stack(xs: Sequence[Value], axis: int = 0) -> Value:
+    n = len(xs[0].shape) + 1
+    if not -n <= axis < n:
+        raise ShapeError(f"Pack: argument 'axis' {axis} is out of range for a {n}-D result")
+    return concat([expand_dims(x, axis) for x in xs], axis)
+
+
+def getitem(x: Value, index: Any) -> Value:
+    return apply(GetItem(index), x)
+
+
+def pad(x: Value, pads: Sequence[tuple[int, int]], value: float = 0.0) -> Value:
+    return apply(Pad(pads, value), x)
+
+
+def fill_like(x: Value, value: float, dtype: Any = None) -> Value:
+    return apply(FillLike(value, dtype), x)

@@ -1,0 +1,24 @@
+import os
+import sys
+
+import pytest
+
+# Tests always start on the CPU unless a test asks for a GPU itself.
+os.environ.setdefault("DUALFLOW_DEVICE", "cpu")
+
+MNIST_DIR = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "mnist")
+
+
+def gpu_reason():
+    from backends import cuda_status
+    return cuda_status.unavailable_reason(0)
+
+
+@pytest.fixture
+def gpu():
+    reason = gpu_reason()
+    if reason:
+        pytest.skip(f"no usable GPU: {reason}")
+    from core import device
+    with device.use("cuda") as dev:
+        yield dev

@@ -1,0 +1,228 @@
+"""One entry per primitive: how to call it, sample inputs, and an independent NumPy reference.
+
+The same table drives the CPU tests (forward vs reference, float64 gradient
+checks, static shape inference) and the GPU tests (CuPy vs NumPy).
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Callable
+
+import numpy as np
+
+import core
+
+R = np.random.default_rng(1234)
+
+
+def rnd(*shape, lo=None):
+    a = R.normal(size=shape)
+    return np.abs(a) + lo if lo is not None else a
+
+
+def distinct(*shape):
+    """Values with no ties (so max/argmax gradients are well defined)."""
+    return R.permutation(np.prod(shape)).reshape(shape).astype(np.float64) / np.prod(shape) + R.normal(size=shape) * 1e-3
+
+
+@dataclasses.dataclass
+class Case:
+    name: str
+    fn: Callable
+    inputs: list
+    ref: Callable | None       # host arrays -> expected output of the first result
+    grad: bool = True          # run the float64 gradient check
+    wrt: list | None = None
+
+
+def pads_of(padding, h, w, k, s, d):
+    """TensorFlow's SAME arithmetic, written out independently of core."""
+    if isinstance(padding, int):
+        return (padding,) * 4
+    if padding == "valid":
+        return (0, 0, 0, 0)
+    if padding == "same":
+        out = []
+        for size, kk, ss, dd in ((h, k[0], s[0], d[0]), (w, k[1], s[1], d[1])):
+            total = max((-(-size // ss) - 1) * ss + (kk - 1) * dd + 1 - size, 0)
+            out += [total // 2, total - total // 2]
+        return tuple(out)
+    return tuple(padding)
+
+
+def conv_ref(x, w, stride, padding, dilation):
+    """Direct nested-loop cross-correlation (NCHW, OIHW)."""
+    n, c, h, wd = x.shape
+    o, _, kh, kw = w.shape
+    sh, sw = stride
+    dh, dw = dilation
+    t, b, l, r = pads_of(padding, h, wd, (kh, kw), stride, dilation)
+    xp = np.zeros((n, c, h + t + b, wd + l + r))
+    xp[:, :, t:t + h, l:l + wd] = x
+    oh = (h + t + b - dh * (kh - 1) - 1) // sh + 1
+    ow = (wd + l + r - dw * (kw - 1) - 1) // sw + 1
+    y = np.zeros((n, o, oh, ow))
+    for ni in range(n):
+        for oi in range(o):
+            for i in range(oh):
+                for j in range(ow):
+                    acc = 0.0
+                    for ci in range(c):
+                        for p in range(kh):
+                            for q in range(kw):
+                                acc += xp[ni, ci, i * sh + p * dh, j * sw + q * dw] * w[oi, ci, p, q]
+                    y[ni, oi, i, j] = acc
+    return y
+
+
+def pool_ref(x, k, s, padding, mode, count_include_pad=True):
+    n, c, h, w = x.shape
+    t, b, l, r = pads_of(padding, h, w, k, s, (1, 1))
+    oh = (h + t + b - k[0]) // s[0] + 1
+    ow = (w + l + r - k[1]) // s[1] + 1
+    y = np.zeros((n, c, oh, ow))
+    for ni in range(n):
+        for ci in range(c):
+            for i in range(oh):
+                for j in range(ow):
+                    vals = []
+                    for p in range(k[0]):
+                        for q in range(k[1]):
+                            hh, ww = i * s[0] + p - t, j * s[1] + q - l
+                            if 0 <= hh < h and 0 <= ww < w:
+                                vals.append(x[ni, ci, hh, ww])
+                    if mode == "max":
+                        y[ni, ci, i, j] = max(vals)
+                    else:
+                        y[ni, ci, i, j] = sum(vals) / (k[0] * k[1] if count_include_pad else len(vals))
+    return y
+
+
+def softmax_ref(z, axis=-1):
+    e = np.exp(z - z.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def _cases():
+    c = []
+    a, b = rnd(3, 4), rnd(3, 4)
+    bb = rnd(4)
+    c += [
+        Case("add_broadcast", core.add, [rnd(2, 3, 4), bb], lambda x, y: x + y),
+        Case("add_broadcast_both", core.add, [rnd(3, 1), rnd(1, 4)], lambda x, y: x + y),
+        Case("sub", core.sub, [a, rnd(3, 1)], lambda x, y: x - y),
+        Case("mul", core.mul, [a, b], lambda x, y: x * y),
+        Case("div", core.div, [a, rnd(3, 4, lo=0.5)], lambda x, y: x / y),
+        Case("pow", core.pow, [rnd(3, 4, lo=0.5), rnd(3, 4)], lambda x, y: x ** y),
+        Case("maximum", core.maximum, [distinct(3, 4), distinct(3, 4)], np.maximum),
+        Case("minimum", core.minimum, [distinct(3, 4), distinct(1, 4)], np.minimum),
+        Case("neg", core.neg, [a], lambda x: -x),
+        Case("exp", core.exp, [a], np.exp),
+        Case("log", core.log, [rnd(3, 4, lo=0.5)], np.log),
+        Case("sqrt", core.sqrt, [rnd(3, 4, lo=0.5)], np.sqrt),
+        Case("abs", core.abs, [distinct(3, 4) - 0.5], np.abs),
+        Case("relu", core.relu, [distinct(3, 5) - 0.5], lambda x: np.where(x > 0, x, 0)),
+        Case("sigmoid", core.sigmoid, [rnd(3, 4) * 10], lambda x: 1 / (1 + np.exp(-x))),
+        Case("tanh", core.tanh, [a], np.tanh),
+        Case("scalar_add", lambda x: core.scalar(x, "add", 2.5), [a], lambda x: x + 2.5),
+        Case("scalar_mul", lambda x: core.scalar(x, "mul", -3.0), [a], lambda x: x * -3.0),
+        Case("scalar_pow", lambda x: core.scalar(x, "pow", 3.0), [a], lambda x: x ** 3),
+        Case("scalar_rsub", lambda x: core.scalar(x, "rsub", 1.0), [a], lambda x: 1 - x),
+        Case("scalar_rdiv", lambda x: core.scalar(x, "rdiv", 2.0), [rnd(3, 4, lo=0.5)], lambda x: 2 / x),
+        Case("where", lambda cnd, x, y: core.where(cnd, x, y), [rnd(3, 4) > 0, a, rnd(1, 4)],
+             lambda cnd, x, y: np.where(cnd, x, y)),
+        Case("equal", core.equal, [np.array([1.0, 2, 3]), np.array([1.0, 0, 3])], np.equal, grad=False),
+        Case("greater", core.greater, [a, b], np.greater, grad=False),
+        Case("less_equal", core.less_equal, [a, b], np.less_equal, grad=False),
+        Case("cast", lambda x: core.cast(x, np.float32), [a], lambda x: x.astype(np.float32), grad=False),
+        Case("matmul", core.matmul, [rnd(3, 5), rnd(5, 4)], lambda x, y: x @ y),
+        Case("matmul_batched", core.matmul, [rnd(2, 3, 5), rnd(5, 4)], lambda x, y: x @ y),
+        Case("matmul_tb", lambda x, y: core.matmul(x, y, transpose_b=True), [rnd(2, 3, 5), rnd(2, 4, 5)],
+             lambda x, y: x @ y.swapaxes(-1, -2)),
+        Case("matmul_ta", lambda x, y: core.matmul(x, y, transpose_a=True), [rnd(5, 3), rnd(5, 4)],
+             lambda x, y: x.T @ y),
+        Case("sum_all", core.sum, [a], lambda x: x.sum()),
+        Case("sum_axis_keep", lambda x: core.sum(x, 1, keepdims=True), [rnd(2, 3, 4)], lambda x: x.sum(1, keepdims=True)),
+        Case("mean_axes", lambda x: core.mean(x, (0, 2)), [rnd(2, 3, 4)], lambda x: x.mean((0, 2))),
+        Case("max_axis", lambda x: core.max(x, -1), [distinct(3, 5)], lambda x: x.max(-1)),
+        Case("min_keep", lambda x: core.min(x, 0, keepdims=True), [distinct(3, 5)], lambda x: x.min(0, keepdims=True)),
+        Case("argmax", lambda x: core.argmax(x, 1), [distinct(3, 5)], lambda x: x.argmax(1), grad=False),
+        Case("softmax", lambda x: core.softmax(x, -1), [rnd(3, 5)], softmax_ref),
+        Case("softmax_axis0", lambda x: core.softmax(x, 0), [rnd(3, 5)], lambda x: softmax_ref(x, 0)),
+        Case("log_softmax", lambda x: core.log_softmax(x, 1), [rnd(3, 5)], lambda x: np.log(softmax_ref(x))),
+        Case("reshape", lambda x: core.reshape(x, (4, -1)), [rnd(2, 3, 4)], lambda x: x.reshape(4, -1)),
+        Case("transpose", lambda x: core.transpose(x, (2, 0, 1)), [rnd(2, 3, 4)], lambda x: x.transpose(2, 0, 1)),
+        Case("broadcast_to", lambda x: core.broadcast_to(x, (2, 3, 4)), [rnd(3, 1)],
+             lambda x: np.broadcast_to(x, (2, 3, 4))),
+        Case("expand_dims", lambda x: core.expand_dims(x, (0, -1)), [rnd(3, 4)], lambda x: x[None, :, :, None]),
+        Case("squeeze", lambda x: core.squeeze(x, 1), [rnd(3, 1, 4)], lambda x: x[:, 0]),
+        Case("concat", lambda x, y: core.concat([x, y], 1), [rnd(2, 3), rnd(2, 5)],
+             lambda x, y: np.concatenate([x, y], 1)),
+        Case("stack", lambda x, y: core.stack([x, y], -1), [rnd(2, 3), rnd(2, 3)], lambda x, y: np.stack([x, y], -1)),
+        Case("getitem_basic", lambda x: core.getitem(x, (slice(1, None), None, slice(None, None, 2))), [rnd(4, 5)],
+             lambda x: x[1:, None, ::2]),
+        Case("getitem_int", lambda x: core.getitem(x, (Ellipsis, 2)), [rnd(3, 4)], lambda x: x[..., 2]),
+        Case("getitem_advanced_repeat", lambda x: core.getitem(x, np.array([0, 2, 0])), [rnd(3, 4)],
+             lambda x: x[[0, 2, 0]]),
+        Case("pad", lambda x: core.pad(x, ((0, 0), (1, 2)), 0.5), [rnd(2, 3)],
+             lambda x: np.pad(x, ((0, 0), (1, 2)), constant_values=0.5)),
+        Case("one_hot", lambda i: core.one_hot(i, 4), [np.array([0, 3, 1])], lambda i: np.eye(4)[i], grad=False),
+        Case("xent_sparse", lambda z, y: core.softmax_cross_entropy(z, y), [rnd(4, 5), np.array([0, 4, 2, 2])],
+             lambda z, y: -np.log(softmax_ref(z))[np.arange(4), y]),
+        Case("xent_sparse_smooth", lambda z, y: core.softmax_cross_entropy(z, y, 0.1),
+             [rnd(4, 5), np.array([0, 4, 2, 2])],
+             lambda z, y: -((np.eye(5)[y] * 0.9 + 0.02) * np.log(softmax_ref(z))).sum(1)),
+        Case("xent_dense", lambda z, t: core.softmax_cross_entropy(z, t), [rnd(4, 5), softmax_ref(rnd(4, 5))],
+             lambda z, t: -(t * np.log(softmax_ref(z))).sum(1)),
+    ]
+    # Convolution and its two gradient primitives, over strides, paddings, dilations and odd sizes.
+    conv_cfgs = [((1, 1), 0, (1, 1)), ((2, 2), "same", (1, 1)), ((1, 1), "same", (2, 2)), ((2, 1), (1, 0, 2, 1), (1, 2)),
+                 ((1, 1), "valid", (1, 1))]
+    for s, p, d in conv_cfgs:
+        x, w = rnd(2, 3, 7, 6), rnd(4, 3, 3, 2)
+        tag = f"s{s}_p{p}_d{d}".replace(" ", "")
+        c.append(Case(f"conv2d_{tag}", lambda x, w, s=s, p=p, d=d: core.conv2d(x, w, s, p, d), [x, w],
+                      lambda x, w, s=s, p=p, d=d: conv_ref(x, w, s, p, d)))
+        gy = rnd(*conv_ref(x, w, s, p, d).shape)
+        c.append(Case(f"conv2d_grad_input_{tag}",
+                      lambda g, w, x, s=s, p=p, d=d: core.conv2d_grad_input(g, w, x, s, p, d), [gy, w, x],
+                      None, wrt=[0, 1]))
+        c.append(Case(f"conv2d_grad_weight_{tag}",
+                      lambda x, g, w, s=s, p=p, d=d: core.conv2d_grad_weight(x, g, w, s, p, d), [x, gy, w],
+                      None, wrt=[0, 1]))
+    pool_cfgs = [((2, 2), (2, 2), 0), ((3, 3), (2, 2), 1), ((3, 2), (1, 2), "same"), ((2, 2), (2, 2), "valid")]
+    for k, s, p in pool_cfgs:
+        x = distinct(2, 3, 7, 5)
+        tag = f"k{k}_s{s}_p{p}".replace(" ", "")
+        c.append(Case(f"max_pool2d_{tag}", lambda x, k=k, s=s, p=p: core.max_pool2d(x, k, s, p)[0], [x],
+                      lambda x, k=k, s=s, p=p: pool_ref(x, k, s, p, "max")))
+        c.append(Case(f"avg_pool2d_{tag}", lambda x, k=k, s=s, p=p: core.avg_pool2d(x, k, s, p), [x],
+                      lambda x, k=k, s=s, p=p: pool_ref(x, k, s, p, "avg")))
+        c.append(Case(f"avg_pool2d_nopadcount_{tag}", lambda x, k=k, s=s, p=p: core.avg_pool2d(x, k, s, p, False),
+                      [x], lambda x, k=k, s=s, p=p: pool_ref(x, k, s, p, "avg", False)))
+    # The pooling backward primitives are checked through their own gradients (second order).
+    from core.ops.nn import MaxPool, MaxPoolGrad, MaxPoolGather, AvgPoolGrad
+    xm = distinct(2, 3, 7, 5)
+    for k, s, p in [((3, 3), (2, 2), 1), ((2, 2), (2, 2), 0)]:
+        def mp_grad(g, x, k=k, s=s, p=p):
+            _, idx = core.max_pool2d(x, k, s, p)
+            return core.apply(MaxPoolGrad(k, s, p), g, idx, x)
+
+        def mp_gather(g, x, k=k, s=s, p=p):
+            _, idx = core.max_pool2d(x, k, s, p)
+            return core.apply(MaxPoolGather(k, s, p), g, idx)
+
+        oshape = pool_ref(xm, k, s, p, "max").shape
+        c.append(Case(f"max_pool2d_grad_k{k}", mp_grad, [rnd(*oshape), xm], None, wrt=[0]))
+        c.append(Case(f"max_pool2d_gather_k{k}", mp_gather, [rnd(*xm.shape), xm], None, wrt=[0]))
+        c.append(Case(f"avg_pool2d_grad_k{k}", lambda g, x, k=k, s=s, p=p: core.apply(AvgPoolGrad(k, s, p), g, x),
+                      [rnd(*oshape), xm], None, wrt=[0]))
+    gam, bet = rnd(1, 3, 1, 1, lo=0.5), rnd(1, 3, 1, 1)
+    c.append(Case("batch_norm_train", lambda x, g, b: core.batch_norm_train(x, g, b, (0, 2, 3), 1e-5)[0],
+                  [rnd(4, 3, 2, 3), gam, bet],
+                  lambda x, g, b: (x - x.mean((0, 2, 3), keepdims=True)) / np.sqrt(x.var((0, 2, 3), keepdims=True)
+                                                                                   + 1e-5) * g + b))
+    return c
+
+
+CASES = _cases()
