@@ -49,6 +49,19 @@ class ArrayBackend:
         """target[index] += values, accumulating repeated indices."""
         self.xp.add.at(target, index, values)
 
+    def adam_update(self, w: Any, g: Any, m: Any, v: Any, lr: float, b1: float, b2: float, eps: float,
+                    step: int) -> None:
+        """In place: m, v <- moments of g; w <- w - lr * m_hat / (sqrt(v_hat) + eps) (PyTorch's placement)."""
+        m *= b1
+        m += (1 - b1) * g
+        v *= b2
+        v += (1 - b2) * (g * g)
+        bc1 = 1 - b1 ** step
+        bc2 = 1 - b2 ** step
+        denom = self.xp.sqrt(v) / (bc2 ** 0.5)
+        denom += eps
+        w -= (lr / bc1) * (m / denom)
+
     # ----- helpers --------------------------------------------------------------
     def _pad(self, x: Any, pads: Pads, value: float) -> Any:
         if not any(pads):

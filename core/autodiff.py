@@ -23,18 +23,19 @@ def _key(v: Value) -> object:
 
 
 def _check_versions(node: Node) -> None:
-    for i, (v, saved) in enumerate(zip(node.inputs, node.versions)):
+    checked = zip(node.inputs, node.versions) if node.op.saves_inputs else ()
+    for i, (v, saved) in enumerate(checked):
         if v._vc[0] != saved:
             raise RuntimeError(
                 "one of the variables needed for gradient computation has been modified by an inplace operation: "
                 f"[{v.dtype} {list(v.shape)}], which is argument '{node.op.arg_names[min(i, len(node.op.arg_names) - 1)]}'"
                 f" of {node.op.name}, is at version {v._vc[0]}; expected version {saved} instead.")
-    for v in node.outputs:
-        if v._vc[0] != 0:
+    for v in node.outputs if node.op.saves_outputs else ():
+        if v._vc[0] != node.out_versions.get(v.index, 0):
             raise RuntimeError(
                 "one of the variables needed for gradient computation has been modified by an inplace operation: "
                 f"[{v.dtype} {list(v.shape)}], which is output {v.index} of {node.op.name}, is at version "
-                f"{v._vc[0]}; expected version 0 instead.")
+                f"{v._vc[0]}; expected version {node.out_versions.get(v.index, 0)} instead.")
 
 
 def gradients(outputs: Sequence[Value], inputs: Sequence[Value], grad_outputs: Sequence[Value],

@@ -33,7 +33,7 @@ class Value:
     def _wrap(cls, data: Any, shape: tuple, dtype: Any, device: Any, node: "Node | None" = None,
               index: int = 0, requires_grad: bool = False, vc: list | None = None) -> "Value":
         """Make an instance without running a frontend's ``__init__``."""
-        v = cls.__new__(cls)
+        v = object.__new__(cls)
         v._init_value(data, shape, dtype, device, node, index, requires_grad, vc)
         return v
 
@@ -53,13 +53,15 @@ class Value:
 class Node:
     """One application of a primitive: ``outputs = op(*inputs)``."""
 
-    __slots__ = ("op", "inputs", "outputs", "versions", "freed", "control", "__weakref__", "__dict__")
+    __slots__ = ("op", "inputs", "outputs", "versions", "out_versions", "freed", "control", "__weakref__",
+                 "__dict__")
 
     def __init__(self, op: Any, inputs: tuple[Value, ...]) -> None:
         self.op = op
         self.inputs = inputs
         self.outputs: list[Value] = []
         self.versions = tuple(v._vc[0] for v in inputs)
+        self.out_versions: dict[int, int] = {}     # outputs rebound by an in-place op start above 0
         self.freed = False
         # Nodes that must run first without passing a value (static graphs' control dependencies).
         self.control: tuple[Node, ...] = ()

@@ -49,12 +49,19 @@ class Op:
     arg_names: Sequence[str] = ("x",)
     differentiable = True
     is_view = False                   # output shares memory (and so the version box) with input 0
+    # Which values vjp reads; only those are checked for in-place changes (PyTorch's saved tensors).
+    saves_inputs = True
+    saves_outputs = False
 
     def infer(self, *inputs: Value) -> list[Spec]:
         raise NotImplementedError(f"{self.name}.infer")
 
     def forward(self, be: Any, *arrays: Any) -> Any:
         raise NotImplementedError(f"{self.name}.forward")
+
+    def result_device(self, dev: Any) -> Any:
+        """Where the outputs live (the inputs' device, except for transfers)."""
+        return dev
 
     def vjp(self, node: Node, grads: Sequence[Value | None], needs: Sequence[bool]) -> Sequence[Value | None]:
         raise NotImplementedError(f"{self.name} has no gradient rule")
@@ -109,7 +116,8 @@ def _result_class(inputs: Sequence[Value]) -> type:
 def apply(op: Op, *inputs: Value) -> Any:
     """Apply a primitive; returns one Value, or a tuple for multi-output primitives."""
     specs = op.infer(*inputs)
-    dev = _device_of(op, inputs)
+    in_dev = _device_of(op, inputs)
+    dev = op.result_device(in_dev)
     cls = _result_class(inputs)
     vc = inputs[0]._vc if op.is_view else None
     if any(v.data is None for v in inputs):
@@ -118,7 +126,7 @@ def apply(op: Op, *inputs: Value) -> Any:
         node.outputs = outs
         cls._record(node)
     else:
-        datas = op.forward(backends.get_backend(dev), *[v.data for v in inputs])
+        datas = op.forward(backends.get_backend(in_dev), *[v.data for v in inputs])
         if type(datas) is not tuple:
             datas = (datas,)
         if _grad_enabled[0] and op.differentiable and any(v.requires_grad for v in inputs):
@@ -131,6 +139,8 @@ def apply(op: Op, *inputs: Value) -> Any:
                 # The node keeps its own handle on each output (sharing the version box), so
                 # outputs do not point back at themselves through their node.
                 node.outputs.append(Value._wrap(d, d.shape, d.dtype, dev, None, i, False, box))
+            if vc is not None:      # a view starts at its base's version
+                node.out_versions = {i: vc[0] for i in range(len(datas))}
         else:
             outs = [cls._wrap(d, d.shape, d.dtype, dev, None, i, False, vc) for i, d in enumerate(datas)]
     return outs[0] if len(outs) == 1 else tuple(outs)

@@ -6,7 +6,6 @@ import pytest
 # Tests always start on the CPU unless a test asks for a GPU itself.
 os.environ.setdefault("DUALFLOW_DEVICE", "cpu")
 
-MNIST_DIR = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "mnist")
 
 
 def gpu_reason():

@@ -39,6 +39,7 @@ class SumToLike(Op):
     """Sum ``x`` over broadcast axes so it takes ``like``'s (runtime) shape."""
 
     name = "SumToLike"
+    saves_inputs = False
     arg_names = ("x", "like")
 
     def infer(self, x: Value, like: Value) -> list:
@@ -59,6 +60,7 @@ class BroadcastLike(Op):
     """Broadcast ``x`` to ``like``'s (runtime) shape."""
 
     name = "BroadcastLike"
+    saves_inputs = False
     arg_names = ("x", "like")
 
     def infer(self, x: Value, like: Value) -> list:
@@ -98,6 +100,7 @@ class Binary(Op):
 
 class Add(Binary):
     name = "Add"
+    saves_inputs = False
 
     def forward(self, be, x, y):
         return x + y
@@ -110,6 +113,7 @@ class Add(Binary):
 
 class Sub(Binary):
     name = "Sub"
+    saves_inputs = False
 
     def forward(self, be, x, y):
         return x - y
@@ -134,6 +138,7 @@ class Mul(Binary):
 
 class Div(Binary):
     name = "RealDiv"
+    saves_outputs = True
 
     def forward(self, be, x, y):
         return x / y if x.dtype.kind == "f" else x // y
@@ -148,6 +153,7 @@ class Div(Binary):
 
 class Pow(Binary):
     name = "Pow"
+    saves_outputs = True
 
     def forward(self, be, x, y):
         return x ** y
@@ -224,6 +230,7 @@ class Unary(Op):
 
 class Neg(Unary):
     name = "Neg"
+    saves_inputs = False
     float_only = False
 
     def forward(self, be, x):
@@ -235,6 +242,7 @@ class Neg(Unary):
 
 class Exp(Unary):
     name = "Exp"
+    saves_outputs = True
 
     def forward(self, be, x):
         return be.xp.exp(x)
@@ -255,6 +263,7 @@ class Log(Unary):
 
 class Sqrt(Unary):
     name = "Sqrt"
+    saves_outputs = True
 
     def forward(self, be, x):
         return be.xp.sqrt(x)
@@ -285,6 +294,7 @@ class Sign(Unary):
 
 class Relu(Unary):
     name = "Relu"
+    saves_outputs = True
 
     def forward(self, be, x):
         return be.xp.maximum(x, 0)
@@ -296,6 +306,7 @@ class Relu(Unary):
 
 class Sigmoid(Unary):
     name = "Sigmoid"
+    saves_outputs = True
 
     def forward(self, be, x):
         xp = be.xp
@@ -310,6 +321,7 @@ class Sigmoid(Unary):
 
 class Tanh(Unary):
     name = "Tanh"
+    saves_outputs = True
 
     def forward(self, be, x):
         return be.xp.tanh(x)
@@ -329,6 +341,8 @@ class Scalar(Op):
             raise ValueError(f"Scalar: unknown kind {kind!r}")
         self.kind = kind
         self.c = c
+        self.saves_inputs = kind == "pow"
+        self.saves_outputs = kind == "rdiv"
         self.name = {"add": "AddScalar", "mul": "MulScalar", "pow": "PowScalar",
                      "rsub": "RSubScalar", "rdiv": "RDivScalar"}[kind]
 
@@ -382,6 +396,7 @@ class ScalarCompare(Op):
 
 class Cast(Op):
     name = "Cast"
+    saves_inputs = False
 
     def __init__(self, dtype: Any) -> None:
         self.dtype = numpy.dtype(dtype)
@@ -437,6 +452,7 @@ class StopGradient(Op):
 
 class Identity(Op):
     name = "Identity"
+    saves_inputs = False
 
     def infer(self, x):
         return [(x.shape, x.dtype)]

@@ -166,6 +166,7 @@ class MaxPool(_Window):
 
     name = "MaxPool"
     arg_names = ("input",)
+    saves_outputs = True
 
     def __init__(self, kernel: Any, stride: Any = None, padding: Any = 0) -> None:
         super().__init__(kernel, kernel if stride is None else stride, padding)

@@ -61,6 +61,7 @@ class Reduce(Op):
 
 class Sum(Reduce):
     name = "Sum"
+    saves_inputs = False
     fn = "sum"
 
     def infer(self, x: Value) -> list:
@@ -74,6 +75,7 @@ class Sum(Reduce):
 
 class Mean(Reduce):
     name = "Mean"
+    saves_inputs = False
     fn = "mean"
 
     def infer(self, x: Value) -> list:
@@ -87,6 +89,7 @@ class Mean(Reduce):
 
 
 class MaxMin(Reduce):
+    saves_outputs = True
     def vjp(self, node, grads, needs):
         # Ties share the gradient equally, as TensorFlow's reduce_max does.
         x = node.inputs[0]
@@ -154,6 +157,8 @@ class ArgMax(Op):
 
 class Softmax(Op):
     name = "Softmax"
+    saves_inputs = False
+    saves_outputs = True
 
     def __init__(self, axis: int = -1) -> None:
         self.axis = axis

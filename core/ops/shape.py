@@ -21,6 +21,7 @@ def _prod(dims: Sequence[int]) -> int:
 
 class Reshape(Op):
     name = "Reshape"
+    saves_inputs = False
     is_view = True
 
     def __init__(self, shape: Sequence[int]) -> None:
@@ -54,6 +55,7 @@ class Reshape(Op):
 
 class ReshapeLike(Op):
     name = "ReshapeLike"
+    saves_inputs = False
     arg_names = ("x", "like")
     is_view = True
 
@@ -69,6 +71,7 @@ class ReshapeLike(Op):
 
 class Transpose(Op):
     name = "Transpose"
+    saves_inputs = False
     is_view = True
 
     def __init__(self, perm: Sequence[int]) -> None:
@@ -93,6 +96,7 @@ class Transpose(Op):
 
 class BroadcastTo(Op):
     name = "BroadcastTo"
+    saves_inputs = False
     is_view = True
 
     def __init__(self, shape: Sequence[int]) -> None:
@@ -115,6 +119,7 @@ class BroadcastTo(Op):
 
 class ExpandDims(Op):
     name = "ExpandDims"
+    saves_inputs = False
     is_view = True
 
     def __init__(self, axes: Sequence[int]) -> None:
@@ -140,6 +145,7 @@ class ExpandDims(Op):
 
 class Squeeze(Op):
     name = "Squeeze"
+    saves_inputs = False
     is_view = True
 
     def __init__(self, axes: Sequence[int]) -> None:
@@ -166,6 +172,7 @@ class Squeeze(Op):
 
 class Concat(Op):
     name = "ConcatV2"
+    saves_inputs = False
 
     def __init__(self, axis: int) -> None:
         self.axis = axis
@@ -234,6 +241,7 @@ def is_basic_index(index: Any) -> bool:
 
 class GetItem(Op):
     name = "StridedSlice"
+    saves_inputs = False
 
     def __init__(self, index: Any) -> None:
         self.index = index
@@ -290,6 +298,7 @@ class GetItemGrad(GetItem):
 
 class Pad(Op):
     name = "PadV2"
+    saves_inputs = False
 
     def __init__(self, pads: Sequence[tuple[int, int]], value: float = 0.0) -> None:
         self.pads = tuple((int(a), int(b)) for a, b in pads)

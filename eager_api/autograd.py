@@ -1,0 +1,110 @@
+"""``backward``/``grad`` and the grad-mode switches, all over ``core.autodiff.gradients``."""
+from __future__ import annotations
+
+import functools
+from typing import Any, Callable, Sequence
+
+from core import autodiff, graph
+from core.op import grad_mode, is_grad_enabled
+from eager_api.tensor import Tensor, _T, ones_like, tensor
+
+
+class _GradSwitch:
+    """Context manager and decorator that sets grad mode, like ``torch.no_grad``."""
+
+    enabled = False
+
+    def __enter__(self) -> None:
+        self._cm = grad_mode(self.enabled)
+        self._cm.__enter__()
+
+    def __exit__(self, *exc: Any) -> None:
+        self._cm.__exit__(*exc)
+
+    def __call__(self, fn: Callable) -> Callable:
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with grad_mode(self.enabled):
+                return fn(*args, **kwargs)
+        return wrapper
+
+
+class no_grad(_GradSwitch):
+    enabled = False
+
+
+class enable_grad(_GradSwitch):
+    enabled = True
+
+
+class set_grad_enabled(_GradSwitch):
+    def __init__(self, mode: bool) -> None:
+        self.enabled = bool(mode)
+        self._prev = is_grad_enabled()
+        from core.op import _grad_enabled
+        _grad_enabled[0] = self.enabled     # takes effect at once when used as a plain call, as in PyTorch
+
+    def __exit__(self, *exc: Any) -> None:
+        from core.op import _grad_enabled
+        _grad_enabled[0] = self._prev
+
+
+def _seeds(outputs: Sequence[Tensor], grad_outputs: Sequence[Any] | None) -> list:
+    seeds = []
+    for i, y in enumerate(outputs):
+        if not y.requires_grad:
+            raise RuntimeError(f"element {i} of tensors does not require grad and does not have a grad_fn")
+        g = None if grad_outputs is None else grad_outputs[i]
+        if g is None:
+            if y.numel() != 1:
+                raise RuntimeError("grad can be implicitly created only for scalar outputs")
+            g = ones_like(y)
+        elif not isinstance(g, Tensor):
+            g = tensor(g, dtype=y.dtype, device=y.device)
+        if tuple(g.shape) != tuple(y.shape):
+            raise RuntimeError(f"Mismatch in shape: grad_output[{i}] has a shape of {list(g.shape)} and output[{i}] "
+                               f"has a shape of {list(y.shape)}.")
+        seeds.append(g)
+    return seeds
+
+
+def backward(tensors: Sequence[Tensor], grad_tensors: Sequence[Any] | None = None, retain_graph: bool | None = None,
+             create_graph: bool = False) -> None:
+    """Accumulate d(tensors)/d(leaf) into ``leaf.grad`` for every leaf that requires grad."""
+    tensors = [tensors] if isinstance(tensors, Tensor) else list(tensors)
+    seeds = _seeds(tensors, grad_tensors)
+    targets, seen = [], set()
+    for node in graph.toposort([t.node for t in tensors if t.node is not None]):
+        for v in node.inputs:
+            if id(v) not in seen and v.requires_grad and (v.node is None or getattr(v, "_retains_grad", False)):
+                seen.add(id(v))
+                targets.append(v)
+    for t in tensors:      # a leaf output, or a retained one, receives its own seed
+        if id(t) not in seen and (t.node is None or t._retains_grad):
+            seen.add(id(t))
+            targets.append(t)
+    keep = create_graph if retain_graph is None else retain_graph
+    with grad_mode(create_graph):
+        grads = autodiff.gradients(tensors, targets, seeds, retain_graph=keep)
+        for t, g in zip(targets, grads):
+            if g is None:
+                continue
+            g = _T(g) if create_graph else _T(g).detach()
+            t.grad = g if t.grad is None else _T(t.grad + g)
+
+
+def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool | None = None,
+         create_graph: bool = False, allow_unused: bool = False) -> tuple:
+    """``torch.autograd.grad``: gradients of outputs w.r.t. inputs, returned rather than accumulated."""
+    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    seeds = _seeds(outputs, grad_outputs if grad_outputs is None or isinstance(grad_outputs, (list, tuple))
+                   else [grad_outputs])
+    keep = create_graph if retain_graph is None else retain_graph
+    with grad_mode(create_graph):
+        grads = autodiff.gradients(outputs, inputs, seeds, retain_graph=keep)
+    for i, g in enumerate(grads):
+        if g is None and not allow_unused:
+            raise RuntimeError(f"One of the differentiated Tensors (input {i}) appears to not have been used in the "
+                               "graph. Set allow_unused=True if this is the desired behavior.")
+    return tuple(None if g is None else (_T(g) if create_graph else _T(g).detach()) for g in grads)

@@ -1,0 +1,183 @@
+"""``torch.nn.functional`` over the shared primitives."""
+from __future__ import annotations
+
+from typing import Any
+
+import core
+from core.errors import ShapeError
+from core.ops.nn import DropoutMask
+from eager_api.tensor import Tensor, _T, _as_tensor, int64
+
+
+def relu(input: Tensor, inplace: bool = False) -> Tensor:
+    return input.relu_() if inplace else _T(core.relu(input))
+
+
+def sigmoid(input: Tensor) -> Tensor:
+    return _T(core.sigmoid(input))
+
+
+def tanh(input: Tensor) -> Tensor:
+    return _T(core.tanh(input))
+
+
+def softmax(input: Tensor, dim: int | None = None) -> Tensor:
+    return _T(core.softmax(input, -1 if dim is None else dim))
+
+
+def log_softmax(input: Tensor, dim: int | None = None) -> Tensor:
+    return _T(core.log_softmax(input, -1 if dim is None else dim))
+
+
+def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None, _layer: str = "linear") -> Tensor:
+    """y = x W^T + b over the last dim of x."""
+    out_f, in_f = weight.shape
+    if input.ndim < 1 or input.shape[-1] != in_f:
+        rows = input.numel() // input.shape[-1] if input.ndim and input.shape[-1] else 0
+        raise ShapeError(f"{_layer}: mat1 and mat2 shapes cannot be multiplied ({rows}x{input.shape[-1] if input.ndim else 0}"
+                         f" and {in_f}x{out_f}): input of shape {tuple(input.shape)} has {input.shape[-1] if input.ndim else 0} "
+                         f"features in its last dim, but weight of shape {tuple(weight.shape)} expects in_features={in_f}")
+    x = input if input.ndim == 2 else input.reshape(-1, in_f)
+    y = _T(core.matmul(x, weight, transpose_b=True))
+    if bias is not None:
+        y = _T(core.add(y, bias))
+    return y if input.ndim == 2 else y.reshape(tuple(input.shape[:-1]) + (out_f,))
+
+
+def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1, padding: Any = 0,
+           dilation: Any = 1, groups: int = 1) -> Tensor:
+    if groups != 1:
+        raise NotImplementedError("conv2d: groups != 1 is not supported yet")
+    if isinstance(padding, str) and padding == "same" and stride not in (1, (1, 1)):
+        raise ValueError("padding='same' is not supported for strided convolutions")
+    if input.ndim == 4 and weight.ndim == 4 and input.shape[1] != weight.shape[1]:
+        raise ShapeError(f"conv2d: Given groups=1, weight of size {list(weight.shape)}, expected input"
+                         f"{list(input.shape)} to have {weight.shape[1]} channels, but got {input.shape[1]} channels "
+                         "instead")
+    y = _T(core.conv2d(input, weight, stride, padding, dilation))
+    if bias is not None:
+        y = _T(core.add(y, bias.reshape(1, -1, 1, 1)))
+    return y
+
+
+def max_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
+               ceil_mode: bool = False, return_indices: bool = False) -> Any:
+    if ceil_mode or dilation not in (1, (1, 1)):
+        raise NotImplementedError("max_pool2d: ceil_mode=True and dilation > 1 are not supported yet")
+    y, idx = _T(core.max_pool2d(input, kernel_size, stride or kernel_size, padding))
+    return (y, idx.long()) if return_indices else y
+
+
+def avg_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,
+               count_include_pad: bool = True, divisor_override: Any = None) -> Tensor:
+    if ceil_mode or divisor_override is not None:
+        raise NotImplementedError("avg_pool2d: ceil_mode and divisor_override are not supported yet")
+    return _T(core.avg_pool2d(input, kernel_size, stride or kernel_size, padding, count_include_pad))
+
+
+def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False,
+            generator: Any = None) -> Tensor:
+    if p < 0.0 or p > 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0.0:
+        return input
+    if p == 1.0:
+        return input * 0.0
+    return _T(core.dropout(input, p, generator or core.random.default_generator))
+
+
+def _reduce(loss: Tensor, reduction: str, name: str) -> Tensor:
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    if reduction == "none":
+        return loss
+    raise ValueError(f"{name}: {reduction} is not a valid value for reduction")
+
+
+def cross_entropy(input: Tensor, target: Tensor, weight: Any = None, ignore_index: int = -100,
+                  reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
+    """Softmax cross-entropy from logits; ``target`` holds class indices or class probabilities."""
+    if weight is not None:
+        raise NotImplementedError("cross_entropy: class weights are not supported yet")
+    if input.ndim != 2:
+        raise ShapeError(f"cross_entropy: expected input of shape (N, C), got {tuple(input.shape)}")
+    target = _as_tensor(target, input) if not isinstance(target, Tensor) else target
+    if target.dtype.kind in "iu":
+        if target.ndim != 1 or target.shape[0] != input.shape[0]:
+            raise ShapeError(f"cross_entropy: expected target of shape ({input.shape[0]},) for input of shape "
+                             f"{tuple(input.shape)}, got {tuple(target.shape)}")
+        keep = target != ignore_index
+        safe = _T(core.where(keep, target, _T(core.fill_like(target, 0))))
+        loss = _T(core.softmax_cross_entropy(input, safe, label_smoothing))
+        loss = loss * keep.to(loss.dtype)
+        if reduction == "mean":
+            return loss.sum() / keep.sum().to(loss.dtype)
+        return _reduce(loss, reduction, "cross_entropy")
+    if tuple(target.shape) != tuple(input.shape):
+        raise ShapeError(f"cross_entropy: expected probability target of shape {tuple(input.shape)}, "
+                         f"got {tuple(target.shape)}")
+    return _reduce(_T(core.softmax_cross_entropy(input, target.to(input.dtype), label_smoothing)), reduction,
+                   "cross_entropy")
+
+
+def nll_loss(input: Tensor, target: Tensor, weight: Any = None, ignore_index: int = -100,
+             reduction: str = "mean") -> Tensor:
+    if weight is not None:
+        raise NotImplementedError("nll_loss: class weights are not supported yet")
+    keep = target != ignore_index
+    safe = _T(core.where(keep, target, _T(core.fill_like(target, 0))))
+    picked = (input * _T(core.one_hot(safe, input.shape[1], input.dtype))).sum(1)
+    loss = -picked * keep.to(input.dtype)
+    if reduction == "mean":
+        return loss.sum() / keep.sum().to(loss.dtype)
+    return _reduce(loss, reduction, "nll_loss")
+
+
+def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
+    d = input - target
+    return _reduce(d * d, reduction, "mse_loss")
+
+
+def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
+    return _reduce((input - target).abs(), reduction, "l1_loss")
+
+
+def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
+    n = int(tensor.max().item()) + 1 if num_classes == -1 else num_classes
+    return _T(core.one_hot(tensor, n, int64))
+
+
+def pad(input: Tensor, pad: tuple, mode: str = "constant", value: float = 0.0) -> Tensor:
+    if mode != "constant":
+        raise NotImplementedError(f"pad: mode {mode!r} is not supported yet (only 'constant')")
+    pairs = [(0, 0)] * input.ndim
+    for i in range(len(pad) // 2):
+        pairs[input.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
+    return _T(core.pad(input, pairs, value))
+
+
+def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    return input.flatten(start_dim, end_dim)
+
+
+def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None, weight: Tensor | None = None,
+               bias: Tensor | None = None, training: bool = False, momentum: float = 0.1,
+               eps: float = 1e-5) -> Tensor:
+    """Batch norm over all dims but 1; in training, updates the running statistics in place."""
+    c = input.shape[1]
+    bshape = (1, c) + (1,) * (input.ndim - 2)
+    g = weight.reshape(bshape) if weight is not None else _T(core.fill_like(input[:1, :, ...].sum(0, keepdim=True), 1.0))
+    b = bias.reshape(bshape) if bias is not None else g * 0.0
+    axes = (0,) + tuple(range(2, input.ndim))
+    if training:
+        y, mean, var = _T(core.batch_norm_train(input, g, b, axes, eps))
+        if running_mean is not None:
+            n = input.numel() // c
+            from eager_api.autograd import no_grad
+            with no_grad():
+                running_mean.mul_(1 - momentum).add_(mean.detach().reshape(c) * momentum)
+                running_var.mul_(1 - momentum).add_(var.detach().reshape(c) * (momentum * n / max(n - 1, 1)))
+        return y
+    return _T(core.batch_norm_eval(input, g, b, running_mean.reshape(bshape), running_var.reshape(bshape), eps))

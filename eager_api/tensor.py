@@ -1,0 +1,909 @@
+"""The PyTorch-style Tensor: a core Value with operators, autograd bookkeeping and in-place ops.
+
+Every computation goes through ``core`` primitives; this module only maps
+PyTorch's names, defaults, type promotion and errors onto them.
+"""
+from __future__ import annotations
+
+import builtins
+import collections
+from typing import Any, Iterable, Sequence
+
+import numpy
+
+import backends
+import core
+from core import device as _device
+from core.graph import Value
+from core.op import is_grad_enabled
+
+float16, float32, float64 = numpy.dtype("float16"), numpy.dtype("float32"), numpy.dtype("float64")
+int32, int64, uint8, int8, bool_ = (numpy.dtype("int32"), numpy.dtype("int64"), numpy.dtype("uint8"),
+                                    numpy.dtype("int8"), numpy.dtype(bool))
+float, double, long, int, half = float32, float64, int64, int32, float16
+_default_dtype = [float32]
+
+MinMax = collections.namedtuple("MinMax", ["values", "indices"])
+
+
+class Size(tuple):
+    """``tensor.shape``: a tuple that prints like PyTorch's."""
+
+    def __repr__(self) -> str:
+        return f"Size({list(self)})"
+
+    def numel(self) -> builtins.int:
+        n = 1
+        for s in self:
+            n *= s
+        return n
+
+
+def set_default_dtype(dtype: Any) -> None:
+    _default_dtype[0] = numpy.dtype(dtype)
+
+
+def get_default_dtype() -> numpy.dtype:
+    return _default_dtype[0]
+
+
+def _result_dtype(a: numpy.dtype, b: numpy.dtype) -> numpy.dtype:
+    """PyTorch's promotion between tensors: floats win over integers, otherwise the wider type."""
+    if a == b:
+        return a
+    if a.kind == "f" and b.kind != "f":
+        return a
+    if b.kind == "f" and a.kind != "f":
+        return b
+    return numpy.promote_types(a, b)
+
+
+class Tensor(Value):
+    """A multi-dimensional array with autograd, as ``torch.Tensor``."""
+
+    # ----- construction ----------------------------------------------------------
+    def __init__(self, data: Any = (), dtype: Any = None, device: Any = None, requires_grad: bool = False) -> None:
+        t = tensor(data, dtype=dtype, device=device, requires_grad=requires_grad)
+        self._init_value(t.data, t.shape, t.dtype, t.device, requires_grad=requires_grad)
+
+    @classmethod
+    def _wrap(cls, data, shape, dtype, device, node=None, index=0, requires_grad=False, vc=None):
+        t = super()._wrap(data, shape, dtype, device, node, index, requires_grad, vc)
+        t.grad = None
+        t._retains_grad = False
+        return t
+
+    @classmethod
+    def _of(cls, v: Value) -> "Tensor":
+        """View a core Value (e.g. a gradient) as a Tensor."""
+        if isinstance(v, Tensor):
+            return v
+        return cls._wrap(v.data, v.shape, v.dtype, v.device, v.node, v.index, v.requires_grad, v._vc)
+
+    # ----- properties ------------------------------------------------------------
+    @property
+    def shape(self) -> Size:
+        return Size(self._shape)
+
+    @shape.setter
+    def shape(self, value: tuple) -> None:
+        self._shape = tuple(value)
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.node is None
+
+    @property
+    def grad_fn(self) -> Any:
+        return self.node
+
+    @property
+    def _version(self) -> builtins.int:
+        return self._vc[0]
+
+    @property
+    def is_cuda(self) -> bool:
+        return self.device.type == "cuda"
+
+    @property
+    def T(self) -> "Tensor":
+        return self.permute(*reversed(range(self.ndim)))
+
+    def size(self, dim: builtins.int | None = None) -> Any:
+        return self.shape if dim is None else self._shape[dim]
+
+    def dim(self) -> builtins.int:
+        return len(self._shape)
+
+    def numel(self) -> builtins.int:
+        return Size(self._shape).numel()
+
+    def __len__(self) -> builtins.int:
+        if not self._shape:
+            raise TypeError("len() of a 0-d tensor")
+        return self._shape[0]
+
+    def __repr__(self) -> str:
+        body = numpy.array2string(self._host(), separator=", ", precision=4, prefix="tensor(")
+        extras = []
+        if self.device.type != "cpu":
+            extras.append(f"device='{self.device}'")
+        if self.dtype not in (float32, int64, bool_):
+            extras.append(f"dtype={self.dtype}")
+        if self.node is not None:
+            extras.append(f"grad_fn=<{self.node.op.name}Backward>")
+        elif self.requires_grad:
+            extras.append("requires_grad=True")
+        return "tensor(" + body + "".join(", " + e for e in extras) + ")"
+
+    # ----- host interop ----------------------------------------------------------
+    def _host(self) -> numpy.ndarray:
+        return backends.get_backend(self.device).to_host(self.data)
+
+    def numpy(self) -> numpy.ndarray:
+        if self.requires_grad:
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
+        if self.device.type != "cpu":
+            raise TypeError(f"can't convert {self.device} device type tensor to numpy. Use Tensor.cpu() to copy the "
+                            "tensor to host memory first.")
+        return self.data
+
+    def item(self) -> Any:
+        if self.numel() != 1:
+            raise RuntimeError(f"a Tensor with {self.numel()} elements cannot be converted to Scalar")
+        return self._host().reshape(()).item()
+
+    def tolist(self) -> Any:
+        return self._host().tolist()
+
+    def __float__(self) -> builtins.float:
+        return builtins.float(self.item())
+
+    def __int__(self) -> builtins.int:
+        return builtins.int(self.item())
+
+    def __bool__(self) -> bool:
+        if self.numel() != 1:
+            raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
+        return bool(self.item())
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> numpy.ndarray:
+        return self._host() if dtype is None else self._host().astype(dtype)
+
+    def __hash__(self) -> builtins.int:
+        return id(self)
+
+    # ----- autograd ----------------------------------------------------------------
+    def detach(self) -> "Tensor":
+        return Tensor._wrap(self.data, self._shape, self.dtype, self.device, vc=self._vc)
+
+    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+        if not self.is_leaf:
+            raise RuntimeError("you can only change requires_grad flags of leaf variables. If you want to use a "
+                               "computed variable in a subgraph that doesn't require differentiation use "
+                               "var_no_grad = var.detach().")
+        if requires_grad and self.dtype.kind != "f":
+            raise RuntimeError("only Tensors of floating point dtype can require gradients")
+        self.requires_grad = requires_grad
+        return self
+
+    def retain_grad(self) -> None:
+        if not self.requires_grad:
+            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+        self._retains_grad = True
+
+    def backward(self, gradient: Any = None, retain_graph: bool | None = None, create_graph: bool = False) -> None:
+        from eager_api import autograd
+        autograd.backward([self], None if gradient is None else [gradient], retain_graph, create_graph)
+
+    # ----- devices and dtypes ----------------------------------------------------
+    def to(self, *args: Any, **kwargs: Any) -> "Tensor":
+        dev, dtype = kwargs.get("device"), kwargs.get("dtype")
+        for a in args:
+            if isinstance(a, Tensor):
+                dev, dtype = a.device, a.dtype
+            elif isinstance(a, (str, _device.Device)) and not _is_dtype_name(a):
+                dev = a
+            else:
+                dtype = a
+        out = self
+        if dtype is not None and numpy.dtype(dtype) != self.dtype:
+            out = _T(core.cast(out, numpy.dtype(dtype)))
+        if dev is not None:
+            target = _device.parse(dev)
+            if target != out.device:
+                out = _T(core.apply(_ToDevice(target), out))
+        return out
+
+    def cpu(self) -> "Tensor":
+        return self.to("cpu")
+
+    def cuda(self, device: Any = None) -> "Tensor":
+        return self.to("cuda" if device is None else (f"cuda:{device}" if isinstance(device, builtins.int) else device))
+
+    def type_as(self, other: "Tensor") -> "Tensor":
+        return self.to(other.dtype)
+
+    def float(self) -> "Tensor":
+        return self.to(float32)
+
+    def double(self) -> "Tensor":
+        return self.to(float64)
+
+    def long(self) -> "Tensor":
+        return self.to(int64)
+
+    def int(self) -> "Tensor":
+        return self.to(int32)
+
+    def bool(self) -> "Tensor":
+        return self.to(bool_)
+
+    def clone(self) -> "Tensor":
+        return _T(core.identity(self)) if self.requires_grad else _T(core.apply(_Copy(), self))
+
+    def contiguous(self) -> "Tensor":
+        return self
+
+    # ----- arithmetic ------------------------------------------------------------
+    def _binary(self, other: Any, fn: Any, reverse: bool = False) -> "Tensor":
+        a, b = _coerce(self, other)
+        return _T(fn(b, a) if reverse else fn(a, b))
+
+    def __add__(self, other):
+        if _is_number(other):
+            return _T(core.scalar(_floatify(self, other), "add", other))
+        return self._binary(other, core.add)
+
+    __radd__ = __add__
+
+    def __sub__(self, other):
+        if _is_number(other):
+            return _T(core.scalar(_floatify(self, other), "add", -other))
+        return self._binary(other, core.sub)
+
+    def __rsub__(self, other):
+        if _is_number(other):
+            return _T(core.scalar(_floatify(self, other), "rsub", other))
+        return self._binary(other, core.sub, reverse=True)
+
+    def __mul__(self, other):
+        if _is_number(other):
+            return _T(core.scalar(_floatify(self, other), "mul", other))
+        return self._binary(other, core.mul)
+
+    __rmul__ = __mul__
+
+    def __truediv__(self, other):
+        if _is_number(other):
+            return _T(core.scalar(_floatify(self, 1.0), "mul", 1.0 / other))
+        a, b = _coerce(self, other)
+        return _T(core.div(_floatify(a, 1.0), _floatify(b, 1.0)))
+
+    def __rtruediv__(self, other):
+        if _is_number(other):
+            return _T(core.scalar(_floatify(self, 1.0), "rdiv", other))
+        return self._binary(other, core.div, reverse=True)
+
+    def __pow__(self, other):
+        if _is_number(other):
+            return _T(core.scalar(_floatify(self, other), "pow", other))
+        return self._binary(other, core.pow)
+
+    def __rpow__(self, other):
+        return self._binary(other, core.pow, reverse=True)
+
+    def __neg__(self):
+        return _T(core.neg(self))
+
+    def __abs__(self):
+        return _T(core.abs(self))
+
+    def __matmul__(self, other):
+        return matmul(self, other)
+
+    def __rmatmul__(self, other):
+        return matmul(_as_tensor(other, self), self)
+
+    def _compare(self, other, kind):
+        if _is_number(other):
+            return _T(core.scalar_compare(self, kind, other))
+        a, b = _coerce(self, other)
+        return _T(core.apply(core.ops.elementwise.Compare(kind), a, b))
+
+    def __eq__(self, other):
+        return self._compare(other, "Equal")
+
+    def __ne__(self, other):
+        return self._compare(other, "NotEqual")
+
+    def __lt__(self, other):
+        return self._compare(other, "Less")
+
+    def __le__(self, other):
+        return self._compare(other, "LessEqual")
+
+    def __gt__(self, other):
+        return self._compare(other, "Greater")
+
+    def __ge__(self, other):
+        return self._compare(other, "GreaterEqual")
+
+    def __and__(self, other):
+        return self._binary(other, core.logical_and)
+
+    def __or__(self, other):
+        return self._binary(other, core.logical_or)
+
+    def __invert__(self):
+        return _T(core.scalar_compare(self, "Equal", 0)) if self.dtype == bool_ else NotImplemented
+
+    # ----- indexing ----------------------------------------------------------------
+    def __getitem__(self, index: Any) -> "Tensor":
+        return _T(core.getitem(self, _index_data(index)))
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        self._check_inplace("__setitem__")
+        if self.requires_grad and is_grad_enabled():
+            raise NotImplementedError("__setitem__ on a tensor that is part of an autograd graph is not supported; "
+                                      "build the result out of place (e.g. with torch.where)")
+        v = value.data if isinstance(value, Tensor) else value
+        self.data[_index_data(index)] = v
+        self._vc[0] += 1
+
+    # ----- reductions ------------------------------------------------------------
+    def sum(self, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> "Tensor":
+        x = self if dtype is None else self.to(dtype)
+        return _T(core.sum(x, _dims(dim), keepdim))
+
+    def mean(self, dim: Any = None, keepdim: bool = False) -> "Tensor":
+        if self.dtype.kind != "f":
+            raise RuntimeError(f"mean(): could not infer output dtype. Input dtype must be either a floating point "
+                               f"or complex dtype. Got: {self.dtype}")
+        return _T(core.mean(self, _dims(dim), keepdim))
+
+    def _minmax(self, dim, keepdim, fn, argfn):
+        if dim is None:
+            return _T(fn(self))
+        return MinMax(_T(fn(self, dim, keepdim)), _T(argfn(self, dim, keepdim)))
+
+    def max(self, dim: Any = None, keepdim: bool = False) -> Any:
+        if isinstance(dim, Tensor):
+            return maximum(self, dim)
+        return self._minmax(dim, keepdim, core.max, core.argmax)
+
+    def min(self, dim: Any = None, keepdim: bool = False) -> Any:
+        if isinstance(dim, Tensor):
+            return minimum(self, dim)
+        return self._minmax(dim, keepdim, core.min, core.argmin)
+
+    def amax(self, dim: Any = None, keepdim: bool = False) -> "Tensor":
+        return _T(core.max(self, _dims(dim), keepdim))
+
+    def amin(self, dim: Any = None, keepdim: bool = False) -> "Tensor":
+        return _T(core.min(self, _dims(dim), keepdim))
+
+    def argmax(self, dim: Any = None, keepdim: bool = False) -> "Tensor":
+        return _T(core.argmax(self, dim, keepdim))
+
+    def argmin(self, dim: Any = None, keepdim: bool = False) -> "Tensor":
+        return _T(core.argmin(self, dim, keepdim))
+
+    def var(self, dim: Any = None, unbiased: bool = True, keepdim: bool = False) -> "Tensor":
+        d = _dims(dim)
+        c = self - self.mean(d, keepdim=True)
+        n = self.numel() // (c * c).sum(d, keepdim=keepdim).numel()
+        return (c * c).sum(d, keepdim=keepdim) / builtins.max(n - builtins.int(unbiased), 1)
+
+    def std(self, dim: Any = None, unbiased: bool = True, keepdim: bool = False) -> "Tensor":
+        return self.var(dim, unbiased, keepdim).sqrt()
+
+    def norm(self, p: Any = 2) -> "Tensor":
+        if p == 1:
+            return self.abs().sum()
+        return (self * self).sum().sqrt()
+
+    # ----- shape ------------------------------------------------------------------
+    def reshape(self, *shape: Any) -> "Tensor":
+        return _T(core.reshape(self, _shape_args(shape)))
+
+    view = reshape
+
+    def view_as(self, other: "Tensor") -> "Tensor":
+        return self.reshape(other.shape)
+
+    def reshape_as(self, other: "Tensor") -> "Tensor":
+        return self.reshape(other.shape)
+
+    def flatten(self, start_dim: builtins.int = 0, end_dim: builtins.int = -1) -> "Tensor":
+        n = self.ndim
+        if n == 0:
+            return self.reshape(1)
+        s, e = start_dim % n, end_dim % n
+        return self.reshape(tuple(self._shape[:s]) + (-1,) + tuple(self._shape[e + 1:]))
+
+    def permute(self, *dims: Any) -> "Tensor":
+        return _T(core.transpose(self, _shape_args(dims)))
+
+    def transpose(self, dim0: builtins.int, dim1: builtins.int) -> "Tensor":
+        perm = list(range(self.ndim))
+        perm[dim0], perm[dim1] = perm[dim1], perm[dim0]
+        return _T(core.transpose(self, perm))
+
+    def t(self) -> "Tensor":
+        if self.ndim > 2:
+            raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {self.ndim}D")
+        return self.transpose(0, 1) if self.ndim == 2 else self
+
+    def unsqueeze(self, dim: builtins.int) -> "Tensor":
+        return _T(core.expand_dims(self, dim))
+
+    def squeeze(self, dim: Any = None) -> "Tensor":
+        if dim is not None and self._shape[dim] != 1:
+            return self
+        return _T(core.squeeze(self, dim))
+
+    def expand(self, *sizes: Any) -> "Tensor":
+        sizes = _shape_args(sizes)
+        lead = len(sizes) - self.ndim
+        target = tuple(self._shape[i - lead] if s == -1 else s for i, s in enumerate(sizes))
+        return _T(core.broadcast_to(self, target))
+
+    def expand_as(self, other: "Tensor") -> "Tensor":
+        return self.expand(*other.shape)
+
+    def chunk(self, chunks: builtins.int, dim: builtins.int = 0) -> tuple:
+        size = -(-self._shape[dim] // chunks)
+        return self.split(size, dim)
+
+    def split(self, size: builtins.int, dim: builtins.int = 0) -> tuple:
+        n = self._shape[dim]
+        pre = (slice(None),) * (dim % self.ndim)
+        return tuple(self[pre + (slice(i, i + size),)] for i in range(0, n, size))
+
+    # ----- elementwise math -------------------------------------------------------
+    def exp(self):
+        return _T(core.exp(_floatify(self, 1.0)))
+
+    def log(self):
+        return _T(core.log(_floatify(self, 1.0)))
+
+    def sqrt(self):
+        return _T(core.sqrt(_floatify(self, 1.0)))
+
+    def rsqrt(self):
+        return 1.0 / self.sqrt()
+
+    def abs(self):
+        return _T(core.abs(self))
+
+    def neg(self):
+        return -self
+
+    def relu(self):
+        return _T(core.relu(self))
+
+    def sigmoid(self):
+        return _T(core.sigmoid(self))
+
+    def tanh(self):
+        return _T(core.tanh(self))
+
+    def sign(self):
+        return _T(core.sign(self))
+
+    def pow(self, e):
+        return self ** e
+
+    def softmax(self, dim: builtins.int) -> "Tensor":
+        return _T(core.softmax(self, dim))
+
+    def log_softmax(self, dim: builtins.int) -> "Tensor":
+        return _T(core.log_softmax(self, dim))
+
+    def clamp(self, min: Any = None, max: Any = None) -> "Tensor":
+        out = self
+        if min is not None:
+            out = maximum(out, _as_tensor(min, out))
+        if max is not None:
+            out = minimum(out, _as_tensor(max, out))
+        return out
+
+    clip = clamp
+
+    def matmul(self, other):
+        return matmul(self, other)
+
+    def add(self, other, alpha: Any = 1):
+        return self + (other * alpha if alpha != 1 else other)
+
+    def sub(self, other, alpha: Any = 1):
+        return self - (other * alpha if alpha != 1 else other)
+
+    def mul(self, other):
+        return self * other
+
+    def div(self, other):
+        return self / other
+
+    def eq(self, other):
+        return self == other
+
+    # ----- in-place ---------------------------------------------------------------
+    def _check_inplace(self, name: str) -> None:
+        if self.is_leaf and self.requires_grad and is_grad_enabled():
+            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+
+    def _inplace(self, name: str, result: "Tensor") -> "Tensor":
+        """Make ``self`` hold ``result`` and bump its version, so stale saved references are caught."""
+        self._check_inplace(name)
+        if result.shape != self.shape:
+            raise RuntimeError(f"{name}: output with shape {list(self.shape)} doesn't match the broadcast shape "
+                               f"{list(result.shape)}")
+        box = self._vc
+        box[0] += 1
+        if result.node is None:
+            xp = backends.get_backend(self.device).xp
+            xp.copyto(self.data, result.data, casting="unsafe")
+            return self
+        # Inside a graph: rebind to the new node; the node's own output shares the bumped box.
+        self.data, self.node, self.index, self.requires_grad = result.data, result.node, result.index, True
+        self.dtype = result.dtype
+        saved = result.node.outputs[result.index]
+        saved._vc = box
+        result.node.out_versions = {result.index: box[0]}
+        return self
+
+    def _operand(self) -> "Tensor":
+        """``self`` as an input to its own in-place op: a fixed snapshot, so rebinding cannot alter it."""
+        if self.node is None and not self.requires_grad:
+            return self
+        return Tensor._wrap(self.data, self._shape, self.dtype, self.device, self.node, self.index,
+                            self.requires_grad, [self._vc[0]])
+
+    def add_(self, other: Any, alpha: Any = 1) -> "Tensor":
+        return self._inplace("add_", self._operand().add(other, alpha).to(self.dtype))
+
+    def sub_(self, other: Any, alpha: Any = 1) -> "Tensor":
+        return self._inplace("sub_", self._operand().sub(other, alpha).to(self.dtype))
+
+    def mul_(self, other: Any) -> "Tensor":
+        return self._inplace("mul_", (self._operand() * other).to(self.dtype))
+
+    def div_(self, other: Any) -> "Tensor":
+        return self._inplace("div_", (self._operand() / other).to(self.dtype))
+
+    def clamp_(self, min: Any = None, max: Any = None) -> "Tensor":
+        return self._inplace("clamp_", self._operand().clamp(min, max))
+
+    def relu_(self) -> "Tensor":
+        return self._inplace("relu_", self._operand().relu())
+
+    def copy_(self, src: Any) -> "Tensor":
+        src = _as_tensor(src, self)
+        if src.device != self.device:
+            src = src.to(self.device)
+        if src.requires_grad and is_grad_enabled():
+            return self._inplace("copy_", _T(core.broadcast_to(core.cast(src, self.dtype), self._shape)))
+        self._check_inplace("copy_")
+        backends.get_backend(self.device).xp.copyto(self.data, src.data, casting="unsafe")
+        self._vc[0] += 1
+        return self
+
+    def fill_(self, value: Any) -> "Tensor":
+        self._check_inplace("fill_")
+        self.data[...] = value.item() if isinstance(value, Tensor) else value
+        self._vc[0] += 1
+        return self
+
+    def zero_(self) -> "Tensor":
+        return self.fill_(0)
+
+    def uniform_(self, a: builtins.float = 0.0, b: builtins.float = 1.0, generator: Any = None) -> "Tensor":
+        gen = (generator or core.random.default_generator).get(self.device)
+        return self._fill_random(gen.random(self._shape, dtype=self.dtype) * (b - a) + a)
+
+    def normal_(self, mean: builtins.float = 0.0, std: builtins.float = 1.0, generator: Any = None) -> "Tensor":
+        gen = (generator or core.random.default_generator).get(self.device)
+        return self._fill_random(gen.standard_normal(self._shape, dtype=self.dtype) * std + mean)
+
+    def _fill_random(self, arr: Any) -> "Tensor":
+        self._check_inplace("random fill")
+        self.data[...] = arr
+        self._vc[0] += 1
+        return self
+
+
+def _T(v: Any) -> Any:
+    if isinstance(v, tuple):
+        return tuple(Tensor._of(x) for x in v)
+    return Tensor._of(v)
+
+
+def _is_number(x: Any) -> bool:
+    return isinstance(x, (builtins.int, builtins.float, builtins.bool, numpy.number)) and not isinstance(x, Tensor)
+
+
+def _is_dtype_name(a: Any) -> bool:
+    if not isinstance(a, str):
+        return False
+    try:
+        numpy.dtype(a)
+        return True
+    except TypeError:
+        return False
+
+
+def _floatify(t: Tensor, c: Any) -> Tensor:
+    """Integer tensors meet float scalars (or float-only math) as float32, as PyTorch promotes."""
+    if t.dtype.kind != "f" and isinstance(c, (builtins.float, numpy.floating)):
+        return t.to(get_default_dtype())
+    return t
+
+
+def _as_tensor(x: Any, like: Tensor) -> Tensor:
+    if isinstance(x, Tensor):
+        return x
+    dt = like.dtype if _is_number(x) else None
+    return tensor(x, dtype=dt, device=like.device)
+
+
+def _coerce(a: Tensor, b: Any) -> tuple[Tensor, Tensor]:
+    b = _as_tensor(b, a)
+    dt = _result_dtype(a.dtype, b.dtype)
+    return a.to(dt), b.to(dt)
+
+
+def _dims(dim: Any) -> Any:
+    if dim is None:
+        return None
+    return tuple(dim) if isinstance(dim, (list, tuple)) else dim
+
+
+def _shape_args(shape: Sequence[Any]) -> tuple:
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list, Size)):
+        return tuple(shape[0])
+    return tuple(shape)
+
+
+def _index_data(index: Any) -> Any:
+    parts = index if isinstance(index, tuple) else (index,)
+    out = []
+    for p in parts:
+        if isinstance(p, Tensor):
+            p = p._host()
+            if p.ndim == 0 and p.dtype.kind in "iu":
+                p = builtins.int(p)
+        elif isinstance(p, list):
+            p = numpy.asarray(p)
+        out.append(p)
+    return tuple(out) if isinstance(index, tuple) else out[0]
+
+
+class _ToDevice(core.Op):
+    name = "ToDevice"
+
+    def __init__(self, target: Any) -> None:
+        self.target = target
+
+    def infer(self, x):
+        return [(x.shape, x.dtype)]
+
+    def result_device(self, dev):
+        return self.target
+
+    def forward(self, be, x):
+        return backends.get_backend(self.target).asarray(be.to_host(x))
+
+    def vjp(self, node, grads, needs):
+        return (core.apply(_ToDevice(node.inputs[0].device), grads[0]),)
+
+
+class _Copy(core.Op):
+    name = "Copy"
+
+    def infer(self, x):
+        return [(x.shape, x.dtype)]
+
+    def forward(self, be, x):
+        return x.copy()
+
+
+# ----- creation -----------------------------------------------------------------
+def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    """Copy ``data`` (nested lists, numbers, NumPy arrays or Tensors) into a new leaf tensor."""
+    dev = _device.parse(device) if device is not None else _device.default()
+    if isinstance(data, Tensor):
+        data = data._host()
+    arr = numpy.array(data, dtype=None if dtype is None else numpy.dtype(dtype))
+    if dtype is None:
+        if arr.dtype == numpy.float64 and not (isinstance(data, numpy.ndarray)):
+            arr = arr.astype(get_default_dtype())
+        elif arr.dtype.kind in "iu" and not isinstance(data, numpy.ndarray):
+            arr = arr.astype(int64)
+    if requires_grad and arr.dtype.kind != "f":
+        raise RuntimeError("Only Tensors of floating point and complex dtype can require gradients")
+    a = backends.get_backend(dev).asarray(arr)
+    return Tensor._wrap(a, tuple(a.shape), a.dtype, dev, requires_grad=requires_grad)
+
+
+def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
+    if isinstance(data, Tensor) and dtype is None and device is None:
+        return data
+    return tensor(data, dtype, device)
+
+
+def from_numpy(a: numpy.ndarray) -> Tensor:
+    return Tensor._wrap(a, tuple(a.shape), a.dtype, _device.CPU)
+
+
+def _full(shape: Sequence[Any], value: Any, dtype: Any, device: Any, requires_grad: bool) -> Tensor:
+    dev = _device.parse(device) if device is not None else _device.default()
+    dt = numpy.dtype(dtype) if dtype is not None else (
+        get_default_dtype() if isinstance(value, builtins.float) else
+        (bool_ if isinstance(value, builtins.bool) else int64))
+    a = backends.get_backend(dev).xp.full(_shape_args(shape), value, dtype=dt)
+    return Tensor._wrap(a, tuple(a.shape), dt, dev, requires_grad=requires_grad)
+
+
+def zeros(*shape: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    return _full(shape, 0.0, dtype, device, requires_grad)
+
+
+def ones(*shape: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    return _full(shape, 1.0, dtype, device, requires_grad)
+
+
+def empty(*shape: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    return _full(shape, 0.0, dtype, device, requires_grad)
+
+
+def full(size: Sequence[Any], fill_value: Any, dtype: Any = None, device: Any = None,
+         requires_grad: bool = False) -> Tensor:
+    return _full((tuple(size),), fill_value, dtype, device, requires_grad)
+
+
+def zeros_like(t: Tensor, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    return zeros(t.shape, dtype=dtype or t.dtype, device=device or t.device, requires_grad=requires_grad)
+
+
+def ones_like(t: Tensor, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    return ones(t.shape, dtype=dtype or t.dtype, device=device or t.device, requires_grad=requires_grad)
+
+
+def full_like(t: Tensor, fill_value: Any, dtype: Any = None, device: Any = None) -> Tensor:
+    return full(t.shape, fill_value, dtype=dtype or t.dtype, device=device or t.device)
+
+
+def empty_like(t: Tensor, dtype: Any = None, device: Any = None) -> Tensor:
+    return zeros_like(t, dtype, device)
+
+
+def arange(start: Any, end: Any = None, step: Any = 1, dtype: Any = None, device: Any = None) -> Tensor:
+    if end is None:
+        start, end = 0, start
+    floats = any(isinstance(v, builtins.float) for v in (start, end, step))
+    dt = numpy.dtype(dtype) if dtype is not None else (get_default_dtype() if floats else int64)
+    return tensor(numpy.arange(start, end, step, dtype=dt), dtype=dt, device=device)
+
+
+def linspace(start: Any, end: Any, steps: builtins.int, dtype: Any = None, device: Any = None) -> Tensor:
+    return tensor(numpy.linspace(start, end, steps), dtype=dtype or get_default_dtype(), device=device)
+
+
+def _random(shape: Sequence[Any], dtype: Any, device: Any, requires_grad: bool, generator: Any, kind: str) -> Tensor:
+    dev = _device.parse(device) if device is not None else _device.default()
+    gen = (generator or core.random.default_generator).get(dev)
+    dt = numpy.dtype(dtype) if dtype is not None else get_default_dtype()
+    shape = _shape_args(shape)
+    a = gen.random(shape, dtype=dt) if kind == "rand" else gen.standard_normal(shape, dtype=dt)
+    return Tensor._wrap(a, tuple(a.shape), dt, dev, requires_grad=requires_grad)
+
+
+def rand(*shape: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False,
+         generator: Any = None) -> Tensor:
+    return _random(shape, dtype, device, requires_grad, generator, "rand")
+
+
+def randn(*shape: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False,
+          generator: Any = None) -> Tensor:
+    return _random(shape, dtype, device, requires_grad, generator, "randn")
+
+
+def randint(low: builtins.int, high: Any = None, size: Sequence[builtins.int] = (), dtype: Any = None,
+            device: Any = None, generator: Any = None) -> Tensor:
+    if high is None:
+        low, high = 0, low
+    dev = _device.parse(device) if device is not None else _device.default()
+    gen = (generator or core.random.default_generator).get(dev)
+    a = gen.integers(low, high, size=tuple(size)).astype(numpy.dtype(dtype or int64))
+    return Tensor._wrap(a, tuple(a.shape), a.dtype, dev)
+
+
+def randperm(n: builtins.int, generator: Any = None, device: Any = None) -> Tensor:
+    dev = _device.parse(device) if device is not None else _device.default()
+    gen = (generator or core.random.default_generator).get(dev)
+    a = gen.permutation(n).astype(int64)
+    return Tensor._wrap(a, tuple(a.shape), a.dtype, dev)
+
+
+def rand_like(t: Tensor, dtype: Any = None) -> Tensor:
+    return rand(t.shape, dtype=dtype or t.dtype, device=t.device)
+
+
+def randn_like(t: Tensor, dtype: Any = None) -> Tensor:
+    return randn(t.shape, dtype=dtype or t.dtype, device=t.device)
+
+
+# ----- functions over tensors --------------------------------------------------------
+def matmul(a: Tensor, b: Tensor) -> Tensor:
+    a, b = _coerce(a, b)
+    if a.ndim == 1 and b.ndim == 1:
+        return (a * b).sum()
+    if a.ndim == 1:
+        return matmul(a.unsqueeze(0), b).squeeze(-2)
+    if b.ndim == 1:
+        return matmul(a, b.unsqueeze(-1)).squeeze(-1)
+    return _T(core.matmul(a, b))
+
+
+mm = bmm = matmul
+
+
+def maximum(a: Tensor, b: Tensor) -> Tensor:
+    x, y = _coerce(a, b)
+    return _T(core.maximum(x, y))
+
+
+def minimum(a: Tensor, b: Tensor) -> Tensor:
+    x, y = _coerce(a, b)
+    return _T(core.minimum(x, y))
+
+
+def where(condition: Tensor, x: Any, y: Any) -> Tensor:
+    ref = x if isinstance(x, Tensor) else y
+    x, y = _coerce(_as_tensor(x, ref), y)
+    return _T(core.where(condition, x, y))
+
+
+def cat(tensors: Sequence[Tensor], dim: builtins.int = 0) -> Tensor:
+    return _T(core.concat(list(tensors), dim))
+
+
+concat = cat
+
+
+def stack(tensors: Sequence[Tensor], dim: builtins.int = 0) -> Tensor:
+    return _T(core.stack(list(tensors), dim))
+
+
+def _method(name: str) -> Any:
+    def fn(t: Tensor, *args: Any, **kwargs: Any) -> Any:
+        return getattr(t, name)(*args, **kwargs)
+    fn.__name__ = name
+    fn.__doc__ = f"``torch.{name}(t, ...)`` is ``t.{name}(...)``."
+    return fn
+
+
+for _name in ("sum", "mean", "max", "min", "argmax", "argmin", "amax", "amin", "exp", "log", "sqrt", "abs", "relu",
+              "sigmoid", "tanh", "softmax", "log_softmax", "reshape", "flatten", "permute", "transpose", "unsqueeze",
+              "squeeze", "clamp", "clip", "var", "std", "sign", "neg", "t", "numel", "rsqrt", "chunk", "split",
+              "norm"):
+    globals()[_name] = _method(_name)
+
+
+def is_tensor(obj: Any) -> bool:
+    return isinstance(obj, Tensor)
+
+
+def allclose(a: Tensor, b: Tensor, rtol: builtins.float = 1e-5, atol: builtins.float = 1e-8) -> bool:
+    return builtins.bool(numpy.allclose(a._host(), _as_tensor(b, a)._host(), rtol=rtol, atol=atol))
+
+
+def equal(a: Tensor, b: Tensor) -> bool:
+    return a.shape == b.shape and builtins.bool(numpy.array_equal(a._host(), b._host()))
+
+
+def numel(t: Tensor) -> builtins.int:
+    return t.numel()
+

@@ -1,0 +1,3 @@
+from eager_api.utils import data
+
+__all__ = ["data"]

@@ -1,0 +1,395 @@
+"""The eager (PyTorch-style) frontend: autograd rules, modules, optimizers, data, checkpoints."""
+import importlib.util
+import math
+import os
+import sys
+
+import numpy as np
+import pytest
+
+import eager_api as torch
+import eager_api.nn as nn
+import eager_api.nn.functional as F
+import eager_api.optim as optim
+from core.checkpoint import CheckpointError
+from core.device import Device
+from eager_api.utils.data import DataLoader, TensorDataset
+
+EXAMPLES = os.path.join(os.path.dirname(__file__), "..", "examples")
+
+
+def _load_example(name):
+    spec = importlib.util.spec_from_file_location(name, os.path.join(EXAMPLES, name + ".py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+# ----- module gradient checks (float64 central differences) --------------------------
+def _check_module(module, x, eps=1e-6, tol=1e-5):
+    module.double()
+    x = torch.tensor(x, dtype=torch.float64, requires_grad=True)
+    c = None
+
+    def loss_value():
+        nonlocal c
+        out = module(x)
+        if c is None:
+            c = torch.tensor(np.random.default_rng(0).normal(size=tuple(out.shape)), dtype=torch.float64)
+        return (out * c).sum()
+
+    loss = loss_value()
+    module.zero_grad()
+    loss.backward()
+    targets = [("input", x)] + list(module.named_parameters())
+    for name, t in targets:
+        analytic = t.grad.numpy().copy()
+        numeric = np.zeros_like(analytic)
+        for j in range(t.numel()):
+            old = t.data.flat[j]
+            t.data.flat[j] = old + eps
+            with torch.no_grad():
+                hi = loss_value().item()
+            t.data.flat[j] = old - eps
+            with torch.no_grad():
+                lo = loss_value().item()
+            t.data.flat[j] = old
+            numeric.flat[j] = (hi - lo) / (2 * eps)
+        np.testing.assert_allclose(analytic, numeric, rtol=1e-4, atol=tol, err_msg=name)
+
+
+R = np.random.default_rng(7)
+
+
+@pytest.mark.parametrize("make,shape", [
+    (lambda: nn.Linear(5, 3), (4, 5)),
+    (lambda: nn.Conv2d(2, 3, 3, stride=2, padding=1), (2, 2, 5, 6)),
+    (lambda: nn.Conv2d(2, 2, (3, 2), padding="same", dilation=2), (1, 2, 5, 5)),
+    (lambda: nn.Sequential(nn.MaxPool2d(2), nn.Flatten(), nn.Linear(8, 2)), (2, 2, 4, 4)),
+    (lambda: nn.AvgPool2d(3, 2, 1), (2, 2, 5, 5)),
+    (lambda: nn.BatchNorm2d(3), (4, 3, 2, 2)),
+    (lambda: nn.Sequential(nn.Linear(4, 6), nn.Tanh(), nn.Linear(6, 3), nn.Sigmoid()), (3, 4)),
+    (lambda: nn.Sequential(nn.Linear(4, 5), nn.ReLU(), nn.LogSoftmax(dim=1)), (3, 4)),
+    (lambda: nn.Softmax(dim=1), (3, 4)),
+])
+def test_module_gradients(make, shape):
+    x = R.permutation(np.prod(shape)).reshape(shape) / np.prod(shape) + 0.01
+    _check_module(make(), x)
+
+
+def test_losses_hand_computed():
+    z = torch.tensor([[1.0, 2.0, 0.5], [0.0, -1.0, 3.0]])
+    y = torch.tensor([1, 2])
+    lse = [math.log(math.exp(1) + math.exp(2) + math.exp(0.5)), math.log(1 + math.exp(-1) + math.exp(3))]
+    expected = ((lse[0] - 2.0) + (lse[1] - 3.0)) / 2
+    assert nn.CrossEntropyLoss()(z, y).item() == pytest.approx(expected, rel=1e-6)
+    assert nn.CrossEntropyLoss(reduction="sum")(z, y).item() == pytest.approx(2 * expected, rel=1e-6)
+    # Smoothing 0.3 over 3 classes: target = 0.8 on the label, 0.1 elsewhere.
+    logp0 = [1.0 - lse[0], 2.0 - lse[0], 0.5 - lse[0]]
+    sm = -(0.1 * logp0[0] + 0.8 * logp0[1] + 0.1 * logp0[2])
+    got = nn.CrossEntropyLoss(reduction="none", label_smoothing=0.3)(z, y)
+    assert got.tolist()[0] == pytest.approx(sm, rel=1e-6)
+    probs = torch.tensor([[0.0, 1.0, 0.0], [0.5, 0.0, 0.5]])
+    p_expected = ((lse[0] - 2.0) + 0.5 * (lse[1] - 0.0) + 0.5 * (lse[1] - 3.0)) / 2
+    assert nn.CrossEntropyLoss()(z, probs).item() == pytest.approx(p_expected, rel=1e-6)
+    ignored = nn.CrossEntropyLoss(ignore_index=2)(z, y)
+    assert ignored.item() == pytest.approx(lse[0] - 2.0, rel=1e-6)
+    assert nn.NLLLoss()(F.log_softmax(z, 1), y).item() == pytest.approx(expected, rel=1e-6)
+    assert nn.MSELoss()(z, torch.zeros(2, 3)).item() == pytest.approx((1 + 4 + 0.25 + 0 + 1 + 9) / 6)
+
+
+def test_sgd_momentum_nesterov_weight_decay_hand_computed():
+    w = nn.Parameter(torch.tensor([1.0, -2.0]))
+    opt = optim.SGD([w], lr=0.1, momentum=0.9, weight_decay=0.01, nesterov=True)
+    w.grad = torch.tensor([0.5, 0.5])
+    opt.step()
+    g = np.array([0.5, 0.5]) + 0.01 * np.array([1.0, -2.0])
+    buf = g
+    w1 = np.array([1.0, -2.0]) - 0.1 * (g + 0.9 * buf)
+    np.testing.assert_allclose(w.detach().numpy(), w1, rtol=1e-6)
+    w.grad = torch.tensor([0.5, 0.5])
+    opt.step()
+    g2 = np.array([0.5, 0.5]) + 0.01 * w1
+    buf2 = 0.9 * buf + g2
+    np.testing.assert_allclose(w.detach().numpy(), w1 - 0.1 * (g2 + 0.9 * buf2), rtol=1e-6)
+
+
+def test_adam_two_steps_hand_computed_and_adamw_decay():
+    for cls, wd in ((optim.Adam, 0.1), (optim.AdamW, 0.1)):
+        w = nn.Parameter(torch.tensor([1.0]))
+        opt = cls([w], lr=0.01, betas=(0.9, 0.999), eps=1e-8, weight_decay=wd)
+        x, m, v = 1.0, 0.0, 0.0
+        for step, g in enumerate([0.5, -0.2], start=1):
+            w.grad = torch.tensor([g])
+            opt.step()
+            if cls is optim.AdamW:
+                x *= 1 - 0.01 * wd
+            else:
+                g = g + wd * x
+            m = 0.9 * m + 0.1 * g
+            v = 0.999 * v + 0.001 * g * g
+            x -= 0.01 * (m / (1 - 0.9 ** step)) / (math.sqrt(v / (1 - 0.999 ** step)) + 1e-8)
+        assert w.item() == pytest.approx(x, rel=1e-6), cls.__name__
+
+
+def test_rmsprop_hand_computed():
+    w = nn.Parameter(torch.tensor([2.0]))
+    opt = optim.RMSprop([w], lr=0.01, alpha=0.9)
+    w.grad = torch.tensor([1.0])
+    opt.step()
+    assert w.item() == pytest.approx(2.0 - 0.01 * 1.0 / (math.sqrt(0.1) + 1e-8), rel=1e-6)
+
+
+def test_optimizer_skips_params_without_grad_and_zero_grad_sets_none():
+    a, b = nn.Parameter(torch.tensor([1.0])), nn.Parameter(torch.tensor([1.0]))
+    opt = optim.Adam([a, b], lr=0.1)
+    a.grad = torch.tensor([1.0])
+    opt.step()
+    assert b.item() == 1.0 and a.item() != 1.0 and b not in opt.state
+    opt.zero_grad()
+    assert a.grad is None
+    a.grad = torch.tensor([3.0])
+    opt.zero_grad(set_to_none=False)
+    assert a.grad.tolist() == [0.0]
+
+
+def test_optimizer_state_dict_round_trip():
+    torch.manual_seed(0)
+    m1 = nn.Linear(3, 2)
+    opt1 = optim.Adam(m1.parameters(), lr=0.01)
+    x = torch.randn(4, 3)
+    m1(x).sum().backward()
+    opt1.step()
+    m2 = nn.Linear(3, 2)
+    m2.load_state_dict(m1.state_dict())
+    opt2 = optim.Adam(m2.parameters(), lr=0.5)
+    opt2.load_state_dict(opt1.state_dict())
+    assert opt2.param_groups[0]["lr"] == 0.01
+    for m, o in ((m1, opt1), (m2, opt2)):
+        o.zero_grad()
+        m(x).sum().backward()
+        o.step()
+    np.testing.assert_allclose(m1.weight.detach().numpy(), m2.weight.detach().numpy(), rtol=1e-7)
+
+
+def test_l2_regularisation_is_plain_loss_arithmetic():
+    m = nn.Linear(2, 1, bias=False)
+    with torch.no_grad():
+        m.weight.copy_(torch.tensor([[1.0, -3.0]]))
+    l2 = sum((p * p).sum() for p in m.parameters())
+    l1 = sum(p.abs().sum() for p in m.parameters())
+    (0.5 * l2 + l1).backward()
+    np.testing.assert_allclose(m.weight.grad.numpy(), [[1.0 + 1.0, -3.0 - 1.0]])
+
+
+# ----- PyTorch behaviours, one test each -------------------------------------------
+def test_backward_twice_needs_retain_graph():
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    y = (x.exp() * 2).sum()
+    y.backward(retain_graph=True)
+    y.backward()
+    np.testing.assert_allclose(x.grad.numpy(), 4 * np.exp([1.0, 2.0]), rtol=1e-6)
+    with pytest.raises(RuntimeError, match="backward through the graph a second time"):
+        y.backward()
+
+
+def test_inplace_change_of_saved_tensor_is_detected():
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 2
+    z = y.exp()          # saves its output
+    w = y * y            # saves y
+    y.add_(1)
+    with pytest.raises(RuntimeError, match=r"modified by an inplace operation.*Mul.*version 1; expected version 0"):
+        w.sum().backward()
+    assert z.requires_grad
+
+
+def test_inplace_on_non_leaf_keeps_gradient_right():
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 3
+    y.add_(1).mul_(2)
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [6.0, 6.0])
+    assert y.tolist() == [8.0, 14.0]
+
+
+def test_inplace_on_leaf_requiring_grad_fails():
+    x = torch.tensor([1.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):
+        x.add_(1)
+    with torch.no_grad():
+        x.add_(1)
+    assert x.item() == 2.0
+
+
+def test_device_mismatch_names_both_devices():
+    a = torch.ones(2)
+    b = torch.Tensor._wrap(a.data, (2,), a.dtype, Device("cuda", 0))
+    with pytest.raises(RuntimeError) as info:
+        a + b
+    assert "cuda:0" in str(info.value) and "cpu" in str(info.value) and "argument" in str(info.value)
+
+
+def test_no_grad_decorator_and_grad_accumulates_on_leaves_only():
+    x = torch.tensor([3.0], requires_grad=True)
+
+    @torch.no_grad()
+    def f(t):
+        return t * 2
+
+    assert not f(x).requires_grad
+    y = x * x
+    y.retain_grad()
+    (y * 2).sum().backward()
+    (x * 1).sum().backward()
+    assert x.grad.item() == 13.0 and y.grad.item() == 2.0 and y.grad_fn is not None and x.is_leaf
+
+
+def test_backward_on_non_scalar_needs_gradient():
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match="implicitly created only for scalar outputs"):
+        (x * 2).backward()
+    (x * 2).backward(torch.tensor([1.0, 10.0]))
+    assert x.grad.tolist() == [2.0, 20.0]
+
+
+def test_autograd_grad_and_type_promotion():
+    x = torch.tensor([2.0], requires_grad=True)
+    g, = torch.autograd.grad((x ** 3).sum(), x)
+    assert g.item() == pytest.approx(12.0)
+    i = torch.tensor([1, 2])
+    assert (i * 1.5).dtype == torch.float32 and (i + i).dtype == torch.int64
+    assert (i / 2).tolist() == [0.5, 1.0]
+
+
+def test_indexing_and_shape_methods():
+    t = torch.arange(24).reshape(2, 3, 4)
+    assert t[1, :, 2].tolist() == [14, 18, 22]
+    assert t.permute(2, 0, 1).shape == (4, 2, 3) and t.flatten(1).shape == (2, 12)
+    assert t.view(-1, 4).size(0) == 6 and t.unsqueeze(0).dim() == 4
+    v, idx = torch.tensor([[1.0, 5.0], [7.0, 2.0]]).max(dim=1)
+    assert v.tolist() == [5.0, 7.0] and idx.tolist() == [1, 0]
+    x = torch.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    x[torch.tensor([1, 1, 0])].sum().backward()
+    assert x.grad.tolist() == [[1.0, 1.0], [2.0, 2.0]]
+
+
+# ----- modules ---------------------------------------------------------------------
+def test_default_initialisation_bounds():
+    torch.manual_seed(0)
+    lin = nn.Linear(100, 50)
+    conv = nn.Conv2d(4, 8, 3)
+    for layer, fan_in in ((lin, 100), (conv, 36)):
+        bound = 1 / math.sqrt(fan_in)
+        w = layer.weight.detach().numpy()
+        assert np.abs(w).max() <= bound and np.abs(w).max() > 0.9 * bound
+        assert np.abs(layer.bias.detach().numpy()).max() <= bound
+
+
+def test_registration_and_state_dict_errors():
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.body = nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2))
+            self.head = nn.Linear(2, 1)
+
+        def forward(self, x):
+            return self.head(self.body(x).mean((2, 3)))
+
+    net = Net()
+    names = [n for n, _ in net.named_parameters()]
+    assert names == ["body.0.weight", "body.0.bias", "body.1.weight", "body.1.bias", "head.weight", "head.bias"]
+    assert "body.1.running_mean" in net.state_dict() and len(list(net.children())) == 2
+    assert "(head): Linear(in_features=2, out_features=1, bias=True)" in repr(net)
+    sd = net.state_dict()
+    sd["extra"] = torch.zeros(1)
+    del sd["head.bias"]
+    with pytest.raises(RuntimeError) as info:
+        net.load_state_dict(sd)
+    assert 'Missing key(s) in state_dict: "head.bias"' in str(info.value)
+    assert 'Unexpected key(s) in state_dict: "extra"' in str(info.value)
+    res = net.load_state_dict(sd, strict=False)
+    assert res.missing_keys == ["head.bias"] and res.unexpected_keys == ["extra"]
+    net.eval()
+    assert not net.body[1].training
+
+
+def test_batchnorm_running_statistics():
+    bn = nn.BatchNorm2d(2, momentum=0.1)
+    x = torch.tensor(np.random.default_rng(0).normal(2.0, 3.0, size=(4, 2, 3, 3)).astype(np.float32))
+    bn(x)
+    xs = x.numpy()
+    np.testing.assert_allclose(bn.running_mean.numpy(), 0.1 * xs.mean((0, 2, 3)), rtol=1e-5)
+    np.testing.assert_allclose(bn.running_var.numpy(), 0.9 + 0.1 * xs.var((0, 2, 3), ddof=1), rtol=1e-5)
+    bn.eval()
+    expected = (xs - bn.running_mean.numpy()[None, :, None, None]) / np.sqrt(
+        bn.running_var.numpy()[None, :, None, None] + 1e-5)
+    np.testing.assert_allclose(bn(x).detach().numpy(), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_dropout_train_and_eval():
+    torch.manual_seed(3)
+    d = nn.Dropout(0.25)
+    x = torch.ones(10000)
+    y = d(x).numpy()
+    assert set(np.unique(y)) == {0.0, np.float32(1 / 0.75)}
+    assert abs((y == 0).mean() - 0.25) < 0.02
+    d.eval()
+    assert d(x) is x
+
+
+def test_seed_example_as_written_fails_like_pytorch_and_fixed_trains():
+    ex = _load_example("eager_seed_cnn")
+    with pytest.raises(RuntimeError) as info:
+        ex.train(fixed=False, steps=1)
+    msg = str(info.value)
+    assert "Linear" in msg and "mat1 and mat2 shapes cannot be multiplied (14336x7 and 1600x10)" in msg
+    assert "(32, 64, 7, 7)" in msg
+    losses = ex.train(fixed=True, steps=15)
+    assert losses[-1] < 0.5 * losses[0]
+
+
+# ----- data and checkpoints ------------------------------------------------------------
+def test_dataloader_seeded_shuffle_and_drop_last():
+    ds = TensorDataset(torch.arange(10), torch.arange(10) * 2)
+    order = lambda seed: [b[0].tolist() for b in DataLoader(ds, 3, shuffle=True, generator=torch.Generator(seed))]
+    a, b = order(1), order(1)
+    assert a == b and sorted(sum(a, [])) == list(range(10)) and a != order(2)
+    batches = list(DataLoader(ds, 4, drop_last=True))
+    assert len(batches) == 2 and batches[1][1].tolist() == [8, 10, 12, 14]
+    assert len(DataLoader(ds, 4)) == 3
+
+
+def test_save_load_round_trip_and_rejects_bad_files(tmp_path):
+    m = nn.Sequential(nn.Linear(3, 2), nn.BatchNorm2d(2))
+    opt = optim.SGD(m.parameters(), lr=0.1, momentum=0.9)
+    m[0](torch.randn(2, 3)).sum().backward()
+    opt.step()
+    path = tmp_path / "ck.npz"
+    torch.save({"model": m.state_dict(), "opt": opt.state_dict(), "epoch": 3}, path)
+    back = torch.load(path)
+    assert back["epoch"] == 3
+    np.testing.assert_array_equal(back["model"]["0.weight"].numpy(), m[0].weight.detach().numpy())
+    assert back["opt"]["param_groups"][0]["momentum"] == 0.9
+    bad = tmp_path / "bad.npz"
+    np.savez(bad, x=np.zeros(2))
+    with pytest.raises(CheckpointError, match="not a dualflow checkpoint"):
+        torch.load(bad)
+    trunc = tmp_path / "trunc.npz"
+    trunc.write_bytes(path.read_bytes()[:100])
+    with pytest.raises(CheckpointError):
+        torch.load(trunc)
+    pickled = tmp_path / "pickle.npz"
+    with open(pickled, "wb") as f:
+        np.save(f, np.array([object()], dtype=object), allow_pickle=True)
+    with pytest.raises(CheckpointError):
+        torch.load(pickled)
+
+
+@pytest.mark.slow
+def test_mnist_cnn_reaches_97_percent_in_3_epochs():
+    from tests.helpers import mnist_split
+    ex = _load_example("eager_mnist")
+    train, test = mnist_split()
+    acc = ex.main(train, test, epochs=3, quiet=True)
+    assert acc >= 0.97, acc
