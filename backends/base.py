@@ -62,6 +62,18 @@ class ArrayBackend:
         denom += eps
         w -= (lr / bc1) * (m / denom)
 
+    def adam_update_tf(self, w: Any, g: Any, m: Any, v: Any, lr: float, b1: float, b2: float, eps: float,
+                       step: int) -> None:
+        """TF1/Keras Adam in place: w -= lr*sqrt(1-b2^t)/(1-b1^t) * m / (sqrt(v) + eps)."""
+        m *= b1
+        m += (1 - b1) * g
+        v *= b2
+        v += (1 - b2) * (g * g)
+        lr_t = lr * (1 - b2 ** step) ** 0.5 / (1 - b1 ** step)
+        denom = self.xp.sqrt(v)
+        denom += eps
+        w -= lr_t * (m / denom)
+
     # ----- helpers --------------------------------------------------------------
     def _pad(self, x: Any, pads: Pads, value: float) -> Any:
         if not any(pads):

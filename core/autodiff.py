@@ -59,7 +59,7 @@ def gradients(outputs: Sequence[Value], inputs: Sequence[Value], grad_outputs: S
             matters.add(id(node))
 
     for node in reversed(order):
-        if id(node) not in matters:
+        if id(node) not in matters or not node.op.differentiable:
             continue
         gys = [grads.get((id(node), i)) for i in range(len(node.outputs))]
         if all(g is None for g in gys):

@@ -114,7 +114,7 @@ def _result_class(inputs: Sequence[Value]) -> type:
 
 
 def apply(op: Op, *inputs: Value) -> Any:
-    """Apply a primitive; returns one Value, or a tuple for multi-output primitives."""
+    """Apply a primitive; returns one Value, a tuple for multi-output primitives, or the Node for none."""
     specs = op.infer(*inputs)
     in_dev = _device_of(op, inputs)
     dev = op.result_device(in_dev)
@@ -143,6 +143,8 @@ def apply(op: Op, *inputs: Value) -> Any:
                 node.out_versions = {i: vc[0] for i in range(len(datas))}
         else:
             outs = [cls._wrap(d, d.shape, d.dtype, dev, None, i, False, vc) for i, d in enumerate(datas)]
+    if not outs:        # an effect-only primitive: hand back its node
+        return node
     return outs[0] if len(outs) == 1 else tuple(outs)
 
 

@@ -58,7 +58,7 @@ def test_use_block_overrides_and_restores(monkeypatch):
 
 def test_import_works_without_touching_cuda():
     """Importing every package must not import CuPy (a machine without CUDA must still work)."""
-    code = ("import sys, core, backends; "
+    code = ("import sys, core, backends, eager_api, static_api; "
             "print('cupy' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          env={"DUALFLOW_DEVICE": "cpu", "PATH": ""}, check=True)

@@ -1,0 +1,57 @@
+"""TensorFlow-1 style static frontend: ``import static_api as tf``.
+
+    >>> import static_api as tf
+    >>> g = tf.Graph()
+    >>> with g.as_default():
+    ...     x = tf.placeholder(tf.float32, shape=(None, 2), name="x")
+    ...     y = tf.reduce_sum(x * 2.0)
+    ...     with tf.Session() as sess:
+    ...         float(sess.run(y, feed_dict={x: [[1.0, 2.0]]}))
+    6.0
+"""
+from static_api import errors, nn, train
+from static_api.graph import (Graph, Operation, Tensor, TensorShape, convert_to_tensor, get_default_graph,
+                              get_default_session, reset_default_graph)
+from static_api.ops import *  # noqa: F401,F403  (the tf namespace of op functions and dtypes)
+from static_api.session import InteractiveSession, Session
+from static_api.variables import (Variable, constant_initializer, get_variable, global_variables,
+                                  global_variables_initializer, glorot_uniform_initializer, initialize_all_variables,
+                                  ones_initializer, random_normal, random_normal_initializer, random_uniform,
+                                  set_random_seed, trainable_variables, truncated_normal,
+                                  truncated_normal_initializer, variables_initializer, zeros_initializer)
+
+
+def name_scope(name: str):
+    return get_default_graph().name_scope(name)
+
+
+def control_dependencies(control_inputs):
+    return get_default_graph().control_dependencies(control_inputs)
+
+
+class initializers:
+    zeros = zeros_initializer
+    ones = ones_initializer
+    random_normal = random_normal_initializer
+    truncated_normal = truncated_normal_initializer
+    glorot_uniform = glorot_uniform_initializer
+    constant = constant_initializer
+
+
+class random:
+    normal = random_normal
+    truncated_normal = truncated_normal
+    uniform = random_uniform
+    set_seed = set_random_seed
+
+
+class compat:
+    class v1:
+        pass
+
+
+def __getattr__(name: str):
+    if name == "keras":
+        import importlib
+        return importlib.import_module("static_api.keras")
+    raise AttributeError(f"module 'static_api' has no attribute '{name}'")

@@ -1,0 +1,473 @@
+"""TF1-style graphs: Graph, Operation and symbolic Tensor over core nodes.
+
+Building a graph records core primitives: ``core.apply`` sees symbolic inputs,
+creates a Node and calls ``Tensor._record``, which names the node and adds it
+to the graph as an Operation.
+"""
+from __future__ import annotations
+
+import contextlib
+import re
+import threading
+from typing import Any, Iterator, Sequence
+
+import numpy
+
+import core
+from core import device as _device
+from core.graph import Node, Value
+from core.op import Op
+
+_local = threading.local()
+
+
+class TensorShape(tuple):
+    """A static shape; None marks an unknown dimension."""
+
+    def as_list(self) -> list:
+        return list(self)
+
+    @property
+    def dims(self) -> list:
+        return list(self)
+
+    @property
+    def ndims(self) -> int:
+        return len(self)
+
+    def __repr__(self) -> str:
+        return "TensorShape([" + ", ".join("None" if d is None else str(d) for d in self) + "])"
+
+    def __str__(self) -> str:
+        return "(" + ", ".join("?" if d is None else str(d) for d in self) + (",)" if len(self) == 1 else ")")
+
+
+class Operation:
+    """A named node of a Graph: ``name``, ``type``, ``inputs``, ``outputs``, ``control_inputs``."""
+
+    def __init__(self, graph: "Graph", node: Node, name: str) -> None:
+        self.graph, self.node, self.name = graph, node, name
+        node.operation = self
+
+    @property
+    def type(self) -> str:
+        return self.node.op.name
+
+    @property
+    def inputs(self) -> list:
+        return list(self.node.inputs)
+
+    @property
+    def outputs(self) -> list:
+        return list(self.node.outputs)
+
+    @property
+    def control_inputs(self) -> list:
+        return [n.operation for n in self.node.control]
+
+    def run(self, feed_dict: dict | None = None, session: Any = None) -> None:
+        (session or get_default_session()).run(self, feed_dict)
+
+    def __repr__(self) -> str:
+        return f"<tf.Operation '{self.name}' type={self.type}>"
+
+
+class Tensor(Value):
+    """A symbolic value: the output ``index`` of an Operation (name ``op:index``)."""
+
+    @classmethod
+    def _record(cls, node: Node) -> None:
+        graphs = {id(v.graph): v.graph for v in node.inputs if isinstance(v, Tensor)}
+        if len(graphs) > 1:
+            raise ValueError(f"{node.op.name}: inputs must be from the same graph")
+        graph = next(iter(graphs.values())) if graphs else get_default_graph()
+        graph._add(node)
+
+    @classmethod
+    def _constant(cls, arr: Any, like: "Tensor") -> "Tensor":
+        return like.graph.constant(arr)
+
+    @property
+    def graph(self) -> "Graph":
+        return self.node.operation.graph
+
+    @property
+    def op(self) -> Operation:
+        return self.node.operation
+
+    @property
+    def name(self) -> str:
+        return f"{self.op.name}:{self.index}"
+
+    @property
+    def shape(self) -> TensorShape:
+        return TensorShape(self._shape)
+
+    @shape.setter
+    def shape(self, value: tuple) -> None:
+        self._shape = tuple(value)
+
+    def get_shape(self) -> TensorShape:
+        return self.shape
+
+    def eval(self, feed_dict: dict | None = None, session: Any = None) -> Any:
+        return (session or get_default_session()).run(self, feed_dict)
+
+    def __repr__(self) -> str:
+        return f"<tf.Tensor '{self.name}' shape={self.shape} dtype={self.dtype.name}>"
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    def __bool__(self) -> bool:
+        raise TypeError("Using a `tf.Tensor` as a Python `bool` is not allowed in Graph execution.")
+
+    def __iter__(self) -> Iterator:
+        raise TypeError("Tensor objects are only iterable when eager execution is enabled.")
+
+    # Operators build graph ops (numbers become scalar ops of the tensor's dtype).
+    def _bin(self, other: Any, fn: Any, kind: str | None = None, reverse: bool = False) -> "Tensor":
+        if kind and isinstance(other, (int, float, numpy.number)) and not isinstance(other, bool):
+            if kind == "sub":
+                return core.scalar(self, "add", -other)
+            if kind == "div":
+                return core.scalar(self, "mul", 1.0 / other)
+            return core.scalar(self, kind, other)
+        other = convert_to_tensor(other, self.dtype, graph=self.graph)
+        return fn(other, self) if reverse else fn(self, other)
+
+    def __add__(self, o):
+        return self._bin(o, core.add, "add")
+
+    def __radd__(self, o):
+        return self._bin(o, core.add, "add")
+
+    def __sub__(self, o):
+        return self._bin(o, core.sub, "sub")
+
+    def __rsub__(self, o):
+        if isinstance(o, (int, float)):
+            return core.scalar(self, "rsub", o)
+        return self._bin(o, core.sub, reverse=True)
+
+    def __mul__(self, o):
+        return self._bin(o, core.mul, "mul")
+
+    def __rmul__(self, o):
+        return self._bin(o, core.mul, "mul")
+
+    def __truediv__(self, o):
+        return self._bin(o, core.div, "div")
+
+    def __rtruediv__(self, o):
+        if isinstance(o, (int, float)):
+            return core.scalar(self, "rdiv", o)
+        return self._bin(o, core.div, reverse=True)
+
+    def __pow__(self, o):
+        return self._bin(o, core.pow, "pow")
+
+    def __neg__(self):
+        return core.neg(self)
+
+    def __matmul__(self, o):
+        return core.matmul(self, o)
+
+    def __getitem__(self, index: Any) -> "Tensor":
+        return core.getitem(self, index)
+
+    def __lt__(self, o):
+        return core.less(self, convert_to_tensor(o, self.dtype, graph=self.graph))
+
+    def __gt__(self, o):
+        return core.greater(self, convert_to_tensor(o, self.dtype, graph=self.graph))
+
+    def __le__(self, o):
+        return core.less_equal(self, convert_to_tensor(o, self.dtype, graph=self.graph))
+
+    def __ge__(self, o):
+        return core.greater_equal(self, convert_to_tensor(o, self.dtype, graph=self.graph))
+
+
+# ----- source ops (no inputs) ----------------------------------------------------------
+class _Source(Op):
+    differentiable = False
+
+    def __init__(self, shape: Sequence[int | None], dtype: Any) -> None:
+        self.shape = tuple(shape)
+        self.dtype = numpy.dtype(dtype)
+
+    def infer(self):
+        return [(self.shape, self.dtype)]
+
+
+class PlaceholderOp(_Source):
+    name = "Placeholder"
+
+
+class PlaceholderWithDefaultOp(Op):
+    name = "PlaceholderWithDefault"
+    differentiable = False
+
+    def infer(self, default):
+        return [(default.shape, default.dtype)]
+
+    def forward(self, be, default):
+        return default
+
+
+class ConstOp(_Source):
+    name = "Const"
+
+    def __init__(self, value: numpy.ndarray) -> None:
+        super().__init__(value.shape, value.dtype)
+        self.value = value
+        self._cache: dict = {}
+
+    def attrs(self) -> dict:
+        return {"shape": self.shape, "dtype": self.dtype}
+
+    def forward(self, be):
+        arr = self._cache.get(id(be))
+        if arr is None:
+            arr = self._cache[id(be)] = be.asarray(self.value)
+        return arr
+
+
+class VariableOp(_Source):
+    """Reads the session's value of a variable; the Session supplies it."""
+
+    name = "VariableV2"
+    stateful = True
+
+    def run(self, session: Any, node: Node) -> Any:
+        return session._read_variable(node.outputs[0])
+
+
+class AssignOp(Op):
+    name = "Assign"
+    arg_names = ("value",)
+    differentiable = False
+    stateful = True
+
+    def __init__(self, variable: "Tensor", mode: str = "assign") -> None:
+        self.variable = variable
+        self.mode = mode
+        self.name = {"assign": "Assign", "add": "AssignAdd", "sub": "AssignSub"}[mode]
+
+    def attrs(self) -> dict:
+        return {"variable": self.variable.op.name}
+
+    def infer(self, value):
+        v = self.variable
+        if value.dtype != v.dtype:
+            raise TypeError(f"{self.name}: value of dtype {value.dtype} does not match variable '{v.op.name}' "
+                            f"of dtype {v.dtype}")
+        if any(a is not None and b is not None and a != b for a, b in zip(value.shape, v.shape)) or \
+                len(value.shape) != len(v.shape):
+            raise ValueError(f"{self.name}: shapes must be equal: variable '{v.op.name}' has shape {v.shape}, "
+                             f"value has shape {tuple(value.shape)}")
+        return [(v.shape, v.dtype)]
+
+    def run(self, session: Any, node: Node, value: Any) -> Any:
+        return session._write_variable(self.variable, value, self.mode)
+
+
+class NoOp(Op):
+    name = "NoOp"
+    differentiable = False
+
+    def infer(self, *inputs):
+        return []
+
+    def forward(self, be, *arrays):
+        return ()
+
+
+# ----- Graph -----------------------------------------------------------------------
+class Graph:
+    """A dataflow graph; build into it with ``with g.as_default():``."""
+
+    def __init__(self) -> None:
+        self._ops: list[Operation] = []
+        self._by_name: dict[str, Operation] = {}
+        self._names: dict[str, int] = {}
+        self._finalized = False
+        self._scope: list[str] = []
+        self._control: list[list[Node]] = []
+        self._collections: dict[str, list] = {}
+        self.device = _device.default()
+        self.seed: int | None = None
+        self._seed_counter = 0
+
+    # -- building --
+    def _unique(self, base: str) -> str:
+        name = "/".join(self._scope + [base]) if self._scope else base
+        if name not in self._names and name not in self._by_name:
+            self._names[name] = 0
+            return name
+        while True:
+            self._names[name] = self._names.get(name, 0) + 1
+            candidate = f"{name}_{self._names[name]}"
+            if candidate not in self._by_name:
+                self._names[candidate] = 0
+                return candidate
+
+    def _add(self, node: Node, name: str | None = None) -> Operation:
+        if self._finalized:
+            raise RuntimeError("Graph is finalized and cannot be modified.")
+        ctl = [n for group in self._control for n in group]
+        if ctl:
+            node.control = tuple(node.control) + tuple(ctl)
+        op = Operation(self, node, self._unique(name or node.op.name))
+        self._ops.append(op)
+        self._by_name[op.name] = op
+        return op
+
+    def _source(self, op: Op, name: str | None, cls: type = Tensor) -> Tensor:
+        node = Node(op, ())
+        specs = op.infer()
+        node.outputs = [cls._wrap(None, s, d, self.device, node, i) for i, (s, d) in enumerate(specs)]
+        self._add(node, name)
+        return node.outputs[0] if node.outputs else node.operation
+
+    def constant(self, value: Any, dtype: Any = None, name: str | None = None) -> Tensor:
+        arr = numpy.asarray(value, dtype=None if dtype is None else numpy.dtype(dtype))
+        if dtype is None and arr.dtype == numpy.float64 and not isinstance(value, numpy.ndarray):
+            arr = arr.astype(numpy.float32)
+        if dtype is None and arr.dtype == numpy.int64 and not isinstance(value, numpy.ndarray):
+            arr = arr.astype(numpy.int32)
+        return self._source(ConstOp(arr), name or "Const")
+
+    def next_seed(self) -> int | None:
+        """A per-op seed derived from the graph seed (``tf.set_random_seed``); None draws fresh entropy."""
+        self._seed_counter += 1
+        return None if self.seed is None else self.seed * 1000003 + self._seed_counter
+
+    def add_to_collection(self, key: str, value: Any) -> None:
+        self._collections.setdefault(key, []).append(value)
+
+    def get_collection(self, key: str) -> list:
+        return list(self._collections.get(key, []))
+
+    # -- queries --
+    def get_operations(self) -> list[Operation]:
+        return list(self._ops)
+
+    def get_operation_by_name(self, name: str) -> Operation:
+        if name not in self._by_name:
+            raise KeyError(f"The name '{name}' refers to an Operation not in the graph.")
+        return self._by_name[name]
+
+    def get_tensor_by_name(self, name: str) -> Tensor:
+        m = re.fullmatch(r"(.+):(\d+)", name)
+        if not m:
+            raise ValueError(f"The name '{name}' looks like an (invalid) Operation name, not a Tensor. Tensor names "
+                             "must be of the form \"<op_name>:<output_index>\".")
+        op = self.get_operation_by_name(m.group(1))
+        i = int(m.group(2))
+        if i >= len(op.outputs):
+            raise KeyError(f"The name '{name}' refers to a Tensor which does not exist. The operation, "
+                           f"'{op.name}', exists but only has {len(op.outputs)} outputs.")
+        return op.outputs[i]
+
+    def as_graph_element(self, obj: Any) -> Any:
+        if isinstance(obj, str):
+            return self.get_tensor_by_name(obj) if ":" in obj else self.get_operation_by_name(obj)
+        if isinstance(obj, (Tensor, Operation)):
+            if obj.graph is not self:
+                raise ValueError(f"{obj!r} is not an element of this graph.")
+            return obj
+        raise TypeError(f"Can not convert a {type(obj).__name__} into a Tensor or Operation.")
+
+    # -- contexts --
+    @contextlib.contextmanager
+    def as_default(self) -> Iterator["Graph"]:
+        stack = _graph_stack()
+        stack.append(self)
+        try:
+            yield self
+        finally:
+            stack.pop()
+
+    @contextlib.contextmanager
+    def name_scope(self, name: str) -> Iterator[str]:
+        self._scope.append(name.rstrip("/"))
+        try:
+            yield "/".join(self._scope) + "/"
+        finally:
+            self._scope.pop()
+
+    @contextlib.contextmanager
+    def control_dependencies(self, control_inputs: Sequence[Any] | None) -> Iterator[None]:
+        if control_inputs is None:
+            saved, self._control = self._control, []
+            try:
+                yield
+            finally:
+                self._control = saved
+            return
+        nodes = [(c.op if isinstance(c, Tensor) else c).node for c in control_inputs]
+        self._control.append(nodes)
+        try:
+            yield
+        finally:
+            self._control.pop()
+
+    def finalize(self) -> None:
+        self._finalized = True
+
+    @property
+    def finalized(self) -> bool:
+        return self._finalized
+
+
+def _graph_stack() -> list:
+    if not hasattr(_local, "graphs"):
+        _local.graphs = []
+    return _local.graphs
+
+
+_default_graph = [Graph()]
+
+
+def get_default_graph() -> Graph:
+    stack = _graph_stack()
+    return stack[-1] if stack else _default_graph[0]
+
+
+def reset_default_graph() -> None:
+    if _graph_stack():
+        raise AssertionError("Do not use tf.reset_default_graph() to clear nested graphs.")
+    _default_graph[0] = Graph()
+
+
+_session_stack: list = []
+
+
+def get_default_session() -> Any:
+    if not _session_stack:
+        raise ValueError("Cannot evaluate tensor using `eval()`: No default session is registered. Use `with "
+                         "sess.as_default()` or pass an explicit session to `eval(session=sess)`")
+    return _session_stack[-1]
+
+
+def convert_to_tensor(value: Any, dtype: Any = None, graph: Graph | None = None) -> Tensor:
+    if isinstance(value, Tensor):
+        if dtype is not None and value.dtype != numpy.dtype(dtype):
+            raise ValueError(f"Tensor conversion requested dtype {numpy.dtype(dtype).name} for Tensor with dtype "
+                             f"{value.dtype.name}: {value!r}")
+        return value
+    return (graph or get_default_graph()).constant(value, dtype)
+
+
+def named(result: Any, name: str | None) -> Any:
+    """Give the op that produced ``result`` the user's ``name=`` (made unique), as TF does."""
+    if name is None:
+        return result
+    op = result.op if isinstance(result, Tensor) else result
+    g = op.graph
+    del g._by_name[op.name]
+    op.name = g._unique(name)
+    g._by_name[op.name] = op
+    return result

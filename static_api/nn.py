@@ -1,0 +1,136 @@
+"""``tf.nn``: NHWC by default as in TensorFlow; NCHW accepted.  Both run the NCHW core primitives."""
+from __future__ import annotations
+
+from typing import Any
+
+import core
+from core.op import apply
+from core.ops.nn import AvgPool, Conv2D, MaxPool
+from static_api.graph import Tensor, named
+from static_api.ops import _t
+
+
+def relu(features, name=None):
+    return named(core.relu(features), name)
+
+
+def sigmoid(x, name=None):
+    return named(core.sigmoid(x), name)
+
+
+def tanh(x, name=None):
+    return named(core.tanh(x), name)
+
+
+def softmax(logits, axis=None, name=None):
+    return named(core.softmax(logits, -1 if axis is None else axis), name)
+
+
+def log_softmax(logits, axis=None, name=None):
+    return named(core.log_softmax(logits, -1 if axis is None else axis), name)
+
+
+def _hw(v: Any, fmt: str, what: str) -> tuple[int, int]:
+    """TF's 1-, 2- or 4-element strides/ksize/dilations -> (h, w)."""
+    if isinstance(v, int):
+        return (v, v)
+    v = list(v)
+    if len(v) == 1:
+        return (v[0], v[0])
+    if len(v) == 2:
+        return tuple(v)
+    if len(v) == 4:
+        n, h, w, c = (v[0], v[1], v[2], v[3]) if fmt == "NHWC" else (v[0], v[2], v[3], v[1])
+        if n != 1 or c != 1:
+            raise ValueError(f"{what}: strides/ksize on the batch and depth dimensions must be 1, got {v}")
+        return (h, w)
+    raise ValueError(f"{what}: expected 1, 2 or 4 values, got {v}")
+
+
+def _fmt(data_format: str | None) -> str:
+    fmt = (data_format or "NHWC").upper()
+    if fmt not in ("NHWC", "NCHW"):
+        raise ValueError(f"data_format must be 'NHWC' or 'NCHW', got {data_format!r}")
+    return fmt
+
+
+def _to_nchw(x: Tensor, fmt: str) -> Tensor:
+    return core.transpose(x, (0, 3, 1, 2)) if fmt == "NHWC" else x
+
+
+def _from_nchw(y: Tensor, fmt: str) -> Tensor:
+    return core.transpose(y, (0, 2, 3, 1)) if fmt == "NHWC" else y
+
+
+def _padding(padding: Any) -> Any:
+    if isinstance(padding, str):
+        if padding.upper() not in ("SAME", "VALID"):
+            raise ValueError(f"padding must be 'SAME' or 'VALID', got {padding!r}")
+        return padding.lower()
+    pairs = [tuple(p) for p in padding]
+    return pairs[1] + pairs[2] if len(pairs) == 4 else pairs[0] + pairs[1]
+
+
+def conv2d(input, filters, strides, padding, data_format="NHWC", dilations=None, name=None):
+    """2-D convolution with HWIO filters; TF's SAME/VALID arithmetic."""
+    fmt = _fmt(data_format)
+    x = _to_nchw(input, fmt)
+    if len(filters.shape) != 4:
+        raise ValueError(f"Conv2D: filters must be 4-D (height, width, in, out), got shape {filters.shape}")
+    w = core.transpose(filters, (3, 2, 0, 1))
+    y = apply(Conv2D(_hw(strides, fmt, "Conv2D"), _padding(padding), _hw(dilations or 1, fmt, "Conv2D")), x, w)
+    return named(_from_nchw(y, fmt), name)
+
+
+def bias_add(value, bias, data_format=None, name=None):
+    fmt = _fmt(data_format)
+    if fmt == "NCHW" and value.ndim == 4:
+        bias = core.reshape(bias, (-1, 1, 1))
+    return named(core.add(value, bias), name)
+
+
+def max_pool2d(input, ksize, strides, padding, data_format="NHWC", name=None):
+    fmt = _fmt(data_format)
+    y, _ = apply(MaxPool(_hw(ksize, fmt, "MaxPool"), _hw(strides, fmt, "MaxPool"), _padding(padding)),
+                 _to_nchw(input, fmt))
+    return named(_from_nchw(y, fmt), name)
+
+
+def avg_pool2d(input, ksize, strides, padding, data_format="NHWC", name=None):
+    # TensorFlow averages over the valid (unpadded) elements of each window.
+    fmt = _fmt(data_format)
+    y = apply(AvgPool(_hw(ksize, fmt, "AvgPool"), _hw(strides, fmt, "AvgPool"), _padding(padding), False),
+              _to_nchw(input, fmt))
+    return named(_from_nchw(y, fmt), name)
+
+
+max_pool, avg_pool = max_pool2d, avg_pool2d
+
+
+def dropout(x, keep_prob=None, rate=None, noise_shape=None, seed=None, name=None):
+    if noise_shape is not None:
+        raise NotImplementedError("dropout: noise_shape is not supported yet")
+    if rate is None:
+        rate = 1.0 - (keep_prob if keep_prob is not None else 1.0)
+    gen = core.Generator(seed if seed is not None else x.graph.next_seed())
+    return named(core.dropout(x, float(rate), gen), name)
+
+
+def sparse_softmax_cross_entropy_with_logits(labels=None, logits=None, name=None):
+    if labels is None or logits is None:
+        raise ValueError("sparse_softmax_cross_entropy_with_logits: pass labels= and logits= by name")
+    return named(core.softmax_cross_entropy(logits, _t(labels)), name)
+
+
+def softmax_cross_entropy_with_logits(labels=None, logits=None, axis=-1, name=None):
+    if labels is None or logits is None:
+        raise ValueError("softmax_cross_entropy_with_logits: pass labels= and logits= by name")
+    labels = _t(labels, like=logits)
+    return named(core.softmax_cross_entropy(logits, labels), name)
+
+
+softmax_cross_entropy_with_logits_v2 = softmax_cross_entropy_with_logits
+
+
+def l2_loss(t, name=None):
+    return named(core.scalar(core.sum(core.mul(t, t)), "mul", 0.5), name)

@@ -1,0 +1,236 @@
+"""TF1 op functions (``tf.matmul``, ``tf.reduce_sum``, ``tf.placeholder``, ...) over core primitives."""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy
+
+import core
+from static_api.graph import (AssignOp, NoOp, PlaceholderOp, PlaceholderWithDefaultOp, Tensor, VariableOp,
+                              convert_to_tensor, get_default_graph, named)
+
+float16, float32, float64 = numpy.dtype("float16"), numpy.dtype("float32"), numpy.dtype("float64")
+int32, int64, uint8, bool = numpy.dtype("int32"), numpy.dtype("int64"), numpy.dtype("uint8"), numpy.dtype("bool")  # noqa: A001
+string = None
+
+
+def _t(x: Any, dtype: Any = None, like: Tensor | None = None) -> Tensor:
+    if isinstance(x, Tensor):
+        return x
+    if dtype is None and like is not None:
+        dtype = like.dtype
+    return convert_to_tensor(x, dtype, graph=like.graph if like is not None else None)
+
+
+def _pair(a: Any, b: Any) -> tuple[Tensor, Tensor]:
+    if isinstance(a, Tensor):
+        return a, _t(b, like=a)
+    b = _t(b)
+    return _t(a, like=b), b
+
+
+def placeholder(dtype: Any, shape: Sequence[int | None] | None = None, name: str | None = None) -> Tensor:
+    if shape is None:
+        raise NotImplementedError("placeholder: a shape of unknown rank is not supported; give a shape, with None "
+                                  "for unknown dimensions")
+    return get_default_graph()._source(PlaceholderOp(tuple(shape), dtype), name or "Placeholder")
+
+
+def placeholder_with_default(input: Any, shape: Sequence[int | None], name: str | None = None) -> Tensor:
+    out = core.apply(PlaceholderWithDefaultOp(), _t(input))
+    out.shape = tuple(shape)
+    return named(out, name)
+
+
+def constant(value: Any, dtype: Any = None, shape: Sequence[int] | None = None, name: str = "Const") -> Tensor:
+    arr = numpy.asarray(value, dtype=None if dtype is None else numpy.dtype(dtype))
+    if dtype is None and not isinstance(value, numpy.ndarray):
+        arr = arr.astype({"float64": float32, "int64": int32}.get(arr.dtype.name, arr.dtype))
+    if shape is not None:
+        arr = numpy.broadcast_to(arr, tuple(shape)).copy()
+    return get_default_graph().constant(arr, name=name)
+
+
+def zeros(shape: Sequence[int], dtype: Any = float32, name: str | None = None) -> Tensor:
+    return constant(numpy.zeros(shape, dtype=dtype), name=name or "zeros")
+
+
+def ones(shape: Sequence[int], dtype: Any = float32, name: str | None = None) -> Tensor:
+    return constant(numpy.ones(shape, dtype=dtype), name=name or "ones")
+
+
+def zeros_like(x: Tensor, dtype: Any = None, name: str | None = None) -> Tensor:
+    return named(core.fill_like(x, 0, dtype), name)
+
+
+def ones_like(x: Tensor, dtype: Any = None, name: str | None = None) -> Tensor:
+    return named(core.fill_like(x, 1, dtype), name)
+
+
+def identity(x: Any, name: str | None = None) -> Tensor:
+    return named(core.identity(_t(x)), name)
+
+
+def stop_gradient(x: Any, name: str | None = None) -> Tensor:
+    return named(core.stop_gradient(_t(x)), name)
+
+
+def no_op(name: str | None = None) -> Any:
+    return get_default_graph()._source(NoOp(), name or "NoOp")
+
+
+def group(*inputs: Any, name: str | None = None) -> Any:
+    g = get_default_graph()
+    with g.control_dependencies([i for i in inputs if i is not None]):
+        return no_op(name or "group_deps")
+
+
+def add(x, y, name=None):
+    return named(core.add(*_pair(x, y)), name)
+
+
+def subtract(x, y, name=None):
+    return named(core.sub(*_pair(x, y)), name)
+
+
+def multiply(x, y, name=None):
+    return named(core.mul(*_pair(x, y)), name)
+
+
+def divide(x, y, name=None):
+    return named(core.div(*_pair(x, y)), name)
+
+
+def maximum(x, y, name=None):
+    return named(core.maximum(*_pair(x, y)), name)
+
+
+def minimum(x, y, name=None):
+    return named(core.minimum(*_pair(x, y)), name)
+
+
+def equal(x, y, name=None):
+    return named(core.equal(*_pair(x, y)), name)
+
+
+def less(x, y, name=None):
+    return named(core.less(*_pair(x, y)), name)
+
+
+def greater(x, y, name=None):
+    return named(core.greater(*_pair(x, y)), name)
+
+
+def where(condition, x=None, y=None, name=None):
+    x, y = _pair(x, y)
+    return named(core.where(condition, x, y), name)
+
+
+subtract, multiply, divide = subtract, multiply, divide
+sub, mul, div, truediv = subtract, multiply, divide, divide
+
+
+def negative(x, name=None):
+    return named(core.neg(x), name)
+
+
+def square(x, name=None):
+    return named(core.mul(x, x), name)
+
+
+def sqrt(x, name=None):
+    return named(core.sqrt(x), name)
+
+
+def exp(x, name=None):
+    return named(core.exp(x), name)
+
+
+def log(x, name=None):
+    return named(core.log(x), name)
+
+
+def abs(x, name=None):  # noqa: A001
+    return named(core.abs(x), name)
+
+
+def pow(x, y, name=None):  # noqa: A001
+    return named(core.pow(*_pair(x, y)), name)
+
+
+def matmul(a, b, transpose_a=False, transpose_b=False, name=None):
+    return named(core.matmul(*_pair(a, b), transpose_a, transpose_b), name)
+
+
+def reduce_sum(input_tensor, axis=None, keepdims=False, name=None):
+    return named(core.sum(input_tensor, axis, keepdims), name)
+
+
+def reduce_mean(input_tensor, axis=None, keepdims=False, name=None):
+    return named(core.mean(input_tensor, axis, keepdims), name)
+
+
+def reduce_max(input_tensor, axis=None, keepdims=False, name=None):
+    return named(core.max(input_tensor, axis, keepdims), name)
+
+
+def reduce_min(input_tensor, axis=None, keepdims=False, name=None):
+    return named(core.min(input_tensor, axis, keepdims), name)
+
+
+def argmax(input, axis=None, name=None, output_type=int64):
+    out = core.argmax(input, 0 if axis is None else axis)
+    return named(core.cast(out, output_type), name)
+
+
+def argmin(input, axis=None, name=None, output_type=int64):
+    return named(core.cast(core.argmin(input, 0 if axis is None else axis), output_type), name)
+
+
+def cast(x, dtype, name=None):
+    return named(core.cast(_t(x), numpy.dtype(dtype)), name)
+
+
+def reshape(tensor, shape, name=None):
+    return named(core.reshape(_t(tensor), [-1 if s is None else int(s) for s in shape]), name)
+
+
+def transpose(a, perm=None, name=None):
+    return named(core.transpose(a, tuple(reversed(range(a.ndim))) if perm is None else perm), name)
+
+
+def concat(values, axis, name="concat"):
+    return named(core.concat([_t(v) for v in values], axis), name)
+
+
+def stack(values, axis=0, name="stack"):
+    return named(core.stack([_t(v) for v in values], axis), name)
+
+
+def expand_dims(input, axis, name=None):
+    return named(core.expand_dims(input, axis), name)
+
+
+def squeeze(input, axis=None, name=None):
+    return named(core.squeeze(input, axis), name)
+
+
+def one_hot(indices, depth, on_value=1.0, off_value=0.0, dtype=float32, name=None):
+    return named(core.one_hot(_t(indices), depth, dtype, on_value, off_value), name)
+
+
+def clip_by_value(t, clip_value_min, clip_value_max, name=None):
+    return named(core.minimum(core.maximum(t, _t(clip_value_min, like=t)), _t(clip_value_max, like=t)), name)
+
+
+def gradients(ys: Any, xs: Any, grad_ys: Any = None, name: str = "gradients", stop_gradients: Any = None) -> list:
+    """Symbolic d(sum ys)/d(xs) built from the shared gradient rules; None where x does not affect ys."""
+    ys = list(ys) if isinstance(ys, (list, tuple)) else [ys]
+    xs_list = list(xs) if isinstance(xs, (list, tuple)) else [xs]
+    if grad_ys is None:
+        seeds = [core.fill_like(y, 1.0) for y in ys]
+    else:
+        seeds = [_t(g, like=y) for g, y in zip(grad_ys if isinstance(grad_ys, (list, tuple)) else [grad_ys], ys)]
+    g = ys[0].graph
+    with g.name_scope(name):
+        return core.gradients(ys, xs_list, seeds)

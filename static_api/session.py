@@ -1,0 +1,201 @@
+"""``tf.Session``: compiles a plan per (fetches, feeds) signature and runs it on the chosen device."""
+from __future__ import annotations
+
+import collections
+from typing import Any
+
+import numpy
+
+import backends
+from core import device as _device
+from static_api import errors
+from static_api.graph import (AssignOp, Graph, Operation, PlaceholderOp, PlaceholderWithDefaultOp, Tensor, VariableOp,
+                              _session_stack, get_default_graph)
+
+
+def _flatten(fetches: Any, out: list) -> Any:
+    """Flatten nested fetches into ``out`` and return a function rebuilding the structure."""
+    if isinstance(fetches, dict):
+        keys = list(fetches)
+        subs = [_flatten(fetches[k], out) for k in keys]
+        return lambda vals: type(fetches)((k, s(vals)) for k, s in zip(keys, subs))
+    if isinstance(fetches, tuple) and hasattr(fetches, "_fields"):
+        subs = [_flatten(f, out) for f in fetches]
+        return lambda vals: type(fetches)(*[s(vals) for s in subs])
+    if isinstance(fetches, (list, tuple)):
+        subs = [_flatten(f, out) for f in fetches]
+        return lambda vals: type(fetches)(s(vals) for s in subs)
+    i = len(out)
+    out.append(fetches)
+    return lambda vals: vals[i]
+
+
+class _Plan:
+    """The nodes to run in order, and after which step each intermediate can be dropped."""
+
+    def __init__(self, graph: Graph, targets: list, fed: set) -> None:
+        order, seen = [], set()
+        roots = [t.node if isinstance(t, Tensor) else t.node for t in targets]
+
+        def visit(node):
+            stack = [(node, iter(self._deps(node, fed)))]
+            seen.add(id(node))
+            while stack:
+                n, it = stack[-1]
+                for child in it:
+                    if id(child) not in seen:
+                        seen.add(id(child))
+                        stack.append((child, iter(self._deps(child, fed))))
+                        break
+                else:
+                    stack.pop()
+                    order.append(n)
+
+        for r in roots:
+            if id(r) not in seen:
+                visit(r)
+        self.order = order
+        last: dict = {}
+        for step, n in enumerate(order):
+            for v in n.inputs:
+                last[(id(v.node), v.index)] = step
+        keep = {(id(t.node), t.index) for t in targets if isinstance(t, Tensor)}
+        self.release = collections.defaultdict(list)
+        for key, step in last.items():
+            if key not in keep and key not in fed:
+                self.release[step].append(key)
+        self.placeholders = [n for n in order if isinstance(n.op, PlaceholderOp)]
+
+    @staticmethod
+    def _deps(node, fed):
+        for v in node.inputs:
+            if (id(v.node), v.index) not in fed:
+                yield v.node
+        yield from node.control
+
+
+class Session:
+    """Runs graph fragments: ``sess.run(fetches, feed_dict)``."""
+
+    def __init__(self, target: str = "", graph: Graph | None = None, config: Any = None) -> None:
+        self.graph = graph or get_default_graph()
+        self.device = _device.default()
+        self._be = backends.get_backend(self.device)
+        self._vars: dict[str, Any] = {}
+        self._plans: dict = {}
+        self._closed = False
+        self.plan_builds = 0
+
+    # -- context --
+    def __enter__(self) -> "Session":
+        _session_stack.append(self)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        _session_stack.remove(self)
+        self.close()
+
+    def as_default(self) -> "Session":
+        return self
+
+    def close(self) -> None:
+        self._closed = True
+        self._vars.clear()
+
+    # -- variables --
+    def _read_variable(self, var: Tensor) -> Any:
+        try:
+            return self._vars[var.op.name]
+        except KeyError:
+            raise errors.FailedPreconditionError(
+                None, var.op, f"Attempting to use uninitialized value {var.op.name}\n\t [[{{{{node "
+                f"{var.op.name}}}}}]]") from None
+
+    def _write_variable(self, var: Tensor, value: Any, mode: str) -> Any:
+        if mode == "assign":
+            self._vars[var.op.name] = value.astype(var.dtype, copy=True) if value is not None else value
+        else:
+            cur = self._read_variable(var)
+            if mode == "add":
+                cur += value
+            else:
+                cur -= value
+        return self._vars[var.op.name]
+
+    # -- run --
+    def run(self, fetches: Any, feed_dict: dict | None = None, options: Any = None, run_metadata: Any = None) -> Any:
+        if self._closed:
+            raise RuntimeError("Attempted to use a closed Session.")
+        flat: list = []
+        rebuild = _flatten(fetches, flat)
+        targets = [self._element(f, "fetch") for f in flat]
+        feeds = {}
+        for k, v in (feed_dict or {}).items():
+            t = self._element(k, "feed")
+            if not isinstance(t, Tensor):
+                raise TypeError(f"Cannot interpret feed_dict key as Tensor: {k!r} is an Operation")
+            feeds[(id(t.node), t.index)] = (t, v)
+        for t in targets:
+            if isinstance(t, Tensor) and (id(t.node), t.index) in feeds:
+                raise errors.InvalidArgumentError(None, t.op, f"{t.name} is both fed and fetched.")
+        arrays = {key: self._check_feed(t, v) for key, (t, v) in feeds.items()}
+        sig = (tuple((id(t.node), t.index) if isinstance(t, Tensor) else id(t.node) for t in targets),
+               tuple(sorted(feeds)))
+        plan = self._plans.get(sig)
+        if plan is None:
+            plan = self._plans[sig] = _Plan(self.graph, targets, set(feeds))
+            self.plan_builds += 1
+        for node in plan.placeholders:
+            t = node.outputs[0]
+            raise errors.InvalidArgumentError(
+                None, node.operation, f"You must feed a value for placeholder tensor '{node.operation.name}' with "
+                f"dtype {t.dtype.name} and shape {t.shape}")
+        values = dict(arrays)
+        be = self._be
+        for step, node in enumerate(plan.order):
+            ins = [values[(id(v.node), v.index)] for v in node.inputs]
+            op = node.op
+            if getattr(op, "stateful", False):
+                outs = op.run(self, node, *ins)
+            else:
+                outs = op.forward(be, *ins)
+            if type(outs) is not tuple:
+                outs = (outs,)
+            for i, o in enumerate(outs):
+                values[(id(node), i)] = o
+            for key in plan.release.get(step, ()):
+                values.pop(key, None)
+        results = [None if isinstance(t, Operation) else be.to_host(values[(id(t.node), t.index)]) for t in targets]
+        if self.device.type != "cpu":
+            results = [r if r is None else numpy.array(r) for r in results]
+        elif results:
+            results = [r if r is None or not isinstance(r, numpy.ndarray) or r.base is None else r.copy()
+                       for r in results]
+        return rebuild(results)
+
+    def _element(self, obj: Any, what: str) -> Any:
+        if hasattr(obj, "_as_graph_element"):
+            obj = obj._as_graph_element()
+        try:
+            return self.graph.as_graph_element(obj)
+        except ValueError:
+            raise ValueError(f"{what} {obj!r} is not an element of this graph.") from None
+        except TypeError as exc:
+            raise TypeError(f"Fetch argument {obj!r} has invalid type {type(obj)}: {exc}") from None
+
+    def _check_feed(self, t: Tensor, value: Any) -> Any:
+        arr = numpy.asarray(value.data if hasattr(value, "data") and not isinstance(value, numpy.ndarray)
+                            and hasattr(value, "_host") else value)
+        if t.dtype.kind == "f" and arr.dtype.kind not in "fiub" or t.dtype.kind in "iu" and arr.dtype.kind == "f":
+            raise ValueError(f"Cannot feed value of dtype {arr.dtype} for Tensor '{t.name}', which has dtype "
+                             f"{t.dtype.name}")
+        shape = t.shape
+        if len(shape) != arr.ndim or any(s is not None and s != a for s, a in zip(shape, arr.shape)):
+            raise ValueError(f"Cannot feed value of shape {arr.shape} for Tensor '{t.name}', which has shape {shape}")
+        return self._be.asarray(arr.astype(t.dtype, copy=False))
+
+
+class InteractiveSession(Session):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _session_stack.append(self)

@@ -1,0 +1,194 @@
+"""``tf.train``: TF1 optimizers (as stateful graph ops over the session's variables) and Saver."""
+from __future__ import annotations
+
+import json
+import os
+from typing import Any, Sequence
+
+import numpy
+
+import core
+from core import checkpoint
+from core.op import Op, apply
+from static_api.graph import Tensor, get_default_graph, named
+from static_api.ops import gradients
+from static_api.variables import Variable, global_variables, trainable_variables
+
+
+class _ApplyGradients(Op):
+    """Updates every variable from its gradient in one step (inputs: the gradients)."""
+
+    name = "ApplyGradients"
+    differentiable = False
+    stateful = True
+
+    def __init__(self, optimizer: "Optimizer", variables: Sequence[Variable], global_step: Variable | None) -> None:
+        self.optimizer, self.variables, self.global_step = optimizer, list(variables), global_step
+
+    def attrs(self) -> dict:
+        return {"optimizer": type(self.optimizer).__name__, "variables": [v.op.name for v in self.variables]}
+
+    def infer(self, *grads):
+        for g, v in zip(grads, self.variables):
+            if None not in g.shape and tuple(g.shape) != tuple(v.shape):
+                raise ValueError(f"{self.name}: gradient shape {g.shape} does not match variable '{v.op.name}' "
+                                 f"{v.shape}")
+        return []
+
+    def run(self, session: Any, node: Any, *grads: Any) -> tuple:
+        be = session._be
+        slots = session._vars.setdefault(f"__slots__/{id(self.optimizer)}", {})
+        slots["t"] = slots.get("t", 0) + 1
+        for v, g in zip(self.variables, grads):
+            w = session._read_variable(v)
+            self.optimizer._update(be, w, g, slots.setdefault(v.op.name, {}), slots["t"])
+        if self.global_step is not None:
+            session._read_variable(self.global_step)[...] += 1
+        return ()
+
+
+class Optimizer:
+    def __init__(self, use_locking: bool = False, name: str = "Optimizer") -> None:
+        self._name = name
+
+    def compute_gradients(self, loss: Tensor, var_list: Sequence[Variable] | None = None) -> list:
+        var_list = list(var_list) if var_list is not None else trainable_variables()
+        grads = gradients(loss, var_list)
+        return list(zip(grads, var_list))
+
+    def apply_gradients(self, grads_and_vars: Sequence[tuple], global_step: Variable | None = None,
+                        name: str | None = None) -> Any:
+        pairs = [(g, v) for g, v in grads_and_vars if g is not None]
+        if not pairs:
+            raise ValueError(f"No gradients provided for any variable: {[v.op.name for _, v in grads_and_vars]}")
+        node = apply(_ApplyGradients(self, [v for _, v in pairs], global_step), *[g for g, _ in pairs])
+        return named(node.operation, name or self._name)
+
+    def minimize(self, loss: Tensor, global_step: Variable | None = None, var_list: Sequence[Variable] | None = None,
+                 name: str | None = None) -> Any:
+        return self.apply_gradients(self.compute_gradients(loss, var_list), global_step, name)
+
+    def _update(self, be: Any, w: Any, g: Any, slot: dict, t: int) -> None:
+        raise NotImplementedError
+
+
+class GradientDescentOptimizer(Optimizer):
+    def __init__(self, learning_rate: float, use_locking: bool = False, name: str = "GradientDescent") -> None:
+        super().__init__(use_locking, name)
+        self.learning_rate = learning_rate
+
+    def _update(self, be, w, g, slot, t):
+        w -= self.learning_rate * g
+
+
+class MomentumOptimizer(Optimizer):
+    """accum = momentum * accum + g; w -= lr * accum (Nesterov: w -= lr * (g + momentum * accum))."""
+
+    def __init__(self, learning_rate: float, momentum: float, use_locking: bool = False, name: str = "Momentum",
+                 use_nesterov: bool = False) -> None:
+        super().__init__(use_locking, name)
+        self.learning_rate, self.momentum, self.use_nesterov = learning_rate, momentum, use_nesterov
+
+    def _update(self, be, w, g, slot, t):
+        acc = slot.setdefault("momentum", be.xp.zeros_like(w))
+        acc *= self.momentum
+        acc += g
+        w -= self.learning_rate * (g + self.momentum * acc if self.use_nesterov else acc)
+
+
+class AdamOptimizer(Optimizer):
+    """TF1 Adam: lr_t = lr*sqrt(1-b2^t)/(1-b1^t); w -= lr_t * m / (sqrt(v) + epsilon) (epsilon "hat")."""
+
+    def __init__(self, learning_rate: float = 0.001, beta1: float = 0.9, beta2: float = 0.999,
+                 epsilon: float = 1e-8, use_locking: bool = False, name: str = "Adam") -> None:
+        super().__init__(use_locking, name)
+        self.learning_rate, self.beta1, self.beta2, self.epsilon = learning_rate, beta1, beta2, epsilon
+
+    def _update(self, be, w, g, slot, t):
+        m = slot.setdefault("m", be.xp.zeros_like(w))
+        v = slot.setdefault("v", be.xp.zeros_like(w))
+        be.adam_update_tf(w, g, m, v, self.learning_rate, self.beta1, self.beta2, self.epsilon, t)
+
+
+class RMSPropOptimizer(Optimizer):
+    """ms = decay*ms + (1-decay)*g^2; mom = momentum*mom + lr*g/sqrt(ms + eps); w -= mom."""
+
+    def __init__(self, learning_rate: float, decay: float = 0.9, momentum: float = 0.0, epsilon: float = 1e-10,
+                 use_locking: bool = False, centered: bool = False, name: str = "RMSProp") -> None:
+        super().__init__(use_locking, name)
+        if centered:
+            raise NotImplementedError("RMSPropOptimizer: centered=True is not supported yet")
+        self.learning_rate, self.decay, self.momentum, self.epsilon = learning_rate, decay, momentum, epsilon
+
+    def _update(self, be, w, g, slot, t):
+        xp = be.xp
+        ms = slot.setdefault("ms", xp.ones_like(w))   # TF1 starts the mean square at 1
+        mom = slot.setdefault("mom", xp.zeros_like(w))
+        ms *= self.decay
+        ms += (1 - self.decay) * g * g
+        mom *= self.momentum
+        mom += self.learning_rate * g / xp.sqrt(ms + self.epsilon)
+        w -= mom
+
+
+def get_or_create_global_step() -> Variable:
+    g = get_default_graph()
+    found = [v for v in g.get_collection("variables") if v.op.name == "global_step"]
+    return found[0] if found else Variable(numpy.int64(0), trainable=False, name="global_step")
+
+
+class Saver:
+    """Saves and restores variable values as non-executable ``.npz`` checkpoints."""
+
+    def __init__(self, var_list: Sequence[Variable] | dict | None = None, max_to_keep: int = 5) -> None:
+        if isinstance(var_list, dict):
+            self._vars = dict(var_list)
+        else:
+            self._vars = {v.op.name: v for v in (var_list if var_list is not None else global_variables())}
+        self.max_to_keep = max_to_keep
+        self.last_checkpoints: list[str] = []
+
+    def save(self, sess: Any, save_path: str, global_step: Any = None, write_state: bool = True) -> str:
+        if global_step is not None:
+            step = int(sess.run(global_step)) if isinstance(global_step, Tensor) else int(global_step)
+            save_path = f"{save_path}-{step}"
+        arrays = {name: sess._be.to_host(sess._read_variable(v)) for name, v in self._vars.items()}
+        checkpoint.save(save_path + ".npz", arrays, {"frontend": "static", "layout": "tensorflow"})
+        if save_path in self.last_checkpoints:
+            self.last_checkpoints.remove(save_path)
+        self.last_checkpoints.append(save_path)
+        while self.max_to_keep and len(self.last_checkpoints) > self.max_to_keep:
+            old = self.last_checkpoints.pop(0)
+            if os.path.exists(old + ".npz"):
+                os.remove(old + ".npz")
+        if write_state:
+            d = os.path.dirname(os.path.abspath(save_path))
+            with open(os.path.join(d, "checkpoint.json"), "w") as f:
+                json.dump({"model_checkpoint_path": os.path.basename(save_path),
+                           "all_model_checkpoint_paths": [os.path.basename(p) for p in self.last_checkpoints]}, f)
+        return save_path
+
+    def restore(self, sess: Any, save_path: str) -> None:
+        path = save_path if save_path.endswith(".npz") else save_path + ".npz"
+        if not os.path.exists(path):
+            from static_api.errors import NotFoundError
+            raise NotFoundError(None, None, f"Failed to find any matching files for {save_path}")
+        arrays, _ = checkpoint.load(path)
+        for name, v in self._vars.items():
+            if name not in arrays:
+                from static_api.errors import NotFoundError
+                raise NotFoundError(None, None, f"Key {name} not found in checkpoint {save_path}")
+            a = arrays[name]
+            if tuple(a.shape) != tuple(v.shape):
+                from static_api.errors import InvalidArgumentError
+                raise InvalidArgumentError(None, None, f"Assign requires shapes of both tensors to match. lhs shape= "
+                                                       f"{list(v.shape)} rhs shape= {list(a.shape)} ({name})")
+            v.load(a, sess)
+
+
+def latest_checkpoint(checkpoint_dir: str) -> str | None:
+    p = os.path.join(checkpoint_dir, "checkpoint.json")
+    if not os.path.exists(p):
+        return None
+    with open(p) as f:
+        return os.path.join(checkpoint_dir, json.load(f)["model_checkpoint_path"])

@@ -1,0 +1,175 @@
+"""``tf.Variable`` and initializers."""
+from __future__ import annotations
+
+import math
+from typing import Any, Sequence
+
+import numpy
+
+import core
+from static_api.graph import AssignOp, Tensor, VariableOp, get_default_graph, named
+from static_api.ops import _t, group
+
+GLOBAL_VARIABLES, TRAINABLE_VARIABLES = "variables", "trainable_variables"
+
+
+class Variable(Tensor):
+    """A graph value that persists across ``Session.run`` calls; it is the output of its VariableV2 op."""
+
+    def __new__(cls, initial_value: Any = None, trainable: bool = True, name: str | None = None, dtype: Any = None,
+                shape: Any = None) -> "Variable":
+        g = get_default_graph()
+        if callable(initial_value) and not isinstance(initial_value, Tensor):
+            initial_value = initial_value()
+        init = initial_value if isinstance(initial_value, Tensor) else g.constant(
+            numpy.asarray(initial_value, dtype=dtype) if dtype is not None else initial_value)
+        if dtype is not None and init.dtype != numpy.dtype(dtype):
+            init = core.cast(init, dtype)
+        if None in init.shape:
+            raise ValueError(f"Variable: initial value must have a fully defined shape, got {init.shape}")
+        var = g._source(VariableOp(init.shape, init.dtype), name or "Variable", cls)
+        var.trainable = trainable
+        with g.control_dependencies(None):
+            var.initializer = core.apply(AssignOp(var), init).op
+        var.initial_value = init
+        g.add_to_collection(GLOBAL_VARIABLES, var)
+        if trainable:
+            g.add_to_collection(TRAINABLE_VARIABLES, var)
+        return var
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    def assign(self, value: Any, name: str | None = None) -> Tensor:
+        return named(core.apply(AssignOp(self, "assign"), _t(value, like=self)), name)
+
+    def assign_add(self, delta: Any, name: str | None = None) -> Tensor:
+        return named(core.apply(AssignOp(self, "add"), _t(delta, like=self)), name)
+
+    def assign_sub(self, delta: Any, name: str | None = None) -> Tensor:
+        return named(core.apply(AssignOp(self, "sub"), _t(delta, like=self)), name)
+
+    def value(self) -> Tensor:
+        return self
+
+    def read_value(self) -> Tensor:
+        return core.identity(self)
+
+    def load(self, value: Any, session: Any) -> None:
+        session._write_variable(self, session._be.asarray(numpy.asarray(value, dtype=self.dtype)), "assign")
+
+    def __repr__(self) -> str:
+        return f"<tf.Variable '{self.op.name}:0' shape={self.shape} dtype={self.dtype.name}>"
+
+
+def global_variables() -> list:
+    return get_default_graph().get_collection(GLOBAL_VARIABLES)
+
+
+def trainable_variables() -> list:
+    return get_default_graph().get_collection(TRAINABLE_VARIABLES)
+
+
+def variables_initializer(var_list: Sequence[Variable], name: str = "init") -> Any:
+    return group(*[v.initializer for v in var_list], name=name)
+
+
+def global_variables_initializer() -> Any:
+    return variables_initializer(global_variables())
+
+
+initialize_all_variables = global_variables_initializer
+
+
+# ----- initializers (draw once, at graph construction, from the graph seed) ---------------
+class Initializer:
+    def __call__(self, shape: Sequence[int], dtype: Any = numpy.float32) -> numpy.ndarray:
+        raise NotImplementedError
+
+
+def _rng(seed: int | None) -> numpy.random.Generator:
+    return numpy.random.default_rng(seed if seed is not None else get_default_graph().next_seed())
+
+
+class zeros_initializer(Initializer):
+    def __init__(self, dtype: Any = numpy.float32) -> None:
+        self.dtype = dtype
+
+    def __call__(self, shape, dtype=None):
+        return numpy.zeros(shape, dtype=dtype or self.dtype)
+
+
+class ones_initializer(zeros_initializer):
+    def __call__(self, shape, dtype=None):
+        return numpy.ones(shape, dtype=dtype or self.dtype)
+
+
+class constant_initializer(Initializer):
+    def __init__(self, value: float = 0.0) -> None:
+        self.value = value
+
+    def __call__(self, shape, dtype=numpy.float32):
+        return numpy.full(shape, self.value, dtype=dtype)
+
+
+class random_normal_initializer(Initializer):
+    def __init__(self, mean: float = 0.0, stddev: float = 1.0, seed: int | None = None) -> None:
+        self.mean, self.stddev, self.seed = mean, stddev, seed
+
+    def __call__(self, shape, dtype=numpy.float32):
+        return _rng(self.seed).normal(self.mean, self.stddev, size=shape).astype(dtype)
+
+
+class truncated_normal_initializer(random_normal_initializer):
+    """Normal values redrawn until within two standard deviations of the mean, as TF does."""
+
+    def __call__(self, shape, dtype=numpy.float32):
+        rng = _rng(self.seed)
+        out = rng.standard_normal(size=shape)
+        bad = numpy.abs(out) > 2
+        while bad.any():
+            out[bad] = rng.standard_normal(size=int(bad.sum()))
+            bad = numpy.abs(out) > 2
+        return (out * self.stddev + self.mean).astype(dtype)
+
+
+def _fans(shape: Sequence[int]) -> tuple[int, int]:
+    if len(shape) < 1:
+        return 1, 1
+    if len(shape) == 1:
+        return shape[0], shape[0]
+    receptive = int(numpy.prod(shape[:-2])) if len(shape) > 2 else 1
+    return shape[-2] * receptive, shape[-1] * receptive
+
+
+class glorot_uniform_initializer(Initializer):
+    def __init__(self, seed: int | None = None) -> None:
+        self.seed = seed
+
+    def __call__(self, shape, dtype=numpy.float32):
+        fan_in, fan_out = _fans(shape)
+        limit = math.sqrt(6.0 / (fan_in + fan_out))
+        return _rng(self.seed).uniform(-limit, limit, size=shape).astype(dtype)
+
+
+def random_normal(shape, mean=0.0, stddev=1.0, dtype=numpy.float32, seed=None, name=None):
+    return get_default_graph().constant(random_normal_initializer(mean, stddev, seed)(shape, dtype), name=name)
+
+
+def truncated_normal(shape, mean=0.0, stddev=1.0, dtype=numpy.float32, seed=None, name=None):
+    return get_default_graph().constant(truncated_normal_initializer(mean, stddev, seed)(shape, dtype), name=name)
+
+
+def random_uniform(shape, minval=0.0, maxval=1.0, dtype=numpy.float32, seed=None, name=None):
+    return get_default_graph().constant(_rng(seed).uniform(minval, maxval, size=shape).astype(dtype), name=name)
+
+
+def get_variable(name: str, shape: Sequence[int] | None = None, dtype: Any = numpy.float32,
+                 initializer: Any = None, trainable: bool = True) -> Variable:
+    init = initializer or glorot_uniform_initializer()
+    value = init(shape, dtype) if callable(init) else init
+    return Variable(value, trainable=trainable, name=name, dtype=dtype)
+
+
+def set_random_seed(seed: int) -> None:
+    get_default_graph().seed = int(seed)

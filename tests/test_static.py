@@ -1,0 +1,205 @@
+"""The static (TF1-style) frontend: graphs, sessions, symbolic gradients, optimizers, Saver, errors."""
+import collections
+
+import numpy as np
+import pytest
+
+import static_api as tf
+from core.gradcheck import gradcheck
+
+
+@pytest.fixture(autouse=True)
+def fresh_graph():
+    tf.reset_default_graph()
+    yield
+
+
+def _numeric_grad(sess, loss, var_or_ph, value, feed, eps=1e-6):
+    """Central differences of a float64 graph w.r.t. a fed placeholder."""
+    out = np.zeros_like(value)
+    for j in range(value.size):
+        v = value.copy()
+        v.flat[j] += eps
+        hi = sess.run(loss, {**feed, var_or_ph: v})
+        v.flat[j] -= 2 * eps
+        lo = sess.run(loss, {**feed, var_or_ph: v})
+        out.flat[j] = (hi - lo) / (2 * eps)
+    return out
+
+
+R = np.random.default_rng(3)
+CASES = {
+    "matmul_bias_relu": (lambda x, w: tf.nn.relu(tf.matmul(x, w) + 0.1), [(3, 4), (4, 5)]),
+    "conv2d_same_s2": (lambda x, w: tf.nn.conv2d(x, w, strides=2, padding="SAME"), [(2, 7, 6, 3), (3, 3, 3, 4)]),
+    "conv2d_valid_dilated": (lambda x, w: tf.nn.conv2d(x, w, [1, 1, 1, 1], "VALID", dilations=2),
+                             [(1, 7, 7, 2), (2, 3, 2, 3)]),
+    "conv2d_nchw": (lambda x, w: tf.nn.conv2d(x, w, 1, "SAME", data_format="NCHW"), [(2, 3, 5, 5), (3, 3, 3, 2)]),
+    "max_pool_same": (lambda x, w: tf.nn.max_pool2d(x * w, 3, 2, "SAME"), [(2, 7, 5, 3), (3,)]),
+    "avg_pool_same": (lambda x, w: tf.nn.avg_pool2d(x * w, 2, 2, "SAME"), [(2, 5, 5, 3), (3,)]),
+    "sparse_xent": (lambda x, w: tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(
+        labels=tf.constant([0, 2, 1], tf.int64), logits=tf.matmul(x, w))), [(3, 4), (4, 3)]),
+    "dense_xent": (lambda x, w: tf.reduce_sum(tf.nn.softmax_cross_entropy_with_logits(
+        labels=tf.nn.softmax(w), logits=x)), [(3, 4), (3, 4)]),
+    "reductions": (lambda x, w: tf.reduce_max(x, axis=1) * tf.reduce_sum(w) + tf.reduce_mean(x * x), [(3, 4), (2,)]),
+    "shapes": (lambda x, w: tf.concat([tf.reshape(tf.transpose(x), (-1, 2)), tf.reshape(w, (-1, 2))], 0),
+               [(3, 4), (2, 2)]),
+    "activations": (lambda x, w: tf.nn.sigmoid(x) * tf.nn.tanh(w) + tf.nn.log_softmax(x) + tf.nn.softmax(w),
+                    [(2, 3), (2, 3)]),
+    "bias_add_divide": (lambda x, w: tf.divide(tf.nn.bias_add(x, w), 2.0 + tf.square(x)), [(2, 3), (3,)]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_symbolic_gradients_match_finite_differences(name):
+    fn, shapes = CASES[name]
+    vals = [np.random.default_rng(i).permutation(np.prod(s)).reshape(s) / np.prod(s) - 0.3 for i, s in
+            enumerate(shapes)]
+    phs = [tf.placeholder(tf.float64, s) for s in shapes]
+    y = fn(*phs)
+    c = tf.constant(R.normal(size=y.shape.as_list()))
+    loss = tf.reduce_sum(y * c)
+    grads = tf.gradients(loss, phs)
+    feed = dict(zip(phs, vals))
+    with tf.Session() as sess:
+        got = sess.run(grads, feed)
+        for ph, v, g in zip(phs, vals, got):
+            np.testing.assert_allclose(g, _numeric_grad(sess, loss, ph, v, feed), rtol=1e-4, atol=1e-6)
+
+
+def test_gradients_none_for_unconnected_and_stop_gradient():
+    x = tf.placeholder(tf.float32, (2,))
+    z = tf.placeholder(tf.float32, (2,))
+    y = tf.reduce_sum(x * tf.stop_gradient(x))
+    gx, gz = tf.gradients(y, [x, z])
+    assert gz is None
+    with tf.Session() as sess:
+        np.testing.assert_allclose(sess.run(gx, {x: [1.0, 3.0]}), [1.0, 3.0])
+
+
+def test_names_scopes_and_lookup():
+    with tf.name_scope("layer"):
+        a = tf.constant(1.0, name="conv")
+        b = tf.constant(2.0, name="conv")
+    g = tf.get_default_graph()
+    assert a.name == "layer/conv:0" and b.name == "layer/conv_1:0"
+    assert g.get_tensor_by_name("layer/conv_1:0") is b and g.get_operation_by_name("layer/conv").type == "Const"
+    c = tf.add(a, b, name="sum")
+    assert c.op.name == "sum" and [t.name for t in c.op.inputs] == ["layer/conv:0", "layer/conv_1:0"]
+    g.finalize()
+    with pytest.raises(RuntimeError, match="finalized"):
+        tf.constant(3.0)
+
+
+def test_nested_fetches_and_plan_reuse():
+    x = tf.placeholder(tf.float32, (None, 2), name="x")
+    y = x * 2.0
+    s = tf.reduce_sum(y)
+    Pair = collections.namedtuple("Pair", "a b")
+    with tf.Session() as sess:
+        out = sess.run({"p": Pair(y, [s, (s,)]), "op": tf.no_op()}, {"x:0": [[1.0, 2.0]]})
+        assert isinstance(out["p"], Pair) and out["op"] is None
+        np.testing.assert_allclose(out["p"].a, [[2.0, 4.0]])
+        assert out["p"].b[0] == 6.0 and out["p"].b[1] == (6.0,)
+        assert sess.plan_builds == 1
+        sess.run({"p": Pair(y, [s, (s,)]), "op": tf.no_op(name="other")}, {x: [[0.0, 1.0]]})
+        builds = sess.plan_builds
+        sess.run(s, {x: [[1.0, 1.0]]})
+        sess.run(s, {x: [[5.0, 1.0]]})
+        assert sess.plan_builds == builds + 1
+
+
+def test_session_errors():
+    x = tf.placeholder(tf.float32, (None, 3), name="inputs")
+    w = tf.Variable(tf.zeros((3, 1)), name="weights")
+    y = tf.matmul(x, w)
+    with tf.Session() as sess:
+        with pytest.raises(tf.errors.InvalidArgumentError, match=r"placeholder tensor 'inputs' with dtype float32 "
+                                                                  r"and shape \(\?, 3\)"):
+            sess.run(y)
+        with pytest.raises(tf.errors.FailedPreconditionError, match="uninitialized value weights"):
+            sess.run(y, {x: np.zeros((2, 3))})
+        with pytest.raises(ValueError, match=r"Cannot feed value of shape \(2, 4\) for Tensor 'inputs:0', which has "
+                                             r"shape \(\?, 3\)"):
+            sess.run(y, {x: np.zeros((2, 4))})
+        with pytest.raises(tf.errors.InvalidArgumentError, match="both fed and fetched"):
+            sess.run(x, {x: np.zeros((1, 3))})
+        other = tf.Graph()
+        with other.as_default():
+            foreign = tf.constant(1.0)
+        with pytest.raises(ValueError, match="not an element of this graph"):
+            sess.run(foreign)
+
+
+def test_variables_assign_and_control_dependencies():
+    v = tf.Variable(1.0, name="v")
+    inc = v.assign_add(2.0)
+    with tf.control_dependencies([inc]):
+        read = tf.identity(v) * 1.0
+    with tf.Session() as sess:
+        sess.run(tf.global_variables_initializer())
+        assert sess.run(read) == 3.0 and sess.run(read) == 5.0
+        sess.run(v.assign(10.0))
+        assert sess.run(v) == 10.0
+    assert [x.op.name for x in tf.global_variables()] == ["v"]
+
+
+def _one_step(opt, g_val=0.5, w0=1.0, steps=2):
+    w = tf.Variable(np.float32(w0))
+    loss = w * np.float32(g_val)      # d loss / d w = g_val
+    train = opt.minimize(loss)
+    with tf.Session() as sess:
+        sess.run(tf.global_variables_initializer())
+        for _ in range(steps):
+            sess.run(train)
+        return float(sess.run(w))
+
+
+def test_tf1_adam_formula_epsilon_hat():
+    lr, b1, b2, eps, g = 0.1, 0.9, 0.999, 0.1, 0.5
+    w, m, v = 1.0, 0.0, 0.0
+    for t in (1, 2):
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g * g
+        w -= lr * np.sqrt(1 - b2 ** t) / (1 - b1 ** t) * m / (np.sqrt(v) + eps)
+    assert _one_step(tf.train.AdamOptimizer(lr, b1, b2, eps)) == pytest.approx(w, rel=1e-6)
+
+
+def test_sgd_momentum_rmsprop_steps():
+    assert _one_step(tf.train.GradientDescentOptimizer(0.1)) == pytest.approx(1.0 - 2 * 0.05)
+    # momentum: acc = 0.5, w = 1 - 0.05; acc = 0.9*0.5 + 0.5 = 0.95, w -= 0.095
+    assert _one_step(tf.train.MomentumOptimizer(0.1, 0.9)) == pytest.approx(1.0 - 0.05 - 0.095, rel=1e-6)
+    ms = 0.9 * 1.0 + 0.1 * 0.25
+    assert _one_step(tf.train.RMSPropOptimizer(0.01), steps=1) == pytest.approx(
+        1.0 - 0.01 * 0.5 / np.sqrt(ms + 1e-10), rel=1e-6)
+
+
+def test_global_step_and_saver_round_trip(tmp_path):
+    w = tf.Variable(np.arange(4, dtype=np.float32), name="w")
+    step = tf.train.get_or_create_global_step()
+    train = tf.train.GradientDescentOptimizer(1.0).minimize(tf.reduce_sum(w), global_step=step)
+    saver = tf.train.Saver(max_to_keep=2)
+    with tf.Session() as sess:
+        sess.run(tf.global_variables_initializer())
+        paths = []
+        for _ in range(3):
+            sess.run(train)
+            paths.append(saver.save(sess, str(tmp_path / "model"), global_step=step))
+        assert paths[-1].endswith("model-3") and not (tmp_path / "model-1.npz").exists()
+        assert tf.train.latest_checkpoint(str(tmp_path)) == str(tmp_path / "model-3")
+    with tf.Session() as sess2:
+        saver.restore(sess2, paths[1])
+        np.testing.assert_allclose(sess2.run(w), np.arange(4) - 2.0)
+        assert sess2.run(step) == 2
+
+
+@pytest.mark.slow
+def test_graph_mnist_example_reaches_97_percent():
+    import importlib.util
+    import os
+    from tests.helpers import mnist_split
+    spec = importlib.util.spec_from_file_location(
+        "static_mnist", os.path.join(os.path.dirname(__file__), "..", "examples", "static_mnist.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    train, test = mnist_split()
+    assert mod.main(train, test, epochs=3, quiet=True) >= 0.97
