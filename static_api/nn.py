@@ -62,13 +62,15 @@ def _from_nchw(y: Tensor, fmt: str) -> Tensor:
     return core.transpose(y, (0, 2, 3, 1)) if fmt == "NHWC" else y
 
 
-def _padding(padding: Any) -> Any:
+def _padding(padding: Any, fmt: str = "NHWC") -> Any:
     if isinstance(padding, str):
         if padding.upper() not in ("SAME", "VALID"):
             raise ValueError(f"padding must be 'SAME' or 'VALID', got {padding!r}")
         return padding.lower()
     pairs = [tuple(p) for p in padding]
-    return pairs[1] + pairs[2] if len(pairs) == 4 else pairs[0] + pairs[1]
+    if len(pairs) == 4:
+        return pairs[1] + pairs[2] if fmt == "NHWC" else pairs[2] + pairs[3]
+    return pairs[0] + pairs[1]
 
 
 def conv2d(input, filters, strides, padding, data_format="NHWC", dilations=None, name=None):
@@ -78,7 +80,7 @@ def conv2d(input, filters, strides, padding, data_format="NHWC", dilations=None,
     if len(filters.shape) != 4:
         raise ValueError(f"Conv2D: filters must be 4-D (height, width, in, out), got shape {filters.shape}")
     w = core.transpose(filters, (3, 2, 0, 1))
-    y = apply(Conv2D(_hw(strides, fmt, "Conv2D"), _padding(padding), _hw(dilations or 1, fmt, "Conv2D")), x, w)
+    y = apply(Conv2D(_hw(strides, fmt, "Conv2D"), _padding(padding, fmt), _hw(dilations or 1, fmt, "Conv2D")), x, w)
     return named(_from_nchw(y, fmt), name)
 
 
@@ -91,7 +93,7 @@ def bias_add(value, bias, data_format=None, name=None):
 
 def max_pool2d(input, ksize, strides, padding, data_format="NHWC", name=None):
     fmt = _fmt(data_format)
-    y, _ = apply(MaxPool(_hw(ksize, fmt, "MaxPool"), _hw(strides, fmt, "MaxPool"), _padding(padding)),
+    y, _ = apply(MaxPool(_hw(ksize, fmt, "MaxPool"), _hw(strides, fmt, "MaxPool"), _padding(padding, fmt)),
                  _to_nchw(input, fmt))
     return named(_from_nchw(y, fmt), name)
 
@@ -99,7 +101,7 @@ def max_pool2d(input, ksize, strides, padding, data_format="NHWC", name=None):
 def avg_pool2d(input, ksize, strides, padding, data_format="NHWC", name=None):
     # TensorFlow averages over the valid (unpadded) elements of each window.
     fmt = _fmt(data_format)
-    y = apply(AvgPool(_hw(ksize, fmt, "AvgPool"), _hw(strides, fmt, "AvgPool"), _padding(padding), False),
+    y = apply(AvgPool(_hw(ksize, fmt, "AvgPool"), _hw(strides, fmt, "AvgPool"), _padding(padding, fmt), False),
               _to_nchw(input, fmt))
     return named(_from_nchw(y, fmt), name)
 
