@@ -113,7 +113,8 @@ def main() -> None:
     try:
         commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
     except OSError:
-        commit = "unknown"
+        commit = ""
+    commit = commit or os.environ.get("DUALFLOW_COMMIT", "unknown")
     meta = {"date": datetime.date.today().isoformat(), "gpu": cp.cuda.runtime.getDeviceProperties(0)["name"].decode(),
             "cupy": cp.__version__, "torch": torch.__version__, "cudnn": torch.backends.cudnn.version(),
             "commit": commit, "device": str(dev), "timing": "median wall time per call incl. sync, ms; peer = "
