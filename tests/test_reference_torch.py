@@ -1,0 +1,66 @@
+"""Parity with PyTorch (CPU) on random inputs and identical weights; skipped when torch is not installed."""
+import numpy as np
+import pytest
+
+import eager_api
+import eager_api.nn as nn
+
+torch = pytest.importorskip("torch")
+pytestmark = pytest.mark.reference
+
+
+def _pair(make_ours, make_theirs, x):
+    ours, theirs = make_ours(), make_theirs()
+    with torch.no_grad():
+        for (n, p), (_, q) in zip(ours.named_parameters(), theirs.named_parameters()):
+            q.copy_(torch.tensor(p.detach().numpy()))
+    xo = eager_api.tensor(x, requires_grad=True)
+    xt = torch.tensor(x, requires_grad=True)
+    yo, yt = ours(xo), theirs(xt)
+    np.testing.assert_allclose(yo.detach().numpy(), yt.detach().numpy(), rtol=1e-5, atol=1e-5)
+    (yo * yo).sum().backward()
+    (yt * yt).sum().backward()
+    np.testing.assert_allclose(xo.grad.numpy(), xt.grad.numpy(), rtol=1e-4, atol=1e-4)
+    for (n, p), (_, q) in zip(ours.named_parameters(), theirs.named_parameters()):
+        np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=1e-4, atol=1e-4, err_msg=n)
+
+
+@pytest.mark.parametrize("cfg", [dict(stride=1, padding=1), dict(stride=2, padding=0, dilation=2),
+                                 dict(stride=1, padding="same")])
+def test_conv2d_matches_torch(cfg):
+    x = np.random.default_rng(0).normal(size=(2, 3, 9, 8)).astype(np.float32)
+    _pair(lambda: nn.Conv2d(3, 5, 3, **cfg), lambda: torch.nn.Conv2d(3, 5, 3, **cfg), x)
+
+
+@pytest.mark.parametrize("ours,theirs", [(lambda: nn.MaxPool2d(3, 2, 1), lambda: torch.nn.MaxPool2d(3, 2, 1)),
+                                         (lambda: nn.AvgPool2d(3, 2, 1), lambda: torch.nn.AvgPool2d(3, 2, 1))])
+def test_pooling_matches_torch(ours, theirs):
+    x = np.random.default_rng(1).normal(size=(2, 3, 9, 8)).astype(np.float32)
+    _pair(ours, theirs, x)
+
+
+def test_cross_entropy_with_smoothing_matches_torch():
+    z = np.random.default_rng(2).normal(size=(6, 4)).astype(np.float32)
+    y = np.array([0, 3, 1, 1, 2, 0])
+    zo, zt = eager_api.tensor(z, requires_grad=True), torch.tensor(z, requires_grad=True)
+    lo = nn.CrossEntropyLoss(label_smoothing=0.2)(zo, eager_api.tensor(y))
+    lt = torch.nn.CrossEntropyLoss(label_smoothing=0.2)(zt, torch.tensor(y))
+    lo.backward()
+    lt.backward()
+    assert lo.item() == pytest.approx(lt.item(), rel=1e-5)
+    np.testing.assert_allclose(zo.grad.numpy(), zt.grad.numpy(), rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("name,kw", [("Adam", dict(lr=0.01, weight_decay=0.1)), ("AdamW", dict(lr=0.01)),
+                                     ("SGD", dict(lr=0.1, momentum=0.9, nesterov=True)),
+                                     ("RMSprop", dict(lr=0.01, momentum=0.5))])
+def test_optimizer_steps_match_torch(name, kw):
+    w0 = np.random.default_rng(3).normal(size=(5,)).astype(np.float32)
+    po, pt = nn.Parameter(eager_api.tensor(w0)), torch.nn.Parameter(torch.tensor(w0))
+    oo, ot = getattr(eager_api.optim, name)([po], **kw), getattr(torch.optim, name)([pt], **kw)
+    for step in range(3):
+        g = np.random.default_rng(10 + step).normal(size=(5,)).astype(np.float32)
+        po.grad, pt.grad = eager_api.tensor(g), torch.tensor(g)
+        oo.step()
+        ot.step()
+    np.testing.assert_allclose(po.detach().numpy(), pt.detach().numpy(), rtol=1e-5, atol=1e-6)
