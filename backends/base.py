@@ -49,13 +49,17 @@ class ArrayBackend:
         """target[index] += values, accumulating repeated indices."""
         self.xp.add.at(target, index, values)
 
-    def adam_update(self, w: Any, g: Any, m: Any, v: Any, lr: float, b1: float, b2: float, eps: float,
-                    step: int) -> None:
-        """In place: m, v <- moments of g; w <- w - lr * m_hat / (sqrt(v_hat) + eps) (PyTorch's placement)."""
+    @staticmethod
+    def _moments(g: Any, m: Any, v: Any, b1: float, b2: float) -> None:
         m *= b1
         m += (1 - b1) * g
         v *= b2
         v += (1 - b2) * (g * g)
+
+    def adam_update(self, w: Any, g: Any, m: Any, v: Any, lr: float, b1: float, b2: float, eps: float,
+                    step: int) -> None:
+        """In place: m, v <- moments of g; w <- w - lr * m_hat / (sqrt(v_hat) + eps) (PyTorch's placement)."""
+        self._moments(g, m, v, b1, b2)
         bc1 = 1 - b1 ** step
         bc2 = 1 - b2 ** step
         denom = self.xp.sqrt(v) / (bc2 ** 0.5)
@@ -65,10 +69,7 @@ class ArrayBackend:
     def adam_update_tf(self, w: Any, g: Any, m: Any, v: Any, lr: float, b1: float, b2: float, eps: float,
                        step: int) -> None:
         """TF1/Keras Adam in place: w -= lr*sqrt(1-b2^t)/(1-b1^t) * m / (sqrt(v) + eps)."""
-        m *= b1
-        m += (1 - b1) * g
-        v *= b2
-        v += (1 - b2) * (g * g)
+        self._moments(g, m, v, b1, b2)
         lr_t = lr * (1 - b2 ** step) ** 0.5 / (1 - b1 ** step)
         denom = self.xp.sqrt(v)
         denom += eps
