@@ -82,16 +82,21 @@ class ArrayBackend:
         t, b, l, r = pads
         return self.xp.pad(x, ((0, 0), (0, 0), (t, b), (l, r)), constant_values=value)
 
-    def _im2col(self, x: Any, kh: int, kw: int, stride: Pair, pads: Pads, dilation: Pair) -> tuple[Any, int, int]:
-        """Columns (C*KH*KW, N*OH*OW) built from a strided view with a single copy."""
+    def _windows(self, x: Any, kernel: Pair, stride: Pair, pads: Pads, dilation: Pair, value: float) -> Any:
+        """Every window tap of the padded input as a strided view (N, C, KH, KW, OH, OW): no copy."""
         n, c, h, w = x.shape
-        oh = conv_out_size(h, kh, stride[0], dilation[0], pads[0], pads[1])
-        ow = conv_out_size(w, kw, stride[1], dilation[1], pads[2], pads[3])
-        xp_ = self._pad(x, pads, 0)
+        oh = conv_out_size(h, kernel[0], stride[0], dilation[0], pads[0], pads[1])
+        ow = conv_out_size(w, kernel[1], stride[1], dilation[1], pads[2], pads[3])
+        xp_ = self._pad(x, pads, value)
         sn, sc, sh, sw = xp_.strides
-        win = self.as_strided(xp_, (c, kh, kw, n, oh, ow),
-                              (sc, sh * dilation[0], sw * dilation[1], sn, sh * stride[0], sw * stride[1]))
-        return win.reshape(c * kh * kw, n * oh * ow), oh, ow
+        return self.as_strided(xp_, (n, c, kernel[0], kernel[1], oh, ow),
+                               (sn, sc, sh * dilation[0], sw * dilation[1], sh * stride[0], sw * stride[1]))
+
+    def _im2col(self, x: Any, kh: int, kw: int, stride: Pair, pads: Pads, dilation: Pair) -> tuple[Any, int, int]:
+        """Columns (C*KH*KW, N*OH*OW), copied once from the window view."""
+        win = self._windows(x, (kh, kw), stride, pads, dilation, 0)
+        n, c, _, _, oh, ow = win.shape
+        return win.transpose(1, 2, 3, 0, 4, 5).reshape(c * kh * kw, n * oh * ow), oh, ow
 
     # ----- convolution (NCHW input, OIHW weight) -------------------------------
     def conv2d(self, x: Any, w: Any, stride: Pair, pads: Pads, dilation: Pair) -> Any:
@@ -137,22 +142,13 @@ class ArrayBackend:
         return self.xp.ascontiguousarray(out[:, :, pads[0]:pads[0] + h, pads[2]:pads[2] + w])
 
     # ----- pooling ---------------------------------------------------------------
-    def _pool_windows(self, x: Any, kernel: Pair, stride: Pair, pads: Pads, value: float) -> Any:
-        n, c, h, w = x.shape
-        oh = conv_out_size(h, kernel[0], stride[0], 1, pads[0], pads[1])
-        ow = conv_out_size(w, kernel[1], stride[1], 1, pads[2], pads[3])
-        xp_ = self._pad(x, pads, value)
-        sn, sc, sh, sw = xp_.strides
-        return self.as_strided(xp_, (n, c, oh, ow, kernel[0], kernel[1]),
-                               (sn, sc, sh * stride[0], sw * stride[1], sh, sw))
-
     def max_pool2d(self, x: Any, kernel: Pair, stride: Pair, pads: Pads) -> tuple[Any, Any]:
         """Max over windows and, per output, the flat index (h*W + w) of the winner in the input plane."""
         xp = self.xp
         _, _, h, w = x.shape
-        win = self._pool_windows(x, kernel, stride, pads, -xp.inf)
-        n, c, oh, ow, kh, kw = win.shape
-        flat = win.reshape(n, c, oh, ow, kh * kw)
+        win = self._windows(x, kernel, stride, pads, (1, 1), -xp.inf)
+        n, c, kh, kw, oh, ow = win.shape
+        flat = win.transpose(0, 1, 4, 5, 2, 3).reshape(n, c, oh, ow, kh * kw)
         k = flat.argmax(axis=-1)
         y = xp.take_along_axis(flat, k[..., None], axis=-1)[..., 0]
         ih = (xp.arange(oh) * stride[0] - pads[0])[:, None] + k // kw
@@ -188,12 +184,12 @@ class ArrayBackend:
         if count_include_pad:
             return kernel[0] * kernel[1]
         ones = self.xp.ones((1, 1) + tuple(x_shape[2:]), dtype=dtype)
-        return self._pool_windows(ones, kernel, stride, pads, 0).sum(axis=(4, 5))[0, 0]
+        return self._windows(ones, kernel, stride, pads, (1, 1), 0).sum(axis=(2, 3))[0, 0]
 
     def avg_pool2d(self, x: Any, kernel: Pair, stride: Pair, pads: Pads, count_include_pad: bool) -> Any:
-        win = self._pool_windows(x, kernel, stride, pads, 0)
+        win = self._windows(x, kernel, stride, pads, (1, 1), 0)
         div = self._pool_divisor(x.shape, kernel, stride, pads, count_include_pad, x.dtype)
-        return win.sum(axis=(4, 5)) / div
+        return win.sum(axis=(2, 3)) / div
 
     def avg_pool2d_grad(self, gy: Any, x_shape: Sequence[int], kernel: Pair, stride: Pair, pads: Pads,
                         count_include_pad: bool) -> Any:

@@ -17,6 +17,10 @@ _DIR = os.path.join(os.path.dirname(__file__), "cuda")
 _TYPES = {numpy.dtype("float32"): "float", numpy.dtype("float64"): "double"}
 
 
+def _ceil_div(a: int, b: int) -> int:
+    return -(-a // b)
+
+
 class CupyBackend(ArrayBackend):
     name = "cuda"
 
@@ -59,11 +63,11 @@ class CupyBackend(ArrayBackend):
         import cupyx
         cupyx.scatter_add(target, index, values)
 
-    def _kernel(self, name: str, dtype: Any) -> Any:
+    def _kernel(self, name: str, dtype: Any, mode: int | None = None) -> Any:
         t = _TYPES.get(numpy.dtype(dtype))
         if t is None:
             raise TypeError(f"{name}: the CUDA kernel supports float32 and float64, got {dtype}")
-        key = name.replace("T", t) if "<T" in name else f"{name}<{t}>"
+        key = f"{name}<{t}>" if mode is None else f"{name}<{t},{mode}>"
         k = self._kernels.get(key)
         if k is None:
             k = self._kernels[key] = self._module.get_function(key)
@@ -77,21 +81,18 @@ class CupyBackend(ArrayBackend):
     def _c(self, a: Any) -> Any:
         return self.xp.ascontiguousarray(a)
 
-    # ----- convolution ---------------------------------------------------------------
-    def _dims(self, x_shape, w_shape, oh, ow, stride, pads, dilation) -> tuple:
-        n, c, h, w = x_shape
-        o, _, kh, kw = w_shape
-        return self._ints(n, c, h, w, o, kh, kw, oh, ow, stride[0], stride[1], pads[0], pads[2], dilation[0],
-                          dilation[1])
+    @staticmethod
+    def _ints(*v: int) -> tuple:
+        return tuple(numpy.int32(i) for i in v)
 
-    def _gemm(self, mode: int, a: Any, b: Any, c: Any, dims: tuple, m: int, n: int, k: int,
-              splits: int = 1) -> None:
-        kern = self._kernel(f"conv_gemm<T,{mode}>", a.dtype)
-        chunk = -(-k // splits)
-        chunk = -(-chunk // 16) * 16
-        splits = -(-k // chunk)
-        grid = (-(-n // 64), -(-m // 64), splits)
-        kern(grid, (256,), (a, b, c, *dims, numpy.int32(m), numpy.int32(n), numpy.int32(k), numpy.int32(chunk)))
+    # ----- convolution ---------------------------------------------------------------
+    def _gemm(self, mode: int, a: Any, b: Any, c: Any, x_shape: Sequence[int], w_shape: Sequence[int],
+              out_hw: Sequence[int], stride: Pair, pads: Pads, dilation: Pair, m: int, n: int, k: int,
+              k_chunk: int) -> None:
+        """Launch conv_gemm<MODE>: an (m x n) result over a k-long reduction, k split in k_chunk pieces."""
+        dims = self._ints(*x_shape, w_shape[0], *w_shape[2:], *out_hw, *stride, pads[0], pads[2], *dilation)
+        grid = (_ceil_div(n, 64), _ceil_div(m, 64), _ceil_div(k, k_chunk))
+        self._kernel("conv_gemm", a.dtype, mode)(grid, (256,), (a, b, c, *dims, *self._ints(m, n, k, k_chunk)))
 
     def conv2d(self, x: Any, w: Any, stride: Pair, pads: Pads, dilation: Pair) -> Any:
         x, w = self._c(x), self._c(w)
@@ -100,8 +101,8 @@ class CupyBackend(ArrayBackend):
         oh = conv_out_size(h, kh, stride[0], dilation[0], pads[0], pads[1])
         ow = conv_out_size(wd, kw, stride[1], dilation[1], pads[2], pads[3])
         y = self._out((n, o, oh, ow), x.dtype)
-        self._gemm(0, x, w, y, self._dims(x.shape, w.shape, oh, ow, stride, pads, dilation), n * oh * ow, o,
-                   c * kh * kw)
+        k = c * kh * kw
+        self._gemm(0, x, w, y, x.shape, w.shape, (oh, ow), stride, pads, dilation, n * oh * ow, o, k, k)
         return y
 
     def conv2d_grad_input(self, gy: Any, w: Any, x_shape: Sequence[int], stride: Pair, pads: Pads,
@@ -110,78 +111,64 @@ class CupyBackend(ArrayBackend):
         n, c, h, wd = x_shape
         o, _, kh, kw = w.shape
         gx = self._out(tuple(x_shape), gy.dtype)
-        self._gemm(1, gy, w, gx, self._dims(x_shape, w.shape, gy.shape[2], gy.shape[3], stride, pads, dilation),
-                   n * h * wd, c, o * kh * kw)
+        k = o * kh * kw
+        self._gemm(1, gy, w, gx, x_shape, w.shape, gy.shape[2:], stride, pads, dilation, n * h * wd, c, k, k)
         return gx
 
     def conv2d_grad_weight(self, x: Any, gy: Any, w_shape: Sequence[int], stride: Pair, pads: Pads,
                            dilation: Pair) -> Any:
         x, gy = self._c(x), self._c(gy)
-        n = x.shape[0]
         o, c, kh, kw = w_shape
-        oh, ow = gy.shape[2:]
-        k = n * oh * ow
+        k = x.shape[0] * gy.shape[2] * gy.shape[3]
         ckk = c * kh * kw
-        # Enough k-splits to fill the GPU; each block writes a partial sum that one reduction adds up.
-        tiles = -(-o // 64) * -(-ckk // 64)
-        splits = max(1, min(-(-k // 256), -(-264 // tiles)))
-        chunk = -(-(-(-k // splits)) // 16) * 16
-        splits = -(-k // chunk)
-        part = self._out((splits, o, ckk), x.dtype)
-        self._gemm(2, gy, x, part, self._dims(x.shape, w_shape, oh, ow, stride, pads, dilation), o, ckk, k, splits)
-        return part.sum(axis=0).reshape(tuple(w_shape)) if splits > 1 else part[0].reshape(tuple(w_shape))
+        # Split the long reduction so there are enough blocks to fill the GPU (~264 = 2 per SM); each
+        # block writes its own partial sum and one reduction adds them, instead of contended atomics.
+        tiles = _ceil_div(o, 64) * _ceil_div(ckk, 64)
+        want = max(1, min(_ceil_div(k, 256), _ceil_div(264, tiles)))
+        chunk = _ceil_div(_ceil_div(k, want), 16) * 16
+        part = self._out((_ceil_div(k, chunk), o, ckk), x.dtype)
+        self._gemm(2, gy, x, part, x.shape, w_shape, gy.shape[2:], stride, pads, dilation, o, ckk, k, chunk)
+        return (part[0] if len(part) == 1 else part.sum(axis=0)).reshape(tuple(w_shape))
 
     # ----- pooling -------------------------------------------------------------------
-    def _launch(self, name: str, dtype: Any, total: int, args: tuple) -> None:
-        self._kernel(name, dtype)((-(-total // 256),), (256,), args)
+    def _pool(self, name: str, arrays: tuple, total: int, in_hw: Sequence[int], out_hw: Sequence[int],
+              kernel: Pair, stride: Pair, pads: Pads, *extra: int) -> None:
+        """One thread per element of the array being written (``total`` of them)."""
+        args = arrays + (numpy.int64(total),) + self._ints(*in_hw, *out_hw, *kernel, *stride, pads[0], pads[2],
+                                                           *extra)
+        self._kernel(name, arrays[0].dtype)((_ceil_div(total, 256),), (256,), args)
 
-    @staticmethod
-    def _ints(*v: int) -> tuple:
-        return tuple(numpy.int32(i) for i in v)
+    def _pooled(self, x: Any, kernel: Pair, stride: Pair, pads: Pads) -> tuple[int, int]:
+        return (conv_out_size(x.shape[2], kernel[0], stride[0], 1, pads[0], pads[1]),
+                conv_out_size(x.shape[3], kernel[1], stride[1], 1, pads[2], pads[3]))
 
     def max_pool2d(self, x: Any, kernel: Pair, stride: Pair, pads: Pads) -> tuple[Any, Any]:
         x = self._c(x)
-        n, c, h, w = x.shape
-        oh = conv_out_size(h, kernel[0], stride[0], 1, pads[0], pads[1])
-        ow = conv_out_size(w, kernel[1], stride[1], 1, pads[2], pads[3])
-        y = self._out((n, c, oh, ow), x.dtype)
-        idx = self.xp.empty((n, c, oh, ow), dtype=numpy.int32)
-        total = y.size
-        self._launch("max_pool_fwd", x.dtype, total, (x, y, idx, numpy.int64(total)) + self._ints(
-            h, w, oh, ow, kernel[0], kernel[1], stride[0], stride[1], pads[0], pads[2]))
+        out_hw = self._pooled(x, kernel, stride, pads)
+        y = self._out(x.shape[:2] + out_hw, x.dtype)
+        idx = self.xp.empty(y.shape, dtype=numpy.int32)
+        self._pool("max_pool_fwd", (x, y, idx), y.size, x.shape[2:], out_hw, kernel, stride, pads)
         return y, idx
 
     def max_pool2d_grad(self, gy: Any, idx: Any, x_shape: Sequence[int], kernel: Pair, stride: Pair,
                         pads: Pads) -> Any:
-        gy = self._c(gy)
-        n, c, h, w = x_shape
-        oh, ow = gy.shape[2:]
         gx = self._out(tuple(x_shape), gy.dtype)
-        total = gx.size
-        self._launch("max_pool_bwd", gy.dtype, total, (gy, self._c(idx), gx, numpy.int64(total)) + self._ints(
-            h, w, oh, ow, kernel[0], kernel[1], stride[0], stride[1], pads[0], pads[2]))
+        self._pool("max_pool_bwd", (self._c(gy), self._c(idx), gx), gx.size, x_shape[2:], gy.shape[2:], kernel,
+                   stride, pads)
         return gx
 
     def avg_pool2d(self, x: Any, kernel: Pair, stride: Pair, pads: Pads, count_include_pad: bool) -> Any:
         x = self._c(x)
-        n, c, h, w = x.shape
-        oh = conv_out_size(h, kernel[0], stride[0], 1, pads[0], pads[1])
-        ow = conv_out_size(w, kernel[1], stride[1], 1, pads[2], pads[3])
-        y = self._out((n, c, oh, ow), x.dtype)
-        total = y.size
-        self._launch("avg_pool_fwd", x.dtype, total, (x, y, numpy.int64(total)) + self._ints(
-            h, w, oh, ow, kernel[0], kernel[1], stride[0], stride[1], pads[0], pads[2], int(count_include_pad)))
+        out_hw = self._pooled(x, kernel, stride, pads)
+        y = self._out(x.shape[:2] + out_hw, x.dtype)
+        self._pool("avg_pool_fwd", (x, y), y.size, x.shape[2:], out_hw, kernel, stride, pads, int(count_include_pad))
         return y
 
     def avg_pool2d_grad(self, gy: Any, x_shape: Sequence[int], kernel: Pair, stride: Pair, pads: Pads,
                         count_include_pad: bool) -> Any:
-        gy = self._c(gy)
-        n, c, h, w = x_shape
-        oh, ow = gy.shape[2:]
         gx = self._out(tuple(x_shape), gy.dtype)
-        total = gx.size
-        self._launch("avg_pool_bwd", gy.dtype, total, (gy, gx, numpy.int64(total)) + self._ints(
-            h, w, oh, ow, kernel[0], kernel[1], stride[0], stride[1], pads[0], pads[2], int(count_include_pad)))
+        self._pool("avg_pool_bwd", (self._c(gy), gx), gx.size, x_shape[2:], gy.shape[2:], kernel, stride, pads,
+                   int(count_include_pad))
         return gx
 
     # ----- optimizers ------------------------------------------------------------------

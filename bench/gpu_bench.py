@@ -85,7 +85,7 @@ def main() -> None:
             "target <= 1.0")
 
     # Training steps of the seed CNN (28x28 input) at batch 32, 128, 512.
-    from core import cli, datasets
+    from core import cli
     images = rng.random((1024, 1, 28, 28), dtype=np.float32)
     labels = rng.integers(0, 10, 1024)
     for batch in (32, 128, 512):

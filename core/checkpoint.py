@@ -22,8 +22,7 @@ class CheckpointError(RuntimeError):
 
 def save(path: str | os.PathLike, arrays: dict[str, numpy.ndarray], meta: Any = None) -> None:
     """Write host arrays under their names, and JSON-serialisable ``meta``, to ``path``."""
-    bad = [k for k in arrays if k == _META]
-    if bad:
+    if _META in arrays:
         raise ValueError(f"checkpoint.save: array name {_META!r} is reserved")
     header = json.dumps({"format": MAGIC, "meta": meta})
     payload = {k: numpy.asarray(v) for k, v in arrays.items()}
@@ -45,9 +44,7 @@ def load(path: str | os.PathLike) -> tuple[dict[str, numpy.ndarray], Any]:
                 raise CheckpointError(f"{os.fspath(path)!r} is not a dualflow checkpoint (format "
                                       f"{header.get('format') if isinstance(header, dict) else header!r})")
             arrays = {k: z[k] for k in z.files if k != _META}
-    except CheckpointError:
-        raise
-    except FileNotFoundError:
+    except (CheckpointError, FileNotFoundError):
         raise
     except (OSError, ValueError, zipfile.BadZipFile, EOFError, KeyError, UnicodeDecodeError) as exc:
         raise CheckpointError(f"cannot read checkpoint {os.fspath(path)!r}: {type(exc).__name__}: {exc}") from None

@@ -80,7 +80,7 @@ class _Static:
         self.tf = tf
         self.graph = tf.Graph()
         with self.graph.as_default():
-            self.x = tf.placeholder(tf.float32, (None, 1) + (None, None), name="images")
+            self.x = tf.placeholder(tf.float32, (None, 1, None, None), name="images")
             self.y = tf.placeholder(tf.int64, (None,), name="labels")
             v = {k: tf.Variable(a, name=k) for k, a in weights.items()}
             # NCHW with OIHW filters transposed to TF's HWIO: the same kernels as the eager model run.
@@ -179,10 +179,15 @@ def _gpu_peak() -> float | None:
     return pool.total_bytes() / 2**20
 
 
+def _load_split(data_dir: str | None) -> tuple:
+    """The dataset and an 80/20 train/held-out split (8,000/2,000 for the MNIST test set)."""
+    data = datasets.load(data_dir)
+    return (data,) + data.split(int(len(data.labels) * 0.8))
+
+
 def compare(args: argparse.Namespace) -> dict:
-    data = datasets.load(args.data_dir)
-    n_train = int(len(data.labels) * 0.8)
-    train, held = data.split(n_train)
+    data, train, held = _load_split(args.data_dir)
+    n_train = len(train.labels)
     steps = args.steps or max(1, args.epochs * n_train // args.batch_size)
     dev = device.default()
     print(f"dataset: {data.name}; {n_train} train / {len(held.labels)} held-out; device {dev}; seed {args.seed}; "
@@ -254,10 +259,8 @@ def _plot(s: dict, path: str) -> None:
 
 
 def train_cmd(args: argparse.Namespace) -> dict:
-    data = datasets.load(args.data_dir)
-    n_train = int(len(data.labels) * 0.8) if len(data.labels) != 10000 else 8000
-    train, held = data.split(n_train)
-    steps = max(1, args.epochs * n_train // args.batch_size)
+    data, train, held = _load_split(args.data_dir)
+    steps = max(1, args.epochs * len(train.labels) // args.batch_size)
     print(f"training {args.model} with the {args.frontend} frontend on {data.name} ({device.default()})")
     r = run(args.frontend, train, steps, args.batch_size, args.seed, args.lr, progress=not args.quiet)
     acc = _accuracy(r["model"], held)

@@ -12,6 +12,7 @@ from typing import Any, Callable, Sequence
 import numpy
 
 import backends
+import core
 from core import device
 from core.autodiff import gradients
 from core.graph import Value
@@ -21,9 +22,8 @@ class GradcheckError(AssertionError):
     """Analytic and numerical gradients disagree."""
 
 
-def _leaf(arr: numpy.ndarray, dev: Any, requires_grad: bool) -> Value:
-    a = backends.get_backend(dev).asarray(arr)
-    return Value._wrap(a, tuple(a.shape), a.dtype, dev, requires_grad=requires_grad)
+def _leaf(arr: numpy.ndarray, dev: Any, requires_grad: bool = False) -> Value:
+    return core.value(arr, dtype=arr.dtype, dev=dev, requires_grad=requires_grad)
 
 
 def gradcheck(fn: Callable[..., Value], inputs: Sequence[numpy.ndarray], *, eps: float = 1e-6,
@@ -44,10 +44,10 @@ def gradcheck(fn: Callable[..., Value], inputs: Sequence[numpy.ndarray], *, eps:
     out = fn(*leaves)
     y = out[0] if isinstance(out, tuple) else out
     c = numpy.random.default_rng(seed).normal(size=y.shape)
-    analytic = gradients([y], [leaves[i] for i in wrt], [_leaf(c, dev, False)])
+    analytic = gradients([y], [leaves[i] for i in wrt], [_leaf(c, dev)])
 
     def f(vals: list[numpy.ndarray]) -> float:
-        o = fn(*[_leaf(v, dev, False) for v in vals])
+        o = fn(*[_leaf(v, dev) for v in vals])
         o = o[0] if isinstance(o, tuple) else o
         return float((be.to_host(o.data) * c).sum())
 

@@ -7,7 +7,7 @@ symbol.  A ``Node`` records one primitive application; its ``inputs`` and
 """
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import numpy
 
@@ -16,11 +16,12 @@ class Value:
     """A tensor value: static shape (None = unknown dim), dtype, device, producer."""
 
     __slots__ = ("shape", "dtype", "device", "node", "index", "data", "requires_grad", "_vc", "__weakref__")
+    _shape_type: type = tuple       # frontends store shapes as their own tuple type (torch.Size, TensorShape)
 
     def _init_value(self, data: Any, shape: tuple, dtype: Any, device: Any, node: "Node | None" = None,
                     index: int = 0, requires_grad: bool = False, vc: list | None = None) -> None:
         self.data = data
-        self.shape = shape
+        self.shape = self._shape_type(shape)
         self.dtype = numpy.dtype(dtype)
         self.device = device
         self.node = node
@@ -77,21 +78,21 @@ class Node:
         return f"Node({self.op!r}, inputs=[{shapes}])"
 
 
-def toposort(roots: Iterable[Node]) -> list[Node]:
-    """Nodes reachable from ``roots`` (through inputs and control edges), producers first."""
+def toposort(roots: Iterable[Node], deps: Callable[[Node], Iterable[Node]] = Node.deps) -> list[Node]:
+    """Nodes reachable from ``roots`` through ``deps`` (inputs' producers and control edges), producers first."""
     order: list[Node] = []
     seen: set[int] = set()
     for root in roots:
         if id(root) in seen:
             continue
         seen.add(id(root))
-        stack = [(root, root.deps())]
+        stack = [(root, iter(deps(root)))]
         while stack:
             node, it = stack[-1]
             for child in it:
                 if id(child) not in seen:
                     seen.add(id(child))
-                    stack.append((child, child.deps()))
+                    stack.append((child, iter(deps(child))))
                     break
             else:
                 stack.pop()

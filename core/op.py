@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 from typing import Any, Iterator, Sequence
 
-import numpy
 
 import backends
 from core.errors import DeviceError, DTypeError, ShapeError
@@ -31,15 +30,21 @@ def is_grad_enabled() -> bool:
     return _grad_enabled[0]
 
 
+def set_grad_enabled(enabled: bool) -> bool:
+    """Switch eager recording on or off; returns the previous setting."""
+    prev = _grad_enabled[0]
+    _grad_enabled[0] = bool(enabled)
+    return prev
+
+
 @contextlib.contextmanager
 def grad_mode(enabled: bool) -> Iterator[None]:
     """Record (or not) eager nodes for autodiff inside a ``with`` block."""
-    prev = _grad_enabled[0]
-    _grad_enabled[0] = enabled
+    prev = set_grad_enabled(enabled)
     try:
         yield
     finally:
-        _grad_enabled[0] = prev
+        set_grad_enabled(prev)
 
 
 class Op:
@@ -68,7 +73,8 @@ class Op:
 
     # ----- helpers for subclasses -------------------------------------------------
     def attrs(self) -> dict:
-        return {k: v for k, v in vars(self).items() if not k.startswith("_")}
+        """The op's parameters (for printing), not the per-instance overrides of class-level fields."""
+        return {k: v for k, v in vars(self).items() if not k.startswith("_") and not hasattr(Op, k)}
 
     def __repr__(self) -> str:
         inner = ", ".join(f"{k}={v!r}" for k, v in self.attrs().items())
@@ -96,13 +102,17 @@ class Op:
             raise self.shape_error(arg, f"a {ndim}-D tensor{' ' + layout if layout else ''}", v.shape)
 
 
+def _arg_name(op: Op, i: int) -> str:
+    return op.arg_names[i] if i < len(op.arg_names) else f"input {i}"
+
+
 def _device_of(op: Op, inputs: Sequence[Value]) -> Any:
     dev = inputs[0].device
-    for name, v in zip(op.arg_names[1:] if len(op.arg_names) > 1 else (), inputs[1:]):
+    for i, v in enumerate(inputs[1:], 1):
         if v.device != dev:
             raise DeviceError(
-                f"{op.name}: expected all tensors to be on the same device, but argument '{name}' is on "
-                f"{v.device} and argument '{op.arg_names[0]}' is on {dev}")
+                f"{op.name}: expected all tensors to be on the same device, but argument '{_arg_name(op, i)}' is on "
+                f"{v.device} and argument '{_arg_name(op, 0)}' is on {dev}")
     return dev
 
 
@@ -120,6 +130,7 @@ def apply(op: Op, *inputs: Value) -> Any:
     dev = op.result_device(in_dev)
     cls = _result_class(inputs)
     vc = inputs[0]._vc if op.is_view else None
+    node = None
     if any(v.data is None for v in inputs):
         node = Node(op, inputs)
         outs = [cls._wrap(None, shape, dtype, dev, node, i, vc=vc) for i, (shape, dtype) in enumerate(specs)]
@@ -143,17 +154,7 @@ def apply(op: Op, *inputs: Value) -> Any:
                 node.out_versions = {i: vc[0] for i in range(len(datas))}
         else:
             outs = [cls._wrap(d, d.shape, d.dtype, dev, None, i, False, vc) for i, d in enumerate(datas)]
-    if not outs:        # an effect-only primitive: hand back its node
+    if not outs:        # an effect-only primitive: hand back its node (None when nothing was recorded)
         return node
     return outs[0] if len(outs) == 1 else tuple(outs)
 
-
-def constant_like(value: Any, like: Value, dtype: Any = None) -> Value:
-    """A leaf holding ``value`` with ``like``'s device and class (symbolic only if ``like`` is eager-less)."""
-    be = backends.get_backend(like.device)
-    dt = numpy.dtype(dtype or like.dtype)
-    arr = be.asarray(numpy.asarray(value, dtype=dt))
-    cls = _result_class((like,))
-    if like.data is None and hasattr(cls, "_constant"):
-        return cls._constant(arr, like)
-    return cls._wrap(arr, tuple(arr.shape), dt, like.device)

@@ -58,7 +58,7 @@ class cuda:
         manual_seed(seed)
 
 
-def _flatten(obj: Any, prefix: str, arrays: dict) -> Any:
+def _flatten(obj: Any, arrays: dict) -> Any:
     """Split a state dict into arrays and a JSON skeleton that points at them."""
     if isinstance(obj, Tensor):
         key = f"a{len(arrays)}"
@@ -69,9 +69,9 @@ def _flatten(obj: Any, prefix: str, arrays: dict) -> Any:
         arrays[key] = numpy.asarray(obj) if isinstance(obj, numpy.ndarray) else obj.get()
         return {"__array__": key}
     if isinstance(obj, dict):
-        return {"__dict__": [[_flatten(k, prefix, arrays), _flatten(v, prefix, arrays)] for k, v in obj.items()]}
+        return {"__dict__": [[_flatten(k, arrays), _flatten(v, arrays)] for k, v in obj.items()]}
     if isinstance(obj, (list, tuple)):
-        return {"__list__" if isinstance(obj, list) else "__tuple__": [_flatten(v, prefix, arrays) for v in obj]}
+        return {"__list__" if isinstance(obj, list) else "__tuple__": [_flatten(v, arrays) for v in obj]}
     if obj is None or isinstance(obj, (str, builtins.int, builtins.float)):
         return obj
     if isinstance(obj, numpy.generic):
@@ -99,7 +99,7 @@ def _unflatten(obj: Any, arrays: dict, map_location: Any) -> Any:
 def save(obj: Any, f: str | os.PathLike) -> None:
     """Store a state dict (tensors, arrays, numbers, strings, nested containers) without pickle."""
     arrays: dict = {}
-    skeleton = _flatten(obj, "", arrays)
+    skeleton = _flatten(obj, arrays)
     _ckpt.save(f, arrays, {"frontend": "eager", "object": skeleton})
 
 

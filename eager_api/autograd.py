@@ -5,7 +5,8 @@ import functools
 from typing import Any, Callable, Sequence
 
 from core import autodiff, graph
-from core.op import grad_mode, is_grad_enabled
+from core.op import grad_mode
+from core.op import set_grad_enabled as core_set_grad_enabled
 from eager_api.tensor import Tensor, _T, ones_like, tensor
 
 
@@ -38,15 +39,17 @@ class enable_grad(_GradSwitch):
 
 
 class set_grad_enabled(_GradSwitch):
+    """Takes effect at once when called as a plain function, and restores on exit as a context manager."""
+
     def __init__(self, mode: bool) -> None:
         self.enabled = bool(mode)
-        self._prev = is_grad_enabled()
-        from core.op import _grad_enabled
-        _grad_enabled[0] = self.enabled     # takes effect at once when used as a plain call, as in PyTorch
+        self._prev = core_set_grad_enabled(self.enabled)
+
+    def __enter__(self) -> None:
+        pass
 
     def __exit__(self, *exc: Any) -> None:
-        from core.op import _grad_enabled
-        _grad_enabled[0] = self._prev
+        core_set_grad_enabled(self._prev)
 
 
 def _seeds(outputs: Sequence[Tensor], grad_outputs: Sequence[Any] | None) -> list:

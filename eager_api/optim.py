@@ -5,8 +5,9 @@ fused update kernels where it has them.
 """
 from __future__ import annotations
 
-import copy
 from typing import Any, Iterable
+
+import numpy
 
 import backends
 from core.op import grad_mode
@@ -83,7 +84,7 @@ class Optimizer:
         for saved, own in zip(groups, self.param_groups):
             own.update({k: v for k, v in saved.items() if k != "params"})
             for i, p in zip(saved["params"], own["params"]):
-                st = state_dict["state"].get(i, state_dict["state"].get(str(i)))
+                st = state_dict["state"].get(i)
                 if st is not None:
                     be = backends.get_backend(p.device)
                     self.state[p] = {k: (v if isinstance(v, (int, float)) else be.asarray(_array(v)))
@@ -98,7 +99,8 @@ class Optimizer:
 
 
 def _host_copy(a: Any) -> Any:
-    return copy.deepcopy(backends.backend_of(a).to_host(a))
+    """A host snapshot: later in-place updates of the optimizer state must not change it."""
+    return numpy.array(backends.backend_of(a).to_host(a))
 
 
 def _array(v: Any) -> Any:

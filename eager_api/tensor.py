@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import builtins
 import collections
-from typing import Any, Iterable, Sequence
+from typing import Any, Sequence
 
 import numpy
 
@@ -61,17 +61,14 @@ def _result_dtype(a: numpy.dtype, b: numpy.dtype) -> numpy.dtype:
 class Tensor(Value):
     """A multi-dimensional array with autograd, as ``torch.Tensor``."""
 
+    _shape_type = Size
+    grad: "Tensor | None" = None
+    _retains_grad = False
+
     # ----- construction ----------------------------------------------------------
     def __init__(self, data: Any = (), dtype: Any = None, device: Any = None, requires_grad: bool = False) -> None:
         t = tensor(data, dtype=dtype, device=device, requires_grad=requires_grad)
         self._init_value(t.data, t.shape, t.dtype, t.device, requires_grad=requires_grad)
-
-    @classmethod
-    def _wrap(cls, data, shape, dtype, device, node=None, index=0, requires_grad=False, vc=None):
-        t = super()._wrap(data, shape, dtype, device, node, index, requires_grad, vc)
-        t.grad = None
-        t._retains_grad = False
-        return t
 
     @classmethod
     def _of(cls, v: Value) -> "Tensor":
@@ -81,14 +78,6 @@ class Tensor(Value):
         return cls._wrap(v.data, v.shape, v.dtype, v.device, v.node, v.index, v.requires_grad, v._vc)
 
     # ----- properties ------------------------------------------------------------
-    @property
-    def shape(self) -> Size:
-        return Size(self._shape)
-
-    @shape.setter
-    def shape(self, value: tuple) -> None:
-        self._shape = tuple(value)
-
     @property
     def is_leaf(self) -> bool:
         return self.node is None
@@ -110,18 +99,18 @@ class Tensor(Value):
         return self.permute(*reversed(range(self.ndim)))
 
     def size(self, dim: builtins.int | None = None) -> Any:
-        return self.shape if dim is None else self._shape[dim]
+        return self.shape if dim is None else self.shape[dim]
 
     def dim(self) -> builtins.int:
-        return len(self._shape)
+        return len(self.shape)
 
     def numel(self) -> builtins.int:
-        return Size(self._shape).numel()
+        return Size(self.shape).numel()
 
     def __len__(self) -> builtins.int:
-        if not self._shape:
+        if not self.shape:
             raise TypeError("len() of a 0-d tensor")
-        return self._shape[0]
+        return self.shape[0]
 
     def __repr__(self) -> str:
         body = numpy.array2string(self._host(), separator=", ", precision=4, prefix="tensor(")
@@ -175,7 +164,7 @@ class Tensor(Value):
 
     # ----- autograd ----------------------------------------------------------------
     def detach(self) -> "Tensor":
-        return Tensor._wrap(self.data, self._shape, self.dtype, self.device, vc=self._vc)
+        return Tensor._wrap(self.data, self.shape, self.dtype, self.device, vc=self._vc)
 
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
         if not self.is_leaf:
@@ -240,7 +229,7 @@ class Tensor(Value):
         return self.to(bool_)
 
     def clone(self) -> "Tensor":
-        return _T(core.identity(self)) if self.requires_grad else _T(core.apply(_Copy(), self))
+        return _T(core.apply(_Copy(), self))
 
     def contiguous(self) -> "Tensor":
         return self
@@ -336,7 +325,9 @@ class Tensor(Value):
         return self._binary(other, core.logical_or)
 
     def __invert__(self):
-        return _T(core.scalar_compare(self, "Equal", 0)) if self.dtype == bool_ else NotImplemented
+        if self.dtype != bool_:
+            raise NotImplementedError(f"~ (bitwise not) is only supported for bool tensors, got {self.dtype}")
+        return _T(core.scalar_compare(self, "Equal", 0))
 
     # ----- indexing ----------------------------------------------------------------
     def __getitem__(self, index: Any) -> "Tensor":
@@ -392,8 +383,9 @@ class Tensor(Value):
     def var(self, dim: Any = None, unbiased: bool = True, keepdim: bool = False) -> "Tensor":
         d = _dims(dim)
         c = self - self.mean(d, keepdim=True)
-        n = self.numel() // (c * c).sum(d, keepdim=keepdim).numel()
-        return (c * c).sum(d, keepdim=keepdim) / builtins.max(n - builtins.int(unbiased), 1)
+        sq = (c * c).sum(d, keepdim=keepdim)
+        n = self.numel() // sq.numel()
+        return sq / builtins.max(n - builtins.int(unbiased), 1)
 
     def std(self, dim: Any = None, unbiased: bool = True, keepdim: bool = False) -> "Tensor":
         return self.var(dim, unbiased, keepdim).sqrt()
@@ -420,7 +412,7 @@ class Tensor(Value):
         if n == 0:
             return self.reshape(1)
         s, e = start_dim % n, end_dim % n
-        return self.reshape(tuple(self._shape[:s]) + (-1,) + tuple(self._shape[e + 1:]))
+        return self.reshape(tuple(self.shape[:s]) + (-1,) + tuple(self.shape[e + 1:]))
 
     def permute(self, *dims: Any) -> "Tensor":
         return _T(core.transpose(self, _shape_args(dims)))
@@ -439,25 +431,25 @@ class Tensor(Value):
         return _T(core.expand_dims(self, dim))
 
     def squeeze(self, dim: Any = None) -> "Tensor":
-        if dim is not None and self._shape[dim] != 1:
+        if dim is not None and self.shape[dim] != 1:
             return self
         return _T(core.squeeze(self, dim))
 
     def expand(self, *sizes: Any) -> "Tensor":
         sizes = _shape_args(sizes)
         lead = len(sizes) - self.ndim
-        target = tuple(self._shape[i - lead] if s == -1 else s for i, s in enumerate(sizes))
+        target = tuple(self.shape[i - lead] if s == -1 else s for i, s in enumerate(sizes))
         return _T(core.broadcast_to(self, target))
 
     def expand_as(self, other: "Tensor") -> "Tensor":
         return self.expand(*other.shape)
 
     def chunk(self, chunks: builtins.int, dim: builtins.int = 0) -> tuple:
-        size = -(-self._shape[dim] // chunks)
+        size = -(-self.shape[dim] // chunks)
         return self.split(size, dim)
 
     def split(self, size: builtins.int, dim: builtins.int = 0) -> tuple:
-        n = self._shape[dim]
+        n = self.shape[dim]
         pre = (slice(None),) * (dim % self.ndim)
         return tuple(self[pre + (slice(i, i + size),)] for i in range(0, n, size))
 
@@ -558,7 +550,7 @@ class Tensor(Value):
         """``self`` as an input to its own in-place op: a fixed snapshot, so rebinding cannot alter it."""
         if self.node is None and not self.requires_grad:
             return self
-        return Tensor._wrap(self.data, self._shape, self.dtype, self.device, self.node, self.index,
+        return Tensor._wrap(self.data, self.shape, self.dtype, self.device, self.node, self.index,
                             self.requires_grad, [self._vc[0]])
 
     def add_(self, other: Any, alpha: Any = 1) -> "Tensor":
@@ -584,7 +576,7 @@ class Tensor(Value):
         if src.device != self.device:
             src = src.to(self.device)
         if src.requires_grad and is_grad_enabled():
-            return self._inplace("copy_", _T(core.broadcast_to(core.cast(src, self.dtype), self._shape)))
+            return self._inplace("copy_", _T(core.broadcast_to(core.cast(src, self.dtype), self.shape)))
         self._check_inplace("copy_")
         backends.get_backend(self.device).xp.copyto(self.data, src.data, casting="unsafe")
         self._vc[0] += 1
@@ -601,11 +593,11 @@ class Tensor(Value):
 
     def uniform_(self, a: builtins.float = 0.0, b: builtins.float = 1.0, generator: Any = None) -> "Tensor":
         gen = (generator or core.random.default_generator).get(self.device)
-        return self._fill_random(gen.random(self._shape, dtype=self.dtype) * (b - a) + a)
+        return self._fill_random(gen.random(self.shape, dtype=self.dtype) * (b - a) + a)
 
     def normal_(self, mean: builtins.float = 0.0, std: builtins.float = 1.0, generator: Any = None) -> "Tensor":
         gen = (generator or core.random.default_generator).get(self.device)
-        return self._fill_random(gen.standard_normal(self._shape, dtype=self.dtype) * std + mean)
+        return self._fill_random(gen.standard_normal(self.shape, dtype=self.dtype) * std + mean)
 
     def _fill_random(self, arr: Any) -> "Tensor":
         self._check_inplace("random fill")
@@ -700,13 +692,19 @@ class _ToDevice(core.Op):
 
 
 class _Copy(core.Op):
+    """A copy that owns its memory (``clone``); ``core.identity`` may return its input's buffer."""
+
     name = "Copy"
+    saves_inputs = False
 
     def infer(self, x):
         return [(x.shape, x.dtype)]
 
     def forward(self, be, x):
         return x.copy()
+
+    def vjp(self, node, grads, needs):
+        return (grads[0],)
 
 
 # ----- creation -----------------------------------------------------------------

@@ -75,6 +75,8 @@ class Operation:
 class Tensor(Value):
     """A symbolic value: the output ``index`` of an Operation (name ``op:index``)."""
 
+    _shape_type = TensorShape
+
     @classmethod
     def _record(cls, node: Node) -> None:
         graphs = {id(v.graph): v.graph for v in node.inputs if isinstance(v, Tensor)}
@@ -82,10 +84,6 @@ class Tensor(Value):
             raise ValueError(f"{node.op.name}: inputs must be from the same graph")
         graph = next(iter(graphs.values())) if graphs else get_default_graph()
         graph._add(node)
-
-    @classmethod
-    def _constant(cls, arr: Any, like: "Tensor") -> "Tensor":
-        return like.graph.constant(arr)
 
     @property
     def graph(self) -> "Graph":
@@ -98,14 +96,6 @@ class Tensor(Value):
     @property
     def name(self) -> str:
         return f"{self.op.name}:{self.index}"
-
-    @property
-    def shape(self) -> TensorShape:
-        return TensorShape(self._shape)
-
-    @shape.setter
-    def shape(self, value: tuple) -> None:
-        self._shape = tuple(value)
 
     def get_shape(self) -> TensorShape:
         return self.shape
@@ -324,6 +314,11 @@ class Graph:
         self._by_name[op.name] = op
         return op
 
+    def _rename(self, op: Operation, name: str) -> None:
+        del self._by_name[op.name]
+        op.name = self._unique(name)
+        self._by_name[op.name] = op
+
     def _source(self, op: Op, name: str | None, cls: type = Tensor) -> Tensor:
         node = Node(op, ())
         specs = op.infer()
@@ -466,8 +461,5 @@ def named(result: Any, name: str | None) -> Any:
     if name is None:
         return result
     op = result.op if isinstance(result, Tensor) else result
-    g = op.graph
-    del g._by_name[op.name]
-    op.name = g._unique(name)
-    g._by_name[op.name] = op
+    op.graph._rename(op, name)
     return result

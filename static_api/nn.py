@@ -127,6 +127,8 @@ def sparse_softmax_cross_entropy_with_logits(labels=None, logits=None, name=None
 def softmax_cross_entropy_with_logits(labels=None, logits=None, axis=-1, name=None):
     if labels is None or logits is None:
         raise ValueError("softmax_cross_entropy_with_logits: pass labels= and logits= by name")
+    if axis not in (-1, len(logits.shape) - 1):
+        raise NotImplementedError("softmax_cross_entropy_with_logits: only the last axis holds classes here")
     labels = _t(labels, like=logits)
     return named(core.softmax_cross_entropy(logits, labels), name)
 

@@ -6,8 +6,8 @@ from typing import Any, Sequence
 import numpy
 
 import core
-from static_api.graph import (AssignOp, NoOp, PlaceholderOp, PlaceholderWithDefaultOp, Tensor, VariableOp,
-                              convert_to_tensor, get_default_graph, named)
+from static_api.graph import (NoOp, PlaceholderOp, PlaceholderWithDefaultOp, Tensor, TensorShape, convert_to_tensor,
+                              get_default_graph, named)
 
 float16, float32, float64 = numpy.dtype("float16"), numpy.dtype("float32"), numpy.dtype("float64")
 int32, int64, uint8, bool = numpy.dtype("int32"), numpy.dtype("int64"), numpy.dtype("uint8"), numpy.dtype("bool")  # noqa: A001
@@ -38,7 +38,7 @@ def placeholder(dtype: Any, shape: Sequence[int | None] | None = None, name: str
 
 def placeholder_with_default(input: Any, shape: Sequence[int | None], name: str | None = None) -> Tensor:
     out = core.apply(PlaceholderWithDefaultOp(), _t(input))
-    out.shape = tuple(shape)
+    out.shape = TensorShape(shape)
     return named(out, name)
 
 
@@ -126,7 +126,6 @@ def where(condition, x=None, y=None, name=None):
     return named(core.where(condition, x, y), name)
 
 
-subtract, multiply, divide = subtract, multiply, divide
 sub, mul, div, truediv = subtract, multiply, divide, divide
 
 
@@ -225,6 +224,9 @@ def clip_by_value(t, clip_value_min, clip_value_max, name=None):
 
 def gradients(ys: Any, xs: Any, grad_ys: Any = None, name: str = "gradients", stop_gradients: Any = None) -> list:
     """Symbolic d(sum ys)/d(xs) built from the shared gradient rules; None where x does not affect ys."""
+    if stop_gradients is not None:
+        raise NotImplementedError("gradients: stop_gradients= is not supported yet; wrap the tensors in "
+                                  "tf.stop_gradient instead")
     ys = list(ys) if isinstance(ys, (list, tuple)) else [ys]
     xs_list = list(xs) if isinstance(xs, (list, tuple)) else [xs]
     if grad_ys is None:

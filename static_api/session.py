@@ -2,15 +2,16 @@
 from __future__ import annotations
 
 import collections
-from typing import Any
+import contextlib
+from typing import Any, Iterator
 
 import numpy
 
 import backends
+from core.graph import toposort
 from core import device as _device
 from static_api import errors
-from static_api.graph import (AssignOp, Graph, Operation, PlaceholderOp, PlaceholderWithDefaultOp, Tensor, VariableOp,
-                              _session_stack, get_default_graph)
+from static_api.graph import (Graph, Operation, PlaceholderOp, Tensor, _session_stack, get_default_graph)
 
 
 def _flatten(fetches: Any, out: list) -> Any:
@@ -33,30 +34,15 @@ def _flatten(fetches: Any, out: list) -> Any:
 class _Plan:
     """The nodes to run in order, and after which step each intermediate can be dropped."""
 
-    def __init__(self, graph: Graph, targets: list, fed: set) -> None:
-        order, seen = [], set()
-        roots = [t.node if isinstance(t, Tensor) else t.node for t in targets]
+    def __init__(self, targets: list, fed: set) -> None:
+        def deps(node):
+            # A fed value cuts the graph: its producer need not run.
+            yield from (v.node for v in node.inputs if (id(v.node), v.index) not in fed)
+            yield from node.control
 
-        def visit(node):
-            stack = [(node, iter(self._deps(node, fed)))]
-            seen.add(id(node))
-            while stack:
-                n, it = stack[-1]
-                for child in it:
-                    if id(child) not in seen:
-                        seen.add(id(child))
-                        stack.append((child, iter(self._deps(child, fed))))
-                        break
-                else:
-                    stack.pop()
-                    order.append(n)
-
-        for r in roots:
-            if id(r) not in seen:
-                visit(r)
-        self.order = order
+        self.order = toposort([t.node for t in targets], deps)
         last: dict = {}
-        for step, n in enumerate(order):
+        for step, n in enumerate(self.order):
             for v in n.inputs:
                 last[(id(v.node), v.index)] = step
         keep = {(id(t.node), t.index) for t in targets if isinstance(t, Tensor)}
@@ -64,14 +50,7 @@ class _Plan:
         for key, step in last.items():
             if key not in keep and key not in fed:
                 self.release[step].append(key)
-        self.placeholders = [n for n in order if isinstance(n.op, PlaceholderOp)]
-
-    @staticmethod
-    def _deps(node, fed):
-        for v in node.inputs:
-            if (id(v.node), v.index) not in fed:
-                yield v.node
-        yield from node.control
+        self.placeholders = [n for n in self.order if isinstance(n.op, PlaceholderOp)]
 
 
 class Session:
@@ -82,6 +61,7 @@ class Session:
         self.device = _device.default()
         self._be = backends.get_backend(self.device)
         self._vars: dict[str, Any] = {}
+        self._slots: dict[int, dict] = {}     # optimizer state (step count, moments), per optimizer
         self._plans: dict = {}
         self._closed = False
         self.plan_builds = 0
@@ -95,12 +75,19 @@ class Session:
         _session_stack.remove(self)
         self.close()
 
-    def as_default(self) -> "Session":
-        return self
+    @contextlib.contextmanager
+    def as_default(self) -> Iterator["Session"]:
+        """Make this the default session inside a ``with`` block, without closing it afterwards."""
+        _session_stack.append(self)
+        try:
+            yield self
+        finally:
+            _session_stack.remove(self)
 
     def close(self) -> None:
         self._closed = True
         self._vars.clear()
+        self._slots.clear()
 
     # -- variables --
     def _read_variable(self, var: Tensor) -> Any:
@@ -113,7 +100,7 @@ class Session:
 
     def _write_variable(self, var: Tensor, value: Any, mode: str) -> Any:
         if mode == "assign":
-            self._vars[var.op.name] = value.astype(var.dtype, copy=True) if value is not None else value
+            self._vars[var.op.name] = value.astype(var.dtype, copy=True)
         else:
             cur = self._read_variable(var)
             if mode == "add":
@@ -143,9 +130,10 @@ class Session:
                tuple(sorted(feeds)))
         plan = self._plans.get(sig)
         if plan is None:
-            plan = self._plans[sig] = _Plan(self.graph, targets, set(feeds))
+            plan = self._plans[sig] = _Plan(targets, set(feeds))
             self.plan_builds += 1
-        for node in plan.placeholders:
+        if plan.placeholders:
+            node = plan.placeholders[0]
             t = node.outputs[0]
             raise errors.InvalidArgumentError(
                 None, node.operation, f"You must feed a value for placeholder tensor '{node.operation.name}' with "
@@ -165,13 +153,15 @@ class Session:
                 values[(id(node), i)] = o
             for key in plan.release.get(step, ()):
                 values.pop(key, None)
-        results = [None if isinstance(t, Operation) else be.to_host(values[(id(t.node), t.index)]) for t in targets]
-        if self.device.type != "cpu":
-            results = [r if r is None else numpy.array(r) for r in results]
-        elif results:
-            results = [r if r is None or not isinstance(r, numpy.ndarray) or r.base is None else r.copy()
-                       for r in results]
-        return rebuild(results)
+        return rebuild([None if isinstance(t, Operation) else self._fetched(values[(id(t.node), t.index)])
+                        for t in targets])
+
+    def _fetched(self, value: Any) -> Any:
+        """A host copy the caller owns (never the session's variable storage); scalars as NumPy scalars, as TF."""
+        host = self._be.to_host(value)
+        if host is value:
+            host = host.copy()
+        return host[()] if host.ndim == 0 else host
 
     def _element(self, obj: Any, what: str) -> Any:
         if hasattr(obj, "_as_graph_element"):
@@ -184,9 +174,8 @@ class Session:
             raise TypeError(f"Fetch argument {obj!r} has invalid type {type(obj)}: {exc}") from None
 
     def _check_feed(self, t: Tensor, value: Any) -> Any:
-        arr = numpy.asarray(value.data if hasattr(value, "data") and not isinstance(value, numpy.ndarray)
-                            and hasattr(value, "_host") else value)
-        if t.dtype.kind == "f" and arr.dtype.kind not in "fiub" or t.dtype.kind in "iu" and arr.dtype.kind == "f":
+        arr = numpy.asarray(value)
+        if (t.dtype.kind == "f" and arr.dtype.kind not in "fiub") or (t.dtype.kind in "iu" and arr.dtype.kind == "f"):
             raise ValueError(f"Cannot feed value of dtype {arr.dtype} for Tensor '{t.name}', which has dtype "
                              f"{t.dtype.name}")
         shape = t.shape

@@ -7,7 +7,6 @@ from typing import Any, Sequence
 
 import numpy
 
-import core
 from core import checkpoint
 from core.op import Op, apply
 from static_api.graph import Tensor, get_default_graph, named
@@ -37,7 +36,7 @@ class _ApplyGradients(Op):
 
     def run(self, session: Any, node: Any, *grads: Any) -> tuple:
         be = session._be
-        slots = session._vars.setdefault(f"__slots__/{id(self.optimizer)}", {})
+        slots = session._slots.setdefault(id(self.optimizer), {})
         slots["t"] = slots.get("t", 0) + 1
         for v, g in zip(self.variables, grads):
             w = session._read_variable(v)

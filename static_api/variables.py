@@ -16,8 +16,8 @@ GLOBAL_VARIABLES, TRAINABLE_VARIABLES = "variables", "trainable_variables"
 class Variable(Tensor):
     """A graph value that persists across ``Session.run`` calls; it is the output of its VariableV2 op."""
 
-    def __new__(cls, initial_value: Any = None, trainable: bool = True, name: str | None = None, dtype: Any = None,
-                shape: Any = None) -> "Variable":
+    def __new__(cls, initial_value: Any = None, trainable: bool = True, name: str | None = None,
+                dtype: Any = None) -> "Variable":
         g = get_default_graph()
         if callable(initial_value) and not isinstance(initial_value, Tensor):
             initial_value = initial_value()

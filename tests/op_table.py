@@ -172,6 +172,10 @@ def _cases():
         Case("xent_sparse_smooth", lambda z, y: core.softmax_cross_entropy(z, y, 0.1),
              [rnd(4, 5), np.array([0, 4, 2, 2])],
              lambda z, y: -((np.eye(5)[y] * 0.9 + 0.02) * np.log(softmax_ref(z))).sum(1)),
+        Case("xent_sparse_ignore", lambda z, y: core.softmax_cross_entropy(z, y, 0.1, ignore_index=-100),
+             [rnd(4, 5), np.array([0, -100, 2, -100])],
+             lambda z, y: np.where(y >= 0, -((np.eye(5)[np.maximum(y, 0)] * 0.9 + 0.02)
+                                            * np.log(softmax_ref(z))).sum(1), 0.0)),
         Case("xent_dense", lambda z, t: core.softmax_cross_entropy(z, t), [rnd(4, 5), softmax_ref(rnd(4, 5))],
              lambda z, t: -(t * np.log(softmax_ref(z))).sum(1)),
     ]
@@ -201,7 +205,7 @@ def _cases():
         c.append(Case(f"avg_pool2d_nopadcount_{tag}", lambda x, k=k, s=s, p=p: core.avg_pool2d(x, k, s, p, False),
                       [x], lambda x, k=k, s=s, p=p: pool_ref(x, k, s, p, "avg", False)))
     # The pooling backward primitives are checked through their own gradients (second order).
-    from core.ops.nn import MaxPool, MaxPoolGrad, MaxPoolGather, AvgPoolGrad
+    from core.ops.nn import MaxPoolGrad, MaxPoolGather, AvgPoolGrad
     xm = distinct(2, 3, 7, 5)
     for k, s, p in [((3, 3), (2, 2), 1), ((2, 2), (2, 2), 0)]:
         def mp_grad(g, x, k=k, s=s, p=p):

@@ -2,7 +2,6 @@
 import importlib.util
 import math
 import os
-import sys
 
 import numpy as np
 import pytest
@@ -393,3 +392,18 @@ def test_mnist_cnn_reaches_97_percent_in_3_epochs():
     train, test = mnist_split()
     acc = ex.main(train, test, epochs=3, quiet=True)
     assert acc >= 0.97, acc
+
+
+def test_tensor_constructor_and_clone_owns_its_memory():
+    t = torch.Tensor([1.0, 2.0])
+    assert t.grad is None and t.shape == (2,) and t.dtype == torch.float32
+    a = torch.tensor([1.0, 2.0], requires_grad=True)
+    b = a.clone()
+    with torch.no_grad():
+        b.add_(10)
+    assert a.tolist() == [1.0, 2.0] and b.tolist() == [11.0, 12.0]
+    (a.clone() * 3).sum().backward()
+    assert a.grad.tolist() == [3.0, 3.0]
+    with pytest.raises(NotImplementedError, match="bool"):
+        ~torch.tensor([1, 2])
+    assert (~torch.tensor([True, False])).tolist() == [False, True]

@@ -2,7 +2,6 @@
 
 Run with ``pytest -m gpu``; every test skips with the reason when no GPU is usable.
 """
-import os
 
 import numpy as np
 import pytest

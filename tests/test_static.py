@@ -5,7 +5,6 @@ import numpy as np
 import pytest
 
 import static_api as tf
-from core.gradcheck import gradcheck
 
 
 @pytest.fixture(autouse=True)
@@ -203,3 +202,26 @@ def test_graph_mnist_example_reaches_97_percent():
     spec.loader.exec_module(mod)
     train, test = mnist_split()
     assert mod.main(train, test, epochs=3, quiet=True) >= 0.97
+
+
+def test_fetches_are_copies_and_as_default_keeps_the_session_open():
+    v = tf.Variable(np.array([1.0, 2.0], np.float32), name="v")
+    s = tf.reduce_sum(v)
+    sess = tf.Session()
+    with sess.as_default():
+        sess.run(tf.global_variables_initializer())
+        got = v.eval()
+        got += 100                      # the caller's array, not the variable's storage
+        assert s.eval() == 3.0
+    total = sess.run(s)
+    assert isinstance(total, np.float32) and total == 3.0
+    np.testing.assert_array_equal(sess.run(v), [1.0, 2.0])
+    sess.close()
+
+
+def test_unsupported_arguments_raise_instead_of_being_ignored():
+    x = tf.placeholder(tf.float32, (2, 3))
+    with pytest.raises(NotImplementedError, match="stop_gradients"):
+        tf.gradients(tf.reduce_sum(x), x, stop_gradients=[x])
+    with pytest.raises(NotImplementedError, match="last axis"):
+        tf.nn.softmax_cross_entropy_with_logits(labels=x, logits=x, axis=0)

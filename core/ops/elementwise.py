@@ -199,7 +199,6 @@ class Minimum(Binary):
 
 
 class Compare(Binary):
-    kinds = "biuf"
     out_bool = True
     differentiable = False
     fns = {"Equal": "equal", "NotEqual": "not_equal", "Less": "less", "LessEqual": "less_equal",
@@ -208,11 +207,10 @@ class Compare(Binary):
 
     def __init__(self, name: str) -> None:
         self.name = name
-        if name.startswith("Logical"):
-            self.kinds = "b"
 
-    def attrs(self) -> dict:
-        return {}
+    @property
+    def kinds(self) -> str:
+        return "b" if self.name.startswith("Logical") else "biuf"
 
     def forward(self, be, x, y):
         return getattr(be.xp, self.fns[self.name])(x, y)
@@ -312,7 +310,7 @@ class Sigmoid(Unary):
         xp = be.xp
         # Split by sign so exp never overflows.
         e = xp.exp(-xp.abs(x))
-        return xp.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+        return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
 
     def vjp(self, node, grads, needs):
         y = node.outputs[0]
@@ -347,9 +345,10 @@ class Scalar(Op):
                      "rsub": "RSubScalar", "rdiv": "RDivScalar"}[kind]
 
     def infer(self, x: Value) -> list:
-        if self.kind in ("pow", "rdiv") or isinstance(self.c, float):
-            if x.dtype.kind not in "f" and not (self.kind == "pow" and isinstance(self.c, int) and self.c >= 0):
-                raise self.dtype_error("x", "a float type", x.dtype)
+        # Integer inputs stay exact only for integer constants (and non-negative powers, never c / x).
+        int_ok = isinstance(self.c, int) and self.kind != "rdiv" and (self.kind != "pow" or self.c >= 0)
+        if x.dtype.kind != "f" and not int_ok:
+            raise self.dtype_error("x", "a float type", x.dtype)
         return [(x.shape, x.dtype)]
 
     def forward(self, be, x):

@@ -51,9 +51,12 @@ class _CrossEntropy(Op):
     def _target(self, labels: Value, logits: Value) -> Value:
         raise NotImplementedError
 
+    def _row_weight(self, g: Value, labels: Value) -> Value:
+        return g
+
     def vjp(self, node, grads, needs):
         z, labels = node.inputs
-        g = sh.expand_dims(grads[0], 1)
+        g = sh.expand_dims(self._row_weight(grads[0], labels), 1)
         t = self._target(labels, z)
         gz = None
         if needs[0]:
@@ -70,6 +73,10 @@ class SparseSoftmaxCrossEntropy(_CrossEntropy):
 
     name = "SparseSoftmaxCrossEntropyWithLogits"
 
+    def __init__(self, smoothing: float = 0.0, ignore_index: int | None = None) -> None:
+        super().__init__(smoothing)
+        self.ignore_index = ignore_index
+
     def infer(self, z, labels):
         self._check_logits(z)
         if labels.dtype.kind not in "iu":
@@ -80,13 +87,24 @@ class SparseSoftmaxCrossEntropy(_CrossEntropy):
 
     def forward(self, be, z, labels):
         xp = be.xp
+        if self.ignore_index is not None:
+            keep = labels != self.ignore_index
+            labels = xp.where(keep, labels, 0)
         zs = z - z.max(axis=1, keepdims=True)
         lse = xp.log(xp.exp(zs).sum(axis=1))
         picked = xp.take_along_axis(zs, labels[:, None].astype(xp.int64), axis=1)[:, 0]
         loss = lse - picked
         if self.smoothing:
             loss = (1 - self.smoothing) * loss + self.smoothing * (lse - zs.mean(axis=1))
+        if self.ignore_index is not None:
+            loss = xp.where(keep, loss, 0)
         return loss.astype(z.dtype, copy=False)
+
+    def _row_weight(self, g, labels):
+        # Ignored rows have a constant (zero) loss, so no gradient.
+        if self.ignore_index is None:
+            return g
+        return ew.mul(g, ew.cast(ew.scalar_compare(labels, "NotEqual", self.ignore_index), g.dtype))
 
     def _target(self, labels, z):
         c = z.shape[1]
@@ -123,8 +141,11 @@ def one_hot(indices: Value, depth: int, dtype=numpy.float32, on: float = 1.0, of
     return apply(OneHot(depth, dtype, on, off), indices)
 
 
-def softmax_cross_entropy(logits: Value, labels: Value, smoothing: float = 0.0) -> Value:
-    """Per-sample cross-entropy; integer ``labels`` are class indices, float ones are target distributions."""
+def softmax_cross_entropy(logits: Value, labels: Value, smoothing: float = 0.0,
+                          ignore_index: int | None = None) -> Value:
+    """Per-sample cross-entropy; integer ``labels`` are class indices, float ones are target distributions.
+
+    Rows whose label equals ``ignore_index`` get loss 0 and no gradient."""
     if labels.dtype.kind in "iu":
-        return apply(SparseSoftmaxCrossEntropy(smoothing), logits, labels)
+        return apply(SparseSoftmaxCrossEntropy(smoothing, ignore_index), logits, labels)
     return apply(SoftmaxCrossEntropy(smoothing), logits, labels)

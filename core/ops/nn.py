@@ -22,7 +22,7 @@ Padding = "str | tuple[int, int, int, int]"
 
 
 def pair(v: int | Sequence[int], name: str, op: str) -> tuple[int, int]:
-    t = (int(v), int(v)) if isinstance(v, (int,)) or hasattr(v, "__index__") else tuple(int(a) for a in v)
+    t = (int(v), int(v)) if hasattr(v, "__index__") else tuple(int(a) for a in v)
     if len(t) != 2 or min(t) < 1:
         raise ValueError(f"{op}: argument '{name}' expected a positive int or a pair of them, got {v!r}")
     return t
@@ -34,7 +34,7 @@ def norm_padding(padding: Any, op: str) -> Any:
         if p not in ("same", "valid"):
             raise ValueError(f"{op}: argument 'padding' expected 'same', 'valid' or ints, got {padding!r}")
         return p
-    if isinstance(padding, int) or hasattr(padding, "__index__"):
+    if hasattr(padding, "__index__"):
         padding = (int(padding),) * 4
     padding = tuple(int(p) for p in padding)
     if len(padding) == 2:

@@ -174,11 +174,11 @@ class Concat(Op):
     name = "ConcatV2"
     saves_inputs = False
 
-    def __init__(self, axis: int) -> None:
+    def __init__(self, axis: int, n: int) -> None:
         self.axis = axis
+        self.arg_names = tuple(f"values[{i}]" for i in range(n))
 
     def infer(self, *xs):
-        self.arg_names = tuple(f"values[{i}]" for i in range(len(xs)))
         if not xs:
             raise ShapeError(f"{self.name}: expected at least one tensor")
         self.require_same_dtype(*xs)
@@ -200,7 +200,7 @@ class Concat(Op):
         return be.xp.concatenate(xs, axis=self.axis)
 
     def vjp(self, node, grads, needs):
-        return tuple(apply(ConcatGrad(self.axis, i), grads[0], *node.inputs) if needs[i] else None
+        return tuple(apply(ConcatGrad(self.axis, i, len(node.inputs)), grads[0], *node.inputs) if needs[i] else None
                      for i in range(len(node.inputs)))
 
 
@@ -209,12 +209,12 @@ class ConcatGrad(Op):
 
     name = "ConcatGrad"
 
-    def __init__(self, axis: int, index: int) -> None:
+    def __init__(self, axis: int, index: int, n: int) -> None:
         self.axis = axis
         self.index = index
+        self.arg_names = ("grad",) + tuple(f"values[{i}]" for i in range(n))
 
     def infer(self, g, *xs):
-        self.arg_names = ("grad",) + tuple(f"values[{i}]" for i in range(len(xs)))
         return [(xs[self.index].shape, g.dtype)]
 
     def forward(self, be, g, *xs):
@@ -365,7 +365,7 @@ def squeeze(x: Value, axes: int | Sequence[int] | None = None) -> Value:
 
 
 def concat(xs: Sequence[Value], axis: int = 0) -> Value:
-    return apply(Concat(axis), *xs)
+    return apply(Concat(axis, len(xs)), *xs)
 
 
 def stack(xs: Sequence[Value], axis: int = 0) -> Value:

@@ -5,8 +5,8 @@ from typing import Any
 
 import core
 from core.errors import ShapeError
-from core.ops.nn import DropoutMask
-from eager_api.tensor import Tensor, _T, _as_tensor, int64
+from core.op import grad_mode
+from eager_api.tensor import Tensor, _T, _as_tensor, int64, ones, zeros
 
 
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
@@ -96,6 +96,13 @@ def _reduce(loss: Tensor, reduction: str, name: str) -> Tensor:
     raise ValueError(f"{name}: {reduction} is not a valid value for reduction")
 
 
+def _reduce_kept(loss: Tensor, target: Tensor, ignore_index: int, reduction: str, name: str) -> Tensor:
+    """As PyTorch, 'mean' averages over the rows whose target is not ``ignore_index``."""
+    if reduction == "mean":
+        return loss.sum() / (target != ignore_index).sum().to(loss.dtype)
+    return _reduce(loss, reduction, name)
+
+
 def cross_entropy(input: Tensor, target: Tensor, weight: Any = None, ignore_index: int = -100,
                   reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
     """Softmax cross-entropy from logits; ``target`` holds class indices or class probabilities."""
@@ -103,18 +110,13 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Any = None, ignore_inde
         raise NotImplementedError("cross_entropy: class weights are not supported yet")
     if input.ndim != 2:
         raise ShapeError(f"cross_entropy: expected input of shape (N, C), got {tuple(input.shape)}")
-    target = _as_tensor(target, input) if not isinstance(target, Tensor) else target
+    target = _as_tensor(target, input)
     if target.dtype.kind in "iu":
         if target.ndim != 1 or target.shape[0] != input.shape[0]:
             raise ShapeError(f"cross_entropy: expected target of shape ({input.shape[0]},) for input of shape "
                              f"{tuple(input.shape)}, got {tuple(target.shape)}")
-        keep = target != ignore_index
-        safe = _T(core.where(keep, target, _T(core.fill_like(target, 0))))
-        loss = _T(core.softmax_cross_entropy(input, safe, label_smoothing))
-        loss = loss * keep.to(loss.dtype)
-        if reduction == "mean":
-            return loss.sum() / keep.sum().to(loss.dtype)
-        return _reduce(loss, reduction, "cross_entropy")
+        loss = _T(core.softmax_cross_entropy(input, target, label_smoothing, ignore_index))
+        return _reduce_kept(loss, target, ignore_index, reduction, "cross_entropy")
     if tuple(target.shape) != tuple(input.shape):
         raise ShapeError(f"cross_entropy: expected probability target of shape {tuple(input.shape)}, "
                          f"got {tuple(target.shape)}")
@@ -126,13 +128,9 @@ def nll_loss(input: Tensor, target: Tensor, weight: Any = None, ignore_index: in
              reduction: str = "mean") -> Tensor:
     if weight is not None:
         raise NotImplementedError("nll_loss: class weights are not supported yet")
-    keep = target != ignore_index
-    safe = _T(core.where(keep, target, _T(core.fill_like(target, 0))))
-    picked = (input * _T(core.one_hot(safe, input.shape[1], input.dtype))).sum(1)
-    loss = -picked * keep.to(input.dtype)
-    if reduction == "mean":
-        return loss.sum() / keep.sum().to(loss.dtype)
-    return _reduce(loss, reduction, "nll_loss")
+    # one_hot of an out-of-range (ignored) label is a zero row, so ignored rows contribute 0.
+    loss = -(input * _T(core.one_hot(target, input.shape[1], input.dtype))).sum(1)
+    return _reduce_kept(loss, target, ignore_index, reduction, "nll_loss")
 
 
 def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
@@ -168,16 +166,16 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     """Batch norm over all dims but 1; in training, updates the running statistics in place."""
     c = input.shape[1]
     bshape = (1, c) + (1,) * (input.ndim - 2)
-    g = weight.reshape(bshape) if weight is not None else _T(core.fill_like(input[:1, :, ...].sum(0, keepdim=True), 1.0))
-    b = bias.reshape(bshape) if bias is not None else g * 0.0
+    like = dict(dtype=input.dtype, device=input.device)
+    g = weight.reshape(bshape) if weight is not None else ones(bshape, **like)
+    b = bias.reshape(bshape) if bias is not None else zeros(bshape, **like)
     axes = (0,) + tuple(range(2, input.ndim))
     if training:
         y, mean, var = _T(core.batch_norm_train(input, g, b, axes, eps))
         if running_mean is not None:
             n = input.numel() // c
-            from eager_api.autograd import no_grad
-            with no_grad():
-                running_mean.mul_(1 - momentum).add_(mean.detach().reshape(c) * momentum)
-                running_var.mul_(1 - momentum).add_(var.detach().reshape(c) * (momentum * n / max(n - 1, 1)))
+            with grad_mode(False):      # running statistics are buffers, not part of the graph
+                running_mean.mul_(1 - momentum).add_(mean.reshape(c) * momentum)
+                running_var.mul_(1 - momentum).add_(var.reshape(c) * (momentum * n / max(n - 1, 1)))
         return y
     return _T(core.batch_norm_eval(input, g, b, running_mean.reshape(bshape), running_var.reshape(bshape), eps))

@@ -5,12 +5,11 @@ import collections
 import math
 from typing import Any, Iterator
 
-from core import device as _device
 from core.errors import ShapeError
 from eager_api.autograd import no_grad
 from eager_api.nn import functional as F
 from eager_api.nn import init
-from eager_api.tensor import Tensor, _T, empty, ones, tensor, zeros
+from eager_api.tensor import Tensor, empty, ones, tensor, zeros
 
 IncompatibleKeys = collections.namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
 
@@ -147,7 +146,7 @@ class Module:
     def to(self, *args: Any, **kwargs: Any) -> "Module":
         for m in self.modules():
             for table in (m._parameters, m._buffers):
-                for k, t in table.items():
+                for t in table.values():
                     if t is None:
                         continue
                     moved = t.detach().to(*args, **kwargs)

@@ -74,8 +74,8 @@ class DataLoader:
         fast = isinstance(self.dataset, TensorDataset) and self.collate_fn is default_collate
         for i in range(0, stop, bs):
             idx = order[i:i + bs]
-            if fast:
-                yield self.dataset[tensor(idx)]
+            if fast:      # index the tensors directly with the host index array: no per-sample collate
+                yield self.dataset[idx]
             else:
                 yield self.collate_fn([self.dataset[int(j)] for j in idx])
 
