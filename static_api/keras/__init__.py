@@ -1,0 +1,17 @@
+"""Keras-style models on the static graph: ``tf.keras.layers``, ``tf.keras.models``, ``tf.keras.optimizers``."""
+import numpy
+
+from static_api.keras import layers, models, optimizers
+from static_api.keras.layers import Input
+from static_api.keras.models import Model, Sequential
+
+
+class utils:
+    @staticmethod
+    def to_categorical(y, num_classes=None, dtype="float32"):
+        y = numpy.asarray(y, dtype=numpy.int64).reshape(-1)
+        n = int(y.max()) + 1 if num_classes is None else num_classes
+        return numpy.eye(n, dtype=dtype)[y]
+
+
+__all__ = ["layers", "models", "optimizers", "Input", "Model", "Sequential", "utils"]

@@ -1,0 +1,276 @@
+"""``tf.keras.layers`` over the static graph: calling a layer on a symbolic tensor adds its ops.
+
+Layers create their variables on first call (``build``), name themselves as Keras does (``conv2d``,
+``conv2d_1``, ...) and run channels-last, as TensorFlow's defaults.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any, Sequence
+
+import numpy
+
+import core
+from static_api import nn, ops
+from static_api.graph import Graph, Tensor, get_default_graph
+from static_api.variables import Variable, glorot_uniform_initializer, ones_initializer, zeros_initializer
+
+_ACTIVATIONS = {None: None, "linear": None, "relu": nn.relu, "sigmoid": nn.sigmoid, "tanh": nn.tanh,
+                "softmax": nn.softmax}
+
+
+def _activation(name: Any) -> Any:
+    if callable(name):
+        return name
+    if name not in _ACTIVATIONS:
+        raise ValueError(f"Unknown activation: {name!r}; expected one of {sorted(k for k in _ACTIVATIONS if k)}")
+    return _ACTIVATIONS[name]
+
+
+def _initializer(spec: Any) -> Any:
+    table = {"glorot_uniform": glorot_uniform_initializer, "zeros": zeros_initializer, "ones": ones_initializer}
+    if isinstance(spec, str):
+        if spec not in table:
+            raise ValueError(f"Unknown initializer: {spec!r}; expected one of {sorted(table)}")
+        return table[spec]()
+    return spec
+
+
+def _pair(v: Any) -> tuple[int, int]:
+    return (v, v) if isinstance(v, int) else tuple(v)
+
+
+def learning_phase(graph: Graph) -> Tensor:
+    """The graph's scalar bool 'training' switch: False unless fed (fit feeds True)."""
+    lp = getattr(graph, "_keras_learning_phase", None)
+    if lp is None:
+        with graph.as_default():
+            lp = ops.placeholder_with_default(numpy.array(False), (), name="keras_learning_phase")
+        graph._keras_learning_phase = lp
+    return lp
+
+
+class Layer:
+    """Base layer: ``build(input_shape)`` makes variables once, ``call(x, training)`` makes ops."""
+
+    def __init__(self, name: str | None = None, input_shape: Sequence[int] | None = None, **kwargs: Any) -> None:
+        if kwargs:
+            raise TypeError(f"{type(self).__name__}: unsupported argument(s) {sorted(kwargs)}")
+        self._name = name
+        self.name = name
+        self.input_shape_arg = tuple(input_shape) if input_shape is not None else None
+        self.built = False
+        self.weights: list[Variable] = []
+        self.non_trainable_weights: list[Variable] = []
+        self.output: Tensor | None = None
+        self.updates: list = []
+
+    @property
+    def trainable_weights(self) -> list[Variable]:
+        return [w for w in self.weights if w not in self.non_trainable_weights]
+
+    def count_params(self) -> int:
+        return int(sum(numpy.prod(w.shape) for w in self.weights))
+
+    def _add_weight(self, suffix: str, shape: Sequence[int], init: Any, trainable: bool = True) -> Variable:
+        v = Variable(init(tuple(shape), numpy.float32), name=f"{self.name}/{suffix}", trainable=trainable)
+        self.weights.append(v)
+        if not trainable:
+            self.non_trainable_weights.append(v)
+        return v
+
+    def build(self, input_shape: tuple) -> None:
+        """Create variables for inputs of ``input_shape`` (first call only)."""
+
+    def call(self, x: Tensor, training: Tensor) -> Tensor:
+        raise NotImplementedError(f"{type(self).__name__}.call")
+
+    def __call__(self, x: Tensor) -> Tensor:
+        if not isinstance(x, Tensor):
+            raise TypeError(f"{self.name or type(self).__name__}: expected a symbolic tensor (from "
+                            f"keras.Input or another layer), got {type(x).__name__}")
+        graph = x.graph
+        if self.name is None:
+            self.name = _unique_layer_name(graph, type(self).__name__)
+        if not self.built:
+            with graph.as_default():
+                self.build(tuple(x.shape))
+            self.built = True
+        with graph.as_default():
+            out = self.call(x, learning_phase(graph))
+        self.output = out
+        graph.__dict__.setdefault("_keras_layers", []).append(self)
+        return out
+
+    @property
+    def output_shape(self) -> tuple:
+        return tuple(self.output.shape)
+
+
+def _unique_layer_name(graph: Graph, cls_name: str) -> str:
+    base = re.sub(r"(?<!^)(?=[A-Z])", "_", cls_name).lower().replace("2_d", "2d")
+    counts = graph.__dict__.setdefault("_keras_names", {})
+    n = counts.get(base, 0)
+    counts[base] = n + 1
+    return base if n == 0 else f"{base}_{n}"
+
+
+class InputLayer(Layer):
+    def __init__(self, placeholder: Tensor, name: str) -> None:
+        super().__init__(name=name)
+        self.output = placeholder
+        self.built = True
+
+
+def Input(shape: Sequence[int], batch_size: int | None = None, name: str | None = None,
+          dtype: Any = "float32") -> Tensor:
+    """A symbolic input of shape ``(batch_size, *shape)`` (a placeholder of the default graph)."""
+    graph = get_default_graph()
+    name = name or _unique_layer_name(graph, "Input")
+    ph = ops.placeholder(numpy.dtype(dtype), (batch_size,) + tuple(shape), name=name)
+    graph.__dict__.setdefault("_keras_layers", []).append(InputLayer(ph, name))
+    return ph
+
+
+class Dense(Layer):
+    def __init__(self, units: int, activation: Any = None, use_bias: bool = True,
+                 kernel_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.units, self.activation, self.use_bias = int(units), _activation(activation), use_bias
+        self.kernel_initializer, self.bias_initializer = _initializer(kernel_initializer), _initializer(bias_initializer)
+
+    def build(self, input_shape):
+        if len(input_shape) != 2 or input_shape[-1] is None:
+            raise ValueError(f"Input 0 of layer \"{self.name}\" is incompatible with the layer: expected a 2-D input "
+                             f"with a known last dimension, found shape {input_shape}")
+        self.kernel = self._add_weight("kernel", (input_shape[-1], self.units), self.kernel_initializer)
+        self.bias = self._add_weight("bias", (self.units,), self.bias_initializer) if self.use_bias else None
+
+    def call(self, x, training):
+        if x.shape[-1] != self.kernel.shape[0]:
+            raise ValueError(f"Input 0 of layer \"{self.name}\" is incompatible with the layer: expected axis -1 of "
+                             f"input shape to have value {self.kernel.shape[0]}, but received input with shape "
+                             f"{tuple(x.shape)}")
+        y = ops.matmul(x, self.kernel)
+        if self.bias is not None:
+            y = nn.bias_add(y, self.bias)
+        return self.activation(y) if self.activation else y
+
+
+class Conv2D(Layer):
+    def __init__(self, filters: int, kernel_size: Any, strides: Any = (1, 1), padding: str = "valid",
+                 activation: Any = None, use_bias: bool = True, dilation_rate: Any = (1, 1),
+                 kernel_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
+                 data_format: str | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if data_format not in (None, "channels_last"):
+            raise NotImplementedError("Conv2D: only data_format='channels_last' is supported in keras layers")
+        self.filters, self.kernel_size, self.strides = int(filters), _pair(kernel_size), _pair(strides)
+        self.padding, self.dilation_rate = padding.upper(), _pair(dilation_rate)
+        self.activation, self.use_bias = _activation(activation), use_bias
+        self.kernel_initializer, self.bias_initializer = _initializer(kernel_initializer), _initializer(bias_initializer)
+
+    def build(self, input_shape):
+        if len(input_shape) != 4 or input_shape[-1] is None:
+            raise ValueError(f"Input 0 of layer \"{self.name}\" is incompatible with the layer: expected ndim=4 "
+                             f"(batch, height, width, channels), found shape {input_shape}")
+        self.kernel = self._add_weight("kernel", self.kernel_size + (input_shape[-1], self.filters),
+                                       self.kernel_initializer)
+        self.bias = self._add_weight("bias", (self.filters,), self.bias_initializer) if self.use_bias else None
+
+    def call(self, x, training):
+        y = nn.conv2d(x, self.kernel, self.strides, self.padding, dilations=self.dilation_rate)
+        if self.bias is not None:
+            y = nn.bias_add(y, self.bias)
+        return self.activation(y) if self.activation else y
+
+
+class _Pooling2D(Layer):
+    pool = staticmethod(nn.max_pool2d)
+
+    def __init__(self, pool_size: Any = (2, 2), strides: Any = None, padding: str = "valid", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.pool_size = _pair(pool_size)
+        self.strides = _pair(strides) if strides is not None else self.pool_size
+        self.padding = padding.upper()
+
+    def call(self, x, training):
+        return self.pool(x, self.pool_size, self.strides, self.padding)
+
+
+class MaxPooling2D(_Pooling2D):
+    pool = staticmethod(nn.max_pool2d)
+
+
+class AveragePooling2D(_Pooling2D):
+    pool = staticmethod(nn.avg_pool2d)
+
+
+MaxPool2D, AvgPool2D = MaxPooling2D, AveragePooling2D
+
+
+class Flatten(Layer):
+    def call(self, x, training):
+        rest = x.shape[1:]
+        if None in rest:
+            raise ValueError(f"Flatten: the non-batch dimensions must be known, got shape {tuple(x.shape)}")
+        return ops.reshape(x, (-1, int(numpy.prod(rest))))
+
+
+class Activation(Layer):
+    def __init__(self, activation: Any, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.activation = _activation(activation)
+
+    def call(self, x, training):
+        return self.activation(x) if self.activation else ops.identity(x)
+
+
+class Dropout(Layer):
+    def __init__(self, rate: float, seed: int | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if not 0 <= rate < 1:
+            raise ValueError(f"Dropout: rate must be in [0, 1), got {rate}")
+        self.rate, self.seed = float(rate), seed
+
+    def call(self, x, training):
+        if self.rate == 0:
+            return ops.identity(x)
+        return ops.where(training, nn.dropout(x, rate=self.rate, seed=self.seed), x)
+
+
+class BatchNormalization(Layer):
+    """Normalises over all axes but ``axis``; training updates moving averages (Keras momentum 0.99)."""
+
+    def __init__(self, axis: int = -1, momentum: float = 0.99, epsilon: float = 1e-3, center: bool = True,
+                 scale: bool = True, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.axis, self.momentum, self.epsilon, self.center, self.scale = axis, momentum, epsilon, center, scale
+
+    def build(self, input_shape):
+        c = input_shape[self.axis]
+        if c is None:
+            raise ValueError(f"{self.name}: the normalised axis {self.axis} must have a known size")
+        self.gamma = self._add_weight("gamma", (c,), ones_initializer()) if self.scale else None
+        self.beta = self._add_weight("beta", (c,), zeros_initializer()) if self.center else None
+        self.moving_mean = self._add_weight("moving_mean", (c,), zeros_initializer(), trainable=False)
+        self.moving_variance = self._add_weight("moving_variance", (c,), ones_initializer(), trainable=False)
+
+    def call(self, x, training):
+        nd = len(x.shape)
+        axis = self.axis % nd
+        bshape = [1] * nd
+        bshape[axis] = -1
+
+        def b(v, default):
+            return ops.reshape(v, bshape) if v is not None else ops.constant(default, shape=[1] * nd)
+        gamma, beta = b(self.gamma, 1.0), b(self.beta, 0.0)
+        axes = tuple(i for i in range(nd) if i != axis)
+        y_train, mean, var = core.batch_norm_train(x, gamma, beta, axes, self.epsilon)
+        y_eval = core.batch_norm_eval(x, gamma, beta, ops.reshape(self.moving_mean, bshape),
+                                      ops.reshape(self.moving_variance, bshape), self.epsilon)
+        m = self.momentum
+        self.updates = [
+            self.moving_mean.assign(self.moving_mean * m + ops.reshape(mean, (-1,)) * (1 - m)),
+            self.moving_variance.assign(self.moving_variance * m + ops.reshape(var, (-1,)) * (1 - m))]
+        return ops.where(training, y_train, y_eval)

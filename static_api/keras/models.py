@@ -1,0 +1,284 @@
+"""``tf.keras.models``: Model (functional) and Sequential, trained through a Session on a static graph."""
+from __future__ import annotations
+
+import time
+from typing import Any, Callable, Sequence
+
+import numpy
+
+from core import checkpoint
+from core.graph import toposort
+from static_api import nn, ops
+from static_api.graph import Tensor
+from static_api.keras import layers as L
+from static_api.keras import optimizers
+from static_api.session import Session
+
+
+class History:
+    """What ``fit`` returns: per-epoch metrics in ``history``."""
+
+    def __init__(self) -> None:
+        self.history: dict[str, list[float]] = {}
+        self.epoch: list[int] = []
+        self.params: dict = {}
+
+
+class Model:
+    """A graph from ``inputs`` to ``outputs`` with Keras' compile/fit/evaluate/predict."""
+
+    def __init__(self, inputs: Tensor | None = None, outputs: Tensor | None = None, name: str | None = None) -> None:
+        self.name = name or ("sequential" if isinstance(self, Sequential) else "functional")
+        self._sess: Session | None = None
+        self._compiled = False
+        if inputs is not None:
+            self._set_io(inputs, outputs)
+
+    def _set_io(self, inputs: Any, outputs: Any) -> None:
+        if isinstance(inputs, (list, tuple)) or isinstance(outputs, (list, tuple)):
+            raise NotImplementedError("Model: multiple inputs or outputs are not supported yet")
+        self.input, self.output = inputs, outputs
+        self.graph = inputs.graph
+        reached = {id(n) for n in toposort([outputs.node])}
+        layers = self.graph.__dict__.get("_keras_layers", [])
+        self.layers = [lay for i, lay in enumerate(layers) if lay not in layers[:i]
+                       and lay.output is not None and id(lay.output.node) in reached]
+
+    # ----- weights ---------------------------------------------------------------
+    @property
+    def weights(self) -> list:
+        return [w for lay in self.layers for w in lay.weights]
+
+    @property
+    def trainable_weights(self) -> list:
+        return [w for lay in self.layers for w in lay.trainable_weights]
+
+    def count_params(self) -> int:
+        return sum(lay.count_params() for lay in self.layers)
+
+    def _session(self) -> Session:
+        if self._sess is None:
+            self._sess = Session(graph=self.graph)
+            self._sess.run([w.initializer for w in self.weights])
+        return self._sess
+
+    def get_weights(self) -> list[numpy.ndarray]:
+        return self._session().run(self.weights)
+
+    def set_weights(self, values: Sequence[numpy.ndarray]) -> None:
+        if len(values) != len(self.weights):
+            raise ValueError(f"set_weights: the model has {len(self.weights)} weights, got {len(values)}")
+        sess = self._session()
+        for w, v in zip(self.weights, values):
+            if tuple(numpy.shape(v)) != tuple(w.shape):
+                raise ValueError(f"set_weights: weight '{w.op.name}' has shape {tuple(w.shape)}, got "
+                                 f"{tuple(numpy.shape(v))}")
+            w.load(v, sess)
+
+    def save_weights(self, filepath: str) -> None:
+        """Store all weights (in layer order) in a non-executable ``.npz`` checkpoint."""
+        values = self.get_weights()
+        names = [w.op.name for w in self.weights]
+        checkpoint.save(filepath, {f"w{i:04d}": v for i, v in enumerate(values)},
+                        {"frontend": "keras", "names": names})
+
+    def load_weights(self, filepath: str) -> None:
+        arrays, meta = checkpoint.load(filepath)
+        if not isinstance(meta, dict) or meta.get("frontend") != "keras":
+            raise checkpoint.CheckpointError(f"{filepath!r} was not written by Model.save_weights")
+        self.set_weights([arrays[f"w{i:04d}"] for i in range(len(arrays))])
+
+    # ----- compile ---------------------------------------------------------------
+    def compile(self, optimizer: Any = "rmsprop", loss: Any = None, metrics: Sequence[Any] | None = None) -> None:
+        self._ensure_built()
+        opt = optimizers.get(optimizer)
+        out = self.output
+        with self.graph.as_default():
+            self._target, self.loss = self._loss(loss, out)
+            self.metrics_names = ["loss"]
+            self._metric_tensors = []
+            for m in metrics or []:
+                if m not in ("accuracy", "acc"):
+                    raise NotImplementedError(f"compile: metric {m!r} is not supported yet (only 'accuracy')")
+                self.metrics_names.append("accuracy")
+                self._metric_tensors.append(self._accuracy(loss, out))
+            updates = [u for lay in self.layers for u in lay.updates]
+            step = opt.minimize(self.loss, var_list=self.trainable_weights)
+            self._train_op = ops.group(step, *updates) if updates else step
+            self._lp = L.learning_phase(self.graph)
+        self._session()
+        self._compiled = True
+
+    def _loss(self, loss: Any, out: Tensor) -> tuple[Tensor, Tensor]:
+        name = loss if isinstance(loss, str) else getattr(loss, "__name__", None)
+        logits = out.op.inputs[0] if out.op.type == "Softmax" else None
+        if name == "categorical_crossentropy":
+            target = ops.placeholder(out.dtype, tuple(out.shape), name="target")
+            if logits is not None:       # from the softmax's input, for numerical stability (as TF's Keras does)
+                per = nn.softmax_cross_entropy_with_logits(labels=target, logits=logits)
+            else:
+                per = ops.negative(ops.reduce_sum(target * ops.log(ops.clip_by_value(out, 1e-7, 1 - 1e-7)), 1))
+        elif name == "sparse_categorical_crossentropy":
+            target = ops.placeholder(ops.int64, (None,), name="target")
+            if logits is None:
+                logits = ops.log(ops.clip_by_value(out, 1e-7, 1 - 1e-7))
+            per = nn.sparse_softmax_cross_entropy_with_logits(labels=target, logits=logits)
+        elif name in ("mse", "mean_squared_error"):
+            target = ops.placeholder(out.dtype, tuple(out.shape), name="target")
+            per = ops.reduce_mean(ops.square(out - target), -1)
+        else:
+            raise NotImplementedError(f"compile: loss {loss!r} is not supported yet (use 'categorical_crossentropy', "
+                                      "'sparse_categorical_crossentropy' or 'mse')")
+        self._sparse = name == "sparse_categorical_crossentropy"
+        return target, ops.reduce_mean(per)
+
+    def _accuracy(self, loss: Any, out: Tensor) -> Tensor:
+        pred = ops.argmax(out, 1)
+        truth = self._target if self._sparse else ops.argmax(self._target, 1)
+        return ops.reduce_mean(ops.cast(ops.equal(pred, ops.cast(truth, ops.int64)), ops.float32))
+
+    # ----- running -----------------------------------------------------------------
+    def _ensure_built(self, x: numpy.ndarray | None = None) -> None:
+        if not hasattr(self, "output"):
+            raise ValueError("This model has not yet been built. Build the model first by calling `build()` or by "
+                             "calling the model on a batch of data.")
+
+    def _check_xy(self, x: numpy.ndarray, y: numpy.ndarray | None) -> None:
+        want = tuple(self.input.shape[1:])
+        if tuple(x.shape[1:]) != want:
+            raise ValueError(f"Input 0 of model \"{self.name}\" is incompatible: expected shape (None, "
+                             f"{', '.join(map(str, want))}), found {tuple(x.shape)}")
+        if y is not None:
+            if len(y) != len(x):
+                raise ValueError(f"Data cardinality is ambiguous: x has {len(x)} samples, y has {len(y)}")
+            want_y = (None,) + tuple(self._target.shape[1:])
+            if tuple(y.shape[1:]) != want_y[1:]:
+                raise ValueError(f"Target shape {tuple(y.shape)} does not match what the loss expects: {want_y} "
+                                 f"(model output {tuple(self.output.shape)})")
+
+    def _batched(self, fetches: list, x: numpy.ndarray, y: numpy.ndarray | None, batch_size: int,
+                 train_op: Any = None, order: numpy.ndarray | None = None) -> list:
+        """Run ``fetches`` (and ``train_op``, in training mode) over batches; sample-weighted means."""
+        sess = self._session()
+        n = len(x)
+        order = numpy.arange(n) if order is None else order
+        totals = numpy.zeros(len(fetches))
+        for start in range(0, n, batch_size):
+            idx = order[start:start + batch_size]
+            feed = {self.input: x[idx]}
+            if y is not None:
+                feed[self._target] = y[idx]
+            if train_op is not None:
+                feed[self._lp] = True
+                vals = sess.run(fetches + [train_op], feed)[:-1]
+            else:
+                vals = sess.run(fetches, feed)
+            totals += numpy.array(vals, dtype=numpy.float64) * len(idx)
+        return [float(t) for t in totals / n]
+
+    def fit(self, x: Any = None, y: Any = None, batch_size: int | None = 32, epochs: int = 1, verbose: Any = 1,
+            validation_split: float = 0.0, validation_data: tuple | None = None, shuffle: bool = True,
+            print_fn: Callable = print) -> History:
+        if not self._compiled:
+            raise RuntimeError("You must compile your model before training/testing. Use `model.compile(optimizer, "
+                               "loss)`.")
+        x, y = numpy.asarray(x, dtype=self.input.dtype), numpy.asarray(y)
+        if validation_data is None and validation_split:
+            cut = int(len(x) * (1 - validation_split))
+            x, y, validation_data = x[:cut], y[:cut], (x[cut:], y[cut:])
+        self._check_xy(x, y)
+        batch_size = batch_size or 32
+        steps = -(-len(x) // batch_size)
+        rng = numpy.random.default_rng(self.graph.next_seed())
+        hist = History()
+        hist.params = {"epochs": epochs, "steps": steps, "verbose": verbose}
+        fetches = [self.loss] + self._metric_tensors
+        for epoch in range(epochs):
+            t0 = time.perf_counter()
+            order = rng.permutation(len(x)) if shuffle else None
+            vals = self._batched(fetches, x, y, batch_size, self._train_op, order)
+            logs = dict(zip(self.metrics_names, vals))
+            if validation_data is not None:
+                vx, vy = validation_data
+                vlogs = self.evaluate(vx, vy, batch_size, verbose=0, return_dict=True)
+                logs.update({f"val_{k}": v for k, v in vlogs.items()})
+            dt = time.perf_counter() - t0
+            hist.epoch.append(epoch)
+            for k, v in logs.items():
+                hist.history.setdefault(k, []).append(v)
+            if verbose:
+                metrics = " - ".join(f"{k}: {v:.4f}" for k, v in sorted(logs.items(), key=lambda kv: (
+                    kv[0].startswith("val_"), kv[0] != "accuracy" and kv[0] != "val_accuracy")))
+                print_fn(f"Epoch {epoch + 1}/{epochs}\n{steps}/{steps} - {dt:.0f}s {dt / steps * 1e3:.0f}ms/step - "
+                         f"{metrics}")
+        return hist
+
+    def evaluate(self, x: Any = None, y: Any = None, batch_size: int | None = 32, verbose: Any = 1,
+                 return_dict: bool = False, print_fn: Callable = print) -> Any:
+        if not self._compiled:
+            raise RuntimeError("You must compile your model before training/testing.")
+        x, y = numpy.asarray(x, dtype=self.input.dtype), numpy.asarray(y)
+        self._check_xy(x, y)
+        vals = self._batched([self.loss] + self._metric_tensors, x, y, batch_size or 32)
+        logs = dict(zip(self.metrics_names, vals))
+        if verbose:
+            print_fn(" - ".join(f"{k}: {v:.4f}" for k, v in logs.items()))
+        if return_dict:
+            return logs
+        return vals if len(vals) > 1 else vals[0]
+
+    def predict(self, x: Any, batch_size: int | None = 32, verbose: Any = 0) -> numpy.ndarray:
+        self._ensure_built()
+        x = numpy.asarray(x, dtype=self.input.dtype)
+        self._check_xy(x, None)
+        sess = self._session()
+        bs = batch_size or 32
+        return numpy.concatenate([sess.run(self.output, {self.input: x[i:i + bs]}) for i in range(0, len(x), bs)])
+
+    def __call__(self, x: Tensor) -> Tensor:
+        raise NotImplementedError("calling a Model on a tensor (nesting models) is not supported yet")
+
+    def summary(self, print_fn: Callable = print) -> None:
+        self._ensure_built()
+        rows = [(f"{lay.name} ({type(lay).__name__})", str(tuple(lay.output.shape)), f"{lay.count_params():,}")
+                for lay in self.layers]
+        name_w = max([29] + [len(a) + 2 for a, _, _ in rows])
+        width = name_w + 36
+        lines = [f'Model: "{self.name}"', "_" * width, f"{' Layer (type)':<{name_w}}{'Output Shape':<26}{'Param #':<10}",
+                 "=" * width]
+        for i, (a, b, c) in enumerate(rows):
+            lines.append(f" {a:<{name_w - 1}}{b:<26}{c:<10}")
+            lines.append(("_" if i < len(rows) - 1 else "=") * width)
+        total = self.count_params()
+        trainable = int(sum(numpy.prod(w.shape) for w in self.trainable_weights))
+        lines += [f"Total params: {total:,}", f"Trainable params: {trainable:,}",
+                  f"Non-trainable params: {total - trainable:,}", "_" * width]
+        print_fn("\n".join(lines))
+
+
+class Sequential(Model):
+    """A linear stack of layers; builds when the input shape is known (an ``input_shape=`` or first fit)."""
+
+    def __init__(self, layers: Sequence[Any] | None = None, name: str | None = None) -> None:
+        super().__init__(name=name)
+        self._stack: list = []
+        self._input_tensor: Tensor | None = None
+        for lay in layers or []:
+            self.add(lay)
+
+    def add(self, layer: Any) -> None:
+        if isinstance(layer, Tensor):           # keras.Input(...) as the first element
+            self._input_tensor = layer
+            return
+        self._stack.append(layer)
+        if self._input_tensor is None and len(self._stack) == 1 and layer.input_shape_arg is not None:
+            self._input_tensor = L.Input(layer.input_shape_arg)
+        if self._input_tensor is not None:
+            # Each layer is called once, on the stack's current output.
+            out = layer(self.output if hasattr(self, "output") else self._input_tensor)
+            self._set_io(self._input_tensor, out)
+
+    def _ensure_built(self, x: numpy.ndarray | None = None) -> None:
+        if not hasattr(self, "output"):
+            raise ValueError("This model has not yet been built. Give the first layer an `input_shape` or start "
+                             "the list with keras.Input(shape).")

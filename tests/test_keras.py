@@ -1,0 +1,161 @@
+"""Keras-style models on the static graph (``static_api.keras``)."""
+import importlib.util
+import os
+
+import numpy as np
+import pytest
+
+import static_api as tf
+from core.checkpoint import CheckpointError
+
+EXAMPLE = os.path.join(os.path.dirname(__file__), "..", "examples", "keras_seed_cnn.py")
+
+
+@pytest.fixture(autouse=True)
+def fresh_graph():
+    tf.reset_default_graph()
+    tf.set_random_seed(0)
+    yield
+
+
+def _example():
+    spec = importlib.util.spec_from_file_location("keras_seed_cnn", EXAMPLE)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _blobs(n=240, seed=0):
+    """Three well-separated Gaussian classes in 4-D (learnable in a few epochs)."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 3, n)
+    x = rng.normal(size=(n, 4)).astype(np.float32) * 0.5 + np.eye(3, 4, dtype=np.float32)[y] * 3
+    return x, y
+
+
+def _mlp(loss="sparse_categorical_crossentropy", **layer_kw):
+    inp = tf.keras.layers.Input(shape=(4,))
+    h = tf.keras.layers.Dense(16, activation="relu")(inp)
+    out = tf.keras.layers.Dense(3, activation="softmax")(h)
+    model = tf.keras.models.Model(inputs=inp, outputs=out)
+    model.compile(optimizer="adam", loss=loss, metrics=["accuracy"])
+    return model
+
+
+def test_seed_model_summary_has_34826_parameters():
+    lines = []
+    _example().build().summary(print_fn=lines.append)
+    text = "\n".join(lines)
+    assert "Total params: 34,826" in text and "Trainable params: 34,826" in text
+    for row in ("conv2d (Conv2D)", "(None, 26, 26, 32)", "320", "max_pooling2d_1 (MaxPooling2D)", "(None, 5, 5, 64)",
+                "flatten (Flatten)", "(None, 1600)", "dense (Dense)", "16,010", "18,496"):
+        assert row in text, row
+
+
+def test_fit_history_progress_line_and_evaluate_against_numpy():
+    x, y = _blobs()
+    model = _mlp()
+    lines = []
+    hist = model.fit(x, y, batch_size=32, epochs=4, validation_split=0.25, print_fn=lines.append)
+    assert sorted(hist.history) == ["accuracy", "loss", "val_accuracy", "val_loss"] and hist.epoch == [0, 1, 2, 3]
+    assert hist.history["loss"][-1] < hist.history["loss"][0]
+    assert lines[0].startswith("Epoch 1/4\n6/6 - ") and "ms/step - accuracy: " in lines[0] and "val_loss" in lines[0]
+    loss, acc = model.evaluate(x, y, verbose=0)
+    p = model.predict(x)
+    assert p.shape == (240, 3)
+    np.testing.assert_allclose(loss, -np.log(p[np.arange(240), y]).mean(), rtol=1e-4)
+    assert acc == pytest.approx((p.argmax(1) == y).mean())
+
+
+def test_categorical_and_mse_losses_match_numpy():
+    x, y = _blobs()
+    onehot = tf.keras.utils.to_categorical(y, 3)
+    model = _mlp("categorical_crossentropy")
+    loss, _ = model.evaluate(x, onehot, verbose=0)
+    p = model.predict(x)
+    np.testing.assert_allclose(loss, -(onehot * np.log(p)).sum(1).mean(), rtol=1e-4)
+    tf.reset_default_graph()
+    inp = tf.keras.layers.Input(shape=(4,))
+    model = tf.keras.models.Model(inp, tf.keras.layers.Dense(2)(inp))
+    model.compile(optimizer=tf.keras.optimizers.SGD(0.1), loss="mse")
+    t = np.ones((240, 2), np.float32)
+    assert model.evaluate(x, t, verbose=0) == pytest.approx(((model.predict(x) - t) ** 2).mean(), rel=1e-5)
+
+
+def test_save_and_load_weights_round_trip(tmp_path):
+    x, y = _blobs()
+    model = _mlp()
+    model.fit(x, y, epochs=1, verbose=0)
+    path = str(tmp_path / "w.npz")
+    model.save_weights(path)
+    tf.reset_default_graph()
+    other = _mlp()
+    assert not np.allclose(other.predict(x), model.predict(x))
+    other.load_weights(path)
+    np.testing.assert_allclose(other.predict(x), model.predict(x), rtol=1e-6)
+    np.savez(tmp_path / "plain.npz", a=np.zeros(1))
+    with pytest.raises(CheckpointError):
+        other.load_weights(str(tmp_path / "plain.npz"))
+
+
+def test_sequential_builds_from_input_shape_and_trains():
+    x, y = _blobs()
+    model = tf.keras.models.Sequential([tf.keras.layers.Dense(16, activation="relu", input_shape=(4,)),
+                                        tf.keras.layers.Dropout(0.2), tf.keras.layers.Dense(3, activation="softmax")])
+    assert model.count_params() == 4 * 16 + 16 + 16 * 3 + 3
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    hist = model.fit(x, y, epochs=20, verbose=0)
+    assert hist.history["loss"][-1] < 0.5 * hist.history["loss"][0]
+    assert model.evaluate(x, y, verbose=0)[1] > 0.95
+    np.testing.assert_array_equal(model.predict(x[:5]), model.predict(x[:5]))    # no dropout at inference
+    with pytest.raises(ValueError, match="not yet been built"):
+        tf.keras.models.Sequential([tf.keras.layers.Dense(2)]).summary()
+
+
+def test_batch_normalization_moving_statistics():
+    x = np.random.default_rng(0).normal(2.0, 3.0, size=(64, 5)).astype(np.float32)
+    inp = tf.keras.layers.Input(shape=(5,))
+    bn = tf.keras.layers.BatchNormalization()
+    model = tf.keras.models.Model(inp, bn(inp))
+    model.compile(optimizer="sgd", loss="mse")
+    model.fit(x, np.zeros_like(x), batch_size=64, epochs=1, verbose=0, shuffle=False)
+    mean, var, gamma, beta = model.get_weights()[2:] + model.get_weights()[:2]
+    np.testing.assert_allclose(mean, 0.01 * x.mean(0), rtol=1e-4)
+    np.testing.assert_allclose(var, 0.99 + 0.01 * x.var(0), rtol=1e-4)
+    assert not np.allclose(gamma, 1.0)      # the SGD step moved the scale, and inference must use it
+    expected = gamma * (x - mean) / np.sqrt(var + 1e-3) + beta
+    np.testing.assert_allclose(model.predict(x, batch_size=64), expected, rtol=1e-4, atol=1e-4)
+
+
+def test_keras_errors():
+    x, y = _blobs()
+    inp = tf.keras.layers.Input(shape=(4,))
+    model = tf.keras.models.Model(inp, tf.keras.layers.Dense(3, activation="softmax")(inp))
+    with pytest.raises(RuntimeError, match="compile"):
+        model.fit(x, y)
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    with pytest.raises(ValueError, match=r"expected shape \(None, 4\), found \(240, 5\)"):
+        model.fit(np.zeros((240, 5), np.float32), y)
+    with pytest.raises(ValueError, match="x has 240 samples, y has 3"):
+        model.fit(x, y[:3])
+    with pytest.raises(ValueError, match="Could not interpret optimizer"):
+        model.compile(optimizer="adamax", loss="mse")
+    assert tf.keras.optimizers.Adam().epsilon == 1e-7
+
+
+@pytest.mark.slow
+def test_seed_keras_model_reaches_97_percent_on_mnist_within_3_epochs():
+    from tests.helpers import MNIST_DIR
+    if not os.path.isdir(MNIST_DIR):
+        pytest.skip("shared MNIST missing")
+    ex = _example()
+    (xt, yt), (xv, yv), _ = ex.load(MNIST_DIR)
+    assert xt.shape == (8000, 28, 28, 1) and yt.shape == (8000, 10) and len(xv) == 2000
+    model = ex.build()
+    accs = []
+    for _ in range(3):
+        model.fit(xt, yt, epochs=1, batch_size=32, verbose=0)
+        accs.append(model.evaluate(xv, yv, verbose=0)[1])
+        if accs[-1] >= 0.97:
+            break
+    assert max(accs) >= 0.97, accs
