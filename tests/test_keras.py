@@ -77,9 +77,19 @@ def test_categorical_and_mse_losses_match_numpy():
     tf.reset_default_graph()
     inp = tf.keras.layers.Input(shape=(4,))
     model = tf.keras.models.Model(inp, tf.keras.layers.Dense(2)(inp))
-    model.compile(optimizer=tf.keras.optimizers.SGD(0.1), loss="mse")
     t = np.ones((240, 2), np.float32)
-    assert model.evaluate(x, t, verbose=0) == pytest.approx(((model.predict(x) - t) ** 2).mean(), rel=1e-5)
+    for loss, ref in (("mse", lambda p: ((p - t) ** 2).mean()),
+                      (tf.keras.losses.MeanSquaredError(), lambda p: ((p - t) ** 2).mean()),
+                      (lambda yt, yp: tf.reduce_sum(tf.abs(yp - yt), 1), lambda p: np.abs(p - t).sum(1).mean())):
+        model.compile(optimizer=tf.keras.optimizers.SGD(0.1), loss=loss)
+        assert model.evaluate(x, t, verbose=0) == pytest.approx(ref(model.predict(x)), rel=1e-5)
+    tf.reset_default_graph()
+    inp = tf.keras.layers.Input(shape=(4,))
+    logits_model = tf.keras.models.Model(inp, tf.keras.layers.Dense(3)(inp))
+    logits_model.compile(optimizer="sgd", loss=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    z = logits_model.predict(x)
+    ref = (np.log(np.exp(z).sum(1)) - z[np.arange(240), y]).mean()
+    assert logits_model.evaluate(x, y, verbose=0) == pytest.approx(ref, rel=1e-5)
 
 
 def test_save_and_load_weights_round_trip(tmp_path):

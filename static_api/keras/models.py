@@ -8,10 +8,10 @@ import numpy
 
 from core import checkpoint
 from core.graph import toposort
-from static_api import nn, ops
+from static_api import ops
 from static_api.graph import Tensor
 from static_api.keras import layers as L
-from static_api.keras import optimizers
+from static_api.keras import losses, optimizers
 from static_api.session import Session
 
 
@@ -101,7 +101,7 @@ class Model:
                 if m not in ("accuracy", "acc"):
                     raise NotImplementedError(f"compile: metric {m!r} is not supported yet (only 'accuracy')")
                 self.metrics_names.append("accuracy")
-                self._metric_tensors.append(self._accuracy(loss, out))
+                self._metric_tensors.append(self._accuracy(out))
             updates = [u for lay in self.layers for u in lay.updates]
             step = opt.minimize(self.loss, var_list=self.trainable_weights)
             self._train_op = ops.group(step, *updates) if updates else step
@@ -110,29 +110,13 @@ class Model:
         self._compiled = True
 
     def _loss(self, loss: Any, out: Tensor) -> tuple[Tensor, Tensor]:
-        name = loss if isinstance(loss, str) else getattr(loss, "__name__", None)
-        logits = out.op.inputs[0] if out.op.type == "Softmax" else None
-        if name == "categorical_crossentropy":
-            target = ops.placeholder(out.dtype, tuple(out.shape), name="target")
-            if logits is not None:       # from the softmax's input, for numerical stability (as TF's Keras does)
-                per = nn.softmax_cross_entropy_with_logits(labels=target, logits=logits)
-            else:
-                per = ops.negative(ops.reduce_sum(target * ops.log(ops.clip_by_value(out, 1e-7, 1 - 1e-7)), 1))
-        elif name == "sparse_categorical_crossentropy":
-            target = ops.placeholder(ops.int64, (None,), name="target")
-            if logits is None:
-                logits = ops.log(ops.clip_by_value(out, 1e-7, 1 - 1e-7))
-            per = nn.sparse_softmax_cross_entropy_with_logits(labels=target, logits=logits)
-        elif name in ("mse", "mean_squared_error"):
-            target = ops.placeholder(out.dtype, tuple(out.shape), name="target")
-            per = ops.reduce_mean(ops.square(out - target), -1)
-        else:
-            raise NotImplementedError(f"compile: loss {loss!r} is not supported yet (use 'categorical_crossentropy', "
-                                      "'sparse_categorical_crossentropy' or 'mse')")
-        self._sparse = name == "sparse_categorical_crossentropy"
-        return target, ops.reduce_mean(per)
+        spec = losses.get(loss)
+        self._sparse = spec.sparse
+        shape = (None,) if spec.sparse else tuple(out.shape)
+        target = ops.placeholder(ops.int64 if spec.sparse else out.dtype, shape, name="target")
+        return target, ops.reduce_mean(spec.per_sample(target, out))
 
-    def _accuracy(self, loss: Any, out: Tensor) -> Tensor:
+    def _accuracy(self, out: Tensor) -> Tensor:
         pred = ops.argmax(out, 1)
         truth = self._target if self._sparse else ops.argmax(self._target, 1)
         return ops.reduce_mean(ops.cast(ops.equal(pred, ops.cast(truth, ops.int64)), ops.float32))

@@ -1,0 +1,97 @@
+"""``tf.keras.losses``: loss objects and functions (per-sample values; models average them)."""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from static_api import nn, ops
+from static_api.graph import Tensor
+
+_EPS = 1e-7
+
+
+def _logits_of(y_pred: Tensor) -> Tensor | None:
+    """The softmax's input when ``y_pred`` is a softmax: TF's Keras takes the loss from it for stability."""
+    return y_pred.op.inputs[0] if y_pred.op.type == "Softmax" else None
+
+
+class Loss:
+    sparse = False      # targets are class indices (int64, shape (batch,)) rather than shaped like y_pred
+
+    def __init__(self, from_logits: bool = False, name: str | None = None) -> None:
+        self.from_logits = from_logits
+        self.name = name or type(self).__name__
+
+    def per_sample(self, y_true: Tensor, y_pred: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    def __call__(self, y_true: Tensor, y_pred: Tensor) -> Tensor:
+        return ops.reduce_mean(self.per_sample(y_true, y_pred))
+
+    def _logits(self, y_pred: Tensor) -> Tensor | None:
+        return y_pred if self.from_logits else _logits_of(y_pred)
+
+
+class CategoricalCrossentropy(Loss):
+    def per_sample(self, y_true, y_pred):
+        logits = self._logits(y_pred)
+        if logits is not None:
+            return nn.softmax_cross_entropy_with_logits(labels=y_true, logits=logits)
+        return ops.negative(ops.reduce_sum(y_true * ops.log(ops.clip_by_value(y_pred, _EPS, 1 - _EPS)), 1))
+
+
+class SparseCategoricalCrossentropy(Loss):
+    sparse = True
+
+    def per_sample(self, y_true, y_pred):
+        logits = self._logits(y_pred)
+        if logits is None:
+            logits = ops.log(ops.clip_by_value(y_pred, _EPS, 1 - _EPS))
+        return nn.sparse_softmax_cross_entropy_with_logits(labels=y_true, logits=logits)
+
+
+class MeanSquaredError(Loss):
+    def per_sample(self, y_true, y_pred):
+        return ops.reduce_mean(ops.square(y_pred - y_true), -1)
+
+
+class _FunctionLoss(Loss):
+    def __init__(self, fn: Callable) -> None:
+        super().__init__(name=getattr(fn, "__name__", "loss"))
+        self.fn = fn
+
+    def per_sample(self, y_true, y_pred):
+        return self.fn(y_true, y_pred)
+
+
+def categorical_crossentropy(y_true: Tensor, y_pred: Tensor, from_logits: bool = False) -> Tensor:
+    return CategoricalCrossentropy(from_logits).per_sample(y_true, y_pred)
+
+
+def sparse_categorical_crossentropy(y_true: Tensor, y_pred: Tensor, from_logits: bool = False) -> Tensor:
+    return SparseCategoricalCrossentropy(from_logits).per_sample(y_true, y_pred)
+
+
+def mean_squared_error(y_true: Tensor, y_pred: Tensor) -> Tensor:
+    return MeanSquaredError().per_sample(y_true, y_pred)
+
+
+mse = mean_squared_error
+_BY_NAME = {"categorical_crossentropy": CategoricalCrossentropy, "sparse_categorical_crossentropy":
+            SparseCategoricalCrossentropy, "mse": MeanSquaredError, "mean_squared_error": MeanSquaredError}
+_FUNCTIONS = {categorical_crossentropy: CategoricalCrossentropy, sparse_categorical_crossentropy:
+              SparseCategoricalCrossentropy, mean_squared_error: MeanSquaredError}
+
+
+def get(spec: Any) -> Loss:
+    """A loss name, a Loss object, one of this module's functions, or any ``fn(y_true, y_pred)``."""
+    if isinstance(spec, Loss):
+        return spec
+    if isinstance(spec, str):
+        if spec not in _BY_NAME:
+            raise ValueError(f"Unknown loss function: {spec!r}; expected one of {sorted(_BY_NAME)} or a callable")
+        return _BY_NAME[spec]()
+    if spec in _FUNCTIONS:
+        return _FUNCTIONS[spec]()
+    if callable(spec):
+        return _FunctionLoss(spec)
+    raise ValueError(f"Could not interpret loss identifier: {spec!r}")

@@ -1,0 +1,95 @@
+"""Parity with TensorFlow (CPU) for the static frontend; skipped when TensorFlow is not installed."""
+import numpy as np
+import pytest
+
+import static_api as tf
+
+real = pytest.importorskip("tensorflow")
+pytestmark = pytest.mark.reference
+R = np.random.default_rng(5)
+
+
+@pytest.fixture(autouse=True)
+def fresh_graph():
+    tf.reset_default_graph()
+    yield
+
+
+def _ours(fn, arrays):
+    """Value and gradient of sum(fn(*inputs) * c) w.r.t. every input, from our graph."""
+    phs = [tf.placeholder(tf.float32, a.shape) for a in arrays]
+    y = fn(tf, *phs)
+    c = tf.constant(np.random.default_rng(1).normal(size=y.shape.as_list()).astype(np.float32))
+    grads = tf.gradients(tf.reduce_sum(y * c), phs)
+    with tf.Session() as sess:
+        return sess.run([y] + grads, dict(zip(phs, arrays))), sess.run(c)
+
+
+def _theirs(fn, arrays, c):
+    vs = [real.Variable(a) for a in arrays]
+    with real.GradientTape() as tape:
+        y = fn(real, *vs)
+        s = real.reduce_sum(y * c)
+    return [y.numpy()] + [g.numpy() for g in tape.gradient(s, vs)]
+
+
+CASES = {
+    "conv2d_same_s2": (lambda t, x, w: t.nn.conv2d(x, w, strides=2, padding="SAME"), [(2, 9, 8, 3), (3, 3, 3, 4)]),
+    "conv2d_valid_dilated": (lambda t, x, w: t.nn.conv2d(x, w, 1, "VALID", dilations=2), [(2, 9, 9, 2), (3, 2, 2, 3)]),
+    "max_pool_same": (lambda t, x, w: t.nn.max_pool2d(x * w, 3, 2, "SAME"), [(2, 7, 8, 3), (3,)]),
+    "avg_pool_same": (lambda t, x, w: t.nn.avg_pool2d(x * w, 3, 2, "SAME"), [(2, 7, 8, 3), (3,)]),
+    "dense_xent": (lambda t, z, l: t.nn.softmax_cross_entropy_with_logits(labels=t.nn.softmax(l), logits=z),
+                   [(5, 4), (5, 4)]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_forward_and_gradients_match_tensorflow(name):
+    fn, shapes = CASES[name]
+    arrays = [R.normal(size=s).astype(np.float32) for s in shapes]
+    ours, c = _ours(fn, arrays)
+    theirs = _theirs(fn, arrays, c)
+    for a, b in zip(ours, theirs):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+
+
+def test_sparse_cross_entropy_matches_tensorflow():
+    z = R.normal(size=(6, 4)).astype(np.float32)
+    y = np.array([0, 3, 1, 1, 2, 0])
+    zp = tf.placeholder(tf.float32, (6, 4))
+    loss = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=tf.constant(y, tf.int64), logits=zp)
+    g, = tf.gradients(tf.reduce_sum(loss), zp)
+    with tf.Session() as sess:
+        lv, gv = sess.run([loss, g], {zp: z})
+    zv = real.Variable(z)
+    with real.GradientTape() as tape:
+        ref = real.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=zv)
+        total = real.reduce_sum(ref)
+    np.testing.assert_allclose(lv, ref.numpy(), rtol=1e-5)
+    np.testing.assert_allclose(gv, tape.gradient(total, zv).numpy(), rtol=1e-5, atol=1e-7)
+
+
+def test_adam_optimizer_steps_match_tensorflow_v1():
+    w0 = R.normal(size=(4,)).astype(np.float32)
+    grads = [R.normal(size=(4,)).astype(np.float32) for _ in range(3)]
+    w = tf.Variable(w0)
+    g = tf.placeholder(tf.float32, (4,))
+    opt = tf.train.AdamOptimizer(0.01, epsilon=1e-3)
+    step = opt.apply_gradients([(g, w)])
+    with tf.Session() as sess:
+        sess.run(tf.global_variables_initializer())
+        for gv in grads:
+            sess.run(step, {g: gv})
+        ours = sess.run(w)
+    v1 = real.compat.v1
+    graph = real.Graph()
+    with graph.as_default():
+        rw = v1.Variable(w0)
+        rg = v1.placeholder(real.float32, (4,))
+        rstep = v1.train.AdamOptimizer(0.01, epsilon=1e-3).apply_gradients([(rg, rw)])
+        with v1.Session(graph=graph) as rs:
+            rs.run(v1.global_variables_initializer())
+            for gv in grads:
+                rs.run(rstep, {rg: gv})
+            theirs = rs.run(rw)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-7)
