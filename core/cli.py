@@ -18,103 +18,8 @@ from typing import Any
 
 import numpy
 
-from core import datasets, device
+from core import datasets, device, seed_cnn
 from core.random import seed_everything
-
-
-def init_weights(in_hw: tuple[int, int], classes: int, seed: int) -> dict[str, numpy.ndarray]:
-    """PyTorch-default initial weights (NCHW/OIHW layout) for the seed CNN, from one seed."""
-    rng = numpy.random.default_rng(seed)
-    flat = 64 * (in_hw[0] // 4) * (in_hw[1] // 4)
-
-    def u(shape, fan_in):
-        b = 1 / numpy.sqrt(fan_in)
-        return rng.uniform(-b, b, size=shape).astype(numpy.float32)
-
-    return {"conv1.weight": u((32, 1, 3, 3), 9), "conv1.bias": u((32,), 9),
-            "conv2.weight": u((64, 32, 3, 3), 288), "conv2.bias": u((64,), 288),
-            "fc.weight": u((classes, flat), flat), "fc.bias": u((classes,), flat)}
-
-
-class _Eager:
-    def __init__(self, weights: dict, lr: float) -> None:
-        import eager_api as torch
-        import eager_api.nn as nn
-        self.torch = torch
-        self.model = nn.Sequential()
-        self.model.add_module("conv1", nn.Conv2d(1, 32, 3, padding=1))
-        self.model.add_module("relu1", nn.ReLU())
-        self.model.add_module("pool1", nn.MaxPool2d(2))
-        self.model.add_module("conv2", nn.Conv2d(32, 64, 3, padding=1))
-        self.model.add_module("relu2", nn.ReLU())
-        self.model.add_module("pool2", nn.MaxPool2d(2))
-        self.model.add_module("flatten", nn.Flatten())
-        fc = weights["fc.weight"]
-        self.model.add_module("fc", nn.Linear(fc.shape[1], fc.shape[0]))
-        self.model.load_state_dict({k: torch.tensor(v) for k, v in weights.items()})
-        self.opt = torch.optim.SGD(self.model.parameters(), lr=lr, momentum=0.9)
-        self.loss_fn = nn.CrossEntropyLoss()
-
-    def step(self, x: numpy.ndarray, y: numpy.ndarray) -> Any:
-        t = self.torch
-        self.opt.zero_grad()
-        loss = self.loss_fn(self.model(t.tensor(x)), t.tensor(y))
-        loss.backward()
-        self.opt.step()
-        return loss
-
-    def loss_value(self, loss: Any) -> float:
-        return loss.item()
-
-    def predict(self, x: numpy.ndarray) -> numpy.ndarray:
-        with self.torch.no_grad():
-            return self.model(self.torch.tensor(x)).argmax(1).cpu().numpy()
-
-    def save(self, path: str) -> None:
-        self.torch.save(self.model.state_dict(), path)
-
-
-class _Static:
-    def __init__(self, weights: dict, lr: float) -> None:
-        import static_api as tf
-        self.tf = tf
-        self.graph = tf.Graph()
-        with self.graph.as_default():
-            self.x = tf.placeholder(tf.float32, (None, 1, None, None), name="images")
-            self.y = tf.placeholder(tf.int64, (None,), name="labels")
-            v = {k: tf.Variable(a, name=k) for k, a in weights.items()}
-            # NCHW with OIHW filters transposed to TF's HWIO: the same kernels as the eager model run.
-            h = self.x
-            for i in (1, 2):
-                w = tf.transpose(v[f"conv{i}.weight"], (2, 3, 1, 0))
-                h = tf.nn.bias_add(tf.nn.conv2d(h, w, 1, [[0, 0], [0, 0], [1, 1], [1, 1]], data_format="NCHW"),
-                                   v[f"conv{i}.bias"], data_format="NCHW")
-                h = tf.nn.max_pool2d(tf.nn.relu(h), 2, 2, "VALID", data_format="NCHW")
-            h = tf.reshape(h, (-1, weights["fc.weight"].shape[1]))
-            self.logits = tf.matmul(h, v["fc.weight"], transpose_b=True) + v["fc.bias"]
-            self.loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=self.y,
-                                                                                      logits=self.logits))
-            opt = tf.train.MomentumOptimizer(lr, 0.9)
-            self.train_op = opt.minimize(self.loss)
-            self.pred = tf.argmax(self.logits, 1)
-            self.saver = tf.train.Saver()
-            self.sess = tf.Session()
-            self.sess.run(tf.global_variables_initializer())
-
-    def step(self, x: numpy.ndarray, y: numpy.ndarray) -> Any:
-        return self.sess.run([self.loss, self.train_op], {self.x: x, self.y: y})[0]
-
-    def loss_value(self, loss: Any) -> float:
-        return float(loss)
-
-    def predict(self, x: numpy.ndarray) -> numpy.ndarray:
-        return self.sess.run(self.pred, {self.x: x})
-
-    def save(self, path: str) -> None:
-        self.saver.save(self.sess, path[:-4] if path.endswith(".npz") else path)
-
-
-FRONTENDS = {"eager": _Eager, "static": _Static}
 
 
 def _batches(n: int, batch_size: int, steps: int, seed: int):
@@ -129,14 +34,13 @@ def _batches(n: int, batch_size: int, steps: int, seed: int):
 
 def run(frontend: str, data: datasets.ImageDataset, steps: int, batch_size: int, seed: int, lr: float = 0.05,
         progress: bool = False) -> dict:
-    """Train ``frontend`` for ``steps`` steps of SGD with momentum 0.9 from the seeded initial weights.
-
-    PyTorch's and TF1's momentum updates are the same formula (their Adams are not), so the two
-    frontends' loss curves may differ only by float32 rounding."""
+    """Train ``frontend`` (a frontend or peer name) for ``steps`` steps from the seeded initial weights."""
     seed_everything(seed)
-    weights = init_weights(data.images.shape[2:], data.num_classes, seed)
+    in_hw = data.images.shape[2:]
+    weights = seed_cnn.init_weights(in_hw, data.num_classes, seed)
     t0 = time.perf_counter()
-    model = FRONTENDS[frontend](weights, lr)
+    cls = seed_cnn.FRONTENDS[frontend] if frontend in seed_cnn.FRONTENDS else seed_cnn.PEERS[frontend][0]
+    model = cls(weights, lr, in_hw)
     losses, times = [], []
     first = None
     bar = None
@@ -185,6 +89,14 @@ def _load_split(data_dir: str | None) -> tuple:
     return (data,) + data.split(int(len(data.labels) * 0.8))
 
 
+def _available_peers() -> tuple[list[str], list[str]]:
+    import importlib.util
+    found, missing = [], []
+    for name, (_, module) in seed_cnn.PEERS.items():
+        (found if importlib.util.find_spec(module) else missing).append(name)
+    return found, missing
+
+
 def compare(args: argparse.Namespace) -> dict:
     data, train, held = _load_split(args.data_dir)
     n_train = len(train.labels)
@@ -192,8 +104,15 @@ def compare(args: argparse.Namespace) -> dict:
     dev = device.default()
     print(f"dataset: {data.name}; {n_train} train / {len(held.labels)} held-out; device {dev}; seed {args.seed}; "
           f"{steps} steps of batch {args.batch_size}")
+    names = ["static", "eager"]
+    if args.peers:
+        found, missing = _available_peers()
+        names += found
+        for m in missing:
+            print(f"peer {m}: not installed, skipped")
+    os.makedirs(args.out, exist_ok=True)
     results = {}
-    for fe in ("static", "eager"):
+    for fe in names:
         r = run(fe, train, steps, args.batch_size, args.seed, args.lr, progress=not args.quiet)
         times = numpy.array(r["times"][1:] or r["times"])
         results[fe] = {
@@ -206,22 +125,45 @@ def compare(args: argparse.Namespace) -> dict:
             "heldout_accuracy": _accuracy(r["model"], held),
             "losses": r["losses"],
         }
-        if args.out:
-            os.makedirs(args.out, exist_ok=True)
+        if fe in seed_cnn.FRONTENDS:
             r["model"].save(os.path.join(args.out, f"{fe}-checkpoint.npz"))
+            dot = r["model"].to_dot(train.images[:args.batch_size], train.labels[:args.batch_size])
+            _write_graph(dot, os.path.join(args.out, f"{fe}-graph"))
     a, b = numpy.array(results["static"]["losses"]), numpy.array(results["eager"]["losses"])
     summary = {"dataset": data.name, "device": str(dev), "seed": args.seed, "steps": steps,
                "batch_size": args.batch_size, "max_loss_curve_diff": float(numpy.max(numpy.abs(a - b))),
                "max_loss_curve_rel_diff": float(numpy.max(numpy.abs(a - b) / numpy.maximum(numpy.abs(b), 1e-12))),
                "frontends": results}
     _print_table(summary)
-    if args.out:
-        with open(os.path.join(args.out, "compare.json"), "w") as f:
-            json.dump(summary, f, indent=1)
-        _plot(summary, os.path.join(args.out, "compare.png"))
-        print(f"wrote {os.path.join(args.out, 'compare.json')}, {os.path.join(args.out, 'compare.png')} and "
-              "checkpoints")
+    with open(os.path.join(args.out, "compare.json"), "w") as f:
+        json.dump(summary, f, indent=1)
+    _plot(summary, os.path.join(args.out, "compare.png"))
+    logged = _tensorboard(summary, os.path.join(args.out, "tensorboard"))
+    print(f"wrote {args.out}/: compare.json, compare.png, checkpoints, static-graph.dot, eager-graph.dot"
+          + (", tensorboard/ (tensorboard --logdir " + os.path.join(args.out, "tensorboard") + ")" if logged else
+             " (pip install tensorboardX for a TensorBoard log)"))
     return summary
+
+
+def _write_graph(dot: str, stem: str) -> None:
+    from core.graphviz import render
+    with open(stem + ".dot", "w") as f:
+        f.write(dot)
+    render(dot, stem + ".svg")
+
+
+def _tensorboard(s: dict, logdir: str) -> bool:
+    """Loss and step time per step, one run per frontend, when tensorboardX is installed."""
+    try:
+        from tensorboardX import SummaryWriter
+    except ImportError:
+        return False
+    for fe, r in s["frontends"].items():
+        with SummaryWriter(os.path.join(logdir, fe)) as w:
+            for step, loss in enumerate(r["losses"]):
+                w.add_scalar("train/loss", loss, step)
+            w.add_scalar("heldout/accuracy", r["heldout_accuracy"], len(r["losses"]))
+    return True
 
 
 def _print_table(s: dict) -> None:
@@ -230,9 +172,10 @@ def _print_table(s: dict) -> None:
             ("peak host RSS, process (MiB)", "peak_host_rss_mib", "{:.0f}"),
             ("GPU memory pool (MiB)", "gpu_pool_mib", "{:.1f}"), ("final training loss", "final_loss", "{:.5f}"),
             ("held-out accuracy", "heldout_accuracy", "{:.4f}")]
-    print(f"\n{'':32}{'static':>12}{'eager':>12}")
+    names = list(s["frontends"])
+    print(f"\n{'':32}" + "".join(f"{n:>12}" for n in names))
     for label, key, fmt in rows:
-        cells = [s["frontends"][fe][key] for fe in ("static", "eager")]
+        cells = [s["frontends"][fe][key] for fe in names]
         print(f"{label:32}" + "".join(f"{'n/a' if c is None else fmt.format(c):>12}" for c in cells))
     print(f"largest |loss difference| between the two curves: {s['max_loss_curve_diff']:.3g} "
           f"(relative {s['max_loss_curve_rel_diff']:.3g})")
@@ -243,14 +186,14 @@ def _plot(s: dict, path: str) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
-    for fe, style in (("static", "-"), ("eager", "--")):
+    for fe, style in zip(s["frontends"], ("-", "--", ":", "-.")):
         ax1.plot(s["frontends"][fe]["losses"], style, label=fe)
     ax1.set_xlabel("step")
     ax1.set_ylabel("training loss")
     ax1.set_title(f"loss per step ({s['device']})")
     ax1.legend()
-    names = ["static", "eager"]
-    ax2.bar(names, [s["frontends"][n]["median_step_ms"] for n in names], color=["tab:blue", "tab:orange"])
+    names = list(s["frontends"])
+    ax2.bar(names, [s["frontends"][n]["median_step_ms"] for n in names])
     ax2.set_ylabel("median time per step (ms)")
     ax2.set_title(f"batch {s['batch_size']}, {s['steps']} steps")
     fig.tight_layout()
@@ -290,11 +233,12 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--out", default=None, help="output folder (default: a new folder under ./dualflow-runs/)")
     common.add_argument("--quiet", action="store_true", help="no progress bars")
     t = sub.add_parser("train", parents=[common], help="train and evaluate one frontend, save a checkpoint")
-    t.add_argument("--frontend", choices=sorted(FRONTENDS), required=True)
+    t.add_argument("--frontend", choices=sorted(seed_cnn.FRONTENDS), required=True)
     c = sub.add_parser("compare", parents=[common], help="train with both frontends from the same weights and "
                        "batches; print a side-by-side table, write JSON and a PNG")
     c.add_argument("--steps", type=int, default=None, help="train for this many steps instead of --epochs")
-    c.add_argument("--peers", action="store_true", help="add PyTorch/TensorFlow columns (not implemented yet)")
+    c.add_argument("--peers", action="store_true", help="add PyTorch and TensorFlow (when installed) as columns, "
+                   "trained on the same data from the same weights")
     return p
 
 
@@ -305,8 +249,6 @@ def main(argv: list[str] | None = None) -> int:
     try:
         device.default()
         if args.command == "compare":
-            if args.peers:
-                raise NotImplementedError("--peers (PyTorch/TensorFlow columns) is not implemented yet")
             compare(args)
         else:
             train_cmd(args)

@@ -58,57 +58,23 @@ class cuda:
         manual_seed(seed)
 
 
-def _flatten(obj: Any, arrays: dict) -> Any:
-    """Split a state dict into arrays and a JSON skeleton that points at them."""
+def _leaf(obj: Any) -> Any:
     if isinstance(obj, Tensor):
-        key = f"a{len(arrays)}"
-        arrays[key] = obj._host()
-        return {"__tensor__": key}
-    if isinstance(obj, numpy.ndarray) or type(obj).__module__.startswith("cupy"):
-        key = f"a{len(arrays)}"
-        arrays[key] = numpy.asarray(obj) if isinstance(obj, numpy.ndarray) else obj.get()
-        return {"__array__": key}
-    if isinstance(obj, dict):
-        return {"__dict__": [[_flatten(k, arrays), _flatten(v, arrays)] for k, v in obj.items()]}
-    if isinstance(obj, (list, tuple)):
-        return {"__list__" if isinstance(obj, list) else "__tuple__": [_flatten(v, arrays) for v in obj]}
-    if obj is None or isinstance(obj, (str, builtins.int, builtins.float)):
-        return obj
-    if isinstance(obj, numpy.generic):
-        return obj.item()
-    raise TypeError(f"save: cannot store an object of type {type(obj).__name__}; only tensors, arrays, numbers, "
-                    "strings and dicts/lists/tuples of them")
-
-
-def _unflatten(obj: Any, arrays: dict, map_location: Any) -> Any:
-    if isinstance(obj, dict):
-        if "__tensor__" in obj:
-            return tensor(arrays[obj["__tensor__"]], dtype=arrays[obj["__tensor__"]].dtype, device=map_location)
-        if "__array__" in obj:
-            return arrays[obj["__array__"]]
-        if "__dict__" in obj:
-            return {_unflatten(k, arrays, map_location): _unflatten(v, arrays, map_location) for k, v in obj["__dict__"]}
-        if "__list__" in obj:
-            return [_unflatten(v, arrays, map_location) for v in obj["__list__"]]
-        if "__tuple__" in obj:
-            return tuple(_unflatten(v, arrays, map_location) for v in obj["__tuple__"])
-        raise _ckpt.CheckpointError(f"malformed checkpoint structure: unexpected keys {sorted(obj)}")
-    return obj
+        return "tensor", obj._host()
+    if isinstance(obj, numpy.ndarray):
+        return "array", obj
+    if type(obj).__module__.startswith("cupy"):
+        return "array", obj.get()
+    return None
 
 
 def save(obj: Any, f: str | os.PathLike) -> None:
     """Store a state dict (tensors, arrays, numbers, strings, nested containers) without pickle."""
-    arrays: dict = {}
-    skeleton = _flatten(obj, arrays)
-    _ckpt.save(f, arrays, {"frontend": "eager", "object": skeleton})
+    _ckpt.save_tree(f, obj, "eager", _leaf)
 
 
 def load(f: str | os.PathLike, map_location: Any = None, weights_only: bool = True) -> Any:
     """Load what ``save`` stored; never executes code from the file."""
-    arrays, meta = _ckpt.load(f)
-    if not isinstance(meta, dict) or "object" not in meta:
-        raise _ckpt.CheckpointError(f"{os.fspath(f)!r} holds no eager object (was it written by static_api.Saver?)")
-    try:
-        return _unflatten(meta["object"], arrays, map_location)
-    except KeyError as exc:
-        raise _ckpt.CheckpointError(f"{os.fspath(f)!r} refers to a missing array {exc}") from None
+    obj, _ = _ckpt.load_tree(f, lambda tag, a: tensor(a, dtype=a.dtype, device=map_location) if tag == "tensor"
+                             else a)
+    return obj

@@ -52,6 +52,14 @@ class set_grad_enabled(_GradSwitch):
         core_set_grad_enabled(self._prev)
 
 
+def to_dot(t: Tensor, title: str = "eager autograd graph") -> str:
+    """Graphviz DOT text of the autograd graph that produced ``t`` (op names and shapes)."""
+    from core.graphviz import to_dot as _to_dot
+    if t.node is None:
+        raise RuntimeError("to_dot: the tensor has no autograd graph (it is a leaf or was made under no_grad)")
+    return _to_dot([t.node], title=title)
+
+
 def _seeds(outputs: Sequence[Tensor], grad_outputs: Sequence[Any] | None) -> list:
     seeds = []
     for i, y in enumerate(outputs):

@@ -409,6 +409,11 @@ class Graph:
         finally:
             self._control.pop()
 
+    def to_dot(self, title: str = "static graph") -> str:
+        """Graphviz DOT text of every operation (name, type, output shapes)."""
+        from core.graphviz import to_dot
+        return to_dot([op.node for op in self._ops], label=lambda n: n.operation.name, title=title)
+
     def finalize(self) -> None:
         self._finalized = True
 

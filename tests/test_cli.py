@@ -61,3 +61,29 @@ def test_cli_help_and_bad_arguments():
     dev = subprocess.run([sys.executable, "-m", "core.cli", "compare"], capture_output=True, text=True,
                          env={**os.environ, "DUALFLOW_DEVICE": "tpu"})
     assert dev.returncode == 2 and "valid values" in dev.stderr
+
+
+def test_compare_writes_graphs_and_tensorboard_log(tmp_path):
+    out = tmp_path / "run"
+    assert cli.main(["compare", "--steps", "3", "--batch-size", "8", "--quiet", "--out", str(out)]) == 0
+    static_dot, eager_dot = (out / "static-graph.dot").read_text(), (out / "eager-graph.dot").read_text()
+    assert static_dot.startswith('digraph "static graph"')
+    for name in ("Conv2D", "MaxPool", "SparseSoftmaxCrossEntropyWithLogits", "ApplyGradients", "images"):
+        assert name in static_dot, name
+    for name in ("Conv2D", "MaxPool", "Relu", "MatMul", "SparseSoftmaxCrossEntropyWithLogits"):
+        assert name in eager_dot, name
+    assert "ApplyGradients" not in eager_dot and "requires_grad (32, 1, 3, 3)" in eager_dot
+    pytest.importorskip("tensorboardX")
+    events = list((out / "tensorboard" / "eager").glob("events.out.tfevents.*"))
+    assert len(events) == 1 and b"train/loss" in events[0].read_bytes()
+
+
+@pytest.mark.reference
+def test_peers_train_to_the_same_curve(tmp_path):
+    pytest.importorskip("torch")
+    pytest.importorskip("tensorflow")
+    s = cli.compare(cli.build_parser().parse_args(["compare", "--steps", "15", "--batch-size", "16", "--quiet",
+                                                   "--peers", "--out", str(tmp_path)]))
+    eager = np.array(s["frontends"]["eager"]["losses"])
+    for peer in ("pytorch", "tensorflow"):
+        np.testing.assert_allclose(s["frontends"][peer]["losses"], eager, rtol=1e-4, err_msg=peer)

@@ -12,7 +12,7 @@ pytestmark = pytest.mark.reference
 def _pair(make_ours, make_theirs, x):
     ours, theirs = make_ours(), make_theirs()
     with torch.no_grad():
-        for (n, p), (_, q) in zip(ours.named_parameters(), theirs.named_parameters()):
+        for p, q in zip(ours.parameters(), theirs.parameters()):
             q.copy_(torch.tensor(p.detach().numpy()))
     xo = eager_api.tensor(x, requires_grad=True)
     xt = torch.tensor(x, requires_grad=True)

@@ -77,10 +77,9 @@ class _Window(Op):
     def _out_hw(self, x: Value, kernel: Sequence[int]) -> tuple:
         shape = tuple(out_size(x.shape[2 + i], kernel[i], self.stride[i], self.dilation[i], self.padding, i)
                       for i in range(2))
-        for i, s in enumerate(shape):
-            if s is not None and s < 1:
-                raise self.shape_error("input", f"a spatial size of at least the (dilated) kernel {tuple(kernel)}"
-                                       f" after padding {self.padding}", x.shape)
+        if any(s is not None and s < 1 for s in shape):
+            raise self.shape_error("input", f"a spatial size of at least the (dilated) kernel {tuple(kernel)}"
+                                   f" after padding {self.padding}", x.shape)
         return shape
 
     def _pads(self, x_shape: Sequence[int], kernel: Sequence[int]) -> tuple[int, int, int, int]:

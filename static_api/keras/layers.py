@@ -72,6 +72,10 @@ class Layer:
     def count_params(self) -> int:
         return int(sum(numpy.prod(w.shape) for w in self.weights))
 
+    def weight_layouts(self) -> list:
+        """Each weight's layout for cross-frontend conversion (see ``core.interop``)."""
+        return [("plain", None)] * len(self.weights)
+
     def _add_weight(self, suffix: str, shape: Sequence[int], init: Any, trainable: bool = True) -> Variable:
         v = Variable(init(tuple(shape), numpy.float32), name=f"{self.name}/{suffix}", trainable=trainable)
         self.weights.append(v)
@@ -98,7 +102,7 @@ class Layer:
             self.built = True
         with graph.as_default():
             out = self.call(x, learning_phase(graph))
-        self.output = out
+        self.input, self.output = x, out
         graph.__dict__.setdefault("_keras_layers", []).append(self)
         return out
 
@@ -146,6 +150,12 @@ class Dense(Layer):
         self.kernel = self._add_weight("kernel", (input_shape[-1], self.units), self.kernel_initializer)
         self.bias = self._add_weight("bias", (self.units,), self.bias_initializer) if self.use_bias else None
 
+    def weight_layouts(self):
+        # A Dense right after Flatten of a feature map reads its features in (h, w, c) order.
+        src = self.input.op.node.inputs[0] if self.input.op.type == "Reshape" else None
+        hwc = tuple(src.shape[1:]) if src is not None and len(src.shape) == 4 else None
+        return [("dense", hwc)] + [("plain", None)] * (len(self.weights) - 1)
+
     def call(self, x, training):
         if x.shape[-1] != self.kernel.shape[0]:
             raise ValueError(f"Input 0 of layer \"{self.name}\" is incompatible with the layer: expected axis -1 of "
@@ -177,6 +187,9 @@ class Conv2D(Layer):
         self.kernel = self._add_weight("kernel", self.kernel_size + (input_shape[-1], self.filters),
                                        self.kernel_initializer)
         self.bias = self._add_weight("bias", (self.filters,), self.bias_initializer) if self.use_bias else None
+
+    def weight_layouts(self):
+        return [("conv", None)] + [("plain", None)] * (len(self.weights) - 1)
 
     def call(self, x, training):
         y = nn.conv2d(x, self.kernel, self.strides, self.padding, dilations=self.dilation_rate)

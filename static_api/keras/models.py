@@ -6,7 +6,7 @@ from typing import Any, Callable, Sequence
 
 import numpy
 
-from core import checkpoint
+from core import checkpoint, interop
 from core.graph import toposort
 from static_api import ops
 from static_api.graph import Tensor
@@ -75,18 +75,26 @@ class Model:
                                  f"{tuple(numpy.shape(v))}")
             w.load(v, sess)
 
+    def weight_layouts(self) -> list:
+        return [lay_out for lay in self.layers for lay_out in lay.weight_layouts()]
+
     def save_weights(self, filepath: str) -> None:
-        """Store all weights (in layer order) in a non-executable ``.npz`` checkpoint."""
-        values = self.get_weights()
-        names = [w.op.name for w in self.weights]
-        checkpoint.save(filepath, {f"w{i:04d}": v for i, v in enumerate(values)},
-                        {"frontend": "keras", "names": names})
+        """Store all weights (in layer order, with their layouts) in a non-executable ``.npz`` checkpoint."""
+        weights = {w.op.name: v for w, v in zip(self.weights, self.get_weights())}
+        checkpoint.save_tree(filepath, {"weights": weights, "layouts": self.weight_layouts()}, "keras")
 
     def load_weights(self, filepath: str) -> None:
-        arrays, meta = checkpoint.load(filepath)
-        if not isinstance(meta, dict) or meta.get("frontend") != "keras":
-            raise checkpoint.CheckpointError(f"{filepath!r} was not written by Model.save_weights")
-        self.set_weights([arrays[f"w{i:04d}"] for i in range(len(arrays))])
+        """Load ``save_weights`` output, or an eager (PyTorch-layout) state dict of the same architecture,
+        whose conv and linear weights are converted to this model's NHWC/HWIO layout."""
+        tree, frontend = checkpoint.load_tree(filepath)
+        if frontend == "keras":
+            self.set_weights(list(tree["weights"].values()))
+        elif frontend == "eager":
+            values = [v for k, v in tree.items() if not k.endswith("num_batches_tracked")]
+            self.set_weights(interop.convert(values, self.weight_layouts(), "to_tf"))
+        else:
+            raise checkpoint.CheckpointError(f"{filepath!r} holds neither Keras weights nor an eager state dict "
+                                             f"(frontend {frontend!r})")
 
     # ----- compile ---------------------------------------------------------------
     def compile(self, optimizer: Any = "rmsprop", loss: Any = None, metrics: Sequence[Any] | None = None) -> None:
