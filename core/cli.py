@@ -58,7 +58,9 @@ def run(frontend: str, data: datasets.ImageDataset, steps: int, batch_size: int,
         times.append(dt)
         if bar is not None:
             bar.update(1)
-            bar.set_postfix(loss=f"{value:.4f}", img_s=f"{batch_size / dt:.0f}")
+            if len(losses) % 10 == 1:     # batch accuracy every 10 steps, outside the timed step
+                acc = float((model.predict(data.images[idx]) == data.labels[idx]).mean())
+            bar.set_postfix(loss=f"{value:.4f}", acc=f"{acc:.3f}", img_s=f"{batch_size / dt:.0f}")
     if bar is not None:
         bar.close()
     return {"model": model, "losses": losses, "times": times, "first_step_s": first}

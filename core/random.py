@@ -6,6 +6,7 @@ on first use, so the same seed gives the same stream on a given device.
 from __future__ import annotations
 
 import random as _pyrandom
+import sys
 from typing import Any
 
 import numpy
@@ -37,7 +38,10 @@ default_generator = Generator(None)
 
 
 def seed_everything(seed: int) -> None:
-    """One call for Python's ``random``, NumPy's global state and dualflow's default generator (all devices)."""
+    """One call for Python's ``random``, NumPy's and CuPy's global states and dualflow's default generator."""
     _pyrandom.seed(seed)
     numpy.random.seed(seed % 2**32)
+    cupy = sys.modules.get("cupy")      # seeded only if already in use: seeding must not import the GPU stack
+    if cupy is not None:
+        cupy.random.seed(seed % 2**32)
     default_generator.manual_seed(seed)
