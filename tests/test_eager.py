@@ -1,7 +1,5 @@
 """The eager (PyTorch-style) frontend: autograd rules, modules, optimizers, data, checkpoints."""
-import importlib.util
 import math
-import os
 
 import numpy as np
 import pytest
@@ -13,16 +11,7 @@ import eager_api.optim as optim
 from core.checkpoint import CheckpointError
 from core.device import Device
 from eager_api.utils.data import DataLoader, TensorDataset
-
-EXAMPLES = os.path.join(os.path.dirname(__file__), "..", "examples")
-
-
-def _load_example(name):
-    spec = importlib.util.spec_from_file_location(name, os.path.join(EXAMPLES, name + ".py"))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
+from tests.helpers import load_example
 
 # ----- module gradient checks (float64 central differences) --------------------------
 def _check_module(module, x, eps=1e-6, tol=1e-5):
@@ -338,7 +327,7 @@ def test_dropout_train_and_eval():
 
 
 def test_seed_example_as_written_fails_like_pytorch_and_fixed_trains():
-    ex = _load_example("eager_seed_cnn")
+    ex = load_example("eager_seed_cnn")
     with pytest.raises(RuntimeError) as info:
         ex.train(fixed=False, steps=1)
     msg = str(info.value)
@@ -388,7 +377,7 @@ def test_save_load_round_trip_and_rejects_bad_files(tmp_path):
 @pytest.mark.slow
 def test_mnist_cnn_reaches_97_percent_in_3_epochs():
     from tests.helpers import mnist_split
-    ex = _load_example("eager_mnist")
+    ex = load_example("eager_mnist")
     train, test = mnist_split()
     acc = ex.main(train, test, epochs=3, quiet=True)
     assert acc >= 0.97, acc

@@ -7,6 +7,7 @@ import eager_api.nn as nn
 import static_api as tf
 from core import interop
 from eager_api.utils.interop import state_dict_from_keras
+from tests.helpers import load_example
 from tests.op_table import conv_ref
 
 R = np.random.default_rng(11)
@@ -43,23 +44,13 @@ def _eager_seed():
                          nn.MaxPool2d(2), nn.Flatten(), nn.Linear(1600, 10), nn.Softmax(1))
 
 
-def _keras_seed():
-    inputs = tf.keras.layers.Input(shape=(28, 28, 1))
-    x = tf.keras.layers.Conv2D(32, kernel_size=(3, 3), activation="relu")(inputs)
-    x = tf.keras.layers.MaxPooling2D(pool_size=(2, 2))(x)
-    x = tf.keras.layers.Conv2D(64, kernel_size=(3, 3), activation="relu")(x)
-    x = tf.keras.layers.MaxPooling2D(pool_size=(2, 2))(x)
-    x = tf.keras.layers.Flatten()(x)
-    return tf.keras.models.Model(inputs, tf.keras.layers.Dense(10, activation="softmax")(x))
-
-
 def test_eager_checkpoint_loads_into_keras_and_back(tmp_path):
     tf.reset_default_graph()
     torch.manual_seed(3)
     x = R.random((5, 1, 28, 28)).astype(np.float32)
     eager = _eager_seed()
     torch.save(eager.state_dict(), tmp_path / "eager.npz")
-    keras = _keras_seed()
+    keras = load_example("keras_seed_cnn").build()
     keras.load_weights(str(tmp_path / "eager.npz"))
     p_eager = eager(torch.tensor(x)).detach().numpy()
     np.testing.assert_allclose(keras.predict(x.transpose(0, 2, 3, 1)), p_eager, rtol=1e-4, atol=1e-6)

@@ -1,5 +1,4 @@
 """Keras-style models on the static graph (``static_api.keras``)."""
-import importlib.util
 import os
 
 import numpy as np
@@ -7,8 +6,7 @@ import pytest
 
 import static_api as tf
 from core.checkpoint import CheckpointError
-
-EXAMPLE = os.path.join(os.path.dirname(__file__), "..", "examples", "keras_seed_cnn.py")
+from tests.helpers import load_example
 
 
 @pytest.fixture(autouse=True)
@@ -16,13 +14,6 @@ def fresh_graph():
     tf.reset_default_graph()
     tf.set_random_seed(0)
     yield
-
-
-def _example():
-    spec = importlib.util.spec_from_file_location("keras_seed_cnn", EXAMPLE)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 def _blobs(n=240, seed=0):
@@ -44,7 +35,7 @@ def _mlp(loss="sparse_categorical_crossentropy", **layer_kw):
 
 def test_seed_model_summary_has_34826_parameters():
     lines = []
-    _example().build().summary(print_fn=lines.append)
+    load_example("keras_seed_cnn").build().summary(print_fn=lines.append)
     text = "\n".join(lines)
     assert "Total params: 34,826" in text and "Trainable params: 34,826" in text
     for row in ("conv2d (Conv2D)", "(None, 26, 26, 32)", "320", "max_pooling2d_1 (MaxPooling2D)", "(None, 5, 5, 64)",
@@ -158,7 +149,7 @@ def test_seed_keras_model_reaches_97_percent_on_mnist_within_3_epochs():
     from tests.helpers import MNIST_DIR
     if not os.path.isdir(MNIST_DIR):
         pytest.skip("shared MNIST missing")
-    ex = _example()
+    ex = load_example("keras_seed_cnn")
     (xt, yt), (xv, yv), _ = ex.load(MNIST_DIR)
     assert xt.shape == (8000, 28, 28, 1) and yt.shape == (8000, 10) and len(xv) == 2000
     model = ex.build()

@@ -193,13 +193,8 @@ def test_global_step_and_saver_round_trip(tmp_path):
 
 @pytest.mark.slow
 def test_graph_mnist_example_reaches_97_percent():
-    import importlib.util
-    import os
-    from tests.helpers import mnist_split
-    spec = importlib.util.spec_from_file_location(
-        "static_mnist", os.path.join(os.path.dirname(__file__), "..", "examples", "static_mnist.py"))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    from tests.helpers import load_example, mnist_split
+    mod = load_example("static_mnist")
     train, test = mnist_split()
     assert mod.main(train, test, epochs=3, quiet=True) >= 0.97
 

@@ -15,6 +15,9 @@ from static_api import nn, ops
 from static_api.graph import Graph, Tensor, get_default_graph
 from static_api.variables import Variable, glorot_uniform_initializer, ones_initializer, zeros_initializer
 
+# Graph collections holding the Keras state of a graph.
+LAYERS, LAYER_NAMES, LEARNING_PHASE = "keras_layers", "keras_layer_names", "keras_learning_phase"
+
 _ACTIVATIONS = {None: None, "linear": None, "relu": nn.relu, "sigmoid": nn.sigmoid, "tanh": nn.tanh,
                 "softmax": nn.softmax}
 
@@ -42,11 +45,12 @@ def _pair(v: Any) -> tuple[int, int]:
 
 def learning_phase(graph: Graph) -> Tensor:
     """The graph's scalar bool 'training' switch: False unless fed (fit feeds True)."""
-    lp = getattr(graph, "_keras_learning_phase", None)
-    if lp is None:
-        with graph.as_default():
-            lp = ops.placeholder_with_default(numpy.array(False), (), name="keras_learning_phase")
-        graph._keras_learning_phase = lp
+    found = graph.get_collection(LEARNING_PHASE)
+    if found:
+        return found[0]
+    with graph.as_default():
+        lp = ops.placeholder_with_default(numpy.array(False), (), name="keras_learning_phase")
+    graph.add_to_collection(LEARNING_PHASE, lp)
     return lp
 
 
@@ -56,7 +60,6 @@ class Layer:
     def __init__(self, name: str | None = None, input_shape: Sequence[int] | None = None, **kwargs: Any) -> None:
         if kwargs:
             raise TypeError(f"{type(self).__name__}: unsupported argument(s) {sorted(kwargs)}")
-        self._name = name
         self.name = name
         self.input_shape_arg = tuple(input_shape) if input_shape is not None else None
         self.built = False
@@ -103,7 +106,7 @@ class Layer:
         with graph.as_default():
             out = self.call(x, learning_phase(graph))
         self.input, self.output = x, out
-        graph.__dict__.setdefault("_keras_layers", []).append(self)
+        graph.add_to_collection(LAYERS, self)
         return out
 
     @property
@@ -113,9 +116,8 @@ class Layer:
 
 def _unique_layer_name(graph: Graph, cls_name: str) -> str:
     base = re.sub(r"(?<!^)(?=[A-Z])", "_", cls_name).lower().replace("2_d", "2d")
-    counts = graph.__dict__.setdefault("_keras_names", {})
-    n = counts.get(base, 0)
-    counts[base] = n + 1
+    n = graph.get_collection(LAYER_NAMES).count(base)
+    graph.add_to_collection(LAYER_NAMES, base)
     return base if n == 0 else f"{base}_{n}"
 
 
@@ -132,7 +134,7 @@ def Input(shape: Sequence[int], batch_size: int | None = None, name: str | None 
     graph = get_default_graph()
     name = name or _unique_layer_name(graph, "Input")
     ph = ops.placeholder(numpy.dtype(dtype), (batch_size,) + tuple(shape), name=name)
-    graph.__dict__.setdefault("_keras_layers", []).append(InputLayer(ph, name))
+    graph.add_to_collection(LAYERS, InputLayer(ph, name))
     return ph
 
 
@@ -199,7 +201,7 @@ class Conv2D(Layer):
 
 
 class _Pooling2D(Layer):
-    pool = staticmethod(nn.max_pool2d)
+    pool: Any = None    # the tf.nn pooling function
 
     def __init__(self, pool_size: Any = (2, 2), strides: Any = None, padding: str = "valid", **kwargs: Any) -> None:
         super().__init__(**kwargs)

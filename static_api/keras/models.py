@@ -40,7 +40,7 @@ class Model:
         self.input, self.output = inputs, outputs
         self.graph = inputs.graph
         reached = {id(n) for n in toposort([outputs.node])}
-        layers = self.graph.__dict__.get("_keras_layers", [])
+        layers = self.graph.get_collection(L.LAYERS)
         self.layers = [lay for i, lay in enumerate(layers) if lay not in layers[:i]
                        and lay.output is not None and id(lay.output.node) in reached]
 
@@ -130,7 +130,7 @@ class Model:
         return ops.reduce_mean(ops.cast(ops.equal(pred, ops.cast(truth, ops.int64)), ops.float32))
 
     # ----- running -----------------------------------------------------------------
-    def _ensure_built(self, x: numpy.ndarray | None = None) -> None:
+    def _ensure_built(self) -> None:
         if not hasattr(self, "output"):
             raise ValueError("This model has not yet been built. Build the model first by calling `build()` or by "
                              "calling the model on a batch of data.")
@@ -199,8 +199,9 @@ class Model:
             for k, v in logs.items():
                 hist.history.setdefault(k, []).append(v)
             if verbose:
+                # Keras 3's order: training metrics alphabetically, then the validation ones.
                 metrics = " - ".join(f"{k}: {v:.4f}" for k, v in sorted(logs.items(), key=lambda kv: (
-                    kv[0].startswith("val_"), kv[0] != "accuracy" and kv[0] != "val_accuracy")))
+                    kv[0].startswith("val_"), kv[0])))
                 print_fn(f"Epoch {epoch + 1}/{epochs}\n{steps}/{steps} - {dt:.0f}s {dt / steps * 1e3:.0f}ms/step - "
                          f"{metrics}")
         return hist
@@ -249,7 +250,8 @@ class Model:
 
 
 class Sequential(Model):
-    """A linear stack of layers; builds when the input shape is known (an ``input_shape=`` or first fit)."""
+    """A linear stack of layers; it builds as layers are added once the input shape is known (an
+    ``input_shape=`` on the first layer, or ``keras.Input(shape)`` as the first element)."""
 
     def __init__(self, layers: Sequence[Any] | None = None, name: str | None = None) -> None:
         super().__init__(name=name)
@@ -270,7 +272,7 @@ class Sequential(Model):
             out = layer(self.output if hasattr(self, "output") else self._input_tensor)
             self._set_io(self._input_tensor, out)
 
-    def _ensure_built(self, x: numpy.ndarray | None = None) -> None:
+    def _ensure_built(self) -> None:
         if not hasattr(self, "output"):
             raise ValueError("This model has not yet been built. Give the first layer an `input_shape` or start "
                              "the list with keras.Input(shape).")
