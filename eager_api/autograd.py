@@ -97,11 +97,25 @@ def backward(tensors: Sequence[Tensor], grad_tensors: Sequence[Any] | None = Non
     keep = create_graph if retain_graph is None else retain_graph
     with grad_mode(create_graph):
         grads = autodiff.gradients(tensors, targets, seeds, retain_graph=keep)
+        held = {id(_memory(s.data)) for s in seeds}
         for t, g in zip(targets, grads):
             if g is None:
                 continue
-            g = _T(g) if create_graph else _T(g).detach()
-            t.grad = g if t.grad is None else _T(t.grad + g)
+            if not create_graph:
+                g = _T(g).detach()
+                # A gradient rule may pass one array to several inputs, or hand back a broadcast view; every
+                # .grad must be its own writable array, as in PyTorch, so in-place updates stay local.
+                if id(_memory(g.data)) in held or not g.data.flags.c_contiguous:
+                    g = _T(g.clone())
+                held.add(id(_memory(g.data)))
+            t.grad = _T(g) if t.grad is None else _T(t.grad + g)
+
+
+def _memory(a: Any) -> Any:
+    """The array that owns ``a``'s memory."""
+    while a.base is not None:
+        a = a.base
+    return a
 
 
 def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool | None = None,

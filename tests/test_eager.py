@@ -233,6 +233,22 @@ def test_no_grad_decorator_and_grad_accumulates_on_leaves_only():
     assert x.grad.item() == 13.0 and y.grad.item() == 2.0 and y.grad_fn is not None and x.is_leaf
 
 
+def test_each_grad_is_its_own_writable_array():
+    # sum's gradient is one value spread over x, and add passes one array to both inputs: neither may leak
+    # into .grad as a shared or read-only buffer.
+    x = torch.ones(3, 4, requires_grad=True)
+    z = torch.ones(12, requires_grad=True)
+    seed = torch.full((12,), 2.0)
+    (x.reshape(12) + z).backward(seed)
+    x.grad.add_(1.0)
+    assert x.grad.sum().item() == 36.0 and z.grad.sum().item() == 24.0 and seed.sum().item() == 24.0
+    w = torch.ones(5, requires_grad=True)
+    w.sum().backward()
+    opt = optim.SGD([w], lr=0.1)
+    opt.zero_grad(set_to_none=False)
+    assert w.grad.tolist() == [0.0] * 5
+
+
 def test_backward_on_non_scalar_needs_gradient():
     x = torch.tensor([1.0, 2.0], requires_grad=True)
     with pytest.raises(RuntimeError, match="implicitly created only for scalar outputs"):
