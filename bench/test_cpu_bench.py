@@ -59,3 +59,31 @@ def test_torch_max_pool_fwd_bwd(benchmark):
     x = torch.randn(B, 32, 28, 28, requires_grad=True)
     g = torch.ones(B, 32, 14, 14)
     benchmark(lambda: torch.autograd.grad(torch.nn.functional.max_pool2d(x, 2), [x], g))
+
+
+# A whole training step of the seed CNN at a small batch, where the time is mostly host-side dispatch
+# (primitives, autograd, optimizer): the same Python runs in front of the GPU kernels.  lr = 0 keeps the
+# weights, and so the per-step arithmetic, fixed: a model fitted to one batch drifts into denormal floats,
+# which would time the CPU's slow path instead of the framework.
+STEP_BATCH = 1
+
+
+def _step_batch():
+    rng = np.random.default_rng(0)
+    return rng.random((STEP_BATCH, 1, 28, 28), dtype=np.float32), rng.integers(0, 10, STEP_BATCH)
+
+
+@pytest.mark.parametrize("frontend", ["eager", "static"])
+def test_dualflow_seed_step(benchmark, frontend):
+    from core import seed_cnn
+    x, y = _step_batch()
+    model = seed_cnn.FRONTENDS[frontend](seed_cnn.init_weights((28, 28), 10, 0), 0.0, (28, 28))
+    benchmark(lambda: model.loss_value(model.step(x, y)))
+
+
+def test_torch_seed_step(benchmark):
+    pytest.importorskip("torch")
+    from core import seed_cnn
+    x, y = _step_batch()
+    model = seed_cnn.TorchPeer(seed_cnn.init_weights((28, 28), 10, 0), 0.0, (28, 28))
+    benchmark(lambda: model.loss_value(model.step(x, y)))

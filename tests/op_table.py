@@ -221,6 +221,19 @@ def _cases():
         c.append(Case(f"max_pool2d_gather_k{k}", mp_gather, [rnd(*xm.shape), xm], None, wrt=[0]))
         c.append(Case(f"avg_pool2d_grad_k{k}", lambda g, x, k=k, s=s, p=p: core.apply(AvgPoolGrad(k, s, p), g, x),
                       [rnd(*oshape), xm], None, wrt=[0]))
+    # Fused gradient primitives: forward against the plain formula, their own gradients to second order.
+    from core.ops.elementwise import ReluGrad
+    from core.ops.reduce import ReduceGrad
+    c += [
+        Case("relu_grad", lambda g, y: core.apply(ReluGrad(), g, y), [rnd(3, 5), distinct(3, 5) - 0.5],
+             lambda g, y: np.where(y > 0, g, 0.0), wrt=[0]),
+        Case("mean_grad_axes", lambda g, x: core.apply(ReduceGrad((0, 2), False, True), g, x), [rnd(3), rnd(2, 3, 4)],
+             lambda g, x: np.broadcast_to(g[None, :, None] / 8, x.shape), wrt=[0]),
+        Case("sum_grad_keepdims", lambda g, x: core.apply(ReduceGrad(1, True, False), g, x), [rnd(2, 1, 4), rnd(2, 3, 4)],
+             lambda g, x: np.broadcast_to(g, x.shape), wrt=[0]),
+        Case("sum_grad_all", lambda g, x: core.apply(ReduceGrad(None, False, False), g, x), [rnd(), rnd(2, 3)],
+             lambda g, x: np.full(x.shape, g), wrt=[0]),
+    ]
     gam, bet = rnd(1, 3, 1, 1, lo=0.5), rnd(1, 3, 1, 1)
     c.append(Case("batch_norm_train", lambda x, g, b: core.batch_norm_train(x, g, b, (0, 2, 3), 1e-5)[0],
                   [rnd(4, 3, 2, 3), gam, bet],

@@ -298,8 +298,28 @@ class Relu(Unary):
         return be.xp.maximum(x, 0)
 
     def vjp(self, node, grads, needs):
-        y = node.outputs[0]
-        return (mul(grads[0], cast(scalar_compare(y, "Greater", 0.0), y.dtype)),)
+        return (relu_grad(grads[0], node.outputs[0]),)
+
+
+class ReluGrad(Op):
+    """``gy`` where the ReLU's output ``y`` is positive, else 0: one primitive instead of compare, cast, mul."""
+
+    name = "ReluGrad"
+    arg_names = ("gradients", "outputs")
+
+    def infer(self, g: Value, y: Value) -> list:
+        self.require_float(g, y)
+        self.require_same_dtype(g, y)
+        if len(g.shape) != len(y.shape) or any(a != b and None not in (a, b) for a, b in zip(g.shape, y.shape)):
+            raise self.shape_error("gradients", f"the ReLU output's shape {tuple(y.shape)}", g.shape)
+        return [(y.shape, y.dtype)]
+
+    def forward(self, be, g, y):
+        return g * (y > 0)
+
+    def vjp(self, node, grads, needs):
+        # Linear in the gradient; the step function of y has zero derivative almost everywhere.
+        return relu_grad(grads[0], node.inputs[1]), None
 
 
 class Sigmoid(Unary):
@@ -550,6 +570,10 @@ def sign(x: Value) -> Value:
 
 def relu(x: Value) -> Value:
     return apply(Relu(), x)
+
+
+def relu_grad(g: Value, y: Value) -> Value:
+    return apply(ReluGrad(), g, y)
 
 
 def sigmoid(x: Value) -> Value:

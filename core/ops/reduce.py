@@ -69,8 +69,7 @@ class Sum(Reduce):
         return [(shape, x.dtype if x.dtype.kind == "f" else numpy.dtype(numpy.int64))]
 
     def vjp(self, node, grads, needs):
-        x = node.inputs[0]
-        return (ew.broadcast_like(self._expand(grads[0], x), x),)
+        return (apply(ReduceGrad(self.axes, self.keepdims, False), grads[0], node.inputs[0]),)
 
 
 class Mean(Reduce):
@@ -83,9 +82,42 @@ class Mean(Reduce):
         return super().infer(x)
 
     def vjp(self, node, grads, needs):
-        x = node.inputs[0]
-        g = ew.broadcast_like(self._expand(grads[0], x), x)
-        return (ew.div(g, count(x, self._axes(x))),)
+        return (apply(ReduceGrad(self.axes, self.keepdims, True), grads[0], node.inputs[0]),)
+
+
+class ReduceGrad(Reduce):
+    """The gradient of sum (or mean) over ``axes``: ``g`` spread back over ``x``'s shape (divided by the count).
+
+    One primitive instead of expand, broadcast, count and divide; its own gradient is the reduction again.
+    """
+
+    saves_inputs = False
+    arg_names = ("gradients", "input")
+
+    def __init__(self, axes: Any, keepdims: bool, mean: bool) -> None:
+        super().__init__(axes, keepdims)
+        self.mean = bool(mean)
+        self.name = "MeanGrad" if mean else "SumGrad"
+
+    def infer(self, g: Value, x: Value) -> list:
+        expected = reduced_shape(x.shape, self._axes(x), self.keepdims)
+        if len(g.shape) != len(expected) or any(a != b and None not in (a, b) for a, b in zip(g.shape, expected)):
+            raise self.shape_error("gradients", f"the reduced shape {expected}", g.shape)
+        return [(x.shape, g.dtype)]
+
+    def forward(self, be, g, x):
+        axes = norm_axes(self, self.axes, x.ndim)
+        if not self.keepdims:
+            g = be.xp.expand_dims(g, axes)
+        if self.mean:
+            n = 1
+            for a in axes:
+                n *= x.shape[a]
+            g = g / g.dtype.type(n)
+        return be.xp.broadcast_to(g, x.shape)
+
+    def vjp(self, node, grads, needs):
+        return apply((Mean if self.mean else Sum)(self.axes, self.keepdims), grads[0]), None
 
 
 class MaxMin(Reduce):
@@ -108,25 +140,6 @@ class Max(MaxMin):
 class Min(MaxMin):
     name = "Min"
     fn = "min"
-
-
-class Count(Op):
-    """The number of elements of ``x`` over ``axes`` (a runtime scalar of x's dtype)."""
-
-    name = "Count"
-    differentiable = False
-
-    def __init__(self, axes: tuple[int, ...]) -> None:
-        self.axes = tuple(axes)
-
-    def infer(self, x: Value) -> list:
-        return [((), x.dtype)]
-
-    def forward(self, be, x):
-        n = 1
-        for a in self.axes:
-            n *= x.shape[a]
-        return be.xp.asarray(n, dtype=x.dtype)
 
 
 class ArgMax(Op):
@@ -205,10 +218,6 @@ def max(x: Value, axes: Any = None, keepdims: bool = False) -> Value:
 
 def min(x: Value, axes: Any = None, keepdims: bool = False) -> Value:
     return apply(Min(axes, keepdims), x)
-
-
-def count(x: Value, axes: Sequence[int]) -> Value:
-    return apply(Count(tuple(axes)), x)
 
 
 def argmax(x: Value, axis: int | None = None, keepdims: bool = False) -> Value:
