@@ -7,7 +7,7 @@ import core
 from core.op import apply
 from core.ops.nn import AvgPool, Conv2D, MaxPool
 from static_api.graph import Tensor, named
-from static_api.ops import _t
+from static_api.ops import _pair, _t
 
 
 def relu(features, name=None):
@@ -85,10 +85,8 @@ def conv2d(input, filters, strides, padding, data_format="NHWC", dilations=None,
 
 
 def bias_add(value, bias, data_format=None, name=None):
-    fmt = _fmt(data_format)
-    if fmt == "NCHW" and value.ndim == 4:
-        bias = core.reshape(bias, (-1, 1, 1))
-    return named(core.add(value, bias), name)
+    value, bias = _pair(value, bias)
+    return named(core.bias_add(value, bias, 1 if _fmt(data_format) == "NCHW" else -1), name)
 
 
 def max_pool2d(input, ksize, strides, padding, data_format="NHWC", name=None):

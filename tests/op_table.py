@@ -223,8 +223,14 @@ def _cases():
                       [rnd(*oshape), xm], None, wrt=[0]))
     # Fused gradient primitives: forward against the plain formula, their own gradients to second order.
     from core.ops.elementwise import ReluGrad
+    from core.ops.nn import BiasAddGrad
     from core.ops.reduce import ReduceGrad
     c += [
+        Case("bias_add_nchw", lambda x, b: core.bias_add(x, b, 1), [rnd(2, 3, 4, 5), rnd(3)],
+             lambda x, b: x + b[None, :, None, None]),
+        Case("bias_add_nhwc", lambda x, b: core.bias_add(x, b, -1), [rnd(2, 4, 5, 3), rnd(3)], lambda x, b: x + b),
+        Case("bias_add_grad_nchw", lambda g: core.apply(BiasAddGrad(1), g), [rnd(2, 3, 4, 5)],
+             lambda g: g.sum((0, 2, 3))),
         Case("relu_grad", lambda g, y: core.apply(ReluGrad(), g, y), [rnd(3, 5), distinct(3, 5) - 0.5],
              lambda g, y: np.where(y > 0, g, 0.0), wrt=[0]),
         Case("mean_grad_axes", lambda g, x: core.apply(ReduceGrad((0, 2), False, True), g, x), [rnd(3), rnd(2, 3, 4)],

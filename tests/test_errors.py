@@ -40,6 +40,13 @@ def test_broadcast_mismatch():
         core.add(v((2, 3)), v((4,)))
 
 
+def test_bias_size_must_match_the_channel_axis():
+    with pytest.raises(core.ShapeError, match=r"BiasAdd: argument 'bias' expected shape \(3,\).*\(2, 3, 4, 5\).*got "
+                                              r"shape \(5,\)"):
+        core.bias_add(v((2, 3, 4, 5)), v((5,)), 1)
+    assert core.bias_add(v((2, 3, 4, 5)), v((5,)), -1).shape == (2, 3, 4, 5)
+
+
 def test_dtype_mismatch_names_both():
     with pytest.raises(core.DTypeError, match="Mul: argument 'y' expected dtype float32.*got float64"):
         core.mul(v((2,)), v((2,), np.float64))

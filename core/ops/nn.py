@@ -16,6 +16,7 @@ from core.graph import Value
 from core.op import Op, apply
 from core.ops import elementwise as ew
 from core.ops import reduce as rd
+from core.ops import shape as sh
 from core.random import Generator
 
 Padding = "str | tuple[int, int, int, int]"
@@ -284,7 +285,64 @@ class DropoutMask(Op):
         return keep.astype(x.dtype) * x.dtype.type(1.0 / (1.0 - self.p))
 
 
+# ----- bias -------------------------------------------------------------------------
+class BiasAdd(Op):
+    """``x + b`` with the 1-D bias along ``axis`` (1 for NCHW, -1 for NHWC), as TensorFlow's BiasAdd."""
+
+    name = "BiasAdd"
+    arg_names = ("value", "bias")
+    saves_inputs = False
+
+    def __init__(self, axis: int = -1) -> None:
+        self.axis = int(axis)
+
+    def _axis(self, x: Value) -> int:
+        if not -len(x.shape) <= self.axis < len(x.shape) or len(x.shape) < 2:
+            raise self.shape_error("value", f"at least 2-D with a channel axis {self.axis}", x.shape)
+        return self.axis % len(x.shape)
+
+    def infer(self, x: Value, b: Value) -> list:
+        self.require_same_dtype(x, b)
+        c = x.shape[self._axis(x)]
+        if len(b.shape) != 1 or (None not in (c, b.shape[0]) and b.shape[0] != c):
+            raise self.shape_error("bias", f"shape ({c},), one value per channel of value {tuple(x.shape)}", b.shape)
+        return [(x.shape, x.dtype)]
+
+    def forward(self, be, x, b):
+        shape = [1] * x.ndim
+        shape[self.axis] = -1
+        return x + b.reshape(shape)
+
+    def vjp(self, node, grads, needs):
+        g = grads[0]
+        return g, (apply(BiasAddGrad(self.axis), g) if needs[1] else None)
+
+
+class BiasAddGrad(BiasAdd):
+    """The bias gradient: ``g`` summed over every axis but the channel axis."""
+
+    name = "BiasAddGrad"
+    arg_names = ("out_backprop",)
+
+    def infer(self, g: Value) -> list:
+        return [((g.shape[self._axis(g)],), g.dtype)]
+
+    def forward(self, be, g):
+        axis = self.axis % g.ndim
+        return g.sum(axis=tuple(a for a in range(g.ndim) if a != axis))
+
+    def vjp(self, node, grads, needs):
+        g = node.inputs[0]
+        shape = [1] * len(g.shape)
+        shape[self.axis] = -1
+        return (ew.broadcast_like(sh.reshape(grads[0], tuple(shape)), g),)
+
+
 # ----- functions -------------------------------------------------------------------
+def bias_add(x: Value, b: Value, axis: int = -1) -> Value:
+    return apply(BiasAdd(axis), x, b)
+
+
 def conv2d(x: Value, w: Value, stride: Any = 1, padding: Any = 0, dilation: Any = 1) -> Value:
     """NCHW convolution (cross-correlation) with an OIHW weight, no groups."""
     return apply(Conv2D(stride, padding, dilation), x, w)

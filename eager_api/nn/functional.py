@@ -56,7 +56,7 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: An
                          "instead")
     y = _T(core.conv2d(input, weight, stride, padding, dilation))
     if bias is not None:
-        y = _T(core.add(y, bias.reshape(1, -1, 1, 1)))
+        y = _T(core.bias_add(y, bias, 1))
     return y
 
 
