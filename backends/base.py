@@ -45,6 +45,16 @@ class ArrayBackend:
     def as_strided(self, a: Any, shape: Sequence[int], strides: Sequence[int]) -> Any:
         return self.xp.lib.stride_tricks.as_strided(a, shape=tuple(shape), strides=tuple(strides))
 
+    def check_indices(self, idx: Any, bound: int, what: str) -> Any:
+        """Raise IndexError (as PyTorch on the CPU) if an index falls outside [0, bound).
+
+        Returns None when checked; a backend that cannot look without stalling returns the validity mask
+        instead, and the caller must turn invalid entries into NaN rather than a plausible number."""
+        bad = (idx < 0) | (idx >= bound)
+        if bad.any():
+            raise IndexError(f"{what}: {int(idx[bad][0])} is out of bounds (expected values in [0, {bound}))")
+        return None
+
     def index_add(self, target: Any, index: Any, values: Any) -> None:
         """target[index] += values, accumulating repeated indices."""
         self.xp.add.at(target, index, values)

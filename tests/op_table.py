@@ -103,6 +103,11 @@ def softmax_ref(z, axis=-1):
     return e / e.sum(axis=axis, keepdims=True)
 
 
+def xent_rows(z, t):
+    """-sum_j t_ij log softmax(z_i)_j, row by row."""
+    return -(t * np.log(softmax_ref(z))).sum(1)
+
+
 def _cases():
     c = []
     a, b = rnd(3, 4), rnd(3, 4)
@@ -178,6 +183,23 @@ def _cases():
                                             * np.log(softmax_ref(z))).sum(1), 0.0)),
         Case("xent_dense", lambda z, t: core.softmax_cross_entropy(z, t), [rnd(4, 5), softmax_ref(rnd(4, 5))],
              lambda z, t: -(t * np.log(softmax_ref(z))).sum(1)),
+        Case("xent_sparse_mean_ignore", lambda z, y: core.softmax_cross_entropy(z, y, 0.1, -1, "mean"),
+             [rnd(4, 5), np.array([3, -1, 0, 1])], lambda z, y: xent_rows(z, np.eye(5)[y] * 0.9 + 0.02)[y >= 0].mean()),
+        Case("xent_dense_sum", lambda z, t: core.softmax_cross_entropy(z, t, 0.2, reduction="sum"),
+             [rnd(4, 5), rnd(4, 5, lo=0.1)], lambda z, t: xent_rows(z, t * 0.8 + 0.04).sum()),
+        Case("xent_dense_mean", lambda z, t: core.softmax_cross_entropy(z, t, reduction="mean"),
+             [rnd(4, 5), rnd(4, 5, lo=0.1)], lambda z, t: xent_rows(z, t).mean()),
+    ]
+    # A cross-entropy's second output, d(loss)/d(logits), against the formula and to second order.
+    from core.ops.loss import SoftmaxCrossEntropy, SparseSoftmaxCrossEntropy
+    ys = np.array([3, -1, 0, 1])
+    t_s = np.eye(5)[np.maximum(ys, 0)] * 0.9 + 0.02
+    c += [
+        Case("xent_sparse_backprop", lambda z, y: core.apply(SparseSoftmaxCrossEntropy(0.1, -1, "mean"), z, y)[1],
+             [rnd(4, 5), ys], lambda z, y: (softmax_ref(z) - t_s) * (y >= 0)[:, None] / 3, wrt=[0]),
+        Case("xent_dense_backprop", lambda z, t: core.apply(SoftmaxCrossEntropy(0.2, "sum"), z, t)[1],
+             [rnd(4, 5), rnd(4, 5, lo=0.1)],
+             lambda z, t: softmax_ref(z) * (t * 0.8 + 0.04).sum(1, keepdims=True) - (t * 0.8 + 0.04)),
     ]
     # Convolution and its two gradient primitives, over strides, paddings, dilations and odd sizes.
     conv_cfgs = [((1, 1), 0, (1, 1)), ((2, 2), "same", (1, 1)), ((1, 1), "same", (2, 2)), ((2, 1), (1, 0, 2, 1), (1, 2)),

@@ -77,6 +77,16 @@ def test_labels_shape_and_dtype():
         core.softmax_cross_entropy(v((4, 3)), v((5,), np.int64))
 
 
+def test_label_out_of_range_is_an_index_error_not_a_zero_loss():
+    labels = core.value(np.array([0, 3, 1, 2]), dtype=np.int64)
+    with pytest.raises(IndexError, match=r"SparseSoftmaxCrossEntropyWithLogits: argument 'labels': 3 is out of "
+                                         r"bounds \(expected values in \[0, 3\)\)"):
+        core.softmax_cross_entropy(v((4, 3)), labels, reduction="mean")
+    # The ignored label may lie outside the classes.
+    ok = core.softmax_cross_entropy(v((4, 3)), core.value(np.array([0, -100, 1, 2])), ignore_index=-100)
+    np.testing.assert_allclose(ok.data, [np.log(3), 0, np.log(3), np.log(3)], rtol=1e-6)
+
+
 def test_axis_out_of_range():
     with pytest.raises(core.ShapeError, match="axis"):
         core.sum(v((2, 3)), 2)

@@ -69,6 +69,15 @@ def test_conv_odd_shapes_match_cpu(gpu, shape, k, s, p, d):
         np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-3)
 
 
+def test_label_out_of_range_gives_nan_on_gpu_without_a_host_check(gpu):
+    with device.use(str(gpu)):
+        z = core.value(np.zeros((3, 4), np.float32))
+        loss = core.softmax_cross_entropy(z, core.value(np.array([0, 4, 1])))
+        import backends
+        got = backends.get_backend(loss.device).to_host(loss.data)
+    assert np.isnan(got[1]) and np.allclose(got[[0, 2]], np.log(4))
+
+
 def _seed_cnn_losses(frontend, dev, steps):
     """A learnable synthetic task: a bright 7x7 square at one of 10 places; the label is the place."""
     from core import cli, datasets

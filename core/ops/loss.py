@@ -1,9 +1,11 @@
-"""Cross-entropy from logits (per-sample; frontends reduce) and one-hot encoding.
+"""Cross-entropy from logits (per row, or summed or averaged over the batch) and one-hot encoding.
 
 Class scores are on the last axis of 2-D logits (N, C).  ``smoothing`` mixes the
 target with the uniform distribution, as PyTorch's ``label_smoothing`` does.
 """
 from __future__ import annotations
+
+from typing import Any
 
 import numpy
 
@@ -36,45 +38,122 @@ class OneHot(Op):
         return xp.where(hit, self.dtype.type(self.on), self.dtype.type(self.off))
 
 
-class _CrossEntropy(Op):
-    arg_names = ("logits", "labels")
+REDUCTIONS = ("none", "sum", "mean")
 
-    def __init__(self, smoothing: float = 0.0) -> None:
+
+class _CrossEntropy(Op):
+    """Softmax cross-entropy from logits, per row or reduced over the batch.
+
+    Two outputs, as TensorFlow's kernel: the loss, and ``backprop`` = d(loss)/d(logits) for a unit upstream
+    gradient, computed in the same pass.  The backward pass is then one multiply; ``backprop``'s own
+    derivative (second order) is built from primitives.
+    """
+
+    arg_names = ("logits", "labels")
+    saves_outputs = True
+    sparse = False
+
+    def __init__(self, smoothing: float = 0.0, reduction: str = "none") -> None:
         if not 0.0 <= smoothing <= 1.0:
             raise ValueError(f"{self.name}: argument 'label_smoothing' expected in [0, 1], got {smoothing}")
+        if reduction not in REDUCTIONS:
+            raise ValueError(f"{self.name}: argument 'reduction' expected one of {REDUCTIONS}, got {reduction!r}")
         self.smoothing = float(smoothing)
+        self.reduction = reduction
 
     def _check_logits(self, z: Value) -> None:
         self.require_ndim("logits", z, 2, "(batch, classes)")
         self.require_float(z)
 
-    def _target(self, labels: Value, logits: Value) -> Value:
+    def _specs(self, z: Value) -> list:
+        return [((z.shape[0],) if self.reduction == "none" else (), z.dtype), (z.shape, z.dtype)]
+
+    def _target(self, be: Any, z: Any, labels: Any) -> tuple[Any, Any]:
+        """The smoothed target distribution (N, C) and the kept rows (N, 1), None when all are kept."""
         raise NotImplementedError
 
-    def _row_weight(self, g: Value, labels: Value) -> Value:
-        return g
+    def row_weight(self, be: Any, z: Any, labels: Any) -> Any:
+        """(N, 1): how much each row counts in the reduced loss (0 for ignored rows, 1/count for 'mean')."""
+        _, keep = self._target(be, z, labels)
+        w = be.xp.ones((z.shape[0], 1), z.dtype) if keep is None else keep.astype(z.dtype)
+        if self.reduction == "mean":
+            w /= w.sum()
+        return w
+
+    def forward(self, be, z, labels):
+        xp = be.xp
+        t, keep = self._target(be, z, labels)
+        zs = z - z.max(axis=1, keepdims=True)
+        e = xp.exp(zs)
+        se = e.sum(axis=1, keepdims=True)
+        tsum = t.sum(axis=1, keepdims=True)
+        loss = (xp.log(se) * tsum - (t * zs).sum(axis=1, keepdims=True))[:, 0]     # -sum_j t_j log p_j
+        backprop = e * (tsum / se) - t
+        if keep is not None:
+            loss = xp.where(keep[:, 0], loss, 0)
+            backprop = xp.where(keep, backprop, 0)
+        if self.reduction != "none":
+            loss = loss.sum()
+        if self.reduction == "mean":
+            n = keep.sum(dtype=z.dtype) if keep is not None else z.dtype.type(z.shape[0])
+            loss = loss / n
+            backprop /= n
+        return xp.asarray(loss, dtype=z.dtype), backprop.astype(z.dtype, copy=False)
 
     def vjp(self, node, grads, needs):
         z, labels = node.inputs
-        g = sh.expand_dims(self._row_weight(grads[0], labels), 1)
-        t = self._target(labels, z)
-        gz = None
-        if needs[0]:
+        g_loss, g_backprop = grads
+        dense = needs[1] and labels.dtype.kind == "f"
+        gz = gl = weight = None
+        if g_loss is not None:
+            g = g_loss if self.reduction != "none" else sh.expand_dims(g_loss, 1)
+            gz = ew.mul(node.outputs[1], g) if needs[0] else None
+            if dense:
+                weight = apply(CrossEntropyRowWeight(self), z, labels)
+                gl = ew.mul(ew.mul(rd.log_softmax(z, -1), weight), ew.scalar(g, "mul", -(1.0 - self.smoothing)))
+        if g_backprop is not None:
+            # backprop_i = w_i (p_i S_i - t_i) with S_i = sum_j t_ij, p = softmax(z), t the smoothed target.
+            weight = weight if weight is not None else apply(CrossEntropyRowWeight(self), z, labels)
             p = rd.softmax(z, -1)
-            gz = ew.mul(ew.sub(ew.mul(p, rd.sum(t, -1, keepdims=True)), t), g)
-        gl = None
-        if needs[1] and labels.dtype.kind == "f":
-            gl = ew.mul(ew.scalar(rd.log_softmax(z, -1), "mul", -(1.0 - self.smoothing)), g)
+            dot = rd.sum(ew.mul(g_backprop, p), -1, keepdims=True)
+            if needs[0]:
+                s = weight
+                if labels.dtype.kind == "f":
+                    s = ew.mul(s, ew.scalar(ew.scalar(rd.sum(labels, -1, keepdims=True), "mul", 1.0 - self.smoothing),
+                                            "add", self.smoothing))
+                h = ew.mul(ew.mul(p, ew.sub(g_backprop, dot)), s)
+                gz = h if gz is None else ew.add(gz, h)
+            if dense:
+                h = ew.mul(ew.sub(dot, g_backprop), ew.scalar(weight, "mul", 1.0 - self.smoothing))
+                gl = h if gl is None else ew.add(gl, h)
         return gz, gl
+
+
+class CrossEntropyRowWeight(Op):
+    """Each row's weight in a cross-entropy's reduced loss; used only by its less common gradients."""
+
+    name = "CrossEntropyRowWeight"
+    arg_names = ("logits", "labels")
+    differentiable = False
+
+    def __init__(self, xent: _CrossEntropy) -> None:
+        self.xent = xent
+
+    def infer(self, z, labels):
+        return [((z.shape[0], 1), z.dtype)]
+
+    def forward(self, be, z, labels):
+        return self.xent.row_weight(be, z, labels)
 
 
 class SparseSoftmaxCrossEntropy(_CrossEntropy):
     """loss_i = -sum_j t_ij log softmax(z_i)_j with t the (smoothed) one-hot of labels_i."""
 
     name = "SparseSoftmaxCrossEntropyWithLogits"
+    sparse = True
 
-    def __init__(self, smoothing: float = 0.0, ignore_index: int | None = None) -> None:
-        super().__init__(smoothing)
+    def __init__(self, smoothing: float = 0.0, ignore_index: int | None = None, reduction: str = "none") -> None:
+        super().__init__(smoothing, reduction)
         self.ignore_index = ignore_index
 
     def infer(self, z, labels):
@@ -83,32 +162,25 @@ class SparseSoftmaxCrossEntropy(_CrossEntropy):
             raise self.dtype_error("labels", "int32 or int64 class indices", labels.dtype)
         if len(labels.shape) != 1 or (None not in (labels.shape[0], z.shape[0]) and labels.shape[0] != z.shape[0]):
             raise self.shape_error("labels", f"shape ({z.shape[0]},) to match logits {tuple(z.shape)}", labels.shape)
-        return [((z.shape[0],), z.dtype)]
+        return self._specs(z)
 
-    def forward(self, be, z, labels):
+    def _target(self, be, z, labels):
         xp = be.xp
-        if self.ignore_index is not None:
-            keep = labels != self.ignore_index
-            labels = xp.where(keep, labels, 0)
-        zs = z - z.max(axis=1, keepdims=True)
-        lse = xp.log(xp.exp(zs).sum(axis=1))
-        picked = xp.take_along_axis(zs, labels[:, None].astype(xp.int64), axis=1)[:, 0]
-        loss = lse - picked
-        if self.smoothing:
-            loss = (1 - self.smoothing) * loss + self.smoothing * (lse - zs.mean(axis=1))
-        if self.ignore_index is not None:
-            loss = xp.where(keep, loss, 0)
-        return loss.astype(z.dtype, copy=False)
-
-    def _row_weight(self, g, labels):
-        # Ignored rows have a constant (zero) loss, so no gradient.
-        if self.ignore_index is None:
-            return g
-        return ew.mul(g, ew.cast(ew.scalar_compare(labels, "NotEqual", self.ignore_index), g.dtype))
-
-    def _target(self, labels, z):
         c = z.shape[1]
-        return apply(OneHot(c, z.dtype, 1.0 - self.smoothing + self.smoothing / c, self.smoothing / c), labels)
+        keep = None
+        if self.ignore_index is not None:
+            keep = (labels != self.ignore_index)[:, None]
+            labels = xp.where(keep[:, 0], labels, 0)
+        valid = be.check_indices(labels, c, f"{self.name}: argument 'labels'")
+        hit = labels[:, None] == xp.arange(c)
+        if not self.smoothing:
+            t = hit.astype(z.dtype)
+        else:
+            on, off = 1.0 - self.smoothing + self.smoothing / c, self.smoothing / c
+            t = xp.where(hit, z.dtype.type(on), z.dtype.type(off))
+        if valid is not None:
+            t = xp.where(valid[:, None], t, z.dtype.type(numpy.nan))
+        return t, keep
 
 
 class SoftmaxCrossEntropy(_CrossEntropy):
@@ -121,31 +193,27 @@ class SoftmaxCrossEntropy(_CrossEntropy):
         self.require_same_dtype(z, t)
         if len(t.shape) != 2 or any(a != b and None not in (a, b) for a, b in zip(t.shape, z.shape)):
             raise self.shape_error("labels", f"the logits shape {tuple(z.shape)}", t.shape)
-        return [((z.shape[0],), z.dtype)]
+        return self._specs(z)
 
-    def forward(self, be, z, t):
-        xp = be.xp
-        zs = z - z.max(axis=1, keepdims=True)
-        logp = zs - xp.log(xp.exp(zs).sum(axis=1, keepdims=True))
+    def _target(self, be, z, t):
         if self.smoothing:
-            t = t * (1 - self.smoothing) + self.smoothing / z.shape[1]
-        return -(t * logp).sum(axis=1)
-
-    def _target(self, t, z):
-        if not self.smoothing:
-            return t
-        return ew.scalar(ew.scalar(t, "mul", 1.0 - self.smoothing), "add", self.smoothing / z.shape[1])
+            t = t * z.dtype.type(1 - self.smoothing) + z.dtype.type(self.smoothing / z.shape[1])
+        return t, None
 
 
 def one_hot(indices: Value, depth: int, dtype=numpy.float32, on: float = 1.0, off: float = 0.0) -> Value:
     return apply(OneHot(depth, dtype, on, off), indices)
 
 
-def softmax_cross_entropy(logits: Value, labels: Value, smoothing: float = 0.0,
-                          ignore_index: int | None = None) -> Value:
-    """Per-sample cross-entropy; integer ``labels`` are class indices, float ones are target distributions.
+def softmax_cross_entropy(logits: Value, labels: Value, smoothing: float = 0.0, ignore_index: int | None = None,
+                          reduction: str = "none") -> Value:
+    """Cross-entropy per row ('none'), or its 'sum' or 'mean' over the batch; integer ``labels`` are class
+    indices, float ones are target distributions.
 
-    Rows whose label equals ``ignore_index`` get loss 0 and no gradient."""
+    Rows whose label equals ``ignore_index`` get loss 0 and no gradient, and 'mean' averages over the
+    other rows, as PyTorch's ``cross_entropy`` does."""
     if labels.dtype.kind in "iu":
-        return apply(SparseSoftmaxCrossEntropy(smoothing, ignore_index), logits, labels)
-    return apply(SoftmaxCrossEntropy(smoothing), logits, labels)
+        op = SparseSoftmaxCrossEntropy(smoothing, ignore_index, reduction)
+    else:
+        op = SoftmaxCrossEntropy(smoothing, reduction)
+    return apply(op, logits, labels)[0]

@@ -86,14 +86,16 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
     return _T(core.dropout(input, p, generator or core.random.default_generator))
 
 
+def _check_reduction(reduction: str, name: str) -> None:
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"{name}: {reduction} is not a valid value for reduction")
+
+
 def _reduce(loss: Tensor, reduction: str, name: str) -> Tensor:
+    _check_reduction(reduction, name)
     if reduction == "mean":
         return loss.mean()
-    if reduction == "sum":
-        return loss.sum()
-    if reduction == "none":
-        return loss
-    raise ValueError(f"{name}: {reduction} is not a valid value for reduction")
+    return loss.sum() if reduction == "sum" else loss
 
 
 def _reduce_kept(loss: Tensor, target: Tensor, ignore_index: int, reduction: str, name: str) -> Tensor:
@@ -111,17 +113,16 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Any = None, ignore_inde
     if input.ndim != 2:
         raise ShapeError(f"cross_entropy: expected input of shape (N, C), got {tuple(input.shape)}")
     target = _as_tensor(target, input)
+    _check_reduction(reduction, "cross_entropy")
     if target.dtype.kind in "iu":
         if target.ndim != 1 or target.shape[0] != input.shape[0]:
             raise ShapeError(f"cross_entropy: expected target of shape ({input.shape[0]},) for input of shape "
                              f"{tuple(input.shape)}, got {tuple(target.shape)}")
-        loss = _T(core.softmax_cross_entropy(input, target, label_smoothing, ignore_index))
-        return _reduce_kept(loss, target, ignore_index, reduction, "cross_entropy")
+        return _T(core.softmax_cross_entropy(input, target, label_smoothing, ignore_index, reduction))
     if tuple(target.shape) != tuple(input.shape):
         raise ShapeError(f"cross_entropy: expected probability target of shape {tuple(input.shape)}, "
                          f"got {tuple(target.shape)}")
-    return _reduce(_T(core.softmax_cross_entropy(input, target.to(input.dtype), label_smoothing)), reduction,
-                   "cross_entropy")
+    return _T(core.softmax_cross_entropy(input, target.to(input.dtype), label_smoothing, reduction=reduction))
 
 
 def nll_loss(input: Tensor, target: Tensor, weight: Any = None, ignore_index: int = -100,
