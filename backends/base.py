@@ -90,7 +90,11 @@ class ArrayBackend:
         if not any(pads):
             return self.xp.ascontiguousarray(x)
         t, b, l, r = pads
-        return self.xp.pad(x, ((0, 0), (0, 0), (t, b), (l, r)), constant_values=value)
+        n, c, h, w = x.shape
+        # A filled buffer and one slice copy: xp.pad's generic per-axis machinery costs ~50 us a call.
+        out = self.xp.full((n, c, h + t + b, w + l + r), value, dtype=x.dtype)
+        out[:, :, t:t + h, l:l + w] = x
+        return out
 
     def _windows(self, x: Any, kernel: Pair, stride: Pair, pads: Pads, dilation: Pair, value: float) -> Any:
         """Every window tap of the padded input as a strided view (N, C, KH, KW, OH, OW): no copy."""

@@ -109,7 +109,7 @@ def _arg_name(op: Op, i: int) -> str:
 def _device_of(op: Op, inputs: Sequence[Value]) -> Any:
     dev = inputs[0].device
     for i, v in enumerate(inputs[1:], 1):
-        if v.device != dev:
+        if v.device is not dev and v.device != dev:
             raise DeviceError(
                 f"{op.name}: expected all tensors to be on the same device, but argument '{_arg_name(op, i)}' is on "
                 f"{v.device} and argument '{_arg_name(op, 0)}' is on {dev}")
@@ -131,7 +131,11 @@ def apply(op: Op, *inputs: Value) -> Any:
     cls = _result_class(inputs)
     vc = inputs[0]._vc if op.is_view else None
     node = None
-    if any(v.data is None for v in inputs):
+    symbolic = requires_grad = False
+    for v in inputs:
+        symbolic = symbolic or v.data is None
+        requires_grad = requires_grad or v.requires_grad
+    if symbolic:
         node = Node(op, inputs)
         outs = [cls._wrap(None, shape, dtype, dev, node, i, vc=vc) for i, (shape, dtype) in enumerate(specs)]
         node.outputs = outs
@@ -140,7 +144,7 @@ def apply(op: Op, *inputs: Value) -> Any:
         datas = op.forward(backends.get_backend(in_dev), *[v.data for v in inputs])
         if type(datas) is not tuple:
             datas = (datas,)
-        if _grad_enabled[0] and op.differentiable and any(v.requires_grad for v in inputs):
+        if requires_grad and _grad_enabled[0] and op.differentiable:
             node = Node(op, inputs)
             outs = []
             for i, d in enumerate(datas):

@@ -71,6 +71,14 @@ class Optimizer:
         raise NotImplementedError
 
 
+def _slot(slot: dict, name: str, be: Any, like: Any, fill: float = 0.0) -> Any:
+    """An optimizer slot, made on first use (``setdefault`` would allocate a discarded array every step)."""
+    a = slot.get(name)
+    if a is None:
+        a = slot[name] = be.xp.full_like(like, fill)
+    return a
+
+
 class GradientDescentOptimizer(Optimizer):
     def __init__(self, learning_rate: float, use_locking: bool = False, name: str = "GradientDescent") -> None:
         super().__init__(use_locking, name)
@@ -89,7 +97,7 @@ class MomentumOptimizer(Optimizer):
         self.learning_rate, self.momentum, self.use_nesterov = learning_rate, momentum, use_nesterov
 
     def _update(self, be, w, g, slot, t):
-        acc = slot.setdefault("momentum", be.xp.zeros_like(w))
+        acc = _slot(slot, "momentum", be, w)
         acc *= self.momentum
         acc += g
         w -= self.learning_rate * (g + self.momentum * acc if self.use_nesterov else acc)
@@ -104,8 +112,7 @@ class AdamOptimizer(Optimizer):
         self.learning_rate, self.beta1, self.beta2, self.epsilon = learning_rate, beta1, beta2, epsilon
 
     def _update(self, be, w, g, slot, t):
-        m = slot.setdefault("m", be.xp.zeros_like(w))
-        v = slot.setdefault("v", be.xp.zeros_like(w))
+        m, v = _slot(slot, "m", be, w), _slot(slot, "v", be, w)
         be.adam_update_tf(w, g, m, v, self.learning_rate, self.beta1, self.beta2, self.epsilon, t)
 
 
@@ -121,8 +128,8 @@ class RMSPropOptimizer(Optimizer):
 
     def _update(self, be, w, g, slot, t):
         xp = be.xp
-        ms = slot.setdefault("ms", xp.ones_like(w))   # TF1 starts the mean square at 1
-        mom = slot.setdefault("mom", xp.zeros_like(w))
+        ms = _slot(slot, "ms", be, w, 1.0)   # TF1 starts the mean square at 1
+        mom = _slot(slot, "mom", be, w)
         ms *= self.decay
         ms += (1 - self.decay) * g * g
         mom *= self.momentum
