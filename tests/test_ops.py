@@ -73,6 +73,14 @@ def test_max_pool_backward_routes_to_the_max_position():
     np.testing.assert_array_equal(g.data[0, 0], expected)
 
 
+def test_max_pool_ties_and_nan_follow_pytorch():
+    # A tie goes to the first maximum; NaN wins the window (the last NaN, as PyTorch's CPU kernel).
+    x = np.array([[[[5.0, 1.0, 1.0, np.nan], [5.0, 2.0, np.nan, 3.0]]]], np.float32)
+    y, idx = core.max_pool2d(core.value(x), 2)
+    assert y.data[0, 0, 0, 0] == 5.0 and np.isnan(y.data[0, 0, 0, 1])
+    assert idx.data.ravel().tolist() == [0, 6]
+
+
 def test_gradients_skip_unconnected_and_accumulate_fanout():
     x = core.value(np.array([1.0, 2.0, 3.0]), requires_grad=True)
     z = core.value(np.array([1.0, 1.0, 1.0]), requires_grad=True)
