@@ -66,6 +66,17 @@ class ArrayBackend:
         v *= b2
         v += (1 - b2) * (g * g)
 
+    def momentum_update(self, w: Any, g: Any, buf: Any, lr: float, decay: float, scale: float,
+                        nesterov: float = 0.0, weight_decay: float = 0.0) -> None:
+        """In place, with g' = g + weight_decay * w: buf <- decay * buf + scale * g';
+        w <- w - lr * (g' + nesterov * buf if nesterov else buf).  Covers PyTorch's SGD and TF1's Momentum."""
+        if weight_decay:
+            g = g + weight_decay * w
+        buf *= decay
+        buf += scale * g if scale != 1 else g
+        step = g + nesterov * buf if nesterov else buf
+        w -= lr * step
+
     def adam_update(self, w: Any, g: Any, m: Any, v: Any, lr: float, b1: float, b2: float, eps: float,
                     step: int) -> None:
         """In place: m, v <- moments of g; w <- w - lr * m_hat / (sqrt(v_hat) + eps) (PyTorch's placement)."""
@@ -84,6 +95,58 @@ class ArrayBackend:
         denom = self.xp.sqrt(v)
         denom += eps
         w -= lr_t * (m / denom)
+
+    # ----- fused pieces of gradients and losses -----------------------------------
+    def relu_grad(self, g: Any, y: Any) -> Any:
+        """``g`` where the ReLU output ``y`` is positive, else 0."""
+        return g * (y > 0)
+
+    def softmax_cross_entropy(self, z: Any, t: Any, keep: Any, reduction: str) -> tuple[Any, Any]:
+        """Cross-entropy of logits (N, C) against a target t (N, C), and its gradient with respect to z.
+
+        ``keep`` (N, 1) bool or None masks rows out; 'mean' divides by the kept rows."""
+        xp = self.xp
+        zs = z - z.max(axis=1, keepdims=True)
+        e = xp.exp(zs)
+        se = e.sum(axis=1, keepdims=True)
+        tsum = t.sum(axis=1, keepdims=True)
+        loss = (xp.log(se) * tsum - (t * zs).sum(axis=1, keepdims=True))[:, 0]     # -sum_j t_j log p_j
+        backprop = e * (tsum / se) - t
+        if keep is not None:
+            loss = xp.where(keep[:, 0], loss, 0)
+            backprop = xp.where(keep, backprop, 0)
+        if reduction != "none":
+            loss = loss.sum()
+        if reduction == "mean":
+            n = keep.sum(dtype=z.dtype) if keep is not None else z.dtype.type(z.shape[0])
+            loss = loss / n
+            backprop /= n
+        return xp.asarray(loss, dtype=z.dtype), backprop.astype(z.dtype, copy=False)
+
+    def sparse_target(self, labels: Any, classes: int, dtype: Any, smoothing: float,
+                      ignore_index: int | None) -> tuple[Any, Any]:
+        """The smoothed one-hot target (N, C) of class indices, and the kept rows (N, 1) or None."""
+        xp = self.xp
+        dtype = numpy.dtype(dtype)
+        keep = None
+        if ignore_index is not None:
+            keep = (labels != ignore_index)[:, None]
+            labels = xp.where(keep[:, 0], labels, 0)
+        valid = self.check_indices(labels, classes, "SparseSoftmaxCrossEntropyWithLogits: argument 'labels'")
+        hit = labels[:, None] == xp.arange(classes)
+        if not smoothing:
+            t = hit.astype(dtype)
+        else:
+            t = xp.where(hit, dtype.type(1.0 - smoothing + smoothing / classes), dtype.type(smoothing / classes))
+        if valid is not None:
+            t = xp.where(valid[:, None], t, dtype.type(numpy.nan))
+        return t, keep
+
+    def sparse_softmax_cross_entropy(self, z: Any, labels: Any, smoothing: float, ignore_index: int | None,
+                                     reduction: str) -> tuple[Any, Any]:
+        """``softmax_cross_entropy`` against class indices (a GPU backend does it in one kernel)."""
+        t, keep = self.sparse_target(labels, z.shape[1], z.dtype, smoothing, ignore_index)
+        return self.softmax_cross_entropy(z, t, keep, reduction)
 
     # ----- helpers --------------------------------------------------------------
     def _pad(self, x: Any, pads: Pads, value: float) -> Any:

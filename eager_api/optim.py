@@ -120,18 +120,18 @@ class SGD(Optimizer):
     def _update(self, be, w, g, state, group):
         if group["maximize"]:
             g = -g
-        if group["weight_decay"]:
-            g = g + group["weight_decay"] * w
         mu = group["momentum"]
-        if mu:
-            buf = state.get("momentum_buffer")
-            if buf is None:
-                buf = state["momentum_buffer"] = g.copy()
-            else:
-                buf *= mu
-                buf += (1 - group["dampening"]) * g if group["dampening"] else g
-            g = g + mu * buf if group["nesterov"] else buf
-        w -= group["lr"] * g
+        if not mu:
+            if group["weight_decay"]:
+                g = g + group["weight_decay"] * w
+            w -= group["lr"] * g
+            return
+        buf = state.get("momentum_buffer")
+        first = buf is None
+        if first:       # PyTorch's first step: the buffer is the gradient itself, without dampening
+            buf = state["momentum_buffer"] = be.xp.zeros_like(w)
+        be.momentum_update(w, g, buf, group["lr"], 0.0 if first else mu, 1.0 if first else 1 - group["dampening"],
+                           mu if group["nesterov"] else 0.0, group["weight_decay"])
 
 
 class Adam(Optimizer):

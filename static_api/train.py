@@ -97,10 +97,8 @@ class MomentumOptimizer(Optimizer):
         self.learning_rate, self.momentum, self.use_nesterov = learning_rate, momentum, use_nesterov
 
     def _update(self, be, w, g, slot, t):
-        acc = _slot(slot, "momentum", be, w)
-        acc *= self.momentum
-        acc += g
-        w -= self.learning_rate * (g + self.momentum * acc if self.use_nesterov else acc)
+        be.momentum_update(w, g, _slot(slot, "momentum", be, w), self.learning_rate, self.momentum, 1.0,
+                           self.momentum if self.use_nesterov else 0.0)
 
 
 class AdamOptimizer(Optimizer):

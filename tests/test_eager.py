@@ -102,6 +102,20 @@ def test_sgd_momentum_nesterov_weight_decay_hand_computed():
     np.testing.assert_allclose(w.detach().numpy(), w1 - 0.1 * (g2 + 0.9 * buf2), rtol=1e-6)
 
 
+def test_sgd_dampening_and_maximize_hand_computed():
+    w = nn.Parameter(torch.tensor([1.0, -2.0]))
+    opt = optim.SGD([w], lr=0.1, momentum=0.5, dampening=0.25, maximize=True)
+    for g in ([0.4, -0.2], [1.0, 2.0]):
+        w.grad = torch.tensor(g)
+        opt.step()
+    # maximize negates g; the first buffer is the gradient undamped, then buf = 0.5 buf + 0.75 g.
+    buf1 = -np.array([0.4, -0.2])
+    w1 = np.array([1.0, -2.0]) - 0.1 * buf1
+    buf2 = 0.5 * buf1 + 0.75 * -np.array([1.0, 2.0])
+    np.testing.assert_allclose(w.detach().numpy(), w1 - 0.1 * buf2, rtol=1e-6)
+    np.testing.assert_allclose(opt.state[w]["momentum_buffer"], buf2, rtol=1e-6)
+
+
 def test_adam_two_steps_hand_computed_and_adamw_decay():
     for cls, wd in ((optim.Adam, 0.1), (optim.AdamW, 0.1)):
         w = nn.Parameter(torch.tensor([1.0]))

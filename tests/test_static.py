@@ -167,6 +167,9 @@ def test_sgd_momentum_rmsprop_steps():
     assert _one_step(tf.train.GradientDescentOptimizer(0.1)) == pytest.approx(1.0 - 2 * 0.05)
     # momentum: acc = 0.5, w = 1 - 0.05; acc = 0.9*0.5 + 0.5 = 0.95, w -= 0.095
     assert _one_step(tf.train.MomentumOptimizer(0.1, 0.9)) == pytest.approx(1.0 - 0.05 - 0.095, rel=1e-6)
+    # Nesterov: w -= lr * (g + momentum * acc): 0.1 * (0.5 + 0.45), then acc = 0.95, 0.1 * (0.5 + 0.855)
+    assert _one_step(tf.train.MomentumOptimizer(0.1, 0.9, use_nesterov=True)) == pytest.approx(
+        1.0 - 0.095 - 0.1355, rel=1e-6)
     ms = 0.9 * 1.0 + 0.1 * 0.25
     assert _one_step(tf.train.RMSPropOptimizer(0.01), steps=1) == pytest.approx(
         1.0 - 0.01 * 0.5 / np.sqrt(ms + 1e-10), rel=1e-6)

@@ -81,24 +81,8 @@ class _CrossEntropy(Op):
         return w
 
     def forward(self, be, z, labels):
-        xp = be.xp
         t, keep = self._target(be, z, labels)
-        zs = z - z.max(axis=1, keepdims=True)
-        e = xp.exp(zs)
-        se = e.sum(axis=1, keepdims=True)
-        tsum = t.sum(axis=1, keepdims=True)
-        loss = (xp.log(se) * tsum - (t * zs).sum(axis=1, keepdims=True))[:, 0]     # -sum_j t_j log p_j
-        backprop = e * (tsum / se) - t
-        if keep is not None:
-            loss = xp.where(keep[:, 0], loss, 0)
-            backprop = xp.where(keep, backprop, 0)
-        if self.reduction != "none":
-            loss = loss.sum()
-        if self.reduction == "mean":
-            n = keep.sum(dtype=z.dtype) if keep is not None else z.dtype.type(z.shape[0])
-            loss = loss / n
-            backprop /= n
-        return xp.asarray(loss, dtype=z.dtype), backprop.astype(z.dtype, copy=False)
+        return be.softmax_cross_entropy(z, t, keep, self.reduction)
 
     def vjp(self, node, grads, needs):
         z, labels = node.inputs
@@ -165,22 +149,10 @@ class SparseSoftmaxCrossEntropy(_CrossEntropy):
         return self._specs(z)
 
     def _target(self, be, z, labels):
-        xp = be.xp
-        c = z.shape[1]
-        keep = None
-        if self.ignore_index is not None:
-            keep = (labels != self.ignore_index)[:, None]
-            labels = xp.where(keep[:, 0], labels, 0)
-        valid = be.check_indices(labels, c, f"{self.name}: argument 'labels'")
-        hit = labels[:, None] == xp.arange(c)
-        if not self.smoothing:
-            t = hit.astype(z.dtype)
-        else:
-            on, off = 1.0 - self.smoothing + self.smoothing / c, self.smoothing / c
-            t = xp.where(hit, z.dtype.type(on), z.dtype.type(off))
-        if valid is not None:
-            t = xp.where(valid[:, None], t, z.dtype.type(numpy.nan))
-        return t, keep
+        return be.sparse_target(labels, z.shape[1], z.dtype, self.smoothing, self.ignore_index)
+
+    def forward(self, be, z, labels):
+        return be.sparse_softmax_cross_entropy(z, labels, self.smoothing, self.ignore_index, self.reduction)
 
 
 class SoftmaxCrossEntropy(_CrossEntropy):
