@@ -49,7 +49,7 @@ def gradcheck(fn: Callable[..., Value], inputs: Sequence[numpy.ndarray], *, eps:
     def f(vals: list[numpy.ndarray]) -> float:
         o = fn(*[_leaf(v, dev) for v in vals])
         o = o[0] if isinstance(o, tuple) else o
-        return float((be.to_host(o.data) * c).sum())
+        return float((be.to_host(o.array) * c).sum())
 
     for slot, i in enumerate(wrt):
         numeric = numpy.zeros_like(arrays[i])
@@ -60,7 +60,7 @@ def gradcheck(fn: Callable[..., Value], inputs: Sequence[numpy.ndarray], *, eps:
             vals[i].flat[j] -= 2 * eps
             lo = f(vals)
             numeric.flat[j] = (hi - lo) / (2 * eps)
-        got = numpy.zeros_like(numeric) if analytic[slot] is None else be.to_host(analytic[slot].data)
+        got = numpy.zeros_like(numeric) if analytic[slot] is None else be.to_host(analytic[slot].array)
         if got.shape != numeric.shape:
             raise GradcheckError(f"gradient of input {i} has shape {got.shape}, expected {numeric.shape}")
         bad = numpy.abs(got - numeric) > atol + rtol * numpy.abs(numeric)

@@ -15,12 +15,12 @@ import numpy
 class Value:
     """A tensor value: static shape (None = unknown dim), dtype, device, producer."""
 
-    __slots__ = ("shape", "dtype", "device", "node", "index", "data", "requires_grad", "_vc", "__weakref__")
+    __slots__ = ("shape", "dtype", "device", "node", "index", "array", "requires_grad", "_vc", "__weakref__")
     _shape_type: type = tuple       # frontends store shapes as their own tuple type (torch.Size, TensorShape)
 
     def _init_value(self, data: Any, shape: tuple, dtype: Any, device: Any, node: "Node | None" = None,
                     index: int = 0, requires_grad: bool = False, vc: list | None = None) -> None:
-        self.data = data
+        self.array = data       # the backend array; None for a symbol in a static graph
         self.shape = self._shape_type(shape)
         self.dtype = numpy.dtype(dtype)
         self.device = device
@@ -41,6 +41,15 @@ class Value:
     @classmethod
     def _record(cls, node: "Node") -> None:
         """Hook for frontends: called when a symbolic node is created (static graphs register it)."""
+
+    @property
+    def data(self) -> Any:
+        """The backend array (a frontend may give ``data`` its own meaning: PyTorch's is a Tensor)."""
+        return self.array
+
+    @data.setter
+    def data(self, value: Any) -> None:
+        self.array = value
 
     @property
     def ndim(self) -> int:

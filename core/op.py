@@ -133,7 +133,7 @@ def apply(op: Op, *inputs: Value) -> Any:
     node = None
     symbolic = requires_grad = False
     for v in inputs:
-        symbolic = symbolic or v.data is None
+        symbolic = symbolic or v.array is None
         requires_grad = requires_grad or v.requires_grad
     if symbolic:
         node = Node(op, inputs)
@@ -141,7 +141,7 @@ def apply(op: Op, *inputs: Value) -> Any:
         node.outputs = outs
         cls._record(node)
     else:
-        datas = op.forward(backends.get_backend(in_dev), *[v.data for v in inputs])
+        datas = op.forward(backends.get_backend(in_dev), *[v.array for v in inputs])
         if type(datas) is not tuple:
             datas = (datas,)
         if requires_grad and _grad_enabled[0] and op.differentiable:

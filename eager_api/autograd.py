@@ -97,7 +97,7 @@ def backward(tensors: Sequence[Tensor], grad_tensors: Sequence[Any] | None = Non
     keep = create_graph if retain_graph is None else retain_graph
     with grad_mode(create_graph):
         grads = autodiff.gradients(tensors, targets, seeds, retain_graph=keep)
-        held = {id(_memory(s.data)) for s in seeds}
+        held = {id(_memory(s.array)) for s in seeds}
         for t, g in zip(targets, grads):
             if g is None:
                 continue
@@ -105,9 +105,9 @@ def backward(tensors: Sequence[Tensor], grad_tensors: Sequence[Any] | None = Non
                 g = _T(g).detach()
                 # A gradient rule may pass one array to several inputs, or hand back a broadcast view; every
                 # .grad must be its own writable array, as in PyTorch, so in-place updates stay local.
-                if id(_memory(g.data)) in held or not g.data.flags.c_contiguous:
+                if id(_memory(g.array)) in held or not g.array.flags.c_contiguous:
                     g = _T(g.clone())
-                held.add(id(_memory(g.data)))
+                held.add(id(_memory(g.array)))
             t.grad = _T(g) if t.grad is None else _T(t.grad + g)
 
 

@@ -38,7 +38,7 @@ class Optimizer:
                 if set_to_none:
                     p.grad = None
                 elif p.grad is not None:
-                    p.grad.data[...] = 0
+                    p.grad.array[...] = 0
 
     def step(self, closure: Any = None) -> Any:
         loss = None
@@ -52,7 +52,7 @@ class Optimizer:
                         continue
                     be = backends.get_backend(p.device)
                     state = self.state.setdefault(p, {})
-                    self._update(be, p.data, p.grad.data, state, group)
+                    self._update(be, p.array, p.grad.array, state, group)
                     p._vc[0] += 1
         return loss
 
@@ -104,7 +104,7 @@ def _host_copy(a: Any) -> Any:
 
 
 def _array(v: Any) -> Any:
-    return v.data if isinstance(v, Tensor) else v
+    return v.array if isinstance(v, Tensor) else v
 
 
 class SGD(Optimizer):

@@ -68,14 +68,14 @@ class Tensor(Value):
     # ----- construction ----------------------------------------------------------
     def __init__(self, data: Any = (), dtype: Any = None, device: Any = None, requires_grad: bool = False) -> None:
         t = tensor(data, dtype=dtype, device=device, requires_grad=requires_grad)
-        self._init_value(t.data, t.shape, t.dtype, t.device, requires_grad=requires_grad)
+        self._init_value(t.array, t.shape, t.dtype, t.device, requires_grad=requires_grad)
 
     @classmethod
     def _of(cls, v: Value) -> "Tensor":
         """View a core Value (e.g. a gradient) as a Tensor."""
         if isinstance(v, Tensor):
             return v
-        return cls._wrap(v.data, v.shape, v.dtype, v.device, v.node, v.index, v.requires_grad, v._vc)
+        return cls._wrap(v.array, v.shape, v.dtype, v.device, v.node, v.index, v.requires_grad, v._vc)
 
     # ----- properties ------------------------------------------------------------
     @property
@@ -127,7 +127,7 @@ class Tensor(Value):
 
     # ----- host interop ----------------------------------------------------------
     def _host(self) -> numpy.ndarray:
-        return backends.get_backend(self.device).to_host(self.data)
+        return backends.get_backend(self.device).to_host(self.array)
 
     def numpy(self) -> numpy.ndarray:
         if self.requires_grad:
@@ -135,7 +135,7 @@ class Tensor(Value):
         if self.device.type != "cpu":
             raise TypeError(f"can't convert {self.device} device type tensor to numpy. Use Tensor.cpu() to copy the "
                             "tensor to host memory first.")
-        return self.data
+        return self.array
 
     def item(self) -> Any:
         if self.numel() != 1:
@@ -164,7 +164,21 @@ class Tensor(Value):
 
     # ----- autograd ----------------------------------------------------------------
     def detach(self) -> "Tensor":
-        return Tensor._wrap(self.data, self.shape, self.dtype, self.device, vc=self._vc)
+        return Tensor._wrap(self.array, self.shape, self.dtype, self.device, vc=self._vc)
+
+    @property
+    def data(self) -> "Tensor":
+        """As PyTorch: the same storage as a tensor outside autograd, whose in-place changes autograd does not
+        see (its own version counter, unlike ``detach()``)."""
+        return Tensor._wrap(self.array, self.shape, self.dtype, self.device)
+
+    @data.setter
+    def data(self, value: "Tensor") -> None:
+        if not isinstance(value, Tensor):
+            raise TypeError(f"data must be a Tensor, got {type(value).__name__}")
+        if value.device != self.device:
+            raise RuntimeError(f"data set to a tensor on {value.device} while this tensor is on {self.device}")
+        self.array, self.shape, self.dtype = value.array, value.shape, value.dtype
 
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
         if not self.is_leaf:
@@ -338,8 +352,8 @@ class Tensor(Value):
         if self.requires_grad and is_grad_enabled():
             raise NotImplementedError("__setitem__ on a tensor that is part of an autograd graph is not supported; "
                                       "build the result out of place (e.g. with torch.where)")
-        v = value.data if isinstance(value, Tensor) else value
-        self.data[_index_data(index)] = v
+        v = value.array if isinstance(value, Tensor) else value
+        self.array[_index_data(index)] = v
         self._vc[0] += 1
 
     # ----- reductions ------------------------------------------------------------
@@ -536,10 +550,10 @@ class Tensor(Value):
         box[0] += 1
         if result.node is None:
             xp = backends.get_backend(self.device).xp
-            xp.copyto(self.data, result.data, casting="unsafe")
+            xp.copyto(self.array, result.array, casting="unsafe")
             return self
         # Inside a graph: rebind to the new node; the node's own output shares the bumped box.
-        self.data, self.node, self.index, self.requires_grad = result.data, result.node, result.index, True
+        self.array, self.node, self.index, self.requires_grad = result.array, result.node, result.index, True
         self.dtype = result.dtype
         saved = result.node.outputs[result.index]
         saved._vc = box
@@ -550,7 +564,7 @@ class Tensor(Value):
         """``self`` as an input to its own in-place op: a fixed snapshot, so rebinding cannot alter it."""
         if self.node is None and not self.requires_grad:
             return self
-        return Tensor._wrap(self.data, self.shape, self.dtype, self.device, self.node, self.index,
+        return Tensor._wrap(self.array, self.shape, self.dtype, self.device, self.node, self.index,
                             self.requires_grad, [self._vc[0]])
 
     def add_(self, other: Any, alpha: Any = 1) -> "Tensor":
@@ -578,13 +592,13 @@ class Tensor(Value):
         if src.requires_grad and is_grad_enabled():
             return self._inplace("copy_", _T(core.broadcast_to(core.cast(src, self.dtype), self.shape)))
         self._check_inplace("copy_")
-        backends.get_backend(self.device).xp.copyto(self.data, src.data, casting="unsafe")
+        backends.get_backend(self.device).xp.copyto(self.array, src.array, casting="unsafe")
         self._vc[0] += 1
         return self
 
     def fill_(self, value: Any) -> "Tensor":
         self._check_inplace("fill_")
-        self.data[...] = value.item() if isinstance(value, Tensor) else value
+        self.array[...] = value.item() if isinstance(value, Tensor) else value
         self._vc[0] += 1
         return self
 
@@ -601,7 +615,7 @@ class Tensor(Value):
 
     def _fill_random(self, arr: Any) -> "Tensor":
         self._check_inplace("random fill")
-        self.data[...] = arr
+        self.array[...] = arr
         self._vc[0] += 1
         return self
 

@@ -34,14 +34,14 @@ def _check_module(module, x, eps=1e-6, tol=1e-5):
         analytic = t.grad.numpy().copy()
         numeric = np.zeros_like(analytic)
         for j in range(t.numel()):
-            old = t.data.flat[j]
-            t.data.flat[j] = old + eps
+            old = t.array.flat[j]
+            t.array.flat[j] = old + eps
             with torch.no_grad():
                 hi = loss_value().item()
-            t.data.flat[j] = old - eps
+            t.array.flat[j] = old - eps
             with torch.no_grad():
                 lo = loss_value().item()
-            t.data.flat[j] = old
+            t.array.flat[j] = old
             numeric.flat[j] = (hi - lo) / (2 * eps)
         np.testing.assert_allclose(analytic, numeric, rtol=1e-4, atol=tol, err_msg=name)
 
@@ -226,7 +226,7 @@ def test_inplace_on_leaf_requiring_grad_fails():
 
 def test_device_mismatch_names_both_devices():
     a = torch.ones(2)
-    b = torch.Tensor._wrap(a.data, (2,), a.dtype, Device("cuda", 0))
+    b = torch.Tensor._wrap(a.array, (2,), a.dtype, Device("cuda", 0))
     with pytest.raises(RuntimeError) as info:
         a + b
     assert "cuda:0" in str(info.value) and "cpu" in str(info.value) and "argument" in str(info.value)
@@ -261,6 +261,23 @@ def test_each_grad_is_its_own_writable_array():
     opt = optim.SGD([w], lr=0.1)
     opt.zero_grad(set_to_none=False)
     assert w.grad.tolist() == [0.0] * 5
+
+
+def test_data_is_an_untracked_tensor_on_the_same_storage():
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    y = x * x
+    d = x.data
+    assert isinstance(d, torch.Tensor) and not d.requires_grad and d.grad_fn is None
+    d.mul_(3.0)                       # not seen by autograd: no version error, and the saved x changed
+    y.sum().backward()
+    assert x.tolist() == [3.0, 6.0] and x.grad.tolist() == [6.0, 12.0]
+    values, indices = torch.max(torch.tensor([[1.0, 5.0], [7.0, 2.0]]).data, 1)
+    assert values.tolist() == [5.0, 7.0] and indices.tolist() == [1, 0]
+    w = nn.Parameter(torch.zeros(2))
+    w.data = torch.ones(3)
+    assert w.shape == (3,) and w.tolist() == [1.0, 1.0, 1.0] and w.requires_grad
+    with pytest.raises(TypeError, match="data must be a Tensor"):
+        w.data = np.zeros(3)
 
 
 def test_backward_on_non_scalar_needs_gradient():

@@ -19,7 +19,7 @@ class Parameter(Tensor):
 
     def __new__(cls, data: Tensor | None = None, requires_grad: bool = True) -> "Parameter":
         data = empty(0) if data is None else data
-        p = cls._wrap(data.data, tuple(data.shape), data.dtype, data.device, requires_grad=requires_grad)
+        p = cls._wrap(data.array, tuple(data.shape), data.dtype, data.device, requires_grad=requires_grad)
         return p
 
     def __init__(self, data: Any = None, requires_grad: bool = True) -> None:
@@ -150,10 +150,10 @@ class Module:
                     if t is None:
                         continue
                     moved = t.detach().to(*args, **kwargs)
-                    if moved.data is t.data:
+                    if moved.array is t.array:
                         continue
                     # Move in place so optimizers holding these parameters keep working.
-                    t.data, t.device, t.dtype = moved.data, moved.device, moved.dtype
+                    t.array, t.device, t.dtype = moved.array, moved.device, moved.dtype
                     t._vc[0] += 1
                     if t.grad is not None:
                         t.grad = t.grad.to(*args, **kwargs)
@@ -484,7 +484,7 @@ class BatchNorm2d(Module):
             raise ShapeError(f"BatchNorm2d: expected input of shape (N, {self.num_features}, H, W), got "
                              f"{tuple(x.shape)}")
         if self.training and self.track_running_stats:
-            self.num_batches_tracked.data += 1
+            self.num_batches_tracked.array += 1
         return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
                             self.training or self.running_mean is None, self.momentum, self.eps)
 
