@@ -116,6 +116,36 @@ def test_sgd_dampening_and_maximize_hand_computed():
     np.testing.assert_allclose(opt.state[w]["momentum_buffer"], buf2, rtol=1e-6)
 
 
+def test_lr_schedulers_hand_computed():
+    from eager_api.optim.lr_scheduler import CosineAnnealingLR, MultiStepLR, ReduceLROnPlateau, StepLR
+    opt = optim.SGD([nn.Parameter(torch.zeros(1))], lr=0.1)
+    step = StepLR(opt, step_size=2, gamma=0.5)
+    seen = [opt.param_groups[0]["lr"]]
+    for _ in range(4):
+        step.step()
+        seen.append(step.get_last_lr()[0])
+    assert seen == [0.1, 0.1, 0.05, 0.05, 0.025] and opt.param_groups[0]["initial_lr"] == 0.1
+    opt = optim.SGD([nn.Parameter(torch.zeros(1))], lr=1.0)
+    cos = CosineAnnealingLR(opt, T_max=4, eta_min=0.2)
+    cos.step()
+    assert opt.param_groups[0]["lr"] == pytest.approx(0.2 + 0.8 * (1 + math.cos(math.pi / 4)) / 2)
+    opt = optim.SGD([nn.Parameter(torch.zeros(1))], lr=1.0)
+    multi = MultiStepLR(opt, milestones=[3, 1], gamma=0.1)
+    multi.step()
+    assert opt.param_groups[0]["lr"] == pytest.approx(0.1)
+    # Plateau: best 0.9 at epoch 2; three worse epochs exceed patience 2 (halve), one cooldown epoch, a
+    # new best at epoch 7, then three more bad epochs halve again.
+    opt = optim.SGD([nn.Parameter(torch.zeros(1))], lr=0.2)
+    plateau = ReduceLROnPlateau(opt, factor=0.5, patience=2, cooldown=1)
+    seen = []
+    for loss in [1.0, 0.9, 0.95, 0.92, 0.91, 0.93, 0.5, 0.6, 0.6, 0.6]:
+        plateau.step(loss)
+        seen.append(opt.param_groups[0]["lr"])
+    assert seen == [0.2] * 4 + [0.1] * 5 + [0.05]
+    with pytest.raises(ValueError, match="Factor should be < 1.0"):
+        ReduceLROnPlateau(opt, factor=1.5)
+
+
 def test_adam_two_steps_hand_computed_and_adamw_decay():
     for cls, wd in ((optim.Adam, 0.1), (optim.AdamW, 0.1)):
         w = nn.Parameter(torch.tensor([1.0]))

@@ -64,3 +64,37 @@ def test_optimizer_steps_match_torch(name, kw):
         oo.step()
         ot.step()
     np.testing.assert_allclose(po.detach().numpy(), pt.detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+SCHEDULERS = {"StepLR": dict(step_size=3, gamma=0.5), "MultiStepLR": dict(milestones=[2, 5], gamma=0.3),
+              "ExponentialLR": dict(gamma=0.9), "CosineAnnealingLR": dict(T_max=6, eta_min=0.01),
+              "LambdaLR": dict(lr_lambda=lambda e: 1 / (1 + e))}
+
+
+@pytest.mark.parametrize("name", sorted(SCHEDULERS))
+def test_lr_schedulers_match_torch(name):
+    rates = []
+    for lib in (eager_api, torch):
+        opt = lib.optim.SGD([lib.nn.Parameter(lib.zeros(2))], lr=0.2, momentum=0.9)
+        sched = getattr(lib.optim.lr_scheduler, name)(opt, **SCHEDULERS[name])
+        seen = []
+        for _ in range(9):
+            opt.step()
+            sched.step()
+            seen.append((sched.get_last_lr()[0], opt.param_groups[0]["lr"]))
+        rates.append(seen)
+    np.testing.assert_allclose(rates[0], rates[1], rtol=1e-12)
+
+
+def test_reduce_lr_on_plateau_matches_torch():
+    losses = [1.0, 0.9, 0.95, 0.92, 0.91, 0.93, 0.5, 0.6, 0.6, 0.6, 0.6, 0.6]
+    rates = []
+    for lib in (eager_api, torch):
+        opt = lib.optim.SGD([lib.nn.Parameter(lib.zeros(2))], lr=0.2)
+        sched = lib.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=2, cooldown=1, min_lr=0.03)
+        seen = []
+        for loss in losses:
+            sched.step(loss)
+            seen.append(opt.param_groups[0]["lr"])
+        rates.append(seen)
+    assert rates[0] == rates[1]

@@ -214,3 +214,6 @@ class RMSprop(Optimizer):
             w -= group["lr"] * buf
         else:
             w -= group["lr"] * g / avg
+
+
+from eager_api.optim import lr_scheduler  # noqa: E402  (torch.optim.lr_scheduler needs Optimizer, defined above)
