@@ -59,6 +59,9 @@ R = np.random.default_rng(7)
     (lambda: nn.Sequential(nn.Linear(4, 6), nn.Tanh(), nn.Linear(6, 3), nn.Sigmoid()), (3, 4)),
     (lambda: nn.Sequential(nn.Linear(4, 5), nn.ReLU(), nn.LogSoftmax(dim=1)), (3, 4)),
     (lambda: nn.Softmax(dim=1), (3, 4)),
+    (lambda: nn.Sequential(nn.Linear(4, 6), nn.LeakyReLU(0.2), nn.BatchNorm1d(6)), (5, 4)),
+    (lambda: nn.BatchNorm1d(3), (4, 3, 5)),
+    (lambda: nn.AdaptiveAvgPool2d((3, 2)), (2, 2, 7, 5)),
 ])
 def test_module_gradients(make, shape):
     x = R.permutation(np.prod(shape)).reshape(shape) / np.prod(shape) + 0.01
@@ -84,6 +87,47 @@ def test_losses_hand_computed():
     assert ignored.item() == pytest.approx(lse[0] - 2.0, rel=1e-6)
     assert nn.NLLLoss()(F.log_softmax(z, 1), y).item() == pytest.approx(expected, rel=1e-6)
     assert nn.MSELoss()(z, torch.zeros(2, 3)).item() == pytest.approx((1 + 4 + 0.25 + 0 + 1 + 9) / 6)
+
+
+def test_binary_losses_leaky_relu_and_adaptive_pool_hand_computed():
+    z = torch.tensor([[2.0, -1.0], [0.0, 3.0]])
+    y = torch.tensor([[1.0, 0.0], [1.0, 1.0]])
+    sp = lambda v: math.log1p(math.exp(v))      # softplus: -log(sigmoid(-v))
+    per = [[sp(-2.0), sp(-1.0)], [sp(0.0), sp(-3.0)]]     # y=1: softplus(-z); y=0: softplus(z)
+    assert F.binary_cross_entropy_with_logits(z, y).item() == pytest.approx(np.mean(per), rel=1e-6)
+    pw = torch.tensor([3.0, 1.0])      # pos_weight scales the y=1 terms per column
+    weighted = [[3 * per[0][0], per[0][1]], [3 * per[1][0], per[1][1]]]
+    assert nn.BCEWithLogitsLoss(pos_weight=pw, reduction="sum")(z, y).item() == pytest.approx(np.sum(weighted),
+                                                                                            rel=1e-6)
+    p = torch.tensor([0.8, 0.1, 1.0])
+    t = torch.tensor([1.0, 0.0, 0.0])
+    assert nn.BCELoss(reduction="none")(p, t).tolist() == pytest.approx([-math.log(0.8), -math.log(0.9), 100.0])
+    with pytest.raises(ValueError, match="target size"):
+        F.binary_cross_entropy(p, t[:2])
+    assert F.leaky_relu(torch.tensor([-2.0, 0.0, 3.0]), 0.1).tolist() == pytest.approx([-0.2, 0.0, 3.0])
+    x = torch.tensor(np.arange(35, dtype=np.float32).reshape(1, 1, 7, 5))
+    got = nn.AdaptiveAvgPool2d((3, 2))(x)[0, 0]
+    a = np.arange(35.0).reshape(7, 5)
+    # PyTorch's windows: rows [0,3), [2,5), [4,7); columns [0,3), [2,5)
+    expected = [[a[r0:r1, c0:c1].mean() for c0, c1 in ((0, 3), (2, 5))] for r0, r1 in ((0, 3), (2, 5), (4, 7))]
+    np.testing.assert_allclose(got.numpy(), expected, rtol=1e-6)
+    with pytest.raises(ValueError, match=r"BatchNorm1d: expected input of shape \(N, 3\) or \(N, 3, L\)"):
+        nn.BatchNorm1d(3)(torch.zeros(2, 3, 4, 4))
+
+
+def test_random_split_is_a_seeded_partition():
+    from eager_api.utils.data import random_split
+    ds = TensorDataset(torch.arange(10), torch.arange(10) * 2)
+    torch.manual_seed(3)
+    parts = random_split(ds, [0.7, 0.3])
+    assert [len(p) for p in parts] == [7, 3]
+    assert sorted(parts[0].indices + parts[1].indices) == list(range(10))
+    x, y = next(iter(DataLoader(parts[1], batch_size=3)))
+    assert x.tolist() == parts[1].indices and y.tolist() == [2 * i for i in parts[1].indices]
+    torch.manual_seed(3)
+    assert random_split(ds, [7, 3])[0].indices == parts[0].indices
+    with pytest.raises(ValueError, match="Sum of input lengths"):
+        random_split(ds, [4, 4])
 
 
 def test_sgd_momentum_nesterov_weight_decay_hand_computed():

@@ -98,3 +98,35 @@ def test_reduce_lr_on_plateau_matches_torch():
             seen.append(opt.param_groups[0]["lr"])
         rates.append(seen)
     assert rates[0] == rates[1]
+
+
+@pytest.mark.parametrize("ours,theirs,shape", [
+    (lambda: nn.BatchNorm1d(4), lambda: torch.nn.BatchNorm1d(4), (6, 4)),
+    (lambda: nn.BatchNorm1d(3), lambda: torch.nn.BatchNorm1d(3), (4, 3, 5)),
+    (lambda: nn.LeakyReLU(0.3), lambda: torch.nn.LeakyReLU(0.3), (3, 5)),
+    (lambda: nn.AdaptiveAvgPool2d((4, 3)), lambda: torch.nn.AdaptiveAvgPool2d((4, 3)), (2, 3, 9, 7)),
+    (lambda: nn.AdaptiveAvgPool2d(1), lambda: torch.nn.AdaptiveAvgPool2d(1), (2, 3, 5, 5)),
+])
+def test_more_modules_match_torch(ours, theirs, shape):
+    _pair(ours, theirs, np.random.default_rng(2).normal(size=shape).astype(np.float32))
+
+
+@pytest.mark.parametrize("kw", [dict(), dict(reduction="sum", pos_weight=[2.0, 0.5, 1.0]),
+                                dict(reduction="none", weight=[1.0, 0.0, 3.0])])
+def test_binary_cross_entropy_matches_torch(kw):
+    rng = np.random.default_rng(3)
+    z = rng.normal(size=(4, 3)).astype(np.float32) * 3
+    y = (rng.random((4, 3)) > 0.5).astype(np.float32)
+    res = []
+    for lib in (eager_api, torch):
+        args = {k: (lib.tensor(v) if isinstance(v, list) else v) for k, v in kw.items()}
+        zt = lib.tensor(z, requires_grad=True)
+        loss = lib.nn.functional.binary_cross_entropy_with_logits(zt, lib.tensor(y), **args)
+        loss.sum().backward()
+        prob = lib.tensor(1 / (1 + np.exp(-z)), requires_grad=True)
+        plain = lib.nn.functional.binary_cross_entropy(prob, lib.tensor(y), weight=args.get("weight"),
+                                                       reduction=kw.get("reduction", "mean"))
+        plain.sum().backward()
+        res.append([loss.detach().numpy(), zt.grad.numpy(), plain.detach().numpy(), prob.grad.numpy()])
+    for a, b in zip(*res):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy
+
 import core
 from core.errors import ShapeError
 from core.op import grad_mode
@@ -11,6 +13,12 @@ from eager_api.tensor import Tensor, _T, _as_tensor, int64, ones, zeros
 
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
     return input.relu_() if inplace else _T(core.relu(input))
+
+
+def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
+    if inplace:
+        raise NotImplementedError("leaky_relu: inplace=True is not supported yet")
+    return _T(core.where(core.scalar_compare(input, "Greater", 0.0), input, core.scalar(input, "mul", negative_slope)))
 
 
 def sigmoid(input: Tensor) -> Tensor:
@@ -73,6 +81,29 @@ def avg_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
     if ceil_mode or divisor_override is not None:
         raise NotImplementedError("avg_pool2d: ceil_mode and divisor_override are not supported yet")
     return _T(core.avg_pool2d(input, kernel_size, stride or kernel_size, padding, count_include_pad))
+
+
+def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:
+    """PyTorch's windows: output row i averages input rows floor(i*H/oh) to ceil((i+1)*H/oh) - 1, and likewise
+    for columns, computed as P_h @ x @ P_w^T with the averaging matrices P."""
+    if input.ndim not in (3, 4):
+        raise ShapeError(f"adaptive_avg_pool2d: expected a 3-D or 4-D input, got shape {tuple(input.shape)}")
+    size = (output_size, output_size) if isinstance(output_size, int) else tuple(output_size)
+    if len(size) != 2:
+        raise ValueError(f"adaptive_avg_pool2d: output_size must be an int or a pair, got {output_size!r}")
+    h, w = input.shape[-2:]
+    oh, ow = (h if size[0] is None else size[0]), (w if size[1] is None else size[1])
+    ph = _T(core.value(_averaging_matrix(h, oh), input.dtype, input.device))
+    pw = _T(core.value(_averaging_matrix(w, ow).T, input.dtype, input.device))
+    return ph @ input @ pw
+
+
+def _averaging_matrix(n: int, out: int) -> numpy.ndarray:
+    p = numpy.zeros((out, n))
+    for i in range(out):
+        lo, hi = (i * n) // out, -(-((i + 1) * n) // out)
+        p[i, lo:hi] = 1.0 / (hi - lo)
+    return p
 
 
 def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False,
@@ -141,6 +172,33 @@ def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
 
 def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
     return _reduce((input - target).abs(), reduction, "l1_loss")
+
+
+def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tensor | None = None,
+                                     reduction: str = "mean", pos_weight: Tensor | None = None) -> Tensor:
+    """(1 - y) z + (1 + (pos_weight - 1) y) (log(1 + exp(-|z|)) + max(-z, 0)): stable for any logit z."""
+    _check_reduction(reduction, "binary_cross_entropy_with_logits")
+    _same_shape(input, target, "binary_cross_entropy_with_logits")
+    softplus_neg = (1 + (-input.abs()).exp()).log() + (-input).relu()
+    log_weight = softplus_neg if pos_weight is None else (1 + (pos_weight - 1) * target) * softplus_neg
+    loss = (1 - target) * input + log_weight
+    return _reduce(loss if weight is None else loss * weight, reduction, "binary_cross_entropy_with_logits")
+
+
+def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
+                         reduction: str = "mean") -> Tensor:
+    """-(y log p + (1 - y) log(1 - p)), each log clamped at -100 as PyTorch does."""
+    _check_reduction(reduction, "binary_cross_entropy")
+    _same_shape(input, target, "binary_cross_entropy")
+    with numpy.errstate(divide="ignore"):       # log(0) = -inf is expected here and clamped
+        loss = -(target * input.log().clamp(min=-100) + (1 - target) * (1 - input).log().clamp(min=-100))
+    return _reduce(loss if weight is None else loss * weight, reduction, "binary_cross_entropy")
+
+
+def _same_shape(input: Tensor, target: Tensor, name: str) -> None:
+    if tuple(target.shape) != tuple(input.shape):
+        raise ValueError(f"{name}: Using a target size ({tuple(target.shape)}) that is different to the input size "
+                         f"({tuple(input.shape)}) is deprecated. Please ensure they have the same size.")
 
 
 def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:

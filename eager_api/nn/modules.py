@@ -405,6 +405,18 @@ class Flatten(Module):
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
 
 
+class AdaptiveAvgPool2d(Module):
+    def __init__(self, output_size: Any) -> None:
+        super().__init__()
+        self.output_size = output_size
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.adaptive_avg_pool2d(x, self.output_size)
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}"
+
+
 class ReLU(Module):
     def __init__(self, inplace: bool = False) -> None:
         super().__init__()
@@ -412,6 +424,18 @@ class ReLU(Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return F.relu(x, self.inplace)
+
+
+class LeakyReLU(Module):
+    def __init__(self, negative_slope: float = 0.01, inplace: bool = False) -> None:
+        super().__init__()
+        self.negative_slope, self.inplace = negative_slope, inplace
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.leaky_relu(x, self.negative_slope, self.inplace)
+
+    def extra_repr(self) -> str:
+        return f"negative_slope={self.negative_slope}"
 
 
 class Sigmoid(Module):
@@ -460,7 +484,10 @@ class Dropout(Module):
         return f"p={self.p}, inplace={self.inplace}"
 
 
-class BatchNorm2d(Module):
+class _BatchNorm(Module):
+    ranks: tuple = ()
+    layout = ""
+
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1, affine: bool = True,
                  track_running_stats: bool = True, device: Any = None, dtype: Any = None) -> None:
         super().__init__()
@@ -480,9 +507,9 @@ class BatchNorm2d(Module):
             self.running_mean = self.running_var = None
 
     def forward(self, x: Tensor) -> Tensor:
-        if x.ndim != 4 or x.shape[1] != self.num_features:
-            raise ShapeError(f"BatchNorm2d: expected input of shape (N, {self.num_features}, H, W), got "
-                             f"{tuple(x.shape)}")
+        if x.ndim not in self.ranks or x.shape[1] != self.num_features:
+            raise ShapeError(f"{type(self).__name__}: expected input of shape {self.layout.format(self.num_features)}"
+                             f", got {tuple(x.shape)}")
         if self.training and self.track_running_stats:
             self.num_batches_tracked.array += 1
         return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
@@ -490,6 +517,16 @@ class BatchNorm2d(Module):
 
     def extra_repr(self) -> str:
         return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}"
+
+
+class BatchNorm1d(_BatchNorm):
+    ranks = (2, 3)
+    layout = "(N, {0}) or (N, {0}, L)"
+
+
+class BatchNorm2d(_BatchNorm):
+    ranks = (4,)
+    layout = "(N, {0}, H, W)"
 
 
 class _Loss(Module):
@@ -529,3 +566,22 @@ class MSELoss(_Loss):
 class L1Loss(_Loss):
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
         return F.l1_loss(input, target, self.reduction)
+
+
+class BCELoss(_Loss):
+    def __init__(self, weight: Tensor | None = None, reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        self.register_buffer("weight", weight)
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return F.binary_cross_entropy(input, target, self.weight, self.reduction)
+
+
+class BCEWithLogitsLoss(_Loss):
+    def __init__(self, weight: Tensor | None = None, reduction: str = "mean", pos_weight: Tensor | None = None) -> None:
+        super().__init__(reduction)
+        self.register_buffer("weight", weight)
+        self.register_buffer("pos_weight", pos_weight)
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return F.binary_cross_entropy_with_logits(input, target, self.weight, self.reduction, self.pos_weight)

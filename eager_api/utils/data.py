@@ -1,4 +1,4 @@
-"""``torch.utils.data``: Dataset, TensorDataset and a DataLoader with seeded shuffling."""
+"""``torch.utils.data``: Dataset, TensorDataset, Subset, random_split and a DataLoader with seeded shuffling."""
 from __future__ import annotations
 
 from typing import Any, Iterator, Sequence
@@ -31,6 +31,39 @@ class TensorDataset(Dataset):
 
     def __len__(self) -> int:
         return self.tensors[0].shape[0]
+
+
+class Subset(Dataset):
+    def __init__(self, dataset: Dataset, indices: Sequence[int]) -> None:
+        self.dataset, self.indices = dataset, indices
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, (list, numpy.ndarray)):
+            return self.dataset[[self.indices[int(i)] for i in index]]
+        return self.dataset[self.indices[index]]
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+
+def random_split(dataset: Dataset, lengths: Sequence[int | float],
+                 generator: core.Generator | None = None) -> list[Subset]:
+    """Disjoint random subsets of the given lengths, or fractions of the dataset (remainders go round-robin)."""
+    n = len(dataset)
+    if all(0 <= f <= 1 for f in lengths) and abs(sum(lengths) - 1) < 1e-9 and sum(lengths) != n:
+        sizes = [int(f * n) for f in lengths]
+        for i in range(n - sum(sizes)):
+            sizes[i % len(sizes)] += 1
+        lengths = sizes
+    if sum(lengths) != n:
+        raise ValueError("Sum of input lengths does not equal the length of the input dataset!")
+    # Drawn from the generator's CPU stream, so a second split (like a second shuffle) differs from the first.
+    order = (generator or core.random.default_generator).get("cpu").permutation(n).tolist()
+    out, start = [], 0
+    for size in lengths:
+        out.append(Subset(dataset, order[start:start + int(size)]))
+        start += int(size)
+    return out
 
 
 def default_collate(items: Sequence[Any]) -> Any:
