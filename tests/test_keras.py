@@ -160,3 +160,67 @@ def test_seed_keras_model_reaches_97_percent_on_mnist_within_3_epochs():
         if accs[-1] >= 0.97:
             break
     assert max(accs) >= 0.97, accs
+
+
+def test_global_pooling_layers_against_numpy():
+    x = np.random.default_rng(0).normal(size=(2, 5, 4, 3)).astype(np.float32)
+    inp = tf.keras.Input(shape=(5, 4, 3))
+    avg = tf.keras.layers.GlobalAveragePooling2D()(inp)
+    mx = tf.keras.layers.GlobalMaxPooling2D(keepdims=True)(inp)
+    first = tf.keras.layers.GlobalAveragePooling2D(data_format="channels_first")(inp)
+    assert tuple(avg.shape) == (None, 3) and tuple(mx.shape) == (None, 1, 1, 3) and tuple(first.shape) == (None, 5)
+    with tf.Session() as sess:
+        a, m, f = sess.run([avg, mx, first], {inp: x})
+    np.testing.assert_allclose(a, x.mean((1, 2)), rtol=1e-6)
+    np.testing.assert_allclose(m, x.max((1, 2), keepdims=True))
+    np.testing.assert_allclose(f, x.mean((2, 3)), rtol=1e-6)
+
+
+class _Recorder:
+    """Stands in for a model: numbered weights, and a record of what was restored."""
+
+    def __init__(self):
+        self.version, self.restored, self.stop_training = 0, None, False
+
+    def get_weights(self):
+        return [np.array(self.version)]
+
+    def set_weights(self, w):
+        self.restored = int(w[0])
+
+
+def test_early_stopping_patience_min_delta_and_restore():
+    cb = tf.keras.callbacks.EarlyStopping(monitor="val_loss", patience=2, min_delta=0.05, restore_best_weights=True)
+    model = _Recorder()
+    cb.set_model(model)
+    cb.on_train_begin()
+    # Epoch 1 improves (best 0.8, weights v1); 0.78 is within min_delta: no improvement; 0.9 neither: stop
+    # after epoch 3 (patience 2); the epoch-1 weights come back when training ends.
+    for epoch, val in enumerate([1.0, 0.8, 0.78, 0.9, 0.1]):
+        model.version = epoch
+        cb.on_epoch_end(epoch, {"val_loss": val})
+        if model.stop_training:
+            break
+    assert (epoch, cb.stopped_epoch, cb.best, model.restored) == (3, 3, 0.8, None)
+    cb.on_train_end()
+    assert model.restored == 1
+    assert tf.keras.callbacks.EarlyStopping(monitor="val_accuracy").mode == "max"
+
+
+def test_fit_runs_callbacks_stops_early_schedules_rate_and_checkpoints(tmp_path):
+    x, y = _blobs()
+    model = _mlp()
+    path = str(tmp_path / "w{epoch}.npz")
+    hist = model.fit(x, y, epochs=6, verbose=0, callbacks=[
+        tf.keras.callbacks.LearningRateScheduler(lambda epoch: 0.01 * 0.5 ** epoch),
+        tf.keras.callbacks.ModelCheckpoint(path, save_weights_only=True),
+        tf.keras.callbacks.EarlyStopping(monitor="loss", patience=0, min_delta=10.0)])
+    # The first epoch improves on +inf; no later one improves by 10, so training stops after epoch 2.
+    assert hist.epoch == [0, 1] and hist.history["learning_rate"] == [0.01, 0.005]
+    assert model.optimizer.learning_rate == 0.005
+    assert sorted(os.listdir(tmp_path)) == ["w1.npz", "w2.npz"]
+    final = model.get_weights()
+    model.load_weights(str(tmp_path / "w1.npz"))
+    assert any(not np.array_equal(a, b) for a, b in zip(model.get_weights(), final))
+    model.load_weights(str(tmp_path / "w2.npz"))
+    assert all(np.array_equal(a, b) for a, b in zip(model.get_weights(), final))

@@ -93,3 +93,23 @@ def test_adam_optimizer_steps_match_tensorflow_v1():
                 rs.run(rstep, {rg: gv})
             theirs = rs.run(rw)
     np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-7)
+
+
+def test_early_stopping_follows_keras():
+    from tests.test_keras import _Recorder
+    vals = [1.0, 0.8, 0.78, 0.9, 0.7, 0.75, 0.76, 0.74, 0.2]
+    traces = []
+    for lib in (tf.keras, real.keras):
+        for kw in (dict(patience=2, min_delta=0.05, restore_best_weights=True), dict(patience=1, baseline=0.5)):
+            cb = lib.callbacks.EarlyStopping(monitor="val_loss", **kw)
+            model = _Recorder()
+            cb.set_model(model)
+            cb.on_train_begin()
+            for epoch, val in enumerate(vals):
+                model.version = epoch
+                cb.on_epoch_end(epoch, {"val_loss": val})
+                if model.stop_training:
+                    break
+            cb.on_train_end()
+            traces.append((epoch, cb.stopped_epoch, float(cb.best), model.restored))
+    assert traces[:2] == traces[2:]

@@ -1,7 +1,7 @@
-"""Keras-style models on the static graph: ``tf.keras.layers``, ``tf.keras.models``, ``tf.keras.optimizers``."""
+"""Keras-style models on the static graph: ``tf.keras.layers``, ``models``, ``optimizers``, ``callbacks``."""
 import numpy
 
-from static_api.keras import layers, losses, models, optimizers
+from static_api.keras import callbacks, layers, losses, models, optimizers
 from static_api.keras.layers import Input
 from static_api.keras.models import Model, Sequential
 
@@ -14,4 +14,4 @@ class utils:
         return numpy.eye(n, dtype=dtype)[y]
 
 
-__all__ = ["layers", "losses", "models", "optimizers", "Input", "Model", "Sequential", "utils"]
+__all__ = ["callbacks", "layers", "losses", "models", "optimizers", "Input", "Model", "Sequential", "utils"]

@@ -224,6 +224,34 @@ class AveragePooling2D(_Pooling2D):
 MaxPool2D, AvgPool2D = MaxPooling2D, AveragePooling2D
 
 
+class _GlobalPooling2D(Layer):
+    reduce: Any = None      # the ops reduction over the spatial axes
+
+    def __init__(self, data_format: str | None = None, keepdims: bool = False, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if (data_format or "channels_last") not in ("channels_last", "channels_first"):
+            raise ValueError(f"data_format must be 'channels_last' or 'channels_first', got {data_format!r}")
+        self.axes = (2, 3) if data_format == "channels_first" else (1, 2)
+        self.keepdims = keepdims
+
+    def call(self, x, training):
+        if len(x.shape) != 4:
+            raise ValueError(f"Input 0 of layer \"{self.name}\" is incompatible with the layer: expected ndim=4, "
+                             f"found ndim={len(x.shape)}. Full shape received: {tuple(x.shape)}")
+        return self.reduce(x, self.axes, keepdims=self.keepdims)
+
+
+class GlobalAveragePooling2D(_GlobalPooling2D):
+    reduce = staticmethod(ops.reduce_mean)
+
+
+class GlobalMaxPooling2D(_GlobalPooling2D):
+    reduce = staticmethod(ops.reduce_max)
+
+
+GlobalAvgPool2D, GlobalMaxPool2D = GlobalAveragePooling2D, GlobalMaxPooling2D
+
+
 class Flatten(Layer):
     def call(self, x, training):
         rest = x.shape[1:]

@@ -99,7 +99,7 @@ class Model:
     # ----- compile ---------------------------------------------------------------
     def compile(self, optimizer: Any = "rmsprop", loss: Any = None, metrics: Sequence[Any] | None = None) -> None:
         self._ensure_built()
-        opt = optimizers.get(optimizer)
+        opt = self.optimizer = optimizers.get(optimizer)
         out = self.output
         with self.graph.as_default():
             self._target, self.loss = self._loss(loss, out)
@@ -170,7 +170,7 @@ class Model:
 
     def fit(self, x: Any = None, y: Any = None, batch_size: int | None = 32, epochs: int = 1, verbose: Any = 1,
             validation_split: float = 0.0, validation_data: tuple | None = None, shuffle: bool = True,
-            print_fn: Callable = print) -> History:
+            callbacks: Sequence[Any] | None = None, print_fn: Callable = print) -> History:
         if not self._compiled:
             raise RuntimeError("You must compile your model before training/testing. Use `model.compile(optimizer, "
                                "loss)`.")
@@ -185,7 +185,14 @@ class Model:
         hist = History()
         hist.params = {"epochs": epochs, "steps": steps, "verbose": verbose}
         fetches = [self.loss] + self._metric_tensors
+        callbacks = list(callbacks or [])
+        self.stop_training = False
+        for cb in callbacks:
+            cb.set_model(self)
+            cb.on_train_begin()
         for epoch in range(epochs):
+            for cb in callbacks:
+                cb.on_epoch_begin(epoch)
             t0 = time.perf_counter()
             order = rng.permutation(len(x)) if shuffle else None
             vals = self._batched(fetches, x, y, batch_size, self._train_op, order)
@@ -195,6 +202,8 @@ class Model:
                 vlogs = self.evaluate(vx, vy, batch_size, verbose=0, return_dict=True)
                 logs.update({f"val_{k}": v for k, v in vlogs.items()})
             dt = time.perf_counter() - t0
+            for cb in callbacks:        # before the history records, as Keras (a callback may add to logs)
+                cb.on_epoch_end(epoch, logs)
             hist.epoch.append(epoch)
             for k, v in logs.items():
                 hist.history.setdefault(k, []).append(v)
@@ -204,6 +213,10 @@ class Model:
                     kv[0].startswith("val_"), kv[0])))
                 print_fn(f"Epoch {epoch + 1}/{epochs}\n{steps}/{steps} - {dt:.0f}s {dt / steps * 1e3:.0f}ms/step - "
                          f"{metrics}")
+            if self.stop_training:
+                break
+        for cb in callbacks:
+            cb.on_train_end()
         return hist
 
     def evaluate(self, x: Any = None, y: Any = None, batch_size: int | None = 32, verbose: Any = 1,

@@ -1,0 +1,147 @@
+"""``tf.keras.callbacks``: hooks that ``Model.fit`` calls around training and after every epoch.
+
+    >>> from static_api import keras
+    >>> stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=2, restore_best_weights=True)
+    >>> stop.patience, stop.mode
+    (2, 'min')
+"""
+from __future__ import annotations
+
+import inspect
+import math
+import warnings
+from typing import Any, Callable
+
+
+class Callback:
+    model: Any = None
+
+    def set_model(self, model: Any) -> None:
+        self.model = model
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        """Before the first epoch."""
+
+    def on_train_end(self, logs: dict | None = None) -> None:
+        """After the last epoch (or an early stop)."""
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        """Before each epoch."""
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        """After each epoch, with its metrics (validation ones included) in ``logs``."""
+
+
+def _mode(mode: str, monitor: str) -> str:
+    if mode not in ("auto", "min", "max"):
+        warnings.warn(f"mode '{mode}' is unknown, fallback to auto mode.", stacklevel=3)
+        mode = "auto"
+    if mode != "auto":
+        return mode
+    return "max" if monitor.endswith(("acc", "accuracy", "auc")) else "min"
+
+
+class EarlyStopping(Callback):
+    """Stop once ``monitor`` has not improved by more than ``min_delta`` for ``patience`` epochs; with
+    ``restore_best_weights`` the best epoch's weights are put back when training ends."""
+
+    def __init__(self, monitor: str = "val_loss", min_delta: float = 0.0, patience: int = 0, verbose: int = 0,
+                 mode: str = "auto", baseline: float | None = None, restore_best_weights: bool = False,
+                 start_from_epoch: int = 0) -> None:
+        self.monitor, self.min_delta, self.patience, self.verbose = monitor, abs(min_delta), patience, verbose
+        self.mode = _mode(mode, monitor)
+        self.baseline, self.restore_best_weights, self.start_from_epoch = baseline, restore_best_weights, start_from_epoch
+        self.stopped_epoch = 0
+
+    def _improves(self, value: float, reference: float | None) -> bool:
+        if reference is None:
+            return True
+        if self.mode == "min":
+            return value + self.min_delta < reference
+        return value - self.min_delta > reference
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        self.wait, self.stopped_epoch, self.best_epoch = 0, 0, 0
+        self.best, self.best_weights = None, None
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        current = (logs or {}).get(self.monitor)
+        if current is None:
+            warnings.warn(f"Early stopping conditioned on metric `{self.monitor}` which is not available. "
+                          f"Available metrics are: {','.join(logs or {})}", stacklevel=2)
+            return
+        if epoch < self.start_from_epoch:
+            return
+        if self.restore_best_weights and self.best_weights is None:     # until something improves
+            self.best_weights, self.best_epoch = self.model.get_weights(), epoch
+        self.wait += 1
+        if self._improves(current, self.best):
+            self.best, self.best_epoch = current, epoch
+            if self.restore_best_weights:
+                self.best_weights = self.model.get_weights()
+            if self.baseline is None or self._improves(current, self.baseline):
+                self.wait = 0
+            return
+        if self.wait >= self.patience and epoch > 0:
+            self.stopped_epoch = epoch
+            self.model.stop_training = True
+
+    def on_train_end(self, logs: dict | None = None) -> None:
+        if self.stopped_epoch > 0 and self.verbose:
+            print(f"Epoch {self.stopped_epoch + 1}: early stopping")
+        # As Keras 3: the best weights come back at the end of training, stopped early or not.
+        if self.restore_best_weights and self.best_weights is not None:
+            self.model.set_weights(self.best_weights)
+
+
+class LearningRateScheduler(Callback):
+    """Before each epoch, set the optimizer's rate to ``schedule(epoch)`` or ``schedule(epoch, lr)``."""
+
+    def __init__(self, schedule: Callable, verbose: int = 0) -> None:
+        self.schedule, self.verbose = schedule, verbose
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        opt = self.model.optimizer
+        try:
+            takes_lr = len(inspect.signature(self.schedule).parameters) >= 2
+        except (TypeError, ValueError):
+            takes_lr = False
+        lr = self.schedule(epoch, opt.learning_rate) if takes_lr else self.schedule(epoch)
+        if not isinstance(lr, (int, float)):
+            raise ValueError(f'The output of the "schedule" function should be a float. Got: {lr!r}')
+        opt.learning_rate = float(lr)
+        if self.verbose:
+            print(f"Epoch {epoch + 1}: LearningRateScheduler setting learning rate to {lr}.")
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        if logs is not None:
+            logs["learning_rate"] = float(self.model.optimizer.learning_rate)
+
+
+class ModelCheckpoint(Callback):
+    """Save the weights after each epoch (only on improvement with ``save_best_only``); ``filepath`` may hold
+    ``{epoch}`` and metric fields, as Keras formats it."""
+
+    def __init__(self, filepath: str, monitor: str = "val_loss", verbose: int = 0, save_best_only: bool = False,
+                 save_weights_only: bool = False, mode: str = "auto") -> None:
+        if not save_weights_only:
+            raise NotImplementedError("ModelCheckpoint: only save_weights_only=True is supported (whole-model saving "
+                                      "is not implemented yet)")
+        self.filepath, self.monitor, self.verbose, self.save_best_only = filepath, monitor, verbose, save_best_only
+        self.mode = _mode(mode, monitor)
+        self.best = math.inf if self.mode == "min" else -math.inf
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        logs = logs or {}
+        path = self.filepath.format(epoch=epoch + 1, **logs)
+        if self.save_best_only:
+            current = logs.get(self.monitor)
+            if current is None:
+                warnings.warn(f"Can save best model only with {self.monitor} available, skipping.", stacklevel=2)
+                return
+            if not (current < self.best if self.mode == "min" else current > self.best):
+                return
+            self.best = current
+        self.model.save_weights(path)
+        if self.verbose:
+            print(f"Epoch {epoch + 1}: saving model to {path}")
