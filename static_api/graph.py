@@ -194,6 +194,12 @@ class _Source(Op):
 class PlaceholderOp(_Source):
     name = "Placeholder"
 
+    def __init__(self, shape: Sequence[int | None] | None, dtype: Any) -> None:
+        # Graphs here need a rank, so a placeholder made without a shape is a scalar (TF1 scripts use these
+        # for keep_prob, a learning rate, an is_training flag); feeding it anything else is refused.
+        self.shapeless = shape is None
+        super().__init__(() if shape is None else shape, dtype)
+
 
 class PlaceholderWithDefaultOp(Op):
     name = "PlaceholderWithDefault"

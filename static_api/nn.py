@@ -7,7 +7,7 @@ import core
 from core.op import apply
 from core.ops.nn import AvgPool, Conv2D, MaxPool
 from static_api.graph import Tensor, named
-from static_api.ops import _pair, _t
+from static_api.ops import _pair, _t, subtract
 
 
 def relu(features, name=None):
@@ -111,9 +111,12 @@ def dropout(x, keep_prob=None, rate=None, noise_shape=None, seed=None, name=None
     if noise_shape is not None:
         raise NotImplementedError("dropout: noise_shape is not supported yet")
     if rate is None:
-        rate = 1.0 - (keep_prob if keep_prob is not None else 1.0)
+        if keep_prob is None:
+            raise ValueError("dropout: pass keep_prob (TF1) or rate")
+        rate = subtract(1.0, _t(keep_prob, like=x)) if isinstance(keep_prob, Tensor) else 1.0 - keep_prob
+    rate = _t(rate, like=x) if isinstance(rate, Tensor) else float(rate)
     gen = core.Generator(seed if seed is not None else x.graph.next_seed())
-    return named(core.dropout(x, float(rate), gen), name)
+    return named(core.dropout(x, rate, gen), name)
 
 
 def sparse_softmax_cross_entropy_with_logits(labels=None, logits=None, name=None):

@@ -30,10 +30,9 @@ def _pair(a: Any, b: Any) -> tuple[Tensor, Tensor]:
 
 
 def placeholder(dtype: Any, shape: Sequence[int | None] | None = None, name: str | None = None) -> Tensor:
-    if shape is None:
-        raise NotImplementedError("placeholder: a shape of unknown rank is not supported; give a shape, with None "
-                                  "for unknown dimensions")
-    return get_default_graph()._source(PlaceholderOp(tuple(shape), dtype), name or "Placeholder")
+    """A fed input; without a shape it is a scalar (see ``PlaceholderOp``)."""
+    return get_default_graph()._source(PlaceholderOp(None if shape is None else tuple(shape), dtype),
+                                       name or "Placeholder")
 
 
 def placeholder_with_default(input: Any, shape: Sequence[int | None], name: str | None = None) -> Tensor:
@@ -161,20 +160,31 @@ def matmul(a, b, transpose_a=False, transpose_b=False, name=None):
     return named(core.matmul(*_pair(a, b), transpose_a, transpose_b), name)
 
 
-def reduce_sum(input_tensor, axis=None, keepdims=False, name=None):
-    return named(core.sum(input_tensor, axis, keepdims), name)
+def _reduction(fn: Any, input_tensor: Any, axis: Any, keepdims: bool, name: str | None,
+               reduction_indices: Any, keep_dims: bool | None) -> Tensor:
+    # TF1 spelled axis and keepdims as reduction_indices and keep_dims; its scripts still do.
+    if reduction_indices is not None:
+        if axis is not None:
+            raise ValueError("Cannot specify both 'axis' and 'reduction_indices'")
+        axis = reduction_indices
+    keepdims = keep_dims if keep_dims is not None else keepdims
+    return named(fn(_t(input_tensor), axis, keepdims), name)
 
 
-def reduce_mean(input_tensor, axis=None, keepdims=False, name=None):
-    return named(core.mean(input_tensor, axis, keepdims), name)
+def reduce_sum(input_tensor, axis=None, keepdims=False, name=None, reduction_indices=None, keep_dims=None):
+    return _reduction(core.sum, input_tensor, axis, keepdims, name, reduction_indices, keep_dims)
 
 
-def reduce_max(input_tensor, axis=None, keepdims=False, name=None):
-    return named(core.max(input_tensor, axis, keepdims), name)
+def reduce_mean(input_tensor, axis=None, keepdims=False, name=None, reduction_indices=None, keep_dims=None):
+    return _reduction(core.mean, input_tensor, axis, keepdims, name, reduction_indices, keep_dims)
 
 
-def reduce_min(input_tensor, axis=None, keepdims=False, name=None):
-    return named(core.min(input_tensor, axis, keepdims), name)
+def reduce_max(input_tensor, axis=None, keepdims=False, name=None, reduction_indices=None, keep_dims=None):
+    return _reduction(core.max, input_tensor, axis, keepdims, name, reduction_indices, keep_dims)
+
+
+def reduce_min(input_tensor, axis=None, keepdims=False, name=None, reduction_indices=None, keep_dims=None):
+    return _reduction(core.min, input_tensor, axis, keepdims, name, reduction_indices, keep_dims)
 
 
 def argmax(input, axis=None, name=None, output_type=int64):

@@ -179,6 +179,10 @@ class Session:
             raise ValueError(f"Cannot feed value of dtype {arr.dtype} for Tensor '{t.name}', which has dtype "
                              f"{t.dtype.name}")
         shape = t.shape
+        if getattr(t.node.op, "shapeless", False) and arr.ndim:
+            raise ValueError(f"Cannot feed value of shape {arr.shape} for Tensor '{t.name}': it was made without a "
+                             "shape, which dualflow takes as a scalar (graphs here need a rank); give the placeholder "
+                             "a shape, with None for unknown dimensions")
         if len(shape) != arr.ndim or any(s is not None and s != a for s, a in zip(shape, arr.shape)):
             raise ValueError(f"Cannot feed value of shape {arr.shape} for Tensor '{t.name}', which has shape {shape}")
         return self._be.asarray(arr.astype(t.dtype, copy=False))

@@ -223,3 +223,32 @@ def test_unsupported_arguments_raise_instead_of_being_ignored():
         tf.gradients(tf.reduce_sum(x), x, stop_gradients=[x])
     with pytest.raises(NotImplementedError, match="last axis"):
         tf.nn.softmax_cross_entropy_with_logits(labels=x, logits=x, axis=0)
+
+
+def test_tf1_keep_prob_placeholder_drives_dropout():
+    x = tf.placeholder(tf.float32, (None, 400))
+    keep_prob = tf.placeholder(tf.float32)          # no shape: a scalar, as TF1 scripts use it
+    y = tf.nn.dropout(x, keep_prob)
+    g, = tf.gradients(tf.reduce_sum(y * 3.0), [x])
+    ones = np.ones((50, 400), np.float32)
+    with tf.Session() as sess:
+        same = sess.run(y, {x: ones, keep_prob: 1.0})
+        half, grad = sess.run([y, g], {x: ones, keep_prob: 0.5})
+        with pytest.raises(ValueError, match="made without a shape, which dualflow takes as a scalar"):
+            sess.run(y, {x: ones, keep_prob: [0.5, 0.5]})
+    np.testing.assert_array_equal(same, ones)
+    assert set(np.unique(half)) == {0.0, 2.0} and 0.45 < (half == 0).mean() < 0.55
+    np.testing.assert_array_equal(grad, half * 3.0)      # d/dx of 3 * x * mask / keep_prob
+
+
+def test_tf1_reduction_indices_and_keep_dims_aliases():
+    a = np.arange(24, dtype=np.float32).reshape(2, 3, 4)
+    x = tf.constant(a)
+    s = tf.reduce_sum(x, reduction_indices=[1])
+    m = tf.reduce_mean(x, reduction_indices=2, keep_dims=True)
+    with tf.Session() as sess:
+        got_s, got_m = sess.run([s, m])
+    np.testing.assert_array_equal(got_s, a.sum(1))
+    np.testing.assert_allclose(got_m, a.mean(2, keepdims=True))
+    with pytest.raises(ValueError, match="both 'axis' and 'reduction_indices'"):
+        tf.reduce_max(x, axis=0, reduction_indices=0)

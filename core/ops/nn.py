@@ -265,24 +265,33 @@ class AvgPoolGrad(AvgPool):
 
 # ----- dropout -------------------------------------------------------------------
 class DropoutMask(Op):
-    """A keep-mask for ``x``'s runtime shape, already scaled by 1/(1-p); fresh each run."""
+    """A keep-mask for ``x``'s runtime shape, already scaled by 1/(1-p); fresh each run.
+
+    ``p`` is a number, or None when it arrives as a scalar second input (a TF1 ``keep_prob`` placeholder)."""
 
     name = "DropoutMask"
+    arg_names = ("x", "p")
     differentiable = False
 
-    def __init__(self, p: float, generator: Generator) -> None:
-        if not 0.0 <= p < 1.0:
+    def __init__(self, p: float | None, generator: Generator) -> None:
+        if p is not None and not 0.0 <= p < 1.0:
             raise ValueError(f"{self.name}: argument 'p' expected 0 <= p < 1, got {p}")
         self.p = p
         self.generator = generator
 
-    def infer(self, x):
+    def infer(self, x, p=None):
         self.require_float(x)
+        if p is not None:
+            self.require_same_dtype(x, p)
+            if len(p.shape):
+                raise self.shape_error("p", "a scalar", p.shape)
         return [(x.shape, x.dtype)]
 
-    def forward(self, be, x):
-        keep = self.generator.get(be.device).random(x.shape, dtype=x.dtype) >= self.p
-        return keep.astype(x.dtype) * x.dtype.type(1.0 / (1.0 - self.p))
+    def forward(self, be, x, p=None):
+        u = self.generator.get(be.device).random(x.shape, dtype=x.dtype)
+        if p is None:
+            return (u >= self.p).astype(x.dtype) * x.dtype.type(1.0 / (1.0 - self.p))
+        return (u >= p).astype(x.dtype) / (1 - p)      # p stays on the device: no host read
 
 
 # ----- bias -------------------------------------------------------------------------
@@ -365,8 +374,11 @@ def avg_pool2d(x: Value, kernel: Any, stride: Any = None, padding: Any = 0, coun
     return apply(AvgPool(kernel, stride, padding, count_include_pad), x)
 
 
-def dropout(x: Value, p: float, generator: Generator) -> Value:
-    """Inverted dropout: zero each element with probability p and scale the rest by 1/(1-p)."""
+def dropout(x: Value, p: float | Value, generator: Generator) -> Value:
+    """Inverted dropout: zero each element with probability p and scale the rest by 1/(1-p); p may be a
+    scalar Value (fed at run time)."""
+    if isinstance(p, Value):
+        return ew.mul(x, apply(DropoutMask(None, generator), x, p))
     if p == 0.0:
         return x
     return ew.mul(x, apply(DropoutMask(p, generator), x))
