@@ -257,8 +257,8 @@ def _cases():
              lambda g, y: np.where(y > 0, g, 0.0), wrt=[0]),
         Case("mean_grad_axes", lambda g, x: core.apply(ReduceGrad((0, 2), False, True), g, x), [rnd(3), rnd(2, 3, 4)],
              lambda g, x: np.broadcast_to(g[None, :, None] / 8, x.shape), wrt=[0]),
-        Case("sum_grad_keepdims", lambda g, x: core.apply(ReduceGrad(1, True, False), g, x), [rnd(2, 1, 4), rnd(2, 3, 4)],
-             lambda g, x: np.broadcast_to(g, x.shape), wrt=[0]),
+        Case("sum_grad_keepdims", lambda g, x: core.apply(ReduceGrad(1, True, False), g, x),
+             [rnd(2, 1, 4), rnd(2, 3, 4)], lambda g, x: np.broadcast_to(g, x.shape), wrt=[0]),
         Case("sum_grad_all", lambda g, x: core.apply(ReduceGrad(None, False, False), g, x), [rnd(), rnd(2, 3)],
              lambda g, x: np.full(x.shape, g), wrt=[0]),
     ]

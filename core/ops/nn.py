@@ -7,6 +7,7 @@ graphs with unknown H/W work too.
 """
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy
@@ -111,8 +112,9 @@ class Conv2D(_Window):
     def vjp(self, node, grads, needs):
         x, w = node.inputs
         g = grads[0]
-        gx = apply(Conv2DBackpropInput(self.stride, self.padding, self.dilation), g, w, x) if needs[0] else None
-        gw = apply(Conv2DBackpropFilter(self.stride, self.padding, self.dilation), x, g, w) if needs[1] else None
+        args = (self.stride, self.padding, self.dilation)
+        gx = apply(window_op(Conv2DBackpropInput, *args), g, w, x) if needs[0] else None
+        gw = apply(window_op(Conv2DBackpropFilter, *args), x, g, w) if needs[1] else None
         return gx, gw
 
 
@@ -133,8 +135,9 @@ class Conv2DBackpropInput(Conv2D):
     def vjp(self, node, grads, needs):
         g, w, x = node.inputs
         h = grads[0]
-        gg = apply(Conv2D(self.stride, self.padding, self.dilation), h, w) if needs[0] else None
-        gw = apply(Conv2DBackpropFilter(self.stride, self.padding, self.dilation), h, g, w) if needs[1] else None
+        args = (self.stride, self.padding, self.dilation)
+        gg = apply(window_op(Conv2D, *args), h, w) if needs[0] else None
+        gw = apply(window_op(Conv2DBackpropFilter, *args), h, g, w) if needs[1] else None
         return gg, gw, None
 
 
@@ -155,8 +158,9 @@ class Conv2DBackpropFilter(Conv2D):
     def vjp(self, node, grads, needs):
         x, g, w = node.inputs
         h = grads[0]
-        gx = apply(Conv2DBackpropInput(self.stride, self.padding, self.dilation), g, h, x) if needs[0] else None
-        gg = apply(Conv2D(self.stride, self.padding, self.dilation), x, h) if needs[1] else None
+        args = (self.stride, self.padding, self.dilation)
+        gx = apply(window_op(Conv2DBackpropInput, *args), g, h, x) if needs[0] else None
+        gg = apply(window_op(Conv2D, *args), x, h) if needs[1] else None
         return gx, gg, None
 
 
@@ -188,7 +192,7 @@ class MaxPool(_Window):
 
     def vjp(self, node, grads, needs):
         x = node.inputs[0]
-        return (apply(MaxPoolGrad(self.kernel, self.stride, self.padding), grads[0], node.outputs[1], x),)
+        return (apply(window_op(MaxPoolGrad, self.kernel, self.stride, self.padding), grads[0], node.outputs[1], x),)
 
 
 class MaxPoolGrad(MaxPool):
@@ -207,7 +211,7 @@ class MaxPoolGrad(MaxPool):
 
     def vjp(self, node, grads, needs):
         g, idx, x = node.inputs
-        return apply(MaxPoolGather(self.kernel, self.stride, self.padding), grads[0], idx), None, None
+        return apply(window_op(MaxPoolGather, self.kernel, self.stride, self.padding), grads[0], idx), None, None
 
 
 class MaxPoolGather(MaxPool):
@@ -224,7 +228,7 @@ class MaxPoolGather(MaxPool):
 
     def vjp(self, node, grads, needs):
         g, idx = node.inputs
-        return apply(MaxPoolGrad(self.kernel, self.stride, self.padding), grads[0], idx, g), None
+        return apply(window_op(MaxPoolGrad, self.kernel, self.stride, self.padding), grads[0], idx, g), None
 
 
 class AvgPool(_Window):
@@ -244,7 +248,7 @@ class AvgPool(_Window):
         return be.avg_pool2d(x, self.kernel, self.stride, self._pads(x.shape, self.kernel), self.count_include_pad)
 
     def vjp(self, node, grads, needs):
-        return (apply(AvgPoolGrad(self.kernel, self.stride, self.padding, self.count_include_pad),
+        return (apply(window_op(AvgPoolGrad, self.kernel, self.stride, self.padding, self.count_include_pad),
                       grads[0], node.inputs[0]),)
 
 
@@ -348,30 +352,43 @@ class BiasAddGrad(BiasAdd):
 
 
 # ----- functions -------------------------------------------------------------------
+@functools.lru_cache(maxsize=1024)
+def _cached(cls: type, *args: Any) -> Op:
+    return cls(*args)
+
+
+def window_op(cls: type, *args: Any) -> Op:
+    """Ops are immutable, so equal arguments share one instance and its argument checks run once."""
+    try:
+        return _cached(cls, *args)
+    except TypeError:       # unhashable arguments (lists): build afresh
+        return cls(*args)
+
+
 def bias_add(x: Value, b: Value, axis: int = -1) -> Value:
     return apply(BiasAdd(axis), x, b)
 
 
 def conv2d(x: Value, w: Value, stride: Any = 1, padding: Any = 0, dilation: Any = 1) -> Value:
     """NCHW convolution (cross-correlation) with an OIHW weight, no groups."""
-    return apply(Conv2D(stride, padding, dilation), x, w)
+    return apply(window_op(Conv2D, stride, padding, dilation), x, w)
 
 
 def conv2d_grad_input(g: Value, w: Value, x: Value, stride: Any = 1, padding: Any = 0, dilation: Any = 1) -> Value:
-    return apply(Conv2DBackpropInput(stride, padding, dilation), g, w, x)
+    return apply(window_op(Conv2DBackpropInput, stride, padding, dilation), g, w, x)
 
 
 def conv2d_grad_weight(x: Value, g: Value, w: Value, stride: Any = 1, padding: Any = 0, dilation: Any = 1) -> Value:
-    return apply(Conv2DBackpropFilter(stride, padding, dilation), x, g, w)
+    return apply(window_op(Conv2DBackpropFilter, stride, padding, dilation), x, g, w)
 
 
 def max_pool2d(x: Value, kernel: Any, stride: Any = None, padding: Any = 0) -> tuple[Value, Value]:
     """Returns (pooled, argmax) where argmax holds flat input-plane indices (int32)."""
-    return apply(MaxPool(kernel, stride, padding), x)
+    return apply(window_op(MaxPool, kernel, stride, padding), x)
 
 
 def avg_pool2d(x: Value, kernel: Any, stride: Any = None, padding: Any = 0, count_include_pad: bool = True) -> Value:
-    return apply(AvgPool(kernel, stride, padding, count_include_pad), x)
+    return apply(window_op(AvgPool, kernel, stride, padding, count_include_pad), x)
 
 
 def dropout(x: Value, p: float | Value, generator: Generator) -> Value:

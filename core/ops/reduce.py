@@ -1,7 +1,7 @@
 """Reductions over axes (with keepdims), argmax/argmin, softmax and log_softmax."""
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any
 
 import builtins
 

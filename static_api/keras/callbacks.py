@@ -50,7 +50,8 @@ class EarlyStopping(Callback):
                  start_from_epoch: int = 0) -> None:
         self.monitor, self.min_delta, self.patience, self.verbose = monitor, abs(min_delta), patience, verbose
         self.mode = _mode(mode, monitor)
-        self.baseline, self.restore_best_weights, self.start_from_epoch = baseline, restore_best_weights, start_from_epoch
+        self.baseline, self.restore_best_weights = baseline, restore_best_weights
+        self.start_from_epoch = start_from_epoch
         self.stopped_epoch = 0
 
     def _improves(self, value: float, reference: float | None) -> bool:
