@@ -115,6 +115,31 @@ def test_binary_losses_leaky_relu_and_adaptive_pool_hand_computed():
         nn.BatchNorm1d(3)(torch.zeros(2, 3, 4, 4))
 
 
+def test_grad_clipping_embedding_dropout2d_and_module_dict():
+    a, b = nn.Parameter(torch.zeros(2)), nn.Parameter(torch.zeros(1))
+    a.grad, b.grad = torch.tensor([3.0, 0.0]), torch.tensor([4.0])
+    norm = nn.utils.clip_grad_norm_([a, b], max_norm=2.5)
+    assert norm.item() == pytest.approx(5.0)           # sqrt(9 + 16), then every gradient scaled by 2.5/5
+    assert a.grad.tolist() == pytest.approx([1.5, 0.0], rel=1e-5) and b.grad.tolist() == pytest.approx([2.0], rel=1e-5)
+    inf_norm = nn.utils.clip_grad_norm_([a, b], max_norm=10.0, norm_type=float("inf"))
+    assert inf_norm.item() == pytest.approx(2.0, rel=1e-5)
+    nn.utils.clip_grad_value_([a, b], 1.75)
+    assert a.grad.tolist() == pytest.approx([1.5, 0.0], rel=1e-5) and b.grad.tolist() == [1.75]
+    emb = nn.Embedding(4, 2, padding_idx=1)
+    assert emb.weight[1].tolist() == [0.0, 0.0]
+    idx = torch.tensor([[1, 3], [3, 0]])
+    out = emb(idx)
+    np.testing.assert_array_equal(out.detach().numpy(), emb.weight.detach().numpy()[[[1, 3], [3, 0]]])
+    (out * torch.tensor([[[1.0, 2.0]]])).sum().backward()
+    # rows 3 (twice) and 0 get the gradient; the padding row 1 gets none
+    assert emb.weight.grad.tolist() == [[1.0, 2.0], [0.0, 0.0], [0.0, 0.0], [2.0, 4.0]]
+    x = torch.ones(4, 16, 3, 3)
+    y = nn.Dropout2d(0.5)(x).numpy()
+    assert set(np.unique(y)) == {0.0, 2.0} and (y == y[:, :, :1, :1]).all()       # whole channels kept or not
+    md = nn.ModuleDict({"enc": nn.Linear(2, 3), "dec": nn.Linear(3, 2)})
+    assert list(md.keys()) == ["enc", "dec"] and "enc.weight" in md.state_dict() and len(list(md.parameters())) == 4
+
+
 def test_random_split_is_a_seeded_partition():
     from eager_api.utils.data import random_split
     ds = TensorDataset(torch.arange(10), torch.arange(10) * 2)

@@ -130,3 +130,19 @@ def test_binary_cross_entropy_matches_torch(kw):
         res.append([loss.detach().numpy(), zt.grad.numpy(), plain.detach().numpy(), prob.grad.numpy()])
     for a, b in zip(*res):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("norm_type", [2.0, 1.0, float("inf")])
+def test_clip_grad_norm_matches_torch(norm_type):
+    rng = np.random.default_rng(4)
+    grads = [rng.normal(size=s).astype(np.float32) for s in ((3, 4), (5,))]
+    results = []
+    for lib in (eager_api, torch):
+        params = [lib.nn.Parameter(lib.zeros(*g.shape)) for g in grads]
+        for p, g in zip(params, grads):
+            p.grad = lib.tensor(g)
+        norm = lib.nn.utils.clip_grad_norm_(params, max_norm=1.5, norm_type=norm_type)
+        results.append([norm.item()] + [p.grad.numpy().copy() for p in params])
+    np.testing.assert_allclose(results[0][0], results[1][0], rtol=1e-5)
+    for a, b in zip(results[0][1:], results[1][1:]):
+        np.testing.assert_allclose(a, b, rtol=1e-5)

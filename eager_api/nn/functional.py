@@ -117,6 +117,31 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
     return _T(core.dropout(input, p, generator or core.random.default_generator))
 
 
+def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Channel dropout: one keep/drop draw per (sample, channel), shared by its whole plane."""
+    if input.ndim not in (3, 4):
+        raise ShapeError(f"dropout2d: expected a 3-D or 4-D input, got shape {tuple(input.shape)}")
+    if p < 0.0 or p > 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0.0:
+        return input
+    if p == 1.0:
+        return input * 0.0
+    corner = input[(slice(None),) * (input.ndim - 2) + (slice(0, 1), slice(0, 1))]
+    return input * _T(core.dropout(core.fill_like(corner, 1.0), p, core.random.default_generator))
+
+
+def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None) -> Tensor:
+    """Rows of ``weight`` picked by the integer ``input``; the padding row gets no gradient."""
+    if input.dtype.kind not in "iu":
+        raise TypeError(f"embedding: argument 'input' expected an integer tensor, got {input.dtype}")
+    rows = weight[input]
+    if padding_idx is None:
+        return rows
+    keep = (input != padding_idx).unsqueeze(-1).to(weight.dtype)
+    return rows * keep
+
+
 def _check_reduction(reduction: str, name: str) -> None:
     if reduction not in ("mean", "sum", "none"):
         raise ValueError(f"{name}: {reduction} is not a valid value for reduction")
