@@ -9,16 +9,36 @@
     ...         float(sess.run(y, feed_dict={x: [[1.0, 2.0]]}))
     6.0
 """
-from static_api import errors, nn, train
+from typing import Any
+
+from static_api import errors, layers, losses, nn, train
 from static_api.graph import (Graph, Operation, Tensor, TensorShape, convert_to_tensor, get_default_graph,
                               get_default_session, reset_default_graph)
 from static_api.ops import *  # noqa: F401,F403  (the tf namespace of op functions and dtypes)
 from static_api.session import InteractiveSession, Session
-from static_api.variables import (Variable, constant_initializer, get_variable, global_variables,
+from static_api.variables import (GLOBAL_VARIABLES, TRAINABLE_VARIABLES, Variable, constant_initializer, get_variable, global_variables,
                                   global_variables_initializer, glorot_uniform_initializer, initialize_all_variables,
                                   ones_initializer, random_normal, random_normal_initializer, random_uniform,
                                   set_random_seed, trainable_variables, truncated_normal,
                                   truncated_normal_initializer, variables_initializer, zeros_initializer)
+
+
+class GraphKeys:
+    GLOBAL_VARIABLES = GLOBAL_VARIABLES
+    TRAINABLE_VARIABLES = TRAINABLE_VARIABLES
+    UPDATE_OPS = layers.UPDATE_OPS
+    LOSSES = losses.LOSSES
+
+
+def get_collection(key: str, scope: str | None = None) -> list:
+    items = get_default_graph().get_collection(key)
+    if scope is None:
+        return items
+    return [v for v in items if getattr(v, "name", "").startswith(scope)]
+
+
+def add_to_collection(name: str, value: Any) -> None:
+    get_default_graph().add_to_collection(name, value)
 
 
 def name_scope(name: str):

@@ -252,3 +252,48 @@ def test_tf1_reduction_indices_and_keep_dims_aliases():
     np.testing.assert_allclose(got_m, a.mean(2, keepdims=True))
     with pytest.raises(ValueError, match="both 'axis' and 'reduction_indices'"):
         tf.reduce_max(x, axis=0, reduction_indices=0)
+
+
+def test_tf1_layers_cnn_with_update_ops_and_training_flag():
+    x = tf.placeholder(tf.float32, (None, 6, 6, 2))
+    y = tf.placeholder(tf.int64, (None,))
+    training = tf.placeholder_with_default(False, (), name="training")
+    h = tf.layers.conv2d(x, 3, 3, padding="same", activation=tf.nn.relu)
+    h = tf.layers.batch_normalization(h, training=training)
+    h = tf.layers.max_pooling2d(h, 2, 2)
+    h = tf.layers.dropout(tf.layers.flatten(h), rate=0.5, training=training)
+    logits = tf.layers.dense(h, 4)
+    loss = tf.losses.sparse_softmax_cross_entropy(labels=y, logits=logits)
+    with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):
+        train = tf.train.GradientDescentOptimizer(0.1).minimize(loss)
+    names = sorted(v.op.name for v in tf.trainable_variables())
+    assert names == ["batch_normalization/beta", "batch_normalization/gamma", "conv2d/bias", "conv2d/kernel",
+                     "dense/bias", "dense/kernel"]
+    assert tf.get_collection(tf.GraphKeys.LOSSES) == [loss] and len(tf.get_collection(tf.GraphKeys.UPDATE_OPS)) == 2
+    rng = np.random.default_rng(0)
+    xs, ys = rng.normal(size=(8, 6, 6, 2)).astype(np.float32), rng.integers(0, 4, 8)
+    mean_var = [v for v in tf.global_variables() if v.op.name == "batch_normalization/moving_mean"][0]
+    with tf.Session() as sess:
+        sess.run(tf.global_variables_initializer())
+        a, b = sess.run(logits, {x: xs}), sess.run(logits, {x: xs})
+        np.testing.assert_array_equal(a, b)                 # inference: no dropout, no statistics update
+        np.testing.assert_array_equal(sess.run(mean_var), np.zeros(3))
+        flat = sess.run(h, {x: xs})
+        losses = [sess.run([loss, train], {x: xs, y: ys, training: True})[0] for _ in range(30)]
+        moved = sess.run(mean_var)
+    assert losses[-1] < losses[0] and np.all(moved != 0) and flat.shape == (8, 27)
+
+
+def test_tf1_losses_against_numpy():
+    z = np.array([[2.0, 0.0, -1.0], [0.5, 0.5, 3.0]], np.float32)
+    onehot = np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]], np.float32)
+    logp = z - np.log(np.exp(z).sum(1, keepdims=True))
+    smooth = onehot * 0.7 + 0.1
+    pred = np.array([[1.0, 2.0], [3.0, 5.0]], np.float32)
+    with tf.Session() as sess:
+        got = sess.run([tf.losses.softmax_cross_entropy(onehot, tf.constant(z)),
+                        tf.losses.softmax_cross_entropy(onehot, tf.constant(z), weights=2.0, label_smoothing=0.3),
+                        tf.losses.mean_squared_error(np.zeros((2, 2), np.float32), tf.constant(pred))])
+    np.testing.assert_allclose(got[0], -(onehot * logp).sum(1).mean(), rtol=1e-6)
+    np.testing.assert_allclose(got[1], -2.0 * (smooth * logp).sum(1).mean(), rtol=1e-6)
+    np.testing.assert_allclose(got[2], (pred ** 2).mean(), rtol=1e-6)

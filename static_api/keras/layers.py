@@ -92,7 +92,8 @@ class Layer:
     def call(self, x: Tensor, training: Tensor) -> Tensor:
         raise NotImplementedError(f"{type(self).__name__}.call")
 
-    def __call__(self, x: Tensor) -> Tensor:
+    def __call__(self, x: Tensor, training: Any = None) -> Tensor:
+        """Add the layer's ops; ``training`` (a bool or bool tensor) overrides the graph's learning phase."""
         if not isinstance(x, Tensor):
             raise TypeError(f"{self.name or type(self).__name__}: expected a symbolic tensor (from "
                             f"keras.Input or another layer), got {type(x).__name__}")
@@ -104,7 +105,8 @@ class Layer:
                 self.build(tuple(x.shape))
             self.built = True
         with graph.as_default():
-            out = self.call(x, learning_phase(graph))
+            phase = learning_phase(graph) if training is None else ops._t(training, dtype=numpy.bool_)
+            out = self.call(x, phase)
         self.input, self.output = x, out
         graph.add_to_collection(LAYERS, self)
         return out
@@ -313,7 +315,8 @@ class BatchNormalization(Layer):
         y_eval = core.batch_norm_eval(x, gamma, beta, ops.reshape(self.moving_mean, bshape),
                                       ops.reshape(self.moving_variance, bshape), self.epsilon)
         m = self.momentum
+        # Moving averages move only in training (a fed learning phase, or tf.layers' training argument).
         self.updates = [
-            self.moving_mean.assign(self.moving_mean * m + ops.reshape(mean, (-1,)) * (1 - m)),
-            self.moving_variance.assign(self.moving_variance * m + ops.reshape(var, (-1,)) * (1 - m))]
+            avg.assign(ops.where(training, avg * m + ops.reshape(batch, (-1,)) * (1 - m), avg))
+            for avg, batch in ((self.moving_mean, mean), (self.moving_variance, var))]
         return ops.where(training, y_train, y_eval)
