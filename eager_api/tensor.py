@@ -361,6 +361,12 @@ class Tensor(Value):
         x = self if dtype is None else self.to(dtype)
         return _T(core.sum(x, _dims(dim), keepdim))
 
+    def all(self, dim: Any = None, keepdim: bool = False) -> "Tensor":
+        return _T(core.all(self, _dims(dim), keepdim))
+
+    def any(self, dim: Any = None, keepdim: bool = False) -> "Tensor":
+        return _T(core.any(self, _dims(dim), keepdim))
+
     def mean(self, dim: Any = None, keepdim: bool = False) -> "Tensor":
         if self.dtype.kind != "f":
             raise RuntimeError(f"mean(): could not infer output dtype. Input dtype must be either a floating point "
@@ -794,7 +800,7 @@ def empty_like(t: Tensor, dtype: Any = None, device: Any = None) -> Tensor:
 def arange(start: Any, end: Any = None, step: Any = 1, dtype: Any = None, device: Any = None) -> Tensor:
     if end is None:
         start, end = 0, start
-    floats = any(isinstance(v, builtins.float) for v in (start, end, step))
+    floats = builtins.any(isinstance(v, builtins.float) for v in (start, end, step))
     dt = numpy.dtype(dtype) if dtype is not None else (get_default_dtype() if floats else int64)
     return tensor(numpy.arange(start, end, step, dtype=dt), dtype=dt, device=device)
 
@@ -897,7 +903,7 @@ def _method(name: str) -> Any:
     return fn
 
 
-for _name in ("sum", "mean", "max", "min", "argmax", "argmin", "amax", "amin", "exp", "log", "sqrt", "abs", "relu",
+for _name in ("sum", "mean", "all", "any", "max", "min", "argmax", "argmin", "amax", "amin", "exp", "log", "sqrt", "abs", "relu",
               "sigmoid", "tanh", "softmax", "log_softmax", "reshape", "flatten", "permute", "transpose", "unsqueeze",
               "squeeze", "clamp", "clip", "var", "std", "sign", "neg", "t", "numel", "rsqrt", "chunk", "split",
               "norm"):

@@ -187,6 +187,14 @@ def reduce_min(input_tensor, axis=None, keepdims=False, name=None, reduction_ind
     return _reduction(core.min, input_tensor, axis, keepdims, name, reduction_indices, keep_dims)
 
 
+def reduce_all(input_tensor, axis=None, keepdims=False, name=None, reduction_indices=None, keep_dims=None):
+    return _reduction(core.all, input_tensor, axis, keepdims, name, reduction_indices, keep_dims)
+
+
+def reduce_any(input_tensor, axis=None, keepdims=False, name=None, reduction_indices=None, keep_dims=None):
+    return _reduction(core.any, input_tensor, axis, keepdims, name, reduction_indices, keep_dims)
+
+
 def argmax(input, axis=None, name=None, output_type=int64):
     out = core.argmax(input, 0 if axis is None else axis)
     return named(core.cast(out, output_type), name)

@@ -542,3 +542,11 @@ def test_tensor_constructor_and_clone_owns_its_memory():
     with pytest.raises(NotImplementedError, match="bool"):
         ~torch.tensor([1, 2])
     assert (~torch.tensor([True, False])).tolist() == [False, True]
+
+
+def test_all_and_any_reduce_bools():
+    x = torch.tensor([[1.0, 0.0, 2.0], [3.0, 4.0, 5.0]])
+    assert not (x > 0).all().item() and (x >= 0).all().item() and (x > 4).any().item()
+    assert (x > 0).all(dim=1).tolist() == [False, True]
+    assert torch.any(x > 2, dim=0, keepdim=True).tolist() == [[True, True, True]]
+    assert (x > 0).all().dtype == torch.bool

@@ -101,7 +101,8 @@ class ReduceGrad(Reduce):
 
     def infer(self, g: Value, x: Value) -> list:
         expected = reduced_shape(x.shape, self._axes(x), self.keepdims)
-        if len(g.shape) != len(expected) or any(a != b and None not in (a, b) for a, b in zip(g.shape, expected)):
+        mismatch = builtins.any(a != b and None not in (a, b) for a, b in zip(g.shape, expected))
+        if len(g.shape) != len(expected) or mismatch:
             raise self.shape_error("gradients", f"the reduced shape {expected}", g.shape)
         return [(x.shape, g.dtype)]
 
@@ -118,6 +119,21 @@ class ReduceGrad(Reduce):
 
     def vjp(self, node, grads, needs):
         return apply((Mean if self.mean else Sum)(self.axes, self.keepdims), grads[0]), None
+
+
+class AllAny(Reduce):
+    """Logical reductions (TensorFlow's reduce_all / reduce_any, PyTorch's all / any): bool out, no gradient."""
+
+    differentiable = False
+
+    def __init__(self, axes: Any = None, keepdims: bool = False, fn: str = "all") -> None:
+        super().__init__(axes, keepdims)
+        self.fn = fn
+        self.name = "All" if fn == "all" else "Any"
+
+    def infer(self, x: Value) -> list:
+        (shape, _), = super().infer(x)
+        return [(shape, numpy.dtype(bool))]
 
 
 class MaxMin(Reduce):
@@ -218,6 +234,14 @@ def max(x: Value, axes: Any = None, keepdims: bool = False) -> Value:
 
 def min(x: Value, axes: Any = None, keepdims: bool = False) -> Value:
     return apply(Min(axes, keepdims), x)
+
+
+def all(x: Value, axes: Any = None, keepdims: bool = False) -> Value:  # noqa: A001
+    return apply(AllAny(axes, keepdims, "all"), x)
+
+
+def any(x: Value, axes: Any = None, keepdims: bool = False) -> Value:  # noqa: A001
+    return apply(AllAny(axes, keepdims, "any"), x)
 
 
 def argmax(x: Value, axis: int | None = None, keepdims: bool = False) -> Value:

@@ -121,14 +121,8 @@ def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: boo
     """Channel dropout: one keep/drop draw per (sample, channel), shared by its whole plane."""
     if input.ndim not in (3, 4):
         raise ShapeError(f"dropout2d: expected a 3-D or 4-D input, got shape {tuple(input.shape)}")
-    if p < 0.0 or p > 1.0:
-        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
-    if not training or p == 0.0:
-        return input
-    if p == 1.0:
-        return input * 0.0
     corner = input[(slice(None),) * (input.ndim - 2) + (slice(0, 1), slice(0, 1))]
-    return input * _T(core.dropout(core.fill_like(corner, 1.0), p, core.random.default_generator))
+    return input * dropout(_T(core.fill_like(corner, 1.0)), p, training)
 
 
 def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None) -> Tensor:
