@@ -28,6 +28,11 @@ def cupy_module():
     return _probe()[0]
 
 
+def device_count() -> int:
+    """How many CUDA GPUs CuPy sees (0 without CuPy or a driver)."""
+    return _probe()[2]
+
+
 def unavailable_reason(index: int = 0) -> str | None:
     """None when GPU ``index`` is usable, else a sentence saying what is missing."""
     _, reason, count = _probe()

@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy
 
+import backends as _backends
+from backends import cuda_status as _cuda_status
 from core import checkpoint as _ckpt
 from core import device as _device
 from core.random import Generator, seed_everything
@@ -45,17 +47,75 @@ class cuda:
 
     @staticmethod
     def is_available() -> bool:
-        from backends import cuda_status
-        return cuda_status.unavailable_reason(0) is None
+        return _cuda_status.unavailable_reason(0) is None
+
+    @staticmethod
+    def device_count() -> int:
+        return _cuda_status.device_count()
+
+    @staticmethod
+    def current_device() -> int:
+        dev = _device.default()
+        if dev.type != "cuda":
+            raise RuntimeError("No CUDA GPUs are available")
+        return dev.index
 
     @staticmethod
     def synchronize(dev: Any = None) -> None:
-        import backends
-        backends.get_backend(_device.parse(dev or "cuda")).synchronize()
+        _backends.get_backend(_device.parse(dev or "cuda")).synchronize()
 
     @staticmethod
     def manual_seed(seed: int) -> None:
         manual_seed(seed)
+
+    manual_seed_all = manual_seed
+
+    @staticmethod
+    def empty_cache() -> None:
+        """Return CuPy's cached blocks to the driver (PyTorch's caching allocator does the same)."""
+        if _cuda_status.unavailable_reason(0) is None:
+            _cuda_status.cupy_module().get_default_memory_pool().free_all_blocks()
+
+
+class backends:
+    """``torch.backends``: the flags training scripts set.  dualflow runs its own conv and pooling kernels
+    (no cuDNN; no TF32 in its GEMMs) and they are deterministic, so the flags are kept but change nothing."""
+
+    class cudnn:
+        enabled = True
+        benchmark = False
+        deterministic = False
+        allow_tf32 = False
+
+        @staticmethod
+        def is_available() -> bool:
+            return False
+
+    class cuda:
+        class matmul:
+            allow_tf32 = False
+
+    class mps:
+        @staticmethod
+        def is_available() -> bool:
+            return False
+
+
+_threads: list[int] = []
+
+
+def set_num_threads(n: int) -> None:
+    """Limit the CPU's BLAS threads (through threadpoolctl when installed, as scikit-learn brings it)."""
+    _threads[:] = [builtins.int(n)]
+    try:
+        import threadpoolctl
+    except ImportError:
+        return
+    threadpoolctl.threadpool_limits(_threads[0], user_api="blas")
+
+
+def get_num_threads() -> int:
+    return _threads[0] if _threads else (os.cpu_count() or 1)
 
 
 def _leaf(obj: Any) -> Any:

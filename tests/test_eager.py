@@ -550,3 +550,19 @@ def test_all_and_any_reduce_bools():
     assert (x > 0).all(dim=1).tolist() == [False, True]
     assert torch.any(x > 2, dim=0, keepdim=True).tolist() == [[True, True, True]]
     assert (x > 0).all().dtype == torch.bool
+
+
+def test_script_boilerplate_from_torch_namespace():
+    # Lines most PyTorch training scripts start with: they must run (and say what they do here).
+    torch.backends.cudnn.benchmark = True
+    torch.backends.cudnn.deterministic = True
+    torch.backends.cuda.matmul.allow_tf32 = False
+    assert not torch.backends.cudnn.is_available() and not torch.backends.mps.is_available()
+    assert torch.cuda.device_count() >= 1 if torch.cuda.is_available() else torch.cuda.device_count() == 0
+    torch.cuda.manual_seed_all(0)
+    torch.cuda.empty_cache()
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    assert torch.get_num_threads() == 1
+    torch.set_num_threads(threads)
+    assert "track_running_stats=True" in repr(nn.BatchNorm2d(3))
