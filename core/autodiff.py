@@ -39,27 +39,33 @@ def _check_versions(node: Node) -> None:
 
 
 def gradients(outputs: Sequence[Value], inputs: Sequence[Value], grad_outputs: Sequence[Value],
-              retain_graph: bool = True) -> list[Value | None]:
+              retain_graph: bool = True, order: list[Node] | None = None) -> list[Value | None]:
     """d(sum_i <outputs_i, grad_outputs_i>)/d(inputs); None where an input is not connected.
 
     With ``retain_graph=False`` the visited nodes are marked freed, and a later
-    pass through them raises as PyTorch does.
+    pass through them raises as PyTorch does.  ``order`` may pass in the outputs'
+    ``toposort`` when the caller has it already.
     """
     grads: dict[object, Value] = {}
     for y, g in zip(outputs, grad_outputs):
         k = _key(y)
         grads[k] = ew.add(grads[k], g) if k in grads else g
     wanted = {_key(x) for x in inputs}
-    order = toposort([y.node for y in outputs if y.node is not None])
+    if order is None:
+        order = toposort([y.node for y in outputs if y.node is not None])
 
-    # A node matters when one of its inputs is wanted or comes from a node that matters.
-    matters: set[int] = set()
+    # An input needs a gradient when it is wanted or comes from a node with such an input (and is a float);
+    # a node matters when any of its inputs needs one.
+    needs_of: dict[int, list[bool]] = {}
     for node in order:
-        if any(_key(v) in wanted or (v.node is not None and id(v.node) in matters) for v in node.inputs):
-            matters.add(id(node))
+        needs = [(_key(v) in wanted or (v.node is not None and id(v.node) in needs_of)) and v.dtype.kind == "f"
+                 for v in node.inputs]
+        if any(needs):
+            needs_of[id(node)] = needs
 
     for node in reversed(order):
-        if id(node) not in matters or not node.op.differentiable:
+        needs = needs_of.get(id(node))
+        if needs is None or not node.op.differentiable:
             continue
         gys = [grads.get((id(node), i)) for i in range(len(node.outputs))]
         if all(g is None for g in gys):
@@ -67,8 +73,6 @@ def gradients(outputs: Sequence[Value], inputs: Sequence[Value], grad_outputs: S
         if node.freed:
             raise RuntimeError(FREED)
         _check_versions(node)
-        needs = [(_key(v) in wanted or (v.node is not None and id(v.node) in matters)) and v.dtype.kind == "f"
-                 for v in node.inputs]
         gxs = node.op.vjp(node, gys, needs)
         if not retain_graph:
             node.freed = True

@@ -85,7 +85,8 @@ def backward(tensors: Sequence[Tensor], grad_tensors: Sequence[Any] | None = Non
     tensors = [tensors] if isinstance(tensors, Tensor) else list(tensors)
     seeds = _seeds(tensors, grad_tensors)
     targets, seen = [], set()
-    for node in graph.toposort([t.node for t in tensors if t.node is not None]):
+    order = graph.toposort([t.node for t in tensors if t.node is not None])
+    for node in order:
         for v in node.inputs:
             if id(v) not in seen and v.requires_grad and (v.node is None or getattr(v, "_retains_grad", False)):
                 seen.add(id(v))
@@ -96,7 +97,7 @@ def backward(tensors: Sequence[Tensor], grad_tensors: Sequence[Any] | None = Non
             targets.append(t)
     keep = create_graph if retain_graph is None else retain_graph
     with grad_mode(create_graph):
-        grads = autodiff.gradients(tensors, targets, seeds, retain_graph=keep)
+        grads = autodiff.gradients(tensors, targets, seeds, retain_graph=keep, order=order)
         held = {id(_memory(s.array)) for s in seeds}
         for t, g in zip(targets, grads):
             if g is None:
