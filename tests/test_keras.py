@@ -224,3 +224,46 @@ def test_fit_runs_callbacks_stops_early_schedules_rate_and_checkpoints(tmp_path)
     assert any(not np.array_equal(a, b) for a, b in zip(model.get_weights(), final))
     model.load_weights(str(tmp_path / "w2.npz"))
     assert all(np.array_equal(a, b) for a, b in zip(model.get_weights(), final))
+
+
+def test_whole_model_save_and_load_model(tmp_path):
+    x = np.random.default_rng(0).random((40, 8, 8, 1), dtype=np.float32)
+    y = np.random.default_rng(1).integers(0, 3, 40)
+    inp = tf.keras.Input((8, 8, 1))
+    h = tf.keras.layers.Conv2D(4, 3, activation="relu", padding="same")(inp)
+    h = tf.keras.layers.BatchNormalization()(h)
+    h = tf.keras.layers.GlobalAveragePooling2D()(tf.keras.layers.MaxPooling2D()(h))
+    out = tf.keras.layers.Dense(3, activation="softmax")(tf.keras.layers.Dropout(0.3)(h))
+    model = tf.keras.Model(inp, out, name="net")
+    model.compile(tf.keras.optimizers.SGD(0.05, momentum=0.9, nesterov=True), "sparse_categorical_crossentropy",
+                  ["accuracy"])
+    model.fit(x, y, epochs=2, verbose=0)
+    expected, weights = model.predict(x), model.get_weights()
+    path = str(tmp_path / "net.keras")
+    model.save(path)
+    tf.reset_default_graph()
+    loaded = tf.keras.models.load_model(path)
+    np.testing.assert_array_equal(loaded.predict(x), expected)
+    assert all(np.array_equal(a, b) for a, b in zip(loaded.get_weights(), weights))
+    opt = loaded.optimizer
+    assert (loaded.name, type(opt).__name__, opt.learning_rate, opt.momentum, opt.use_nesterov) == (
+        "net", "MomentumOptimizer", 0.05, 0.9, True)
+    assert loaded.metrics_names == ["loss", "accuracy"] and len(loaded.fit(x, y, epochs=1, verbose=0).epoch) == 1
+    model.save_weights(str(tmp_path / "w.npz"))
+    with pytest.raises(CheckpointError, match="holds no saved Keras model"):
+        tf.keras.models.load_model(str(tmp_path / "w.npz"))
+    odd = tf.keras.Sequential([tf.keras.Input((2,)), tf.keras.layers.Dense(2, activation=lambda t: t * 2.0)])
+    with pytest.raises(NotImplementedError, match="custom activation"):
+        odd.save(str(tmp_path / "odd.keras"))
+
+
+def test_model_checkpoint_saves_whole_models(tmp_path):
+    x, y = _blobs()
+    model = _mlp()
+    model.fit(x, y, epochs=2, verbose=0, callbacks=[tf.keras.callbacks.ModelCheckpoint(
+        str(tmp_path / "m{epoch}.keras"), monitor="loss", save_best_only=True)])
+    # The loss falls in both epochs on these blobs, so both are saved; the second is the trained model.
+    assert sorted(os.listdir(tmp_path)) == ["m1.keras", "m2.keras"]
+    expected = model.predict(x)
+    tf.reset_default_graph()
+    np.testing.assert_array_equal(tf.keras.models.load_model(str(tmp_path / "m2.keras")).predict(x), expected)

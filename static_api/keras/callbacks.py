@@ -120,15 +120,13 @@ class LearningRateScheduler(Callback):
 
 
 class ModelCheckpoint(Callback):
-    """Save the weights after each epoch (only on improvement with ``save_best_only``); ``filepath`` may hold
-    ``{epoch}`` and metric fields, as Keras formats it."""
+    """Save the model (or only its weights) after each epoch, or only on improvement with ``save_best_only``;
+    ``filepath`` may hold ``{epoch}`` and metric fields, as Keras formats it."""
 
     def __init__(self, filepath: str, monitor: str = "val_loss", verbose: int = 0, save_best_only: bool = False,
                  save_weights_only: bool = False, mode: str = "auto") -> None:
-        if not save_weights_only:
-            raise NotImplementedError("ModelCheckpoint: only save_weights_only=True is supported (whole-model saving "
-                                      "is not implemented yet)")
         self.filepath, self.monitor, self.verbose, self.save_best_only = filepath, monitor, verbose, save_best_only
+        self.save_weights_only = save_weights_only
         self.mode = _mode(mode, monitor)
         self.best = math.inf if self.mode == "min" else -math.inf
 
@@ -143,6 +141,6 @@ class ModelCheckpoint(Callback):
             if not (current < self.best if self.mode == "min" else current > self.best):
                 return
             self.best = current
-        self.model.save_weights(path)
+        (self.model.save_weights if self.save_weights_only else self.model.save)(path)
         if self.verbose:
             print(f"Epoch {epoch + 1}: saving model to {path}")

@@ -30,6 +30,13 @@ def _activation(name: Any) -> Any:
     return _ACTIVATIONS[name]
 
 
+def _activation_name(fn: Any) -> str | None:
+    for name, f in _ACTIVATIONS.items():
+        if f is fn:
+            return name
+    raise NotImplementedError(f"cannot save a custom activation {fn!r}: only {sorted(k for k in _ACTIVATIONS if k)}")
+
+
 def _initializer(spec: Any) -> Any:
     table = {"glorot_uniform": glorot_uniform_initializer, "zeros": zeros_initializer, "ones": ones_initializer}
     if isinstance(spec, str):
@@ -71,6 +78,11 @@ class Layer:
     @property
     def trainable_weights(self) -> list[Variable]:
         return [w for w in self.weights if w not in self.non_trainable_weights]
+
+    def get_config(self) -> dict:
+        """The constructor arguments that rebuild this layer (initializers are left out: a saved model's
+        weights are loaded over them)."""
+        return {"name": self.name}
 
     def count_params(self) -> int:
         return int(sum(numpy.prod(w.shape) for w in self.weights))
@@ -147,6 +159,10 @@ class Dense(Layer):
         self.units, self.activation, self.use_bias = int(units), _activation(activation), use_bias
         self.kernel_initializer, self.bias_initializer = _initializer(kernel_initializer), _initializer(bias_initializer)
 
+    def get_config(self) -> dict:
+        return {**super().get_config(), "units": self.units, "activation": _activation_name(self.activation),
+                "use_bias": self.use_bias}
+
     def build(self, input_shape):
         if len(input_shape) != 2 or input_shape[-1] is None:
             raise ValueError(f"Input 0 of layer \"{self.name}\" is incompatible with the layer: expected a 2-D input "
@@ -184,6 +200,12 @@ class Conv2D(Layer):
         self.activation, self.use_bias = _activation(activation), use_bias
         self.kernel_initializer, self.bias_initializer = _initializer(kernel_initializer), _initializer(bias_initializer)
 
+    def get_config(self) -> dict:
+        return {**super().get_config(), "filters": self.filters, "kernel_size": list(self.kernel_size),
+                "strides": list(self.strides), "padding": self.padding.lower(),
+                "activation": _activation_name(self.activation), "use_bias": self.use_bias,
+                "dilation_rate": list(self.dilation_rate)}
+
     def build(self, input_shape):
         if len(input_shape) != 4 or input_shape[-1] is None:
             raise ValueError(f"Input 0 of layer \"{self.name}\" is incompatible with the layer: expected ndim=4 "
@@ -211,6 +233,10 @@ class _Pooling2D(Layer):
         self.strides = _pair(strides) if strides is not None else self.pool_size
         self.padding = padding.upper()
 
+    def get_config(self) -> dict:
+        return {**super().get_config(), "pool_size": list(self.pool_size), "strides": list(self.strides),
+                "padding": self.padding.lower()}
+
     def call(self, x, training):
         return self.pool(x, self.pool_size, self.strides, self.padding)
 
@@ -235,6 +261,10 @@ class _GlobalPooling2D(Layer):
             raise ValueError(f"data_format must be 'channels_last' or 'channels_first', got {data_format!r}")
         self.axes = (2, 3) if data_format == "channels_first" else (1, 2)
         self.keepdims = keepdims
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "keepdims": self.keepdims,
+                "data_format": "channels_first" if self.axes == (2, 3) else "channels_last"}
 
     def call(self, x, training):
         if len(x.shape) != 4:
@@ -267,6 +297,9 @@ class Activation(Layer):
         super().__init__(**kwargs)
         self.activation = _activation(activation)
 
+    def get_config(self) -> dict:
+        return {**super().get_config(), "activation": _activation_name(self.activation)}
+
     def call(self, x, training):
         return self.activation(x) if self.activation else ops.identity(x)
 
@@ -277,6 +310,9 @@ class Dropout(Layer):
         if not 0 <= rate < 1:
             raise ValueError(f"Dropout: rate must be in [0, 1), got {rate}")
         self.rate, self.seed = float(rate), seed
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "rate": self.rate, "seed": self.seed}
 
     def call(self, x, training):
         if self.rate == 0:
@@ -291,6 +327,10 @@ class BatchNormalization(Layer):
                  scale: bool = True, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.axis, self.momentum, self.epsilon, self.center, self.scale = axis, momentum, epsilon, center, scale
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "axis": self.axis, "momentum": self.momentum, "epsilon": self.epsilon,
+                "center": self.center, "scale": self.scale}
 
     def build(self, input_shape):
         c = input_shape[self.axis]

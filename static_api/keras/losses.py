@@ -95,3 +95,16 @@ def get(spec: Any) -> Loss:
     if callable(spec):
         return _FunctionLoss(spec)
     raise ValueError(f"Could not interpret loss identifier: {spec!r}")
+
+
+def serialize(loss: Loss) -> dict:
+    """The class and ``from_logits`` of a built-in loss (a saved model records how it was compiled)."""
+    if type(loss) not in (CategoricalCrossentropy, SparseCategoricalCrossentropy, MeanSquaredError):
+        raise NotImplementedError(f"cannot save a model compiled with the custom loss {loss.name!r}")
+    return {"class": type(loss).__name__, "from_logits": loss.from_logits}
+
+
+def deserialize(config: dict) -> Loss:
+    classes = {c.__name__: c for c in (CategoricalCrossentropy, SparseCategoricalCrossentropy, MeanSquaredError)}
+    return classes[config["class"]](from_logits=config["from_logits"])
+

@@ -83,6 +83,21 @@ class Model:
         weights = {w.op.name: v for w, v in zip(self.weights, self.get_weights())}
         checkpoint.save_tree(filepath, {"weights": weights, "layouts": self.weight_layouts()}, "keras")
 
+    def save(self, filepath: str) -> None:
+        """The whole model (layer configs, weights, compile settings) in a non-executable ``.npz`` checkpoint;
+        ``keras.models.load_model`` rebuilds it.  Optimizer moments are not stored."""
+        self._ensure_built()
+        body = [lay for lay in self.layers if not isinstance(lay, L.InputLayer)]
+        tree = {"class": type(self).__name__, "name": self.name,
+                "input": {"shape": list(self.input.shape[1:]), "dtype": self.input.dtype.name,
+                          "name": self.input.op.name},
+                "layers": [{"class": type(lay).__name__, "config": lay.get_config()} for lay in body],
+                "weights": self.get_weights(),
+                "compile": None if not self._compiled else {
+                    "optimizer": optimizers.serialize(self.optimizer), "loss": losses.serialize(self._loss_spec),
+                    "metrics": self.metrics_names[1:]}}
+        checkpoint.save_tree(filepath, tree, "keras-model")
+
     def load_weights(self, filepath: str) -> None:
         """Load ``save_weights`` output, or an eager (PyTorch-layout) state dict of the same architecture,
         whose conv and linear weights are converted to this model's NHWC/HWIO layout."""
@@ -101,8 +116,9 @@ class Model:
         self._ensure_built()
         opt = self.optimizer = optimizers.get(optimizer)
         out = self.output
+        self._loss_spec = losses.get(loss)
         with self.graph.as_default():
-            self._target, self.loss = self._loss(loss, out)
+            self._target, self.loss = self._loss(self._loss_spec, out)
             self.metrics_names = ["loss"]
             self._metric_tensors = []
             for m in metrics or []:
@@ -289,3 +305,29 @@ class Sequential(Model):
         if not hasattr(self, "output"):
             raise ValueError("This model has not yet been built. Give the first layer an `input_shape` or start "
                              "the list with keras.Input(shape).")
+
+
+def load_model(filepath: str, compile: bool = True) -> Model:  # noqa: A002  (Keras' argument name)
+    """Rebuild a model written by ``Model.save`` in the default graph: layers, weights and, with ``compile``,
+    its optimizer, loss and metrics.  The file is data only; nothing in it is executed."""
+    tree, frontend = checkpoint.load_tree(filepath)
+    if frontend != "keras-model":
+        raise checkpoint.CheckpointError(f"{filepath!r} holds no saved Keras model (frontend {frontend!r}); "
+                                         "weights files load with model.load_weights")
+    spec = tree["input"]
+    x = L.Input(tuple(spec["shape"]), dtype=spec["dtype"], name=spec["name"])
+    if tree["class"] == "Sequential":
+        model: Model = Sequential([x], name=tree["name"])
+        for entry in tree["layers"]:
+            model.add(getattr(L, entry["class"])(**entry["config"]))
+    else:
+        h = x
+        for entry in tree["layers"]:
+            h = getattr(L, entry["class"])(**entry["config"])(h)
+        model = Model(x, h, name=tree["name"])
+    model.set_weights(tree["weights"])
+    if compile and tree["compile"] is not None:
+        c = tree["compile"]
+        model.compile(optimizers.deserialize(c["optimizer"]), losses.deserialize(c["loss"]), c["metrics"])
+    return model
+

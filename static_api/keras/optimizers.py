@@ -31,3 +31,25 @@ def get(spec: Any) -> train.Optimizer:
         raise ValueError(f"Could not interpret optimizer identifier: {spec!r} (expected one of {sorted(table)} or an "
                          "optimizer object)")
     return table[spec.lower()]()
+
+
+def serialize(opt: train.Optimizer) -> dict:
+    """A Keras-style name and arguments that rebuild ``opt`` (its moment slots are not kept)."""
+    if isinstance(opt, train.AdamOptimizer):
+        return {"name": "adam", "learning_rate": opt.learning_rate, "beta_1": opt.beta1, "beta_2": opt.beta2,
+                "epsilon": opt.epsilon}
+    if isinstance(opt, train.MomentumOptimizer):
+        return {"name": "sgd", "learning_rate": opt.learning_rate, "momentum": opt.momentum,
+                "nesterov": opt.use_nesterov}
+    if isinstance(opt, train.GradientDescentOptimizer):
+        return {"name": "sgd", "learning_rate": opt.learning_rate}
+    if isinstance(opt, train.RMSPropOptimizer):
+        return {"name": "rmsprop", "learning_rate": opt.learning_rate, "rho": opt.decay, "momentum": opt.momentum,
+                "epsilon": opt.epsilon}
+    raise NotImplementedError(f"cannot save a model compiled with {type(opt).__name__}")
+
+
+def deserialize(config: dict) -> train.Optimizer:
+    args = {k: v for k, v in config.items() if k != "name"}
+    return {"adam": Adam, "sgd": SGD, "rmsprop": RMSprop}[config["name"]](**args)
+
