@@ -903,10 +903,10 @@ def _method(name: str) -> Any:
     return fn
 
 
-for _name in ("sum", "mean", "all", "any", "max", "min", "argmax", "argmin", "amax", "amin", "exp", "log", "sqrt", "abs", "relu",
-              "sigmoid", "tanh", "softmax", "log_softmax", "reshape", "flatten", "permute", "transpose", "unsqueeze",
-              "squeeze", "clamp", "clip", "var", "std", "sign", "neg", "t", "numel", "rsqrt", "chunk", "split",
-              "norm"):
+for _name in ("sum", "mean", "all", "any", "max", "min", "argmax", "argmin", "amax", "amin", "exp", "log", "sqrt",
+              "abs", "relu", "sigmoid", "tanh", "softmax", "log_softmax", "reshape", "flatten", "permute", "transpose",
+              "unsqueeze", "squeeze", "clamp", "clip", "var", "std", "sign", "neg", "t", "numel", "rsqrt", "chunk",
+              "split", "norm"):
     globals()[_name] = _method(_name)
 
 
