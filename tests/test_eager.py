@@ -215,6 +215,24 @@ def test_lr_schedulers_hand_computed():
         ReduceLROnPlateau(opt, factor=1.5)
 
 
+def test_adagrad_and_adadelta_hand_computed():
+    w = nn.Parameter(torch.tensor([1.0]))
+    opt = optim.Adagrad([w], lr=0.5, lr_decay=0.25)
+    for g in (2.0, 1.0):
+        w.grad = torch.tensor([g])
+        opt.step()
+    # step 1: sum 4, w -= 0.5 * 2 / 2; step 2: sum 5, lr 0.5 / 1.25, w -= 0.4 * 1 / sqrt(5)
+    assert w.item() == pytest.approx(1.0 - 0.5 - 0.4 / math.sqrt(5), rel=1e-6)
+    w = nn.Parameter(torch.tensor([1.0]))
+    opt = optim.Adadelta([w], lr=1.0, rho=0.5, eps=1e-2)
+    w.grad = torch.tensor([2.0])
+    opt.step()
+    v = 0.5 * 4.0                                    # v = (1 - rho) g^2
+    d = math.sqrt(0 + 1e-2) / math.sqrt(v + 1e-2) * 2.0
+    assert w.item() == pytest.approx(1.0 - d, rel=1e-6)
+    assert opt.state[w]["acc_delta"].item() == pytest.approx(0.5 * d * d, rel=1e-6)
+
+
 def test_adam_two_steps_hand_computed_and_adamw_decay():
     for cls, wd in ((optim.Adam, 0.1), (optim.AdamW, 0.1)):
         w = nn.Parameter(torch.tensor([1.0]))

@@ -1,4 +1,4 @@
-"""``torch.optim``: SGD, Adam, AdamW, RMSprop with PyTorch's formulas and defaults.
+"""``torch.optim``: SGD, Adam, AdamW, RMSprop, Adagrad, Adadelta with PyTorch's formulas and defaults.
 
 Updates run on backend arrays in place (no autograd), through the backend's
 fused update kernels where it has them.
@@ -214,6 +214,62 @@ class RMSprop(Optimizer):
             w -= group["lr"] * buf
         else:
             w -= group["lr"] * g / avg
+
+
+
+class Adagrad(Optimizer):
+    """sum += g^2; w -= lr / (1 + (t - 1) * lr_decay) * g / (sqrt(sum) + eps)."""
+
+    def __init__(self, params: Iterable[Any], lr: float = 1e-2, lr_decay: float = 0.0, weight_decay: float = 0.0,
+                 initial_accumulator_value: float = 0.0, eps: float = 1e-10, maximize: bool = False) -> None:
+        if not 0.0 <= lr:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        super().__init__(params, dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay, eps=eps, maximize=maximize,
+                                      initial_accumulator_value=initial_accumulator_value))
+
+    def _update(self, be, w, g, state, group):
+        if not state:
+            state["step"] = 0
+            state["sum"] = be.xp.full_like(w, group["initial_accumulator_value"])
+        state["step"] += 1
+        if group["maximize"]:
+            g = -g
+        if group["weight_decay"]:
+            g = g + group["weight_decay"] * w
+        acc = state["sum"]
+        acc += g * g
+        clr = group["lr"] / (1 + (state["step"] - 1) * group["lr_decay"])
+        w -= clr * g / (be.xp.sqrt(acc) + group["eps"])
+
+
+class Adadelta(Optimizer):
+    """v = rho v + (1 - rho) g^2; d = sqrt(u + eps) / sqrt(v + eps) * g; u = rho u + (1 - rho) d^2; w -= lr d."""
+
+    def __init__(self, params: Iterable[Any], lr: float = 1.0, rho: float = 0.9, eps: float = 1e-6,
+                 weight_decay: float = 0.0, maximize: bool = False) -> None:
+        if not 0.0 <= lr or not 0.0 <= rho <= 1.0:
+            raise ValueError(f"Invalid learning rate {lr} or rho {rho}")
+        super().__init__(params, dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize))
+
+    def _update(self, be, w, g, state, group):
+        xp = be.xp
+        if not state:
+            state["step"] = 0
+            state["square_avg"] = xp.zeros_like(w)
+            state["acc_delta"] = xp.zeros_like(w)
+        state["step"] += 1
+        if group["maximize"]:
+            g = -g
+        if group["weight_decay"]:
+            g = g + group["weight_decay"] * w
+        rho, eps = group["rho"], group["eps"]
+        v, u = state["square_avg"], state["acc_delta"]
+        v *= rho
+        v += (1 - rho) * g * g
+        delta = xp.sqrt(u + eps) / xp.sqrt(v + eps) * g
+        u *= rho
+        u += (1 - rho) * delta * delta
+        w -= group["lr"] * delta
 
 
 from eager_api.optim import lr_scheduler  # noqa: E402  (torch.optim.lr_scheduler needs Optimizer, defined above)
