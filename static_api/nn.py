@@ -84,6 +84,10 @@ def conv2d(input, filters, strides, padding, data_format="NHWC", dilations=None,
     return named(_from_nchw(y, fmt), name)
 
 
+def leaky_relu(features, alpha=0.2, name=None):
+    return named(core.leaky_relu(_t(features), alpha), name)
+
+
 def bias_add(value, bias, data_format=None, name=None):
     value, bias = _pair(value, bias)
     return named(core.bias_add(value, bias, 1 if _fmt(data_format) == "NCHW" else -1), name)

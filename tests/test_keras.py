@@ -267,3 +267,21 @@ def test_model_checkpoint_saves_whole_models(tmp_path):
     expected = model.predict(x)
     tf.reset_default_graph()
     np.testing.assert_array_equal(tf.keras.models.load_model(str(tmp_path / "m2.keras")).predict(x), expected)
+
+
+def test_rescaling_reshape_and_relu_layers_against_numpy(tmp_path):
+    x = np.arange(24, dtype=np.float32).reshape(2, 12) - 10
+    model = tf.keras.Sequential([tf.keras.Input((12,)), tf.keras.layers.Rescaling(0.5, offset=1.0),
+                                 tf.keras.layers.Reshape((3, -1)), tf.keras.layers.LeakyReLU(0.1),
+                                 tf.keras.layers.Reshape((12,)), tf.keras.layers.ReLU()])
+    h = (x * 0.5 + 1.0).reshape(2, 3, 4)
+    np.testing.assert_allclose(model.predict(x), np.maximum(np.where(h > 0, h, 0.1 * h).reshape(2, 12), 0))
+    leaky = tf.keras.Sequential([tf.keras.Input((12,)), tf.keras.layers.Rescaling(0.5, offset=1.0),
+                                 tf.keras.layers.LeakyReLU(0.1)])
+    expected = leaky.predict(x)
+    assert expected.min() < 0 and np.allclose(expected, np.where(x * 0.5 + 1 > 0, x * 0.5 + 1, 0.1 * (x * 0.5 + 1)))
+    leaky.save(str(tmp_path / "leaky.keras"))
+    tf.reset_default_graph()
+    np.testing.assert_array_equal(tf.keras.models.load_model(str(tmp_path / "leaky.keras")).predict(x), expected)
+    with pytest.raises(ValueError, match="total size of the new array must be unchanged"):
+        tf.keras.Sequential([tf.keras.Input((12,)), tf.keras.layers.Reshape((5, -1))])

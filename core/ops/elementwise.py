@@ -572,6 +572,11 @@ def relu(x: Value) -> Value:
     return apply(Relu(), x)
 
 
+def leaky_relu(x: Value, slope: float) -> Value:
+    """x where x > 0, else slope * x (a composition: its gradient is Select's)."""
+    return where(scalar_compare(x, "Greater", 0.0), x, scalar(x, "mul", slope))
+
+
 def relu_grad(g: Value, y: Value) -> Value:
     return apply(ReluGrad(), g, y)
 

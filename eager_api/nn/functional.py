@@ -18,7 +18,7 @@ def relu(input: Tensor, inplace: bool = False) -> Tensor:
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     if inplace:
         raise NotImplementedError("leaky_relu: inplace=True is not supported yet")
-    return _T(core.where(core.scalar_compare(input, "Greater", 0.0), input, core.scalar(input, "mul", negative_slope)))
+    return _T(core.leaky_relu(input, negative_slope))
 
 
 def sigmoid(input: Tensor) -> Tensor:

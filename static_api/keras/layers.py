@@ -304,6 +304,62 @@ class Activation(Layer):
         return self.activation(x) if self.activation else ops.identity(x)
 
 
+class ReLU(Layer):
+    def call(self, x, training):
+        return nn.relu(x)
+
+
+class LeakyReLU(Layer):
+    """x, or negative_slope * x below 0 (Keras 3's default slope, 0.3)."""
+
+    def __init__(self, negative_slope: float = 0.3, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.negative_slope = float(negative_slope)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "negative_slope": self.negative_slope}
+
+    def call(self, x, training):
+        return nn.leaky_relu(x, self.negative_slope)
+
+
+class Reshape(Layer):
+    """Reshape each sample to ``target_shape`` (one entry may be -1)."""
+
+    def __init__(self, target_shape: Sequence[int], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.target_shape = tuple(int(d) for d in target_shape)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "target_shape": list(self.target_shape)}
+
+    def call(self, x, training):
+        rest = x.shape[1:]
+        if None in rest:
+            raise ValueError(f"{self.name}: the non-batch dimensions must be known, got shape {tuple(x.shape)}")
+        known = int(numpy.prod([d for d in self.target_shape if d != -1]))
+        size = int(numpy.prod(rest))
+        fits = (known > 0 and size % known == 0) if -1 in self.target_shape else known == size
+        if not fits:
+            raise ValueError(f"{self.name}: total size of the new array must be unchanged, input_shape = "
+                             f"{list(rest)}, output_shape = {list(self.target_shape)}")
+        return ops.reshape(x, (-1,) + tuple(size // known if d == -1 else d for d in self.target_shape))
+
+
+class Rescaling(Layer):
+    """x * scale + offset (Keras' input preprocessing, e.g. scale=1/255)."""
+
+    def __init__(self, scale: float, offset: float = 0.0, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.scale, self.offset = float(scale), float(offset)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "scale": self.scale, "offset": self.offset}
+
+    def call(self, x, training):
+        return x * self.scale + self.offset
+
+
 class Dropout(Layer):
     def __init__(self, rate: float, seed: int | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
