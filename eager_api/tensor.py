@@ -541,6 +541,21 @@ class Tensor(Value):
     def eq(self, other):
         return self == other
 
+    def ne(self, other):
+        return self != other
+
+    def lt(self, other):
+        return self < other
+
+    def le(self, other):
+        return self <= other
+
+    def gt(self, other):
+        return self > other
+
+    def ge(self, other):
+        return self >= other
+
     # ----- in-place ---------------------------------------------------------------
     def _check_inplace(self, name: str) -> None:
         if self.is_leaf and self.requires_grad and is_grad_enabled():

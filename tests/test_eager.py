@@ -568,6 +568,10 @@ def test_all_and_any_reduce_bools():
     assert (x > 0).all(dim=1).tolist() == [False, True]
     assert torch.any(x > 2, dim=0, keepdim=True).tolist() == [[True, True, True]]
     assert (x > 0).all().dtype == torch.bool
+    assert [x.gt(2).tolist(), x.ge(2).tolist(), x.lt(1).tolist(), x.le(0).tolist(), x.ne(0).tolist()] == [
+        [[False, False, False], [True, True, True]], [[False, False, True], [True, True, True]],
+        [[False, True, False], [False, False, False]], [[False, True, False], [False, False, False]],
+        [[True, False, True], [True, True, True]]]
 
 
 def test_script_boilerplate_from_torch_namespace():
