@@ -23,7 +23,7 @@ int32, int64, uint8, int8, bool_ = (numpy.dtype("int32"), numpy.dtype("int64"), 
 float, double, long, int, half = float32, float64, int64, int32, float16
 _default_dtype = [float32]
 
-MinMax = collections.namedtuple("MinMax", ["values", "indices"])
+MinMax = collections.namedtuple("MinMax", ["values", "indices"])    # max/min/sort/topk along a dim
 
 
 class Size(tuple):
@@ -387,6 +387,21 @@ class Tensor(Value):
         if isinstance(dim, Tensor):
             return minimum(self, dim)
         return self._minmax(dim, keepdim, core.min, core.argmin)
+
+    def gather(self, dim: int, index: "Tensor") -> "Tensor":
+        return _T(core.take_along_axis(self, index, dim))
+
+    def argsort(self, dim: int = -1, descending: bool = False) -> "Tensor":
+        return _T(core.argsort(self, dim, descending))
+
+    def sort(self, dim: int = -1, descending: bool = False) -> MinMax:
+        idx = self.argsort(dim, descending)
+        return MinMax(self.gather(dim, idx), idx)
+
+    def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> MinMax:  # noqa: A002
+        """The k largest (or smallest) values along ``dim`` and their indices, in order."""
+        idx = _T(core.argsort(self, dim, largest, k))
+        return MinMax(self.gather(dim, idx), idx)
 
     def amax(self, dim: Any = None, keepdim: bool = False) -> "Tensor":
         return _T(core.max(self, _dims(dim), keepdim))
@@ -921,7 +936,7 @@ def _method(name: str) -> Any:
 for _name in ("sum", "mean", "all", "any", "max", "min", "argmax", "argmin", "amax", "amin", "exp", "log", "sqrt",
               "abs", "relu", "sigmoid", "tanh", "softmax", "log_softmax", "reshape", "flatten", "permute", "transpose",
               "unsqueeze", "squeeze", "clamp", "clip", "var", "std", "sign", "neg", "t", "numel", "rsqrt", "chunk",
-              "split", "norm"):
+              "split", "norm", "gather", "argsort", "sort", "topk"):
     globals()[_name] = _method(_name)
 
 

@@ -108,6 +108,15 @@ def xent_rows(z, t):
     return -(t * np.log(softmax_ref(z))).sum(1)
 
 
+def _scatter_add_rows(g, idx, shape):
+    """out[r, idx[r, j]] += g[r, j], one element at a time."""
+    out = np.zeros(shape)
+    for r in range(idx.shape[0]):
+        for j in range(idx.shape[1]):
+            out[r, idx[r, j]] += g[r, j]
+    return out
+
+
 def _cases():
     c = []
     a, b = rnd(3, 4), rnd(3, 4)
@@ -192,6 +201,17 @@ def _cases():
              [rnd(4, 5), rnd(4, 5, lo=0.1)], lambda z, t: xent_rows(z, t * 0.8 + 0.04).sum()),
         Case("xent_dense_mean", lambda z, t: core.softmax_cross_entropy(z, t, reduction="mean"),
              [rnd(4, 5), rnd(4, 5, lo=0.1)], lambda z, t: xent_rows(z, t).mean()),
+    ]
+    # Gather along an axis (repeated indices must accumulate in the gradient) and sorting indices.
+    from core.ops.shape import TakeAlongAxisGrad
+    gidx = np.array([[0, 2, 2], [1, 1, 0], [3, 0, 3]])
+    c += [
+        Case("take_along_axis", lambda x, i: core.take_along_axis(x, i, 1), [rnd(3, 4), gidx],
+             lambda x, i: np.take_along_axis(x, i, 1), wrt=[0]),
+        Case("take_along_axis_grad", lambda g, i, x: core.apply(TakeAlongAxisGrad(1), g, i, x),
+             [rnd(3, 3), gidx, rnd(3, 4)], lambda g, i, x: _scatter_add_rows(g, i, x.shape), wrt=[0]),
+        Case("argsort_desc_top2", lambda x: core.argsort(x, 0, True, 2), [distinct(4, 3)],
+             lambda x: np.argsort(-x, 0, kind="stable")[:2], grad=False),
     ]
     # A cross-entropy's second output, d(loss)/d(logits), against the formula and to second order.
     from core.ops.loss import SoftmaxCrossEntropy, SparseSoftmaxCrossEntropy

@@ -90,3 +90,10 @@ def test_label_out_of_range_is_an_index_error_not_a_zero_loss():
 def test_axis_out_of_range():
     with pytest.raises(core.ShapeError, match="axis"):
         core.sum(v((2, 3)), 2)
+
+
+def test_gather_and_topk_arguments():
+    with pytest.raises(TypeError, match="GatherAlongAxis: argument 'indices' expected dtype an integer type"):
+        core.take_along_axis(v((2, 3)), v((2, 3)), 1)
+    with pytest.raises(core.ShapeError, match=r"ArgSort: argument 'k' expected 0 <= k <= 3"):
+        core.argsort(v((2, 3)), 1, True, 4)

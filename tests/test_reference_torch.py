@@ -150,3 +150,20 @@ def test_clip_grad_norm_matches_torch(norm_type):
     np.testing.assert_allclose(results[0][0], results[1][0], rtol=1e-5)
     for a, b in zip(results[0][1:], results[1][1:]):
         np.testing.assert_allclose(a, b, rtol=1e-5)
+
+
+@pytest.mark.parametrize("op", ["topk", "topk_smallest", "sort_desc", "gather"])
+def test_sorting_and_gather_match_torch(op):
+    x = np.random.default_rng(6).normal(size=(4, 6)).astype(np.float32)
+    index = np.array([[0, 0, 5], [5, 1, 1], [2, 2, 3], [3, 4, 0]])
+    fns = {"topk": lambda t, lib: t.topk(3, 1), "topk_smallest": lambda t, lib: t.topk(2, 0, largest=False),
+           "sort_desc": lambda t, lib: t.sort(0, descending=True),
+           "gather": lambda t, lib: (lib.gather(t, 1, lib.tensor(index)), None)}
+    res = []
+    for lib in (eager_api, torch):
+        t = lib.tensor(x, requires_grad=True)
+        values, indices = fns[op](t, lib)
+        (values * values).sum().backward()
+        res.append([values.detach().numpy(), t.grad.numpy()] + ([] if indices is None else [indices.numpy()]))
+    for a, b in zip(*res):
+        np.testing.assert_allclose(a, b, rtol=1e-6)

@@ -184,6 +184,40 @@ class ArgMax(Op):
         return r.astype(be.xp.int64, copy=False)
 
 
+class ArgSort(Op):
+    """Indices that sort ``x`` along ``axis`` (stable), descending when asked; optionally only the first k."""
+
+    name = "ArgSort"
+    differentiable = False
+
+    def __init__(self, axis: int = -1, descending: bool = False, k: int | None = None) -> None:
+        self.axis, self.descending, self.k = int(axis), bool(descending), k
+
+    def infer(self, x: Value) -> list:
+        n = len(x.shape)
+        norm_axes(self, self.axis, n)
+        shape = list(x.shape)
+        if self.k is not None:
+            size = shape[self.axis]
+            if self.k < 0 or (size is not None and self.k > size):
+                raise self.shape_error("k", f"0 <= k <= {size}, the size of dim {self.axis}, got k={self.k} for",
+                                       x.shape)
+            shape[self.axis] = self.k
+        return [(tuple(shape), numpy.dtype(numpy.int64))]
+
+    def forward(self, be, x):
+        xp = be.xp
+        # Sorting -x keeps equal values in index order when descending too (exact for floats and signed ints);
+        # other dtypes reverse the ascending order.
+        negate = self.descending and x.dtype.kind in "fi"
+        order = xp.argsort(-x if negate else x, axis=self.axis, kind="stable")
+        if self.descending and not negate:
+            order = xp.flip(order, axis=self.axis)
+        if self.k is not None:
+            order = xp.take(order, xp.arange(self.k), axis=self.axis)
+        return order.astype(xp.int64, copy=False)
+
+
 class Softmax(Op):
     name = "Softmax"
     saves_inputs = False
@@ -250,6 +284,10 @@ def argmax(x: Value, axis: int | None = None, keepdims: bool = False) -> Value:
 
 def argmin(x: Value, axis: int | None = None, keepdims: bool = False) -> Value:
     return apply(ArgMax(axis, keepdims, "argmin"), x)
+
+
+def argsort(x: Value, axis: int = -1, descending: bool = False, k: int | None = None) -> Value:
+    return apply(ArgSort(axis, descending, k), x)
 
 
 def softmax(x: Value, axis: int = -1) -> Value:

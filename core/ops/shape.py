@@ -296,6 +296,62 @@ class GetItemGrad(GetItem):
         return getitem(grads[0], self.index), None
 
 
+class TakeAlongAxis(Op):
+    """out[..., i, ...] = x[..., idx[..., i, ...], ...] along ``axis`` (torch.gather, numpy.take_along_axis)."""
+
+    name = "GatherAlongAxis"
+    arg_names = ("x", "indices")
+    saves_inputs = False       # the gradient reads idx and x's shape only, never x's values
+
+    def __init__(self, axis: int) -> None:
+        self.axis = int(axis)
+
+    def _check(self, x: Value, idx: Value) -> None:
+        if idx.dtype.kind not in "iu":
+            raise self.dtype_error("indices", "an integer type", idx.dtype)
+        n = len(x.shape)
+        if len(idx.shape) != n or not -n <= self.axis < n:
+            raise self.shape_error("indices", f"{n} dims like x {tuple(x.shape)}, and axis {self.axis} in range",
+                                   idx.shape)
+        for d, (a, b) in enumerate(zip(x.shape, idx.shape)):
+            if d != self.axis % n and None not in (a, b) and b > a:
+                raise self.shape_error("indices", f"at most x's size {a} in dim {d}", idx.shape)
+
+    def infer(self, x, idx):
+        self._check(x, idx)
+        return [(idx.shape, x.dtype)]
+
+    def forward(self, be, x, idx):
+        return be.xp.take_along_axis(x, idx, axis=self.axis)
+
+    def vjp(self, node, grads, needs):
+        x, idx = node.inputs
+        return apply(TakeAlongAxisGrad(self.axis), grads[0], idx, x), None
+
+
+class TakeAlongAxisGrad(TakeAlongAxis):
+    """zeros like ``x`` with ``g`` added at ``idx`` along ``axis`` (repeated indices accumulate)."""
+
+    name = "GatherAlongAxisGrad"
+    arg_names = ("grad", "indices", "x")
+
+    def infer(self, g, idx, x):
+        self._check(x, idx)
+        return [(x.shape, g.dtype)]
+
+    def forward(self, be, g, idx, x):
+        xp = be.xp
+        axis = self.axis % x.ndim
+        out = xp.zeros(x.shape, dtype=g.dtype)
+        grid = [xp.arange(n).reshape((-1,) + (1,) * (idx.ndim - d - 1)) for d, n in enumerate(idx.shape)]
+        grid[axis] = idx
+        be.index_add(out, tuple(grid), g)
+        return out
+
+    def vjp(self, node, grads, needs):
+        return apply(TakeAlongAxis(self.axis), grads[0], node.inputs[1]), None, None
+
+
 class Pad(Op):
     name = "PadV2"
     saves_inputs = False
@@ -386,6 +442,10 @@ def stack(xs: Sequence[Value], axis: int = 0) -> Value:
 
 def getitem(x: Value, index: Any) -> Value:
     return apply(GetItem(index), x)
+
+
+def take_along_axis(x: Value, idx: Value, axis: int) -> Value:
+    return apply(TakeAlongAxis(axis), x, idx)
 
 
 def pad(x: Value, pads: Sequence[tuple[int, int]], value: float = 0.0) -> Value:
