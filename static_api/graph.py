@@ -400,6 +400,15 @@ class Graph:
             self._scope.pop()
 
     @contextlib.contextmanager
+    def name_scope_cleared(self) -> Iterator[None]:
+        """Name ops from the graph's root for a while (TF1 names get_variable's variables by variable scope)."""
+        saved, self._scope = self._scope, []
+        try:
+            yield
+        finally:
+            self._scope = saved
+
+    @contextlib.contextmanager
     def control_dependencies(self, control_inputs: Sequence[Any] | None) -> Iterator[None]:
         if control_inputs is None:
             saved, self._control = self._control, []

@@ -1,8 +1,9 @@
 """``tf.Variable`` and initializers."""
 from __future__ import annotations
 
+import contextlib
 import math
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import numpy
 
@@ -164,11 +165,60 @@ def random_uniform(shape, minval=0.0, maxval=1.0, dtype=numpy.float32, seed=None
     return get_default_graph().constant(_rng(seed).uniform(minval, maxval, size=shape).astype(dtype), name=name)
 
 
+AUTO_REUSE = "AUTO_REUSE"
+_VAR_STORE, _VAR_SCOPES = "variable_store", "variable_scopes"     # graph collections holding scope state
+
+
+def _scope_stack(g: Any) -> list:
+    """The graph's stack of (scope path, reuse), kept as the one item of a collection."""
+    found = g.get_collection(_VAR_SCOPES)
+    if found:
+        return found[0]
+    stack: list = []
+    g.add_to_collection(_VAR_SCOPES, stack)
+    return stack
+
+
+@contextlib.contextmanager
+def variable_scope(name_or_scope: str, reuse: Any = None, default_name: str | None = None) -> Iterator[str]:
+    """TF1's variable scope: prefixes ``get_variable`` names, decides reuse (inherited by inner scopes:
+    True, ``AUTO_REUSE`` or None = create), and opens a name scope of the same name for the ops inside."""
+    g = get_default_graph()
+    stack = _scope_stack(g)
+    name = name_or_scope or default_name
+    if not name:
+        raise ValueError("variable_scope: give name_or_scope or default_name")
+    inherited = stack[-1][1] if stack else None
+    path = f"{stack[-1][0]}/{name.rstrip('/')}" if stack else name.rstrip("/")
+    stack.append((path, reuse if reuse not in (None, False) else inherited))
+    try:
+        with g.name_scope(name):
+            yield path
+    finally:
+        stack.pop()
+
+
 def get_variable(name: str, shape: Sequence[int] | None = None, dtype: Any = numpy.float32,
                  initializer: Any = None, trainable: bool = True) -> Variable:
+    """A variable named within the current variable scope: made once, then shared where the scope reuses."""
+    g = get_default_graph()
+    stack = _scope_stack(g)
+    full, reuse = (f"{stack[-1][0]}/{name}", stack[-1][1]) if stack else (name, None)
+    store = {v.op.name: v for v in g.get_collection(_VAR_STORE)}
+    if full in store:
+        if reuse in (True, AUTO_REUSE):
+            return store[full]
+        raise ValueError(f"Variable {full} already exists, disallowed. Did you mean to set reuse=True or "
+                         "reuse=tf.AUTO_REUSE in VarScope?")
+    if reuse is True:
+        raise ValueError(f"Variable {full} does not exist, or was not created with tf.get_variable(). Did you "
+                         "mean to set reuse=tf.AUTO_REUSE in VarScope?")
     init = initializer or glorot_uniform_initializer()
     value = init(shape, dtype) if callable(init) else init
-    return Variable(value, trainable=trainable, name=name, dtype=dtype)
+    with g.name_scope_cleared():        # variable names follow variable scopes, not name scopes
+        var = Variable(value, trainable=trainable, name=full, dtype=dtype)
+    g.add_to_collection(_VAR_STORE, var)
+    return var
 
 
 def set_random_seed(seed: int) -> None:

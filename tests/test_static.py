@@ -310,3 +310,33 @@ def test_transpose_of_transpose_is_folded_in_the_graph():
         got, grad = sess.run([twice, g], {x: a})
     np.testing.assert_array_equal(got, a.transpose(1, 2, 0).transpose(1, 2, 0))
     np.testing.assert_array_equal(grad, np.arange(24.0).reshape(4, 2, 3).transpose(1, 2, 0))
+
+
+def test_variable_scope_shares_variables_with_tf1_reuse_rules():
+    def layer(x):
+        w = tf.get_variable("w", (3, 2), initializer=tf.constant_initializer(0.5))
+        return tf.matmul(x, w)
+
+    x = tf.placeholder(tf.float32, (None, 3))
+    with tf.variable_scope("tower"):
+        a = layer(x)
+        with tf.variable_scope("inner"):
+            tf.get_variable("v", (1,))
+    with tf.variable_scope("tower", reuse=True):
+        b = layer(x)                                 # the same w: one variable, two uses
+        with tf.variable_scope("inner"):            # reuse is inherited
+            assert tf.get_variable("v", (1,)).op.name == "tower/inner/v"
+    with tf.variable_scope("auto", reuse=tf.AUTO_REUSE):
+        assert tf.get_variable("u", (2,)) is tf.get_variable("u", (2,))
+    assert sorted(v.op.name for v in tf.global_variables()) == ["auto/u", "tower/inner/v", "tower/w"]
+    w, = [v for v in tf.global_variables() if v.op.name == "tower/w"]
+    g, = tf.gradients(tf.reduce_sum(a + b), [w])
+    with tf.Session() as sess:
+        sess.run(tf.global_variables_initializer())
+        np.testing.assert_allclose(sess.run(g, {x: np.ones((4, 3), np.float32)}), np.full((3, 2), 8.0))
+    with pytest.raises(ValueError, match="Variable tower/w already exists, disallowed"):
+        with tf.variable_scope("tower"):
+            layer(x)
+    with pytest.raises(ValueError, match="Variable other/w does not exist"):
+        with tf.variable_scope("other", reuse=True):
+            layer(x)
