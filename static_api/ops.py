@@ -136,6 +136,10 @@ def square(x, name=None):
     return named(core.mul(x, x), name)
 
 
+def floor(x, name=None):
+    return named(core.floor(_t(x)), name)
+
+
 def sqrt(x, name=None):
     return named(core.sqrt(x), name)
 

@@ -9,6 +9,7 @@ import numpy
 
 from core import checkpoint
 from core.op import Op, apply
+from static_api import ops
 from static_api.graph import Tensor, get_default_graph, named
 from static_api.ops import gradients
 from static_api.variables import Variable, global_variables, trainable_variables
@@ -27,20 +28,27 @@ class _ApplyGradients(Op):
     def attrs(self) -> dict:
         return {"optimizer": type(self.optimizer).__name__, "variables": [v.op.name for v in self.variables]}
 
-    def infer(self, *grads):
-        for g, v in zip(grads, self.variables):
+    def infer(self, *inputs):
+        for g, v in zip(inputs, self.variables):
             if None not in g.shape and tuple(g.shape) != tuple(v.shape):
                 raise ValueError(f"{self.name}: gradient shape {g.shape} does not match variable '{v.op.name}' "
                                  f"{v.shape}")
+        for lr in inputs[len(self.variables):]:
+            if len(lr.shape) or lr.dtype.kind != "f":
+                raise ValueError(f"{self.name}: a learning rate tensor must be a float scalar, got shape "
+                                 f"{tuple(lr.shape)} and dtype {lr.dtype}")
         return []
 
-    def run(self, session: Any, node: Any, *grads: Any) -> tuple:
+    def run(self, session: Any, node: Any, *inputs: Any) -> tuple:
         be = session._be
         slots = session._slots.setdefault(id(self.optimizer), {})
         slots["t"] = slots.get("t", 0) + 1
-        for v, g in zip(self.variables, grads):
+        n = len(self.variables)
+        # A tensor rate (a decay schedule) arrives as one more input, already on the device.
+        lr = inputs[n] if len(inputs) > n else self.optimizer.learning_rate
+        for v, g in zip(self.variables, inputs[:n]):
             w = session._read_variable(v)
-            self.optimizer._update(be, w, g, slots.setdefault(v.op.name, {}), slots["t"])
+            self.optimizer._update(be, w, g, slots.setdefault(v.op.name, {}), slots["t"], lr)
         if self.global_step is not None:
             session._read_variable(self.global_step)[...] += 1
         return ()
@@ -60,14 +68,15 @@ class Optimizer:
         pairs = [(g, v) for g, v in grads_and_vars if g is not None]
         if not pairs:
             raise ValueError(f"No gradients provided for any variable: {[v.op.name for _, v in grads_and_vars]}")
-        node = apply(_ApplyGradients(self, [v for _, v in pairs], global_step), *[g for g, _ in pairs])
+        rate = [self.learning_rate] if isinstance(self.learning_rate, Tensor) else []
+        node = apply(_ApplyGradients(self, [v for _, v in pairs], global_step), *[g for g, _ in pairs], *rate)
         return named(node.operation, name or self._name)
 
     def minimize(self, loss: Tensor, global_step: Variable | None = None, var_list: Sequence[Variable] | None = None,
                  name: str | None = None) -> Any:
         return self.apply_gradients(self.compute_gradients(loss, var_list), global_step, name)
 
-    def _update(self, be: Any, w: Any, g: Any, slot: dict, t: int) -> None:
+    def _update(self, be: Any, w: Any, g: Any, slot: dict, t: int, lr: Any) -> None:
         raise NotImplementedError
 
 
@@ -84,8 +93,8 @@ class GradientDescentOptimizer(Optimizer):
         super().__init__(use_locking, name)
         self.learning_rate = learning_rate
 
-    def _update(self, be, w, g, slot, t):
-        w -= self.learning_rate * g
+    def _update(self, be, w, g, slot, t, lr):
+        w -= lr * g
 
 
 class MomentumOptimizer(Optimizer):
@@ -96,8 +105,8 @@ class MomentumOptimizer(Optimizer):
         super().__init__(use_locking, name)
         self.learning_rate, self.momentum, self.use_nesterov = learning_rate, momentum, use_nesterov
 
-    def _update(self, be, w, g, slot, t):
-        be.momentum_update(w, g, _slot(slot, "momentum", be, w), self.learning_rate, self.momentum, 1.0,
+    def _update(self, be, w, g, slot, t, lr):
+        be.momentum_update(w, g, _slot(slot, "momentum", be, w), lr, self.momentum, 1.0,
                            self.momentum if self.use_nesterov else 0.0)
 
 
@@ -109,9 +118,9 @@ class AdamOptimizer(Optimizer):
         super().__init__(use_locking, name)
         self.learning_rate, self.beta1, self.beta2, self.epsilon = learning_rate, beta1, beta2, epsilon
 
-    def _update(self, be, w, g, slot, t):
+    def _update(self, be, w, g, slot, t, lr):
         m, v = _slot(slot, "m", be, w), _slot(slot, "v", be, w)
-        be.adam_update_tf(w, g, m, v, self.learning_rate, self.beta1, self.beta2, self.epsilon, t)
+        be.adam_update_tf(w, g, m, v, lr, self.beta1, self.beta2, self.epsilon, t)
 
 
 class RMSPropOptimizer(Optimizer):
@@ -124,15 +133,25 @@ class RMSPropOptimizer(Optimizer):
             raise NotImplementedError("RMSPropOptimizer: centered=True is not supported yet")
         self.learning_rate, self.decay, self.momentum, self.epsilon = learning_rate, decay, momentum, epsilon
 
-    def _update(self, be, w, g, slot, t):
+    def _update(self, be, w, g, slot, t, lr):
         xp = be.xp
         ms = _slot(slot, "ms", be, w, 1.0)   # TF1 starts the mean square at 1
         mom = _slot(slot, "mom", be, w)
         ms *= self.decay
         ms += (1 - self.decay) * g * g
         mom *= self.momentum
-        mom += self.learning_rate * g / xp.sqrt(ms + self.epsilon)
+        mom += lr * g / xp.sqrt(ms + self.epsilon)
         w -= mom
+
+
+def exponential_decay(learning_rate: float, global_step: Any, decay_steps: int, decay_rate: float,
+                      staircase: bool = False, name: str | None = None) -> Tensor:
+    """learning_rate * decay_rate ** (global_step / decay_steps), the exponent floored with ``staircase``;
+    a tensor that optimizers take as their rate, evaluated each step before global_step moves."""
+    p = ops.cast(global_step, numpy.float32) / float(decay_steps)
+    if staircase:
+        p = ops.floor(p)
+    return named(ops.multiply(float(learning_rate), ops.pow(float(decay_rate), p)), name)
 
 
 def get_or_create_global_step() -> Variable:

@@ -135,6 +135,7 @@ def _cases():
         Case("log", core.log, [rnd(3, 4, lo=0.5)], np.log),
         Case("sqrt", core.sqrt, [rnd(3, 4, lo=0.5)], np.sqrt),
         Case("abs", core.abs, [distinct(3, 4) - 0.5], np.abs),
+        Case("floor", core.floor, [a * 3], np.floor, grad=False),
         Case("relu", core.relu, [distinct(3, 5) - 0.5], lambda x: np.where(x > 0, x, 0)),
         Case("sigmoid", core.sigmoid, [rnd(3, 4) * 10], lambda x: 1 / (1 + np.exp(-x))),
         Case("tanh", core.tanh, [a], np.tanh),

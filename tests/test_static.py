@@ -340,3 +340,25 @@ def test_variable_scope_shares_variables_with_tf1_reuse_rules():
     with pytest.raises(ValueError, match="Variable other/w does not exist"):
         with tf.variable_scope("other", reuse=True):
             layer(x)
+
+
+def test_exponential_decay_drives_the_learning_rate_each_step():
+    gs = tf.train.get_or_create_global_step()
+    lr = tf.train.exponential_decay(0.5, gs, 2, 0.5, staircase=True)
+    smooth = tf.train.exponential_decay(0.5, gs, 2, 0.5)
+    w = tf.Variable(np.float32(1.0))
+    train = tf.train.GradientDescentOptimizer(lr).minimize(w * 1.0, global_step=gs)   # d/dw = 1
+    rates, smooth_rates = [], []
+    with tf.Session() as sess:
+        sess.run(tf.global_variables_initializer())
+        for _ in range(5):
+            r, s = sess.run([lr, smooth])
+            rates.append(float(r))
+            smooth_rates.append(float(s))
+            sess.run(train)
+        final = float(sess.run(w))
+    assert rates == [0.5, 0.5, 0.25, 0.25, 0.125]               # each step uses the rate before the increment
+    np.testing.assert_allclose(smooth_rates, [0.5 * 0.5 ** (k / 2) for k in range(5)], rtol=1e-6)
+    assert final == pytest.approx(1.0 - sum(rates))
+    with pytest.raises(ValueError, match="learning rate tensor must be a float scalar"):
+        tf.train.GradientDescentOptimizer(tf.constant([0.1, 0.2])).minimize(w * 1.0)

@@ -290,6 +290,14 @@ class Sign(Unary):
         return be.xp.sign(x)
 
 
+class Floor(Unary):
+    name = "Floor"
+    differentiable = False      # zero almost everywhere; TensorFlow gives None too
+
+    def forward(self, be, x):
+        return be.xp.floor(x)
+
+
 class Relu(Unary):
     name = "Relu"
     saves_outputs = True
@@ -562,6 +570,10 @@ def sqrt(x: Value) -> Value:
 
 def abs(x: Value) -> Value:
     return apply(Abs(), x)
+
+
+def floor(x: Value) -> Value:
+    return apply(Floor(), x)
 
 
 def sign(x: Value) -> Value:

@@ -35,6 +35,8 @@ def get(spec: Any) -> train.Optimizer:
 
 def serialize(opt: train.Optimizer) -> dict:
     """A Keras-style name and arguments that rebuild ``opt`` (its moment slots are not kept)."""
+    if not isinstance(opt.learning_rate, (int, float)):
+        raise NotImplementedError("cannot save a model whose learning rate is a tensor (a decay schedule)")
     if isinstance(opt, train.AdamOptimizer):
         return {"name": "adam", "learning_rate": opt.learning_rate, "beta_1": opt.beta1, "beta_2": opt.beta2,
                 "epsilon": opt.epsilon}
