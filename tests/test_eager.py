@@ -155,6 +155,18 @@ def test_random_split_is_a_seeded_partition():
         random_split(ds, [4, 4])
 
 
+def test_class_weighted_cross_entropy_hand_computed():
+    z = torch.tensor([[0.0, 0.0], [2.0, 0.0], [0.0, 1.0]])
+    y = torch.tensor([0, 1, -100])
+    w = torch.tensor([3.0, 1.0])
+    nll = [math.log(2.0), math.log(1 + math.exp(2.0))]          # -log p(y) of the two kept rows
+    loss = F.cross_entropy(z, y, weight=w)
+    assert loss.item() == pytest.approx((3 * nll[0] + 1 * nll[1]) / (3 + 1), rel=1e-6)
+    assert nn.CrossEntropyLoss(weight=w, reduction="none")(z, y).tolist() == pytest.approx([3 * nll[0], nll[1], 0])
+    with pytest.raises(ValueError, match=r"argument 'weight' expected shape \(2,\)"):
+        F.cross_entropy(z, y, weight=torch.ones(3))
+
+
 def test_sgd_momentum_nesterov_weight_decay_hand_computed():
     w = nn.Parameter(torch.tensor([1.0, -2.0]))
     opt = optim.SGD([w], lr=0.1, momentum=0.9, weight_decay=0.01, nesterov=True)

@@ -167,3 +167,26 @@ def test_sorting_and_gather_match_torch(op):
         res.append([values.detach().numpy(), t.grad.numpy()] + ([] if indices is None else [indices.numpy()]))
     for a, b in zip(*res):
         np.testing.assert_allclose(a, b, rtol=1e-6)
+
+
+@pytest.mark.parametrize("kw", [dict(), dict(reduction="sum", label_smoothing=0.2), dict(reduction="none"),
+                                dict(ignore_index=1, label_smoothing=0.1), dict(probs=True, label_smoothing=0.3)])
+def test_class_weighted_losses_match_torch(kw):
+    kw = dict(kw)
+    probs = kw.pop("probs", False)
+    rng = np.random.default_rng(8)
+    z = rng.normal(size=(6, 4)).astype(np.float32)
+    y = np.array([0, 1, 3, 1, 2, 3])
+    t = rng.random((6, 4)).astype(np.float32)
+    w = np.array([0.5, 2.0, 1.0, 3.0], np.float32)
+    res = []
+    for lib in (eager_api, torch):
+        zt = lib.tensor(z, requires_grad=True)
+        target = lib.tensor(t) if probs else lib.tensor(y)
+        loss = lib.nn.CrossEntropyLoss(weight=lib.tensor(w), **kw)(zt, target)
+        nll = lib.nn.functional.nll_loss(lib.nn.functional.log_softmax(zt, 1), lib.tensor(y), lib.tensor(w),
+                                         reduction=kw.get("reduction", "mean"))
+        (loss.sum() + nll.sum()).backward()
+        res.append([loss.detach().numpy(), nll.detach().numpy(), zt.grad.numpy()])
+    for a, b in zip(*res):
+        np.testing.assert_allclose(a, b, rtol=2e-5, atol=1e-6)

@@ -8,7 +8,7 @@ import numpy
 import core
 from core.errors import ShapeError
 from core.op import grad_mode
-from eager_api.tensor import Tensor, _T, _as_tensor, int64, ones, zeros
+from eager_api.tensor import Tensor, _T, _as_tensor, int64, ones, where, zeros
 
 
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
@@ -157,9 +157,9 @@ def _reduce_kept(loss: Tensor, target: Tensor, ignore_index: int, reduction: str
 
 def cross_entropy(input: Tensor, target: Tensor, weight: Any = None, ignore_index: int = -100,
                   reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
-    """Softmax cross-entropy from logits; ``target`` holds class indices or class probabilities."""
-    if weight is not None:
-        raise NotImplementedError("cross_entropy: class weights are not supported yet")
+    """Softmax cross-entropy from logits; ``target`` holds class indices or class probabilities.
+
+    Without class weights this is one fused primitive; with them, a composition of primitives."""
     if input.ndim != 2:
         raise ShapeError(f"cross_entropy: expected input of shape (N, C), got {tuple(input.shape)}")
     target = _as_tensor(target, input)
@@ -168,17 +168,51 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Any = None, ignore_inde
         if target.ndim != 1 or target.shape[0] != input.shape[0]:
             raise ShapeError(f"cross_entropy: expected target of shape ({input.shape[0]},) for input of shape "
                              f"{tuple(input.shape)}, got {tuple(target.shape)}")
+        if weight is not None:
+            return _weighted_nll(log_softmax(input, 1), target, weight, ignore_index, reduction, label_smoothing,
+                                 "cross_entropy")
         return _T(core.softmax_cross_entropy(input, target, label_smoothing, ignore_index, reduction))
     if tuple(target.shape) != tuple(input.shape):
         raise ShapeError(f"cross_entropy: expected probability target of shape {tuple(input.shape)}, "
                          f"got {tuple(target.shape)}")
-    return _T(core.softmax_cross_entropy(input, target.to(input.dtype), label_smoothing, reduction=reduction))
+    target = target.to(input.dtype)
+    if weight is not None:
+        c = input.shape[1]
+        smoothed = target * (1 - label_smoothing) + label_smoothing / c if label_smoothing else target
+        w = _class_weight(weight, input, "cross_entropy")
+        return _reduce(-(log_softmax(input, 1) * smoothed * w).sum(1), reduction, "cross_entropy")
+    return _T(core.softmax_cross_entropy(input, target, label_smoothing, reduction=reduction))
+
+
+def _class_weight(weight: Any, input: Tensor, name: str) -> Tensor:
+    w = _as_tensor(weight, input).to(input.dtype)
+    if w.ndim != 1 or w.shape[0] != input.shape[1]:
+        raise ShapeError(f"{name}: argument 'weight' expected shape ({input.shape[1]},), one weight per class, got "
+                         f"{tuple(w.shape)}")
+    return w
+
+
+def _weighted_nll(logp: Tensor, target: Tensor, weight: Any, ignore_index: int, reduction: str, smoothing: float,
+                  name: str) -> Tensor:
+    """PyTorch's class-weighted NLL (with label smoothing): row i counts w[y_i]; 'mean' divides by the sum of
+    the kept rows' weights."""
+    w = _class_weight(weight, logp, name)
+    keep = (target != ignore_index).to(logp.dtype)
+    safe = where(target != ignore_index, target, 0)
+    row_w = w[safe] * keep
+    loss = -logp.gather(1, safe.unsqueeze(1)).squeeze(1) * row_w
+    if smoothing:
+        loss = loss * (1 - smoothing) - (logp * w).sum(1) * keep * (smoothing / logp.shape[1])
+    if reduction == "mean":
+        return loss.sum() / row_w.sum()
+    return loss.sum() if reduction == "sum" else loss
 
 
 def nll_loss(input: Tensor, target: Tensor, weight: Any = None, ignore_index: int = -100,
              reduction: str = "mean") -> Tensor:
+    _check_reduction(reduction, "nll_loss")
     if weight is not None:
-        raise NotImplementedError("nll_loss: class weights are not supported yet")
+        return _weighted_nll(input, target, weight, ignore_index, reduction, 0.0, "nll_loss")
     # one_hot of an out-of-range (ignored) label is a zero row, so ignored rows contribute 0.
     loss = -(input * _T(core.one_hot(target, input.shape[1], input.dtype))).sum(1)
     return _reduce_kept(loss, target, ignore_index, reduction, "nll_loss")
