@@ -145,8 +145,6 @@ class Adam(Optimizer):
             raise ValueError(f"Invalid learning rate: {lr}")
         if not 0.0 <= betas[0] < 1.0 or not 0.0 <= betas[1] < 1.0:
             raise ValueError(f"Invalid beta parameters: {betas}")
-        if amsgrad:
-            raise NotImplementedError("Adam: amsgrad=True is not supported yet")
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
                                       amsgrad=amsgrad, maximize=maximize))
 
@@ -158,6 +156,8 @@ class Adam(Optimizer):
             state["step"] = 0
             state["exp_avg"] = xp.zeros_like(w)
             state["exp_avg_sq"] = xp.zeros_like(w)
+            if group["amsgrad"]:
+                state["max_exp_avg_sq"] = xp.zeros_like(w)
         state["step"] += 1
         b1, b2 = group["betas"]
         wd = group["weight_decay"]
@@ -165,7 +165,19 @@ class Adam(Optimizer):
             w *= 1 - group["lr"] * wd
         elif wd:
             g = g + wd * w
-        be.adam_update(w, g, state["exp_avg"], state["exp_avg_sq"], group["lr"], b1, b2, group["eps"], state["step"])
+        if not group["amsgrad"]:
+            be.adam_update(w, g, state["exp_avg"], state["exp_avg_sq"], group["lr"], b1, b2, group["eps"],
+                           state["step"])
+            return
+        # AMSGrad divides by the running maximum of the second moment (not fused: a rarely used variant).
+        m, v, vmax, t = state["exp_avg"], state["exp_avg_sq"], state["max_exp_avg_sq"], state["step"]
+        m *= b1
+        m += (1 - b1) * g
+        v *= b2
+        v += (1 - b2) * g * g
+        xp.maximum(vmax, v, out=vmax)
+        denom = xp.sqrt(vmax) / (1 - b2 ** t) ** 0.5 + group["eps"]
+        w -= group["lr"] / (1 - b1 ** t) * m / denom
 
 
 class AdamW(Adam):
