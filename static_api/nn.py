@@ -129,6 +129,16 @@ def sparse_softmax_cross_entropy_with_logits(labels=None, logits=None, name=None
     return named(core.softmax_cross_entropy(logits, _t(labels)), name)
 
 
+def sigmoid_cross_entropy_with_logits(labels=None, logits=None, name=None):
+    if labels is None or logits is None:
+        raise ValueError("sigmoid_cross_entropy_with_logits: pass labels= and logits= by name")
+    labels = _t(labels, like=logits)
+    if tuple(labels.shape) != tuple(logits.shape):
+        raise ValueError(f"logits and labels must have the same shape ({tuple(logits.shape)} vs "
+                         f"{tuple(labels.shape)})")
+    return named(core.sigmoid_cross_entropy(logits, labels), name)
+
+
 def softmax_cross_entropy_with_logits(labels=None, logits=None, axis=-1, name=None):
     if labels is None or logits is None:
         raise ValueError("softmax_cross_entropy_with_logits: pass labels= and logits= by name")

@@ -285,3 +285,22 @@ def test_rescaling_reshape_and_relu_layers_against_numpy(tmp_path):
     np.testing.assert_array_equal(tf.keras.models.load_model(str(tmp_path / "leaky.keras")).predict(x), expected)
     with pytest.raises(ValueError, match="total size of the new array must be unchanged"):
         tf.keras.Sequential([tf.keras.Input((12,)), tf.keras.layers.Reshape((5, -1))])
+
+
+def test_binary_crossentropy_and_metrics_against_numpy():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(64, 3)).astype(np.float32)
+    y = (x[:, :1] + x[:, 1:2] > 0).astype(np.float32)
+    inp = tf.keras.Input((3,))
+    out = tf.keras.layers.Dense(1, activation="sigmoid")(inp)
+    model = tf.keras.Model(inp, out)
+    model.compile("adam", "binary_crossentropy", ["accuracy", "mae", "mse"])
+    hist = model.fit(x, y, epochs=3, batch_size=16, verbose=0)
+    assert sorted(hist.history) == ["accuracy", "loss", "mae", "mse"]
+    loss, acc, mae, mse = model.evaluate(x, y, batch_size=64, verbose=0)
+    p = model.predict(x).astype(np.float64)
+    np.testing.assert_allclose(loss, -np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)), rtol=1e-4)
+    assert acc == pytest.approx(np.mean((p > 0.5) == y)) and mae == pytest.approx(np.mean(np.abs(p - y)), rel=1e-5)
+    assert mse == pytest.approx(np.mean((p - y) ** 2), rel=1e-5)
+    with pytest.raises(NotImplementedError, match="metric 'auc'"):
+        model.compile("adam", "binary_crossentropy", ["auc"])

@@ -40,6 +40,8 @@ CASES = {
     "avg_pool_same": (lambda t, x, w: t.nn.avg_pool2d(x * w, 3, 2, "SAME"), [(2, 7, 8, 3), (3,)]),
     "dense_xent": (lambda t, z, l: t.nn.softmax_cross_entropy_with_logits(labels=t.nn.softmax(l), logits=z),
                    [(5, 4), (5, 4)]),
+    "sigmoid_xent": (lambda t, z, l: t.nn.sigmoid_cross_entropy_with_logits(labels=t.nn.sigmoid(l), logits=z * 3),
+                     [(5, 4), (5, 4)]),
     "leaky_relu_bias_nchw": (lambda t, x, b: t.nn.leaky_relu(t.nn.bias_add(x, b, data_format="NCHW")),
                              [(2, 3, 4, 5), (3,)]),
 }

@@ -173,6 +173,16 @@ class SoftmaxCrossEntropy(_CrossEntropy):
         return t, None
 
 
+def sigmoid_cross_entropy(logits: Value, labels: Value, pos_weight: Value | None = None) -> Value:
+    """Elementwise -(y log sigmoid(z) + (1 - y) log(1 - sigmoid(z))), stable for any z:
+    (1 - y) z + (1 + (pos_weight - 1) y) (log(1 + exp(-|z|)) + max(-z, 0)).  A composition of primitives."""
+    softplus_neg = ew.add(ew.log(ew.scalar(ew.exp(ew.neg(ew.abs(logits))), "add", 1.0)), ew.relu(ew.neg(logits)))
+    if pos_weight is not None:
+        softplus_neg = ew.mul(ew.scalar(ew.mul(ew.scalar(pos_weight, "add", -1.0), labels), "add", 1.0),
+                              softplus_neg)
+    return ew.add(ew.mul(ew.scalar(labels, "rsub", 1.0), logits), softplus_neg)
+
+
 def one_hot(indices: Value, depth: int, dtype=numpy.float32, on: float = 1.0, off: float = 0.0) -> Value:
     return apply(OneHot(depth, dtype, on, off), indices)
 

@@ -229,12 +229,11 @@ def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
 
 def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tensor | None = None,
                                      reduction: str = "mean", pos_weight: Tensor | None = None) -> Tensor:
-    """(1 - y) z + (1 + (pos_weight - 1) y) (log(1 + exp(-|z|)) + max(-z, 0)): stable for any logit z."""
+    """Binary cross-entropy of logits, stable for any logit (``core.sigmoid_cross_entropy``)."""
     _check_reduction(reduction, "binary_cross_entropy_with_logits")
     _same_shape(input, target, "binary_cross_entropy_with_logits")
-    softplus_neg = (1 + (-input.abs()).exp()).log() + (-input).relu()
-    log_weight = softplus_neg if pos_weight is None else (1 + (pos_weight - 1) * target) * softplus_neg
-    loss = (1 - target) * input + log_weight
+    pw = None if pos_weight is None else _as_tensor(pos_weight, input)
+    loss = _T(core.sigmoid_cross_entropy(input, target, pw))
     return _reduce(loss if weight is None else loss * weight, reduction, "binary_cross_entropy_with_logits")
 
 

@@ -9,9 +9,10 @@ from static_api.graph import Tensor
 _EPS = 1e-7
 
 
-def _logits_of(y_pred: Tensor) -> Tensor | None:
-    """The softmax's input when ``y_pred`` is a softmax: TF's Keras takes the loss from it for stability."""
-    return y_pred.op.inputs[0] if y_pred.op.type == "Softmax" else None
+def _logits_of(y_pred: Tensor, activation: str = "Softmax") -> Tensor | None:
+    """The activation's input when ``y_pred`` is that activation's output: TF's Keras takes the loss from it
+    for stability."""
+    return y_pred.op.inputs[0] if y_pred.op.type == activation else None
 
 
 class Loss:
@@ -49,6 +50,18 @@ class SparseCategoricalCrossentropy(Loss):
         return nn.sparse_softmax_cross_entropy_with_logits(labels=y_true, logits=logits)
 
 
+class BinaryCrossentropy(Loss):
+    """Mean over the last axis of the elementwise binary cross-entropy (probabilities, or logits)."""
+
+    def per_sample(self, y_true, y_pred):
+        logits = y_pred if self.from_logits else _logits_of(y_pred, "Sigmoid")
+        y_true = ops.cast(y_true, y_pred.dtype)
+        if logits is not None:
+            return ops.reduce_mean(nn.sigmoid_cross_entropy_with_logits(labels=y_true, logits=logits), -1)
+        p = ops.clip_by_value(y_pred, _EPS, 1 - _EPS)
+        return ops.negative(ops.reduce_mean(y_true * ops.log(p) + (1.0 - y_true) * ops.log(1.0 - p), -1))
+
+
 class MeanSquaredError(Loss):
     def per_sample(self, y_true, y_pred):
         return ops.reduce_mean(ops.square(y_pred - y_true), -1)
@@ -71,15 +84,22 @@ def sparse_categorical_crossentropy(y_true: Tensor, y_pred: Tensor, from_logits:
     return SparseCategoricalCrossentropy(from_logits).per_sample(y_true, y_pred)
 
 
+def binary_crossentropy(y_true: Tensor, y_pred: Tensor, from_logits: bool = False) -> Tensor:
+    return BinaryCrossentropy(from_logits).per_sample(y_true, y_pred)
+
+
 def mean_squared_error(y_true: Tensor, y_pred: Tensor) -> Tensor:
     return MeanSquaredError().per_sample(y_true, y_pred)
 
 
 mse = mean_squared_error
 _BY_NAME = {"categorical_crossentropy": CategoricalCrossentropy, "sparse_categorical_crossentropy":
-            SparseCategoricalCrossentropy, "mse": MeanSquaredError, "mean_squared_error": MeanSquaredError}
+            SparseCategoricalCrossentropy, "binary_crossentropy": BinaryCrossentropy, "mse": MeanSquaredError,
+            "mean_squared_error": MeanSquaredError}
 _FUNCTIONS = {categorical_crossentropy: CategoricalCrossentropy, sparse_categorical_crossentropy:
-              SparseCategoricalCrossentropy, mean_squared_error: MeanSquaredError}
+              SparseCategoricalCrossentropy, binary_crossentropy: BinaryCrossentropy,
+              mean_squared_error: MeanSquaredError}
+_BUILT_IN = (CategoricalCrossentropy, SparseCategoricalCrossentropy, BinaryCrossentropy, MeanSquaredError)
 
 
 def get(spec: Any) -> Loss:
@@ -99,12 +119,12 @@ def get(spec: Any) -> Loss:
 
 def serialize(loss: Loss) -> dict:
     """The class and ``from_logits`` of a built-in loss (a saved model records how it was compiled)."""
-    if type(loss) not in (CategoricalCrossentropy, SparseCategoricalCrossentropy, MeanSquaredError):
+    if type(loss) not in _BUILT_IN:
         raise NotImplementedError(f"cannot save a model compiled with the custom loss {loss.name!r}")
     return {"class": type(loss).__name__, "from_logits": loss.from_logits}
 
 
 def deserialize(config: dict) -> Loss:
-    classes = {c.__name__: c for c in (CategoricalCrossentropy, SparseCategoricalCrossentropy, MeanSquaredError)}
+    classes = {c.__name__: c for c in _BUILT_IN}
     return classes[config["class"]](from_logits=config["from_logits"])
 

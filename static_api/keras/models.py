@@ -122,10 +122,8 @@ class Model:
             self.metrics_names = ["loss"]
             self._metric_tensors = []
             for m in metrics or []:
-                if m not in ("accuracy", "acc"):
-                    raise NotImplementedError(f"compile: metric {m!r} is not supported yet (only 'accuracy')")
-                self.metrics_names.append("accuracy")
-                self._metric_tensors.append(self._accuracy(out))
+                self.metrics_names.append(m)
+                self._metric_tensors.append(self._metric(m, out))
             updates = [u for lay in self.layers for u in lay.updates]
             step = opt.minimize(self.loss, var_list=self.trainable_weights)
             self._train_op = ops.group(step, *updates) if updates else step
@@ -140,10 +138,23 @@ class Model:
         target = ops.placeholder(ops.int64 if spec.sparse else out.dtype, shape, name="target")
         return target, ops.reduce_mean(spec.per_sample(target, out))
 
-    def _accuracy(self, out: Tensor) -> Tensor:
-        pred = ops.argmax(out, 1)
-        truth = self._target if self._sparse else ops.argmax(self._target, 1)
-        return ops.reduce_mean(ops.cast(ops.equal(pred, ops.cast(truth, ops.int64)), ops.float32))
+    def _metric(self, name: Any, out: Tensor) -> Tensor:
+        """A batch-mean metric by Keras name; 'accuracy' follows the loss (binary, sparse or one-hot)."""
+        if name in ("accuracy", "acc") and isinstance(self._loss_spec, losses.BinaryCrossentropy):
+            name = "binary_accuracy"
+        if name in ("accuracy", "acc", "sparse_categorical_accuracy", "categorical_accuracy"):
+            pred = ops.argmax(out, 1)
+            truth = self._target if self._sparse else ops.argmax(self._target, 1)
+            hits = ops.equal(pred, ops.cast(truth, ops.int64))
+        elif name == "binary_accuracy":
+            hits = ops.equal(ops.cast(ops.greater(out, 0.5), out.dtype), ops.cast(self._target, out.dtype))
+        elif name in ("mae", "mean_absolute_error", "mse", "mean_squared_error") and not self._sparse:
+            d = out - self._target
+            return ops.reduce_mean(ops.abs(d) if name in ("mae", "mean_absolute_error") else ops.square(d))
+        else:
+            raise NotImplementedError(f"compile: metric {name!r} is not supported yet (accuracy variants, "
+                                      "binary_accuracy, mae, mse)")
+        return ops.reduce_mean(ops.cast(hits, ops.float32))
 
     # ----- running -----------------------------------------------------------------
     def _ensure_built(self) -> None:
