@@ -62,6 +62,7 @@ R = np.random.default_rng(7)
     (lambda: nn.Sequential(nn.Linear(4, 6), nn.LeakyReLU(0.2), nn.BatchNorm1d(6)), (5, 4)),
     (lambda: nn.BatchNorm1d(3), (4, 3, 5)),
     (lambda: nn.AdaptiveAvgPool2d((3, 2)), (2, 2, 7, 5)),
+    (lambda: nn.Conv2d(4, 6, 3, padding=1, groups=2), (2, 4, 5, 4)),
 ])
 def test_module_gradients(make, shape):
     x = R.permutation(np.prod(shape)).reshape(shape) / np.prod(shape) + 0.01

@@ -210,3 +210,10 @@ def test_amsgrad_matches_torch_when_the_second_moment_falls(name):
         plain.grad = eager_api.tensor(g)
         opt.step()
     assert not np.allclose(plain.detach().numpy(), ws[0])        # the variant changed the result
+
+
+@pytest.mark.parametrize("cfg", [dict(groups=2, stride=1, padding=1), dict(groups=4, stride=2, padding=0),
+                                 dict(groups=4, padding="same", dilation=2)])
+def test_grouped_and_depthwise_conv_match_torch(cfg):
+    x = np.random.default_rng(9).normal(size=(2, 4, 9, 8)).astype(np.float32)
+    _pair(lambda: nn.Conv2d(4, 8, 3, **cfg), lambda: torch.nn.Conv2d(4, 8, 3, **cfg), x)

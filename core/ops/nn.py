@@ -13,6 +13,7 @@ import math
 import numpy
 from typing import Any, Sequence
 
+from core.errors import ShapeError
 from core.graph import Value
 from core.op import Op, apply
 from core.ops import elementwise as ew
@@ -369,9 +370,21 @@ def bias_add(x: Value, b: Value, axis: int = -1) -> Value:
     return apply(BiasAdd(axis), x, b)
 
 
-def conv2d(x: Value, w: Value, stride: Any = 1, padding: Any = 0, dilation: Any = 1) -> Value:
-    """NCHW convolution (cross-correlation) with an OIHW weight, no groups."""
-    return apply(window_op(Conv2D, stride, padding, dilation), x, w)
+def conv2d(x: Value, w: Value, stride: Any = 1, padding: Any = 0, dilation: Any = 1, groups: int = 1) -> Value:
+    """NCHW convolution (cross-correlation) with an OIHW weight of shape (out, in / groups, kH, kW).
+
+    Groups are a composition: each group's channel slice convolved with its slice of the filters, then
+    concatenated (correct everywhere, one kernel launch per group)."""
+    op = window_op(Conv2D, stride, padding, dilation)
+    if groups == 1:
+        return apply(op, x, w)
+    cin, cout = w.shape[1], w.shape[0] // groups
+    if w.shape[0] % groups or (x.shape[1] is not None and x.shape[1] != cin * groups):
+        raise ShapeError(f"Conv2D: Given groups={groups}, weight of size {list(w.shape)}, expected input "
+                         f"{list(x.shape)} to have {cin * groups} channels and out channels divisible by {groups}")
+    every = slice(None)
+    return sh.concat([apply(op, sh.getitem(x, (every, slice(g * cin, (g + 1) * cin))),
+                            sh.getitem(w, slice(g * cout, (g + 1) * cout))) for g in range(groups)], 1)
 
 
 def conv2d_grad_input(g: Value, w: Value, x: Value, stride: Any = 1, padding: Any = 0, dilation: Any = 1) -> Value:

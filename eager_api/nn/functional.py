@@ -54,15 +54,13 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None, _layer: st
 
 def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1, padding: Any = 0,
            dilation: Any = 1, groups: int = 1) -> Tensor:
-    if groups != 1:
-        raise NotImplementedError("conv2d: groups != 1 is not supported yet")
     if isinstance(padding, str) and padding == "same" and stride not in (1, (1, 1)):
         raise ValueError("padding='same' is not supported for strided convolutions")
-    if input.ndim == 4 and weight.ndim == 4 and input.shape[1] != weight.shape[1]:
-        raise ShapeError(f"conv2d: Given groups=1, weight of size {list(weight.shape)}, expected input"
-                         f"{list(input.shape)} to have {weight.shape[1]} channels, but got {input.shape[1]} channels "
-                         "instead")
-    y = _T(core.conv2d(input, weight, stride, padding, dilation))
+    if input.ndim == 4 and weight.ndim == 4 and input.shape[1] != weight.shape[1] * groups:
+        raise ShapeError(f"conv2d: Given groups={groups}, weight of size {list(weight.shape)}, expected input"
+                         f"{list(input.shape)} to have {weight.shape[1] * groups} channels, but got {input.shape[1]} "
+                         "channels instead")
+    y = _T(core.conv2d(input, weight, stride, padding, dilation, groups))
     if bias is not None:
         y = _T(core.bias_add(y, bias, 1))
     return y

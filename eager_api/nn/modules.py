@@ -350,8 +350,10 @@ class Conv2d(Module):
                  dilation: Any = 1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
                  device: Any = None, dtype: Any = None) -> None:
         super().__init__()
-        if groups != 1:
-            raise NotImplementedError("Conv2d: groups != 1 is not supported yet")
+        if in_channels % groups:
+            raise ValueError("in_channels must be divisible by groups")
+        if out_channels % groups:
+            raise ValueError("out_channels must be divisible by groups")
         if padding_mode != "zeros":
             raise NotImplementedError(f"Conv2d: padding_mode={padding_mode!r} is not supported yet (only 'zeros')")
         if isinstance(padding, str) and padding not in ("same", "valid"):
@@ -362,7 +364,7 @@ class Conv2d(Module):
         self.kernel_size, self.stride = _pair(kernel_size), _pair(stride)
         self.padding = padding if isinstance(padding, str) else _pair(padding)
         self.dilation, self.groups = _pair(dilation), groups
-        self.weight = _param(out_channels, in_channels, *self.kernel_size, device=device, dtype=dtype)
+        self.weight = _param(out_channels, in_channels // groups, *self.kernel_size, device=device, dtype=dtype)
         if bias:
             self.bias = _param(out_channels, device=device, dtype=dtype)
         else:
@@ -372,7 +374,7 @@ class Conv2d(Module):
     def reset_parameters(self) -> None:
         init.kaiming_uniform_(self.weight, a=math.sqrt(5))
         if self.bias is not None:
-            fan_in = self.in_channels * self.kernel_size[0] * self.kernel_size[1]
+            fan_in = self.in_channels // self.groups * self.kernel_size[0] * self.kernel_size[1]
             bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
             init.uniform_(self.bias, -bound, bound)
 
@@ -380,10 +382,10 @@ class Conv2d(Module):
         if x.ndim != 4:
             raise ShapeError(f"Conv2d: expected a 4-D input (N, C, H, W), got shape {tuple(x.shape)}")
         if x.shape[1] != self.in_channels:
-            raise ShapeError(f"Conv2d: Given groups=1, weight of size {list(self.weight.shape)}, expected input"
-                             f"{list(x.shape)} to have {self.in_channels} channels, but got {x.shape[1]} channels "
-                             "instead")
-        return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation)
+            raise ShapeError(f"Conv2d: Given groups={self.groups}, weight of size {list(self.weight.shape)}, expected "
+                             f"input{list(x.shape)} to have {self.in_channels} channels, but got {x.shape[1]} "
+                             "channels instead")
+        return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
 
     def extra_repr(self) -> str:
         s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
@@ -391,6 +393,8 @@ class Conv2d(Module):
             s += f", padding={self.padding}"
         if self.dilation != (1, 1):
             s += f", dilation={self.dilation}"
+        if self.groups != 1:
+            s += f", groups={self.groups}"
         return s + ("" if self.bias is not None else ", bias=False")
 
 
