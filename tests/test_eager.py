@@ -141,6 +141,14 @@ def test_grad_clipping_embedding_dropout2d_and_module_dict():
     assert list(md.keys()) == ["enc", "dec"] and "enc.weight" in md.state_dict() and len(list(md.parameters())) == 4
 
 
+def test_ceil_mode_pooling_keeps_the_partial_windows():
+    x = torch.tensor(np.arange(25, dtype=np.float32).reshape(1, 1, 5, 5))
+    # 2x2 windows, stride 2: rows/columns {0,1}, {2,3} and the partial {4}
+    assert F.max_pool2d(x, 2, ceil_mode=True)[0, 0].tolist() == [[6, 8, 9], [16, 18, 19], [21, 23, 24]]
+    assert F.avg_pool2d(x, 2, ceil_mode=True)[0, 0].tolist() == [[3, 5, 6.5], [13, 15, 16.5], [20.5, 22.5, 24]]
+    assert F.max_pool2d(x, 2).shape == (1, 1, 2, 2)
+
+
 def test_random_split_is_a_seeded_partition():
     from eager_api.utils.data import random_split
     ds = TensorDataset(torch.arange(10), torch.arange(10) * 2)

@@ -217,3 +217,14 @@ def test_amsgrad_matches_torch_when_the_second_moment_falls(name):
 def test_grouped_and_depthwise_conv_match_torch(cfg):
     x = np.random.default_rng(9).normal(size=(2, 4, 9, 8)).astype(np.float32)
     _pair(lambda: nn.Conv2d(4, 8, 3, **cfg), lambda: torch.nn.Conv2d(4, 8, 3, **cfg), x)
+
+
+@pytest.mark.parametrize("ours,theirs,shape", [
+    (lambda: nn.MaxPool2d(2, 2, 1, ceil_mode=True), lambda: torch.nn.MaxPool2d(2, 2, 1, ceil_mode=True), (2, 3, 5, 5)),
+    (lambda: nn.MaxPool2d(3, 2, ceil_mode=True), lambda: torch.nn.MaxPool2d(3, 2, ceil_mode=True), (2, 3, 8, 7)),
+    (lambda: nn.AvgPool2d(3, 2, ceil_mode=True), lambda: torch.nn.AvgPool2d(3, 2, ceil_mode=True), (2, 3, 8, 7)),
+    (lambda: nn.AvgPool2d(3, 2, 1, ceil_mode=True, count_include_pad=False),
+     lambda: torch.nn.AvgPool2d(3, 2, 1, ceil_mode=True, count_include_pad=False), (2, 3, 6, 9)),
+])
+def test_ceil_mode_pooling_matches_torch(ours, theirs, shape):
+    _pair(ours, theirs, np.random.default_rng(10).normal(size=shape).astype(np.float32))

@@ -66,19 +66,46 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: An
     return y
 
 
+def _pool_pads(input: Tensor, kernel_size: Any, stride: Any, padding: Any, ceil_mode: bool) -> tuple:
+    """(stride, explicit pads): ceil_mode rounds the output size up, as PyTorch (a last window must start
+    inside the input or its left padding), by padding the bottom/right edges further."""
+    k = _pair2(kernel_size)
+    s = _pair2(stride or kernel_size)
+    p = _pair2(padding)
+    pads = [p[0], p[0], p[1], p[1]]
+    if ceil_mode:
+        for axis in (0, 1):
+            size = input.shape[2 + axis] + 2 * p[axis] - k[axis]
+            out = -(-size // s[axis]) + 1
+            if (out - 1) * s[axis] >= input.shape[2 + axis] + p[axis]:
+                out -= 1
+            pads[2 * axis + 1] += max(0, (out - 1) * s[axis] + k[axis] - (input.shape[2 + axis] + 2 * p[axis]))
+    return s, tuple(pads)
+
+
+def _pair2(v: Any) -> tuple[int, int]:
+    return (int(v), int(v)) if isinstance(v, (int, float)) else tuple(int(a) for a in v)
+
+
 def max_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
                ceil_mode: bool = False, return_indices: bool = False) -> Any:
-    if ceil_mode or dilation not in (1, (1, 1)):
-        raise NotImplementedError("max_pool2d: ceil_mode=True and dilation > 1 are not supported yet")
-    y, idx = _T(core.max_pool2d(input, kernel_size, stride or kernel_size, padding))
+    if dilation not in (1, (1, 1)):
+        raise NotImplementedError("max_pool2d: dilation > 1 is not supported yet")
+    s, pads = _pool_pads(input, kernel_size, stride, padding, ceil_mode)
+    y, idx = _T(core.max_pool2d(input, kernel_size, s, pads))
     return (y, idx.long()) if return_indices else y
 
 
 def avg_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,
                count_include_pad: bool = True, divisor_override: Any = None) -> Tensor:
-    if ceil_mode or divisor_override is not None:
-        raise NotImplementedError("avg_pool2d: ceil_mode and divisor_override are not supported yet")
-    return _T(core.avg_pool2d(input, kernel_size, stride or kernel_size, padding, count_include_pad))
+    if divisor_override is not None:
+        raise NotImplementedError("avg_pool2d: divisor_override is not supported yet")
+    s, pads = _pool_pads(input, kernel_size, stride, padding, ceil_mode)
+    if ceil_mode and count_include_pad and any(_pair2(padding)):
+        # PyTorch then counts the symmetric padding but not the ceil overhang; no divisor rule here does both.
+        raise NotImplementedError("avg_pool2d: ceil_mode with padding and count_include_pad=True is not supported yet")
+    # Without padding, counting the ceil overhang out is exactly PyTorch's divisor.
+    return _T(core.avg_pool2d(input, kernel_size, s, pads, count_include_pad and not ceil_mode))
 
 
 def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:
