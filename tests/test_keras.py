@@ -304,3 +304,32 @@ def test_binary_crossentropy_and_metrics_against_numpy():
     assert mse == pytest.approx(np.mean((p - y) ** 2), rel=1e-5)
     with pytest.raises(NotImplementedError, match="metric 'auc'"):
         model.compile("adam", "binary_crossentropy", ["auc"])
+
+
+def test_residual_model_with_merge_layers_trains_saves_and_loads(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(48, 6, 6, 2)).astype(np.float32)
+    y = rng.integers(0, 3, 48)
+    inp = tf.keras.Input((6, 6, 2))
+    h = tf.keras.layers.Conv2D(2, 3, padding="same", activation="relu")(inp)
+    skip = tf.keras.layers.Add()([h, inp])                       # a residual connection
+    both = tf.keras.layers.Concatenate()([skip, tf.keras.layers.Multiply()([h, h])])
+    avg = tf.keras.layers.Average()([tf.keras.layers.Subtract()([skip, h]), inp])
+    flat = tf.keras.layers.Concatenate()([tf.keras.layers.Flatten()(both), tf.keras.layers.Flatten()(avg)])
+    model = tf.keras.Model(inp, tf.keras.layers.Dense(3, activation="softmax")(flat))
+    assert tuple(both.shape) == (None, 6, 6, 4) and tuple(flat.shape) == (None, 216)
+    with tf.Session() as sess:
+        sess.run(tf.global_variables_initializer())
+        got_avg, got_skip = sess.run([avg, skip], {inp: x})
+    np.testing.assert_allclose(got_avg, x, rtol=1e-5, atol=1e-6)     # ((skip - h) + x) / 2 = x
+    assert np.all(got_skip >= x - 1e-6)                               # relu(h) + x
+    model.compile("adam", "sparse_categorical_crossentropy", ["accuracy"])
+    model.fit(x, y, epochs=2, verbose=0)
+    expected = model.predict(x)
+    model.save(str(tmp_path / "res.keras"))
+    tf.reset_default_graph()
+    np.testing.assert_array_equal(tf.keras.models.load_model(str(tmp_path / "res.keras")).predict(x), expected)
+    with pytest.raises(ValueError, match="inputs must have the same shape"):
+        tf.keras.layers.Add()([tf.keras.Input((3,)), tf.keras.Input((4,))])
+    with pytest.raises(TypeError, match="a list of two or more symbolic tensors"):
+        tf.keras.layers.Add()(tf.keras.Input((3,)))

@@ -104,17 +104,21 @@ class Layer:
     def call(self, x: Tensor, training: Tensor) -> Tensor:
         raise NotImplementedError(f"{type(self).__name__}.call")
 
-    def __call__(self, x: Tensor, training: Any = None) -> Tensor:
+    takes_list = False      # merge layers take a list of tensors
+
+    def __call__(self, x: Any, training: Any = None) -> Tensor:
         """Add the layer's ops; ``training`` (a bool or bool tensor) overrides the graph's learning phase."""
-        if not isinstance(x, Tensor):
-            raise TypeError(f"{self.name or type(self).__name__}: expected a symbolic tensor (from "
-                            f"keras.Input or another layer), got {type(x).__name__}")
-        graph = x.graph
+        xs = list(x) if self.takes_list and isinstance(x, (list, tuple)) else [x]
+        if not all(isinstance(t, Tensor) for t in xs) or (self.takes_list and len(xs) < 2):
+            raise TypeError(f"{self.name or type(self).__name__}: expected "
+                            f"{'a list of two or more symbolic tensors' if self.takes_list else 'a symbolic tensor'}"
+                            f" (from keras.Input or another layer), got {x!r}")
+        graph = xs[0].graph
         if self.name is None:
             self.name = _unique_layer_name(graph, type(self).__name__)
         if not self.built:
             with graph.as_default():
-                self.build(tuple(x.shape))
+                self.build([tuple(t.shape) for t in xs] if self.takes_list else tuple(x.shape))
             self.built = True
         with graph.as_default():
             phase = learning_phase(graph) if training is None else ops._t(training, dtype=numpy.bool_)
@@ -358,6 +362,79 @@ class Rescaling(Layer):
 
     def call(self, x, training):
         return x * self.scale + self.offset
+
+
+class _Merge(Layer):
+    """Combines a list of tensors of one shape elementwise (Keras' Add, Multiply, ...)."""
+
+    takes_list = True
+    reduce: Any = None      # (a, b) -> tensor
+
+    def build(self, input_shapes):
+        first = input_shapes[0]
+        for shape in input_shapes[1:]:
+            if len(shape) != len(first) or any(a != b and None not in (a, b) for a, b in zip(shape, first)):
+                raise ValueError(f"{self.name}: inputs must have the same shape, got {input_shapes}")
+
+    def call(self, xs, training):
+        out = xs[0]
+        for t in xs[1:]:
+            out = self.reduce(out, t)
+        return out
+
+
+class Add(_Merge):
+    reduce = staticmethod(ops.add)
+
+
+class Multiply(_Merge):
+    reduce = staticmethod(ops.multiply)
+
+
+class Maximum(_Merge):
+    reduce = staticmethod(ops.maximum)
+
+
+class Minimum(_Merge):
+    reduce = staticmethod(ops.minimum)
+
+
+class Subtract(_Merge):
+    def build(self, input_shapes):
+        if len(input_shapes) != 2:
+            raise ValueError(f"{self.name}: a Subtract layer should be called on exactly 2 inputs")
+        super().build(input_shapes)
+
+    def call(self, xs, training):
+        return ops.subtract(xs[0], xs[1])
+
+
+class Average(_Merge):
+    reduce = staticmethod(ops.add)
+
+    def call(self, xs, training):
+        return ops.multiply(super().call(xs, training), 1.0 / len(xs))
+
+
+class Concatenate(_Merge):
+    def __init__(self, axis: int = -1, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.axis = int(axis)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "axis": self.axis}
+
+    def build(self, input_shapes):
+        first = input_shapes[0]
+        axis = self.axis % len(first)
+        for shape in input_shapes[1:]:
+            if len(shape) != len(first) or any(a != b and None not in (a, b) and i != axis
+                                                for i, (a, b) in enumerate(zip(shape, first))):
+                raise ValueError(f"{self.name}: a Concatenate layer requires inputs with matching shapes except "
+                                 f"for the concatenation axis, got {input_shapes}")
+
+    def call(self, xs, training):
+        return ops.concat(xs, self.axis)
 
 
 class Dropout(Layer):

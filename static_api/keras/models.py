@@ -88,10 +88,18 @@ class Model:
         ``keras.models.load_model`` rebuilds it.  Optimizer moments are not stored."""
         self._ensure_built()
         body = [lay for lay in self.layers if not isinstance(lay, L.InputLayer)]
-        tree = {"class": type(self).__name__, "name": self.name,
+        # Each layer's inputs as positions: 0 is the model input, k the output of body[k - 1].
+        position = {id(self.input): 0, **{id(lay.output): k + 1 for k, lay in enumerate(body)}}
+        for lay in body:
+            if any(id(t) not in position for t in (lay.input if lay.takes_list else [lay.input])):
+                raise NotImplementedError(f"cannot save: layer {lay.name!r} reads a tensor made outside the model's "
+                                          "layers (or a layer called more than once)")
+        tree = {"class": type(self).__name__, "name": self.name, "output": position[id(self.output)],
                 "input": {"shape": list(self.input.shape[1:]), "dtype": self.input.dtype.name,
                           "name": self.input.op.name},
-                "layers": [{"class": type(lay).__name__, "config": lay.get_config()} for lay in body],
+                "layers": [{"class": type(lay).__name__, "config": lay.get_config(),
+                            "inbound": [position[id(t)] for t in (lay.input if lay.takes_list else [lay.input])]}
+                           for lay in body],
                 "weights": self.get_weights(),
                 "compile": None if not self._compiled else {
                     "optimizer": optimizers.serialize(self.optimizer), "loss": losses.serialize(self._loss_spec),
@@ -332,10 +340,12 @@ def load_model(filepath: str, compile: bool = True) -> Model:  # noqa: A002  (Ke
         for entry in tree["layers"]:
             model.add(getattr(L, entry["class"])(**entry["config"]))
     else:
-        h = x
+        outs = [x]
         for entry in tree["layers"]:
-            h = getattr(L, entry["class"])(**entry["config"])(h)
-        model = Model(x, h, name=tree["name"])
+            layer = getattr(L, entry["class"])(**entry["config"])
+            args = [outs[k] for k in entry["inbound"]]
+            outs.append(layer(args if layer.takes_list else args[0]))
+        model = Model(x, outs[tree["output"]], name=tree["name"])
     model.set_weights(tree["weights"])
     if compile and tree["compile"] is not None:
         c = tree["compile"]
