@@ -333,3 +333,28 @@ def test_residual_model_with_merge_layers_trains_saves_and_loads(tmp_path):
         tf.keras.layers.Add()([tf.keras.Input((3,)), tf.keras.Input((4,))])
     with pytest.raises(TypeError, match="a list of two or more symbolic tensors"):
         tf.keras.layers.Add()(tf.keras.Input((3,)))
+
+
+def test_sample_and_class_weights_and_initial_epoch():
+    x, y = _blobs(90)
+    model = _mlp()
+    model.compile(tf.keras.optimizers.SGD(0.1), "sparse_categorical_crossentropy", ["accuracy"])
+    w = np.random.default_rng(2).random(90).astype(np.float32)
+    p = model.predict(x).astype(np.float64)
+    per_sample = -np.log(p[np.arange(90), y])
+    loss, acc = model.evaluate(x, y, batch_size=90, sample_weight=w, verbose=0)
+    assert loss == pytest.approx(np.mean(w * per_sample), rel=1e-5)        # metrics stay unweighted
+    assert acc == pytest.approx(np.mean(p.argmax(1) == y))
+    start = model.get_weights()
+    runs = {}
+    for name, kw in (("class", dict(class_weight={0: 0.0, 2: 3.0})),
+                     ("sample", dict(sample_weight=np.choose(y, [0.0, 1.0, 3.0]).astype(np.float32))),
+                     ("plain", {})):
+        model.set_weights(start)
+        model.fit(x, y, epochs=1, batch_size=30, shuffle=False, verbose=0, **kw)
+        runs[name] = model.get_weights()
+    assert all(np.allclose(a, b) for a, b in zip(runs["class"], runs["sample"]))   # class 1 unlisted: weight 1
+    assert not all(np.allclose(a, b) for a, b in zip(runs["class"], runs["plain"]))
+    assert model.fit(x, y, epochs=3, initial_epoch=2, verbose=0).epoch == [2]
+    with pytest.raises(ValueError, match=r"sample_weight must have shape \(90,\)"):
+        model.fit(x, y, sample_weight=np.ones(5), verbose=0)

@@ -144,7 +144,11 @@ class Model:
         self._sparse = spec.sparse
         shape = (None,) if spec.sparse else tuple(out.shape)
         target = ops.placeholder(ops.int64 if spec.sparse else out.dtype, shape, name="target")
-        return target, ops.reduce_mean(spec.per_sample(target, out))
+        # Keras' reduction: mean over the batch of weight * loss (weights are ones unless fit is given some).
+        self._sample_weight = ops.placeholder(out.dtype, (None,), name="sample_weight")
+        per = spec.per_sample(target, out)
+        weight = ops.reshape(self._sample_weight, (-1,) + (1,) * (len(per.shape) - 1))
+        return target, ops.reduce_mean(per * weight)
 
     def _metric(self, name: Any, out: Tensor) -> Tensor:
         """A batch-mean metric by Keras name; 'accuracy' follows the loss (binary, sparse or one-hot)."""
@@ -165,6 +169,15 @@ class Model:
         return ops.reduce_mean(ops.cast(hits, ops.float32))
 
     # ----- running -----------------------------------------------------------------
+    @staticmethod
+    def _sample_weights(y: numpy.ndarray, sample_weight: Any) -> numpy.ndarray | None:
+        if sample_weight is None:
+            return None
+        w = numpy.asarray(sample_weight, dtype=numpy.float32)
+        if w.shape != (len(y),):
+            raise ValueError(f"sample_weight must have shape ({len(y)},), one weight per sample, got {w.shape}")
+        return w
+
     def _ensure_built(self) -> None:
         if not hasattr(self, "output"):
             raise ValueError("This model has not yet been built. Build the model first by calling `build()` or by "
@@ -184,8 +197,10 @@ class Model:
                                  f"(model output {tuple(self.output.shape)})")
 
     def _batched(self, fetches: list, x: numpy.ndarray, y: numpy.ndarray | None, batch_size: int,
-                 train_op: Any = None, order: numpy.ndarray | None = None) -> list:
-        """Run ``fetches`` (and ``train_op``, in training mode) over batches; sample-weighted means."""
+                 train_op: Any = None, order: numpy.ndarray | None = None,
+                 weights: numpy.ndarray | None = None) -> list:
+        """Run ``fetches`` (and ``train_op``, in training mode) over batches; means over all samples.
+        ``weights`` scale each sample's loss (Keras' sample_weight)."""
         sess = self._session()
         n = len(x)
         order = numpy.arange(n) if order is None else order
@@ -195,6 +210,8 @@ class Model:
             feed = {self.input: x[idx]}
             if y is not None:
                 feed[self._target] = y[idx]
+                feed[self._sample_weight] = (numpy.ones(len(idx), numpy.float32) if weights is None
+                                             else weights[idx])
             if train_op is not None:
                 feed[self._lp] = True
                 vals = sess.run(fetches + [train_op], feed)[:-1]
@@ -205,15 +222,22 @@ class Model:
 
     def fit(self, x: Any = None, y: Any = None, batch_size: int | None = 32, epochs: int = 1, verbose: Any = 1,
             validation_split: float = 0.0, validation_data: tuple | None = None, shuffle: bool = True,
+            class_weight: dict | None = None, sample_weight: Any = None, initial_epoch: int = 0,
             callbacks: Sequence[Any] | None = None, print_fn: Callable = print) -> History:
         if not self._compiled:
             raise RuntimeError("You must compile your model before training/testing. Use `model.compile(optimizer, "
                                "loss)`.")
         x, y = numpy.asarray(x, dtype=self.input.dtype), numpy.asarray(y)
+        weights = self._sample_weights(y, sample_weight)
         if validation_data is None and validation_split:
             cut = int(len(x) * (1 - validation_split))
-            x, y, validation_data = x[:cut], y[:cut], (x[cut:], y[cut:])
+            x, y, validation_data = x[:cut], y[:cut], (x[cut:], y[cut:]) + (() if weights is None else
+                                                                            (weights[cut:],))
+            weights = None if weights is None else weights[:cut]
         self._check_xy(x, y)
+        if class_weight is not None:
+            weights = (numpy.ones(len(y), numpy.float32) if weights is None else weights) * _class_weights(
+                y, class_weight)
         batch_size = batch_size or 32
         steps = -(-len(x) // batch_size)
         rng = numpy.random.default_rng(self.graph.next_seed())
@@ -225,16 +249,17 @@ class Model:
         for cb in callbacks:
             cb.set_model(self)
             cb.on_train_begin()
-        for epoch in range(epochs):
+        for epoch in range(initial_epoch, epochs):
             for cb in callbacks:
                 cb.on_epoch_begin(epoch)
             t0 = time.perf_counter()
             order = rng.permutation(len(x)) if shuffle else None
-            vals = self._batched(fetches, x, y, batch_size, self._train_op, order)
+            vals = self._batched(fetches, x, y, batch_size, self._train_op, order, weights)
             logs = dict(zip(self.metrics_names, vals))
             if validation_data is not None:
-                vx, vy = validation_data
-                vlogs = self.evaluate(vx, vy, batch_size, verbose=0, return_dict=True)
+                vx, vy, *vw = validation_data
+                vlogs = self.evaluate(vx, vy, batch_size, verbose=0, sample_weight=vw[0] if vw else None,
+                                      return_dict=True)
                 logs.update({f"val_{k}": v for k, v in vlogs.items()})
             dt = time.perf_counter() - t0
             for cb in callbacks:        # before the history records, as Keras (a callback may add to logs)
@@ -255,12 +280,13 @@ class Model:
         return hist
 
     def evaluate(self, x: Any = None, y: Any = None, batch_size: int | None = 32, verbose: Any = 1,
-                 return_dict: bool = False, print_fn: Callable = print) -> Any:
+                 sample_weight: Any = None, return_dict: bool = False, print_fn: Callable = print) -> Any:
         if not self._compiled:
             raise RuntimeError("You must compile your model before training/testing.")
         x, y = numpy.asarray(x, dtype=self.input.dtype), numpy.asarray(y)
         self._check_xy(x, y)
-        vals = self._batched([self.loss] + self._metric_tensors, x, y, batch_size or 32)
+        vals = self._batched([self.loss] + self._metric_tensors, x, y, batch_size or 32,
+                             weights=self._sample_weights(y, sample_weight))
         logs = dict(zip(self.metrics_names, vals))
         if verbose:
             print_fn(" - ".join(f"{k}: {v:.4f}" for k, v in logs.items()))
@@ -351,4 +377,13 @@ def load_model(filepath: str, compile: bool = True) -> Model:  # noqa: A002  (Ke
         c = tree["compile"]
         model.compile(optimizers.deserialize(c["optimizer"]), losses.deserialize(c["loss"]), c["metrics"])
     return model
+
+
+def _class_weights(y: numpy.ndarray, class_weight: dict) -> numpy.ndarray:
+    """Each sample's weight from its class (an index, a one-hot row, or a 0/1 binary target), 1 if unlisted."""
+    labels = y
+    if y.ndim > 1:
+        labels = y.argmax(-1) if y.shape[-1] != 1 else y[..., 0]
+    labels = numpy.round(labels).astype(numpy.int64)
+    return numpy.array([class_weight.get(int(c), 1.0) for c in labels], numpy.float32)
 
