@@ -1,5 +1,6 @@
 """The static (TF1-style) frontend: graphs, sessions, symbolic gradients, optimizers, Saver, errors."""
 import collections
+import os
 
 import numpy as np
 import pytest
@@ -362,3 +363,24 @@ def test_exponential_decay_drives_the_learning_rate_each_step():
     assert final == pytest.approx(1.0 - sum(rates))
     with pytest.raises(ValueError, match="learning rate tensor must be a float scalar"):
         tf.train.GradientDescentOptimizer(tf.constant([0.1, 0.2])).minimize(w * 1.0)
+
+
+def test_summaries_run_as_tag_value_dicts_and_write_tensorboard_events(tmp_path):
+    pytest.importorskip("tensorboardX")
+    x = tf.placeholder(tf.float32, (None,))
+    with tf.name_scope("train"):
+        loss = tf.summary.scalar("loss", tf.reduce_mean(x))
+    hist = tf.summary.histogram("x", x)
+    assert tf.summary.merge([loss]) == loss and set(tf.summary.merge_all()) == {"train/loss", "x"}
+    with tf.Session() as sess, tf.summary.FileWriter(str(tmp_path), sess.graph) as writer:
+        for step in range(3):
+            got = sess.run(tf.summary.merge_all(), {x: np.arange(4, dtype=np.float32) + step})
+            writer.add_summary(got, step)
+        assert got["train/loss"] == pytest.approx(3.5) and got["x"].tolist() == [2.0, 3.0, 4.0, 5.0]
+        with pytest.raises(TypeError, match="add_summary expects"):
+            writer.add_summary(np.zeros(2), 0)
+    events = [f for f in os.listdir(tmp_path) if f.startswith("events.out.tfevents")]
+    assert len(events) == 1 and os.path.getsize(tmp_path / events[0]) > 100
+    with pytest.raises(ValueError, match="must be a scalar"):
+        tf.summary.scalar("bad", x)
+    assert list(hist) == ["x"]

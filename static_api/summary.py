@@ -1,0 +1,97 @@
+"""``tf.summary`` (TF1): scalar and histogram summaries, merged and written to a TensorBoard log.
+
+A summary is a fetch mapping its tag to the summarised tensor, so ``Session.run`` returns a ``{tag: value}``
+dict (TensorFlow returns a serialized protobuf); ``FileWriter.add_summary`` writes it through tensorboardX.
+
+    >>> import static_api as tf
+    >>> x = tf.placeholder(tf.float32, ())
+    >>> loss = tf.summary.scalar("loss", x * 2.0)
+    >>> with tf.Session() as sess:
+    ...     {tag: float(v) for tag, v in sess.run(tf.summary.merge_all(), {x: 1.5}).items()}
+    {'loss': 3.0}
+"""
+from __future__ import annotations
+
+import os
+from typing import Any, Sequence
+
+import numpy
+
+from static_api import ops
+from static_api.graph import Tensor, get_default_graph
+
+SUMMARIES = "summaries"
+
+
+class Summary(dict):
+    """Tag -> tensor as a fetch; tag -> value once run."""
+
+
+def _summary(name: str, tensor: Any, collections: Sequence[str] | None) -> Summary:
+    out = ops.identity(ops._t(tensor), name=name)     # the op's scoped, unique name is the tag
+    s = Summary({out.op.name: out})
+    for key in (SUMMARIES,) if collections is None else collections:
+        get_default_graph().add_to_collection(key, s)
+    return s
+
+
+def scalar(name: str, tensor: Any, collections: Sequence[str] | None = None, family: Any = None) -> Summary:
+    if len(ops._t(tensor).shape):
+        raise ValueError(f"tf.summary.scalar: tensor for {name!r} must be a scalar, got shape "
+                         f"{tuple(ops._t(tensor).shape)}")
+    return _summary(name, tensor, collections)
+
+
+def histogram(name: str, values: Any, collections: Sequence[str] | None = None, family: Any = None) -> Summary:
+    return _summary(name, values, collections)
+
+
+def merge(inputs: Sequence[Summary], collections: Sequence[str] | None = None, name: str | None = None) -> Summary:
+    merged = Summary()
+    for s in inputs:
+        merged.update(s)
+    return merged
+
+
+def merge_all(key: str = SUMMARIES, scope: str | None = None, name: str | None = None) -> Summary | None:
+    """Every summary of the default graph in one fetch; None when there are none, as TF1."""
+    found = get_default_graph().get_collection(key)
+    return merge(found) if found else None
+
+
+class FileWriter:
+    """Writes run summaries as TensorBoard events (through tensorboardX, the ``tensorboard`` extra)."""
+
+    def __init__(self, logdir: str | os.PathLike, graph: Any = None, **_: Any) -> None:
+        try:
+            from tensorboardX import SummaryWriter
+        except ImportError:
+            raise ImportError("tf.summary.FileWriter writes through tensorboardX: pip install "
+                              "'dualflow[tensorboard]'") from None
+        self._writer = SummaryWriter(os.fspath(logdir))
+
+    def add_summary(self, summary: dict, global_step: int | None = None) -> None:
+        if not isinstance(summary, dict):
+            raise TypeError(f"add_summary expects what Session.run returned for a summary (a dict of tag -> "
+                            f"value), got {type(summary).__name__}")
+        for tag, value in summary.items():
+            value = numpy.asarray(value)
+            if value.ndim == 0:
+                self._writer.add_scalar(tag, float(value), global_step)
+            else:
+                self._writer.add_histogram(tag, value, global_step)
+
+    def add_graph(self, graph: Any, global_step: int | None = None) -> None:
+        """Accepted and not written: the graph is saved as Graphviz DOT by ``Graph.to_dot``."""
+
+    def flush(self) -> None:
+        self._writer.flush()
+
+    def close(self) -> None:
+        self._writer.close()
+
+    def __enter__(self) -> "FileWriter":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
