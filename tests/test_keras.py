@@ -358,3 +358,26 @@ def test_sample_and_class_weights_and_initial_epoch():
     assert model.fit(x, y, epochs=3, initial_epoch=2, verbose=0).epoch == [2]
     with pytest.raises(ValueError, match=r"sample_weight must have shape \(90,\)"):
         model.fit(x, y, sample_weight=np.ones(5), verbose=0)
+
+
+def test_two_input_model_fits_predicts_and_round_trips(tmp_path):
+    rng = np.random.default_rng(3)
+    a = rng.normal(size=(80, 3)).astype(np.float32)
+    b = rng.normal(size=(80, 2)).astype(np.float32)
+    y = (a[:, 0] + b[:, 1] > 0).astype(np.int64)                # needs both inputs
+    ia, ib = tf.keras.Input((3,), name="a"), tf.keras.Input((2,), name="b")
+    h = tf.keras.layers.Concatenate()([tf.keras.layers.Dense(4, activation="relu")(ia), ib])
+    model = tf.keras.Model([ia, ib], tf.keras.layers.Dense(2, activation="softmax")(h))
+    assert model.input == [ia, ib] and model.inputs == [ia, ib]
+    model.compile(tf.keras.optimizers.Adam(0.05), "sparse_categorical_crossentropy", ["accuracy"])
+    hist = model.fit([a, b], y, epochs=30, batch_size=40, validation_split=0.25, verbose=0)
+    assert hist.history["accuracy"][-1] > 0.9 and "val_accuracy" in hist.history
+    expected = model.predict([a, b])
+    np.testing.assert_array_equal(model.predict({"a": a, "b": b}), expected)
+    model.save(str(tmp_path / "two.keras"))
+    tf.reset_default_graph()
+    np.testing.assert_array_equal(tf.keras.models.load_model(str(tmp_path / "two.keras")).predict([a, b]), expected)
+    with pytest.raises(ValueError, match="expects 2 input arrays, got 1"):
+        model.predict(a)
+    with pytest.raises(ValueError, match="input 0 has 80 samples, input 1 has 79"):
+        model.predict([a, b[:79]])

@@ -35,10 +35,11 @@ class Model:
             self._set_io(inputs, outputs)
 
     def _set_io(self, inputs: Any, outputs: Any) -> None:
-        if isinstance(inputs, (list, tuple)) or isinstance(outputs, (list, tuple)):
-            raise NotImplementedError("Model: multiple inputs or outputs are not supported yet")
-        self.input, self.output = inputs, outputs
-        self.graph = inputs.graph
+        if isinstance(outputs, (list, tuple)):
+            raise NotImplementedError("Model: multiple outputs are not supported yet")
+        self.inputs = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+        self.input, self.output = inputs, outputs     # Keras: model.input is a list for several inputs
+        self.graph = self.inputs[0].graph
         reached = {id(n) for n in toposort([outputs.node])}
         layers = self.graph.get_collection(L.LAYERS)
         self.layers = [lay for i, lay in enumerate(layers) if lay not in layers[:i]
@@ -88,15 +89,17 @@ class Model:
         ``keras.models.load_model`` rebuilds it.  Optimizer moments are not stored."""
         self._ensure_built()
         body = [lay for lay in self.layers if not isinstance(lay, L.InputLayer)]
-        # Each layer's inputs as positions: 0 is the model input, k the output of body[k - 1].
-        position = {id(self.input): 0, **{id(lay.output): k + 1 for k, lay in enumerate(body)}}
+        # Each layer's inputs as positions: the model inputs first, then body's outputs in order.
+        k0 = len(self.inputs)
+        position = {**{id(t): k for k, t in enumerate(self.inputs)},
+                    **{id(lay.output): k0 + k for k, lay in enumerate(body)}}
         for lay in body:
             if any(id(t) not in position for t in (lay.input if lay.takes_list else [lay.input])):
                 raise NotImplementedError(f"cannot save: layer {lay.name!r} reads a tensor made outside the model's "
                                           "layers (or a layer called more than once)")
         tree = {"class": type(self).__name__, "name": self.name, "output": position[id(self.output)],
-                "input": {"shape": list(self.input.shape[1:]), "dtype": self.input.dtype.name,
-                          "name": self.input.op.name},
+                "inputs": [{"shape": list(t.shape[1:]), "dtype": t.dtype.name, "name": t.op.name}
+                           for t in self.inputs],
                 "layers": [{"class": type(lay).__name__, "config": lay.get_config(),
                             "inbound": [position[id(t)] for t in (lay.input if lay.takes_list else [lay.input])]}
                            for lay in body],
@@ -183,31 +186,44 @@ class Model:
             raise ValueError("This model has not yet been built. Build the model first by calling `build()` or by "
                              "calling the model on a batch of data.")
 
-    def _check_xy(self, x: numpy.ndarray, y: numpy.ndarray | None) -> None:
-        want = tuple(self.input.shape[1:])
-        if tuple(x.shape[1:]) != want:
-            raise ValueError(f"Input 0 of model \"{self.name}\" is incompatible: expected shape (None, "
-                             f"{', '.join(map(str, want))}), found {tuple(x.shape)}")
+    def _inputs_data(self, x: Any) -> list[numpy.ndarray]:
+        """One host array per model input: an array, a list/tuple in input order, or a dict by input name."""
+        if isinstance(x, dict):
+            x = [x[t.op.name] for t in self.inputs]
+        xs = list(x) if isinstance(x, (list, tuple)) and len(self.inputs) > 1 else [x]
+        if len(xs) != len(self.inputs):
+            raise ValueError(f"Model \"{self.name}\" expects {len(self.inputs)} input arrays, got {len(xs)}")
+        return [numpy.asarray(a, dtype=t.dtype) for a, t in zip(xs, self.inputs)]
+
+    def _check_xy(self, xs: list, y: numpy.ndarray | None) -> None:
+        for i, (x, t) in enumerate(zip(xs, self.inputs)):
+            want = tuple(t.shape[1:])
+            if tuple(x.shape[1:]) != want:
+                raise ValueError(f"Input {i} of model \"{self.name}\" is incompatible: expected shape (None, "
+                                 f"{', '.join(map(str, want))}), found {tuple(x.shape)}")
+            if len(x) != len(xs[0]):
+                raise ValueError(f"Data cardinality is ambiguous: input 0 has {len(xs[0])} samples, input {i} has "
+                                 f"{len(x)}")
         if y is not None:
-            if len(y) != len(x):
-                raise ValueError(f"Data cardinality is ambiguous: x has {len(x)} samples, y has {len(y)}")
+            if len(y) != len(xs[0]):
+                raise ValueError(f"Data cardinality is ambiguous: x has {len(xs[0])} samples, y has {len(y)}")
             want_y = (None,) + tuple(self._target.shape[1:])
             if tuple(y.shape[1:]) != want_y[1:]:
                 raise ValueError(f"Target shape {tuple(y.shape)} does not match what the loss expects: {want_y} "
                                  f"(model output {tuple(self.output.shape)})")
 
-    def _batched(self, fetches: list, x: numpy.ndarray, y: numpy.ndarray | None, batch_size: int,
+    def _batched(self, fetches: list, xs: list, y: numpy.ndarray | None, batch_size: int,
                  train_op: Any = None, order: numpy.ndarray | None = None,
                  weights: numpy.ndarray | None = None) -> list:
         """Run ``fetches`` (and ``train_op``, in training mode) over batches; means over all samples.
         ``weights`` scale each sample's loss (Keras' sample_weight)."""
         sess = self._session()
-        n = len(x)
+        n = len(xs[0])
         order = numpy.arange(n) if order is None else order
         totals = numpy.zeros(len(fetches))
         for start in range(0, n, batch_size):
             idx = order[start:start + batch_size]
-            feed = {self.input: x[idx]}
+            feed = {t: a[idx] for t, a in zip(self.inputs, xs)}
             if y is not None:
                 feed[self._target] = y[idx]
                 feed[self._sample_weight] = (numpy.ones(len(idx), numpy.float32) if weights is None
@@ -227,19 +243,20 @@ class Model:
         if not self._compiled:
             raise RuntimeError("You must compile your model before training/testing. Use `model.compile(optimizer, "
                                "loss)`.")
-        x, y = numpy.asarray(x, dtype=self.input.dtype), numpy.asarray(y)
+        xs, y = self._inputs_data(x), numpy.asarray(y)
         weights = self._sample_weights(y, sample_weight)
         if validation_data is None and validation_split:
-            cut = int(len(x) * (1 - validation_split))
-            x, y, validation_data = x[:cut], y[:cut], (x[cut:], y[cut:]) + (() if weights is None else
-                                                                            (weights[cut:],))
-            weights = None if weights is None else weights[:cut]
-        self._check_xy(x, y)
+            cut = int(len(y) * (1 - validation_split))
+            held = [a[cut:] for a in xs]
+            validation_data = (held if len(held) > 1 else held[0], y[cut:]) + (
+                () if weights is None else (weights[cut:],))
+            xs, y, weights = [a[:cut] for a in xs], y[:cut], None if weights is None else weights[:cut]
+        self._check_xy(xs, y)
         if class_weight is not None:
             weights = (numpy.ones(len(y), numpy.float32) if weights is None else weights) * _class_weights(
                 y, class_weight)
         batch_size = batch_size or 32
-        steps = -(-len(x) // batch_size)
+        steps = -(-len(y) // batch_size)
         rng = numpy.random.default_rng(self.graph.next_seed())
         hist = History()
         hist.params = {"epochs": epochs, "steps": steps, "verbose": verbose}
@@ -253,8 +270,8 @@ class Model:
             for cb in callbacks:
                 cb.on_epoch_begin(epoch)
             t0 = time.perf_counter()
-            order = rng.permutation(len(x)) if shuffle else None
-            vals = self._batched(fetches, x, y, batch_size, self._train_op, order, weights)
+            order = rng.permutation(len(y)) if shuffle else None
+            vals = self._batched(fetches, xs, y, batch_size, self._train_op, order, weights)
             logs = dict(zip(self.metrics_names, vals))
             if validation_data is not None:
                 vx, vy, *vw = validation_data
@@ -283,9 +300,9 @@ class Model:
                  sample_weight: Any = None, return_dict: bool = False, print_fn: Callable = print) -> Any:
         if not self._compiled:
             raise RuntimeError("You must compile your model before training/testing.")
-        x, y = numpy.asarray(x, dtype=self.input.dtype), numpy.asarray(y)
-        self._check_xy(x, y)
-        vals = self._batched([self.loss] + self._metric_tensors, x, y, batch_size or 32,
+        xs, y = self._inputs_data(x), numpy.asarray(y)
+        self._check_xy(xs, y)
+        vals = self._batched([self.loss] + self._metric_tensors, xs, y, batch_size or 32,
                              weights=self._sample_weights(y, sample_weight))
         logs = dict(zip(self.metrics_names, vals))
         if verbose:
@@ -296,11 +313,12 @@ class Model:
 
     def predict(self, x: Any, batch_size: int | None = 32, verbose: Any = 0) -> numpy.ndarray:
         self._ensure_built()
-        x = numpy.asarray(x, dtype=self.input.dtype)
-        self._check_xy(x, None)
+        xs = self._inputs_data(x)
+        self._check_xy(xs, None)
         sess = self._session()
         bs = batch_size or 32
-        return numpy.concatenate([sess.run(self.output, {self.input: x[i:i + bs]}) for i in range(0, len(x), bs)])
+        return numpy.concatenate([sess.run(self.output, {t: a[i:i + bs] for t, a in zip(self.inputs, xs)})
+                                  for i in range(0, len(xs[0]), bs)])
 
     def __call__(self, x: Tensor) -> Tensor:
         raise NotImplementedError("calling a Model on a tensor (nesting models) is not supported yet")
@@ -359,19 +377,18 @@ def load_model(filepath: str, compile: bool = True) -> Model:  # noqa: A002  (Ke
     if frontend != "keras-model":
         raise checkpoint.CheckpointError(f"{filepath!r} holds no saved Keras model (frontend {frontend!r}); "
                                          "weights files load with model.load_weights")
-    spec = tree["input"]
-    x = L.Input(tuple(spec["shape"]), dtype=spec["dtype"], name=spec["name"])
+    ins = [L.Input(tuple(spec["shape"]), dtype=spec["dtype"], name=spec["name"]) for spec in tree["inputs"]]
     if tree["class"] == "Sequential":
-        model: Model = Sequential([x], name=tree["name"])
+        model: Model = Sequential(ins, name=tree["name"])
         for entry in tree["layers"]:
             model.add(getattr(L, entry["class"])(**entry["config"]))
     else:
-        outs = [x]
+        outs = list(ins)
         for entry in tree["layers"]:
             layer = getattr(L, entry["class"])(**entry["config"])
             args = [outs[k] for k in entry["inbound"]]
             outs.append(layer(args if layer.takes_list else args[0]))
-        model = Model(x, outs[tree["output"]], name=tree["name"])
+        model = Model(ins if len(ins) > 1 else ins[0], outs[tree["output"]], name=tree["name"])
     model.set_weights(tree["weights"])
     if compile and tree["compile"] is not None:
         c = tree["compile"]
