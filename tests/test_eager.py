@@ -149,6 +149,18 @@ def test_ceil_mode_pooling_keeps_the_partial_windows():
     assert F.max_pool2d(x, 2).shape == (1, 1, 2, 2)
 
 
+def test_interpolate_nearest_and_bilinear_hand_computed():
+    x = torch.tensor([[[[1.0, 2.0], [3.0, 4.0]]]])
+    assert F.interpolate(x, scale_factor=2)[0, 0].tolist() == [[1, 1, 2, 2], [1, 1, 2, 2], [3, 3, 4, 4],
+                                                                [3, 3, 4, 4]]
+    row = torch.tensor([[[[0.0, 1.0]]]])
+    # align_corners=False: output i reads source (i + 0.5) / 2 - 0.5, clamped to [0, 1]
+    assert F.interpolate(row, size=(1, 4), mode="bilinear")[0, 0, 0].tolist() == [0.0, 0.25, 0.75, 1.0]
+    assert nn.Upsample(size=(1, 3), mode="bilinear", align_corners=True)(row)[0, 0, 0].tolist() == [0.0, 0.5, 1.0]
+    with pytest.raises(ValueError, match="only one of size or scale_factor"):
+        F.interpolate(x)
+
+
 def test_random_split_is_a_seeded_partition():
     from eager_api.utils.data import random_split
     ds = TensorDataset(torch.arange(10), torch.arange(10) * 2)

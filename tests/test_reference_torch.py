@@ -228,3 +228,12 @@ def test_grouped_and_depthwise_conv_match_torch(cfg):
 ])
 def test_ceil_mode_pooling_matches_torch(ours, theirs, shape):
     _pair(ours, theirs, np.random.default_rng(10).normal(size=shape).astype(np.float32))
+
+
+@pytest.mark.parametrize("kw", [dict(scale_factor=2), dict(size=(7, 5)), dict(scale_factor=2, mode="bilinear"),
+                                dict(size=(9, 4), mode="bilinear"), dict(size=(9, 4), mode="bilinear",
+                                                                         align_corners=True),
+                                dict(scale_factor=0.5, mode="bilinear")])
+def test_interpolate_matches_torch(kw):
+    x = np.random.default_rng(11).normal(size=(2, 3, 6, 5)).astype(np.float32)
+    _pair(lambda: nn.Upsample(**kw), lambda: torch.nn.Upsample(**kw), x)

@@ -123,6 +123,52 @@ def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:
     return ph @ input @ pw
 
 
+def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None, mode: str = "nearest",
+                align_corners: bool | None = None) -> Tensor:
+    """Resize the last two dims of (N, C, H, W): 'nearest' or 'bilinear', as y = A_h @ x @ A_w^T with
+    PyTorch's source-coordinate rules in the interpolation matrices A (gradients flow through matmul)."""
+    if input.ndim != 4:
+        raise NotImplementedError(f"interpolate: only 4-D (N, C, H, W) input is supported, got {input.ndim}-D")
+    if mode not in ("nearest", "bilinear"):
+        raise NotImplementedError(f"interpolate: mode {mode!r} is not supported yet (nearest, bilinear)")
+    if (size is None) == (scale_factor is None):
+        raise ValueError("only one of size or scale_factor should be defined")
+    if mode == "nearest" and align_corners is not None:
+        raise ValueError("align_corners option can only be set with the interpolating modes: linear | bilinear | "
+                         "bicubic | trilinear")
+    h, w = input.shape[2:]
+    if size is not None:
+        out = (size, size) if isinstance(size, int) else tuple(size)
+        scales = (h / out[0], w / out[1])
+    else:
+        sf = (scale_factor, scale_factor) if isinstance(scale_factor, (int, float)) else tuple(scale_factor)
+        out = (int(h * sf[0]), int(w * sf[1]))
+        scales = (1 / sf[0], 1 / sf[1])
+    mats = [_interpolation_matrix(n, o, sc, mode, bool(align_corners)) for n, o, sc in zip((h, w), out, scales)]
+    ah = _T(core.value(mats[0], input.dtype, input.device))
+    aw = _T(core.value(mats[1].T, input.dtype, input.device))
+    return ah @ input @ aw
+
+
+def _interpolation_matrix(n: int, out: int, scale: float, mode: str, align_corners: bool) -> numpy.ndarray:
+    """(out, n): row i mixes the input positions that output position i reads."""
+    a = numpy.zeros((out, n))
+    for i in range(out):
+        if mode == "nearest":
+            a[i, min(int(numpy.floor(i * scale)), n - 1)] = 1.0
+            continue
+        if align_corners:
+            src = i * (n - 1) / (out - 1) if out > 1 else 0.0
+        else:
+            src = max((i + 0.5) * scale - 0.5, 0.0)
+        i0 = min(int(numpy.floor(src)), n - 1)
+        i1 = min(i0 + 1, n - 1)
+        frac = src - i0
+        a[i, i0] += 1.0 - frac
+        a[i, i1] += frac
+    return a
+
+
 def _averaging_matrix(n: int, out: int) -> numpy.ndarray:
     p = numpy.zeros((out, n))
     for i in range(out):
