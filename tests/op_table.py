@@ -75,6 +75,25 @@ def conv_ref(x, w, stride, padding, dilation):
     return y
 
 
+def conv_transpose_ref(x, w, stride, padding, output_padding, dilation):
+    """Every input pixel scattered through the (in, out, kH, kW) kernel, then the padding cropped."""
+    n, c, h, wd = x.shape
+    _, o, kh, kw = w.shape
+    full_h = (h - 1) * stride[0] + dilation[0] * (kh - 1) + 1 + output_padding[0]
+    full_w = (wd - 1) * stride[1] + dilation[1] * (kw - 1) + 1 + output_padding[1]
+    y = np.zeros((n, o, full_h, full_w))
+    for ni in range(n):
+        for ci in range(c):
+            for i in range(h):
+                for j in range(wd):
+                    for oi in range(o):
+                        for a in range(kh):
+                            for b in range(kw):
+                                y[ni, oi, i * stride[0] + a * dilation[0], j * stride[1] + b * dilation[1]] += (
+                                    x[ni, ci, i, j] * w[ci, oi, a, b])
+    return y[:, :, padding[0]:full_h - padding[0], padding[1]:full_w - padding[1]]
+
+
 def pool_ref(x, k, s, padding, mode, count_include_pad=True):
     n, c, h, w = x.shape
     t, b, l, r = pads_of(padding, h, w, k, s, (1, 1))
@@ -240,6 +259,13 @@ def _cases():
         c.append(Case(f"conv2d_grad_weight_{tag}",
                       lambda x, g, w, s=s, p=p, d=d: core.conv2d_grad_weight(x, g, w, s, p, d), [x, gy, w],
                       None, wrt=[0, 1]))
+    # Transposed convolution: a scatter of every input pixel through the kernel, written as loops.
+    for s_, p_, op_, d_ in [((2, 2), (1, 1), (1, 0), (1, 1)), ((1, 2), (0, 1), (0, 1), (2, 1))]:
+        tag = f"s{s_}_p{p_}_op{op_}_d{d_}".replace(" ", "")
+        c.append(Case(f"conv2d_transpose_{tag}",
+                      lambda x, w, s_=s_, p_=p_, op_=op_, d_=d_: core.conv2d_transpose(x, w, s_, p_, op_, d_),
+                      [rnd(2, 3, 4, 3), rnd(3, 2, 3, 2)],
+                      lambda x, w, s_=s_, p_=p_, op_=op_, d_=d_: conv_transpose_ref(x, w, s_, p_, op_, d_)))
     pool_cfgs = [((2, 2), (2, 2), 0), ((3, 3), (2, 2), 1), ((3, 2), (1, 2), "same"), ((2, 2), (2, 2), "valid")]
     for k, s, p in pool_cfgs:
         x = distinct(2, 3, 7, 5)

@@ -63,6 +63,7 @@ R = np.random.default_rng(7)
     (lambda: nn.BatchNorm1d(3), (4, 3, 5)),
     (lambda: nn.AdaptiveAvgPool2d((3, 2)), (2, 2, 7, 5)),
     (lambda: nn.Conv2d(4, 6, 3, padding=1, groups=2), (2, 4, 5, 4)),
+    (lambda: nn.ConvTranspose2d(2, 3, 3, stride=2, padding=1, output_padding=1), (2, 2, 3, 4)),
 ])
 def test_module_gradients(make, shape):
     x = R.permutation(np.prod(shape)).reshape(shape) / np.prod(shape) + 0.01
@@ -159,6 +160,17 @@ def test_interpolate_nearest_and_bilinear_hand_computed():
     assert nn.Upsample(size=(1, 3), mode="bilinear", align_corners=True)(row)[0, 0, 0].tolist() == [0.0, 0.5, 1.0]
     with pytest.raises(ValueError, match="only one of size or scale_factor"):
         F.interpolate(x)
+
+
+def test_conv_transpose_shape_init_and_gradients():
+    m = nn.ConvTranspose2d(4, 3, 3, stride=2, padding=1, output_padding=1)
+    assert m(torch.zeros(2, 4, 5, 6)).shape == (2, 3, 10, 12)          # (H - 1) * 2 - 2 + 2 + 1 + 1
+    bound = 1 / math.sqrt(3 * 3 * 3)                                   # fan-in: out channels x kernel
+    w = m.weight.detach().numpy()
+    assert w.shape == (4, 3, 3, 3) and np.abs(w).max() <= bound and np.abs(w).max() > 0.8 * bound
+    assert np.abs(m.bias.detach().numpy()).max() <= bound
+    with pytest.raises(ValueError, match="output padding must be smaller than either stride or dilation"):
+        nn.ConvTranspose2d(4, 3, 3, stride=1, output_padding=1)(torch.zeros(1, 4, 3, 3))
 
 
 def test_random_split_is_a_seeded_partition():

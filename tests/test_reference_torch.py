@@ -237,3 +237,10 @@ def test_ceil_mode_pooling_matches_torch(ours, theirs, shape):
 def test_interpolate_matches_torch(kw):
     x = np.random.default_rng(11).normal(size=(2, 3, 6, 5)).astype(np.float32)
     _pair(lambda: nn.Upsample(**kw), lambda: torch.nn.Upsample(**kw), x)
+
+
+@pytest.mark.parametrize("cfg", [dict(stride=2, padding=1, output_padding=1), dict(stride=1, padding=0),
+                                 dict(stride=(2, 1), padding=(0, 1), dilation=2, output_padding=(1, 0))])
+def test_conv_transpose_matches_torch(cfg):
+    x = np.random.default_rng(12).normal(size=(2, 4, 5, 6)).astype(np.float32)
+    _pair(lambda: nn.ConvTranspose2d(4, 3, 3, **cfg), lambda: torch.nn.ConvTranspose2d(4, 3, 3, **cfg), x)

@@ -165,6 +165,60 @@ class Conv2DBackpropFilter(Conv2D):
         return gx, gg, None
 
 
+class Conv2DTranspose(Conv2D):
+    """The transpose of conv2d (a "deconvolution"): x (N, Cin, H, W) with w (Cin, Cout, kH, kW) gives
+    (N, Cout, (H-1)*s - pads + d*(k-1) + output_padding + 1, ...).  It is conv2d's input gradient, so it runs on
+    the same kernels, and its own gradients are conv2d and conv2d's weight gradient."""
+
+    name = "Conv2DTranspose"
+    arg_names = ("input", "weight")
+
+    def __init__(self, stride: Any = 1, padding: Any = 0, dilation: Any = 1, output_padding: Any = 0) -> None:
+        super().__init__(stride, padding, dilation)
+        if isinstance(self.padding, str):
+            raise ValueError(f"{self.name}: argument 'padding' expected numbers, got {padding!r}")
+        op = (int(output_padding),) * 2 if hasattr(output_padding, "__index__") else tuple(int(v) for v in
+                                                                                            output_padding)
+        if len(op) != 2 or any(not 0 <= v < max(s, d) for v, s, d in zip(op, self.stride, self.dilation)):
+            raise ValueError(f"{self.name}: output padding must be smaller than either stride or dilation, got "
+                             f"output_padding={output_padding!r}, stride={self.stride}, dilation={self.dilation}")
+        self.output_padding = op
+
+    def _out_hw(self, x: Any, kernel: Sequence[int]) -> tuple:
+        """From a Value or an array: only the shape is read."""
+        out = []
+        for a in range(2):
+            size = x.shape[2 + a]
+            lo, hi = self.padding[2 * a:2 * a + 2]
+            out.append(None if size is None else (size - 1) * self.stride[a] - lo - hi
+                       + self.dilation[a] * (kernel[a] - 1) + self.output_padding[a] + 1)
+        if any(o is not None and o < 1 for o in out):
+            raise self.shape_error("input", "a positive output size after removing the padding", x.shape)
+        return tuple(out)
+
+    def infer(self, x: Value, w: Value) -> list:
+        self.require_ndim("input", x, 4, "(N, C, H, W)")
+        self.require_ndim("weight", w, 4, "(in_channels, out_channels, kH, kW)")
+        self.require_float(x, w)
+        self.require_same_dtype(x, w)
+        if x.shape[1] is not None and w.shape[0] != x.shape[1]:
+            raise self.shape_error("weight", f"in_channels {x.shape[1]} first, i.e. ({x.shape[1]}, out, kH, kW)",
+                                   w.shape)
+        return [((x.shape[0], w.shape[1]) + self._out_hw(x, w.shape[2:]), x.dtype)]
+
+    def forward(self, be, x, w):
+        out = (x.shape[0], w.shape[1]) + self._out_hw(x, w.shape[2:])
+        return be.conv2d_grad_input(x, w, out, self.stride, self.padding, self.dilation)
+
+    def vjp(self, node, grads, needs):
+        x, w = node.inputs
+        h = grads[0]
+        args = (self.stride, self.padding, self.dilation)
+        gx = apply(window_op(Conv2D, *args), h, w) if needs[0] else None
+        gw = apply(window_op(Conv2DBackpropFilter, *args), h, x, w) if needs[1] else None
+        return gx, gw
+
+
 # ----- pooling -------------------------------------------------------------------
 class MaxPool(_Window):
     """Outputs the pooled values and, per output, the flat index (h*W + w) of the max in its input plane."""
@@ -385,6 +439,12 @@ def conv2d(x: Value, w: Value, stride: Any = 1, padding: Any = 0, dilation: Any 
     every = slice(None)
     return sh.concat([apply(op, sh.getitem(x, (every, slice(g * cin, (g + 1) * cin))),
                             sh.getitem(w, slice(g * cout, (g + 1) * cout))) for g in range(groups)], 1)
+
+
+def conv2d_transpose(x: Value, w: Value, stride: Any = 1, padding: Any = 0, output_padding: Any = 0,
+                     dilation: Any = 1) -> Value:
+    """Transposed convolution, NCHW input with an (in, out, kH, kW) weight (PyTorch's ConvTranspose2d)."""
+    return apply(window_op(Conv2DTranspose, stride, padding, dilation, output_padding), x, w)
 
 
 def conv2d_grad_input(g: Value, w: Value, x: Value, stride: Any = 1, padding: Any = 0, dilation: Any = 1) -> Value:

@@ -87,6 +87,14 @@ def _pair2(v: Any) -> tuple[int, int]:
     return (int(v), int(v)) if isinstance(v, (int, float)) else tuple(int(a) for a in v)
 
 
+def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1, padding: Any = 0,
+                     output_padding: Any = 0, groups: int = 1, dilation: Any = 1) -> Tensor:
+    if groups != 1:
+        raise NotImplementedError("conv_transpose2d: groups != 1 is not supported yet")
+    y = _T(core.conv2d_transpose(input, weight, stride, padding, output_padding, dilation))
+    return y if bias is None else _T(core.bias_add(y, bias, 1))
+
+
 def max_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
                ceil_mode: bool = False, return_indices: bool = False) -> Any:
     if dilation not in (1, (1, 1)):
