@@ -60,7 +60,8 @@ class ArrayBackend:
         self.xp.add.at(target, index, values)
 
     @staticmethod
-    def _moments(g: Any, m: Any, v: Any, b1: float, b2: float) -> None:
+    def adam_moments(g: Any, m: Any, v: Any, b1: float, b2: float) -> None:
+        """In place: m <- b1 m + (1 - b1) g; v <- b2 v + (1 - b2) g^2."""
         m *= b1
         m += (1 - b1) * g
         v *= b2
@@ -80,7 +81,7 @@ class ArrayBackend:
     def adam_update(self, w: Any, g: Any, m: Any, v: Any, lr: float, b1: float, b2: float, eps: float,
                     step: int) -> None:
         """In place: m, v <- moments of g; w <- w - lr * m_hat / (sqrt(v_hat) + eps) (PyTorch's placement)."""
-        self._moments(g, m, v, b1, b2)
+        self.adam_moments(g, m, v, b1, b2)
         bc1 = 1 - b1 ** step
         bc2 = 1 - b2 ** step
         denom = self.xp.sqrt(v) / (bc2 ** 0.5)
@@ -90,7 +91,7 @@ class ArrayBackend:
     def adam_update_tf(self, w: Any, g: Any, m: Any, v: Any, lr: float, b1: float, b2: float, eps: float,
                        step: int) -> None:
         """TF1/Keras Adam in place: w -= lr*sqrt(1-b2^t)/(1-b1^t) * m / (sqrt(v) + eps)."""
-        self._moments(g, m, v, b1, b2)
+        self.adam_moments(g, m, v, b1, b2)
         lr_t = lr * (1 - b2 ** step) ** 0.5 / (1 - b1 ** step)
         denom = self.xp.sqrt(v)
         denom += eps

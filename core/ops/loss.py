@@ -51,7 +51,6 @@ class _CrossEntropy(Op):
 
     arg_names = ("logits", "labels")
     saves_outputs = True
-    sparse = False
 
     def __init__(self, smoothing: float = 0.0, reduction: str = "none") -> None:
         if not 0.0 <= smoothing <= 1.0:
@@ -134,7 +133,6 @@ class SparseSoftmaxCrossEntropy(_CrossEntropy):
     """loss_i = -sum_j t_ij log softmax(z_i)_j with t the (smoothed) one-hot of labels_i."""
 
     name = "SparseSoftmaxCrossEntropyWithLogits"
-    sparse = True
 
     def __init__(self, smoothing: float = 0.0, ignore_index: int | None = None, reduction: str = "none") -> None:
         super().__init__(smoothing, reduction)

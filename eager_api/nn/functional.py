@@ -69,9 +69,9 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: An
 def _pool_pads(input: Tensor, kernel_size: Any, stride: Any, padding: Any, ceil_mode: bool) -> tuple:
     """(stride, explicit pads): ceil_mode rounds the output size up, as PyTorch (a last window must start
     inside the input or its left padding), by padding the bottom/right edges further."""
-    k = _pair2(kernel_size)
-    s = _pair2(stride or kernel_size)
-    p = _pair2(padding)
+    k = _pair(kernel_size)
+    s = _pair(stride or kernel_size)
+    p = _pair(padding)
     pads = [p[0], p[0], p[1], p[1]]
     if ceil_mode:
         for axis in (0, 1):
@@ -83,7 +83,7 @@ def _pool_pads(input: Tensor, kernel_size: Any, stride: Any, padding: Any, ceil_
     return s, tuple(pads)
 
 
-def _pair2(v: Any) -> tuple[int, int]:
+def _pair(v: Any) -> tuple[int, int]:
     return (int(v), int(v)) if isinstance(v, (int, float)) else tuple(int(a) for a in v)
 
 
@@ -109,7 +109,7 @@ def avg_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
     if divisor_override is not None:
         raise NotImplementedError("avg_pool2d: divisor_override is not supported yet")
     s, pads = _pool_pads(input, kernel_size, stride, padding, ceil_mode)
-    if ceil_mode and count_include_pad and any(_pair2(padding)):
+    if ceil_mode and count_include_pad and any(_pair(padding)):
         # PyTorch then counts the symmetric padding but not the ceil overhang; no divisor rule here does both.
         raise NotImplementedError("avg_pool2d: ceil_mode with padding and count_include_pad=True is not supported yet")
     # Without padding, counting the ceil overhang out is exactly PyTorch's divisor.

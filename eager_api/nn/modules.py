@@ -8,6 +8,7 @@ from typing import Any, Iterator
 from core.errors import ShapeError
 from eager_api.autograd import no_grad
 from eager_api.nn import functional as F
+from eager_api.nn.functional import _pair
 from eager_api.nn import init
 from eager_api.tensor import Tensor, empty, ones, tensor, zeros
 
@@ -339,10 +340,6 @@ class Linear(Module):
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
-
-
-def _pair(v: Any) -> tuple[int, int]:
-    return (v, v) if isinstance(v, int) else tuple(v)
 
 
 class Conv2d(Module):

@@ -171,10 +171,7 @@ class Adam(Optimizer):
             return
         # AMSGrad divides by the running maximum of the second moment (not fused: a rarely used variant).
         m, v, vmax, t = state["exp_avg"], state["exp_avg_sq"], state["max_exp_avg_sq"], state["step"]
-        m *= b1
-        m += (1 - b1) * g
-        v *= b2
-        v += (1 - b2) * g * g
+        be.adam_moments(g, m, v, b1, b2)
         xp.maximum(vmax, v, out=vmax)
         denom = xp.sqrt(vmax) / (1 - b2 ** t) ** 0.5 + group["eps"]
         w -= group["lr"] / (1 - b1 ** t) * m / denom
