@@ -9,13 +9,19 @@ from __future__ import annotations
 
 from typing import Any, Callable, Iterable
 
+import itertools
+
 import numpy
+
+# Creation order of nodes: an in-place write finds the nodes its own computation made (those newer than its start).
+_node_seq = itertools.count()
 
 
 class Value:
     """A tensor value: static shape (None = unknown dim), dtype, device, producer."""
 
-    __slots__ = ("shape", "dtype", "device", "node", "index", "array", "requires_grad", "_vc", "__weakref__")
+    __slots__ = ("shape", "dtype", "device", "node", "index", "array", "requires_grad", "_vc", "_view",
+                 "_view_version", "__weakref__")
     _shape_type: type = tuple       # frontends store shapes as their own tuple type (torch.Size, TensorShape)
 
     def _init_value(self, data: Any, shape: tuple, dtype: Any, device: Any, node: "Node | None" = None,
@@ -29,6 +35,10 @@ class Value:
         self.requires_grad = requires_grad
         # Version box, shared with views and with the node's saved copy, bumped by in-place writes.
         self._vc = vc if vc is not None else [0]
+        # For an eager view: (base, chain of view primitives from the base), and the version at which this
+        # value's node was last derived from the base (see core/inplace.py).
+        self._view: tuple | None = None
+        self._view_version = 0
 
     @classmethod
     def _wrap(cls, data: Any, shape: tuple, dtype: Any, device: Any, node: "Node | None" = None,
@@ -63,8 +73,8 @@ class Value:
 class Node:
     """One application of a primitive: ``outputs = op(*inputs)``."""
 
-    __slots__ = ("op", "inputs", "outputs", "versions", "out_versions", "freed", "control", "__weakref__",
-                 "__dict__")
+    __slots__ = ("op", "inputs", "outputs", "versions", "out_versions", "freed", "control", "seq", "retained",
+                 "__weakref__", "__dict__")
 
     def __init__(self, op: Any, inputs: tuple[Value, ...]) -> None:
         self.op = op
@@ -75,6 +85,9 @@ class Node:
         self.freed = False
         # Nodes that must run first without passing a value (static graphs' control dependencies).
         self.control: tuple[Node, ...] = ()
+        self.seq = next(_node_seq)
+        # Eager tensors that asked for their gradient (retain_grad), by output index.
+        self.retained: dict[int, Any] | None = None
 
     def deps(self) -> Iterable["Node"]:
         for v in self.inputs:

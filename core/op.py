@@ -14,8 +14,8 @@ records a node when any input is symbolic (static).
 from __future__ import annotations
 
 import contextlib
+import threading
 from typing import Any, Iterator, Sequence
-
 
 import backends
 from core.errors import DeviceError, DTypeError, ShapeError
@@ -23,17 +23,23 @@ from core.graph import Node, Value
 
 Spec = tuple[tuple, Any]
 
-_grad_enabled = [True]
+class _Modes(threading.local):
+    """Per-thread modes, as PyTorch keeps grad mode: every thread starts with recording on."""
+
+    grad_enabled = True
+
+
+_modes = _Modes()
 
 
 def is_grad_enabled() -> bool:
-    return _grad_enabled[0]
+    return _modes.grad_enabled
 
 
 def set_grad_enabled(enabled: bool) -> bool:
-    """Switch eager recording on or off; returns the previous setting."""
-    prev = _grad_enabled[0]
-    _grad_enabled[0] = bool(enabled)
+    """Switch eager recording on or off for this thread; returns the previous setting."""
+    prev = _modes.grad_enabled
+    _modes.grad_enabled = bool(enabled)
     return prev
 
 
@@ -63,6 +69,11 @@ class Op:
 
     def forward(self, be: Any, *arrays: Any) -> Any:
         raise NotImplementedError(f"{self.name}.forward")
+
+    def view_op(self, *inputs: Value) -> "Op":
+        """For a view primitive: the one-input primitive that re-derives the output from input 0 (a base's
+        chain of views is replayed when an in-place write changes the base or a view)."""
+        return self
 
     def result_device(self, dev: Any) -> Any:
         """Where the outputs live (the inputs' device, except for transfers)."""
@@ -123,29 +134,48 @@ def _result_class(inputs: Sequence[Value]) -> type:
     return Value
 
 
+def freeze(v: Value) -> Value:
+    """What a node keeps of an input: a frozen copy of a frontend value's current identity (an in-place op
+    later rebinds the frontend object to a new node, and must not rewire this node's edge).  Leaves that
+    require grad keep their object: they are where gradients accumulate, and are never rebound."""
+    if type(v) is Value or (v.node is None and v.requires_grad):
+        return v
+    return Value._wrap(v.array, v.shape, v.dtype, v.device, v.node, v.index, v.requires_grad, v._vc)
+
+
 def apply(op: Op, *inputs: Value) -> Any:
     """Apply a primitive; returns one Value, a tuple for multi-output primitives, or the Node for none."""
     specs = op.infer(*inputs)
     in_dev = _device_of(op, inputs)
     dev = op.result_device(in_dev)
     cls = _result_class(inputs)
-    vc = inputs[0]._vc if op.is_view else None
     node = None
     symbolic = requires_grad = False
     for v in inputs:
         symbolic = symbolic or v.array is None
+        if v._view is not None and v._view_version != v._vc[0]:
+            inplace.refresh_view(v)
         requires_grad = requires_grad or v.requires_grad
     if symbolic:
         node = Node(op, inputs)
+        vc = inputs[0]._vc if op.is_view else None
         outs = [cls._wrap(None, shape, dtype, dev, node, i, vc=vc) for i, (shape, dtype) in enumerate(specs)]
         node.outputs = outs
         cls._record(node)
     else:
-        datas = op.forward(backends.get_backend(in_dev), *[v.array for v in inputs])
+        be = backends.get_backend(in_dev)
+        datas = op.forward(be, *[v.array for v in inputs])
         if type(datas) is not tuple:
             datas = (datas,)
-        if requires_grad and _grad_enabled[0] and op.differentiable:
-            node = Node(op, inputs)
+        view = None
+        if op.is_view and be.xp.may_share_memory(datas[0], inputs[0].array):
+            view = inputs[0]
+        elif any(d is v.array for d in datas for v in inputs):
+            # An output that is an input's buffer would carry a later in-place write back into the input.
+            datas = tuple(d.copy() if any(d is v.array for v in inputs) else d for d in datas)
+        vc = view._vc if view is not None else None
+        if requires_grad and _modes.grad_enabled and op.differentiable:
+            node = Node(op, tuple(freeze(v) for v in inputs))
             outs = []
             for i, d in enumerate(datas):
                 box = vc if vc is not None else [0]
@@ -158,7 +188,13 @@ def apply(op: Op, *inputs: Value) -> Any:
                 node.out_versions = {i: vc[0] for i in range(len(datas))}
         else:
             outs = [cls._wrap(d, d.shape, d.dtype, dev, None, i, False, vc) for i, d in enumerate(datas)]
+        if view is not None:
+            base, chain = view._view if view._view is not None else (view, ())
+            outs[0]._view = (base, chain + (op.view_op(*inputs),))
+            outs[0]._view_version = vc[0]
     if not outs:        # an effect-only primitive: hand back its node (None when nothing was recorded)
         return node
     return outs[0] if len(outs) == 1 else tuple(outs)
 
+
+from core import inplace  # noqa: E402  (core.inplace builds on apply)

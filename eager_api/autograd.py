@@ -63,7 +63,7 @@ def to_dot(t: Tensor, title: str = "eager autograd graph") -> str:
 def _seeds(outputs: Sequence[Tensor], grad_outputs: Sequence[Any] | None) -> list:
     seeds = []
     for i, y in enumerate(outputs):
-        if not y.requires_grad:
+        if not y._current().requires_grad:
             raise RuntimeError(f"element {i} of tensors does not require grad and does not have a grad_fn")
         g = None if grad_outputs is None else grad_outputs[i]
         if g is None:
@@ -88,11 +88,15 @@ def backward(tensors: Sequence[Tensor], grad_tensors: Sequence[Any] | None = Non
     order = graph.toposort([t.node for t in tensors if t.node is not None])
     for node in order:
         for v in node.inputs:
-            if id(v) not in seen and v.requires_grad and (v.node is None or getattr(v, "_retains_grad", False)):
+            if v.node is None and v.requires_grad and id(v) not in seen:
                 seen.add(id(v))
                 targets.append(v)
-    for t in tensors:      # a leaf output, or a retained one, receives its own seed
-        if id(t) not in seen and (t.node is None or t._retains_grad):
+        for i, t in (node.retained or {}).items():
+            if t.node is node and t.index == i and id(t) not in seen:     # retain_grad of the tensor's current value
+                seen.add(id(t))
+                targets.append(t)
+    for t in tensors:      # a leaf output receives its own seed
+        if id(t) not in seen and t.node is None:
             seen.add(id(t))
             targets.append(t)
     keep = create_graph if retain_graph is None else retain_graph

@@ -14,8 +14,8 @@ import numpy
 import backends
 import core
 from core import device as _device
+from core import inplace
 from core.graph import Value
-from core.op import is_grad_enabled
 
 float16, float32, float64 = numpy.dtype("float16"), numpy.dtype("float32"), numpy.dtype("float64")
 int32, int64, uint8, int8, bool_ = (numpy.dtype("int32"), numpy.dtype("int64"), numpy.dtype("uint8"),
@@ -63,7 +63,6 @@ class Tensor(Value):
 
     _shape_type = Size
     grad: "Tensor | None" = None
-    _retains_grad = False
 
     # ----- construction ----------------------------------------------------------
     def __init__(self, data: Any = (), dtype: Any = None, device: Any = None, requires_grad: bool = False) -> None:
@@ -78,13 +77,24 @@ class Tensor(Value):
         return cls._wrap(v.array, v.shape, v.dtype, v.device, v.node, v.index, v.requires_grad, v._vc)
 
     # ----- properties ------------------------------------------------------------
+    def _current(self) -> "Tensor":
+        """This tensor with its autograd identity re-derived if it is a view whose base was written in place."""
+        if self._view is not None and self._view_version != self._vc[0]:
+            inplace.refresh_view(self)
+        return self
+
     @property
     def is_leaf(self) -> bool:
-        return self.node is None
+        return self._current().node is None
 
     @property
     def grad_fn(self) -> Any:
-        return self.node
+        return self._current().node
+
+    @property
+    def retains_grad(self) -> bool:
+        node = self._current().node
+        return node is not None and node.retained is not None and node.retained.get(self.index) is self
 
     @property
     def _version(self) -> builtins.int:
@@ -191,9 +201,10 @@ class Tensor(Value):
         return self
 
     def retain_grad(self) -> None:
-        if not self.requires_grad:
+        if not self._current().requires_grad:
             raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
-        self._retains_grad = True
+        if self.node is not None:       # a leaf gets its gradient anyway
+            self.node.retained = {**(self.node.retained or {}), self.index: self}
 
     def backward(self, gradient: Any = None, retain_graph: bool | None = None, create_graph: bool = False) -> None:
         from eager_api import autograd
@@ -246,7 +257,10 @@ class Tensor(Value):
         return _T(core.apply(_Copy(), self))
 
     def contiguous(self) -> "Tensor":
-        return self
+        return self if self.array.flags.c_contiguous else self.clone()
+
+    def is_contiguous(self) -> bool:
+        return builtins.bool(self.array.flags.c_contiguous)
 
     # ----- arithmetic ------------------------------------------------------------
     def _binary(self, other: Any, fn: Any, reverse: bool = False) -> "Tensor":
@@ -348,13 +362,17 @@ class Tensor(Value):
         return _T(core.getitem(self, _index_data(index)))
 
     def __setitem__(self, index: Any, value: Any) -> None:
-        self._check_inplace("__setitem__")
-        if self.requires_grad and is_grad_enabled():
-            raise NotImplementedError("__setitem__ on a tensor that is part of an autograd graph is not supported; "
-                                      "build the result out of place (e.g. with torch.where)")
-        v = value.array if isinstance(value, Tensor) else value
-        self.array[_index_data(index)] = v
-        self._vc[0] += 1
+        idx = _index_data(index)
+        if core.ops.shape.is_basic_index(idx):
+            self[idx].copy_(value)      # a write into the view that the index selects
+            return
+        start = inplace.begin()
+        shape = core.ops.shape.GetItem(idx).infer(self)[0][0]
+        value = _as_tensor(value, self)
+        if value.device != self.device:
+            value = value.to(self.device)
+        inplace.assign(self, _T(core.broadcast_to(core.cast(value, self.dtype), shape)), "index_put_", start,
+                       index=idx)
 
     # ----- reductions ------------------------------------------------------------
     def sum(self, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> "Tensor":
@@ -434,7 +452,17 @@ class Tensor(Value):
     def reshape(self, *shape: Any) -> "Tensor":
         return _T(core.reshape(self, _shape_args(shape)))
 
-    view = reshape
+    def view(self, *shape: Any) -> "Tensor":
+        if len(shape) == 1 and not isinstance(shape[0], (builtins.int, numpy.integer, tuple, list, Size)):
+            raise NotImplementedError("Tensor.view(dtype) (reinterpreting the bits) is not supported; use .to(dtype)")
+        out = self.reshape(*shape)
+        if out._vc is not self._vc and self.numel():
+            self._bad_view()
+        return out
+
+    def _bad_view(self) -> None:
+        raise RuntimeError("view size is not compatible with input tensor's size and stride (at least one dimension "
+                           "spans across two contiguous subspaces). Use .reshape(...) instead.")
 
     def view_as(self, other: "Tensor") -> "Tensor":
         return self.reshape(other.shape)
@@ -467,8 +495,22 @@ class Tensor(Value):
 
     def squeeze(self, dim: Any = None) -> "Tensor":
         if dim is not None and self.shape[dim] != 1:
-            return self
+            return self.reshape(self.shape)       # still a new view, as in PyTorch
         return _T(core.squeeze(self, dim))
+
+    def narrow(self, dim: builtins.int, start: builtins.int, length: builtins.int) -> "Tensor":
+        d = dim % self.ndim
+        return self[(slice(None),) * d + (slice(start, start + length),)]
+
+    def select(self, dim: builtins.int, index: builtins.int) -> "Tensor":
+        d = dim % self.ndim
+        if not -self.shape[d] <= index < self.shape[d]:
+            raise IndexError(f"select(): index {index} out of range for tensor of size {list(self.shape)} at "
+                             f"dimension {dim}")
+        return self[(slice(None),) * d + (index,)]
+
+    def unbind(self, dim: builtins.int = 0) -> tuple:
+        return tuple(self.select(dim, i) for i in range(self.shape[dim]))
 
     def expand(self, *sizes: Any) -> "Tensor":
         sizes = _shape_args(sizes)
@@ -572,71 +614,49 @@ class Tensor(Value):
         return self >= other
 
     # ----- in-place ---------------------------------------------------------------
-    def _check_inplace(self, name: str) -> None:
-        if self.is_leaf and self.requires_grad and is_grad_enabled():
-            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
-
-    def _inplace(self, name: str, result: "Tensor") -> "Tensor":
-        """Make ``self`` hold ``result`` and bump its version, so stale saved references are caught."""
-        self._check_inplace(name)
-        if result.shape != self.shape:
-            raise RuntimeError(f"{name}: output with shape {list(self.shape)} doesn't match the broadcast shape "
-                               f"{list(result.shape)}")
-        box = self._vc
-        box[0] += 1
-        if result.node is None:
-            xp = backends.get_backend(self.device).xp
-            xp.copyto(self.array, result.array, casting="unsafe")
-            return self
-        # Inside a graph: rebind to the new node; the node's own output shares the bumped box.
-        self.array, self.node, self.index, self.requires_grad = result.array, result.node, result.index, True
-        self.dtype = result.dtype
-        saved = result.node.outputs[result.index]
-        saved._vc = box
-        result.node.out_versions = {result.index: box[0]}
-        return self
-
-    def _operand(self) -> "Tensor":
-        """``self`` as an input to its own in-place op: a fixed snapshot, so rebinding cannot alter it."""
-        if self.node is None and not self.requires_grad:
-            return self
-        return Tensor._wrap(self.array, self.shape, self.dtype, self.device, self.node, self.index,
-                            self.requires_grad, [self._vc[0]])
+    # Every in-place op computes its result out of place and hands it to core.inplace.assign, which writes it
+    # into this tensor's buffer (so views see it) and gives autograd the new value (see core/inplace.py).
+    def _inplace(self, name: str, compute: Any) -> "Tensor":
+        start = inplace.begin()
+        op_input = inplace.operand(self)
+        return inplace.assign(self, compute(op_input), name, start, op_input)
 
     def add_(self, other: Any, alpha: Any = 1) -> "Tensor":
-        return self._inplace("add_", self._operand().add(other, alpha).to(self.dtype))
+        return self._inplace("add_", lambda x: x.add(other, alpha))
 
     def sub_(self, other: Any, alpha: Any = 1) -> "Tensor":
-        return self._inplace("sub_", self._operand().sub(other, alpha).to(self.dtype))
+        return self._inplace("sub_", lambda x: x.sub(other, alpha))
 
     def mul_(self, other: Any) -> "Tensor":
-        return self._inplace("mul_", (self._operand() * other).to(self.dtype))
+        return self._inplace("mul_", lambda x: x * other)
 
     def div_(self, other: Any) -> "Tensor":
-        return self._inplace("div_", (self._operand() / other).to(self.dtype))
+        return self._inplace("div_", lambda x: x / other)
 
     def clamp_(self, min: Any = None, max: Any = None) -> "Tensor":
-        return self._inplace("clamp_", self._operand().clamp(min, max))
+        return self._inplace("clamp_", lambda x: x.clamp(min, max))
 
     def relu_(self) -> "Tensor":
-        return self._inplace("relu_", self._operand().relu())
+        return self._inplace("relu_", lambda x: x.relu())
 
     def copy_(self, src: Any) -> "Tensor":
+        start = inplace.begin()
         src = _as_tensor(src, self)
         if src.device != self.device:
             src = src.to(self.device)
-        if src.requires_grad and is_grad_enabled():
-            return self._inplace("copy_", _T(core.broadcast_to(core.cast(src, self.dtype), self.shape)))
-        self._check_inplace("copy_")
-        backends.get_backend(self.device).xp.copyto(self.array, src.array, casting="unsafe")
-        self._vc[0] += 1
-        return self
+        return inplace.assign(self, _T(core.broadcast_to(core.cast(src, self.dtype), self.shape)), "copy_", start)
 
     def fill_(self, value: Any) -> "Tensor":
-        self._check_inplace("fill_")
-        self.array[...] = value.item() if isinstance(value, Tensor) else value
-        self._vc[0] += 1
-        return self
+        start = inplace.begin()
+        if isinstance(value, Tensor):
+            if value.numel() != 1:
+                raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with "
+                                   f"{value.ndim} dimensions.")
+            if not value.requires_grad:
+                value = value.item()
+            else:
+                value = _T(core.broadcast_to(core.cast(value.reshape(()), self.dtype), self.shape))
+        return inplace.assign(self, value, "fill_", start)
 
     def zero_(self) -> "Tensor":
         return self.fill_(0)
@@ -650,10 +670,8 @@ class Tensor(Value):
         return self._fill_random(gen.standard_normal(self.shape, dtype=self.dtype) * std + mean)
 
     def _fill_random(self, arr: Any) -> "Tensor":
-        self._check_inplace("random fill")
-        self.array[...] = arr
-        self._vc[0] += 1
-        return self
+        start = inplace.begin()
+        return inplace.assign(self, Tensor._wrap(arr, self.shape, arr.dtype, self.device), "random fill", start)
 
 
 def _T(v: Any) -> Any:
@@ -936,7 +954,7 @@ def _method(name: str) -> Any:
 for _name in ("sum", "mean", "all", "any", "max", "min", "argmax", "argmin", "amax", "amin", "exp", "log", "sqrt",
               "abs", "relu", "sigmoid", "tanh", "softmax", "log_softmax", "reshape", "flatten", "permute", "transpose",
               "unsqueeze", "squeeze", "clamp", "clip", "var", "std", "sign", "neg", "t", "numel", "rsqrt", "chunk",
-              "split", "norm", "gather", "argsort", "sort", "topk"):
+              "split", "norm", "gather", "argsort", "sort", "topk", "narrow", "select", "unbind"):
     globals()[_name] = _method(_name)
 
 

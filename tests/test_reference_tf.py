@@ -25,12 +25,12 @@ def _ours(fn, arrays):
         return sess.run([y] + grads, dict(zip(phs, arrays))), sess.run(c)
 
 
-def _theirs(fn, arrays, c):
+def _theirs(fn, arrays, c, grads=True):
     vs = [real.Variable(a) for a in arrays]
     with real.GradientTape() as tape:
         y = fn(real, *vs)
         s = real.reduce_sum(y * c)
-    return [y.numpy()] + [g.numpy() for g in tape.gradient(s, vs)]
+    return [y.numpy()] + ([g.numpy() for g in tape.gradient(s, vs)] if grads else [])
 
 
 CASES = {
@@ -47,12 +47,16 @@ CASES = {
 }
 
 
+# TensorFlow's CPU kernels have no dilated-convolution gradient; ours is checked by finite differences (test_ops).
+FORWARD_ONLY = {"conv2d_valid_dilated"}
+
+
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_forward_and_gradients_match_tensorflow(name):
     fn, shapes = CASES[name]
     arrays = [R.normal(size=s).astype(np.float32) for s in shapes]
     ours, c = _ours(fn, arrays)
-    theirs = _theirs(fn, arrays, c)
+    theirs = _theirs(fn, arrays, c, grads=name not in FORWARD_ONLY)
     for a, b in zip(ours, theirs):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
 

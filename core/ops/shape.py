@@ -65,6 +65,9 @@ class ReshapeLike(Op):
     def forward(self, be, x, like):
         return x.reshape(like.shape)
 
+    def view_op(self, x, like):
+        return Reshape(like.shape)
+
     def vjp(self, node, grads, needs):
         return reshape_like(grads[0], node.inputs[0]), None
 
@@ -264,7 +267,9 @@ class GetItem(Op):
 
     def _device_index(self, be):
         if self.is_view:
-            return self.index
+            # With an Ellipsis, an all-integer index still gives an array sharing x's memory (not a scalar).
+            parts = _index_parts(self.index)
+            return parts if any(p is Ellipsis for p in parts) else parts + (Ellipsis,)
         return tuple(be.asarray(p) if hasattr(p, "__array__") else p for p in _index_parts(self.index))
 
     def vjp(self, node, grads, needs):
