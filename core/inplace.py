@@ -121,10 +121,12 @@ def _check_writable(target: Value, name: str) -> None:
 
 
 def assign(target: Value, result: Value | float, name: str, start: int, op_input: Value | None = None,
-           index: Any = None) -> Value:
+           index: Any = None, overwrite: bool = False) -> Value:
     """Write ``result`` (a value, or a number to fill with) into ``target``'s buffer, or into
     ``target[index]`` for an advanced index, and give autograd the new value.  ``start`` is ``begin()``'s mark
-    from before ``result`` was computed; ``op_input`` the ``operand`` it was computed from, if any."""
+    from before ``result`` was computed; ``op_input`` the ``operand`` it was computed from, if any.
+    ``overwrite``: the result does not derive from the old value (copy_, fill_), which autograd still
+    reaches with a zero gradient, as PyTorch does (so a saved old value overwritten later still raises)."""
     if target._view is not None and target._view_version != target._vc[0]:
         refresh_view(target)
     base, chain = target._view if target._view is not None else (target, ())
@@ -169,22 +171,28 @@ def assign(target: Value, result: Value | float, name: str, start: int, op_input
     target._vc[0] += 1
     if not recording:
         return target
-    if base is target and index is None and result.node is not None and result.node.seq >= start:
-        # A plain in-place op: the target becomes the new node's output (which now lives in its buffer).
-        _rebind(target, result.node, result.index)
-        return target
+    if index is None and result.node is not None and result.node.seq >= start and not result.node.op.is_view:
+        # The new node's output now lives in the target's buffer: a later write there is seen by its version.
+        _adopt(result.node, result.index, target)
+        if base is target and not overwrite:       # a plain in-place op: the target becomes that output
+            _rebind(target, result.node, result.index)
+            return target
     node = Node(CopySlices(chain), (freeze(base), freeze(result)))
     node.outputs.append(Value._wrap(base.array, base.shape, base.dtype, base.device, None, 0, False, base._vc))
+    _adopt(node, 0, base)
     _rebind(base, node, 0)
     if base is not target:
         refresh_view(target)
     return target
 
 
-def _rebind(t: Value, node: Node, index: int) -> None:
+def _adopt(node: Node, index: int, t: Value) -> None:
     out = node.outputs[index]
     out.array, out._vc = t.array, t._vc
     node.out_versions = {**node.out_versions, index: t._vc[0]}
+
+
+def _rebind(t: Value, node: Node, index: int) -> None:
     retained = t.node.retained if t.node is not None else None
     if retained is not None and retained.get(t.index) is t:     # retain_grad follows the tensor
         del retained[t.index]

@@ -167,6 +167,9 @@ def apply(op: Op, *inputs: Value) -> Any:
         datas = op.forward(be, *[v.array for v in inputs])
         if type(datas) is not tuple:
             datas = (datas,)
+        if any(type(d) is not be.xp.ndarray for d in datas):
+            # NumPy turns 0-d results into immutable scalars; tensors need buffers that in-place ops can write.
+            datas = tuple(be.xp.asarray(d) for d in datas)
         view = None
         if op.is_view and be.xp.may_share_memory(datas[0], inputs[0].array):
             view = inputs[0]

@@ -644,7 +644,8 @@ class Tensor(Value):
         src = _as_tensor(src, self)
         if src.device != self.device:
             src = src.to(self.device)
-        return inplace.assign(self, _T(core.broadcast_to(core.cast(src, self.dtype), self.shape)), "copy_", start)
+        return inplace.assign(self, _T(core.broadcast_to(core.cast(src, self.dtype), self.shape)), "copy_", start,
+                              overwrite=True)
 
     def fill_(self, value: Any) -> "Tensor":
         start = inplace.begin()
@@ -656,7 +657,7 @@ class Tensor(Value):
                 value = value.item()
             else:
                 value = _T(core.broadcast_to(core.cast(value.reshape(()), self.dtype), self.shape))
-        return inplace.assign(self, value, "fill_", start)
+        return inplace.assign(self, value, "fill_", start, overwrite=True)
 
     def zero_(self) -> "Tensor":
         return self.fill_(0)

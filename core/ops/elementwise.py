@@ -240,6 +240,7 @@ class Neg(Unary):
 
 class Exp(Unary):
     name = "Exp"
+    saves_inputs = False        # the gradient reads the output only
     saves_outputs = True
 
     def forward(self, be, x):
@@ -261,6 +262,7 @@ class Log(Unary):
 
 class Sqrt(Unary):
     name = "Sqrt"
+    saves_inputs = False        # the gradient reads the output only
     saves_outputs = True
 
     def forward(self, be, x):
@@ -300,6 +302,7 @@ class Floor(Unary):
 
 class Relu(Unary):
     name = "Relu"
+    saves_inputs = False        # the gradient reads the output only
     saves_outputs = True
 
     def forward(self, be, x):
@@ -332,6 +335,7 @@ class ReluGrad(Op):
 
 class Sigmoid(Unary):
     name = "Sigmoid"
+    saves_inputs = False        # the gradient reads the output only
     saves_outputs = True
 
     def forward(self, be, x):
@@ -347,6 +351,7 @@ class Sigmoid(Unary):
 
 class Tanh(Unary):
     name = "Tanh"
+    saves_inputs = False        # the gradient reads the output only
     saves_outputs = True
 
     def forward(self, be, x):
@@ -367,6 +372,7 @@ class Scalar(Op):
             raise ValueError(f"Scalar: unknown kind {kind!r}")
         self.kind = kind
         self.c = c
+        # Only pow reads its input; c / x gets its gradient from the output, as PyTorch's reciprocal does.
         self.saves_inputs = kind == "pow"
         self.saves_outputs = kind == "rdiv"
         self.name = {"add": "AddScalar", "mul": "MulScalar", "pow": "PowScalar",
@@ -403,7 +409,10 @@ class Scalar(Op):
             return (neg(g),)
         if k == "pow":
             return (mul(g, scalar(scalar(x, "pow", c - 1), "mul", c)),)
-        return (neg(div(mul(g, node.outputs[0]), x)),)     # d(c/x) = -(c/x)/x
+        if c == 0:
+            return (scalar(g, "mul", 0.0),)
+        y = node.outputs[0]
+        return (scalar(mul(g, mul(y, y)), "mul", -1.0 / c),)      # d(c/x) = -c/x^2 = -(c/x)^2 / c
 
 
 class ScalarCompare(Op):
