@@ -127,7 +127,7 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool
          create_graph: bool = False, allow_unused: bool = False) -> tuple:
     """``torch.autograd.grad``: gradients of outputs w.r.t. inputs, returned rather than accumulated."""
     outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
-    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    inputs = [t._current() for t in ([inputs] if isinstance(inputs, Tensor) else inputs)]
     seeds = _seeds(outputs, grad_outputs if grad_outputs is None or isinstance(grad_outputs, (list, tuple))
                    else [grad_outputs])
     keep = create_graph if retain_graph is None else retain_graph

@@ -273,3 +273,12 @@ def test_issue_examples_match_pytorch():
         return [x.grad.tolist(), y0.grad.tolist(), v.tolist(), b.grad.tolist()]
 
     assert run(torch) == run(real)
+
+
+def test_autograd_grad_with_respect_to_a_view_of_a_rewritten_base():
+    x = torch.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    y = x * 1
+    v = y[1:]
+    y.mul_(2)                       # v now stands for 2 * x[1:]
+    (g,) = torch.autograd.grad((v * v).sum(), v)
+    assert g.tolist() == [8.0, 12.0]
