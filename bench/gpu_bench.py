@@ -85,13 +85,13 @@ def main() -> None:
             "target <= 1.0")
 
     # Training steps of the seed CNN (28x28 input) at batch 32, 128, 512.
-    from core import seed_cnn
+    from dualflow import models
     images = rng.random((1024, 1, 28, 28), dtype=np.float32)
     labels = rng.integers(0, 10, 1024)
     for batch in (32, 128, 512):
         xb, yb = images[:batch], labels[:batch]
-        weights = seed_cnn.init_weights((28, 28), 10, 0)
-        eager, static = seed_cnn.Eager(weights, 0.01, (28, 28)), seed_cnn.Static(weights, 0.01, (28, 28))
+        weights = models.init_weights((28, 28), 10, 0)
+        eager, static = models.Eager(weights, 0.01, (28, 28)), models.Static(weights, 0.01, (28, 28))
         t_eager = _median_ms(lambda: eager.loss_value(eager.step(xb, yb)), sync_ours, 5, 20)
         t_static = _median_ms(lambda: static.loss_value(static.step(xb, yb)), sync_ours, 5, 20)
         tm = torch.nn.Sequential(torch.nn.Conv2d(1, 32, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),

@@ -11,7 +11,7 @@ python3 -m pytest -m gpu -q -p no:cacheprovider tests/test_gpu.py tests/test_dev
 tests_rc=${PIPESTATUS[0]}
 # The main job on the GPU (its folder stays outside $OUT; the table and JSON are copied back).
 run_dir=$(mktemp -d)
-timeout 120 python3 -m core.cli compare --quiet --out "$run_dir" > "$out/compare_gpu.log" 2>&1
+timeout 120 python3 -m dualflow compare --quiet --out "$run_dir" > "$out/compare_gpu.log" 2>&1
 compare_rc=$?
 cp "$run_dir/compare.json" "$out/compare_gpu.json" 2>/dev/null
 tail -n 12 "$out/compare_gpu.log"

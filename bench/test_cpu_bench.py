@@ -75,15 +75,15 @@ def _step_batch():
 
 @pytest.mark.parametrize("frontend", ["eager", "static"])
 def test_dualflow_seed_step(benchmark, frontend):
-    from core import seed_cnn
+    from dualflow import models
     x, y = _step_batch()
-    model = seed_cnn.FRONTENDS[frontend](seed_cnn.init_weights((28, 28), 10, 0), 0.0, (28, 28))
+    model = models.FRONTENDS[frontend](models.init_weights((28, 28), 10, 0), 0.0, (28, 28))
     benchmark(lambda: model.loss_value(model.step(x, y)))
 
 
 def test_torch_seed_step(benchmark):
     pytest.importorskip("torch")
-    from core import seed_cnn
+    from dualflow import models
     x, y = _step_batch()
-    model = seed_cnn.TorchPeer(seed_cnn.init_weights((28, 28), 10, 0), 0.0, (28, 28))
+    model = models.TorchPeer(models.init_weights((28, 28), 10, 0), 0.0, (28, 28))
     benchmark(lambda: model.loss_value(model.step(x, y)))

@@ -8,7 +8,8 @@ import sys
 import numpy as np
 import pytest
 
-from core import cli, datasets
+from core import datasets
+from dualflow import cli
 from tests.helpers import MNIST_DIR
 
 
@@ -50,7 +51,7 @@ def test_same_seed_same_numbers_on_cpu(tmp_path):
 
 
 def test_cli_help_and_bad_arguments():
-    run = lambda *a: subprocess.run([sys.executable, "-m", "core.cli", *a], capture_output=True, text=True,
+    run = lambda *a: subprocess.run([sys.executable, "-m", "dualflow", *a], capture_output=True, text=True,
                                     env={**os.environ, "DUALFLOW_DEVICE": "cpu"})
     h = run("--help")
     assert h.returncode == 0 and "compare" in h.stdout and "train" in h.stdout
@@ -58,7 +59,7 @@ def test_cli_help_and_bad_arguments():
     assert bad.returncode == 2 and "invalid choice: 'jax'" in bad.stderr
     missing = run("compare", "--data-dir", "/nonexistent", "--quiet")
     assert missing.returncode == 2 and "no MNIST-style IDX files" in missing.stderr
-    dev = subprocess.run([sys.executable, "-m", "core.cli", "compare"], capture_output=True, text=True,
+    dev = subprocess.run([sys.executable, "-m", "dualflow", "compare"], capture_output=True, text=True,
                          env={**os.environ, "DUALFLOW_DEVICE": "tpu"})
     assert dev.returncode == 2 and "valid values" in dev.stderr
 

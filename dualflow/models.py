@@ -3,7 +3,7 @@
 conv 1->32 (3x3, pad 1), ReLU, max-pool 2; conv 32->64 (3x3, pad 1), ReLU, max-pool 2; flatten; linear to
 the classes.  Every model trains with SGD and momentum 0.9, whose update is the same formula in PyTorch
 and TF1/Keras (their Adams are not), so loss curves may differ only by float32 rounding.  Frontends and
-peers are imported inside the classes: ``core`` must not depend on them at import time.
+peers are imported inside the classes, so the peers (PyTorch, TensorFlow) stay optional.
 """
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
     dualflow compare                      # both frontends on the bundled digits, table + JSON + PNG
     dualflow train --frontend static --epochs 2 --data-dir ../shared/data/mnist
 
-The frontends are imported inside the functions: ``core`` must not depend on them at import time.
+Frontends and peers are imported where they are used, so the CLI starts fast and the peers stay optional.
 """
 from __future__ import annotations
 
@@ -18,8 +18,9 @@ from typing import Any
 
 import numpy
 
-from core import datasets, device, seed_cnn
+from core import datasets, device
 from core.random import seed_everything
+from dualflow import models
 
 
 def _batches(n: int, batch_size: int, steps: int, seed: int):
@@ -37,9 +38,9 @@ def run(frontend: str, data: datasets.ImageDataset, steps: int, batch_size: int,
     """Train ``frontend`` (a frontend or peer name) for ``steps`` steps from the seeded initial weights."""
     seed_everything(seed)
     in_hw = data.images.shape[2:]
-    weights = seed_cnn.init_weights(in_hw, data.num_classes, seed)
+    weights = models.init_weights(in_hw, data.num_classes, seed)
     t0 = time.perf_counter()
-    cls = seed_cnn.FRONTENDS[frontend] if frontend in seed_cnn.FRONTENDS else seed_cnn.PEERS[frontend][0]
+    cls = models.FRONTENDS[frontend] if frontend in models.FRONTENDS else models.PEERS[frontend][0]
     model = cls(weights, lr, in_hw)
     losses, times = [], []
     first = None
@@ -94,7 +95,7 @@ def _load_split(data_dir: str | None) -> tuple:
 def _available_peers() -> tuple[list[str], list[str]]:
     import importlib.util
     found, missing = [], []
-    for name, (_, module) in seed_cnn.PEERS.items():
+    for name, (_, module) in models.PEERS.items():
         (found if importlib.util.find_spec(module) else missing).append(name)
     return found, missing
 
@@ -127,7 +128,7 @@ def compare(args: argparse.Namespace) -> dict:
             "heldout_accuracy": _accuracy(r["model"], held),
             "losses": r["losses"],
         }
-        if fe in seed_cnn.FRONTENDS:
+        if fe in models.FRONTENDS:
             r["model"].save(os.path.join(args.out, f"{fe}-checkpoint.npz"))
             dot = r["model"].to_dot(train.images[:args.batch_size], train.labels[:args.batch_size])
             _write_graph(dot, os.path.join(args.out, f"{fe}-graph"))
@@ -235,7 +236,7 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--out", default=None, help="output folder (default: a new folder under ./dualflow-runs/)")
     common.add_argument("--quiet", action="store_true", help="no progress bars")
     t = sub.add_parser("train", parents=[common], help="train and evaluate one frontend, save a checkpoint")
-    t.add_argument("--frontend", choices=sorted(seed_cnn.FRONTENDS), required=True)
+    t.add_argument("--frontend", choices=sorted(models.FRONTENDS), required=True)
     c = sub.add_parser("compare", parents=[common], help="train with both frontends from the same weights and "
                        "batches; print a side-by-side table, write JSON and a PNG")
     c.add_argument("--steps", type=int, default=None, help="train for this many steps instead of --epochs")
