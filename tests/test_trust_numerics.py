@@ -3,6 +3,8 @@
 Plain tests compare with values computed by hand (CI has no torch/TF); tests marked ``reference`` replay the
 same calls in PyTorch, TF1 (``tf.compat.v1``) or Keras and compare.
 """
+import warnings
+
 import numpy as np
 import pytest
 
@@ -261,6 +263,18 @@ def test_no_sync_backend_marks_rows_read_through_a_bad_index_as_nan(no_sync_cpu)
     assert np.isnan(hot[1]).all()
 
 
+@pytest.mark.gpu
+def test_bad_indices_give_nan_rows_on_the_gpu_without_a_host_check(gpu):
+    x = et.tensor([[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]], device=gpu)
+    rows = F.nll_loss(x, et.tensor([1, 3], device=gpu), reduction="none").cpu().numpy()
+    assert rows[0] == -1.0 and np.isnan(rows[1])
+    got = x.gather(1, et.tensor([[2], [-1]], device=gpu)).cpu().numpy()
+    assert got[0, 0] == 2.0 and np.isnan(got[1, 0])
+    emb = F.embedding(et.tensor([1, 2], device=gpu), x).cpu().numpy()
+    np.testing.assert_array_equal(emb[0], [3, 4, 5])
+    assert np.isnan(emb[1]).all()
+
+
 def test_gradcheck_take_and_take_along_axis():
     x = np.random.default_rng(0).normal(size=(4, 3))
     idx = np.array([[3, 0], [3, 3]])
@@ -503,8 +517,6 @@ def test_masked_logits_match_tensorflow_and_keras():
                    lambda y, x: tf1.losses.sparse_softmax_cross_entropy(y, x)),
         "smooth": (lambda y, x: tf.losses.softmax_cross_entropy(tf.one_hot(y, 3), x, label_smoothing=0.1),
                    lambda y, x: tf1.losses.softmax_cross_entropy(tf1.one_hot(y, 3), x, label_smoothing=0.1)),
-        "reduce_max": (lambda y, x: tf.reduce_max(x * 0 + tf.constant([[1.0, 3, 3], [2, 2, 2]]), 1),
-                       lambda y, x: tf1.reduce_max(x * 0 + tf1.constant([[1.0, 3, 3], [2, 2, 2]]), 1)),
     }
     for name, (ours, theirs) in makers.items():
         got = _static_loss_and_grad(ours, LABELS)
@@ -541,13 +553,31 @@ def test_out_of_range_indices_raise_as_in_torch():
         lambda lib, fn: lib.zeros(2, 3).gather(1, lib.tensor([[3], [0]])),
         lambda lib, fn: lib.zeros(2, 3).gather(1, lib.tensor([[-1], [0]])),
     ]
-    for i, case in enumerate(cases):
+    for case in cases:
         with pytest.raises(Exception) as theirs:
             case(torch, torch.nn.functional)
         with pytest.raises(type(theirs.value)):
             case(et, F)
     ok = lambda lib, fn: fn.nll_loss(lib.tensor([[0.0, 1.0, 2.0], [5.0, 6.0, 7.0]]), lib.tensor([2, -100]))  # noqa
     assert ok(et, F).item() == ok(torch, torch.nn.functional).item()
+
+
+@pytest.mark.reference
+def test_reduce_max_and_min_ties_match_tensorflow():
+    real = pytest.importorskip("tensorflow")
+    tf1 = real.compat.v1
+    data = np.array([[1.0, 3.0, 3.0], [2.0, 2.0, 2.0]])
+    for name in ("reduce_max", "reduce_min"):
+        with tf.Graph().as_default():
+            x = tf.placeholder(tf.float64, [2, 3])
+            y = getattr(tf, name)(x, 1)
+            got = _run(tf.gradients(y, x)[0], {x: data})
+        with real.Graph().as_default():
+            x = tf1.placeholder(real.float64, [2, 3])
+            y = getattr(tf1, name)(x, 1)
+            with tf1.Session() as sess:
+                want = sess.run(tf1.gradients(y, x)[0], {x: data})
+        np.testing.assert_allclose(got, want, rtol=1e-12, err_msg=name)
 
 
 @pytest.mark.reference
@@ -589,13 +619,20 @@ def test_gradients_at_zero_and_ties_match_torch(case):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
 
 
+def _int_creations(lib, nn):
+    return {"zeros": lambda: lib.zeros(2, dtype=lib.int64, requires_grad=True),
+            "arange": lambda: lib.arange(3, requires_grad=True),
+            "full": lambda: lib.full((2,), 3, requires_grad=True),
+            "Parameter": lambda: nn.Parameter(lib.tensor([1])),
+            "randint": lambda: lib.randint(3, (2,), requires_grad=True)}
+
+
 @pytest.mark.reference
 def test_argument_errors_match_torch():
     torch = _torch()
-    import warnings
-    cases = {
-        **{k: lambda lib, nn, fn, k=k: _int_creations(lib, nn)[k]() for k in ("zeros", "arange", "full",
-                                                                                  "Parameter", "randint")},
+    cases = {name: (lambda lib, nn, fn, name=name: _int_creations(lib, nn)[name]())
+             for name in ("zeros", "arange", "full", "Parameter", "randint")}
+    cases.update({
         "bn": lambda lib, nn, fn: nn.BatchNorm1d(3)(lib.randn(1, 3)),
         "bn2d": lambda lib, nn, fn: nn.BatchNorm2d(3)(lib.randn(1, 3, 1, 1)),
         "conv k0": lambda lib, nn, fn: nn.Conv2d(1, 1, 0)(lib.zeros(1, 1, 5, 5)),
@@ -603,19 +640,12 @@ def test_argument_errors_match_torch():
         "avg_pool pad": lambda lib, nn, fn: fn.avg_pool2d(lib.zeros(1, 1, 4, 4), 2, padding=2),
         "conv s0": lambda lib, nn, fn: fn.conv2d(lib.zeros(1, 1, 4, 4), lib.zeros(1, 1, 3, 3), stride=0),
         "convT s0": lambda lib, nn, fn: nn.ConvTranspose2d(1, 1, 3, stride=0)(lib.zeros(1, 1, 4, 4)),
-    }
+    })
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for name, case in cases.items():
+        for case in cases.values():
             with pytest.raises(Exception) as theirs:
                 case(torch, torch.nn, torch.nn.functional)
             with pytest.raises(type(theirs.value)):
                 case(et, enn, F)
 
-
-def _int_creations(lib, nn):
-    return {"zeros": lambda: lib.zeros(2, dtype=lib.int64, requires_grad=True),
-            "arange": lambda: lib.arange(3, requires_grad=True),
-            "full": lambda: lib.full((2,), 3, requires_grad=True),
-            "Parameter": lambda: nn.Parameter(lib.tensor([1])),
-            "randint": lambda: lib.randint(3, (2,), requires_grad=True)}
