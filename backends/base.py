@@ -11,6 +11,8 @@ from typing import Any, Sequence
 
 import numpy
 
+from backends.errors import IndexOutOfRange
+
 Pads = tuple[int, int, int, int]
 Pair = tuple[int, int]
 
@@ -46,14 +48,24 @@ class ArrayBackend:
         return self.xp.lib.stride_tricks.as_strided(a, shape=tuple(shape), strides=tuple(strides))
 
     def check_indices(self, idx: Any, bound: int, what: str) -> Any:
-        """Raise IndexError (as PyTorch on the CPU) if an index falls outside [0, bound).
+        """Raise IndexOutOfRange (an IndexError, as PyTorch's CPU kernels, and an InvalidArgumentError, as
+        TensorFlow's) if an index falls outside [0, bound).
 
         Returns None when checked; a backend that cannot look without stalling returns the validity mask
-        instead, and the caller must turn invalid entries into NaN rather than a plausible number."""
+        instead, and the caller must turn what it read through invalid indices into NaN (``mark_invalid``)
+        rather than a plausible number."""
         bad = (idx < 0) | (idx >= bound)
         if bad.any():
-            raise IndexError(f"{what}: {int(idx[bad][0])} is out of bounds (expected values in [0, {bound}))")
+            raise IndexOutOfRange(f"{what}: {int(idx[bad][0])} is out of bounds (expected values in [0, {bound}))")
         return None
+
+    def mark_invalid(self, out: Any, valid: Any) -> Any:
+        """``out`` with NaN where the mask from ``check_indices`` (broadcast against ``out``) is False.
+
+        Integer results have no NaN and come back unmarked: the caller reads clamped indices there."""
+        if valid is None or out.dtype.kind != "f":
+            return out
+        return self.xp.where(valid, out, out.dtype.type(numpy.nan))
 
     def index_add(self, target: Any, index: Any, values: Any) -> None:
         """target[index] += values, accumulating repeated indices."""
@@ -102,16 +114,21 @@ class ArrayBackend:
         """``g`` where the ReLU output ``y`` is positive, else 0."""
         return g * (y > 0)
 
-    def softmax_cross_entropy(self, z: Any, t: Any, keep: Any, reduction: str) -> tuple[Any, Any]:
+    def softmax_cross_entropy(self, z: Any, t: Any, keep: Any, reduction: str, sparse: bool = False
+                              ) -> tuple[Any, Any]:
         """Cross-entropy of logits (N, C) against a target t (N, C), and its gradient with respect to z.
 
-        ``keep`` (N, 1) bool or None masks rows out; 'mean' divides by the kept rows."""
+        ``keep`` (N, 1) bool or None masks rows out; 'mean' divides by the kept rows.  ``sparse``: t encodes
+        class indices, so its zero entries are not read at all and a -inf (masked) logit there costs nothing,
+        as in the class-index kernels of PyTorch and TensorFlow; a dense target gives 0 * -inf = NaN there,
+        as theirs do.  The gradient is finite either way."""
         xp = self.xp
         zs = z - z.max(axis=1, keepdims=True)
         e = xp.exp(zs)
         se = e.sum(axis=1, keepdims=True)
         tsum = t.sum(axis=1, keepdims=True)
-        loss = (xp.log(se) * tsum - (t * zs).sum(axis=1, keepdims=True))[:, 0]     # -sum_j t_j log p_j
+        read = xp.where(t != 0, zs, z.dtype.type(0)) if sparse else zs
+        loss = (xp.log(se) * tsum - (t * read).sum(axis=1, keepdims=True))[:, 0]     # -sum_j t_j log p_j
         backprop = e * (tsum / se) - t
         if keep is not None:
             loss = xp.where(keep[:, 0], loss, 0)
@@ -147,7 +164,7 @@ class ArrayBackend:
                                      reduction: str) -> tuple[Any, Any]:
         """``softmax_cross_entropy`` against class indices (a GPU backend does it in one kernel)."""
         t, keep = self.sparse_target(labels, z.shape[1], z.dtype, smoothing, ignore_index)
-        return self.softmax_cross_entropy(z, t, keep, reduction)
+        return self.softmax_cross_entropy(z, t, keep, reduction, sparse=True)
 
     # ----- helpers --------------------------------------------------------------
     def _pad(self, x: Any, pads: Pads, value: float) -> Any:

@@ -2,7 +2,10 @@
 
 Each inherits from both the built-in class TensorFlow raises and the one PyTorch
 raises for the same mistake, so code written for either catches it unchanged.
+TensorFlow's run-time errors (``tf.errors.*``) come from ``backends.errors``, whose
+kernels raise them while a Session runs.
 """
+from backends.errors import IndexOutOfRange, InvalidArgumentError, OpError  # noqa: F401  (re-exported)
 
 
 class ShapeError(ValueError, RuntimeError):
@@ -15,3 +18,8 @@ class DTypeError(TypeError, RuntimeError):
 
 class DeviceError(RuntimeError, ValueError):
     """Inputs on different devices (PyTorch: RuntimeError)."""
+
+
+class ArgumentError(ValueError, RuntimeError):
+    """An op argument out of its range, e.g. stride 0 (TF: ValueError when the graph is built, PyTorch:
+    RuntimeError)."""

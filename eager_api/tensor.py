@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import builtins
 import collections
+import warnings
 from typing import Any, Sequence
 
 import numpy
@@ -393,8 +394,14 @@ class Tensor(Value):
 
     def _minmax(self, dim, keepdim, fn, argfn):
         if dim is None:
-            return _T(fn(self))
-        return MinMax(_T(fn(self, dim, keepdim)), _T(argfn(self, dim, keepdim)))
+            return _T(fn(self))     # ties share the gradient evenly, as PyTorch's max()/min()
+        # The values are read at the returned indices, so the whole gradient goes to that index, as PyTorch's
+        # max(dim)/min(dim) (amax/amin and TF's reduce_max share it between ties instead).
+        idx = _T(argfn(self, dim, True))
+        values = self.gather(dim, idx)
+        if not keepdim:
+            values, idx = values.squeeze(dim), idx.squeeze(dim)
+        return MinMax(values, idx)
 
     def max(self, dim: Any = None, keepdim: bool = False) -> Any:
         if isinstance(dim, Tensor):
@@ -437,16 +444,24 @@ class Tensor(Value):
         d = _dims(dim)
         c = self - self.mean(d, keepdim=True)
         sq = (c * c).sum(d, keepdim=keepdim)
-        n = self.numel() // sq.numel()
-        return sq / builtins.max(n - builtins.int(unbiased), 1)
+        dof = self.numel() // builtins.max(sq.numel(), 1) - builtins.int(unbiased)
+        if dof <= 0:
+            # PyTorch divides by zero here too: NaN (0/0), with a warning.
+            warnings.warn("var(): degrees of freedom is <= 0; the result is NaN", UserWarning, stacklevel=2)
+            return sq * builtins.float("nan")
+        return sq / dof
 
     def std(self, dim: Any = None, unbiased: bool = True, keepdim: bool = False) -> "Tensor":
-        return self.var(dim, unbiased, keepdim).sqrt()
+        # A constant input has std 0 and, as in PyTorch, gradient 0 (not sqrt's inf * 0 = NaN).
+        return _T(core.ops.reduce.norm_sqrt(self.var(dim, unbiased, keepdim)))
 
-    def norm(self, p: Any = 2) -> "Tensor":
+    def norm(self, p: Any = "fro", dim: Any = None, keepdim: bool = False) -> "Tensor":
         if p == 1:
-            return self.abs().sum()
-        return (self * self).sum().sqrt()
+            return self.abs().sum(dim, keepdim)
+        if p not in (2, "fro"):
+            raise NotImplementedError(f"norm: p={p!r} is not supported yet (1, 2 or 'fro')")
+        # Gradient 0 at the zero vector, as PyTorch's (a plain sqrt would give NaN there).
+        return _T(core.ops.reduce.norm_sqrt((self * self).sum(dim, keepdim)))
 
     # ----- shape ------------------------------------------------------------------
     def reshape(self, *shape: Any) -> "Tensor":
@@ -777,9 +792,25 @@ class _Copy(core.Op):
 
 
 # ----- creation -----------------------------------------------------------------
+def _check_grad_dtype(dtype: numpy.dtype, requires_grad: bool) -> None:
+    """As PyTorch, only floating point tensors may require gradients (checked before any allocation)."""
+    if requires_grad and dtype.kind != "f":
+        raise RuntimeError(f"Only Tensors of floating point and complex dtype can require gradients, got {dtype}")
+
+
+def _leaf(a: Any, dev: Any, requires_grad: bool) -> Tensor:
+    """A new leaf tensor over the backend array ``a``."""
+    _check_grad_dtype(a.dtype, requires_grad)
+    return Tensor._wrap(a, tuple(a.shape), a.dtype, dev, requires_grad=requires_grad)
+
+
+def _dev(device: Any) -> Any:
+    return _device.parse(device) if device is not None else _device.default()
+
+
 def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """Copy ``data`` (nested lists, numbers, NumPy arrays or Tensors) into a new leaf tensor."""
-    dev = _device.parse(device) if device is not None else _device.default()
+    dev = _dev(device)
     if isinstance(data, Tensor):
         data = data._host()
     arr = numpy.array(data, dtype=None if dtype is None else numpy.dtype(dtype))
@@ -788,10 +819,8 @@ def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool
             arr = arr.astype(get_default_dtype())
         elif arr.dtype.kind in "iu" and not isinstance(data, numpy.ndarray):
             arr = arr.astype(int64)
-    if requires_grad and arr.dtype.kind != "f":
-        raise RuntimeError("Only Tensors of floating point and complex dtype can require gradients")
-    a = backends.get_backend(dev).asarray(arr)
-    return Tensor._wrap(a, tuple(a.shape), a.dtype, dev, requires_grad=requires_grad)
+    _check_grad_dtype(arr.dtype, requires_grad)
+    return _leaf(backends.get_backend(dev).asarray(arr), dev, requires_grad)
 
 
 def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
@@ -805,12 +834,12 @@ def from_numpy(a: numpy.ndarray) -> Tensor:
 
 
 def _full(shape: Sequence[Any], value: Any, dtype: Any, device: Any, requires_grad: bool) -> Tensor:
-    dev = _device.parse(device) if device is not None else _device.default()
+    dev = _dev(device)
     dt = numpy.dtype(dtype) if dtype is not None else (
         get_default_dtype() if isinstance(value, builtins.float) else
         (bool_ if isinstance(value, builtins.bool) else int64))
-    a = backends.get_backend(dev).xp.full(_shape_args(shape), value, dtype=dt)
-    return Tensor._wrap(a, tuple(a.shape), dt, dev, requires_grad=requires_grad)
+    _check_grad_dtype(dt, requires_grad)
+    return _leaf(backends.get_backend(dev).xp.full(_shape_args(shape), value, dtype=dt), dev, requires_grad)
 
 
 def zeros(*shape: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
@@ -838,33 +867,39 @@ def ones_like(t: Tensor, dtype: Any = None, device: Any = None, requires_grad: b
     return ones(t.shape, dtype=dtype or t.dtype, device=device or t.device, requires_grad=requires_grad)
 
 
-def full_like(t: Tensor, fill_value: Any, dtype: Any = None, device: Any = None) -> Tensor:
-    return full(t.shape, fill_value, dtype=dtype or t.dtype, device=device or t.device)
+def full_like(t: Tensor, fill_value: Any, dtype: Any = None, device: Any = None,
+              requires_grad: bool = False) -> Tensor:
+    return full(t.shape, fill_value, dtype=dtype or t.dtype, device=device or t.device, requires_grad=requires_grad)
 
 
-def empty_like(t: Tensor, dtype: Any = None, device: Any = None) -> Tensor:
-    return zeros_like(t, dtype, device)
+def empty_like(t: Tensor, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    return zeros_like(t, dtype, device, requires_grad)
 
 
-def arange(start: Any, end: Any = None, step: Any = 1, dtype: Any = None, device: Any = None) -> Tensor:
+def arange(start: Any, end: Any = None, step: Any = 1, dtype: Any = None, device: Any = None,
+           requires_grad: bool = False) -> Tensor:
     if end is None:
         start, end = 0, start
     floats = builtins.any(isinstance(v, builtins.float) for v in (start, end, step))
     dt = numpy.dtype(dtype) if dtype is not None else (get_default_dtype() if floats else int64)
-    return tensor(numpy.arange(start, end, step, dtype=dt), dtype=dt, device=device)
+    return tensor(numpy.arange(start, end, step, dtype=dt), dtype=dt, device=device, requires_grad=requires_grad)
 
 
-def linspace(start: Any, end: Any, steps: builtins.int, dtype: Any = None, device: Any = None) -> Tensor:
-    return tensor(numpy.linspace(start, end, steps), dtype=dtype or get_default_dtype(), device=device)
+def linspace(start: Any, end: Any, steps: builtins.int, dtype: Any = None, device: Any = None,
+             requires_grad: bool = False) -> Tensor:
+    return tensor(numpy.linspace(start, end, steps), dtype=dtype or get_default_dtype(), device=device,
+                  requires_grad=requires_grad)
 
 
 def _random(shape: Sequence[Any], dtype: Any, device: Any, requires_grad: bool, generator: Any, kind: str) -> Tensor:
-    dev = _device.parse(device) if device is not None else _device.default()
-    gen = (generator or core.random.default_generator).get(dev)
+    dev = _dev(device)
     dt = numpy.dtype(dtype) if dtype is not None else get_default_dtype()
+    if dt.kind != "f":
+        raise NotImplementedError(f"{kind}: sampling is only implemented for floating point dtypes, got {dt}")
+    gen = (generator or core.random.default_generator).get(dev)
     shape = _shape_args(shape)
     a = gen.random(shape, dtype=dt) if kind == "rand" else gen.standard_normal(shape, dtype=dt)
-    return Tensor._wrap(a, tuple(a.shape), dt, dev, requires_grad=requires_grad)
+    return _leaf(a, dev, requires_grad)
 
 
 def rand(*shape: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False,
@@ -878,28 +913,29 @@ def randn(*shape: Any, dtype: Any = None, device: Any = None, requires_grad: boo
 
 
 def randint(low: builtins.int, high: Any = None, size: Sequence[builtins.int] = (), dtype: Any = None,
-            device: Any = None, generator: Any = None) -> Tensor:
-    if high is None:
-        low, high = 0, low
-    dev = _device.parse(device) if device is not None else _device.default()
+            device: Any = None, generator: Any = None, requires_grad: bool = False) -> Tensor:
+    if high is None or (isinstance(high, (tuple, list)) and size == ()):
+        low, high, size = 0, low, (size if high is None else high)      # randint(high, size)
+    dev = _dev(device)
+    dt = numpy.dtype(dtype or int64)
+    _check_grad_dtype(dt, requires_grad)
     gen = (generator or core.random.default_generator).get(dev)
-    a = gen.integers(low, high, size=tuple(size)).astype(numpy.dtype(dtype or int64))
-    return Tensor._wrap(a, tuple(a.shape), a.dtype, dev)
+    return _leaf(gen.integers(low, high, size=tuple(size)).astype(dt), dev, requires_grad)
 
 
-def randperm(n: builtins.int, generator: Any = None, device: Any = None) -> Tensor:
-    dev = _device.parse(device) if device is not None else _device.default()
+def randperm(n: builtins.int, generator: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    dev = _dev(device)
+    _check_grad_dtype(int64, requires_grad)
     gen = (generator or core.random.default_generator).get(dev)
-    a = gen.permutation(n).astype(int64)
-    return Tensor._wrap(a, tuple(a.shape), a.dtype, dev)
+    return _leaf(gen.permutation(n).astype(int64), dev, requires_grad)
 
 
-def rand_like(t: Tensor, dtype: Any = None) -> Tensor:
-    return rand(t.shape, dtype=dtype or t.dtype, device=t.device)
+def rand_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return rand(t.shape, dtype=dtype or t.dtype, device=t.device, requires_grad=requires_grad)
 
 
-def randn_like(t: Tensor, dtype: Any = None) -> Tensor:
-    return randn(t.shape, dtype=dtype or t.dtype, device=t.device)
+def randn_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return randn(t.shape, dtype=dtype or t.dtype, device=t.device, requires_grad=requires_grad)
 
 
 # ----- functions over tensors --------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Cross-entropy from logits (per row, or summed or averaged over the batch) and one-hot encoding.
+"""Cross-entropy from logits (per row, or summed or averaged over the batch), NLL loss and one-hot encoding.
 
 Class scores are on the last axis of 2-D logits (N, C).  ``smoothing`` mixes the
 target with the uniform distribution, as PyTorch's ``label_smoothing`` does.
@@ -17,15 +17,21 @@ from core.ops import shape as sh
 
 
 class OneHot(Op):
+    """One-hot rows of class indices.  An index outside [0, depth) gives an all-``off`` row (TensorFlow's
+    one_hot), or with ``check`` an IndexOutOfRange error (PyTorch's); a no-sync backend then gives a NaN row for
+    float dtypes and an all-``off`` row for integer ones."""
+
     name = "OneHot"
     arg_names = ("indices",)
     differentiable = False
 
-    def __init__(self, depth: int, dtype=numpy.float32, on: float = 1.0, off: float = 0.0) -> None:
+    def __init__(self, depth: int, dtype=numpy.float32, on: float = 1.0, off: float = 0.0,
+                 check: bool = False) -> None:
         self.depth = int(depth)
         self.dtype = numpy.dtype(dtype)
         self.on = on
         self.off = off
+        self.check = bool(check)
 
     def infer(self, idx):
         if idx.dtype.kind not in "iu":
@@ -35,7 +41,11 @@ class OneHot(Op):
     def forward(self, be, idx):
         xp = be.xp
         hit = idx[..., None] == xp.arange(self.depth)
-        return xp.where(hit, self.dtype.type(self.on), self.dtype.type(self.off))
+        out = xp.where(hit, self.dtype.type(self.on), self.dtype.type(self.off))
+        if not self.check:
+            return out
+        valid = be.check_indices(idx, self.depth, f"{self.name}: argument 'indices' (class values)")
+        return be.mark_invalid(out, None if valid is None else valid[..., None])
 
 
 REDUCTIONS = ("none", "sum", "mean")
@@ -171,6 +181,80 @@ class SoftmaxCrossEntropy(_CrossEntropy):
         return t, None
 
 
+class NLLLoss(Op):
+    """loss_i = -w[y_i] x[i, y_i] for log-probabilities x (N, C), class indices y and optional class weights w,
+    per row or reduced; rows labelled ``ignore_index`` count 0, and 'mean' divides by the kept rows' total
+    weight, as PyTorch's nll_loss.  Only the labelled entry is read, so -inf elsewhere costs nothing.
+
+    Two outputs, as the cross-entropies: the loss, and ``backprop`` = d(loss)/dx for a unit upstream gradient.
+    The loss is linear in x, so ``backprop`` is constant and the gradient one multiply."""
+
+    name = "NLLLoss"
+    arg_names = ("input", "target", "weight")
+    saves_inputs = False
+    saves_outputs = True
+
+    def __init__(self, ignore_index: int | None = None, reduction: str = "mean") -> None:
+        if reduction not in REDUCTIONS:
+            raise ValueError(f"{self.name}: argument 'reduction' expected one of {REDUCTIONS}, got {reduction!r}")
+        self.ignore_index = ignore_index
+        self.reduction = reduction
+
+    def infer(self, x, y, w=None):
+        self.require_ndim("input", x, 2, "(batch, classes)")
+        self.require_float(x)
+        if y.dtype.kind not in "iu":
+            raise self.dtype_error("target", "int32 or int64 class indices", y.dtype)
+        if len(y.shape) != 1 or (None not in (y.shape[0], x.shape[0]) and y.shape[0] != x.shape[0]):
+            raise self.shape_error("target", f"shape ({x.shape[0]},) to match input {tuple(x.shape)}", y.shape)
+        if w is not None:
+            if w.dtype != x.dtype:
+                raise self.dtype_error("weight", f"{x.dtype} (same as 'input')", w.dtype)
+            if len(w.shape) != 1 or (None not in (w.shape[0], x.shape[1]) and w.shape[0] != x.shape[1]):
+                raise self.shape_error("weight", f"shape ({x.shape[1]},), one weight per class", w.shape)
+        return [((x.shape[0],) if self.reduction == "none" else (), x.dtype), (x.shape, x.dtype)]
+
+    def forward(self, be, x, y, w=None):
+        xp = be.xp
+        dt = x.dtype.type
+        keep = None if self.ignore_index is None else y != self.ignore_index
+        safe = y if keep is None else xp.where(keep, y, 0)
+        valid = be.check_indices(safe, x.shape[1], f"{self.name}: argument 'target'")
+        if valid is not None:
+            safe = xp.where(valid, safe, 0)          # read a real entry; the row is marked NaN below
+        rw = xp.ones(x.shape[0], x.dtype) if w is None else w[safe]
+        picked = xp.take_along_axis(x, safe[:, None], axis=1)[:, 0]
+        if keep is not None:
+            rw = xp.where(keep, rw, dt(0))
+            picked = xp.where(keep, picked, dt(0))   # an ignored row's entry may be -inf
+        loss = -rw * picked
+        backprop = xp.where(safe[:, None] == xp.arange(x.shape[1]), -rw[:, None], dt(0))
+        if valid is not None:
+            loss = be.mark_invalid(loss, valid)
+            backprop = be.mark_invalid(backprop, valid[:, None])
+        if self.reduction != "none":
+            loss = loss.sum()
+        if self.reduction == "mean":
+            total = rw.sum()
+            loss = loss / total                      # no kept row: NaN, as PyTorch
+            backprop /= xp.where(total == 0, dt(1), total)      # ... but a zero gradient
+        return xp.asarray(loss, dtype=x.dtype), backprop.astype(x.dtype, copy=False)
+
+    def vjp(self, node, grads, needs):
+        g = grads[0]
+        gx = None
+        if g is not None and needs[0]:
+            gx = ew.mul(node.outputs[1], g if self.reduction != "none" else sh.expand_dims(g, 1))
+        return (gx,) + (None,) * (len(node.inputs) - 1)
+
+
+def nll_loss(logp: Value, labels: Value, weight: Value | None = None, ignore_index: int | None = None,
+             reduction: str = "mean") -> Value:
+    """PyTorch's nll_loss over log-probabilities (N, C); see NLLLoss."""
+    op = NLLLoss(ignore_index, reduction)
+    return (apply(op, logp, labels) if weight is None else apply(op, logp, labels, weight))[0]
+
+
 def sigmoid_cross_entropy(logits: Value, labels: Value, pos_weight: Value | None = None) -> Value:
     """Elementwise -(y log sigmoid(z) + (1 - y) log(1 - sigmoid(z))), stable for any z:
     (1 - y) z + (1 + (pos_weight - 1) y) (log(1 + exp(-|z|)) + max(-z, 0)).  A composition of primitives."""
@@ -181,8 +265,9 @@ def sigmoid_cross_entropy(logits: Value, labels: Value, pos_weight: Value | None
     return ew.add(ew.mul(ew.scalar(labels, "rsub", 1.0), logits), softplus_neg)
 
 
-def one_hot(indices: Value, depth: int, dtype=numpy.float32, on: float = 1.0, off: float = 0.0) -> Value:
-    return apply(OneHot(depth, dtype, on, off), indices)
+def one_hot(indices: Value, depth: int, dtype=numpy.float32, on: float = 1.0, off: float = 0.0,
+            check: bool = False) -> Value:
+    return apply(OneHot(depth, dtype, on, off, check), indices)
 
 
 def softmax_cross_entropy(logits: Value, labels: Value, smoothing: float = 0.0, ignore_index: int | None = None,

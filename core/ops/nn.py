@@ -13,7 +13,7 @@ import math
 import numpy
 from typing import Any, Sequence
 
-from core.errors import ShapeError
+from core.errors import ArgumentError, ShapeError
 from core.graph import Value
 from core.op import Op, apply
 from core.ops import elementwise as ew
@@ -27,7 +27,7 @@ Padding = "str | tuple[int, int, int, int]"
 def pair(v: int | Sequence[int], name: str, op: str) -> tuple[int, int]:
     t = (int(v), int(v)) if hasattr(v, "__index__") else tuple(int(a) for a in v)
     if len(t) != 2 or min(t) < 1:
-        raise ValueError(f"{op}: argument '{name}' expected a positive int or a pair of them, got {v!r}")
+        raise ArgumentError(f"{op}: argument '{name}' expected a positive int or a pair of them, got {v!r}")
     return t
 
 
@@ -43,8 +43,8 @@ def norm_padding(padding: Any, op: str) -> Any:
     if len(padding) == 2:
         padding = (padding[0], padding[0], padding[1], padding[1])
     if len(padding) != 4 or min(padding) < 0:
-        raise ValueError(f"{op}: argument 'padding' expected non-negative (h, w) or (top, bottom, left, right), "
-                         f"got {padding!r}")
+        raise ArgumentError(f"{op}: argument 'padding' expected non-negative (h, w) or (top, bottom, left, right), "
+                            f"got {padding!r}")
     return padding
 
 
@@ -97,11 +97,16 @@ class Conv2D(_Window):
     def __init__(self, stride: Any = 1, padding: Any = 0, dilation: Any = 1) -> None:
         super().__init__(None, stride, padding, dilation)
 
+    def _check_kernel(self, w: Value) -> None:
+        if any(k is not None and k < 1 for k in w.shape[2:]):
+            raise self.shape_error("weight", "a kernel size greater than zero in (kH, kW)", w.shape)
+
     def infer(self, x: Value, w: Value) -> list:
         self.require_ndim("input", x, 4, "(N, C, H, W)")
         self.require_ndim("weight", w, 4, "(out_channels, in_channels, kH, kW)")
         self.require_float(x, w)
         self.require_same_dtype(x, w)
+        self._check_kernel(w)
         if x.shape[1] is not None and w.shape[1] != x.shape[1]:
             raise self.shape_error("weight", f"in_channels {x.shape[1]} to match input {tuple(x.shape)}, i.e. "
                                    f"(out, {x.shape[1]}, kH, kW)", w.shape)
@@ -180,8 +185,8 @@ class Conv2DTranspose(Conv2D):
         op = (int(output_padding),) * 2 if hasattr(output_padding, "__index__") else tuple(int(v) for v in
                                                                                             output_padding)
         if len(op) != 2 or any(not 0 <= v < max(s, d) for v, s, d in zip(op, self.stride, self.dilation)):
-            raise ValueError(f"{self.name}: output padding must be smaller than either stride or dilation, got "
-                             f"output_padding={output_padding!r}, stride={self.stride}, dilation={self.dilation}")
+            raise ArgumentError(f"{self.name}: output padding must be smaller than either stride or dilation, got "
+                                f"output_padding={output_padding!r}, stride={self.stride}, dilation={self.dilation}")
         self.output_padding = op
 
     def _out_hw(self, x: Any, kernel: Sequence[int]) -> tuple:
@@ -201,6 +206,7 @@ class Conv2DTranspose(Conv2D):
         self.require_ndim("weight", w, 4, "(in_channels, out_channels, kH, kW)")
         self.require_float(x, w)
         self.require_same_dtype(x, w)
+        self._check_kernel(w)
         if x.shape[1] is not None and w.shape[0] != x.shape[1]:
             raise self.shape_error("weight", f"in_channels {x.shape[1]} first, i.e. ({x.shape[1]}, out, kH, kW)",
                                    w.shape)
@@ -231,7 +237,8 @@ class MaxPool(_Window):
         super().__init__(kernel, kernel if stride is None else stride, padding)
         if not isinstance(self.padding, str) and (max(self.padding[:2]) > self.kernel[0] // 2
                                                   or max(self.padding[2:]) > self.kernel[1] // 2):
-            raise ValueError(f"{self.name}: padding {self.padding} should be at most half the kernel {self.kernel}")
+            raise ArgumentError(f"{self.name}: padding {self.padding} should be at most half the kernel "
+                                f"{self.kernel}")
 
     def infer(self, x):
         self.require_ndim("input", x, 4, "(N, C, H, W)")

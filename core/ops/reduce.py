@@ -139,7 +139,7 @@ class AllAny(Reduce):
 class MaxMin(Reduce):
     saves_outputs = True
     def vjp(self, node, grads, needs):
-        # Ties share the gradient equally, as TensorFlow's reduce_max does.
+        # Ties share the gradient equally, as TensorFlow's reduce_max and PyTorch's amax and max() (no dim) do.
         x = node.inputs[0]
         axes = self._axes(x)
         y = self._expand(node.outputs[0], x)
@@ -156,6 +156,19 @@ class Max(MaxMin):
 class Min(MaxMin):
     name = "Min"
     fn = "min"
+
+
+class NormSqrt(ew.Sqrt):
+    """sqrt for norms and standard deviations: its gradient is 0 where the output is 0, as in PyTorch's norm and
+    std backward (a plain sqrt gives inf * 0 = NaN at an all-zero vector or a constant input)."""
+
+    name = "NormSqrt"
+
+    def vjp(self, node, grads, needs):
+        y = node.outputs[0]
+        zero = ew.scalar_compare(y, "Equal", 0.0)
+        safe = ew.where(zero, sh.fill_like(y, 1.0), y)
+        return (ew.where(zero, sh.fill_like(y, 0.0), ew.div(ew.scalar(grads[0], "mul", 0.5), safe)),)
 
 
 class ArgMax(Op):
@@ -268,6 +281,10 @@ def max(x: Value, axes: Any = None, keepdims: bool = False) -> Value:
 
 def min(x: Value, axes: Any = None, keepdims: bool = False) -> Value:
     return apply(Min(axes, keepdims), x)
+
+
+def norm_sqrt(x: Value) -> Value:
+    return apply(NormSqrt(), x)
 
 
 def all(x: Value, axes: Any = None, keepdims: bool = False) -> Value:  # noqa: A001

@@ -1,4 +1,4 @@
-"""Shape primitives: reshape, transpose, broadcast, expand/squeeze, concat, getitem, pad, fill."""
+"""Shape primitives: reshape, transpose, broadcast, expand/squeeze, concat, getitem, gathers, pad, fill."""
 from __future__ import annotations
 
 from typing import Any, Sequence
@@ -326,8 +326,14 @@ class TakeAlongAxis(Op):
         self._check(x, idx)
         return [(idx.shape, x.dtype)]
 
+    def _checked(self, be, idx, size):
+        """The indices to read (clamped where a no-sync backend found them invalid) and that backend's mask."""
+        valid = be.check_indices(idx, size, f"{self.name}: argument 'indices'")
+        return (idx, None) if valid is None else (be.xp.where(valid, idx, 0), valid)
+
     def forward(self, be, x, idx):
-        return be.xp.take_along_axis(x, idx, axis=self.axis)
+        safe, valid = self._checked(be, idx, x.shape[self.axis])
+        return be.mark_invalid(be.xp.take_along_axis(x, safe, axis=self.axis), valid)
 
     def vjp(self, node, grads, needs):
         x, idx = node.inputs
@@ -347,14 +353,75 @@ class TakeAlongAxisGrad(TakeAlongAxis):
     def forward(self, be, g, idx, x):
         xp = be.xp
         axis = self.axis % x.ndim
+        safe, valid = self._checked(be, idx, x.shape[axis])
         out = xp.zeros(x.shape, dtype=g.dtype)
         grid = [xp.arange(n).reshape((-1,) + (1,) * (idx.ndim - d - 1)) for d, n in enumerate(idx.shape)]
-        grid[axis] = idx
-        be.index_add(out, tuple(grid), g)
+        grid[axis] = safe
+        be.index_add(out, tuple(grid), be.mark_invalid(g, valid))
         return out
 
     def vjp(self, node, grads, needs):
         return apply(TakeAlongAxis(self.axis), grads[0], node.inputs[1]), None, None
+
+
+class Take(Op):
+    """out = x[..., idx, ...] with ``idx`` (any shape) indexing ``axis``: numpy.take, tf.gather, an embedding
+    lookup.  Indices must lie in [0, size): negative ones are errors, as in PyTorch's embedding."""
+
+    name = "GatherV2"
+    arg_names = ("params", "indices")
+    saves_inputs = False       # the gradient reads idx and x's shape only
+
+    def __init__(self, axis: int = 0) -> None:
+        self.axis = int(axis)
+
+    def _axis(self, x: Value) -> int:
+        n = len(x.shape)
+        if not -n <= self.axis < n:
+            raise self.shape_error("params", f"a dim {self.axis} to gather along", x.shape)
+        return self.axis % n
+
+    def infer(self, x, idx):
+        if idx.dtype.kind not in "iu":
+            raise self.dtype_error("indices", "an integer type", idx.dtype)
+        a = self._axis(x)
+        return [(tuple(x.shape[:a]) + tuple(idx.shape) + tuple(x.shape[a + 1:]), x.dtype)]
+
+    def _checked(self, be, x_shape, idx):
+        """(axis, indices to read, no-sync backend's validity mask shaped to broadcast against the result)."""
+        a = self.axis % len(x_shape)
+        valid = be.check_indices(idx, x_shape[a], f"{self.name}: argument 'indices'")
+        if valid is None:
+            return a, idx, None
+        return a, be.xp.where(valid, idx, 0), valid.reshape(valid.shape + (1,) * (len(x_shape) - a - 1))
+
+    def forward(self, be, x, idx):
+        a, safe, valid = self._checked(be, x.shape, idx)
+        return be.mark_invalid(be.xp.take(x, safe, axis=a), valid)
+
+    def vjp(self, node, grads, needs):
+        x, idx = node.inputs
+        return apply(TakeGrad(self.axis), grads[0], idx, x), None
+
+
+class TakeGrad(Take):
+    """zeros like ``x`` with ``g`` added at ``idx`` along ``axis`` (repeated indices accumulate)."""
+
+    name = "GatherV2Grad"
+    arg_names = ("grad", "indices", "params")
+
+    def infer(self, g, idx, x):
+        self._axis(x)
+        return [(x.shape, g.dtype)]
+
+    def forward(self, be, g, idx, x):
+        a, safe, valid = self._checked(be, x.shape, idx)
+        out = be.xp.zeros(x.shape, dtype=g.dtype)
+        be.index_add(out, (slice(None),) * a + (safe,), be.mark_invalid(g, valid))
+        return out
+
+    def vjp(self, node, grads, needs):
+        return apply(Take(self.axis), grads[0], node.inputs[1]), None, None
 
 
 class Pad(Op):
@@ -451,6 +518,10 @@ def getitem(x: Value, index: Any) -> Value:
 
 def take_along_axis(x: Value, idx: Value, axis: int) -> Value:
     return apply(TakeAlongAxis(axis), x, idx)
+
+
+def take(x: Value, idx: Value, axis: int = 0) -> Value:
+    return apply(Take(axis), x, idx)
 
 
 def pad(x: Value, pads: Sequence[tuple[int, int]], value: float = 0.0) -> Value:

@@ -6,7 +6,7 @@ from typing import Any
 import numpy
 
 import core
-from core.errors import ShapeError
+from core.errors import ArgumentError, ShapeError
 from core.op import grad_mode
 from eager_api.tensor import Tensor, _T, _as_tensor, int64, ones, where, zeros
 
@@ -66,12 +66,21 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: An
     return y
 
 
-def _pool_pads(input: Tensor, kernel_size: Any, stride: Any, padding: Any, ceil_mode: bool) -> tuple:
-    """(stride, explicit pads): ceil_mode rounds the output size up, as PyTorch (a last window must start
-    inside the input or its left padding), by padding the bottom/right edges further."""
+def _pool_pads(input: Tensor, kernel_size: Any, stride: Any, padding: Any, ceil_mode: bool, name: str) -> tuple:
+    """(stride, explicit pads) after PyTorch's argument checks: ceil_mode rounds the output size up, as PyTorch
+    (a last window must start inside the input or its left padding), by padding the bottom/right edges further."""
     k = _pair(kernel_size)
-    s = _pair(stride or kernel_size)
+    s = _pair(kernel_size if stride is None else stride)      # stride=0 is an error, not the default
     p = _pair(padding)
+    if min(k) < 1:
+        raise ArgumentError(f"{name}: kernel size should be greater than zero, but got kernel_size={kernel_size!r}")
+    if min(s) < 1:
+        raise ArgumentError(f"{name}: stride should be greater than zero, but got stride={stride!r}")
+    if min(p) < 0:
+        raise ArgumentError(f"{name}: pad must be non-negative, but got padding={padding!r}")
+    if p[0] > k[0] // 2 or p[1] > k[1] // 2:
+        raise ArgumentError(f"{name}: pad should be at most half of effective kernel size, but got "
+                            f"padding={padding!r} and kernel_size={kernel_size!r}")
     pads = [p[0], p[0], p[1], p[1]]
     if ceil_mode:
         for axis in (0, 1):
@@ -99,7 +108,7 @@ def max_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
                ceil_mode: bool = False, return_indices: bool = False) -> Any:
     if dilation not in (1, (1, 1)):
         raise NotImplementedError("max_pool2d: dilation > 1 is not supported yet")
-    s, pads = _pool_pads(input, kernel_size, stride, padding, ceil_mode)
+    s, pads = _pool_pads(input, kernel_size, stride, padding, ceil_mode, "max_pool2d")
     y, idx = _T(core.max_pool2d(input, kernel_size, s, pads))
     return (y, idx.long()) if return_indices else y
 
@@ -108,7 +117,7 @@ def avg_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
                count_include_pad: bool = True, divisor_override: Any = None) -> Tensor:
     if divisor_override is not None:
         raise NotImplementedError("avg_pool2d: divisor_override is not supported yet")
-    s, pads = _pool_pads(input, kernel_size, stride, padding, ceil_mode)
+    s, pads = _pool_pads(input, kernel_size, stride, padding, ceil_mode, "avg_pool2d")
     if ceil_mode and count_include_pad and any(_pair(padding)):
         # PyTorch then counts the symmetric padding but not the ceil overhang; no divisor rule here does both.
         raise NotImplementedError("avg_pool2d: ceil_mode with padding and count_include_pad=True is not supported yet")
@@ -208,7 +217,7 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None) -> 
     """Rows of ``weight`` picked by the integer ``input``; the padding row gets no gradient."""
     if input.dtype.kind not in "iu":
         raise TypeError(f"embedding: argument 'input' expected an integer tensor, got {input.dtype}")
-    rows = weight[input]
+    rows = _T(core.ops.shape.take(weight, input, 0))     # an index outside [0, rows) raises, -1 included
     if padding_idx is None:
         return rows
     keep = (input != padding_idx).unsqueeze(-1).to(weight.dtype)
@@ -225,13 +234,6 @@ def _reduce(loss: Tensor, reduction: str, name: str) -> Tensor:
     if reduction == "mean":
         return loss.mean()
     return loss.sum() if reduction == "sum" else loss
-
-
-def _reduce_kept(loss: Tensor, target: Tensor, ignore_index: int, reduction: str, name: str) -> Tensor:
-    """As PyTorch, 'mean' averages over the rows whose target is not ``ignore_index``."""
-    if reduction == "mean":
-        return loss.sum() / (target != ignore_index).sum().to(loss.dtype)
-    return _reduce(loss, reduction, name)
 
 
 def cross_entropy(input: Tensor, target: Tensor, weight: Any = None, ignore_index: int = -100,
@@ -276,25 +278,27 @@ def _weighted_nll(logp: Tensor, target: Tensor, weight: Any, ignore_index: int, 
     """PyTorch's class-weighted NLL (with label smoothing): row i counts w[y_i]; 'mean' divides by the sum of
     the kept rows' weights."""
     w = _class_weight(weight, logp, name)
-    keep = (target != ignore_index).to(logp.dtype)
-    safe = where(target != ignore_index, target, 0)
-    row_w = w[safe] * keep
-    loss = -logp.gather(1, safe.unsqueeze(1)).squeeze(1) * row_w
-    if smoothing:
-        loss = loss * (1 - smoothing) - (logp * w).sum(1) * keep * (smoothing / logp.shape[1])
+    if not smoothing:
+        return _T(core.ops.loss.nll_loss(logp, target, w, ignore_index, reduction))
+    loss = _T(core.ops.loss.nll_loss(logp, target, w, ignore_index, "none"))     # checks the targets
+    kept = target != ignore_index
+    # An ignored row reads nothing (its log-probabilities may be -inf).
+    spread = where(kept, (logp * w).sum(1), 0.0)
+    loss = loss * (1 - smoothing) - spread * (smoothing / logp.shape[1])
     if reduction == "mean":
+        row_w = where(kept, _T(core.ops.shape.take(w, where(kept, target, 0))), 0.0)
         return loss.sum() / row_w.sum()
     return loss.sum() if reduction == "sum" else loss
 
 
 def nll_loss(input: Tensor, target: Tensor, weight: Any = None, ignore_index: int = -100,
              reduction: str = "mean") -> Tensor:
+    """-input[i, target_i] per row (weighted by class), reading only the target's entry."""
     _check_reduction(reduction, "nll_loss")
-    if weight is not None:
-        return _weighted_nll(input, target, weight, ignore_index, reduction, 0.0, "nll_loss")
-    # one_hot of an out-of-range (ignored) label is a zero row, so ignored rows contribute 0.
-    loss = -(input * _T(core.one_hot(target, input.shape[1], input.dtype))).sum(1)
-    return _reduce_kept(loss, target, ignore_index, reduction, "nll_loss")
+    if input.ndim != 2:
+        raise ShapeError(f"nll_loss: expected input of shape (N, C), got {tuple(input.shape)}")
+    w = None if weight is None else _class_weight(weight, input, "nll_loss")
+    return _T(core.ops.loss.nll_loss(input, _as_tensor(target, input), w, ignore_index, reduction))
 
 
 def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
@@ -333,8 +337,12 @@ def _same_shape(input: Tensor, target: Tensor, name: str) -> None:
 
 
 def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
-    n = int(tensor.max().item()) + 1 if num_classes == -1 else num_classes
-    return _T(core.one_hot(tensor, n, int64))
+    """Class values must lie in [0, num_classes) (TensorFlow's one_hot gives zero rows instead)."""
+    if num_classes == -1:
+        if tensor.numel() == 0:
+            raise RuntimeError("one_hot: Can not infer total number of classes from empty tensor; pass num_classes")
+        num_classes = int(tensor.max().item()) + 1
+    return _T(core.one_hot(tensor, num_classes, int64, check=True))
 
 
 def pad(input: Tensor, pad: tuple, mode: str = "constant", value: float = 0.0) -> Tensor:
@@ -360,10 +368,14 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     g = weight.reshape(bshape) if weight is not None else ones(bshape, **like)
     b = bias.reshape(bshape) if bias is not None else zeros(bshape, **like)
     axes = (0,) + tuple(range(2, input.ndim))
+    n = input.numel() // c if c else 0      # values per channel
+    if training and n == 1:
+        # One value per channel has no variance to normalise by.
+        raise ValueError(f"batch_norm: Expected more than 1 value per channel when training, got input size "
+                         f"{input.shape}")
     if training:
         y, mean, var = _T(core.batch_norm_train(input, g, b, axes, eps))
         if running_mean is not None:
-            n = input.numel() // c
             with grad_mode(False):      # running statistics are buffers, not part of the graph
                 running_mean.mul_(1 - momentum).add_(mean.reshape(c) * momentum)
                 running_var.mul_(1 - momentum).add_(var.reshape(c) * (momentum * n / max(n - 1, 1)))

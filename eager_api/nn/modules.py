@@ -10,7 +10,7 @@ from eager_api.autograd import no_grad
 from eager_api.nn import functional as F
 from eager_api.nn.functional import _pair
 from eager_api.nn import init
-from eager_api.tensor import Tensor, empty, ones, tensor, zeros
+from eager_api.tensor import Tensor, _check_grad_dtype, empty, ones, tensor, zeros
 
 IncompatibleKeys = collections.namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
 
@@ -20,8 +20,8 @@ class Parameter(Tensor):
 
     def __new__(cls, data: Tensor | None = None, requires_grad: bool = True) -> "Parameter":
         data = empty(0) if data is None else data
-        p = cls._wrap(data.array, tuple(data.shape), data.dtype, data.device, requires_grad=requires_grad)
-        return p
+        _check_grad_dtype(data.dtype, requires_grad)
+        return cls._wrap(data.array, tuple(data.shape), data.dtype, data.device, requires_grad=requires_grad)
 
     def __init__(self, data: Any = None, requires_grad: bool = True) -> None:
         pass
@@ -417,7 +417,8 @@ class ConvTranspose2d(Module):
         init.kaiming_uniform_(self.weight, a=math.sqrt(5))
         if self.bias is not None:
             # PyTorch's fan-in for a transposed weight is its dim 1 (out channels) times the kernel.
-            bound = 1 / math.sqrt(out_channels * self.kernel_size[0] * self.kernel_size[1])
+            fan_in = out_channels * self.kernel_size[0] * self.kernel_size[1]
+            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, x: Tensor) -> Tensor:

@@ -1,0 +1,22 @@
+"""Errors a kernel raises while it runs: TensorFlow's ``OpError`` family, which ``core.errors`` and
+``tf.errors`` re-export.  They live here, at the bottom layer, because the kernels that detect them do."""
+
+
+class OpError(Exception):
+    """TensorFlow's ``tf.errors.OpError``: a kernel failed while running."""
+
+    def __init__(self, node_def=None, op=None, message: str = "") -> None:
+        super().__init__(message)
+        self.node_def, self.op, self.message = node_def, op, message
+
+
+class InvalidArgumentError(OpError):
+    """``tf.errors.InvalidArgumentError``."""
+
+
+class IndexOutOfRange(InvalidArgumentError, IndexError, RuntimeError):
+    """An index outside its dimension (TF: InvalidArgumentError when the kernel runs; PyTorch: IndexError for
+    targets and embeddings, RuntimeError for gather and one_hot)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(None, None, message)
