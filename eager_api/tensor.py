@@ -41,7 +41,18 @@ class Size(tuple):
 
 
 def set_default_dtype(dtype: Any) -> None:
-    _default_dtype[0] = numpy.dtype(dtype)
+    dt = _dtype(dtype, "set_default_dtype")
+    if dt.kind != "f":
+        raise TypeError("invalid dtype object: only floating-point types are supported as the default type")
+    _default_dtype[0] = dt
+
+
+def _dtype(dtype: Any, fn: str) -> numpy.dtype:
+    """A dtype argument as PyTorch takes it: a torch dtype (here a NumPy dtype) or Python's float/int/bool.
+    Strings are refused as PyTorch refuses them: NumPy would read "float" as float64, TensorFlow as float32."""
+    if isinstance(dtype, str):
+        raise TypeError(f"{fn}(): argument 'dtype' must be torch.dtype, not str")
+    return numpy.dtype(dtype)
 
 
 def get_default_dtype() -> numpy.dtype:
@@ -217,13 +228,13 @@ class Tensor(Value):
         for a in args:
             if isinstance(a, Tensor):
                 dev, dtype = a.device, a.dtype
-            elif isinstance(a, (str, _device.Device)) and not _is_dtype_name(a):
+            elif isinstance(a, (str, _device.Device)):
                 dev = a
             else:
                 dtype = a
         out = self
-        if dtype is not None and numpy.dtype(dtype) != self.dtype:
-            out = _T(core.cast(out, numpy.dtype(dtype)))
+        if dtype is not None and _dtype(dtype, "to") != self.dtype:
+            out = _T(core.cast(out, _dtype(dtype, "to")))
         if dev is not None:
             target = _device.parse(dev)
             if target != out.device:
@@ -700,16 +711,6 @@ def _is_number(x: Any) -> bool:
     return isinstance(x, (builtins.int, builtins.float, builtins.bool, numpy.number)) and not isinstance(x, Tensor)
 
 
-def _is_dtype_name(a: Any) -> bool:
-    if not isinstance(a, str):
-        return False
-    try:
-        numpy.dtype(a)
-        return True
-    except TypeError:
-        return False
-
-
 def _floatify(t: Tensor, c: Any) -> Tensor:
     """Integer tensors meet float scalars (or float-only math) as float32, as PyTorch promotes."""
     if t.dtype.kind != "f" and isinstance(c, (builtins.float, numpy.floating)):
@@ -813,7 +814,7 @@ def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool
     dev = _dev(device)
     if isinstance(data, Tensor):
         data = data._host()
-    arr = numpy.array(data, dtype=None if dtype is None else numpy.dtype(dtype))
+    arr = numpy.array(data, dtype=None if dtype is None else _dtype(dtype, "tensor"))
     if dtype is None:
         if arr.dtype == numpy.float64 and not (isinstance(data, numpy.ndarray)):
             arr = arr.astype(get_default_dtype())
@@ -835,7 +836,7 @@ def from_numpy(a: numpy.ndarray) -> Tensor:
 
 def _full(shape: Sequence[Any], value: Any, dtype: Any, device: Any, requires_grad: bool) -> Tensor:
     dev = _dev(device)
-    dt = numpy.dtype(dtype) if dtype is not None else (
+    dt = _dtype(dtype, "full") if dtype is not None else (
         get_default_dtype() if isinstance(value, builtins.float) else
         (bool_ if isinstance(value, builtins.bool) else int64))
     _check_grad_dtype(dt, requires_grad)
@@ -881,7 +882,7 @@ def arange(start: Any, end: Any = None, step: Any = 1, dtype: Any = None, device
     if end is None:
         start, end = 0, start
     floats = builtins.any(isinstance(v, builtins.float) for v in (start, end, step))
-    dt = numpy.dtype(dtype) if dtype is not None else (get_default_dtype() if floats else int64)
+    dt = _dtype(dtype, "arange") if dtype is not None else (get_default_dtype() if floats else int64)
     return tensor(numpy.arange(start, end, step, dtype=dt), dtype=dt, device=device, requires_grad=requires_grad)
 
 
@@ -893,7 +894,7 @@ def linspace(start: Any, end: Any, steps: builtins.int, dtype: Any = None, devic
 
 def _random(shape: Sequence[Any], dtype: Any, device: Any, requires_grad: bool, generator: Any, kind: str) -> Tensor:
     dev = _dev(device)
-    dt = numpy.dtype(dtype) if dtype is not None else get_default_dtype()
+    dt = _dtype(dtype, "rand") if dtype is not None else get_default_dtype()
     if dt.kind != "f":
         raise NotImplementedError(f"{kind}: sampling is only implemented for floating point dtypes, got {dt}")
     gen = (generator or core.random.default_generator).get(dev)
@@ -917,7 +918,7 @@ def randint(low: builtins.int, high: Any = None, size: Sequence[builtins.int] = 
     if high is None or (isinstance(high, (tuple, list)) and size == ()):
         low, high, size = 0, low, (size if high is None else high)      # randint(high, size)
     dev = _dev(device)
-    dt = numpy.dtype(dtype or int64)
+    dt = _dtype(dtype or int64, "randint")
     _check_grad_dtype(dt, requires_grad)
     gen = (generator or core.random.default_generator).get(dev)
     return _leaf(gen.integers(low, high, size=tuple(size)).astype(dt), dev, requires_grad)

@@ -282,3 +282,19 @@ def test_autograd_grad_with_respect_to_a_view_of_a_rewritten_base():
     y.mul_(2)                       # v now stands for 2 * x[1:]
     (g,) = torch.autograd.grad((v * v).sum(), v)
     assert g.tolist() == [8.0, 12.0]
+
+
+def test_dtype_strings_are_refused_as_pytorch_refuses_them():
+    # NumPy reads "float" as float64 and TensorFlow as float32: PyTorch takes neither, nor do we.
+    with pytest.raises(TypeError, match="must be torch.dtype, not str"):
+        torch.tensor([1.0], dtype="float")
+    with pytest.raises(TypeError, match="must be torch.dtype, not str"):
+        torch.zeros(2, dtype="float32")
+    with pytest.raises(TypeError, match="must be torch.dtype, not str"):
+        torch.ones(2).to(dtype="double")
+    with pytest.raises((RuntimeError, ValueError)):
+        torch.ones(2).to("float")       # a string is a device in .to()
+    with pytest.raises(TypeError, match="only floating-point types"):
+        torch.set_default_dtype(torch.int64)
+    assert torch.ones(2, dtype=float).dtype == torch.float64      # Python's float is float64, as in PyTorch
+    assert torch.ones(2).to(int).dtype == torch.int64

@@ -10,7 +10,7 @@ from eager_api.autograd import no_grad
 from eager_api.nn import functional as F
 from eager_api.nn.functional import _pair
 from eager_api.nn import init
-from eager_api.tensor import Tensor, _check_grad_dtype, empty, ones, tensor, zeros
+from eager_api.tensor import Tensor, _check_grad_dtype, empty, float32, float64, ones, tensor, zeros
 
 IncompatibleKeys = collections.namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
 
@@ -167,10 +167,10 @@ class Module:
         return self.to("cuda" if device is None else f"cuda:{device}")
 
     def double(self) -> "Module":
-        return self.to("float64")
+        return self.to(float64)
 
     def float(self) -> "Module":
-        return self.to("float32")
+        return self.to(float32)
 
     def apply(self, fn: Any) -> "Module":
         for m in self.children():
