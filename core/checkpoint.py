@@ -207,23 +207,31 @@ def load(f: PathOrFile, cap: int | None = None) -> tuple[dict[str, numpy.ndarray
 Leaf = Callable[[Any], "tuple[str, numpy.ndarray] | None"]
 
 
-def _encode(obj: Any, leaf: Leaf, arrays: dict) -> Any:
+def _encode(obj: Any, leaf: Leaf, arrays: dict, where: str = "object") -> Any:
+    """The JSON skeleton of ``obj``, its arrays moved to ``arrays``; ``where`` names the part for errors."""
     found = leaf(obj)
     if found is not None:
         tag, arr = found
+        if arr.dtype.hasobject:
+            # numpy would pickle it, and loading refuses pickles: refuse now rather than write a dead file.
+            raise TypeError(f"checkpoint: cannot store {where}: an array of Python objects (dtype {arr.dtype}) "
+                            "needs pickle, which dualflow never loads; store numbers or strings")
         key = f"a{len(arrays)}"
         arrays[key] = arr
         return {"__leaf__": [tag, key]}
     if isinstance(obj, dict):
-        return {"__dict__": [[_encode(k, leaf, arrays), _encode(v, leaf, arrays)] for k, v in obj.items()]}
+        return {"__dict__": [[_encode(k, leaf, arrays, f"{where} key {k!r}"), _encode(v, leaf, arrays,
+                                                                                    f"{where}[{k!r}]")]
+                             for k, v in obj.items()]}
     if isinstance(obj, (list, tuple)):
-        return {"__list__" if isinstance(obj, list) else "__tuple__": [_encode(v, leaf, arrays) for v in obj]}
+        return {"__list__" if isinstance(obj, list) else "__tuple__": [_encode(v, leaf, arrays, f"{where}[{i}]")
+                                                                       for i, v in enumerate(obj)]}
     if obj is None or isinstance(obj, (str, int, float)):
         return obj
     if isinstance(obj, numpy.generic):
         return obj.item()
-    raise TypeError(f"checkpoint: cannot store an object of type {type(obj).__name__}; only arrays, numbers, "
-                    "strings and dicts/lists/tuples of them")
+    raise TypeError(f"checkpoint: cannot store {where}, an object of type {type(obj).__name__}; only tensors, "
+                    "arrays, numbers, strings and dicts/lists/tuples of them")
 
 
 def _decode(obj: Any, arrays: dict, build: Callable[[str, numpy.ndarray], Any]) -> Any:
