@@ -11,7 +11,7 @@ from core.graph import toposort
 from static_api import ops
 from static_api.graph import Tensor
 from static_api.keras import layers as L
-from static_api.keras import losses, optimizers
+from static_api.keras import losses, optimizers, saving
 from static_api.session import Session
 
 
@@ -70,10 +70,12 @@ class Model:
         if len(values) != len(self.weights):
             raise ValueError(f"set_weights: the model has {len(self.weights)} weights, got {len(values)}")
         sess = self._session()
+        # Every shape is checked before the first assignment, so a bad list changes nothing.
         for w, v in zip(self.weights, values):
             if tuple(numpy.shape(v)) != tuple(w.shape):
                 raise ValueError(f"set_weights: weight '{w.op.name}' has shape {tuple(w.shape)}, got "
                                  f"{tuple(numpy.shape(v))}")
+        for w, v in zip(self.weights, values):
             w.load(v, sess)
 
     def weight_layouts(self) -> list:
@@ -113,11 +115,17 @@ class Model:
         """Load ``save_weights`` output, or an eager (PyTorch-layout) state dict of the same architecture,
         whose conv and linear weights are converted to this model's NHWC/HWIO layout."""
         tree, frontend = checkpoint.load_tree(filepath)
+        where = f"weights file {filepath!r}"
+        # set_weights checks every shape before assigning any, so a file that does not fit changes nothing.
         if frontend == "keras":
-            self.set_weights(list(tree["weights"].values()))
+            if not isinstance(tree, dict) or not isinstance(tree.get("weights"), dict):
+                raise checkpoint.CheckpointError(f"{where}: malformed Keras weights entry")
+            self.set_weights(saving.check_arrays(list(tree["weights"].values()), where))
         elif frontend == "eager":
-            values = [v for k, v in tree.items() if not k.endswith("num_batches_tracked")]
-            self.set_weights(interop.convert(values, self.weight_layouts(), "to_tf"))
+            if not isinstance(tree, dict):
+                raise checkpoint.CheckpointError(f"{where}: an eager checkpoint must hold a state dict")
+            values = [v for k, v in tree.items() if not str(k).endswith("num_batches_tracked")]
+            self.set_weights(interop.convert(saving.check_arrays(values, where), self.weight_layouts(), "to_tf"))
         else:
             raise checkpoint.CheckpointError(f"{filepath!r} holds neither Keras weights nor an eager state dict "
                                              f"(frontend {frontend!r})")
@@ -370,29 +378,74 @@ class Sequential(Model):
                              "the list with keras.Input(shape).")
 
 
-def load_model(filepath: str, compile: bool = True) -> Model:  # noqa: A002  (Keras' argument name)
+def load_model(filepath: str, custom_objects: dict | None = None, compile: bool = True,  # noqa: A002
+               safe_mode: bool = True) -> Model:
     """Rebuild a model written by ``Model.save`` in the default graph: layers, weights and, with ``compile``,
-    its optimizer, loss and metrics.  The file is data only; nothing in it is executed."""
+    its optimizer, loss and metrics.  The file is data only: layer classes come from ``keras.layers`` or
+    ``custom_objects``, configs are checked against the constructors, and each weight is checked against
+    the layer's shape before it is created (``safe_mode`` is accepted for Keras' signature: nothing in a
+    file is ever executed)."""
     tree, frontend = checkpoint.load_tree(filepath)
+    where = f"keras model {filepath!r}"
     if frontend != "keras-model":
         raise checkpoint.CheckpointError(f"{filepath!r} holds no saved Keras model (frontend {frontend!r}); "
                                          "weights files load with model.load_weights")
-    ins = [L.Input(tuple(spec["shape"]), dtype=spec["dtype"], name=spec["name"]) for spec in tree["inputs"]]
+    keys = {"class", "name", "output", "inputs", "layers", "weights", "compile"}
+    if not isinstance(tree, dict) or set(tree) != keys:
+        raise checkpoint.CheckpointError(f"{where}: expected the entries {sorted(keys)}, got "
+                                         f"{sorted(tree) if isinstance(tree, dict) else type(tree).__name__}")
+    if tree["class"] not in ("Model", "Sequential") or not isinstance(tree["name"], str) \
+            or not isinstance(tree["inputs"], list) or not tree["inputs"] or not isinstance(tree["layers"], list):
+        raise checkpoint.CheckpointError(f"{where}: malformed model entry (class {tree['class']!r})")
+    specs = [saving.check_input(s, f"{where}, input {i}") for i, s in enumerate(tree["inputs"])]
+    entries = []
+    for i, entry in enumerate(tree["layers"]):
+        at = f"{where}, layer {i}"
+        if not isinstance(entry, dict) or set(entry) != {"class", "config", "inbound"}:
+            raise checkpoint.CheckpointError(f"{at}: expected the entries class, config and inbound")
+        cls = saving.layer_class(entry["class"], custom_objects, at)
+        inbound = entry["inbound"]
+        if not isinstance(inbound, list) or not inbound or not all(
+                type(k) is int and 0 <= k < len(specs) + i for k in inbound):
+            raise checkpoint.CheckpointError(f"{at}: inbound {inbound!r} must list earlier tensors")
+        entries.append((cls, saving.check_config(cls, entry["config"], at), inbound, at))
+    if type(tree["output"]) is not int or not 0 <= tree["output"] < len(specs) + len(entries):
+        raise checkpoint.CheckpointError(f"{where}: output {tree['output']!r} is not one of the model's tensors")
+    if tree["class"] == "Sequential" and len(specs) != 1:
+        raise checkpoint.CheckpointError(f"{where}: a Sequential model has one input, the file lists {len(specs)}")
+    source = saving.SavedWeights(saving.check_arrays(tree["weights"], f"{where}, weights"), where)
+
+    def make(cls: type, config: dict, at: str) -> L.Layer:
+        try:
+            layer = cls(**config)
+        except (TypeError, ValueError) as exc:
+            raise checkpoint.CheckpointError(f"{at}: {cls.__name__}(**{config!r}) failed: {exc}") from None
+        layer._weight_source = source
+        return layer
+    ins = [L.Input(shape, dtype=dtype, name=name) for shape, dtype, name in specs]
     if tree["class"] == "Sequential":
         model: Model = Sequential(ins, name=tree["name"])
-        for entry in tree["layers"]:
-            model.add(getattr(L, entry["class"])(**entry["config"]))
+        for cls, config, _, at in entries:
+            model.add(make(cls, config, at))
     else:
         outs = list(ins)
-        for entry in tree["layers"]:
-            layer = getattr(L, entry["class"])(**entry["config"])
-            args = [outs[k] for k in entry["inbound"]]
+        for cls, config, inbound, at in entries:
+            layer = make(cls, config, at)
+            args = [outs[k] for k in inbound]
             outs.append(layer(args if layer.takes_list else args[0]))
         model = Model(ins if len(ins) > 1 else ins[0], outs[tree["output"]], name=tree["name"])
-    model.set_weights(tree["weights"])
+    source.check_all_used()
     if compile and tree["compile"] is not None:
         c = tree["compile"]
-        model.compile(optimizers.deserialize(c["optimizer"]), losses.deserialize(c["loss"]), c["metrics"])
+        try:
+            opt, loss = optimizers.deserialize(c["optimizer"]), losses.deserialize(c["loss"])
+            metrics = c["metrics"]
+            if not isinstance(metrics, list) or not all(isinstance(m, str) for m in metrics):
+                raise TypeError(f"metrics must be a list of names, got {metrics!r}")
+        except (KeyError, TypeError, ValueError) as exc:
+            raise checkpoint.CheckpointError(f"{where}, compile: cannot rebuild the training settings: "
+                                             f"{type(exc).__name__}: {exc}") from None
+        model.compile(opt, loss, metrics)
     return model
 
 
