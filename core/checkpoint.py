@@ -9,6 +9,7 @@ a reader sees the old file or the new one, never a half-written one.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import re
@@ -78,10 +79,13 @@ def atomic_write(path: str | os.PathLike, write: Callable[[IO[bytes]], None]) ->
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
-    # The rename itself is durable only once the folder is synced.
+    # The rename itself is durable only once the folder is synced (where the file system can sync folders).
     dfd = os.open(folder, os.O_RDONLY)
     try:
         os.fsync(dfd)
+    except OSError as exc:
+        if exc.errno not in (errno.EINVAL, errno.ENOTSUP):
+            raise
     finally:
         os.close(dfd)
 

@@ -605,3 +605,24 @@ def test_load_state_dict_partial_copy_matches_pytorch():
             m.load_state_dict(sd)
         loaded.append({k: bool((v == 7.0).all()) for k, v in m.state_dict().items()})
     assert loaded[0] == loaded[1]
+
+
+def test_load_model_layers_that_do_not_fit_together_are_a_checkpoint_error(tmp_path):
+    tree = _saved_tree(tmp_path)
+    tree["inputs"][0]["shape"] = [3, 3]                     # Dense wants a 2-D input
+    with pytest.raises(CheckpointError, match="do not fit together.*expected a 2-D input"):
+        tf.keras.models.load_model(_crafted(tmp_path, tree))
+
+
+@pytest.mark.parametrize("settings", [
+    {"optimizer": 3, "loss": {}, "metrics": []},
+    {"optimizer": {"name": "sgd"}, "loss": {"class": "MeanSquaredError", "from_logits": False}, "metrics": [1]},
+    {"optimizer": {"name": "sgd", "learning_rate": [0.1]}, "loss": {}, "metrics": []},
+    "adam",
+])
+def test_load_model_checks_compile_settings(tmp_path, settings):
+    tree = _saved_tree(tmp_path)
+    tree["compile"] = settings
+    with pytest.raises(CheckpointError, match="compile"):
+        tf.keras.models.load_model(_crafted(tmp_path, tree))
+    tf.keras.models.load_model(_crafted(tmp_path, tree), compile=False)     # the model itself is fine

@@ -386,66 +386,44 @@ def load_model(filepath: str, custom_objects: dict | None = None, compile: bool 
     the layer's shape before it is created (``safe_mode`` is accepted for Keras' signature: nothing in a
     file is ever executed)."""
     tree, frontend = checkpoint.load_tree(filepath)
-    where = f"keras model {filepath!r}"
     if frontend != "keras-model":
         raise checkpoint.CheckpointError(f"{filepath!r} holds no saved Keras model (frontend {frontend!r}); "
                                          "weights files load with model.load_weights")
-    keys = {"class", "name", "output", "inputs", "layers", "weights", "compile"}
-    if not isinstance(tree, dict) or set(tree) != keys:
-        raise checkpoint.CheckpointError(f"{where}: expected the entries {sorted(keys)}, got "
-                                         f"{sorted(tree) if isinstance(tree, dict) else type(tree).__name__}")
-    if tree["class"] not in ("Model", "Sequential") or not isinstance(tree["name"], str) \
-            or not isinstance(tree["inputs"], list) or not tree["inputs"] or not isinstance(tree["layers"], list):
-        raise checkpoint.CheckpointError(f"{where}: malformed model entry (class {tree['class']!r})")
-    specs = [saving.check_input(s, f"{where}, input {i}") for i, s in enumerate(tree["inputs"])]
-    entries = []
-    for i, entry in enumerate(tree["layers"]):
-        at = f"{where}, layer {i}"
-        if not isinstance(entry, dict) or set(entry) != {"class", "config", "inbound"}:
-            raise checkpoint.CheckpointError(f"{at}: expected the entries class, config and inbound")
-        cls = saving.layer_class(entry["class"], custom_objects, at)
-        inbound = entry["inbound"]
-        if not isinstance(inbound, list) or not inbound or not all(
-                type(k) is int and 0 <= k < len(specs) + i for k in inbound):
-            raise checkpoint.CheckpointError(f"{at}: inbound {inbound!r} must list earlier tensors")
-        entries.append((cls, saving.check_config(cls, entry["config"], at), inbound, at))
-    if type(tree["output"]) is not int or not 0 <= tree["output"] < len(specs) + len(entries):
-        raise checkpoint.CheckpointError(f"{where}: output {tree['output']!r} is not one of the model's tensors")
-    if tree["class"] == "Sequential" and len(specs) != 1:
-        raise checkpoint.CheckpointError(f"{where}: a Sequential model has one input, the file lists {len(specs)}")
-    source = saving.SavedWeights(saving.check_arrays(tree["weights"], f"{where}, weights"), where)
+    where = f"keras model {filepath!r}"
+    plan = saving.check_model(tree, custom_objects, where, compile)
 
     def make(cls: type, config: dict, at: str) -> L.Layer:
         try:
             layer = cls(**config)
         except (TypeError, ValueError) as exc:
             raise checkpoint.CheckpointError(f"{at}: {cls.__name__}(**{config!r}) failed: {exc}") from None
-        layer._weight_source = source
+        layer._weight_source = plan.weights
         return layer
-    ins = [L.Input(shape, dtype=dtype, name=name) for shape, dtype, name in specs]
-    if tree["class"] == "Sequential":
-        model: Model = Sequential(ins, name=tree["name"])
-        for cls, config, _, at in entries:
-            model.add(make(cls, config, at))
-    else:
-        outs = list(ins)
-        for cls, config, inbound, at in entries:
-            layer = make(cls, config, at)
-            args = [outs[k] for k in inbound]
-            outs.append(layer(args if layer.takes_list else args[0]))
-        model = Model(ins if len(ins) > 1 else ins[0], outs[tree["output"]], name=tree["name"])
-    source.check_all_used()
+    ins = [L.Input(shape, dtype=dtype, name=name) for shape, dtype, name in plan.inputs]
+    try:
+        if tree["class"] == "Sequential":
+            model: Model = Sequential(ins, name=tree["name"])
+            for cls, config, _, at in plan.layers:
+                model.add(make(cls, config, at))
+        else:
+            outs = list(ins)
+            for cls, config, inbound, at in plan.layers:
+                layer = make(cls, config, at)
+                args = [outs[k] for k in inbound]
+                outs.append(layer(args if layer.takes_list else args[0]))
+            model = Model(ins if len(ins) > 1 else ins[0], outs[tree["output"]], name=tree["name"])
+    except checkpoint.CheckpointError:
+        raise
+    except (TypeError, ValueError, NotImplementedError) as exc:
+        raise checkpoint.CheckpointError(f"{where}: the saved layers do not fit together: {exc}") from None
+    plan.weights.check_all_used()
     if compile and tree["compile"] is not None:
         c = tree["compile"]
         try:
-            opt, loss = optimizers.deserialize(c["optimizer"]), losses.deserialize(c["loss"])
-            metrics = c["metrics"]
-            if not isinstance(metrics, list) or not all(isinstance(m, str) for m in metrics):
-                raise TypeError(f"metrics must be a list of names, got {metrics!r}")
+            model.compile(optimizers.deserialize(c["optimizer"]), losses.deserialize(c["loss"]), c["metrics"])
         except (KeyError, TypeError, ValueError) as exc:
             raise checkpoint.CheckpointError(f"{where}, compile: cannot rebuild the training settings: "
                                              f"{type(exc).__name__}: {exc}") from None
-        model.compile(opt, loss, metrics)
     return model
 
 

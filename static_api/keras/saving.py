@@ -12,7 +12,7 @@ import collections.abc
 import inspect
 import types
 import typing
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy
 
@@ -106,7 +106,7 @@ def check_config(cls: type, config: Any, where: str) -> dict:
     if unknown:
         raise CheckpointError(f"{where}: {cls.__name__} has no argument(s) {unknown}; known: {sorted(params)}")
     for key, value in config.items():
-        p, hint = params[key]
+        hint = params[key][1]
         if not _plain(value) or not _fits(value, hint):
             raise CheckpointError(f"{where}: {cls.__name__} argument {key!r} = {value!r} is not of type "
                                   f"{getattr(hint, '__name__', hint)}")
@@ -162,3 +162,50 @@ class SavedWeights:
         if self.used != len(self.values):
             raise CheckpointError(f"{self.where}: the file holds {len(self.values)} weights but the model's layers "
                                   f"use {self.used}")
+
+
+def _training_settings(c: Any) -> bool:
+    """Whether ``c`` is what ``Model.save`` writes for the compile settings (or None: not compiled)."""
+    return c is None or (isinstance(c, dict) and set(c) == {"optimizer", "loss", "metrics"} and _plain(c)
+                         and isinstance(c["optimizer"], dict) and isinstance(c["loss"], dict)
+                         and isinstance(c["metrics"], list) and all(isinstance(m, str) for m in c["metrics"]))
+
+
+class ModelPlan(NamedTuple):
+    """A checked saved model: input specs, (class, config, inbound positions, where) per layer, weights."""
+    inputs: list
+    layers: list
+    weights: SavedWeights
+
+
+def check_model(tree: Any, custom_objects: dict | None, where: str, compile: bool) -> ModelPlan:  # noqa: A002
+    """Check everything ``Model.save`` wrote before anything is built: the entries, each input, each layer's
+    class, config and inbound positions, the output position, the weights and (with ``compile``) the
+    training settings."""
+    keys = {"class", "name", "output", "inputs", "layers", "weights", "compile"}
+    if not isinstance(tree, dict) or set(tree) != keys:
+        raise CheckpointError(f"{where}: expected the entries {sorted(keys)}, got "
+                              f"{sorted(tree) if isinstance(tree, dict) else type(tree).__name__}")
+    if tree["class"] not in ("Model", "Sequential") or not isinstance(tree["name"], str) \
+            or not isinstance(tree["inputs"], list) or not tree["inputs"] or not isinstance(tree["layers"], list):
+        raise CheckpointError(f"{where}: malformed model entry (class {tree['class']!r})")
+    inputs = [check_input(s, f"{where}, input {i}") for i, s in enumerate(tree["inputs"])]
+    if tree["class"] == "Sequential" and len(inputs) != 1:
+        raise CheckpointError(f"{where}: a Sequential model has one input, the file lists {len(inputs)}")
+    layers = []
+    for i, entry in enumerate(tree["layers"]):
+        at = f"{where}, layer {i}"
+        if not isinstance(entry, dict) or set(entry) != {"class", "config", "inbound"}:
+            raise CheckpointError(f"{at}: expected the entries class, config and inbound")
+        cls = layer_class(entry["class"], custom_objects, at)
+        inbound = entry["inbound"]
+        if not isinstance(inbound, list) or not inbound or not all(
+                type(k) is int and 0 <= k < len(inputs) + i for k in inbound):
+            raise CheckpointError(f"{at}: inbound {inbound!r} must list earlier tensors")
+        layers.append((cls, check_config(cls, entry["config"], at), inbound, at))
+    if type(tree["output"]) is not int or not 0 <= tree["output"] < len(inputs) + len(layers):
+        raise CheckpointError(f"{where}: output {tree['output']!r} is not one of the model's tensors")
+    if compile and not _training_settings(tree["compile"]):
+        raise CheckpointError(f"{where}, compile: expected optimizer and loss configs and a list of metric "
+                              f"names, got {tree['compile']!r}")
+    return ModelPlan(inputs, layers, SavedWeights(check_arrays(tree["weights"], f"{where}, weights"), where))
