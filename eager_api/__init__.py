@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import builtins
 import os
-from typing import Any
+from typing import IO, Any
 
 import numpy
 
@@ -120,7 +120,7 @@ def get_num_threads() -> int:
 
 def _leaf(obj: Any) -> Any:
     if isinstance(obj, Tensor):
-        return "tensor", obj._host()
+        return f"tensor:{obj.device}", obj._host()     # the device is kept for map_location
     if isinstance(obj, numpy.ndarray):
         return "array", obj
     if type(obj).__module__.startswith("cupy"):
@@ -128,13 +128,46 @@ def _leaf(obj: Any) -> Any:
     return None
 
 
-def save(obj: Any, f: str | os.PathLike) -> None:
-    """Store a state dict (tensors, arrays, numbers, strings, nested containers) without pickle."""
+def save(obj: Any, f: str | os.PathLike | IO[bytes]) -> None:
+    """Store a state dict (tensors, arrays, numbers, strings, nested containers) without pickle, to a path
+    (replaced atomically) or an open binary file.  Anything else, arrays of Python objects included, is
+    refused here with a TypeError, since no file that needs pickle is ever loaded back."""
     _ckpt.save_tree(f, obj, "eager", _leaf)
 
 
-def load(f: str | os.PathLike, map_location: Any = None, weights_only: bool = True) -> Any:
-    """Load what ``save`` stored; never executes code from the file."""
-    obj, _ = _ckpt.load_tree(f, lambda tag, a: tensor(a, dtype=a.dtype, device=map_location) if tag == "tensor"
-                             else a)
+def _restore(host: numpy.ndarray, saved: str, map_location: Any) -> Tensor:
+    """A loaded tensor placed as PyTorch places it: ``map_location(storage, saved)`` (None keeps the saved
+    device), a dict renaming saved devices, one device for all, or (None) the device it was saved from."""
+    if callable(map_location):
+        out = map_location(tensor(host, dtype=host.dtype, device="cpu"), saved)
+        if out is not None:
+            if not isinstance(out, Tensor):
+                raise TypeError(f"torch.load: map_location(storage, {saved!r}) must return a tensor or None, "
+                                f"got {type(out).__name__}")
+            return out
+        target = saved
+    elif isinstance(map_location, dict):
+        target = map_location.get(saved, saved)
+    else:
+        target = saved if map_location is None else map_location
+    try:
+        dev = _device.parse(target)
+    except RuntimeError as exc:
+        raise RuntimeError(f"Attempting to deserialize a tensor saved on {saved!r} to {str(target)!r}, which is "
+                           f"not usable here: {exc}. On a CPU-only machine, use torch.load with "
+                           "map_location=torch.device('cpu') to map your storages to the CPU.") from None
+    return tensor(host, dtype=host.dtype, device=dev)
+
+
+def load(f: str | os.PathLike | IO[bytes], map_location: Any = None, weights_only: bool = True) -> Any:
+    """Load what ``save`` stored, from a path or an open binary file; never executes code from the file.
+    ``map_location`` is a callable ``(storage, location)``, a dict ``{'cuda:0': 'cpu'}``, a device or str."""
+    if not (map_location is None or callable(map_location) or isinstance(map_location, (dict, str, _device.Device))):
+        raise TypeError(f"torch.load: map_location must be a callable, a dict, a str or a torch.device, got "
+                        f"{type(map_location).__name__}")
+
+    def build(tag: str, a: numpy.ndarray) -> Any:
+        kind, _, saved = tag.partition(":")
+        return _restore(a, saved or "cpu", map_location) if kind == "tensor" else a
+    obj, _ = _ckpt.load_tree(f, build)
     return obj

@@ -1,8 +1,8 @@
 """``tf.train``: TF1 optimizers (as stateful graph ops over the session's variables) and Saver."""
 from __future__ import annotations
 
-import json
 import os
+import re
 from typing import Any, Sequence
 
 import numpy
@@ -161,7 +161,8 @@ def get_or_create_global_step() -> Variable:
 
 
 class Saver:
-    """Saves and restores variable values as non-executable ``.npz`` checkpoints."""
+    """Saves and restores variable values as non-executable ``.npz`` checkpoints; each save also rewrites
+    the folder's ``checkpoint`` state file (TensorFlow's text format), atomically."""
 
     def __init__(self, var_list: Sequence[Variable] | dict | None = None, max_to_keep: int = 5) -> None:
         if isinstance(var_list, dict):
@@ -171,7 +172,8 @@ class Saver:
         self.max_to_keep = max_to_keep
         self.last_checkpoints: list[str] = []
 
-    def save(self, sess: Any, save_path: str, global_step: Any = None, write_state: bool = True) -> str:
+    def save(self, sess: Any, save_path: str, global_step: Any = None, latest_filename: str | None = None,
+             write_state: bool = True) -> str:
         if global_step is not None:
             step = int(sess.run(global_step)) if isinstance(global_step, Tensor) else int(global_step)
             save_path = f"{save_path}-{step}"
@@ -180,38 +182,80 @@ class Saver:
         if save_path in self.last_checkpoints:
             self.last_checkpoints.remove(save_path)
         self.last_checkpoints.append(save_path)
+        stale = []
         while self.max_to_keep and len(self.last_checkpoints) > self.max_to_keep:
-            old = self.last_checkpoints.pop(0)
-            if os.path.exists(old + ".npz"):
-                os.remove(old + ".npz")
+            stale.append(self.last_checkpoints.pop(0))
         if write_state:
             d = os.path.dirname(os.path.abspath(save_path))
-            with open(os.path.join(d, "checkpoint.json"), "w") as f:
-                json.dump({"model_checkpoint_path": os.path.basename(save_path),
-                           "all_model_checkpoint_paths": [os.path.basename(p) for p in self.last_checkpoints]}, f)
+            lines = [f"model_checkpoint_path: {_quote(os.path.basename(save_path))}"] + [
+                f"all_model_checkpoint_paths: {_quote(os.path.basename(p))}" for p in self.last_checkpoints]
+            text = "\n".join(lines) + "\n"
+            checkpoint.atomic_write(os.path.join(d, latest_filename or "checkpoint"),
+                                    lambda f: f.write(text.encode("utf-8")))
+        # Old files go only once the state file no longer names them (TensorFlow's order too).
+        for old in stale:
+            if os.path.exists(old + ".npz"):
+                os.remove(old + ".npz")
         return save_path
 
     def restore(self, sess: Any, save_path: str) -> None:
+        """Assign every variable from the checkpoint, or none: all entries are checked (present, same
+        shape and dtype) before the first assignment."""
+        from static_api.errors import InvalidArgumentError, NotFoundError
         path = save_path if save_path.endswith(".npz") else save_path + ".npz"
         if not os.path.exists(path):
-            from static_api.errors import NotFoundError
-            raise NotFoundError(None, None, f"Failed to find any matching files for {save_path}")
+            raise ValueError(f"The passed save_path is not a valid checkpoint: {save_path}")
         arrays, _ = checkpoint.load(path)
+        mismatch = ("Restoring from checkpoint failed. This is most likely due to a mismatch between the current "
+                    "graph and the graph from the checkpoint. Original error:\n\n")
         for name, v in self._vars.items():
             if name not in arrays:
-                from static_api.errors import NotFoundError
-                raise NotFoundError(None, None, f"Key {name} not found in checkpoint {save_path}")
+                raise NotFoundError(None, None, "Restoring from checkpoint failed. This is most likely due to a "
+                                    "Variable name or other graph key that is missing from the checkpoint. "
+                                    f"Original error:\n\nKey {name} not found in checkpoint {save_path}")
             a = arrays[name]
+            if a.dtype != v.dtype:
+                raise InvalidArgumentError(None, None, f"{mismatch}tensor_name = {name}; expected dtype "
+                                           f"{_tf_dtype(v.dtype)} does not equal original dtype {_tf_dtype(a.dtype)}")
             if tuple(a.shape) != tuple(v.shape):
-                from static_api.errors import InvalidArgumentError
-                raise InvalidArgumentError(None, None, f"Assign requires shapes of both tensors to match. lhs shape= "
-                                                       f"{list(v.shape)} rhs shape= {list(a.shape)} ({name})")
-            v.load(a, sess)
+                raise InvalidArgumentError(None, None, f"{mismatch}Assign requires shapes of both tensors to match. "
+                                           f"lhs shape= {list(v.shape)} rhs shape= {list(a.shape)} ({name})")
+        for name, v in self._vars.items():
+            v.load(arrays[name], sess)
 
 
-def latest_checkpoint(checkpoint_dir: str) -> str | None:
-    p = os.path.join(checkpoint_dir, "checkpoint.json")
-    if not os.path.exists(p):
+def _tf_dtype(dtype: numpy.dtype) -> str:
+    """TensorFlow's name for a dtype in its error messages (float for float32, double for float64)."""
+    return {"float32": "float", "float64": "double", "float16": "half"}.get(dtype.name, dtype.name)
+
+
+def _quote(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+_STATE_LINE = re.compile(r'\s*(model_checkpoint_path|all_model_checkpoint_paths)\s*:\s*"((?:[^"\\]|\\.)*)"\s*')
+
+
+def latest_checkpoint(checkpoint_dir: str, latest_filename: str | None = None) -> str | None:
+    """The newest checkpoint named in the folder's state file, as TensorFlow reads it: None when the
+    folder, the state file or the checkpoint itself is missing, or when the file cannot be parsed;
+    ValueError when it parses but names no checkpoint (e.g. an empty file)."""
+    p = os.path.join(checkpoint_dir, latest_filename or "checkpoint")
+    try:
+        with open(p, encoding="utf-8") as f:
+            text = f.read()
+    except (FileNotFoundError, NotADirectoryError, UnicodeDecodeError):
         return None
-    with open(p) as f:
-        return os.path.join(checkpoint_dir, json.load(f)["model_checkpoint_path"])
+    latest = None
+    for line in text.splitlines():
+        m = _STATE_LINE.fullmatch(line)
+        if m is None:
+            if line.strip():
+                return None         # TensorFlow logs the parse error and ignores the file
+            continue
+        if m[1] == "model_checkpoint_path":
+            latest = re.sub(r"\\(.)", r"\1", m[2])
+    if not latest:
+        raise ValueError(f"Invalid checkpoint state loaded from {checkpoint_dir}")
+    path = os.path.join(checkpoint_dir, latest)
+    return path if os.path.exists(path + ".npz") else None

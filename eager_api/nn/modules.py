@@ -197,25 +197,27 @@ class Module:
                         own[f"{mp}.{k}" if mp else k] = t
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
+        # As PyTorch: entries that fit are copied even when others fail; the error lists every problem.
         errors = []
-        if strict and (missing or unexpected):
-            if unexpected:
-                errors.append("Unexpected key(s) in state_dict: " + ", ".join(f'"{k}"' for k in unexpected) + ". ")
-            if missing:
-                errors.append("Missing key(s) in state_dict: " + ", ".join(f'"{k}"' for k in missing) + ". ")
-        for k, t in own.items():
-            if k in state_dict:
-                src = state_dict[k]
-                shape = tuple(src.shape)
-                if shape != tuple(t.shape):
-                    errors.append(f"size mismatch for {k}: copying a param with shape {list(shape)} from checkpoint, "
-                                  f"the shape in current model is {list(t.shape)}.")
-        if errors:
-            raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:\n\t" + "\n\t".join(errors))
         with no_grad():
             for k, t in own.items():
-                if k in state_dict:
-                    t.copy_(state_dict[k] if isinstance(state_dict[k], Tensor) else tensor(state_dict[k]))
+                if k not in state_dict:
+                    continue
+                src = state_dict[k]
+                if not isinstance(src, Tensor):
+                    errors.append(f'While copying the parameter named "{k}", expected torch.Tensor or Tensor-like '
+                                  f"object from checkpoint but received {type(src)}")
+                elif tuple(src.shape) != tuple(t.shape):
+                    errors.append(f"size mismatch for {k}: copying a param with shape {list(src.shape)} from "
+                                  f"checkpoint, the shape in current model is {list(t.shape)}.")
+                else:
+                    t.copy_(src)
+        if strict and unexpected:
+            errors.insert(0, "Unexpected key(s) in state_dict: " + ", ".join(f'"{k}"' for k in unexpected) + ". ")
+        if strict and missing:
+            errors.insert(0, "Missing key(s) in state_dict: " + ", ".join(f'"{k}"' for k in missing) + ". ")
+        if errors:
+            raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:\n\t" + "\n\t".join(errors))
         return IncompatibleKeys(missing, unexpected)
 
     # ----- printing ----------------------------------------------------------------

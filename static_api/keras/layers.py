@@ -91,8 +91,14 @@ class Layer:
         """Each weight's layout for cross-frontend conversion (see ``core.interop``)."""
         return [("plain", None)] * len(self.weights)
 
+    # keras.models.load_model sets this to a callable (name, shape) -> the saved value: a rebuilt layer takes
+    # its weights from the file, shape-checked before anything is allocated, instead of initializing them.
+    _weight_source: Any = None
+
     def _add_weight(self, suffix: str, shape: Sequence[int], init: Any, trainable: bool = True) -> Variable:
-        v = Variable(init(tuple(shape), numpy.float32), name=f"{self.name}/{suffix}", trainable=trainable)
+        name, shape = f"{self.name}/{suffix}", tuple(shape)
+        value = init(shape, numpy.float32) if self._weight_source is None else self._weight_source(name, shape)
+        v = Variable(value, name=name, trainable=trainable)
         self.weights.append(v)
         if not trainable:
             self.non_trainable_weights.append(v)

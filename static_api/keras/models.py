@@ -11,7 +11,7 @@ from core.graph import toposort
 from static_api import ops
 from static_api.graph import Tensor
 from static_api.keras import layers as L
-from static_api.keras import losses, optimizers
+from static_api.keras import losses, optimizers, saving
 from static_api.session import Session
 
 
@@ -70,10 +70,12 @@ class Model:
         if len(values) != len(self.weights):
             raise ValueError(f"set_weights: the model has {len(self.weights)} weights, got {len(values)}")
         sess = self._session()
+        # Every shape is checked before the first assignment, so a bad list changes nothing.
         for w, v in zip(self.weights, values):
             if tuple(numpy.shape(v)) != tuple(w.shape):
                 raise ValueError(f"set_weights: weight '{w.op.name}' has shape {tuple(w.shape)}, got "
                                  f"{tuple(numpy.shape(v))}")
+        for w, v in zip(self.weights, values):
             w.load(v, sess)
 
     def weight_layouts(self) -> list:
@@ -113,11 +115,17 @@ class Model:
         """Load ``save_weights`` output, or an eager (PyTorch-layout) state dict of the same architecture,
         whose conv and linear weights are converted to this model's NHWC/HWIO layout."""
         tree, frontend = checkpoint.load_tree(filepath)
+        where = f"weights file {filepath!r}"
+        # set_weights checks every shape before assigning any, so a file that does not fit changes nothing.
         if frontend == "keras":
-            self.set_weights(list(tree["weights"].values()))
+            if not isinstance(tree, dict) or not isinstance(tree.get("weights"), dict):
+                raise checkpoint.CheckpointError(f"{where}: malformed Keras weights entry")
+            self.set_weights(saving.check_arrays(list(tree["weights"].values()), where))
         elif frontend == "eager":
-            values = [v for k, v in tree.items() if not k.endswith("num_batches_tracked")]
-            self.set_weights(interop.convert(values, self.weight_layouts(), "to_tf"))
+            if not isinstance(tree, dict):
+                raise checkpoint.CheckpointError(f"{where}: an eager checkpoint must hold a state dict")
+            values = [v for k, v in tree.items() if not str(k).endswith("num_batches_tracked")]
+            self.set_weights(interop.convert(saving.check_arrays(values, where), self.weight_layouts(), "to_tf"))
         else:
             raise checkpoint.CheckpointError(f"{filepath!r} holds neither Keras weights nor an eager state dict "
                                              f"(frontend {frontend!r})")
@@ -370,29 +378,52 @@ class Sequential(Model):
                              "the list with keras.Input(shape).")
 
 
-def load_model(filepath: str, compile: bool = True) -> Model:  # noqa: A002  (Keras' argument name)
+def load_model(filepath: str, custom_objects: dict | None = None, compile: bool = True,  # noqa: A002
+               safe_mode: bool = True) -> Model:
     """Rebuild a model written by ``Model.save`` in the default graph: layers, weights and, with ``compile``,
-    its optimizer, loss and metrics.  The file is data only; nothing in it is executed."""
+    its optimizer, loss and metrics.  The file is data only: layer classes come from ``keras.layers`` or
+    ``custom_objects``, configs are checked against the constructors, and each weight is checked against
+    the layer's shape before it is created (``safe_mode`` is accepted for Keras' signature: nothing in a
+    file is ever executed)."""
     tree, frontend = checkpoint.load_tree(filepath)
     if frontend != "keras-model":
         raise checkpoint.CheckpointError(f"{filepath!r} holds no saved Keras model (frontend {frontend!r}); "
                                          "weights files load with model.load_weights")
-    ins = [L.Input(tuple(spec["shape"]), dtype=spec["dtype"], name=spec["name"]) for spec in tree["inputs"]]
-    if tree["class"] == "Sequential":
-        model: Model = Sequential(ins, name=tree["name"])
-        for entry in tree["layers"]:
-            model.add(getattr(L, entry["class"])(**entry["config"]))
-    else:
-        outs = list(ins)
-        for entry in tree["layers"]:
-            layer = getattr(L, entry["class"])(**entry["config"])
-            args = [outs[k] for k in entry["inbound"]]
-            outs.append(layer(args if layer.takes_list else args[0]))
-        model = Model(ins if len(ins) > 1 else ins[0], outs[tree["output"]], name=tree["name"])
-    model.set_weights(tree["weights"])
+    where = f"keras model {filepath!r}"
+    plan = saving.check_model(tree, custom_objects, where, compile)
+
+    def make(cls: type, config: dict, at: str) -> L.Layer:
+        try:
+            layer = cls(**config)
+        except (TypeError, ValueError) as exc:
+            raise checkpoint.CheckpointError(f"{at}: {cls.__name__}(**{config!r}) failed: {exc}") from None
+        layer._weight_source = plan.weights
+        return layer
+    ins = [L.Input(shape, dtype=dtype, name=name) for shape, dtype, name in plan.inputs]
+    try:
+        if tree["class"] == "Sequential":
+            model: Model = Sequential(ins, name=tree["name"])
+            for cls, config, _, at in plan.layers:
+                model.add(make(cls, config, at))
+        else:
+            outs = list(ins)
+            for cls, config, inbound, at in plan.layers:
+                layer = make(cls, config, at)
+                args = [outs[k] for k in inbound]
+                outs.append(layer(args if layer.takes_list else args[0]))
+            model = Model(ins if len(ins) > 1 else ins[0], outs[tree["output"]], name=tree["name"])
+    except checkpoint.CheckpointError:
+        raise
+    except (TypeError, ValueError, NotImplementedError) as exc:
+        raise checkpoint.CheckpointError(f"{where}: the saved layers do not fit together: {exc}") from None
+    plan.weights.check_all_used()
     if compile and tree["compile"] is not None:
         c = tree["compile"]
-        model.compile(optimizers.deserialize(c["optimizer"]), losses.deserialize(c["loss"]), c["metrics"])
+        try:
+            model.compile(optimizers.deserialize(c["optimizer"]), losses.deserialize(c["loss"]), c["metrics"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise checkpoint.CheckpointError(f"{where}, compile: cannot rebuild the training settings: "
+                                             f"{type(exc).__name__}: {exc}") from None
     return model
 
 
