@@ -81,7 +81,7 @@ def test_label_out_of_range_gives_nan_on_gpu_without_a_host_check(gpu):
 def _seed_cnn_losses(frontend, dev, steps):
     """A learnable synthetic task: a bright 7x7 square at one of 10 places; the label is the place."""
     from core import datasets
-from dualflow import cli
+    from dualflow import cli
     rng = np.random.default_rng(0)
     labels = rng.integers(0, 10, 512)
     images = rng.random((512, 1, 28, 28), dtype=np.float32) * 0.3
