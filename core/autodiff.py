@@ -74,11 +74,23 @@ def gradients(outputs: Sequence[Value], inputs: Sequence[Value], grad_outputs: S
             raise RuntimeError(FREED)
         _check_versions(node)
         gxs = node.op.vjp(node, gys, needs)
-        if not retain_graph:
-            node.freed = True
         for v, g, need in zip(node.inputs, gxs, needs):
             if g is None or not need:
                 continue
             k = _key(v)
             grads[k] = ew.add(grads[k], g) if k in grads else g
+        if not retain_graph:
+            _free(node)
     return [grads.get(_key(x)) for x in inputs]
+
+
+def _free(node: Node) -> None:
+    """Drop the node's hold on its saved arrays as soon as its gradient is taken (PyTorch frees saved tensors
+    the same way), keeping the edges: a second pass raises, and the memory returns during this one."""
+    node.freed = True
+    node.inputs = tuple(v if v.node is None and v.requires_grad else _hollow(v) for v in node.inputs)
+    node.outputs = [_hollow(v) for v in node.outputs]
+
+
+def _hollow(v: Value) -> Value:
+    return Value._wrap(None, v.shape, v.dtype, v.device, v.node, v.index, v.requires_grad, v._vc)
