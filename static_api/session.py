@@ -8,7 +8,8 @@ from typing import Any, Iterator
 import numpy
 
 import backends
-from core.graph import toposort
+from core.graph import Node, toposort
+from core.ops.shape import Transpose
 from core import device as _device
 from static_api import errors
 from static_api.graph import (Graph, Operation, PlaceholderOp, Tensor, _session_stack, get_default_graph)
@@ -31,8 +32,48 @@ def _flatten(fetches: Any, out: list) -> Any:
     return lambda vals: vals[i]
 
 
+class _Step:
+    """One node as the plan runs it: the op (a node's own, or one a pass put in its place) and the keys of
+    the values it reads; its outputs keep the node's keys, so nothing downstream changes."""
+
+    __slots__ = ("node", "op", "ins")
+
+    def __init__(self, node: Node, op: Any, ins: list) -> None:
+        self.node, self.op, self.ins = node, op, ins
+
+
+def fold_transposes(steps: list, fed: set, keep: set) -> tuple[list, dict]:
+    """A transpose of a transpose runs as one transpose, or as none when the pair cancels (TF1 code that
+    keeps weights in one layout and convolves in another builds such pairs every step; NHWC layers around
+    the NCHW kernels build them between layers).  A pass over the plan, never over the graph: the user's
+    graph, its ops and its Keras layers stay as built.  Returns the steps and the aliases (value keys that
+    now name another value); transposes nobody reads any more, or fetches (``keep``), are dropped."""
+    aliases: dict = {}
+    made: dict = {}         # value key -> the step making it
+    out: list = []
+    for step in steps:
+        step.ins = [aliases.get(k, k) for k in step.ins]
+        src = made.get(step.ins[0]) if type(step.op) is Transpose else None
+        if src is not None and type(src.op) is Transpose and step.ins[0] not in fed:
+            n = len(step.op.perm)
+            first = src.op.perm
+            perm = [first[p % n] % n for p in step.op.perm]
+            if perm == list(range(n)):
+                aliases[(id(step.node), 0)] = src.ins[0]
+                continue
+            step.op, step.ins = Transpose(perm), [src.ins[0]]
+        made.update({(id(step.node), i): step for i in range(len(step.node.outputs))})
+        out.append(step)
+    # Drop the transposes whose every reader was folded away.
+    read = {k for s in out for k in s.ins} | set(aliases.values())
+    control = {id(c) for s in out for c in s.node.control}
+    steps = [s for s in out if type(s.op) is not Transpose or id(s.node) in control
+             or (id(s.node), 0) in read or (id(s.node), 0) in keep]
+    return steps, aliases
+
+
 class _Plan:
-    """The nodes to run in order, and after which step each intermediate can be dropped."""
+    """The steps to run in order, and after which step each intermediate can be dropped."""
 
     def __init__(self, targets: list, fed: set) -> None:
         def deps(node):
@@ -40,17 +81,20 @@ class _Plan:
             yield from (v.node for v in node.inputs if (id(v.node), v.index) not in fed)
             yield from node.control
 
-        self.order = toposort([t.node for t in targets], deps)
+        order = toposort([t.node for t in targets], deps)
+        self.placeholders = [n for n in order if isinstance(n.op, PlaceholderOp)]
+        fetched = {(id(t.node), t.index) for t in targets if isinstance(t, Tensor)}
+        steps = [_Step(n, n.op, [(id(v.node), v.index) for v in n.inputs]) for n in order]
+        self.steps, self.aliases = fold_transposes(steps, fed, fetched)
         last: dict = {}
-        for step, n in enumerate(self.order):
-            for v in n.inputs:
-                last[(id(v.node), v.index)] = step
-        keep = {(id(t.node), t.index) for t in targets if isinstance(t, Tensor)}
+        for i, step in enumerate(self.steps):
+            for key in step.ins:
+                last[key] = i
+        keep = {self.aliases.get(k, k) for k in fetched}
         self.release = collections.defaultdict(list)
-        for key, step in last.items():
+        for key, i in last.items():
             if key not in keep and key not in fed:
-                self.release[step].append(key)
-        self.placeholders = [n for n in self.order if isinstance(n.op, PlaceholderOp)]
+                self.release[i].append(key)
 
 
 class Session:
@@ -140,20 +184,22 @@ class Session:
                 f"dtype {t.dtype.name} and shape {t.shape}")
         values = dict(arrays)
         be = self._be
-        for step, node in enumerate(plan.order):
-            ins = [values[(id(v.node), v.index)] for v in node.inputs]
-            op = node.op
+        for i, step in enumerate(plan.steps):
+            ins = [values[k] for k in step.ins]
+            op, node = step.op, step.node
             if getattr(op, "stateful", False):
                 outs = op.run(self, node, *ins)
             else:
                 outs = op.forward(be, *ins)
             if type(outs) is not tuple:
                 outs = (outs,)
-            for i, o in enumerate(outs):
-                values[(id(node), i)] = o
-            for key in plan.release.get(step, ()):
+            for j, o in enumerate(outs):
+                values[(id(node), j)] = o
+            for key in plan.release.get(i, ()):
                 values.pop(key, None)
-        return rebuild([None if isinstance(t, Operation) else self._fetched(values[(id(t.node), t.index)])
+        alias = plan.aliases
+        return rebuild([None if isinstance(t, Operation) else
+                        self._fetched(values[alias.get((id(t.node), t.index), (id(t.node), t.index))])
                         for t in targets])
 
     def _fetched(self, value: Any) -> Any:

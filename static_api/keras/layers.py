@@ -16,7 +16,7 @@ from static_api.graph import Graph, Tensor, get_default_graph
 from static_api.variables import Variable, glorot_uniform_initializer, ones_initializer, zeros_initializer
 
 # Graph collections holding the Keras state of a graph.
-LAYERS, LAYER_NAMES, LEARNING_PHASE = "keras_layers", "keras_layer_names", "keras_learning_phase"
+LAYER_NAMES, LEARNING_PHASE = "keras_layer_names", "keras_learning_phase"
 
 _ACTIVATIONS = {None: None, "linear": None, "relu": nn.relu, "sigmoid": nn.sigmoid, "tanh": nn.tanh,
                 "softmax": nn.softmax}
@@ -48,6 +48,17 @@ def _initializer(spec: Any) -> Any:
 
 def _pair(v: Any) -> tuple[int, int]:
     return (v, v) if isinstance(v, int) else tuple(v)
+
+
+class LayerCall:
+    """One call of a layer (Keras' node): the tensors it read and the tensor it made.  The output carries it
+    as ``_keras_history``, so a model finds its layers from the calls, whatever the graph looks like."""
+
+    __slots__ = ("layer", "inputs", "output")
+
+    def __init__(self, layer: "Layer", inputs: list, output: Tensor) -> None:
+        self.layer, self.inputs, self.output = layer, inputs, output
+        output._keras_history = self
 
 
 def learning_phase(graph: Graph) -> Tensor:
@@ -123,8 +134,10 @@ class Layer:
         with graph.as_default():
             phase = learning_phase(graph) if training is None else ops._t(training, dtype=numpy.bool_)
             out = self.call(x, phase)
+            if any(out is t for t in xs) or hasattr(out, "_keras_history"):
+                out = ops.identity(out)     # each call makes its own tensor, as a Keras layer call does
+        LayerCall(self, xs, out)
         self.input, self.output = x, out
-        graph.add_to_collection(LAYERS, self)
         return out
 
     @property
@@ -150,9 +163,9 @@ def Input(shape: Sequence[int], batch_size: int | None = None, name: str | None 
           dtype: Any = "float32") -> Tensor:
     """A symbolic input of shape ``(batch_size, *shape)`` (a placeholder of the default graph)."""
     graph = get_default_graph()
-    name = name or _unique_layer_name(graph, "Input")
+    name = name or _unique_layer_name(graph, "InputLayer")    # Keras 3: input_layer, input_layer_1, ...
     ph = ops.placeholder(numpy.dtype(dtype), (batch_size,) + tuple(shape), name=name)
-    graph.add_to_collection(LAYERS, InputLayer(ph, name))
+    LayerCall(InputLayer(ph, name), [], ph)
     return ph
 
 

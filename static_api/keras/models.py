@@ -7,9 +7,8 @@ from typing import Any, Callable, Sequence
 import numpy
 
 from core import checkpoint, interop
-from core.graph import toposort
 from static_api import ops
-from static_api.graph import Tensor
+from static_api.graph import PlaceholderOp, Tensor
 from static_api.keras import layers as L
 from static_api.keras import losses, optimizers
 from static_api.session import Session
@@ -40,10 +39,12 @@ class Model:
         self.inputs = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
         self.input, self.output = inputs, outputs     # Keras: model.input is a list for several inputs
         self.graph = self.inputs[0].graph
-        reached = {id(n) for n in toposort([outputs.node])}
-        layers = self.graph.get_collection(L.LAYERS)
-        self.layers = [lay for i, lay in enumerate(layers) if lay not in layers[:i]
-                       and lay.output is not None and id(lay.output.node) in reached]
+        self._layers = _layers_between(self.inputs, outputs)
+
+    @property
+    def layers(self) -> list:
+        """The layers called between the inputs and the output, in Keras' order (see ``_layers_between``)."""
+        return list(self._layers)
 
     # ----- weights ---------------------------------------------------------------
     @property
@@ -369,6 +370,11 @@ class Sequential(Model):
             raise ValueError("This model has not yet been built. Give the first layer an `input_shape` or start "
                              "the list with keras.Input(shape).")
 
+    @property
+    def layers(self) -> list:
+        """The added layers; Keras 3 leaves out the InputLayer at the bottom of the stack."""
+        return [lay for lay in getattr(self, "_layers", []) if not isinstance(lay, L.InputLayer)]
+
 
 def load_model(filepath: str, compile: bool = True) -> Model:  # noqa: A002  (Keras' argument name)
     """Rebuild a model written by ``Model.save`` in the default graph: layers, weights and, with ``compile``,
@@ -394,6 +400,76 @@ def load_model(filepath: str, compile: bool = True) -> Model:  # noqa: A002  (Ke
         c = tree["compile"]
         model.compile(optimizers.deserialize(c["optimizer"]), losses.deserialize(c["loss"]), c["metrics"])
     return model
+
+
+def _layers_between(inputs: list, output: Tensor) -> list:
+    """The layers whose calls lead from ``inputs`` to ``output``, found from the layer calls (Keras'
+    ``map_graph``): deepest first (distance from the output), ties in the order a walk from the output meets
+    them.  Plain graph ops between layers (``h * 2``) are walked through; they belong to no layer.  A walk that
+    reaches an input the model was not given raises ValueError, as Keras does."""
+    input_ids = {id(t) for t in inputs}
+
+    def disconnected(t: Tensor) -> None:
+        raise ValueError(f"Output {output!r} is not connected to `inputs`: it reads {t!r}, which is not one of the "
+                         f"model's inputs {inputs}")
+
+    parents_of: dict[int, list] = {}
+
+    def sources(t: Tensor, seen: set) -> list:
+        # The layer calls (or model inputs) that ``t`` is computed from, through plain graph ops.
+        if id(t) in input_ids or hasattr(t, "_keras_history"):
+            return [t]
+        if isinstance(t.op.node.op, PlaceholderOp):
+            disconnected(t)
+        found = []
+        for v in t.op.node.inputs:
+            if isinstance(v, Tensor) and id(v.node) not in seen:
+                seen.add(id(v.node))
+                found += sources(v, seen)
+        return found
+
+    def parents(call: L.LayerCall) -> list:
+        if id(call) not in parents_of:
+            seen: set = set()
+            parents_of[id(call)] = [s for x in call.inputs for s in sources(x, seen)]
+        return parents_of[id(call)]
+
+    calls: list = []        # inputs first (post-order of the walk from the output)
+    index: dict = {}        # layer -> when the walk first met it
+    done: set = set()
+
+    def visit(t: Tensor) -> None:
+        call = getattr(t, "_keras_history", None)
+        if call is None or id(call) in done:
+            return
+        if isinstance(call.layer, L.InputLayer) and id(t) not in input_ids:
+            disconnected(t)
+        done.add(id(call))
+        index.setdefault(call.layer, len(index))
+        if id(t) not in input_ids:      # a model input made by a layer cuts the walk there, as in Keras
+            for p in parents(call):
+                visit(p)
+        calls.append(call)
+
+    for t in sources(output, set()):
+        visit(t)
+    in_model = {id(c) for c in calls}
+    node_depth: dict = {}
+    layer_depth: dict = {}
+    for call in reversed(calls):
+        depth = max(node_depth.setdefault(id(call), 0), layer_depth.get(call.layer, 0))
+        layer_depth[call.layer] = node_depth[id(call)] = depth
+        if id(call.output) in input_ids:
+            continue
+        for p in parents(call):
+            pc = getattr(p, "_keras_history", None)
+            if pc is not None and id(pc) in in_model:
+                node_depth[id(pc)] = max(depth + 1, node_depth.get(id(pc), 0))
+    for t in inputs:        # an input the output does not use still has its InputLayer, as in Keras
+        call = getattr(t, "_keras_history", None)
+        if call is not None and isinstance(call.layer, L.InputLayer) and call.layer not in layer_depth:
+            layer_depth[call.layer], index[call.layer] = 0, -1
+    return sorted(layer_depth, key=lambda lay: (-layer_depth[lay], index[lay]))
 
 
 def _class_weights(y: numpy.ndarray, class_weight: dict) -> numpy.ndarray:

@@ -1,0 +1,174 @@
+"""Static frontend behaviours that used to be silently wrong: Keras layers lost to a graph rewrite, dtype
+names, shape checks on variables and feeds, Keras fit arguments, and per-thread graph contexts.
+Tests marked ``reference`` replay the same program in TensorFlow / Keras 3 and skip without them."""
+import numpy as np
+import pytest
+
+import static_api as tf
+from tests.helpers import load_example
+
+K = tf.keras.layers
+
+
+@pytest.fixture(autouse=True)
+def fresh_graph():
+    tf.reset_default_graph()
+    tf.set_random_seed(0)
+    yield
+
+
+def _real_keras():
+    pytest.importorskip("tensorflow")
+    return pytest.importorskip("keras")
+
+
+# ----- 1. a model's layers come from the layer calls, not from a (rewritten) graph -----------------------
+SEED_LAYERS = [("input_layer", "InputLayer", 0), ("conv2d", "Conv2D", 3 * 3 * 32 + 32),
+               ("max_pooling2d", "MaxPooling2D", 0), ("conv2d_1", "Conv2D", 3 * 3 * 32 * 64 + 64),
+               ("max_pooling2d_1", "MaxPooling2D", 0), ("flatten", "Flatten", 0),
+               ("dense", "Dense", 5 * 5 * 64 * 10 + 10)]
+
+
+def _no_bias_pair(keras):
+    """Two bias-free, activation-free convolutions in a row (their NHWC/NCHW transposes meet)."""
+    inp = keras.Input((8, 8, 1))
+    h = keras.layers.Conv2D(4, 3, use_bias=False)(inp)
+    h = keras.layers.Conv2D(4, 3, use_bias=False)(h)
+    return keras.Model(inp, keras.layers.Dense(2)(keras.layers.Flatten()(h)))
+
+
+NO_BIAS_LAYERS = [("input_layer", "InputLayer", 0), ("conv2d", "Conv2D", 3 * 3 * 1 * 4),
+                  ("conv2d_1", "Conv2D", 3 * 3 * 4 * 4), ("flatten", "Flatten", 0), ("dense", "Dense", 4 * 4 * 4 * 2 + 2)]
+
+
+def _described(model):
+    return [(lay.name, type(lay).__name__, lay.count_params()) for lay in model.layers]
+
+
+def _round_trip(model, x, y, tmp_path):
+    """fit, then save / load_model in a fresh graph: same layers, same predictions."""
+    before = [w.copy() for w in model.get_weights()]
+    model.fit(x, y, epochs=1, batch_size=4, verbose=0)
+    assert all(not np.array_equal(a, b) for a, b in zip(model.get_weights(), before) if a.size > 1)
+    expected = model.predict(x)
+    model.save(str(tmp_path / "m.keras"))
+    with tf.Graph().as_default():
+        loaded = tf.keras.models.load_model(str(tmp_path / "m.keras"))
+        assert _described(loaded) == _described(model)
+        np.testing.assert_array_equal(loaded.predict(x), expected)
+
+
+def test_seed_cnn_keeps_every_layer_and_saves(tmp_path):
+    model = load_example("keras_seed_cnn").build()
+    assert _described(model) == SEED_LAYERS
+    assert model.count_params() == sum(p for _, _, p in SEED_LAYERS) == 34826
+    lines = []
+    model.summary(print_fn=lines.append)
+    rows = [r.split()[0] for r in "\n".join(lines).splitlines() if r.startswith(" ") and "(" in r and "Layer (type)" not in r]
+    assert rows == [name for name, _, _ in SEED_LAYERS]
+    rng = np.random.default_rng(0)
+    x = rng.random((8, 28, 28, 1), dtype=np.float32)
+    _round_trip(model, x, np.eye(10, dtype=np.float32)[rng.integers(0, 10, 8)], tmp_path)
+
+
+def test_two_bias_free_convolutions_keep_both_layers(tmp_path):
+    model = _no_bias_pair(tf.keras)
+    assert _described(model) == NO_BIAS_LAYERS and model.count_params() == 310
+    assert [w.op.name for w in model.weights] == ["conv2d/kernel", "conv2d_1/kernel", "dense/kernel", "dense/bias"]
+    model.compile("sgd", "mse")
+    rng = np.random.default_rng(0)
+    _round_trip(model, rng.random((8, 8, 8, 1), dtype=np.float32), rng.random((8, 2), dtype=np.float32), tmp_path)
+
+
+def test_graph_keeps_transpose_pairs_and_the_session_folds_them():
+    a = np.arange(24, dtype=np.float64).reshape(2, 3, 4)
+    x = tf.placeholder(tf.float64, (2, 3, 4))
+    inner = tf.transpose(x, (2, 0, 1))
+    back = tf.transpose(inner, (1, 2, 0))              # cancels inner
+    twice = tf.transpose(tf.transpose(x, (1, 2, 0)), (1, 2, 0))
+    # As in TensorFlow, building never rewrites: both ops of each pair are in the graph.
+    assert back is not x and back.op.type == "Transpose" and back.op.inputs[0] is inner
+    assert [op.type for op in tf.get_default_graph().get_operations()].count("Transpose") == 4
+    c = np.arange(24.0).reshape(4, 2, 3)
+    g, = tf.gradients(tf.reduce_sum(twice * c), [x])
+    with tf.Session() as sess:
+        got_back, got_twice, grad = sess.run([back, twice, g], {x: a})
+        # The plan runs the pair that cancels as nothing, and the other as one composed transpose.
+        plan, = sess._plans.values()
+        kept = [s.op.perm for s in plan.steps if s.op.name == "Transpose"]
+        # Fetching the inner transpose keeps it; feeding it cuts the fold (the fed value is used).
+        got_inner, got_back2 = sess.run([inner, back], {x: a})
+        fed_back = sess.run(back, {inner: np.ones((4, 2, 3))})
+    np.testing.assert_array_equal(got_back, a)
+    np.testing.assert_array_equal(got_twice, a.transpose(1, 2, 0).transpose(1, 2, 0))
+    np.testing.assert_array_equal(grad, c.transpose(1, 2, 0))
+    assert (2, 0, 1) in kept and len(kept) <= 3      # forward composed; no pair runs as two transposes
+    np.testing.assert_array_equal(got_inner, a.transpose(2, 0, 1))
+    np.testing.assert_array_equal(got_back2, a)
+    np.testing.assert_array_equal(fed_back, np.ones((2, 3, 4)))
+
+
+def test_static_seed_model_plan_folds_weight_transposes():
+    from core import seed_cnn
+    model = seed_cnn.Static(seed_cnn.init_weights((28, 28), 10, 0), 0.1, (28, 28))
+    model.step(np.zeros((2, 1, 28, 28), np.float32), np.zeros(2, np.int64))
+    plan = max(model.sess._plans.values(), key=lambda p: len(p.steps))
+    # OIHW -> HWIO and back, forward and in the gradients: every pair cancels in the plan.
+    assert [s.op.name for s in plan.steps].count("Transpose") == 0
+    assert [op.type for op in model.graph.get_operations()].count("Transpose") == 8
+
+
+class _Same(tf.keras.layers.Layer):
+    """A layer whose call returns its input unchanged."""
+
+    def call(self, x, training):
+        return x
+
+
+def test_layers_found_through_calls_plain_ops_and_pass_through_layers():
+    inp = K.Input((3,))
+    h = K.Dense(4, name="first")(inp)
+    same = _Same(name="same")(h)
+    out = K.Dense(2, name="second")(same * 2.0 + 1.0)       # plain graph ops between two layers
+    model = tf.keras.Model(inp, out)
+    assert [lay.name for lay in model.layers] == ["input_layer", "first", "same", "second"]
+    assert same is not h and model.count_params() == 3 * 4 + 4 + 4 * 2 + 2
+    seq = tf.keras.Sequential([tf.keras.Input((3,)), K.Dense(2, name="only")])
+    assert [lay.name for lay in seq.layers] == ["only"]         # Keras 3: Sequential leaves out its InputLayer
+    other = K.Input((3,))
+    for stray in (other, tf.placeholder(tf.float32, (None, 3))):
+        with pytest.raises(ValueError, match="not connected to `inputs`"):
+            tf.keras.Model(inp, K.Add()([K.Dense(2)(inp), K.Dense(2)(stray)]))
+
+
+def test_branching_model_orders_layers_as_keras():
+    inp = K.Input((3,))
+    a = K.Dense(2, name="a")(inp)
+    b = K.Dense(2, name="b")(K.Dense(2, name="b0")(inp))
+    model = tf.keras.Model(inp, K.Add(name="add")([a, b]))
+    # By distance from the output (b0 is farthest), ties in the order a walk from the output meets them.
+    assert [lay.name for lay in model.layers] == ["input_layer", "b0", "a", "b", "add"]
+
+
+@pytest.mark.reference
+def test_layers_match_keras():
+    keras = _real_keras()
+    keras.backend.clear_session()
+    inputs = keras.Input(shape=(28, 28, 1))
+    x = keras.layers.Conv2D(32, kernel_size=(3, 3), activation="relu")(inputs)
+    x = keras.layers.MaxPooling2D(pool_size=(2, 2))(x)
+    x = keras.layers.Conv2D(64, kernel_size=(3, 3), activation="relu")(x)
+    x = keras.layers.MaxPooling2D(pool_size=(2, 2))(x)
+    outputs = keras.layers.Dense(10, activation="softmax")(keras.layers.Flatten()(x))
+    assert _described(keras.Model(inputs, outputs)) == SEED_LAYERS == _described(load_example("keras_seed_cnn").build())
+    keras.backend.clear_session()
+    tf.reset_default_graph()
+    assert _described(_no_bias_pair(keras)) == NO_BIAS_LAYERS == _described(_no_bias_pair(tf.keras))
+    keras.backend.clear_session()
+    tf.reset_default_graph()
+    for k in (keras, tf.keras):
+        inp = k.Input((3,))
+        a = k.layers.Dense(2, name="a")(inp)
+        b = k.layers.Dense(2, name="b")(k.layers.Dense(2, name="b0")(inp))
+        names = [lay.name for lay in k.Model(inp, k.layers.Add(name="add")([a, b])).layers]
+        assert names == ["input_layer", "b0", "a", "b", "add"]
