@@ -17,6 +17,7 @@ import core
 from core import device as _device
 from core.graph import Node, Value
 from core.op import Op
+from static_api import dtypes
 
 _local = threading.local()
 
@@ -332,12 +333,22 @@ class Graph:
         self._add(node, name)
         return node.outputs[0] if node.outputs else node.operation
 
-    def constant(self, value: Any, dtype: Any = None, name: str | None = None) -> Tensor:
-        arr = numpy.asarray(value, dtype=None if dtype is None else numpy.dtype(dtype))
-        if dtype is None and arr.dtype == numpy.float64 and not isinstance(value, numpy.ndarray):
-            arr = arr.astype(numpy.float32)
-        if dtype is None and arr.dtype == numpy.int64 and not isinstance(value, numpy.ndarray):
-            arr = arr.astype(numpy.int32)
+    def constant(self, value: Any, dtype: Any = None, name: str | None = None,
+                 shape: Sequence[int] | None = None) -> Tensor:
+        """A Const op, typed as ``tf.constant`` types it: NumPy values keep (or are cast to) their dtype;
+        Python floats are float32 and ints int32 (int64 when they do not fit); a Python value that does not
+        fit an explicit dtype (1.5 as int32) is a TypeError."""
+        if dtype is not None:
+            dtype = dtypes.as_dtype(dtype)
+            dtypes.check_value(value, dtype)
+        arr = numpy.asarray(value, dtype=dtype)
+        if dtype is None and not isinstance(value, (numpy.ndarray, numpy.generic)):
+            if arr.dtype == numpy.float64:
+                arr = arr.astype(numpy.float32)
+            elif arr.dtype == numpy.int64 and (arr.size == 0 or -2 ** 31 <= arr.min() and arr.max() < 2 ** 31):
+                arr = arr.astype(numpy.int32)
+        if shape is not None:
+            arr = numpy.broadcast_to(arr, tuple(shape)).copy()
         return self._source(ConstOp(arr), name or "Const")
 
     def next_seed(self) -> int | None:
@@ -469,8 +480,8 @@ def get_default_session() -> Any:
 
 def convert_to_tensor(value: Any, dtype: Any = None, graph: Graph | None = None) -> Tensor:
     if isinstance(value, Tensor):
-        if dtype is not None and value.dtype != numpy.dtype(dtype):
-            raise ValueError(f"Tensor conversion requested dtype {numpy.dtype(dtype).name} for Tensor with dtype "
+        if dtype is not None and value.dtype != dtypes.as_dtype(dtype):
+            raise ValueError(f"Tensor conversion requested dtype {dtypes.as_dtype(dtype).name} for Tensor with dtype "
                              f"{value.dtype.name}: {value!r}")
         return value
     return (graph or get_default_graph()).constant(value, dtype)

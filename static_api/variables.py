@@ -8,7 +8,8 @@ from typing import Any, Iterator, Sequence
 import numpy
 
 import core
-from static_api.graph import AssignOp, Tensor, VariableOp, get_default_graph, named
+from static_api.dtypes import as_dtype
+from static_api.graph import AssignOp, Tensor, VariableOp, convert_to_tensor, get_default_graph, named
 from static_api.ops import _t, group
 
 GLOBAL_VARIABLES, TRAINABLE_VARIABLES = "variables", "trainable_variables"
@@ -22,10 +23,8 @@ class Variable(Tensor):
         g = get_default_graph()
         if callable(initial_value) and not isinstance(initial_value, Tensor):
             initial_value = initial_value()
-        init = initial_value if isinstance(initial_value, Tensor) else g.constant(
-            numpy.asarray(initial_value, dtype=dtype) if dtype is not None else initial_value)
-        if dtype is not None and init.dtype != numpy.dtype(dtype):
-            init = core.cast(init, dtype)
+        # As TF's convert_to_tensor: a Python value must fit the dtype, a tensor must already have it.
+        init = convert_to_tensor(initial_value, dtype, graph=g)
         if None in init.shape:
             raise ValueError(f"Variable: initial value must have a fully defined shape, got {init.shape}")
         var = g._source(VariableOp(init.shape, init.dtype), name or "Variable", cls)
@@ -94,15 +93,15 @@ def _rng(seed: int | None) -> numpy.random.Generator:
 
 class zeros_initializer(Initializer):
     def __init__(self, dtype: Any = numpy.float32) -> None:
-        self.dtype = dtype
+        self.dtype = as_dtype(dtype)
 
     def __call__(self, shape, dtype=None):
-        return numpy.zeros(shape, dtype=dtype or self.dtype)
+        return numpy.zeros(shape, dtype=self.dtype if dtype is None else as_dtype(dtype))
 
 
 class ones_initializer(zeros_initializer):
     def __call__(self, shape, dtype=None):
-        return numpy.ones(shape, dtype=dtype or self.dtype)
+        return numpy.ones(shape, dtype=self.dtype if dtype is None else as_dtype(dtype))
 
 
 class constant_initializer(Initializer):
@@ -110,7 +109,7 @@ class constant_initializer(Initializer):
         self.value = value
 
     def __call__(self, shape, dtype=numpy.float32):
-        return numpy.full(shape, self.value, dtype=dtype)
+        return numpy.full(shape, self.value, dtype=as_dtype(dtype))
 
 
 class random_normal_initializer(Initializer):
@@ -118,7 +117,7 @@ class random_normal_initializer(Initializer):
         self.mean, self.stddev, self.seed = mean, stddev, seed
 
     def __call__(self, shape, dtype=numpy.float32):
-        return _rng(self.seed).normal(self.mean, self.stddev, size=shape).astype(dtype)
+        return _rng(self.seed).normal(self.mean, self.stddev, size=shape).astype(as_dtype(dtype))
 
 
 class truncated_normal_initializer(random_normal_initializer):
@@ -131,7 +130,7 @@ class truncated_normal_initializer(random_normal_initializer):
         while bad.any():
             out[bad] = rng.standard_normal(size=int(bad.sum()))
             bad = numpy.abs(out) > 2
-        return (out * self.stddev + self.mean).astype(dtype)
+        return (out * self.stddev + self.mean).astype(as_dtype(dtype))
 
 
 def _fans(shape: Sequence[int]) -> tuple[int, int]:
@@ -150,7 +149,7 @@ class glorot_uniform_initializer(Initializer):
     def __call__(self, shape, dtype=numpy.float32):
         fan_in, fan_out = _fans(shape)
         limit = math.sqrt(6.0 / (fan_in + fan_out))
-        return _rng(self.seed).uniform(-limit, limit, size=shape).astype(dtype)
+        return _rng(self.seed).uniform(-limit, limit, size=shape).astype(as_dtype(dtype))
 
 
 def random_normal(shape, mean=0.0, stddev=1.0, dtype=numpy.float32, seed=None, name=None):
@@ -162,7 +161,8 @@ def truncated_normal(shape, mean=0.0, stddev=1.0, dtype=numpy.float32, seed=None
 
 
 def random_uniform(shape, minval=0.0, maxval=1.0, dtype=numpy.float32, seed=None, name=None):
-    return get_default_graph().constant(_rng(seed).uniform(minval, maxval, size=shape).astype(dtype), name=name)
+    return get_default_graph().constant(_rng(seed).uniform(minval, maxval, size=shape).astype(as_dtype(dtype)),
+                                        name=name)
 
 
 AUTO_REUSE = "AUTO_REUSE"
@@ -202,6 +202,7 @@ def get_variable(name: str, shape: Sequence[int] | None = None, dtype: Any = num
                  initializer: Any = None, trainable: bool = True) -> Variable:
     """A variable named within the current variable scope: made once, then shared where the scope reuses."""
     g = get_default_graph()
+    dtype = as_dtype(dtype)
     stack = _scope_stack(g)
     full, reuse = (f"{stack[-1][0]}/{name}", stack[-1][1]) if stack else (name, None)
     store = {v.op.name: v for v in g.get_collection(_VAR_STORE)}

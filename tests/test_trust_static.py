@@ -172,3 +172,101 @@ def test_layers_match_keras():
         b = k.layers.Dense(2, name="b")(k.layers.Dense(2, name="b0")(inp))
         names = [lay.name for lay in k.Model(inp, k.layers.Add(name="add")([a, b])).layers]
         assert names == ["input_layer", "b0", "a", "b", "add"]
+
+
+# ----- 2. dtype names as TensorFlow and Keras read them -------------------------------------------------------
+TF_NAMES = {"float": "float32", "double": "float64", "half": "float16", "float32": "float32", "int32": "int32",
+            "uint8": "uint8", "bool": "bool", "complex64": "complex64", "float32_ref": "float32"}
+TF_REJECTS = ["int", "long", "f4", "single", "complex", "float128"]
+
+
+def test_as_dtype_reads_tensorflow_names():
+    for name, want in TF_NAMES.items():
+        assert tf.as_dtype(name) == np.dtype(want), name
+    assert tf.as_dtype(float) == np.float32 and tf.as_dtype(np.float64) == np.float64 and tf.as_dtype(bool) == np.bool_
+    for bad in TF_REJECTS + [int, np.datetime64]:
+        with pytest.raises(TypeError, match="to a TensorFlow DType"):
+            tf.as_dtype(bad)
+    for missing in ("bfloat16", "string", tf.string, object):
+        with pytest.raises(NotImplementedError, match="not in dualflow"):
+            tf.as_dtype(missing)
+
+
+def test_every_dtype_argument_reads_float_as_float32():
+    made = {
+        "placeholder": lambda d: tf.placeholder(d, (2,)),
+        "cast": lambda d: tf.cast(tf.constant([1, 2]), d),
+        "constant": lambda d: tf.constant([1.0, 2.0], dtype=d),
+        "Variable": lambda d: tf.Variable([1.0, 2.0], dtype=d),
+        "zeros": lambda d: tf.zeros((2,), d),
+        "ones": lambda d: tf.ones((2,), d),
+        "zeros_like": lambda d: tf.zeros_like(tf.constant([1, 2]), d),
+        "one_hot": lambda d: tf.one_hot([0, 1], 2, dtype=d),
+        "random_normal": lambda d: tf.random_normal((2,), dtype=d),
+        "random_uniform": lambda d: tf.random_uniform((2,), dtype=d),
+        "get_variable": lambda d: tf.get_variable(f"v{len(tf.global_variables())}", (2,), d,
+                                                  initializer=tf.zeros_initializer()),
+        "initializer": lambda d: tf.constant(tf.truncated_normal_initializer()((2,), d)),
+    }
+    for what, make in made.items():
+        assert make("float").dtype == np.float32, what
+        assert make("double").dtype == np.float64, what
+        assert make("half").dtype == np.float16, what
+        with pytest.raises(TypeError, match="'int' to a TensorFlow DType"):
+            make("int")
+
+
+def test_constants_are_typed_as_tensorflow_types_them():
+    assert tf.constant(np.float64(1.0)).dtype == np.float64       # a NumPy scalar keeps its dtype
+    assert tf.constant([1, 2]).dtype == np.int32 and tf.constant(2 ** 40).dtype == np.int64
+    assert tf.constant(np.array([1.7]), dtype=tf.int32).op.node.op.value.tolist() == [1]   # arrays are cast
+    assert tf.constant(True, dtype=tf.float32).dtype == np.float32        # a Python bool is a number to TF
+    for value, dtype in ((1.5, tf.int32), ([1, 2.5], "int64"), (1, tf.bool)):
+        with pytest.raises(TypeError, match=f"Expected {np.dtype(dtype).name}, but got"):
+            tf.constant(value, dtype=dtype)
+    with pytest.raises(TypeError, match="Expected int32, but got 1.5"):
+        tf.Variable(1.5, dtype=tf.int32)
+    x = tf.placeholder(tf.float32, (2,), name="x")
+    assert tf.cast(x, "float", name="other") is x and x.op.name == "x"     # no cast: x, unrenamed, as TF
+
+
+def test_keras_dtype_names():
+    assert tf.keras.Input((2,), dtype="int").dtype == np.int64 and tf.keras.Input((2,), dtype=int).dtype == np.int64
+    assert tf.keras.Input((2,)).dtype == np.float32 and tf.keras.Input((2,), dtype=float).dtype == np.float32
+    with pytest.raises(ValueError, match="Invalid dtype: float"):
+        tf.keras.Input((2,), dtype="float")
+    with pytest.raises(ValueError, match="Cannot convert 'double' to a mixed precision DTypePolicy"):
+        tf.keras.layers.Dense(2, dtype="double")
+    inp = tf.keras.Input((3,), dtype="float64")
+    wide = tf.keras.layers.Dense(2, dtype="float64")
+    h = wide(inp)
+    out = tf.keras.layers.Dense(1)(h)        # a float32 layer casts its float64 input, as Keras autocasts
+    assert (wide.dtype, wide.kernel.dtype, h.dtype, out.dtype) == ("float64", np.float64, np.float64, np.float32)
+    model = tf.keras.Model(inp, out)
+    model.compile("sgd", "mse")
+    x = np.random.default_rng(0).random((8, 3))
+    loss = model.fit(x, x[:, :1] * 2, epochs=2, verbose=0).history["loss"]
+    assert np.isfinite(loss).all() and model.predict(x).dtype == np.float32
+
+
+@pytest.mark.reference
+def test_dtype_names_match_tensorflow_and_keras():
+    real = pytest.importorskip("tensorflow")
+    keras = _real_keras()
+    from keras.src.backend import standardize_dtype
+    for name in list(TF_NAMES) + TF_REJECTS + [float, bool, int, np.float64, np.int8]:
+        try:
+            want = np.dtype(real.as_dtype(name).as_numpy_dtype)
+        except TypeError:
+            with pytest.raises(TypeError):
+                tf.as_dtype(name)
+        else:
+            assert tf.as_dtype(name) == want, name
+    for name in ["float", "double", "half", "int", "long", "float32", "int32", "bool", float, int, np.float64]:
+        try:
+            want = np.dtype(standardize_dtype(name))
+        except ValueError:
+            with pytest.raises(ValueError):
+                tf.keras.Input((2,), dtype=name)
+        else:
+            assert tf.keras.Input((2,), dtype=name).dtype == want == np.dtype(keras.Input((2,), dtype=name).dtype)
