@@ -17,7 +17,7 @@ import core
 from core import device as _device
 from core.graph import Node, Value
 from core.op import Op
-from static_api import dtypes
+from static_api import dtypes, errors
 
 _local = threading.local()
 
@@ -267,6 +267,13 @@ class AssignOp(Op):
         return [(v.shape, v.dtype)]
 
     def run(self, session: Any, node: Node, value: Any) -> Any:
+        # A value of unknown static shape (a placeholder with None dims) is checked when it arrives.
+        want, got = list(self.variable.shape), list(value.shape)
+        if got != want:
+            raise errors.InvalidArgumentError(None, node.operation, (
+                f"Trying to assign to variable with tensor with wrong shape. Expected {want} got {got}"
+                if self.mode == "assign" else f"Cannot update variable with shape {want} using a Tensor with "
+                f"shape {got}, shapes must be equal.") + f"\n\t [[{{{{node {node.operation.name}}}}}]]")
         return session._write_variable(self.variable, value, self.mode)
 
 

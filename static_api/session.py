@@ -81,7 +81,9 @@ class _Plan:
             yield from (v.node for v in node.inputs if (id(v.node), v.index) not in fed)
             yield from node.control
 
-        order = toposort([t.node for t in targets], deps)
+        # A fetched tensor that is also fed is answered with the fed value, as TF's Python client does.
+        order = toposort([t.node for t in targets if not (isinstance(t, Tensor) and (id(t.node), t.index) in fed)],
+                         deps)
         self.placeholders = [n for n in order if isinstance(n.op, PlaceholderOp)]
         fetched = {(id(t.node), t.index) for t in targets if isinstance(t, Tensor)}
         steps = [_Step(n, n.op, [(id(v.node), v.index) for v in n.inputs]) for n in order]
@@ -166,9 +168,6 @@ class Session:
             if not isinstance(t, Tensor):
                 raise TypeError(f"Cannot interpret feed_dict key as Tensor: {k!r} is an Operation")
             feeds[(id(t.node), t.index)] = (t, v)
-        for t in targets:
-            if isinstance(t, Tensor) and (id(t.node), t.index) in feeds:
-                raise errors.InvalidArgumentError(None, t.op, f"{t.name} is both fed and fetched.")
         arrays = {key: self._check_feed(t, v) for key, (t, v) in feeds.items()}
         sig = (tuple((id(t.node), t.index) if isinstance(t, Tensor) else id(t.node) for t in targets),
                tuple(sorted(feeds)))

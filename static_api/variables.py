@@ -9,7 +9,8 @@ import numpy
 
 import core
 from static_api.dtypes import as_dtype
-from static_api.graph import AssignOp, Tensor, VariableOp, convert_to_tensor, get_default_graph, named
+from static_api.graph import (AssignOp, Tensor, VariableOp, _session_stack, convert_to_tensor, get_default_graph,
+                              get_default_session, named)
 from static_api.ops import _t, group
 
 GLOBAL_VARIABLES, TRAINABLE_VARIABLES = "variables", "trainable_variables"
@@ -55,11 +56,34 @@ class Variable(Tensor):
     def read_value(self) -> Tensor:
         return core.identity(self)
 
-    def load(self, value: Any, session: Any) -> None:
-        session._write_variable(self, session._be.asarray(numpy.asarray(value, dtype=self.dtype)), "assign")
+    def load(self, value: Any, session: Any = None) -> None:
+        """Write ``value`` into the variable without adding an op; it is checked as a feed is (same shape, a
+        compatible dtype): a wrong shape is a ValueError, as in TensorFlow."""
+        if session is None:
+            if not _session_stack:
+                raise ValueError("Either session argument should be provided or default session should be "
+                                 "established")
+            session = get_default_session()
+        session._write_variable(self, session._check_feed(self, value), "assign")
 
     def __repr__(self) -> str:
         return f"<tf.Variable '{self.op.name}:0' shape={self.shape} dtype={self.dtype.name}>"
+
+
+def assign(ref: Variable, value: Any, validate_shape: Any = None, use_locking: Any = None,
+           name: str | None = None) -> Tensor:
+    """``tf.assign``: ``ref.assign(value)``; shapes must match (at build time, and when run)."""
+    if validate_shape is False:
+        raise NotImplementedError("tf.assign: validate_shape=False (changing a variable's shape) is not supported")
+    return ref.assign(value, name=name)
+
+
+def assign_add(ref: Variable, value: Any, use_locking: Any = None, name: str | None = None) -> Tensor:
+    return ref.assign_add(value, name=name)
+
+
+def assign_sub(ref: Variable, value: Any, use_locking: Any = None, name: str | None = None) -> Tensor:
+    return ref.assign_sub(value, name=name)
 
 
 def global_variables() -> list:

@@ -270,3 +270,71 @@ def test_dtype_names_match_tensorflow_and_keras():
                 tf.keras.Input((2,), dtype=name)
         else:
             assert tf.keras.Input((2,), dtype=name).dtype == want == np.dtype(keras.Input((2,), dtype=name).dtype)
+
+
+# ----- 3. shapes are checked when a variable is written and when a value is fed ---------------------------------
+def test_variable_load_checks_the_shape():
+    v = tf.Variable(np.zeros(2, np.float32), name="v")
+    with tf.Session() as sess:
+        sess.run(v.initializer)
+        for bad in ([1.0, 2.0, 3.0], 5.0, [[1.0], [2.0]]):
+            with pytest.raises(ValueError, match=r"Cannot feed value of shape .* for Tensor 'v:0', which has shape"):
+                v.load(bad, sess)
+        v.load([1, 2])                               # the default session; ints convert as a feed does
+        assert sess.run(v).tolist() == [1.0, 2.0] and sess.run(v).dtype == np.float32
+    with pytest.raises(ValueError, match="session argument should be provided"):
+        v.load([1.0, 2.0])
+
+
+def test_assign_checks_shapes_when_built_and_when_run():
+    v = tf.Variable(np.zeros(2, np.float32), name="v")
+    for build in (lambda: v.assign([1.0, 2.0, 3.0]), lambda: tf.assign(v, 1.0), lambda: tf.assign_add(v, [1.0]),
+                  lambda: v.assign_sub(1.0)):
+        with pytest.raises(ValueError, match="shapes must be equal"):
+            build()
+    fed = tf.placeholder(tf.float32, (None,))
+    ops = {"assign": tf.assign(v, fed), "add": v.assign_add(fed), "sub": tf.assign_sub(v, fed)}
+    with tf.Session() as sess:
+        sess.run(v.initializer)
+        for kind, op in ops.items():
+            for value in ([1.0, 2.0, 3.0], [1.0]):       # [1.0] would broadcast without the check
+                with pytest.raises(tf.errors.InvalidArgumentError, match=r"shape.*\[2\].*\[%d\]" % len(value)):
+                    sess.run(op, {fed: value})
+        assert sess.run(v).tolist() == [0.0, 0.0]
+        assert sess.run(ops["add"], {fed: [1.0, 2.0]}).tolist() == [1.0, 2.0]
+
+
+def test_feeds_are_checked_and_a_fed_tensor_can_be_fetched():
+    x = tf.placeholder(tf.float32, (None, 3), name="x")
+    y = x * 2.0
+    with tf.Session() as sess:
+        for bad in (np.zeros((2, 4)), 1.0, np.zeros(3), np.zeros((1, 1, 3))):
+            with pytest.raises(ValueError, match=r"Cannot feed value of shape"):
+                sess.run(y, {x: bad})
+        got_x, got_y = sess.run([x, y], {x: [[1, 2, 3]]})       # TF answers a fed fetch with the fed value
+        assert got_x.dtype == np.float32 and got_x.tolist() == [[1, 2, 3]] and got_y.tolist() == [[2, 4, 6]]
+        assert sess.run(y, {y: np.ones((1, 3))}).tolist() == [[1, 1, 1]]
+
+
+@pytest.mark.reference
+def test_shape_errors_match_tensorflow():
+    real = pytest.importorskip("tensorflow").compat.v1
+    checks = []
+    for t in (tf, real):
+        g = t.Graph()
+        with g.as_default():
+            v = t.Variable(np.zeros(2, np.float32))
+            fed = t.placeholder(t.float32, (None,))
+            op = t.assign_add(v, fed)
+            sess = t.Session(graph=g)
+            sess.run(v.initializer)
+            for call in (lambda: v.load([1.0, 2.0, 3.0], sess), lambda: t.assign(v, [1.0]),
+                         lambda: sess.run(op, {fed: [1.0]}), lambda: sess.run(fed, {fed: [[1.0]]})):
+                try:
+                    call()
+                    checks.append(None)
+                except Exception as exc:        # noqa: BLE001  (the class is what is compared)
+                    checks.append(next(c.__name__ for c in type(exc).__mro__ if c.__name__ in (
+                        "ValueError", "InvalidArgumentError", "TypeError")))
+            assert sess.run(fed, {fed: [1.0]}).tolist() == [1.0]
+    assert checks[:4] == checks[4:] == ["ValueError", "ValueError", "InvalidArgumentError", "ValueError"]
