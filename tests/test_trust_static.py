@@ -338,3 +338,56 @@ def test_shape_errors_match_tensorflow():
                         "ValueError", "InvalidArgumentError", "TypeError")))
             assert sess.run(fed, {fed: [1.0]}).tolist() == [1.0]
     assert checks[:4] == checks[4:] == ["ValueError", "ValueError", "InvalidArgumentError", "ValueError"]
+
+
+# ----- 4. Keras fit arguments that used to train on nothing ------------------------------------------------------
+def _tiny_model():
+    model = tf.keras.Sequential([tf.keras.Input((3,)), tf.keras.layers.Dense(2)])
+    model.compile(tf.keras.optimizers.SGD(0.0), "mse")      # a zero rate: the weights stay put
+    return model
+
+
+def test_fit_refuses_batch_sizes_and_splits_keras_refuses():
+    model = _tiny_model()
+    x = np.arange(30, dtype=np.float32).reshape(10, 3) / 30
+    y = np.ones((10, 2), np.float32)
+    for call in (lambda: model.fit(x, y, batch_size=-1, verbose=0), lambda: model.evaluate(x, y, batch_size=-4),
+                 lambda: model.predict(x, batch_size=-1)):
+        with pytest.raises(ValueError, match="batch_size must be a positive integer, got -"):
+            call()
+    with pytest.raises(TypeError, match="batch_size must be an integer, got 2.5"):
+        model.fit(x, y, batch_size=2.5, verbose=0)
+    for split in (1.0, 0.95):          # nothing would be left to train on
+        with pytest.raises(ValueError, match=r"Training data contains 10 samples, which is not sufficient to split "
+                                             rf"it .* `validation_split={split}`"):
+            model.fit(x, y, validation_split=split, verbose=0)
+    for split in (-0.1, 1.5):
+        with pytest.raises(ValueError, match=r"validation_split must be a fraction in \[0, 1\)"):
+            model.fit(x, y, validation_split=split, verbose=0)
+    # batch_size 0 or None is Keras' default of 32; a 0.2 split holds out the last 2 of 10 samples.
+    full = model.evaluate(x, y, verbose=0)
+    assert model.fit(x, y, batch_size=0, verbose=0, shuffle=False).history["loss"] == [pytest.approx(full)]
+    hist = model.fit(x, y, validation_split=0.2, verbose=0).history
+    assert hist["loss"] == [pytest.approx(model.evaluate(x[:8], y[:8], verbose=0))]
+    assert hist["val_loss"] == [pytest.approx(model.evaluate(x[8:], y[8:], verbose=0))]
+    assert model.predict(x, batch_size=0).shape == (10, 2)
+
+
+@pytest.mark.reference
+def test_fit_errors_match_keras():
+    keras = _real_keras()
+    x, y = np.ones((10, 3), np.float32), np.ones((10, 2), np.float32)
+    real = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    real.compile("sgd", "mse")
+    ours = _tiny_model()
+    for kw in (dict(batch_size=-1), dict(validation_split=1.0), dict(validation_split=0.95)):
+        errors = []
+        for model in (real, ours):
+            with pytest.raises(ValueError) as info:
+                model.fit(x, y, verbose=0, **kw)
+            errors.append(str(info.value))
+        if "validation_split" in kw:
+            assert errors[0] == errors[1]
+    with pytest.raises(TypeError):
+        real.fit(x, y, batch_size=2.5, verbose=0)
+    assert "loss" in real.fit(x, y, batch_size=0, verbose=0).history

@@ -1,6 +1,7 @@
 """``tf.keras.models``: Model (functional) and Sequential, trained through a Session on a static graph."""
 from __future__ import annotations
 
+import math
 import time
 from typing import Any, Callable, Sequence
 
@@ -244,10 +245,11 @@ class Model:
         if not self._compiled:
             raise RuntimeError("You must compile your model before training/testing. Use `model.compile(optimizer, "
                                "loss)`.")
+        batch_size = _batch_size(batch_size)
         xs, y = self._inputs_data(x), numpy.asarray(y)
         weights = self._sample_weights(y, sample_weight)
         if validation_data is None and validation_split:
-            cut = int(len(y) * (1 - validation_split))
+            cut = _split_at(len(y), validation_split)
             held = [a[cut:] for a in xs]
             validation_data = (held if len(held) > 1 else held[0], y[cut:]) + (
                 () if weights is None else (weights[cut:],))
@@ -256,7 +258,6 @@ class Model:
         if class_weight is not None:
             weights = (numpy.ones(len(y), numpy.float32) if weights is None else weights) * _class_weights(
                 y, class_weight)
-        batch_size = batch_size or 32
         steps = -(-len(y) // batch_size)
         rng = numpy.random.default_rng(self.graph.next_seed())
         hist = History()
@@ -301,9 +302,10 @@ class Model:
                  sample_weight: Any = None, return_dict: bool = False, print_fn: Callable = print) -> Any:
         if not self._compiled:
             raise RuntimeError("You must compile your model before training/testing.")
+        batch_size = _batch_size(batch_size)
         xs, y = self._inputs_data(x), numpy.asarray(y)
         self._check_xy(xs, y)
-        vals = self._batched([self.loss] + self._metric_tensors, xs, y, batch_size or 32,
+        vals = self._batched([self.loss] + self._metric_tensors, xs, y, batch_size,
                              weights=self._sample_weights(y, sample_weight))
         logs = dict(zip(self.metrics_names, vals))
         if verbose:
@@ -317,7 +319,7 @@ class Model:
         xs = self._inputs_data(x)
         self._check_xy(xs, None)
         sess = self._session()
-        bs = batch_size or 32
+        bs = _batch_size(batch_size)
         return numpy.concatenate([sess.run(self.output, {t: a[i:i + bs] for t, a in zip(self.inputs, xs)})
                                   for i in range(0, len(xs[0]), bs)])
 
@@ -400,6 +402,32 @@ def load_model(filepath: str, compile: bool = True) -> Model:  # noqa: A002  (Ke
         c = tree["compile"]
         model.compile(optimizers.deserialize(c["optimizer"]), losses.deserialize(c["loss"]), c["metrics"])
     return model
+
+
+def _batch_size(batch_size: Any) -> int:
+    """Keras' batch_size: None or 0 mean 32; a negative size is a ValueError, a non-integer a TypeError
+    (Keras 3 fails on both inside TensorFlow's slicing)."""
+    if not batch_size:
+        return 32
+    if not isinstance(batch_size, (int, numpy.integer)):
+        raise TypeError(f"batch_size must be an integer, got {batch_size!r} of type {type(batch_size).__name__}")
+    if batch_size < 0:
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size}")
+    return int(batch_size)
+
+
+def _split_at(n: int, validation_split: float) -> int:
+    """How many leading samples train when ``validation_split`` holds out the rest (Keras' rule and message).
+    A split outside [0, 1) is refused here; Keras 3 silently trains on all samples (negative) or on a
+    slice counted from the end (above 1)."""
+    if not 0 <= validation_split <= 1:
+        raise ValueError(f"validation_split must be a fraction in [0, 1), got {validation_split}")
+    split_at = int(math.floor(n * (1.0 - validation_split)))
+    if split_at in (0, n):
+        raise ValueError(f"Training data contains {n} samples, which is not sufficient to split it into a "
+                         f"validation and training set as specified by `validation_split={validation_split}`. "
+                         "Either provide more data, or a different value for the `validation_split` argument.")
+    return split_at
 
 
 def _layers_between(inputs: list, output: Tensor) -> list:
