@@ -67,7 +67,7 @@ class Operation:
         return [n.operation for n in self.node.control]
 
     def run(self, feed_dict: dict | None = None, session: Any = None) -> None:
-        (session or get_default_session()).run(self, feed_dict)
+        _session_for(session, "execute operation", "run").run(self, feed_dict)
 
     def __repr__(self) -> str:
         return f"<tf.Operation '{self.name}' type={self.type}>"
@@ -102,7 +102,7 @@ class Tensor(Value):
         return self.shape
 
     def eval(self, feed_dict: dict | None = None, session: Any = None) -> Any:
-        return (session or get_default_session()).run(self, feed_dict)
+        return _session_for(session, "evaluate tensor", "eval").run(self, feed_dict)
 
     def __repr__(self) -> str:
         return f"<tf.Tensor '{self.name}' shape={self.shape} dtype={self.dtype.name}>"
@@ -297,12 +297,27 @@ class Graph:
         self._by_name: dict[str, Operation] = {}
         self._names: dict[str, int] = {}
         self._finalized = False
-        self._scope: list[str] = []
-        self._control: list[list[Node]] = []
+        self._lock = threading.RLock()          # names and the op list are shared by every thread
+        self._local = threading.local()         # the contexts each thread has open (see ``per_thread``)
         self._collections: dict[str, list] = {}
         self.device = _device.default()
         self.seed: int | None = None
         self._seed_counter = 0
+
+    # -- per-thread contexts --
+    def per_thread(self, key: str) -> list:
+        """A stack this thread keeps for this graph.  TF1 keeps name scopes, control dependencies and
+        variable scopes per thread: an op built in one thread never lands in another thread's scope."""
+        stacks = self._local.__dict__.setdefault("stacks", {})
+        return stacks.setdefault(key, [])
+
+    @property
+    def _scope(self) -> list[str]:
+        return self.per_thread("name_scope")
+
+    @property
+    def _control(self) -> list[list[Node]]:
+        return self.per_thread("control_dependencies")
 
     # -- building --
     def _unique(self, base: str) -> str:
@@ -323,15 +338,17 @@ class Graph:
         ctl = [n for group in self._control for n in group]
         if ctl:
             node.control = tuple(node.control) + tuple(ctl)
-        op = Operation(self, node, self._unique(name or node.op.name))
-        self._ops.append(op)
-        self._by_name[op.name] = op
+        with self._lock:
+            op = Operation(self, node, self._unique(name or node.op.name))
+            self._ops.append(op)
+            self._by_name[op.name] = op
         return op
 
     def _rename(self, op: Operation, name: str) -> None:
-        del self._by_name[op.name]
-        op.name = self._unique(name)
-        self._by_name[op.name] = op
+        with self._lock:
+            del self._by_name[op.name]
+            op.name = self._unique(name)
+            self._by_name[op.name] = op
 
     def _source(self, op: Op, name: str | None, cls: type = Tensor) -> Tensor:
         node = Node(op, ())
@@ -420,20 +437,24 @@ class Graph:
     @contextlib.contextmanager
     def name_scope_cleared(self) -> Iterator[None]:
         """Name ops from the graph's root for a while (TF1 names get_variable's variables by variable scope)."""
-        saved, self._scope = self._scope, []
+        scope = self._scope
+        saved = scope[:]
+        scope.clear()
         try:
             yield
         finally:
-            self._scope = saved
+            scope[:] = saved
 
     @contextlib.contextmanager
     def control_dependencies(self, control_inputs: Sequence[Any] | None) -> Iterator[None]:
         if control_inputs is None:
-            saved, self._control = self._control, []
+            control = self._control
+            saved = control[:]
+            control.clear()
             try:
                 yield
             finally:
-                self._control = saved
+                control[:] = saved
             return
         nodes = [(c.op if isinstance(c, Tensor) else c).node for c in control_inputs]
         self._control.append(nodes)
@@ -475,14 +496,25 @@ def reset_default_graph() -> None:
     _default_graph[0] = Graph()
 
 
-_session_stack: list = []
+def session_stack() -> list:
+    """This thread's default sessions, innermost last (TF keeps the default session per thread)."""
+    if not hasattr(_local, "sessions"):
+        _local.sessions = []
+    return _local.sessions
 
 
 def get_default_session() -> Any:
-    if not _session_stack:
-        raise ValueError("Cannot evaluate tensor using `eval()`: No default session is registered. Use `with "
-                         "sess.as_default()` or pass an explicit session to `eval(session=sess)`")
-    return _session_stack[-1]
+    """The innermost ``with sess.as_default()`` (or ``with Session()``) of this thread, or None."""
+    stack = session_stack()
+    return stack[-1] if stack else None
+
+
+def _session_for(session: Any, what: str, call: str) -> Any:
+    session = session or get_default_session()
+    if session is None:
+        raise ValueError(f"Cannot {what} using `{call}()`: No default session is registered. Use `with "
+                         f"sess.as_default()` or pass an explicit session to `{call}(session=sess)`")
+    return session
 
 
 def convert_to_tensor(value: Any, dtype: Any = None, graph: Graph | None = None) -> Tensor:

@@ -12,7 +12,7 @@ from core.graph import Node, toposort
 from core.ops.shape import Transpose
 from core import device as _device
 from static_api import errors
-from static_api.graph import (Graph, Operation, PlaceholderOp, Tensor, _session_stack, get_default_graph)
+from static_api.graph import Graph, Operation, PlaceholderOp, Tensor, get_default_graph, session_stack
 
 
 def _flatten(fetches: Any, out: list) -> Any:
@@ -114,21 +114,21 @@ class Session:
 
     # -- context --
     def __enter__(self) -> "Session":
-        _session_stack.append(self)
+        session_stack().append(self)
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        _session_stack.remove(self)
+        session_stack().remove(self)
         self.close()
 
     @contextlib.contextmanager
     def as_default(self) -> Iterator["Session"]:
         """Make this the default session inside a ``with`` block, without closing it afterwards."""
-        _session_stack.append(self)
+        session_stack().append(self)
         try:
             yield self
         finally:
-            _session_stack.remove(self)
+            session_stack().remove(self)
 
     def close(self) -> None:
         self._closed = True
@@ -236,4 +236,4 @@ class Session:
 class InteractiveSession(Session):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        _session_stack.append(self)
+        session_stack().append(self)

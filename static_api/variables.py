@@ -9,8 +9,8 @@ import numpy
 
 import core
 from static_api.dtypes import as_dtype
-from static_api.graph import (AssignOp, Tensor, VariableOp, _session_stack, convert_to_tensor, get_default_graph,
-                              get_default_session, named)
+from static_api.graph import (AssignOp, Tensor, VariableOp, convert_to_tensor, get_default_graph, get_default_session,
+                              named)
 from static_api.ops import _t, group
 
 GLOBAL_VARIABLES, TRAINABLE_VARIABLES = "variables", "trainable_variables"
@@ -59,11 +59,9 @@ class Variable(Tensor):
     def load(self, value: Any, session: Any = None) -> None:
         """Write ``value`` into the variable without adding an op; it is checked as a feed is (same shape, a
         compatible dtype): a wrong shape is a ValueError, as in TensorFlow."""
+        session = session or get_default_session()
         if session is None:
-            if not _session_stack:
-                raise ValueError("Either session argument should be provided or default session should be "
-                                 "established")
-            session = get_default_session()
+            raise ValueError("Either session argument should be provided or default session should be established")
         session._write_variable(self, session._check_feed(self, value), "assign")
 
     def __repr__(self) -> str:
@@ -190,17 +188,12 @@ def random_uniform(shape, minval=0.0, maxval=1.0, dtype=numpy.float32, seed=None
 
 
 AUTO_REUSE = "AUTO_REUSE"
-_VAR_STORE, _VAR_SCOPES = "variable_store", "variable_scopes"     # graph collections holding scope state
+_VAR_STORE = "variable_store"       # the graph collection of get_variable's variables (shared by all threads)
 
 
 def _scope_stack(g: Any) -> list:
-    """The graph's stack of (scope path, reuse), kept as the one item of a collection."""
-    found = g.get_collection(_VAR_SCOPES)
-    if found:
-        return found[0]
-    stack: list = []
-    g.add_to_collection(_VAR_SCOPES, stack)
-    return stack
+    """This thread's stack of (scope path, reuse) in graph ``g`` (TF1 keeps variable scopes per thread)."""
+    return g.per_thread("variable_scope")
 
 
 @contextlib.contextmanager

@@ -391,3 +391,96 @@ def test_fit_errors_match_keras():
     with pytest.raises(TypeError):
         real.fit(x, y, batch_size=2.5, verbose=0)
     assert "loss" in real.fit(x, y, batch_size=0, verbose=0).history
+
+
+# ----- 5. name scopes, control dependencies, variable scopes and default sessions are per thread -----------------
+def _in_two_threads(first, second):
+    """Run ``first`` and ``second`` in two threads, ``second`` building while ``first`` holds its contexts open:
+    a barrier orders them (bounded: a stuck thread fails the test instead of hanging it)."""
+    import threading
+    barrier = threading.Barrier(2, timeout=10)
+    results, failures = {}, []
+
+    def run(fn, key):
+        try:
+            results[key] = fn(barrier)
+        except BaseException as exc:        # noqa: BLE001  (reported in the main thread)
+            failures.append(exc)
+            barrier.abort()
+
+    threads = [threading.Thread(target=run, args=(fn, key)) for key, fn in (("first", first), ("second", second))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=20)
+    assert not any(t.is_alive() for t in threads) and not failures, failures
+    return results["first"], results["second"]
+
+
+def test_graph_contexts_are_per_thread():
+    g = tf.Graph()
+    with g.as_default():
+        c = tf.constant(1.0, name="c")
+
+    def first(barrier):
+        with g.as_default(), tf.control_dependencies([c]), tf.name_scope("A"), tf.variable_scope("VA"):
+            barrier.wait()          # the second thread builds now, while these contexts are open here
+            barrier.wait()
+            return tf.constant(2.0, name="x"), tf.get_variable("u", (1,))
+
+    def second(barrier):
+        with g.as_default():
+            barrier.wait()
+            built = tf.constant(3.0, name="y"), tf.get_variable("w", (1,))
+            barrier.wait()
+            return built
+
+    (x, u), (y, w) = _in_two_threads(first, second)
+    assert (x.op.name, [op.name for op in x.op.control_inputs], u.op.name) == ("A/VA/x", ["c"], "VA/u")
+    assert (y.op.name, y.op.control_inputs, w.op.name) == ("y", [], "w")
+
+
+def test_default_session_is_per_thread():
+    sess = tf.Session()
+    assert tf.get_default_session() is None
+
+    def first(barrier):
+        with sess.as_default():
+            barrier.wait()
+            barrier.wait()
+            return tf.get_default_session()
+
+    def second(barrier):
+        barrier.wait()
+        seen = tf.get_default_session()
+        barrier.wait()
+        return seen
+
+    assert _in_two_threads(first, second) == (sess, None)
+    with pytest.raises(ValueError, match="No default session is registered"):
+        tf.constant(1.0).eval()
+
+
+@pytest.mark.reference
+def test_per_thread_contexts_match_tensorflow():
+    real = pytest.importorskip("tensorflow").compat.v1
+    names = []
+    for t in (tf, real):
+        g = t.Graph()
+        with g.as_default():
+            c = t.constant(1.0, name="c")
+
+        def first(barrier, t=t, g=g, c=c):
+            with g.as_default(), g.control_dependencies([c]), g.name_scope("A"), t.variable_scope("VA"):
+                barrier.wait()
+                barrier.wait()
+
+        def second(barrier, t=t, g=g):
+            with g.as_default():
+                barrier.wait()
+                y, w = t.constant(3.0, name="y"), t.get_variable("w", (1,))
+                barrier.wait()
+                return y.op.name, len(y.op.control_inputs), w.op.name, t.get_default_session()
+
+        names.append(_in_two_threads(first, second)[1])
+    assert names[0] == names[1] == ("y", 0, "w", None)
