@@ -297,3 +297,75 @@ def test_tf1_losses_against_numpy():
     np.testing.assert_allclose(got[1], -2.0 * (smooth * logp).sum(1).mean(), rtol=1e-6)
     np.testing.assert_allclose(got[2], (pred ** 2).mean(), rtol=1e-6)
 
+
+def test_variable_scope_shares_variables_with_tf1_reuse_rules():
+    def layer(x):
+        w = tf.get_variable("w", (3, 2), initializer=tf.constant_initializer(0.5))
+        return tf.matmul(x, w)
+
+    x = tf.placeholder(tf.float32, (None, 3))
+    with tf.variable_scope("tower"):
+        a = layer(x)
+        with tf.variable_scope("inner"):
+            tf.get_variable("v", (1,))
+    with tf.variable_scope("tower", reuse=True):
+        b = layer(x)                                 # the same w: one variable, two uses
+        with tf.variable_scope("inner"):            # reuse is inherited
+            assert tf.get_variable("v", (1,)).op.name == "tower/inner/v"
+    with tf.variable_scope("auto", reuse=tf.AUTO_REUSE):
+        assert tf.get_variable("u", (2,)) is tf.get_variable("u", (2,))
+    assert sorted(v.op.name for v in tf.global_variables()) == ["auto/u", "tower/inner/v", "tower/w"]
+    w, = [v for v in tf.global_variables() if v.op.name == "tower/w"]
+    g, = tf.gradients(tf.reduce_sum(a + b), [w])
+    with tf.Session() as sess:
+        sess.run(tf.global_variables_initializer())
+        np.testing.assert_allclose(sess.run(g, {x: np.ones((4, 3), np.float32)}), np.full((3, 2), 8.0))
+    with pytest.raises(ValueError, match="Variable tower/w already exists, disallowed"):
+        with tf.variable_scope("tower"):
+            layer(x)
+    with pytest.raises(ValueError, match="Variable other/w does not exist"):
+        with tf.variable_scope("other", reuse=True):
+            layer(x)
+
+
+def test_exponential_decay_drives_the_learning_rate_each_step():
+    gs = tf.train.get_or_create_global_step()
+    lr = tf.train.exponential_decay(0.5, gs, 2, 0.5, staircase=True)
+    smooth = tf.train.exponential_decay(0.5, gs, 2, 0.5)
+    w = tf.Variable(np.float32(1.0))
+    train = tf.train.GradientDescentOptimizer(lr).minimize(w * 1.0, global_step=gs)   # d/dw = 1
+    rates, smooth_rates = [], []
+    with tf.Session() as sess:
+        sess.run(tf.global_variables_initializer())
+        for _ in range(5):
+            r, s = sess.run([lr, smooth])
+            rates.append(float(r))
+            smooth_rates.append(float(s))
+            sess.run(train)
+        final = float(sess.run(w))
+    assert rates == [0.5, 0.5, 0.25, 0.25, 0.125]               # each step uses the rate before the increment
+    np.testing.assert_allclose(smooth_rates, [0.5 * 0.5 ** (k / 2) for k in range(5)], rtol=1e-6)
+    assert final == pytest.approx(1.0 - sum(rates))
+    with pytest.raises(ValueError, match="learning rate tensor must be a float scalar"):
+        tf.train.GradientDescentOptimizer(tf.constant([0.1, 0.2])).minimize(w * 1.0)
+
+
+def test_summaries_run_as_tag_value_dicts_and_write_tensorboard_events(tmp_path):
+    pytest.importorskip("tensorboardX")
+    x = tf.placeholder(tf.float32, (None,))
+    with tf.name_scope("train"):
+        loss = tf.summary.scalar("loss", tf.reduce_mean(x))
+    hist = tf.summary.histogram("x", x)
+    assert tf.summary.merge([loss]) == loss and set(tf.summary.merge_all()) == {"train/loss", "x"}
+    with tf.Session() as sess, tf.summary.FileWriter(str(tmp_path), sess.graph) as writer:
+        for step in range(3):
+            got = sess.run(tf.summary.merge_all(), {x: np.arange(4, dtype=np.float32) + step})
+            writer.add_summary(got, step)
+        assert got["train/loss"] == pytest.approx(3.5) and got["x"].tolist() == [2.0, 3.0, 4.0, 5.0]
+        with pytest.raises(TypeError, match="add_summary expects"):
+            writer.add_summary(np.zeros(2), 0)
+    events = [f for f in os.listdir(tmp_path) if f.startswith("events.out.tfevents")]
+    assert len(events) == 1 and os.path.getsize(tmp_path / events[0]) > 100
+    with pytest.raises(ValueError, match="must be a scalar"):
+        tf.summary.scalar("bad", x)
+    assert list(hist) == ["x"]
