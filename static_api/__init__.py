@@ -16,7 +16,8 @@ from static_api.graph import (Graph, Operation, Tensor, TensorShape, convert_to_
                               get_default_session, reset_default_graph)
 from static_api.ops import *  # noqa: F401,F403  (the tf namespace of op functions and dtypes)
 from static_api.session import InteractiveSession, Session
-from static_api.variables import (AUTO_REUSE, GLOBAL_VARIABLES, TRAINABLE_VARIABLES, Variable, constant_initializer,
+from static_api.variables import (AUTO_REUSE, GLOBAL_VARIABLES, TRAINABLE_VARIABLES, Variable, assign, assign_add,
+                                  assign_sub, constant_initializer,
                                   get_variable, global_variables, global_variables_initializer,
                                   glorot_uniform_initializer, initialize_all_variables, ones_initializer,
                                   random_normal, random_normal_initializer, random_uniform, set_random_seed,

@@ -17,6 +17,7 @@ import core
 from core import device as _device
 from core.graph import Node, Value
 from core.op import Op
+from static_api import dtypes, errors
 
 _local = threading.local()
 
@@ -66,7 +67,7 @@ class Operation:
         return [n.operation for n in self.node.control]
 
     def run(self, feed_dict: dict | None = None, session: Any = None) -> None:
-        (session or get_default_session()).run(self, feed_dict)
+        _session_for(session, "execute operation", "run").run(self, feed_dict)
 
     def __repr__(self) -> str:
         return f"<tf.Operation '{self.name}' type={self.type}>"
@@ -101,7 +102,7 @@ class Tensor(Value):
         return self.shape
 
     def eval(self, feed_dict: dict | None = None, session: Any = None) -> Any:
-        return (session or get_default_session()).run(self, feed_dict)
+        return _session_for(session, "evaluate tensor", "eval").run(self, feed_dict)
 
     def __repr__(self) -> str:
         return f"<tf.Tensor '{self.name}' shape={self.shape} dtype={self.dtype.name}>"
@@ -266,6 +267,13 @@ class AssignOp(Op):
         return [(v.shape, v.dtype)]
 
     def run(self, session: Any, node: Node, value: Any) -> Any:
+        # A value of unknown static shape (a placeholder with None dims) is checked when it arrives.
+        want, got = list(self.variable.shape), list(value.shape)
+        if got != want:
+            raise errors.InvalidArgumentError(None, node.operation, (
+                f"Trying to assign to variable with tensor with wrong shape. Expected {want} got {got}"
+                if self.mode == "assign" else f"Cannot update variable with shape {want} using a Tensor with "
+                f"shape {got}, shapes must be equal.") + f"\n\t [[{{{{node {node.operation.name}}}}}]]")
         return session._write_variable(self.variable, value, self.mode)
 
 
@@ -289,12 +297,27 @@ class Graph:
         self._by_name: dict[str, Operation] = {}
         self._names: dict[str, int] = {}
         self._finalized = False
-        self._scope: list[str] = []
-        self._control: list[list[Node]] = []
+        self._lock = threading.RLock()          # names and the op list are shared by every thread
+        self._local = threading.local()         # the contexts each thread has open (see ``per_thread``)
         self._collections: dict[str, list] = {}
         self.device = _device.default()
         self.seed: int | None = None
         self._seed_counter = 0
+
+    # -- per-thread contexts --
+    def per_thread(self, key: str) -> list:
+        """A stack this thread keeps for this graph.  TF1 keeps name scopes, control dependencies and
+        variable scopes per thread: an op built in one thread never lands in another thread's scope."""
+        stacks = self._local.__dict__.setdefault("stacks", {})
+        return stacks.setdefault(key, [])
+
+    @property
+    def _scope(self) -> list[str]:
+        return self.per_thread("name_scope")
+
+    @property
+    def _control(self) -> list[list[Node]]:
+        return self.per_thread("control_dependencies")
 
     # -- building --
     def _unique(self, base: str) -> str:
@@ -315,15 +338,17 @@ class Graph:
         ctl = [n for group in self._control for n in group]
         if ctl:
             node.control = tuple(node.control) + tuple(ctl)
-        op = Operation(self, node, self._unique(name or node.op.name))
-        self._ops.append(op)
-        self._by_name[op.name] = op
+        with self._lock:
+            op = Operation(self, node, self._unique(name or node.op.name))
+            self._ops.append(op)
+            self._by_name[op.name] = op
         return op
 
     def _rename(self, op: Operation, name: str) -> None:
-        del self._by_name[op.name]
-        op.name = self._unique(name)
-        self._by_name[op.name] = op
+        with self._lock:
+            del self._by_name[op.name]
+            op.name = self._unique(name)
+            self._by_name[op.name] = op
 
     def _source(self, op: Op, name: str | None, cls: type = Tensor) -> Tensor:
         node = Node(op, ())
@@ -332,12 +357,22 @@ class Graph:
         self._add(node, name)
         return node.outputs[0] if node.outputs else node.operation
 
-    def constant(self, value: Any, dtype: Any = None, name: str | None = None) -> Tensor:
-        arr = numpy.asarray(value, dtype=None if dtype is None else numpy.dtype(dtype))
-        if dtype is None and arr.dtype == numpy.float64 and not isinstance(value, numpy.ndarray):
-            arr = arr.astype(numpy.float32)
-        if dtype is None and arr.dtype == numpy.int64 and not isinstance(value, numpy.ndarray):
-            arr = arr.astype(numpy.int32)
+    def constant(self, value: Any, dtype: Any = None, name: str | None = None,
+                 shape: Sequence[int] | None = None) -> Tensor:
+        """A Const op, typed as ``tf.constant`` types it: NumPy values keep (or are cast to) their dtype;
+        Python floats are float32 and ints int32 (int64 when they do not fit); a Python value that does not
+        fit an explicit dtype (1.5 as int32) is a TypeError."""
+        if dtype is not None:
+            dtype = dtypes.as_dtype(dtype)
+            dtypes.check_value(value, dtype)
+        arr = numpy.asarray(value, dtype=dtype)
+        if dtype is None and not isinstance(value, (numpy.ndarray, numpy.generic)):
+            if arr.dtype == numpy.float64:
+                arr = arr.astype(numpy.float32)
+            elif arr.dtype == numpy.int64 and (arr.size == 0 or -2 ** 31 <= arr.min() and arr.max() < 2 ** 31):
+                arr = arr.astype(numpy.int32)
+        if shape is not None:
+            arr = numpy.broadcast_to(arr, tuple(shape)).copy()
         return self._source(ConstOp(arr), name or "Const")
 
     def next_seed(self) -> int | None:
@@ -402,20 +437,24 @@ class Graph:
     @contextlib.contextmanager
     def name_scope_cleared(self) -> Iterator[None]:
         """Name ops from the graph's root for a while (TF1 names get_variable's variables by variable scope)."""
-        saved, self._scope = self._scope, []
+        scope = self._scope
+        saved = scope[:]
+        scope.clear()
         try:
             yield
         finally:
-            self._scope = saved
+            scope[:] = saved
 
     @contextlib.contextmanager
     def control_dependencies(self, control_inputs: Sequence[Any] | None) -> Iterator[None]:
         if control_inputs is None:
-            saved, self._control = self._control, []
+            control = self._control
+            saved = control[:]
+            control.clear()
             try:
                 yield
             finally:
-                self._control = saved
+                control[:] = saved
             return
         nodes = [(c.op if isinstance(c, Tensor) else c).node for c in control_inputs]
         self._control.append(nodes)
@@ -457,20 +496,31 @@ def reset_default_graph() -> None:
     _default_graph[0] = Graph()
 
 
-_session_stack: list = []
+def session_stack() -> list:
+    """This thread's default sessions, innermost last (TF keeps the default session per thread)."""
+    if not hasattr(_local, "sessions"):
+        _local.sessions = []
+    return _local.sessions
 
 
 def get_default_session() -> Any:
-    if not _session_stack:
-        raise ValueError("Cannot evaluate tensor using `eval()`: No default session is registered. Use `with "
-                         "sess.as_default()` or pass an explicit session to `eval(session=sess)`")
-    return _session_stack[-1]
+    """The innermost ``with sess.as_default()`` (or ``with Session()``) of this thread, or None."""
+    stack = session_stack()
+    return stack[-1] if stack else None
+
+
+def _session_for(session: Any, what: str, call: str) -> Any:
+    session = session or get_default_session()
+    if session is None:
+        raise ValueError(f"Cannot {what} using `{call}()`: No default session is registered. Use `with "
+                         f"sess.as_default()` or pass an explicit session to `{call}(session=sess)`")
+    return session
 
 
 def convert_to_tensor(value: Any, dtype: Any = None, graph: Graph | None = None) -> Tensor:
     if isinstance(value, Tensor):
-        if dtype is not None and value.dtype != numpy.dtype(dtype):
-            raise ValueError(f"Tensor conversion requested dtype {numpy.dtype(dtype).name} for Tensor with dtype "
+        if dtype is not None and value.dtype != dtypes.as_dtype(dtype):
+            raise ValueError(f"Tensor conversion requested dtype {dtypes.as_dtype(dtype).name} for Tensor with dtype "
                              f"{value.dtype.name}: {value!r}")
         return value
     return (graph or get_default_graph()).constant(value, dtype)

@@ -6,12 +6,17 @@ from typing import Any, Sequence
 import numpy
 
 import core
+from static_api import dtypes
 from static_api.graph import (NoOp, PlaceholderOp, PlaceholderWithDefaultOp, Tensor, TensorShape, convert_to_tensor,
                               get_default_graph, named)
 
-float16, float32, float64 = numpy.dtype("float16"), numpy.dtype("float32"), numpy.dtype("float64")
-int32, int64, uint8, bool = numpy.dtype("int32"), numpy.dtype("int64"), numpy.dtype("uint8"), numpy.dtype("bool")  # noqa: A001
-string = None
+as_dtype = dtypes.as_dtype
+float16, float32, float64 = as_dtype("float16"), as_dtype("float32"), as_dtype("float64")
+half, double = float16, float64
+int8, int16, int32, int64 = as_dtype("int8"), as_dtype("int16"), as_dtype("int32"), as_dtype("int64")
+uint8, uint16, uint32, uint64 = as_dtype("uint8"), as_dtype("uint16"), as_dtype("uint32"), as_dtype("uint64")
+bool, complex64, complex128 = as_dtype("bool"), as_dtype("complex64"), as_dtype("complex128")  # noqa: A001
+string = "string"       # a name only: dtypes.as_dtype says strings are not supported
 
 
 def _t(x: Any, dtype: Any = None, like: Tensor | None = None) -> Tensor:
@@ -31,7 +36,7 @@ def _pair(a: Any, b: Any) -> tuple[Tensor, Tensor]:
 
 def placeholder(dtype: Any, shape: Sequence[int | None] | None = None, name: str | None = None) -> Tensor:
     """A fed input; without a shape it is a scalar (see ``PlaceholderOp``)."""
-    return get_default_graph()._source(PlaceholderOp(None if shape is None else tuple(shape), dtype),
+    return get_default_graph()._source(PlaceholderOp(None if shape is None else tuple(shape), as_dtype(dtype)),
                                        name or "Placeholder")
 
 
@@ -42,28 +47,23 @@ def placeholder_with_default(input: Any, shape: Sequence[int | None], name: str 
 
 
 def constant(value: Any, dtype: Any = None, shape: Sequence[int] | None = None, name: str = "Const") -> Tensor:
-    arr = numpy.asarray(value, dtype=None if dtype is None else numpy.dtype(dtype))
-    if dtype is None and not isinstance(value, numpy.ndarray):
-        arr = arr.astype({"float64": float32, "int64": int32}.get(arr.dtype.name, arr.dtype))
-    if shape is not None:
-        arr = numpy.broadcast_to(arr, tuple(shape)).copy()
-    return get_default_graph().constant(arr, name=name)
+    return get_default_graph().constant(value, dtype, name, shape)
 
 
 def zeros(shape: Sequence[int], dtype: Any = float32, name: str | None = None) -> Tensor:
-    return constant(numpy.zeros(shape, dtype=dtype), name=name or "zeros")
+    return constant(numpy.zeros(shape, dtype=as_dtype(dtype)), name=name or "zeros")
 
 
 def ones(shape: Sequence[int], dtype: Any = float32, name: str | None = None) -> Tensor:
-    return constant(numpy.ones(shape, dtype=dtype), name=name or "ones")
+    return constant(numpy.ones(shape, dtype=as_dtype(dtype)), name=name or "ones")
 
 
 def zeros_like(x: Tensor, dtype: Any = None, name: str | None = None) -> Tensor:
-    return named(core.fill_like(x, 0, dtype), name)
+    return named(core.fill_like(x, 0, None if dtype is None else as_dtype(dtype)), name)
 
 
 def ones_like(x: Tensor, dtype: Any = None, name: str | None = None) -> Tensor:
-    return named(core.fill_like(x, 1, dtype), name)
+    return named(core.fill_like(x, 1, None if dtype is None else as_dtype(dtype)), name)
 
 
 def identity(x: Any, name: str | None = None) -> Tensor:
@@ -199,17 +199,28 @@ def reduce_any(input_tensor, axis=None, keepdims=False, name=None, reduction_ind
     return _reduction(core.any, input_tensor, axis, keepdims, name, reduction_indices, keep_dims)
 
 
+def _index_type(output_type: Any, what: str) -> numpy.dtype:
+    dt = as_dtype(output_type)
+    if dt.name not in ("int16", "uint16", "int32", "int64"):
+        raise TypeError(f"{what}: Value passed to parameter 'output_type' has DataType {dt.name} not in list of "
+                        "allowed values: int16, uint16, int32, int64")
+    return dt
+
+
 def argmax(input, axis=None, name=None, output_type=int64):
     out = core.argmax(input, 0 if axis is None else axis)
-    return named(core.cast(out, output_type), name)
+    return named(core.cast(out, _index_type(output_type, "argmax")), name)
 
 
 def argmin(input, axis=None, name=None, output_type=int64):
-    return named(core.cast(core.argmin(input, 0 if axis is None else axis), output_type), name)
+    out = core.argmin(input, 0 if axis is None else axis)
+    return named(core.cast(out, _index_type(output_type, "argmin")), name)
 
 
 def cast(x, dtype, name=None):
-    return named(core.cast(_t(x), numpy.dtype(dtype)), name)
+    x = _t(x)
+    out = core.cast(x, as_dtype(dtype))
+    return out if out is x else named(out, name)      # TF returns x itself (and its name) when no cast is needed
 
 
 def reshape(tensor, shape, name=None):
@@ -237,7 +248,7 @@ def squeeze(input, axis=None, name=None):
 
 
 def one_hot(indices, depth, on_value=1.0, off_value=0.0, dtype=float32, name=None):
-    return named(core.one_hot(_t(indices), depth, dtype, on_value, off_value), name)
+    return named(core.one_hot(_t(indices), depth, as_dtype(dtype), on_value, off_value), name)
 
 
 def clip_by_value(t, clip_value_min, clip_value_max, name=None):

@@ -8,10 +8,11 @@ from typing import Any, Iterator
 import numpy
 
 import backends
-from core.graph import toposort
+from core.graph import Node, toposort
+from core.ops.shape import Transpose
 from core import device as _device
 from static_api import errors
-from static_api.graph import (Graph, Operation, PlaceholderOp, Tensor, _session_stack, get_default_graph)
+from static_api.graph import Graph, Operation, PlaceholderOp, Tensor, get_default_graph, session_stack
 
 
 def _flatten(fetches: Any, out: list) -> Any:
@@ -31,8 +32,48 @@ def _flatten(fetches: Any, out: list) -> Any:
     return lambda vals: vals[i]
 
 
+class _Step:
+    """One node as the plan runs it: the op (a node's own, or one a pass put in its place) and the keys of
+    the values it reads; its outputs keep the node's keys, so nothing downstream changes."""
+
+    __slots__ = ("node", "op", "ins")
+
+    def __init__(self, node: Node, op: Any, ins: list) -> None:
+        self.node, self.op, self.ins = node, op, ins
+
+
+def fold_transposes(steps: list, fed: set, keep: set) -> tuple[list, dict]:
+    """A transpose of a transpose runs as one transpose, or as none when the pair cancels (TF1 code that
+    keeps weights in one layout and convolves in another builds such pairs every step; NHWC layers around
+    the NCHW kernels build them between layers).  A pass over the plan, never over the graph: the user's
+    graph, its ops and its Keras layers stay as built.  Returns the steps and the aliases (value keys that
+    now name another value); transposes nobody reads any more, or fetches (``keep``), are dropped."""
+    aliases: dict = {}
+    made: dict = {}         # value key -> the step making it
+    out: list = []
+    for step in steps:
+        step.ins = [aliases.get(k, k) for k in step.ins]
+        src = made.get(step.ins[0]) if type(step.op) is Transpose else None
+        if src is not None and type(src.op) is Transpose and step.ins[0] not in fed:
+            n = len(step.op.perm)
+            first = src.op.perm
+            perm = [first[p % n] % n for p in step.op.perm]
+            if perm == list(range(n)):
+                aliases[(id(step.node), 0)] = src.ins[0]
+                continue
+            step.op, step.ins = Transpose(perm), [src.ins[0]]
+        made.update({(id(step.node), i): step for i in range(len(step.node.outputs))})
+        out.append(step)
+    # Drop the transposes whose every reader was folded away.
+    read = {k for s in out for k in s.ins} | set(aliases.values())
+    control = {id(c) for s in out for c in s.node.control}
+    steps = [s for s in out if type(s.op) is not Transpose or id(s.node) in control
+             or (id(s.node), 0) in read or (id(s.node), 0) in keep]
+    return steps, aliases
+
+
 class _Plan:
-    """The nodes to run in order, and after which step each intermediate can be dropped."""
+    """The steps to run in order, and after which step each intermediate can be dropped."""
 
     def __init__(self, targets: list, fed: set) -> None:
         def deps(node):
@@ -40,17 +81,22 @@ class _Plan:
             yield from (v.node for v in node.inputs if (id(v.node), v.index) not in fed)
             yield from node.control
 
-        self.order = toposort([t.node for t in targets], deps)
+        # A fetched tensor that is also fed is answered with the fed value, as TF's Python client does.
+        order = toposort([t.node for t in targets if not (isinstance(t, Tensor) and (id(t.node), t.index) in fed)],
+                         deps)
+        self.placeholders = [n for n in order if isinstance(n.op, PlaceholderOp)]
+        fetched = {(id(t.node), t.index) for t in targets if isinstance(t, Tensor)}
+        steps = [_Step(n, n.op, [(id(v.node), v.index) for v in n.inputs]) for n in order]
+        self.steps, self.aliases = fold_transposes(steps, fed, fetched)
         last: dict = {}
-        for step, n in enumerate(self.order):
-            for v in n.inputs:
-                last[(id(v.node), v.index)] = step
-        keep = {(id(t.node), t.index) for t in targets if isinstance(t, Tensor)}
+        for i, step in enumerate(self.steps):
+            for key in step.ins:
+                last[key] = i
+        keep = {self.aliases.get(k, k) for k in fetched}
         self.release = collections.defaultdict(list)
-        for key, step in last.items():
+        for key, i in last.items():
             if key not in keep and key not in fed:
-                self.release[step].append(key)
-        self.placeholders = [n for n in self.order if isinstance(n.op, PlaceholderOp)]
+                self.release[i].append(key)
 
 
 class Session:
@@ -68,21 +114,21 @@ class Session:
 
     # -- context --
     def __enter__(self) -> "Session":
-        _session_stack.append(self)
+        session_stack().append(self)
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        _session_stack.remove(self)
+        session_stack().remove(self)
         self.close()
 
     @contextlib.contextmanager
     def as_default(self) -> Iterator["Session"]:
         """Make this the default session inside a ``with`` block, without closing it afterwards."""
-        _session_stack.append(self)
+        session_stack().append(self)
         try:
             yield self
         finally:
-            _session_stack.remove(self)
+            session_stack().remove(self)
 
     def close(self) -> None:
         self._closed = True
@@ -122,9 +168,6 @@ class Session:
             if not isinstance(t, Tensor):
                 raise TypeError(f"Cannot interpret feed_dict key as Tensor: {k!r} is an Operation")
             feeds[(id(t.node), t.index)] = (t, v)
-        for t in targets:
-            if isinstance(t, Tensor) and (id(t.node), t.index) in feeds:
-                raise errors.InvalidArgumentError(None, t.op, f"{t.name} is both fed and fetched.")
         arrays = {key: self._check_feed(t, v) for key, (t, v) in feeds.items()}
         sig = (tuple((id(t.node), t.index) if isinstance(t, Tensor) else id(t.node) for t in targets),
                tuple(sorted(feeds)))
@@ -140,20 +183,22 @@ class Session:
                 f"dtype {t.dtype.name} and shape {t.shape}")
         values = dict(arrays)
         be = self._be
-        for step, node in enumerate(plan.order):
-            ins = [values[(id(v.node), v.index)] for v in node.inputs]
-            op = node.op
+        for i, step in enumerate(plan.steps):
+            ins = [values[k] for k in step.ins]
+            op, node = step.op, step.node
             if getattr(op, "stateful", False):
                 outs = op.run(self, node, *ins)
             else:
                 outs = op.forward(be, *ins)
             if type(outs) is not tuple:
                 outs = (outs,)
-            for i, o in enumerate(outs):
-                values[(id(node), i)] = o
-            for key in plan.release.get(step, ()):
+            for j, o in enumerate(outs):
+                values[(id(node), j)] = o
+            for key in plan.release.get(i, ()):
                 values.pop(key, None)
-        return rebuild([None if isinstance(t, Operation) else self._fetched(values[(id(t.node), t.index)])
+        alias = plan.aliases
+        return rebuild([None if isinstance(t, Operation) else
+                        self._fetched(values[alias.get((id(t.node), t.index), (id(t.node), t.index))])
                         for t in targets])
 
     def _fetched(self, value: Any) -> Any:
@@ -191,4 +236,4 @@ class Session:
 class InteractiveSession(Session):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        _session_stack.append(self)
+        session_stack().append(self)

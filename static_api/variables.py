@@ -8,7 +8,9 @@ from typing import Any, Iterator, Sequence
 import numpy
 
 import core
-from static_api.graph import AssignOp, Tensor, VariableOp, get_default_graph, named
+from static_api.dtypes import as_dtype
+from static_api.graph import (AssignOp, Tensor, VariableOp, convert_to_tensor, get_default_graph, get_default_session,
+                              named)
 from static_api.ops import _t, group
 
 GLOBAL_VARIABLES, TRAINABLE_VARIABLES = "variables", "trainable_variables"
@@ -22,10 +24,8 @@ class Variable(Tensor):
         g = get_default_graph()
         if callable(initial_value) and not isinstance(initial_value, Tensor):
             initial_value = initial_value()
-        init = initial_value if isinstance(initial_value, Tensor) else g.constant(
-            numpy.asarray(initial_value, dtype=dtype) if dtype is not None else initial_value)
-        if dtype is not None and init.dtype != numpy.dtype(dtype):
-            init = core.cast(init, dtype)
+        # As TF's convert_to_tensor: a Python value must fit the dtype, a tensor must already have it.
+        init = convert_to_tensor(initial_value, dtype, graph=g)
         if None in init.shape:
             raise ValueError(f"Variable: initial value must have a fully defined shape, got {init.shape}")
         var = g._source(VariableOp(init.shape, init.dtype), name or "Variable", cls)
@@ -56,11 +56,32 @@ class Variable(Tensor):
     def read_value(self) -> Tensor:
         return core.identity(self)
 
-    def load(self, value: Any, session: Any) -> None:
-        session._write_variable(self, session._be.asarray(numpy.asarray(value, dtype=self.dtype)), "assign")
+    def load(self, value: Any, session: Any = None) -> None:
+        """Write ``value`` into the variable without adding an op; it is checked as a feed is (same shape, a
+        compatible dtype): a wrong shape is a ValueError, as in TensorFlow."""
+        session = session or get_default_session()
+        if session is None:
+            raise ValueError("Either session argument should be provided or default session should be established")
+        session._write_variable(self, session._check_feed(self, value), "assign")
 
     def __repr__(self) -> str:
         return f"<tf.Variable '{self.op.name}:0' shape={self.shape} dtype={self.dtype.name}>"
+
+
+def assign(ref: Variable, value: Any, validate_shape: Any = None, use_locking: Any = None,
+           name: str | None = None) -> Tensor:
+    """``tf.assign``: ``ref.assign(value)``; shapes must match (at build time, and when run)."""
+    if validate_shape is False:
+        raise NotImplementedError("tf.assign: validate_shape=False (changing a variable's shape) is not supported")
+    return ref.assign(value, name=name)
+
+
+def assign_add(ref: Variable, value: Any, use_locking: Any = None, name: str | None = None) -> Tensor:
+    return ref.assign_add(value, name=name)
+
+
+def assign_sub(ref: Variable, value: Any, use_locking: Any = None, name: str | None = None) -> Tensor:
+    return ref.assign_sub(value, name=name)
 
 
 def global_variables() -> list:
@@ -94,15 +115,15 @@ def _rng(seed: int | None) -> numpy.random.Generator:
 
 class zeros_initializer(Initializer):
     def __init__(self, dtype: Any = numpy.float32) -> None:
-        self.dtype = dtype
+        self.dtype = as_dtype(dtype)
 
     def __call__(self, shape, dtype=None):
-        return numpy.zeros(shape, dtype=dtype or self.dtype)
+        return numpy.zeros(shape, dtype=self.dtype if dtype is None else as_dtype(dtype))
 
 
 class ones_initializer(zeros_initializer):
     def __call__(self, shape, dtype=None):
-        return numpy.ones(shape, dtype=dtype or self.dtype)
+        return numpy.ones(shape, dtype=self.dtype if dtype is None else as_dtype(dtype))
 
 
 class constant_initializer(Initializer):
@@ -110,7 +131,7 @@ class constant_initializer(Initializer):
         self.value = value
 
     def __call__(self, shape, dtype=numpy.float32):
-        return numpy.full(shape, self.value, dtype=dtype)
+        return numpy.full(shape, self.value, dtype=as_dtype(dtype))
 
 
 class random_normal_initializer(Initializer):
@@ -118,7 +139,7 @@ class random_normal_initializer(Initializer):
         self.mean, self.stddev, self.seed = mean, stddev, seed
 
     def __call__(self, shape, dtype=numpy.float32):
-        return _rng(self.seed).normal(self.mean, self.stddev, size=shape).astype(dtype)
+        return _rng(self.seed).normal(self.mean, self.stddev, size=shape).astype(as_dtype(dtype))
 
 
 class truncated_normal_initializer(random_normal_initializer):
@@ -131,7 +152,7 @@ class truncated_normal_initializer(random_normal_initializer):
         while bad.any():
             out[bad] = rng.standard_normal(size=int(bad.sum()))
             bad = numpy.abs(out) > 2
-        return (out * self.stddev + self.mean).astype(dtype)
+        return (out * self.stddev + self.mean).astype(as_dtype(dtype))
 
 
 def _fans(shape: Sequence[int]) -> tuple[int, int]:
@@ -150,7 +171,7 @@ class glorot_uniform_initializer(Initializer):
     def __call__(self, shape, dtype=numpy.float32):
         fan_in, fan_out = _fans(shape)
         limit = math.sqrt(6.0 / (fan_in + fan_out))
-        return _rng(self.seed).uniform(-limit, limit, size=shape).astype(dtype)
+        return _rng(self.seed).uniform(-limit, limit, size=shape).astype(as_dtype(dtype))
 
 
 def random_normal(shape, mean=0.0, stddev=1.0, dtype=numpy.float32, seed=None, name=None):
@@ -162,21 +183,17 @@ def truncated_normal(shape, mean=0.0, stddev=1.0, dtype=numpy.float32, seed=None
 
 
 def random_uniform(shape, minval=0.0, maxval=1.0, dtype=numpy.float32, seed=None, name=None):
-    return get_default_graph().constant(_rng(seed).uniform(minval, maxval, size=shape).astype(dtype), name=name)
+    return get_default_graph().constant(_rng(seed).uniform(minval, maxval, size=shape).astype(as_dtype(dtype)),
+                                        name=name)
 
 
 AUTO_REUSE = "AUTO_REUSE"
-_VAR_STORE, _VAR_SCOPES = "variable_store", "variable_scopes"     # graph collections holding scope state
+_VAR_STORE = "variable_store"       # the graph collection of get_variable's variables (shared by all threads)
 
 
 def _scope_stack(g: Any) -> list:
-    """The graph's stack of (scope path, reuse), kept as the one item of a collection."""
-    found = g.get_collection(_VAR_SCOPES)
-    if found:
-        return found[0]
-    stack: list = []
-    g.add_to_collection(_VAR_SCOPES, stack)
-    return stack
+    """This thread's stack of (scope path, reuse) in graph ``g`` (TF1 keeps variable scopes per thread)."""
+    return g.per_thread("variable_scope")
 
 
 @contextlib.contextmanager
@@ -202,6 +219,7 @@ def get_variable(name: str, shape: Sequence[int] | None = None, dtype: Any = num
                  initializer: Any = None, trainable: bool = True) -> Variable:
     """A variable named within the current variable scope: made once, then shared where the scope reuses."""
     g = get_default_graph()
+    dtype = as_dtype(dtype)
     stack = _scope_stack(g)
     full, reuse = (f"{stack[-1][0]}/{name}", stack[-1][1]) if stack else (name, None)
     store = {v.op.name: v for v in g.get_collection(_VAR_STORE)}

@@ -475,15 +475,6 @@ def reshape_like(x: Value, like: Value) -> Value:
 
 
 def transpose(x: Value, perm: Sequence[int]) -> Value:
-    # In a static graph a transpose of a transpose is one transpose, or none (TF1 code that stores weights in
-    # one layout and convolves in another builds such pairs every step).  Eager values keep PyTorch's views.
-    if x.array is None and x.node is not None and type(x.node.op) is Transpose and len(perm) == len(x.shape):
-        n = len(perm)
-        first = x.node.op.perm
-        perm = [first[p % n] % n for p in perm]
-        x = x.node.inputs[0]
-        if perm == list(range(n)):
-            return x
     return apply(Transpose(perm), x)
 
 

@@ -1,6 +1,7 @@
 """Keras-style models on the static graph: ``tf.keras.layers``, ``models``, ``optimizers``, ``callbacks``."""
 import numpy
 
+from static_api import dtypes
 from static_api.keras import callbacks, layers, losses, models, optimizers
 from static_api.keras.layers import Input
 from static_api.keras.models import Model, Sequential
@@ -11,7 +12,7 @@ class utils:
     def to_categorical(y, num_classes=None, dtype="float32"):
         y = numpy.asarray(y, dtype=numpy.int64).reshape(-1)
         n = int(y.max()) + 1 if num_classes is None else num_classes
-        return numpy.eye(n, dtype=dtype)[y]
+        return numpy.eye(n, dtype=dtypes.keras_dtype(dtype))[y]
 
 
 __all__ = ["callbacks", "layers", "losses", "models", "optimizers", "Input", "Model", "Sequential", "utils"]

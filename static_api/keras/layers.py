@@ -11,12 +11,12 @@ from typing import Any, Sequence
 import numpy
 
 import core
-from static_api import nn, ops
+from static_api import dtypes, nn, ops
 from static_api.graph import Graph, Tensor, get_default_graph
 from static_api.variables import Variable, glorot_uniform_initializer, ones_initializer, zeros_initializer
 
 # Graph collections holding the Keras state of a graph.
-LAYERS, LAYER_NAMES, LEARNING_PHASE = "keras_layers", "keras_layer_names", "keras_learning_phase"
+LAYER_NAMES, LEARNING_PHASE = "keras_layer_names", "keras_learning_phase"
 
 _ACTIVATIONS = {None: None, "linear": None, "relu": nn.relu, "sigmoid": nn.sigmoid, "tanh": nn.tanh,
                 "softmax": nn.softmax}
@@ -50,6 +50,17 @@ def _pair(v: Any) -> tuple[int, int]:
     return (v, v) if isinstance(v, int) else tuple(v)
 
 
+class LayerCall:
+    """One call of a layer (Keras' node): the tensors it read and the tensor it made.  The output carries it
+    as ``_keras_history``, so a model finds its layers from the calls, whatever the graph looks like."""
+
+    __slots__ = ("layer", "inputs", "output")
+
+    def __init__(self, layer: "Layer", inputs: list, output: Tensor) -> None:
+        self.layer, self.inputs, self.output = layer, inputs, output
+        output._keras_history = self
+
+
 def learning_phase(graph: Graph) -> Tensor:
     """The graph's scalar bool 'training' switch: False unless fed (fit feeds True)."""
     found = graph.get_collection(LEARNING_PHASE)
@@ -64,10 +75,12 @@ def learning_phase(graph: Graph) -> Tensor:
 class Layer:
     """Base layer: ``build(input_shape)`` makes variables once, ``call(x, training)`` makes ops."""
 
-    def __init__(self, name: str | None = None, input_shape: Sequence[int] | None = None, **kwargs: Any) -> None:
+    def __init__(self, name: str | None = None, input_shape: Sequence[int] | None = None, dtype: Any = None,
+                 **kwargs: Any) -> None:
         if kwargs:
             raise TypeError(f"{type(self).__name__}: unsupported argument(s) {sorted(kwargs)}")
         self.name = name
+        self._dtype = dtypes.keras_policy("float32" if dtype is None else dtype)
         self.input_shape_arg = tuple(input_shape) if input_shape is not None else None
         self.built = False
         self.weights: list[Variable] = []
@@ -76,13 +89,20 @@ class Layer:
         self.updates: list = []
 
     @property
+    def dtype(self) -> str:
+        """The dtype of the layer's weights and of its computation (Keras' dtype policy, by name)."""
+        return self._dtype.name
+
+    compute_dtype = dtype
+
+    @property
     def trainable_weights(self) -> list[Variable]:
         return [w for w in self.weights if w not in self.non_trainable_weights]
 
     def get_config(self) -> dict:
         """The constructor arguments that rebuild this layer (initializers are left out: a saved model's
         weights are loaded over them)."""
-        return {"name": self.name}
+        return {"name": self.name, "dtype": self.dtype}
 
     def count_params(self) -> int:
         return int(sum(numpy.prod(w.shape) for w in self.weights))
@@ -97,7 +117,7 @@ class Layer:
 
     def _add_weight(self, suffix: str, shape: Sequence[int], init: Any, trainable: bool = True) -> Variable:
         name, shape = f"{self.name}/{suffix}", tuple(shape)
-        value = init(shape, numpy.float32) if self._weight_source is None else self._weight_source(name, shape)
+        value = init(shape, self._dtype) if self._weight_source is None else self._weight_source(name, shape)
         v = Variable(value, name=name, trainable=trainable)
         self.weights.append(v)
         if not trainable:
@@ -127,10 +147,14 @@ class Layer:
                 self.build([tuple(t.shape) for t in xs] if self.takes_list else tuple(x.shape))
             self.built = True
         with graph.as_default():
+            # Keras autocasts float inputs to the layer's compute dtype.
+            cast = [ops.cast(t, self._dtype) if t.dtype.kind == "f" else t for t in xs]
             phase = learning_phase(graph) if training is None else ops._t(training, dtype=numpy.bool_)
-            out = self.call(x, phase)
+            out = self.call(cast if self.takes_list else cast[0], phase)
+            if any(out is t for t in xs) or hasattr(out, "_keras_history"):
+                out = ops.identity(out)     # each call makes its own tensor, as a Keras layer call does
+        LayerCall(self, xs, out)
         self.input, self.output = x, out
-        graph.add_to_collection(LAYERS, self)
         return out
 
     @property
@@ -148,6 +172,7 @@ def _unique_layer_name(graph: Graph, cls_name: str) -> str:
 class InputLayer(Layer):
     def __init__(self, placeholder: Tensor, name: str) -> None:
         super().__init__(name=name)
+        self._dtype = placeholder.dtype
         self.output = placeholder
         self.built = True
 
@@ -156,9 +181,9 @@ def Input(shape: Sequence[int], batch_size: int | None = None, name: str | None 
           dtype: Any = "float32") -> Tensor:
     """A symbolic input of shape ``(batch_size, *shape)`` (a placeholder of the default graph)."""
     graph = get_default_graph()
-    name = name or _unique_layer_name(graph, "Input")
-    ph = ops.placeholder(numpy.dtype(dtype), (batch_size,) + tuple(shape), name=name)
-    graph.add_to_collection(LAYERS, InputLayer(ph, name))
+    name = name or _unique_layer_name(graph, "InputLayer")    # Keras 3: input_layer, input_layer_1, ...
+    ph = ops.placeholder(dtypes.keras_dtype(dtype), (batch_size,) + tuple(shape), name=name)
+    LayerCall(InputLayer(ph, name), [], ph)
     return ph
 
 
@@ -487,7 +512,7 @@ class BatchNormalization(Layer):
         bshape[axis] = -1
 
         def b(v, default):
-            return ops.reshape(v, bshape) if v is not None else ops.constant(default, shape=[1] * nd)
+            return ops.reshape(v, bshape) if v is not None else ops.constant(default, x.dtype, shape=[1] * nd)
         gamma, beta = b(self.gamma, 1.0), b(self.beta, 0.0)
         axes = tuple(i for i in range(nd) if i != axis)
         y_train, mean, var = core.batch_norm_train(x, gamma, beta, axes, self.epsilon)

@@ -1,15 +1,15 @@
 """``tf.keras.models``: Model (functional) and Sequential, trained through a Session on a static graph."""
 from __future__ import annotations
 
+import math
 import time
 from typing import Any, Callable, Sequence
 
 import numpy
 
 from core import checkpoint, interop
-from core.graph import toposort
 from static_api import ops
-from static_api.graph import Tensor
+from static_api.graph import PlaceholderOp, Tensor
 from static_api.keras import layers as L
 from static_api.keras import losses, optimizers, saving
 from static_api.session import Session
@@ -40,10 +40,12 @@ class Model:
         self.inputs = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
         self.input, self.output = inputs, outputs     # Keras: model.input is a list for several inputs
         self.graph = self.inputs[0].graph
-        reached = {id(n) for n in toposort([outputs.node])}
-        layers = self.graph.get_collection(L.LAYERS)
-        self.layers = [lay for i, lay in enumerate(layers) if lay not in layers[:i]
-                       and lay.output is not None and id(lay.output.node) in reached]
+        self._layers = _layers_between(self.inputs, outputs)
+
+    @property
+    def layers(self) -> list:
+        """The layers called between the inputs and the output, in Keras' order (see ``_layers_between``)."""
+        return list(self._layers)
 
     # ----- weights ---------------------------------------------------------------
     @property
@@ -251,10 +253,11 @@ class Model:
         if not self._compiled:
             raise RuntimeError("You must compile your model before training/testing. Use `model.compile(optimizer, "
                                "loss)`.")
+        batch_size = _batch_size(batch_size)
         xs, y = self._inputs_data(x), numpy.asarray(y)
         weights = self._sample_weights(y, sample_weight)
         if validation_data is None and validation_split:
-            cut = int(len(y) * (1 - validation_split))
+            cut = _split_at(len(y), validation_split)
             held = [a[cut:] for a in xs]
             validation_data = (held if len(held) > 1 else held[0], y[cut:]) + (
                 () if weights is None else (weights[cut:],))
@@ -263,7 +266,6 @@ class Model:
         if class_weight is not None:
             weights = (numpy.ones(len(y), numpy.float32) if weights is None else weights) * _class_weights(
                 y, class_weight)
-        batch_size = batch_size or 32
         steps = -(-len(y) // batch_size)
         rng = numpy.random.default_rng(self.graph.next_seed())
         hist = History()
@@ -308,9 +310,10 @@ class Model:
                  sample_weight: Any = None, return_dict: bool = False, print_fn: Callable = print) -> Any:
         if not self._compiled:
             raise RuntimeError("You must compile your model before training/testing.")
+        batch_size = _batch_size(batch_size)
         xs, y = self._inputs_data(x), numpy.asarray(y)
         self._check_xy(xs, y)
-        vals = self._batched([self.loss] + self._metric_tensors, xs, y, batch_size or 32,
+        vals = self._batched([self.loss] + self._metric_tensors, xs, y, batch_size,
                              weights=self._sample_weights(y, sample_weight))
         logs = dict(zip(self.metrics_names, vals))
         if verbose:
@@ -324,7 +327,7 @@ class Model:
         xs = self._inputs_data(x)
         self._check_xy(xs, None)
         sess = self._session()
-        bs = batch_size or 32
+        bs = _batch_size(batch_size)
         return numpy.concatenate([sess.run(self.output, {t: a[i:i + bs] for t, a in zip(self.inputs, xs)})
                                   for i in range(0, len(xs[0]), bs)])
 
@@ -377,6 +380,11 @@ class Sequential(Model):
             raise ValueError("This model has not yet been built. Give the first layer an `input_shape` or start "
                              "the list with keras.Input(shape).")
 
+    @property
+    def layers(self) -> list:
+        """The added layers; Keras 3 leaves out the InputLayer at the bottom of the stack."""
+        return [lay for lay in getattr(self, "_layers", []) if not isinstance(lay, L.InputLayer)]
+
 
 def load_model(filepath: str, custom_objects: dict | None = None, compile: bool = True,  # noqa: A002
                safe_mode: bool = True) -> Model:
@@ -425,6 +433,102 @@ def load_model(filepath: str, custom_objects: dict | None = None, compile: bool 
             raise checkpoint.CheckpointError(f"{where}, compile: cannot rebuild the training settings: "
                                              f"{type(exc).__name__}: {exc}") from None
     return model
+
+
+def _batch_size(batch_size: Any) -> int:
+    """Keras' batch_size: None or 0 mean 32; a negative size is a ValueError, a non-integer a TypeError
+    (Keras 3 fails on both inside TensorFlow's slicing)."""
+    if not batch_size:
+        return 32
+    if not isinstance(batch_size, (int, numpy.integer)):
+        raise TypeError(f"batch_size must be an integer, got {batch_size!r} of type {type(batch_size).__name__}")
+    if batch_size < 0:
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size}")
+    return int(batch_size)
+
+
+def _split_at(n: int, validation_split: float) -> int:
+    """How many leading samples train when ``validation_split`` holds out the rest (Keras' rule and message).
+    A split outside [0, 1) is refused here; Keras 3 silently trains on all samples (negative) or on a
+    slice counted from the end (above 1)."""
+    if not 0 <= validation_split <= 1:
+        raise ValueError(f"validation_split must be a fraction in [0, 1), got {validation_split}")
+    split_at = int(math.floor(n * (1.0 - validation_split)))
+    if split_at in (0, n):
+        raise ValueError(f"Training data contains {n} samples, which is not sufficient to split it into a "
+                         f"validation and training set as specified by `validation_split={validation_split}`. "
+                         "Either provide more data, or a different value for the `validation_split` argument.")
+    return split_at
+
+
+def _layers_between(inputs: list, output: Tensor) -> list:
+    """The layers whose calls lead from ``inputs`` to ``output``, found from the layer calls (Keras'
+    ``map_graph``): deepest first (distance from the output), ties in the order a walk from the output meets
+    them.  Plain graph ops between layers (``h * 2``) are walked through; they belong to no layer.  A walk that
+    reaches an input the model was not given raises ValueError, as Keras does."""
+    input_ids = {id(t) for t in inputs}
+
+    def disconnected(t: Tensor) -> None:
+        raise ValueError(f"Output {output!r} is not connected to `inputs`: it reads {t!r}, which is not one of the "
+                         f"model's inputs {inputs}")
+
+    parents_of: dict[int, list] = {}
+
+    def sources(t: Tensor, seen: set) -> list:
+        # The layer calls (or model inputs) that ``t`` is computed from, through plain graph ops.
+        if id(t) in input_ids or hasattr(t, "_keras_history"):
+            return [t]
+        if isinstance(t.op.node.op, PlaceholderOp):
+            disconnected(t)
+        found = []
+        for v in t.op.node.inputs:
+            if isinstance(v, Tensor) and id(v.node) not in seen:
+                seen.add(id(v.node))
+                found += sources(v, seen)
+        return found
+
+    def parents(call: L.LayerCall) -> list:
+        if id(call) not in parents_of:
+            seen: set = set()
+            parents_of[id(call)] = [s for x in call.inputs for s in sources(x, seen)]
+        return parents_of[id(call)]
+
+    calls: list = []        # inputs first (post-order of the walk from the output)
+    index: dict = {}        # layer -> when the walk first met it
+    done: set = set()
+
+    def visit(t: Tensor) -> None:
+        call = getattr(t, "_keras_history", None)
+        if call is None or id(call) in done:
+            return
+        if isinstance(call.layer, L.InputLayer) and id(t) not in input_ids:
+            disconnected(t)
+        done.add(id(call))
+        index.setdefault(call.layer, len(index))
+        if id(t) not in input_ids:      # a model input made by a layer cuts the walk there, as in Keras
+            for p in parents(call):
+                visit(p)
+        calls.append(call)
+
+    for t in sources(output, set()):
+        visit(t)
+    in_model = {id(c) for c in calls}
+    node_depth: dict = {}
+    layer_depth: dict = {}
+    for call in reversed(calls):
+        depth = max(node_depth.setdefault(id(call), 0), layer_depth.get(call.layer, 0))
+        layer_depth[call.layer] = node_depth[id(call)] = depth
+        if id(call.output) in input_ids:
+            continue
+        for p in parents(call):
+            pc = getattr(p, "_keras_history", None)
+            if pc is not None and id(pc) in in_model:
+                node_depth[id(pc)] = max(depth + 1, node_depth.get(id(pc), 0))
+    for t in inputs:        # an input the output does not use still has its InputLayer, as in Keras
+        call = getattr(t, "_keras_history", None)
+        if call is not None and isinstance(call.layer, L.InputLayer) and call.layer not in layer_depth:
+            layer_depth[call.layer], index[call.layer] = 0, -1
+    return sorted(layer_depth, key=lambda lay: (-layer_depth[lay], index[lay]))
 
 
 def _class_weights(y: numpy.ndarray, class_weight: dict) -> numpy.ndarray:
