@@ -112,8 +112,8 @@ def test_graph_keeps_transpose_pairs_and_the_session_folds_them():
 
 
 def test_static_seed_model_plan_folds_weight_transposes():
-    from core import seed_cnn
-    model = seed_cnn.Static(seed_cnn.init_weights((28, 28), 10, 0), 0.1, (28, 28))
+    from dualflow import models
+    model = models.Static(models.init_weights((28, 28), 10, 0), 0.1, (28, 28))
     model.step(np.zeros((2, 1, 28, 28), np.float32), np.zeros(2, np.int64))
     plan = max(model.sess._plans.values(), key=lambda p: len(p.steps))
     # OIHW -> HWIO and back, forward and in the gradients: every pair cancels in the plan.
