@@ -86,11 +86,12 @@ def gradients(outputs: Sequence[Value], inputs: Sequence[Value], grad_outputs: S
 
 def _free(node: Node) -> None:
     """Drop the node's hold on its saved arrays as soon as its gradient is taken (PyTorch frees saved tensors
-    the same way), keeping the edges: a second pass raises, and the memory returns during this one."""
+    the same way), keeping the edges: a second pass raises, and the memory returns during this one.  An
+    eager node owns its input copies and output handles (``core.op.freeze``); a leaf that requires grad is
+    the user's tensor and keeps its data."""
     node.freed = True
-    node.inputs = tuple(v if v.node is None and v.requires_grad else _hollow(v) for v in node.inputs)
-    node.outputs = [_hollow(v) for v in node.outputs]
-
-
-def _hollow(v: Value) -> Value:
-    return Value._wrap(None, v.shape, v.dtype, v.device, v.node, v.index, v.requires_grad, v._vc)
+    for v in node.inputs:
+        if v.node is not None or not v.requires_grad:
+            v.array = None
+    for v in node.outputs:
+        v.array = None

@@ -48,6 +48,14 @@ class Value:
         v._init_value(data, shape, dtype, device, node, index, requires_grad, vc)
         return v
 
+    def snapshot(self) -> "Value":
+        """A plain Value with this value's current identity, buffer and version box (what a node keeps)."""
+        s = object.__new__(Value)
+        s.array, s.shape, s.dtype, s.device = self.array, self.shape, self.dtype, self.device
+        s.node, s.index, s.requires_grad, s._vc = self.node, self.index, self.requires_grad, self._vc
+        s._view, s._view_version = None, 0
+        return s
+
     @classmethod
     def _record(cls, node: "Node") -> None:
         """Hook for frontends: called when a symbolic node is created (static graphs register it)."""

@@ -135,12 +135,13 @@ def _result_class(inputs: Sequence[Value]) -> type:
 
 
 def freeze(v: Value) -> Value:
-    """What a node keeps of an input: a frozen copy of a frontend value's current identity (an in-place op
-    later rebinds the frontend object to a new node, and must not rewire this node's edge).  Leaves that
-    require grad keep their object: they are where gradients accumulate, and are never rebound."""
-    if type(v) is Value or (v.node is None and v.requires_grad):
+    """What an eager node keeps of an input: its own frozen copy of the value's current identity (an in-place
+    op later rebinds the frontend object to a new node, and must not rewire this node's edge; backward drops
+    the copy's buffer once the node is done).  Leaves that require grad keep their object: they are where
+    gradients accumulate, and are never rebound."""
+    if v.node is None and v.requires_grad:
         return v
-    return Value._wrap(v.array, v.shape, v.dtype, v.device, v.node, v.index, v.requires_grad, v._vc)
+    return v.snapshot()
 
 
 def apply(op: Op, *inputs: Value) -> Any:
@@ -167,16 +168,13 @@ def apply(op: Op, *inputs: Value) -> Any:
         datas = op.forward(be, *[v.array for v in inputs])
         if type(datas) is not tuple:
             datas = (datas,)
-        if any(type(d) is not be.xp.ndarray for d in datas):
-            # NumPy turns 0-d results into immutable scalars; tensors need buffers that in-place ops can write.
-            datas = tuple(be.xp.asarray(d) for d in datas)
-        view = None
-        if op.is_view and be.xp.may_share_memory(datas[0], inputs[0].array):
-            view = inputs[0]
-        elif any(d is v.array for d in datas for v in inputs):
-            # An output that is an input's buffer would carry a later in-place write back into the input.
-            datas = tuple(d.copy() if any(d is v.array for v in inputs) else d for d in datas)
-        vc = view._vc if view is not None else None
+        view = vc = None
+        if op.is_view:
+            if be.xp.may_share_memory(datas[0], inputs[0].array):
+                view = inputs[0]
+                vc = view._vc
+        else:
+            datas = _own(be, datas, inputs)
         if requires_grad and _modes.grad_enabled and op.differentiable:
             node = Node(op, tuple(freeze(v) for v in inputs))
             outs = []
@@ -198,6 +196,24 @@ def apply(op: Op, *inputs: Value) -> Any:
     if not outs:        # an effect-only primitive: hand back its node (None when nothing was recorded)
         return node
     return outs[0] if len(outs) == 1 else tuple(outs)
+
+
+def _own(be: Any, datas: tuple, inputs: Sequence[Value]) -> tuple:
+    """A non-view primitive's outputs as buffers of their own that in-place ops can write: NumPy turns 0-d
+    results into immutable scalars, and an output that is an input's buffer (identity, a same-dtype cast)
+    would carry a later in-place write back into the input."""
+    fixed = None
+    for i, d in enumerate(datas):
+        bad = type(d) is not be.xp.ndarray
+        if not bad:
+            for v in inputs:
+                if d is v.array:
+                    bad = True
+                    break
+        if bad:
+            fixed = fixed or list(datas)
+            fixed[i] = be.xp.array(d)
+    return datas if fixed is None else tuple(fixed)
 
 
 from core import inplace  # noqa: E402  (core.inplace builds on apply)
