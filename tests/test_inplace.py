@@ -298,3 +298,23 @@ def test_dtype_strings_are_refused_as_pytorch_refuses_them():
         torch.set_default_dtype(torch.int64)
     assert torch.ones(2, dtype=float).dtype == torch.float64      # Python's float is float64, as in PyTorch
     assert torch.ones(2).to(int).dtype == torch.int64
+
+
+def test_backward_frees_saved_values_as_it_goes():
+    import weakref
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    loss = (x * 2).exp().sum()
+    exp_node = loss.node.inputs[0].node
+    saved = weakref.ref(exp_node.inputs[0].array)       # x * 2: held only by the Exp node
+    assert saved() is not None
+    loss.backward()
+    assert saved() is None and x.tolist() == [1.0, 2.0]     # the leaf keeps its data
+    np.testing.assert_allclose(x.grad.numpy(), 2 * np.exp([2.0, 4.0]), rtol=1e-6)
+    with pytest.raises(RuntimeError, match="backward through the graph a second time"):
+        loss.backward()
+    y = x * 3
+    z = (y * y).sum()
+    z.backward(retain_graph=True)       # retain_graph keeps them
+    z.backward()
+    np.testing.assert_allclose(x.grad.numpy(), 2 * np.exp([2.0, 4.0]) + 2 * 2 * 9 * np.array([1.0, 2.0]),
+                               rtol=1e-6)
