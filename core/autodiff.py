@@ -23,8 +23,10 @@ def _key(v: Value) -> object:
 
 
 def _check_versions(node: Node) -> None:
-    checked = zip(node.inputs, node.versions) if node.op.saves_inputs else ()
-    for i, (v, saved) in enumerate(checked):
+    saves = node.op.saves_inputs
+    for i, (v, saved) in enumerate(zip(node.inputs, node.versions) if saves else ()):
+        if saves is not True and i not in saves:
+            continue
         if v._vc[0] != saved:
             raise RuntimeError(
                 "one of the variables needed for gradient computation has been modified by an inplace operation: "

@@ -61,7 +61,8 @@ class Op:
     differentiable = True
     is_view = False                   # output shares memory (and so the version box) with input 0
     # Which values vjp reads; only those are checked for in-place changes (PyTorch's saved tensors).
-    saves_inputs = True
+    # saves_inputs: True (all), False (none), or a tuple of the positions of the inputs it reads.
+    saves_inputs: bool | tuple[int, ...] = True
     saves_outputs = False
 
     def infer(self, *inputs: Value) -> list[Spec]:

@@ -748,7 +748,8 @@ def _index_data(index: Any) -> Any:
     out = []
     for p in parts:
         if isinstance(p, Tensor):
-            p = p._host()
+            # A copy: the index lives on in the op (and its gradient), whatever the tensor holds later.
+            p = numpy.array(p._host())
             if p.ndim == 0 and p.dtype.kind in "iu":
                 p = builtins.int(p)
         elif isinstance(p, list):

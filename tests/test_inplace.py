@@ -318,3 +318,18 @@ def test_backward_frees_saved_values_as_it_goes():
     z.backward()
     np.testing.assert_allclose(x.grad.numpy(), 2 * np.exp([2.0, 4.0]) + 2 * 2 * 9 * np.array([1.0, 2.0]),
                                rtol=1e-6)
+
+
+def test_indices_changed_after_use_do_not_change_the_gradient():
+    x = torch.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    idx = torch.tensor([0, 1])
+    y = x.gather(0, idx)
+    idx[0] = 2                      # gather saved idx: PyTorch's version error
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        y.sum().backward()
+    x = torch.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    idx = torch.tensor([0, 1])
+    y = x[idx]
+    idx[0] = 2                      # indexing keeps its own copy of idx (PyTorch raises here instead)
+    (y * torch.tensor([1.0, 10.0])).sum().backward()
+    assert x.grad.tolist() == [1.0, 10.0, 0.0]

@@ -306,7 +306,7 @@ class TakeAlongAxis(Op):
 
     name = "GatherAlongAxis"
     arg_names = ("x", "indices")
-    saves_inputs = False       # the gradient reads idx and x's shape only, never x's values
+    saves_inputs = (1,)        # the gradient reads idx, and x's shape only
 
     def __init__(self, axis: int) -> None:
         self.axis = int(axis)
@@ -370,7 +370,7 @@ class Take(Op):
 
     name = "GatherV2"
     arg_names = ("params", "indices")
-    saves_inputs = False       # the gradient reads idx and x's shape only
+    saves_inputs = (1,)        # the gradient reads idx, and x's shape only
 
     def __init__(self, axis: int = 0) -> None:
         self.axis = int(axis)
