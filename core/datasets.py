@@ -76,18 +76,24 @@ def _find(directory: str, stems: list[str]) -> str | None:
     return None
 
 
-def load_mnist(directory: str | os.PathLike) -> ImageDataset:
-    """MNIST or Fashion-MNIST IDX files in ``directory`` (train files if present, else the test set)."""
-    directory = os.fspath(directory)
+def _idx_files(directory: str) -> dict[str, tuple[str, str]]:
+    """The MNIST-style (images, labels) file pairs in ``directory``, by split ("train", "t10k")."""
+    found = {}
     for split in ("train", "t10k"):
         img = _find(directory, [f"{split}-images-idx3-ubyte", f"{split}-images.idx3-ubyte"])
         lab = _find(directory, [f"{split}-labels-idx1-ubyte", f"{split}-labels.idx1-ubyte"])
         if img and lab:
-            images, labels = read_idx(img), read_idx(lab)
-            if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
-                raise DatasetError(f"{directory}: images {images.shape} and labels {labels.shape} do not match")
-            return ImageDataset(f"IDX images from {directory} ({split})",
-                                (images.astype(numpy.float32) / 255.0)[:, None], labels.astype(numpy.int64), 10)
+            found[split] = (img, lab)
+    return found
+
+
+def load_mnist(directory: str | os.PathLike) -> ImageDataset:
+    """MNIST or Fashion-MNIST IDX files in ``directory`` (train files if present, else the test set)."""
+    directory = os.fspath(directory)
+    files = _idx_files(directory)
+    for split in ("train", "t10k"):
+        if split in files:
+            return _idx_pair(directory, split, *files[split])
     raise DatasetError(f"no MNIST-style IDX files (train-/t10k-images-idx3-ubyte[.gz] and labels) in {directory}")
 
 
@@ -108,3 +114,48 @@ def load(data_dir: str | None = None) -> ImageDataset:
     """``data_dir``, else ``$DUALFLOW_DATA``, else the bundled default."""
     data_dir = data_dir or os.environ.get("DUALFLOW_DATA")
     return load_mnist(data_dir) if data_dir else load_default()
+
+
+@dataclasses.dataclass
+class Split:
+    """Training and held-out data, and where each came from (``train_source``, ``heldout_source``)."""
+
+    train: ImageDataset
+    heldout: ImageDataset
+    train_source: str
+    heldout_source: str
+
+
+def load_split(data_dir: str | None = None, train_fraction: float = 0.8) -> Split:
+    """The training and held-out sets of ``data_dir`` (else ``$DUALFLOW_DATA``, else the bundled digits).
+
+    A folder with both MNIST-style train and t10k files trains on the train files and holds out t10k; a
+    folder with one of them (the shared MNIST holds only t10k) trains on its first ``train_fraction`` and
+    holds out the rest (t10k: 8,000 / 2,000); so do the bundled digits.  A folder that does not exist is an
+    error naming where it came from (the argument or ``DUALFLOW_DATA``)."""
+    origin = "--data-dir" if data_dir else "DUALFLOW_DATA"
+    data_dir = data_dir or os.environ.get("DUALFLOW_DATA")
+    if data_dir and not os.path.isdir(data_dir):
+        raise DatasetError(f"{origin}={data_dir}: the folder does not exist")
+    if data_dir:
+        parts = _idx_files(data_dir)
+        if len(parts) == 2:
+            train, test = (_idx_pair(data_dir, split, *parts[split]) for split in ("train", "t10k"))
+            return Split(train, test, f"{data_dir}: train ({len(train.labels)})",
+                         f"{data_dir}: t10k ({len(test.labels)})")
+        data = load_mnist(data_dir)
+        label = f"{data_dir}: {'train' if 'train' in parts else 't10k'}"
+    else:
+        data = load_default()
+        label = "scikit-learn digits"
+    n = int(len(data.labels) * train_fraction)
+    train, held = data.split(n)
+    return Split(train, held, f"{label}[0:{n}]", f"{label}[{n}:{len(data.labels)}]")
+
+
+def _idx_pair(directory: str, split: str, img: str, lab: str) -> ImageDataset:
+    images, labels = read_idx(img), read_idx(lab)
+    if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
+        raise DatasetError(f"{directory}: images {images.shape} and labels {labels.shape} do not match")
+    return ImageDataset(f"IDX images from {directory} ({split})", (images.astype(numpy.float32) / 255.0)[:, None],
+                        labels.astype(numpy.int64), 10)

@@ -4,23 +4,36 @@
     dualflow train --frontend static --epochs 2 --data-dir ../shared/data/mnist
 
 Frontends and peers are imported where they are used, so the CLI starts fast and the peers stay optional.
+Every user mistake ends in ``dualflow: error: ...`` and exit status 2; Ctrl-C in status 130, with the run
+folder's JSON marked ``"status": "interrupted"``.
 """
 from __future__ import annotations
 
 import argparse
 import datetime
+import importlib
+import importlib.metadata
 import json
 import os
-import resource
+import platform
+import subprocess
 import sys
 import time
 from typing import Any
 
 import numpy
 
-from core import datasets, device
+from core import checkpoint, datasets, device
 from core.random import seed_everything
 from dualflow import models
+
+SPLIT_HELP = ("A folder with MNIST-style train and t10k files trains on train and holds out t10k; a folder with "
+              "only one of them (e.g. the shared MNIST test set) trains on its first 80% and holds out the rest "
+              "(t10k: 8,000 / 2,000); so do the bundled digits.")
+
+
+class UsageError(Exception):
+    """A mistake in the command line or its environment, reported as ``dualflow: error: ...`` (status 2)."""
 
 
 def _batches(n: int, batch_size: int, steps: int, seed: int):
@@ -33,38 +46,83 @@ def _batches(n: int, batch_size: int, steps: int, seed: int):
         order = order[batch_size:]
 
 
+class _Progress:
+    """A tqdm bar on a terminal; elsewhere (a log, CI) one line every few seconds instead of a flood."""
+
+    def __init__(self, name: str, steps: int, enabled: bool, every_s: float = 5.0) -> None:
+        self.name, self.steps, self.every_s = name, steps, every_s
+        self.bar = self.last = None
+        if enabled and sys.stderr.isatty():
+            from tqdm import tqdm
+            self.bar = tqdm(total=steps, desc=f"{name:>10}", unit="step", leave=True)
+        elif enabled:
+            self.last = time.perf_counter()
+
+    def update(self, done: int, loss: float, img_s: float) -> None:
+        if self.bar is not None:
+            self.bar.update(1)
+            self.bar.set_postfix(loss=f"{loss:.4f}", img_s=f"{img_s:.0f}")
+        elif self.last is not None and (time.perf_counter() - self.last >= self.every_s or done == self.steps):
+            self.last = time.perf_counter()
+            print(f"{self.name}: step {done}/{self.steps}, loss {loss:.4f}, {img_s:.0f} images/s", file=sys.stderr,
+                  flush=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _reset_peak_rss() -> bool:
+    """Start a new peak-RSS window (Linux: writing 5 to clear_refs resets VmHWM); False where unsupported."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def _peak_rss_mib() -> float | None:
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
 def run(frontend: str, data: datasets.ImageDataset, steps: int, batch_size: int, seed: int, lr: float = 0.05,
         progress: bool = False) -> dict:
     """Train ``frontend`` (a frontend or peer name) for ``steps`` steps from the seeded initial weights."""
     seed_everything(seed)
     in_hw = data.images.shape[2:]
     weights = models.init_weights(in_hw, data.num_classes, seed)
+    if frontend in models.PEERS:        # the peer's import is not part of its time to first step
+        importlib.import_module(models.PEERS[frontend][1])
+    peak_window = _reset_peak_rss()
     t0 = time.perf_counter()
     cls = models.FRONTENDS[frontend] if frontend in models.FRONTENDS else models.PEERS[frontend][0]
     model = cls(weights, lr, in_hw)
     losses, times = [], []
     first = None
-    bar = None
-    if progress:
-        from tqdm import tqdm
-        bar = tqdm(total=steps, desc=f"{frontend:>6}", unit="step", leave=True)
-    for idx in _batches(len(data.labels), batch_size, steps, seed):
-        s = time.perf_counter()
-        loss = model.step(data.images[idx], data.labels[idx])
-        value = model.loss_value(loss)      # a fetch: the step is finished when the value is on the host
-        dt = time.perf_counter() - s
-        if first is None:
-            first = time.perf_counter() - t0
-        losses.append(value)
-        times.append(dt)
-        if bar is not None:
-            bar.update(1)
-            if len(losses) % 10 == 1:     # batch accuracy every 10 steps, outside the timed step
-                acc = float((model.predict(data.images[idx]) == data.labels[idx]).mean())
-            bar.set_postfix(loss=f"{value:.4f}", acc=f"{acc:.3f}", img_s=f"{batch_size / dt:.0f}")
-    if bar is not None:
+    bar = _Progress(frontend, steps, progress)
+    try:
+        for idx in _batches(len(data.labels), batch_size, steps, seed):
+            s = time.perf_counter()
+            loss = model.step(data.images[idx], data.labels[idx])
+            value = model.loss_value(loss)      # a fetch: the step is finished when the value is on the host
+            dt = time.perf_counter() - s
+            if first is None:
+                first = time.perf_counter() - t0
+            losses.append(value)
+            times.append(dt)
+            bar.update(len(losses), value, batch_size / dt)
+    finally:
         bar.close()
-    return {"model": model, "losses": losses, "times": times, "first_step_s": first}
+    return {"model": model, "losses": losses, "times": times, "first_step_s": first,
+            "peak_rss_mib": _peak_rss_mib() if peak_window else None}
 
 
 def train_losses(frontend: str, data: datasets.ImageDataset, steps: int, batch_size: int, seed: int) -> list:
@@ -86,12 +144,6 @@ def _gpu_peak() -> float | None:
     return pool.total_bytes() / 2**20
 
 
-def _load_split(data_dir: str | None) -> tuple:
-    """The dataset and an 80/20 train/held-out split (8,000/2,000 for the MNIST test set)."""
-    data = datasets.load(data_dir)
-    return (data,) + data.split(int(len(data.labels) * 0.8))
-
-
 def _available_peers() -> tuple[list[str], list[str]]:
     import importlib.util
     found, missing = [], []
@@ -100,48 +152,97 @@ def _available_peers() -> tuple[list[str], list[str]]:
     return found, missing
 
 
-def compare(args: argparse.Namespace) -> dict:
-    data, train, held = _load_split(args.data_dir)
+def _versions(names: list[str]) -> dict:
+    out = {"python": platform.python_version(), "numpy": numpy.__version__}
+    for dist in ["dualflow"] + [{"pytorch": "torch", "tensorflow": "tensorflow"}.get(n, "") for n in names]:
+        if dist:
+            try:
+                out[dist] = importlib.metadata.version(dist)
+            except importlib.metadata.PackageNotFoundError:
+                pass
+    return out
+
+
+def _commit() -> str | None:
+    """The checkout's commit when dualflow runs from a git work tree (else None)."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    try:
+        r = subprocess.run(["git", "-C", here, "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return (r.stdout.strip() or None) if r.returncode == 0 else None
+
+
+def _record(args: argparse.Namespace, split: datasets.Split | None) -> dict:
+    """What a run folder's JSON says about the run, filled in as the run goes."""
+    return {"status": "running", "command": args.command, "started": datetime.datetime.now().astimezone().isoformat(),
+            "device": str(device.default()), "seed": args.seed, "lr": args.lr, "epochs": args.epochs,
+            "steps": args.steps, "batch_size": args.batch_size,
+            "data_dir": args.data_dir or os.environ.get("DUALFLOW_DATA"),
+            "train_source": split.train_source if split else None,
+            "heldout_source": split.heldout_source if split else None,
+            "versions": _versions(getattr(args, "names", [])), "commit": _commit(), "frontends": {},
+            "saved": []}
+
+
+def _write_json(path: str, record: dict) -> None:
+    checkpoint.atomic_write(path, lambda f: f.write(json.dumps(record, indent=1).encode()))
+
+
+def compare(args: argparse.Namespace, record: dict | None = None, split: datasets.Split | None = None) -> dict:
+    """Train every column on the same batches; ``record`` (the run's JSON) is filled in as columns finish."""
+    split = split or datasets.load_split(args.data_dir)
+    train, held = split.train, split.heldout
     n_train = len(train.labels)
     steps = args.steps or max(1, args.epochs * n_train // args.batch_size)
     dev = device.default()
-    print(f"dataset: {data.name}; {n_train} train / {len(held.labels)} held-out; device {dev}; seed {args.seed}; "
-          f"{steps} steps of batch {args.batch_size}")
     names = ["static", "eager"]
     if args.peers:
         found, missing = _available_peers()
         names += found
         for m in missing:
             print(f"peer {m}: not installed, skipped")
+    args.names = names
+    summary = record if record is not None else {}
+    summary.update(_record(args, split))
+    summary.update(dataset=train.name, steps=steps)
+    print(f"train: {split.train_source}; held-out: {split.heldout_source}; device {dev}; seed {args.seed}; "
+          f"{steps} steps of batch {args.batch_size}")
     os.makedirs(args.out, exist_ok=True)
-    results = {}
+    results = summary["frontends"]
     for fe in names:
         r = run(fe, train, steps, args.batch_size, args.seed, args.lr, progress=not args.quiet)
         times = numpy.array(r["times"][1:] or r["times"])
         results[fe] = {
             "median_step_ms": float(numpy.median(times) * 1e3),
+            "step_ms_quartiles": [float(q * 1e3) for q in numpy.percentile(times, [25, 75])],
             "images_per_s": float(args.batch_size / numpy.median(times)),
             "first_step_s": r["first_step_s"],
-            "peak_host_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "peak_rss_mib": r["peak_rss_mib"],
             "gpu_pool_mib": _gpu_peak(),
             "final_loss": r["losses"][-1],
             "heldout_accuracy": _accuracy(r["model"], held),
             "losses": r["losses"],
         }
         if fe in models.FRONTENDS:
-            r["model"].save(os.path.join(args.out, f"{fe}-checkpoint.npz"))
+            ckpt = os.path.join(args.out, f"{fe}-checkpoint.npz")
+            r["model"].save(ckpt)
             dot = r["model"].to_dot(train.images[:args.batch_size], train.labels[:args.batch_size])
             _write_graph(dot, os.path.join(args.out, f"{fe}-graph"))
-    a, b = numpy.array(results["static"]["losses"]), numpy.array(results["eager"]["losses"])
-    summary = {"dataset": data.name, "device": str(dev), "seed": args.seed, "steps": steps,
-               "batch_size": args.batch_size, "max_loss_curve_diff": float(numpy.max(numpy.abs(a - b))),
-               "max_loss_curve_rel_diff": float(numpy.max(numpy.abs(a - b) / numpy.maximum(numpy.abs(b), 1e-12))),
-               "frontends": results}
+            summary["saved"] += [os.path.basename(ckpt), f"{fe}-graph.dot"]
+    ref = numpy.array(results["static"]["losses"])
+    for fe, res in results.items():
+        diff = numpy.abs(numpy.array(res["losses"]) - ref)
+        res["max_loss_diff_vs_static"] = float(diff.max())
+        res["max_loss_rel_diff_vs_static"] = float((diff / numpy.maximum(numpy.abs(ref), 1e-12)).max())
+    summary["max_loss_curve_diff"] = results["eager"]["max_loss_diff_vs_static"]
+    summary["max_loss_curve_rel_diff"] = results["eager"]["max_loss_rel_diff_vs_static"]
     _print_table(summary)
-    with open(os.path.join(args.out, "compare.json"), "w") as f:
-        json.dump(summary, f, indent=1)
     _plot(summary, os.path.join(args.out, "compare.png"))
     logged = _tensorboard(summary, os.path.join(args.out, "tensorboard"))
+    summary["saved"] += ["compare.png"] + (["tensorboard/"] if logged else [])
+    summary["status"] = "complete"
+    _write_json(os.path.join(args.out, "compare.json"), summary)
     print(f"wrote {args.out}/: compare.json, compare.png, checkpoints, static-graph.dot, eager-graph.dot"
           + (", tensorboard/ (tensorboard --logdir " + os.path.join(args.out, "tensorboard") + ")" if logged else
              " (pip install tensorboardX for a TensorBoard log)"))
@@ -172,14 +273,17 @@ def _tensorboard(s: dict, logdir: str) -> bool:
 def _print_table(s: dict) -> None:
     rows = [("median time per step (ms)", "median_step_ms", "{:.2f}"), ("images/s", "images_per_s", "{:.0f}"),
             ("time to first step (s)", "first_step_s", "{:.3f}"),
-            ("peak host RSS, process (MiB)", "peak_host_rss_mib", "{:.0f}"),
+            ("peak RSS while it ran (MiB)", "peak_rss_mib", "{:.0f}"),
             ("GPU memory pool (MiB)", "gpu_pool_mib", "{:.1f}"), ("final training loss", "final_loss", "{:.5f}"),
-            ("held-out accuracy", "heldout_accuracy", "{:.4f}")]
+            ("held-out accuracy", "heldout_accuracy", "{:.4f}"),
+            ("max |loss - static loss|", "max_loss_diff_vs_static", "{:.3g}")]
     names = list(s["frontends"])
-    print(f"\n{'':32}" + "".join(f"{n:>12}" for n in names))
+    print(f"\ntrain: {s['train_source']}; held-out: {s['heldout_source']}; {s['device']}; batch {s['batch_size']}")
+    print(f"{'':32}" + "".join(f"{n:>12}" for n in names))
     for label, key, fmt in rows:
-        cells = [s["frontends"][fe][key] for fe in names]
+        cells = [s["frontends"][fe].get(key) for fe in names]
         print(f"{label:32}" + "".join(f"{'n/a' if c is None else fmt.format(c):>12}" for c in cells))
+    print("(peak RSS: the process's resident peak while that column trained, earlier columns' memory included)")
     print(f"largest |loss difference| between the two curves: {s['max_loss_curve_diff']:.3g} "
           f"(relative {s['max_loss_curve_rel_diff']:.3g})")
 
@@ -188,58 +292,145 @@ def _plot(s: dict, path: str) -> None:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
-    for fe, style in zip(s["frontends"], ("-", "--", ":", "-.")):
-        ax1.plot(s["frontends"][fe]["losses"], style, label=fe)
+    names = list(s["frontends"])
+    res = s["frontends"]
+    fig, (ax1, ax2, ax3) = plt.subplots(1, 3, figsize=(15, 4))
+    for fe, style in zip(names, ("-", "--", ":", "-.")):
+        ax1.plot(res[fe]["losses"], style, label=fe)
     ax1.set_xlabel("step")
     ax1.set_ylabel("training loss")
     ax1.set_title(f"loss per step ({s['device']})")
     ax1.legend()
-    names = list(s["frontends"])
-    ax2.bar(names, [s["frontends"][n]["median_step_ms"] for n in names])
-    ax2.set_ylabel("median time per step (ms)")
-    ax2.set_title(f"batch {s['batch_size']}, {s['steps']} steps")
+    ref = numpy.array(res["static"]["losses"])
+    for fe, style in zip(names[1:], ("--", ":", "-.")):
+        ax2.plot(numpy.array(res[fe]["losses"]) - ref, style, label=f"{fe} - static")
+    ax2.axhline(0.0, color="grey", linewidth=0.5)
+    ax2.set_xlabel("step")
+    ax2.set_ylabel("loss difference")
+    ax2.set_title("loss difference from the static curve")
+    ax2.legend()
+    med = [res[n]["median_step_ms"] for n in names]
+    q = numpy.array([res[n]["step_ms_quartiles"] for n in names])
+    bars = ax3.bar(names, med, yerr=[numpy.array(med) - q[:, 0], q[:, 1] - numpy.array(med)], capsize=4)
+    ax3.bar_label(bars, labels=[f"{m:.2f} ms" for m in med], label_type="center", color="white")
+    ax3.set_ylabel("ms per step (median; whiskers: quartiles)")
+    ax3.set_title(f"step time, lower is better (batch {s['batch_size']}, {s['steps']} steps)")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
 
 
-def train_cmd(args: argparse.Namespace) -> dict:
-    data, train, held = _load_split(args.data_dir)
-    steps = max(1, args.epochs * len(train.labels) // args.batch_size)
-    print(f"training {args.model} with the {args.frontend} frontend on {data.name} ({device.default()})")
+def train_cmd(args: argparse.Namespace, record: dict | None = None, split: datasets.Split | None = None) -> dict:
+    split = split or datasets.load_split(args.data_dir)
+    train, held = split.train, split.heldout
+    steps = args.steps or max(1, args.epochs * len(train.labels) // args.batch_size)
+    summary = record if record is not None else {}
+    summary.update(_record(args, split))
+    summary.update(dataset=train.name, steps=steps, frontend=args.frontend)
+    print(f"training {args.model} with the {args.frontend} frontend ({device.default()}); train: "
+          f"{split.train_source}; held-out: {split.heldout_source}; {steps} steps of batch {args.batch_size}")
+    os.makedirs(args.out, exist_ok=True)
     r = run(args.frontend, train, steps, args.batch_size, args.seed, args.lr, progress=not args.quiet)
     acc = _accuracy(r["model"], held)
-    os.makedirs(args.out, exist_ok=True)
     path = os.path.join(args.out, f"{args.frontend}-{args.model}.npz")
     r["model"].save(path)
+    summary.update(status="complete", final_loss=r["losses"][-1], heldout_accuracy=acc, losses=r["losses"],
+                   saved=[os.path.basename(path)])
+    _write_json(os.path.join(args.out, "train.json"), summary)
     print(f"final loss {r['losses'][-1]:.4f}, held-out accuracy {acc:.4f}; checkpoint {path}")
-    return {"final_loss": r["losses"][-1], "heldout_accuracy": acc}
+    return summary
+
+
+RUN_FILES = ("compare.json", "train.json")
 
 
 def _default_out() -> str:
-    return os.path.join("dualflow-runs", datetime.datetime.now().strftime("%Y%m%d-%H%M%S"))
+    """A new folder under ./dualflow-runs/, unique even for runs started within the same second."""
+    stem = os.path.join("dualflow-runs", datetime.datetime.now().strftime("%Y%m%d-%H%M%S"))
+    os.makedirs("dualflow-runs", exist_ok=True)
+    for n in range(1000):
+        path = stem if n == 0 else f"{stem}-{n}"
+        try:
+            os.mkdir(path)      # atomic: two runs cannot both create the same folder
+            return path
+        except FileExistsError:
+            continue
+    raise UsageError(f"could not create a new run folder next to {stem}")
+
+
+def _check_out(out: str, force: bool) -> None:
+    """Refuse an --out that cannot hold a run, or that holds one already (unless --force)."""
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise UsageError(f"--out {out}: exists and is not a folder")
+    if os.path.isdir(out):
+        held = [f for f in RUN_FILES if os.path.exists(os.path.join(out, f))]
+        if held and not force:
+            raise UsageError(f"--out {out}: already holds a run ({', '.join(held)}); choose another folder or pass "
+                             "--force to overwrite it")
+        if not os.access(out, os.W_OK | os.X_OK):
+            raise UsageError(f"--out {out}: the folder is not writable")
+        return
+    parent = os.path.dirname(os.path.abspath(out))
+    if not os.path.isdir(parent):
+        raise UsageError(f"--out {out}: the parent folder {parent} does not exist")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise UsageError(f"--out {out}: cannot create it, the parent folder {parent} is not writable")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {n}")
+    return n
+
+
+def _positive_float(text: str) -> float:
+    try:
+        x = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not x > 0 or x != x or x == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive finite number, got {text}")
+    return x
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("dualflow")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown (not installed)"
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="dualflow", description="Train CNNs with dualflow's static and eager frontends "
-                                "on one backend (device from DUALFLOW_DEVICE: cpu, cuda, cuda:N, auto).")
+                                "on one backend (device from DUALFLOW_DEVICE: cpu, cuda, cuda:N, auto).",
+                                epilog=SPLIT_HELP)
+    p.add_argument("--version", action="version", version=f"dualflow {_version()}")
     sub = p.add_subparsers(dest="command", required=True)
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--data-dir", help="folder with MNIST/Fashion-MNIST IDX files (default: $DUALFLOW_DATA, "
                         "else scikit-learn's bundled 8x8 digits)")
-    common.add_argument("--model", default="seed-cnn", choices=["seed-cnn"])
-    common.add_argument("--epochs", type=int, default=5)
-    common.add_argument("--batch-size", type=int, default=32)
-    common.add_argument("--lr", type=float, default=0.05, help="SGD learning rate (momentum 0.9)")
-    common.add_argument("--seed", type=int, default=0)
+    common.add_argument("--model", default="seed-cnn", choices=["seed-cnn"], help="(default: %(default)s)")
+    common.add_argument("--epochs", type=_positive_int, default=5, help="passes over the training data "
+                        "(default: %(default)s)")
+    common.add_argument("--steps", type=_positive_int, default=None, help="train for this many steps instead of "
+                        "--epochs")
+    common.add_argument("--batch-size", type=_positive_int, default=32, help="(default: %(default)s)")
+    common.add_argument("--lr", type=_positive_float, default=0.05, help="SGD learning rate, momentum 0.9 "
+                        "(default: %(default)s)")
+    common.add_argument("--seed", type=int, default=0, help="initial weights and batch order (default: %(default)s)")
     common.add_argument("--out", default=None, help="output folder (default: a new folder under ./dualflow-runs/)")
-    common.add_argument("--quiet", action="store_true", help="no progress bars")
-    t = sub.add_parser("train", parents=[common], help="train and evaluate one frontend, save a checkpoint")
+    common.add_argument("--force", action="store_true", help="write into an --out that already holds a run")
+    common.add_argument("--quiet", action="store_true", help="no progress output")
+    t = sub.add_parser("train", parents=[common], epilog=SPLIT_HELP,
+                       help="train and evaluate one frontend, save a checkpoint")
     t.add_argument("--frontend", choices=sorted(models.FRONTENDS), required=True)
-    c = sub.add_parser("compare", parents=[common], help="train with both frontends from the same weights and "
-                       "batches; print a side-by-side table, write JSON and a PNG")
-    c.add_argument("--steps", type=int, default=None, help="train for this many steps instead of --epochs")
+    c = sub.add_parser("compare", parents=[common], epilog=SPLIT_HELP,
+                       help="train with both frontends from the same weights and batches; print a side-by-side "
+                       "table, write JSON and a PNG")
     c.add_argument("--peers", action="store_true", help="add PyTorch and TensorFlow (when installed) as columns, "
                    "trained on the same data from the same weights")
     return p
@@ -247,15 +438,26 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.out is None:
-        args.out = _default_out()
+    record: dict = {}
     try:
         device.default()
-        if args.command == "compare":
-            compare(args)
+        if args.out is not None:
+            _check_out(args.out, args.force)
+        split = datasets.load_split(args.data_dir)      # bad data is reported before any folder is made
+        if args.out is None:
+            args.out = _default_out()
+        (compare if args.command == "compare" else train_cmd)(args, record, split)
+    except KeyboardInterrupt:
+        if record and os.path.isdir(args.out):
+            record["status"] = "interrupted"
+            _write_json(os.path.join(args.out, f"{args.command}.json"), record)
+            done = ", ".join(record.get("frontends", {})) or "none"
+            print(f"\ndualflow: interrupted; partial run in {args.out} (status: interrupted; finished: {done})",
+                  file=sys.stderr)
         else:
-            train_cmd(args)
-    except (datasets.DatasetError, ValueError, RuntimeError, NotImplementedError) as exc:
+            print("\ndualflow: interrupted", file=sys.stderr)
+        return 130
+    except (UsageError, datasets.DatasetError, ValueError, RuntimeError, NotImplementedError) as exc:
         print(f"dualflow: error: {exc}", file=sys.stderr)
         return 2
     return 0

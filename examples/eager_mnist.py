@@ -3,6 +3,7 @@
     python examples/eager_mnist.py --data-dir ../shared/data/mnist
 """
 import argparse
+import os
 
 import eager_api as torch
 import eager_api.nn as nn
@@ -28,11 +29,14 @@ def main(train: datasets.ImageDataset, test: datasets.ImageDataset, epochs: int 
                         shuffle=True)
     for epoch in range(epochs):
         model.train()
-        for x, y in loader:
+        for batch, (x, y) in enumerate(loader, 1):
             optimizer.zero_grad()
             loss = criterion(model(x), y)
             loss.backward()
             optimizer.step()
+            if not quiet and batch % 50 == 0:
+                print(f"epoch {epoch + 1}: {batch * batch_size}/{len(train.labels)} images, loss {loss.item():.4f}",
+                      flush=True)
         model.eval()
         with torch.no_grad():
             correct = sum((model(x).argmax(1) == y).sum().item()
@@ -46,8 +50,13 @@ def main(train: datasets.ImageDataset, test: datasets.ImageDataset, epochs: int 
 
 if __name__ == "__main__":
     p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--data-dir", required=True, help="folder with MNIST IDX files")
+    p.add_argument("--data-dir", default=os.environ.get("DUALFLOW_DATA"),
+                   help="folder with MNIST IDX files (default: $DUALFLOW_DATA)")
     p.add_argument("--epochs", type=int, default=3)
     args = p.parse_args()
-    tr, te = datasets.load_mnist(args.data_dir).split(8000)
+    if not args.data_dir:
+        p.error("give --data-dir or set DUALFLOW_DATA to a folder with MNIST IDX files")
+    split = datasets.load_split(args.data_dir)
+    print(f"train: {split.train_source}; held-out: {split.heldout_source}")
+    tr, te = split.train, split.heldout
     main(tr, te, args.epochs)

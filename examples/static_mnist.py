@@ -3,6 +3,7 @@
     python examples/static_mnist.py --data-dir ../shared/data/mnist
 """
 import argparse
+import os
 
 import numpy as np
 
@@ -41,6 +42,8 @@ def main(train, test, epochs=3, batch_size=64, lr=1e-3, quiet=False):
                 for i in range(0, len(order), batch_size):
                     idx = order[i:i + batch_size]
                     l, _ = sess.run([loss, train_op], {x: xs[idx], y: train.labels[idx]})
+                    if not quiet and (i // batch_size) % 50 == 49:
+                        print(f"epoch {epoch + 1}: {i + len(idx)}/{len(xs)} images, loss {l:.4f}", flush=True)
                 hits = sum(sess.run(correct, {x: xt[i:i + 500], y: test.labels[i:i + 500]})
                            for i in range(0, len(xt), 500))
                 acc = hits / len(xt)
@@ -51,8 +54,13 @@ def main(train, test, epochs=3, batch_size=64, lr=1e-3, quiet=False):
 
 if __name__ == "__main__":
     p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--data-dir", required=True)
+    p.add_argument("--data-dir", default=os.environ.get("DUALFLOW_DATA"),
+                   help="folder with MNIST IDX files (default: $DUALFLOW_DATA)")
     p.add_argument("--epochs", type=int, default=3)
     args = p.parse_args()
-    tr, te = datasets.load_mnist(args.data_dir).split(8000)
+    if not args.data_dir:
+        p.error("give --data-dir or set DUALFLOW_DATA to a folder with MNIST IDX files")
+    split = datasets.load_split(args.data_dir)
+    print(f"train: {split.train_source}; held-out: {split.heldout_source}")
+    tr, te = split.train, split.heldout
     main(tr, te, args.epochs)
