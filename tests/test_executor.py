@@ -6,6 +6,7 @@ import pytest
 
 import backends
 import core
+import static_api as tf
 from core import device, state
 from core.errors import FailedPreconditionError, InvalidArgumentError
 from core.executor import Executor
@@ -199,3 +200,91 @@ def test_executor_errors_name_the_failing_node_and_refuse_missing_feeds():
     with pytest.raises(FailedPreconditionError) as info:
         ex.run(p, {key(x): np.zeros(2)})
     assert info.value.op is r.node
+
+
+def test_two_sessions_on_one_graph_keep_separate_state():
+    with tf.Graph().as_default():
+        v = tf.Variable(1.0, name="counter")
+        inc = v.assign_add(1.0)
+        s1, s2 = tf.Session(), tf.Session()
+        s1.run(v.initializer)
+        s1.run(inc)
+        s1.run(inc)
+        # As TF1 (ref variables): the failing node is the AssignAdd that read the uninitialized variable.
+        with pytest.raises(tf.errors.FailedPreconditionError,
+                           match=r"uninitialized value counter\n\t \[\[\{\{node AssignAdd\}\}\]\]") as info:
+            s2.run(inc)
+        assert info.value.op is inc.op
+        s2.run(v.initializer)
+        s2.run(inc)
+        assert s1.run(v) == 3.0 and s2.run(v) == 2.0
+        assert s1.state.version(v.key) == 3 and s2.state.version(v.key) == 2
+        s1.close()
+        assert "counter" not in s1.state and s2.run(v) == 2.0
+
+
+def test_session_assign_of_the_wrong_shape_at_run_time_names_the_node():
+    with tf.Graph().as_default():
+        v = tf.Variable(np.zeros(2, np.float32), name="v")
+        x = tf.placeholder(tf.float32, (None,))
+        a = tf.assign(v, x, name="put")
+        with tf.Session() as sess:
+            sess.run(v.initializer)
+            with pytest.raises(tf.errors.InvalidArgumentError, match=r"wrong shape. Expected \[2\] got \[3\]\n\t "
+                                                                     r"\[\[\{\{node put\}\}\]\]") as info:
+                sess.run(a, {x: np.zeros(3)})
+            assert info.value.op is a.op
+            assert sess.state.version("v") == 1
+
+
+def test_tf_optimizer_keeps_calling_update_with_the_same_arguments():
+    seen = []
+
+    class Recording(tf.train.GradientDescentOptimizer):
+        def _update(self, be, w, g, slot, t, lr):
+            seen.append((w.shape, g.tolist(), type(slot), t, lr))
+            slot["calls"] = slot.get("calls", 0) + 1
+            super()._update(be, w, g, slot, t, lr)
+
+    with tf.Graph().as_default():
+        w = tf.Variable(np.array([1.0, 2.0], np.float32), name="w")
+        step = tf.train.get_or_create_global_step()
+        opt = Recording(0.25)
+        train = opt.minimize(tf.reduce_sum(w * w), global_step=step)
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            sess.run(train)
+            sess.run(train)
+            # w - 0.25 * 2w = w/2 per step.
+            np.testing.assert_allclose(sess.run(w), [0.25, 0.5])
+            assert sess.run(step) == 2
+            assert sess.state.slots(opt, "w") == {"calls": 2}
+    assert seen == [((2,), [2.0, 4.0], dict, 1, 0.25), ((2,), [1.0, 2.0], dict, 2, 0.25)]
+
+
+@pytest.mark.reference
+def test_run_time_variable_errors_name_the_same_node_as_tensorflow():
+    rtf = pytest.importorskip("tensorflow").compat.v1
+
+    def errors(mod, ref_variable):
+        with mod.Graph().as_default():
+            # Uninitialized: TF1's ref variables, whose message dualflow gives; a wrong shape: as TF 2's
+            # compat.v1 (resource variables) words it, the message dualflow kept.
+            v = ref_variable(np.float32(1.0), name="counter")
+            inc = v.assign_add(1.0)
+            w = mod.Variable(np.zeros(2, np.float32), name="v")
+            x = mod.placeholder(mod.float32, (None,))
+            put = mod.assign(w, x, name="put")
+            with mod.Session() as sess:
+                out = []
+                for fetch, feed in ((inc, None), (put, {x: np.zeros(3, np.float32)})):
+                    if fetch is put:
+                        sess.run(w.initializer)
+                    with pytest.raises(mod.errors.OpError) as info:
+                        sess.run(fetch, feed)
+                    out.append((type(info.value).__name__, info.value.op.name,
+                                info.value.message.splitlines()[-2:]))
+                return out
+
+    want = errors(rtf, lambda value, name: rtf.Variable(value, name=name, use_resource=False))
+    assert errors(tf, tf.Variable) == want
