@@ -14,6 +14,10 @@ class InvalidArgumentError(OpError):
     """``tf.errors.InvalidArgumentError``."""
 
 
+class FailedPreconditionError(OpError):
+    """``tf.errors.FailedPreconditionError``: e.g. a variable read before it was given a value."""
+
+
 class IndexOutOfRange(InvalidArgumentError, IndexError, RuntimeError):
     """An index outside its dimension (TF: InvalidArgumentError when the kernel runs; PyTorch: IndexError for
     targets and embeddings, RuntimeError for gather and one_hot)."""

@@ -1,11 +1,7 @@
 """``tf.errors``: the error classes a Session raises, with TensorFlow's names."""
-from core.errors import InvalidArgumentError, OpError
+from core.errors import FailedPreconditionError, InvalidArgumentError, OpError
 
 __all__ = ["OpError", "InvalidArgumentError", "FailedPreconditionError", "NotFoundError"]
-
-
-class FailedPreconditionError(OpError):
-    pass
 
 
 class NotFoundError(OpError):

@@ -17,7 +17,8 @@ import core
 from core import device as _device
 from core.graph import Node, Value
 from core.op import Op
-from static_api import dtypes, errors
+from core.ops.state import AssignVariable, ReadVariable
+from static_api import dtypes
 
 _local = threading.local()
 
@@ -231,25 +232,22 @@ class ConstOp(_Source):
         return arr
 
 
-class VariableOp(_Source):
-    """Reads the session's value of a variable; the Session supplies it."""
+class VariableOp(ReadVariable):
+    """Reads the running session's value of a variable (keyed by the variable's name, set once the graph has
+    named the op)."""
 
     name = "VariableV2"
-    stateful = True
 
-    def run(self, session: Any, node: Node) -> Any:
-        return session._read_variable(node.outputs[0])
+    def __init__(self, shape: Sequence[int], dtype: Any) -> None:
+        super().__init__(None, shape, dtype)
 
 
-class AssignOp(Op):
+class AssignOp(AssignVariable):
     name = "Assign"
-    arg_names = ("value",)
-    differentiable = False
-    stateful = True
 
     def __init__(self, variable: "Tensor", mode: str = "assign") -> None:
+        super().__init__(variable.node.op.key, variable.shape, variable.dtype, mode)
         self.variable = variable
-        self.mode = mode
         self.name = {"assign": "Assign", "add": "AssignAdd", "sub": "AssignSub"}[mode]
 
     def attrs(self) -> dict:
@@ -265,16 +263,6 @@ class AssignOp(Op):
             raise ValueError(f"{self.name}: shapes must be equal: variable '{v.op.name}' has shape {v.shape}, "
                              f"value has shape {tuple(value.shape)}")
         return [(v.shape, v.dtype)]
-
-    def run(self, session: Any, node: Node, value: Any) -> Any:
-        # A value of unknown static shape (a placeholder with None dims) is checked when it arrives.
-        want, got = list(self.variable.shape), list(value.shape)
-        if got != want:
-            raise errors.InvalidArgumentError(None, node.operation, (
-                f"Trying to assign to variable with tensor with wrong shape. Expected {want} got {got}"
-                if self.mode == "assign" else f"Cannot update variable with shape {want} using a Tensor with "
-                f"shape {got}, shapes must be equal.") + f"\n\t [[{{{{node {node.operation.name}}}}}]]")
-        return session._write_variable(self.variable, value, self.mode)
 
 
 class NoOp(Op):

@@ -1,16 +1,19 @@
-"""``tf.Session``: compiles a plan per (fetches, feeds) signature and runs it on the chosen device."""
+"""``tf.Session``: owns a State (the variables' values) and a cache of Programs, one per (fetches, feeds)
+signature; core's Executor runs them on the chosen device."""
 from __future__ import annotations
 
-import collections
 import contextlib
 from typing import Any, Iterator
 
 import numpy
 
 import backends
-from core.graph import Node, toposort
-from core.ops.shape import Transpose
 from core import device as _device
+from core import program as _program
+from core.executor import Executor
+from core.graph import Node
+from core.passes.transpose import fold_transposes
+from core.state import State
 from static_api import errors
 from static_api.graph import Graph, Operation, PlaceholderOp, Tensor, get_default_graph, session_stack
 
@@ -32,73 +35,6 @@ def _flatten(fetches: Any, out: list) -> Any:
     return lambda vals: vals[i]
 
 
-class _Step:
-    """One node as the plan runs it: the op (a node's own, or one a pass put in its place) and the keys of
-    the values it reads; its outputs keep the node's keys, so nothing downstream changes."""
-
-    __slots__ = ("node", "op", "ins")
-
-    def __init__(self, node: Node, op: Any, ins: list) -> None:
-        self.node, self.op, self.ins = node, op, ins
-
-
-def fold_transposes(steps: list, fed: set, keep: set) -> tuple[list, dict]:
-    """A transpose of a transpose runs as one transpose, or as none when the pair cancels (TF1 code that
-    keeps weights in one layout and convolves in another builds such pairs every step; NHWC layers around
-    the NCHW kernels build them between layers).  A pass over the plan, never over the graph: the user's
-    graph, its ops and its Keras layers stay as built.  Returns the steps and the aliases (value keys that
-    now name another value); transposes nobody reads any more, or fetches (``keep``), are dropped."""
-    aliases: dict = {}
-    made: dict = {}         # value key -> the step making it
-    out: list = []
-    for step in steps:
-        step.ins = [aliases.get(k, k) for k in step.ins]
-        src = made.get(step.ins[0]) if type(step.op) is Transpose else None
-        if src is not None and type(src.op) is Transpose and step.ins[0] not in fed:
-            n = len(step.op.perm)
-            first = src.op.perm
-            perm = [first[p % n] % n for p in step.op.perm]
-            if perm == list(range(n)):
-                aliases[(id(step.node), 0)] = src.ins[0]
-                continue
-            step.op, step.ins = Transpose(perm), [src.ins[0]]
-        made.update({(id(step.node), i): step for i in range(len(step.node.outputs))})
-        out.append(step)
-    # Drop the transposes whose every reader was folded away.
-    read = {k for s in out for k in s.ins} | set(aliases.values())
-    control = {id(c) for s in out for c in s.node.control}
-    steps = [s for s in out if type(s.op) is not Transpose or id(s.node) in control
-             or (id(s.node), 0) in read or (id(s.node), 0) in keep]
-    return steps, aliases
-
-
-class _Plan:
-    """The steps to run in order, and after which step each intermediate can be dropped."""
-
-    def __init__(self, targets: list, fed: set) -> None:
-        def deps(node):
-            # A fed value cuts the graph: its producer need not run.
-            yield from (v.node for v in node.inputs if (id(v.node), v.index) not in fed)
-            yield from node.control
-
-        # A fetched tensor that is also fed is answered with the fed value, as TF's Python client does.
-        order = toposort([t.node for t in targets if not (isinstance(t, Tensor) and (id(t.node), t.index) in fed)],
-                         deps)
-        self.placeholders = [n for n in order if isinstance(n.op, PlaceholderOp)]
-        fetched = {(id(t.node), t.index) for t in targets if isinstance(t, Tensor)}
-        steps = [_Step(n, n.op, [(id(v.node), v.index) for v in n.inputs]) for n in order]
-        self.steps, self.aliases = fold_transposes(steps, fed, fetched)
-        last: dict = {}
-        for i, step in enumerate(self.steps):
-            for key in step.ins:
-                last[key] = i
-        keep = {self.aliases.get(k, k) for k in fetched}
-        self.release = collections.defaultdict(list)
-        for key, i in last.items():
-            if key not in keep and key not in fed:
-                self.release[i].append(key)
-
-
 class Session:
     """Runs graph fragments: ``sess.run(fetches, feed_dict)``."""
 
@@ -106,9 +42,10 @@ class Session:
         self.graph = graph or get_default_graph()
         self.device = _device.default()
         self._be = backends.get_backend(self.device)
-        self._vars: dict[str, Any] = {}
-        self._slots: dict[int, dict] = {}     # optimizer state (step count, moments), per optimizer
-        self._plans: dict = {}
+        self.state = State()            # this session's variables: two sessions on one graph never share
+        self._executor = Executor(self._be, self.state)
+        self._plans: dict = {}          # signature -> Program
+        self._unfed: dict = {}          # signature -> the placeholders its Program reads without a feed
         self._closed = False
         self.plan_builds = 0
 
@@ -132,28 +69,7 @@ class Session:
 
     def close(self) -> None:
         self._closed = True
-        self._vars.clear()
-        self._slots.clear()
-
-    # -- variables --
-    def _read_variable(self, var: Tensor) -> Any:
-        try:
-            return self._vars[var.op.name]
-        except KeyError:
-            raise errors.FailedPreconditionError(
-                None, var.op, f"Attempting to use uninitialized value {var.op.name}\n\t [[{{{{node "
-                f"{var.op.name}}}}}]]") from None
-
-    def _write_variable(self, var: Tensor, value: Any, mode: str) -> Any:
-        if mode == "assign":
-            self._vars[var.op.name] = value.astype(var.dtype, copy=True)
-        else:
-            cur = self._read_variable(var)
-            if mode == "add":
-                cur += value
-            else:
-                cur -= value
-        return self._vars[var.op.name]
+        self.state.clear()
 
     # -- run --
     def run(self, fetches: Any, feed_dict: dict | None = None, options: Any = None, run_metadata: Any = None) -> Any:
@@ -171,35 +87,27 @@ class Session:
         arrays = {key: self._check_feed(t, v) for key, (t, v) in feeds.items()}
         sig = (tuple((id(t.node), t.index) if isinstance(t, Tensor) else id(t.node) for t in targets),
                tuple(sorted(feeds)))
-        plan = self._plans.get(sig)
-        if plan is None:
-            plan = self._plans[sig] = _Plan(targets, set(feeds))
+        program = self._plans.get(sig)
+        if program is None:
+            built = _program.Program.build([t if isinstance(t, Tensor) else t.node for t in targets], feeds)
+            program = self._plans[sig] = fold_transposes(built)
+            self._unfed[sig] = [s.node for s in program.steps if isinstance(s.node.op, PlaceholderOp)]
             self.plan_builds += 1
-        if plan.placeholders:
-            node = plan.placeholders[0]
+        if self._unfed[sig]:
+            node = self._unfed[sig][0]
             t = node.outputs[0]
             raise errors.InvalidArgumentError(
                 None, node.operation, f"You must feed a value for placeholder tensor '{node.operation.name}' with "
                 f"dtype {t.dtype.name} and shape {t.shape}")
-        values = dict(arrays)
-        be = self._be
-        for i, step in enumerate(plan.steps):
-            ins = [values[k] for k in step.ins]
-            op, node = step.op, step.node
-            if getattr(op, "stateful", False):
-                outs = op.run(self, node, *ins)
-            else:
-                outs = op.forward(be, *ins)
-            if type(outs) is not tuple:
-                outs = (outs,)
-            for j, o in enumerate(outs):
-                values[(id(node), j)] = o
-            for key in plan.release.get(i, ()):
-                values.pop(key, None)
-        alias = plan.aliases
-        return rebuild([None if isinstance(t, Operation) else
-                        self._fetched(values[alias.get((id(t.node), t.index), (id(t.node), t.index))])
-                        for t in targets])
+        try:
+            values = self._executor.run(program, arrays)
+        except errors.OpError as exc:
+            if isinstance(exc.op, Node):        # the failing node, as TF names it: its Operation and name
+                exc.op = exc.op.operation
+                exc.message += f"\n\t [[{{{{node {exc.op.name}}}}}]]"
+                exc.args = (exc.message,)
+            raise
+        return rebuild([None if v is None else self._fetched(v) for v in values])
 
     def _fetched(self, value: Any) -> Any:
         """A host copy the caller owns (never the session's variable storage); scalars as NumPy scalars, as TF."""

@@ -1,4 +1,4 @@
-"""``tf.train``: TF1 optimizers (as stateful graph ops over the session's variables) and Saver."""
+"""``tf.train``: TF1 optimizers (each step one ApplyUpdates primitive over the session's State) and Saver."""
 from __future__ import annotations
 
 import os
@@ -8,21 +8,24 @@ from typing import Any, Sequence
 import numpy
 
 from core import checkpoint
-from core.op import Op, apply
+from core.op import apply
+from core.ops.state import ApplyUpdates
 from static_api import ops
 from static_api.graph import Tensor, get_default_graph, named
 from static_api.ops import gradients
 from static_api.variables import Variable, global_variables, trainable_variables
 
 
-class _ApplyGradients(Op):
-    """Updates every variable from its gradient in one step (inputs: the gradients)."""
+class _ApplyGradients(ApplyUpdates):
+    """Updates every variable from its gradient in one step (inputs: the gradients, then a learning-rate
+    tensor when the rate is one); the arithmetic is the optimizer's ``_update``."""
 
     name = "ApplyGradients"
-    differentiable = False
-    stateful = True
 
     def __init__(self, optimizer: "Optimizer", variables: Sequence[Variable], global_step: Variable | None) -> None:
+        rate = optimizer.learning_rate
+        super().__init__(optimizer._update, optimizer, [v.key for v in variables],
+                         None if isinstance(rate, Tensor) else rate, None if global_step is None else global_step.key)
         self.optimizer, self.variables, self.global_step = optimizer, list(variables), global_step
 
     def attrs(self) -> dict:
@@ -38,20 +41,6 @@ class _ApplyGradients(Op):
                 raise ValueError(f"{self.name}: a learning rate tensor must be a float scalar, got shape "
                                  f"{tuple(lr.shape)} and dtype {lr.dtype}")
         return []
-
-    def run(self, session: Any, node: Any, *inputs: Any) -> tuple:
-        be = session._be
-        slots = session._slots.setdefault(id(self.optimizer), {})
-        slots["t"] = slots.get("t", 0) + 1
-        n = len(self.variables)
-        # A tensor rate (a decay schedule) arrives as one more input, already on the device.
-        lr = inputs[n] if len(inputs) > n else self.optimizer.learning_rate
-        for v, g in zip(self.variables, inputs[:n]):
-            w = session._read_variable(v)
-            self.optimizer._update(be, w, g, slots.setdefault(v.op.name, {}), slots["t"], lr)
-        if self.global_step is not None:
-            session._read_variable(self.global_step)[...] += 1
-        return ()
 
 
 class Optimizer:
@@ -177,7 +166,7 @@ class Saver:
         if global_step is not None:
             step = int(sess.run(global_step)) if isinstance(global_step, Tensor) else int(global_step)
             save_path = f"{save_path}-{step}"
-        arrays = {name: sess._be.to_host(sess._read_variable(v)) for name, v in self._vars.items()}
+        arrays = {name: sess._be.to_host(sess.state.read(v.key)) for name, v in self._vars.items()}
         checkpoint.save(save_path + ".npz", arrays, {"frontend": "static", "layout": "tensorflow"})
         if save_path in self.last_checkpoints:
             self.last_checkpoints.remove(save_path)

@@ -28,7 +28,9 @@ class Variable(Tensor):
         init = convert_to_tensor(initial_value, dtype, graph=g)
         if None in init.shape:
             raise ValueError(f"Variable: initial value must have a fully defined shape, got {init.shape}")
-        var = g._source(VariableOp(init.shape, init.dtype), name or "Variable", cls)
+        read = VariableOp(init.shape, init.dtype)
+        var = g._source(read, name or "Variable", cls)
+        read.key = var.op.name          # the session's State keys variables by name, as TF1 does
         var.trainable = trainable
         with g.control_dependencies(None):
             var.initializer = core.apply(AssignOp(var), init).op
@@ -50,6 +52,11 @@ class Variable(Tensor):
     def assign_sub(self, delta: Any, name: str | None = None) -> Tensor:
         return named(core.apply(AssignOp(self, "sub"), _t(delta, like=self)), name)
 
+    @property
+    def key(self) -> str:
+        """The name a session's State holds this variable's value under."""
+        return self.node.op.key
+
     def value(self) -> Tensor:
         return self
 
@@ -62,7 +69,7 @@ class Variable(Tensor):
         session = session or get_default_session()
         if session is None:
             raise ValueError("Either session argument should be provided or default session should be established")
-        session._write_variable(self, session._check_feed(self, value), "assign")
+        session.state.assign(self.key, session._check_feed(self, value))
 
     def __repr__(self) -> str:
         return f"<tf.Variable '{self.op.name}:0' shape={self.shape} dtype={self.dtype.name}>"

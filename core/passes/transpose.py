@@ -1,0 +1,37 @@
+"""Fold chains of transposes in a Program."""
+from __future__ import annotations
+
+from core.ops.shape import Transpose
+from core.program import Program, Step
+
+
+def fold_transposes(program: Program) -> Program:
+    """A transpose of a transpose runs as one transpose, or as none when the pair cancels (TF1 code that
+    keeps weights in one layout and convolves in another builds such pairs every step; NHWC layers around
+    the NCHW kernels build them between layers).  A pass over the Program, never over the graph: the user's
+    graph, its ops and its Keras layers stay as built.  A folded-away value becomes an alias of the one it
+    equals; transposes nobody reads any more are dropped, unless they are fetched or a control input."""
+    fed = program.fed
+    aliases = dict(program.aliases)
+    made: dict = {}         # value key -> the step making it
+    out: list = []
+    for old in program.steps:
+        step = Step(old.node, old.op, [aliases.get(k, k) for k in old.ins])
+        src = made.get(step.ins[0]) if type(step.op) is Transpose else None
+        if src is not None and type(src.op) is Transpose and step.ins[0] not in fed:
+            n = len(step.op.perm)
+            first = src.op.perm
+            perm = [first[p % n] % n for p in step.op.perm]
+            if perm == list(range(n)):
+                aliases[(id(step.node), 0)] = src.ins[0]
+                continue
+            step.op, step.ins = Transpose(perm), [src.ins[0]]
+        made.update({(id(step.node), i): step for i in range(len(step.node.outputs))})
+        out.append(step)
+    # Drop the transposes whose every reader was folded away.
+    read = {k for s in out for k in s.ins} | set(aliases.values())
+    keep = {k for k in program.fetches if k is not None}
+    control = {id(c) for s in out for c in s.node.control}
+    steps = [s for s in out if type(s.op) is not Transpose or id(s.node) in control
+             or (id(s.node), 0) in read or (id(s.node), 0) in keep]
+    return Program(steps, fed, program.fetches, aliases)

@@ -1,0 +1,133 @@
+"""State: the variables a program reads and writes, as backend buffers, and the optimizers' slots.
+
+A variable is named by a stable key (in TF1 the variable's name); each has a version counter, bumped by every
+write, so a reader can tell that a buffer changed under it (PyTorch's version counters).  Optimizer slots
+(moments, accumulators) are kept per (optimizer, variable), and an update count per optimizer.
+
+Stateful primitives (``core/ops/state.py``) find the State they run against with ``active()``: the executor
+makes its State active, for this thread, while it runs a Program.
+
+    >>> import numpy
+    >>> s = State()
+    >>> s.assign("w", numpy.zeros(2)).tolist(), s.version("w")
+    ([0.0, 0.0], 1)
+    >>> s.assign_add("w", numpy.ones(2)).tolist(), s.version("w")
+    ([1.0, 1.0], 2)
+"""
+from __future__ import annotations
+
+import contextlib
+import threading
+from typing import Any, Hashable, Iterator
+
+from backends.errors import FailedPreconditionError, InvalidArgumentError
+
+
+class State:
+    """Variables (key -> buffer, version) and optimizer slots."""
+
+    def __init__(self) -> None:
+        self._buffers: dict[Hashable, Any] = {}
+        self._versions: dict[Hashable, int] = {}
+        self._slots: dict[tuple, dict] = {}
+        self._counts: dict[Any, int] = {}
+
+    # -- variables --
+    def __contains__(self, key: Hashable) -> bool:
+        return key in self._buffers
+
+    def keys(self) -> list:
+        return list(self._buffers)
+
+    def version(self, key: Hashable) -> int:
+        """How many times variable ``key`` was written (0: never)."""
+        return self._versions.get(key, 0)
+
+    def read(self, key: Hashable) -> Any:
+        """The variable's buffer itself (not a copy): ops downstream read it in place."""
+        try:
+            return self._buffers[key]
+        except KeyError:
+            raise FailedPreconditionError(None, None, f"Attempting to use uninitialized value {key}") from None
+
+    def assign(self, key: Hashable, value: Any) -> Any:
+        """Store a copy of ``value`` (the caller keeps its array); a variable never changes its shape."""
+        cur = self._buffers.get(key)
+        if cur is not None and tuple(cur.shape) != tuple(value.shape):
+            raise shape_error(key, tuple(cur.shape), tuple(value.shape), "assign")
+        self._buffers[key] = value.copy()
+        return self._written(key)
+
+    def assign_add(self, key: Hashable, delta: Any) -> Any:
+        self._update(key, delta, "add")
+        return self._written(key)
+
+    def assign_sub(self, key: Hashable, delta: Any) -> Any:
+        self._update(key, delta, "sub")
+        return self._written(key)
+
+    def bump(self, key: Hashable) -> None:
+        """Record that the buffer of ``key`` was written in place (by an optimizer update)."""
+        self.read(key)
+        self._written(key)
+
+    def _update(self, key: Hashable, delta: Any, mode: str) -> None:
+        cur = self.read(key)
+        shape = getattr(delta, "shape", ())
+        if tuple(shape) != tuple(cur.shape):
+            raise shape_error(key, tuple(cur.shape), tuple(shape), mode)
+        if mode == "add":
+            cur += delta
+        else:
+            cur -= delta
+
+    def _written(self, key: Hashable) -> Any:
+        self._versions[key] = self._versions.get(key, 0) + 1
+        return self._buffers[key]
+
+    # -- optimizer state --
+    def slots(self, owner: Any, key: Hashable) -> dict:
+        """The slot arrays optimizer ``owner`` keeps for variable ``key`` (filled by the optimizer)."""
+        return self._slots.setdefault((owner, key), {})
+
+    def tick(self, owner: Any) -> int:
+        """Count one more update by ``owner``; returns the count (Adam's step t)."""
+        t = self._counts[owner] = self._counts.get(owner, 0) + 1
+        return t
+
+    def clear(self) -> None:
+        self._buffers.clear()
+        self._versions.clear()
+        self._slots.clear()
+        self._counts.clear()
+
+
+def shape_error(key: Hashable, want: tuple, got: tuple, mode: str) -> InvalidArgumentError:
+    """A write of the wrong shape, in TensorFlow's words."""
+    if mode == "assign":
+        return InvalidArgumentError(None, None, f"Trying to assign to variable with tensor with wrong shape. Expected "
+                                    f"{list(want)} got {list(got)}")
+    return InvalidArgumentError(None, None, f"Cannot update variable with shape {list(want)} using a Tensor with "
+                                f"shape {list(got)}, shapes must be equal.")
+
+
+_local = threading.local()
+
+
+def active() -> State:
+    """The State of the Program this thread is running (stateful primitives read and write it)."""
+    stack = getattr(_local, "states", None)
+    if not stack:
+        raise RuntimeError("a stateful primitive ran outside an Executor: no State is active in this thread")
+    return stack[-1]
+
+
+@contextlib.contextmanager
+def activate(state: State) -> Iterator[State]:
+    """Make ``state`` the active one in this thread inside a ``with`` block."""
+    stack = _local.__dict__.setdefault("states", [])
+    stack.append(state)
+    try:
+        yield state
+    finally:
+        stack.pop()

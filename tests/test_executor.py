@@ -1,0 +1,290 @@
+"""core's one way to run: Program (order, last uses), passes, Executor, State and the stateful primitives."""
+import weakref
+
+import numpy as np
+import pytest
+
+import backends
+import core
+import static_api as tf
+from core import device, state
+from core.errors import FailedPreconditionError, InvalidArgumentError
+from core.executor import Executor
+from core.graph import Node, Value
+from core.op import Op
+from core.ops.state import ApplyUpdates, AssignVariable, ReadVariable
+from core.passes.transpose import fold_transposes
+from core.program import Program, key
+
+F64 = np.dtype(np.float64)
+
+
+class _Input(Op):
+    """A source the caller feeds (core has no placeholder of its own)."""
+
+    name = "Input"
+    differentiable = False
+
+    def __init__(self, shape):
+        self.shape = shape
+
+    def infer(self):
+        return [(self.shape, F64)]
+
+
+def _source(op):
+    node = Node(op, ())
+    node.outputs = [Value._wrap(None, s, d, device.default(), node, i) for i, (s, d) in enumerate(op.infer())]
+    return node.outputs[0] if node.outputs else node
+
+
+class _Remember(Op):
+    """exp(x), keeping only a weak reference to its output buffer."""
+
+    name = "Remember"
+    differentiable = False
+
+    def __init__(self):
+        self.refs = []
+
+    def infer(self, x):
+        return [(x.shape, x.dtype)]
+
+    def forward(self, be, x):
+        y = be.xp.exp(x)
+        self.refs.append(weakref.ref(y))
+        return y
+
+
+class _Probe(Op):
+    """Passes its input through and notes whether the buffer ``watch`` remembered is still alive."""
+
+    name = "Probe"
+    differentiable = False
+
+    def __init__(self, watch):
+        self.watch, self.alive = watch, []
+
+    def infer(self, x):
+        return [(x.shape, x.dtype)]
+
+    def forward(self, be, x):
+        self.alive.append(self.watch.refs[-1]() is not None)
+        return x.copy()
+
+
+def _be():
+    return backends.get_backend(device.default())
+
+
+def test_program_orders_steps_and_releases_each_intermediate_after_its_last_use():
+    x = _source(_Input((2,)))
+    a = core.exp(x)
+    b = core.neg(a)
+    c = core.add(b, x)
+    p = Program.build([c], {key(x)})
+    assert [s.op.name for s in p.steps] == ["Exp", "Neg", "Add"]   # the fed input's producer does not run
+    assert [s.ins for s in p.steps] == [[key(x)], [key(a)], [key(b), key(x)]]
+    # a dies at Neg (step 1), b at Add (step 2); the fed x and the fetched c are kept.
+    assert dict(p.release) == {1: [key(a)], 2: [key(b)]}
+    out, = Executor(_be()).run(p, {key(x): np.array([0.0, 1.0])})
+    np.testing.assert_allclose(out, [-1.0 + 0.0, -np.e + 1.0])
+
+
+def test_executor_drops_an_intermediate_buffer_after_its_last_reader():
+    x = _source(_Input((3,)))
+    rem = _Remember()
+    a = core.apply(rem, x)
+    b = core.neg(a)
+    probe = _Probe(rem)
+    c = core.apply(probe, b)
+    ex = Executor(_be())
+    feed = {key(x): np.zeros(3)}
+    out, = ex.run(Program.build([c], {key(x)}), feed)
+    assert probe.alive == [False]         # a was freed once Neg had read it
+    np.testing.assert_array_equal(out, [-1.0, -1.0, -1.0])
+    # Fetching a as well keeps it alive through the run.
+    got_a, _ = ex.run(Program.build([a, c], {key(x)}), feed)
+    assert probe.alive == [False, True]
+    np.testing.assert_array_equal(got_a, [1.0, 1.0, 1.0])
+
+
+def test_fold_transposes_is_a_pass_that_leaves_its_input_program_alone():
+    x = _source(_Input((2, 3)))
+    t1 = core.transpose(x, (1, 0))
+    t2 = core.transpose(t1, (1, 0))             # cancels t1
+    y = core.transpose(core.transpose(core.exp(x), (1, 0)), (1, 0))
+    p = Program.build([t2, y], {key(x)})
+    folded = fold_transposes(p)
+    assert [s.op.name for s in p.steps] == ["Transpose", "Transpose", "Exp", "Transpose", "Transpose"]
+    assert [s.op.name for s in folded.steps] == ["Exp"]
+    assert folded.resolve(key(t2)) == key(x) and folded.resolve(key(y)) == key(folded.steps[0].node.outputs[0])
+    a = np.arange(6.0).reshape(2, 3)
+    got_t2, got_y = Executor(_be()).run(folded, {key(x): a})
+    np.testing.assert_array_equal(got_t2, a)
+    np.testing.assert_allclose(got_y, np.exp(a))
+
+
+def test_executor_runs_stateful_primitives_against_its_state_without_a_session():
+    st = state.State()
+    st.assign("w", np.array([1.0, 2.0]))
+    assert st.version("w") == 1
+    x = _source(_Input((2,)))
+    w = _source(ReadVariable("w", (2,), F64))
+    y = core.mul(w, x)
+    inc = core.apply(AssignVariable("w", (2,), F64, "add"), x)
+    ex = Executor(_be(), st)
+    got_y, got_inc = ex.run(Program.build([y, inc], {key(x)}), {key(x): np.array([10.0, 20.0])})
+    np.testing.assert_array_equal(got_y, [10.0, 40.0])
+    np.testing.assert_array_equal(got_inc, [11.0, 22.0])
+    np.testing.assert_array_equal(st.read("w"), [11.0, 22.0])
+    assert st.version("w") == 2
+    sub = core.apply(AssignVariable("w", (2,), F64, "sub"), x)
+    ex.run(Program.build([sub.node], {key(x)}), {key(x): np.array([1.0, 2.0])})
+    np.testing.assert_array_equal(st.read("w"), [10.0, 20.0])
+    assert st.version("w") == 3
+
+
+def test_apply_updates_calls_the_update_with_slots_step_count_and_rate():
+    calls = []
+
+    def sgd(be, w, g, slots, t, lr):
+        calls.append((t, lr))
+        slots["n"] = slots.get("n", 0) + 1
+        w -= lr * g
+
+    st = state.State()
+    st.assign("w", np.array([1.0, 1.0]))
+    st.assign("step", np.array(0, np.int64))
+    g = _source(_Input((2,)))
+    owner = object()
+    step = core.apply(ApplyUpdates(sgd, owner, ["w"], lr=0.5, counter="step"), g)
+    p = Program.build([step], {key(g)})
+    ex = Executor(_be(), st)
+    ex.run(p, {key(g): np.array([2.0, 4.0])})
+    ex.run(p, {key(g): np.array([2.0, 4.0])})
+    np.testing.assert_array_equal(st.read("w"), [1.0 - 2 * 1.0, 1.0 - 2 * 2.0])
+    assert calls == [(1, 0.5), (2, 0.5)]
+    assert st.slots(owner, "w") == {"n": 2} and st.slots(object(), "w") == {}
+    assert int(st.read("step")) == 2
+    assert st.version("w") == 3 and st.version("step") == 3
+
+
+def test_state_errors():
+    st = state.State()
+    with pytest.raises(FailedPreconditionError, match="Attempting to use uninitialized value w"):
+        st.read("w")
+    with pytest.raises(FailedPreconditionError, match="uninitialized value w"):
+        st.assign_add("w", np.ones(2))
+    st.assign("w", np.zeros(2))
+    with pytest.raises(InvalidArgumentError, match=r"wrong shape. Expected \[2\] got \[3\]"):
+        st.assign("w", np.zeros(3))
+    with pytest.raises(InvalidArgumentError, match=r"Cannot update variable with shape \[2\] using a Tensor with "
+                                                   r"shape \[1\], shapes must be equal"):
+        st.assign_sub("w", np.zeros(1))
+    assert st.version("w") == 1             # refused writes change nothing
+    with pytest.raises(RuntimeError, match="outside an Executor"):
+        ReadVariable("w", (2,), F64).forward(_be())
+    with pytest.raises(core.ShapeError, match="AssignVariable: argument 'value'"):
+        core.apply(AssignVariable("w", (2,), F64), _source(_Input((3,))))
+
+
+def test_executor_errors_name_the_failing_node_and_refuse_missing_feeds():
+    x = _source(_Input((2,)))
+    r = _source(ReadVariable("v", (2,), F64))
+    y = core.add(r, x)
+    p = Program.build([y], {key(x)})
+    ex = Executor(_be())
+    with pytest.raises(KeyError, match="1 fed value"):
+        ex.run(p, {})
+    with pytest.raises(FailedPreconditionError) as info:
+        ex.run(p, {key(x): np.zeros(2)})
+    assert info.value.op is r.node
+
+
+def test_two_sessions_on_one_graph_keep_separate_state():
+    with tf.Graph().as_default():
+        v = tf.Variable(1.0, name="counter")
+        inc = v.assign_add(1.0)
+        s1, s2 = tf.Session(), tf.Session()
+        s1.run(v.initializer)
+        s1.run(inc)
+        s1.run(inc)
+        # As TF1 (ref variables): the failing node is the AssignAdd that read the uninitialized variable.
+        with pytest.raises(tf.errors.FailedPreconditionError,
+                           match=r"uninitialized value counter\n\t \[\[\{\{node AssignAdd\}\}\]\]") as info:
+            s2.run(inc)
+        assert info.value.op is inc.op
+        s2.run(v.initializer)
+        s2.run(inc)
+        assert s1.run(v) == 3.0 and s2.run(v) == 2.0
+        assert s1.state.version(v.key) == 3 and s2.state.version(v.key) == 2
+        s1.close()
+        assert "counter" not in s1.state and s2.run(v) == 2.0
+
+
+def test_session_assign_of_the_wrong_shape_at_run_time_names_the_node():
+    with tf.Graph().as_default():
+        v = tf.Variable(np.zeros(2, np.float32), name="v")
+        x = tf.placeholder(tf.float32, (None,))
+        a = tf.assign(v, x, name="put")
+        with tf.Session() as sess:
+            sess.run(v.initializer)
+            with pytest.raises(tf.errors.InvalidArgumentError, match=r"wrong shape. Expected \[2\] got \[3\]\n\t "
+                                                                     r"\[\[\{\{node put\}\}\]\]") as info:
+                sess.run(a, {x: np.zeros(3)})
+            assert info.value.op is a.op
+            assert sess.state.version("v") == 1
+
+
+def test_tf_optimizer_keeps_calling_update_with_the_same_arguments():
+    seen = []
+
+    class Recording(tf.train.GradientDescentOptimizer):
+        def _update(self, be, w, g, slot, t, lr):
+            seen.append((w.shape, g.tolist(), type(slot), t, lr))
+            slot["calls"] = slot.get("calls", 0) + 1
+            super()._update(be, w, g, slot, t, lr)
+
+    with tf.Graph().as_default():
+        w = tf.Variable(np.array([1.0, 2.0], np.float32), name="w")
+        step = tf.train.get_or_create_global_step()
+        opt = Recording(0.25)
+        train = opt.minimize(tf.reduce_sum(w * w), global_step=step)
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            sess.run(train)
+            sess.run(train)
+            # w - 0.25 * 2w = w/2 per step.
+            np.testing.assert_allclose(sess.run(w), [0.25, 0.5])
+            assert sess.run(step) == 2
+            assert sess.state.slots(opt, "w") == {"calls": 2}
+    assert seen == [((2,), [2.0, 4.0], dict, 1, 0.25), ((2,), [1.0, 2.0], dict, 2, 0.25)]
+
+
+@pytest.mark.reference
+def test_run_time_variable_errors_name_the_same_node_as_tensorflow():
+    rtf = pytest.importorskip("tensorflow").compat.v1
+
+    def errors(mod, ref_variable):
+        with mod.Graph().as_default():
+            # Uninitialized: TF1's ref variables, whose message dualflow gives; a wrong shape: as TF 2's
+            # compat.v1 (resource variables) words it, the message dualflow kept.
+            v = ref_variable(np.float32(1.0), name="counter")
+            inc = v.assign_add(1.0)
+            w = mod.Variable(np.zeros(2, np.float32), name="v")
+            x = mod.placeholder(mod.float32, (None,))
+            put = mod.assign(w, x, name="put")
+            with mod.Session() as sess:
+                out = []
+                for fetch, feed in ((inc, None), (put, {x: np.zeros(3, np.float32)})):
+                    if fetch is put:
+                        sess.run(w.initializer)
+                    with pytest.raises(mod.errors.OpError) as info:
+                        sess.run(fetch, feed)
+                    out.append((type(info.value).__name__, info.value.op.name,
+                                info.value.message.splitlines()[-2:]))
+                return out
+
+    want = errors(rtf, lambda value, name: rtf.Variable(value, name=name, use_resource=False))
+    assert errors(tf, tf.Variable) == want
