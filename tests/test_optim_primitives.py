@@ -152,9 +152,7 @@ def _run_primitive(op, inplace):
 
 def _with(op, inplace):
     """The same primitive with another ``inplace`` setting."""
-    args = {k: v for k, v in op.attrs().items() if k != "slot_names"}
-    args["inplace"] = inplace
-    return type(op)(**args)
+    return type(op)(**{**op.attrs(), "inplace": inplace})
 
 
 @pytest.mark.parametrize("inplace", [False, True])
@@ -284,6 +282,8 @@ STATIC = {
     "keras_sgd": ("SGD", dict(momentum=0.875, nesterov=True), lambda: np_sgd(LRS, 0.875, nesterov=True, keras=True)),
     "keras_adam": ("Adam", dict(beta_1=0.75, beta_2=0.875, epsilon=0.5, amsgrad=True),
                    lambda: np_adam(LRS, 0.75, 0.875, 0.5, amsgrad=True, eps_hat=True)),
+    "keras_adamw": ("AdamW", dict(weight_decay=0.125, beta_1=0.75, beta_2=0.875, epsilon=0.5),
+                    lambda: np_adam(LRS, 0.75, 0.875, 0.5, 0.125, decoupled=True, eps_hat=True)),
     "keras_rmsprop": ("RMSprop", dict(rho=0.875, momentum=0.5, epsilon=0.125, centered=True),
                       lambda: np_rmsprop(LRS, 0.875, 0.125, 0.5, True, tf_form=True)),
     "keras_adagrad": ("Adagrad", dict(initial_accumulator_value=0.25, epsilon=0.5),
@@ -307,7 +307,7 @@ def test_tf1_adagrad_checks_the_initial_value():
 
 
 def test_keras_optimizer_names_round_trip():
-    for name in ("adagrad", "adadelta"):
+    for name in ("adagrad", "adadelta", "adamw"):
         opt = tf.keras.optimizers.get(name)
         again = tf.keras.optimizers.deserialize(tf.keras.optimizers.serialize(opt))
         assert tf.keras.optimizers.serialize(again) == tf.keras.optimizers.serialize(opt)

@@ -26,6 +26,9 @@ from core.op import Op, Spec
 
 
 class _Update(Op):
+    """Base of the update primitives: ``slot_names`` are the state buffers (inputs after ``g``, outputs after
+    ``w``), made by ``init_slots``; subclasses write the in-place step ``_apply``."""
+
     differentiable = False
     saves_inputs = False
     slot_names: tuple[str, ...] = ()
@@ -98,7 +101,10 @@ class SGD(_Update):
         super().__init__(inplace)
         self.momentum, self.dampening, self.nesterov = momentum, dampening, nesterov
         self.weight_decay, self.maximize, self.lr_in_buffer = weight_decay, maximize, lr_in_buffer
-        self.slot_names = ("momentum",) if momentum else ()
+
+    @property
+    def slot_names(self) -> tuple[str, ...]:      # type: ignore[override]
+        return ("momentum",) if self.momentum else ()
 
     def _apply(self, be, w, g, slots, lr, step):
         mu = self.momentum
@@ -136,7 +142,10 @@ class Adam(_Update):
         super().__init__(inplace)
         self.beta1, self.beta2, self.eps, self.weight_decay = beta1, beta2, eps, weight_decay
         self.decoupled, self.amsgrad, self.maximize, self.eps_hat = decoupled, amsgrad, maximize, eps_hat
-        self.slot_names = ("m", "v", "vmax") if amsgrad else ("m", "v")
+
+    @property
+    def slot_names(self) -> tuple[str, ...]:      # type: ignore[override]
+        return ("m", "v", "vmax") if self.amsgrad else ("m", "v")
 
     def _apply(self, be, w, g, slots, lr, step):
         b1, b2 = self.beta1, self.beta2
@@ -174,7 +183,10 @@ class RMSprop(_Update):
         self.rho, self.eps, self.momentum, self.centered = rho, eps, momentum, centered
         self.weight_decay, self.maximize, self.eps_inside = weight_decay, maximize, eps_inside
         self.lr_in_momentum, self.ms_init = lr_in_momentum, ms_init
-        self.slot_names = ("ms",) + (("mom",) if momentum else ()) + (("mg",) if centered else ())
+
+    @property
+    def slot_names(self) -> tuple[str, ...]:      # type: ignore[override]
+        return ("ms",) + (("mom",) if self.momentum else ()) + (("mg",) if self.centered else ())
 
     def slot_init(self, name):
         return self.ms_init if name == "ms" else 0.0

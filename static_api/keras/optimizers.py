@@ -22,6 +22,16 @@ def Adam(learning_rate: float = 0.001, beta_1: float = 0.9, beta_2: float = 0.99
     return opt
 
 
+def AdamW(learning_rate: float = 0.001, weight_decay: float = 0.004, beta_1: float = 0.9, beta_2: float = 0.999,
+          epsilon: float = 1e-7, amsgrad: bool = False, **_: Any) -> train.AdamOptimizer:
+    """Adam after a decoupled decay w -= lr * weight_decay * w, as Keras applies it before each step."""
+    opt = _keras(train.AdamOptimizer(learning_rate, beta_1, beta_2, epsilon),
+                 optim_ops.Adam(beta_1, beta_2, epsilon, weight_decay, decoupled=True, amsgrad=amsgrad, eps_hat=True,
+                                inplace=True))
+    opt.amsgrad, opt.weight_decay = amsgrad, weight_decay
+    return opt
+
+
 def SGD(learning_rate: float = 0.01, momentum: float = 0.0, nesterov: bool = False, **_: Any) -> train.Optimizer:
     """Keras keeps the rate inside its velocity: v = momentum * v - lr * g; w += v."""
     if momentum:
@@ -53,7 +63,7 @@ def Adadelta(learning_rate: float = 0.001, rho: float = 0.95, epsilon: float = 1
     return train.AdadeltaOptimizer(learning_rate, rho, epsilon)
 
 
-_NAMES = {"adam": Adam, "sgd": SGD, "rmsprop": RMSprop, "adagrad": Adagrad, "adadelta": Adadelta}
+_NAMES = {"adam": Adam, "adamw": AdamW, "sgd": SGD, "rmsprop": RMSprop, "adagrad": Adagrad, "adadelta": Adadelta}
 
 
 def get(spec: Any) -> train.Optimizer:
@@ -70,6 +80,9 @@ def serialize(opt: train.Optimizer) -> dict:
     """A Keras-style name and arguments that rebuild ``opt`` (its moment slots are not kept)."""
     if not isinstance(opt.learning_rate, (int, float)):
         raise NotImplementedError("cannot save a model whose learning rate is a tensor (a decay schedule)")
+    if isinstance(opt, train.AdamOptimizer) and hasattr(opt, "weight_decay"):
+        return {"name": "adamw", "learning_rate": opt.learning_rate, "weight_decay": opt.weight_decay,
+                "beta_1": opt.beta1, "beta_2": opt.beta2, "epsilon": opt.epsilon, "amsgrad": opt.amsgrad}
     if isinstance(opt, train.AdamOptimizer):
         return {"name": "adam", "learning_rate": opt.learning_rate, "beta_1": opt.beta1, "beta_2": opt.beta2,
                 "epsilon": opt.epsilon, "amsgrad": getattr(opt, "amsgrad", False)}
