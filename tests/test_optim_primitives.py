@@ -251,6 +251,7 @@ def test_eager_state_keys_follow_pytorch():
                        ("sgd_momentum", ["momentum_buffer"]), ("adadelta", ["step", "square_avg", "acc_delta"])]:
         _, opt = _eager_run(torch, case)
         assert list(opt.state_dict()["state"][0]) == keys
+    assert _eager_run(torch, "sgd")[1].state_dict()["state"] == {}       # plain SGD keeps no state
 
 
 def _static_run(lib, make):
@@ -320,9 +321,11 @@ def test_keras_optimizer_names_round_trip():
 @pytest.mark.parametrize("case", sorted(EAGER))
 def test_eager_matches_torch_optim(case):
     real = pytest.importorskip("torch")
-    ours, _ = _eager_run(torch, case)
-    theirs, _ = _eager_run(real, case)
+    ours, opt = _eager_run(torch, case)
+    theirs, real_opt = _eager_run(real, case)
     np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-14)
+    keys = [{i: list(st) for i, st in o.state_dict()["state"].items()} for o in (opt, real_opt)]
+    assert keys[0] == keys[1]
 
 
 @pytest.mark.reference

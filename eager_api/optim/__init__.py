@@ -59,7 +59,8 @@ class Optimizer:
                         continue
                     be = backends.get_backend(p.device)
                     w = p.array
-                    state = self.state.setdefault(p, {})
+                    # Plain SGD keeps no state, and PyTorch then lists none for the parameter.
+                    state = self.state.setdefault(p, {}) if keys or self._counts_steps else {}
                     if self._counts_steps:
                         state["step"] = t = state.get("step", 0) + 1
                     else:       # SGD keeps no count; its primitive only asks whether this is the first step
