@@ -9,6 +9,7 @@ import numpy
 
 from core import checkpoint
 from core.op import apply
+from core.ops import optim as optim_ops
 from core.ops.state import ApplyUpdates
 from static_api import ops
 from static_api.graph import Tensor, get_default_graph, named
@@ -65,11 +66,16 @@ class Optimizer:
                  name: str | None = None) -> Any:
         return self.apply_gradients(self.compute_gradients(loss, var_list), global_step, name)
 
+    # The in-place update primitive (core.ops.optim) each subclass builds from its arguments.
+    _update_op: optim_ops._Update
+
     def _update(self, be: Any, w: Any, g: Any, slot: dict, t: int, lr: Any) -> None:
-        raise NotImplementedError
+        """Update variable buffer ``w`` in place from gradient ``g`` at step ``t``; ``slot`` holds its moments."""
+        op = self._update_op
+        op.forward(be, w, g, *[_slot(slot, n, be, w, op.slot_init(n)) for n in op.slot_names], lr, t)
 
 
-def _slot(slot: dict, name: str, be: Any, like: Any, fill: float = 0.0) -> Any:
+def _slot(slot: dict, name: str, be: Any, like: Any, fill: float) -> Any:
     """An optimizer slot, made on first use (``setdefault`` would allocate a discarded array every step)."""
     a = slot.get(name)
     if a is None:
@@ -81,9 +87,7 @@ class GradientDescentOptimizer(Optimizer):
     def __init__(self, learning_rate: float, use_locking: bool = False, name: str = "GradientDescent") -> None:
         super().__init__(use_locking, name)
         self.learning_rate = learning_rate
-
-    def _update(self, be, w, g, slot, t, lr):
-        w -= lr * g
+        self._update_op = optim_ops.SGD(inplace=True)
 
 
 class MomentumOptimizer(Optimizer):
@@ -93,10 +97,7 @@ class MomentumOptimizer(Optimizer):
                  use_nesterov: bool = False) -> None:
         super().__init__(use_locking, name)
         self.learning_rate, self.momentum, self.use_nesterov = learning_rate, momentum, use_nesterov
-
-    def _update(self, be, w, g, slot, t, lr):
-        be.momentum_update(w, g, _slot(slot, "momentum", be, w), lr, self.momentum, 1.0,
-                           self.momentum if self.use_nesterov else 0.0)
+        self._update_op = optim_ops.SGD(momentum, nesterov=use_nesterov, inplace=True)
 
 
 class AdamOptimizer(Optimizer):
@@ -106,31 +107,43 @@ class AdamOptimizer(Optimizer):
                  epsilon: float = 1e-8, use_locking: bool = False, name: str = "Adam") -> None:
         super().__init__(use_locking, name)
         self.learning_rate, self.beta1, self.beta2, self.epsilon = learning_rate, beta1, beta2, epsilon
-
-    def _update(self, be, w, g, slot, t, lr):
-        m, v = _slot(slot, "m", be, w), _slot(slot, "v", be, w)
-        be.adam_update_tf(w, g, m, v, lr, self.beta1, self.beta2, self.epsilon, t)
+        self._update_op = optim_ops.Adam(beta1, beta2, epsilon, eps_hat=True, inplace=True)
 
 
 class RMSPropOptimizer(Optimizer):
-    """ms = decay*ms + (1-decay)*g^2; mom = momentum*mom + lr*g/sqrt(ms + eps); w -= mom."""
+    """ms = decay*ms + (1-decay)*g^2 (ms starts at 1); mom = momentum*mom + lr*g/sqrt(ms + eps); w -= mom.
+    Centered: mg = decay*mg + (1-decay)*g and ms - mg^2 replaces ms under the root."""
 
     def __init__(self, learning_rate: float, decay: float = 0.9, momentum: float = 0.0, epsilon: float = 1e-10,
                  use_locking: bool = False, centered: bool = False, name: str = "RMSProp") -> None:
         super().__init__(use_locking, name)
-        if centered:
-            raise NotImplementedError("RMSPropOptimizer: centered=True is not supported yet")
         self.learning_rate, self.decay, self.momentum, self.epsilon = learning_rate, decay, momentum, epsilon
+        self.centered = centered
+        self._update_op = optim_ops.RMSprop(decay, epsilon, momentum, centered, eps_inside=True, lr_in_momentum=True,
+                                            ms_init=1.0, inplace=True)
 
-    def _update(self, be, w, g, slot, t, lr):
-        xp = be.xp
-        ms = _slot(slot, "ms", be, w, 1.0)   # TF1 starts the mean square at 1
-        mom = _slot(slot, "mom", be, w)
-        ms *= self.decay
-        ms += (1 - self.decay) * g * g
-        mom *= self.momentum
-        mom += lr * g / xp.sqrt(ms + self.epsilon)
-        w -= mom
+
+class AdagradOptimizer(Optimizer):
+    """accum += g^2; w -= lr * g / sqrt(accum) (no epsilon; accum starts at ``initial_accumulator_value``)."""
+
+    def __init__(self, learning_rate: float, initial_accumulator_value: float = 0.1, use_locking: bool = False,
+                 name: str = "Adagrad") -> None:
+        if initial_accumulator_value <= 0.0:
+            raise ValueError(f"initial_accumulator_value must be positive: {initial_accumulator_value}")
+        super().__init__(use_locking, name)
+        self.learning_rate, self.initial_accumulator_value = learning_rate, initial_accumulator_value
+        self._update_op = optim_ops.Adagrad(0.0, initial_accumulator_value=initial_accumulator_value, inplace=True)
+
+
+class AdadeltaOptimizer(Optimizer):
+    """accum = rho*accum + (1-rho)*g^2; d = sqrt(accum_update + eps) / sqrt(accum + eps) * g;
+    accum_update = rho*accum_update + (1-rho)*d^2; w -= lr * d."""
+
+    def __init__(self, learning_rate: float = 0.001, rho: float = 0.95, epsilon: float = 1e-8,
+                 use_locking: bool = False, name: str = "Adadelta") -> None:
+        super().__init__(use_locking, name)
+        self.learning_rate, self.rho, self.epsilon = learning_rate, rho, epsilon
+        self._update_op = optim_ops.Adadelta(rho, epsilon, inplace=True)
 
 
 def exponential_decay(learning_rate: float, global_step: Any, decay_steps: int, decay_rate: float,

@@ -1,7 +1,7 @@
 """``torch.optim``: SGD, Adam, AdamW, RMSprop, Adagrad, Adadelta with PyTorch's formulas and defaults.
 
-Updates run on backend arrays in place (no autograd), through the backend's
-fused update kernels where it has them.
+Each ``step()`` runs the update primitive of ``core.ops.optim`` in place on the parameter buffers (no
+autograd); this module only keeps PyTorch's names, defaults, argument checks and state layout.
 """
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import numpy
 
 import backends
 from core.op import grad_mode
+from core.ops import optim as optim_ops
 from eager_api.tensor import Tensor
 
 
@@ -40,6 +41,10 @@ class Optimizer:
                 elif p.grad is not None:
                     p.grad.array[...] = 0
 
+    # PyTorch's state key for each slot of the update primitive, and whether the state counts steps.
+    _slot_keys: dict[str, str] = {}
+    _counts_steps = True
+
     def step(self, closure: Any = None) -> Any:
         loss = None
         if closure is not None:
@@ -47,16 +52,28 @@ class Optimizer:
                 loss = closure()
         with grad_mode(False):
             for group in self.param_groups:
+                op = self._op(group)
+                keys = [self._slot_keys[n] for n in op.slot_names]
                 for p in group["params"]:
                     if p.grad is None:
                         continue
                     be = backends.get_backend(p.device)
-                    state = self.state.setdefault(p, {})
-                    self._update(be, p.array, p.grad.array, state, group)
+                    w = p.array
+                    # Plain SGD keeps no state, and PyTorch then lists none for the parameter.
+                    state = self.state.setdefault(p, {}) if keys or self._counts_steps else {}
+                    if self._counts_steps:
+                        state["step"] = t = state.get("step", 0) + 1
+                    else:       # SGD keeps no count; its primitive only asks whether this is the first step
+                        t = 1 if any(k not in state for k in keys) else 2
+                    for k, n in zip(keys, op.slot_names):
+                        if k not in state:
+                            state[k] = be.xp.full_like(w, op.slot_init(n))
+                    op.forward(be, w, p.grad.array, *[state[k] for k in keys], group["lr"], t)
                     p._vc[0] += 1
         return loss
 
-    def _update(self, be: Any, w: Any, g: Any, state: dict, group: dict) -> None:
+    def _op(self, group: dict) -> optim_ops._Update:
+        """The in-place update primitive for one parameter group's settings."""
         raise NotImplementedError
 
     def state_dict(self) -> dict:
@@ -117,21 +134,12 @@ class SGD(Optimizer):
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
                                       nesterov=nesterov, maximize=maximize))
 
-    def _update(self, be, w, g, state, group):
-        if group["maximize"]:
-            g = -g
-        mu = group["momentum"]
-        if not mu:
-            if group["weight_decay"]:
-                g = g + group["weight_decay"] * w
-            w -= group["lr"] * g
-            return
-        buf = state.get("momentum_buffer")
-        first = buf is None
-        if first:       # PyTorch's first step: the buffer is the gradient itself, without dampening
-            buf = state["momentum_buffer"] = be.xp.zeros_like(w)
-        be.momentum_update(w, g, buf, group["lr"], 0.0 if first else mu, 1.0 if first else 1 - group["dampening"],
-                           mu if group["nesterov"] else 0.0, group["weight_decay"])
+    _slot_keys = {"momentum": "momentum_buffer"}
+    _counts_steps = False
+
+    def _op(self, group):
+        return optim_ops.SGD(group["momentum"], group["dampening"], group["nesterov"], group["weight_decay"],
+                             group["maximize"], inplace=True)
 
 
 class Adam(Optimizer):
@@ -148,33 +156,12 @@ class Adam(Optimizer):
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
                                       amsgrad=amsgrad, maximize=maximize))
 
-    def _update(self, be, w, g, state, group):
-        xp = be.xp
-        if group["maximize"]:
-            g = -g
-        if not state:
-            state["step"] = 0
-            state["exp_avg"] = xp.zeros_like(w)
-            state["exp_avg_sq"] = xp.zeros_like(w)
-            if group["amsgrad"]:
-                state["max_exp_avg_sq"] = xp.zeros_like(w)
-        state["step"] += 1
+    _slot_keys = {"m": "exp_avg", "v": "exp_avg_sq", "vmax": "max_exp_avg_sq"}
+
+    def _op(self, group):
         b1, b2 = group["betas"]
-        wd = group["weight_decay"]
-        if wd and self.decoupled:
-            w *= 1 - group["lr"] * wd
-        elif wd:
-            g = g + wd * w
-        if not group["amsgrad"]:
-            be.adam_update(w, g, state["exp_avg"], state["exp_avg_sq"], group["lr"], b1, b2, group["eps"],
-                           state["step"])
-            return
-        # AMSGrad divides by the running maximum of the second moment (not fused: a rarely used variant).
-        m, v, vmax, t = state["exp_avg"], state["exp_avg_sq"], state["max_exp_avg_sq"], state["step"]
-        be.adam_moments(g, m, v, b1, b2)
-        xp.maximum(vmax, v, out=vmax)
-        denom = xp.sqrt(vmax) / (1 - b2 ** t) ** 0.5 + group["eps"]
-        w -= group["lr"] / (1 - b1 ** t) * m / denom
+        return optim_ops.Adam(b1, b2, group["eps"], group["weight_decay"], self.decoupled, group["amsgrad"],
+                              group["maximize"], inplace=True)
 
 
 class AdamW(Adam):
@@ -189,41 +176,16 @@ class AdamW(Adam):
 
 class RMSprop(Optimizer):
     def __init__(self, params: Iterable[Any], lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
-                 weight_decay: float = 0.0, momentum: float = 0.0, centered: bool = False) -> None:
+                 weight_decay: float = 0.0, momentum: float = 0.0, centered: bool = False,
+                 maximize: bool = False) -> None:
         super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum,
-                                      centered=centered))
+                                      centered=centered, maximize=maximize))
 
-    def _update(self, be, w, g, state, group):
-        xp = be.xp
-        if not state:
-            state["step"] = 0
-            state["square_avg"] = xp.zeros_like(w)
-            if group["momentum"]:
-                state["momentum_buffer"] = xp.zeros_like(w)
-            if group["centered"]:
-                state["grad_avg"] = xp.zeros_like(w)
-        state["step"] += 1
-        if group["weight_decay"]:
-            g = g + group["weight_decay"] * w
-        a = group["alpha"]
-        sq = state["square_avg"]
-        sq *= a
-        sq += (1 - a) * g * g
-        if group["centered"]:
-            ga = state["grad_avg"]
-            ga *= a
-            ga += (1 - a) * g
-            avg = xp.sqrt(sq - ga * ga) + group["eps"]
-        else:
-            avg = xp.sqrt(sq) + group["eps"]
-        if group["momentum"]:
-            buf = state["momentum_buffer"]
-            buf *= group["momentum"]
-            buf += g / avg
-            w -= group["lr"] * buf
-        else:
-            w -= group["lr"] * g / avg
+    _slot_keys = {"ms": "square_avg", "mom": "momentum_buffer", "mg": "grad_avg"}
 
+    def _op(self, group):
+        return optim_ops.RMSprop(group["alpha"], group["eps"], group["momentum"], group["centered"],
+                                 group["weight_decay"], group["maximize"], inplace=True)
 
 
 class Adagrad(Optimizer):
@@ -236,19 +198,11 @@ class Adagrad(Optimizer):
         super().__init__(params, dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay, eps=eps, maximize=maximize,
                                       initial_accumulator_value=initial_accumulator_value))
 
-    def _update(self, be, w, g, state, group):
-        if not state:
-            state["step"] = 0
-            state["sum"] = be.xp.full_like(w, group["initial_accumulator_value"])
-        state["step"] += 1
-        if group["maximize"]:
-            g = -g
-        if group["weight_decay"]:
-            g = g + group["weight_decay"] * w
-        acc = state["sum"]
-        acc += g * g
-        clr = group["lr"] / (1 + (state["step"] - 1) * group["lr_decay"])
-        w -= clr * g / (be.xp.sqrt(acc) + group["eps"])
+    _slot_keys = {"acc": "sum"}
+
+    def _op(self, group):
+        return optim_ops.Adagrad(group["eps"], group["lr_decay"], group["initial_accumulator_value"],
+                                 group["weight_decay"], group["maximize"], inplace=True)
 
 
 class Adadelta(Optimizer):
@@ -260,25 +214,10 @@ class Adadelta(Optimizer):
             raise ValueError(f"Invalid learning rate {lr} or rho {rho}")
         super().__init__(params, dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize))
 
-    def _update(self, be, w, g, state, group):
-        xp = be.xp
-        if not state:
-            state["step"] = 0
-            state["square_avg"] = xp.zeros_like(w)
-            state["acc_delta"] = xp.zeros_like(w)
-        state["step"] += 1
-        if group["maximize"]:
-            g = -g
-        if group["weight_decay"]:
-            g = g + group["weight_decay"] * w
-        rho, eps = group["rho"], group["eps"]
-        v, u = state["square_avg"], state["acc_delta"]
-        v *= rho
-        v += (1 - rho) * g * g
-        delta = xp.sqrt(u + eps) / xp.sqrt(v + eps) * g
-        u *= rho
-        u += (1 - rho) * delta * delta
-        w -= group["lr"] * delta
+    _slot_keys = {"v": "square_avg", "u": "acc_delta"}
+
+    def _op(self, group):
+        return optim_ops.Adadelta(group["rho"], group["eps"], group["weight_decay"], group["maximize"], inplace=True)
 
 
 from eager_api.optim import lr_scheduler  # noqa: E402  (torch.optim.lr_scheduler needs Optimizer, defined above)

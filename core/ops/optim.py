@@ -1,0 +1,274 @@
+"""Optimizer updates as primitives: one ``Op`` per algorithm, shared by ``torch.optim``, ``tf.train`` and Keras.
+
+Each update takes ``(w, g, *slots, lr, step)`` and returns the new ``(w, *slots)``.  The learning rate and
+the 1-based step count are inputs, not attributes, so a schedule (or a replayed graph) can feed them each
+step.  Where PyTorch, TF1 and Keras compute differently, the difference is an attribute of the op
+(epsilon inside or outside the square root, bias correction on the rate or on the moments, where the
+rate enters a momentum buffer, initial accumulator values), so each frontend only picks its variant.
+
+Aliasing rule: with ``inplace=False`` (the default, what ``core.apply`` needs) ``forward`` is pure and
+returns fresh arrays.  With ``inplace=True`` it writes the results into the ``w`` and slot buffers it was
+given and returns those same buffers; only a caller that owns them (the eager ``step()``, the session's
+variables) may ask for that.  ``g`` is never written.
+
+Example::
+
+    op = SGD(momentum=0.9, inplace=True)
+    buf, = op.init_slots(be, w)
+    op.forward(be, w, g, buf, 0.1, 1)          # w and buf now hold the updated values
+"""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from core.graph import Value
+from core.op import Op, Spec
+
+
+class _Update(Op):
+    """Base of the update primitives: ``slot_names`` are the state buffers (inputs after ``g``, outputs after
+    ``w``), made by ``init_slots``; subclasses write the in-place step ``_apply``."""
+
+    differentiable = False
+    saves_inputs = False
+    slot_names: tuple[str, ...] = ()
+
+    def __init__(self, inplace: bool = False) -> None:
+        self.inplace = inplace
+
+    @property
+    def arg_names(self) -> tuple[str, ...]:       # type: ignore[override]
+        return ("w", "g", *self.slot_names, "lr", "step")
+
+    def slot_init(self, name: str) -> float:
+        """The value a slot starts at (zero unless a variant says otherwise)."""
+        return 0.0
+
+    def init_slots(self, be: Any, w: Any) -> tuple:
+        """Fresh slot buffers for weight ``w``, in the op's input order."""
+        return tuple(be.xp.full_like(w, self.slot_init(n)) for n in self.slot_names)
+
+    def infer(self, w: Value, g: Value, *rest: Value) -> list[Spec]:
+        if len(rest) != len(self.slot_names) + 2:
+            raise TypeError(f"{self.name}: expected inputs {list(self.arg_names)}, got {2 + len(rest)} inputs")
+        slots, (lr, step) = rest[:-2], rest[-2:]
+        self.require_float(w)
+        for name, v in zip(self.arg_names[1:], (g, *slots)):
+            if v.dtype != w.dtype:
+                raise self.dtype_error(name, f"{w.dtype} (same as 'w')", v.dtype)
+            if len(v.shape) != len(w.shape) or any(a is not None and b is not None and a != b
+                                                   for a, b in zip(v.shape, w.shape)):
+                raise self.shape_error(name, f"shape {tuple(w.shape)} (same as 'w')", v.shape)
+        for name, v in (("lr", lr), ("step", step)):
+            if len(v.shape):
+                raise self.shape_error(name, "a scalar", v.shape)
+        return [(w.shape, w.dtype)] + [(s.shape, s.dtype) for s in slots]
+
+    def forward(self, be: Any, w: Any, g: Any, *rest: Any) -> tuple:
+        *slots, lr, step = rest
+        if not self.inplace:
+            w = be.xp.array(w, copy=True)
+            slots = [be.xp.array(s, copy=True) for s in slots]
+        self._apply(be, w, g, slots, lr, step)
+        return (w, *slots)
+
+    def _apply(self, be: Any, w: Any, g: Any, slots: Sequence[Any], lr: Any, step: Any) -> None:
+        raise NotImplementedError
+
+    def _grad(self, w: Any, g: Any, maximize: bool, weight_decay: float) -> Any:
+        """The gradient the update uses: negated to maximize, plus L2 weight decay (new arrays, g untouched)."""
+        if maximize:
+            g = -g
+        if weight_decay:
+            g = g + weight_decay * w
+        return g
+
+
+class SGD(_Update):
+    """buf <- momentum * buf + (1 - dampening) * g; w <- w - lr * (g + momentum * buf if nesterov else buf).
+
+    PyTorch and TF1 (``lr_in_buffer=False``): on step 1 the buffer becomes g itself (PyTorch skips the
+    dampening then; TF1 has none).  Keras (``lr_in_buffer=True``) keeps the rate inside the buffer:
+    v <- momentum * v - lr * g; w <- w + (momentum * v - lr * g if nesterov else v); equal for a fixed rate,
+    different once the rate changes.
+    """
+
+    name = "ApplySGD"
+
+    def __init__(self, momentum: float = 0.0, dampening: float = 0.0, nesterov: bool = False,
+                 weight_decay: float = 0.0, maximize: bool = False, lr_in_buffer: bool = False,
+                 inplace: bool = False) -> None:
+        super().__init__(inplace)
+        self.momentum, self.dampening, self.nesterov = momentum, dampening, nesterov
+        self.weight_decay, self.maximize, self.lr_in_buffer = weight_decay, maximize, lr_in_buffer
+
+    @property
+    def slot_names(self) -> tuple[str, ...]:      # type: ignore[override]
+        return ("momentum",) if self.momentum else ()
+
+    def _apply(self, be, w, g, slots, lr, step):
+        mu = self.momentum
+        if self.maximize:
+            g = -g
+        if not mu:
+            w -= lr * self._grad(w, g, False, self.weight_decay)
+            return
+        buf, = slots
+        if self.lr_in_buffer:
+            g = self._grad(w, g, False, self.weight_decay)
+            buf *= mu
+            buf -= lr * g
+            w += mu * buf - lr * g if self.nesterov else buf
+            return
+        first = step == 1
+        be.momentum_update(w, g, buf, lr, 0.0 if first else mu, 1.0 if first else 1 - self.dampening,
+                           mu if self.nesterov else 0.0, self.weight_decay)
+
+
+class Adam(_Update):
+    """m <- b1 m + (1 - b1) g; v <- b2 v + (1 - b2) g^2; with amsgrad v' = max(v', v) replaces v below.
+
+    PyTorch (``eps_hat=False``): w <- w - lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps).
+    TF1 and Keras (``eps_hat=True``): the bias correction folds into the rate,
+    w <- w - lr sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(v) + eps) (the paper's "epsilon hat").
+    ``weight_decay`` is L2 on the gradient, or with ``decoupled`` (AdamW) w <- w (1 - lr wd) first.
+    """
+
+    name = "ApplyAdam"
+
+    def __init__(self, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8, weight_decay: float = 0.0,
+                 decoupled: bool = False, amsgrad: bool = False, maximize: bool = False, eps_hat: bool = False,
+                 inplace: bool = False) -> None:
+        super().__init__(inplace)
+        self.beta1, self.beta2, self.eps, self.weight_decay = beta1, beta2, eps, weight_decay
+        self.decoupled, self.amsgrad, self.maximize, self.eps_hat = decoupled, amsgrad, maximize, eps_hat
+
+    @property
+    def slot_names(self) -> tuple[str, ...]:      # type: ignore[override]
+        return ("m", "v", "vmax") if self.amsgrad else ("m", "v")
+
+    def _apply(self, be, w, g, slots, lr, step):
+        b1, b2 = self.beta1, self.beta2
+        if self.decoupled and self.weight_decay:
+            w *= 1 - lr * self.weight_decay
+            g = self._grad(w, g, self.maximize, 0.0)
+        else:
+            g = self._grad(w, g, self.maximize, self.weight_decay)
+        if not self.amsgrad:
+            (be.adam_update_tf if self.eps_hat else be.adam_update)(w, g, *slots, lr, b1, b2, self.eps, step)
+            return
+        m, v, vmax = slots
+        be.adam_moments(g, m, v, b1, b2)
+        be.xp.maximum(vmax, v, out=vmax)
+        if self.eps_hat:
+            w -= lr * (1 - b2 ** step) ** 0.5 / (1 - b1 ** step) * m / (be.xp.sqrt(vmax) + self.eps)
+        else:
+            w -= lr / (1 - b1 ** step) * m / (be.xp.sqrt(vmax) / (1 - b2 ** step) ** 0.5 + self.eps)
+
+
+class RMSprop(_Update):
+    """ms <- rho ms + (1 - rho) g^2 (centered: mg <- rho mg + (1 - rho) g, and ms - mg^2 replaces ms).
+
+    PyTorch: d = sqrt(ms) + eps; mom <- momentum mom + g / d; w <- w - lr mom (or lr g / d).
+    TF1 and Keras (``eps_inside=True, lr_in_momentum=True``): d = sqrt(ms + eps);
+    mom <- momentum mom + lr g / d; w <- w - mom.  TF1 starts ms at 1 (``ms_init=1.0``), the others at 0.
+    """
+
+    name = "ApplyRMSProp"
+
+    def __init__(self, rho: float = 0.99, eps: float = 1e-8, momentum: float = 0.0, centered: bool = False,
+                 weight_decay: float = 0.0, maximize: bool = False, eps_inside: bool = False,
+                 lr_in_momentum: bool = False, ms_init: float = 0.0, inplace: bool = False) -> None:
+        super().__init__(inplace)
+        self.rho, self.eps, self.momentum, self.centered = rho, eps, momentum, centered
+        self.weight_decay, self.maximize, self.eps_inside = weight_decay, maximize, eps_inside
+        self.lr_in_momentum, self.ms_init = lr_in_momentum, ms_init
+
+    @property
+    def slot_names(self) -> tuple[str, ...]:      # type: ignore[override]
+        return ("ms",) + (("mom",) if self.momentum else ()) + (("mg",) if self.centered else ())
+
+    def slot_init(self, name):
+        return self.ms_init if name == "ms" else 0.0
+
+    def _apply(self, be, w, g, slots, lr, step):
+        xp = be.xp
+        g = self._grad(w, g, self.maximize, self.weight_decay)
+        rho = self.rho
+        ms = slots[0]
+        ms *= rho
+        ms += (1 - rho) * (g * g)
+        var = ms
+        if self.centered:
+            mg = slots[-1]
+            mg *= rho
+            mg += (1 - rho) * g
+            var = ms - mg * mg
+        d = xp.sqrt(var + self.eps) if self.eps_inside else xp.sqrt(var) + self.eps
+        if not self.momentum:
+            w -= lr * g / d
+            return
+        mom = slots[1]
+        mom *= self.momentum
+        if self.lr_in_momentum:
+            mom += lr * g / d
+            w -= mom
+        else:
+            mom += g / d
+            w -= lr * mom
+
+
+class Adagrad(_Update):
+    """acc <- acc + g^2; w <- w - lr / (1 + (t - 1) lr_decay) * g / (sqrt(acc) + eps).
+
+    ``eps_inside=True`` (Keras) divides by sqrt(acc + eps) instead; TF1 has no epsilon (eps=0).
+    The accumulator starts at ``initial_accumulator_value`` (PyTorch 0, TF1 and Keras 0.1).
+    """
+
+    name = "ApplyAdagrad"
+    slot_names = ("acc",)
+
+    def __init__(self, eps: float = 1e-10, lr_decay: float = 0.0, initial_accumulator_value: float = 0.0,
+                 weight_decay: float = 0.0, maximize: bool = False, eps_inside: bool = False,
+                 inplace: bool = False) -> None:
+        super().__init__(inplace)
+        self.eps, self.lr_decay, self.initial_accumulator_value = eps, lr_decay, initial_accumulator_value
+        self.weight_decay, self.maximize, self.eps_inside = weight_decay, maximize, eps_inside
+
+    def slot_init(self, name):
+        return self.initial_accumulator_value
+
+    def _apply(self, be, w, g, slots, lr, step):
+        xp = be.xp
+        g = self._grad(w, g, self.maximize, self.weight_decay)
+        acc, = slots
+        acc += g * g
+        d = xp.sqrt(acc + self.eps) if self.eps_inside else xp.sqrt(acc) + self.eps
+        if self.lr_decay:
+            lr = lr / (1 + (step - 1) * self.lr_decay)
+        w -= lr * g / d
+
+
+class Adadelta(_Update):
+    """v <- rho v + (1 - rho) g^2; d = sqrt(u + eps) / sqrt(v + eps) g; u <- rho u + (1 - rho) d^2;
+    w <- w - lr d (the same in PyTorch, TF1 and Keras; only the defaults differ)."""
+
+    name = "ApplyAdadelta"
+    slot_names = ("v", "u")
+
+    def __init__(self, rho: float = 0.9, eps: float = 1e-6, weight_decay: float = 0.0, maximize: bool = False,
+                 inplace: bool = False) -> None:
+        super().__init__(inplace)
+        self.rho, self.eps, self.weight_decay, self.maximize = rho, eps, weight_decay, maximize
+
+    def _apply(self, be, w, g, slots, lr, step):
+        xp = be.xp
+        g = self._grad(w, g, self.maximize, self.weight_decay)
+        rho, eps = self.rho, self.eps
+        v, u = slots
+        v *= rho
+        v += (1 - rho) * (g * g)
+        delta = xp.sqrt(u + eps) / xp.sqrt(v + eps) * g
+        u *= rho
+        u += (1 - rho) * (delta * delta)
+        w -= lr * delta

@@ -1,0 +1,355 @@
+"""The optimizer update primitives (core/ops/optim.py) and the three frontends built on them.
+
+Plain tests compare a few steps with hand-written float64 NumPy loops of each published formula;
+``reference`` tests replay the same steps in torch.optim, tf.compat.v1.train and Keras 3.
+"""
+import numpy as np
+import pytest
+
+import backends
+import core
+import eager_api as torch
+import static_api as tf
+from core.ops import optim as O
+
+RNG = np.random.default_rng(0)
+W0 = RNG.standard_normal(5)
+GRADS = [RNG.standard_normal(5) for _ in range(4)]
+# A changing rate (the rate is an input of every step).  Rates and settings below are exact in float32,
+# as TF and Keras round them to float32 constants before casting to the variable's dtype.
+LRS = [0.125, 0.0625, 0.25, 0.03125]
+
+
+# ----- the formulas, written out in float64 -------------------------------------------------------
+def np_sgd(lrs, momentum=0.0, dampening=0.0, nesterov=False, weight_decay=0.0, maximize=False, keras=False):
+    w, buf = W0.copy(), None
+    for lr, g in zip(lrs, GRADS):
+        g = (-g if maximize else g) + weight_decay * w
+        if not momentum:
+            w = w - lr * g
+        elif keras:                     # Keras: v = mu v - lr g; w += v (Nesterov: w += mu v - lr g)
+            buf = (0.0 if buf is None else momentum * buf) - lr * g
+            w = w + (momentum * buf - lr * g if nesterov else buf)
+        else:                           # PyTorch / TF1: the first buffer is g itself
+            buf = g.copy() if buf is None else momentum * buf + (1 - dampening) * g
+            w = w - lr * (g + momentum * buf if nesterov else buf)
+    return w
+
+
+def np_adam(lrs, b1=0.9, b2=0.999, eps=1e-8, weight_decay=0.0, decoupled=False, amsgrad=False, maximize=False,
+            eps_hat=False):
+    w, m, v, vmax = W0.copy(), 0.0, 0.0, 0.0
+    for t, (lr, g) in enumerate(zip(lrs, GRADS), 1):
+        g = -g if maximize else g
+        if decoupled:
+            w = w * (1 - lr * weight_decay)
+        else:
+            g = g + weight_decay * w
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g * g
+        vmax = np.maximum(vmax, v)
+        vv = vmax if amsgrad else v
+        if eps_hat:                     # TF1 / Keras: bias correction on the rate, eps on sqrt(v)
+            w = w - lr * np.sqrt(1 - b2 ** t) / (1 - b1 ** t) * m / (np.sqrt(vv) + eps)
+        else:                           # PyTorch: eps on sqrt(v_hat)
+            w = w - lr * (m / (1 - b1 ** t)) / (np.sqrt(vv / (1 - b2 ** t)) + eps)
+    return w
+
+
+def np_rmsprop(lrs, rho, eps, momentum=0.0, centered=False, weight_decay=0.0, maximize=False, tf_form=False,
+               ms0=0.0):
+    w, ms, mg, mom = W0.copy(), np.full(5, ms0), 0.0, 0.0
+    for lr, g in zip(lrs, GRADS):
+        g = (-g if maximize else g) + weight_decay * w
+        ms = rho * ms + (1 - rho) * g * g
+        var = ms
+        if centered:
+            mg = rho * mg + (1 - rho) * g
+            var = ms - mg * mg
+        if tf_form:                     # TF1 / Keras: eps under the root, the rate inside the momentum
+            mom = momentum * mom + lr * g / np.sqrt(var + eps)
+            w = w - mom
+        else:                           # PyTorch
+            mom = momentum * mom + g / (np.sqrt(var) + eps)
+            w = w - lr * mom
+    return w
+
+
+def np_adagrad(lrs, eps, lr_decay=0.0, init=0.0, weight_decay=0.0, maximize=False, eps_inside=False):
+    w, acc = W0.copy(), np.full(5, init)
+    for t, (lr, g) in enumerate(zip(lrs, GRADS), 1):
+        g = (-g if maximize else g) + weight_decay * w
+        acc = acc + g * g
+        d = np.sqrt(acc + eps) if eps_inside else np.sqrt(acc) + eps
+        w = w - lr / (1 + (t - 1) * lr_decay) * g / d
+    return w
+
+
+def np_adadelta(lrs, rho, eps, weight_decay=0.0, maximize=False):
+    w, v, u = W0.copy(), 0.0, 0.0
+    for lr, g in zip(lrs, GRADS):
+        g = (-g if maximize else g) + weight_decay * w
+        v = rho * v + (1 - rho) * g * g
+        d = np.sqrt(u + eps) / np.sqrt(v + eps) * g
+        u = rho * u + (1 - rho) * d * d
+        w = w - lr * d
+    return w
+
+
+# (primitive, the same variant as a NumPy loop)
+CASES = {
+    "sgd": (O.SGD(), lambda: np_sgd(LRS)),
+    "sgd_wd_max": (O.SGD(weight_decay=0.1, maximize=True), lambda: np_sgd(LRS, weight_decay=0.1, maximize=True)),
+    "sgd_momentum_dampening": (O.SGD(0.9, dampening=0.3, weight_decay=0.01),
+                               lambda: np_sgd(LRS, 0.9, 0.3, weight_decay=0.01)),
+    "sgd_nesterov": (O.SGD(0.9, nesterov=True), lambda: np_sgd(LRS, 0.9, nesterov=True)),
+    "sgd_keras": (O.SGD(0.9, lr_in_buffer=True), lambda: np_sgd(LRS, 0.9, keras=True)),
+    "sgd_keras_nesterov": (O.SGD(0.8, nesterov=True, lr_in_buffer=True),
+                           lambda: np_sgd(LRS, 0.8, nesterov=True, keras=True)),
+    "adam": (O.Adam(), lambda: np_adam(LRS)),
+    "adam_l2_max": (O.Adam(0.8, 0.9, 1e-3, weight_decay=0.1, maximize=True),
+                    lambda: np_adam(LRS, 0.8, 0.9, 1e-3, weight_decay=0.1, maximize=True)),
+    "adamw_amsgrad": (O.Adam(0.8, 0.9, 1e-3, 0.1, decoupled=True, amsgrad=True),
+                      lambda: np_adam(LRS, 0.8, 0.9, 1e-3, 0.1, decoupled=True, amsgrad=True)),
+    "adam_eps_hat": (O.Adam(0.8, 0.9, 0.5, eps_hat=True), lambda: np_adam(LRS, 0.8, 0.9, 0.5, eps_hat=True)),
+    "adam_eps_hat_amsgrad": (O.Adam(0.8, 0.9, 0.5, amsgrad=True, eps_hat=True),
+                             lambda: np_adam(LRS, 0.8, 0.9, 0.5, amsgrad=True, eps_hat=True)),
+    "rmsprop": (O.RMSprop(0.9, 0.1), lambda: np_rmsprop(LRS, 0.9, 0.1)),
+    "rmsprop_centered_momentum": (O.RMSprop(0.9, 0.1, 0.5, True, 0.1, True),
+                                  lambda: np_rmsprop(LRS, 0.9, 0.1, 0.5, True, 0.1, True)),
+    "rmsprop_tf1": (O.RMSprop(0.9, 0.1, 0.5, eps_inside=True, lr_in_momentum=True, ms_init=1.0),
+                    lambda: np_rmsprop(LRS, 0.9, 0.1, 0.5, tf_form=True, ms0=1.0)),
+    "rmsprop_tf1_centered": (O.RMSprop(0.9, 0.1, 0.5, True, eps_inside=True, lr_in_momentum=True, ms_init=1.0),
+                             lambda: np_rmsprop(LRS, 0.9, 0.1, 0.5, True, tf_form=True, ms0=1.0)),
+    "rmsprop_keras": (O.RMSprop(0.9, 0.1, eps_inside=True, lr_in_momentum=True),
+                      lambda: np_rmsprop(LRS, 0.9, 0.1, tf_form=True)),
+    "adagrad": (O.Adagrad(0.1, lr_decay=0.5, initial_accumulator_value=0.2, weight_decay=0.1, maximize=True),
+                lambda: np_adagrad(LRS, 0.1, 0.5, 0.2, 0.1, True)),
+    "adagrad_tf1": (O.Adagrad(0.0, initial_accumulator_value=0.1), lambda: np_adagrad(LRS, 0.0, init=0.1)),
+    "adagrad_keras": (O.Adagrad(0.5, initial_accumulator_value=0.1, eps_inside=True),
+                      lambda: np_adagrad(LRS, 0.5, init=0.1, eps_inside=True)),
+    "adadelta": (O.Adadelta(0.9, 0.1, 0.1, True), lambda: np_adadelta(LRS, 0.9, 0.1, 0.1, True)),
+}
+
+
+def _run_primitive(op, inplace):
+    be = backends.backend_of(W0)
+    w = W0.copy()
+    slots = op.init_slots(be, w)
+    for t, (lr, g) in enumerate(zip(LRS, GRADS), 1):
+        before = [w.copy(), *[s.copy() for s in slots]]
+        g_before = g.copy()
+        out = op.forward(be, w, g, *slots, lr, t)
+        np.testing.assert_array_equal(g, g_before)            # the gradient is never written
+        if inplace:         # the results are the buffers passed in
+            assert all(a is b for a, b in zip(out, (w, *slots)))
+        else:               # pure: the inputs keep their values
+            assert all(np.array_equal(a, b) for a, b in zip((w, *slots), before))
+            assert not any(a is b for a, b in zip(out, (w, *slots)))
+        w, *slots = out
+    return w
+
+
+def _with(op, inplace):
+    """The same primitive with another ``inplace`` setting."""
+    return type(op)(**{**op.attrs(), "inplace": inplace})
+
+
+@pytest.mark.parametrize("inplace", [False, True])
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_primitive_matches_the_formula(case, inplace):
+    op, ref = CASES[case]
+    np.testing.assert_allclose(_run_primitive(_with(op, inplace), inplace), ref(), rtol=1e-12, atol=1e-14)
+
+
+def test_variants_really_differ():
+    """The variant attributes change the result (so the formula tests above can tell them apart)."""
+    assert not np.allclose(np_sgd(LRS, 0.9, keras=True), np_sgd(LRS, 0.9))
+    assert not np.allclose(np_adam(LRS, 0.8, 0.9, 0.5, eps_hat=True), np_adam(LRS, 0.8, 0.9, 0.5))
+    assert not np.allclose(np_rmsprop(LRS, 0.9, 0.1, tf_form=True, ms0=1.0), np_rmsprop(LRS, 0.9, 0.1, tf_form=True))
+    assert not np.allclose(np_adagrad(LRS, 0.5, eps_inside=True), np_adagrad(LRS, 0.5))
+
+
+def test_slot_initial_values():
+    be = backends.backend_of(W0)
+    assert [s[0] for s in O.RMSprop(ms_init=1.0, momentum=0.5, centered=True).init_slots(be, W0)] == [1.0, 0.0, 0.0]
+    assert O.Adagrad(initial_accumulator_value=0.1).init_slots(be, W0)[0][0] == 0.1
+    assert O.SGD().slot_names == () and O.Adam(amsgrad=True).slot_names == ("m", "v", "vmax")
+
+
+def test_apply_records_and_replays_with_fed_rate_and_step():
+    """Through core.apply in a static graph: the rate and step are fed like any input."""
+    tf.reset_default_graph()
+    op = O.Adam(0.8, 0.9, 0.5, eps_hat=True)
+    w, g, m, v = (tf.placeholder(tf.float64, [5]) for _ in range(4))
+    lr, t = tf.placeholder(tf.float64, []), tf.placeholder(tf.float64, [])
+    outs = core.apply(op, w, g, m, v, lr, t)
+    wv, mv, vv = W0, np.zeros(5), np.zeros(5)
+    with tf.Session() as sess:
+        for step, (rate, grad) in enumerate(zip(LRS, GRADS), 1):
+            wv, mv, vv = sess.run(outs, {w: wv, g: grad, m: mv, v: vv, lr: rate, t: float(step)})
+    np.testing.assert_allclose(wv, np_adam(LRS, 0.8, 0.9, 0.5, eps_hat=True), rtol=1e-12)
+
+
+def test_infer_checks_shapes_and_scalars():
+    op = O.SGD(0.9)
+    a, b = torch.zeros(3, dtype=torch.float64), torch.zeros(4, dtype=torch.float64)
+    with pytest.raises(ValueError, match="ApplySGD: argument 'momentum' expected shape"):
+        core.apply(op, a, a, b, torch.tensor(0.1, dtype=torch.float64), torch.tensor(1.0, dtype=torch.float64))
+    with pytest.raises(ValueError, match="ApplySGD: argument 'lr' expected a scalar"):
+        core.apply(op, a, a, a, a, torch.tensor(1.0, dtype=torch.float64))
+    with pytest.raises(TypeError, match=r"ApplySGD: expected inputs \['w', 'g', 'momentum', 'lr', 'step'\]"):
+        core.apply(op, a, a)
+
+
+# ----- the frontends compute through the primitives ----------------------------------------------
+# torch.optim class, arguments (the rate is set each step), the same steps as a NumPy loop
+EAGER = {
+    "sgd": ("SGD", dict(weight_decay=0.125, maximize=True), lambda: np_sgd(LRS, weight_decay=0.125, maximize=True)),
+    "sgd_momentum": ("SGD", dict(momentum=0.875, dampening=0.25), lambda: np_sgd(LRS, 0.875, 0.25)),
+    "sgd_nesterov": ("SGD", dict(momentum=0.875, nesterov=True, weight_decay=0.0078125),
+                     lambda: np_sgd(LRS, 0.875, nesterov=True, weight_decay=0.0078125)),
+    "adam": ("Adam", dict(betas=(0.75, 0.875), eps=2 ** -10, weight_decay=0.125),
+             lambda: np_adam(LRS, 0.75, 0.875, 2 ** -10, 0.125)),
+    "adam_amsgrad": ("Adam", dict(betas=(0.75, 0.875), eps=2 ** -10, amsgrad=True, maximize=True),
+                     lambda: np_adam(LRS, 0.75, 0.875, 2 ** -10, amsgrad=True, maximize=True)),
+    "adamw": ("AdamW", dict(betas=(0.75, 0.875), eps=2 ** -10, weight_decay=0.125),
+              lambda: np_adam(LRS, 0.75, 0.875, 2 ** -10, 0.125, decoupled=True)),
+    "rmsprop": ("RMSprop", dict(alpha=0.875, eps=0.125), lambda: np_rmsprop(LRS, 0.875, 0.125)),
+    "rmsprop_all": ("RMSprop", dict(alpha=0.875, eps=0.125, weight_decay=0.125, momentum=0.5, centered=True,
+                                    maximize=True),
+                    lambda: np_rmsprop(LRS, 0.875, 0.125, 0.5, True, 0.125, True)),
+    "adagrad": ("Adagrad", dict(lr_decay=0.5, initial_accumulator_value=0.25, eps=0.125),
+                lambda: np_adagrad(LRS, 0.125, 0.5, 0.25)),
+    "adadelta": ("Adadelta", dict(rho=0.875, eps=0.125, weight_decay=0.125),
+                 lambda: np_adadelta(LRS, 0.875, 0.125, 0.125)),
+}
+
+
+def _eager_run(lib, case):
+    name, kwargs, _ = EAGER[case]
+    p = lib.nn.Parameter(lib.tensor(W0))
+    opt = getattr(lib.optim, name)([p], lr=LRS[0], **kwargs)
+    for lr, g in zip(LRS, GRADS):
+        opt.param_groups[0]["lr"] = lr
+        p.grad = lib.tensor(g)
+        version = p._version
+        opt.step()
+        assert p._version > version      # PyTorch's AdamW bumps it twice
+    return p.detach().numpy(), opt
+
+
+@pytest.mark.parametrize("case", sorted(EAGER))
+def test_eager_optimizers(case):
+    w, _ = _eager_run(torch, case)
+    np.testing.assert_allclose(w, EAGER[case][2](), rtol=1e-12, atol=1e-14)
+
+
+def test_eager_state_keys_follow_pytorch():
+    for case, keys in [("rmsprop_all", ["step", "square_avg", "momentum_buffer", "grad_avg"]),
+                       ("adam_amsgrad", ["step", "exp_avg", "exp_avg_sq", "max_exp_avg_sq"]),
+                       ("sgd_momentum", ["momentum_buffer"]), ("adadelta", ["step", "square_avg", "acc_delta"])]:
+        _, opt = _eager_run(torch, case)
+        assert list(opt.state_dict()["state"][0]) == keys
+    assert _eager_run(torch, "sgd")[1].state_dict()["state"] == {}       # plain SGD keeps no state
+
+
+def _static_run(lib, make):
+    """Minimize sum(w * c) with c fed each step, so the gradient is c; the rate comes from a placeholder."""
+    w = lib.Variable(W0, name="w")
+    c = lib.placeholder(lib.float64, [5])
+    rate = lib.placeholder(lib.float64, [])
+    train_op = make(rate).minimize(lib.reduce_sum(w * c))
+    with lib.Session() as sess:
+        sess.run(lib.global_variables_initializer())
+        for lr, g in zip(LRS, GRADS):
+            sess.run(train_op, {c: g, rate: lr})
+        return sess.run(w)
+
+
+# tf.compat.v1.train / keras.optimizers class, arguments, the same steps as a NumPy loop
+STATIC = {
+    "tf1_sgd": ("GradientDescentOptimizer", {}, lambda: np_sgd(LRS)),
+    "tf1_momentum": ("MomentumOptimizer", dict(momentum=0.875, use_nesterov=True),
+                     lambda: np_sgd(LRS, 0.875, nesterov=True)),
+    "tf1_adam": ("AdamOptimizer", dict(beta1=0.75, beta2=0.875, epsilon=0.5),
+                 lambda: np_adam(LRS, 0.75, 0.875, 0.5, eps_hat=True)),
+    "tf1_rmsprop": ("RMSPropOptimizer", dict(decay=0.875, momentum=0.5, epsilon=0.125),
+                    lambda: np_rmsprop(LRS, 0.875, 0.125, 0.5, tf_form=True, ms0=1.0)),
+    "tf1_rmsprop_centered": ("RMSPropOptimizer", dict(decay=0.875, momentum=0.5, epsilon=0.125, centered=True),
+                             lambda: np_rmsprop(LRS, 0.875, 0.125, 0.5, True, tf_form=True, ms0=1.0)),
+    "tf1_adagrad": ("AdagradOptimizer", dict(initial_accumulator_value=0.25), lambda: np_adagrad(LRS, 0.0, init=0.25)),
+    "tf1_adadelta": ("AdadeltaOptimizer", dict(rho=0.875, epsilon=0.125), lambda: np_adadelta(LRS, 0.875, 0.125)),
+    "keras_sgd": ("SGD", dict(momentum=0.875, nesterov=True), lambda: np_sgd(LRS, 0.875, nesterov=True, keras=True)),
+    "keras_adam": ("Adam", dict(beta_1=0.75, beta_2=0.875, epsilon=0.5, amsgrad=True),
+                   lambda: np_adam(LRS, 0.75, 0.875, 0.5, amsgrad=True, eps_hat=True)),
+    "keras_adamw": ("AdamW", dict(weight_decay=0.125, beta_1=0.75, beta_2=0.875, epsilon=0.5),
+                    lambda: np_adam(LRS, 0.75, 0.875, 0.5, 0.125, decoupled=True, eps_hat=True)),
+    "keras_rmsprop": ("RMSprop", dict(rho=0.875, momentum=0.5, epsilon=0.125, centered=True),
+                      lambda: np_rmsprop(LRS, 0.875, 0.125, 0.5, True, tf_form=True)),
+    "keras_adagrad": ("Adagrad", dict(initial_accumulator_value=0.25, epsilon=0.5),
+                      lambda: np_adagrad(LRS, 0.5, init=0.25, eps_inside=True)),
+    "keras_adadelta": ("Adadelta", dict(rho=0.875, epsilon=0.125), lambda: np_adadelta(LRS, 0.875, 0.125)),
+}
+
+
+@pytest.mark.parametrize("case", sorted(STATIC))
+def test_static_optimizers(case):
+    name, kwargs, ref = STATIC[case]
+    tf.reset_default_graph()
+    cls = getattr(tf.keras.optimizers if case.startswith("keras") else tf.train, name)
+    np.testing.assert_allclose(_static_run(tf, lambda r: cls(learning_rate=r, **kwargs)), ref(), rtol=1e-12,
+                               atol=1e-14)
+
+
+def test_tf1_adagrad_checks_the_initial_value():
+    with pytest.raises(ValueError, match="initial_accumulator_value must be positive: 0.0"):
+        tf.train.AdagradOptimizer(0.1, 0.0)
+
+
+def test_keras_optimizer_names_round_trip():
+    for name in ("adagrad", "adadelta", "adamw"):
+        opt = tf.keras.optimizers.get(name)
+        again = tf.keras.optimizers.deserialize(tf.keras.optimizers.serialize(opt))
+        assert tf.keras.optimizers.serialize(again) == tf.keras.optimizers.serialize(opt)
+    assert tf.keras.optimizers.serialize(tf.keras.optimizers.get("adadelta")) == {
+        "name": "adadelta", "learning_rate": 0.001, "rho": 0.95, "epsilon": 1e-7}
+
+
+# ----- the real libraries ----------------------------------------------------------------------
+@pytest.mark.reference
+@pytest.mark.parametrize("case", sorted(EAGER))
+def test_eager_matches_torch_optim(case):
+    real = pytest.importorskip("torch")
+    ours, opt = _eager_run(torch, case)
+    theirs, real_opt = _eager_run(real, case)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-14)
+    keys = [{i: list(st) for i, st in o.state_dict()["state"].items()} for o in (opt, real_opt)]
+    assert keys[0] == keys[1]
+
+
+@pytest.mark.reference
+@pytest.mark.parametrize("case", sorted(k for k in STATIC if k.startswith("tf1")))
+def test_tf1_matches_tf_compat_v1_train(case):
+    real = pytest.importorskip("tensorflow").compat.v1
+    name, kwargs, _ = STATIC[case]
+    tf.reset_default_graph()
+    ours = _static_run(tf, lambda r: getattr(tf.train, name)(learning_rate=r, **kwargs))
+    with real.Graph().as_default():
+        theirs = _static_run(real, lambda r: getattr(real.train, name)(learning_rate=r, **kwargs))
+    np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.reference
+@pytest.mark.parametrize("case", sorted(k for k in STATIC if k.startswith("keras")))
+def test_keras_matches_keras3(case):
+    keras = pytest.importorskip("keras")
+    name, kwargs, _ = STATIC[case]
+    tf.reset_default_graph()
+    ours = _static_run(tf, lambda r: getattr(tf.keras.optimizers, name)(learning_rate=r, **kwargs))
+    opt = getattr(keras.optimizers, name)(learning_rate=LRS[0], **kwargs)
+    w = keras.Variable(W0, dtype="float64")
+    for lr, g in zip(LRS, GRADS):
+        opt.learning_rate = lr
+        opt.apply_gradients([(keras.ops.convert_to_tensor(g), w)])
+    np.testing.assert_allclose(ours, keras.ops.convert_to_numpy(w), rtol=1e-12, atol=1e-14)
