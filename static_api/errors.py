@@ -1,7 +1,7 @@
 """``tf.errors``: the error classes a Session raises, with TensorFlow's names."""
 from core.errors import InvalidArgumentError, OpError
 
-__all__ = ["OpError", "InvalidArgumentError", "FailedPreconditionError", "NotFoundError"]
+__all__ = ["OpError", "InvalidArgumentError", "FailedPreconditionError", "NotFoundError", "AlreadyExistsError"]
 
 
 class FailedPreconditionError(OpError):
@@ -9,4 +9,8 @@ class FailedPreconditionError(OpError):
 
 
 class NotFoundError(OpError):
+    pass
+
+
+class AlreadyExistsError(OpError):
     pass
