@@ -307,3 +307,167 @@ def test_flags_match_absl():
         rest = fv(argv, known_only=True)
         results.append((rest, fv.data_dir, fv.steps, fv.lr, fv.fake))
     assert results[0] == results[1]
+
+
+# ----- the torch Tensor protocol -------------------------------------------------------------
+import eager_api as torch  # noqa: E402
+
+
+def test_index_iter_and_index_error():
+    assert [10, 20, 30, 40][torch.tensor(3)] == 40
+    assert list(range(5))[torch.tensor([1]):] == [1, 2, 3, 4]
+    with pytest.raises(TypeError, match="only integer tensors of a single element"):
+        [1, 2][torch.tensor(1.0)]
+    with pytest.raises(IndexError):
+        torch.zeros(3)[3]
+    rows = [r.tolist() for r in torch.arange(4).reshape(2, 2)]
+    assert rows == [[0, 1], [2, 3]]
+    a, b = torch.tensor([5.0, 6.0])              # unpacking iterates dim 0
+    assert (a.item(), b.item()) == (5.0, 6.0)
+    with pytest.raises(TypeError, match="iteration over a 0-d tensor"):
+        iter(torch.tensor(1.0))
+
+
+def test_type_names_and_legacy_constructors():
+    x = torch.zeros(2, 3)
+    assert x.type() == "torch.FloatTensor" and torch.zeros(1, dtype=torch.int64).type() == "torch.LongTensor"
+    assert x.type(torch.LongTensor).dtype == torch.int64 and x.type("torch.IntTensor").dtype == torch.int32
+    assert x.type(torch.float64).type() == "torch.DoubleTensor"
+    assert torch.FloatTensor(2, 3).shape == (2, 3) and torch.FloatTensor(2, 3).dtype == torch.float32
+    assert torch.LongTensor([1, 2]).tolist() == [1, 2] and torch.LongTensor([1, 2]).dtype == torch.int64
+    assert isinstance(x, torch.FloatTensor) and not isinstance(x, torch.LongTensor)
+    assert x.is_xpu is False
+
+
+def test_new_factories_keep_dtype():
+    x = torch.zeros(2, dtype=torch.float64)
+    assert x.new_ones(3).tolist() == [1.0, 1.0, 1.0] and x.new_ones(3).dtype == torch.float64
+    assert x.new_zeros((1, 2)).shape == (1, 2)
+    assert x.new_full((2,), 7).tolist() == [7.0, 7.0] and x.new_full((2,), 7).dtype == torch.float64
+    t = x.new_tensor([1, 2])
+    assert t.dtype == torch.float64 and t.tolist() == [1.0, 2.0]
+    assert x.new_empty(4).shape == (4,)
+
+
+def test_masked_fill_and_its_gradient():
+    w = torch.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    mask = torch.tensor([True, False])           # broadcast over rows
+    y = w.masked_fill(mask, -1.0)
+    assert y.tolist() == [[-1.0, 2.0], [-1.0, 4.0]]
+    y.sum().backward()
+    assert w.grad.tolist() == [[0.0, 1.0], [0.0, 1.0]]
+    z = torch.arange(3.0)
+    assert z.masked_fill_(torch.tensor([True, False, True]), 5).tolist() == [5.0, 1.0, 5.0]
+    with pytest.raises(RuntimeError, match="boolean"):
+        z.masked_fill(torch.tensor([1, 0, 1]), 0.0)
+
+
+def test_inplace_twins():
+    x = torch.tensor([0.0, 1.0])
+    assert x.clone().sigmoid_().tolist() == pytest.approx([0.5, 1 / (1 + np.exp(-1))])
+    assert x.clone().exp_().tolist() == pytest.approx([1.0, np.e])
+    assert x.clone().neg_().tolist() == [-0.0, -1.0]
+    assert torch.tensor([4.0]).sqrt_().tolist() == [2.0] and torch.tensor([3.0]).pow_(2).tolist() == [9.0]
+    a = torch.tensor([1.0, 2.0], requires_grad=True)
+    b = a * 1
+    b.tanh_()
+    b.sum().backward()
+    np.testing.assert_allclose(a.grad.numpy(), 1 - np.tanh([1.0, 2.0]) ** 2, rtol=1e-6)
+
+
+def test_shape_changing_inplace_ops():
+    x = torch.zeros(2, 3)
+    assert x.t_() is x and x.shape == (3, 2)
+    y = torch.zeros(1, 3, 1)
+    assert y.squeeze_().shape == (3,)
+    y = torch.zeros(1, 3, 1)
+    assert y.squeeze_(2).shape == (1, 3) and y.unsqueeze_(0).shape == (1, 1, 3)
+    with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):
+        torch.ones(2, requires_grad=True).unsqueeze_(0)
+    # autograd: the grad flows through the new shape; a view taken before still derives from the old one
+    a = torch.arange(3.0, requires_grad=True)
+    b = a * 1
+    v = b[1:]
+    b.unsqueeze_(0)
+    assert b.shape == (1, 3) and v.shape == (2,)
+    b.mul_(2)
+    assert v.tolist() == [2.0, 4.0]
+    v.sum().backward()
+    assert a.grad.tolist() == [0.0, 2.0, 2.0]
+    # a write through a view of the new shape, then back to the old shape
+    a = torch.arange(3.0, requires_grad=True)
+    b = a * 1
+    b.unsqueeze_(0)
+    b[0, 1:].mul_(3)
+    b.squeeze_()
+    assert b.tolist() == [0.0, 3.0, 6.0]
+    (b * torch.tensor([1.0, 10.0, 100.0])).sum().backward()
+    assert a.grad.tolist() == [1.0, 30.0, 300.0]
+    # a view's shape change writes through to its base
+    c = torch.arange(6.0).reshape(2, 3)
+    w = c[0]
+    w.unsqueeze_(0).mul_(10)
+    assert c.tolist() == [[0.0, 10.0, 20.0], [3.0, 4.0, 5.0]]
+
+
+def test_inference_mode_context_decorator_and_threads():
+    import threading
+    assert not torch.is_inference_mode_enabled()
+    with torch.inference_mode():
+        y = torch.ones(2, requires_grad=True) * 2
+        assert not y.requires_grad and not torch.is_grad_enabled() and torch.is_inference_mode_enabled()
+        seen = []
+        t = threading.Thread(target=lambda: seen.append((torch.is_grad_enabled(), torch.is_inference_mode_enabled())))
+        t.start()
+        t.join()
+        assert seen == [(True, False)]      # per thread, as in PyTorch
+        with torch.inference_mode(False):
+            assert not torch.is_inference_mode_enabled() and not torch.is_grad_enabled()
+    assert torch.is_grad_enabled() and not torch.is_inference_mode_enabled()
+
+    @torch.inference_mode()
+    def f():
+        return torch.is_grad_enabled()
+
+    @torch.inference_mode
+    def g():
+        return torch.is_grad_enabled()
+
+    assert f() is False and g() is False and torch.is_grad_enabled()
+
+
+def test_accelerator_cudnn_module_and_data_parallel():
+    import importlib
+    cudnn = importlib.import_module("eager_api.backends.cudnn")
+    assert cudnn is torch.backends.cudnn
+    cudnn.benchmark = True
+    assert torch.backends.cudnn.benchmark is True
+    assert torch.accelerator.is_available() == torch.cuda.is_available()
+    assert (torch.accelerator.current_accelerator() is None) == (not torch.cuda.is_available())
+    torch.manual_seed(0)
+    inner = torch.nn.Linear(2, 3)
+    model = torch.nn.DataParallel(inner)
+    assert torch.nn.parallel.DataParallel is torch.nn.DataParallel
+    assert list(model.state_dict()) == ["module.weight", "module.bias"]
+    x = torch.ones(4, 2)
+    assert model(x).tolist() == inner(x).tolist() and model.module is inner
+
+
+@pytest.mark.reference
+def test_tensor_protocol_matches_torch():
+    real = pytest.importorskip("torch")
+    results = []
+    for lib in (torch, real):
+        x = lib.zeros(2, 3)
+        a = lib.arange(3.0, requires_grad=True)
+        b = a * 1
+        v = b[1:]
+        b.unsqueeze_(0)
+        b.mul_(2)
+        (v.sum() + b[0, 0] * 5).backward()
+        m = lib.arange(4.0).reshape(2, 2).masked_fill(lib.tensor([False, True]), 9.0)
+        results.append((x.type(), x.type(lib.LongTensor).type(), [7, 8, 9][lib.tensor(2)],
+                        [r.tolist() for r in lib.arange(4).reshape(2, 2)], a.grad.tolist(), tuple(b.shape),
+                        m.tolist(), x.new_full((2,), 3).tolist(), tuple(x.t_().shape),
+                        lib.accelerator.current_accelerator() is None))
+    assert results[0] == results[1]
