@@ -471,3 +471,61 @@ def test_tensor_protocol_matches_torch():
                         m.tolist(), x.new_full((2,), 3).tolist(), tuple(x.t_().shape),
                         lib.accelerator.current_accelerator() is None))
     assert results[0] == results[1]
+
+
+# ----- layers -------------------------------------------------------------------------------
+def _gelu_exact(x):
+    import math
+    return np.array([v * 0.5 * (1 + math.erf(v / math.sqrt(2))) for v in x])
+
+
+def test_gelu_exact_and_tanh_with_gradient():
+    xs = np.array([-2.0, -0.5, 0.0, 1.5, 30.0])
+    x = torch.tensor(xs, requires_grad=True)
+    y = torch.nn.GELU()(x)
+    np.testing.assert_allclose(y.detach().numpy(), _gelu_exact(xs), rtol=1e-12)
+    y.sum().backward()
+    import math
+    pdf = np.exp(-xs ** 2 / 2) / math.sqrt(2 * math.pi)
+    cdf = _gelu_exact(xs) / np.where(xs == 0, 1, xs)
+    cdf[xs == 0] = 0.5
+    np.testing.assert_allclose(x.grad.numpy(), cdf + xs * pdf, rtol=1e-10)
+    t = torch.nn.GELU("tanh")(torch.tensor(xs))
+    ref = 0.5 * xs * (1 + np.tanh(np.sqrt(2 / np.pi) * (xs + 0.044715 * xs ** 3)))
+    np.testing.assert_allclose(t.numpy(), ref, rtol=1e-12)
+    assert repr(torch.nn.GELU()) == "GELU(approximate='none')"
+
+
+def test_inplace_activations_write_into_their_input():
+    x = torch.tensor([-2.0, 0.5], requires_grad=True)
+    y = x * 1
+    assert torch.nn.LeakyReLU(0.1, inplace=True)(y) is y
+    assert y.tolist() == pytest.approx([-0.2, 0.5])
+    z = x * 1
+    out = torch.nn.ELU(alpha=2.0, inplace=True)(z)
+    assert out is z and z.tolist() == pytest.approx([2.0 * (np.exp(-2.0) - 1), 0.5])
+    (y.sum() + z.sum()).backward()
+    assert x.grad.tolist() == pytest.approx([0.1 + 2.0 * np.exp(-2.0), 2.0])
+    w = torch.tensor([-1.0, 3.0])
+    v = w[1:]
+    torch.nn.ReLU(inplace=True)(w)
+    assert w.tolist() == [0.0, 3.0] and v.tolist() == [3.0]
+    assert repr(torch.nn.ReLU(inplace=True)) == "ReLU(inplace=True)"
+    # ELU never overflows into NaN gradients on large inputs
+    big = torch.tensor([1000.0], requires_grad=True)
+    torch.nn.functional.elu(big).sum().backward()
+    assert big.grad.tolist() == [1.0]
+
+
+@pytest.mark.reference
+def test_gelu_elu_match_torch():
+    real = pytest.importorskip("torch")
+    xs = np.random.default_rng(0).normal(size=(4, 5)).astype(np.float32) * 3
+    outs = []
+    for lib in (torch, real):
+        x = lib.tensor(xs, requires_grad=True)
+        y = lib.nn.GELU()(x) + lib.nn.GELU(approximate="tanh")(x) * 2 + lib.nn.ELU(0.7)(x) * 3
+        y.sum().backward()
+        outs.append((y.detach().numpy(), x.grad.numpy()))
+    np.testing.assert_allclose(outs[0][0], outs[1][0], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(outs[0][1], outs[1][1], rtol=1e-5, atol=1e-6)
