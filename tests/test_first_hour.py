@@ -529,3 +529,56 @@ def test_gelu_elu_match_torch():
         outs.append((y.detach().numpy(), x.grad.numpy()))
     np.testing.assert_allclose(outs[0][0], outs[1][0], rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(outs[0][1], outs[1][1], rtol=1e-5, atol=1e-6)
+
+
+# ----- Keras: regularizers, backend, layer names ------------------------------------------------
+def _regularized_dense(keras):
+    inp = keras.Input((3,))
+    dense = keras.layers.Dense(2, kernel_regularizer=keras.regularizers.l2(0.1),
+                               bias_regularizer=keras.regularizers.l1(0.5),
+                               activity_regularizer=keras.regularizers.l1_l2(0.01, 0.02),
+                               kernel_initializer="ones", bias_initializer="ones")
+    return inp, keras.Model(inp, dense(inp))
+
+
+def test_regularizers_in_model_losses_and_training_loss():
+    inp, model = _regularized_dense(tf.keras)
+    x = np.ones((4, 3), np.float32)
+    # every output is 3 + 1 = 4: activity (0.01 * 32 + 0.02 * 128) / batch 4 = 0.72; kernel 0.1 * 6;
+    # bias 0.5 * 2
+    values = model._session().run(model.losses, {inp: x})
+    np.testing.assert_allclose(values, [0.72, 0.6, 1.0], rtol=1e-6)
+    model.compile("sgd", "mse")
+    loss = model.evaluate(x, np.full((4, 2), 4.0, np.float32), verbose=0)
+    assert np.ravel(loss)[0] == pytest.approx(0.72 + 0.6 + 1.0, rel=1e-6)      # data loss 0 + penalties
+    conv = tf.keras.layers.Conv2D(1, 1, kernel_regularizer="l2", kernel_initializer="ones", use_bias=False)
+    conv(tf.keras.Input((2, 2, 1)))
+    with tf.Session() as sess:
+        sess.run(conv.kernel.initializer)
+        np.testing.assert_allclose(sess.run(conv.losses), [0.01])        # 'l2' means l2(0.01); kernel is 1
+
+
+def test_keras_backend_and_snake_case_names():
+    from static_api.keras import backend as K
+    assert (K.image_data_format(), K.epsilon(), K.floatx(), K.backend()) == ("channels_last", 1e-7, "float32",
+                                                                            "tensorflow")
+    K.clear_session()
+    x = tf.keras.Input((4,))
+    names = [tf.keras.layers.ReLU(), tf.keras.layers.LeakyReLU(), tf.keras.layers.ReLU(), tf.keras.layers.Dense(2)]
+    for layer in names:
+        layer(x)
+    assert [layer.name for layer in names] == ["re_lu", "leaky_re_lu", "re_lu_1", "dense"]
+
+
+@pytest.mark.reference
+def test_regularized_loss_and_names_match_keras():
+    keras = pytest.importorskip("keras")
+    x = np.ones((4, 3), np.float32)
+    y = np.full((4, 2), 3.5, np.float32)
+    results = []
+    for k in (tf.keras, keras):
+        _, model = _regularized_dense(k)
+        model.compile("sgd", "mse")
+        results.append(float(np.ravel(model.evaluate(x, y, verbose=0))[0]))
+    assert results[0] == pytest.approx(results[1], rel=1e-5)
+    assert keras.layers.ReLU().name.startswith("re_lu") and keras.layers.LeakyReLU().name.startswith("leaky_re_lu")
