@@ -7,6 +7,7 @@ resolves 'same'/'valid' before calling in.
 """
 from __future__ import annotations
 
+import math
 from typing import Any, Sequence
 
 import numpy
@@ -110,6 +111,10 @@ class ArrayBackend:
         w -= lr_t * (m / denom)
 
     # ----- fused pieces of gradients and losses -----------------------------------
+    def erf(self, x: Any) -> Any:
+        # NumPy has no erf; math.erf per element is exact (GELU inputs are activations, not huge arrays).
+        return numpy.frompyfunc(math.erf, 1, 1)(x).astype(x.dtype)
+
     def relu_grad(self, g: Any, y: Any) -> Any:
         """``g`` where the ReLU output ``y`` is positive, else 0."""
         return g * (y > 0)

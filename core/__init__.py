@@ -18,7 +18,7 @@ from core.autodiff import gradients
 from core.errors import DeviceError, DTypeError, ShapeError
 from core.graph import Node, Value, toposort
 from core.op import Op, apply, grad_mode, is_grad_enabled
-from core.ops.elementwise import (abs, add, broadcast_like, cast, div, equal, exp, floor, greater, greater_equal,
+from core.ops.elementwise import (abs, add, broadcast_like, cast, div, equal, erf, exp, floor, greater, greater_equal,
                                   identity, leaky_relu, less, less_equal, log, logical_and, logical_or, maximum,
                                   minimum, mul, neg, not_equal, pow, relu, scalar, scalar_compare, sigmoid, sign, sqrt,
                                   stop_gradient, sub, sum_to_like, tanh, where)

@@ -23,3 +23,8 @@ class DeviceError(RuntimeError, ValueError):
 class ArgumentError(ValueError, RuntimeError):
     """An op argument out of its range, e.g. stride 0 (TF: ValueError when the graph is built, PyTorch:
     RuntimeError)."""
+
+
+class IndexShapeError(ShapeError, IndexError):
+    """An index past the end of a dimension (PyTorch: IndexError, which also ends Python's iteration over a
+    tensor; TF: ValueError when the graph is built)."""

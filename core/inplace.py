@@ -74,9 +74,19 @@ def replay(chain: Sequence[Op], x: Value) -> Value:
     return x
 
 
+def view_root(v: Value) -> tuple:
+    """(base, chain of view primitives) that view ``v`` derives from.  A base that a shape-changing in-place
+    op (``unsqueeze_``) turned into a view of its own former identity hands over to that identity: it still
+    has the shape the chain was built on."""
+    base, chain = v._view
+    if base._view is not None:
+        base = base._view[0]
+    return base, chain
+
+
 def refresh_view(v: Value) -> None:
     """Re-derive a view's autograd identity from its base after an in-place write changed the base."""
-    base, chain = v._view
+    base, chain = view_root(v)
     if base.requires_grad:
         with grad_mode(True):
             fresh = replay(chain, base)
@@ -129,7 +139,7 @@ def assign(target: Value, result: Value | float, name: str, start: int, op_input
     reaches with a zero gradient, as PyTorch does (so a saved old value overwritten later still raises)."""
     if target._view is not None and target._view_version != target._vc[0]:
         refresh_view(target)
-    base, chain = target._view if target._view is not None else (target, ())
+    base, chain = view_root(target) if target._view is not None else (target, ())
     if index is not None:
         chain = chain + (shape.GetItem(index),)
     expected = tuple(target.shape if index is None else shape.GetItem(index).infer(target)[0][0])

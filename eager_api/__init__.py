@@ -26,6 +26,8 @@ from eager_api.tensor import *  # noqa: F401,F403  (the torch namespace: dtypes,
 from eager_api.tensor import Size, Tensor, tensor
 
 from eager_api import nn, optim, utils  # noqa: E402  (need Tensor defined first)
+import eager_api.backends as backends  # noqa: E402  (the submodule, not the star-imported top-level package)
+from eager_api.autograd import inference_mode, is_inference_mode_enabled  # noqa: E402
 
 bool = numpy.dtype("bool")  # noqa: A001  (torch.bool)
 
@@ -77,31 +79,23 @@ class cuda:
             _cuda_status.cupy_module().get_default_memory_pool().free_all_blocks()
 
 
-class backends:
-    """``torch.backends``: the flags training scripts set.  dualflow runs its own conv and pooling kernels
-    (no cuDNN; no TF32 in its GEMMs) and they are deterministic, so the flags are kept but change nothing."""
-
-    class cudnn:
-        enabled = True
-        benchmark = False
-        deterministic = False
-        allow_tf32 = False
-
-        @staticmethod
-        def is_available() -> bool:
-            return False
-
-    class cuda:
-        class matmul:
-            allow_tf32 = False
-
-    class mps:
-        @staticmethod
-        def is_available() -> bool:
-            return False
-
-
 _threads: list[int] = []
+
+
+class accelerator:
+    """``torch.accelerator``: the one accelerator dualflow knows is CUDA."""
+
+    @staticmethod
+    def is_available() -> bool:
+        return cuda.is_available()
+
+    @staticmethod
+    def current_accelerator(check_available: bool = False) -> _device.Device | None:
+        return device("cuda") if cuda.is_available() else None
+
+    @staticmethod
+    def device_count() -> int:
+        return cuda.device_count() if cuda.is_available() else 0
 
 
 def set_num_threads(n: int) -> None:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+import threading
 from typing import Any, Callable, Sequence
 
 from core import autodiff, graph
@@ -50,6 +51,45 @@ class set_grad_enabled(_GradSwitch):
 
     def __exit__(self, *exc: Any) -> None:
         core_set_grad_enabled(self._prev)
+
+
+_inference = threading.local()
+
+
+def is_inference_mode_enabled() -> bool:
+    return getattr(_inference, "enabled", False)
+
+
+class inference_mode:
+    """``torch.inference_mode``: no_grad plus a per-thread flag (``is_inference_mode_enabled``); a context
+    manager and a decorator, with or without parentheses.  ``inference_mode(False)`` leaves grad mode alone.
+    dualflow has no separate inference tensors: tensors made inside may later join autograd."""
+
+    def __new__(cls, mode: Any = True) -> Any:
+        if callable(mode):                  # @torch.inference_mode without parentheses
+            return cls()(mode)
+        return super().__new__(cls)
+
+    def __init__(self, mode: bool = True) -> None:
+        self.mode = bool(mode)
+        self._saved: list = []
+
+    def __enter__(self) -> None:
+        self._saved.append((is_inference_mode_enabled(), core_set_grad_enabled(False) if self.mode else None))
+        _inference.enabled = self.mode
+
+    def __exit__(self, *exc: Any) -> None:
+        inference, grad = self._saved.pop()
+        _inference.enabled = inference
+        if grad is not None:
+            core_set_grad_enabled(grad)
+
+    def __call__(self, fn: Callable) -> Callable:
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with inference_mode(self.mode):
+                return fn(*args, **kwargs)
+        return wrapper
 
 
 def to_dot(t: Tensor, title: str = "eager autograd graph") -> str:

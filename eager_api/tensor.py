@@ -17,12 +17,19 @@ import core
 from core import device as _device
 from core import inplace
 from core.graph import Value
+from core.op import is_grad_enabled
+from core.ops import shape as _shape
 
 float16, float32, float64 = numpy.dtype("float16"), numpy.dtype("float32"), numpy.dtype("float64")
 int32, int64, uint8, int8, bool_ = (numpy.dtype("int32"), numpy.dtype("int64"), numpy.dtype("uint8"),
                                     numpy.dtype("int8"), numpy.dtype(bool))
 float, double, long, int, half = float32, float64, int64, int32, float16
 _default_dtype = [float32]
+
+# The legacy type names PyTorch prints from ``Tensor.type()`` and takes as constructors.
+_TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor", "int64": "LongTensor",
+               "int32": "IntTensor", "int16": "ShortTensor", "int8": "CharTensor", "uint8": "ByteTensor",
+               "bool": "BoolTensor"}
 
 MinMax = collections.namedtuple("MinMax", ["values", "indices"])    # max/min/sort/topk along a dim
 
@@ -117,6 +124,26 @@ class Tensor(Value):
         return self.device.type == "cuda"
 
     @property
+    def is_xpu(self) -> bool:
+        return False
+
+    def type(self, dtype: Any = None, non_blocking: bool = False) -> Any:
+        """Without ``dtype``, the legacy type name ('torch.FloatTensor', 'torch.cuda.LongTensor'); with one
+        (a dtype, such a name, or ``torch.FloatTensor``), this tensor cast to it."""
+        if dtype is None:
+            where = "torch.cuda." if self.is_cuda else "torch."
+            return where + _TYPE_NAMES[self.dtype.name]
+        if isinstance(dtype, _LegacyType):
+            return self.to(dtype.dtype)
+        if isinstance(dtype, str) and dtype.startswith("torch."):
+            for name, legacy in _TYPE_NAMES.items():
+                if dtype.rpartition(".")[2] == legacy:
+                    out = self.to(numpy.dtype(name))
+                    return out.cuda() if dtype.startswith("torch.cuda.") else out.cpu()
+            raise ValueError(f"invalid type: '{dtype}'")
+        return self.to(_dtype(dtype, "type"))
+
+    @property
     def T(self) -> "Tensor":
         return self.permute(*reversed(range(self.ndim)))
 
@@ -128,6 +155,17 @@ class Tensor(Value):
 
     def numel(self) -> builtins.int:
         return Size(self.shape).numel()
+
+    def __index__(self) -> builtins.int:
+        """A one-element integer tensor indexes a list, a range or a slice, as in PyTorch."""
+        if self.dtype.kind not in "iu" or self.numel() != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return builtins.int(self.item())
+
+    def __iter__(self) -> Any:
+        if not self.shape:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self.shape[0]))
 
     def __len__(self) -> builtins.int:
         if not self.shape:
@@ -264,6 +302,48 @@ class Tensor(Value):
 
     def bool(self) -> "Tensor":
         return self.to(bool_)
+
+    def _like(self, dtype: Any, device: Any) -> tuple:
+        return (self.dtype if dtype is None else dtype), (self.device if device is None else device)
+
+    def new_zeros(self, *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> "Tensor":
+        dtype, device = self._like(dtype, device)
+        return zeros(*size, dtype=dtype, device=device, requires_grad=requires_grad)
+
+    def new_ones(self, *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> "Tensor":
+        dtype, device = self._like(dtype, device)
+        return ones(*size, dtype=dtype, device=device, requires_grad=requires_grad)
+
+    def new_empty(self, *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> "Tensor":
+        dtype, device = self._like(dtype, device)
+        return empty(*size, dtype=dtype, device=device, requires_grad=requires_grad)
+
+    def new_full(self, size: Sequence[Any], fill_value: Any, dtype: Any = None, device: Any = None,
+                 requires_grad: bool = False) -> "Tensor":
+        dtype, device = self._like(dtype, device)
+        return full(size, fill_value, dtype=dtype, device=device, requires_grad=requires_grad)
+
+    def new_tensor(self, data: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> "Tensor":
+        """A copy of ``data`` with this tensor's dtype and device unless given (PyTorch copies tensors too)."""
+        if isinstance(data, Tensor):
+            data = data._host()
+        dtype, device = self._like(dtype, device)
+        return tensor(data, dtype=dtype, device=device, requires_grad=requires_grad)
+
+    def masked_fill(self, mask: "Tensor", value: Any) -> "Tensor":
+        """``value`` where ``mask`` is True (broadcast to this shape), this tensor elsewhere."""
+        if not isinstance(mask, Tensor) or mask.dtype != bool_:
+            raise RuntimeError(f"masked_fill only supports boolean masks, but got mask with dtype "
+                               f"{getattr(mask, 'dtype', type(mask).__name__)}")
+        if isinstance(value, Tensor) and value.ndim != 0:
+            raise RuntimeError(f"masked_fill only supports a 0-dimensional value tensor, but got tensor with "
+                               f"{value.ndim} dimension(s).")
+        fill = _T(core.broadcast_to(core.cast(_as_tensor(value, self), self.dtype), self.shape))
+        out = where(mask, fill, self)
+        if tuple(out.shape) != tuple(self.shape):
+            raise RuntimeError(f"masked_fill: the mask of shape {list(mask.shape)} does not broadcast to the "
+                               f"tensor's shape {list(self.shape)}")
+        return out
 
     def clone(self) -> "Tensor":
         return _T(core.apply(_Copy(), self))
@@ -665,6 +745,71 @@ class Tensor(Value):
     def relu_(self) -> "Tensor":
         return self._inplace("relu_", lambda x: x.relu())
 
+    def masked_fill_(self, mask: "Tensor", value: Any) -> "Tensor":
+        return self._inplace("masked_fill_", lambda x: x.masked_fill(mask, value))
+
+    def sigmoid_(self) -> "Tensor":
+        return self._inplace("sigmoid_", lambda x: x.sigmoid())
+
+    def tanh_(self) -> "Tensor":
+        return self._inplace("tanh_", lambda x: x.tanh())
+
+    def exp_(self) -> "Tensor":
+        return self._inplace("exp_", lambda x: x.exp())
+
+    def log_(self) -> "Tensor":
+        return self._inplace("log_", lambda x: x.log())
+
+    def sqrt_(self) -> "Tensor":
+        return self._inplace("sqrt_", lambda x: x.sqrt())
+
+    def abs_(self) -> "Tensor":
+        return self._inplace("abs_", lambda x: x.abs())
+
+    def neg_(self) -> "Tensor":
+        return self._inplace("neg_", lambda x: x.neg())
+
+    def pow_(self, exponent: Any) -> "Tensor":
+        return self._inplace("pow_", lambda x: x.pow(exponent))
+
+    # Shape-changing in-place ops (unsqueeze_, squeeze_, t_, transpose_) write no data: this tensor becomes a
+    # view, with the new shape, of its own former identity, which stays behind (unseen) as the base that views
+    # made earlier derive from (see core.inplace.view_root); a view keeps deriving from its base.
+    def _restride(self, name: str, op: core.Op) -> "Tensor":
+        cur = self._current()
+        if cur.requires_grad and cur.node is None and is_grad_enabled():
+            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+        new = core.apply(op, cur)
+        if self._view is None:
+            former = Tensor._wrap(cur.array, cur.shape, cur.dtype, cur.device, cur.node, cur.index,
+                                  cur.requires_grad, self._vc)
+            self._view = (former, (op,))
+        else:
+            base, chain = self._view
+            self._view = (base, chain + (op,))
+        self.array, self.shape, self._view_version = new.array, new.shape, self._vc[0]
+        if new.requires_grad:
+            self.node, self.index = new.node, new.index
+        return self
+
+    def unsqueeze_(self, dim: builtins.int) -> "Tensor":
+        return self._restride("unsqueeze_", _shape.ExpandDims((dim,)))
+
+    def squeeze_(self, dim: Any = None) -> "Tensor":
+        axes = tuple(i for i, s in enumerate(self.shape) if s == 1) if dim is None else \
+            ((dim,) if self.shape[dim] == 1 else ())
+        return self._restride("squeeze_", _shape.Squeeze(axes))
+
+    def transpose_(self, dim0: builtins.int, dim1: builtins.int) -> "Tensor":
+        perm = list(range(self.ndim))
+        perm[dim0], perm[dim1] = perm[dim1], perm[dim0]
+        return self._restride("transpose_", _shape.Transpose(perm))
+
+    def t_(self) -> "Tensor":
+        if self.ndim > 2:
+            raise RuntimeError(f"t_() expects a tensor with <= 2 dimensions, but self is {self.ndim}D")
+        return self.transpose_(0, 1) if self.ndim == 2 else self
+
     def copy_(self, src: Any) -> "Tensor":
         start = inplace.begin()
         src = _as_tensor(src, self)
@@ -995,6 +1140,29 @@ for _name in ("sum", "mean", "all", "any", "max", "min", "argmax", "argmin", "am
               "unsqueeze", "squeeze", "clamp", "clip", "var", "std", "sign", "neg", "t", "numel", "rsqrt", "chunk",
               "split", "norm", "gather", "argsort", "sort", "topk", "narrow", "select", "unbind"):
     globals()[_name] = _method(_name)
+
+
+class _LegacyType(type):
+    """``torch.FloatTensor`` and friends: constructors for their dtype (``FloatTensor(2, 3)`` is uninitialized
+    of that shape, ``FloatTensor([1, 2])`` holds the data), and ``isinstance`` checks the dtype."""
+
+    def __instancecheck__(cls, obj: Any) -> bool:
+        return isinstance(obj, Tensor) and obj.dtype == cls.dtype and not obj.is_cuda
+
+    def __call__(cls, *args: Any, device: Any = None) -> Tensor:
+        if args and builtins.all(isinstance(a, (builtins.int, numpy.integer)) and not isinstance(a, builtins.bool)
+                        for a in args):
+            return empty(*args, dtype=cls.dtype, device=device)
+        if len(args) > 1:
+            raise TypeError(f"{cls.__name__}(): expected sizes or one sequence of data, got {args!r}")
+        data = args[0] if args else []
+        if isinstance(data, Tensor):
+            return data.to(cls.dtype)
+        return tensor(data, dtype=cls.dtype, device=device)
+
+
+for _dt, _legacy in _TYPE_NAMES.items():
+    globals()[_legacy] = _LegacyType(_legacy, (), {"dtype": numpy.dtype(_dt)})
 
 
 def is_tensor(obj: Any) -> bool:

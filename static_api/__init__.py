@@ -11,7 +11,9 @@
 """
 from typing import Any
 
-from static_api import errors, layers, losses, nn, summary, train
+from static_api import app, errors, flags, gfile, layers, losses, nn, summary, train
+from static_api import tf_logging as logging
+from static_api.config import ConfigProto, GPUOptions, GraphOptions, OptimizerOptions, RunMetadata, RunOptions
 from static_api.graph import (Graph, Operation, Tensor, TensorShape, convert_to_tensor, get_default_graph,
                               get_default_session, reset_default_graph)
 from static_api.ops import *  # noqa: F401,F403  (the tf namespace of op functions and dtypes)

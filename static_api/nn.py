@@ -1,13 +1,19 @@
 """``tf.nn``: NHWC by default as in TensorFlow; NCHW accepted.  Both run the NCHW core primitives."""
 from __future__ import annotations
 
-from typing import Any
+import collections
+from typing import Any, Sequence
+
+import numpy
 
 import core
 from core.op import apply
 from core.ops.nn import AvgPool, Conv2D, MaxPool
+from core.ops.shape import take
 from static_api.graph import Tensor, named
-from static_api.ops import _pair, _t, subtract
+from static_api.ops import _pair, _t, cast, int32, subtract
+
+TopKV2 = collections.namedtuple("TopKV2", ["values", "indices"])
 
 
 def relu(features, name=None):
@@ -153,3 +159,58 @@ softmax_cross_entropy_with_logits_v2 = softmax_cross_entropy_with_logits
 
 def l2_loss(t, name=None):
     return named(core.scalar(core.sum(core.mul(t, t)), "mul", 0.5), name)
+
+
+def top_k(input, k=1, sorted=True, name=None):  # noqa: A002
+    """The k largest entries of the last axis, largest first; ties keep the lower index first, as TF."""
+    x = _t(input)
+    idx = core.argsort(x, -1, descending=True, k=int(k))
+    values = core.take_along_axis(x, idx, -1)
+    return TopKV2(named(values, name), core.cast(idx, numpy.int32))
+
+
+def in_top_k(predictions, targets, k, name=None):
+    """Whether each target's prediction is among the row's k largest.  As TF, ties straddling the k-th place
+    all count as in: the target is in when fewer than k predictions are strictly larger."""
+    predictions, targets = _t(predictions), _t(targets)
+    if targets.dtype.kind not in "iu":
+        raise TypeError(f"in_top_k: targets must be int32 or int64, got {targets.dtype.name}")
+    target_value = core.take_along_axis(predictions, core.expand_dims(core.cast(targets, numpy.int64), 1), 1)
+    larger = core.sum(core.cast(core.greater(predictions, target_value), numpy.int32), 1)
+    return named(core.scalar_compare(larger, "Less", int(k)), name)
+
+
+def embedding_lookup(params, ids, partition_strategy="mod", name=None, validate_indices=True, max_norm=None):
+    """Rows of ``params`` picked by ``ids`` (any shape): a gather along axis 0."""
+    if isinstance(params, (list, tuple)):
+        if len(params) != 1:
+            raise NotImplementedError("embedding_lookup: sharded params (a list of several) are not supported")
+        params = params[0]
+    if max_norm is not None:
+        raise NotImplementedError("embedding_lookup: max_norm is not supported")
+    return named(take(_t(params), _t(ids), 0), name)
+
+
+def moments(x, axes, shift=None, name=None, keep_dims=None, keepdims=False):
+    """(mean, variance) over ``axes``; as TF, the variance's gradient does not flow into the mean."""
+    x = _t(x)
+    keep = keep_dims if keep_dims is not None else keepdims
+    axes = tuple(int(a) for a in axes)
+    mean = core.mean(x, axes, True)
+    diff = core.sub(x, core.stop_gradient(mean))
+    variance = core.mean(core.mul(diff, diff), axes, True)
+    if not keep:
+        mean, variance = core.squeeze(mean, axes), core.squeeze(variance, axes)
+    return named(mean, None if name is None else name + "_mean"), variance
+
+
+def batch_normalization(x, mean, variance, offset, scale, variance_epsilon, name=None):
+    """(x - mean) * scale / sqrt(variance + eps) + offset, computed as TF does: x * inv + (offset - mean * inv)."""
+    x = _t(x)
+    inv = core.scalar(core.sqrt(core.scalar(_t(variance, like=x), "add", float(variance_epsilon))), "rdiv", 1.0)
+    if scale is not None:
+        inv = core.mul(inv, _t(scale, like=x))
+    shift = core.neg(core.mul(_t(mean, like=x), inv))
+    if offset is not None:
+        shift = core.add(_t(offset, like=x), shift)
+    return named(core.add(core.mul(x, inv), shift), name)

@@ -1,11 +1,14 @@
 """TF1 op functions (``tf.matmul``, ``tf.reduce_sum``, ``tf.placeholder``, ...) over core primitives."""
 from __future__ import annotations
 
+import builtins
+import sys
 from typing import Any, Sequence
 
 import numpy
 
 import core
+from core.op import Op
 from static_api import dtypes
 from static_api.graph import (NoOp, PlaceholderOp, PlaceholderWithDefaultOp, Tensor, TensorShape, convert_to_tensor,
                               get_default_graph, named)
@@ -34,8 +37,10 @@ def _pair(a: Any, b: Any) -> tuple[Tensor, Tensor]:
     return _t(a, like=b), b
 
 
-def placeholder(dtype: Any, shape: Sequence[int | None] | None = None, name: str | None = None) -> Tensor:
-    """A fed input; without a shape it is a scalar (see ``PlaceholderOp``)."""
+def placeholder(dtype: Any, shape: Sequence[int | None] | int | None = None, name: str | None = None) -> Tensor:
+    """A fed input; without a shape it is a scalar (see ``PlaceholderOp``); an int n is the shape (n,)."""
+    if isinstance(shape, (int, numpy.integer)):
+        shape = (int(shape),)
     return get_default_graph()._source(PlaceholderOp(None if shape is None else tuple(shape), as_dtype(dtype)),
                                        name or "Placeholder")
 
@@ -223,6 +228,22 @@ def cast(x, dtype, name=None):
     return out if out is x else named(out, name)      # TF returns x itself (and its name) when no cast is needed
 
 
+def to_float(x, name="ToFloat"):
+    return cast(x, float32, name)
+
+
+def to_double(x, name="ToDouble"):
+    return cast(x, float64, name)
+
+
+def to_int32(x, name="ToInt32"):
+    return cast(x, int32, name)
+
+
+def to_int64(x, name="ToInt64"):
+    return cast(x, int64, name)
+
+
 def reshape(tensor, shape, name=None):
     return named(core.reshape(_t(tensor), [-1 if s is None else int(s) for s in shape]), name)
 
@@ -255,6 +276,28 @@ def clip_by_value(t, clip_value_min, clip_value_max, name=None):
     return named(core.minimum(core.maximum(t, _t(clip_value_min, like=t)), _t(clip_value_max, like=t)), name)
 
 
+def global_norm(t_list: Sequence[Any], name: str | None = None) -> Tensor:
+    """sqrt(sum of every tensor's squared entries); None entries are skipped."""
+    squares = [core.sum(core.mul(t, t)) for t in t_list if t is not None]
+    total = squares[0]
+    for s in squares[1:]:
+        total = core.add(total, s)
+    return named(core.sqrt(total), name or "global_norm")
+
+
+def clip_by_global_norm(t_list: Sequence[Any], clip_norm: Any, use_norm: Any = None,
+                        name: str | None = None) -> tuple[list, Tensor]:
+    """Scale every tensor by clip_norm / max(global_norm, clip_norm); returns (clipped list, global norm)."""
+    if not isinstance(t_list, (list, tuple)):
+        raise TypeError("clip_by_global_norm: t_list should be a sequence of tensors")
+    t_list = [None if t is None else _t(t) for t in t_list]
+    norm = global_norm(t_list) if use_norm is None else _t(use_norm)
+    clip = _t(clip_norm, like=norm)
+    # TF's form: clip * min(1 / norm, 1 / clip); an infinite norm gives NaN entries, as in TF.
+    scale = core.mul(clip, core.minimum(core.scalar(norm, "rdiv", 1.0), core.scalar(clip, "rdiv", 1.0)))
+    return [None if t is None else core.mul(t, core.cast(scale, t.dtype)) for t in t_list], norm
+
+
 def gradients(ys: Any, xs: Any, grad_ys: Any = None, name: str = "gradients", stop_gradients: Any = None) -> list:
     """Symbolic d(sum ys)/d(xs) built from the shared gradient rules; None where x does not affect ys."""
     if stop_gradients is not None:
@@ -269,3 +312,115 @@ def gradients(ys: Any, xs: Any, grad_ys: Any = None, name: str = "gradients", st
     g = ys[0].graph
     with g.name_scope(name):
         return core.gradients(ys, xs_list, seeds)
+
+
+def local_variables() -> list:
+    """Always empty: dualflow keeps no local (non-saved) variables; the tf.metrics ones are not built."""
+    return []
+
+
+def local_variables_initializer() -> Any:
+    return no_op(name="init")
+
+
+def _element(v: Any) -> str:
+    """One value as TensorFlow's kernels print it: shortest of %.6g/%.9g (float32), %.15g/%.17g (float64)
+    that reads back exactly."""
+    if isinstance(v, numpy.floating):
+        short, full = ("%.6g", "%.9g") if v.dtype.itemsize <= 4 else ("%.15g", "%.17g")
+        text = short % v
+        return text if type(v)(text) == v or v != v else full % v
+    if isinstance(v, numpy.bool_):
+        return "1" if v else "0"
+    return str(v)
+
+
+def summarize(a: numpy.ndarray, limit: int) -> str:
+    """TF1's ``Tensor::SummarizeValue``: the first ``limit`` values (row-major) in nested brackets, "..."
+    where some are left out."""
+    flat = a.reshape(-1)
+    n = flat.size if limit < 0 else builtins.min(limit, flat.size)
+    if a.ndim == 0:
+        return _element(flat[0])
+    pos = [0]
+
+    def dim(d: int) -> str:
+        if pos[0] >= n:
+            return ""
+        out = ""
+        if d == a.ndim - 1:
+            for i in range(a.shape[d]):
+                if pos[0] >= n:
+                    return out + ("..." if d != 0 else "")
+                out += (" " if i else "") + _element(flat[pos[0]])
+                pos[0] += 1
+            return out
+        for _ in range(a.shape[d]):
+            opened = pos[0] < n
+            out += "[" if opened else ""
+            out += dim(d + 1)
+            out += "]" if opened or pos[0] < n else ""
+        return out
+
+    return dim(0) + ("..." if flat.size > n else "")
+
+
+class PrintOp(Op):
+    """``tf.Print``: passes its first input through and, each time it runs, writes ``message`` and the data
+    values to stderr (the first ``first_n`` times when that is set)."""
+
+    name = "Print"
+    saves_inputs = False
+
+    def __init__(self, message: str, first_n: int, summarize: int) -> None:
+        self.message, self.first_n, self.summarize, self.count = message, first_n, summarize, 0
+
+    def infer(self, x, *data):
+        return [(x.shape, x.dtype)]
+
+    def forward(self, be, x, *data):
+        if self.first_n < 0 or self.count < self.first_n:
+            self.count += 1
+            text = "".join(f"[{summarize(be.to_host(d), self.summarize)}]" for d in data)
+            builtins.print(self.message + text, file=sys.stderr)
+        return x
+
+    def vjp(self, node, grads, needs):
+        return (grads[0],) + (None,) * (len(node.inputs) - 1)
+
+
+class PrintV2Op(Op):
+    """``tf.print`` in a graph: an op without outputs that prints its inputs when it runs."""
+
+    name = "PrintV2"
+    differentiable = False
+
+    def __init__(self, parts: list, sep: str, end: str, stream: Any, summarize: int) -> None:
+        self.parts, self.sep, self.end, self.stream, self.summarize = parts, sep, end, stream, summarize
+
+    def infer(self, *inputs):
+        return []
+
+    def forward(self, be, *arrays):
+        values = iter(arrays)
+        texts = [numpy.array2string(be.to_host(next(values)), threshold=self.summarize * 2 + 1,
+                                    edgeitems=self.summarize) if p is None else p for p in self.parts]
+        builtins.print(*texts, sep=self.sep, end=self.end, file=self.stream)
+        return ()
+
+
+def Print(input_, data, message=None, first_n=None, summarize=None, name=None):
+    """TF1's ``tf.Print``: use the returned tensor in place of ``input_`` so the print runs with it."""
+    op = PrintOp(message or "", -1 if first_n is None else int(first_n), 3 if summarize is None else int(summarize))
+    return named(core.apply(op, _t(input_), *[_t(d) for d in data]), name)
+
+
+def print(*inputs, output_stream=sys.stderr, summarize=3, sep=" ", end="\n", name=None):  # noqa: A001
+    """``tf.print`` in a graph: returns the print op; run it, or make it a control dependency."""
+    parts = [None if isinstance(v, (Tensor, numpy.ndarray)) else str(v) for v in inputs]
+    tensors = [_t(v) for v, p in zip(inputs, parts) if p is None]
+    op = PrintV2Op(parts, sep, end, output_stream, summarize)
+    if not tensors:
+        return get_default_graph()._source(op, name or "PrintV2")
+    node = core.apply(op, *tensors)
+    return node.operation

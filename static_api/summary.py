@@ -84,6 +84,9 @@ class FileWriter:
     def add_graph(self, graph: Any, global_step: int | None = None) -> None:
         """Accepted and not written: the graph is saved as Graphviz DOT by ``Graph.to_dot``."""
 
+    def add_run_metadata(self, run_metadata: Any, tag: str, global_step: int | None = None) -> None:
+        """Accepted and not written: ``Session.run`` records no step stats (see ``tf.RunMetadata``)."""
+
     def flush(self) -> None:
         self._writer.flush()
 

@@ -6,6 +6,7 @@ checks, static shape inference) and the GPU tests (CuPy vs NumPy).
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Callable
 
 import numpy as np
@@ -158,6 +159,7 @@ def _cases():
         Case("relu", core.relu, [distinct(3, 5) - 0.5], lambda x: np.where(x > 0, x, 0)),
         Case("sigmoid", core.sigmoid, [rnd(3, 4) * 10], lambda x: 1 / (1 + np.exp(-x))),
         Case("tanh", core.tanh, [a], np.tanh),
+        Case("erf", core.erf, [a], np.vectorize(math.erf)),
         Case("scalar_add", lambda x: core.scalar(x, "add", 2.5), [a], lambda x: x + 2.5),
         Case("scalar_mul", lambda x: core.scalar(x, "mul", -3.0), [a], lambda x: x * -3.0),
         Case("scalar_pow", lambda x: core.scalar(x, "pow", 3.0), [a], lambda x: x ** 3),

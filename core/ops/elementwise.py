@@ -349,6 +349,19 @@ class Sigmoid(Unary):
         return (mul(grads[0], mul(y, scalar(y, "rsub", 1.0))),)
 
 
+class Erf(Unary):
+    """The error function, for the exact GELU."""
+
+    name = "Erf"
+
+    def forward(self, be, x):
+        return be.erf(x)
+
+    def vjp(self, node, grads, needs):
+        x = node.inputs[0]          # d erf(x) = 2 / sqrt(pi) * exp(-x^2)
+        return (mul(grads[0], scalar(exp(scalar(mul(x, x), "mul", -1.0)), "mul", 1.1283791670955126)),)
+
+
 class Tanh(Unary):
     name = "Tanh"
     saves_inputs = False        # the gradient reads the output only
@@ -604,6 +617,10 @@ def relu_grad(g: Value, y: Value) -> Value:
 
 def sigmoid(x: Value) -> Value:
     return apply(Sigmoid(), x)
+
+
+def erf(x: Value) -> Value:
+    return apply(Erf(), x)
 
 
 def tanh(x: Value) -> Value:

@@ -5,7 +5,7 @@ from typing import Any, Sequence
 
 import numpy
 
-from core.errors import ShapeError
+from core.errors import IndexShapeError, ShapeError
 from core.graph import Value
 from core.op import Op, apply
 
@@ -259,7 +259,7 @@ class GetItem(Op):
         try:
             shape = dummy[self._host_index()].shape
         except IndexError as exc:
-            raise ShapeError(f"{self.name}: index {self.index!r} does not fit shape {x.shape}: {exc}") from None
+            raise IndexShapeError(f"{self.name}: index {self.index!r} does not fit shape {x.shape}: {exc}") from None
         return [(tuple(None if s >= _BIG // 2 else s for s in shape), x.dtype)]
 
     def forward(self, be, x):

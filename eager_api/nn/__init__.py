@@ -1,13 +1,14 @@
 """``torch.nn`` for dualflow: ``import eager_api.nn as nn``."""
-from eager_api.nn import functional, init, utils
+from eager_api.nn import functional, init, parallel, utils
 from eager_api.nn.modules import (AdaptiveAvgPool2d, AvgPool2d, BatchNorm1d, BatchNorm2d, BCELoss, BCEWithLogitsLoss,
-                                  Conv2d, ConvTranspose2d, CrossEntropyLoss, Dropout, Dropout2d, Embedding, Flatten,
-                                  Identity, L1Loss, LeakyReLU, Linear, LogSoftmax, MaxPool2d, Module, ModuleDict,
+                                  Conv2d, ConvTranspose2d, CrossEntropyLoss, Dropout, Dropout2d, ELU, Embedding,
+                                  Flatten, GELU, Identity, L1Loss, LeakyReLU, Linear, LogSoftmax, MaxPool2d, Module, ModuleDict,
                                   ModuleList, MSELoss, NLLLoss, Parameter, ReLU, Sequential, Sigmoid, Softmax, Tanh,
                                   Upsample)
+from eager_api.nn.parallel import DataParallel
 
-__all__ = ["functional", "init", "utils", "AdaptiveAvgPool2d", "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "BCELoss",
-           "BCEWithLogitsLoss", "Conv2d", "ConvTranspose2d", "CrossEntropyLoss", "Dropout", "Dropout2d", "Embedding",
+__all__ = ["functional", "init", "parallel", "utils", "DataParallel", "AdaptiveAvgPool2d", "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "BCELoss",
+           "BCEWithLogitsLoss", "Conv2d", "ConvTranspose2d", "CrossEntropyLoss", "Dropout", "Dropout2d", "ELU", "Embedding", "GELU",
            "Flatten", "Identity", "L1Loss", "LeakyReLU", "Linear", "LogSoftmax", "MaxPool2d", "Module", "ModuleDict",
            "ModuleList", "MSELoss", "NLLLoss", "Parameter", "ReLU", "Sequential", "Sigmoid", "Softmax", "Tanh",
            "Upsample"]

@@ -17,8 +17,32 @@ def relu(input: Tensor, inplace: bool = False) -> Tensor:
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     if inplace:
-        raise NotImplementedError("leaky_relu: inplace=True is not supported yet")
+        return input._inplace("leaky_relu_", lambda x: leaky_relu(x, negative_slope))
     return _T(core.leaky_relu(input, negative_slope))
+
+
+def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """x for x > 0, alpha * (exp(x) - 1) otherwise."""
+    if inplace:
+        return input._inplace("elu_", lambda x: elu(x, alpha))
+    # exp of min(x, 0): the unused branch never overflows, so its zero gradient stays zero, not NaN.
+    neg = core.scalar(core.scalar(core.exp(core.minimum(input, core.fill_like(input, 0.0))), "add", -1.0),
+                      "mul", float(alpha))
+    return _T(core.where(core.scalar_compare(input, "Greater", 0), input, neg))
+
+
+def gelu(input: Tensor, approximate: str = "none") -> Tensor:
+    """x * Phi(x) with the exact normal CDF (erf), or PyTorch's tanh approximation."""
+    if approximate == "none":
+        cdf = core.scalar(core.scalar(core.erf(core.scalar(input, "mul", 0.7071067811865476)), "add", 1.0),
+                          "mul", 0.5)
+    elif approximate == "tanh":
+        cube = core.scalar(core.mul(input, core.mul(input, input)), "mul", 0.044715)
+        inner = core.scalar(core.add(input, cube), "mul", 0.7978845608028654)      # sqrt(2 / pi)
+        cdf = core.scalar(core.scalar(core.tanh(inner), "add", 1.0), "mul", 0.5)
+    else:
+        raise RuntimeError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    return _T(core.mul(input, cdf))
 
 
 def sigmoid(input: Tensor) -> Tensor:

@@ -2,7 +2,7 @@
 import numpy
 
 from static_api import dtypes
-from static_api.keras import callbacks, layers, losses, models, optimizers
+from static_api.keras import backend, callbacks, layers, losses, models, optimizers, regularizers
 from static_api.keras.layers import Input
 from static_api.keras.models import Model, Sequential
 
@@ -15,4 +15,4 @@ class utils:
         return numpy.eye(n, dtype=dtypes.keras_dtype(dtype))[y]
 
 
-__all__ = ["callbacks", "layers", "losses", "models", "optimizers", "Input", "Model", "Sequential", "utils"]
+__all__ = ["backend", "callbacks", "layers", "regularizers", "losses", "models", "optimizers", "Input", "Model", "Sequential", "utils"]

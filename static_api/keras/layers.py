@@ -13,6 +13,7 @@ import numpy
 import core
 from static_api import dtypes, nn, ops
 from static_api.graph import Graph, Tensor, get_default_graph
+from static_api.keras import regularizers
 from static_api.variables import Variable, glorot_uniform_initializer, ones_initializer, zeros_initializer
 
 # Graph collections holding the Keras state of a graph.
@@ -76,7 +77,7 @@ class Layer:
     """Base layer: ``build(input_shape)`` makes variables once, ``call(x, training)`` makes ops."""
 
     def __init__(self, name: str | None = None, input_shape: Sequence[int] | None = None, dtype: Any = None,
-                 **kwargs: Any) -> None:
+                 activity_regularizer: Any = None, **kwargs: Any) -> None:
         if kwargs:
             raise TypeError(f"{type(self).__name__}: unsupported argument(s) {sorted(kwargs)}")
         self.name = name
@@ -87,6 +88,15 @@ class Layer:
         self.non_trainable_weights: list[Variable] = []
         self.output: Tensor | None = None
         self.updates: list = []
+        self.activity_regularizer = regularizers.get(activity_regularizer)
+        self._activity_losses: list = []
+        self._weight_regularizers: list = []      # (variable, regularizer)
+        self._weight_losses: list = []
+
+    @property
+    def losses(self) -> list:
+        """The layer's regularization penalties (scalar tensors): activity ones, then weight ones, as Keras."""
+        return self._activity_losses + self._weight_losses
 
     @property
     def dtype(self) -> str:
@@ -115,13 +125,16 @@ class Layer:
     # its weights from the file, shape-checked before anything is allocated, instead of initializing them.
     _weight_source: Any = None
 
-    def _add_weight(self, suffix: str, shape: Sequence[int], init: Any, trainable: bool = True) -> Variable:
+    def _add_weight(self, suffix: str, shape: Sequence[int], init: Any, trainable: bool = True,
+                    regularizer: Any = None) -> Variable:
         name, shape = f"{self.name}/{suffix}", tuple(shape)
         value = init(shape, self._dtype) if self._weight_source is None else self._weight_source(name, shape)
         v = Variable(value, name=name, trainable=trainable)
         self.weights.append(v)
         if not trainable:
             self.non_trainable_weights.append(v)
+        if regularizer is not None:
+            self._weight_losses.append(regularizer(v))
         return v
 
     def build(self, input_shape: tuple) -> None:
@@ -153,6 +166,11 @@ class Layer:
             out = self.call(cast if self.takes_list else cast[0], phase)
             if any(out is t for t in xs) or hasattr(out, "_keras_history"):
                 out = ops.identity(out)     # each call makes its own tensor, as a Keras layer call does
+            if self.activity_regularizer is not None:
+                # Keras divides the output's penalty by the batch size (known only when the graph runs).
+                per_sample = ops.reduce_sum(out, axis=list(range(1, len(out.shape)))) if len(out.shape) > 1 else out
+                batch = ops.reduce_sum(ops.ones_like(per_sample))
+                self._activity_losses.append(ops.divide(self.activity_regularizer(out), batch))
         LayerCall(self, xs, out)
         self.input, self.output = x, out
         return out
@@ -163,7 +181,8 @@ class Layer:
 
 
 def _unique_layer_name(graph: Graph, cls_name: str) -> str:
-    base = re.sub(r"(?<!^)(?=[A-Z])", "_", cls_name).lower().replace("2_d", "2d")
+    # Keras' to_snake_case: ReLU -> re_lu, MaxPooling2D -> max_pooling2d, LeakyReLU -> leaky_re_lu.
+    base = re.sub("([a-z])([A-Z])", r"\1_\2", re.sub("(.)([A-Z][a-z]+)", r"\1_\2", cls_name)).lower()
     n = graph.get_collection(LAYER_NAMES).count(base)
     graph.add_to_collection(LAYER_NAMES, base)
     return base if n == 0 else f"{base}_{n}"
@@ -189,10 +208,13 @@ def Input(shape: Sequence[int], batch_size: int | None = None, name: str | None 
 
 class Dense(Layer):
     def __init__(self, units: int, activation: Any = None, use_bias: bool = True,
-                 kernel_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros", **kwargs: Any) -> None:
+                 kernel_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
+                 kernel_regularizer: Any = None, bias_regularizer: Any = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.units, self.activation, self.use_bias = int(units), _activation(activation), use_bias
         self.kernel_initializer, self.bias_initializer = _initializer(kernel_initializer), _initializer(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
 
     def get_config(self) -> dict:
         return {**super().get_config(), "units": self.units, "activation": _activation_name(self.activation),
@@ -202,8 +224,10 @@ class Dense(Layer):
         if len(input_shape) != 2 or input_shape[-1] is None:
             raise ValueError(f"Input 0 of layer \"{self.name}\" is incompatible with the layer: expected a 2-D input "
                              f"with a known last dimension, found shape {input_shape}")
-        self.kernel = self._add_weight("kernel", (input_shape[-1], self.units), self.kernel_initializer)
-        self.bias = self._add_weight("bias", (self.units,), self.bias_initializer) if self.use_bias else None
+        self.kernel = self._add_weight("kernel", (input_shape[-1], self.units), self.kernel_initializer,
+                                       regularizer=self.kernel_regularizer)
+        self.bias = self._add_weight("bias", (self.units,), self.bias_initializer,
+                                     regularizer=self.bias_regularizer) if self.use_bias else None
 
     def weight_layouts(self):
         # A Dense right after Flatten of a feature map reads its features in (h, w, c) order.
@@ -226,10 +250,13 @@ class Conv2D(Layer):
     def __init__(self, filters: int, kernel_size: Any, strides: Any = (1, 1), padding: str = "valid",
                  activation: Any = None, use_bias: bool = True, dilation_rate: Any = (1, 1),
                  kernel_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
-                 data_format: str | None = None, **kwargs: Any) -> None:
+                 data_format: str | None = None, kernel_regularizer: Any = None, bias_regularizer: Any = None,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         if data_format not in (None, "channels_last"):
             raise NotImplementedError("Conv2D: only data_format='channels_last' is supported in keras layers")
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
         self.filters, self.kernel_size, self.strides = int(filters), _pair(kernel_size), _pair(strides)
         self.padding, self.dilation_rate = padding.upper(), _pair(dilation_rate)
         self.activation, self.use_bias = _activation(activation), use_bias
@@ -246,8 +273,9 @@ class Conv2D(Layer):
             raise ValueError(f"Input 0 of layer \"{self.name}\" is incompatible with the layer: expected ndim=4 "
                              f"(batch, height, width, channels), found shape {input_shape}")
         self.kernel = self._add_weight("kernel", self.kernel_size + (input_shape[-1], self.filters),
-                                       self.kernel_initializer)
-        self.bias = self._add_weight("bias", (self.filters,), self.bias_initializer) if self.use_bias else None
+                                       self.kernel_initializer, regularizer=self.kernel_regularizer)
+        self.bias = self._add_weight("bias", (self.filters,), self.bias_initializer,
+                                     regularizer=self.bias_regularizer) if self.use_bias else None
 
     def weight_layouts(self):
         return [("conv", None)] + [("plain", None)] * (len(self.weights) - 1)

@@ -56,6 +56,12 @@ class Model:
     def trainable_weights(self) -> list:
         return [w for lay in self.layers for w in lay.trainable_weights]
 
+    @property
+    def losses(self) -> list:
+        """Regularization penalties: every layer's activity ones, then the weights' ones (Keras' order)."""
+        return ([t for lay in self.layers for t in lay._activity_losses] +
+                [t for lay in self.layers for t in lay._weight_losses])
+
     def count_params(self) -> int:
         return sum(lay.count_params() for lay in self.layers)
 
@@ -140,6 +146,8 @@ class Model:
         self._loss_spec = losses.get(loss)
         with self.graph.as_default():
             self._target, self.loss = self._loss(self._loss_spec, out)
+            for penalty in self.losses:            # Keras trains on the data loss plus every penalty
+                self.loss = self.loss + penalty
             self.metrics_names = ["loss"]
             self._metric_tensors = []
             for m in metrics or []:
