@@ -7,7 +7,7 @@ graph nodes for symbolic ones.
 """
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Callable, Sequence
 
 from core.graph import Node, Value, toposort
 from core.ops import elementwise as ew
@@ -41,12 +41,15 @@ def _check_versions(node: Node) -> None:
 
 
 def gradients(outputs: Sequence[Value], inputs: Sequence[Value], grad_outputs: Sequence[Value],
-              retain_graph: bool = True, order: list[Node] | None = None) -> list[Value | None]:
+              retain_graph: bool = True, order: list[Node] | None = None,
+              on_ready: Callable[[int, Value | None], None] | None = None) -> list[Value | None]:
     """d(sum_i <outputs_i, grad_outputs_i>)/d(inputs); None where an input is not connected.
 
     With ``retain_graph=False`` the visited nodes are marked freed, and a later
     pass through them raises as PyTorch does.  ``order`` may pass in the outputs'
-    ``toposort`` when the caller has it already.
+    ``toposort`` when the caller has it already.  ``on_ready(i, grad)`` is called
+    once for each input, as soon as no node left in the pass can add to its
+    gradient (data-parallel training starts its all-reduce then, during the pass).
     """
     grads: dict[object, Value] = {}
     for y, g in zip(outputs, grad_outputs):
@@ -65,24 +68,46 @@ def gradients(outputs: Sequence[Value], inputs: Sequence[Value], grad_outputs: S
         if any(needs):
             needs_of[id(node)] = needs
 
+    # For on_ready: how many nodes still to visit may add to each wanted gradient.
+    pending: dict[object, int] = {}
+    positions: dict[object, list[int]] = {}
+    if on_ready is not None:
+        for i, x in enumerate(inputs):
+            positions.setdefault(_key(x), []).append(i)
+        for node in order:
+            if id(node) in needs_of and node.op.differentiable:
+                for v, need in zip(node.inputs, needs_of[id(node)]):
+                    if need and _key(v) in wanted:
+                        pending[_key(v)] = pending.get(_key(v), 0) + 1
+
     for node in reversed(order):
         needs = needs_of.get(id(node))
         if needs is None or not node.op.differentiable:
             continue
         gys = [grads.get((id(node), i)) for i in range(len(node.outputs))]
-        if all(g is None for g in gys):
-            continue
-        if node.freed:
-            raise RuntimeError(FREED)
-        _check_versions(node)
-        gxs = node.op.vjp(node, gys, needs)
-        for v, g, need in zip(node.inputs, gxs, needs):
-            if g is None or not need:
-                continue
+        if any(g is not None for g in gys):
+            if node.freed:
+                raise RuntimeError(FREED)
+            _check_versions(node)
+            gxs = node.op.vjp(node, gys, needs)
+            for v, g, need in zip(node.inputs, gxs, needs):
+                if g is None or not need:
+                    continue
+                k = _key(v)
+                grads[k] = ew.add(grads[k], g) if k in grads else g
+            if not retain_graph:
+                _free(node)
+        for v, need in zip(node.inputs, needs) if pending else ():
             k = _key(v)
-            grads[k] = ew.add(grads[k], g) if k in grads else g
-        if not retain_graph:
-            _free(node)
+            if need and k in pending:
+                pending[k] -= 1
+                if pending[k] == 0:
+                    del pending[k]
+                    for i in positions.pop(k):
+                        on_ready(i, grads.get(k))
+    for k, idx in positions.items():       # inputs no visited node feeds: seeds, or unconnected
+        for i in idx:
+            on_ready(i, grads.get(k))
     return [grads.get(_key(x)) for x in inputs]
 
 

@@ -25,7 +25,7 @@ from eager_api.autograd import enable_grad, no_grad, set_grad_enabled
 from eager_api.tensor import *  # noqa: F401,F403  (the torch namespace: dtypes, creation and math functions)
 from eager_api.tensor import Size, Tensor, tensor
 
-from eager_api import nn, optim, utils  # noqa: E402  (need Tensor defined first)
+from eager_api import distributed, nn, optim, utils  # noqa: E402  (need Tensor defined first)
 import eager_api.backends as backends  # noqa: E402  (the submodule, not the star-imported top-level package)
 from eager_api.autograd import inference_mode, is_inference_mode_enabled  # noqa: E402
 

@@ -140,20 +140,41 @@ def backward(tensors: Sequence[Tensor], grad_tensors: Sequence[Any] | None = Non
             seen.add(id(t))
             targets.append(t)
     keep = create_graph if retain_graph is None else retain_graph
-    with grad_mode(create_graph):
-        grads = autodiff.gradients(tensors, targets, seeds, retain_graph=keep, order=order)
-        held = {id(_memory(s.array)) for s in seeds}
-        for t, g in zip(targets, grads):
-            if g is None:
-                continue
-            if not create_graph:
-                g = _T(g).detach()
-                # A gradient rule may pass one array to several inputs, or hand back a broadcast view; every
-                # .grad must be its own writable array, as in PyTorch, so in-place updates stay local.
-                if id(_memory(g.array)) in held or not g.array.flags.c_contiguous:
-                    g = _T(g.clone())
-                held.add(id(_memory(g.array)))
-            t.grad = _T(g) if t.grad is None else _T(t.grad + g)
+    held = {id(_memory(s.array)) for s in seeds}
+
+    def accumulate(i: int, g: Any) -> None:
+        """Called by the reverse pass as soon as target i's gradient is final, so its hooks run mid-pass."""
+        if g is None:
+            return
+        t = targets[i]
+        if not create_graph:
+            g = _T(g).detach()
+            # A gradient rule may pass one array to several inputs, or hand back a broadcast view; every
+            # .grad must be its own writable array, as in PyTorch, so in-place updates stay local.
+            if id(_memory(g.array)) in held or not g.array.flags.c_contiguous:
+                g = _T(g.clone())
+            held.add(id(_memory(g.array)))
+        t.grad = _T(g) if t.grad is None else _T(t.grad + g)
+        for hook in list(t.__dict__.get("_post_accumulate_grad_hooks", {}).values()):
+            hook(t)
+
+    _callbacks.clear()
+    try:
+        with grad_mode(create_graph):
+            autodiff.gradients(tensors, targets, seeds, retain_graph=keep, order=order, on_ready=accumulate)
+        while _callbacks:        # a callback may queue another
+            _callbacks.pop(0)()
+    finally:
+        _callbacks.clear()
+
+
+_callbacks: list[Callable[[], None]] = []
+
+
+def _queue_callback(fn: Callable[[], None]) -> None:
+    """Run ``fn`` once the current backward pass has finished (PyTorch's
+    ``Variable._execution_engine.queue_callback``); DDP waits for its all-reduces there."""
+    _callbacks.append(fn)
 
 
 def _memory(a: Any) -> Any:

@@ -256,6 +256,15 @@ class Tensor(Value):
         if self.node is not None:       # a leaf gets its gradient anyway
             self.node.retained = {**(self.node.retained or {}), self.index: self}
 
+    def register_post_accumulate_grad_hook(self, hook: Any) -> "_HookHandle":
+        """Call ``hook(self)`` each time backward has accumulated this leaf's ``.grad`` (during the pass)."""
+        if self._current().node is not None:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
+        hooks = self.__dict__.setdefault("_post_accumulate_grad_hooks", {})
+        handle = _HookHandle(hooks)
+        hooks[handle.id] = hook
+        return handle
+
     def backward(self, gradient: Any = None, retain_graph: bool | None = None, create_graph: bool = False) -> None:
         from eager_api import autograd
         autograd.backward([self], None if gradient is None else [gradient], retain_graph, create_graph)
@@ -844,6 +853,19 @@ class Tensor(Value):
     def _fill_random(self, arr: Any) -> "Tensor":
         start = inplace.begin()
         return inplace.assign(self, Tensor._wrap(arr, self.shape, arr.dtype, self.device), "random fill", start)
+
+
+class _HookHandle:
+    """``torch.utils.hooks.RemovableHandle``: ``remove()`` unregisters the hook."""
+
+    _next = 0
+
+    def __init__(self, table: dict) -> None:
+        self.table, self.id = table, _HookHandle._next
+        _HookHandle._next += 1
+
+    def remove(self) -> None:
+        self.table.pop(self.id, None)
 
 
 def _T(v: Any) -> Any:

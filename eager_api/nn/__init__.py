@@ -12,3 +12,7 @@ __all__ = ["functional", "init", "parallel", "utils", "DataParallel", "AdaptiveA
            "Flatten", "Identity", "L1Loss", "LeakyReLU", "Linear", "LogSoftmax", "MaxPool2d", "Module", "ModuleDict",
            "ModuleList", "MSELoss", "NLLLoss", "Parameter", "ReLU", "Sequential", "Sigmoid", "Softmax", "Tanh",
            "Upsample"]
+
+from eager_api.nn import parallel  # noqa: E402  (needs Module)
+
+__all__ += ["parallel"]

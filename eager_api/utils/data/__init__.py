@@ -113,6 +113,10 @@ class DataLoader:
                 yield self.collate_fn([self.dataset[int(j)] for j in idx])
 
     def __len__(self) -> int:
-        n = len(self.dataset)
+        n = len(self.dataset) if self.sampler is None else len(self.sampler)
         bs = self.batch_size or 1
         return n // bs if self.drop_last else -(-n // bs)
+
+
+from eager_api.utils.data import distributed  # noqa: E402  (torch.utils.data.distributed)
+from eager_api.utils.data.distributed import DistributedSampler  # noqa: E402

@@ -1,0 +1,170 @@
+"""Data-parallel training over MPI: 2-process runs of tests/dist_scripts under ``mpiexec``, and the pieces
+(reverse-pass readiness, post-accumulate hooks, sampler shards) checked in one process.
+
+The 2-process tests need mpi4py and an ``mpiexec`` (``pip install dualflow[dist]``: the ``mpich`` wheel
+brings it) and skip, saying so, without them.
+"""
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+import time
+
+import numpy
+import pytest
+
+import eager_api as torch
+from core import autodiff, comm
+from eager_api import nn
+from eager_api.utils.data.distributed import DistributedSampler
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+SCRIPTS = ROOT / "tests" / "dist_scripts"
+
+
+def _mpiexec() -> str | None:
+    beside = pathlib.Path(sys.executable).parent / "mpiexec"      # the mpich wheel installs into the venv's bin
+    return str(beside) if beside.exists() else shutil.which("mpiexec")
+
+
+def _launch(script: str, timeout: float) -> subprocess.CompletedProcess:
+    reason = comm.mpi_unavailable_reason()
+    if reason:
+        pytest.skip(reason)
+    mpiexec = _mpiexec()
+    if mpiexec is None:
+        pytest.skip("no mpiexec on PATH or beside the Python executable; install dualflow[dist]")
+    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1",
+               DUALFLOW_DEVICE="cpu", DUALFLOW_DIST="mpi",
+               PYTHONPATH=os.pathsep.join([str(ROOT)] + [p for p in [os.environ.get("PYTHONPATH")] if p]))
+    return subprocess.run([mpiexec, "-n", "2", sys.executable, str(SCRIPTS / script)], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def _passes(script: str) -> None:
+    run = _launch(script, timeout=60)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "PASS rank 0" in run.stdout and "PASS rank 1" in run.stdout, run.stdout + run.stderr
+
+
+@pytest.mark.distributed
+def test_collectives_give_hand_values_and_name_shape_mismatches():
+    _passes("collectives.py")
+
+
+@pytest.mark.distributed
+def test_ddp_on_two_ranks_trains_like_one_process_with_the_whole_batch():
+    _passes("train_ddp.py")       # SGD-momentum and Adam, 20 steps; buckets start mid-pass; no_sync
+
+
+@pytest.mark.distributed
+def test_distributed_sampler_shards_are_disjoint_and_reshuffle_alike():
+    _passes("sampler.py")
+
+
+@pytest.mark.distributed
+def test_a_rank_that_raises_ends_the_job():
+    start = time.monotonic()
+    run = _launch("raises.py", timeout=30)       # rank 0 waits in all_reduce: without the abort it would hang
+    assert time.monotonic() - start < 30
+    assert run.returncode != 0
+    assert "rank 1 fails on purpose" in run.stderr
+    assert "rank 0 was never released" not in run.stdout
+
+
+# ----- one process ----------------------------------------------------------------------------------------
+def test_reverse_pass_reports_each_gradient_once_as_soon_as_it_is_final():
+    w1 = torch.tensor([2.0], requires_grad=True)
+    w2 = torch.tensor([3.0], requires_grad=True)
+    x = torch.tensor([5.0], requires_grad=True)
+    h = x * w1              # the first layer: its weight's gradient is final only at the end of the pass
+    y = (h * w2 + h * h).sum()
+    events = []
+
+    def ready(i, g):
+        events.append((i, None if g is None else g.array.tolist()))
+    grads = autodiff.gradients([y], [w1, w2, x], [torch.ones_like(y)], on_ready=ready)
+    # dy/dw2 = h = 10 is final after the last node; dy/dw1 = x * (w2 + 2h) = 5 * 23 = 115 and
+    # dy/dx = w1 * (w2 + 2h) = 46 only after the first one (reported in that node's input order: x, w1)
+    assert events == [(1, [10.0]), (2, [46.0]), (0, [115.0])]
+    assert [g.array.tolist() for g in grads] == [[115.0], [10.0], [46.0]]
+
+
+def test_post_accumulate_grad_hook_sees_the_accumulated_grad_during_backward():
+    w1 = torch.tensor([2.0], requires_grad=True)
+    w2 = torch.tensor([3.0], requires_grad=True)
+    w1.grad = torch.tensor([1.0])
+    order = []
+    w1.register_post_accumulate_grad_hook(lambda p: order.append(("w1", p.grad.tolist())))
+    handle = w2.register_post_accumulate_grad_hook(lambda p: order.append(("w2", p.grad.tolist())))
+    ((torch.tensor([5.0]) * w1) * w2).sum().backward()
+    assert order == [("w2", [10.0]), ("w1", [16.0])]       # w2 (nearer the loss) first; w1 = 1 + 5 * 3
+    handle.remove()
+    order.clear()
+    ((torch.tensor([5.0]) * w1) * w2).sum().backward()
+    assert order == [("w1", [31.0])]
+    with pytest.raises(RuntimeError, match="non-leaf"):
+        (w1 * 2).register_post_accumulate_grad_hook(lambda p: None)
+
+
+@pytest.mark.parametrize("kwargs, expected", [
+    (dict(num_replicas=3, rank=2, shuffle=False), [2, 5, 8, 1]),            # padded with index 1 (PyTorch's)
+    (dict(num_replicas=3, rank=2, shuffle=False, drop_last=True), [2, 5, 8]),
+    (dict(num_replicas=3, rank=0, shuffle=False), [0, 3, 6, 9]),
+])
+def test_distributed_sampler_hand_values(kwargs, expected):
+    s = DistributedSampler(list(range(10)), **kwargs)
+    assert list(s) == expected and len(s) == len(expected)
+
+
+@pytest.mark.parametrize("n, kwargs, expected", [
+    (7, dict(num_replicas=5, rank=4), [4, 2]),          # padding wraps to the start: 0..6, 0, 1, 2
+    (2, dict(num_replicas=5, rank=4), [0]),             # padding longer than the data repeats it
+    (7, dict(num_replicas=5, rank=1, drop_last=True), [1]),
+])
+def test_distributed_sampler_padding(n, kwargs, expected):
+    s = DistributedSampler(list(range(n)), shuffle=False, **kwargs)
+    assert list(s) == expected and len(s) == len(expected)
+
+
+def test_distributed_sampler_shuffles_by_seed_and_epoch():
+    a = DistributedSampler(list(range(20)), num_replicas=2, rank=0, seed=3)
+    b = DistributedSampler(list(range(20)), num_replicas=2, rank=1, seed=3)
+    assert sorted(list(a) + list(b)) == list(range(20))
+    first = list(a)
+    a.set_epoch(1)
+    assert list(a) != first and sorted(list(a) + list(b)) != list(range(20))     # b is still on epoch 0
+    with pytest.raises(ValueError, match="Invalid rank 2"):
+        DistributedSampler(list(range(4)), num_replicas=2, rank=2)
+
+
+def test_world_of_one_and_errors_before_init():
+    if comm.mpi_unavailable_reason():
+        pytest.skip(comm.mpi_unavailable_reason())
+    dist = torch.distributed
+    with pytest.raises(ValueError, match="init_process_group"):
+        dist.get_world_size()
+    with pytest.raises(ValueError, match="Invalid backend"):
+        dist.init_process_group("tcp")
+    dist.init_process_group("gloo", world_size=1, rank=0)
+    try:
+        with pytest.raises(ValueError, match="twice"):
+            dist.init_process_group("gloo")
+        assert (dist.get_rank(), dist.get_world_size(), dist.get_backend()) == (0, 1, "gloo")
+        t = torch.tensor([1.0, 2.0])
+        dist.all_reduce(t, op=dist.ReduceOp.AVG)
+        assert t.tolist() == [1.0, 2.0]
+        model = nn.Linear(2, 1)
+        ddp = nn.parallel.DistributedDataParallel(model)
+        assert ddp.module is model and list(ddp.state_dict()) == ["module.weight", "module.bias"]
+        ddp(torch.ones(1, 2)).sum().backward()
+        assert model.weight.grad.tolist() == [[1.0, 1.0]] and model.bias.grad.tolist() == [1.0]
+        unused = nn.parallel.DistributedDataParallel(nn.Linear(2, 1))
+        unused(torch.ones(1, 2))
+        with pytest.raises(RuntimeError, match=r"did not receive gradients.*\['weight'\]"):
+            (unused.module.bias * 2).sum().backward()        # the weight takes no part in this loss
+    finally:
+        dist.destroy_process_group()
+    assert not dist.is_initialized()
+
