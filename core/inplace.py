@@ -142,7 +142,7 @@ def assign(target: Value, result: Value | float, name: str, start: int, op_input
     base, chain = view_root(target) if target._view is not None else (target, ())
     if index is not None:
         chain = chain + (shape.GetItem(index),)
-    expected = tuple(target.shape if index is None else shape.GetItem(index).infer(target)[0][0])
+    expected = tuple(target.shape if index is None else chain[-1].infer(target)[0][0])
     be = backends.get_backend(target.device)
     if isinstance(result, Value):
         if tuple(result.shape) != expected:

@@ -158,23 +158,33 @@ def backward(tensors: Sequence[Tensor], grad_tensors: Sequence[Any] | None = Non
         for hook in list(t.__dict__.get("_post_accumulate_grad_hooks", {}).values()):
             hook(t)
 
-    _callbacks.clear()
+    # Only hooks need a gradient the moment it is final; without them the pass skips that bookkeeping.
+    hooked = any(t.__dict__.get("_post_accumulate_grad_hooks") for t in targets)
+    outer, _pending.callbacks = getattr(_pending, "callbacks", None), []
     try:
         with grad_mode(create_graph):
-            autodiff.gradients(tensors, targets, seeds, retain_graph=keep, order=order, on_ready=accumulate)
-        while _callbacks:        # a callback may queue another
-            _callbacks.pop(0)()
+            grads = autodiff.gradients(tensors, targets, seeds, retain_graph=keep, order=order,
+                                       on_ready=accumulate if hooked else None)
+            if not hooked:
+                for i, g in enumerate(grads):
+                    accumulate(i, g)
+        queued = _pending.callbacks
+        while queued:        # a callback may queue another
+            queued.pop(0)()
     finally:
-        _callbacks.clear()
+        _pending.callbacks = outer
 
 
-_callbacks: list[Callable[[], None]] = []
+# The callbacks queued during this thread's backward pass (a backward run inside a hook keeps its own).
+_pending = threading.local()
 
 
 def _queue_callback(fn: Callable[[], None]) -> None:
     """Run ``fn`` once the current backward pass has finished (PyTorch's
     ``Variable._execution_engine.queue_callback``); DDP waits for its all-reduces there."""
-    _callbacks.append(fn)
+    if getattr(_pending, "callbacks", None) is None:
+        raise RuntimeError("_queue_callback: no backward pass is running in this thread")
+    _pending.callbacks.append(fn)
 
 
 def _memory(a: Any) -> Any:

@@ -333,3 +333,16 @@ def test_indices_changed_after_use_do_not_change_the_gradient():
     idx[0] = 2                      # indexing keeps its own copy of idx (PyTorch raises here instead)
     (y * torch.tensor([1.0, 10.0])).sum().backward()
     assert x.grad.tolist() == [1.0, 10.0, 0.0]
+
+
+def test_backward_callbacks_belong_to_the_running_pass():
+    from eager_api import autograd
+    with pytest.raises(RuntimeError, match="no backward pass is running"):
+        autograd._queue_callback(lambda: None)
+    w = torch.ones(2, requires_grad=True)
+    ran = []
+    w.register_post_accumulate_grad_hook(lambda p: autograd._queue_callback(lambda: ran.append(p.grad.tolist())))
+    (w * 3).sum().backward()
+    assert ran == [[3.0, 3.0]]
+    with pytest.raises(RuntimeError, match="no backward pass is running"):   # the pass's queue is gone after it
+        autograd._queue_callback(lambda: None)
