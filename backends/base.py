@@ -72,44 +72,6 @@ class ArrayBackend:
         """target[index] += values, accumulating repeated indices."""
         self.xp.add.at(target, index, values)
 
-    @staticmethod
-    def adam_moments(g: Any, m: Any, v: Any, b1: float, b2: float) -> None:
-        """In place: m <- b1 m + (1 - b1) g; v <- b2 v + (1 - b2) g^2."""
-        m *= b1
-        m += (1 - b1) * g
-        v *= b2
-        v += (1 - b2) * (g * g)
-
-    def momentum_update(self, w: Any, g: Any, buf: Any, lr: float, decay: float, scale: float,
-                        nesterov: float = 0.0, weight_decay: float = 0.0) -> None:
-        """In place, with g' = g + weight_decay * w: buf <- decay * buf + scale * g';
-        w <- w - lr * (g' + nesterov * buf if nesterov else buf).  Covers PyTorch's SGD and TF1's Momentum."""
-        if weight_decay:
-            g = g + weight_decay * w
-        buf *= decay
-        buf += scale * g if scale != 1 else g
-        step = g + nesterov * buf if nesterov else buf
-        w -= lr * step
-
-    def adam_update(self, w: Any, g: Any, m: Any, v: Any, lr: float, b1: float, b2: float, eps: float,
-                    step: int) -> None:
-        """In place: m, v <- moments of g; w <- w - lr * m_hat / (sqrt(v_hat) + eps) (PyTorch's placement)."""
-        self.adam_moments(g, m, v, b1, b2)
-        bc1 = 1 - b1 ** step
-        bc2 = 1 - b2 ** step
-        denom = self.xp.sqrt(v) / (bc2 ** 0.5)
-        denom += eps
-        w -= (lr / bc1) * (m / denom)
-
-    def adam_update_tf(self, w: Any, g: Any, m: Any, v: Any, lr: float, b1: float, b2: float, eps: float,
-                       step: int) -> None:
-        """TF1/Keras Adam in place: w -= lr*sqrt(1-b2^t)/(1-b1^t) * m / (sqrt(v) + eps)."""
-        self.adam_moments(g, m, v, b1, b2)
-        lr_t = lr * (1 - b2 ** step) ** 0.5 / (1 - b1 ** step)
-        denom = self.xp.sqrt(v)
-        denom += eps
-        w -= lr_t * (m / denom)
-
     # ----- fused pieces of gradients and losses -----------------------------------
     def erf(self, x: Any) -> Any:
         # NumPy has no erf; math.erf per element is exact (GELU inputs are activations, not huge arrays).

@@ -180,11 +180,11 @@ class CupyBackend(ArrayBackend):
                    int(count_include_pad))
         return gx
 
-    # ----- optimizers ------------------------------------------------------------------
-    def adam_update(self, w, g, m, v, lr, b1, b2, eps, step):
+    # ----- optimizers: Adam as one kernel (core/ops/optim.py runs the same formula as array code elsewhere) --
+    def fused_adam(self, w, g, m, v, lr, b1, b2, eps, step):
         t = w.dtype.type
         self._adam(g, t(lr / (1 - b1 ** step)), t(b1), t(b2), t(eps), t((1 - b2 ** step) ** 0.5), w, m, v)
 
-    def adam_update_tf(self, w, g, m, v, lr, b1, b2, eps, step):
+    def fused_adam_tf(self, w, g, m, v, lr, b1, b2, eps, step):
         t = w.dtype.type
         self._adam_tf(g, t(lr * (1 - b2 ** step) ** 0.5 / (1 - b1 ** step)), t(b1), t(b2), t(eps), w, m, v)

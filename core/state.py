@@ -50,6 +50,11 @@ class State:
         except KeyError:
             raise FailedPreconditionError(None, None, f"Attempting to use uninitialized value {key}") from None
 
+    def attach(self, key: Hashable, buffer: Any) -> None:
+        """Make ``buffer`` itself the storage of variable ``key``, without a copy: eager parameters own their
+        buffers (views and the user's references see every update), and the State only refers to them."""
+        self._buffers[key] = buffer
+
     def assign(self, key: Hashable, value: Any) -> Any:
         """Store a copy of ``value`` (the caller keeps its array); a variable never changes its shape."""
         cur = self._buffers.get(key)
@@ -89,6 +94,10 @@ class State:
     def slots(self, owner: Any, key: Hashable) -> dict:
         """The slot arrays optimizer ``owner`` keeps for variable ``key`` (filled by the optimizer)."""
         return self._slots.setdefault((owner, key), {})
+
+    def attach_slots(self, owner: Any, key: Hashable, slots: dict) -> None:
+        """Use the caller's dict as the slots of (``owner``, ``key``) (PyTorch's ``optimizer.state[p]``)."""
+        self._slots[(owner, key)] = slots
 
     def tick(self, owner: Any) -> int:
         """Count one more update by ``owner``; returns the count (Adam's step t)."""

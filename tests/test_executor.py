@@ -288,3 +288,85 @@ def test_run_time_variable_errors_name_the_same_node_as_tensorflow():
 
     want = errors(rtf, lambda value, name: rtf.Variable(value, name=name, use_resource=False))
     assert errors(tf, tf.Variable) == want
+
+
+def _recording_executor(monkeypatch):
+    """Record every Program core's Executor runs (the one executor both frontends share)."""
+    ran = []
+    real = Executor.run
+
+    def run(self, program, feeds):
+        ran.append([s.op.name for s in program.steps])
+        return real(self, program, feeds)
+    monkeypatch.setattr(Executor, "run", run)
+    return ran
+
+
+def test_one_executor_runs_a_session_train_step_and_an_eager_optimizer_step(monkeypatch):
+    import eager_api as torch
+    ran = _recording_executor(monkeypatch)
+    w0 = np.array([[1.0, -2.0], [0.5, 3.0]], np.float32)
+    x = np.array([[1.0, 2.0]], np.float32)
+    # Static: loss = sum((x @ w)^2), one SGD-momentum step.
+    with tf.Graph().as_default():
+        w = tf.Variable(w0)
+        loss = tf.reduce_sum(tf.square(tf.matmul(tf.constant(x), w)))
+        train = tf.train.MomentumOptimizer(0.1, 0.9).minimize(loss)
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            ran.clear()
+            sess.run(train)
+            static_w = sess.run(w)
+    assert ran and "ApplyGradients" in ran[0]
+    # Eager: the same step.
+    p = torch.nn.Parameter(torch.tensor(w0))
+    opt = torch.optim.SGD([p], lr=0.1, momentum=0.9)
+    (torch.tensor(x) @ p).pow(2).sum().backward()
+    ran.clear()
+    opt.step()
+    assert ran == [["ApplyUpdates"]]
+    # By hand: grad = 2 x^T (x w); first momentum step is w - lr * grad.
+    want = w0 - 0.1 * (2 * x.T @ (x @ w0))
+    np.testing.assert_allclose(static_w, want, rtol=1e-6)
+    np.testing.assert_allclose(p.detach().numpy(), want, rtol=1e-6)
+
+
+def test_eager_step_program_is_cached_and_the_rate_is_a_feed(monkeypatch):
+    import eager_api as torch
+    p = torch.nn.Parameter(torch.ones(3))
+    opt = torch.optim.SGD([p], lr=0.5)
+    sched = torch.optim.lr_scheduler.StepLR(opt, 1, gamma=0.5)
+    built = []
+    real = type(opt)._program
+    monkeypatch.setattr(type(opt), "_program", lambda self, groups: built.append(1) or real(self, groups))
+    rates = []
+    for _ in range(3):
+        opt.zero_grad()
+        before = p.detach().numpy().copy()
+        p.sum().backward()         # gradient 1 everywhere: each step moves w by exactly lr
+        opt.step()
+        rates.append(float((before - p.detach().numpy())[0]))
+        sched.step()
+    assert rates == [0.5, 0.25, 0.125]
+    assert len(built) == 1
+
+
+def test_eager_step_counts_per_parameter_and_follows_replaced_storage():
+    import eager_api as torch
+    a, b = torch.nn.Parameter(torch.zeros(2)), torch.nn.Parameter(torch.zeros(2))
+    opt = torch.optim.Adam([a, b], lr=0.1)
+    for i in range(3):
+        opt.zero_grad()
+        (a.sum() + (b.sum() if i == 0 else 0)).backward()
+        opt.step()
+    assert opt.state[a]["step"] == 3 and opt.state[b]["step"] == 1    # as PyTorch: b had a gradient once
+    # Adam's first step moves each weight by lr (bias-corrected m / sqrt(v) = 1).
+    np.testing.assert_allclose(b.detach().numpy(), [-0.1, -0.1], rtol=1e-5)
+    old = a.detach().numpy().copy()
+    old_storage = a.data
+    a.data = torch.zeros(2)        # new storage: the next step must update it, not the old buffer
+    opt.zero_grad()
+    a.sum().backward()
+    opt.step()
+    np.testing.assert_array_equal(old_storage.numpy(), old)
+    assert np.all(a.detach().numpy() < 0)

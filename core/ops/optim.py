@@ -121,8 +121,13 @@ class SGD(_Update):
             w += mu * buf - lr * g if self.nesterov else buf
             return
         first = step == 1
-        be.momentum_update(w, g, buf, lr, 0.0 if first else mu, 1.0 if first else 1 - self.dampening,
-                           mu if self.nesterov else 0.0, self.weight_decay)
+        if self.weight_decay:
+            g = g + self.weight_decay * w
+        # Step 1: the buffer becomes g itself (PyTorch skips the dampening then; TF1 has none).
+        buf *= 0.0 if first else mu
+        scale = 1.0 if first else 1 - self.dampening
+        buf += scale * g if scale != 1 else g
+        w -= lr * (g + mu * buf if self.nesterov else buf)
 
 
 class Adam(_Update):
@@ -155,15 +160,26 @@ class Adam(_Update):
         else:
             g = self._grad(w, g, self.maximize, self.weight_decay)
         if not self.amsgrad:
-            (be.adam_update_tf if self.eps_hat else be.adam_update)(w, g, *slots, lr, b1, b2, self.eps, step)
-            return
-        m, v, vmax = slots
-        be.adam_moments(g, m, v, b1, b2)
-        be.xp.maximum(vmax, v, out=vmax)
+            # A backend may run the whole non-amsgrad step as one kernel (CuPy does); same formula as below.
+            fused = getattr(be, "fused_adam_tf" if self.eps_hat else "fused_adam", None)
+            if fused is not None:
+                fused(w, g, *slots, lr, b1, b2, self.eps, step)
+                return
+        m, v = slots[:2]
+        m *= b1
+        m += (1 - b1) * g
+        v *= b2
+        v += (1 - b2) * (g * g)
+        if self.amsgrad:
+            v = be.xp.maximum(slots[2], v, out=slots[2])
+        denom = be.xp.sqrt(v)
         if self.eps_hat:
-            w -= lr * (1 - b2 ** step) ** 0.5 / (1 - b1 ** step) * m / (be.xp.sqrt(vmax) + self.eps)
+            denom += self.eps
+            w -= lr * (1 - b2 ** step) ** 0.5 / (1 - b1 ** step) * (m / denom)
         else:
-            w -= lr / (1 - b1 ** step) * m / (be.xp.sqrt(vmax) / (1 - b2 ** step) ** 0.5 + self.eps)
+            denom /= (1 - b2 ** step) ** 0.5
+            denom += self.eps
+            w -= (lr / (1 - b1 ** step)) * (m / denom)
 
 
 class RMSprop(_Update):

@@ -1,7 +1,8 @@
 """``torch.optim``: SGD, Adam, AdamW, RMSprop, Adagrad, Adadelta with PyTorch's formulas and defaults.
 
 Each ``step()`` runs the update primitive of ``core.ops.optim`` in place on the parameter buffers (no
-autograd); this module only keeps PyTorch's names, defaults, argument checks and state layout.
+autograd), through the same Executor and ``ApplyUpdates`` primitive as a TF1 session's train op; this module
+only keeps PyTorch's names, defaults, argument checks and state layout.
 """
 from __future__ import annotations
 
@@ -10,8 +11,13 @@ from typing import Any, Iterable
 import numpy
 
 import backends
+from core.executor import Executor
+from core.graph import Node
 from core.op import grad_mode
 from core.ops import optim as optim_ops
+from core.ops.state import ApplyUpdates
+from core.program import Program, Step
+from core.state import State
 from eager_api.tensor import Tensor
 
 
@@ -20,6 +26,8 @@ class Optimizer:
         self.defaults = defaults
         self.state: dict[Tensor, dict] = {}
         self.param_groups: list[dict] = []
+        self._core_state = State()      # refers to the parameters' buffers and to ``state``'s dicts
+        self._programs: dict = {}       # backend -> (settings, Program)
         params = list(params)
         if not params:
             raise ValueError("optimizer got an empty parameter list")
@@ -46,31 +54,80 @@ class Optimizer:
     _counts_steps = True
 
     def step(self, closure: Any = None) -> Any:
+        """One update of every parameter that has a gradient: a Program of ``ApplyUpdates`` steps (one per
+        parameter group), run by core's Executor against this optimizer's State, as a TF1 session runs its
+        train op.  The Program is cached while the groups' settings and the parameters with gradients stay
+        the same; the learning rates are fed each step, so a scheduler changes nothing but a feed."""
         loss = None
         if closure is not None:
             with grad_mode(True):
                 loss = closure()
         with grad_mode(False):
-            for group in self.param_groups:
-                op = self._op(group)
-                keys = [self._slot_keys[n] for n in op.slot_names]
-                for p in group["params"]:
-                    if p.grad is None:
-                        continue
-                    be = backends.get_backend(p.device)
-                    w = p.array
-                    # Plain SGD keeps no state, and PyTorch then lists none for the parameter.
-                    state = self.state.setdefault(p, {}) if keys or self._counts_steps else {}
-                    if self._counts_steps:
-                        state["step"] = t = state.get("step", 0) + 1
-                    else:       # SGD keeps no count; its primitive only asks whether this is the first step
-                        t = 1 if any(k not in state for k in keys) else 2
-                    for k, n in zip(keys, op.slot_names):
-                        if k not in state:
-                            state[k] = be.xp.full_like(w, op.slot_init(n))
-                    op.forward(be, w, p.grad.array, *[state[k] for k in keys], group["lr"], t)
-                    p._vc[0] += 1
+            by_device: dict = {}
+            for i, group in enumerate(self.param_groups):
+                params = [p for p in group["params"] if p.grad is not None]
+                for p in params:
+                    by_device.setdefault(p.device, {}).setdefault(i, []).append(p)
+            for device, groups in by_device.items():
+                self._run(backends.get_backend(device), groups)
         return loss
+
+    def _run(self, be: Any, groups: dict[int, list]) -> None:
+        """Feed the gradients and rates of ``groups`` (group index -> parameters) to their cached Program."""
+        settings = tuple((i, self._settings(self.param_groups[i]), tuple(id(p) for p in ps))
+                         for i, ps in groups.items())
+        cached = self._programs.get(be)
+        if cached is None or cached[0] != settings:
+            cached = self._programs[be] = (settings, self._program(groups))
+        program, keeps = cached[1]
+        st = self._core_state
+        feeds = {}
+        for i, ps in groups.items():
+            feeds[("lr", i)] = self.param_groups[i]["lr"]
+            for j, p in enumerate(ps):
+                feeds[("grad", i, j)] = p.grad.array
+                # The parameter keeps its own storage (and ``p.data = ...`` may have replaced it): the State
+                # refers to the current buffer and to PyTorch's per-parameter state dict, never copies.
+                st.attach(p, p.array)
+                # Plain SGD keeps no state, and PyTorch then lists none for the parameter.
+                st.attach_slots(i, p, self.state.setdefault(p, {}) if keeps[i] else {})
+        Executor(be, st).run(program, feeds)
+        for ps in groups.values():
+            for p in ps:
+                p._vc[0] += 1
+
+    def _program(self, groups: dict[int, list]) -> tuple[Program, dict[int, bool]]:
+        """The Program updating ``groups``, and for each group whether it keeps per-parameter state."""
+        steps, fed, keeps = [], [], {}
+        for i, ps in groups.items():
+            op = self._op(self.param_groups[i])
+            keeps[i] = bool(op.slot_names) or self._counts_steps
+            apply_op = ApplyUpdates(self._updater(op), i, ps)
+            ins = [("grad", i, j) for j in range(len(ps))] + [("lr", i)]
+            steps.append(Step(Node(apply_op, ()), apply_op, ins))
+            fed += ins
+        return Program(steps, fed, [None] * len(steps)), keeps
+
+    def _updater(self, op: optim_ops._Update) -> Any:
+        """The per-parameter update ``ApplyUpdates`` calls: PyTorch counts steps per parameter (a parameter
+        without a gradient on some step falls behind), so the optimizer-wide count ``t`` is not used."""
+        keys = [self._slot_keys[n] for n in op.slot_names]
+        counts = self._counts_steps
+
+        def update(be: Any, w: Any, g: Any, state: dict, t: int, lr: Any) -> None:
+            if counts:
+                state["step"] = t = state.get("step", 0) + 1
+            else:       # SGD keeps no count; its primitive only asks whether this is the first step
+                t = 1 if any(k not in state for k in keys) else 2
+            for k, n in zip(keys, op.slot_names):
+                if k not in state:
+                    state[k] = be.xp.full_like(w, op.slot_init(n))
+            op.forward(be, w, g, *[state[k] for k in keys], lr, t)
+        return update
+
+    def _settings(self, group: dict) -> tuple:
+        """What the update primitive of ``group`` is made from: everything but the parameters and the rate."""
+        return tuple(sorted((k, v) for k, v in group.items() if k not in ("params", "lr")))
 
     def _op(self, group: dict) -> optim_ops._Update:
         """The in-place update primitive for one parameter group's settings."""
