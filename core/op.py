@@ -14,8 +14,11 @@ records a node when any input is symbolic (static).
 from __future__ import annotations
 
 import contextlib
+import functools
 import threading
 from typing import Any, Iterator, Sequence
+
+import numpy
 
 import backends
 from core.errors import DeviceError, DTypeError, ShapeError
@@ -145,6 +148,28 @@ def freeze(v: Value) -> Value:
     return v.snapshot()
 
 
+def _saved(op: Op, i: int, v: Value, be: Any) -> Value:
+    """What an eager node keeps of input ``i``: the frozen value when its gradient reads it (``saves_inputs``),
+    else the same identity with a stand-in buffer, so the activation is freed as soon as nothing else holds
+    it (PyTorch keeps only its saved tensors the same way)."""
+    kept = freeze(v)
+    saves = op.saves_inputs
+    if saves is True or (saves and i in saves) or kept is v:      # ``kept is v``: a leaf, the user's own
+        return kept
+    kept.array = _stub(be, kept.dtype, tuple(kept.shape))
+    return kept
+
+
+@functools.lru_cache(maxsize=4096)
+def _stub(be: Any, dtype: Any, shape: tuple) -> Any:
+    """A stand-in for a value whose gradient rule reads only its shape and dtype: one element broadcast to the
+    shape (no memory); NaN for floats and the most negative integer for indices, so that a rule that reads it
+    by mistake shows it (NaN gradients, an index error) instead of computing with a plausible value."""
+    kind = dtype.kind
+    fill = numpy.nan if kind in "fc" else numpy.iinfo(dtype).min if kind in "iu" else 0
+    return be.xp.broadcast_to(be.xp.full((), fill, dtype), shape)
+
+
 def apply(op: Op, *inputs: Value) -> Any:
     """Apply a primitive; returns one Value, a tuple for multi-output primitives, or the Node for none."""
     specs = op.infer(*inputs)
@@ -177,15 +202,17 @@ def apply(op: Op, *inputs: Value) -> Any:
         else:
             datas = _own(be, datas, inputs)
         if requires_grad and _modes.grad_enabled and op.differentiable:
-            node = Node(op, tuple(freeze(v) for v in inputs))
+            node = Node(op, tuple(_saved(op, i, v, be) for i, v in enumerate(inputs)))
             outs = []
             for i, d in enumerate(datas):
                 box = vc if vc is not None else [0]
                 diff = d.dtype.kind == "f"
                 outs.append(cls._wrap(d, d.shape, d.dtype, dev, node if diff else None, i, diff, box))
                 # The node keeps its own handle on each output (sharing the version box), so
-                # outputs do not point back at themselves through their node.
-                node.outputs.append(Value._wrap(d, d.shape, d.dtype, dev, None, i, False, box))
+                # outputs do not point back at themselves through their node; its buffer only if the
+                # gradient reads it.
+                kept = d if op.saves_outputs else _stub(be, d.dtype, d.shape)
+                node.outputs.append(Value._wrap(kept, d.shape, d.dtype, dev, None, i, False, box))
             if vc is not None:      # a view starts at its base's version
                 node.out_versions = {i: vc[0] for i in range(len(datas))}
         else:

@@ -303,10 +303,15 @@ def test_dtype_strings_are_refused_as_pytorch_refuses_them():
 def test_backward_frees_saved_values_as_it_goes():
     import weakref
     x = torch.tensor([1.0, 2.0], requires_grad=True)
-    loss = (x * 2).exp().sum()
+    doubled = x * 2
+    unsaved = weakref.ref(doubled.data.numpy())
+    loss = doubled.exp().sum()
     exp_node = loss.node.inputs[0].node
-    saved = weakref.ref(exp_node.inputs[0].array)       # x * 2: held only by the Exp node
-    assert saved() is not None
+    saved = weakref.ref(exp_node.outputs[0].array)      # exp(2x): the Exp node's gradient reads its output
+    assert saved() is not None and unsaved() is not None
+    del doubled         # exp's gradient does not read its input: nothing holds 2x any more (PyTorch's rule)
+    assert unsaved() is None
+    np.testing.assert_allclose(saved(), np.exp([2.0, 4.0]), rtol=1e-6)
     loss.backward()
     assert saved() is None and x.tolist() == [1.0, 2.0]     # the leaf keeps its data
     np.testing.assert_allclose(x.grad.numpy(), 2 * np.exp([2.0, 4.0]), rtol=1e-6)
