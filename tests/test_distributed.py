@@ -64,13 +64,27 @@ def test_distributed_sampler_shards_are_disjoint_and_reshuffle_alike():
 
 
 @pytest.mark.distributed
-def test_a_rank_that_raises_ends_the_job():
+@pytest.mark.parametrize("script, message", [
+    ("raises.py", "rank 1 fails on purpose"),                 # eager: rank 0 waits in all_reduce
+    ("raises_static.py", "Cannot feed value of shape (4,)"),  # static: rank 0 waits in the graph's AllReduce
+])
+def test_a_rank_that_raises_ends_the_job(script, message):
     start = time.monotonic()
-    run = _launch("raises.py", timeout=30)       # rank 0 waits in all_reduce: without the abort it would hang
+    run = _launch(script, timeout=30)            # without the abort the other rank would hang
     assert time.monotonic() - start < 30
     assert run.returncode != 0
-    assert "rank 1 fails on purpose" in run.stderr
+    assert message in run.stderr
     assert "rank 0 was never released" not in run.stdout
+
+
+@pytest.mark.distributed
+def test_static_distributed_optimizer_on_two_ranks_trains_like_one_process_with_the_whole_batch():
+    _passes("train_static.py")     # Momentum (minimize) and Adam (compute/apply_gradients), 20 steps; shape errors
+
+
+@pytest.mark.distributed
+def test_keras_fit_on_two_shards_trains_like_one_process_with_the_whole_batch():
+    _passes("keras_fit.py")        # SGD-momentum and Adam; broadcast and metric-average callbacks
 
 
 # ----- one process ----------------------------------------------------------------------------------------
@@ -168,3 +182,80 @@ def test_world_of_one_and_errors_before_init():
         dist.destroy_process_group()
     assert not dist.is_initialized()
 
+
+
+# ----- the static side in a world of one -----------------------------------------------------------------
+@pytest.fixture
+def world_of_one():
+    if comm.mpi_unavailable_reason():
+        pytest.skip(comm.mpi_unavailable_reason())
+    import static_api.distribute as hvd
+    with pytest.raises(ValueError, match=r"hvd.init\(\)"):
+        hvd.rank()
+    hvd.init()
+    yield hvd
+    hvd.shutdown()
+
+
+def test_fused_allreduce_splits_mixed_dtypes_back_in_order(world_of_one):
+    import core
+    from core.ops import comm as comm_ops
+    a = core.value(numpy.arange(6, dtype=numpy.float32).reshape(2, 3))
+    b = core.value(numpy.array([7.0, 8.0]), dtype=numpy.float64)
+    c = core.value(numpy.array([[9.0]], dtype=numpy.float32))
+    out = comm_ops.allreduce([a, b, c], "sum")         # one float32 message (a, c), one float64 (b)
+    assert [o.dtype for o in out] == [numpy.float32, numpy.float64, numpy.float32]
+    assert out[0].array.tolist() == [[0, 1, 2], [3, 4, 5]] and out[1].array.tolist() == [7, 8]
+    assert out[2].array.tolist() == [[9.0]]
+    with pytest.raises(TypeError, match=r"AllReduce: argument 'n' expected dtype float32 or float64"):
+        comm_ops.allreduce([core.value(numpy.array([1, 2]))], "avg", ["n"])
+    with pytest.raises(ValueError, match="reduce must be one of"):
+        comm_ops.allreduce([a], "mean")
+    with pytest.raises(ValueError, match="root rank 1 is out of range for a world of size 1"):
+        comm_ops.broadcast([a], 1)
+
+
+def test_static_allreduce_gradient_is_the_allreduce_of_the_gradient(world_of_one):
+    import static_api as tf
+    hvd = world_of_one
+    with tf.Graph().as_default():
+        w = tf.Variable(numpy.array([1.0, 2.0], numpy.float32), name="w")
+        y = tf.reduce_sum(hvd.allreduce(w * w, op=hvd.Sum) * 3.0)
+        (g,) = tf.gradients(y, [w])
+        seen, stack = {}, [g.node]
+        while stack:
+            node = stack.pop()
+            if id(node) not in seen:
+                seen[id(node)] = node.op.name
+                stack += [v.node for v in node.inputs if v.node is not None]
+        assert list(seen.values()).count("AllReduce") == 2      # the forward one (the seed takes its shape) and its vjp
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            assert sess.run(g).tolist() == [6.0, 12.0]          # d(3 w^2)/dw = 6w
+
+
+def test_distributed_optimizer_is_the_optimizer_with_reduced_gradients(world_of_one):
+    import static_api as tf
+    from static_api import keras
+    hvd = world_of_one
+    with pytest.raises(TypeError, match="argument 'optimizer' expected a tf.train or keras optimizer"):
+        hvd.DistributedOptimizer("sgd")
+    with tf.Graph().as_default():
+        base = tf.train.MomentumOptimizer(0.1, 0.9)
+        opt = hvd.DistributedOptimizer(base)
+        assert isinstance(opt, tf.train.MomentumOptimizer) and type(opt).__name__ == "DistributedMomentumOptimizer"
+        with pytest.raises(ValueError, match="already distributed"):
+            hvd.DistributedOptimizer(opt)
+        w = tf.Variable(numpy.array([1.0, -1.0], numpy.float32), name="w")
+        b = tf.Variable(numpy.array(0.5, numpy.float32), name="b")
+        (gw, vw), (gb, vb) = opt.compute_gradients(tf.reduce_sum(w * w), [w, b])
+        assert gb is None and vw is w and vb is b          # b takes no part: its gradient stays None
+        assert gw.op.type == "AllReduce"
+        step = opt.apply_gradients([(gw, vw), (gb, vb)])
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            sess.run(step)
+            assert sess.run(w).tolist() == pytest.approx([0.8, -0.8])      # w - 0.1 * 2w
+    assert keras.optimizers.serialize(hvd.DistributedOptimizer(keras.optimizers.Adam(0.01)))["name"] == "adam"
+    with pytest.raises(NotImplementedError, match="compression"):
+        hvd.DistributedOptimizer(keras.optimizers.SGD(), compression="fp16")
