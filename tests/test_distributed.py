@@ -259,3 +259,57 @@ def test_distributed_optimizer_is_the_optimizer_with_reduced_gradients(world_of_
     assert keras.optimizers.serialize(hvd.DistributedOptimizer(keras.optimizers.Adam(0.01)))["name"] == "adam"
     with pytest.raises(NotImplementedError, match="compression"):
         hvd.DistributedOptimizer(keras.optimizers.SGD(), compression="fp16")
+
+
+# ----- the main job over 2 processes -------------------------------------------------------------------------
+def _console(tmp_path, *args: str) -> subprocess.CompletedProcess:
+    reason = comm.mpi_unavailable_reason()
+    if reason:
+        pytest.skip(reason)
+    script = pathlib.Path(sys.executable).parent / "dualflow"
+    if not script.exists() or _mpiexec() is None:
+        pytest.skip("the dualflow console script or mpiexec is not installed beside this Python")
+    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", DUALFLOW_DEVICE="cpu",
+               PYTHONPATH=os.pathsep.join([str(ROOT)] + [p for p in [os.environ.get("PYTHONPATH")] if p]))
+    return subprocess.run([str(script), *args], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.distributed
+def test_console_script_with_nproc_2_trains_like_one_process_and_only_rank_0_writes(tmp_path):
+    import json
+    from core import datasets
+    from dualflow import cli
+    run = _console(tmp_path, "compare", "--nproc", "2", "--steps", "12", "--batch-size", "16", "--quiet")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert run.stdout.count("over 2 processes") == 1 and run.stdout.count("scaling efficiency") == 1, run.stdout
+    (out,) = (tmp_path / "dualflow-runs").iterdir()          # one run folder, made by the launcher
+    summary = json.loads((out / "compare.json").read_text())
+    assert summary["processes"] == 2 and summary["dist_backend"] == "mpi" and summary["status"] == "complete"
+    train = datasets.load_split(None).train
+    for fe in ("static", "eager"):
+        r = summary["frontends"][fe]
+        # the logged loss is the global batch's: the one-process curve up to float32 reassociation
+        numpy.testing.assert_allclose(r["losses"], cli.train_losses(fe, train, 12, 16, 0), rtol=1e-4, err_msg=fe)
+        assert r["images_per_s_per_process"] == pytest.approx(r["images_per_s"] / 2)
+        assert r["scaling_efficiency"] == pytest.approx(r["images_per_s"] / (2 * r["baseline_images_per_s"]))
+        assert r["baseline_steps"] == 12
+    required = {"checkpoint", "compare.json", "compare.png", "eager-checkpoint.npz", "eager-graph.dot",
+                "static-checkpoint.npz", "static-graph.dot"}
+    optional = {"tensorboard", "eager-graph.svg", "static-graph.svg"}       # with tensorboardX / Graphviz
+    assert required <= {p.name for p in out.iterdir()} <= required | optional
+    assert "AllReduce" in (out / "static-graph.dot").read_text()
+
+    one = _console(tmp_path, "train", "--frontend", "eager", "--nproc", "2", "--steps", "4", "--batch-size", "8",
+                   "--quiet", "--out", "eager-run")
+    assert one.returncode == 0, one.stdout + one.stderr
+    record = json.loads((tmp_path / "eager-run" / "train.json").read_text())
+    assert record["processes"] == 2 and len(record["losses"]) == 4
+    numpy.testing.assert_allclose(record["losses"], cli.train_losses("eager", train, 4, 8, 0), rtol=1e-4)
+
+
+def test_nproc_refuses_a_batch_that_does_not_split_and_peers(tmp_path):
+    from dualflow import cli
+    for args, message in ((["--batch-size", "15"], "--batch-size 15 does not split evenly over 2 processes"),
+                          (["--peers"], "--peers with more than one process is not supported")):
+        assert cli.main(["compare", "--nproc", "2", "--out", str(tmp_path / "x"), *args]) == 2
+    assert not (tmp_path / "x").exists()
