@@ -103,6 +103,11 @@ class Job:
         from core import comm
         self.world = comm.world()
         self.rank, self.size = self.world.rank, self.world.size
+        spec = os.environ.get("DUALFLOW_DEVICE", "").strip().lower()
+        if self.world.kind == "nccl" and spec in ("", "auto", "cuda", "gpu"):
+            # One GPU per process, the one NCCL drives (local rank modulo the GPUs), as Horovod's recipe sets it;
+            # an explicit cuda:N is left as the user gave it.
+            os.environ["DUALFLOW_DEVICE"] = f"cuda:{self.world.device_index}"
         if self.rank:       # only rank 0 prints (errors still reach stderr from every rank)
             sys.stdout = open(os.devnull, "w")
 

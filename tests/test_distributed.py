@@ -28,7 +28,7 @@ def _mpiexec() -> str | None:
     return str(beside) if beside.exists() else shutil.which("mpiexec")
 
 
-def _launch(script: str, timeout: float) -> subprocess.CompletedProcess:
+def _launch(script: str, timeout: float, **env_overrides: str) -> subprocess.CompletedProcess:
     reason = comm.mpi_unavailable_reason()
     if reason:
         pytest.skip(reason)
@@ -38,6 +38,7 @@ def _launch(script: str, timeout: float) -> subprocess.CompletedProcess:
     env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1",
                DUALFLOW_DEVICE="cpu", DUALFLOW_DIST="mpi",
                PYTHONPATH=os.pathsep.join([str(ROOT)] + [p for p in [os.environ.get("PYTHONPATH")] if p]))
+    env.update(env_overrides)
     return subprocess.run([mpiexec, "-n", "2", sys.executable, str(SCRIPTS / script)], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=timeout)
 
@@ -313,3 +314,34 @@ def test_nproc_refuses_a_batch_that_does_not_split_and_peers(tmp_path):
                           (["--peers"], "--peers with more than one process is not supported")):
         assert cli.main(["compare", "--nproc", "2", "--out", str(tmp_path / "x"), *args]) == 2
     assert not (tmp_path / "x").exists()
+
+
+# ----- NCCL (GPU): not run in CPU CI ----------------------------------------------------------------------------
+@pytest.mark.gpu
+@pytest.mark.parametrize("frontend", ["static", "eager"])
+def test_nccl_world_of_one_trains_like_one_process(gpu, frontend, monkeypatch):
+    """Both frontends' data-parallel models over NCCL in a world of one give the one-process losses."""
+    if comm.mpi_unavailable_reason():
+        pytest.skip(comm.mpi_unavailable_reason())
+    monkeypatch.setenv("DUALFLOW_DEVICE", "cuda")      # Job pins it to NCCL's GPU; undone after the test
+    from core import datasets
+    from dualflow import cli, distributed
+    import static_api.distribute as hvd
+    data = datasets.load_split(None).train
+    job = distributed.Job()          # the default kind on a GPU device: NCCL
+    try:
+        assert job.world.kind == "nccl" and job.size == 1 and os.environ["DUALFLOW_DEVICE"] == "cuda:0"
+        got = cli.run(frontend, data, 10, 32, 0, job=job)["losses"]
+    finally:
+        hvd.shutdown()
+    numpy.testing.assert_allclose(got, cli.train_losses(frontend, data, 10, 32, 0), rtol=1e-6)
+
+
+@pytest.mark.gpu
+def test_nccl_two_processes_on_one_gpu_where_nccl_allows(gpu):
+    env = dict(DUALFLOW_DEVICE="cuda", DUALFLOW_DIST="nccl")
+    run = _launch("nccl_pair.py", timeout=180, **env)
+    assert run.returncode == 0, run.stdout + run.stderr
+    if "SKIP rank" in run.stdout:
+        pytest.skip(run.stdout.strip().splitlines()[0])
+    assert "PASS rank 0" in run.stdout and "PASS rank 1" in run.stdout, run.stdout + run.stderr
