@@ -108,10 +108,7 @@ def measure(nproc: int, args: argparse.Namespace) -> dict:
                "--steps", str(args.steps), "--warmup", str(args.warmup), "--hw", str(args.hw)]
         if nproc > 1:
             from dualflow import distributed
-            exe = distributed.mpiexec()
-            if exe is None:
-                raise SystemExit("no mpiexec beside this Python or on PATH: pip install 'dualflow[dist]'")
-            cmd = [exe, "-n", str(nproc)] + cmd
+            cmd = [distributed.launcher(nproc), "-n", str(nproc)] + cmd
         subprocess.run(cmd, env=env, check=True, timeout=600)
         with open(path) as f:
             return json.load(f)
@@ -119,8 +116,8 @@ def measure(nproc: int, args: argparse.Namespace) -> dict:
 
 def table(one: dict, many: dict) -> str:
     n = many["processes"]
-    lines = [f"Seed CNN, random {one['hw']}x{one['hw']} images, {one['batch_per_process']} images per process per step, CPU, "
-             f"1 BLAS thread per process; gradients: {one['gradient_floats']:,} float32 "
+    lines = [f"Seed CNN, random {one['hw']}x{one['hw']} images, {one['batch_per_process']} images per process per "
+             f"step, CPU, 1 BLAS thread per process; gradients: {one['gradient_floats']:,} float32 "
              f"({one['gradient_floats'] * 4 / 1024:.0f} KiB); gradient all-reduce alone over {n} processes: "
              f"{many['gradient_allreduce_alone_ms']:.3f} ms", "",
              "| frontend | processes | median step (ms) | images/s | images/s per process | scaling efficiency | "

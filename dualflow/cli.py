@@ -500,7 +500,8 @@ def main(argv: list[str] | None = None) -> int:
             _check_out(args.out, args.force)
         split = datasets.load_split(args.data_dir)      # bad data is reported before any folder is made
         if distributed.must_launch(args.nproc):
-            return distributed.launch(argv, args.nproc, args.out or _default_out())
+            exe = distributed.launcher(args.nproc)       # before a run folder is made
+            return distributed.launch(exe, argv, args.nproc, args.out or _default_out())
         job = distributed.setup()
         if args.out is None:
             args.out = _default_out() if job is None else job.on_rank0(_default_out)

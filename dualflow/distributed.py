@@ -64,18 +64,22 @@ def check(nproc: int, batch_size: int, peers: bool) -> None:
                          "train in one process")
 
 
-def launch(argv: Sequence[str], nproc: int, out: str) -> int:
-    """Run this command under ``mpiexec -n nproc``; its exit status (130 after Ctrl-C).  The ranks get the same
-    arguments (their ``--nproc`` matches the job's size, so they do not launch again) and the run folder the
-    launcher resolved, appended last so that it wins."""
+def launcher(nproc: int) -> str:
+    """The ``mpiexec`` that ``--nproc`` runs, or a ValueError saying what is missing."""
     from core import comm
     reason = comm.mpi_unavailable_reason()
     exe = mpiexec()
     if reason or exe is None:
         raise ValueError(f"--nproc {nproc} needs MPI: {reason or 'no mpiexec beside Python or on PATH'} "
                          "(pip install 'dualflow[dist]' brings mpi4py and mpich)")
-    cmd = [exe, "-n", str(nproc), sys.executable, "-m", "dualflow", *argv, "--out", out]
-    proc = subprocess.Popen(cmd)
+    return exe
+
+
+def launch(exe: str, argv: Sequence[str], nproc: int, out: str) -> int:
+    """Run this command under ``exe -n nproc`` (see ``launcher``); its exit status (130 after Ctrl-C).  The ranks
+    get the same arguments (their ``--nproc`` matches the job's size, so they do not launch again) and the run
+    folder the launcher resolved, appended last so that it wins."""
+    proc = subprocess.Popen([exe, "-n", str(nproc), sys.executable, "-m", "dualflow", *argv, "--out", out])
     try:
         return proc.wait()
     except KeyboardInterrupt:           # mpiexec got the same Ctrl-C and passes it to the ranks

@@ -316,6 +316,17 @@ def test_nproc_refuses_a_batch_that_does_not_split_and_peers(tmp_path):
     assert not (tmp_path / "x").exists()
 
 
+def test_nproc_inside_a_job_must_match_it(monkeypatch):
+    from dualflow import distributed
+    monkeypatch.setenv("PMI_SIZE", "4")                 # as mpiexec -n 4 (MPICH) announces the job
+    assert distributed.launched_size() == 4
+    assert not distributed.must_launch(4) and not distributed.must_launch(1)
+    with pytest.raises(ValueError, match="already one of an MPI job of 4 processes"):
+        distributed.must_launch(2)
+    monkeypatch.delenv("PMI_SIZE")
+    assert distributed.must_launch(2) and not distributed.must_launch(1)
+
+
 # ----- NCCL (GPU): not run in CPU CI ----------------------------------------------------------------------------
 @pytest.mark.gpu
 @pytest.mark.parametrize("frontend", ["static", "eager"])
