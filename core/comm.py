@@ -76,6 +76,11 @@ class Communicator:
         self.mpi_comm = mpi_comm                 # metadata (shapes, ids) always travels over MPI
         self.rank: int = mpi_comm.Get_rank()
         self.size: int = mpi_comm.Get_size()
+        # The processes on this node (one per GPU, as Horovod's local_rank picks the device).
+        node = mpi_comm.Split_type(_mpi().COMM_TYPE_SHARED)
+        self.local_rank: int = node.Get_rank()
+        self.local_size: int = node.Get_size()
+        node.Free()
 
     # ----- the collectives --------------------------------------------------------
     def allreduce(self, x: Any, op: str = "sum", async_op: bool = False) -> Any:
@@ -218,8 +223,7 @@ class NcclCommunicator(Communicator):
         self._cupy = cuda_status.cupy_module()
         from cupy.cuda import nccl
         self._nccl = nccl
-        local = mpi_comm.Split_type(_mpi().COMM_TYPE_SHARED).Get_rank()
-        self.device_index = local % cuda_status.device_count()
+        self.device_index = self.local_rank % cuda_status.device_count()
         uid = nccl.get_unique_id() if self.rank == 0 else None
         uid = mpi_comm.bcast(uid, root=0)
         with self._cupy.cuda.Device(self.device_index):
@@ -418,7 +422,9 @@ def _abort_on_uncaught(MPI: Any) -> None:
     rank = MPI.COMM_WORLD.Get_rank()
 
     def hook(kind: type, value: BaseException, tb: Any) -> None:
-        sys.stderr.write(f"[rank {rank}] uncaught {kind.__name__}; aborting the job\n")
+        # The error itself first: mpiexec may stop forwarding this rank's output once the abort kills it.
+        sys.stderr.write(f"[rank {rank}] uncaught {kind.__name__}: {value}; aborting the job\n")
+        sys.stderr.flush()
         previous(kind, value, tb)
         sys.stderr.flush()
         MPI.COMM_WORLD.Abort(1)

@@ -25,7 +25,7 @@ import numpy
 
 from core import checkpoint, datasets, device
 from core.random import seed_everything
-from dualflow import models
+from dualflow import distributed, models
 
 SPLIT_HELP = ("A folder with MNIST-style train and t10k files trains on train and holds out t10k; a folder with "
               "only one of them (e.g. the shared MNIST test set) trains on its first 80% and holds out the rest "
@@ -94,8 +94,9 @@ def _peak_rss_mib() -> float | None:
 
 
 def run(frontend: str, data: datasets.ImageDataset, steps: int, batch_size: int, seed: int, lr: float = 0.05,
-        progress: bool = False) -> dict:
-    """Train ``frontend`` (a frontend or peer name) for ``steps`` steps from the seeded initial weights."""
+        progress: bool = False, job: distributed.Job | None = None) -> dict:
+    """Train ``frontend`` (a frontend or peer name) for ``steps`` steps from the seeded initial weights; with a
+    ``job``, data-parallel: this rank trains on its slice of every batch (see ``dualflow.distributed``)."""
     seed_everything(seed)
     in_hw = data.images.shape[2:]
     weights = models.init_weights(in_hw, data.num_classes, seed)
@@ -104,23 +105,31 @@ def run(frontend: str, data: datasets.ImageDataset, steps: int, batch_size: int,
     peak_window = _reset_peak_rss()
     t0 = time.perf_counter()
     cls = models.FRONTENDS[frontend] if frontend in models.FRONTENDS else models.PEERS[frontend][0]
+    if job is not None:
+        cls = job.model_class(frontend)
     model = cls(weights, lr, in_hw)
     losses, times = [], []
     first = None
-    bar = _Progress(frontend, steps, progress)
+    bar = _Progress(frontend, steps, progress and (job is None or job.writes))
     try:
         for idx in _batches(len(data.labels), batch_size, steps, seed):
+            if job is not None:
+                idx = job.shard(idx)
             s = time.perf_counter()
             loss = model.step(data.images[idx], data.labels[idx])
             value = model.loss_value(loss)      # a fetch: the step is finished when the value is on the host
             dt = time.perf_counter() - s
             if first is None:
                 first = time.perf_counter() - t0
+            if job is not None:
+                value = job.mean(value)         # the global batch's loss, outside the timed step
             losses.append(value)
             times.append(dt)
             bar.update(len(losses), value, batch_size / dt)
     finally:
         bar.close()
+    if job is not None:
+        times = job.slowest(times)
     return {"model": model, "losses": losses, "times": times, "first_step_s": first,
             "peak_rss_mib": _peak_rss_mib() if peak_window else None}
 
@@ -206,13 +215,18 @@ def compare(args: argparse.Namespace, record: dict | None = None, split: dataset
     summary = record if record is not None else {}
     summary.update(_record(args, split))
     summary.update(dataset=train.name, steps=steps)
+    job = distributed.setup()
+    writes = job is None or job.writes
+    if job is not None:
+        summary.update(processes=job.size, dist_backend=job.world.kind)
     print(f"train: {split.train_source}; held-out: {split.heldout_source}; device {dev}; seed {args.seed}; "
-          f"{steps} steps of batch {args.batch_size}")
-    os.makedirs(args.out, exist_ok=True)
+          f"{steps} steps of batch {args.batch_size}" + (f" over {job.size} processes" if job else ""))
+    if writes:
+        os.makedirs(args.out, exist_ok=True)
     results = summary["frontends"]
     for fe in names:
-        r = run(fe, train, steps, args.batch_size, args.seed, args.lr, progress=not args.quiet)
-        times = numpy.array(r["times"][1:] or r["times"])
+        r = run(fe, train, steps, args.batch_size, args.seed, args.lr, progress=not args.quiet, job=job)
+        times = _steady(r["times"])
         results[fe] = {
             "median_step_ms": float(numpy.median(times) * 1e3),
             "step_ms_quartiles": [float(q * 1e3) for q in numpy.percentile(times, [25, 75])],
@@ -224,7 +238,9 @@ def compare(args: argparse.Namespace, record: dict | None = None, split: dataset
             "heldout_accuracy": _accuracy(r["model"], held),
             "losses": r["losses"],
         }
-        if fe in models.FRONTENDS:
+        if job is not None:
+            results[fe].update(_scaling(job, fe, train, steps, args, float(numpy.median(times))))
+        if fe in models.FRONTENDS and writes:
             ckpt = os.path.join(args.out, f"{fe}-checkpoint.npz")
             r["model"].save(ckpt)
             dot = r["model"].to_dot(train.images[:args.batch_size], train.labels[:args.batch_size])
@@ -238,6 +254,8 @@ def compare(args: argparse.Namespace, record: dict | None = None, split: dataset
     summary["max_loss_curve_diff"] = results["eager"]["max_loss_diff_vs_static"]
     summary["max_loss_curve_rel_diff"] = results["eager"]["max_loss_rel_diff_vs_static"]
     _print_table(summary)
+    if not writes:
+        return summary
     _plot(summary, os.path.join(args.out, "compare.png"))
     logged = _tensorboard(summary, os.path.join(args.out, "tensorboard"))
     summary["saved"] += ["compare.png"] + (["tensorboard/"] if logged else [])
@@ -247,6 +265,20 @@ def compare(args: argparse.Namespace, record: dict | None = None, split: dataset
           + (", tensorboard/ (tensorboard --logdir " + os.path.join(args.out, "tensorboard") + ")" if logged else
              " (pip install tensorboardX for a TensorBoard log)"))
     return summary
+
+
+def _steady(times: list) -> numpy.ndarray:
+    """Step times without the first step (which builds plans and warms caches), unless it is the only one."""
+    return numpy.array(times[1:] or times)
+
+
+def _scaling(job: distributed.Job, fe: str, data: datasets.ImageDataset, steps: int, args: argparse.Namespace,
+             median_s: float) -> dict:
+    """A data-parallel column's throughput figures against the one-process baseline (``dualflow.distributed``)."""
+    n = min(steps, distributed.BASELINE_STEPS)
+    base = job.on_rank0(lambda: float(numpy.median(_steady(
+        run(fe, data, n, args.batch_size, args.seed, args.lr)["times"]))))
+    return job.figures(args.batch_size, median_s, base, n)
 
 
 def _write_graph(dot: str, stem: str) -> None:
@@ -283,6 +315,10 @@ def _print_table(s: dict) -> None:
     for label, key, fmt in rows:
         cells = [s["frontends"][fe].get(key) for fe in names]
         print(f"{label:32}" + "".join(f"{'n/a' if c is None else fmt.format(c):>12}" for c in cells))
+    if "processes" in s:
+        for label, key, fmt in distributed.ROWS:
+            print(f"{label:32}" + "".join(f"{fmt.format(s['frontends'][fe][key]):>12}" for fe in names))
+        print(distributed.NOTE)
     print("(peak RSS: the process's resident peak while that column trained, earlier columns' memory included)")
     print(f"largest |loss difference| between the two curves: {s['max_loss_curve_diff']:.3g} "
           f"(relative {s['max_loss_curve_rel_diff']:.3g})")
@@ -327,15 +363,28 @@ def train_cmd(args: argparse.Namespace, record: dict | None = None, split: datas
     summary = record if record is not None else {}
     summary.update(_record(args, split))
     summary.update(dataset=train.name, steps=steps, frontend=args.frontend)
+    job = distributed.setup()
     print(f"training {args.model} with the {args.frontend} frontend ({device.default()}); train: "
-          f"{split.train_source}; held-out: {split.heldout_source}; {steps} steps of batch {args.batch_size}")
-    os.makedirs(args.out, exist_ok=True)
-    r = run(args.frontend, train, steps, args.batch_size, args.seed, args.lr, progress=not args.quiet)
+          f"{split.train_source}; held-out: {split.heldout_source}; {steps} steps of batch {args.batch_size}"
+          + (f" over {job.size} processes" if job else ""))
+    if job is None or job.writes:
+        os.makedirs(args.out, exist_ok=True)
+    r = run(args.frontend, train, steps, args.batch_size, args.seed, args.lr, progress=not args.quiet, job=job)
     acc = _accuracy(r["model"], held)
     path = os.path.join(args.out, f"{args.frontend}-{args.model}.npz")
-    r["model"].save(path)
+    median_s = float(numpy.median(_steady(r["times"])))
     summary.update(status="complete", final_loss=r["losses"][-1], heldout_accuracy=acc, losses=r["losses"],
+                   median_step_ms=median_s * 1e3, images_per_s=args.batch_size / median_s,
                    saved=[os.path.basename(path)])
+    if job is not None:
+        summary.update(dist_backend=job.world.kind, **_scaling(job, args.frontend, train, steps, args, median_s))
+        print(f"{job.size} processes: {summary['images_per_s']:.0f} images/s, "
+              f"{summary['images_per_s_per_process']:.0f} per process; 1-process baseline "
+              f"{summary['baseline_images_per_s']:.0f} images/s; scaling efficiency "
+              f"{summary['scaling_efficiency']:.2f}\n{distributed.NOTE}")
+        if not job.writes:
+            return summary
+    r["model"].save(path)
     _write_json(os.path.join(args.out, "train.json"), summary)
     print(f"final loss {r['losses'][-1]:.4f}, held-out accuracy {acc:.4f}; checkpoint {path}")
     return summary
@@ -425,6 +474,9 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--out", default=None, help="output folder (default: a new folder under ./dualflow-runs/)")
     common.add_argument("--force", action="store_true", help="write into an --out that already holds a run")
     common.add_argument("--quiet", action="store_true", help="no progress output")
+    common.add_argument("--nproc", type=_positive_int, default=1, help="data-parallel over this many processes: "
+                        "starts mpiexec with the same arguments (the same as running under mpiexec -n N); "
+                        "--batch-size stays the global batch (default: %(default)s)")
     t = sub.add_parser("train", parents=[common], epilog=SPLIT_HELP,
                        help="train and evaluate one frontend, save a checkpoint")
     t.add_argument("--frontend", choices=sorted(models.FRONTENDS), required=True)
@@ -437,18 +489,25 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
     record: dict = {}
+    job = None
     try:
         device.default()
+        distributed.check(max(args.nproc, distributed.launched_size()), args.batch_size, getattr(args, "peers", False))
         if args.out is not None:
             _check_out(args.out, args.force)
         split = datasets.load_split(args.data_dir)      # bad data is reported before any folder is made
+        if distributed.must_launch(args.nproc):
+            exe = distributed.launcher(args.nproc)       # before a run folder is made
+            return distributed.launch(exe, argv, args.nproc, args.out or _default_out())
+        job = distributed.setup()
         if args.out is None:
-            args.out = _default_out()
+            args.out = _default_out() if job is None else job.on_rank0(_default_out)
         (compare if args.command == "compare" else train_cmd)(args, record, split)
     except KeyboardInterrupt:
-        if record and os.path.isdir(args.out):
+        if record and os.path.isdir(args.out) and (job is None or job.writes):
             record["status"] = "interrupted"
             _write_json(os.path.join(args.out, f"{args.command}.json"), record)
             done = ", ".join(record.get("frontends", {})) or "none"
@@ -459,6 +518,8 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except (UsageError, datasets.DatasetError, ValueError, RuntimeError, NotImplementedError) as exc:
         print(f"dualflow: error: {exc}", file=sys.stderr)
+        if job is not None:
+            job.fail(2)
         return 2
     return 0
 

@@ -54,11 +54,12 @@ class Eager:
         self.model.load_state_dict({k: torch.tensor(v) for k, v in weights.items()})
         self.opt = torch.optim.SGD(self.model.parameters(), lr=lr, momentum=0.9)
         self.loss_fn = nn.CrossEntropyLoss()
+        self.train_model = self.model       # what a training step calls (data-parallel runs wrap the model)
 
     def step(self, x: numpy.ndarray, y: numpy.ndarray) -> Any:
         t = self.torch
         self.opt.zero_grad()
-        loss = self.loss_fn(self.model(t.tensor(x)), t.tensor(y))
+        loss = self.loss_fn(self.train_model(t.tensor(x)), t.tensor(y))
         loss.backward()
         self.opt.step()
         return loss
@@ -99,11 +100,16 @@ class Static:
             self.logits = tf.matmul(h, v["fc.weight"], transpose_b=True) + v["fc.bias"]
             self.loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=self.y,
                                                                                       logits=self.logits))
-            self.train_op = tf.train.MomentumOptimizer(lr, 0.9).minimize(self.loss)
+            self.train_op = self.optimizer(lr).minimize(self.loss)
             self.pred = tf.argmax(self.logits, 1)
             self.saver = tf.train.Saver()
             self.sess = tf.Session()
             self.sess.run(tf.global_variables_initializer())
+
+    def optimizer(self, lr: float) -> Any:
+        """The graph's optimizer (data-parallel runs wrap it)."""
+        import static_api as tf
+        return tf.train.MomentumOptimizer(lr, 0.9)
 
     def step(self, x: numpy.ndarray, y: numpy.ndarray) -> Any:
         return self.sess.run([self.loss, self.train_op], {self.x: x, self.y: y})[0]
