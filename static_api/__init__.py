@@ -11,6 +11,7 @@
 """
 from typing import Any
 
+from core import errors as _errors
 from static_api import app, errors, flags, gfile, layers, losses, nn, summary, train
 from static_api import tf_logging as logging
 from static_api.config import ConfigProto, GPUOptions, GraphOptions, OptimizerOptions, RunMetadata, RunOptions
@@ -22,7 +23,8 @@ from static_api.variables import (AUTO_REUSE, GLOBAL_VARIABLES, TRAINABLE_VARIAB
                                   assign_sub, constant_initializer,
                                   get_variable, global_variables, global_variables_initializer,
                                   glorot_uniform_initializer, initialize_all_variables, ones_initializer,
-                                  random_normal, random_normal_initializer, random_uniform, set_random_seed,
+                                  random_normal, random_normal_initializer, random_uniform, random_uniform_initializer,
+                                  set_random_seed,
                                   trainable_variables, truncated_normal, truncated_normal_initializer, variable_scope,
                                   variables_initializer, zeros_initializer)
 
@@ -58,6 +60,7 @@ class initializers:
     ones = ones_initializer
     random_normal = random_normal_initializer
     truncated_normal = truncated_normal_initializer
+    random_uniform = random_uniform_initializer
     glorot_uniform = glorot_uniform_initializer
     constant = constant_initializer
 
@@ -74,8 +77,11 @@ class compat:
         pass
 
 
+_missing = _errors.missing_names(__name__)
+
+
 def __getattr__(name: str):
-    if name == "keras":
+    if name == "keras":     # imported on first use: static_api.keras imports this package
         import importlib
         return importlib.import_module("static_api.keras")
-    raise AttributeError(f"module 'static_api' has no attribute '{name}'")
+    return _missing(name)

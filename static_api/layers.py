@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from core import errors as _errors
 from static_api.graph import Tensor, get_default_graph
 from static_api.keras import layers as K
 
@@ -67,3 +68,6 @@ def batch_normalization(inputs: Tensor, axis: int = -1, momentum: float = 0.99, 
     for update in layer.updates:
         graph.add_to_collection(UPDATE_OPS, update)
     return out
+
+
+__getattr__ = _errors.missing_names(__name__)     # a missing public name says so

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from core import errors as _errors
 from static_api import nn, ops
 from static_api.graph import Tensor, get_default_graph, named
 
@@ -45,3 +46,6 @@ def mean_squared_error(labels: Any, predictions: Tensor, weights: float = 1.0, s
 
 def get_losses() -> list[Tensor]:
     return get_default_graph().get_collection(LOSSES)
+
+
+__getattr__ = _errors.missing_names(__name__)     # a missing public name says so

@@ -125,6 +125,26 @@ def greater(x, y, name=None):
     return named(core.greater(*_pair(x, y)), name)
 
 
+def not_equal(x, y, name=None):
+    return named(core.not_equal(*_pair(x, y)), name)
+
+
+def less_equal(x, y, name=None):
+    return named(core.less_equal(*_pair(x, y)), name)
+
+
+def greater_equal(x, y, name=None):
+    return named(core.greater_equal(*_pair(x, y)), name)
+
+
+def logical_and(x, y, name=None):
+    return named(core.logical_and(*_pair(x, y)), name)
+
+
+def logical_or(x, y, name=None):
+    return named(core.logical_or(*_pair(x, y)), name)
+
+
 def where(condition, x=None, y=None, name=None):
     x, y = _pair(x, y)
     return named(core.where(condition, x, y), name)

@@ -17,6 +17,7 @@ from typing import Any, Sequence
 
 import numpy
 
+from core import errors as _errors
 from static_api import ops
 from static_api.graph import Tensor, get_default_graph
 
@@ -98,3 +99,6 @@ class FileWriter:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
+
+
+__getattr__ = _errors.missing_names(__name__)     # a missing public name says so

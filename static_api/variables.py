@@ -149,6 +149,16 @@ class random_normal_initializer(Initializer):
         return _rng(self.seed).normal(self.mean, self.stddev, size=shape).astype(as_dtype(dtype))
 
 
+class random_uniform_initializer(Initializer):
+    """Uniform in [minval, maxval) (TF1's defaults: [0, 1))."""
+
+    def __init__(self, minval: float = 0.0, maxval: float | None = None, seed: int | None = None) -> None:
+        self.minval, self.maxval, self.seed = minval, 1.0 if maxval is None else maxval, seed
+
+    def __call__(self, shape, dtype=numpy.float32):
+        return _rng(self.seed).uniform(self.minval, self.maxval, size=shape).astype(as_dtype(dtype))
+
+
 class truncated_normal_initializer(random_normal_initializer):
     """Normal values redrawn until within two standard deviations of the mean, as TF does."""
 
@@ -190,8 +200,7 @@ def truncated_normal(shape, mean=0.0, stddev=1.0, dtype=numpy.float32, seed=None
 
 
 def random_uniform(shape, minval=0.0, maxval=1.0, dtype=numpy.float32, seed=None, name=None):
-    return get_default_graph().constant(_rng(seed).uniform(minval, maxval, size=shape).astype(as_dtype(dtype)),
-                                        name=name)
+    return get_default_graph().constant(random_uniform_initializer(minval, maxval, seed)(shape, dtype), name=name)
 
 
 AUTO_REUSE = "AUTO_REUSE"

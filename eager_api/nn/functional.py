@@ -5,6 +5,7 @@ from typing import Any
 
 import numpy
 
+from core import errors as _errors
 import core
 from core.errors import ArgumentError, ShapeError
 from core.op import grad_mode
@@ -405,3 +406,6 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
                 running_var.mul_(1 - momentum).add_(var.reshape(c) * (momentum * n / max(n - 1, 1)))
         return y
     return _T(core.batch_norm_eval(input, g, b, running_mean.reshape(bshape), running_var.reshape(bshape), eps))
+
+
+__getattr__ = _errors.missing_names(__name__)     # a missing public name says so

@@ -9,6 +9,7 @@ from typing import Any, Iterable
 
 import numpy
 
+from core import errors as _errors
 import backends
 from core.op import grad_mode
 from core.ops import optim as optim_ops
@@ -221,3 +222,6 @@ class Adadelta(Optimizer):
 
 
 from eager_api.optim import lr_scheduler  # noqa: E402  (torch.optim.lr_scheduler needs Optimizer, defined above)
+
+
+__getattr__ = _errors.missing_names(__name__)     # a missing public name says so

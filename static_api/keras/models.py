@@ -7,6 +7,7 @@ from typing import Any, Callable, Sequence
 
 import numpy
 
+from core import errors as _errors
 from core import checkpoint, interop
 from static_api import ops
 from static_api.graph import PlaceholderOp, Tensor
@@ -143,6 +144,9 @@ class Model:
         self._ensure_built()
         opt = self.optimizer = optimizers.get(optimizer)
         out = self.output
+        if getattr(out, "_keras_mask", None) is not None:     # Keras would leave masked steps out of the loss
+            raise NotImplementedError(f"Model \"{self.name}\": a loss over a masked output (from "
+                                      "Embedding(mask_zero=True)) is not implemented in dualflow (see docs/compat.md)")
         self._loss_spec = losses.get(loss)
         with self.graph.as_default():
             self._target, self.loss = self._loss(self._loss_spec, out)
@@ -232,27 +236,37 @@ class Model:
 
     def _batched(self, fetches: list, xs: list, y: numpy.ndarray | None, batch_size: int,
                  train_op: Any = None, order: numpy.ndarray | None = None,
-                 weights: numpy.ndarray | None = None) -> list:
+                 weights: numpy.ndarray | None = None, callbacks: Sequence[Any] = ()) -> list:
         """Run ``fetches`` (and ``train_op``, in training mode) over batches; means over all samples.
-        ``weights`` scale each sample's loss (Keras' sample_weight)."""
+        ``weights`` scale each sample's loss (Keras' sample_weight).  In training, ``callbacks`` hear of each
+        batch with the running means so far (Keras' batch logs) and may stop the epoch (``stop_training``)."""
         sess = self._session()
         n = len(xs[0])
         order = numpy.arange(n) if order is None else order
-        totals = numpy.zeros(len(fetches))
-        for start in range(0, n, batch_size):
+        totals, seen = numpy.zeros(len(fetches)), 0
+        for batch, start in enumerate(range(0, n, batch_size)):
             idx = order[start:start + batch_size]
             feed = {t: a[idx] for t, a in zip(self.inputs, xs)}
             if y is not None:
                 feed[self._target] = y[idx]
                 feed[self._sample_weight] = (numpy.ones(len(idx), numpy.float32) if weights is None
                                              else weights[idx])
+            for cb in callbacks:
+                cb.on_train_batch_begin(batch)
             if train_op is not None:
                 feed[self._lp] = True
                 vals = sess.run(fetches + [train_op], feed)[:-1]
             else:
                 vals = sess.run(fetches, feed)
             totals += numpy.array(vals, dtype=numpy.float64) * len(idx)
-        return [float(t) for t in totals / n]
+            seen += len(idx)
+            if callbacks:
+                logs = dict(zip(self.metrics_names, (float(t) for t in totals / seen)))
+                for cb in callbacks:
+                    cb.on_train_batch_end(batch, logs)
+                if self.stop_training:
+                    break
+        return [float(t) for t in totals / seen]
 
     def fit(self, x: Any = None, y: Any = None, batch_size: int | None = 32, epochs: int = 1, verbose: Any = 1,
             validation_split: float = 0.0, validation_data: tuple | None = None, shuffle: bool = True,
@@ -289,7 +303,7 @@ class Model:
                 cb.on_epoch_begin(epoch)
             t0 = time.perf_counter()
             order = rng.permutation(len(y)) if shuffle else None
-            vals = self._batched(fetches, xs, y, batch_size, self._train_op, order, weights)
+            vals = self._batched(fetches, xs, y, batch_size, self._train_op, order, weights, callbacks)
             logs = dict(zip(self.metrics_names, vals))
             if validation_data is not None:
                 vx, vy, *vw = validation_data
@@ -547,3 +561,5 @@ def _class_weights(y: numpy.ndarray, class_weight: dict) -> numpy.ndarray:
     labels = numpy.round(labels).astype(numpy.int64)
     return numpy.array([class_weight.get(int(c), 1.0) for c in labels], numpy.float32)
 
+
+__getattr__ = _errors.missing_names(__name__)     # a missing public name says so
