@@ -12,14 +12,14 @@
 from typing import Any
 
 from core import errors as _errors
-from static_api import app, errors, flags, gfile, layers, losses, nn, summary, train
+from static_api import app, contrib, errors, flags, gfile, layers, losses, nn, summary, train
 from static_api import tf_logging as logging
 from static_api.config import ConfigProto, GPUOptions, GraphOptions, OptimizerOptions, RunMetadata, RunOptions
 from static_api.graph import (Graph, Operation, Tensor, TensorShape, convert_to_tensor, get_default_graph,
                               get_default_session, reset_default_graph)
 from static_api.ops import *  # noqa: F401,F403  (the tf namespace of op functions and dtypes)
 from static_api.session import InteractiveSession, Session
-from static_api.variables import (AUTO_REUSE, GLOBAL_VARIABLES, TRAINABLE_VARIABLES, Variable, assign, assign_add,
+from static_api.variables import (AUTO_REUSE, GLOBAL_VARIABLES, REGULARIZATION_LOSSES, TRAINABLE_VARIABLES, Variable, assign, assign_add,
                                   assign_sub, constant_initializer,
                                   get_variable, global_variables, global_variables_initializer,
                                   glorot_uniform_initializer, initialize_all_variables, ones_initializer,
@@ -34,6 +34,7 @@ class GraphKeys:
     TRAINABLE_VARIABLES = TRAINABLE_VARIABLES
     UPDATE_OPS = layers.UPDATE_OPS
     LOSSES = losses.LOSSES
+    REGULARIZATION_LOSSES = REGULARIZATION_LOSSES
 
 
 def get_collection(key: str, scope: str | None = None) -> list:

@@ -14,6 +14,7 @@ from static_api.graph import (AssignOp, Tensor, VariableOp, convert_to_tensor, g
 from static_api.ops import _t, group
 
 GLOBAL_VARIABLES, TRAINABLE_VARIABLES = "variables", "trainable_variables"
+REGULARIZATION_LOSSES = "regularization_losses"     # penalties that tf.losses.get_regularization_loss() adds up
 
 
 class Variable(Tensor):
@@ -232,8 +233,9 @@ def variable_scope(name_or_scope: str, reuse: Any = None, default_name: str | No
 
 
 def get_variable(name: str, shape: Sequence[int] | None = None, dtype: Any = numpy.float32,
-                 initializer: Any = None, trainable: bool = True) -> Variable:
-    """A variable named within the current variable scope: made once, then shared where the scope reuses."""
+                 initializer: Any = None, regularizer: Any = None, trainable: bool = True) -> Variable:
+    """A variable named within the current variable scope: made once, then shared where the scope reuses.
+    ``regularizer(variable)`` (when not None) goes to ``GraphKeys.REGULARIZATION_LOSSES`` when it is made."""
     g = get_default_graph()
     dtype = as_dtype(dtype)
     stack = _scope_stack(g)
@@ -252,6 +254,9 @@ def get_variable(name: str, shape: Sequence[int] | None = None, dtype: Any = num
     with g.name_scope_cleared():        # variable names follow variable scopes, not name scopes
         var = Variable(value, trainable=trainable, name=full, dtype=dtype)
     g.add_to_collection(_VAR_STORE, var)
+    penalty = regularizer(var) if regularizer is not None else None
+    if penalty is not None:
+        g.add_to_collection(REGULARIZATION_LOSSES, penalty)
     return var
 
 
