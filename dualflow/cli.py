@@ -24,6 +24,7 @@ from typing import Any
 import numpy
 
 from core import checkpoint, datasets, device
+from core.progress import Progress as _Progress     # one copy, shared with Keras fit and the examples
 from core.random import seed_everything
 from dualflow import models
 
@@ -44,32 +45,6 @@ def _batches(n: int, batch_size: int, steps: int, seed: int):
             order = numpy.concatenate([order, rng.permutation(n)])
         yield order[:batch_size]
         order = order[batch_size:]
-
-
-class _Progress:
-    """A tqdm bar on a terminal; elsewhere (a log, CI) one line every few seconds instead of a flood."""
-
-    def __init__(self, name: str, steps: int, enabled: bool, every_s: float = 5.0) -> None:
-        self.name, self.steps, self.every_s = name, steps, every_s
-        self.bar = self.last = None
-        if enabled and sys.stderr.isatty():
-            from tqdm import tqdm
-            self.bar = tqdm(total=steps, desc=f"{name:>10}", unit="step", leave=True)
-        elif enabled:
-            self.last = time.perf_counter()
-
-    def update(self, done: int, loss: float, img_s: float) -> None:
-        if self.bar is not None:
-            self.bar.update(1)
-            self.bar.set_postfix(loss=f"{loss:.4f}", img_s=f"{img_s:.0f}")
-        elif self.last is not None and (time.perf_counter() - self.last >= self.every_s or done == self.steps):
-            self.last = time.perf_counter()
-            print(f"{self.name}: step {done}/{self.steps}, loss {loss:.4f}, {img_s:.0f} images/s", file=sys.stderr,
-                  flush=True)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
 
 
 def _reset_peak_rss() -> bool:

@@ -1,4 +1,6 @@
-"""Shared test data: the shared MNIST test set split 8,000 / 2,000."""
+"""Shared test data: MNIST from ``$DUALFLOW_DATA`` (read once, when the tests start: conftest then unsets it so
+that other tests see the bundled default), else the shared MNIST test set next to the repository, split as the
+CLI splits it (the shared t10k: 8,000 / 2,000)."""
 import importlib.util
 import os
 
@@ -6,7 +8,8 @@ import pytest
 
 from core import datasets
 
-MNIST_DIR = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "mnist")
+SHARED_MNIST = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "mnist")
+MNIST_DIR = os.environ.get("DUALFLOW_DATA") or SHARED_MNIST
 EXAMPLES = os.path.join(os.path.dirname(__file__), "..", "examples")
 
 
@@ -18,10 +21,17 @@ def load_example(name):
     return mod
 
 
-def mnist_split():
+def mnist_dir():
+    """The MNIST folder, or a skip that says where it was looked for and how to give one."""
     if not os.path.isdir(MNIST_DIR):
-        pytest.skip(f"shared MNIST not found at {MNIST_DIR}")
-    return datasets.load_mnist(MNIST_DIR).split(8000)
+        pytest.skip(f"MNIST not found at {MNIST_DIR} (set DUALFLOW_DATA to a folder with MNIST IDX files)")
+    return MNIST_DIR
+
+
+def mnist_split():
+    """(train, held-out) of ``mnist_dir()``, as ``dualflow compare`` splits that folder."""
+    split = datasets.load_split(mnist_dir())
+    return split.train, split.heldout
 
 
 def read_scalars(folder):

@@ -10,11 +10,13 @@ from __future__ import annotations
 import inspect
 import math
 import os
+import sys
 import time
 import warnings
 from typing import Any, Callable
 
 from core import errors as _errors
+from core import progress
 
 
 class Callback:
@@ -162,6 +164,22 @@ class ModelCheckpoint(Callback):
         (self.model.save_weights if self.save_weights_only else self.model.save)(path)
         if self.verbose:
             print(f"Epoch {epoch + 1}: saving model to {path}")
+
+
+class ProgbarLogger(Callback):
+    """In-epoch progress, which ``fit(verbose=1)`` adds itself: a bar on a terminal, else a line every few seconds
+    on stdout (``fit`` prints each epoch's summary line after it)."""
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        params = getattr(self.model, "_fit_params", {})
+        self._bar = progress.Progress(f"Epoch {epoch + 1}/{params.get('epochs', '?')}", params.get("steps", 0),
+                                      file=sys.stdout, unit="batch", last_line=False)
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        self._bar.update(batch + 1, (logs or {}).get("loss"))
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        self._bar.close()
 
 
 class TensorBoard(Callback):

@@ -12,6 +12,7 @@ from core import checkpoint, interop
 from static_api import ops
 from static_api.graph import PlaceholderOp, Tensor
 from static_api.keras import layers as L
+from static_api.keras import callbacks as cb_module
 from static_api.keras import losses, optimizers, saving
 from static_api.session import Session
 
@@ -294,6 +295,9 @@ class Model:
         hist.params = {"epochs": epochs, "steps": steps, "verbose": verbose}
         fetches = [self.loss] + self._metric_tensors
         callbacks = list(callbacks or [])
+        if verbose in (1, "auto") and print_fn is print:       # Keras' progress bar within each epoch
+            callbacks.append(cb_module.ProgbarLogger())
+        self._fit_params = hist.params
         self.stop_training = False
         for cb in callbacks:
             cb.set_model(self)
