@@ -218,6 +218,16 @@ class Model:
             raise ValueError(f"Model \"{self.name}\" expects {len(self.inputs)} input arrays, got {len(xs)}")
         return [numpy.asarray(a, dtype=t.dtype) for a, t in zip(xs, self.inputs)]
 
+    def _same_rank(self, y: numpy.ndarray) -> numpy.ndarray:
+        """Keras' squeeze_or_expand_to_same_rank: targets of shape (n,) for an output of shape (n, 1) get the
+        last axis, and (n, ..., 1) targets for an output without it lose it."""
+        want = len(self._target.shape)
+        if y.ndim == want - 1 and self._target.shape[-1] == 1:
+            return y[..., None]
+        if y.ndim == want + 1 and y.shape[-1] == 1:
+            return y[..., 0]
+        return y
+
     def _check_xy(self, xs: list, y: numpy.ndarray | None) -> None:
         for i, (x, t) in enumerate(zip(xs, self.inputs)):
             want = tuple(t.shape[1:])
@@ -277,7 +287,7 @@ class Model:
             raise RuntimeError("You must compile your model before training/testing. Use `model.compile(optimizer, "
                                "loss)`.")
         batch_size = _batch_size(batch_size)
-        xs, y = self._inputs_data(x), numpy.asarray(y)
+        xs, y = self._inputs_data(x), self._same_rank(numpy.asarray(y))
         weights = self._sample_weights(y, sample_weight)
         if validation_data is None and validation_split:
             cut = _split_at(len(y), validation_split)
@@ -337,7 +347,7 @@ class Model:
         if not self._compiled:
             raise RuntimeError("You must compile your model before training/testing.")
         batch_size = _batch_size(batch_size)
-        xs, y = self._inputs_data(x), numpy.asarray(y)
+        xs, y = self._inputs_data(x), self._same_rank(numpy.asarray(y))
         self._check_xy(xs, y)
         vals = self._batched([self.loss] + self._metric_tensors, xs, y, batch_size,
                              weights=self._sample_weights(y, sample_weight))
