@@ -347,7 +347,8 @@ def _check_out(out: str, force: bool) -> None:
         return
     parent = os.path.dirname(os.path.abspath(out))
     if not os.path.isdir(parent):
-        raise UsageError(f"--out {out}: the parent folder {parent} does not exist")
+        what = "is a file, not a folder" if os.path.exists(parent) else "does not exist"
+        raise UsageError(f"--out {out}: the parent folder {parent} {what}")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise UsageError(f"--out {out}: cannot create it, the parent folder {parent} is not writable")
 

@@ -9,6 +9,7 @@
     ...         float(sess.run(y, feed_dict={x: [[1.0, 2.0]]}))
     6.0
 """
+import sys
 from typing import Any
 
 from core import errors as _errors
@@ -73,9 +74,22 @@ class random:
     set_seed = set_random_seed
 
 
+def disable_v2_behavior() -> None:
+    """Accepted: graphs and sessions, TF1's behaviour, are the only mode here."""
+
+
+disable_eager_execution = disable_v2_behavior
+
+
+def executing_eagerly() -> bool:
+    return False
+
+
 class compat:
-    class v1:
-        pass
+    """``tf.compat.v1.X`` is ``tf.X``: this package is the TF1 API (``import tensorflow.compat.v1 as tf`` programs
+    run with ``tf = static_api``)."""
+
+    v1: Any = None      # this module, set at the end of the file
 
 
 _missing = _errors.missing_names(__name__)
@@ -86,3 +100,6 @@ def __getattr__(name: str):
         import importlib
         return importlib.import_module("static_api.keras")
     return _missing(name)
+
+
+compat.v1 = sys.modules[__name__]

@@ -107,6 +107,7 @@ def test_user_mistakes_end_in_one_error_line_and_status_2(tmp_path):
         (["compare", "--lr", "nan"], None, "argument --lr: must be a positive finite number"),
         (["compare", "--out", str(afile)], None, "is not a folder"),
         (["compare", "--out", str(tmp_path / "no" / "such" / "dir")], None, "parent folder"),
+        (["compare", "--out", str(afile / "run")], None, f"the parent folder {afile} is a file, not a folder"),
         (["compare", "--quiet"], {"DUALFLOW_DATA": str(tmp_path / "nope")}, "DUALFLOW_DATA=" + str(tmp_path / "nope")
          + ": the folder does not exist"),
     ]

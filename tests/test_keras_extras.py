@@ -270,3 +270,18 @@ def test_missing_names_keep_imports_and_pickling():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert tf.keras is importlib.import_module("static_api.keras")
+
+
+def test_dense_applies_along_the_last_axis_of_each_position():
+    rng = np.random.default_rng(0)
+    kernel, bias = rng.normal(size=(4, 3)).astype(np.float32), rng.normal(size=3).astype(np.float32)
+    inp = tf.keras.Input((2, 5, 4))
+    dense = keras_layers.Dense(3, activation="relu")
+    model = tf.keras.Model(inp, dense(inp))
+    model.set_weights([kernel, bias])
+    x = rng.normal(size=(6, 2, 5, 4)).astype(np.float32)
+    expected = np.maximum(np.einsum("bijk,kn->bijn", x.astype(np.float64), kernel) + bias, 0)
+    assert tuple(model.output.shape) == (None, 2, 5, 3)
+    np.testing.assert_allclose(model.predict(x), expected, rtol=1e-5, atol=1e-6)
+    model.compile("sgd", "mse")
+    model.fit(x, np.zeros((6, 2, 5, 3), np.float32), verbose=0)      # and it trains

@@ -172,3 +172,13 @@ def test_summary_image_pixels_match_tensorflow():
         assert v.tag == f"inputs/image/{i}"
         theirs = np.asarray(Image.open(io.BytesIO(v.image.encoded_image_string)))
         np.testing.assert_array_equal(tf.summary._to_uint8(BATCH[i]), theirs)
+
+
+def test_compat_v1_is_the_tf1_api():
+    v1 = tf.compat.v1
+    v1.disable_v2_behavior()
+    v1.disable_eager_execution()
+    assert v1 is tf and not v1.executing_eagerly()
+    x = v1.placeholder(v1.float32, [None, 2])
+    with v1.Session() as sess:
+        np.testing.assert_allclose(sess.run(v1.reduce_sum(x), {x: [[1.0, 2.0]]}), 3.0)
