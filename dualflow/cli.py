@@ -151,8 +151,9 @@ def _commit() -> str | None:
 def _record(args: argparse.Namespace, split: datasets.Split | None) -> dict:
     """What a run folder's JSON says about the run, filled in as the run goes."""
     return {"status": "running", "command": args.command, "started": datetime.datetime.now().astimezone().isoformat(),
-            "device": str(device.default()), "seed": args.seed, "lr": args.lr, "epochs": args.epochs,
-            "steps": args.steps, "batch_size": args.batch_size,
+            "device": str(device.default()), "seed": args.seed, "lr": args.lr,
+            "epochs": None if args.steps else args.epochs, "steps": args.steps,       # --steps overrides --epochs
+            "batch_size": args.batch_size,
             "data_dir": args.data_dir or os.environ.get("DUALFLOW_DATA"),
             "train_source": split.train_source if split else None,
             "heldout_source": split.heldout_source if split else None,

@@ -176,3 +176,9 @@ def test_compare_records_provenance_and_peer_style_differences(tmp_path):
     q1, q3 = e["step_ms_quartiles"]
     assert q1 <= e["median_step_ms"] <= q3
     assert "started" in s and "compare.png" in s["saved"]
+
+
+def test_json_records_steps_or_epochs_as_given(tmp_path):
+    assert cli.main(["compare", "--steps", "2", "--batch-size", "4", "--quiet", "--out", str(tmp_path / "s")]) == 0
+    record = json.loads((tmp_path / "s" / "compare.json").read_text())
+    assert (record["steps"], record["epochs"]) == (2, None)          # --steps overrides --epochs
