@@ -6,8 +6,8 @@ from typing import Any, Sequence
 
 import numpy
 
-from core import errors as _errors
 import core
+from core import errors as _errors
 from core.op import apply
 from core.ops.nn import AvgPool, Conv2D, MaxPool
 from core.ops.shape import take

@@ -5,8 +5,8 @@ from typing import Any
 
 import numpy
 
-from core import errors as _errors
 import core
+from core import errors as _errors
 from core.errors import ArgumentError, ShapeError
 from core.op import grad_mode
 from eager_api.tensor import Tensor, _T, _as_tensor, int64, ones, where, zeros

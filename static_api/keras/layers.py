@@ -11,8 +11,8 @@ from typing import Any, Sequence
 
 import numpy
 
-from core import errors as _errors
 import core
+from core import errors as _errors
 from static_api import dtypes, nn, ops
 from static_api.graph import Graph, Tensor, get_default_graph
 from static_api.keras import regularizers
