@@ -24,6 +24,7 @@ from typing import Any
 import numpy
 
 from core import checkpoint, datasets, device
+from core.progress import Progress as _Progress     # one copy, shared with Keras fit and the examples
 from core.random import seed_everything
 from dualflow import distributed, models
 
@@ -44,32 +45,6 @@ def _batches(n: int, batch_size: int, steps: int, seed: int):
             order = numpy.concatenate([order, rng.permutation(n)])
         yield order[:batch_size]
         order = order[batch_size:]
-
-
-class _Progress:
-    """A tqdm bar on a terminal; elsewhere (a log, CI) one line every few seconds instead of a flood."""
-
-    def __init__(self, name: str, steps: int, enabled: bool, every_s: float = 5.0) -> None:
-        self.name, self.steps, self.every_s = name, steps, every_s
-        self.bar = self.last = None
-        if enabled and sys.stderr.isatty():
-            from tqdm import tqdm
-            self.bar = tqdm(total=steps, desc=f"{name:>10}", unit="step", leave=True)
-        elif enabled:
-            self.last = time.perf_counter()
-
-    def update(self, done: int, loss: float, img_s: float) -> None:
-        if self.bar is not None:
-            self.bar.update(1)
-            self.bar.set_postfix(loss=f"{loss:.4f}", img_s=f"{img_s:.0f}")
-        elif self.last is not None and (time.perf_counter() - self.last >= self.every_s or done == self.steps):
-            self.last = time.perf_counter()
-            print(f"{self.name}: step {done}/{self.steps}, loss {loss:.4f}, {img_s:.0f} images/s", file=sys.stderr,
-                  flush=True)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
 
 
 def _reset_peak_rss() -> bool:
@@ -185,8 +160,9 @@ def _commit() -> str | None:
 def _record(args: argparse.Namespace, split: datasets.Split | None) -> dict:
     """What a run folder's JSON says about the run, filled in as the run goes."""
     return {"status": "running", "command": args.command, "started": datetime.datetime.now().astimezone().isoformat(),
-            "device": str(device.default()), "seed": args.seed, "lr": args.lr, "epochs": args.epochs,
-            "steps": args.steps, "batch_size": args.batch_size,
+            "device": str(device.default()), "seed": args.seed, "lr": args.lr,
+            "epochs": None if args.steps else args.epochs, "steps": args.steps,       # --steps overrides --epochs
+            "batch_size": args.batch_size,
             "data_dir": args.data_dir or os.environ.get("DUALFLOW_DATA"),
             "train_source": split.train_source if split else None,
             "heldout_source": split.heldout_source if split else None,
@@ -421,7 +397,8 @@ def _check_out(out: str, force: bool) -> None:
         return
     parent = os.path.dirname(os.path.abspath(out))
     if not os.path.isdir(parent):
-        raise UsageError(f"--out {out}: the parent folder {parent} does not exist")
+        what = "is a file, not a folder" if os.path.exists(parent) else "does not exist"
+        raise UsageError(f"--out {out}: the parent folder {parent} {what}")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise UsageError(f"--out {out}: cannot create it, the parent folder {parent} is not writable")
 

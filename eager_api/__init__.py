@@ -14,6 +14,7 @@ from typing import IO, Any
 
 import numpy
 
+from core import errors as _errors
 import backends as _backends
 from backends import cuda_status as _cuda_status
 from core import checkpoint as _ckpt
@@ -165,3 +166,6 @@ def load(f: str | os.PathLike | IO[bytes], map_location: Any = None, weights_onl
         return _restore(a, saved or "cpu", map_location) if kind == "tensor" else a
     obj, _ = _ckpt.load_tree(f, build)
     return obj
+
+
+__getattr__ = _errors.missing_names(__name__)     # a missing public name says so

@@ -4,11 +4,12 @@
 """
 import argparse
 import os
+import sys
 
 import eager_api as torch
 import eager_api.nn as nn
 import eager_api.optim as optim
-from core import datasets
+from core import datasets, progress
 from eager_api.utils.data import DataLoader, TensorDataset
 
 
@@ -29,14 +30,15 @@ def main(train: datasets.ImageDataset, test: datasets.ImageDataset, epochs: int 
                         shuffle=True)
     for epoch in range(epochs):
         model.train()
+        bar = progress.Progress(f"epoch {epoch + 1}", len(loader), enabled=not quiet, file=sys.stdout, unit="batch",
+                                last_line=False)
         for batch, (x, y) in enumerate(loader, 1):
             optimizer.zero_grad()
             loss = criterion(model(x), y)
             loss.backward()
             optimizer.step()
-            if not quiet and batch % 50 == 0:
-                print(f"epoch {epoch + 1}: {batch * batch_size}/{len(train.labels)} images, loss {loss.item():.4f}",
-                      flush=True)
+            bar.update(batch, loss.item())
+        bar.close()
         model.eval()
         with torch.no_grad():
             correct = sum((model(x).argmax(1) == y).sum().item()
@@ -50,13 +52,15 @@ def main(train: datasets.ImageDataset, test: datasets.ImageDataset, epochs: int 
 
 if __name__ == "__main__":
     p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--data-dir", default=os.environ.get("DUALFLOW_DATA"),
-                   help="folder with MNIST IDX files (default: $DUALFLOW_DATA)")
+    p.add_argument("--data-dir", help="folder with MNIST IDX files (default: $DUALFLOW_DATA)")
     p.add_argument("--epochs", type=int, default=3)
     args = p.parse_args()
-    if not args.data_dir:
+    if not (args.data_dir or os.environ.get("DUALFLOW_DATA")):
         p.error("give --data-dir or set DUALFLOW_DATA to a folder with MNIST IDX files")
-    split = datasets.load_split(args.data_dir)
+    try:
+        split = datasets.load_split(args.data_dir)
+    except datasets.DatasetError as exc:
+        p.error(str(exc))
     print(f"train: {split.train_source}; held-out: {split.heldout_source}")
     tr, te = split.train, split.heldout
     main(tr, te, args.epochs)

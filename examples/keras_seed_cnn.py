@@ -54,7 +54,11 @@ def main(data_dir=None, epochs=10, batch_size=32, verbose=1):
 
 if __name__ == "__main__":
     p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--data-dir", default=None)
+    p.add_argument("--data-dir", default=None,
+                   help="folder with MNIST IDX files (default: $DUALFLOW_DATA, else the bundled 8x8 digits)")
     p.add_argument("--epochs", type=int, default=10)
     args = p.parse_args()
-    main(args.data_dir, args.epochs)
+    try:
+        main(args.data_dir, args.epochs)
+    except datasets.DatasetError as exc:        # a wrong folder is a usage error, not a traceback
+        p.error(str(exc))

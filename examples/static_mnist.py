@@ -4,11 +4,12 @@
 """
 import argparse
 import os
+import sys
 
 import numpy as np
 
 import static_api as tf
-from core import datasets
+from core import datasets, progress
 
 
 def seed_cnn(x):
@@ -39,11 +40,13 @@ def main(train, test, epochs=3, batch_size=64, lr=1e-3, quiet=False):
             sess.run(tf.global_variables_initializer())
             for epoch in range(epochs):
                 order = rng.permutation(len(xs))
+                bar = progress.Progress(f"epoch {epoch + 1}", -(-len(order) // batch_size), enabled=not quiet,
+                                        file=sys.stdout, unit="batch", last_line=False)
                 for i in range(0, len(order), batch_size):
                     idx = order[i:i + batch_size]
                     l, _ = sess.run([loss, train_op], {x: xs[idx], y: train.labels[idx]})
-                    if not quiet and (i // batch_size) % 50 == 49:
-                        print(f"epoch {epoch + 1}: {i + len(idx)}/{len(xs)} images, loss {l:.4f}", flush=True)
+                    bar.update(i // batch_size + 1, float(l))
+                bar.close()
                 hits = sum(sess.run(correct, {x: xt[i:i + 500], y: test.labels[i:i + 500]})
                            for i in range(0, len(xt), 500))
                 acc = hits / len(xt)
@@ -54,13 +57,15 @@ def main(train, test, epochs=3, batch_size=64, lr=1e-3, quiet=False):
 
 if __name__ == "__main__":
     p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--data-dir", default=os.environ.get("DUALFLOW_DATA"),
-                   help="folder with MNIST IDX files (default: $DUALFLOW_DATA)")
+    p.add_argument("--data-dir", help="folder with MNIST IDX files (default: $DUALFLOW_DATA)")
     p.add_argument("--epochs", type=int, default=3)
     args = p.parse_args()
-    if not args.data_dir:
+    if not (args.data_dir or os.environ.get("DUALFLOW_DATA")):
         p.error("give --data-dir or set DUALFLOW_DATA to a folder with MNIST IDX files")
-    split = datasets.load_split(args.data_dir)
+    try:
+        split = datasets.load_split(args.data_dir)
+    except datasets.DatasetError as exc:
+        p.error(str(exc))
     print(f"train: {split.train_source}; held-out: {split.heldout_source}")
     tr, te = split.train, split.heldout
     main(tr, te, args.epochs)

@@ -9,20 +9,23 @@
     ...         float(sess.run(y, feed_dict={x: [[1.0, 2.0]]}))
     6.0
 """
+import sys
 from typing import Any
 
-from static_api import app, errors, flags, gfile, layers, losses, nn, summary, train
+from core import errors as _errors
+from static_api import app, contrib, errors, flags, gfile, layers, losses, nn, summary, train
 from static_api import tf_logging as logging
 from static_api.config import ConfigProto, GPUOptions, GraphOptions, OptimizerOptions, RunMetadata, RunOptions
 from static_api.graph import (Graph, Operation, Tensor, TensorShape, convert_to_tensor, get_default_graph,
                               get_default_session, reset_default_graph)
 from static_api.ops import *  # noqa: F401,F403  (the tf namespace of op functions and dtypes)
 from static_api.session import InteractiveSession, Session
-from static_api.variables import (AUTO_REUSE, GLOBAL_VARIABLES, TRAINABLE_VARIABLES, Variable, assign, assign_add,
+from static_api.variables import (AUTO_REUSE, GLOBAL_VARIABLES, REGULARIZATION_LOSSES, TRAINABLE_VARIABLES, Variable, assign, assign_add,
                                   assign_sub, constant_initializer,
                                   get_variable, global_variables, global_variables_initializer,
                                   glorot_uniform_initializer, initialize_all_variables, ones_initializer,
-                                  random_normal, random_normal_initializer, random_uniform, set_random_seed,
+                                  random_normal, random_normal_initializer, random_uniform, random_uniform_initializer,
+                                  set_random_seed,
                                   trainable_variables, truncated_normal, truncated_normal_initializer, variable_scope,
                                   variables_initializer, zeros_initializer)
 
@@ -32,6 +35,7 @@ class GraphKeys:
     TRAINABLE_VARIABLES = TRAINABLE_VARIABLES
     UPDATE_OPS = layers.UPDATE_OPS
     LOSSES = losses.LOSSES
+    REGULARIZATION_LOSSES = REGULARIZATION_LOSSES
 
 
 def get_collection(key: str, scope: str | None = None) -> list:
@@ -58,6 +62,7 @@ class initializers:
     ones = ones_initializer
     random_normal = random_normal_initializer
     truncated_normal = truncated_normal_initializer
+    random_uniform = random_uniform_initializer
     glorot_uniform = glorot_uniform_initializer
     constant = constant_initializer
 
@@ -69,13 +74,32 @@ class random:
     set_seed = set_random_seed
 
 
+def disable_v2_behavior() -> None:
+    """Accepted: graphs and sessions, TF1's behaviour, are the only mode here."""
+
+
+disable_eager_execution = disable_v2_behavior
+
+
+def executing_eagerly() -> bool:
+    return False
+
+
 class compat:
-    class v1:
-        pass
+    """``tf.compat.v1.X`` is ``tf.X``: this package is the TF1 API (``import tensorflow.compat.v1 as tf`` programs
+    run with ``tf = static_api``)."""
+
+    v1: Any = None      # this module, set at the end of the file
+
+
+_missing = _errors.missing_names(__name__)
 
 
 def __getattr__(name: str):
-    if name == "keras":
+    if name == "keras":     # imported on first use: static_api.keras imports this package
         import importlib
         return importlib.import_module("static_api.keras")
-    raise AttributeError(f"module 'static_api' has no attribute '{name}'")
+    return _missing(name)
+
+
+compat.v1 = sys.modules[__name__]

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from core import errors as _errors
 from static_api.graph import Tensor, get_default_graph
 from static_api.keras import layers as K
+from static_api.variables import REGULARIZATION_LOSSES
 
 UPDATE_OPS = "update_ops"
 
@@ -23,19 +25,32 @@ def _init(spec: Any, default: str) -> Any:
     return default if spec is None else spec
 
 
+def _regularized(layer: K.Layer, inputs: Tensor) -> Tensor:
+    """Apply ``layer``; its penalties go to ``GraphKeys.REGULARIZATION_LOSSES``, as TF1's tf.layers do."""
+    out = layer(inputs)
+    graph = get_default_graph()
+    for penalty in layer.losses:
+        graph.add_to_collection(REGULARIZATION_LOSSES, penalty)
+    return out
+
+
 def dense(inputs: Tensor, units: int, activation: Any = None, use_bias: bool = True, kernel_initializer: Any = None,
-          bias_initializer: Any = None, name: str | None = None) -> Tensor:
-    return K.Dense(units, activation, use_bias, _init(kernel_initializer, "glorot_uniform"),
-                   _init(bias_initializer, "zeros"), name=name)(inputs)
+          bias_initializer: Any = None, kernel_regularizer: Any = None, bias_regularizer: Any = None,
+          activity_regularizer: Any = None, name: str | None = None) -> Tensor:
+    return _regularized(K.Dense(units, activation, use_bias, _init(kernel_initializer, "glorot_uniform"),
+                                _init(bias_initializer, "zeros"), kernel_regularizer, bias_regularizer,
+                                activity_regularizer=activity_regularizer, name=name), inputs)
 
 
 def conv2d(inputs: Tensor, filters: int, kernel_size: Any, strides: Any = (1, 1), padding: str = "valid",
            data_format: str = "channels_last", dilation_rate: Any = (1, 1), activation: Any = None,
            use_bias: bool = True, kernel_initializer: Any = None, bias_initializer: Any = None,
+           kernel_regularizer: Any = None, bias_regularizer: Any = None, activity_regularizer: Any = None,
            name: str | None = None) -> Tensor:
-    return K.Conv2D(filters, kernel_size, strides, padding, activation, use_bias, dilation_rate,
-                    _init(kernel_initializer, "glorot_uniform"), _init(bias_initializer, "zeros"), data_format,
-                    name=name)(inputs)
+    return _regularized(K.Conv2D(filters, kernel_size, strides, padding, activation, use_bias, dilation_rate,
+                                 _init(kernel_initializer, "glorot_uniform"), _init(bias_initializer, "zeros"),
+                                 data_format, kernel_regularizer, bias_regularizer,
+                                 activity_regularizer=activity_regularizer, name=name), inputs)
 
 
 def max_pooling2d(inputs: Tensor, pool_size: Any, strides: Any, padding: str = "valid", name: str | None = None
@@ -67,3 +82,6 @@ def batch_normalization(inputs: Tensor, axis: int = -1, momentum: float = 0.99, 
     for update in layer.updates:
         graph.add_to_collection(UPDATE_OPS, update)
     return out
+
+
+__getattr__ = _errors.missing_names(__name__)     # a missing public name says so

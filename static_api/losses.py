@@ -11,8 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from core import errors as _errors
 from static_api import nn, ops
 from static_api.graph import Tensor, get_default_graph, named
+from static_api.variables import REGULARIZATION_LOSSES
 
 LOSSES = "losses"
 
@@ -40,8 +42,41 @@ def softmax_cross_entropy(onehot_labels: Any, logits: Tensor, weights: float = 1
 
 
 def mean_squared_error(labels: Any, predictions: Tensor, weights: float = 1.0, scope: str | None = None) -> Tensor:
-    return _mean(ops.square(ops._t(labels, like=predictions) - predictions), weights, scope)
+    labels, predictions = ops._t(labels, like=predictions), ops._t(predictions)
+    a, b = tuple(predictions.shape), tuple(labels.shape)
+    if len(a) != len(b) or any(x != y and None not in (x, y) for x, y in zip(a, b)):
+        # TF1 checks this instead of broadcasting (a (n, 1) label against (n, k) predictions is a bug)
+        raise ValueError(f"tf.losses.mean_squared_error: Shapes {a} and {b} are incompatible (predictions, labels)")
+    return _mean(ops.square(labels - predictions), weights, scope)
 
 
-def get_losses() -> list[Tensor]:
-    return get_default_graph().get_collection(LOSSES)
+def get_losses(scope: str | None = None) -> list[Tensor]:
+    return _scoped(LOSSES, scope)
+
+
+def _scoped(key: str, scope: str | None) -> list[Tensor]:
+    found = get_default_graph().get_collection(key)
+    return found if scope is None else [t for t in found if t.op.name.startswith(scope)]
+
+
+def get_regularization_losses(scope: str | None = None) -> list[Tensor]:
+    """The penalties of ``get_variable(regularizer=...)`` and ``tf.layers``' ``*_regularizer`` arguments."""
+    return _scoped(REGULARIZATION_LOSSES, scope)
+
+
+def get_regularization_loss(scope: str | None = None, name: str = "total_regularization_loss") -> Tensor:
+    """The sum of ``get_regularization_losses()``; 0.0 when there are none, as TF1."""
+    found = get_regularization_losses(scope)
+    return named(ops.add_n(found) if found else ops.constant(0.0), name)
+
+
+def get_total_loss(add_regularization_losses: bool = True, name: str = "total_loss", scope: str | None = None
+                   ) -> Tensor:
+    """The sum of ``get_losses()`` (and of the regularization losses); TF1 raises when there are none."""
+    found = get_losses(scope) + (get_regularization_losses(scope) if add_regularization_losses else [])
+    if not found:
+        raise ValueError("No losses found.")
+    return named(ops.add_n(found), name)
+
+
+__getattr__ = _errors.missing_names(__name__)     # a missing public name says so

@@ -7,6 +7,7 @@ from typing import Any, Sequence
 import numpy
 
 import core
+from core import errors as _errors
 from core.op import apply
 from core.ops.nn import AvgPool, Conv2D, MaxPool
 from core.ops.shape import take
@@ -214,3 +215,6 @@ def batch_normalization(x, mean, variance, offset, scale, variance_epsilon, name
     if offset is not None:
         shift = core.add(_t(offset, like=x), shift)
     return named(core.add(core.mul(x, inv), shift), name)
+
+
+__getattr__ = _errors.missing_names(__name__)     # a missing public name says so

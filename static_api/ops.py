@@ -125,6 +125,41 @@ def greater(x, y, name=None):
     return named(core.greater(*_pair(x, y)), name)
 
 
+def add_n(inputs, name=None):
+    """The elementwise sum of a list of tensors of one shape and dtype (no broadcasting, as TF)."""
+    ts = [_t(t) for t in inputs]
+    if not ts:
+        raise ValueError("tf.add_n: inputs must be a non-empty list of tensors")
+    for t in ts[1:]:
+        if tuple(t.shape) != tuple(ts[0].shape) or t.dtype != ts[0].dtype:
+            raise ValueError(f"tf.add_n: all inputs must have the same shape and dtype, got {tuple(ts[0].shape)} "
+                             f"{ts[0].dtype} and {tuple(t.shape)} {t.dtype}")
+    out = ts[0]
+    for t in ts[1:]:
+        out = core.add(out, t)
+    return named(out if len(ts) > 1 else core.identity(out), name)
+
+
+def not_equal(x, y, name=None):
+    return named(core.not_equal(*_pair(x, y)), name)
+
+
+def less_equal(x, y, name=None):
+    return named(core.less_equal(*_pair(x, y)), name)
+
+
+def greater_equal(x, y, name=None):
+    return named(core.greater_equal(*_pair(x, y)), name)
+
+
+def logical_and(x, y, name=None):
+    return named(core.logical_and(*_pair(x, y)), name)
+
+
+def logical_or(x, y, name=None):
+    return named(core.logical_or(*_pair(x, y)), name)
+
+
 def where(condition, x=None, y=None, name=None):
     x, y = _pair(x, y)
     return named(core.where(condition, x, y), name)

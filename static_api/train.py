@@ -7,6 +7,7 @@ from typing import Any, Sequence
 
 import numpy
 
+from core import errors as _errors
 from core import checkpoint
 from core.op import apply
 from core.ops import optim as optim_ops
@@ -261,3 +262,6 @@ def latest_checkpoint(checkpoint_dir: str, latest_filename: str | None = None) -
         raise ValueError(f"Invalid checkpoint state loaded from {checkpoint_dir}")
     path = os.path.join(checkpoint_dir, latest)
     return path if os.path.exists(path + ".npz") else None
+
+
+__getattr__ = _errors.missing_names(__name__)     # a missing public name says so

@@ -14,6 +14,7 @@ from static_api.graph import (AssignOp, Tensor, VariableOp, convert_to_tensor, g
 from static_api.ops import _t, group
 
 GLOBAL_VARIABLES, TRAINABLE_VARIABLES = "variables", "trainable_variables"
+REGULARIZATION_LOSSES = "regularization_losses"     # penalties that tf.losses.get_regularization_loss() adds up
 
 
 class Variable(Tensor):
@@ -149,6 +150,16 @@ class random_normal_initializer(Initializer):
         return _rng(self.seed).normal(self.mean, self.stddev, size=shape).astype(as_dtype(dtype))
 
 
+class random_uniform_initializer(Initializer):
+    """Uniform in [minval, maxval) (TF1's defaults: [0, 1))."""
+
+    def __init__(self, minval: float = 0.0, maxval: float | None = None, seed: int | None = None) -> None:
+        self.minval, self.maxval, self.seed = minval, 1.0 if maxval is None else maxval, seed
+
+    def __call__(self, shape, dtype=numpy.float32):
+        return _rng(self.seed).uniform(self.minval, self.maxval, size=shape).astype(as_dtype(dtype))
+
+
 class truncated_normal_initializer(random_normal_initializer):
     """Normal values redrawn until within two standard deviations of the mean, as TF does."""
 
@@ -190,8 +201,7 @@ def truncated_normal(shape, mean=0.0, stddev=1.0, dtype=numpy.float32, seed=None
 
 
 def random_uniform(shape, minval=0.0, maxval=1.0, dtype=numpy.float32, seed=None, name=None):
-    return get_default_graph().constant(_rng(seed).uniform(minval, maxval, size=shape).astype(as_dtype(dtype)),
-                                        name=name)
+    return get_default_graph().constant(random_uniform_initializer(minval, maxval, seed)(shape, dtype), name=name)
 
 
 AUTO_REUSE = "AUTO_REUSE"
@@ -223,8 +233,9 @@ def variable_scope(name_or_scope: str, reuse: Any = None, default_name: str | No
 
 
 def get_variable(name: str, shape: Sequence[int] | None = None, dtype: Any = numpy.float32,
-                 initializer: Any = None, trainable: bool = True) -> Variable:
-    """A variable named within the current variable scope: made once, then shared where the scope reuses."""
+                 initializer: Any = None, regularizer: Any = None, trainable: bool = True) -> Variable:
+    """A variable named within the current variable scope: made once, then shared where the scope reuses.
+    ``regularizer(variable)`` (when not None) goes to ``GraphKeys.REGULARIZATION_LOSSES`` when it is made."""
     g = get_default_graph()
     dtype = as_dtype(dtype)
     stack = _scope_stack(g)
@@ -243,6 +254,9 @@ def get_variable(name: str, shape: Sequence[int] | None = None, dtype: Any = num
     with g.name_scope_cleared():        # variable names follow variable scopes, not name scopes
         var = Variable(value, trainable=trainable, name=full, dtype=dtype)
     g.add_to_collection(_VAR_STORE, var)
+    penalty = regularizer(var) if regularizer is not None else None
+    if penalty is not None:
+        g.add_to_collection(REGULARIZATION_LOSSES, penalty)
     return var
 
 

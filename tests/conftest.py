@@ -5,6 +5,10 @@ import pytest
 # Tests always start on the CPU unless a test asks for a GPU itself.
 os.environ.setdefault("DUALFLOW_DEVICE", "cpu")
 
+# MNIST tests read $DUALFLOW_DATA (tests.helpers keeps it); every other test runs on the bundled data.
+from tests import helpers  # noqa: E402,F401
+os.environ.pop("DUALFLOW_DATA", None)
+
 
 
 def gpu_reason():

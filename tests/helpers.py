@@ -1,4 +1,6 @@
-"""Shared test data: the shared MNIST test set split 8,000 / 2,000."""
+"""Shared test data: MNIST from ``$DUALFLOW_DATA`` (read once, when the tests start: conftest then unsets it so
+that other tests see the bundled default), else the shared MNIST test set next to the repository, split as the
+CLI splits it (the shared t10k: 8,000 / 2,000)."""
 import importlib.util
 import os
 
@@ -6,7 +8,8 @@ import pytest
 
 from core import datasets
 
-MNIST_DIR = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "mnist")
+SHARED_MNIST = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "mnist")
+MNIST_DIR = os.environ.get("DUALFLOW_DATA") or SHARED_MNIST
 EXAMPLES = os.path.join(os.path.dirname(__file__), "..", "examples")
 
 
@@ -18,7 +21,43 @@ def load_example(name):
     return mod
 
 
-def mnist_split():
+def mnist_dir():
+    """The MNIST folder, or a skip that says where it was looked for and how to give one."""
     if not os.path.isdir(MNIST_DIR):
-        pytest.skip(f"shared MNIST not found at {MNIST_DIR}")
-    return datasets.load_mnist(MNIST_DIR).split(8000)
+        pytest.skip(f"MNIST not found at {MNIST_DIR} (set DUALFLOW_DATA to a folder with MNIST IDX files)")
+    return MNIST_DIR
+
+
+def mnist_split():
+    """(train, held-out) of ``mnist_dir()``, as ``dualflow compare`` splits that folder."""
+    split = datasets.load_split(mnist_dir())
+    return split.train, split.heldout
+
+
+def read_scalars(folder):
+    """{tag: [(step, value), ...]} of every TensorBoard event file in ``folder`` (TFRecord framing: length,
+    its CRC, the Event protobuf, its CRC), scalars as tensorboardX writes them (``simple_value``) or as
+    TF2 summaries do (a float tensor)."""
+    import glob
+    import struct
+
+    import numpy as np
+    from tensorboardX.proto import event_pb2
+
+    found = {}
+    for path in sorted(glob.glob(os.path.join(folder, "events.out.tfevents.*"))):
+        raw, pos = open(path, "rb").read(), 0
+        while pos < len(raw):
+            (n,) = struct.unpack("<Q", raw[pos:pos + 8])
+            event = event_pb2.Event.FromString(raw[pos + 12:pos + 12 + n])
+            pos += 16 + n
+            for v in event.summary.value:
+                if v.WhichOneof("value") == "simple_value":
+                    value = v.simple_value
+                elif v.HasField("tensor") and v.tensor.dtype == 1:      # DT_FLOAT scalar
+                    value = (v.tensor.float_val[0] if v.tensor.float_val
+                             else float(np.frombuffer(v.tensor.tensor_content, np.float32)[0]))
+                else:
+                    continue
+                found.setdefault(v.tag, []).append((event.step, float(value)))
+    return found

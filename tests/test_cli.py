@@ -10,15 +10,15 @@ import pytest
 
 from core import datasets
 from dualflow import cli
-from tests.helpers import MNIST_DIR
+from tests.helpers import SHARED_MNIST
 
 
 def test_idx_reader_on_shared_files_and_corrupt_copies(tmp_path):
-    if not os.path.isdir(MNIST_DIR):
-        pytest.skip("shared MNIST missing")
-    d = datasets.load_mnist(MNIST_DIR)
+    if not os.path.isdir(SHARED_MNIST):
+        pytest.skip(f"the shared MNIST test set is not at {SHARED_MNIST}")
+    d = datasets.load_mnist(SHARED_MNIST)
     assert d.images.shape == (10000, 1, 28, 28) and np.bincount(d.labels).tolist()[:3] == [980, 1135, 1032]
-    raw = gzip.decompress(open(os.path.join(MNIST_DIR, "t10k-labels-idx1-ubyte.gz"), "rb").read())
+    raw = gzip.decompress(open(os.path.join(SHARED_MNIST, "t10k-labels-idx1-ubyte.gz"), "rb").read())
     (tmp_path / "trunc").write_bytes(raw[:-10])
     with pytest.raises(datasets.DatasetError, match="truncated or wrong file"):
         datasets.read_idx(tmp_path / "trunc")
@@ -107,6 +107,7 @@ def test_user_mistakes_end_in_one_error_line_and_status_2(tmp_path):
         (["compare", "--lr", "nan"], None, "argument --lr: must be a positive finite number"),
         (["compare", "--out", str(afile)], None, "is not a folder"),
         (["compare", "--out", str(tmp_path / "no" / "such" / "dir")], None, "parent folder"),
+        (["compare", "--out", str(afile / "run")], None, f"the parent folder {afile} is a file, not a folder"),
         (["compare", "--quiet"], {"DUALFLOW_DATA": str(tmp_path / "nope")}, "DUALFLOW_DATA=" + str(tmp_path / "nope")
          + ": the folder does not exist"),
     ]
@@ -175,3 +176,9 @@ def test_compare_records_provenance_and_peer_style_differences(tmp_path):
     q1, q3 = e["step_ms_quartiles"]
     assert q1 <= e["median_step_ms"] <= q3
     assert "started" in s and "compare.png" in s["saved"]
+
+
+def test_json_records_steps_or_epochs_as_given(tmp_path):
+    assert cli.main(["compare", "--steps", "2", "--batch-size", "4", "--quiet", "--out", str(tmp_path / "s")]) == 0
+    record = json.loads((tmp_path / "s" / "compare.json").read_text())
+    assert (record["steps"], record["epochs"]) == (2, None)          # --steps overrides --epochs

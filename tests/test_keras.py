@@ -146,11 +146,9 @@ def test_keras_errors():
 
 @pytest.mark.slow
 def test_seed_keras_model_reaches_97_percent_on_mnist_within_3_epochs():
-    from tests.helpers import MNIST_DIR
-    if not os.path.isdir(MNIST_DIR):
-        pytest.skip("shared MNIST missing")
+    from tests.helpers import mnist_dir
     ex = load_example("keras_seed_cnn")
-    (xt, yt), (xv, yv), _ = ex.load(MNIST_DIR)
+    (xt, yt), (xv, yv), _ = ex.load(mnist_dir())
     assert xt.shape == (8000, 28, 28, 1) and yt.shape == (8000, 10) and len(xv) == 2000
     model = ex.build()
     accs = []

@@ -1,4 +1,5 @@
 """``torch.nn`` for dualflow: ``import eager_api.nn as nn``."""
+from core import errors as _errors
 from eager_api.nn import functional, init, parallel, utils
 from eager_api.nn.modules import (AdaptiveAvgPool2d, AvgPool2d, BatchNorm1d, BatchNorm2d, BCELoss, BCEWithLogitsLoss,
                                   Conv2d, ConvTranspose2d, CrossEntropyLoss, Dropout, Dropout2d, ELU, Embedding,
@@ -16,3 +17,6 @@ __all__ = ["functional", "init", "parallel", "utils", "DataParallel", "AdaptiveA
 from eager_api.nn import parallel  # noqa: E402  (needs Module)
 
 __all__ += ["parallel"]
+
+
+__getattr__ = _errors.missing_names(__name__)     # a missing public name says so

@@ -6,6 +6,7 @@ from typing import Any
 import numpy
 
 import core
+from core import errors as _errors
 from core.errors import ArgumentError, ShapeError
 from core.op import grad_mode
 from eager_api.tensor import Tensor, _T, _as_tensor, int64, ones, where, zeros
@@ -405,3 +406,6 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
                 running_var.mul_(1 - momentum).add_(var.reshape(c) * (momentum * n / max(n - 1, 1)))
         return y
     return _T(core.batch_norm_eval(input, g, b, running_mean.reshape(bshape), running_var.reshape(bshape), eps))
+
+
+__getattr__ = _errors.missing_names(__name__)     # a missing public name says so

@@ -10,6 +10,7 @@ from typing import Any, Iterable
 
 import numpy
 
+from core import errors as _errors
 import backends
 from core.executor import Executor
 from core.graph import Node
@@ -278,3 +279,6 @@ class Adadelta(Optimizer):
 
 
 from eager_api.optim import lr_scheduler  # noqa: E402  (torch.optim.lr_scheduler needs Optimizer, defined above)
+
+
+__getattr__ = _errors.missing_names(__name__)     # a missing public name says so

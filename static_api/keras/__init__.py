@@ -1,6 +1,7 @@
 """Keras-style models on the static graph: ``tf.keras.layers``, ``models``, ``optimizers``, ``callbacks``."""
 import numpy
 
+from core import errors as _errors
 from static_api import dtypes
 from static_api.keras import backend, callbacks, layers, losses, models, optimizers, regularizers
 from static_api.keras.layers import Input
@@ -16,3 +17,6 @@ class utils:
 
 
 __all__ = ["backend", "callbacks", "layers", "regularizers", "losses", "models", "optimizers", "Input", "Model", "Sequential", "utils"]
+
+
+__getattr__ = _errors.missing_names(__name__)     # a missing public name says so

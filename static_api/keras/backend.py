@@ -2,6 +2,7 @@
 ``K.epsilon()``, ``K.floatx()``) and ``K.clear_session()``."""
 from __future__ import annotations
 
+from core import errors as _errors
 from static_api import graph
 
 _settings = {"epsilon": 1e-7, "floatx": "float32"}
@@ -42,3 +43,6 @@ def set_floatx(value: str) -> None:
 def clear_session() -> None:
     """A fresh default graph: models built after this start again at ``dense``, ``conv2d``, ... names."""
     graph.reset_default_graph()
+
+
+__getattr__ = _errors.missing_names(__name__)     # a missing public name says so

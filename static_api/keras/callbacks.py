@@ -9,8 +9,14 @@ from __future__ import annotations
 
 import inspect
 import math
+import os
+import sys
+import time
 import warnings
 from typing import Any, Callable
+
+from core import errors as _errors
+from core import progress
 
 
 class Callback:
@@ -30,6 +36,20 @@ class Callback:
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         """After each epoch, with its metrics (validation ones included) in ``logs``."""
+
+    def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
+        """Before each training batch (``batch`` counts from 0 in each epoch)."""
+        self.on_batch_begin(batch, logs)
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        """After each training batch, with the epoch's running mean metrics so far in ``logs``."""
+        self.on_batch_end(batch, logs)
+
+    def on_batch_begin(self, batch: int, logs: dict | None = None) -> None:
+        """Keras' older name of ``on_train_batch_begin``."""
+
+    def on_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        """Keras' older name of ``on_train_batch_end``."""
 
 
 def _mode(mode: str, monitor: str) -> str:
@@ -144,3 +164,108 @@ class ModelCheckpoint(Callback):
         (self.model.save_weights if self.save_weights_only else self.model.save)(path)
         if self.verbose:
             print(f"Epoch {epoch + 1}: saving model to {path}")
+
+
+class ProgbarLogger(Callback):
+    """In-epoch progress, which ``fit(verbose=1)`` adds itself: a bar on a terminal, else a line every few seconds
+    on stdout (``fit`` prints each epoch's summary line after it)."""
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        params = getattr(self.model, "_fit_params", {})
+        self._bar = progress.Progress(f"Epoch {epoch + 1}/{params.get('epochs', '?')}", params.get("steps", 0),
+                                      file=sys.stdout, unit="batch", last_line=False)
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        self._bar.update(batch + 1, (logs or {}).get("loss"))
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        self._bar.close()
+
+
+class TensorBoard(Callback):
+    """Write the metrics to a TensorBoard log, as Keras 3 does: ``log_dir/train`` gets ``epoch_<metric>``
+    (and ``epoch_learning_rate``) at step = epoch, ``log_dir/validation`` the ``val_`` metrics under the same
+    tags; with ``update_freq="batch"`` or an integer N, ``batch_<metric>`` (the epoch's running means) every N
+    training batches, at step = the batch count since training began.  ``histogram_freq=N`` writes each weight's
+    histogram every N epochs.  Written through tensorboardX (``pip install 'dualflow[tensorboard]'``).
+
+        >>> from static_api import keras
+        >>> keras.callbacks.TensorBoard("logs", update_freq=10).update_freq
+        10
+    """
+
+    def __init__(self, log_dir: str | os.PathLike = "logs", histogram_freq: int = 0, write_graph: bool = True,
+                 write_images: bool = False, write_steps_per_second: bool = False, update_freq: Any = "epoch",
+                 profile_batch: Any = 0, embeddings_freq: int = 0, embeddings_metadata: Any = None) -> None:
+        for arg, value in (("write_images", write_images), ("profile_batch", profile_batch),
+                           ("embeddings_freq", embeddings_freq), ("embeddings_metadata", embeddings_metadata)):
+            if value:
+                raise NotImplementedError(f"TensorBoard: {arg}={value!r} is not implemented in dualflow "
+                                          "(see docs/compat.md)")
+        if update_freq not in ("epoch", "batch") and not (isinstance(update_freq, int) and update_freq > 0):
+            raise ValueError(f"TensorBoard: update_freq must be 'epoch', 'batch' or a positive integer, got "
+                             f"{update_freq!r}")
+        self.log_dir = os.fspath(log_dir)
+        self.histogram_freq, self.write_graph = int(histogram_freq), write_graph
+        self.write_steps_per_second = write_steps_per_second
+        self.update_freq = 1 if update_freq == "batch" else update_freq
+        self._writers: dict = {}
+        self._global_train_batch = 0
+
+    def _writer(self, which: str) -> Any:
+        """The SummaryWriter of ``log_dir/<which>``, made on first use (no empty logs)."""
+        if which not in self._writers:
+            try:
+                from tensorboardX import SummaryWriter
+            except ImportError:
+                raise ImportError("keras.callbacks.TensorBoard writes through tensorboardX: pip install "
+                                  "'dualflow[tensorboard]'") from None
+            self._writers[which] = SummaryWriter(os.path.join(self.log_dir, which))
+        return self._writers[which]
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        self._global_train_batch = 0
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self._epoch_start, self._epoch_first_batch = time.perf_counter(), self._global_train_batch
+
+    def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
+        self._global_train_batch += 1
+        self._batch_start = time.perf_counter()
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        step = self._global_train_batch
+        if self.update_freq == "epoch" or step % self.update_freq:
+            return
+        writer = self._writer("train")
+        if self.write_steps_per_second:
+            writer.add_scalar("batch_steps_per_second", 1.0 / (time.perf_counter() - self._batch_start), step)
+        for name, value in (logs or {}).items():
+            writer.add_scalar(f"batch_{name}", float(value), step)
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        logs = logs or {}
+        train = {k: v for k, v in logs.items() if not k.startswith("val_")}
+        rate = getattr(getattr(self.model, "optimizer", None), "learning_rate", None)
+        if isinstance(rate, (int, float)):      # a rate schedule tensor is not a number to log
+            train["learning_rate"] = float(rate)
+        if self.write_steps_per_second:
+            train["steps_per_second"] = ((self._global_train_batch - self._epoch_first_batch)
+                                         / (time.perf_counter() - self._epoch_start))
+        for name, value in train.items():
+            self._writer("train").add_scalar(f"epoch_{name}", float(value), epoch)
+        for name, value in logs.items():
+            if name.startswith("val_"):
+                self._writer("validation").add_scalar(f"epoch_{name[4:]}", float(value), epoch)
+        if self.histogram_freq and epoch % self.histogram_freq == 0:
+            for weight, value in zip(self.model.weights, self.model.get_weights()):
+                self._writer("train").add_histogram(weight.op.name, value, epoch)
+        for writer in self._writers.values():
+            writer.flush()
+
+    def on_train_end(self, logs: dict | None = None) -> None:
+        for writer in self._writers.values():
+            writer.close()
+        self._writers = {}
+
+__getattr__ = _errors.missing_names(__name__)     # a missing public name says so

@@ -6,15 +6,18 @@ Layers create their variables on first call (``build``), name themselves as Kera
 from __future__ import annotations
 
 import re
+import warnings
 from typing import Any, Sequence
 
 import numpy
 
 import core
+from core import errors as _errors
 from static_api import dtypes, nn, ops
 from static_api.graph import Graph, Tensor, get_default_graph
 from static_api.keras import regularizers
-from static_api.variables import Variable, glorot_uniform_initializer, ones_initializer, zeros_initializer
+from static_api.variables import (Variable, glorot_uniform_initializer, ones_initializer, random_uniform_initializer,
+                                  zeros_initializer)
 
 # Graph collections holding the Keras state of a graph.
 LAYER_NAMES, LEARNING_PHASE = "keras_layer_names", "keras_learning_phase"
@@ -39,7 +42,10 @@ def _activation_name(fn: Any) -> str | None:
 
 
 def _initializer(spec: Any) -> Any:
-    table = {"glorot_uniform": glorot_uniform_initializer, "zeros": zeros_initializer, "ones": ones_initializer}
+    # Keras' "uniform" is RandomUniform(-0.05, 0.05) (Embedding's default).
+    table = {"glorot_uniform": glorot_uniform_initializer, "zeros": zeros_initializer, "ones": ones_initializer,
+             "uniform": lambda: random_uniform_initializer(-0.05, 0.05),
+             "random_uniform": lambda: random_uniform_initializer(-0.05, 0.05)}
     if isinstance(spec, str):
         if spec not in table:
             raise ValueError(f"Unknown initializer: {spec!r}; expected one of {sorted(table)}")
@@ -144,6 +150,14 @@ class Layer:
         raise NotImplementedError(f"{type(self).__name__}.call")
 
     takes_list = False      # merge layers take a list of tensors
+    autocast = True         # float inputs are cast to the layer's dtype (Embedding takes indices as they are)
+    # Keras' masking (from Embedding(mask_zero=True)): a layer that supports it hands the mask of its first
+    # input on to its output (``compute_mask``); any other layer drops it with Keras' warning.
+    supports_masking = False
+
+    def compute_mask(self, x: Any, mask: Tensor | None) -> Tensor | None:
+        """The mask of this layer's output, given its input's (``x._keras_mask``)."""
+        return mask if self.supports_masking else None
 
     def __call__(self, x: Any, training: Any = None) -> Tensor:
         """Add the layer's ops; ``training`` (a bool or bool tensor) overrides the graph's learning phase."""
@@ -159,9 +173,14 @@ class Layer:
             with graph.as_default():
                 self.build([tuple(t.shape) for t in xs] if self.takes_list else tuple(x.shape))
             self.built = True
+        mask = getattr(xs[0], "_keras_mask", None)
+        if mask is not None and not self.supports_masking:
+            warnings.warn(f"Layer '{self.name}' (of type {type(self).__name__}) was passed an input with a mask "
+                          "attached to it. However, this layer does not support masking and will therefore destroy "
+                          "the mask information. Downstream layers will not see the mask.", stacklevel=2)
         with graph.as_default():
             # Keras autocasts float inputs to the layer's compute dtype.
-            cast = [ops.cast(t, self._dtype) if t.dtype.kind == "f" else t for t in xs]
+            cast = [ops.cast(t, self._dtype) if t.dtype.kind == "f" and self.autocast else t for t in xs]
             phase = learning_phase(graph) if training is None else ops._t(training, dtype=numpy.bool_)
             out = self.call(cast if self.takes_list else cast[0], phase)
             if any(out is t for t in xs) or hasattr(out, "_keras_history"):
@@ -171,6 +190,9 @@ class Layer:
                 per_sample = ops.reduce_sum(out, axis=list(range(1, len(out.shape)))) if len(out.shape) > 1 else out
                 batch = ops.reduce_sum(ops.ones_like(per_sample))
                 self._activity_losses.append(ops.divide(self.activity_regularizer(out), batch))
+            out_mask = self.compute_mask(x, mask)
+        if out_mask is not None:
+            out._keras_mask = out_mask
         LayerCall(self, xs, out)
         self.input, self.output = x, out
         return out
@@ -207,6 +229,8 @@ def Input(shape: Sequence[int], batch_size: int | None = None, name: str | None 
 
 
 class Dense(Layer):
+    supports_masking = True
+
     def __init__(self, units: int, activation: Any = None, use_bias: bool = True,
                  kernel_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
                  kernel_regularizer: Any = None, bias_regularizer: Any = None, **kwargs: Any) -> None:
@@ -221,9 +245,9 @@ class Dense(Layer):
                 "use_bias": self.use_bias}
 
     def build(self, input_shape):
-        if len(input_shape) != 2 or input_shape[-1] is None:
-            raise ValueError(f"Input 0 of layer \"{self.name}\" is incompatible with the layer: expected a 2-D input "
-                             f"with a known last dimension, found shape {input_shape}")
+        if len(input_shape) < 2 or None in input_shape[1:]:
+            raise ValueError(f"Input 0 of layer \"{self.name}\" is incompatible with the layer: expected an input of "
+                             f"rank 2 or more with known non-batch dimensions, found shape {input_shape}")
         self.kernel = self._add_weight("kernel", (input_shape[-1], self.units), self.kernel_initializer,
                                        regularizer=self.kernel_regularizer)
         self.bias = self._add_weight("bias", (self.units,), self.bias_initializer,
@@ -240,7 +264,11 @@ class Dense(Layer):
             raise ValueError(f"Input 0 of layer \"{self.name}\" is incompatible with the layer: expected axis -1 of "
                              f"input shape to have value {self.kernel.shape[0]}, but received input with shape "
                              f"{tuple(x.shape)}")
-        y = ops.matmul(x, self.kernel)
+        if len(x.shape) > 2:        # Keras applies the kernel along the last axis of each position
+            y = ops.reshape(ops.matmul(ops.reshape(x, (-1, x.shape[-1])), self.kernel),
+                            (-1,) + tuple(x.shape[1:-1]) + (self.units,))
+        else:
+            y = ops.matmul(x, self.kernel)
         if self.bias is not None:
             y = nn.bias_add(y, self.bias)
         return self.activation(y) if self.activation else y
@@ -356,6 +384,8 @@ class Flatten(Layer):
 
 
 class Activation(Layer):
+    supports_masking = True
+
     def __init__(self, activation: Any, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.activation = _activation(activation)
@@ -368,12 +398,16 @@ class Activation(Layer):
 
 
 class ReLU(Layer):
+    supports_masking = True
+
     def call(self, x, training):
         return nn.relu(x)
 
 
 class LeakyReLU(Layer):
     """x, or negative_slope * x below 0 (Keras 3's default slope, 0.3)."""
+
+    supports_masking = True
 
     def __init__(self, negative_slope: float = 0.3, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -412,6 +446,8 @@ class Reshape(Layer):
 class Rescaling(Layer):
     """x * scale + offset (Keras' input preprocessing, e.g. scale=1/255)."""
 
+    supports_masking = True
+
     def __init__(self, scale: float, offset: float = 0.0, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.scale, self.offset = float(scale), float(offset)
@@ -428,6 +464,13 @@ class _Merge(Layer):
 
     takes_list = True
     reduce: Any = None      # (a, b) -> tensor
+    supports_masking = True
+
+    def compute_mask(self, x, mask):
+        if any(getattr(t, "_keras_mask", None) is not None for t in x):
+            raise NotImplementedError(f"{self.name}: merging masked inputs (from Embedding(mask_zero=True)) is not "
+                                      "implemented in dualflow (see docs/compat.md)")
+        return None
 
     def build(self, input_shapes):
         first = input_shapes[0]
@@ -497,6 +540,8 @@ class Concatenate(_Merge):
 
 
 class Dropout(Layer):
+    supports_masking = True
+
     def __init__(self, rate: float, seed: int | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         if not 0 <= rate < 1:
@@ -514,6 +559,14 @@ class Dropout(Layer):
 
 class BatchNormalization(Layer):
     """Normalises over all axes but ``axis``; training updates moving averages (Keras momentum 0.99)."""
+
+    supports_masking = True
+
+    def compute_mask(self, x, mask):
+        if mask is not None:        # Keras leaves masked positions out of the batch statistics
+            raise NotImplementedError(f"{self.name}: batch normalization of a masked input (from "
+                                      "Embedding(mask_zero=True)) is not implemented in dualflow (see docs/compat.md)")
+        return None
 
     def __init__(self, axis: int = -1, momentum: float = 0.99, epsilon: float = 1e-3, center: bool = True,
                  scale: bool = True, **kwargs: Any) -> None:
@@ -552,3 +605,64 @@ class BatchNormalization(Layer):
             avg.assign(ops.where(training, avg * m + ops.reshape(batch, (-1,)) * (1 - m), avg))
             for avg, batch in ((self.moving_mean, mean), (self.moving_variance, var))]
         return ops.where(training, y_train, y_eval)
+
+
+class Embedding(Layer):
+    """Rows of an ``(input_dim, output_dim)`` table picked by integer indices: ``(batch, ...)`` ->
+    ``(batch, ..., output_dim)``.  Keras' defaults: a uniform [-0.05, 0.05) initializer; float inputs are
+    truncated to int32 indices; ``mask_zero=True`` marks index 0 as padding (``compute_mask``), and the mask
+    travels as in Keras through the layers that support it.
+
+        >>> import static_api as tf
+        >>> emb = tf.keras.layers.Embedding(100, 8)
+        >>> tuple(emb(tf.keras.Input((5,), dtype="int32")).shape)
+        (None, 5, 8)
+    """
+
+    autocast = False
+
+    def __init__(self, input_dim: int, output_dim: int, embeddings_initializer: Any = "uniform",
+                 embeddings_regularizer: Any = None, embeddings_constraint: Any = None, mask_zero: bool = False,
+                 weights: Any = None, input_length: int | None = None, **kwargs: Any) -> None:
+        for arg, value in (("input_dim", input_dim), ("output_dim", output_dim)):
+            if not isinstance(value, (int, numpy.integer)) or isinstance(value, bool) or value <= 0:
+                raise ValueError(f"`{arg}` must be a positive integer. Received: {arg}={value!r} "
+                                 f"(of type {type(value).__name__}).")
+        if embeddings_constraint is not None:
+            raise NotImplementedError("Embedding: embeddings_constraint is not implemented in dualflow "
+                                      "(see docs/compat.md)")
+        if input_length is not None:
+            # Keras 3 deprecates it; Keras 2 used it as the input shape, which a Sequential here needs to build.
+            warnings.warn("Argument `input_length` is deprecated. Just remove it.", stacklevel=2)
+            kwargs.setdefault("input_shape", (int(input_length),))
+        super().__init__(**kwargs)
+        self.input_dim, self.output_dim, self.mask_zero = int(input_dim), int(output_dim), bool(mask_zero)
+        self.embeddings_initializer = _initializer(embeddings_initializer)
+        self.embeddings_regularizer = regularizers.get(embeddings_regularizer)
+        self._initial_weights = weights
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "input_dim": self.input_dim, "output_dim": self.output_dim,
+                "mask_zero": self.mask_zero}
+
+    def build(self, input_shape):
+        init = self.embeddings_initializer
+        if self._initial_weights is not None:       # Keras' weights=[table] (or the bare table)
+            table = self._initial_weights
+            table = numpy.asarray(table[0] if isinstance(table, (list, tuple)) and len(table) == 1 else table)
+            if table.shape != (self.input_dim, self.output_dim):
+                raise ValueError(f"{self.name}: weights has shape {table.shape}, expected "
+                                 f"{(self.input_dim, self.output_dim)}")
+            init = lambda shape, dtype: table.astype(dtype)     # noqa: E731
+        self.embeddings = self._add_weight("embeddings", (self.input_dim, self.output_dim), init,
+                                           regularizer=self.embeddings_regularizer)
+
+    def call(self, x, training):
+        ids = x if x.dtype in (ops.int32, ops.int64) else ops.cast(x, ops.int32)
+        return nn.embedding_lookup(self.embeddings, ids)
+
+    def compute_mask(self, x, mask):
+        return ops.not_equal(x, 0) if self.mask_zero else None
+
+
+__getattr__ = _errors.missing_names(__name__)     # a missing public name says so

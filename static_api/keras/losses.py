@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+from core import errors as _errors
 from static_api import nn, ops
 from static_api.graph import Tensor
 
@@ -128,3 +129,5 @@ def deserialize(config: dict) -> Loss:
     classes = {c.__name__: c for c in _BUILT_IN}
     return classes[config["class"]](from_logits=config["from_logits"])
 
+
+__getattr__ = _errors.missing_names(__name__)     # a missing public name says so

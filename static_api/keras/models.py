@@ -7,10 +7,12 @@ from typing import Any, Callable, Sequence
 
 import numpy
 
+from core import errors as _errors
 from core import checkpoint, interop
 from static_api import ops
 from static_api.graph import PlaceholderOp, Tensor
 from static_api.keras import layers as L
+from static_api.keras import callbacks as cb_module
 from static_api.keras import losses, optimizers, saving
 from static_api.session import Session
 
@@ -143,6 +145,9 @@ class Model:
         self._ensure_built()
         opt = self.optimizer = optimizers.get(optimizer)
         out = self.output
+        if getattr(out, "_keras_mask", None) is not None:     # Keras would leave masked steps out of the loss
+            raise NotImplementedError(f"Model \"{self.name}\": a loss over a masked output (from "
+                                      "Embedding(mask_zero=True)) is not implemented in dualflow (see docs/compat.md)")
         self._loss_spec = losses.get(loss)
         with self.graph.as_default():
             self._target, self.loss = self._loss(self._loss_spec, out)
@@ -213,6 +218,16 @@ class Model:
             raise ValueError(f"Model \"{self.name}\" expects {len(self.inputs)} input arrays, got {len(xs)}")
         return [numpy.asarray(a, dtype=t.dtype) for a, t in zip(xs, self.inputs)]
 
+    def _same_rank(self, y: numpy.ndarray) -> numpy.ndarray:
+        """Keras' squeeze_or_expand_to_same_rank: targets of shape (n,) for an output of shape (n, 1) get the
+        last axis, and (n, ..., 1) targets for an output without it lose it."""
+        want = len(self._target.shape)
+        if y.ndim == want - 1 and self._target.shape[-1] == 1:
+            return y[..., None]
+        if y.ndim == want + 1 and y.shape[-1] == 1:
+            return y[..., 0]
+        return y
+
     def _check_xy(self, xs: list, y: numpy.ndarray | None) -> None:
         for i, (x, t) in enumerate(zip(xs, self.inputs)):
             want = tuple(t.shape[1:])
@@ -232,27 +247,37 @@ class Model:
 
     def _batched(self, fetches: list, xs: list, y: numpy.ndarray | None, batch_size: int,
                  train_op: Any = None, order: numpy.ndarray | None = None,
-                 weights: numpy.ndarray | None = None) -> list:
+                 weights: numpy.ndarray | None = None, callbacks: Sequence[Any] = ()) -> list:
         """Run ``fetches`` (and ``train_op``, in training mode) over batches; means over all samples.
-        ``weights`` scale each sample's loss (Keras' sample_weight)."""
+        ``weights`` scale each sample's loss (Keras' sample_weight).  In training, ``callbacks`` hear of each
+        batch with the running means so far (Keras' batch logs) and may stop the epoch (``stop_training``)."""
         sess = self._session()
         n = len(xs[0])
         order = numpy.arange(n) if order is None else order
-        totals = numpy.zeros(len(fetches))
-        for start in range(0, n, batch_size):
+        totals, seen = numpy.zeros(len(fetches)), 0
+        for batch, start in enumerate(range(0, n, batch_size)):
             idx = order[start:start + batch_size]
             feed = {t: a[idx] for t, a in zip(self.inputs, xs)}
             if y is not None:
                 feed[self._target] = y[idx]
                 feed[self._sample_weight] = (numpy.ones(len(idx), numpy.float32) if weights is None
                                              else weights[idx])
+            for cb in callbacks:
+                cb.on_train_batch_begin(batch)
             if train_op is not None:
                 feed[self._lp] = True
                 vals = sess.run(fetches + [train_op], feed)[:-1]
             else:
                 vals = sess.run(fetches, feed)
             totals += numpy.array(vals, dtype=numpy.float64) * len(idx)
-        return [float(t) for t in totals / n]
+            seen += len(idx)
+            if callbacks:
+                logs = dict(zip(self.metrics_names, (float(t) for t in totals / seen)))
+                for cb in callbacks:
+                    cb.on_train_batch_end(batch, logs)
+                if self.stop_training:
+                    break
+        return [float(t) for t in totals / seen]
 
     def fit(self, x: Any = None, y: Any = None, batch_size: int | None = 32, epochs: int = 1, verbose: Any = 1,
             validation_split: float = 0.0, validation_data: tuple | None = None, shuffle: bool = True,
@@ -262,7 +287,7 @@ class Model:
             raise RuntimeError("You must compile your model before training/testing. Use `model.compile(optimizer, "
                                "loss)`.")
         batch_size = _batch_size(batch_size)
-        xs, y = self._inputs_data(x), numpy.asarray(y)
+        xs, y = self._inputs_data(x), self._same_rank(numpy.asarray(y))
         weights = self._sample_weights(y, sample_weight)
         if validation_data is None and validation_split:
             cut = _split_at(len(y), validation_split)
@@ -280,6 +305,9 @@ class Model:
         hist.params = {"epochs": epochs, "steps": steps, "verbose": verbose}
         fetches = [self.loss] + self._metric_tensors
         callbacks = list(callbacks or [])
+        if verbose in (1, "auto") and print_fn is print:       # Keras' progress bar within each epoch
+            callbacks.append(cb_module.ProgbarLogger())
+        self._fit_params = hist.params
         self.stop_training = False
         for cb in callbacks:
             cb.set_model(self)
@@ -289,7 +317,7 @@ class Model:
                 cb.on_epoch_begin(epoch)
             t0 = time.perf_counter()
             order = rng.permutation(len(y)) if shuffle else None
-            vals = self._batched(fetches, xs, y, batch_size, self._train_op, order, weights)
+            vals = self._batched(fetches, xs, y, batch_size, self._train_op, order, weights, callbacks)
             logs = dict(zip(self.metrics_names, vals))
             if validation_data is not None:
                 vx, vy, *vw = validation_data
@@ -319,7 +347,7 @@ class Model:
         if not self._compiled:
             raise RuntimeError("You must compile your model before training/testing.")
         batch_size = _batch_size(batch_size)
-        xs, y = self._inputs_data(x), numpy.asarray(y)
+        xs, y = self._inputs_data(x), self._same_rank(numpy.asarray(y))
         self._check_xy(xs, y)
         vals = self._batched([self.loss] + self._metric_tensors, xs, y, batch_size,
                              weights=self._sample_weights(y, sample_weight))
@@ -547,3 +575,5 @@ def _class_weights(y: numpy.ndarray, class_weight: dict) -> numpy.ndarray:
     labels = numpy.round(labels).astype(numpy.int64)
     return numpy.array([class_weight.get(int(c), 1.0) for c in labels], numpy.float32)
 
+
+__getattr__ = _errors.missing_names(__name__)     # a missing public name says so

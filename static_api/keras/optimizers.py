@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from core import errors as _errors
 from core.ops import optim as optim_ops
 from static_api import train
 
@@ -106,3 +107,5 @@ def deserialize(config: dict) -> train.Optimizer:
     args = {k: v for k, v in config.items() if k != "name"}
     return _NAMES[config["name"]](**args)
 
+
+__getattr__ = _errors.missing_names(__name__)     # a missing public name says so

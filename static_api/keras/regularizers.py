@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from core import errors as _errors
 from static_api import ops
 
 
@@ -62,3 +63,6 @@ def get(spec: Any) -> Regularizer | None:
         if found is not None:
             return found()
     raise ValueError(f"Could not interpret regularizer identifier: {spec!r}")
+
+
+__getattr__ = _errors.missing_names(__name__)     # a missing public name says so

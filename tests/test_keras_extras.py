@@ -1,0 +1,287 @@
+"""Keras pieces real programs reach for: the Embedding layer, the TensorBoard callback, Keras' snake-case default
+layer names, and the error a missing name gives; each against hand-computed values or NumPy, and the
+``reference``-marked tests against real Keras."""
+import importlib
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+
+import static_api as tf
+from core import errors
+from static_api.keras import layers as L
+from static_api.keras import saving
+from tests.helpers import read_scalars
+
+keras_layers = tf.keras.layers
+
+
+@pytest.fixture(autouse=True)
+def fresh_graph():
+    tf.reset_default_graph()
+    yield
+
+
+# ----- Embedding -----------------------------------------------------------------------------
+def _embedding_model(keras, table, mask_zero=False):
+    inp = keras.Input((3,), dtype="int32")
+    emb = keras.layers.Embedding(len(table), table.shape[1], mask_zero=mask_zero)
+    out = keras.layers.Dense(2, kernel_initializer="ones", bias_initializer="zeros")(keras.layers.Flatten()(emb(inp)))
+    model = keras.Model(inp, out)
+    model.set_weights([table, np.ones((3 * table.shape[1], 2), np.float32), np.zeros(2, np.float32)])
+    return model
+
+
+def test_embedding_defaults_and_lookup():
+    inp = tf.keras.Input((3,), dtype="int32")
+    emb = keras_layers.Embedding(50, 4)
+    out = emb(inp)
+    assert (emb.name, tuple(out.shape), emb.output_dim, emb.mask_zero) == ("embedding", (None, 3, 4), 4, False)
+    table = tf.keras.Model(inp, out).get_weights()[0]
+    # Keras' "uniform" initializer: [-0.05, 0.05), spread over the whole range
+    assert table.shape == (50, 4) and table.dtype == np.float32
+    assert -0.05 <= table.min() < -0.04 and 0.04 < table.max() < 0.05
+    ids = np.array([[0, 7, 49], [3, 3, 1]])
+    got = tf.keras.Model(inp, out).predict(ids)
+    np.testing.assert_array_equal(got, table[ids])
+    # float indices are truncated to int32, as Keras casts them
+    inp_f = tf.keras.Input((2,))
+    model_f = tf.keras.Model(inp_f, keras_layers.Embedding(5, 2, weights=[np.arange(10.0).reshape(5, 2)])(inp_f))
+    np.testing.assert_array_equal(model_f.predict(np.array([[1.9, 4.0]])), [[[2.0, 3.0], [8.0, 9.0]]])
+
+
+def test_embedding_gradient_is_a_scatter_add_of_rows():
+    table = np.arange(12, dtype=np.float32).reshape(6, 2) / 10
+    model = _embedding_model(tf.keras, table)
+    ids = np.array([[1, 1, 4], [0, 1, 5]])
+    y = np.zeros((2, 2), np.float32)
+    model.compile(tf.keras.optimizers.SGD(0.5), "mse")
+    model.fit(ids, y, batch_size=2, epochs=1, shuffle=False, verbose=0)
+    # loss = mean over (2 samples, 2 units) of (sum of the sample's 6 looked-up values)^2 (kernel of ones):
+    # d loss / d row r = sum over occurrences of r of 2 * s_sample / 4 (the same for both columns)
+    s = table[ids].reshape(2, -1).sum(1)
+    grad = np.zeros_like(table)
+    for i, row in enumerate(ids):
+        for r in row:
+            grad[r] += 2 * s[i] * 2 / 4     # two output units, each summing the sample's values
+    np.testing.assert_allclose(model.get_weights()[0], table - 0.5 * grad, rtol=1e-5)
+
+
+def test_embedding_arguments_mask_and_input_length():
+    with pytest.raises(ValueError, match="input_dim"):
+        keras_layers.Embedding(0, 3)
+    with pytest.raises(ValueError, match="output_dim"):
+        keras_layers.Embedding(4, 2.5)
+    with pytest.raises(NotImplementedError, match="embeddings_constraint"):
+        keras_layers.Embedding(4, 2, embeddings_constraint="non_neg")
+    with pytest.warns(UserWarning, match="input_length"):
+        emb = keras_layers.Embedding(10, 3, input_length=4, mask_zero=True)
+    model = tf.keras.Sequential([emb, keras_layers.Dense(2)])       # input_length gives the Sequential its input
+    mask = emb.output._keras_mask
+    assert model.output._keras_mask is mask        # Dense hands the mask on, as in Keras
+    with tf.Session() as sess:
+        got = sess.run(mask, {model.inputs[0]: [[0, 2, 0, 9]]})
+    np.testing.assert_array_equal(got, [[False, True, False, True]])
+    with pytest.raises(NotImplementedError, match="masked output.*docs/compat.md"):
+        model.compile("sgd", "mse")         # Keras would leave masked steps out of the loss
+    with pytest.raises(NotImplementedError, match="batch normalization of a masked input"):
+        keras_layers.BatchNormalization()(emb.output)
+    with pytest.warns(UserWarning, match="does not support masking"):
+        flat = keras_layers.Flatten()(emb.output)
+    assert getattr(flat, "_keras_mask", None) is None
+    regularized = keras_layers.Embedding(3, 2, embeddings_initializer="ones", embeddings_regularizer=tf.keras.regularizers.l2(0.5))
+    regularized(tf.keras.Input((1,), dtype="int32"))
+    with tf.Session() as sess:
+        sess.run(regularized.embeddings.initializer)
+        np.testing.assert_allclose(sess.run(regularized.losses), [0.5 * 6])
+
+
+def test_embedding_model_saves_and_loads(tmp_path):
+    table = np.random.default_rng(0).random((6, 2), dtype=np.float32)
+    model = _embedding_model(tf.keras, table)
+    model.compile("sgd", "mse")
+    model.save(str(tmp_path / "m.keras"))
+    tf.reset_default_graph()
+    again = tf.keras.models.load_model(str(tmp_path / "m.keras"))
+    ids = np.array([[5, 0, 2]])
+    np.testing.assert_allclose(again.predict(ids), model.predict(ids), rtol=1e-6)
+    assert [(type(lay).__name__, getattr(lay, "input_dim", None)) for lay in again.layers][:2] == [
+        ("InputLayer", None), ("Embedding", 6)]
+
+
+@pytest.mark.reference
+def test_embedding_trains_like_keras():
+    keras = pytest.importorskip("keras")
+    table = np.random.default_rng(1).normal(size=(8, 3)).astype(np.float32)
+    ids = np.random.default_rng(2).integers(0, 8, (16, 3))
+    y = np.random.default_rng(3).normal(size=(16, 2)).astype(np.float32)
+    results = []
+    for k in (tf.keras, keras):
+        model = _embedding_model(k, table)
+        model.compile(k.optimizers.SGD(0.1, momentum=0.9), "mse")
+        hist = model.fit(ids, y, batch_size=4, epochs=2, shuffle=False, verbose=0)
+        results.append((hist.history["loss"], model.get_weights()[0], model.predict(ids, verbose=0)))
+    for ours, theirs in zip(*results):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)
+    assert keras.layers.Embedding(3, 2).embeddings_initializer.get_config()["minval"] == -0.05
+
+
+# ----- TensorBoard ---------------------------------------------------------------------------
+def _tb_fit(keras, log_dir, **tb_args):
+    inp = keras.Input((3,))
+    out = keras.layers.Dense(2, kernel_initializer="ones", bias_initializer="zeros")(inp)
+    model = keras.Model(inp, out)
+    model.compile(keras.optimizers.SGD(0.05), "mse", metrics=["mae"])
+    x = np.linspace(-1, 1, 30, dtype=np.float32).reshape(10, 3)
+    y = np.stack([x.sum(1), -x[:, 0]], 1)
+    hist = model.fit(x, y, batch_size=2, epochs=3, validation_split=0.2, shuffle=False, verbose=0,
+                     callbacks=[keras.callbacks.TensorBoard(log_dir=str(log_dir), **tb_args)])
+    return hist.history
+
+
+def test_tensorboard_writes_epoch_scalars_train_and_validation(tmp_path):
+    pytest.importorskip("tensorboardX")
+    history = _tb_fit(tf.keras, tmp_path)
+    train, val = read_scalars(str(tmp_path / "train")), read_scalars(str(tmp_path / "validation"))
+    assert sorted(train) == ["epoch_learning_rate", "epoch_loss", "epoch_mae"] and sorted(val) == ["epoch_loss",
+                                                                                                 "epoch_mae"]
+    for name in ("loss", "mae"):
+        assert [s for s, _ in train[f"epoch_{name}"]] == [0, 1, 2]
+        np.testing.assert_allclose([v for _, v in train[f"epoch_{name}"]], history[name], rtol=1e-6)
+        np.testing.assert_allclose([v for _, v in val[f"epoch_{name}"]], history[f"val_{name}"], rtol=1e-6)
+    np.testing.assert_allclose([v for _, v in train["epoch_learning_rate"]], [0.05] * 3, rtol=1e-6)
+
+
+def test_tensorboard_batch_scalars_are_running_means(tmp_path):
+    pytest.importorskip("tensorboardX")
+    history = _tb_fit(tf.keras, tmp_path / "every", update_freq="batch")
+    losses = read_scalars(str(tmp_path / "every" / "train"))["batch_loss"]
+    # 8 training samples in batches of 2: 4 batches an epoch, steps 1..12 across the 3 epochs; the last batch of
+    # each epoch holds the epoch's mean
+    assert [s for s, _ in losses] == list(range(1, 13))
+    np.testing.assert_allclose([losses[3][1], losses[7][1], losses[11][1]], history["loss"], rtol=1e-6)
+    _tb_fit(tf.keras, tmp_path / "third", update_freq=3)
+    assert [s for s, _ in read_scalars(str(tmp_path / "third" / "train"))["batch_loss"]] == [3, 6, 9, 12]
+    _tb_fit(tf.keras, tmp_path / "hist", histogram_freq=2)
+    assert "batch_loss" not in read_scalars(str(tmp_path / "hist" / "train"))
+    assert b"/kernel" in next((tmp_path / "hist" / "train").glob("events.*")).read_bytes()     # histograms
+
+
+def test_tensorboard_arguments_and_batch_hooks():
+    with pytest.raises(ValueError, match="update_freq"):
+        tf.keras.callbacks.TensorBoard(update_freq="step")
+    with pytest.raises(NotImplementedError, match="profile_batch.*docs/compat.md"):
+        tf.keras.callbacks.TensorBoard(profile_batch=2)
+
+    class Count(tf.keras.callbacks.Callback):
+        def __init__(self):
+            self.seen = []
+
+        def on_batch_end(self, batch, logs=None):       # Keras' older spelling still hears every batch
+            self.seen.append(batch)
+            if len(self.seen) == 3:
+                self.model.stop_training = True
+
+    inp = tf.keras.Input((1,))
+    model = tf.keras.Model(inp, keras_layers.Dense(1)(inp))
+    model.compile("sgd", "mse")
+    count = Count()
+    hist = model.fit(np.ones((10, 1)), np.ones((10, 1)), batch_size=2, epochs=5, verbose=0, callbacks=[count])
+    assert count.seen == [0, 1, 2] and len(hist.epoch) == 1      # stopped within the first epoch, as Keras 3
+
+
+@pytest.mark.reference
+def test_tensorboard_logs_match_keras(tmp_path):
+    keras = pytest.importorskip("keras")
+    pytest.importorskip("tensorboardX")
+    pytest.importorskip("tensorboard", reason="Keras' TensorBoard callback writes through the tensorboard package")
+    _tb_fit(tf.keras, tmp_path / "ours", update_freq=2)
+    _tb_fit(keras, tmp_path / "keras", update_freq=2)
+    for part in ("train", "validation"):
+        ours, theirs = read_scalars(str(tmp_path / "ours" / part)), read_scalars(str(tmp_path / "keras" / part))
+        theirs = {k: v for k, v in theirs.items() if not k.startswith("evaluation_")}     # not written here
+        assert sorted(ours) == sorted(theirs), part
+        for tag in ours:
+            assert [s for s, _ in ours[tag]] == [s for s, _ in theirs[tag]], tag
+            np.testing.assert_allclose([v for _, v in ours[tag]], [v for _, v in theirs[tag]], rtol=1e-5,
+                                       err_msg=tag)
+
+
+# ----- default names -------------------------------------------------------------------------
+SNAKE = {"ReLU": "re_lu", "LeakyReLU": "leaky_re_lu", "PReLU": "p_re_lu", "Conv2D": "conv2d",
+         "BatchNormalization": "batch_normalization", "MaxPooling2D": "max_pooling2d",
+         "GlobalAveragePooling2D": "global_average_pooling2d", "Embedding": "embedding", "Dense": "dense"}
+
+
+def test_default_layer_names_follow_keras_snake_case():
+    graph = tf.Graph()
+    for cls, want in SNAKE.items():
+        assert L._unique_layer_name(graph, cls) == want
+    assert L._unique_layer_name(graph, "ReLU") == "re_lu_1"
+    x = tf.keras.Input((4, 4, 1))
+    made = [keras_layers.Conv2D(1, 1), keras_layers.BatchNormalization(), keras_layers.ReLU(), keras_layers.ReLU()]
+    for layer in made:
+        x = layer(x)
+    assert [layer.name for layer in made] == ["conv2d", "batch_normalization", "re_lu", "re_lu_1"]
+
+
+@pytest.mark.reference
+def test_every_layer_default_name_matches_keras():
+    pytest.importorskip("keras")
+    from keras.src.utils.naming import to_snake_case
+    for cls in list(saving.registered_layers()) + list(SNAKE):
+        assert L._unique_layer_name(tf.Graph(), cls) == to_snake_case(cls), cls
+
+
+# ----- a missing name says it is missing -------------------------------------------------------
+MODULES = ["static_api", "static_api.keras", "static_api.keras.layers", "static_api.keras.optimizers",
+           "static_api.keras.callbacks", "static_api.keras.losses", "static_api.nn", "static_api.train",
+           "static_api.layers", "static_api.losses", "static_api.summary", "eager_api", "eager_api.nn",
+           "eager_api.nn.functional", "eager_api.optim"]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_missing_public_name_says_not_implemented(name):
+    mod = importlib.import_module(name)
+    with pytest.raises(AttributeError, match=r"LSTMCellThing is not implemented in dualflow \(see docs/compat.md\)"):
+        mod.LSTMCellThing
+    with pytest.raises(NotImplementedError):
+        mod.LSTMCellThing
+    assert not hasattr(mod, "LSTMCellThing") and getattr(mod, "LSTMCellThing", 7) == 7
+    # private and dunder names stay plain AttributeErrors: import *, pickle, copy and pytest probe these
+    for probe in ("__wrapped__", "__all__" if not hasattr(mod, "__all__") else "__path_hooks__", "_private"):
+        with pytest.raises(AttributeError) as info:
+            getattr(mod, probe)
+        assert not isinstance(info.value, errors.MissingNameError)
+    namespace = {}
+    exec(f"from {name} import *", namespace)
+    assert "LSTMCellThing" not in namespace and len(namespace) > 2
+
+
+def test_missing_names_keep_imports_and_pickling():
+    import eager_api.nn.functional as F
+    assert pickle.loads(pickle.dumps(F.relu)) is F.relu
+    assert pickle.loads(pickle.dumps(keras_layers.Dense)) is keras_layers.Dense
+    from static_api.keras import saving as again     # a submodule import is not mistaken for a missing name
+    assert again is saving
+    with pytest.raises(ImportError):
+        exec("from static_api.keras.layers import LSTMCellThing", {})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert tf.keras is importlib.import_module("static_api.keras")
+
+
+def test_dense_applies_along_the_last_axis_of_each_position():
+    rng = np.random.default_rng(0)
+    kernel, bias = rng.normal(size=(4, 3)).astype(np.float32), rng.normal(size=3).astype(np.float32)
+    inp = tf.keras.Input((2, 5, 4))
+    dense = keras_layers.Dense(3, activation="relu")
+    model = tf.keras.Model(inp, dense(inp))
+    model.set_weights([kernel, bias])
+    x = rng.normal(size=(6, 2, 5, 4)).astype(np.float32)
+    expected = np.maximum(np.einsum("bijk,kn->bijn", x.astype(np.float64), kernel) + bias, 0)
+    assert tuple(model.output.shape) == (None, 2, 5, 3)
+    np.testing.assert_allclose(model.predict(x), expected, rtol=1e-5, atol=1e-6)
+    model.compile("sgd", "mse")
+    model.fit(x, np.zeros((6, 2, 5, 3), np.float32), verbose=0)      # and it trains

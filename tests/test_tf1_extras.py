@@ -1,0 +1,184 @@
+"""TF1 names real programs use beyond the first-hour set: regularization in raw graphs (``get_variable``'s and
+``tf.layers``' regularizers, ``tf.contrib.layers``, ``tf.losses.get_regularization_loss``), ``tf.add_n``, the
+comparison ops and ``tf.summary.image``; hand-computed values, and the real TF1 API under ``reference``."""
+import glob
+import io
+import struct
+
+import numpy as np
+import pytest
+
+import static_api as tf
+
+
+@pytest.fixture(autouse=True)
+def fresh_graph():
+    tf.reset_default_graph()
+    yield
+
+
+def _regularized_graph(tf1):
+    """A two-layer graph with a penalty on every weight, in the TF1 API of ``tf1``."""
+    x = tf1.placeholder(tf1.float32, [None, 2])
+    w = tf1.get_variable("w", [2, 2], initializer=tf1.constant_initializer(0.5),
+                         regularizer=tf1.contrib.layers.l2_regularizer(0.1) if hasattr(tf1, "contrib")
+                         else _tf1_l2(tf1, 0.1))
+    h = tf1.layers.dense(tf1.matmul(x, w), 3, kernel_initializer=tf1.ones_initializer(),
+                         bias_initializer=tf1.constant_initializer(0.25),
+                         kernel_regularizer=tf1.keras.regularizers.l1(0.5),
+                         bias_regularizer=tf1.keras.regularizers.l2(2.0))
+    data = tf1.losses.mean_squared_error(tf1.zeros_like(h), h)
+    return x, data, tf1.losses.get_regularization_loss(), tf1.losses.get_total_loss()
+
+
+def _tf1_l2(tf1, scale):
+    # TF2's compat.v1 has no contrib: its l2_regularizer is scale * tf.nn.l2_loss
+    return lambda w: scale * tf1.nn.l2_loss(w)
+
+
+def test_regularization_losses_of_get_variable_and_tf_layers():
+    x, data, reg, total = _regularized_graph(tf)
+    assert len(tf.get_collection(tf.GraphKeys.REGULARIZATION_LOSSES)) == 3
+    with tf.Session() as sess:
+        sess.run(tf.global_variables_initializer())
+        got = sess.run([data, reg, total, tf.losses.get_regularization_losses()], {x: [[1.0, 3.0]]})
+    # x @ w = [2, 2]; dense = 4 + 0.25 per unit; penalties: 0.1 * (4 * 0.25) / 2, 0.5 * 6, 2.0 * 3 * 0.0625
+    np.testing.assert_allclose(got[0], 4.25 ** 2)
+    np.testing.assert_allclose(got[3], [0.05, 3.0, 0.375], rtol=1e-6)
+    np.testing.assert_allclose(got[1], 3.425, rtol=1e-6)
+    np.testing.assert_allclose(got[2], 4.25 ** 2 + 3.425, rtol=1e-6)
+
+
+def test_contrib_regularizers_and_no_losses():
+    w = tf.constant([[1.0, -2.0], [3.0, -4.0]])
+    contrib = tf.contrib.layers
+    with tf.Session() as sess:
+        assert sess.run(tf.losses.get_regularization_loss()) == 0.0        # none yet: 0, as TF1
+        got = sess.run([contrib.l1_regularizer(0.5)(w), contrib.l2_regularizer(0.5)(w),
+                        contrib.l1_l2_regularizer(0.5, 0.5)(w),
+                        contrib.apply_regularization(contrib.l1_regularizer(1.0), [w, w])])
+    np.testing.assert_allclose(got, [5.0, 7.5, 12.5, 20.0])
+    assert contrib.l2_regularizer(0.0)(w) is None
+    with pytest.raises(ValueError, match="less than 0"):
+        contrib.l1_regularizer(-1.0)
+    with pytest.raises(ValueError, match="No losses found"):
+        tf.reset_default_graph()
+        tf.losses.get_total_loss()
+    with pytest.raises(NotImplementedError, match="weights_list"):
+        contrib.apply_regularization(contrib.l1_regularizer(1.0))
+    init = contrib.xavier_initializer(seed=1)((30, 20))
+    assert np.abs(init).max() <= np.sqrt(6 / 50) and np.abs(init).max() > 0.9 * np.sqrt(6 / 50)
+
+
+@pytest.mark.reference
+def test_regularization_losses_match_tensorflow():
+    # TF 2's compat.v1 has neither contrib nor tf.layers (Keras 3): penalties through get_variable only
+    real = pytest.importorskip("tensorflow").compat.v1
+    values = []
+    for tf1 in (tf, real):
+        graph = tf1.Graph()
+        with graph.as_default():
+            x = tf1.placeholder(tf1.float32, [None, 2])
+            with tf1.variable_scope("layer"):
+                w = tf1.get_variable("w", [2, 3], initializer=tf1.constant_initializer(0.5),
+                                     regularizer=_tf1_l2(tf1, 0.1))
+                b = tf1.get_variable("b", [3], initializer=tf1.constant_initializer(-0.25),
+                                     regularizer=lambda v: 0.3 * tf1.reduce_sum(tf1.abs(v)))
+            loss = tf1.losses.mean_squared_error(tf1.ones_like(x[:, :1]) * [[2.0, 0.0, 1.0]], tf1.matmul(x, w) + b)
+            fetches = [loss, tf1.losses.get_regularization_loss(), tf1.losses.get_total_loss(),
+                       tf1.losses.get_regularization_losses("layer")]
+            with tf1.Session(graph=graph) as sess:
+                sess.run(tf1.global_variables_initializer())
+                values.append(sess.run(fetches, {x: [[1.0, 3.0], [-2.0, 0.5]]}))
+    for ours, theirs in zip(*values):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-6)
+
+
+def test_add_n_and_comparisons():
+    a, b = tf.constant([1, 2, 3]), tf.constant([3, 2, 1])
+    with tf.Session() as sess:
+        got = sess.run([tf.add_n([a, b, a]), tf.not_equal(a, b), tf.less_equal(a, b), tf.greater_equal(a, b),
+                        tf.logical_and(a > 1, b > 1), tf.logical_or(a > 2, b > 2)])
+    expected = [[5, 6, 7], [True, False, True], [True, True, False], [False, True, True], [False, True, False],
+                [True, False, True]]
+    for g, e in zip(got, expected):
+        np.testing.assert_array_equal(g, e)
+    with pytest.raises(ValueError, match="same shape"):
+        tf.add_n([a, tf.constant([1, 2])])
+    with pytest.raises(ValueError, match="incompatible"):      # TF1 checks the shapes rather than broadcast
+        tf.losses.mean_squared_error(tf.zeros((4, 1)), tf.zeros((4, 3)))
+
+
+# ----- tf.summary.image ------------------------------------------------------------------------
+def _images(folder):
+    """{tag: uint8 HWC array} of the image summaries in an event folder, decoded from their PNGs."""
+    from PIL import Image
+    from tensorboardX.proto import event_pb2
+    found = {}
+    for path in glob.glob(f"{folder}/events.out.tfevents.*"):
+        raw, pos = open(path, "rb").read(), 0
+        while pos < len(raw):
+            (n,) = struct.unpack("<Q", raw[pos:pos + 8])
+            for v in event_pb2.Event.FromString(raw[pos + 12:pos + 12 + n]).summary.value:
+                if v.HasField("image"):
+                    found[v.tag] = np.asarray(Image.open(io.BytesIO(v.image.encoded_image_string)))
+            pos += 16 + n
+    return found
+
+
+BATCH = np.stack([np.linspace(0, 2, 12).reshape(2, 2, 3),          # non-negative: max -> 255
+                  np.linspace(-1, 0.5, 12).reshape(2, 2, 3),       # negative values: 0 -> 128, |min| -> 127 away
+                  np.full((2, 2, 3), np.nan)]).astype(np.float32)
+
+
+def _expected(img):
+    finite = np.isfinite(img)
+    if np.nanmin(img) < 0:
+        out = img * (127 / np.nanmax(np.abs(img))) + 128
+    else:
+        out = img * (255 / np.nanmax(img)) if finite.any() else img
+    return np.where(finite, out, 0).astype(np.uint8)
+
+
+def test_summary_image_writes_tf1_scaled_pngs(tmp_path):
+    pytest.importorskip("tensorboardX")
+    x = tf.placeholder(tf.float32, [None, 2, 2, 3])
+    tf.summary.image("inputs", x, max_outputs=2)
+    tf.summary.image("first", x, max_outputs=1)
+    with tf.Session() as sess, tf.summary.FileWriter(str(tmp_path)) as writer:
+        writer.add_summary(sess.run(tf.summary.merge_all(), {x: BATCH}), 0)
+    got = _images(str(tmp_path))
+    assert sorted(got) == ["first/image", "inputs/image/0", "inputs/image/1"]
+    np.testing.assert_array_equal(got["inputs/image/0"], _expected(BATCH[0]))
+    np.testing.assert_array_equal(got["first/image"], _expected(BATCH[0]))
+    np.testing.assert_array_equal(got["inputs/image/1"], _expected(BATCH[1]))
+    assert got["inputs/image/1"][0, 0, 0] == 1 and got["inputs/image/1"][1, 1, 2] == 128 + 63
+    nan_image = tf.summary._to_uint8(BATCH[2])
+    np.testing.assert_array_equal(nan_image.reshape(-1, 3), [[255, 0, 0]] * 4)      # non-finite pixels are red
+    with pytest.raises(ValueError, match="4-D"):
+        tf.summary.image("bad", tf.zeros((2, 2, 3)))
+
+
+@pytest.mark.reference
+def test_summary_image_pixels_match_tensorflow():
+    real = pytest.importorskip("tensorflow").compat.v1
+    from PIL import Image
+    graph = real.Graph()
+    with graph.as_default():
+        s = real.summary.image("inputs", real.constant(BATCH[:2]), max_outputs=2)
+        with real.Session(graph=graph) as sess:
+            proto = real.Summary.FromString(sess.run(s))
+    for i, v in enumerate(proto.value):
+        assert v.tag == f"inputs/image/{i}"
+        theirs = np.asarray(Image.open(io.BytesIO(v.image.encoded_image_string)))
+        np.testing.assert_array_equal(tf.summary._to_uint8(BATCH[i]), theirs)
+
+
+def test_compat_v1_is_the_tf1_api():
+    v1 = tf.compat.v1
+    v1.disable_v2_behavior()
+    v1.disable_eager_execution()
+    assert v1 is tf and not v1.executing_eagerly()
+    x = v1.placeholder(v1.float32, [None, 2])
+    with v1.Session() as sess:
+        np.testing.assert_allclose(sess.run(v1.reduce_sum(x), {x: [[1.0, 2.0]]}), 3.0)
