@@ -1,0 +1,510 @@
+"""CPU kernels over NumPy: convolution, pooling and batch norm with one large GEMM or a few passes each.
+
+Layouts: ``data_format`` "NCHW" (OIHW weights, PyTorch) or "NHWC" (HWIO weights, TensorFlow); each pass runs
+in the layout it is given, so a TF graph needs no transposes around its convolutions.
+
+Where the time goes and why the kernels look as they do:
+
+- Convolution is im2col + GEMM.  The column buffer is built in batch chunks of about ``CHUNK_BYTES`` (so it
+  stays in cache between being written and read by the GEMM) into a workspace reused across calls.  Padding
+  is never materialized: each kernel tap copies only its in-bounds rectangle, and the out-of-bounds part of
+  the workspace stays zero from its creation (the workspace is keyed by the full geometry).
+- The gradient of the input multiplies into columns and adds them back tap by tap, as strided slice-adds
+  onto the unpadded image: no scatter, no padded image.
+- Depthwise convolution (one input channel per group) has too little reduction for a GEMM: it accumulates
+  tap by tap, ``y += w[tap] * x[tap window]``, with the product in a reused buffer.
+- Pooling runs over the taps as strided views of output size (a running max with the winner's flat index,
+  or a running sum): no gathered windows.
+- Every kernel takes ``out=``: the result is written there (a planned buffer), and a call whose workspaces
+  already exist allocates nothing else of the data's size.
+"""
+from __future__ import annotations
+
+import collections
+import threading
+from typing import Any, Sequence
+
+import numpy
+
+from backends.base import Pads, Pair, conv_out_size
+
+# About the size of a core's L2 cache plus some L3: measured best between 1 and 8 MiB for the seed CNN's
+# layers on AVX2/AVX-512 machines (smaller chunks pay NumPy call overhead, larger ones spill the columns).
+CHUNK_BYTES = 2 << 20
+_WORKSPACE_BYTES = 256 << 20       # all workspaces of one thread together; the oldest go first
+
+
+class Workspaces:
+    """Scratch arrays reused across calls, one set per thread (kernels may run in several threads).
+
+    ``get(key, shape, dtype, zero)`` returns the same array for the same key; ``zero`` arrays start zeroed
+    and callers keep the parts they never write zero, so the key must fix which parts those are."""
+
+    def __init__(self, limit: int = _WORKSPACE_BYTES) -> None:
+        self.limit = limit
+        self._local = threading.local()
+
+    def _cache(self) -> collections.OrderedDict:
+        c = getattr(self._local, "cache", None)
+        if c is None:
+            c = self._local.cache = collections.OrderedDict()
+        return c
+
+    def get(self, key: tuple, shape: Sequence[int], dtype: Any, zero: bool = False) -> numpy.ndarray:
+        cache = self._cache()
+        full = (key, tuple(shape), numpy.dtype(dtype).str, zero)
+        a = cache.get(full)
+        if a is None:
+            a = numpy.zeros(shape, dtype) if zero else numpy.empty(shape, dtype)
+            cache[full] = a
+            total = sum(v.nbytes for v in cache.values())
+            while total > self.limit and len(cache) > 1:
+                total -= cache.popitem(last=False)[1].nbytes
+        else:
+            cache.move_to_end(full)
+        return a
+
+    def clear(self) -> None:
+        self._cache().clear()
+
+
+WORKSPACES = Workspaces()
+
+
+def _result(out: numpy.ndarray | None, shape: Sequence[int], dtype: Any, what: str) -> numpy.ndarray:
+    """``out`` checked against the result's shape and dtype, or a fresh array."""
+    shape = tuple(int(s) for s in shape)
+    if out is None:
+        return numpy.empty(shape, dtype)
+    if out.shape != shape or out.dtype != numpy.dtype(dtype) or not out.flags.c_contiguous:
+        raise ValueError(f"{what}: argument 'out' expected a C-contiguous {numpy.dtype(dtype)} array of shape "
+                         f"{shape}, got {out.dtype} {out.shape} (contiguous: {out.flags.c_contiguous})")
+    return out
+
+
+def _tap_range(size: int, out: int, tap: int, s: int, d: int, lo: int) -> tuple[slice, slice] | None:
+    """For one kernel tap along one axis: the output slice whose inputs are in bounds, and those inputs."""
+    off = tap * d - lo               # input index of output 0
+    o0 = max(0, -(off // s))         # the first output whose input index is >= 0
+    o1 = min(out, (size - 1 - off) // s + 1) if size - 1 - off >= 0 else 0
+    if o1 <= o0:
+        return None
+    start = off + o0 * s
+    return slice(o0, o1), slice(start, start + (o1 - o0 - 1) * s + 1, s)
+
+
+def _taps(hw: Sequence[int], ohw: Sequence[int], kernel: Pair, stride: Pair, pads: Pads, dilation: Pair):
+    """(i, j, output rows, output cols, input rows, input cols) for every tap that reads the image."""
+    for i in range(kernel[0]):
+        rh = _tap_range(hw[0], ohw[0], i, stride[0], dilation[0], pads[0])
+        if rh is None:
+            continue
+        for j in range(kernel[1]):
+            rw = _tap_range(hw[1], ohw[1], j, stride[1], dilation[1], pads[2])
+            if rw is not None:
+                yield i, j, rh[0], rw[0], rh[1], rw[1]
+
+
+class _Geometry:
+    """A convolution's shapes in one layout, and the views each pass needs."""
+
+    def __init__(self, x_shape: Sequence[int], w_shape: Sequence[int], stride: Pair, pads: Pads, dilation: Pair,
+                 groups: int, fmt: str, transposed_w: bool = False) -> None:
+        if fmt not in ("NCHW", "NHWC"):
+            raise ValueError(f"conv2d: data_format expected 'NCHW' or 'NHWC', got {fmt!r}")
+        self.fmt, self.groups = fmt, groups
+        self.stride, self.pads, self.dilation = tuple(stride), tuple(pads), tuple(dilation)
+        if fmt == "NCHW":
+            self.n, self.c, h, w = x_shape
+            self.o, self.cg, kh, kw = w_shape
+        else:
+            self.n, h, w, self.c = x_shape
+            kh, kw, self.cg, self.o = w_shape
+        self.hw, self.kernel = (h, w), (kh, kw)
+        self.ohw = (conv_out_size(h, kh, stride[0], dilation[0], pads[0], pads[1]),
+                    conv_out_size(w, kw, stride[1], dilation[1], pads[2], pads[3]))
+        self.og = self.o // groups
+        self.p = self.ohw[0] * self.ohw[1]
+        self.k = self.cg * kh * kw        # reduction length of one group
+
+    def y_shape(self) -> tuple:
+        oh, ow = self.ohw
+        return (self.n, self.o, oh, ow) if self.fmt == "NCHW" else (self.n, oh, ow, self.o)
+
+    def x_shape(self) -> tuple:
+        h, w = self.hw
+        return (self.n, self.c, h, w) if self.fmt == "NCHW" else (self.n, h, w, self.c)
+
+    def chunk(self, itemsize: int) -> int:
+        return max(1, min(self.n, CHUNK_BYTES // max(1, self.groups * self.k * self.p * itemsize)))
+
+    def key(self, tag: str) -> tuple:
+        return (tag, self.fmt, self.c, self.hw, self.kernel, self.stride, self.pads, self.dilation, self.groups)
+
+    # The column buffer: NCHW (nb, C, KH, KW, OH, OW), so a group's rows are (Cg, KH, KW) and the GEMM is
+    # W (g, Og, K) @ cols (nb, g, K, P), per sample, written straight into the NCHW output.  NHWC
+    # (nb, OH, OW, g, KH, KW, Cg): rows are output pixels, the GEMM is cols (nb*P, K) @ W (K, O) into NHWC.
+    def cols_shape(self, nb: int) -> tuple:
+        (kh, kw), (oh, ow) = self.kernel, self.ohw
+        if self.fmt == "NCHW":
+            return (nb, self.c, kh, kw, oh, ow)
+        return (nb, oh, ow, self.groups, kh, kw, self.cg)
+
+    def fill(self, cols: numpy.ndarray, x: numpy.ndarray) -> None:
+        """Copy each tap's in-bounds window of ``x`` (a batch chunk) into the columns."""
+        if self.fmt == "NHWC":
+            x = x.reshape(x.shape[:3] + (self.groups, self.cg))
+        for i, j, oy, ox, iy, ix in _taps(self.hw, self.ohw, self.kernel, self.stride, self.pads, self.dilation):
+            if self.fmt == "NCHW":
+                cols[:, :, i, j, oy, ox] = x[:, :, iy, ix]
+            else:
+                cols[:, oy, ox, :, i, j, :] = x[:, iy, ix]
+
+    def scatter(self, dx: numpy.ndarray, dcols: numpy.ndarray) -> None:
+        """The adjoint of ``fill``: add each tap's columns onto its window of ``dx`` (zeroed by the caller)."""
+        if self.fmt == "NHWC":
+            dx = dx.reshape(dx.shape[:3] + (self.groups, self.cg))
+        for i, j, oy, ox, iy, ix in _taps(self.hw, self.ohw, self.kernel, self.stride, self.pads, self.dilation):
+            if self.fmt == "NCHW":
+                dx[:, :, iy, ix] += dcols[:, :, i, j, oy, ox]
+            else:
+                dx[:, iy, ix] += dcols[:, oy, ox, :, i, j, :]
+
+    def w_gemm(self, w: numpy.ndarray) -> numpy.ndarray:
+        """The weight as the GEMM reads it: NCHW (g, Og, K); NHWC (g, K, Og) (a copy only when g > 1)."""
+        if self.fmt == "NCHW":
+            return w.reshape(self.groups, self.og, self.k)
+        if self.groups == 1:
+            return w.reshape(1, self.k, self.o)
+        kh, kw = self.kernel
+        ws = WORKSPACES.get(self.key("w") + (self.o,), (self.groups, self.k, self.og), w.dtype)
+        ws.reshape(self.groups, kh, kw, self.cg, self.og)[...] = (
+            w.reshape(kh, kw, self.cg, self.groups, self.og).transpose(3, 0, 1, 2, 4))
+        return ws
+
+    def depthwise(self) -> bool:
+        """One input channel per group: the per-tap path (a GEMM with K = KH*KW does not pay)."""
+        return self.groups > 1 and self.cg == 1
+
+
+def _w_taps(g: _Geometry, w: numpy.ndarray) -> numpy.ndarray:
+    """A depthwise weight as (KH, KW, O), each tap a row that broadcasts over the output's channels."""
+    if g.fmt == "NCHW":
+        return w.reshape(g.o, g.kernel[0], g.kernel[1]).transpose(1, 2, 0)
+    return w.reshape(g.kernel[0], g.kernel[1], g.o)
+
+
+def _channels(a: numpy.ndarray, g: _Geometry, mult: int) -> numpy.ndarray:
+    """An image with its channel axis split (C, mult) -> indexable by output channel c * mult + m, broadcast
+    over m: a depthwise output channel o reads input channel o // mult."""
+    if g.fmt == "NCHW":
+        return a[:, :, None].repeat(mult, 2).reshape(a.shape[0], -1, *a.shape[2:]) if mult > 1 else a
+    return a[..., None].repeat(mult, -1).reshape(*a.shape[:3], -1) if mult > 1 else a
+
+
+def _bcast(wt: numpy.ndarray, fmt: str) -> numpy.ndarray:
+    """A per-channel row shaped to broadcast against an image of the layout."""
+    return wt[:, None, None] if fmt == "NCHW" else wt
+
+
+# ----- convolution -----------------------------------------------------------------------------------------
+def conv2d(x: numpy.ndarray, w: numpy.ndarray, stride: Pair, pads: Pads, dilation: Pair, groups: int = 1,
+           data_format: str = "NCHW", out: numpy.ndarray | None = None) -> numpy.ndarray:
+    """Cross-correlation of ``x`` with ``w`` (OIHW for NCHW, HWIO for NHWC; in-channels per group)."""
+    g = _Geometry(x.shape, w.shape, stride, pads, dilation, groups, data_format)
+    y = _result(out, g.y_shape(), x.dtype, "conv2d")
+    if g.depthwise():
+        return _depthwise(g, x, w, y)
+    nb = g.chunk(x.itemsize)
+    cols = WORKSPACES.get(g.key("cols"), g.cols_shape(nb), x.dtype, zero=True)
+    wg = g.w_gemm(w)
+    for n0 in range(0, g.n, nb):
+        m = min(nb, g.n - n0)
+        c = cols[:m]
+        g.fill(c, x[n0:n0 + m])
+        if g.fmt == "NCHW":
+            numpy.matmul(wg, c.reshape(m, g.groups, g.k, g.p),
+                         out=y[n0:n0 + m].reshape(m, g.groups, g.og, g.p))
+        elif g.groups == 1:
+            numpy.matmul(c.reshape(m * g.p, g.k), wg[0], out=y[n0:n0 + m].reshape(m * g.p, g.o))
+        else:
+            numpy.matmul(c.reshape(m * g.p, g.groups, g.k).transpose(1, 0, 2), wg,
+                         out=y[n0:n0 + m].reshape(m * g.p, g.groups, g.og).transpose(1, 0, 2))
+    return y
+
+
+def _depthwise(g: _Geometry, x: numpy.ndarray, w: numpy.ndarray, y: numpy.ndarray) -> numpy.ndarray:
+    mult = g.og
+    wt = _w_taps(g, w)
+    xs = _channels(x, g, mult)
+    y[...] = 0
+    tmp = WORKSPACES.get(g.key("dw") + (g.n, g.o), y.shape, y.dtype)
+    sp = (slice(None), slice(None)) if g.fmt == "NCHW" else (slice(None),)
+    for i, j, oy, ox, iy, ix in _taps(g.hw, g.ohw, g.kernel, g.stride, g.pads, g.dilation):
+        yv, t = y[sp + (oy, ox)], tmp[sp + (oy, ox)]
+        numpy.multiply(xs[sp + (iy, ix)], _bcast(wt[i, j], g.fmt), out=t)
+        yv += t
+    return y
+
+
+def conv2d_grad_input(gy: numpy.ndarray, w: numpy.ndarray, x_shape: Sequence[int], stride: Pair, pads: Pads,
+                      dilation: Pair, groups: int = 1, data_format: str = "NCHW",
+                      out: numpy.ndarray | None = None) -> numpy.ndarray:
+    """dL/dx of conv2d (and the forward pass of a transposed convolution)."""
+    g = _Geometry(x_shape, w.shape, stride, pads, dilation, groups, data_format)
+    if tuple(gy.shape) != g.y_shape():
+        raise ValueError(f"conv2d_grad_input: argument 'grad' expected shape {g.y_shape()}, got {gy.shape}")
+    dx = _result(out, g.x_shape(), gy.dtype, "conv2d_grad_input")
+    dx[...] = 0
+    if g.depthwise():
+        return _depthwise_grad_input(g, gy, w, dx)
+    nb = g.chunk(gy.itemsize)
+    dcols = WORKSPACES.get(g.key("dcols"), g.cols_shape(nb), gy.dtype)
+    wg = g.w_gemm(w)
+    for n0 in range(0, g.n, nb):
+        m = min(nb, g.n - n0)
+        c = dcols[:m]
+        if g.fmt == "NCHW":      # (g, K, Og) @ (m, g, Og, P) -> (m, g, K, P)
+            numpy.matmul(wg.transpose(0, 2, 1), gy[n0:n0 + m].reshape(m, g.groups, g.og, g.p),
+                         out=c.reshape(m, g.groups, g.k, g.p))
+        elif g.groups == 1:
+            numpy.matmul(gy[n0:n0 + m].reshape(m * g.p, g.o), wg[0].T, out=c.reshape(m * g.p, g.k))
+        else:
+            numpy.matmul(gy[n0:n0 + m].reshape(m * g.p, g.groups, g.og).transpose(1, 0, 2), wg.transpose(0, 2, 1),
+                         out=c.reshape(m * g.p, g.groups, g.k).transpose(1, 0, 2))
+        g.scatter(dx[n0:n0 + m], c)
+    return dx
+
+
+def _depthwise_grad_input(g: _Geometry, gy: numpy.ndarray, w: numpy.ndarray, dx: numpy.ndarray) -> numpy.ndarray:
+    mult = g.og
+    wt = _w_taps(g, w)
+    tmp = WORKSPACES.get(g.key("dw") + (g.n, g.o), gy.shape, gy.dtype)
+    sp = (slice(None), slice(None)) if g.fmt == "NCHW" else (slice(None),)
+    for i, j, oy, ox, iy, ix in _taps(g.hw, g.ohw, g.kernel, g.stride, g.pads, g.dilation):
+        t = tmp[sp + (oy, ox)]
+        numpy.multiply(gy[sp + (oy, ox)], _bcast(wt[i, j], g.fmt), out=t)
+        if mult == 1:
+            dx[sp + (iy, ix)] += t
+        elif g.fmt == "NCHW":     # output channels c*mult .. c*mult+mult-1 all read input channel c
+            dx[sp + (iy, ix)] += t.reshape(t.shape[0], g.c, mult, *t.shape[2:]).sum(2)
+        else:
+            dx[sp + (iy, ix)] += t.reshape(*t.shape[:3], g.c, mult).sum(-1)
+    return dx
+
+
+def conv2d_grad_weight(x: numpy.ndarray, gy: numpy.ndarray, w_shape: Sequence[int], stride: Pair, pads: Pads,
+                       dilation: Pair, groups: int = 1, data_format: str = "NCHW",
+                       out: numpy.ndarray | None = None) -> numpy.ndarray:
+    """dL/dw of conv2d: per chunk one GEMM over the chunk's pixels, accumulated."""
+    g = _Geometry(x.shape, w_shape, stride, pads, dilation, groups, data_format)
+    if tuple(gy.shape) != g.y_shape():
+        raise ValueError(f"conv2d_grad_weight: argument 'grad' expected shape {g.y_shape()}, got {gy.shape}")
+    dw = _result(out, w_shape, x.dtype, "conv2d_grad_weight")
+    if g.depthwise():
+        return _depthwise_grad_weight(g, x, gy, dw)
+    nb = g.chunk(x.itemsize)
+    cols = WORKSPACES.get(g.key("cols"), g.cols_shape(nb), x.dtype, zero=True)
+    # The weight gradient accumulates in the GEMM's own layout, then lands in ``dw`` once.
+    if g.fmt == "NCHW":
+        acc = dw.reshape(g.groups, g.og, g.k)
+        part = WORKSPACES.get(g.key("dwpart"), (nb, g.groups, g.og, g.k), x.dtype)
+        part_sum = WORKSPACES.get(g.key("dwsum"), acc.shape, x.dtype)
+    else:
+        acc = dw.reshape(1, g.k, g.o) if g.groups == 1 else WORKSPACES.get(g.key("dwacc") + (g.o,),
+                                                                           (g.groups, g.k, g.og), x.dtype)
+        part = WORKSPACES.get(g.key("dwpart") + (g.o,), acc.shape, x.dtype)
+    for n0 in range(0, g.n, nb):
+        m = min(nb, g.n - n0)
+        c = cols[:m]
+        g.fill(c, x[n0:n0 + m])
+        if g.fmt == "NCHW":     # per sample (g, Og, P) @ (g, P, K), then summed over the chunk
+            p = part[:m]
+            numpy.matmul(gy[n0:n0 + m].reshape(m, g.groups, g.og, g.p),
+                         c.reshape(m, g.groups, g.k, g.p).transpose(0, 1, 3, 2), out=p)
+            if n0 == 0:
+                numpy.sum(p, axis=0, out=acc)
+            else:
+                acc += numpy.sum(p, axis=0, out=part_sum)
+        else:                   # (g, K, m*P) @ (g, m*P, Og): the whole chunk's pixels as the reduction
+            a = c.reshape(m * g.p, g.groups, g.k).transpose(1, 2, 0)
+            b = gy[n0:n0 + m].reshape(m * g.p, g.groups, g.og).transpose(1, 0, 2)
+            numpy.matmul(a, b, out=acc if n0 == 0 else part)
+            if n0:
+                acc += part
+    if g.fmt == "NHWC" and g.groups > 1:
+        kh, kw = g.kernel
+        dw.reshape(kh, kw, g.cg, g.groups, g.og)[...] = acc.reshape(g.groups, kh, kw, g.cg, g.og).transpose(
+            1, 2, 3, 0, 4)
+    return dw
+
+
+def _depthwise_grad_weight(g: _Geometry, x: numpy.ndarray, gy: numpy.ndarray, dw: numpy.ndarray) -> numpy.ndarray:
+    mult = g.og
+    xs = _channels(x, g, mult)
+    wt = numpy.zeros((g.kernel[0], g.kernel[1], g.o), dtype=x.dtype)
+    tmp = WORKSPACES.get(g.key("dw") + (g.n, g.o), gy.shape, gy.dtype)
+    sp = (slice(None), slice(None)) if g.fmt == "NCHW" else (slice(None),)
+    axes = (0, 2, 3) if g.fmt == "NCHW" else (0, 1, 2)
+    for i, j, oy, ox, iy, ix in _taps(g.hw, g.ohw, g.kernel, g.stride, g.pads, g.dilation):
+        t = tmp[sp + (oy, ox)]
+        numpy.multiply(gy[sp + (oy, ox)], xs[sp + (iy, ix)], out=t)
+        wt[i, j] = t.sum(axis=axes)
+    if g.fmt == "NCHW":
+        dw.reshape(g.o, g.kernel[0], g.kernel[1])[...] = wt.transpose(2, 0, 1)
+    else:
+        dw.reshape(g.kernel[0], g.kernel[1], g.o)[...] = wt
+    return dw
+
+
+# ----- pooling ---------------------------------------------------------------------------------------------
+class _Pool:
+    """A pooling window's shapes in one layout; ``sp`` indexes an image's spatial axes."""
+
+    def __init__(self, x_shape: Sequence[int], kernel: Pair, stride: Pair, pads: Pads, fmt: str) -> None:
+        if fmt not in ("NCHW", "NHWC"):
+            raise ValueError(f"pool2d: data_format expected 'NCHW' or 'NHWC', got {fmt!r}")
+        self.fmt, self.kernel, self.stride, self.pads = fmt, tuple(kernel), tuple(stride), tuple(pads)
+        self.x_shape = tuple(x_shape)
+        self.hw = tuple(x_shape[2:]) if fmt == "NCHW" else tuple(x_shape[1:3])
+        self.ohw = tuple(conv_out_size(self.hw[a], kernel[a], stride[a], 1, pads[2 * a], pads[2 * a + 1])
+                         for a in range(2))
+        self.y_shape = (x_shape[:2] + self.ohw) if fmt == "NCHW" else (x_shape[0],) + self.ohw + (x_shape[3],)
+        self.lead = (slice(None),) * (2 if fmt == "NCHW" else 1)
+
+    def taps(self):
+        """(flat offset i*W + j, output region, input region) for each tap that reads the image."""
+        for i, j, oy, ox, iy, ix in _taps(self.hw, self.ohw, self.kernel, self.stride, self.pads, (1, 1)):
+            yield i * self.hw[1] + j, self.lead + (oy, ox), self.lead + (iy, ix)
+
+    def plane(self, what: str, dtype: Any) -> numpy.ndarray:
+        """A cached (OH, OW) plane shaped to broadcast against the output: 'corner' (flat index of each window's
+        unclipped top-left), 'start' (its first in-bounds tap relative to the corner), 'count' (in-bounds taps)."""
+        key = ("pool", what, self.hw, self.kernel, self.stride, self.pads)
+        a = WORKSPACES.get(key, self.ohw, dtype)
+        oy = numpy.arange(self.ohw[0]) * self.stride[0] - self.pads[0]
+        ox = numpy.arange(self.ohw[1]) * self.stride[1] - self.pads[2]
+        if what == "corner":
+            a[...] = oy[:, None] * self.hw[1] + ox[None, :]
+        elif what == "start":
+            a[...] = (numpy.maximum(oy, 0) - oy)[:, None] * self.hw[1] + (numpy.maximum(ox, 0) - ox)[None, :]
+        else:
+            ch = numpy.minimum(oy + self.kernel[0], self.hw[0]) - numpy.maximum(oy, 0)
+            cw = numpy.minimum(ox + self.kernel[1], self.hw[1]) - numpy.maximum(ox, 0)
+            a[...] = ch[:, None] * cw[None, :]
+        return a if self.fmt == "NCHW" else a[:, :, None]
+
+
+def max_pool2d(x: numpy.ndarray, kernel: Pair, stride: Pair, pads: Pads, data_format: str = "NCHW",
+               out: tuple | None = None) -> tuple[numpy.ndarray, numpy.ndarray]:
+    """Max over windows and, per output, the flat index (h*W + w) of the winner in its input plane.
+
+    A running max over the taps, each a strided view of output size.  PyTorch's rule: the first maximum in
+    scan order wins, and NaN beats everything; a window starts at its first in-bounds tap."""
+    p = _Pool(x.shape, kernel, stride, pads, data_format)
+    y = _result(None if out is None else out[0], p.y_shape, x.dtype, "max_pool2d")
+    idx = _result(None if out is None else out[1], p.y_shape, numpy.int32, "max_pool2d")
+    key = ("maxpool", p.y_shape, x.dtype.str)
+    better = WORKSPACES.get(key + ("b",), p.y_shape, bool)
+    nan = WORKSPACES.get(key + ("n",), p.y_shape, bool)
+    step = WORKSPACES.get(key + ("s",), p.y_shape, numpy.int32)
+    if any(p.pads):
+        y[...] = -numpy.inf
+        idx[...] = p.plane("start", numpy.int32)
+    first = not any(p.pads)
+    for r, o, i in p.taps():
+        v, yv, iv = x[i], y[o], idx[o]
+        if first:       # no padding: the first tap covers every window
+            yv[...] = v
+            iv[...] = r
+            first = False
+            continue
+        b, n, s = better[o], nan[o], step[o]
+        numpy.greater(v, yv, out=b)
+        numpy.not_equal(v, v, out=n)
+        b |= n
+        numpy.maximum(yv, v, out=yv)
+        # Arithmetic select: masked copies branch on random masks and cost ~5x more on the CPU.
+        numpy.subtract(numpy.int32(r), iv, out=s)
+        s *= b
+        iv += s
+    idx += p.plane("corner", numpy.int32)
+    return y, idx
+
+
+def max_pool2d_grad(gy: numpy.ndarray, idx: numpy.ndarray, x_shape: Sequence[int], kernel: Pair, stride: Pair,
+                    pads: Pads, data_format: str = "NCHW", out: numpy.ndarray | None = None) -> numpy.ndarray:
+    """Each output gradient added to its window's winner, tap by tap: a compare and a strided add per tap."""
+    p = _Pool(x_shape, kernel, stride, pads, data_format)
+    dx = _result(out, x_shape, gy.dtype, "max_pool2d_grad")
+    key = ("maxpoolgrad", p.y_shape, gy.dtype.str)
+    rel = WORKSPACES.get(key + ("r",), p.y_shape, numpy.int32)
+    hit = WORKSPACES.get(key + ("h",), p.y_shape, bool)
+    tmp = WORKSPACES.get(key + ("t",), p.y_shape, gy.dtype)
+    numpy.subtract(idx, p.plane("corner", numpy.int32), out=rel)     # the winner's tap offset, i*W + j
+    # Non-overlapping windows write every input position at most once: the taps can assign, not add, if the
+    # windows also tile the input.
+    tiles = (p.stride == p.kernel and not any(p.pads)
+             and all(p.ohw[a] * p.kernel[a] == p.hw[a] for a in range(2)))
+    if not tiles:
+        dx[...] = 0
+    for r, o, i in p.taps():
+        h = hit[o]
+        numpy.equal(rel[o], r, out=h)
+        if tiles:
+            numpy.multiply(gy[o], h, out=dx[i])
+        else:
+            t = tmp[o]
+            numpy.multiply(gy[o], h, out=t)
+            dx[i] += t
+    return dx
+
+
+def max_pool2d_gather(g: numpy.ndarray, idx: numpy.ndarray, data_format: str = "NCHW",
+                      out: numpy.ndarray | None = None) -> numpy.ndarray:
+    """The adjoint of max_pool2d_grad: ``g`` read at each window's winner."""
+    res = _result(out, idx.shape, g.dtype, "max_pool2d_gather")
+    if data_format == "NCHW":
+        n, c = g.shape[:2]
+        res.reshape(n, c, -1)[...] = numpy.take_along_axis(g.reshape(n, c, -1), idx.reshape(n, c, -1), axis=-1)
+    else:
+        n, c = g.shape[0], g.shape[3]
+        res.reshape(n, -1, c)[...] = numpy.take_along_axis(g.reshape(n, -1, c), idx.reshape(n, -1, c), axis=1)
+    return res
+
+
+def _divisor(p: _Pool, count_include_pad: bool, dtype: Any) -> Any:
+    if count_include_pad or not any(p.pads):
+        return dtype.type(p.kernel[0] * p.kernel[1])
+    return p.plane("count", dtype)
+
+
+def avg_pool2d(x: numpy.ndarray, kernel: Pair, stride: Pair, pads: Pads, count_include_pad: bool,
+               data_format: str = "NCHW", out: numpy.ndarray | None = None) -> numpy.ndarray:
+    """A running sum over the taps, divided once."""
+    p = _Pool(x.shape, kernel, stride, pads, data_format)
+    y = _result(out, p.y_shape, x.dtype, "avg_pool2d")
+    first = not any(p.pads)
+    if not first:
+        y[...] = 0
+    for _, o, i in p.taps():
+        if first:
+            y[...] = x[i]
+            first = False
+        else:
+            y[o] += x[i]
+    y /= _divisor(p, count_include_pad, x.dtype)
+    return y
+
+
+def avg_pool2d_grad(gy: numpy.ndarray, x_shape: Sequence[int], kernel: Pair, stride: Pair, pads: Pads,
+                    count_include_pad: bool, data_format: str = "NCHW",
+                    out: numpy.ndarray | None = None) -> numpy.ndarray:
+    p = _Pool(x_shape, kernel, stride, pads, data_format)
+    dx = _result(out, x_shape, gy.dtype, "avg_pool2d_grad")
+    g = WORKSPACES.get(("avgpoolgrad", p.y_shape, gy.dtype.str), p.y_shape, gy.dtype)
+    numpy.divide(gy, _divisor(p, count_include_pad, gy.dtype), out=g)
+    dx[...] = 0
+    for _, o, i in p.taps():
+        dx[i] += g[o]
+    return dx
