@@ -170,6 +170,57 @@ class ArrayBackend:
         t, keep = self.sparse_target(labels, z.shape[1], z.dtype, smoothing, ignore_index)
         return self.softmax_cross_entropy(z, t, keep, reduction, sparse=True)
 
+    # ----- batch norm: two passes over the data each way ---------------------------------------------------
+    def scratch(self, key: tuple, shape: Sequence[int], dtype: Any) -> Any:
+        """A buffer for an intermediate result.  A backend that keeps workspaces returns the same one for the
+        same key (so a steady-state call allocates nothing); this one allocates."""
+        return self.xp.empty(tuple(shape), dtype)
+
+    def _channel_dot(self, a: Any, b: Any, axes: Sequence[int]) -> Any:
+        """sum(a * b) over ``axes``, keepdims, without materializing the product (einsum streams it)."""
+        letters = "abcdefghijklmnopqrstuvwxyz"[:a.ndim]
+        kept = "".join(ch for i, ch in enumerate(letters) if i not in axes)
+        r = self.xp.einsum(f"{letters},{letters}->{kept}", a, b)
+        return r.reshape(tuple(1 if i in axes else n for i, n in enumerate(a.shape)))
+
+    def batch_norm_train(self, x: Any, gamma: Any, beta: Any, axes: Sequence[int], eps: float,
+                         out: Any = None) -> tuple[Any, Any, Any]:
+        """y = (x - mean) / sqrt(var + eps) * gamma + beta with the batch's mean and biased variance over ``axes``
+        (returned keepdims; gamma and beta broadcast like them).  The centred data is written once into ``y``
+        and scaled there in place: the variance is the mean square of centred data, not E[x^2] - E[x]^2, which
+        loses float32 precision when the mean is large."""
+        axes = tuple(a % x.ndim for a in axes)
+        m = math.prod(x.shape[a] for a in axes)
+        y = self.xp.empty_like(x) if out is None else out
+        mean = x.mean(axis=axes, keepdims=True)
+        self.xp.subtract(x, mean, out=y)
+        var = self._channel_dot(y, y, axes) / x.dtype.type(m)
+        y *= gamma / self.xp.sqrt(var + x.dtype.type(eps))
+        y += beta
+        return y, mean, var
+
+    def batch_norm_train_grad(self, gy: Any, x: Any, gamma: Any, mean: Any, var: Any, axes: Sequence[int],
+                              eps: float, out: Any = None) -> tuple[Any, Any, Any]:
+        """(dx, dgamma, dbeta) of ``batch_norm_train``.  One pass reduces sum(gy) and sum(gy * x); the other
+        writes dx = a*gy + b*x + c per channel (the mean and variance's dependence on x included)."""
+        xp = self.xp
+        axes = tuple(a % x.ndim for a in axes)
+        t = x.dtype.type
+        m = t(math.prod(x.shape[a] for a in axes))
+        inv = 1 / xp.sqrt(var + t(eps))
+        gbeta = gy.sum(axis=axes, keepdims=True)
+        ggamma = (self._channel_dot(gy, x, axes) - mean * gbeta) * inv       # sum(gy * xhat)
+        a = gamma * inv
+        b = -a * inv * ggamma / m
+        c = -a * gbeta / m - b * mean
+        dx = xp.empty_like(x) if out is None else out
+        xp.multiply(gy, a, out=dx)
+        tmp = self.scratch(("bn_grad", x.shape, x.dtype.str), x.shape, x.dtype)
+        xp.multiply(x, b, out=tmp)
+        dx += tmp
+        dx += c
+        return dx, ggamma.reshape(gamma.shape), gbeta.reshape(gamma.shape)
+
     # ----- convolution and pooling (each backend runs them as its own kernels) -------------------------
     # ``data_format`` "NCHW" pairs with OIHW weights, "NHWC" with HWIO (TensorFlow's); weights hold
     # in_channels / groups input channels.  ``out``: a C-contiguous array of the result's shape and dtype to

@@ -24,3 +24,6 @@ class NumpyBackend(ArrayBackend):
 
     def __init__(self, device: Any) -> None:
         super().__init__(numpy, device)
+
+    def scratch(self, key: tuple, shape: Any, dtype: Any) -> Any:
+        return numpy_kernels.WORKSPACES.get(key, shape, dtype)

@@ -405,6 +405,24 @@ def _cases():
                   [rnd(4, 3, 2, 3), gam, bet],
                   lambda x, g, b: (x - x.mean((0, 2, 3), keepdims=True)) / np.sqrt(x.var((0, 2, 3), keepdims=True)
                                                                                    + 1e-5) * g + b))
+
+    def bn_ref(x, g, b, axes):
+        m = x.mean(axes, keepdims=True)
+        return (x - m) / np.sqrt(((x - m) ** 2).mean(axes, keepdims=True) + 1e-5) * g + b
+    c.append(Case("batch_norm_train_nhwc_n1", lambda x, g, b: core.batch_norm_train(x, g, b, (0, 1, 2), 1e-5)[0],
+                  [rnd(1, 3, 2, 4) + 3.0, rnd(1, 1, 1, 4, lo=0.5), rnd(1, 1, 1, 4)],
+                  lambda x, g, b: bn_ref(x, g, b, (0, 1, 2))))
+    c.append(Case("batch_norm_train_stats", lambda x, g, b: core.add(
+        core.scalar(core.batch_norm_train(x, g, b, (0, 2, 3), 1e-5)[1], "mul", 3.0),
+        core.batch_norm_train(x, g, b, (0, 2, 3), 1e-5)[2]), [rnd(2, 3, 2, 3), gam, bet],
+        lambda x, g, b: 3 * x.mean((0, 2, 3), keepdims=True) + x.var((0, 2, 3), keepdims=True)))
+    from core.ops.nn import BatchNormTrainGrad
+
+    def bn_grad(gy, x, g, b):
+        y, mean, var = core.batch_norm_train(x, g, b, (0, 2, 3), 1e-5)
+        dx, dg, db = core.apply(BatchNormTrainGrad((0, 2, 3), 1e-5), gy, x, g, mean, var)
+        return core.add(core.sum(core.mul(dx, dx)), core.add(core.sum(dg), core.sum(core.mul(db, db))))
+    c.append(Case("batch_norm_train_grad", bn_grad, [rnd(2, 3, 2, 3), rnd(2, 3, 2, 3), gam, bet], None))
     return c
 
 

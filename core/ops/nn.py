@@ -503,6 +503,90 @@ class BiasAddGrad(BiasAdd):
         return (ew.broadcast_like(sh.reshape(grads[0], tuple(shape)), g),)
 
 
+# ----- batch norm ---------------------------------------------------------------------
+class BatchNormTrain(Op):
+    """Batch norm with the batch's statistics: outputs y, mean and biased variance (keepdims over ``axes``).
+    One primitive, so the backend makes two passes over the data each way instead of a chain of ops."""
+
+    name = "FusedBatchNormV3"
+    arg_names = ("x", "scale", "offset")
+    saves_outputs = True
+
+    def __init__(self, axes: Sequence[int], eps: float) -> None:
+        self.axes = tuple(int(a) for a in axes)
+        self.eps = float(eps)
+
+    def _stats_shape(self, x: Value) -> tuple:
+        axes = {a % len(x.shape) for a in self.axes}
+        return tuple(1 if i in axes else n for i, n in enumerate(x.shape))
+
+    def infer(self, x: Value, gamma: Value, beta: Value) -> list:
+        self.require_float(x, gamma, beta)
+        self.require_same_dtype(x, gamma, beta)
+        if any(not -len(x.shape) <= a < len(x.shape) for a in self.axes):
+            raise self.shape_error("x", f"a dimension for every axis in {self.axes}", x.shape)
+        stats = self._stats_shape(x)
+        for name, v in (("scale", gamma), ("offset", beta)):
+            if len(v.shape) != len(stats) or any(None not in (a, b) and a != b for a, b in zip(v.shape, stats)):
+                raise self.shape_error(name, f"the statistics' shape {stats}", v.shape)
+        return [(x.shape, x.dtype), (stats, x.dtype), (stats, x.dtype)]
+
+    def forward(self, be, x, gamma, beta, out=None):
+        return be.batch_norm_train(x, gamma, beta, self.axes, self.eps, out=out)
+
+    def vjp(self, node, grads, needs):
+        from core.ops.reduce import ReduceGrad
+        x, gamma, beta = node.inputs
+        _, mean, var = node.outputs
+        gy, gmean, gvar = grads
+        gx = gg = gb = None
+        if gy is not None:
+            gx, gg, gb = apply(BatchNormTrainGrad(self.axes, self.eps), gy, x, gamma, mean, var)
+        # Gradients through the returned statistics (rare: frontends read them without gradient).
+        spread = ReduceGrad(self.axes, True, True)
+        if gmean is not None:
+            part = apply(spread, gmean, x)
+            gx = part if gx is None else ew.add(gx, part)
+        if gvar is not None:
+            part = ew.mul(apply(spread, gvar, x), ew.scalar(ew.sub(x, mean), "mul", 2.0))
+            gx = part if gx is None else ew.add(gx, part)
+        return gx, gg, gb
+
+
+class BatchNormTrainGrad(BatchNormTrain):
+    """(dx, dscale, doffset) of BatchNormTrain from dy, with the forward's mean and variance as inputs."""
+
+    name = "FusedBatchNormGradV3"
+    arg_names = ("y_backprop", "x", "scale", "mean", "variance")
+    saves_outputs = False
+
+    def infer(self, gy: Value, x: Value, gamma: Value, mean: Value, var: Value) -> list:
+        self.require_float(gy, x, gamma, mean, var)
+        if gy.shape != x.shape and None not in gy.shape + x.shape:
+            raise self.shape_error("y_backprop", f"the shape of x {x.shape}", gy.shape)
+        return [(x.shape, x.dtype), (gamma.shape, x.dtype), (gamma.shape, x.dtype)]
+
+    def forward(self, be, gy, x, gamma, mean, var, out=None):
+        return be.batch_norm_train_grad(gy, x, gamma, mean, var, self.axes, self.eps, out=out)
+
+    def _graph(self, gy: Value, x: Value, gamma: Value, mean: Value, var: Value) -> list:
+        """The same three results as a chain of primitives, for differentiating a second time."""
+        inv = ew.scalar(ew.sqrt(ew.scalar(var, "add", self.eps)), "rdiv", 1.0)
+        xhat = ew.mul(ew.sub(x, mean), inv)
+        gyx = ew.mul(gy, xhat)
+        centred = ew.sub(ew.sub(gy, rd.mean(gy, self.axes, True)), ew.mul(xhat, rd.mean(gyx, self.axes, True)))
+        return [ew.mul(ew.mul(gamma, inv), centred), rd.sum(gyx, self.axes, True), rd.sum(gy, self.axes, True)]
+
+    def vjp(self, node, grads, needs):
+        from core.autodiff import gradients
+        # Identity cuts: the reverse pass must stop at this node's inputs (mean and var come from x, and the
+        # outer pass adds those paths itself).
+        cuts = [apply(ew.Identity(), v) for v in node.inputs]
+        outs = self._graph(*cuts)
+        pairs = [(o, g) for o, g in zip(outs, grads) if g is not None]
+        return gradients([o for o, _ in pairs], cuts, [g for _, g in pairs])
+
+
 # ----- functions -------------------------------------------------------------------
 @functools.lru_cache(maxsize=1024)
 def _cached(cls: type, *args: Any) -> Op:
@@ -568,13 +652,9 @@ def dropout(x: Value, p: float | Value, generator: Generator) -> Value:
 
 def batch_norm_train(x: Value, gamma: Value, beta: Value, axes: Sequence[int], eps: float
                      ) -> tuple[Value, Value, Value]:
-    """Normalise with batch statistics; gamma/beta broadcast against x.  Returns (y, mean, biased var)
-    with the statistics in keepdims form, for the frontend's running averages."""
-    mean = rd.mean(x, axes, keepdims=True)
-    xc = ew.sub(x, mean)
-    var = rd.mean(ew.mul(xc, xc), axes, keepdims=True)
-    inv = ew.scalar(ew.sqrt(ew.scalar(var, "add", eps)), "rdiv", 1.0)
-    return ew.add(ew.mul(ew.mul(xc, inv), gamma), beta), mean, var
+    """Normalise with batch statistics; gamma/beta have the statistics' keepdims shape.  Returns (y, mean,
+    biased var) with the statistics in keepdims form, for the frontend's running averages."""
+    return apply(BatchNormTrain(axes, eps), x, gamma, beta)
 
 
 def batch_norm_eval(x: Value, gamma: Value, beta: Value, mean: Value, var: Value, eps: float) -> Value:
