@@ -26,6 +26,7 @@ from typing import Any, Sequence
 
 import numpy
 
+from backends import threads
 from backends.base import Pads, Pair, conv_out_size
 
 # About the size of a core's L2 cache plus some L3: measured best between 1 and 8 MiB for the seed CNN's
@@ -182,6 +183,10 @@ class _Geometry:
             w.reshape(kh, kw, self.cg, self.groups, self.og).transpose(3, 0, 1, 2, 4))
         return ws
 
+    def gemm_flops(self, nb: int) -> float:
+        """The flops of one BLAS call of a pass: NCHW multiplies per sample and group, NHWC per chunk and group."""
+        return 2.0 * self.og * self.k * self.p * (1 if self.fmt == "NCHW" else nb)
+
     def depthwise(self) -> bool:
         """One input channel per group: the per-tap path (a GEMM with K = KH*KW does not pay)."""
         return self.groups > 1 and self.cg == 1
@@ -218,18 +223,19 @@ def conv2d(x: numpy.ndarray, w: numpy.ndarray, stride: Pair, pads: Pads, dilatio
     nb = g.chunk(x.itemsize)
     cols = WORKSPACES.get(g.key("cols"), g.cols_shape(nb), x.dtype, zero=True)
     wg = g.w_gemm(w)
-    for n0 in range(0, g.n, nb):
-        m = min(nb, g.n - n0)
-        c = cols[:m]
-        g.fill(c, x[n0:n0 + m])
-        if g.fmt == "NCHW":
-            numpy.matmul(wg, c.reshape(m, g.groups, g.k, g.p),
-                         out=y[n0:n0 + m].reshape(m, g.groups, g.og, g.p))
-        elif g.groups == 1:
-            numpy.matmul(c.reshape(m * g.p, g.k), wg[0], out=y[n0:n0 + m].reshape(m * g.p, g.o))
-        else:
-            numpy.matmul(c.reshape(m * g.p, g.groups, g.k).transpose(1, 0, 2), wg,
-                         out=y[n0:n0 + m].reshape(m * g.p, g.groups, g.og).transpose(1, 0, 2))
+    with threads.gemm_threads(g.gemm_flops(nb)):
+        for n0 in range(0, g.n, nb):
+            m = min(nb, g.n - n0)
+            c = cols[:m]
+            g.fill(c, x[n0:n0 + m])
+            if g.fmt == "NCHW":
+                numpy.matmul(wg, c.reshape(m, g.groups, g.k, g.p),
+                             out=y[n0:n0 + m].reshape(m, g.groups, g.og, g.p))
+            elif g.groups == 1:
+                numpy.matmul(c.reshape(m * g.p, g.k), wg[0], out=y[n0:n0 + m].reshape(m * g.p, g.o))
+            else:
+                numpy.matmul(c.reshape(m * g.p, g.groups, g.k).transpose(1, 0, 2), wg,
+                             out=y[n0:n0 + m].reshape(m * g.p, g.groups, g.og).transpose(1, 0, 2))
     return y
 
 
@@ -261,18 +267,19 @@ def conv2d_grad_input(gy: numpy.ndarray, w: numpy.ndarray, x_shape: Sequence[int
     nb = g.chunk(gy.itemsize)
     dcols = WORKSPACES.get(g.key("dcols"), g.cols_shape(nb), gy.dtype)
     wg = g.w_gemm(w)
-    for n0 in range(0, g.n, nb):
-        m = min(nb, g.n - n0)
-        c = dcols[:m]
-        if g.fmt == "NCHW":      # (g, K, Og) @ (m, g, Og, P) -> (m, g, K, P)
-            numpy.matmul(wg.transpose(0, 2, 1), gy[n0:n0 + m].reshape(m, g.groups, g.og, g.p),
-                         out=c.reshape(m, g.groups, g.k, g.p))
-        elif g.groups == 1:
-            numpy.matmul(gy[n0:n0 + m].reshape(m * g.p, g.o), wg[0].T, out=c.reshape(m * g.p, g.k))
-        else:
-            numpy.matmul(gy[n0:n0 + m].reshape(m * g.p, g.groups, g.og).transpose(1, 0, 2), wg.transpose(0, 2, 1),
-                         out=c.reshape(m * g.p, g.groups, g.k).transpose(1, 0, 2))
-        g.scatter(dx[n0:n0 + m], c)
+    with threads.gemm_threads(g.gemm_flops(nb)):
+        for n0 in range(0, g.n, nb):
+            m = min(nb, g.n - n0)
+            c = dcols[:m]
+            if g.fmt == "NCHW":      # (g, K, Og) @ (m, g, Og, P) -> (m, g, K, P)
+                numpy.matmul(wg.transpose(0, 2, 1), gy[n0:n0 + m].reshape(m, g.groups, g.og, g.p),
+                             out=c.reshape(m, g.groups, g.k, g.p))
+            elif g.groups == 1:
+                numpy.matmul(gy[n0:n0 + m].reshape(m * g.p, g.o), wg[0].T, out=c.reshape(m * g.p, g.k))
+            else:
+                numpy.matmul(gy[n0:n0 + m].reshape(m * g.p, g.groups, g.og).transpose(1, 0, 2),
+                             wg.transpose(0, 2, 1), out=c.reshape(m * g.p, g.groups, g.k).transpose(1, 0, 2))
+            g.scatter(dx[n0:n0 + m], c)
     return dx
 
 
@@ -314,24 +321,25 @@ def conv2d_grad_weight(x: numpy.ndarray, gy: numpy.ndarray, w_shape: Sequence[in
         acc = dw.reshape(1, g.k, g.o) if g.groups == 1 else WORKSPACES.get(g.key("dwacc") + (g.o,),
                                                                            (g.groups, g.k, g.og), x.dtype)
         part = WORKSPACES.get(g.key("dwpart") + (g.o,), acc.shape, x.dtype)
-    for n0 in range(0, g.n, nb):
-        m = min(nb, g.n - n0)
-        c = cols[:m]
-        g.fill(c, x[n0:n0 + m])
-        if g.fmt == "NCHW":     # per sample (g, Og, P) @ (g, P, K), then summed over the chunk
-            p = part[:m]
-            numpy.matmul(gy[n0:n0 + m].reshape(m, g.groups, g.og, g.p),
-                         c.reshape(m, g.groups, g.k, g.p).transpose(0, 1, 3, 2), out=p)
-            if n0 == 0:
-                numpy.sum(p, axis=0, out=acc)
-            else:
-                acc += numpy.sum(p, axis=0, out=part_sum)
-        else:                   # (g, K, m*P) @ (g, m*P, Og): the whole chunk's pixels as the reduction
-            a = c.reshape(m * g.p, g.groups, g.k).transpose(1, 2, 0)
-            b = gy[n0:n0 + m].reshape(m * g.p, g.groups, g.og).transpose(1, 0, 2)
-            numpy.matmul(a, b, out=acc if n0 == 0 else part)
-            if n0:
-                acc += part
+    with threads.gemm_threads(g.gemm_flops(nb)):
+        for n0 in range(0, g.n, nb):
+            m = min(nb, g.n - n0)
+            c = cols[:m]
+            g.fill(c, x[n0:n0 + m])
+            if g.fmt == "NCHW":     # per sample (g, Og, P) @ (g, P, K), then summed over the chunk
+                p = part[:m]
+                numpy.matmul(gy[n0:n0 + m].reshape(m, g.groups, g.og, g.p),
+                             c.reshape(m, g.groups, g.k, g.p).transpose(0, 1, 3, 2), out=p)
+                if n0 == 0:
+                    numpy.sum(p, axis=0, out=acc)
+                else:
+                    acc += numpy.sum(p, axis=0, out=part_sum)
+            else:                   # (g, K, m*P) @ (g, m*P, Og): the whole chunk's pixels as the reduction
+                a = c.reshape(m * g.p, g.groups, g.k).transpose(1, 2, 0)
+                b = gy[n0:n0 + m].reshape(m * g.p, g.groups, g.og).transpose(1, 0, 2)
+                numpy.matmul(a, b, out=acc if n0 == 0 else part)
+                if n0:
+                    acc += part
     if g.fmt == "NHWC" and g.groups > 1:
         kh, kw = g.kernel
         dw.reshape(kh, kw, g.cg, g.groups, g.og)[...] = acc.reshape(g.groups, kh, kw, g.cg, g.og).transpose(
