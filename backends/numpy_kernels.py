@@ -21,6 +21,7 @@ Where the time goes and why the kernels look as they do:
 from __future__ import annotations
 
 import collections
+import concurrent.futures
 import threading
 from typing import Any, Sequence
 
@@ -212,6 +213,47 @@ def _bcast(wt: numpy.ndarray, fmt: str) -> numpy.ndarray:
     return wt[:, None, None] if fmt == "NCHW" else wt
 
 
+# Batch chunks over threads.  NumPy's copies and BLAS release the GIL, so with more than one thread the chunks
+# run on that many Python threads, each with single-threaded BLAS and its own workspaces: the column copies
+# and strided adds run in parallel too (BLAS threads alone leave them serial), and no BLAS thread spins
+# waiting for another (the collapse beside another busy process, see ``threads``).
+PARALLEL_MIN_FLOPS = 2e7        # below, the thread hand-off (~50 us) costs more than it gains
+_pool: list = [None, 0]         # the executor and its worker count
+
+
+def _executor(workers: int) -> concurrent.futures.ThreadPoolExecutor:
+    if _pool[1] != workers:
+        if _pool[0] is not None:
+            _pool[0].shutdown(wait=False)
+        _pool[:] = [concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="dualflow-cpu"), workers]
+    return _pool[0]
+
+
+def _chunks(g: _Geometry, nb: int, body: Any) -> None:
+    """``body(slot, n0, m, first)`` for every batch chunk; ``slot`` numbers the thread (chunks of one slot
+    run in order, ``first`` marks a slot's first chunk)."""
+    starts = list(range(0, g.n, nb))
+    t = min(threads.get_num_threads(), len(starts))
+    if t < 2 or 2.0 * g.o * g.k * g.p * g.n < PARALLEL_MIN_FLOPS or threading.current_thread().name.startswith(
+            "dualflow-cpu"):
+        with threads.gemm_threads(g.gemm_flops(nb)):
+            for i, n0 in enumerate(starts):
+                body(0, n0, min(nb, g.n - n0), i == 0)
+        return
+    runs = [starts[len(starts) * s // t:len(starts) * (s + 1) // t] for s in range(t)]
+
+    def work(slot: int) -> None:
+        for i, n0 in enumerate(runs[slot]):
+            body(slot, n0, min(nb, g.n - n0), i == 0)
+    with threads.gemm_threads(0):
+        futures = [_executor(t - 1).submit(work, s) for s in range(1, t)]
+        try:
+            work(0)
+        finally:
+            for f in futures:
+                f.result()
+
+
 # ----- convolution -----------------------------------------------------------------------------------------
 def conv2d(x: numpy.ndarray, w: numpy.ndarray, stride: Pair, pads: Pads, dilation: Pair, groups: int = 1,
            data_format: str = "NCHW", out: numpy.ndarray | None = None) -> numpy.ndarray:
@@ -221,21 +263,19 @@ def conv2d(x: numpy.ndarray, w: numpy.ndarray, stride: Pair, pads: Pads, dilatio
     if g.depthwise():
         return _depthwise(g, x, w, y)
     nb = g.chunk(x.itemsize)
-    cols = WORKSPACES.get(g.key("cols"), g.cols_shape(nb), x.dtype, zero=True)
     wg = g.w_gemm(w)
-    with threads.gemm_threads(g.gemm_flops(nb)):
-        for n0 in range(0, g.n, nb):
-            m = min(nb, g.n - n0)
-            c = cols[:m]
-            g.fill(c, x[n0:n0 + m])
-            if g.fmt == "NCHW":
-                numpy.matmul(wg, c.reshape(m, g.groups, g.k, g.p),
-                             out=y[n0:n0 + m].reshape(m, g.groups, g.og, g.p))
-            elif g.groups == 1:
-                numpy.matmul(c.reshape(m * g.p, g.k), wg[0], out=y[n0:n0 + m].reshape(m * g.p, g.o))
-            else:
-                numpy.matmul(c.reshape(m * g.p, g.groups, g.k).transpose(1, 0, 2), wg,
-                             out=y[n0:n0 + m].reshape(m * g.p, g.groups, g.og).transpose(1, 0, 2))
+
+    def body(slot: int, n0: int, m: int, first: bool) -> None:
+        c = WORKSPACES.get(g.key("cols"), g.cols_shape(nb), x.dtype, zero=True)[:m]
+        g.fill(c, x[n0:n0 + m])
+        if g.fmt == "NCHW":
+            numpy.matmul(wg, c.reshape(m, g.groups, g.k, g.p), out=y[n0:n0 + m].reshape(m, g.groups, g.og, g.p))
+        elif g.groups == 1:
+            numpy.matmul(c.reshape(m * g.p, g.k), wg[0], out=y[n0:n0 + m].reshape(m * g.p, g.o))
+        else:
+            numpy.matmul(c.reshape(m * g.p, g.groups, g.k).transpose(1, 0, 2), wg,
+                         out=y[n0:n0 + m].reshape(m * g.p, g.groups, g.og).transpose(1, 0, 2))
+    _chunks(g, nb, body)
     return y
 
 
@@ -265,21 +305,20 @@ def conv2d_grad_input(gy: numpy.ndarray, w: numpy.ndarray, x_shape: Sequence[int
     if g.depthwise():
         return _depthwise_grad_input(g, gy, w, dx)
     nb = g.chunk(gy.itemsize)
-    dcols = WORKSPACES.get(g.key("dcols"), g.cols_shape(nb), gy.dtype)
     wg = g.w_gemm(w)
-    with threads.gemm_threads(g.gemm_flops(nb)):
-        for n0 in range(0, g.n, nb):
-            m = min(nb, g.n - n0)
-            c = dcols[:m]
-            if g.fmt == "NCHW":      # (g, K, Og) @ (m, g, Og, P) -> (m, g, K, P)
-                numpy.matmul(wg.transpose(0, 2, 1), gy[n0:n0 + m].reshape(m, g.groups, g.og, g.p),
-                             out=c.reshape(m, g.groups, g.k, g.p))
-            elif g.groups == 1:
-                numpy.matmul(gy[n0:n0 + m].reshape(m * g.p, g.o), wg[0].T, out=c.reshape(m * g.p, g.k))
-            else:
-                numpy.matmul(gy[n0:n0 + m].reshape(m * g.p, g.groups, g.og).transpose(1, 0, 2),
-                             wg.transpose(0, 2, 1), out=c.reshape(m * g.p, g.groups, g.k).transpose(1, 0, 2))
-            g.scatter(dx[n0:n0 + m], c)
+
+    def body(slot: int, n0: int, m: int, first: bool) -> None:
+        c = WORKSPACES.get(g.key("dcols"), g.cols_shape(nb), gy.dtype)[:m]
+        if g.fmt == "NCHW":      # (g, K, Og) @ (m, g, Og, P) -> (m, g, K, P)
+            numpy.matmul(wg.transpose(0, 2, 1), gy[n0:n0 + m].reshape(m, g.groups, g.og, g.p),
+                         out=c.reshape(m, g.groups, g.k, g.p))
+        elif g.groups == 1:
+            numpy.matmul(gy[n0:n0 + m].reshape(m * g.p, g.o), wg[0].T, out=c.reshape(m * g.p, g.k))
+        else:
+            numpy.matmul(gy[n0:n0 + m].reshape(m * g.p, g.groups, g.og).transpose(1, 0, 2), wg.transpose(0, 2, 1),
+                         out=c.reshape(m * g.p, g.groups, g.k).transpose(1, 0, 2))
+        g.scatter(dx[n0:n0 + m], c)
+    _chunks(g, nb, body)
     return dx
 
 
@@ -311,36 +350,40 @@ def conv2d_grad_weight(x: numpy.ndarray, gy: numpy.ndarray, w_shape: Sequence[in
     if g.depthwise():
         return _depthwise_grad_weight(g, x, gy, dw)
     nb = g.chunk(x.itemsize)
-    cols = WORKSPACES.get(g.key("cols"), g.cols_shape(nb), x.dtype, zero=True)
-    # The weight gradient accumulates in the GEMM's own layout, then lands in ``dw`` once.
-    if g.fmt == "NCHW":
-        acc = dw.reshape(g.groups, g.og, g.k)
-        part = WORKSPACES.get(g.key("dwpart"), (nb, g.groups, g.og, g.k), x.dtype)
-        part_sum = WORKSPACES.get(g.key("dwsum"), acc.shape, x.dtype)
-    else:
-        acc = dw.reshape(1, g.k, g.o) if g.groups == 1 else WORKSPACES.get(g.key("dwacc") + (g.o,),
-                                                                           (g.groups, g.k, g.og), x.dtype)
-        part = WORKSPACES.get(g.key("dwpart") + (g.o,), acc.shape, x.dtype)
-    with threads.gemm_threads(g.gemm_flops(nb)):
-        for n0 in range(0, g.n, nb):
-            m = min(nb, g.n - n0)
-            c = cols[:m]
-            g.fill(c, x[n0:n0 + m])
-            if g.fmt == "NCHW":     # per sample (g, Og, P) @ (g, P, K), then summed over the chunk
-                p = part[:m]
-                numpy.matmul(gy[n0:n0 + m].reshape(m, g.groups, g.og, g.p),
-                             c.reshape(m, g.groups, g.k, g.p).transpose(0, 1, 3, 2), out=p)
-                if n0 == 0:
-                    numpy.sum(p, axis=0, out=acc)
-                else:
-                    acc += numpy.sum(p, axis=0, out=part_sum)
-            else:                   # (g, K, m*P) @ (g, m*P, Og): the whole chunk's pixels as the reduction
-                a = c.reshape(m * g.p, g.groups, g.k).transpose(1, 2, 0)
-                b = gy[n0:n0 + m].reshape(m * g.p, g.groups, g.og).transpose(1, 0, 2)
-                numpy.matmul(a, b, out=acc if n0 == 0 else part)
-                if n0:
-                    acc += part
-    if g.fmt == "NHWC" and g.groups > 1:
+    # The weight gradient accumulates in the GEMM's own layout (one accumulator per thread of chunks), then
+    # lands in ``dw`` once.
+    shape = (g.groups, g.og, g.k) if g.fmt == "NCHW" else (g.groups, g.k, g.og)
+    direct = g.fmt == "NCHW" or g.groups == 1       # dw's memory is the accumulator's layout
+    accs: dict = {}
+
+    def body(slot: int, n0: int, m: int, first: bool) -> None:
+        if first:
+            accs[slot] = (dw.reshape(shape) if slot == 0 and direct
+                          else WORKSPACES.get(g.key("dwacc") + (g.o,), shape, x.dtype))
+        acc = accs[slot]
+        c = WORKSPACES.get(g.key("cols"), g.cols_shape(nb), x.dtype, zero=True)[:m]
+        g.fill(c, x[n0:n0 + m])
+        if g.fmt == "NCHW":     # per sample (g, Og, P) @ (g, P, K), then summed over the chunk
+            part = WORKSPACES.get(g.key("dwpart"), (nb,) + shape, x.dtype)[:m]
+            numpy.matmul(gy[n0:n0 + m].reshape(m, g.groups, g.og, g.p),
+                         c.reshape(m, g.groups, g.k, g.p).transpose(0, 1, 3, 2), out=part)
+            if first:
+                numpy.sum(part, axis=0, out=acc)
+            else:
+                acc += numpy.sum(part, axis=0, out=WORKSPACES.get(g.key("dwsum"), shape, x.dtype))
+        else:                   # (g, K, m*P) @ (g, m*P, Og): the whole chunk's pixels as the reduction
+            a = c.reshape(m * g.p, g.groups, g.k).transpose(1, 2, 0)
+            b = gy[n0:n0 + m].reshape(m * g.p, g.groups, g.og).transpose(1, 0, 2)
+            if first:
+                numpy.matmul(a, b, out=acc)
+            else:
+                part = WORKSPACES.get(g.key("dwpart") + (g.o,), shape, x.dtype)
+                acc += numpy.matmul(a, b, out=part)
+    _chunks(g, nb, body)
+    acc = accs[0]
+    for slot in range(1, len(accs)):
+        acc += accs[slot]
+    if not direct:
         kh, kw = g.kernel
         dw.reshape(kh, kw, g.cg, g.groups, g.og)[...] = acc.reshape(g.groups, kh, kw, g.cg, g.og).transpose(
             1, 2, 3, 0, 4)

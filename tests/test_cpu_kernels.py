@@ -120,3 +120,24 @@ def test_the_environment_sets_the_count_and_torch_set_num_threads_changes_it():
     env = {"PATH": "", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "2", "PYTHONPATH": "."}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
     assert out.split() == ["1", "2", "2"]
+
+
+@pytest.mark.parametrize("fmt,groups", [("NCHW", 1), ("NHWC", 1), ("NHWC", 2), ("NCHW", 2)])
+def test_chunks_on_two_threads_give_the_single_thread_results(monkeypatch, fmt, groups):
+    x, w, gy = R.normal(size=(9, 4, 7, 6)), R.normal(size=(6, 4 // groups, 3, 3)), R.normal(size=(9, 6, 4, 3))
+    if fmt == "NHWC":
+        x, w, gy = x.transpose(0, 2, 3, 1).copy(), w.transpose(2, 3, 1, 0).copy(), gy.transpose(0, 2, 3, 1).copy()
+    p = ((2, 2), (1, 1, 1, 1), (1, 1))
+    calls = [lambda: K.conv2d(x, w, *p, groups, fmt), lambda: K.conv2d_grad_input(gy, w, x.shape, *p, groups, fmt),
+             lambda: K.conv2d_grad_weight(x, gy, w.shape, *p, groups, fmt)]
+    before = threads.get_num_threads()
+    monkeypatch.setattr(K, "CHUNK_BYTES", 1)          # one sample per chunk: 9 chunks
+    try:
+        threads.set_num_threads(1)
+        want = [c() for c in calls]
+        threads.set_num_threads(2)
+        monkeypatch.setattr(K, "PARALLEL_MIN_FLOPS", 0)
+        for c, ref in zip(calls, want):
+            np.testing.assert_allclose(c(), ref, rtol=1e-12, atol=1e-12)
+    finally:
+        threads.set_num_threads(before)
