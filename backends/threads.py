@@ -8,9 +8,9 @@
 The count comes from ``set_num_threads`` (``torch.set_num_threads`` in eager_api calls it), else from the
 environment (``DUALFLOW_NUM_THREADS``, ``OMP_NUM_THREADS``, ``OPENBLAS_NUM_THREADS``, ``MKL_NUM_THREADS``, first
 set wins), else the BLAS library's own default (the cores it may use).  The convolution kernels ask for
-``gemm_threads(flops)`` around their GEMMs: a GEMM too small to gain from a second thread runs on one.
-That is also what keeps small steps fast beside another multi-threaded numeric process: OpenBLAS's worker
-threads spin waiting for each other, and when a core is taken the wait costs milliseconds per GEMM.
+``gemm_threads(flops)`` around their GEMMs: a GEMM below ``MIN_PARALLEL_FLOPS`` runs on one BLAS thread.
+That keeps small steps fast beside another multi-threaded numeric process: OpenBLAS's worker threads spin
+waiting for each other, and when a core is taken the wait costs milliseconds per GEMM.
 threadpoolctl does the setting (through the library's own ``openblas_set_num_threads``, ~1 us a call).
 """
 from __future__ import annotations
@@ -19,8 +19,11 @@ import contextlib
 import os
 from typing import Any, Iterator
 
-# Measured on 2 AVX2/AVX-512 cores: a second thread speeds sgemm up 1.6-2x from ~4 MFLOP on, not below.
-MIN_PARALLEL_FLOPS = 4e6
+# On 2 idle cores a second BLAS thread speeds sgemm up 1.6-2x from ~4 MFLOP on.  Beside a busy process its
+# spinning costs milliseconds a GEMM instead (the seed CNN's batch-1 eager step: 6 ms with two BLAS threads
+# for its 7 MFLOP GEMMs, 1.3 ms with one, 1.2 ms idle).  So BLAS threads only from here on, where a GEMM
+# takes ~0.5 ms and the risk is a fraction of it; the conv kernels split larger batches over Python threads.
+MIN_PARALLEL_FLOPS = 64e6
 _ENV = ("DUALFLOW_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 _libs: list | None = None
