@@ -284,6 +284,15 @@ def _cases():
         c.append(Case(f"conv2d_grad_weight_{tag}",
                       lambda x, g, w, s=s, p=p, d=d: core.conv2d_grad_weight(x, g, w, s, p, d), [x, gy, w],
                       None, wrt=[0, 1]))
+    # Stride 1 with an even kernel: asymmetric 'same' padding, the taps shifted both ways along a row.
+    x, w = rnd(2, 3, 5, 6), rnd(4, 3, 2, 4)
+    gy = rnd(*conv_ref(x, w, (1, 1), "same", (1, 1)).shape)
+    c.append(Case("conv2d_even_kernel_same", lambda x, w: core.conv2d(x, w, 1, "same"), [x, w],
+                  lambda x, w: conv_ref(x, w, (1, 1), "same", (1, 1))))
+    c.append(Case("conv2d_grad_input_even_kernel_same", lambda g, w, x: core.conv2d_grad_input(g, w, x, 1, "same"),
+                  [gy, w, x], None, wrt=[0, 1]))
+    c.append(Case("conv2d_grad_weight_even_kernel_same",
+                  lambda x, g, w: core.conv2d_grad_weight(x, g, w, 1, "same"), [x, gy, w], None, wrt=[0, 1]))
     # Groups (depthwise with a channel multiplier too), batch 1, odd sizes, and the NHWC layout (HWIO weights)
     # against the same loops on transposed arrays.  The gradient primitives are checked through their own
     # gradients (they are linear, so that checks their values as well).
