@@ -153,29 +153,50 @@ class _Geometry:
         return (nb, oh, ow, self.groups, kh, kw, self.cg)
 
     def _runs(self):
-        """For stride 1 with the output as wide as the input (NCHW): a tap's window is one run of the flattened
-        plane, shifted, except the columns that wrap into the next row, which are outside the image (zero).
-        One long copy or add per tap instead of one per row.  Yields (i, j, cols run, image run, output rows,
-        wrapped columns or None)."""
-        w = self.hw[1]
+        """NCHW with the output row as long as a row of the input's stride phase (stride 1: the input's own
+        width): split the image into its stride phases (stride 1: the image itself), and a tap's window is one
+        run of a flattened phase plane, shifted, except the columns that wrap into the next row, which are
+        outside the image (zero).  One long copy or add per tap instead of one per row.
+        Yields (i, j, phase, cols run, phase-plane run, output rows, wrapped columns or None)."""
+        wq = self.hw[1] // self.stride[1]
         for i, j, oy, ox, iy, ix in _taps(self.hw, self.ohw, self.kernel, self.stride, self.pads, self.dilation):
-            ry, rx = i * self.dilation[0] - self.pads[0], j * self.dilation[1] - self.pads[2]
-            lo, hi = oy.start * w + max(0, -rx), oy.stop * w - max(0, rx)
-            shift = ry * w + rx
-            wrap = slice(0, -rx) if rx < 0 else slice(w - rx, w) if rx > 0 else None
-            yield i, j, slice(lo, hi), slice(lo + shift, hi + shift), oy, wrap
+            qy, ry = divmod(i * self.dilation[0] - self.pads[0], self.stride[0])
+            qx, rx = divmod(j * self.dilation[1] - self.pads[2], self.stride[1])
+            lo, hi = oy.start * wq + max(0, -qx), oy.stop * wq - max(0, qx)
+            shift = qy * wq + qx
+            wrap = slice(0, -qx) if qx < 0 else slice(wq - qx, wq) if qx > 0 else None
+            yield i, j, (ry, rx), slice(lo, hi), slice(lo + shift, hi + shift), oy, wrap
 
     def _flat(self, image: numpy.ndarray) -> bool:
-        return (self.fmt == "NCHW" and self.stride == (1, 1) and self.ohw[1] == self.hw[1]
+        (h, w), (s0, s1) = self.hw, self.stride
+        return (self.fmt == "NCHW" and h % s0 == 0 and w % s1 == 0 and self.ohw[1] == w // s1
                 and image.strides[2] == image.shape[3] * image.strides[3])
+
+    def _phases(self, m: int, dtype: Any) -> numpy.ndarray:
+        """A workspace for a chunk's stride phases: (m, C, s0, s1, H/s0 * W/s1)."""
+        (h, w), (s0, s1) = self.hw, self.stride
+        return WORKSPACES.get(self.key("phases"), (m, self.c, s0, s1, (h // s0) * (w // s1)), dtype)
+
+    def _phase_views(self, image: numpy.ndarray, planes: numpy.ndarray):
+        (h, w), (s0, s1) = self.hw, self.stride
+        m, c = image.shape[:2]
+        for ry in range(s0):
+            for rx in range(s1):
+                yield image[:, :, ry::s0, rx::s1], planes[:, :, ry, rx].reshape(m, c, h // s0, w // s1)
 
     def fill(self, cols: numpy.ndarray, x: numpy.ndarray) -> None:
         """Copy each tap's in-bounds window of ``x`` (a batch chunk) into the columns."""
         if self._flat(x):
             m, c = x.shape[:2]
-            cf, xf = cols.reshape(m, c, self.kernel[0], self.kernel[1], -1), x.reshape(m, c, -1)
-            for i, j, run, src, oy, wrap in self._runs():
-                cf[:, :, i, j, run] = xf[:, :, src]
+            if self.stride == (1, 1):
+                planes = x.reshape(m, c, 1, 1, -1)
+            else:
+                planes = self._phases(m, x.dtype)
+                for src, dst in self._phase_views(x, planes):
+                    dst[...] = src
+            cf = cols.reshape(m, c, self.kernel[0], self.kernel[1], -1)
+            for i, j, (ry, rx), run, src, oy, wrap in self._runs():
+                cf[:, :, i, j, run] = planes[:, :, ry, rx, src]
                 if wrap is not None:
                     cols[:, :, i, j, oy, wrap] = 0
             return
@@ -192,11 +213,19 @@ class _Geometry:
         may zero parts of ``dcols`` that fall outside the image."""
         if self._flat(dx):
             m, c = dx.shape[:2]
-            cf, xf = dcols.reshape(m, c, self.kernel[0], self.kernel[1], -1), dx.reshape(m, c, -1)
-            for i, j, run, dst, oy, wrap in self._runs():
+            if self.stride == (1, 1):
+                planes = dx.reshape(m, c, 1, 1, -1)
+            else:
+                planes = self._phases(m, dx.dtype)
+                planes[...] = 0
+            cf = dcols.reshape(m, c, self.kernel[0], self.kernel[1], -1)
+            for i, j, (ry, rx), run, dst, oy, wrap in self._runs():
                 if wrap is not None:
                     dcols[:, :, i, j, oy, wrap] = 0
-                xf[:, :, dst] += cf[:, :, i, j, run]
+                planes[:, :, ry, rx, dst] += cf[:, :, i, j, run]
+            if self.stride != (1, 1):
+                for img, plane in self._phase_views(dx, planes):
+                    img[...] = plane
             return
         if self.fmt == "NHWC":
             dx = dx.reshape(dx.shape[:3] + (self.groups, self.cg))

@@ -293,6 +293,18 @@ def _cases():
                   [gy, w, x], None, wrt=[0, 1]))
     c.append(Case("conv2d_grad_weight_even_kernel_same",
                   lambda x, g, w: core.conv2d_grad_weight(x, g, w, 1, "same"), [x, gy, w], None, wrt=[0, 1]))
+    # Stride 2 over sizes the stride divides (DCGAN's 4x4 kernels): the taps run over the input's stride phases.
+    x, w = rnd(2, 3, 8, 6), rnd(4, 3, 4, 4)
+    gy = rnd(*conv_ref(x, w, (2, 2), 1, (1, 1)).shape)
+    c.append(Case("conv2d_s2_k4_phases", lambda x, w: core.conv2d(x, w, 2, 1), [x, w],
+                  lambda x, w: conv_ref(x, w, (2, 2), 1, (1, 1))))
+    c.append(Case("conv2d_grad_input_s2_k4_phases", lambda g, w, x: core.conv2d_grad_input(g, w, x, 2, 1),
+                  [gy, w, x], None, wrt=[0, 1]))
+    c.append(Case("conv2d_grad_weight_s2_k4_phases", lambda x, g, w: core.conv2d_grad_weight(x, g, w, 2, 1),
+                  [x, gy, w], None, wrt=[0, 1]))
+    c.append(Case("conv2d_transpose_s2_k4_phases", lambda x, w: core.conv2d_transpose(x, w, 2, 1),
+                  [rnd(2, 3, 4, 4), rnd(3, 2, 4, 4)],
+                  lambda x, w: conv_transpose_ref(x, w, (2, 2), (1, 1), (0, 0), (1, 1))))
     # Groups (depthwise with a channel multiplier too), batch 1, odd sizes, and the NHWC layout (HWIO weights)
     # against the same loops on transposed arrays.  The gradient primitives are checked through their own
     # gradients (they are linear, so that checks their values as well).
