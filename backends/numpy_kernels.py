@@ -292,13 +292,30 @@ def _executor(workers: int) -> concurrent.futures.ThreadPoolExecutor:
     return _pool[0]
 
 
+def _threads_for(parts: int, worth_it: bool) -> int:
+    """How many threads to split ``parts`` pieces of work over (1 inside a worker: no nesting)."""
+    if not worth_it or threading.current_thread().name.startswith("dualflow-cpu"):
+        return 1
+    return min(threads.get_num_threads(), parts)
+
+
+def _on_threads(t: int, work: Any) -> None:
+    """``work(slot)`` for slot 0..t-1, slot 0 on this thread, with single-threaded BLAS."""
+    with threads.gemm_threads(0):
+        futures = [_executor(t - 1).submit(work, s) for s in range(1, t)]
+        try:
+            work(0)
+        finally:
+            for f in futures:
+                f.result()
+
+
 def _chunks(g: _Geometry, nb: int, body: Any) -> None:
     """``body(slot, n0, m, first)`` for every batch chunk; ``slot`` numbers the thread (chunks of one slot
     run in order, ``first`` marks a slot's first chunk)."""
     starts = list(range(0, g.n, nb))
-    t = min(threads.get_num_threads(), len(starts))
-    if t < 2 or 2.0 * g.o * g.k * g.p * g.n < PARALLEL_MIN_FLOPS or threading.current_thread().name.startswith(
-            "dualflow-cpu"):
+    t = _threads_for(len(starts), 2.0 * g.o * g.k * g.p * g.n >= PARALLEL_MIN_FLOPS)
+    if t < 2:
         with threads.gemm_threads(g.gemm_flops(nb)):
             for i, n0 in enumerate(starts):
                 body(0, n0, min(nb, g.n - n0), i == 0)
@@ -308,13 +325,20 @@ def _chunks(g: _Geometry, nb: int, body: Any) -> None:
     def work(slot: int) -> None:
         for i, n0 in enumerate(runs[slot]):
             body(slot, n0, min(nb, g.n - n0), i == 0)
-    with threads.gemm_threads(0):
-        futures = [_executor(t - 1).submit(work, s) for s in range(1, t)]
-        try:
-            work(0)
-        finally:
-            for f in futures:
-                f.result()
+    _on_threads(t, work)
+
+
+PARALLEL_MIN_ELEMENTS = 1 << 18     # pooling: below, the thread hand-off costs more than it gains
+
+
+def split_work(n: int, elements: int, part: Any) -> None:
+    """``part(lo, hi)`` over ``n`` independent pieces (the batch, the channels), split over threads when the
+    arrays (``elements`` in all) are large enough."""
+    t = _threads_for(n, elements >= PARALLEL_MIN_ELEMENTS)
+    if t < 2:
+        part(0, n)
+    else:
+        _on_threads(t, lambda s: part(n * s // t, n * (s + 1) // t))
 
 
 # ----- convolution -----------------------------------------------------------------------------------------
@@ -518,10 +542,15 @@ def max_pool2d(x: numpy.ndarray, kernel: Pair, stride: Pair, pads: Pads, data_fo
     p = _Pool(x.shape, kernel, stride, pads, data_format)
     y = _result(None if out is None else out[0], p.y_shape, x.dtype, "max_pool2d")
     idx = _result(None if out is None else out[1], p.y_shape, numpy.int32, "max_pool2d")
-    key = ("maxpool", p.y_shape, x.dtype.str)
-    better = WORKSPACES.get(key + ("b",), p.y_shape, bool)
-    nan = WORKSPACES.get(key + ("n",), p.y_shape, bool)
-    step = WORKSPACES.get(key + ("s",), p.y_shape, numpy.int32)
+    split_work(x.shape[0], x.size, lambda lo, hi: _max_pool_part(p, x[lo:hi], y[lo:hi], idx[lo:hi]))
+    return y, idx
+
+
+def _max_pool_part(p: _Pool, x: numpy.ndarray, y: numpy.ndarray, idx: numpy.ndarray) -> None:
+    key = ("maxpool", y.shape, x.dtype.str)
+    better = WORKSPACES.get(key + ("b",), y.shape, bool)
+    nan = WORKSPACES.get(key + ("n",), y.shape, bool)
+    step = WORKSPACES.get(key + ("s",), y.shape, numpy.int32)
     if any(p.pads):
         y[...] = -numpy.inf
         idx[...] = p.plane("start", numpy.int32)
@@ -543,7 +572,6 @@ def max_pool2d(x: numpy.ndarray, kernel: Pair, stride: Pair, pads: Pads, data_fo
         s *= b
         iv += s
     idx += p.plane("corner", numpy.int32)
-    return y, idx
 
 
 def max_pool2d_grad(gy: numpy.ndarray, idx: numpy.ndarray, x_shape: Sequence[int], kernel: Pair, stride: Pair,
@@ -551,10 +579,15 @@ def max_pool2d_grad(gy: numpy.ndarray, idx: numpy.ndarray, x_shape: Sequence[int
     """Each output gradient added to its window's winner, tap by tap: a compare and a strided add per tap."""
     p = _Pool(x_shape, kernel, stride, pads, data_format)
     dx = _result(out, x_shape, gy.dtype, "max_pool2d_grad")
-    key = ("maxpoolgrad", p.y_shape, gy.dtype.str)
-    rel = WORKSPACES.get(key + ("r",), p.y_shape, numpy.int32)
-    hit = WORKSPACES.get(key + ("h",), p.y_shape, bool)
-    tmp = WORKSPACES.get(key + ("t",), p.y_shape, gy.dtype)
+    split_work(dx.shape[0], dx.size, lambda lo, hi: _max_pool_grad_part(p, gy[lo:hi], idx[lo:hi], dx[lo:hi]))
+    return dx
+
+
+def _max_pool_grad_part(p: _Pool, gy: numpy.ndarray, idx: numpy.ndarray, dx: numpy.ndarray) -> None:
+    key = ("maxpoolgrad", gy.shape, gy.dtype.str)
+    rel = WORKSPACES.get(key + ("r",), gy.shape, numpy.int32)
+    hit = WORKSPACES.get(key + ("h",), gy.shape, bool)
+    tmp = WORKSPACES.get(key + ("t",), gy.shape, gy.dtype)
     numpy.subtract(idx, p.plane("corner", numpy.int32), out=rel)     # the winner's tap offset, i*W + j
     # Non-overlapping windows write every input position at most once: the taps can assign, not add, if the
     # windows also tile the input.
@@ -571,7 +604,6 @@ def max_pool2d_grad(gy: numpy.ndarray, idx: numpy.ndarray, x_shape: Sequence[int
             t = tmp[o]
             numpy.multiply(gy[o], h, out=t)
             dx[i] += t
-    return dx
 
 
 def max_pool2d_gather(g: numpy.ndarray, idx: numpy.ndarray, data_format: str = "NCHW",

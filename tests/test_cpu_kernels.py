@@ -141,3 +141,55 @@ def test_chunks_on_two_threads_give_the_single_thread_results(monkeypatch, fmt, 
             np.testing.assert_allclose(c(), ref, rtol=1e-12, atol=1e-12)
     finally:
         threads.set_num_threads(before)
+
+
+@pytest.mark.parametrize("fmt", ["NCHW", "NHWC"])
+def test_pooling_split_over_two_threads_gives_the_single_thread_results(monkeypatch, fmt):
+    x = R.normal(size=(5, 3, 7, 6))
+    if fmt == "NHWC":
+        x = x.transpose(0, 2, 3, 1).copy()
+    pk = ((3, 3), (2, 2), (1, 1, 1, 1))
+    y, idx = K.max_pool2d(x, *pk, fmt)
+    gy = R.normal(size=y.shape)
+    before = threads.get_num_threads()
+    try:
+        threads.set_num_threads(2)
+        monkeypatch.setattr(K, "PARALLEL_MIN_ELEMENTS", 0)
+        y2, idx2 = K.max_pool2d(x, *pk, fmt)
+        np.testing.assert_array_equal(y2, y)
+        np.testing.assert_array_equal(idx2, idx)
+        want = _one_thread(lambda: K.max_pool2d_grad(gy, idx, x.shape, *pk, fmt))
+        np.testing.assert_array_equal(K.max_pool2d_grad(gy, idx, x.shape, *pk, fmt), want)
+    finally:
+        threads.set_num_threads(before)
+
+
+def _one_thread(call):
+    before = threads.get_num_threads()
+    threads.set_num_threads(1)
+    try:
+        return call()
+    finally:
+        threads.set_num_threads(before)
+
+
+def test_batch_norm_split_over_channels_on_two_threads_gives_the_single_thread_results(monkeypatch):
+    be = NumpyBackend("cpu")
+    x, gy = R.normal(size=(4, 6, 5, 3)) + 2.0, R.normal(size=(4, 6, 5, 3))
+    gam, bet = R.normal(size=(1, 6, 1, 1)), R.normal(size=(1, 6, 1, 1))
+    ax = (0, 2, 3)
+
+    def both():
+        y, mean, var = be.batch_norm_train(x, gam, bet, ax, 1e-5)
+        return (y, mean, var) + be.batch_norm_train_grad(gy, x, gam, mean, var, ax, 1e-5)
+    want = _one_thread(both)
+    np.testing.assert_allclose(want[1], x.mean(ax, keepdims=True), rtol=1e-12)
+    np.testing.assert_allclose(want[2], x.var(ax, keepdims=True), rtol=1e-12)
+    before = threads.get_num_threads()
+    try:
+        threads.set_num_threads(2)
+        monkeypatch.setattr(K, "PARALLEL_MIN_ELEMENTS", 0)
+        for got, ref in zip(both(), want):
+            np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-14)
+    finally:
+        threads.set_num_threads(before)
