@@ -10,13 +10,17 @@ Where the time goes and why the kernels look as they do:
   is never materialized: each kernel tap copies only its in-bounds rectangle, and the out-of-bounds part of
   the workspace stays zero from its creation (the workspace is keyed by the full geometry).
 - The gradient of the input multiplies into columns and adds them back tap by tap, as strided slice-adds
-  onto the unpadded image: no scatter, no padded image.
+  onto the unpadded image: no scatter, no padded image.  Where the output rows are as long as the input's
+  (stride 1 'same', or a stride that divides the size, over the input's stride phases), a tap's window is
+  one run of the flattened plane, so each tap is one long copy or add instead of one per row.
 - Depthwise convolution (one input channel per group) has too little reduction for a GEMM: it accumulates
   tap by tap, ``y += w[tap] * x[tap window]``, with the product in a reused buffer.
 - Pooling runs over the taps as strided views of output size (a running max with the winner's flat index,
   or a running sum): no gathered windows.
 - Every kernel takes ``out=``: the result is written there (a planned buffer), and a call whose workspaces
   already exist allocates nothing else of the data's size.
+- With more than one thread (``backends.threads``), batch chunks (pooling: the batch; batch norm: the
+  channels) are split over Python threads: NumPy and BLAS release the GIL.
 """
 from __future__ import annotations
 
@@ -30,8 +34,8 @@ import numpy
 from backends import threads
 from backends.base import Pads, Pair, conv_out_size
 
-# About the size of a core's L2 cache plus some L3: measured best between 1 and 8 MiB for the seed CNN's
-# layers on AVX2/AVX-512 machines (smaller chunks pay NumPy call overhead, larger ones spill the columns).
+# Columns per chunk: about a core's L2 plus some L3.  For the seed CNN's layers 1-4 MiB measured alike, 8 MiB
+# slower (the columns spill), 256 KiB slower on one thread (NumPy call overhead per chunk).
 CHUNK_BYTES = 2 << 20
 _WORKSPACE_BYTES = 256 << 20       # all workspaces of one thread together; the oldest go first
 
@@ -111,7 +115,7 @@ class _Geometry:
     """A convolution's shapes in one layout, and the views each pass needs."""
 
     def __init__(self, x_shape: Sequence[int], w_shape: Sequence[int], stride: Pair, pads: Pads, dilation: Pair,
-                 groups: int, fmt: str, transposed_w: bool = False) -> None:
+                 groups: int, fmt: str) -> None:
         if fmt not in ("NCHW", "NHWC"):
             raise ValueError(f"conv2d: data_format expected 'NCHW' or 'NHWC', got {fmt!r}")
         self.fmt, self.groups = fmt, groups
