@@ -552,6 +552,8 @@ def max_pool2d(x: numpy.ndarray, kernel: Pair, stride: Pair, pads: Pads, data_fo
 
 def _max_pool_part(p: _Pool, x: numpy.ndarray, y: numpy.ndarray, idx: numpy.ndarray) -> None:
     key = ("maxpool", y.shape, x.dtype.str)
+    if not any(p.pads) and p.kernel[0] * p.kernel[1] <= 127 and _max_pool_unpadded(p, x, y, idx, key):
+        return
     better = WORKSPACES.get(key + ("b",), y.shape, bool)
     nan = WORKSPACES.get(key + ("n",), y.shape, bool)
     step = WORKSPACES.get(key + ("s",), y.shape, numpy.int32)
@@ -576,6 +578,47 @@ def _max_pool_part(p: _Pool, x: numpy.ndarray, y: numpy.ndarray, idx: numpy.ndar
         s *= b
         iv += s
     idx += p.plane("corner", numpy.int32)
+
+
+def _max_pool_unpadded(p: _Pool, x: numpy.ndarray, y: numpy.ndarray, idx: numpy.ndarray, key: tuple) -> bool:
+    """Every window in bounds: the max first (a running maximum), then the winner, scanning the taps backwards
+    so the first equal one in scan order takes over, in int8 tap numbers; ~40% fewer passes than the running
+    select.  Returns False, having computed nothing useful, if a NaN reached the result (PyTorch's rule for
+    NaN, the last NaN wins, is the general path's)."""
+    taps = list(p.taps())
+    if len(taps) == 1:
+        numpy.copyto(y, x[taps[0][2]])
+    else:
+        numpy.maximum(x[taps[0][2]], x[taps[1][2]], out=y)
+    for _, _, i in taps[2:]:
+        numpy.maximum(y, x[i], out=y)
+    if numpy.isnan(numpy.sum(y)):      # a NaN, or +inf beside -inf: leave it to the general path
+        return False
+    tap = WORKSPACES.get(key + ("t8",), y.shape, numpy.int8)
+    step = WORKSPACES.get(key + ("s8",), y.shape, numpy.int8)
+    hit = WORKSPACES.get(key + ("b",), y.shape, bool)
+    tap[...] = len(taps) - 1
+    for t in range(len(taps) - 2, -1, -1):
+        numpy.equal(x[taps[t][2]], y, out=hit)
+        numpy.subtract(numpy.int8(t), tap, out=step)
+        numpy.multiply(step, hit, out=step)
+        numpy.add(tap, step, out=tap)
+    # tap number i*kw + j -> offset i*W + j from the window's corner
+    kw, w = p.kernel[1], numpy.int32(p.hw[1])
+    if kw == 1:
+        numpy.multiply(tap, w, out=idx)
+    elif kw & (kw - 1) == 0:       # a power of two: shift and mask, integer division is slow
+        numpy.right_shift(tap, numpy.int8(kw.bit_length() - 1), out=step)
+        numpy.multiply(step, w, out=idx)
+        numpy.bitwise_and(tap, numpy.int8(kw - 1), out=step)
+        numpy.add(idx, step, out=idx)
+    else:
+        numpy.floor_divide(tap, numpy.int8(kw), out=step)
+        numpy.multiply(step, w, out=idx)
+        numpy.remainder(tap, numpy.int8(kw), out=step)
+        numpy.add(idx, step, out=idx)
+    numpy.add(idx, p.plane("corner", numpy.int32), out=idx)
+    return True
 
 
 def max_pool2d_grad(gy: numpy.ndarray, idx: numpy.ndarray, x_shape: Sequence[int], kernel: Pair, stride: Pair,

@@ -114,8 +114,9 @@ def _cases(torch):
 
 def run(thread_counts: list[int], reps: int) -> str:
     import torch
+    blas = ", ".join(f"{lib['internal_api']} {lib.get('architecture')}" for lib in threads.info()["blas"])
     lines = [f"# CPU layers vs PyTorch {torch.__version__} ({platform.processor() or platform.machine()}, "
-             f"BLAS: {', '.join(lib['internal_api'] + ' ' + str(lib.get('architecture')) for lib in threads.info()['blas'])})",
+             f"BLAS: {blas})",
              "", "minimum ms over interleaved calls; ratio = dualflow / PyTorch; GFLOP/s of dualflow (sgemm: "
              "512^3 in the same run)", "",
              "| threads | case | part | dualflow ms | PyTorch ms | ratio | GFLOP/s | sgemm GFLOP/s |",

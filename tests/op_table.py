@@ -352,7 +352,8 @@ def _cases():
     c.append(Case("conv2d_transpose_groups2_s2", lambda x, w: core.conv2d_transpose(x, w, 2, 1, 1, 1, 2),
                   [rnd(1, 4, 3, 3), rnd(4, 3, 4, 4)],
                   lambda x, w: grouped_transpose_ref(x, w, 2, (2, 2), (1, 1), (1, 1), (1, 1))))
-    pool_cfgs = [((2, 2), (2, 2), 0), ((3, 3), (2, 2), 1), ((3, 2), (1, 2), "same"), ((2, 2), (2, 2), "valid")]
+    pool_cfgs = [((2, 2), (2, 2), 0), ((3, 3), (2, 2), 1), ((3, 2), (1, 2), "same"), ((2, 2), (2, 2), "valid"),
+                 ((3, 3), (2, 1), 0), ((2, 1), (1, 1), 0)]
     for k, s, p in pool_cfgs:
         x = distinct(2, 3, 7, 5)
         tag = f"k{k}_s{s}_p{p}".replace(" ", "")

@@ -86,7 +86,8 @@ def test_max_pool_padding_starts_each_window_at_its_first_in_bounds_tap():
     y, idx = K.max_pool2d(x, (3, 3), (2, 2), (1, 1, 1, 1))
     assert idx.ravel().tolist() == [0, 1, 3, 4]
     x = R.normal(size=(2, 3, 7, 6))
-    np.testing.assert_array_equal(K.max_pool2d(x, (3, 3), (2, 2), (1, 1, 1, 1))[0], pool_ref(x, (3, 3), (2, 2), 1, "max"))
+    np.testing.assert_array_equal(K.max_pool2d(x, (3, 3), (2, 2), (1, 1, 1, 1))[0],
+                                  pool_ref(x, (3, 3), (2, 2), 1, "max"))
 
 
 def test_workspaces_are_reused_and_bounded():
@@ -193,3 +194,16 @@ def test_batch_norm_split_over_channels_on_two_threads_gives_the_single_thread_r
             np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-14)
     finally:
         threads.set_num_threads(before)
+
+
+def test_max_pool_indices_of_wide_planes_and_the_nan_fallback():
+    # Offsets past int8's range (the tap numbers are int8, the offsets int32), and a NaN or +inf beside -inf
+    # in the result sends the unpadded path to the general one (the last NaN wins there, as in PyTorch).
+    x = R.normal(size=(1, 2, 4, 300))
+    y, idx = K.max_pool2d(x, (2, 2), (2, 2), (0, 0, 0, 0))
+    np.testing.assert_array_equal(y, pool_ref(x, (2, 2), (2, 2), 0, "max"))
+    picked = np.take_along_axis(x.reshape(1, 2, -1), idx.reshape(1, 2, -1), -1)
+    np.testing.assert_array_equal(picked.reshape(y.shape), y)
+    x = np.array([[[[1.0, np.nan, np.nan, 2.0], [np.inf, 0.0, -np.inf, -np.inf]]]])
+    y, idx = K.max_pool2d(x, (2, 2), (2, 2), (0, 0, 0, 0))
+    assert np.isnan(y[0, 0, 0, 0]) and idx.ravel().tolist() == [1, 2]

@@ -1,7 +1,7 @@
 """CNN primitives: conv2d with its two gradients, pooling with their backward ops, dropout, batch norm.
 
-Conv and pooling are NCHW (OIHW weights) or NHWC (HWIO weights), by their ``data_format``.  ``padding`` is 'valid', 'same' (TensorFlow's
-arithmetic, which for stride 1 equals PyTorch's) or explicit ``(top, bottom,
+Conv and pooling are NCHW (OIHW weights) or NHWC (HWIO weights), by their ``data_format``.  ``padding`` is
+'valid', 'same' (TensorFlow's arithmetic, which for stride 1 equals PyTorch's) or explicit ``(top, bottom,
 left, right)``; 'same' is resolved from the runtime input size, so static
 graphs with unknown H/W work too.
 """
