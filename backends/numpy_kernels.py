@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import collections
 import concurrent.futures
+import os
 import threading
 from typing import Any, Sequence
 
@@ -286,6 +287,14 @@ def _bcast(wt: numpy.ndarray, fmt: str) -> numpy.ndarray:
 # waiting for another (the collapse beside another busy process, see ``threads``).
 PARALLEL_MIN_FLOPS = 2e7        # below, the thread hand-off (~50 us) costs more than it gains
 _pool: list = [None, 0]         # the executor and its worker count
+
+
+def _forget_pool() -> None:
+    _pool[:] = [None, 0]
+
+
+# A forked child has none of the parent's worker threads: it starts its own pool when it needs one.
+os.register_at_fork(after_in_child=_forget_pool)
 
 
 def _executor(workers: int) -> concurrent.futures.ThreadPoolExecutor:

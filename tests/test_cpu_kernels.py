@@ -207,3 +207,20 @@ def test_max_pool_indices_of_wide_planes_and_the_nan_fallback():
     x = np.array([[[[1.0, np.nan, np.nan, 2.0], [np.inf, 0.0, -np.inf, -np.inf]]]])
     y, idx = K.max_pool2d(x, (2, 2), (2, 2), (0, 0, 0, 0))
     assert np.isnan(y[0, 0, 0, 0]) and idx.ravel().tolist() == [1, 2]
+
+
+def test_a_forked_child_runs_threaded_kernels_with_its_own_pool(monkeypatch):
+    import multiprocessing
+    before = threads.get_num_threads()
+    monkeypatch.setattr(K, "PARALLEL_MIN_FLOPS", 0)
+    monkeypatch.setattr(K, "CHUNK_BYTES", 1)
+    x, w = R.normal(size=(4, 2, 5, 5)), R.normal(size=(3, 2, 3, 3))
+    try:
+        threads.set_num_threads(2)
+        want = K.conv2d(x, w, *P1)          # the parent's pool now has a worker thread
+        ctx = multiprocessing.get_context("fork")
+        with ctx.Pool(1) as pool:
+            got = pool.apply_async(K.conv2d, (x, w) + P1).get(timeout=60)
+        np.testing.assert_allclose(got, want)
+    finally:
+        threads.set_num_threads(before)
