@@ -6,6 +6,11 @@ Each case alternates a dualflow call and the PyTorch call ``--reps`` times and k
 both see the same machine state (other processes, frequency).  GFLOP/s is set against an sgemm (512^3) timed
 in the same run at the same thread count: the ceiling a GEMM-based kernel can reach with this BLAS.
 
+PyTorch's OpenMP threads spin for a while after each of its ops, taking the core a multi-threaded dualflow
+call beside them needs (measured: a 2-thread conv 6.7 ms alone, 12.4 ms right after a PyTorch call).  So
+the script sets ``OMP_WAIT_POLICY=PASSIVE`` before PyTorch loads (unless set): PyTorch's own times do not
+change with it, and its threads then sleep between ops instead.
+
 Cases: the seed CNN's conv layers (1->32 at 28x28, 32->64 at 14x14, 3x3 pad 1: forward, input and weight
 gradients) and its max pool (2x2 on 32x28x28) at batch 32 and 128; DCGAN's ConvTranspose2d (64->32 channels,
 16x16 -> 32x32, kernel 4 stride 2 pad 1) and BatchNorm2d (32 channels at 32x32) at batch 64.
@@ -13,6 +18,7 @@ gradients) and its max pool (2x2 on 32x28x28) at batch 32 and 128; DCGAN's ConvT
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import time
 from typing import Callable
@@ -22,6 +28,7 @@ import numpy as np
 from backends import get_backend, threads
 
 F32 = np.float32
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")     # read when PyTorch loads libgomp: see above
 
 
 def _min_pair(a: Callable, b: Callable, reps: int) -> tuple[float, float]:

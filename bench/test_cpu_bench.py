@@ -5,8 +5,14 @@
 The per-layer table (``bench/cpu_layers.py``) prints its own ratios, measured interleaved; for the steps,
 compare the ``dualflow`` and ``torch`` rows of one run.
 """
+import os
+
 import numpy as np
 import pytest
+
+# PyTorch's OpenMP threads otherwise spin between its ops and take the cores dualflow's threads need
+# (bench/cpu_layers.py); read when PyTorch loads, so before any test here imports it.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 @pytest.mark.parametrize("threads", [1, 2])
