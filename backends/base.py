@@ -1,9 +1,8 @@
 """The backend contract and its array-module implementation.
 
-Every kernel here is written once against ``self.xp`` (NumPy or CuPy), so the
-CuPy backend only overrides the kernels it runs as its own CUDA code.  Conv
-and pooling take explicit pads ``(top, bottom, left, right)``; the op library
-resolves 'same'/'valid' before calling in.
+Most kernels here are written once against ``self.xp`` (NumPy or CuPy).  Conv and pooling are each backend's
+own (``numpy_kernels`` on the CPU, CUDA kernels on the GPU); they take explicit pads ``(top, bottom, left,
+right)``: the op library resolves 'same'/'valid' before calling in.
 """
 from __future__ import annotations
 
@@ -133,140 +132,91 @@ class ArrayBackend:
         t, keep = self.sparse_target(labels, z.shape[1], z.dtype, smoothing, ignore_index)
         return self.softmax_cross_entropy(z, t, keep, reduction, sparse=True)
 
-    # ----- helpers --------------------------------------------------------------
-    def _pad(self, x: Any, pads: Pads, value: float) -> Any:
-        if not any(pads):
-            return self.xp.ascontiguousarray(x)
-        t, b, l, r = pads
-        n, c, h, w = x.shape
-        # A filled buffer and one slice copy: xp.pad's generic per-axis machinery costs ~50 us a call.
-        out = self.xp.full((n, c, h + t + b, w + l + r), value, dtype=x.dtype)
-        out[:, :, t:t + h, l:l + w] = x
-        return out
+    # ----- batch norm: two passes over the data each way ---------------------------------------------------
+    def scratch(self, key: tuple, shape: Sequence[int], dtype: Any) -> Any:
+        """A buffer for an intermediate result.  A backend that keeps workspaces returns the same one for the
+        same key (so a steady-state call allocates nothing); this one allocates."""
+        return self.xp.empty(tuple(shape), dtype)
 
-    def _windows(self, x: Any, kernel: Pair, stride: Pair, pads: Pads, dilation: Pair, value: float) -> Any:
-        """Every window tap of the padded input as a strided view (N, C, KH, KW, OH, OW): no copy."""
-        n, c, h, w = x.shape
-        oh = conv_out_size(h, kernel[0], stride[0], dilation[0], pads[0], pads[1])
-        ow = conv_out_size(w, kernel[1], stride[1], dilation[1], pads[2], pads[3])
-        xp_ = self._pad(x, pads, value)
-        sn, sc, sh, sw = xp_.strides
-        return self.as_strided(xp_, (n, c, kernel[0], kernel[1], oh, ow),
-                               (sn, sc, sh * dilation[0], sw * dilation[1], sh * stride[0], sw * stride[1]))
+    def _channel_dot(self, a: Any, b: Any, axes: Sequence[int]) -> Any:
+        """sum(a * b) over ``axes``, keepdims, without materializing the product (einsum streams it)."""
+        letters = "abcdefghijklmnopqrstuvwxyz"[:a.ndim]
+        kept = "".join(ch for i, ch in enumerate(letters) if i not in axes)
+        r = self.xp.einsum(f"{letters},{letters}->{kept}", a, b)
+        return r.reshape(tuple(1 if i in axes else n for i, n in enumerate(a.shape)))
 
-    def _im2col(self, x: Any, kh: int, kw: int, stride: Pair, pads: Pads, dilation: Pair) -> tuple[Any, int, int]:
-        """Columns (C*KH*KW, N*OH*OW), copied once from the window view."""
-        win = self._windows(x, (kh, kw), stride, pads, dilation, 0)
-        n, c, _, _, oh, ow = win.shape
-        return win.transpose(1, 2, 3, 0, 4, 5).reshape(c * kh * kw, n * oh * ow), oh, ow
+    def batch_norm_train(self, x: Any, gamma: Any, beta: Any, axes: Sequence[int], eps: float,
+                         out: Any = None) -> tuple[Any, Any, Any]:
+        """y = (x - mean) / sqrt(var + eps) * gamma + beta with the batch's mean and biased variance over ``axes``
+        (returned keepdims; gamma and beta broadcast like them).  The centred data is written once into ``y``
+        and scaled there in place: the variance is the mean square of centred data, not E[x^2] - E[x]^2, which
+        loses float32 precision when the mean is large."""
+        axes = tuple(a % x.ndim for a in axes)
+        m = math.prod(x.shape[a] for a in axes)
+        y = self.xp.empty_like(x) if out is None else out
+        mean = x.mean(axis=axes, keepdims=True)
+        self.xp.subtract(x, mean, out=y)
+        var = self._channel_dot(y, y, axes) / x.dtype.type(m)
+        y *= gamma / self.xp.sqrt(var + x.dtype.type(eps))
+        y += beta
+        return y, mean, var
 
-    # ----- convolution (NCHW input, OIHW weight) -------------------------------
-    def conv2d(self, x: Any, w: Any, stride: Pair, pads: Pads, dilation: Pair) -> Any:
-        o, _, kh, kw = w.shape
-        n = x.shape[0]
-        cols, oh, ow = self._im2col(x, kh, kw, stride, pads, dilation)
-        y = w.reshape(o, -1) @ cols
-        return y.reshape(o, n, oh, ow).transpose(1, 0, 2, 3)
-
-    def conv2d_grad_weight(self, x: Any, gy: Any, w_shape: Sequence[int], stride: Pair, pads: Pads,
-                           dilation: Pair) -> Any:
-        o, _, kh, kw = w_shape
-        cols, _, _ = self._im2col(x, kh, kw, stride, pads, dilation)
-        gy2 = gy.transpose(1, 0, 2, 3).reshape(o, -1)
-        return (gy2 @ cols.T).reshape(tuple(w_shape))
-
-    def conv2d_grad_input(self, gy: Any, w: Any, x_shape: Sequence[int], stride: Pair, pads: Pads,
-                          dilation: Pair) -> Any:
-        o, c, kh, kw = w.shape
-        n, _, h, wd = x_shape
-        _, _, oh, ow = gy.shape
-        dcols = w.reshape(o, -1).T @ gy.transpose(1, 0, 2, 3).reshape(o, -1)
-        dcols = dcols.reshape(c, kh, kw, n, oh, ow).transpose(3, 0, 1, 2, 4, 5)
-        dx = self._col2im(dcols, (n, c, h, wd), stride, pads, dilation)
-        return dx
-
-    def _col2im(self, cols: Any, x_shape: Sequence[int], stride: Pair, pads: Pads, dilation: Pair) -> Any:
-        """Sum window contributions (N, C, KH, KW, OH, OW) back into an (N, C, H, W) image.
-
-        One strided slice-add per kernel tap: no loop over batch, channels or pixels.
-        """
-        n, c, kh, kw, oh, ow = cols.shape
-        _, _, h, w = x_shape
-        hp = max(h + pads[0] + pads[1], dilation[0] * (kh - 1) + stride[0] * (oh - 1) + 1)
-        wp = max(w + pads[2] + pads[3], dilation[1] * (kw - 1) + stride[1] * (ow - 1) + 1)
-        out = self.xp.zeros((n, c, hp, wp), dtype=cols.dtype)
-        for i in range(kh):
-            hi = i * dilation[0]
-            for j in range(kw):
-                wj = j * dilation[1]
-                out[:, :, hi:hi + stride[0] * (oh - 1) + 1:stride[0],
-                    wj:wj + stride[1] * (ow - 1) + 1:stride[1]] += cols[:, :, i, j]
-        return self.xp.ascontiguousarray(out[:, :, pads[0]:pads[0] + h, pads[2]:pads[2] + w])
-
-    # ----- pooling ---------------------------------------------------------------
-    def max_pool2d(self, x: Any, kernel: Pair, stride: Pair, pads: Pads) -> tuple[Any, Any]:
-        """Max over windows and, per output, the flat index (h*W + w) of the winner in the input plane."""
+    def batch_norm_train_grad(self, gy: Any, x: Any, gamma: Any, mean: Any, var: Any, axes: Sequence[int],
+                              eps: float, out: Any = None) -> tuple[Any, Any, Any]:
+        """(dx, dgamma, dbeta) of ``batch_norm_train``.  One pass reduces sum(gy) and sum(gy * x); the other
+        writes dx = a*gy + b*x + c per channel (the mean and variance's dependence on x included)."""
         xp = self.xp
-        _, _, h, w = x.shape
-        win = self._windows(x, kernel, stride, pads, (1, 1), -xp.inf)
-        _, _, kh, kw, oh, ow = win.shape
-        # A running max over the kernel taps, each a strided view of output size: a few passes over the
-        # output instead of gathering every window into a copy and reducing its short last axis.
-        y = win[:, :, 0, 0].copy()
-        offset = xp.zeros(y.shape, dtype=xp.int32)     # the winner's tap, as i * W + j
-        for i in range(kh):
-            for j in range(kw):
-                if i == j == 0:
-                    continue
-                v = win[:, :, i, j]
-                better = (v > y) | xp.isnan(v)     # PyTorch's rule: the first maximum, and NaN wins
-                xp.maximum(y, v, out=y)
-                # Arithmetic select: masked copies branch on random masks and cost ~5x more on the CPU.
-                offset += better.astype(xp.int32) * (xp.int32(i * w + j) - offset)
-        corner = (xp.arange(oh) * stride[0] - pads[0])[:, None] * w + (xp.arange(ow) * stride[1] - pads[2])[None, :]
-        offset += corner.astype(xp.int32)
-        return y, offset
+        axes = tuple(a % x.ndim for a in axes)
+        t = x.dtype.type
+        m = t(math.prod(x.shape[a] for a in axes))
+        inv = 1 / xp.sqrt(var + t(eps))
+        gbeta = gy.sum(axis=axes, keepdims=True)
+        ggamma = (self._channel_dot(gy, x, axes) - mean * gbeta) * inv       # sum(gy * xhat)
+        a = gamma * inv
+        b = -a * inv * ggamma / m
+        c = -a * gbeta / m - b * mean
+        dx = xp.empty_like(x) if out is None else out
+        xp.multiply(gy, a, out=dx)
+        tmp = self.scratch(("bn_grad", x.shape, x.dtype.str), x.shape, x.dtype)
+        xp.multiply(x, b, out=tmp)
+        dx += tmp
+        dx += c
+        return dx, ggamma.reshape(gamma.shape), gbeta.reshape(gamma.shape)
 
-    def max_pool2d_grad(self, gy: Any, idx: Any, x_shape: Sequence[int], kernel: Pair, stride: Pair,
-                        pads: Pads) -> Any:
-        xp = self.xp
-        n, c, h, w = x_shape
-        oh, ow = gy.shape[2:]
-        if stride[0] >= kernel[0] and stride[1] >= kernel[1]:
-            # Windows do not overlap, so every input position has at most one winner: a plain scatter.
-            dx = xp.zeros((n, c, h * w), dtype=gy.dtype)
-            xp.put_along_axis(dx, idx.reshape(n, c, -1), gy.reshape(n, c, -1), axis=-1)
-            return dx.reshape(n, c, h, w)
-        # Overlapping windows: recover each winner's kernel tap and add tap by tap.
-        kh = idx // w - (xp.arange(oh) * stride[0] - pads[0])[:, None]
-        kw = idx % w - (xp.arange(ow) * stride[1] - pads[2])[None, :]
-        tap = kh * kernel[1] + kw
-        cols = xp.stack([xp.where(tap == t, gy, 0) for t in range(kernel[0] * kernel[1])], axis=2)
-        cols = cols.reshape(n, c, kernel[0], kernel[1], oh, ow)
-        return self._col2im(cols, x_shape, stride, pads, (1, 1))
+    # ----- convolution and pooling (each backend runs them as its own kernels) -------------------------
+    # ``data_format`` "NCHW" pairs with OIHW weights, "NHWC" with HWIO (TensorFlow's); weights hold
+    # in_channels / groups input channels.  ``out``: a C-contiguous array of the result's shape and dtype to
+    # write into (for max_pool2d a pair (values, argmax)); the kernel returns it.  Pads are explicit
+    # (top, bottom, left, right).
+    def conv2d(self, x: Any, w: Any, stride: Pair, pads: Pads, dilation: Pair, groups: int = 1,
+               data_format: str = "NCHW", out: Any = None) -> Any:
+        raise NotImplementedError(f"{type(self).__name__}: conv2d has no kernel")
 
-    def max_pool2d_gather(self, g: Any, idx: Any) -> Any:
+    def conv2d_grad_input(self, gy: Any, w: Any, x_shape: Sequence[int], stride: Pair, pads: Pads, dilation: Pair,
+                          groups: int = 1, data_format: str = "NCHW", out: Any = None) -> Any:
+        raise NotImplementedError(f"{type(self).__name__}: conv2d_grad_input has no kernel")
+
+    def conv2d_grad_weight(self, x: Any, gy: Any, w_shape: Sequence[int], stride: Pair, pads: Pads, dilation: Pair,
+                           groups: int = 1, data_format: str = "NCHW", out: Any = None) -> Any:
+        raise NotImplementedError(f"{type(self).__name__}: conv2d_grad_weight has no kernel")
+
+    def max_pool2d(self, x: Any, kernel: Pair, stride: Pair, pads: Pads, data_format: str = "NCHW",
+                   out: Any = None) -> tuple[Any, Any]:
+        """Max over windows and, per output, the flat index (h*W + w) of the winner in its input plane."""
+        raise NotImplementedError(f"{type(self).__name__}: max_pool2d has no kernel")
+
+    def max_pool2d_grad(self, gy: Any, idx: Any, x_shape: Sequence[int], kernel: Pair, stride: Pair, pads: Pads,
+                        data_format: str = "NCHW", out: Any = None) -> Any:
+        raise NotImplementedError(f"{type(self).__name__}: max_pool2d_grad has no kernel")
+
+    def max_pool2d_gather(self, g: Any, idx: Any, data_format: str = "NCHW", out: Any = None) -> Any:
         """The adjoint of max_pool2d_grad: read g at each window's winner."""
-        n, c = g.shape[:2]
-        flat = g.reshape(n, c, -1)
-        return self.xp.take_along_axis(flat, idx.reshape(n, c, -1), axis=-1).reshape(idx.shape)
+        raise NotImplementedError(f"{type(self).__name__}: max_pool2d_gather has no kernel")
 
-    def _pool_divisor(self, x_shape: Sequence[int], kernel: Pair, stride: Pair, pads: Pads,
-                      count_include_pad: bool, dtype: Any) -> Any:
-        if count_include_pad:
-            return kernel[0] * kernel[1]
-        ones = self.xp.ones((1, 1) + tuple(x_shape[2:]), dtype=dtype)
-        return self._windows(ones, kernel, stride, pads, (1, 1), 0).sum(axis=(2, 3))[0, 0]
-
-    def avg_pool2d(self, x: Any, kernel: Pair, stride: Pair, pads: Pads, count_include_pad: bool) -> Any:
-        win = self._windows(x, kernel, stride, pads, (1, 1), 0)
-        div = self._pool_divisor(x.shape, kernel, stride, pads, count_include_pad, x.dtype)
-        return win.sum(axis=(2, 3)) / div
+    def avg_pool2d(self, x: Any, kernel: Pair, stride: Pair, pads: Pads, count_include_pad: bool,
+                   data_format: str = "NCHW", out: Any = None) -> Any:
+        raise NotImplementedError(f"{type(self).__name__}: avg_pool2d has no kernel")
 
     def avg_pool2d_grad(self, gy: Any, x_shape: Sequence[int], kernel: Pair, stride: Pair, pads: Pads,
-                        count_include_pad: bool) -> Any:
-        div = self._pool_divisor(x_shape, kernel, stride, pads, count_include_pad, gy.dtype)
-        g = gy / div
-        n, c, oh, ow = gy.shape
-        cols = self.xp.broadcast_to(g[:, :, None, None], (n, c, kernel[0], kernel[1], oh, ow))
-        return self._col2im(cols, x_shape, stride, pads, (1, 1))
+                        count_include_pad: bool, data_format: str = "NCHW", out: Any = None) -> Any:
+        raise NotImplementedError(f"{type(self).__name__}: avg_pool2d_grad has no kernel")

@@ -103,7 +103,7 @@ class CupyBackend(ArrayBackend):
         grid = (_ceil_div(n, 64), _ceil_div(m, 64), _ceil_div(k, k_chunk))
         self._kernel("conv_gemm", a.dtype, mode)(grid, (256,), (a, b, c, *dims, *self._ints(m, n, k, k_chunk)))
 
-    def conv2d(self, x: Any, w: Any, stride: Pair, pads: Pads, dilation: Pair) -> Any:
+    def _conv2d(self, x: Any, w: Any, stride: Pair, pads: Pads, dilation: Pair) -> Any:
         x, w = self._c(x), self._c(w)
         n, c, h, wd = x.shape
         o, _, kh, kw = w.shape
@@ -114,8 +114,8 @@ class CupyBackend(ArrayBackend):
         self._gemm(0, x, w, y, x.shape, w.shape, (oh, ow), stride, pads, dilation, n * oh * ow, o, k, k)
         return y
 
-    def conv2d_grad_input(self, gy: Any, w: Any, x_shape: Sequence[int], stride: Pair, pads: Pads,
-                          dilation: Pair) -> Any:
+    def _conv2d_grad_input(self, gy: Any, w: Any, x_shape: Sequence[int], stride: Pair, pads: Pads,
+                           dilation: Pair) -> Any:
         gy, w = self._c(gy), self._c(w)
         n, c, h, wd = x_shape
         o, _, kh, kw = w.shape
@@ -124,8 +124,8 @@ class CupyBackend(ArrayBackend):
         self._gemm(1, gy, w, gx, x_shape, w.shape, gy.shape[2:], stride, pads, dilation, n * h * wd, c, k, k)
         return gx
 
-    def conv2d_grad_weight(self, x: Any, gy: Any, w_shape: Sequence[int], stride: Pair, pads: Pads,
-                           dilation: Pair) -> Any:
+    def _conv2d_grad_weight(self, x: Any, gy: Any, w_shape: Sequence[int], stride: Pair, pads: Pads,
+                            dilation: Pair) -> Any:
         x, gy = self._c(x), self._c(gy)
         o, c, kh, kw = w_shape
         k = x.shape[0] * gy.shape[2] * gy.shape[3]
@@ -139,6 +139,64 @@ class CupyBackend(ArrayBackend):
         self._gemm(2, gy, x, part, x.shape, w_shape, gy.shape[2:], stride, pads, dilation, o, ckk, k, chunk)
         return (part[0] if len(part) == 1 else part.sum(axis=0)).reshape(tuple(w_shape))
 
+    # The CUDA kernels are NCHW/OIHW and ungrouped.  NHWC runs them between two transposes inside the call,
+    # and groups run group by group on channel slices: correct, not fast (a native NHWC/grouped kernel is
+    # future work).
+    def _nchw(self, a: Any, fmt: str) -> Any:
+        return a if fmt == "NCHW" else a.transpose(0, 3, 1, 2)
+
+    def _from_nchw(self, a: Any, fmt: str, out: Any) -> Any:
+        a = a if fmt == "NCHW" else a.transpose(0, 2, 3, 1)
+        if out is None:
+            return self._c(a)
+        out[...] = a
+        return out
+
+    @staticmethod
+    def _oihw(w: Any, fmt: str) -> Any:
+        return w if fmt == "NCHW" else w.transpose(3, 2, 0, 1)
+
+    @staticmethod
+    def _shape_nchw(shape: Sequence[int], fmt: str, weight: bool = False) -> tuple:
+        if fmt == "NCHW":
+            return tuple(shape)
+        return (shape[3], shape[2], shape[0], shape[1]) if weight else (shape[0], shape[3], shape[1], shape[2])
+
+    def conv2d(self, x: Any, w: Any, stride: Pair, pads: Pads, dilation: Pair, groups: int = 1,
+               data_format: str = "NCHW", out: Any = None) -> Any:
+        x, w = self._nchw(x, data_format), self._oihw(w, data_format)
+        cg, og = w.shape[1], w.shape[0] // groups
+        y = self._conv2d(x, w, stride, pads, dilation) if groups == 1 else self.xp.concatenate(
+            [self._conv2d(x[:, g * cg:(g + 1) * cg], w[g * og:(g + 1) * og], stride, pads, dilation)
+             for g in range(groups)], axis=1)
+        return self._from_nchw(y, data_format, out)
+
+    def conv2d_grad_input(self, gy: Any, w: Any, x_shape: Sequence[int], stride: Pair, pads: Pads, dilation: Pair,
+                          groups: int = 1, data_format: str = "NCHW", out: Any = None) -> Any:
+        gy, w = self._nchw(gy, data_format), self._oihw(w, data_format)
+        x_shape = self._shape_nchw(x_shape, data_format)
+        cg, og = w.shape[1], w.shape[0] // groups
+        xs = (x_shape[0], cg) + tuple(x_shape[2:])
+        gx = self._conv2d_grad_input(gy, w, x_shape, stride, pads, dilation) if groups == 1 else self.xp.concatenate(
+            [self._conv2d_grad_input(gy[:, g * og:(g + 1) * og], w[g * og:(g + 1) * og], xs, stride, pads, dilation)
+             for g in range(groups)], axis=1)
+        return self._from_nchw(gx, data_format, out)
+
+    def conv2d_grad_weight(self, x: Any, gy: Any, w_shape: Sequence[int], stride: Pair, pads: Pads, dilation: Pair,
+                           groups: int = 1, data_format: str = "NCHW", out: Any = None) -> Any:
+        x, gy = self._nchw(x, data_format), self._nchw(gy, data_format)
+        w_shape = self._shape_nchw(w_shape, data_format, weight=True)
+        cg, og = w_shape[1], w_shape[0] // groups
+        ws = (og,) + tuple(w_shape[1:])
+        gw = self._conv2d_grad_weight(x, gy, w_shape, stride, pads, dilation) if groups == 1 else self.xp.concatenate(
+            [self._conv2d_grad_weight(x[:, g * cg:(g + 1) * cg], gy[:, g * og:(g + 1) * og], ws, stride, pads,
+                                      dilation) for g in range(groups)], axis=0)
+        gw = gw if data_format == "NCHW" else gw.transpose(2, 3, 1, 0)
+        if out is None:
+            return self._c(gw)
+        out[...] = gw
+        return out
+
     # ----- pooling -------------------------------------------------------------------
     def _pool(self, name: str, arrays: tuple, total: int, in_hw: Sequence[int], out_hw: Sequence[int],
               kernel: Pair, stride: Pair, pads: Pads, *extra: int) -> None:
@@ -151,7 +209,7 @@ class CupyBackend(ArrayBackend):
         return (conv_out_size(x.shape[2], kernel[0], stride[0], 1, pads[0], pads[1]),
                 conv_out_size(x.shape[3], kernel[1], stride[1], 1, pads[2], pads[3]))
 
-    def max_pool2d(self, x: Any, kernel: Pair, stride: Pair, pads: Pads) -> tuple[Any, Any]:
+    def _max_pool2d(self, x: Any, kernel: Pair, stride: Pair, pads: Pads) -> tuple[Any, Any]:
         x = self._c(x)
         out_hw = self._pooled(x, kernel, stride, pads)
         y = self._out(x.shape[:2] + out_hw, x.dtype)
@@ -159,26 +217,55 @@ class CupyBackend(ArrayBackend):
         self._pool("max_pool_fwd", (x, y, idx), y.size, x.shape[2:], out_hw, kernel, stride, pads)
         return y, idx
 
-    def max_pool2d_grad(self, gy: Any, idx: Any, x_shape: Sequence[int], kernel: Pair, stride: Pair,
+    def _max_pool2d_grad(self, gy: Any, idx: Any, x_shape: Sequence[int], kernel: Pair, stride: Pair,
                         pads: Pads) -> Any:
         gx = self._out(tuple(x_shape), gy.dtype)
         self._pool("max_pool_bwd", (self._c(gy), self._c(idx), gx), gx.size, x_shape[2:], gy.shape[2:], kernel,
                    stride, pads)
         return gx
 
-    def avg_pool2d(self, x: Any, kernel: Pair, stride: Pair, pads: Pads, count_include_pad: bool) -> Any:
+    def _avg_pool2d(self, x: Any, kernel: Pair, stride: Pair, pads: Pads, count_include_pad: bool) -> Any:
         x = self._c(x)
         out_hw = self._pooled(x, kernel, stride, pads)
         y = self._out(x.shape[:2] + out_hw, x.dtype)
         self._pool("avg_pool_fwd", (x, y), y.size, x.shape[2:], out_hw, kernel, stride, pads, int(count_include_pad))
         return y
 
-    def avg_pool2d_grad(self, gy: Any, x_shape: Sequence[int], kernel: Pair, stride: Pair, pads: Pads,
+    def _avg_pool2d_grad(self, gy: Any, x_shape: Sequence[int], kernel: Pair, stride: Pair, pads: Pads,
                         count_include_pad: bool) -> Any:
         gx = self._out(tuple(x_shape), gy.dtype)
         self._pool("avg_pool_bwd", (self._c(gy), gx), gx.size, x_shape[2:], gy.shape[2:], kernel, stride, pads,
                    int(count_include_pad))
         return gx
+
+    def max_pool2d(self, x: Any, kernel: Pair, stride: Pair, pads: Pads, data_format: str = "NCHW",
+                   out: Any = None) -> tuple[Any, Any]:
+        y, idx = self._max_pool2d(self._nchw(x, data_format), kernel, stride, pads)
+        return (self._from_nchw(y, data_format, None if out is None else out[0]),
+                self._from_nchw(idx, data_format, None if out is None else out[1]))
+
+    def max_pool2d_grad(self, gy: Any, idx: Any, x_shape: Sequence[int], kernel: Pair, stride: Pair, pads: Pads,
+                        data_format: str = "NCHW", out: Any = None) -> Any:
+        gx = self._max_pool2d_grad(self._nchw(gy, data_format), self._nchw(idx, data_format),
+                                   self._shape_nchw(x_shape, data_format), kernel, stride, pads)
+        return self._from_nchw(gx, data_format, out)
+
+    def max_pool2d_gather(self, g: Any, idx: Any, data_format: str = "NCHW", out: Any = None) -> Any:
+        g, idx = self._nchw(g, data_format), self._nchw(idx, data_format)
+        n, c = g.shape[:2]
+        res = self.xp.take_along_axis(g.reshape(n, c, -1), self._c(idx).reshape(n, c, -1), axis=-1)
+        return self._from_nchw(res.reshape(idx.shape), data_format, out)
+
+    def avg_pool2d(self, x: Any, kernel: Pair, stride: Pair, pads: Pads, count_include_pad: bool,
+                   data_format: str = "NCHW", out: Any = None) -> Any:
+        y = self._avg_pool2d(self._nchw(x, data_format), kernel, stride, pads, count_include_pad)
+        return self._from_nchw(y, data_format, out)
+
+    def avg_pool2d_grad(self, gy: Any, x_shape: Sequence[int], kernel: Pair, stride: Pair, pads: Pads,
+                        count_include_pad: bool, data_format: str = "NCHW", out: Any = None) -> Any:
+        gx = self._avg_pool2d_grad(self._nchw(gy, data_format), self._shape_nchw(x_shape, data_format), kernel,
+                                   stride, pads, count_include_pad)
+        return self._from_nchw(gx, data_format, out)
 
     # ----- optimizers: Adam as one kernel (core/ops/optim.py runs the same formula as array code elsewhere) --
     def fused_adam(self, w, g, m, v, lr, b1, b2, eps, step):

@@ -1,15 +1,64 @@
-"""The CPU backend: NumPy arrays, OpenBLAS GEMMs for conv, strided views for pooling."""
+"""The CPU backend: NumPy arrays; conv, pooling and batch norm as ``numpy_kernels`` (GEMMs over reused
+column buffers, strided views for pooling)."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Sequence
 
 import numpy
 
+from backends import numpy_kernels
 from backends.base import ArrayBackend
 
 
 class NumpyBackend(ArrayBackend):
     name = "cpu"
 
+    conv2d = staticmethod(numpy_kernels.conv2d)
+    conv2d_grad_input = staticmethod(numpy_kernels.conv2d_grad_input)
+    conv2d_grad_weight = staticmethod(numpy_kernels.conv2d_grad_weight)
+    max_pool2d = staticmethod(numpy_kernels.max_pool2d)
+    max_pool2d_grad = staticmethod(numpy_kernels.max_pool2d_grad)
+    max_pool2d_gather = staticmethod(numpy_kernels.max_pool2d_gather)
+    avg_pool2d = staticmethod(numpy_kernels.avg_pool2d)
+    avg_pool2d_grad = staticmethod(numpy_kernels.avg_pool2d_grad)
+
     def __init__(self, device: Any) -> None:
         super().__init__(numpy, device)
+
+    def scratch(self, key: tuple, shape: Any, dtype: Any) -> Any:
+        return numpy_kernels.WORKSPACES.get(key, shape, dtype)
+
+    # Batch norm's channels are independent: large ones split over the kernels' threads by channel.
+    @staticmethod
+    def _channel_axis(x: Any, axes: Sequence[int]) -> int | None:
+        kept = [a for a in range(x.ndim) if a not in {b % x.ndim for b in axes}]
+        return kept[0] if len(kept) == 1 else None
+
+    def batch_norm_train(self, x: Any, gamma: Any, beta: Any, axes: Sequence[int], eps: float,
+                         out: Any = None) -> tuple[Any, Any, Any]:
+        c = self._channel_axis(x, axes)
+        if c is None:
+            return super().batch_norm_train(x, gamma, beta, axes, eps, out)
+        y = numpy.empty_like(x) if out is None else out
+        mean, var = numpy.empty(gamma.shape, x.dtype), numpy.empty(gamma.shape, x.dtype)
+
+        def part(lo: int, hi: int) -> None:
+            s = (slice(None),) * c + (slice(lo, hi),)
+            _, mean[s], var[s] = ArrayBackend.batch_norm_train(self, x[s], gamma[s], beta[s], axes, eps, y[s])
+        numpy_kernels.split_work(x.shape[c], x.size, part)
+        return y, mean, var
+
+    def batch_norm_train_grad(self, gy: Any, x: Any, gamma: Any, mean: Any, var: Any, axes: Sequence[int],
+                              eps: float, out: Any = None) -> tuple[Any, Any, Any]:
+        c = self._channel_axis(x, axes)
+        if c is None:
+            return super().batch_norm_train_grad(gy, x, gamma, mean, var, axes, eps, out)
+        dx = numpy.empty_like(x) if out is None else out
+        dgamma, dbeta = numpy.empty(gamma.shape, x.dtype), numpy.empty(gamma.shape, x.dtype)
+
+        def part(lo: int, hi: int) -> None:
+            s = (slice(None),) * c + (slice(lo, hi),)
+            _, dgamma[s], dbeta[s] = ArrayBackend.batch_norm_train_grad(self, gy[s], x[s], gamma[s], mean[s], var[s],
+                                                                        axes, eps, dx[s])
+        numpy_kernels.split_work(x.shape[c], x.size, part)
+        return dx, dgamma, dbeta

@@ -17,6 +17,7 @@ import numpy
 from core import errors as _errors
 import backends as _backends
 from backends import cuda_status as _cuda_status
+from backends import threads as _threads
 from core import checkpoint as _ckpt
 from core import device as _device
 from core.random import Generator, seed_everything
@@ -80,7 +81,6 @@ class cuda:
             _cuda_status.cupy_module().get_default_memory_pool().free_all_blocks()
 
 
-_threads: list[int] = []
 
 
 class accelerator:
@@ -100,17 +100,12 @@ class accelerator:
 
 
 def set_num_threads(n: int) -> None:
-    """Limit the CPU's BLAS threads (through threadpoolctl when installed, as scikit-learn brings it)."""
-    _threads[:] = [builtins.int(n)]
-    try:
-        import threadpoolctl
-    except ImportError:
-        return
-    threadpoolctl.threadpool_limits(_threads[0], user_api="blas")
+    """The CPU kernels' BLAS thread count (dualflow's one setting, ``backends.threads``)."""
+    _threads.set_num_threads(n)
 
 
 def get_num_threads() -> int:
-    return _threads[0] if _threads else (os.cpu_count() or 1)
+    return _threads.get_num_threads()
 
 
 def _leaf(obj: Any) -> Any:

@@ -95,6 +95,29 @@ def conv_transpose_ref(x, w, stride, padding, output_padding, dilation):
     return y[:, :, padding[0]:full_h - padding[0], padding[1]:full_w - padding[1]]
 
 
+def grouped_conv_ref(x, w, stride, padding, dilation, groups):
+    """conv_ref per group on its channel slice, concatenated."""
+    cg, og = x.shape[1] // groups, w.shape[0] // groups
+    return np.concatenate([conv_ref(x[:, g * cg:(g + 1) * cg], w[g * og:(g + 1) * og], stride, padding, dilation)
+                           for g in range(groups)], 1)
+
+
+def nhwc(a):
+    return np.ascontiguousarray(a.transpose(0, 2, 3, 1))
+
+
+def nchw(a):
+    return np.ascontiguousarray(a.transpose(0, 3, 1, 2))
+
+
+def hwio(w):
+    return np.ascontiguousarray(w.transpose(2, 3, 1, 0))
+
+
+def oihw(w):
+    return np.ascontiguousarray(w.transpose(3, 2, 0, 1))
+
+
 def pool_ref(x, k, s, padding, mode, count_include_pad=True):
     n, c, h, w = x.shape
     t, b, l, r = pads_of(padding, h, w, k, s, (1, 1))
@@ -261,6 +284,59 @@ def _cases():
         c.append(Case(f"conv2d_grad_weight_{tag}",
                       lambda x, g, w, s=s, p=p, d=d: core.conv2d_grad_weight(x, g, w, s, p, d), [x, gy, w],
                       None, wrt=[0, 1]))
+    # Stride 1 with an even kernel: asymmetric 'same' padding, the taps shifted both ways along a row.
+    x, w = rnd(2, 3, 5, 6), rnd(4, 3, 2, 4)
+    gy = rnd(*conv_ref(x, w, (1, 1), "same", (1, 1)).shape)
+    c.append(Case("conv2d_even_kernel_same", lambda x, w: core.conv2d(x, w, 1, "same"), [x, w],
+                  lambda x, w: conv_ref(x, w, (1, 1), "same", (1, 1))))
+    c.append(Case("conv2d_grad_input_even_kernel_same", lambda g, w, x: core.conv2d_grad_input(g, w, x, 1, "same"),
+                  [gy, w, x], None, wrt=[0, 1]))
+    c.append(Case("conv2d_grad_weight_even_kernel_same",
+                  lambda x, g, w: core.conv2d_grad_weight(x, g, w, 1, "same"), [x, gy, w], None, wrt=[0, 1]))
+    # Stride 2 over sizes the stride divides (DCGAN's 4x4 kernels): the taps run over the input's stride phases.
+    x, w = rnd(2, 3, 8, 6), rnd(4, 3, 4, 4)
+    gy = rnd(*conv_ref(x, w, (2, 2), 1, (1, 1)).shape)
+    c.append(Case("conv2d_s2_k4_phases", lambda x, w: core.conv2d(x, w, 2, 1), [x, w],
+                  lambda x, w: conv_ref(x, w, (2, 2), 1, (1, 1))))
+    c.append(Case("conv2d_grad_input_s2_k4_phases", lambda g, w, x: core.conv2d_grad_input(g, w, x, 2, 1),
+                  [gy, w, x], None, wrt=[0, 1]))
+    c.append(Case("conv2d_grad_weight_s2_k4_phases", lambda x, g, w: core.conv2d_grad_weight(x, g, w, 2, 1),
+                  [x, gy, w], None, wrt=[0, 1]))
+    c.append(Case("conv2d_transpose_s2_k4_phases", lambda x, w: core.conv2d_transpose(x, w, 2, 1),
+                  [rnd(2, 3, 4, 4), rnd(3, 2, 4, 4)],
+                  lambda x, w: conv_transpose_ref(x, w, (2, 2), (1, 1), (0, 0), (1, 1))))
+    # Groups (depthwise with a channel multiplier too), batch 1, odd sizes, and the NHWC layout (HWIO weights)
+    # against the same loops on transposed arrays.  The gradient primitives are checked through their own
+    # gradients (they are linear, so that checks their values as well).
+    layout_cfgs = [  # x shape (NCHW), w shape (OIHW), stride, padding, dilation, groups
+        ((2, 4, 7, 6), (6, 2, 3, 3), (2, 2), 1, (1, 1), 2),
+        ((1, 3, 6, 5), (6, 1, 3, 3), (1, 2), "same", (2, 1), 3),
+        ((2, 3, 5, 6), (3, 1, 3, 2), (2, 1), (1, 0, 2, 1), (1, 1), 3),
+        ((1, 3, 9, 7), (4, 3, 3, 2), (2, 1), (1, 0, 2, 1), (1, 2), 1),
+    ]
+    for xs, ws, s, p, d, g in layout_cfgs:
+        x, w = rnd(*xs), rnd(*ws)
+        y = grouped_conv_ref(x, w, s, p, d, g)
+        gy = rnd(*y.shape)
+        tag = f"g{g}_n{xs[0]}_s{s}_p{p}_d{d}".replace(" ", "")
+        if g > 1:
+            c.append(Case(f"conv2d_{tag}", lambda x, w, s=s, p=p, d=d, g=g: core.conv2d(x, w, s, p, d, g), [x, w],
+                          lambda x, w, s=s, p=p, d=d, g=g: grouped_conv_ref(x, w, s, p, d, g)))
+            c.append(Case(f"conv2d_grad_input_{tag}",
+                          lambda gy, w, x, s=s, p=p, d=d, g=g: core.conv2d_grad_input(gy, w, x, s, p, d, g),
+                          [gy, w, x], None, wrt=[0, 1]))
+            c.append(Case(f"conv2d_grad_weight_{tag}",
+                          lambda x, gy, w, s=s, p=p, d=d, g=g: core.conv2d_grad_weight(x, gy, w, s, p, d, g),
+                          [x, gy, w], None, wrt=[0, 1]))
+        c.append(Case(f"conv2d_nhwc_{tag}", lambda x, w, s=s, p=p, d=d, g=g: core.conv2d(x, w, s, p, d, g, "NHWC"),
+                      [nhwc(x), hwio(w)],
+                      lambda x, w, s=s, p=p, d=d, g=g: nhwc(grouped_conv_ref(nchw(x), oihw(w), s, p, d, g))))
+        c.append(Case(f"conv2d_grad_input_nhwc_{tag}",
+                      lambda gy, w, x, s=s, p=p, d=d, g=g: core.conv2d_grad_input(gy, w, x, s, p, d, g, "NHWC"),
+                      [nhwc(gy), hwio(w), nhwc(x)], None, wrt=[0, 1]))
+        c.append(Case(f"conv2d_grad_weight_nhwc_{tag}",
+                      lambda x, gy, w, s=s, p=p, d=d, g=g: core.conv2d_grad_weight(x, gy, w, s, p, d, g, "NHWC"),
+                      [nhwc(x), nhwc(gy), hwio(w)], None, wrt=[0, 1]))
     # Transposed convolution: a scatter of every input pixel through the kernel, written as loops.
     for s_, p_, op_, d_ in [((2, 2), (1, 1), (1, 0), (1, 1)), ((1, 2), (0, 1), (0, 1), (2, 1))]:
         tag = f"s{s_}_p{p_}_op{op_}_d{d_}".replace(" ", "")
@@ -268,7 +344,16 @@ def _cases():
                       lambda x, w, s_=s_, p_=p_, op_=op_, d_=d_: core.conv2d_transpose(x, w, s_, p_, op_, d_),
                       [rnd(2, 3, 4, 3), rnd(3, 2, 3, 2)],
                       lambda x, w, s_=s_, p_=p_, op_=op_, d_=d_: conv_transpose_ref(x, w, s_, p_, op_, d_)))
-    pool_cfgs = [((2, 2), (2, 2), 0), ((3, 3), (2, 2), 1), ((3, 2), (1, 2), "same"), ((2, 2), (2, 2), "valid")]
+
+    def grouped_transpose_ref(x, w, groups, *args):
+        ci, co = x.shape[1] // groups, w.shape[1]
+        return np.concatenate([conv_transpose_ref(x[:, g * ci:(g + 1) * ci], w[g * ci:(g + 1) * ci], *args)
+                               for g in range(groups)], 1)
+    c.append(Case("conv2d_transpose_groups2_s2", lambda x, w: core.conv2d_transpose(x, w, 2, 1, 1, 1, 2),
+                  [rnd(1, 4, 3, 3), rnd(4, 3, 4, 4)],
+                  lambda x, w: grouped_transpose_ref(x, w, 2, (2, 2), (1, 1), (1, 1), (1, 1))))
+    pool_cfgs = [((2, 2), (2, 2), 0), ((3, 3), (2, 2), 1), ((3, 2), (1, 2), "same"), ((2, 2), (2, 2), "valid"),
+                 ((3, 3), (2, 1), 0), ((2, 1), (1, 1), 0)]
     for k, s, p in pool_cfgs:
         x = distinct(2, 3, 7, 5)
         tag = f"k{k}_s{s}_p{p}".replace(" ", "")
@@ -278,6 +363,14 @@ def _cases():
                       lambda x, k=k, s=s, p=p: pool_ref(x, k, s, p, "avg")))
         c.append(Case(f"avg_pool2d_nopadcount_{tag}", lambda x, k=k, s=s, p=p: core.avg_pool2d(x, k, s, p, False),
                       [x], lambda x, k=k, s=s, p=p: pool_ref(x, k, s, p, "avg", False)))
+    for k, s, p in [((3, 3), (2, 2), 1), ((2, 2), (2, 2), 0), ((3, 2), (1, 2), "same")]:
+        x = distinct(2, 3, 7, 5)
+        tag = f"k{k}_s{s}_p{p}".replace(" ", "")
+        c.append(Case(f"max_pool2d_nhwc_{tag}", lambda x, k=k, s=s, p=p: core.max_pool2d(x, k, s, p, "NHWC")[0],
+                      [nhwc(x)], lambda x, k=k, s=s, p=p: nhwc(pool_ref(nchw(x), k, s, p, "max"))))
+        c.append(Case(f"avg_pool2d_nhwc_nopadcount_{tag}",
+                      lambda x, k=k, s=s, p=p: core.avg_pool2d(x, k, s, p, False, "NHWC"),
+                      [nhwc(x)], lambda x, k=k, s=s, p=p: nhwc(pool_ref(nchw(x), k, s, p, "avg", False))))
     # The pooling backward primitives are checked through their own gradients (second order).
     from core.ops.nn import MaxPoolGrad, MaxPoolGather, AvgPoolGrad
     xm = distinct(2, 3, 7, 5)
@@ -295,6 +388,21 @@ def _cases():
         c.append(Case(f"max_pool2d_gather_k{k}", mp_gather, [rnd(*xm.shape), xm], None, wrt=[0]))
         c.append(Case(f"avg_pool2d_grad_k{k}", lambda g, x, k=k, s=s, p=p: core.apply(AvgPoolGrad(k, s, p), g, x),
                       [rnd(*oshape), xm], None, wrt=[0]))
+
+        def mp_grad_nhwc(g, x, k=k, s=s, p=p):
+            _, idx = core.max_pool2d(x, k, s, p, "NHWC")
+            return core.apply(MaxPoolGrad(k, s, p, "NHWC"), g, idx, x)
+
+        def mp_gather_nhwc(g, x, k=k, s=s, p=p):
+            _, idx = core.max_pool2d(x, k, s, p, "NHWC")
+            return core.apply(MaxPoolGather(k, s, p, "NHWC"), g, idx)
+
+        c.append(Case(f"max_pool2d_grad_nhwc_k{k}", mp_grad_nhwc, [nhwc(rnd(*oshape)), nhwc(xm)], None, wrt=[0]))
+        c.append(Case(f"max_pool2d_gather_nhwc_k{k}", mp_gather_nhwc, [nhwc(rnd(*xm.shape)), nhwc(xm)], None,
+                      wrt=[0]))
+        c.append(Case(f"avg_pool2d_grad_nhwc_k{k}",
+                      lambda g, x, k=k, s=s, p=p: core.apply(AvgPoolGrad(k, s, p, False, "NHWC"), g, x),
+                      [nhwc(rnd(*oshape)), nhwc(xm)], None, wrt=[0]))
     # Fused gradient primitives: forward against the plain formula, their own gradients to second order.
     from core.ops.elementwise import ReluGrad
     from core.ops.nn import BiasAddGrad
@@ -319,6 +427,24 @@ def _cases():
                   [rnd(4, 3, 2, 3), gam, bet],
                   lambda x, g, b: (x - x.mean((0, 2, 3), keepdims=True)) / np.sqrt(x.var((0, 2, 3), keepdims=True)
                                                                                    + 1e-5) * g + b))
+
+    def bn_ref(x, g, b, axes):
+        m = x.mean(axes, keepdims=True)
+        return (x - m) / np.sqrt(((x - m) ** 2).mean(axes, keepdims=True) + 1e-5) * g + b
+    c.append(Case("batch_norm_train_nhwc_n1", lambda x, g, b: core.batch_norm_train(x, g, b, (0, 1, 2), 1e-5)[0],
+                  [rnd(1, 3, 2, 4) + 3.0, rnd(1, 1, 1, 4, lo=0.5), rnd(1, 1, 1, 4)],
+                  lambda x, g, b: bn_ref(x, g, b, (0, 1, 2))))
+    c.append(Case("batch_norm_train_stats", lambda x, g, b: core.add(
+        core.scalar(core.batch_norm_train(x, g, b, (0, 2, 3), 1e-5)[1], "mul", 3.0),
+        core.batch_norm_train(x, g, b, (0, 2, 3), 1e-5)[2]), [rnd(2, 3, 2, 3), gam, bet],
+        lambda x, g, b: 3 * x.mean((0, 2, 3), keepdims=True) + x.var((0, 2, 3), keepdims=True)))
+    from core.ops.nn import BatchNormTrainGrad
+
+    def bn_grad(gy, x, g, b):
+        y, mean, var = core.batch_norm_train(x, g, b, (0, 2, 3), 1e-5)
+        dx, dg, db = core.apply(BatchNormTrainGrad((0, 2, 3), 1e-5), gy, x, g, mean, var)
+        return core.add(core.sum(core.mul(dx, dx)), core.add(core.sum(dg), core.sum(core.mul(db, db))))
+    c.append(Case("batch_norm_train_grad", bn_grad, [rnd(2, 3, 2, 3), rnd(2, 3, 2, 3), gam, bet], None))
     return c
 
 

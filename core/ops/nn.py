@@ -1,7 +1,7 @@
 """CNN primitives: conv2d with its two gradients, pooling with their backward ops, dropout, batch norm.
 
-All are NCHW (OIHW weights).  ``padding`` is 'valid', 'same' (TensorFlow's
-arithmetic, which for stride 1 equals PyTorch's) or explicit ``(top, bottom,
+Conv and pooling are NCHW (OIHW weights) or NHWC (HWIO weights), by their ``data_format``.  ``padding`` is
+'valid', 'same' (TensorFlow's arithmetic, which for stride 1 equals PyTorch's) or explicit ``(top, bottom,
 left, right)``; 'same' is resolved from the runtime input size, so static
 graphs with unknown H/W work too.
 """
@@ -13,7 +13,7 @@ import math
 import numpy
 from typing import Any, Sequence
 
-from core.errors import ArgumentError, ShapeError
+from core.errors import ArgumentError
 from core.graph import Value
 from core.op import Op, apply
 from core.ops import elementwise as ew
@@ -70,15 +70,51 @@ def out_size(size: int | None, k: int, s: int, d: int, padding: Any, axis: int) 
     return (size + lo + hi - d * (k - 1) - 1) // s + 1
 
 
+FORMATS = ("NCHW", "NHWC")
+
+
+def norm_format(data_format: str, op: str) -> str:
+    fmt = str(data_format).upper()
+    if fmt not in FORMATS:
+        raise ArgumentError(f"{op}: argument 'data_format' expected 'NCHW' or 'NHWC', got {data_format!r}")
+    return fmt
+
+
 class _Window(Op):
-    def __init__(self, kernel: Any, stride: Any, padding: Any, dilation: Any = 1) -> None:
+    """Shared by conv and pooling: window arguments and the layout.  ``data_format`` "NCHW" (weights OIHW) or
+    "NHWC" (weights HWIO, TensorFlow's); the layout pass (``core/passes/layout.py``) switches a primitive to
+    the layout its neighbours use, through ``with_format``."""
+
+    def __init__(self, kernel: Any, stride: Any, padding: Any, dilation: Any = 1, data_format: str = "NCHW") -> None:
         self.kernel = None if kernel is None else pair(kernel, "kernel_size", self.name)
         self.stride = pair(stride, "stride", self.name)
         self.padding = norm_padding(padding, self.name)
         self.dilation = pair(dilation, "dilation", self.name)
+        self.data_format = norm_format(data_format, self.name)
+
+    def args(self) -> tuple:
+        """The constructor's arguments, so that a pass can build the same op in another layout."""
+        raise NotImplementedError(f"{self.name}.args")
+
+    def with_format(self, data_format: str) -> "_Window":
+        return window_op(type(self), *self.args()[:-1], data_format)
+
+    @property
+    def layout(self) -> str:
+        return self.data_format + (" (N, C, H, W)" if self.data_format == "NCHW" else " (N, H, W, C)")
+
+    def spatial(self, shape: Sequence[Any]) -> tuple:
+        return tuple(shape[2:4]) if self.data_format == "NCHW" else tuple(shape[1:3])
+
+    def channels(self, shape: Sequence[Any]) -> Any:
+        return shape[1] if self.data_format == "NCHW" else shape[3]
+
+    def image(self, n: Any, c: Any, hw: Sequence[Any]) -> tuple:
+        return (n, c) + tuple(hw) if self.data_format == "NCHW" else (n,) + tuple(hw) + (c,)
 
     def _out_hw(self, x: Value, kernel: Sequence[int]) -> tuple:
-        shape = tuple(out_size(x.shape[2 + i], kernel[i], self.stride[i], self.dilation[i], self.padding, i)
+        hw = self.spatial(x.shape)
+        shape = tuple(out_size(hw[i], kernel[i], self.stride[i], self.dilation[i], self.padding, i)
                       for i in range(2))
         if any(s is not None and s < 1 for s in shape):
             raise self.shape_error("input", f"a spatial size of at least the (dilated) kernel {tuple(kernel)}"
@@ -86,41 +122,68 @@ class _Window(Op):
         return shape
 
     def _pads(self, x_shape: Sequence[int], kernel: Sequence[int]) -> tuple[int, int, int, int]:
-        return resolve_pads(self.padding, x_shape[2:], kernel, self.stride, self.dilation)
+        return resolve_pads(self.padding, self.spatial(x_shape), kernel, self.stride, self.dilation)
 
 
 # ----- convolution -------------------------------------------------------------
 class Conv2D(_Window):
+    """Cross-correlation; the weight is (out, in / groups, kH, kW) for NCHW, (kH, kW, in / groups, out) for
+    NHWC.  Groups run inside the kernel (depthwise too)."""
+
     name = "Conv2D"
     arg_names = ("input", "weight")
 
-    def __init__(self, stride: Any = 1, padding: Any = 0, dilation: Any = 1) -> None:
-        super().__init__(None, stride, padding, dilation)
+    def __init__(self, stride: Any = 1, padding: Any = 0, dilation: Any = 1, groups: int = 1,
+                 data_format: str = "NCHW") -> None:
+        super().__init__(None, stride, padding, dilation, data_format)
+        if not hasattr(groups, "__index__") or int(groups) < 1:
+            raise ArgumentError(f"{self.name}: argument 'groups' expected a positive int, got {groups!r}")
+        self.groups = int(groups)
+
+    def args(self) -> tuple:
+        return (self.stride, self.padding, self.dilation, self.groups, self.data_format)
+
+    def kernel_hw(self, w_shape: Sequence[int]) -> tuple:
+        return tuple(w_shape[2:4]) if self.data_format == "NCHW" else tuple(w_shape[0:2])
+
+    def w_io(self, w_shape: Sequence[int]) -> tuple:
+        """(out channels, in channels per group) of a weight."""
+        return (w_shape[0], w_shape[1]) if self.data_format == "NCHW" else (w_shape[3], w_shape[2])
 
     def _check_kernel(self, w: Value) -> None:
-        if any(k is not None and k < 1 for k in w.shape[2:]):
+        if any(k is not None and k < 1 for k in self.kernel_hw(w.shape)):
             raise self.shape_error("weight", "a kernel size greater than zero in (kH, kW)", w.shape)
 
+    def _check_weight(self, x_shape: Sequence[Any], w: Value) -> None:
+        """The weight's layout and its channels against the image's."""
+        self.require_ndim("weight", w, 4, "(out_channels, in_channels / groups, kH, kW)" if self.data_format == "NCHW"
+                          else "(kH, kW, in_channels / groups, out_channels)")
+        self._check_kernel(w)
+        o, cg = self.w_io(w.shape)
+        c = self.channels(x_shape)
+        if o is not None and o % self.groups:
+            raise self.shape_error("weight", f"out_channels divisible by groups={self.groups}", w.shape)
+        if c is not None and cg is not None and cg * self.groups != c:
+            lay = "(out, {}, kH, kW)" if self.data_format == "NCHW" else "(kH, kW, {}, out)"
+            raise self.shape_error("weight", f"in_channels {c} / groups {self.groups} to match input "
+                                   f"{tuple(x_shape)}, i.e. {lay.format(c // self.groups)}", w.shape)
+
     def infer(self, x: Value, w: Value) -> list:
-        self.require_ndim("input", x, 4, "(N, C, H, W)")
-        self.require_ndim("weight", w, 4, "(out_channels, in_channels, kH, kW)")
+        self.require_ndim("input", x, 4, self.layout)
         self.require_float(x, w)
         self.require_same_dtype(x, w)
-        self._check_kernel(w)
-        if x.shape[1] is not None and w.shape[1] != x.shape[1]:
-            raise self.shape_error("weight", f"in_channels {x.shape[1]} to match input {tuple(x.shape)}, i.e. "
-                                   f"(out, {x.shape[1]}, kH, kW)", w.shape)
-        return [((x.shape[0], w.shape[0]) + self._out_hw(x, w.shape[2:]), x.dtype)]
+        self._check_weight(x.shape, w)
+        return [(self.image(x.shape[0], self.w_io(w.shape)[0], self._out_hw(x, self.kernel_hw(w.shape))), x.dtype)]
 
-    def forward(self, be, x, w):
-        return be.conv2d(x, w, self.stride, self._pads(x.shape, w.shape[2:]), self.dilation)
+    def forward(self, be, x, w, out=None):
+        return be.conv2d(x, w, self.stride, self._pads(x.shape, self.kernel_hw(w.shape)), self.dilation,
+                         self.groups, self.data_format, out=out)
 
     def vjp(self, node, grads, needs):
         x, w = node.inputs
         g = grads[0]
-        args = (self.stride, self.padding, self.dilation)
-        gx = apply(window_op(Conv2DBackpropInput, *args), g, w, x) if needs[0] else None
-        gw = apply(window_op(Conv2DBackpropFilter, *args), x, g, w) if needs[1] else None
+        gx = apply(window_op(Conv2DBackpropInput, *self.args()), g, w, x) if needs[0] else None
+        gw = apply(window_op(Conv2DBackpropFilter, *self.args()), x, g, w) if needs[1] else None
         return gx, gw
 
 
@@ -131,19 +194,19 @@ class Conv2DBackpropInput(Conv2D):
     arg_names = ("grad", "weight", "input")
 
     def infer(self, g, w, x):
-        self.require_ndim("grad", g, 4, "(N, O, OH, OW)")
+        self.require_ndim("grad", g, 4, self.layout)
         self.require_same_dtype(g, w)
         return [(x.shape, g.dtype)]
 
-    def forward(self, be, g, w, x):
-        return be.conv2d_grad_input(g, w, x.shape, self.stride, self._pads(x.shape, w.shape[2:]), self.dilation)
+    def forward(self, be, g, w, x, out=None):
+        return be.conv2d_grad_input(g, w, x.shape, self.stride, self._pads(x.shape, self.kernel_hw(w.shape)),
+                                    self.dilation, self.groups, self.data_format, out=out)
 
     def vjp(self, node, grads, needs):
         g, w, x = node.inputs
         h = grads[0]
-        args = (self.stride, self.padding, self.dilation)
-        gg = apply(window_op(Conv2D, *args), h, w) if needs[0] else None
-        gw = apply(window_op(Conv2DBackpropFilter, *args), h, g, w) if needs[1] else None
+        gg = apply(window_op(Conv2D, *self.args()), h, w) if needs[0] else None
+        gw = apply(window_op(Conv2DBackpropFilter, *self.args()), h, g, w) if needs[1] else None
         return gg, gw, None
 
 
@@ -154,32 +217,33 @@ class Conv2DBackpropFilter(Conv2D):
     arg_names = ("input", "grad", "weight")
 
     def infer(self, x, g, w):
-        self.require_ndim("grad", g, 4, "(N, O, OH, OW)")
+        self.require_ndim("grad", g, 4, self.layout)
         self.require_same_dtype(x, g)
         return [(w.shape, g.dtype)]
 
-    def forward(self, be, x, g, w):
-        return be.conv2d_grad_weight(x, g, w.shape, self.stride, self._pads(x.shape, w.shape[2:]), self.dilation)
+    def forward(self, be, x, g, w, out=None):
+        return be.conv2d_grad_weight(x, g, w.shape, self.stride, self._pads(x.shape, self.kernel_hw(w.shape)),
+                                     self.dilation, self.groups, self.data_format, out=out)
 
     def vjp(self, node, grads, needs):
         x, g, w = node.inputs
         h = grads[0]
-        args = (self.stride, self.padding, self.dilation)
-        gx = apply(window_op(Conv2DBackpropInput, *args), g, h, x) if needs[0] else None
-        gg = apply(window_op(Conv2D, *args), x, h) if needs[1] else None
+        gx = apply(window_op(Conv2DBackpropInput, *self.args()), g, h, x) if needs[0] else None
+        gg = apply(window_op(Conv2D, *self.args()), x, h) if needs[1] else None
         return gx, gg, None
 
 
 class Conv2DTranspose(Conv2D):
-    """The transpose of conv2d (a "deconvolution"): x (N, Cin, H, W) with w (Cin, Cout, kH, kW) gives
+    """The transpose of conv2d (a "deconvolution"): x (N, Cin, H, W) with w (Cin, Cout / groups, kH, kW) gives
     (N, Cout, (H-1)*s - pads + d*(k-1) + output_padding + 1, ...).  It is conv2d's input gradient, so it runs on
-    the same kernels, and its own gradients are conv2d and conv2d's weight gradient."""
+    the same kernels, and its own gradients are conv2d and conv2d's weight gradient.  NCHW only."""
 
     name = "Conv2DTranspose"
     arg_names = ("input", "weight")
 
-    def __init__(self, stride: Any = 1, padding: Any = 0, dilation: Any = 1, output_padding: Any = 0) -> None:
-        super().__init__(stride, padding, dilation)
+    def __init__(self, stride: Any = 1, padding: Any = 0, dilation: Any = 1, output_padding: Any = 0,
+                 groups: int = 1) -> None:
+        super().__init__(stride, padding, dilation, groups)
         if isinstance(self.padding, str):
             raise ValueError(f"{self.name}: argument 'padding' expected numbers, got {padding!r}")
         op = (int(output_padding),) * 2 if hasattr(output_padding, "__index__") else tuple(int(v) for v in
@@ -188,6 +252,12 @@ class Conv2DTranspose(Conv2D):
             raise ArgumentError(f"{self.name}: output padding must be smaller than either stride or dilation, got "
                                 f"output_padding={output_padding!r}, stride={self.stride}, dilation={self.dilation}")
         self.output_padding = op
+
+    def args(self) -> tuple:
+        return (self.stride, self.padding, self.dilation, self.output_padding, self.groups)
+
+    def with_format(self, data_format: str) -> "_Window":
+        raise NotImplementedError(f"{self.name}: only NCHW is implemented")
 
     def _out_hw(self, x: Any, kernel: Sequence[int]) -> tuple:
         """From a Value or an array: only the shape is read."""
@@ -201,60 +271,75 @@ class Conv2DTranspose(Conv2D):
             raise self.shape_error("input", "a positive output size after removing the padding", x.shape)
         return tuple(out)
 
+    def _out_shape(self, x: Any, w: Any) -> tuple:
+        return (x.shape[0], w.shape[1] * self.groups) + self._out_hw(x, w.shape[2:])
+
     def infer(self, x: Value, w: Value) -> list:
         self.require_ndim("input", x, 4, "(N, C, H, W)")
-        self.require_ndim("weight", w, 4, "(in_channels, out_channels, kH, kW)")
+        self.require_ndim("weight", w, 4, "(in_channels, out_channels / groups, kH, kW)")
         self.require_float(x, w)
         self.require_same_dtype(x, w)
         self._check_kernel(w)
         if x.shape[1] is not None and w.shape[0] != x.shape[1]:
             raise self.shape_error("weight", f"in_channels {x.shape[1]} first, i.e. ({x.shape[1]}, out, kH, kW)",
                                    w.shape)
-        return [((x.shape[0], w.shape[1]) + self._out_hw(x, w.shape[2:]), x.dtype)]
+        if w.shape[0] is not None and w.shape[0] % self.groups:
+            raise self.shape_error("weight", f"in_channels divisible by groups={self.groups}", w.shape)
+        return [(self._out_shape(x, w), x.dtype)]
 
-    def forward(self, be, x, w):
-        out = (x.shape[0], w.shape[1]) + self._out_hw(x, w.shape[2:])
-        return be.conv2d_grad_input(x, w, out, self.stride, self.padding, self.dilation)
+    def _conv(self) -> tuple:
+        """The convolution this is the transpose of."""
+        return (self.stride, self.padding, self.dilation, self.groups)
+
+    def forward(self, be, x, w, out=None):
+        return be.conv2d_grad_input(x, w, self._out_shape(x, w), self.stride, self.padding, self.dilation,
+                                    self.groups, out=out)
 
     def vjp(self, node, grads, needs):
         x, w = node.inputs
         h = grads[0]
-        args = (self.stride, self.padding, self.dilation)
-        gx = apply(window_op(Conv2D, *args), h, w) if needs[0] else None
-        gw = apply(window_op(Conv2DBackpropFilter, *args), h, x, w) if needs[1] else None
+        gx = apply(window_op(Conv2D, *self._conv()), h, w) if needs[0] else None
+        gw = apply(window_op(Conv2DBackpropFilter, *self._conv()), h, x, w) if needs[1] else None
         return gx, gw
 
 
 # ----- pooling -------------------------------------------------------------------
 class MaxPool(_Window):
-    """Outputs the pooled values and, per output, the flat index (h*W + w) of the max in its input plane."""
+    """Outputs the pooled values and, per output, the flat index (h*W + w) of the max in its input plane (the
+    same numbers in either layout)."""
 
     name = "MaxPool"
     arg_names = ("input",)
     saves_outputs = True
 
-    def __init__(self, kernel: Any, stride: Any = None, padding: Any = 0) -> None:
-        super().__init__(kernel, kernel if stride is None else stride, padding)
+    def __init__(self, kernel: Any, stride: Any = None, padding: Any = 0, data_format: str = "NCHW") -> None:
+        super().__init__(kernel, kernel if stride is None else stride, padding, 1, data_format)
         if not isinstance(self.padding, str) and (max(self.padding[:2]) > self.kernel[0] // 2
                                                   or max(self.padding[2:]) > self.kernel[1] // 2):
             raise ArgumentError(f"{self.name}: padding {self.padding} should be at most half the kernel "
                                 f"{self.kernel}")
 
+    def args(self) -> tuple:
+        return (self.kernel, self.stride, self.padding, self.data_format)
+
+    def _pooled(self, x: Value) -> tuple:
+        return self.image(x.shape[0], self.channels(x.shape), self._out_hw(x, self.kernel))
+
     def infer(self, x):
-        self.require_ndim("input", x, 4, "(N, C, H, W)")
+        self.require_ndim("input", x, 4, self.layout)
         self.require_float(x)
-        shape = tuple(x.shape[:2]) + self._out_hw(x, self.kernel)
+        shape = self._pooled(x)
         return [(shape, x.dtype), (shape, numpy.dtype("int32"))]
 
     def pads(self, x_shape):
         return self._pads(x_shape, self.kernel)
 
-    def forward(self, be, x):
-        return be.max_pool2d(x, self.kernel, self.stride, self.pads(x.shape))
+    def forward(self, be, x, out=None):
+        return be.max_pool2d(x, self.kernel, self.stride, self.pads(x.shape), self.data_format, out=out)
 
     def vjp(self, node, grads, needs):
         x = node.inputs[0]
-        return (apply(window_op(MaxPoolGrad, self.kernel, self.stride, self.padding), grads[0], node.outputs[1], x),)
+        return (apply(window_op(MaxPoolGrad, *self.args()), grads[0], node.outputs[1], x),)
 
 
 class MaxPoolGrad(MaxPool):
@@ -268,12 +353,13 @@ class MaxPoolGrad(MaxPool):
             raise self.shape_error("grad", f"the argmax shape {idx.shape}", g.shape)
         return [(x.shape, g.dtype)]
 
-    def forward(self, be, g, idx, x):
-        return be.max_pool2d_grad(g, idx, x.shape, self.kernel, self.stride, self.pads(x.shape))
+    def forward(self, be, g, idx, x, out=None):
+        return be.max_pool2d_grad(g, idx, x.shape, self.kernel, self.stride, self.pads(x.shape), self.data_format,
+                                  out=out)
 
     def vjp(self, node, grads, needs):
         g, idx, x = node.inputs
-        return apply(window_op(MaxPoolGather, self.kernel, self.stride, self.padding), grads[0], idx), None, None
+        return apply(window_op(MaxPoolGather, *self.args()), grads[0], idx), None, None
 
 
 class MaxPoolGather(MaxPool):
@@ -285,33 +371,37 @@ class MaxPoolGather(MaxPool):
     def infer(self, g, idx):
         return [(idx.shape, g.dtype)]
 
-    def forward(self, be, g, idx):
-        return be.max_pool2d_gather(g, idx)
+    def forward(self, be, g, idx, out=None):
+        return be.max_pool2d_gather(g, idx, self.data_format, out=out)
 
     def vjp(self, node, grads, needs):
         g, idx = node.inputs
-        return apply(window_op(MaxPoolGrad, self.kernel, self.stride, self.padding), grads[0], idx, g), None
+        return apply(window_op(MaxPoolGrad, *self.args()), grads[0], idx, g), None
 
 
 class AvgPool(_Window):
     name = "AvgPool"
     arg_names = ("input",)
 
-    def __init__(self, kernel: Any, stride: Any = None, padding: Any = 0, count_include_pad: bool = True) -> None:
-        super().__init__(kernel, kernel if stride is None else stride, padding)
+    def __init__(self, kernel: Any, stride: Any = None, padding: Any = 0, count_include_pad: bool = True,
+                 data_format: str = "NCHW") -> None:
+        super().__init__(kernel, kernel if stride is None else stride, padding, 1, data_format)
         self.count_include_pad = bool(count_include_pad)
 
-    def infer(self, x):
-        self.require_ndim("input", x, 4, "(N, C, H, W)")
-        self.require_float(x)
-        return [(tuple(x.shape[:2]) + self._out_hw(x, self.kernel), x.dtype)]
+    def args(self) -> tuple:
+        return (self.kernel, self.stride, self.padding, self.count_include_pad, self.data_format)
 
-    def forward(self, be, x):
-        return be.avg_pool2d(x, self.kernel, self.stride, self._pads(x.shape, self.kernel), self.count_include_pad)
+    def infer(self, x):
+        self.require_ndim("input", x, 4, self.layout)
+        self.require_float(x)
+        return [(self.image(x.shape[0], self.channels(x.shape), self._out_hw(x, self.kernel)), x.dtype)]
+
+    def forward(self, be, x, out=None):
+        return be.avg_pool2d(x, self.kernel, self.stride, self._pads(x.shape, self.kernel), self.count_include_pad,
+                             self.data_format, out=out)
 
     def vjp(self, node, grads, needs):
-        return (apply(window_op(AvgPoolGrad, self.kernel, self.stride, self.padding, self.count_include_pad),
-                      grads[0], node.inputs[0]),)
+        return (apply(window_op(AvgPoolGrad, *self.args()), grads[0], node.inputs[0]),)
 
 
 class AvgPoolGrad(AvgPool):
@@ -321,12 +411,12 @@ class AvgPoolGrad(AvgPool):
     def infer(self, g, x):
         return [(x.shape, g.dtype)]
 
-    def forward(self, be, g, x):
+    def forward(self, be, g, x, out=None):
         return be.avg_pool2d_grad(g, x.shape, self.kernel, self.stride, self._pads(x.shape, self.kernel),
-                                  self.count_include_pad)
+                                  self.count_include_pad, self.data_format, out=out)
 
     def vjp(self, node, grads, needs):
-        return apply(AvgPool(self.kernel, self.stride, self.padding, self.count_include_pad), grads[0]), None
+        return apply(window_op(AvgPool, *self.args()), grads[0]), None
 
 
 # ----- dropout -------------------------------------------------------------------
@@ -413,6 +503,90 @@ class BiasAddGrad(BiasAdd):
         return (ew.broadcast_like(sh.reshape(grads[0], tuple(shape)), g),)
 
 
+# ----- batch norm ---------------------------------------------------------------------
+class BatchNormTrain(Op):
+    """Batch norm with the batch's statistics: outputs y, mean and biased variance (keepdims over ``axes``).
+    One primitive, so the backend makes two passes over the data each way instead of a chain of ops."""
+
+    name = "FusedBatchNormV3"
+    arg_names = ("x", "scale", "offset")
+    saves_outputs = True
+
+    def __init__(self, axes: Sequence[int], eps: float) -> None:
+        self.axes = tuple(int(a) for a in axes)
+        self.eps = float(eps)
+
+    def _stats_shape(self, x: Value) -> tuple:
+        axes = {a % len(x.shape) for a in self.axes}
+        return tuple(1 if i in axes else n for i, n in enumerate(x.shape))
+
+    def infer(self, x: Value, gamma: Value, beta: Value) -> list:
+        self.require_float(x, gamma, beta)
+        self.require_same_dtype(x, gamma, beta)
+        if any(not -len(x.shape) <= a < len(x.shape) for a in self.axes):
+            raise self.shape_error("x", f"a dimension for every axis in {self.axes}", x.shape)
+        stats = self._stats_shape(x)
+        for name, v in (("scale", gamma), ("offset", beta)):
+            if len(v.shape) != len(stats) or any(None not in (a, b) and a != b for a, b in zip(v.shape, stats)):
+                raise self.shape_error(name, f"the statistics' shape {stats}", v.shape)
+        return [(x.shape, x.dtype), (stats, x.dtype), (stats, x.dtype)]
+
+    def forward(self, be, x, gamma, beta, out=None):
+        return be.batch_norm_train(x, gamma, beta, self.axes, self.eps, out=out)
+
+    def vjp(self, node, grads, needs):
+        from core.ops.reduce import ReduceGrad
+        x, gamma, beta = node.inputs
+        _, mean, var = node.outputs
+        gy, gmean, gvar = grads
+        gx = gg = gb = None
+        if gy is not None:
+            gx, gg, gb = apply(BatchNormTrainGrad(self.axes, self.eps), gy, x, gamma, mean, var)
+        # Gradients through the returned statistics (rare: frontends read them without gradient).
+        spread = ReduceGrad(self.axes, True, True)
+        if gmean is not None:
+            part = apply(spread, gmean, x)
+            gx = part if gx is None else ew.add(gx, part)
+        if gvar is not None:
+            part = ew.mul(apply(spread, gvar, x), ew.scalar(ew.sub(x, mean), "mul", 2.0))
+            gx = part if gx is None else ew.add(gx, part)
+        return gx, gg, gb
+
+
+class BatchNormTrainGrad(BatchNormTrain):
+    """(dx, dscale, doffset) of BatchNormTrain from dy, with the forward's mean and variance as inputs."""
+
+    name = "FusedBatchNormGradV3"
+    arg_names = ("y_backprop", "x", "scale", "mean", "variance")
+    saves_outputs = False
+
+    def infer(self, gy: Value, x: Value, gamma: Value, mean: Value, var: Value) -> list:
+        self.require_float(gy, x, gamma, mean, var)
+        if gy.shape != x.shape and None not in gy.shape + x.shape:
+            raise self.shape_error("y_backprop", f"the shape of x {x.shape}", gy.shape)
+        return [(x.shape, x.dtype), (gamma.shape, x.dtype), (gamma.shape, x.dtype)]
+
+    def forward(self, be, gy, x, gamma, mean, var, out=None):
+        return be.batch_norm_train_grad(gy, x, gamma, mean, var, self.axes, self.eps, out=out)
+
+    def _graph(self, gy: Value, x: Value, gamma: Value, mean: Value, var: Value) -> list:
+        """The same three results as a chain of primitives, for differentiating a second time."""
+        inv = ew.scalar(ew.sqrt(ew.scalar(var, "add", self.eps)), "rdiv", 1.0)
+        xhat = ew.mul(ew.sub(x, mean), inv)
+        gyx = ew.mul(gy, xhat)
+        centred = ew.sub(ew.sub(gy, rd.mean(gy, self.axes, True)), ew.mul(xhat, rd.mean(gyx, self.axes, True)))
+        return [ew.mul(ew.mul(gamma, inv), centred), rd.sum(gyx, self.axes, True), rd.sum(gy, self.axes, True)]
+
+    def vjp(self, node, grads, needs):
+        from core.autodiff import gradients
+        # Identity cuts: the reverse pass must stop at this node's inputs (mean and var come from x, and the
+        # outer pass adds those paths itself).
+        cuts = [apply(ew.Identity(), v) for v in node.inputs]
+        outs = self._graph(*cuts)
+        pairs = [(o, g) for o, g in zip(outs, grads) if g is not None]
+        return gradients([o for o, _ in pairs], cuts, [g for _, g in pairs])
+
+
 # ----- functions -------------------------------------------------------------------
 @functools.lru_cache(maxsize=1024)
 def _cached(cls: type, *args: Any) -> Op:
@@ -431,44 +605,39 @@ def bias_add(x: Value, b: Value, axis: int = -1) -> Value:
     return apply(BiasAdd(axis), x, b)
 
 
-def conv2d(x: Value, w: Value, stride: Any = 1, padding: Any = 0, dilation: Any = 1, groups: int = 1) -> Value:
-    """NCHW convolution (cross-correlation) with an OIHW weight of shape (out, in / groups, kH, kW).
-
-    Groups are a composition: each group's channel slice convolved with its slice of the filters, then
-    concatenated (correct everywhere, one kernel launch per group)."""
-    op = window_op(Conv2D, stride, padding, dilation)
-    if groups == 1:
-        return apply(op, x, w)
-    cin, cout = w.shape[1], w.shape[0] // groups
-    if w.shape[0] % groups or (x.shape[1] is not None and x.shape[1] != cin * groups):
-        raise ShapeError(f"Conv2D: Given groups={groups}, weight of size {list(w.shape)}, expected input "
-                         f"{list(x.shape)} to have {cin * groups} channels and out channels divisible by {groups}")
-    every = slice(None)
-    return sh.concat([apply(op, sh.getitem(x, (every, slice(g * cin, (g + 1) * cin))),
-                            sh.getitem(w, slice(g * cout, (g + 1) * cout))) for g in range(groups)], 1)
+def conv2d(x: Value, w: Value, stride: Any = 1, padding: Any = 0, dilation: Any = 1, groups: int = 1,
+           data_format: str = "NCHW") -> Value:
+    """Convolution (cross-correlation): NCHW input with an OIHW weight (out, in / groups, kH, kW), or NHWC with
+    an HWIO weight (kH, kW, in / groups, out)."""
+    return apply(window_op(Conv2D, stride, padding, dilation, groups, data_format), x, w)
 
 
 def conv2d_transpose(x: Value, w: Value, stride: Any = 1, padding: Any = 0, output_padding: Any = 0,
-                     dilation: Any = 1) -> Value:
-    """Transposed convolution, NCHW input with an (in, out, kH, kW) weight (PyTorch's ConvTranspose2d)."""
-    return apply(window_op(Conv2DTranspose, stride, padding, dilation, output_padding), x, w)
+                     dilation: Any = 1, groups: int = 1) -> Value:
+    """Transposed convolution, NCHW input with an (in, out / groups, kH, kW) weight (PyTorch's
+    ConvTranspose2d)."""
+    return apply(window_op(Conv2DTranspose, stride, padding, dilation, output_padding, groups), x, w)
 
 
-def conv2d_grad_input(g: Value, w: Value, x: Value, stride: Any = 1, padding: Any = 0, dilation: Any = 1) -> Value:
-    return apply(window_op(Conv2DBackpropInput, stride, padding, dilation), g, w, x)
+def conv2d_grad_input(g: Value, w: Value, x: Value, stride: Any = 1, padding: Any = 0, dilation: Any = 1,
+                      groups: int = 1, data_format: str = "NCHW") -> Value:
+    return apply(window_op(Conv2DBackpropInput, stride, padding, dilation, groups, data_format), g, w, x)
 
 
-def conv2d_grad_weight(x: Value, g: Value, w: Value, stride: Any = 1, padding: Any = 0, dilation: Any = 1) -> Value:
-    return apply(window_op(Conv2DBackpropFilter, stride, padding, dilation), x, g, w)
+def conv2d_grad_weight(x: Value, g: Value, w: Value, stride: Any = 1, padding: Any = 0, dilation: Any = 1,
+                       groups: int = 1, data_format: str = "NCHW") -> Value:
+    return apply(window_op(Conv2DBackpropFilter, stride, padding, dilation, groups, data_format), x, g, w)
 
 
-def max_pool2d(x: Value, kernel: Any, stride: Any = None, padding: Any = 0) -> tuple[Value, Value]:
+def max_pool2d(x: Value, kernel: Any, stride: Any = None, padding: Any = 0,
+               data_format: str = "NCHW") -> tuple[Value, Value]:
     """Returns (pooled, argmax) where argmax holds flat input-plane indices (int32)."""
-    return apply(window_op(MaxPool, kernel, stride, padding), x)
+    return apply(window_op(MaxPool, kernel, stride, padding, data_format), x)
 
 
-def avg_pool2d(x: Value, kernel: Any, stride: Any = None, padding: Any = 0, count_include_pad: bool = True) -> Value:
-    return apply(window_op(AvgPool, kernel, stride, padding, count_include_pad), x)
+def avg_pool2d(x: Value, kernel: Any, stride: Any = None, padding: Any = 0, count_include_pad: bool = True,
+               data_format: str = "NCHW") -> Value:
+    return apply(window_op(AvgPool, kernel, stride, padding, count_include_pad, data_format), x)
 
 
 def dropout(x: Value, p: float | Value, generator: Generator) -> Value:
@@ -483,13 +652,9 @@ def dropout(x: Value, p: float | Value, generator: Generator) -> Value:
 
 def batch_norm_train(x: Value, gamma: Value, beta: Value, axes: Sequence[int], eps: float
                      ) -> tuple[Value, Value, Value]:
-    """Normalise with batch statistics; gamma/beta broadcast against x.  Returns (y, mean, biased var)
-    with the statistics in keepdims form, for the frontend's running averages."""
-    mean = rd.mean(x, axes, keepdims=True)
-    xc = ew.sub(x, mean)
-    var = rd.mean(ew.mul(xc, xc), axes, keepdims=True)
-    inv = ew.scalar(ew.sqrt(ew.scalar(var, "add", eps)), "rdiv", 1.0)
-    return ew.add(ew.mul(ew.mul(xc, inv), gamma), beta), mean, var
+    """Normalise with batch statistics; gamma/beta have the statistics' keepdims shape.  Returns (y, mean,
+    biased var) with the statistics in keepdims form, for the frontend's running averages."""
+    return apply(BatchNormTrain(axes, eps), x, gamma, beta)
 
 
 def batch_norm_eval(x: Value, gamma: Value, beta: Value, mean: Value, var: Value, eps: float) -> Value:

@@ -123,9 +123,7 @@ def _pair(v: Any) -> tuple[int, int]:
 
 def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1, padding: Any = 0,
                      output_padding: Any = 0, groups: int = 1, dilation: Any = 1) -> Tensor:
-    if groups != 1:
-        raise NotImplementedError("conv_transpose2d: groups != 1 is not supported yet")
-    y = _T(core.conv2d_transpose(input, weight, stride, padding, output_padding, dilation))
+    y = _T(core.conv2d_transpose(input, weight, stride, padding, output_padding, dilation, groups))
     return y if bias is None else _T(core.bias_add(y, bias, 1))
 
 

@@ -398,20 +398,22 @@ class Conv2d(Module):
 
 
 class ConvTranspose2d(Module):
-    """The transpose of Conv2d (weight (in, out, kH, kW)), with PyTorch's initialisation."""
+    """The transpose of Conv2d (weight (in, out / groups, kH, kW)), with PyTorch's initialisation."""
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1, padding: Any = 0,
                  output_padding: Any = 0, groups: int = 1, bias: bool = True, dilation: Any = 1,
                  padding_mode: str = "zeros", device: Any = None, dtype: Any = None) -> None:
         super().__init__()
-        if groups != 1:
-            raise NotImplementedError("ConvTranspose2d: groups != 1 is not supported yet")
+        if in_channels % groups:
+            raise ValueError("in_channels must be divisible by groups")
+        if out_channels % groups:
+            raise ValueError("out_channels must be divisible by groups")
         if padding_mode != "zeros":
             raise ValueError('Only "zeros" padding mode is supported for ConvTranspose2d')
         self.in_channels, self.out_channels = in_channels, out_channels
         self.kernel_size, self.stride, self.padding = _pair(kernel_size), _pair(stride), _pair(padding)
-        self.output_padding, self.dilation = _pair(output_padding), _pair(dilation)
-        self.weight = _param(in_channels, out_channels, *self.kernel_size, device=device, dtype=dtype)
+        self.output_padding, self.dilation, self.groups = _pair(output_padding), _pair(dilation), groups
+        self.weight = _param(in_channels, out_channels // groups, *self.kernel_size, device=device, dtype=dtype)
         if bias:
             self.bias = _param(out_channels, device=device, dtype=dtype)
         else:
@@ -419,17 +421,18 @@ class ConvTranspose2d(Module):
         init.kaiming_uniform_(self.weight, a=math.sqrt(5))
         if self.bias is not None:
             # PyTorch's fan-in for a transposed weight is its dim 1 (out channels) times the kernel.
-            fan_in = out_channels * self.kernel_size[0] * self.kernel_size[1]
+            fan_in = out_channels // groups * self.kernel_size[0] * self.kernel_size[1]
             bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, x: Tensor) -> Tensor:
-        return F.conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding, self.output_padding, 1,
-                                  self.dilation)
+        return F.conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding, self.output_padding,
+                                  self.groups, self.dilation)
 
     def extra_repr(self) -> str:
         return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}, "
-                f"padding={self.padding}, output_padding={self.output_padding}")
+                f"padding={self.padding}, output_padding={self.output_padding}"
+                + (f", groups={self.groups}" if self.groups != 1 else ""))
 
 
 class MaxPool2d(Module):

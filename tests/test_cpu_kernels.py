@@ -1,0 +1,226 @@
+"""The CPU kernels' own contract: ``out=`` buffers, no allocation in steady state, workspaces, threads."""
+import subprocess
+import sys
+import tracemalloc
+
+import numpy as np
+import pytest
+
+from backends import numpy_kernels as K
+from backends import threads
+from backends.numpy_backend import NumpyBackend
+from tests.op_table import conv_ref, pool_ref
+
+R = np.random.default_rng(7)
+P1 = ((1, 1), (1, 1, 1, 1), (1, 1))
+
+
+def _calls(fmt):
+    """(name, kernel call writing into out) for each kernel of a small conv + pool + batch-norm layer."""
+    be = NumpyBackend("cpu")
+    f = np.float32
+    if fmt == "NCHW":
+        x, w, gy = [R.normal(size=s).astype(f) for s in ((16, 16, 32, 32), (5, 16, 3, 3), (16, 5, 32, 32))]
+    else:
+        x, w, gy = [R.normal(size=s).astype(f) for s in ((16, 32, 32, 16), (3, 3, 16, 5), (16, 32, 32, 5))]
+    y, gx, gw = np.empty(gy.shape, f), np.empty(x.shape, f), np.empty(w.shape, f)
+    pk = ((2, 2), (2, 2), (0, 0, 0, 0))
+    py, idx = K.max_pool2d(x, *pk, fmt)
+    pg = R.normal(size=py.shape).astype(f)
+    outs = (np.empty(py.shape, f), np.empty(idx.shape, np.int32))
+    ax = (0, 2, 3) if fmt == "NCHW" else (0, 1, 2)
+    stats = tuple(1 if i in ax else n for i, n in enumerate(x.shape))
+    gam, bet = np.ones(stats, f), np.zeros(stats, f)
+    _, mean, var = be.batch_norm_train(x, gam, bet, ax, 1e-5)
+    bn_y, bn_dx = np.empty(x.shape, f), np.empty(x.shape, f)
+    return [
+        ("conv2d", lambda: K.conv2d(x, w, *P1, 1, fmt, out=y), y),
+        ("conv2d_grad_input", lambda: K.conv2d_grad_input(gy, w, x.shape, *P1, 1, fmt, out=gx), gx),
+        ("conv2d_grad_weight", lambda: K.conv2d_grad_weight(x, gy, w.shape, *P1, 1, fmt, out=gw), gw),
+        ("max_pool2d", lambda: K.max_pool2d(x, *pk, fmt, out=outs)[0], outs[0]),
+        ("max_pool2d_grad", lambda: K.max_pool2d_grad(pg, idx, x.shape, *pk, fmt, out=gx), gx),
+        ("avg_pool2d", lambda: K.avg_pool2d(x, *pk, False, fmt, out=outs[0]), outs[0]),
+        ("avg_pool2d_grad", lambda: K.avg_pool2d_grad(pg, x.shape, *pk, False, fmt, out=gx), gx),
+        ("batch_norm_train", lambda: be.batch_norm_train(x, gam, bet, ax, 1e-5, out=bn_y)[0], bn_y),
+        ("batch_norm_train_grad", lambda: be.batch_norm_train_grad(x, x, gam, mean, var, ax, 1e-5, out=bn_dx)[0],
+         bn_dx),
+    ]
+
+
+@pytest.mark.parametrize("fmt", ["NCHW", "NHWC"])
+def test_kernels_write_into_out_and_allocate_nothing_of_the_data_size_once_warm(fmt):
+    for name, call, out in _calls(fmt):
+        assert call() is out, name
+        tracemalloc.start()
+        call()
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        # Views, per-channel statistics, and NumPy's ufunc iterator buffers for strided operands (up to 8192
+        # elements per operand, whatever the array's size): well below the smallest array here (256 KiB).
+        assert peak < 3 * 8192 * 4 + (16 << 10), f"{name} allocated {peak} bytes in steady state"
+
+
+def test_out_of_the_wrong_shape_is_refused_by_name():
+    x, w = R.normal(size=(2, 3, 5, 5)), R.normal(size=(4, 3, 3, 3))
+    with pytest.raises(ValueError, match=r"conv2d: argument 'out' expected a C-contiguous float64 array of shape "
+                                         r"\(2, 4, 5, 5\)"):
+        K.conv2d(x, w, *P1, out=np.empty((2, 4, 5, 4)))
+
+
+def test_chunked_columns_give_the_same_result_as_one_chunk(monkeypatch):
+    # Several chunks with a short last one (7 = 3 + 3 + 1): the zero border of the reused buffer stays zero.
+    x, w = R.normal(size=(7, 2, 6, 5)), R.normal(size=(3, 2, 3, 3))
+    per_sample = 2 * 9 * 30 * 8
+    monkeypatch.setattr(K, "CHUNK_BYTES", 3 * per_sample)
+    K.WORKSPACES.clear()
+    got = K.conv2d(x, w, (1, 1), (1, 1, 1, 1), (1, 1))
+    got2 = K.conv2d(x, w, (1, 1), (1, 1, 1, 1), (1, 1))
+    ref = conv_ref(x, w, (1, 1), 1, (1, 1))
+    np.testing.assert_allclose(got, ref, atol=1e-12)
+    np.testing.assert_allclose(got2, ref, atol=1e-12)
+
+
+def test_max_pool_padding_starts_each_window_at_its_first_in_bounds_tap():
+    # A window of -inf values keeps the first in-bounds position, as PyTorch's CPU kernel.
+    x = np.full((1, 1, 3, 3), -np.inf)
+    y, idx = K.max_pool2d(x, (3, 3), (2, 2), (1, 1, 1, 1))
+    assert idx.ravel().tolist() == [0, 1, 3, 4]
+    x = R.normal(size=(2, 3, 7, 6))
+    np.testing.assert_array_equal(K.max_pool2d(x, (3, 3), (2, 2), (1, 1, 1, 1))[0],
+                                  pool_ref(x, (3, 3), (2, 2), 1, "max"))
+
+
+def test_workspaces_are_reused_and_bounded():
+    ws = K.Workspaces(limit=1000)
+    a = ws.get(("a",), (10,), np.float64)
+    assert ws.get(("a",), (10,), np.float64) is a
+    ws.get(("b",), (120,), np.float64)           # 960 bytes: the total passes the limit, the oldest goes
+    assert ws.get(("a",), (10,), np.float64) is not a
+
+
+def test_set_num_threads_reaches_the_blas_library_and_small_gemms_run_on_one():
+    before = threads.get_num_threads()
+    try:
+        threads.set_num_threads(2)
+        libs = threads._blas()
+        assert libs and all(lib.get_num_threads() == 2 for lib in libs)
+        with threads.gemm_threads(threads.MIN_PARALLEL_FLOPS / 2):
+            assert all(lib.get_num_threads() == 1 for lib in libs)
+        with threads.gemm_threads(threads.MIN_PARALLEL_FLOPS * 2):
+            assert all(lib.get_num_threads() == 2 for lib in libs)
+        assert all(lib.get_num_threads() == 2 for lib in libs)
+        with pytest.raises(ValueError, match="set_num_threads: expected a positive int, got 0"):
+            threads.set_num_threads(0)
+    finally:
+        threads.set_num_threads(before)
+
+
+def test_the_environment_sets_the_count_and_torch_set_num_threads_changes_it():
+    code = ("import eager_api as torch; from backends import threads; a = threads.get_num_threads(); "
+            "torch.set_num_threads(2); print(a, threads.get_num_threads(), torch.get_num_threads())")
+    env = {"PATH": "", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "2", "PYTHONPATH": "."}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["1", "2", "2"]
+
+
+@pytest.mark.parametrize("fmt,groups", [("NCHW", 1), ("NHWC", 1), ("NHWC", 2), ("NCHW", 2)])
+def test_chunks_on_two_threads_give_the_single_thread_results(monkeypatch, fmt, groups):
+    x, w, gy = R.normal(size=(9, 4, 7, 6)), R.normal(size=(6, 4 // groups, 3, 3)), R.normal(size=(9, 6, 4, 3))
+    if fmt == "NHWC":
+        x, w, gy = x.transpose(0, 2, 3, 1).copy(), w.transpose(2, 3, 1, 0).copy(), gy.transpose(0, 2, 3, 1).copy()
+    p = ((2, 2), (1, 1, 1, 1), (1, 1))
+    calls = [lambda: K.conv2d(x, w, *p, groups, fmt), lambda: K.conv2d_grad_input(gy, w, x.shape, *p, groups, fmt),
+             lambda: K.conv2d_grad_weight(x, gy, w.shape, *p, groups, fmt)]
+    before = threads.get_num_threads()
+    monkeypatch.setattr(K, "CHUNK_BYTES", 1)          # one sample per chunk: 9 chunks
+    try:
+        threads.set_num_threads(1)
+        want = [c() for c in calls]
+        threads.set_num_threads(2)
+        monkeypatch.setattr(K, "PARALLEL_MIN_FLOPS", 0)
+        for c, ref in zip(calls, want):
+            np.testing.assert_allclose(c(), ref, rtol=1e-12, atol=1e-12)
+    finally:
+        threads.set_num_threads(before)
+
+
+@pytest.mark.parametrize("fmt", ["NCHW", "NHWC"])
+def test_pooling_split_over_two_threads_gives_the_single_thread_results(monkeypatch, fmt):
+    x = R.normal(size=(5, 3, 7, 6))
+    if fmt == "NHWC":
+        x = x.transpose(0, 2, 3, 1).copy()
+    pk = ((3, 3), (2, 2), (1, 1, 1, 1))
+    y, idx = K.max_pool2d(x, *pk, fmt)
+    gy = R.normal(size=y.shape)
+    before = threads.get_num_threads()
+    try:
+        threads.set_num_threads(2)
+        monkeypatch.setattr(K, "PARALLEL_MIN_ELEMENTS", 0)
+        y2, idx2 = K.max_pool2d(x, *pk, fmt)
+        np.testing.assert_array_equal(y2, y)
+        np.testing.assert_array_equal(idx2, idx)
+        want = _one_thread(lambda: K.max_pool2d_grad(gy, idx, x.shape, *pk, fmt))
+        np.testing.assert_array_equal(K.max_pool2d_grad(gy, idx, x.shape, *pk, fmt), want)
+    finally:
+        threads.set_num_threads(before)
+
+
+def _one_thread(call):
+    before = threads.get_num_threads()
+    threads.set_num_threads(1)
+    try:
+        return call()
+    finally:
+        threads.set_num_threads(before)
+
+
+def test_batch_norm_split_over_channels_on_two_threads_gives_the_single_thread_results(monkeypatch):
+    be = NumpyBackend("cpu")
+    x, gy = R.normal(size=(4, 6, 5, 3)) + 2.0, R.normal(size=(4, 6, 5, 3))
+    gam, bet = R.normal(size=(1, 6, 1, 1)), R.normal(size=(1, 6, 1, 1))
+    ax = (0, 2, 3)
+
+    def both():
+        y, mean, var = be.batch_norm_train(x, gam, bet, ax, 1e-5)
+        return (y, mean, var) + be.batch_norm_train_grad(gy, x, gam, mean, var, ax, 1e-5)
+    want = _one_thread(both)
+    np.testing.assert_allclose(want[1], x.mean(ax, keepdims=True), rtol=1e-12)
+    np.testing.assert_allclose(want[2], x.var(ax, keepdims=True), rtol=1e-12)
+    before = threads.get_num_threads()
+    try:
+        threads.set_num_threads(2)
+        monkeypatch.setattr(K, "PARALLEL_MIN_ELEMENTS", 0)
+        for got, ref in zip(both(), want):
+            np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-14)
+    finally:
+        threads.set_num_threads(before)
+
+
+def test_max_pool_indices_of_wide_planes_and_the_nan_fallback():
+    # Offsets past int8's range (the tap numbers are int8, the offsets int32), and a NaN or +inf beside -inf
+    # in the result sends the unpadded path to the general one (the last NaN wins there, as in PyTorch).
+    x = R.normal(size=(1, 2, 4, 300))
+    y, idx = K.max_pool2d(x, (2, 2), (2, 2), (0, 0, 0, 0))
+    np.testing.assert_array_equal(y, pool_ref(x, (2, 2), (2, 2), 0, "max"))
+    picked = np.take_along_axis(x.reshape(1, 2, -1), idx.reshape(1, 2, -1), -1)
+    np.testing.assert_array_equal(picked.reshape(y.shape), y)
+    x = np.array([[[[1.0, np.nan, np.nan, 2.0], [np.inf, 0.0, -np.inf, -np.inf]]]])
+    y, idx = K.max_pool2d(x, (2, 2), (2, 2), (0, 0, 0, 0))
+    assert np.isnan(y[0, 0, 0, 0]) and idx.ravel().tolist() == [1, 2]
+
+
+def test_a_forked_child_runs_threaded_kernels_with_its_own_pool(monkeypatch):
+    import multiprocessing
+    before = threads.get_num_threads()
+    monkeypatch.setattr(K, "PARALLEL_MIN_FLOPS", 0)
+    monkeypatch.setattr(K, "CHUNK_BYTES", 1)
+    x, w = R.normal(size=(4, 2, 5, 5)), R.normal(size=(3, 2, 3, 3))
+    try:
+        threads.set_num_threads(2)
+        want = K.conv2d(x, w, *P1)          # the parent's pool now has a worker thread
+        ctx = multiprocessing.get_context("fork")
+        with ctx.Pool(1) as pool:
+            got = pool.apply_async(K.conv2d, (x, w) + P1).get(timeout=60)
+        np.testing.assert_allclose(got, want)
+    finally:
+        threads.set_num_threads(before)
