@@ -30,6 +30,14 @@ class ArrayBackend:
     def __init__(self, xp: Any, device: Any) -> None:
         self.xp = xp
         self.device = device
+        # Buffers made for a step's results outside a memory plan (``empty``, and each output of a step the
+        # planned executor could not give a buffer): a warmed-up planned step should add none.
+        self.allocations = 0
+
+    def empty(self, shape: Sequence[int], dtype: Any) -> Any:
+        """A new uninitialized array, counted in ``allocations``."""
+        self.allocations += 1
+        return self.xp.empty(shape, dtype=dtype)
 
     # ----- arrays and transfers -------------------------------------------------
     def asarray(self, data: Any, dtype: Any = None) -> Any:

@@ -35,6 +35,8 @@ class _Update(Op):
 
     def __init__(self, inplace: bool = False) -> None:
         self.inplace = inplace
+        # In place, the update writes the buffers it was given: passes must neither merge nor skip it.
+        self.pure, self.effect = not inplace, inplace
 
     @property
     def arg_names(self) -> tuple[str, ...]:       # type: ignore[override]

@@ -1,0 +1,151 @@
+"""The CPU lowering of primitives into given buffers: how a step writes its result into ``out`` (NumPy's
+``out=``) instead of returning a new array, for the planned executor (``core.executor.PlannedExecutor``)
+and the fused chains (``core.passes.fuse``).
+
+Each writer computes exactly what the primitive's ``forward`` computes, bit for bit (the same ufunc loops,
+only the destination differs), so a planned Program gives the unplanned one's numbers.  Primitives without
+a writer (convolution and pooling until their kernels take ``out=``, losses, softmax, gathers, views) keep
+running their ``forward`` and allocating; ``writer`` is the one list of what is lowered.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+import numpy
+
+from core.ops import elementwise as ew
+from core.ops import linalg, nn, reduce, shape
+
+Writer = Callable[..., None]        # writer(xp, op, out, *arrays) -> None
+
+
+def _bias(op: nn.BiasAdd, x: Any, b: Any) -> Any:
+    shape = [1] * x.ndim
+    shape[op.axis] = -1
+    return b.reshape(shape)
+
+
+def _scalar(xp: Any, op: ew.Scalar, out: Any, x: Any) -> None:
+    c = x.dtype.type(op.c)
+    k = op.kind
+    if k == "add":
+        xp.add(x, c, out=out)
+    elif k == "mul":
+        xp.multiply(x, c, out=out)
+    elif k == "rsub":
+        xp.subtract(c, x, out=out)
+    else:
+        xp.true_divide(c, x, out=out)
+
+
+def _div(xp: Any, op: Any, out: Any, x: Any, y: Any) -> None:
+    (xp.true_divide if x.dtype.kind == "f" else xp.floor_divide)(x, y, out=out)
+
+
+def _relu_grad(xp: Any, op: Any, out: Any, g: Any, y: Any) -> None:
+    # g * (y > 0) with the mask in ``out`` itself (bool -> float is exact): no mask array of its own.
+    xp.greater(y, 0, out=out)
+    xp.multiply(g, out, out=out)
+
+
+def _matmul(xp: Any, op: linalg.MatMul, out: Any, a: Any, b: Any) -> None:
+    xp.matmul(a.swapaxes(-1, -2) if op.transpose_a else a, b.swapaxes(-1, -2) if op.transpose_b else b, out=out)
+
+
+def _reduce(xp: Any, op: reduce.Reduce, out: Any, x: Any) -> None:
+    getattr(xp, op.fn)(x, axis=reduce.norm_axes(op, op.axes, x.ndim), keepdims=op.keepdims, out=out)
+
+
+def _bias_grad(xp: Any, op: nn.BiasAddGrad, out: Any, g: Any) -> None:
+    axis = op.axis % g.ndim
+    xp.sum(g, axis=tuple(a for a in range(g.ndim) if a != axis), out=out)
+
+
+def _sum_to_like(xp: Any, op: Any, out: Any, x: Any, like: Any) -> None:
+    lead = x.ndim - like.ndim
+    axes = tuple(range(lead)) + tuple(i + lead for i, s in enumerate(like.shape) if s == 1 and x.shape[i + lead] != 1)
+    xp.sum(x, axis=axes, keepdims=True, out=out.reshape([1] * lead + list(like.shape)))
+
+
+def _reduce_grad(xp: Any, op: reduce.ReduceGrad, out: Any, g: Any, x: Any) -> None:
+    axes = reduce.norm_axes(op, op.axes, x.ndim)
+    if not op.keepdims:
+        g = xp.expand_dims(g, axes)
+    if op.mean:
+        n = 1
+        for a in axes:
+            n *= x.shape[a]
+        xp.true_divide(g, g.dtype.type(n), out=out)        # (g / n) broadcast: the same numbers
+    else:
+        xp.copyto(out, g)
+
+
+def _where(xp: Any, op: Any, out: Any, c: Any, x: Any, y: Any) -> None:
+    xp.copyto(out, y)
+    xp.copyto(out, x, where=c)
+
+
+def _ufunc(name: str) -> Writer:
+    return lambda xp, op, out, *args: getattr(xp, name)(*args, out=out)
+
+
+# Elementwise writers that read each operand only at its own element, so any chain of them may run in one
+# buffer (``core.passes.fuse``) and an operand of the output's shape may be that buffer.
+ELEMENTWISE: dict[type, Writer] = {
+    ew.Add: _ufunc("add"), ew.Sub: _ufunc("subtract"), ew.Mul: _ufunc("multiply"), ew.Div: _div,
+    ew.Maximum: _ufunc("maximum"), ew.Minimum: _ufunc("minimum"), ew.Neg: _ufunc("negative"),
+    ew.Exp: _ufunc("exp"), ew.Log: _ufunc("log"), ew.Sqrt: _ufunc("sqrt"), ew.Abs: _ufunc("absolute"),
+    ew.Tanh: _ufunc("tanh"), ew.Relu: lambda xp, op, out, x: xp.maximum(x, 0, out=out),
+    ew.Scalar: _scalar, nn.BiasAdd: lambda xp, op, out, x, b: xp.add(x, _bias(op, x, b), out=out),
+}
+
+# Writers that may start a fused chain but not continue one (ReluGrad uses its output as scratch).
+HEADS: dict[type, Writer] = {ew.ReluGrad: _relu_grad, linalg.MatMul: _matmul}
+
+_OTHERS: dict[type, Writer] = {
+    **HEADS, reduce.Sum: _reduce, reduce.Mean: _reduce,
+    nn.BiasAddGrad: _bias_grad, ew.SumToLike: _sum_to_like, reduce.ReduceGrad: _reduce_grad, ew.Where: _where,
+    ew.Compare: lambda xp, op, out, x, y: getattr(xp, ew.Compare.fns[op.name])(x, y, out=out),
+    ew.Cast: lambda xp, op, out, x: xp.copyto(out, x, casting="unsafe"),
+    shape.FillLike: lambda xp, op, out, x: out.fill(op.value),
+}
+
+# Operand positions that may share the output's buffer (the writer reads them before it writes there).
+_INPLACE: dict[type, tuple[int, ...]] = {ew.ReluGrad: (1,), nn.BiasAdd: (0,)}
+
+
+def writer(op: Any, in_specs: Sequence[tuple], out_specs: Sequence[tuple]) -> Callable[..., None] | None:
+    """``write(be, out, *arrays)``: how ``op`` writes its one output into ``out``, for inputs and output of
+    these concrete ``(shape, dtype)``; None when it cannot (it then runs ``forward`` and allocates).  A
+    primitive may bring its own ``write_into(be, out, *arrays)`` (the fused chains do)."""
+    if len(out_specs) != 1:
+        return None
+    t = type(op)
+    if hasattr(op, "write_into"):
+        return op.write_into if op.can_write(in_specs, out_specs) else None
+    if t is ew.Scalar and op.kind == "pow":
+        return None     # ``x ** c`` takes NumPy's fast paths (square, sqrt): np.power(out=) rounds otherwise
+    if t is ew.SumToLike and tuple(in_specs[0][0]) == tuple(out_specs[0][0]):
+        return None     # a no-op that hands back its input: nothing to write
+    if t is ew.Cast and in_specs[0][1] == out_specs[0][1]:
+        return None
+    if t in (reduce.Sum, reduce.Mean) and numpy.dtype(in_specs[0][1]).kind != "f":
+        return None     # an integer mean is float64 in NumPy: leave dtype rules to ``forward``
+    fn = ELEMENTWISE.get(t) or _OTHERS.get(t)
+    return None if fn is None else (lambda be, out, *arrays: fn(be.xp, op, out, *arrays))
+
+
+def may_alias(op: Any) -> tuple[int, ...]:
+    """The operand positions whose buffer may also be the output's: the writer reads them before it writes."""
+    t = type(op)
+    if hasattr(op, "inplace_positions"):
+        return op.inplace_positions()
+    if t in _INPLACE:
+        return _INPLACE[t]
+    return tuple(range(len(getattr(op, "arg_names", ())))) if t in ELEMENTWISE else ()
+
+
+def inplace_positions(op: Any, in_specs: Sequence[tuple], out_spec: tuple) -> tuple[int, ...]:
+    """The inputs that may be the output's own buffer: allowed by ``may_alias``, same shape and dtype."""
+    return tuple(i for i in may_alias(op) if i < len(in_specs) and tuple(in_specs[i][0]) == tuple(out_spec[0])
+                 and in_specs[i][1] == out_spec[1])
