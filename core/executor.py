@@ -41,6 +41,8 @@ class Executor:
         be = self.backend
         values = dict(feeds)
         release = program.release
+        if specs is not None:
+            specs.update((k, (tuple(a.shape), a.dtype)) for k, a in feeds.items())
         with _state.activate(self.state):
             for i, step in enumerate(program.steps):
                 node = step.node

@@ -14,7 +14,7 @@ from typing import Any, Callable, Sequence
 import numpy
 
 from core.ops import elementwise as ew
-from core.ops import linalg, nn, reduce, shape
+from core.ops import linalg, loss, nn, reduce, shape
 
 Writer = Callable[..., None]        # writer(xp, op, out, *arrays) -> None
 
@@ -34,8 +34,10 @@ def _scalar(xp: Any, op: ew.Scalar, out: Any, x: Any) -> None:
         xp.multiply(x, c, out=out)
     elif k == "rsub":
         xp.subtract(c, x, out=out)
-    else:
+    elif k == "rdiv":
         xp.true_divide(c, x, out=out)
+    else:       # ``x ** c`` takes NumPy's fast paths (square, sqrt): np.power(out=) may round otherwise
+        raise NotImplementedError("Scalar pow has no writer")
 
 
 def _div(xp: Any, op: Any, out: Any, x: Any, y: Any) -> None:
@@ -114,6 +116,13 @@ _OTHERS: dict[type, Writer] = {
 _INPLACE: dict[type, tuple[int, ...]] = {ew.ReluGrad: (1,), nn.BiasAdd: (0,)}
 
 
+def elementwise(op: Any) -> Writer | None:
+    """The writer of an elementwise primitive that may continue a fused chain, or None."""
+    if type(op) is ew.Scalar and op.kind == "pow":
+        return None
+    return ELEMENTWISE.get(type(op))
+
+
 def writer(op: Any, in_specs: Sequence[tuple], out_specs: Sequence[tuple]) -> Callable[..., None] | None:
     """``write(be, out, *arrays)``: how ``op`` writes its one output into ``out``, for inputs and output of
     these concrete ``(shape, dtype)``; None when it cannot (it then runs ``forward`` and allocates).  A
@@ -123,15 +132,13 @@ def writer(op: Any, in_specs: Sequence[tuple], out_specs: Sequence[tuple]) -> Ca
     t = type(op)
     if hasattr(op, "write_into"):
         return op.write_into if op.can_write(in_specs, out_specs) else None
-    if t is ew.Scalar and op.kind == "pow":
-        return None     # ``x ** c`` takes NumPy's fast paths (square, sqrt): np.power(out=) rounds otherwise
     if t is ew.SumToLike and tuple(in_specs[0][0]) == tuple(out_specs[0][0]):
         return None     # a no-op that hands back its input: nothing to write
     if t is ew.Cast and in_specs[0][1] == out_specs[0][1]:
         return None
     if t in (reduce.Sum, reduce.Mean) and numpy.dtype(in_specs[0][1]).kind != "f":
         return None     # an integer mean is float64 in NumPy: leave dtype rules to ``forward``
-    fn = ELEMENTWISE.get(t) or _OTHERS.get(t)
+    fn = elementwise(op) if t in ELEMENTWISE else _OTHERS.get(t)
     return None if fn is None else (lambda be, out, *arrays: fn(be.xp, op, out, *arrays))
 
 
@@ -142,10 +149,31 @@ def may_alias(op: Any) -> tuple[int, ...]:
         return op.inplace_positions()
     if t in _INPLACE:
         return _INPLACE[t]
-    return tuple(range(len(getattr(op, "arg_names", ())))) if t in ELEMENTWISE else ()
+    return tuple(range(len(getattr(op, "arg_names", ())))) if elementwise(op) else ()
 
 
 def inplace_positions(op: Any, in_specs: Sequence[tuple], out_spec: tuple) -> tuple[int, ...]:
     """The inputs that may be the output's own buffer: allowed by ``may_alias``, same shape and dtype."""
     return tuple(i for i in may_alias(op) if i < len(in_specs) and tuple(in_specs[i][0]) == tuple(out_spec[0])
                  and in_specs[i][1] == out_spec[1])
+
+
+# Primitives left unlowered whose outputs may be (views of) only some of their inputs: the data operand and
+# never an operand read for its shape (``like``), or none at all for the kernels that always return new
+# arrays.  Any other primitive may hand back any input (an identity, a same-dtype cast, a view).
+_SHARES: dict[type, tuple[int, ...]] = {
+    ew.SumToLike: (0,), ew.BroadcastLike: (0,), shape.ReshapeLike: (0,), reduce.ReduceGrad: (0,),
+    nn.Conv2D: (), nn.Conv2DBackpropInput: (), nn.Conv2DBackpropFilter: (), nn.MaxPool: (), nn.MaxPoolGrad: (),
+    nn.AvgPool: (), nn.AvgPoolGrad: (), loss.SparseSoftmaxCrossEntropy: (), loss.SoftmaxCrossEntropy: (),
+    reduce.Softmax: (), reduce.LogSoftmax: (),
+}
+
+
+def may_share(op: Any, n_inputs: int) -> tuple[int, ...]:
+    """The inputs whose memory ``op.forward``'s outputs may share (a view, or the input itself)."""
+    t = type(op)
+    if t in _SHARES:
+        return _SHARES[t]
+    if hasattr(op, "shares"):
+        return op.shares()
+    return (0,) if op.is_view else tuple(range(n_inputs))

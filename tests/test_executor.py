@@ -15,27 +15,10 @@ from core.op import Op
 from core.ops.state import ApplyUpdates, AssignVariable, ReadVariable
 from core.passes.transpose import fold_transposes
 from core.program import Program, key
+from tests.helpers import Input as _Input
+from tests.helpers import source as _source
 
 F64 = np.dtype(np.float64)
-
-
-class _Input(Op):
-    """A source the caller feeds (core has no placeholder of its own)."""
-
-    name = "Input"
-    differentiable = False
-
-    def __init__(self, shape):
-        self.shape = shape
-
-    def infer(self):
-        return [(self.shape, F64)]
-
-
-def _source(op):
-    node = Node(op, ())
-    node.outputs = [Value._wrap(None, s, d, device.default(), node, i) for i, (s, d) in enumerate(op.infer())]
-    return node.outputs[0] if node.outputs else node
 
 
 class _Remember(Op):

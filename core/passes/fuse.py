@@ -68,6 +68,10 @@ class Fused(Op):
         head_in = [in_specs[j] for j in self.wiring[0]]
         return lowering.writer(self.ops[0], head_in, out_specs) is not None
 
+    def shares(self) -> tuple[int, ...]:
+        """``forward`` returns a new buffer (its own, or the matmul's or convolution's new result)."""
+        return ()
+
     def write_into(self, be: Any, out: Any, *arrays: Any) -> None:
         self._run(be, out, arrays, 0)
 
@@ -85,7 +89,7 @@ class Fused(Op):
         for i in range(start, len(self.ops)):
             op = self.ops[i]
             args = [out if j < 0 else arrays[j] for j in self.wiring[i]]
-            write = lowering.ELEMENTWISE.get(type(op)) or lowering.HEADS[type(op)]
+            write = lowering.elementwise(op) or lowering.HEADS[type(op)]
             self._call(i, lambda: write(xp, op, out, *args))
 
     def _call(self, i: int, fn: Callable) -> Any:
@@ -119,7 +123,8 @@ def _fuse(program: Program, heads: frozenset, grow_check: bool) -> Program:
 
     def fusable(s: Step, kinds: frozenset) -> bool:
         node = s.node
-        return (type(s.op) in kinds and len(node.outputs) == 1 and node.outputs[0].dtype.kind == "f"
+        writes = lowering.elementwise(s.op) or type(s.op) in lowering.HEADS or type(s.op) in EPILOGUE_HEADS
+        return (type(s.op) in kinds and writes and len(node.outputs) == 1 and node.outputs[0].dtype.kind == "f"
                 and not node.control and id(node) not in anchored)
 
     chains: dict = {}       # index of a chain's last step -> the chain's step indices
@@ -135,7 +140,7 @@ def _fuse(program: Program, heads: frozenset, grow_check: bool) -> Program:
                 break
             j, ps = readers[k][0]
             nxt = steps[j]
-            if len(ps) != 1 or not fusable(nxt, MEMBERS) or nxt.node.outputs[0].dtype != cur.node.outputs[0].dtype:
+            if j in absorbed or len(ps) != 1 or not fusable(nxt, MEMBERS) or nxt.node.outputs[0].dtype != cur.node.outputs[0].dtype:
                 break
             if grow_check:      # an epilogue writes into the head's buffer: no operand may widen it
                 spine = cur.node.outputs[0].shape

@@ -23,12 +23,13 @@ class MemoryPlan:
     """``writers[i]``: step ``i``'s writer or None; ``slots[key]``: (offset, shape, dtype) of each planned
     value; ``arena_bytes``: the arena's size; ``unplanned_peak_bytes``: the most bytes the Program's own
     intermediate values hold at once when run without the plan (each result a new array, dropped after its
-    last use), for comparison; ``inplace``: how many steps write over an input."""
+    last use), for comparison; ``inplace``: how many steps write over an input; ``lifetimes[key]``: the
+    first and last step during which each planned value's buffer is in use."""
 
     def __init__(self, writers: list, slots: dict, arena_bytes: int, unplanned_peak_bytes: int,
-                 inplace: int) -> None:
+                 inplace: int, lifetimes: dict) -> None:
         self.writers, self.slots, self.arena_bytes = writers, slots, arena_bytes
-        self.unplanned_peak_bytes, self.inplace = unplanned_peak_bytes, inplace
+        self.unplanned_peak_bytes, self.inplace, self.lifetimes = unplanned_peak_bytes, inplace, lifetimes
 
     def unlowered(self, program: Program) -> list[str]:
         """The names of the ops that still run ``forward`` (and allocate) under this plan."""
@@ -65,7 +66,7 @@ def plan_memory(program: Program, specs: dict[Key, tuple]) -> MemoryPlan:
             k = outs[0]
             owner[k], end[k], born[k] = (k,), i, i
         else:
-            shared = tuple({p for k in s.ins for p in owner.get(k, ())})
+            shared = tuple({p for j in lowering.may_share(s.op, len(s.ins)) for p in owner.get(s.ins[j], ())})
             for k in outs:
                 if shared:
                     owner[k] = shared
@@ -100,7 +101,8 @@ def plan_memory(program: Program, specs: dict[Key, tuple]) -> MemoryPlan:
     offsets = _assign(buffers)
     slots = {k: (offsets[b], tuple(specs[k][0]), numpy.dtype(specs[k][1])) for k, b in buffer_of.items()}
     arena = max((offsets[b] + buffers[b][2] for b in range(len(buffers))), default=0)
-    return MemoryPlan(writers, slots, arena, _unplanned_peak(program, specs), inplace)
+    lifetimes = {k: (born[k], end[k]) for k in buffer_of}
+    return MemoryPlan(writers, slots, arena, _unplanned_peak(program, specs), inplace, lifetimes)
 
 
 def _assign(buffers: list) -> list[int]:
