@@ -39,6 +39,11 @@ class ArrayBackend:
         self.allocations += 1
         return self.xp.empty(shape, dtype=dtype)
 
+    def empty_like(self, a: Any, dtype: Any) -> Any:
+        """A new uninitialized array of ``a``'s shape and memory order, counted in ``allocations``."""
+        self.allocations += 1
+        return self.xp.empty_like(a, dtype=dtype)
+
     # ----- arrays and transfers -------------------------------------------------
     def asarray(self, data: Any, dtype: Any = None) -> Any:
         return self.xp.asarray(data, dtype=dtype)

@@ -36,13 +36,13 @@ class Executor:
             raise KeyError(f"Executor.run: the program needs {len(missing)} fed value(s) that were not given")
 
     def _execute(self, program: Program, feeds: dict, specs: dict | None) -> list:
-        """Run op by op; with ``specs`` given, record there each value's (shape, dtype)."""
+        """Run op by op; with ``specs`` given, record there each value's ``memplan.spec``."""
         self._check_feeds(program, feeds)
         be = self.backend
         values = dict(feeds)
         release = program.release
         if specs is not None:
-            specs.update((k, (tuple(a.shape), a.dtype)) for k, a in feeds.items())
+            specs.update((k, memplan.spec(a)) for k, a in feeds.items())
         with _state.activate(self.state):
             for i, step in enumerate(program.steps):
                 node = step.node
@@ -56,7 +56,7 @@ class Executor:
                 for j, o in enumerate(outs):
                     values[(id(node), j)] = o
                     if specs is not None:
-                        specs[(id(node), j)] = (tuple(o.shape), o.dtype)
+                        specs[(id(node), j)] = memplan.spec(o)
                 for k in release.get(i, ()):
                     values.pop(k, None)
         return [None if k is None else values[program.resolve(k)] for k in program.fetches]

@@ -153,9 +153,9 @@ def may_alias(op: Any) -> tuple[int, ...]:
 
 
 def inplace_positions(op: Any, in_specs: Sequence[tuple], out_spec: tuple) -> tuple[int, ...]:
-    """The inputs that may be the output's own buffer: allowed by ``may_alias``, same shape and dtype."""
-    return tuple(i for i in may_alias(op) if i < len(in_specs) and tuple(in_specs[i][0]) == tuple(out_spec[0])
-                 and in_specs[i][1] == out_spec[1])
+    """The inputs that may be the output's own buffer: allowed by ``may_alias``, and of the same shape, dtype
+    and memory layout (the specs compare whole)."""
+    return tuple(i for i in may_alias(op) if i < len(in_specs) and in_specs[i] == out_spec)
 
 
 # Primitives left unlowered whose outputs may be (views of) only some of their inputs: the data operand and

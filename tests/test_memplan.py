@@ -24,7 +24,7 @@ def _check_disjoint(plan):
     """Two planned values in use at the same step never share bytes, except a writer taking over the buffer
     of the input that dies at that very step."""
     items = list(plan.slots.items())
-    for (ka, (oa, sa, da)), (kb, (ob, sb, db)) in itertools.combinations(items, 2):
+    for (ka, (oa, sa, da, _)), (kb, (ob, sb, db, _)) in itertools.combinations(items, 2):
         (a0, a1), (b0, b1) = plan.lifetimes[ka], plan.lifetimes[kb]
         na, nb = int(np.prod(sa)) * da.itemsize, int(np.prod(sb)) * db.itemsize
         if a0 <= b1 and b0 <= a1 and oa < ob + nb and ob < oa + na:

@@ -5,6 +5,7 @@ import pytest
 
 import backends
 import core
+import static_api as tf
 from core import device, passes
 from core.executor import Executor, PlannedExecutor
 from core.ops.nn import DropoutMask
@@ -202,3 +203,39 @@ def test_optimized_and_planned_programs_match_the_unoptimized_one_bitwise(case):
     for _ in range(3):      # the first run records shapes; the next ones run planned
         _same(planned.run(opt, feed), want)
     assert planned.plan_of(opt, feed) is not None
+
+
+# ----- semantics on the models ------------------------------------------------------------------------------
+def _static_seed_cnn_run(monkeypatch, optimize):
+    from dualflow import models
+    monkeypatch.setenv("DUALFLOW_OPTIMIZE", optimize)
+    m = models.Static(models.init_weights((28, 28), 10, 0), 0.05, (28, 28))
+    rng = np.random.default_rng(0)
+    losses = [m.step(rng.random((8, 1, 28, 28), np.float32), rng.integers(0, 10, 8)) for _ in range(4)]
+    return losses, m.sess.run(list(m.graph.get_collection("variables")) or [m.loss], {m.x: np.ones((2, 1, 28, 28),
+                                                                                            np.float32),
+                                                                                      m.y: np.zeros(2, np.int64)})
+
+
+def test_static_seed_cnn_trains_bit_for_bit_the_same_optimized_or_not(monkeypatch):
+    off = _static_seed_cnn_run(monkeypatch, "0")
+    on = _static_seed_cnn_run(monkeypatch, "1")
+    _same(off[0], on[0])
+    _same(off[1], on[1])
+
+
+def test_keras_seed_cnn_fits_bit_for_bit_the_same_optimized_or_not(monkeypatch):
+    from tests.helpers import load_example
+    ex = load_example("keras_seed_cnn")
+    rng = np.random.default_rng(0)
+    x = rng.random((64, 28, 28, 1), np.float32)
+    y = np.eye(10, dtype=np.float32)[rng.integers(0, 10, 64)]
+    weights = []
+    for flag in ("0", "1"):
+        monkeypatch.setenv("DUALFLOW_OPTIMIZE", flag)
+        tf.reset_default_graph()
+        tf.set_random_seed(0)
+        model = ex.build()
+        model.fit(x, y, epochs=1, batch_size=32, verbose=0)
+        weights.append(model.get_weights() + [model.predict(x[:5], verbose=0)])
+    _same(weights[1], weights[0])

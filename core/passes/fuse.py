@@ -54,7 +54,10 @@ class Fused(Op):
 
     def forward(self, be: Any, *arrays: Any) -> Any:
         if self._elementwise:
-            out = be.empty(numpy.broadcast_shapes(*[arrays[j].shape for j in self._shaping]), self.dtype)
+            shape = numpy.broadcast_shapes(*[arrays[j].shape for j in self._shaping])
+            # Lay the result out as NumPy lays out an elementwise result: like its first full-size operand.
+            like = next((arrays[j] for j in self._shaping if arrays[j].shape == shape), None)
+            out = be.empty(shape, self.dtype) if like is None else be.empty_like(like, self.dtype)
             self._run(be, out, arrays, 0)
         else:
             out = self._call(0, lambda: self.ops[0].forward(be, *[arrays[j] for j in self.wiring[0]]))

@@ -20,7 +20,7 @@ ALIGN = 64      # bytes: a cache line, and every dtype's alignment
 
 
 class MemoryPlan:
-    """``writers[i]``: step ``i``'s writer or None; ``slots[key]``: (offset, shape, dtype) of each planned
+    """``writers[i]``: step ``i``'s writer or None; ``slots[key]``: (offset, shape, dtype, layout) of each planned
     value; ``arena_bytes``: the arena's size; ``unplanned_peak_bytes``: the most bytes the Program's own
     intermediate values hold at once when run without the plan (each result a new array, dropped after its
     last use), for comparison; ``inplace``: how many steps write over an input; ``lifetimes[key]``: the
@@ -36,14 +36,28 @@ class MemoryPlan:
         return sorted({s.op.name for s, w in zip(program.steps, self.writers) if w is None and s.node.outputs})
 
 
+def layout(a: Any) -> tuple[int, ...] | None:
+    """The order of ``a``'s axes in memory, outermost first (None: C order).  NumPy's elementwise results
+    follow their inputs' order (a transposed NHWC view stays one), and a GEMM downstream sums in an order
+    that depends on it: a planned buffer keeps the order the value had unplanned, so the numbers match."""
+    if a.ndim < 2 or a.flags.c_contiguous:
+        return None
+    return tuple(sorted(range(a.ndim), key=lambda ax: -abs(a.strides[ax])))
+
+
+def spec(a: Any) -> tuple:
+    """What a plan needs to know of a value: (shape, dtype, layout)."""
+    return tuple(a.shape), a.dtype, layout(a)
+
+
 def _nbytes(spec: tuple) -> int:
-    shape, dtype = spec
+    shape, dtype = spec[0], spec[1]
     return int(numpy.prod(shape, dtype=numpy.int64)) * numpy.dtype(dtype).itemsize
 
 
 def plan_memory(program: Program, specs: dict[Key, tuple]) -> MemoryPlan:
-    """The plan of ``program`` for the concrete ``(shape, dtype)`` of each value it makes (``specs``, as
-    recorded by one run)."""
+    """The plan of ``program`` for the concrete ``spec`` (shape, dtype, layout) of each value it makes and is
+    fed (``specs``, as recorded by one run)."""
     steps = program.steps
     n = len(steps)
     writers: list[Callable | None] = []
@@ -99,7 +113,7 @@ def plan_memory(program: Program, specs: dict[Key, tuple]) -> MemoryPlan:
         buffer_of[k] = b
 
     offsets = _assign(buffers)
-    slots = {k: (offsets[b], tuple(specs[k][0]), numpy.dtype(specs[k][1])) for k, b in buffer_of.items()}
+    slots = {k: (offsets[b], tuple(specs[k][0]), numpy.dtype(specs[k][1]), specs[k][2]) for k, b in buffer_of.items()}
     arena = max((offsets[b] + buffers[b][2] for b in range(len(buffers))), default=0)
     lifetimes = {k: (born[k], end[k]) for k in buffer_of}
     return MemoryPlan(writers, slots, arena, _unplanned_peak(program, specs), inplace, lifetimes)
@@ -139,7 +153,11 @@ def _unplanned_peak(program: Program, specs: dict) -> int:
 def views(arena: Any, plan: MemoryPlan) -> dict:
     """Each planned value's array: a view of ``arena`` (bytes) at its offset."""
     out = {}
-    for k, (off, shape, dtype) in plan.slots.items():
+    for k, (off, shape, dtype, order) in plan.slots.items():
         size = int(numpy.prod(shape, dtype=numpy.int64)) * dtype.itemsize
-        out[k] = arena[off:off + size].view(dtype).reshape(shape)
+        flat = arena[off:off + size].view(dtype)
+        if order is None:
+            out[k] = flat.reshape(shape)
+        else:
+            out[k] = flat.reshape([shape[a] for a in order]).transpose(numpy.argsort(order))
     return out
