@@ -80,7 +80,10 @@ class Eager:
 
 
 class Static:
-    """dualflow's static frontend, NCHW so that it runs the very same kernels as the eager model."""
+    """dualflow's static frontend, NCHW so that it runs the very same kernels as the eager model; its session
+    optimizes the training Program (``core.passes``) unless ``optimize`` is False."""
+
+    optimize = True
 
     def __init__(self, weights: dict, lr: float, in_hw: tuple[int, int]) -> None:
         import static_api as tf
@@ -102,7 +105,9 @@ class Static:
             self.train_op = tf.train.MomentumOptimizer(lr, 0.9).minimize(self.loss)
             self.pred = tf.argmax(self.logits, 1)
             self.saver = tf.train.Saver()
-            self.sess = tf.Session()
+            off = tf.ConfigProto(graph_options=tf.GraphOptions(
+                optimizer_options=tf.OptimizerOptions(opt_level=tf.OptimizerOptions.L0)))
+            self.sess = tf.Session(config=None if self.optimize else off)
             self.sess.run(tf.global_variables_initializer())
 
     def step(self, x: numpy.ndarray, y: numpy.ndarray) -> Any:
@@ -119,6 +124,16 @@ class Static:
 
     def to_dot(self, x: numpy.ndarray, y: numpy.ndarray) -> str:
         return self.graph.to_dot("static graph")
+
+    def program_steps(self) -> int:
+        """How many steps the session's training Program runs (after its passes, when it optimizes)."""
+        return max(len(p.steps) for p in self.sess._plans.values())
+
+
+class StaticUnoptimized(Static):
+    """The static frontend with graph optimization off: the Program runs node by node, as built."""
+
+    optimize = False
 
 
 class TorchPeer:
@@ -190,5 +205,5 @@ class TensorFlowPeer:
         return self.tf.argmax(self._logits(x.transpose(0, 2, 3, 1)), 1).numpy()
 
 
-FRONTENDS = {"eager": Eager, "static": Static}
+FRONTENDS = {"eager": Eager, "static": Static, "static-unoptimized": StaticUnoptimized}
 PEERS = {"pytorch": (TorchPeer, "torch"), "tensorflow": (TensorFlowPeer, "tensorflow")}
