@@ -62,6 +62,8 @@ def _static_stats(model, x, y) -> dict:
     from core.program import key
     sess = model.sess
     be = sess._be
+    if model.optimize:
+        sess._executor.audit = True     # count the unplanned results too
     model.step(x, y)
     model.step(x, y)
     before = be.allocations

@@ -88,14 +88,16 @@ class _Planned:
 
 class PlannedExecutor(Executor):
     """Runs each Program once op by op, recording the shapes of its values, then with a memory plan for
-    those feed shapes (one plan per Program and feed shapes).  ``backend.allocations`` counts the results the
-    plan could not place (see ``MemoryPlan.unlowered``).  The fetched arrays of a planned run live in the
-    arena: they are valid until the next run of the same Program (``Session.run`` copies them out)."""
+    those feed shapes (one plan per Program and feed shapes).  With ``audit`` on, ``backend.allocations``
+    also counts each result the plan could not place and that is new memory (see ``MemoryPlan.unlowered``;
+    off by default: the check costs ~4 us a step).  The fetched arrays of a planned run live in the arena:
+    they are valid until the next run of the same Program (``Session.run`` copies them out)."""
 
     MAX_PLANS = 16
 
-    def __init__(self, backend: Any, state: _state.State | None = None) -> None:
+    def __init__(self, backend: Any, state: _state.State | None = None, audit: bool = False) -> None:
         super().__init__(backend, state)
+        self.audit = audit
         self._plans: dict = {}
 
     def plan_of(self, program: Program, feeds: dict) -> memplan.MemoryPlan | None:
@@ -126,7 +128,7 @@ class PlannedExecutor(Executor):
         be = self.backend
         values = dict(feeds)
         release = program.release
-        writers, bufs, seen = entry.plan.writers, entry.out, entry.seen
+        writers, bufs, seen, audit = entry.plan.writers, entry.out, entry.seen, self.audit
         with _state.activate(self.state):
             for i, step in enumerate(program.steps):
                 node = step.node
@@ -143,7 +145,7 @@ class PlannedExecutor(Executor):
                             outs = (outs,)
                         for j, o in enumerate(outs):
                             values[(id(node), j)] = o
-                        if outs:
+                        if audit and outs:
                             seen[i] = self._count(outs, args, seen[i])
                 except OpError as exc:
                     _name(exc, node)

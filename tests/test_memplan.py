@@ -128,6 +128,7 @@ def test_a_warmed_up_planned_step_allocates_nothing():
         # executor itself.
         program = max(sess._plans.values(), key=lambda p: len(p.steps))
         arrays = {key(t): np.asarray(v) for t, v in feed.items()}
+        sess._executor.audit = True         # count every unplanned result that is new memory
         allocs, alive, peak = _step_cost(lambda: sess._executor.run(program, arrays))
         assert allocs == 0 and alive == 0
         assert peak < ITERATOR_BUFFERS
@@ -152,11 +153,17 @@ def test_seed_cnn_plan_lists_what_still_allocates():
     from dualflow import models
     m = models.Static(models.init_weights((28, 28), 10, 0), 0.1, (28, 28))
     x, y = np.zeros((4, 1, 28, 28), np.float32), np.zeros(4, np.int64)
+    m.sess._executor.audit = True
     for _ in range(3):
         m.step(x, y)
     program = max(m.sess._plans.values(), key=lambda p: len(p.steps))
     feeds = {key(m.x): x, key(m.y): y}
     plan = m.sess._executor.plan_of(program, feeds)
+    be = m.sess._be
+    before = be.allocations
+    m.step(x, y)
+    # The counter sees them: each unplanned kernel's result (convolutions, pools, the loss: 13 arrays).
+    assert be.allocations - before == 13
     # Convolutions and pooling allocate until their CPU kernels take out=; the rest is planned.
     assert set(plan.unlowered(program)) >= {"Fused(Conv2D+BiasAdd+Relu)", "MaxPool", "Conv2DBackpropInput"}
     assert "MatMul" not in plan.unlowered(program) and "ReluGrad" not in plan.unlowered(program)
