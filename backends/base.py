@@ -8,6 +8,7 @@ resolves 'same'/'valid' before calling in.
 from __future__ import annotations
 
 import math
+import threading
 from typing import Any, Sequence
 
 import numpy
@@ -33,6 +34,7 @@ class ArrayBackend:
         # Buffers made for a step's results outside a memory plan (``empty``, and each output of a step the
         # planned executor could not give a buffer): a warmed-up planned step should add none.
         self.allocations = 0
+        self._scratch = threading.local()
 
     def empty(self, shape: Sequence[int], dtype: Any) -> Any:
         """A new uninitialized array, counted in ``allocations``."""
@@ -85,13 +87,47 @@ class ArrayBackend:
         """target[index] += values, accumulating repeated indices."""
         self.xp.add.at(target, index, values)
 
+    def scratch(self, shape: Sequence[int], dtype: Any, tag: str) -> Any:
+        """A work buffer for a kernel's intermediate results, made once per (tag, shape, dtype) and thread and
+        handed back on every later call: a kernel that needs one allocates on its first call only.  The
+        contents are garbage on entry; ``tag`` keeps two kernels that may be live together apart."""
+        pool = self._scratch.__dict__.setdefault("pool", {})
+        k = (tag, tuple(shape), numpy.dtype(dtype).str)
+        a = pool.get(k)
+        if a is None:
+            a = pool[k] = self.empty(shape, dtype)
+        return a
+
     @staticmethod
-    def adam_moments(g: Any, m: Any, v: Any, b1: float, b2: float) -> None:
-        """In place: m <- b1 m + (1 - b1) g; v <- b2 v + (1 - b2) g^2."""
+    def _exact(x: Any, *scalars: Any) -> bool:
+        """Whether ``x (op) c`` stays in ``x``'s dtype for every scalar: then a kernel may work in scratch
+        buffers of that dtype and round exactly where the plain expression rounds.  (A float64 array rate on
+        float32 weights computes in float64; such calls take the plain expressions.)"""
+        return all(numpy.result_type(x, c) == x.dtype for c in scalars)
+
+    def adam_moments(self, g: Any, m: Any, v: Any, b1: float, b2: float) -> None:
+        """In place: m <- b1 m + (1 - b1) g; v <- b2 v + (1 - b2) g^2 (in one scratch buffer)."""
         m *= b1
-        m += (1 - b1) * g
         v *= b2
-        v += (1 - b2) * (g * g)
+        if not self._exact(g, b1, b2):
+            m += (1 - b1) * g
+            v += (1 - b2) * (g * g)
+            return
+        t = self.scratch(g.shape, g.dtype, "adam")
+        self.xp.multiply(g, 1 - b1, out=t)
+        m += t
+        self.xp.multiply(g, g, out=t)
+        t *= 1 - b2
+        v += t
+
+    def sgd_update(self, w: Any, g: Any, lr: Any) -> None:
+        """In place: w <- w - lr * g."""
+        if not self._exact(g, lr):
+            w -= lr * g
+            return
+        t = self.scratch(g.shape, g.dtype, "sgd")
+        self.xp.multiply(g, lr, out=t)
+        w -= t
 
     def momentum_update(self, w: Any, g: Any, buf: Any, lr: float, decay: float, scale: float,
                         nesterov: float = 0.0, weight_decay: float = 0.0) -> None:
@@ -100,9 +136,23 @@ class ArrayBackend:
         if weight_decay:
             g = g + weight_decay * w
         buf *= decay
-        buf += scale * g if scale != 1 else g
-        step = g + nesterov * buf if nesterov else buf
-        w -= lr * step
+        if not self._exact(g, lr, scale, nesterov):
+            buf += scale * g if scale != 1 else g
+            w -= lr * (g + nesterov * buf if nesterov else buf)
+            return
+        t = self.scratch(g.shape, g.dtype, "momentum")
+        if scale != 1:
+            self.xp.multiply(g, scale, out=t)
+            buf += t
+        else:
+            buf += g
+        if nesterov:
+            self.xp.multiply(buf, nesterov, out=t)
+            self.xp.add(g, t, out=t)
+            t *= lr
+        else:
+            self.xp.multiply(buf, lr, out=t)
+        w -= t
 
     def adam_update(self, w: Any, g: Any, m: Any, v: Any, lr: float, b1: float, b2: float, eps: float,
                     step: int) -> None:
@@ -110,18 +160,36 @@ class ArrayBackend:
         self.adam_moments(g, m, v, b1, b2)
         bc1 = 1 - b1 ** step
         bc2 = 1 - b2 ** step
-        denom = self.xp.sqrt(v) / (bc2 ** 0.5)
-        denom += eps
-        w -= (lr / bc1) * (m / denom)
+        rate = lr / bc1
+        if not self._exact(v, rate, bc2, eps):
+            denom = self.xp.sqrt(v) / (bc2 ** 0.5)
+            denom += eps
+            w -= rate * (m / denom)
+            return
+        t = self.scratch(v.shape, v.dtype, "adam")
+        self.xp.sqrt(v, out=t)
+        t /= bc2 ** 0.5
+        t += eps
+        self.xp.divide(m, t, out=t)
+        t *= rate
+        w -= t
 
     def adam_update_tf(self, w: Any, g: Any, m: Any, v: Any, lr: float, b1: float, b2: float, eps: float,
                        step: int) -> None:
         """TF1/Keras Adam in place: w -= lr*sqrt(1-b2^t)/(1-b1^t) * m / (sqrt(v) + eps)."""
         self.adam_moments(g, m, v, b1, b2)
         lr_t = lr * (1 - b2 ** step) ** 0.5 / (1 - b1 ** step)
-        denom = self.xp.sqrt(v)
-        denom += eps
-        w -= lr_t * (m / denom)
+        if not self._exact(v, lr_t, eps):
+            denom = self.xp.sqrt(v)
+            denom += eps
+            w -= lr_t * (m / denom)
+            return
+        t = self.scratch(v.shape, v.dtype, "adam")
+        self.xp.sqrt(v, out=t)
+        t += eps
+        self.xp.divide(m, t, out=t)
+        t *= lr_t
+        w -= t
 
     # ----- fused pieces of gradients and losses -----------------------------------
     def erf(self, x: Any) -> Any:

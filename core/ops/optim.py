@@ -113,7 +113,7 @@ class SGD(_Update):
         if self.maximize:
             g = -g
         if not mu:
-            w -= lr * self._grad(w, g, False, self.weight_decay)
+            be.sgd_update(w, self._grad(w, g, False, self.weight_decay), lr)
             return
         buf, = slots
         if self.lr_in_buffer:
