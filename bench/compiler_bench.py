@@ -12,9 +12,10 @@ up timing the CPU's denormal slow path).  Data: ``--data-dir``, else ``$DUALFLOW
 Each thread count runs in a fresh process (OpenBLAS and OpenMP read their thread counts at import), with
 ``OMP_NUM_THREADS``/``OPENBLAS_NUM_THREADS``/``MKL_NUM_THREADS`` set and PyTorch and TensorFlow told the same.
 Columns are interleaved round by round, so machine noise hits them alike; the table gives the median step
-time in ms, its ratio to TF1, and for the static columns the Program's steps, allocations per step
-(``backend.allocations``: results the memory plan could not place) and the peak NumPy memory a step takes
-above what was live before it (tracemalloc).  Peers that are not installed are left out, with a note.
+time in ms, its ratio to TF1, for the static columns the Program's steps and allocations per step
+(``backend.allocations``: results the memory plan could not place), the plan's arena next to the bytes the
+same Program's values take run op by op, and for static and eager the peak NumPy memory a step takes above
+what was live before it (tracemalloc: PyTorch and TensorFlow allocate outside its view).  Peers that are not installed are left out, with a note.
 """
 from __future__ import annotations
 
@@ -57,24 +58,28 @@ def _make(column: str, weights: dict, in_hw: tuple, threads: int):
     return models.TorchPeer(weights, lr, in_hw, "adam")
 
 
-def _static_stats(model, x, y) -> dict:
-    """The Program's steps, allocations per warmed-up step, the plan's bytes, a step's NumPy peak."""
+def _stats(model, x, y) -> dict:
+    """A warmed-up step's NumPy peak above what was live before it; for the static columns also the
+    Program's steps, and for the optimized one allocations per step and the plan's bytes."""
     from core.program import key
-    sess = model.sess
-    be = sess._be
-    if model.optimize:
+    sess = getattr(model, "sess", None)
+    planned = getattr(model, "optimize", False)
+    if planned:
         sess._executor.audit = True     # count the unplanned results too
     model.step(x, y)
     model.step(x, y)
-    before = be.allocations
+    be = sess._be if sess is not None else None
+    before = be.allocations if be is not None else 0
     tracemalloc.start()
     tracemalloc.reset_peak()
     start = tracemalloc.get_traced_memory()[0]
     model.step(x, y)
     peak = tracemalloc.get_traced_memory()[1] - start
     tracemalloc.stop()
-    out = {"program_steps": model.program_steps(), "numpy_peak_mib": peak / 2**20}
-    if model.optimize:
+    out = {"numpy_peak_mib": peak / 2**20}
+    if sess is not None:
+        out["program_steps"] = model.program_steps()
+    if planned:
         program = max(sess._plans.values(), key=lambda p: len(p.steps))
         plan = sess._executor.plan_of(program, {key(model.x): x, key(model.y): y})
         out.update(allocs_per_step=be.allocations - before, arena_mib=plan.arena_bytes / 2**20,
@@ -118,7 +123,7 @@ def worker(args: argparse.Namespace) -> dict:
                 models_[c].loss_value(models_[c].step(x, y))    # the loss on the host: the step is done
                 times[c].append(time.perf_counter() - t)
         x, y = next_batch()
-        stats = {c: _static_stats(models_[c], x, y) for c in columns if c.startswith("static")}
+        stats = {c: _stats(models_[c], x, y) for c in ("static-unoptimized", "static", "eager")}
         result["batches"][batch] = {"median_ms": {c: float(numpy.median(times[c]) * 1e3) for c in columns},
                                     "min_ms": {c: float(numpy.min(times[c]) * 1e3) for c in columns},
                                     "steps": steps, "static": stats}
@@ -130,20 +135,22 @@ def table(results: list[dict]) -> str:
     lines = [f"# Seed-CNN training step (Adam) on the CPU, {datetime.date.today()}", "",
              f"data: {results[0]['data']}; median ms per step (ratio to TF1 where it ran); interleaved columns", ""]
     head = "| threads | batch | " + " | ".join(cols) + " | steps built -> run | allocs/step | arena / unplanned MiB " \
-           "| NumPy peak MiB (unopt / opt) |"
+           "| NumPy step peak MiB (unopt / opt / eager) |"
     lines += [head, "|" + "---|" * (head.count("|") - 1)]
     for r in results:
         for batch, b in r["batches"].items():
             med = b["median_ms"]
             tf1 = med.get("tf1")
             cells = [f"{med[c]:.2f}" + (f" ({med[c] / tf1:.2f}x)" if tf1 and c != "tf1" else "") for c in cols]
-            so, su = b["static"].get("static", {}), b["static"].get("static-unoptimized", {})
+            so, su, ea = (b["static"].get(c, {}) for c in ("static", "static-unoptimized", "eager"))
             lines.append(f"| {r['threads']} | {batch} | " + " | ".join(cells) +
                          f" | {su.get('program_steps', '?')} -> {so.get('program_steps', '?')} | {so.get('allocs_per_step', '?')}"
                          f" | {so.get('arena_mib', 0):.2f} / {so.get('unplanned_peak_mib', 0):.2f}"
-                         f" | {su.get('numpy_peak_mib', 0):.2f} / {so.get('numpy_peak_mib', 0):.2f} |")
+                         f" | {su.get('numpy_peak_mib', 0):.2f} / {so.get('numpy_peak_mib', 0):.2f}"
+                         f" / {ea.get('numpy_peak_mib', 0):.2f} |")
     so = results[0]["batches"][next(iter(results[0]["batches"]))]["static"].get("static", {})
-    lines += ["", "Ops still allocating under the plan: " + ", ".join(so.get("unlowered", [])) + ".",
+    lines += ["", "Ops without a writer under the plan (views and variable reads among them allocate nothing): "
+              + ", ".join(so.get("unlowered", [])) + ".",
               "Missing peers: " + (", ".join(c for c in COLUMNS if c not in cols) or "none") + "."]
     return "\n".join(lines) + "\n"
 
