@@ -2,7 +2,8 @@
 signature; core's Executor runs them on the chosen device.
 
 Each Program is optimized (``core.passes.optimize``: transpose folding, CSE, constant folding, dead code,
-fusion) and run by the ``PlannedExecutor`` (a memory plan per feed shapes after the first run), unless
+and on the CPU fusion) and on the CPU run by the ``PlannedExecutor`` (a memory plan per feed shapes after
+the first run), unless
 optimization is off: ``DUALFLOW_OPTIMIZE=0`` in the environment, or TF1's own switch,
 ``ConfigProto(graph_options=GraphOptions(optimizer_options=OptimizerOptions(opt_level=OptimizerOptions.L0)))``.
 The graph, its names and the values fetched are the same either way; only the Program that runs differs."""
@@ -52,9 +53,11 @@ class Session:
         self._be = backends.get_backend(self.device)
         self.state = State()            # this session's variables: two sessions on one graph never share
         self.optimize = optimization_enabled(config)
-        # The memory plan's writers are the CPU lowering; a GPU runs the optimized Program op by op.
-        planned = self.optimize and self._be.name == "cpu"
-        self._executor = (PlannedExecutor if planned else Executor)(self._be, self.state)
+        # Fusion and the memory plan are the CPU's lowering; a GPU runs the graph passes' Program op by op
+        # (lowering ``Fused`` chains to generated kernels is the GPU executor's part).
+        cpu = self._be.name == "cpu"
+        self._passes = passes.PASSES if cpu else passes.GRAPH_PASSES
+        self._executor = (PlannedExecutor if self.optimize and cpu else Executor)(self._be, self.state)
         self._plans: dict = {}          # signature -> Program
         self._unfed: dict = {}          # signature -> the placeholders its Program reads without a feed
         self._closed = False
@@ -103,7 +106,7 @@ class Session:
             built = _program.Program.build([t if isinstance(t, Tensor) else t.node for t in targets], feeds)
             # Unfed placeholders are found before optimization (dead-code elimination could hide one).
             self._unfed[sig] = [s.node for s in built.steps if isinstance(s.node.op, PlaceholderOp)]
-            program = self._plans[sig] = passes.optimize(built) if self.optimize else built
+            program = self._plans[sig] = passes.optimize(built, self._passes) if self.optimize else built
             self.plan_builds += 1
         if self._unfed[sig]:
             node = self._unfed[sig][0]

@@ -10,7 +10,6 @@ import static_api as tf
 from core import device, state
 from core.errors import FailedPreconditionError, InvalidArgumentError
 from core.executor import Executor
-from core.graph import Node, Value
 from core.op import Op
 from core.ops.state import ApplyUpdates, AssignVariable, ReadVariable
 from core.passes.transpose import fold_transposes

@@ -1,7 +1,9 @@
 """Rewrites of a Program, each a function Program -> Program that leaves the graph (and the input Program) as
 they were, and ``optimize``, the pipeline the static frontend runs.
 
-To add a pass, add it to ``PASSES`` (one line); ``optimize(program, passes=...)`` runs any other selection.
+To add a pass, add it to ``GRAPH_PASSES`` (rewrites any device runs) or ``FUSION_PASSES`` (steps the CPU
+lowering runs; a GPU lowering of ``Fused`` is the GPU executor's job): one line.  ``optimize(program,
+passes=...)`` runs any other selection.
 """
 from __future__ import annotations
 
@@ -16,16 +18,19 @@ from core.program import Program
 
 Pass = Callable[[Program], Program]
 
-# In order: cheap rewrites that expose equal or constant subgraphs first, then fusion over what is left, then
-# dead code (folding and merging leave unread steps behind).
-PASSES: tuple[Pass, ...] = (
+# In order: rewrites that expose equal or constant subgraphs first, then dead code (folding and merging leave
+# unread steps behind), then fusion over what is left.
+GRAPH_PASSES: tuple[Pass, ...] = (
     fold_transposes,
     eliminate_common,
     fold_constants,
     eliminate_dead,
+)
+FUSION_PASSES: tuple[Pass, ...] = (
     fuse_epilogues,
     fuse_elementwise,
 )
+PASSES: tuple[Pass, ...] = GRAPH_PASSES + FUSION_PASSES
 
 
 def optimize(program: Program, passes: Sequence[Pass] = PASSES) -> Program:
