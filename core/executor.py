@@ -8,6 +8,7 @@ given buffer write into one arena instead of allocating.
 """
 from __future__ import annotations
 
+import threading
 import weakref
 from typing import Any
 
@@ -91,17 +92,27 @@ class PlannedExecutor(Executor):
     those feed shapes (one plan per Program and feed shapes).  With ``audit`` on, ``backend.allocations``
     also counts each result the plan could not place and that is new memory (see ``MemoryPlan.unlowered``;
     off by default: the check costs ~4 us a step).  The fetched arrays of a planned run live in the arena:
-    they are valid until the next run of the same Program (``Session.run`` copies them out)."""
+    they are valid until the next run of the same Program in the same thread (``Session.run`` copies them
+    out).  Plans and arenas are per thread, so threads sharing a session never write into each other's
+    buffers."""
 
     MAX_PLANS = 16
 
     def __init__(self, backend: Any, state: _state.State | None = None, audit: bool = False) -> None:
         super().__init__(backend, state)
         self.audit = audit
-        self._plans: dict = {}
+        self._local = threading.local()
+
+    @property
+    def _plans(self) -> dict:
+        plans = getattr(self._local, "plans", None)
+        if plans is None:
+            plans = self._local.plans = {}
+        return plans
 
     def plan_of(self, program: Program, feeds: dict) -> memplan.MemoryPlan | None:
-        """The memory plan ``run`` uses for ``program`` with feeds of these shapes (None before its first run)."""
+        """The memory plan ``run`` uses in this thread for ``program`` with feeds of these shapes (None before
+        its first run)."""
         entry = self._plans.get(self._signature(program, feeds))
         return entry.plan if entry is not None and entry.program is program else None
 
@@ -117,9 +128,10 @@ class PlannedExecutor(Executor):
         specs: dict = {}
         result = self._execute(program, feeds, specs)
         plan = memplan.plan_memory(program, specs)
-        if len(self._plans) >= self.MAX_PLANS:
-            self._plans.pop(next(iter(self._plans)))
-        self._plans[sig] = _Planned(program, plan, self.backend.empty((plan.arena_bytes,), numpy.uint8))
+        plans = self._plans
+        if len(plans) >= self.MAX_PLANS:
+            plans.pop(next(iter(plans)))
+        plans[sig] = _Planned(program, plan, self.backend.empty((plan.arena_bytes,), numpy.uint8))
         return result
 
     def _run_planned(self, entry: _Planned, feeds: dict) -> list:

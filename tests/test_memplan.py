@@ -193,3 +193,25 @@ def test_dualflow_optimize_0_and_opt_level_l0_run_unoptimized(monkeypatch):
     np.testing.assert_array_equal(a, c)
     assert len(steps_on) < len(steps_off) and any(n.startswith("Fused(Exp+") for n in steps_on)
     assert len(steps_off) == len(steps_off2) > 1
+
+
+def test_threads_sharing_a_session_do_not_share_buffers():
+    import threading
+    x = tf.placeholder(tf.float64, (None, 256))
+    y = tf.reduce_sum(tf.nn.relu(x * 2.0 + 1.0) * x, axis=1)
+    sess = tf.Session()
+    errors = []
+
+    def work(seed):
+        rng = np.random.default_rng(seed)
+        for _ in range(40):
+            a = rng.normal(size=(64, 256))
+            got = sess.run(y, {x: a})
+            if not np.array_equal(got, (np.maximum(a * 2.0 + 1.0, 0) * a).sum(axis=1)):
+                errors.append(seed)
+    threads = [threading.Thread(target=work, args=(s,)) for s in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
