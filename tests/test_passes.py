@@ -142,7 +142,12 @@ def test_epilogue_fuses_matmul_bias_and_activation():
     assert _names(out) == ["Fused(MatMul+Add+Relu)"]
     rng = np.random.default_rng(1)
     feed = {key(x): rng.normal(size=(4, 5)), key(w): rng.normal(size=(5, 3)), key(bias): rng.normal(size=3)}
-    _same(Executor(_be()).run(out, feed), Executor(_be()).run(p, feed))
+    want = Executor(_be()).run(p, feed)
+    _same(Executor(_be()).run(out, feed), want)
+    planned = PlannedExecutor(_be())
+    for _ in range(3):      # planned, the product and its epilogue write into one arena buffer
+        _same(planned.run(out, feed), want)
+    assert planned.plan_of(out, feed).unlowered(out) == []
     # An operand that could widen the product (unknown rows against unknown rows) stops the epilogue.
     z = source(Input((None, 3)))
     q = Program.build([core.add(core.matmul(x, w), z)], {key(x), key(w), key(z)})
