@@ -16,6 +16,7 @@ import numpy
 
 from backends.errors import OpError
 from core import state as _state
+from core import lowering
 from core.passes import memplan
 from core.program import Key, Program
 
@@ -75,16 +76,20 @@ def _root(a: Any) -> Any:
 
 
 class _Planned:
-    """A Program's memory plan for one set of feed shapes, with its arena's views."""
+    """A Program's memory plan for one set of feed shapes, with its arena's views, and each step as the
+    executor runs it: (input keys, bound writer or None, output buffer, output key, node, op, keys to drop)."""
 
-    def __init__(self, program: Program, plan: memplan.MemoryPlan, arena: Any) -> None:
+    def __init__(self, program: Program, plan: memplan.MemoryPlan, arena: Any, xp: Any) -> None:
         self.program, self.plan, self.arena = program, plan, arena
-        self.buffers = memplan.views(arena, plan)
-        steps = program.steps
-        self.out = [self.buffers[(id(s.node), 0)] if w is not None else None for s, w in zip(steps, plan.writers)]
+        buffers = memplan.views(arena, plan)
+        self.steps = []
+        for i, (s, w) in enumerate(zip(program.steps, plan.writers)):
+            k = (id(s.node), 0)
+            bound = lowering.bind(w, s.op, xp) if w is not None else None
+            self.steps.append((s.ins, bound, buffers.get(k), k, s.node, s.op, program.release.get(i, ())))
         # For each unplanned step, the root buffers its outputs had last run: a buffer seen again (a variable,
         # a constant) is not a new allocation; weak, so a freed one is never mistaken for a live one.
-        self.seen: list = [None] * len(steps)
+        self.seen: list = [None] * len(program.steps)
 
 
 class PlannedExecutor(Executor):
@@ -131,7 +136,7 @@ class PlannedExecutor(Executor):
         plans = self._plans
         if len(plans) >= self.MAX_PLANS:
             plans.pop(next(iter(plans)))
-        plans[sig] = _Planned(program, plan, self.backend.empty((plan.arena_bytes,), numpy.uint8))
+        plans[sig] = _Planned(program, plan, self.backend.empty((plan.arena_bytes,), numpy.uint8), self.backend.xp)
         return result
 
     def _run_planned(self, entry: _Planned, feeds: dict) -> list:
@@ -139,31 +144,28 @@ class PlannedExecutor(Executor):
         self._check_feeds(program, feeds)
         be = self.backend
         values = dict(feeds)
-        release = program.release
-        writers, bufs, seen, audit = entry.plan.writers, entry.out, entry.seen, self.audit
+        seen, audit = entry.seen, self.audit
+        node = None
         with _state.activate(self.state):
-            for i, step in enumerate(program.steps):
-                node = step.node
-                args = [values[k] for k in step.ins]
-                write = writers[i]
-                try:
+            try:
+                for i, (ins, write, out, k, node, op, release) in enumerate(entry.steps):
+                    args = [values[x] for x in ins]
                     if write is not None:
-                        out = bufs[i]
-                        write(be, out, *args)
-                        values[(id(node), 0)] = out
+                        write(*args, out=out)
+                        values[k] = out
                     else:
-                        outs = step.op.forward(be, *args)
+                        outs = op.forward(be, *args)
                         if type(outs) is not tuple:
                             outs = (outs,)
                         for j, o in enumerate(outs):
                             values[(id(node), j)] = o
                         if audit and outs:
                             seen[i] = self._count(outs, args, seen[i])
-                except OpError as exc:
-                    _name(exc, node)
-                    raise
-                for k in release.get(i, ()):
-                    values.pop(k, None)
+                    for x in release:
+                        values.pop(x, None)
+            except OpError as exc:
+                _name(exc, node)
+                raise
         return [None if k is None else values[program.resolve(k)] for k in program.fetches]
 
     def _count(self, outs: tuple, args: list, before: list | None) -> list:

@@ -9,6 +9,7 @@ running their ``forward`` and allocating; ``writer`` is the one list of what is 
 """
 from __future__ import annotations
 
+import functools
 from typing import Any, Callable, Sequence
 
 import numpy
@@ -16,7 +17,7 @@ import numpy
 from core.ops import elementwise as ew
 from core.ops import linalg, loss, nn, reduce, shape
 
-Writer = Callable[..., None]        # writer(xp, op, out, *arrays) -> None
+Writer = Callable[..., None]        # writer(xp, op, *arrays, out=buffer) -> None
 
 
 def _bias(op: nn.BiasAdd, x: Any, b: Any) -> Any:
@@ -25,7 +26,7 @@ def _bias(op: nn.BiasAdd, x: Any, b: Any) -> Any:
     return b.reshape(shape)
 
 
-def _scalar(xp: Any, op: ew.Scalar, out: Any, x: Any) -> None:
+def _scalar(xp: Any, op: ew.Scalar, x: Any, *, out: Any) -> None:
     c = x.dtype.type(op.c)
     k = op.kind
     if k == "add":
@@ -40,36 +41,36 @@ def _scalar(xp: Any, op: ew.Scalar, out: Any, x: Any) -> None:
         raise NotImplementedError("Scalar pow has no writer")
 
 
-def _div(xp: Any, op: Any, out: Any, x: Any, y: Any) -> None:
+def _div(xp: Any, op: Any, x: Any, y: Any, *, out: Any) -> None:
     (xp.true_divide if x.dtype.kind == "f" else xp.floor_divide)(x, y, out=out)
 
 
-def _relu_grad(xp: Any, op: Any, out: Any, g: Any, y: Any) -> None:
+def _relu_grad(xp: Any, op: Any, g: Any, y: Any, *, out: Any) -> None:
     # g * (y > 0) with the mask in ``out`` itself (bool -> float is exact): no mask array of its own.
     xp.greater(y, 0, out=out)
     xp.multiply(g, out, out=out)
 
 
-def _matmul(xp: Any, op: linalg.MatMul, out: Any, a: Any, b: Any) -> None:
+def _matmul(xp: Any, op: linalg.MatMul, a: Any, b: Any, *, out: Any) -> None:
     xp.matmul(a.swapaxes(-1, -2) if op.transpose_a else a, b.swapaxes(-1, -2) if op.transpose_b else b, out=out)
 
 
-def _reduce(xp: Any, op: reduce.Reduce, out: Any, x: Any) -> None:
+def _reduce(xp: Any, op: reduce.Reduce, x: Any, *, out: Any) -> None:
     getattr(xp, op.fn)(x, axis=reduce.norm_axes(op, op.axes, x.ndim), keepdims=op.keepdims, out=out)
 
 
-def _bias_grad(xp: Any, op: nn.BiasAddGrad, out: Any, g: Any) -> None:
+def _bias_grad(xp: Any, op: nn.BiasAddGrad, g: Any, *, out: Any) -> None:
     axis = op.axis % g.ndim
     xp.sum(g, axis=tuple(a for a in range(g.ndim) if a != axis), out=out)
 
 
-def _sum_to_like(xp: Any, op: Any, out: Any, x: Any, like: Any) -> None:
+def _sum_to_like(xp: Any, op: Any, x: Any, like: Any, *, out: Any) -> None:
     lead = x.ndim - like.ndim
     axes = tuple(range(lead)) + tuple(i + lead for i, s in enumerate(like.shape) if s == 1 and x.shape[i + lead] != 1)
     xp.sum(x, axis=axes, keepdims=True, out=out.reshape([1] * lead + list(like.shape)))
 
 
-def _reduce_grad(xp: Any, op: reduce.ReduceGrad, out: Any, g: Any, x: Any) -> None:
+def _reduce_grad(xp: Any, op: reduce.ReduceGrad, g: Any, x: Any, *, out: Any) -> None:
     axes = reduce.norm_axes(op, op.axes, x.ndim)
     if not op.keepdims:
         g = xp.expand_dims(g, axes)
@@ -82,23 +83,28 @@ def _reduce_grad(xp: Any, op: reduce.ReduceGrad, out: Any, g: Any, x: Any) -> No
         xp.copyto(out, g)
 
 
-def _where(xp: Any, op: Any, out: Any, c: Any, x: Any, y: Any) -> None:
+def _where(xp: Any, op: Any, c: Any, x: Any, y: Any, *, out: Any) -> None:
     xp.copyto(out, y)
     xp.copyto(out, x, where=c)
 
 
+# Primitives that are one ufunc call: bound to the array module, the writer is the ufunc itself.
+_UFUNCS: dict[type, str] = {
+    ew.Add: "add", ew.Sub: "subtract", ew.Mul: "multiply", ew.Maximum: "maximum", ew.Minimum: "minimum",
+    ew.Neg: "negative", ew.Exp: "exp", ew.Log: "log", ew.Sqrt: "sqrt", ew.Abs: "absolute", ew.Tanh: "tanh",
+}
+
+
 def _ufunc(name: str) -> Writer:
-    return lambda xp, op, out, *args: getattr(xp, name)(*args, out=out)
+    return lambda xp, op, *args, out: getattr(xp, name)(*args, out=out)
 
 
 # Elementwise writers that read each operand only at its own element, so any chain of them may run in one
 # buffer (``core.passes.fuse``) and an operand of the output's shape may be that buffer.
 ELEMENTWISE: dict[type, Writer] = {
-    ew.Add: _ufunc("add"), ew.Sub: _ufunc("subtract"), ew.Mul: _ufunc("multiply"), ew.Div: _div,
-    ew.Maximum: _ufunc("maximum"), ew.Minimum: _ufunc("minimum"), ew.Neg: _ufunc("negative"),
-    ew.Exp: _ufunc("exp"), ew.Log: _ufunc("log"), ew.Sqrt: _ufunc("sqrt"), ew.Abs: _ufunc("absolute"),
-    ew.Tanh: _ufunc("tanh"), ew.Relu: lambda xp, op, out, x: xp.maximum(x, 0, out=out),
-    ew.Scalar: _scalar, nn.BiasAdd: lambda xp, op, out, x, b: xp.add(x, _bias(op, x, b), out=out),
+    **{t: _ufunc(name) for t, name in _UFUNCS.items()}, ew.Div: _div,
+    ew.Relu: lambda xp, op, x, *, out: xp.maximum(x, 0, out=out),
+    ew.Scalar: _scalar, nn.BiasAdd: lambda xp, op, x, b, *, out: xp.add(x, _bias(op, x, b), out=out),
 }
 
 # Writers that may start a fused chain but not continue one (ReluGrad uses its output as scratch).
@@ -107,9 +113,9 @@ HEADS: dict[type, Writer] = {ew.ReluGrad: _relu_grad, linalg.MatMul: _matmul}
 _OTHERS: dict[type, Writer] = {
     **HEADS, reduce.Sum: _reduce, reduce.Mean: _reduce,
     nn.BiasAddGrad: _bias_grad, ew.SumToLike: _sum_to_like, reduce.ReduceGrad: _reduce_grad, ew.Where: _where,
-    ew.Compare: lambda xp, op, out, x, y: getattr(xp, ew.Compare.fns[op.name])(x, y, out=out),
-    ew.Cast: lambda xp, op, out, x: xp.copyto(out, x, casting="unsafe"),
-    shape.FillLike: lambda xp, op, out, x: out.fill(op.value),
+    ew.Compare: lambda xp, op, x, y, *, out: getattr(xp, ew.Compare.fns[op.name])(x, y, out=out),
+    ew.Cast: lambda xp, op, x, *, out: xp.copyto(out, x, casting="unsafe"),
+    shape.FillLike: lambda xp, op, x, *, out: out.fill(op.value),
 }
 
 # Operand positions that may share the output's buffer (the writer reads them before it writes there).
@@ -123,23 +129,35 @@ def elementwise(op: Any) -> Writer | None:
     return ELEMENTWISE.get(type(op))
 
 
-def writer(op: Any, in_specs: Sequence[tuple], out_specs: Sequence[tuple]) -> Callable[..., None] | None:
-    """``write(be, out, *arrays)``: how ``op`` writes its one output into ``out``, for inputs and output of
-    these concrete ``(shape, dtype)``; None when it cannot (it then runs ``forward`` and allocates).  A
-    primitive may bring its own ``write_into(be, out, *arrays)`` (the fused chains do)."""
+def writer(op: Any, in_specs: Sequence[tuple], out_specs: Sequence[tuple]) -> Writer | None:
+    """``write(xp, op, *arrays, out=buffer)``: how ``op`` writes its one output into a buffer, for inputs and
+    output of these concrete specs ``(shape, dtype, ...)``; None when it cannot (it then runs ``forward`` and
+    allocates).  A primitive may bring its own ``write_into(xp, *arrays, out=buffer)`` (fused chains do)."""
     if len(out_specs) != 1:
         return None
     t = type(op)
     if hasattr(op, "write_into"):
-        return op.write_into if op.can_write(in_specs, out_specs) else None
+        return _own_writer if op.can_write(in_specs, out_specs) else None
     if t is ew.SumToLike and tuple(in_specs[0][0]) == tuple(out_specs[0][0]):
         return None     # a no-op that hands back its input: nothing to write
     if t is ew.Cast and in_specs[0][1] == out_specs[0][1]:
         return None
     if t in (reduce.Sum, reduce.Mean) and numpy.dtype(in_specs[0][1]).kind != "f":
         return None     # an integer mean is float64 in NumPy: leave dtype rules to ``forward``
-    fn = elementwise(op) if t in ELEMENTWISE else _OTHERS.get(t)
-    return None if fn is None else (lambda be, out, *arrays: fn(be.xp, op, out, *arrays))
+    return elementwise(op) if t in ELEMENTWISE else _OTHERS.get(t)
+
+
+def _own_writer(xp: Any, op: Any, *arrays: Any, out: Any) -> None:
+    op.write_into(xp, *arrays, out=out)
+
+
+def bind(write: Writer, op: Any, xp: Any) -> Callable[..., None]:
+    """``write`` for ``op`` on the array module ``xp``, called as ``bound(*arrays, out=buffer)``: the ufunc
+    itself where the primitive is one (no Python frame between the executor and NumPy)."""
+    name = _UFUNCS.get(type(op))
+    if name is not None:
+        return getattr(xp, name)
+    return functools.partial(write, xp, op)
 
 
 def may_alias(op: Any) -> tuple[int, ...]:
