@@ -79,13 +79,13 @@ class _Planned:
     """A Program's memory plan for one set of feed shapes, with its arena's views, and each step as the
     executor runs it: (input keys, bound writer or None, output buffer, output key, node, op, keys to drop)."""
 
-    def __init__(self, program: Program, plan: memplan.MemoryPlan, arena: Any, xp: Any) -> None:
+    def __init__(self, program: Program, plan: memplan.MemoryPlan, arena: Any, be: Any) -> None:
         self.program, self.plan, self.arena = program, plan, arena
         buffers = memplan.views(arena, plan)
         self.steps = []
         for i, (s, w) in enumerate(zip(program.steps, plan.writers)):
             k = (id(s.node), 0)
-            bound = lowering.bind(w, s.op, xp) if w is not None else None
+            bound = lowering.bind(w, s.op, be) if w is not None else None
             self.steps.append((s.ins, bound, buffers.get(k), k, s.node, s.op, program.release.get(i, ())))
         # For each unplanned step, the root buffers its outputs had last run: a buffer seen again (a variable,
         # a constant) is not a new allocation; weak, so a freed one is never mistaken for a live one.
@@ -136,7 +136,7 @@ class PlannedExecutor(Executor):
         plans = self._plans
         if len(plans) >= self.MAX_PLANS:
             plans.pop(next(iter(plans)))
-        plans[sig] = _Planned(program, plan, self.backend.empty((plan.arena_bytes,), numpy.uint8), self.backend.xp)
+        plans[sig] = _Planned(program, plan, self.backend.empty((plan.arena_bytes,), numpy.uint8), self.backend)
         return result
 
     def _run_planned(self, entry: _Planned, feeds: dict) -> list:

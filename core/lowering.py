@@ -5,7 +5,9 @@ and the fused chains (``core.passes.fuse``).
 Each writer computes exactly what the primitive's ``forward`` computes, bit for bit (the same ufunc loops,
 only the destination differs), so a planned Program gives the unplanned one's numbers.  Primitives without
 a writer (convolution and pooling until their kernels take ``out=``, losses, softmax, gathers, views) keep
-running their ``forward`` and allocating; ``writer`` is the one list of what is lowered.
+running their ``forward`` and allocating; ``writer`` is the one list of what is lowered.  A writer gets
+the backend, so a backend kernel that takes ``out=`` is lowered by one entry in ``_OTHERS`` (for instance
+``nn.Conv2D: lambda be, op, x, w, *, out: be.conv2d(x, w, ..., out=out)``); a step has one planned output.
 """
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ import numpy
 from core.ops import elementwise as ew
 from core.ops import linalg, loss, nn, reduce, shape
 
-Writer = Callable[..., None]        # writer(xp, op, *arrays, out=buffer) -> None
+Writer = Callable[..., None]        # writer(be, op, *arrays, out=buffer) -> None: be.xp or a backend kernel
 
 
 def _bias(op: nn.BiasAdd, x: Any, b: Any) -> Any:
@@ -26,66 +28,66 @@ def _bias(op: nn.BiasAdd, x: Any, b: Any) -> Any:
     return b.reshape(shape)
 
 
-def _scalar(xp: Any, op: ew.Scalar, x: Any, *, out: Any) -> None:
+def _scalar(be: Any, op: ew.Scalar, x: Any, *, out: Any) -> None:
     c = x.dtype.type(op.c)
     k = op.kind
     if k == "add":
-        xp.add(x, c, out=out)
+        be.xp.add(x, c, out=out)
     elif k == "mul":
-        xp.multiply(x, c, out=out)
+        be.xp.multiply(x, c, out=out)
     elif k == "rsub":
-        xp.subtract(c, x, out=out)
+        be.xp.subtract(c, x, out=out)
     elif k == "rdiv":
-        xp.true_divide(c, x, out=out)
+        be.xp.true_divide(c, x, out=out)
     else:       # ``x ** c`` takes NumPy's fast paths (square, sqrt): np.power(out=) may round otherwise
         raise NotImplementedError("Scalar pow has no writer")
 
 
-def _div(xp: Any, op: Any, x: Any, y: Any, *, out: Any) -> None:
-    (xp.true_divide if x.dtype.kind == "f" else xp.floor_divide)(x, y, out=out)
+def _div(be: Any, op: Any, x: Any, y: Any, *, out: Any) -> None:
+    (be.xp.true_divide if x.dtype.kind == "f" else be.xp.floor_divide)(x, y, out=out)
 
 
-def _relu_grad(xp: Any, op: Any, g: Any, y: Any, *, out: Any) -> None:
+def _relu_grad(be: Any, op: Any, g: Any, y: Any, *, out: Any) -> None:
     # g * (y > 0) with the mask in ``out`` itself (bool -> float is exact): no mask array of its own.
-    xp.greater(y, 0, out=out)
-    xp.multiply(g, out, out=out)
+    be.xp.greater(y, 0, out=out)
+    be.xp.multiply(g, out, out=out)
 
 
-def _matmul(xp: Any, op: linalg.MatMul, a: Any, b: Any, *, out: Any) -> None:
-    xp.matmul(a.swapaxes(-1, -2) if op.transpose_a else a, b.swapaxes(-1, -2) if op.transpose_b else b, out=out)
+def _matmul(be: Any, op: linalg.MatMul, a: Any, b: Any, *, out: Any) -> None:
+    be.xp.matmul(a.swapaxes(-1, -2) if op.transpose_a else a, b.swapaxes(-1, -2) if op.transpose_b else b, out=out)
 
 
-def _reduce(xp: Any, op: reduce.Reduce, x: Any, *, out: Any) -> None:
-    getattr(xp, op.fn)(x, axis=reduce.norm_axes(op, op.axes, x.ndim), keepdims=op.keepdims, out=out)
+def _reduce(be: Any, op: reduce.Reduce, x: Any, *, out: Any) -> None:
+    getattr(be.xp, op.fn)(x, axis=reduce.norm_axes(op, op.axes, x.ndim), keepdims=op.keepdims, out=out)
 
 
-def _bias_grad(xp: Any, op: nn.BiasAddGrad, g: Any, *, out: Any) -> None:
+def _bias_grad(be: Any, op: nn.BiasAddGrad, g: Any, *, out: Any) -> None:
     axis = op.axis % g.ndim
-    xp.sum(g, axis=tuple(a for a in range(g.ndim) if a != axis), out=out)
+    be.xp.sum(g, axis=tuple(a for a in range(g.ndim) if a != axis), out=out)
 
 
-def _sum_to_like(xp: Any, op: Any, x: Any, like: Any, *, out: Any) -> None:
+def _sum_to_like(be: Any, op: Any, x: Any, like: Any, *, out: Any) -> None:
     lead = x.ndim - like.ndim
     axes = tuple(range(lead)) + tuple(i + lead for i, s in enumerate(like.shape) if s == 1 and x.shape[i + lead] != 1)
-    xp.sum(x, axis=axes, keepdims=True, out=out.reshape([1] * lead + list(like.shape)))
+    be.xp.sum(x, axis=axes, keepdims=True, out=out.reshape([1] * lead + list(like.shape)))
 
 
-def _reduce_grad(xp: Any, op: reduce.ReduceGrad, g: Any, x: Any, *, out: Any) -> None:
+def _reduce_grad(be: Any, op: reduce.ReduceGrad, g: Any, x: Any, *, out: Any) -> None:
     axes = reduce.norm_axes(op, op.axes, x.ndim)
     if not op.keepdims:
-        g = xp.expand_dims(g, axes)
+        g = be.xp.expand_dims(g, axes)
     if op.mean:
         n = 1
         for a in axes:
             n *= x.shape[a]
-        xp.true_divide(g, g.dtype.type(n), out=out)        # (g / n) broadcast: the same numbers
+        be.xp.true_divide(g, g.dtype.type(n), out=out)        # (g / n) broadcast: the same numbers
     else:
-        xp.copyto(out, g)
+        be.xp.copyto(out, g)
 
 
-def _where(xp: Any, op: Any, c: Any, x: Any, y: Any, *, out: Any) -> None:
-    xp.copyto(out, y)
-    xp.copyto(out, x, where=c)
+def _where(be: Any, op: Any, c: Any, x: Any, y: Any, *, out: Any) -> None:
+    be.xp.copyto(out, y)
+    be.xp.copyto(out, x, where=c)
 
 
 # Primitives that are one ufunc call: bound to the array module, the writer is the ufunc itself.
@@ -96,15 +98,15 @@ _UFUNCS: dict[type, str] = {
 
 
 def _ufunc(name: str) -> Writer:
-    return lambda xp, op, *args, out: getattr(xp, name)(*args, out=out)
+    return lambda be, op, *args, out: getattr(be.xp, name)(*args, out=out)
 
 
 # Elementwise writers that read each operand only at its own element, so any chain of them may run in one
 # buffer (``core.passes.fuse``) and an operand of the output's shape may be that buffer.
 ELEMENTWISE: dict[type, Writer] = {
     **{t: _ufunc(name) for t, name in _UFUNCS.items()}, ew.Div: _div,
-    ew.Relu: lambda xp, op, x, *, out: xp.maximum(x, 0, out=out),
-    ew.Scalar: _scalar, nn.BiasAdd: lambda xp, op, x, b, *, out: xp.add(x, _bias(op, x, b), out=out),
+    ew.Relu: lambda be, op, x, *, out: be.xp.maximum(x, 0, out=out),
+    ew.Scalar: _scalar, nn.BiasAdd: lambda be, op, x, b, *, out: be.xp.add(x, _bias(op, x, b), out=out),
 }
 
 # Writers that may start a fused chain but not continue one (ReluGrad uses its output as scratch).
@@ -113,9 +115,9 @@ HEADS: dict[type, Writer] = {ew.ReluGrad: _relu_grad, linalg.MatMul: _matmul}
 _OTHERS: dict[type, Writer] = {
     **HEADS, reduce.Sum: _reduce, reduce.Mean: _reduce,
     nn.BiasAddGrad: _bias_grad, ew.SumToLike: _sum_to_like, reduce.ReduceGrad: _reduce_grad, ew.Where: _where,
-    ew.Compare: lambda xp, op, x, y, *, out: getattr(xp, ew.Compare.fns[op.name])(x, y, out=out),
-    ew.Cast: lambda xp, op, x, *, out: xp.copyto(out, x, casting="unsafe"),
-    shape.FillLike: lambda xp, op, x, *, out: out.fill(op.value),
+    ew.Compare: lambda be, op, x, y, *, out: getattr(be.xp, ew.Compare.fns[op.name])(x, y, out=out),
+    ew.Cast: lambda be, op, x, *, out: be.xp.copyto(out, x, casting="unsafe"),
+    shape.FillLike: lambda be, op, x, *, out: out.fill(op.value),
 }
 
 # Operand positions that may share the output's buffer (the writer reads them before it writes there).
@@ -130,9 +132,9 @@ def elementwise(op: Any) -> Writer | None:
 
 
 def writer(op: Any, in_specs: Sequence[tuple], out_specs: Sequence[tuple]) -> Writer | None:
-    """``write(xp, op, *arrays, out=buffer)``: how ``op`` writes its one output into a buffer, for inputs and
+    """``write(be, op, *arrays, out=buffer)``: how ``op`` writes its one output into a buffer, for inputs and
     output of these concrete specs ``(shape, dtype, ...)``; None when it cannot (it then runs ``forward`` and
-    allocates).  A primitive may bring its own ``write_into(xp, *arrays, out=buffer)`` (fused chains do)."""
+    allocates).  A primitive may bring its own ``write_into(be, *arrays, out=buffer)`` (fused chains do)."""
     if len(out_specs) != 1:
         return None
     t = type(op)
@@ -147,17 +149,17 @@ def writer(op: Any, in_specs: Sequence[tuple], out_specs: Sequence[tuple]) -> Wr
     return elementwise(op) if t in ELEMENTWISE else _OTHERS.get(t)
 
 
-def _own_writer(xp: Any, op: Any, *arrays: Any, out: Any) -> None:
-    op.write_into(xp, *arrays, out=out)
+def _own_writer(be: Any, op: Any, *arrays: Any, out: Any) -> None:
+    op.write_into(be, *arrays, out=out)
 
 
-def bind(write: Writer, op: Any, xp: Any) -> Callable[..., None]:
-    """``write`` for ``op`` on the array module ``xp``, called as ``bound(*arrays, out=buffer)``: the ufunc
-    itself where the primitive is one (no Python frame between the executor and NumPy)."""
+def bind(write: Writer, op: Any, be: Any) -> Callable[..., None]:
+    """``write`` for ``op`` on backend ``be``, called as ``bound(*arrays, out=buffer)``: the ufunc itself
+    where the primitive is one (no Python frame between the executor and NumPy)."""
     name = _UFUNCS.get(type(op))
     if name is not None:
-        return getattr(xp, name)
-    return functools.partial(write, xp, op)
+        return getattr(be.xp, name)
+    return functools.partial(write, be, op)
 
 
 def may_alias(op: Any) -> tuple[int, ...]:

@@ -58,10 +58,10 @@ class Fused(Op):
             # Lay the result out as NumPy lays out an elementwise result: like its first full-size operand.
             like = next((arrays[j] for j in self._shaping if arrays[j].shape == shape), None)
             out = be.empty(shape, self.dtype) if like is None else be.empty_like(like, self.dtype)
-            self._run(be.xp, out, arrays, 0)
+            self._run(be, out, arrays, 0)
         else:
             out = self._call(0, lambda: self.ops[0].forward(be, *[arrays[j] for j in self.wiring[0]]))
-            self._run(be.xp, out, arrays, 1)
+            self._run(be, out, arrays, 1)
         return out
 
     def can_write(self, in_specs: Sequence[tuple], out_specs: Sequence[tuple]) -> bool:
@@ -75,8 +75,8 @@ class Fused(Op):
         """``forward`` returns a new buffer (its own, or the matmul's or convolution's new result)."""
         return ()
 
-    def write_into(self, xp: Any, *arrays: Any, out: Any) -> None:
-        self._run(xp, out, arrays, 0)
+    def write_into(self, be: Any, *arrays: Any, out: Any) -> None:
+        self._run(be, out, arrays, 0)
 
     def inplace_positions(self) -> tuple[int, ...]:
         """Inputs read by the head alone, at a position where the head allows it, may be the output buffer."""
@@ -87,12 +87,12 @@ class Fused(Op):
         first = self.wiring[0]
         return tuple(first[p] for p in lowering.may_alias(head) if first[p] not in later and first.count(first[p]) == 1)
 
-    def _run(self, xp: Any, out: Any, arrays: Sequence[Any], start: int) -> None:
+    def _run(self, be: Any, out: Any, arrays: Sequence[Any], start: int) -> None:
         for i in range(start, len(self.ops)):
             op = self.ops[i]
             args = [out if j < 0 else arrays[j] for j in self.wiring[i]]
             write = lowering.elementwise(op) or lowering.HEADS[type(op)]
-            self._call(i, lambda: write(xp, op, *args, out=out))
+            self._call(i, lambda: write(be, op, *args, out=out))
 
     def _call(self, i: int, fn: Callable) -> Any:
         try:
