@@ -10,7 +10,7 @@ control edge names is still made, under its own key.
 from __future__ import annotations
 
 import collections
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import numpy
 
@@ -48,6 +48,8 @@ class Fused(Op):
         # value is its operands' broadcast, wherever in the chain they enter.
         self._shaping = tuple(sorted({j for op, w in zip(self.ops, self.wiring) for p, j in enumerate(w)
                                       if j >= 0 and not (type(op) is nn.BiasAdd and p == 1)}))
+        # Each op's writer (None for an epilogue's head, which runs its forward or its own writer).
+        self._writes = [lowering.elementwise(op) or lowering.HEADS.get(type(op)) for op in self.ops]
 
     def attrs(self) -> dict:
         return {"ops": [op.name for op in self.ops], "wiring": list(self.wiring)}
@@ -60,7 +62,11 @@ class Fused(Op):
             out = be.empty(shape, self.dtype) if like is None else be.empty_like(like, self.dtype)
             self._run(be, out, arrays, 0)
         else:
-            out = self._call(0, lambda: self.ops[0].forward(be, *[arrays[j] for j in self.wiring[0]]))
+            try:
+                out = self.ops[0].forward(be, *[arrays[j] for j in self.wiring[0]])
+            except OpError as exc:
+                self._name(exc, 0)
+                raise
             self._run(be, out, arrays, 1)
         return out
 
@@ -88,19 +94,18 @@ class Fused(Op):
         return tuple(first[p] for p in lowering.may_alias(head) if first[p] not in later and first.count(first[p]) == 1)
 
     def _run(self, be: Any, out: Any, arrays: Sequence[Any], start: int) -> None:
-        for i in range(start, len(self.ops)):
-            op = self.ops[i]
-            args = [out if j < 0 else arrays[j] for j in self.wiring[i]]
-            write = lowering.elementwise(op) or lowering.HEADS[type(op)]
-            self._call(i, lambda: write(be, op, *args, out=out))
-
-    def _call(self, i: int, fn: Callable) -> Any:
+        i = start
         try:
-            return fn()
+            for i in range(start, len(self.ops)):
+                args = [out if j < 0 else arrays[j] for j in self.wiring[i]]
+                self._writes[i](be, self.ops[i], *args, out=out)
         except OpError as exc:
-            if exc.op is None:
-                exc.op = self.nodes[i]
+            self._name(exc, i)
             raise
+
+    def _name(self, exc: OpError, i: int) -> None:
+        if exc.op is None:      # the fused node that failed, as an unfused run would name it
+            exc.op = self.nodes[i]
 
 
 def _provably_fits(spine: Sequence, operand: Sequence) -> bool:
