@@ -244,3 +244,17 @@ def test_keras_seed_cnn_fits_bit_for_bit_the_same_optimized_or_not(monkeypatch):
         model.fit(x, y, epochs=1, batch_size=32, verbose=0)
         weights.append(model.get_weights() + [model.predict(x[:5], verbose=0)])
     _same(weights[1], weights[0])
+
+
+def test_aliases_stay_one_hop_through_several_passes():
+    from core.passes.transpose import fold_transposes
+    x = source(Input((2, 3)))
+    a, b = core.exp(x), core.exp(x)                                  # merged by CSE
+    c = core.transpose(core.transpose(b, (1, 0)), (1, 0))           # folded into b first
+    p = Program.build([c, b, a], {key(x)})
+    out = passes.optimize(p, [fold_transposes, cse.eliminate_common, dce.eliminate_dead])
+    assert _names(out) == ["Exp"]
+    kept = (id(out.steps[0].node), 0)         # whichever Exp ran first
+    assert out.resolve(key(c)) == out.resolve(key(b)) == out.resolve(key(a)) == kept
+    feed = {key(x): np.arange(6.0).reshape(2, 3)}
+    _same(Executor(_be()).run(out, feed), [np.exp(feed[key(x)])] * 3)
