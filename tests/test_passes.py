@@ -258,3 +258,16 @@ def test_aliases_stay_one_hop_through_several_passes():
     assert out.resolve(key(c)) == out.resolve(key(b)) == out.resolve(key(a)) == kept
     feed = {key(x): np.arange(6.0).reshape(2, 3)}
     _same(Executor(_be()).run(out, feed), [np.exp(feed[key(x)])] * 3)
+
+
+@pytest.mark.parametrize("name", [p.__name__ for p in passes.PASSES])
+def test_each_pass_leaves_its_input_program_and_the_graph_alone(name):
+    from dualflow import models
+    m = models.StaticUnoptimized(models.init_weights((8, 8), 10, 0), 0.1, (8, 8))
+    m.step(np.zeros((2, 1, 8, 8), np.float32), np.zeros(2, np.int64))
+    p = max(m.sess._plans.values(), key=lambda q: len(q.steps))
+    snapshot = [(s.node, s.op, list(s.ins)) for s in p.steps], dict(p.aliases), dict(p.release)
+    graph = [(n.op, n.inputs, list(n.outputs)) for n in (s.node for s in p.steps)]
+    dict((q.__name__, q) for q in passes.PASSES)[name](p)
+    assert ([(s.node, s.op, list(s.ins)) for s in p.steps], dict(p.aliases), dict(p.release)) == snapshot
+    assert [(n.op, n.inputs, list(n.outputs)) for n in (s.node for s in p.steps)] == graph
