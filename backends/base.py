@@ -88,15 +88,17 @@ class ArrayBackend:
         self.xp.add.at(target, index, values)
 
     def scratch(self, shape: Sequence[int], dtype: Any, tag: str) -> Any:
-        """A work buffer for a kernel's intermediate results, made once per (tag, shape, dtype) and thread and
-        handed back on every later call: a kernel that needs one allocates on its first call only.  The
-        contents are garbage on entry; ``tag`` keeps two kernels that may be live together apart."""
+        """A work buffer for a kernel's intermediate results: a view of one buffer per (tag, dtype) and thread,
+        made (or grown) when a larger one is asked for, so a kernel allocates only on its first call and the
+        pool holds no more than its largest request.  The contents are garbage on entry; ``tag`` keeps two
+        kernels that may be live together apart."""
         pool = self._scratch.__dict__.setdefault("pool", {})
-        k = (tag, tuple(shape), numpy.dtype(dtype).str)
-        a = pool.get(k)
-        if a is None:
-            a = pool[k] = self.empty(shape, dtype)
-        return a
+        k = (tag, numpy.dtype(dtype).str)
+        n = math.prod(shape)
+        flat = pool.get(k)
+        if flat is None or flat.size < n:
+            flat = pool[k] = self.empty((n,), dtype)
+        return flat[:n].reshape(shape)
 
     @staticmethod
     def _exact(x: Any, *scalars: Any) -> bool:

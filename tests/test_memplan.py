@@ -215,3 +215,15 @@ def test_threads_sharing_a_session_do_not_share_buffers():
     for t in threads:
         t.join()
     assert errors == []
+
+
+def test_kernel_scratch_is_one_buffer_per_tag_grown_to_the_largest_request():
+    be = backends.get_backend("cpu")
+    before = be.allocations
+    a = be.scratch((3, 4), np.float32, "test")
+    b = be.scratch((2,), np.float32, "test")        # smaller: a view of the same buffer, no allocation
+    assert be.allocations == before + 1 and np.shares_memory(a, b) and b.shape == (2,)
+    c = be.scratch((5, 5), np.float32, "test")      # larger: the buffer grows once
+    d = be.scratch((3, 4), np.float32, "test")
+    assert be.allocations == before + 2 and np.shares_memory(c, d) and not np.shares_memory(c, a)
+    assert not np.shares_memory(be.scratch((3, 4), np.float32, "other"), d)
