@@ -178,6 +178,20 @@ def inplace_positions(op: Any, in_specs: Sequence[tuple], out_spec: tuple) -> tu
     return tuple(i for i in may_alias(op) if i < len(in_specs) and in_specs[i] == out_spec)
 
 
+# Operands read for their shape (and dtype) alone: their memory may be reused before the step runs (the
+# array object still tells its shape), and an epilogue may hand such a reader its result, of equal shape.
+_SHAPE_ONLY: dict[type, tuple[int, ...]] = {
+    ew.SumToLike: (1,), ew.BroadcastLike: (1,), shape.ReshapeLike: (1,), reduce.ReduceGrad: (1,),
+    nn.Conv2DBackpropInput: (2,), nn.Conv2DBackpropFilter: (2,), nn.MaxPoolGrad: (2,), nn.AvgPoolGrad: (1,),
+    shape.FillLike: (0,),
+}
+
+
+def shape_only(op: Any) -> tuple[int, ...]:
+    """The operand positions ``op`` reads only for their shape and dtype."""
+    return _SHAPE_ONLY.get(type(op), ())
+
+
 # Primitives left unlowered whose outputs may be (views of) only some of their inputs: the data operand and
 # never an operand read for its shape (``like``), or none at all for the kernels that always return new
 # arrays.  Any other primitive may hand back any input (an identity, a same-dtype cast, a view).

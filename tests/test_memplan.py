@@ -227,3 +227,23 @@ def test_kernel_scratch_is_one_buffer_per_tag_grown_to_the_largest_request():
     d = be.scratch((3, 4), np.float32, "test")
     assert be.allocations == before + 2 and np.shares_memory(c, d) and not np.shares_memory(c, a)
     assert not np.shares_memory(be.scratch((3, 4), np.float32, "other"), d)
+
+
+def test_a_read_of_the_shape_alone_does_not_keep_a_buffer():
+    from core.ops.elementwise import SumToLike
+    x = source(Input((1000,)))
+    a = core.exp(x)
+    total = core.sum(a)                             # a's last data read
+    t = core.tanh(core.neg(x))
+    f = core.apply(SumToLike(), t, a)               # a's shape only
+    p = Program.build([total, f], {key(x)})
+    feed = {key(x): np.linspace(-1, 1, 1000)}
+    ex = PlannedExecutor(_be())
+    want = Executor(_be()).run(p, feed)
+    for _ in range(3):
+        got = ex.run(p, feed)
+        np.testing.assert_array_equal(got[0], want[0])
+        np.testing.assert_array_equal(got[1], want[1])
+    plan = ex.plan_of(p, feed)
+    assert plan.lifetimes[key(a)] == (0, 1)         # made by step 0, read by the sum at step 1
+    _check_disjoint(plan)

@@ -154,6 +154,27 @@ def test_epilogue_fuses_matmul_bias_and_activation():
     assert _names(fuse.fuse_epilogues(q)) == ["MatMul", "Add"]
 
 
+def test_epilogue_hands_shape_readers_its_result_or_ends_before_an_early_one():
+    from core.ops.elementwise import SumToLike
+    x, w, b, z = (source(Input(s)) for s in ((None, 5), (5, 3), (3,), (None, 3)))
+    fed = {key(x), key(w), key(b), key(z)}
+    rng = np.random.default_rng(3)
+    feed = {key(x): rng.normal(size=(4, 5)), key(w): rng.normal(size=(5, 3)), key(b): rng.normal(size=3),
+            key(z): rng.normal(size=(4, 3))}
+    for late in (True, False):
+        m = core.matmul(x, w)
+        r = core.relu(core.add(m, b))
+        shaped = core.apply(SumToLike(), core.exp(z), m)       # reads the product's shape alone
+        p = Program.build([r, shaped] if late else [shaped, r], fed)
+        out = fuse.fuse_epilogues(p)
+        if late:    # the reader comes after the chain: it reads the (same-shaped) result instead
+            assert _names(out) == ["Fused(MatMul+Add+Relu)", "Exp", "SumToLike"]
+            assert out.steps[2].ins[1] == key(r)
+        else:       # it runs before the bias add: the product must exist then
+            assert _names(out) == ["Exp", "MatMul", "SumToLike", "Add", "Relu"]
+        _same(Executor(_be()).run(out, feed), Executor(_be()).run(p, feed))
+
+
 def test_static_seed_cnn_runs_conv_bias_relu_as_one_step_per_layer():
     from dualflow import models
     m = models.Static(models.init_weights((28, 28), 10, 0), 0.1, (28, 28))
@@ -161,6 +182,9 @@ def test_static_seed_cnn_runs_conv_bias_relu_as_one_step_per_layer():
     step = max(m.sess._plans.values(), key=lambda p: len(p.steps))
     assert _names(step).count("Fused(Conv2D+BiasAdd+Relu)") == 2
     assert "BiasAdd" not in _names(step) and "Relu" not in _names(step)
+    # The logits' matmul fuses with its bias too: its gradient reads the product's shape alone (SumToLike),
+    # and is handed the logits, of the same shape.
+    assert "Fused(MatMul+Add)" in _names(step)
 
 
 def test_a_pass_is_one_line_in_the_pipeline():

@@ -136,6 +136,7 @@ def _fuse(program: Program, heads: frozenset, grow_check: bool) -> Program:
 
     chains: dict = {}       # index of a chain's last step -> the chain's step indices
     absorbed: set = set()
+    redirect: dict = {}     # an epilogue's fused-away value -> its result, for the readers of its shape
     for i, s in enumerate(steps):
         if i in absorbed or not fusable(s, heads):
             continue
@@ -143,9 +144,10 @@ def _fuse(program: Program, heads: frozenset, grow_check: bool) -> Program:
         while True:
             cur = steps[chain[-1]]
             k = (id(cur.node), 0)
-            if k in pinned or len(readers[k]) != 1:
+            data = [(j, ps) for j, ps in readers[k] if not (grow_check and _reads_shape_only(steps[j], ps))]
+            if k in pinned or len(data) != 1:
                 break
-            j, ps = readers[k][0]
+            j, ps = data[0]
             nxt = steps[j]
             if j in absorbed or len(ps) != 1 or not fusable(nxt, MEMBERS) or nxt.node.outputs[0].dtype != cur.node.outputs[0].dtype:
                 break
@@ -156,9 +158,13 @@ def _fuse(program: Program, heads: frozenset, grow_check: bool) -> Program:
                 if tuple(nxt.node.outputs[0].shape) != tuple(spine) or not all(_provably_fits(spine, e) for e in ext):
                     break
             chain.append(j)
+        if grow_check:
+            chain = _cut_before_early_shape_readers(program, chain, readers)
         if len(chain) > 1:
             chains[chain[-1]] = chain
             absorbed.update(chain)
+            final = (id(steps[chain[-1]].node), 0)
+            redirect.update({(id(steps[c].node), 0): final for c in chain[:-1]})
     if not chains:
         return program
     out = []
@@ -166,8 +172,25 @@ def _fuse(program: Program, heads: frozenset, grow_check: bool) -> Program:
         if i in chains:
             out.append(_fused_step(program, [steps[j] for j in chains[i]]))
         elif i not in absorbed:
-            out.append(s)
+            ins = [redirect.get(k, k) for k in s.ins]
+            out.append(s if ins == s.ins else Step(s.node, s.op, ins))
     return program.rewrite(out)
+
+
+def _reads_shape_only(step: Step, positions: list) -> bool:
+    return set(positions) <= set(lowering.shape_only(step.op))
+
+
+def _cut_before_early_shape_readers(program: Program, chain: list, readers: dict) -> list:
+    """An epilogue's values read for their shape by other steps are handed the epilogue's result (of the same
+    shape) instead, which exists only once the chain has run: the longest prefix of ``chain`` whose fused-away
+    values are read by no other step before its end."""
+    steps = program.steps
+    for u in range(len(chain) - 1, 0, -1):
+        end, members = chain[u], set(chain[:u + 1])
+        if all(j > end for c in chain[:u] for j, _ in readers[(id(steps[c].node), 0)] if j not in members):
+            return chain[:u + 1]
+    return chain[:1]
 
 
 def _fused_step(program: Program, chain: list[Step]) -> Step:

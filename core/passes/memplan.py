@@ -1,9 +1,10 @@
 """The memory plan of a Program for concrete shapes: every value a step can write in place of allocating
 (``core.lowering.writer``) gets an offset in one arena, from the values' lifetimes.
 
-A value's lifetime runs from the step that makes it to the last step that reads it, or reads anything that
-may be a view of it: a step without a writer may hand back (a view of) an input, so its outputs keep their
-inputs' buffers alive.  Fetched values live to the end.  A writer whose input dies at that very step and has
+A value's lifetime runs from the step that makes it to the last step that reads its data, or reads anything
+that may be a view of it: a step without a writer may hand back (a view of) an input, so its outputs keep
+their inputs' buffers alive; a step that reads an operand's shape alone (``core.lowering.shape_only``)
+does not.  Fetched values live to the end.  A writer whose input dies at that very step and has
 the output's shape and dtype writes over it (``core.lowering.inplace_positions``).  Offsets are assigned
 greedily, largest buffer first, at the lowest address free for its whole lifetime (TFLite's "greedy by size").
 """
@@ -72,9 +73,14 @@ def plan_memory(program: Program, specs: dict[Key, tuple]) -> MemoryPlan:
     end: dict = {}          # planned value key -> last step reading it (or a view of it)
     born: dict = {}
     for i, (s, w) in enumerate(zip(steps, writers)):
-        for k in s.ins:
-            for p in owner.get(k, ()):
-                end[p] = max(end[p], i)
+        # A read of the shape alone does not need the memory (unless the step may hand that input back).
+        skip = set(lowering.shape_only(s.op))
+        if w is None:
+            skip -= set(lowering.may_share(s.op, len(s.ins)))
+        for pos, k in enumerate(s.ins):
+            if pos not in skip:
+                for p in owner.get(k, ()):
+                    end[p] = max(end[p], i)
         outs = program.outputs(s)
         if w is not None:
             k = outs[0]
