@@ -46,8 +46,11 @@ def layout(a: Any) -> tuple[int, ...] | None:
     return tuple(sorted(range(a.ndim), key=lambda ax: -abs(a.strides[ax])))
 
 
-def spec(a: Any) -> tuple:
-    """What a plan needs to know of a value: (shape, dtype, layout)."""
+def spec(a: Any) -> tuple | None:
+    """What a plan needs to know of a value: (shape, dtype, layout); None for a result that is no array (the
+    steps that make or read it are left unplanned)."""
+    if not hasattr(a, "flags"):
+        return None
     return tuple(a.shape), a.dtype, layout(a)
 
 
@@ -65,7 +68,7 @@ def plan_memory(program: Program, specs: dict[Key, tuple]) -> MemoryPlan:
     for s in steps:
         outs = [specs[k] for k in program.outputs(s)]
         ins = [specs.get(k) for k in s.ins]
-        ok = outs and all(x is not None for x in ins)
+        ok = outs and all(x is not None for x in ins + outs)
         writers.append(lowering.writer(s.op, ins, outs) if ok else None)
 
     # Which planned values each value may share memory with, and so when each planned value dies.
@@ -148,7 +151,7 @@ def _unplanned_peak(program: Program, specs: dict) -> int:
     for i, s in enumerate(program.steps):
         if not s.op.is_view:
             for k in program.outputs(s):
-                sizes[k] = _nbytes(specs[k])
+                sizes[k] = _nbytes(specs[k]) if specs.get(k) is not None else 0
                 live += sizes[k]
         peak = max(peak, live)
         for k in program.release.get(i, ()):
