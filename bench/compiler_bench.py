@@ -36,10 +36,14 @@ PEER_MODULES = {"tf1": "tensorflow", "pytorch": "torch"}
 
 
 def _data_dir(arg: str | None) -> str | None:
-    for d in (arg, os.environ.get("DUALFLOW_DATA"), os.path.join(ROOT, "..", "shared", "data", "mnist")):
-        if d and os.path.isdir(d):
-            return d
-    return None
+    """--data-dir, else $DUALFLOW_DATA (either must exist), else the shared MNIST next to the checkout."""
+    for given, origin in ((arg, "--data-dir"), (os.environ.get("DUALFLOW_DATA"), "DUALFLOW_DATA")):
+        if given:
+            if not os.path.isdir(given):
+                raise SystemExit(f"compiler_bench: {origin} {given}: no such folder")
+            return given
+    shared = os.path.join(ROOT, "..", "shared", "data", "mnist")
+    return shared if os.path.isdir(shared) else None
 
 
 def _make(column: str, weights: dict, in_hw: tuple, threads: int):
