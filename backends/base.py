@@ -7,6 +7,7 @@ right)``: the op library resolves 'same'/'valid' before calling in.
 from __future__ import annotations
 
 import math
+import threading
 from typing import Any, Sequence
 
 import numpy
@@ -29,6 +30,20 @@ class ArrayBackend:
     def __init__(self, xp: Any, device: Any) -> None:
         self.xp = xp
         self.device = device
+        # Buffers made for a step's results outside a memory plan (``empty``, and each output of a step the
+        # planned executor could not give a buffer): a warmed-up planned step should add none.
+        self.allocations = 0
+        self._scratch = threading.local()
+
+    def empty(self, shape: Sequence[int], dtype: Any) -> Any:
+        """A new uninitialized array, counted in ``allocations``."""
+        self.allocations += 1
+        return self.xp.empty(shape, dtype=dtype)
+
+    def empty_like(self, a: Any, dtype: Any) -> Any:
+        """A new uninitialized array of ``a``'s shape and memory order, counted in ``allocations``."""
+        self.allocations += 1
+        return self.xp.empty_like(a, dtype=dtype)
 
     # ----- arrays and transfers -------------------------------------------------
     def asarray(self, data: Any, dtype: Any = None) -> Any:
@@ -70,6 +85,19 @@ class ArrayBackend:
     def index_add(self, target: Any, index: Any, values: Any) -> None:
         """target[index] += values, accumulating repeated indices."""
         self.xp.add.at(target, index, values)
+
+    def scratch(self, key: tuple, shape: Sequence[int], dtype: Any) -> Any:
+        """A work buffer for a kernel's intermediate results: a view of one buffer per (key, dtype) and thread,
+        made (or grown) when a larger one is asked for, so a kernel allocates only on its first call and the
+        pool holds no more than its largest request.  The contents are garbage on entry; ``key`` keeps two
+        results that may be live together apart."""
+        pool = self._scratch.__dict__.setdefault("pool", {})
+        k = (key, numpy.dtype(dtype).str)
+        n = math.prod(shape)
+        flat = pool.get(k)
+        if flat is None or flat.size < n:
+            flat = pool[k] = self.empty((n,), dtype)
+        return flat[:n].reshape(shape)
 
     # ----- fused pieces of gradients and losses -----------------------------------
     def erf(self, x: Any) -> Any:
@@ -133,11 +161,6 @@ class ArrayBackend:
         return self.softmax_cross_entropy(z, t, keep, reduction, sparse=True)
 
     # ----- batch norm: two passes over the data each way ---------------------------------------------------
-    def scratch(self, key: tuple, shape: Sequence[int], dtype: Any) -> Any:
-        """A buffer for an intermediate result.  A backend that keeps workspaces returns the same one for the
-        same key (so a steady-state call allocates nothing); this one allocates."""
-        return self.xp.empty(tuple(shape), dtype)
-
     def _channel_dot(self, a: Any, b: Any, axes: Sequence[int]) -> Any:
         """sum(a * b) over ``axes``, keepdims, without materializing the product (einsum streams it)."""
         letters = "abcdefghijklmnopqrstuvwxyz"[:a.ndim]
@@ -177,7 +200,7 @@ class ArrayBackend:
         c = -a * gbeta / m - b * mean
         dx = xp.empty_like(x) if out is None else out
         xp.multiply(gy, a, out=dx)
-        tmp = self.scratch(("bn_grad", x.shape, x.dtype.str), x.shape, x.dtype)
+        tmp = self.scratch(("bn_grad",), x.shape, x.dtype)
         xp.multiply(x, b, out=tmp)
         dx += tmp
         dx += c

@@ -25,9 +25,6 @@ class NumpyBackend(ArrayBackend):
     def __init__(self, device: Any) -> None:
         super().__init__(numpy, device)
 
-    def scratch(self, key: tuple, shape: Any, dtype: Any) -> Any:
-        return numpy_kernels.WORKSPACES.get(key, shape, dtype)
-
     # Batch norm's channels are independent: large ones split over the kernels' threads by channel.
     @staticmethod
     def _channel_axis(x: Any, axes: Sequence[int]) -> int | None:

@@ -1,15 +1,23 @@
-"""The Executor: runs a Program on a backend against a State.
+"""The Executors: run a Program on a backend against a State.
 
 Every step is an ordinary primitive, ``op.forward(be, *arrays)``; stateful primitives (``core/ops/state.py``)
 reach the State through ``core.state.active()``, which the executor sets for the length of a run.  Each
-intermediate value is dropped after the last step that reads it.
+intermediate value is dropped after the last step that reads it.  ``PlannedExecutor`` runs a Program again
+and again with a memory plan (``core.passes.memplan``): after its first run, the steps that can write into a
+given buffer write into one arena instead of allocating.
 """
 from __future__ import annotations
 
+import threading
+import weakref
 from typing import Any
+
+import numpy
 
 from backends.errors import OpError
 from core import state as _state
+from core import lowering
+from core.passes import memplan
 from core.program import Key, Program
 
 
@@ -21,25 +29,154 @@ class Executor:
         self.state = state if state is not None else _state.State()
 
     def run(self, program: Program, feeds: dict[Key, Any]) -> list:
+        return self._execute(program, feeds, None)
+
+    @staticmethod
+    def _check_feeds(program: Program, feeds: dict) -> None:
         missing = program.fed - feeds.keys()
         if missing:
             raise KeyError(f"Executor.run: the program needs {len(missing)} fed value(s) that were not given")
+
+    def _execute(self, program: Program, feeds: dict, specs: dict | None) -> list:
+        """Run op by op; with ``specs`` given, record there each value's ``memplan.spec``."""
+        self._check_feeds(program, feeds)
         be = self.backend
         values = dict(feeds)
         release = program.release
+        if specs is not None:
+            specs.update((k, memplan.spec(a)) for k, a in feeds.items())
         with _state.activate(self.state):
             for i, step in enumerate(program.steps):
                 node = step.node
                 try:
                     outs = step.op.forward(be, *[values[k] for k in step.ins])
                 except OpError as exc:
-                    if exc.op is None:      # say which node failed, as TensorFlow's run-time errors do
-                        exc.op = node
+                    _name(exc, node)
                     raise
                 if type(outs) is not tuple:
                     outs = (outs,)
                 for j, o in enumerate(outs):
                     values[(id(node), j)] = o
+                    if specs is not None:
+                        specs[(id(node), j)] = memplan.spec(o)
                 for k in release.get(i, ()):
                     values.pop(k, None)
         return [None if k is None else values[program.resolve(k)] for k in program.fetches]
+
+
+def _name(exc: OpError, node: Any) -> None:
+    if exc.op is None:      # say which node failed, as TensorFlow's run-time errors do
+        exc.op = node
+
+
+def _root(a: Any) -> Any:
+    while isinstance(getattr(a, "base", None), numpy.ndarray):
+        a = a.base
+    return a
+
+
+class _Planned:
+    """A Program's memory plan for one set of feed shapes, with its arena's views, and each step as the
+    executor runs it: (input keys, bound writer or None, output buffer, output key, node, op, keys to drop)."""
+
+    def __init__(self, program: Program, plan: memplan.MemoryPlan, arena: Any, be: Any) -> None:
+        self.program, self.plan, self.arena = program, plan, arena
+        buffers = memplan.views(arena, plan)
+        self.steps = []
+        for i, (s, w) in enumerate(zip(program.steps, plan.writers)):
+            k = (id(s.node), 0)
+            bound = lowering.bind(w, s.op, be) if w is not None else None
+            self.steps.append((s.ins, bound, buffers.get(k), k, s.node, s.op, program.release.get(i, ())))
+        # For each unplanned step, the root buffers its outputs had last run: a buffer seen again (a variable,
+        # a constant) is not a new allocation; weak, so a freed one is never mistaken for a live one.
+        self.seen: list = [None] * len(program.steps)
+
+
+class PlannedExecutor(Executor):
+    """Runs each Program once op by op, recording the shapes of its values, then with a memory plan for
+    those feed shapes (one plan per Program and feed shapes).  With ``audit`` on, ``backend.allocations``
+    also counts each result the plan could not place and that is new memory (see ``MemoryPlan.unlowered``;
+    off by default: the check costs ~4 us a step).  The fetched arrays of a planned run live in the arena:
+    they are valid until the next run of the same Program in the same thread (``Session.run`` copies them
+    out).  Plans and arenas are per thread, so threads sharing a session never write into each other's
+    buffers."""
+
+    MAX_PLANS = 16
+
+    def __init__(self, backend: Any, state: _state.State | None = None, audit: bool = False) -> None:
+        super().__init__(backend, state)
+        self.audit = audit
+        self._local = threading.local()
+
+    @property
+    def _plans(self) -> dict:
+        plans = getattr(self._local, "plans", None)
+        if plans is None:
+            plans = self._local.plans = {}
+        return plans
+
+    def plan_of(self, program: Program, feeds: dict) -> memplan.MemoryPlan | None:
+        """The memory plan ``run`` uses in this thread for ``program`` with feeds of these shapes (None before
+        its first run)."""
+        entry = self._plans.get(self._signature(program, feeds))
+        return entry.plan if entry is not None and entry.program is program else None
+
+    @staticmethod
+    def _signature(program: Program, feeds: dict) -> tuple:
+        return id(program), tuple(sorted((k, tuple(a.shape), a.dtype.str) for k, a in feeds.items()))
+
+    def run(self, program: Program, feeds: dict[Key, Any]) -> list:
+        sig = self._signature(program, feeds)
+        entry = self._plans.get(sig)
+        if entry is not None and entry.program is program:
+            return self._run_planned(entry, feeds)
+        specs: dict = {}
+        result = self._execute(program, feeds, specs)
+        plan = memplan.plan_memory(program, specs)
+        plans = self._plans
+        if len(plans) >= self.MAX_PLANS:
+            plans.pop(next(iter(plans)))
+        plans[sig] = _Planned(program, plan, self.backend.empty((plan.arena_bytes,), numpy.uint8), self.backend)
+        return result
+
+    def _run_planned(self, entry: _Planned, feeds: dict) -> list:
+        program = entry.program
+        self._check_feeds(program, feeds)
+        be = self.backend
+        values = dict(feeds)
+        seen, audit = entry.seen, self.audit
+        node = None
+        with _state.activate(self.state):
+            try:
+                for i, (ins, write, out, k, node, op, release) in enumerate(entry.steps):
+                    args = [values[x] for x in ins]
+                    if write is not None:
+                        write(*args, out=out)
+                        values[k] = out
+                    else:
+                        outs = op.forward(be, *args)
+                        if type(outs) is not tuple:
+                            outs = (outs,)
+                        for j, o in enumerate(outs):
+                            values[(id(node), j)] = o
+                        if audit and outs:
+                            seen[i] = self._count(outs, args, seen[i])
+                    for x in release:
+                        values.pop(x, None)
+            except OpError as exc:
+                _name(exc, node)
+                raise
+        return [None if k is None else values[program.resolve(k)] for k in program.fetches]
+
+    def _count(self, outs: tuple, args: list, before: list | None) -> list:
+        """Count the outputs whose memory is new: not (a view of) an input, nor the buffer the step gave
+        last time.  Returns the weak references to remember for next time."""
+        roots = [_root(o) for o in outs]
+        inputs = {id(_root(a)) for a in args}
+        refs = []
+        for j, r in enumerate(roots):
+            old = before[j]() if before is not None else None
+            if old is not r and id(r) not in inputs:
+                self.backend.allocations += 1
+            refs.append(weakref.ref(r) if isinstance(r, numpy.ndarray) else (lambda: None))
+        return refs

@@ -67,6 +67,11 @@ class Op:
     # saves_inputs: True (all), False (none), or a tuple of the positions of the inputs it reads.
     saves_inputs: bool | tuple[int, ...] = True
     saves_outputs = False
+    # For the graph passes (core/passes): ``pure``: the outputs depend on the inputs and attributes alone, so
+    # two equal steps may be merged and a step of constants folded; ``effect``: running it changes something
+    # besides its outputs (variables, a random stream, a printout), so it runs even when nothing reads it.
+    pure = True
+    effect = False
 
     def infer(self, *inputs: Value) -> list[Spec]:
         raise NotImplementedError(f"{self.name}.infer")

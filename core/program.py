@@ -19,6 +19,16 @@ def key(v: Value) -> Key:
     return (id(v.node), v.index)
 
 
+def add_alias(aliases: dict, k: Key, to: Key) -> None:
+    """Make ``k`` name the value ``to`` holds, in place in ``aliases``, keeping every alias one hop long (those
+    that named ``k`` now name ``to``)."""
+    to = aliases.get(to, to)
+    for a, b in aliases.items():
+        if b == k:
+            aliases[a] = to
+    aliases[k] = to
+
+
 class Step:
     """One node as the Program runs it: the op (the node's own, or one a pass put in its place) and the keys
     of the values it reads; its outputs keep the node's keys, so nothing downstream changes."""
@@ -35,19 +45,21 @@ class Step:
 class Program:
     """Ordered ``steps``; ``fed`` keys (given by the caller, never computed); ``fetches`` (one key per target
     value, None for a target node); ``aliases`` (keys a pass made name another value); ``release[i]``: the
-    keys no step after step ``i`` reads, so the executor drops them there (fed and fetched values stay)."""
+    keys no step after step ``i`` reads, so the executor drops them there (fed and fetched values stay);
+    ``targets``: the ids of the nodes run for their effect (a pass never drops them)."""
 
     def __init__(self, steps: Sequence[Step], fed: Iterable[Key], fetches: Sequence[Key | None],
-                 aliases: dict | None = None) -> None:
+                 aliases: dict | None = None, targets: Iterable[int] = ()) -> None:
         self.steps = list(steps)
         self.fed = frozenset(fed)
         self.fetches = tuple(fetches)
         self.aliases = dict(aliases or {})
+        self.targets = frozenset(targets)
         last: dict = {}
         for i, step in enumerate(self.steps):
             for k in step.ins:
                 last[k] = i
-        keep = {self.resolve(k) for k in self.fetches if k is not None}
+        keep = self.kept()
         self.release: dict[int, list] = collections.defaultdict(list)
         for k, i in last.items():
             if k not in keep and k not in self.fed:
@@ -66,7 +78,20 @@ class Program:
         fetches = [key(t) if isinstance(t, Value) else None for t in targets]
         roots = [t if isinstance(t, Node) else t.node for t, k in zip(targets, fetches) if k not in fed]
         order = toposort(roots, deps)
-        return cls([Step(n, n.op, [key(v) for v in n.inputs]) for n in order], fed, fetches)
+        targets = [id(t) for t in targets if isinstance(t, Node)]
+        return cls([Step(n, n.op, [key(v) for v in n.inputs]) for n in order], fed, fetches, targets=targets)
+
+    def rewrite(self, steps: Sequence[Step], aliases: dict | None = None) -> "Program":
+        """A Program with other steps (and aliases) for the same feeds, fetches and targets: what a pass returns."""
+        return Program(steps, self.fed, self.fetches, self.aliases if aliases is None else aliases, self.targets)
+
+    def outputs(self, step: Step) -> list:
+        """The keys of the values ``step`` makes."""
+        return [(id(step.node), j) for j in range(len(step.node.outputs))]
+
+    def kept(self) -> set:
+        """The keys that must survive the run: the fetched values (after aliasing)."""
+        return {self.resolve(k) for k in self.fetches if k is not None}
 
     def resolve(self, k: Key) -> Key:
         """The key that holds value ``k`` when the Program has run (a pass may have aliased it)."""

@@ -181,7 +181,7 @@ def compare(args: argparse.Namespace, record: dict | None = None, split: dataset
     n_train = len(train.labels)
     steps = args.steps or max(1, args.epochs * n_train // args.batch_size)
     dev = device.default()
-    names = ["static", "eager"]
+    names = ["static-unoptimized", "static", "eager"]
     if args.peers:
         found, missing = _available_peers()
         names += found
@@ -213,10 +213,11 @@ def compare(args: argparse.Namespace, record: dict | None = None, split: dataset
             "final_loss": r["losses"][-1],
             "heldout_accuracy": _accuracy(r["model"], held),
             "losses": r["losses"],
+            "program_steps": r["model"].program_steps() if hasattr(r["model"], "program_steps") else None,
         }
         if job is not None:
             results[fe].update(_scaling(job, fe, train, steps, args, float(numpy.median(times))))
-        if fe in models.FRONTENDS and writes:
+        if fe in ("static", "eager") and writes:      # the unoptimized column has the same graph and weights as static
             ckpt = os.path.join(args.out, f"{fe}-checkpoint.npz")
             r["model"].save(ckpt)
             dot = r["model"].to_dot(train.images[:args.batch_size], train.labels[:args.batch_size])
@@ -284,17 +285,20 @@ def _print_table(s: dict) -> None:
             ("peak RSS while it ran (MiB)", "peak_rss_mib", "{:.0f}"),
             ("GPU memory pool (MiB)", "gpu_pool_mib", "{:.1f}"), ("final training loss", "final_loss", "{:.5f}"),
             ("held-out accuracy", "heldout_accuracy", "{:.4f}"),
-            ("max |loss - static loss|", "max_loss_diff_vs_static", "{:.3g}")]
+            ("max |loss - static loss|", "max_loss_diff_vs_static", "{:.3g}"),
+            ("steps in the training Program", "program_steps", "{:d}")]
     names = list(s["frontends"])
+    w = max(12, *(len(n) + 2 for n in names))
     print(f"\ntrain: {s['train_source']}; held-out: {s['heldout_source']}; {s['device']}; batch {s['batch_size']}")
-    print(f"{'':32}" + "".join(f"{n:>12}" for n in names))
+    print(f"{'':32}" + "".join(f"{n:>{w}}" for n in names))
     for label, key, fmt in rows:
         cells = [s["frontends"][fe].get(key) for fe in names]
-        print(f"{label:32}" + "".join(f"{'n/a' if c is None else fmt.format(c):>12}" for c in cells))
+        print(f"{label:32}" + "".join(f"{'n/a' if c is None else fmt.format(c):>{w}}" for c in cells))
     if "processes" in s:
         for label, key, fmt in distributed.ROWS:
-            print(f"{label:32}" + "".join(f"{fmt.format(s['frontends'][fe][key]):>12}" for fe in names))
+            print(f"{label:32}" + "".join(f"{fmt.format(s['frontends'][fe][key]):>{w}}" for fe in names))
         print(distributed.NOTE)
+    print("(static: the graph optimized, fused and memory-planned; static-unoptimized: run node by node as built)")
     print("(peak RSS: the process's resident peak while that column trained, earlier columns' memory included)")
     print(f"largest |loss difference| between the two curves: {s['max_loss_curve_diff']:.3g} "
           f"(relative {s['max_loss_curve_rel_diff']:.3g})")
@@ -307,15 +311,16 @@ def _plot(s: dict, path: str) -> None:
     names = list(s["frontends"])
     res = s["frontends"]
     fig, (ax1, ax2, ax3) = plt.subplots(1, 3, figsize=(15, 4))
-    for fe, style in zip(names, ("-", "--", ":", "-.")):
-        ax1.plot(res[fe]["losses"], style, label=fe)
+    styles = ("-", "--", ":", "-.", (0, (3, 1, 1, 1)), (0, (1, 3)))
+    for fe, style in zip(names, styles):
+        ax1.plot(res[fe]["losses"], linestyle=style, label=fe)
     ax1.set_xlabel("step")
     ax1.set_ylabel("training loss")
     ax1.set_title(f"loss per step ({s['device']})")
     ax1.legend()
     ref = numpy.array(res["static"]["losses"])
-    for fe, style in zip(names[1:], ("--", ":", "-.")):
-        ax2.plot(numpy.array(res[fe]["losses"]) - ref, style, label=f"{fe} - static")
+    for fe, style in zip([n for n in names if n != "static"], styles[1:]):
+        ax2.plot(numpy.array(res[fe]["losses"]) - ref, linestyle=style, label=f"{fe} - static")
     ax2.axhline(0.0, color="grey", linewidth=0.5)
     ax2.set_xlabel("step")
     ax2.set_ylabel("loss difference")
@@ -458,8 +463,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="train and evaluate one frontend, save a checkpoint")
     t.add_argument("--frontend", choices=sorted(models.FRONTENDS), required=True)
     c = sub.add_parser("compare", parents=[common], epilog=SPLIT_HELP,
-                       help="train with both frontends from the same weights and batches; print a side-by-side "
-                       "table, write JSON and a PNG")
+                       help="train with both frontends (static optimized and unoptimized, eager) from the same "
+                       "weights and batches; print a side-by-side table, write JSON and a PNG")
     c.add_argument("--peers", action="store_true", help="add PyTorch and TensorFlow (when installed) as columns, "
                    "trained on the same data from the same weights")
     return p

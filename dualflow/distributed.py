@@ -120,7 +120,8 @@ class Job:
         return self.rank == 0
 
     def model_class(self, frontend: str) -> type:
-        return {"static": DataParallelStatic, "eager": DataParallelEager}[frontend]
+        return {"static": DataParallelStatic, "static-unoptimized": DataParallelStaticUnoptimized,
+                "eager": DataParallelEager}[frontend]
 
     def shard(self, idx: numpy.ndarray) -> numpy.ndarray:
         """This rank's slice of a global batch."""
@@ -182,9 +183,15 @@ class DataParallelStatic(models.Static):
         with self.graph.as_default():
             self.sess.run(hvd.broadcast_global_variables(0))
 
-    def optimizer(self, lr: float) -> Any:
+    def optimizer(self, lr: float, optimizer: str = "momentum") -> Any:
         import static_api.distribute as hvd
-        return hvd.DistributedOptimizer(super().optimizer(lr))
+        return hvd.DistributedOptimizer(super().optimizer(lr, optimizer))
+
+
+class DataParallelStaticUnoptimized(DataParallelStatic):
+    """The data-parallel static seed CNN with graph optimization off (the compare job's third column)."""
+
+    optimize = False
 
 
 class DataParallelEager(models.Eager):

@@ -1,8 +1,9 @@
 """The seed CNN in each frontend (and in PyTorch and TensorFlow, as peers) from one set of initial weights.
 
 conv 1->32 (3x3, pad 1), ReLU, max-pool 2; conv 32->64 (3x3, pad 1), ReLU, max-pool 2; flatten; linear to
-the classes.  Every model trains with SGD and momentum 0.9, whose update is the same formula in PyTorch
-and TF1/Keras (their Adams are not), so loss curves may differ only by float32 rounding.  Frontends and
+the classes.  Every model trains with SGD and momentum 0.9 by default, whose update is the same formula in
+PyTorch and TF1/Keras (their Adams are not), so loss curves may differ only by float32 rounding;
+``optimizer="adam"`` trains with each framework's own Adam instead (the benchmarks' setting).  Frontends and
 peers are imported inside the classes, so the peers (PyTorch, TensorFlow) stay optional.
 """
 from __future__ import annotations
@@ -37,7 +38,7 @@ def tf_layouts(in_hw: tuple[int, int]) -> list:
 class Eager:
     """dualflow's eager frontend."""
 
-    def __init__(self, weights: dict, lr: float, in_hw: tuple[int, int]) -> None:
+    def __init__(self, weights: dict, lr: float, in_hw: tuple[int, int], optimizer: str = "momentum") -> None:
         import eager_api as torch
         import eager_api.nn as nn
         self.torch = torch
@@ -52,7 +53,7 @@ class Eager:
         fc = weights["fc.weight"]
         self.model.add_module("fc", nn.Linear(fc.shape[1], fc.shape[0]))
         self.model.load_state_dict({k: torch.tensor(v) for k, v in weights.items()})
-        self.opt = torch.optim.SGD(self.model.parameters(), lr=lr, momentum=0.9)
+        self.opt = _torch_optimizer(torch, self.model.parameters(), lr, optimizer)
         self.loss_fn = nn.CrossEntropyLoss()
         self.train_model = self.model       # what a training step calls (data-parallel runs wrap the model)
 
@@ -81,9 +82,12 @@ class Eager:
 
 
 class Static:
-    """dualflow's static frontend, NCHW so that it runs the very same kernels as the eager model."""
+    """dualflow's static frontend, NCHW so that it runs the very same kernels as the eager model; its session
+    optimizes the training Program (``core.passes``) unless ``optimize`` is False."""
 
-    def __init__(self, weights: dict, lr: float, in_hw: tuple[int, int]) -> None:
+    optimize = True
+
+    def __init__(self, weights: dict, lr: float, in_hw: tuple[int, int], optimizer: str = "momentum") -> None:
         import static_api as tf
         self.graph = tf.Graph()
         with self.graph.as_default():
@@ -100,16 +104,18 @@ class Static:
             self.logits = tf.matmul(h, v["fc.weight"], transpose_b=True) + v["fc.bias"]
             self.loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=self.y,
                                                                                       logits=self.logits))
-            self.train_op = self.optimizer(lr).minimize(self.loss)
+            self.train_op = self.optimizer(lr, optimizer).minimize(self.loss)
             self.pred = tf.argmax(self.logits, 1)
             self.saver = tf.train.Saver()
-            self.sess = tf.Session()
+            off = tf.ConfigProto(graph_options=tf.GraphOptions(
+                optimizer_options=tf.OptimizerOptions(opt_level=tf.OptimizerOptions.L0)))
+            self.sess = tf.Session(config=None if self.optimize else off)
             self.sess.run(tf.global_variables_initializer())
 
-    def optimizer(self, lr: float) -> Any:
+    def optimizer(self, lr: float, optimizer: str = "momentum") -> Any:
         """The graph's optimizer (data-parallel runs wrap it)."""
         import static_api as tf
-        return tf.train.MomentumOptimizer(lr, 0.9)
+        return _tf1_optimizer(tf, lr, optimizer)
 
     def step(self, x: numpy.ndarray, y: numpy.ndarray) -> Any:
         return self.sess.run([self.loss, self.train_op], {self.x: x, self.y: y})[0]
@@ -126,11 +132,21 @@ class Static:
     def to_dot(self, x: numpy.ndarray, y: numpy.ndarray) -> str:
         return self.graph.to_dot("static graph")
 
+    def program_steps(self) -> int:
+        """How many steps the session's training Program runs (after its passes, when it optimizes)."""
+        return max(len(p.steps) for p in self.sess._plans.values())
+
+
+class StaticUnoptimized(Static):
+    """The static frontend with graph optimization off: the Program runs node by node, as built."""
+
+    optimize = False
+
 
 class TorchPeer:
     """The same network in PyTorch (cuDNN on the GPU when dualflow runs on one), as a reference column."""
 
-    def __init__(self, weights: dict, lr: float, in_hw: tuple[int, int]) -> None:
+    def __init__(self, weights: dict, lr: float, in_hw: tuple[int, int], optimizer: str = "momentum") -> None:
         import torch
         self.torch = torch
         self.dev = "cuda" if device.default().type == "cuda" and torch.cuda.is_available() else "cpu"
@@ -142,7 +158,7 @@ class TorchPeer:
         with torch.no_grad():
             for p, w in zip(self.model.parameters(), weights.values()):
                 p.copy_(torch.from_numpy(w))
-        self.opt = torch.optim.SGD(self.model.parameters(), lr=lr, momentum=0.9)
+        self.opt = _torch_optimizer(torch, self.model.parameters(), lr, optimizer)
 
     def step(self, x: numpy.ndarray, y: numpy.ndarray) -> Any:
         t = self.torch
@@ -196,5 +212,56 @@ class TensorFlowPeer:
         return self.tf.argmax(self._logits(x.transpose(0, 2, 3, 1)), 1).numpy()
 
 
-FRONTENDS = {"eager": Eager, "static": Static}
+class TF1Peer:
+    """The same network in TensorFlow 2's TF1 mode (``tf.compat.v1``: a graph and a Session, NHWC), as a
+    reference for the static frontend; ``threads`` sets its intra- and inter-op pools."""
+
+    def __init__(self, weights: dict, lr: float, in_hw: tuple[int, int], optimizer: str = "momentum",
+                 threads: int = 0) -> None:
+        import tensorflow as tf
+        v1 = tf.compat.v1
+        vals = interop.convert(list(weights.values()), tf_layouts(in_hw), "to_tf")
+        self.graph = tf.Graph()
+        with self.graph.as_default():
+            self.x = v1.placeholder(tf.float32, (None, in_hw[0], in_hw[1], 1))
+            self.y = v1.placeholder(tf.int64, (None,))
+            w1, b1, w2, b2, wf, bf = [tf.Variable(a) for a in vals]
+            h = tf.nn.max_pool2d(tf.nn.relu(tf.nn.conv2d(self.x, w1, 1, "SAME") + b1), 2, 2, "VALID")
+            h = tf.nn.max_pool2d(tf.nn.relu(tf.nn.conv2d(h, w2, 1, "SAME") + b2), 2, 2, "VALID")
+            logits = tf.matmul(tf.reshape(h, (-1, vals[4].shape[0])), wf) + bf
+            self.loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=self.y, logits=logits))
+            self.train_op = _tf1_optimizer(v1, lr, optimizer).minimize(self.loss)
+            self.pred = tf.argmax(logits, 1)
+            config = v1.ConfigProto(intra_op_parallelism_threads=threads, inter_op_parallelism_threads=threads)
+            self.sess = v1.Session(graph=self.graph, config=config)
+            self.sess.run(v1.global_variables_initializer())
+
+    def step(self, x: numpy.ndarray, y: numpy.ndarray) -> Any:
+        return self.sess.run([self.loss, self.train_op], {self.x: x.transpose(0, 2, 3, 1), self.y: y})[0]
+
+    def loss_value(self, loss: Any) -> float:
+        return float(loss)
+
+    def predict(self, x: numpy.ndarray) -> numpy.ndarray:
+        return self.sess.run(self.pred, {self.x: x.transpose(0, 2, 3, 1)})
+
+
+def _torch_optimizer(torch: Any, params: Any, lr: float, optimizer: str) -> Any:
+    if optimizer == "adam":
+        return torch.optim.Adam(params, lr=lr)
+    if optimizer == "momentum":
+        return torch.optim.SGD(params, lr=lr, momentum=0.9)
+    raise ValueError(f"optimizer must be 'momentum' or 'adam', got {optimizer!r}")
+
+
+def _tf1_optimizer(train_module: Any, lr: float, optimizer: str) -> Any:
+    """TF1's optimizer from ``tf.train`` (dualflow's static_api, or TensorFlow's ``tf.compat.v1``)."""
+    if optimizer == "adam":
+        return train_module.train.AdamOptimizer(lr)
+    if optimizer == "momentum":
+        return train_module.train.MomentumOptimizer(lr, 0.9)
+    raise ValueError(f"optimizer must be 'momentum' or 'adam', got {optimizer!r}")
+
+
+FRONTENDS = {"eager": Eager, "static": Static, "static-unoptimized": StaticUnoptimized}
 PEERS = {"pytorch": (TorchPeer, "torch"), "tensorflow": (TensorFlowPeer, "tensorflow")}

@@ -1,5 +1,6 @@
 """``tf.ConfigProto``, ``GPUOptions``, ``GraphOptions``, ``RunOptions``, ``RunMetadata``: accepted so TF1
-programs run unchanged; the settings do not change how dualflow runs (one device, no tracing).  As TF's
+programs run unchanged; the settings do not change how dualflow runs (one device, no tracing), except
+``OptimizerOptions(opt_level=L0)``, which runs the session's graph without optimization, as in TF.  As TF's
 protobufs, they take their fields as keywords and refuse unknown ones."""
 from __future__ import annotations
 

@@ -195,6 +195,7 @@ class _Source(Op):
 
 class PlaceholderOp(_Source):
     name = "Placeholder"
+    pure = False        # a value the caller feeds, never a constant
 
     def __init__(self, shape: Sequence[int | None] | None, dtype: Any) -> None:
         # Graphs here need a rank, so a placeholder made without a shape is a scalar (TF1 scripts use these

@@ -406,6 +406,7 @@ class PrintOp(Op):
 
     name = "Print"
     saves_inputs = False
+    pure, effect = False, True
 
     def __init__(self, message: str, first_n: int, summarize: int) -> None:
         self.message, self.first_n, self.summarize, self.count = message, first_n, summarize, 0
@@ -429,6 +430,7 @@ class PrintV2Op(Op):
 
     name = "PrintV2"
     differentiable = False
+    pure, effect = False, True
 
     def __init__(self, parts: list, sep: str, end: str, stream: Any, summarize: int) -> None:
         self.parts, self.sep, self.end, self.stream, self.summarize = parts, sep, end, stream, summarize

@@ -1,8 +1,16 @@
 """``tf.Session``: owns a State (the variables' values) and a cache of Programs, one per (fetches, feeds)
-signature; core's Executor runs them on the chosen device."""
+signature; core's Executor runs them on the chosen device.
+
+Each Program is optimized (``core.passes.optimize``: transpose folding, CSE, constant folding, dead code,
+and on the CPU fusion) and on the CPU run by the ``PlannedExecutor`` (a memory plan per feed shapes after
+the first run), unless
+optimization is off: ``DUALFLOW_OPTIMIZE=0`` in the environment, or TF1's own switch,
+``ConfigProto(graph_options=GraphOptions(optimizer_options=OptimizerOptions(opt_level=OptimizerOptions.L0)))``.
+The graph, its names and the values fetched are the same either way; only the Program that runs differs."""
 from __future__ import annotations
 
 import contextlib
+import os
 from typing import Any, Iterator
 
 import numpy
@@ -10,11 +18,12 @@ import numpy
 import backends
 from core import device as _device
 from core import program as _program
-from core.executor import Executor
+from core import passes
+from core.executor import Executor, PlannedExecutor
 from core.graph import Node
-from core.passes.transpose import fold_transposes
 from core.state import State
 from static_api import errors
+from static_api.config import OptimizerOptions
 from static_api.graph import Graph, Operation, PlaceholderOp, Tensor, get_default_graph, session_stack
 
 
@@ -43,7 +52,12 @@ class Session:
         self.device = _device.default()
         self._be = backends.get_backend(self.device)
         self.state = State()            # this session's variables: two sessions on one graph never share
-        self._executor = Executor(self._be, self.state)
+        self.optimize = optimization_enabled(config)
+        # Fusion and the memory plan are the CPU's lowering; a GPU runs the graph passes' Program op by op
+        # (lowering ``Fused`` chains to generated kernels is the GPU executor's part).
+        cpu = self._be.name == "cpu"
+        self._passes = passes.PASSES if cpu else passes.GRAPH_PASSES
+        self._executor = (PlannedExecutor if self.optimize and cpu else Executor)(self._be, self.state)
         self._plans: dict = {}          # signature -> Program
         self._unfed: dict = {}          # signature -> the placeholders its Program reads without a feed
         self._closed = False
@@ -90,8 +104,9 @@ class Session:
         program = self._plans.get(sig)
         if program is None:
             built = _program.Program.build([t if isinstance(t, Tensor) else t.node for t in targets], feeds)
-            program = self._plans[sig] = fold_transposes(built)
-            self._unfed[sig] = [s.node for s in program.steps if isinstance(s.node.op, PlaceholderOp)]
+            # Unfed placeholders are found before optimization (dead-code elimination could hide one).
+            self._unfed[sig] = [s.node for s in built.steps if isinstance(s.node.op, PlaceholderOp)]
+            program = self._plans[sig] = passes.optimize(built, self._passes) if self.optimize else built
             self.plan_builds += 1
         if self._unfed[sig]:
             node = self._unfed[sig][0]
@@ -139,6 +154,15 @@ class Session:
         if len(shape) != arr.ndim or any(s is not None and s != a for s, a in zip(shape, arr.shape)):
             raise ValueError(f"Cannot feed value of shape {arr.shape} for Tensor '{t.name}', which has shape {shape}")
         return self._be.asarray(arr.astype(t.dtype, copy=False))
+
+
+def optimization_enabled(config: Any = None) -> bool:
+    """Whether a session optimizes its Programs: yes, unless ``DUALFLOW_OPTIMIZE=0`` or the config asks for
+    TF1's ``OptimizerOptions.L0`` (no graph optimizations)."""
+    if os.environ.get("DUALFLOW_OPTIMIZE", "1").strip() in ("0", "false", "False", "off"):
+        return False
+    level = getattr(getattr(getattr(config, "graph_options", None), "optimizer_options", None), "opt_level", None)
+    return level != OptimizerOptions.L0
 
 
 class InteractiveSession(Session):

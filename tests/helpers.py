@@ -1,12 +1,15 @@
 """Shared test data: MNIST from ``$DUALFLOW_DATA`` (read once, when the tests start: conftest then unsets it so
 that other tests see the bundled default), else the shared MNIST test set next to the repository, split as the
-CLI splits it (the shared t10k: 8,000 / 2,000)."""
+CLI splits it (the shared t10k: 8,000 / 2,000); graph sources for core-level tests."""
 import importlib.util
 import os
 
+import numpy as np
 import pytest
 
-from core import datasets
+from core import datasets, device
+from core.graph import Node, Value
+from core.op import Op
 
 SHARED_MNIST = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "mnist")
 MNIST_DIR = os.environ.get("DUALFLOW_DATA") or SHARED_MNIST
@@ -41,7 +44,6 @@ def read_scalars(folder):
     import glob
     import struct
 
-    import numpy as np
     from tensorboardX.proto import event_pb2
 
     found = {}
@@ -61,3 +63,40 @@ def read_scalars(folder):
                     continue
                 found.setdefault(v.tag, []).append((event.step, float(value)))
     return found
+
+
+class Input(Op):
+    """A source the caller feeds (core has no placeholder of its own)."""
+
+    name = "Input"
+    differentiable = False
+    pure = False
+
+    def __init__(self, shape, dtype=np.float64):
+        self.shape, self.dtype = shape, np.dtype(dtype)
+
+    def infer(self):
+        return [(self.shape, self.dtype)]
+
+
+class Const(Op):
+    """A constant source (a pure op without inputs, as a graph constant)."""
+
+    name = "Const"
+    differentiable = False
+
+    def __init__(self, array):
+        self.array = np.asarray(array)
+
+    def infer(self):
+        return [(self.array.shape, self.array.dtype)]
+
+    def forward(self, be):
+        return self.array
+
+
+def source(op):
+    """The output of a new source node running ``op`` (or the node itself for an op without outputs)."""
+    node = Node(op, ())
+    node.outputs = [Value._wrap(None, s, d, device.default(), node, i) for i, (s, d) in enumerate(op.infer())]
+    return node.outputs[0] if node.outputs else node

@@ -40,6 +40,12 @@ def test_compare_small_subset_writes_json_png_and_curves_agree(tmp_path):
     assert summary["seed"] == 0 and summary["max_loss_curve_rel_diff"] <= 1e-4
     assert (out / "compare.png").read_bytes()[:4] == b"\x89PNG"
     assert (out / "eager-checkpoint.npz").exists() and (out / "static-checkpoint.npz").exists()
+    # The optimized static column (fused, memory-planned) trains bit for bit as the graph run node by node.
+    fe = summary["frontends"]
+    assert list(fe) == ["static-unoptimized", "static", "eager"]
+    assert fe["static-unoptimized"]["losses"] == s and fe["static-unoptimized"]["max_loss_diff_vs_static"] == 0
+    assert fe["static"]["program_steps"] < fe["static-unoptimized"]["program_steps"]
+    assert fe["eager"]["program_steps"] is None
 
 
 def test_same_seed_same_numbers_on_cpu(tmp_path):

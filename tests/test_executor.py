@@ -9,33 +9,15 @@ import core
 import static_api as tf
 from core import device, state
 from core.errors import FailedPreconditionError, InvalidArgumentError
-from core.executor import Executor
-from core.graph import Node, Value
+from core.executor import Executor, PlannedExecutor
 from core.op import Op
 from core.ops.state import ApplyUpdates, AssignVariable, ReadVariable
 from core.passes.transpose import fold_transposes
 from core.program import Program, key
+from tests.helpers import Input as _Input
+from tests.helpers import source as _source
 
 F64 = np.dtype(np.float64)
-
-
-class _Input(Op):
-    """A source the caller feeds (core has no placeholder of its own)."""
-
-    name = "Input"
-    differentiable = False
-
-    def __init__(self, shape):
-        self.shape = shape
-
-    def infer(self):
-        return [(self.shape, F64)]
-
-
-def _source(op):
-    node = Node(op, ())
-    node.outputs = [Value._wrap(None, s, d, device.default(), node, i) for i, (s, d) in enumerate(op.infer())]
-    return node.outputs[0] if node.outputs else node
 
 
 class _Remember(Op):
@@ -291,14 +273,17 @@ def test_run_time_variable_errors_name_the_same_node_as_tensorflow():
 
 
 def _recording_executor(monkeypatch):
-    """Record every Program core's Executor runs (the one executor both frontends share)."""
+    """Record every Program core's executors run (the plain one and the memory-planned one the CPU session
+    uses, a subclass of it)."""
     ran = []
-    real = Executor.run
+    for cls in (Executor, PlannedExecutor):
+        real = cls.__dict__["run"]
 
-    def run(self, program, feeds):
-        ran.append([s.op.name for s in program.steps])
-        return real(self, program, feeds)
-    monkeypatch.setattr(Executor, "run", run)
+        def run(self, program, feeds, real=real):
+            if not ran or ran[-1] is not program:
+                ran.append(program)
+            return real(self, program, feeds)
+        monkeypatch.setattr(cls, "run", run)
     return ran
 
 
@@ -317,14 +302,14 @@ def test_one_executor_runs_a_session_train_step_and_an_eager_optimizer_step(monk
             ran.clear()
             sess.run(train)
             static_w = sess.run(w)
-    assert ran and "ApplyGradients" in ran[0]
+    assert ran and "ApplyGradients" in [s.op.name for s in ran[0].steps]
     # Eager: the same step.
     p = torch.nn.Parameter(torch.tensor(w0))
     opt = torch.optim.SGD([p], lr=0.1, momentum=0.9)
     (torch.tensor(x) @ p).pow(2).sum().backward()
     ran.clear()
     opt.step()
-    assert ran == [["ApplyUpdates"]]
+    assert [[s.op.name for s in p.steps] for p in ran] == [["ApplyUpdates"]]
     # By hand: grad = 2 x^T (x w); first momentum step is w - lr * grad.
     want = w0 - 0.1 * (2 * x.T @ (x @ w0))
     np.testing.assert_allclose(static_w, want, rtol=1e-6)

@@ -426,6 +426,7 @@ class DropoutMask(Op):
     ``p`` is a number, or None when it arrives as a scalar second input (a TF1 ``keep_prob`` placeholder)."""
 
     name = "DropoutMask"
+    pure, effect = False, True      # each run draws from (and advances) the generator
     arg_names = ("x", "p")
     differentiable = False
 

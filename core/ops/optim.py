@@ -21,8 +21,26 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
+import numpy
+
 from core.graph import Value
 from core.op import Op, Spec
+
+
+def _exact(x: Any, *scalars: Any) -> bool:
+    """Whether ``x (op) c`` stays in ``x``'s dtype for every scalar ``c``: then an update may work in a scratch
+    buffer of that dtype and round exactly where the plain expression rounds.  (A float64 rate tensor on
+    float32 weights computes in float64, as the plain expression does.)"""
+    return all(numpy.result_type(x, c) == x.dtype for c in scalars)
+
+
+def _times(be: Any, x: Any, c: Any, tag: str) -> Any:
+    """``x * c``, in the backend's scratch buffer ``tag`` when that rounds the same (so a step allocates
+    nothing once warm), else as a new array."""
+    if not _exact(x, c):
+        return x * c
+    t = be.scratch((tag,), x.shape, x.dtype)
+    return be.xp.multiply(x, c, out=t)
 
 
 class _Update(Op):
@@ -35,6 +53,8 @@ class _Update(Op):
 
     def __init__(self, inplace: bool = False) -> None:
         self.inplace = inplace
+        # In place, the update writes the buffers it was given: passes must neither merge nor skip it.
+        self.pure, self.effect = not inplace, inplace
 
     @property
     def arg_names(self) -> tuple[str, ...]:       # type: ignore[override]
@@ -111,7 +131,8 @@ class SGD(_Update):
         if self.maximize:
             g = -g
         if not mu:
-            w -= lr * self._grad(w, g, False, self.weight_decay)
+            g = self._grad(w, g, False, self.weight_decay)
+            w -= _times(be, g, lr, "sgd")
             return
         buf, = slots
         if self.lr_in_buffer:
@@ -126,8 +147,16 @@ class SGD(_Update):
         # Step 1: the buffer becomes g itself (PyTorch skips the dampening then; TF1 has none).
         buf *= 0.0 if first else mu
         scale = 1.0 if first else 1 - self.dampening
-        buf += scale * g if scale != 1 else g
-        w -= lr * (g + mu * buf if self.nesterov else buf)
+        buf += _times(be, g, scale, "sgd") if scale != 1 else g
+        if not self.nesterov:
+            w -= _times(be, buf, lr, "sgd")
+        elif not _exact(g, mu, lr):
+            w -= lr * (g + mu * buf)
+        else:
+            t = _times(be, buf, mu, "sgd")
+            be.xp.add(g, t, out=t)
+            t *= lr
+            w -= t
 
 
 class Adam(_Update):
@@ -167,19 +196,37 @@ class Adam(_Update):
                 return
         m, v = slots[:2]
         m *= b1
-        m += (1 - b1) * g
+        m += _times(be, g, 1 - b1, "adam")
         v *= b2
-        v += (1 - b2) * (g * g)
+        if _exact(g, b2):
+            t = be.scratch(("adam",), g.shape, g.dtype)
+            be.xp.multiply(g, g, out=t)
+            t *= 1 - b2
+            v += t
+        else:
+            v += (1 - b2) * (g * g)
         if self.amsgrad:
             v = be.xp.maximum(slots[2], v, out=slots[2])
-        denom = be.xp.sqrt(v)
+        # w -= rate * m / denom, with denom = sqrt(v) (/ sqrt(1 - b2^t)) + eps, in the order written.
         if self.eps_hat:
-            denom += self.eps
-            w -= lr * (1 - b2 ** step) ** 0.5 / (1 - b1 ** step) * (m / denom)
+            rate, unbias = lr * (1 - b2 ** step) ** 0.5 / (1 - b1 ** step), None
         else:
-            denom /= (1 - b2 ** step) ** 0.5
+            rate, unbias = lr / (1 - b1 ** step), (1 - b2 ** step) ** 0.5
+        if not _exact(v, rate, self.eps, *(() if unbias is None else (unbias,))):
+            denom = be.xp.sqrt(v)
+            if unbias is not None:
+                denom /= unbias
             denom += self.eps
-            w -= (lr / (1 - b1 ** step)) * (m / denom)
+            w -= rate * (m / denom)
+            return
+        t = be.scratch(("adam",), v.shape, v.dtype)
+        be.xp.sqrt(v, out=t)
+        if unbias is not None:
+            t /= unbias
+        t += self.eps
+        be.xp.divide(m, t, out=t)
+        t *= rate
+        w -= t
 
 
 class RMSprop(_Update):

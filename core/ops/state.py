@@ -18,6 +18,7 @@ class ReadVariable(Op):
 
     name = "ReadVariable"
     differentiable = False
+    pure = False        # the variable changes between reads
 
     def __init__(self, key: Hashable, shape: Sequence[int], dtype: Any) -> None:
         self.key, self.shape, self.dtype = key, tuple(shape), numpy.dtype(dtype)
@@ -35,6 +36,7 @@ class AssignVariable(Op):
     name = "AssignVariable"
     arg_names = ("value",)
     differentiable = False
+    pure, effect = False, True
 
     def __init__(self, key: Hashable, shape: Sequence[int], dtype: Any, mode: str = "assign") -> None:
         if mode not in ("assign", "add", "sub"):
@@ -67,6 +69,7 @@ class ApplyUpdates(Op):
 
     name = "ApplyUpdates"
     differentiable = False
+    pure, effect = False, True
 
     def __init__(self, update: Callable, owner: Hashable, keys: Sequence[Hashable], lr: Any = None,
                  counter: Hashable | None = None) -> None:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from core.ops.shape import Transpose
-from core.program import Program, Step
+from core.program import Program, Step, add_alias
 
 
 def fold_transposes(program: Program) -> Program:
@@ -23,7 +23,7 @@ def fold_transposes(program: Program) -> Program:
             first = src.op.perm
             perm = [first[p % n] % n for p in step.op.perm]
             if perm == list(range(n)):
-                aliases[(id(step.node), 0)] = src.ins[0]
+                add_alias(aliases, (id(step.node), 0), src.ins[0])
                 continue
             step.op, step.ins = Transpose(perm), [src.ins[0]]
         made.update({(id(step.node), i): step for i in range(len(step.node.outputs))})
@@ -34,4 +34,4 @@ def fold_transposes(program: Program) -> Program:
     control = {id(c) for s in out for c in s.node.control}
     steps = [s for s in out if type(s.op) is not Transpose or id(s.node) in control
              or (id(s.node), 0) in read or (id(s.node), 0) in keep]
-    return Program(steps, fed, program.fetches, aliases)
+    return program.rewrite(steps, aliases)

@@ -1,0 +1,220 @@
+"""The CPU lowering of primitives into given buffers: how a step writes its result into ``out`` (NumPy's
+``out=``) instead of returning a new array, for the planned executor (``core.executor.PlannedExecutor``)
+and the fused chains (``core.passes.fuse``).
+
+Each writer computes exactly what the primitive's ``forward`` computes, bit for bit (the same ufunc loops,
+only the destination differs), so a planned Program gives the unplanned one's numbers.  Primitives without
+a writer (convolution and pooling until their kernels take ``out=``, losses, softmax, gathers, views) keep
+running their ``forward`` and allocating; ``writer`` is the one list of what is lowered.  A writer gets
+the backend, so a backend kernel that takes ``out=`` is lowered by one entry in ``_OTHERS`` (for instance
+``nn.Conv2D: lambda be, op, x, w, *, out: be.conv2d(x, w, ..., out=out)``); a step has one planned output.
+"""
+from __future__ import annotations
+
+import functools
+from typing import Any, Callable, Sequence
+
+import numpy
+
+from core.ops import elementwise as ew
+from core.ops import linalg, loss, nn, reduce, shape
+
+Writer = Callable[..., None]        # writer(be, op, *arrays, out=buffer) -> None: be.xp or a backend kernel
+
+
+def _bias(op: nn.BiasAdd, x: Any, b: Any) -> Any:
+    shape = [1] * x.ndim
+    shape[op.axis] = -1
+    return b.reshape(shape)
+
+
+def _scalar(be: Any, op: ew.Scalar, x: Any, *, out: Any) -> None:
+    c = x.dtype.type(op.c)
+    k = op.kind
+    if k == "add":
+        be.xp.add(x, c, out=out)
+    elif k == "mul":
+        be.xp.multiply(x, c, out=out)
+    elif k == "rsub":
+        be.xp.subtract(c, x, out=out)
+    elif k == "rdiv":
+        be.xp.true_divide(c, x, out=out)
+    else:       # ``x ** c`` takes NumPy's fast paths (square, sqrt): np.power(out=) may round otherwise
+        raise NotImplementedError("Scalar pow has no writer")
+
+
+def _div(be: Any, op: Any, x: Any, y: Any, *, out: Any) -> None:
+    (be.xp.true_divide if x.dtype.kind == "f" else be.xp.floor_divide)(x, y, out=out)
+
+
+def _relu_grad(be: Any, op: Any, g: Any, y: Any, *, out: Any) -> None:
+    # g * (y > 0) with the mask in ``out`` itself (bool -> float is exact): no mask array of its own.
+    be.xp.greater(y, 0, out=out)
+    be.xp.multiply(g, out, out=out)
+
+
+def _matmul(be: Any, op: linalg.MatMul, a: Any, b: Any, *, out: Any) -> None:
+    be.xp.matmul(a.swapaxes(-1, -2) if op.transpose_a else a, b.swapaxes(-1, -2) if op.transpose_b else b, out=out)
+
+
+def _reduce(be: Any, op: reduce.Reduce, x: Any, *, out: Any) -> None:
+    getattr(be.xp, op.fn)(x, axis=reduce.norm_axes(op, op.axes, x.ndim), keepdims=op.keepdims, out=out)
+
+
+def _bias_grad(be: Any, op: nn.BiasAddGrad, g: Any, *, out: Any) -> None:
+    axis = op.axis % g.ndim
+    be.xp.sum(g, axis=tuple(a for a in range(g.ndim) if a != axis), out=out)
+
+
+def _sum_to_like(be: Any, op: Any, x: Any, like: Any, *, out: Any) -> None:
+    lead = x.ndim - like.ndim
+    axes = tuple(range(lead)) + tuple(i + lead for i, s in enumerate(like.shape) if s == 1 and x.shape[i + lead] != 1)
+    be.xp.sum(x, axis=axes, keepdims=True, out=out.reshape([1] * lead + list(like.shape)))
+
+
+def _reduce_grad(be: Any, op: reduce.ReduceGrad, g: Any, x: Any, *, out: Any) -> None:
+    axes = reduce.norm_axes(op, op.axes, x.ndim)
+    if not op.keepdims:
+        g = be.xp.expand_dims(g, axes)
+    if op.mean:
+        n = 1
+        for a in axes:
+            n *= x.shape[a]
+        be.xp.true_divide(g, g.dtype.type(n), out=out)        # (g / n) broadcast: the same numbers
+    else:
+        be.xp.copyto(out, g)
+
+
+def _where(be: Any, op: Any, c: Any, x: Any, y: Any, *, out: Any) -> None:
+    be.xp.copyto(out, y)
+    be.xp.copyto(out, x, where=c)
+
+
+# Primitives that are one ufunc call: bound to the array module, the writer is the ufunc itself.
+_UFUNCS: dict[type, str] = {
+    ew.Add: "add", ew.Sub: "subtract", ew.Mul: "multiply", ew.Maximum: "maximum", ew.Minimum: "minimum",
+    ew.Neg: "negative", ew.Exp: "exp", ew.Log: "log", ew.Sqrt: "sqrt", ew.Abs: "absolute", ew.Tanh: "tanh",
+}
+
+
+def _ufunc(name: str) -> Writer:
+    return lambda be, op, *args, out: getattr(be.xp, name)(*args, out=out)
+
+
+# Elementwise writers that read each operand only at its own element, so any chain of them may run in one
+# buffer (``core.passes.fuse``) and an operand of the output's shape may be that buffer.
+ELEMENTWISE: dict[type, Writer] = {
+    **{t: _ufunc(name) for t, name in _UFUNCS.items()}, ew.Div: _div,
+    ew.Relu: lambda be, op, x, *, out: be.xp.maximum(x, 0, out=out),
+    ew.Scalar: _scalar, nn.BiasAdd: lambda be, op, x, b, *, out: be.xp.add(x, _bias(op, x, b), out=out),
+}
+
+def _kernel(be: Any, op: Any, *arrays: Any, out: Any) -> None:
+    """A primitive whose backend kernel takes ``out=`` (convolution, pooling): its own forward, into ``out``."""
+    op.forward(be, *arrays, out=out)
+
+
+# Writers that may start a fused chain but not continue one (ReluGrad uses its output as scratch).
+HEADS: dict[type, Writer] = {ew.ReluGrad: _relu_grad, linalg.MatMul: _matmul, nn.Conv2D: _kernel}
+
+_OTHERS: dict[type, Writer] = {
+    **HEADS, reduce.Sum: _reduce, reduce.Mean: _reduce,
+    nn.BiasAddGrad: _bias_grad, ew.SumToLike: _sum_to_like, reduce.ReduceGrad: _reduce_grad, ew.Where: _where,
+    ew.Compare: lambda be, op, x, y, *, out: getattr(be.xp, ew.Compare.fns[op.name])(x, y, out=out),
+    ew.Cast: lambda be, op, x, *, out: be.xp.copyto(out, x, casting="unsafe"),
+    shape.FillLike: lambda be, op, x, *, out: out.fill(op.value),
+    **{t: _kernel for t in (nn.Conv2DBackpropInput, nn.Conv2DBackpropFilter, nn.Conv2DTranspose, nn.AvgPool,
+                            nn.AvgPoolGrad, nn.MaxPoolGrad, nn.MaxPoolGather)},
+}
+
+# Operand positions that may share the output's buffer (the writer reads them before it writes there).
+_INPLACE: dict[type, tuple[int, ...]] = {ew.ReluGrad: (1,), nn.BiasAdd: (0,)}
+
+
+def elementwise(op: Any) -> Writer | None:
+    """The writer of an elementwise primitive that may continue a fused chain, or None."""
+    if type(op) is ew.Scalar and op.kind == "pow":
+        return None
+    return ELEMENTWISE.get(type(op))
+
+
+def writer(op: Any, in_specs: Sequence[tuple], out_specs: Sequence[tuple]) -> Writer | None:
+    """``write(be, op, *arrays, out=buffer)``: how ``op`` writes its one output into a buffer, for inputs and
+    output of these concrete specs ``(shape, dtype, ...)``; None when it cannot (it then runs ``forward`` and
+    allocates).  A primitive may bring its own ``write_into(be, *arrays, out=buffer)`` (fused chains do)."""
+    if len(out_specs) != 1:
+        return None
+    t = type(op)
+    if hasattr(op, "write_into"):
+        return _own_writer if op.can_write(in_specs, out_specs) else None
+    if t is ew.SumToLike and tuple(in_specs[0][0]) == tuple(out_specs[0][0]):
+        return None     # a no-op that hands back its input: nothing to write
+    if t is ew.Cast and in_specs[0][1] == out_specs[0][1]:
+        return None
+    if t in (reduce.Sum, reduce.Mean) and numpy.dtype(in_specs[0][1]).kind != "f":
+        return None     # an integer mean is float64 in NumPy: leave dtype rules to ``forward``
+    return elementwise(op) if t in ELEMENTWISE else _OTHERS.get(t)
+
+
+def _own_writer(be: Any, op: Any, *arrays: Any, out: Any) -> None:
+    op.write_into(be, *arrays, out=out)
+
+
+def bind(write: Writer, op: Any, be: Any) -> Callable[..., None]:
+    """``write`` for ``op`` on backend ``be``, called as ``bound(*arrays, out=buffer)``: the ufunc itself
+    where the primitive is one (no Python frame between the executor and NumPy)."""
+    name = _UFUNCS.get(type(op))
+    if name is not None:
+        return getattr(be.xp, name)
+    return functools.partial(write, be, op)
+
+
+def may_alias(op: Any) -> tuple[int, ...]:
+    """The operand positions whose buffer may also be the output's: the writer reads them before it writes."""
+    t = type(op)
+    if hasattr(op, "inplace_positions"):
+        return op.inplace_positions()
+    if t in _INPLACE:
+        return _INPLACE[t]
+    return tuple(range(len(getattr(op, "arg_names", ())))) if elementwise(op) else ()
+
+
+def inplace_positions(op: Any, in_specs: Sequence[tuple], out_spec: tuple) -> tuple[int, ...]:
+    """The inputs that may be the output's own buffer: allowed by ``may_alias``, and of the same shape, dtype
+    and memory layout (the specs compare whole)."""
+    return tuple(i for i in may_alias(op) if i < len(in_specs) and in_specs[i] == out_spec)
+
+
+# Operands read for their shape (and dtype) alone: their memory may be reused before the step runs (the
+# array object still tells its shape), and an epilogue may hand such a reader its result, of equal shape.
+_SHAPE_ONLY: dict[type, tuple[int, ...]] = {
+    ew.SumToLike: (1,), ew.BroadcastLike: (1,), shape.ReshapeLike: (1,), reduce.ReduceGrad: (1,),
+    nn.Conv2DBackpropInput: (2,), nn.Conv2DBackpropFilter: (2,), nn.MaxPoolGrad: (2,), nn.AvgPoolGrad: (1,),
+    shape.FillLike: (0,),
+}
+
+
+def shape_only(op: Any) -> tuple[int, ...]:
+    """The operand positions ``op`` reads only for their shape and dtype."""
+    return _SHAPE_ONLY.get(type(op), ())
+
+
+# Primitives left unlowered whose outputs may be (views of) only some of their inputs: the data operand and
+# never an operand read for its shape (``like``), or none at all for the kernels that always return new
+# arrays.  Any other primitive may hand back any input (an identity, a same-dtype cast, a view).
+_SHARES: dict[type, tuple[int, ...]] = {
+    ew.SumToLike: (0,), ew.BroadcastLike: (0,), shape.ReshapeLike: (0,), reduce.ReduceGrad: (0,),
+    nn.Conv2D: (), nn.Conv2DBackpropInput: (), nn.Conv2DBackpropFilter: (), nn.MaxPool: (), nn.MaxPoolGrad: (),
+    nn.AvgPool: (), nn.AvgPoolGrad: (), loss.SparseSoftmaxCrossEntropy: (), loss.SoftmaxCrossEntropy: (),
+    reduce.Softmax: (), reduce.LogSoftmax: (),
+}
+
+
+def may_share(op: Any, n_inputs: int) -> tuple[int, ...]:
+    """The inputs whose memory ``op.forward``'s outputs may share (a view, or the input itself)."""
+    t = type(op)
+    if t in _SHARES:
+        return _SHARES[t]
+    if hasattr(op, "shares"):
+        return op.shares()
+    return (0,) if op.is_view else tuple(range(n_inputs))

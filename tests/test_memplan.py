@@ -1,0 +1,254 @@
+"""The memory plan and the planned executor: offsets from lifetimes, in-place reuse, and a warmed-up step
+that allocates nothing (the backend's counter and NumPy's own tracemalloc domain both say so)."""
+import itertools
+import tracemalloc
+
+import numpy as np
+import pytest
+
+import backends
+import core
+import static_api as tf
+from core import device, passes
+from core.executor import Executor, PlannedExecutor
+from core.passes import memplan
+from core.program import Program, key
+from tests.helpers import Input, source
+
+
+def _be():
+    return backends.get_backend(device.default())
+
+
+def _check_disjoint(plan):
+    """Two planned values in use at the same step never share bytes, except a writer taking over the buffer
+    of the input that dies at that very step."""
+    items = list(plan.slots.items())
+    for (ka, (oa, sa, da, _)), (kb, (ob, sb, db, _)) in itertools.combinations(items, 2):
+        (a0, a1), (b0, b1) = plan.lifetimes[ka], plan.lifetimes[kb]
+        na, nb = int(np.prod(sa)) * da.itemsize, int(np.prod(sb)) * db.itemsize
+        if a0 <= b1 and b0 <= a1 and oa < ob + nb and ob < oa + na:
+            assert (a1 == b0 or b1 == a0) and oa == ob, (ka, kb)
+
+
+def test_plan_reuses_dead_buffers_and_writes_in_place_over_dying_inputs():
+    x = source(Input((1000,)))
+    a = core.exp(x)                 # x is fed: a gets a buffer of its own
+    b = core.neg(a)                 # a dies here: b writes over it
+    c = core.tanh(b)                # and c over b
+    d = core.scalar(core.sum(c), "mul", 2.0)
+    p = Program.build([d], {key(x)})
+    feed = {key(x): np.linspace(-1, 1, 1000)}
+    ex = PlannedExecutor(_be())
+    want = Executor(_be()).run(p, feed)
+    for _ in range(3):
+        np.testing.assert_array_equal(ex.run(p, feed)[0], want[0])
+    plan = ex.plan_of(p, feed)
+    assert plan.inplace == 3 and plan.unlowered(p) == []
+    assert plan.arena_bytes < 8000 + 2 * memplan.ALIGN      # one 8 kB buffer and a scalar
+    assert plan.unplanned_peak_bytes >= 16000               # run op by op, two arrays live at once
+    _check_disjoint(plan)
+
+
+def test_plan_keeps_a_value_alive_while_a_view_of_it_is_read():
+    x = source(Input((4, 6)))
+    a = core.exp(x)
+    v = core.reshape(a, (6, 4))     # a view of a's buffer (no writer): a lives as long as v is read
+    b = core.neg(core.exp(x))       # made while v is still to be read: must not take a's buffer
+    y = core.add(core.reshape(v, (4, 6)), b)
+    p = Program.build([y], {key(x)})
+    feed = {key(x): np.arange(24.0).reshape(4, 6) / 24}
+    ex = PlannedExecutor(_be())
+    for _ in range(3):
+        np.testing.assert_array_equal(ex.run(p, feed)[0], np.exp(feed[key(x)]) - np.exp(feed[key(x)]))
+    _check_disjoint(ex.plan_of(p, feed))
+
+
+def test_plans_are_per_feed_shape_and_fetched_values_survive_until_the_next_run():
+    x = source(Input((None, 3)))
+    y = core.exp(core.scalar(x, "mul", 2.0))
+    p = passes.optimize(Program.build([y], {key(x)}))
+    ex = PlannedExecutor(_be())
+    for n in (2, 5, 2, 5, 2):
+        got, = ex.run(p, {key(x): np.ones((n, 3))})
+        np.testing.assert_array_equal(got, np.exp(np.full((n, 3), 2.0)))
+    assert ex.plan_of(p, {key(x): np.ones((2, 3))}) is not ex.plan_of(p, {key(x): np.ones((5, 3))})
+
+
+def _mlp(batch, seed=0, optimizer=None):
+    """A two-layer MLP's loss and gradients (or, with ``optimizer``, its training step) in a TF1 graph, with
+    every activation >= 256 kB."""
+    rng = np.random.default_rng(seed)
+    g = tf.Graph()
+    with g.as_default():
+        x = tf.placeholder(tf.float64, (None, 256))
+        t = tf.placeholder(tf.float64, (None, 64))
+        w1, b1 = tf.Variable(rng.normal(size=(256, 128)) * 0.05), tf.Variable(np.zeros(128))
+        w2, b2 = tf.Variable(rng.normal(size=(128, 64)) * 0.05), tf.Variable(np.zeros(64))
+        y = tf.matmul(tf.nn.relu(tf.matmul(x, w1) + b1), w2) + b2
+        loss = tf.reduce_mean(tf.square(y - t))
+        fetches = [loss] + (tf.gradients(loss, [w1, b1, w2, b2]) if optimizer is None else
+                            [optimizer.minimize(loss)])
+        sess = tf.Session(graph=g)
+        sess.run(tf.global_variables_initializer())
+    feed = {x: rng.normal(size=(batch, 256)), t: rng.normal(size=(batch, 64))}
+    return sess, fetches, feed
+
+
+def _step_cost(run):
+    """(backend allocations, NumPy blocks left alive, peak bytes above the start) of one call of ``run``."""
+    be = _be()
+    tracemalloc.start()
+    try:
+        run()
+        before = tracemalloc.take_snapshot()
+        count = be.allocations
+        tracemalloc.reset_peak()
+        start = tracemalloc.get_traced_memory()[0]
+        run()
+        peak = tracemalloc.get_traced_memory()[1] - start
+        after = tracemalloc.take_snapshot()
+    finally:
+        tracemalloc.stop()
+    domain = [tracemalloc.DomainFilter(True, np.lib.tracemalloc_domain)]
+    diff = after.filter_traces(domain).compare_to(before.filter_traces(domain), "traceback")
+    return be.allocations - count, sum(d.count_diff for d in diff if d.count_diff > 0), peak
+
+
+# NumPy's ufunc iterator takes a fixed buffer (np.getbufsize() elements per operand) for broadcast or strided
+# operands on each call: independent of the data's size, it is not one of the step's arrays.
+ITERATOR_BUFFERS = np.getbufsize() * 8 * 2 + 16 * 1024
+
+
+@pytest.mark.parametrize("optimizer", [None, "sgd", "momentum", "adam"])
+def test_a_warmed_up_planned_step_allocates_nothing(optimizer):
+    make = {None: lambda: None, "sgd": lambda: tf.train.GradientDescentOptimizer(0.01),
+            "momentum": lambda: tf.train.MomentumOptimizer(0.01, 0.9),
+            "adam": lambda: tf.train.AdamOptimizer(1e-3)}[optimizer]
+    peaks = []
+    for batch in (512, 1024):
+        sess, fetches, feed = _mlp(batch, optimizer=make())
+        for _ in range(2):
+            sess.run(fetches, feed)         # first run records shapes, second makes the plan's arena live
+        # The session copies fetches out (one host copy per fetched value, the caller's), so measure the
+        # executor itself.
+        program = max(sess._plans.values(), key=lambda p: len(p.steps))
+        arrays = {key(t): np.asarray(v) for t, v in feed.items()}
+        sess._executor.audit = True         # count every unplanned result that is new memory
+        allocs, alive, peak = _step_cost(lambda: sess._executor.run(program, arrays))
+        assert allocs == 0 and alive == 0
+        assert peak < ITERATOR_BUFFERS
+        peaks.append(peak)
+        plan = sess._executor.plan_of(program, arrays)
+        # No-op reductions and variable reads (and the update, which writes the variables in place).
+        assert set(plan.unlowered(program)) <= {"SumToLike", "VariableV2", "ApplyGradients"}
+        assert plan.arena_bytes <= plan.unplanned_peak_bytes
+    assert abs(peaks[0] - peaks[1]) < 8 * 1024          # nothing grows with the batch
+
+
+def test_the_same_probe_sees_the_unplanned_executor_allocate():
+    sess, fetches, feed = _mlp(512)
+    sess.run(fetches, feed)
+    program = max(sess._plans.values(), key=lambda p: len(p.steps))
+    arrays = {key(t): np.asarray(v) for t, v in feed.items()}
+    plain = Executor(_be(), sess.state)
+    _, _, peak = _step_cost(lambda: plain.run(program, arrays))
+    assert peak > 512 * 128 * 8         # at least one activation-sized array
+
+
+def test_seed_cnn_plan_lists_what_still_allocates():
+    from dualflow import models
+    m = models.Static(models.init_weights((28, 28), 10, 0), 0.1, (28, 28))
+    x, y = np.zeros((4, 1, 28, 28), np.float32), np.zeros(4, np.int64)
+    m.sess._executor.audit = True
+    for _ in range(3):
+        m.step(x, y)
+    program = max(m.sess._plans.values(), key=lambda p: len(p.steps))
+    feeds = {key(m.x): x, key(m.y): y}
+    plan = m.sess._executor.plan_of(program, feeds)
+    be = m.sess._be
+    before = be.allocations
+    m.step(x, y)
+    # The counter sees them: each unplanned multi-output kernel's results (two max pools' values and argmax
+    # planes, the loss and its saved softmax: 6 arrays); views (reshapes) allocate nothing.
+    assert be.allocations - before == 6
+    # Convolutions write into planned buffers (out=), fused with their bias and ReLU; a kernel with two
+    # outputs (max pool, the loss) still allocates them.
+    unlowered = set(plan.unlowered(program))
+    assert {"MaxPool", "SparseSoftmaxCrossEntropyWithLogits"} <= unlowered
+    for lowered in ("Fused(Conv2D+BiasAdd+Relu)", "Conv2DBackpropInput", "Conv2DBackpropFilter", "MaxPoolGrad",
+                    "MatMul", "ReluGrad"):
+        assert lowered not in unlowered
+    _check_disjoint(plan)
+
+
+def test_dualflow_optimize_0_and_opt_level_l0_run_unoptimized(monkeypatch):
+    x = tf.placeholder(tf.float64, (2,))
+    y = tf.exp(x) * 2.0 + 1.0
+    feed = {x: np.array([0.0, 1.0])}
+    results = []
+    for env, config in (("1", None), ("0", None), ("1", tf.ConfigProto(graph_options=tf.GraphOptions(
+            optimizer_options=tf.OptimizerOptions(opt_level=tf.OptimizerOptions.L0))))):
+        monkeypatch.setenv("DUALFLOW_OPTIMIZE", env)
+        with tf.Session(config=config) as sess:
+            results.append((sess.optimize, sess.run(y, feed), [s.op.name for s in next(iter(sess._plans.values())).steps]))
+    (on, a, steps_on), (off, b, steps_off), (off2, c, steps_off2) = results
+    assert on and not off and not off2
+    np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(a, c)
+    assert len(steps_on) < len(steps_off) and any(n.startswith("Fused(Exp+") for n in steps_on)
+    assert len(steps_off) == len(steps_off2) > 1
+
+
+def test_threads_sharing_a_session_do_not_share_buffers():
+    import threading
+    x = tf.placeholder(tf.float64, (None, 256))
+    y = tf.reduce_sum(tf.nn.relu(x * 2.0 + 1.0) * x, axis=1)
+    sess = tf.Session()
+    errors = []
+
+    def work(seed):
+        rng = np.random.default_rng(seed)
+        for _ in range(40):
+            a = rng.normal(size=(64, 256))
+            got = sess.run(y, {x: a})
+            if not np.array_equal(got, (np.maximum(a * 2.0 + 1.0, 0) * a).sum(axis=1)):
+                errors.append(seed)
+    threads = [threading.Thread(target=work, args=(s,)) for s in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+
+
+def test_kernel_scratch_is_one_buffer_per_tag_grown_to_the_largest_request():
+    be = backends.get_backend("cpu")
+    before = be.allocations
+    a = be.scratch(("test",), (3, 4), np.float32)
+    b = be.scratch(("test",), (2,), np.float32)        # smaller: a view of the same buffer, no allocation
+    assert be.allocations == before + 1 and np.shares_memory(a, b) and b.shape == (2,)
+    c = be.scratch(("test",), (5, 5), np.float32)      # larger: the buffer grows once
+    d = be.scratch(("test",), (3, 4), np.float32)
+    assert be.allocations == before + 2 and np.shares_memory(c, d) and not np.shares_memory(c, a)
+    assert not np.shares_memory(be.scratch(("other",), (3, 4), np.float32), d)
+
+
+def test_a_read_of_the_shape_alone_does_not_keep_a_buffer():
+    from core.ops.elementwise import SumToLike
+    x = source(Input((1000,)))
+    a = core.exp(x)
+    total = core.sum(a)                             # a's last data read
+    t = core.tanh(core.neg(x))
+    f = core.apply(SumToLike(), t, a)               # a's shape only
+    p = Program.build([total, f], {key(x)})
+    feed = {key(x): np.linspace(-1, 1, 1000)}
+    ex = PlannedExecutor(_be())
+    want = Executor(_be()).run(p, feed)
+    for _ in range(3):
+        got = ex.run(p, feed)
+        np.testing.assert_array_equal(got[0], want[0])
+        np.testing.assert_array_equal(got[1], want[1])
+    plan = ex.plan_of(p, feed)
+    assert plan.lifetimes[key(a)] == (0, 1)         # made by step 0, read by the sum at step 1
+    _check_disjoint(plan)
