@@ -2,8 +2,8 @@
 
     PYTHONPATH=. python bench/cpu_layers.py [--threads 1 2] [--reps 15] [--out table.md]
 
-Each case alternates a dualflow call and the PyTorch call ``--reps`` times and keeps each side's minimum, so
-both see the same machine state (other processes, frequency).  GFLOP/s is set against an sgemm (512^3) timed
+Each case alternates a dualflow call and the PyTorch call ``--reps`` times and reports each side's median,
+so both see the same machine state (other processes, frequency).  GFLOP/s is set against an sgemm (512^3) timed
 in the same run at the same thread count: the ceiling a GEMM-based kernel can reach with this BLAS.
 
 PyTorch's OpenMP threads spin for a while after each of its ops, taking the core a multi-threaded dualflow
@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import statistics
 import time
 from typing import Callable
 
@@ -31,28 +32,28 @@ F32 = np.float32
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")     # read when PyTorch loads libgomp: see above
 
 
-def _min_pair(a: Callable, b: Callable, reps: int) -> tuple[float, float]:
-    """Seconds: the minimum of each of two callables, called alternately (after two warm-up calls each; the
+def _median_pair(a: Callable, b: Callable, reps: int) -> tuple[float, float]:
+    """Seconds: the median of each of two callables, called alternately (after two warm-up calls each; the
     first calls of a oneDNN primitive or a new workspace are not steady state)."""
     for _ in range(2):
         a()
         b()
-    ta = tb = float("inf")
+    ta, tb = [], []
     for _ in range(reps):
         t = time.perf_counter()
         a()
-        ta = min(ta, time.perf_counter() - t)
+        ta.append(time.perf_counter() - t)
         t = time.perf_counter()
         b()
-        tb = min(tb, time.perf_counter() - t)
-    return ta, tb
+        tb.append(time.perf_counter() - t)
+    return statistics.median(ta), statistics.median(tb)
 
 
 def _sgemm_gflops(reps: int) -> float:
     a = np.random.default_rng(0).random((512, 512), dtype=F32)
     out = np.empty_like(a)
     with threads.gemm_threads(float("inf")):
-        t, _ = _min_pair(lambda: np.matmul(a, a, out=out), lambda: None, reps)
+        t, _ = _median_pair(lambda: np.matmul(a, a, out=out), lambda: None, reps)
     return 2 * 512 ** 3 / t / 1e9
 
 
@@ -124,7 +125,7 @@ def run(thread_counts: list[int], reps: int) -> str:
     blas = ", ".join(f"{lib['internal_api']} {lib.get('architecture')}" for lib in threads.info()["blas"])
     lines = [f"# CPU layers vs PyTorch {torch.__version__} ({platform.processor() or platform.machine()}, "
              f"BLAS: {blas})",
-             "", "minimum ms over interleaved calls; ratio = dualflow / PyTorch; GFLOP/s of dualflow (sgemm: "
+             "", "median ms over interleaved calls; ratio = dualflow / PyTorch; GFLOP/s of dualflow (sgemm: "
              "512^3 in the same run)", "",
              "| threads | case | part | dualflow ms | PyTorch ms | ratio | GFLOP/s | sgemm GFLOP/s |",
              "| ---: | --- | --- | ---: | ---: | ---: | ---: | ---: |"]
@@ -137,7 +138,7 @@ def run(thread_counts: list[int], reps: int) -> str:
             for name, flops, parts in _cases(torch):
                 total_d = total_t = 0.0
                 for part, d, t in parts:
-                    td, tt = _min_pair(d, t, reps)
+                    td, tt = _median_pair(d, t, reps)
                     total_d, total_t = total_d + td, total_t + tt
                     if len(parts) > 1:
                         lines.append(f"| {n} | {name} | {part} | {td * 1e3:.2f} | {tt * 1e3:.2f} | {td / tt:.2f} | | |")

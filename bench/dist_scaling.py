@@ -5,8 +5,8 @@ each), and the time each step spends in gradient all-reduce.  Prints a markdown 
 
 Weak scaling, as Horovod reports it: every process keeps ``--batch`` images per step, so N processes train a
 global batch of N x batch; efficiency = images/s at N / (N x images/s at 1).  The 1- and N-process runs
-alternate ``--rounds`` times and the best round of each counts (the machine may be shared; the best round is
-the least disturbed).  One process runs without MPI (the plain models); N processes run under ``mpiexec``
+alternate ``--rounds`` times and the median round of each counts (the machine may be shared: the median
+is robust to one disturbed round).  One process runs without MPI (the plain models); N processes run under ``mpiexec``
 with the data-parallel models of ``dualflow.distributed`` (static: one fused AllReduce node per step; eager:
 DDP's buckets).  All-reduce time per step: time inside ``Communicator.allreduce`` (start + wait; waiting for a
 slower rank counts, as in a Horovod timeline), averaged over the ranks; "gradient all-reduce alone": a
@@ -20,6 +20,7 @@ import argparse
 import datetime
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -139,7 +140,7 @@ def main() -> None:
     p.add_argument("--batch", type=int, default=32, help="images per process per step (default: %(default)s)")
     p.add_argument("--steps", type=int, default=40)
     p.add_argument("--warmup", type=int, default=5)
-    p.add_argument("--rounds", type=int, default=3, help="alternating 1- and N-process runs; the best counts")
+    p.add_argument("--rounds", type=int, default=3, help="alternating 1- and N-process runs; the median counts")
     p.add_argument("--hw", type=int, default=28, help="image height and width (default: %(default)s)")
     p.add_argument("--out", default=None, help="markdown file (default: bench/results/<date>-cpu-dist.md, or $OUT)")
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
@@ -153,20 +154,22 @@ def main() -> None:
         for n in (1, args.nproc):
             runs[n].append(measure(n, args))
 
-    def best(rs: list) -> dict:
-        # Per frontend, the round with the most images/s; the standalone all-reduce: its fastest round.
-        out = dict(rs[0], frontends={fe: max((r["frontends"][fe] for r in rs), key=lambda v: v["images_per_s"])
+    def median(rs: list) -> dict:
+        # Per frontend, the round with the median images/s (its all-reduce numbers with it); the standalone
+        # all-reduce: the median over rounds.
+        out = dict(rs[0], frontends={fe: sorted((r["frontends"][fe] for r in rs),
+                                                key=lambda v: v["images_per_s"])[len(rs) // 2]
                                      for fe in rs[0]["frontends"]})
         if "gradient_allreduce_alone_ms" in rs[0]:
-            out["gradient_allreduce_alone_ms"] = min(r["gradient_allreduce_alone_ms"] for r in rs)
+            out["gradient_allreduce_alone_ms"] = statistics.median(r["gradient_allreduce_alone_ms"] for r in rs)
         return out
-    text = table(best(runs[1]), best(runs[args.nproc]))
+    text = table(median(runs[1]), median(runs[args.nproc]))
     print(text)
     path = args.out or os.path.join(os.environ.get("OUT") or os.path.join(ROOT, "bench", "results"),
                                     f"{datetime.date.today()}-cpu-dist.md")
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     with open(path, "w") as f:
-        f.write(f"# Data-parallel scaling (bench/dist_scaling.py, {args.rounds} rounds, best of each)\n\n" + text)
+        f.write(f"# Data-parallel scaling (bench/dist_scaling.py, {args.rounds} rounds, median round of each)\n\n" + text)
     print(f"wrote {path}")
 
 
