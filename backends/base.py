@@ -190,21 +190,22 @@ class ArrayBackend:
         """y = (x - mean) / sqrt(var + eps) * gamma + beta with the batch's mean and biased variance over ``axes``
         (returned keepdims; gamma and beta broadcast like them).  The centred data is written once into ``y``
         and scaled there in place: the variance is the mean square of centred data, not E[x^2] - E[x]^2, which
-        loses float32 precision when the mean is large."""
+        loses float32 precision when the mean is large.  ``out``: the (y, mean, var) arrays to write into."""
         axes = tuple(a % x.ndim for a in axes)
         m = math.prod(x.shape[a] for a in axes)
-        y = self.xp.empty_like(x) if out is None else out
+        y = self.xp.empty_like(x) if out is None else out[0]
         mean = x.mean(axis=axes, keepdims=True)
         self.xp.subtract(x, mean, out=y)
         var = self._channel_dot(y, y, axes) / x.dtype.type(m)
         y *= gamma / self.xp.sqrt(var + x.dtype.type(eps))
         y += beta
-        return y, mean, var
+        return self._with_stats(out, y, mean, var)
 
     def batch_norm_train_grad(self, gy: Any, x: Any, gamma: Any, mean: Any, var: Any, axes: Sequence[int],
                               eps: float, out: Any = None) -> tuple[Any, Any, Any]:
         """(dx, dgamma, dbeta) of ``batch_norm_train``.  One pass reduces sum(gy) and sum(gy * x); the other
-        writes dx = a*gy + b*x + c per channel (the mean and variance's dependence on x included)."""
+        writes dx = a*gy + b*x + c per channel (the mean and variance's dependence on x included).  ``out``: the
+        (dx, dgamma, dbeta) arrays to write into."""
         xp = self.xp
         axes = tuple(a % x.ndim for a in axes)
         t = x.dtype.type
@@ -215,13 +216,23 @@ class ArrayBackend:
         a = gamma * inv
         b = -a * inv * ggamma / m
         c = -a * gbeta / m - b * mean
-        dx = xp.empty_like(x) if out is None else out
+        dx = xp.empty_like(x) if out is None else out[0]
         xp.multiply(gy, a, out=dx)
         tmp = self.scratch(("bn_grad",), x.shape, x.dtype)
         xp.multiply(x, b, out=tmp)
         dx += tmp
         dx += c
-        return dx, ggamma.reshape(gamma.shape), gbeta.reshape(gamma.shape)
+        return self._with_stats(out, dx, ggamma.reshape(gamma.shape), gbeta.reshape(gamma.shape))
+
+    def _with_stats(self, out: tuple | None, data: Any, *stats: Any) -> tuple:
+        """A batch-norm kernel's results: ``data`` (``out[0]`` when given) and its per-channel statistics,
+        copied into ``out``'s other buffers when given (a copy of a channel's worth: the same numbers as
+        computing them there, whatever the dtype's reduction rules)."""
+        if out is None:
+            return (data,) + stats
+        for o, a in zip(out[1:], stats):
+            self.xp.copyto(o, a)
+        return out
 
     # ----- convolution and pooling (each backend runs them as its own kernels) -------------------------
     # ``data_format`` "NCHW" pairs with OIHW weights, "NHWC" with HWIO (TensorFlow's); weights hold

@@ -130,7 +130,8 @@ _OTHERS: dict[type, Writer] = {
 }
 
 # Primitives with several outputs, each written into its own buffer: ``out`` is the tuple of them.
-SEVERAL = frozenset((nn.MaxPool, loss.SparseSoftmaxCrossEntropy, loss.SoftmaxCrossEntropy))
+SEVERAL = frozenset((nn.MaxPool, nn.BatchNormTrain, nn.BatchNormTrainGrad, loss.SparseSoftmaxCrossEntropy,
+                     loss.SoftmaxCrossEntropy))
 _OTHERS.update((t, _kernel) for t in SEVERAL)
 
 # Operand positions that may share the output's buffer (the writer reads them before it writes there).

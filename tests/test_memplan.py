@@ -13,7 +13,7 @@ from core import device, passes
 from core.executor import Executor, PlannedExecutor
 from core.passes import memplan
 from core.program import Program, key
-from tests.helpers import Input, load_example, source
+from tests.helpers import Const, Input, load_example, source
 
 
 def _be():
@@ -223,6 +223,26 @@ def test_a_warmed_up_seed_cnn_step_allocates_nothing(kind):
         assert plan.arena_bytes <= plan.unplanned_peak_bytes
         _check_disjoint(plan)
     assert abs(peaks[0] - peaks[1]) < 8 * 1024          # nothing grows with the batch
+
+
+def test_batch_norm_writes_its_data_and_statistics_into_planned_buffers():
+    x, gamma, beta = source(Input((64, 16, 8, 8))), source(Input((1, 16, 1, 1))), source(Input((1, 16, 1, 1)))
+    y, mean, var = core.batch_norm_train(x, gamma, beta, (0, 2, 3), 1e-5)
+    loss = core.sum(core.mul(core.tanh(y), y))
+    grads = core.gradients([loss], [x, gamma, beta], [source(Const(np.array(1.0)))])
+    p = passes.optimize(Program.build([loss, mean, var] + grads, {key(x), key(gamma), key(beta)}))
+    rng = np.random.default_rng(0)
+    feed = {key(x): rng.normal(size=(64, 16, 8, 8)), key(gamma): rng.normal(size=(1, 16, 1, 1)),
+            key(beta): rng.normal(size=(1, 16, 1, 1))}
+    want = Executor(_be()).run(p, feed)
+    ex = PlannedExecutor(_be(), audit=True)
+    for _ in range(2):
+        ex.run(p, feed)
+    allocs, alive, peak = _step_cost(lambda: ex.run(p, feed))
+    for got, w in zip(ex.run(p, feed), want):
+        np.testing.assert_array_equal(got, w)
+    assert ex.plan_of(p, feed).unlowered(p) == ["Const"]                 # the constant's own array
+    assert allocs == 0 and alive == 0 and peak < ITERATOR_BUFFERS     # x is 512 kB
 
 
 def test_dualflow_optimize_0_and_opt_level_l0_run_unoptimized(monkeypatch):
