@@ -122,7 +122,7 @@ class ArrayBackend:
         loss, backprop = out if out is not None else (
             xp.empty((n,) if reduction == "none" else (), z.dtype), xp.empty(z.shape, z.dtype))
         zs = self.scratch(("xent", "z"), z.shape, z.dtype)
-        top, se, tsum, rows = (self.scratch(("xent", name), (n, 1), z.dtype) for name in ("top", "se", "tsum", "rows"))
+        top, se, tsum, rows = self.scratch(("xent", "columns"), (4, n, 1), z.dtype)
         xp.subtract(z, z.max(axis=1, keepdims=True, out=top), out=zs)
         e = xp.exp(zs, out=backprop)        # backprop = e * (tsum / se) - t, in its own buffer
         e.sum(axis=1, keepdims=True, out=se)
@@ -160,10 +160,10 @@ class ArrayBackend:
             labels = xp.where(keep[:, 0], labels, 0)
         valid = self.check_indices(labels, classes, "SparseSoftmaxCrossEntropyWithLogits: argument 'labels'")
         t = xp.empty((labels.shape[0], classes), dtype) if out is None else out
-        hit = xp.equal(labels[:, None], xp.arange(classes), out=self.scratch(("xent", "mask"), t.shape, bool))
         if not smoothing:
-            xp.copyto(t, hit)
+            xp.equal(labels[:, None], xp.arange(classes), out=t)     # True -> 1.0
         else:
+            hit = xp.equal(labels[:, None], xp.arange(classes), out=self.scratch(("xent", "mask"), t.shape, bool))
             t.fill(dtype.type(smoothing / classes))
             xp.copyto(t, dtype.type(1.0 - smoothing + smoothing / classes), where=hit)
         if valid is not None:

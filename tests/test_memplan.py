@@ -225,6 +225,22 @@ def test_a_warmed_up_seed_cnn_step_allocates_nothing(kind):
     assert abs(peaks[0] - peaks[1]) < 8 * 1024          # nothing grows with the batch
 
 
+def test_argmax_over_an_axis_writes_into_its_planned_buffer():
+    from core.ops.reduce import ArgMax
+    x = source(Input((4, 5, 3)))
+    outs = [core.apply(ArgMax(axis, keepdims, fn), x) for axis in (0, -1, None) for keepdims in (False, True)
+            for fn in ("argmax", "argmin")]
+    p = Program.build(outs, {key(x)})
+    feed = {key(x): np.random.default_rng(0).normal(size=(4, 5, 3))}
+    want = Executor(_be()).run(p, feed)
+    ex = PlannedExecutor(_be())
+    for _ in range(3):
+        for got, w in zip(ex.run(p, feed), want):
+            assert got.shape == w.shape and got.dtype == w.dtype
+            np.testing.assert_array_equal(got, w)
+    assert ex.plan_of(p, feed).unlowered(p) == ["ArgMax", "ArgMin"]       # over all axes: forward's own path
+
+
 def test_batch_norm_writes_its_data_and_statistics_into_planned_buffers():
     x, gamma, beta = source(Input((64, 16, 8, 8))), source(Input((1, 16, 1, 1))), source(Input((1, 16, 1, 1)))
     y, mean, var = core.batch_norm_train(x, gamma, beta, (0, 2, 3), 1e-5)
