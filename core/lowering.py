@@ -118,6 +118,10 @@ def _kernel(be: Any, op: Any, *arrays: Any, out: Any) -> None:
 # Writers that may start a fused chain but not continue one (ReluGrad uses its output as scratch).
 HEADS: dict[type, Writer] = {ew.ReluGrad: _relu_grad, linalg.MatMul: _matmul, nn.Conv2D: _kernel}
 
+# Primitives with several outputs, each written into its own buffer: ``out`` is the tuple of them.
+SEVERAL = frozenset((nn.MaxPool, nn.BatchNormTrain, nn.BatchNormTrainGrad, loss.SparseSoftmaxCrossEntropy,
+                     loss.SoftmaxCrossEntropy))
+
 _OTHERS: dict[type, Writer] = {
     **HEADS, reduce.Sum: _reduce, reduce.Mean: _reduce,
     nn.BiasAddGrad: _bias_grad, ew.SumToLike: _sum_to_like, reduce.ReduceGrad: _reduce_grad, ew.Where: _where,
@@ -126,13 +130,8 @@ _OTHERS: dict[type, Writer] = {
     shape.FillLike: lambda be, op, x, *, out: out.fill(op.value),
     reduce.ArgMax: lambda be, op, x, *, out: getattr(be.xp, op.fn)(x, axis=op.axis, keepdims=op.keepdims, out=out),
     **{t: _kernel for t in (nn.Conv2DBackpropInput, nn.Conv2DBackpropFilter, nn.Conv2DTranspose, nn.AvgPool,
-                            nn.AvgPoolGrad, nn.MaxPoolGrad, nn.MaxPoolGather, reduce.Softmax)},
+                            nn.AvgPoolGrad, nn.MaxPoolGrad, nn.MaxPoolGather, reduce.Softmax, *SEVERAL)},
 }
-
-# Primitives with several outputs, each written into its own buffer: ``out`` is the tuple of them.
-SEVERAL = frozenset((nn.MaxPool, nn.BatchNormTrain, nn.BatchNormTrainGrad, loss.SparseSoftmaxCrossEntropy,
-                     loss.SoftmaxCrossEntropy))
-_OTHERS.update((t, _kernel) for t in SEVERAL)
 
 # Operand positions that may share the output's buffer (the writer reads them before it writes there).
 _INPLACE: dict[type, tuple[int, ...]] = {ew.ReluGrad: (1,), nn.BiasAdd: (0,)}
