@@ -108,36 +108,50 @@ class ArrayBackend:
         """``g`` where the ReLU output ``y`` is positive, else 0."""
         return g * (y > 0)
 
-    def softmax_cross_entropy(self, z: Any, t: Any, keep: Any, reduction: str, sparse: bool = False
-                              ) -> tuple[Any, Any]:
+    def softmax_cross_entropy(self, z: Any, t: Any, keep: Any, reduction: str, sparse: bool = False,
+                              out: tuple | None = None) -> tuple[Any, Any]:
         """Cross-entropy of logits (N, C) against a target t (N, C), and its gradient with respect to z.
 
         ``keep`` (N, 1) bool or None masks rows out; 'mean' divides by the kept rows.  ``sparse``: t encodes
         class indices, so its zero entries are not read at all and a -inf (masked) logit there costs nothing,
         as in the class-index kernels of PyTorch and TensorFlow; a dense target gives 0 * -inf = NaN there,
-        as theirs do.  The gradient is finite either way."""
+        as theirs do.  The gradient is finite either way.  ``out``: the (loss, backprop) arrays to write into;
+        the work arrays are ``scratch``, so a warmed-up call with ``out`` allocates nothing of the batch's size."""
         xp = self.xp
-        zs = z - z.max(axis=1, keepdims=True)
-        e = xp.exp(zs)
-        se = e.sum(axis=1, keepdims=True)
-        tsum = t.sum(axis=1, keepdims=True)
-        read = xp.where(t != 0, zs, z.dtype.type(0)) if sparse else zs
-        loss = (xp.log(se) * tsum - (t * read).sum(axis=1, keepdims=True))[:, 0]     # -sum_j t_j log p_j
-        backprop = e * (tsum / se) - t
+        n = z.shape[0]
+        loss, backprop = out if out is not None else (
+            xp.empty((n,) if reduction == "none" else (), z.dtype), xp.empty(z.shape, z.dtype))
+        zs = self.scratch(("xent", "z"), z.shape, z.dtype)
+        top, se, tsum, rows = self.scratch(("xent", "columns"), (4, n, 1), z.dtype)
+        xp.subtract(z, z.max(axis=1, keepdims=True, out=top), out=zs)
+        e = xp.exp(zs, out=backprop)        # backprop = e * (tsum / se) - t, in its own buffer
+        e.sum(axis=1, keepdims=True, out=se)
+        t.sum(axis=1, keepdims=True, out=tsum)
+        if sparse:      # read zs only where t != 0
+            xp.copyto(zs, z.dtype.type(0), where=xp.equal(t, 0, out=self.scratch(("xent", "mask"), t.shape, bool)))
+        xp.multiply(t, zs, out=zs)
+        xp.multiply(xp.log(se, out=rows), tsum, out=rows)
+        rows -= zs.sum(axis=1, keepdims=True, out=top)              # -sum_j t_j log p_j
+        backprop *= xp.divide(tsum, se, out=se)
+        backprop -= t
         if keep is not None:
-            loss = xp.where(keep[:, 0], loss, 0)
-            backprop = xp.where(keep, backprop, 0)
-        if reduction != "none":
-            loss = loss.sum()
+            drop = ~keep
+            xp.copyto(rows, 0, where=drop)
+            xp.copyto(backprop, 0, where=drop)
+        if reduction == "none":
+            xp.copyto(loss, rows[:, 0])
+        else:
+            rows[:, 0].sum(out=loss)
         if reduction == "mean":
-            n = keep.sum(dtype=z.dtype) if keep is not None else z.dtype.type(z.shape[0])
-            loss = loss / n
-            backprop /= n
-        return xp.asarray(loss, dtype=z.dtype), backprop.astype(z.dtype, copy=False)
+            count = keep.sum(dtype=z.dtype) if keep is not None else z.dtype.type(n)
+            xp.divide(loss, count, out=loss)
+            backprop /= count
+        return loss, backprop
 
     def sparse_target(self, labels: Any, classes: int, dtype: Any, smoothing: float,
-                      ignore_index: int | None) -> tuple[Any, Any]:
-        """The smoothed one-hot target (N, C) of class indices, and the kept rows (N, 1) or None."""
+                      ignore_index: int | None, out: Any = None) -> tuple[Any, Any]:
+        """The smoothed one-hot target (N, C) of class indices (written into ``out`` if given), and the kept
+        rows (N, 1) or None."""
         xp = self.xp
         dtype = numpy.dtype(dtype)
         keep = None
@@ -145,20 +159,23 @@ class ArrayBackend:
             keep = (labels != ignore_index)[:, None]
             labels = xp.where(keep[:, 0], labels, 0)
         valid = self.check_indices(labels, classes, "SparseSoftmaxCrossEntropyWithLogits: argument 'labels'")
-        hit = labels[:, None] == xp.arange(classes)
+        t = xp.empty((labels.shape[0], classes), dtype) if out is None else out
         if not smoothing:
-            t = hit.astype(dtype)
+            xp.equal(labels[:, None], xp.arange(classes), out=t)     # True -> 1.0
         else:
-            t = xp.where(hit, dtype.type(1.0 - smoothing + smoothing / classes), dtype.type(smoothing / classes))
+            hit = xp.equal(labels[:, None], xp.arange(classes), out=self.scratch(("xent", "mask"), t.shape, bool))
+            t.fill(dtype.type(smoothing / classes))
+            xp.copyto(t, dtype.type(1.0 - smoothing + smoothing / classes), where=hit)
         if valid is not None:
-            t = xp.where(valid[:, None], t, dtype.type(numpy.nan))
+            xp.copyto(t, dtype.type(numpy.nan), where=~valid[:, None])
         return t, keep
 
     def sparse_softmax_cross_entropy(self, z: Any, labels: Any, smoothing: float, ignore_index: int | None,
-                                     reduction: str) -> tuple[Any, Any]:
+                                     reduction: str, out: tuple | None = None) -> tuple[Any, Any]:
         """``softmax_cross_entropy`` against class indices (a GPU backend does it in one kernel)."""
-        t, keep = self.sparse_target(labels, z.shape[1], z.dtype, smoothing, ignore_index)
-        return self.softmax_cross_entropy(z, t, keep, reduction, sparse=True)
+        t, keep = self.sparse_target(labels, z.shape[1], z.dtype, smoothing, ignore_index,
+                                     out=self.scratch(("xent", "target"), z.shape, z.dtype))
+        return self.softmax_cross_entropy(z, t, keep, reduction, sparse=True, out=out)
 
     # ----- batch norm: two passes over the data each way ---------------------------------------------------
     def _channel_dot(self, a: Any, b: Any, axes: Sequence[int]) -> Any:
@@ -173,21 +190,22 @@ class ArrayBackend:
         """y = (x - mean) / sqrt(var + eps) * gamma + beta with the batch's mean and biased variance over ``axes``
         (returned keepdims; gamma and beta broadcast like them).  The centred data is written once into ``y``
         and scaled there in place: the variance is the mean square of centred data, not E[x^2] - E[x]^2, which
-        loses float32 precision when the mean is large."""
+        loses float32 precision when the mean is large.  ``out``: the (y, mean, var) arrays to write into."""
         axes = tuple(a % x.ndim for a in axes)
         m = math.prod(x.shape[a] for a in axes)
-        y = self.xp.empty_like(x) if out is None else out
+        y = self.xp.empty_like(x) if out is None else out[0]
         mean = x.mean(axis=axes, keepdims=True)
         self.xp.subtract(x, mean, out=y)
         var = self._channel_dot(y, y, axes) / x.dtype.type(m)
         y *= gamma / self.xp.sqrt(var + x.dtype.type(eps))
         y += beta
-        return y, mean, var
+        return self._with_stats(out, y, mean, var)
 
     def batch_norm_train_grad(self, gy: Any, x: Any, gamma: Any, mean: Any, var: Any, axes: Sequence[int],
                               eps: float, out: Any = None) -> tuple[Any, Any, Any]:
         """(dx, dgamma, dbeta) of ``batch_norm_train``.  One pass reduces sum(gy) and sum(gy * x); the other
-        writes dx = a*gy + b*x + c per channel (the mean and variance's dependence on x included)."""
+        writes dx = a*gy + b*x + c per channel (the mean and variance's dependence on x included).  ``out``: the
+        (dx, dgamma, dbeta) arrays to write into."""
         xp = self.xp
         axes = tuple(a % x.ndim for a in axes)
         t = x.dtype.type
@@ -198,13 +216,23 @@ class ArrayBackend:
         a = gamma * inv
         b = -a * inv * ggamma / m
         c = -a * gbeta / m - b * mean
-        dx = xp.empty_like(x) if out is None else out
+        dx = xp.empty_like(x) if out is None else out[0]
         xp.multiply(gy, a, out=dx)
         tmp = self.scratch(("bn_grad",), x.shape, x.dtype)
         xp.multiply(x, b, out=tmp)
         dx += tmp
         dx += c
-        return dx, ggamma.reshape(gamma.shape), gbeta.reshape(gamma.shape)
+        return self._with_stats(out, dx, ggamma.reshape(gamma.shape), gbeta.reshape(gamma.shape))
+
+    def _with_stats(self, out: tuple | None, data: Any, *stats: Any) -> tuple:
+        """A batch-norm kernel's results: ``data`` (``out[0]`` when given) and its per-channel statistics,
+        copied into ``out``'s other buffers when given (a copy of a channel's worth: the same numbers as
+        computing them there, whatever the dtype's reduction rules)."""
+        if out is None:
+            return (data,) + stats
+        for o, a in zip(out[1:], stats):
+            self.xp.copyto(o, a)
+        return out
 
     # ----- convolution and pooling (each backend runs them as its own kernels) -------------------------
     # ``data_format`` "NCHW" pairs with OIHW weights, "NHWC" with HWIO (TensorFlow's); weights hold

@@ -36,12 +36,12 @@ class NumpyBackend(ArrayBackend):
         c = self._channel_axis(x, axes)
         if c is None:
             return super().batch_norm_train(x, gamma, beta, axes, eps, out)
-        y = numpy.empty_like(x) if out is None else out
-        mean, var = numpy.empty(gamma.shape, x.dtype), numpy.empty(gamma.shape, x.dtype)
+        y, mean, var = out if out is not None else (numpy.empty_like(x), numpy.empty(gamma.shape, x.dtype),
+                                                    numpy.empty(gamma.shape, x.dtype))
 
         def part(lo: int, hi: int) -> None:
             s = (slice(None),) * c + (slice(lo, hi),)
-            _, mean[s], var[s] = ArrayBackend.batch_norm_train(self, x[s], gamma[s], beta[s], axes, eps, y[s])
+            ArrayBackend.batch_norm_train(self, x[s], gamma[s], beta[s], axes, eps, (y[s], mean[s], var[s]))
         numpy_kernels.split_work(x.shape[c], x.size, part)
         return y, mean, var
 
@@ -50,12 +50,12 @@ class NumpyBackend(ArrayBackend):
         c = self._channel_axis(x, axes)
         if c is None:
             return super().batch_norm_train_grad(gy, x, gamma, mean, var, axes, eps, out)
-        dx = numpy.empty_like(x) if out is None else out
-        dgamma, dbeta = numpy.empty(gamma.shape, x.dtype), numpy.empty(gamma.shape, x.dtype)
+        dx, dgamma, dbeta = out if out is not None else (numpy.empty_like(x), numpy.empty(gamma.shape, x.dtype),
+                                                         numpy.empty(gamma.shape, x.dtype))
 
         def part(lo: int, hi: int) -> None:
             s = (slice(None),) * c + (slice(lo, hi),)
-            _, dgamma[s], dbeta[s] = ArrayBackend.batch_norm_train_grad(self, gy[s], x[s], gamma[s], mean[s], var[s],
-                                                                        axes, eps, dx[s])
+            ArrayBackend.batch_norm_train_grad(self, gy[s], x[s], gamma[s], mean[s], var[s], axes, eps,
+                                               (dx[s], dgamma[s], dbeta[s]))
         numpy_kernels.split_work(x.shape[c], x.size, part)
         return dx, dgamma, dbeta

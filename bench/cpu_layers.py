@@ -109,12 +109,13 @@ def _cases(torch):
     xb = rng.random((64, 32, 32, 32), dtype=F32)
     gam, bet = np.ones((1, 32, 1, 1), F32), np.zeros((1, 32, 1, 1), F32)
     yb, dxb = np.empty_like(xb), np.empty_like(xb)
+    stats = (np.empty_like(gam), np.empty_like(gam))        # (mean, var), then (dgamma, dbeta)
     _, mean, var = be.batch_norm_train(xb, gam, bet, (0, 2, 3), 1e-5)
     bn = torch.nn.BatchNorm2d(32)
     txb = torch.from_numpy(xb).requires_grad_()
     out.append(("batch_norm 32x32x32 b64", 0, [
-        ("fwd+bwd", lambda: (be.batch_norm_train(xb, gam, bet, (0, 2, 3), 1e-5, out=yb),
-                             be.batch_norm_train_grad(gy, xb, gam, mean, var, (0, 2, 3), 1e-5, out=dxb)),
+        ("fwd+bwd", lambda: (be.batch_norm_train(xb, gam, bet, (0, 2, 3), 1e-5, out=(yb, *stats)),
+                             be.batch_norm_train_grad(gy, xb, gam, mean, var, (0, 2, 3), 1e-5, out=(dxb, *stats))),
          lambda: torch.autograd.grad(bn(txb), [txb, bn.weight, bn.bias], tg)),
     ]))
     return out

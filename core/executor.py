@@ -77,16 +77,20 @@ def _root(a: Any) -> Any:
 
 class _Planned:
     """A Program's memory plan for one set of feed shapes, with its arena's views, and each step as the
-    executor runs it: (input keys, bound writer or None, output buffer, output key, node, op, keys to drop)."""
+    executor runs it: (input keys, bound writer or None, its ``out`` (a buffer, or a tuple of them for several
+    outputs), {output key: buffer}, node, op, keys to drop)."""
 
     def __init__(self, program: Program, plan: memplan.MemoryPlan, arena: Any, be: Any) -> None:
         self.program, self.plan, self.arena = program, plan, arena
         buffers = memplan.views(arena, plan)
         self.steps = []
         for i, (s, w) in enumerate(zip(program.steps, plan.writers)):
-            k = (id(s.node), 0)
-            bound = lowering.bind(w, s.op, be) if w is not None else None
-            self.steps.append((s.ins, bound, buffers.get(k), k, s.node, s.op, program.release.get(i, ())))
+            bound = out = made = None
+            if w is not None:
+                bound = lowering.bind(w, s.op, be)
+                made = {k: buffers[k] for k in program.outputs(s)}
+                out = tuple(made.values()) if len(made) > 1 else next(iter(made.values()))
+            self.steps.append((s.ins, bound, out, made, s.node, s.op, program.release.get(i, ())))
         # For each unplanned step, the root buffers its outputs had last run: a buffer seen again (a variable,
         # a constant) is not a new allocation; weak, so a freed one is never mistaken for a live one.
         self.seen: list = [None] * len(program.steps)
@@ -148,11 +152,11 @@ class PlannedExecutor(Executor):
         node = None
         with _state.activate(self.state):
             try:
-                for i, (ins, write, out, k, node, op, release) in enumerate(entry.steps):
+                for i, (ins, write, out, made, node, op, release) in enumerate(entry.steps):
                     args = [values[x] for x in ins]
                     if write is not None:
                         write(*args, out=out)
-                        values[k] = out
+                        values.update(made)
                     else:
                         outs = op.forward(be, *args)
                         if type(outs) is not tuple:

@@ -4,10 +4,11 @@ and the fused chains (``core.passes.fuse``).
 
 Each writer computes exactly what the primitive's ``forward`` computes, bit for bit (the same ufunc loops,
 only the destination differs), so a planned Program gives the unplanned one's numbers.  Primitives without
-a writer (convolution and pooling until their kernels take ``out=``, losses, softmax, gathers, views) keep
-running their ``forward`` and allocating; ``writer`` is the one list of what is lowered.  A writer gets
-the backend, so a backend kernel that takes ``out=`` is lowered by one entry in ``_OTHERS`` (for instance
-``nn.Conv2D: lambda be, op, x, w, *, out: be.conv2d(x, w, ..., out=out)``); a step has one planned output.
+a writer (gathers, views, the rarer kernels) keep running their ``forward`` and allocating; ``writer`` is
+the one list of what is lowered.  A writer gets the backend, so a backend kernel that takes ``out=`` is
+lowered by one entry in ``_OTHERS`` (for instance ``nn.Conv2D: _kernel``, its forward with ``out=``).  A
+primitive with several outputs (``SEVERAL``) takes them as one tuple ``out=(a, b, ...)`` in output order, as
+``max_pool2d``'s ``out=(values, argmax)``.
 """
 from __future__ import annotations
 
@@ -110,12 +111,16 @@ ELEMENTWISE: dict[type, Writer] = {
 }
 
 def _kernel(be: Any, op: Any, *arrays: Any, out: Any) -> None:
-    """A primitive whose backend kernel takes ``out=`` (convolution, pooling): its own forward, into ``out``."""
+    """A primitive whose forward takes ``out=`` (convolution, pooling, losses): its own forward, into ``out``."""
     op.forward(be, *arrays, out=out)
 
 
 # Writers that may start a fused chain but not continue one (ReluGrad uses its output as scratch).
 HEADS: dict[type, Writer] = {ew.ReluGrad: _relu_grad, linalg.MatMul: _matmul, nn.Conv2D: _kernel}
+
+# Primitives with several outputs, each written into its own buffer: ``out`` is the tuple of them.
+SEVERAL = frozenset((nn.MaxPool, nn.BatchNormTrain, nn.BatchNormTrainGrad, loss.SparseSoftmaxCrossEntropy,
+                     loss.SoftmaxCrossEntropy))
 
 _OTHERS: dict[type, Writer] = {
     **HEADS, reduce.Sum: _reduce, reduce.Mean: _reduce,
@@ -123,8 +128,9 @@ _OTHERS: dict[type, Writer] = {
     ew.Compare: lambda be, op, x, y, *, out: getattr(be.xp, ew.Compare.fns[op.name])(x, y, out=out),
     ew.Cast: lambda be, op, x, *, out: be.xp.copyto(out, x, casting="unsafe"),
     shape.FillLike: lambda be, op, x, *, out: out.fill(op.value),
+    reduce.ArgMax: lambda be, op, x, *, out: getattr(be.xp, op.fn)(x, axis=op.axis, keepdims=op.keepdims, out=out),
     **{t: _kernel for t in (nn.Conv2DBackpropInput, nn.Conv2DBackpropFilter, nn.Conv2DTranspose, nn.AvgPool,
-                            nn.AvgPoolGrad, nn.MaxPoolGrad, nn.MaxPoolGather)},
+                            nn.AvgPoolGrad, nn.MaxPoolGrad, nn.MaxPoolGather, reduce.Softmax, *SEVERAL)},
 }
 
 # Operand positions that may share the output's buffer (the writer reads them before it writes there).
@@ -139,12 +145,13 @@ def elementwise(op: Any) -> Writer | None:
 
 
 def writer(op: Any, in_specs: Sequence[tuple], out_specs: Sequence[tuple]) -> Writer | None:
-    """``write(be, op, *arrays, out=buffer)``: how ``op`` writes its one output into a buffer, for inputs and
-    output of these concrete specs ``(shape, dtype, ...)``; None when it cannot (it then runs ``forward`` and
-    allocates).  A primitive may bring its own ``write_into(be, *arrays, out=buffer)`` (fused chains do)."""
-    if len(out_specs) != 1:
-        return None
+    """``write(be, op, *arrays, out=buffer)``: how ``op`` writes its output into a buffer (its outputs into a
+    tuple of buffers, for ``SEVERAL``), for inputs and outputs of these concrete specs ``(shape, dtype, ...)``;
+    None when it cannot (it then runs ``forward`` and allocates).  A primitive may bring its own
+    ``write_into(be, *arrays, out=buffer)`` (fused chains do)."""
     t = type(op)
+    if len(out_specs) != 1 and t not in SEVERAL:
+        return None
     if hasattr(op, "write_into"):
         return _own_writer if op.can_write(in_specs, out_specs) else None
     if t is ew.SumToLike and tuple(in_specs[0][0]) == tuple(out_specs[0][0]):
@@ -153,6 +160,8 @@ def writer(op: Any, in_specs: Sequence[tuple], out_specs: Sequence[tuple]) -> Wr
         return None
     if t in (reduce.Sum, reduce.Mean) and numpy.dtype(in_specs[0][1]).kind != "f":
         return None     # an integer mean is float64 in NumPy: leave dtype rules to ``forward``
+    if t is reduce.ArgMax and (op.axis is None or numpy.dtype(out_specs[0][1]) != numpy.intp):
+        return None     # NumPy's argmax writes only into its own index type
     return elementwise(op) if t in ELEMENTWISE else _OTHERS.get(t)
 
 

@@ -33,6 +33,7 @@ def _calls(fmt):
     gam, bet = np.ones(stats, f), np.zeros(stats, f)
     _, mean, var = be.batch_norm_train(x, gam, bet, ax, 1e-5)
     bn_y, bn_dx = np.empty(x.shape, f), np.empty(x.shape, f)
+    bn_stats = (np.empty(stats, f), np.empty(stats, f))         # (mean, var) or (dgamma, dbeta)
     return [
         ("conv2d", lambda: K.conv2d(x, w, *P1, 1, fmt, out=y), y),
         ("conv2d_grad_input", lambda: K.conv2d_grad_input(gy, w, x.shape, *P1, 1, fmt, out=gx), gx),
@@ -41,9 +42,9 @@ def _calls(fmt):
         ("max_pool2d_grad", lambda: K.max_pool2d_grad(pg, idx, x.shape, *pk, fmt, out=gx), gx),
         ("avg_pool2d", lambda: K.avg_pool2d(x, *pk, False, fmt, out=outs[0]), outs[0]),
         ("avg_pool2d_grad", lambda: K.avg_pool2d_grad(pg, x.shape, *pk, False, fmt, out=gx), gx),
-        ("batch_norm_train", lambda: be.batch_norm_train(x, gam, bet, ax, 1e-5, out=bn_y)[0], bn_y),
-        ("batch_norm_train_grad", lambda: be.batch_norm_train_grad(x, x, gam, mean, var, ax, 1e-5, out=bn_dx)[0],
-         bn_dx),
+        ("batch_norm_train", lambda: be.batch_norm_train(x, gam, bet, ax, 1e-5, out=(bn_y, *bn_stats))[0], bn_y),
+        ("batch_norm_train_grad",
+         lambda: be.batch_norm_train_grad(x, x, gam, mean, var, ax, 1e-5, out=(bn_dx, *bn_stats))[0], bn_dx),
     ]
 
 

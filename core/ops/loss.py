@@ -89,9 +89,9 @@ class _CrossEntropy(Op):
             w /= w.sum()
         return w
 
-    def forward(self, be, z, labels):
+    def forward(self, be, z, labels, out=None):
         t, keep = self._target(be, z, labels)
-        return be.softmax_cross_entropy(z, t, keep, self.reduction)
+        return be.softmax_cross_entropy(z, t, keep, self.reduction, out=out)
 
     def vjp(self, node, grads, needs):
         z, labels = node.inputs
@@ -159,8 +159,8 @@ class SparseSoftmaxCrossEntropy(_CrossEntropy):
     def _target(self, be, z, labels):
         return be.sparse_target(labels, z.shape[1], z.dtype, self.smoothing, self.ignore_index)
 
-    def forward(self, be, z, labels):
-        return be.sparse_softmax_cross_entropy(z, labels, self.smoothing, self.ignore_index, self.reduction)
+    def forward(self, be, z, labels, out=None):
+        return be.sparse_softmax_cross_entropy(z, labels, self.smoothing, self.ignore_index, self.reduction, out=out)
 
 
 class SoftmaxCrossEntropy(_CrossEntropy):

@@ -244,8 +244,9 @@ class Softmax(Op):
         norm_axes(self, self.axis, len(x.shape))
         return [(x.shape, x.dtype)]
 
-    def forward(self, be, x):
-        e = be.xp.exp(x - x.max(axis=self.axis, keepdims=True))
+    def forward(self, be, x, out=None):
+        e = be.xp.subtract(x, x.max(axis=self.axis, keepdims=True), out=out)
+        be.xp.exp(e, out=e)
         e /= e.sum(axis=self.axis, keepdims=True)
         return e
 

@@ -5,8 +5,9 @@ A value's lifetime runs from the step that makes it to the last step that reads 
 that may be a view of it: a step without a writer may hand back (a view of) an input, so its outputs keep
 their inputs' buffers alive; a step that reads an operand's shape alone (``core.lowering.shape_only``)
 does not.  Fetched values live to the end.  A writer whose input dies at that very step and has
-the output's shape and dtype writes over it (``core.lowering.inplace_positions``).  Offsets are assigned
-greedily, largest buffer first, at the lowest address free for its whole lifetime (TFLite's "greedy by size").
+the output's shape and dtype writes over it (``core.lowering.inplace_positions``); a writer with several
+outputs (``core.lowering.SEVERAL``) gets a buffer for each.  Offsets are assigned greedily, largest buffer
+first, at the lowest address free for its whole lifetime (TFLite's "greedy by size").
 """
 from __future__ import annotations
 
@@ -86,8 +87,8 @@ def plan_memory(program: Program, specs: dict[Key, tuple]) -> MemoryPlan:
                     end[p] = max(end[p], i)
         outs = program.outputs(s)
         if w is not None:
-            k = outs[0]
-            owner[k], end[k], born[k] = (k,), i, i
+            for k in outs:      # an output nobody reads still takes its buffer for the step that writes it
+                owner[k], end[k], born[k] = (k,), i, i
         else:
             shared = tuple({p for j in lowering.may_share(s.op, len(s.ins)) for p in owner.get(s.ins[j], ())})
             for k in outs:
@@ -104,22 +105,24 @@ def plan_memory(program: Program, specs: dict[Key, tuple]) -> MemoryPlan:
     for i, (s, w) in enumerate(zip(steps, writers)):
         if w is None:
             continue
-        k = program.outputs(s)[0]
-        b = None
+        outs = program.outputs(s)
         ins = [specs.get(x) for x in s.ins]
-        for p in lowering.inplace_positions(s.op, ins, specs[k]):
-            src = s.ins[p]
-            if (src in buffer_of and owner.get(src) == (src,) and end[src] == i
-                    and (s.ins.count(src) == 1 or type(s.op) in lowering.ELEMENTWISE)):
-                b = buffer_of[src]
-                break
-        if b is None:
-            b = len(buffers)
-            buffers.append([i, end[k], _nbytes(specs[k])])
-        else:
-            buffers[b][1] = end[k]
-            inplace += 1
-        buffer_of[k] = b
+        for k in outs:
+            b = None
+            # Only a one-output writer may write over an input (``may_alias`` speaks of "the output").
+            for p in lowering.inplace_positions(s.op, ins, specs[k]) if len(outs) == 1 else ():
+                src = s.ins[p]
+                if (src in buffer_of and owner.get(src) == (src,) and end[src] == i
+                        and (s.ins.count(src) == 1 or type(s.op) in lowering.ELEMENTWISE)):
+                    b = buffer_of[src]
+                    break
+            if b is None:
+                b = len(buffers)
+                buffers.append([i, end[k], _nbytes(specs[k])])
+            else:
+                buffers[b][1] = end[k]
+                inplace += 1
+            buffer_of[k] = b
 
     offsets = _assign(buffers)
     slots = {k: (offsets[b], tuple(specs[k][0]), numpy.dtype(specs[k][1]), specs[k][2]) for k, b in buffer_of.items()}
