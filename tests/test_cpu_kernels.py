@@ -224,3 +224,28 @@ def test_a_forked_child_runs_threaded_kernels_with_its_own_pool(monkeypatch):
         np.testing.assert_allclose(got, want)
     finally:
         threads.set_num_threads(before)
+
+
+def test_cached_geometries_and_planes_are_keyed_by_every_argument():
+    # The kernels keep one geometry (taps, runs, pooling planes) per distinct set of arguments: calls that share
+    # every shape but differ in one argument, alternating, must each get their own.
+    x, w = R.normal(size=(2, 3, 7, 6)), R.normal(size=(4, 3, 3, 3))
+    convs = [((1, 1), (1, 1, 1, 1), (1, 1)), ((1, 1), (0, 2, 1, 0), (1, 1)), ((2, 1), (1, 1, 1, 1), (1, 1)),
+             ((1, 1), (1, 1, 1, 1), (2, 1))]
+    for _ in range(2):
+        for s, p, d in convs:
+            np.testing.assert_allclose(K.conv2d(x, w, s, p, d), conv_ref(x, w, s, p, d), atol=1e-12)
+    pools = [((2, 2), (2, 2), (0, 0, 0, 0)), ((3, 3), (2, 2), (1, 1, 1, 1)), ((3, 3), (2, 2), (0, 1, 1, 0)),
+             ((3, 2), (1, 2), (1, 1, 0, 1))]
+    for _ in range(2):
+        for k, s, p in pools:
+            np.testing.assert_array_equal(K.max_pool2d(x, k, s, p)[0], pool_ref(x, k, s, p, "max"))
+            for dt in (np.float64, np.float32):     # the divisor plane per dtype
+                got = K.avg_pool2d(x.astype(dt), k, s, p, False)
+                assert got.dtype == dt
+                np.testing.assert_allclose(got, pool_ref(x, k, s, p, "avg", False),
+                                           rtol=1e-5 if dt is np.float32 else 1e-12)
+    # NHWC and NCHW of one shape are different geometries too.
+    xh = np.ascontiguousarray(x.transpose(0, 2, 3, 1))
+    np.testing.assert_array_equal(K.max_pool2d(xh, (2, 2), (2, 2), (0, 0, 0, 0), "NHWC")[0],
+                                  pool_ref(x, (2, 2), (2, 2), 0, "max").transpose(0, 2, 3, 1))
