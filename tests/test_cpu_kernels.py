@@ -249,3 +249,36 @@ def test_cached_geometries_and_planes_are_keyed_by_every_argument():
     xh = np.ascontiguousarray(x.transpose(0, 2, 3, 1))
     np.testing.assert_array_equal(K.max_pool2d(xh, (2, 2), (2, 2), (0, 0, 0, 0), "NHWC")[0],
                                   pool_ref(x, (2, 2), (2, 2), 0, "max").transpose(0, 2, 3, 1))
+
+
+def _first_argmax_ref(x, k, s):
+    """Per window (unpadded, NCHW) the flat index h*W + w of the first maximum in scan order, by loops."""
+    n, c, h, w = x.shape
+    oh, ow = (h - k[0]) // s[0] + 1, (w - k[1]) // s[1] + 1
+    out = np.zeros((n, c, oh, ow), np.int64)
+    for a in range(n):
+        for b in range(c):
+            for i in range(oh):
+                for j in range(ow):
+                    best = None
+                    for p in range(k[0]):
+                        for q in range(k[1]):
+                            hh, ww = i * s[0] + p, j * s[1] + q
+                            if best is None or x[a, b, hh, ww] > x[a, b, best // w, best % w]:
+                                best = hh * w + ww
+                    out[a, b, i, j] = best
+    return out
+
+
+@pytest.mark.parametrize("k,s", [((1, 1), (1, 1)), ((2, 2), (2, 2)), ((3, 3), (1, 1)), ((2, 3), (3, 2)),
+                                 ((3, 5), (2, 1))])
+def test_max_pool_ties_pick_the_first_maximum_in_scan_order(k, s):
+    # Small integers: most windows hold several equal maxima (and -0.0 beside 0.0), in both layouts.
+    x = R.integers(-2, 2, size=(2, 3, 9, 11)).astype(np.float32)
+    x[x == 0] = np.where(R.random(np.count_nonzero(x == 0)) < 0.5, -0.0, 0.0)
+    ref = _first_argmax_ref(x, k, s)
+    y, idx = K.max_pool2d(x, k, s, (0, 0, 0, 0))
+    np.testing.assert_array_equal(idx, ref)
+    np.testing.assert_array_equal(y, pool_ref(x, k, s, 0, "max"))
+    yh, idxh = K.max_pool2d(np.ascontiguousarray(x.transpose(0, 2, 3, 1)), k, s, (0, 0, 0, 0), "NHWC")
+    np.testing.assert_array_equal(idxh, ref.transpose(0, 2, 3, 1))
