@@ -282,3 +282,25 @@ def test_max_pool_ties_pick_the_first_maximum_in_scan_order(k, s):
     np.testing.assert_array_equal(y, pool_ref(x, k, s, 0, "max"))
     yh, idxh = K.max_pool2d(np.ascontiguousarray(x.transpose(0, 2, 3, 1)), k, s, (0, 0, 0, 0), "NHWC")
     np.testing.assert_array_equal(idxh, ref.transpose(0, 2, 3, 1))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_one_column_matmul_is_bitwise_numpys(dtype):
+    # The outer-product path (a dense weight gradient at batch 1) gives matmul's bits, signed zeros, infinities
+    # and NaNs included, as a new array, into ``out``, and for transposed views.
+    be = NumpyBackend("cpu")
+    a = R.normal(size=(7, 1)).astype(dtype)
+    b = R.normal(size=(1, 300)).astype(dtype)
+    a[:3, 0] = [0.0, -0.0, np.inf]
+    b[0, :4] = [-0.0, 0.0, np.nan, 1e-300 if dtype is np.float64 else 1e-30]
+    a[4, 0] = -1e-300 if dtype is np.float64 else -1e-30        # products that underflow to -0.0
+    with np.errstate(invalid="ignore"):     # inf * 0: NumPy's matmul warns as the multiply does
+        want, got = np.matmul(a, b), be.matmul(a, b)
+        out = np.empty((300, 7), dtype)
+        assert be.matmul(b.T, a.T, out=out) is out
+        want_t = np.matmul(b.T, a.T)
+    assert got.dtype == dtype and got.flags.c_contiguous
+    np.testing.assert_array_equal(got.view(np.uint8), want.view(np.uint8))
+    np.testing.assert_array_equal(out.view(np.uint8), want_t.view(np.uint8))
+    big = R.normal(size=(3, 4)).astype(dtype), R.normal(size=(4, 5)).astype(dtype)   # the ordinary path
+    np.testing.assert_array_equal(be.matmul(*big), np.matmul(*big))
