@@ -40,6 +40,10 @@ from backends.base import Pads, Pair, conv_out_size
 # slower (the columns spill), 256 KiB slower on one thread (NumPy call overhead per chunk).
 CHUNK_BYTES = 2 << 20
 _WORKSPACE_BYTES = 256 << 20       # all workspaces of one thread together; the oldest go first
+# Column buffers of up to this many elements are filled from a zero-bordered copy of the image in one strided
+# copy (two NumPy calls) rather than tap by tap (one or two calls a tap, ~1 us each): measured at batch 1,
+# 7K elements (conv 1->32 on 28x28) 2 us against 9, 56K (conv 32->64 on 14x14) 17 us against 14.
+SMALL_FILL = 32768
 
 
 class Workspaces:
@@ -141,6 +145,7 @@ class _Geometry:
         self.og = self.o // groups
         self.p = self.ohw[0] * self.ohw[1]
         self.k = self.cg * kh * kw        # reduction length of one group
+        self._pad_view: tuple | None = None     # (padded image workspace, its view as columns): _fill_padded
 
     def y_shape(self) -> tuple:
         oh, ow = self.ohw
@@ -209,6 +214,9 @@ class _Geometry:
 
     def fill(self, cols: numpy.ndarray, x: numpy.ndarray) -> None:
         """Copy each tap's in-bounds window of ``x`` (a batch chunk) into the columns."""
+        if cols.size <= SMALL_FILL and min(self.pads) >= 0:
+            self._fill_padded(cols, x)
+            return
         if self._flat(x):
             m, c = x.shape[:2]
             if self.stride == (1, 1):
@@ -230,6 +238,31 @@ class _Geometry:
                 cols[:, :, i, j, oy, ox] = x[:, :, iy, ix]
             else:
                 cols[:, oy, ox, :, i, j, :] = x[:, iy, ix]
+
+    def _fill_padded(self, cols: numpy.ndarray, x: numpy.ndarray) -> None:
+        """``fill`` in two copies: ``x`` into the inside of a zero-bordered image (a workspace whose border is
+        never written), then every tap's window at once, as one strided view of that image in the columns'
+        order.  The view of a workspace is made once per workspace (per thread)."""
+        m = x.shape[0]
+        (h, w), (t, b, l, r) = self.hw, self.pads
+        if self.fmt == "NCHW":
+            padded = WORKSPACES.get(self.key("pad"), (m, self.c, h + t + b, w + l + r), x.dtype, zero=True)
+            padded[:, :, t:t + h, l:l + w] = x
+        else:
+            padded = WORKSPACES.get(self.key("pad"), (m, h + t + b, w + l + r, self.c), x.dtype, zero=True)
+            padded[:, t:t + h, l:l + w, :] = x
+        cached = self._pad_view
+        if cached is None or cached[0] is not padded:
+            (s0, s1), (d0, d1) = self.stride, self.dilation
+            if self.fmt == "NCHW":
+                sn, sc, sh, sw = padded.strides
+                strides = (sn, sc, d0 * sh, d1 * sw, s0 * sh, s1 * sw)
+            else:
+                sn, sh, sw, sc = padded.strides
+                strides = (sn, s0 * sh, s1 * sw, self.cg * sc, d0 * sh, d1 * sw, sc)
+            cached = self._pad_view = (padded, numpy.lib.stride_tricks.as_strided(
+                padded, self.cols_shape(m), strides, writeable=False))
+        numpy.copyto(cols, cached[1])
 
     def scatter(self, dx: numpy.ndarray, dcols: numpy.ndarray) -> None:
         """The adjoint of ``fill``: add each tap's columns onto its window of ``dx`` (zeroed by the caller);

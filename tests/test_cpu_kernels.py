@@ -304,3 +304,35 @@ def test_one_column_matmul_is_bitwise_numpys(dtype):
     np.testing.assert_array_equal(out.view(np.uint8), want_t.view(np.uint8))
     big = R.normal(size=(3, 4)).astype(dtype), R.normal(size=(4, 5)).astype(dtype)   # the ordinary path
     np.testing.assert_array_equal(be.matmul(*big), np.matmul(*big))
+
+
+@pytest.mark.parametrize("fmt", ["NCHW", "NHWC"])
+def test_small_columns_filled_from_a_padded_image_equal_the_tap_by_tap_fill(monkeypatch, fmt):
+    # The two ways to build the columns (one strided copy of a zero-bordered image below SMALL_FILL, tap by tap
+    # above) give the same bits, for strides, dilation, groups and uneven padding; repeated calls and a second
+    # batch size reuse the cached views correctly.
+    cases = [((1, 1), (1, 1, 1, 1), (1, 1), 1), ((2, 2), (0, 1, 2, 0), (1, 1), 1), ((1, 2), (2, 2, 1, 1), (2, 1), 1),
+             ((2, 1), (1, 0, 0, 1), (1, 1), 2), ((3, 3), (0, 0, 0, 0), (1, 1), 1)]
+    for stride, pads, dil, groups in cases:
+        got = {}
+        for small in (1 << 30, 0):
+            monkeypatch.setattr(K, "SMALL_FILL", small)
+            for n in (3, 1, 3):
+                x = np.random.default_rng(n).normal(size=(n, 4, 9, 8))
+                w = np.random.default_rng(5).normal(size=(6, 4 // groups, 3, 2))
+                gy_shape = K._geometry(x.shape, w.shape, stride, pads, dil, groups, "NCHW").y_shape()
+                gy = np.random.default_rng(7).normal(size=gy_shape)
+                if fmt == "NHWC":
+                    x, gy = x.transpose(0, 2, 3, 1).copy(), gy.transpose(0, 2, 3, 1).copy()
+                    w = w.transpose(2, 3, 1, 0).copy()
+                y = K.conv2d(x, w, stride, pads, dil, groups, fmt)
+                dw = K.conv2d_grad_weight(x, gy, w.shape, stride, pads, dil, groups, fmt)
+                got.setdefault(small, []).append((y, dw))
+                if fmt == "NCHW" and small == 0:
+                    cg, og = 4 // groups, 6 // groups
+                    ref = [conv_ref(x[:, g * cg:(g + 1) * cg], w[g * og:(g + 1) * og], stride, pads, dil)
+                           for g in range(groups)]
+                    np.testing.assert_allclose(y, np.concatenate(ref, 1), atol=1e-12)
+        for (a, b), (c, d) in zip(got[1 << 30], got[0]):
+            np.testing.assert_array_equal(a, c)
+            np.testing.assert_array_equal(b, d)
