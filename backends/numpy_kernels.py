@@ -518,13 +518,15 @@ def conv2d_grad_weight(x: numpy.ndarray, gy: numpy.ndarray, w_shape: Sequence[in
         c = WORKSPACES.get(g.key("cols"), g.cols_shape(nb), x.dtype, zero=True)[:m]
         g.fill(c, x[n0:n0 + m])
         if g.fmt == "NCHW":     # per sample (g, Og, P) @ (g, P, K), then summed over the chunk
-            part = WORKSPACES.get(g.key("dwpart"), (nb,) + shape, x.dtype)[:m]
+            # A first chunk of one sample: its product is the sum (a one-term sum is a copy), straight in acc.
+            alone = first and m == 1
+            part = acc[None] if alone else WORKSPACES.get(g.key("dwpart"), (nb,) + shape, x.dtype)[:m]
             numpy.matmul(gy[n0:n0 + m].reshape(m, g.groups, g.og, g.p),
                          c.reshape(m, g.groups, g.k, g.p).transpose(0, 1, 3, 2), out=part)
-            if first:
-                numpy.sum(part, axis=0, out=acc)
-            else:
+            if not first:
                 acc += numpy.sum(part, axis=0, out=WORKSPACES.get(g.key("dwsum"), shape, x.dtype))
+            elif not alone:
+                numpy.sum(part, axis=0, out=acc)
         else:                   # (g, K, m*P) @ (g, m*P, Og): the whole chunk's pixels as the reduction
             a = c.reshape(m * g.p, g.groups, g.k).transpose(1, 2, 0)
             b = gy[n0:n0 + m].reshape(m * g.p, g.groups, g.og).transpose(1, 0, 2)
