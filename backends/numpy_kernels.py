@@ -8,7 +8,9 @@ Where the time goes and why the kernels look as they do:
 - Convolution is im2col + GEMM.  The column buffer is built in batch chunks of about ``CHUNK_BYTES`` (so it
   stays in cache between being written and read by the GEMM) into a workspace reused across calls.  Padding
   is never materialized: each kernel tap copies only its in-bounds rectangle, and the out-of-bounds part of
-  the workspace stays zero from its creation (the workspace is keyed by the full geometry).
+  the workspace stays zero from its creation (the workspace is keyed by the full geometry).  Small column
+  buffers (batch 1) are filled in one strided copy of a zero-bordered image instead: there the NumPy calls,
+  ~1 us each, cost more than the copying.  Each geometry (its taps and runs) is worked out once.
 - The gradient of the input multiplies into columns and adds them back tap by tap, as strided slice-adds
   onto the unpadded image: no scatter, no padded image.  Where the output rows are as long as the input's
   (stride 1 'same', or a stride that divides the size, over the input's stride phases), a tap's window is
