@@ -1,7 +1,8 @@
 """Where a seed-CNN training step's time goes (Adam, one thread by default): per planned step of the static
 session, per phase and per layer of the eager step, and optionally a cProfile of either.
 
-    OMP_NUM_THREADS=1 PYTHONPATH=. python bench/step_profile.py [--data-dir DIR] [--batch 1] [--steps 500] [--cprofile static|eager]
+    OMP_NUM_THREADS=1 PYTHONPATH=. python bench/step_profile.py [--data-dir DIR] [--batch 1] [--steps 500]
+        [--cprofile static|eager]
 
 Each planned step of the optimized static Program is timed by wrapping its writer (or, for a step the memory
 plan leaves unplanned, its primitive's ``forward``) in the session's already-built plan, so the executor that
@@ -121,7 +122,8 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     from core import datasets
     from dualflow import models
-    data_dir = args.data_dir or os.environ.get("DUALFLOW_DATA") or os.path.join(ROOT, "..", "shared", "data", "mnist")
+    shared = os.path.join(ROOT, "..", "shared", "data", "mnist")
+    data_dir = args.data_dir or os.environ.get("DUALFLOW_DATA") or shared
     if not os.path.isdir(data_dir):
         raise SystemExit(f"step_profile: {data_dir}: no such folder (give --data-dir with MNIST IDX files)")
     data = datasets.load(data_dir)
