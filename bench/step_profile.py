@@ -130,8 +130,8 @@ def main(argv: list[str] | None = None) -> int:
     in_hw = data.images.shape[2:]
     weights = models.init_weights(in_hw, data.num_classes, 0)
     order = numpy.random.default_rng(0).permutation(len(data.labels))
-    batches = [(data.images[idx], data.labels[idx])
-               for idx in (order[(i * args.batch) % (len(order) - args.batch):][:args.batch] for i in range(args.steps))]
+    starts = [(i * args.batch) % (len(order) - args.batch) for i in range(args.steps)]     # cycling, real batches
+    batches = [(data.images[order[s:s + args.batch]], data.labels[order[s:s + args.batch]]) for s in starts]
     static = models.Static(weights, 1e-3, in_hw, "adam")
     eager = models.Eager(weights, 1e-3, in_hw, "adam")
     if args.cprofile:
