@@ -104,6 +104,10 @@ class ArrayBackend:
         # NumPy has no erf; math.erf per element is exact (GELU inputs are activations, not huge arrays).
         return numpy.frompyfunc(math.erf, 1, 1)(x).astype(x.dtype)
 
+    def matmul(self, a: Any, b: Any, out: Any = None) -> Any:
+        """``a @ b`` (into ``out`` when given)."""
+        return self.xp.matmul(a, b, out=out)
+
     def relu_grad(self, g: Any, y: Any) -> Any:
         """``g`` where the ReLU output ``y`` is positive, else 0."""
         return g * (y > 0)

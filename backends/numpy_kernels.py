@@ -8,7 +8,9 @@ Where the time goes and why the kernels look as they do:
 - Convolution is im2col + GEMM.  The column buffer is built in batch chunks of about ``CHUNK_BYTES`` (so it
   stays in cache between being written and read by the GEMM) into a workspace reused across calls.  Padding
   is never materialized: each kernel tap copies only its in-bounds rectangle, and the out-of-bounds part of
-  the workspace stays zero from its creation (the workspace is keyed by the full geometry).
+  the workspace stays zero from its creation (the workspace is keyed by the full geometry).  Small column
+  buffers (batch 1) are filled in one strided copy of a zero-bordered image instead: there the NumPy calls,
+  ~1 us each, cost more than the copying.  Each geometry (its taps and runs) is worked out once.
 - The gradient of the input multiplies into columns and adds them back tap by tap, as strided slice-adds
   onto the unpadded image: no scatter, no padded image.  Where the output rows are as long as the input's
   (stride 1 'same', or a stride that divides the size, over the input's stride phases), a tap's window is
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 import collections
 import concurrent.futures
+import functools
 import os
 import threading
 from typing import Any, Sequence
@@ -39,6 +42,10 @@ from backends.base import Pads, Pair, conv_out_size
 # slower (the columns spill), 256 KiB slower on one thread (NumPy call overhead per chunk).
 CHUNK_BYTES = 2 << 20
 _WORKSPACE_BYTES = 256 << 20       # all workspaces of one thread together; the oldest go first
+# Column buffers of up to this many elements are filled from a zero-bordered copy of the image in one strided
+# copy (two NumPy calls) rather than tap by tap (one or two calls a tap, ~1 us each): measured at batch 1,
+# 7K elements (conv 1->32 on 28x28) 2 us against 9, 56K (conv 32->64 on 14x14) 17 us against 14.
+SMALL_FILL = 32768
 
 
 class Workspaces:
@@ -112,8 +119,15 @@ def _taps(hw: Sequence[int], ohw: Sequence[int], kernel: Pair, stride: Pair, pad
                 yield i, j, rh[0], rw[0], rh[1], rw[1]
 
 
+def _geometry(x_shape: Sequence[int], w_shape: Sequence[int], stride: Pair, pads: Pads, dilation: Pair,
+              groups: int, fmt: str) -> "_Geometry":
+    """The ``_Geometry`` of these arguments, made once per distinct set (it and its tap lists never change):
+    at batch 1 working the taps out again took about as long as a fill's copies."""
+    return _cached_geometry(tuple(x_shape), tuple(w_shape), tuple(stride), tuple(pads), tuple(dilation), groups, fmt)
+
+
 class _Geometry:
-    """A convolution's shapes in one layout, and the views each pass needs."""
+    """A convolution's shapes in one layout, and the views each pass needs (immutable: see ``_geometry``)."""
 
     def __init__(self, x_shape: Sequence[int], w_shape: Sequence[int], stride: Pair, pads: Pads, dilation: Pair,
                  groups: int, fmt: str) -> None:
@@ -133,6 +147,7 @@ class _Geometry:
         self.og = self.o // groups
         self.p = self.ohw[0] * self.ohw[1]
         self.k = self.cg * kh * kw        # reduction length of one group
+        self._pad_view: tuple | None = None     # (padded image workspace, its view as columns): _fill_padded
 
     def y_shape(self) -> tuple:
         oh, ow = self.ohw
@@ -157,6 +172,16 @@ class _Geometry:
             return (nb, self.c, kh, kw, oh, ow)
         return (nb, oh, ow, self.groups, kh, kw, self.cg)
 
+    @functools.cached_property
+    def taps(self) -> tuple:
+        """``_taps`` of this geometry."""
+        return tuple(_taps(self.hw, self.ohw, self.kernel, self.stride, self.pads, self.dilation))
+
+    @functools.cached_property
+    def runs(self) -> tuple:
+        """``_runs`` of this geometry."""
+        return tuple(self._runs())
+
     def _runs(self):
         """NCHW with the output row as long as a row of the input's stride phase (stride 1: the input's own
         width): split the image into its stride phases (stride 1: the image itself), and a tap's window is one
@@ -164,7 +189,7 @@ class _Geometry:
         outside the image (zero).  One long copy or add per tap instead of one per row.
         Yields (i, j, phase, cols run, phase-plane run, output rows, wrapped columns or None)."""
         wq = self.hw[1] // self.stride[1]
-        for i, j, oy, ox, iy, ix in _taps(self.hw, self.ohw, self.kernel, self.stride, self.pads, self.dilation):
+        for i, j, oy, ox, iy, ix in self.taps:
             qy, ry = divmod(i * self.dilation[0] - self.pads[0], self.stride[0])
             qx, rx = divmod(j * self.dilation[1] - self.pads[2], self.stride[1])
             lo, hi = oy.start * wq + max(0, -qx), oy.stop * wq - max(0, qx)
@@ -191,6 +216,9 @@ class _Geometry:
 
     def fill(self, cols: numpy.ndarray, x: numpy.ndarray) -> None:
         """Copy each tap's in-bounds window of ``x`` (a batch chunk) into the columns."""
+        if cols.size <= SMALL_FILL and min(self.pads) >= 0:
+            self._fill_padded(cols, x)
+            return
         if self._flat(x):
             m, c = x.shape[:2]
             if self.stride == (1, 1):
@@ -200,18 +228,43 @@ class _Geometry:
                 for src, dst in self._phase_views(x, planes):
                     dst[...] = src
             cf = cols.reshape(m, c, self.kernel[0], self.kernel[1], -1)
-            for i, j, (ry, rx), run, src, oy, wrap in self._runs():
+            for i, j, (ry, rx), run, src, oy, wrap in self.runs:
                 cf[:, :, i, j, run] = planes[:, :, ry, rx, src]
                 if wrap is not None:
                     cols[:, :, i, j, oy, wrap] = 0
             return
         if self.fmt == "NHWC":
             x = x.reshape(x.shape[:3] + (self.groups, self.cg))
-        for i, j, oy, ox, iy, ix in _taps(self.hw, self.ohw, self.kernel, self.stride, self.pads, self.dilation):
+        for i, j, oy, ox, iy, ix in self.taps:
             if self.fmt == "NCHW":
                 cols[:, :, i, j, oy, ox] = x[:, :, iy, ix]
             else:
                 cols[:, oy, ox, :, i, j, :] = x[:, iy, ix]
+
+    def _fill_padded(self, cols: numpy.ndarray, x: numpy.ndarray) -> None:
+        """``fill`` in two copies: ``x`` into the inside of a zero-bordered image (a workspace whose border is
+        never written), then every tap's window at once, as one strided view of that image in the columns'
+        order.  The view of a workspace is made once per workspace (per thread)."""
+        m = x.shape[0]
+        (h, w), (t, b, l, r) = self.hw, self.pads
+        if self.fmt == "NCHW":
+            padded = WORKSPACES.get(self.key("pad"), (m, self.c, h + t + b, w + l + r), x.dtype, zero=True)
+            padded[:, :, t:t + h, l:l + w] = x
+        else:
+            padded = WORKSPACES.get(self.key("pad"), (m, h + t + b, w + l + r, self.c), x.dtype, zero=True)
+            padded[:, t:t + h, l:l + w, :] = x
+        cached = self._pad_view
+        if cached is None or cached[0] is not padded:
+            (s0, s1), (d0, d1) = self.stride, self.dilation
+            if self.fmt == "NCHW":
+                sn, sc, sh, sw = padded.strides
+                strides = (sn, sc, d0 * sh, d1 * sw, s0 * sh, s1 * sw)
+            else:
+                sn, sh, sw, sc = padded.strides
+                strides = (sn, s0 * sh, s1 * sw, self.cg * sc, d0 * sh, d1 * sw, sc)
+            cached = self._pad_view = (padded, numpy.lib.stride_tricks.as_strided(
+                padded, self.cols_shape(m), strides, writeable=False))
+        numpy.copyto(cols, cached[1])
 
     def scatter(self, dx: numpy.ndarray, dcols: numpy.ndarray) -> None:
         """The adjoint of ``fill``: add each tap's columns onto its window of ``dx`` (zeroed by the caller);
@@ -224,7 +277,7 @@ class _Geometry:
                 planes = self._phases(m, dx.dtype)
                 planes[...] = 0
             cf = dcols.reshape(m, c, self.kernel[0], self.kernel[1], -1)
-            for i, j, (ry, rx), run, dst, oy, wrap in self._runs():
+            for i, j, (ry, rx), run, dst, oy, wrap in self.runs:
                 if wrap is not None:
                     dcols[:, :, i, j, oy, wrap] = 0
                 planes[:, :, ry, rx, dst] += cf[:, :, i, j, run]
@@ -234,7 +287,7 @@ class _Geometry:
             return
         if self.fmt == "NHWC":
             dx = dx.reshape(dx.shape[:3] + (self.groups, self.cg))
-        for i, j, oy, ox, iy, ix in _taps(self.hw, self.ohw, self.kernel, self.stride, self.pads, self.dilation):
+        for i, j, oy, ox, iy, ix in self.taps:
             if self.fmt == "NCHW":
                 dx[:, :, iy, ix] += dcols[:, :, i, j, oy, ox]
             else:
@@ -259,6 +312,9 @@ class _Geometry:
     def depthwise(self) -> bool:
         """One input channel per group: the per-tap path (a GEMM with K = KH*KW does not pay)."""
         return self.groups > 1 and self.cg == 1
+
+
+_cached_geometry = functools.lru_cache(maxsize=256)(_Geometry)
 
 
 def _w_taps(g: _Geometry, w: numpy.ndarray) -> numpy.ndarray:
@@ -358,7 +414,7 @@ def split_work(n: int, elements: int, part: Any) -> None:
 def conv2d(x: numpy.ndarray, w: numpy.ndarray, stride: Pair, pads: Pads, dilation: Pair, groups: int = 1,
            data_format: str = "NCHW", out: numpy.ndarray | None = None) -> numpy.ndarray:
     """Cross-correlation of ``x`` with ``w`` (OIHW for NCHW, HWIO for NHWC; in-channels per group)."""
-    g = _Geometry(x.shape, w.shape, stride, pads, dilation, groups, data_format)
+    g = _geometry(x.shape, w.shape, stride, pads, dilation, groups, data_format)
     y = _result(out, g.y_shape(), x.dtype, "conv2d")
     if g.depthwise():
         return _depthwise(g, x, w, y)
@@ -386,7 +442,7 @@ def _depthwise(g: _Geometry, x: numpy.ndarray, w: numpy.ndarray, y: numpy.ndarra
     y[...] = 0
     tmp = WORKSPACES.get(g.key("dw") + (g.n, g.o), y.shape, y.dtype)
     sp = (slice(None), slice(None)) if g.fmt == "NCHW" else (slice(None),)
-    for i, j, oy, ox, iy, ix in _taps(g.hw, g.ohw, g.kernel, g.stride, g.pads, g.dilation):
+    for i, j, oy, ox, iy, ix in g.taps:
         yv, t = y[sp + (oy, ox)], tmp[sp + (oy, ox)]
         numpy.multiply(xs[sp + (iy, ix)], _bcast(wt[i, j], g.fmt), out=t)
         yv += t
@@ -397,7 +453,7 @@ def conv2d_grad_input(gy: numpy.ndarray, w: numpy.ndarray, x_shape: Sequence[int
                       dilation: Pair, groups: int = 1, data_format: str = "NCHW",
                       out: numpy.ndarray | None = None) -> numpy.ndarray:
     """dL/dx of conv2d (and the forward pass of a transposed convolution)."""
-    g = _Geometry(x_shape, w.shape, stride, pads, dilation, groups, data_format)
+    g = _geometry(x_shape, w.shape, stride, pads, dilation, groups, data_format)
     if tuple(gy.shape) != g.y_shape():
         raise ValueError(f"conv2d_grad_input: argument 'grad' expected shape {g.y_shape()}, got {gy.shape}")
     dx = _result(out, g.x_shape(), gy.dtype, "conv2d_grad_input")
@@ -427,7 +483,7 @@ def _depthwise_grad_input(g: _Geometry, gy: numpy.ndarray, w: numpy.ndarray, dx:
     wt = _w_taps(g, w)
     tmp = WORKSPACES.get(g.key("dw") + (g.n, g.o), gy.shape, gy.dtype)
     sp = (slice(None), slice(None)) if g.fmt == "NCHW" else (slice(None),)
-    for i, j, oy, ox, iy, ix in _taps(g.hw, g.ohw, g.kernel, g.stride, g.pads, g.dilation):
+    for i, j, oy, ox, iy, ix in g.taps:
         t = tmp[sp + (oy, ox)]
         numpy.multiply(gy[sp + (oy, ox)], _bcast(wt[i, j], g.fmt), out=t)
         if mult == 1:
@@ -443,7 +499,7 @@ def conv2d_grad_weight(x: numpy.ndarray, gy: numpy.ndarray, w_shape: Sequence[in
                        dilation: Pair, groups: int = 1, data_format: str = "NCHW",
                        out: numpy.ndarray | None = None) -> numpy.ndarray:
     """dL/dw of conv2d: per chunk one GEMM over the chunk's pixels, accumulated."""
-    g = _Geometry(x.shape, w_shape, stride, pads, dilation, groups, data_format)
+    g = _geometry(x.shape, w_shape, stride, pads, dilation, groups, data_format)
     if tuple(gy.shape) != g.y_shape():
         raise ValueError(f"conv2d_grad_weight: argument 'grad' expected shape {g.y_shape()}, got {gy.shape}")
     dw = _result(out, w_shape, x.dtype, "conv2d_grad_weight")
@@ -464,13 +520,15 @@ def conv2d_grad_weight(x: numpy.ndarray, gy: numpy.ndarray, w_shape: Sequence[in
         c = WORKSPACES.get(g.key("cols"), g.cols_shape(nb), x.dtype, zero=True)[:m]
         g.fill(c, x[n0:n0 + m])
         if g.fmt == "NCHW":     # per sample (g, Og, P) @ (g, P, K), then summed over the chunk
-            part = WORKSPACES.get(g.key("dwpart"), (nb,) + shape, x.dtype)[:m]
+            # A first chunk of one sample: its product is the sum (a one-term sum is a copy), straight in acc.
+            alone = first and m == 1
+            part = acc[None] if alone else WORKSPACES.get(g.key("dwpart"), (nb,) + shape, x.dtype)[:m]
             numpy.matmul(gy[n0:n0 + m].reshape(m, g.groups, g.og, g.p),
                          c.reshape(m, g.groups, g.k, g.p).transpose(0, 1, 3, 2), out=part)
-            if first:
-                numpy.sum(part, axis=0, out=acc)
-            else:
+            if not first:
                 acc += numpy.sum(part, axis=0, out=WORKSPACES.get(g.key("dwsum"), shape, x.dtype))
+            elif not alone:
+                numpy.sum(part, axis=0, out=acc)
         else:                   # (g, K, m*P) @ (g, m*P, Og): the whole chunk's pixels as the reduction
             a = c.reshape(m * g.p, g.groups, g.k).transpose(1, 2, 0)
             b = gy[n0:n0 + m].reshape(m * g.p, g.groups, g.og).transpose(1, 0, 2)
@@ -497,7 +555,7 @@ def _depthwise_grad_weight(g: _Geometry, x: numpy.ndarray, gy: numpy.ndarray, dw
     tmp = WORKSPACES.get(g.key("dw") + (g.n, g.o), gy.shape, gy.dtype)
     sp = (slice(None), slice(None)) if g.fmt == "NCHW" else (slice(None),)
     axes = (0, 2, 3) if g.fmt == "NCHW" else (0, 1, 2)
-    for i, j, oy, ox, iy, ix in _taps(g.hw, g.ohw, g.kernel, g.stride, g.pads, g.dilation):
+    for i, j, oy, ox, iy, ix in g.taps:
         t = tmp[sp + (oy, ox)]
         numpy.multiply(gy[sp + (oy, ox)], xs[sp + (iy, ix)], out=t)
         wt[i, j] = t.sum(axis=axes)
@@ -509,8 +567,13 @@ def _depthwise_grad_weight(g: _Geometry, x: numpy.ndarray, gy: numpy.ndarray, dw
 
 
 # ----- pooling ---------------------------------------------------------------------------------------------
+def _pool_geometry(x_shape: Sequence[int], kernel: Pair, stride: Pair, pads: Pads, fmt: str) -> "_Pool":
+    """The ``_Pool`` of these arguments, made once per distinct set, with its taps and planes."""
+    return _cached_pool(tuple(x_shape), tuple(kernel), tuple(stride), tuple(pads), fmt)
+
+
 class _Pool:
-    """A pooling window's shapes in one layout; ``sp`` indexes an image's spatial axes."""
+    """A pooling window's shapes in one layout (immutable: see ``_pool_geometry``)."""
 
     def __init__(self, x_shape: Sequence[int], kernel: Pair, stride: Pair, pads: Pads, fmt: str) -> None:
         if fmt not in ("NCHW", "NHWC"):
@@ -520,30 +583,43 @@ class _Pool:
         self.hw = tuple(x_shape[2:]) if fmt == "NCHW" else tuple(x_shape[1:3])
         self.ohw = tuple(conv_out_size(self.hw[a], kernel[a], stride[a], 1, pads[2 * a], pads[2 * a + 1])
                          for a in range(2))
-        self.y_shape = (x_shape[:2] + self.ohw) if fmt == "NCHW" else (x_shape[0],) + self.ohw + (x_shape[3],)
+        self.y_shape = (self.x_shape[:2] + self.ohw) if fmt == "NCHW" else (x_shape[0],) + self.ohw + (x_shape[3],)
         self.lead = (slice(None),) * (2 if fmt == "NCHW" else 1)
+        self._planes: dict = {}
 
-    def taps(self):
+    @functools.cached_property
+    def taps(self) -> tuple:
         """(flat offset i*W + j, output region, input region) for each tap that reads the image."""
-        for i, j, oy, ox, iy, ix in _taps(self.hw, self.ohw, self.kernel, self.stride, self.pads, (1, 1)):
-            yield i * self.hw[1] + j, self.lead + (oy, ox), self.lead + (iy, ix)
+        return tuple((i * self.hw[1] + j, self.lead + (oy, ox), self.lead + (iy, ix))
+                     for i, j, oy, ox, iy, ix in _taps(self.hw, self.ohw, self.kernel, self.stride, self.pads, (1, 1)))
 
     def plane(self, what: str, dtype: Any) -> numpy.ndarray:
-        """A cached (OH, OW) plane shaped to broadcast against the output: 'corner' (flat index of each window's
-        unclipped top-left), 'start' (its first in-bounds tap relative to the corner), 'count' (in-bounds taps)."""
-        key = ("pool", what, self.hw, self.kernel, self.stride, self.pads)
-        a = WORKSPACES.get(key, self.ohw, dtype)
+        """A constant (OH, OW) plane shaped to broadcast against the output, made once (read-only): 'corner'
+        (flat index of each window's unclipped top-left), 'start' (its first in-bounds tap relative to the
+        corner), 'count' (in-bounds taps)."""
+        dtype = numpy.dtype(dtype)
+        a = self._planes.get((what, dtype.str))
+        if a is not None:
+            return a
         oy = numpy.arange(self.ohw[0]) * self.stride[0] - self.pads[0]
         ox = numpy.arange(self.ohw[1]) * self.stride[1] - self.pads[2]
         if what == "corner":
-            a[...] = oy[:, None] * self.hw[1] + ox[None, :]
+            a = oy[:, None] * self.hw[1] + ox[None, :]
         elif what == "start":
-            a[...] = (numpy.maximum(oy, 0) - oy)[:, None] * self.hw[1] + (numpy.maximum(ox, 0) - ox)[None, :]
+            a = (numpy.maximum(oy, 0) - oy)[:, None] * self.hw[1] + (numpy.maximum(ox, 0) - ox)[None, :]
         else:
             ch = numpy.minimum(oy + self.kernel[0], self.hw[0]) - numpy.maximum(oy, 0)
             cw = numpy.minimum(ox + self.kernel[1], self.hw[1]) - numpy.maximum(ox, 0)
-            a[...] = ch[:, None] * cw[None, :]
-        return a if self.fmt == "NCHW" else a[:, :, None]
+            a = ch[:, None] * cw[None, :]
+        a = a.astype(dtype)
+        if self.fmt == "NHWC":
+            a = a[:, :, None]
+        a.flags.writeable = False
+        self._planes[(what, dtype.str)] = a
+        return a
+
+
+_cached_pool = functools.lru_cache(maxsize=256)(_Pool)
 
 
 def max_pool2d(x: numpy.ndarray, kernel: Pair, stride: Pair, pads: Pads, data_format: str = "NCHW",
@@ -552,7 +628,7 @@ def max_pool2d(x: numpy.ndarray, kernel: Pair, stride: Pair, pads: Pads, data_fo
 
     A running max over the taps, each a strided view of output size.  PyTorch's rule: the first maximum in
     scan order wins, and NaN beats everything; a window starts at its first in-bounds tap."""
-    p = _Pool(x.shape, kernel, stride, pads, data_format)
+    p = _pool_geometry(x.shape, kernel, stride, pads, data_format)
     y = _result(None if out is None else out[0], p.y_shape, x.dtype, "max_pool2d")
     idx = _result(None if out is None else out[1], p.y_shape, numpy.int32, "max_pool2d")
     split_work(x.shape[0], x.size, lambda lo, hi: _max_pool_part(p, x[lo:hi], y[lo:hi], idx[lo:hi]))
@@ -570,7 +646,7 @@ def _max_pool_part(p: _Pool, x: numpy.ndarray, y: numpy.ndarray, idx: numpy.ndar
         y[...] = -numpy.inf
         idx[...] = p.plane("start", numpy.int32)
     first = not any(p.pads)
-    for r, o, i in p.taps():
+    for r, o, i in p.taps:
         v, yv, iv = x[i], y[o], idx[o]
         if first:       # no padding: the first tap covers every window
             yv[...] = v
@@ -590,11 +666,13 @@ def _max_pool_part(p: _Pool, x: numpy.ndarray, y: numpy.ndarray, idx: numpy.ndar
 
 
 def _max_pool_unpadded(p: _Pool, x: numpy.ndarray, y: numpy.ndarray, idx: numpy.ndarray, key: tuple) -> bool:
-    """Every window in bounds: the max first (a running maximum), then the winner, scanning the taps backwards
-    so the first equal one in scan order takes over, in int8 tap numbers; ~40% fewer passes than the running
-    select.  Returns False, having computed nothing useful, if a NaN reached the result (PyTorch's rule for
-    NaN, the last NaN wins, is the general path's)."""
-    taps = list(p.taps())
+    """Every window in bounds: the max first (a running maximum), then the winner: the first tap in scan order
+    equal to the max, counted as the number of leading taps that are not (in int8: a running "none equal so
+    far" mask, added up; the last tap needs no compare; 7 passes for 2x2 where a backward select takes 12),
+    then mapped to its offset i*W + j.
+    Returns False, having computed nothing useful, if a NaN reached the result (PyTorch's rule for NaN, the
+    last NaN wins, is the general path's)."""
+    taps = p.taps
     if len(taps) == 1:
         numpy.copyto(y, x[taps[0][2]])
     else:
@@ -604,27 +682,32 @@ def _max_pool_unpadded(p: _Pool, x: numpy.ndarray, y: numpy.ndarray, idx: numpy.
     if numpy.isnan(numpy.sum(y)):      # a NaN, or +inf beside -inf: leave it to the general path
         return False
     tap = WORKSPACES.get(key + ("t8",), y.shape, numpy.int8)
-    step = WORKSPACES.get(key + ("s8",), y.shape, numpy.int8)
-    hit = WORKSPACES.get(key + ("b",), y.shape, bool)
-    tap[...] = len(taps) - 1
-    for t in range(len(taps) - 2, -1, -1):
-        numpy.equal(x[taps[t][2]], y, out=hit)
-        numpy.subtract(numpy.int8(t), tap, out=step)
-        numpy.multiply(step, hit, out=step)
-        numpy.add(tap, step, out=tap)
+    if len(taps) == 1:
+        tap[...] = 0
+    else:
+        numpy.not_equal(x[taps[0][2]], y, out=tap)
+    if len(taps) > 2:
+        none = WORKSPACES.get(key + ("s8",), y.shape, numpy.int8)     # 1 where no tap so far equals the max
+        ne = WORKSPACES.get(key + ("n8",), y.shape, numpy.int8)
+        numpy.copyto(none, tap)
+        for _, _, i in taps[1:-1]:
+            numpy.not_equal(x[i], y, out=ne)
+            numpy.bitwise_and(none, ne, out=none)
+            numpy.add(tap, none, out=tap)
     # tap number i*kw + j -> offset i*W + j from the window's corner
     kw, w = p.kernel[1], numpy.int32(p.hw[1])
     if kw == 1:
         numpy.multiply(tap, w, out=idx)
-    elif kw & (kw - 1) == 0:       # a power of two: shift and mask, integer division is slow
-        numpy.right_shift(tap, numpy.int8(kw.bit_length() - 1), out=step)
-        numpy.multiply(step, w, out=idx)
-        numpy.bitwise_and(tap, numpy.int8(kw - 1), out=step)
-        numpy.add(idx, step, out=idx)
     else:
-        numpy.floor_divide(tap, numpy.int8(kw), out=step)
-        numpy.multiply(step, w, out=idx)
-        numpy.remainder(tap, numpy.int8(kw), out=step)
+        step = WORKSPACES.get(key + ("s8",), y.shape, numpy.int8)
+        if kw & (kw - 1) == 0:       # a power of two: shift and mask, integer division is slow
+            numpy.right_shift(tap, numpy.int8(kw.bit_length() - 1), out=step)
+            numpy.multiply(step, w, out=idx)
+            numpy.bitwise_and(tap, numpy.int8(kw - 1), out=step)
+        else:
+            numpy.floor_divide(tap, numpy.int8(kw), out=step)
+            numpy.multiply(step, w, out=idx)
+            numpy.remainder(tap, numpy.int8(kw), out=step)
         numpy.add(idx, step, out=idx)
     numpy.add(idx, p.plane("corner", numpy.int32), out=idx)
     return True
@@ -633,7 +716,7 @@ def _max_pool_unpadded(p: _Pool, x: numpy.ndarray, y: numpy.ndarray, idx: numpy.
 def max_pool2d_grad(gy: numpy.ndarray, idx: numpy.ndarray, x_shape: Sequence[int], kernel: Pair, stride: Pair,
                     pads: Pads, data_format: str = "NCHW", out: numpy.ndarray | None = None) -> numpy.ndarray:
     """Each output gradient added to its window's winner, tap by tap: a compare and a strided add per tap."""
-    p = _Pool(x_shape, kernel, stride, pads, data_format)
+    p = _pool_geometry(x_shape, kernel, stride, pads, data_format)
     dx = _result(out, x_shape, gy.dtype, "max_pool2d_grad")
     split_work(dx.shape[0], dx.size, lambda lo, hi: _max_pool_grad_part(p, gy[lo:hi], idx[lo:hi], dx[lo:hi]))
     return dx
@@ -651,7 +734,7 @@ def _max_pool_grad_part(p: _Pool, gy: numpy.ndarray, idx: numpy.ndarray, dx: num
              and all(p.ohw[a] * p.kernel[a] == p.hw[a] for a in range(2)))
     if not tiles:
         dx[...] = 0
-    for r, o, i in p.taps():
+    for r, o, i in p.taps:
         h = hit[o]
         numpy.equal(rel[o], r, out=h)
         if tiles:
@@ -684,12 +767,12 @@ def _divisor(p: _Pool, count_include_pad: bool, dtype: Any) -> Any:
 def avg_pool2d(x: numpy.ndarray, kernel: Pair, stride: Pair, pads: Pads, count_include_pad: bool,
                data_format: str = "NCHW", out: numpy.ndarray | None = None) -> numpy.ndarray:
     """A running sum over the taps, divided once."""
-    p = _Pool(x.shape, kernel, stride, pads, data_format)
+    p = _pool_geometry(x.shape, kernel, stride, pads, data_format)
     y = _result(out, p.y_shape, x.dtype, "avg_pool2d")
     first = not any(p.pads)
     if not first:
         y[...] = 0
-    for _, o, i in p.taps():
+    for _, o, i in p.taps:
         if first:
             y[...] = x[i]
             first = False
@@ -702,11 +785,11 @@ def avg_pool2d(x: numpy.ndarray, kernel: Pair, stride: Pair, pads: Pads, count_i
 def avg_pool2d_grad(gy: numpy.ndarray, x_shape: Sequence[int], kernel: Pair, stride: Pair, pads: Pads,
                     count_include_pad: bool, data_format: str = "NCHW",
                     out: numpy.ndarray | None = None) -> numpy.ndarray:
-    p = _Pool(x_shape, kernel, stride, pads, data_format)
+    p = _pool_geometry(x_shape, kernel, stride, pads, data_format)
     dx = _result(out, x_shape, gy.dtype, "avg_pool2d_grad")
     g = WORKSPACES.get(("avgpoolgrad", p.y_shape, gy.dtype.str), p.y_shape, gy.dtype)
     numpy.divide(gy, _divisor(p, count_include_pad, gy.dtype), out=g)
     dx[...] = 0
-    for _, o, i in p.taps():
+    for _, o, i in p.taps:
         dx[i] += g[o]
     return dx

@@ -227,3 +227,115 @@ def test_a_forked_child_runs_threaded_kernels_with_its_own_pool(monkeypatch):
         np.testing.assert_allclose(got, want)
     finally:
         threads.set_num_threads(before)
+
+
+def test_cached_geometries_and_planes_are_keyed_by_every_argument():
+    # The kernels keep one geometry (taps, runs, pooling planes) per distinct set of arguments: calls that share
+    # every shape but differ in one argument, alternating, must each get their own.
+    x, w = R.normal(size=(2, 3, 7, 6)), R.normal(size=(4, 3, 3, 3))
+    convs = [((1, 1), (1, 1, 1, 1), (1, 1)), ((1, 1), (0, 2, 1, 0), (1, 1)), ((2, 1), (1, 1, 1, 1), (1, 1)),
+             ((1, 1), (1, 1, 1, 1), (2, 1))]
+    for _ in range(2):
+        for s, p, d in convs:
+            np.testing.assert_allclose(K.conv2d(x, w, s, p, d), conv_ref(x, w, s, p, d), atol=1e-12)
+    pools = [((2, 2), (2, 2), (0, 0, 0, 0)), ((3, 3), (2, 2), (1, 1, 1, 1)), ((3, 3), (2, 2), (0, 1, 1, 0)),
+             ((3, 2), (1, 2), (1, 1, 0, 1))]
+    for _ in range(2):
+        for k, s, p in pools:
+            np.testing.assert_array_equal(K.max_pool2d(x, k, s, p)[0], pool_ref(x, k, s, p, "max"))
+            for dt in (np.float64, np.float32):     # the divisor plane per dtype
+                got = K.avg_pool2d(x.astype(dt), k, s, p, False)
+                assert got.dtype == dt
+                np.testing.assert_allclose(got, pool_ref(x, k, s, p, "avg", False),
+                                           rtol=1e-5 if dt is np.float32 else 1e-12)
+    # NHWC and NCHW of one shape are different geometries too.
+    xh = np.ascontiguousarray(x.transpose(0, 2, 3, 1))
+    np.testing.assert_array_equal(K.max_pool2d(xh, (2, 2), (2, 2), (0, 0, 0, 0), "NHWC")[0],
+                                  pool_ref(x, (2, 2), (2, 2), 0, "max").transpose(0, 2, 3, 1))
+
+
+def _first_argmax_ref(x, k, s):
+    """Per window (unpadded, NCHW) the flat index h*W + w of the first maximum in scan order, by loops."""
+    n, c, h, w = x.shape
+    oh, ow = (h - k[0]) // s[0] + 1, (w - k[1]) // s[1] + 1
+    out = np.zeros((n, c, oh, ow), np.int64)
+    for a in range(n):
+        for b in range(c):
+            for i in range(oh):
+                for j in range(ow):
+                    best = None
+                    for p in range(k[0]):
+                        for q in range(k[1]):
+                            hh, ww = i * s[0] + p, j * s[1] + q
+                            if best is None or x[a, b, hh, ww] > x[a, b, best // w, best % w]:
+                                best = hh * w + ww
+                    out[a, b, i, j] = best
+    return out
+
+
+@pytest.mark.parametrize("k,s", [((1, 1), (1, 1)), ((2, 2), (2, 2)), ((3, 3), (1, 1)), ((2, 3), (3, 2)),
+                                 ((3, 5), (2, 1))])
+def test_max_pool_ties_pick_the_first_maximum_in_scan_order(k, s):
+    # Small integers: most windows hold several equal maxima (and -0.0 beside 0.0), in both layouts.
+    x = R.integers(-2, 2, size=(2, 3, 9, 11)).astype(np.float32)
+    x[x == 0] = np.where(R.random(np.count_nonzero(x == 0)) < 0.5, -0.0, 0.0)
+    ref = _first_argmax_ref(x, k, s)
+    y, idx = K.max_pool2d(x, k, s, (0, 0, 0, 0))
+    np.testing.assert_array_equal(idx, ref)
+    np.testing.assert_array_equal(y, pool_ref(x, k, s, 0, "max"))
+    yh, idxh = K.max_pool2d(np.ascontiguousarray(x.transpose(0, 2, 3, 1)), k, s, (0, 0, 0, 0), "NHWC")
+    np.testing.assert_array_equal(idxh, ref.transpose(0, 2, 3, 1))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_one_column_matmul_is_bitwise_numpys(dtype):
+    # The outer-product path (a dense weight gradient at batch 1) gives matmul's bits, signed zeros, infinities
+    # and NaNs included, as a new array, into ``out``, and for transposed views.
+    be = NumpyBackend("cpu")
+    a = R.normal(size=(7, 1)).astype(dtype)
+    b = R.normal(size=(1, 300)).astype(dtype)
+    a[:3, 0] = [0.0, -0.0, np.inf]
+    b[0, :4] = [-0.0, 0.0, np.nan, 1e-300 if dtype is np.float64 else 1e-30]
+    a[4, 0] = -1e-300 if dtype is np.float64 else -1e-30        # products that underflow to -0.0
+    with np.errstate(invalid="ignore"):     # inf * 0: NumPy's matmul warns as the multiply does
+        want, got = np.matmul(a, b), be.matmul(a, b)
+        out = np.empty((300, 7), dtype)
+        assert be.matmul(b.T, a.T, out=out) is out
+        want_t = np.matmul(b.T, a.T)
+    assert got.dtype == dtype and got.flags.c_contiguous
+    np.testing.assert_array_equal(got.view(np.uint8), want.view(np.uint8))
+    np.testing.assert_array_equal(out.view(np.uint8), want_t.view(np.uint8))
+    big = R.normal(size=(3, 4)).astype(dtype), R.normal(size=(4, 5)).astype(dtype)   # the ordinary path
+    np.testing.assert_array_equal(be.matmul(*big), np.matmul(*big))
+
+
+@pytest.mark.parametrize("fmt", ["NCHW", "NHWC"])
+def test_small_columns_filled_from_a_padded_image_equal_the_tap_by_tap_fill(monkeypatch, fmt):
+    # The two ways to build the columns (one strided copy of a zero-bordered image below SMALL_FILL, tap by tap
+    # above) give the same bits, for strides, dilation, groups and uneven padding; repeated calls and a second
+    # batch size reuse the cached views correctly.
+    cases = [((1, 1), (1, 1, 1, 1), (1, 1), 1), ((2, 2), (0, 1, 2, 0), (1, 1), 1), ((1, 2), (2, 2, 1, 1), (2, 1), 1),
+             ((2, 1), (1, 0, 0, 1), (1, 1), 2), ((3, 3), (0, 0, 0, 0), (1, 1), 1)]
+    for stride, pads, dil, groups in cases:
+        got = {}
+        for small in (1 << 30, 0):
+            monkeypatch.setattr(K, "SMALL_FILL", small)
+            for n in (3, 1, 3):
+                x = np.random.default_rng(n).normal(size=(n, 4, 9, 8))
+                w = np.random.default_rng(5).normal(size=(6, 4 // groups, 3, 2))
+                gy_shape = K._geometry(x.shape, w.shape, stride, pads, dil, groups, "NCHW").y_shape()
+                gy = np.random.default_rng(7).normal(size=gy_shape)
+                if fmt == "NHWC":
+                    x, gy = x.transpose(0, 2, 3, 1).copy(), gy.transpose(0, 2, 3, 1).copy()
+                    w = w.transpose(2, 3, 1, 0).copy()
+                y = K.conv2d(x, w, stride, pads, dil, groups, fmt)
+                dw = K.conv2d_grad_weight(x, gy, w.shape, stride, pads, dil, groups, fmt)
+                got.setdefault(small, []).append((y, dw))
+                if fmt == "NCHW" and small == 0:
+                    cg, og = 4 // groups, 6 // groups
+                    ref = [conv_ref(x[:, g * cg:(g + 1) * cg], w[g * og:(g + 1) * og], stride, pads, dil)
+                           for g in range(groups)]
+                    np.testing.assert_allclose(y, np.concatenate(ref, 1), atol=1e-12)
+        for (a, b), (c, d) in zip(got[1 << 30], got[0]):
+            np.testing.assert_array_equal(a, c)
+            np.testing.assert_array_equal(b, d)

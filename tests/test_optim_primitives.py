@@ -170,6 +170,20 @@ def test_variants_really_differ():
     assert not np.allclose(np_adagrad(LRS, 0.5, eps_inside=True), np_adagrad(LRS, 0.5))
 
 
+def test_exactness_is_remembered_per_dtype_and_scalar_type_not_per_value():
+    # Whether an update may round in a scratch buffer of the weight's dtype: a Python scalar takes the
+    # array's dtype, a float64 NumPy scalar or 0-d rate tensor does not (NumPy 2 promotion); the answer is
+    # cached, so asking in alternation must keep them apart.
+    f32, f64 = np.ones(3, np.float32), np.ones(3)
+    for _ in range(2):
+        assert O._exact(f32, 0.5, 1) is True
+        assert O._exact(f32, np.float64(0.5)) is False
+        assert O._exact(f32, np.array(0.5)) is False
+        assert O._exact(f32, np.float32(0.5), 0.25) is True
+        assert O._exact(f64, np.float32(0.5)) is True
+        assert O._exact(f32.astype(np.float16), 0.5) is True
+
+
 def test_slot_initial_values():
     be = backends.backend_of(W0)
     assert [s[0] for s in O.RMSprop(ms_init=1.0, momentum=0.5, centered=True).init_slots(be, W0)] == [1.0, 0.0, 0.0]

@@ -35,7 +35,7 @@ class MatMul(Op):
             a = a.swapaxes(-1, -2)
         if self.transpose_b:
             b = b.swapaxes(-1, -2)
-        return a @ b
+        return be.matmul(a, b)
 
     def vjp(self, node, grads, needs):
         a, b = node.inputs

@@ -27,11 +27,24 @@ from core.graph import Value
 from core.op import Op, Spec
 
 
+_PY_SCALARS = (float, int, bool)
+_exact_cache: dict = {}
+
+
 def _exact(x: Any, *scalars: Any) -> bool:
     """Whether ``x (op) c`` stays in ``x``'s dtype for every scalar ``c``: then an update may work in a scratch
     buffer of that dtype and round exactly where the plain expression rounds.  (A float64 rate tensor on
-    float32 weights computes in float64, as the plain expression does.)"""
-    return all(numpy.result_type(x, c) == x.dtype for c in scalars)
+    float32 weights computes in float64, as the plain expression does.)
+
+    NumPy 2 promotes by type alone (NEP 50: a Python scalar takes the array's dtype, a NumPy scalar or array
+    its own), so the answer is remembered per (dtype, scalar types): ~1.5 us a small update otherwise."""
+    key = (x.dtype, *[type(c) if type(c) in _PY_SCALARS else getattr(c, "dtype", None) for c in scalars])
+    hit = _exact_cache.get(key)
+    if hit is None:
+        hit = all(numpy.result_type(x, c) == x.dtype for c in scalars)
+        if None not in key:
+            _exact_cache[key] = hit
+    return hit
 
 
 def _times(be: Any, x: Any, c: Any, tag: str) -> Any:
@@ -195,11 +208,14 @@ class Adam(_Update):
                 fused(w, g, *slots, lr, b1, b2, self.eps, step)
                 return
         m, v = slots[:2]
+        t = be.scratch(("adam",), g.shape, g.dtype)     # one work buffer for the three products below
         m *= b1
-        m += _times(be, g, 1 - b1, "adam")
+        if _exact(g, 1 - b1):
+            m += be.xp.multiply(g, 1 - b1, out=t)
+        else:
+            m += g * (1 - b1)
         v *= b2
         if _exact(g, b2):
-            t = be.scratch(("adam",), g.shape, g.dtype)
             be.xp.multiply(g, g, out=t)
             t *= 1 - b2
             v += t
@@ -219,7 +235,6 @@ class Adam(_Update):
             denom += self.eps
             w -= rate * (m / denom)
             return
-        t = be.scratch(("adam",), v.shape, v.dtype)
         be.xp.sqrt(v, out=t)
         if unbias is not None:
             t /= unbias
