@@ -55,7 +55,7 @@ def _relu_grad(be: Any, op: Any, g: Any, y: Any, *, out: Any) -> None:
 
 
 def _matmul(be: Any, op: linalg.MatMul, a: Any, b: Any, *, out: Any) -> None:
-    be.xp.matmul(a.swapaxes(-1, -2) if op.transpose_a else a, b.swapaxes(-1, -2) if op.transpose_b else b, out=out)
+    be.matmul(a.swapaxes(-1, -2) if op.transpose_a else a, b.swapaxes(-1, -2) if op.transpose_b else b, out=out)
 
 
 def _reduce(be: Any, op: reduce.Reduce, x: Any, *, out: Any) -> None:
