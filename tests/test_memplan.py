@@ -141,6 +141,18 @@ def _step_cost(run):
 ITERATOR_BUFFERS = np.getbufsize() * 8 * 2 + 16 * 1024
 
 
+@pytest.fixture
+def one_thread():
+    """One kernel thread: each thread of a split kernel takes its own iterator buffers, and the bound above
+    must stay below the smallest array these tests would catch."""
+    from backends import threads
+    before = threads.get_num_threads()
+    threads.set_num_threads(1)
+    yield
+    threads.set_num_threads(before)
+
+
+@pytest.mark.usefixtures("one_thread")
 @pytest.mark.parametrize("optimizer", [None, "sgd", "momentum", "adam"])
 def test_a_warmed_up_planned_step_allocates_nothing(optimizer):
     make = {None: lambda: None, "sgd": lambda: tf.train.GradientDescentOptimizer(0.01),
@@ -204,6 +216,7 @@ def _seed_cnn(kind, batch):
     return ex, run, program, arrays
 
 
+@pytest.mark.usefixtures("one_thread")
 @pytest.mark.parametrize("kind", ["momentum", "adam", "keras"])
 def test_a_warmed_up_seed_cnn_step_allocates_nothing(kind):
     peaks = []
@@ -241,6 +254,7 @@ def test_argmax_over_an_axis_writes_into_its_planned_buffer():
     assert ex.plan_of(p, feed).unlowered(p) == ["ArgMax", "ArgMin"]       # over all axes: forward's own path
 
 
+@pytest.mark.usefixtures("one_thread")
 def test_batch_norm_writes_its_data_and_statistics_into_planned_buffers():
     x, gamma, beta = source(Input((64, 16, 8, 8))), source(Input((1, 16, 1, 1))), source(Input((1, 16, 1, 1)))
     y, mean, var = core.batch_norm_train(x, gamma, beta, (0, 2, 3), 1e-5)
