@@ -23,6 +23,7 @@ from __future__ import annotations
 import ctypes
 import os
 import sys
+import time
 from typing import Any, Callable, Sequence
 
 import numpy
@@ -427,5 +428,8 @@ def _abort_on_uncaught(MPI: Any) -> None:
         sys.stderr.flush()
         previous(kind, value, tb)
         sys.stderr.flush()
+        # mpiexec's proxy forwards output asynchronously and dies with the abort: without a moment for it
+        # to read the pipe, the error sometimes never reaches the user (seen in CI).
+        time.sleep(0.5)
         MPI.COMM_WORLD.Abort(1)
     sys.excepthook = hook
