@@ -73,19 +73,6 @@ def _sum_to_like(be: Any, op: Any, x: Any, like: Any, *, out: Any) -> None:
     be.xp.sum(x, axis=axes, keepdims=True, out=out.reshape([1] * lead + list(like.shape)))
 
 
-def _reduce_grad(be: Any, op: reduce.ReduceGrad, g: Any, x: Any, *, out: Any) -> None:
-    axes = reduce.norm_axes(op, op.axes, x.ndim)
-    if not op.keepdims:
-        g = be.xp.expand_dims(g, axes)
-    if op.mean:
-        n = 1
-        for a in axes:
-            n *= x.shape[a]
-        be.xp.true_divide(g, g.dtype.type(n), out=out)        # (g / n) broadcast: the same numbers
-    else:
-        be.xp.copyto(out, g)
-
-
 def _where(be: Any, op: Any, c: Any, x: Any, y: Any, *, out: Any) -> None:
     be.xp.copyto(out, y)
     be.xp.copyto(out, x, where=c)
@@ -124,7 +111,7 @@ SEVERAL = frozenset((nn.MaxPool, nn.BatchNormTrain, nn.BatchNormTrainGrad, loss.
 
 _OTHERS: dict[type, Writer] = {
     **HEADS, reduce.Sum: _reduce, reduce.Mean: _reduce,
-    nn.BiasAddGrad: _bias_grad, ew.SumToLike: _sum_to_like, reduce.ReduceGrad: _reduce_grad, ew.Where: _where,
+    nn.BiasAddGrad: _bias_grad, ew.SumToLike: _sum_to_like, reduce.ReduceGrad: _kernel, ew.Where: _where,
     ew.Compare: lambda be, op, x, y, *, out: getattr(be.xp, ew.Compare.fns[op.name])(x, y, out=out),
     ew.Cast: lambda be, op, x, *, out: be.xp.copyto(out, x, casting="unsafe"),
     shape.FillLike: lambda be, op, x, *, out: out.fill(op.value),

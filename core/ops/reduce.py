@@ -106,7 +106,8 @@ class ReduceGrad(Reduce):
             raise self.shape_error("gradients", f"the reduced shape {expected}", g.shape)
         return [(x.shape, g.dtype)]
 
-    def forward(self, be, g, x):
+    def forward(self, be, g, x, out=None):
+        """The gradient broadcast back to ``x``'s shape: a read-only view, or written into ``out``."""
         axes = norm_axes(self, self.axes, x.ndim)
         if not self.keepdims:
             g = be.xp.expand_dims(g, axes)
@@ -115,7 +116,10 @@ class ReduceGrad(Reduce):
             for a in axes:
                 n *= x.shape[a]
             g = g / g.dtype.type(n)
-        return be.xp.broadcast_to(g, x.shape)
+        if out is None:
+            return be.xp.broadcast_to(g, x.shape)
+        be.xp.copyto(out, g)
+        return out
 
     def vjp(self, node, grads, needs):
         return apply((Mean if self.mean else Sum)(self.axes, self.keepdims), grads[0]), None
