@@ -32,15 +32,11 @@ _current: int | None = None
 
 
 def _blas() -> list:
-    """The BLAS libraries' thread controls, found once (none when threadpoolctl is not installed)."""
+    """The BLAS libraries' thread controls, found once (threadpoolctl inspects the loaded libraries)."""
     global _libs
     if _libs is None:
-        try:
-            import threadpoolctl
-        except ImportError:
-            _libs = []
-        else:
-            _libs = list(threadpoolctl.ThreadpoolController().select(user_api="blas").lib_controllers)
+        import threadpoolctl
+        _libs = list(threadpoolctl.ThreadpoolController().select(user_api="blas").lib_controllers)
     return _libs
 
 
