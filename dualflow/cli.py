@@ -300,7 +300,7 @@ def _print_table(s: dict) -> None:
         print(distributed.NOTE)
     print("(static: the graph optimized, fused and memory-planned; static-unoptimized: run node by node as built)")
     print("(peak RSS: the process's resident peak while that column trained, earlier columns' memory included)")
-    print(f"largest |loss difference| between the two curves: {s['max_loss_curve_diff']:.3g} "
+    print(f"largest |loss difference| between the static and eager curves: {s['max_loss_curve_diff']:.3g} "
           f"(relative {s['max_loss_curve_rel_diff']:.3g})")
 
 
