@@ -265,8 +265,20 @@ class ArrayBackend:
         raise NotImplementedError(f"{type(self).__name__}: max_pool2d_grad has no kernel")
 
     def max_pool2d_gather(self, g: Any, idx: Any, data_format: str = "NCHW", out: Any = None) -> Any:
-        """The adjoint of max_pool2d_grad: read g at each window's winner."""
-        raise NotImplementedError(f"{type(self).__name__}: max_pool2d_gather has no kernel")
+        """The adjoint of max_pool2d_grad: ``g`` read at each window's winner (``idx``: the flat h*W+w of the
+        winner in its plane, in either layout)."""
+        xp = self.xp
+        if out is not None and (tuple(out.shape) != tuple(idx.shape) or not out.flags.c_contiguous):
+            raise ValueError(f"max_pool2d_gather: argument 'out' expected a C-contiguous array of shape "
+                             f"{tuple(idx.shape)}, got {tuple(out.shape)}")
+        res = xp.empty(idx.shape, g.dtype) if out is None else out
+        if data_format == "NCHW":
+            n, c = g.shape[:2]
+            res.reshape(n, c, -1)[...] = xp.take_along_axis(g.reshape(n, c, -1), idx.reshape(n, c, -1), axis=-1)
+        else:
+            n, c = g.shape[0], g.shape[3]
+            res.reshape(n, -1, c)[...] = xp.take_along_axis(g.reshape(n, -1, c), idx.reshape(n, -1, c), axis=1)
+        return res
 
     def avg_pool2d(self, x: Any, kernel: Pair, stride: Pair, pads: Pads, count_include_pad: bool,
                    data_format: str = "NCHW", out: Any = None) -> Any:

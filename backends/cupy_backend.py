@@ -250,12 +250,6 @@ class CupyBackend(ArrayBackend):
                                    self._shape_nchw(x_shape, data_format), kernel, stride, pads)
         return self._from_nchw(gx, data_format, out)
 
-    def max_pool2d_gather(self, g: Any, idx: Any, data_format: str = "NCHW", out: Any = None) -> Any:
-        g, idx = self._nchw(g, data_format), self._nchw(idx, data_format)
-        n, c = g.shape[:2]
-        res = self.xp.take_along_axis(g.reshape(n, c, -1), self._c(idx).reshape(n, c, -1), axis=-1)
-        return self._from_nchw(res.reshape(idx.shape), data_format, out)
-
     def avg_pool2d(self, x: Any, kernel: Pair, stride: Pair, pads: Pads, count_include_pad: bool,
                    data_format: str = "NCHW", out: Any = None) -> Any:
         y = self._avg_pool2d(self._nchw(x, data_format), kernel, stride, pads, count_include_pad)

@@ -18,7 +18,6 @@ class NumpyBackend(ArrayBackend):
     conv2d_grad_weight = staticmethod(numpy_kernels.conv2d_grad_weight)
     max_pool2d = staticmethod(numpy_kernels.max_pool2d)
     max_pool2d_grad = staticmethod(numpy_kernels.max_pool2d_grad)
-    max_pool2d_gather = staticmethod(numpy_kernels.max_pool2d_gather)
     avg_pool2d = staticmethod(numpy_kernels.avg_pool2d)
     avg_pool2d_grad = staticmethod(numpy_kernels.avg_pool2d_grad)
 

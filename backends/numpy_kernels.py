@@ -21,7 +21,7 @@ Where the time goes and why the kernels look as they do:
   or a running sum): no gathered windows.
 - Every kernel takes ``out=``: the result is written there (a planned buffer), and a call whose workspaces
   already exist allocates nothing else of the data's size.
-- With more than one thread (``backends.threads``), batch chunks (pooling: the batch; batch norm: the
+- With more than one thread (``backends.threads``), batch chunks (max pooling: the batch; batch norm: the
   channels) are split over Python threads: NumPy and BLAS release the GIL.
 """
 from __future__ import annotations
@@ -127,7 +127,8 @@ def _geometry(x_shape: Sequence[int], w_shape: Sequence[int], stride: Pair, pads
 
 
 class _Geometry:
-    """A convolution's shapes in one layout, and the views each pass needs (immutable: see ``_geometry``)."""
+    """A convolution's shapes in one layout, and the views each pass needs (shared through ``_geometry``: only
+    lazily cached views change after construction)."""
 
     def __init__(self, x_shape: Sequence[int], w_shape: Sequence[int], stride: Pair, pads: Pads, dilation: Pair,
                  groups: int, fmt: str) -> None:
@@ -353,7 +354,10 @@ def _forget_pool() -> None:
 os.register_at_fork(after_in_child=_forget_pool)
 
 
-def _executor(workers: int) -> concurrent.futures.ThreadPoolExecutor:
+def _executor() -> concurrent.futures.ThreadPoolExecutor:
+    """The worker pool, sized by the thread setting (a call that uses fewer threads submits fewer tasks):
+    rebuilt only when the setting changes, never per call."""
+    workers = max(1, threads.get_num_threads() - 1)
     if _pool[1] != workers:
         if _pool[0] is not None:
             _pool[0].shutdown(wait=False)
@@ -371,7 +375,7 @@ def _threads_for(parts: int, worth_it: bool) -> int:
 def _on_threads(t: int, work: Any) -> None:
     """``work(slot)`` for slot 0..t-1, slot 0 on this thread, with single-threaded BLAS."""
     with threads.gemm_threads(0):
-        futures = [_executor(t - 1).submit(work, s) for s in range(1, t)]
+        futures = [_executor().submit(work, s) for s in range(1, t)]
         try:
             work(0)
         finally:
@@ -573,7 +577,8 @@ def _pool_geometry(x_shape: Sequence[int], kernel: Pair, stride: Pair, pads: Pad
 
 
 class _Pool:
-    """A pooling window's shapes in one layout (immutable: see ``_pool_geometry``)."""
+    """A pooling window's shapes in one layout (shared through ``_pool_geometry``: only lazily cached planes
+    change after construction)."""
 
     def __init__(self, x_shape: Sequence[int], kernel: Pair, stride: Pair, pads: Pads, fmt: str) -> None:
         if fmt not in ("NCHW", "NHWC"):
@@ -743,19 +748,6 @@ def _max_pool_grad_part(p: _Pool, gy: numpy.ndarray, idx: numpy.ndarray, dx: num
             t = tmp[o]
             numpy.multiply(gy[o], h, out=t)
             dx[i] += t
-
-
-def max_pool2d_gather(g: numpy.ndarray, idx: numpy.ndarray, data_format: str = "NCHW",
-                      out: numpy.ndarray | None = None) -> numpy.ndarray:
-    """The adjoint of max_pool2d_grad: ``g`` read at each window's winner."""
-    res = _result(out, idx.shape, g.dtype, "max_pool2d_gather")
-    if data_format == "NCHW":
-        n, c = g.shape[:2]
-        res.reshape(n, c, -1)[...] = numpy.take_along_axis(g.reshape(n, c, -1), idx.reshape(n, c, -1), axis=-1)
-    else:
-        n, c = g.shape[0], g.shape[3]
-        res.reshape(n, -1, c)[...] = numpy.take_along_axis(g.reshape(n, -1, c), idx.reshape(n, -1, c), axis=1)
-    return res
 
 
 def _divisor(p: _Pool, count_include_pad: bool, dtype: Any) -> Any:

@@ -121,6 +121,10 @@ class _Window(Op):
                                    f" after padding {self.padding}", x.shape)
         return shape
 
+    def _pooled(self, x: Value) -> tuple:
+        """A pool's output shape (pools keep their window in ``kernel``)."""
+        return self.image(x.shape[0], self.channels(x.shape), self._out_hw(x, self.kernel))
+
     def _pads(self, x_shape: Sequence[int], kernel: Sequence[int]) -> tuple[int, int, int, int]:
         return resolve_pads(self.padding, self.spatial(x_shape), kernel, self.stride, self.dilation)
 
@@ -322,9 +326,6 @@ class MaxPool(_Window):
     def args(self) -> tuple:
         return (self.kernel, self.stride, self.padding, self.data_format)
 
-    def _pooled(self, x: Value) -> tuple:
-        return self.image(x.shape[0], self.channels(x.shape), self._out_hw(x, self.kernel))
-
     def infer(self, x):
         self.require_ndim("input", x, 4, self.layout)
         self.require_float(x)
@@ -394,7 +395,7 @@ class AvgPool(_Window):
     def infer(self, x):
         self.require_ndim("input", x, 4, self.layout)
         self.require_float(x)
-        return [(self.image(x.shape[0], self.channels(x.shape), self._out_hw(x, self.kernel)), x.dtype)]
+        return [(self._pooled(x), x.dtype)]
 
     def forward(self, be, x, out=None):
         return be.avg_pool2d(x, self.kernel, self.stride, self._pads(x.shape, self.kernel), self.count_include_pad,
@@ -536,7 +537,6 @@ class BatchNormTrain(Op):
         return be.batch_norm_train(x, gamma, beta, self.axes, self.eps, out=out)
 
     def vjp(self, node, grads, needs):
-        from core.ops.reduce import ReduceGrad
         x, gamma, beta = node.inputs
         _, mean, var = node.outputs
         gy, gmean, gvar = grads
@@ -544,7 +544,7 @@ class BatchNormTrain(Op):
         if gy is not None:
             gx, gg, gb = apply(BatchNormTrainGrad(self.axes, self.eps), gy, x, gamma, mean, var)
         # Gradients through the returned statistics (rare: frontends read them without gradient).
-        spread = ReduceGrad(self.axes, True, True)
+        spread = rd.ReduceGrad(self.axes, True, True)
         if gmean is not None:
             part = apply(spread, gmean, x)
             gx = part if gx is None else ew.add(gx, part)
