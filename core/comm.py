@@ -104,6 +104,11 @@ class Communicator:
     def barrier(self) -> None:
         self.mpi_comm.Barrier()
 
+    def host_mean(self, values: Any) -> Any:
+        """The average over the ranks of host numbers (a float or a NumPy array), over MPI whichever backend
+        moves the tensors (NCCL takes device arrays only)."""
+        return self.mpi_comm.allreduce(values) / self.size
+
     def check_shapes(self, what: str, arrays: Sequence[Any], names: Sequence[str] | None = None) -> None:
         """Raise ``ShapeError`` on every rank when ``arrays`` differ in count, shape or dtype across ranks."""
         mine = [(tuple(a.shape), str(numpy.dtype(a.dtype))) for a in arrays]

@@ -130,7 +130,7 @@ class Job:
 
     def mean(self, value: float) -> float:
         """The average over the ranks of a host number (over MPI, whichever backend moves the gradients)."""
-        return self.world.mpi_comm.allreduce(float(value)) / self.size
+        return self.world.host_mean(float(value))
 
     def slowest(self, times: Sequence[float]) -> list[float]:
         """Each step's time on the slowest rank (the step is done when every rank is)."""

@@ -37,7 +37,8 @@ def main(train: datasets.ImageDataset, test: datasets.ImageDataset, epochs: int 
             loss = criterion(model(x), y)
             loss.backward()
             optimizer.step()
-            bar.update(batch, loss.item())
+            if not quiet:       # .item() waits for the device: only when the value is shown
+                bar.update(batch, loss.item())
         bar.close()
         model.eval()
         with torch.no_grad():

@@ -1,8 +1,8 @@
 """``tf.Session``: owns a State (the variables' values) and a cache of Programs, one per (fetches, feeds)
 signature; core's Executor runs them on the chosen device.
 
-Each Program is optimized (``core.passes.optimize``: transpose folding, CSE, constant folding, dead code,
-and on the CPU fusion) and on the CPU run by the ``PlannedExecutor`` (a memory plan per feed shapes after
+Each Program is optimized (``core.passes.optimize``: ``GRAPH_PASSES`` everywhere, ``FUSION_PASSES`` on
+the CPU) and on the CPU run by the ``PlannedExecutor`` (a memory plan per feed shapes after
 the first run), unless
 optimization is off: ``DUALFLOW_OPTIMIZE=0`` in the environment, or TF1's own switch,
 ``ConfigProto(graph_options=GraphOptions(optimizer_options=OptimizerOptions(opt_level=OptimizerOptions.L0)))``.

@@ -6,7 +6,6 @@ brings it) and skip, saying so, without them.
 """
 import os
 import pathlib
-import shutil
 import subprocess
 import sys
 import time
@@ -17,29 +16,26 @@ import pytest
 import eager_api as torch
 from core import autodiff, comm
 from eager_api import nn
+from dualflow.distributed import mpiexec
 from eager_api.utils.data.distributed import DistributedSampler
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 SCRIPTS = ROOT / "tests" / "dist_scripts"
 
 
-def _mpiexec() -> str | None:
-    beside = pathlib.Path(sys.executable).parent / "mpiexec"      # the mpich wheel installs into the venv's bin
-    return str(beside) if beside.exists() else shutil.which("mpiexec")
-
 
 def _launch(script: str, timeout: float, **env_overrides: str) -> subprocess.CompletedProcess:
     reason = comm.mpi_unavailable_reason()
     if reason:
         pytest.skip(reason)
-    mpiexec = _mpiexec()
-    if mpiexec is None:
+    launcher = mpiexec()
+    if launcher is None:
         pytest.skip("no mpiexec on PATH or beside the Python executable; install dualflow[dist]")
     env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1",
                DUALFLOW_DEVICE="cpu", DUALFLOW_DIST="mpi",
                PYTHONPATH=os.pathsep.join([str(ROOT)] + [p for p in [os.environ.get("PYTHONPATH")] if p]))
     env.update(env_overrides)
-    return subprocess.run([mpiexec, "-n", "2", sys.executable, str(SCRIPTS / script)], cwd=ROOT, env=env,
+    return subprocess.run([launcher, "-n", "2", sys.executable, str(SCRIPTS / script)], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=timeout)
 
 
@@ -268,7 +264,7 @@ def _console(tmp_path, *args: str) -> subprocess.CompletedProcess:
     if reason:
         pytest.skip(reason)
     script = pathlib.Path(sys.executable).parent / "dualflow"
-    if not script.exists() or _mpiexec() is None:
+    if not script.exists() or mpiexec() is None:
         pytest.skip("the dualflow console script or mpiexec is not installed beside this Python")
     env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", DUALFLOW_DEVICE="cpu",
                PYTHONPATH=os.pathsep.join([str(ROOT)] + [p for p in [os.environ.get("PYTHONPATH")] if p]))

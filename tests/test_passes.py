@@ -300,3 +300,22 @@ def test_each_pass_leaves_its_input_program_and_the_graph_alone(name):
     dict((q.__name__, q) for q in passes.PASSES)[name](p)
     assert ([(s.node, s.op, list(s.ins)) for s in p.steps], dict(p.aliases), dict(p.release)) == snapshot
     assert [(n.op, n.inputs, list(n.outputs)) for n in (s.node for s in p.steps)] == graph
+
+
+@pytest.mark.parametrize("name", [p.__name__ for p in passes.PASSES])
+def test_each_pass_keeps_feeds_fetches_and_target_nodes(name):
+    """A pass rewrites steps, never what the caller asked for: a target node run for its effect survives
+    every pass, here in an NHWC graph that the layout pass does convert."""
+    tf.reset_default_graph()
+    x = tf.placeholder(tf.float32, (None, 6, 6, 2))
+    w = tf.Variable(np.ones((3, 3, 2, 2), np.float32))
+    y = tf.nn.max_pool2d(tf.nn.relu(tf.nn.conv2d(x, w, 1, "SAME")), 2, 2, "VALID")
+    marker = core.exp(source(Input((2,))))          # pure, read by nobody: kept only as a target node
+    p = Program.build([y, marker.node], {key(x), key(marker.node.inputs[0])})
+    assert p.targets
+    q = dict((f.__name__, f) for f in passes.PASSES)[name](p)
+    assert q.targets == p.targets and q.fed == p.fed and q.fetches == p.fetches
+    assert marker.node in {s.node for s in q.steps}
+    full = passes.optimize(p)
+    assert marker.node in {s.node for s in full.steps}
+    assert "Transpose" not in _names(full)

@@ -56,6 +56,7 @@ def _fused(be: Any, xs: Sequence[Any], launch: Callable[[Any], _comm.Handle]) ->
 class _Collective(Op):
     differentiable = False
     saves_inputs = False
+    pure = False        # the result depends on the other ranks: never folded at compile time nor merged
 
     def __init__(self, names: Sequence[str] | None) -> None:
         self.names = None if names is None else tuple(names)

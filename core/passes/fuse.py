@@ -130,7 +130,7 @@ def _fuse(program: Program, heads: frozenset, grow_check: bool) -> Program:
 
     def fusable(s: Step, kinds: frozenset) -> bool:
         node = s.node
-        writes = lowering.elementwise(s.op) or type(s.op) in lowering.HEADS or type(s.op) in EPILOGUE_HEADS
+        writes = lowering.elementwise(s.op) or type(s.op) in lowering.HEADS
         return (type(s.op) in kinds and writes and len(node.outputs) == 1 and node.outputs[0].dtype.kind == "f"
                 and not node.control and id(node) not in anchored)
 

@@ -12,7 +12,8 @@ import collections
 
 from core.ops import nn
 from core.ops.shape import Transpose
-from core.program import Program, Step
+from core.passes.transpose import drop_unread_transposes
+from core.program import Program, Step, add_alias
 
 TO_NCHW, TO_NHWC = (0, 3, 1, 2), (0, 2, 3, 1)
 TO_OIHW, TO_HWIO = (3, 2, 0, 1), (2, 3, 1, 0)
@@ -48,7 +49,7 @@ def layout(program: Program) -> Program:
         made.update({(id(s.node), j): i for j in range(len(s.node.outputs))})
         for pos, k in enumerate(s.ins):
             readers[k].append((i, pos))
-    fetched = {program.resolve(k) for k in program.fetches if k is not None}
+    fetched = program.kept()
     control = {id(c) for s in steps for c in s.node.control}
 
     def transpose(i: int, perm: tuple) -> bool:
@@ -92,7 +93,7 @@ def layout(program: Program) -> Program:
         for j in range(len(kinds(i)[1])):
             for r, _ in readers[(id(steps[i].node), j)]:
                 if r not in region:                       # a transpose back: its value is now the step's own
-                    aliases[(id(steps[r].node), 0)] = (id(steps[i].node), j)
+                    add_alias(aliases, (id(steps[r].node), 0), (id(steps[i].node), j))
                     dropped.add(r)
 
     def source(k: tuple) -> tuple:
@@ -108,17 +109,6 @@ def layout(program: Program) -> Program:
         else:
             out.append(Step(s.node, s.op, s.ins))
     for s in out:
-        s.ins = [_resolve(aliases, k) for k in s.ins]
-    aliases = {k: _resolve(aliases, v) for k, v in aliases.items()}
+        s.ins = [aliases.get(k, k) for k in s.ins]
     # Drop the transposes into a region that nothing else reads.
-    read = {k for s in out for k in s.ins} | set(aliases.values())
-    keep = {program.resolve(k) for k in program.fetches if k is not None} | {k for k in program.fetches if k}
-    out = [s for s in out if type(s.op) is not Transpose or id(s.node) in control
-           or (id(s.node), 0) in read or (id(s.node), 0) in keep]
-    return Program(out, program.fed, program.fetches, aliases)
-
-
-def _resolve(aliases: dict, k: tuple) -> tuple:
-    while k in aliases:
-        k = aliases[k]
-    return k
+    return drop_unread_transposes(program, out, aliases)

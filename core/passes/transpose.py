@@ -28,10 +28,15 @@ def fold_transposes(program: Program) -> Program:
             step.op, step.ins = Transpose(perm), [src.ins[0]]
         made.update({(id(step.node), i): step for i in range(len(step.node.outputs))})
         out.append(step)
-    # Drop the transposes whose every reader was folded away.
-    read = {k for s in out for k in s.ins} | set(aliases.values())
-    keep = {k for k in program.fetches if k is not None}
-    control = {id(c) for s in out for c in s.node.control}
-    steps = [s for s in out if type(s.op) is not Transpose or id(s.node) in control
-             or (id(s.node), 0) in read or (id(s.node), 0) in keep]
-    return program.rewrite(steps, aliases)
+    return drop_unread_transposes(program, out, aliases)
+
+
+def drop_unread_transposes(program: Program, steps: list, aliases: dict) -> Program:
+    """``program`` rewritten to ``steps`` and ``aliases``, less the transposes a pass left without a reader
+    (kept when fetched or a control input)."""
+    read = {k for s in steps for k in s.ins} | set(aliases.values())
+    keep = program.kept() | {k for k in program.fetches if k is not None}
+    control = {id(c) for s in steps for c in s.node.control}
+    kept = [s for s in steps if type(s.op) is not Transpose or id(s.node) in control
+            or (id(s.node), 0) in read or (id(s.node), 0) in keep]
+    return program.rewrite(kept, aliases)

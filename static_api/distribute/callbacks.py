@@ -41,5 +41,5 @@ class MetricAverageCallback(Callback):
         world = comm.world()
         values = numpy.array([float(logs[k]) for k in keys], dtype=numpy.float64)
         world.check_shapes("MetricAverageCallback: the metrics " + ", ".join(keys), [values])
-        for k, v in zip(keys, world.allreduce(values, "avg")):
+        for k, v in zip(keys, world.host_mean(values)):
             logs[k] = float(v)
