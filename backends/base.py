@@ -91,8 +91,10 @@ class ArrayBackend:
         made (or grown) when a larger one is asked for, so a kernel allocates only on its first call and the
         pool holds no more than its largest request.  The contents are garbage on entry; ``key`` keeps two
         results that may be live together apart."""
-        pool = self._scratch.__dict__.setdefault("pool", {})
-        k = (key, numpy.dtype(dtype).str)
+        pool = getattr(self._scratch, "pool", None)
+        if pool is None:
+            pool = self._scratch.pool = {}
+        k = (key, dtype)        # a dtype and its type object name the same buffer twice at most: harmless
         n = math.prod(shape)
         flat = pool.get(k)
         if flat is None or flat.size < n:

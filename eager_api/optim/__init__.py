@@ -79,8 +79,8 @@ class Optimizer:
                          for i, ps in groups.items())
         cached = self._programs.get(be)
         if cached is None or cached[0] != settings:
-            cached = self._programs[be] = (settings, self._program(groups))
-        program, keeps = cached[1]
+            cached = self._programs[be] = (settings, *self._program(groups), Executor(be, self._core_state))
+        _, program, keeps, executor = cached
         st = self._core_state
         feeds = {}
         for i, ps in groups.items():
@@ -88,11 +88,12 @@ class Optimizer:
             for j, p in enumerate(ps):
                 feeds[("grad", i, j)] = p.grad.array
                 # The parameter keeps its own storage (and ``p.data = ...`` may have replaced it): the State
-                # refers to the current buffer and to PyTorch's per-parameter state dict, never copies.
-                st.attach(p, p.array)
+                # refers to the current buffer and to PyTorch's per-parameter state dict (``load_state_dict``
+                # may have replaced it), never copies.  Keyed by position: hashing tensors costs more.
+                st.attach((i, j), p.array)
                 # Plain SGD keeps no state, and PyTorch then lists none for the parameter.
-                st.attach_slots(i, p, self.state.setdefault(p, {}) if keeps[i] else {})
-        Executor(be, st).run(program, feeds)
+                st.attach_slots(i, (i, j), self.state.setdefault(p, {}) if keeps[i] else {})
+        executor.run(program, feeds)
         for ps in groups.values():
             for p in ps:
                 p._vc[0] += 1
@@ -103,7 +104,7 @@ class Optimizer:
         for i, ps in groups.items():
             op = self._op(self.param_groups[i])
             keeps[i] = bool(op.slot_names) or self._counts_steps
-            apply_op = ApplyUpdates(self._updater(op), i, ps)
+            apply_op = ApplyUpdates(self._updater(op), i, [(i, j) for j in range(len(ps))])
             ins = [("grad", i, j) for j in range(len(ps))] + [("lr", i)]
             steps.append(Step(Node(apply_op, ()), apply_op, ins))
             fed += ins
