@@ -29,21 +29,6 @@ def _bias(op: nn.BiasAdd, x: Any, b: Any) -> Any:
     return b.reshape(shape)
 
 
-def _scalar(be: Any, op: ew.Scalar, x: Any, *, out: Any) -> None:
-    c = x.dtype.type(op.c)
-    k = op.kind
-    if k == "add":
-        be.xp.add(x, c, out=out)
-    elif k == "mul":
-        be.xp.multiply(x, c, out=out)
-    elif k == "rsub":
-        be.xp.subtract(c, x, out=out)
-    elif k == "rdiv":
-        be.xp.true_divide(c, x, out=out)
-    else:       # ``x ** c`` takes NumPy's fast paths (square, sqrt): np.power(out=) may round otherwise
-        raise NotImplementedError("Scalar pow has no writer")
-
-
 def _div(be: Any, op: Any, x: Any, y: Any, *, out: Any) -> None:
     (be.xp.true_divide if x.dtype.kind == "f" else be.xp.floor_divide)(x, y, out=out)
 
@@ -58,24 +43,14 @@ def _matmul(be: Any, op: linalg.MatMul, a: Any, b: Any, *, out: Any) -> None:
     be.matmul(a.swapaxes(-1, -2) if op.transpose_a else a, b.swapaxes(-1, -2) if op.transpose_b else b, out=out)
 
 
-def _reduce(be: Any, op: reduce.Reduce, x: Any, *, out: Any) -> None:
-    getattr(be.xp, op.fn)(x, axis=reduce.norm_axes(op, op.axes, x.ndim), keepdims=op.keepdims, out=out)
-
-
-def _bias_grad(be: Any, op: nn.BiasAddGrad, g: Any, *, out: Any) -> None:
-    axis = op.axis % g.ndim
-    be.xp.sum(g, axis=tuple(a for a in range(g.ndim) if a != axis), out=out)
-
-
-def _sum_to_like(be: Any, op: Any, x: Any, like: Any, *, out: Any) -> None:
-    lead = x.ndim - like.ndim
-    axes = tuple(range(lead)) + tuple(i + lead for i, s in enumerate(like.shape) if s == 1 and x.shape[i + lead] != 1)
-    be.xp.sum(x, axis=axes, keepdims=True, out=out.reshape([1] * lead + list(like.shape)))
-
-
 def _where(be: Any, op: Any, c: Any, x: Any, y: Any, *, out: Any) -> None:
     be.xp.copyto(out, y)
     be.xp.copyto(out, x, where=c)
+
+
+def _kernel(be: Any, op: Any, *arrays: Any, out: Any) -> None:
+    """A primitive whose forward takes ``out=`` (convolution, pooling, losses): its own forward, into ``out``."""
+    op.forward(be, *arrays, out=out)
 
 
 # Primitives that are one ufunc call: bound to the array module, the writer is the ufunc itself.
@@ -94,13 +69,8 @@ def _ufunc(name: str) -> Writer:
 ELEMENTWISE: dict[type, Writer] = {
     **{t: _ufunc(name) for t, name in _UFUNCS.items()}, ew.Div: _div,
     ew.Relu: lambda be, op, x, *, out: be.xp.maximum(x, 0, out=out),
-    ew.Scalar: _scalar, nn.BiasAdd: lambda be, op, x, b, *, out: be.xp.add(x, _bias(op, x, b), out=out),
+    ew.Scalar: _kernel, nn.BiasAdd: lambda be, op, x, b, *, out: be.xp.add(x, _bias(op, x, b), out=out),
 }
-
-def _kernel(be: Any, op: Any, *arrays: Any, out: Any) -> None:
-    """A primitive whose forward takes ``out=`` (convolution, pooling, losses): its own forward, into ``out``."""
-    op.forward(be, *arrays, out=out)
-
 
 # Writers that may start a fused chain but not continue one (ReluGrad uses its output as scratch).
 HEADS: dict[type, Writer] = {ew.ReluGrad: _relu_grad, linalg.MatMul: _matmul, nn.Conv2D: _kernel}
@@ -110,8 +80,8 @@ SEVERAL = frozenset((nn.MaxPool, nn.BatchNormTrain, nn.BatchNormTrainGrad, loss.
                      loss.SoftmaxCrossEntropy))
 
 _OTHERS: dict[type, Writer] = {
-    **HEADS, reduce.Sum: _reduce, reduce.Mean: _reduce,
-    nn.BiasAddGrad: _bias_grad, ew.SumToLike: _sum_to_like, reduce.ReduceGrad: _kernel, ew.Where: _where,
+    **HEADS, reduce.Sum: _kernel, reduce.Mean: _kernel,
+    nn.BiasAddGrad: _kernel, ew.SumToLike: _kernel, reduce.ReduceGrad: _kernel, ew.Where: _where,
     ew.Compare: lambda be, op, x, y, *, out: getattr(be.xp, ew.Compare.fns[op.name])(x, y, out=out),
     ew.Cast: lambda be, op, x, *, out: be.xp.copyto(out, x, casting="unsafe"),
     shape.FillLike: lambda be, op, x, *, out: out.fill(op.value),

@@ -45,12 +45,15 @@ class SumToLike(Op):
     def infer(self, x: Value, like: Value) -> list:
         return [(like.shape, x.dtype)]
 
-    def forward(self, be: Any, x: Any, like: Any) -> Any:
-        if x.shape == like.shape:
+    def forward(self, be: Any, x: Any, like: Any, out: Any = None) -> Any:
+        if x.shape == like.shape and out is None:
             return x
         lead = x.ndim - like.ndim
         axes = tuple(range(lead)) + tuple(i + lead for i, s in enumerate(like.shape) if s == 1 and x.shape[i + lead] != 1)
-        return x.sum(axis=axes, keepdims=True).reshape(like.shape)
+        if out is None:
+            return x.sum(axis=axes, keepdims=True).reshape(like.shape)
+        be.xp.sum(x, axis=axes, keepdims=True, out=out.reshape([1] * lead + list(like.shape)))
+        return out
 
     def vjp(self, node, grads, needs):
         return broadcast_like(grads[0], node.inputs[0]), None
@@ -398,18 +401,20 @@ class Scalar(Op):
             raise self.dtype_error("x", "a float type", x.dtype)
         return [(x.shape, x.dtype)]
 
-    def forward(self, be, x):
+    def forward(self, be, x, out=None):
         c = x.dtype.type(self.c)
-        k = self.kind
-        if k == "add":
-            return x + c
-        if k == "mul":
-            return x * c
-        if k == "pow":
+        k, xp = self.kind, be.xp
+        if k == "pow":      # ``x ** c`` takes NumPy's fast paths (square, sqrt); np.power(out=) may round otherwise
+            if out is not None:
+                raise NotImplementedError("PowScalar: no out= (NumPy's ** fast paths round differently)")
             return x ** c
+        if k == "add":
+            return xp.add(x, c, out=out)
+        if k == "mul":
+            return xp.multiply(x, c, out=out)
         if k == "rsub":
-            return c - x
-        return c / x
+            return xp.subtract(c, x, out=out)
+        return xp.true_divide(c, x, out=out)
 
     def vjp(self, node, grads, needs):
         g, k, c = grads[0], self.kind, self.c

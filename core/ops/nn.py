@@ -494,9 +494,9 @@ class BiasAddGrad(BiasAdd):
     def infer(self, g: Value) -> list:
         return [((g.shape[self._axis(g)],), g.dtype)]
 
-    def forward(self, be, g):
+    def forward(self, be, g, out=None):
         axis = self.axis % g.ndim
-        return g.sum(axis=tuple(a for a in range(g.ndim) if a != axis))
+        return g.sum(axis=tuple(a for a in range(g.ndim) if a != axis), out=out)
 
     def vjp(self, node, grads, needs):
         g = node.inputs[0]

@@ -51,8 +51,11 @@ class Reduce(Op):
             raise self.dtype_error("x", "a numeric type", x.dtype)
         return [(reduced_shape(x.shape, self._axes(x), self.keepdims), x.dtype)]
 
-    def forward(self, be, x):
+    def forward(self, be, x, out=None):
         axes = norm_axes(self, self.axes, x.ndim)
+        if out is not None:
+            getattr(be.xp, self.fn)(x, axis=axes, keepdims=self.keepdims, out=out)
+            return out
         return be.xp.asarray(getattr(x, self.fn)(axis=axes, keepdims=self.keepdims))
 
     def _expand(self, g: Value, x: Value) -> Value:
