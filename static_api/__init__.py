@@ -39,10 +39,7 @@ class GraphKeys:
 
 
 def get_collection(key: str, scope: str | None = None) -> list:
-    items = get_default_graph().get_collection(key)
-    if scope is None:
-        return items
-    return [v for v in items if getattr(v, "name", "").startswith(scope)]
+    return get_default_graph().get_collection(key, scope)
 
 
 def add_to_collection(name: str, value: Any) -> None:

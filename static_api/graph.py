@@ -372,8 +372,13 @@ class Graph:
     def add_to_collection(self, key: str, value: Any) -> None:
         self._collections.setdefault(key, []).append(value)
 
-    def get_collection(self, key: str) -> list:
-        return list(self._collections.get(key, []))
+    def get_collection(self, key: str, scope: str | None = None) -> list:
+        """The collection's items; with ``scope``, those whose ``name`` ``re.match``es it (TF's rule: items
+        without a name are left out)."""
+        items = list(self._collections.get(key, []))
+        if scope is None:
+            return items
+        return [v for v in items if hasattr(v, "name") and re.match(scope, v.name)]
 
     # -- queries --
     def get_operations(self) -> list[Operation]:

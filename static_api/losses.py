@@ -51,17 +51,12 @@ def mean_squared_error(labels: Any, predictions: Tensor, weights: float = 1.0, s
 
 
 def get_losses(scope: str | None = None) -> list[Tensor]:
-    return _scoped(LOSSES, scope)
-
-
-def _scoped(key: str, scope: str | None) -> list[Tensor]:
-    found = get_default_graph().get_collection(key)
-    return found if scope is None else [t for t in found if t.op.name.startswith(scope)]
+    return get_default_graph().get_collection(LOSSES, scope)
 
 
 def get_regularization_losses(scope: str | None = None) -> list[Tensor]:
     """The penalties of ``get_variable(regularizer=...)`` and ``tf.layers``' ``*_regularizer`` arguments."""
-    return _scoped(REGULARIZATION_LOSSES, scope)
+    return get_default_graph().get_collection(REGULARIZATION_LOSSES, scope)
 
 
 def get_regularization_loss(scope: str | None = None, name: str = "total_regularization_loss") -> Tensor:

@@ -288,3 +288,18 @@ def test_dense_applies_along_the_last_axis_of_each_position():
     np.testing.assert_allclose(model.predict(x), expected, rtol=1e-5, atol=1e-6)
     model.compile("sgd", "mse")
     model.fit(x, np.zeros((6, 2, 5, 3), np.float32), verbose=0)      # and it trains
+
+
+def test_fit_hands_its_settings_to_callbacks_as_params():
+    # Keras calls set_params on every callback: epochs, steps per epoch (ceil(10 / 4) = 3) and verbose.
+    seen = []
+
+    class Spy(tf.keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            seen.append(dict(self.params))
+
+    model = tf.keras.Sequential([tf.keras.layers.Dense(1, input_shape=(2,))])
+    model.compile("sgd", "mse")
+    model.fit(np.zeros((10, 2), np.float32), np.zeros((10, 1), np.float32), batch_size=4, epochs=2, verbose=0,
+              callbacks=[Spy()])
+    assert seen == [{"epochs": 2, "steps": 3, "verbose": 0}]

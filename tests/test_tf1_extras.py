@@ -182,3 +182,21 @@ def test_compat_v1_is_the_tf1_api():
     x = v1.placeholder(v1.float32, [None, 2])
     with v1.Session() as sess:
         np.testing.assert_allclose(sess.run(v1.reduce_sum(x), {x: [[1.0, 2.0]]}), 3.0)
+
+
+def test_collections_filter_by_scope_with_re_match_as_tf1():
+    tf.reset_default_graph()
+    with tf.name_scope("a"):
+        a = tf.constant(1.0, name="x")
+    with tf.name_scope("ab"):
+        ab = tf.constant(2.0, name="x")
+    b = tf.constant(3.0, name="b")
+    for item in (a, ab, b, "no name"):
+        tf.add_to_collection("things", item)
+    assert tf.get_collection("things") == [a, ab, b, "no name"]
+    assert tf.get_collection("things", "a") == [a, ab]           # re.match: a prefix, "ab/x:0" too
+    assert tf.get_collection("things", "a/") == [a]
+    assert tf.get_collection("things", ".*x") == [a, ab]         # a pattern, as TF; nameless items never match
+    for t in (a, b):
+        tf.add_to_collection(tf.GraphKeys.REGULARIZATION_LOSSES, t)
+    assert tf.losses.get_regularization_losses("a") == [a]

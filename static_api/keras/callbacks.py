@@ -21,9 +21,14 @@ from core import progress
 
 class Callback:
     model: Any = None
+    params: dict = {}
 
     def set_model(self, model: Any) -> None:
         self.model = model
+
+    def set_params(self, params: dict) -> None:
+        """``fit``'s settings (``epochs``, ``steps``, ``verbose``), as Keras hands them to every callback."""
+        self.params = params
 
     def on_train_begin(self, logs: dict | None = None) -> None:
         """Before the first epoch."""
@@ -171,7 +176,7 @@ class ProgbarLogger(Callback):
     on stdout (``fit`` prints each epoch's summary line after it)."""
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
-        params = getattr(self.model, "_fit_params", {})
+        params = self.params
         self._bar = progress.Progress(f"Epoch {epoch + 1}/{params.get('epochs', '?')}", params.get("steps", 0),
                                       file=sys.stdout, unit="batch", last_line=False)
 

@@ -307,10 +307,10 @@ class Model:
         callbacks = list(callbacks or [])
         if verbose in (1, "auto") and print_fn is print:       # Keras' progress bar within each epoch
             callbacks.append(cb_module.ProgbarLogger())
-        self._fit_params = hist.params
         self.stop_training = False
         for cb in callbacks:
             cb.set_model(self)
+            cb.set_params(hist.params)
             cb.on_train_begin()
         for epoch in range(initial_epoch, epochs):
             for cb in callbacks:
