@@ -43,29 +43,25 @@ class NumpyBackend(ArrayBackend):
 
     def batch_norm_train(self, x: Any, gamma: Any, beta: Any, axes: Sequence[int], eps: float,
                          out: Any = None) -> tuple[Any, Any, Any]:
-        c = self._channel_axis(x, axes)
-        if c is None:
-            return super().batch_norm_train(x, gamma, beta, axes, eps, out)
-        y, mean, var = out if out is not None else (numpy.empty_like(x), numpy.empty(gamma.shape, x.dtype),
-                                                    numpy.empty(gamma.shape, x.dtype))
-
-        def part(lo: int, hi: int) -> None:
-            s = (slice(None),) * c + (slice(lo, hi),)
-            ArrayBackend.batch_norm_train(self, x[s], gamma[s], beta[s], axes, eps, (y[s], mean[s], var[s]))
-        numpy_kernels.split_work(x.shape[c], x.size, part)
-        return y, mean, var
+        return self._by_channel(ArrayBackend.batch_norm_train, x, gamma, (x, gamma, beta), axes, eps, out)
 
     def batch_norm_train_grad(self, gy: Any, x: Any, gamma: Any, mean: Any, var: Any, axes: Sequence[int],
                               eps: float, out: Any = None) -> tuple[Any, Any, Any]:
+        return self._by_channel(ArrayBackend.batch_norm_train_grad, x, gamma, (gy, x, gamma, mean, var), axes, eps,
+                                out)
+
+    def _by_channel(self, kernel: Any, x: Any, gamma: Any, arrays: tuple, axes: Sequence[int], eps: float,
+                    out: Any) -> tuple[Any, Any, Any]:
+        """The base-class batch-norm ``kernel`` over slices of the channel axis (every array in ``arrays`` is
+        sliced there) on the kernels' threads; results: one like ``x``, two like ``gamma``."""
         c = self._channel_axis(x, axes)
         if c is None:
-            return super().batch_norm_train_grad(gy, x, gamma, mean, var, axes, eps, out)
-        dx, dgamma, dbeta = out if out is not None else (numpy.empty_like(x), numpy.empty(gamma.shape, x.dtype),
-                                                         numpy.empty(gamma.shape, x.dtype))
+            return kernel(self, *arrays, axes, eps, out)
+        res = out if out is not None else (numpy.empty_like(x), numpy.empty(gamma.shape, x.dtype),
+                                           numpy.empty(gamma.shape, x.dtype))
 
         def part(lo: int, hi: int) -> None:
             s = (slice(None),) * c + (slice(lo, hi),)
-            ArrayBackend.batch_norm_train_grad(self, gy[s], x[s], gamma[s], mean[s], var[s], axes, eps,
-                                               (dx[s], dgamma[s], dbeta[s]))
+            kernel(self, *[a[s] for a in arrays], axes, eps, tuple(r[s] for r in res))
         numpy_kernels.split_work(x.shape[c], x.size, part)
-        return dx, dgamma, dbeta
+        return tuple(res)

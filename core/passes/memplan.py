@@ -166,7 +166,7 @@ def views(arena: Any, plan: MemoryPlan) -> dict:
     """Each planned value's array: a view of ``arena`` (bytes) at its offset."""
     out = {}
     for k, (off, shape, dtype, order) in plan.slots.items():
-        size = int(numpy.prod(shape, dtype=numpy.int64)) * dtype.itemsize
+        size = _nbytes((shape, dtype))
         flat = arena[off:off + size].view(dtype)
         if order is None:
             out[k] = flat.reshape(shape)
