@@ -23,6 +23,9 @@ class Value:
     __slots__ = ("shape", "dtype", "device", "node", "index", "array", "requires_grad", "_vc", "_view",
                  "_view_version", "__weakref__")
     _shape_type: type = tuple       # frontends store shapes as their own tuple type (torch.Size, TensorShape)
+    # The class of a primitive's output computed from this value, when it is not this value's own class: an op
+    # on a torch Parameter or a TF Variable gives a plain Tensor, as in both libraries.
+    _op_result: type | None = None
 
     def _init_value(self, data: Any, shape: tuple, dtype: Any, device: Any, node: "Node | None" = None,
                     index: int = 0, requires_grad: bool = False, vc: list | None = None) -> None:

@@ -139,7 +139,7 @@ def _device_of(op: Op, inputs: Sequence[Value]) -> Any:
 def _result_class(inputs: Sequence[Value]) -> type:
     for v in inputs:
         if type(v) is not Value:
-            return type(v)
+            return v._op_result or type(v)
     return Value
 
 

@@ -20,6 +20,8 @@ REGULARIZATION_LOSSES = "regularization_losses"     # penalties that tf.losses.g
 class Variable(Tensor):
     """A graph value that persists across ``Session.run`` calls; it is the output of its VariableV2 op."""
 
+    _op_result = Tensor     # ``w * 2`` is a plain Tensor, as in TF1 (not a second variable)
+
     def __new__(cls, initial_value: Any = None, trainable: bool = True, name: str | None = None,
                 dtype: Any = None) -> "Variable":
         g = get_default_graph()

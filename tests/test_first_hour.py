@@ -582,3 +582,34 @@ def test_regularized_loss_and_names_match_keras():
         results.append(float(np.ravel(model.evaluate(x, y, verbose=0))[0]))
     assert results[0] == pytest.approx(results[1], rel=1e-5)
     assert keras.layers.ReLU().name.startswith("re_lu") and keras.layers.LeakyReLU().name.startswith("leaky_re_lu")
+
+
+def _op_results(torch_mod, module_cls):
+    """What ops on a parameter give, and what a Module registers when one is stored on it."""
+    p = torch_mod.nn.Parameter(torch_mod.ones(2))
+
+    class M(module_cls):
+        def __init__(self):
+            super().__init__()
+            self.w = torch_mod.nn.Parameter(torch_mod.ones(2))
+            self.doubled = self.w * 2          # a derived tensor: not a parameter
+    m = M()
+    return ([type(r).__name__ for r in (p * 2, p.sum(), p.view(2), p[0])],
+            [name for name, _ in m.named_parameters()])
+
+
+def test_ops_on_a_parameter_or_variable_give_plain_tensors():
+    import eager_api as torch
+    results, names = _op_results(torch, torch.nn.Module)
+    assert results == ["Tensor"] * 4 and names == ["w"]
+    w = tf.Variable([1.0, 2.0])
+    for t in (w * 2.0, tf.reduce_sum(w), w[0]):
+        assert type(t) is tf.Tensor and not isinstance(t, tf.Variable)
+    assert tf.trainable_variables() == [w]
+
+
+@pytest.mark.reference
+def test_ops_on_a_parameter_give_what_torch_gives():
+    import eager_api as torch
+    real = pytest.importorskip("torch")
+    assert _op_results(torch, torch.nn.Module) == _op_results(real, real.nn.Module)

@@ -18,6 +18,8 @@ IncompatibleKeys = collections.namedtuple("IncompatibleKeys", ["missing_keys", "
 class Parameter(Tensor):
     """A leaf tensor that a Module registers as trainable."""
 
+    _op_result = Tensor     # ``p * 2`` is a plain Tensor, as in PyTorch (a Module would register it otherwise)
+
     def __new__(cls, data: Tensor | None = None, requires_grad: bool = True) -> "Parameter":
         data = empty(0) if data is None else data
         _check_grad_dtype(data.dtype, requires_grad)
