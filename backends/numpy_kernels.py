@@ -733,16 +733,18 @@ def _max_pool_grad_part(p: _Pool, gy: numpy.ndarray, idx: numpy.ndarray, dx: num
     hit = WORKSPACES.get(key + ("h",), gy.shape, bool)
     tmp = WORKSPACES.get(key + ("t",), gy.shape, gy.dtype)
     numpy.subtract(idx, p.plane("corner", numpy.int32), out=rel)     # the winner's tap offset, i*W + j
-    # Non-overlapping windows write every input position at most once: the taps can assign, not add, if the
-    # windows also tile the input.
-    tiles = (p.stride == p.kernel and not any(p.pads)
+    # Disjoint windows (stride >= kernel) write every input position at most once, so the taps assign, not
+    # add (a winner gets g * 1 = g exactly, signed zeros included, which core.passes.poolgrad relies on); only
+    # positions no window covers need zeros first.
+    disjoint = all(p.stride[a] >= p.kernel[a] for a in range(2))
+    tiles = (disjoint and p.stride == p.kernel and not any(p.pads)
              and all(p.ohw[a] * p.kernel[a] == p.hw[a] for a in range(2)))
     if not tiles:
         dx[...] = 0
     for r, o, i in p.taps:
         h = hit[o]
         numpy.equal(rel[o], r, out=h)
-        if tiles:
+        if disjoint:
             numpy.multiply(gy[o], h, out=dx[i])
         else:
             t = tmp[o]

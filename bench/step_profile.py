@@ -25,6 +25,7 @@ from typing import Any, Callable
 import numpy
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+WARM = 20       # steps run before any is timed (plans, caches, workspaces)
 
 
 def _timed(fn: Callable, sink: list) -> Callable:
@@ -48,7 +49,7 @@ class _TimedOp:
 
 
 def profile_static(model: Any, batches: list) -> None:
-    for x, y in batches[:20]:           # the first runs build the plan
+    for x, y in batches[:WARM]:         # the first runs build the plan
         model.step(x, y)
     entry = max(model.sess._executor._plans.values(), key=lambda e: len(e.steps))     # the training Program's
     times: dict = collections.OrderedDict()
@@ -62,7 +63,7 @@ def profile_static(model: Any, batches: list) -> None:
         steps.append((ins, write, out, k, node, op, release))
     entry.steps = steps
     total = []
-    for x, y in batches:
+    for x, y in batches[WARM:]:
         t = time.perf_counter()
         model.loss_value(model.step(x, y))
         total.append(time.perf_counter() - t)
@@ -88,7 +89,7 @@ def profile_eager(model: Any, batches: list) -> None:
 
         def lap(key: str) -> None:
             now = pc()
-            if j >= 20:
+            if j >= WARM:
                 phases[key].append(now - mark[0])
             mark[0] = now
         model.opt.zero_grad()
@@ -130,17 +131,18 @@ def main(argv: list[str] | None = None) -> int:
     in_hw = data.images.shape[2:]
     weights = models.init_weights(in_hw, data.num_classes, 0)
     order = numpy.random.default_rng(0).permutation(len(data.labels))
-    starts = [(i * args.batch) % (len(order) - args.batch) for i in range(args.steps)]     # cycling, real batches
+    # cycling, real batches: WARM warm-up steps, then --steps measured ones
+    starts = [(i * args.batch) % (len(order) - args.batch) for i in range(WARM + args.steps)]
     batches = [(data.images[order[s:s + args.batch]], data.labels[order[s:s + args.batch]]) for s in starts]
     static = models.Static(weights, 1e-3, in_hw, "adam")
     eager = models.Eager(weights, 1e-3, in_hw, "adam")
     if args.cprofile:
         model = static if args.cprofile == "static" else eager
-        for x, y in batches[:20]:
+        for x, y in batches[:WARM]:
             model.loss_value(model.step(x, y))
         prof = cProfile.Profile()
         prof.enable()
-        for x, y in batches:
+        for x, y in batches[WARM:]:
             model.loss_value(model.step(x, y))
         prof.disable()
         pstats.Stats(prof).sort_stats("tottime").print_stats(40)

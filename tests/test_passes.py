@@ -319,3 +319,81 @@ def test_each_pass_keeps_feeds_fetches_and_target_nodes(name):
     full = passes.optimize(p)
     assert marker.node in {s.node for s in full.steps}
     assert "Transpose" not in _names(full)
+
+
+# ----- mask before scatter ------------------------------------------------------------------------------------
+def _pool_relu_grad_program(shape, kernel, stride, padding, fmt, also_fetch_scatter=False, other_mask=False):
+    """ReluGrad(MaxPoolGrad(gy, argmax, x), x) on fed x and gy (the shape of the pool's output)."""
+    from core.ops import nn
+    from core.ops.elementwise import relu_grad
+    x = source(Input(shape, np.float32))
+    y, idx = core.max_pool2d(x, kernel, stride, padding, fmt)
+    gy = source(Input(tuple(y.shape), np.float32))
+    scattered = core.apply(nn.window_op(nn.MaxPoolGrad, kernel, stride, padding, fmt), gy, idx, x)
+    masked = relu_grad(scattered, core.exp(x) if other_mask else x)
+    fetched = [masked, y] + ([scattered] if also_fetch_scatter else [])
+    return Program.build(fetched, {key(x), key(gy)}), x, gy
+
+
+def _special(rng, shape):
+    """Values that tell the orders of a mask and a scatter apart if anything does: signed zeros, ties,
+    infinities and NaNs among ordinary numbers."""
+    a = rng.normal(size=shape).astype(np.float32)
+    picks = rng.random(shape)
+    a[picks < 0.3] = 0.0
+    a[(picks >= 0.3) & (picks < 0.4)] = -0.0
+    a[(picks >= 0.4) & (picks < 0.43)] = np.inf
+    a[(picks >= 0.43) & (picks < 0.46)] = -np.inf
+    a[(picks >= 0.46) & (picks < 0.48)] = np.nan
+    return a
+
+
+@pytest.mark.parametrize("fmt", ["NCHW", "NHWC"])
+@pytest.mark.parametrize("geometry", [((2, 2), (2, 2), 0, 8), ((2, 2), (2, 2), 0, 7), ((3, 3), (3, 3), 1, 7),
+                                      ((2, 2), (3, 3), 0, 8), ((2, 1), (2, 2), 0, 5)],
+                         ids=["tiles", "odd-size", "padded", "gaps", "2x1"])
+def test_mask_before_scatter_is_bitwise_the_same_and_masks_at_the_pooled_size(fmt, geometry):
+    kernel, stride, padding, size = geometry
+    shape = (2, 3, size, size + 1) if fmt == "NCHW" else (2, size, size + 1, 3)
+    p, x, gy = _pool_relu_grad_program(shape, kernel, stride, padding, fmt)
+    out = passes.optimize(p)
+    names = _names(out)
+    assert names.index("ReluGrad") < names.index("MaxPoolGrad")         # the mask runs first...
+    relu = next(s for s in out.steps if s.op.name == "ReluGrad")
+    rng = np.random.default_rng(1)
+    for trial in range(4):
+        xs = _special(rng, shape)
+        if trial == 0:
+            xs = np.abs(xs)       # a ReLU's output: zeros and positives (and NaN)
+        gys = _special(rng, tuple(gy.shape))
+        feed = {key(x): xs, key(gy): gys}
+        with np.errstate(invalid="ignore"):     # inf * 0 is NaN on both sides, on purpose
+            want = Executor(_be()).run(p, feed)
+            planned = PlannedExecutor(_be())
+            gots = [Executor(_be()).run(out, feed)] + [planned.run(out, feed) for _ in range(3)]
+        for got in gots:
+            _same(got, want)
+            assert (np.asarray(got[0]).view(np.uint32) == np.asarray(want[0]).view(np.uint32)).all()   # -0 stays -0
+    # ...and on the pooled values (a quarter of the elements for 2x2): its inputs are gy and the pooled y.
+    assert relu.ins[0] == key(gy)
+
+
+def test_mask_before_scatter_leaves_overlapping_windows_and_shared_or_foreign_values_alone():
+    shape = (1, 2, 7, 7)
+    for kw in ({"also_fetch_scatter": True}, {"other_mask": True}):
+        p, _, _ = _pool_relu_grad_program(shape, (2, 2), (2, 2), 0, "NCHW", **kw)
+        names = _names(passes.optimize(p))
+        assert names.index("MaxPoolGrad") < names.index("ReluGrad"), kw
+    p, _, _ = _pool_relu_grad_program(shape, (3, 3), (2, 2), 0, "NCHW")       # a position in two windows
+    names = _names(passes.optimize(p))
+    assert names.index("MaxPoolGrad") < names.index("ReluGrad")
+
+
+def test_static_seed_cnn_masks_its_relu_gradients_at_the_pooled_size():
+    from dualflow import models
+    m = models.Static(models.init_weights((28, 28), 10, 0), 0.1, (28, 28))
+    m.step(np.zeros((2, 1, 28, 28), np.float32), np.zeros(2, np.int64))
+    step = max(m.sess._plans.values(), key=lambda p: len(p.steps))
+    names = _names(step)
+    pairs = [(names[i], names[i + 1]) for i in range(len(names) - 1)]
+    assert pairs.count(("ReluGrad", "MaxPoolGrad")) == 2 and ("MaxPoolGrad", "ReluGrad") not in pairs

@@ -14,6 +14,7 @@ from core.passes.dce import eliminate_dead
 from core.passes.fold import fold_constants
 from core.passes.fuse import fuse_elementwise, fuse_epilogues
 from core.passes.layout import layout
+from core.passes.poolgrad import mask_before_scatter
 from core.passes.transpose import fold_transposes
 from core.program import Program
 
@@ -28,7 +29,10 @@ GRAPH_PASSES: tuple[Pass, ...] = (
     fold_constants,
     eliminate_dead,
 )
+# mask_before_scatter is exact with the CPU's pool-gradient kernel (it assigns); a kernel that adds into zeros
+# could turn a -0 into +0, so it stays with the CPU lowering until the GPU executor checks its own.
 FUSION_PASSES: tuple[Pass, ...] = (
+    mask_before_scatter,
     fuse_epilogues,
     fuse_elementwise,
 )
