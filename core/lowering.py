@@ -73,14 +73,15 @@ ELEMENTWISE: dict[type, Writer] = {
 }
 
 # Writers that may start a fused chain but not continue one (ReluGrad uses its output as scratch).
-HEADS: dict[type, Writer] = {ew.ReluGrad: _relu_grad, linalg.MatMul: _matmul, nn.Conv2D: _kernel}
+HEADS: dict[type, Writer] = {ew.ReluGrad: _relu_grad, linalg.MatMul: _matmul, nn.Conv2D: _kernel,
+                             **{t: _kernel for t in (reduce.Sum, reduce.Mean, reduce.Max, reduce.Min)}}
 
 # Primitives with several outputs, each written into its own buffer: ``out`` is the tuple of them.
 SEVERAL = frozenset((nn.MaxPool, nn.BatchNormTrain, nn.BatchNormTrainGrad, loss.SparseSoftmaxCrossEntropy,
                      loss.SoftmaxCrossEntropy))
 
 _OTHERS: dict[type, Writer] = {
-    **HEADS, reduce.Sum: _kernel, reduce.Mean: _kernel,
+    **HEADS,
     nn.BiasAddGrad: _kernel, ew.SumToLike: _kernel, reduce.ReduceGrad: _kernel, ew.Where: _where,
     ew.Compare: lambda be, op, x, y, *, out: getattr(be.xp, ew.Compare.fns[op.name])(x, y, out=out),
     ew.Cast: lambda be, op, x, *, out: be.xp.copyto(out, x, casting="unsafe"),

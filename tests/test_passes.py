@@ -154,6 +154,29 @@ def test_epilogue_fuses_matmul_bias_and_activation():
     assert _names(fuse.fuse_epilogues(q)) == ["MatMul", "Add"]
 
 
+@pytest.mark.parametrize("reduction", ["sum", "mean", "max", "min"])
+def test_epilogue_fuses_a_reduction_with_its_scaling_shift_and_activation(reduction):
+    x, bias = source(Input((None, 4, 5))), source(Input((5,)))
+    y = core.relu(core.add(core.scalar(getattr(core, reduction)(x, 1), "mul", 0.5), bias))
+    total = core.scalar(getattr(core, reduction)(x), "add", 1.0)          # over every axis: a 0-d result
+    p = Program.build([y, total], {key(x), key(bias)})
+    out = fuse.fuse_epilogues(p)
+    op = reduction.capitalize()
+    assert _names(out) == [f"Fused({op}+MulScalar+Add+Relu)", f"Fused({op}+AddScalar)"]
+    rng = np.random.default_rng(2)
+    feed = {key(x): rng.normal(size=(3, 4, 5)).astype(np.float32), key(bias): rng.normal(size=5).astype(np.float32)}
+    want = Executor(_be()).run(p, feed)
+    assert want[0].shape == (3, 5) and want[1].shape == ()
+    _same(Executor(_be()).run(out, feed), want)
+    planned = PlannedExecutor(_be())
+    for _ in range(3):
+        _same(planned.run(out, feed), want)
+    assert planned.plan_of(out, feed).unlowered(out) == []
+    # An operand of the reduction's input shape would widen its result: no epilogue.
+    q = Program.build([core.add(getattr(core, reduction)(x, 1, keepdims=True), x)], {key(x)})
+    assert _names(fuse.fuse_epilogues(q)) == [op, "Add"]
+
+
 def test_epilogue_hands_shape_readers_its_result_or_ends_before_an_early_one():
     from core.ops.elementwise import SumToLike
     x, w, b, z = (source(Input(s)) for s in ((None, 5), (5, 3), (3,), (None, 3)))

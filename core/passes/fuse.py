@@ -1,5 +1,5 @@
-"""Fusion over a Program: chains of elementwise steps, and matmul/conv with their elementwise epilogue
-(bias, activation), each run as one step.
+"""Fusion over a Program: chains of elementwise steps, and matmul, conv or a reduction with their elementwise
+epilogue (bias, activation, scaling), each run as one step.
 
 A fused chain is data, not code: ``Fused.ops`` (the primitives, in order) and ``Fused.wiring`` (for each, where
 its operands come from: -1 is the chain's running result, ``j >= 0`` the fused step's input ``j``).  The CPU
@@ -18,7 +18,7 @@ from backends.errors import OpError
 from core import lowering
 from core.op import Op
 from core.ops import elementwise as ew
-from core.ops import linalg, nn
+from core.ops import linalg, nn, reduce
 from core.program import Program, Step
 
 # Ops that may follow in a chain: each reads the running result at one operand and writes it in place.
@@ -26,8 +26,9 @@ MEMBERS = frozenset(lowering.ELEMENTWISE)
 # Heads of an elementwise chain: the members, and ReluGrad (which uses its output as scratch, so it can
 # only come first).
 ELEMENTWISE_HEADS = MEMBERS | {ew.ReluGrad}
-# Heads of an epilogue: they make a fresh buffer the epilogue then updates in place.
-EPILOGUE_HEADS = frozenset({linalg.MatMul, nn.Conv2D})
+# Heads of an epilogue: they make a fresh buffer the epilogue then updates in place (a reduction's result,
+# scaled or shifted, is as much an epilogue as a product's).
+EPILOGUE_HEADS = frozenset({linalg.MatMul, nn.Conv2D, reduce.Sum, reduce.Mean, reduce.Max, reduce.Min})
 
 
 class Fused(Op):
