@@ -4,6 +4,10 @@ A variable is named by a stable key (in TF1 the variable's name); each has a ver
 write, so a reader can tell that a buffer changed under it (PyTorch's version counters).  Optimizer slots
 (moments, accumulators) are kept per (optimizer, variable), and an update count per optimizer.
 
+Variables of one dtype may be packed (``pack``) into one contiguous buffer, each variable's buffer a view of
+it, with an optimizer's slots for them likewise: an update then runs once over all of them (``Flat``).  Every
+reader sees the variable as before; ``assign`` copies into the existing buffer, so it keeps the packing.
+
 Stateful primitives (``core/ops/state.py``) find the State they run against with ``active()``: the executor
 makes its State active, for this thread, while it runs a Program.
 
@@ -17,8 +21,13 @@ makes its State active, for this thread, while it runs a Program.
 from __future__ import annotations
 
 import contextlib
+import itertools
+import math
+import operator
 import threading
-from typing import Any, Hashable, Iterator
+from typing import Any, Hashable, Iterator, Sequence
+
+import numpy
 
 from backends.errors import FailedPreconditionError, InvalidArgumentError
 
@@ -31,6 +40,9 @@ class State:
         self._versions: dict[Hashable, int] = {}
         self._slots: dict[tuple, dict] = {}
         self._counts: dict[Any, int] = {}
+        self._flat_of: dict[Hashable, tuple] = {}       # key -> (its Flat, its view there)
+        # What a stateful primitive keeps per State between runs (ApplyUpdates: its packing); keyed by the op.
+        self.memo: dict[Any, Any] = {}
 
     # -- variables --
     def __contains__(self, key: Hashable) -> bool:
@@ -56,11 +68,16 @@ class State:
         self._buffers[key] = buffer
 
     def assign(self, key: Hashable, value: Any) -> Any:
-        """Store a copy of ``value`` (the caller keeps its array); a variable never changes its shape."""
+        """Store a copy of ``value`` (the caller keeps its array); a variable never changes its shape.  The
+        copy goes into the existing buffer when the dtype matches (a packed variable stays packed; NumPy and
+        CuPy both copy an overlapping source first), else into a new one."""
         cur = self._buffers.get(key)
         if cur is not None and tuple(cur.shape) != tuple(value.shape):
             raise shape_error(key, tuple(cur.shape), tuple(value.shape), "assign")
-        self._buffers[key] = value.copy()
+        if cur is not None and cur.dtype == value.dtype and isinstance(value, (type(cur), numpy.generic)):
+            cur[...] = value
+        else:
+            self._buffers[key] = value.copy()
         return self._written(key)
 
     def assign_add(self, key: Hashable, delta: Any) -> Any:
@@ -109,6 +126,72 @@ class State:
         self._versions.clear()
         self._slots.clear()
         self._counts.clear()
+        self._flat_of.clear()
+        self.memo.clear()
+
+    # -- flat storage --
+    def pack(self, keys: Sequence[Hashable], owner: Any, slot_fill: dict[str, float], be: Any) -> "Flat":
+        """Move variables ``keys`` (one dtype, each once) into one new contiguous buffer, and ``owner``'s slots
+        named in ``slot_fill`` for them into one buffer per name; each variable's buffer and slot entry becomes
+        a view there.  Values are copied in (a missing slot starts at its fill); versions do not move."""
+        ws = [self.read(k) for k in keys]
+        sizes = [math.prod(w.shape) for w in ws]
+        ends = list(itertools.accumulate(sizes))
+        n = ends[-1] if ends else 0
+        dicts = [self.slots(owner, k) for k in keys]
+
+        def split(flat: Any) -> list:
+            return [flat[e - s:e].reshape(w.shape) for w, s, e in zip(ws, sizes, ends)]
+
+        w_flat = be.empty((n,), ws[0].dtype)
+        views = split(w_flat)
+        for k, w, v in zip(keys, ws, views):
+            v[...] = w
+            self._buffers[k] = v
+        slots, slot_views = {}, {}
+        for name, fill in slot_fill.items():
+            flat = slots[name] = be.empty((n,), w_flat.dtype)
+            flat[...] = fill
+            vs = slot_views[name] = split(flat)
+            for d, v in zip(dicts, vs):
+                old = d.get(name)
+                if old is not None:
+                    v[...] = old
+                d[name] = v
+        f = Flat(list(keys), owner, w_flat, views, slots, dicts, slot_views)
+        for k, v in zip(keys, views):
+            self._flat_of[k] = (f, v)
+        return f
+
+    def flat_of(self, key: Hashable) -> "Flat | None":
+        """The Flat that holds variable ``key`` now (None if its buffer is not a view made by ``pack``)."""
+        f, v = self._flat_of.get(key, (None, None))
+        return f if v is not None and self._buffers.get(key) is v else None
+
+
+class Flat:
+    """Variables ``keys`` stored as ``views`` of one contiguous buffer ``w``, and optimizer ``owner``'s slots for
+    them: ``slots[name]`` one buffer per slot name, each variable's slot dict (``dicts``) holding its view
+    (``slot_views[name]``).  Made by ``State.pack``."""
+
+    __slots__ = ("keys", "owner", "w", "views", "slots", "dicts", "slot_views", "_slot_keys")
+
+    def __init__(self, keys: list, owner: Any, w: Any, views: list, slots: dict, dicts: list,
+                 slot_views: dict) -> None:
+        self.keys, self.owner, self.w, self.views = keys, owner, w, views
+        self.slots, self.dicts, self.slot_views = slots, dicts, slot_views
+        self._slot_keys = [(owner, k) for k in keys]
+
+    def holds(self, state: State) -> bool:
+        """Whether every variable and slot is still stored here: an ``attach``, a rebinding ``assign``, a
+        restore, a replaced slot dict or slot entry moves one out.  A few C-level passes (~1 us for ten)."""
+        same = operator.is_
+        if not all(map(same, map(state._buffers.get, self.keys), self.views)):
+            return False
+        if not all(map(same, map(state._slots.get, self._slot_keys), self.dicts)):
+            return False
+        return all(all(map(same, map(dict.get, self.dicts, itertools.repeat(name)), vs))
+                   for name, vs in self.slot_views.items())
 
 
 def shape_error(key: Hashable, want: tuple, got: tuple, mode: str) -> InvalidArgumentError:

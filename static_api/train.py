@@ -20,14 +20,16 @@ from static_api.variables import Variable, global_variables, trainable_variables
 
 class _ApplyGradients(ApplyUpdates):
     """Updates every variable from its gradient in one step (inputs: the gradients, then a learning-rate
-    tensor when the rate is one); the arithmetic is the optimizer's ``_update``."""
+    tensor when the rate is one); the arithmetic is the optimizer's ``_update``, or its update primitive run
+    once over all variables of a dtype (``ApplyUpdates``' flat path, see ``_flat_update``)."""
 
     name = "ApplyGradients"
 
     def __init__(self, optimizer: "Optimizer", variables: Sequence[Variable], global_step: Variable | None) -> None:
         rate = optimizer.learning_rate
         super().__init__(optimizer._update, optimizer, [v.key for v in variables],
-                         None if isinstance(rate, Tensor) else rate, None if global_step is None else global_step.key)
+                         None if isinstance(rate, Tensor) else rate, None if global_step is None else global_step.key,
+                         _flat_update(optimizer))
         self.optimizer, self.variables, self.global_step = optimizer, list(variables), global_step
 
     def attrs(self) -> dict:
@@ -74,6 +76,15 @@ class Optimizer:
         """Update variable buffer ``w`` in place from gradient ``g`` at step ``t``; ``slot`` holds its moments."""
         op = self._update_op
         op.forward(be, w, g, *[_slot(slot, n, be, w, op.slot_init(n)) for n in op.slot_names], lr, t)
+
+
+def _flat_update(optimizer: Optimizer) -> optim_ops._Update | None:
+    """The primitive a train op may run once over all variables: the optimizer's ``_update_op``, unless
+    ``_update`` is not the plain per-variable call of it (a subclass of its own) or ``DUALFLOW_FLAT_UPDATES=0``
+    in the environment asks for the per-variable path (same bits, one call per variable)."""
+    if os.environ.get("DUALFLOW_FLAT_UPDATES", "1").strip() in ("0", "false", "False", "off"):
+        return None
+    return optimizer._update_op if getattr(optimizer._update, "__func__", None) is Optimizer._update else None
 
 
 def _slot(slot: dict, name: str, be: Any, like: Any, fill: float) -> Any:

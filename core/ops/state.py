@@ -5,6 +5,7 @@ input but the one the running Executor made active (``core.state.active()``).
 """
 from __future__ import annotations
 
+import collections
 from typing import Any, Callable, Hashable, Sequence
 
 import numpy
@@ -65,15 +66,26 @@ class ApplyUpdates(Op):
     """One optimizer step over variables ``keys``; inputs: their gradients, then (optionally) a learning-rate
     tensor, else ``lr`` is used.  For each variable, ``update(be, w, g, slots, t, lr)`` writes the buffer ``w``
     and the slot dict in place; ``t`` counts the steps of ``owner`` (the optimizer).  With ``counter`` (a
-    variable key) that variable is incremented once per step (TF1's global_step)."""
+    variable key) that variable is incremented once per step (TF1's global_step).
+
+    With ``flat``, the in-place update primitive (``core.ops.optim``) that ``update`` applies to each variable,
+    the step runs it once for all variables of one dtype instead: on the first step they and their slots are
+    packed into one buffer each (``State.pack``), and each step gathers the gradients into one scratch buffer
+    and updates the flat buffers (the same arithmetic on every element, so the same bits, with one call's
+    overhead instead of one per variable).  When something moved a variable or slot out (an ``attach``, a
+    new slot dict), the next step packs again.  A variable listed twice, one whose gradient has another dtype
+    or shape, or one another update already holds packed stays on the per-variable path."""
 
     name = "ApplyUpdates"
     differentiable = False
     pure, effect = False, True
 
     def __init__(self, update: Callable, owner: Hashable, keys: Sequence[Hashable], lr: Any = None,
-                 counter: Hashable | None = None) -> None:
+                 counter: Hashable | None = None, flat: Any = None) -> None:
+        if flat is not None and not flat.inplace:
+            raise ValueError(f"{self.name}: the flat update must write in place (inplace=True)")
         self.update, self.owner, self.keys, self.lr, self.counter = update, owner, list(keys), lr, counter
+        self.flat = flat
 
     def infer(self, *inputs):
         return []
@@ -82,12 +94,44 @@ class ApplyUpdates(Op):
         st = _state.active()
         t = st.tick(self.owner)
         n = len(self.keys)
+        grads = inputs[:n]
         # A tensor rate (a decay schedule) arrives as one more input, already on the device.
         lr = inputs[n] if len(inputs) > n else self.lr
-        for k, g in zip(self.keys, inputs[:n]):
-            self.update(be, st.read(k), g, st.slots(self.owner, k), t, lr)
+        rest: Sequence[int] = range(n)
+        if self.flat is not None:
+            packing = st.memo.get(self)
+            if packing is None or not all(f.holds(st) for _, f in packing[0]):
+                packing = st.memo[self] = self._pack(st, be, grads, packing)
+            buckets, rest = packing
+            for idx, f in buckets:
+                # axis=None flattens each gradient straight into the buffer (no copy of a strided one first).
+                g = be.scratch(("flat-grad",), f.w.shape, f.w.dtype)
+                be.xp.concatenate(grads if idx is None else [grads[i] for i in idx], axis=None, out=g)
+                self.flat.forward(be, f.w, g, *f.slots.values(), lr, t)
+        for i in rest:
+            k = self.keys[i]
+            self.update(be, st.read(k), grads[i], st.slots(self.owner, k), t, lr)
+        for k in self.keys:
             st.bump(k)
         if self.counter is not None:
             cur = st.read(self.counter)
             st.assign_add(self.counter, be.xp.ones_like(cur))
         return ()
+
+    def _pack(self, st: _state.State, be: Any, grads: Sequence[Any], old: tuple | None) -> tuple:
+        """([(gradient indices, or None for all, its Flat), one per dtype], indices left per variable)."""
+        own = set() if old is None else {id(f) for _, f in old[0]}
+        seen = collections.Counter(self.keys)
+        by_dtype: dict = {}
+        rest = []
+        for i, (k, g) in enumerate(zip(self.keys, grads)):
+            w, holder = st.read(k), st.flat_of(k)
+            if (seen[k] > 1 or (holder is not None and id(holder) not in own)
+                    or getattr(g, "dtype", None) != w.dtype or tuple(getattr(g, "shape", ())) != tuple(w.shape)):
+                rest.append(i)
+            else:
+                by_dtype.setdefault(w.dtype, []).append(i)
+        fill = {name: self.flat.slot_init(name) for name in self.flat.slot_names}
+        buckets = [(None if len(idx) == len(self.keys) else idx,
+                    st.pack([self.keys[i] for i in idx], self.owner, fill, be)) for idx in by_dtype.values()]
+        return buckets, rest
