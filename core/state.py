@@ -137,7 +137,7 @@ class State:
         ws = [self.read(k) for k in keys]
         sizes = [math.prod(w.shape) for w in ws]
         ends = list(itertools.accumulate(sizes))
-        n = ends[-1] if ends else 0
+        n = ends[-1]
         dicts = [self.slots(owner, k) for k in keys]
 
         def split(flat: Any) -> list:
@@ -183,8 +183,9 @@ class Flat:
         self._slot_keys = [(owner, k) for k in keys]
 
     def holds(self, state: State) -> bool:
-        """Whether every variable and slot is still stored here: an ``attach``, a rebinding ``assign``, a
-        restore, a replaced slot dict or slot entry moves one out.  A few C-level passes (~1 us for ten)."""
+        """Whether every variable and slot is still stored here: an ``attach``, an ``assign`` or restore with
+        another dtype, a replaced slot dict or slot entry moves one out (a few C-level passes over the keys,
+        cheap enough for every step)."""
         same = operator.is_
         if not all(map(same, map(state._buffers.get, self.keys), self.views)):
             return False
