@@ -40,6 +40,7 @@ class State:
         self._versions: dict[Hashable, int] = {}
         self._slots: dict[tuple, dict] = {}
         self._counts: dict[Any, int] = {}
+        self.updates = 0                                # optimizer steps run, all owners together
         self._flat_of: dict[Hashable, tuple] = {}       # key -> (its Flat, its view there)
         # What a stateful primitive keeps per State between runs (ApplyUpdates: its packing); keyed by the op.
         self.memo: dict[Any, Any] = {}
@@ -119,6 +120,7 @@ class State:
     def tick(self, owner: Any) -> int:
         """Count one more update by ``owner``; returns the count (Adam's step t)."""
         t = self._counts[owner] = self._counts.get(owner, 0) + 1
+        self.updates += 1
         return t
 
     def clear(self) -> None:
@@ -126,6 +128,7 @@ class State:
         self._versions.clear()
         self._slots.clear()
         self._counts.clear()
+        self.updates = 0
         self._flat_of.clear()
         self.memo.clear()
 
@@ -172,14 +175,16 @@ class State:
 class Flat:
     """Variables ``keys`` stored as ``views`` of one contiguous buffer ``w``, and optimizer ``owner``'s slots for
     them: ``slots[name]`` one buffer per slot name, each variable's slot dict (``dicts``) holding its view
-    (``slot_views[name]``).  Made by ``State.pack``."""
+    (``slot_views[name]``); ``used``: ``State.updates`` when an update last ran over it.  Made by
+    ``State.pack``."""
 
-    __slots__ = ("keys", "owner", "w", "views", "slots", "dicts", "slot_views", "_slot_keys")
+    __slots__ = ("keys", "owner", "w", "views", "slots", "dicts", "slot_views", "used", "_slot_keys")
 
     def __init__(self, keys: list, owner: Any, w: Any, views: list, slots: dict, dicts: list,
                  slot_views: dict) -> None:
         self.keys, self.owner, self.w, self.views = keys, owner, w, views
         self.slots, self.dicts, self.slot_views = slots, dicts, slot_views
+        self.used = 0
         self._slot_keys = [(owner, k) for k in keys]
 
     def holds(self, state: State) -> bool:

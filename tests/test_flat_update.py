@@ -217,12 +217,38 @@ def test_two_optimizers_on_overlapping_and_disjoint_variables(monkeypatch):
         if m.flat:
             # Adam ran first and packed W, b, s, T; Momentum updates b and T per variable; SGD packed d.
             assert flats[0] is flats[1] is flats[2] is flats[3] and flats[4] not in (None, flats[0])
-            assert [len(b) for b, _ in packings] == [1, 0, 1] and packings[1][1] == [0, 1]
+            assert [len(p.buckets) for p in packings] == [1, 0, 1] and packings[1].rest == [0, 1]
             assert be.allocations == allocations
         else:
             assert flats == [None] * 5
         return out + [m.slots()]
     got, want = _both(monkeypatch, make, script, n_opts=3)
+    for g, w in zip(got, want):
+        _assert_same_bits(g, w)
+
+
+def test_a_train_op_takes_over_the_variables_of_one_that_stopped_running(monkeypatch):
+    # Two training phases (or a train op built anew): Adam on W, b, s, T, then Momentum on b and T alone, then
+    # Adam again.  Each phase's op finds the other's packing; after one step on the per-variable path (the
+    # other op might still run in between) it packs them itself.
+    make = [(OPTIMIZERS["adam"], "WbsT"), (OPTIMIZERS["momentum"], "bT")]
+
+    def script(m):
+        st = m.sess.state
+        adam, momentum = m.train
+        out = [m.step(adam) for _ in range(3)]
+        first = st.flat_of("b")
+        out.append(m.step(momentum))
+        held = [st.flat_of(n) for n in "WbT"]
+        out += [m.step(momentum) for _ in range(3)]
+        taken = [st.flat_of(n) for n in "WbT"]
+        out += [m.step(adam) for _ in range(3)]
+        if m.flat:
+            assert held == [first] * 3                              # still Adam's after Momentum's first step
+            assert taken[0] is first and taken[1] is taken[2] not in (None, first)      # then Momentum's
+            assert st.flat_of("W") is st.flat_of("b") is st.flat_of("T") not in (None, first, taken[1])
+        return out + [m.slots()]
+    got, want = _both(monkeypatch, make, script, n_opts=2)
     for g, w in zip(got, want):
         _assert_same_bits(g, w)
 

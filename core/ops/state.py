@@ -73,8 +73,11 @@ class ApplyUpdates(Op):
     packed into one buffer each (``State.pack``), and each step gathers the gradients into one scratch buffer
     and updates the flat buffers (the same arithmetic on every element, so the same bits, with one call's
     overhead instead of one per variable).  When something moved a variable or slot out (an ``attach``, a
-    new slot dict), the next step packs again.  A variable listed twice, one whose gradient has another dtype
-    or shape, or one another update already holds packed stays on the per-variable path."""
+    new slot dict), the next step packs again.  A variable listed twice, or whose gradient has another dtype
+    or shape, stays on the per-variable path; so does one that another update holds packed while that update
+    keeps running in between (two train ops sharing variables would otherwise move them back and forth every
+    step); once it has not run since this one's last step (a train op built anew, a second training phase),
+    this one takes the variable over."""
 
     name = "ApplyUpdates"
     differentiable = False
@@ -99,15 +102,16 @@ class ApplyUpdates(Op):
         lr = inputs[n] if len(inputs) > n else self.lr
         rest: Sequence[int] = range(n)
         if self.flat is not None:
-            packing = st.memo.get(self)
-            if packing is None or not all(f.holds(st) for _, f in packing[0]):
-                packing = st.memo[self] = self._pack(st, be, grads, packing)
-            buckets, rest = packing
-            for idx, f in buckets:
+            p = st.memo.get(self)
+            if p is None or not p.holds(st):
+                p = st.memo[self] = self._pack(st, be, grads, p)
+            for idx, f in p.buckets:
                 # axis=None flattens each gradient straight into the buffer (no copy of a strided one first).
                 g = be.scratch(("flat-grad",), f.w.shape, f.w.dtype)
                 be.xp.concatenate(grads if idx is None else [grads[i] for i in idx], axis=None, out=g)
                 self.flat.forward(be, f.w, g, *f.slots.values(), lr, t)
+                f.used = st.updates
+            rest, p.last = p.rest, st.updates
         for i in rest:
             k = self.keys[i]
             self.update(be, st.read(k), grads[i], st.slots(self.owner, k), t, lr)
@@ -118,20 +122,39 @@ class ApplyUpdates(Op):
             st.assign_add(self.counter, be.xp.ones_like(cur))
         return ()
 
-    def _pack(self, st: _state.State, be: Any, grads: Sequence[Any], old: tuple | None) -> tuple:
-        """([(gradient indices, or None for all, its Flat), one per dtype], indices left per variable)."""
-        own = set() if old is None else {id(f) for _, f in old[0]}
+    def _pack(self, st: _state.State, be: Any, grads: Sequence[Any], old: "_Packing | None") -> "_Packing":
+        """Bucket the variables by dtype for the flat path and pack each bucket; the rest stay per variable."""
+        own = set() if old is None else {id(f) for _, f in old.buckets}
         seen = collections.Counter(self.keys)
         by_dtype: dict = {}
-        rest = []
+        rest, foreign = [], []
         for i, (k, g) in enumerate(zip(self.keys, grads)):
             w, holder = st.read(k), st.flat_of(k)
-            if (seen[k] > 1 or (holder is not None and id(holder) not in own)
-                    or getattr(g, "dtype", None) != w.dtype or tuple(getattr(g, "shape", ())) != tuple(w.shape)):
+            if holder is not None and id(holder) not in own and (old is None or holder.used > old.last):
+                foreign.append(holder)      # another update holds it, and ran since this one's last step
+                rest.append(i)
+            elif seen[k] > 1 or getattr(g, "dtype", None) != w.dtype or tuple(getattr(g, "shape", ())) != w.shape:
                 rest.append(i)
             else:
                 by_dtype.setdefault(w.dtype, []).append(i)
         fill = {name: self.flat.slot_init(name) for name in self.flat.slot_names}
         buckets = [(None if len(idx) == len(self.keys) else idx,
                     st.pack([self.keys[i] for i in idx], self.owner, fill, be)) for idx in by_dtype.values()]
-        return buckets, rest
+        return _Packing(buckets, rest, foreign)
+
+
+class _Packing:
+    """What a flat ``ApplyUpdates`` keeps per State: ``buckets`` [(gradient indices, None for all, and their
+    Flat)], ``rest`` (indices updated per variable), ``foreign`` (the Flats of other updates that hold some of
+    its variables) and ``last`` (``State.updates`` at its last step)."""
+
+    __slots__ = ("buckets", "rest", "foreign", "last")
+
+    def __init__(self, buckets: list, rest: list, foreign: list) -> None:
+        self.buckets, self.rest, self.foreign, self.last = buckets, rest, foreign, 0
+
+    def holds(self, st: _state.State) -> bool:
+        """Whether the packing still stands: every Flat holds its variables and slots, and every update
+        holding some of the rest has run since this one's last step (else this one takes them over)."""
+        return (all(f.holds(st) for _, f in self.buckets)
+                and all(h.used > self.last for h in self.foreign))
