@@ -100,27 +100,33 @@ class ApplyUpdates(Op):
         grads = inputs[:n]
         # A tensor rate (a decay schedule) arrives as one more input, already on the device.
         lr = inputs[n] if len(inputs) > n else self.lr
-        rest: Sequence[int] = range(n)
-        if self.flat is not None:
-            p = st.memo.get(self)
-            if p is None or not p.holds(st):
-                p = st.memo[self] = self._pack(st, be, grads, p)
-            for idx, f in p.buckets:
-                # axis=None flattens each gradient straight into the buffer (no copy of a strided one first).
-                g = be.scratch(("flat-grad",), f.w.shape, f.w.dtype)
-                be.xp.concatenate(grads if idx is None else [grads[i] for i in idx], axis=None, out=g)
-                self.flat.forward(be, f.w, g, *f.slots.values(), lr, t)
-                f.used = st.updates
-            rest, p.last = p.rest, st.updates
-        for i in rest:
-            k = self.keys[i]
-            self.update(be, st.read(k), grads[i], st.slots(self.owner, k), t, lr)
+        if self.flat is None:
+            for k, g in zip(self.keys, grads):
+                self.update(be, st.read(k), g, st.slots(self.owner, k), t, lr)
+        else:
+            for i in self._flat_step(st, be, grads, t, lr):
+                k = self.keys[i]
+                self.update(be, st.read(k), grads[i], st.slots(self.owner, k), t, lr)
         for k in self.keys:
             st.bump(k)
         if self.counter is not None:
             cur = st.read(self.counter)
             st.assign_add(self.counter, be.xp.ones_like(cur))
         return ()
+
+    def _flat_step(self, st: _state.State, be: Any, grads: Sequence[Any], t: int, lr: Any) -> list[int]:
+        """Update the packed variables (packing them first if needed); returns the indices left per variable."""
+        p = st.memo.get(self)
+        if p is None or not p.holds(st):
+            p = st.memo[self] = self._pack(st, be, grads, p)
+        for idx, f in p.buckets:
+            # axis=None flattens each gradient straight into the buffer (no copy of a strided one first).
+            g = be.scratch(("flat-grad",), f.w.shape, f.w.dtype)
+            be.xp.concatenate(grads if idx is None else [grads[i] for i in idx], axis=None, out=g)
+            self.flat.forward(be, f.w, g, *f.slots.values(), lr, t)
+            f.used = st.updates
+        p.last = st.updates
+        return p.rest
 
     def _pack(self, st: _state.State, be: Any, grads: Sequence[Any], old: "_Packing | None") -> "_Packing":
         """Bucket the variables by dtype for the flat path and pack each bucket; the rest stay per variable."""
