@@ -122,6 +122,7 @@ def _steps(n):
 @pytest.mark.parametrize("name", sorted(OPTIMIZERS))
 def test_flat_update_gives_the_per_variable_bits(name, monkeypatch):
     got, want = _both(monkeypatch, OPTIMIZERS[name], _steps(4))
+    assert all(not np.array_equal(a, b) for a, b in zip(got[0], got[3]))        # every variable trains
     for g, w in zip(got, want):
         _assert_same_bits(g, w)
 
@@ -323,15 +324,15 @@ def test_state_assign_copies_into_the_buffer_and_pack_keeps_values():
     assert not f.holds(st)
 
 
-@pytest.mark.parametrize("kind", ["momentum", "adam"])
-def test_the_static_seed_cnn_trains_to_the_same_bits(kind, monkeypatch):
+@pytest.mark.parametrize("frontend,kind", [("Static", "momentum"), ("Static", "adam"), ("StaticUnoptimized", "adam")])
+def test_the_static_seed_cnn_trains_to_the_same_bits(frontend, kind, monkeypatch):
     from dualflow import models
     rng = np.random.default_rng(0)
     batches = [(rng.random((8, 1, 28, 28), np.float32), rng.integers(0, 10, 8)) for _ in range(4)]
     weights = {}
     for flat in (True, False):
         monkeypatch.setenv("DUALFLOW_FLAT_UPDATES", "1" if flat else "0")
-        m = models.Static(models.init_weights((28, 28), 10, 0), 0.1, (28, 28), optimizer=kind)
+        m = getattr(models, frontend)(models.init_weights((28, 28), 10, 0), 0.1, (28, 28), optimizer=kind)
         losses = [m.step(x, y) for x, y in batches]
         with m.graph.as_default():
             variables = tf.global_variables()
