@@ -10,7 +10,6 @@ The graph, its names and the values fetched are the same either way; only the Pr
 from __future__ import annotations
 
 import contextlib
-import os
 from typing import Any, Iterator
 
 import numpy
@@ -23,7 +22,7 @@ from core.executor import Executor, PlannedExecutor
 from core.graph import Node
 from core.state import State
 from static_api import errors
-from static_api.config import OptimizerOptions
+from static_api.config import OptimizerOptions, switched_off
 from static_api.graph import Graph, Operation, PlaceholderOp, Tensor, get_default_graph, session_stack
 
 
@@ -159,7 +158,7 @@ class Session:
 def optimization_enabled(config: Any = None) -> bool:
     """Whether a session optimizes its Programs: yes, unless ``DUALFLOW_OPTIMIZE=0`` or the config asks for
     TF1's ``OptimizerOptions.L0`` (no graph optimizations)."""
-    if os.environ.get("DUALFLOW_OPTIMIZE", "1").strip() in ("0", "false", "False", "off"):
+    if switched_off("DUALFLOW_OPTIMIZE"):
         return False
     level = getattr(getattr(getattr(config, "graph_options", None), "optimizer_options", None), "opt_level", None)
     return level != OptimizerOptions.L0

@@ -13,6 +13,7 @@ from core.op import apply
 from core.ops import optim as optim_ops
 from core.ops.state import ApplyUpdates
 from static_api import ops
+from static_api.config import switched_off
 from static_api.graph import Tensor, get_default_graph, named
 from static_api.ops import gradients
 from static_api.variables import Variable, global_variables, trainable_variables
@@ -31,6 +32,18 @@ class _ApplyGradients(ApplyUpdates):
                          None if isinstance(rate, Tensor) else rate, None if global_step is None else global_step.key,
                          _flat_update(optimizer))
         self.optimizer, self.variables, self.global_step = optimizer, list(variables), global_step
+        # A Keras optimizer's rate is a variable that callbacks and user code assign between steps
+        # (``LearningRateScheduler``, ``optimizer.learning_rate = x``): read it at each step.  TF1 builds the
+        # number into the graph when the train op is made.
+        self._live = getattr(optimizer, "_live_rate", False) and not isinstance(rate, Tensor)
+
+    @property
+    def lr(self) -> Any:
+        return self.optimizer.learning_rate if self._live else self._lr
+
+    @lr.setter
+    def lr(self, value: Any) -> None:
+        self._lr = value
 
     def attrs(self) -> dict:
         return {"optimizer": type(self.optimizer).__name__, "variables": [v.op.name for v in self.variables]}
@@ -82,7 +95,7 @@ def _flat_update(optimizer: Optimizer) -> optim_ops._Update | None:
     """The primitive a train op may run once over all variables: the optimizer's ``_update_op``, unless
     ``_update`` is not the plain per-variable call of it (a subclass of its own) or ``DUALFLOW_FLAT_UPDATES=0``
     in the environment asks for the per-variable path (same bits, one call per variable)."""
-    if os.environ.get("DUALFLOW_FLAT_UPDATES", "1").strip() in ("0", "false", "False", "off"):
+    if switched_off("DUALFLOW_FLAT_UPDATES"):
         return None
     return optimizer._update_op if getattr(optimizer._update, "__func__", None) is Optimizer._update else None
 

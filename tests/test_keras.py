@@ -224,6 +224,62 @@ def test_fit_runs_callbacks_stops_early_schedules_rate_and_checkpoints(tmp_path)
     assert all(np.array_equal(a, b) for a, b in zip(model.get_weights(), final))
 
 
+def _linear_fit(rates, x, y, optimizer="sgd", set_between=False):
+    """A Dense(1) regression trained one epoch per rate (full batches, no shuffling): through a
+    LearningRateScheduler, or by assigning ``optimizer.learning_rate`` between fits."""
+    tf.reset_default_graph()
+    model = tf.keras.Sequential([tf.keras.layers.Dense(1, input_shape=(x.shape[1],), kernel_initializer="ones")])
+    opt = {"sgd": tf.keras.optimizers.SGD, "adam": tf.keras.optimizers.Adam}[optimizer](rates[0])
+    model.compile(optimizer=opt, loss="mse")
+    if set_between:
+        for r in rates:
+            model.optimizer.learning_rate = r
+            model.fit(x, y, epochs=1, batch_size=len(x), shuffle=False, verbose=0)
+    else:
+        model.fit(x, y, epochs=len(rates), batch_size=len(x), shuffle=False, verbose=0,
+                  callbacks=[tf.keras.callbacks.LearningRateScheduler(lambda epoch: rates[epoch])])
+    return model.get_weights()
+
+
+def test_a_scheduled_or_assigned_learning_rate_is_the_rate_the_steps_use():
+    """Keras' rate is a variable read at each step: a schedule or an assignment between fits changes the
+    steps that follow (it did not: the train op kept the rate it was built with)."""
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(16, 3)).astype(np.float32)
+    y = rng.normal(size=(16, 1)).astype(np.float32)
+    rates = [0.1, 0.0, 0.02]
+    w, b = _linear_fit(rates, x, y)
+    # Hand replay of full-batch SGD on mean squared error, in float64.
+    ww, bb = np.ones((3, 1)), np.zeros(1)
+    for r in rates:
+        err = x @ ww + bb - y
+        ww, bb = ww - r * 2 * x.T @ err / len(x), bb - r * 2 * err.mean(0)
+    np.testing.assert_allclose(w, ww, rtol=1e-5)
+    np.testing.assert_allclose(b, bb, rtol=1e-5, atol=1e-7)
+    for opt in ("sgd", "adam"):
+        scheduled = _linear_fit(rates, x, y, opt)
+        assigned = _linear_fit(rates, x, y, opt, set_between=True)
+        assert all(np.array_equal(a, c) for a, c in zip(scheduled, assigned))
+        # The epoch at rate 0 leaves the weights as the first epoch left them.
+        first = _linear_fit(rates[:1], x, y, opt)
+        second = _linear_fit(rates[:2], x, y, opt)
+        assert all(np.array_equal(a, c) for a, c in zip(first, second))
+        assert not np.array_equal(first[0], scheduled[0])
+
+
+def test_a_tf1_optimizer_keeps_the_rate_its_train_op_was_built_with():
+    """TF1 builds the number into the graph: assigning the attribute afterwards changes nothing (as in TF1,
+    where the optimizer has no public rate to assign)."""
+    w = tf.Variable(np.ones(2, np.float32))
+    opt = tf.train.GradientDescentOptimizer(0.5)
+    step = opt.minimize(tf.reduce_sum(w * w))
+    opt.learning_rate = 0.0
+    with tf.Session() as sess:
+        sess.run(tf.global_variables_initializer())
+        sess.run(step)
+        assert sess.run(w).tolist() == [0.0, 0.0]      # 1 - 0.5 * 2
+
+
 def test_whole_model_save_and_load_model(tmp_path):
     x = np.random.default_rng(0).random((40, 8, 8, 1), dtype=np.float32)
     y = np.random.default_rng(1).integers(0, 3, 40)

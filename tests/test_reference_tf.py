@@ -121,3 +121,20 @@ def test_early_stopping_follows_keras():
             cb.on_train_end()
             traces.append((epoch, cb.stopped_epoch, float(cb.best), model.restored))
     assert traces[:2] == traces[2:]
+
+
+@pytest.mark.parametrize("optimizer", ["SGD", "Adam"])
+def test_learning_rate_scheduler_changes_the_steps_as_keras(optimizer):
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(16, 3)).astype(np.float32)
+    y = rng.normal(size=(16, 1)).astype(np.float32)
+    rates = [0.1, 0.0, 0.02]
+    weights = []
+    for lib in (tf.keras, real.keras):
+        model = lib.Sequential([lib.Input((3,)), lib.layers.Dense(1, kernel_initializer="ones")])
+        model.compile(optimizer=getattr(lib.optimizers, optimizer)(rates[0]), loss="mse")
+        model.fit(x, y, epochs=3, batch_size=8, shuffle=False, verbose=0,
+                  callbacks=[lib.callbacks.LearningRateScheduler(lambda epoch: rates[epoch])])
+        weights.append(model.get_weights())
+    for ours, theirs in zip(*weights):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)

@@ -9,9 +9,12 @@ from core.ops import optim as optim_ops
 from static_api import train
 
 
-def _keras(opt: train.Optimizer, update: optim_ops._Update) -> train.Optimizer:
-    """A TF1 optimizer object (names, serialization) that computes Keras' variant of its update."""
-    opt._update_op = update
+def _keras(opt: train.Optimizer, update: optim_ops._Update | None = None) -> train.Optimizer:
+    """A TF1 optimizer object (names, serialization) that computes Keras' variant of its update (``update``,
+    where it differs from TF1's), with Keras' live rate: its train op reads ``learning_rate`` at each step."""
+    if update is not None:
+        opt._update_op = update
+    opt._live_rate = True
     return opt
 
 
@@ -38,7 +41,7 @@ def SGD(learning_rate: float = 0.01, momentum: float = 0.0, nesterov: bool = Fal
     if momentum:
         return _keras(train.MomentumOptimizer(learning_rate, momentum, use_nesterov=nesterov),
                       optim_ops.SGD(momentum, nesterov=nesterov, lr_in_buffer=True, inplace=True))
-    return train.GradientDescentOptimizer(learning_rate)
+    return _keras(train.GradientDescentOptimizer(learning_rate))
 
 
 def RMSprop(learning_rate: float = 0.001, rho: float = 0.9, momentum: float = 0.0, epsilon: float = 1e-7,
@@ -61,7 +64,7 @@ def Adagrad(learning_rate: float = 0.001, initial_accumulator_value: float = 0.1
 
 def Adadelta(learning_rate: float = 0.001, rho: float = 0.95, epsilon: float = 1e-7,
              **_: Any) -> train.AdadeltaOptimizer:
-    return train.AdadeltaOptimizer(learning_rate, rho, epsilon)
+    return _keras(train.AdadeltaOptimizer(learning_rate, rho, epsilon))
 
 
 _NAMES = {"adam": Adam, "adamw": AdamW, "sgd": SGD, "rmsprop": RMSprop, "adagrad": Adagrad, "adadelta": Adadelta}
