@@ -138,3 +138,21 @@ def test_learning_rate_scheduler_changes_the_steps_as_keras(optimizer):
         weights.append(model.get_weights())
     for ours, theirs in zip(*weights):
         np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)
+
+
+def test_assigns_fetched_in_one_run_read_the_variable_as_tf1_ref_variables_do():
+    """A TF1 ``tf.Variable`` is a ref variable: an assign's output is the variable itself, so two ordered
+    assigns fetched in one run both show the last value (resource variables would show each write's value)."""
+    import tensorflow.compat.v1 as tf1
+    results = []
+    for lib in (tf, tf1):
+        g = lib.Graph()
+        with g.as_default():
+            v = lib.Variable(np.zeros(2, np.float32))
+            a = lib.assign(v, [1.0, 2.0])
+            with lib.control_dependencies([a]):
+                b = lib.assign_add(v, [10.0, 10.0])
+            with lib.Session() as s:
+                s.run(v.initializer)
+                results.append([x.tolist() for x in s.run([a, b])])
+    assert results[0] == results[1] == [[11.0, 12.0], [11.0, 12.0]]
