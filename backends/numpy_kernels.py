@@ -35,7 +35,7 @@ from typing import Any, Sequence
 
 import numpy
 
-from backends import threads
+from backends import onednn, threads
 from backends.base import Pads, Pair, conv_out_size
 
 # Columns per chunk: about a core's L2 plus some L3.  For the seed CNN's layers 1-4 MiB measured alike, 8 MiB
@@ -306,6 +306,10 @@ class _Geometry:
             w.reshape(kh, kw, self.cg, self.groups, self.og).transpose(3, 0, 1, 2, 4))
         return ws
 
+    def flops(self) -> float:
+        """The multiply-adds of one pass over the whole batch, counted twice (each pass has as many)."""
+        return 2.0 * self.n * self.o * self.k * self.p
+
     def gemm_flops(self, nb: int) -> float:
         """The flops of one BLAS call of a pass: NCHW multiplies per sample and group, NHWC per chunk and group."""
         return 2.0 * self.og * self.k * self.p * (1 if self.fmt == "NCHW" else nb)
@@ -415,11 +419,20 @@ def split_work(n: int, elements: int, part: Any) -> None:
 
 
 # ----- convolution -----------------------------------------------------------------------------------------
+def _onednn(g: "_Geometry", a: numpy.ndarray, b: numpy.ndarray) -> bool:
+    """Whether this convolution runs through oneDNN (``backends/onednn.py``): float32 operands, no empty
+    axis, the library installed and not switched off."""
+    return (a.dtype == b.dtype == numpy.float32 and g.n * g.o * g.k * g.p > 0 and onednn.usable())
+
+
 def conv2d(x: numpy.ndarray, w: numpy.ndarray, stride: Pair, pads: Pads, dilation: Pair, groups: int = 1,
            data_format: str = "NCHW", out: numpy.ndarray | None = None) -> numpy.ndarray:
     """Cross-correlation of ``x`` with ``w`` (OIHW for NCHW, HWIO for NHWC; in-channels per group)."""
     g = _geometry(x.shape, w.shape, stride, pads, dilation, groups, data_format)
     y = _result(out, g.y_shape(), x.dtype, "conv2d")
+    if _onednn(g, x, w) and onednn.convolution("forward", x, w, y, stride, pads, dilation, groups, data_format,
+                                               g.flops()):
+        return y
     if g.depthwise():
         return _depthwise(g, x, w, y)
     nb = g.chunk(x.itemsize)
@@ -461,6 +474,9 @@ def conv2d_grad_input(gy: numpy.ndarray, w: numpy.ndarray, x_shape: Sequence[int
     if tuple(gy.shape) != g.y_shape():
         raise ValueError(f"conv2d_grad_input: argument 'grad' expected shape {g.y_shape()}, got {gy.shape}")
     dx = _result(out, g.x_shape(), gy.dtype, "conv2d_grad_input")
+    if _onednn(g, gy, w) and onednn.convolution("backward_data", dx, w, gy, stride, pads, dilation, groups,
+                                                data_format, g.flops()):
+        return dx
     dx[...] = 0
     if g.depthwise():
         return _depthwise_grad_input(g, gy, w, dx)
@@ -507,6 +523,9 @@ def conv2d_grad_weight(x: numpy.ndarray, gy: numpy.ndarray, w_shape: Sequence[in
     if tuple(gy.shape) != g.y_shape():
         raise ValueError(f"conv2d_grad_weight: argument 'grad' expected shape {g.y_shape()}, got {gy.shape}")
     dw = _result(out, w_shape, x.dtype, "conv2d_grad_weight")
+    if _onednn(g, x, gy) and onednn.convolution("backward_weights", x, dw, gy, stride, pads, dilation, groups,
+                                                data_format, g.flops()):
+        return dw
     if g.depthwise():
         return _depthwise_grad_weight(g, x, gy, dw)
     nb = g.chunk(x.itemsize)

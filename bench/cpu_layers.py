@@ -2,8 +2,9 @@
 
     PYTHONPATH=. python bench/cpu_layers.py [--threads 1 2] [--reps 15] [--out table.md]
 
-Each case alternates a dualflow call and the PyTorch call ``--reps`` times and reports each side's median,
-so both see the same machine state (other processes, frequency).  GFLOP/s is set against an sgemm (512^3) timed
+Each case alternates a dualflow call, the same call with the NumPy kernels instead of oneDNN
+(``DUALFLOW_ONEDNN=0``) and the PyTorch call ``--reps`` times and reports each one's median, so all see the
+same machine state (other processes, frequency).  GFLOP/s is set against an sgemm (512^3) timed
 in the same run at the same thread count: the ceiling a GEMM-based kernel can reach with this BLAS.
 
 PyTorch's OpenMP threads spin for a while after each of its ops, taking the core a multi-threaded dualflow
@@ -26,34 +27,47 @@ from typing import Callable
 
 import numpy as np
 
-from backends import get_backend, threads
+from backends import get_backend, onednn, threads
 
 F32 = np.float32
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")     # read when PyTorch loads libgomp: see above
 
 
-def _median_pair(a: Callable, b: Callable, reps: int) -> tuple[float, float]:
-    """Seconds: the median of each of two callables, called alternately (after two warm-up calls each; the
-    first calls of a oneDNN primitive or a new workspace are not steady state)."""
+def _medians(calls: list[Callable], reps: int) -> list[float]:
+    """Seconds: the median of each callable, called in turn (after two warm-up rounds; the first calls of a
+    oneDNN primitive or a new workspace are not steady state)."""
     for _ in range(2):
-        a()
-        b()
-    ta, tb = [], []
+        for c in calls:
+            c()
+    times: list[list[float]] = [[] for _ in calls]
     for _ in range(reps):
-        t = time.perf_counter()
-        a()
-        ta.append(time.perf_counter() - t)
-        t = time.perf_counter()
-        b()
-        tb.append(time.perf_counter() - t)
-    return statistics.median(ta), statistics.median(tb)
+        for c, ts in zip(calls, times):
+            t = time.perf_counter()
+            c()
+            ts.append(time.perf_counter() - t)
+    return [statistics.median(ts) for ts in times]
+
+
+def _numpy_kernels(fn: Callable) -> Callable:
+    """``fn`` with the NumPy kernels instead of oneDNN (``DUALFLOW_ONEDNN=0`` for the call)."""
+    def call() -> None:
+        old = os.environ.get("DUALFLOW_ONEDNN")
+        os.environ["DUALFLOW_ONEDNN"] = "0"
+        try:
+            fn()
+        finally:
+            if old is None:
+                del os.environ["DUALFLOW_ONEDNN"]
+            else:
+                os.environ["DUALFLOW_ONEDNN"] = old
+    return call
 
 
 def _sgemm_gflops(reps: int) -> float:
     a = np.random.default_rng(0).random((512, 512), dtype=F32)
     out = np.empty_like(a)
     with threads.gemm_threads(float("inf")):
-        t, _ = _median_pair(lambda: np.matmul(a, a, out=out), lambda: None, reps)
+        t, = _medians([lambda: np.matmul(a, a, out=out)], reps)
     return 2 * 512 ** 3 / t / 1e9
 
 
@@ -126,10 +140,13 @@ def run(thread_counts: list[int], reps: int) -> str:
     blas = ", ".join(f"{lib['internal_api']} {lib.get('architecture')}" for lib in threads.info()["blas"])
     lines = [f"# CPU layers vs PyTorch {torch.__version__} ({platform.processor() or platform.machine()}, "
              f"BLAS: {blas})",
-             "", "median ms over interleaved calls; ratio = dualflow / PyTorch; GFLOP/s of dualflow (sgemm: "
-             "512^3 in the same run)", "",
-             "| threads | case | part | dualflow ms | PyTorch ms | ratio | GFLOP/s | sgemm GFLOP/s |",
-             "| ---: | --- | --- | ---: | ---: | ---: | ---: | ---: |"]
+             "", f"median ms over interleaved calls; dualflow: float32 convolutions through oneDNN "
+             f"({'installed' if onednn.usable() else 'NOT installed: the NumPy kernels'}), NumPy: the same call "
+             "with DUALFLOW_ONEDNN=0; ratio = dualflow / PyTorch; GFLOP/s of dualflow (sgemm: 512^3 in the same "
+             "run)", "",
+             "| threads | case | part | dualflow ms | NumPy ms | PyTorch ms | ratio | NumPy ratio | GFLOP/s | "
+             "sgemm GFLOP/s |",
+             "| ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     before = (threads.get_num_threads(), torch.get_num_threads())
     try:
         for n in thread_counts:
@@ -137,15 +154,17 @@ def run(thread_counts: list[int], reps: int) -> str:
             torch.set_num_threads(n)
             sgemm = _sgemm_gflops(reps)
             for name, flops, parts in _cases(torch):
-                total_d = total_t = 0.0
+                total_d = total_n = total_t = 0.0
                 for part, d, t in parts:
-                    td, tt = _median_pair(d, t, reps)
-                    total_d, total_t = total_d + td, total_t + tt
+                    td, tn, tt = _medians([d, _numpy_kernels(d), t], reps)
+                    total_d, total_n, total_t = total_d + td, total_n + tn, total_t + tt
                     if len(parts) > 1:
-                        lines.append(f"| {n} | {name} | {part} | {td * 1e3:.2f} | {tt * 1e3:.2f} | {td / tt:.2f} | | |")
+                        lines.append(f"| {n} | {name} | {part} | {td * 1e3:.2f} | {tn * 1e3:.2f} | {tt * 1e3:.2f} | "
+                                     f"{td / tt:.2f} | {tn / tt:.2f} | | |")
                 gf = f"{flops / total_d / 1e9:.0f}" if flops else ""
-                lines.append(f"| {n} | {name} | **total** | {total_d * 1e3:.2f} | {total_t * 1e3:.2f} | "
-                             f"**{total_d / total_t:.2f}** | {gf} | {sgemm:.0f} |")
+                lines.append(f"| {n} | {name} | **total** | {total_d * 1e3:.2f} | {total_n * 1e3:.2f} | "
+                             f"{total_t * 1e3:.2f} | **{total_d / total_t:.2f}** | {total_n / total_t:.2f} | {gf} | "
+                             f"{sgemm:.0f} |")
     finally:
         threads.set_num_threads(before[0])
         torch.set_num_threads(before[1])

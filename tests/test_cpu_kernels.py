@@ -15,6 +15,13 @@ R = np.random.default_rng(7)
 P1 = ((1, 1), (1, 1, 1, 1), (1, 1))
 
 
+@pytest.fixture(autouse=True)
+def numpy_convolutions(monkeypatch):
+    """These are the NumPy kernels' tests: float32 convolutions would otherwise run through oneDNN where it is
+    installed (tests/test_onednn.py checks that path against this one)."""
+    monkeypatch.setenv("DUALFLOW_ONEDNN", "0")
+
+
 def _calls(fmt):
     """(name, kernel call writing into out) for each kernel of a small conv + pool + batch-norm layer."""
     be = NumpyBackend("cpu")

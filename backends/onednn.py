@@ -1,0 +1,242 @@
+"""float32 convolutions on the CPU through oneDNN, the kernel library PyTorch and TensorFlow run theirs on.
+
+NumPy's im2col + sgemm path (``backends/numpy_kernels.py``) reaches about half of oneDNN's speed on the seed
+CNN's 32->64 convolution (its GEMMs are OpenBLAS's, and on machines that pin OpenBLAS to its Haswell
+kernels half of that again), so float32 convolutions run here when the library is installed: the
+``onednn-cpu-gomp`` wheel (Linux x86-64; a dependency of dualflow there), called through its C API with
+ctypes.  Everything else (float64, other platforms, ``DUALFLOW_ONEDNN=0``) keeps the NumPy path, which is
+also the tests' reference.
+
+A convolution is one oneDNN primitive per (pass, shapes, strides, padding, dilation, groups, layouts),
+created once per thread (primitive creation generates code and takes milliseconds) and kept with its
+memory objects; a call points those at the arrays (``dnnl_memory_set_data_handle``) and executes.  Arrays
+are described by their own strides, so NCHW and NHWC images, OIHW and HWIO weights and groups need no copy.
+oneDNN sums in its own order: results agree with the NumPy path to float32 rounding, not bit for bit (as
+PyTorch's CPU convolutions, which are oneDNN's, agree with anyone else's).
+
+Threads: oneDNN runs OpenMP threads (GNU libgomp); each call sets their count from ``backends.threads``
+(dualflow's one setting, one thread for a small convolution, as for a small GEMM).
+"""
+from __future__ import annotations
+
+import ctypes
+import functools
+import os
+import threading
+from typing import Any, Sequence
+
+import numpy
+
+from backends import threads
+
+_P = ctypes.c_void_p
+_Dims = ctypes.c_int64 * 12            # dnnl_dims_t (DNNL_MAX_NDIMS = 12)
+# Values of oneDNN 3's C API (dnnl_types.h of onednn-devel-cpu-gomp 2023.2, oneDNN 3.2); a wrong one fails
+# tests/test_onednn.py, which checks every pass against the NumPy kernels and that oneDNN ran it.
+_F32, _CPU, _FWD_TRAINING, _BWD_DATA, _BWD_WEIGHTS, _CONV_DIRECT = 3, 1, 64, 160, 192, 1
+_ARG_SRC, _ARG_DST, _ARG_WEIGHTS, _ARG_DIFF_SRC, _ARG_DIFF_DST, _ARG_DIFF_WEIGHTS = 1, 17, 33, 129, 145, 161
+_LIBRARY = "libdnnl.so.3"
+_DISTRIBUTION = "onednn-cpu-gomp"
+
+
+class _Arg(ctypes.Structure):
+    _fields_ = [("arg", ctypes.c_int), ("memory", _P)]
+
+
+@functools.lru_cache(maxsize=1)
+def _library() -> tuple[Any, Any] | None:
+    """(libdnnl, libgomp's omp_set_num_threads) from the installed wheel, or None."""
+    try:
+        from importlib import metadata
+        files = metadata.files(_DISTRIBUTION) or []
+    except Exception:       # not installed (PackageNotFoundError), or no file list
+        return None
+    for f in files:
+        if f.name == _LIBRARY:
+            path = str(f.locate())
+            break
+    else:
+        return None
+    # OpenMP threads that spin while they wait collapse beside another busy process (a training step here
+    # took 89 s for 24 s next to a test run: the same trap as OpenBLAS's, see backends/threads.py): unless
+    # the user chose a policy, libgomp (read once, when libdnnl loads it) lets waiting threads sleep.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    try:
+        lib = ctypes.CDLL(path)
+        gomp = ctypes.CDLL("libgomp.so.1")      # the copy libdnnl loaded: the same handle
+    except OSError:
+        return None
+    lib.dnnl_memory_desc_create_with_strides.argtypes = [ctypes.POINTER(_P), ctypes.c_int, _Dims, ctypes.c_int,
+                                                         _Dims]
+    lib.dnnl_memory_create.argtypes = [ctypes.POINTER(_P), _P, _P, _P]
+    lib.dnnl_memory_set_data_handle.argtypes = [_P, _P]
+    lib.dnnl_primitive_execute.argtypes = [_P, _P, ctypes.c_int, _P]
+    lib.dnnl_stream_wait.argtypes = [_P]
+    lib.dnnl_primitive_create.argtypes = [ctypes.POINTER(_P), _P]
+    lib.dnnl_primitive_desc_destroy.argtypes = [_P]
+    lib.dnnl_memory_desc_destroy.argtypes = [_P]
+    desc = [ctypes.POINTER(_P), _P]
+    geometry = [_Dims, _Dims, _Dims, _Dims]
+    lib.dnnl_convolution_forward_primitive_desc_create.argtypes = (
+        desc + [ctypes.c_int, ctypes.c_int, _P, _P, _P, _P] + geometry + [_P])
+    lib.dnnl_convolution_backward_data_primitive_desc_create.argtypes = (
+        desc + [ctypes.c_int, _P, _P, _P] + geometry + [_P, _P])
+    lib.dnnl_convolution_backward_weights_primitive_desc_create.argtypes = (
+        desc + [ctypes.c_int, _P, _P, _P, _P] + geometry + [_P, _P])
+    gomp.omp_set_num_threads.argtypes = [ctypes.c_int]
+    return lib, gomp.omp_set_num_threads
+
+
+_inherited = [False]     # whether this process is a fork of one that had loaded the library
+
+
+def _after_fork_in_child() -> None:
+    # GNU OpenMP is not fork-safe: a forked child's first parallel region waits for its parent's threads,
+    # which it does not have (a DataLoader worker running a convolution hung here).  Such a child keeps the
+    # NumPy kernels; a process started afresh (spawn, mpiexec) loads its own.
+    _inherited[0] = _library.cache_info().currsize > 0 and _library() is not None
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def usable() -> bool:
+    """Whether float32 convolutions run through oneDNN here (installed, not switched off with
+    ``DUALFLOW_ONEDNN=0``, and not inherited through a fork)."""
+    if _inherited[0] or os.environ.get("DUALFLOW_ONEDNN", "1").strip().lower() in ("0", "false", "off"):
+        return False
+    return _library() is not None
+
+
+def _check(status: int, what: str) -> None:
+    if status != 0:
+        raise RuntimeError(f"oneDNN: {what} failed with status {status}")
+
+
+class _Thread:
+    """A thread's engine, stream and primitives (oneDNN objects are not to be shared across threads here:
+    a primitive's memory objects are re-pointed at each call's arrays)."""
+
+    def __init__(self, lib: Any) -> None:
+        self.engine, self.stream = _P(), _P()
+        _check(lib.dnnl_engine_create(ctypes.byref(self.engine), _CPU, 0), "engine creation")
+        _check(lib.dnnl_stream_create(ctypes.byref(self.stream), self.engine, 1), "stream creation")
+        self.primitives: dict = {}
+
+
+_local = threading.local()
+
+
+def _thread(lib: Any) -> _Thread:
+    t = getattr(_local, "dnnl", None)
+    if t is None:
+        t = _local.dnnl = _Thread(lib)
+    return t
+
+
+def _desc(lib: Any, shape: Sequence[int], strides: Sequence[int]) -> _P:
+    md = _P()
+    _check(lib.dnnl_memory_desc_create_with_strides(ctypes.byref(md), len(shape), _Dims(*shape), _F32,
+                                                    _Dims(*strides)), "memory descriptor")
+    return md
+
+
+def _image(a: numpy.ndarray, fmt: str) -> tuple[tuple, tuple]:
+    """An image's logical (N, C, H, W) dims and element strides, in either layout."""
+    s = [st // a.itemsize for st in a.strides]
+    if fmt == "NCHW":
+        return tuple(a.shape), tuple(s)
+    n, h, w, c = a.shape
+    return (n, c, h, w), (s[0], s[3], s[1], s[2])
+
+
+def _weights(a: numpy.ndarray, fmt: str, groups: int) -> tuple[tuple, tuple]:
+    """The weights' logical (O, I, KH, KW) dims and strides, or (G, O/G, I/G, KH, KW) with groups: OIHW
+    weights (NCHW) are (G*Og, Ig, KH, KW), HWIO weights (NHWC) (KH, KW, Ig, G*Og)."""
+    s = [st // a.itemsize for st in a.strides]
+    if fmt == "NCHW":
+        o, i, kh, kw = a.shape
+        so, si, sh, sw = s
+    else:
+        kh, kw, i, o = a.shape
+        sh, sw, si, so = s
+    if groups == 1:
+        return (o, i, kh, kw), (so, si, sh, sw)
+    og = o // groups
+    return (groups, og, i, kh, kw), (og * so, so, si, sh, sw)
+
+
+def _dense(a: numpy.ndarray) -> numpy.ndarray:
+    """``a``, C-contiguous (a copy of a strided, broadcast or reversed view: rare, and oneDNN reads each
+    operand in one layout)."""
+    return a if a.flags.c_contiguous else numpy.ascontiguousarray(a)
+
+
+def convolution(kind: str, x: numpy.ndarray, w: numpy.ndarray, y: numpy.ndarray, stride: Sequence[int],
+                pads: Sequence[int], dilation: Sequence[int], groups: int, fmt: str, flops: float) -> bool:
+    """One convolution pass, in place in the pass's result: ``kind`` 'forward' (x, w -> y), 'backward_data'
+    (y holds the output gradient; w -> x, the input gradient) or 'backward_weights' (x, y -> w, the weight
+    gradient).  ``pads`` (top, bottom, left, right).  Returns False, having done nothing, where oneDNN has no
+    implementation for these arguments (the caller then runs its own)."""
+    lib, set_threads = _library()
+    # The pass's result is the caller's C-contiguous buffer, written in place; its operands may be views.
+    x, w, y = (a if kind == writes else _dense(a)
+               for a, writes in ((x, "backward_data"), (w, "backward_weights"), (y, "forward")))
+    key = (kind, x.shape, x.strides, w.shape, w.strides, y.shape, y.strides, tuple(stride), tuple(pads),
+           tuple(dilation), groups, fmt)
+    t = _thread(lib)
+    entry = t.primitives.get(key)
+    if entry is None:
+        entry = t.primitives[key] = _primitive(lib, t, kind, x, w, y, stride, pads, dilation, groups, fmt)
+    if entry is False:
+        return False
+    prim, mems, args = entry
+    for m, a in zip(mems, (x, w, y)):
+        lib.dnnl_memory_set_data_handle(m, a.ctypes.data)
+    set_threads(threads.get_num_threads() if flops >= threads.MIN_PARALLEL_FLOPS else 1)
+    _check(lib.dnnl_primitive_execute(prim, t.stream, 3, args), f"convolution {kind}")
+    _check(lib.dnnl_stream_wait(t.stream), f"convolution {kind}")
+    return True
+
+
+def _primitive(lib: Any, t: _Thread, kind: str, x: numpy.ndarray, w: numpy.ndarray, y: numpy.ndarray,
+               stride: Sequence[int], pads: Sequence[int], dilation: Sequence[int], groups: int, fmt: str) -> Any:
+    """(primitive, its (x, w, y) memory objects, its argument array), or False if oneDNN has none."""
+    dx, dw, dy = _desc(lib, *_image(x, fmt)), _desc(lib, *_weights(w, fmt, groups)), _desc(lib, *_image(y, fmt))
+    geometry = (_Dims(*stride), _Dims(*(d - 1 for d in dilation)), _Dims(pads[0], pads[2]), _Dims(pads[1], pads[3]))
+    fwd = _P()
+    status = lib.dnnl_convolution_forward_primitive_desc_create(
+        ctypes.byref(fwd), t.engine, _FWD_TRAINING, _CONV_DIRECT, dx, dw, None, dy, *geometry, None)
+    if status != 0:
+        for md in (dx, dw, dy):
+            lib.dnnl_memory_desc_destroy(md)
+        return False
+    if kind == "forward":
+        pd = fwd
+    else:
+        pd = _P()
+        if kind == "backward_data":
+            status = lib.dnnl_convolution_backward_data_primitive_desc_create(
+                ctypes.byref(pd), t.engine, _CONV_DIRECT, dx, dw, dy, *geometry, fwd, None)
+        else:
+            status = lib.dnnl_convolution_backward_weights_primitive_desc_create(
+                ctypes.byref(pd), t.engine, _CONV_DIRECT, dx, dw, None, dy, *geometry, fwd, None)
+        lib.dnnl_primitive_desc_destroy(fwd)
+        if status != 0:
+            for md in (dx, dw, dy):
+                lib.dnnl_memory_desc_destroy(md)
+            return False
+    prim = _P()
+    _check(lib.dnnl_primitive_create(ctypes.byref(prim), pd), f"convolution {kind} primitive")
+    lib.dnnl_primitive_desc_destroy(pd)
+    mems = []
+    for md in (dx, dw, dy):
+        m = _P()
+        _check(lib.dnnl_memory_create(ctypes.byref(m), md, t.engine, None), "memory")
+        lib.dnnl_memory_desc_destroy(md)        # the memory object keeps its own copy
+        mems.append(m)
+    names = {"forward": (_ARG_SRC, _ARG_WEIGHTS, _ARG_DST),
+             "backward_data": (_ARG_DIFF_SRC, _ARG_WEIGHTS, _ARG_DIFF_DST),
+             "backward_weights": (_ARG_SRC, _ARG_DIFF_WEIGHTS, _ARG_DIFF_DST)}[kind]
+    args = (_Arg * 3)(*[_Arg(n, m) for n, m in zip(names, mems)])
+    return prim, mems, args

@@ -1,0 +1,140 @@
+"""float32 convolutions through oneDNN (backends/onednn.py) against the NumPy kernels and float64 loops."""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from backends import numpy_kernels as K
+from backends import onednn
+from tests.op_table import conv_ref
+
+pytestmark = pytest.mark.skipif(not onednn.usable(), reason="oneDNN is not installed (the onednn-cpu-gomp wheel, "
+                                "a dependency on Linux x86-64) or DUALFLOW_ONEDNN=0")
+R = np.random.default_rng(11)
+
+# (x NCHW shape, out channels, kernel, stride, pads (top, bottom, left, right), dilation, groups)
+GEOMETRIES = [
+    ((2, 3, 7, 9), 4, (3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 1),       # odd sizes, same padding
+    ((1, 4, 8, 8), 6, (3, 2), (2, 2), (0, 2, 1, 0), (1, 1), 1),       # batch 1, stride 2, uneven padding
+    ((2, 4, 9, 9), 4, (3, 3), (1, 2), (2, 2, 1, 1), (2, 2), 2),       # dilation, groups
+    ((3, 6, 6, 5), 6, (3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 6),       # depthwise
+    ((2, 1, 28, 28), 8, (3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 1),     # the seed CNN's first layer
+    ((2, 8, 5, 5), 3, (1, 1), (1, 1), (0, 0, 0, 0), (1, 1), 1),       # 1x1
+]
+
+
+def _operands(xs, o, kernel, groups, fmt):
+    x = R.normal(size=xs).astype(np.float32)
+    w = R.normal(size=(o, xs[1] // groups) + kernel).astype(np.float32)
+    if fmt == "NHWC":
+        x, w = np.ascontiguousarray(x.transpose(0, 2, 3, 1)), np.ascontiguousarray(w.transpose(2, 3, 1, 0))
+    return x, w
+
+
+def _both(monkeypatch, fn):
+    """``fn()`` through oneDNN (checked to have run there, not declined), then through the NumPy kernels."""
+    ran = []
+    real = onednn.convolution
+    monkeypatch.setattr(onednn, "convolution", lambda *a: ran.append(real(*a)) or ran[-1])
+    got = fn()
+    monkeypatch.setattr(onednn, "convolution", real)
+    assert ran == [True]
+    monkeypatch.setenv("DUALFLOW_ONEDNN", "0")
+    want = fn()
+    monkeypatch.delenv("DUALFLOW_ONEDNN")
+    return got, want
+
+
+def _close(got, want):
+    """float32 results of sums in another order: within a few ulps of the sums' magnitude."""
+    assert got.shape == want.shape and got.dtype == want.dtype == np.float32
+    np.testing.assert_allclose(got, want, rtol=0, atol=2e-6 * max(1.0, float(np.abs(want).max())) * 8)
+
+
+@pytest.mark.parametrize("fmt", ["NCHW", "NHWC"])
+@pytest.mark.parametrize("geo", GEOMETRIES, ids=[f"g{i}" for i in range(len(GEOMETRIES))])
+def test_all_three_passes_agree_with_the_numpy_kernels(monkeypatch, fmt, geo):
+    xs, o, kernel, stride, pads, dilation, groups = geo
+    x, w = _operands(xs, o, kernel, groups, fmt)
+    y, want_y = _both(monkeypatch, lambda: K.conv2d(x, w, stride, pads, dilation, groups, fmt))
+    _close(y, want_y)
+    gy = R.normal(size=y.shape).astype(np.float32)
+    gx, want_gx = _both(monkeypatch, lambda: K.conv2d_grad_input(gy, w, x.shape, stride, pads, dilation, groups, fmt))
+    _close(gx, want_gx)
+    gw, want_gw = _both(monkeypatch, lambda: K.conv2d_grad_weight(x, gy, w.shape, stride, pads, dilation, groups,
+                                                                  fmt))
+    _close(gw, want_gw)
+    # and the forward pass against float64 loops, where the groups are one
+    if groups == 1 and fmt == "NCHW":
+        ref = conv_ref(x.astype(np.float64), w.astype(np.float64), stride, pads, dilation)
+        np.testing.assert_allclose(y, ref, rtol=1e-5, atol=1e-5)
+
+
+def test_views_are_read_where_they_are_and_out_is_written_in_place(monkeypatch):
+    x = R.normal(size=(2, 5, 6, 3)).astype(np.float32).transpose(0, 3, 1, 2)      # an NCHW view of NHWC data
+    w = R.normal(size=(4, 3, 3, 3)).astype(np.float32)[:, :, ::-1, :]             # a reversed view
+    assert not x.flags.c_contiguous and not w.flags.c_contiguous
+    p = ((1, 1), (1, 1, 1, 1), (1, 1))
+    out = np.full((2, 4, 5, 6), np.nan, np.float32)
+    res = K.conv2d(x, w, *p, out=out)
+    assert res is out
+    monkeypatch.setenv("DUALFLOW_ONEDNN", "0")
+    _close(out, K.conv2d(np.ascontiguousarray(x), np.ascontiguousarray(w), *p))
+
+
+def test_float64_and_the_switch_keep_the_numpy_path(monkeypatch):
+    calls = []
+    monkeypatch.setattr(onednn, "convolution", lambda *a, **k: calls.append(a[0]) or False)
+    p = ((1, 1), (0, 0, 0, 0), (1, 1))
+    x, w = R.normal(size=(1, 2, 4, 4)), R.normal(size=(3, 2, 3, 3))
+    K.conv2d(x, w, *p)                                                   # float64: NumPy
+    assert calls == []
+    y = K.conv2d(x.astype(np.float32), w.astype(np.float32), *p)         # float32: offered to oneDNN first,
+    assert calls == ["forward"]                                          # and computed by NumPy when it declines
+    np.testing.assert_allclose(y, conv_ref(x, w, (1, 1), 0, (1, 1)), rtol=1e-5, atol=1e-5)
+    monkeypatch.setenv("DUALFLOW_ONEDNN", "off")
+    assert not onednn.usable()
+    K.conv2d(x.astype(np.float32), w.astype(np.float32), *p)
+    assert calls == ["forward"]
+
+
+def test_openmp_threads_wait_passively_unless_the_user_chose():
+    """OpenMP threads that spin collapse beside a busy process; dualflow lets them sleep, unless the user set
+    OMP_WAIT_POLICY (read by libgomp once, when it loads)."""
+    code = ("import os, numpy as np\n"
+            "from backends import numpy_kernels as K\n"
+            "K.conv2d(np.ones((1, 1, 3, 3), np.float32), np.ones((1, 1, 3, 3), np.float32), (1, 1), (0,) * 4, (1, 1))\n"
+            "print(os.environ.get('OMP_WAIT_POLICY'))\n")
+    for env, want in (({}, "PASSIVE"), ({"OMP_WAIT_POLICY": "active"}, "active")):
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                             env={**_clean_env(), **env})
+        assert out.stdout.strip() == want
+
+
+def _clean_env():
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    env["PYTHONPATH"] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    return env
+
+
+def test_a_forked_child_of_a_process_that_ran_onednn_convolves_with_the_numpy_kernels():
+    """GNU OpenMP is not fork-safe: the child's first parallel region waited forever for its parent's
+    threads.  The child falls back to the NumPy kernels (same numbers to float32 rounding)."""
+    code = ("import os, numpy as np\n"
+            "from backends import numpy_kernels as K, onednn, threads\n"
+            "threads.set_num_threads(2)\n"
+            "r = np.random.default_rng(0)\n"
+            "x, w = r.random((64, 14, 14, 32), np.float32), r.random((3, 3, 32, 64), np.float32)\n"
+            "y = K.conv2d(x, w, (1, 1), (1,) * 4, (1, 1), 1, 'NHWC')\n"
+            "assert onednn.usable()\n"
+            "pid = os.fork()\n"
+            "if pid == 0:\n"
+            "    ok = not onednn.usable() and np.allclose(K.conv2d(x, w, (1, 1), (1,) * 4, (1, 1), 1, 'NHWC'), y,\n"
+            "                                             rtol=1e-5)\n"
+            "    os._exit(0 if ok else 3)\n"
+            "print(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120,
+                         env=_clean_env())
+    assert out.stdout.strip() == "0"
