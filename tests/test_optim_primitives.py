@@ -170,6 +170,73 @@ def test_variants_really_differ():
     assert not np.allclose(np_adagrad(LRS, 0.5, eps_inside=True), np_adagrad(LRS, 0.5))
 
 
+# ----- float32 steps in scratch buffers, bit for bit the plain expressions ------------------------------------
+def _plain_rmsprop(w, g, ms, mom, mg, lr, rho, eps, momentum, centered, eps_inside, lr_in_momentum):
+    ms *= rho
+    ms += (1 - rho) * (g * g)
+    var = ms
+    if centered:
+        mg *= rho
+        mg += (1 - rho) * g
+        var = ms - mg * mg
+    d = np.sqrt(var + eps) if eps_inside else np.sqrt(var) + eps
+    if not momentum:
+        w -= lr * g / d
+        return
+    mom *= momentum
+    if lr_in_momentum:
+        mom += lr * g / d
+        w -= mom
+    else:
+        mom += g / d
+        w -= lr * mom
+
+
+def _plain_adagrad(w, g, acc, lr, eps, eps_inside):
+    acc += g * g
+    d = np.sqrt(acc + eps) if eps_inside else np.sqrt(acc) + eps
+    w -= lr * g / d
+
+
+def _plain_adadelta(w, g, v, u, lr, rho, eps):
+    v *= rho
+    v += (1 - rho) * (g * g)
+    delta = np.sqrt(u + eps) / np.sqrt(v + eps) * g
+    u *= rho
+    u += (1 - rho) * (delta * delta)
+    w -= lr * delta
+
+
+SCRATCH_CASES = {
+    **{f"rmsprop-c{c}-m{m}-in{i}-lr{l}": (
+        O.RMSprop(0.9, 1e-3, m, c, eps_inside=i, lr_in_momentum=l, inplace=True),
+        lambda w, g, s, lr, c=c, m=m, i=i, l=l: _plain_rmsprop(w, g, s[0], s[1] if m else None, s[-1] if c else None,
+                                                             lr, 0.9, 1e-3, m, c, i, l))
+       for c in (False, True) for m in (0.0, 0.5) for i in (False, True) for l in (False, True) if m or not l},
+    **{f"adagrad-in{i}": (O.Adagrad(1e-3, eps_inside=i, initial_accumulator_value=0.1, inplace=True),
+                          lambda w, g, s, lr, i=i: _plain_adagrad(w, g, s[0], lr, 1e-3, i)) for i in (False, True)},
+    "adadelta": (O.Adadelta(0.9, 1e-3, inplace=True), lambda w, g, s, lr: _plain_adadelta(w, g, *s, lr, 0.9, 1e-3)),
+}
+
+
+@pytest.mark.parametrize("case", sorted(SCRATCH_CASES))
+def test_float32_updates_in_scratch_buffers_round_as_the_plain_expressions(case):
+    """RMSprop, Adagrad and Adadelta step in per-thread scratch buffers (a flat update over all variables
+    would otherwise allocate and fault in temporaries of its size every step): the same operations in the
+    same order, so the same bits as the NumPy expressions they replace."""
+    op, plain = SCRATCH_CASES[case]
+    be = backends.backend_of(W0)
+    w = W0.astype(np.float32) * 3
+    slots = [s.astype(np.float32) + 0.5 for s in op.init_slots(be, W0)]
+    w2, slots2 = w.copy(), [s.copy() for s in slots]
+    for lr, g in zip([0.1, 0.3, 0.05, 0.2], GRADS):       # Python floats: they stay float32
+        g = g.astype(np.float32)
+        op.forward(be, w, g, *slots, lr, 1)
+        plain(w2, g, slots2, lr)
+    assert w.tobytes() == w2.tobytes() and all(a.tobytes() == b.tobytes() for a, b in zip(slots, slots2))
+    assert not np.array_equal(w, W0.astype(np.float32) * 3)
+
+
 def test_exactness_is_remembered_per_dtype_and_scalar_type_not_per_value():
     # Whether an update may round in a scratch buffer of the weight's dtype: a Python scalar takes the
     # array's dtype, a float64 NumPy scalar or 0-d rate tensor does not (NumPy 2 promotion); the answer is

@@ -273,6 +273,9 @@ class RMSprop(_Update):
         xp = be.xp
         g = self._grad(w, g, self.maximize, self.weight_decay)
         rho = self.rho
+        if _exact(g, lr, rho, self.eps, self.momentum):
+            self._apply_into(be, w, g, slots, lr)
+            return
         ms = slots[0]
         ms *= rho
         ms += (1 - rho) * (g * g)
@@ -294,6 +297,51 @@ class RMSprop(_Update):
         else:
             mom += g / d
             w -= lr * mom
+
+    def _apply_into(self, be, w, g, slots, lr):
+        """``_apply``'s arithmetic in the same order, in scratch buffers (no temporaries: a flat update over
+        every variable at once would otherwise allocate, and fault in, several buffers of its size a step)."""
+        xp, rho = be.xp, self.rho
+        t = be.scratch(("rmsprop",), g.shape, g.dtype)
+        d = be.scratch(("rmsprop-d",), g.shape, g.dtype)
+        ms = slots[0]
+        ms *= rho
+        xp.multiply(g, g, out=t)
+        t *= 1 - rho
+        ms += t
+        var = ms
+        if self.centered:
+            mg = slots[-1]
+            mg *= rho
+            mg += xp.multiply(g, 1 - rho, out=t)
+            var = xp.multiply(mg, mg, out=d)
+            xp.subtract(ms, d, out=d)
+        _root_plus(xp, var, self.eps, self.eps_inside, d)
+        if not self.momentum:
+            xp.multiply(g, lr, out=t)
+            t /= d
+            w -= t
+            return
+        mom = slots[1]
+        mom *= self.momentum
+        if self.lr_in_momentum:
+            xp.multiply(g, lr, out=t)
+            t /= d
+            mom += t
+            w -= mom
+        else:
+            mom += xp.divide(g, d, out=t)
+            w -= xp.multiply(mom, lr, out=t)
+
+
+def _root_plus(xp: Any, v: Any, eps: float, inside: bool, out: Any) -> Any:
+    """sqrt(v + eps) (``inside``) or sqrt(v) + eps, into ``out`` (which may be ``v``)."""
+    if inside:
+        xp.add(v, eps, out=out)
+        return xp.sqrt(out, out=out)
+    xp.sqrt(v, out=out)
+    out += eps
+    return out
 
 
 class Adagrad(_Update):
@@ -320,10 +368,19 @@ class Adagrad(_Update):
         xp = be.xp
         g = self._grad(w, g, self.maximize, self.weight_decay)
         acc, = slots
-        acc += g * g
-        d = xp.sqrt(acc + self.eps) if self.eps_inside else xp.sqrt(acc) + self.eps
         if self.lr_decay:
             lr = lr / (1 + (step - 1) * self.lr_decay)
+        if _exact(g, lr, self.eps):     # the same arithmetic in scratch buffers (see RMSprop._apply_into)
+            t = be.scratch(("adagrad",), g.shape, g.dtype)
+            d = be.scratch(("adagrad-d",), g.shape, g.dtype)
+            acc += xp.multiply(g, g, out=t)
+            _root_plus(xp, acc, self.eps, self.eps_inside, d)
+            xp.multiply(g, lr, out=t)
+            t /= d
+            w -= t
+            return
+        acc += g * g
+        d = xp.sqrt(acc + self.eps) if self.eps_inside else xp.sqrt(acc) + self.eps
         w -= lr * g / d
 
 
@@ -344,6 +401,22 @@ class Adadelta(_Update):
         g = self._grad(w, g, self.maximize, self.weight_decay)
         rho, eps = self.rho, self.eps
         v, u = slots
+        if _exact(g, lr, rho, eps):     # the same arithmetic in scratch buffers (see RMSprop._apply_into)
+            t = be.scratch(("adadelta",), g.shape, g.dtype)
+            delta = be.scratch(("adadelta-d",), g.shape, g.dtype)
+            v *= rho
+            xp.multiply(g, g, out=t)
+            t *= 1 - rho
+            v += t
+            _root_plus(xp, u, eps, True, delta)
+            delta /= _root_plus(xp, v, eps, True, t)
+            delta *= g
+            u *= rho
+            xp.multiply(delta, delta, out=t)
+            t *= 1 - rho
+            u += t
+            w -= xp.multiply(delta, lr, out=t)
+            return
         v *= rho
         v += (1 - rho) * (g * g)
         delta = xp.sqrt(u + eps) / xp.sqrt(v + eps) * g
