@@ -207,7 +207,15 @@ def _plain_adadelta(w, g, v, u, lr, rho, eps):
     w -= lr * delta
 
 
+def _plain_keras_sgd(w, g, buf, lr, mu, nesterov):
+    buf *= mu
+    buf -= lr * g
+    w += mu * buf - lr * g if nesterov else buf
+
+
 SCRATCH_CASES = {
+    **{f"keras-sgd-n{n}": (O.SGD(0.9, nesterov=n, lr_in_buffer=True, inplace=True),
+                           lambda w, g, s, lr, n=n: _plain_keras_sgd(w, g, s[0], lr, 0.9, n)) for n in (False, True)},
     **{f"rmsprop-c{c}-m{m}-in{i}-lr{l}": (
         O.RMSprop(0.9, 1e-3, m, c, eps_inside=i, lr_in_momentum=l, inplace=True),
         lambda w, g, s, lr, c=c, m=m, i=i, l=l: _plain_rmsprop(w, g, s[0], s[1] if m else None, s[-1] if c else None,
@@ -221,7 +229,7 @@ SCRATCH_CASES = {
 
 @pytest.mark.parametrize("case", sorted(SCRATCH_CASES))
 def test_float32_updates_in_scratch_buffers_round_as_the_plain_expressions(case):
-    """RMSprop, Adagrad and Adadelta step in per-thread scratch buffers (a flat update over all variables
+    """RMSprop, Adagrad, Adadelta and Keras' SGD step in per-thread scratch buffers (a flat update over all variables
     would otherwise allocate and fault in temporaries of its size every step): the same operations in the
     same order, so the same bits as the NumPy expressions they replace."""
     op, plain = SCRATCH_CASES[case]

@@ -151,8 +151,17 @@ class SGD(_Update):
         if self.lr_in_buffer:
             g = self._grad(w, g, False, self.weight_decay)
             buf *= mu
-            buf -= lr * g
-            w += mu * buf - lr * g if self.nesterov else buf
+            if not _exact(g, mu, lr):
+                buf -= lr * g
+                w += mu * buf - lr * g if self.nesterov else buf
+                return
+            buf -= _times(be, g, lr, "sgd")
+            if self.nesterov:       # mu * buf - lr * g, in that order, in two scratch buffers
+                t = _times(be, buf, mu, "sgd-mu")
+                t -= _times(be, g, lr, "sgd")
+                w += t
+            else:
+                w += buf
             return
         first = step == 1
         if self.weight_decay:
