@@ -138,3 +138,14 @@ def test_a_forked_child_of_a_process_that_ran_onednn_convolves_with_the_numpy_ke
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120,
                          env=_clean_env())
     assert out.stdout.strip() == "0"
+
+
+def test_an_axis_of_size_one_is_described_with_the_c_order_stride():
+    """NumPy keeps any stride on an axis of size 1 (here 4 bytes on C, from a transpose), and the array is still
+    C-contiguous; oneDNN given that stride ran a reference kernel 170x slower.  The descriptor uses the
+    C-order strides."""
+    x = np.ones((2, 28, 28, 1), np.float32).transpose(0, 3, 1, 2)
+    assert x.flags.c_contiguous and x.strides[1] == 4
+    assert onednn._image(x, "NCHW") == ((2, 1, 28, 28), (784, 784, 28, 1))
+    w = np.ones((3, 3, 1, 8), np.float32)
+    assert onednn._weights(w, "NHWC", 1) == ((8, 1, 3, 3), (1, 8, 24, 8))
