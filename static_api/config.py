@@ -4,13 +4,7 @@ programs run unchanged; the settings do not change how dualflow runs (one device
 protobufs, they take their fields as keywords and refuse unknown ones."""
 from __future__ import annotations
 
-import os
 from typing import Any
-
-
-def switched_off(variable: str) -> bool:
-    """Whether environment ``variable`` (a dualflow switch that defaults to on) says off: 0, false or off."""
-    return os.environ.get(variable, "1").strip().lower() in ("0", "false", "off")
 
 
 class _Message:

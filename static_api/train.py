@@ -12,8 +12,8 @@ from core import checkpoint
 from core.op import apply
 from core.ops import optim as optim_ops
 from core.ops.state import ApplyUpdates
+from core.switches import switched_off
 from static_api import ops
-from static_api.config import switched_off
 from static_api.graph import Tensor, get_default_graph, named
 from static_api.ops import gradients
 from static_api.variables import Variable, global_variables, trainable_variables

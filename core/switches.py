@@ -1,0 +1,10 @@
+"""dualflow's off switches: environment variables that default to on (``DUALFLOW_OPTIMIZE``,
+``DUALFLOW_FLAT_UPDATES``), read where they act, in either frontend."""
+from __future__ import annotations
+
+import os
+
+
+def switched_off(variable: str) -> bool:
+    """Whether environment ``variable`` (a dualflow switch that defaults to on) says off: 0, false or off."""
+    return os.environ.get(variable, "1").strip().lower() in ("0", "false", "off")
