@@ -25,6 +25,7 @@ import itertools
 import math
 import operator
 import threading
+import weakref
 from typing import Any, Hashable, Iterator, Sequence
 
 import numpy
@@ -42,8 +43,10 @@ class State:
         self._counts: dict[Any, int] = {}
         self.updates = 0                                # optimizer steps run, all owners together
         self._flat_of: dict[Hashable, tuple] = {}       # key -> (its Flat, its view there)
-        # What a stateful primitive keeps per State between runs (ApplyUpdates: its packing); keyed by the op.
-        self.memo: dict[Any, Any] = {}
+        # What a stateful primitive keeps per State between runs (ApplyUpdates: its packing); keyed by the op,
+        # weakly: eager step() builds a new Program when the parameters with gradients change, and the old
+        # Program's packing must go with it.
+        self.memo: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
     # -- variables --
     def __contains__(self, key: Hashable) -> bool:
@@ -133,10 +136,15 @@ class State:
         self.memo.clear()
 
     # -- flat storage --
-    def pack(self, keys: Sequence[Hashable], owner: Any, slot_fill: dict[str, float], be: Any) -> "Flat":
+    def pack(self, keys: Sequence[Hashable], owner: Any, slot_fill: dict[str, float], be: Any,
+             gather: bool = False) -> "Flat":
         """Move variables ``keys`` (one dtype, each once) into one new contiguous buffer, and ``owner``'s slots
         named in ``slot_fill`` for them into one buffer per name; each variable's buffer and slot entry becomes
-        a view there.  Values are copied in (a missing slot starts at its fill); versions do not move."""
+        a view there.  Values are copied in (a missing slot starts at its fill); versions do not move.
+
+        With ``gather`` the variables stay where they are (eager parameters own their buffers, see ``attach``):
+        the Flat's ``w`` is then a work buffer that its update gathers them into and scatters back out of, and
+        only the slots live packed."""
         ws = [self.read(k) for k in keys]
         sizes = [math.prod(w.shape) for w in ws]
         ends = list(itertools.accumulate(sizes))
@@ -148,9 +156,10 @@ class State:
 
         w_flat = be.empty((n,), ws[0].dtype)
         views = split(w_flat)
-        for k, w, v in zip(keys, ws, views):
-            v[...] = w
-            self._buffers[k] = v
+        if not gather:
+            for k, w, v in zip(keys, ws, views):
+                v[...] = w
+                self._buffers[k] = v
         slots, slot_views = {}, {}
         for name, fill in slot_fill.items():
             flat = slots[name] = be.empty((n,), w_flat.dtype)
@@ -161,9 +170,10 @@ class State:
                 if old is not None:
                     v[...] = old
                 d[name] = v
-        f = Flat(list(keys), owner, w_flat, views, slots, dicts, slot_views)
-        for k, v in zip(keys, views):
-            self._flat_of[k] = (f, v)
+        f = Flat(list(keys), owner, w_flat, views, slots, dicts, slot_views, gather)
+        if not gather:
+            for k, v in zip(keys, views):
+                self._flat_of[k] = (f, v)
         return f
 
     def flat_of(self, key: Hashable) -> "Flat | None":
@@ -175,26 +185,28 @@ class State:
 class Flat:
     """Variables ``keys`` stored as ``views`` of one contiguous buffer ``w``, and optimizer ``owner``'s slots for
     them: ``slots[name]`` one buffer per slot name, each variable's slot dict (``dicts``) holding its view
-    (``slot_views[name]``); ``used``: ``State.updates`` when an update last ran over it.  Made by
+    (``slot_views[name]``); ``used``: ``State.updates`` when an update last ran over it.  With ``gathered``
+    the variables keep their own buffers and ``w`` (and ``views``) is where an update gathers them.  Made by
     ``State.pack``."""
 
-    __slots__ = ("keys", "owner", "w", "views", "slots", "dicts", "slot_views", "used", "_slot_keys")
+    __slots__ = ("keys", "owner", "w", "views", "slots", "dicts", "slot_views", "gathered", "used", "_slot_keys")
 
     def __init__(self, keys: list, owner: Any, w: Any, views: list, slots: dict, dicts: list,
-                 slot_views: dict) -> None:
+                 slot_views: dict, gathered: bool = False) -> None:
         self.keys, self.owner, self.w, self.views = keys, owner, w, views
-        self.slots, self.dicts, self.slot_views = slots, dicts, slot_views
+        self.slots, self.dicts, self.slot_views, self.gathered = slots, dicts, slot_views, gathered
         self.used = 0
         self._slot_keys = [(owner, k) for k in keys]
 
     def holds(self, state: State) -> bool:
         """Whether every variable and slot is still stored here: an ``attach``, an ``assign`` or restore with
         another dtype, a replaced slot dict or slot entry moves one out (a few C-level passes over the keys,
-        cheap enough for every step)."""
+        cheap enough for every step).  Gathered variables are not stored here, and without slots the slot
+        dicts hold nothing of it (eager SGD without momentum gets fresh ones each step)."""
         same = operator.is_
-        if not all(map(same, map(state._buffers.get, self.keys), self.views)):
+        if not self.gathered and not all(map(same, map(state._buffers.get, self.keys), self.views)):
             return False
-        if not all(map(same, map(state._slots.get, self._slot_keys), self.dicts)):
+        if self.slot_views and not all(map(same, map(state._slots.get, self._slot_keys), self.dicts)):
             return False
         return all(all(map(same, map(dict.get, self.dicts, itertools.repeat(name)), vs))
                    for name, vs in self.slot_views.items())

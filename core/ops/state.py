@@ -6,6 +6,7 @@ input but the one the running Executor made active (``core.state.active()``).
 from __future__ import annotations
 
 import collections
+import operator
 from typing import Any, Callable, Hashable, Sequence
 
 import numpy
@@ -65,30 +66,45 @@ class AssignVariable(Op):
 class ApplyUpdates(Op):
     """One optimizer step over variables ``keys``; inputs: their gradients, then (optionally) a learning-rate
     tensor, else ``lr`` is used.  For each variable, ``update(be, w, g, slots, t, lr)`` writes the buffer ``w``
-    and the slot dict in place; ``t`` counts the steps of ``owner`` (the optimizer).  With ``counter`` (a
-    variable key) that variable is incremented once per step (TF1's global_step).
+    and the slot dict in place; ``t`` counts the steps of ``owner`` (the optimizer), or with ``count`` each
+    variable's own: ``count(slots)`` advances the count a variable keeps in its slot dict and returns it (PyTorch
+    counts per parameter, and one without a gradient on some step falls behind).  With ``counter`` (a variable
+    key) that variable is incremented once per step (TF1's global_step).
 
     With ``flat``, the in-place update primitive (``core.ops.optim``) that ``update`` applies to each variable,
-    the step runs it once for all variables of one dtype instead: on the first step they and their slots are
-    packed into one buffer each (``State.pack``), and each step gathers the gradients into one scratch buffer
-    and updates the flat buffers (the same arithmetic on every element, so the same bits, with one call's
-    overhead instead of one per variable).  When something moved a variable or slot out (an ``attach``, a
-    new slot dict), the next step packs again.  A variable listed twice, or whose gradient has another dtype
-    or shape, stays on the per-variable path; so does one that another update holds packed while that update
-    keeps running in between (two train ops sharing variables would otherwise move them back and forth every
-    step); once it has not run since this one's last step (a train op built anew, a second training phase),
-    this one takes the variable over."""
+    the step runs it once for all variables of one dtype (and one count) instead: on the first step they and
+    their slots are packed into one buffer each (``State.pack``), and each step gathers the gradients into one
+    scratch buffer and updates the flat buffers (the same arithmetic on every element, so the same bits, with
+    one call's overhead instead of one per variable).  When something moved a variable or slot out (an
+    ``attach``, a new slot dict), the next step packs again.  A variable listed twice (one buffer or slot dict
+    for two keys), or whose gradient has another dtype or shape, stays on the per-variable path; so does one
+    that another update holds packed while that update keeps running in between (two train ops sharing
+    variables would otherwise move them back and forth every step); once it has not run since this one's last
+    step (a train op built anew, a second training phase), this one takes the variable over.  The slot dicts
+    hold the primitive's slots under its ``slot_names``, or under ``slot_keys`` (in that order) where given.
+
+    With ``gather`` as well, only the slots are packed: the variables keep their own buffers (eager parameters,
+    which the user's views and ``p.data = ...`` may share or replace), and each step copies them into the flat
+    buffer with one call and the results back into each.  The copies cost three passes over the variables, so
+    one of more than ``GATHER_MAX_BYTES`` is updated on its own (its calls' overhead is small beside its
+    arithmetic), and so are variables whose buffers are views of one array.  A step with another buffer for
+    some variable, a gradient of another shape or dtype, or counts that no longer agree as they did, packs
+    again."""
 
     name = "ApplyUpdates"
     differentiable = False
     pure, effect = False, True
 
     def __init__(self, update: Callable, owner: Hashable, keys: Sequence[Hashable], lr: Any = None,
-                 counter: Hashable | None = None, flat: Any = None) -> None:
+                 counter: Hashable | None = None, flat: Any = None, gather: bool = False,
+                 count: Callable[[dict], int] | None = None, slot_keys: Sequence[str] | None = None) -> None:
         if flat is not None and not flat.inplace:
             raise ValueError(f"{self.name}: the flat update must write in place (inplace=True)")
         self.update, self.owner, self.keys, self.lr, self.counter = update, owner, list(keys), lr, counter
-        self.flat = flat
+        self.flat, self.gather, self.count = flat, gather, count
+        if flat is not None:
+            names = flat.slot_names
+            self._fill = dict(zip(names if slot_keys is None else slot_keys, map(flat.slot_init, names)))
 
     def infer(self, *inputs):
         return []
@@ -100,13 +116,15 @@ class ApplyUpdates(Op):
         grads = inputs[:n]
         # A tensor rate (a decay schedule) arrives as one more input, already on the device.
         lr = inputs[n] if len(inputs) > n else self.lr
+        # Every count advances before any update (a variable listed twice counts twice, as PyTorch does).
+        ts = [t] * n if self.count is None else [self.count(st.slots(self.owner, k)) for k in self.keys]
         if self.flat is None:
-            for k, g in zip(self.keys, grads):
-                self.update(be, st.read(k), g, st.slots(self.owner, k), t, lr)
+            for k, g, tk in zip(self.keys, grads, ts):
+                self.update(be, st.read(k), g, st.slots(self.owner, k), tk, lr)
         else:
-            for i in self._flat_step(st, be, grads, t, lr):
+            for i in self._flat_step(st, be, grads, ts, lr):
                 k = self.keys[i]
-                self.update(be, st.read(k), grads[i], st.slots(self.owner, k), t, lr)
+                self.update(be, st.read(k), grads[i], st.slots(self.owner, k), ts[i], lr)
         for k in self.keys:
             st.bump(k)
         if self.counter is not None:
@@ -114,50 +132,99 @@ class ApplyUpdates(Op):
             st.assign_add(self.counter, be.xp.ones_like(cur))
         return ()
 
-    def _flat_step(self, st: _state.State, be: Any, grads: Sequence[Any], t: int, lr: Any) -> list[int]:
+    def _flat_step(self, st: _state.State, be: Any, grads: Sequence[Any], ts: list[int], lr: Any) -> list[int]:
         """Update the packed variables (packing them first if needed); returns the indices left per variable."""
+        ws = list(map(st.read, self.keys)) if self.gather else None
+        sig = self._signature(ws, grads, ts)
         p = st.memo.get(self)
-        if p is None or not p.holds(st):
-            p = st.memo[self] = self._pack(st, be, grads, p)
+        if p is None or p.sig != sig or not p.holds(st):
+            p = st.memo[self] = self._pack(st, be, grads, ts, p)
+            p.sig = sig
+        xp = be.xp
         for idx, f in p.buckets:
             # axis=None flattens each gradient straight into the buffer (no copy of a strided one first).
             g = be.scratch(("flat-grad",), f.w.shape, f.w.dtype)
-            be.xp.concatenate(grads if idx is None else [grads[i] for i in idx], axis=None, out=g)
-            self.flat.forward(be, f.w, g, *f.slots.values(), lr, t)
+            xp.concatenate(grads if idx is None else [grads[i] for i in idx], axis=None, out=g)
+            t = ts[0 if idx is None else idx[0]]
+            if ws is None:
+                self.flat.forward(be, f.w, g, *f.slots.values(), lr, t)
+            else:
+                mine = ws if idx is None else [ws[i] for i in idx]
+                xp.concatenate(mine, axis=None, out=f.w)
+                self.flat.forward(be, f.w, g, *f.slots.values(), lr, t)
+                for w, v in zip(mine, f.views):
+                    w[...] = v
             f.used = st.updates
         p.last = st.updates
         return p.rest
 
-    def _pack(self, st: _state.State, be: Any, grads: Sequence[Any], old: "_Packing | None") -> "_Packing":
-        """Bucket the variables by dtype for the flat path and pack each bucket; the rest stay per variable."""
+    def _signature(self, ws: list | None, grads: Sequence[Any], ts: list[int]) -> tuple:
+        """What a packing assumed that its Flats cannot check: with ``gather``, which buffer each variable is
+        (the State keeps the last ones alive until new ones replace them, so an id is not reused unseen), and
+        the shape and dtype of every variable and gradient; with ``count``, the counts relative to the first
+        (all advance together, so the differences stay while nothing else moves one)."""
+        if ws is None:
+            return () if self.count is None else ([c - ts[0] for c in ts],)
+        return (list(map(id, ws)), list(map(_shape_dtype, ws)), list(map(_shape_dtype, grads)),
+                [c - ts[0] for c in ts])
+
+    def _pack(self, st: _state.State, be: Any, grads: Sequence[Any], ts: list[int],
+              old: "_Packing | None") -> "_Packing":
+        """Bucket the variables by dtype and count for the flat path and pack each bucket; the rest stay per
+        variable."""
         own = set() if old is None else {id(f) for _, f in old.buckets}
-        seen = collections.Counter(self.keys)
-        by_dtype: dict = {}
+        ws = [st.read(k) for k in self.keys]
+        # One buffer (or slot dict) under two keys is a variable listed twice: its updates run one after the
+        # other, each reading what the one before wrote.  Gathered variables must not even overlap (a
+        # parameter whose data is a view of another's): all are read before any is written back.
+        memory = list(map(id, map(_memory_owner, ws) if self.gather else ws))
+        seen = collections.Counter(memory)
+        dicts = [st.slots(self.owner, k) for k in self.keys]
+        if self._fill:
+            seen.update(map(id, dicts))
+        buckets: dict = {}
         rest, foreign = [], []
-        for i, (k, g) in enumerate(zip(self.keys, grads)):
-            w, holder = st.read(k), st.flat_of(k)
+        for i, (k, w, g) in enumerate(zip(self.keys, ws, grads)):
+            holder = st.flat_of(k)
             if holder is not None and id(holder) not in own and (old is None or holder.used > old.last):
                 foreign.append(holder)      # another update holds it, and ran since this one's last step
                 rest.append(i)
-            elif seen[k] > 1 or getattr(g, "dtype", None) != w.dtype or tuple(getattr(g, "shape", ())) != w.shape:
+            elif (seen[memory[i]] > 1 or (self._fill and seen[id(dicts[i])] > 1)
+                  or getattr(g, "dtype", None) != w.dtype or tuple(getattr(g, "shape", ())) != w.shape
+                  or (self.gather and w.nbytes > GATHER_MAX_BYTES)):
                 rest.append(i)
             else:
-                by_dtype.setdefault(w.dtype, []).append(i)
-        fill = {name: self.flat.slot_init(name) for name in self.flat.slot_names}
-        buckets = [(None if len(idx) == len(self.keys) else idx,
-                    st.pack([self.keys[i] for i in idx], self.owner, fill, be)) for idx in by_dtype.values()]
-        return _Packing(buckets, rest, foreign)
+                buckets.setdefault((w.dtype, ts[i]), []).append(i)
+        packed = [(None if len(idx) == len(self.keys) else idx,
+                   st.pack([self.keys[i] for i in idx], self.owner, self._fill, be, self.gather))
+                  for idx in buckets.values()]
+        return _Packing(packed, rest, foreign)
+
+
+# The largest variable a gathering update copies into its flat buffer (see ApplyUpdates).  Measured on the CPU,
+# one thread, a variable updated with five small ones: gathering it saves the per-variable calls (Adam ~11,
+# SGD with momentum ~4) up to ~100K float32 values with Adam and ~20K with SGD, and costs more beyond.
+GATHER_MAX_BYTES = 128 * 1024
+_shape_dtype = operator.attrgetter("shape", "dtype")
+
+
+def _memory_owner(a: Any) -> Any:
+    """The object that owns ``a``'s memory (NumPy and CuPy views name it as their ``base``)."""
+    while getattr(a, "base", None) is not None:
+        a = a.base
+    return a
 
 
 class _Packing:
     """What a flat ``ApplyUpdates`` keeps per State: ``buckets`` [(gradient indices, None for all, and their
     Flat)], ``rest`` (indices updated per variable), ``foreign`` (the Flats of other updates that hold some of
-    its variables) and ``last`` (``State.updates`` at its last step)."""
+    its variables), ``last`` (``State.updates`` at its last step) and ``sig`` (``ApplyUpdates._signature`` when
+    it was packed)."""
 
-    __slots__ = ("buckets", "rest", "foreign", "last")
+    __slots__ = ("buckets", "rest", "foreign", "last", "sig")
 
     def __init__(self, buckets: list, rest: list, foreign: list) -> None:
-        self.buckets, self.rest, self.foreign, self.last = buckets, rest, foreign, 0
+        self.buckets, self.rest, self.foreign, self.last, self.sig = buckets, rest, foreign, 0, ()
 
     def holds(self, st: _state.State) -> bool:
         """Whether the packing still stands: every Flat holds its variables and slots, and every update

@@ -19,6 +19,7 @@ from core.ops import optim as optim_ops
 from core.ops.state import ApplyUpdates
 from core.program import Program, Step
 from core.state import State
+from core.switches import switched_off
 from eager_api.tensor import Tensor
 
 
@@ -101,26 +102,39 @@ class Optimizer:
     def _program(self, groups: dict[int, list]) -> tuple[Program, dict[int, bool]]:
         """The Program updating ``groups``, and for each group whether it keeps per-parameter state."""
         steps, fed, keeps = [], [], {}
+        flat = not switched_off("DUALFLOW_FLAT_UPDATES")
         for i, ps in groups.items():
             op = self._op(self.param_groups[i])
             keeps[i] = bool(op.slot_names) or self._counts_steps
-            apply_op = ApplyUpdates(self._updater(op), i, [(i, j) for j in range(len(ps))])
+            # The parameters own their buffers: the flat update gathers them (and packs only the state).
+            apply_op = ApplyUpdates(self._updater(op), i, [(i, j) for j in range(len(ps))],
+                                    flat=op if flat else None, gather=True, count=self._count(op),
+                                    slot_keys=[self._slot_keys[n] for n in op.slot_names])
             ins = [("grad", i, j) for j in range(len(ps))] + [("lr", i)]
             steps.append(Step(Node(apply_op, ()), apply_op, ins))
             fed += ins
         return Program(steps, fed, [None] * len(steps)), keeps
 
-    def _updater(self, op: optim_ops._Update) -> Any:
-        """The per-parameter update ``ApplyUpdates`` calls: PyTorch counts steps per parameter (a parameter
-        without a gradient on some step falls behind), so the optimizer-wide count ``t`` is not used."""
+    def _count(self, op: optim_ops._Update) -> Any:
+        """The step count of one parameter (``ApplyUpdates``' ``count``): PyTorch keeps ``state['step']`` per
+        parameter (one without a gradient on some step falls behind), so the optimizer-wide count is not used."""
+        if self._counts_steps:
+            def count(state: dict) -> int:
+                state["step"] = t = state.get("step", 0) + 1
+                return t
+            return count
         keys = [self._slot_keys[n] for n in op.slot_names]
-        counts = self._counts_steps
+
+        def first(state: dict) -> int:      # SGD keeps no count; its primitive only asks whether this is the first step
+            return 1 if any(k not in state for k in keys) else 2
+        return first
+
+    def _updater(self, op: optim_ops._Update) -> Any:
+        """The per-parameter update ``ApplyUpdates`` calls (at the parameter's own count ``t``, see ``_count``),
+        making PyTorch's state entries on first use."""
+        keys = [self._slot_keys[n] for n in op.slot_names]
 
         def update(be: Any, w: Any, g: Any, state: dict, t: int, lr: Any) -> None:
-            if counts:
-                state["step"] = t = state.get("step", 0) + 1
-            else:       # SGD keeps no count; its primitive only asks whether this is the first step
-                t = 1 if any(k not in state for k in keys) else 2
             for k, n in zip(keys, op.slot_names):
                 if k not in state:
                     state[k] = be.xp.full_like(w, op.slot_init(n))
