@@ -24,6 +24,20 @@ def load_example(name):
     return mod
 
 
+def assert_same_bits(got, want):
+    """Two lists of arrays agree bit for bit (dtype, shape and every bit, so -0.0 != 0.0 and NaNs compare);
+    plain numbers and strings (step counts, state entry names) must be equal and of one type."""
+    assert len(got) == len(want)
+    for g, w in zip(got, want):
+        if isinstance(w, (int, float, str)):
+            assert type(g) is type(w) and g == w
+            continue
+        g, w = np.asarray(g), np.asarray(w)
+        assert g.dtype == w.dtype and g.shape == w.shape
+        unsigned = {2: np.uint16, 4: np.uint32, 8: np.uint64}[w.dtype.itemsize]
+        assert np.array_equal(g.view(unsigned), w.view(unsigned))
+
+
 def mnist_dir():
     """The MNIST folder, or a skip that says where it was looked for and how to give one."""
     if not os.path.isdir(MNIST_DIR):

@@ -10,6 +10,7 @@ import eager_api as torch
 import eager_api.nn as nn
 import eager_api.optim as optim
 from core.ops import state as state_ops
+from tests.helpers import assert_same_bits
 
 OPTIMIZERS = {
     "sgd": lambda ps: optim.SGD(ps, lr=0.1),
@@ -35,22 +36,6 @@ OPTIMIZERS = {
     "adadelta_options": lambda ps: optim.Adadelta(ps, lr=0.5, rho=0.8, weight_decay=0.1, maximize=True),
 }
 NAMES = ("W", "b", "s", "T", "d")
-
-
-def _bits(a):
-    a = np.asarray(a)
-    return a.view({4: np.uint32, 8: np.uint64}[a.dtype.itemsize])
-
-
-def _assert_same_bits(got, want):
-    assert len(got) == len(want)
-    for g, w in zip(got, want):
-        if isinstance(w, (int, float, str)):        # a step count, a state entry's name
-            assert type(g) is type(w) and g == w
-            continue
-        g, w = np.asarray(g), np.asarray(w)
-        assert g.dtype == w.dtype and g.shape == w.shape
-        assert np.array_equal(_bits(g), _bits(w))
 
 
 class _Model:
@@ -118,7 +103,7 @@ def _both(monkeypatch, make_opt, script, **kw):
     want = script(_Model(make_opt, False, monkeypatch, **kw))
     assert len(got) == len(want)
     for g, w in zip(got, want):
-        _assert_same_bits(g, w)
+        assert_same_bits(g, w)
     return got, want
 
 
@@ -319,4 +304,4 @@ def test_the_eager_seed_cnn_trains_to_the_same_bits(kind, monkeypatch):
         out[flat] = [np.asarray(losses)] + [p.detach().numpy() for p in m.model.parameters()]
         packings = list(m.opt._core_state.memo.values())
         assert ([len(f.keys) for _, f in packings[0].buckets] == [6]) if flat else packings == []
-    _assert_same_bits(out[True], out[False])
+    assert_same_bits(out[True], out[False])

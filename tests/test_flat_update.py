@@ -9,6 +9,7 @@ import backends
 import static_api as tf
 from core import device
 from core.state import State
+from tests.helpers import assert_same_bits
 
 K = tf.keras.optimizers
 OPTIMIZERS = {
@@ -35,18 +36,6 @@ OPTIMIZERS = {
     "keras_adadelta": lambda: K.Adadelta(1.0),
 }
 NAMES = ("W", "b", "s", "T", "d")
-
-
-def _bits(a):
-    a = np.asarray(a)
-    return a.view({4: np.uint32, 8: np.uint64}[a.dtype.itemsize])
-
-
-def _assert_same_bits(got, want):
-    assert len(got) == len(want)
-    for g, w in zip(got, want):
-        assert g.dtype == w.dtype and g.shape == w.shape
-        assert np.array_equal(_bits(g), _bits(w))
 
 
 class _Model:
@@ -124,7 +113,7 @@ def test_flat_update_gives_the_per_variable_bits(name, monkeypatch):
     got, want = _both(monkeypatch, OPTIMIZERS[name], _steps(4))
     assert all(not np.array_equal(a, b) for a, b in zip(got[0], got[3]))        # every variable trains
     for g, w in zip(got, want):
-        _assert_same_bits(g, w)
+        assert_same_bits(g, w)
 
 
 def test_flat_path_really_packs_and_the_reference_really_does_not(monkeypatch):
@@ -157,7 +146,7 @@ def test_flat_path_really_packs_and_the_reference_really_does_not(monkeypatch):
 def test_a_decaying_rate_tensor(name, monkeypatch):
     got, want = _both(monkeypatch, OPTIMIZERS[name], _steps(5), rate_tensor=True)
     for g, w in zip(got, want):
-        _assert_same_bits(g, w)
+        assert_same_bits(g, w)
 
 
 @pytest.mark.parametrize("name", ["momentum", "adam"])
@@ -179,7 +168,7 @@ def test_assign_and_load_between_steps_write_into_the_packing(name, monkeypatch)
     got, want = _both(monkeypatch, OPTIMIZERS[name], script)
     assert (got[2][0] == 0.5).all() and got[2][2] == -1.25
     for g, w in zip(got, want):
-        _assert_same_bits(g, w)
+        assert_same_bits(g, w)
 
 
 def test_saver_restore_between_steps(monkeypatch, tmp_path):
@@ -192,12 +181,12 @@ def test_saver_restore_between_steps(monkeypatch, tmp_path):
         out += [m.step(), m.step()]
         saver.restore(m.sess, path)
         restored = m.values()
-        _assert_same_bits(restored, saved)
+        assert_same_bits(restored, saved)
         out += [restored, m.step(), m.step(), m.slots()]
         return out
     got, want = _both(monkeypatch, OPTIMIZERS["adam"], script)
     for g, w in zip(got, want):
-        _assert_same_bits(g, w)
+        assert_same_bits(g, w)
 
 
 def test_two_optimizers_on_overlapping_and_disjoint_variables(monkeypatch):
@@ -225,7 +214,7 @@ def test_two_optimizers_on_overlapping_and_disjoint_variables(monkeypatch):
         return out + [m.slots()]
     got, want = _both(monkeypatch, make, script, n_opts=3)
     for g, w in zip(got, want):
-        _assert_same_bits(g, w)
+        assert_same_bits(g, w)
 
 
 def test_a_train_op_takes_over_the_variables_of_one_that_stopped_running(monkeypatch):
@@ -251,7 +240,7 @@ def test_a_train_op_takes_over_the_variables_of_one_that_stopped_running(monkeyp
         return out + [m.slots()]
     got, want = _both(monkeypatch, make, script, n_opts=2)
     for g, w in zip(got, want):
-        _assert_same_bits(g, w)
+        assert_same_bits(g, w)
 
 
 def test_a_variable_moved_out_is_packed_again(monkeypatch):
@@ -270,7 +259,7 @@ def test_a_variable_moved_out_is_packed_again(monkeypatch):
         return out
     got, want = _both(monkeypatch, OPTIMIZERS["adam"], script)
     for g, w in zip(got, want):
-        _assert_same_bits(g, w)
+        assert_same_bits(g, w)
 
 
 def test_a_variable_listed_twice_stays_per_variable(monkeypatch):
@@ -285,7 +274,7 @@ def test_a_variable_listed_twice_stays_per_variable(monkeypatch):
         return out
     got, want = _both(monkeypatch, OPTIMIZERS["sgd"], script)
     for g, w in zip(got, want):
-        _assert_same_bits(g, w)
+        assert_same_bits(g, w)
 
 
 def test_a_subclass_with_its_own_update_keeps_the_per_variable_path(monkeypatch):
@@ -339,4 +328,4 @@ def test_the_static_seed_cnn_trains_to_the_same_bits(frontend, kind, monkeypatch
         weights[flat] = [np.asarray(losses)] + m.sess.run(variables)
         held = {m.sess.state.flat_of(v.key) for v in variables}
         assert (len(held) == 1 and None not in held) if flat else held == {None}
-    _assert_same_bits(weights[True], weights[False])
+    assert_same_bits(weights[True], weights[False])
