@@ -2,7 +2,8 @@
 of one dtype and step count are gathered into one buffer, updated by one call of the update primitive and
 copied back into their own buffers; PyTorch's state entries live packed, one buffer per entry name.  The
 reference is the per-parameter path (``DUALFLOW_FLAT_UPDATES=0``, one call per parameter), whose values
-``tests/test_reference_torch.py`` checks against PyTorch.  No arithmetic is reordered, so the bits must agree."""
+``tests/test_reference_torch.py`` checks against PyTorch.  No arithmetic is reordered, so the bits must agree.
+Only Adam and AdamW take the flat path by default (``Optimizer._flat``); the tests switch it on for all."""
 import numpy as np
 import pytest
 
@@ -45,6 +46,7 @@ class _Model:
 
     def __init__(self, make_opt, flat, monkeypatch, groups=None):
         monkeypatch.setenv("DUALFLOW_FLAT_UPDATES", "1" if flat else "0")
+        monkeypatch.setattr(optim.Optimizer, "_flat", True)
         self.flat = flat
         rng = np.random.default_rng(0)
         self.p = {
@@ -291,9 +293,23 @@ def test_an_old_program_takes_its_packing_with_it(monkeypatch):
     assert len(m.packings()) == 1
 
 
+def test_only_adam_takes_the_flat_path_by_default(monkeypatch):
+    monkeypatch.delenv("DUALFLOW_FLAT_UPDATES", raising=False)
+    flat = {}
+    for name in ("sgd_momentum", "adam", "adamw", "rmsprop", "adagrad", "adadelta"):
+        w = nn.Parameter(torch.ones(3))
+        opt = OPTIMIZERS[name]([w])
+        w.grad = torch.ones(3)
+        opt.step()
+        flat[name] = len(opt._core_state.memo) == 1
+    assert flat == {"sgd_momentum": False, "adam": True, "adamw": True, "rmsprop": False, "adagrad": False,
+                    "adadelta": False}
+
+
 @pytest.mark.parametrize("kind", ["momentum", "adam"])
 def test_the_eager_seed_cnn_trains_to_the_same_bits(kind, monkeypatch):
     from dualflow import models
+    monkeypatch.setattr(optim.Optimizer, "_flat", True)
     rng = np.random.default_rng(0)
     batches = [(rng.random((8, 1, 28, 28), np.float32), rng.integers(0, 10, 8)) for _ in range(4)]
     out = {}
