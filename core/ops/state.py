@@ -202,9 +202,10 @@ class ApplyUpdates(Op):
 
 
 # The largest variable a gathering update copies into its flat buffer (see ApplyUpdates).  Measured on the CPU
-# (one thread, CPU time of step() with the variable among five small ones, gathered vs on its own): gathering
-# saves ~4 us (SGD) to ~12 us (Adam) on a small variable, and the copies cost as much at ~20K float32 values
-# for SGD, Adagrad and RMSprop and ~50K for Adam and Adadelta.  At 32K values the worst measured was 2 us lost.
+# (one thread, CPU time of repeated steps with the variable among five small ones, gathered vs on its own):
+# gathering saves ~4 us (SGD) to ~12 us (Adam) on a small variable, and the copies cost as much at ~20K float32
+# values for SGD, Adagrad and RMSprop and ~50K for Adam and Adadelta.  Inside training steps, where the memory
+# is cold, they cost more: which optimizers gather at all is the frontend's measured choice.
 GATHER_MAX_BYTES = 128 * 1024
 _shape_dtype = operator.attrgetter("shape", "dtype")
 
