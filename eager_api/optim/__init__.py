@@ -57,8 +57,9 @@ class Optimizer:
     # Whether step() runs the flat update (one call of the primitive over the gathered parameters of a dtype
     # and count; same bits either way, and DUALFLOW_FLAT_UPDATES=0 switches it off).  Measured inside seed-CNN
     # training steps, the gathering copies and the flat buffers' cold memory cost more than the calls they
-    # save except for Adam (~13 passes per parameter, all in reused scratch): SGD's few passes, and RMSprop's,
-    # Adagrad's and Adadelta's fresh temporaries over a 200 KB flat buffer, made step() slower.
+    # save except for Adam (~13 passes per parameter, all in reused scratch): SGD's few passes made step()
+    # slower, and so did RMSprop's, Adagrad's and Adadelta's fresh temporaries over a 200 KB flat buffer
+    # (they step in scratch buffers since; not measured again, so they stay per parameter).
     _flat = False
 
     def step(self, closure: Any = None) -> Any:
