@@ -149,3 +149,18 @@ def test_an_axis_of_size_one_is_described_with_the_c_order_stride():
     assert onednn._image(x, "NCHW") == ((2, 1, 28, 28), (784, 784, 28, 1))
     w = np.ones((3, 3, 1, 8), np.float32)
     assert onednn._weights(w, "NHWC", 1) == ((8, 1, 3, 3), (1, 8, 24, 8))
+
+
+def test_the_primitive_cache_is_bounded_and_evicted_entries_are_rebuilt(monkeypatch):
+    monkeypatch.setattr(onednn, "MAX_PRIMITIVES", 2)
+    p = ((1, 1), (1, 1, 1, 1), (1, 1))
+    w = R.normal(size=(3, 2, 3, 3)).astype(np.float32)
+    xs = [R.normal(size=(n, 2, 5, 5)).astype(np.float32) for n in (1, 2, 3)]
+    first = [K.conv2d(x, w, *p) for x in xs]            # three shapes: the first is evicted
+    cache = onednn._local.dnnl.primitives
+    assert len(cache) == 2 and all(k[1][0] in (2, 3) for k in cache)
+    again = K.conv2d(xs[0], w, *p)                      # built again, same numbers
+    assert again.tobytes() == first[0].tobytes() and len(cache) == 2
+    monkeypatch.setenv("DUALFLOW_ONEDNN", "0")
+    for x, y in zip(xs, first):
+        _close(y, K.conv2d(x, w, *p))
