@@ -30,12 +30,13 @@ from typing import Any, Sequence
 import numpy
 
 from backends import threads
+from backends.switches import switched_off
 
 _P = ctypes.c_void_p
 _Dims = ctypes.c_int64 * 12            # dnnl_dims_t (DNNL_MAX_NDIMS = 12)
 # Values of oneDNN 3's C API (dnnl_types.h of onednn-devel-cpu-gomp 2023.2, oneDNN 3.2); a wrong one fails
 # tests/test_onednn.py, which checks every pass against the NumPy kernels and that oneDNN ran it.
-_F32, _CPU, _FWD_TRAINING, _BWD_DATA, _BWD_WEIGHTS, _CONV_DIRECT = 3, 1, 64, 160, 192, 1
+_F32, _CPU, _FWD_TRAINING, _CONV_DIRECT = 3, 1, 64, 1
 _ARG_SRC, _ARG_DST, _ARG_WEIGHTS, _ARG_DIFF_SRC, _ARG_DIFF_DST, _ARG_DIFF_WEIGHTS = 1, 17, 33, 129, 145, 161
 _LIBRARY = "libdnnl.so.3"
 _DISTRIBUTION = "onednn-cpu-gomp"
@@ -113,7 +114,7 @@ os.register_at_fork(after_in_child=_after_fork_in_child)
 def usable() -> bool:
     """Whether float32 convolutions run through oneDNN here (installed, not switched off with
     ``DUALFLOW_ONEDNN=0``, and not inherited through a fork)."""
-    if _inherited[0] or os.environ.get("DUALFLOW_ONEDNN", "1").strip().lower() in ("0", "false", "off"):
+    if _inherited[0] or switched_off("DUALFLOW_ONEDNN"):
         return False
     return _library() is not None
 

@@ -21,7 +21,7 @@ from core import passes
 from core.executor import Executor, PlannedExecutor
 from core.graph import Node
 from core.state import State
-from core.switches import switched_off
+from backends.switches import switched_off
 from static_api import errors
 from static_api.config import OptimizerOptions
 from static_api.graph import Graph, Operation, PlaceholderOp, Tensor, get_default_graph, session_stack

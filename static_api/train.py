@@ -12,7 +12,7 @@ from core import checkpoint
 from core.op import apply
 from core.ops import optim as optim_ops
 from core.ops.state import ApplyUpdates
-from core.switches import switched_off
+from backends.switches import switched_off
 from static_api import ops
 from static_api.graph import Tensor, get_default_graph, named
 from static_api.ops import gradients

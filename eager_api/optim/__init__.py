@@ -19,7 +19,7 @@ from core.ops import optim as optim_ops
 from core.ops.state import ApplyUpdates
 from core.program import Program, Step
 from core.state import State
-from core.switches import switched_off
+from backends.switches import switched_off
 from eager_api.tensor import Tensor
 
 
