@@ -758,12 +758,23 @@ def _max_pool_grad_part(p: _Pool, gy: numpy.ndarray, idx: numpy.ndarray, dx: num
     disjoint = all(p.stride[a] >= p.kernel[a] for a in range(2))
     tiles = (disjoint and p.stride == p.kernel and not any(p.pads)
              and all(p.ohw[a] * p.kernel[a] == p.hw[a] for a in range(2)))
-    if not tiles:
+    # The other positions of a window get 0, as PyTorch's and TF's scatter into zeros give: g * 0 is that (up
+    # to its sign) only for a finite g, so a NaN or infinite gradient (or a sum that overflows: harmless) takes
+    # the select, which costs a masked copy per tap.
+    select = not numpy.isfinite(numpy.sum(gy))
+    if not tiles or select:
         dx[...] = 0
     for r, o, i in p.taps:
         h = hit[o]
         numpy.equal(rel[o], r, out=h)
-        if disjoint:
+        if select:
+            t = dx[i] if disjoint else tmp[o]
+            if not disjoint:
+                t[...] = 0
+            numpy.copyto(t, gy[o], where=h)
+            if not disjoint:
+                dx[i] += t
+        elif disjoint:
             numpy.multiply(gy[o], h, out=dx[i])
         else:
             t = tmp[o]

@@ -348,3 +348,34 @@ def test_small_columns_filled_from_a_padded_image_equal_the_tap_by_tap_fill(monk
         for (a, b), (c, d) in zip(got[1 << 30], got[0]):
             np.testing.assert_array_equal(a, c)
             np.testing.assert_array_equal(b, d)
+
+
+@pytest.mark.parametrize("k,s,pads", [((2, 2), (2, 2), (0, 0, 0, 0)), ((2, 2), (2, 2), (0, 1, 1, 0)),
+                                      ((3, 3), (2, 2), (1, 1, 1, 1)), ((2, 2), (3, 3), (0, 0, 0, 0))],
+                         ids=["tiles", "padded", "overlapping", "gaps"])
+@pytest.mark.parametrize("fmt", ["NCHW", "NHWC"])
+def test_max_pool_gradient_scatters_into_zeros_whatever_the_gradient_holds(k, s, pads, fmt):
+    """Each window's gradient goes to its winner and nowhere else, as PyTorch's and TF's scatter into zeros:
+    a NaN or infinite gradient stays at the winner (g * 0 at the others spread it over the window)."""
+    x = R.normal(size=(2, 3, 7, 8)).astype(np.float32)
+    if fmt == "NHWC":
+        x = np.ascontiguousarray(x.transpose(0, 2, 3, 1))
+    y, idx = K.max_pool2d(x, k, s, pads, fmt)
+    for special in (False, True):
+        gy = R.normal(size=y.shape).astype(np.float32)
+        if special:
+            gy.flat[[0, 5, 9]] = [np.nan, np.inf, -np.inf]
+        got = K.max_pool2d_grad(gy, idx, x.shape, k, s, pads, fmt)
+        # reference: a plain loop adding each gradient at its winner's position in its plane
+        want = np.zeros(x.shape)        # float64: overlapping windows add in another order than the taps
+        nchw = fmt == "NCHW"
+        n_, c_ = x.shape[0], x.shape[1] if nchw else x.shape[3]
+        w_ = x.shape[3] if nchw else x.shape[2]
+        for n in range(n_):
+            for c in range(c_):
+                plane = want[n, c] if nchw else want[n, :, :, c]
+                g_plane, i_plane = (gy[n, c], idx[n, c]) if nchw else (gy[n, :, :, c], idx[n, :, :, c])
+                for g, i in zip(g_plane.ravel(), i_plane.ravel()):
+                    plane[i // w_, i % w_] += g
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)  # NaN and infinities where the loop has them
+        assert np.isnan(got).sum() == np.isnan(want).sum() and ((got == 0) == (want == 0)).all()

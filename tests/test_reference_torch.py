@@ -244,3 +244,16 @@ def test_interpolate_matches_torch(kw):
 def test_conv_transpose_matches_torch(cfg):
     x = np.random.default_rng(12).normal(size=(2, 4, 5, 6)).astype(np.float32)
     _pair(lambda: nn.ConvTranspose2d(4, 3, 3, **cfg), lambda: torch.nn.ConvTranspose2d(4, 3, 3, **cfg), x)
+
+
+def test_max_pool_gradient_with_nan_and_inf_gradients_as_torch():
+    """A NaN or infinite output gradient reaches its window's winner only; the rest of the window gets 0."""
+    x = np.random.default_rng(4).normal(size=(2, 3, 6, 7)).astype(np.float32)
+    gy = np.random.default_rng(5).normal(size=(2, 3, 3, 3)).astype(np.float32)
+    gy.flat[[0, 4, 11]] = [np.nan, np.inf, -np.inf]
+    grads = []
+    for lib in (eager_api, torch):
+        t = lib.tensor(x, requires_grad=True)
+        lib.nn.functional.max_pool2d(t, 2).backward(lib.tensor(gy))
+        grads.append(np.asarray(t.grad.numpy()))
+    np.testing.assert_array_equal(grads[0], grads[1])
