@@ -6,8 +6,10 @@ With disjoint windows (stride >= kernel) every input position is written by at m
 
     ReluGrad(MaxPoolGrad(gy, argmax, x), x) == MaxPoolGrad(ReluGrad(gy, y), argmax, x)
 
-element for element, bit for bit with the CPU kernels (a non-winner is ``g * 0`` either way, which keeps
-the sign of zero and a NaN or an infinity of ``g``, and a winner is ``g * (y > 0)``).  The mask then runs over
+element for element, bit for bit with the CPU kernels: a winner is ``g * (y > 0)`` either way, and a
+non-winner ``g * 0`` (keeping the sign of zero) where the gradient is finite, 0 where it holds a NaN or an
+infinity (the kernel scatters into zeros then); the masked gradient is finite exactly where ``g`` is, so both
+orders take the same branch.  The mask then runs over
 a quarter of the values for 2x2 pools, and the full-size pass goes.  Every CNN written conv -> ReLU -> max
 pool builds this pair in its backward pass.
 
