@@ -39,3 +39,10 @@ def backend_of(array: Any) -> ArrayBackend:
     if type(array).__module__.startswith("cupy"):
         return get_backend(f"cuda:{array.device.id}")
     return get_backend("cpu")
+
+
+def memory_owner(array: Any) -> Any:
+    """The object that owns ``array``'s memory: the end of its chain of ``base`` views (NumPy and CuPy alike)."""
+    while getattr(array, "base", None) is not None:
+        array = array.base
+    return array

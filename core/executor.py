@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy
 
+from backends import memory_owner
 from backends.errors import OpError
 from core import state as _state
 from core import lowering
@@ -67,12 +68,6 @@ class Executor:
 def _name(exc: OpError, node: Any) -> None:
     if exc.op is None:      # say which node failed, as TensorFlow's run-time errors do
         exc.op = node
-
-
-def _root(a: Any) -> Any:
-    while isinstance(getattr(a, "base", None), numpy.ndarray):
-        a = a.base
-    return a
 
 
 class _Planned:
@@ -175,8 +170,8 @@ class PlannedExecutor(Executor):
     def _count(self, outs: tuple, args: list, before: list | None) -> list:
         """Count the outputs whose memory is new: not (a view of) an input, nor the buffer the step gave
         last time.  Returns the weak references to remember for next time."""
-        roots = [_root(o) for o in outs]
-        inputs = {id(_root(a)) for a in args}
+        roots = [memory_owner(o) for o in outs]
+        inputs = {id(memory_owner(a)) for a in args}
         refs = []
         for j, r in enumerate(roots):
             old = before[j]() if before is not None else None

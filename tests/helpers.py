@@ -38,6 +38,26 @@ def assert_same_bits(got, want):
         assert np.array_equal(g.view(unsigned), w.view(unsigned))
 
 
+def run_in_threads(fn, args_list):
+    """Run ``fn(*args)`` for each ``args`` on its own thread, all at once; re-raise the first exception a
+    thread raised."""
+    import threading
+    errors = []
+
+    def run(args):
+        try:
+            fn(*args)
+        except BaseException as exc:        # noqa: BLE001  (re-raised in the calling thread)
+            errors.append(exc)
+    threads = [threading.Thread(target=run, args=(a,)) for a in args_list]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
+
+
 def mnist_dir():
     """The MNIST folder, or a skip that says where it was looked for and how to give one."""
     if not os.path.isdir(MNIST_DIR):

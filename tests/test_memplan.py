@@ -13,7 +13,7 @@ from core import device, passes
 from core.executor import Executor, PlannedExecutor
 from core.passes import memplan
 from core.program import Program, key
-from tests.helpers import Const, Input, load_example, source
+from tests.helpers import Const, Input, load_example, run_in_threads, source
 
 
 def _be():
@@ -294,7 +294,6 @@ def test_dualflow_optimize_0_and_opt_level_l0_run_unoptimized(monkeypatch):
 
 
 def test_threads_sharing_a_session_do_not_share_buffers():
-    import threading
     x = tf.placeholder(tf.float64, (None, 256))
     y = tf.reduce_sum(tf.nn.relu(x * 2.0 + 1.0) * x, axis=1)
     sess = tf.Session()
@@ -307,11 +306,7 @@ def test_threads_sharing_a_session_do_not_share_buffers():
             got = sess.run(y, {x: a})
             if not np.array_equal(got, (np.maximum(a * 2.0 + 1.0, 0) * a).sum(axis=1)):
                 errors.append(seed)
-    threads = [threading.Thread(target=work, args=(s,)) for s in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_in_threads(work, [(s,) for s in range(4)])
     assert errors == []
 
 

@@ -8,6 +8,7 @@ import pytest
 
 from backends import numpy_kernels as K
 from backends import onednn
+from tests.helpers import run_in_threads
 from tests.op_table import conv_ref
 
 pytestmark = pytest.mark.skipif(not onednn.usable(), reason="oneDNN is not installed (the onednn-cpu-gomp wheel, "
@@ -169,24 +170,15 @@ def test_the_primitive_cache_is_bounded_and_evicted_entries_are_rebuilt(monkeypa
 def test_threads_convolve_at_once_with_their_own_primitives():
     """Each thread has its own engine, stream and primitives (a primitive's memory objects are re-pointed at
     each call's arrays): two threads convolving at once get what each gets alone."""
-    import threading
     p = ((1, 1), (1, 1, 1, 1), (1, 1))
     w = R.normal(size=(8, 4, 3, 3)).astype(np.float32)
     xs = [R.normal(size=(3, 4, 9, 9)).astype(np.float32) for _ in range(2)]
     alone = [K.conv2d(x, w, *p) for x in xs]
-    got, errors = [[], []], []
+    got = [[], []]
 
     def work(k):
-        try:
-            for _ in range(30):
-                got[k].append(K.conv2d(xs[k], w, *p))
-        except Exception as exc:        # surfaced below
-            errors.append(exc)
-    threads = [threading.Thread(target=work, args=(k,)) for k in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors
+        for _ in range(30):
+            got[k].append(K.conv2d(xs[k], w, *p))
+    run_in_threads(work, [(0,), (1,)])
     for k in range(2):
         assert len(got[k]) == 30 and all(g.tobytes() == alone[k].tobytes() for g in got[k])

@@ -11,6 +11,7 @@ from typing import Any, Callable, Hashable, Sequence
 
 import numpy
 
+from backends import memory_owner
 from core import state as _state
 from core.op import Op
 
@@ -145,15 +146,12 @@ class ApplyUpdates(Op):
             # axis=None flattens each gradient straight into the buffer (no copy of a strided one first).
             g = be.scratch(("flat-grad",), f.w.shape, f.w.dtype)
             xp.concatenate(grads if idx is None else [grads[i] for i in idx], axis=None, out=g)
-            t = ts[0 if idx is None else idx[0]]
-            if ws is None:
-                self.flat.forward(be, f.w, g, *f.slots.values(), lr, t)
-            else:
-                mine = ws if idx is None else [ws[i] for i in idx]
+            mine = None if ws is None else ws if idx is None else [ws[i] for i in idx]
+            if mine is not None:        # gathered: the parameters in, the update, the results back out
                 xp.concatenate(mine, axis=None, out=f.w)
-                self.flat.forward(be, f.w, g, *f.slots.values(), lr, t)
-                for w, v in zip(mine, f.views):
-                    w[...] = v
+            self.flat.forward(be, f.w, g, *f.slots.values(), lr, ts[0 if idx is None else idx[0]])
+            for w, v in zip(mine or (), f.views):
+                w[...] = v
             f.used = st.updates
         p.last = st.updates
         return p.rest
@@ -177,7 +175,7 @@ class ApplyUpdates(Op):
         # One buffer (or slot dict) under two keys is a variable listed twice: its updates run one after the
         # other, each reading what the one before wrote.  Gathered variables must not even overlap (a
         # parameter whose data is a view of another's): all are read before any is written back.
-        memory = list(map(id, map(_memory_owner, ws) if self.gather else ws))
+        memory = list(map(id, map(memory_owner, ws) if self.gather else ws))
         seen = collections.Counter(memory)
         dicts = [st.slots(self.owner, k) for k in self.keys]
         if self._fill:
@@ -208,13 +206,6 @@ class ApplyUpdates(Op):
 # is cold, they cost more: which optimizers gather at all is the frontend's measured choice.
 GATHER_MAX_BYTES = 128 * 1024
 _shape_dtype = operator.attrgetter("shape", "dtype")
-
-
-def _memory_owner(a: Any) -> Any:
-    """The object that owns ``a``'s memory (NumPy and CuPy views name it as their ``base``)."""
-    while getattr(a, "base", None) is not None:
-        a = a.base
-    return a
 
 
 class _Packing:
