@@ -35,7 +35,7 @@ from typing import Any, Sequence
 
 import numpy
 
-from backends import onednn, threads
+from backends import numba_kernels, onednn, threads
 from backends.base import Pads, Pair, conv_out_size
 
 # Columns per chunk: about a core's L2 plus some L3.  For the seed CNN's layers 1-4 MiB measured alike, 8 MiB
@@ -655,8 +655,19 @@ def max_pool2d(x: numpy.ndarray, kernel: Pair, stride: Pair, pads: Pads, data_fo
     p = _pool_geometry(x.shape, kernel, stride, pads, data_format)
     y = _result(None if out is None else out[0], p.y_shape, x.dtype, "max_pool2d")
     idx = _result(None if out is None else out[1], p.y_shape, numpy.int32, "max_pool2d")
-    split_work(x.shape[0], x.size, lambda lo, hi: _max_pool_part(p, x[lo:hi], y[lo:hi], idx[lo:hi]))
+    if _compiled(x, y, idx):
+        part = lambda lo, hi: numba_kernels.max_pool(x[lo:hi], p.kernel, p.stride, p.pads, p.fmt, y[lo:hi],
+                                                     idx[lo:hi])
+    else:
+        part = lambda lo, hi: _max_pool_part(p, x[lo:hi], y[lo:hi], idx[lo:hi])
+    split_work(x.shape[0], x.size, part)
     return y, idx
+
+
+def _compiled(*arrays: numpy.ndarray) -> bool:
+    """Whether max pooling over these arrays runs numba's kernels (``backends/numba_kernels.py``): C-contiguous
+    (they are viewed as planes), the first one's dtype float32 or float64, numba usable."""
+    return all(a.flags.c_contiguous for a in arrays) and numba_kernels.usable(arrays[0].dtype)
 
 
 def _max_pool_part(p: _Pool, x: numpy.ndarray, y: numpy.ndarray, idx: numpy.ndarray) -> None:
@@ -742,7 +753,12 @@ def max_pool2d_grad(gy: numpy.ndarray, idx: numpy.ndarray, x_shape: Sequence[int
     """Each output gradient added to its window's winner, tap by tap: a compare and a strided add per tap."""
     p = _pool_geometry(x_shape, kernel, stride, pads, data_format)
     dx = _result(out, x_shape, gy.dtype, "max_pool2d_grad")
-    split_work(dx.shape[0], dx.size, lambda lo, hi: _max_pool_grad_part(p, gy[lo:hi], idx[lo:hi], dx[lo:hi]))
+    if _compiled(gy, idx, dx):
+        disjoint = all(p.stride[a] >= p.kernel[a] for a in range(2))
+        part = lambda lo, hi: numba_kernels.max_pool_grad(gy[lo:hi], idx[lo:hi], disjoint, p.fmt, dx[lo:hi])
+    else:
+        part = lambda lo, hi: _max_pool_grad_part(p, gy[lo:hi], idx[lo:hi], dx[lo:hi])
+    split_work(dx.shape[0], dx.size, part)
     return dx
 
 

@@ -6,6 +6,7 @@ import tracemalloc
 import numpy as np
 import pytest
 
+from backends import numba_kernels
 from backends import numpy_kernels as K
 from backends import threads
 from backends.numpy_backend import NumpyBackend
@@ -16,10 +17,29 @@ P1 = ((1, 1), (1, 1, 1, 1), (1, 1))
 
 
 @pytest.fixture(autouse=True)
-def numpy_convolutions(monkeypatch):
-    """These are the NumPy kernels' tests: float32 convolutions would otherwise run through oneDNN where it is
-    installed (tests/test_onednn.py checks that path against this one)."""
+def numpy_kernels(monkeypatch):
+    """These are the NumPy kernels' tests: float32 convolutions would otherwise run through oneDNN and max
+    pooling through numba where they are installed (tests/test_onednn.py and tests/test_numba_kernels.py check
+    those paths against this one)."""
     monkeypatch.setenv("DUALFLOW_ONEDNN", "0")
+    monkeypatch.setenv("DUALFLOW_NUMBA", "0")
+
+
+@pytest.fixture(params=["numpy", "numba"])
+def max_pool_path(request, monkeypatch):
+    """Max pooling's tests run on both paths: the NumPy kernels and numba's (``backends/numba_kernels.py``),
+    where the test fails unless numba's kernels ran."""
+    if request.param == "numpy":
+        yield
+        return
+    pytest.importorskip("numba", reason="numba is not installed: its kernels cannot run")
+    monkeypatch.setenv("DUALFLOW_NUMBA", "1")
+    ran = []
+    for name in ("max_pool", "max_pool_grad"):
+        kernel = getattr(numba_kernels, name)
+        monkeypatch.setattr(numba_kernels, name, lambda *a, kernel=kernel: (ran.append(kernel), kernel(*a))[1])
+    yield
+    assert ran, "numba's max-pool kernels did not run"
 
 
 def _calls(fmt):
@@ -90,7 +110,7 @@ def test_chunked_columns_give_the_same_result_as_one_chunk(monkeypatch):
     np.testing.assert_allclose(got2, ref, atol=1e-12)
 
 
-def test_max_pool_padding_starts_each_window_at_its_first_in_bounds_tap():
+def test_max_pool_padding_starts_each_window_at_its_first_in_bounds_tap(max_pool_path):
     # A window of -inf values keeps the first in-bounds position, as PyTorch's CPU kernel.
     x = np.full((1, 1, 3, 3), -np.inf)
     y, idx = K.max_pool2d(x, (3, 3), (2, 2), (1, 1, 1, 1))
@@ -155,7 +175,7 @@ def test_chunks_on_two_threads_give_the_single_thread_results(monkeypatch, fmt, 
 
 
 @pytest.mark.parametrize("fmt", ["NCHW", "NHWC"])
-def test_pooling_split_over_two_threads_gives_the_single_thread_results(monkeypatch, fmt):
+def test_pooling_split_over_two_threads_gives_the_single_thread_results(monkeypatch, fmt, max_pool_path):
     x = R.normal(size=(5, 3, 7, 6))
     if fmt == "NHWC":
         x = x.transpose(0, 2, 3, 1).copy()
@@ -206,7 +226,7 @@ def test_batch_norm_split_over_channels_on_two_threads_gives_the_single_thread_r
         threads.set_num_threads(before)
 
 
-def test_max_pool_indices_of_wide_planes_and_the_nan_fallback():
+def test_max_pool_indices_of_wide_planes_and_the_nan_fallback(max_pool_path):
     # Offsets past int8's range (the tap numbers are int8, the offsets int32), and a NaN or +inf beside -inf
     # in the result sends the unpadded path to the general one (the last NaN wins there, as in PyTorch).
     x = R.normal(size=(1, 2, 4, 300))
@@ -284,7 +304,7 @@ def _first_argmax_ref(x, k, s):
 
 @pytest.mark.parametrize("k,s", [((1, 1), (1, 1)), ((2, 2), (2, 2)), ((3, 3), (1, 1)), ((2, 3), (3, 2)),
                                  ((3, 5), (2, 1))])
-def test_max_pool_ties_pick_the_first_maximum_in_scan_order(k, s):
+def test_max_pool_ties_pick_the_first_maximum_in_scan_order(k, s, max_pool_path):
     # Small integers: most windows hold several equal maxima (and -0.0 beside 0.0), in both layouts.
     x = R.integers(-2, 2, size=(2, 3, 9, 11)).astype(np.float32)
     x[x == 0] = np.where(R.random(np.count_nonzero(x == 0)) < 0.5, -0.0, 0.0)
@@ -354,7 +374,7 @@ def test_small_columns_filled_from_a_padded_image_equal_the_tap_by_tap_fill(monk
                                       ((3, 3), (2, 2), (1, 1, 1, 1)), ((2, 2), (3, 3), (0, 0, 0, 0))],
                          ids=["tiles", "padded", "overlapping", "gaps"])
 @pytest.mark.parametrize("fmt", ["NCHW", "NHWC"])
-def test_max_pool_gradient_scatters_into_zeros_whatever_the_gradient_holds(k, s, pads, fmt):
+def test_max_pool_gradient_scatters_into_zeros_whatever_the_gradient_holds(k, s, pads, fmt, max_pool_path):
     """Each window's gradient goes to its winner and nowhere else, as PyTorch's and TF's scatter into zeros:
     a NaN or infinite gradient stays at the winner (g * 0 at the others spread it over the window)."""
     x = R.normal(size=(2, 3, 7, 8)).astype(np.float32)
@@ -381,3 +401,65 @@ def test_max_pool_gradient_scatters_into_zeros_whatever_the_gradient_holds(k, s,
                         plane[i // w_, i % w_] += g
         np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)  # NaN and infinities where the loop has them
         assert np.isnan(got).sum() == np.isnan(want).sum() and ((got == 0) == (want == 0)).all()
+
+
+def _max_pool_winner_ref(x, k, s, pads):
+    """Per window (NCHW) the flat index of the winner by loops, PyTorch's rule: the window's first in-bounds
+    tap to start with, then in scan order any tap greater than the best so far, or NaN, takes over."""
+    n, c, h, w = x.shape
+    oh = (h + pads[0] + pads[1] - k[0]) // s[0] + 1
+    ow = (w + pads[2] + pads[3] - k[1]) // s[1] + 1
+    out = np.zeros((n, c, oh, ow), np.int64)
+    for a in range(n):
+        for b in range(c):
+            for i in range(oh):
+                for j in range(ow):
+                    best, win = -np.inf, None
+                    for p in range(k[0]):
+                        for q in range(k[1]):
+                            hh, ww = i * s[0] + p - pads[0], j * s[1] + q - pads[2]
+                            if 0 <= hh < h and 0 <= ww < w:
+                                v = x[a, b, hh, ww]
+                                if win is None:
+                                    win = hh * w + ww
+                                if v > best or np.isnan(v):
+                                    best, win = v, hh * w + ww
+                    out[a, b, i, j] = win
+    return out
+
+
+@pytest.mark.parametrize("k,s,pads", [((2, 2), (2, 2), (0, 0, 0, 0)), ((3, 3), (2, 2), (1, 1, 1, 1)),
+                                      ((3, 2), (1, 2), (1, 1, 0, 1))])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_max_pool_nan_and_minus_infinity_windows_follow_pytorch(k, s, pads, dtype, max_pool_path):
+    x = R.normal(size=(2, 3, 7, 8)).astype(dtype)
+    x.flat[R.choice(x.size, 30, replace=False)] = np.nan
+    x.flat[R.choice(x.size, 30, replace=False)] = -np.inf
+    x[0, 0] = -np.inf                   # every window of a plane -inf: the first in-bounds tap wins
+    ref = _max_pool_winner_ref(x, k, s, pads)
+    for fmt in ("NCHW", "NHWC"):
+        xf = x if fmt == "NCHW" else np.ascontiguousarray(x.transpose(0, 2, 3, 1))
+        y, idx = K.max_pool2d(xf, k, s, pads, fmt)
+        if fmt == "NHWC":
+            y, idx = y.transpose(0, 3, 1, 2), idx.transpose(0, 3, 1, 2)
+        np.testing.assert_array_equal(idx, ref)
+        picked = np.take_along_axis(x.reshape(2, 3, -1), ref.reshape(2, 3, -1), -1).reshape(y.shape)
+        np.testing.assert_array_equal(y, picked)      # NaN where the winner is NaN (assert_array_equal: NaN == NaN)
+        assert y.dtype == dtype
+
+
+@pytest.mark.parametrize("max_pool_path", ["numba"], indirect=True)
+def test_compiled_max_pool_gradient_leaves_positive_zeros_at_the_other_taps_as_pytorch(max_pool_path):
+    # PyTorch adds each gradient into zeros: the taps that did not win get +0.0 whatever the gradient.  numba's
+    # kernel does too (the NumPy kernels multiply by the winner mask and give -0.0 there for a negative
+    # gradient: equal in value, not in sign); a winner of disjoint windows gets its gradient as it is.
+    x = R.normal(size=(2, 3, 6, 8)).astype(np.float32)
+    for fmt in ("NCHW", "NHWC"):
+        xf = x if fmt == "NCHW" else np.ascontiguousarray(x.transpose(0, 2, 3, 1))
+        y, idx = K.max_pool2d(xf, (2, 2), (2, 2), (0, 0, 0, 0), fmt)
+        gy = np.full(y.shape, -0.0, np.float32)
+        gy.flat[::2] = -1.0
+        dx = K.max_pool2d_grad(gy, idx, xf.shape, (2, 2), (2, 2), (0, 0, 0, 0), fmt)
+        ones = (gy == -1).sum()
+        assert (dx == -1).sum() == ones and (dx == 0).sum() == dx.size - ones
+        assert np.signbit(dx[dx == 0]).sum() == gy.size - ones       # the winners of -0.0, and no other zero

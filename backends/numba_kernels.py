@@ -1,0 +1,173 @@
+"""Max pooling and its gradient on the CPU, compiled with numba.
+
+NumPy can only pool tap by tap over strided views, one pass over the output per tap for the max and more for
+the winner's index (``backends/numpy_kernels.py``): on the seed CNN's pools that took 4-7 ms where one
+compiled pass takes about 1 (``bench/cpu_layers.py``), and the pools were a third of a training step.  The
+gradient is a scatter of each output gradient to its winner, which NumPy can only do as a compare and a
+multiply per tap.  So float32 and float64 max pooling runs here when numba is installed (a dependency of
+dualflow); float16, ``DUALFLOW_NUMBA=0`` and a missing numba keep the NumPy kernels, which are also the
+tests' reference.
+
+Semantics are PyTorch's, the NumPy kernels' too: a window starts at its first in-bounds tap, the first maximum
+in scan order wins, a NaN beats everything (the last NaN of a window wins); the gradient is each output
+gradient added, into zeros, at its winner.  Where windows are disjoint (stride >= kernel) the gradient is
+stored, not added: a winner gets ``g`` exactly, -0.0 included (PyTorch's ``0 + g`` gives +0.0 there), which
+``core.passes.poolgrad`` needs to mask before the scatter bit for bit; the other taps get +0.0, as in PyTorch
+(the NumPy kernels' ``g * 0`` gives -0.0 for a negative ``g``).
+
+Kernels are compiled at their first call with each dtype (about half a second for the first in a process,
+most of it numba's own start), not cached on disk: numba's cache files are pickles, and files dualflow
+reads never execute code.  They release the GIL, so ``split_work`` runs them on several threads over the
+batch.
+"""
+from __future__ import annotations
+
+import functools
+from types import SimpleNamespace
+from typing import Any
+
+import numpy
+
+from backends.switches import switched_off
+
+DTYPES = (numpy.dtype(numpy.float32), numpy.dtype(numpy.float64))
+
+
+@functools.lru_cache(maxsize=1)
+def _kernels() -> SimpleNamespace | None:
+    """The compiled kernels (numba imported at the first pool: its import takes a few hundred ms), or None
+    where numba is not installed."""
+    try:
+        import numba
+    except ImportError:
+        return None
+    jit = numba.njit(nogil=True, boundscheck=False, error_model="numpy")
+
+    @jit
+    def pool_planes_2x2(x, y, idx):
+        """(M, H, W) planes, 2x2 windows at stride 2 all in bounds: the four taps loaded, then compared in
+        scan order (straight-line code compiles to selects; a loop over the taps to branches, 4x slower)."""
+        w = x.shape[2]
+        for m in range(x.shape[0]):
+            for oy in range(y.shape[1]):
+                r0, r1 = x[m, 2 * oy], x[m, 2 * oy + 1]
+                base = 2 * oy * w
+                for ox in range(y.shape[2]):
+                    best, win = r0[2 * ox], 0
+                    v = r0[2 * ox + 1]
+                    t = (v > best) | (v != v)
+                    best, win = (v, 1) if t else (best, win)
+                    v = r1[2 * ox]
+                    t = (v > best) | (v != v)
+                    best, win = (v, w) if t else (best, win)
+                    v = r1[2 * ox + 1]
+                    t = (v > best) | (v != v)
+                    best, win = (v, w + 1) if t else (best, win)
+                    y[m, oy, ox] = best
+                    idx[m, oy, ox] = base + 2 * ox + win
+
+    @jit
+    def pool_planes(x, kh, kw, sh, sw, pt, pl, y, idx):
+        """(M, H, W) planes, any window: each window clipped to the image."""
+        h, w = x.shape[1], x.shape[2]
+        for m in range(x.shape[0]):
+            for oy in range(y.shape[1]):
+                y0 = oy * sh - pt
+                ylo, yhi = max(y0, 0), min(y0 + kh, h)
+                for ox in range(y.shape[2]):
+                    x0 = ox * sw - pl
+                    xlo, xhi = max(x0, 0), min(x0 + kw, w)
+                    best, win = -numpy.inf, ylo * w + xlo
+                    for iy in range(ylo, yhi):
+                        for ix in range(xlo, xhi):
+                            v = x[m, iy, ix]
+                            if v > best or v != v:
+                                best, win = v, iy * w + ix
+                    y[m, oy, ox] = best
+                    idx[m, oy, ox] = win
+
+    @jit
+    def pool_nhwc(x, kh, kw, sh, sw, pt, pl, y, idx):
+        """(N, H, W, C), any window: the running max and winner over each window's taps, channels innermost
+        (a contiguous loop that compiles to vector selects)."""
+        h, w, c = x.shape[1], x.shape[2], x.shape[3]
+        for n in range(x.shape[0]):
+            for oy in range(y.shape[1]):
+                y0 = oy * sh - pt
+                ylo, yhi = max(y0, 0), min(y0 + kh, h)
+                for ox in range(y.shape[2]):
+                    x0 = ox * sw - pl
+                    xlo, xhi = max(x0, 0), min(x0 + kw, w)
+                    yo, io = y[n, oy, ox], idx[n, oy, ox]
+                    for k in range(c):
+                        yo[k] = -numpy.inf
+                        io[k] = ylo * w + xlo
+                    for iy in range(ylo, yhi):
+                        for ix in range(xlo, xhi):
+                            xi, tap = x[n, iy, ix], iy * w + ix
+                            for k in range(c):
+                                v, best = xi[k], yo[k]
+                                t = (v > best) | (v != v)
+                                yo[k] = v if t else best
+                                io[k] = tap if t else io[k]
+
+    @jit
+    def scatter_planes(gy, idx, disjoint, dx):
+        """(M, OH*OW) gradients into (M, H*W) planes at their winners."""
+        dx[...] = 0
+        for m in range(gy.shape[0]):
+            for o in range(gy.shape[1]):
+                if disjoint:
+                    dx[m, idx[m, o]] = gy[m, o]
+                else:
+                    dx[m, idx[m, o]] += gy[m, o]
+
+    @jit
+    def scatter_nhwc(gy, idx, disjoint, dx):
+        """(N, OH*OW, C) gradients into (N, H*W, C) at their winners."""
+        dx[...] = 0
+        for n in range(gy.shape[0]):
+            for o in range(gy.shape[1]):
+                for k in range(gy.shape[2]):
+                    if disjoint:
+                        dx[n, idx[n, o, k], k] = gy[n, o, k]
+                    else:
+                        dx[n, idx[n, o, k], k] += gy[n, o, k]
+
+    return SimpleNamespace(pool_planes_2x2=pool_planes_2x2, pool_planes=pool_planes, pool_nhwc=pool_nhwc,
+                           scatter_planes=scatter_planes, scatter_nhwc=scatter_nhwc)
+
+
+def usable(dtype: Any) -> bool:
+    """Whether max pooling of ``dtype`` runs here (float32 or float64, numba installed, not switched off with
+    ``DUALFLOW_NUMBA=0``)."""
+    return numpy.dtype(dtype) in DTYPES and not switched_off("DUALFLOW_NUMBA") and _kernels() is not None
+
+
+def max_pool(x: numpy.ndarray, kernel: tuple, stride: tuple, pads: tuple, fmt: str, y: numpy.ndarray,
+             idx: numpy.ndarray) -> None:
+    """Max pooling of contiguous ``x`` into ``y`` and the winners' flat in-plane indices into ``idx``."""
+    k = _kernels()
+    (kh, kw), (sh, sw), (pt, pl) = kernel, stride, (pads[0], pads[2])
+    if fmt == "NHWC":
+        k.pool_nhwc(x, kh, kw, sh, sw, pt, pl, y, idx)
+        return
+    planes = x.reshape((-1,) + x.shape[2:])
+    out = y.reshape((-1,) + y.shape[2:]), idx.reshape((-1,) + idx.shape[2:])
+    if kernel == stride == (2, 2) and (pt, pl) == (0, 0) and 2 * y.shape[2] <= x.shape[2] \
+            and 2 * y.shape[3] <= x.shape[3]:
+        k.pool_planes_2x2(planes, *out)
+    else:
+        k.pool_planes(planes, kh, kw, sh, sw, pt, pl, *out)
+
+
+def max_pool_grad(gy: numpy.ndarray, idx: numpy.ndarray, disjoint: bool, fmt: str, dx: numpy.ndarray) -> None:
+    """Each of contiguous ``gy`` added at its window's winner ``idx`` into ``dx``, zeroed first; stored, not
+    added, where the windows are ``disjoint``."""
+    k = _kernels()
+    if fmt == "NHWC":
+        n, c = dx.shape[0], dx.shape[3]
+        k.scatter_nhwc(gy.reshape(n, -1, c), idx.reshape(n, -1, c), disjoint, dx.reshape(n, -1, c))
+    else:
+        m = dx.shape[0] * dx.shape[1]
+        k.scatter_planes(gy.reshape(m, -1), idx.reshape(m, -1), disjoint, dx.reshape(m, -1))
