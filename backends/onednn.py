@@ -279,14 +279,16 @@ def _primitive(lib: Any, t: _Thread, kind: str, x: numpy.ndarray, w: numpy.ndarr
     The convolution runs in the layouts oneDNN chooses (blocked channels), with reorders of the operands in
     and of the result out, as PyTorch's CPU convolutions do: on plain layouts its kernels are slower (the seed
     CNN's 32->64 layer at batch 128, forward and both gradients: 25.5 ms plain NCHW and 22.1 plain NHWC,
-    19.1 and 19.4 with the reorders; at batch 1 NHWC 298 against 179 us)."""
+    19.1 and 19.4 with the reorders; at batch 1 NHWC 298 against 179 us).  Except where an NCHW image has
+    few channels per group (``_plain``): there the reorder of the wide side costs more than the kernel."""
     user = [(_image(x, fmt)), _weights(w, fmt, groups), _image(y, fmt)]
     user_mds = [_desc(lib, *d) for d in user]
     geometry = (_Dims(*stride), _Dims(*(d - 1 for d in dilation)), _Dims(pads[0], pads[2]), _Dims(pads[1], pads[3]))
     chosen_mds = [_any_desc(lib, d[0]) for d in user]
-    pd = _conv_desc(lib, t, kind, *chosen_mds, geometry)
-    if pd is None:          # none in the layouts it would choose: one on the arrays as they are
-        pd = _conv_desc(lib, t, kind, *user_mds, geometry)
+    first, then = (user_mds, chosen_mds) if _plain(kind, fmt, x.shape[1] // groups) else (chosen_mds, user_mds)
+    pd = _conv_desc(lib, t, kind, *first, geometry)
+    if pd is None:          # none in the preferred layouts: one in the others
+        pd = _conv_desc(lib, t, kind, *then, geometry)
     for md in chosen_mds:
         lib.dnnl_memory_desc_destroy(md)
     if pd is None:
@@ -315,6 +317,19 @@ def _primitive(lib: Any, t: _Thread, kind: str, x: numpy.ndarray, w: numpy.ndarr
         lib.dnnl_memory_desc_destroy(md)        # the memory objects keep their own copies
     args = (_Arg * 3)(*[_Arg(n, m) for n, m in zip(_ARGS[kind], conv_mems)])
     return _Entry(mems, before + [(prim, 3, args)] + after, owned + mems)
+
+
+def _plain(kind: str, fmt: str, in_channels: int) -> bool:
+    """Whether this pass runs on the arrays' own layouts: an NCHW image with one input channel per group
+    forward (a first layer: its output is 32 times its input, and oneDNN's blocked output took 1.2 ms plus
+    2.1 ms to reorder on the seed CNN at batch 128, against 0.9 ms written as NCHW), and with up to 4 its
+    input gradient (1.1 against 7.3 ms there, 4.5 against 10.8 ms for 3->32 channels on 32x32 images).  A
+    fixed rule, not a timing: which kernel runs decides the rounding, and a run must not depend on the
+    machine's load.  The weight gradient and NHWC images keep the blocked layouts (faster in every case
+    measured)."""
+    if fmt != "NCHW":
+        return False
+    return in_channels == 1 if kind == "forward" else kind == "backward_data" and in_channels <= 4
 
 
 _ALLOCATE = ctypes.c_void_p(-1).value       # DNNL_MEMORY_ALLOCATE: the library allocates the buffer

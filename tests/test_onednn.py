@@ -182,3 +182,20 @@ def test_threads_convolve_at_once_with_their_own_primitives():
     run_in_threads(work, [(0,), (1,)])
     for k in range(2):
         assert len(got[k]) == 30 and all(g.tobytes() == alone[k].tobytes() for g in got[k])
+
+
+def test_few_input_channels_in_nchw_run_on_the_arrays_own_layouts():
+    # Which layouts a pass runs in: reorders are steps of its cached entry besides the convolution itself.
+    def steps(kind, x, w, y, fmt, groups=1):
+        assert onednn.convolution(kind, x, w, y, (1, 1), (1, 1, 1, 1), (1, 1), groups, fmt, 1.0)
+        key = (kind, x.shape, w.shape, y.shape, (1, 1), (1, 1, 1, 1), (1, 1), groups, fmt)
+        return len(onednn._thread(onednn._library()[0]).primitives[key].steps)
+
+    for c, o in ((1, 16), (3, 16), (16, 32)):
+        x, w = _operands((2, c, 12, 12), o, (3, 3), 1, "NCHW")
+        y = np.empty((2, o, 12, 12), np.float32)
+        assert (steps("forward", x, w, y, "NCHW") == 1) == (c == 1)
+        assert (steps("backward_data", x, w, y, "NCHW") == 1) == (c <= 4)
+        assert steps("backward_weights", x, w, y, "NCHW") > 1
+        xh, wh = np.ascontiguousarray(x.transpose(0, 2, 3, 1)), np.ascontiguousarray(w.transpose(2, 3, 1, 0))
+        assert steps("forward", xh, wh, np.empty((2, 12, 12, o), np.float32), "NHWC") > 1
