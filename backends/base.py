@@ -110,6 +110,17 @@ class ArrayBackend:
         """``a @ b`` (into ``out`` when given)."""
         return self.xp.matmul(a, b, out=out)
 
+    def relu(self, x: Any, out: Any = None) -> Any:
+        """``maximum(x, 0)``: NaN kept, -0.0 to +0.0 (into ``out`` when given; it may be ``x``)."""
+        return self.xp.maximum(x, 0, out=out)
+
+    def bias_relu(self, x: Any, b: Any, axis: int, out: Any = None) -> Any:
+        """``relu(x + b)`` with ``b`` along ``axis``, rounded as the add and the ReLU apart (into ``out``)."""
+        shape = [1] * x.ndim
+        shape[axis] = -1
+        y = self.xp.add(x, b.reshape(shape), out=out)
+        return self.xp.maximum(y, 0, out=y)
+
     def relu_grad(self, g: Any, y: Any) -> Any:
         """``g`` where the ReLU output ``y`` is positive, else 0."""
         return g * (y > 0)

@@ -6,7 +6,7 @@ from typing import Any, Sequence
 
 import numpy
 
-from backends import numpy_kernels
+from backends import numba_kernels, numpy_kernels
 from backends.base import ArrayBackend
 
 
@@ -34,6 +34,21 @@ class NumpyBackend(ArrayBackend):
             out = numpy.multiply(a, b, out=out)
             return numpy.add(out, out.dtype.type(0), out=out)
         return numpy.matmul(a, b, out=out)
+
+    def relu(self, x: Any, out: Any = None) -> Any:
+        """numba's one-pass ReLU where it applies (``backends/numba_kernels.py``), else NumPy's maximum."""
+        if numba_kernels.applies(x, out):
+            out = self.empty_like(x, x.dtype) if out is None else out
+            numba_kernels.relu(x, out)
+            return out
+        return super().relu(x, out)
+
+    def bias_relu(self, x: Any, b: Any, axis: int, out: Any = None) -> Any:
+        if numba_kernels.applies(x, out) and b.dtype == x.dtype and b.ndim == 1 and b.shape[0] == x.shape[axis]:
+            out = self.empty_like(x, x.dtype) if out is None else out
+            numba_kernels.bias_relu(x, b, axis, out)
+            return out
+        return super().bias_relu(x, b, axis, out)
 
     # Batch norm's channels are independent: large ones split over the kernels' threads by channel.
     @staticmethod
@@ -65,3 +80,4 @@ class NumpyBackend(ArrayBackend):
             kernel(self, *[a[s] for a in arrays], axes, eps, tuple(r[s] for r in res))
         numpy_kernels.split_work(x.shape[c], x.size, part)
         return tuple(res)
+

@@ -68,7 +68,7 @@ def _ufunc(name: str) -> Writer:
 # buffer (``core.passes.fuse``) and an operand of the output's shape may be that buffer.
 ELEMENTWISE: dict[type, Writer] = {
     **{t: _ufunc(name) for t, name in _UFUNCS.items()}, ew.Div: _div,
-    ew.Relu: lambda be, op, x, *, out: be.xp.maximum(x, 0, out=out),
+    ew.Relu: lambda be, op, x, *, out: be.relu(x, out=out),
     ew.Scalar: _kernel, nn.BiasAdd: lambda be, op, x, b, *, out: be.xp.add(x, _bias(op, x, b), out=out),
 }
 
@@ -93,6 +93,13 @@ _OTHERS: dict[type, Writer] = {
 
 # Operand positions that may share the output's buffer (the writer reads them before it writes there).
 _INPLACE: dict[type, tuple[int, ...]] = {ew.ReluGrad: (1,), nn.BiasAdd: (0,)}
+
+
+# Pairs of chain members one backend kernel runs in one pass (the same roundings as the two apart):
+# writer(be, first op, first op's operands..., out=buffer).
+PAIRS: dict[tuple[type, type], Writer] = {
+    (nn.BiasAdd, ew.Relu): lambda be, op, x, b, *, out: be.bias_relu(x, b, op.axis % x.ndim, out=out),
+}
 
 
 def elementwise(op: Any) -> Writer | None:

@@ -463,3 +463,52 @@ def test_compiled_max_pool_gradient_leaves_positive_zeros_at_the_other_taps_as_p
         ones = (gy == -1).sum()
         assert (dx == -1).sum() == ones and (dx == 0).sum() == dx.size - ones
         assert np.signbit(dx[dx == 0]).sum() == gy.size - ones       # the winners of -0.0, and no other zero
+
+
+def _specials(shape, dtype):
+    """Ordinary values among the ones a ReLU must treat exactly: NaN, infinities, signed zeros, tiny ones."""
+    a = R.normal(size=shape).astype(dtype)
+    picks = R.random(shape)
+    a[picks < 0.1] = 0.0
+    a[(picks >= 0.1) & (picks < 0.2)] = -0.0
+    a[(picks >= 0.2) & (picks < 0.23)] = np.nan
+    a[(picks >= 0.23) & (picks < 0.26)] = np.inf
+    a[(picks >= 0.26) & (picks < 0.29)] = -np.inf
+    a[(picks >= 0.29) & (picks < 0.32)] = np.finfo(dtype).tiny / 4        # subnormal
+    return a
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_compiled_relu_and_bias_relu_give_numpys_bits(monkeypatch, dtype):
+    pytest.importorskip("numba", reason="numba is not installed: its kernels cannot run")
+    monkeypatch.setenv("DUALFLOW_NUMBA", "1")
+    ran = []
+    for name in ("relu", "bias_relu"):
+        kernel = getattr(numba_kernels, name)
+        monkeypatch.setattr(numba_kernels, name, lambda *a, kernel=kernel: (ran.append(kernel), kernel(*a))[1])
+    be = NumpyBackend("cpu")
+    bits = np.uint32 if dtype == np.float32 else np.uint64
+    x = _specials((3, 4, 5, 6), dtype)
+    want = np.maximum(x, 0)
+    np.testing.assert_array_equal(be.relu(x).view(bits), want.view(bits))
+    y = x.copy()
+    assert be.relu(y, out=y) is y           # in place (a kernel of its own: two aliasing operands are slow)
+    np.testing.assert_array_equal(y.view(bits), want.view(bits))
+    for axis in (1, 3):                     # NCHW's channels, and the last axis (NHWC, a dense layer)
+        b = _specials((x.shape[axis],), dtype)
+        shape = [1] * 4
+        shape[axis] = -1
+        with np.errstate(invalid="ignore"):     # inf + -inf, as NumPy's add gives it
+            want = np.maximum(x + b.reshape(shape), 0)
+            y = x.copy()
+            assert be.bias_relu(y, b, axis, out=y) is y          # in place, as a fused epilogue runs it
+            fresh = be.bias_relu(x, b, axis)
+        np.testing.assert_array_equal(y.view(bits), want.view(bits))
+        np.testing.assert_array_equal(fresh.view(bits), want.view(bits))
+    assert len(ran) == 6
+    # A view overlapping its result keeps NumPy's path (neither kernel may read what it already wrote).
+    y = x.copy()
+    flat = y.reshape(-1)
+    be.relu(flat[1:], out=flat[:-1])
+    np.testing.assert_array_equal(flat[:-1].view(bits), np.maximum(x.reshape(-1)[1:], 0).view(bits))
+    assert len(ran) == 6

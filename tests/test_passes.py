@@ -420,3 +420,23 @@ def test_static_seed_cnn_masks_its_relu_gradients_at_the_pooled_size():
     names = _names(step)
     pairs = [(names[i], names[i + 1]) for i in range(len(names) - 1)]
     assert pairs.count(("ReluGrad", "MaxPoolGrad")) == 2 and ("MaxPoolGrad", "ReluGrad") not in pairs
+
+
+def test_conv_bias_relu_epilogue_runs_the_paired_kernel_with_the_unfused_bits():
+    x, w, b = source(Input((None, 3, 6, 7), np.float32)), source(Input((4, 3, 3, 3), np.float32)), \
+        source(Input((4,), np.float32))
+    y = core.relu(core.bias_add(core.conv2d(x, w, 1, 1), b, 1))
+    p = Program.build([y], {key(x), key(w), key(b)})
+    out = fuse.fuse_epilogues(p)
+    assert _names(out) == ["Fused(Conv2D+BiasAdd+Relu)"] and out.steps[0].op._paired == {1}
+    rng = np.random.default_rng(4)
+    xs = rng.normal(size=(2, 3, 6, 7)).astype(np.float32)
+    xs[0, 0, :2] = np.nan
+    bs = np.array([0.0, -0.0, np.inf, -np.inf], np.float32)      # zeros that stay -0.0 before the ReLU
+    feed = {key(x): xs, key(w): rng.normal(size=(4, 3, 3, 3)).astype(np.float32), key(b): bs}
+    with np.errstate(invalid="ignore"):
+        want = Executor(_be()).run(p, feed)
+        gots = [Executor(_be()).run(out, feed)] + [PlannedExecutor(_be()).run(out, feed) for _ in range(2)]
+    assert np.isnan(want[0]).any() and (want[0] == 0).any()
+    for got in gots:
+        assert (np.asarray(got[0]).view(np.uint32) == np.asarray(want[0]).view(np.uint32)).all()

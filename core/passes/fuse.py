@@ -51,6 +51,14 @@ class Fused(Op):
                                       if j >= 0 and not (type(op) is nn.BiasAdd and p == 1)}))
         # Each op's writer (None for an epilogue's head, which runs its forward or its own writer).
         self._writes = [lowering.elementwise(op) or lowering.HEADS.get(type(op)) for op in self.ops]
+        # Where an op and the next one, reading only the running result, have one kernel together
+        # (``lowering.PAIRS``: a bias add and its ReLU), the pair's writer replaces the first one's.
+        self._paired = set()
+        for i in range(len(self.ops) - 1):
+            pair = lowering.PAIRS.get((type(self.ops[i]), type(self.ops[i + 1])))
+            if pair is not None and self.wiring[i + 1] == (-1,) and i - 1 not in self._paired:
+                self._writes[i] = pair
+                self._paired.add(i)
 
     def attrs(self) -> dict:
         return {"ops": [op.name for op in self.ops], "wiring": list(self.wiring)}
@@ -98,6 +106,8 @@ class Fused(Op):
         i = start
         try:
             for i in range(start, len(self.ops)):
+                if i - 1 in self._paired:      # done with the op before it
+                    continue
                 args = [out if j < 0 else arrays[j] for j in self.wiring[i]]
                 self._writes[i](be, self.ops[i], *args, out=out)
         except OpError as exc:
