@@ -11,7 +11,8 @@ up timing the CPU's denormal slow path).  Data: ``--data-dir``, else ``$DUALFLOW
 
 Each thread count runs in a fresh process (OpenBLAS and OpenMP read their thread counts at import), with
 ``OMP_NUM_THREADS``/``OPENBLAS_NUM_THREADS``/``MKL_NUM_THREADS`` set and PyTorch and TensorFlow told the same.
-Columns are interleaved round by round, so machine noise hits them alike; the table gives the median step
+Columns are interleaved round by round (a block of steps each, the first of a block, on caches the previous
+framework filled, not timed), so machine noise hits them alike; the table gives the median step
 time in ms, its ratio to TF1, for the static columns the Program's steps and allocations per step
 (``backend.allocations``: results the memory plan could not place), the plan's arena next to the bytes the
 same Program's values take run op by op, and for static and eager the peak NumPy memory a step takes above
@@ -32,6 +33,7 @@ import tracemalloc
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 COLUMNS = ("static-unoptimized", "static", "eager", "tf1", "pytorch")
+BLOCK = 8       # timed steps a column runs in a row
 PEER_MODULES = {"tf1": "tensorflow", "pytorch": "torch"}
 
 
@@ -120,12 +122,18 @@ def worker(args: argparse.Namespace) -> dict:
             for c in columns:
                 models_[c].loss_value(models_[c].step(x, y))
         steps = max(args.min_steps, int(args.budget_s / max(1, len(columns)) / (0.0005 * batch + 0.002)))
-        for _ in range(steps):
-            x, y = next_batch()
+        # Rounds of BLOCK steps per column on the same batches: noise still hits the columns alike, and a
+        # framework runs with its own data in cache, as it would alone.  The first step of each block runs
+        # on caches another framework just filled (at batch 128 that cost dualflow's static step 7 ms of
+        # 28, TF1's 3 of 24) and is left out.
+        for _ in range(max(1, steps // BLOCK)):
+            batches = [next_batch() for _ in range(BLOCK + 1)]
             for c in columns:
-                t = time.perf_counter()
-                models_[c].loss_value(models_[c].step(x, y))    # the loss on the host: the step is done
-                times[c].append(time.perf_counter() - t)
+                for j, (x, y) in enumerate(batches):
+                    t = time.perf_counter()
+                    models_[c].loss_value(models_[c].step(x, y))    # the loss on the host: the step is done
+                    if j:
+                        times[c].append(time.perf_counter() - t)
         x, y = next_batch()
         stats = {c: _stats(models_[c], x, y) for c in ("static-unoptimized", "static", "eager")}
         result["batches"][batch] = {"median_ms": {c: float(numpy.median(times[c]) * 1e3) for c in columns},
