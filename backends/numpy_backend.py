@@ -6,7 +6,7 @@ from typing import Any, Sequence
 
 import numpy
 
-from backends import numba_kernels, numpy_kernels
+from backends import numba_kernels, numpy_kernels, threads
 from backends.base import ArrayBackend
 
 
@@ -33,7 +33,12 @@ class NumpyBackend(ArrayBackend):
                 and b.dtype == a.dtype:
             out = numpy.multiply(a, b, out=out)
             return numpy.add(out, out.dtype.type(0), out=out)
-        return numpy.matmul(a, b, out=out)
+        # BLAS threads only for a product large enough (``backends.threads``): OpenBLAS's worker, once woken
+        # by a small one (a dense layer's 8 MFLOP at batch 128), spins for a long while after it, and took
+        # the second core from every other kernel of the seed CNN's step (2 threads were no faster than 1).
+        m, n = (a.shape[-2] if a.ndim > 1 else 1), (b.shape[-1] if b.ndim > 1 else 1)
+        with threads.gemm_threads(2.0 * max(a.size * n, b.size * m)):
+            return numpy.matmul(a, b, out=out)
 
     def relu(self, x: Any, out: Any = None) -> Any:
         """numba's one-pass ReLU where it applies (``backends/numba_kernels.py``), else NumPy's maximum."""
