@@ -512,3 +512,18 @@ def test_compiled_relu_and_bias_relu_give_numpys_bits(monkeypatch, dtype):
     be.relu(flat[1:], out=flat[:-1])
     np.testing.assert_array_equal(flat[:-1].view(bits), np.maximum(x.reshape(-1)[1:], 0).view(bits))
     assert len(ran) == 6
+
+
+def test_the_backends_matmul_asks_for_blas_threads_by_its_flops(monkeypatch):
+    # A small product on one BLAS thread: OpenBLAS's worker, woken by it, spins long after and takes a core
+    # from every other kernel.  The count comes from the product's multiply-adds, batched either side.
+    asked = []
+    real = threads.gemm_threads
+    monkeypatch.setattr(threads, "gemm_threads", lambda flops: asked.append(flops) or real(flops))
+    be = NumpyBackend("cpu")
+    for a, b in (((3, 4, 5), (5, 6)), ((4, 5), (3, 5, 6)), ((2, 4, 5), (2, 5, 6)), ((5,), (5, 6)), ((4, 5), (5,))):
+        x, y = R.normal(size=a), R.normal(size=b)
+        np.testing.assert_allclose(be.matmul(x, y), np.matmul(x, y), rtol=1e-12)
+        batch = max(int(np.prod(a[:-2])), int(np.prod(b[:-2])))
+        m, k, n = (a[-2] if len(a) > 1 else 1), a[-1], (b[-1] if len(b) > 1 else 1)
+        assert asked.pop() == 2 * batch * m * k * n

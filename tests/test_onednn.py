@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from backends import numpy_kernels as K
-from backends import onednn
+from backends import onednn, threads
 from tests.helpers import run_in_threads
 from tests.op_table import conv_ref
 
@@ -199,3 +199,30 @@ def test_few_input_channels_in_nchw_run_on_the_arrays_own_layouts():
         assert steps("backward_weights", x, w, y, "NCHW") > 1
         xh, wh = np.ascontiguousarray(x.transpose(0, 2, 3, 1)), np.ascontiguousarray(w.transpose(2, 3, 1, 0))
         assert steps("forward", xh, wh, np.empty((2, 12, 12, o), np.float32), "NHWC") > 1
+
+
+@pytest.mark.parametrize("fmt", ["NCHW", "NHWC"])
+def test_threads_split_the_batch_one_call_each_and_add_the_weight_gradients(monkeypatch, fmt):
+    x, w = _operands((5, 4, 9, 8), 6, (3, 3), 1, fmt)
+    p = ((1, 1), (1, 1, 1, 1), (1, 1))
+    y = K.conv2d(x, w, *p, 1, fmt)
+    gy = R.normal(size=y.shape).astype(np.float32)
+    passes = [lambda: K.conv2d(x, w, *p, 1, fmt), lambda: K.conv2d_grad_input(gy, w, x.shape, *p, 1, fmt),
+              lambda: K.conv2d_grad_weight(x, gy, w.shape, *p, 1, fmt)]
+    before = threads.get_num_threads()
+    try:
+        threads.set_num_threads(1)
+        alone = [f() for f in passes]
+        threads.set_num_threads(2)
+        monkeypatch.setattr(K, "PARALLEL_MIN_FLOPS", 0)
+        calls = []
+        real = onednn.convolution
+        monkeypatch.setattr(onednn, "convolution",
+                            lambda kind, x, *a: calls.append(x.shape[0]) or real(kind, x, *a))
+        for f, want in zip(passes, alone):
+            calls.clear()
+            got = f()
+            assert sorted(calls) == [2, 3]          # the batch of 5 in two parts, one call each
+            _close(got, want)                       # the weight gradient's two parts added
+    finally:
+        threads.set_num_threads(before)
