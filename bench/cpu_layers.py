@@ -2,8 +2,8 @@
 
     PYTHONPATH=. python bench/cpu_layers.py [--threads 1 2] [--reps 15] [--out table.md]
 
-Each case alternates a dualflow call, the same call with the NumPy kernels instead of oneDNN
-(``DUALFLOW_ONEDNN=0``) and the PyTorch call ``--reps`` times and reports each one's median, so all see the
+Each case alternates a dualflow call, the same call with the NumPy kernels instead of oneDNN and numba
+(``DUALFLOW_ONEDNN=0 DUALFLOW_NUMBA=0``) and the PyTorch call ``--reps`` times and reports each one's median, so all see the
 same machine state (other processes, frequency).  GFLOP/s is set against an sgemm (512^3) timed
 in the same run at the same thread count: the ceiling a GEMM-based kernel can reach with this BLAS.
 
@@ -48,18 +48,23 @@ def _medians(calls: list[Callable], reps: int) -> list[float]:
     return [statistics.median(ts) for ts in times]
 
 
+_SWITCHES = ("DUALFLOW_ONEDNN", "DUALFLOW_NUMBA")
+
+
 def _numpy_kernels(fn: Callable) -> Callable:
-    """``fn`` with the NumPy kernels instead of oneDNN (``DUALFLOW_ONEDNN=0`` for the call)."""
+    """``fn`` with the NumPy kernels instead of oneDNN and numba (``DUALFLOW_ONEDNN=0 DUALFLOW_NUMBA=0`` for
+    the call)."""
     def call() -> None:
-        old = os.environ.get("DUALFLOW_ONEDNN")
-        os.environ["DUALFLOW_ONEDNN"] = "0"
+        old = {k: os.environ.get(k) for k in _SWITCHES}
+        os.environ.update(dict.fromkeys(_SWITCHES, "0"))
         try:
             fn()
         finally:
-            if old is None:
-                del os.environ["DUALFLOW_ONEDNN"]
-            else:
-                os.environ["DUALFLOW_ONEDNN"] = old
+            for k, v in old.items():
+                if v is None:
+                    del os.environ[k]
+                else:
+                    os.environ[k] = v
     return call
 
 
@@ -142,7 +147,7 @@ def run(thread_counts: list[int], reps: int) -> str:
              f"BLAS: {blas})",
              "", f"median ms over interleaved calls; dualflow: float32 convolutions through oneDNN "
              f"({'installed' if onednn.usable() else 'NOT installed: the NumPy kernels'}), NumPy: the same call "
-             "with DUALFLOW_ONEDNN=0; ratio = dualflow / PyTorch; GFLOP/s of dualflow (sgemm: 512^3 in the same "
+             "with DUALFLOW_ONEDNN=0 DUALFLOW_NUMBA=0; ratio = dualflow / PyTorch; GFLOP/s of dualflow (sgemm: 512^3 in the same "
              "run)", "",
              "| threads | case | part | dualflow ms | NumPy ms | PyTorch ms | ratio | NumPy ratio | GFLOP/s | "
              "sgemm GFLOP/s |",
