@@ -27,6 +27,8 @@ batch.
 from __future__ import annotations
 
 import functools
+import signal
+import threading
 from types import SimpleNamespace
 from typing import Any
 
@@ -43,8 +45,10 @@ def _kernels() -> SimpleNamespace | None:
     where numba is not installed."""
     try:
         import numba
+        from numba.core import event
     except ImportError:
         return None
+    event.register("numba:compile", type("Listener", (_InterruptsAfterCompiles, event.Listener), {})())
     jit = numba.njit(nogil=True, boundscheck=False, error_model="numpy")
 
     @jit
@@ -185,6 +189,40 @@ def _kernels() -> SimpleNamespace | None:
     return SimpleNamespace(pool_planes_2x2=pool_planes_2x2, pool_planes=pool_planes, pool_nhwc=pool_nhwc,
                            scatter_planes=scatter_planes, scatter_nhwc=scatter_nhwc, relu=relu,
                            relu_inplace=relu_inplace, bias_relu=bias_relu, bias_relu_inplace=bias_relu_inplace)
+
+
+class _InterruptsAfterCompiles:
+    """A numba compile listener that holds Ctrl-C back until the compile ends, then raises it.  A
+    KeyboardInterrupt that lands in llvmlite's callback during code generation is swallowed there ("Exception
+    ignored on calling ctypes callback function") and the program runs on: `dualflow compare` interrupted in
+    its first second of training kept training.  Only on the main thread (where Python handles signals), only
+    while Python's own handler is installed (a program's own SIGINT handler is left alone)."""
+
+    def __init__(self) -> None:
+        self.depth, self.pending = 0, False
+
+    # numba's Listener interface (its class is mixed in when numba is imported): a compile's start and end.
+    def on_start(self, event: Any) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return
+        if self.depth:          # a compile inside a compile
+            self.depth += 1
+        elif signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            signal.signal(signal.SIGINT, self._hold)
+            self.depth = 1
+
+    def on_end(self, event: Any) -> None:
+        if threading.current_thread() is not threading.main_thread() or not self.depth:
+            return
+        self.depth -= 1
+        if self.depth == 0:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            if self.pending:
+                self.pending = False
+                raise KeyboardInterrupt
+
+    def _hold(self, signum: int, frame: Any) -> None:
+        self.pending = True
 
 
 def usable(dtype: Any) -> bool:

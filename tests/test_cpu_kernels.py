@@ -527,3 +527,27 @@ def test_the_backends_matmul_asks_for_blas_threads_by_its_flops(monkeypatch):
         batch = max(int(np.prod(a[:-2])), int(np.prod(b[:-2])))
         m, k, n = (a[-2] if len(a) > 1 else 1), a[-1], (b[-1] if len(b) > 1 else 1)
         assert asked.pop() == 2 * batch * m * k * n
+
+
+def test_ctrl_c_during_a_numba_compile_is_raised_when_the_compile_ends(monkeypatch):
+    # llvmlite swallows a KeyboardInterrupt raised inside its code-generation callback; the listener holds
+    # SIGINT back for the compile and raises it after (nested compiles: after the outermost).
+    import signal
+    pytest.importorskip("numba", reason="numba is not installed: its kernels cannot run")
+    listener = numba_kernels._InterruptsAfterCompiles()
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    listener.on_start(None)
+    listener.on_start(None)
+    signal.raise_signal(signal.SIGINT)          # held: no KeyboardInterrupt here
+    listener.on_end(None)
+    assert signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+    with pytest.raises(KeyboardInterrupt):
+        listener.on_end(None)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    listener.on_start(None)                     # a compile without Ctrl-C raises nothing
+    listener.on_end(None)
+    # A program's own handler is left alone.
+    mine = lambda signum, frame: None
+    monkeypatch.setattr(signal, "getsignal", lambda s: mine)
+    listener.on_start(None)
+    assert listener.depth == 0
