@@ -1,6 +1,6 @@
 """dualflow's off switches: environment variables that default to on (``DUALFLOW_OPTIMIZE``,
-``DUALFLOW_FLAT_UPDATES``, ``DUALFLOW_ONEDNN``), read where they act (in the lowest layer, so that the
-backends, core and both frontends share it)."""
+``DUALFLOW_FLAT_UPDATES``, ``DUALFLOW_ONEDNN``, ``DUALFLOW_NUMBA``), read where they act (in the lowest layer,
+so that the backends, core and both frontends share it)."""
 from __future__ import annotations
 
 import os
