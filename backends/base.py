@@ -121,8 +121,11 @@ class ArrayBackend:
         y = self.xp.add(x, b.reshape(shape), out=out)
         return self.xp.maximum(y, 0, out=y)
 
-    def relu_grad(self, g: Any, y: Any) -> Any:
-        """``g`` where the ReLU output ``y`` is positive, else 0."""
+    def relu_grad(self, g: Any, y: Any, select: bool = False) -> Any:
+        """The ReLU's gradient from its output ``y``: ``g * (y > 0)`` (TensorFlow), or with ``select`` 0 where
+        ``y <= 0``, else ``g`` (PyTorch's threshold_backward: a NaN ``g`` at an off unit gives 0)."""
+        if select:
+            return self.xp.where(y <= 0, g.dtype.type(0), g)
         return g * (y > 0)
 
     def softmax_cross_entropy(self, z: Any, t: Any, keep: Any, reduction: str, sparse: bool = False,

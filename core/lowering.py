@@ -34,6 +34,12 @@ def _div(be: Any, op: Any, x: Any, y: Any, *, out: Any) -> None:
 
 
 def _relu_grad(be: Any, op: Any, g: Any, y: Any, *, out: Any) -> None:
+    if op.select:       # PyTorch's rule: the mask first (``out`` may be ``y``'s buffer), then g, zeroed there
+        off = be.scratch(("relu-grad-off",), y.shape, bool)
+        be.xp.less_equal(y, 0, out=off)
+        be.xp.copyto(out, g)
+        be.xp.copyto(out, 0, where=off)
+        return
     # g * (y > 0) with the mask in ``out`` itself (bool -> float is exact): no mask array of its own.
     be.xp.greater(y, 0, out=out)
     be.xp.multiply(g, out, out=out)

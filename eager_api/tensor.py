@@ -665,7 +665,7 @@ class Tensor(Value):
         return -self
 
     def relu(self):
-        return _T(core.relu(self))
+        return _T(core.relu(self, select_grad=True))      # PyTorch's gradient rule
 
     def sigmoid(self):
         return _T(core.sigmoid(self))
@@ -686,11 +686,13 @@ class Tensor(Value):
         return _T(core.log_softmax(self, dim))
 
     def clamp(self, min: Any = None, max: Any = None) -> "Tensor":
+        # PyTorch's clamp passes the whole gradient where min <= x <= max, bounds included: the extrema's
+        # TensorFlow tie rule (to x), not torch.maximum's halves.
         out = self
         if min is not None:
-            out = maximum(out, _as_tensor(min, out))
+            out = _T(core.maximum(*_coerce(out, _as_tensor(min, out))))
         if max is not None:
-            out = minimum(out, _as_tensor(max, out))
+            out = _T(core.minimum(*_coerce(out, _as_tensor(max, out))))
         return out
 
     clip = clamp
@@ -1124,12 +1126,12 @@ mm = bmm = matmul
 
 def maximum(a: Tensor, b: Tensor) -> Tensor:
     x, y = _coerce(a, b)
-    return _T(core.maximum(x, y))
+    return _T(core.maximum(x, y, split_ties=True))       # PyTorch's gradient: half to each side at ties
 
 
 def minimum(a: Tensor, b: Tensor) -> Tensor:
     x, y = _coerce(a, b)
-    return _T(core.minimum(x, y))
+    return _T(core.minimum(x, y, split_ties=True))
 
 
 def where(condition: Tensor, x: Any, y: Any) -> Tensor:

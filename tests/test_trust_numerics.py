@@ -353,6 +353,51 @@ def test_max_along_a_dim_with_nan_returns_and_differentiates_the_nan():
     np.testing.assert_array_equal(x.grad.numpy(), [[0, 1, 0]])
 
 
+NAN, INF = float("nan"), float("inf")
+
+
+def test_relu_gradient_is_pytorchs_select_in_eager_and_tfs_mask_product_in_static():
+    # A NaN or infinite gradient reaching a unit that is off: PyTorch's threshold_backward gives 0 there,
+    # TF's ReluGrad g * (y > 0) gives NaN; a negative one gives +0.0 in PyTorch, -0.0 in TF.
+    x = _x([-1.0, 0.0, 2.0, -3.0])
+    g = [NAN, INF, NAN, -1.0]
+    F.relu(x).backward(et.tensor(g, dtype=et.float64))
+    got = x.grad.numpy()
+    np.testing.assert_array_equal(got, [0.0, 0.0, NAN, 0.0])
+    assert not np.signbit(got[[0, 1, 3]]).any()
+    xs = tf.constant([-1.0, 0.0, 2.0, -3.0])
+    with np.errstate(invalid="ignore"):         # inf * 0, as TF computes it
+        got = _run(tf.gradients(tf.nn.relu(xs), xs, grad_ys=tf.constant(g, tf.float32))[0])
+    assert np.isnan(got[:3]).all() and got[3] == 0 and np.signbit(got[3])
+
+
+def test_maximum_and_minimum_gradients_select_and_follow_each_librarys_tie_rule():
+    # torch.maximum splits a tie's gradient; tf.maximum sends it to x; both give 0 (not inf * 0 = NaN) to
+    # the side not taken, and torch's clamp passes the whole gradient at its bounds.
+    xs, ys, g = [1.0, 2.0, 0.0, 5.0], [1.0, 3.0, -1.0, 4.0], [4.0, INF, NAN, -2.0]
+    for fn, want_x, want_y in ((et.maximum, [2.0, 0.0, NAN, -2.0], [2.0, INF, 0.0, 0.0]),
+                               (et.minimum, [2.0, INF, 0.0, 0.0], [2.0, 0.0, NAN, -2.0])):
+        x, y = _x(xs), _x(ys)
+        fn(x, y).backward(et.tensor(g, dtype=et.float64))
+        np.testing.assert_array_equal(x.grad.numpy(), want_x)
+        np.testing.assert_array_equal(y.grad.numpy(), want_y)
+    x = _x([0.0, 0.5, 1.0, -1.0])
+    x.clamp(0.0, 1.0).backward(et.tensor([3.0, 3.0, 3.0, INF], dtype=et.float64))
+    np.testing.assert_array_equal(x.grad.numpy(), [3.0, 3.0, 3.0, 0.0])
+    a, b = tf.constant(xs), tf.constant(ys)
+    ga, gb = _run(tf.gradients(tf.maximum(a, b), [a, b], grad_ys=tf.constant(g, tf.float32)))
+    np.testing.assert_array_equal(ga, [4.0, 0.0, NAN, -2.0])
+    np.testing.assert_array_equal(gb, [0.0, INF, 0.0, 0.0])
+
+
+def test_where_gradient_is_zero_on_the_side_not_taken_whatever_the_gradient():
+    c = et.tensor([True, False, True])
+    x, y = _x([1.0, 2.0, 3.0]), _x([4.0, 5.0, 6.0])
+    et.where(c, x, y).backward(et.tensor([INF, NAN, -INF], dtype=et.float64))
+    np.testing.assert_array_equal(x.grad.numpy(), [INF, 0.0, -INF])
+    np.testing.assert_array_equal(y.grad.numpy(), [0.0, NAN, 0.0])
+
+
 def test_full_max_amax_and_reduce_max_share_the_gradient_between_ties():
     data = [[1.0, 3.0, 3.0], [2.0, 2.0, 2.0]]
     x = _x(data)
@@ -617,6 +662,31 @@ def test_gradients_at_zero_and_ties_match_torch(case):
 
     for a, b in zip(run(et), run(torch)):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.reference
+@pytest.mark.parametrize("case", ["relu", "relu_", "leaky_relu", "elu", "clamp", "where", "maximum", "minimum",
+                                  "max_other"])
+def test_gradients_of_non_finite_output_gradients_match_torch_bit_for_bit(case):
+    torch = _torch()
+    xs = [-2.0, -0.0, 0.0, 0.5, 1.0, 7.0, 1.0, 3.0]
+    ys = [0.0, 0.0, -0.0, 0.5, 2.0, 7.0, 1.0, -1.0]
+    gs = [NAN, INF, -1.0, NAN, -INF, NAN, -3.0, 2.0]
+    calls = {"relu": lambda lib, F, x, y: F.relu(x), "relu_": lambda lib, F, x, y: (x * 1).relu_(),
+             "leaky_relu": lambda lib, F, x, y: F.leaky_relu(x, 0.1), "elu": lambda lib, F, x, y: F.elu(x),
+             "clamp": lambda lib, F, x, y: x.clamp(0.0, 1.0),
+             "where": lambda lib, F, x, y: lib.where(x > 0, x * 2, y * 3),
+             "maximum": lambda lib, F, x, y: lib.maximum(x, y), "minimum": lambda lib, F, x, y: lib.minimum(x, y),
+             "max_other": lambda lib, F, x, y: x.max(y)}
+
+    def run(lib, F):
+        x, y = (lib.tensor(v, requires_grad=True) for v in (xs, ys))
+        calls[case](lib, F, x, y).backward(lib.tensor(gs))
+        return [np.asarray(t.grad.numpy() if t.grad is not None else np.zeros(len(xs), np.float32)) for t in (x, y)]
+
+    import torch.nn.functional as torch_f
+    for a, b in zip(run(et, F), run(torch, torch_f)):
+        assert a.tobytes() == b.tobytes(), (a, b)      # NaN, infinities and signed zeros alike
 
 
 def _int_creations(lib, nn):

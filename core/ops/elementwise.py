@@ -8,6 +8,7 @@ import numpy
 from core.errors import ShapeError
 from core.graph import Value
 from core.op import Op, apply
+from core.ops.shape import fill_like
 
 BOOL = numpy.dtype(bool)
 
@@ -170,35 +171,44 @@ class Pow(Binary):
         return gx, gy
 
 
-class Maximum(Binary):
+class _Extremum(Binary):
+    """Maximum or minimum.  The gradient selects (a NaN or infinite gradient on the side not taken gives 0 there,
+    as in both libraries, where a multiply by the mask gave NaN).  Ties: TensorFlow's rule sends the gradient to
+    x, PyTorch's (``split_ties``, for ``torch.maximum``/``minimum``) half to each; PyTorch also gives both sides
+    the whole gradient where x or y is NaN (neither is smaller)."""
+
+    def __init__(self, split_ties: bool = False) -> None:
+        self.split_ties = bool(split_ties)
+
+    def vjp(self, node, grads, needs):
+        x, y = node.inputs
+        g = grads[0]
+        zero = fill_like(g, 0.0)
+        wins = greater_equal if self.name == "Maximum" else less_equal         # x's side, ties included
+        loses = less if self.name == "Maximum" else greater
+        if not self.split_ties:
+            x_side = wins(x, y)
+            gx = sum_to_like(where(x_side, g, zero), x) if needs[0] else None
+            gy = sum_to_like(where(x_side, zero, g), y) if needs[1] else None
+            return gx, gy
+        shared = where(equal(x, y), scalar(g, "mul", 0.5), g)
+        gx = sum_to_like(where(loses(x, y), zero, shared), x) if needs[0] else None
+        gy = sum_to_like(where(loses(y, x), zero, shared), y) if needs[1] else None
+        return gx, gy
+
+
+class Maximum(_Extremum):
     name = "Maximum"
 
     def forward(self, be, x, y):
         return be.xp.maximum(x, y)
 
-    def vjp(self, node, grads, needs):
-        # Ties send the gradient to x, as TensorFlow does.
-        x, y = node.inputs
-        mask = cast(greater_equal(x, y), x.dtype)
-        g = grads[0]
-        gx = sum_to_like(mul(g, mask), x) if needs[0] else None
-        gy = sum_to_like(mul(g, scalar(mask, "rsub", 1.0)), y) if needs[1] else None
-        return gx, gy
 
-
-class Minimum(Binary):
+class Minimum(_Extremum):
     name = "Minimum"
 
     def forward(self, be, x, y):
         return be.xp.minimum(x, y)
-
-    def vjp(self, node, grads, needs):
-        x, y = node.inputs
-        mask = cast(less_equal(x, y), x.dtype)
-        g = grads[0]
-        gx = sum_to_like(mul(g, mask), x) if needs[0] else None
-        gy = sum_to_like(mul(g, scalar(mask, "rsub", 1.0)), y) if needs[1] else None
-        return gx, gy
 
 
 class Compare(Binary):
@@ -304,22 +314,32 @@ class Floor(Unary):
 
 
 class Relu(Unary):
+    """max(x, 0); ``select_grad``: its gradient is PyTorch's (see ``ReluGrad``), else TensorFlow's."""
+
     name = "Relu"
     saves_inputs = False        # the gradient reads the output only
     saves_outputs = True
+
+    def __init__(self, select_grad: bool = False) -> None:
+        self.select = bool(select_grad)
 
     def forward(self, be, x):
         return be.relu(x)
 
     def vjp(self, node, grads, needs):
-        return (relu_grad(grads[0], node.outputs[0]),)
+        return (relu_grad(grads[0], node.outputs[0], self.select),)
 
 
 class ReluGrad(Op):
-    """``gy`` where the ReLU's output ``y`` is positive, else 0: one primitive instead of compare, cast, mul."""
+    """The ReLU's gradient from its output ``y``: TensorFlow's ``g * (y > 0)``, or with ``select`` PyTorch's
+    ``0 where y <= 0, else g``.  They differ where a NaN or infinite gradient reaches a unit that is off
+    (NaN against 0) and in the sign of its zeros; one primitive instead of compare, cast, mul."""
 
     name = "ReluGrad"
     arg_names = ("gradients", "outputs")
+
+    def __init__(self, select: bool = False) -> None:
+        self.select = bool(select)
 
     def infer(self, g: Value, y: Value) -> list:
         self.require_float(g, y)
@@ -329,11 +349,11 @@ class ReluGrad(Op):
         return [(y.shape, y.dtype)]
 
     def forward(self, be, g, y):
-        return be.relu_grad(g, y)
+        return be.relu_grad(g, y, self.select)
 
     def vjp(self, node, grads, needs):
         # Linear in the gradient; the step function of y has zero derivative almost everywhere.
-        return relu_grad(grads[0], node.inputs[1]), None
+        return relu_grad(grads[0], node.inputs[1], self.select), None
 
 
 class Sigmoid(Unary):
@@ -485,11 +505,13 @@ class Where(Op):
         return be.xp.where(c, x, y)
 
     def vjp(self, node, grads, needs):
+        # A select, as PyTorch's and TF's are: g times the mask would turn a NaN or infinite gradient on the
+        # side not taken into NaN (inf * 0), where both give 0.
         c, x, y = node.inputs
         g = grads[0]
-        m = cast(c, g.dtype)
-        gx = sum_to_like(mul(g, m), x) if needs[1] else None
-        gy = sum_to_like(mul(g, scalar(m, "rsub", 1.0)), y) if needs[2] else None
+        zero = fill_like(g, 0.0)
+        gx = sum_to_like(where(c, g, zero), x) if needs[1] else None
+        gy = sum_to_like(where(c, zero, g), y) if needs[2] else None
         return None, gx, gy
 
 
@@ -539,12 +561,13 @@ def pow(x: Value, y: Value) -> Value:
     return apply(Pow(), x, y)
 
 
-def maximum(x: Value, y: Value) -> Value:
-    return apply(Maximum(), x, y)
+def maximum(x: Value, y: Value, split_ties: bool = False) -> Value:
+    """Elementwise max; ``split_ties``: PyTorch's gradient at ties (half to each), else TensorFlow's (to x)."""
+    return apply(Maximum(split_ties), x, y)
 
 
-def minimum(x: Value, y: Value) -> Value:
-    return apply(Minimum(), x, y)
+def minimum(x: Value, y: Value, split_ties: bool = False) -> Value:
+    return apply(Minimum(split_ties), x, y)
 
 
 def equal(x: Value, y: Value) -> Value:
@@ -607,8 +630,9 @@ def sign(x: Value) -> Value:
     return apply(Sign(), x)
 
 
-def relu(x: Value) -> Value:
-    return apply(Relu(), x)
+def relu(x: Value, select_grad: bool = False) -> Value:
+    """max(x, 0); ``select_grad`` for PyTorch's gradient rule (``ReluGrad``), TensorFlow's by default."""
+    return apply(Relu(select_grad), x)
 
 
 def leaky_relu(x: Value, slope: float) -> Value:
@@ -616,8 +640,8 @@ def leaky_relu(x: Value, slope: float) -> Value:
     return where(scalar_compare(x, "Greater", 0.0), x, scalar(x, "mul", slope))
 
 
-def relu_grad(g: Value, y: Value) -> Value:
-    return apply(ReluGrad(), g, y)
+def relu_grad(g: Value, y: Value, select: bool = False) -> Value:
+    return apply(ReluGrad(select), g, y)
 
 
 def sigmoid(x: Value) -> Value:

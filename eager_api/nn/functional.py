@@ -13,7 +13,7 @@ from eager_api.tensor import Tensor, _T, _as_tensor, int64, ones, where, zeros
 
 
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
-    return input.relu_() if inplace else _T(core.relu(input))
+    return input.relu_() if inplace else _T(core.relu(input, select_grad=True))
 
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
