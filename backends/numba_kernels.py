@@ -165,10 +165,9 @@ def _kernels() -> SimpleNamespace | None:
             x[i] = v if (v > zero) | (v != v) else zero
 
     @jit
-    def bias_relu(x, b, zero, out):
+    def bias_relu(x, b, last, zero, out):
         """(outer, C, inner) arrays, ``b`` (C,): the float sum x + b first, as NumPy's add rounds it; with
-        the channels last, (outer, 1, C)."""
-        last = x.shape[2] == b.size and x.shape[1] == 1
+        the channels ``last``, (outer, 1, C)."""
         for o in range(x.shape[0]):
             for c in range(x.shape[1]):
                 xr, orow = x[o, c], out[o, c]
@@ -177,8 +176,7 @@ def _kernels() -> SimpleNamespace | None:
                     orow[i] = v if (v > zero) | (v != v) else zero
 
     @jit
-    def bias_relu_inplace(x, b, zero):
-        last = x.shape[2] == b.size and x.shape[1] == 1
+    def bias_relu_inplace(x, b, last, zero):
         for o in range(x.shape[0]):
             for c in range(x.shape[1]):
                 row = x[o, c]
@@ -226,8 +224,8 @@ class _InterruptsAfterCompiles:
 
 
 def usable(dtype: Any) -> bool:
-    """Whether max pooling of ``dtype`` runs here (float32 or float64, numba installed, not switched off with
-    ``DUALFLOW_NUMBA=0``)."""
+    """Whether this module's kernels run for ``dtype`` (float32 or float64, numba installed, not switched off
+    with ``DUALFLOW_NUMBA=0``)."""
     return numpy.dtype(dtype) in DTYPES and not switched_off("DUALFLOW_NUMBA") and _kernels() is not None
 
 
@@ -284,13 +282,13 @@ def bias_relu(x: numpy.ndarray, b: numpy.ndarray, axis: int, out: numpy.ndarray)
     """``out = maximum(x + b, 0)`` with ``b`` along ``axis`` (arrays as for ``relu``)."""
     axis %= x.ndim
     outer, c = int(numpy.prod(x.shape[:axis])), x.shape[axis]
-    inner = x.size // max(outer * c, 1)
-    shape = (outer, c, inner) if inner > 1 else (outer, 1, c)     # channels last (NHWC, dense): rows of C
+    last = x.size == outer * c         # channels last (NHWC, a dense layer): rows of C, one loop along them
+    shape = (outer, 1, c) if last else (outer, c, x.size // max(outer * c, 1))
     k, zero = _kernels(), x.dtype.type(0)
     if out is x:
-        k.bias_relu_inplace(x.reshape(shape), b, zero)
+        k.bias_relu_inplace(x.reshape(shape), b, last, zero)
     else:
-        k.bias_relu(x.reshape(shape), b, zero, out.reshape(shape))
+        k.bias_relu(x.reshape(shape), b, last, zero, out.reshape(shape))
 
 
 def applies(x: numpy.ndarray, out: numpy.ndarray | None) -> bool:
