@@ -5,6 +5,8 @@ import tracemalloc
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from backends import numba_kernels
 from backends import numpy_kernels as K
@@ -551,3 +553,38 @@ def test_ctrl_c_during_a_numba_compile_is_raised_when_the_compile_ends(monkeypat
     monkeypatch.setattr(signal, "getsignal", lambda s: mine)
     listener.on_start(None)
     assert listener.depth == 0
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(1, 3), st.integers(1, 3), st.integers(1, 4), st.integers(1, 4), st.integers(0, 1),
+       st.integers(0, 1), st.integers(0, 1), st.integers(0, 1), st.sampled_from(["NCHW", "NHWC"]),
+       st.sampled_from([np.float32, np.float64]), st.integers(0, 2**16))
+def test_compiled_max_pool_agrees_with_the_plain_loops_on_any_geometry(kh, kw, sh, sw, top, bottom, left, right,
+                                                                       fmt, dtype, seed):
+    # Any window, stride and (PyTorch-legal: at most half the window) padding, odd sizes, ties, NaN and -inf:
+    # numba's winners are the plain loop's, its values the winners', its gradient the loop's scatter.
+    pytest.importorskip("numba", reason="numba is not installed: its kernels cannot run")
+    pads = (min(top, kh // 2), min(bottom, kh // 2), min(left, kw // 2), min(right, kw // 2))
+    rng = np.random.default_rng(seed)
+    n, c, h, w = 2, 3, int(rng.integers(kh, 9)), int(rng.integers(kw, 9))
+    x = rng.integers(-3, 3, size=(n, c, h, w)).astype(dtype)
+    x[rng.random(x.shape) < 0.05] = np.nan
+    x[rng.random(x.shape) < 0.05] = -np.inf
+    ref = _max_pool_winner_ref(x, (kh, kw), (sh, sw), pads)
+    xf = x if fmt == "NCHW" else np.ascontiguousarray(x.transpose(0, 2, 3, 1))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DUALFLOW_NUMBA", "1")
+        y, idx = K.max_pool2d(xf, (kh, kw), (sh, sw), pads, fmt)
+        gy = rng.normal(size=y.shape).astype(dtype)
+        dx = K.max_pool2d_grad(gy, idx, xf.shape, (kh, kw), (sh, sw), pads, fmt)
+    if fmt == "NHWC":
+        y, idx, gy, dx = (a.transpose(0, 3, 1, 2) for a in (y, idx, gy, dx))
+    np.testing.assert_array_equal(idx, ref)
+    picked = np.take_along_axis(x.reshape(n, c, -1), ref.reshape(n, c, -1), -1)
+    np.testing.assert_array_equal(y, picked.reshape(y.shape))
+    want = np.zeros((n, c, h * w))
+    for a in range(n):
+        for b in range(c):
+            np.add.at(want[a, b], ref[a, b].ravel(), gy[a, b].ravel().astype(np.float64))
+    tol = 1e-5 if dtype == np.float32 else 1e-12        # up to 9 overlapping windows' float sums
+    np.testing.assert_allclose(dx.reshape(n, c, -1), want, rtol=tol, atol=tol)
