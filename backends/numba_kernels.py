@@ -184,9 +184,24 @@ def _kernels() -> SimpleNamespace | None:
                     v = row[i] + (b[i] if last else b[c])
                     row[i] = v if (v > zero) | (v != v) else zero
 
+    @jit
+    def adam(w, g, m, v, b1, omb1, b2, omb2, rate, unbias, eps, eps_hat):
+        """One Adam step over flat arrays in one pass, each operation where ``core.ops.optim.Adam``'s NumPy
+        expressions round it (the scalars given in the arrays' dtype; no fused multiply-adds)."""
+        for i in range(w.size):
+            gi = g[i]
+            mi = m[i] * b1 + gi * omb1
+            vi = v[i] * b2 + (gi * gi) * omb2
+            m[i], v[i] = mi, vi
+            d = numpy.sqrt(vi)
+            if not eps_hat:
+                d = d / unbias
+            w[i] = w[i] - (mi / (d + eps)) * rate
+
     return SimpleNamespace(pool_planes_2x2=pool_planes_2x2, pool_planes=pool_planes, pool_nhwc=pool_nhwc,
                            scatter_planes=scatter_planes, scatter_nhwc=scatter_nhwc, relu=relu,
-                           relu_inplace=relu_inplace, bias_relu=bias_relu, bias_relu_inplace=bias_relu_inplace)
+                           relu_inplace=relu_inplace, bias_relu=bias_relu, bias_relu_inplace=bias_relu_inplace,
+                           adam=adam)
 
 
 class _InterruptsAfterCompiles:
@@ -297,3 +312,23 @@ def applies(x: numpy.ndarray, out: numpy.ndarray | None) -> bool:
     return (x.flags.c_contiguous and usable(x.dtype)
             and (out is None or out is x or (out.flags.c_contiguous and out.shape == x.shape
                                               and out.dtype == x.dtype and not numpy.may_share_memory(x, out))))
+
+
+def adam(w: numpy.ndarray, g: numpy.ndarray, m: numpy.ndarray, v: numpy.ndarray, lr: float, b1: float, b2: float,
+         eps: float, step: int, eps_hat: bool) -> bool:
+    """Adam's non-amsgrad step in place (``core.ops.optim.Adam``'s formula, PyTorch's or with ``eps_hat`` TF's),
+    bit for bit the NumPy expressions' result; False, having done nothing, where it does not apply: other than
+    C-contiguous float32 or float64 arrays of one shape, or a rate that is not a Python number (a NumPy scalar
+    or rate tensor would make NumPy compute in its dtype)."""
+    arrays = (w, g, m, v)
+    if (type(lr) not in (int, float) or not usable(w.dtype)
+            or any(a.dtype != w.dtype or a.shape != w.shape or not a.flags.c_contiguous for a in arrays)):
+        return False
+    t = w.dtype.type
+    if eps_hat:
+        rate, unbias = lr * (1 - b2 ** step) ** 0.5 / (1 - b1 ** step), 1.0
+    else:
+        rate, unbias = lr / (1 - b1 ** step), (1 - b2 ** step) ** 0.5
+    _kernels().adam(*(a.reshape(-1) for a in arrays), t(b1), t(1 - b1), t(b2), t(1 - b2), t(rate), t(unbias),
+                    t(eps), eps_hat)
+    return True

@@ -442,3 +442,38 @@ def test_keras_matches_keras3(case):
         opt.learning_rate = lr
         opt.apply_gradients([(keras.ops.convert_to_tensor(g), w)])
     np.testing.assert_allclose(ours, keras.ops.convert_to_numpy(w), rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("eps_hat", [False, True])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_compiled_adam_step_gives_the_numpy_expressions_bits(monkeypatch, eps_hat, dtype):
+    """On the CPU the non-amsgrad Adam step runs as one compiled pass (backends/numba_kernels.py) where numba
+    is installed: the same operations in the same order, so the same bits as the NumPy expressions; a NumPy
+    scalar rate (NumPy would compute in float64) keeps the expressions."""
+    pytest.importorskip("numba", reason="numba is not installed: its kernels cannot run")
+    from backends import numba_kernels
+    ran = []
+    real = numba_kernels.adam
+    monkeypatch.setattr(numba_kernels, "adam", lambda *a: ran.append(real(*a)) or ran[-1])
+    op = O.Adam(0.9, 0.999, 1e-8, eps_hat=eps_hat, inplace=True)
+    be = backends.backend_of(W0)
+    rng = np.random.default_rng(5)
+    w = (rng.standard_normal(257) * 3).astype(dtype)
+    w[:4] = [0.0, -0.0, 1e-30, 1e30]
+    grads = [(rng.standard_normal(257) * 10.0 ** rng.integers(-6, 4, 257)).astype(dtype) for _ in range(4)]
+    for g in grads:
+        g[:3] = [0.0, -0.0, 1e-38]
+    states = []
+    for numba_on in ("1", "0"):
+        monkeypatch.setenv("DUALFLOW_NUMBA", numba_on)
+        ww, slots = w.copy(), [s.astype(dtype) for s in op.init_slots(be, w)]
+        for step, (lr, g) in enumerate(zip([1e-3, 0.3, 0.05, 2e-4], grads), 1):       # Python-float rates
+            op.forward(be, ww, g, *slots, lr, step)
+        states.append([ww] + slots)
+    assert ran == [True] * 4 + [False] * 4         # compiled with numba on, declined with it off
+    for a, b in zip(*states):
+        assert a.tobytes() == b.tobytes()
+    assert not np.array_equal(states[0][0], w)
+    ran.clear()
+    op.forward(be, w, w.copy(), *[s.astype(dtype) for s in op.init_slots(be, w)], np.float64(0.1), 1)
+    assert ran == [False]

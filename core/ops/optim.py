@@ -211,10 +211,10 @@ class Adam(_Update):
         else:
             g = self._grad(w, g, self.maximize, self.weight_decay)
         if not self.amsgrad:
-            # A backend may run the whole non-amsgrad step as one kernel (CuPy does); same formula as below.
+            # A backend may run the whole non-amsgrad step as one kernel (CuPy does; the CPU where numba
+            # applies, bit for bit the expressions below, and says False where it does not).
             fused = getattr(be, "fused_adam_tf" if self.eps_hat else "fused_adam", None)
-            if fused is not None:
-                fused(w, g, *slots, lr, b1, b2, self.eps, step)
+            if fused is not None and fused(w, g, *slots, lr, b1, b2, self.eps, step) is not False:
                 return
         m, v = slots[:2]
         t = be.scratch(("adam",), g.shape, g.dtype)     # one work buffer for the three products below
