@@ -55,6 +55,15 @@ class NumpyBackend(ArrayBackend):
             return out
         return super().bias_relu(x, b, axis, out)
 
+    def relu_grad(self, g: Any, y: Any, select: bool = False) -> Any:
+        """PyTorch's rule (``select``) in one compiled pass where it applies, else the base class's."""
+        if select and numba_kernels.applies(g, None) and y.shape == g.shape and y.dtype == g.dtype \
+                and y.flags.c_contiguous:
+            out = self.empty_like(g, g.dtype)
+            numba_kernels.relu_grad_select(g, y, out)
+            return out
+        return super().relu_grad(g, y, select)
+
     def fused_adam(self, w: Any, g: Any, m: Any, v: Any, lr: Any, b1: float, b2: float, eps: float,
                    step: int) -> bool:
         """PyTorch's Adam step in one compiled pass where it applies (``numba_kernels.adam``), else False."""

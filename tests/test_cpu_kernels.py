@@ -485,12 +485,18 @@ def test_compiled_relu_and_bias_relu_give_numpys_bits(monkeypatch, dtype):
     pytest.importorskip("numba", reason="numba is not installed: its kernels cannot run")
     monkeypatch.setenv("DUALFLOW_NUMBA", "1")
     ran = []
-    for name in ("relu", "bias_relu"):
+    for name in ("relu", "bias_relu", "relu_grad_select"):
         kernel = getattr(numba_kernels, name)
         monkeypatch.setattr(numba_kernels, name, lambda *a, kernel=kernel: (ran.append(kernel), kernel(*a))[1])
     be = NumpyBackend("cpu")
     bits = np.uint32 if dtype == np.float32 else np.uint64
     x = _specials((3, 4, 5, 6), dtype)
+    # PyTorch's ReLU gradient (0 where the output is <= 0, NaN outputs included on the g side) as np.where.
+    g = _specials(x.shape, dtype)
+    np.testing.assert_array_equal(be.relu_grad(g, x, True).view(bits),
+                                  np.where(x <= 0, dtype(0), g).view(bits))
+    assert len(ran) == 1
+    ran.clear()
     want = np.maximum(x, 0)
     np.testing.assert_array_equal(be.relu(x).view(bits), want.view(bits))
     y = x.copy()
