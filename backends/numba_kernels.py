@@ -27,6 +27,7 @@ batch.
 from __future__ import annotations
 
 import functools
+import math
 import signal
 import threading
 from types import SimpleNamespace
@@ -217,6 +218,13 @@ def _kernels() -> SimpleNamespace | None:
             out[i] = zero if y[i] <= zero else g[i]
 
     @jit
+    def erf(x, out):
+        """math.erf of each element in double precision, rounded once to the array's dtype: Python's erf,
+        which NumPy lacks (the element-by-element Python call took 140 ms for a million values)."""
+        for i in range(x.size):
+            out[i] = math.erf(numpy.float64(x[i]))
+
+    @jit
     def adam(w, g, m, v, b1, omb1, b2, omb2, rate, unbias, eps, eps_hat):
         """One Adam step over flat arrays in one pass, each operation where ``core.ops.optim.Adam``'s NumPy
         expressions round it (the scalars given in the arrays' dtype; no fused multiply-adds)."""
@@ -234,7 +242,7 @@ def _kernels() -> SimpleNamespace | None:
                            pool_nhwc_2x2=pool_nhwc_2x2,
                            scatter_planes=scatter_planes, scatter_nhwc=scatter_nhwc, relu=relu,
                            relu_inplace=relu_inplace, bias_relu=bias_relu, bias_relu_inplace=bias_relu_inplace,
-                           relu_grad_select=relu_grad_select, adam=adam)
+                           relu_grad_select=relu_grad_select, erf=erf, adam=adam)
 
 
 class _InterruptsAfterCompiles:
@@ -342,6 +350,11 @@ def bias_relu(x: numpy.ndarray, b: numpy.ndarray, axis: int, out: numpy.ndarray)
         k.bias_relu_inplace(x.reshape(shape), b, last, zero)
     else:
         k.bias_relu(x.reshape(shape), b, last, zero, out.reshape(shape))
+
+
+def erf(x: numpy.ndarray, out: numpy.ndarray) -> None:
+    """``out = erf(x)`` for C-contiguous arrays of one shape and dtype (``out`` new), Python's ``math.erf``."""
+    _kernels().erf(x.reshape(-1), out.reshape(-1))
 
 
 def relu_grad_select(g: numpy.ndarray, y: numpy.ndarray, out: numpy.ndarray) -> None:

@@ -55,6 +55,14 @@ class NumpyBackend(ArrayBackend):
             return out
         return super().bias_relu(x, b, axis, out)
 
+    def erf(self, x: Any) -> Any:
+        """``math.erf`` per element in one compiled loop where it applies, else the base class's."""
+        if numba_kernels.applies(x, None):
+            out = self.empty_like(x, x.dtype)
+            numba_kernels.erf(x, out)
+            return out
+        return super().erf(x)
+
     def relu_grad(self, g: Any, y: Any, select: bool = False) -> Any:
         """PyTorch's rule (``select``) in one compiled pass where it applies, else the base class's."""
         if select and numba_kernels.applies(g, None) and y.shape == g.shape and y.dtype == g.dtype \

@@ -594,3 +594,19 @@ def test_compiled_max_pool_agrees_with_the_plain_loops_on_any_geometry(kh, kw, s
             np.add.at(want[a, b], ref[a, b].ravel(), gy[a, b].ravel().astype(np.float64))
     tol = 1e-5 if dtype == np.float32 else 1e-12        # up to 9 overlapping windows' float sums
     np.testing.assert_allclose(dx.reshape(n, c, -1), want, rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_compiled_erf_gives_pythons_math_erf_rounded_once(monkeypatch, dtype):
+    import math
+    pytest.importorskip("numba", reason="numba is not installed: its kernels cannot run")
+    monkeypatch.setenv("DUALFLOW_NUMBA", "1")
+    ran = []
+    kernel = numba_kernels.erf
+    monkeypatch.setattr(numba_kernels, "erf", lambda *a: (ran.append(1), kernel(*a))[1])
+    x = _specials((4, 50), dtype) * 3
+    got = NumpyBackend("cpu").erf(x)
+    want = np.array([math.erf(float(v)) for v in x.ravel()]).astype(dtype).reshape(x.shape)
+    bits = np.uint32 if dtype == np.float32 else np.uint64
+    np.testing.assert_array_equal(got.view(bits), want.view(bits))
+    assert ran == [1] and got.dtype == dtype
