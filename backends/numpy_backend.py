@@ -42,14 +42,14 @@ class NumpyBackend(ArrayBackend):
 
     def relu(self, x: Any, out: Any = None) -> Any:
         """numba's one-pass ReLU where it applies (``backends/numba_kernels.py``), else NumPy's maximum."""
-        if numba_kernels.applies(x, out):
+        if numba_kernels.applies(x, out=out):
             out = self.empty_like(x, x.dtype) if out is None else out
             numba_kernels.relu(x, out)
             return out
         return super().relu(x, out)
 
     def bias_relu(self, x: Any, b: Any, axis: int, out: Any = None) -> Any:
-        if numba_kernels.applies(x, out) and b.dtype == x.dtype and b.ndim == 1 and b.shape[0] == x.shape[axis]:
+        if numba_kernels.applies(x, out=out) and b.dtype == x.dtype and b.ndim == 1 and b.shape[0] == x.shape[axis]:
             out = self.empty_like(x, x.dtype) if out is None else out
             numba_kernels.bias_relu(x, b, axis, out)
             return out
@@ -57,7 +57,7 @@ class NumpyBackend(ArrayBackend):
 
     def erf(self, x: Any) -> Any:
         """``math.erf`` per element in one compiled loop where it applies, else the base class's."""
-        if numba_kernels.applies(x, None):
+        if numba_kernels.applies(x):
             out = self.empty_like(x, x.dtype)
             numba_kernels.erf(x, out)
             return out
@@ -65,8 +65,7 @@ class NumpyBackend(ArrayBackend):
 
     def relu_grad(self, g: Any, y: Any, select: bool = False) -> Any:
         """PyTorch's rule (``select``) in one compiled pass where it applies, else the base class's."""
-        if select and numba_kernels.applies(g, None) and y.shape == g.shape and y.dtype == g.dtype \
-                and y.flags.c_contiguous:
+        if select and numba_kernels.applies(g, y):
             out = self.empty_like(g, g.dtype)
             numba_kernels.relu_grad_select(g, y, out)
             return out
@@ -112,4 +111,3 @@ class NumpyBackend(ArrayBackend):
             kernel(self, *[a[s] for a in arrays], axes, eps, tuple(r[s] for r in res))
         numpy_kernels.split_work(x.shape[c], x.size, part)
         return tuple(res)
-

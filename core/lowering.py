@@ -34,11 +34,8 @@ def _div(be: Any, op: Any, x: Any, y: Any, *, out: Any) -> None:
 
 
 def _relu_grad(be: Any, op: Any, g: Any, y: Any, *, out: Any) -> None:
-    if op.select:       # PyTorch's rule: the mask first (``out`` may be ``y``'s buffer), then g, zeroed there
-        off = be.scratch(("relu-grad-off",), y.shape, bool)
-        be.xp.less_equal(y, 0, out=off)
-        be.xp.copyto(out, g)
-        be.xp.copyto(out, 0, where=off)
+    if op.select:       # PyTorch's rule: eager builds it, and eager runs unplanned, so a copy will do
+        be.xp.copyto(out, be.relu_grad(g, y, True))
         return
     # g * (y > 0) with the mask in ``out`` itself (bool -> float is exact): no mask array of its own.
     be.xp.greater(y, 0, out=out)

@@ -440,3 +440,21 @@ def test_conv_bias_relu_epilogue_runs_the_paired_kernel_with_the_unfused_bits():
     assert np.isnan(want[0]).any() and (want[0] == 0).any()
     for got in gots:
         assert (np.asarray(got[0]).view(np.uint32) == np.asarray(want[0]).view(np.uint32)).all()
+
+
+def test_planned_select_relu_gradient_writes_pytorchs_rule():
+    # The planned writer of the select (PyTorch) ReLU gradient gives the unplanned one's bits, NaN and
+    # infinite gradients at off units included (0 there, where the TF rule gives NaN).
+    from core.ops.elementwise import relu_grad
+    g, y = source(Input((2, 5), np.float32)), source(Input((2, 5), np.float32))
+    p = Program.build([relu_grad(g, y, select=True)], {key(g), key(y)})
+    gs = np.array([[np.nan, np.inf, -1.0, 2.0, -0.0]] * 2, np.float32)
+    ys = np.array([[0.0, -0.0, 3.0, np.nan, 1.0]] * 2, np.float32)
+    feed = {key(g): gs, key(y): ys}
+    want = Executor(_be()).run(p, feed)[0]
+    np.testing.assert_array_equal(want, np.where(ys <= 0, np.float32(0), gs))
+    planned = PlannedExecutor(_be())
+    for _ in range(2):
+        got = planned.run(p, feed)[0]
+        assert np.asarray(got).tobytes() == np.asarray(want).tobytes()
+    assert planned.plan_of(p, feed).unlowered(p) == []

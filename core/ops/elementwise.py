@@ -183,14 +183,11 @@ class _Extremum(Binary):
     def vjp(self, node, grads, needs):
         x, y = node.inputs
         g = grads[0]
-        zero = fill_like(g, 0.0)
-        wins = greater_equal if self.name == "Maximum" else less_equal         # x's side, ties included
+        if not self.split_ties:         # where(x wins or ties, x, y): Where's gradient
+            wins = greater_equal if self.name == "Maximum" else less_equal
+            return _select_grads(wins(x, y), g, x, y, needs)
         loses = less if self.name == "Maximum" else greater
-        if not self.split_ties:
-            x_side = wins(x, y)
-            gx = sum_to_like(where(x_side, g, zero), x) if needs[0] else None
-            gy = sum_to_like(where(x_side, zero, g), y) if needs[1] else None
-            return gx, gy
+        zero = fill_like(g, 0.0)
         shared = where(equal(x, y), scalar(g, "mul", 0.5), g)
         gx = sum_to_like(where(loses(x, y), zero, shared), x) if needs[0] else None
         gy = sum_to_like(where(loses(y, x), zero, shared), y) if needs[1] else None
@@ -505,14 +502,17 @@ class Where(Op):
         return be.xp.where(c, x, y)
 
     def vjp(self, node, grads, needs):
-        # A select, as PyTorch's and TF's are: g times the mask would turn a NaN or infinite gradient on the
-        # side not taken into NaN (inf * 0), where both give 0.
         c, x, y = node.inputs
-        g = grads[0]
-        zero = fill_like(g, 0.0)
-        gx = sum_to_like(where(c, g, zero), x) if needs[1] else None
-        gy = sum_to_like(where(c, zero, g), y) if needs[2] else None
-        return None, gx, gy
+        return (None,) + _select_grads(c, grads[0], x, y, needs[1:])
+
+
+def _select_grads(c: Value, g: Value, x: Value, y: Value, needs: Sequence[bool]) -> tuple:
+    """The gradients of ``where(c, x, y)`` for x and y: a select, as PyTorch's and TF's are (g times the mask
+    would turn a NaN or infinite gradient on the side not taken into NaN, inf * 0, where both give 0)."""
+    zero = fill_like(g, 0.0)
+    gx = sum_to_like(where(c, g, zero), x) if needs[0] else None
+    gy = sum_to_like(where(c, zero, g), y) if needs[1] else None
+    return gx, gy
 
 
 class StopGradient(Op):
