@@ -12,6 +12,7 @@ from typing import Any, Sequence
 
 import numpy
 
+from backends import philox
 from backends.errors import IndexOutOfRange
 
 Pads = tuple[int, int, int, int]
@@ -109,6 +110,12 @@ class ArrayBackend:
     def matmul(self, a: Any, b: Any, out: Any = None) -> Any:
         """``a @ b`` (into ``out`` when given)."""
         return self.xp.matmul(a, b, out=out)
+
+    def random_uniform(self, shape: Sequence[int], dtype: Any, state: Any) -> Any:
+        """Uniform values in [0, 1) from the counter-based generator state ``state`` (a uint64 ``[seed,
+        offset]`` array on this device, advanced in place): the same bits on every backend
+        (``backends/philox.py``)."""
+        return philox.uniform(self.xp, shape, dtype, state)
 
     def relu(self, x: Any, out: Any = None) -> Any:
         """``maximum(x, 0)``: NaN kept, -0.0 to +0.0 (into ``out`` when given; it may be ``x``)."""

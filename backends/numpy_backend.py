@@ -6,7 +6,7 @@ from typing import Any, Sequence
 
 import numpy
 
-from backends import numba_kernels, numpy_kernels, threads
+from backends import numba_kernels, numpy_kernels, philox, threads
 from backends.base import ArrayBackend
 
 
@@ -39,6 +39,16 @@ class NumpyBackend(ArrayBackend):
         m, n = (a.shape[-2] if a.ndim > 1 else 1), (b.shape[-1] if b.ndim > 1 else 1)
         with threads.gemm_threads(2.0 * max(a.size * n, b.size * m)):
             return numpy.matmul(a, b, out=out)
+
+    def random_uniform(self, shape: Sequence[int], dtype: Any, state: Any) -> Any:
+        """The base class's Philox uniforms, bit for bit, in one compiled loop where numba applies (about 40x
+        fewer passes over memory than the vectorized rounds)."""
+        if numba_kernels.usable(dtype):
+            philox.check_state(state)
+            out = self.empty(tuple(shape), dtype)
+            numba_kernels.uniform(state, out)
+            return out
+        return super().random_uniform(shape, dtype, state)
 
     def relu(self, x: Any, out: Any = None) -> Any:
         """numba's one-pass ReLU where it applies (``backends/numba_kernels.py``), else NumPy's maximum."""

@@ -47,6 +47,7 @@ class State:
         # weakly: eager step() builds a new Program when the parameters with gradients change, and the old
         # Program's packing must go with it.
         self.memo: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        self._philox: dict[tuple, Any] = {}             # (generator, device) -> its stream's state here
 
     # -- variables --
     def __contains__(self, key: Hashable) -> bool:
@@ -126,6 +127,17 @@ class State:
         self.updates += 1
         return t
 
+    # -- random streams --
+    def philox(self, generator: Any, device: Any) -> Any:
+        """The state of ``generator``'s counter-based stream (``core.random.Generator``) on ``device`` in this
+        State, started from its seed on first use: as in TF1, where a stateful random op's state lives in its
+        session, each Session replays a seeded graph's draws from the start."""
+        key = (generator, str(device))
+        st = self._philox.get(key)
+        if st is None:
+            st = self._philox[key] = generator.new_philox_state(device)
+        return st
+
     def clear(self) -> None:
         self._buffers.clear()
         self._versions.clear()
@@ -134,6 +146,7 @@ class State:
         self.updates = 0
         self._flat_of.clear()
         self.memo.clear()
+        self._philox.clear()
 
     # -- flat storage --
     def pack(self, keys: Sequence[Hashable], owner: Any, slot_fill: dict[str, float], be: Any,
@@ -226,10 +239,16 @@ _local = threading.local()
 
 def active() -> State:
     """The State of the Program this thread is running (stateful primitives read and write it)."""
-    stack = getattr(_local, "states", None)
-    if not stack:
+    st = current()
+    if st is None:
         raise RuntimeError("a stateful primitive ran outside an Executor: no State is active in this thread")
-    return stack[-1]
+    return st
+
+
+def current() -> State | None:
+    """The active State, or None outside an Executor (an eager op run at once)."""
+    stack = getattr(_local, "states", None)
+    return stack[-1] if stack else None
 
 
 @contextlib.contextmanager

@@ -159,3 +159,20 @@ def test_assigns_fetched_in_one_run_read_the_variable_as_tf1_ref_variables_do():
                 results.append([x.tolist() for x in s.run([a, b])])
     assert results[0] == [[11.0, 12.0], [11.0, 12.0]]
     assert results[1] in ([[11.0, 12.0], [11.0, 12.0]], [[1.0, 2.0], [11.0, 12.0]])
+
+
+def test_seeded_dropout_restarts_in_a_new_session_as_tf1():
+    """The masks' bits differ (TF's generator is not ours); what must agree is when a stream restarts: each
+    run of one Session draws anew, a new Session on the same seeded graph gives the first mask again."""
+    def pattern(lib, graph_seeded):
+        with graph_seeded.as_default():
+            lib.set_random_seed(3)
+            d = lib.nn.dropout(lib.ones([16, 16]), rate=0.5)
+        with lib.Session(graph=graph_seeded) as s:
+            a, b = s.run(d), s.run(d)
+        with lib.Session(graph=graph_seeded) as s:
+            c = s.run(d)
+        return np.array_equal(a, b), np.array_equal(a, c)
+
+    v1 = real.compat.v1
+    assert pattern(tf, tf.Graph()) == pattern(v1, real.Graph()) == (False, True)

@@ -13,6 +13,7 @@ import math
 import numpy
 from typing import Any, Sequence
 
+from core import state as _state
 from core.errors import ArgumentError
 from core.graph import Value
 from core.op import Op, apply
@@ -422,12 +423,13 @@ class AvgPoolGrad(AvgPool):
 
 # ----- dropout -------------------------------------------------------------------
 class DropoutMask(Op):
-    """A keep-mask for ``x``'s runtime shape, already scaled by 1/(1-p); fresh each run.
+    """A keep-mask for ``x``'s runtime shape, already scaled by 1/(1-p); fresh each run: an element is kept
+    where a uniform draw from the generator's counter-based stream (``Generator.philox_state``) is >= p.
 
     ``p`` is a number, or None when it arrives as a scalar second input (a TF1 ``keep_prob`` placeholder)."""
 
     name = "DropoutMask"
-    pure, effect = False, True      # each run draws from (and advances) the generator
+    pure, effect = False, True      # each run draws from (and advances) the generator's stream
     arg_names = ("x", "p")
     differentiable = False
 
@@ -446,7 +448,9 @@ class DropoutMask(Op):
         return [(x.shape, x.dtype)]
 
     def forward(self, be, x, p=None):
-        u = self.generator.get(be.device).random(x.shape, dtype=x.dtype)
+        st = _state.current()       # a Session's own stream in a static run, the generator's in eager
+        rng = self.generator.philox_state(be.device) if st is None else st.philox(self.generator, be.device)
+        u = be.random_uniform(x.shape, x.dtype, rng)
         if p is None:
             return (u >= self.p).astype(x.dtype) * x.dtype.type(1.0 / (1.0 - self.p))
         return (u >= p).astype(x.dtype) / (1 - p)      # p stays on the device: no host read
