@@ -262,10 +262,15 @@ class CupyBackend(ArrayBackend):
         return self._from_nchw(gx, data_format, out)
 
     # ----- optimizers: Adam as one kernel (core/ops/optim.py runs the same formula as array code elsewhere) --
-    def fused_adam(self, w, g, m, v, lr, b1, b2, eps, step):
+    def fused_adam(self, w, g, m, v, b1, b2, eps, rate, unbias):
+        # rate and unbias are Python floats (a host step count) or 0-d arrays in w's dtype computed on the
+        # device (a static Program's count): read by the kernel from device memory, so a captured step
+        # replays with the count's current value.
         t = w.dtype.type
-        self._adam(g, t(lr / (1 - b1 ** step)), t(b1), t(b2), t(eps), t((1 - b2 ** step) ** 0.5), w, m, v)
 
-    def fused_adam_tf(self, w, g, m, v, lr, b1, b2, eps, step):
-        t = w.dtype.type
-        self._adam_tf(g, t(lr * (1 - b2 ** step) ** 0.5 / (1 - b1 ** step)), t(b1), t(b2), t(eps), w, m, v)
+        def arg(c):
+            return c if hasattr(c, "dtype") else t(c)
+        if unbias is None:
+            self._adam_tf(g, arg(rate), t(b1), t(b2), t(eps), w, m, v)
+        else:
+            self._adam(g, arg(rate), t(b1), t(b2), t(eps), arg(unbias), w, m, v)

@@ -421,20 +421,15 @@ def applies(x: numpy.ndarray, *others: numpy.ndarray, out: numpy.ndarray | None 
             and not any(numpy.may_share_memory(a, out) for a in (x, *others)))
 
 
-def adam(w: numpy.ndarray, g: numpy.ndarray, m: numpy.ndarray, v: numpy.ndarray, lr: float, b1: float, b2: float,
-         eps: float, step: int, eps_hat: bool) -> bool:
-    """Adam's non-amsgrad step in place (``core.ops.optim.Adam``'s formula, PyTorch's or with ``eps_hat`` TF's),
-    bit for bit the NumPy expressions' result; False, having done nothing, where it does not apply: other than
-    C-contiguous float32 or float64 arrays of one shape, or a rate that is not a Python number (a NumPy scalar
-    or rate tensor would make NumPy compute in its dtype)."""
+def adam(w: numpy.ndarray, g: numpy.ndarray, m: numpy.ndarray, v: numpy.ndarray, b1: float, b2: float, eps: float,
+         rate: Any, unbias: Any) -> bool:
+    """Adam's non-amsgrad step in place (``core.ops.optim.Adam``'s formula, with ``rate`` and ``unbias`` from its
+    ``step_size``, None for TF's epsilon hat), bit for bit the NumPy expressions' result; False, having done
+    nothing, where it does not apply: other than C-contiguous float32 or float64 arrays of one shape."""
     arrays = (w, g, m, v)
-    if type(lr) not in (int, float) or not applies(*arrays):
+    if not applies(*arrays):
         return False
     t = w.dtype.type
-    if eps_hat:
-        rate, unbias = lr * (1 - b2 ** step) ** 0.5 / (1 - b1 ** step), 1.0
-    else:
-        rate, unbias = lr / (1 - b1 ** step), (1 - b2 ** step) ** 0.5
-    _kernels().adam(*(a.reshape(-1) for a in arrays), t(b1), t(1 - b1), t(b2), t(1 - b2), t(rate), t(unbias),
-                    t(eps), eps_hat)
+    _kernels().adam(*(a.reshape(-1) for a in arrays), t(b1), t(1 - b1), t(b2), t(1 - b2), t(rate),
+                    t(1.0 if unbias is None else unbias), t(eps), unbias is None)
     return True

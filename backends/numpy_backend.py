@@ -81,15 +81,11 @@ class NumpyBackend(ArrayBackend):
             return out
         return super().relu_grad(g, y, select)
 
-    def fused_adam(self, w: Any, g: Any, m: Any, v: Any, lr: Any, b1: float, b2: float, eps: float,
-                   step: int) -> bool:
-        """PyTorch's Adam step in one compiled pass where it applies (``numba_kernels.adam``), else False."""
-        return numba_kernels.adam(w, g, m, v, lr, b1, b2, eps, step, False)
-
-    def fused_adam_tf(self, w: Any, g: Any, m: Any, v: Any, lr: Any, b1: float, b2: float, eps: float,
-                      step: int) -> bool:
-        """TF1's and Keras' Adam step (epsilon hat), as ``fused_adam``."""
-        return numba_kernels.adam(w, g, m, v, lr, b1, b2, eps, step, True)
+    def fused_adam(self, w: Any, g: Any, m: Any, v: Any, b1: float, b2: float, eps: float, rate: Any,
+                   unbias: Any) -> bool:
+        """Adam's step (PyTorch's, or TF's with ``unbias`` None) in one compiled pass where it applies
+        (``numba_kernels.adam``), else False."""
+        return numba_kernels.adam(w, g, m, v, b1, b2, eps, rate, unbias)
 
     # Batch norm's channels are independent: large ones split over the kernels' threads by channel.
     @staticmethod

@@ -40,7 +40,7 @@ class State:
         self._buffers: dict[Hashable, Any] = {}
         self._versions: dict[Hashable, int] = {}
         self._slots: dict[tuple, dict] = {}
-        self._counts: dict[Any, int] = {}
+        self._counts: dict[Any, Any] = {}              # owner -> its update count, on the device
         self.updates = 0                                # optimizer steps run, all owners together
         self._flat_of: dict[Hashable, tuple] = {}       # key -> (its Flat, its view there)
         # What a stateful primitive keeps per State between runs (ApplyUpdates: its packing); keyed by the op,
@@ -121,9 +121,13 @@ class State:
         """Use the caller's dict as the slots of (``owner``, ``key``) (PyTorch's ``optimizer.state[p]``)."""
         self._slots[(owner, key)] = slots
 
-    def tick(self, owner: Any) -> int:
-        """Count one more update by ``owner``; returns the count (Adam's step t)."""
-        t = self._counts[owner] = self._counts.get(owner, 0) + 1
+    def tick(self, owner: Any, be: Any) -> Any:
+        """Count one more update by ``owner``; returns the count (Adam's step t), a 0-d int64 array on ``be``'s
+        device advanced there in place: a step reads nothing back, so it can be captured and replayed."""
+        t = self._counts.get(owner)
+        if t is None:
+            t = self._counts[owner] = be.xp.zeros((), numpy.int64)
+        t += 1
         self.updates += 1
         return t
 

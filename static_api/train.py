@@ -85,8 +85,9 @@ class Optimizer:
     # The in-place update primitive (core.ops.optim) each subclass builds from its arguments.
     _update_op: optim_ops._Update
 
-    def _update(self, be: Any, w: Any, g: Any, slot: dict, t: int, lr: Any) -> None:
-        """Update variable buffer ``w`` in place from gradient ``g`` at step ``t``; ``slot`` holds its moments."""
+    def _update(self, be: Any, w: Any, g: Any, slot: dict, t: Any, lr: Any) -> None:
+        """Update variable buffer ``w`` in place from gradient ``g`` at step ``t`` (a 0-d integer array on the
+        device, see ``State.tick``); ``slot`` holds its moments."""
         op = self._update_op
         op.forward(be, w, g, *[_slot(slot, n, be, w, op.slot_init(n)) for n in op.slot_names], lr, t)
 

@@ -47,6 +47,24 @@ def _exact(x: Any, *scalars: Any) -> bool:
     return hit
 
 
+def _weak(c: Any, like: Any) -> Any:
+    """``c``, a number derived from the step count, as the Python float it is on a host count would combine
+    with ``like``: in ``like``'s dtype when that is an array or NumPy scalar (NEP 50: a Python scalar takes the
+    array's dtype).  On a device count (a 0-d array, see ``_Update``) ``c`` is a float64 0-d array, which would
+    otherwise promote ``like`` to float64."""
+    if hasattr(c, "dtype") and hasattr(like, "dtype") and c.dtype != like.dtype:
+        return c.astype(like.dtype)
+    return c
+
+
+def _pick(xp: Any, first: Any, a: float, b: float) -> Any:
+    """``a`` on the first step, else ``b``: a Python choice on a host count, an array one on a device count (a
+    step captured as a CUDA graph replays whatever the host chose when it was recorded)."""
+    if hasattr(first, "dtype"):
+        return xp.where(first, a, b)
+    return a if first else b
+
+
 def _times(be: Any, x: Any, c: Any, tag: str) -> Any:
     """``x * c``, in the backend's scratch buffer ``tag`` when that rounds the same (so a step allocates
     nothing once warm), else as a new array."""
@@ -58,7 +76,16 @@ def _times(be: Any, x: Any, c: Any, tag: str) -> Any:
 
 class _Update(Op):
     """Base of the update primitives: ``slot_names`` are the state buffers (inputs after ``g``, outputs after
-    ``w``), made by ``init_slots``; subclasses write the in-place step ``_apply``."""
+    ``w``), made by ``init_slots``; subclasses write the in-place step ``_apply``.
+
+    The step count is a Python int (PyTorch's per-parameter counts, kept on the host as PyTorch does) or a 0-d
+    integer array on the device (a static Program's count, ``State.tick``): then every number derived from it
+    (bias corrections, the first step's choices) is computed by array operations on the device and nothing is
+    read back, so the step can be captured and replayed as one CUDA graph.  Both give the same bits: derived
+    numbers combine with arrays as the Python floats they stand for (``_weak``).  (The 0.5 power of a bias
+    correction is an exception: NumPy's is the square root, correctly rounded, where Python's ``pow`` is off by
+    one unit in the last place for about 1 in 1,300 values, and may differ after rounding to the weights'
+    dtype.)"""
 
     differentiable = False
     saves_inputs = False
@@ -167,9 +194,9 @@ class SGD(_Update):
         if self.weight_decay:
             g = g + self.weight_decay * w
         # Step 1: the buffer becomes g itself (PyTorch skips the dampening then; TF1 has none).
-        buf *= 0.0 if first else mu
-        scale = 1.0 if first else 1 - self.dampening
-        buf += _times(be, g, scale, "sgd") if scale != 1 else g
+        buf *= _weak(_pick(be.xp, first, 0.0, mu), buf)
+        scale = _pick(be.xp, first, 1.0, 1 - self.dampening)
+        buf += _times(be, g, _weak(scale, g), "sgd") if hasattr(scale, "dtype") or scale != 1 else g
         if not self.nesterov:
             w -= _times(be, buf, lr, "sgd")
         elif not _exact(g, mu, lr):
@@ -210,11 +237,17 @@ class Adam(_Update):
             g = self._grad(w, g, self.maximize, 0.0)
         else:
             g = self._grad(w, g, self.maximize, self.weight_decay)
-        if not self.amsgrad:
+        # w -= rate * m / denom, with denom = sqrt(v) (/ sqrt(1 - b2^t)) + eps, in the order written.
+        rate, unbias = self.step_size(be.xp, lr, step)
+        if not hasattr(lr, "dtype"):        # a rate tensor keeps its own dtype (see _exact)
+            rate = _weak(rate, w)
+        if unbias is not None:
+            unbias = _weak(unbias, w)
+        if not self.amsgrad and not hasattr(lr, "dtype"):
             # A backend may run the whole non-amsgrad step as one kernel (CuPy does; the CPU where numba
             # applies, bit for bit the expressions below, and says False where it does not).
-            fused = getattr(be, "fused_adam_tf" if self.eps_hat else "fused_adam", None)
-            if fused is not None and fused(w, g, *slots, lr, b1, b2, self.eps, step) is not False:
+            fused = getattr(be, "fused_adam", None)
+            if fused is not None and fused(w, g, *slots, b1, b2, self.eps, rate, unbias) is not False:
                 return
         m, v = slots[:2]
         t = be.scratch(("adam",), g.shape, g.dtype)     # one work buffer for the three products below
@@ -232,11 +265,6 @@ class Adam(_Update):
             v += (1 - b2) * (g * g)
         if self.amsgrad:
             v = be.xp.maximum(slots[2], v, out=slots[2])
-        # w -= rate * m / denom, with denom = sqrt(v) (/ sqrt(1 - b2^t)) + eps, in the order written.
-        if self.eps_hat:
-            rate, unbias = lr * (1 - b2 ** step) ** 0.5 / (1 - b1 ** step), None
-        else:
-            rate, unbias = lr / (1 - b1 ** step), (1 - b2 ** step) ** 0.5
         if not _exact(v, rate, self.eps, *(() if unbias is None else (unbias,))):
             denom = be.xp.sqrt(v)
             if unbias is not None:
@@ -251,6 +279,16 @@ class Adam(_Update):
         be.xp.divide(m, t, out=t)
         t *= rate
         w -= t
+
+
+    def step_size(self, xp: Any, lr: Any, step: Any) -> tuple[Any, Any]:
+        """(rate, unbias) at ``step``: w -= rate * m / (sqrt(v) / unbias + eps), unbias None with ``eps_hat``
+        (TF's lr * sqrt(1 - b2^t) / (1 - b1^t)); on a device step, float64 0-d arrays computed there."""
+        bc1, bc2 = 1 - self.beta1 ** step, 1 - self.beta2 ** step
+        root = xp.sqrt(bc2) if hasattr(bc2, "dtype") else bc2 ** 0.5
+        if self.eps_hat:
+            return lr * _weak(root, lr) / _weak(bc1, lr), None
+        return lr / _weak(bc1, lr), root
 
 
 class RMSprop(_Update):
@@ -378,7 +416,9 @@ class Adagrad(_Update):
         g = self._grad(w, g, self.maximize, self.weight_decay)
         acc, = slots
         if self.lr_decay:
-            lr = lr / (1 + (step - 1) * self.lr_decay)
+            strong = hasattr(lr, "dtype")
+            lr = lr / _weak(1 + (step - 1) * self.lr_decay, lr)
+            lr = lr if strong else _weak(lr, w)
         if _exact(g, lr, self.eps):     # the same arithmetic in scratch buffers (see RMSprop._apply_into)
             t = be.scratch(("adagrad",), g.shape, g.dtype)
             d = be.scratch(("adagrad-d",), g.shape, g.dtype)

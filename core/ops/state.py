@@ -67,8 +67,8 @@ class AssignVariable(Op):
 class ApplyUpdates(Op):
     """One optimizer step over variables ``keys``; inputs: their gradients, then (optionally) a learning-rate
     tensor, else ``lr`` is used.  For each variable, ``update(be, w, g, slots, t, lr)`` writes the buffer ``w``
-    and the slot dict in place; ``t`` counts the steps of ``owner`` (the optimizer), or with ``count`` each
-    variable's own: ``count(slots)`` advances the count a variable keeps in its slot dict and returns it (PyTorch
+    and the slot dict in place; ``t`` counts the steps of ``owner`` (the optimizer: a 0-d array on the device,
+    ``State.tick``, so the step reads nothing back), or with ``count`` each variable's own, on the host: ``count(slots)`` advances the count a variable keeps in its slot dict and returns it (PyTorch
     counts per parameter, and one without a gradient on some step falls behind).  With ``counter`` (a variable
     key) that variable is incremented once per step (TF1's global_step).
 
@@ -112,7 +112,7 @@ class ApplyUpdates(Op):
 
     def forward(self, be, *inputs):
         st = _state.active()
-        t = st.tick(self.owner)
+        t = st.tick(self.owner, be)
         n = len(self.keys)
         grads = inputs[:n]
         # A tensor rate (a decay schedule) arrives as one more input, already on the device.
@@ -192,7 +192,7 @@ class ApplyUpdates(Op):
                   or (self.gather and w.nbytes > GATHER_MAX_BYTES)):
                 rest.append(i)
             else:
-                buckets.setdefault((w.dtype, ts[i]), []).append(i)
+                buckets.setdefault((w.dtype, None if self.count is None else ts[i]), []).append(i)
         packed = [(None if len(idx) == len(self.keys) else idx,
                    st.pack([self.keys[i] for i in idx], self.owner, self._fill, be, self.gather))
                   for idx in buckets.values()]
