@@ -244,6 +244,17 @@ def _kernels() -> SimpleNamespace | None:
                 d = d / unbias
             w[i] = w[i] - (mi / (d + eps)) * rate
 
+    @jit
+    def adam_powers(w, g, m, v, omb1, omb2, alpha, eps):
+        """TF1's Adam step (``core.ops.optim.AdamPowers``) over flat arrays in one pass, rounded where its
+        NumPy expressions round (the scalars in the arrays' dtype)."""
+        for i in range(w.size):
+            gi, mi, vi = g[i], m[i], v[i]
+            mi = mi + (gi - mi) * omb1
+            vi = vi + (gi * gi - vi) * omb2
+            m[i], v[i] = mi, vi
+            w[i] = w[i] - (mi * alpha) / (numpy.sqrt(vi) + eps)
+
     # Philox uniforms, bit for bit ``philox.uniform``: the same ``block``, compiled, a block at a time.
     block = jit(philox.block)
     lo, hi, zero = philox.LO, philox.HI, numpy.uint64(0)
@@ -274,7 +285,8 @@ def _kernels() -> SimpleNamespace | None:
                            pool_nhwc_2x2=pool_nhwc_2x2,
                            scatter_planes=scatter_planes, scatter_nhwc=scatter_nhwc, relu=relu,
                            relu_inplace=relu_inplace, bias_relu=bias_relu, bias_relu_inplace=bias_relu_inplace,
-                           relu_grad_select=relu_grad_select, erf=erf, adam=adam, uniform_words=uniform_words,
+                           relu_grad_select=relu_grad_select, erf=erf, adam=adam, adam_powers=adam_powers,
+                           uniform_words=uniform_words,
                            uniform_pairs=uniform_pairs)
 
 
@@ -432,4 +444,16 @@ def adam(w: numpy.ndarray, g: numpy.ndarray, m: numpy.ndarray, v: numpy.ndarray,
     t = w.dtype.type
     _kernels().adam(*(a.reshape(-1) for a in arrays), t(b1), t(1 - b1), t(b2), t(1 - b2), t(rate),
                     t(1.0 if unbias is None else unbias), t(eps), unbias is None)
+    return True
+
+
+def adam_powers(w: numpy.ndarray, g: numpy.ndarray, m: numpy.ndarray, v: numpy.ndarray, omb1: Any, omb2: Any,
+                alpha: Any, eps: Any) -> bool:
+    """TF1's Adam step in place (``core.ops.optim.AdamPowers``, its scalars given in the arrays' dtype), bit for
+    bit its NumPy expressions; False, having done nothing, where the kernels do not apply (see ``adam``)."""
+    arrays = (w, g, m, v)
+    if not applies(*arrays):
+        return False
+    t = w.dtype.type
+    _kernels().adam_powers(*(a.reshape(-1) for a in arrays), t(omb1), t(omb2), t(alpha), t(eps))
     return True

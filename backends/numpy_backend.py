@@ -87,6 +87,10 @@ class NumpyBackend(ArrayBackend):
         (``numba_kernels.adam``), else False."""
         return numba_kernels.adam(w, g, m, v, b1, b2, eps, rate, unbias)
 
+    def fused_adam_powers(self, w: Any, g: Any, m: Any, v: Any, omb1: Any, omb2: Any, alpha: Any, eps: Any) -> bool:
+        """TF1's Adam step in one compiled pass where it applies (``numba_kernels.adam_powers``), else False."""
+        return numba_kernels.adam_powers(w, g, m, v, omb1, omb2, alpha, eps)
+
     # Batch norm's channels are independent: large ones split over the kernels' threads by channel.
     @staticmethod
     def _channel_axis(x: Any, axes: Sequence[int]) -> int | None:

@@ -65,11 +65,16 @@ class Session:
 
     # -- context --
     def __enter__(self) -> "Session":
+        # As TF1's: inside ``with Session(graph=g)`` g is the default graph too (``global_variables_initializer``
+        # there is g's).
+        self._graph_context = self.graph.as_default()
+        self._graph_context.__enter__()
         session_stack().append(self)
         return self
 
     def __exit__(self, *exc: Any) -> None:
         session_stack().remove(self)
+        self._graph_context.__exit__(*exc)
         self.close()
 
     @contextlib.contextmanager

@@ -7,6 +7,7 @@ from typing import Any, Sequence
 
 import numpy
 
+import core
 from core import errors as _errors
 from core import checkpoint
 from core.op import apply
@@ -28,9 +29,13 @@ class _ApplyGradients(ApplyUpdates):
 
     def __init__(self, optimizer: "Optimizer", variables: Sequence[Variable], global_step: Variable | None) -> None:
         rate = optimizer.learning_rate
+        slots, shared = optimizer._state_variables(variables)
+        op = optimizer._update_op
         super().__init__(optimizer._update, optimizer, [v.key for v in variables],
                          None if isinstance(rate, Tensor) else rate, None if global_step is None else global_step.key,
-                         _flat_update(optimizer))
+                         _flat_update(optimizer), slot_vars=slots,
+                         shared=None if shared is None else [v.key for v in shared],
+                         advance=None if shared is None else op.advance)
         self.optimizer, self.variables, self.global_step = optimizer, list(variables), global_step
         # A Keras optimizer's rate is a variable that callbacks and user code assign between steps
         # (``LearningRateScheduler``, ``optimizer.learning_rate = x``): read it at each step.  TF1 builds the
@@ -61,8 +66,61 @@ class _ApplyGradients(ApplyUpdates):
 
 
 class Optimizer:
+    """A TF1 optimizer: its slots are variables (``w/Adam``, in ``global_variables()``, so ``Saver`` keeps them
+    and ``global_variables_initializer`` sets them) named ``<variable>/<optimizer name>`` with ``_1``, ``_2``
+    for further ones, found by ``get_slot(var, name)`` under TF1's slot names (``_SLOT_NAMES``: the update
+    primitive's slot -> TF1's name, in the order TF1 makes them)."""
+
+    _SLOT_NAMES: dict[str, str] = {}
+    # Keras' optimizers (static_api/keras) keep their state in the session only, as Keras 3's are not TF1
+    # graph variables.
+    _tf1_variables = True
+
     def __init__(self, use_locking: bool = False, name: str = "Optimizer") -> None:
         self._name = name
+        self._slot_vars: dict[tuple, Variable] = {}         # (variable key, TF1 slot name) -> slot variable
+        self._shared: dict[int, list[Variable]] = {}         # graph id -> optimizer-wide variables (Adam's powers)
+
+    def _state_variables(self, variables: Sequence[Variable]) -> tuple[list[dict] | None, list[Variable] | None]:
+        """The slot variables of ``variables`` (per variable: the primitive's slot name -> the slot variable's
+        key), made on first use as TF1's ``_create_slots``, and the optimizer-wide variables its primitive
+        steps with (None: it counts steps)."""
+        if not self._tf1_variables:
+            return None, None
+        shared = self._shared_variables()
+        op, g = self._update_op, get_default_graph()
+        out = []
+        # TF1's creation order (the suffixes _1, _2 follow it), which is not always the primitive's.
+        order = [n for n in self._SLOT_NAMES if n in op.slot_names]
+        order += [n for n in op.slot_names if n not in order]
+        for v in variables:
+            keys = {}
+            for n in order:
+                tf_name = self._SLOT_NAMES.get(n, n)
+                var = self._slot_vars.get((v.key, tf_name))
+                if var is None:
+                    with g.name_scope_cleared():        # named after the variable, wherever minimize is called
+                        var = Variable(core.fill_like(v.initial_value, op.slot_init(n)), trainable=False,
+                                       name=f"{v.op.name}/{self._name}")
+                    self._slot_vars[(v.key, tf_name)] = var
+                keys[n] = var.key
+            out.append(keys)
+        return out, shared
+
+    def _shared_variables(self) -> list[Variable] | None:
+        return None
+
+    def get_slot_names(self) -> list[str]:
+        return sorted(self._SLOT_NAMES.get(n, n) for n in self._update_op.slot_names) if self._tf1_variables else []
+
+    def get_slot(self, var: Variable, name: str) -> Variable | None:
+        return self._slot_vars.get((var.key, name))
+
+    def variables(self) -> list[Variable]:
+        """The optimizer's own variables in this graph (its optimizer-wide ones, then the slots), as TF1's."""
+        g = get_default_graph()
+        own = [v for v in self._slot_vars.values() if v.graph is g]
+        return self._shared.get(id(g), []) + own if self._tf1_variables else []
 
     def compute_gradients(self, loss: Tensor, var_list: Sequence[Variable] | None = None) -> list:
         var_list = list(var_list) if var_list is not None else trainable_variables()
@@ -119,26 +177,49 @@ class GradientDescentOptimizer(Optimizer):
 class MomentumOptimizer(Optimizer):
     """accum = momentum * accum + g; w -= lr * accum (Nesterov: w -= lr * (g + momentum * accum))."""
 
+    _SLOT_NAMES = {"momentum": "momentum"}
+
     def __init__(self, learning_rate: float, momentum: float, use_locking: bool = False, name: str = "Momentum",
                  use_nesterov: bool = False) -> None:
         super().__init__(use_locking, name)
         self.learning_rate, self.momentum, self.use_nesterov = learning_rate, momentum, use_nesterov
-        self._update_op = optim_ops.SGD(momentum, nesterov=use_nesterov, inplace=True)
+        self._update_op = optim_ops.SGD(momentum, nesterov=use_nesterov, torch_first_step=False, inplace=True)
 
 
 class AdamOptimizer(Optimizer):
-    """TF1 Adam: lr_t = lr*sqrt(1-b2^t)/(1-b1^t); w -= lr_t * m / (sqrt(v) + epsilon) (epsilon "hat")."""
+    """TF1 Adam: lr_t = lr*sqrt(1-b2^t)/(1-b1^t); w -= lr_t * m / (sqrt(v) + epsilon) (epsilon "hat"), with
+    b1^t and b2^t kept as TF1 keeps them, in float32 variables ``beta1_power`` and ``beta2_power``
+    (``core.ops.optim.AdamPowers``: TF1's arithmetic, bit for bit)."""
+
+    _SLOT_NAMES = {"m": "m", "v": "v"}
 
     def __init__(self, learning_rate: float = 0.001, beta1: float = 0.9, beta2: float = 0.999,
                  epsilon: float = 1e-8, use_locking: bool = False, name: str = "Adam") -> None:
         super().__init__(use_locking, name)
         self.learning_rate, self.beta1, self.beta2, self.epsilon = learning_rate, beta1, beta2, epsilon
-        self._update_op = optim_ops.Adam(beta1, beta2, epsilon, eps_hat=True, inplace=True)
+        self._update_op = optim_ops.AdamPowers(beta1, beta2, epsilon, inplace=True)
+
+    def _shared_variables(self) -> list[Variable] | None:
+        """TF1's beta powers, made once per graph in the current name scope (its ``_create_non_slot_variable``)."""
+        g = get_default_graph()
+        found = self._shared.get(id(g))
+        if found is None:
+            found = self._shared[id(g)] = [Variable(numpy.float32(b), trainable=False, name=f"beta{i}_power")
+                                           for i, b in ((1, self.beta1), (2, self.beta2))]
+        return found
+
+    def _get_beta_accumulators(self) -> tuple[Variable | None, Variable | None]:
+        """The default graph's beta powers (None before ``minimize`` made them there), as TF1's."""
+        b1p, b2p = self._shared.get(id(get_default_graph()), (None, None))
+        return b1p, b2p
 
 
 class RMSPropOptimizer(Optimizer):
-    """ms = decay*ms + (1-decay)*g^2 (ms starts at 1); mom = momentum*mom + lr*g/sqrt(ms + eps); w -= mom.
-    Centered: mg = decay*mg + (1-decay)*g and ms - mg^2 replaces ms under the root."""
+    """ms += (g^2 - ms)*(1-decay) (ms starts at 1); mom = momentum*mom + g*lr/sqrt(ms + eps); w -= mom, in that
+    order, as TF1's kernel (the momentum buffer is kept at momentum 0 too, as TF1 keeps it).  Centered:
+    mg += (g - mg)*(1-decay) and ms - mg^2 replaces ms under the root."""
+
+    _SLOT_NAMES = {"ms": "rms", "mg": "mg", "mom": "momentum"}
 
     def __init__(self, learning_rate: float, decay: float = 0.9, momentum: float = 0.0, epsilon: float = 1e-10,
                  use_locking: bool = False, centered: bool = False, name: str = "RMSProp") -> None:
@@ -146,11 +227,13 @@ class RMSPropOptimizer(Optimizer):
         self.learning_rate, self.decay, self.momentum, self.epsilon = learning_rate, decay, momentum, epsilon
         self.centered = centered
         self._update_op = optim_ops.RMSprop(decay, epsilon, momentum, centered, eps_inside=True, lr_in_momentum=True,
-                                            ms_init=1.0, inplace=True)
+                                            ms_init=1.0, momentum_slot=True, tf1_kernel=True, inplace=True)
 
 
 class AdagradOptimizer(Optimizer):
     """accum += g^2; w -= lr * g / sqrt(accum) (no epsilon; accum starts at ``initial_accumulator_value``)."""
+
+    _SLOT_NAMES = {"acc": "accumulator"}
 
     def __init__(self, learning_rate: float, initial_accumulator_value: float = 0.1, use_locking: bool = False,
                  name: str = "Adagrad") -> None:
@@ -165,11 +248,13 @@ class AdadeltaOptimizer(Optimizer):
     """accum = rho*accum + (1-rho)*g^2; d = sqrt(accum_update + eps) / sqrt(accum + eps) * g;
     accum_update = rho*accum_update + (1-rho)*d^2; w -= lr * d."""
 
+    _SLOT_NAMES = {"v": "accum", "u": "accum_update"}
+
     def __init__(self, learning_rate: float = 0.001, rho: float = 0.95, epsilon: float = 1e-8,
                  use_locking: bool = False, name: str = "Adadelta") -> None:
         super().__init__(use_locking, name)
         self.learning_rate, self.rho, self.epsilon = learning_rate, rho, epsilon
-        self._update_op = optim_ops.Adadelta(rho, epsilon, inplace=True)
+        self._update_op = optim_ops.Adadelta(rho, epsilon, tf1_kernel=True, inplace=True)
 
 
 def exponential_decay(learning_rate: float, global_step: Any, decay_steps: int, decay_rate: float,

@@ -251,7 +251,7 @@ def get_variable(name: str, shape: Sequence[int] | None = None, dtype: Any = num
     if reuse is True:
         raise ValueError(f"Variable {full} does not exist, or was not created with tf.get_variable(). Did you "
                          "mean to set reuse=tf.AUTO_REUSE in VarScope?")
-    init = initializer or glorot_uniform_initializer()
+    init = glorot_uniform_initializer() if initializer is None else initializer     # may be an array
     value = init(shape, dtype) if callable(init) else init
     with g.name_scope_cleared():        # variable names follow variable scopes, not name scopes
         var = Variable(value, trainable=trainable, name=full, dtype=dtype)

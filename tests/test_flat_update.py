@@ -269,6 +269,7 @@ def test_a_variable_listed_twice_stays_per_variable(monkeypatch):
             (gw, w), = opt.compute_gradients(m.loss, [m.vars["W"]])
             (gb, b), = opt.compute_gradients(m.loss, [m.vars["b"]])
             train = opt.apply_gradients([(gw, w), (gb, b), (gw * 0.5, w)])
+            m.sess.run(tf.variables_initializer(opt.variables()))       # its slots, made after the model's init
         out = [m.step(train) for _ in range(3)]
         assert m.sess.state.flat_of("W") is None
         return out
@@ -324,8 +325,8 @@ def test_the_static_seed_cnn_trains_to_the_same_bits(frontend, kind, monkeypatch
         m = getattr(models, frontend)(models.init_weights((28, 28), 10, 0), 0.1, (28, 28), optimizer=kind)
         losses = [m.step(x, y) for x, y in batches]
         with m.graph.as_default():
-            variables = tf.global_variables()
+            variables, trained = tf.global_variables(), tf.trainable_variables()   # the slots too: TF1 lists them
         weights[flat] = [np.asarray(losses)] + m.sess.run(variables)
-        held = {m.sess.state.flat_of(v.key) for v in variables}
+        held = {m.sess.state.flat_of(v.key) for v in trained}
         assert (len(held) == 1 and None not in held) if flat else held == {None}
     assert_same_bits(weights[True], weights[False])

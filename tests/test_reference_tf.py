@@ -176,3 +176,47 @@ def test_seeded_dropout_restarts_in_a_new_session_as_tf1():
 
     v1 = real.compat.v1
     assert pattern(tf, tf.Graph()) == pattern(v1, real.Graph()) == (False, True)
+
+
+TF1_OPTIMIZERS = {
+    "adam": (lambda t: t.train.AdamOptimizer(0.001), True),
+    "momentum": (lambda t: t.train.MomentumOptimizer(0.01, 0.9), True),
+    "rmsprop_centered": (lambda t: t.train.RMSPropOptimizer(0.001, momentum=0.5, centered=True), True),
+    "rmsprop": (lambda t: t.train.RMSPropOptimizer(0.001), True),
+    "adagrad": (lambda t: t.train.AdagradOptimizer(0.01), False),
+    "adadelta": (lambda t: t.train.AdadeltaOptimizer(0.01), False),
+}
+
+
+@pytest.mark.parametrize("name", sorted(TF1_OPTIMIZERS))
+def test_tf1_optimizer_variables_and_values_match_tensorflow(name):
+    """The same global variables (slots and Adam's beta powers, by name and in order) and, after 20 steps of
+    wide-ranging gradients, the same values: Adam's, Momentum's and RMSProp's bit for bit (TF1's own
+    arithmetic), Adagrad's and Adadelta's to float32 rounding (TF1's Eigen kernels take reciprocal square
+    roots, which NumPy's correctly rounded square root and division do not reproduce)."""
+    make, exact = TF1_OPTIMIZERS[name]
+    rng = np.random.default_rng(0)
+    w0 = rng.standard_normal(1003).astype(np.float32)
+    grads = [(rng.standard_normal(1003) * 10.0 ** rng.integers(-4, 3, 1003)).astype(np.float32) for _ in range(20)]
+
+    def run(lib):
+        g = lib.Graph()
+        with g.as_default():
+            w = lib.Variable(w0, name="w")
+            gp = lib.placeholder(lib.float32, (1003,))
+            opt = make(lib)
+            train = opt.apply_gradients([(gp, w)])
+            variables = lib.global_variables()
+            with lib.Session(graph=g) as s:
+                s.run(lib.global_variables_initializer())
+                for gv in grads:
+                    s.run(train, {gp: gv})
+                return [v.name for v in variables], s.run(variables), opt.get_slot_names()
+
+    ours, theirs = run(tf), run(real.compat.v1)
+    assert ours[0] == theirs[0] and ours[2] == theirs[2]
+    for a, b in zip(ours[1], theirs[1]):
+        if exact:
+            assert np.asarray(a).tobytes() == np.asarray(b).tobytes()
+        else:
+            np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-30)

@@ -57,6 +57,13 @@ def _weak(c: Any, like: Any) -> Any:
     return c
 
 
+def _tf1(w: Any, *xs: Any) -> list:
+    """Hyperparameters as TF1's kernels see them: a Python number becomes a float32 tensor, then is cast to the
+    variable's dtype (``w.dtype``); a tensor (a learning-rate variable, say) is cast to that dtype."""
+    dt = w.dtype.type
+    return [_weak(x, w) if hasattr(x, "dtype") else dt(numpy.float32(x)) for x in xs]
+
+
 def _pick(xp: Any, first: Any, a: float, b: float) -> Any:
     """``a`` on the first step, else ``b``: a Python choice on a host count, an array one on a device count (a
     step captured as a CUDA graph replays whatever the host chose when it was recorded)."""
@@ -147,8 +154,9 @@ class _Update(Op):
 class SGD(_Update):
     """buf <- momentum * buf + (1 - dampening) * g; w <- w - lr * (g + momentum * buf if nesterov else buf).
 
-    PyTorch and TF1 (``lr_in_buffer=False``): on step 1 the buffer becomes g itself (PyTorch skips the
-    dampening then; TF1 has none).  Keras (``lr_in_buffer=True``) keeps the rate inside the buffer:
+    PyTorch and TF1 (``lr_in_buffer=False``): with ``torch_first_step``, on step 1 the buffer becomes g itself,
+    as PyTorch makes it a copy of g then (skipping the dampening); TF1 has no such step (its buffer, a
+    variable, may have been restored) and no dampening.  Keras (``lr_in_buffer=True``) keeps the rate inside the buffer:
     v <- momentum * v - lr * g; w <- w + (momentum * v - lr * g if nesterov else v); equal for a fixed rate,
     different once the rate changes.
     """
@@ -157,10 +165,11 @@ class SGD(_Update):
 
     def __init__(self, momentum: float = 0.0, dampening: float = 0.0, nesterov: bool = False,
                  weight_decay: float = 0.0, maximize: bool = False, lr_in_buffer: bool = False,
-                 inplace: bool = False) -> None:
+                 torch_first_step: bool = True, inplace: bool = False) -> None:
         super().__init__(inplace)
         self.momentum, self.dampening, self.nesterov = momentum, dampening, nesterov
         self.weight_decay, self.maximize, self.lr_in_buffer = weight_decay, maximize, lr_in_buffer
+        self.torch_first_step = torch_first_step
 
     @property
     def slot_names(self) -> tuple[str, ...]:      # type: ignore[override]
@@ -190,10 +199,10 @@ class SGD(_Update):
             else:
                 w += buf
             return
-        first = step == 1
+        first = self.torch_first_step and step == 1
         if self.weight_decay:
             g = g + self.weight_decay * w
-        # Step 1: the buffer becomes g itself (PyTorch skips the dampening then; TF1 has none).
+        # PyTorch's step 1: the buffer becomes g itself (no dampening then).
         buf *= _weak(_pick(be.xp, first, 0.0, mu), buf)
         scale = _pick(be.xp, first, 1.0, 1 - self.dampening)
         buf += _times(be, g, _weak(scale, g), "sgd") if hasattr(scale, "dtype") or scale != 1 else g
@@ -291,27 +300,89 @@ class Adam(_Update):
         return lr / _weak(bc1, lr), root
 
 
+class AdamPowers(_Update):
+    """TF1's ``ApplyAdam``, bit for bit: the bias corrections come from the beta powers that TF1 keeps as float32
+    variables (``beta1_power``, ``beta2_power``: b1^t and b2^t by repeated float32 multiplication, ``advance``),
+    given instead of a step count; every operation runs in the variable's dtype, on hyperparameters rounded to
+    float32 first (TF1 makes them float32 tensors, then casts them):
+
+        alpha = lr * sqrt(1 - b2p) / (1 - b1p)
+        m += (g - m) * (1 - b1);  v += (g * g - v) * (1 - b2);  w -= (m * alpha) / (sqrt(v) + eps)
+
+    ``step`` is the pair of power buffers (0-d arrays on the device): nothing is read back."""
+
+    name = "ApplyAdamPowers"
+    slot_names = ("m", "v")
+
+    def __init__(self, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8, inplace: bool = False) -> None:
+        super().__init__(inplace)
+        self.beta1, self.beta2, self.eps = beta1, beta2, eps
+
+    @property
+    def arg_names(self) -> tuple[str, ...]:       # type: ignore[override]
+        return ("w", "g", "m", "v", "lr", "beta_powers")
+
+    def infer(self, w: Value, g: Value, *rest: Value) -> list[Spec]:
+        raise TypeError(f"{self.name}: runs inside ApplyUpdates (its beta powers are a pair of variables), not as "
+                        "a graph node")
+
+    def advance(self, be: Any, powers: Sequence[Any]) -> None:
+        """b1p *= b1 and b2p *= b2, in place, in the powers' dtype (float32), once after each step."""
+        for p, b in zip(powers, (self.beta1, self.beta2)):
+            p *= p.dtype.type(b)
+
+    def _apply(self, be, w, g, slots, lr, step):
+        xp = be.xp
+        b1p, b2p, lr, b1, b2, eps = _tf1(w, *step, lr, self.beta1, self.beta2, self.eps)
+        alpha = lr * xp.sqrt(1 - b2p) / (1 - b1p)
+        omb1, omb2 = 1 - b1, 1 - b2
+        m, v = slots
+        fused = getattr(be, "fused_adam_powers", None)
+        if fused is not None and fused(w, g, m, v, omb1, omb2, alpha, eps) is not False:
+            return
+        t = be.scratch(("adam",), g.shape, g.dtype)
+        xp.subtract(g, m, out=t)
+        t *= omb1
+        m += t
+        xp.multiply(g, g, out=t)
+        t -= v
+        t *= omb2
+        v += t
+        d = be.scratch(("adam-d",), g.shape, g.dtype)
+        xp.sqrt(v, out=d)
+        d += eps
+        xp.multiply(m, alpha, out=t)
+        t /= d
+        w -= t
+
+
 class RMSprop(_Update):
     """ms <- rho ms + (1 - rho) g^2 (centered: mg <- rho mg + (1 - rho) g, and ms - mg^2 replaces ms).
 
     PyTorch: d = sqrt(ms) + eps; mom <- momentum mom + g / d; w <- w - lr mom (or lr g / d).
     TF1 and Keras (``eps_inside=True, lr_in_momentum=True``): d = sqrt(ms + eps);
     mom <- momentum mom + lr g / d; w <- w - mom.  TF1 starts ms at 1 (``ms_init=1.0``), the others at 0.
+    ``tf1_kernel``: TF1's kernels' own arithmetic, for its bits: the moments step by increments,
+    ms += (g^2 - ms)(1 - rho), on hyperparameters rounded to float32 first (see ``_tf1``).
     """
 
     name = "ApplyRMSProp"
 
     def __init__(self, rho: float = 0.99, eps: float = 1e-8, momentum: float = 0.0, centered: bool = False,
                  weight_decay: float = 0.0, maximize: bool = False, eps_inside: bool = False,
-                 lr_in_momentum: bool = False, ms_init: float = 0.0, inplace: bool = False) -> None:
+                 lr_in_momentum: bool = False, ms_init: float = 0.0, momentum_slot: bool = False,
+                 tf1_kernel: bool = False, inplace: bool = False) -> None:
         super().__init__(inplace)
         self.rho, self.eps, self.momentum, self.centered = rho, eps, momentum, centered
         self.weight_decay, self.maximize, self.eps_inside = weight_decay, maximize, eps_inside
-        self.lr_in_momentum, self.ms_init = lr_in_momentum, ms_init
+        self.lr_in_momentum, self.ms_init, self.momentum_slot = lr_in_momentum, ms_init, momentum_slot
+        self.tf1_kernel = tf1_kernel
 
     @property
     def slot_names(self) -> tuple[str, ...]:      # type: ignore[override]
-        return ("ms",) + (("mom",) if self.momentum else ()) + (("mg",) if self.centered else ())
+        """With ``momentum_slot`` the momentum buffer is kept (and stepped) at momentum 0 too, as TF1 does."""
+        mom = self.momentum or self.momentum_slot
+        return ("ms",) + (("mom",) if mom else ()) + (("mg",) if self.centered else ())
 
     def slot_init(self, name):
         return self.ms_init if name == "ms" else 0.0
@@ -319,58 +390,66 @@ class RMSprop(_Update):
     def _apply(self, be, w, g, slots, lr, step):
         xp = be.xp
         g = self._grad(w, g, self.maximize, self.weight_decay)
-        rho = self.rho
-        if _exact(g, lr, rho, self.eps, self.momentum):
-            self._apply_into(be, w, g, slots, lr)
+        rho, eps, momentum = self.rho, self.eps, self.momentum
+        if self.tf1_kernel:
+            rho, eps, momentum, lr = _tf1(w, rho, eps, momentum, lr)
+        omr = 1 - rho
+        if _exact(g, lr, rho, omr, eps, momentum):
+            self._apply_into(be, w, g, slots, lr, rho, omr, eps, momentum)
             return
         ms = slots[0]
-        ms *= rho
-        ms += (1 - rho) * (g * g)
+        self._average(ms, g * g, rho, omr)
         var = ms
         if self.centered:
             mg = slots[-1]
-            mg *= rho
-            mg += (1 - rho) * g
+            self._average(mg, g, rho, omr)
             var = ms - mg * mg
-        d = xp.sqrt(var + self.eps) if self.eps_inside else xp.sqrt(var) + self.eps
-        if not self.momentum:
+        d = xp.sqrt(var + eps) if self.eps_inside else xp.sqrt(var) + eps
+        if not (momentum or self.momentum_slot):
             w -= lr * g / d
             return
         mom = slots[1]
-        mom *= self.momentum
+        mom *= momentum
         if self.lr_in_momentum:
-            mom += lr * g / d
+            mom += g * lr / d
             w -= mom
         else:
             mom += g / d
             w -= lr * mom
 
-    def _apply_into(self, be, w, g, slots, lr):
+    def _average(self, a: Any, x: Any, rho: Any, omr: Any) -> None:
+        """a <- rho a + (1 - rho) x in place, or TF1's a += (x - a)(1 - rho); ``x`` may be overwritten."""
+        if self.tf1_kernel:
+            x -= a
+            x *= omr
+        else:
+            a *= rho
+            x *= omr
+        a += x
+
+    def _apply_into(self, be, w, g, slots, lr, rho, omr, eps, momentum):
         """``_apply``'s arithmetic in the same order, in scratch buffers (no temporaries: a flat update over
         every variable at once would otherwise allocate, and fault in, several buffers of its size a step)."""
-        xp, rho = be.xp, self.rho
+        xp = be.xp
         t = be.scratch(("rmsprop",), g.shape, g.dtype)
         d = be.scratch(("rmsprop-d",), g.shape, g.dtype)
         ms = slots[0]
-        ms *= rho
-        xp.multiply(g, g, out=t)
-        t *= 1 - rho
-        ms += t
+        self._average(ms, xp.multiply(g, g, out=t), rho, omr)
         var = ms
         if self.centered:
             mg = slots[-1]
-            mg *= rho
-            mg += xp.multiply(g, 1 - rho, out=t)
+            t[...] = g
+            self._average(mg, t, rho, omr)
             var = xp.multiply(mg, mg, out=d)
             xp.subtract(ms, d, out=d)
-        _root_plus(xp, var, self.eps, self.eps_inside, d)
-        if not self.momentum:
+        _root_plus(xp, var, eps, self.eps_inside, d)
+        if not (momentum or self.momentum_slot):
             xp.multiply(g, lr, out=t)
             t /= d
             w -= t
             return
         mom = slots[1]
-        mom *= self.momentum
+        mom *= momentum
         if self.lr_in_momentum:
             xp.multiply(g, lr, out=t)
             t /= d
@@ -435,20 +514,24 @@ class Adagrad(_Update):
 
 class Adadelta(_Update):
     """v <- rho v + (1 - rho) g^2; d = sqrt(u + eps) / sqrt(v + eps) g; u <- rho u + (1 - rho) d^2;
-    w <- w - lr d (the same in PyTorch, TF1 and Keras; only the defaults differ)."""
+    w <- w - lr d (the same in PyTorch, TF1 and Keras; only the defaults differ).  ``tf1_kernel``: on
+    hyperparameters rounded as TF1 rounds them (``_tf1``), for its bits."""
 
     name = "ApplyAdadelta"
     slot_names = ("v", "u")
 
     def __init__(self, rho: float = 0.9, eps: float = 1e-6, weight_decay: float = 0.0, maximize: bool = False,
-                 inplace: bool = False) -> None:
+                 tf1_kernel: bool = False, inplace: bool = False) -> None:
         super().__init__(inplace)
         self.rho, self.eps, self.weight_decay, self.maximize = rho, eps, weight_decay, maximize
+        self.tf1_kernel = tf1_kernel
 
     def _apply(self, be, w, g, slots, lr, step):
         xp = be.xp
         g = self._grad(w, g, self.maximize, self.weight_decay)
         rho, eps = self.rho, self.eps
+        if self.tf1_kernel:
+            rho, eps, lr = _tf1(w, rho, eps, lr)
         v, u = slots
         if _exact(g, lr, rho, eps):     # the same arithmetic in scratch buffers (see RMSprop._apply_into)
             t = be.scratch(("adadelta",), g.shape, g.dtype)

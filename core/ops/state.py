@@ -70,7 +70,10 @@ class ApplyUpdates(Op):
     and the slot dict in place; ``t`` counts the steps of ``owner`` (the optimizer: a 0-d array on the device,
     ``State.tick``, so the step reads nothing back), or with ``count`` each variable's own, on the host: ``count(slots)`` advances the count a variable keeps in its slot dict and returns it (PyTorch
     counts per parameter, and one without a gradient on some step falls behind).  With ``counter`` (a variable
-    key) that variable is incremented once per step (TF1's global_step).
+    key) that variable is incremented once per step (TF1's global_step).  With ``slot_vars`` (per variable, its
+    slots' names -> the keys of the variables holding them) the slots are variables themselves (TF1's
+    ``w/Adam``).  With ``shared`` (variable keys), the update gets those variables' buffers instead of the count
+    (TF1 Adam's beta powers), and ``advance(be, buffers)`` moves them on after every variable is updated.
 
     With ``flat``, the in-place update primitive (``core.ops.optim``) that ``update`` applies to each variable,
     the step runs it once for all variables of one dtype (and one count) instead: on the first step they and
@@ -98,11 +101,14 @@ class ApplyUpdates(Op):
 
     def __init__(self, update: Callable, owner: Hashable, keys: Sequence[Hashable], lr: Any = None,
                  counter: Hashable | None = None, flat: Any = None, gather: bool = False,
-                 count: Callable[[dict], int] | None = None, slot_keys: Sequence[str] | None = None) -> None:
+                 count: Callable[[dict], int] | None = None, slot_keys: Sequence[str] | None = None,
+                 slot_vars: Sequence[dict] | None = None, shared: Sequence[Hashable] | None = None,
+                 advance: Callable[[Any, tuple], None] | None = None) -> None:
         if flat is not None and not flat.inplace:
             raise ValueError(f"{self.name}: the flat update must write in place (inplace=True)")
         self.update, self.owner, self.keys, self.lr, self.counter = update, owner, list(keys), lr, counter
         self.flat, self.gather, self.count = flat, gather, count
+        self.slot_vars, self.shared, self.advance = slot_vars, shared, advance
         if flat is not None:
             names = flat.slot_names
             self._fill = dict(zip(names if slot_keys is None else slot_keys, map(flat.slot_init, names)))
@@ -113,6 +119,10 @@ class ApplyUpdates(Op):
     def forward(self, be, *inputs):
         st = _state.active()
         t = st.tick(self.owner, be)
+        if self.shared is not None:         # the update's own step state (TF1 Adam's beta powers) replaces the count
+            t = tuple(map(st.read, self.shared))
+        if self.slot_vars is not None:
+            self._slots_from_variables(st)
         n = len(self.keys)
         grads = inputs[:n]
         # A tensor rate (a decay schedule) arrives as one more input, already on the device.
@@ -128,10 +138,36 @@ class ApplyUpdates(Op):
                 self.update(be, st.read(k), grads[i], st.slots(self.owner, k), ts[i], lr)
         for k in self.keys:
             st.bump(k)
+        if self.slot_vars is not None:
+            self._variables_from_slots(st)
+        if self.advance is not None:
+            self.advance(be, t)
+            for k in self.shared:
+                st.bump(k)
         if self.counter is not None:
             cur = st.read(self.counter)
             st.assign_add(self.counter, be.xp.ones_like(cur))
         return ()
+
+    def _slots_from_variables(self, st: _state.State) -> None:
+        """With ``slot_vars`` the slots are variables of their own (TF1's ``w/Adam``: initialized, saved and
+        restored like any other): each slot dict entry is the variable's buffer (reading an uninitialized one
+        fails as TF1 does)."""
+        for k, names in zip(self.keys, self.slot_vars):
+            d = st.slots(self.owner, k)
+            for name, key in names.items():
+                buf = st.read(key)
+                if d.get(name) is not buf:
+                    d[name] = buf
+
+    def _variables_from_slots(self, st: _state.State) -> None:
+        """The step wrote the slots (and packing may have moved them into one buffer): the variables follow."""
+        for k, names in zip(self.keys, self.slot_vars):
+            d = st.slots(self.owner, k)
+            for name, key in names.items():
+                if st.read(key) is not d[name]:
+                    st.attach(key, d[name])
+                st.bump(key)
 
     def _flat_step(self, st: _state.State, be: Any, grads: Sequence[Any], ts: list[int], lr: Any) -> list[int]:
         """Update the packed variables (packing them first if needed); returns the indices left per variable."""

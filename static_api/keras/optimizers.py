@@ -15,6 +15,7 @@ def _keras(opt: train.Optimizer, update: optim_ops._Update | None = None) -> tra
     if update is not None:
         opt._update_op = update
     opt._live_rate = True
+    opt._tf1_variables = False
     return opt
 
 
