@@ -86,7 +86,7 @@ def _stats(model, x, y) -> dict:
     if sess is not None:
         out["program_steps"] = model.program_steps()
     if planned:
-        program = max(sess._plans.values(), key=lambda p: len(p.steps))
+        program = model.training_program()
         plan = sess._executor.plan_of(program, {key(model.x): x, key(model.y): y})
         out.update(allocs_per_step=be.allocations - before, arena_mib=plan.arena_bytes / 2**20,
                    unplanned_peak_mib=plan.unplanned_peak_bytes / 2**20, unlowered=plan.unlowered(program))

@@ -51,7 +51,8 @@ class _TimedOp:
 def profile_static(model: Any, batches: list) -> None:
     for x, y in batches[:WARM]:         # the first runs build the plan
         model.step(x, y)
-    entry = max(model.sess._executor._plans.values(), key=lambda e: len(e.steps))     # the training Program's
+    program = model.training_program()
+    entry = next(e for e in model.sess._executor._plans.values() if e.program is program)
     times: dict = collections.OrderedDict()
     steps = []
     for i, (ins, write, out, k, node, op, release) in enumerate(entry.steps):

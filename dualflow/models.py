@@ -132,9 +132,14 @@ class Static:
     def to_dot(self, x: numpy.ndarray, y: numpy.ndarray) -> str:
         return self.graph.to_dot("static graph")
 
+    def training_program(self) -> Any:
+        """The Program the session runs for ``step``: the one with the train op among its targets (the
+        initializer's may be as long, now that the optimizer's slots are variables)."""
+        return next(p for p in self.sess._plans.values() if id(self.train_op.node) in p.targets)
+
     def program_steps(self) -> int:
         """How many steps the session's training Program runs (after its passes, when it optimizes)."""
-        return max(len(p.steps) for p in self.sess._plans.values())
+        return len(self.training_program().steps)
 
 
 class StaticUnoptimized(Static):

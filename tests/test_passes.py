@@ -202,7 +202,7 @@ def test_static_seed_cnn_runs_conv_bias_relu_as_one_step_per_layer():
     from dualflow import models
     m = models.Static(models.init_weights((28, 28), 10, 0), 0.1, (28, 28))
     m.step(np.zeros((2, 1, 28, 28), np.float32), np.zeros(2, np.int64))
-    step = max(m.sess._plans.values(), key=lambda p: len(p.steps))
+    step = m.training_program()
     assert _names(step).count("Fused(Conv2D+BiasAdd+Relu)") == 2
     assert "BiasAdd" not in _names(step) and "Relu" not in _names(step)
     # The logits' matmul fuses with its bias too: its gradient reads the product's shape alone (SumToLike),
@@ -317,7 +317,7 @@ def test_each_pass_leaves_its_input_program_and_the_graph_alone(name):
     from dualflow import models
     m = models.StaticUnoptimized(models.init_weights((8, 8), 10, 0), 0.1, (8, 8))
     m.step(np.zeros((2, 1, 8, 8), np.float32), np.zeros(2, np.int64))
-    p = max(m.sess._plans.values(), key=lambda q: len(q.steps))
+    p = m.training_program()
     snapshot = [(s.node, s.op, list(s.ins)) for s in p.steps], dict(p.aliases), dict(p.release)
     graph = [(n.op, n.inputs, list(n.outputs)) for n in (s.node for s in p.steps)]
     dict((q.__name__, q) for q in passes.PASSES)[name](p)
@@ -416,7 +416,7 @@ def test_static_seed_cnn_masks_its_relu_gradients_at_the_pooled_size():
     from dualflow import models
     m = models.Static(models.init_weights((28, 28), 10, 0), 0.1, (28, 28))
     m.step(np.zeros((2, 1, 28, 28), np.float32), np.zeros(2, np.int64))
-    step = max(m.sess._plans.values(), key=lambda p: len(p.steps))
+    step = m.training_program()
     names = _names(step)
     pairs = [(names[i], names[i + 1]) for i in range(len(names) - 1)]
     assert pairs.count(("ReluGrad", "MaxPoolGrad")) == 2 and ("MaxPoolGrad", "ReluGrad") not in pairs
