@@ -320,16 +320,18 @@ def _primitive(lib: Any, t: _Thread, kind: str, x: numpy.ndarray, w: numpy.ndarr
 
 
 def _plain(kind: str, fmt: str, in_channels: int) -> bool:
-    """Whether this pass runs on the arrays' own layouts: an NCHW image with one input channel per group
-    forward (a first layer: its output is 32 times its input, and oneDNN's blocked output took 1.2 ms plus
-    2.1 ms to reorder on the seed CNN at batch 128, against 0.9 ms written as NCHW), and with up to 4 its
-    input gradient (1.1 against 7.3 ms there, 4.5 against 10.8 ms for 3->32 channels on 32x32 images).  A
-    fixed rule, not a timing: which kernel runs decides the rounding, and a run must not depend on the
-    machine's load.  The weight gradient and NHWC images keep the blocked layouts (faster in every case
-    measured)."""
+    """Whether this pass runs on the arrays' own layouts: where an NCHW image has few channels per group (a
+    first layer), reordering the wide side (the output or its gradient, 32 times the input) costs more than
+    the kernel gains.  The forward pass and the weight gradient with one input channel (AVX-512, batch 128,
+    1->32 at 28x28: forward 0.9 against 1.2 + 2.1 ms to reorder; AVX2: weight gradient 5.1 against 14.1 ms,
+    1.4 against 3.3 at batch 32), the input gradient with up to 4 (AVX-512: 1.1 against 7.3 ms, 4.5 against
+    10.8 for 3->32 on 32x32).  oneDNN 3.2 has no plain NHWC kernel for these but the forward one, and its
+    blocked forward is faster there.  A fixed rule, not a timing: which kernel runs decides the rounding, and
+    a run must not depend on the machine's load.  Wider images keep the blocked layouts (faster in every
+    case measured)."""
     if fmt != "NCHW":
         return False
-    return in_channels == 1 if kind == "forward" else kind == "backward_data" and in_channels <= 4
+    return in_channels <= (4 if kind == "backward_data" else 1)
 
 
 _ALLOCATE = ctypes.c_void_p(-1).value       # DNNL_MEMORY_ALLOCATE: the library allocates the buffer
