@@ -186,3 +186,26 @@ def test_adam_powers_reads_nothing_back_from_the_device(monkeypatch):
         op.advance(None, host)
     assert w.tobytes() == w2.tobytes() and isinstance(powers[0], _OnDevice)
     assert powers[0].view(np.ndarray) == np.float32(0.9) * np.float32(0.9) * np.float32(0.9)    # advanced twice
+
+
+
+def test_keras_compile_initializes_a_tf1_optimizers_variables_once():
+    """``model.compile(optimizer=tf.train.AdamOptimizer())`` trains (TF1's Keras initialized the optimizer's
+    variables; they would otherwise be uninitialized), and compiling again keeps the moments and powers."""
+    m = tf.keras.Sequential([tf.keras.layers.Dense(2, input_shape=(4,))])
+    opt = tf.train.AdamOptimizer(0.01)
+    m.compile(optimizer=opt, loss="mse")
+    x, y = X[0], RNG.standard_normal((5, 2)).astype(np.float32)
+    k, b = (a.astype(np.float64) for a in m.get_weights())
+    m.fit(x, y, batch_size=5, epochs=1, verbose=0)
+    with m.graph.as_default():
+        b1p, _ = opt._get_beta_accumulators()
+    slot = opt.get_slot(m.layers[0].kernel, "m")
+    before = m._session().run([b1p, slot])
+    assert before[0] == np.float32(0.9) * np.float32(0.9)       # advanced once from 0.9
+    # After one step m = (1 - b1) g, with g the mean squared error's gradient at the initial kernel.
+    g = 2.0 / y.size * x.T.astype(np.float64) @ (x @ k + b - y)
+    np.testing.assert_allclose(before[1], 0.1 * g, rtol=1e-5, atol=1e-7)
+    m.compile(optimizer=opt, loss="mse")
+    after = m._session().run([b1p, slot])
+    assert after[0] == before[0] and np.array_equal(after[1], before[1])

@@ -162,7 +162,12 @@ class Model:
             step = opt.minimize(self.loss, var_list=self.trainable_weights)
             self._train_op = ops.group(step, *updates) if updates else step
             self._lp = L.learning_phase(self.graph)
-        self._session()
+            # A tf.train optimizer's slots are graph variables: as TF1's Keras, initialize those not yet set
+            # (a second compile with the same optimizer keeps its moments).
+            sess = self._session()
+            fresh = [v.initializer for v in opt.variables() if v.key not in sess.state]
+            if fresh:
+                sess.run(fresh)
         self._compiled = True
 
     def _loss(self, loss: Any, out: Tensor) -> tuple[Tensor, Tensor]:
