@@ -22,6 +22,11 @@ GEOMETRIES = [
     ((2, 4, 9, 9), 4, (3, 3), (1, 2), (2, 2, 1, 1), (2, 2), 2),       # dilation, groups
     ((3, 6, 6, 5), 6, (3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 6),       # depthwise
     ((2, 1, 28, 28), 8, (3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 1),     # the seed CNN's first layer
+    # one input channel per group in NCHW runs on the arrays' own layouts (``onednn._plain``):
+    ((1, 1, 9, 7), 5, (3, 2), (2, 2), (1, 0, 2, 1), (1, 1), 1),       # batch 1, odd, stride 2, uneven pads
+    ((3, 1, 10, 10), 4, (3, 3), (1, 1), (2, 2, 2, 2), (2, 2), 1),     # dilation
+    ((2, 3, 8, 8), 6, (3, 3), (2, 1), (1, 1, 1, 1), (1, 1), 3),       # groups of one input channel
+    ((2, 3, 8, 8), 5, (3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 1),       # three channels: input gradient only
     ((2, 8, 5, 5), 3, (1, 1), (1, 1), (0, 0, 0, 0), (1, 1), 1),       # 1x1
 ]
 
