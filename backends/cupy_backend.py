@@ -43,10 +43,11 @@ class CupyBackend(ArrayBackend):
             "T g, T lr_t, T b1, T b2, T eps, T bc2_sqrt", "T w, T m, T v",
             "m = b1 * m + (1 - b1) * g; v = b2 * v + (1 - b2) * g * g; w -= lr_t * m / (sqrt(v) / bc2_sqrt + eps);",
             "dualflow_adam")
-        self._adam_tf = cp.ElementwiseKernel(
-            "T g, T lr_t, T b1, T b2, T eps", "T w, T m, T v",
-            "m = b1 * m + (1 - b1) * g; v = b2 * v + (1 - b2) * g * g; w -= lr_t * m / (sqrt(v) + eps);",
-            "dualflow_adam_tf")
+        # TF1's and Keras' Adam (core.ops.optim.AdamPowers), their operations in their order.
+        self._adam_powers = cp.ElementwiseKernel(
+            "T g, T omb1, T omb2, T alpha, T eps", "T w, T m, T v",
+            "m += (g - m) * omb1; v += (g * g - v) * omb2; w -= (m * alpha) / (sqrt(v) + eps);",
+            "dualflow_adam_powers")
 
     # ----- plumbing ---------------------------------------------------------------
     def asarray(self, data: Any, dtype: Any = None) -> Any:
@@ -270,7 +271,9 @@ class CupyBackend(ArrayBackend):
 
         def arg(c):
             return c if hasattr(c, "dtype") else t(c)
-        if unbias is None:
-            self._adam_tf(g, arg(rate), t(b1), t(b2), t(eps), w, m, v)
-        else:
-            self._adam(g, arg(rate), t(b1), t(b2), t(eps), arg(unbias), w, m, v)
+        self._adam(g, arg(rate), t(b1), t(b2), t(eps), arg(unbias), w, m, v)
+
+    def fused_adam_powers(self, w, g, m, v, omb1, omb2, alpha, eps):
+        # alpha is a 0-d array on the device (from the beta powers or the count), read by the kernel there.
+        t = w.dtype.type
+        self._adam_powers(g, t(omb1), t(omb2), alpha if hasattr(alpha, "dtype") else t(alpha), t(eps), w, m, v)

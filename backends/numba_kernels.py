@@ -231,7 +231,7 @@ def _kernels() -> SimpleNamespace | None:
             out[i] = math.erf(numpy.float64(x[i]))
 
     @jit
-    def adam(w, g, m, v, b1, omb1, b2, omb2, rate, unbias, eps, eps_hat):
+    def adam(w, g, m, v, b1, omb1, b2, omb2, rate, unbias, eps):
         """One Adam step over flat arrays in one pass, each operation where ``core.ops.optim.Adam``'s NumPy
         expressions round it (the scalars given in the arrays' dtype; no fused multiply-adds)."""
         for i in range(w.size):
@@ -239,15 +239,12 @@ def _kernels() -> SimpleNamespace | None:
             mi = m[i] * b1 + gi * omb1
             vi = v[i] * b2 + (gi * gi) * omb2
             m[i], v[i] = mi, vi
-            d = numpy.sqrt(vi)
-            if not eps_hat:
-                d = d / unbias
-            w[i] = w[i] - (mi / (d + eps)) * rate
+            w[i] = w[i] - (mi / (numpy.sqrt(vi) / unbias + eps)) * rate
 
     @jit
     def adam_powers(w, g, m, v, omb1, omb2, alpha, eps):
-        """TF1's Adam step (``core.ops.optim.AdamPowers``) over flat arrays in one pass, rounded where its
-        NumPy expressions round (the scalars in the arrays' dtype)."""
+        """TF1's and Keras' Adam step (``core.ops.optim.AdamPowers``) over flat arrays in one pass, rounded where
+        its NumPy expressions round (the scalars in the arrays' dtype)."""
         for i in range(w.size):
             gi, mi, vi = g[i], m[i], v[i]
             mi = mi + (gi - mi) * omb1
@@ -436,21 +433,21 @@ def applies(x: numpy.ndarray, *others: numpy.ndarray, out: numpy.ndarray | None 
 def adam(w: numpy.ndarray, g: numpy.ndarray, m: numpy.ndarray, v: numpy.ndarray, b1: float, b2: float, eps: float,
          rate: Any, unbias: Any) -> bool:
     """Adam's non-amsgrad step in place (``core.ops.optim.Adam``'s formula, with ``rate`` and ``unbias`` from its
-    ``step_size``, None for TF's epsilon hat), bit for bit the NumPy expressions' result; False, having done
-    nothing, where it does not apply: other than C-contiguous float32 or float64 arrays of one shape."""
+    ``step_size``), bit for bit the NumPy expressions' result; False, having done nothing, where it does not
+    apply: other than C-contiguous float32 or float64 arrays of one shape."""
     arrays = (w, g, m, v)
     if not applies(*arrays):
         return False
     t = w.dtype.type
-    _kernels().adam(*(a.reshape(-1) for a in arrays), t(b1), t(1 - b1), t(b2), t(1 - b2), t(rate),
-                    t(1.0 if unbias is None else unbias), t(eps), unbias is None)
+    _kernels().adam(*(a.reshape(-1) for a in arrays), t(b1), t(1 - b1), t(b2), t(1 - b2), t(rate), t(unbias),
+                    t(eps))
     return True
 
 
 def adam_powers(w: numpy.ndarray, g: numpy.ndarray, m: numpy.ndarray, v: numpy.ndarray, omb1: Any, omb2: Any,
                 alpha: Any, eps: Any) -> bool:
-    """TF1's Adam step in place (``core.ops.optim.AdamPowers``, its scalars given in the arrays' dtype), bit for
-    bit its NumPy expressions; False, having done nothing, where the kernels do not apply (see ``adam``)."""
+    """TF1's and Keras' Adam step in place (``core.ops.optim.AdamPowers``, its scalars given in the arrays' dtype),
+    bit for bit its NumPy expressions; False, having done nothing, where the kernels do not apply (see ``adam``)."""
     arrays = (w, g, m, v)
     if not applies(*arrays):
         return False

@@ -83,12 +83,12 @@ class NumpyBackend(ArrayBackend):
 
     def fused_adam(self, w: Any, g: Any, m: Any, v: Any, b1: float, b2: float, eps: float, rate: Any,
                    unbias: Any) -> bool:
-        """Adam's step (PyTorch's, or TF's with ``unbias`` None) in one compiled pass where it applies
-        (``numba_kernels.adam``), else False."""
+        """PyTorch's Adam step in one compiled pass where it applies (``numba_kernels.adam``), else False."""
         return numba_kernels.adam(w, g, m, v, b1, b2, eps, rate, unbias)
 
     def fused_adam_powers(self, w: Any, g: Any, m: Any, v: Any, omb1: Any, omb2: Any, alpha: Any, eps: Any) -> bool:
-        """TF1's Adam step in one compiled pass where it applies (``numba_kernels.adam_powers``), else False."""
+        """TF1's and Keras' Adam step in one compiled pass where it applies (``numba_kernels.adam_powers``), else
+        False."""
         return numba_kernels.adam_powers(w, g, m, v, omb1, omb2, alpha, eps)
 
     # Batch norm's channels are independent: large ones split over the kernels' threads by channel.

@@ -99,3 +99,33 @@ def test_seed_cnn_trains_200_steps_on_gpu(gpu, frontend):
     assert np.mean(losses[-20:]) < 0.5 * np.mean(losses[:20])
     cpu = _seed_cnn_losses(frontend, "cpu", 20)
     np.testing.assert_allclose(losses[:20], cpu, rtol=2e-3)
+
+
+@pytest.mark.parametrize("mode", ["tf1", "keras", "keras_amsgrad_decay", "torch"])
+def test_fused_adam_steps_on_gpu_match_the_cpu(gpu, mode):
+    """The CuPy Adam kernels (PyTorch's, and TF1's / Keras' ``AdamPowers``) with their step state on the
+    device: the CPU's values to float32 rounding (the GPU may contract multiply-adds)."""
+    import backends
+    from core.ops import optim as O
+    rng = np.random.default_rng(2)
+    w0 = rng.standard_normal(1000).astype(np.float32)
+    grads = [(rng.standard_normal(1000) * 10.0 ** rng.integers(-3, 2, 1000)).astype(np.float32) for _ in range(5)]
+    make = {"tf1": lambda: O.AdamPowers(inplace=True),
+            "keras": lambda: O.AdamPowers(keras=True, inplace=True),
+            "keras_amsgrad_decay": lambda: O.AdamPowers(keras=True, amsgrad=True, weight_decay=0.01, inplace=True),
+            "torch": lambda: O.Adam(inplace=True)}[mode]
+    results = []
+    for be in (backends.get_backend("cpu"), backends.get_backend(str(gpu))):
+        op, xp = make(), be.xp
+        w = be.asarray(w0.copy())
+        slots = [be.asarray(s) for s in op.init_slots(backends.get_backend("cpu"), w0)]
+        powers = tuple(xp.asarray(np.float32(b)) for b in (0.9, 0.999))
+        count = xp.zeros((), np.int64)
+        for g in grads:
+            count += 1
+            op.forward(be, w, be.asarray(g), *slots, 1e-3, powers if mode == "tf1" else count)
+            if mode == "tf1":
+                op.advance(be, powers)
+        results.append(be.to_host(w))
+    np.testing.assert_allclose(results[1], results[0], rtol=1e-5, atol=1e-7)
+    assert not np.allclose(results[0], w0)

@@ -144,6 +144,40 @@ def test_keras_errors():
     assert tf.keras.optimizers.Adam().epsilon == 1e-7
 
 
+def test_keras_optimizer_arguments_are_checked_as_keras_checks_them():
+    """An argument dualflow would otherwise ignore is refused: Keras 2's ``lr`` (Keras 3 does not know it
+    either), a clipping or EMA setting it does not implement; ``name`` is taken and ``decay`` warned about
+    and ignored, as in Keras 3."""
+    with pytest.raises(ValueError, match=r"Argument\(s\) not recognized: \{'lr': 0.1\}"):
+        tf.keras.optimizers.SGD(lr=0.1)
+    for kw in ({"clipnorm": 1.0}, {"use_ema": True}, {"global_clipnorm": 2.0}):
+        with pytest.raises(NotImplementedError, match=f"keras.optimizers.RMSprop: argument '{next(iter(kw))}'"):
+            tf.keras.optimizers.RMSprop(**kw)
+    with pytest.raises(NotImplementedError, match="argument 'weight_decay' \\(here 0.01\\)"):
+        tf.keras.optimizers.SGD(0.1, weight_decay=0.01)
+    with pytest.warns(UserWarning, match="`decay` is no longer supported"):
+        tf.keras.optimizers.Adagrad(decay=0.1, name="ada")
+    tf.keras.optimizers.Adam(clipnorm=None, use_ema=False, weight_decay=None, name="a")     # the defaults
+
+
+def test_keras_adam_weight_decay_is_adamws_decay():
+    """Keras 3's Adam applies a ``weight_decay`` as AdamW does (decoupled, before each step)."""
+    def train(make):
+        g = tf.Graph()
+        with g.as_default():
+            w = tf.Variable(np.linspace(-2, 2, 7, dtype=np.float32))
+            loss = tf.reduce_sum(tf.square(w - 0.5))
+            step = make().minimize(loss)
+            with tf.Session(graph=g) as s:
+                s.run(tf.global_variables_initializer())
+                for _ in range(5):
+                    s.run(step)
+                return s.run(w)
+    decayed = train(lambda: tf.keras.optimizers.Adam(0.1, weight_decay=0.3))
+    assert decayed.tobytes() == train(lambda: tf.keras.optimizers.AdamW(0.1, weight_decay=0.3)).tobytes()
+    assert not np.allclose(decayed, train(lambda: tf.keras.optimizers.Adam(0.1)))
+
+
 @pytest.mark.slow
 def test_seed_keras_model_reaches_97_percent_on_mnist_within_3_epochs():
     from tests.helpers import mnist_dir

@@ -111,9 +111,6 @@ CASES = {
                     lambda: np_adam(LRS, 0.8, 0.9, 1e-3, weight_decay=0.1, maximize=True)),
     "adamw_amsgrad": (O.Adam(0.8, 0.9, 1e-3, 0.1, decoupled=True, amsgrad=True),
                       lambda: np_adam(LRS, 0.8, 0.9, 1e-3, 0.1, decoupled=True, amsgrad=True)),
-    "adam_eps_hat": (O.Adam(0.8, 0.9, 0.5, eps_hat=True), lambda: np_adam(LRS, 0.8, 0.9, 0.5, eps_hat=True)),
-    "adam_eps_hat_amsgrad": (O.Adam(0.8, 0.9, 0.5, amsgrad=True, eps_hat=True),
-                             lambda: np_adam(LRS, 0.8, 0.9, 0.5, amsgrad=True, eps_hat=True)),
     "rmsprop": (O.RMSprop(0.9, 0.1), lambda: np_rmsprop(LRS, 0.9, 0.1)),
     "rmsprop_centered_momentum": (O.RMSprop(0.9, 0.1, 0.5, True, 0.1, True),
                                   lambda: np_rmsprop(LRS, 0.9, 0.1, 0.5, True, 0.1, True)),
@@ -129,6 +126,15 @@ CASES = {
     "adagrad_keras": (O.Adagrad(0.5, initial_accumulator_value=0.1, eps_inside=True),
                       lambda: np_adagrad(LRS, 0.5, init=0.1, eps_inside=True)),
     "adadelta": (O.Adadelta(0.9, 0.1, 0.1, True), lambda: np_adadelta(LRS, 0.9, 0.1, 0.1, True)),
+    # TF1's and Keras' own orders of operations; TF1's round hyperparameters to float32 (exact ones here)
+    "adadelta_tf1": (O.Adadelta(0.75, 0.125, tf1_kernel=True), lambda: np_adadelta(LRS, 0.75, 0.125)),
+    "adadelta_keras": (O.Adadelta(0.9, 0.1, keras=True), lambda: np_adadelta(LRS, 0.9, 0.1)),
+    "rmsprop_tf1_kernel": (O.RMSprop(0.75, 0.125, 0.5, True, eps_inside=True, lr_in_momentum=True, ms_init=1.0,
+                                     momentum_slot=True, tf1_kernel=True),
+                           lambda: np_rmsprop(LRS, 0.75, 0.125, 0.5, True, tf_form=True, ms0=1.0)),
+    "adam_keras": (O.AdamPowers(0.8, 0.9, 0.5, keras=True), lambda: np_adam(LRS, 0.8, 0.9, 0.5, eps_hat=True)),
+    "adamw_keras_amsgrad": (O.AdamPowers(0.8, 0.9, 1e-3, keras=True, amsgrad=True, weight_decay=0.1),
+                            lambda: np_adam(LRS, 0.8, 0.9, 1e-3, 0.1, decoupled=True, amsgrad=True, eps_hat=True)),
 }
 
 
@@ -198,13 +204,22 @@ def _plain_adagrad(w, g, acc, lr, eps, eps_inside):
     w -= lr * g / d
 
 
-def _plain_adadelta(w, g, v, u, lr, rho, eps):
+def _plain_adadelta(w, g, v, u, lr, rho, eps, keras=False):
     v *= rho
     v += (1 - rho) * (g * g)
-    delta = np.sqrt(u + eps) / np.sqrt(v + eps) * g
+    delta = np.sqrt(u + eps) * g / np.sqrt(v + eps) if keras else np.sqrt(u + eps) / np.sqrt(v + eps) * g
     u *= rho
     u += (1 - rho) * (delta * delta)
     w -= lr * delta
+
+
+def _plain_tf1_rmsprop(w, g, ms, mom, mg, lr, rho, eps, momentum):
+    """TF1's kernel: increments, hyperparameters as float32 tensors."""
+    lr, rho, eps, momentum = (np.float32(c) for c in (lr, rho, eps, momentum))
+    ms += (g * g - ms) * (1 - rho)
+    mg += (g - mg) * (1 - rho)
+    mom[...] = mom * momentum + g * lr / np.sqrt(ms - mg * mg + eps)
+    w -= mom
 
 
 def _plain_keras_sgd(w, g, buf, lr, mu, nesterov):
@@ -225,6 +240,38 @@ SCRATCH_CASES = {
                           lambda w, g, s, lr, i=i: _plain_adagrad(w, g, s[0], lr, 1e-3, i)) for i in (False, True)},
     "adadelta": (O.Adadelta(0.9, 1e-3, inplace=True), lambda w, g, s, lr: _plain_adadelta(w, g, *s, lr, 0.9, 1e-3)),
 }
+
+# Orders of operations of TF1's and Keras' own kernels (see test_reference_tf for the libraries themselves).
+ORDER_CASES = {
+    "adadelta-keras": (O.Adadelta(0.9, 1e-3, keras=True, inplace=True), O.Adadelta(0.9, 1e-3, inplace=True),
+                       lambda w, g, s, lr: _plain_adadelta(w, g, *s, lr, 0.9, 1e-3, keras=True)),
+    "rmsprop-tf1-kernel": (O.RMSprop(0.9, 1e-3, 0.5, True, eps_inside=True, lr_in_momentum=True, tf1_kernel=True,
+                                     inplace=True),
+                           O.RMSprop(0.9, 1e-3, 0.5, True, eps_inside=True, lr_in_momentum=True, inplace=True),
+                           lambda w, g, s, lr: _plain_tf1_rmsprop(w, g, s[0], s[1], s[2], lr, 0.9, 1e-3, 0.5)),
+}
+
+
+@pytest.mark.parametrize("case", sorted(ORDER_CASES))
+def test_tf1_and_keras_orders_round_as_their_kernels(case):
+    """Over a thousand wide-ranging float32 values: the variant gives its plain loop's bits, and the
+    default order does not (so the check can tell the orders apart)."""
+    op, default, plain = ORDER_CASES[case]
+    rng = np.random.default_rng(5)
+    w0 = rng.standard_normal(1000).astype(np.float32)
+    grads = [(rng.standard_normal(1000) * 10.0 ** rng.integers(-3, 3, 1000)).astype(np.float32) for _ in range(6)]
+    be = backends.backend_of(w0)
+    results = []
+    for update in (op, default, plain):
+        w, slots = w0.copy(), [s + np.float32(0.5) for s in op.init_slots(be, w0)]
+        for lr, g in zip([0.1, 0.3, 0.05, 0.2, 0.01, 0.1], grads):
+            if update is plain:
+                plain(w, g, slots, lr)
+            else:
+                update.forward(be, w, g, *slots, lr, 1)
+        results.append(w)
+    assert results[0].tobytes() == results[2].tobytes()
+    assert results[1].tobytes() != results[2].tobytes()
 
 
 @pytest.mark.parametrize("case", sorted(SCRATCH_CASES))
@@ -269,7 +316,7 @@ def test_slot_initial_values():
 def test_apply_records_and_replays_with_fed_rate_and_step():
     """Through core.apply in a static graph: the rate and step are fed like any input."""
     tf.reset_default_graph()
-    op = O.Adam(0.8, 0.9, 0.5, eps_hat=True)
+    op = O.Adam(0.8, 0.9, 0.5)
     w, g, m, v = (tf.placeholder(tf.float64, [5]) for _ in range(4))
     lr, t = tf.placeholder(tf.float64, []), tf.placeholder(tf.float64, [])
     outs = core.apply(op, w, g, m, v, lr, t)
@@ -277,7 +324,7 @@ def test_apply_records_and_replays_with_fed_rate_and_step():
     with tf.Session() as sess:
         for step, (rate, grad) in enumerate(zip(LRS, GRADS), 1):
             wv, mv, vv = sess.run(outs, {w: wv, g: grad, m: mv, v: vv, lr: rate, t: float(step)})
-    np.testing.assert_allclose(wv, np_adam(LRS, 0.8, 0.9, 0.5, eps_hat=True), rtol=1e-12)
+    np.testing.assert_allclose(wv, np_adam(LRS, 0.8, 0.9, 0.5), rtol=1e-12)
 
 
 def test_infer_checks_shapes_and_scalars():
@@ -444,9 +491,8 @@ def test_keras_matches_keras3(case):
     np.testing.assert_allclose(ours, keras.ops.convert_to_numpy(w), rtol=1e-12, atol=1e-14)
 
 
-@pytest.mark.parametrize("eps_hat", [False, True])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_compiled_adam_step_gives_the_numpy_expressions_bits(monkeypatch, eps_hat, dtype):
+def test_compiled_adam_step_gives_the_numpy_expressions_bits(monkeypatch, dtype):
     """On the CPU the non-amsgrad Adam step runs as one compiled pass (backends/numba_kernels.py) where numba
     is installed: the same operations in the same order, so the same bits as the NumPy expressions; a NumPy
     scalar rate (NumPy would compute in float64) keeps the expressions."""
@@ -455,7 +501,7 @@ def test_compiled_adam_step_gives_the_numpy_expressions_bits(monkeypatch, eps_ha
     ran = []
     real = numba_kernels.adam
     monkeypatch.setattr(numba_kernels, "adam", lambda *a: ran.append(real(*a)) or ran[-1])
-    op = O.Adam(0.9, 0.999, 1e-8, eps_hat=eps_hat, inplace=True)
+    op = O.Adam(0.9, 0.999, 1e-8, inplace=True)
     be = backends.backend_of(W0)
     rng = np.random.default_rng(5)
     w = (rng.standard_normal(257) * 3).astype(dtype)
@@ -511,8 +557,8 @@ def _wrap(res):
 
 
 DEVICE_STEP_CASES = {k: CASES[k][0] for k in ("sgd", "sgd_momentum_dampening", "sgd_nesterov", "adam", "adam_l2_max",
-                                            "adamw_amsgrad", "adam_eps_hat", "adam_eps_hat_amsgrad", "adagrad",
-                                            "rmsprop_tf1", "adadelta")}
+                                            "adamw_amsgrad", "adagrad",
+                                            "rmsprop_tf1", "adadelta", "adam_keras", "adamw_keras_amsgrad")}
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -535,7 +581,7 @@ def test_a_device_step_count_gives_the_host_counts_bits_without_reading_it_back(
             op.forward(be, w, g.astype(dtype), *slots, lr, count if on_device else t)
         runs.append([w, *slots])
     for a, b in zip(*runs):
-        if case.startswith("adam") and not case.startswith("adam_eps_hat") and dtype == np.float64:
+        if case in ("adam", "adam_l2_max", "adamw_amsgrad") and dtype == np.float64:
             # PyTorch's sqrt(1 - b2^t) is Python's pow(x, 0.5) on the host, the correctly rounded square root
             # on the device: one unit in the last place apart now and then (see core.ops.optim._Update).
             np.testing.assert_allclose(a, b, rtol=1e-14)
@@ -553,3 +599,41 @@ def test_the_device_step_guard_catches_a_host_read():
         bool(count == 1)
     with pytest.raises(AssertionError, match="read back to the host"):
         float(derived)
+
+
+def _keras_adam(w0, grads, lrs, b1, b2, eps, amsgrad, wd):
+    """Keras 3's ``Adam.update_step`` (after ``_apply_weight_decay``) element by element in the dtype."""
+    dt = w0.dtype.type
+    w, m, v, vhat = w0.copy(), np.zeros_like(w0), np.zeros_like(w0), np.zeros_like(w0)
+    for t, (lr, g) in enumerate(zip(lrs, grads), 1):
+        lr = dt(np.float32(lr))
+        b1p, b2p = np.power(dt(b1), dt(t)), np.power(dt(b2), dt(t))
+        alpha = lr * np.sqrt(dt(1) - b2p) / (dt(1) - b1p)
+        for i in range(w.size):
+            wi = w[i] - w[i] * dt(wd) * lr if wd else w[i]
+            m[i] = m[i] + (g[i] - m[i]) * dt(1 - b1)
+            v[i] = v[i] + (g[i] * g[i] - v[i]) * dt(1 - b2)
+            vhat[i] = max(vhat[i], v[i])
+            w[i] = wi - (m[i] * alpha) / (np.sqrt(vhat[i] if amsgrad else v[i]) + dt(eps))
+    return w
+
+
+@pytest.mark.parametrize("numba", ["1", "0"], ids=["compiled", "numpy"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("amsgrad, wd", [(False, 0.0), (True, 0.0), (False, 0.004), (True, 0.1)])
+def test_keras_adam_is_keras_update_step_bit_for_bit(monkeypatch, numba, dtype, amsgrad, wd):
+    """Keras' Adam and AdamW (``AdamPowers(keras=True)``): pow(b1, t) in the dtype, Keras' own rounding of
+    1 - b1 and eps (Python floats) and its float32 rate, the compiled kernel and the NumPy path alike."""
+    monkeypatch.setenv("DUALFLOW_NUMBA", numba)
+    rng = np.random.default_rng(4)
+    w0 = rng.standard_normal(37).astype(dtype)
+    grads = [(rng.standard_normal(37) * 10.0 ** rng.integers(-4, 3, 37)).astype(dtype) for _ in range(6)]
+    lrs = [0.01, 0.003, 0.1, 0.01, 0.02, 0.001]
+    op = O.AdamPowers(0.9, 0.999, 1e-7, keras=True, amsgrad=amsgrad, weight_decay=wd, inplace=True)
+    be = backends.backend_of(w0)
+    w, slots = w0.copy(), op.init_slots(be, w0)
+    for t, (lr, g) in enumerate(zip(lrs, grads), 1):
+        op.forward(be, w, g, *slots, lr, t)
+    want = _keras_adam(w0, grads, lrs, 0.9, 0.999, 1e-7, amsgrad, wd)
+    assert w.tobytes() == want.tobytes()
+    assert not np.array_equal(w, w0)

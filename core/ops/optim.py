@@ -218,22 +218,19 @@ class SGD(_Update):
 
 
 class Adam(_Update):
-    """m <- b1 m + (1 - b1) g; v <- b2 v + (1 - b2) g^2; with amsgrad v' = max(v', v) replaces v below.
-
-    PyTorch (``eps_hat=False``): w <- w - lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps).
-    TF1 and Keras (``eps_hat=True``): the bias correction folds into the rate,
-    w <- w - lr sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(v) + eps) (the paper's "epsilon hat").
-    ``weight_decay`` is L2 on the gradient, or with ``decoupled`` (AdamW) w <- w (1 - lr wd) first.
+    """PyTorch's Adam: m <- b1 m + (1 - b1) g; v <- b2 v + (1 - b2) g^2; with amsgrad v' = max(v', v) replaces v;
+    w <- w - lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps).  ``weight_decay`` is L2 on the gradient,
+    or with ``decoupled`` (AdamW) w <- w (1 - lr wd) first.  (TF1's and Keras', which fold the bias correction
+    into the rate, are ``AdamPowers``.)
     """
 
     name = "ApplyAdam"
 
     def __init__(self, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8, weight_decay: float = 0.0,
-                 decoupled: bool = False, amsgrad: bool = False, maximize: bool = False, eps_hat: bool = False,
-                 inplace: bool = False) -> None:
+                 decoupled: bool = False, amsgrad: bool = False, maximize: bool = False, inplace: bool = False) -> None:
         super().__init__(inplace)
         self.beta1, self.beta2, self.eps, self.weight_decay = beta1, beta2, eps, weight_decay
-        self.decoupled, self.amsgrad, self.maximize, self.eps_hat = decoupled, amsgrad, maximize, eps_hat
+        self.decoupled, self.amsgrad, self.maximize = decoupled, amsgrad, maximize
 
     @property
     def slot_names(self) -> tuple[str, ...]:      # type: ignore[override]
@@ -246,12 +243,11 @@ class Adam(_Update):
             g = self._grad(w, g, self.maximize, 0.0)
         else:
             g = self._grad(w, g, self.maximize, self.weight_decay)
-        # w -= rate * m / denom, with denom = sqrt(v) (/ sqrt(1 - b2^t)) + eps, in the order written.
+        # w -= rate * m / denom, with denom = sqrt(v) / sqrt(1 - b2^t) + eps, in the order written.
         rate, unbias = self.step_size(be.xp, lr, step)
         if not hasattr(lr, "dtype"):        # a rate tensor keeps its own dtype (see _exact)
             rate = _weak(rate, w)
-        if unbias is not None:
-            unbias = _weak(unbias, w)
+        unbias = _weak(unbias, w)
         if not self.amsgrad and not hasattr(lr, "dtype"):
             # A backend may run the whole non-amsgrad step as one kernel (CuPy does; the CPU where numba
             # applies, bit for bit the expressions below, and says False where it does not).
@@ -274,16 +270,14 @@ class Adam(_Update):
             v += (1 - b2) * (g * g)
         if self.amsgrad:
             v = be.xp.maximum(slots[2], v, out=slots[2])
-        if not _exact(v, rate, self.eps, *(() if unbias is None else (unbias,))):
+        if not _exact(v, rate, self.eps, unbias):
             denom = be.xp.sqrt(v)
-            if unbias is not None:
-                denom /= unbias
+            denom /= unbias
             denom += self.eps
             w -= rate * (m / denom)
             return
         be.xp.sqrt(v, out=t)
-        if unbias is not None:
-            t /= unbias
+        t /= unbias
         t += self.eps
         be.xp.divide(m, t, out=t)
         t *= rate
@@ -291,40 +285,48 @@ class Adam(_Update):
 
 
     def step_size(self, xp: Any, lr: Any, step: Any) -> tuple[Any, Any]:
-        """(rate, unbias) at ``step``: w -= rate * m / (sqrt(v) / unbias + eps), unbias None with ``eps_hat``
-        (TF's lr * sqrt(1 - b2^t) / (1 - b1^t)); on a device step, float64 0-d arrays computed there."""
+        """(rate, unbias) at ``step``: w -= rate * m / (sqrt(v) / unbias + eps); on a device step, float64 0-d
+        arrays computed there."""
         bc1, bc2 = 1 - self.beta1 ** step, 1 - self.beta2 ** step
         root = xp.sqrt(bc2) if hasattr(bc2, "dtype") else bc2 ** 0.5
-        if self.eps_hat:
-            return lr * _weak(root, lr) / _weak(bc1, lr), None
         return lr / _weak(bc1, lr), root
 
 
 class AdamPowers(_Update):
-    """TF1's ``ApplyAdam``, bit for bit: the bias corrections come from the beta powers that TF1 keeps as float32
-    variables (``beta1_power``, ``beta2_power``: b1^t and b2^t by repeated float32 multiplication, ``advance``),
-    given instead of a step count; every operation runs in the variable's dtype, on hyperparameters rounded to
-    float32 first (TF1 makes them float32 tensors, then casts them):
+    """Adam as TF1's ``ApplyAdam`` and Keras 3's ``Adam.update_step`` compute it, bit for bit: every operation in
+    the variable's dtype, the bias corrections from the beta powers b1^t and b2^t,
 
         alpha = lr * sqrt(1 - b2p) / (1 - b1p)
         m += (g - m) * (1 - b1);  v += (g * g - v) * (1 - b2);  w -= (m * alpha) / (sqrt(v) + eps)
 
-    ``step`` is the pair of power buffers (0-d arrays on the device): nothing is read back."""
+    TF1 keeps the powers as float32 variables (``beta1_power``, ``beta2_power``: repeated float32
+    multiplication, ``advance``) given as ``step``, the pair of their buffers, and rounds every hyperparameter
+    to float32 first (it makes them float32 tensors, then casts them).  With ``keras``, ``step`` is the count and
+    the powers are pow(b1, t) in the dtype; 1 - b1 and eps are Python floats there (rounded once, to the dtype),
+    ``amsgrad`` steps with max(v_hat, v) in place of v, and ``weight_decay`` is Keras' decoupled decay, w -= w *
+    wd * lr before the step (AdamW).  Nothing is read back from the device either way."""
 
     name = "ApplyAdamPowers"
-    slot_names = ("m", "v")
 
-    def __init__(self, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8, inplace: bool = False) -> None:
+    def __init__(self, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8, keras: bool = False,
+                 amsgrad: bool = False, weight_decay: float = 0.0, inplace: bool = False) -> None:
         super().__init__(inplace)
-        self.beta1, self.beta2, self.eps = beta1, beta2, eps
+        if (amsgrad or weight_decay) and not keras:
+            raise ValueError(f"{self.name}: amsgrad and weight_decay are Keras' (keras=True); TF1's Adam has neither")
+        self.beta1, self.beta2, self.eps, self.keras = beta1, beta2, eps, keras
+        self.amsgrad, self.weight_decay = amsgrad, weight_decay
+
+    @property
+    def slot_names(self) -> tuple[str, ...]:      # type: ignore[override]
+        return ("m", "v", "vmax") if self.amsgrad else ("m", "v")
 
     @property
     def arg_names(self) -> tuple[str, ...]:       # type: ignore[override]
-        return ("w", "g", "m", "v", "lr", "beta_powers")
+        return ("w", "g", *self.slot_names, "lr", "step" if self.keras else "beta_powers")
 
     def infer(self, w: Value, g: Value, *rest: Value) -> list[Spec]:
-        raise TypeError(f"{self.name}: runs inside ApplyUpdates (its beta powers are a pair of variables), not as "
-                        "a graph node")
+        raise TypeError(f"{self.name}: runs inside ApplyUpdates (its step state is the optimizer's), not as a graph "
+                        "node")
 
     def advance(self, be: Any, powers: Sequence[Any]) -> None:
         """b1p *= b1 and b2p *= b2, in place, in the powers' dtype (float32), once after each step."""
@@ -332,12 +334,21 @@ class AdamPowers(_Update):
             p *= p.dtype.type(b)
 
     def _apply(self, be, w, g, slots, lr, step):
-        xp = be.xp
-        b1p, b2p, lr, b1, b2, eps = _tf1(w, *step, lr, self.beta1, self.beta2, self.eps)
+        xp, dt = be.xp, w.dtype.type
+        if self.keras:
+            lr, = _tf1(w, lr)       # Keras' rate is a float32 variable, cast to the dtype
+            # One power ufunc loop for a host and a device count alike (not NumPy's scalar power beside it).
+            k = step.astype(w.dtype) if hasattr(step, "dtype") else xp.asarray(step, w.dtype)
+            b1p, b2p = xp.power(dt(self.beta1), k), xp.power(dt(self.beta2), k)
+            omb1, omb2, eps = dt(1 - self.beta1), dt(1 - self.beta2), dt(self.eps)
+            if self.weight_decay:
+                w -= _times(be, _times(be, w, dt(self.weight_decay), "adamw"), lr, "adamw")
+        else:
+            b1p, b2p, lr, b1, b2, eps = _tf1(w, *step, lr, self.beta1, self.beta2, self.eps)
+            omb1, omb2 = 1 - b1, 1 - b2
         alpha = lr * xp.sqrt(1 - b2p) / (1 - b1p)
-        omb1, omb2 = 1 - b1, 1 - b2
-        m, v = slots
-        fused = getattr(be, "fused_adam_powers", None)
+        m, v = slots[:2]
+        fused = None if self.amsgrad else getattr(be, "fused_adam_powers", None)
         if fused is not None and fused(w, g, m, v, omb1, omb2, alpha, eps) is not False:
             return
         t = be.scratch(("adam",), g.shape, g.dtype)
@@ -348,6 +359,8 @@ class AdamPowers(_Update):
         t -= v
         t *= omb2
         v += t
+        if self.amsgrad:
+            v = xp.maximum(slots[2], v, out=slots[2])
         d = be.scratch(("adam-d",), g.shape, g.dtype)
         xp.sqrt(v, out=d)
         d += eps
@@ -515,16 +528,17 @@ class Adagrad(_Update):
 class Adadelta(_Update):
     """v <- rho v + (1 - rho) g^2; d = sqrt(u + eps) / sqrt(v + eps) g; u <- rho u + (1 - rho) d^2;
     w <- w - lr d (the same in PyTorch, TF1 and Keras; only the defaults differ).  ``tf1_kernel``: on
-    hyperparameters rounded as TF1 rounds them (``_tf1``), for its bits."""
+    hyperparameters rounded as TF1 rounds them (``_tf1``), for its bits; ``keras``: Keras 3's order,
+    d = (sqrt(u + eps) g) / sqrt(v + eps), for its bits."""
 
     name = "ApplyAdadelta"
     slot_names = ("v", "u")
 
     def __init__(self, rho: float = 0.9, eps: float = 1e-6, weight_decay: float = 0.0, maximize: bool = False,
-                 tf1_kernel: bool = False, inplace: bool = False) -> None:
+                 tf1_kernel: bool = False, keras: bool = False, inplace: bool = False) -> None:
         super().__init__(inplace)
         self.rho, self.eps, self.weight_decay, self.maximize = rho, eps, weight_decay, maximize
-        self.tf1_kernel = tf1_kernel
+        self.tf1_kernel, self.keras = tf1_kernel, keras
 
     def _apply(self, be, w, g, slots, lr, step):
         xp = be.xp
@@ -541,8 +555,12 @@ class Adadelta(_Update):
             t *= 1 - rho
             v += t
             _root_plus(xp, u, eps, True, delta)
-            delta /= _root_plus(xp, v, eps, True, t)
-            delta *= g
+            if self.keras:
+                delta *= g
+                delta /= _root_plus(xp, v, eps, True, t)
+            else:
+                delta /= _root_plus(xp, v, eps, True, t)
+                delta *= g
             u *= rho
             xp.multiply(delta, delta, out=t)
             t *= 1 - rho
@@ -551,7 +569,10 @@ class Adadelta(_Update):
             return
         v *= rho
         v += (1 - rho) * (g * g)
-        delta = xp.sqrt(u + eps) / xp.sqrt(v + eps) * g
+        if self.keras:
+            delta = xp.sqrt(u + eps) * g / xp.sqrt(v + eps)
+        else:
+            delta = xp.sqrt(u + eps) / xp.sqrt(v + eps) * g
         u *= rho
         u += (1 - rho) * (delta * delta)
         w -= lr * delta

@@ -2,11 +2,36 @@
 (each computes Keras' variant of the ``core.ops.optim`` update where it differs from TF1's)."""
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 from core import errors as _errors
 from core.ops import optim as optim_ops
 from static_api import train
+
+
+# Keras 3's base-optimizer arguments dualflow does not implement, with their defaults: any other value is
+# refused rather than ignored (training would silently differ from Keras').
+_UNSUPPORTED = {"weight_decay": None, "clipnorm": None, "clipvalue": None, "global_clipnorm": None, "use_ema": False,
+                "ema_momentum": 0.99, "ema_overwrite_frequency": None, "loss_scale_factor": None,
+                "gradient_accumulation_steps": None}
+
+
+def _base_args(cls: str, kwargs: dict) -> None:
+    """Keras 3's checks of the base optimizer's arguments: ``name`` is taken, ``decay`` is ignored with Keras'
+    warning, an unknown one (Keras 2's ``lr``, say) is a ValueError as in Keras, and an unimplemented one
+    other than its default a NotImplementedError naming it."""
+    kwargs = dict(kwargs)
+    kwargs.pop("name", None)
+    if kwargs.pop("decay", None) is not None:
+        warnings.warn("Argument `decay` is no longer supported and will be ignored.")
+    unknown = {k: v for k, v in kwargs.items() if k not in _UNSUPPORTED}
+    if unknown:
+        raise ValueError(f"Argument(s) not recognized: {unknown}")
+    for k, v in kwargs.items():
+        if v != _UNSUPPORTED[k] and not (k == "weight_decay" and not v):
+            raise NotImplementedError(f"keras.optimizers.{cls}: argument '{k}' (here {v!r}) is not implemented in "
+                                      f"dualflow (see docs/compat.md)")
 
 
 def _keras(opt: train.Optimizer, update: optim_ops._Update | None = None) -> train.Optimizer:
@@ -20,25 +45,32 @@ def _keras(opt: train.Optimizer, update: optim_ops._Update | None = None) -> tra
 
 
 def Adam(learning_rate: float = 0.001, beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-7,
-         amsgrad: bool = False, **_: Any) -> train.AdamOptimizer:
+         amsgrad: bool = False, weight_decay: float | None = None, **kwargs: Any) -> train.AdamOptimizer:
+    """Keras' Adam; a ``weight_decay`` is Keras' decoupled decay before each step, as AdamW's."""
+    _base_args("Adam", kwargs)
     opt = _keras(train.AdamOptimizer(learning_rate, beta_1, beta_2, epsilon),
-                 optim_ops.Adam(beta_1, beta_2, epsilon, amsgrad=amsgrad, eps_hat=True, inplace=True))
+                 optim_ops.AdamPowers(beta_1, beta_2, epsilon, keras=True, amsgrad=amsgrad,
+                                      weight_decay=weight_decay or 0.0, inplace=True))
     opt.amsgrad = amsgrad
+    if weight_decay:
+        opt.weight_decay = weight_decay
     return opt
 
 
 def AdamW(learning_rate: float = 0.001, weight_decay: float = 0.004, beta_1: float = 0.9, beta_2: float = 0.999,
-          epsilon: float = 1e-7, amsgrad: bool = False, **_: Any) -> train.AdamOptimizer:
-    """Adam after a decoupled decay w -= lr * weight_decay * w, as Keras applies it before each step."""
+          epsilon: float = 1e-7, amsgrad: bool = False, **kwargs: Any) -> train.AdamOptimizer:
+    """Adam after a decoupled decay w -= w * weight_decay * lr, as Keras applies it before each step."""
+    _base_args("AdamW", kwargs)
     opt = _keras(train.AdamOptimizer(learning_rate, beta_1, beta_2, epsilon),
-                 optim_ops.Adam(beta_1, beta_2, epsilon, weight_decay, decoupled=True, amsgrad=amsgrad, eps_hat=True,
-                                inplace=True))
+                 optim_ops.AdamPowers(beta_1, beta_2, epsilon, keras=True, amsgrad=amsgrad, weight_decay=weight_decay,
+                                      inplace=True))
     opt.amsgrad, opt.weight_decay = amsgrad, weight_decay
     return opt
 
 
-def SGD(learning_rate: float = 0.01, momentum: float = 0.0, nesterov: bool = False, **_: Any) -> train.Optimizer:
+def SGD(learning_rate: float = 0.01, momentum: float = 0.0, nesterov: bool = False, **kwargs: Any) -> train.Optimizer:
     """Keras keeps the rate inside its velocity: v = momentum * v - lr * g; w += v."""
+    _base_args("SGD", kwargs)
     if momentum:
         return _keras(train.MomentumOptimizer(learning_rate, momentum, use_nesterov=nesterov),
                       optim_ops.SGD(momentum, nesterov=nesterov, lr_in_buffer=True, inplace=True))
@@ -46,16 +78,18 @@ def SGD(learning_rate: float = 0.01, momentum: float = 0.0, nesterov: bool = Fal
 
 
 def RMSprop(learning_rate: float = 0.001, rho: float = 0.9, momentum: float = 0.0, epsilon: float = 1e-7,
-            centered: bool = False, **_: Any) -> train.RMSPropOptimizer:
+            centered: bool = False, **kwargs: Any) -> train.RMSPropOptimizer:
     """TF1's formula, but the mean square starts at 0 (TF1 starts it at 1)."""
+    _base_args("RMSprop", kwargs)
     return _keras(train.RMSPropOptimizer(learning_rate, rho, momentum, epsilon, centered=centered),
                   optim_ops.RMSprop(rho, epsilon, momentum, centered, eps_inside=True, lr_in_momentum=True,
                                     inplace=True))
 
 
 def Adagrad(learning_rate: float = 0.001, initial_accumulator_value: float = 0.1, epsilon: float = 1e-7,
-            **_: Any) -> train.AdagradOptimizer:
+            **kwargs: Any) -> train.AdagradOptimizer:
     """w -= lr * g / sqrt(accum + epsilon) (TF1 has no epsilon)."""
+    _base_args("Adagrad", kwargs)
     opt = _keras(train.AdagradOptimizer(learning_rate, initial_accumulator_value),
                  optim_ops.Adagrad(epsilon, initial_accumulator_value=initial_accumulator_value, eps_inside=True,
                                    inplace=True))
@@ -64,8 +98,10 @@ def Adagrad(learning_rate: float = 0.001, initial_accumulator_value: float = 0.1
 
 
 def Adadelta(learning_rate: float = 0.001, rho: float = 0.95, epsilon: float = 1e-7,
-             **_: Any) -> train.AdadeltaOptimizer:
-    return _keras(train.AdadeltaOptimizer(learning_rate, rho, epsilon))
+             **kwargs: Any) -> train.AdadeltaOptimizer:
+    _base_args("Adadelta", kwargs)
+    return _keras(train.AdadeltaOptimizer(learning_rate, rho, epsilon),
+                  optim_ops.Adadelta(rho, epsilon, keras=True, inplace=True))
 
 
 _NAMES = {"adam": Adam, "adamw": AdamW, "sgd": SGD, "rmsprop": RMSprop, "adagrad": Adagrad, "adadelta": Adadelta}
