@@ -557,6 +557,40 @@ def test_dataloader_seeded_shuffle_and_drop_last():
     assert len(DataLoader(ds, 4)) == 3
 
 
+def test_dataloader_samplers_and_unbatched_loading_as_pytorch():
+    from eager_api.utils.data import BatchSampler, SequentialSampler
+    ds = TensorDataset(torch.arange(5), torch.arange(5) * 10)
+    samples = list(DataLoader(ds, batch_size=None))          # no auto-batching: rows, not batches of one
+    assert [(int(a), int(b)) for a, b in samples] == [(i, 10 * i) for i in range(5)]
+    assert samples[0][0].shape == () and len(DataLoader(ds, batch_size=None)) == 5
+    loader = DataLoader(ds, batch_sampler=[[0, 2], [4, 1, 3]])
+    assert [b[1].tolist() for b in loader] == [[0, 20], [40, 10, 30]] and len(loader) == 2
+    assert list(BatchSampler(SequentialSampler(range(10)), 3, False)) == [[0, 1, 2], [3, 4, 5], [6, 7, 8], [9]]
+    assert len(BatchSampler(SequentialSampler(range(10)), 3, True)) == 3
+    assert [b[0].tolist() for b in DataLoader(ds, 2, sampler=[4, 3, 2, 1, 0])] == [[4, 3], [2, 1], [0]]
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(sampler=[0, 1], shuffle=True), "sampler option is mutually exclusive with shuffle"),
+    (dict(batch_sampler=[[0]], batch_size=4), "batch_sampler option is mutually exclusive"),
+    (dict(batch_sampler=[[0]], drop_last=True), "batch_sampler option is mutually exclusive"),
+    (dict(batch_size=None, drop_last=True), "batch_size=None option disables auto-batching"),
+    (dict(num_workers=-1), "num_workers option should be non-negative"),
+    (dict(persistent_workers=True), "persistent_workers option needs num_workers > 0"),
+    (dict(prefetch_factor=2), "prefetch_factor option could only be specified in multiprocessing"),
+    (dict(timeout=-1), "timeout option should be non-negative"),
+])
+def test_dataloader_refuses_what_pytorch_refuses(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        DataLoader(TensorDataset(torch.arange(5)), **kwargs)
+
+
+def test_dataloader_rejects_an_unknown_argument():
+    # It used to be swallowed: a misspelt or unsupported option changed nothing, silently.
+    with pytest.raises(TypeError, match="batchsize"):
+        DataLoader(TensorDataset(torch.arange(5)), batchsize=2)
+
+
 def test_save_load_round_trip_and_rejects_bad_files(tmp_path):
     m = nn.Sequential(nn.Linear(3, 2), nn.BatchNorm2d(2))
     opt = optim.SGD(m.parameters(), lr=0.1, momentum=0.9)

@@ -257,3 +257,25 @@ def test_max_pool_gradient_with_nan_and_inf_gradients_as_torch():
         lib.nn.functional.max_pool2d(t, 2).backward(lib.tensor(gy))
         grads.append(np.asarray(t.grad.numpy()))
     np.testing.assert_array_equal(grads[0], grads[1])
+
+
+@pytest.mark.parametrize("kwargs", [dict(batch_size=None), dict(batch_sampler=[[0, 2], [4, 1, 3]]),
+                                    dict(batch_size=2, sampler=[4, 3, 2, 1, 0]), dict(batch_size=2, drop_last=True),
+                                    dict(sampler=[0, 1], shuffle=True), dict(batch_size=None, drop_last=True),
+                                    dict(batch_sampler=[[0]], batch_size=3), dict(persistent_workers=True),
+                                    dict(prefetch_factor=2), dict(num_workers=-1), dict(batchsize=2)])
+def test_dataloader_batches_and_refusals_match_torch(kwargs):
+    """The same batches (values and shapes) for each way of choosing them, and the same error type and
+    message where PyTorch refuses the arguments."""
+    from eager_api.utils import data
+    x = np.arange(5, dtype=np.int64)
+
+    def load(lib, module):
+        dataset = module.TensorDataset(lib.tensor(x), lib.tensor(x * 10))
+        try:
+            return [[(t.numpy().tolist(), tuple(t.shape)) for t in batch]
+                    for batch in module.DataLoader(dataset, **kwargs)]
+        except (ValueError, TypeError) as e:
+            return type(e), str(e).replace("DataLoader.__init__() ", "")
+
+    assert load(eager_api, data) == load(torch, torch.utils.data)

@@ -1,4 +1,5 @@
-"""``torch.utils.data``: Dataset, TensorDataset, Subset, random_split and a DataLoader with seeded shuffling."""
+"""``torch.utils.data``: Dataset, TensorDataset, Subset, random_split, the samplers and a DataLoader with seeded
+shuffling."""
 from __future__ import annotations
 
 from typing import Any, Iterator, Sequence
@@ -77,45 +78,137 @@ def default_collate(items: Sequence[Any]) -> Any:
     return tensor(numpy.asarray(items))
 
 
-class DataLoader:
-    """Batches of a dataset; ``shuffle`` draws a new order each epoch from ``generator`` (or the default one)."""
+def default_convert(item: Any) -> Any:
+    """A sample as ``batch_size=None`` hands it over: NumPy arrays (inside tuples, lists, dicts too) become
+    tensors, everything else stays as it is."""
+    if isinstance(item, numpy.ndarray):
+        return tensor(item)
+    if isinstance(item, (tuple, list)):
+        return type(item)(default_convert(it) for it in item)
+    if isinstance(item, dict):
+        return {k: default_convert(v) for k, v in item.items()}
+    return item
 
-    def __init__(self, dataset: Dataset, batch_size: int | None = 1, shuffle: bool = False, sampler: Any = None,
-                 num_workers: int = 0, collate_fn: Any = None, drop_last: bool = False,
-                 generator: core.Generator | None = None, **_: Any) -> None:
-        self.dataset, self.batch_size, self.shuffle, self.drop_last = dataset, batch_size, shuffle, drop_last
-        self.sampler = sampler
-        self.collate_fn = collate_fn or default_collate
-        self.generator = generator
-        self._rng = None
 
-    def _order(self) -> numpy.ndarray:
-        n = len(self.dataset)
-        if self.sampler is not None:
-            return numpy.asarray(list(iter(self.sampler)))
-        if not self.shuffle:
-            return numpy.arange(n)
-        if self._rng is None:
-            seed = (self.generator or core.random.default_generator).seed
-            self._rng = numpy.random.default_rng(seed)
-        return self._rng.permutation(n)
+class Sampler:
+    """Base of the index samplers: iterating gives indices into a dataset (or lists of them, a batch sampler)."""
 
     def __iter__(self) -> Iterator[Any]:
-        order = self._order()
-        bs = self.batch_size or 1
-        stop = len(order) - (len(order) % bs if self.drop_last else 0)
+        raise NotImplementedError(f"{type(self).__name__} must implement __iter__")
+
+
+class SequentialSampler(Sampler):
+    def __init__(self, data_source: Any) -> None:
+        self.data_source = data_source
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(range(len(self.data_source)))
+
+    def __len__(self) -> int:
+        return len(self.data_source)
+
+
+class RandomSampler(Sampler):
+    """A new permutation each pass, from a stream seeded once by ``generator`` (or the default generator):
+    seeded runs repeat, but the permutations are not PyTorch's for the same seed."""
+
+    def __init__(self, data_source: Any, replacement: bool = False, num_samples: int | None = None,
+                 generator: core.Generator | None = None) -> None:
+        if replacement or num_samples is not None:
+            raise NotImplementedError("RandomSampler(replacement=True or num_samples=...) is not implemented in "
+                                      "dualflow")
+        self.data_source, self.generator = data_source, generator
+        self._rng = None
+
+    def __iter__(self) -> Iterator[int]:
+        if self._rng is None:
+            self._rng = numpy.random.default_rng((self.generator or core.random.default_generator).seed)
+        return iter(self._rng.permutation(len(self.data_source)).tolist())
+
+    def __len__(self) -> int:
+        return len(self.data_source)
+
+
+class BatchSampler(Sampler):
+    """Lists of ``batch_size`` indices from ``sampler``; the last one shorter unless ``drop_last``."""
+
+    def __init__(self, sampler: Any, batch_size: int, drop_last: bool) -> None:
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size <= 0:
+            raise ValueError(f"batch_size should be a positive integer value, but got batch_size={batch_size}")
+        if not isinstance(drop_last, bool):
+            raise ValueError(f"drop_last should be a boolean value, but got drop_last={drop_last}")
+        self.sampler, self.batch_size, self.drop_last = sampler, batch_size, drop_last
+
+    def __iter__(self) -> Iterator[list]:
+        batch: list = []
+        for i in self.sampler:
+            batch.append(i)
+            if len(batch) == self.batch_size:
+                yield batch
+                batch = []
+        if batch and not self.drop_last:
+            yield batch
+
+    def __len__(self) -> int:
+        n = len(self.sampler)
+        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+
+
+class DataLoader:
+    """Batches of a dataset, with PyTorch's arguments and their checks: ``sampler`` or ``shuffle`` (a
+    ``RandomSampler``) picks the order, ``batch_sampler`` the batches, ``batch_size=None`` hands over samples
+    one by one.  Loading runs in this process: ``num_workers`` and the other worker and pinning options are
+    checked as PyTorch checks them and change nothing else (a ``worker_init_fn`` is not called)."""
+
+    def __init__(self, dataset: Dataset, batch_size: int | None = 1, shuffle: bool | None = None,
+                 sampler: Any = None, batch_sampler: Any = None, num_workers: int = 0, collate_fn: Any = None,
+                 pin_memory: bool = False, drop_last: bool = False, timeout: float = 0, worker_init_fn: Any = None,
+                 multiprocessing_context: Any = None, generator: core.Generator | None = None, *,
+                 prefetch_factor: int | None = None, persistent_workers: bool = False, pin_memory_device: str = "",
+                 in_order: bool = True) -> None:
+        if num_workers < 0:
+            raise ValueError("num_workers option should be non-negative; use num_workers=0 to disable "
+                             "multiprocessing.")
+        if timeout < 0:
+            raise ValueError("timeout option should be non-negative")
+        if num_workers == 0 and prefetch_factor is not None:
+            raise ValueError("prefetch_factor option could only be specified in multiprocessing.let num_workers > 0 "
+                             "to enable multiprocessing, otherwise set prefetch_factor to None.")
+        if prefetch_factor is not None and prefetch_factor < 0:
+            raise ValueError("prefetch_factor option should be non-negative")
+        if persistent_workers and num_workers == 0:
+            raise ValueError("persistent_workers option needs num_workers > 0")
+        if sampler is not None and shuffle:
+            raise ValueError("sampler option is mutually exclusive with shuffle")
+        if batch_sampler is not None:
+            if batch_size != 1 or shuffle or sampler is not None or drop_last:
+                raise ValueError("batch_sampler option is mutually exclusive with batch_size, shuffle, sampler, and "
+                                 "drop_last")
+            batch_size, drop_last = None, False
+        elif batch_size is None and drop_last:
+            raise ValueError("batch_size=None option disables auto-batching and is mutually exclusive with drop_last")
+        if sampler is None:
+            sampler = RandomSampler(dataset, generator=generator) if shuffle else SequentialSampler(dataset)
+        if batch_size is not None and batch_sampler is None:
+            batch_sampler = BatchSampler(sampler, batch_size, drop_last)
+        self.dataset, self.batch_size, self.drop_last, self.generator = dataset, batch_size, drop_last, generator
+        self.sampler, self.batch_sampler, self.num_workers = sampler, batch_sampler, num_workers
+        self.collate_fn = collate_fn or (default_collate if batch_sampler is not None else default_convert)
+
+    def __iter__(self) -> Iterator[Any]:
+        if self.batch_sampler is None:          # no auto-batching: one sample at a time
+            for i in self.sampler:
+                yield self.collate_fn(self.dataset[i])
+            return
         fast = isinstance(self.dataset, TensorDataset) and self.collate_fn is default_collate
-        for i in range(0, stop, bs):
-            idx = order[i:i + bs]
+        for idx in self.batch_sampler:
             if fast:      # index the tensors directly with the host index array: no per-sample collate
-                yield self.dataset[idx]
+                yield self.dataset[numpy.asarray(idx)]
             else:
                 yield self.collate_fn([self.dataset[int(j)] for j in idx])
 
     def __len__(self) -> int:
-        n = len(self.dataset) if self.sampler is None else len(self.sampler)
-        bs = self.batch_size or 1
-        return n // bs if self.drop_last else -(-n // bs)
+        return len(self.sampler if self.batch_sampler is None else self.batch_sampler)
 
 
 from eager_api.utils.data import distributed  # noqa: E402  (torch.utils.data.distributed)
