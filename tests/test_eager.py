@@ -585,6 +585,27 @@ def test_dataloader_refuses_what_pytorch_refuses(kwargs, match):
         DataLoader(TensorDataset(torch.arange(5)), **kwargs)
 
 
+def test_optimizers_take_pytorchs_implementation_flags_and_refuse_a_differentiable_step():
+    p = nn.Parameter(torch.ones(3))
+    for cls, kw in ((optim.SGD, dict(foreach=False, fused=None)), (optim.Adam, dict(fused=True, capturable=False)),
+                    (optim.AdamW, dict(foreach=True)), (optim.RMSprop, dict(capturable=False)),
+                    (optim.Adagrad, dict(fused=None)), (optim.Adadelta, dict(foreach=None))):
+        cls([p], **kw)
+        with pytest.raises(NotImplementedError, match=f"optim.{cls.__name__}\\(differentiable=True\\)"):
+            cls([p], differentiable=True)
+    # Adam(decoupled_weight_decay=True) is AdamW, as in PyTorch
+    def run(make):
+        w = nn.Parameter(torch.tensor([1.0, -2.0, 3.0]))
+        opt = make([w])
+        for g in ([0.5, 0.1, -0.3], [0.2, -0.4, 0.1]):
+            w.grad = torch.tensor(g)
+            opt.step()
+        return w.detach().numpy()
+    a = run(lambda ps: optim.Adam(ps, lr=0.1, weight_decay=0.5, decoupled_weight_decay=True))
+    assert a.tobytes() == run(lambda ps: optim.AdamW(ps, lr=0.1, weight_decay=0.5)).tobytes()
+    assert not np.allclose(a, run(lambda ps: optim.Adam(ps, lr=0.1, weight_decay=0.5)))
+
+
 def test_dataloader_rejects_an_unknown_argument():
     # It used to be swallowed: a misspelt or unsupported option changed nothing, silently.
     with pytest.raises(TypeError, match="batchsize"):

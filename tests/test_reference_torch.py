@@ -57,7 +57,14 @@ def test_cross_entropy_with_smoothing_matches_torch():
                                      ("Adagrad", dict(lr=0.1, lr_decay=0.05, weight_decay=0.01,
                                                       initial_accumulator_value=0.1)),
                                      ("Adadelta", dict(lr=1.0, rho=0.8, weight_decay=0.01)),
-                                     ("SGD", dict(lr=0.1, momentum=0.5, dampening=0.3, maximize=True))])
+                                     ("SGD", dict(lr=0.1, momentum=0.5, dampening=0.3, maximize=True)),
+                                     # how PyTorch runs the step, not what it computes; and Adam as AdamW
+                                     ("Adam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True,
+                                                   foreach=False, fused=None, capturable=False)),
+                                     ("AdamW", dict(lr=0.01, foreach=True)),
+                                     ("Adagrad", dict(lr=0.1, foreach=False, fused=None)),
+                                     ("RMSprop", dict(lr=0.01, foreach=False, capturable=False)),
+                                     ("Adadelta", dict(lr=1.0, foreach=False, capturable=False))])
 def test_optimizer_steps_match_torch(name, kw):
     w0 = np.random.default_rng(3).normal(size=(5,)).astype(np.float32)
     po, pt = nn.Parameter(eager_api.tensor(w0)), torch.nn.Parameter(torch.tensor(w0))
