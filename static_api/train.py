@@ -44,7 +44,10 @@ class _ApplyGradients(ApplyUpdates):
 
     @property
     def lr(self) -> Any:
-        return self.optimizer.learning_rate if self._live else self._lr
+        """The rate as TF1 and Keras hold it: a float32 tensor (TF1's converted number, Keras' variable), cast
+        to each variable's dtype where it meets it (a float64 variable steps by float64(float32(rate)))."""
+        rate = self.optimizer.learning_rate if self._live else self._lr
+        return rate if rate is None or hasattr(rate, "dtype") else numpy.float32(rate)
 
     @lr.setter
     def lr(self, value: Any) -> None:
@@ -175,7 +178,8 @@ class GradientDescentOptimizer(Optimizer):
 
 
 class MomentumOptimizer(Optimizer):
-    """accum = momentum * accum + g; w -= lr * accum (Nesterov: w -= lr * (g + momentum * accum))."""
+    """accum = accum * momentum + g; w -= accum * lr (Nesterov: w -= g * lr + accum * momentum * lr), TF1's
+    kernel."""
 
     _SLOT_NAMES = {"momentum": "momentum"}
 
@@ -183,7 +187,9 @@ class MomentumOptimizer(Optimizer):
                  use_nesterov: bool = False) -> None:
         super().__init__(use_locking, name)
         self.learning_rate, self.momentum, self.use_nesterov = learning_rate, momentum, use_nesterov
-        self._update_op = optim_ops.SGD(momentum, nesterov=use_nesterov, torch_first_step=False, inplace=True)
+        # TF1 makes the momentum a float32 tensor, cast to each variable's dtype.
+        self._update_op = optim_ops.SGD(numpy.float32(momentum), nesterov=use_nesterov, tf1_kernel=True,
+                                        inplace=True)
 
 
 class AdamOptimizer(Optimizer):

@@ -103,6 +103,7 @@ CASES = {
     "sgd_momentum_dampening": (O.SGD(0.9, dampening=0.3, weight_decay=0.01),
                                lambda: np_sgd(LRS, 0.9, 0.3, weight_decay=0.01)),
     "sgd_nesterov": (O.SGD(0.9, nesterov=True), lambda: np_sgd(LRS, 0.9, nesterov=True)),
+    "sgd_nesterov_tf1": (O.SGD(0.875, nesterov=True, tf1_kernel=True), lambda: np_sgd(LRS, 0.875, nesterov=True)),
     "sgd_keras": (O.SGD(0.9, lr_in_buffer=True), lambda: np_sgd(LRS, 0.9, keras=True)),
     "sgd_keras_nesterov": (O.SGD(0.8, nesterov=True, lr_in_buffer=True),
                            lambda: np_sgd(LRS, 0.8, nesterov=True, keras=True)),
@@ -132,9 +133,11 @@ CASES = {
     "rmsprop_tf1_kernel": (O.RMSprop(0.75, 0.125, 0.5, True, eps_inside=True, lr_in_momentum=True, ms_init=1.0,
                                      momentum_slot=True, tf1_kernel=True),
                            lambda: np_rmsprop(LRS, 0.75, 0.125, 0.5, True, tf_form=True, ms0=1.0)),
-    "adam_keras": (O.AdamPowers(0.8, 0.9, 0.5, keras=True), lambda: np_adam(LRS, 0.8, 0.9, 0.5, eps_hat=True)),
-    "adamw_keras_amsgrad": (O.AdamPowers(0.8, 0.9, 1e-3, keras=True, amsgrad=True, weight_decay=0.1),
-                            lambda: np_adam(LRS, 0.8, 0.9, 1e-3, 0.1, decoupled=True, amsgrad=True, eps_hat=True)),
+    # Keras' betas and decay pass through float32 (exact ones here)
+    "adam_keras": (O.AdamPowers(0.75, 0.875, 0.5, keras=True), lambda: np_adam(LRS, 0.75, 0.875, 0.5, eps_hat=True)),
+    "adamw_keras_amsgrad": (O.AdamPowers(0.75, 0.875, 1e-3, keras=True, amsgrad=True, weight_decay=0.125),
+                            lambda: np_adam(LRS, 0.75, 0.875, 1e-3, 0.125, decoupled=True, amsgrad=True,
+                                            eps_hat=True)),
 }
 
 
@@ -222,6 +225,14 @@ def _plain_tf1_rmsprop(w, g, ms, mom, mg, lr, rho, eps, momentum):
     w -= mom
 
 
+def _plain_tf1_nesterov(w, g, buf, lr, mu):
+    """TF1's ApplyMomentum with use_nesterov: accum = accum * momentum + grad; var -= grad * lr + accum *
+    momentum * lr."""
+    buf *= mu
+    buf += g
+    w -= g * lr + buf * mu * lr
+
+
 def _plain_keras_sgd(w, g, buf, lr, mu, nesterov):
     buf *= mu
     buf -= lr * g
@@ -245,6 +256,9 @@ SCRATCH_CASES = {
 ORDER_CASES = {
     "adadelta-keras": (O.Adadelta(0.9, 1e-3, keras=True, inplace=True), O.Adadelta(0.9, 1e-3, inplace=True),
                        lambda w, g, s, lr: _plain_adadelta(w, g, *s, lr, 0.9, 1e-3, keras=True)),
+    "sgd-nesterov-tf1-kernel": (O.SGD(0.9, nesterov=True, tf1_kernel=True, inplace=True),
+                                O.SGD(0.9, nesterov=True, inplace=True),
+                                lambda w, g, s, lr: _plain_tf1_nesterov(w, g, s[0], lr, 0.9)),
     "rmsprop-tf1-kernel": (O.RMSprop(0.9, 1e-3, 0.5, True, eps_inside=True, lr_in_momentum=True, tf1_kernel=True,
                                      inplace=True),
                            O.RMSprop(0.9, 1e-3, 0.5, True, eps_inside=True, lr_in_momentum=True, inplace=True),
@@ -602,15 +616,16 @@ def test_the_device_step_guard_catches_a_host_read():
 
 
 def _keras_adam(w0, grads, lrs, b1, b2, eps, amsgrad, wd):
-    """Keras 3's ``Adam.update_step`` (after ``_apply_weight_decay``) element by element in the dtype."""
+    """Keras 3's ``Adam.update_step`` (after ``_apply_weight_decay``) element by element in the dtype; the betas
+    and the decay are cast to it from float32 tensors (``ops.cast`` of a Python float), the rate is float32."""
     dt = w0.dtype.type
     w, m, v, vhat = w0.copy(), np.zeros_like(w0), np.zeros_like(w0), np.zeros_like(w0)
     for t, (lr, g) in enumerate(zip(lrs, grads), 1):
         lr = dt(np.float32(lr))
-        b1p, b2p = np.power(dt(b1), dt(t)), np.power(dt(b2), dt(t))
+        b1p, b2p = np.power(dt(np.float32(b1)), dt(t)), np.power(dt(np.float32(b2)), dt(t))
         alpha = lr * np.sqrt(dt(1) - b2p) / (dt(1) - b1p)
         for i in range(w.size):
-            wi = w[i] - w[i] * dt(wd) * lr if wd else w[i]
+            wi = w[i] - w[i] * dt(np.float32(wd)) * lr if wd else w[i]
             m[i] = m[i] + (g[i] - m[i]) * dt(1 - b1)
             v[i] = v[i] + (g[i] * g[i] - v[i]) * dt(1 - b2)
             vhat[i] = max(vhat[i], v[i])

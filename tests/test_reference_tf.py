@@ -181,6 +181,8 @@ def test_seeded_dropout_restarts_in_a_new_session_as_tf1():
 TF1_OPTIMIZERS = {
     "adam": (lambda t: t.train.AdamOptimizer(0.001), True),
     "momentum": (lambda t: t.train.MomentumOptimizer(0.01, 0.9), True),
+    "nesterov": (lambda t: t.train.MomentumOptimizer(0.01, 0.9, use_nesterov=True), True),
+    "gradient_descent": (lambda t: t.train.GradientDescentOptimizer(0.1), True),
     "rmsprop_centered": (lambda t: t.train.RMSPropOptimizer(0.001, momentum=0.5, centered=True), True),
     "rmsprop": (lambda t: t.train.RMSPropOptimizer(0.001), True),
     "adagrad": (lambda t: t.train.AdagradOptimizer(0.01), False),
@@ -188,22 +190,23 @@ TF1_OPTIMIZERS = {
 }
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("name", sorted(TF1_OPTIMIZERS))
-def test_tf1_optimizer_variables_and_values_match_tensorflow(name):
+def test_tf1_optimizer_variables_and_values_match_tensorflow(name, dtype):
     """The same global variables (slots and Adam's beta powers, by name and in order) and, after 20 steps of
     wide-ranging gradients, the same values: Adam's, Momentum's and RMSProp's bit for bit (TF1's own
     arithmetic), Adagrad's and Adadelta's to float32 rounding (TF1's Eigen kernels take reciprocal square
     roots, which NumPy's correctly rounded square root and division do not reproduce)."""
     make, exact = TF1_OPTIMIZERS[name]
     rng = np.random.default_rng(0)
-    w0 = rng.standard_normal(1003).astype(np.float32)
-    grads = [(rng.standard_normal(1003) * 10.0 ** rng.integers(-4, 3, 1003)).astype(np.float32) for _ in range(20)]
+    w0 = rng.standard_normal(1003).astype(dtype)
+    grads = [(rng.standard_normal(1003) * 10.0 ** rng.integers(-4, 3, 1003)).astype(dtype) for _ in range(20)]
 
     def run(lib):
         g = lib.Graph()
         with g.as_default():
             w = lib.Variable(w0, name="w")
-            gp = lib.placeholder(lib.float32, (1003,))
+            gp = lib.placeholder(lib.as_dtype(dtype), (1003,))
             opt = make(lib)
             train = opt.apply_gradients([(gp, w)])
             variables = lib.global_variables()
@@ -219,31 +222,34 @@ def test_tf1_optimizer_variables_and_values_match_tensorflow(name):
         if exact:
             assert np.asarray(a).tobytes() == np.asarray(b).tobytes()
         else:
-            np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-30)
+            np.testing.assert_allclose(a, b, rtol=1e-5 if dtype == np.float32 else 1e-13, atol=1e-30)
 
 
 KERAS_OPTIMIZERS = {
     "adam": ("Adam", {}), "adam_amsgrad": ("Adam", {"amsgrad": True}), "adamw": ("AdamW", {}),
     "adam_weight_decay": ("Adam", {"weight_decay": 0.01}),
     "sgd": ("SGD", {}), "sgd_nesterov": ("SGD", {"momentum": 0.9, "nesterov": True}),
+    "sgd_momentum": ("SGD", {"momentum": 0.9}), "adagrad_initial": ("Adagrad", {"initial_accumulator_value": 0.3}),
     "rmsprop": ("RMSprop", {}), "rmsprop_centered": ("RMSprop", {"momentum": 0.5, "centered": True}),
     "adagrad": ("Adagrad", {}), "adadelta": ("Adadelta", {}),
 }
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("name", sorted(KERAS_OPTIMIZERS))
-def test_keras_optimizers_match_keras_bit_for_bit(name):
+def test_keras_optimizers_match_keras_bit_for_bit(name, dtype):
     """20 steps of wide-ranging gradients through each Keras optimizer's own update (Keras 3's
-    ``update_step``, its rounding of hyperparameters included) give Keras' values bit for bit."""
+    ``update_step``, its rounding of hyperparameters included: a float32 rate and float32 casts of some
+    constants, which a float64 variable sees) give Keras' values bit for bit."""
     cls, kw = KERAS_OPTIMIZERS[name]
     kw = {"learning_rate": 0.003, **kw}
     rng = np.random.default_rng(1)
-    w0 = rng.standard_normal(1003).astype(np.float32)
-    grads = [(rng.standard_normal(1003) * 10.0 ** rng.integers(-4, 3, 1003)).astype(np.float32) for _ in range(20)]
+    w0 = rng.standard_normal(1003).astype(dtype)
+    grads = [(rng.standard_normal(1003) * 10.0 ** rng.integers(-4, 3, 1003)).astype(dtype) for _ in range(20)]
     g = tf.Graph()
     with g.as_default():
         w = tf.Variable(w0, name="w")
-        gp = tf.placeholder(tf.float32, (1003,))
+        gp = tf.placeholder(tf.as_dtype(dtype), (1003,))
         train = getattr(tf.keras.optimizers, cls)(**kw).apply_gradients([(gp, w)])
         with tf.Session(graph=g) as s:
             s.run(tf.global_variables_initializer())

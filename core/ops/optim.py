@@ -154,22 +154,22 @@ class _Update(Op):
 class SGD(_Update):
     """buf <- momentum * buf + (1 - dampening) * g; w <- w - lr * (g + momentum * buf if nesterov else buf).
 
-    PyTorch and TF1 (``lr_in_buffer=False``): with ``torch_first_step``, on step 1 the buffer becomes g itself,
-    as PyTorch makes it a copy of g then (skipping the dampening); TF1 has no such step (its buffer, a
-    variable, may have been restored) and no dampening.  Keras (``lr_in_buffer=True``) keeps the rate inside the buffer:
-    v <- momentum * v - lr * g; w <- w + (momentum * v - lr * g if nesterov else v); equal for a fixed rate,
-    different once the rate changes.
+    PyTorch and TF1 (``lr_in_buffer=False``): on PyTorch's step 1 the buffer becomes g itself, a copy of g
+    (skipping the dampening).  ``tf1_kernel``: TF1's ``ApplyMomentum``, which has no such step (its buffer, a
+    variable, may have been restored), no dampening, and steps Nesterov as w <- w - (g lr + buf momentum lr).
+    Keras (``lr_in_buffer=True``) keeps the rate inside the buffer: v <- momentum * v - lr * g;
+    w <- w + (momentum * v - lr * g if nesterov else v); equal for a fixed rate, different once the rate changes.
     """
 
     name = "ApplySGD"
 
     def __init__(self, momentum: float = 0.0, dampening: float = 0.0, nesterov: bool = False,
                  weight_decay: float = 0.0, maximize: bool = False, lr_in_buffer: bool = False,
-                 torch_first_step: bool = True, inplace: bool = False) -> None:
+                 tf1_kernel: bool = False, inplace: bool = False) -> None:
         super().__init__(inplace)
         self.momentum, self.dampening, self.nesterov = momentum, dampening, nesterov
         self.weight_decay, self.maximize, self.lr_in_buffer = weight_decay, maximize, lr_in_buffer
-        self.torch_first_step = torch_first_step
+        self.tf1_kernel = tf1_kernel
 
     @property
     def slot_names(self) -> tuple[str, ...]:      # type: ignore[override]
@@ -199,7 +199,7 @@ class SGD(_Update):
             else:
                 w += buf
             return
-        first = self.torch_first_step and step == 1
+        first = not self.tf1_kernel and step == 1
         if self.weight_decay:
             g = g + self.weight_decay * w
         # PyTorch's step 1: the buffer becomes g itself (no dampening then).
@@ -208,6 +208,15 @@ class SGD(_Update):
         buf += _times(be, g, _weak(scale, g), "sgd") if hasattr(scale, "dtype") or scale != 1 else g
         if not self.nesterov:
             w -= _times(be, buf, lr, "sgd")
+        elif self.tf1_kernel:
+            if not _exact(g, mu, lr):
+                w -= g * lr + buf * mu * lr
+                return
+            t = _times(be, buf, mu, "sgd")
+            t *= lr
+            u = _times(be, g, lr, "sgd-g")
+            u += t
+            w -= u
         elif not _exact(g, mu, lr):
             w -= lr * (g + mu * buf)
         else:
@@ -302,7 +311,8 @@ class AdamPowers(_Update):
     TF1 keeps the powers as float32 variables (``beta1_power``, ``beta2_power``: repeated float32
     multiplication, ``advance``) given as ``step``, the pair of their buffers, and rounds every hyperparameter
     to float32 first (it makes them float32 tensors, then casts them).  With ``keras``, ``step`` is the count and
-    the powers are pow(b1, t) in the dtype; 1 - b1 and eps are Python floats there (rounded once, to the dtype),
+    the powers are pow(b1, t) in the dtype (b1 rounded to float32 first); 1 - b1 and eps are Python floats there
+    (rounded once, to the dtype),
     ``amsgrad`` steps with max(v_hat, v) in place of v, and ``weight_decay`` is Keras' decoupled decay, w -= w *
     wd * lr before the step (AdamW).  Nothing is read back from the device either way."""
 
@@ -339,10 +349,11 @@ class AdamPowers(_Update):
             lr, = _tf1(w, lr)       # Keras' rate is a float32 variable, cast to the dtype
             # One power ufunc loop for a host and a device count alike (not NumPy's scalar power beside it).
             k = step.astype(w.dtype) if hasattr(step, "dtype") else xp.asarray(step, w.dtype)
-            b1p, b2p = xp.power(dt(self.beta1), k), xp.power(dt(self.beta2), k)
+            # ops.cast(beta, dtype) in Keras' TF backend makes beta a float32 tensor first
+            b1p, b2p = (xp.power(dt(numpy.float32(b)), k) for b in (self.beta1, self.beta2))
             omb1, omb2, eps = dt(1 - self.beta1), dt(1 - self.beta2), dt(self.eps)
-            if self.weight_decay:
-                w -= _times(be, _times(be, w, dt(self.weight_decay), "adamw"), lr, "adamw")
+            if self.weight_decay:       # Keras casts the decay to the dtype from a float32 tensor
+                w -= _times(be, _times(be, w, dt(numpy.float32(self.weight_decay)), "adamw"), lr, "adamw")
         else:
             b1p, b2p, lr, b1, b2, eps = _tf1(w, *step, lr, self.beta1, self.beta2, self.eps)
             omb1, omb2 = 1 - b1, 1 - b2

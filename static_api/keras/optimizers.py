@@ -5,6 +5,8 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
+import numpy
+
 from core import errors as _errors
 from core.ops import optim as optim_ops
 from static_api import train
@@ -73,7 +75,8 @@ def SGD(learning_rate: float = 0.01, momentum: float = 0.0, nesterov: bool = Fal
     _base_args("SGD", kwargs)
     if momentum:
         return _keras(train.MomentumOptimizer(learning_rate, momentum, use_nesterov=nesterov),
-                      optim_ops.SGD(momentum, nesterov=nesterov, lr_in_buffer=True, inplace=True))
+                      # Keras casts the momentum to the variable's dtype from a float32 tensor
+                      optim_ops.SGD(numpy.float32(momentum), nesterov=nesterov, lr_in_buffer=True, inplace=True))
     return _keras(train.GradientDescentOptimizer(learning_rate))
 
 
@@ -91,8 +94,9 @@ def Adagrad(learning_rate: float = 0.001, initial_accumulator_value: float = 0.1
     """w -= lr * g / sqrt(accum + epsilon) (TF1 has no epsilon)."""
     _base_args("Adagrad", kwargs)
     opt = _keras(train.AdagradOptimizer(learning_rate, initial_accumulator_value),
-                 optim_ops.Adagrad(epsilon, initial_accumulator_value=initial_accumulator_value, eps_inside=True,
-                                   inplace=True))
+                 # Keras' Constant initializer casts the value to the dtype from a float32 tensor
+                 optim_ops.Adagrad(epsilon, initial_accumulator_value=numpy.float32(initial_accumulator_value),
+                                   eps_inside=True, inplace=True))
     opt.epsilon = epsilon
     return opt
 
