@@ -38,9 +38,9 @@ class _ApplyGradients(ApplyUpdates):
                          advance=None if shared is None else op.advance)
         self.optimizer, self.variables, self.global_step = optimizer, list(variables), global_step
         # A Keras optimizer's rate is a variable that callbacks and user code assign between steps
-        # (``LearningRateScheduler``, ``optimizer.learning_rate = x``): read it at each step.  TF1 builds the
-        # number into the graph when the train op is made.
-        self._live = getattr(optimizer, "_live_rate", False) and not isinstance(rate, Tensor)
+        # (``LearningRateScheduler``, ``optimizer.learning_rate = x``): each step reads it on the device
+        # (``_LiveRate``).  TF1 builds the number into the graph when the train op is made.
+        self._live = isinstance(optimizer, _LiveRate) and not isinstance(rate, Tensor)
 
     @property
     def lr(self) -> Any:
@@ -52,6 +52,9 @@ class _ApplyGradients(ApplyUpdates):
     @lr.setter
     def lr(self, value: Any) -> None:
         self._lr = value
+
+    def rate(self, be: Any) -> Any:
+        return self.optimizer.rate_on(be) if self._live else self.lr
 
     def attrs(self) -> dict:
         return {"optimizer": type(self.optimizer).__name__, "variables": [v.op.name for v in self.variables]}
@@ -66,6 +69,32 @@ class _ApplyGradients(ApplyUpdates):
                 raise ValueError(f"{self.name}: a learning rate tensor must be a float scalar, got shape "
                                  f"{tuple(lr.shape)} and dtype {lr.dtype}")
         return []
+
+
+class _LiveRate:
+    """Keras' learning rate, a float32 variable that callbacks and user code assign between steps: a 0-d float32
+    array on each device a step ran on, written when ``learning_rate`` is assigned and read by the step there,
+    so a step makes no host-side choice of its rate (a captured CUDA graph replays reading the current one).
+    Mixed into the Keras optimizers' classes (``static_api.keras.optimizers``)."""
+
+    @property
+    def learning_rate(self) -> Any:
+        return self._rate
+
+    @learning_rate.setter
+    def learning_rate(self, value: Any) -> None:
+        self._rate = value
+        if not isinstance(value, Tensor):
+            for a in self.__dict__.get("_rate_arrays", {}).values():
+                a[...] = numpy.float32(value)
+
+    def rate_on(self, be: Any) -> Any:
+        """The rate's array on ``be``'s device (made on first use)."""
+        arrays = self.__dict__.setdefault("_rate_arrays", {})
+        a = arrays.get(be)
+        if a is None:
+            a = arrays[be] = be.asarray(numpy.float32(self._rate))
+        return a
 
 
 class Optimizer:

@@ -469,3 +469,25 @@ def test_two_input_model_fits_predicts_and_round_trips(tmp_path):
         model.predict(a)
     with pytest.raises(ValueError, match="input 0 has 80 samples, input 1 has 79"):
         model.predict([a, b[:79]])
+
+
+def test_a_keras_rate_is_read_on_the_device_where_assigning_it_writes():
+    """Keras' rate is a float32 variable: each step reads a 0-d array on its device (nothing chosen on the host,
+    so a captured step replays with the current rate), and ``learning_rate = x`` writes that array."""
+    x = np.random.default_rng(0).normal(size=(8, 3)).astype(np.float32)
+    y = np.random.default_rng(1).normal(size=(8, 1)).astype(np.float32)
+    model = tf.keras.Sequential([tf.keras.layers.Dense(1, input_shape=(3,))])
+    opt = tf.keras.optimizers.SGD(0.1)
+    model.compile(opt, "mse")
+    model.fit(x, y, batch_size=8, epochs=1, verbose=0)
+    (rate,) = opt._rate_arrays.values()
+    assert rate.shape == () and rate.dtype == np.float32 and rate == np.float32(0.1)
+    opt.learning_rate = 0.25
+    assert rate == np.float32(0.25) and opt.learning_rate == 0.25
+    rate[...] = 0.0                         # the device value, behind the attribute's back: the step reads it
+    before = model.get_weights()
+    model.fit(x, y, batch_size=8, epochs=1, verbose=0)
+    assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
+    opt.learning_rate = 0.25
+    model.fit(x, y, batch_size=8, epochs=1, verbose=0)
+    assert not np.array_equal(before[0], model.get_weights()[0])

@@ -126,7 +126,7 @@ class ApplyUpdates(Op):
         n = len(self.keys)
         grads = inputs[:n]
         # A tensor rate (a decay schedule) arrives as one more input, already on the device.
-        lr = inputs[n] if len(inputs) > n else self.lr
+        lr = inputs[n] if len(inputs) > n else self.rate(be)
         # Every count advances before any update (a variable listed twice counts twice, as PyTorch does).
         ts = [t] * n if self.count is None else [self.count(st.slots(self.owner, k)) for k in self.keys]
         if self.flat is None:
@@ -148,6 +148,11 @@ class ApplyUpdates(Op):
             cur = st.read(self.counter)
             st.assign_add(self.counter, be.xp.ones_like(cur))
         return ()
+
+    def rate(self, be: Any) -> Any:
+        """The learning rate a step on ``be`` uses when no rate tensor is an input (a subclass may keep it on
+        the device)."""
+        return self.lr
 
     def _slots_from_variables(self, st: _state.State) -> None:
         """With ``slot_vars`` the slots are variables of their own (TF1's ``w/Adam``: initialized, saved and

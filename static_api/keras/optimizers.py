@@ -36,12 +36,22 @@ def _base_args(cls: str, kwargs: dict) -> None:
                                       f"dualflow (see docs/compat.md)")
 
 
+_LIVE: dict[type, type] = {}
+
+
 def _keras(opt: train.Optimizer, update: optim_ops._Update | None = None) -> train.Optimizer:
     """A TF1 optimizer object (names, serialization) that computes Keras' variant of its update (``update``,
-    where it differs from TF1's), with Keras' live rate: its train op reads ``learning_rate`` at each step."""
+    where it differs from TF1's), with Keras' live rate (``train._LiveRate``: its train op reads
+    ``learning_rate`` at each step, on the device)."""
     if update is not None:
         opt._update_op = update
-    opt._live_rate = True
+    base = type(opt)
+    live = _LIVE.get(base)
+    if live is None:
+        live = _LIVE[base] = type(base.__name__, (train._LiveRate, base), {"__module__": base.__module__})
+    rate = opt.__dict__.pop("learning_rate")
+    opt.__class__ = live
+    opt.learning_rate = rate
     opt._tf1_variables = False
     return opt
 
