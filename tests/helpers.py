@@ -134,3 +134,16 @@ def source(op):
     node = Node(op, ())
     node.outputs = [Value._wrap(None, s, d, device.default(), node, i) for i, (s, d) in enumerate(op.infer())]
     return node.outputs[0] if node.outputs else node
+
+
+def seeded_dropout_pattern(lib, graph):
+    """(whether two runs of one Session draw the same dropout mask, whether a new Session's first run repeats
+    the first one's) for TF1-style ``lib`` (dualflow's or TensorFlow's compat.v1) on a graph seeded with 3."""
+    with graph.as_default():
+        lib.set_random_seed(3)
+        d = lib.nn.dropout(lib.ones([16, 16]), rate=0.5)
+    with lib.Session(graph=graph) as s:
+        a, b = s.run(d), s.run(d)
+    with lib.Session(graph=graph) as s:
+        c = s.run(d)
+    return np.array_equal(a, b), np.array_equal(a, c)

@@ -164,18 +164,9 @@ def test_assigns_fetched_in_one_run_read_the_variable_as_tf1_ref_variables_do():
 def test_seeded_dropout_restarts_in_a_new_session_as_tf1():
     """The masks' bits differ (TF's generator is not ours); what must agree is when a stream restarts: each
     run of one Session draws anew, a new Session on the same seeded graph gives the first mask again."""
-    def pattern(lib, graph_seeded):
-        with graph_seeded.as_default():
-            lib.set_random_seed(3)
-            d = lib.nn.dropout(lib.ones([16, 16]), rate=0.5)
-        with lib.Session(graph=graph_seeded) as s:
-            a, b = s.run(d), s.run(d)
-        with lib.Session(graph=graph_seeded) as s:
-            c = s.run(d)
-        return np.array_equal(a, b), np.array_equal(a, c)
-
-    v1 = real.compat.v1
-    assert pattern(tf, tf.Graph()) == pattern(v1, real.Graph()) == (False, True)
+    from tests.helpers import seeded_dropout_pattern
+    theirs = seeded_dropout_pattern(real.compat.v1, real.Graph())
+    assert seeded_dropout_pattern(tf, tf.Graph()) == theirs == (False, True)
 
 
 TF1_OPTIMIZERS = {
