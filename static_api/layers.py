@@ -75,8 +75,12 @@ def dropout(inputs: Tensor, rate: float = 0.5, training: Any = False, seed: int 
 
 def batch_normalization(inputs: Tensor, axis: int = -1, momentum: float = 0.99, epsilon: float = 1e-3,
                         center: bool = True, scale: bool = True, training: Any = False,
-                        name: str | None = None) -> Tensor:
+                        name: str | None = None, fused: bool | None = None) -> Tensor:
+    """TF1's layer: fused where it can be (4D inputs over axis 1 or 3; ``fused=True`` insists, ``False``
+    declines), and then, as TF1's fused kernel, the moving variance averages the unbiased batch variance and
+    epsilon is at least 1.001e-5; the moving averages step as TF1's ``avg -= (avg - batch) * (1 - momentum)``."""
     layer = K.BatchNormalization(axis, momentum, epsilon, center, scale, name=name)
+    layer._tf1, layer._tf1_fused = True, fused
     out = layer(inputs, training=training)
     graph = get_default_graph()
     for update in layer.updates:

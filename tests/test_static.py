@@ -283,6 +283,45 @@ def test_tf1_layers_cnn_with_update_ops_and_training_flag():
     assert losses[-1] < losses[0] and np.all(moved != 0) and flat.shape == (8, 27)
 
 
+@pytest.mark.parametrize("shape, fused, unbiased", [((2, 3, 3, 4), None, True), ((2, 3, 3, 4), False, False),
+                                                     ((6, 4), None, False)])
+def test_tf1_batch_normalization_moves_its_averages_as_tf1(shape, fused, unbiased):
+    """TF1's tf.layers.batch_normalization is fused for 4D inputs over axis 1 or 3: its kernel gives the
+    moving variance the unbiased batch variance (n / (n - 1) times the one it normalises with), and each
+    average steps as avg -= (avg - batch) * (1 - momentum).  Unfused (2D, or fused=False): the biased one."""
+    x0 = np.random.default_rng(0).normal(2.0, 3.0, size=shape).astype(np.float32)
+    g = tf.Graph()
+    with g.as_default():
+        x = tf.placeholder(tf.float32, (None,) + shape[1:])
+        y = tf.layers.batch_normalization(x, momentum=0.9, training=True, fused=fused)
+        with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):
+            out = tf.identity(y)
+        with tf.Session(graph=g) as s:
+            s.run(tf.global_variables_initializer())
+            got = s.run(out, {x: x0})
+            mean, var = s.run(tf.global_variables()[2:])
+    rows = x0.reshape(-1, shape[-1]).astype(np.float64)
+    np.testing.assert_allclose(mean, 0.1 * rows.mean(0), rtol=1e-5)
+    np.testing.assert_allclose(var, 1 - (1 - rows.var(0, ddof=1 if unbiased else 0)) * 0.1, rtol=1e-5)
+    np.testing.assert_allclose(got.reshape(rows.shape), (rows - rows.mean(0)) / np.sqrt(rows.var(0) + 1e-3),
+                               rtol=1e-4, atol=1e-5)
+
+
+def test_tf1_fused_batch_normalization_refuses_what_tf1_refuses_and_raises_a_small_epsilon():
+    with pytest.raises(ValueError, match="fused batch norm only supports 4D inputs"):
+        tf.layers.batch_normalization(tf.placeholder(tf.float32, (None, 4)), fused=True)
+    x0 = np.random.default_rng(1).normal(size=(2, 2, 2, 3)).astype(np.float32) * 1e-3
+    x = tf.placeholder(tf.float32, (None, 2, 2, 3))
+    outs = [tf.layers.batch_normalization(x, epsilon=1e-8, training=True, fused=f) for f in (None, False)]
+    with tf.Session() as s:
+        s.run(tf.global_variables_initializer())
+        fused, plain = s.run(outs, {x: x0})
+    rows = x0.reshape(-1, 3).astype(np.float64)
+    for out, eps in ((fused, 1.001e-5), (plain, 1e-8)):     # cuDNN's minimum, as TF1's fused kernel
+        np.testing.assert_allclose(out.reshape(-1, 3), (rows - rows.mean(0)) / np.sqrt(rows.var(0) + eps),
+                                   rtol=1e-4)
+
+
 def test_tf1_losses_against_numpy():
     z = np.array([[2.0, 0.0, -1.0], [0.5, 0.5, 3.0]], np.float32)
     onehot = np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]], np.float32)

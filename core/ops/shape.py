@@ -462,6 +462,29 @@ class FillLike(Op):
         return be.xp.full(x.shape, self.value, dtype=self.dtype or x.dtype)
 
 
+class SizeRatio(Op):
+    """How many elements of ``x`` there are per element of ``y``, as a 0-d array of ``dtype``: the sample
+    count behind a reduction of ``x`` to ``y`` at runtime (a batch dimension may be unknown when the graph is
+    built).  Filled on the device from the shapes, so nothing is copied there."""
+
+    name = "SizeRatio"
+    differentiable = False
+    arg_names = ("x", "y")
+
+    def __init__(self, dtype: Any) -> None:
+        self.dtype = numpy.dtype(dtype)
+
+    def infer(self, x, y):
+        return [((), self.dtype)]
+
+    def forward(self, be, x, y):
+        return be.xp.full((), x.size // max(y.size, 1), dtype=self.dtype)
+
+
+def size_ratio(x: Value, y: Value, dtype: Any) -> Value:
+    return apply(SizeRatio(dtype), x, y)
+
+
 def reshape(x: Value, shape: Sequence[int]) -> Value:
     return apply(Reshape(shape), x)
 

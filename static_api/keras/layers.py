@@ -572,6 +572,9 @@ class BatchNormalization(Layer):
                  scale: bool = True, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.axis, self.momentum, self.epsilon, self.center, self.scale = axis, momentum, epsilon, center, scale
+        # Keras 3's layer, unless static_api.layers makes it TF1's tf.layers.batch_normalization, with its
+        # ``fused`` argument (None: fused where it can be, 4D inputs normalised over axis 1 or 3).
+        self._tf1, self._tf1_fused = False, None
 
     def get_config(self) -> dict:
         return {**super().get_config(), "axis": self.axis, "momentum": self.momentum, "epsilon": self.epsilon,
@@ -596,14 +599,28 @@ class BatchNormalization(Layer):
             return ops.reshape(v, bshape) if v is not None else ops.constant(default, x.dtype, shape=[1] * nd)
         gamma, beta = b(self.gamma, 1.0), b(self.beta, 0.0)
         axes = tuple(i for i in range(nd) if i != axis)
-        y_train, mean, var = core.batch_norm_train(x, gamma, beta, axes, self.epsilon)
+        fused = self._tf1 and self._tf1_fused is not False and nd == 4 and axis in (1, 3)
+        if self._tf1 and self._tf1_fused and not fused:
+            raise ValueError(f"{self.name}: fused batch norm only supports 4D inputs with axis == [1] or axis == [3]; "
+                             f"got {nd}D inputs and axis {self.axis}")
+        # TF1's fused kernel raises a smaller epsilon to cuDNN's minimum.
+        eps = max(self.epsilon, 1.001e-5) if fused else self.epsilon
+        y_train, mean, var = core.batch_norm_train(x, gamma, beta, axes, eps)
         y_eval = core.batch_norm_eval(x, gamma, beta, ops.reshape(self.moving_mean, bshape),
-                                      ops.reshape(self.moving_variance, bshape), self.epsilon)
+                                      ops.reshape(self.moving_variance, bshape), eps)
         m = self.momentum
+        mean, var = ops.reshape(mean, (-1,)), ops.reshape(var, (-1,))
+        if fused:           # TF1's fused kernel hands the moving average the unbiased (Bessel) variance
+            n = core.size_ratio(x, var, x.dtype)
+            var = var * (n / (n - 1.0))
+        pairs = ((self.moving_mean, mean), (self.moving_variance, var))
+        if self._tf1:       # TF1's assign_moving_average: avg -= (avg - batch) * (1 - m)
+            moved = [avg - (avg - batch) * (1 - m) for avg, batch in pairs]
+        else:               # Keras 3: avg * m + batch * (1 - m), the biased batch variance
+            moved = [avg * m + batch * (1 - m) for avg, batch in pairs]
         # Moving averages move only in training (a fed learning phase, or tf.layers' training argument).
-        self.updates = [
-            avg.assign(ops.where(training, avg * m + ops.reshape(batch, (-1,)) * (1 - m), avg))
-            for avg, batch in ((self.moving_mean, mean), (self.moving_variance, var))]
+        self.updates = [avg.assign(ops.where(training, new, avg))
+                        for avg, new in zip((self.moving_mean, self.moving_variance), moved)]
         return ops.where(training, y_train, y_eval)
 
 
