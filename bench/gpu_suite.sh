@@ -7,7 +7,7 @@ export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" DUALFLOW_DEVICE=cuda PYTHONU
 out="${OUT:-bench/results}"
 mkdir -p "$out"
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader || true
-python3 -m pytest -m gpu -q -p no:cacheprovider tests/test_gpu.py tests/test_device.py 2>&1 | tee "$out/gpu_tests.log" | tail -n 40
+python3 -m pytest -m gpu -q -p no:cacheprovider tests/ 2>&1 | tee "$out/gpu_tests.log" | tail -n 40
 tests_rc=${PIPESTATUS[0]}
 # The main job on the GPU (its folder stays outside $OUT; the table and JSON are copied back).
 run_dir=$(mktemp -d)
