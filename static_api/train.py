@@ -56,6 +56,12 @@ class _ApplyGradients(ApplyUpdates):
     def rate(self, be: Any) -> Any:
         return self.optimizer.rate_on(be) if self._live else self.lr
 
+    def rate_like(self, lr: Any, w: Any) -> Any:
+        """TF1 and Keras cast the float32 rate to each variable's dtype (float16 variables step in float16)."""
+        if hasattr(lr, "dtype") and lr.dtype != w.dtype and w.dtype.kind == "f":
+            return lr.astype(w.dtype)
+        return lr
+
     def attrs(self) -> dict:
         return {"optimizer": type(self.optimizer).__name__, "variables": [v.op.name for v in self.variables]}
 

@@ -176,7 +176,7 @@ class SGD(_Update):
         return ("momentum",) if self.momentum else ()
 
     def _apply(self, be, w, g, slots, lr, step):
-        mu = self.momentum
+        mu = _weak(self.momentum, w)        # TF1's and Keras' float32 momentum meets w in w's dtype
         if self.maximize:
             g = -g
         if not mu:

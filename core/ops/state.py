@@ -131,11 +131,12 @@ class ApplyUpdates(Op):
         ts = [t] * n if self.count is None else [self.count(st.slots(self.owner, k)) for k in self.keys]
         if self.flat is None:
             for k, g, tk in zip(self.keys, grads, ts):
-                self.update(be, st.read(k), g, st.slots(self.owner, k), tk, lr)
+                w = st.read(k)
+                self.update(be, w, g, st.slots(self.owner, k), tk, self.rate_like(lr, w))
         else:
             for i in self._flat_step(st, be, grads, ts, lr):
-                k = self.keys[i]
-                self.update(be, st.read(k), grads[i], st.slots(self.owner, k), ts[i], lr)
+                w = st.read(self.keys[i])
+                self.update(be, w, grads[i], st.slots(self.owner, self.keys[i]), ts[i], self.rate_like(lr, w))
         for k in self.keys:
             st.bump(k)
         if self.slot_vars is not None:
@@ -153,6 +154,10 @@ class ApplyUpdates(Op):
         """The learning rate a step on ``be`` uses when no rate tensor is an input (a subclass may keep it on
         the device)."""
         return self.lr
+
+    def rate_like(self, lr: Any, w: Any) -> Any:
+        """The rate as the update of variable ``w`` takes it (a subclass may cast it to ``w``'s dtype)."""
+        return lr
 
     def _slots_from_variables(self, st: _state.State) -> None:
         """With ``slot_vars`` the slots are variables of their own (TF1's ``w/Adam``: initialized, saved and
@@ -190,7 +195,7 @@ class ApplyUpdates(Op):
             mine = None if ws is None else ws if idx is None else [ws[i] for i in idx]
             if mine is not None:        # gathered: the parameters in, the update, the results back out
                 xp.concatenate(mine, axis=None, out=f.w)
-            self.flat.forward(be, f.w, g, *f.slots.values(), lr, ts[0 if idx is None else idx[0]])
+            self.flat.forward(be, f.w, g, *f.slots.values(), self.rate_like(lr, f.w), ts[0 if idx is None else idx[0]])
             for w, v in zip(mine or (), f.views):
                 w[...] = v
             f.used = st.updates
