@@ -312,9 +312,9 @@ class AdamPowers(_Update):
     multiplication, ``advance``) given as ``step``, the pair of their buffers, and rounds every hyperparameter
     to float32 first (it makes them float32 tensors, then casts them).  With ``keras``, ``step`` is the count and
     the powers are pow(b1, t) in the dtype (b1 rounded to float32 first); 1 - b1 and eps are Python floats there
-    (rounded once, to the dtype),
-    ``amsgrad`` steps with max(v_hat, v) in place of v, and ``weight_decay`` is Keras' decoupled decay, w -= w *
-    wd * lr before the step (AdamW).  Nothing is read back from the device either way."""
+    (rounded once, to the dtype); ``amsgrad`` steps with max(v_hat, v) in place of v, and ``weight_decay`` is
+    Keras' decoupled decay, w -= w * wd * lr before the step (AdamW).  Nothing is read back from the device
+    either way."""
 
     name = "ApplyAdamPowers"
 
