@@ -128,6 +128,21 @@ class ArrayBackend:
         y = self.xp.add(x, b.reshape(shape), out=out)
         return self.xp.maximum(y, 0, out=y)
 
+    def fma(self, x: Any, alpha: Any, c: Any, out: Any) -> Any:
+        """``out = x * alpha + c`` rounded once per element (a fused multiply-add; ``alpha`` a scalar, cast to
+        the arrays' type first, as ATen casts a Python alpha; ``out`` may be ``c``): PyTorch's CPU
+        ``c.add(x, alpha=alpha)``.  Here through float64, where a float32 or float16 product is exact and the
+        sum rounds twice (a result moves only on a rare tie); a float64 one rounds twice.  Backends with a fused
+        kernel (compiled CPU loops, CUDA) override this."""
+        xp = self.xp
+        a = (numpy.float64 if x.dtype.itemsize == 8 else numpy.float32)(alpha)
+        if x.dtype.itemsize == 8:
+            return xp.add(xp.multiply(x, a), c, out=out)
+        wide = xp.multiply(x.astype(numpy.float64), numpy.float64(a))
+        wide += c
+        xp.copyto(out, wide.astype(numpy.float32).astype(out.dtype), casting="same_kind")
+        return out
+
     def relu_grad(self, g: Any, y: Any, select: bool = False) -> Any:
         """The ReLU's gradient from its output ``y``: ``g * (y > 0)`` (TensorFlow), or with ``select`` 0 where
         ``y <= 0``, else ``g`` (PyTorch's threshold_backward: a NaN ``g`` at an off unit gives 0)."""

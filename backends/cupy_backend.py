@@ -43,6 +43,7 @@ class CupyBackend(ArrayBackend):
             "T g, T lr_t, T b1, T b2, T eps, T bc2_sqrt", "T w, T m, T v",
             "m = b1 * m + (1 - b1) * g; v = b2 * v + (1 - b2) * g * g; w -= lr_t * m / (sqrt(v) / bc2_sqrt + eps);",
             "dualflow_adam")
+        self._fma = cp.ElementwiseKernel("T x, T alpha, T c", "T out", "out = fma(x, alpha, c);", "dualflow_fma")
         # TF1's and Keras' Adam (core.ops.optim.AdamPowers), their operations in their order.
         self._adam_powers = cp.ElementwiseKernel(
             "T g, T omb1, T omb2, T alpha, T eps", "T w, T m, T v",
@@ -272,6 +273,13 @@ class CupyBackend(ArrayBackend):
         def arg(c):
             return c if hasattr(c, "dtype") else t(c)
         self._adam(g, arg(rate), t(b1), t(b2), t(eps), arg(unbias), w, m, v)
+
+    def fma(self, x, alpha, c, out):
+        # CUDA's fma for float32 and float64; float16 through the base class's float64 path.
+        if x.dtype.itemsize < 4:
+            return super().fma(x, alpha, c, out)
+        self._fma(x, x.dtype.type(alpha), c, out)
+        return out
 
     def fused_adam_powers(self, w, g, m, v, omb1, omb2, alpha, eps):
         # alpha is a 0-d array on the device (from the beta powers or the count), read by the kernel there.

@@ -65,6 +65,12 @@ class NumpyBackend(ArrayBackend):
             return out
         return super().bias_relu(x, b, axis, out)
 
+    def fma(self, x: Any, alpha: Any, c: Any, out: Any) -> Any:
+        """One compiled fused multiply-add pass where it applies (``numba_kernels.fma``), else the base class's."""
+        if numba_kernels.fma(x, alpha, c, out):
+            return out
+        return super().fma(x, alpha, c, out)
+
     def erf(self, x: Any) -> Any:
         """``math.erf`` per element in one compiled loop where it applies, else the base class's."""
         if numba_kernels.applies(x):

@@ -652,3 +652,56 @@ def test_keras_adam_is_keras_update_step_bit_for_bit(monkeypatch, numba, dtype, 
     want = _keras_adam(w0, grads, lrs, 0.9, 0.999, 1e-7, amsgrad, wd)
     assert w.tobytes() == want.tobytes()
     assert not np.array_equal(w, w0)
+
+
+def _exact_fma(x, a, c, dtype):
+    """x * a + c rounded once to ``dtype``, from exact rationals (a cast to ``dtype`` first)."""
+    from fractions import Fraction
+    a = Fraction(float(dtype(a)))
+    return np.array([float(Fraction(float(xi)) * a + Fraction(float(ci))) for xi, ci in zip(x, c)]).astype(dtype)
+
+
+@pytest.mark.parametrize("numba", ["1", "0"], ids=["compiled", "float64 path"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_fma_rounds_once(monkeypatch, numba, dtype):
+    """``be.fma`` is x * alpha + c rounded once (against exact rationals), the compiled kernel in both dtypes
+    and the float64 path in float32; the float64 path rounds float64 twice, so it is not asked for bits there.
+    The inputs are chosen so that rounding the product first would be wrong for most of them."""
+    monkeypatch.setenv("DUALFLOW_NUMBA", numba)
+    rng = np.random.default_rng(6)
+    x = (1 + rng.random(500)).astype(dtype)
+    c = -(x.astype(np.float64) * float(dtype(0.1))).astype(dtype)      # cancellation: the product's low bits show
+    be = backends.backend_of(x)
+    out = np.empty_like(x)
+    be.fma(x, 0.1, c, out)
+    want = _exact_fma(x, 0.1, c, dtype)
+    if numba == "1" or dtype == np.float32:
+        assert out.tobytes() == want.tobytes()
+    else:
+        np.testing.assert_allclose(out, want, rtol=0, atol=1e-16)
+    twice = (x * dtype(0.1) + c).astype(dtype)
+    assert (twice != want).mean() > 0.3
+    c2 = c.copy()
+    be.fma(x, 0.1, c2, c2)                  # in place into c
+    assert c2.tobytes() == out.tobytes()
+
+
+def test_eager_sgd_rounds_as_pytorchs_fused_multiply_adds():
+    """The PyTorch-rounding SGD step (``fma=True``): param + (-lr) * (buf * mu + g) with each add one
+    fused multiply-add, against exact rationals; the plain step rounds differently for some elements."""
+    rng = np.random.default_rng(8)
+    w0 = rng.standard_normal(300).astype(np.float32)
+    g1, g2 = (rng.standard_normal(300).astype(np.float32) for _ in range(2))
+    be = backends.backend_of(w0)
+    op = O.SGD(0.9, fma=True, inplace=True)
+    w, (buf,) = w0.copy(), op.init_slots(be, w0)
+    op.forward(be, w, g1, buf, 0.1, 1)
+    op.forward(be, w, g2, buf, 0.1, 2)
+    b = _exact_fma(g2, 1.0, g1 * np.float32(0.9), np.float32)          # step 2: buf * 0.9 + g2
+    want = _exact_fma(b, -0.1, _exact_fma(g1, -0.1, w0, np.float32), np.float32)
+    assert w.tobytes() == want.tobytes() and buf.tobytes() == b.tobytes()
+    plain = O.SGD(0.9, inplace=True)
+    w2, (buf2,) = w0.copy(), plain.init_slots(be, w0)
+    plain.forward(be, w2, g1, buf2, 0.1, 1)
+    plain.forward(be, w2, g2, buf2, 0.1, 2)
+    assert not np.array_equal(w2, w)

@@ -159,23 +159,28 @@ class SGD(_Update):
     variable, may have been restored), no dampening, and steps Nesterov as w <- w - (g lr + buf momentum lr).
     Keras (``lr_in_buffer=True``) keeps the rate inside the buffer: v <- momentum * v - lr * g;
     w <- w + (momentum * v - lr * g if nesterov else v); equal for a fixed rate, different once the rate changes.
+    ``fma``: PyTorch's own rounding, where each ``x.add(y, alpha=a)`` of its SGD step is one fused multiply-add
+    on the CPU (``be.fma``); its step count is the host's (eager).
     """
 
     name = "ApplySGD"
 
     def __init__(self, momentum: float = 0.0, dampening: float = 0.0, nesterov: bool = False,
                  weight_decay: float = 0.0, maximize: bool = False, lr_in_buffer: bool = False,
-                 tf1_kernel: bool = False, inplace: bool = False) -> None:
+                 tf1_kernel: bool = False, fma: bool = False, inplace: bool = False) -> None:
         super().__init__(inplace)
         self.momentum, self.dampening, self.nesterov = momentum, dampening, nesterov
         self.weight_decay, self.maximize, self.lr_in_buffer = weight_decay, maximize, lr_in_buffer
-        self.tf1_kernel = tf1_kernel
+        self.tf1_kernel, self.fma = tf1_kernel, fma
 
     @property
     def slot_names(self) -> tuple[str, ...]:      # type: ignore[override]
         return ("momentum",) if self.momentum else ()
 
     def _apply(self, be, w, g, slots, lr, step):
+        if self.fma:
+            self._torch(be, w, g, slots, lr, step)
+            return
         mu = _weak(self.momentum, w)        # TF1's and Keras' float32 momentum meets w in w's dtype
         if self.maximize:
             g = -g
@@ -224,6 +229,27 @@ class SGD(_Update):
             be.xp.add(g, t, out=t)
             t *= lr
             w -= t
+
+
+    def _torch(self, be, w, g, slots, lr, step):
+        """PyTorch's ``_single_tensor_sgd`` as ATen computes it on the CPU: grad.add(param, alpha=wd),
+        buf.mul_(momentum).add_(grad, alpha=1 - dampening) (a clone of grad on step 1),
+        grad.add(buf, alpha=momentum) for Nesterov and param.add_(grad, alpha=-lr), each add a fused
+        multiply-add."""
+        mu = self.momentum
+        if self.maximize:
+            g = -g
+        if self.weight_decay:
+            g = be.fma(w, self.weight_decay, g, be.xp.empty_like(g))
+        if mu:
+            buf, = slots
+            if step == 1:
+                buf[...] = g
+            else:
+                buf *= mu
+                be.fma(g, 1 - self.dampening, buf, buf)
+            g = be.fma(buf, mu, g, be.xp.empty_like(g)) if self.nesterov else buf
+        be.fma(g, -lr, w, w)
 
 
 class Adam(_Update):

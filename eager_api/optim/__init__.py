@@ -230,7 +230,7 @@ class SGD(Optimizer):
 
     def _op(self, group):
         return optim_ops.SGD(group["momentum"], group["dampening"], group["nesterov"], group["weight_decay"],
-                             group["maximize"], inplace=True)
+                             group["maximize"], fma=True, inplace=True)
 
 
 class Adam(Optimizer):
