@@ -477,7 +477,7 @@ def adam_powers(w: numpy.ndarray, g: numpy.ndarray, m: numpy.ndarray, v: numpy.n
 def fma(x: numpy.ndarray, alpha: Any, c: numpy.ndarray, out: numpy.ndarray) -> bool:
     """out = x * alpha + c rounded once per element (``alpha`` a scalar; ``out`` may be ``c``); False, having
     done nothing, where the kernels do not apply (see ``applies``)."""
-    if not applies(x, c) or not (out is c or applies(x, c, out=out)):
+    if not (applies(x, c) if out is c else applies(x, c, out=out)):
         return False
     _kernels().fma_into(x.reshape(-1), x.dtype.type(alpha), c.reshape(-1), out.reshape(-1))
     return True

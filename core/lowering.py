@@ -89,6 +89,7 @@ _OTHERS: dict[type, Writer] = {
     ew.Compare: lambda be, op, x, y, *, out: getattr(be.xp, ew.Compare.fns[op.name])(x, y, out=out),
     ew.Cast: lambda be, op, x, *, out: be.xp.copyto(out, x, casting="unsafe"),
     shape.FillLike: lambda be, op, x, *, out: out.fill(op.value),
+    shape.SizeRatio: lambda be, op, x, y, *, out: out.fill(op.ratio(x, y)),
     reduce.ArgMax: lambda be, op, x, *, out: getattr(be.xp, op.fn)(x, axis=op.axis, keepdims=op.keepdims, out=out),
     **{t: _kernel for t in (nn.Conv2DBackpropInput, nn.Conv2DBackpropFilter, nn.Conv2DTranspose, nn.AvgPool,
                             nn.AvgPoolGrad, nn.MaxPoolGrad, nn.MaxPoolGather, reduce.Softmax, *SEVERAL)},
@@ -167,7 +168,7 @@ def inplace_positions(op: Any, in_specs: Sequence[tuple], out_spec: tuple) -> tu
 _SHAPE_ONLY: dict[type, tuple[int, ...]] = {
     ew.SumToLike: (1,), ew.BroadcastLike: (1,), shape.ReshapeLike: (1,), reduce.ReduceGrad: (1,),
     nn.Conv2DBackpropInput: (2,), nn.Conv2DBackpropFilter: (2,), nn.MaxPoolGrad: (2,), nn.AvgPoolGrad: (1,),
-    shape.FillLike: (0,),
+    shape.FillLike: (0,), shape.SizeRatio: (0, 1),
 }
 
 

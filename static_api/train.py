@@ -39,8 +39,8 @@ class _ApplyGradients(ApplyUpdates):
         self.optimizer, self.variables, self.global_step = optimizer, list(variables), global_step
         # A Keras optimizer's rate is a variable that callbacks and user code assign between steps
         # (``LearningRateScheduler``, ``optimizer.learning_rate = x``): each step reads it on the device
-        # (``_LiveRate``).  TF1 builds the number into the graph when the train op is made.
-        self._live = isinstance(optimizer, _LiveRate) and not isinstance(rate, Tensor)
+        # (``_KerasState``).  TF1 builds the number into the graph when the train op is made.
+        self._live = isinstance(optimizer, _KerasState) and not isinstance(rate, Tensor)
 
     @property
     def lr(self) -> Any:
@@ -77,11 +77,14 @@ class _ApplyGradients(ApplyUpdates):
         return []
 
 
-class _LiveRate:
-    """Keras' learning rate, a float32 variable that callbacks and user code assign between steps: a 0-d float32
+class _KerasState:
+    """Where a Keras optimizer keeps its state, mixed into the Keras optimizers' classes
+    (``static_api.keras.optimizers``).  Its moments stay in the session: Keras 3's are not TF1 graph variables.
+    Its learning rate is a float32 variable that callbacks and user code assign between steps: a 0-d float32
     array on each device a step ran on, written when ``learning_rate`` is assigned and read by the step there,
-    so a step makes no host-side choice of its rate (a captured CUDA graph replays reading the current one).
-    Mixed into the Keras optimizers' classes (``static_api.keras.optimizers``)."""
+    so a step makes no host-side choice of its rate (a captured CUDA graph replays reading the current one)."""
+
+    _tf1_variables = False
 
     @property
     def learning_rate(self) -> Any:
@@ -110,9 +113,7 @@ class Optimizer:
     primitive's slot -> TF1's name, in the order TF1 makes them)."""
 
     _SLOT_NAMES: dict[str, str] = {}
-    # Keras' optimizers (static_api/keras) keep their state in the session only, as Keras 3's are not TF1
-    # graph variables.
-    _tf1_variables = True
+    _tf1_variables = True       # False for Keras' optimizers (``_KerasState``)
 
     def __init__(self, use_locking: bool = False, name: str = "Optimizer") -> None:
         self._name = name

@@ -239,8 +239,8 @@ class SGD(_Update):
         mu = self.momentum
         if self.maximize:
             g = -g
-        if self.weight_decay:
-            g = be.fma(w, self.weight_decay, g, be.xp.empty_like(g))
+        if self.weight_decay:       # new gradients in scratch buffers (the caller's stays as it is)
+            g = be.fma(w, self.weight_decay, g, be.scratch(("sgd-decayed",), g.shape, g.dtype))
         if mu:
             buf, = slots
             if step == 1:
@@ -248,7 +248,7 @@ class SGD(_Update):
             else:
                 buf *= mu
                 be.fma(g, 1 - self.dampening, buf, buf)
-            g = be.fma(buf, mu, g, be.xp.empty_like(g)) if self.nesterov else buf
+            g = be.fma(buf, mu, g, be.scratch(("sgd-nesterov",), g.shape, g.dtype)) if self.nesterov else buf
         be.fma(g, -lr, w, w)
 
 

@@ -477,8 +477,12 @@ class SizeRatio(Op):
     def infer(self, x, y):
         return [((), self.dtype)]
 
+    @staticmethod
+    def ratio(x: Any, y: Any) -> int:
+        return x.size // max(y.size, 1)
+
     def forward(self, be, x, y):
-        return be.xp.full((), x.size // max(y.size, 1), dtype=self.dtype)
+        return be.xp.full((), self.ratio(x, y), dtype=self.dtype)
 
 
 def size_ratio(x: Value, y: Value, dtype: Any) -> Value:

@@ -36,23 +36,22 @@ def _base_args(cls: str, kwargs: dict) -> None:
                                       f"dualflow (see docs/compat.md)")
 
 
-_LIVE: dict[type, type] = {}
+_KERAS: dict[type, type] = {}       # TF1 optimizer class -> its class with Keras' state
 
 
 def _keras(opt: train.Optimizer, update: optim_ops._Update | None = None) -> train.Optimizer:
     """A TF1 optimizer object (names, serialization) that computes Keras' variant of its update (``update``,
-    where it differs from TF1's), with Keras' live rate (``train._LiveRate``: its train op reads
+    where it differs from TF1's), with Keras' state (``train._KerasState``: its train op reads
     ``learning_rate`` at each step, on the device)."""
     if update is not None:
         opt._update_op = update
     base = type(opt)
-    live = _LIVE.get(base)
-    if live is None:
-        live = _LIVE[base] = type(base.__name__, (train._LiveRate, base), {"__module__": base.__module__})
+    cls = _KERAS.get(base)
+    if cls is None:
+        cls = _KERAS[base] = type(base.__name__, (train._KerasState, base), {"__module__": base.__module__})
     rate = opt.__dict__.pop("learning_rate")
-    opt.__class__ = live
+    opt.__class__ = cls
     opt.learning_rate = rate
-    opt._tf1_variables = False
     return opt
 
 
