@@ -87,7 +87,7 @@ WORKSPACES = Workspaces()
 
 def _result(out: numpy.ndarray | None, shape: Sequence[int], dtype: Any, what: str) -> numpy.ndarray:
     """``out`` checked against the result's shape and dtype, or a fresh array."""
-    shape = tuple(int(s) for s in shape)
+    shape = tuple(map(int, shape))
     if out is None:
         return numpy.empty(shape, dtype)
     if out.shape != shape or out.dtype != numpy.dtype(dtype) or not out.flags.c_contiguous:

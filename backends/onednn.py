@@ -25,6 +25,7 @@ import ctypes
 import functools
 import os
 import threading
+import weakref
 from typing import Any, Sequence
 
 import numpy
@@ -133,6 +134,7 @@ class _Thread:
         _check(lib.dnnl_engine_create(ctypes.byref(self.engine), _CPU, 0), "engine creation")
         _check(lib.dnnl_stream_create(ctypes.byref(self.stream), self.engine, 1), "stream creation")
         self.primitives: collections.OrderedDict = collections.OrderedDict()     # key -> _Entry or False
+        self.omp_threads: int | None = None      # the OpenMP thread count last set on this thread
 
 
 _local = threading.local()
@@ -217,9 +219,19 @@ def convolution(kind: str, x: numpy.ndarray, w: numpy.ndarray, y: numpy.ndarray,
         t.primitives.move_to_end(key)
     if entry is False:
         return False
-    for m, a in zip(entry.mems, (x, w, y)):
-        lib.dnnl_memory_set_data_handle(m, a.ctypes.data)
-    set_threads(threads.get_num_threads() if flops >= threads.MIN_PARALLEL_FLOPS else 1)
+    # Re-point a memory object only at a new array: reading an array's address costs 3 us (``a.ctypes``),
+    # a third of a batch-1 first layer, and a planned static step passes the same buffers every time.  An
+    # array keeps its address for life, so the same live array (``bound``: weak references, which keep no
+    # batch alive) is the same address.
+    bound = entry.bound
+    for i, a in enumerate((x, w, y)):
+        if bound[i]() is not a:
+            lib.dnnl_memory_set_data_handle(entry.mems[i], a.ctypes.data)
+            bound[i] = weakref.ref(a)
+    n_threads = threads.get_num_threads() if flops >= threads.MIN_PARALLEL_FLOPS else 1
+    if t.omp_threads != n_threads:      # libgomp's setting is per thread: this thread's last one
+        set_threads(n_threads)
+        t.omp_threads = n_threads
     for prim, n, args in entry.steps:
         _check(lib.dnnl_primitive_execute(prim, t.stream, n, args), f"convolution {kind}")
     _check(lib.dnnl_stream_wait(t.stream), f"convolution {kind}")
@@ -256,6 +268,7 @@ def _conv_desc(lib: Any, t: _Thread, kind: str, dx: _P, dw: _P, dy: _P, geometry
 
 # Primitives kept per thread: each holds generated code and, for its reorders, buffers of its operands' size.
 MAX_PRIMITIVES = 64
+_DEAD = weakref.ref(set())      # a reference to nothing: no array is bound yet
 
 
 class _Entry:
@@ -264,6 +277,7 @@ class _Entry:
 
     def __init__(self, mems: list, steps: list, owned: list) -> None:
         self.mems, self.steps, self.owned = mems, steps, owned
+        self.bound: list = [_DEAD] * 3      # weak references to the arrays ``mems`` point at now
 
     def destroy(self, lib: Any) -> None:
         for prim, _, _ in self.steps:

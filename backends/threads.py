@@ -81,16 +81,28 @@ def _apply(n: int) -> None:
         _current = n
 
 
-@contextlib.contextmanager
-def gemm_threads(flops: float) -> Iterator[None]:
+_UNCHANGED = contextlib.nullcontext()
+
+
+def gemm_threads(flops: float) -> contextlib.AbstractContextManager:
     """Within the block, BLAS runs with dualflow's count, or one thread for GEMMs of fewer than
-    ``MIN_PARALLEL_FLOPS`` each; afterwards with dualflow's count (what other NumPy code sees)."""
+    ``MIN_PARALLEL_FLOPS`` each; afterwards with dualflow's count (what other NumPy code sees).  Where that
+    changes nothing (one thread, or a large GEMM) the block is a no-op: a batch-1 step asks about ten times,
+    and the generator-based manager cost ~3 us a time."""
     n = get_num_threads()
-    _apply(1 if flops < MIN_PARALLEL_FLOPS else n)
+    want = 1 if flops < MIN_PARALLEL_FLOPS else n
+    if want == n == _current:
+        return _UNCHANGED
+    return _threads_within(want, n)
+
+
+@contextlib.contextmanager
+def _threads_within(want: int, after: int) -> Iterator[None]:
+    _apply(want)
     try:
         yield
     finally:
-        _apply(n)
+        _apply(after)
 
 
 def info() -> dict[str, Any]:

@@ -232,3 +232,22 @@ def test_threads_split_the_batch_one_call_each_and_add_the_weight_gradients(monk
             _close(got, want)                       # the weight gradient's two parts added
     finally:
         threads.set_num_threads(before)
+
+
+def test_a_primitive_follows_its_operands_from_call_to_call():
+    """A pass re-points its memory objects only at arrays it has not seen: the same arrays refilled, other
+    arrays of the same shapes, and a freed one's address taken by a new array all give their own results."""
+    p = ((1, 1), (1, 1, 1, 1), (1, 1))
+    x, w = R.normal(size=(1, 3, 6, 6)).astype(np.float32), R.normal(size=(4, 3, 3, 3)).astype(np.float32)
+    y = np.empty((1, 4, 6, 6), np.float32)
+    for _ in range(2):
+        K.conv2d(x, w, *p, out=y)
+        np.testing.assert_allclose(y, conv_ref(x, w, (1, 1), 1, (1, 1)), rtol=1e-5, atol=1e-5)
+        x[...] = R.normal(size=x.shape)             # the same arrays, new contents
+    x2, w2 = x * 2, -w
+    np.testing.assert_allclose(K.conv2d(x2, w2, *p), conv_ref(x2, w2, (1, 1), 1, (1, 1)), rtol=1e-5, atol=1e-5)
+    for _ in range(3):                              # fresh arrays each time (addresses may repeat)
+        xs, ws = R.normal(size=x.shape).astype(np.float32), R.normal(size=w.shape).astype(np.float32)
+        np.testing.assert_allclose(K.conv2d(xs, ws, *p), conv_ref(xs, ws, (1, 1), 1, (1, 1)), rtol=1e-5,
+                                   atol=1e-5)
+        del xs, ws
