@@ -269,6 +269,40 @@ def _kernels() -> SimpleNamespace | None:
             m[i], v[i] = mi, vi
             w[i] = w[i] - (mi * alpha) / (numpy.sqrt(vi) + eps)
 
+    @jit
+    def outer(a, b, zero, out):
+        """out[i, j] = a[i] * b[j] + 0 (the sum a matmul starts at +0.0 turns a -0.0 product into +0.0)."""
+        for i in range(a.size):
+            ai = a[i]
+            for j in range(b.size):
+                out[i, j] = ai * b[j] + zero
+
+    @jit
+    def sparse_xent(z, labels, zero, one, rows, backprop):
+        """Softmax cross-entropy of logits ``z`` (N, C) against class indices: row losses into ``rows`` (N,),
+        d(loss)/dz into ``backprop`` (N, C).  Returns the first row whose label is outside [0, C), or -1."""
+        n, c = z.shape
+        for i in range(n):
+            k = labels[i]
+            if k < 0 or k >= c:
+                return i
+            top = z[i, 0]
+            for j in range(1, c):
+                v = z[i, j]
+                if v > top or v != v:       # a NaN wins, as in NumPy's max
+                    top = v
+            se = zero
+            for j in range(c):
+                e = numpy.exp(z[i, j] - top)
+                backprop[i, j] = e
+                se += e
+            q = one / se
+            for j in range(c):
+                backprop[i, j] = backprop[i, j] * q
+            backprop[i, k] -= one
+            rows[i] = numpy.log(se) - (z[i, k] - top)
+        return -1
+
     # Philox uniforms, bit for bit ``philox.uniform``: the same ``block``, compiled, a block at a time.
     block = jit(philox.block)
     lo, hi, zero = philox.LO, philox.HI, numpy.uint64(0)
@@ -300,7 +334,7 @@ def _kernels() -> SimpleNamespace | None:
                            scatter_planes=scatter_planes, scatter_nhwc=scatter_nhwc, relu=relu,
                            relu_inplace=relu_inplace, bias_relu=bias_relu, bias_relu_inplace=bias_relu_inplace,
                            relu_grad_select=relu_grad_select, erf=erf, adam=adam, adam_powers=adam_powers,
-                           fma_into=fma_into,
+                           fma_into=fma_into, sparse_xent=sparse_xent, outer=outer,
                            uniform_words=uniform_words,
                            uniform_pairs=uniform_pairs)
 
@@ -402,7 +436,7 @@ def relu(x: numpy.ndarray, out: numpy.ndarray) -> None:
 def bias_relu(x: numpy.ndarray, b: numpy.ndarray, axis: int, out: numpy.ndarray) -> None:
     """``out = maximum(x + b, 0)`` with ``b`` along ``axis`` (arrays as for ``relu``)."""
     axis %= x.ndim
-    outer, c = int(numpy.prod(x.shape[:axis])), x.shape[axis]
+    outer, c = math.prod(x.shape[:axis]), x.shape[axis]
     last = x.size == outer * c         # channels last (NHWC, a dense layer): rows of C, one loop along them
     shape = (outer, 1, c) if last else (outer, c, x.size // max(outer * c, 1))
     k, zero = _kernels(), x.dtype.type(0)
@@ -438,10 +472,13 @@ def applies(x: numpy.ndarray, *others: numpy.ndarray, out: numpy.ndarray | None 
     """Whether an elementwise kernel here runs over ``x`` and ``others`` into ``out`` (None: a new array, or
     the operands are written in place): all C-contiguous, of one shape and dtype, float32 or float64, and
     ``out`` either ``x`` itself or apart from every operand."""
-    if not usable(x.dtype) or any(a.shape != x.shape or a.dtype != x.dtype for a in others):
+    # Plain loops, not generators: a batch-1 step asks some ten times, and each generator cost ~1 us.
+    if not usable(x.dtype) or not x.flags.c_contiguous:
         return False
-    if not all(a.flags.c_contiguous for a in (x, *others)):
-        return False
+    shape, dtype = x.shape, x.dtype
+    for a in others:
+        if a.shape != shape or a.dtype != dtype or not a.flags.c_contiguous:
+            return False
     if out is None or out is x:
         return True
     return (out.flags.c_contiguous and out.shape == x.shape and out.dtype == x.dtype
@@ -457,9 +494,13 @@ def adam(w: numpy.ndarray, g: numpy.ndarray, m: numpy.ndarray, v: numpy.ndarray,
     if not applies(*arrays):
         return False
     t = w.dtype.type
-    _kernels().adam(*(a.reshape(-1) for a in arrays), t(b1), t(1 - b1), t(b2), t(1 - b2), t(rate), t(unbias),
-                    t(eps))
+    _kernels().adam(*_flat(arrays), t(b1), t(1 - b1), t(b2), t(1 - b2), t(rate), t(unbias), t(eps))
     return True
+
+
+def _flat(arrays: tuple) -> tuple:
+    """C-contiguous ``arrays`` as 1-D (a flat optimizer buffer already is: no reshape to pay for)."""
+    return arrays if all(a.ndim == 1 for a in arrays) else tuple(a.reshape(-1) for a in arrays)
 
 
 def adam_powers(w: numpy.ndarray, g: numpy.ndarray, m: numpy.ndarray, v: numpy.ndarray, omb1: Any, omb2: Any,
@@ -470,8 +511,27 @@ def adam_powers(w: numpy.ndarray, g: numpy.ndarray, m: numpy.ndarray, v: numpy.n
     if not applies(*arrays):
         return False
     t = w.dtype.type
-    _kernels().adam_powers(*(a.reshape(-1) for a in arrays), t(omb1), t(omb2), t(alpha), t(eps))
+    _kernels().adam_powers(*_flat(arrays), t(omb1), t(omb2), t(alpha), t(eps))
     return True
+
+
+def outer(a: numpy.ndarray, b: numpy.ndarray, out: numpy.ndarray) -> bool:
+    """``out = a @ b`` for a one-column ``a`` (M, 1) and a one-row ``b`` (1, N), as matmul rounds it (each
+    result one product, +0.0 for a -0.0 one), into C-contiguous ``out`` (M, N) of their dtype; False, having
+    done nothing, where the kernels do not apply."""
+    if not (usable(out.dtype) and a.dtype == b.dtype == out.dtype and out.flags.c_contiguous
+            and not numpy.may_share_memory(out, a) and not numpy.may_share_memory(out, b)):
+        return False
+    _kernels().outer(a.reshape(-1), b.reshape(-1), out.dtype.type(0), out)
+    return True
+
+
+def sparse_xent(z: numpy.ndarray, labels: numpy.ndarray, rows: numpy.ndarray, backprop: numpy.ndarray) -> int:
+    """Each row's softmax cross-entropy against its class index into ``rows`` and the gradient into ``backprop``
+    (``z`` and ``backprop`` C-contiguous (N, C) of one float dtype, ``rows`` (N,)); returns the first row with a
+    label outside [0, C), or -1."""
+    t = z.dtype.type
+    return int(_kernels().sparse_xent(z, labels, t(0), t(1), rows, backprop))
 
 
 def fma(x: numpy.ndarray, alpha: Any, c: numpy.ndarray, out: numpy.ndarray) -> bool:

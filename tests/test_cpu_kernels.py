@@ -1,4 +1,5 @@
 """The CPU kernels' own contract: ``out=`` buffers, no allocation in steady state, workspaces, threads."""
+import math
 import subprocess
 import sys
 import tracemalloc
@@ -319,9 +320,16 @@ def test_max_pool_ties_pick_the_first_maximum_in_scan_order(k, s, max_pool_path)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_one_column_matmul_is_bitwise_numpys(dtype):
+@pytest.mark.parametrize("compiled", [False, True], ids=["numpy", "numba"])
+def test_one_column_matmul_is_bitwise_numpys(dtype, compiled, monkeypatch):
     # The outer-product path (a dense weight gradient at batch 1) gives matmul's bits, signed zeros, infinities
-    # and NaNs included, as a new array, into ``out``, and for transposed views.
+    # and NaNs included, as a new array, into ``out``, and for transposed views; NumPy's and numba's alike.
+    ran = []
+    if compiled:
+        pytest.importorskip("numba", reason="numba is not installed: its kernels cannot run")
+        monkeypatch.setenv("DUALFLOW_NUMBA", "1")
+        kernel = numba_kernels.outer
+        monkeypatch.setattr(numba_kernels, "outer", lambda *a: ran.append(kernel(*a)) or ran[-1])
     be = NumpyBackend("cpu")
     a = R.normal(size=(7, 1)).astype(dtype)
     b = R.normal(size=(1, 300)).astype(dtype)
@@ -338,6 +346,7 @@ def test_one_column_matmul_is_bitwise_numpys(dtype):
     np.testing.assert_array_equal(out.view(np.uint8), want_t.view(np.uint8))
     big = R.normal(size=(3, 4)).astype(dtype), R.normal(size=(4, 5)).astype(dtype)   # the ordinary path
     np.testing.assert_array_equal(be.matmul(*big), np.matmul(*big))
+    assert ran == ([True, True] if compiled else [])
 
 
 @pytest.mark.parametrize("fmt", ["NCHW", "NHWC"])
@@ -610,3 +619,62 @@ def test_compiled_erf_gives_pythons_math_erf_rounded_once(monkeypatch, dtype):
     bits = np.uint32 if dtype == np.float32 else np.uint64
     np.testing.assert_array_equal(got.view(bits), want.view(bits))
     assert ran == [1] and got.dtype == dtype
+
+
+def _xent_rows(z: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Cross-entropy rows and their gradient by plain loops in Python floats (float64, math.exp/log)."""
+    loss, grad = np.empty(len(z)), np.empty(z.shape)
+    for i, row in enumerate(z.astype(np.float64)):
+        top = max(row)
+        se = sum(math.exp(v - top) for v in row)
+        loss[i] = math.log(se) - (row[y[i]] - top)
+        grad[i] = [math.exp(v - top) / se - (j == y[i]) for j, v in enumerate(row)]
+    return loss, grad
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("reduction", ["none", "sum", "mean"])
+def test_compiled_sparse_cross_entropy_against_plain_loops(monkeypatch, dtype, reduction):
+    pytest.importorskip("numba", reason="numba is not installed: its kernels cannot run")
+    monkeypatch.setenv("DUALFLOW_NUMBA", "1")
+    ran = []
+    kernel = numba_kernels.sparse_xent
+    monkeypatch.setattr(numba_kernels, "sparse_xent", lambda *a: (ran.append(1), kernel(*a))[1])
+    be = NumpyBackend("cpu")
+    z = (R.standard_normal((33, 10)) * 6).astype(dtype)
+    for labels in (R.integers(0, 10, 33), R.integers(0, 10, 33).astype(np.int32)):
+        rows, grad = _xent_rows(z, labels)
+        want = rows if reduction == "none" else rows.sum() / (len(z) if reduction == "mean" else 1)
+        if reduction == "mean":
+            grad = grad / len(z)
+        loss, backprop = be.sparse_softmax_cross_entropy(z, labels, 0.0, None, reduction)
+        tol = 2e-6 if dtype == np.float32 else 1e-13
+        assert loss.dtype == backprop.dtype == dtype and loss.shape == np.shape(want)
+        np.testing.assert_allclose(loss, want, rtol=tol, atol=tol)
+        np.testing.assert_allclose(backprop, grad, rtol=tol, atol=tol)
+        out = (np.full(np.shape(want), np.nan, dtype), np.full(z.shape, np.nan, dtype))
+        got = be.sparse_softmax_cross_entropy(z, labels, 0.0, None, reduction, out=out)
+        assert got[0] is out[0] and got[1] is out[1]
+        np.testing.assert_array_equal(out[0], loss)
+        np.testing.assert_array_equal(out[1], backprop)
+    assert len(ran) == 4
+
+
+def test_compiled_sparse_cross_entropy_special_values_and_bad_labels_as_numpys(monkeypatch):
+    pytest.importorskip("numba", reason="numba is not installed: its kernels cannot run")
+    z = np.array([[np.nan, 1, 2], [1, -np.inf, 3], [-np.inf] * 3, [np.inf, 0, 1], [0, 0, 0]], np.float32)
+    y = np.array([1, 1, 0, 0, 2])
+    results = {}
+    for switch in ("0", "1"):
+        monkeypatch.setenv("DUALFLOW_NUMBA", switch)
+        be = NumpyBackend("cpu")
+        with np.errstate(invalid="ignore"):
+            results[switch] = be.sparse_softmax_cross_entropy(z, y, 0.0, None, "none")
+        for bad in (3, -1):
+            with pytest.raises(IndexError, match=rf"argument 'labels': {bad} is out of bounds \(expected values in "
+                                                 r"\[0, 3\)\)"):
+                be.sparse_softmax_cross_entropy(z, np.array([0, bad, 0, 0, 0]), 0.0, None, "mean")
+    for a, b in zip(results["0"], results["1"]):
+        np.testing.assert_array_equal(np.isnan(a), np.isnan(b))
+        np.testing.assert_allclose(a, b, rtol=1e-6)
+    assert np.isnan(results["1"][0][[0, 2, 3]]).all() and results["1"][0][1] == np.inf
