@@ -93,10 +93,12 @@ class State:
         self._update(key, delta, "sub")
         return self._written(key)
 
-    def bump(self, key: Hashable) -> None:
-        """Record that the buffer of ``key`` was written in place (by an optimizer update)."""
-        self.read(key)
-        self._written(key)
+    def bump(self, *keys: Hashable) -> None:
+        """Record that the buffers of ``keys`` were written in place (by an optimizer update)."""
+        versions, get = self._versions, self._versions.get
+        for key in keys:
+            self.read(key)
+            versions[key] = get(key, 0) + 1
 
     def _update(self, key: Hashable, delta: Any, mode: str) -> None:
         cur = self.read(key)

@@ -88,3 +88,31 @@ def test_gradients_skip_unconnected_and_accumulate_fanout():
     gx, gz = core.gradients([y], [x, z], [core.value(np.array(1.0))])
     np.testing.assert_allclose(gx.data, 2 * np.array([1.0, 2, 3]) + 1)
     assert gz is None
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_mean_and_its_gradient_give_numpys_bits(dtype):
+    """Mean sums with the array's method and divides once, as numpy.mean does inside (float16 keeps
+    numpy.mean, which sums in float32); MeanGrad divides where each element lands."""
+    from backends import backend_of
+    from core.ops.reduce import Mean, ReduceGrad
+    be = backend_of(np.zeros(1))
+    rng = np.random.default_rng(5)
+    for shape in [(1,), (9,), (130,), (3, 5, 7), (64, 33, 17)]:
+        x = (rng.standard_normal(shape) * rng.uniform(1, 1e3)).astype(dtype)
+        for axes in [None, 0, -1, (0, -1)]:
+            norm = tuple(range(x.ndim)) if axes is None else tuple(sorted({a % x.ndim for a in np.atleast_1d(axes)}))
+            for keep in (False, True):
+                want = np.mean(x, axis=norm, keepdims=keep)
+                got = Mean(axes, keep).forward(be, x)
+                out = np.full(np.shape(want), np.nan, dtype)
+                assert Mean(axes, keep).forward(be, x, out=out) is out
+                assert isinstance(got, np.ndarray) and got.dtype == dtype and got.shape == np.shape(want)
+                np.testing.assert_array_equal(got, want)
+                np.testing.assert_array_equal(out, want)
+                g = np.asarray(want)
+                gx = np.full(shape, np.nan, dtype)
+                ReduceGrad(axes, keep, True).forward(be, g, x, out=gx)
+                n = x.size // max(g.size, 1)
+                np.testing.assert_array_equal(gx, np.broadcast_to(np.expand_dims(g, norm) if not keep else g,
+                                                                  shape) / dtype(n))

@@ -137,17 +137,14 @@ class ApplyUpdates(Op):
             for i in self._flat_step(st, be, grads, ts, lr):
                 w = st.read(self.keys[i])
                 self.update(be, w, grads[i], st.slots(self.owner, self.keys[i]), ts[i], self.rate_like(lr, w))
-        for k in self.keys:
-            st.bump(k)
+        st.bump(*self.keys)
         if self.slot_vars is not None:
             self._variables_from_slots(st)
         if self.advance is not None:
             self.advance(be, t)
-            for k in self.shared:
-                st.bump(k)
+            st.bump(*self.shared)
         if self.counter is not None:
-            cur = st.read(self.counter)
-            st.assign_add(self.counter, be.xp.ones_like(cur))
+            st.assign_add(self.counter, st.read(self.counter).dtype.type(1))     # a scalar: no array a step
         return ()
 
     def rate(self, be: Any) -> Any:
@@ -177,7 +174,7 @@ class ApplyUpdates(Op):
             for name, key in names.items():
                 if st.read(key) is not d[name]:
                     st.attach(key, d[name])
-                st.bump(key)
+            st.bump(*names.values())
 
     def _flat_step(self, st: _state.State, be: Any, grads: Sequence[Any], ts: list[int], lr: Any) -> list[int]:
         """Update the packed variables (packing them first if needed); returns the indices left per variable."""
