@@ -37,7 +37,7 @@ import math
 import signal
 import threading
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, Callable
 
 import numpy
 
@@ -379,28 +379,26 @@ def usable(dtype: Any) -> bool:
     return numpy.dtype(dtype) in DTYPES and not switched_off("DUALFLOW_NUMBA") and _kernels() is not None
 
 
-def max_pool(x: numpy.ndarray, kernel: tuple, stride: tuple, pads: tuple, fmt: str, y: numpy.ndarray,
-             idx: numpy.ndarray) -> None:
-    """Max pooling of contiguous ``x`` into ``y`` and the winners' flat in-plane indices into ``idx``."""
+def max_pool_call(x: numpy.ndarray, kernel: tuple, stride: tuple, pads: tuple, fmt: str, y: numpy.ndarray,
+                  idx: numpy.ndarray) -> Callable[[], None]:
+    """Max pooling of contiguous ``x`` into ``y`` and the winners' flat in-plane indices into ``idx``, as a
+    function of no arguments (the kernel with its views bound)."""
     k = _kernels()
     (kh, kw), (sh, sw), (pt, pl) = kernel, stride, (pads[0], pads[2])
     hw, ohw = (x.shape[1:3], y.shape[1:3]) if fmt == "NHWC" else (x.shape[2:], y.shape[2:])
     tiles = kernel == stride == (2, 2) and (pt, pl) == (0, 0) and 2 * ohw[0] <= hw[0] and 2 * ohw[1] <= hw[1]
     if fmt == "NHWC":
         if tiles:
-            k.pool_nhwc_2x2(x, y, idx)
-        else:
-            k.pool_nhwc(x, kh, kw, sh, sw, pt, pl, y, idx)
-        return
+            return functools.partial(k.pool_nhwc_2x2, x, y, idx)
+        return functools.partial(k.pool_nhwc, x, kh, kw, sh, sw, pt, pl, y, idx)
     planes = x.reshape((-1,) + x.shape[2:])
     out = y.reshape((-1,) + y.shape[2:]), idx.reshape((-1,) + idx.shape[2:])
     oh, ow = ohw
     if tiles and oh:
         pairs = planes[:, :2 * oh].reshape(planes.shape[0], oh, 2, planes.shape[2])     # a view: odd H drops a row
-        k.pool_planes_2x2(pairs, _corners(oh, ow, x.shape[3]), out[0].reshape(len(pairs), -1),
-                          out[1].reshape(len(pairs), -1))
-    else:
-        k.pool_planes(planes, kh, kw, sh, sw, pt, pl, *out)
+        return functools.partial(k.pool_planes_2x2, pairs, _corners(oh, ow, x.shape[3]),
+                                 out[0].reshape(len(pairs), -1), out[1].reshape(len(pairs), -1))
+    return functools.partial(k.pool_planes, planes, kh, kw, sh, sw, pt, pl, *out)
 
 
 @functools.lru_cache(maxsize=64)
@@ -411,16 +409,17 @@ def _corners(oh: int, ow: int, w: int) -> numpy.ndarray:
     return a
 
 
-def max_pool_grad(gy: numpy.ndarray, idx: numpy.ndarray, disjoint: bool, fmt: str, dx: numpy.ndarray) -> None:
+def max_pool_grad_call(gy: numpy.ndarray, idx: numpy.ndarray, disjoint: bool, fmt: str,
+                       dx: numpy.ndarray) -> Callable[[], None]:
     """Each of contiguous ``gy`` added at its window's winner ``idx`` into ``dx``, zeroed first; stored, not
-    added, where the windows are ``disjoint``."""
+    added, where the windows are ``disjoint``: as a function of no arguments (the kernel with its views)."""
     k = _kernels()
     if fmt == "NHWC":
         n, c = dx.shape[0], dx.shape[3]
-        k.scatter_nhwc(gy.reshape(n, -1, c), idx.reshape(n, -1, c), disjoint, dx.reshape(n, -1, c))
-    else:
-        m = dx.shape[0] * dx.shape[1]
-        k.scatter_planes(gy.reshape(m, -1), idx.reshape(m, -1), disjoint, dx.reshape(m, -1))
+        return functools.partial(k.scatter_nhwc, gy.reshape(n, -1, c), idx.reshape(n, -1, c), disjoint,
+                                 dx.reshape(n, -1, c))
+    m = dx.shape[0] * dx.shape[1]
+    return functools.partial(k.scatter_planes, gy.reshape(m, -1), idx.reshape(m, -1), disjoint, dx.reshape(m, -1))
 
 
 def relu(x: numpy.ndarray, out: numpy.ndarray) -> None:

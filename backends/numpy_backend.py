@@ -21,6 +21,13 @@ class NumpyBackend(ArrayBackend):
     max_pool2d_grad = staticmethod(numpy_kernels.max_pool2d_grad)
     avg_pool2d = staticmethod(numpy_kernels.avg_pool2d)
     avg_pool2d_grad = staticmethod(numpy_kernels.avg_pool2d_grad)
+    # The same kernels as (run, result) with every choice made, to bind to a planned step's arrays (``prepared``).
+    conv2d_call = staticmethod(numpy_kernels.conv2d_call)
+    conv2d_grad_input_call = staticmethod(numpy_kernels.conv2d_grad_input_call)
+    conv2d_grad_weight_call = staticmethod(numpy_kernels.conv2d_grad_weight_call)
+    max_pool2d_call = staticmethod(numpy_kernels.max_pool2d_call)
+    max_pool2d_grad_call = staticmethod(numpy_kernels.max_pool2d_grad_call)
+    prepared = staticmethod(numpy_kernels.Prepared)
 
     def __init__(self, device: Any) -> None:
         super().__init__(numpy, device)

@@ -29,9 +29,11 @@ from __future__ import annotations
 import collections
 import concurrent.futures
 import functools
+import operator
 import os
 import threading
-from typing import Any, Sequence
+import weakref
+from typing import Any, Callable, Sequence
 
 import numpy
 
@@ -419,10 +421,10 @@ def split_work(n: int, elements: int, part: Any) -> None:
 
 
 # ----- convolution -----------------------------------------------------------------------------------------
-def _onednn(g: "_Geometry", a: numpy.ndarray, b: numpy.ndarray) -> bool:
-    """Whether this convolution runs through oneDNN (``backends/onednn.py``): float32 operands, no empty
-    axis, the library installed and not switched off."""
-    return (a.dtype == b.dtype == numpy.float32 and g.n * g.o * g.k * g.p > 0 and onednn.usable())
+def _onednn(g: "_Geometry", *arrays: numpy.ndarray) -> bool:
+    """Whether this convolution runs through oneDNN (``backends/onednn.py``): float32 operands and result, no
+    empty axis, the library installed and not switched off."""
+    return (all(a.dtype == numpy.float32 for a in arrays) and g.n * g.o * g.k * g.p > 0 and onednn.usable())
 
 
 def _onednn_pass(g: "_Geometry", kind: str, x: numpy.ndarray, w: numpy.ndarray, y: numpy.ndarray, stride: Pair,
@@ -457,10 +459,39 @@ def _onednn_pass(g: "_Geometry", kind: str, x: numpy.ndarray, w: numpy.ndarray, 
 def conv2d(x: numpy.ndarray, w: numpy.ndarray, stride: Pair, pads: Pads, dilation: Pair, groups: int = 1,
            data_format: str = "NCHW", out: numpy.ndarray | None = None) -> numpy.ndarray:
     """Cross-correlation of ``x`` with ``w`` (OIHW for NCHW, HWIO for NHWC; in-channels per group)."""
+    run, y = conv2d_call(x, w, stride, pads, dilation, groups, data_format, out)
+    run()
+    return y
+
+
+def conv2d_call(x: numpy.ndarray, w: numpy.ndarray, stride: Pair, pads: Pads, dilation: Pair, groups: int = 1,
+                data_format: str = "NCHW", out: numpy.ndarray | None = None) -> tuple[Callable[[], None], Any]:
+    """``conv2d`` as (a function of no arguments that runs it, its result), as ``max_pool2d_call``."""
     g = _geometry(x.shape, w.shape, stride, pads, dilation, groups, data_format)
     y = _result(out, g.y_shape(), x.dtype, "conv2d")
-    if _onednn(g, x, w) and _onednn_pass(g, "forward", x, w, y, stride, pads, dilation, groups, data_format):
-        return y
+    return _pass(g, "forward", (x, w, y), (stride, pads, dilation, groups, data_format),
+                 functools.partial(_conv2d_numpy, g, x, w, y)), y
+
+
+def _pass(g: "_Geometry", kind: str, operands: tuple, args: tuple, numpy_pass: Callable[[], Any]) -> Callable[[], None]:
+    """A convolution pass as a function of no arguments: through oneDNN where it runs there (one call on this
+    thread when the batch is not split over threads), else ``numpy_pass``.  ``operands`` (x, w, y) in
+    ``onednn.convolution``'s order, ``args`` (stride, pads, dilation, groups, format)."""
+    if not _onednn(g, *operands):
+        return numpy_pass
+    if _threads_for(g.n, g.flops() >= PARALLEL_MIN_FLOPS) < 2:
+        call = functools.partial(onednn.convolution, kind, *operands, *args, g.flops())
+    else:
+        call = functools.partial(_onednn_pass, g, kind, *operands, *args)
+
+    def run() -> None:
+        # oneDNN is asked again at each run (a fork, DUALFLOW_ONEDNN=0 since), as the unprepared call does.
+        if not (onednn.usable() and call()):
+            numpy_pass()
+    return run
+
+
+def _conv2d_numpy(g: "_Geometry", x: numpy.ndarray, w: numpy.ndarray, y: numpy.ndarray) -> numpy.ndarray:
     if g.depthwise():
         return _depthwise(g, x, w, y)
     nb = g.chunk(x.itemsize)
@@ -498,13 +529,24 @@ def conv2d_grad_input(gy: numpy.ndarray, w: numpy.ndarray, x_shape: Sequence[int
                       dilation: Pair, groups: int = 1, data_format: str = "NCHW",
                       out: numpy.ndarray | None = None) -> numpy.ndarray:
     """dL/dx of conv2d (and the forward pass of a transposed convolution)."""
+    run, dx = conv2d_grad_input_call(gy, w, x_shape, stride, pads, dilation, groups, data_format, out)
+    run()
+    return dx
+
+
+def conv2d_grad_input_call(gy: numpy.ndarray, w: numpy.ndarray, x_shape: Sequence[int], stride: Pair, pads: Pads,
+                           dilation: Pair, groups: int = 1, data_format: str = "NCHW",
+                           out: numpy.ndarray | None = None) -> tuple[Callable[[], None], Any]:
+    """``conv2d_grad_input`` as (a function of no arguments that runs it, its result)."""
     g = _geometry(x_shape, w.shape, stride, pads, dilation, groups, data_format)
     if tuple(gy.shape) != g.y_shape():
         raise ValueError(f"conv2d_grad_input: argument 'grad' expected shape {g.y_shape()}, got {gy.shape}")
     dx = _result(out, g.x_shape(), gy.dtype, "conv2d_grad_input")
-    if _onednn(g, gy, w) and _onednn_pass(g, "backward_data", dx, w, gy, stride, pads, dilation, groups,
-                                          data_format):
-        return dx
+    return _pass(g, "backward_data", (dx, w, gy), (stride, pads, dilation, groups, data_format),
+                 functools.partial(_conv2d_grad_input_numpy, g, gy, w, dx)), dx
+
+
+def _conv2d_grad_input_numpy(g: "_Geometry", gy: numpy.ndarray, w: numpy.ndarray, dx: numpy.ndarray) -> numpy.ndarray:
     dx[...] = 0
     if g.depthwise():
         return _depthwise_grad_input(g, gy, w, dx)
@@ -547,13 +589,24 @@ def conv2d_grad_weight(x: numpy.ndarray, gy: numpy.ndarray, w_shape: Sequence[in
                        dilation: Pair, groups: int = 1, data_format: str = "NCHW",
                        out: numpy.ndarray | None = None) -> numpy.ndarray:
     """dL/dw of conv2d: per chunk one GEMM over the chunk's pixels, accumulated."""
+    run, dw = conv2d_grad_weight_call(x, gy, w_shape, stride, pads, dilation, groups, data_format, out)
+    run()
+    return dw
+
+
+def conv2d_grad_weight_call(x: numpy.ndarray, gy: numpy.ndarray, w_shape: Sequence[int], stride: Pair, pads: Pads,
+                            dilation: Pair, groups: int = 1, data_format: str = "NCHW",
+                            out: numpy.ndarray | None = None) -> tuple[Callable[[], None], Any]:
+    """``conv2d_grad_weight`` as (a function of no arguments that runs it, its result)."""
     g = _geometry(x.shape, w_shape, stride, pads, dilation, groups, data_format)
     if tuple(gy.shape) != g.y_shape():
         raise ValueError(f"conv2d_grad_weight: argument 'grad' expected shape {g.y_shape()}, got {gy.shape}")
     dw = _result(out, w_shape, x.dtype, "conv2d_grad_weight")
-    if _onednn(g, x, gy) and _onednn_pass(g, "backward_weights", x, dw, gy, stride, pads, dilation, groups,
-                                          data_format):
-        return dw
+    return _pass(g, "backward_weights", (x, dw, gy), (stride, pads, dilation, groups, data_format),
+                 functools.partial(_conv2d_grad_weight_numpy, g, x, gy, dw)), dw
+
+
+def _conv2d_grad_weight_numpy(g: "_Geometry", x: numpy.ndarray, gy: numpy.ndarray, dw: numpy.ndarray) -> numpy.ndarray:
     if g.depthwise():
         return _depthwise_grad_weight(g, x, gy, dw)
     nb = g.chunk(x.itemsize)
@@ -680,16 +733,26 @@ def max_pool2d(x: numpy.ndarray, kernel: Pair, stride: Pair, pads: Pads, data_fo
 
     A running max over the taps, each a strided view of output size.  PyTorch's rule: the first maximum in
     scan order wins, and NaN beats everything; a window starts at its first in-bounds tap."""
+    run, result = max_pool2d_call(x, kernel, stride, pads, data_format, out)
+    run()
+    return result
+
+
+def max_pool2d_call(x: numpy.ndarray, kernel: Pair, stride: Pair, pads: Pads, data_format: str = "NCHW",
+                    out: tuple | None = None) -> tuple[Callable[[], None], tuple]:
+    """``max_pool2d`` as (a function of no arguments that runs it, its results): every choice (geometry,
+    kernel, threads, views) made here, for ``Prepared`` to run again."""
     p = _pool_geometry(x.shape, kernel, stride, pads, data_format)
     y = _result(None if out is None else out[0], p.y_shape, x.dtype, "max_pool2d")
     idx = _result(None if out is None else out[1], p.y_shape, numpy.int32, "max_pool2d")
     if _compiled(x, y, idx):
-        part = lambda lo, hi: numba_kernels.max_pool(x[lo:hi], p.kernel, p.stride, p.pads, p.fmt, y[lo:hi],
-                                                     idx[lo:hi])
+        if _threads_for(x.shape[0], x.size >= PARALLEL_MIN_ELEMENTS) < 2:
+            return numba_kernels.max_pool_call(x, p.kernel, p.stride, p.pads, p.fmt, y, idx), (y, idx)
+        part = lambda lo, hi: numba_kernels.max_pool_call(x[lo:hi], p.kernel, p.stride, p.pads, p.fmt, y[lo:hi],
+                                                          idx[lo:hi])()
     else:
         part = lambda lo, hi: _max_pool_part(p, x[lo:hi], y[lo:hi], idx[lo:hi])
-    split_work(x.shape[0], x.size, part)
-    return y, idx
+    return functools.partial(split_work, x.shape[0], x.size, part), (y, idx)
 
 
 def _compiled(*arrays: numpy.ndarray) -> bool:
@@ -779,15 +842,46 @@ def _max_pool_unpadded(p: _Pool, x: numpy.ndarray, y: numpy.ndarray, idx: numpy.
 def max_pool2d_grad(gy: numpy.ndarray, idx: numpy.ndarray, x_shape: Sequence[int], kernel: Pair, stride: Pair,
                     pads: Pads, data_format: str = "NCHW", out: numpy.ndarray | None = None) -> numpy.ndarray:
     """Each output gradient added to its window's winner, tap by tap: a compare and a strided add per tap."""
+    run, dx = max_pool2d_grad_call(gy, idx, x_shape, kernel, stride, pads, data_format, out)
+    run()
+    return dx
+
+
+def max_pool2d_grad_call(gy: numpy.ndarray, idx: numpy.ndarray, x_shape: Sequence[int], kernel: Pair,
+                         stride: Pair, pads: Pads, data_format: str = "NCHW",
+                         out: numpy.ndarray | None = None) -> tuple[Callable[[], None], numpy.ndarray]:
+    """``max_pool2d_grad`` as (a function of no arguments that runs it, its result), as ``max_pool2d_call``."""
     p = _pool_geometry(x_shape, kernel, stride, pads, data_format)
     dx = _result(out, x_shape, gy.dtype, "max_pool2d_grad")
     if _compiled(gy, idx, dx):
         disjoint = all(p.stride[a] >= p.kernel[a] for a in range(2))
-        part = lambda lo, hi: numba_kernels.max_pool_grad(gy[lo:hi], idx[lo:hi], disjoint, p.fmt, dx[lo:hi])
+        if _threads_for(dx.shape[0], dx.size >= PARALLEL_MIN_ELEMENTS) < 2:
+            return numba_kernels.max_pool_grad_call(gy, idx, disjoint, p.fmt, dx), dx
+        part = lambda lo, hi: numba_kernels.max_pool_grad_call(gy[lo:hi], idx[lo:hi], disjoint, p.fmt, dx[lo:hi])()
     else:
         part = lambda lo, hi: _max_pool_grad_part(p, gy[lo:hi], idx[lo:hi], dx[lo:hi])
-    split_work(dx.shape[0], dx.size, part)
-    return dx
+    return functools.partial(split_work, dx.shape[0], dx.size, part), dx
+
+
+class Prepared:
+    """A kernel bound to one step's arrays, for a planned static Program (``core.lowering.bind``), which
+    passes the same buffers at every run: ``call(*arrays, out=out)`` (a ``*_call`` function here) returns
+    (a function of no arguments that runs the kernel, its result), with the geometry, the kernel, the thread
+    split and the views worked out; that function runs again for as long as the operands are the same
+    arrays and the thread setting has not changed.  On a batch-1 training step the work around a 10 us
+    pooling kernel took ~40 us a call."""
+
+    def __init__(self, call: Callable) -> None:
+        self._call, self._run, self._refs, self._threads = call, None, (), None
+
+    def __call__(self, *arrays: numpy.ndarray, out: Any) -> None:
+        operands = arrays + (out if isinstance(out, tuple) else (out,))
+        n = threads.get_num_threads()
+        if (n != self._threads or len(operands) != len(self._refs)
+                or not all(map(operator.is_, [r() for r in self._refs], operands))):
+            self._run = self._call(*arrays, out=out)[0]
+            self._refs, self._threads = tuple(map(weakref.ref, operands)), n
+        self._run()
 
 
 def _max_pool_grad_part(p: _Pool, gy: numpy.ndarray, idx: numpy.ndarray, dx: numpy.ndarray) -> None:

@@ -140,10 +140,17 @@ def _own_writer(be: Any, op: Any, *arrays: Any, out: Any) -> None:
 
 def bind(write: Writer, op: Any, be: Any) -> Callable[..., None]:
     """``write`` for ``op`` on backend ``be``, called as ``bound(*arrays, out=buffer)``: the ufunc itself
-    where the primitive is one (no Python frame between the executor and NumPy)."""
+    where the primitive is one (no Python frame between the executor and NumPy); a primitive whose forward
+    the backend can bind to the step's arrays (its ``prepare``: the same kernel with its geometry, views and
+    thread split worked out once, while the arrays stay the same) runs that."""
     name = _UFUNCS.get(type(op))
     if name is not None:
         return getattr(be.xp, name)
+    prepare = getattr(op, "prepare", None) if write in (_kernel, _own_writer) else None
+    if prepare is not None:
+        prepared = prepare(be)
+        if prepared is not None:
+            return prepared
     return functools.partial(write, be, op)
 
 

@@ -184,6 +184,13 @@ class Conv2D(_Window):
         return be.conv2d(x, w, self.stride, self._pads(x.shape, self.kernel_hw(w.shape)), self.dilation,
                          self.groups, self.data_format, out=out)
 
+    def prepare(self, be: Any) -> Any:
+        """``forward`` into ``out`` bound to one step's arrays (``core.lowering.bind``), where ``be`` can."""
+        call = getattr(be, "conv2d_call", None)
+        return call and be.prepared(lambda x, w, out: call(
+            x, w, self.stride, self._pads(x.shape, self.kernel_hw(w.shape)), self.dilation, self.groups,
+            self.data_format, out=out))
+
     def vjp(self, node, grads, needs):
         x, w = node.inputs
         g = grads[0]
@@ -207,6 +214,12 @@ class Conv2DBackpropInput(Conv2D):
         return be.conv2d_grad_input(g, w, x.shape, self.stride, self._pads(x.shape, self.kernel_hw(w.shape)),
                                     self.dilation, self.groups, self.data_format, out=out)
 
+    def prepare(self, be: Any) -> Any:
+        call = getattr(be, "conv2d_grad_input_call", None)
+        return call and be.prepared(lambda g, w, x, out: call(
+            g, w, x.shape, self.stride, self._pads(x.shape, self.kernel_hw(w.shape)), self.dilation, self.groups,
+            self.data_format, out=out))
+
     def vjp(self, node, grads, needs):
         g, w, x = node.inputs
         h = grads[0]
@@ -229,6 +242,12 @@ class Conv2DBackpropFilter(Conv2D):
     def forward(self, be, x, g, w, out=None):
         return be.conv2d_grad_weight(x, g, w.shape, self.stride, self._pads(x.shape, self.kernel_hw(w.shape)),
                                      self.dilation, self.groups, self.data_format, out=out)
+
+    def prepare(self, be: Any) -> Any:
+        call = getattr(be, "conv2d_grad_weight_call", None)
+        return call and be.prepared(lambda x, g, w, out: call(
+            x, g, w.shape, self.stride, self._pads(x.shape, self.kernel_hw(w.shape)), self.dilation, self.groups,
+            self.data_format, out=out))
 
     def vjp(self, node, grads, needs):
         x, g, w = node.inputs
@@ -296,6 +315,8 @@ class Conv2DTranspose(Conv2D):
         """The convolution this is the transpose of."""
         return (self.stride, self.padding, self.dilation, self.groups)
 
+    prepare = None      # Conv2D's binds a convolution, not this transpose
+
     def forward(self, be, x, w, out=None):
         return be.conv2d_grad_input(x, w, self._out_shape(x, w), self.stride, self.padding, self.dilation,
                                     self.groups, out=out)
@@ -339,6 +360,12 @@ class MaxPool(_Window):
     def forward(self, be, x, out=None):
         return be.max_pool2d(x, self.kernel, self.stride, self.pads(x.shape), self.data_format, out=out)
 
+    def prepare(self, be: Any) -> Any:
+        """``forward`` into ``out`` bound to one step's arrays (``core.lowering.bind``), where ``be`` can."""
+        call = getattr(be, "max_pool2d_call", None)
+        return call and be.prepared(
+            lambda x, out: call(x, self.kernel, self.stride, self.pads(x.shape), self.data_format, out=out))
+
     def vjp(self, node, grads, needs):
         x = node.inputs[0]
         return (apply(window_op(MaxPoolGrad, *self.args()), grads[0], node.outputs[1], x),)
@@ -359,6 +386,11 @@ class MaxPoolGrad(MaxPool):
         return be.max_pool2d_grad(g, idx, x.shape, self.kernel, self.stride, self.pads(x.shape), self.data_format,
                                   out=out)
 
+    def prepare(self, be: Any) -> Any:
+        call = getattr(be, "max_pool2d_grad_call", None)
+        return call and be.prepared(lambda g, idx, x, out: call(g, idx, x.shape, self.kernel, self.stride,
+                                                                self.pads(x.shape), self.data_format, out=out))
+
     def vjp(self, node, grads, needs):
         g, idx, x = node.inputs
         return apply(window_op(MaxPoolGather, *self.args()), grads[0], idx), None, None
@@ -372,6 +404,8 @@ class MaxPoolGather(MaxPool):
 
     def infer(self, g, idx):
         return [(idx.shape, g.dtype)]
+
+    prepare = None      # MaxPool's binds a pooling kernel, not this gather
 
     def forward(self, be, g, idx, out=None):
         return be.max_pool2d_gather(g, idx, self.data_format, out=out)

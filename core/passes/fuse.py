@@ -93,6 +93,24 @@ class Fused(Op):
     def write_into(self, be: Any, *arrays: Any, out: Any) -> None:
         self._run(be, out, arrays, 0)
 
+    def prepare(self, be: Any) -> Any:
+        """``write_into`` with its head bound to the step's arrays where the head can be (a convolution's
+        ``prepare``, see ``core.lowering.bind``), or None."""
+        prepare = None if self._elementwise else getattr(self.ops[0], "prepare", None)
+        head = prepare(be) if prepare is not None else None
+        if head is None:
+            return None
+        first = self.wiring[0]
+
+        def run(*arrays: Any, out: Any) -> None:
+            try:
+                head(*[arrays[j] for j in first], out=out)
+            except OpError as exc:
+                self._name(exc, 0)
+                raise
+            self._run(be, out, arrays, 1)
+        return run
+
     def inplace_positions(self) -> tuple[int, ...]:
         """Inputs read by the head alone, at a position where the head allows it, may be the output buffer."""
         head = self.ops[0]
