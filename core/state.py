@@ -67,6 +67,13 @@ class State:
         except KeyError:
             raise FailedPreconditionError(None, None, f"Attempting to use uninitialized value {key}") from None
 
+    def read_all(self, keys: Sequence[Hashable]) -> list:
+        """``read`` of each key, in one C-level pass where all are there."""
+        try:
+            return list(map(self._buffers.__getitem__, keys))
+        except KeyError:
+            return [self.read(k) for k in keys]
+
     def attach(self, key: Hashable, buffer: Any) -> None:
         """Make ``buffer`` itself the storage of variable ``key``, without a copy: eager parameters own their
         buffers (views and the user's references see every update), and the State only refers to them."""
@@ -95,9 +102,11 @@ class State:
 
     def bump(self, *keys: Hashable) -> None:
         """Record that the buffers of ``keys`` were written in place (by an optimizer update)."""
+        if not all(map(self._buffers.__contains__, keys)):
+            for key in keys:
+                self.read(key)          # raises for the first that is not a variable
         versions, get = self._versions, self._versions.get
         for key in keys:
-            self.read(key)
             versions[key] = get(key, 0) + 1
 
     def _update(self, key: Hashable, delta: Any, mode: str) -> None:
@@ -118,6 +127,11 @@ class State:
     def slots(self, owner: Any, key: Hashable) -> dict:
         """The slot arrays optimizer ``owner`` keeps for variable ``key`` (filled by the optimizer)."""
         return self._slots.setdefault((owner, key), {})
+
+    def slots_all(self, pairs: Sequence[tuple]) -> list:
+        """``slots(owner, key)`` for each (owner, key), in one C-level pass where all exist."""
+        found = list(map(self._slots.get, pairs))
+        return found if None not in found else [self.slots(*p) for p in pairs]
 
     def attach_slots(self, owner: Any, key: Hashable, slots: dict) -> None:
         """Use the caller's dict as the slots of (``owner``, ``key``) (PyTorch's ``optimizer.state[p]``)."""

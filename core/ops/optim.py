@@ -351,6 +351,7 @@ class AdamPowers(_Update):
             raise ValueError(f"{self.name}: amsgrad and weight_decay are Keras' (keras=True); TF1's Adam has neither")
         self.beta1, self.beta2, self.eps, self.keras = beta1, beta2, eps, keras
         self.amsgrad, self.weight_decay = amsgrad, weight_decay
+        self._tf1_consts: dict = {}     # dtype -> TF1's (b1, b2, eps, 1 - b1, 1 - b2) in it: the same each step
 
     @property
     def slot_names(self) -> tuple[str, ...]:      # type: ignore[override]
@@ -381,8 +382,12 @@ class AdamPowers(_Update):
             if self.weight_decay:       # Keras casts the decay to the dtype from a float32 tensor
                 w -= _times(be, _times(be, w, dt(numpy.float32(self.weight_decay)), "adamw"), lr, "adamw")
         else:
-            b1p, b2p, lr, b1, b2, eps = _tf1(w, *step, lr, self.beta1, self.beta2, self.eps)
-            omb1, omb2 = 1 - b1, 1 - b2
+            b1p, b2p, lr = _tf1(w, *step, lr)
+            consts = self._tf1_consts.get(w.dtype)
+            if consts is None:
+                b1, b2, eps = _tf1(w, self.beta1, self.beta2, self.eps)
+                consts = self._tf1_consts[w.dtype] = (eps, 1 - b1, 1 - b2)
+            eps, omb1, omb2 = consts
         alpha = lr * xp.sqrt(1 - b2p) / (1 - b1p)
         m, v = slots[:2]
         fused = None if self.amsgrad else getattr(be, "fused_adam_powers", None)
