@@ -134,7 +134,6 @@ class _Thread:
         _check(lib.dnnl_engine_create(ctypes.byref(self.engine), _CPU, 0), "engine creation")
         _check(lib.dnnl_stream_create(ctypes.byref(self.stream), self.engine, 1), "stream creation")
         self.primitives: collections.OrderedDict = collections.OrderedDict()     # key -> _Entry or False
-        self.omp_threads: int | None = None      # the OpenMP thread count last set on this thread
 
 
 _local = threading.local()
@@ -228,10 +227,10 @@ def convolution(kind: str, x: numpy.ndarray, w: numpy.ndarray, y: numpy.ndarray,
         if bound[i]() is not a:
             lib.dnnl_memory_set_data_handle(entry.mems[i], a.ctypes.data)
             bound[i] = weakref.ref(a)
-    n_threads = threads.get_num_threads() if flops >= threads.MIN_PARALLEL_FLOPS else 1
-    if t.omp_threads != n_threads:      # libgomp's setting is per thread: this thread's last one
-        set_threads(n_threads)
-        t.omp_threads = n_threads
+    # Set at every call, not when it changes: another library sharing libgomp (PyTorch, in the benchmarks'
+    # process) may have set this thread's count since, and a convolution split over threads then ran each
+    # half on two OpenMP threads (eager at batch 32 on 2 threads: 21 against 17 ms).
+    set_threads(threads.get_num_threads() if flops >= threads.MIN_PARALLEL_FLOPS else 1)
     for prim, n, args in entry.steps:
         _check(lib.dnnl_primitive_execute(prim, t.stream, n, args), f"convolution {kind}")
     _check(lib.dnnl_stream_wait(t.stream), f"convolution {kind}")
