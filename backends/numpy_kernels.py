@@ -32,7 +32,6 @@ import functools
 import operator
 import os
 import threading
-import weakref
 from typing import Any, Callable, Sequence
 
 import numpy
@@ -872,15 +871,17 @@ class Prepared:
     pooling kernel took ~40 us a call."""
 
     def __init__(self, call: Callable) -> None:
-        self._call, self._run, self._refs, self._threads = call, None, (), None
+        self._call, self._run, self._operands, self._threads = call, None, (), None
 
     def __call__(self, *arrays: numpy.ndarray, out: Any) -> None:
+        # The operands last bound are held (the bound function holds views of them anyway), so the same
+        # object is the same memory.
         operands = arrays + (out if isinstance(out, tuple) else (out,))
         n = threads.get_num_threads()
-        if (n != self._threads or len(operands) != len(self._refs)
-                or not all(map(operator.is_, [r() for r in self._refs], operands))):
+        if (n != self._threads or len(operands) != len(self._operands)
+                or not all(map(operator.is_, operands, self._operands))):
             self._run = self._call(*arrays, out=out)[0]
-            self._refs, self._threads = tuple(map(weakref.ref, operands)), n
+            self._operands, self._threads = operands, n
         self._run()
 
 

@@ -55,13 +55,13 @@ def profile_static(model: Any, batches: list) -> None:
     entry = next(e for e in model.sess._executor._plans.values() if e.program is program)
     times: dict = collections.OrderedDict()
     steps = []
-    for i, (ins, write, out, k, node, op, release) in enumerate(entry.steps):
+    for i, (ins, write, out, node, op, release) in enumerate(entry.steps):
         sink = times.setdefault((i, op.name, write is not None), [])
         if write is not None:
             write = _timed(write, sink)
         else:
             op = _TimedOp(op, sink)
-        steps.append((ins, write, out, k, node, op, release))
+        steps.append((ins, write, out, node, op, release))
     entry.steps = steps
     total = []
     for x, y in batches[WARM:]:

@@ -73,19 +73,24 @@ def _name(exc: OpError, node: Any) -> None:
 class _Planned:
     """A Program's memory plan for one set of feed shapes, with its arena's views, and each step as the
     executor runs it: (input keys, bound writer or None, its ``out`` (a buffer, or a tuple of them for several
-    outputs), {output key: buffer}, node, op, keys to drop)."""
+    outputs), node, op, keys to drop).  ``planned``: {key: buffer} of every value a writer makes, the same
+    arrays at every run, so a run starts with them in its table of values and never drops them."""
 
     def __init__(self, program: Program, plan: memplan.MemoryPlan, arena: Any, be: Any, feed_specs: dict) -> None:
         self.program, self.plan, self.arena = program, plan, arena
         buffers = memplan.views(arena, plan)
-        self.steps = []
+        self.steps, self.planned = [], {}
+        for s, w in zip(program.steps, plan.writers):
+            if w is not None:
+                self.planned.update((k, buffers[k]) for k in program.outputs(s))
         for i, (s, w) in enumerate(zip(program.steps, plan.writers)):
-            bound = out = made = None
+            bound = out = None
             if w is not None:
                 bound = lowering.bind(w, s.op, be)
-                made = {k: buffers[k] for k in program.outputs(s)}
-                out = tuple(made.values()) if len(made) > 1 else next(iter(made.values()))
-            self.steps.append((s.ins, bound, out, made, s.node, s.op, program.release.get(i, ())))
+                made = [buffers[k] for k in program.outputs(s)]
+                out = tuple(made) if len(made) > 1 else made[0]
+            release = tuple(k for k in program.release.get(i, ()) if k not in self.planned)
+            self.steps.append((s.ins, bound, out, s.node, s.op, release))
         # For each unplanned step, the root buffers its outputs had last run: a buffer seen again (a variable,
         # a constant) is not a new allocation; weak, so a freed one is never mistaken for a live one.
         self.seen: list = [None] * len(program.steps)
@@ -148,7 +153,8 @@ class PlannedExecutor(Executor):
         program = entry.program
         self._check_feeds(program, feeds)
         be = self.backend
-        values = dict(feeds)
+        values = dict(entry.planned)
+        values.update(feeds)
         for k, buf in entry.feeds.items():
             a = values[k]
             if type(a) is type(buf) and a.shape == buf.shape and a.dtype == buf.dtype and a.flags.c_contiguous:
@@ -158,11 +164,10 @@ class PlannedExecutor(Executor):
         node = None
         with _state.activate(self.state):
             try:
-                for i, (ins, write, out, made, node, op, release) in enumerate(entry.steps):
+                for i, (ins, write, out, node, op, release) in enumerate(entry.steps):
                     args = [values[x] for x in ins]
                     if write is not None:
                         write(*args, out=out)
-                        values.update(made)
                     else:
                         outs = op.forward(be, *args)
                         if type(outs) is not tuple:

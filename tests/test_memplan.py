@@ -380,6 +380,6 @@ def test_kernels_bound_to_a_steps_arrays_follow_new_feeds_and_thread_settings(mo
         threads.set_num_threads(before)
     entry = next(iter(planned._plans.values()))
     bound = [write for _, write, *_ in entry.steps if isinstance(write, numpy_kernels.Prepared)]
-    names = [op.name for _, write, _, _, _, op, _ in entry.steps if isinstance(write, numpy_kernels.Prepared)]
+    names = [op.name for _, write, _, _, op, _ in entry.steps if isinstance(write, numpy_kernels.Prepared)]
     assert {"MaxPool", "MaxPoolGrad", "Conv2DBackpropInput", "Conv2DBackpropFilter"} <= set(names), names
     assert len(bound) >= 5 and key(x) in entry.feeds
