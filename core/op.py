@@ -92,6 +92,13 @@ class Op:
         raise NotImplementedError(f"{self.name} has no gradient rule")
 
     # ----- helpers for subclasses -------------------------------------------------
+    def prepared_writer(self, be: Any, into: Any) -> Any:
+        """For a subclass's ``prepare`` (``core.lowering.bind``): ``into(be, *arrays, out)``, a function of no
+        arguments writing the result into ``out`` with everything the shapes decide worked out, run again
+        while the arrays stay the same (``be.prepared``); None where the backend binds nothing."""
+        make = getattr(be, "prepared", None)
+        return make and make(lambda *arrays, out: (into(be, *arrays, out), out))
+
     def attrs(self) -> dict:
         """The op's parameters (for printing), not the per-instance overrides of class-level fields."""
         return {k: v for k, v in vars(self).items() if not k.startswith("_") and not hasattr(Op, k)}

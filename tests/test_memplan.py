@@ -343,8 +343,8 @@ def test_a_read_of_the_shape_alone_does_not_keep_a_buffer():
 
 
 def test_kernels_bound_to_a_steps_arrays_follow_new_feeds_and_thread_settings(monkeypatch):
-    """Convolutions and pools in a planned step run bound to their arrays (``lowering.bind``: the geometry,
-    views and thread split worked out once) and fed values are copied into buffers of the step's own.  Every
+    """Convolutions, pools and reductions in a planned step run bound to their arrays (``lowering.bind``: the
+    geometry, views and thread split worked out once) and fed values are copied into buffers of the step's own.  Every
     run still equals the unplanned one bit for bit: fresh feeds, a feed refilled in place, a strided feed
     (not copied), and runs after the thread setting changed (which binds them again)."""
     from backends import numpy_kernels, threads
@@ -353,13 +353,14 @@ def test_kernels_bound_to_a_steps_arrays_follow_new_feeds_and_thread_settings(mo
     h = core.relu(core.conv2d(x, w1, 1, 1))
     p_, _ = core.max_pool2d(h, 2, 2, 0)
     w2 = source(Input((5, 8, 3, 3), np.float32))
-    y = core.conv2d(p_, w2, 1, 1)
-    loss = core.sum(core.mul(y, y))
-    grads = core.gradients([loss], [x, w1, w2], [source(Const(np.array(1.0, np.float32)))])
-    prog = passes.optimize(Program.build([loss, *grads], {key(x), key(w1), key(w2)}))
+    b2 = source(Input((5,), np.float32))
+    y = core.bias_add(core.conv2d(p_, w2, 1, 1), b2, 1)
+    loss = core.mean(core.sum(core.mul(y, y), (1, 2, 3)))
+    grads = core.gradients([loss], [x, w1, w2, b2], [source(Const(np.array(1.0, np.float32)))])
+    prog = passes.optimize(Program.build([loss, *grads], {key(x), key(w1), key(w2), key(b2)}))
     rng = np.random.default_rng(3)
     weights = {key(w1): rng.normal(size=(8, 3, 3, 3)).astype(np.float32),
-               key(w2): rng.normal(size=(5, 8, 3, 3)).astype(np.float32)}
+               key(w2): rng.normal(size=(5, 8, 3, 3)).astype(np.float32), key(b2): np.ones(5, np.float32)}
     planned = PlannedExecutor(_be())
     refill = rng.normal(size=(4, 3, 10, 10)).astype(np.float32)
     strided = rng.normal(size=(4, 10, 10, 3)).astype(np.float32).transpose(0, 3, 1, 2)
@@ -381,5 +382,6 @@ def test_kernels_bound_to_a_steps_arrays_follow_new_feeds_and_thread_settings(mo
     entry = next(iter(planned._plans.values()))
     bound = [write for _, write, *_ in entry.steps if isinstance(write, numpy_kernels.Prepared)]
     names = [op.name for _, write, _, _, op, _ in entry.steps if isinstance(write, numpy_kernels.Prepared)]
-    assert {"MaxPool", "MaxPoolGrad", "Conv2DBackpropInput", "Conv2DBackpropFilter"} <= set(names), names
+    assert {"MaxPool", "MaxPoolGrad", "Conv2DBackpropInput", "Conv2DBackpropFilter", "MeanGrad",
+            "BiasAddGrad"} <= set(names), names
     assert len(bound) >= 5 and key(x) in entry.feeds

@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 import builtins
+import math
 
 import numpy
 
@@ -90,20 +91,26 @@ class Mean(Reduce):
         keeps ``mean``, which sums in float32 and divides there, then copies into ``out``: its own ``out=``
         would round the sum to float16 before dividing, and a planned run would differ from an unplanned
         one."""
+        if out is not None:
+            self._into(be, x, out)()
+            return out
         axes = norm_axes(self, self.axes, x.ndim)
         if x.dtype.char not in "fd":
-            res = be.xp.asarray(x.mean(axis=axes, keepdims=self.keepdims))
-            if out is None:
-                return res
-            be.xp.copyto(out, res)
-            return out
-        n = 1
-        for a in axes:
-            n *= x.shape[a]
-        s = x.sum(axis=axes, keepdims=self.keepdims, out=out)
-        if out is not None or isinstance(s, be.xp.ndarray):
-            return be.xp.true_divide(s, n, out=s)
-        return be.xp.asarray(s / n)
+            return be.xp.asarray(x.mean(axis=axes, keepdims=self.keepdims))
+        s = x.sum(axis=axes, keepdims=self.keepdims)
+        n = math.prod(x.shape[a] for a in axes)
+        return be.xp.true_divide(s, n, out=s) if isinstance(s, be.xp.ndarray) else be.xp.asarray(s / n)
+
+    def _into(self, be: Any, x: Any, out: Any) -> Any:
+        """The mean into ``out`` as a function of no arguments (``Op.prepared_writer``)."""
+        xp, axes, keep = be.xp, norm_axes(self, self.axes, x.ndim), self.keepdims
+        if x.dtype.char not in "fd":
+            return lambda: xp.copyto(out, xp.asarray(x.mean(axis=axes, keepdims=keep)))
+        n = math.prod(x.shape[a] for a in axes)
+        return lambda: xp.true_divide(x.sum(axis=axes, keepdims=keep, out=out), n, out=out)
+
+    def prepare(self, be: Any) -> Any:
+        return self.prepared_writer(be, self._into)
 
     def vjp(self, node, grads, needs):
         return (apply(ReduceGrad(self.axes, self.keepdims, True), grads[0], node.inputs[0]),)
@@ -132,20 +139,29 @@ class ReduceGrad(Reduce):
 
     def forward(self, be, g, x, out=None):
         """The gradient broadcast back to ``x``'s shape: a read-only view, or written into ``out``."""
+        if out is not None:
+            self._into(be, g, x, out)()
+            return out
         axes = norm_axes(self, self.axes, x.ndim)
         if not self.keepdims:
             g = be.xp.expand_dims(g, axes)
         if self.mean:
-            n = 1
-            for a in axes:
-                n *= x.shape[a]
-            if out is not None:     # each element divided where it lands: the same quotient, one call
-                return be.xp.true_divide(g, g.dtype.type(n), out=out)
-            g = g / g.dtype.type(n)
-        if out is None:
-            return be.xp.broadcast_to(g, x.shape)
-        be.xp.copyto(out, g)
-        return out
+            g = g / g.dtype.type(math.prod(x.shape[a] for a in axes))
+        return be.xp.broadcast_to(g, x.shape)
+
+    def _into(self, be: Any, g: Any, x: Any, out: Any) -> Any:
+        """The gradient into ``out`` as a function of no arguments (``Op.prepared_writer``): for a mean each
+        element divided where it lands, the same quotient as dividing first."""
+        xp, axes = be.xp, norm_axes(self, self.axes, x.ndim)
+        if not self.keepdims:
+            g = xp.expand_dims(g, axes)
+        if self.mean:
+            n = g.dtype.type(math.prod(x.shape[a] for a in axes))
+            return lambda: xp.true_divide(g, n, out=out)
+        return lambda: xp.copyto(out, g)
+
+    def prepare(self, be: Any) -> Any:
+        return self.prepared_writer(be, self._into)
 
     def vjp(self, node, grads, needs):
         return apply((Mean if self.mean else Sum)(self.axes, self.keepdims), grads[0]), None
