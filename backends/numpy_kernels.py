@@ -37,6 +37,7 @@ from typing import Any, Callable, Sequence
 import numpy
 
 from backends import numba_kernels, onednn, threads
+from backends.switches import switched_off
 from backends.base import Pads, Pair, conv_out_size
 
 # Columns per chunk: about a core's L2 plus some L3.  For the seed CNN's layers 1-4 MiB measured alike, 8 MiB
@@ -867,21 +868,22 @@ class Prepared:
     passes the same buffers at every run: ``call(*arrays, out=out)`` (a ``*_call`` function here) returns
     (a function of no arguments that runs the kernel, its result), with the geometry, the kernel, the thread
     split and the views worked out; that function runs again for as long as the operands are the same
-    arrays and the thread setting has not changed.  On a batch-1 training step the work around a 10 us
-    pooling kernel took ~40 us a call."""
+    arrays and neither the thread setting nor a kernel switch (``DUALFLOW_NUMBA``, ``DUALFLOW_ONEDNN``) has
+    changed.  On a batch-1 training step the work around a 10 us pooling kernel took ~40 us a call."""
 
     def __init__(self, call: Callable) -> None:
-        self._call, self._run, self._operands, self._threads = call, None, (), None
+        self._call, self._run, self._operands, self._settings = call, None, (), None
 
     def __call__(self, *arrays: numpy.ndarray, out: Any) -> None:
         # The operands last bound are held (the bound function holds views of them anyway), so the same
         # object is the same memory.
         operands = arrays + (out if isinstance(out, tuple) else (out,))
-        n = threads.get_num_threads()
-        if (n != self._threads or len(operands) != len(self._operands)
+        # What the unbound call would decide differently: the thread count and the kernels' switches.
+        settings = (threads.get_num_threads(), switched_off("DUALFLOW_NUMBA"), switched_off("DUALFLOW_ONEDNN"))
+        if (settings != self._settings or len(operands) != len(self._operands)
                 or not all(map(operator.is_, operands, self._operands))):
             self._run = self._call(*arrays, out=out)[0]
-            self._operands, self._threads = operands, n
+            self._operands, self._settings = operands, settings
         self._run()
 
 

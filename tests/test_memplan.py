@@ -342,11 +342,11 @@ def test_a_read_of_the_shape_alone_does_not_keep_a_buffer():
     _check_disjoint(plan)
 
 
-def test_kernels_bound_to_a_steps_arrays_follow_new_feeds_and_thread_settings(monkeypatch):
+def test_kernels_bound_to_a_steps_arrays_follow_new_feeds_threads_and_switches(monkeypatch):
     """Convolutions, pools and reductions in a planned step run bound to their arrays (``lowering.bind``: the
     geometry, views and thread split worked out once) and fed values are copied into buffers of the step's own.  Every
     run still equals the unplanned one bit for bit: fresh feeds, a feed refilled in place, a strided feed
-    (not copied), and runs after the thread setting changed (which binds them again)."""
+    (not copied), and runs after the thread setting or a kernel switch changed (which binds them again)."""
     from backends import numpy_kernels, threads
     x = source(Input((4, 3, 10, 10), np.float32))
     w1 = source(Input((8, 3, 3, 3), np.float32))
@@ -379,6 +379,18 @@ def test_kernels_bound_to_a_steps_arrays_follow_new_feeds_and_thread_settings(mo
                 np.testing.assert_array_equal(a, b)
     finally:
         threads.set_num_threads(before)
+    # A kernel switch flipped after binding: the planned step follows it as the unplanned one does.
+    monkeypatch.setenv("DUALFLOW_NUMBA", "0")
+    ran = []
+    part = numpy_kernels._max_pool_part
+    monkeypatch.setattr(numpy_kernels, "_max_pool_part", lambda *a: ran.append(1) or part(*a))
+    feed = {key(x): feeds[0], **weights}
+    want = Executor(_be()).run(prog, feed)
+    ran.clear()
+    got = planned.run(prog, feed)
+    assert ran, "the planned max pool kept numba's kernel after DUALFLOW_NUMBA=0"
+    for a, b in zip(got, want):
+        np.testing.assert_array_equal(np.asarray(a).view(np.uint32), np.asarray(b).view(np.uint32))
     entry = next(iter(planned._plans.values()))
     bound = [write for _, write, *_ in entry.steps if isinstance(write, numpy_kernels.Prepared)]
     names = [op.name for _, write, _, _, op, _ in entry.steps if isinstance(write, numpy_kernels.Prepared)]
