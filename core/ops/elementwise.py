@@ -58,7 +58,8 @@ class SumToLike(Op):
     @staticmethod
     def _axes(x: Any, like: Any) -> tuple:
         lead = x.ndim - like.ndim
-        return tuple(range(lead)) + tuple(i + lead for i, s in enumerate(like.shape) if s == 1 and x.shape[i + lead] != 1)
+        return tuple(range(lead)) + tuple(i + lead for i, s in enumerate(like.shape)
+                                          if s == 1 and x.shape[i + lead] != 1)
 
     def _into(self, be: Any, x: Any, like: Any, out: Any) -> Any:
         """The sum into ``out`` as a function of no arguments (``Op.prepared_writer``); the array's sum method
