@@ -180,12 +180,19 @@ class ArrayBackend:
             drop = ~keep
             xp.copyto(rows, 0, where=drop)
             xp.copyto(backprop, 0, where=drop)
+        return self.reduce_cross_entropy(rows[:, 0], loss, backprop, reduction, keep)
+
+    def reduce_cross_entropy(self, rows: Any, loss: Any, backprop: Any, reduction: str, keep: Any = None) -> tuple:
+        """The row losses ``rows`` (N,) into ``loss`` as ``reduction`` says ('mean' over the kept rows, ``keep``
+        (N, 1) bool or None for all), ``backprop`` scaled to match; returns (loss, backprop)."""
+        xp = self.xp
         if reduction == "none":
-            xp.copyto(loss, rows[:, 0])
+            if rows is not loss:
+                xp.copyto(loss, rows)
         else:
-            rows[:, 0].sum(out=loss)
+            rows.sum(out=loss)
         if reduction == "mean":
-            count = keep.sum(dtype=z.dtype) if keep is not None else z.dtype.type(n)
+            count = keep.sum(dtype=backprop.dtype) if keep is not None else backprop.dtype.type(rows.shape[0])
             xp.divide(loss, count, out=loss)
             backprop /= count
         return loss, backprop

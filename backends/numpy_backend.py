@@ -8,7 +8,6 @@ import numpy
 
 from backends import numba_kernels, numpy_kernels, philox, threads
 from backends.base import ArrayBackend
-from backends.errors import IndexOutOfRange
 
 
 class NumpyBackend(ArrayBackend):
@@ -98,17 +97,9 @@ class NumpyBackend(ArrayBackend):
         loss, backprop = out if out is not None else (
             numpy.empty((n,) if reduction == "none" else (), z.dtype), numpy.empty(z.shape, z.dtype))
         rows = loss if reduction == "none" else self.scratch(("xent", "rows"), (n,), z.dtype)
-        bad = numba_kernels.sparse_xent(z, labels, rows, backprop)
-        if bad >= 0:
-            raise IndexOutOfRange(f"SparseSoftmaxCrossEntropyWithLogits: argument 'labels': {int(labels[bad])} is "
-                                  f"out of bounds (expected values in [0, {z.shape[1]}))")
-        if reduction != "none":
-            rows.sum(out=loss)
-        if reduction == "mean":
-            count = z.dtype.type(n)
-            numpy.divide(loss, count, out=loss)
-            backprop /= count
-        return loss, backprop
+        if numba_kernels.sparse_xent(z, labels, rows, backprop) >= 0:     # a label out of range: raise as NumPy's
+            self.check_indices(labels, z.shape[1], "SparseSoftmaxCrossEntropyWithLogits: argument 'labels'")
+        return self.reduce_cross_entropy(rows, loss, backprop, reduction)
 
     def erf(self, x: Any) -> Any:
         """``math.erf`` per element in one compiled loop where it applies, else the base class's."""

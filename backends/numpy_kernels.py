@@ -456,24 +456,18 @@ def _onednn_pass(g: "_Geometry", kind: str, x: numpy.ndarray, w: numpy.ndarray, 
     return True
 
 
-def conv2d(x: numpy.ndarray, w: numpy.ndarray, stride: Pair, pads: Pads, dilation: Pair, groups: int = 1,
-           data_format: str = "NCHW", out: numpy.ndarray | None = None) -> numpy.ndarray:
-    """Cross-correlation of ``x`` with ``w`` (OIHW for NCHW, HWIO for NHWC; in-channels per group)."""
-    run, y = conv2d_call(x, w, stride, pads, dilation, groups, data_format, out)
-    run()
-    return y
-
-
 def conv2d_call(x: numpy.ndarray, w: numpy.ndarray, stride: Pair, pads: Pads, dilation: Pair, groups: int = 1,
                 data_format: str = "NCHW", out: numpy.ndarray | None = None) -> tuple[Callable[[], None], Any]:
-    """``conv2d`` as (a function of no arguments that runs it, its result), as ``max_pool2d_call``."""
+    """Cross-correlation of ``x`` with ``w`` (OIHW for NCHW, HWIO for NHWC; in-channels per group), as (a
+    function of no arguments that runs it, its result): see ``_run_now``."""
     g = _geometry(x.shape, w.shape, stride, pads, dilation, groups, data_format)
     y = _result(out, g.y_shape(), x.dtype, "conv2d")
     return _pass(g, "forward", (x, w, y), (stride, pads, dilation, groups, data_format),
                  functools.partial(_conv2d_numpy, g, x, w, y)), y
 
 
-def _pass(g: "_Geometry", kind: str, operands: tuple, args: tuple, numpy_pass: Callable[[], Any]) -> Callable[[], None]:
+def _pass(g: "_Geometry", kind: str, operands: tuple, args: tuple,
+          numpy_pass: Callable[[], Any]) -> Callable[[], None]:
     """A convolution pass as a function of no arguments: through oneDNN where it runs there (one call on this
     thread when the batch is not split over threads), else ``numpy_pass``.  ``operands`` (x, w, y) in
     ``onednn.convolution``'s order, ``args`` (stride, pads, dilation, groups, format)."""
@@ -525,19 +519,10 @@ def _depthwise(g: _Geometry, x: numpy.ndarray, w: numpy.ndarray, y: numpy.ndarra
     return y
 
 
-def conv2d_grad_input(gy: numpy.ndarray, w: numpy.ndarray, x_shape: Sequence[int], stride: Pair, pads: Pads,
-                      dilation: Pair, groups: int = 1, data_format: str = "NCHW",
-                      out: numpy.ndarray | None = None) -> numpy.ndarray:
-    """dL/dx of conv2d (and the forward pass of a transposed convolution)."""
-    run, dx = conv2d_grad_input_call(gy, w, x_shape, stride, pads, dilation, groups, data_format, out)
-    run()
-    return dx
-
-
 def conv2d_grad_input_call(gy: numpy.ndarray, w: numpy.ndarray, x_shape: Sequence[int], stride: Pair, pads: Pads,
                            dilation: Pair, groups: int = 1, data_format: str = "NCHW",
                            out: numpy.ndarray | None = None) -> tuple[Callable[[], None], Any]:
-    """``conv2d_grad_input`` as (a function of no arguments that runs it, its result)."""
+    """dL/dx of conv2d (and the forward pass of a transposed convolution), as (run, result)."""
     g = _geometry(x_shape, w.shape, stride, pads, dilation, groups, data_format)
     if tuple(gy.shape) != g.y_shape():
         raise ValueError(f"conv2d_grad_input: argument 'grad' expected shape {g.y_shape()}, got {gy.shape}")
@@ -585,19 +570,10 @@ def _depthwise_grad_input(g: _Geometry, gy: numpy.ndarray, w: numpy.ndarray, dx:
     return dx
 
 
-def conv2d_grad_weight(x: numpy.ndarray, gy: numpy.ndarray, w_shape: Sequence[int], stride: Pair, pads: Pads,
-                       dilation: Pair, groups: int = 1, data_format: str = "NCHW",
-                       out: numpy.ndarray | None = None) -> numpy.ndarray:
-    """dL/dw of conv2d: per chunk one GEMM over the chunk's pixels, accumulated."""
-    run, dw = conv2d_grad_weight_call(x, gy, w_shape, stride, pads, dilation, groups, data_format, out)
-    run()
-    return dw
-
-
 def conv2d_grad_weight_call(x: numpy.ndarray, gy: numpy.ndarray, w_shape: Sequence[int], stride: Pair, pads: Pads,
                             dilation: Pair, groups: int = 1, data_format: str = "NCHW",
                             out: numpy.ndarray | None = None) -> tuple[Callable[[], None], Any]:
-    """``conv2d_grad_weight`` as (a function of no arguments that runs it, its result)."""
+    """dL/dw of conv2d, as (run, result): per chunk one GEMM over the chunk's pixels, accumulated."""
     g = _geometry(x.shape, w_shape, stride, pads, dilation, groups, data_format)
     if tuple(gy.shape) != g.y_shape():
         raise ValueError(f"conv2d_grad_weight: argument 'grad' expected shape {g.y_shape()}, got {gy.shape}")
@@ -727,21 +703,13 @@ class _Pool:
 _cached_pool = functools.lru_cache(maxsize=256)(_Pool)
 
 
-def max_pool2d(x: numpy.ndarray, kernel: Pair, stride: Pair, pads: Pads, data_format: str = "NCHW",
-               out: tuple | None = None) -> tuple[numpy.ndarray, numpy.ndarray]:
-    """Max over windows and, per output, the flat index (h*W + w) of the winner in its input plane.
+def max_pool2d_call(x: numpy.ndarray, kernel: Pair, stride: Pair, pads: Pads, data_format: str = "NCHW",
+                    out: tuple | None = None) -> tuple[Callable[[], None], tuple]:
+    """Max over windows and, per output, the flat index (h*W + w) of the winner in its input plane, as (run,
+    results).
 
     A running max over the taps, each a strided view of output size.  PyTorch's rule: the first maximum in
     scan order wins, and NaN beats everything; a window starts at its first in-bounds tap."""
-    run, result = max_pool2d_call(x, kernel, stride, pads, data_format, out)
-    run()
-    return result
-
-
-def max_pool2d_call(x: numpy.ndarray, kernel: Pair, stride: Pair, pads: Pads, data_format: str = "NCHW",
-                    out: tuple | None = None) -> tuple[Callable[[], None], tuple]:
-    """``max_pool2d`` as (a function of no arguments that runs it, its results): every choice (geometry,
-    kernel, threads, views) made here, for ``Prepared`` to run again."""
     p = _pool_geometry(x.shape, kernel, stride, pads, data_format)
     y = _result(None if out is None else out[0], p.y_shape, x.dtype, "max_pool2d")
     idx = _result(None if out is None else out[1], p.y_shape, numpy.int32, "max_pool2d")
@@ -839,18 +807,11 @@ def _max_pool_unpadded(p: _Pool, x: numpy.ndarray, y: numpy.ndarray, idx: numpy.
     return True
 
 
-def max_pool2d_grad(gy: numpy.ndarray, idx: numpy.ndarray, x_shape: Sequence[int], kernel: Pair, stride: Pair,
-                    pads: Pads, data_format: str = "NCHW", out: numpy.ndarray | None = None) -> numpy.ndarray:
-    """Each output gradient added to its window's winner, tap by tap: a compare and a strided add per tap."""
-    run, dx = max_pool2d_grad_call(gy, idx, x_shape, kernel, stride, pads, data_format, out)
-    run()
-    return dx
-
-
 def max_pool2d_grad_call(gy: numpy.ndarray, idx: numpy.ndarray, x_shape: Sequence[int], kernel: Pair,
                          stride: Pair, pads: Pads, data_format: str = "NCHW",
                          out: numpy.ndarray | None = None) -> tuple[Callable[[], None], numpy.ndarray]:
-    """``max_pool2d_grad`` as (a function of no arguments that runs it, its result), as ``max_pool2d_call``."""
+    """Each output gradient added to its window's winner, as (run, result); tap by tap on NumPy's path (a
+    compare and a strided add per tap)."""
     p = _pool_geometry(x_shape, kernel, stride, pads, data_format)
     dx = _result(out, x_shape, gy.dtype, "max_pool2d_grad")
     if _compiled(gy, idx, dx):
@@ -863,13 +824,34 @@ def max_pool2d_grad_call(gy: numpy.ndarray, idx: numpy.ndarray, x_shape: Sequenc
     return functools.partial(split_work, dx.shape[0], dx.size, part), dx
 
 
+def _run_now(call: Callable) -> Callable:
+    """The kernel of a ``*_call`` function: every choice made and the kernel run at once, returning its result.
+    A ``*_call`` function returns (a function of no arguments that runs the kernel, with the geometry, kernel,
+    thread split and views worked out; the result), which ``Prepared`` runs again for a planned step."""
+    def kernel(*args: Any, **kwargs: Any) -> Any:
+        run, result = call(*args, **kwargs)
+        run()
+        return result
+    kernel.__name__ = kernel.__qualname__ = call.__name__[:-len("_call")]
+    kernel.__doc__ = call.__doc__
+    return kernel
+
+
+conv2d = _run_now(conv2d_call)
+conv2d_grad_input = _run_now(conv2d_grad_input_call)
+conv2d_grad_weight = _run_now(conv2d_grad_weight_call)
+max_pool2d = _run_now(max_pool2d_call)
+max_pool2d_grad = _run_now(max_pool2d_grad_call)
+
+
 class Prepared:
     """A kernel bound to one step's arrays, for a planned static Program (``core.lowering.bind``), which
-    passes the same buffers at every run: ``call(*arrays, out=out)`` (a ``*_call`` function here) returns
-    (a function of no arguments that runs the kernel, its result), with the geometry, the kernel, the thread
-    split and the views worked out; that function runs again for as long as the operands are the same
-    arrays and neither the thread setting nor a kernel switch (``DUALFLOW_NUMBA``, ``DUALFLOW_ONEDNN``) has
-    changed.  On a batch-1 training step the work around a 10 us pooling kernel took ~40 us a call."""
+    passes the same buffers at every run: ``call(*arrays, out=out)`` returns a function of no arguments that
+    runs the kernel (the first of a ``*_call`` function's pair, see ``_run_now``) with the geometry, the
+    kernel, the thread split and the views worked out.  That function runs again for as long as the operands
+    are the same arrays and neither the thread setting nor a kernel switch (``DUALFLOW_NUMBA``,
+    ``DUALFLOW_ONEDNN``) has changed.  On a batch-1 training step the work around a 10 us pooling kernel took
+    ~40 us a call."""
 
     def __init__(self, call: Callable) -> None:
         self._call, self._run, self._operands, self._settings = call, None, (), None
@@ -882,7 +864,7 @@ class Prepared:
         settings = (threads.get_num_threads(), switched_off("DUALFLOW_NUMBA"), switched_off("DUALFLOW_ONEDNN"))
         if (settings != self._settings or len(operands) != len(self._operands)
                 or not all(map(operator.is_, operands, self._operands))):
-            self._run = self._call(*arrays, out=out)[0]
+            self._run = self._call(*arrays, out=out)
             self._operands, self._settings = operands, settings
         self._run()
 

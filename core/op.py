@@ -97,7 +97,7 @@ class Op:
         arguments writing the result into ``out`` with everything the shapes decide worked out, run again
         while the arrays stay the same (``be.prepared``); None where the backend binds nothing."""
         make = getattr(be, "prepared", None)
-        return make and make(lambda *arrays, out: (into(be, *arrays, out), out))
+        return make and make(functools.partial(into, be))
 
     def attrs(self) -> dict:
         """The op's parameters (for printing), not the per-instance overrides of class-level fields."""

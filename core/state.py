@@ -102,9 +102,7 @@ class State:
 
     def bump(self, *keys: Hashable) -> None:
         """Record that the buffers of ``keys`` were written in place (by an optimizer update)."""
-        if not all(map(self._buffers.__contains__, keys)):
-            for key in keys:
-                self.read(key)          # raises for the first that is not a variable
+        self.read_all(keys)         # each must be a variable (raises as ``read`` does)
         versions, get = self._versions, self._versions.get
         for key in keys:
             versions[key] = get(key, 0) + 1

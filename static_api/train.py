@@ -252,8 +252,7 @@ class AdamOptimizer(Optimizer):
 
     def _get_beta_accumulators(self) -> tuple[Variable | None, Variable | None]:
         """The default graph's beta powers (None before ``minimize`` made them there), as TF1's."""
-        b1p, b2p = self._shared.get(id(get_default_graph()), (None, None))
-        return b1p, b2p
+        return tuple(self._shared.get(id(get_default_graph()), (None, None)))
 
 
 class RMSPropOptimizer(Optimizer):

@@ -129,6 +129,22 @@ class _Window(Op):
     def _pads(self, x_shape: Sequence[int], kernel: Sequence[int]) -> tuple[int, int, int, int]:
         return resolve_pads(self.padding, self.spatial(x_shape), kernel, self.stride, self.dilation)
 
+    # The backend kernel ``forward`` runs, by name, with the arguments ``_kernel_args`` makes of the step's
+    # arrays; ``prepare`` binds its ``<name>_call`` form to them where the backend has one.
+    backend_kernel = "<set by each window primitive>"
+
+    def _kernel_args(self, *arrays: Any) -> tuple:
+        raise NotImplementedError(f"{self.name}._kernel_args")
+
+    def forward(self, be, *arrays, out=None):
+        return getattr(be, self.backend_kernel)(*self._kernel_args(*arrays), out=out)
+
+    def prepare(self, be: Any) -> Any:
+        """``forward`` into ``out`` bound to one step's arrays (``core.lowering.bind``), where ``be`` can."""
+        call = getattr(be, self.backend_kernel + "_call", None)
+        return call and self.prepared_writer(
+            be, lambda be, *arrays, out: call(*self._kernel_args(*arrays), out=out)[0])
+
 
 # ----- convolution -------------------------------------------------------------
 class Conv2D(_Window):
@@ -180,16 +196,15 @@ class Conv2D(_Window):
         self._check_weight(x.shape, w)
         return [(self.image(x.shape[0], self.w_io(w.shape)[0], self._out_hw(x, self.kernel_hw(w.shape))), x.dtype)]
 
-    def forward(self, be, x, w, out=None):
-        return be.conv2d(x, w, self.stride, self._pads(x.shape, self.kernel_hw(w.shape)), self.dilation,
-                         self.groups, self.data_format, out=out)
+    backend_kernel = "conv2d"
 
-    def prepare(self, be: Any) -> Any:
-        """``forward`` into ``out`` bound to one step's arrays (``core.lowering.bind``), where ``be`` can."""
-        call = getattr(be, "conv2d_call", None)
-        return call and be.prepared(lambda x, w, out: call(
-            x, w, self.stride, self._pads(x.shape, self.kernel_hw(w.shape)), self.dilation, self.groups,
-            self.data_format, out=out))
+    def _kernel_args(self, x, w):
+        return (x, w, *self._geometry_args(x.shape, w.shape))
+
+    def _geometry_args(self, x_shape: Sequence[int], w_shape: Sequence[int]) -> tuple:
+        """(stride, pads, dilation, groups, format) as the backend's convolution kernels take them."""
+        return (self.stride, self._pads(x_shape, self.kernel_hw(w_shape)), self.dilation, self.groups,
+                self.data_format)
 
     def vjp(self, node, grads, needs):
         x, w = node.inputs
@@ -210,15 +225,10 @@ class Conv2DBackpropInput(Conv2D):
         self.require_same_dtype(g, w)
         return [(x.shape, g.dtype)]
 
-    def forward(self, be, g, w, x, out=None):
-        return be.conv2d_grad_input(g, w, x.shape, self.stride, self._pads(x.shape, self.kernel_hw(w.shape)),
-                                    self.dilation, self.groups, self.data_format, out=out)
+    backend_kernel = "conv2d_grad_input"
 
-    def prepare(self, be: Any) -> Any:
-        call = getattr(be, "conv2d_grad_input_call", None)
-        return call and be.prepared(lambda g, w, x, out: call(
-            g, w, x.shape, self.stride, self._pads(x.shape, self.kernel_hw(w.shape)), self.dilation, self.groups,
-            self.data_format, out=out))
+    def _kernel_args(self, g, w, x):
+        return (g, w, x.shape, *self._geometry_args(x.shape, w.shape))
 
     def vjp(self, node, grads, needs):
         g, w, x = node.inputs
@@ -239,15 +249,10 @@ class Conv2DBackpropFilter(Conv2D):
         self.require_same_dtype(x, g)
         return [(w.shape, g.dtype)]
 
-    def forward(self, be, x, g, w, out=None):
-        return be.conv2d_grad_weight(x, g, w.shape, self.stride, self._pads(x.shape, self.kernel_hw(w.shape)),
-                                     self.dilation, self.groups, self.data_format, out=out)
+    backend_kernel = "conv2d_grad_weight"
 
-    def prepare(self, be: Any) -> Any:
-        call = getattr(be, "conv2d_grad_weight_call", None)
-        return call and be.prepared(lambda x, g, w, out: call(
-            x, g, w.shape, self.stride, self._pads(x.shape, self.kernel_hw(w.shape)), self.dilation, self.groups,
-            self.data_format, out=out))
+    def _kernel_args(self, x, g, w):
+        return (x, g, w.shape, *self._geometry_args(x.shape, w.shape))
 
     def vjp(self, node, grads, needs):
         x, g, w = node.inputs
@@ -315,11 +320,10 @@ class Conv2DTranspose(Conv2D):
         """The convolution this is the transpose of."""
         return (self.stride, self.padding, self.dilation, self.groups)
 
-    prepare = None      # Conv2D's binds a convolution, not this transpose
+    backend_kernel = "conv2d_grad_input"
 
-    def forward(self, be, x, w, out=None):
-        return be.conv2d_grad_input(x, w, self._out_shape(x, w), self.stride, self.padding, self.dilation,
-                                    self.groups, out=out)
+    def _kernel_args(self, x, w):
+        return (x, w, self._out_shape(x, w), self.stride, self.padding, self.dilation, self.groups)
 
     def vjp(self, node, grads, needs):
         x, w = node.inputs
@@ -357,14 +361,10 @@ class MaxPool(_Window):
     def pads(self, x_shape):
         return self._pads(x_shape, self.kernel)
 
-    def forward(self, be, x, out=None):
-        return be.max_pool2d(x, self.kernel, self.stride, self.pads(x.shape), self.data_format, out=out)
+    backend_kernel = "max_pool2d"
 
-    def prepare(self, be: Any) -> Any:
-        """``forward`` into ``out`` bound to one step's arrays (``core.lowering.bind``), where ``be`` can."""
-        call = getattr(be, "max_pool2d_call", None)
-        return call and be.prepared(
-            lambda x, out: call(x, self.kernel, self.stride, self.pads(x.shape), self.data_format, out=out))
+    def _kernel_args(self, x):
+        return (x, self.kernel, self.stride, self.pads(x.shape), self.data_format)
 
     def vjp(self, node, grads, needs):
         x = node.inputs[0]
@@ -382,14 +382,10 @@ class MaxPoolGrad(MaxPool):
             raise self.shape_error("grad", f"the argmax shape {idx.shape}", g.shape)
         return [(x.shape, g.dtype)]
 
-    def forward(self, be, g, idx, x, out=None):
-        return be.max_pool2d_grad(g, idx, x.shape, self.kernel, self.stride, self.pads(x.shape), self.data_format,
-                                  out=out)
+    backend_kernel = "max_pool2d_grad"
 
-    def prepare(self, be: Any) -> Any:
-        call = getattr(be, "max_pool2d_grad_call", None)
-        return call and be.prepared(lambda g, idx, x, out: call(g, idx, x.shape, self.kernel, self.stride,
-                                                                self.pads(x.shape), self.data_format, out=out))
+    def _kernel_args(self, g, idx, x):
+        return (g, idx, x.shape, self.kernel, self.stride, self.pads(x.shape), self.data_format)
 
     def vjp(self, node, grads, needs):
         g, idx, x = node.inputs
@@ -405,10 +401,10 @@ class MaxPoolGather(MaxPool):
     def infer(self, g, idx):
         return [(idx.shape, g.dtype)]
 
-    prepare = None      # MaxPool's binds a pooling kernel, not this gather
+    backend_kernel = "max_pool2d_gather"
 
-    def forward(self, be, g, idx, out=None):
-        return be.max_pool2d_gather(g, idx, self.data_format, out=out)
+    def _kernel_args(self, g, idx):
+        return (g, idx, self.data_format)
 
     def vjp(self, node, grads, needs):
         g, idx = node.inputs
@@ -432,9 +428,11 @@ class AvgPool(_Window):
         self.require_float(x)
         return [(self._pooled(x), x.dtype)]
 
-    def forward(self, be, x, out=None):
-        return be.avg_pool2d(x, self.kernel, self.stride, self._pads(x.shape, self.kernel), self.count_include_pad,
-                             self.data_format, out=out)
+    backend_kernel = "avg_pool2d"
+
+    def _kernel_args(self, x):
+        return (x, self.kernel, self.stride, self._pads(x.shape, self.kernel), self.count_include_pad,
+                self.data_format)
 
     def vjp(self, node, grads, needs):
         return (apply(window_op(AvgPoolGrad, *self.args()), grads[0], node.inputs[0]),)
@@ -447,9 +445,11 @@ class AvgPoolGrad(AvgPool):
     def infer(self, g, x):
         return [(x.shape, g.dtype)]
 
-    def forward(self, be, g, x, out=None):
-        return be.avg_pool2d_grad(g, x.shape, self.kernel, self.stride, self._pads(x.shape, self.kernel),
-                                  self.count_include_pad, self.data_format, out=out)
+    backend_kernel = "avg_pool2d_grad"
+
+    def _kernel_args(self, g, x):
+        return (g, x.shape, self.kernel, self.stride, self._pads(x.shape, self.kernel), self.count_include_pad,
+                self.data_format)
 
     def vjp(self, node, grads, needs):
         return apply(window_op(AvgPool, *self.args()), grads[0]), None

@@ -19,6 +19,7 @@ Example::
 """
 from __future__ import annotations
 
+import functools
 from typing import Any, Sequence
 
 import numpy
@@ -327,6 +328,14 @@ class Adam(_Update):
         return lr / _weak(bc1, lr), root
 
 
+@functools.lru_cache(maxsize=64)
+def _tf1_adam_constants(dtype: Any, beta1: float, beta2: float, eps: float) -> tuple:
+    """TF1 Adam's (eps, 1 - b1, 1 - b2) in ``dtype``, its hyperparameters rounded as ``_tf1`` rounds them:
+    the same at every step, so converted once."""
+    b1, b2, e = _tf1(numpy.empty(0, dtype), beta1, beta2, eps)
+    return e, 1 - b1, 1 - b2
+
+
 class AdamPowers(_Update):
     """Adam as TF1's ``ApplyAdam`` and Keras 3's ``Adam.update_step`` compute it, bit for bit: every operation in
     the variable's dtype, the bias corrections from the beta powers b1^t and b2^t,
@@ -351,7 +360,6 @@ class AdamPowers(_Update):
             raise ValueError(f"{self.name}: amsgrad and weight_decay are Keras' (keras=True); TF1's Adam has neither")
         self.beta1, self.beta2, self.eps, self.keras = beta1, beta2, eps, keras
         self.amsgrad, self.weight_decay = amsgrad, weight_decay
-        self._tf1_consts: dict = {}     # dtype -> TF1's (b1, b2, eps, 1 - b1, 1 - b2) in it: the same each step
 
     @property
     def slot_names(self) -> tuple[str, ...]:      # type: ignore[override]
@@ -383,11 +391,7 @@ class AdamPowers(_Update):
                 w -= _times(be, _times(be, w, dt(numpy.float32(self.weight_decay)), "adamw"), lr, "adamw")
         else:
             b1p, b2p, lr = _tf1(w, *step, lr)
-            consts = self._tf1_consts.get(w.dtype)
-            if consts is None:
-                b1, b2, eps = _tf1(w, self.beta1, self.beta2, self.eps)
-                consts = self._tf1_consts[w.dtype] = (eps, 1 - b1, 1 - b2)
-            eps, omb1, omb2 = consts
+            eps, omb1, omb2 = _tf1_adam_constants(w.dtype, self.beta1, self.beta2, self.eps)
         alpha = lr * xp.sqrt(1 - b2p) / (1 - b1p)
         m, v = slots[:2]
         fused = None if self.amsgrad else getattr(be, "fused_adam_powers", None)

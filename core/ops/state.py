@@ -109,12 +109,11 @@ class ApplyUpdates(Op):
         self.update, self.owner, self.keys, self.lr, self.counter = update, owner, list(keys), lr, counter
         self.flat, self.gather, self.count = flat, gather, count
         self.slot_vars, self.shared, self.advance = slot_vars, shared, advance
-        if slot_vars is not None:       # each slot variable as (its variable's key, slot name, its own key)
-            self._slot_triples = [(k, name, key) for k, names in zip(self.keys, slot_vars)
-                                  for name, key in names.items()]
-            self._slot_keys = [key for _, _, key in self._slot_triples]
-            self._slot_names = [name for _, name, _ in self._slot_triples]
-            self._slot_owners = [(owner, k) for k, _, _ in self._slot_triples]
+        if slot_vars is not None:       # each slot variable: its key, its slot's name, (owner, variable key)
+            pairs = [(k, name, key) for k, names in zip(self.keys, slot_vars) for name, key in names.items()]
+            self._slot_keys = [key for _, _, key in pairs]
+            self._slot_names = [name for _, name, _ in pairs]
+            self._slot_owners = [(owner, k) for k, _, _ in pairs]
         if flat is not None:
             names = flat.slot_names
             self._fill = dict(zip(names if slot_keys is None else slot_keys, map(flat.slot_init, names)))
@@ -163,7 +162,7 @@ class ApplyUpdates(Op):
         return lr
 
     def _slots_now(self, st: _state.State) -> tuple[list, list]:
-        """(each slot variable's buffer, the buffer its slot dict entry holds), in ``_slot_triples`` order:
+        """(each slot variable's buffer, the buffer its slot dict entry holds), in ``_slot_keys`` order:
         C-level passes, as a step mostly finds them the same (a loop over TF1 Adam's twelve took ~80 us of a
         batch-1 step)."""
         bufs = st.read_all(self._slot_keys)     # an uninitialized one fails here, as in TF1
@@ -176,17 +175,16 @@ class ApplyUpdates(Op):
         bufs, held = self._slots_now(st)
         if all(map(operator.is_, bufs, held)):
             return
-        for (k, name, _), buf in zip(self._slot_triples, bufs):
-            st.slots(self.owner, k)[name] = buf
+        for d, name, buf in zip(st.slots_all(self._slot_owners), self._slot_names, bufs):
+            d[name] = buf
 
     def _variables_from_slots(self, st: _state.State) -> None:
         """The step wrote the slots (and packing may have moved them into one buffer): the variables follow."""
         bufs, held = self._slots_now(st)
         if not all(map(operator.is_, bufs, held)):
-            for (k, name, key), buf in zip(self._slot_triples, bufs):
-                slot = st.slots(self.owner, k)[name]
-                if buf is not slot:
-                    st.attach(key, slot)
+            for d, name, key, buf in zip(st.slots_all(self._slot_owners), self._slot_names, self._slot_keys, bufs):
+                if buf is not d[name]:
+                    st.attach(key, d[name])
         st.bump(*self._slot_keys)
 
     def _flat_step(self, st: _state.State, be: Any, grads: Sequence[Any], ts: list[int], lr: Any) -> list[int]:
