@@ -46,6 +46,13 @@ class ArrayBackend:
         self.allocations += 1
         return self.xp.empty_like(a, dtype=dtype)
 
+    def empty_result(self, operands: Sequence[Any], dtype: Any) -> Any:
+        """A new uninitialized array laid out as this backend's elementwise result over ``operands`` is (their
+        broadcast shape; C order here, as CuPy's elementwise kernels make theirs), counted in ``allocations``:
+        a fused chain's result must sit in memory as the unfused chain's would, for a reduction or GEMM
+        downstream sums in memory order."""
+        return self.empty(numpy.broadcast_shapes(*[tuple(a.shape) for a in operands]), dtype)
+
     # ----- arrays and transfers -------------------------------------------------
     def asarray(self, data: Any, dtype: Any = None) -> Any:
         return self.xp.asarray(data, dtype=dtype)

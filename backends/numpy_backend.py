@@ -31,6 +31,17 @@ class NumpyBackend(ArrayBackend):
     def __init__(self, device: Any) -> None:
         super().__init__(numpy, device)
 
+    def empty_result(self, operands: Sequence[Any], dtype: Any) -> numpy.ndarray:
+        """As the base class; NumPy lays a ufunc's result out in its iterator's "K" order, the operands' common
+        memory order (a broadcast operand's zero strides count too), which is the order ``nditer`` allocates
+        in."""
+        self.allocations += 1
+        n = len(operands)
+        it = numpy.nditer(list(operands) + [None], flags=["zerosize_ok", "refs_ok"],
+                          op_flags=[["readonly"]] * n + [["writeonly", "allocate"]],
+                          op_dtypes=[None] * n + [numpy.dtype(dtype)], order="K", casting="unsafe")
+        return it.operands[n]
+
     def matmul(self, a: Any, b: Any, out: Any = None) -> Any:
         """``a @ b``; a 2-D float product with one column in ``a`` (a dense layer's weight gradient at batch 1)
         as the outer product it is: NumPy's matmul takes ~2 ns a result there (66 us for 3136 x 10), a

@@ -23,7 +23,8 @@ from core.ops import linalg, loss, nn, reduce, shape
 Writer = Callable[..., None]        # writer(be, op, *arrays, out=buffer) -> None: be.xp or a backend kernel
 
 
-def _bias(op: nn.BiasAdd, x: Any, b: Any) -> Any:
+def bias_operand(op: nn.BiasAdd, x: Any, b: Any) -> Any:
+    """The bias as a BiasAdd adds it to ``x``: reshaped to broadcast along the op's axis."""
     shape = [1] * x.ndim
     shape[op.axis] = -1
     return b.reshape(shape)
@@ -72,7 +73,7 @@ def _ufunc(name: str) -> Writer:
 ELEMENTWISE: dict[type, Writer] = {
     **{t: _ufunc(name) for t, name in _UFUNCS.items()}, ew.Div: _div,
     ew.Relu: lambda be, op, x, *, out: be.relu(x, out=out),
-    ew.Scalar: _kernel, nn.BiasAdd: lambda be, op, x, b, *, out: be.xp.add(x, _bias(op, x, b), out=out),
+    ew.Scalar: _kernel, nn.BiasAdd: lambda be, op, x, b, *, out: be.xp.add(x, bias_operand(op, x, b), out=out),
 }
 
 # Writers that may start a fused chain but not continue one (ReluGrad uses its output as scratch).

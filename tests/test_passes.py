@@ -14,7 +14,7 @@ from core.passes import cse, dce, fold, fuse
 from core.program import Program, key
 from core.random import Generator
 from core.state import State
-from tests.helpers import Const, Input, source
+from tests.helpers import Const, Input, assert_same_bits, source
 from tests.op_table import CASES
 
 
@@ -124,6 +124,30 @@ def test_fused_chain_takes_the_broadcast_of_all_its_operands():
     assert len(out.steps) == 1
     feed = {key(x): np.arange(4.0), key(w): np.ones((3, 4)) * 3}
     _same(Executor(_be()).run(out, feed), Executor(_be()).run(p, feed))
+
+
+@pytest.mark.parametrize("lead", ["broadcast", "transposed", "column"])
+def test_fused_chain_lays_its_result_out_as_the_unfused_chain_and_sums_downstream_match(lead):
+    """NumPy lays an elementwise result out by all its operands, and a reduction sums in memory order.  A
+    chain led by a broadcast (zero-stride) operand used to take that operand's layout (column-major) where
+    NumPy's result is row-major, and the sum after it came out a few bits off."""
+    x, y = source(Input((64, 33), np.float32)), source(Input((64, 33), np.float32))
+    z = source(Input({"broadcast": (33,), "transposed": (33, 64), "column": (64, 1)}[lead], np.float32))
+    first = {"broadcast": lambda: core.broadcast_to(z, (64, 33)), "transposed": lambda: core.transpose(z, (1, 0)),
+             "column": lambda: z}[lead]()
+    chain = core.mul(core.add(first, x), core.exp(y))
+    p = Program.build([chain, core.sum(chain, 0)], {key(x), key(y), key(z)})
+    out = fuse.fuse_elementwise(p)
+    assert "Fused(Add+Mul)" in _names(out)
+    rng = np.random.default_rng(0)
+    feed = {key(v): rng.normal(size=v.shape).astype(np.float32) for v in (x, y, z)}
+    want = Executor(_be()).run(p, feed)
+    got = Executor(_be()).run(out, feed)
+    assert got[0].strides == want[0].strides
+    assert_same_bits(got, want)
+    planned = PlannedExecutor(_be())
+    for _ in range(3):
+        assert_same_bits(planned.run(out, feed), want)
 
 
 def test_values_read_elsewhere_or_fetched_stay_unfused():

@@ -45,10 +45,6 @@ class Fused(Op):
         self.name = "Fused(" + "+".join(op.name for op in self.ops) + ")"
         head = self.ops[0]
         self._elementwise = type(head) in ELEMENTWISE_HEADS
-        # The inputs that set the output's shape (a BiasAdd's bias never widens it): an elementwise chain's
-        # value is its operands' broadcast, wherever in the chain they enter.
-        self._shaping = tuple(sorted({j for op, w in zip(self.ops, self.wiring) for p, j in enumerate(w)
-                                      if j >= 0 and not (type(op) is nn.BiasAdd and p == 1)}))
         # Each op's writer (None for an epilogue's head, which runs its forward or its own writer).
         self._writes = [lowering.elementwise(op) or lowering.HEADS.get(type(op)) for op in self.ops]
         # Where an op and the next one, reading only the running result, have one kernel together
@@ -65,19 +61,36 @@ class Fused(Op):
 
     def forward(self, be: Any, *arrays: Any) -> Any:
         if self._elementwise:
-            shape = numpy.broadcast_shapes(*[arrays[j].shape for j in self._shaping])
-            # Lay the result out as NumPy lays out an elementwise result: like its first full-size operand.
-            like = next((arrays[j] for j in self._shaping if arrays[j].shape == shape), None)
-            out = be.empty(shape, self.dtype) if like is None else be.empty_like(like, self.dtype)
+            out = self._result(be, arrays, None)
             self._run(be, out, arrays, 0)
-        else:
-            try:
-                out = self.ops[0].forward(be, *[arrays[j] for j in self.wiring[0]])
-            except OpError as exc:
-                self._name(exc, 0)
-                raise
-            self._run(be, out, arrays, 1)
+            return out
+        try:
+            head = self.ops[0].forward(be, *[arrays[j] for j in self.wiring[0]])
+        except OpError as exc:
+            self._name(exc, 0)
+            raise
+        out = self._result(be, arrays, head)
+        if out is not head:
+            be.xp.copyto(out, head)
+        self._run(be, out, arrays, 1)
         return out
+
+    def _result(self, be: Any, arrays: Sequence[Any], head: Any) -> Any:
+        """The chain's result buffer, laid out in memory as the unfused chain's last result would be (a
+        reduction or GEMM downstream sums in memory order, so the layout is part of the numbers).  Each
+        elementwise result is laid out by all its operands, the running result among them, so the layout is
+        followed op by op on one-byte stand-ins, from the epilogue's ``head`` result (returned when it
+        already is so laid out) or from the first op."""
+        run, last = head, len(self.ops) - 1
+        dtype = self.dtype if head is None else head.dtype      # an epilogue runs in the head's dtype
+        for i in range(0 if head is None else 1, len(self.ops)):
+            operands = [run if j < 0 else arrays[j] for j in self.wiring[i]]
+            if type(self.ops[i]) is nn.BiasAdd:         # added as the bias reshaped against the running result
+                operands[1] = lowering.bias_operand(self.ops[i], *operands)
+            run = be.empty_result(operands, dtype if i == last else numpy.uint8)
+        if head is not None and run.strides == head.strides:
+            return head
+        return run
 
     def can_write(self, in_specs: Sequence[tuple], out_specs: Sequence[tuple]) -> bool:
         """Whether the whole chain can write into a given buffer (an epilogue of a conv cannot yet)."""
