@@ -491,3 +491,66 @@ def test_a_keras_rate_is_read_on_the_device_where_assigning_it_writes():
     opt.learning_rate = 0.25
     model.fit(x, y, batch_size=8, epochs=1, verbose=0)
     assert not np.array_equal(before[0], model.get_weights()[0])
+
+
+# ----- weights shared between models, and each layer's own ---------------------------------------------------
+def test_models_sharing_layers_share_their_weights():
+    """An autoencoder trained, its encoder (a second model over the same layers) computes with the trained
+    weights, as in Keras: the models of one graph keep their weights in one session.  Each model had a
+    session of its own, and the encoder silently kept the initial weights."""
+    L = tf.keras.layers
+    inp = L.Input((4,))
+    code = L.Dense(2, name="enc")(inp)
+    out = L.Dense(4, name="dec")(code)
+    autoencoder, encoder = tf.keras.models.Model(inp, out), tf.keras.models.Model(inp, code)
+    x = np.random.default_rng(0).random((16, 4), np.float32)
+    before = encoder.predict(x, verbose=0)
+    autoencoder.compile("sgd", "mse")
+    autoencoder.fit(x, x, epochs=3, verbose=0)
+    kernel, bias = autoencoder.get_layer("enc").get_weights()
+    after = encoder.predict(x, verbose=0)
+    assert not np.allclose(after, before)
+    np.testing.assert_allclose(after, x @ kernel + bias, rtol=1e-6, atol=1e-6)
+    assert encoder.get_weights()[0].tobytes() == kernel.tobytes()
+    # and the other way round: a weight set through one model is what the other computes with
+    encoder.get_layer("enc").set_weights([np.ones((4, 2), np.float32), np.zeros(2, np.float32)])
+    np.testing.assert_allclose(autoencoder.get_weights()[0], np.ones((4, 2)))
+
+
+def test_layer_get_and_set_weights_as_keras():
+    L = tf.keras.layers
+    inp = L.Input((3,))
+    dense = L.Dense(2)
+    model = tf.keras.models.Model(inp, dense(inp))
+    assert model.layers[0].get_weights() == []      # the InputLayer, as Keras lists it
+    k, b = np.arange(6, dtype=np.float32).reshape(3, 2), np.array([0.5, -1.0], np.float32)
+    dense.set_weights([k, b])
+    got = dense.get_weights()
+    assert [type(a) for a in got] == [np.ndarray, np.ndarray]
+    np.testing.assert_array_equal(got[0], k)
+    np.testing.assert_array_equal(model.predict(np.ones((1, 3), np.float32), verbose=0), [[6.5, 8.0]])
+    # Keras' checks and words; nothing is assigned when one fails
+    with pytest.raises(ValueError, match=r"on layer 'dense' with a weight list of length 1, but the layer was "
+                                         r"expecting 2 weights"):
+        dense.set_weights([k])
+    with pytest.raises(ValueError, match=r"Layer dense weight shape \(3, 2\) is not compatible with provided weight "
+                                         r"shape \(2, 2\)"):
+        dense.set_weights([k[:2], b])
+    with pytest.raises(ValueError, match=r"on layer 'functional' with a weight list of length 3"):
+        model.set_weights([k, b, b])
+    np.testing.assert_array_equal(dense.get_weights()[0], k)
+
+
+def test_get_layer_by_name_or_index_as_keras():
+    L = tf.keras.layers
+    inp = L.Input((4,))
+    dense = L.Dense(2, name="enc")
+    model = tf.keras.models.Model(inp, dense(inp))
+    assert model.get_layer("enc") is dense and model.get_layer(index=1) is dense
+    assert isinstance(model.get_layer(index=0), L.InputLayer)
+    for kw, words in ((dict(name="nope"), r"No such layer: nope. Existing layers are: \['input_layer', 'enc'\]"),
+                      (dict(index=5), "Was asked to retrieve layer at index 5 but model only has 2 layers"),
+                      ({}, "Provide either a layer name or layer index"),
+                      (dict(name="enc", index=1), "Provide only a layer name or a layer index")):
+        with pytest.raises(ValueError, match=words):
+            model.get_layer(**kw)

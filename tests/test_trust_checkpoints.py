@@ -554,16 +554,17 @@ def test_saver_dtype_error_matches_tensorflow(tmp_path):
 
 
 def test_keras_load_weights_changes_nothing_when_the_file_does_not_fit(tmp_path):
+    misfit = r"weight shape \(3, 2\) is not compatible with provided weight shape \(3, 1\)"     # Keras' words
     small = tf.keras.Sequential([tf.keras.Input((2,)), tf.keras.layers.Dense(3), tf.keras.layers.Dense(1)])
     path = str(tmp_path / "w.npz")
     small.save_weights(path)
     tf.reset_default_graph()
     other = tf.keras.Sequential([tf.keras.Input((2,)), tf.keras.layers.Dense(3), tf.keras.layers.Dense(2)])
     before = other.get_weights()
-    with pytest.raises(ValueError, match=r"has shape \(3, 2\), got \(3, 1\)"):
+    with pytest.raises(ValueError, match=misfit):
         other.load_weights(path)
     assert all(np.array_equal(x, y) for x, y in zip(before, other.get_weights()))
-    with pytest.raises(ValueError, match=r"has shape \(3, 2\), got \(3, 1\)"):
+    with pytest.raises(ValueError, match=misfit):
         other.set_weights([np.full((2, 3), 7, np.float32), np.zeros(3, np.float32), np.zeros((3, 1), np.float32),
                            np.zeros(2, np.float32)])
     assert all(np.array_equal(x, y) for x, y in zip(before, other.get_weights()))

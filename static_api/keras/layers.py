@@ -15,6 +15,7 @@ import core
 from core import errors as _errors
 from static_api import dtypes, nn, ops
 from static_api.graph import Graph, Tensor, get_default_graph
+from static_api.keras import backend as K
 from static_api.keras import regularizers
 from static_api.variables import (Variable, glorot_uniform_initializer, ones_initializer, random_uniform_initializer,
                                   zeros_initializer)
@@ -122,6 +123,14 @@ class Layer:
 
     def count_params(self) -> int:
         return int(sum(numpy.prod(w.shape) for w in self.weights))
+
+    def get_weights(self) -> list[numpy.ndarray]:
+        """The weights' current values (from the graph's Keras session, which every model holding this
+        layer shares)."""
+        return K.batch_get_value(self.weights)
+
+    def set_weights(self, values: Sequence[Any]) -> None:
+        K.set_weights(self.name, self.weights, values)
 
     def weight_layouts(self) -> list:
         """Each weight's layout for cross-frontend conversion (see ``core.interop``)."""

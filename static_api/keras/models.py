@@ -11,6 +11,7 @@ from core import errors as _errors
 from core import checkpoint, interop
 from static_api import ops
 from static_api.graph import PlaceholderOp, Tensor
+from static_api.keras import backend as K
 from static_api.keras import layers as L
 from static_api.keras import callbacks as cb_module
 from static_api.keras import losses, optimizers, saving
@@ -31,7 +32,6 @@ class Model:
 
     def __init__(self, inputs: Tensor | None = None, outputs: Tensor | None = None, name: str | None = None) -> None:
         self.name = name or ("sequential" if isinstance(self, Sequential) else "functional")
-        self._sess: Session | None = None
         self._compiled = False
         if inputs is not None:
             self._set_io(inputs, outputs)
@@ -48,6 +48,22 @@ class Model:
     def layers(self) -> list:
         """The layers called between the inputs and the output, in Keras' order (see ``_layers_between``)."""
         return list(self._layers)
+
+    def get_layer(self, name: str | None = None, index: int | None = None) -> Any:
+        """The layer called ``name``, or the one at ``index`` in ``layers`` (Keras' checks and words)."""
+        if name is not None and index is not None:
+            raise ValueError(f"Provide only a layer name or a layer index. Received: index={index}, name={name}.")
+        if index is not None:
+            if len(self.layers) <= index:
+                raise ValueError(f"Was asked to retrieve layer at index {index} but model only has "
+                                 f"{len(self.layers)} layers.")
+            return self.layers[index]
+        if name is None:
+            raise ValueError("Provide either a layer name or layer index at `get_layer`.")
+        for layer in self.layers:
+            if layer.name == name:
+                return layer
+        raise ValueError(f"No such layer: {name}. Existing layers are: {[layer.name for layer in self.layers]}.")
 
     # ----- weights ---------------------------------------------------------------
     @property
@@ -68,25 +84,15 @@ class Model:
         return sum(lay.count_params() for lay in self.layers)
 
     def _session(self) -> Session:
-        if self._sess is None:
-            self._sess = Session(graph=self.graph)
-            self._sess.run([w.initializer for w in self.weights])
-        return self._sess
+        """The graph's Keras session (``backend.session_of``), with this model's weights initialized there
+        unless another model sharing its layers already did (and maybe trained them)."""
+        return K.session_of(self.graph, self.weights)
 
     def get_weights(self) -> list[numpy.ndarray]:
-        return self._session().run(self.weights)
+        return K.batch_get_value(self.weights)
 
     def set_weights(self, values: Sequence[numpy.ndarray]) -> None:
-        if len(values) != len(self.weights):
-            raise ValueError(f"set_weights: the model has {len(self.weights)} weights, got {len(values)}")
-        sess = self._session()
-        # Every shape is checked before the first assignment, so a bad list changes nothing.
-        for w, v in zip(self.weights, values):
-            if tuple(numpy.shape(v)) != tuple(w.shape):
-                raise ValueError(f"set_weights: weight '{w.op.name}' has shape {tuple(w.shape)}, got "
-                                 f"{tuple(numpy.shape(v))}")
-        for w, v in zip(self.weights, values):
-            w.load(v, sess)
+        K.set_weights(self.name, self.weights, values)
 
     def weight_layouts(self) -> list:
         return [lay_out for lay in self.layers for lay_out in lay.weight_layouts()]
