@@ -541,6 +541,17 @@ def test_layer_get_and_set_weights_as_keras():
     np.testing.assert_array_equal(dense.get_weights()[0], k)
 
 
+def test_floatx_is_the_default_dtype_of_inputs_layers_and_one_hot_labels(monkeypatch):
+    monkeypatch.setitem(tf.keras.backend._settings, "floatx", "float64")
+    inp = tf.keras.layers.Input((3,))
+    dense = tf.keras.layers.Dense(2)
+    out = dense(inp)
+    assert (inp.dtype.name, dense.dtype, out.dtype.name) == ("float64", "float64", "float64")
+    assert dense.get_weights()[0].dtype == np.float64
+    assert tf.keras.utils.to_categorical([1, 0], 2).dtype == np.float64
+    assert tf.keras.utils.to_categorical([1, 0], 2, dtype="float32").dtype == np.float32
+
+
 def test_get_layer_by_name_or_index_as_keras():
     L = tf.keras.layers
     inp = L.Input((4,))

@@ -10,10 +10,11 @@ from static_api.keras.models import Model, Sequential
 
 class utils:
     @staticmethod
-    def to_categorical(y, num_classes=None, dtype="float32"):
+    def to_categorical(y, num_classes=None, dtype=None):
+        """One-hot rows, in ``backend.floatx()`` unless ``dtype`` says otherwise (Keras 3's default)."""
         y = numpy.asarray(y, dtype=numpy.int64).reshape(-1)
         n = int(y.max()) + 1 if num_classes is None else num_classes
-        return numpy.eye(n, dtype=dtypes.keras_dtype(dtype))[y]
+        return numpy.eye(n, dtype=dtypes.keras_dtype(backend.floatx() if dtype is None else dtype))[y]
 
 
 __all__ = ["backend", "callbacks", "layers", "regularizers", "losses", "models", "optimizers", "Input", "Model", "Sequential", "utils"]

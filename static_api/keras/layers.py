@@ -88,7 +88,7 @@ class Layer:
         if kwargs:
             raise TypeError(f"{type(self).__name__}: unsupported argument(s) {sorted(kwargs)}")
         self.name = name
-        self._dtype = dtypes.keras_policy("float32" if dtype is None else dtype)
+        self._dtype = dtypes.keras_policy(K.floatx() if dtype is None else dtype)     # Keras 3: floatx by default
         self.input_shape_arg = tuple(input_shape) if input_shape is not None else None
         self.built = False
         self.weights: list[Variable] = []
@@ -228,9 +228,11 @@ class InputLayer(Layer):
 
 
 def Input(shape: Sequence[int], batch_size: int | None = None, name: str | None = None,
-          dtype: Any = "float32") -> Tensor:
-    """A symbolic input of shape ``(batch_size, *shape)`` (a placeholder of the default graph)."""
+          dtype: Any = None) -> Tensor:
+    """A symbolic input of shape ``(batch_size, *shape)`` (a placeholder of the default graph), of
+    ``backend.floatx()`` unless ``dtype`` says otherwise."""
     graph = get_default_graph()
+    dtype = K.floatx() if dtype is None else dtype
     name = name or _unique_layer_name(graph, "InputLayer")    # Keras 3: input_layer, input_layer_1, ...
     ph = ops.placeholder(dtypes.keras_dtype(dtype), (batch_size,) + tuple(shape), name=name)
     LayerCall(InputLayer(ph, name), [], ph)
