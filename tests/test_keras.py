@@ -565,3 +565,62 @@ def test_get_layer_by_name_or_index_as_keras():
                       (dict(name="enc", index=1), "Provide only a layer name or a layer index")):
         with pytest.raises(ValueError, match=words):
             model.get_layer(**kw)
+
+
+def test_frozen_layers_keep_their_weights_and_a_frozen_batch_norm_normalises_with_its_moving_statistics():
+    """``trainable = False`` set before ``compile``.  Checked without TensorFlow: a frozen BatchNormalization
+    is the affine map its moving statistics make, so a model with a frozen Dense doing that map instead trains
+    its head to the same weights (``tests/test_reference_tf.py`` compares with Keras itself)."""
+    L = tf.keras.layers
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(32, 5)).astype(np.float32) * 2 + 1
+    y = np.eye(3, dtype=np.float32)[rng.integers(0, 3, 32)]
+    gamma, beta = np.array([1.5, 0.5, 1.0, 2.0], np.float32), np.array([0.1, -0.2, 0.3, 0.0], np.float32)
+    mean, var = np.full(4, 0.5, np.float32), np.full(4, 2.0, np.float32)
+    scale = gamma / np.sqrt(var + 1e-3)
+    start = np.full((4, 3), 0.1, np.float32) * np.arange(1, 4, dtype=np.float32)
+    heads = []
+    for frozen_bn in (True, False):
+        inp = L.Input((5,))
+        base = L.Dense(4, name="base", trainable=False)
+        norm = L.BatchNormalization(name="bn") if frozen_bn else L.Dense(4, name="affine")
+        head = L.Dense(3, activation="softmax", name="head")
+        model = tf.keras.models.Model(inp, head(norm(base(inp))))
+        if frozen_bn:
+            norm.trainable = False
+            norm.set_weights([gamma, beta, mean, var])
+        else:
+            norm.trainable = False
+            norm.set_weights([np.diag(scale), beta - mean * scale])
+        base.set_weights([np.eye(5, 4, dtype=np.float32), np.zeros(4, np.float32)])
+        head.set_weights([start, np.zeros(3, np.float32)])
+        assert (len(model.trainable_weights), len(model.non_trainable_weights)) == (2, 6 if frozen_bn else 4)
+        before = [w.copy() for w in model.get_weights()[:-2]]
+        model.compile(tf.keras.optimizers.SGD(0.1), "categorical_crossentropy")
+        model.fit(x, y, epochs=2, batch_size=8, shuffle=False, verbose=0)
+        for a, b in zip(model.get_weights()[:-2], before):     # everything but the head stayed
+            np.testing.assert_array_equal(a, b)
+        heads.append(head.get_weights())
+    assert np.abs(heads[0][0] - start).max() > 1e-3        # the head did train
+    for a, b in zip(*heads):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_trainable_switches_of_models_and_layers():
+    L = tf.keras.layers
+    inp = L.Input((3,))
+    a, b = L.Dense(2), L.Dense(1)
+    model = tf.keras.models.Model(inp, b(a(inp)))
+    assert model.trainable and len(model.trainable_weights) == 4 and model.non_trainable_weights == []
+    model.trainable = False
+    assert not a.trainable and not b.trainable
+    assert model.trainable_weights == [] and len(model.non_trainable_weights) == 4
+    b.trainable = True      # the model's own switch still says no, as in Keras
+    assert model.trainable_weights == [] and len(b.trainable_weights) == 2
+    model.trainable = True
+    assert a.trainable and len(model.trainable_weights) == 4
+    assert L.Dense(2, trainable=False).get_config()["trainable"] is False
+    lines = []
+    a.trainable = False
+    model.summary(print_fn=lines.append)
+    assert "Trainable params: 3" in lines[0] and "Non-trainable params: 8" in lines[0]     # b's 2x1 + 1 and a's 3x2 + 2

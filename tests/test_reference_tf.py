@@ -261,3 +261,45 @@ def test_keras_optimizers_match_keras_bit_for_bit(name, dtype):
         opt.apply_gradients([(real.constant(gv), rv)])
     assert ours.tobytes() == rv.numpy().tobytes()
     assert not np.array_equal(ours, w0)
+
+
+@pytest.mark.parametrize("freeze", ["dense", "batch_norm", "model_then_head"])
+def test_frozen_layers_train_as_keras(freeze):
+    """``trainable = False`` before ``compile``: the frozen weights stay, a frozen BatchNormalization runs in
+    inference mode (its moving statistics used and left alone), the rest trains as in Keras."""
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(32, 5)).astype(np.float32) * 2 + 1
+    y = np.eye(3, dtype=np.float32)[rng.integers(0, 3, 32)]
+    start = None
+    results = []
+    for lib in (tf.keras, real.keras):
+        L = lib.layers
+        inp = L.Input((5,))
+        base = L.Dense(4, name="base")
+        bn = L.BatchNormalization(name="bn")
+        h = bn(base(inp))
+        if freeze == "model_then_head":
+            lib.models.Model(inp, h).trainable = False
+        head = L.Dense(3, activation="softmax", name="head")
+        model = lib.models.Model(inp, head(h))
+        if freeze == "dense":
+            base.trainable = False
+        elif freeze == "batch_norm":
+            bn.trainable = False
+        if start is None:
+            start = model.get_weights()
+            # moving statistics away from 0 and 1, so inference mode differs from batch statistics
+            start[4], start[5] = np.full(4, 0.5, np.float32), np.full(4, 2.0, np.float32)
+        model.set_weights(start)
+        model.compile(lib.optimizers.SGD(0.1), "categorical_crossentropy")
+        history = model.fit(x, y, epochs=2, batch_size=8, shuffle=False, verbose=0).history["loss"]
+        results.append((model.get_weights(), history, len(model.trainable_weights),
+                        len(model.non_trainable_weights)))
+    (ours, our_loss, our_t, our_n), (theirs, their_loss, their_t, their_n) = results
+    assert (our_t, our_n) == (their_t, their_n)
+    np.testing.assert_allclose(our_loss, their_loss, rtol=1e-5)
+    for a, b, s in zip(ours, theirs, start):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    frozen = {"dense": [0, 1], "batch_norm": [2, 3, 4, 5], "model_then_head": [0, 1, 2, 3, 4, 5]}[freeze]
+    for i in frozen:
+        np.testing.assert_array_equal(ours[i], start[i])

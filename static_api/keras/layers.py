@@ -84,15 +84,16 @@ class Layer:
     """Base layer: ``build(input_shape)`` makes variables once, ``call(x, training)`` makes ops."""
 
     def __init__(self, name: str | None = None, input_shape: Sequence[int] | None = None, dtype: Any = None,
-                 activity_regularizer: Any = None, **kwargs: Any) -> None:
+                 activity_regularizer: Any = None, trainable: bool = True, **kwargs: Any) -> None:
         if kwargs:
             raise TypeError(f"{type(self).__name__}: unsupported argument(s) {sorted(kwargs)}")
         self.name = name
+        self.trainable = trainable
         self._dtype = dtypes.keras_policy(K.floatx() if dtype is None else dtype)     # Keras 3: floatx by default
         self.input_shape_arg = tuple(input_shape) if input_shape is not None else None
         self.built = False
         self.weights: list[Variable] = []
-        self.non_trainable_weights: list[Variable] = []
+        self._fixed: list[Variable] = []      # the weights made non-trainable (a batch norm's moving statistics)
         self.output: Tensor | None = None
         self.updates: list = []
         self.activity_regularizer = regularizers.get(activity_regularizer)
@@ -113,13 +114,34 @@ class Layer:
     compute_dtype = dtype
 
     @property
+    def trainable(self) -> bool:
+        """Whether training updates the layer's weights.  False freezes them all (and runs a
+        BatchNormalization in inference mode); as in Keras, ``compile`` takes the setting, so a change after
+        it counts from the next ``compile``."""
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value: bool) -> None:
+        self._trainable = bool(value)
+
+    @property
     def trainable_weights(self) -> list[Variable]:
-        return [w for w in self.weights if w not in self.non_trainable_weights]
+        if not self._trainable:
+            return []
+        fixed = set(map(id, self._fixed))
+        return [w for w in self.weights if id(w) not in fixed]
+
+    @property
+    def non_trainable_weights(self) -> list[Variable]:
+        if not self._trainable:
+            return list(self.weights)
+        fixed = set(map(id, self._fixed))
+        return [w for w in self.weights if id(w) in fixed]
 
     def get_config(self) -> dict:
         """The constructor arguments that rebuild this layer (initializers are left out: a saved model's
         weights are loaded over them)."""
-        return {"name": self.name, "dtype": self.dtype}
+        return {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}
 
     def count_params(self) -> int:
         return int(sum(numpy.prod(w.shape) for w in self.weights))
@@ -147,7 +169,7 @@ class Layer:
         v = Variable(value, name=name, trainable=trainable)
         self.weights.append(v)
         if not trainable:
-            self.non_trainable_weights.append(v)
+            self._fixed.append(v)
         if regularizer is not None:
             self._weight_losses.append(regularizer(v))
         return v
@@ -601,6 +623,13 @@ class BatchNormalization(Layer):
         self.moving_variance = self._add_weight("moving_variance", (c,), ones_initializer(), trainable=False)
 
     def call(self, x, training):
+        if not self._tf1:
+            # Keras: a frozen BatchNormalization (``trainable=False``) normalises with its moving statistics and
+            # leaves them alone, even in training; ``fit`` feeds False here for the layers frozen at compile.
+            # (TF1's tf.layers.batch_normalization keeps using the batch's: its trainable only keeps gamma and
+            # beta out of the trainable variables.)
+            self.training_switch = ops.placeholder_with_default(numpy.array(True), (), name=f"{self.name}/trainable")
+            training = ops.logical_and(training, self.training_switch)
         nd = len(x.shape)
         axis = self.axis % nd
         bshape = [1] * nd

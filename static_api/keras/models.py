@@ -32,6 +32,7 @@ class Model:
 
     def __init__(self, inputs: Tensor | None = None, outputs: Tensor | None = None, name: str | None = None) -> None:
         self.name = name or ("sequential" if isinstance(self, Sequential) else "functional")
+        self._trainable = True
         self._compiled = False
         if inputs is not None:
             self._set_io(inputs, outputs)
@@ -71,8 +72,26 @@ class Model:
         return [w for lay in self.layers for w in lay.weights]
 
     @property
+    def trainable(self) -> bool:
+        """The model's own switch: setting it sets every layer's ``trainable`` too (Keras), and while it is
+        False the model has no trainable weights whatever its layers say."""
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value: bool) -> None:
+        self._trainable = bool(value)
+        for lay in self.layers:
+            lay.trainable = value
+
+    @property
     def trainable_weights(self) -> list:
-        return [w for lay in self.layers for w in lay.trainable_weights]
+        return [w for lay in self.layers for w in lay.trainable_weights] if self._trainable else []
+
+    @property
+    def non_trainable_weights(self) -> list:
+        if not self._trainable:
+            return self.weights
+        return [w for lay in self.layers for w in lay.non_trainable_weights]
 
     @property
     def losses(self) -> list:
@@ -165,6 +184,10 @@ class Model:
                 self.metrics_names.append(m)
                 self._metric_tensors.append(self._metric(m, out))
             updates = [u for lay in self.layers for u in lay.updates]
+            # Frozen batch norms run in inference mode under ``fit`` (Keras); the setting is the compile-time one.
+            self._frozen = {lay.training_switch: False for lay in self.layers
+                            if isinstance(lay, L.BatchNormalization) and not lay.trainable
+                            and getattr(lay, "training_switch", None) is not None}
             step = opt.minimize(self.loss, var_list=self.trainable_weights)
             self._train_op = ops.group(step, *updates) if updates else step
             self._lp = L.learning_phase(self.graph)
@@ -277,6 +300,7 @@ class Model:
                 cb.on_train_batch_begin(batch)
             if train_op is not None:
                 feed[self._lp] = True
+                feed.update(self._frozen)
                 vals = sess.run(fetches + [train_op], feed)[:-1]
             else:
                 vals = sess.run(fetches, feed)
