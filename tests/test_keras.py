@@ -624,3 +624,25 @@ def test_trainable_switches_of_models_and_layers():
     a.trainable = False
     model.summary(print_fn=lines.append)
     assert "Trainable params: 3" in lines[0] and "Non-trainable params: 8" in lines[0]     # b's 2x1 + 1 and a's 3x2 + 2
+
+
+@pytest.mark.parametrize("loss, units", [("mse", 1), ("binary_crossentropy", 1), ("binary_crossentropy", 3),
+                                         ("mse", 3), ("categorical_crossentropy", 3)])
+def test_accuracy_is_picked_by_the_shapes_as_keras_3(loss, units):
+    """One output column: binary accuracy (prediction > 0.5 against the 0/1 target); several: the argmax
+    against the target's, whatever the loss (it followed the loss: MSE on one column scored 1.0)."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(32, 4)).astype(np.float32)
+    inp = tf.keras.layers.Input((4,))
+    dense = tf.keras.layers.Dense(units, activation="sigmoid")
+    model = tf.keras.models.Model(inp, dense(inp))
+    model.compile("sgd", loss, metrics=["accuracy"])
+    if units == 1:
+        y = (rng.random((32, 1)) > 0.5).astype(np.float32)
+    else:
+        y = np.eye(units, dtype=np.float32)[rng.integers(0, units, 32)]
+    k, b = dense.get_weights()
+    p = 1 / (1 + np.exp(-(x @ k + b)))
+    want = np.mean((p > 0.5) == (y > 0.5)) if units == 1 else np.mean(p.argmax(1) == y.argmax(1))
+    assert 0 < want < 1
+    assert model.evaluate(x, y, verbose=0)[1] == pytest.approx(want, abs=1e-6)

@@ -211,8 +211,10 @@ class Model:
         return target, ops.reduce_mean(per * weight)
 
     def _metric(self, name: Any, out: Tensor) -> Tensor:
-        """A batch-mean metric by Keras name; 'accuracy' follows the loss (binary, sparse or one-hot)."""
-        if name in ("accuracy", "acc") and isinstance(self._loss_spec, losses.BinaryCrossentropy):
+        """A batch-mean metric by Keras name.  'accuracy' is Keras 3's pick by the shapes, whatever the loss:
+        binary for one output column, else categorical (class indices or one-hot rows as the targets are).
+        It followed the loss, and scored a one-column output trained with MSE 1.0 whatever it predicted."""
+        if name in ("accuracy", "acc") and out.shape[-1] == 1:
             name = "binary_accuracy"
         if name in ("accuracy", "acc", "sparse_categorical_accuracy", "categorical_accuracy"):
             pred = ops.argmax(out, 1)
