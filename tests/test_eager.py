@@ -688,3 +688,20 @@ def test_script_boilerplate_from_torch_namespace():
     assert torch.get_num_threads() == 1
     torch.set_num_threads(threads)
     assert "track_running_stats=True" in repr(nn.BatchNorm2d(3))
+
+
+def test_batch_norm_with_momentum_none_keeps_the_cumulative_average_of_the_batch_statistics():
+    """PyTorch's momentum=None: each batch weighs 1 / batches seen, so the running statistics are the plain
+    means of the batch means and of the unbiased batch variances (it raised a TypeError)."""
+    rng = np.random.default_rng(0)
+    batches = [rng.normal(size=(6, 3)).astype(np.float32) * (i + 1) + i for i in range(4)]
+    bn = nn.BatchNorm1d(3, momentum=None)
+    for b in batches:
+        bn(torch.tensor(b))
+    assert int(bn.num_batches_tracked) == 4
+    np.testing.assert_allclose(bn.running_mean.numpy(), np.mean([b.mean(0) for b in batches], 0), rtol=1e-6)
+    np.testing.assert_allclose(bn.running_var.numpy(), np.mean([b.var(0, ddof=1) for b in batches], 0), rtol=1e-6)
+    bn.eval()
+    x = batches[0]
+    want = (x - bn.running_mean.numpy()) / np.sqrt(bn.running_var.numpy() + 1e-5)
+    np.testing.assert_allclose(bn(torch.tensor(x)).detach().numpy(), want, rtol=1e-5, atol=1e-6)

@@ -122,6 +122,21 @@ def test_more_modules_match_torch(ours, theirs, shape):
     _pair(ours, theirs, np.random.default_rng(2).normal(size=shape).astype(np.float32))
 
 
+def test_batch_norm_cumulative_average_matches_torch():
+    rng = np.random.default_rng(7)
+    batches = [rng.normal(size=(5, 3)).astype(np.float32) * (i + 1) + i for i in range(4)]
+    res = []
+    for lib in (eager_api, torch):
+        bn = lib.nn.BatchNorm1d(3, momentum=None)
+        for b in batches:
+            bn(lib.tensor(b))
+        bn.eval()
+        res.append([bn.running_mean.numpy().copy(), bn.running_var.numpy().copy(),
+                    bn(lib.tensor(batches[0])).detach().numpy()])
+    for a, b in zip(*res):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+
+
 @pytest.mark.parametrize("kw", [dict(), dict(reduction="sum", pos_weight=[2.0, 0.5, 1.0]),
                                 dict(reduction="none", weight=[1.0, 0.0, 3.0])])
 def test_binary_cross_entropy_matches_torch(kw):

@@ -639,7 +639,7 @@ class _BatchNorm(Module):
     ranks: tuple = ()
     layout = ""
 
-    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1, affine: bool = True,
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1, affine: bool = True,
                  track_running_stats: bool = True, device: Any = None, dtype: Any = None) -> None:
         super().__init__()
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
@@ -661,10 +661,13 @@ class _BatchNorm(Module):
         if x.ndim not in self.ranks or x.shape[1] != self.num_features:
             raise ShapeError(f"{type(self).__name__}: expected input of shape {self.layout.format(self.num_features)}"
                              f", got {tuple(x.shape)}")
+        momentum = self.momentum
         if self.training and self.track_running_stats:
             self.num_batches_tracked.array += 1
+            if momentum is None:        # PyTorch: a cumulative average, each batch weighing 1 / batches so far
+                momentum = 1.0 / float(self.num_batches_tracked.array)
         return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
-                            self.training or self.running_mean is None, self.momentum, self.eps)
+                            self.training or self.running_mean is None, momentum, self.eps)
 
     def extra_repr(self) -> str:
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
