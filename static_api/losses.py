@@ -41,13 +41,48 @@ def softmax_cross_entropy(onehot_labels: Any, logits: Tensor, weights: float = 1
     return _mean(nn.softmax_cross_entropy_with_logits(labels=labels, logits=logits), weights, scope)
 
 
-def mean_squared_error(labels: Any, predictions: Tensor, weights: float = 1.0, scope: str | None = None) -> Tensor:
+def _paired(name: str, labels: Any, predictions: Any) -> tuple[Tensor, Tensor]:
+    """(labels, predictions) as tensors of one dtype, of compatible shapes: TF1 checks this instead of
+    broadcasting (a (n, 1) label against (n, k) predictions is a bug)."""
     labels, predictions = ops._t(labels, like=predictions), ops._t(predictions)
     a, b = tuple(predictions.shape), tuple(labels.shape)
     if len(a) != len(b) or any(x != y and None not in (x, y) for x, y in zip(a, b)):
-        # TF1 checks this instead of broadcasting (a (n, 1) label against (n, k) predictions is a bug)
-        raise ValueError(f"tf.losses.mean_squared_error: Shapes {a} and {b} are incompatible (predictions, labels)")
+        raise ValueError(f"tf.losses.{name}: Shapes {a} and {b} are incompatible (predictions, labels)")
+    return labels, predictions
+
+
+def mean_squared_error(labels: Any, predictions: Tensor, weights: float = 1.0, scope: str | None = None) -> Tensor:
+    labels, predictions = _paired("mean_squared_error", labels, predictions)
     return _mean(ops.square(labels - predictions), weights, scope)
+
+
+def absolute_difference(labels: Any, predictions: Tensor, weights: float = 1.0, scope: str | None = None) -> Tensor:
+    labels, predictions = _paired("absolute_difference", labels, predictions)
+    return _mean(ops.abs(predictions - labels), weights, scope)
+
+
+def huber_loss(labels: Any, predictions: Tensor, weights: float = 1.0, delta: float = 1.0,
+               scope: str | None = None) -> Tensor:
+    """0.5 x^2 within ``delta`` of the label, linear beyond, computed as TF1 does (for its bits)."""
+    labels, predictions = _paired("huber_loss", labels, predictions)
+    error = ops.abs(predictions - labels)
+    quadratic = ops.minimum(error, delta)
+    return _mean(0.5 * ops.square(quadratic) + delta * (error - quadratic), weights, scope)
+
+
+def log_loss(labels: Any, predictions: Tensor, weights: float = 1.0, epsilon: float = 1e-7,
+             scope: str | None = None) -> Tensor:
+    labels, predictions = _paired("log_loss", labels, predictions)
+    per = -labels * ops.log(predictions + epsilon) - (1.0 - labels) * ops.log(1.0 - predictions + epsilon)
+    return _mean(per, weights, scope)
+
+
+def sigmoid_cross_entropy(multi_class_labels: Any, logits: Tensor, weights: float = 1.0,
+                          label_smoothing: float = 0.0, scope: str | None = None) -> Tensor:
+    labels, logits = _paired("sigmoid_cross_entropy", multi_class_labels, logits)
+    if label_smoothing:
+        labels = labels * (1.0 - label_smoothing) + 0.5 * label_smoothing
+    return _mean(nn.sigmoid_cross_entropy_with_logits(labels=labels, logits=logits), weights, scope)
 
 
 def get_losses(scope: str | None = None) -> list[Tensor]:

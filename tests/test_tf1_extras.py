@@ -200,3 +200,46 @@ def test_collections_filter_by_scope_with_re_match_as_tf1():
     for t in (a, b):
         tf.add_to_collection(tf.GraphKeys.REGULARIZATION_LOSSES, t)
     assert tf.losses.get_regularization_losses("a") == [a]
+
+
+def _tf1_losses(lib):
+    """TF1's elementwise losses (their means) and the gradient of their sum, on fixed labels and logits."""
+    rng = np.random.default_rng(0)
+    z = rng.normal(size=(6, 3)).astype(np.float32) * 2
+    y = (rng.random((6, 3)) > 0.5).astype(np.float32)
+    logits = lib.constant(z)
+    p = lib.nn.sigmoid(logits)
+    losses = [lib.losses.sigmoid_cross_entropy(y, logits),
+              lib.losses.sigmoid_cross_entropy(y, logits, label_smoothing=0.1), lib.losses.absolute_difference(y, logits), lib.losses.huber_loss(y, logits),
+              lib.losses.huber_loss(y, logits, delta=0.3), lib.losses.log_loss(y, p)]
+    grad = lib.gradients(lib.add_n(losses), logits)[0]
+    with lib.Session() as sess:
+        return sess.run(losses + [grad]), z, y
+
+
+def test_tf1_elementwise_losses_by_hand():
+    got, z, y = _tf1_losses(tf)
+    z, y = z.astype(np.float64), y.astype(np.float64)
+
+    def xent(t):
+        return np.mean(np.maximum(z, 0) - z * t + np.log1p(np.exp(-np.abs(z))))
+
+    def huber(d):
+        e = np.abs(z - y)
+        return np.mean(np.where(e <= d, 0.5 * e * e, d * e - 0.5 * d * d))
+    p = 1 / (1 + np.exp(-z))
+    want = [xent(y), xent(y * 0.9 + 0.05), np.mean(np.abs(z - y)), huber(1.0), huber(0.3),
+            np.mean(-y * np.log(p + 1e-7) - (1 - y) * np.log(1 - p + 1e-7))]
+    np.testing.assert_allclose(got[:6], want, rtol=2e-6)
+    with pytest.raises(ValueError, match=r"tf.losses.huber_loss: Shapes \(6, 1\) and \(6, 3\) are incompatible"):
+        tf.losses.huber_loss(y, tf.constant(z[:, :1]))
+
+
+@pytest.mark.reference
+def test_tf1_elementwise_losses_match_tensorflow():
+    real = pytest.importorskip("tensorflow.compat.v1")
+    ours, _, _ = _tf1_losses(tf)
+    with real.Graph().as_default():
+        theirs, _, _ = _tf1_losses(real)
+    for a, b in zip(ours, theirs):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
