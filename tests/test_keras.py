@@ -646,3 +646,27 @@ def test_accuracy_is_picked_by_the_shapes_as_keras_3(loss, units):
     want = np.mean((p > 0.5) == (y > 0.5)) if units == 1 else np.mean(p.argmax(1) == y.argmax(1))
     assert 0 < want < 1
     assert model.evaluate(x, y, verbose=0)[1] == pytest.approx(want, abs=1e-6)
+
+
+def test_label_smoothing_of_the_cross_entropies_by_hand():
+    rng = np.random.default_rng(0)
+    z = rng.normal(size=(5, 3))
+    y = np.eye(3)[rng.integers(0, 3, 5)]
+    logits = tf.constant(z.astype(np.float32))
+    losses = tf.keras.losses
+    got = [losses.CategoricalCrossentropy(from_logits=True, label_smoothing=0.2)(y, logits),
+           losses.CategoricalCrossentropy(label_smoothing=0.1)(y, tf.nn.softmax(logits)),
+           losses.BinaryCrossentropy(from_logits=True, label_smoothing=0.3)(y, logits),
+           tf.reduce_mean(losses.binary_crossentropy(y, tf.nn.sigmoid(logits), label_smoothing=0.1))]
+    with tf.Session() as sess:
+        got = sess.run(got)
+    log_p = z - np.log(np.exp(z).sum(1, keepdims=True))
+    q = 1 / (1 + np.exp(-z))
+
+    def bce(t):
+        return np.mean(-(t * np.log(q) + (1 - t) * np.log(1 - q)))
+    want = [np.mean(-((y * 0.8 + 0.2 / 3) * log_p).sum(1)), np.mean(-((y * 0.9 + 0.1 / 3) * log_p).sum(1)),
+            bce(y * 0.7 + 0.15), bce(y * 0.9 + 0.05)]
+    np.testing.assert_allclose(got, want, rtol=1e-5)
+    config = tf.keras.losses.serialize(losses.BinaryCrossentropy(label_smoothing=0.3))
+    assert tf.keras.losses.deserialize(config).label_smoothing == 0.3

@@ -303,3 +303,22 @@ def test_frozen_layers_train_as_keras(freeze):
     frozen = {"dense": [0, 1], "batch_norm": [2, 3, 4, 5], "model_then_head": [0, 1, 2, 3, 4, 5]}[freeze]
     for i in frozen:
         np.testing.assert_array_equal(ours[i], start[i])
+
+
+@pytest.mark.parametrize("loss", ["categorical", "categorical_logits", "binary", "binary_logits"])
+def test_label_smoothing_trains_as_keras(loss):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(32, 4)).astype(np.float32)
+    y = np.eye(3, dtype=np.float32)[rng.integers(0, 3, 32)]
+    results = []
+    for lib in (tf.keras, real.keras):
+        cls = lib.losses.CategoricalCrossentropy if loss.startswith("categorical") else lib.losses.BinaryCrossentropy
+        logits = loss.endswith("logits")
+        inp = lib.layers.Input((4,))
+        act = None if logits else ("softmax" if loss.startswith("categorical") else "sigmoid")
+        model = lib.models.Model(inp, lib.layers.Dense(3, activation=act, kernel_initializer="ones")(inp))
+        model.compile(lib.optimizers.SGD(0.1), cls(from_logits=logits, label_smoothing=0.2))
+        history = model.fit(x, y, epochs=2, batch_size=8, verbose=0, shuffle=False).history["loss"]
+        results.append([np.array(history)] + model.get_weights())
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)

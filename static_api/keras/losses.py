@@ -33,8 +33,23 @@ class Loss:
         return y_pred if self.from_logits else _logits_of(y_pred)
 
 
-class CategoricalCrossentropy(Loss):
+class _Smoothed(Loss):
+    """A cross-entropy whose one-hot targets may be smoothed (Keras' ``label_smoothing``): moved towards the
+    uniform distribution over the classes, or towards 0.5 for binary targets."""
+
+    def __init__(self, from_logits: bool = False, label_smoothing: float = 0.0, name: str | None = None) -> None:
+        super().__init__(from_logits, name)
+        self.label_smoothing = float(label_smoothing)
+
+    def _smooth(self, y_true: Tensor, toward: float) -> Tensor:
+        if not self.label_smoothing:
+            return y_true
+        return y_true * (1.0 - self.label_smoothing) + self.label_smoothing * toward
+
+
+class CategoricalCrossentropy(_Smoothed):
     def per_sample(self, y_true, y_pred):
+        y_true = self._smooth(ops.cast(y_true, y_pred.dtype), 1.0 / int(y_pred.shape[-1]))
         logits = self._logits(y_pred)
         if logits is not None:
             return nn.softmax_cross_entropy_with_logits(labels=y_true, logits=logits)
@@ -51,12 +66,12 @@ class SparseCategoricalCrossentropy(Loss):
         return nn.sparse_softmax_cross_entropy_with_logits(labels=y_true, logits=logits)
 
 
-class BinaryCrossentropy(Loss):
+class BinaryCrossentropy(_Smoothed):
     """Mean over the last axis of the elementwise binary cross-entropy (probabilities, or logits)."""
 
     def per_sample(self, y_true, y_pred):
         logits = y_pred if self.from_logits else _logits_of(y_pred, "Sigmoid")
-        y_true = ops.cast(y_true, y_pred.dtype)
+        y_true = self._smooth(ops.cast(y_true, y_pred.dtype), 0.5)
         if logits is not None:
             return ops.reduce_mean(nn.sigmoid_cross_entropy_with_logits(labels=y_true, logits=logits), -1)
         p = ops.clip_by_value(y_pred, _EPS, 1 - _EPS)
@@ -77,16 +92,18 @@ class _FunctionLoss(Loss):
         return self.fn(y_true, y_pred)
 
 
-def categorical_crossentropy(y_true: Tensor, y_pred: Tensor, from_logits: bool = False) -> Tensor:
-    return CategoricalCrossentropy(from_logits).per_sample(y_true, y_pred)
+def categorical_crossentropy(y_true: Tensor, y_pred: Tensor, from_logits: bool = False,
+                             label_smoothing: float = 0.0) -> Tensor:
+    return CategoricalCrossentropy(from_logits, label_smoothing).per_sample(y_true, y_pred)
 
 
 def sparse_categorical_crossentropy(y_true: Tensor, y_pred: Tensor, from_logits: bool = False) -> Tensor:
     return SparseCategoricalCrossentropy(from_logits).per_sample(y_true, y_pred)
 
 
-def binary_crossentropy(y_true: Tensor, y_pred: Tensor, from_logits: bool = False) -> Tensor:
-    return BinaryCrossentropy(from_logits).per_sample(y_true, y_pred)
+def binary_crossentropy(y_true: Tensor, y_pred: Tensor, from_logits: bool = False,
+                        label_smoothing: float = 0.0) -> Tensor:
+    return BinaryCrossentropy(from_logits, label_smoothing).per_sample(y_true, y_pred)
 
 
 def mean_squared_error(y_true: Tensor, y_pred: Tensor) -> Tensor:
@@ -119,15 +136,21 @@ def get(spec: Any) -> Loss:
 
 
 def serialize(loss: Loss) -> dict:
-    """The class and ``from_logits`` of a built-in loss (a saved model records how it was compiled)."""
+    """The class, ``from_logits`` and label smoothing of a built-in loss (a saved model records how it was
+    compiled)."""
     if type(loss) not in _BUILT_IN:
         raise NotImplementedError(f"cannot save a model compiled with the custom loss {loss.name!r}")
-    return {"class": type(loss).__name__, "from_logits": loss.from_logits}
+    config = {"class": type(loss).__name__, "from_logits": loss.from_logits}
+    if isinstance(loss, _Smoothed):
+        config["label_smoothing"] = loss.label_smoothing
+    return config
 
 
 def deserialize(config: dict) -> Loss:
-    classes = {c.__name__: c for c in _BUILT_IN}
-    return classes[config["class"]](from_logits=config["from_logits"])
+    cls = {c.__name__: c for c in _BUILT_IN}[config["class"]]
+    if issubclass(cls, _Smoothed):
+        return cls(from_logits=config["from_logits"], label_smoothing=config.get("label_smoothing", 0.0))
+    return cls(from_logits=config["from_logits"])
 
 
 __getattr__ = _errors.missing_names(__name__)     # a missing public name says so
