@@ -351,3 +351,61 @@ def test_backward_callbacks_belong_to_the_running_pass():
     assert ran == [[3.0, 3.0]]
     with pytest.raises(RuntimeError, match="no backward pass is running"):   # the pass's queue is gone after it
         autograd._queue_callback(lambda: None)
+
+
+def test_augmented_assignment_writes_in_place_as_pytorch():
+    """``x += y`` is ``x.add_(y)`` in PyTorch: another name for x and a view of it see the change, a leaf that
+    requires grad refuses it, and autograd follows the write (it was ``x = x + y``)."""
+    x = torch.zeros(3)
+    alias = x
+    x += 1
+    x *= 3
+    x -= 1
+    x /= 4
+    x **= 2
+    assert x is alias and alias.tolist() == [0.25, 0.25, 0.25]
+    base = torch.zeros(4)
+    view = base[1:3]
+    view += 2
+    view *= 3
+    assert base.tolist() == [0.0, 6.0, 6.0, 0.0]
+    mask = torch.tensor([True, False, False])
+    mask |= torch.tensor([False, False, True])
+    both = mask.clone()
+    both &= torch.tensor([True, True, False])
+    assert mask.tolist() == [True, False, True] and both.tolist() == [True, False, False]
+    w = torch.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match="a leaf Variable that requires grad is being used in an in-place"):
+        w += 1
+    h = w * 2
+    h += 1
+    h *= w                  # h = (2w + 1) w: dh/dw = 4w + 1
+    h.sum().backward()
+    assert w.grad.tolist() == [5.0, 9.0]
+    ints = torch.tensor([1, 2])
+    with pytest.raises(RuntimeError, match="can't be cast to the desired output type"):
+        ints += 0.5
+
+
+def test_the_tutorials_manual_sgd_step_trains_the_model():
+    """PyTorch's "learning with examples" loop updates each parameter with ``p -= lr * p.grad`` under no_grad;
+    the model must train as plain NumPy gradient descent on the same least squares does."""
+    m = torch.nn.Linear(3, 1)
+    w, b = np.array([[1.0, -1.0, 0.5]], np.float32), np.zeros(1, np.float32)
+    with torch.no_grad():
+        m.weight.copy_(torch.tensor(w))
+        m.bias.copy_(torch.tensor(b))
+    x = np.arange(12, dtype=np.float32).reshape(4, 3) / 10
+    y = np.ones((4, 1), np.float32)
+    for _ in range(3):
+        loss = ((m(torch.tensor(x)) - torch.tensor(y)) ** 2).mean()
+        m.zero_grad()
+        loss.backward()
+        with torch.no_grad():
+            for p in m.parameters():
+                p -= 0.1 * p.grad
+        r = 2 * (x @ w.T + b - y) / len(x)          # d(mean squared error)/d(prediction)
+        w, b = w - 0.1 * (r.T @ x), b - 0.1 * r.sum(0)
+    np.testing.assert_allclose(m.weight.detach().numpy(), w, rtol=1e-5)
+    np.testing.assert_allclose(m.bias.detach().numpy(), b, rtol=1e-5)
+    assert m.weight.is_leaf and m.weight.requires_grad

@@ -320,3 +320,38 @@ def test_sgd_matches_torch_bit_for_bit(kw, dtype):
         ot.step()
     assert po.detach().numpy().tobytes() == pt.detach().numpy().tobytes()
     assert not np.array_equal(po.detach().numpy(), w0)
+
+
+def test_augmented_assignment_matches_torch():
+    results = []
+    for lib in (eager_api, torch):
+        x = lib.zeros(3)
+        alias = x
+        x += 1
+        x *= 3
+        x -= 0.5
+        x /= 2
+        base = lib.zeros(4)
+        view = base[1:3]
+        view += 2
+        w = lib.tensor([1.0, 2.0], requires_grad=True)
+        h = w * 2
+        h += 1
+        h *= w
+        h.sum().backward()
+        m = lib.nn.Linear(3, 1)
+        with lib.no_grad():
+            m.weight.copy_(lib.tensor([[1.0, -1.0, 0.5]]))
+            m.bias.fill_(0.0)
+        data = lib.tensor(np.arange(12, dtype=np.float32).reshape(4, 3) / 10)
+        for _ in range(3):
+            loss = ((m(data) - 1) ** 2).mean()
+            m.zero_grad()
+            loss.backward()
+            with lib.no_grad():
+                for p in m.parameters():
+                    p -= 0.1 * p.grad
+        results.append([alias.numpy(), base.numpy(), w.grad.numpy(), h.detach().numpy(),
+                        m.weight.detach().numpy(), m.bias.detach().numpy()])
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b, rtol=1e-6)
