@@ -446,6 +446,11 @@ def test_sample_and_class_weights_and_initial_epoch():
     assert model.fit(x, y, epochs=3, initial_epoch=2, verbose=0).epoch == [2]
     with pytest.raises(ValueError, match=r"sample_weight must have shape \(90,\)"):
         model.fit(x, y, sample_weight=np.ones(5), verbose=0)
+    # Keras refuses both at once (they were multiplied)
+    with pytest.raises(ValueError, match="You cannot `class_weight` and `sample_weight` at the same time"):
+        model.fit(x, y, class_weight={0: 2.0}, sample_weight=w, verbose=0)
+    with pytest.raises(ValueError, match="`sample_weight` and `class_weight` cannot be specified at the same time"):
+        model.train_on_batch(x, y, class_weight={0: 2.0}, sample_weight=w)
 
 
 def test_two_input_model_fits_predicts_and_round_trips(tmp_path):
@@ -670,3 +675,30 @@ def test_label_smoothing_of_the_cross_entropies_by_hand():
     np.testing.assert_allclose(got, want, rtol=1e-5)
     config = tf.keras.losses.serialize(losses.BinaryCrossentropy(label_smoothing=0.3))
     assert tf.keras.losses.deserialize(config).label_smoothing == 0.3
+
+
+def test_train_and_test_on_batch_by_hand():
+    """One SGD step on the whole batch, returning the loss before the update (Keras); test_on_batch and
+    predict_on_batch are evaluate and predict over one batch."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(6, 3)).astype(np.float32)
+    y = rng.normal(size=(6, 2)).astype(np.float32)
+    model = tf.keras.Sequential([tf.keras.Input((3,)), tf.keras.layers.Dense(2)])
+    model.compile(tf.keras.optimizers.SGD(0.1), "mse")
+    k, b = model.get_weights()
+    err = x @ k + b - y
+    loss = model.train_on_batch(x, y)
+    assert loss == pytest.approx(float(np.mean(err ** 2)), rel=1e-6)
+    g = 2 * err / err.size                  # d(mean of squares)/d(prediction)
+    np.testing.assert_allclose(model.get_weights()[0], k - 0.1 * x.T @ g, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(model.get_weights()[1], b - 0.1 * g.sum(0), rtol=1e-5, atol=1e-6)
+    assert model.test_on_batch(x, y) == pytest.approx(model.evaluate(x, y, batch_size=6, verbose=0), rel=1e-6)
+    assert model.test_on_batch(x, y, return_dict=True).keys() == {"loss"}
+    np.testing.assert_array_equal(model.predict_on_batch(x), model.predict(x, verbose=0))
+    err = model.predict(x, verbose=0) - y
+    w = np.arange(6, dtype=np.float32)
+    weighted = model.train_on_batch(x, y, sample_weight=w)
+    assert weighted == pytest.approx(float(np.mean((err ** 2).mean(1) * w)), rel=1e-5)      # Keras' weighting
+    uncompiled = tf.keras.Sequential([tf.keras.Input((3,)), tf.keras.layers.Dense(2)])
+    with pytest.raises(RuntimeError, match="You must compile your model"):
+        uncompiled.train_on_batch(x, y)

@@ -322,3 +322,21 @@ def test_label_smoothing_trains_as_keras(loss):
         results.append([np.array(history)] + model.get_weights())
     for a, b in zip(*results):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_train_test_and_predict_on_batch_match_keras():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(16, 4)).astype(np.float32)
+    y = rng.integers(0, 3, 16)
+    results = []
+    for lib in (tf.keras, real.keras):
+        model = lib.Sequential([lib.Input((4,)), lib.layers.Dense(5, activation="relu", kernel_initializer="ones"),
+                                lib.layers.Dense(3, kernel_initializer="ones", activation="softmax")])
+        model.compile(lib.optimizers.SGD(0.05), "sparse_categorical_crossentropy", metrics=["accuracy"])
+        first = model.train_on_batch(x[:8], y[:8], return_dict=True)
+        second = model.train_on_batch(x[:8], y[:8], class_weight={0: 2.0, 1: 1.0, 2: 0.5})
+        second += model.train_on_batch(x[8:], y[8:], sample_weight=np.linspace(0, 1, 8).astype(np.float32))
+        results.append([first["loss"], first["accuracy"]] + list(second) + list(model.test_on_batch(x[8:], y[8:]))
+                       + [model.predict_on_batch(x[:3])] + model.get_weights())
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)

@@ -334,8 +334,9 @@ class Model:
             xs, y, weights = [a[:cut] for a in xs], y[:cut], None if weights is None else weights[:cut]
         self._check_xy(xs, y)
         if class_weight is not None:
-            weights = (numpy.ones(len(y), numpy.float32) if weights is None else weights) * _class_weights(
-                y, class_weight)
+            if sample_weight is not None:       # Keras refuses the pair rather than combine them
+                raise ValueError("You cannot `class_weight` and `sample_weight` at the same time.")
+            weights = _class_weights(y, class_weight)
         steps = -(-len(y) // batch_size)
         rng = numpy.random.default_rng(self.graph.next_seed())
         hist = History()
@@ -388,12 +389,45 @@ class Model:
         self._check_xy(xs, y)
         vals = self._batched([self.loss] + self._metric_tensors, xs, y, batch_size,
                              weights=self._sample_weights(y, sample_weight))
-        logs = dict(zip(self.metrics_names, vals))
         if verbose:
-            print_fn(" - ".join(f"{k}: {v:.4f}" for k, v in logs.items()))
+            print_fn(" - ".join(f"{k}: {v:.4f}" for k, v in zip(self.metrics_names, vals)))
+        return self._results(vals, return_dict)
+
+    def _results(self, vals: list, return_dict: bool) -> Any:
+        """Keras' return value: a dict by metric name, else the loss alone or the list [loss, metrics...]."""
         if return_dict:
-            return logs
+            return dict(zip(self.metrics_names, vals))
         return vals if len(vals) > 1 else vals[0]
+
+    def _one_batch(self, x: Any, y: Any, sample_weight: Any, class_weight: dict | None, train: bool) -> list:
+        if not self._compiled:
+            raise RuntimeError("You must compile your model before training/testing. Use `model.compile(optimizer, "
+                               "loss)`.")
+        xs, y = self._inputs_data(x), self._same_rank(numpy.asarray(y))
+        self._check_xy(xs, y)
+        weights = self._sample_weights(y, sample_weight)
+        if class_weight is not None:
+            if sample_weight is not None:
+                raise ValueError(f"Arguments `sample_weight` and `class_weight` cannot be specified at the same "
+                                 f"time. Received: sample_weight={sample_weight}, class_weight={class_weight}")
+            weights = _class_weights(y, class_weight)
+        return self._batched([self.loss] + self._metric_tensors, xs, y, max(1, len(y)),
+                             self._train_op if train else None, weights=weights)
+
+    def train_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None, class_weight: dict | None = None,
+                       return_dict: bool = False) -> Any:
+        """One training step on all of ``x`` (a GAN's alternating updates): the loss and metrics as the step
+        computed them, before its update, as Keras returns them."""
+        return self._results(self._one_batch(x, y, sample_weight, class_weight, True), return_dict)
+
+    def test_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None, return_dict: bool = False) -> Any:
+        """``evaluate`` on all of ``x`` as one batch."""
+        return self._results(self._one_batch(x, y, sample_weight, None, False), return_dict)
+
+    def predict_on_batch(self, x: Any) -> numpy.ndarray:
+        """``predict`` on all of ``x`` as one batch."""
+        xs = self._inputs_data(x)
+        return self.predict(xs if len(xs) > 1 else xs[0], batch_size=max(1, len(xs[0])))
 
     def predict(self, x: Any, batch_size: int | None = 32, verbose: Any = 0) -> numpy.ndarray:
         self._ensure_built()
