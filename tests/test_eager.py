@@ -705,3 +705,86 @@ def test_batch_norm_with_momentum_none_keeps_the_cumulative_average_of_the_batch
     x = batches[0]
     want = (x - bn.running_mean.numpy()) / np.sqrt(bn.running_var.numpy() + 1e-5)
     np.testing.assert_allclose(bn(torch.tensor(x)).detach().numpy(), want, rtol=1e-5, atol=1e-6)
+
+
+def _value_and_grad(fn, *arrays):
+    """fn's value and its gradient with respect to the first array (float64), from backward."""
+    x = torch.tensor(arrays[0], requires_grad=True)
+    out = fn(x, *[torch.tensor(a) for a in arrays[1:]])
+    out.sum().backward()
+    return out.detach().numpy(), x.grad.numpy()
+
+
+def _numeric_grad(fn, *arrays, eps=1e-6):
+    x = arrays[0].copy()
+    g = np.zeros_like(x)
+    for i in range(x.size):
+        for sign in (1, -1):
+            x.flat[i] += sign * eps
+            g.flat[i] += sign * float(fn(torch.tensor(x), *[torch.tensor(a) for a in arrays[1:]]).sum()) / (2 * eps)
+            x.flat[i] -= sign * eps
+    return g
+
+
+@pytest.mark.parametrize("name", ["smooth_l1", "smooth_l1_beta", "huber", "kl_div", "kl_div_log_target", "cosine",
+                                  "normalize"])
+def test_more_losses_and_similarities_by_hand_with_finite_difference_gradients(name):
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(4, 3)) * 1.5
+    b = rng.normal(size=(4, 3))
+    p = np.abs(b) / np.abs(b).sum(1, keepdims=True)
+    p[0, 1] = 0.0                          # a zero target probability reads no log
+    p[0] /= p[0].sum()
+    logq = a - np.log(np.exp(a).sum(1, keepdims=True))
+    d = np.abs(a - b)
+    cases = {
+        "smooth_l1": (lambda x, y: F.smooth_l1_loss(x, y), np.mean(np.where(d < 1, 0.5 * d * d, d - 0.5)), (a, b)),
+        "smooth_l1_beta": (lambda x, y: F.smooth_l1_loss(x, y, beta=0.3),
+                           np.mean(np.where(d < 0.3, 0.5 * d * d / 0.3, d - 0.15)), (a, b)),
+        "huber": (lambda x, y: F.huber_loss(x, y, delta=0.5),
+                  np.mean(np.where(d <= 0.5, 0.5 * d * d, 0.5 * (d - 0.25))), (a, b)),
+        "kl_div": (lambda x, y: F.kl_div(F.log_softmax(x, 1), y, reduction="batchmean"),
+                   np.sum(np.where(p > 0, p * (np.log(np.where(p > 0, p, 1)) - logq), 0)) / 4, (a, p)),
+        "kl_div_log_target": (lambda x, y: F.kl_div(F.log_softmax(x, 1), y, reduction="sum", log_target=True),
+                              np.sum(np.exp(b) * (b - logq)), (a, b)),
+        "cosine": (lambda x, y: F.cosine_similarity(x, y),
+                   (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1), (a, b)),
+        "normalize": (lambda x: F.normalize(x, dim=0), a / np.linalg.norm(a, axis=0), (a,)),
+    }
+    fn, want, arrays = cases[name]
+    got, grad = _value_and_grad(fn, *arrays)
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+    np.testing.assert_allclose(grad, _numeric_grad(fn, *arrays), rtol=1e-6, atol=1e-8)
+
+
+def test_cross_entropy_and_nll_over_positions_as_flattened_rows():
+    """(N, C, d1, d2) logits against (N, d1, d2) targets: every position a row (weights, ignore_index and the
+    weighted mean as for rows), 'none' in the targets' shape."""
+    rng = np.random.default_rng(1)
+    z = rng.normal(size=(2, 3, 4, 5))
+    t = rng.integers(0, 3, size=(2, 4, 5))
+    t[0, 0, :2] = -100
+    w = np.array([1.0, 2.0, 0.5])
+    logp = z - np.log(np.exp(z).sum(1, keepdims=True))
+    picked = np.take_along_axis(logp, np.where(t < 0, 0, t)[:, None], 1)[:, 0]
+    keep = t >= 0
+    row_w = np.where(keep, w[np.where(t < 0, 0, t)], 0.0)
+    got = F.cross_entropy(torch.tensor(z), torch.tensor(t), weight=torch.tensor(w))
+    np.testing.assert_allclose(float(got), -(picked * row_w).sum() / row_w.sum(), rtol=1e-12)
+    none = F.cross_entropy(torch.tensor(z), torch.tensor(t), reduction="none")
+    assert tuple(none.shape) == (2, 4, 5)
+    np.testing.assert_allclose(none.numpy(), np.where(keep, -picked, 0.0), rtol=1e-12)
+    np.testing.assert_allclose(float(F.nll_loss(torch.tensor(logp), torch.tensor(t), reduction="sum")),
+                               -(picked * keep).sum(), rtol=1e-12)
+    soft = np.exp(logp[:, ::-1].copy())
+    np.testing.assert_allclose(float(F.cross_entropy(torch.tensor(z), torch.tensor(soft))),
+                               -(soft * logp).sum(1).mean(), rtol=1e-12)
+    with pytest.raises(ValueError, match=r"expected target of shape \(2, 4, 5\)"):
+        F.cross_entropy(torch.tensor(z), torch.tensor(t[:, :3]))
+
+
+def test_regression_losses_broadcast_a_target_of_another_size_with_pytorchs_warning():
+    out, target = torch.tensor([[1.0], [2.0]]), torch.tensor([1.0, 3.0])
+    with pytest.warns(UserWarning, match="Using a target size .* that is different to the input size"):
+        loss = F.mse_loss(out, target)
+    assert float(loss) == pytest.approx(np.mean((np.array([[1.0], [2.0]]) - np.array([1.0, 3.0])) ** 2))

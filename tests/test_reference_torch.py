@@ -355,3 +355,32 @@ def test_augmented_assignment_matches_torch():
                         m.weight.detach().numpy(), m.bias.detach().numpy()])
     for a, b in zip(*results):
         np.testing.assert_allclose(a, b, rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["smooth_l1", "huber", "kl_div", "cosine", "normalize", "ce_positions",
+                                  "ce_positions_weighted", "nll_positions_none"])
+def test_more_losses_match_torch(name):
+    rng = np.random.default_rng(8)
+    a = rng.normal(size=(2, 3, 4)).astype(np.float32) * 2
+    b = rng.normal(size=(2, 3, 4)).astype(np.float32)
+    t = rng.integers(0, 3, size=(2, 4))
+    t[0, 0] = -100
+    fns = {"smooth_l1": lambda F, x, lib: F.smooth_l1_loss(x, lib.tensor(b), beta=0.5),
+           "huber": lambda F, x, lib: F.huber_loss(x, lib.tensor(b), delta=0.7),
+           "kl_div": lambda F, x, lib: F.kl_div(F.log_softmax(x, 1), F.softmax(lib.tensor(b), 1),
+                                                reduction="batchmean"),
+           "cosine": lambda F, x, lib: F.cosine_similarity(x, lib.tensor(b)),
+           "normalize": lambda F, x, lib: F.normalize(x, dim=2),
+           "ce_positions": lambda F, x, lib: F.cross_entropy(x, lib.tensor(t), label_smoothing=0.1),
+           "ce_positions_weighted": lambda F, x, lib: F.cross_entropy(x, lib.tensor(t),
+                                                                      weight=lib.tensor([1.0, 2.0, 0.5])),
+           "nll_positions_none": lambda F, x, lib: F.nll_loss(F.log_softmax(x, 1), lib.tensor(t), reduction="none")}
+    res = []
+    for lib in (eager_api, torch):
+        x = lib.tensor(a, requires_grad=True)
+        out = fns[name](lib.nn.functional, x, lib)
+        (out * out).sum().backward()
+        res.append([out.detach().numpy(), x.grad.numpy()])
+    for ours, theirs in zip(*res):
+        assert ours.shape == theirs.shape
+        np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)

@@ -1,6 +1,7 @@
 """``torch.nn.functional`` over the shared primitives."""
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy
@@ -259,14 +260,39 @@ def _reduce(loss: Tensor, reduction: str, name: str) -> Tensor:
     return loss.sum() if reduction == "sum" else loss
 
 
+def _positions(input: Tensor, target: Tensor, name: str) -> tuple[Tensor, Tensor, tuple | None]:
+    """A K-dimensional loss input (N, C, d1, ...) as rows of classes (N * d1 * ..., C), its target likewise,
+    and the shape a 'none' reduction hands back (None for a plain (N, C) input): each position is one more
+    row, so weights, ignore_index and the 'mean' over kept rows come out as PyTorch's."""
+    if input.ndim == 2:
+        return input, target, None
+    if input.ndim < 2:
+        raise ShapeError(f"{name}: expected input of shape (N, C) or (N, C, d1, ...), got {tuple(input.shape)}")
+    c = input.shape[1]
+    last = (0,) + tuple(range(2, input.ndim)) + (1,)
+    rows = input.permute(*last).reshape(-1, c)
+    if target.dtype.kind in "iu":
+        want = (input.shape[0],) + tuple(input.shape[2:])
+        if tuple(target.shape) != want:
+            raise ShapeError(f"{name}: expected target of shape {want} for input of shape {tuple(input.shape)}, "
+                             f"got {tuple(target.shape)}")
+        return rows, target.reshape(-1), want
+    if tuple(target.shape) != tuple(input.shape):
+        raise ShapeError(f"{name}: expected probability target of shape {tuple(input.shape)}, "
+                         f"got {tuple(target.shape)}")
+    return rows, target.permute(*last).reshape(-1, c), (input.shape[0],) + tuple(input.shape[2:])
+
+
 def cross_entropy(input: Tensor, target: Tensor, weight: Any = None, ignore_index: int = -100,
                   reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
-    """Softmax cross-entropy from logits; ``target`` holds class indices or class probabilities.
+    """Softmax cross-entropy from logits over dim 1 (``(N, C)``, or ``(N, C, d1, ...)`` per position);
+    ``target`` holds class indices or class probabilities.
 
     Without class weights this is one fused primitive; with them, a composition of primitives."""
-    if input.ndim != 2:
-        raise ShapeError(f"cross_entropy: expected input of shape (N, C), got {tuple(input.shape)}")
-    target = _as_tensor(target, input)
+    input, target, positions = _positions(input, _as_tensor(target, input), "cross_entropy")
+    if positions is not None:
+        loss = cross_entropy(input, target, weight, ignore_index, reduction, label_smoothing)
+        return loss.reshape(*positions) if reduction == "none" else loss
     _check_reduction(reduction, "cross_entropy")
     if target.dtype.kind in "iu":
         if target.ndim != 1 or target.shape[0] != input.shape[0]:
@@ -318,19 +344,92 @@ def nll_loss(input: Tensor, target: Tensor, weight: Any = None, ignore_index: in
              reduction: str = "mean") -> Tensor:
     """-input[i, target_i] per row (weighted by class), reading only the target's entry."""
     _check_reduction(reduction, "nll_loss")
-    if input.ndim != 2:
-        raise ShapeError(f"nll_loss: expected input of shape (N, C), got {tuple(input.shape)}")
+    input, target, positions = _positions(input, _as_tensor(target, input), "nll_loss")
     w = None if weight is None else _class_weight(weight, input, "nll_loss")
-    return _T(core.ops.loss.nll_loss(input, _as_tensor(target, input), w, ignore_index, reduction))
+    loss = _T(core.ops.loss.nll_loss(input, target, w, ignore_index, reduction))
+    return loss.reshape(*positions) if positions is not None and reduction == "none" else loss
+
+
+def _broadcast_warning(input: Tensor, target: Tensor) -> None:
+    """PyTorch's regression losses broadcast a target of another size, with this warning (an (N, 1) output
+    against (N,) targets gives an (N, N) difference: the numbers are PyTorch's, and so is the hint)."""
+    if tuple(target.shape) != tuple(input.shape):
+        warnings.warn(f"Using a target size ({target.shape}) that is different to the input size "
+                      f"({input.shape}). This will likely lead to incorrect results due to broadcasting. "
+                      "Please ensure they have the same size.", UserWarning, stacklevel=3)
 
 
 def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
+    target = _as_tensor(target, input)
+    _broadcast_warning(input, target)
     d = input - target
     return _reduce(d * d, reduction, "mse_loss")
 
 
 def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
+    target = _as_tensor(target, input)
+    _broadcast_warning(input, target)
     return _reduce((input - target).abs(), reduction, "l1_loss")
+
+
+def smooth_l1_loss(input: Tensor, target: Tensor, reduction: str = "mean", beta: float = 1.0) -> Tensor:
+    """0.5 d^2 / beta where |d| < beta, |d| - 0.5 beta beyond (beta 0: the L1 loss)."""
+    target = _as_tensor(target, input)
+    _broadcast_warning(input, target)
+    if beta < 0:
+        raise ArgumentError(f"smooth_l1_loss: argument 'beta' must be non-negative, got {beta}")
+    d = (input - target).abs()
+    if beta == 0:
+        return _reduce(d, reduction, "smooth_l1_loss")
+    return _reduce(where(d < beta, d * d * (0.5 / beta), d - 0.5 * beta), reduction, "smooth_l1_loss")
+
+
+def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0) -> Tensor:
+    """0.5 d^2 where |d| <= delta, delta (|d| - 0.5 delta) beyond."""
+    target = _as_tensor(target, input)
+    _broadcast_warning(input, target)
+    if delta <= 0:
+        raise ArgumentError(f"huber_loss: argument 'delta' must be positive, got {delta}")
+    d = (input - target).abs()
+    return _reduce(where(d <= delta, d * d * 0.5, (d - 0.5 * delta) * delta), reduction, "huber_loss")
+
+
+def kl_div(input: Tensor, target: Tensor, reduction: str = "mean", log_target: bool = False) -> Tensor:
+    """KL(target || exp(input)) pointwise, ``input`` log-probabilities: target (log target - input), 0 where
+    the target is 0 (PyTorch's xlogy); 'batchmean' divides the sum by the batch size, 'mean' (PyTorch warns)
+    by the element count."""
+    target = _as_tensor(target, input)
+    if reduction not in ("mean", "batchmean", "sum", "none"):
+        raise ValueError(f"kl_div: {reduction} is not a valid value for reduction")
+    if log_target:
+        loss = target.exp() * (target - input)
+    else:
+        safe = where(target > 0, target, 1.0)       # log is read only where the target is positive
+        loss = where(target > 0, target * (safe.log() - input), target * 0.0)
+    if reduction == "batchmean":
+        return loss.sum() / input.shape[0] if input.ndim else loss.sum()
+    if reduction == "mean":
+        warnings.warn("reduction: 'mean' divides the total loss by both the batch size and the support size."
+                      "'batchmean' divides only by the batch size, and aligns with the KL div math definition."
+                      "'mean' will be changed to behave the same as 'batchmean' in the next major release.",
+                      UserWarning, stacklevel=2)
+    return _reduce(loss, reduction, "kl_div")
+
+
+def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
+    """sum(x1 / |x1| * x2 / |x2|) along ``dim``, each norm raised to ``eps`` at least.  As PyTorch, the raise
+    is made without autograd: the gradient is the unclamped norm's."""
+    x2 = _as_tensor(x2, x1)
+
+    def unit(x: Tensor) -> Tensor:
+        n = x.norm(2, dim, True)
+        return x / (n + (n.clamp(min=eps) - n).detach())
+    return (unit(x1) * unit(x2)).sum(dim)
+
+
+def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Tensor:
+    """``input`` over its p-norm along ``dim``, the norm raised to ``eps`` at least (p 1 or 2)."""
+    return input / input.norm(p, dim, True).clamp(min=eps)
 
 
 def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tensor | None = None,
