@@ -248,7 +248,8 @@ def test_fit_runs_callbacks_stops_early_schedules_rate_and_checkpoints(tmp_path)
         tf.keras.callbacks.ModelCheckpoint(path, save_weights_only=True),
         tf.keras.callbacks.EarlyStopping(monitor="loss", patience=0, min_delta=10.0)])
     # The first epoch improves on +inf; no later one improves by 10, so training stops after epoch 2.
-    assert hist.epoch == [0, 1] and hist.history["learning_rate"] == [0.01, 0.005]
+    # recorded as Keras reads its float32 rate variable back
+    assert hist.epoch == [0, 1] and hist.history["learning_rate"] == [float(np.float32(0.01)), float(np.float32(0.005))]
     assert model.optimizer.learning_rate == 0.005
     assert sorted(os.listdir(tmp_path)) == ["w1.npz", "w2.npz"]
     final = model.get_weights()
@@ -702,3 +703,55 @@ def test_train_and_test_on_batch_by_hand():
     uncompiled = tf.keras.Sequential([tf.keras.Input((3,)), tf.keras.layers.Dense(2)])
     with pytest.raises(RuntimeError, match="You must compile your model"):
         uncompiled.train_on_batch(x, y)
+
+
+class _Float32Rate:
+    """An optimizer's learning rate stored as Keras stores it: in a float32 variable."""
+
+    @property
+    def learning_rate(self):
+        return self._rate
+
+    @learning_rate.setter
+    def learning_rate(self, value):
+        self._rate = np.float32(value)
+
+
+class _RateHolder:
+    """Stands in for a model with an optimizer."""
+
+    def __init__(self, rate):
+        self.optimizer = _Float32Rate()
+        self.optimizer.learning_rate = rate
+
+
+def _plateau_trace(lib, values, **kw):
+    cb = lib.callbacks.ReduceLROnPlateau(**kw)
+    model = _RateHolder(0.4)
+    cb.set_model(model)
+    cb.on_train_begin()
+    rates = []
+    for epoch, v in enumerate(values):
+        logs = {"val_loss": v, "val_accuracy": 1 - v}
+        cb.on_epoch_end(epoch, logs)
+        rates.append((logs["learning_rate"], float(np.float32(model.optimizer.learning_rate))))
+    return rates
+
+
+def test_reduce_lr_on_plateau_by_hand():
+    """patience 2, cooldown 1, min_lr 0.05, min_delta 0.01: two epochs without an improvement of more than
+    min_delta cut the rate (the record shows the rate the epoch ran with).  The epoch after a cut is cooldown:
+    it resets the count, and counts itself once the cooldown has run out in it (Keras' order)."""
+    values = [1.0, 0.9, 0.899, 0.95, 0.97, 0.8, 0.85, 0.86, 0.87, 0.88, 0.89, 0.9]
+    rates = _plateau_trace(tf.keras, values, factor=0.5, patience=2, cooldown=1, min_lr=0.05, min_delta=0.01)
+    f = float(np.float32(0.4))
+    # epochs 2-3 fail (cut), 4 cools down then counts 1, 5 improves, 6-7 fail (cut), 8 counts 1, 9 cuts to
+    # min_lr, 10-11 fail but the rate is at min_lr already
+    want_after = [f, f, f, f / 2, f / 2, f / 2, f / 2, f / 4, f / 4, 0.05, 0.05, 0.05]
+    np.testing.assert_allclose([after for _, after in rates], want_after, rtol=1e-7)
+    np.testing.assert_allclose([ran for ran, _ in rates], [f] + want_after[:-1], rtol=1e-7)
+    # an accuracy is maximised: 0, 0.1 and 0.101 improve, 0.05 does not: patience 1 cuts at epoch 3
+    up = _plateau_trace(tf.keras, values, monitor="val_accuracy", factor=0.5, patience=1)
+    assert [after for _, after in up[:4]] == pytest.approx([f, f, f, f / 2])
+    with pytest.raises(ValueError, match="ReduceLROnPlateau does not support a factor >= 1.0"):
+        tf.keras.callbacks.ReduceLROnPlateau(factor=1.5)

@@ -340,3 +340,27 @@ def test_train_test_and_predict_on_batch_match_keras():
                        + [model.predict_on_batch(x[:3])] + model.get_weights())
     for a, b in zip(*results):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_reduce_lr_on_plateau_follows_keras():
+    from tests.test_keras import _plateau_trace
+    values = [1.0, 0.9, 0.899, 0.95, 0.97, 0.8, 0.85, 0.86, 0.87, 0.88, 0.89, 0.9, 0.5, 0.5, 0.5]
+    for kw in (dict(factor=0.5, patience=2, cooldown=1, min_lr=0.05, min_delta=0.01),
+               dict(monitor="val_accuracy", mode="max", factor=0.3, patience=1),
+               dict(mode="max", factor=0.5, patience=3, cooldown=2)):
+        assert _plateau_trace(tf.keras, values, **kw) == _plateau_trace(real.keras, values, **kw)
+
+
+def test_learning_rate_scheduler_compounds_in_float32_as_keras():
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(32, 4)).astype(np.float32), rng.normal(size=(32, 1)).astype(np.float32)
+    runs = []
+    for lib in (tf.keras, real.keras):
+        seen = []
+        model = lib.Sequential([lib.Input((4,)), lib.layers.Dense(1, kernel_initializer="ones")])
+        model.compile(lib.optimizers.SGD(0.01), "mse")
+        schedule = lib.callbacks.LearningRateScheduler(lambda epoch, lr: (seen.append(lr), lr * 0.9)[1])
+        history = model.fit(x, y, epochs=5, verbose=0, callbacks=[schedule]).history
+        runs.append((seen, history["learning_rate"], model.get_weights()[0].tolist()))
+    assert runs[0][:2] == runs[1][:2]
+    np.testing.assert_allclose(runs[0][2], runs[1][2], rtol=1e-5)

@@ -15,6 +15,8 @@ import time
 import warnings
 from typing import Any, Callable
 
+import numpy
+
 from core import errors as _errors
 from core import progress
 
@@ -55,6 +57,12 @@ class Callback:
 
     def on_batch_end(self, batch: int, logs: dict | None = None) -> None:
         """Keras' older name of ``on_train_batch_end``."""
+
+
+def _rate(model: Any) -> float:
+    """The optimizer's learning rate as Keras reads it back: its float32 variable's value (a schedule that
+    multiplies what it is given compounds the float32 roundings, as in Keras)."""
+    return float(numpy.float32(model.optimizer.learning_rate))
 
 
 def _mode(mode: str, monitor: str) -> str:
@@ -132,7 +140,7 @@ class LearningRateScheduler(Callback):
             takes_lr = len(inspect.signature(self.schedule).parameters) >= 2
         except (TypeError, ValueError):
             takes_lr = False
-        lr = self.schedule(epoch, opt.learning_rate) if takes_lr else self.schedule(epoch)
+        lr = self.schedule(epoch, _rate(self.model)) if takes_lr else self.schedule(epoch)
         if not isinstance(lr, (int, float)):
             raise ValueError(f'The output of the "schedule" function should be a float. Got: {lr!r}')
         opt.learning_rate = float(lr)
@@ -141,7 +149,60 @@ class LearningRateScheduler(Callback):
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         if logs is not None:
-            logs["learning_rate"] = float(self.model.optimizer.learning_rate)
+            logs["learning_rate"] = _rate(self.model)
+
+
+class ReduceLROnPlateau(Callback):
+    """Multiply the learning rate by ``factor`` (down to ``min_lr``) once ``monitor`` has not improved by more
+    than ``min_delta`` for ``patience`` epochs, then wait ``cooldown`` epochs before counting again; Keras 3's
+    rules (the first value is the first best), its rate read back in float32."""
+
+    def __init__(self, monitor: str = "val_loss", factor: float = 0.1, patience: int = 10, verbose: int = 0,
+                 mode: str = "auto", min_delta: float = 1e-4, cooldown: int = 0, min_lr: float = 0.0) -> None:
+        if factor >= 1.0:
+            raise ValueError(f"ReduceLROnPlateau does not support a factor >= 1.0. Received factor={factor}")
+        self.monitor, self.factor, self.patience, self.verbose = monitor, factor, patience, verbose
+        self.min_delta, self.cooldown, self.min_lr = abs(min_delta), cooldown, min_lr
+        self.mode = _mode(mode, monitor)
+        self.on_train_begin()
+
+    def _improves(self, value: float) -> bool:
+        if self.best is None:
+            return True
+        if self.mode == "min":
+            return value + self.min_delta < self.best
+        return value - self.min_delta > self.best
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        self.best = None
+        self.wait = self.cooldown_counter = 0
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        logs = {} if logs is None else logs
+        logs["learning_rate"] = _rate(self.model)
+        current = logs.get(self.monitor)
+        if current is None:
+            warnings.warn(f"Learning rate reduction is conditioned on metric `{self.monitor}` which is not "
+                          f"available. Available metrics are: {','.join(logs)}.", stacklevel=2)
+            return
+        if self.cooldown_counter > 0:
+            self.cooldown_counter -= 1
+            self.wait = 0
+        if self._improves(current):
+            self.best, self.wait = current, 0
+            return
+        if self.cooldown_counter > 0:
+            return
+        self.wait += 1
+        if self.wait < self.patience:
+            return
+        old = _rate(self.model)
+        if old > numpy.float32(self.min_lr):
+            new = max(old * self.factor, self.min_lr)
+            self.model.optimizer.learning_rate = new
+            if self.verbose:
+                print(f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to {new}.")
+            self.cooldown_counter, self.wait = self.cooldown, 0
 
 
 class ModelCheckpoint(Callback):
@@ -253,7 +314,7 @@ class TensorBoard(Callback):
         train = {k: v for k, v in logs.items() if not k.startswith("val_")}
         rate = getattr(getattr(self.model, "optimizer", None), "learning_rate", None)
         if isinstance(rate, (int, float)):      # a rate schedule tensor is not a number to log
-            train["learning_rate"] = float(rate)
+            train["learning_rate"] = _rate(self.model)
         if self.write_steps_per_second:
             train["steps_per_second"] = ((self._global_train_batch - self._epoch_first_batch)
                                          / (time.perf_counter() - self._epoch_start))
