@@ -236,7 +236,21 @@ def test_early_stopping_patience_min_delta_and_restore():
     assert (epoch, cb.stopped_epoch, cb.best, model.restored) == (3, 3, 0.8, None)
     cb.on_train_end()
     assert model.restored == 1
-    assert tf.keras.callbacks.EarlyStopping(monitor="val_accuracy").mode == "max"
+    # 'auto' stays the argument, as in Keras; the direction comes from the model's compiled metric at the first
+    # epoch's end (an accuracy rises), and a name that is no compiled metric raises there (Keras 3.15)
+    rising = tf.keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=1)
+    assert rising.mode == "auto"
+    model.metrics_names, model.stop_training = ["loss", "accuracy"], False
+    rising.set_model(model)
+    rising.on_train_begin()
+    for epoch, val in enumerate([0.5, 0.6, 0.55]):
+        rising.on_epoch_end(epoch, {"val_accuracy": val})
+    assert rising.best == 0.6 and model.stop_training
+    typo = tf.keras.callbacks.EarlyStopping(monitor="val_acuracy")
+    typo.set_model(model)
+    typo.on_train_begin()
+    with pytest.raises(ValueError, match="monitor=val_acuracy, but Keras isn't able to automatically determine"):
+        typo.on_epoch_end(0, {"val_loss": 1.0})
 
 
 def test_fit_runs_callbacks_stops_early_schedules_rate_and_checkpoints(tmp_path):
@@ -723,6 +737,7 @@ class _RateHolder:
     def __init__(self, rate):
         self.optimizer = _Float32Rate()
         self.optimizer.learning_rate = rate
+        self.metrics_names = ["loss", "accuracy"]
 
 
 def _plateau_trace(lib, values, **kw):

@@ -3,12 +3,11 @@
     >>> from static_api import keras
     >>> stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=2, restore_best_weights=True)
     >>> stop.patience, stop.mode
-    (2, 'min')
+    (2, 'auto')
 """
 from __future__ import annotations
 
 import inspect
-import math
 import os
 import sys
 import time
@@ -65,40 +64,67 @@ def _rate(model: Any) -> float:
     return float(numpy.float32(model.optimizer.learning_rate))
 
 
-def _mode(mode: str, monitor: str) -> str:
-    if mode not in ("auto", "min", "max"):
-        warnings.warn(f"mode '{mode}' is unknown, fallback to auto mode.", stacklevel=3)
-        mode = "auto"
-    if mode != "auto":
-        return mode
-    return "max" if monitor.endswith(("acc", "accuracy", "auc")) else "min"
+# Compiled metrics by the direction they improve in (Keras 3's ``_direction``: "up" or "down").
+_UP = frozenset({"accuracy", "acc", "binary_accuracy", "categorical_accuracy", "sparse_categorical_accuracy"})
+_DOWN = frozenset({"mae", "mean_absolute_error", "mse", "mean_squared_error"})
 
 
-class EarlyStopping(Callback):
+class _Monitor(Callback):
+    """A callback that watches ``monitor`` (Keras 3's MonitorCallback).  ``mode`` 'min' or 'max', or 'auto':
+    decided at the first epoch's end, 'min' for a loss, else by the model's compiled metric of that name (an
+    accuracy rises, an error falls); a name it cannot place raises ValueError there, as in Keras, rather than
+    a guess that never stops or saves."""
+
+    def __init__(self, monitor: str, mode: str, min_delta: float = 0.0) -> None:
+        if mode not in ("auto", "min", "max"):
+            warnings.warn(f"{type(self).__name__} mode '{mode}' is unknown, fallback to auto mode.", stacklevel=3)
+            mode = "auto"
+        self.monitor, self.mode, self.min_delta = monitor, mode, abs(min_delta)
+        self._direction = None if mode == "auto" else mode
+
+    def _resolve(self) -> None:
+        if self._direction is not None:
+            return
+        name = self.monitor[4:] if self.monitor.startswith("val_") else self.monitor
+        compiled = getattr(self.model, "metrics_names", ())
+        if name == "loss" or (name in compiled and name in _DOWN):
+            self._direction = "min"
+        elif name in compiled and name in _UP:
+            self._direction = "max"
+        else:
+            raise ValueError(f"{type(self).__name__} callback received monitor={self.monitor}, but Keras isn't able "
+                             "to automatically determine whether that metric should be maximized or minimized. "
+                             "Pass `mode='max'` in order to monitor based on the highest metric value, or pass "
+                             "`mode='min'` in order to use the lowest value.")
+
+    def _improves(self, value: float, reference: float | None) -> bool:
+        """Better than ``reference`` by more than ``min_delta`` (anything is better than None)."""
+        if reference is None:
+            return True
+        if self._direction == "min":
+            return value + self.min_delta < reference
+        return value - self.min_delta > reference
+
+
+class EarlyStopping(_Monitor):
     """Stop once ``monitor`` has not improved by more than ``min_delta`` for ``patience`` epochs; with
     ``restore_best_weights`` the best epoch's weights are put back when training ends."""
 
     def __init__(self, monitor: str = "val_loss", min_delta: float = 0.0, patience: int = 0, verbose: int = 0,
                  mode: str = "auto", baseline: float | None = None, restore_best_weights: bool = False,
                  start_from_epoch: int = 0) -> None:
-        self.monitor, self.min_delta, self.patience, self.verbose = monitor, abs(min_delta), patience, verbose
-        self.mode = _mode(mode, monitor)
+        super().__init__(monitor, mode, min_delta)
+        self.patience, self.verbose = patience, verbose
         self.baseline, self.restore_best_weights = baseline, restore_best_weights
         self.start_from_epoch = start_from_epoch
         self.stopped_epoch = 0
-
-    def _improves(self, value: float, reference: float | None) -> bool:
-        if reference is None:
-            return True
-        if self.mode == "min":
-            return value + self.min_delta < reference
-        return value - self.min_delta > reference
 
     def on_train_begin(self, logs: dict | None = None) -> None:
         self.wait, self.stopped_epoch, self.best_epoch = 0, 0, 0
         self.best, self.best_weights = None, None
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        self._resolve()
         current = (logs or {}).get(self.monitor)
         if current is None:
             warnings.warn(f"Early stopping conditioned on metric `{self.monitor}` which is not available. "
@@ -152,7 +178,7 @@ class LearningRateScheduler(Callback):
             logs["learning_rate"] = _rate(self.model)
 
 
-class ReduceLROnPlateau(Callback):
+class ReduceLROnPlateau(_Monitor):
     """Multiply the learning rate by ``factor`` (down to ``min_lr``) once ``monitor`` has not improved by more
     than ``min_delta`` for ``patience`` epochs, then wait ``cooldown`` epochs before counting again; Keras 3's
     rules (the first value is the first best), its rate read back in float32."""
@@ -161,23 +187,17 @@ class ReduceLROnPlateau(Callback):
                  mode: str = "auto", min_delta: float = 1e-4, cooldown: int = 0, min_lr: float = 0.0) -> None:
         if factor >= 1.0:
             raise ValueError(f"ReduceLROnPlateau does not support a factor >= 1.0. Received factor={factor}")
-        self.monitor, self.factor, self.patience, self.verbose = monitor, factor, patience, verbose
-        self.min_delta, self.cooldown, self.min_lr = abs(min_delta), cooldown, min_lr
-        self.mode = _mode(mode, monitor)
+        super().__init__(monitor, mode, min_delta)
+        self.factor, self.patience, self.verbose = factor, patience, verbose
+        self.cooldown, self.min_lr = cooldown, min_lr
         self.on_train_begin()
-
-    def _improves(self, value: float) -> bool:
-        if self.best is None:
-            return True
-        if self.mode == "min":
-            return value + self.min_delta < self.best
-        return value - self.min_delta > self.best
 
     def on_train_begin(self, logs: dict | None = None) -> None:
         self.best = None
         self.wait = self.cooldown_counter = 0
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        self._resolve()
         logs = {} if logs is None else logs
         logs["learning_rate"] = _rate(self.model)
         current = logs.get(self.monitor)
@@ -188,7 +208,7 @@ class ReduceLROnPlateau(Callback):
         if self.cooldown_counter > 0:
             self.cooldown_counter -= 1
             self.wait = 0
-        if self._improves(current):
+        if self._improves(current, self.best):
             self.best, self.wait = current, 0
             return
         if self.cooldown_counter > 0:
@@ -205,18 +225,19 @@ class ReduceLROnPlateau(Callback):
             self.cooldown_counter, self.wait = self.cooldown, 0
 
 
-class ModelCheckpoint(Callback):
+class ModelCheckpoint(_Monitor):
     """Save the model (or only its weights) after each epoch, or only on improvement with ``save_best_only``;
     ``filepath`` may hold ``{epoch}`` and metric fields, as Keras formats it."""
 
     def __init__(self, filepath: str, monitor: str = "val_loss", verbose: int = 0, save_best_only: bool = False,
                  save_weights_only: bool = False, mode: str = "auto") -> None:
-        self.filepath, self.monitor, self.verbose, self.save_best_only = filepath, monitor, verbose, save_best_only
+        super().__init__(monitor, mode)
+        self.filepath, self.verbose, self.save_best_only = filepath, verbose, save_best_only
         self.save_weights_only = save_weights_only
-        self.mode = _mode(mode, monitor)
-        self.best = math.inf if self.mode == "min" else -math.inf
+        self.best = None
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        self._resolve()
         logs = logs or {}
         path = self.filepath.format(epoch=epoch + 1, **logs)
         if self.save_best_only:
@@ -224,7 +245,7 @@ class ModelCheckpoint(Callback):
             if current is None:
                 warnings.warn(f"Can save best model only with {self.monitor} available, skipping.", stacklevel=2)
                 return
-            if not (current < self.best if self.mode == "min" else current > self.best):
+            if not self._improves(current, self.best):
                 return
             self.best = current
         (self.model.save_weights if self.save_weights_only else self.model.save)(path)
