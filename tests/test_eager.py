@@ -788,3 +788,28 @@ def test_regression_losses_broadcast_a_target_of_another_size_with_pytorchs_warn
     with pytest.warns(UserWarning, match="Using a target size .* that is different to the input size"):
         loss = F.mse_loss(out, target)
     assert float(loss) == pytest.approx(np.mean((np.array([[1.0], [2.0]]) - np.array([1.0, 3.0])) ** 2))
+
+
+def test_one_cycle_lr_by_hand():
+    """10 steps, pct_start 0.3: the rate climbs from 1/25 of max_lr to max_lr at step 2 (cosine), then falls to
+    1/25/1e4 of it at step 9; SGD's momentum moves 0.95 -> 0.85 -> 0.95 against it."""
+    from eager_api.optim.lr_scheduler import OneCycleLR
+    p = torch.nn.Parameter(torch.zeros(1))
+    opt = optim.SGD([p], lr=1.0, momentum=0.5)
+    sched = OneCycleLR(opt, max_lr=0.5, total_steps=10)
+
+    def cos(start, end, pct):
+        return end + (start - end) / 2 * (math.cos(math.pi * pct) + 1)
+    rates, moms = [opt.param_groups[0]["lr"]], [opt.param_groups[0]["momentum"]]
+    for _ in range(9):
+        sched.step()
+        rates.append(opt.param_groups[0]["lr"])
+        moms.append(opt.param_groups[0]["momentum"])
+    want = [cos(0.02, 0.5, s / 2) for s in range(3)] + [cos(0.5, 0.02 / 1e4, (s - 2) / 7) for s in range(3, 10)]
+    np.testing.assert_allclose(rates, want, rtol=1e-12)
+    assert rates[0] == pytest.approx(0.02) and rates[2] == pytest.approx(0.5) and rates[9] == pytest.approx(2e-6)
+    assert moms[0] == pytest.approx(0.95) and moms[2] == pytest.approx(0.85) and moms[9] == pytest.approx(0.95)
+    with pytest.raises(ValueError, match="optimizer must support momentum or beta1"):
+        OneCycleLR(optim.Adagrad([p]), max_lr=0.1, total_steps=5)
+    with pytest.raises(ValueError, match="You must define either total_steps OR"):
+        OneCycleLR(opt, max_lr=0.1)

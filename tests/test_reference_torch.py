@@ -384,3 +384,34 @@ def test_more_losses_match_torch(name):
     for ours, theirs in zip(*res):
         assert ours.shape == theirs.shape
         np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("kw", [dict(), dict(three_phase=True, anneal_strategy="linear"),
+                                dict(pct_start=0.5, div_factor=10.0, final_div_factor=100.0, cycle_momentum=False)])
+@pytest.mark.parametrize("optimizer", ["SGD", "Adam"])
+def test_one_cycle_lr_matches_torch(kw, optimizer):
+    rng = np.random.default_rng(9)
+    x, y = rng.normal(size=(8, 3)).astype(np.float32), rng.normal(size=(8, 1)).astype(np.float32)
+    runs = []
+    for lib in (eager_api, torch):
+        model = lib.nn.Linear(3, 1)
+        with lib.no_grad():
+            model.weight.copy_(lib.tensor([[0.5, -0.2, 0.1]]))
+            model.bias.fill_(0.0)
+        extra = dict(momentum=0.9) if optimizer == "SGD" else {}
+        opt = getattr(lib.optim, optimizer)([{"params": [model.weight]}, {"params": [model.bias]}], lr=0.1, **extra)
+        sched = lib.optim.lr_scheduler.OneCycleLR(opt, max_lr=[0.5, 0.2], total_steps=10, **kw)
+        trace = []
+        for _ in range(10):
+            opt.zero_grad()
+            ((model(lib.tensor(x)) - lib.tensor(y)) ** 2).mean().backward()
+            opt.step()
+            sched.step()
+            group = opt.param_groups[0]
+            trace.append((group["lr"], opt.param_groups[1]["lr"], group.get("momentum", group.get("betas", (0,))[0])))
+        runs.append((trace, model.weight.detach().numpy().copy(), sched))
+    np.testing.assert_allclose(np.array(runs[0][0]), np.array(runs[1][0]), rtol=1e-12)
+    np.testing.assert_allclose(runs[0][1], runs[1][1], rtol=1e-5)
+    for ran in runs:        # one step past the end raises in both
+        with pytest.raises(ValueError, match="Tried to step 11 times. The specified number of total steps is 10"):
+            ran[2].step()
