@@ -162,6 +162,15 @@ def l2_loss(t, name=None):
     return named(core.scalar(core.sum(core.mul(t, t)), "mul", 0.5), name)
 
 
+def l2_normalize(x: Any, axis: Any = None, epsilon: float = 1e-12, name: str | None = None, dim: Any = None
+                 ) -> Tensor:
+    """x / sqrt(max(sum(x^2), epsilon)) along ``axis`` (all axes by default; ``dim`` is its old name)."""
+    x = _t(x)
+    square_sum = core.sum(core.mul(x, x), dim if axis is None else axis, keepdims=True)
+    inv_norm = core.scalar(core.sqrt(core.maximum(square_sum, _t(epsilon, like=square_sum))), "rdiv", 1.0)
+    return named(core.mul(x, inv_norm), name)
+
+
 def top_k(input, k=1, sorted=True, name=None):  # noqa: A002
     """The k largest entries of the last axis, largest first; ties keep the lower index first, as TF."""
     x = _t(input)

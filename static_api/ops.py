@@ -311,6 +311,25 @@ def clip_by_value(t, clip_value_min, clip_value_max, name=None):
     return named(core.minimum(core.maximum(t, _t(clip_value_min, like=t)), _t(clip_value_max, like=t)), name)
 
 
+def clip_by_norm(t: Any, clip_norm: Any, axes: Any = None, name: str | None = None) -> Tensor:
+    """``t * clip_norm / max(norm, clip_norm)``, the L2 norm over ``axes`` (all of them by default), in TF's
+    arithmetic: an all-zero slice has norm 0 and a zero gradient (its square root is never taken)."""
+    t = _t(t)
+    l2sum = core.sum(core.mul(t, t), axes, keepdims=True)
+    positive = core.scalar_compare(l2sum, "Greater", 0)
+    safe = core.where(positive, l2sum, core.fill_like(l2sum, 1.0))
+    l2norm = core.where(positive, core.sqrt(safe), l2sum)
+    clip = _t(clip_norm, like=t)
+    return named(core.div(core.mul(t, clip), core.maximum(l2norm, clip)), name)
+
+
+def squared_difference(x: Any, y: Any, name: str | None = None) -> Tensor:
+    """(x - y)^2, as TF's kernel: the difference times itself."""
+    x = _t(x)
+    d = core.sub(x, _t(y, like=x))
+    return named(core.mul(d, d), name)
+
+
 def global_norm(t_list: Sequence[Any], name: str | None = None) -> Tensor:
     """sqrt(sum of every tensor's squared entries); None entries are skipped."""
     squares = [core.sum(core.mul(t, t)) for t in t_list if t is not None]

@@ -210,7 +210,8 @@ def _tf1_losses(lib):
     logits = lib.constant(z)
     p = lib.nn.sigmoid(logits)
     losses = [lib.losses.sigmoid_cross_entropy(y, logits),
-              lib.losses.sigmoid_cross_entropy(y, logits, label_smoothing=0.1), lib.losses.absolute_difference(y, logits), lib.losses.huber_loss(y, logits),
+              lib.losses.sigmoid_cross_entropy(y, logits, label_smoothing=0.1),
+              lib.losses.absolute_difference(y, logits), lib.losses.huber_loss(y, logits),
               lib.losses.huber_loss(y, logits, delta=0.3), lib.losses.log_loss(y, p)]
     grad = lib.gradients(lib.add_n(losses), logits)[0]
     with lib.Session() as sess:
@@ -241,5 +242,42 @@ def test_tf1_elementwise_losses_match_tensorflow():
     ours, _, _ = _tf1_losses(tf)
     with real.Graph().as_default():
         theirs, _, _ = _tf1_losses(real)
+    for a, b in zip(ours, theirs):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+
+
+def _norm_ops(lib):
+    """clip_by_norm (whole tensor, per row, a zero row), squared_difference and l2_normalize, and the gradient
+    of a weighted sum of them."""
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(3, 4)).astype(np.float32) * 2
+    x[1] = 0.0
+    t = lib.constant(x)
+    w = lib.constant(rng.normal(size=(3, 4)).astype(np.float32))
+    outs = [lib.clip_by_norm(t, 1.5), lib.clip_by_norm(t, 1.5, axes=[1]), lib.squared_difference(t, 0.5),
+            lib.nn.l2_normalize(t, axis=1), lib.nn.l2_normalize(t)]
+    grad = lib.gradients(lib.add_n([lib.reduce_sum(o * w) for o in outs]), t)[0]
+    with lib.Session() as sess:
+        return sess.run(outs + [grad]), x
+
+
+def test_clip_by_norm_squared_difference_and_l2_normalize_by_hand():
+    got, x = _norm_ops(tf)
+    x = x.astype(np.float64)
+    norm = np.linalg.norm(x)
+    rows = np.linalg.norm(x, axis=1, keepdims=True)
+    want = [x * 1.5 / max(norm, 1.5), x * 1.5 / np.maximum(rows, 1.5), (x - 0.5) ** 2,
+            x / np.sqrt(np.maximum(rows ** 2, 1e-12)), x / norm]
+    for g, w in zip(got[:5], want):
+        np.testing.assert_allclose(g, w, rtol=2e-6, atol=1e-7)
+    assert np.isfinite(got[5]).all()        # the zero row's norm is never square-rooted: no NaN gradient
+
+
+@pytest.mark.reference
+def test_clip_by_norm_squared_difference_and_l2_normalize_match_tensorflow():
+    real = pytest.importorskip("tensorflow.compat.v1")
+    ours, _ = _norm_ops(tf)
+    with real.Graph().as_default():
+        theirs, _ = _norm_ops(real)
     for a, b in zip(ours, theirs):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
