@@ -793,26 +793,8 @@ class Tensor(Value):
     # to x and every view of it sees the change, and a leaf that requires grad refuses it.  Without these
     # Python ran ``x = x + y``: the manual SGD step of PyTorch's tutorials (``for p in model.parameters():
     # p -= lr * p.grad`` under no_grad) rebound a loop variable and left the model untrained.
-    def __iadd__(self, other: Any) -> "Tensor":
-        return self.add_(other)
-
-    def __isub__(self, other: Any) -> "Tensor":
-        return self.sub_(other)
-
-    def __imul__(self, other: Any) -> "Tensor":
-        return self.mul_(other)
-
-    def __itruediv__(self, other: Any) -> "Tensor":
-        return self.div_(other)
-
-    def __ipow__(self, other: Any) -> "Tensor":
-        return self.pow_(other)
-
-    def __iand__(self, other: Any) -> "Tensor":
-        return self.logical_and_(other)
-
-    def __ior__(self, other: Any) -> "Tensor":
-        return self.logical_or_(other)
+    __iadd__, __isub__, __imul__, __itruediv__, __ipow__ = add_, sub_, mul_, div_, pow_
+    __iand__, __ior__ = logical_and_, logical_or_
 
     # Shape-changing in-place ops (unsqueeze_, squeeze_, t_, transpose_) write no data: this tensor becomes a
     # view, with the new shape, of its own former identity, which stays behind (unseen) as the base that views

@@ -418,12 +418,13 @@ def kl_div(input: Tensor, target: Tensor, reduction: str = "mean", log_target: b
 
 def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
     """sum(x1 / |x1| * x2 / |x2|) along ``dim``, each norm raised to ``eps`` at least.  As PyTorch, the raise
-    is made without autograd: the gradient is the unclamped norm's."""
+    is made without autograd: the gradient is the unclamped norm's (the divisor is the clamped value exactly,
+    plus the norm minus itself)."""
     x2 = _as_tensor(x2, x1)
 
     def unit(x: Tensor) -> Tensor:
         n = x.norm(2, dim, True)
-        return x / (n + (n.clamp(min=eps) - n).detach())
+        return x / (n.clamp(min=eps).detach() + (n - n.detach()))
     return (unit(x1) * unit(x2)).sum(dim)
 
 

@@ -126,17 +126,16 @@ class Layer:
 
     @property
     def trainable_weights(self) -> list[Variable]:
-        if not self._trainable:
-            return []
-        fixed = set(map(id, self._fixed))
-        return [w for w in self.weights if id(w) not in fixed]
+        return self._made_trainable(True) if self._trainable else []
 
     @property
     def non_trainable_weights(self) -> list[Variable]:
-        if not self._trainable:
-            return list(self.weights)
+        return self._made_trainable(False) if self._trainable else list(self.weights)
+
+    def _made_trainable(self, trainable: bool) -> list[Variable]:
+        """The weights made trainable (or not), in creation order."""
         fixed = set(map(id, self._fixed))
-        return [w for w in self.weights if id(w) in fixed]
+        return [w for w in self.weights if (id(w) not in fixed) == trainable]
 
     def get_config(self) -> dict:
         """The constructor arguments that rebuild this layer (initializers are left out: a saved model's
