@@ -429,15 +429,22 @@ def _onednn(g: "_Geometry", *arrays: numpy.ndarray) -> bool:
 
 def _onednn_pass(g: "_Geometry", kind: str, x: numpy.ndarray, w: numpy.ndarray, y: numpy.ndarray, stride: Pair,
                  pads: Pads, dilation: Pair, groups: int, fmt: str) -> bool:
-    """One oneDNN pass (``onednn.convolution``'s arguments), with the batch split over dualflow's threads,
-    each part a call on one OpenMP thread (its own primitive, as every thread has): with oneDNN 3.2's own
-    OpenMP threads the seed CNN's training step at batch 128 took as long on two threads as on one (26.9
-    against 25.5 ms on this 2-vCPU machine; its input-gradient pass alone 6.4 against 5.2), split this way
-    21 against 26.  The weight gradient's parts go to per-thread buffers, added in thread order.  Returns
-    False where oneDNN has no implementation."""
+    """One oneDNN pass (``onednn.convolution``'s arguments), with the batch split over dualflow's threads
+    (``_batch_parts``): with oneDNN 3.2's own OpenMP threads the seed CNN's training step at batch 128 took as
+    long on two threads as on one (26.9 against 25.5 ms on this 2-vCPU machine; its input-gradient pass alone
+    6.4 against 5.2), split this way 21 against 26.  Returns False where oneDNN has no implementation."""
     t = _threads_for(g.n, g.flops() >= PARALLEL_MIN_FLOPS)
     if t < 2:
         return onednn.convolution(kind, x, w, y, stride, pads, dilation, groups, fmt, g.flops())
+    return _batch_parts(g, t, kind, x, w, y, lambda xs, ws, ys: onednn.convolution(
+        kind, xs, ws, ys, stride, pads, dilation, groups, fmt, 0.0))       # 0 flops: one OpenMP thread
+
+
+def _batch_parts(g: "_Geometry", t: int, kind: str, x: numpy.ndarray, w: numpy.ndarray, y: numpy.ndarray,
+                 call: Callable[..., bool]) -> bool:
+    """A convolution pass split over ``t`` threads by the batch: ``call(x part, w, y part)`` on each thread
+    (slot 0 on this one); the weight gradient's parts go to per-thread buffers, added in thread order.
+    Returns whether every call did its part."""
     bounds = [g.n * s // t for s in range(t + 1)]
     weights = [w] * t if kind != "backward_weights" else [w] + [None] * (t - 1)
     done = [False] * t
@@ -445,15 +452,37 @@ def _onednn_pass(g: "_Geometry", kind: str, x: numpy.ndarray, w: numpy.ndarray, 
     def work(slot: int) -> None:
         lo, hi = bounds[slot], bounds[slot + 1]
         if weights[slot] is None:
-            weights[slot] = WORKSPACES.get(("onednn-weight-grad",), w.shape, w.dtype)
-        done[slot] = onednn.convolution(kind, x[lo:hi], weights[slot], y[lo:hi], stride, pads, dilation, groups,
-                                        fmt, 0.0)      # 0 flops: one OpenMP thread
-    _on_threads(t, work)
+            weights[slot] = WORKSPACES.get(("weight-grad-part",), w.shape, w.dtype)
+        done[slot] = call(x[lo:hi], weights[slot], y[lo:hi])
+    if t < 2:
+        work(0)
+    else:
+        _on_threads(t, work)
     if not all(done):
         return False
     for part in weights[1:] if kind == "backward_weights" else ():
         w += part
     return True
+
+
+def _thin_weight_grad(g: "_Geometry", x: numpy.ndarray, dw: numpy.ndarray, gy: numpy.ndarray) -> bool:
+    """Whether a weight gradient oneDNN would compute runs in numba instead (``numba_kernels.conv_weight_grad``,
+    the same bits): NHWC with one input channel and one group, where oneDNN 3.2 has only a slow kernel."""
+    return (g.fmt == "NHWC" and g.groups == 1 and g.cg == 1 and _onednn(g, x, dw, gy)
+            and numba_kernels.usable(x.dtype))
+
+
+def _thin_weight_grad_pass(g: "_Geometry", x: numpy.ndarray, dw: numpy.ndarray, gy: numpy.ndarray, stride: Pair,
+                           pads: Pads, dilation: Pair) -> Callable[[], None]:
+    """``_thin_weight_grad``'s pass as a function of no arguments, its batch split over threads as oneDNN's."""
+    t = _threads_for(g.n, g.flops() >= PARALLEL_MIN_FLOPS)
+
+    def part(xs: numpy.ndarray, ws: numpy.ndarray, ys: numpy.ndarray) -> bool:
+        # Operands may be views: read as they are at each run (a copy only of a strided one).
+        numba_kernels.conv_weight_grad(numpy.ascontiguousarray(xs), numpy.ascontiguousarray(ys), stride, pads,
+                                       dilation, ws)
+        return True
+    return functools.partial(_batch_parts, g, t, "backward_weights", x, dw, gy, part)
 
 
 def conv2d_call(x: numpy.ndarray, w: numpy.ndarray, stride: Pair, pads: Pads, dilation: Pair, groups: int = 1,
@@ -578,6 +607,8 @@ def conv2d_grad_weight_call(x: numpy.ndarray, gy: numpy.ndarray, w_shape: Sequen
     if tuple(gy.shape) != g.y_shape():
         raise ValueError(f"conv2d_grad_weight: argument 'grad' expected shape {g.y_shape()}, got {gy.shape}")
     dw = _result(out, w_shape, x.dtype, "conv2d_grad_weight")
+    if _thin_weight_grad(g, x, dw, gy):
+        return _thin_weight_grad_pass(g, x, dw, gy, stride, pads, dilation), dw
     return _pass(g, "backward_weights", (x, dw, gy), (stride, pads, dilation, groups, data_format),
                  functools.partial(_conv2d_grad_weight_numpy, g, x, gy, dw)), dw
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from backends import numpy_kernels as K
-from backends import onednn, threads
+from backends import numba_kernels, onednn, threads
 from tests.helpers import run_in_threads
 from tests.op_table import conv_ref
 
@@ -39,14 +39,17 @@ def _operands(xs, o, kernel, groups, fmt):
     return x, w
 
 
-def _both(monkeypatch, fn):
-    """``fn()`` through oneDNN (checked to have run there, not declined), then through the NumPy kernels."""
-    ran = []
-    real = onednn.convolution
+def _both(monkeypatch, fn, thin=False):
+    """``fn()`` through oneDNN (checked to have run there, not declined), or with ``thin`` through numba's
+    weight gradient in its place (``numpy_kernels._thin_weight_grad``), then through the NumPy kernels."""
+    ran, numba_ran = [], []
+    real, real_thin = onednn.convolution, numba_kernels.conv_weight_grad
     monkeypatch.setattr(onednn, "convolution", lambda *a: ran.append(real(*a)) or ran[-1])
+    monkeypatch.setattr(numba_kernels, "conv_weight_grad", lambda *a: numba_ran.append(real_thin(*a)))
     got = fn()
     monkeypatch.setattr(onednn, "convolution", real)
-    assert ran == [True]
+    monkeypatch.setattr(numba_kernels, "conv_weight_grad", real_thin)
+    assert (ran, numba_ran) == (([], [None]) if thin else ([True], []))
     monkeypatch.setenv("DUALFLOW_ONEDNN", "0")
     want = fn()
     monkeypatch.delenv("DUALFLOW_ONEDNN")
@@ -69,8 +72,9 @@ def test_all_three_passes_agree_with_the_numpy_kernels(monkeypatch, fmt, geo):
     gy = R.normal(size=y.shape).astype(np.float32)
     gx, want_gx = _both(monkeypatch, lambda: K.conv2d_grad_input(gy, w, x.shape, stride, pads, dilation, groups, fmt))
     _close(gx, want_gx)
+    thin = fmt == "NHWC" and groups == 1 and xs[1] == 1 and numba_kernels.usable(np.float32)
     gw, want_gw = _both(monkeypatch, lambda: K.conv2d_grad_weight(x, gy, w.shape, stride, pads, dilation, groups,
-                                                                  fmt))
+                                                                  fmt), thin)
     _close(gw, want_gw)
     # and the forward pass against float64 loops, where the groups are one
     if groups == 1 and fmt == "NCHW":
@@ -251,3 +255,76 @@ def test_a_primitive_follows_its_operands_from_call_to_call():
         np.testing.assert_allclose(K.conv2d(xs, ws, *p), conv_ref(xs, ws, (1, 1), 1, (1, 1)), rtol=1e-5,
                                    atol=1e-5)
         del xs, ws
+
+
+def _weight_grad_loops(x, gy, kernel, stride, pads, dilation):
+    """NHWC weight gradient in float64 plain loops over every output pixel and tap (HWIO)."""
+    n, h, w, c = x.shape
+    _, oh, ow, o = gy.shape
+    dw = np.zeros(kernel + (c, o))
+    for b in range(n):
+        for i in range(oh):
+            for j in range(ow):
+                for p in range(kernel[0]):
+                    for q in range(kernel[1]):
+                        r, s = i * stride[0] + p * dilation[0] - pads[0], j * stride[1] + q * dilation[1] - pads[2]
+                        if 0 <= r < h and 0 <= s < w:
+                            dw[p, q] += np.outer(x[b, r, s].astype(np.float64), gy[b, i, j].astype(np.float64))
+    return dw
+
+
+def _near_loops(got, x, gy, *geometry):
+    """``got`` within float32 summation error of the float64 loops: a few ulps of the sum of |terms|."""
+    want, scale = _weight_grad_loops(x, gy, *geometry), _weight_grad_loops(np.abs(x), np.abs(gy), *geometry)
+    assert got.shape == want.shape and np.all(np.abs(got - want) <= 2e-5 * scale)
+
+
+THIN = [((1, 28, 28, 1), 32, (3, 3), (1, 1), (1, 1, 1, 1), (1, 1)),      # the seed CNN's first layer
+        ((3, 9, 7, 1), 5, (3, 2), (2, 1), (1, 0, 2, 1), (1, 1)),          # stride, uneven pads, odd sizes
+        ((2, 10, 10, 1), 4, (3, 3), (1, 1), (2, 2, 2, 2), (2, 2)),        # dilation
+        ((2, 6, 6, 1), 3, (1, 1), (1, 1), (0, 0, 0, 0), (1, 1))]          # 1x1
+
+
+@pytest.mark.skipif(not numba_kernels.usable(np.float32), reason="numba is not installed or DUALFLOW_NUMBA=0")
+@pytest.mark.parametrize("geo", THIN, ids=[f"t{i}" for i in range(len(THIN))])
+@pytest.mark.parametrize("nthreads", [1, 2])
+def test_one_channel_nhwc_weight_gradients_run_in_numba_with_onednns_bits(monkeypatch, geo, nthreads):
+    """oneDNN 3.2's only NHWC weight gradient for one input channel is slow: numba's loop runs in its place,
+    against float64 loops, within float32 rounding of what oneDNN gives (on the seed CNN's layer, bit for bit),
+    split over threads alike."""
+    xs, o, kernel, stride, pads, dilation = geo
+    x = R.normal(size=xs).astype(np.float32)
+    g = K._geometry(xs, kernel + (1, o), stride, pads, dilation, 1, "NHWC")
+    gy = R.normal(size=(xs[0],) + g.ohw + (o,)).astype(np.float32)
+    before = threads.get_num_threads()
+    try:
+        threads.set_num_threads(nthreads)
+        monkeypatch.setattr(K, "PARALLEL_MIN_FLOPS", 0)
+        got = K.conv2d_grad_weight(x, gy, kernel + (1, o), stride, pads, dilation, 1, "NHWC")
+        _near_loops(got, x, gy, kernel, stride, pads, dilation)
+        monkeypatch.setenv("DUALFLOW_NUMBA", "0")
+        calls = []
+        real = onednn.convolution
+        monkeypatch.setattr(onednn, "convolution", lambda *a: calls.append(a[1].shape[0]) or real(*a))
+        want = K.conv2d_grad_weight(x, gy, kernel + (1, o), stride, pads, dilation, 1, "NHWC")
+    finally:
+        threads.set_num_threads(before)
+    assert sorted(calls) == ([xs[0] // 2, xs[0] - xs[0] // 2] if nthreads == 2 and xs[0] > 1 else [xs[0]])
+    if geo is THIN[0]:      # the seed CNN's first layer: the order and rounding of oneDNN's sums
+        assert np.array_equal(got, want)
+    else:
+        _close(got, want)
+
+
+@pytest.mark.skipif(not numba_kernels.usable(np.float32), reason="numba is not installed or DUALFLOW_NUMBA=0")
+def test_a_prepared_one_channel_weight_gradient_reads_its_views_at_every_run():
+    base = R.normal(size=(2, 8, 8, 2)).astype(np.float32)
+    x = base[..., :1]                                   # a strided view: one channel of two
+    gy = R.normal(size=(2, 8, 8, 4)).astype(np.float32)
+    p = ((1, 1), (1, 1, 1, 1), (1, 1))
+    out = np.empty((3, 3, 1, 4), np.float32)
+    prepared = K.Prepared(lambda x, gy, out: K.conv2d_grad_weight_call(x, gy, out.shape, *p, 1, "NHWC", out=out)[0])
+    for _ in range(2):
+        prepared(x, gy, out=out)
+        _near_loops(out, x, gy, (3, 3), *p)
+        base *= -2.0                                    # the same arrays, new values: the next run reads them
