@@ -503,7 +503,7 @@ def _pass(g: "_Geometry", kind: str, operands: tuple, args: tuple,
     if not _onednn(g, *operands):
         return numpy_pass
     if _threads_for(g.n, g.flops() >= PARALLEL_MIN_FLOPS) < 2:
-        call = functools.partial(onednn.convolution, kind, *operands, *args, g.flops())
+        call = onednn.bind(kind, *operands, *args, g.flops())
     else:
         call = functools.partial(_onednn_pass, g, kind, *operands, *args)
 

@@ -328,3 +328,40 @@ def test_a_prepared_one_channel_weight_gradient_reads_its_views_at_every_run():
         prepared(x, gy, out=out)
         _near_loops(out, x, gy, (3, 3), *p)
         base *= -2.0                                    # the same arrays, new values: the next run reads them
+
+
+def test_a_bound_pass_runs_its_own_arrays_after_others_evictions_and_on_other_threads(monkeypatch):
+    """``onednn.bind`` (a planned step's convolution) skips the lookups only while its entry on this thread
+    still points at its arrays: a call with other arrays of the same shapes, an eviction, or another thread
+    sends it back through ``convolution``, and every run gives its own arrays' result."""
+    monkeypatch.setattr(onednn, "MAX_PRIMITIVES", 2)
+    p = ((1, 1), (1, 1, 1, 1), (1, 1))
+    x, w = R.normal(size=(2, 3, 6, 6)).astype(np.float32), R.normal(size=(4, 3, 3, 3)).astype(np.float32)
+    y = np.empty((2, 4, 6, 6), np.float32)
+    run = onednn.bind("forward", x, w, y, *p, 1, "NCHW", 1.0)
+    slow = []
+    real = onednn.convolution
+    monkeypatch.setattr(onednn, "convolution", lambda *a: slow.append(a[1] is x) or real(*a))
+
+    def check():
+        y[...] = np.nan
+        assert run()
+        np.testing.assert_allclose(y, conv_ref(x, w, (1, 1), 1, (1, 1)), rtol=1e-5, atol=1e-5)
+        x[...] = R.normal(size=x.shape)             # new contents for the next run
+    check()
+    check()
+    assert slow == [True]                           # the second run executed the entry directly
+    other = R.normal(size=x.shape).astype(np.float32)
+    np.testing.assert_allclose(K.conv2d(other, w, *p), conv_ref(other, w, (1, 1), 1, (1, 1)), rtol=1e-5,
+                               atol=1e-5)           # the entry now points at ``other``
+    check()
+    assert slow[-2:] == [False, True]
+    for n in (1, 3):                                # two other shapes evict the entry
+        K.conv2d(R.normal(size=(n, 3, 6, 6)).astype(np.float32), w, *p)
+    check()
+    assert slow[-3:] == [False, False, True]
+    run_in_threads(lambda: check(), [()])           # another thread: its own primitive
+    assert len(slow) == 7
+    check()                                         # back here: held the other thread's entry, so the
+    check()                                         # lookups once, then this thread's entry directly
+    assert len(slow) == 8
