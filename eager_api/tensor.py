@@ -81,7 +81,6 @@ class Tensor(Value):
     """A multi-dimensional array with autograd, as ``torch.Tensor``."""
 
     _shape_type = Size
-    grad: "Tensor | None" = None
 
     # ----- construction ----------------------------------------------------------
     def __init__(self, data: Any = (), dtype: Any = None, device: Any = None, requires_grad: bool = False) -> None:
@@ -109,6 +108,22 @@ class Tensor(Value):
     @property
     def grad_fn(self) -> Any:
         return self._current().node
+
+    @property
+    def grad(self) -> "Tensor | None":
+        """The gradient that backward accumulated here.  backward fills leaves (and tensors that retain their
+        gradient) only: reading it on another tensor gives None with PyTorch's warning."""
+        g = self.__dict__.get("_grad")
+        if g is None and not self.is_leaf and not self.retains_grad:
+            warnings.warn("The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad "
+                          "attribute won't be populated during autograd.backward(). If you indeed want the .grad "
+                          "field to be populated for a non-leaf Tensor, use .retain_grad() on the non-leaf Tensor.",
+                          UserWarning, stacklevel=2)
+        return g
+
+    @grad.setter
+    def grad(self, value: "Tensor | None") -> None:
+        self.__dict__["_grad"] = value
 
     @property
     def retains_grad(self) -> bool:
@@ -370,42 +385,47 @@ class Tensor(Value):
 
     def __add__(self, other):
         if _is_number(other):
-            return _T(core.scalar(_floatify(self, other), "add", other))
+            return _T(core.scalar(_promoted(self, other), "add", other))
         return self._binary(other, core.add)
 
     __radd__ = __add__
 
     def __sub__(self, other):
         if _is_number(other):
-            return _T(core.scalar(_floatify(self, other), "add", -other))
+            return _T(core.scalar(_promoted(self, other), "add", -other))
         return self._binary(other, core.sub)
 
     def __rsub__(self, other):
         if _is_number(other):
-            return _T(core.scalar(_floatify(self, other), "rsub", other))
+            return _T(core.scalar(_promoted(self, other), "rsub", other))
         return self._binary(other, core.sub, reverse=True)
 
     def __mul__(self, other):
         if _is_number(other):
-            return _T(core.scalar(_floatify(self, other), "mul", other))
+            return _T(core.scalar(_promoted(self, other), "mul", other))
         return self._binary(other, core.mul)
 
     __rmul__ = __mul__
 
     def __truediv__(self, other):
         if _is_number(other):
-            return _T(core.scalar(_floatify(self, 1.0), "mul", 1.0 / other))
+            return _T(core.scalar(_floatify(self), "div", other))
         a, b = _coerce(self, other)
-        return _T(core.div(_floatify(a, 1.0), _floatify(b, 1.0)))
+        return _T(core.div(_floatify(a), _floatify(b)))
 
     def __rtruediv__(self, other):
         if _is_number(other):
-            return _T(core.scalar(_floatify(self, 1.0), "rdiv", other))
+            # PyTorch's ``c / x`` is ``x.reciprocal() * c`` (torch/_tensor.py), two roundings, not one division.
+            inverse = self.reciprocal()
+            return inverse if other == 1 else _T(core.scalar(inverse, "mul", other))
         return self._binary(other, core.div, reverse=True)
+
+    def reciprocal(self) -> "Tensor":
+        return _T(core.scalar(_floatify(self), "rdiv", 1))
 
     def __pow__(self, other):
         if _is_number(other):
-            return _T(core.scalar(_floatify(self, other), "pow", other))
+            return _T(core.scalar(_promoted(self, other), "pow", other))
         return self._binary(other, core.pow)
 
     def __rpow__(self, other):
@@ -425,7 +445,7 @@ class Tensor(Value):
 
     def _compare(self, other, kind):
         if _is_number(other):
-            return _T(core.scalar_compare(self, kind, other))
+            return _T(core.scalar_compare(_promoted(self, other), kind, other))
         a, b = _coerce(self, other)
         return _T(core.apply(core.ops.elementwise.Compare(kind), a, b))
 
@@ -647,13 +667,13 @@ class Tensor(Value):
 
     # ----- elementwise math -------------------------------------------------------
     def exp(self):
-        return _T(core.exp(_floatify(self, 1.0)))
+        return _T(core.exp(_floatify(self)))
 
     def log(self):
-        return _T(core.log(_floatify(self, 1.0)))
+        return _T(core.log(_floatify(self)))
 
     def sqrt(self):
-        return _T(core.sqrt(_floatify(self, 1.0)))
+        return _T(core.sqrt(_floatify(self)))
 
     def rsqrt(self):
         return 1.0 / self.sqrt()
@@ -690,9 +710,9 @@ class Tensor(Value):
         # TensorFlow tie rule (to x), not torch.maximum's halves.
         out = self
         if min is not None:
-            out = _T(core.maximum(*_coerce(out, _as_tensor(min, out))))
+            out = _T(core.maximum(*_coerce(out, min)))
         if max is not None:
-            out = _T(core.minimum(*_coerce(out, _as_tensor(max, out))))
+            out = _T(core.minimum(*_coerce(out, max)))
         return out
 
     clip = clamp
@@ -701,10 +721,24 @@ class Tensor(Value):
         return matmul(self, other)
 
     def add(self, other, alpha: Any = 1):
-        return self + (other * alpha if alpha != 1 else other)
+        if alpha == 1:
+            return self + other
+        return self._scaled_add(other, alpha, "add")
 
     def sub(self, other, alpha: Any = 1):
-        return self - (other * alpha if alpha != 1 else other)
+        if alpha == 1:
+            return self - other
+        return self._scaled_add(other, -alpha, "sub")
+
+    def _scaled_add(self, other: Any, alpha: Any, name: str) -> "Tensor":
+        """``self + alpha * other`` as PyTorch's ``add``/``sub`` with ``alpha``: one fused multiply-add per
+        float element (``core.add_scaled``), the number ``other`` as a tensor of the result type."""
+        a, b = _coerce(self, other)
+        if a.dtype.kind != "f" and isinstance(alpha, (builtins.float, numpy.floating)):
+            raise RuntimeError("For integral input tensors, argument alpha must not be a floating point number.")
+        if a.dtype == bool_:
+            raise RuntimeError(f"Boolean alpha only supported for Boolean results, got {name} on bool tensors")
+        return _T(core.add_scaled(a, b, alpha))
 
     def mul(self, other):
         return self * other
@@ -893,11 +927,15 @@ def _is_number(x: Any) -> bool:
     return isinstance(x, (builtins.int, builtins.float, builtins.bool, numpy.number)) and not isinstance(x, Tensor)
 
 
-def _floatify(t: Tensor, c: Any) -> Tensor:
-    """Integer tensors meet float scalars (or float-only math) as float32, as PyTorch promotes."""
-    if t.dtype.kind != "f" and isinstance(c, (builtins.float, numpy.floating)):
-        return t.to(get_default_dtype())
-    return t
+def _promoted(t: Tensor, number: Any) -> Tensor:
+    """``t`` in its result type with a Python ``number`` (``_result_type``): an integer tensor meets 1.5 as
+    float32, a bool tensor meets 2 as int64, so the number is never cut to the tensor's type."""
+    return t.to(_result_type(t, number))
+
+
+def _floatify(t: Tensor) -> Tensor:
+    """Integer tensors meet float-only math (division, exp, log, sqrt) as the default float type, as in PyTorch."""
+    return t if t.dtype.kind == "f" else t.to(get_default_dtype())
 
 
 def _as_tensor(x: Any, like: Tensor) -> Tensor:
@@ -907,10 +945,40 @@ def _as_tensor(x: Any, like: Tensor) -> Tensor:
     return tensor(x, dtype=dt, device=like.device)
 
 
+def _category(dtype: numpy.dtype) -> builtins.int:
+    return 0 if dtype.kind == "b" else 2 if dtype.kind in "fc" else 1
+
+
+def _result_type(*operands: Any) -> numpy.dtype:
+    """PyTorch's ``torch.result_type``: tensors with dimensions decide, a zero-dimensional tensor only where it
+    is of a higher category (bool < integer < float) than all of them, and a Python number only where it is
+    of a higher category than every tensor, as the default type of its category (int64, the default float).
+    So ``int32_tensor * torch.tensor(2)`` stays int32 and ``torch.where(c, int_tensor, 0.5)`` is float32."""
+    shaped, zero_dim, numbers = [], [], []
+    for o in operands:
+        if isinstance(o, Tensor):
+            (shaped if o.ndim else zero_dim).append(o.dtype)
+        else:
+            numbers.append(0 if isinstance(o, (builtins.bool, numpy.bool_))
+                           else 1 if isinstance(o, (builtins.int, numpy.integer)) else 2)
+    dt = None
+    for group in (shaped, zero_dim):
+        if group:
+            d = group[0]
+            for other in group[1:]:
+                d = _result_dtype(d, other)
+            if dt is None or _category(d) > _category(dt):
+                dt = d
+    if numbers and (dt is None or builtins.max(numbers) > _category(dt)):
+        dt = (bool_, numpy.dtype(numpy.int64), get_default_dtype())[builtins.max(numbers)]
+    return dt
+
+
 def _coerce(a: Tensor, b: Any) -> tuple[Tensor, Tensor]:
-    b = _as_tensor(b, a)
-    dt = _result_dtype(a.dtype, b.dtype)
-    return a.to(dt), b.to(dt)
+    """``a`` and ``b`` (a tensor, a number, or data for one) as tensors of their result type."""
+    b = b if _is_number(b) else _as_tensor(b, a)
+    dt = _result_type(a, b)
+    return a.to(dt), (b.to(dt) if isinstance(b, Tensor) else tensor(b, dtype=dt, device=a.device))
 
 
 def _dims(dim: Any) -> Any:
@@ -936,6 +1004,10 @@ def _index_data(index: Any) -> Any:
                 p = builtins.int(p)
         elif isinstance(p, list):
             p = numpy.asarray(p)
+        elif isinstance(p, slice) and p.step is not None and p.step <= 0:
+            # PyTorch has no negative strides (``flip`` copies): x[::-1] raises there, and reversing here would
+            # run code that fails on PyTorch.
+            raise ValueError("slice step cannot be zero" if p.step == 0 else "step must be greater than zero")
         out.append(p)
     return tuple(out) if isinstance(index, tuple) else out[0]
 
@@ -1148,8 +1220,11 @@ def minimum(a: Tensor, b: Tensor) -> Tensor:
 
 
 def where(condition: Tensor, x: Any, y: Any) -> Tensor:
-    ref = x if isinstance(x, Tensor) else y
-    x, y = _coerce(_as_tensor(x, ref), y)
+    for v in (x, y):
+        if not (isinstance(v, Tensor) or _is_number(v)):
+            raise TypeError(f"where(): expected Tensor or Number for input and other, got {type(v).__name__}")
+    dt = _result_type(x, y)
+    x, y = ((v.to(dt) if isinstance(v, Tensor) else tensor(v, dtype=dt, device=condition.device)) for v in (x, y))
     return _T(core.where(condition, x, y))
 
 
@@ -1174,8 +1249,8 @@ def _method(name: str) -> Any:
 
 for _name in ("sum", "mean", "all", "any", "max", "min", "argmax", "argmin", "amax", "amin", "exp", "log", "sqrt",
               "abs", "relu", "sigmoid", "tanh", "softmax", "log_softmax", "reshape", "flatten", "permute", "transpose",
-              "unsqueeze", "squeeze", "clamp", "clip", "var", "std", "sign", "neg", "t", "numel", "rsqrt", "chunk",
-              "split", "norm", "gather", "argsort", "sort", "topk", "narrow", "select", "unbind"):
+              "unsqueeze", "squeeze", "clamp", "clip", "var", "std", "sign", "neg", "t", "numel", "rsqrt", "reciprocal",
+              "chunk", "split", "norm", "gather", "argsort", "sort", "topk", "narrow", "select", "unbind"):
     globals()[_name] = _method(_name)
 
 

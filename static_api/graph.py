@@ -122,10 +122,12 @@ class Tensor(Value):
         if kind and isinstance(other, (int, float, numpy.number)) and not isinstance(other, bool):
             if kind == "sub":
                 return core.scalar(self, "add", -other)
-            if kind == "div":
-                return core.scalar(self, "mul", 1.0 / other)
+            if kind == "div" and self.dtype.kind == "f":
+                return core.scalar(self, "mul", _reciprocal(self.dtype, other))     # see ``real_div``
             return core.scalar(self, kind, other)
         other = convert_to_tensor(other, self.dtype, graph=self.graph)
+        if kind == "div":
+            return real_div(other, self) if reverse else real_div(self, other)
         return fn(other, self) if reverse else fn(self, other)
 
     def __add__(self, o):
@@ -153,8 +155,11 @@ class Tensor(Value):
 
     def __rtruediv__(self, o):
         if isinstance(o, (int, float)):
-            return core.scalar(self, "rdiv", o)
-        return self._bin(o, core.div, reverse=True)
+            if self.dtype.kind != "f":
+                return core.scalar(self, "rdiv", o)     # refused by name (TF would divide in float64)
+            # TF's ``c / x`` is a RealDiv of a constant, whose gradient rounds as RealDiv's.
+            return core.div(convert_to_tensor(o, self.dtype, graph=self.graph), self)
+        return self._bin(o, core.div, "div", reverse=True)
 
     def __pow__(self, o):
         return self._bin(o, core.pow, "pow")
@@ -509,6 +514,29 @@ def _session_for(session: Any, what: str, call: str) -> Any:
         raise ValueError(f"Cannot {what} using `{call}()`: No default session is registered. Use `with "
                          f"sess.as_default()` or pass an explicit session to `{call}(session=sess)`")
     return session
+
+
+def _reciprocal(dtype: Any, c: Any) -> Any:
+    """1 / c in ``dtype`` (c rounded to it first), as TF's Reciprocal of a constant of that dtype computes it."""
+    t = numpy.dtype(dtype).type
+    with numpy.errstate(divide="ignore"):
+        return t(1) / t(c)
+
+
+def real_div(x: Tensor, y: Tensor) -> Tensor:
+    """TF1's division of two tensors.  Grappler's constant folding, which every TF1 Session runs, turns a float
+    division by a constant (``x / 3.0``, ``tf.divide(x, tf.constant(...))``) into a multiplication by the
+    constant's reciprocal taken in its dtype (``ReduceDivToReciprocalMul``): two roundings where a division
+    has one, a third of ``x / 3.0``'s values a bit apart.  The same rewrite here, at construction, so that the
+    Session's optimized and unoptimized runs agree; a constant over a constant is folded by TF as a division,
+    and stays one."""
+    if (y.dtype.kind == "f" and isinstance(y.node.op, ConstOp) and not isinstance(x.node.op, ConstOp)
+            and x.dtype == y.dtype):
+        recip = _reciprocal(y.dtype, y.node.op.value)
+        if recip.ndim == 0:
+            return core.scalar(x, "mul", float(recip))
+        return core.mul(x, x.graph.constant(recip))
+    return core.div(x, y)
 
 
 def convert_to_tensor(value: Any, dtype: Any = None, graph: Graph | None = None) -> Tensor:

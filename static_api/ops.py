@@ -11,7 +11,7 @@ import core
 from core.op import Op
 from static_api import dtypes
 from static_api.graph import (NoOp, PlaceholderOp, PlaceholderWithDefaultOp, Tensor, TensorShape, convert_to_tensor,
-                              get_default_graph, named)
+                              get_default_graph, named, real_div)
 
 as_dtype = dtypes.as_dtype
 float16, float32, float64 = as_dtype("float16"), as_dtype("float32"), as_dtype("float64")
@@ -102,7 +102,7 @@ def multiply(x, y, name=None):
 
 
 def divide(x, y, name=None):
-    return named(core.div(*_pair(x, y)), name)
+    return named(real_div(*_pair(x, y)), name)
 
 
 def maximum(x, y, name=None):
@@ -194,6 +194,10 @@ def log(x, name=None):
 
 def abs(x, name=None):  # noqa: A001
     return named(core.abs(x), name)
+
+
+def sign(x, name=None):
+    return named(core.sign(_t(x)), name)
 
 
 def pow(x, y, name=None):  # noqa: A001

@@ -364,3 +364,23 @@ def test_learning_rate_scheduler_compounds_in_float32_as_keras():
         runs.append((seen, history["learning_rate"], model.get_weights()[0].tolist()))
     assert runs[0][:2] == runs[1][:2]
     np.testing.assert_allclose(runs[0][2], runs[1][2], rtol=1e-5)
+
+
+@pytest.mark.parametrize("k", range(5))
+def test_divisions_by_constants_round_as_tf1s_grappler(k):
+    """TF1 Sessions run a float division by a constant as a multiplication by its reciprocal (Grappler's
+    constant folding): ``x / 3.0``, ``tf.divide``, a constant tensor, a constant vector; and c / x as a RealDiv.
+    Values and gradients bit for bit."""
+    fns = [lambda L, p: p / 3.0, lambda L, p: L.divide(p, 255.0), lambda L, p: p / L.constant([3., 7., 0.1]),
+           lambda L, p: 2.0 / p, lambda L, p: p / (p * 0.0 + 3.0)]
+    x = np.random.default_rng(k).uniform(0.5, 2.0, (1000, 3)).astype(np.float32)
+    got = []
+    for lib, v1 in ((tf, tf), (real, real.compat.v1)):
+        with lib.Graph().as_default():
+            p = v1.placeholder(lib.float32, (None, 3))
+            y = fns[k](lib, p)
+            g, = v1.gradients(v1.reduce_sum(y * y), [p])
+            with v1.Session() as s:
+                got.append(s.run([y, g], {p: x}))
+    for a, b in zip(*got):
+        assert np.array_equal(a, b)

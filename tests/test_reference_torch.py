@@ -415,3 +415,43 @@ def test_one_cycle_lr_matches_torch(kw, optimizer):
     for ran in runs:        # one step past the end raises in both
         with pytest.raises(ValueError, match="Tried to step 11 times. The specified number of total steps is 10"):
             ran[2].step()
+
+
+_ARITH = [lambda L, x, y: x / 3, lambda L, x, y: x / 0.1, lambda L, x, y: 7 / y, lambda L, x, y: x.div(255.0),
+          lambda L, x, y: x.add(y, alpha=0.3), lambda L, x, y: x.sub(y, alpha=-1.7), lambda L, x, y: x.add(y, alpha=2),
+          lambda L, x, y: x.add(y[:1], alpha=0.3), lambda L, x, y: x.double().add(y.double(), alpha=0.1),
+          lambda L, x, y: L.where(x > 0, (x * 100).long(), 0.5), lambda L, x, y: (x * 100).int() * L.tensor(3),
+          lambda L, x, y: (x * 10).long() >= 1.5, lambda L, x, y: (x * 10).long().clamp(min=0.5),
+          lambda L, x, y: (x > 0) + 2, lambda L, x, y: x.to(L.float16) + L.tensor(1.5)]
+
+
+@pytest.mark.parametrize("i", range(len(_ARITH)))
+def test_scalar_arithmetic_and_promotion_give_pytorchs_bits_and_dtypes(i):
+    """Division by a number, a number over a tensor, add/sub with alpha (fused multiply-adds) and type
+    promotion with numbers and zero-dimensional tensors: the same dtype and the same bits, gradients too."""
+    r = np.random.default_rng(i)
+    x, y = r.standard_normal(5000).astype(np.float32), r.uniform(0.5, 2.0, 5000).astype(np.float32)
+    fn = _ARITH[i]
+    ours = fn(eager_api, eager_api.tensor(x), eager_api.tensor(y))
+    theirs = fn(torch, torch.tensor(x), torch.tensor(y))
+    assert str(ours.dtype) == str(theirs.dtype).replace("torch.", "")
+    assert np.array_equal(ours.numpy(), theirs.numpy())
+    if ours.dtype.kind == "f" and i < 9:
+        xo, yo = eager_api.tensor(x, requires_grad=True), eager_api.tensor(y, requires_grad=True)
+        xt, yt = torch.tensor(x, requires_grad=True), torch.tensor(y, requires_grad=True)
+        (fn(eager_api, xo, yo) ** 2).sum().backward()
+        (fn(torch, xt, yt) ** 2).sum().backward()
+        for a, b in ((xo, xt), (yo, yt)):
+            assert (a.grad is None) == (b.grad is None)
+            if b.grad is not None:
+                np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=2e-6, atol=0)
+
+
+def test_negative_slice_steps_raise_and_sign_has_a_zero_gradient_as_in_pytorch():
+    for lib in (torch, eager_api):
+        with pytest.raises(ValueError, match="step must be greater than zero"):
+            lib.arange(5)[::-1]
+    xs = [lib.tensor([-2., 0., 3.], requires_grad=True) for lib in (torch, eager_api)]
+    for x in xs:
+        (x.sign() * x).sum().backward()
+    assert np.array_equal(xs[0].grad.numpy(), xs[1].grad.numpy())

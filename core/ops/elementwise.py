@@ -142,6 +142,34 @@ class Sub(Binary):
         return (sum_to_like(g, x) if needs[0] else None), (sum_to_like(neg(g), y) if needs[1] else None)
 
 
+class AddScaled(Binary):
+    """``x + alpha * y`` (broadcast), each float result rounded once: a fused multiply-add, as PyTorch's CPU
+    ``x.add(y, alpha=alpha)`` computes it (``sub`` adds with -alpha), and its gradients ``g`` and
+    ``g * alpha``.  Two roundings (the product, then the sum) put a quarter of PyTorch's values a bit apart.
+    Integers add exactly."""
+
+    name = "AddScaled"
+    saves_inputs = False
+
+    def __init__(self, alpha: Any) -> None:
+        self.alpha = alpha
+
+    def forward(self, be, x, y):
+        if x.dtype.kind != "f":
+            return x + y * x.dtype.type(self.alpha)
+        shape = numpy.broadcast_shapes(x.shape, y.shape)
+        xp = be.xp
+        # The fused kernels take operands of one shape (a broadcast one made whole first).
+        x, y = (a if a.shape == shape else xp.ascontiguousarray(xp.broadcast_to(a, shape)) for a in (x, y))
+        return be.fma(y, self.alpha, x, be.empty(shape, x.dtype))
+
+    def vjp(self, node, grads, needs):
+        g = grads[0]
+        x, y = node.inputs
+        return ((sum_to_like(g, x) if needs[0] else None),
+                (sum_to_like(scalar(g, "mul", self.alpha), y) if needs[1] else None))
+
+
 class Mul(Binary):
     name = "Mul"
 
@@ -310,10 +338,13 @@ class Abs(Unary):
 class Sign(Unary):
     name = "Sign"
     float_only = False
-    differentiable = False
 
     def forward(self, be, x):
         return be.xp.sign(x)
+
+    def vjp(self, node, grads, needs):
+        # Zero, not no gradient: PyTorch's sign backward and TF's SignGrad are zeros like the input.
+        return (fill_like(node.inputs[0], 0),)
 
 
 class Floor(Unary):
@@ -410,24 +441,26 @@ class Tanh(Unary):
 
 
 class Scalar(Op):
-    """``x (op) c`` for a Python number c: add, mul, pow, rsub (c - x), rdiv (c / x)."""
+    """``x (op) c`` for a Python number c: add, mul, div (x / c), pow, rsub (c - x), rdiv (c / x).  Division is
+    division, not a multiplication by 1 / c: that rounds twice, and PyTorch's and TF's ``x / 255.0`` differed
+    from it in the last bit of a third of the values."""
 
     name = "Scalar"
 
     def __init__(self, kind: str, c: float) -> None:
-        if kind not in ("add", "mul", "pow", "rsub", "rdiv"):
+        if kind not in ("add", "mul", "div", "pow", "rsub", "rdiv"):
             raise ValueError(f"Scalar: unknown kind {kind!r}")
         self.kind = kind
         self.c = c
         # Only pow reads its input; c / x gets its gradient from the output, as PyTorch's reciprocal does.
         self.saves_inputs = kind == "pow"
         self.saves_outputs = kind == "rdiv"
-        self.name = {"add": "AddScalar", "mul": "MulScalar", "pow": "PowScalar",
+        self.name = {"add": "AddScalar", "mul": "MulScalar", "div": "DivScalar", "pow": "PowScalar",
                      "rsub": "RSubScalar", "rdiv": "RDivScalar"}[kind]
 
     def infer(self, x: Value) -> list:
-        # Integer inputs stay exact only for integer constants (and non-negative powers, never c / x).
-        int_ok = isinstance(self.c, int) and self.kind != "rdiv" and (self.kind != "pow" or self.c >= 0)
+        # Integer inputs stay exact only for integer constants (and non-negative powers, never a division).
+        int_ok = isinstance(self.c, int) and self.kind not in ("div", "rdiv") and (self.kind != "pow" or self.c >= 0)
         if x.dtype.kind != "f" and not int_ok:
             raise self.dtype_error("x", "a float type", x.dtype)
         return [(x.shape, x.dtype)]
@@ -443,6 +476,8 @@ class Scalar(Op):
             return xp.add(x, c, out=out)
         if k == "mul":
             return xp.multiply(x, c, out=out)
+        if k == "div":
+            return xp.true_divide(x, c, out=out)
         if k == "rsub":
             return xp.subtract(c, x, out=out)
         return xp.true_divide(c, x, out=out)
@@ -454,6 +489,8 @@ class Scalar(Op):
             return (g,)
         if k == "mul":
             return (scalar(g, "mul", c),)
+        if k == "div":      # d(x / c) = g / c, divided as PyTorch's and TF's gradients divide
+            return (scalar(g, "div", c),)
         if k == "rsub":
             return (neg(g),)
         if k == "pow":
@@ -561,6 +598,10 @@ def add(x: Value, y: Value) -> Value:
 
 def sub(x: Value, y: Value) -> Value:
     return apply(Sub(), x, y)
+
+
+def add_scaled(x: Value, y: Value, alpha: Any) -> Value:
+    return apply(AddScaled(alpha), x, y)
 
 
 def mul(x: Value, y: Value) -> Value:
@@ -671,7 +712,7 @@ def tanh(x: Value) -> Value:
 
 
 def scalar(x: Value, kind: str, c: float) -> Value:
-    """``x + c``, ``x * c``, ``x ** c``, ``c - x`` or ``c / x`` (kind add/mul/pow/rsub/rdiv)."""
+    """``x + c``, ``x * c``, ``x / c``, ``x ** c``, ``c - x`` or ``c / x`` (kind add/mul/div/pow/rsub/rdiv)."""
     return apply(Scalar(kind, c), x)
 
 
