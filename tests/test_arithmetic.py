@@ -140,3 +140,11 @@ def test_reading_grad_of_a_non_leaf_warns_as_pytorch_and_leaves_do_not():
         warnings.simplefilter("error")
         assert np.array_equal(y.grad.numpy(), [1., 1.]) and np.array_equal(x.grad.numpy(), [2., 2.])
         assert torch.tensor([1.]).grad is None
+
+
+def test_tf1_top_level_sigmoid_and_tanh_are_the_nn_ops():
+    x = np.array([-2.0, 0.0, 3.0], np.float32)
+    with tf.Graph().as_default(), tf.Session() as s:
+        sig, th = s.run([tf.sigmoid(tf.constant(x)), tf.tanh(tf.constant(x))])
+    np.testing.assert_allclose(sig, 1 / (1 + np.exp(-x.astype(np.float64))), rtol=1e-6)
+    np.testing.assert_allclose(th, np.tanh(x.astype(np.float64)), rtol=1e-6)
