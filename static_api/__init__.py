@@ -20,8 +20,6 @@ from static_api.graph import (Graph, Operation, Tensor, TensorShape, convert_to_
                               get_default_session, reset_default_graph)
 from static_api.ops import *  # noqa: F401,F403  (the tf namespace of op functions and dtypes)
 from static_api.session import InteractiveSession, Session
-
-sigmoid, tanh = nn.sigmoid, nn.tanh       # TF1 exports both at the top level too (tf.sigmoid, tf.tanh)
 from static_api.variables import (AUTO_REUSE, GLOBAL_VARIABLES, REGULARIZATION_LOSSES, TRAINABLE_VARIABLES, Variable, assign, assign_add,
                                   assign_sub, constant_initializer,
                                   get_variable, global_variables, global_variables_initializer,
@@ -30,6 +28,8 @@ from static_api.variables import (AUTO_REUSE, GLOBAL_VARIABLES, REGULARIZATION_L
                                   set_random_seed,
                                   trainable_variables, truncated_normal, truncated_normal_initializer, variable_scope,
                                   variables_initializer, zeros_initializer)
+
+sigmoid, tanh = nn.sigmoid, nn.tanh       # TF1 exports both at the top level too (tf.sigmoid, tf.tanh)
 
 
 class GraphKeys:

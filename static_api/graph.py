@@ -119,11 +119,14 @@ class Tensor(Value):
 
     # Operators build graph ops (numbers become scalar ops of the tensor's dtype).
     def _bin(self, other: Any, fn: Any, kind: str | None = None, reverse: bool = False) -> "Tensor":
-        if kind and isinstance(other, (int, float, numpy.number)) and not isinstance(other, bool):
+        number = isinstance(other, (int, float, numpy.number)) and not isinstance(other, bool)
+        # A number on the right is a scalar op; a division only of floats (integers divide as floats, see
+        # ``real_div``), by the number's reciprocal as TF1's Grappler rewrites it.
+        if kind and number and not reverse and (kind != "div" or self.dtype.kind == "f"):
             if kind == "sub":
                 return core.scalar(self, "add", -other)
-            if kind == "div" and self.dtype.kind == "f":
-                return core.scalar(self, "mul", _reciprocal(self.dtype, other))     # see ``real_div``
+            if kind == "div":
+                return core.scalar(self, "mul", _reciprocal(self.dtype, other))
             return core.scalar(self, kind, other)
         other = convert_to_tensor(other, self.dtype, graph=self.graph)
         if kind == "div":
@@ -154,11 +157,7 @@ class Tensor(Value):
         return self._bin(o, core.div, "div")
 
     def __rtruediv__(self, o):
-        if isinstance(o, (int, float)):
-            if self.dtype.kind != "f":
-                return core.scalar(self, "rdiv", o)     # refused by name (TF would divide in float64)
-            # TF's ``c / x`` is a RealDiv of a constant, whose gradient rounds as RealDiv's.
-            return core.div(convert_to_tensor(o, self.dtype, graph=self.graph), self)
+        # TF's ``c / x`` is a RealDiv of a constant, whose gradient rounds as RealDiv's.
         return self._bin(o, core.div, "div", reverse=True)
 
     def __pow__(self, o):
@@ -524,12 +523,18 @@ def _reciprocal(dtype: Any, c: Any) -> Any:
 
 
 def real_div(x: Tensor, y: Tensor) -> Tensor:
-    """TF1's division of two tensors.  Grappler's constant folding, which every TF1 Session runs, turns a float
-    division by a constant (``x / 3.0``, ``tf.divide(x, tf.constant(...))``) into a multiplication by the
+    """TF1's division of two tensors (``/``, ``tf.divide``: TF's truediv).  Integers divide as floats, 8- and
+    16-bit ones as float32 and wider ones as float64 (int32 / int32 is float64 in TF, not a floor division).
+    Grappler's constant folding, which every TF1 Session runs, turns a float division by a constant (``x / 3.0``,
+    ``tf.divide(x, tf.constant(...))``, the cast of an integer constant too) into a multiplication by the
     constant's reciprocal taken in its dtype (``ReduceDivToReciprocalMul``): two roundings where a division
     has one, a third of ``x / 3.0``'s values a bit apart.  The same rewrite here, at construction, so that the
     Session's optimized and unoptimized runs agree; a constant over a constant is folded by TF as a division,
     and stays one."""
+    if x.dtype.kind in "iu" and x.dtype == y.dtype:
+        wide = numpy.dtype(numpy.float32 if x.dtype.itemsize <= 2 else numpy.float64)
+        x, y = (x.graph.constant(t.node.op.value.astype(wide)) if isinstance(t.node.op, ConstOp)
+                else core.cast(t, wide) for t in (x, y))      # a cast constant is a constant, as Grappler folds it
     if (y.dtype.kind == "f" and isinstance(y.node.op, ConstOp) and not isinstance(x.node.op, ConstOp)
             and x.dtype == y.dtype):
         recip = _reciprocal(y.dtype, y.node.op.value)

@@ -59,6 +59,28 @@ def test_tf1_divides_by_a_constant_as_grappler_does_with_the_reciprocal_in_the_d
     assert np.array_equal(y, np.float32(2) / z)
 
 
+def test_tf1_divides_integers_as_floats_and_numbers_on_the_left_divide_them():
+    # TF's truediv: int32 / int32 is float64 (int16 float32), not a floor division; 2.5 for an int32 x is refused.
+    x = np.array([7, -7, 1, 10], np.int32)
+    with tf.Graph().as_default():
+        p, q = tf.placeholder(tf.int32, (4,)), tf.placeholder(tf.int16, (4,))
+        f = tf.placeholder(tf.float32, (4,))
+        outs = [p / tf.constant(np.full(4, 2, np.int32)), p / 3, 7 / p, q / 2, f.__rtruediv__(np.float32(2)),
+                tf.divide(p, p)]
+        with pytest.raises(TypeError):
+            p / 2.5
+        with tf.Session() as s:
+            got = s.run(outs, {p: x, q: x.astype(np.int16), f: x.astype(np.float32)})
+    xd = x.astype(np.float64)
+    assert [g.dtype for g in got] == [np.float64, np.float64, np.float64, np.float32, np.float32, np.float64]
+    assert np.array_equal(got[0], [3.5, -3.5, 0.5, 5.0])
+    assert np.array_equal(got[1], xd * (1 / 3.0))             # the constant's reciprocal, in float64
+    assert np.array_equal(got[2], 7 / xd)
+    assert np.array_equal(got[3], [3.5, -3.5, 0.5, 5.0])
+    assert np.array_equal(got[4], np.float32(2) / x.astype(np.float32))     # 2 / f, not f / 2
+    assert np.array_equal(got[5], np.ones(4))
+
+
 def test_add_and_sub_with_alpha_round_once_as_a_fused_multiply_add():
     # 1 + 2^-12 squared is 1 + 2^-11 + 2^-24: a float32 product rounds the 2^-24 away (a tie, to even),
     # so x + alpha * y rounded twice gives 2^-11 for x = -1; one rounding keeps 2^-11 + 2^-24.

@@ -367,6 +367,22 @@ def test_learning_rate_scheduler_compounds_in_float32_as_keras():
 
 
 @pytest.mark.parametrize("k", range(5))
+def test_integer_divisions_are_tf1s_truediv(k):
+    """int32 / int32 is a float64 division (int16 float32), and a constant denominator's reciprocal multiplies."""
+    fns = [lambda L, p, q: p / 3, lambda L, p, q: p / L.constant(7), lambda L, p, q: 3 / p, lambda L, p, q: p / p,
+           lambda L, p, q: q / 3]
+    x = np.arange(-5000, 5000, 7).astype(np.int32)
+    x[x == 0] = 1
+    got = []
+    for lib, v1 in ((tf, tf), (real, real.compat.v1)):
+        with lib.Graph().as_default():
+            p, q = v1.placeholder(lib.int32, (None,)), v1.placeholder(lib.int16, (None,))
+            with v1.Session() as s:
+                got.append(s.run(fns[k](lib, p, q), {p: x, q: x.astype(np.int16)}))
+    assert got[0].dtype == got[1].dtype and np.array_equal(got[0], got[1])
+
+
+@pytest.mark.parametrize("k", range(5))
 def test_divisions_by_constants_round_as_tf1s_grappler(k):
     """TF1 Sessions run a float division by a constant as a multiplication by its reciprocal (Grappler's
     constant folding): ``x / 3.0``, ``tf.divide``, a constant tensor, a constant vector; and c / x as a RealDiv.

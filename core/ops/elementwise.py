@@ -159,8 +159,8 @@ class AddScaled(Binary):
             return x + y * x.dtype.type(self.alpha)
         shape = numpy.broadcast_shapes(x.shape, y.shape)
         xp = be.xp
-        # The fused kernels take operands of one shape (a broadcast one made whole first).
-        x, y = (a if a.shape == shape else xp.ascontiguousarray(xp.broadcast_to(a, shape)) for a in (x, y))
+        # The fused kernels take C-contiguous operands of one shape: a broadcast or strided one is copied.
+        x, y = (xp.ascontiguousarray(xp.broadcast_to(a, shape)) for a in (x, y))
         return be.fma(y, self.alpha, x, be.empty(shape, x.dtype))
 
     def vjp(self, node, grads, needs):

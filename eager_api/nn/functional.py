@@ -381,7 +381,8 @@ def smooth_l1_loss(input: Tensor, target: Tensor, reduction: str = "mean", beta:
     d = (input - target).abs()
     if beta == 0:
         return _reduce(d, reduction, "smooth_l1_loss")
-    return _reduce(where(d < beta, d * d * (0.5 / beta), d - 0.5 * beta), reduction, "smooth_l1_loss")
+    # ATen's rounding: 0.5 * d * d / beta, a division by beta (not a product with 0.5 / beta).
+    return _reduce(where(d < beta, d * d * 0.5 / beta, d - 0.5 * beta), reduction, "smooth_l1_loss")
 
 
 def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0) -> Tensor:
@@ -403,9 +404,9 @@ def kl_div(input: Tensor, target: Tensor, reduction: str = "mean", log_target: b
         raise ValueError(f"kl_div: {reduction} is not a valid value for reduction")
     if log_target:
         loss = target.exp() * (target - input)
-    else:
+    else:       # ATen's xlogy(target, target) - target * input, rounded as it rounds
         safe = where(target > 0, target, 1.0)       # log is read only where the target is positive
-        loss = where(target > 0, target * (safe.log() - input), target * 0.0)
+        loss = where(target > 0, target * safe.log(), 0.0) - target * input
     if reduction == "batchmean":
         return loss.sum() / input.shape[0] if input.ndim else loss.sum()
     if reduction == "mean":
