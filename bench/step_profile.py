@@ -63,6 +63,7 @@ def profile_static(model: Any, batches: list) -> None:
             op = _TimedOp(op, sink)
         steps.append((ins, write, out, node, op, release))
     entry.steps = steps
+    entry.straight = None       # the generated step function is rebuilt from the timed steps
     total = []
     for x, y in batches[WARM:]:
         t = time.perf_counter()

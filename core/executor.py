@@ -19,6 +19,7 @@ from backends.errors import OpError
 from core import state as _state
 from core import lowering
 from core.passes import memplan
+from core.straightline import StraightLine
 from core.program import Key, Program
 
 
@@ -94,6 +95,10 @@ class _Planned:
         # For each unplanned step, the root buffers its outputs had last run: a buffer seen again (a variable,
         # a constant) is not a new allocation; weak, so a freed one is never mistaken for a live one.
         self.seen: list = [None] * len(program.steps)
+        # The steps as one generated function (``core.straightline``), made at the first run that uses it:
+        # whoever replaces ``steps`` (bench/step_profile.py times each one) sets it back to None.
+        self.straight: StraightLine | None = None
+        self.fed = sorted(program.fed)
         # Each C-contiguous fed value is copied into a buffer of its own, so that the steps reading it get the
         # same array at every run: a kernel bound to its arrays (``lowering.bind``) then need not be bound
         # again (at batch 1 the image is a few KB to copy, the binding of two convolutions ~50 us).
@@ -105,7 +110,8 @@ class PlannedExecutor(Executor):
     """Runs each Program once op by op, recording the shapes of its values, then with a memory plan for
     those feed shapes (one plan per Program and feed shapes).  With ``audit`` on, ``backend.allocations``
     also counts each result the plan could not place and that is new memory (see ``MemoryPlan.unlowered``;
-    off by default: the check costs ~4 us a step).  The fetched arrays of a planned run live in the arena:
+    off by default: the check costs ~4 us a step, and the steps then run in a loop instead of as one generated
+    function, ``core.straightline``).  The fetched arrays of a planned run live in the arena:
     they are valid until the next run of the same Program in the same thread (``Session.run`` copies them
     out).  Plans and arenas are per thread, so threads sharing a session never write into each other's
     buffers."""
@@ -153,14 +159,30 @@ class PlannedExecutor(Executor):
         program = entry.program
         self._check_feeds(program, feeds)
         be = self.backend
-        values = dict(entry.planned)
-        values.update(feeds)
-        for k, buf in entry.feeds.items():
-            a = values[k]
-            if type(a) is type(buf) and a.shape == buf.shape and a.dtype == buf.dtype and a.flags.c_contiguous:
+        fed = []
+        for k in entry.fed:
+            a, buf = feeds[k], entry.feeds.get(k)
+            if (buf is not None and type(a) is type(buf) and a.shape == buf.shape and a.dtype == buf.dtype
+                    and a.flags.c_contiguous):
                 be.xp.copyto(buf, a)
-                values[k] = buf
-        seen, audit = entry.seen, self.audit
+                a = buf
+            fed.append(a)
+        if not self.audit:
+            if entry.straight is None:
+                entry.straight = StraightLine(entry.steps, entry.planned, entry.fed,
+                                              [None if k is None else program.resolve(k) for k in program.fetches],
+                                              be)
+            with _state.activate(self.state):
+                try:
+                    return entry.straight(*fed)
+                except OpError as exc:
+                    i = entry.straight.step_at(exc.__traceback__)
+                    if i is not None:
+                        _name(exc, entry.steps[i][3])
+                    raise
+        values = dict(entry.planned)
+        values.update(zip(entry.fed, fed))
+        seen = entry.seen
         node = None
         with _state.activate(self.state):
             try:
@@ -172,10 +194,11 @@ class PlannedExecutor(Executor):
                         outs = op.forward(be, *args)
                         if type(outs) is not tuple:
                             outs = (outs,)
-                        for j, o in enumerate(outs):
-                            values[(id(node), j)] = o
-                        if audit and outs:
+                        for j in range(len(outs)):
+                            values[(id(node), j)] = outs[j]
+                        if outs:
                             seen[i] = self._count(outs, args, seen[i])
+                        del outs        # no name keeps them alive past the step that releases them
                     for x in release:
                         values.pop(x, None)
             except OpError as exc:

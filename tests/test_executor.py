@@ -91,6 +91,78 @@ def test_executor_drops_an_intermediate_buffer_after_its_last_reader():
     np.testing.assert_array_equal(got_a, [1.0, 1.0, 1.0])
 
 
+class _Halves(Op):
+    """Two outputs, no writer (so a planned run keeps them in locals): x / 2 and x - x / 2."""
+
+    name = "Halves"
+    differentiable = False
+
+    def infer(self, x):
+        return [(x.shape, x.dtype), (x.shape, x.dtype)]
+
+    def forward(self, be, x):
+        h = x / 2
+        return h, x - h
+
+
+class _FailIfNegative(Op):
+    """x, or the InvalidArgumentError a kernel raises when some value is negative."""
+
+    name = "FailIfNegative"
+    differentiable = False
+
+    def infer(self, x):
+        return [(x.shape, x.dtype)]
+
+    def forward(self, be, x):
+        if (x < 0).any():
+            raise InvalidArgumentError(None, None, "FailIfNegative: a negative value")
+        return x.copy()
+
+
+def test_planned_runs_are_one_generated_function_that_matches_the_loop_and_frees_as_it_goes():
+    x = _source(_Input((3,)))
+    rem = _Remember()
+    a = core.apply(rem, x)
+    b = core.neg(a)                              # planned: writes into the arena
+    probe = _Probe(rem)
+    c = core.apply(probe, b)
+    lo, hi = core.apply(_Halves(), c)
+    d = core.mul(lo, core.exp(hi))
+    p = Program.build([d, x, hi], {key(x)})      # a fed value and a multi-output primitive's value fetched
+    straight, loop = PlannedExecutor(_be()), PlannedExecutor(_be(), audit=True)   # audit runs the loop
+    for i in range(4):                          # the first run plans; the others run planned
+        feed = {key(x): np.array([0.5, -1.0, 2.0]) * (i + 1)}
+        got, want = straight.run(p, feed), loop.run(p, feed)
+        for g, w in zip(got, want):
+            np.testing.assert_array_equal(g, w)
+        # Hand values: c = -exp(x), d = c / 2 * exp(c / 2).
+        c_hand = -np.exp(feed[key(x)])
+        np.testing.assert_allclose(got[0], c_hand / 2 * np.exp(c_hand / 2), rtol=1e-15)
+        np.testing.assert_array_equal(got[1], feed[key(x)])
+        np.testing.assert_allclose(got[2], c_hand - c_hand / 2, rtol=1e-15)
+    entry = next(iter(straight._plans.values()))
+    assert entry.straight is not None and "for " not in entry.straight.source
+    # exp(x) is dropped once Neg has read it, in the generated function as in the loop.
+    assert probe.alive == [False] * 8
+
+
+def test_a_planned_run_that_fails_names_the_failing_node():
+    x = _source(_Input((2,)))
+    y = core.exp(x)
+    f = core.apply(_FailIfNegative(), core.neg(y))
+    z = core.add(f, x)
+    p = Program.build([z], {key(x)})
+    for ex in (PlannedExecutor(_be()), PlannedExecutor(_be(), audit=True)):
+        out, = ex.run(p, {key(x): np.full(2, np.nan)})      # runs, and plans
+        assert np.isnan(out).all()
+        for _ in range(2):
+            with pytest.raises(InvalidArgumentError) as info:
+                ex.run(p, {key(x): np.zeros(2)})
+            assert info.value.op is f.node
+        assert ex.plan_of(p, {key(x): np.zeros(2)}) is not None      # the failures were planned runs
+
+
 def test_fold_transposes_is_a_pass_that_leaves_its_input_program_alone():
     x = _source(_Input((2, 3)))
     t1 = core.transpose(x, (1, 0))
