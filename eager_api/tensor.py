@@ -678,6 +678,32 @@ class Tensor(Value):
     def rsqrt(self):
         return 1.0 / self.sqrt()
 
+    def expm1(self):
+        return _T(core.expm1(_floatify(self)))
+
+    def log1p(self):
+        return _T(core.log1p(_floatify(self)))
+
+    def floor(self):
+        return self.clone() if self.dtype.kind != "f" else _T(core.floor(self, zero_grad=True))
+
+    def ceil(self):
+        return self.clone() if self.dtype.kind != "f" else -(-self).floor()
+
+    def round(self, decimals: builtins.int = 0):
+        """Half to even; with ``decimals``, ATen's rint(x * 10**d) / 10**d (rint(x / 10**-d) * 10**-d below 0)."""
+        if self.dtype.kind != "f":
+            if decimals:
+                raise NotImplementedError(f"round: decimals={decimals} on an integer tensor is not implemented "
+                                          f"(got dtype {self.dtype})")
+            return self.clone()
+        if not decimals:
+            return _T(core.round(self, zero_grad=True))
+        scale = builtins.float(self.dtype.type(10.0 ** builtins.abs(decimals)))
+        if decimals > 0:
+            return _T(core.scalar(core.round(core.scalar(self, "mul", scale), zero_grad=True), "div", scale))
+        return _T(core.scalar(core.round(core.scalar(self, "div", scale), zero_grad=True), "mul", scale))
+
     def abs(self):
         return _T(core.abs(self))
 
@@ -1256,7 +1282,8 @@ def _method(name: str) -> Any:
 for _name in ("sum", "mean", "all", "any", "max", "min", "argmax", "argmin", "amax", "amin", "exp", "log", "sqrt",
               "abs", "relu", "sigmoid", "tanh", "softmax", "log_softmax", "reshape", "flatten", "permute", "transpose",
               "unsqueeze", "squeeze", "clamp", "clip", "var", "std", "sign", "neg", "t", "numel", "rsqrt", "reciprocal",
-              "chunk", "split", "norm", "gather", "argsort", "sort", "topk", "narrow", "select", "unbind"):
+              "chunk", "split", "norm", "gather", "argsort", "sort", "topk", "narrow", "select", "unbind", "expm1",
+              "log1p", "floor", "ceil", "round"):
     globals()[_name] = _method(_name)
 
 

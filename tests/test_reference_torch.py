@@ -79,7 +79,8 @@ def test_optimizer_steps_match_torch(name, kw):
 
 SCHEDULERS = {"StepLR": dict(step_size=3, gamma=0.5), "MultiStepLR": dict(milestones=[2, 5], gamma=0.3),
               "ExponentialLR": dict(gamma=0.9), "CosineAnnealingLR": dict(T_max=6, eta_min=0.01),
-              "LambdaLR": dict(lr_lambda=lambda e: 1 / (1 + e))}
+              "LambdaLR": dict(lr_lambda=lambda e: 1 / (1 + e)),
+              "LinearLR": dict(start_factor=0.1, end_factor=0.7, total_iters=6)}
 
 
 @pytest.mark.parametrize("name", sorted(SCHEDULERS))
@@ -117,6 +118,11 @@ def test_reduce_lr_on_plateau_matches_torch():
     (lambda: nn.LeakyReLU(0.3), lambda: torch.nn.LeakyReLU(0.3), (3, 5)),
     (lambda: nn.AdaptiveAvgPool2d((4, 3)), lambda: torch.nn.AdaptiveAvgPool2d((4, 3)), (2, 3, 9, 7)),
     (lambda: nn.AdaptiveAvgPool2d(1), lambda: torch.nn.AdaptiveAvgPool2d(1), (2, 3, 5, 5)),
+    (lambda: nn.LayerNorm(5), lambda: torch.nn.LayerNorm(5), (3, 4, 5)),
+    (lambda: nn.LayerNorm((4, 5), eps=1e-3), lambda: torch.nn.LayerNorm((4, 5), eps=1e-3), (3, 4, 5)),
+    (lambda: nn.LayerNorm(5, bias=False), lambda: torch.nn.LayerNorm(5, bias=False), (6, 5)),
+    (lambda: nn.GroupNorm(3, 6), lambda: torch.nn.GroupNorm(3, 6), (2, 6, 4, 3)),
+    (lambda: nn.GroupNorm(1, 4, affine=False), lambda: torch.nn.GroupNorm(1, 4, affine=False), (3, 4, 5)),
 ])
 def test_more_modules_match_torch(ours, theirs, shape):
     _pair(ours, theirs, np.random.default_rng(2).normal(size=shape).astype(np.float32))
@@ -466,3 +472,66 @@ def test_smooth_l1_loss_values_are_pytorchs_bits(beta):
     got = [lib.nn.functional.smooth_l1_loss(lib.tensor(x), lib.tensor(y), reduction="none", beta=beta).numpy()
            for lib in (eager_api, torch)]
     assert np.array_equal(*got)
+
+
+ACTIVATIONS = {"relu6": {}, "hardtanh": dict(min_val=-2.0, max_val=3.0), "hardsigmoid": {}, "hardswish": {},
+               "silu": {}, "softplus": dict(beta=2.0, threshold=5.0), "mish": {}, "elu": dict(alpha=0.5),
+               "selu": {}}
+
+
+@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+def test_activations_match_torch_values_and_gradients(name):
+    """Values within PyTorch's own rounding (its Sleef exp and log1p against NumPy's), including the bounds,
+    zero, the far tails and NaN; gradients too, where a clamp's edge, an overflowing exp or NaN decides them."""
+    rng = np.random.default_rng(3)
+    x = np.concatenate([rng.normal(size=400) * 4, [0.0, -0.0, 3.0, -3.0, 6.0, -2.0, 2.5, 5.0, 20.0, 25.0, -20.0,
+                                                   -1e-6, -100.0, 100.0, np.nan]]).astype(np.float32)
+    g = rng.normal(size=x.shape).astype(np.float32)
+    out = []
+    for lib in (eager_api, torch):
+        t = lib.tensor(x, requires_grad=True)
+        y = getattr(lib.nn.functional, name)(t, **ACTIVATIONS[name])
+        y.backward(lib.tensor(g))
+        out.append((y.detach().numpy(), t.grad.numpy()))
+    (yo, go), (yt, gt) = out
+    if name == "hardswish":     # ATen's backward passes g at NaN (its last branch); ours is NaN there
+        assert np.isnan(go[-1]) and gt[-1] == g[-1]
+        go, gt = go[:-1], gt[:-1]
+    np.testing.assert_allclose(yo, yt, rtol=3e-7, atol=1e-37, equal_nan=True)
+    # The smooth ones' gradients cancel near their minimum (silu near -1.28, hardswish at -1.5): there the
+    # absolute error is what both roundings leave.
+    np.testing.assert_allclose(go, gt, rtol=2e-6, atol=2e-7 if name in ("hardswish", "mish", "silu") else 1e-37,
+                               equal_nan=True)
+    if name in ("relu6", "hardtanh"):       # piecewise linear: the same bits, bounds and NaN included
+        np.testing.assert_array_equal(yo, yt)
+        np.testing.assert_array_equal(go, gt)
+
+
+def test_activation_modules_match_torch_names_and_inplace_use():
+    for name, kw in [("ReLU6", {}), ("Hardtanh", dict(min_val=-2.0, max_val=2.0)), ("SiLU", {}), ("Mish", {}),
+                     ("Hardswish", {}), ("Hardsigmoid", {}), ("SELU", {}), ("Softplus", dict(beta=2.0))]:
+        assert repr(getattr(nn, name)(**kw)) == repr(getattr(torch.nn, name)(**kw))
+    outs = []
+    for lib in (eager_api, torch):
+        x = lib.tensor([-1.0, 2.0, 7.0], requires_grad=True)
+        y = x * 2
+        lib.nn.functional.relu6(y, inplace=True)        # in place on a non-leaf: the graph follows
+        y.sum().backward()
+        outs.append((y.detach().numpy(), x.grad.numpy()))
+    np.testing.assert_array_equal(outs[0][0], outs[1][0])
+    np.testing.assert_array_equal(outs[0][1], outs[1][1])
+
+
+def test_rounding_functions_match_torch():
+    x = np.array([0.5, 1.5, 2.5, -0.5, -2.5, 1.2345, -1.2355, 123.5, np.inf, np.nan], np.float32)
+    for fn in (lambda l, t: l.round(t), lambda l, t: t.round(decimals=2), lambda l, t: l.round(t, decimals=-1),
+               lambda l, t: l.floor(t), lambda l, t: l.ceil(t), lambda l, t: l.expm1(t), lambda l, t: l.log1p(t)):
+        got = []
+        for lib in (eager_api, torch):
+            t = lib.tensor(x, requires_grad=True)
+            y = fn(lib, t)
+            y.sum().backward()
+            got.append((y.detach().numpy(), t.grad.numpy()))
+        # expm1 and log1p: ATen's Sleef and NumPy's differ in the last bit of some values
+        np.testing.assert_allclose(got[0][0], got[1][0], rtol=3e-7, equal_nan=True)
+        np.testing.assert_allclose(got[0][1], got[1][1], rtol=3e-7, equal_nan=True)

@@ -312,6 +312,32 @@ class Log(Unary):
         return (div(grads[0], node.inputs[0]),)
 
 
+class Expm1(Unary):
+    """exp(x) - 1 without the cancellation of subtracting 1: at x = -1e-6 exp(x) - 1 in float32 is 5% off."""
+
+    name = "Expm1"
+    saves_inputs = False        # the gradient reads the output only
+    saves_outputs = True
+
+    def forward(self, be, x):
+        return be.xp.expm1(x)
+
+    def vjp(self, node, grads, needs):
+        return (mul(grads[0], scalar(node.outputs[0], "add", 1.0)),)
+
+
+class Log1p(Unary):
+    """log(1 + x), exact for small x (log of 1 + 1e-8 is 0 in float32)."""
+
+    name = "Log1p"
+
+    def forward(self, be, x):
+        return be.xp.log1p(x)
+
+    def vjp(self, node, grads, needs):
+        return (div(grads[0], scalar(node.inputs[0], "add", 1.0)),)
+
+
 class Sqrt(Unary):
     name = "Sqrt"
     saves_inputs = False        # the gradient reads the output only
@@ -348,11 +374,29 @@ class Sign(Unary):
 
 
 class Floor(Unary):
+    """floor(x).  Its gradient is zero almost everywhere: TensorFlow gives none (the default here), PyTorch
+    zeros (``zero_grad``)."""
+
     name = "Floor"
-    differentiable = False      # zero almost everywhere; TensorFlow gives None too
+    differentiable = False
+
+    def __init__(self, zero_grad: bool = False) -> None:
+        self.differentiable = zero_grad
 
     def forward(self, be, x):
         return be.xp.floor(x)
+
+    def vjp(self, node, grads, needs):
+        return (fill_like(node.inputs[0], 0),)
+
+
+class Round(Floor):
+    """x rounded half to even (PyTorch's round and TensorFlow's Round alike)."""
+
+    name = "Round"
+
+    def forward(self, be, x):
+        return be.xp.rint(x)
 
 
 class Relu(Unary):
@@ -425,6 +469,47 @@ class Erf(Unary):
     def vjp(self, node, grads, needs):
         x = node.inputs[0]          # d erf(x) = 2 / sqrt(pi) * exp(-x^2)
         return (mul(grads[0], scalar(exp(scalar(mul(x, x), "mul", -1.0)), "mul", 1.1283791670955126)),)
+
+
+class Elu(Unary):
+    """negcoef * expm1(x) for x <= 0 and poscoef * x above: ATen's elu (selu is its case with SELU's constants;
+    expm1, since exp(x) - 1 is 5% off at x = -1e-6).  The gradient is ATen's too, negcoef * exp(x) below (not
+    expm1(x) + 1, which is 0 below x = -17 and loses digits well before) and poscoef above; NaN takes the upper
+    branch, as ATen tests x <= 0."""
+
+    name = "Elu"
+
+    def __init__(self, negcoef: float, poscoef: float) -> None:
+        self.negcoef, self.poscoef = float(negcoef), float(poscoef)
+
+    def forward(self, be, x):
+        xp, c = be.xp, x.dtype.type
+        # expm1 of min(x, 0): the branch not taken never overflows
+        return xp.where(x <= 0, xp.expm1(xp.minimum(x, c(0))) * c(self.negcoef), x * c(self.poscoef))
+
+    def vjp(self, node, grads, needs):
+        x, g = node.inputs[0], grads[0]
+        below = mul(scalar(g, "mul", self.negcoef), exp(minimum(x, fill_like(x, 0.0))))
+        above = g if self.poscoef == 1.0 else scalar(g, "mul", self.poscoef)
+        return (where(scalar_compare(x, "LessEqual", 0), below, above),)
+
+
+class Silu(Unary):
+    """x * sigmoid(x), computed as PyTorch's kernel does, x / (1 + exp(-x)) (one rounding, not two).  The
+    gradient is ATen's (g * s) * (1 + x * (1 - s)), s = 1 / (1 + exp(-x)): the quotient rule's would multiply 0
+    by exp(-x) = inf below x = -88 and give NaN."""
+
+    name = "Silu"
+
+    def forward(self, be, x):
+        xp = be.xp
+        with numpy.errstate(over="ignore"):     # exp(-x) = inf below -88: x / inf is the -0 PyTorch gives
+            return x / (1 + xp.exp(-x))
+
+    def vjp(self, node, grads, needs):
+        x = node.inputs[0]
+        s = scalar(scalar(exp(neg(x)), "add", 1.0), "rdiv", 1.0)     # ATen's sigmoid here, 1 / (1 + exp(-x))
+        return (mul(mul(grads[0], s), scalar(mul(x, scalar(s, "rsub", 1.0)), "add", 1.0)),)
 
 
 class Tanh(Unary):
@@ -669,6 +754,14 @@ def log(x: Value) -> Value:
     return apply(Log(), x)
 
 
+def expm1(x: Value) -> Value:
+    return apply(Expm1(), x)
+
+
+def log1p(x: Value) -> Value:
+    return apply(Log1p(), x)
+
+
 def sqrt(x: Value) -> Value:
     return apply(Sqrt(), x)
 
@@ -677,8 +770,12 @@ def abs(x: Value) -> Value:
     return apply(Abs(), x)
 
 
-def floor(x: Value) -> Value:
-    return apply(Floor(), x)
+def floor(x: Value, zero_grad: bool = False) -> Value:
+    return apply(Floor(zero_grad), x)
+
+
+def round(x: Value, zero_grad: bool = False) -> Value:
+    return apply(Round(zero_grad), x)
 
 
 def sign(x: Value) -> Value:
@@ -705,6 +802,14 @@ def sigmoid(x: Value) -> Value:
 
 def erf(x: Value) -> Value:
     return apply(Erf(), x)
+
+
+def elu(x: Value, negcoef: float, poscoef: float = 1.0) -> Value:
+    return apply(Elu(negcoef, poscoef), x)
+
+
+def silu(x: Value) -> Value:
+    return apply(Silu(), x)
 
 
 def tanh(x: Value) -> Value:
@@ -737,3 +842,16 @@ def stop_gradient(x: Value) -> Value:
 
 def identity(x: Value) -> Value:
     return apply(Identity(), x)
+
+
+def clip_inside(x: Value, lo: float, hi: float, nan_passes: bool) -> Value:
+    """x clamped to [lo, hi] (NaN stays NaN) whose gradient passes strictly between the bounds only, as the
+    activations' (PyTorch's hardtanh and hardsigmoid, TF's relu6) do (clamp's passes it at the bounds too).  At
+    NaN ``nan_passes`` says whether it passes: PyTorch's hardtanh tests x <= lo or x >= hi (so it passes),
+    hardsigmoid and TF's Relu6Grad lo < x < hi (so it does not)."""
+    clamped = stop_gradient(minimum(maximum(x, fill_like(x, lo)), fill_like(x, hi)))
+    if nan_passes:
+        outside = logical_or(scalar_compare(x, "LessEqual", lo), scalar_compare(x, "GreaterEqual", hi))
+        return where(outside, clamped, x)
+    inside = logical_and(scalar_compare(x, "Greater", lo), scalar_compare(x, "Less", hi))
+    return where(inside, x, clamped)

@@ -3,16 +3,18 @@ from core import errors as _errors
 from eager_api.nn import functional, init, parallel, utils
 from eager_api.nn.modules import (AdaptiveAvgPool2d, AvgPool2d, BatchNorm1d, BatchNorm2d, BCELoss, BCEWithLogitsLoss,
                                   Conv2d, ConvTranspose2d, CrossEntropyLoss, Dropout, Dropout2d, ELU, Embedding,
-                                  Flatten, GELU, HuberLoss, Identity, KLDivLoss, L1Loss, LeakyReLU, Linear, LogSoftmax,
-                                  MaxPool2d, Module, ModuleDict, ModuleList, MSELoss, NLLLoss, Parameter, ReLU,
-                                  Sequential, Sigmoid, SmoothL1Loss, Softmax, Tanh, Upsample)
+                                  Flatten, GELU, GroupNorm, Hardsigmoid, Hardswish, Hardtanh, HuberLoss, Identity,
+                                  KLDivLoss, L1Loss, LayerNorm, LeakyReLU, Linear, LogSoftmax, MaxPool2d, Mish, Module,
+                                  ModuleDict, ModuleList, MSELoss, NLLLoss, Parameter, ReLU, ReLU6, SELU, Sequential,
+                                  Sigmoid, SiLU, SmoothL1Loss, Softmax, Softplus, Tanh, Upsample)
 from eager_api.nn.parallel import DataParallel
 
 __all__ = ["functional", "init", "parallel", "utils", "DataParallel", "AdaptiveAvgPool2d", "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "BCELoss",
            "BCEWithLogitsLoss", "Conv2d", "ConvTranspose2d", "CrossEntropyLoss", "Dropout", "Dropout2d", "ELU", "Embedding", "GELU",
            "Flatten", "Identity", "L1Loss", "LeakyReLU", "Linear", "LogSoftmax", "MaxPool2d", "Module", "ModuleDict",
            "ModuleList", "MSELoss", "NLLLoss", "Parameter", "ReLU", "Sequential", "Sigmoid", "Softmax", "Tanh",
-           "Upsample", "HuberLoss", "KLDivLoss", "SmoothL1Loss"]
+           "Upsample", "HuberLoss", "KLDivLoss", "SmoothL1Loss", "GroupNorm", "Hardsigmoid", "Hardswish", "Hardtanh",
+           "LayerNorm", "Mish", "ReLU6", "SELU", "SiLU", "Softplus"]
 
 from eager_api.nn import parallel  # noqa: E402  (needs Module)
 

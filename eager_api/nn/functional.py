@@ -24,13 +24,80 @@ def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = Fals
 
 
 def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
-    """x for x > 0, alpha * (exp(x) - 1) otherwise."""
+    """x for x > 0, alpha * expm1(x) otherwise (ATen's kernel: exp(x) - 1 is 5% off at x = -1e-6)."""
     if inplace:
         return input._inplace("elu_", lambda x: elu(x, alpha))
-    # exp of min(x, 0): the unused branch never overflows, so its zero gradient stays zero, not NaN.
-    neg = core.scalar(core.scalar(core.exp(core.minimum(input, core.fill_like(input, 0.0))), "add", -1.0),
-                      "mul", float(alpha))
-    return _T(core.where(core.scalar_compare(input, "Greater", 0), input, neg))
+    return _T(core.elu(input, float(alpha)))
+
+
+_SELU_ALPHA, _SELU_SCALE = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
+
+
+def selu(input: Tensor, inplace: bool = False) -> Tensor:
+    """scale * elu(x, alpha) with SELU's constants; ATen multiplies alpha by scale in the tensor's precision."""
+    if inplace:
+        return input._inplace("selu_", selu)
+    ftype = input.dtype.type
+    return _T(core.elu(input, float(ftype(_SELU_ALPHA) * ftype(_SELU_SCALE)), float(ftype(_SELU_SCALE))))
+
+
+def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> Tensor:
+    if min_val > max_val:
+        raise ValueError("min_val cannot be greater than max_val")
+    if inplace:
+        return input._inplace("hardtanh_", lambda x: hardtanh(x, min_val, max_val))
+    return _T(core.clip_inside(input, float(min_val), float(max_val), True))
+
+
+def relu6(input: Tensor, inplace: bool = False) -> Tensor:
+    """hardtanh(x, 0, 6), as PyTorch defines it (its gradient is 0 at 0 and at 6)."""
+    return hardtanh(input, 0.0, 6.0, inplace)
+
+
+def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
+    """clamp(x + 3, 0, 6) / 6; the gradient is 1/6 strictly between -3 and 3, as ATen's."""
+    if inplace:
+        return input._inplace("hardsigmoid_", hardsigmoid)
+    return _T(core.scalar(core.clip_inside(core.scalar(input, "add", 3.0), 0.0, 6.0, False), "div", 6.0))
+
+
+def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
+    """x * clamp(x + 3, 0, 6) / 6 in ATen's order; the clamp's gradient is zero at its bounds, so that the
+    gradient is 0 at -3 and 1 at 3, as ATen's."""
+    if inplace:
+        return input._inplace("hardswish_", hardswish)
+    clamped = core.clip_inside(core.scalar(input, "add", 3.0), 0.0, 6.0, False)
+    return _T(core.scalar(core.mul(input, clamped), "div", 6.0))
+
+
+def silu(input: Tensor, inplace: bool = False) -> Tensor:
+    if inplace:
+        return input._inplace("silu_", silu)
+    return _T(core.silu(input))
+
+
+def _softplus(x: Any, beta: float, threshold: float) -> Any:
+    """log1p(exp(beta * x)) / beta, and x itself where beta * x > threshold (ATen's kernel).  The exp reads 0
+    there instead, so that the branch not taken never overflows into a NaN gradient (NaN itself takes the
+    exp's branch, and its gradient is NaN, as ATen's)."""
+    bx = x if beta == 1.0 else core.scalar(x, "mul", beta)
+    large = core.scalar_compare(bx, "Greater", threshold)
+    soft = core.log1p(core.exp(core.where(large, core.fill_like(x, 0.0), bx)))
+    if beta != 1.0:
+        soft = core.scalar(soft, "div", beta)
+    return core.where(large, x, soft)
+
+
+def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    return _T(_softplus(input, float(beta), float(threshold)))
+
+
+def mish(input: Tensor, inplace: bool = False) -> Tensor:
+    """x * tanh(softplus(x)).  ATen takes log1p(exp(x)) without a threshold; above 20 that is x to float
+    precision and tanh of it 1, so the threshold changes no value and keeps the gradient finite."""
+    if inplace:
+        return input._inplace("mish_", mish)
+    return _T(core.mul(input, core.tanh(_softplus(input, 1.0, 20.0))))
 
 
 def gelu(input: Tensor, approximate: str = "none") -> Tensor:
@@ -505,6 +572,61 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
                 running_var.mul_(1 - momentum).add_(var.reshape(c) * (momentum * n / max(n - 1, 1)))
         return y
     return _T(core.batch_norm_eval(input, g, b, running_mean.reshape(bshape), running_var.reshape(bshape), eps))
+
+
+def _normalize(x: Any, axes: tuple, eps: float) -> Any:
+    """(x - mean) / sqrt(var + eps) over ``axes`` (biased variance): the batch-norm primitive with unit scale and
+    zero offset, whose gradient is one fused pass."""
+    stats = tuple(1 if i in axes else n for i, n in enumerate(x.shape))
+    like = dict(dtype=x.dtype, device=x.device)
+    y, _, _ = core.batch_norm_train(x, ones(stats, **like), zeros(stats, **like), axes, eps)
+    return y
+
+
+def _affine(y: Any, weight: Tensor | None, bias: Tensor | None, shape: tuple) -> Any:
+    if weight is not None:
+        y = core.mul(y, weight.reshape(shape))
+    if bias is not None:
+        y = core.add(y, bias.reshape(shape))
+    return y
+
+
+def layer_norm(input: Tensor, normalized_shape: Any, weight: Tensor | None = None, bias: Tensor | None = None,
+               eps: float = 1e-5) -> Tensor:
+    """Normalize over the last ``len(normalized_shape)`` dimensions, then scale and shift elementwise."""
+    shape = (int(normalized_shape),) if isinstance(normalized_shape, int) else tuple(int(n) for n in normalized_shape)
+    k = len(shape)
+    if k == 0 or tuple(input.shape[input.ndim - k:]) != shape or input.ndim < k:
+        raise RuntimeError(f"Given normalized_shape={list(shape)}, expected input with shape [*, "
+                           f"{', '.join(map(str, shape))}], but got input of size{list(input.shape)}")
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and tuple(t.shape) != shape:
+            raise RuntimeError(f"Expected {name} to be of same shape as normalized_shape, but got {name} of shape "
+                               f"{list(t.shape)} and normalized_shape = {list(shape)}")
+    y = _normalize(input, tuple(range(input.ndim - k, input.ndim)), float(eps))
+    return _T(_affine(y, weight, bias, shape))
+
+
+def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None, bias: Tensor | None = None,
+               eps: float = 1e-5) -> Tensor:
+    """Normalize each sample's channels in ``num_groups`` groups (all of a group's values together), then scale
+    and shift per channel."""
+    if input.ndim < 2:
+        raise RuntimeError(f"Expected at least 2 dimensions for input tensor but received {input.ndim}")
+    n, c = input.shape[0], input.shape[1]
+    if num_groups <= 0 or c % num_groups:
+        raise RuntimeError(f"Expected number of channels in input to be divisible by num_groups, but got input of "
+                           f"shape {list(input.shape)} and num_groups={num_groups}")
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and tuple(t.shape) != (c,):
+            raise RuntimeError(f"Expected {name} to be a vector of size equal to the number of channels in input, "
+                               f"but got {name} of shape {list(t.shape)} and input of shape {list(input.shape)}")
+    # ATen computes the statistics with Welford's updates and y = x * (rstd * weight) + (bias - mean * rstd *
+    # weight), which cancels near the mean: values there differ from this (more accurate) form by up to ~2e-5
+    # relative, as they do from ATen's own float64 result.
+    grouped = core.reshape(input, (n, num_groups, -1))
+    y = core.reshape(_normalize(grouped, (2,), float(eps)), tuple(input.shape))
+    return _T(_affine(y, weight, bias, (1, c) + (1,) * (input.ndim - 2)))
 
 
 __getattr__ = _errors.missing_names(__name__)     # a missing public name says so

@@ -85,6 +85,30 @@ class ExponentialLR(LRScheduler):
         return base_lr * self.gamma ** epoch
 
 
+class LinearLR(LRScheduler):
+    """The rate times a factor going linearly from ``start_factor`` to ``end_factor`` over ``total_iters``
+    epochs.  Taken from the group's current rate step by step, as PyTorch's ``get_lr`` does (its closed form
+    rounds differently)."""
+
+    def __init__(self, optimizer: Optimizer, start_factor: float = 1.0 / 3, end_factor: float = 1.0,
+                 total_iters: int = 5, last_epoch: int = -1) -> None:
+        if start_factor > 1.0 or start_factor <= 0:
+            raise ValueError("Starting multiplicative factor expected to be greater than 0 and less or equal to 1.")
+        if end_factor > 1.0 or end_factor < 0:
+            raise ValueError("Ending multiplicative factor expected to be between 0 and 1.")
+        self.start_factor, self.end_factor, self.total_iters = start_factor, end_factor, total_iters
+        super().__init__(optimizer, last_epoch)
+
+    def lr_at(self, base_lr, epoch, group):
+        lr = self.optimizer.param_groups[group]["lr"]
+        if epoch == 0:
+            return lr * self.start_factor
+        if epoch > self.total_iters:
+            return lr
+        span = self.end_factor - self.start_factor
+        return lr * (1.0 + span / (self.total_iters * self.start_factor + (epoch - 1) * span))
+
+
 class CosineAnnealingLR(LRScheduler):
     """lr = eta_min + (base - eta_min) * (1 + cos(pi * epoch / T_max)) / 2."""
 
