@@ -21,6 +21,48 @@ def relu(features, name=None):
     return named(core.relu(features), name)
 
 
+def relu6(features, name=None):
+    """min(max(x, 0), 6); the gradient passes where 0 < x < 6 (TF's Relu6Grad; not at NaN)."""
+    return named(core.clip_inside(_t(features), 0.0, 6.0, False), name)
+
+
+def _exp_minus_one(x: Any) -> Any:
+    """exp(x) - 1 for x < 0 as TF's Elu and Selu kernels compute it (not expm1), of min(x, 0) so that the branch
+    not taken never overflows into a NaN gradient."""
+    return core.scalar(core.exp(core.minimum(x, core.fill_like(x, 0.0))), "add", -1.0)
+
+
+def elu(features, name=None):
+    """x for x >= 0, exp(x) - 1 below (TF's kernel)."""
+    x = _t(features)
+    return named(core.where(core.scalar_compare(x, "Less", 0), _exp_minus_one(x), x), name)
+
+
+def selu(features, name=None):
+    """scale * x for x >= 0, scale * alpha * (exp(x) - 1) below, with TF's float constants."""
+    x = _t(features)
+    ftype = x.dtype.type
+    neg = core.scalar(_exp_minus_one(x), "mul", float(ftype(1.7580993408473768599402175208123)))
+    pos = core.scalar(x, "mul", float(ftype(1.0507009873554804934193349852946)))
+    return named(core.where(core.scalar_compare(x, "Less", 0), neg, pos), name)
+
+
+def softplus(features, name=None):
+    """log(1 + exp(x)) as TF's kernel: x above -t, exp(x) below t, log1p(exp(x)) between, t = log(eps) + 2 of the
+    dtype; the exp reads min(x, -t) so that the branch not taken never overflows into a NaN gradient."""
+    x = _t(features)
+    t = float(numpy.log(numpy.finfo(x.dtype).eps) + 2)
+    e = core.exp(core.minimum(x, core.fill_like(x, -t)))
+    small = core.where(core.scalar_compare(x, "Less", t), e, core.log1p(e))
+    return named(core.where(core.scalar_compare(x, "Greater", -t), x, small), name)
+
+
+def swish(features, name=None):
+    """x * sigmoid(x), as TF computes it."""
+    x = _t(features)
+    return named(core.mul(x, core.sigmoid(x)), name)
+
+
 def sigmoid(x, name=None):
     return named(core.sigmoid(x), name)
 

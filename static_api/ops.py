@@ -180,6 +180,33 @@ def floor(x, name=None):
     return named(core.floor(_t(x)), name)
 
 
+def round(x, name=None):  # noqa: A001
+    """Half to even, as TF's Round; an integer tensor unchanged."""
+    x = _t(x)
+    return named(core.round(x) if x.dtype.kind == "f" else core.identity(x), name)
+
+
+def ceil(x, name=None):
+    x = _t(x)
+    return named(core.neg(core.floor(core.neg(x))), name)
+
+
+def log1p(x, name=None):
+    return named(core.log1p(_t(x)), name)
+
+
+def expm1(x, name=None):
+    return named(core.expm1(_t(x)), name)
+
+
+def reciprocal(x, name=None):
+    return named(core.scalar(_t(x), "rdiv", 1.0), name)
+
+
+def rsqrt(x, name=None):
+    return named(core.scalar(core.sqrt(_t(x)), "rdiv", 1.0), name)
+
+
 def sqrt(x, name=None):
     return named(core.sqrt(x), name)
 
@@ -233,6 +260,24 @@ def reduce_max(input_tensor, axis=None, keepdims=False, name=None, reduction_ind
 
 def reduce_min(input_tensor, axis=None, keepdims=False, name=None, reduction_indices=None, keep_dims=None):
     return _reduction(core.min, input_tensor, axis, keepdims, name, reduction_indices, keep_dims)
+
+
+def _logsumexp(x: Any, axis: Any, keepdims: bool) -> Any:
+    # TF's reduce_logsumexp: log(sum(exp(x - m))) + m with m the (non-differentiated) maximum, 0 where that
+    # is not finite, so that a row of -inf gives -inf and not NaN.
+    raw = core.max(x, axis, True)
+    m = core.stop_gradient(core.where(core.scalar_compare(core.abs(raw), "Less", float("inf")), raw,
+                                      core.fill_like(raw, 0.0)))
+    out = core.add(core.log(core.sum(core.exp(core.sub(x, m)), axis, True)), m)
+    if keepdims:
+        return out
+    rank = len(x.shape)
+    axes = range(rank) if axis is None else [axis] if isinstance(axis, int) else axis
+    return core.squeeze(out, sorted({a % rank for a in axes}))
+
+
+def reduce_logsumexp(input_tensor, axis=None, keepdims=False, name=None, reduction_indices=None, keep_dims=None):
+    return _reduction(_logsumexp, input_tensor, axis, keepdims, name, reduction_indices, keep_dims)
 
 
 def reduce_all(input_tensor, axis=None, keepdims=False, name=None, reduction_indices=None, keep_dims=None):

@@ -20,7 +20,7 @@ def _ours(fn, arrays):
     phs = [tf.placeholder(tf.float32, a.shape) for a in arrays]
     y = fn(tf, *phs)
     c = tf.constant(np.random.default_rng(1).normal(size=y.shape.as_list()).astype(np.float32))
-    grads = tf.gradients(tf.reduce_sum(y * c), phs)
+    grads = [g for g in tf.gradients(tf.reduce_sum(y * c), phs) if g is not None]    # none through Round
     with tf.Session() as sess:
         return sess.run([y] + grads, dict(zip(phs, arrays))), sess.run(c)
 
@@ -44,11 +44,16 @@ CASES = {
                      [(5, 4), (5, 4)]),
     "leaky_relu_bias_nchw": (lambda t, x, b: t.nn.leaky_relu(t.nn.bias_add(x, b, data_format="NCHW")),
                              [(2, 3, 4, 5), (3,)]),
+    "activations": (lambda t, x: t.nn.relu6(x * 4) + t.nn.elu(x) * 2 + t.nn.selu(x) * 3 + t.nn.softplus(x * 9)
+                    + t.nn.swish(x), [(6, 7)]),
+    "math": (lambda t, x: t.math.log1p(t.abs(x)) + t.math.expm1(x) + t.math.rsqrt(t.abs(x) + 0.5)
+             + t.math.reciprocal(x + 5.0) + t.math.reduce_logsumexp(x, 1, keepdims=True), [(6, 7)]),
+    "rounding": (lambda t, x: t.round(x * 3) + t.math.ceil(x * 2) + t.math.round(x), [(6, 7)]),
 }
 
 
 # TensorFlow's CPU kernels have no dilated-convolution gradient; ours is checked by finite differences (test_ops).
-FORWARD_ONLY = {"conv2d_valid_dilated"}
+FORWARD_ONLY = {"conv2d_valid_dilated", "rounding"}      # TF's Round has no gradient (dualflow's None too)
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
@@ -400,3 +405,25 @@ def test_divisions_by_constants_round_as_tf1s_grappler(k):
                 got.append(s.run([y, g], {p: x}))
     for a, b in zip(*got):
         assert np.array_equal(a, b)
+
+
+def test_layer_normalization_and_activation_names_train_as_keras():
+    rng = np.random.default_rng(6)
+    x = (rng.normal(size=(32, 3, 5)) * 2 + 1).astype(np.float32)
+    y = np.eye(3, dtype=np.float32)[rng.integers(0, 3, 32)]
+    results, start = [], None
+    for lib in (tf.keras, real.keras):
+        L = lib.layers
+        inp = L.Input((3, 5))
+        h = L.LayerNormalization(epsilon=1e-2)(inp)
+        h = L.Dense(4, activation="selu")(L.LayerNormalization(axis=[1, 2])(L.Dense(6, activation="swish")(h)))
+        h = L.Flatten()(L.Activation("relu6")(L.Dense(4, activation="elu")(h)))
+        model = lib.models.Model(inp, L.Dense(3, activation="softmax")(L.Dense(5, activation="softplus")(h)))
+        if start is None:
+            start = [w + rng.normal(size=w.shape).astype(np.float32) * 0.1 for w in model.get_weights()]
+        model.set_weights(start)
+        model.compile(lib.optimizers.Adam(0.01), "categorical_crossentropy")
+        history = model.fit(x, y, epochs=2, batch_size=8, shuffle=False, verbose=0).history["loss"]
+        results.append([np.array(history), model.predict(x[:4], verbose=0)] + model.get_weights())
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b, rtol=2e-5, atol=2e-6)

@@ -24,7 +24,8 @@ from static_api.variables import (Variable, glorot_uniform_initializer, ones_ini
 LAYER_NAMES, LEARNING_PHASE = "keras_layer_names", "keras_learning_phase"
 
 _ACTIVATIONS = {None: None, "linear": None, "relu": nn.relu, "sigmoid": nn.sigmoid, "tanh": nn.tanh,
-                "softmax": nn.softmax}
+                "softmax": nn.softmax, "relu6": nn.relu6, "elu": nn.elu, "selu": nn.selu, "softplus": nn.softplus,
+                "silu": nn.swish, "swish": nn.swish, "exponential": ops.exp}    # Keras 3 saves swish as silu
 
 
 def _activation(name: Any) -> Any:
@@ -587,6 +588,53 @@ class Dropout(Layer):
         if self.rate == 0:
             return ops.identity(x)
         return ops.where(training, nn.dropout(x, rate=self.rate, seed=self.seed), x)
+
+
+class LayerNormalization(Layer):
+    """Normalises each sample over ``axis`` (the last by default) and scales and shifts there, as Keras 3 on TF:
+    tf.nn.moments, then x * inv + (beta - mean * inv) with inv = gamma / sqrt(variance + epsilon)."""
+
+    supports_masking = True
+
+    def __init__(self, axis: Any = -1, epsilon: float = 1e-3, center: bool = True, scale: bool = True,
+                 rms_scaling: bool = False, beta_initializer: Any = "zeros", gamma_initializer: Any = "ones",
+                 **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if rms_scaling:
+            raise NotImplementedError(f"{self.name}: LayerNormalization(rms_scaling=True) is not implemented in "
+                                      "dualflow (see docs/compat.md)")
+        self.axis = list(axis) if isinstance(axis, (list, tuple)) else int(axis)
+        self.epsilon, self.center, self.scale, self.rms_scaling = epsilon, center, scale, rms_scaling
+        self.beta_initializer, self.gamma_initializer = _initializer(beta_initializer), _initializer(gamma_initializer)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "axis": self.axis, "epsilon": self.epsilon, "center": self.center,
+                "scale": self.scale, "rms_scaling": self.rms_scaling}
+
+    def _axes(self, nd: int) -> list:
+        axes = self.axis if isinstance(self.axis, list) else [self.axis]
+        for a in axes:
+            if not -nd <= a < nd:
+                raise ValueError(f"Axis {a} is out of bounds for input shape of rank {nd}. Received: axis={self.axis}")
+        return sorted({a % nd for a in axes})
+
+    def build(self, input_shape):
+        axes = self._axes(len(input_shape))
+        shape = tuple(input_shape[a] for a in axes)
+        if None in shape:
+            raise ValueError(f"{self.name}: the normalised axes {self.axis} must have known sizes, got {input_shape}")
+        self.gamma = self._add_weight("gamma", shape, self.gamma_initializer) if self.scale else None
+        self.beta = self._add_weight("beta", shape, self.beta_initializer) if self.center else None
+
+    def call(self, x, training):
+        nd = len(x.shape)
+        axes = self._axes(nd)
+        spread = [x.shape[i] if i in axes else 1 for i in range(nd)]
+        mean, variance = nn.moments(x, axes, keepdims=True)
+
+        def b(v):
+            return None if v is None else ops.reshape(v, spread)
+        return nn.batch_normalization(x, mean, variance, b(self.beta), b(self.gamma), self.epsilon)
 
 
 class BatchNormalization(Layer):

@@ -1,0 +1,289 @@
+"""Activations, layer and group norm, rounding and the smaller math functions of both frontends, against hand
+formulas in float64 and central differences (the reference tests compare the same with PyTorch and TF)."""
+import math
+import warnings
+
+import numpy as np
+import pytest
+
+import eager_api as torch
+import static_api as tf
+
+F = torch.nn.functional
+R = np.random.default_rng(11)
+SELU_A, SELU_S = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
+
+
+def _softplus(x, beta=1.0, threshold=20.0):
+    return np.where(x * beta > threshold, x, np.log1p(np.exp(np.minimum(x * beta, threshold))) / beta)
+
+
+# name -> (function of an eager tensor, float64 reference, the kinks to keep central differences away from)
+EAGER = {
+    "relu6": (F.relu6, lambda x: np.clip(x, 0, 6), [0, 6]),
+    "hardtanh": (lambda t: F.hardtanh(t, -2.0, 3.0), lambda x: np.clip(x, -2, 3), [-2, 3]),
+    "hardsigmoid": (F.hardsigmoid, lambda x: np.clip(x + 3, 0, 6) / 6, [-3, 3]),
+    "hardswish": (F.hardswish, lambda x: x * np.clip(x + 3, 0, 6) / 6, [-3, 3]),
+    "silu": (F.silu, lambda x: x / (1 + np.exp(-x)), []),
+    "mish": (F.mish, lambda x: x * np.tanh(np.log1p(np.exp(np.minimum(x, 30)))), []),
+    "softplus": (lambda t: F.softplus(t, 2.0, 5.0), lambda x: _softplus(x, 2.0, 5.0), [2.5]),
+    "elu": (lambda t: F.elu(t, 0.5), lambda x: np.where(x > 0, x, 0.5 * np.expm1(np.minimum(x, 0))), [0]),
+    "selu": (F.selu, lambda x: SELU_S * np.where(x > 0, x, SELU_A * np.expm1(np.minimum(x, 0))), [0]),
+}
+
+
+def _away_from(x, kinks, gap=1e-3):
+    for k in kinks:
+        x = np.where(np.abs(x - k) < gap, x + 3 * gap, x)
+    return x
+
+
+@pytest.mark.parametrize("name", sorted(EAGER))
+def test_eager_activation_values_and_gradients(name):
+    fn, ref, kinks = EAGER[name]
+    x = _away_from(R.normal(size=200) * 4, kinks)
+    t = torch.tensor(x, requires_grad=True)
+    y = fn(t)
+    g = R.normal(size=x.shape)
+    y.backward(torch.tensor(g))
+    np.testing.assert_allclose(y.detach().numpy(), ref(x), rtol=1e-13, atol=1e-300)
+    h = 1e-6
+    with torch.no_grad():
+        fd = (fn(torch.tensor(x + h)).numpy() - fn(torch.tensor(x - h)).numpy()) / (2 * h)
+    np.testing.assert_allclose(t.grad.numpy(), g * fd, rtol=1e-6, atol=1e-8)
+
+
+def _grad_at(fn, x):
+    t = torch.tensor(np.array(x, np.float64), requires_grad=True)
+    fn(t).sum().backward()
+    return t.grad.numpy()
+
+
+def test_eager_activation_gradients_at_bounds_tails_and_nan_follow_aten():
+    # Clamp-like activations pass the gradient strictly inside their bounds; hardtanh's (and relu6's) test is
+    # x <= lo or x >= hi, so NaN passes it, hardsigmoid's lo < x < hi, so NaN does not.
+    assert _grad_at(F.relu6, [0.0, 6.0, 3.0, np.nan]).tolist() == [0.0, 0.0, 1.0, 1.0]
+    assert _grad_at(lambda t: F.hardtanh(t, -2.0, 3.0), [-2.0, 3.0, 0.0]).tolist() == [0.0, 0.0, 1.0]
+    hs = _grad_at(F.hardsigmoid, [-3.0, 3.0, 0.0, np.nan])
+    assert hs.tolist() == [0.0, 0.0, 1 / 6, 0.0]
+    assert _grad_at(F.hardswish, [-3.0, 3.0, -4.0, 4.0]).tolist() == [0.0, 1.0, 0.0, 1.0]
+    # ELU's gradient below zero is alpha * exp(x): not expm1(x) + 1, which is 0 at x = -50; at 0 the lower branch.
+    e = _grad_at(lambda t: F.elu(t, 0.5), [-50.0, 0.0, np.nan])
+    assert e[0] == 0.5 * math.exp(-50.0) and e[1] == 0.5 and e[2] == 1.0
+    # Far tails: no overflow into NaN (the quotient rule for silu would give 0 * inf).
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        assert _grad_at(F.silu, [-1000.0, 1000.0]).tolist() == [0.0, 1.0]
+        assert _grad_at(F.softplus, [1000.0, -1000.0]).tolist() == [1.0, 0.0]
+        assert _grad_at(F.mish, [1000.0]).tolist() == [1.0]
+        assert np.isnan(_grad_at(F.softplus, [np.nan])[0])
+    # expm1 where exp(x) - 1 cancels: ELU at -1e-6 in float32 (exp(x) - 1 is 5% off there).
+    small = F.elu(torch.tensor(np.float32([-1e-6]))).numpy()[0]
+    assert small == np.float32(math.expm1(np.float32(-1e-6)))
+
+
+def test_activation_modules_in_place_and_reprs():
+    x = torch.tensor([-1.0, 2.0, 7.0], requires_grad=True)
+    y = x * 2
+    assert torch.nn.ReLU6(inplace=True)(y) is y and y.tolist() == [0.0, 4.0, 6.0]
+    y.sum().backward()
+    assert x.grad.tolist() == [0.0, 2.0, 0.0]
+    assert repr(torch.nn.Hardtanh(-2, 2)) == "Hardtanh(min_val=-2, max_val=2)"
+    assert repr(torch.nn.SiLU(inplace=True)) == "SiLU(inplace=True)" and repr(torch.nn.ReLU6()) == "ReLU6()"
+    assert repr(torch.nn.Softplus(2.0)) == "Softplus(beta=2.0, threshold=20.0)"
+    with pytest.raises(ValueError, match="min_val cannot be greater than max_val"):
+        torch.nn.Hardtanh(2.0, 1.0)
+
+
+def _norm_ref(x, axes, eps):
+    mean = x.mean(axis=axes, keepdims=True)
+    var = ((x - mean) ** 2).mean(axis=axes, keepdims=True)
+    return (x - mean) / np.sqrt(var + eps)
+
+
+def _fd_check(fn, arrays, h=1e-6):
+    """Gradients of sum(fn(*tensors) * c) against central differences, every element of every input."""
+    ts = [torch.tensor(a, requires_grad=True) for a in arrays]
+    out = fn(*ts)
+    c = R.normal(size=tuple(out.shape))
+    (out * torch.tensor(c)).sum().backward()
+    for k, (t, a) in enumerate(zip(ts, arrays)):
+        fd = np.zeros_like(a)
+        for i in np.ndindex(a.shape):
+            plus, minus = list(arrays), list(arrays)
+            plus[k], minus[k] = a.copy(), a.copy()
+            plus[k][i] += h
+            minus[k][i] -= h
+            with torch.no_grad():
+                diff = fn(*map(torch.tensor, plus)).numpy() - fn(*map(torch.tensor, minus)).numpy()
+            fd[i] = (diff * c).sum() / (2 * h)
+        np.testing.assert_allclose(t.grad.numpy(), fd, rtol=1e-5, atol=1e-8)
+
+
+def test_layer_norm_values_and_gradients():
+    x = R.normal(size=(3, 2, 4)) * 2 + 1
+    w, b = R.normal(size=4), R.normal(size=4)
+    y = F.layer_norm(torch.tensor(x), (4,), torch.tensor(w), torch.tensor(b), eps=1e-3)
+    np.testing.assert_allclose(y.numpy(), _norm_ref(x, (2,), 1e-3) * w + b, rtol=1e-12)
+    y2 = torch.nn.LayerNorm((2, 4), elementwise_affine=False)(torch.tensor(x))
+    np.testing.assert_allclose(y2.numpy(), _norm_ref(x, (1, 2), 1e-5), rtol=1e-12)
+    _fd_check(lambda a, ww, bb: F.layer_norm(a, (4,), ww, bb), [x, w, b])
+    m = torch.nn.LayerNorm(4, bias=False)
+    assert [n for n, _ in m.named_parameters()] == ["weight"] and m.bias is None
+    with pytest.raises(RuntimeError, match=r"Given normalized_shape=\[3\], expected input with shape \[\*, 3\], "
+                                           r"but got input of size\[3, 2, 4\]"):
+        F.layer_norm(torch.tensor(x), (3,))
+
+
+def test_group_norm_values_and_gradients():
+    x = R.normal(size=(2, 6, 3, 2)) * 3 - 1
+    w, b = R.normal(size=6), R.normal(size=6)
+    y = F.group_norm(torch.tensor(x), 3, torch.tensor(w), torch.tensor(b))
+    grouped = x.reshape(2, 3, -1)
+    ref = _norm_ref(grouped, (2,), 1e-5).reshape(x.shape) * w[:, None, None] + b[:, None, None]
+    np.testing.assert_allclose(y.numpy(), ref, rtol=1e-12, atol=1e-14)
+    _fd_check(lambda a, ww, bb: F.group_norm(a, 3, ww, bb), [x[:1, :, :2, :1], w, b])
+    assert [n for n, _ in torch.nn.GroupNorm(3, 6).named_parameters()] == ["weight", "bias"]
+    with pytest.raises(ValueError, match="num_channels must be divisible by num_groups"):
+        torch.nn.GroupNorm(4, 6)
+    with pytest.raises(RuntimeError, match="divisible by num_groups, but got input of shape"):
+        F.group_norm(torch.tensor(x), 4)
+
+
+def test_rounding_and_log1p_expm1_in_eager():
+    x = np.array([0.5, 1.5, 2.5, -0.5, -2.5, 1.2345, -1.2355, 1e-10])
+    t = torch.tensor(x, requires_grad=True)
+    assert torch.round(t).tolist() == [0.0, 2.0, 2.0, -0.0, -2.0, 1.0, -1.0, 0.0]      # half to even
+    assert t.round(decimals=2).tolist() == [round(v * 100) / 100 for v in x]
+    assert torch.round(torch.tensor([1234.5, -15.0]), decimals=-1).tolist() == [1230.0, -20.0]
+    assert torch.floor(t).tolist() == [math.floor(v) for v in x]
+    assert torch.ceil(t).tolist() == [math.ceil(v) for v in x]
+    assert torch.expm1(t).tolist() == [math.expm1(v) for v in x]
+    assert torch.log1p(t.abs()).tolist() == [math.log1p(abs(v)) for v in x]
+    (torch.round(t) + torch.floor(t) + torch.ceil(t)).sum().backward()
+    assert t.grad.tolist() == [0.0] * len(x)       # zeros, as PyTorch's rounding functions give
+    assert torch.round(torch.tensor([3, -2])).tolist() == [3, -2]
+
+
+def test_linear_lr_and_initializers():
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.2)
+    sched = torch.optim.lr_scheduler.LinearLR(opt, start_factor=0.25, end_factor=1.0, total_iters=3)
+    seen = [opt.param_groups[0]["lr"]]
+    for _ in range(5):
+        opt.step()
+        sched.step()
+        seen.append(opt.param_groups[0]["lr"])
+    np.testing.assert_allclose(seen, [0.05, 0.1, 0.15, 0.2, 0.2, 0.2], rtol=1e-12)
+    with pytest.raises(ValueError, match="Starting multiplicative factor"):
+        torch.optim.lr_scheduler.LinearLR(opt, start_factor=0.0)
+    assert torch.nn.init.calculate_gain("selu") == 0.75
+    torch.manual_seed(0)
+    t = torch.empty(4000)
+    torch.nn.init.trunc_normal_(t, mean=1.0, std=0.5, a=0.0, b=1.5)
+    v = t.numpy()
+    # Normal(1, 0.5) cut to [0, 1.5]: mean 1 + 0.5 * (phi(-2) - phi(1)) / (Phi(1) - Phi(-2)), 0.885; the
+    # standard error of 4000 draws is ~0.005.
+    phi = [math.exp(-z * z / 2) / math.sqrt(2 * math.pi) for z in (-2.0, 1.0)]
+    cdf = [(1 + math.erf(z / math.sqrt(2))) / 2 for z in (-2.0, 1.0)]
+    want = 1.0 + 0.5 * (phi[0] - phi[1]) / (cdf[1] - cdf[0])
+    assert v.min() >= 0.0 and v.max() <= 1.5 and abs(v.mean() - want) < 0.025
+    with pytest.raises(NotImplementedError, match="trunc_normal_"):
+        torch.nn.init.trunc_normal_(t, mean=0.0, std=1.0, a=10.0, b=11.0)
+    for shape, gain in (((6, 4), 1.0), ((3, 2, 2), 2.0)):
+        q = torch.empty(*shape)
+        torch.nn.init.orthogonal_(q, gain=gain)
+        m = q.numpy().reshape(shape[0], -1)
+        small = m.T @ m if m.shape[0] >= m.shape[1] else m @ m.T
+        np.testing.assert_allclose(small, gain ** 2 * np.eye(small.shape[0]), atol=1e-5)
+
+
+# ----- static ------------------------------------------------------------------------------------
+def _run(make, x):
+    with tf.Graph().as_default():
+        p = tf.placeholder(tf.float64, x.shape)
+        y = make(p)
+        outs = [y]
+        grads = tf.gradients(tf.reduce_sum(y * y), [p])
+        if grads[0] is not None:
+            outs.append(grads[0])
+        with tf.Session() as sess:
+            return sess.run(outs, {p: x})
+
+
+STATIC = {
+    "relu6": (lambda p: tf.nn.relu6(p), lambda x: np.clip(x, 0, 6), [0, 6]),
+    "elu": (lambda p: tf.nn.elu(p), lambda x: np.where(x < 0, np.exp(np.minimum(x, 0)) - 1, x), [0]),
+    "selu": (lambda p: tf.nn.selu(p), lambda x: np.where(x < 0, 1.7580993408473768 * (np.exp(np.minimum(x, 0)) - 1),
+                                                         SELU_S * x), [0]),
+    "softplus": (lambda p: tf.nn.softplus(p * 8), lambda x: np.log1p(np.exp(x * 8)), []),
+    "swish": (lambda p: tf.nn.swish(p), lambda x: x / (1 + np.exp(-x)), []),
+    "log1p": (lambda p: tf.math.log1p(tf.abs(p)), lambda x: np.log1p(np.abs(x)), [0]),
+    "expm1": (lambda p: tf.math.expm1(p), np.expm1, []),
+    "rsqrt": (lambda p: tf.math.rsqrt(tf.abs(p)), lambda x: 1 / np.sqrt(np.abs(x)), [0]),
+    "reciprocal": (lambda p: tf.math.reciprocal(p), lambda x: 1 / x, [0]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(STATIC))
+def test_static_math_values_and_gradients(name):
+    make, ref, kinks = STATIC[name]
+    x = _away_from(R.normal(size=50) * 3, kinks, 0.05)
+    y, g = _run(make, x)
+    np.testing.assert_allclose(y, ref(x), rtol=1e-6 if name == "softplus" else 1e-13)
+    h = 1e-6
+    fd = (ref(x + h) ** 2 - ref(x - h) ** 2) / (2 * h)
+    np.testing.assert_allclose(g, fd, rtol=1e-5, atol=1e-7)
+
+
+def test_static_softplus_follows_tfs_thresholds_and_relu6_gradient_at_nan():
+    # float64: log(eps) + 2 = -34.04; exp(x) below it, x above 34.04, log1p(exp(x)) between
+    x = np.array([-40.0, -30.0, 0.0, 30.0, 40.0, np.nan])
+    y, g = _run(lambda p: tf.nn.softplus(p), x)
+    assert y[0] == math.exp(-40.0) and y[4] == 40.0
+    assert y[1:4].tolist() == [math.log1p(math.exp(v)) for v in x[1:4]]
+    assert np.isfinite(g[:5]).all()
+    r, rg = _run(lambda p: tf.nn.relu6(p), np.array([0.0, 6.0, np.nan, 3.0]))
+    assert rg.tolist()[:2] == [0.0, 0.0] and rg[2] == 0.0 and rg[3] == 6.0      # TF's Relu6Grad: 0 < x < 6
+    assert np.isnan(r[2])
+
+
+def test_static_rounding_and_logsumexp():
+    x = np.array([[0.5, 1.5, -2.5, 1.25], [-np.inf, -np.inf, -np.inf, -np.inf], [1000.0, 1000.0, 0.0, -1.0]])
+    with tf.Graph().as_default():
+        p = tf.placeholder(tf.float64, (None, 4))
+        q = tf.placeholder(tf.int32, (None,))
+        outs = [tf.round(p), tf.math.ceil(p), tf.reduce_logsumexp(p, 1), tf.math.reduce_logsumexp(p, 0, keepdims=True),
+                tf.round(q)]
+        assert tf.gradients(tf.reduce_sum(tf.round(p)), [p]) == [None]       # TF's Round has no gradient
+        with tf.Session() as sess, warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            rnd, ceil, lse1, lse0, ints = sess.run(outs, {p: x, q: [3, -4]})
+    assert rnd[0].tolist() == [0.0, 2.0, -2.0, 1.0] and ceil[0].tolist() == [1.0, 2.0, -2.0, 2.0]
+    assert ints.tolist() == [3, -4]
+    m = x[0].max()
+    assert lse1[0] == pytest.approx(m + math.log(sum(math.exp(v - m) for v in x[0])), rel=1e-15)
+    assert lse1[1] == -np.inf and lse1[2] == pytest.approx(1000.0 + math.log(2.0), rel=1e-15)
+    assert lse0.shape == (1, 4) and lse0[0, 0] == pytest.approx(1000.0, rel=1e-15)
+    with pytest.raises(AttributeError, match="cumsum is not implemented in dualflow"):
+        tf.math.cumsum
+
+
+def test_keras_layer_normalization_and_activation_names():
+    x = (R.normal(size=(5, 3, 4)) * 2 + 1).astype(np.float32)
+    with tf.Graph().as_default():
+        inp = tf.keras.Input((3, 4))
+        ln = tf.keras.layers.LayerNormalization(epsilon=1e-2, name="ln")
+        both = tf.keras.layers.LayerNormalization(axis=[1, 2], center=False)
+        model = tf.keras.Model(inp, tf.keras.layers.Activation("swish")(ln(inp)))
+        other = tf.keras.Model(inp, both(inp))
+        assert [w.name for w in model.weights + other.weights] == ["ln/gamma:0", "ln/beta:0",
+                                                                   "layer_normalization/gamma:0"]
+        assert ln.get_config()["epsilon"] == 1e-2 and ln.get_config()["axis"] == -1
+        gamma = R.normal(size=4).astype(np.float32)
+        ln.set_weights([gamma, np.full(4, 0.5, np.float32)])
+        y, y2 = model.predict(x, verbose=0), other.predict(x, verbose=0)
+    normed = _norm_ref(x.astype(np.float64), (2,), 1e-2) * gamma + 0.5
+    np.testing.assert_allclose(y, normed / (1 + np.exp(-normed)), rtol=2e-5, atol=1e-6)
+    np.testing.assert_allclose(y2, _norm_ref(x.astype(np.float64), (1, 2), 1e-3), rtol=2e-5, atol=1e-6)
+    for name in ("relu6", "elu", "selu", "softplus", "swish", "silu", "exponential"):
+        assert tf.keras.layers.Dense(2, activation=name).activation is not None
