@@ -719,3 +719,26 @@ def test_argument_errors_match_torch():
             with pytest.raises(type(theirs.value)):
                 case(et, enn, F)
 
+
+
+def test_sigmoid_cross_entropy_gradient_at_zero_logits_is_sigmoid_minus_target():
+    """|z| and max(-z, 0) have kinks at 0 that cancel in the loss; their zero subgradients gave 1 - y there,
+    so a zero-initialized output layer took a wrong first step in both frontends."""
+    y = np.array([1.0, 0.0, 0.3, 1.0])
+    pw = 3.0
+    z = et.tensor(np.array([0.0, 0.0, -0.0, 0.0]), requires_grad=True)
+    F.binary_cross_entropy_with_logits(z, et.tensor(y), reduction="sum").backward()
+    np.testing.assert_allclose(z.grad.numpy(), 0.5 - y, rtol=1e-15)
+    z = et.tensor(np.zeros(4), requires_grad=True)
+    F.binary_cross_entropy_with_logits(z, et.tensor(y), reduction="sum",
+                                                         pos_weight=et.tensor(np.full(4, pw))).backward()
+    # d/dz [(1 - y) z + (1 + (pw - 1) y) softplus(-z)] at 0: (1 - y) - (1 + (pw - 1) y) / 2
+    np.testing.assert_allclose(z.grad.numpy(), (1 - y) - (1 + (pw - 1) * y) / 2, rtol=1e-15)
+    with tf.Graph().as_default():
+        logits = tf.placeholder(tf.float64, (4,))
+        loss = tf.reduce_sum(tf.nn.sigmoid_cross_entropy_with_logits(labels=tf.constant(y), logits=logits))
+        grad, = tf.gradients(loss, [logits])
+        with tf.Session() as sess:
+            value, g = sess.run([loss, grad], {logits: np.zeros(4)})
+    np.testing.assert_allclose(g, 0.5 - y, rtol=1e-15)
+    assert value == pytest.approx(4 * np.log(2.0), rel=1e-15)

@@ -257,8 +257,14 @@ def nll_loss(logp: Value, labels: Value, weight: Value | None = None, ignore_ind
 
 def sigmoid_cross_entropy(logits: Value, labels: Value, pos_weight: Value | None = None) -> Value:
     """Elementwise -(y log sigmoid(z) + (1 - y) log(1 - sigmoid(z))), stable for any z:
-    (1 - y) z + (1 + (pos_weight - 1) y) (log(1 + exp(-|z|)) + max(-z, 0)).  A composition of primitives."""
-    softplus_neg = ew.add(ew.log(ew.scalar(ew.exp(ew.neg(ew.abs(logits))), "add", 1.0)), ew.relu(ew.neg(logits)))
+    (1 - y) z + (1 + (pos_weight - 1) y) (log(1 + exp(-|z|)) + max(-z, 0)).  A composition of primitives.
+    -|z| and max(-z, 0) are selections on z >= 0 (TF's formulation), not abs and relu: their kinks at z = 0
+    cancel, and abs's and relu's zero subgradients there gave 1 - y instead of sigmoid(0) - y = 0.5 - y (a
+    zero-initialized output layer's whole first step)."""
+    upper = ew.scalar_compare(logits, "GreaterEqual", 0)
+    neg_abs = ew.where(upper, ew.neg(logits), logits)
+    softplus_neg = ew.add(ew.log(ew.scalar(ew.exp(neg_abs), "add", 1.0)),
+                          ew.where(upper, sh.fill_like(logits, 0.0), ew.neg(logits)))
     if pos_weight is not None:
         softplus_neg = ew.mul(ew.scalar(ew.mul(ew.scalar(pos_weight, "add", -1.0), labels), "add", 1.0),
                               softplus_neg)
