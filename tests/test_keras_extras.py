@@ -240,7 +240,7 @@ MODULES = ["static_api", "static_api.keras", "static_api.keras.layers", "static_
            "static_api.keras.backend", "static_api.keras.regularizers", "static_api.contrib",
            "static_api.contrib.layers", "static_api.nn", "static_api.train",
            "static_api.layers", "static_api.losses", "static_api.summary", "eager_api", "eager_api.nn",
-           "eager_api.nn.functional", "eager_api.optim"]
+           "eager_api.nn.functional", "eager_api.optim", "static_api.tf_math"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -427,3 +427,19 @@ def test_layer_normalization_and_activation_names_train_as_keras():
         results.append([np.array(history), model.predict(x[:4], verbose=0)] + model.get_weights())
     for a, b in zip(*results):
         np.testing.assert_allclose(a, b, rtol=2e-5, atol=2e-6)
+
+
+def test_zero_initialized_sigmoid_output_trains_as_keras():
+    """All logits 0 at the first step: the binary cross-entropy's gradient there is sigmoid(0) - y."""
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=(16, 4)).astype(np.float32)
+    y = (rng.normal(size=(16, 1)) > 0).astype(np.float32)
+    results = []
+    for lib in (tf.keras, real.keras):
+        model = lib.Sequential([lib.Input((4,)), lib.layers.Dense(3, activation="relu", kernel_initializer="ones"),
+                                lib.layers.Dense(1, activation="sigmoid", kernel_initializer="zeros")])
+        model.compile(lib.optimizers.SGD(0.5), "binary_crossentropy")
+        history = model.fit(x, y, epochs=2, batch_size=8, shuffle=False, verbose=0).history["loss"]
+        results.append([np.array(history)] + model.get_weights())
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)

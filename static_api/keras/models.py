@@ -9,13 +9,18 @@ import numpy
 
 from core import errors as _errors
 from core import checkpoint, interop
-from static_api import ops
+from static_api import nn, ops
 from static_api.graph import PlaceholderOp, Tensor
 from static_api.keras import backend as K
 from static_api.keras import layers as L
 from static_api.keras import callbacks as cb_module
 from static_api.keras import losses, optimizers, saving
 from static_api.session import Session
+
+# Metrics that Keras computes with the loss function of the same name.
+_LOSS_METRICS = ("mae", "mean_absolute_error", "mse", "mean_squared_error", "mape", "mean_absolute_percentage_error",
+                 "msle", "mean_squared_logarithmic_error", "poisson", "hinge", "squared_hinge", "categorical_hinge",
+                 "kl_divergence")
 
 
 class History:
@@ -222,12 +227,15 @@ class Model:
             hits = ops.equal(pred, ops.cast(truth, ops.int64))
         elif name == "binary_accuracy":
             hits = ops.equal(ops.cast(ops.greater(out, 0.5), out.dtype), ops.cast(self._target, out.dtype))
-        elif name in ("mae", "mean_absolute_error", "mse", "mean_squared_error") and not self._sparse:
-            d = out - self._target
-            return ops.reduce_mean(ops.abs(d) if name in ("mae", "mean_absolute_error") else ops.square(d))
+        elif name in ("top_k_categorical_accuracy", "sparse_top_k_categorical_accuracy"):
+            truth = self._target if self._sparse else ops.argmax(self._target, 1)
+            hits = nn.in_top_k(out, ops.cast(truth, ops.int32), 5)      # Keras' k; ties at the boundary count
+        elif name in _LOSS_METRICS and not self._sparse:
+            # Keras scores these as its loss functions of the same names (a batch mean here, as the others)
+            return ops.reduce_mean(losses.get(name).per_sample(self._target, out))
         else:
             raise NotImplementedError(f"compile: metric {name!r} is not supported yet (accuracy variants, "
-                                      "binary_accuracy, mae, mse)")
+                                      f"binary_accuracy, top-k accuracies, {', '.join(_LOSS_METRICS)})")
         return ops.reduce_mean(ops.cast(hits, ops.float32))
 
     # ----- running -----------------------------------------------------------------
@@ -309,7 +317,7 @@ class Model:
             totals += numpy.array(vals, dtype=numpy.float64) * len(idx)
             seen += len(idx)
             if callbacks:
-                logs = dict(zip(self.metrics_names, (float(t) for t in totals / seen)))
+                logs = self._logs([float(t) for t in totals / seen])
                 for cb in callbacks:
                     cb.on_train_batch_end(batch, logs)
                 if self.stop_training:
@@ -356,7 +364,7 @@ class Model:
             t0 = time.perf_counter()
             order = rng.permutation(len(y)) if shuffle else None
             vals = self._batched(fetches, xs, y, batch_size, self._train_op, order, weights, callbacks)
-            logs = dict(zip(self.metrics_names, vals))
+            logs = self._logs(vals)
             if validation_data is not None:
                 vx, vy, *vw = validation_data
                 vlogs = self.evaluate(vx, vy, batch_size, verbose=0, sample_weight=vw[0] if vw else None,
@@ -396,8 +404,13 @@ class Model:
     def _results(self, vals: list, return_dict: bool) -> Any:
         """Keras' return value: a dict by metric name, else the loss alone or the list [loss, metrics...]."""
         if return_dict:
-            return dict(zip(self.metrics_names, vals))
+            return self._logs(vals)
         return vals if len(vals) > 1 else vals[0]
+
+    def _logs(self, vals: list) -> dict:
+        """Values by metric name in Keras 3's order, alphabetical (its logs are sorted; the list form keeps the
+        loss first and the metrics as compiled)."""
+        return dict(sorted(zip(self.metrics_names, vals)))
 
     def _one_batch(self, x: Any, y: Any, sample_weight: Any, class_weight: dict | None, train: bool) -> list:
         if not self._compiled:
