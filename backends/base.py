@@ -13,7 +13,7 @@ from typing import Any, Sequence
 import numpy
 
 from backends import philox
-from backends.errors import IndexOutOfRange
+from backends.errors import IndexOutOfRange, ValueOutOfRange
 
 Pads = tuple[int, int, int, int]
 Pair = tuple[int, int]
@@ -81,6 +81,12 @@ class ArrayBackend:
         if bad.any():
             raise IndexOutOfRange(f"{what}: {int(idx[bad][0])} is out of bounds (expected values in [0, {bound}))")
         return None
+
+    def check_within(self, x: Any, lo: float, hi: float, what: str) -> None:
+        """Raise ValueOutOfRange unless every value of ``x`` lies in [lo, hi] (NaN does not).  A backend that
+        cannot look without stalling does not check: the caller's kernel must then turn such values into NaN."""
+        if not ((x >= lo) & (x <= hi)).all():
+            raise ValueOutOfRange(f"{what}: all elements of input should be between {lo:g} and {hi:g}")
 
     def mark_invalid(self, out: Any, valid: Any) -> Any:
         """``out`` with NaN where the mask from ``check_indices`` (broadcast against ``out``) is False.

@@ -24,3 +24,11 @@ class IndexOutOfRange(InvalidArgumentError, IndexError, RuntimeError):
 
     def __init__(self, message: str) -> None:
         super().__init__(None, None, message)
+
+
+class ValueOutOfRange(InvalidArgumentError, RuntimeError):
+    """A value outside the domain a kernel accepts (PyTorch: RuntimeError, e.g. a binary cross-entropy input
+    outside [0, 1]; TF: InvalidArgumentError)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(None, None, message)

@@ -25,7 +25,7 @@ from core.ops.elementwise import (abs, add, add_scaled, broadcast_like, cast, cl
                                   scalar, scalar_compare, sigmoid, sign, silu, sqrt, stop_gradient, sub, sum_to_like,
                                   tanh, where)
 from core.ops.linalg import matmul
-from core.ops.loss import one_hot, sigmoid_cross_entropy, softmax_cross_entropy
+from core.ops.loss import binary_cross_entropy, one_hot, sigmoid_cross_entropy, softmax_cross_entropy
 from core.ops.nn import (avg_pool2d, bias_add, batch_norm_eval, batch_norm_train, conv2d, conv2d_grad_input,
                          conv2d_grad_weight, conv2d_transpose, dropout, max_pool2d)
 from core.ops.reduce import all, any, argmax, argmin, argsort, log_softmax, max, mean, min, softmax, sum

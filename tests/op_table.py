@@ -243,6 +243,8 @@ def _cases():
              [rnd(4, 5), np.array([0, -100, 2, -100])],
              lambda z, y: np.where(y >= 0, -((np.eye(5)[np.maximum(y, 0)] * 0.9 + 0.02)
                                             * np.log(softmax_ref(z))).sum(1), 0.0)),
+        Case("binary_xent", core.binary_cross_entropy, [R.uniform(0.1, 0.9, (3, 4)), R.uniform(0, 1, (3, 4))],
+             lambda p, y: -(y * np.log(p) + (1 - y) * np.log1p(-p))),
         Case("xent_dense", lambda z, t: core.softmax_cross_entropy(z, t), [rnd(4, 5), softmax_ref(rnd(4, 5))],
              lambda z, t: -(t * np.log(softmax_ref(z))).sum(1)),
         Case("xent_sparse_mean_ignore", lambda z, y: core.softmax_cross_entropy(z, y, 0.1, -1, "mean"),

@@ -535,3 +535,18 @@ def test_rounding_functions_match_torch():
         # expm1 and log1p: ATen's Sleef and NumPy's differ in the last bit of some values
         np.testing.assert_allclose(got[0][0], got[1][0], rtol=3e-7, equal_nan=True)
         np.testing.assert_allclose(got[0][1], got[1][1], rtol=3e-7, equal_nan=True)
+
+
+def test_binary_cross_entropy_matches_torch_at_saturation_and_small_probabilities():
+    p = np.array([0.0, 1.0, 0.0, 1.0, 1e-8, 1e-4, 0.3, 0.9999, 1 - 6e-8], np.float32)
+    y = np.array([0.0, 1.0, 1.0, 0.0, 0.0, 0.0, 0.25, 1.0, 0.0], np.float32)
+    w = np.linspace(0.5, 2.0, 9).astype(np.float32)
+    got = []
+    for lib in (eager_api, torch):
+        t = lib.tensor(p, requires_grad=True)
+        loss = lib.nn.BCELoss(weight=lib.tensor(w), reduction="sum")(t, lib.tensor(y))
+        loss.backward()
+        got.append((lib.nn.functional.binary_cross_entropy(lib.tensor(p), lib.tensor(y), reduction="none").numpy(),
+                    t.grad.numpy()))
+    np.testing.assert_allclose(got[0][0], got[1][0], rtol=3e-7)       # Sleef's log against NumPy's
+    np.testing.assert_allclose(got[0][1], got[1][1], rtol=1e-6)

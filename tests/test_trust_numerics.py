@@ -742,3 +742,18 @@ def test_sigmoid_cross_entropy_gradient_at_zero_logits_is_sigmoid_minus_target()
             value, g = sess.run([loss, grad], {logits: np.zeros(4)})
     np.testing.assert_allclose(g, 0.5 - y, rtol=1e-15)
     assert value == pytest.approx(4 * np.log(2.0), rel=1e-15)
+
+
+def test_binary_cross_entropy_at_saturated_probabilities_follows_aten():
+    """p exactly 0 or 1 (a saturated sigmoid): the loss clamps each log at -100 and the gradient is ATen's
+    (p - y) / max(p (1 - p), 1e-12), not the clamped logs' NaN; the second log is log1p(-p)."""
+    p = et.tensor(np.array([0.0, 1.0, 0.0, 1.0, 1e-4]), requires_grad=True)
+    y = et.tensor(np.array([0.0, 1.0, 1.0, 0.0, 0.0]))
+    loss = F.binary_cross_entropy(p, y, reduction="none")
+    loss.sum().backward()
+    np.testing.assert_array_equal(loss.detach().numpy()[:4], [0.0, 0.0, 100.0, 100.0])
+    assert loss.detach().numpy()[4] == -np.log1p(-1e-4)
+    np.testing.assert_allclose(p.grad.numpy(), [0.0, 0.0, -1e12, 1e12, 1e-4 / ((1 - 1e-4) * 1e-4)], rtol=1e-12)
+    for bad in ([0.5, 1.5], [-0.1, 0.5], [np.nan, 0.5]):
+        with pytest.raises(RuntimeError, match="all elements of input should be between 0 and 1"):
+            F.binary_cross_entropy(et.tensor(np.array(bad)), et.tensor(np.zeros(2)))

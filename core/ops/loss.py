@@ -248,6 +248,45 @@ class NLLLoss(Op):
         return (gx,) + (None,) * (len(node.inputs) - 1)
 
 
+class BinaryCrossEntropy(Op):
+    """PyTorch's binary cross-entropy of probabilities, elementwise: (y - 1) * max(log1p(-p), -100) - y *
+    max(log(p), -100), as ATen's kernel (log1p: log(1 - p) loses p below 1e-4).  Its gradient is ATen's,
+    g * (p - y) / max((1 - p) * p, 1e-12): finite where p is exactly 0 or 1 (a saturated sigmoid), where the
+    clamped logs' own gradient is NaN.  Inputs outside [0, 1] raise on the CPU, as PyTorch does."""
+
+    name = "BinaryCrossEntropy"
+    arg_names = ("input", "target")
+
+    def infer(self, p: Value, y: Value) -> list:
+        self.require_float(p, y)
+        self.require_same_dtype(p, y)
+        if p.shape != y.shape and None not in p.shape + y.shape:
+            raise self.shape_error("target", f"the input's shape {p.shape}", y.shape)
+        return [(p.shape, p.dtype)]
+
+    def forward(self, be, p, y):
+        be.check_within(p, 0.0, 1.0, self.name)
+        xp, floor = be.xp, p.dtype.type(-100)
+        with numpy.errstate(divide="ignore", invalid="ignore"):      # log(0) = -inf is clamped
+            return (y - 1) * xp.maximum(xp.log1p(-p), floor) - y * xp.maximum(xp.log(p), floor)
+
+    def vjp(self, node, grads, needs):
+        p, y = node.inputs
+        g = grads[0]
+        gp = gy = None
+        if needs[0]:
+            spread = ew.maximum(ew.mul(ew.scalar(p, "rsub", 1.0), p), sh.fill_like(p, 1e-12))
+            gp = ew.div(ew.mul(g, ew.sub(p, y)), spread)
+        if needs[1]:
+            floor = sh.fill_like(p, -100.0)
+            gy = ew.mul(g, ew.sub(ew.maximum(ew.log1p(ew.neg(p)), floor), ew.maximum(ew.log(p), floor)))
+        return gp, gy
+
+
+def binary_cross_entropy(p: Value, y: Value) -> Value:
+    return apply(BinaryCrossEntropy(), p, y)
+
+
 def nll_loss(logp: Value, labels: Value, weight: Value | None = None, ignore_index: int | None = None,
              reduction: str = "mean") -> Value:
     """PyTorch's nll_loss over log-probabilities (N, C); see NLLLoss."""

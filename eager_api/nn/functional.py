@@ -513,11 +513,11 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tens
 
 def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
                          reduction: str = "mean") -> Tensor:
-    """-(y log p + (1 - y) log(1 - p)), each log clamped at -100 as PyTorch does."""
+    """-(y log p + (1 - y) log(1 - p)), each log clamped at -100, with ATen's gradient (``core``'s
+    BinaryCrossEntropy)."""
     _check_reduction(reduction, "binary_cross_entropy")
     _same_shape(input, target, "binary_cross_entropy")
-    with numpy.errstate(divide="ignore"):       # log(0) = -inf is expected here and clamped
-        loss = -(target * input.log().clamp(min=-100) + (1 - target) * (1 - input).log().clamp(min=-100))
+    loss = _T(core.binary_cross_entropy(input, target))
     return _reduce(loss if weight is None else loss * weight, reduction, "binary_cross_entropy")
 
 
