@@ -88,6 +88,12 @@ class ArrayBackend:
         if not ((x >= lo) & (x <= hi)).all():
             raise ValueOutOfRange(f"{what}: all elements of input should be between {lo:g} and {hi:g}")
 
+    def check_nonzero(self, y: Any, what: str) -> None:
+        """Raise ValueOutOfRange (a RuntimeError, as PyTorch's ZeroDivisionError, and an InvalidArgumentError,
+        as TF's) if an integer divisor is zero; a backend that cannot look without stalling does not check."""
+        if (y == 0).any():
+            raise ValueOutOfRange(f"{what}: integer division by zero (ZeroDivisionError)")
+
     def mark_invalid(self, out: Any, valid: Any) -> Any:
         """``out`` with NaN where the mask from ``check_indices`` (broadcast against ``out``) is False.
 

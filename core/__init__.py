@@ -18,17 +18,17 @@ from core.autodiff import gradients
 from core.errors import DeviceError, DTypeError, ShapeError
 from core.graph import Node, Value, toposort
 from core.op import Op, apply, grad_mode, is_grad_enabled
-from core.ops.elementwise import (abs, add, add_scaled, broadcast_like, cast, clip_inside, div, elu, equal, erf, exp,
-                                  expm1, floor, greater, greater_equal, identity, leaky_relu, less, less_equal, log,
-                                  log1p,
-                                  logical_and, logical_or, maximum, minimum, mul, neg, not_equal, pow, relu, round,
-                                  scalar, scalar_compare, sigmoid, sign, silu, sqrt, stop_gradient, sub, sum_to_like,
-                                  tanh, where)
+from core.ops.elementwise import (abs, add, add_scaled, broadcast_like, cast, clip_inside, cos, div, elu, equal, erf,
+                                  exp, expm1, floor, floor_div, floor_mod, greater, greater_equal, identity,
+                                  leaky_relu, less, less_equal, log, log1p, logical_and, logical_or, maximum, minimum,
+                                  mul, neg, not_equal, pow, relu, round, scalar, scalar_compare, sigmoid, sign, silu,
+                                  sin, sqrt, stop_gradient, sub, sum_to_like, tanh, where)
 from core.ops.linalg import matmul
 from core.ops.loss import binary_cross_entropy, one_hot, sigmoid_cross_entropy, softmax_cross_entropy
 from core.ops.nn import (avg_pool2d, bias_add, batch_norm_eval, batch_norm_train, conv2d, conv2d_grad_input,
                          conv2d_grad_weight, conv2d_transpose, dropout, max_pool2d)
-from core.ops.reduce import all, any, argmax, argmin, argsort, log_softmax, max, mean, min, softmax, sum
+from core.ops.reduce import (all, any, argmax, argmin, argsort, cumsum, log_softmax, logsumexp, max, mean, min,
+                              softmax, sum)
 from core.ops.shape import (broadcast_to, concat, expand_dims, fill_like, getitem, pad, reshape, reshape_like,
                             size_ratio, squeeze, stack, take_along_axis, transpose)
 from core.random import Generator, seed_everything

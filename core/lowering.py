@@ -60,7 +60,8 @@ def _kernel(be: Any, op: Any, *arrays: Any, out: Any) -> None:
 # Primitives that are one ufunc call: bound to the array module, the writer is the ufunc itself.
 _UFUNCS: dict[type, str] = {
     ew.Add: "add", ew.Sub: "subtract", ew.Mul: "multiply", ew.Maximum: "maximum", ew.Minimum: "minimum",
-    ew.Neg: "negative", ew.Exp: "exp", ew.Log: "log", ew.Expm1: "expm1", ew.Log1p: "log1p", ew.Sqrt: "sqrt", ew.Abs: "absolute", ew.Tanh: "tanh",
+    ew.Neg: "negative", ew.Exp: "exp", ew.Log: "log", ew.Expm1: "expm1", ew.Log1p: "log1p", ew.Sin: "sin",
+    ew.Cos: "cos", ew.Sqrt: "sqrt", ew.Abs: "absolute", ew.Tanh: "tanh",
 }
 
 

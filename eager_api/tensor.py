@@ -423,6 +423,25 @@ class Tensor(Value):
     def reciprocal(self) -> "Tensor":
         return _T(core.scalar(_floatify(self), "rdiv", 1))
 
+    def __floordiv__(self, other):
+        return self._binary(other, core.floor_div)
+
+    def __rfloordiv__(self, other):
+        return self._binary(other, core.floor_div, reverse=True)
+
+    def __mod__(self, other):
+        return self._binary(other, core.floor_mod)
+
+    def __rmod__(self, other):
+        # PyTorch's remainder(number, tensor) has no derivative for the tensor (its backward raises).
+        return self._binary(other, lambda a, b: core.floor_mod(a, b, y_grad=not _is_number(other)), reverse=True)
+
+    def remainder(self, other):
+        return self % other
+
+    def floor_divide(self, other):
+        return self // other
+
     def __pow__(self, other):
         if _is_number(other):
             return _T(core.scalar(_promoted(self, other), "pow", other))
@@ -677,6 +696,66 @@ class Tensor(Value):
 
     def rsqrt(self):
         return 1.0 / self.sqrt()
+
+    def sin(self):
+        return _T(core.sin(_floatify(self)))
+
+    def cos(self):
+        return _T(core.cos(_floatify(self)))
+
+    def square(self):
+        return self * self
+
+    def isnan(self):
+        return self != self
+
+    def isinf(self):
+        return self.abs() == builtins.float("inf") if self.dtype.kind == "f" else zeros_like(self, dtype=bool_)
+
+    def isfinite(self):
+        return self.abs() < builtins.float("inf") if self.dtype.kind == "f" else ones_like(self, dtype=bool_)
+
+    def logical_not(self):
+        return self == 0
+
+    def clamp_min(self, min: Any) -> "Tensor":  # noqa: A002
+        return self.clamp(min=min)
+
+    def clamp_max(self, max: Any) -> "Tensor":  # noqa: A002
+        return self.clamp(max=max)
+
+    def logsumexp(self, dim: Any, keepdim: bool = False) -> "Tensor":
+        return _T(core.logsumexp(_floatify(self), _dims(dim), keepdim))
+
+    def cumsum(self, dim: builtins.int, dtype: Any = None) -> "Tensor":
+        """Running sums along ``dim``; integers sum as int64 and float32 in float64, rounded once at each step,
+        as PyTorch's CPU kernel accumulates them."""
+        x = self if dtype is None else self.to(dtype)
+        if x.dtype.kind in "biu":
+            return _T(core.cumsum(core.cast(x, int64), dim))
+        if x.dtype == float64:
+            return _T(core.cumsum(x, dim))
+        return _T(core.cast(core.cumsum(core.cast(x, float64), dim), x.dtype))
+
+    def flip(self, *args: Any, dims: Any = None) -> "Tensor":
+        """A copy with the order of ``dims`` reversed (not a view: PyTorch's flip copies)."""
+        dims = _shape_args(args) if dims is None else ((dims,) if isinstance(dims, builtins.int) else tuple(dims))
+        index = [slice(None)] * self.ndim
+        for d in dims:
+            index[d % self.ndim] = slice(None, None, -1)
+        return _T(core.apply(_Copy(), core.getitem(self, tuple(index))))
+
+    def tril(self, diagonal: builtins.int = 0) -> "Tensor":
+        return self._band(numpy.tril, diagonal)
+
+    def triu(self, diagonal: builtins.int = 0) -> "Tensor":
+        return self._band(numpy.triu, diagonal)
+
+    def _band(self, which: Any, diagonal: builtins.int) -> "Tensor":
+        if self.ndim < 2:
+            raise RuntimeError(f"{which.__name__}: input tensor must have at least 2 dimensions")
+        keep = tensor(which(numpy.ones(self.shape[-2:], bool), diagonal), device=self.device)
+        return where(keep, self, zeros((), dtype=self.dtype, device=self.device))
 
     def expm1(self):
         return _T(core.expm1(_floatify(self)))
@@ -1173,6 +1252,12 @@ def arange(start: Any, end: Any = None, step: Any = 1, dtype: Any = None, device
     return tensor(numpy.arange(start, end, step, dtype=dt), dtype=dt, device=device, requires_grad=requires_grad)
 
 
+def eye(n: builtins.int, m: builtins.int | None = None, dtype: Any = None, device: Any = None,
+        requires_grad: bool = False) -> Tensor:
+    dt = _dtype(dtype, "eye") if dtype is not None else get_default_dtype()
+    return tensor(numpy.eye(n, m, dtype=dt), dtype=dt, device=device, requires_grad=requires_grad)
+
+
 def linspace(start: Any, end: Any, steps: builtins.int, dtype: Any = None, device: Any = None,
              requires_grad: bool = False) -> Tensor:
     return tensor(numpy.linspace(start, end, steps), dtype=dtype or get_default_dtype(), device=device,
@@ -1283,7 +1368,8 @@ for _name in ("sum", "mean", "all", "any", "max", "min", "argmax", "argmin", "am
               "abs", "relu", "sigmoid", "tanh", "softmax", "log_softmax", "reshape", "flatten", "permute", "transpose",
               "unsqueeze", "squeeze", "clamp", "clip", "var", "std", "sign", "neg", "t", "numel", "rsqrt", "reciprocal",
               "chunk", "split", "norm", "gather", "argsort", "sort", "topk", "narrow", "select", "unbind", "expm1",
-              "log1p", "floor", "ceil", "round"):
+              "log1p", "floor", "ceil", "round", "sin", "cos", "square", "isnan", "isinf", "isfinite", "logical_not",
+              "clamp_min", "clamp_max", "logsumexp", "cumsum", "flip", "tril", "triu", "remainder", "floor_divide"):
     globals()[_name] = _method(_name)
 
 

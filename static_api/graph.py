@@ -23,6 +23,11 @@ from static_api import dtypes
 _local = threading.local()
 
 
+
+def _tf_floor_div(x: Any, y: Any) -> Any:
+    """TF's FloorDiv: floor(x / y) for floats (see core's FloorDiv)."""
+    return core.floor_div(x, y, exact=False)
+
 class TensorShape(tuple):
     """A static shape; None marks an unknown dimension."""
 
@@ -162,6 +167,18 @@ class Tensor(Value):
 
     def __pow__(self, o):
         return self._bin(o, core.pow, "pow")
+
+    def __floordiv__(self, o):
+        return self._bin(o, _tf_floor_div)
+
+    def __rfloordiv__(self, o):
+        return self._bin(o, _tf_floor_div, reverse=True)
+
+    def __mod__(self, o):
+        return self._bin(o, core.floor_mod)
+
+    def __rmod__(self, o):
+        return self._bin(o, core.floor_mod, reverse=True)
 
     def __neg__(self):
         return core.neg(self)

@@ -191,6 +191,62 @@ def ceil(x, name=None):
     return named(core.neg(core.floor(core.neg(x))), name)
 
 
+def sin(x, name=None):
+    return named(core.sin(_t(x)), name)
+
+
+def cos(x, name=None):
+    return named(core.cos(_t(x)), name)
+
+
+def floordiv(x, y, name=None):
+    """x // y: floor division for integers (a zero divisor raises InvalidArgumentError, as TF), floor(x / y)
+    for floats (TF's FloorDiv: 1.0 // 0.1 is 10, where Python and PyTorch give 9); no gradient."""
+    x, y = _pair(x, y)
+    return named(core.floor_div(x, y, exact=False), name)
+
+
+def floormod(x, y, name=None):
+    """x % y with the sign of y (TF's FloorMod)."""
+    x, y = _pair(x, y)
+    return named(core.floor_mod(x, y), name)
+
+
+def is_nan(x, name=None):
+    x = _t(x)
+    return named(core.not_equal(x, x), name)
+
+
+def is_inf(x, name=None):
+    x = _t(x)
+    return named(core.scalar_compare(core.abs(x), "Equal", float("inf")), name)
+
+
+def is_finite(x, name=None):
+    x = _t(x)
+    return named(core.scalar_compare(core.abs(x), "Less", float("inf")), name)
+
+
+def cumsum(x, axis=0, exclusive=False, reverse=False, name=None):
+    """Running sums along ``axis``, accumulated in the tensor's dtype as TF's scan; ``exclusive`` sums the
+    values before each one (the input shifted by one, a zero first), ``reverse`` from the end."""
+    x = _t(x)
+    axis = int(axis) % len(x.shape)
+    if exclusive:
+        pads = [(0, 0)] * len(x.shape)
+        pads[axis] = (0, 1) if reverse else (1, 0)
+        keep = [slice(None)] * len(x.shape)
+        keep[axis] = slice(1, None) if reverse else slice(None, -1)
+        x = core.getitem(core.pad(x, pads, 0.0), tuple(keep))
+    return named(core.cumsum(x, axis, reverse), name)
+
+
+def eye(num_rows, num_columns=None, batch_shape=None, dtype=float32, name=None):
+    if batch_shape is not None:
+        raise NotImplementedError("tf.eye: batch_shape is not implemented in dualflow (see docs/compat.md)")
+    return constant(numpy.eye(num_rows, num_columns), dtype, name=name or "eye")
+
+
 def log1p(x, name=None):
     return named(core.log1p(_t(x)), name)
 
@@ -262,22 +318,8 @@ def reduce_min(input_tensor, axis=None, keepdims=False, name=None, reduction_ind
     return _reduction(core.min, input_tensor, axis, keepdims, name, reduction_indices, keep_dims)
 
 
-def _logsumexp(x: Any, axis: Any, keepdims: bool) -> Any:
-    # TF's reduce_logsumexp: log(sum(exp(x - m))) + m with m the (non-differentiated) maximum, 0 where that
-    # is not finite, so that a row of -inf gives -inf and not NaN.
-    raw = core.max(x, axis, True)
-    m = core.stop_gradient(core.where(core.scalar_compare(core.abs(raw), "Less", float("inf")), raw,
-                                      core.fill_like(raw, 0.0)))
-    out = core.add(core.log(core.sum(core.exp(core.sub(x, m)), axis, True)), m)
-    if keepdims:
-        return out
-    rank = len(x.shape)
-    axes = range(rank) if axis is None else [axis] if isinstance(axis, int) else axis
-    return core.squeeze(out, sorted({a % rank for a in axes}))
-
-
 def reduce_logsumexp(input_tensor, axis=None, keepdims=False, name=None, reduction_indices=None, keep_dims=None):
-    return _reduction(_logsumexp, input_tensor, axis, keepdims, name, reduction_indices, keep_dims)
+    return _reduction(core.logsumexp, input_tensor, axis, keepdims, name, reduction_indices, keep_dims)
 
 
 def reduce_all(input_tensor, axis=None, keepdims=False, name=None, reduction_indices=None, keep_dims=None):

@@ -264,8 +264,8 @@ def test_static_rounding_and_logsumexp():
     assert lse1[0] == pytest.approx(m + math.log(sum(math.exp(v - m) for v in x[0])), rel=1e-15)
     assert lse1[1] == -np.inf and lse1[2] == pytest.approx(1000.0 + math.log(2.0), rel=1e-15)
     assert lse0.shape == (1, 4) and lse0[0, 0] == pytest.approx(1000.0, rel=1e-15)
-    with pytest.raises(AttributeError, match="cumsum is not implemented in dualflow"):
-        tf.math.cumsum
+    with pytest.raises(AttributeError, match="cumprod is not implemented in dualflow"):
+        tf.math.cumprod
 
 
 def test_keras_layer_normalization_and_activation_names():
@@ -287,3 +287,98 @@ def test_keras_layer_normalization_and_activation_names():
     np.testing.assert_allclose(y2, _norm_ref(x.astype(np.float64), (1, 2), 1e-3), rtol=2e-5, atol=1e-6)
     for name in ("relu6", "elu", "selu", "softplus", "swish", "silu", "exponential"):
         assert tf.keras.layers.Dense(2, activation=name).activation is not None
+
+
+# ----- floor division, running sums and the smaller tensor functions --------------------------------------
+def test_eager_floor_division_and_remainder_follow_python_with_pytorchs_zero_rules():
+    a = torch.tensor([5.0, -5.0, 5.5, -0.0, 1.0], dtype=torch.float64, requires_grad=True)
+    b = torch.tensor([3.0, 3.0, -2.0, 2.0, 0.1], dtype=torch.float64, requires_grad=True)
+    r = a % b
+    assert r.tolist() == [5.0 % 3.0, -5.0 % 3.0, 5.5 % -2.0, -0.0, 1.0 % 0.1]
+    assert math.copysign(1.0, r.tolist()[3]) == -1.0      # fmod's sign of zero, as ATen (Python gives +0.0)
+    r.sum().backward()
+    assert a.grad.tolist() == [1.0] * 5 and b.grad.tolist() == [-(x // y) for x, y in
+                                                                 zip([5.0, -5.0, 5.5, -0.0, 1.0], [3.0, 3.0, -2.0, 2.0, 0.1])]
+    ones = torch.tensor([1.0, -1.0, 7.0], dtype=torch.float64)
+    assert (ones // 0.1).tolist() == [1.0 // 0.1, -1.0 // 0.1, 7.0 // 0.1]       # Python's 9, -10, 69
+    assert (torch.tensor([7, -7]) // 2).tolist() == [3, -4] and (7 % torch.tensor([3, -3])).tolist() == [1, -2]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        assert (torch.tensor([5.0, -5.0]) // 0).tolist() == [math.inf, -math.inf]
+        assert np.isnan((torch.tensor([5.0]) % 0).numpy()).all()
+    with pytest.raises(RuntimeError, match="derivative for aten::floor_divide is not implemented"):
+        (a // b).sum().backward()       # as PyTorch: floor division has no gradient, nor number % tensor
+    with pytest.raises(RuntimeError, match="derivative for aten::remainder is not implemented"):
+        (2.5 % b).sum().backward()
+    for bad in (lambda: torch.tensor([7, -7]) // 0, lambda: torch.tensor([7]) % torch.tensor([0])):
+        with pytest.raises(RuntimeError, match="integer division by zero"):
+            bad()
+
+
+def test_eager_cumsum_accumulates_float32_in_float64_and_flip_copies():
+    x = np.float32([1e8, 1.0, 1.0, 1.0, -1e8, 0.5])
+    t = torch.tensor(x, requires_grad=True)
+    y = t.cumsum(0)
+    # each running sum exact in float64, then rounded once to float32 (a float32 accumulator drops the 1s)
+    assert y.tolist() == [float(np.float32(v)) for v in np.cumsum(x.astype(np.float64))]
+    y.backward(torch.tensor(np.float32([1, 2, 3, 4, 5, 6])))
+    assert t.grad.tolist() == [21.0, 20.0, 18.0, 15.0, 11.0, 6.0]
+    assert torch.tensor([[1, 2], [3, 4]], dtype=torch.int32).cumsum(1).dtype == torch.int64
+    m = torch.tensor([[1.0, -2.0, 3.0], [4.0, 5.0, -6.0]], requires_grad=True)
+    f = m.flip(1)
+    assert f.tolist() == [[3.0, -2.0, 1.0], [-6.0, 5.0, 4.0]] and torch.flip(m, dims=(0,)).tolist()[0] == [4.0, 5.0, -6.0]
+    (f * torch.tensor([1.0, 2.0, 3.0])).sum().backward()
+    assert m.grad.tolist() == [[3.0, 2.0, 1.0], [3.0, 2.0, 1.0]]
+    with torch.no_grad():
+        f[0, 0] = 100.0
+    assert m[0, 2].item() == 3.0        # a copy, not a view of m
+
+
+def test_eager_logsumexp_bands_eye_and_predicates():
+    x = torch.tensor([[1.0, -2.0, 3.0], [4.0, -math.inf, -6.0], [-math.inf] * 3], requires_grad=True)
+    y = x.logsumexp(1)
+    want = [math.log(math.exp(1) + math.exp(-2) + math.exp(3)), math.log(math.exp(4) + math.exp(-6)), -math.inf]
+    np.testing.assert_allclose(y.detach().numpy(), want, rtol=1e-6)
+    y[:2].sum().backward()
+    np.testing.assert_allclose(x.grad.numpy()[0], np.exp(np.array([1.0, -2.0, 3.0]) - want[0]), rtol=1e-6)
+    assert x.grad.numpy()[1, 1] == 0.0
+    a = torch.arange(12.0).reshape(3, 4)
+    assert a.tril(-1).tolist() == np.tril(np.arange(12.0).reshape(3, 4), -1).tolist()
+    assert torch.triu(a, 2).tolist() == np.triu(np.arange(12.0).reshape(3, 4), 2).tolist()
+    assert torch.eye(2, 3).tolist() == [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]] and torch.eye(2).dtype == torch.float32
+    v = torch.tensor([1.0, math.nan, math.inf, -math.inf])
+    assert v.isnan().tolist() == [False, True, False, False] and torch.isinf(v).tolist() == [False, False, True, True]
+    assert torch.isfinite(v).tolist() == [True, False, False, False]
+    assert torch.isfinite(torch.tensor([1, 2])).tolist() == [True, True]
+    assert torch.logical_not(torch.tensor([0.0, 2.0])).tolist() == [True, False]
+    assert torch.square(torch.tensor([3, -2])).tolist() == [9, 4]
+    s = torch.tensor([0.5, -1.0], requires_grad=True)
+    (s.sin() * 2 + torch.cos(s) * 3).sum().backward()
+    np.testing.assert_allclose(s.grad.numpy(), 2 * np.cos([0.5, -1.0]) - 3 * np.sin([0.5, -1.0]), rtol=1e-6)
+
+
+def test_static_floor_ops_cumsum_and_predicates_follow_tf():
+    with tf.Graph().as_default():
+        f = tf.constant(np.array([1.0, -1.0, 5.5, -0.0]))
+        i = tf.constant(np.array([7, -7], np.int32))
+        outs = [f // 0.1, f % -2.0, i // 2, i % 3, 7 // i, tf.math.floormod(f, 1.5), tf.math.mod(f, 1.5),
+                tf.cumsum(f), tf.cumsum(f, exclusive=True), tf.math.cumsum(f, reverse=True),
+                tf.cumsum(f, exclusive=True, reverse=True), tf.math.is_nan(f / 0.0), tf.math.is_inf(1.0 / f),
+                tf.math.is_finite(1.0 / f), tf.eye(2, 3, dtype=tf.int32)]
+        grads = tf.gradients(tf.reduce_sum(tf.math.floormod(f, 1.5)) + tf.reduce_sum(tf.cumsum(f) * [1.0, 2.0, 3.0, 4.0]),
+                             [f])
+        bad = i // tf.constant(np.array([0, 1], np.int32))
+        with tf.Session() as sess, warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            got = sess.run(outs + grads)
+            with pytest.raises(tf.errors.InvalidArgumentError, match="integer division by zero"):
+                sess.run(bad)
+    v = [1.0, -1.0, 5.5, -0.0]
+    assert got[0].tolist() == [math.floor(x / 0.1) for x in v]       # TF's floor(x / y): 1.0 // 0.1 is 10
+    assert got[1].tolist() == [-1.0, -1.0, -0.5, -0.0] and got[2].tolist() == [3, -4] and got[3].tolist() == [1, 2]
+    assert got[4].tolist() == [1, -1] and got[5].tolist() == got[6].tolist() == [1.0, 0.5, 1.0, -0.0]
+    assert got[7].tolist() == [1.0, 0.0, 5.5, 5.5] and got[8].tolist() == [0.0, 1.0, 0.0, 5.5]
+    assert got[9].tolist() == [5.5, 4.5, 5.5, 0.0] and got[10].tolist() == [4.5, 5.5, 0.0, 0.0]
+    assert got[11].tolist() == [False, False, False, True] and got[12].tolist() == [False, False, False, True]
+    assert got[13].tolist() == [True, True, True, False] and got[14].tolist() == [[1, 0, 0], [0, 1, 0]]
+    assert got[15].tolist() == [1.0 + 10.0, 1.0 + 9.0, 1.0 + 7.0, 1.0 + 4.0]

@@ -49,6 +49,9 @@ CASES = {
     "math": (lambda t, x: t.math.log1p(t.abs(x)) + t.math.expm1(x) + t.math.rsqrt(t.abs(x) + 0.5)
              + t.math.reciprocal(x + 5.0) + t.math.reduce_logsumexp(x, 1, keepdims=True), [(6, 7)]),
     "rounding": (lambda t, x: t.round(x * 3) + t.math.ceil(x * 2) + t.math.round(x), [(6, 7)]),
+    "floor_ops": (lambda t, x, y: t.math.floormod(x * 5, y + 3.0) + x % -0.7 + (x // 0.1) * 0.01, [(6, 7), (6, 7)]),
+    "scans_and_trig": (lambda t, x: t.cumsum(x, 1) + t.math.cumsum(x, 0, exclusive=True, reverse=True)
+                       + t.sin(x * 3) + t.math.cos(x), [(6, 7)]),
 }
 
 

@@ -550,3 +550,27 @@ def test_binary_cross_entropy_matches_torch_at_saturation_and_small_probabilitie
                     t.grad.numpy()))
     np.testing.assert_allclose(got[0][0], got[1][0], rtol=3e-7)       # Sleef's log against NumPy's
     np.testing.assert_allclose(got[0][1], got[1][1], rtol=1e-6)
+
+
+TENSOR_FUNCTIONS = {
+    "remainder": lambda lib, x, y: x * 5 % (y + 3) + 2.5 % (y.detach() + 3) + (x.detach() // 0.1) * 0.01,
+    "cumsum": lambda lib, x, y: x.cumsum(1) * y + lib.cumsum(x, dim=0),
+    "flip": lambda lib, x, y: x.flip(1) * y + lib.flip(x, [0, 1]),
+    "logsumexp": lambda lib, x, y: lib.logsumexp(x * 3, 1, keepdim=True) * y,
+    "bands": lambda lib, x, y: x.tril(-1) * y + lib.triu(x, 1),
+    "trig": lambda lib, x, y: lib.sin(x * 3) * y + x.cos() + lib.square(x),
+}
+
+
+@pytest.mark.parametrize("name", sorted(TENSOR_FUNCTIONS))
+def test_tensor_functions_match_torch(name):
+    rng = np.random.default_rng(8)
+    x, y = rng.normal(size=(2, 5, 7)).astype(np.float32)
+    got = []
+    for lib in (eager_api, torch):
+        tx, ty = lib.tensor(x, requires_grad=True), lib.tensor(y, requires_grad=True)
+        out = TENSOR_FUNCTIONS[name](lib, tx, ty)
+        out.backward(lib.tensor(np.linspace(-1, 1, out.numel(), dtype=np.float32).reshape(tuple(out.shape))))
+        got.append([out.detach().numpy(), tx.grad.numpy(), ty.grad.numpy()])
+    for a, b in zip(*got):
+        np.testing.assert_allclose(a, b, rtol=2e-6, atol=1e-6)

@@ -197,6 +197,57 @@ class Div(Binary):
         return (sum_to_like(gx, x) if needs[0] else None), sum_to_like(gy, y)
 
 
+class FloorDiv(Binary):
+    """x // y, rounded toward -inf.  Integers: floor division; a zero divisor raises on the CPU (PyTorch's
+    ZeroDivisionError, TF's "Integer division by zero").  Floats: CPython's divmod algorithm (``exact``:
+    PyTorch's and NumPy's, 1.0 // 0.1 = 9) or floor(x / y) (TF's, 1.0 // 0.1 = 10).  No gradient: TF's has
+    none, and PyTorch's raises when a backward pass reaches it (``exact``, its flavour, does too)."""
+
+    name = "FloorDiv"
+
+    def __init__(self, exact: bool = True) -> None:
+        self.exact = self.differentiable = exact
+
+    def vjp(self, node, grads, needs):
+        raise RuntimeError("derivative for aten::floor_divide is not implemented")
+
+    def forward(self, be, x, y):
+        if x.dtype.kind in "iu":
+            be.check_nonzero(y, self.name)
+            return be.xp.floor_divide(x, y)
+        with numpy.errstate(divide="ignore", invalid="ignore"):      # x // 0 is +-inf or NaN, as in both
+            return be.xp.floor_divide(x, y) if self.exact else be.xp.floor(x / y)
+
+
+class FloorMod(Binary):
+    """x - y * floor(x / y) with the sign of y, as fmod(x, y) + y where their signs differ (ATen's and TF's
+    kernels alike: -0.0 % 2.0 is -0.0, where NumPy's remainder gives 0.0).  Integers: a zero divisor raises on
+    the CPU.  Gradients: g for x, -g * (x // y) for y (PyTorch's ``number % tensor`` has none for y and raises
+    when a backward pass needs it: ``y_grad=False``)."""
+
+    name = "FloorMod"
+
+    def __init__(self, y_grad: bool = True) -> None:
+        self.y_grad = y_grad
+
+    def forward(self, be, x, y):
+        xp = be.xp
+        if x.dtype.kind in "iu":
+            be.check_nonzero(y, self.name)
+            return xp.remainder(x, y)
+        with numpy.errstate(invalid="ignore"):      # x % 0 is NaN, as in both
+            mod = xp.fmod(x, y)
+            return xp.where((mod != 0) & ((y < 0) != (mod < 0)), mod + y, mod)
+
+    def vjp(self, node, grads, needs):
+        g = grads[0]
+        x, y = node.inputs
+        if needs[1] and not self.y_grad:
+            raise RuntimeError("derivative for aten::remainder is not implemented")
+        gy = neg(mul(g, apply(FloorDiv(), x, y))) if needs[1] else None
+        return (sum_to_like(g, x) if needs[0] else None), (sum_to_like(gy, y) if needs[1] else None)
+
+
 class Pow(Binary):
     name = "Pow"
     saves_outputs = True
@@ -336,6 +387,26 @@ class Log1p(Unary):
 
     def vjp(self, node, grads, needs):
         return (div(grads[0], scalar(node.inputs[0], "add", 1.0)),)
+
+
+class Sin(Unary):
+    name = "Sin"
+
+    def forward(self, be, x):
+        return be.xp.sin(x)
+
+    def vjp(self, node, grads, needs):
+        return (mul(grads[0], cos(node.inputs[0])),)
+
+
+class Cos(Unary):
+    name = "Cos"
+
+    def forward(self, be, x):
+        return be.xp.cos(x)
+
+    def vjp(self, node, grads, needs):
+        return (neg(mul(grads[0], sin(node.inputs[0]))),)
 
 
 class Sqrt(Unary):
@@ -752,6 +823,22 @@ def exp(x: Value) -> Value:
 
 def log(x: Value) -> Value:
     return apply(Log(), x)
+
+
+def sin(x: Value) -> Value:
+    return apply(Sin(), x)
+
+
+def cos(x: Value) -> Value:
+    return apply(Cos(), x)
+
+
+def floor_div(x: Value, y: Value, exact: bool = True) -> Value:
+    return apply(FloorDiv(exact), x, y)
+
+
+def floor_mod(x: Value, y: Value, y_grad: bool = True) -> Value:
+    return apply(FloorMod(y_grad), x, y)
 
 
 def expm1(x: Value) -> Value:

@@ -314,6 +314,49 @@ class LogSoftmax(Softmax):
         return (ew.sub(g, ew.mul(ew.exp(y), sum(g, self.axis, keepdims=True))),)
 
 
+class Cumsum(Op):
+    """Running sums along ``axis`` (from the end with ``reverse``), accumulated in the input's dtype in order;
+    the gradient is the running sum of the gradient the other way."""
+
+    name = "Cumsum"
+    saves_inputs = False
+
+    def __init__(self, axis: int, reverse: bool = False) -> None:
+        self.axis, self.reverse = int(axis), bool(reverse)
+
+    def infer(self, x: Value) -> list:
+        if not -len(x.shape) <= self.axis < len(x.shape):
+            raise ShapeError(f"{self.name}: argument 'axis' {self.axis} is out of range for a {len(x.shape)}-D input")
+        return [(x.shape, x.dtype)]
+
+    def forward(self, be, x):
+        xp = be.xp
+        if not self.reverse:
+            return xp.cumsum(x, axis=self.axis, dtype=x.dtype)
+        return xp.flip(xp.cumsum(xp.flip(x, self.axis), axis=self.axis, dtype=x.dtype), self.axis)
+
+    def vjp(self, node, grads, needs):
+        return (apply(Cumsum(self.axis, not self.reverse), grads[0]),)
+
+
+def cumsum(x: Value, axis: int, reverse: bool = False) -> Value:
+    return apply(Cumsum(axis, reverse), x)
+
+
+def logsumexp(x: Value, axes: Any = None, keepdims: bool = False) -> Value:
+    """log(sum(exp(x))) over ``axes`` as PyTorch and TF compute it: m + log(sum(exp(x - m))) with m the
+    maximum (held constant, and 0 where it is not finite, so that a row of -inf gives -inf, not NaN)."""
+    raw = max(x, axes, True)
+    finite = ew.scalar_compare(ew.abs(raw), "Less", float("inf"))
+    m = ew.stop_gradient(ew.where(finite, raw, sh.fill_like(raw, 0.0)))
+    out = ew.add(ew.log(sum(ew.exp(ew.sub(x, m)), axes, True)), m)
+    if keepdims:
+        return out
+    rank = len(x.shape)
+    axes = range(rank) if axes is None else [axes] if isinstance(axes, int) else axes
+    return sh.squeeze(out, sorted({a % rank for a in axes}))
+
+
 def sum(x: Value, axes: Any = None, keepdims: bool = False) -> Value:
     return apply(Sum(axes, keepdims), x)
 
