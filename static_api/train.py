@@ -77,6 +77,15 @@ class _ApplyGradients(ApplyUpdates):
         return []
 
 
+def _keras_clip_by_norm(g: Tensor, clipnorm: float) -> Tensor:
+    """Keras 3's clip by norm: g * clipnorm / max(||g||, clipnorm), the norm through a two-tap where so that a
+    zero gradient does not give a NaN one."""
+    l2sum = ops.reduce_sum(ops.square(g), keepdims=True)
+    positive = l2sum > 0
+    l2norm = ops.where(positive, ops.sqrt(ops.where(positive, l2sum, ops.ones_like(l2sum))), l2sum)
+    return (g * clipnorm) / ops.maximum(l2norm, clipnorm)
+
+
 class _KerasState:
     """Where a Keras optimizer keeps its state, mixed into the Keras optimizers' classes
     (``static_api.keras.optimizers``).  Its moments stay in the session: Keras 3's are not TF1 graph variables.
@@ -96,6 +105,26 @@ class _KerasState:
         if not isinstance(value, Tensor):
             for a in self.__dict__.get("_rate_arrays", {}).values():
                 a[...] = numpy.float32(value)
+
+    clipnorm = clipvalue = global_clipnorm = None
+
+    def apply_gradients(self, grads_and_vars: Sequence[tuple], global_step: Variable | None = None,
+                        name: str | None = None) -> Any:
+        """Keras clips the gradients before its update: each to norm ``clipnorm``, all together to
+        ``global_clipnorm``, or each value to [-clipvalue, clipvalue] (in Keras 3's order of operations)."""
+        pairs = list(grads_and_vars)
+        grads = [g for g, _ in pairs]
+        if self.clipnorm:
+            grads = [None if g is None else _keras_clip_by_norm(g, self.clipnorm) for g in grads]
+        elif self.global_clipnorm:
+            present = [g for g in grads if g is not None]
+            norm = ops.sqrt(ops.reduce_sum(ops.stack([ops.reduce_sum(ops.square(g)) for g in present])))
+            scale = self.global_clipnorm * ops.minimum(1.0 / norm, 1.0 / self.global_clipnorm)
+            scale = scale + (norm - norm)       # NaN for a non-finite norm, as Keras
+            grads = [None if g is None else g * scale for g in grads]
+        elif self.clipvalue:
+            grads = [None if g is None else ops.clip_by_value(g, -self.clipvalue, self.clipvalue) for g in grads]
+        return super().apply_gradients([(g, v) for g, (_, v) in zip(grads, pairs)], global_step, name)
 
     def rate_on(self, be: Any) -> Any:
         """The rate's array on ``be``'s device (made on first use)."""

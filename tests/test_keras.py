@@ -128,6 +128,29 @@ def test_batch_normalization_moving_statistics():
     np.testing.assert_allclose(model.predict(x, batch_size=64), expected, rtol=1e-4, atol=1e-4)
 
 
+@pytest.mark.parametrize("axis", [-1, 1])
+def test_batch_normalization_without_scale_and_center_normalises_per_channel(axis):
+    """center=False, scale=False: no gamma or beta, and the missing ones are per-channel constants (a (1, 1)
+    constant was refused by the batch-norm primitive); a model with no trainable weights trains its moving
+    statistics, with Keras' warning (it raised "No gradients provided")."""
+    x = np.random.default_rng(1).normal(2.0, 3.0, size=(16, 3, 4)).astype(np.float32)
+    inp = tf.keras.layers.Input(shape=(3, 4))
+    bn = tf.keras.layers.BatchNormalization(axis=axis, center=False, scale=False, momentum=0.5)
+    model = tf.keras.models.Model(inp, bn(inp))
+    assert [w.name for w in model.weights] == ["batch_normalization/moving_mean:0",
+                                               "batch_normalization/moving_variance:0"]
+    model.compile(optimizer="sgd", loss="mse")
+    with pytest.warns(UserWarning, match="The model does not have any trainable weights"):     # as Keras 3
+        model.fit(x, np.zeros_like(x), batch_size=16, epochs=1, verbose=0, shuffle=False)
+    axes = (0, 1) if axis == -1 else (0, 2)
+    mean, var = model.get_weights()
+    np.testing.assert_allclose(mean, 0.5 * x.mean(axes), rtol=1e-5)
+    np.testing.assert_allclose(var, 0.5 + 0.5 * x.var(axes), rtol=1e-5)
+    shape = (1, 1, 4) if axis == -1 else (1, 3, 1)
+    expected = (x - mean.reshape(shape)) / np.sqrt(var.reshape(shape) + 1e-3)
+    np.testing.assert_allclose(model.predict(x, batch_size=16, verbose=0), expected, rtol=1e-4, atol=1e-4)
+
+
 def test_keras_errors():
     x, y = _blobs()
     inp = tf.keras.layers.Input(shape=(4,))
@@ -146,18 +169,48 @@ def test_keras_errors():
 
 def test_keras_optimizer_arguments_are_checked_as_keras_checks_them():
     """An argument dualflow would otherwise ignore is refused: Keras 2's ``lr`` (Keras 3 does not know it
-    either), a clipping or EMA setting it does not implement; ``name`` is taken and ``decay`` warned about
-    and ignored, as in Keras 3."""
+    either), an EMA setting it does not implement, two clipping settings (as Keras); ``name`` is taken and
+    ``decay`` warned about and ignored, as in Keras 3."""
     with pytest.raises(ValueError, match=r"Argument\(s\) not recognized: \{'lr': 0.1\}"):
         tf.keras.optimizers.SGD(lr=0.1)
-    for kw in ({"clipnorm": 1.0}, {"use_ema": True}, {"global_clipnorm": 2.0}):
+    for kw in ({"use_ema": True}, {"loss_scale_factor": 2.0}):
         with pytest.raises(NotImplementedError, match=f"keras.optimizers.RMSprop: argument '{next(iter(kw))}'"):
             tf.keras.optimizers.RMSprop(**kw)
+    with pytest.raises(ValueError, match="Only one of `clipnorm`, `clipvalue` and `global_clipnorm` can be set"):
+        tf.keras.optimizers.Adam(clipnorm=1.0, clipvalue=0.5)
     with pytest.raises(NotImplementedError, match="argument 'weight_decay' \\(here 0.01\\)"):
         tf.keras.optimizers.SGD(0.1, weight_decay=0.01)
     with pytest.warns(UserWarning, match="`decay` is no longer supported"):
         tf.keras.optimizers.Adagrad(decay=0.1, name="ada")
     tf.keras.optimizers.Adam(clipnorm=None, use_ema=False, weight_decay=None, name="a")     # the defaults
+
+
+@pytest.mark.parametrize("clip", ["clipnorm", "clipvalue", "global_clipnorm"])
+def test_keras_gradient_clipping_steps_by_the_clipped_gradient(clip):
+    """SGD on loss = sum(c * w) for two variables: the gradient is c itself, so one step moves each variable by
+    the learning rate times Keras' clipped c, computed here by hand; a zero gradient stays zero (no NaN)."""
+    c1, c2 = np.array([3.0, -4.0], np.float32), np.array([0.5, 0.0, -12.0], np.float32)
+    with tf.Graph().as_default():
+        w1, w2 = tf.Variable(np.zeros(2, np.float32)), tf.Variable(np.zeros(3, np.float32))
+        w3 = tf.Variable(np.ones(2, np.float32))
+        loss = tf.reduce_sum(w1 * c1) + tf.reduce_sum(w2 * c2) + tf.reduce_sum(w3 * 0.0)
+        opt = tf.keras.optimizers.SGD(0.1, **{clip: 2.0})
+        step = opt.minimize(loss, var_list=[w1, w2, w3])
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            sess.run(step)
+            got = sess.run([w1, w2, w3])
+    if clip == "clipnorm":      # each gradient to norm 2: c * 2 / max(||c||, 2)
+        want = [c * 2.0 / max(np.linalg.norm(c), 2.0) for c in (c1, c2)]
+    elif clip == "clipvalue":
+        want = [np.clip(c, -2.0, 2.0) for c in (c1, c2)]
+    else:                       # all together to norm 2
+        total = np.sqrt((c1 ** 2).sum() + (c2 ** 2).sum())
+        want = [c * 2.0 / total for c in (c1, c2)]
+    np.testing.assert_allclose(got[0], -0.1 * want[0], rtol=1e-6)
+    np.testing.assert_allclose(got[1], -0.1 * want[1], rtol=1e-6)
+    np.testing.assert_array_equal(got[2], [1.0, 1.0])
+    assert tf.keras.optimizers.deserialize(tf.keras.optimizers.serialize(opt)).__dict__[clip] == 2.0
 
 
 def test_keras_adam_weight_decay_is_adamws_decay():

@@ -446,3 +446,47 @@ def test_zero_initialized_sigmoid_output_trains_as_keras():
         results.append([np.array(history)] + model.get_weights())
     for a, b in zip(*results):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("kw", [dict(center=False, scale=False), dict(center=False), dict(scale=False),
+                                dict(axis=1, center=False, scale=False, momentum=0.5)])
+def test_batch_normalization_options_train_as_keras(kw):
+    rng = np.random.default_rng(9)
+    x = (rng.normal(size=(16, 5, 4, 3)) * 2 + 1).astype(np.float32)
+    y = np.eye(3, dtype=np.float32)[rng.integers(0, 3, 16)]
+    results, start = [], None
+    for lib in (tf.keras, real.keras):
+        L = lib.layers
+        model = lib.Sequential([lib.Input((5, 4, 3)), L.BatchNormalization(**kw), L.Flatten(),
+                                L.Dense(3, activation="softmax")])
+        if start is None:
+            start = [w + rng.normal(size=w.shape).astype(np.float32) * 0.05 for w in model.get_weights()]
+        model.set_weights(start)
+        model.compile(lib.optimizers.SGD(0.1), "categorical_crossentropy")
+        history = model.fit(x, y, epochs=2, batch_size=4, shuffle=False, verbose=0).history["loss"]
+        results.append([np.array(history), model.predict(x[:4], verbose=0)] + model.get_weights())
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("optimizer,kw", [("Adam", dict(learning_rate=0.01, clipnorm=0.1)),
+                                          ("Adam", dict(learning_rate=0.01, clipvalue=0.01)),
+                                          ("SGD", dict(learning_rate=0.1, global_clipnorm=0.1)),
+                                          ("SGD", dict(learning_rate=0.1, momentum=0.9, clipnorm=0.05)),
+                                          ("RMSprop", dict(clipvalue=0.001))])
+def test_gradient_clipping_trains_as_keras(optimizer, kw):
+    rng = np.random.default_rng(10)
+    x = (rng.normal(size=(40, 5)) * 3).astype(np.float32)
+    y = np.eye(3, dtype=np.float32)[rng.integers(0, 3, 40)]
+    results, start = [], None
+    for lib in (tf.keras, real.keras):
+        L = lib.layers
+        model = lib.Sequential([lib.Input((5,)), L.Dense(4, activation="relu"), L.Dense(3, activation="softmax")])
+        if start is None:
+            start = model.get_weights()
+        model.set_weights(start)
+        model.compile(getattr(lib.optimizers, optimizer)(**kw), "categorical_crossentropy")
+        history = model.fit(x, y, epochs=2, batch_size=8, shuffle=False, verbose=0).history["loss"]
+        results.append([np.array(history)] + model.get_weights())
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)

@@ -683,7 +683,9 @@ class BatchNormalization(Layer):
         bshape[axis] = -1
 
         def b(v, default):
-            return ops.reshape(v, bshape) if v is not None else ops.constant(default, x.dtype, shape=[1] * nd)
+            # without scale or center, a constant of the statistics' shape (one per channel)
+            stats = [x.shape[i] if i == axis else 1 for i in range(nd)]
+            return ops.reshape(v, bshape) if v is not None else ops.constant(default, x.dtype, shape=stats)
         gamma, beta = b(self.gamma, 1.0), b(self.beta, 0.0)
         axes = tuple(i for i in range(nd) if i != axis)
         fused = self._tf1 and self._tf1_fused is not False and nd == 4 and axis in (1, 3)

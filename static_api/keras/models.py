@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from typing import Any, Callable, Sequence
 
 import numpy
@@ -193,8 +194,9 @@ class Model:
             self._frozen = {lay.training_switch: False for lay in self.layers
                             if isinstance(lay, L.BatchNormalization) and not lay.trainable
                             and getattr(lay, "training_switch", None) is not None}
-            step = opt.minimize(self.loss, var_list=self.trainable_weights)
-            self._train_op = ops.group(step, *updates) if updates else step
+            # Keras trains a model without trainable weights (its moving statistics still update), with a warning.
+            step = [opt.minimize(self.loss, var_list=self.trainable_weights)] if self.trainable_weights else []
+            self._train_op = step[0] if step and not updates else ops.group(*step, *updates)
             self._lp = L.learning_phase(self.graph)
             # A tf.train optimizer's slots are graph variables: as TF1's Keras, initialize those not yet set
             # (a second compile with the same optimizer keeps its moments).
@@ -358,6 +360,7 @@ class Model:
             cb.set_model(self)
             cb.set_params(hist.params)
             cb.on_train_begin()
+        self._warn_untrainable()
         for epoch in range(initial_epoch, epochs):
             for cb in callbacks:
                 cb.on_epoch_begin(epoch)
@@ -431,7 +434,12 @@ class Model:
                        return_dict: bool = False) -> Any:
         """One training step on all of ``x`` (a GAN's alternating updates): the loss and metrics as the step
         computed them, before its update, as Keras returns them."""
+        self._warn_untrainable()
         return self._results(self._one_batch(x, y, sample_weight, class_weight, True), return_dict)
+
+    def _warn_untrainable(self) -> None:
+        if not self.trainable_weights:
+            warnings.warn("The model does not have any trainable weights.", UserWarning, stacklevel=3)
 
     def test_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None, return_dict: bool = False) -> Any:
         """``evaluate`` on all of ``x`` as one batch."""

@@ -14,35 +14,42 @@ from static_api import train
 
 # Keras 3's base-optimizer arguments dualflow does not implement, with their defaults: any other value is
 # refused rather than ignored (training would silently differ from Keras').
-_UNSUPPORTED = {"weight_decay": None, "clipnorm": None, "clipvalue": None, "global_clipnorm": None, "use_ema": False,
-                "ema_momentum": 0.99, "ema_overwrite_frequency": None, "loss_scale_factor": None,
-                "gradient_accumulation_steps": None}
+_UNSUPPORTED = {"weight_decay": None, "use_ema": False, "ema_momentum": 0.99, "ema_overwrite_frequency": None,
+                "loss_scale_factor": None, "gradient_accumulation_steps": None}
+_CLIPPING = ("clipnorm", "clipvalue", "global_clipnorm")
 
 
-def _base_args(cls: str, kwargs: dict) -> None:
+def _base_args(cls: str, kwargs: dict) -> dict:
     """Keras 3's checks of the base optimizer's arguments: ``name`` is taken, ``decay`` is ignored with Keras'
     warning, an unknown one (Keras 2's ``lr``, say) is a ValueError as in Keras, and an unimplemented one
-    other than its default a NotImplementedError naming it."""
+    other than its default a NotImplementedError naming it.  Returns the gradient clipping asked for (at most
+    one of ``clipnorm``, ``clipvalue``, ``global_clipnorm``, as Keras checks)."""
     kwargs = dict(kwargs)
     kwargs.pop("name", None)
     if kwargs.pop("decay", None) is not None:
         warnings.warn("Argument `decay` is no longer supported and will be ignored.")
+    clip = {k: kwargs.pop(k) for k in _CLIPPING if k in kwargs}
     unknown = {k: v for k, v in kwargs.items() if k not in _UNSUPPORTED}
     if unknown:
         raise ValueError(f"Argument(s) not recognized: {unknown}")
+    if sum(v is not None for v in clip.values()) > 1:
+        raise ValueError("Only one of `clipnorm`, `clipvalue` and `global_clipnorm` can be set. Received: "
+                         + ", ".join(f"{k}={clip.get(k)}" for k in _CLIPPING))
     for k, v in kwargs.items():
         if v != _UNSUPPORTED[k] and not (k == "weight_decay" and not v):
             raise NotImplementedError(f"keras.optimizers.{cls}: argument '{k}' (here {v!r}) is not implemented in "
                                       f"dualflow (see docs/compat.md)")
+    return {k: v for k, v in clip.items() if v is not None}
 
 
 _KERAS: dict[type, type] = {}       # TF1 optimizer class -> its class with Keras' state
 
 
-def _keras(opt: train.Optimizer, update: optim_ops._Update | None = None) -> train.Optimizer:
+def _keras(opt: train.Optimizer, update: optim_ops._Update | None = None, clip: dict | None = None) -> train.Optimizer:
     """A TF1 optimizer object (names, serialization) that computes Keras' variant of its update (``update``,
     where it differs from TF1's), with Keras' state (``train._KerasState``: its train op reads
-    ``learning_rate`` at each step, on the device)."""
+    ``learning_rate`` at each step, on the device) and gradient clipping (``clip``, from ``_base_args``)."""
+    opt.__dict__.update(clip or {})
     if update is not None:
         opt._update_op = update
     base = type(opt)
@@ -58,10 +65,10 @@ def _keras(opt: train.Optimizer, update: optim_ops._Update | None = None) -> tra
 def Adam(learning_rate: float = 0.001, beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-7,
          amsgrad: bool = False, weight_decay: float | None = None, **kwargs: Any) -> train.AdamOptimizer:
     """Keras' Adam; a ``weight_decay`` is Keras' decoupled decay before each step, as AdamW's."""
-    _base_args("Adam", kwargs)
+    clip = _base_args("Adam", kwargs)
     opt = _keras(train.AdamOptimizer(learning_rate, beta_1, beta_2, epsilon),
                  optim_ops.AdamPowers(beta_1, beta_2, epsilon, keras=True, amsgrad=amsgrad,
-                                      weight_decay=weight_decay or 0.0, inplace=True))
+                                      weight_decay=weight_decay or 0.0, inplace=True), clip)
     opt.amsgrad = amsgrad
     if weight_decay:
         opt.weight_decay = weight_decay
@@ -71,50 +78,50 @@ def Adam(learning_rate: float = 0.001, beta_1: float = 0.9, beta_2: float = 0.99
 def AdamW(learning_rate: float = 0.001, weight_decay: float = 0.004, beta_1: float = 0.9, beta_2: float = 0.999,
           epsilon: float = 1e-7, amsgrad: bool = False, **kwargs: Any) -> train.AdamOptimizer:
     """Adam after a decoupled decay w -= w * weight_decay * lr, as Keras applies it before each step."""
-    _base_args("AdamW", kwargs)
+    clip = _base_args("AdamW", kwargs)
     opt = _keras(train.AdamOptimizer(learning_rate, beta_1, beta_2, epsilon),
                  optim_ops.AdamPowers(beta_1, beta_2, epsilon, keras=True, amsgrad=amsgrad, weight_decay=weight_decay,
-                                      inplace=True))
+                                      inplace=True), clip)
     opt.amsgrad, opt.weight_decay = amsgrad, weight_decay
     return opt
 
 
 def SGD(learning_rate: float = 0.01, momentum: float = 0.0, nesterov: bool = False, **kwargs: Any) -> train.Optimizer:
     """Keras keeps the rate inside its velocity: v = momentum * v - lr * g; w += v."""
-    _base_args("SGD", kwargs)
+    clip = _base_args("SGD", kwargs)
     if momentum:
         return _keras(train.MomentumOptimizer(learning_rate, momentum, use_nesterov=nesterov),
                       # Keras casts the momentum to the variable's dtype from a float32 tensor
-                      optim_ops.SGD(numpy.float32(momentum), nesterov=nesterov, lr_in_buffer=True, inplace=True))
-    return _keras(train.GradientDescentOptimizer(learning_rate))
+                      optim_ops.SGD(numpy.float32(momentum), nesterov=nesterov, lr_in_buffer=True, inplace=True), clip)
+    return _keras(train.GradientDescentOptimizer(learning_rate), clip=clip)
 
 
 def RMSprop(learning_rate: float = 0.001, rho: float = 0.9, momentum: float = 0.0, epsilon: float = 1e-7,
             centered: bool = False, **kwargs: Any) -> train.RMSPropOptimizer:
     """TF1's formula, but the mean square starts at 0 (TF1 starts it at 1)."""
-    _base_args("RMSprop", kwargs)
+    clip = _base_args("RMSprop", kwargs)
     return _keras(train.RMSPropOptimizer(learning_rate, rho, momentum, epsilon, centered=centered),
                   optim_ops.RMSprop(rho, epsilon, momentum, centered, eps_inside=True, lr_in_momentum=True,
-                                    inplace=True))
+                                    inplace=True), clip)
 
 
 def Adagrad(learning_rate: float = 0.001, initial_accumulator_value: float = 0.1, epsilon: float = 1e-7,
             **kwargs: Any) -> train.AdagradOptimizer:
     """w -= lr * g / sqrt(accum + epsilon) (TF1 has no epsilon)."""
-    _base_args("Adagrad", kwargs)
+    clip = _base_args("Adagrad", kwargs)
     opt = _keras(train.AdagradOptimizer(learning_rate, initial_accumulator_value),
                  # Keras' Constant initializer casts the value to the dtype from a float32 tensor
                  optim_ops.Adagrad(epsilon, initial_accumulator_value=numpy.float32(initial_accumulator_value),
-                                   eps_inside=True, inplace=True))
+                                   eps_inside=True, inplace=True), clip)
     opt.epsilon = epsilon
     return opt
 
 
 def Adadelta(learning_rate: float = 0.001, rho: float = 0.95, epsilon: float = 1e-7,
              **kwargs: Any) -> train.AdadeltaOptimizer:
-    _base_args("Adadelta", kwargs)
+    clip = _base_args("Adadelta", kwargs)
     return _keras(train.AdadeltaOptimizer(learning_rate, rho, epsilon),
-                  optim_ops.Adadelta(rho, epsilon, keras=True, inplace=True))
+                  optim_ops.Adadelta(rho, epsilon, keras=True, inplace=True), clip)
 
 
 _NAMES = {"adam": Adam, "adamw": AdamW, "sgd": SGD, "rmsprop": RMSprop, "adagrad": Adagrad, "adadelta": Adadelta}
@@ -132,6 +139,11 @@ def get(spec: Any) -> train.Optimizer:
 
 def serialize(opt: train.Optimizer) -> dict:
     """A Keras-style name and arguments that rebuild ``opt`` (its moment slots are not kept)."""
+    clip = {k: getattr(opt, k) for k in _CLIPPING if getattr(opt, k, None) is not None}
+    return {**_arguments(opt), **clip}
+
+
+def _arguments(opt: train.Optimizer) -> dict:
     if not isinstance(opt.learning_rate, (int, float)):
         raise NotImplementedError("cannot save a model whose learning rate is a tensor (a decay schedule)")
     if isinstance(opt, train.AdamOptimizer) and hasattr(opt, "weight_decay"):
