@@ -63,6 +63,25 @@ def swish(features, name=None):
     return named(core.mul(x, core.sigmoid(x)), name)
 
 
+def gelu(features, approximate=False, name=None):
+    """TF's: 0.5 x (1 + erf(x / sqrt(2))), or 0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3)))."""
+    x = _t(features)
+    if approximate:
+        inner = core.scalar(core.add(x, core.scalar(core.pow(x, _t(numpy.array(3.0, x.dtype))), "mul", 0.044715)),
+                            "mul", 0.7978845608028654)
+        return named(core.mul(core.scalar(x, "mul", 0.5), core.scalar(core.tanh(inner), "add", 1.0)), name)
+    # x / sqrt(2): Grappler multiplies by the constant's reciprocal, taken in the dtype
+    ratio = core.scalar(x, "mul", float(x.dtype.type(1) / x.dtype.type(1.4142135623730951)))
+    return named(core.mul(core.scalar(x, "mul", 0.5), core.scalar(core.erf(ratio), "add", 1.0)), name)
+
+
+def hard_sigmoid(x, name=None):
+    """Keras 3's (TF backend): relu6(x + 3) / 6, the division a multiplication by 1/6 after Grappler."""
+    x = _t(x)
+    return named(core.scalar(relu6(core.scalar(x, "add", 3.0)), "mul", float(x.dtype.type(1) / x.dtype.type(6))),
+                 name)
+
+
 def sigmoid(x, name=None):
     return named(core.sigmoid(x), name)
 

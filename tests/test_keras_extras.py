@@ -303,3 +303,106 @@ def test_fit_hands_its_settings_to_callbacks_as_params():
     model.fit(np.zeros((10, 2), np.float32), np.zeros((10, 1), np.float32), batch_size=4, epochs=2, verbose=0,
               callbacks=[Spy()])
     assert seen == [{"epochs": 2, "steps": 3, "verbose": 0}]
+
+
+# ----- more layers: ReLU's arguments, ELU, PReLU, Softmax, padding, cropping, upsampling ---------------------------
+def _run_layer(layer, x):
+    inp = tf.keras.Input(x.shape[1:])
+    model = tf.keras.Model(inp, layer(inp))
+    return model, model.predict(x, verbose=0)
+
+
+def test_relu_arguments_follow_keras_static_call():
+    x = np.array([[-2.0, -0.5, 0.1, 0.3, 1.0, 3.0, 7.0]], np.float32)
+    cases = [(dict(max_value=6.0), np.clip(x, 0, 6)),
+             (dict(max_value=0.5, negative_slope=0.1), np.clip(np.maximum(x, 0), 0, 0.5) - 0.1 * np.maximum(-x, 0)),
+             (dict(negative_slope=0.1, threshold=0.2), np.where(x > 0.2, x, 0) - 0.1 * np.maximum(-x + 0.2, 0)),
+             (dict(max_value=2.0, threshold=0.2), np.clip(np.where(x > 0.2, x, 0), 0, 2)),
+             (dict(negative_slope=0.25), np.where(x > 0, x, 0.25 * x))]
+    for kw, want in cases:
+        tf.reset_default_graph()
+        _, got = _run_layer(keras_layers.ReLU(**kw), x)
+        np.testing.assert_allclose(got, want, rtol=1e-6, err_msg=str(kw))
+    with pytest.raises(ValueError, match="threshold of a ReLU layer cannot be None or a negative value"):
+        keras_layers.ReLU(threshold=-0.2)
+
+
+def test_elu_prelu_softmax_layers():
+    x = np.random.default_rng(3).normal(size=(2, 3, 4)).astype(np.float32)
+    _, got = _run_layer(keras_layers.ELU(alpha=0.5), x)
+    np.testing.assert_allclose(got, np.where(x > 0, x, 0.5 * np.expm1(x)), rtol=1e-6, atol=1e-7)
+    tf.reset_default_graph()
+    prelu = keras_layers.PReLU(alpha_initializer="ones", shared_axes=[1])
+    model, _ = _run_layer(prelu, x)
+    assert [w.name for w in model.weights] == ["p_re_lu/alpha:0"] and model.get_weights()[0].shape == (1, 4)
+    alpha = np.array([[0.1, -0.2, 0.3, 2.0]], np.float32)
+    model.set_weights([alpha])
+    np.testing.assert_allclose(model.predict(x, verbose=0), np.where(x > 0, x, alpha * x), rtol=1e-6)
+    tf.reset_default_graph()
+    _, got = _run_layer(keras_layers.Softmax(axis=[1, 2]), x)
+    e = np.exp(x - x.max((1, 2), keepdims=True))
+    np.testing.assert_allclose(got, e / e.sum((1, 2), keepdims=True), rtol=1e-5)
+
+
+def test_padding_cropping_and_upsampling_move_pixels_exactly():
+    x = np.arange(2 * 3 * 4 * 2, dtype=np.float32).reshape(2, 3, 4, 2)
+    _, got = _run_layer(keras_layers.ZeroPadding2D(((1, 0), (2, 1))), x)
+    np.testing.assert_array_equal(got, np.pad(x, ((0, 0), (1, 0), (2, 1), (0, 0))))
+    tf.reset_default_graph()
+    _, got = _run_layer(keras_layers.Cropping2D(((1, 0), (0, 2))), x)
+    np.testing.assert_array_equal(got, x[:, 1:, :2, :])
+    tf.reset_default_graph()
+    _, got = _run_layer(keras_layers.UpSampling2D((2, 3)), x)
+    np.testing.assert_array_equal(got, x.repeat(2, axis=1).repeat(3, axis=2))
+    with pytest.raises(NotImplementedError, match="interpolation='bilinear'"):
+        keras_layers.UpSampling2D(interpolation="bilinear")
+    with pytest.raises(NotImplementedError, match="channels_last"):
+        keras_layers.ZeroPadding2D(data_format="channels_first")
+
+
+def test_new_layers_save_and_load(tmp_path):
+    inp = tf.keras.Input((4, 4, 2))
+    h = keras_layers.UpSampling2D()(keras_layers.Cropping2D(1)(keras_layers.ZeroPadding2D(1)(inp)))
+    h = keras_layers.PReLU()(keras_layers.ReLU(6.0)(keras_layers.ELU(0.3)(h)))
+    model = tf.keras.Model(inp, keras_layers.Softmax()(keras_layers.Flatten()(h)))
+    x = np.random.default_rng(0).normal(size=(3, 4, 4, 2)).astype(np.float32)
+    model.set_weights([np.full(w.shape, 0.25, np.float32) for w in model.get_weights()])
+    want = model.predict(x, verbose=0)
+    path = str(tmp_path / "m.keras")
+    model.save(path)
+    tf.reset_default_graph()
+    np.testing.assert_array_equal(tf.keras.models.load_model(path).predict(x, verbose=0), want)
+
+
+@pytest.mark.reference
+@pytest.mark.parametrize("spec", ["relu6", "relu_slope_max", "relu_threshold", "elu", "prelu", "softmax", "pad_crop",
+                                  "upsample", "gelu", "hard_sigmoid"])
+def test_more_layers_train_as_keras(spec):
+    real = pytest.importorskip("tensorflow")
+    make = {"relu6": lambda L: [L.Conv2D(3, 3), L.ReLU(6.0)],
+            "relu_slope_max": lambda L: [L.Conv2D(3, 3), L.ReLU(max_value=0.5, negative_slope=0.1)],
+            "relu_threshold": lambda L: [L.Conv2D(3, 3), L.ReLU(negative_slope=0.1, threshold=0.2)],
+            "elu": lambda L: [L.Conv2D(3, 3), L.ELU(0.5)],
+            "prelu": lambda L: [L.Conv2D(3, 3), L.PReLU(alpha_initializer="ones", shared_axes=[1, 2])],
+            "softmax": lambda L: [L.Conv2D(3, 3), L.Softmax(axis=[1, 2])],
+            "pad_crop": lambda L: [L.ZeroPadding2D(((1, 0), (2, 1))), L.Conv2D(3, 3), L.Cropping2D(1)],
+            "upsample": lambda L: [L.UpSampling2D((2, 3)), L.Conv2D(2, 3, strides=2)],
+            "gelu": lambda L: [L.Conv2D(3, 3), L.Activation("gelu")],
+            "hard_sigmoid": lambda L: [L.Conv2D(3, 3), L.Activation("hard_sigmoid")]}[spec]
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(12, 7, 6, 2)).astype(np.float32)
+    y = np.eye(3, dtype=np.float32)[rng.integers(0, 3, 12)]
+    results, start = [], None
+    for lib in (tf.keras, real.keras):
+        if lib is tf.keras:
+            tf.reset_default_graph()
+        L = lib.layers
+        model = lib.Sequential([lib.Input((7, 6, 2))] + make(L) + [L.Flatten(), L.Dense(3, activation="softmax")])
+        if start is None:
+            start = [w + rng.normal(size=w.shape).astype(np.float32) * 0.1 for w in model.get_weights()]
+        model.set_weights(start)
+        model.compile(lib.optimizers.SGD(0.05), "categorical_crossentropy")
+        history = model.fit(x, y, epochs=2, batch_size=4, shuffle=False, verbose=0).history["loss"]
+        results.append([np.array(history), model.predict(x[:3], verbose=0)] + model.get_weights())
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b, rtol=2e-5, atol=1e-6)

@@ -25,7 +25,8 @@ LAYER_NAMES, LEARNING_PHASE = "keras_layer_names", "keras_learning_phase"
 
 _ACTIVATIONS = {None: None, "linear": None, "relu": nn.relu, "sigmoid": nn.sigmoid, "tanh": nn.tanh,
                 "softmax": nn.softmax, "relu6": nn.relu6, "elu": nn.elu, "selu": nn.selu, "softplus": nn.softplus,
-                "silu": nn.swish, "swish": nn.swish, "exponential": ops.exp}    # Keras 3 saves swish as silu
+                "silu": nn.swish, "swish": nn.swish, "exponential": ops.exp,    # Keras 3 saves swish as silu
+                "gelu": nn.gelu, "hard_sigmoid": nn.hard_sigmoid}
 
 
 def _activation(name: Any) -> Any:
@@ -261,6 +262,11 @@ def Input(shape: Sequence[int], batch_size: int | None = None, name: str | None 
     return ph
 
 
+def _channels_last(data_format: str | None, layer: str) -> None:
+    if data_format not in (None, "channels_last"):
+        raise NotImplementedError(f"{layer}: only data_format='channels_last' is supported in keras layers")
+
+
 class Dense(Layer):
     supports_masking = True
 
@@ -314,8 +320,7 @@ class Conv2D(Layer):
                  data_format: str | None = None, kernel_regularizer: Any = None, bias_regularizer: Any = None,
                  **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        if data_format not in (None, "channels_last"):
-            raise NotImplementedError("Conv2D: only data_format='channels_last' is supported in keras layers")
+        _channels_last(data_format, "Conv2D")
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
         self.filters, self.kernel_size, self.strides = int(filters), _pair(kernel_size), _pair(strides)
@@ -431,10 +436,176 @@ class Activation(Layer):
 
 
 class ReLU(Layer):
+    """Keras 3's ReLU with ``max_value`` (``ReLU(6.0)`` is relu6), ``negative_slope`` and ``threshold``, in its
+    order of operations (ReLU.static_call)."""
+
     supports_masking = True
 
+    def __init__(self, max_value: float | None = None, negative_slope: float = 0.0, threshold: float = 0.0,
+                 **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if max_value is not None and max_value < 0:
+            raise ValueError(f"max_value of a ReLU layer cannot be a negative value. Received: {max_value}")
+        if negative_slope is None or negative_slope < 0:
+            raise ValueError(f"negative_slope of a ReLU layer cannot be None or a negative value. "
+                             f"Received: negative_slope={negative_slope}")
+        if threshold is None or threshold < 0:
+            raise ValueError(f"threshold of a ReLU layer cannot be None or a negative value. Received: "
+                             f"threshold={threshold}")
+        self.max_value = None if max_value is None else float(max_value)
+        self.negative_slope, self.threshold = float(negative_slope), float(threshold)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "max_value": self.max_value, "negative_slope": self.negative_slope,
+                "threshold": self.threshold}
+
     def call(self, x, training):
-        return nn.relu(x)
+        slope, top, threshold = self.negative_slope, self.max_value, self.threshold
+        if slope and top is None and not threshold:
+            return nn.leaky_relu(x, slope)
+        negative = nn.relu(-x + threshold) if threshold else nn.relu(-x) if slope else None
+        clip = top is not None
+        if threshold:
+            x = ops.where(ops.greater(x, threshold), x, ops.zeros_like(x))
+        elif top == 6:
+            x, clip = nn.relu6(x), False
+        else:
+            x = nn.relu(x)
+        if clip:
+            x = ops.clip_by_value(x, 0.0, top)
+        return x - slope * negative if slope else x
+
+
+class ELU(Layer):
+    """Keras 3's ELU layer: tf.nn.elu, times alpha below zero for another alpha."""
+
+    supports_masking = True
+
+    def __init__(self, alpha: float = 1.0, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.alpha = float(alpha)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "alpha": self.alpha}
+
+    def call(self, x, training):
+        res = nn.elu(x)
+        return res if self.alpha == 1 else ops.where(ops.greater(x, 0.0), res, self.alpha * res)
+
+
+class PReLU(Layer):
+    """relu(x) - alpha * relu(-x) with a learned ``alpha`` per position (shared along ``shared_axes``), zeros
+    at first, as Keras 3's."""
+
+    supports_masking = True
+
+    def __init__(self, alpha_initializer: Any = "zeros", alpha_regularizer: Any = None,
+                 shared_axes: Any = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.alpha_initializer = _initializer(alpha_initializer)
+        self.alpha_regularizer = regularizers.get(alpha_regularizer)
+        self.shared_axes = None if shared_axes is None else (
+            [int(shared_axes)] if isinstance(shared_axes, int) else [int(a) for a in shared_axes])
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "shared_axes": self.shared_axes}
+
+    def build(self, input_shape):
+        shape = list(input_shape[1:])
+        for i in self.shared_axes or ():
+            shape[i - 1] = 1
+        if None in shape:
+            raise ValueError(f"{self.name}: PReLU needs known sizes along its unshared axes, got {input_shape}")
+        self.alpha = self._add_weight("alpha", shape, self.alpha_initializer, regularizer=self.alpha_regularizer)
+
+    def call(self, x, training):
+        return nn.relu(x) + ops.negative(self.alpha) * nn.relu(-x)
+
+
+class Softmax(Layer):
+    """softmax over ``axis`` (several axes: exp(x - logsumexp(x)), as Keras 3)."""
+
+    def __init__(self, axis: Any = -1, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.axis = list(axis) if isinstance(axis, (list, tuple)) else int(axis)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "axis": self.axis}
+
+    def call(self, x, training):
+        if isinstance(self.axis, list) and len(self.axis) > 1:
+            return ops.exp(x - ops.reduce_logsumexp(x, self.axis, keepdims=True))
+        return nn.softmax(x, self.axis[0] if isinstance(self.axis, list) else self.axis)
+
+
+def _pairs(value: Any, what: str) -> tuple:
+    """Keras' 2D padding/cropping spec: n, (h, w) or ((top, bottom), (left, right))."""
+    if isinstance(value, int):
+        return ((value, value), (value, value))
+    value = tuple(value)
+    if len(value) != 2:
+        raise ValueError(f"`{what}` should have two elements. Received: {what}={value}")
+    return tuple((v, v) if isinstance(v, int) else tuple(int(e) for e in v) for v in value)
+
+
+class ZeroPadding2D(Layer):
+    """Zeros around each image (channels last): ``padding`` is n, (h, w) or ((top, bottom), (left, right))."""
+
+    def __init__(self, padding: Any = (1, 1), data_format: str | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        _channels_last(data_format, type(self).__name__)
+        self.padding = _pairs(padding, "padding")
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "padding": self.padding}
+
+    def call(self, x, training):
+        return core.pad(x, ((0, 0),) + self.padding + ((0, 0),), 0.0)
+
+
+class Cropping2D(Layer):
+    """Rows and columns cut from each image's borders (channels last)."""
+
+    def __init__(self, cropping: Any = ((0, 0), (0, 0)), data_format: str | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        _channels_last(data_format, type(self).__name__)
+        self.cropping = _pairs(cropping, "cropping")
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "cropping": self.cropping}
+
+    def call(self, x, training):
+        (t, b), (l, r) = self.cropping
+        h, w = x.shape[1], x.shape[2]
+        if h is not None and w is not None and (t + b >= h or l + r >= w):
+            raise ValueError(f"{self.name}: cropping {self.cropping} leaves nothing of a {h}x{w} input")
+        return x[:, t:(None if b == 0 else -b), l:(None if r == 0 else -r), :]
+
+
+class UpSampling2D(Layer):
+    """Each pixel repeated ``size`` times along rows and columns (nearest neighbour, channels last)."""
+
+    def __init__(self, size: Any = (2, 2), data_format: str | None = None, interpolation: str = "nearest",
+                 **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        _channels_last(data_format, type(self).__name__)
+        if interpolation != "nearest":
+            raise NotImplementedError(f"UpSampling2D: interpolation={interpolation!r} is not implemented in dualflow "
+                                      "(only 'nearest'; see docs/compat.md)")
+        self.size = (int(size), int(size)) if isinstance(size, int) else tuple(int(s) for s in size)
+        self.interpolation = interpolation
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "size": self.size, "interpolation": self.interpolation}
+
+    def call(self, x, training):
+        n, h, w, c = x.shape
+        if None in (h, w, c):
+            raise ValueError(f"{self.name}: UpSampling2D needs known height, width and channels, got {x.shape}")
+        sh, sw = self.size
+        # x * 1 repeats each value exactly (Keras repeats along both axes); the gradient sums the copies
+        spread = core.reshape(x, (-1, h, 1, w, 1, c)) * ops.ones((1, 1, sh, 1, sw, 1), x.dtype)
+        return core.reshape(spread, (-1, h * sh, w * sw, c))
 
 
 class LeakyReLU(Layer):
