@@ -127,6 +127,7 @@ class ExpandDims(Op):
 
     def __init__(self, axes: Sequence[int]) -> None:
         self.axes = tuple(axes)
+        self._index: dict = {}      # input rank -> the basic index that inserts the axes
 
     def _axes(self, ndim_out: int) -> tuple:
         for a in self.axes:
@@ -140,7 +141,14 @@ class ExpandDims(Op):
         return [(tuple(1 if i in axes else next(it) for i in range(len(x.shape) + len(axes))), x.dtype)]
 
     def forward(self, be, x):
-        return be.xp.expand_dims(x, self.axes)
+        # x[:, None, ...]: the same view as expand_dims, without its argument normalization (~5 us of a
+        # batch-1 step's 6)
+        index = self._index.get(x.ndim)
+        if index is None:
+            axes = self._axes(x.ndim + len(self.axes))
+            index = self._index[x.ndim] = tuple(None if i in axes else slice(None)
+                                                for i in range(x.ndim + len(self.axes)))
+        return x[index]
 
     def vjp(self, node, grads, needs):
         return (squeeze(grads[0], self._axes(len(node.inputs[0].shape) + len(self.axes))),)
