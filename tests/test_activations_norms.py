@@ -6,6 +6,8 @@ import warnings
 import numpy as np
 import pytest
 
+import backends
+import core
 import eager_api as torch
 import static_api as tf
 
@@ -382,3 +384,20 @@ def test_static_floor_ops_cumsum_and_predicates_follow_tf():
     assert got[11].tolist() == [False, False, False, True] and got[12].tolist() == [False, False, False, True]
     assert got[13].tolist() == [True, True, True, False] and got[14].tolist() == [[1, 0, 0], [0, 1, 0]]
     assert got[15].tolist() == [1.0 + 10.0, 1.0 + 9.0, 1.0 + 7.0, 1.0 + 4.0]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_exact_floor_division_is_cpythons_on_every_device(dtype):
+    """FloorDiv spells CPython's float floor division out in fmod, floor and where (so that CuPy, whose own
+    floor_divide need not follow it, gives the same bits); on the CPU it must equal NumPy's floor_divide, which
+    implements the same algorithm, bit for bit and sign of zero included."""
+    from core.ops.elementwise import FloorDiv
+    rng = np.random.default_rng(5)
+    x = np.concatenate([rng.normal(size=5000) * 10, [1.0, -1.0, 0.7, -0.0, 0.0, 5.0, np.inf, -np.inf, np.nan, 3.0]])
+    y = np.concatenate([rng.normal(size=5000) * 3, [0.1, 0.1, 0.1, 2.0, -2.0, 0.0, 2.0, 3.0, 1.0, np.inf]])
+    x, y = x.astype(dtype), y.astype(dtype)
+    with np.errstate(all="ignore"):
+        want = np.floor_divide(x, y)
+        got = FloorDiv().forward(backends.get_backend(core.device.default()), x, y)
+    np.testing.assert_array_equal(got, want)
+    assert (np.signbit(got) == np.signbit(want)).all()

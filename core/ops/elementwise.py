@@ -215,8 +215,19 @@ class FloorDiv(Binary):
         if x.dtype.kind in "iu":
             be.check_nonzero(y, self.name)
             return be.xp.floor_divide(x, y)
+        xp = be.xp
         with numpy.errstate(divide="ignore", invalid="ignore"):      # x // 0 is +-inf or NaN, as in both
-            return be.xp.floor_divide(x, y) if self.exact else be.xp.floor(x / y)
+            if not self.exact:
+                return xp.floor(x / y)
+            # CPython's float floor division, as ATen's div_floor_floating and NumPy's npy_divmod compute it,
+            # spelled out so that every device gives its bits (CuPy's own floor_divide need not)
+            mod = xp.fmod(x, y)
+            div = (x - mod) / y
+            div = xp.where((mod != 0) & ((y < 0) != (mod < 0)), div - 1, div)
+            whole = xp.floor(div)
+            whole = xp.where(div - whole > 0.5, whole + 1, whole)
+            whole = xp.where(div != 0, whole, xp.copysign(xp.zeros_like(div), x / y))
+            return xp.where(y == 0, x / y, whole)
 
 
 class FloorMod(Binary):
