@@ -10,8 +10,9 @@ from typing import Sequence
 
 import numpy
 
-# A weight's layout: "conv" (a conv kernel), "dense" (a dense/linear kernel) or "plain" (bias, BN statistics).
-Layout = tuple[str, "tuple[int, int, int] | None"]      # (kind, flatten (H, W, C) for a dense after Flatten)
+# A weight's layout: "conv" (a conv kernel), "depthwise" (a depthwise kernel: TF's (kH, kW, C, M), PyTorch's
+# grouped (C * M, 1, kH, kW)), "dense" (a dense/linear kernel) or "plain" (bias, BN statistics).
+Layout = tuple[str, "tuple[int, ...] | None"]      # (kind, flatten (H, W, C) for a dense after Flatten)
 
 
 def to_tf(w: numpy.ndarray, layout: Layout) -> numpy.ndarray:
@@ -19,6 +20,8 @@ def to_tf(w: numpy.ndarray, layout: Layout) -> numpy.ndarray:
     kind, hwc = layout
     if kind == "conv":
         return numpy.ascontiguousarray(w.transpose(2, 3, 1, 0))
+    if kind == "depthwise":     # (C * M, 1, kH, kW) -> (kH, kW, C, M); hwc holds (C, M)
+        return numpy.ascontiguousarray(w[:, 0].transpose(1, 2, 0)).reshape(w.shape[2], w.shape[3], *hwc)
     if kind == "dense":
         if hwc is None:
             return numpy.ascontiguousarray(w.T)
@@ -32,6 +35,9 @@ def to_torch(w: numpy.ndarray, layout: Layout) -> numpy.ndarray:
     kind, hwc = layout
     if kind == "conv":
         return numpy.ascontiguousarray(w.transpose(3, 2, 0, 1))
+    if kind == "depthwise":     # (kH, kW, C, M) -> (C * M, 1, kH, kW)
+        kh, kw, c, m = w.shape
+        return numpy.ascontiguousarray(w.reshape(kh, kw, c * m).transpose(2, 0, 1))[:, None]
     if kind == "dense":
         if hwc is None:
             return numpy.ascontiguousarray(w.T)

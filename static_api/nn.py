@@ -142,14 +142,35 @@ def _padding(padding: Any, fmt: str = "NHWC") -> Any:
 
 
 def conv2d(input, filters, strides, padding, data_format="NHWC", dilations=None, name=None):
-    """2-D convolution with HWIO filters; TF's SAME/VALID arithmetic."""
+    """2-D convolution with HWIO filters; TF's SAME/VALID arithmetic.  Filters with fewer input channels than
+    the input has make a grouped convolution, as in TF (the input depth a multiple of the filters')."""
     fmt = _fmt(data_format)
     x = _to_nchw(input, fmt)
     if len(filters.shape) != 4:
         raise ValueError(f"Conv2D: filters must be 4-D (height, width, in, out), got shape {filters.shape}")
+    depth, per_group = x.shape[1], filters.shape[2]
+    groups = 1
+    if depth is not None and per_group and depth != per_group:
+        if depth % per_group:
+            raise ValueError(f"Conv2D: input depth must be evenly divisible by filter depth: {depth} vs {per_group}")
+        groups = depth // per_group
     w = core.transpose(filters, (3, 2, 0, 1))
-    y = apply(Conv2D(_hw(strides, fmt, "Conv2D"), _padding(padding, fmt), _hw(dilations or 1, fmt, "Conv2D")), x, w)
+    y = apply(Conv2D(_hw(strides, fmt, "Conv2D"), _padding(padding, fmt), _hw(dilations or 1, fmt, "Conv2D"), groups),
+              x, w)
     return named(_from_nchw(y, fmt), name)
+
+
+def depthwise_conv2d(input, filter, strides, padding, data_format=None, dilations=None, name=None):  # noqa: A002
+    """TF's depthwise convolution: each input channel c convolved with its ``channel_multiplier`` filters
+    (kH, kW, in, multiplier), output channel c * multiplier + m: a convolution in ``in`` groups."""
+    x = _t(input)
+    if len(filter.shape) != 4:
+        raise ValueError(f"DepthwiseConv2dNative: filter must be 4-D (height, width, in, multiplier), got "
+                         f"{filter.shape}")
+    kh, kw, c, m = filter.shape
+    grouped = core.reshape(filter, (kh, kw, 1, c * m))
+    fmt = _fmt(data_format)
+    return conv2d(x, grouped, strides, padding, fmt, dilations, name)
 
 
 def leaky_relu(features, alpha=0.2, name=None):

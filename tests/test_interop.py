@@ -8,7 +8,7 @@ import static_api as tf
 from core import interop
 from eager_api.utils.interop import state_dict_from_keras
 from tests.helpers import load_example
-from tests.op_table import conv_ref
+from tests.op_table import conv_ref, grouped_conv_ref
 
 R = np.random.default_rng(11)
 
@@ -60,3 +60,29 @@ def test_eager_checkpoint_loads_into_keras_and_back(tmp_path):
     np.testing.assert_allclose(fresh(torch.tensor(x)).detach().numpy(), p_eager, rtol=1e-5, atol=1e-7)
     with pytest.raises(ValueError, match="checkpoint has 6 weights"):
         state_dict_from_keras(tmp_path / "keras.npz", nn.Linear(2, 2))
+
+
+def test_depthwise_and_grouped_kernels_cross_frontends():
+    """A Keras DepthwiseConv2D (kernel (kH, kW, C, M), output channel c * M + m) is PyTorch's Conv2d(C, C * M,
+    groups=C); a grouped Conv2D's kernel converts as any conv kernel.  Same outputs from converted weights,
+    both against the float64 reference convolution."""
+    x = R.normal(size=(2, 3, 6, 5))                         # NCHW
+    for make_keras, make_torch, pads in (
+            (lambda: tf.keras.layers.DepthwiseConv2D(3, depth_multiplier=2, padding="same", dtype="float64"),
+             lambda: nn.Conv2d(3, 6, 3, padding=1, groups=3), "same"),
+            (lambda: tf.keras.layers.Conv2D(6, (3, 2), groups=3, dtype="float64"),
+             lambda: nn.Conv2d(3, 6, (3, 2), groups=3), "valid")):
+        tf.reset_default_graph()
+        conv = make_torch().double()
+        ref = grouped_conv_ref(x, conv.weight.detach().numpy(), (1, 1), pads, (1, 1), 3)
+        ref = ref + conv.bias.detach().numpy()[:, None, None]
+        np.testing.assert_allclose(conv(torch.tensor(x)).detach().numpy(), ref, rtol=1e-10)
+        inp = tf.keras.Input((6, 5, 3), dtype="float64")
+        layer = make_keras()
+        model = tf.keras.Model(inp, layer(inp))
+        state = [conv.weight.detach().numpy(), conv.bias.detach().numpy()]
+        model.set_weights(interop.convert(state, model.weight_layouts(), "to_tf"))
+        got = model.predict(x.transpose(0, 2, 3, 1), verbose=0).transpose(0, 3, 1, 2)
+        np.testing.assert_allclose(got, ref, rtol=1e-10)
+        back = interop.convert(model.get_weights(), model.weight_layouts(), "to_torch")
+        np.testing.assert_array_equal(back[0], state[0])

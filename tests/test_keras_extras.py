@@ -376,7 +376,8 @@ def test_new_layers_save_and_load(tmp_path):
 
 @pytest.mark.reference
 @pytest.mark.parametrize("spec", ["relu6", "relu_slope_max", "relu_threshold", "elu", "prelu", "softmax", "pad_crop",
-                                  "upsample", "gelu", "hard_sigmoid"])
+                                  "upsample", "gelu", "hard_sigmoid", "grouped", "depthwise", "depthwise_same_s2",
+                                  "mobilenet_block"])
 def test_more_layers_train_as_keras(spec):
     real = pytest.importorskip("tensorflow")
     make = {"relu6": lambda L: [L.Conv2D(3, 3), L.ReLU(6.0)],
@@ -388,7 +389,15 @@ def test_more_layers_train_as_keras(spec):
             "pad_crop": lambda L: [L.ZeroPadding2D(((1, 0), (2, 1))), L.Conv2D(3, 3), L.Cropping2D(1)],
             "upsample": lambda L: [L.UpSampling2D((2, 3)), L.Conv2D(2, 3, strides=2)],
             "gelu": lambda L: [L.Conv2D(3, 3), L.Activation("gelu")],
-            "hard_sigmoid": lambda L: [L.Conv2D(3, 3), L.Activation("hard_sigmoid")]}[spec]
+            "hard_sigmoid": lambda L: [L.Conv2D(3, 3), L.Activation("hard_sigmoid")],
+            "grouped": lambda L: [L.Conv2D(4, 3, groups=2, strides=2, padding="same", activation="relu")],
+            "depthwise": lambda L: [L.DepthwiseConv2D(3, depth_multiplier=2)],
+            "depthwise_same_s2": lambda L: [L.DepthwiseConv2D(3, strides=2, padding="same", use_bias=False,
+                                                              dilation_rate=1)],
+            # SGD: a bias before batch norm has a zero gradient up to rounding, which Adam would scale up
+            "mobilenet_block": lambda L: [L.Conv2D(6, 1), L.BatchNormalization(), L.ReLU(6.0),
+                                          L.DepthwiseConv2D(3, padding="same"), L.BatchNormalization(),
+                                          L.ReLU(6.0), L.Conv2D(4, 1)]}[spec]
     rng = np.random.default_rng(4)
     x = rng.normal(size=(12, 7, 6, 2)).astype(np.float32)
     y = np.eye(3, dtype=np.float32)[rng.integers(0, 3, 12)]
@@ -406,3 +415,24 @@ def test_more_layers_train_as_keras(spec):
         results.append([np.array(history), model.predict(x[:3], verbose=0)] + model.get_weights())
     for a, b in zip(*results):
         np.testing.assert_allclose(a, b, rtol=2e-5, atol=1e-6)
+
+
+def test_grouped_and_depthwise_conv_shapes_and_errors():
+    x = np.random.default_rng(2).normal(size=(2, 5, 5, 4)).astype(np.float32)
+    model, y = _run_layer(keras_layers.DepthwiseConv2D(3, depth_multiplier=3, padding="same"), x)
+    assert [w.shape for w in model.get_weights()] == [(3, 3, 4, 3), (12,)] and y.shape == (2, 5, 5, 12)
+    k = model.get_weights()[0]
+    # output channel c * 3 + m is input channel c convolved with k[:, :, c, m] (centre pixel, zero bias)
+    centre = (x[:, 1:4, 1:4, :, None] * k[None, :, :, :, :]).sum((1, 2)).reshape(2, 12)
+    np.testing.assert_allclose(y[:, 2, 2, :], centre, rtol=1e-5, atol=1e-6)
+    tf.reset_default_graph()
+    model, y = _run_layer(keras_layers.Conv2D(6, 1, groups=2, use_bias=False), x)
+    k = model.get_weights()[0]
+    assert k.shape == (1, 1, 2, 6)
+    want = np.concatenate([x[..., :2] @ k[0, 0, :, :3], x[..., 2:] @ k[0, 0, :, 3:]], -1)
+    np.testing.assert_allclose(y, want, rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="number of filters must be evenly divisible by the number of groups"):
+        keras_layers.Conv2D(5, 3, groups=2)
+    tf.reset_default_graph()
+    with pytest.raises(ValueError, match="number of input channels must be evenly divisible"):
+        _run_layer(keras_layers.Conv2D(6, 3, groups=3), x)

@@ -318,9 +318,13 @@ class Conv2D(Layer):
                  activation: Any = None, use_bias: bool = True, dilation_rate: Any = (1, 1),
                  kernel_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
                  data_format: str | None = None, kernel_regularizer: Any = None, bias_regularizer: Any = None,
-                 **kwargs: Any) -> None:
+                 groups: int = 1, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         _channels_last(data_format, "Conv2D")
+        if filters % groups:
+            raise ValueError(f"The number of filters must be evenly divisible by the number of groups. Received: "
+                             f"groups={groups}, filters={filters}")
+        self.groups = int(groups)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
         self.filters, self.kernel_size, self.strides = int(filters), _pair(kernel_size), _pair(strides)
@@ -332,13 +336,17 @@ class Conv2D(Layer):
         return {**super().get_config(), "filters": self.filters, "kernel_size": list(self.kernel_size),
                 "strides": list(self.strides), "padding": self.padding.lower(),
                 "activation": _activation_name(self.activation), "use_bias": self.use_bias,
-                "dilation_rate": list(self.dilation_rate)}
+                "dilation_rate": list(self.dilation_rate), "groups": self.groups}
 
     def build(self, input_shape):
         if len(input_shape) != 4 or input_shape[-1] is None:
             raise ValueError(f"Input 0 of layer \"{self.name}\" is incompatible with the layer: expected ndim=4 "
                              f"(batch, height, width, channels), found shape {input_shape}")
-        self.kernel = self._add_weight("kernel", self.kernel_size + (input_shape[-1], self.filters),
+        if input_shape[-1] % self.groups:
+            raise ValueError(f"The number of input channels must be evenly divisible by the number of groups. "
+                             f"Received groups={self.groups}, but the input has {input_shape[-1]} channels "
+                             f"(full input shape is {input_shape}).")
+        self.kernel = self._add_weight("kernel", self.kernel_size + (input_shape[-1] // self.groups, self.filters),
                                        self.kernel_initializer, regularizer=self.kernel_regularizer)
         self.bias = self._add_weight("bias", (self.filters,), self.bias_initializer,
                                      regularizer=self.bias_regularizer) if self.use_bias else None
@@ -348,6 +356,44 @@ class Conv2D(Layer):
 
     def call(self, x, training):
         y = nn.conv2d(x, self.kernel, self.strides, self.padding, dilations=self.dilation_rate)
+        if self.bias is not None:
+            y = nn.bias_add(y, self.bias)
+        return self.activation(y) if self.activation else y
+
+
+class DepthwiseConv2D(Conv2D):
+    """Keras 3's depthwise convolution: ``depth_multiplier`` filters per input channel, the kernel (kH, kW, in,
+    multiplier), output channel c * multiplier + m (tf.nn.depthwise_conv2d)."""
+
+    def __init__(self, kernel_size: Any, strides: Any = (1, 1), padding: str = "valid", depth_multiplier: int = 1,
+                 data_format: str | None = None, dilation_rate: Any = (1, 1), activation: Any = None,
+                 use_bias: bool = True, depthwise_initializer: Any = "glorot_uniform",
+                 bias_initializer: Any = "zeros", depthwise_regularizer: Any = None, bias_regularizer: Any = None,
+                 **kwargs: Any) -> None:
+        super().__init__(1, kernel_size, strides, padding, activation, use_bias, dilation_rate,
+                         depthwise_initializer, bias_initializer, data_format, depthwise_regularizer,
+                         bias_regularizer, **kwargs)
+        self.depth_multiplier = int(depth_multiplier)
+
+    def get_config(self) -> dict:
+        config = {k: v for k, v in super().get_config().items() if k not in ("filters", "groups")}
+        return {**config, "depth_multiplier": self.depth_multiplier}
+
+    def build(self, input_shape):
+        if len(input_shape) != 4 or input_shape[-1] is None:
+            raise ValueError(f"Input 0 of layer \"{self.name}\" is incompatible with the layer: expected ndim=4 "
+                             f"(batch, height, width, channels), found shape {input_shape}")
+        c = input_shape[-1]
+        self.kernel = self._add_weight("kernel", self.kernel_size + (c, self.depth_multiplier),
+                                       self.kernel_initializer, regularizer=self.kernel_regularizer)
+        self.bias = self._add_weight("bias", (c * self.depth_multiplier,), self.bias_initializer,
+                                     regularizer=self.bias_regularizer) if self.use_bias else None
+
+    def weight_layouts(self):
+        return [("depthwise", tuple(self.kernel.shape[2:]))] + [("plain", None)] * (len(self.weights) - 1)
+
+    def call(self, x, training):
+        y = nn.depthwise_conv2d(x, self.kernel, self.strides, self.padding, dilations=self.dilation_rate)
         if self.bias is not None:
             y = nn.bias_add(y, self.bias)
         return self.activation(y) if self.activation else y
