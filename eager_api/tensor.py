@@ -928,11 +928,48 @@ class Tensor(Value):
     def logical_or_(self, other: Any) -> "Tensor":
         return self._inplace("logical_or_", lambda x: x | other)
 
+    def floor_(self) -> "Tensor":
+        return self._inplace("floor_", lambda x: x.floor())
+
+    def ceil_(self) -> "Tensor":
+        return self._inplace("ceil_", lambda x: x.ceil())
+
+    def square_(self) -> "Tensor":
+        return self._inplace("square_", lambda x: x.square())
+
+    def sin_(self) -> "Tensor":
+        return self._inplace("sin_", lambda x: x.sin())
+
+    def cos_(self) -> "Tensor":
+        return self._inplace("cos_", lambda x: x.cos())
+
+    def expm1_(self) -> "Tensor":
+        return self._inplace("expm1_", lambda x: x.expm1())
+
+    def log1p_(self) -> "Tensor":
+        return self._inplace("log1p_", lambda x: x.log1p())
+
+    def remainder_(self, other: Any) -> "Tensor":
+        return self._inplace("remainder_", lambda x: x % other)
+
+    def floor_divide_(self, other: Any) -> "Tensor":
+        return self._inplace("floor_divide_", lambda x: x // other)
+
+    def clamp_min_(self, min: Any) -> "Tensor":  # noqa: A002
+        return self._inplace("clamp_min_", lambda x: x.clamp(min=min))
+
+    def clamp_max_(self, max: Any) -> "Tensor":  # noqa: A002
+        return self._inplace("clamp_max_", lambda x: x.clamp(max=max))
+
+    def round_(self, decimals: builtins.int = 0) -> "Tensor":
+        return self._inplace("round_", lambda x: x.round(decimals))
+
     # Augmented assignment writes in place, as in PyTorch: ``x += y`` is ``x.add_(y)``, so every other reference
     # to x and every view of it sees the change, and a leaf that requires grad refuses it.  Without these
     # Python ran ``x = x + y``: the manual SGD step of PyTorch's tutorials (``for p in model.parameters():
     # p -= lr * p.grad`` under no_grad) rebound a loop variable and left the model untrained.
     __iadd__, __isub__, __imul__, __itruediv__, __ipow__ = add_, sub_, mul_, div_, pow_
+    __imod__, __ifloordiv__, __iand__, __ior__ = remainder_, floor_divide_, logical_and_, logical_or_
     __iand__, __ior__ = logical_and_, logical_or_
 
     # Shape-changing in-place ops (unsqueeze_, squeeze_, t_, transpose_) write no data: this tensor becomes a

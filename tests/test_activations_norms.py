@@ -401,3 +401,38 @@ def test_exact_floor_division_is_cpythons_on_every_device(dtype):
         got = FloorDiv().forward(backends.get_backend(core.device.default()), x, y)
     np.testing.assert_array_equal(got, want)
     assert (np.signbit(got) == np.signbit(want)).all()
+
+
+def test_augmented_floor_ops_and_in_place_twins_write_in_place():
+    """``x %= y``, ``x //= y``, ``&=``, ``|=`` write into x as PyTorch does (without __imod__ and friends Python
+    rebinds the name, and an alias or a view of x kept the old values); the in-place twins of the new
+    functions likewise."""
+    x = torch.tensor([5, -7, 8])
+    alias = x
+    alias %= 3
+    assert x.tolist() == [2, 2, 2]
+    f = torch.tensor([5.0, -7.0, 8.0])
+    view = f[1:]
+    view //= 2
+    assert f.tolist() == [5.0, -4.0, 4.0]
+    b = torch.tensor([True, False, True])
+    other = b
+    other &= torch.tensor([True, True, False])
+    other |= torch.tensor([False, True, False])
+    assert b.tolist() == [True, True, False]
+    v = torch.tensor([1.4, -2.5, 3.7])
+    v[:2].floor_()
+    assert v.tolist() == pytest.approx([1.0, -3.0, 3.7])
+    v.round_()
+    assert v.tolist() == [1.0, -3.0, 4.0]
+    v.clamp_min_(0.0).clamp_max_(2.0)
+    assert v.tolist() == [1.0, 0.0, 2.0]
+    w = torch.tensor([1.5, -2.5], requires_grad=True)
+    y = w * 1
+    y.square_()
+    y.sin_()
+    y.sum().backward()
+    np.testing.assert_allclose(w.grad.numpy(), np.cos(np.array([1.5, -2.5]) ** 2) * 2 * np.array([1.5, -2.5]),
+                               rtol=1e-6)
+    with pytest.raises(RuntimeError, match="leaf"):
+        w %= 2
