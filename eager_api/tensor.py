@@ -555,12 +555,22 @@ class Tensor(Value):
     def gather(self, dim: int, index: "Tensor") -> "Tensor":
         return _T(core.take_along_axis(self, index, dim))
 
-    def argsort(self, dim: int = -1, descending: bool = False) -> "Tensor":
+    def argsort(self, dim: int = -1, descending: bool = False, stable: bool = False) -> "Tensor":
+        # Always stable: ties keep their order (``stable=True``'s promise, and what PyTorch's CPU sort gives)
         return _T(core.argsort(self, dim, descending))
 
-    def sort(self, dim: int = -1, descending: bool = False) -> MinMax:
+    def sort(self, dim: int = -1, descending: bool = False, stable: bool = False) -> MinMax:
         idx = self.argsort(dim, descending)
         return MinMax(self.gather(dim, idx), idx)
+
+    def where(self, condition: Any, other: Any) -> "Tensor":
+        """``torch.where(condition, self, other)``."""
+        return where(condition, self, other)
+
+    def index_select(self, dim: builtins.int, index: "Tensor") -> "Tensor":
+        if index.ndim > 1:
+            raise IndexError(f"index_select(): Index is supposed to be a vector, got {index.ndim}-D")
+        return self[(slice(None),) * (dim % self.ndim) + (index.reshape(-1),)]
 
     def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> MinMax:  # noqa: A002
         """The k largest (or smallest) values along ``dim`` and their indices, in order."""
@@ -579,20 +589,24 @@ class Tensor(Value):
     def argmin(self, dim: Any = None, keepdim: bool = False) -> "Tensor":
         return _T(core.argmin(self, dim, keepdim))
 
-    def var(self, dim: Any = None, unbiased: bool = True, keepdim: bool = False) -> "Tensor":
+    def var(self, dim: Any = None, unbiased: bool = True, keepdim: bool = False, *,
+            correction: Any = None) -> "Tensor":
+        """The variance over ``dim`` divided by N - correction (``unbiased``: correction 1, the default)."""
         d = _dims(dim)
         c = self - self.mean(d, keepdim=True)
         sq = (c * c).sum(d, keepdim=keepdim)
-        dof = self.numel() // builtins.max(sq.numel(), 1) - builtins.int(unbiased)
+        correction = builtins.int(unbiased) if correction is None else correction
+        dof = self.numel() // builtins.max(sq.numel(), 1) - correction
         if dof <= 0:
             # PyTorch divides by zero here too: NaN (0/0), with a warning.
             warnings.warn("var(): degrees of freedom is <= 0; the result is NaN", UserWarning, stacklevel=2)
             return sq * builtins.float("nan")
         return sq / dof
 
-    def std(self, dim: Any = None, unbiased: bool = True, keepdim: bool = False) -> "Tensor":
+    def std(self, dim: Any = None, unbiased: bool = True, keepdim: bool = False, *,
+            correction: Any = None) -> "Tensor":
         # A constant input has std 0 and, as in PyTorch, gradient 0 (not sqrt's inf * 0 = NaN).
-        return _T(core.ops.reduce.norm_sqrt(self.var(dim, unbiased, keepdim)))
+        return _T(core.ops.reduce.norm_sqrt(self.var(dim, unbiased, keepdim, correction=correction)))
 
     def norm(self, p: Any = "fro", dim: Any = None, keepdim: bool = False) -> "Tensor":
         if p == 1:
@@ -679,9 +693,16 @@ class Tensor(Value):
         size = -(-self.shape[dim] // chunks)
         return self.split(size, dim)
 
-    def split(self, size: builtins.int, dim: builtins.int = 0) -> tuple:
+    def split(self, size: Any, dim: builtins.int = 0) -> tuple:
+        """Views of ``size`` along ``dim`` (the last one shorter), or of each size in a list of sizes."""
         n = self.shape[dim]
         pre = (slice(None),) * (dim % self.ndim)
+        if isinstance(size, (list, tuple)):
+            if builtins.sum(size) != n:
+                raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {n} (input tensor's size "
+                                   f"at dimension {dim}), but got split_sizes={list(size)}")
+            starts = numpy.cumsum([0] + list(size))
+            return tuple(self[pre + (slice(builtins.int(a), builtins.int(b)),)] for a, b in zip(starts, starts[1:]))
         return tuple(self[pre + (slice(i, i + size),)] for i in range(0, n, size))
 
     # ----- elementwise math -------------------------------------------------------
@@ -1406,7 +1427,8 @@ for _name in ("sum", "mean", "all", "any", "max", "min", "argmax", "argmin", "am
               "unsqueeze", "squeeze", "clamp", "clip", "var", "std", "sign", "neg", "t", "numel", "rsqrt", "reciprocal",
               "chunk", "split", "norm", "gather", "argsort", "sort", "topk", "narrow", "select", "unbind", "expm1",
               "log1p", "floor", "ceil", "round", "sin", "cos", "square", "isnan", "isinf", "isfinite", "logical_not",
-              "clamp_min", "clamp_max", "logsumexp", "cumsum", "flip", "tril", "triu", "remainder", "floor_divide"):
+              "clamp_min", "clamp_max", "logsumexp", "cumsum", "flip", "tril", "triu", "remainder", "floor_divide",
+              "index_select"):
     globals()[_name] = _method(_name)
 
 

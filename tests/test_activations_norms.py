@@ -299,8 +299,8 @@ def test_eager_floor_division_and_remainder_follow_python_with_pytorchs_zero_rul
     assert r.tolist() == [5.0 % 3.0, -5.0 % 3.0, 5.5 % -2.0, -0.0, 1.0 % 0.1]
     assert math.copysign(1.0, r.tolist()[3]) == -1.0      # fmod's sign of zero, as ATen (Python gives +0.0)
     r.sum().backward()
-    assert a.grad.tolist() == [1.0] * 5 and b.grad.tolist() == [-(x // y) for x, y in
-                                                                 zip([5.0, -5.0, 5.5, -0.0, 1.0], [3.0, 3.0, -2.0, 2.0, 0.1])]
+    pairs = zip([5.0, -5.0, 5.5, -0.0, 1.0], [3.0, 3.0, -2.0, 2.0, 0.1])
+    assert a.grad.tolist() == [1.0] * 5 and b.grad.tolist() == [-(x // y) for x, y in pairs]
     ones = torch.tensor([1.0, -1.0, 7.0], dtype=torch.float64)
     assert (ones // 0.1).tolist() == [1.0 // 0.1, -1.0 // 0.1, 7.0 // 0.1]       # Python's 9, -10, 69
     assert (torch.tensor([7, -7]) // 2).tolist() == [3, -4] and (7 % torch.tensor([3, -3])).tolist() == [1, -2]
@@ -328,7 +328,8 @@ def test_eager_cumsum_accumulates_float32_in_float64_and_flip_copies():
     assert torch.tensor([[1, 2], [3, 4]], dtype=torch.int32).cumsum(1).dtype == torch.int64
     m = torch.tensor([[1.0, -2.0, 3.0], [4.0, 5.0, -6.0]], requires_grad=True)
     f = m.flip(1)
-    assert f.tolist() == [[3.0, -2.0, 1.0], [-6.0, 5.0, 4.0]] and torch.flip(m, dims=(0,)).tolist()[0] == [4.0, 5.0, -6.0]
+    assert f.tolist() == [[3.0, -2.0, 1.0], [-6.0, 5.0, 4.0]]
+    assert torch.flip(m, dims=(0,)).tolist()[0] == [4.0, 5.0, -6.0]
     (f * torch.tensor([1.0, 2.0, 3.0])).sum().backward()
     assert m.grad.tolist() == [[3.0, 2.0, 1.0], [3.0, 2.0, 1.0]]
     with torch.no_grad():
@@ -367,8 +368,8 @@ def test_static_floor_ops_cumsum_and_predicates_follow_tf():
                 tf.cumsum(f), tf.cumsum(f, exclusive=True), tf.math.cumsum(f, reverse=True),
                 tf.cumsum(f, exclusive=True, reverse=True), tf.math.is_nan(f / 0.0), tf.math.is_inf(1.0 / f),
                 tf.math.is_finite(1.0 / f), tf.eye(2, 3, dtype=tf.int32)]
-        grads = tf.gradients(tf.reduce_sum(tf.math.floormod(f, 1.5)) + tf.reduce_sum(tf.cumsum(f) * [1.0, 2.0, 3.0, 4.0]),
-                             [f])
+        total = tf.reduce_sum(tf.math.floormod(f, 1.5)) + tf.reduce_sum(tf.cumsum(f) * [1.0, 2.0, 3.0, 4.0])
+        grads = tf.gradients(total, [f])
         bad = i // tf.constant(np.array([0, 1], np.int32))
         with tf.Session() as sess, warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
@@ -436,3 +437,27 @@ def test_augmented_floor_ops_and_in_place_twins_write_in_place():
                                rtol=1e-6)
     with pytest.raises(RuntimeError, match="leaf"):
         w %= 2
+
+
+def test_negative_padding_crops_and_small_tensor_api():
+    x = torch.arange(16.0).reshape(1, 1, 4, 4).requires_grad_()
+    y = F.pad(x, (1, -1, -1, 2), value=3.0)        # left +1, right -1 (crop), top -1 (crop), bottom +2
+    want = np.pad(np.arange(16.0).reshape(4, 4)[1:, :3], ((0, 2), (1, 0)), constant_values=3.0)
+    assert y.shape == (1, 1, 5, 4) and y.detach().numpy()[0, 0].tolist() == want.tolist()
+    y.sum().backward()
+    grad = np.zeros((4, 4))
+    grad[1:, :3] = 1.0
+    assert x.grad.numpy()[0, 0].tolist() == grad.tolist()
+    v = torch.arange(24.0).reshape(2, 3, 4)
+    assert v.var(correction=0).item() == pytest.approx(np.arange(24.0).var())
+    np.testing.assert_allclose(v.std(1, correction=2).numpy(), np.arange(24.0).reshape(2, 3, 4).std(1, ddof=2),
+                               rtol=1e-6)
+    parts = v.split([1, 2], 1)
+    assert [p.shape for p in parts] == [(2, 1, 4), (2, 2, 4)] and parts[1][0, 0, 0].item() == 4.0
+    with pytest.raises(RuntimeError, match="split_sizes to sum exactly to 3"):
+        v.split([1, 1], 1)
+    m = torch.arange(6.0).reshape(2, 3)
+    assert m.where(m > 2, torch.tensor(0.0)).tolist() == [[0.0, 0.0, 0.0], [3.0, 4.0, 5.0]]
+    assert m.index_select(1, torch.tensor([2, 0])).tolist() == [[2.0, 0.0], [5.0, 3.0]]
+    assert torch.index_select(m, 0, torch.tensor([1])).tolist() == [[3.0, 4.0, 5.0]]
+    assert torch.tensor([3.0, 1.0, 3.0, 2.0, 1.0]).sort(stable=True).indices.tolist() == [1, 4, 3, 0, 2]

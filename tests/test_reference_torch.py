@@ -559,6 +559,10 @@ TENSOR_FUNCTIONS = {
     "logsumexp": lambda lib, x, y: lib.logsumexp(x * 3, 1, keepdim=True) * y,
     "bands": lambda lib, x, y: x.tril(-1) * y + lib.triu(x, 1),
     "trig": lambda lib, x, y: lib.sin(x * 3) * y + x.cos() + lib.square(x),
+    "pad_crop": lambda lib, x, y: lib.nn.functional.pad(x * y, (-1, 2, 1, -2), value=0.5),
+    "var_correction": lambda lib, x, y: x.var(1, correction=0, keepdim=True) * y + x.std(correction=2),
+    "index_select": lambda lib, x, y: (x.index_select(1, lib.tensor([4, 0, 4]))
+                                       * y.index_select(1, lib.tensor([1, 2, 3]))),
 }
 
 

@@ -542,6 +542,11 @@ def pad(input: Tensor, pad: tuple, mode: str = "constant", value: float = 0.0) -
     pairs = [(0, 0)] * input.ndim
     for i in range(len(pad) // 2):
         pairs[input.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
+    # A negative amount crops that side, as in PyTorch: crop first, then pad what is positive.
+    if any(a < 0 or b < 0 for a, b in pairs):
+        crop = tuple(slice(max(-a, 0), n - max(-b, 0)) for (a, b), n in zip(pairs, input.shape))
+        input = input[crop]
+        pairs = [(max(a, 0), max(b, 0)) for a, b in pairs]
     return _T(core.pad(input, pairs, value))
 
 
