@@ -167,7 +167,10 @@ class Optimizer:
                 tf_name = self._SLOT_NAMES.get(n, n)
                 var = self._slot_vars.get((v.key, tf_name))
                 if var is None:
-                    with g.name_scope_cleared():        # named after the variable, wherever minimize is called
+                    # named after the variable, wherever minimize is called; its zeros depend on no enclosing
+                    # control_dependencies (TF1's init_scope), or initializing it would run the batch-norm
+                    # updates of ``with tf.control_dependencies(update_ops): minimize(...)``
+                    with g.name_scope_cleared(), g.control_dependencies(None):
                         var = Variable(core.fill_like(v.initial_value, op.slot_init(n)), trainable=False,
                                        name=f"{v.op.name}/{self._name}")
                     self._slot_vars[(v.key, tf_name)] = var

@@ -25,17 +25,20 @@ class Variable(Tensor):
     def __new__(cls, initial_value: Any = None, trainable: bool = True, name: str | None = None,
                 dtype: Any = None) -> "Variable":
         g = get_default_graph()
-        if callable(initial_value) and not isinstance(initial_value, Tensor):
-            initial_value = initial_value()
-        # As TF's convert_to_tensor: a Python value must fit the dtype, a tensor must already have it.
-        init = convert_to_tensor(initial_value, dtype, graph=g)
-        if None in init.shape:
-            raise ValueError(f"Variable: initial value must have a fully defined shape, got {init.shape}")
-        read = VariableOp(init.shape, init.dtype)
-        var = g._source(read, name or "Variable", cls)
-        read.key = var.op.name          # the session's State keys variables by name, as TF1 does
-        var.trainable = trainable
+        # As TF1's init_scope: a variable, its initial value and its initializer depend on no enclosing
+        # control_dependencies (the optimizer's slots made inside ``with tf.control_dependencies(update_ops)``
+        # would otherwise run the batch-norm updates, and need their inputs fed, to initialize or be read).
         with g.control_dependencies(None):
+            if callable(initial_value) and not isinstance(initial_value, Tensor):
+                initial_value = initial_value()
+            # As TF's convert_to_tensor: a Python value must fit the dtype, a tensor must already have it.
+            init = convert_to_tensor(initial_value, dtype, graph=g)
+            if None in init.shape:
+                raise ValueError(f"Variable: initial value must have a fully defined shape, got {init.shape}")
+            read = VariableOp(init.shape, init.dtype)
+            var = g._source(read, name or "Variable", cls)
+            read.key = var.op.name          # the session's State keys variables by name, as TF1 does
+            var.trainable = trainable
             var.initializer = core.apply(AssignOp(var), init).op
         var.initial_value = init
         g.add_to_collection(GLOBAL_VARIABLES, var)

@@ -281,3 +281,26 @@ def test_clip_by_norm_squared_difference_and_l2_normalize_match_tensorflow():
         theirs, _ = _norm_ops(real)
     for a, b in zip(ours, theirs):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+
+
+def test_update_ops_idiom_initializes_without_feeds_and_trains_the_moving_statistics():
+    """TF1's batch-norm recipe: the train op under ``control_dependencies(UPDATE_OPS)``.  The optimizer's slots
+    made there must not depend on those updates (TF1's init_scope): ``global_variables_initializer`` ran the
+    batch-norm updates and asked for the input placeholder, and reading a slot would have run them."""
+    x_np = np.random.default_rng(0).normal(2.0, 1.0, size=(8, 3)).astype(np.float32)
+    with tf.Graph().as_default():
+        x = tf.placeholder(tf.float32, (None, 3))
+        training = tf.placeholder_with_default(False, ())
+        h = tf.layers.batch_normalization(x, training=training, momentum=0.5)
+        loss = tf.reduce_mean(tf.square(tf.layers.dense(h, 1, kernel_initializer=tf.ones_initializer())))
+        with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):
+            train = tf.train.AdamOptimizer(0.1).minimize(loss)
+            made_inside = tf.Variable(np.float32(7.0), name="made_inside")
+        moving_mean = [v for v in tf.global_variables() if v.op.name.endswith("moving_mean")][0]
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())          # no feed needed
+            adam_m = [v for v in tf.global_variables() if v.op.name == "dense/kernel/Adam"][0]
+            assert sess.run(adam_m).tolist() == [[0.0]] * 3 and sess.run(made_inside) == 7.0
+            np.testing.assert_array_equal(sess.run(moving_mean), np.zeros(3))     # reads ran no update
+            sess.run(train, {x: x_np, training: True})
+            np.testing.assert_allclose(sess.run(moving_mean), 0.5 * x_np.mean(0), rtol=1e-6)
