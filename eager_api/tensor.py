@@ -31,7 +31,9 @@ _TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "
                "int32": "IntTensor", "int16": "ShortTensor", "int8": "CharTensor", "uint8": "ByteTensor",
                "bool": "BoolTensor"}
 
-MinMax = collections.namedtuple("MinMax", ["values", "indices"])    # max/min/sort/topk along a dim
+# What max/min/sort/topk along a dim return: (values, indices) under the function's name, as PyTorch's
+# torch.return_types.max and friends.
+_RETURN_TYPES = {name: collections.namedtuple(name, ["values", "indices"]) for name in ("max", "min", "sort", "topk")}
 
 
 class Size(tuple):
@@ -531,7 +533,7 @@ class Tensor(Value):
                                f"or complex dtype. Got: {self.dtype}")
         return _T(core.mean(self, _dims(dim), keepdim))
 
-    def _minmax(self, dim, keepdim, fn, argfn):
+    def _minmax(self, dim, keepdim, fn, argfn, kind):
         if dim is None:
             return _T(fn(self))     # ties share the gradient evenly, as PyTorch's max()/min()
         # The values are read at the returned indices, so the whole gradient goes to that index, as PyTorch's
@@ -540,17 +542,17 @@ class Tensor(Value):
         values = self.gather(dim, idx)
         if not keepdim:
             values, idx = values.squeeze(dim), idx.squeeze(dim)
-        return MinMax(values, idx)
+        return _RETURN_TYPES[kind](values, idx)
 
     def max(self, dim: Any = None, keepdim: bool = False) -> Any:
         if isinstance(dim, Tensor):
             return maximum(self, dim)
-        return self._minmax(dim, keepdim, core.max, core.argmax)
+        return self._minmax(dim, keepdim, core.max, core.argmax, "max")
 
     def min(self, dim: Any = None, keepdim: bool = False) -> Any:
         if isinstance(dim, Tensor):
             return minimum(self, dim)
-        return self._minmax(dim, keepdim, core.min, core.argmin)
+        return self._minmax(dim, keepdim, core.min, core.argmin, "min")
 
     def gather(self, dim: int, index: "Tensor") -> "Tensor":
         return _T(core.take_along_axis(self, index, dim))
@@ -559,9 +561,9 @@ class Tensor(Value):
         # Always stable: ties keep their order (``stable=True``'s promise, and what PyTorch's CPU sort gives)
         return _T(core.argsort(self, dim, descending))
 
-    def sort(self, dim: int = -1, descending: bool = False, stable: bool = False) -> MinMax:
+    def sort(self, dim: int = -1, descending: bool = False, stable: bool = False) -> tuple:
         idx = self.argsort(dim, descending)
-        return MinMax(self.gather(dim, idx), idx)
+        return _RETURN_TYPES["sort"](self.gather(dim, idx), idx)
 
     def where(self, condition: Any, other: Any) -> "Tensor":
         """``torch.where(condition, self, other)``."""
@@ -572,10 +574,10 @@ class Tensor(Value):
             raise IndexError(f"index_select(): Index is supposed to be a vector, got {index.ndim}-D")
         return self[(slice(None),) * (dim % self.ndim) + (index.reshape(-1),)]
 
-    def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> MinMax:  # noqa: A002
+    def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> tuple:  # noqa: A002
         """The k largest (or smallest) values along ``dim`` and their indices, in order."""
         idx = _T(core.argsort(self, dim, largest, k))
-        return MinMax(self.gather(dim, idx), idx)
+        return _RETURN_TYPES["topk"](self.gather(dim, idx), idx)
 
     def amax(self, dim: Any = None, keepdim: bool = False) -> "Tensor":
         return _T(core.max(self, _dims(dim), keepdim))

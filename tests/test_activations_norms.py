@@ -461,3 +461,6 @@ def test_negative_padding_crops_and_small_tensor_api():
     assert m.index_select(1, torch.tensor([2, 0])).tolist() == [[2.0, 0.0], [5.0, 3.0]]
     assert torch.index_select(m, 0, torch.tensor([1])).tolist() == [[3.0, 4.0, 5.0]]
     assert torch.tensor([3.0, 1.0, 3.0, 2.0, 1.0]).sort(stable=True).indices.tolist() == [1, 4, 3, 0, 2]
+    # (values, indices) results are named after their function, as torch.return_types.max and friends
+    assert [type(r).__name__ for r in (m.max(1), m.min(0), m.sort(1), m.topk(2))] == ["max", "min", "sort", "topk"]
+    assert m.max(1).values.tolist() == [2.0, 5.0] and m.topk(2).indices.tolist() == [[2, 1], [2, 1]]
