@@ -569,6 +569,56 @@ class Tensor(Value):
         """``torch.where(condition, self, other)``."""
         return where(condition, self, other)
 
+    def scatter(self, dim: builtins.int, index: "Tensor", src: Any = None, value: Any = None, *,
+                reduce: Any = None) -> "Tensor":
+        """A copy with ``src`` (a tensor, read where ``index`` is, or a number) written at ``index`` along ``dim``:
+        out[i][index[i][j]] = src[i][j] for dim 1.  Gradients: to self where nothing was written, to src from
+        where it was.  An index that names one position twice with a tensor ``src`` raises NotImplementedError
+        (PyTorch leaves which write wins unspecified)."""
+        if reduce is not None:
+            raise NotImplementedError(f"scatter: reduce={reduce!r} is not implemented in dualflow (see docs/compat.md)")
+        if src is None:
+            src = value
+        if src is None:
+            raise TypeError("scatter() missing 1 required argument: 'src' or 'value'")
+        dim = dim % self.ndim
+        hits = self._scattered(dim, index, ones(tuple(index.shape), dtype=self.dtype, device=self.device))
+        written = hits > 0
+        if not isinstance(src, Tensor):
+            return where(written, tensor(src, dtype=self.dtype, device=self.device), self)
+        if builtins.bool((hits > 1).any()):
+            raise NotImplementedError("scatter: an index that writes one position twice with a tensor src is not "
+                                      "implemented in dualflow (PyTorch leaves which write wins unspecified)")
+        return where(written, self._scattered(dim, index, src), self)
+
+    def scatter_add(self, dim: builtins.int, index: "Tensor", src: "Tensor") -> "Tensor":
+        """self + the values of ``src`` summed at ``index`` along ``dim`` (repeated positions accumulate; they
+        are summed before they meet self, so their rounding may differ from PyTorch's one-by-one adds)."""
+        return self + self._scattered(dim % self.ndim, index, src)
+
+    def _scattered(self, dim: builtins.int, index: "Tensor", src: "Tensor") -> "Tensor":
+        """Zeros like self with src (its part of index's shape) added at index along dim."""
+        if index.ndim != self.ndim or src.ndim != self.ndim:
+            raise RuntimeError(f"scatter: index ({index.ndim}-D) and src ({src.ndim}-D) must have as many dimensions "
+                               f"as self ({self.ndim}-D)")
+        if src.dtype != self.dtype:
+            raise RuntimeError(f"scatter(): Expected self.dtype to be equal to src.dtype (got {self.dtype} and "
+                               f"{src.dtype})")
+        part = src[tuple(slice(0, n) for n in index.shape)]
+        # index may be shorter than self off ``dim``: scatter into that block, then pad it with zeros
+        block = self[tuple(slice(None) if d == dim else slice(0, n) for d, n in enumerate(index.shape))]
+        spread = core.apply(core.ops.shape.TakeAlongAxisGrad(dim), core.cast(part, self.dtype), index, block)
+        if tuple(block.shape) != tuple(self.shape):
+            spread = core.pad(spread, [(0, n - b) for b, n in zip(block.shape, self.shape)], 0.0)
+        return _T(spread)
+
+    def scatter_(self, dim: builtins.int, index: "Tensor", src: Any = None, value: Any = None, *,
+                 reduce: Any = None) -> "Tensor":
+        return self._inplace("scatter_", lambda x: x.scatter(dim, index, src, value, reduce=reduce))
+
+    def scatter_add_(self, dim: builtins.int, index: "Tensor", src: "Tensor") -> "Tensor":
+        return self._inplace("scatter_add_", lambda x: x.scatter_add(dim, index, src))
+
     def index_select(self, dim: builtins.int, index: "Tensor") -> "Tensor":
         if index.ndim > 1:
             raise IndexError(f"index_select(): Index is supposed to be a vector, got {index.ndim}-D")
@@ -1430,7 +1480,7 @@ for _name in ("sum", "mean", "all", "any", "max", "min", "argmax", "argmin", "am
               "chunk", "split", "norm", "gather", "argsort", "sort", "topk", "narrow", "select", "unbind", "expm1",
               "log1p", "floor", "ceil", "round", "sin", "cos", "square", "isnan", "isinf", "isfinite", "logical_not",
               "clamp_min", "clamp_max", "logsumexp", "cumsum", "flip", "tril", "triu", "remainder", "floor_divide",
-              "index_select"):
+              "index_select", "scatter", "scatter_add"):
     globals()[_name] = _method(_name)
 
 

@@ -464,3 +464,32 @@ def test_negative_padding_crops_and_small_tensor_api():
     # (values, indices) results are named after their function, as torch.return_types.max and friends
     assert [type(r).__name__ for r in (m.max(1), m.min(0), m.sort(1), m.topk(2))] == ["max", "min", "sort", "topk"]
     assert m.max(1).values.tolist() == [2.0, 5.0] and m.topk(2).indices.tolist() == [[2, 1], [2, 1]]
+
+
+def test_scatter_writes_and_accumulates_along_a_dim():
+    labels = torch.tensor([2, 0, 1])
+    one_hot = torch.zeros(3, 4).scatter_(1, labels.unsqueeze(1), 1)       # the one-hot idiom
+    assert one_hot.tolist() == np.eye(4)[[2, 0, 1]].tolist()
+    x = torch.arange(12.0).reshape(3, 4).requires_grad_()
+    src = torch.tensor([[10.0, 20.0], [30.0, 40.0], [50.0, 60.0]], requires_grad=True)
+    index = torch.tensor([[0, 3], [1, 2], [3, 0]])
+    out = x.scatter(1, index, src)
+    want = np.arange(12.0).reshape(3, 4)
+    for i, row in enumerate([[0, 3], [1, 2], [3, 0]]):
+        want[i, row] = [[10.0, 20.0], [30.0, 40.0], [50.0, 60.0]][i]
+    assert out.tolist() == want.tolist()
+    g = np.arange(12.0).reshape(3, 4)
+    out.backward(torch.tensor(g))
+    written = np.zeros((3, 4), bool)
+    for i, row in enumerate([[0, 3], [1, 2], [3, 0]]):
+        written[i, row] = True
+    assert x.grad.tolist() == np.where(written, 0.0, g).tolist()
+    assert src.grad.tolist() == np.take_along_axis(g, np.array([[0, 3], [1, 2], [3, 0]]), 1).tolist()
+    acc = torch.zeros(2, 3).scatter_add(0, torch.tensor([[0, 1], [0, 0]]), torch.tensor([[1.0, 2.0], [3.0, 4.0]]))
+    assert acc.tolist() == [[4.0, 4.0, 0.0], [0.0, 2.0, 0.0]]
+    with pytest.raises(NotImplementedError, match="writes one position twice"):
+        torch.zeros(2, 3).scatter(1, torch.tensor([[1, 1], [0, 2]]), torch.ones(2, 2))
+    with pytest.raises(IndexError, match="out of bounds"):
+        torch.zeros(3).scatter_(0, torch.tensor([5]), 1.0)
+    with pytest.raises(RuntimeError, match="Expected self.dtype to be equal to src.dtype"):
+        torch.zeros(3, dtype=torch.int64).scatter_add(0, torch.tensor([1]), torch.tensor([1.5]))

@@ -563,6 +563,11 @@ TENSOR_FUNCTIONS = {
     "var_correction": lambda lib, x, y: x.var(1, correction=0, keepdim=True) * y + x.std(correction=2),
     "index_select": lambda lib, x, y: (x.index_select(1, lib.tensor([4, 0, 4]))
                                        * y.index_select(1, lib.tensor([1, 2, 3]))),
+    # each row's index a distinct choice of 3 of the 7 columns; scatter_add with repeats along dim 0
+    "scatter": lambda lib, x, y: (x.scatter(1, lib.tensor(np.argsort(np.arange(35).reshape(5, 7) % 4, 1)[:, :3]),
+                                            y[:, :3])
+                                  + x.scatter(1, lib.tensor([[6], [0], [3], [3], [1]]), 2.5)
+                                  + x.scatter_add(0, lib.tensor([[0, 1, 1, 4], [0, 0, 2, 4]]), (y * 3)[:2, :4])),
 }
 
 
