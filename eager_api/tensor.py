@@ -612,6 +612,20 @@ class Tensor(Value):
             spread = core.pad(spread, [(0, n - b) for b, n in zip(block.shape, self.shape)], 0.0)
         return _T(spread)
 
+    def index_add(self, dim: builtins.int, index: "Tensor", source: "Tensor", *, alpha: Any = 1) -> "Tensor":
+        """self + alpha * source's slices added at ``index`` along ``dim`` (repeated indices accumulate; they are
+        summed before they meet self, as in scatter_add)."""
+        if index.ndim > 1:
+            raise IndexError(f"index_add_(): Index is supposed to be a vector, got {index.ndim}-D")
+        if source.dtype != self.dtype:
+            raise RuntimeError(f"index_add_(): self ({self.dtype}) and source ({source.dtype}) must have the same "
+                               f"scalar type")
+        spread = _T(core.apply(core.ops.shape.TakeGrad(dim), source, index.reshape(-1), self))
+        return self + spread if alpha == 1 else self.add(spread, alpha=alpha)
+
+    def index_add_(self, dim: builtins.int, index: "Tensor", source: "Tensor", *, alpha: Any = 1) -> "Tensor":
+        return self._inplace("index_add_", lambda x: x.index_add(dim, index, source, alpha=alpha))
+
     def scatter_(self, dim: builtins.int, index: "Tensor", src: Any = None, value: Any = None, *,
                  reduce: Any = None) -> "Tensor":
         return self._inplace("scatter_", lambda x: x.scatter(dim, index, src, value, reduce=reduce))
@@ -1480,7 +1494,7 @@ for _name in ("sum", "mean", "all", "any", "max", "min", "argmax", "argmin", "am
               "chunk", "split", "norm", "gather", "argsort", "sort", "topk", "narrow", "select", "unbind", "expm1",
               "log1p", "floor", "ceil", "round", "sin", "cos", "square", "isnan", "isinf", "isfinite", "logical_not",
               "clamp_min", "clamp_max", "logsumexp", "cumsum", "flip", "tril", "triu", "remainder", "floor_divide",
-              "index_select", "scatter", "scatter_add"):
+              "index_select", "scatter", "scatter_add", "index_add"):
     globals()[_name] = _method(_name)
 
 

@@ -493,3 +493,20 @@ def test_scatter_writes_and_accumulates_along_a_dim():
         torch.zeros(3).scatter_(0, torch.tensor([5]), 1.0)
     with pytest.raises(RuntimeError, match="Expected self.dtype to be equal to src.dtype"):
         torch.zeros(3, dtype=torch.int64).scatter_add(0, torch.tensor([1]), torch.tensor([1.5]))
+
+
+def test_index_add_adds_slices_at_an_index():
+    x = torch.zeros(5)
+    x.index_add_(0, torch.tensor([0, 2, 2]), torch.tensor([1.0, 2.0, 3.0]))
+    assert x.tolist() == [1.0, 0.0, 5.0, 0.0, 0.0]
+    base = torch.arange(12.0).reshape(3, 4).requires_grad_()
+    src = torch.ones(3, 2, requires_grad=True)
+    out = base.index_add(1, torch.tensor([3, 1]), src * 2, alpha=0.5)
+    want = np.arange(12.0).reshape(3, 4)
+    want[:, [3, 1]] += 1.0
+    assert out.tolist() == want.tolist()
+    g = np.arange(12.0).reshape(3, 4)
+    out.backward(torch.tensor(g))
+    assert base.grad.tolist() == g.tolist() and src.grad.tolist() == g[:, [3, 1]].tolist()
+    with pytest.raises(RuntimeError, match="must have the same scalar type"):
+        torch.zeros(3).index_add_(0, torch.tensor([0]), torch.ones(1, dtype=torch.float64))

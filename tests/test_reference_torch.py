@@ -568,6 +568,7 @@ TENSOR_FUNCTIONS = {
                                             y[:, :3])
                                   + x.scatter(1, lib.tensor([[6], [0], [3], [3], [1]]), 2.5)
                                   + x.scatter_add(0, lib.tensor([[0, 1, 1, 4], [0, 0, 2, 4]]), (y * 3)[:2, :4])),
+    "index_add": lambda lib, x, y: x.index_add(1, lib.tensor([6, 0, 2]), y[:, :3] * 2, alpha=0.5),
 }
 
 
