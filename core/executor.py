@@ -174,7 +174,7 @@ class PlannedExecutor(Executor):
                                               be)
             with _state.activate(self.state):
                 try:
-                    return entry.straight(*fed)
+                    return entry.straight.run(*fed)
                 except OpError as exc:
                     i = entry.straight.step_at(exc.__traceback__)
                     if i is not None:

@@ -19,7 +19,7 @@ _NAME = "<dualflow planned step>"
 
 
 class StraightLine:
-    """``StraightLine(steps, planned, fed, fetches, be)(*fed_arrays)`` -> the fetched arrays, in order.
+    """``StraightLine(steps, planned, fed, fetches, be).run(*fed_arrays)`` -> the fetched arrays, in order.
 
     ``steps``: the executor's ``(ins, write, out, node, op, release)`` tuples; ``planned``: {key: buffer}
     of the values writers make (the same arrays every run); ``fed``: the keys of the arguments, in order;
@@ -29,6 +29,7 @@ class StraightLine:
     def __init__(self, steps: Sequence[tuple], planned: dict, fed: Sequence[Key],
                  fetches: Sequence[Key | None], be: Any) -> None:
         names: dict = {}            # key -> the expression that reads it
+        local: set = set()          # the keys held in local variables (deleted where released)
         consts: dict = {"be": be}   # the function's globals: buffers, writers, primitives
 
         def const(prefix: str, obj: Any) -> str:
@@ -63,7 +64,9 @@ class StraightLine:
                     lines.append(f"    {', '.join(made)}, = {call}")
                 for j, name in enumerate(made):
                     names[(id(node), j)] = name
-            gone = [names.pop(k) for k in release if k in names and names[k].startswith("v")]
+                    local.add((id(node), j))
+            gone = [names.pop(k) for k in release if k in local]
+            local.difference_update(release)
             if gone:
                 lines.append(f"    del {', '.join(gone)}")
         lines.append(f"    return [{', '.join('None' if k is None else names[k] for k in fetches)}]")
@@ -72,9 +75,6 @@ class StraightLine:
         exec(compile(self.source, _NAME, "exec"), scope)    # our own generated text, from our own step table
         self.run: Callable[..., list] = scope["run"]
         self._code = self.run.__code__
-
-    def __call__(self, *fed: Any) -> list:
-        return self.run(*fed)
 
     def step_at(self, tb: types.TracebackType | None) -> int | None:
         """The index of the step whose line a traceback passes through (None if it does not)."""

@@ -979,32 +979,8 @@ class Tensor(Value):
     def clamp_(self, min: Any = None, max: Any = None) -> "Tensor":
         return self._inplace("clamp_", lambda x: x.clamp(min, max))
 
-    def relu_(self) -> "Tensor":
-        return self._inplace("relu_", lambda x: x.relu())
-
     def masked_fill_(self, mask: "Tensor", value: Any) -> "Tensor":
         return self._inplace("masked_fill_", lambda x: x.masked_fill(mask, value))
-
-    def sigmoid_(self) -> "Tensor":
-        return self._inplace("sigmoid_", lambda x: x.sigmoid())
-
-    def tanh_(self) -> "Tensor":
-        return self._inplace("tanh_", lambda x: x.tanh())
-
-    def exp_(self) -> "Tensor":
-        return self._inplace("exp_", lambda x: x.exp())
-
-    def log_(self) -> "Tensor":
-        return self._inplace("log_", lambda x: x.log())
-
-    def sqrt_(self) -> "Tensor":
-        return self._inplace("sqrt_", lambda x: x.sqrt())
-
-    def abs_(self) -> "Tensor":
-        return self._inplace("abs_", lambda x: x.abs())
-
-    def neg_(self) -> "Tensor":
-        return self._inplace("neg_", lambda x: x.neg())
 
     def pow_(self, exponent: Any) -> "Tensor":
         return self._inplace("pow_", lambda x: x.pow(exponent))
@@ -1014,27 +990,6 @@ class Tensor(Value):
 
     def logical_or_(self, other: Any) -> "Tensor":
         return self._inplace("logical_or_", lambda x: x | other)
-
-    def floor_(self) -> "Tensor":
-        return self._inplace("floor_", lambda x: x.floor())
-
-    def ceil_(self) -> "Tensor":
-        return self._inplace("ceil_", lambda x: x.ceil())
-
-    def square_(self) -> "Tensor":
-        return self._inplace("square_", lambda x: x.square())
-
-    def sin_(self) -> "Tensor":
-        return self._inplace("sin_", lambda x: x.sin())
-
-    def cos_(self) -> "Tensor":
-        return self._inplace("cos_", lambda x: x.cos())
-
-    def expm1_(self) -> "Tensor":
-        return self._inplace("expm1_", lambda x: x.expm1())
-
-    def log1p_(self) -> "Tensor":
-        return self._inplace("log1p_", lambda x: x.log1p())
 
     def remainder_(self, other: Any) -> "Tensor":
         return self._inplace("remainder_", lambda x: x % other)
@@ -1496,6 +1451,20 @@ for _name in ("sum", "mean", "all", "any", "max", "min", "argmax", "argmin", "am
               "clamp_min", "clamp_max", "logsumexp", "cumsum", "flip", "tril", "triu", "remainder", "floor_divide",
               "index_select", "scatter", "scatter_add", "index_add"):
     globals()[_name] = _method(_name)
+
+
+def _inplace_twin(name: str) -> Any:
+    def twin(self: Tensor) -> Tensor:
+        return self._inplace(name + "_", lambda x: getattr(x, name)())
+    twin.__name__ = twin.__qualname__ = name + "_"
+    twin.__doc__ = f"``t.{name}_()`` is ``t.{name}()`` written into t (views and autograd follow)."
+    return twin
+
+
+# The in-place twins of the one-argument functions (``x.relu_()``, ``x.floor_()``, ...).
+for _name in ("relu", "sigmoid", "tanh", "exp", "log", "sqrt", "abs", "neg", "floor", "ceil", "square", "sin", "cos",
+              "expm1", "log1p"):
+    setattr(Tensor, _name + "_", _inplace_twin(_name))
 
 
 class _LegacyType(type):

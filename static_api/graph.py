@@ -28,6 +28,11 @@ def _tf_floor_div(x: Any, y: Any) -> Any:
     """TF's FloorDiv: floor(x / y) for floats (see core's FloorDiv)."""
     return core.floor_div(x, y, exact=False)
 
+
+def _tf_floor_mod(x: Any, y: Any) -> Any:
+    """TF's FloorMod, whose gradient for y divides as TF's FloorDiv."""
+    return core.floor_mod(x, y, exact=False)
+
 class TensorShape(tuple):
     """A static shape; None marks an unknown dimension."""
 
@@ -175,10 +180,10 @@ class Tensor(Value):
         return self._bin(o, _tf_floor_div, reverse=True)
 
     def __mod__(self, o):
-        return self._bin(o, core.floor_mod)
+        return self._bin(o, _tf_floor_mod)
 
     def __rmod__(self, o):
-        return self._bin(o, core.floor_mod, reverse=True)
+        return self._bin(o, _tf_floor_mod, reverse=True)
 
     def __neg__(self):
         return core.neg(self)

@@ -207,9 +207,9 @@ def floordiv(x, y, name=None):
 
 
 def floormod(x, y, name=None):
-    """x % y with the sign of y (TF's FloorMod)."""
+    """x % y with the sign of y (TF's FloorMod; its gradient for y divides as TF's FloorDiv)."""
     x, y = _pair(x, y)
-    return named(core.floor_mod(x, y), name)
+    return named(core.floor_mod(x, y, exact=False), name)
 
 
 def is_nan(x, name=None):

@@ -147,3 +147,31 @@ def seeded_dropout_pattern(lib, graph):
     with lib.Session(graph=graph) as s:
         c = s.run(d)
     return np.array_equal(a, b), np.array_equal(a, c)
+
+
+def assert_trains_as_keras(build, optimizer, loss, x, y, *, batch_size=8, jitter=0.0, rng=None, predict=0,
+                           metrics=None, validation=False, rtol=1e-5, atol=1e-6):
+    """Build one model in dualflow's Keras and in real Keras (``build(keras)``), start both from the first one's
+    weights (plus ``jitter`` times normal noise from ``rng``), compile with ``optimizer(keras)``, ``loss`` and
+    ``metrics``, fit two epochs unshuffled (``validation``: on the first 8 samples too), and compare the
+    history's names, every logged value, the first ``predict`` rows' predictions and every weight."""
+    import static_api as tf
+    real = pytest.importorskip("tensorflow")
+    tf.reset_default_graph()
+    results, start = [], None
+    for keras in (tf.keras, real.keras):
+        model = build(keras)
+        if start is None:
+            start = [w + (rng.normal(size=w.shape).astype(np.float32) * jitter if jitter else 0)
+                     for w in model.get_weights()]
+        model.set_weights(start)
+        model.compile(optimizer(keras), loss, metrics=metrics)
+        history = model.fit(x, y, epochs=2, batch_size=batch_size, shuffle=False, verbose=0,
+                            validation_data=(x[:8], y[:8]) if validation else None).history
+        predictions = [model.predict(x[:predict], verbose=0)] if predict else []
+        results.append((list(history), [np.array(v) for v in history.values()] + predictions + model.get_weights()))
+    (names, ours), (want_names, theirs) = results
+    assert names == want_names
+    assert len(ours) == len(theirs)
+    for a, b in zip(ours, theirs):
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=atol)

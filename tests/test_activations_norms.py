@@ -510,3 +510,18 @@ def test_index_add_adds_slices_at_an_index():
     assert base.grad.tolist() == g.tolist() and src.grad.tolist() == g[:, [3, 1]].tolist()
     with pytest.raises(RuntimeError, match="must have the same scalar type"):
         torch.zeros(3).index_add_(0, torch.tensor([0]), torch.ones(1, dtype=torch.float64))
+
+
+def test_floor_mod_gradient_divides_as_each_library():
+    """d(x % y)/dy = -(x // y), with each library's floor division: at 1.0 % 0.1 PyTorch's is 9 (CPython's
+    algorithm), TF's 10 (floor(x / y))."""
+    a = torch.tensor([1.0], dtype=torch.float64)
+    b = torch.tensor([0.1], dtype=torch.float64, requires_grad=True)
+    (a % b).sum().backward()
+    assert b.grad.tolist() == [-9.0]
+    with tf.Graph().as_default():
+        y = tf.constant(np.array([0.1]))
+        grads = tf.gradients(tf.math.floormod(tf.constant(np.array([1.0])), y), [y])
+        op_grads = tf.gradients(tf.constant(np.array([1.0])) % y, [y])
+        with tf.Session() as sess:
+            assert sess.run(grads)[0].tolist() == sess.run(op_grads)[0].tolist() == [-10.0]

@@ -12,7 +12,7 @@ import static_api as tf
 from core import errors
 from static_api.keras import layers as L
 from static_api.keras import saving
-from tests.helpers import read_scalars
+from tests.helpers import assert_trains_as_keras, read_scalars
 
 keras_layers = tf.keras.layers
 
@@ -379,7 +379,6 @@ def test_new_layers_save_and_load(tmp_path):
                                   "upsample", "gelu", "hard_sigmoid", "grouped", "depthwise", "depthwise_same_s2",
                                   "mobilenet_block"])
 def test_more_layers_train_as_keras(spec):
-    real = pytest.importorskip("tensorflow")
     make = {"relu6": lambda L: [L.Conv2D(3, 3), L.ReLU(6.0)],
             "relu_slope_max": lambda L: [L.Conv2D(3, 3), L.ReLU(max_value=0.5, negative_slope=0.1)],
             "relu_threshold": lambda L: [L.Conv2D(3, 3), L.ReLU(negative_slope=0.1, threshold=0.2)],
@@ -401,20 +400,11 @@ def test_more_layers_train_as_keras(spec):
     rng = np.random.default_rng(4)
     x = rng.normal(size=(12, 7, 6, 2)).astype(np.float32)
     y = np.eye(3, dtype=np.float32)[rng.integers(0, 3, 12)]
-    results, start = [], None
-    for lib in (tf.keras, real.keras):
-        if lib is tf.keras:
-            tf.reset_default_graph()
-        L = lib.layers
-        model = lib.Sequential([lib.Input((7, 6, 2))] + make(L) + [L.Flatten(), L.Dense(3, activation="softmax")])
-        if start is None:
-            start = [w + rng.normal(size=w.shape).astype(np.float32) * 0.1 for w in model.get_weights()]
-        model.set_weights(start)
-        model.compile(lib.optimizers.SGD(0.05), "categorical_crossentropy")
-        history = model.fit(x, y, epochs=2, batch_size=4, shuffle=False, verbose=0).history["loss"]
-        results.append([np.array(history), model.predict(x[:3], verbose=0)] + model.get_weights())
-    for a, b in zip(*results):
-        np.testing.assert_allclose(a, b, rtol=2e-5, atol=1e-6)
+    assert_trains_as_keras(
+        lambda keras: keras.Sequential([keras.Input((7, 6, 2))] + make(keras.layers)
+                                       + [keras.layers.Flatten(), keras.layers.Dense(3, activation="softmax")]),
+        lambda keras: keras.optimizers.SGD(0.05), "categorical_crossentropy", x, y, batch_size=4, jitter=0.1,
+        rng=rng, predict=3, rtol=2e-5)
 
 
 def test_grouped_and_depthwise_conv_shapes_and_errors():

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import static_api as tf
+from tests.helpers import assert_trains_as_keras
 
 R = np.random.default_rng(21)
 EPS = 1e-7
@@ -113,7 +114,6 @@ def test_top_k_accuracies_count_the_target_among_the_five_best():
 @pytest.mark.parametrize("loss", ["mae", "mape", "msle", "huber", "log_cosh", "kl_divergence", "poisson", "hinge",
                                   "squared_hinge", "categorical_hinge", "cosine_similarity"])
 def test_losses_train_as_keras(loss):
-    real = pytest.importorskip("tensorflow")
     rng = np.random.default_rng(3)
     x = rng.normal(size=(24, 5)).astype(np.float32)
     ys = {"kl_divergence": rng.dirichlet(np.ones(3), size=24), "categorical_hinge": np.eye(3)[rng.integers(0, 3, 24)],
@@ -122,16 +122,8 @@ def test_losses_train_as_keras(loss):
           "mape": rng.uniform(1, 3, size=(24, 3))}      # away from 0, where mape's gradients are 1e7
     y = ys.get(loss, rng.normal(size=(24, 3))).astype(np.float32)
     act = {"kl_divergence": "softmax", "msle": "softplus", "poisson": "softplus"}.get(loss)
-    results, start = [], None
-    for lib in (tf.keras, real.keras):
-        model = lib.Sequential([lib.Input((5,)), lib.layers.Dense(4, activation="tanh"),
-                                lib.layers.Dense(3, activation=act)])
-        if start is None:
-            start = [w + rng.normal(size=w.shape).astype(np.float32) * 0.3 for w in model.get_weights()]
-        model.set_weights(start)
-        model.compile(lib.optimizers.SGD(0.05), loss, metrics=["mae", "mse"])
-        history = model.fit(x, y, epochs=2, batch_size=8, shuffle=False, verbose=0, validation_data=(x[:8], y[:8]))
-        results.append([list(history.history)] + [np.array(v) for v in history.history.values()] + model.get_weights())
-    assert results[0][0] == results[1][0]
-    for a, b in zip(results[0][1:], results[1][1:]):
-        np.testing.assert_allclose(a, b, rtol=2e-5, atol=1e-6)
+    assert_trains_as_keras(
+        lambda keras: keras.Sequential([keras.Input((5,)), keras.layers.Dense(4, activation="tanh"),
+                                        keras.layers.Dense(3, activation=act)]),
+        lambda keras: keras.optimizers.SGD(0.05), loss, x, y, jitter=0.3, rng=rng, metrics=["mae", "mse"],
+        validation=True, rtol=2e-5)

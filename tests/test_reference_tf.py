@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 import static_api as tf
+from tests.helpers import assert_trains_as_keras
 
 real = pytest.importorskip("tensorflow")
 pytestmark = pytest.mark.reference
@@ -414,22 +415,16 @@ def test_layer_normalization_and_activation_names_train_as_keras():
     rng = np.random.default_rng(6)
     x = (rng.normal(size=(32, 3, 5)) * 2 + 1).astype(np.float32)
     y = np.eye(3, dtype=np.float32)[rng.integers(0, 3, 32)]
-    results, start = [], None
-    for lib in (tf.keras, real.keras):
-        L = lib.layers
+
+    def build(keras):
+        L = keras.layers
         inp = L.Input((3, 5))
         h = L.LayerNormalization(epsilon=1e-2)(inp)
         h = L.Dense(4, activation="selu")(L.LayerNormalization(axis=[1, 2])(L.Dense(6, activation="swish")(h)))
         h = L.Flatten()(L.Activation("relu6")(L.Dense(4, activation="elu")(h)))
-        model = lib.models.Model(inp, L.Dense(3, activation="softmax")(L.Dense(5, activation="softplus")(h)))
-        if start is None:
-            start = [w + rng.normal(size=w.shape).astype(np.float32) * 0.1 for w in model.get_weights()]
-        model.set_weights(start)
-        model.compile(lib.optimizers.Adam(0.01), "categorical_crossentropy")
-        history = model.fit(x, y, epochs=2, batch_size=8, shuffle=False, verbose=0).history["loss"]
-        results.append([np.array(history), model.predict(x[:4], verbose=0)] + model.get_weights())
-    for a, b in zip(*results):
-        np.testing.assert_allclose(a, b, rtol=2e-5, atol=2e-6)
+        return keras.models.Model(inp, L.Dense(3, activation="softmax")(L.Dense(5, activation="softplus")(h)))
+    assert_trains_as_keras(build, lambda keras: keras.optimizers.Adam(0.01), "categorical_crossentropy", x, y,
+                           jitter=0.1, rng=rng, predict=4, rtol=2e-5, atol=2e-6)
 
 
 def test_zero_initialized_sigmoid_output_trains_as_keras():
@@ -437,15 +432,11 @@ def test_zero_initialized_sigmoid_output_trains_as_keras():
     rng = np.random.default_rng(7)
     x = rng.normal(size=(16, 4)).astype(np.float32)
     y = (rng.normal(size=(16, 1)) > 0).astype(np.float32)
-    results = []
-    for lib in (tf.keras, real.keras):
-        model = lib.Sequential([lib.Input((4,)), lib.layers.Dense(3, activation="relu", kernel_initializer="ones"),
-                                lib.layers.Dense(1, activation="sigmoid", kernel_initializer="zeros")])
-        model.compile(lib.optimizers.SGD(0.5), "binary_crossentropy")
-        history = model.fit(x, y, epochs=2, batch_size=8, shuffle=False, verbose=0).history["loss"]
-        results.append([np.array(history)] + model.get_weights())
-    for a, b in zip(*results):
-        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    assert_trains_as_keras(
+        lambda keras: keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="relu",
+                                                                              kernel_initializer="ones"),
+                                        keras.layers.Dense(1, activation="sigmoid", kernel_initializer="zeros")]),
+        lambda keras: keras.optimizers.SGD(0.5), "binary_crossentropy", x, y)
 
 
 @pytest.mark.parametrize("kw", [dict(center=False, scale=False), dict(center=False), dict(scale=False),
@@ -454,19 +445,11 @@ def test_batch_normalization_options_train_as_keras(kw):
     rng = np.random.default_rng(9)
     x = (rng.normal(size=(16, 5, 4, 3)) * 2 + 1).astype(np.float32)
     y = np.eye(3, dtype=np.float32)[rng.integers(0, 3, 16)]
-    results, start = [], None
-    for lib in (tf.keras, real.keras):
-        L = lib.layers
-        model = lib.Sequential([lib.Input((5, 4, 3)), L.BatchNormalization(**kw), L.Flatten(),
-                                L.Dense(3, activation="softmax")])
-        if start is None:
-            start = [w + rng.normal(size=w.shape).astype(np.float32) * 0.05 for w in model.get_weights()]
-        model.set_weights(start)
-        model.compile(lib.optimizers.SGD(0.1), "categorical_crossentropy")
-        history = model.fit(x, y, epochs=2, batch_size=4, shuffle=False, verbose=0).history["loss"]
-        results.append([np.array(history), model.predict(x[:4], verbose=0)] + model.get_weights())
-    for a, b in zip(*results):
-        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    assert_trains_as_keras(
+        lambda keras: keras.Sequential([keras.Input((5, 4, 3)), keras.layers.BatchNormalization(**kw),
+                                        keras.layers.Flatten(), keras.layers.Dense(3, activation="softmax")]),
+        lambda keras: keras.optimizers.SGD(0.1), "categorical_crossentropy", x, y, batch_size=4, jitter=0.05,
+        rng=rng, predict=4)
 
 
 @pytest.mark.parametrize("optimizer,kw", [("Adam", dict(learning_rate=0.01, clipnorm=0.1)),
@@ -478,15 +461,7 @@ def test_gradient_clipping_trains_as_keras(optimizer, kw):
     rng = np.random.default_rng(10)
     x = (rng.normal(size=(40, 5)) * 3).astype(np.float32)
     y = np.eye(3, dtype=np.float32)[rng.integers(0, 3, 40)]
-    results, start = [], None
-    for lib in (tf.keras, real.keras):
-        L = lib.layers
-        model = lib.Sequential([lib.Input((5,)), L.Dense(4, activation="relu"), L.Dense(3, activation="softmax")])
-        if start is None:
-            start = model.get_weights()
-        model.set_weights(start)
-        model.compile(getattr(lib.optimizers, optimizer)(**kw), "categorical_crossentropy")
-        history = model.fit(x, y, epochs=2, batch_size=8, shuffle=False, verbose=0).history["loss"]
-        results.append([np.array(history)] + model.get_weights())
-    for a, b in zip(*results):
-        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    assert_trains_as_keras(
+        lambda keras: keras.Sequential([keras.Input((5,)), keras.layers.Dense(4, activation="relu"),
+                                        keras.layers.Dense(3, activation="softmax")]),
+        lambda keras: getattr(keras.optimizers, optimizer)(**kw), "categorical_crossentropy", x, y)

@@ -233,13 +233,14 @@ class FloorDiv(Binary):
 class FloorMod(Binary):
     """x - y * floor(x / y) with the sign of y, as fmod(x, y) + y where their signs differ (ATen's and TF's
     kernels alike: -0.0 % 2.0 is -0.0, where NumPy's remainder gives 0.0).  Integers: a zero divisor raises on
-    the CPU.  Gradients: g for x, -g * (x // y) for y (PyTorch's ``number % tensor`` has none for y and raises
-    when a backward pass needs it: ``y_grad=False``)."""
+    the CPU.  Gradients: g for x, -g * (x // y) for y, the floor division each library's gradient uses
+    (``exact``: see FloorDiv; PyTorch's ``number % tensor`` has none for y and raises when a backward pass
+    needs it: ``y_grad=False``)."""
 
     name = "FloorMod"
 
-    def __init__(self, y_grad: bool = True) -> None:
-        self.y_grad = y_grad
+    def __init__(self, y_grad: bool = True, exact: bool = True) -> None:
+        self.y_grad, self.exact = y_grad, exact
 
     def forward(self, be, x, y):
         xp = be.xp
@@ -255,7 +256,7 @@ class FloorMod(Binary):
         x, y = node.inputs
         if needs[1] and not self.y_grad:
             raise RuntimeError("derivative for aten::remainder is not implemented")
-        gy = neg(mul(g, apply(FloorDiv(), x, y))) if needs[1] else None
+        gy = neg(mul(g, apply(FloorDiv(self.exact), x, y))) if needs[1] else None
         return (sum_to_like(g, x) if needs[0] else None), (sum_to_like(gy, y) if needs[1] else None)
 
 
@@ -460,7 +461,6 @@ class Floor(Unary):
     zeros (``zero_grad``)."""
 
     name = "Floor"
-    differentiable = False
 
     def __init__(self, zero_grad: bool = False) -> None:
         self.differentiable = zero_grad
@@ -848,8 +848,8 @@ def floor_div(x: Value, y: Value, exact: bool = True) -> Value:
     return apply(FloorDiv(exact), x, y)
 
 
-def floor_mod(x: Value, y: Value, y_grad: bool = True) -> Value:
-    return apply(FloorMod(y_grad), x, y)
+def floor_mod(x: Value, y: Value, y_grad: bool = True, exact: bool = True) -> Value:
+    return apply(FloorMod(y_grad, exact), x, y)
 
 
 def expm1(x: Value) -> Value:

@@ -508,16 +508,6 @@ class Upsample(Module):
         return f"{what}, mode='{self.mode}'"
 
 
-class ReLU(Module):
-    def __init__(self, inplace: bool = False) -> None:
-        super().__init__()
-        self.inplace = inplace
-
-    def forward(self, x: Tensor) -> Tensor:
-        return F.relu(x, self.inplace)
-
-    def extra_repr(self) -> str:
-        return "inplace=True" if self.inplace else ""
 
 
 class LeakyReLU(Module):
@@ -580,6 +570,10 @@ class _InplaceActivation(Module):
 
     def extra_repr(self) -> str:
         return "inplace=True" if self.inplace else ""
+
+
+class ReLU(_InplaceActivation):
+    fn = staticmethod(F.relu)
 
 
 class SiLU(_InplaceActivation):
