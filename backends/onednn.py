@@ -205,9 +205,16 @@ def convolution(kind: str, x: numpy.ndarray, w: numpy.ndarray, y: numpy.ndarray,
     # The pass's result is the caller's C-contiguous buffer, written in place; its operands may be views.
     x, w, y = (a if kind == writes else _dense(a)
                for a, writes in ((x, "backward_data"), (w, "backward_weights"), (y, "forward")))
-    key = _key(kind, x, w, y, stride, pads, dilation, groups, fmt)
+    n = _threads_for(flops)
+    key = _key(kind, x, w, y, stride, pads, dilation, groups, fmt, n)
     t = _thread(lib)
     entry = t.primitives.get(key)
+    # Set at every call, not when it changes: another library sharing libgomp (PyTorch, in the benchmarks'
+    # process) may have set this thread's count since, and a convolution split over threads then ran each
+    # half on two OpenMP threads (eager at batch 32 on 2 threads: 21 against 17 ms).  Set before a primitive
+    # is made, too: oneDNN plans its work for the threads OpenMP offers then, and one made for two threads
+    # but run on one took 3-5 times as long (the seed CNN's first layer at batch 1: ~90 against ~20 us).
+    set_threads(n)
     if entry is None:
         entry = t.primitives[key] = _primitive(lib, t, kind, x, w, y, stride, pads, dilation, groups, fmt)
         while len(t.primitives) > MAX_PRIMITIVES:      # the oldest go, with the buffers of their reorders
@@ -227,20 +234,21 @@ def convolution(kind: str, x: numpy.ndarray, w: numpy.ndarray, y: numpy.ndarray,
         if bound[i]() is not a:
             lib.dnnl_memory_set_data_handle(entry.mems[i], a.ctypes.data)
             bound[i] = weakref.ref(a)
-    # Set at every call, not when it changes: another library sharing libgomp (PyTorch, in the benchmarks'
-    # process) may have set this thread's count since, and a convolution split over threads then ran each
-    # half on two OpenMP threads (eager at batch 32 on 2 threads: 21 against 17 ms).
-    set_threads(threads.get_num_threads() if flops >= threads.MIN_PARALLEL_FLOPS else 1)
-    for prim, n, args in entry.steps:
-        _check(lib.dnnl_primitive_execute(prim, t.stream, n, args), f"convolution {kind}")
+    for prim, count, args in entry.steps:
+        _check(lib.dnnl_primitive_execute(prim, t.stream, count, args), f"convolution {kind}")
     _check(lib.dnnl_stream_wait(t.stream), f"convolution {kind}")
     return True
 
 
+def _threads_for(flops: float) -> int:
+    """The OpenMP threads a pass of ``flops`` runs on: dualflow's count, or one for a small convolution."""
+    return threads.get_num_threads() if flops >= threads.MIN_PARALLEL_FLOPS else 1
+
+
 def _key(kind: str, x: numpy.ndarray, w: numpy.ndarray, y: numpy.ndarray, stride: Sequence[int],
-         pads: Sequence[int], dilation: Sequence[int], groups: int, fmt: str) -> tuple:
-    """What a pass's primitive is made for (a thread's ``primitives`` key)."""
-    return kind, x.shape, w.shape, y.shape, tuple(stride), tuple(pads), tuple(dilation), groups, fmt
+         pads: Sequence[int], dilation: Sequence[int], groups: int, fmt: str, n_threads: int) -> tuple:
+    """What a pass's primitive is made for (a thread's ``primitives`` key), the OpenMP threads among it."""
+    return kind, x.shape, w.shape, y.shape, tuple(stride), tuple(pads), tuple(dilation), groups, fmt, n_threads
 
 
 def bind(kind: str, x: numpy.ndarray, w: numpy.ndarray, y: numpy.ndarray, stride: Sequence[int],
@@ -254,20 +262,20 @@ def bind(kind: str, x: numpy.ndarray, w: numpy.ndarray, y: numpy.ndarray, stride
     args = (kind, x, w, y, stride, pads, dilation, groups, fmt, flops)
     if not (x.flags.c_contiguous and w.flags.c_contiguous and y.flags.c_contiguous):
         return functools.partial(convolution, *args)
-    key = _key(kind, x, w, y, stride, pads, dilation, groups, fmt)
-    held: list = [None, None]       # the thread and the entry of the last run through ``convolution``
+    held: list = [None, None, 0]    # the thread, entry and thread count of the last run through ``convolution``
 
     def run() -> bool:
-        t, entry = getattr(_local, "dnnl", None), held[1]
-        if (t is None or t is not held[0] or not entry.live or entry.bound[0]() is not x
+        t, entry, n = getattr(_local, "dnnl", None), held[1], _threads_for(flops)
+        if (t is None or t is not held[0] or n != held[2] or not entry.live or entry.bound[0]() is not x
                 or entry.bound[1]() is not w or entry.bound[2]() is not y):
             done = convolution(*args)
-            held[:] = (_local.dnnl, _local.dnnl.primitives.get(key)) if done else (None, None)
+            key = _key(kind, x, w, y, stride, pads, dilation, groups, fmt, n)
+            held[:] = (_local.dnnl, _local.dnnl.primitives.get(key), n) if done else (None, None, 0)
             return done
         lib, set_threads = _library()
-        set_threads(threads.get_num_threads() if flops >= threads.MIN_PARALLEL_FLOPS else 1)
-        for prim, n, a in entry.steps:
-            _check(lib.dnnl_primitive_execute(prim, t.stream, n, a), f"convolution {kind}")
+        set_threads(n)
+        for prim, count, a in entry.steps:
+            _check(lib.dnnl_primitive_execute(prim, t.stream, count, a), f"convolution {kind}")
         _check(lib.dnnl_stream_wait(t.stream), f"convolution {kind}")
         return True
     return run

@@ -197,7 +197,7 @@ def test_few_input_channels_in_nchw_run_on_the_arrays_own_layouts():
     # Which layouts a pass runs in: reorders are steps of its cached entry besides the convolution itself.
     def steps(kind, x, w, y, fmt, groups=1):
         assert onednn.convolution(kind, x, w, y, (1, 1), (1, 1, 1, 1), (1, 1), groups, fmt, 1.0)
-        key = (kind, x.shape, w.shape, y.shape, (1, 1), (1, 1, 1, 1), (1, 1), groups, fmt)
+        key = (kind, x.shape, w.shape, y.shape, (1, 1), (1, 1, 1, 1), (1, 1), groups, fmt, 1)
         return len(onednn._thread(onednn._library()[0]).primitives[key].steps)
 
     for c, o in ((1, 16), (3, 16), (16, 32)):
@@ -365,3 +365,35 @@ def test_a_bound_pass_runs_its_own_arrays_after_others_evictions_and_on_other_th
     check()                                         # back here: held the other thread's entry, so the
     check()                                         # lookups once, then this thread's entry directly
     assert len(slow) == 8
+
+
+def test_a_primitive_is_made_for_the_threads_it_runs_on(monkeypatch):
+    """oneDNN plans a primitive's work for the OpenMP threads it is offered when it is made: one made for two
+    threads and run on one took 3-5 times as long.  So the count is set before a primitive is made, and a
+    pass that runs on another count (a small one on one thread, a large one on dualflow's count, the count
+    changed since) gets a primitive of its own, bound passes included."""
+    lib, set_threads = onednn._library()
+    offered = []
+    made = []
+    monkeypatch.setattr(onednn, "_library", lambda: (lib, lambda n: offered.append(n) or set_threads(n)))
+    real = onednn._primitive
+    monkeypatch.setattr(onednn, "_primitive", lambda *a: made.append(offered[-1]) or real(*a))
+    x, w = _operands((2, 3, 7, 7), 4, (3, 3), 1, "NCHW")
+    y = np.empty((2, 4, 7, 7), np.float32)
+    p = ((1, 1), (1, 1, 1, 1), (1, 1), 1, "NCHW")
+    before = threads.get_num_threads()
+    try:
+        threads.set_num_threads(2)
+        small, large = 1.0, threads.MIN_PARALLEL_FLOPS
+        assert onednn.convolution("forward", x, w, y, *p, small) and made == [1] and offered[-1] == 1
+        want = y.copy()
+        assert onednn.convolution("forward", x, w, y, *p, large) and made == [1, 2] and offered[-1] == 2
+        np.testing.assert_allclose(y, want, rtol=1e-6)
+        assert onednn.convolution("forward", x, w, y, *p, small) and made == [1, 2] and offered[-1] == 1
+        run = onednn.bind("forward", x, w, y, *p, large)
+        assert run() and made == [1, 2] and offered[-1] == 2      # the two-thread primitive, cached
+        threads.set_num_threads(3)
+        assert run() and made == [1, 2, 3] and offered[-1] == 3
+        np.testing.assert_allclose(y, want, rtol=1e-6)
+    finally:
+        threads.set_num_threads(before)
