@@ -149,15 +149,15 @@ class ArrayBackend:
 
     def fma(self, x: Any, alpha: Any, c: Any, out: Any) -> Any:
         """``out = x * alpha + c`` rounded once per element (a fused multiply-add; ``alpha`` a scalar, cast to
-        the arrays' type first, as ATen casts a Python alpha; ``out`` may be ``c``): PyTorch's CPU
-        ``c.add(x, alpha=alpha)``.  Here through float64, where a float32 or float16 product is exact and the
-        sum rounds twice (a result moves only on a rare tie); a float64 one rounds twice.  Backends with a fused
-        kernel (compiled CPU loops, CUDA) override this."""
+        the arrays' type first, as ATen casts a Python alpha, or an array like ``x``; ``out`` may be ``c``):
+        PyTorch's CPU ``c.add(x, alpha=alpha)`` and ``addcmul``.  Here through float64, where a float32 or
+        float16 product is exact and the sum rounds twice (a result moves only on a rare tie); a float64 one
+        rounds twice.  Backends with a fused kernel (compiled CPU loops, CUDA) override this."""
         xp = self.xp
-        a = (numpy.float64 if x.dtype.itemsize == 8 else numpy.float32)(alpha)
+        a = alpha if hasattr(alpha, "shape") else (numpy.float64 if x.dtype.itemsize == 8 else numpy.float32)(alpha)
         if x.dtype.itemsize == 8:
             return xp.add(xp.multiply(x, a), c, out=out)
-        wide = xp.multiply(x.astype(numpy.float64), numpy.float64(a))
+        wide = xp.multiply(x.astype(numpy.float64), a.astype(numpy.float64) if hasattr(a, "shape") else numpy.float64(a))
         wide += c
         xp.copyto(out, wide.astype(numpy.float32).astype(out.dtype), casting="same_kind")
         return out

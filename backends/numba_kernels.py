@@ -259,6 +259,12 @@ def _kernels() -> SimpleNamespace | None:
             out[i] = fma(x[i], alpha, c[i])
 
     @jit
+    def fma_arrays(x, y, c, out):
+        """out = x * y + c, each rounded once, as ATen's CPU ``addcmul``."""
+        for i in range(out.size):
+            out[i] = fma(x[i], y[i], c[i])
+
+    @jit
     def conv_weight_grad_nhwc(x, gy, sh, sw, dh, dw, pt, pl, zero, out):
         """The weight gradient of an NHWC convolution: ``out`` (KH, KW, C, O) is the sum over the output pixels
         (n, oh, ow), in that order, of x[n, oh*sh + kh*dh - pt, ow*sw + kw*dw - pl, c] * gy[n, oh, ow, o],
@@ -362,7 +368,7 @@ def _kernels() -> SimpleNamespace | None:
                            scatter_planes=scatter_planes, scatter_nhwc=scatter_nhwc, relu=relu,
                            relu_inplace=relu_inplace, bias_relu=bias_relu, bias_relu_inplace=bias_relu_inplace,
                            relu_grad_select=relu_grad_select, erf=erf, adam=adam, adam_powers=adam_powers,
-                           fma_into=fma_into, sparse_xent=sparse_xent, outer=outer,
+                           fma_into=fma_into, fma_arrays=fma_arrays, sparse_xent=sparse_xent, outer=outer,
                            conv_weight_grad_nhwc=conv_weight_grad_nhwc,
                            uniform_words=uniform_words,
                            uniform_pairs=uniform_pairs)
@@ -576,9 +582,13 @@ def sparse_xent(z: numpy.ndarray, labels: numpy.ndarray, rows: numpy.ndarray, ba
 
 
 def fma(x: numpy.ndarray, alpha: Any, c: numpy.ndarray, out: numpy.ndarray) -> bool:
-    """out = x * alpha + c rounded once per element (``alpha`` a scalar; ``out`` may be ``c``); False, having
-    done nothing, where the kernels do not apply (see ``applies``)."""
-    if not (applies(x, c) if out is c else applies(x, c, out=out)):
+    """out = x * alpha + c rounded once per element (``alpha`` a scalar, or an array like ``x``; ``out`` may be
+    ``c``); False, having done nothing, where the kernels do not apply (see ``applies``)."""
+    arrays = (x, alpha, c) if isinstance(alpha, numpy.ndarray) else (x, c)
+    if not (applies(*arrays) if out is c else applies(*arrays, out=out)):
         return False
-    _kernels().fma_into(x.reshape(-1), x.dtype.type(alpha), c.reshape(-1), out.reshape(-1))
+    if len(arrays) == 3:
+        _kernels().fma_arrays(x.reshape(-1), alpha.reshape(-1), c.reshape(-1), out.reshape(-1))
+    else:
+        _kernels().fma_into(x.reshape(-1), x.dtype.type(alpha), c.reshape(-1), out.reshape(-1))
     return True

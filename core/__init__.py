@@ -19,7 +19,7 @@ from core.errors import DeviceError, DTypeError, ShapeError
 from core.graph import Node, Value, toposort
 from core.op import Op, apply, grad_mode, is_grad_enabled
 from core.ops.elementwise import (abs, add, add_scaled, broadcast_like, cast, clip_inside, cos, div, elu, equal, erf,
-                                  exp, expm1, floor, floor_div, floor_mod, greater, greater_equal, identity,
+                                  exp, expm1, floor, floor_div, floor_mod, fma, greater, greater_equal, identity,
                                   leaky_relu, less, less_equal, log, log1p, logical_and, logical_or, maximum, minimum,
                                   mul, neg, not_equal, pow, relu, round, scalar, scalar_compare, sigmoid, sign, silu,
                                   sin, sqrt, stop_gradient, sub, sum_to_like, tanh, where)

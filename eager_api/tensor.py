@@ -755,9 +755,161 @@ class Tensor(Value):
     def expand_as(self, other: "Tensor") -> "Tensor":
         return self.expand(*other.shape)
 
+    def broadcast_to(self, size: Any) -> "Tensor":
+        return self.expand(*_shape_args((size,)))
+
     def chunk(self, chunks: builtins.int, dim: builtins.int = 0) -> tuple:
         size = -(-self.shape[dim] // chunks)
         return self.split(size, dim)
+
+    def unflatten(self, dim: builtins.int, sizes: Sequence[builtins.int]) -> "Tensor":
+        d = dim % self.ndim
+        return self.reshape(tuple(self.shape[:d]) + tuple(sizes) + tuple(self.shape[d + 1:]))
+
+    def movedim(self, source: Any, destination: Any) -> "Tensor":
+        src = (source,) if isinstance(source, builtins.int) else tuple(source)
+        dst = (destination,) if isinstance(destination, builtins.int) else tuple(destination)
+        if len(src) != len(dst):
+            raise RuntimeError(f"movedim: Invalid source or destination dims: source ({list(src)} dims) should "
+                               f"contain the same number of dims as destination ({list(dst)} dims)")
+        return self.permute(*_moved(self.ndim, src, dst))
+
+    moveaxis = movedim
+
+    def swapaxes(self, axis0: builtins.int, axis1: builtins.int) -> "Tensor":
+        return self.transpose(axis0, axis1)
+
+    swapdims = swapaxes
+
+    def repeat(self, *sizes: Any) -> "Tensor":
+        """Tiled ``sizes`` times along each dim (extra leading sizes add dims): broadcast copies of the tensor,
+        so the gradient sums the copies, as PyTorch's does."""
+        sizes = _shape_args(sizes)
+        if len(sizes) < self.ndim:
+            raise RuntimeError("Number of dimensions of repeat dims can not be smaller than number of dimensions of "
+                               "tensor")
+        if builtins.any(r < 0 for r in sizes):
+            raise RuntimeError(f"Trying to create tensor with negative dimension: {list(sizes)}")
+        shape = (1,) * (len(sizes) - self.ndim) + tuple(self.shape)
+        spread = self.reshape([v for n in shape for v in (1, n)]).expand(*[v for r, n in zip(sizes, shape)
+                                                                           for v in (r, n)])
+        return spread.reshape(tuple(r * n for r, n in zip(sizes, shape)))
+
+    def tile(self, *dims: Any) -> "Tensor":
+        dims = _shape_args(dims)
+        return self.repeat((1,) * (self.ndim - len(dims)) + tuple(dims))
+
+    def roll(self, shifts: Any, dims: Any = None) -> "Tensor":
+        """A copy shifted along ``dims`` (the flattened tensor without them), values leaving one end entering at
+        the other."""
+        shifts = (shifts,) if isinstance(shifts, (builtins.int, numpy.integer)) else tuple(shifts)
+        if dims is None:
+            if len(shifts) != 1:
+                raise RuntimeError(f"roll: shifts and dimensions must align. shifts: {len(shifts)}, dims:0")
+            return self.flatten().roll(shifts, 0).reshape(self.shape)
+        dims = (dims,) if isinstance(dims, (builtins.int, numpy.integer)) else tuple(dims)
+        if len(shifts) != len(dims):
+            raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, dims:{len(dims)}")
+        out = self
+        for k, d in zip(shifts, dims):
+            n = out.shape[d]
+            k = builtins.int(k) % n if n else 0
+            if k:
+                out = cat([out.narrow(d, n - k, k), out.narrow(d, 0, n - k)], d)
+        return self.clone() if out is self else out
+
+    def fliplr(self) -> "Tensor":
+        if self.ndim < 2:
+            raise RuntimeError("Input must be >= 2-d.")
+        return self.flip(1)
+
+    def flipud(self) -> "Tensor":
+        if self.ndim < 1:
+            raise RuntimeError("Input must be >= 1-d.")
+        return self.flip(0)
+
+    def rot90(self, k: builtins.int = 1, dims: Sequence[builtins.int] = (0, 1)) -> "Tensor":
+        """Rotated by 90 degrees ``k`` times in the plane ``dims``, from the first towards the second."""
+        if len(dims) != 2:
+            raise RuntimeError(f"expected total rotation dims == 2, but got dims = {len(dims)}")
+        if self.ndim < 2:
+            raise RuntimeError(f"expected total dims >= 2, but got total dims = {self.ndim}")
+        a, b = dims
+        if a % self.ndim == b % self.ndim:
+            raise RuntimeError(f"expected rotation dims to be different, but got dim0 = {a} and dim1 = {b}")
+        k %= 4
+        if k == 1:
+            return self.flip(b).transpose(a, b)
+        if k == 2:
+            return self.flip(a, b)
+        if k == 3:
+            return self.flip(a).transpose(a, b)
+        return self.clone()
+
+    def diag(self, diagonal: builtins.int = 0) -> "Tensor":
+        """A vector's square matrix with it on the ``diagonal``-th diagonal, or a matrix's diagonal (a copy)."""
+        k = builtins.int(diagonal)
+        if self.ndim == 2:
+            rows, cols = self.shape
+            n = builtins.max(0, builtins.min(rows + builtins.min(k, 0), cols - builtins.max(k, 0)))
+            i = arange(n, device=self.device)
+            return self[i - builtins.min(k, 0), i + builtins.max(k, 0)]
+        if self.ndim != 1:
+            raise RuntimeError(f"diag(): Supports 1D or 2D tensors. Got {self.ndim}D")
+        n = self.shape[0]
+        # Each value followed by n zeros, read n at a time: the values land on the diagonal (exact copies).
+        square = _T(core.pad(self.reshape(n, 1), [(0, 0), (0, n)], 0.0)).reshape(-1)[:n * n].reshape(n, n)
+        lo, hi = builtins.max(k, 0), builtins.max(-k, 0)
+        return _T(core.pad(square, [(hi, lo), (lo, hi)], 0.0)) if k else square
+
+    def trunc(self) -> "Tensor":
+        """Rounded toward zero (-0.0 for a negative fraction, as C's trunc); gradient 0, as PyTorch's."""
+        if self.dtype.kind != "f":
+            return self.clone()
+        return where(self < 0, self.ceil(), self.floor())
+
+    fix = trunc
+
+    def frac(self) -> "Tensor":
+        if self.dtype.kind != "f":
+            raise NotImplementedError(f"\"frac_cpu\" not implemented for '{_ATEN_NAMES.get(self.dtype.name, self.dtype)}'")
+        return self - self.trunc()
+
+    def addcmul(self, tensor1: "Tensor", tensor2: "Tensor", *, value: Any = 1) -> "Tensor":
+        """self + value * tensor1 * tensor2 with the last multiply and the add fused (one rounding), as ATen's CPU
+        kernel computes it."""
+        return _T(core.fma(tensor1 * value if value != 1 else tensor1, tensor2, self))
+
+    def addcdiv(self, tensor1: "Tensor", tensor2: "Tensor", *, value: Any = 1) -> "Tensor":
+        """self + value * tensor1 / tensor2, rounded in that order, as ATen's kernel."""
+        if tensor1.dtype.kind in "biu" and tensor2.dtype.kind in "biu":
+            raise RuntimeError("Integer division with addcdiv is no longer supported, and in a future  release "
+                               "addcdiv will perform a true division of tensor1 and tensor2. The historic addcdiv "
+                               "behavior can be implemented as (input + value * torch.trunc(tensor1 / tensor2))."
+                               "to(input.dtype) for integer inputs and as (input + value * tensor1 / tensor2) for "
+                               "float inputs. The future addcdiv behavior is just the latter implementation: (input "
+                               "+ value * tensor1 / tensor2), for all dtypes.")
+        return self + (tensor1 * value if value != 1 else tensor1) / tensor2
+
+    def addcmul_(self, tensor1: "Tensor", tensor2: "Tensor", *, value: Any = 1) -> "Tensor":
+        return self._inplace("addcmul_", lambda x: x.addcmul(tensor1, tensor2, value=value))
+
+    def addcdiv_(self, tensor1: "Tensor", tensor2: "Tensor", *, value: Any = 1) -> "Tensor":
+        return self._inplace("addcdiv_", lambda x: x.addcdiv(tensor1, tensor2, value=value))
+
+    def outer(self, vec2: "Tensor") -> "Tensor":
+        for name, v in (("self", self), ("vec2", vec2)):
+            if v.ndim != 1:
+                raise RuntimeError(f"outer: Expected 1-D argument {name}, but got {v.ndim}-D")
+        return self.reshape(-1, 1) * vec2
+
+    ger = outer
+
+    def nelement(self) -> builtins.int:
+        return self.numel()
+
+    def element_size(self) -> builtins.int:
+        return self.dtype.itemsize
 
     def split(self, size: Any, dim: builtins.int = 0) -> tuple:
         """Views of ``size`` along ``dim`` (the last one shorter), or of each size in a list of sizes."""
@@ -1177,6 +1329,20 @@ def _dims(dim: Any) -> Any:
     return tuple(dim) if isinstance(dim, (list, tuple)) else dim
 
 
+# ATen's names of the scalar types, as its "not implemented for" errors print them.
+_ATEN_NAMES = {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
+
+
+def _moved(ndim: builtins.int, src: tuple, dst: tuple) -> list:
+    """The permutation that moves dims ``src`` to positions ``dst`` and keeps the others in order."""
+    src, dst = [d % ndim for d in src], [d % ndim for d in dst]
+    if len(set(src)) != len(src) or len(set(dst)) != len(dst):
+        raise RuntimeError(f"movedim: repeated dim in `source` ({src}) or `destination` ({dst})")
+    rest = iter(d for d in range(ndim) if d not in src)
+    placed = dict(zip(dst, src))
+    return [placed[i] if i in placed else next(rest) for i in range(ndim)]
+
+
 def _shape_args(shape: Sequence[Any]) -> tuple:
     if len(shape) == 1 and isinstance(shape[0], (tuple, list, Size)):
         return tuple(shape[0])
@@ -1435,6 +1601,31 @@ def stack(tensors: Sequence[Tensor], dim: builtins.int = 0) -> Tensor:
     return _T(core.stack(list(tensors), dim))
 
 
+def meshgrid(*tensors: Any, indexing: str | None = None) -> tuple:
+    """Coordinate grids of 0-D or 1-D tensors (broadcast views): 'ij' (matrix, the default) or 'xy' (the first
+    two swapped, as NumPy's)."""
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    if indexing is None:
+        warnings.warn("torch.meshgrid: in an upcoming release, it will be required to pass the indexing argument.",
+                      UserWarning, stacklevel=2)
+        indexing = "ij"
+    if indexing not in ("ij", "xy"):
+        raise RuntimeError(f'torch.meshgrid: indexing must be one of "xy" or "ij", but received: {indexing}')
+    for t in tensors:
+        if t.ndim > 1:
+            raise RuntimeError(f"torch.meshgrid: Expected 0D or 1D tensor in the tensor list but got: {t}")
+    ts = [t.reshape(-1) for t in tensors]
+    swap = indexing == "xy" and len(ts) >= 2
+    if swap:
+        ts[0], ts[1] = ts[1], ts[0]
+    shape = tuple(t.shape[0] for t in ts)
+    grids = [t.reshape([-1 if i == j else 1 for j in range(len(ts))]).expand(*shape) for i, t in enumerate(ts)]
+    if swap:
+        grids[0], grids[1] = grids[1], grids[0]
+    return tuple(grids)
+
+
 def _method(name: str) -> Any:
     def fn(t: Tensor, *args: Any, **kwargs: Any) -> Any:
         return getattr(t, name)(*args, **kwargs)
@@ -1449,7 +1640,9 @@ for _name in ("sum", "mean", "all", "any", "max", "min", "argmax", "argmin", "am
               "chunk", "split", "norm", "gather", "argsort", "sort", "topk", "narrow", "select", "unbind", "expm1",
               "log1p", "floor", "ceil", "round", "sin", "cos", "square", "isnan", "isinf", "isfinite", "logical_not",
               "clamp_min", "clamp_max", "logsumexp", "cumsum", "flip", "tril", "triu", "remainder", "floor_divide",
-              "index_select", "scatter", "scatter_add", "index_add"):
+              "index_select", "scatter", "scatter_add", "index_add", "broadcast_to", "unflatten", "movedim",
+              "moveaxis", "swapaxes", "swapdims", "tile", "roll", "fliplr", "flipud", "rot90", "diag", "trunc", "fix",
+              "frac", "addcmul", "addcdiv", "outer", "ger"):
     globals()[_name] = _method(_name)
 
 
@@ -1463,7 +1656,7 @@ def _inplace_twin(name: str) -> Any:
 
 # The in-place twins of the one-argument functions (``x.relu_()``, ``x.floor_()``, ...).
 for _name in ("relu", "sigmoid", "tanh", "exp", "log", "sqrt", "abs", "neg", "floor", "ceil", "square", "sin", "cos",
-              "expm1", "log1p"):
+              "expm1", "log1p", "trunc", "fix", "frac"):
     setattr(Tensor, _name + "_", _inplace_twin(_name))
 
 

@@ -175,3 +175,25 @@ def assert_trains_as_keras(build, optimizer, loss, x, y, *, batch_size=8, jitter
     assert len(ours) == len(theirs)
     for a, b in zip(ours, theirs):
         np.testing.assert_allclose(a, b, rtol=rtol, atol=atol)
+
+
+def eager_fd_check(fn, arrays, h=1e-6, rng=None):
+    """Gradients of sum(fn(*tensors) * c) in the eager frontend against float64 central differences, every element
+    of every input (``c`` random, so that each output element counts with its own weight)."""
+    import eager_api as torch
+    rng = rng if rng is not None else np.random.default_rng(0)
+    ts = [torch.tensor(a, requires_grad=True) for a in arrays]
+    out = fn(*ts)
+    c = rng.normal(size=tuple(out.shape))
+    (out * torch.tensor(c)).sum().backward()
+    for k, (t, a) in enumerate(zip(ts, arrays)):
+        fd = np.zeros_like(a)
+        for i in np.ndindex(a.shape):
+            plus, minus = list(arrays), list(arrays)
+            plus[k], minus[k] = a.copy(), a.copy()
+            plus[k][i] += h
+            minus[k][i] -= h
+            with torch.no_grad():
+                diff = fn(*map(torch.tensor, plus)).numpy() - fn(*map(torch.tensor, minus)).numpy()
+            fd[i] = (diff * c).sum() / (2 * h)
+        np.testing.assert_allclose(t.grad.numpy(), fd, rtol=1e-5, atol=1e-8)

@@ -169,6 +169,7 @@ def _cases():
         Case("add_broadcast_both", core.add, [rnd(3, 1), rnd(1, 4)], lambda x, y: x + y),
         Case("sub", core.sub, [a, rnd(3, 1)], lambda x, y: x - y),
         Case("mul", core.mul, [a, b], lambda x, y: x * y),
+        Case("fma", core.fma, [a, rnd(1, 4), rnd(3, 1)], lambda x, y, z: x * y + z),
         Case("div", core.div, [a, rnd(3, 4, lo=0.5)], lambda x, y: x / y),
         Case("pow", core.pow, [rnd(3, 4, lo=0.5), rnd(3, 4)], lambda x, y: x ** y),
         Case("maximum", core.maximum, [distinct(3, 4), distinct(3, 4)], np.maximum),

@@ -10,6 +10,7 @@ import backends
 import core
 import eager_api as torch
 import static_api as tf
+from tests.helpers import eager_fd_check
 
 F = torch.nn.functional
 R = np.random.default_rng(11)
@@ -103,25 +104,6 @@ def _norm_ref(x, axes, eps):
     return (x - mean) / np.sqrt(var + eps)
 
 
-def _fd_check(fn, arrays, h=1e-6):
-    """Gradients of sum(fn(*tensors) * c) against central differences, every element of every input."""
-    ts = [torch.tensor(a, requires_grad=True) for a in arrays]
-    out = fn(*ts)
-    c = R.normal(size=tuple(out.shape))
-    (out * torch.tensor(c)).sum().backward()
-    for k, (t, a) in enumerate(zip(ts, arrays)):
-        fd = np.zeros_like(a)
-        for i in np.ndindex(a.shape):
-            plus, minus = list(arrays), list(arrays)
-            plus[k], minus[k] = a.copy(), a.copy()
-            plus[k][i] += h
-            minus[k][i] -= h
-            with torch.no_grad():
-                diff = fn(*map(torch.tensor, plus)).numpy() - fn(*map(torch.tensor, minus)).numpy()
-            fd[i] = (diff * c).sum() / (2 * h)
-        np.testing.assert_allclose(t.grad.numpy(), fd, rtol=1e-5, atol=1e-8)
-
-
 def test_layer_norm_values_and_gradients():
     x = R.normal(size=(3, 2, 4)) * 2 + 1
     w, b = R.normal(size=4), R.normal(size=4)
@@ -129,7 +111,7 @@ def test_layer_norm_values_and_gradients():
     np.testing.assert_allclose(y.numpy(), _norm_ref(x, (2,), 1e-3) * w + b, rtol=1e-12)
     y2 = torch.nn.LayerNorm((2, 4), elementwise_affine=False)(torch.tensor(x))
     np.testing.assert_allclose(y2.numpy(), _norm_ref(x, (1, 2), 1e-5), rtol=1e-12)
-    _fd_check(lambda a, ww, bb: F.layer_norm(a, (4,), ww, bb), [x, w, b])
+    eager_fd_check(lambda a, ww, bb: F.layer_norm(a, (4,), ww, bb), [x, w, b])
     m = torch.nn.LayerNorm(4, bias=False)
     assert [n for n, _ in m.named_parameters()] == ["weight"] and m.bias is None
     with pytest.raises(RuntimeError, match=r"Given normalized_shape=\[3\], expected input with shape \[\*, 3\], "
@@ -144,7 +126,7 @@ def test_group_norm_values_and_gradients():
     grouped = x.reshape(2, 3, -1)
     ref = _norm_ref(grouped, (2,), 1e-5).reshape(x.shape) * w[:, None, None] + b[:, None, None]
     np.testing.assert_allclose(y.numpy(), ref, rtol=1e-12, atol=1e-14)
-    _fd_check(lambda a, ww, bb: F.group_norm(a, 3, ww, bb), [x[:1, :, :2, :1], w, b])
+    eager_fd_check(lambda a, ww, bb: F.group_norm(a, 3, ww, bb), [x[:1, :, :2, :1], w, b])
     assert [n for n, _ in torch.nn.GroupNorm(3, 6).named_parameters()] == ["weight", "bias"]
     with pytest.raises(ValueError, match="num_channels must be divisible by num_groups"):
         torch.nn.GroupNorm(4, 6)

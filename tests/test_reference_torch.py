@@ -584,3 +584,40 @@ def test_tensor_functions_match_torch(name):
         got.append([out.detach().numpy(), tx.grad.numpy(), ty.grad.numpy()])
     for a, b in zip(*got):
         np.testing.assert_allclose(a, b, rtol=2e-6, atol=1e-6)
+
+
+# name -> a function of the library (eager_api or torch) and a float32 tensor x of shape (3, 4)
+_SHAPE_FUNCTIONS = {
+    "repeat": lambda L, x: x.repeat(2, 1, 3), "tile": lambda L, x: L.tile(x, (2, 1, 2)),
+    "roll": lambda L, x: x.roll((-1, 5), (0, 1)), "roll_flat": lambda L, x: L.roll(x, 3),
+    "movedim": lambda L, x: L.movedim(x.reshape(3, 2, 2), (0, 1), (2, 0)), "swapaxes": lambda L, x: x.swapaxes(0, 1),
+    "broadcast_to": lambda L, x: x[0].broadcast_to((2, 4)), "unflatten": lambda L, x: x.unflatten(1, (2, -1)),
+    "fliplr": lambda L, x: L.fliplr(x), "flipud": lambda L, x: x.flipud(),
+    "rot90": lambda L, x: L.rot90(x), "rot90_2": lambda L, x: x.rot90(2), "rot90_back": lambda L, x: x.rot90(-1, (1, 0)),
+    "diag": lambda L, x: L.diag(x), "diag_up": lambda L, x: x.diag(1), "diag_down": lambda L, x: x.diag(-2),
+    "diag_vector": lambda L, x: L.diag(x[0], -1), "diag_vector_up": lambda L, x: x[1].diag(2),
+    "trunc": lambda L, x: (x * 3).trunc(), "frac": lambda L, x: (x * 3).frac(),
+    "addcmul": lambda L, x: x.addcmul(x[0], x[:, :1], value=0.3), "addcmul_same": lambda L, x: L.addcmul(x, x, x),
+    "addcdiv": lambda L, x: x.addcdiv(x[0], x[:, :1] + 3, value=-2.5),
+    "outer": lambda L, x: L.outer(x[0], x[1, :3]),
+    "meshgrid_xy": lambda L, x: L.meshgrid(x[0], x[1, :3], x[2, :2], indexing="xy")[1],
+}
+
+
+@pytest.mark.parametrize("name", sorted(_SHAPE_FUNCTIONS))
+def test_tiling_rolling_diagonals_and_fused_arithmetic_give_pytorchs_bits(name):
+    x = np.random.default_rng(3).normal(size=(3, 4)).astype(np.float32)
+    x[0, :2] = [-0.0, 0.0]
+    fn = _SHAPE_FUNCTIONS[name]
+    results = []
+    for lib in (eager_api, torch):
+        t = lib.tensor(x, requires_grad=True)
+        y = fn(lib, t)
+        w = lib.tensor(np.arange(1, y.numel() + 1, dtype=np.float32).reshape(tuple(y.shape)))
+        (y * w).sum().backward()
+        results.append((y.detach().numpy(), t.grad.numpy()))
+    (ours, our_grad), (theirs, their_grad) = results
+    assert ours.shape == theirs.shape and ours.dtype == theirs.dtype
+    assert np.array_equal(ours, theirs) and np.array_equal(np.signbit(ours), np.signbit(theirs))
+    # a gradient that sums several paths may round its own way where they cancel: 1e-6 of the largest
+    np.testing.assert_allclose(our_grad, their_grad, rtol=1e-6, atol=1e-6 * np.abs(their_grad).max())

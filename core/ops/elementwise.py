@@ -170,6 +170,35 @@ class AddScaled(Binary):
                 (sum_to_like(scalar(g, "mul", self.alpha), y) if needs[1] else None))
 
 
+class Fma(Op):
+    """``x * y + z`` (broadcast), each float result rounded once: a fused multiply-add, as PyTorch's CPU
+    ``addcmul`` computes it (its kernel's multiply and add contract into one), and its gradients ``g * y``,
+    ``g * x`` and ``g``.  Integers are exact either way."""
+
+    name = "Fma"
+    arg_names = ("x", "y", "z")
+
+    def infer(self, x: Value, y: Value, z: Value) -> list:
+        self.require_same_dtype(x, y, z)
+        shape = broadcast_shapes(self, broadcast_shapes(self, x.shape, y.shape, ("x", "y")), z.shape, ("y", "z"))
+        return [(shape, x.dtype)]
+
+    def forward(self, be, x, y, z):
+        if x.dtype.kind != "f":
+            return x * y + z
+        shape = numpy.broadcast_shapes(x.shape, y.shape, z.shape)
+        xp = be.xp
+        # The fused kernels take C-contiguous operands of one shape: a broadcast or strided one is copied.
+        x, y, z = (xp.ascontiguousarray(xp.broadcast_to(a, shape)) for a in (x, y, z))
+        return be.fma(x, y, z, be.empty(shape, x.dtype))
+
+    def vjp(self, node, grads, needs):
+        g = grads[0]
+        x, y, z = node.inputs
+        return ((sum_to_like(mul(g, y), x) if needs[0] else None), (sum_to_like(mul(g, x), y) if needs[1] else None),
+                (sum_to_like(g, z) if needs[2] else None))
+
+
 class Mul(Binary):
     name = "Mul"
 
@@ -769,6 +798,10 @@ def sub(x: Value, y: Value) -> Value:
 
 def add_scaled(x: Value, y: Value, alpha: Any) -> Value:
     return apply(AddScaled(alpha), x, y)
+
+
+def fma(x: Value, y: Value, z: Value) -> Value:
+    return apply(Fma(), x, y, z)
 
 
 def mul(x: Value, y: Value) -> Value:
