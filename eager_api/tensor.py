@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import builtins
 import collections
+import math
+import os
 import warnings
 from typing import Any, Sequence
 
@@ -14,6 +16,7 @@ import numpy
 
 import backends
 import core
+from backends import numba_kernels, threads
 from core import device as _device
 from core import inplace
 from core.graph import Value
@@ -1330,7 +1333,8 @@ def _dims(dim: Any) -> Any:
 
 
 # ATen's names of the scalar types, as its "not implemented for" errors print them.
-_ATEN_NAMES = {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
+_ATEN_NAMES = {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool",
+               "float32": "Float", "float64": "Double", "float16": "Half"}
 
 
 def _moved(ndim: builtins.int, src: tuple, dst: tuple) -> list:
@@ -1490,11 +1494,61 @@ def empty_like(t: Tensor, dtype: Any = None, device: Any = None, requires_grad: 
 
 def arange(start: Any, end: Any = None, step: Any = 1, dtype: Any = None, device: Any = None,
            requires_grad: bool = False) -> Tensor:
+    """PyTorch's values, which are not NumPy's for a fractional step (``_aten_arange``)."""
     if end is None:
         start, end = 0, start
     floats = builtins.any(isinstance(v, builtins.float) for v in (start, end, step))
     dt = _dtype(dtype, "arange") if dtype is not None else (get_default_dtype() if floats else int64)
-    return tensor(numpy.arange(start, end, step, dtype=dt), dtype=dt, device=device, requires_grad=requires_grad)
+    if step == 0:
+        raise RuntimeError("step must be nonzero")
+    if (end - start) * step < 0:
+        raise RuntimeError("upper bound and lower bound inconsistent with step sign")
+    if dt.kind != "f":
+        values = numpy.arange(start, end, step, dtype=dt)
+    else:
+        values = _aten_arange(builtins.float(start), builtins.float(step),
+                              builtins.int(math.ceil((builtins.float(end) - start) / step)), dt)
+    return tensor(values, dtype=dt, device=device, requires_grad=requires_grad)
+
+
+def _vector_bytes() -> builtins.int:
+    """The width of ATen's CPU vectors: 64 bytes where it dispatches to AVX-512 (``ATEN_CPU_CAPABILITY``, else
+    what the CPU has), 32 otherwise (AVX2 and its scalar fallback alike)."""
+    chosen = os.environ.get("ATEN_CPU_CAPABILITY", "").lower()
+    if chosen:
+        return 64 if chosen == "avx512" else 32
+    try:
+        from numpy._core._multiarray_umath import __cpu_features__ as features
+    except ImportError:         # NumPy 1.x
+        from numpy.core._multiarray_umath import __cpu_features__ as features
+    return 64 if builtins.all(features.get(f) for f in ("AVX512F", "AVX512BW", "AVX512VL", "AVX512DQ")) else 32
+
+
+def _fma(a: Any, b: Any, c: Any) -> numpy.ndarray:
+    """a * b + c rounded once, elementwise over float arrays of one dtype (two roundings without numba)."""
+    a, b, c = numpy.broadcast_arrays(a, b, c)
+    a, b, c = (numpy.ascontiguousarray(v) for v in (a, b, c))
+    out = numpy.empty_like(a)
+    return out if numba_kernels.fma(a, b, c, out) else a * b + c
+
+
+def _aten_arange(start: builtins.float, step: builtins.float, n: builtins.int, dt: numpy.dtype) -> numpy.ndarray:
+    """ATen's CPU arange of n values: each start + step * i in double, the multiply and add fused (its kernel is
+    built with contraction), rounded to ``dt``; except in the blocks of two vectors its vectorized loop takes,
+    where a vector's first value is rounded to ``dt`` first and the others add k * step to it (fused again).
+    The blocks start at each thread's share of the range (``at::parallel_for``, 32768 values at least)."""
+    i = numpy.arange(n, dtype=numpy.float64)
+    out = _fma(numpy.float64(step), i, numpy.float64(start)).astype(dt)
+    width = _vector_bytes() // dt.itemsize
+    shares = builtins.max(1, builtins.min(threads.get_num_threads(), -(-n // 32768)))
+    size = -(-n // shares)
+    for p0 in range(0, n, size):
+        m = (builtins.min(size, n - p0) // (2 * width)) * (2 * width)     # values in whole blocks
+        if m:
+            j = numpy.arange(m)
+            base = out[p0 + j - j % width].astype(numpy.float64)        # each vector's first value, in dt
+            out[p0:p0 + m] = _fma((j % width).astype(numpy.float64), numpy.float64(step), base).astype(dt)
+    return out
 
 
 def eye(n: builtins.int, m: builtins.int | None = None, dtype: Any = None, device: Any = None,
@@ -1505,8 +1559,24 @@ def eye(n: builtins.int, m: builtins.int | None = None, dtype: Any = None, devic
 
 def linspace(start: Any, end: Any, steps: builtins.int, dtype: Any = None, device: Any = None,
              requires_grad: bool = False) -> Tensor:
-    return tensor(numpy.linspace(start, end, steps), dtype=dtype or get_default_dtype(), device=device,
-                  requires_grad=requires_grad)
+    """ATen's values: step = (end - start) / (steps - 1) in the dtype (double for integers), the first half
+    start + step * i and the second end - step * (steps - 1 - i), each multiply and add fused (its serial
+    kernel, built with contraction); integers truncate."""
+    dt = _dtype(dtype, "linspace") if dtype is not None else get_default_dtype()
+    if steps < 0:
+        raise RuntimeError("number of steps must be non-negative")
+    n = builtins.int(steps)
+    work = dt if dt.kind == "f" else numpy.dtype(numpy.float64)
+    s, e = (work.type(dt.type(v)) for v in (start, end))
+    if n <= 1:
+        values = numpy.array([s] * n, work)
+    else:
+        step = (e - s) / work.type(n - 1)
+        i = numpy.arange(n)
+        low = _fma(step, i.astype(work), s)
+        high = _fma(-step, (n - 1 - i).astype(work), e)
+        values = numpy.where(i < n // 2, low, high)
+    return tensor(values.astype(dt), dtype=dt, device=device, requires_grad=requires_grad)
 
 
 def _random(shape: Sequence[Any], dtype: Any, device: Any, requires_grad: bool, generator: Any, kind: str) -> Tensor:

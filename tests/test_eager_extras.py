@@ -11,6 +11,7 @@ import pytest
 import backends
 import eager_api as torch
 from backends import numba_kernels
+from eager_api.tensor import _vector_bytes
 from tests.helpers import eager_fd_check
 
 R = np.random.default_rng(5)
@@ -168,3 +169,163 @@ def test_outer_meshgrid_and_sizes():
         torch.outer(torch.zeros(2, 2), torch.zeros(2))
     t = torch.zeros(2, 3, dtype=torch.float64)
     assert t.nelement() == 6 and t.element_size() == 8 and torch.zeros(1, dtype=torch.int32).element_size() == 4
+
+
+F = torch.nn.functional
+
+
+def test_padding_modes_gather_numpys_pads_and_add_the_gradient_back_where_copies_came_from():
+    x = R.normal(size=(2, 3, 4, 5))
+    t = torch.tensor(x)
+    for mode, np_mode in (("reflect", "reflect"), ("replicate", "edge"), ("circular", "wrap")):
+        got = F.pad(t, (1, 2, 3, 0), mode=mode).numpy()
+        assert np.array_equal(got, np.pad(x, [(0, 0), (0, 0), (3, 0), (1, 2)], mode=np_mode)), mode
+    assert np.array_equal(torch.nn.ReflectionPad1d((2, 1))(t[0]).numpy(),
+                          np.pad(x[0], [(0, 0), (0, 0), (2, 1)], mode="reflect"))
+    assert np.array_equal(torch.nn.ReplicationPad2d(2)(t).numpy(), np.pad(x, [(0, 0)] * 2 + [(2, 2)] * 2, "edge"))
+    assert np.array_equal(torch.nn.ZeroPad2d((1, 0, 0, 2))(t).numpy(), np.pad(x, [(0, 0)] * 2 + [(0, 2), (1, 0)]))
+    assert np.array_equal(torch.nn.ConstantPad1d(1, -2.5)(t[0]).numpy(),
+                          np.pad(x[0], [(0, 0), (0, 0), (1, 1)], constant_values=-2.5))
+    small = R.normal(size=(1, 2, 3, 3))
+    for mode in ("reflect", "replicate", "circular"):
+        eager_fd_check(lambda a, m=mode: F.pad(a, (2, 1, 1, 2), mode=m), [small])
+    # reflecting 3 values by 1 reads them as [1, 0, 1, 2, 1]: the middle one three times along each dim
+    g = torch.tensor(small, requires_grad=True)
+    F.pad(g, (1, 1, 1, 1), mode="reflect").sum().backward()
+    assert g.grad[0, 0].tolist() == [[1.0, 3.0, 1.0], [3.0, 9.0, 3.0], [1.0, 3.0, 1.0]]
+    with pytest.raises(RuntimeError, match="Padding size should be less than the corresponding input dimension"):
+        F.pad(t, (5, 0, 0, 0), mode="reflect")
+    with pytest.raises(RuntimeError, match="doesn't take in value argument"):
+        F.pad(t, (1, 1), mode="replicate", value=1.0)
+    with pytest.raises(NotImplementedError, match="Padding size 2 is not supported for 1D input tensor"):
+        F.pad(t[0, 0, 0], (1, 1), mode="reflect")
+    with pytest.raises(RuntimeError, match="wrapping around more than once"):
+        F.pad(t, (6, 0, 0, 0), mode="circular")
+    with pytest.raises(NotImplementedError, match="Unrecognised padding mode bogus"):
+        F.pad(t, (1, 1), mode="bogus")
+
+
+def test_pixel_shuffle_moves_channel_blocks_into_space_and_back():
+    x = np.arange(2 * 8 * 2 * 3, dtype=np.float64).reshape(2, 8, 2, 3)
+    up = torch.nn.PixelShuffle(2)(torch.tensor(x)).numpy()
+    assert up.shape == (2, 2, 4, 6)
+    for n, c, h, w in np.ndindex(up.shape):     # out[c, h, w] = in[c * 4 + (h % 2) * 2 + w % 2, h // 2, w // 2]
+        assert up[n, c, h, w] == x[n, c * 4 + (h % 2) * 2 + w % 2, h // 2, w // 2]
+    back = torch.nn.PixelUnshuffle(2)(torch.tensor(up)).numpy()
+    assert np.array_equal(back, x)
+    eager_fd_check(lambda a: F.pixel_shuffle(a, 2), [R.normal(size=(1, 4, 2, 2))])
+    with pytest.raises(RuntimeError, match=r"input.size\(-3\)=6 is not divisible by 4"):
+        F.pixel_shuffle(torch.zeros(1, 6, 2, 2), 2)
+
+
+def test_prelu_and_the_small_activations_against_their_formulas():
+    x = R.normal(size=(2, 3, 4)) * 2
+    x[0, 0, :3] = [0.0, 0.3, -0.3]
+    t = torch.tensor(x)
+    w = np.array([0.25, -0.5, 2.0])
+    got = F.prelu(t, torch.tensor(w)).numpy()
+    assert np.array_equal(got, np.where(x > 0, x, w[None, :, None] * x))
+    assert np.array_equal(F.prelu(t, torch.tensor(w[:1])).numpy(), np.where(x > 0, x, 0.25 * x))
+    eager_fd_check(lambda a, b: F.prelu(a, b), [x[:, :, 1:], w])
+    layer = torch.nn.PReLU(3)
+    assert layer.weight.tolist() == [0.25] * 3 and layer.weight.requires_grad
+    with pytest.raises(RuntimeError, match="Mismatch of parameter numbers and input channel size"):
+        F.prelu(t, torch.zeros(2, dtype=torch.float64))
+    formulas = {
+        "logsigmoid": (F.logsigmoid, lambda v: -np.logaddexp(0, -v)),
+        "softsign": (F.softsign, lambda v: v / (1 + np.abs(v))),
+        "tanhshrink": (F.tanhshrink, lambda v: v - np.tanh(v)),
+        "hardshrink": (lambda a: F.hardshrink(a, 0.3), lambda v: np.where(np.abs(v) <= 0.3, 0, v)),
+        "softshrink": (lambda a: F.softshrink(a, 0.3),
+                       lambda v: np.where(v > 0.3, v - 0.3, np.where(v < -0.3, v + 0.3, 0))),
+        "threshold": (lambda a: F.threshold(a, 0.1, 20.0), lambda v: np.where(v > 0.1, v, 20.0)),
+        "celu": (lambda a: F.celu(a, 0.7), lambda v: np.where(v > 0, v, 0.7 * np.expm1(v / 0.7))),
+        "softmin": (lambda a: F.softmin(a, 1), lambda v: np.exp(-v) / np.exp(-v).sum(1, keepdims=True)),
+        "glu": (lambda a: F.glu(a, -1), lambda v: v[..., :2] / (1 + np.exp(-v[..., 2:]))),
+    }
+    for name, (fn, ref) in formulas.items():
+        np.testing.assert_allclose(fn(t).numpy(), ref(x), rtol=1e-12, atol=1e-15, err_msg=name)
+        smooth = x + 0.05 * np.sign(x) * (np.abs(np.abs(x) - 0.3) < 0.05)     # off the shrinks' kinks
+        eager_fd_check(fn, [np.where(np.abs(smooth) < 1e-3, 0.5, smooth)])
+    # at 0 the kinks of min and abs share logsigmoid's gradient: sigmoid(-0) = 1/2, as ATen's
+    z = torch.tensor([0.0], requires_grad=True)
+    F.logsigmoid(z).sum().backward()
+    assert z.grad.tolist() == [0.5]
+    with pytest.raises(RuntimeError, match="Halving dimension must be even"):
+        F.glu(torch.zeros(2, 3))
+    with pytest.raises(RuntimeError, match=r"lambda must be in range \[0, 3.40282e\+38\] for input dtype Float"):
+        F.softshrink(torch.zeros(2), -1.0)
+
+
+def test_instance_norm_normalizes_each_sample_and_channel_and_tracks_the_batch_mean_of_their_statistics():
+    x = R.normal(size=(3, 2, 4, 5)) * 3 + 1
+    mean = x.mean(axis=(2, 3), keepdims=True)
+    var = x.var(axis=(2, 3), keepdims=True)
+    y = torch.nn.InstanceNorm2d(2)(torch.tensor(x)).numpy()
+    np.testing.assert_allclose(y, (x - mean) / np.sqrt(var + 1e-5), rtol=1e-10, atol=1e-12)
+    w, b = R.normal(size=2), R.normal(size=2)
+    got = F.instance_norm(torch.tensor(x), weight=torch.tensor(w), bias=torch.tensor(b), eps=1e-3).numpy()
+    want = (x - mean) / np.sqrt(var + 1e-3) * w[:, None, None] + b[:, None, None]
+    np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
+    eager_fd_check(lambda a: F.instance_norm(a), [R.normal(size=(2, 2, 2, 3))])
+    layer = torch.nn.InstanceNorm2d(2, track_running_stats=True, momentum=0.5, dtype=torch.float64)
+    layer(torch.tensor(x))
+    n = 20                                    # running variance: unbiased, per sample, averaged over the batch
+    np.testing.assert_allclose(layer.running_mean.numpy(), 0.5 * mean.mean(axis=0).ravel(), rtol=1e-12)
+    np.testing.assert_allclose(layer.running_var.numpy(), 0.5 + 0.5 * (var * n / (n - 1)).mean(axis=0).ravel(),
+                               rtol=1e-12)
+    layer.eval()
+    frozen = layer(torch.tensor(x[:1])).numpy()
+    np.testing.assert_allclose(frozen, (x[:1] - layer.running_mean.numpy()[:, None, None])
+                               / np.sqrt(layer.running_var.numpy()[:, None, None] + 1e-5), rtol=1e-12)
+    one = torch.nn.InstanceNorm1d(2)(torch.tensor(x[0, :, 0]))       # one (C, L) sample
+    np.testing.assert_allclose(one.numpy(), (x[0, :, 0] - x[0, :, 0].mean(1, keepdims=True))
+                               / np.sqrt(x[0, :, 0].var(1, keepdims=True) + 1e-5), rtol=1e-10)
+    assert repr(torch.nn.InstanceNorm2d(2)) == ("InstanceNorm2d(2, eps=1e-05, momentum=0.1, affine=False, bias=False, "
+                                                "track_running_stats=False)")
+    with pytest.raises(ValueError, match=r"expected 3D or 4D input \(got 2D input\)"):
+        torch.nn.InstanceNorm2d(2)(torch.zeros(2, 2))
+
+
+def _exact_fma(a, b, c):
+    return float(Fraction(a) * Fraction(b) + Fraction(c))
+
+
+def test_arange_rounds_as_atens_cpu_kernel_does_not_as_numpy():
+    """ATen's arange: start + step * i in double, multiply and add fused, rounded to the dtype; inside its
+    vectorized blocks (two vectors of 32 bytes on AVX2) each vector's first value is rounded first and the
+    rest add k * step to it.  The reference is that rule in exact rationals."""
+    start, step, n = -3.0, 0.37, 22
+    width = _vector_bytes() // 4
+    want = []
+    for i in range(n):
+        if i < (n // (2 * width)) * 2 * width:
+            base = float(np.float32(_exact_fma(step, i - i % width, start)))
+            want.append(np.float32(_exact_fma(i % width, step, base)))
+        else:
+            want.append(np.float32(_exact_fma(step, i, start)))
+    got = torch.arange(-3, 5, 0.37).numpy()
+    assert got.dtype == np.float32 and got.tolist() == [float(v) for v in want]
+    assert not np.array_equal(got, np.arange(-3, 5, 0.37, dtype=np.float32))        # NumPy's differ
+    d = torch.arange(0.1, 2.9, 0.013, dtype=torch.float64).numpy()
+    assert len(d) == math.ceil((2.9 - 0.1) / 0.013)
+    assert torch.arange(5).tolist() == [0, 1, 2, 3, 4] and torch.arange(5).dtype == torch.int64
+    assert torch.arange(10, 0, -3).tolist() == [10, 7, 4, 1]
+    with pytest.raises(RuntimeError, match="step must be nonzero"):
+        torch.arange(0, 1, 0)
+    with pytest.raises(RuntimeError, match="upper bound and lower bound inconsistent with step sign"):
+        torch.arange(0, 5, -1)
+
+
+def test_linspace_fills_each_half_from_its_own_end_with_one_rounding():
+    got = torch.linspace(-1, 2, 8).numpy()
+    step = np.float32(3) / np.float32(7)
+    want = [np.float32(_exact_fma(float(step), i, -1.0)) if i < 4 else np.float32(_exact_fma(-float(step), 7 - i, 2.0))
+            for i in range(8)]
+    assert got.tolist() == [float(v) for v in want]
+    assert got.tolist() != np.linspace(-1, 2, 8, dtype=np.float32).tolist()      # NumPy's differ here
+    assert got[0] == -1.0 and got[-1] == 2.0
+    assert torch.linspace(2, -7, 9, dtype=torch.int64).tolist() == [2, 0, 0, -1, -2, -3, -4, -5, -7]
+    assert torch.linspace(0, 1, 1).tolist() == [0.0] and torch.linspace(0, 1, 0).shape == (0,)
+    with pytest.raises(RuntimeError, match="number of steps must be non-negative"):
+        torch.linspace(0, 1, -2)

@@ -621,3 +621,74 @@ def test_tiling_rolling_diagonals_and_fused_arithmetic_give_pytorchs_bits(name):
     assert np.array_equal(ours, theirs) and np.array_equal(np.signbit(ours), np.signbit(theirs))
     # a gradient that sums several paths may round its own way where they cancel: 1e-6 of the largest
     np.testing.assert_allclose(our_grad, their_grad, rtol=1e-6, atol=1e-6 * np.abs(their_grad).max())
+
+
+# name -> (a function of the library and a float32 (2, 8, 5, 6) tensor, whether PyTorch's bits are expected)
+_LAYER_FUNCTIONS = {
+    "reflect": (lambda L, x: L.nn.functional.pad(x, (1, 2, 3, 1), mode="reflect"), True),
+    "replicate": (lambda L, x: L.nn.ReplicationPad2d((2, 0, 1, 3))(x), True),
+    "circular": (lambda L, x: L.nn.functional.pad(x, (2, 1, 1, 3), mode="circular"), True),
+    "reflect1d": (lambda L, x: L.nn.ReflectionPad1d(3)(x[0]), True),
+    "zero_pad": (lambda L, x: L.nn.ZeroPad2d((1, 0, 2, 1))(x), True),
+    "constant_pad": (lambda L, x: L.nn.ConstantPad2d(1, 3.5)(x), True),
+    "pixel_shuffle": (lambda L, x: L.nn.PixelShuffle(2)(x), True),
+    "pixel_unshuffle": (lambda L, x: L.nn.functional.pixel_unshuffle(x[:, :, :4], 2), True),
+    "prelu": (lambda L, x: L.nn.functional.prelu(x, L.linspace(-1, 2, 8)), True),
+    "softsign": (lambda L, x: L.nn.Softsign()(x), True),
+    "threshold": (lambda L, x: L.nn.Threshold(0.1, 20.0)(x), True),
+    "hardshrink": (lambda L, x: L.nn.Hardshrink(0.5)(x), True),
+    "softshrink": (lambda L, x: L.nn.Softshrink(0.3)(x), True),
+    "unflatten": (lambda L, x: L.nn.Unflatten(1, (2, 4))(x), True),
+    # within a rounding of exp, log1p, tanh or of the statistics (Sleef's and NumPy's functions differ)
+    "logsigmoid": (lambda L, x: L.nn.functional.logsigmoid(x * 30), False),
+    "softmin": (lambda L, x: L.nn.Softmin(1)(x), False),
+    "glu": (lambda L, x: L.nn.GLU(1)(x), False),
+    "celu": (lambda L, x: L.nn.CELU(0.7)(x * 3), False),
+    "tanhshrink": (lambda L, x: L.nn.Tanhshrink()(x), False),
+    "instance_norm": (lambda L, x: L.nn.InstanceNorm2d(8, affine=True)(x), False),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_LAYER_FUNCTIONS))
+def test_padding_shuffling_and_small_layers_match_torch(name):
+    x = np.random.default_rng(4).normal(size=(2, 8, 5, 6)).astype(np.float32)
+    x[0, 0, 0, :3] = [0.0, -0.0, 0.5]
+    fn, exact = _LAYER_FUNCTIONS[name]
+    results = []
+    for lib in (eager_api, torch):
+        t = lib.tensor(x, requires_grad=True)
+        y = fn(lib, t)
+        w = lib.tensor(np.random.default_rng(5).normal(size=tuple(y.shape)).astype(np.float32))
+        (y * w).sum().backward()
+        results.append((y.detach().numpy(), t.grad.numpy()))
+    (ours, our_grad), (theirs, their_grad) = results
+    assert ours.shape == theirs.shape
+    if exact:
+        assert np.array_equal(ours, theirs) and np.array_equal(np.signbit(ours), np.signbit(theirs))
+    else:       # tanhshrink cancels x - tanh(x) near 0: an ulp of x, not of the result
+        np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6 * np.abs(x).max())
+    np.testing.assert_allclose(our_grad, their_grad, rtol=1e-5, atol=1e-6 * np.abs(their_grad).max())
+
+
+@pytest.mark.parametrize("args", [(0, 1, 0.1), (-3, 5, 0.37), (1, 1000, 3.3), (10, 0, -0.3), (0, 70000, 0.77)])
+@pytest.mark.parametrize("double", [False, True])
+def test_arange_gives_pytorchs_bits(args, double):
+    # past 32768 values ATen splits the range over its threads, and its vector blocks restart at each share
+    mine, peer = eager_api.get_num_threads(), torch.get_num_threads()
+    try:
+        eager_api.set_num_threads(2)
+        torch.set_num_threads(2)
+        ours = eager_api.arange(*args, **({"dtype": eager_api.float64} if double else {})).numpy()
+        theirs = torch.arange(*args, **({"dtype": torch.float64} if double else {})).numpy()
+    finally:
+        eager_api.set_num_threads(mine)
+        torch.set_num_threads(peer)
+    assert ours.dtype == theirs.dtype and np.array_equal(ours, theirs)
+
+
+@pytest.mark.parametrize("args", [(-1, 2, 8), (0.1, 0.7, 33), (-5.5, 3.3, 1000), (2, -7, 9), (3, 3, 4)])
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int64"])
+def test_linspace_gives_pytorchs_bits(args, dtype):
+    ours = eager_api.linspace(*args, dtype=getattr(eager_api, dtype)).numpy()
+    theirs = torch.linspace(*args, dtype=getattr(torch, dtype)).numpy()
+    assert ours.dtype == theirs.dtype and np.array_equal(ours, theirs)

@@ -10,7 +10,7 @@ import core
 from core import errors as _errors
 from core.errors import ArgumentError, ShapeError
 from core.op import grad_mode
-from eager_api.tensor import Tensor, _T, _as_tensor, int64, ones, where, zeros
+from eager_api.tensor import _ATEN_NAMES, Tensor, _T, _as_tensor, int64, ones, tensor, where, zeros
 
 
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
@@ -536,9 +536,18 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     return _T(core.one_hot(tensor, num_classes, int64, check=True))
 
 
-def pad(input: Tensor, pad: tuple, mode: str = "constant", value: float = 0.0) -> Tensor:
+def pad(input: Tensor, pad: tuple, mode: str = "constant", value: float | None = None) -> Tensor:
+    """Pad the last len(pad) // 2 dims, last dim first: with ``value`` ('constant'; negative amounts crop), or
+    with the input's own values ('reflect' about the edge, 'replicate' the edge, 'circular' wrap around),
+    gathered by index so that each value is an exact copy and the gradient adds back where copies came from."""
+    if len(pad) % 2:
+        raise RuntimeError("Padding length must be divisible by 2")
+    if len(pad) // 2 > input.ndim:
+        raise RuntimeError("Padding length should be less than or equal to two times the input dimension but got "
+                           f"padding length {len(pad)} and input of dimension {input.ndim}")
     if mode != "constant":
-        raise NotImplementedError(f"pad: mode {mode!r} is not supported yet (only 'constant')")
+        return _pad_from_input(input, tuple(int(p) for p in pad), mode, value)
+    value = 0.0 if value is None else value
     pairs = [(0, 0)] * input.ndim
     for i in range(len(pad) // 2):
         pairs[input.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
@@ -548,6 +557,174 @@ def pad(input: Tensor, pad: tuple, mode: str = "constant", value: float = 0.0) -
         input = input[crop]
         pairs = [(max(a, 0), max(b, 0)) for a, b in pairs]
     return _T(core.pad(input, pairs, value))
+
+
+def _pad_from_input(input: Tensor, pad: tuple, mode: str, value: Any) -> Tensor:
+    if mode not in ("reflect", "replicate", "circular"):
+        raise NotImplementedError(f"Unrecognised padding mode {mode}")
+    if value is not None and value != 0:
+        raise RuntimeError(f'Padding mode "{mode}" doesn\'t take in value argument')
+    k = len(pad) // 2
+    if not 1 <= k <= 3 or not k + 1 <= input.ndim <= k + 2:
+        raise NotImplementedError(
+            f"Padding size {len(pad)} is not supported for {input.ndim}D input tensor.\nSupported combinations for "
+            "non-constant padding:\n  - 2D or 3D input: padding size = 2 (pads last dimension)\n  - 3D or 4D input: "
+            "padding size = 4 (pads last 2 dimensions)\n  - 4D or 5D input: padding size = 6 (pads last 3 dimensions)")
+    out = input
+    for i in range(k):
+        d = input.ndim - 1 - i
+        lo, hi = pad[2 * i], pad[2 * i + 1]
+        n = input.shape[d]
+        if mode == "reflect" and (lo >= n or hi >= n):
+            raise RuntimeError(f"Argument #4: Padding size should be less than the corresponding input dimension, but "
+                               f"got: padding ({lo}, {hi}) at dimension {d} of input {list(input.shape)}")
+        if mode == "circular" and (lo > n or hi > n):
+            raise RuntimeError("Padding value causes wrapping around more than once.")
+        if mode == "replicate" and n == 0:
+            raise RuntimeError(f"padding size is expected to be > 0 along dim {d}, but got {list(input.shape)}")
+        at = numpy.arange(-lo, n + hi)
+        if mode == "reflect":
+            at = (n - 1) - numpy.abs((n - 1) - numpy.abs(at))
+        elif mode == "replicate":
+            at = numpy.clip(at, 0, n - 1)
+        else:
+            at = at % n
+        out = out.index_select(d, tensor(at, device=input.device))
+    return out
+
+
+def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
+    """(*, C r^2, H, W) -> (*, C, H r, W r): each group of r^2 channels becomes an r x r block (views and one
+    copy: values unchanged)."""
+    r = int(upscale_factor)
+    if input.ndim < 3:
+        raise RuntimeError(f"pixel_shuffle expects input to have at least 3 dimensions, but got input with "
+                           f"{input.ndim} dimension(s)")
+    *lead, c, h, w = input.shape
+    if c % (r * r):
+        raise RuntimeError(f"pixel_shuffle expects its input's 'channel' dimension to be divisible by the square of "
+                           f"upscale_factor, but input.size(-3)={c} is not divisible by {r * r}")
+    n = len(lead)
+    x = input.reshape(*lead, c // (r * r), r, r, h, w)
+    x = x.permute(*range(n), n, n + 3, n + 1, n + 4, n + 2)
+    return x.reshape(*lead, c // (r * r), h * r, w * r)
+
+
+def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
+    """(*, C, H r, W r) -> (*, C r^2, H, W), the inverse of ``pixel_shuffle``."""
+    r = int(downscale_factor)
+    if input.ndim < 3:
+        raise RuntimeError(f"pixel_unshuffle expects input to have at least 3 dimensions, but got input with "
+                           f"{input.ndim} dimension(s)")
+    *lead, c, h, w = input.shape
+    if h % r or w % r:
+        which, size = ("height", h) if h % r else ("width", w)
+        raise RuntimeError(f"pixel_unshuffle expects {which} to be divisible by downscale_factor, but input.size("
+                           f"{-2 if which == 'height' else -1})={size} is not divisible by {r}")
+    n = len(lead)
+    x = input.reshape(*lead, c, h // r, r, w // r, r)
+    x = x.permute(*range(n), n, n + 2, n + 4, n + 1, n + 3)
+    return x.reshape(*lead, c * r * r, h // r, w // r)
+
+
+def prelu(input: Tensor, weight: Tensor) -> Tensor:
+    """x where x > 0, else weight * x, the weight along dim 1 (one weight: every element).  The select keeps
+    the gradients exact: g or weight * g for x, the sum of x * g where x <= 0 for the weight."""
+    if weight.numel() != 1:
+        if input.ndim < 2 or input.shape[1] != weight.numel():
+            raise RuntimeError(f"Mismatch of parameter numbers and input channel size. Found parameter numbers = "
+                               f"{weight.numel()} and channel size = {input.shape[1] if input.ndim > 1 else 1}.")
+        weight = weight.reshape((1, -1) + (1,) * (input.ndim - 2))
+    return where(input > 0, input, weight * input)
+
+
+def instance_norm(input: Tensor, running_mean: Tensor | None = None, running_var: Tensor | None = None,
+                  weight: Tensor | None = None, bias: Tensor | None = None, use_input_stats: bool = True,
+                  momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+    """Each sample's channels normalized on their own: batch norm of (1, N * C, ...), as ATen computes it; with
+    running statistics, they move by the mean over the batch of each sample's update."""
+    if not use_input_stats and (running_mean is None or running_var is None):
+        raise RuntimeError("Expected running_mean and running_var to be defined when use_input_stats is false")
+    n, c = input.shape[0], input.shape[1]
+    x = input.reshape((1, n * c) + tuple(input.shape[2:]))
+    rm = running_mean.repeat(n) if running_mean is not None else None
+    rv = running_var.repeat(n) if running_var is not None else None
+    w = weight.repeat(n) if weight is not None else None
+    b = bias.repeat(n) if bias is not None else None
+    y = batch_norm(x, rm, rv, w, b, use_input_stats, momentum, eps)
+    if use_input_stats:
+        with grad_mode(False):
+            if running_mean is not None:
+                running_mean.copy_(rm.reshape(n, c).mean(0))
+            if running_var is not None:
+                running_var.copy_(rv.reshape(n, c).mean(0))
+    return y.reshape(input.shape)
+
+
+def logsigmoid(input: Tensor) -> Tensor:
+    """min(x, 0) - log1p(exp(-|x|)), ATen's formula (no overflow either side); at 0 the kinks of min and abs
+    share the gradient, which gives ATen's 1/2."""
+    zero = zeros((), dtype=input.dtype, device=input.device)
+    return _T(core.sub(core.minimum(input, core.broadcast_like(zero, input), split_ties=True),
+                       core.log1p(core.exp(core.neg(core.abs(input))))))
+
+
+def softsign(input: Tensor) -> Tensor:
+    return input / (input.abs() + 1)
+
+
+def softmin(input: Tensor, dim: int | None = None) -> Tensor:
+    return softmax(-input, dim)
+
+
+def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
+    """x where x > threshold, else value (gradient 0 there)."""
+    if inplace:
+        return input._inplace("threshold_", lambda x: globals()["threshold"](x, threshold, value))
+    return where(input > threshold, input, tensor(value, dtype=input.dtype, device=input.device))
+
+
+def glu(input: Tensor, dim: int = -1) -> Tensor:
+    """a * sigmoid(b) for the two halves (a, b) of ``dim``."""
+    if input.ndim == 0:
+        raise RuntimeError("glu does not support scalars because halving size must be even")
+    if input.shape[dim] % 2:
+        raise RuntimeError(f"Halving dimension must be even, but dimension {dim % input.ndim} is size "
+                           f"{input.shape[dim]}")
+    a, b = input.chunk(2, dim)
+    return a * sigmoid(b)
+
+
+def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """x above 0, alpha * expm1(x / alpha) below: ATen's elu with its input scaled by 1 / alpha."""
+    if alpha == 0:
+        raise RuntimeError("ZeroDivisionError")
+    if inplace:
+        return input._inplace("celu_", lambda x: celu(x, alpha))
+    if alpha == 1.0:
+        return elu(input, 1.0)
+    scaled = _T(core.elu(core.scalar(input, "mul", 1.0 / alpha), float(alpha)))
+    return where(input <= 0, scaled, input)
+
+
+def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    """0 on [-lambd, lambd], x outside."""
+    inside = (input >= -lambd) & (input <= lambd)
+    return where(inside, zeros((), dtype=input.dtype, device=input.device), input)
+
+
+def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    """x - lambd above lambd, x + lambd below -lambd, 0 between."""
+    if lambd < 0:
+        info = numpy.finfo(input.dtype)
+        raise RuntimeError(f"lambda must be in range [0, {float(info.max):g}] for input dtype "
+                           f"{_ATEN_NAMES.get(input.dtype.name, input.dtype.name)}, but found {lambd:g}")
+    zero = zeros((), dtype=input.dtype, device=input.device)
+    return where(input > lambd, input - lambd, where(input < -lambd, input + lambd, zero))
+
+
+def tanhshrink(input: Tensor) -> Tensor:
+    return input - input.tanh()
 
 
 def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
