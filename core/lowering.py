@@ -177,7 +177,7 @@ def inplace_positions(op: Any, in_specs: Sequence[tuple], out_spec: tuple) -> tu
 _SHAPE_ONLY: dict[type, tuple[int, ...]] = {
     ew.SumToLike: (1,), ew.BroadcastLike: (1,), shape.ReshapeLike: (1,), reduce.ReduceGrad: (1,),
     nn.Conv2DBackpropInput: (2,), nn.Conv2DBackpropFilter: (2,), nn.MaxPoolGrad: (2,), nn.AvgPoolGrad: (1,),
-    shape.FillLike: (0,), shape.SizeRatio: (0, 1),
+    shape.FillLike: (0,), shape.SizeRatio: (0, 1), shape.Shape: (0,),
 }
 
 
@@ -193,7 +193,7 @@ _SHARES: dict[type, tuple[int, ...]] = {
     ew.SumToLike: (0,), ew.BroadcastLike: (0,), shape.ReshapeLike: (0,), reduce.ReduceGrad: (0,),
     nn.Conv2D: (), nn.Conv2DBackpropInput: (), nn.Conv2DBackpropFilter: (), nn.MaxPool: (), nn.MaxPoolGrad: (),
     nn.AvgPool: (), nn.AvgPoolGrad: (), loss.SparseSoftmaxCrossEntropy: (), loss.SoftmaxCrossEntropy: (),
-    reduce.Softmax: (), reduce.LogSoftmax: (),
+    reduce.Softmax: (), reduce.LogSoftmax: (), shape.Shape: (),
 }
 
 

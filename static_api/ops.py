@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import builtins
+import re as _re
 import sys
 from typing import Any, Sequence
 
 import numpy
 
 import core
+from core import errors as _errors
 from core.op import Op
 from static_api import dtypes
 from static_api.graph import (NoOp, PlaceholderOp, PlaceholderWithDefaultOp, Tensor, TensorShape, convert_to_tensor,
@@ -235,8 +237,8 @@ def cumsum(x, axis=0, exclusive=False, reverse=False, name=None):
     if exclusive:
         pads = [(0, 0)] * len(x.shape)
         pads[axis] = (0, 1) if reverse else (1, 0)
-        keep = [slice(None)] * len(x.shape)
-        keep[axis] = slice(1, None) if reverse else slice(None, -1)
+        keep = [builtins.slice(None)] * len(x.shape)
+        keep[axis] = builtins.slice(1, None) if reverse else builtins.slice(None, -1)
         x = core.getitem(core.pad(x, pads, 0.0), tuple(keep))
     return named(core.cumsum(x, axis, reverse), name)
 
@@ -375,7 +377,7 @@ def reshape(tensor, shape, name=None):
 
 
 def transpose(a, perm=None, name=None):
-    return named(core.transpose(a, tuple(reversed(range(a.ndim))) if perm is None else perm), name)
+    return named(core.transpose(a, tuple(reversed(builtins.range(a.ndim))) if perm is None else perm), name)
 
 
 def concat(values, axis, name="concat"):
@@ -392,6 +394,244 @@ def expand_dims(input, axis, name=None):
 
 def squeeze(input, axis=None, name=None):
     return named(core.squeeze(input, axis), name)
+
+
+def _named_or(result: Tensor, name: str | None, default: str) -> Tensor:
+    """``named(result, name)``, or the op's TF name ``default`` when the user gave none (an op already called
+    that, as the primitive's own name may be, keeps it: renaming would count it twice)."""
+    if name is None and _re.sub(r"_\d+$", "", result.op.name) == default:
+        return result
+    return named(result, name or default)
+
+
+def _numbers(fn: str, *values: Any) -> None:
+    if builtins.any(isinstance(v, Tensor) for v in values):
+        raise NotImplementedError(f"tf.{fn}: tensor arguments are not implemented in dualflow (give Python numbers)")
+
+
+def range(start, limit=None, delta=1, dtype=None, name="range"):  # noqa: A001
+    """Python numbers only: TF's values, start + i * delta computed in the dtype (its kernel rounds the product
+    and the sum; NumPy's arange and PyTorch's differ), ceil(|(limit - start) / delta|) of them; int32 unless a
+    bound is a float."""
+    if limit is None:
+        start, limit = 0, start
+    _numbers("range", start, limit, delta)
+    floats = builtins.any(isinstance(v, (builtins.float, numpy.floating)) for v in (start, limit, delta))
+    dt = as_dtype(dtype) if dtype is not None else (float32 if floats else int32)
+    s, lim, d = (dt.type(v) for v in (start, limit, delta))
+    if d == 0:
+        raise ValueError("Requires delta != 0")
+    if (d > 0 and s > lim) or (d < 0 and s < lim):
+        raise ValueError(f"Requires start {'<=' if d > 0 else '>='} limit when delta {'>' if d > 0 else '<'} 0: "
+                         f"{start}/{limit}")
+    if dt.kind in "iu":
+        n = (builtins.abs(builtins.int(lim) - builtins.int(s)) + builtins.abs(builtins.int(d)) - 1) \
+            // builtins.abs(builtins.int(d))
+        values = numpy.arange(n, dtype=numpy.int64) * builtins.int(d) + builtins.int(s)
+    else:
+        n = builtins.int(numpy.ceil(numpy.abs((lim - s) / d)))
+        values = s + numpy.arange(n).astype(dt) * d
+    return constant(values.astype(dt), dt, name=name)
+
+
+def linspace(start, stop, num, name="linspace", axis=0):
+    """Python numbers only: start + i * step in the dtype, step = (stop - start) / (num - 1), the last value stop
+    itself, as TF's kernel."""
+    _numbers("linspace", start, stop, num)
+    if axis != 0:
+        raise NotImplementedError("tf.linspace: axis is not implemented in dualflow")
+    dt = float32 if isinstance(start, (builtins.float, builtins.int)) else numpy.asarray(start).dtype
+    if dt.kind != "f":
+        raise TypeError(f"Value for attr 'T' of {dt.name} is not in the list of allowed values: bfloat16, half, "
+                        "float, double")
+    n = builtins.int(num)
+    if n < 1:
+        raise ValueError(f"Requires num > 0: {n}")
+    s, e = dt.type(start), dt.type(stop)
+    values = s + numpy.arange(n).astype(dt) * ((e - s) / dt.type(builtins.max(n - 1, 1)))
+    if n > 1:
+        values[-1] = e
+    return constant(values, dt, name=name)
+
+
+def fill(dims, value, name=None):
+    _numbers("fill", *dims)
+    v = numpy.asarray(value)
+    dt = float32 if v.dtype == numpy.float64 else (int32 if v.dtype == numpy.int64 else v.dtype)
+    return constant(numpy.full([builtins.int(d) for d in dims], value, dtype=dt), dt, name=name or "Fill")
+
+
+def tile(input, multiples, name=None):
+    """Each axis repeated ``multiples`` times (copies joined end to end: the gradient sums them)."""
+    x = _t(input)
+    _numbers("tile", *multiples)
+    if len(multiples) != x.ndim:
+        raise ValueError(f"Shape must be rank {x.ndim} but is rank {len(multiples)} for Tile with input shape "
+                         f"{list(x.shape)}")
+    out = x
+    for axis, m in enumerate(multiples):
+        m = builtins.int(m)
+        if m < 0:
+            raise ValueError(f"Expected multiples[{axis}] >= 0, but got {m}")
+        if m != 1:
+            out = (core.concat([out] * m, axis) if m
+                   else core.getitem(out, (builtins.slice(None),) * axis + (builtins.slice(0, 0),)))
+    return _named_or(out if out is not x else core.identity(x), name, "Tile")
+
+
+def pad(tensor, paddings, mode="CONSTANT", constant_values=0, name=None):
+    """'CONSTANT' (``constant_values``), 'REFLECT' (about the edge) or 'SYMMETRIC' (the edge repeated), case
+    insensitive; the mirrored modes gather by index, so each value is an exact copy."""
+    x = _t(tensor)
+    pairs = [(builtins.int(a), builtins.int(b)) for a, b in numpy.asarray(paddings).reshape(-1, 2)]
+    if len(pairs) != x.ndim:
+        raise ValueError(f"The first dimension of paddings must be the rank of inputs{[len(pairs), 2]}, "
+                         f"{list(x.shape)}")
+    mode = str(mode).upper()
+    if mode == "CONSTANT":
+        return named(core.pad(x, pairs, constant_values), name if name or constant_values else "Pad")
+    if mode not in ("REFLECT", "SYMMETRIC"):
+        raise ValueError(f'Value of argument `mode` expected to be one of "CONSTANT", "REFLECT", or "SYMMETRIC". '
+                         f"Received `mode` = {mode}")
+    for axis, (a, b) in enumerate(pairs):
+        if not (a or b):
+            continue
+        n = x.shape[axis]
+        if n is None:
+            raise NotImplementedError(f"tf.pad: mode {mode} along an axis of unknown size is not implemented in "
+                                      "dualflow")
+        limit = n if mode == "SYMMETRIC" else n - 1
+        if a > limit or b > limit:
+            raise _errors.InvalidArgumentError(None, None, f"paddings must be less than"
+                                              f"{' or equal to' if mode == 'SYMMETRIC' else ''} the dimension size: "
+                                              f"{a}, {b} not less than {n}")
+        at = numpy.arange(-a, n + b)
+        shift = 1 if mode == "SYMMETRIC" else 0
+        at = numpy.where(at < 0, -at - shift, numpy.where(at >= n, 2 * n - 2 + shift - at, at))
+        x = core.ops.shape.take(x, convert_to_tensor(at.astype(numpy.int64), graph=x.graph), axis)
+    return _named_or(x, name, "MirrorPad")
+
+
+def gather(params, indices, validate_indices=None, axis=None, batch_dims=0, name=None):
+    if batch_dims:
+        raise NotImplementedError("tf.gather: batch_dims is not implemented in dualflow")
+    x = _t(params)
+    idx = _t(indices) if isinstance(indices, Tensor) else convert_to_tensor(numpy.asarray(indices), graph=x.graph)
+    return named(core.ops.shape.take(x, idx, 0 if axis is None else builtins.int(axis)), name)
+
+
+def split(value, num_or_size_splits, axis=0, num=None, name="split"):
+    """Pieces along ``axis`` (of known size): equal ones, or of the given sizes (one may be -1)."""
+    x = _t(value)
+    n = x.shape[axis]
+    if n is None:
+        raise NotImplementedError("tf.split: an axis of unknown size is not implemented in dualflow")
+    if isinstance(num_or_size_splits, (builtins.int, numpy.integer)):
+        k = builtins.int(num_or_size_splits)
+        if n % k:
+            raise ValueError(f"Dimension size must be evenly divisible by {k} but is {n}")
+        sizes = [n // k] * k
+    else:
+        sizes = [builtins.int(v) for v in num_or_size_splits]
+        if sizes.count(-1) == 1:
+            sizes[sizes.index(-1)] = n - (builtins.sum(sizes) + 1)
+        if builtins.sum(sizes) != n or builtins.any(v < 0 for v in sizes):
+            raise ValueError(f"Determined shape must either match input shape along split_dim exactly if fully "
+                             f"specified, or be less than the size of the input along split_dim if not fully "
+                             f"specified.  Got: {builtins.sum(sizes)}")
+    ends = numpy.cumsum([0] + sizes)
+    pre = (builtins.slice(None),) * (axis % x.ndim)
+    return [named(core.getitem(x, pre + (builtins.slice(builtins.int(a), builtins.int(b)),)), name)
+            for a, b in zip(ends, ends[1:])]
+
+
+def unstack(value, num=None, axis=0, name="unstack"):
+    x = _t(value)
+    n = x.shape[axis]
+    if n is None:
+        raise ValueError(f"Cannot infer argument `num` from shape {list(x.shape)}")
+    pre = (builtins.slice(None),) * (axis % x.ndim)
+    return [named(core.getitem(x, pre + (i,)), name) for i in builtins.range(n)]
+
+
+def slice(input_, begin, size, name=None):  # noqa: A001
+    """``input_[begin : begin + size]`` on each axis; a size of -1 takes the rest."""
+    x = _t(input_)
+    _numbers("slice", *begin, *size)
+    index = tuple(builtins.slice(builtins.int(b), None if s == -1 else builtins.int(b) + builtins.int(s))
+                  for b, s in zip(begin, size))
+    return _named_or(core.getitem(x, index), name, "Slice")
+
+
+def reverse(tensor, axis, name=None):
+    x = _t(tensor)
+    index = [builtins.slice(None)] * x.ndim
+    for a in ([axis] if isinstance(axis, builtins.int) else axis):
+        index[a % x.ndim] = builtins.slice(None, None, -1)
+    return _named_or(core.getitem(x, tuple(index)), name, "ReverseV2")
+
+
+def broadcast_to(input, shape, name=None):
+    return _named_or(core.broadcast_to(_t(input), [builtins.int(s) for s in shape]), name, "BroadcastTo")
+
+
+def logical_not(x, name=None):
+    x = _t(x)
+    return _named_or(core.equal(x, convert_to_tensor(False, bool, graph=x.graph)), name, "LogicalNot")
+
+
+def shape(input, name=None, out_type=int32):
+    """The shape as an int32 tensor (a constant when every dim is known, else read when the graph runs)."""
+    x = _t(input)
+    if None not in tuple(x.shape):
+        return constant(numpy.array(tuple(x.shape), as_dtype(out_type)), out_type, name=name or "Shape")
+    return _named_or(core.ops.shape.shape_of(x, as_dtype(out_type)), name, "Shape")
+
+
+def size(input, name=None, out_type=int32):
+    x = _t(input)
+    if None in tuple(x.shape):
+        raise NotImplementedError("tf.size: a tensor of unknown shape is not implemented in dualflow")
+    return constant(numpy.array(numpy.prod(tuple(x.shape), dtype=numpy.int64), as_dtype(out_type)), out_type,
+                    name=name or "Size")
+
+
+def rank(input, name=None):
+    return constant(numpy.int32(_t(input).ndim), int32, name=name or "Rank")
+
+
+def count_nonzero(input, axis=None, keepdims=None, dtype=int64, name=None, reduction_indices=None, keep_dims=None):
+    x = _t(input)
+    nonzero = core.cast(core.not_equal(x, _t(0, like=x)), as_dtype(dtype))
+    return _reduction(core.sum, nonzero, axis, builtins.bool(keepdims), name or "count_nonzero", reduction_indices,
+                      keep_dims)
+
+
+def sequence_mask(lengths, maxlen=None, dtype=bool, name=None):
+    """mask[..., j] = j < lengths[...], for j < maxlen (which must be given: the result's width)."""
+    if maxlen is None:
+        raise NotImplementedError("tf.sequence_mask: maxlen=None (the width read from the data) is not implemented "
+                                  "in dualflow")
+    lens = _t(lengths)
+    cols = range(0, builtins.int(maxlen), dtype=lens.dtype)
+    mask = core.less(cols, core.expand_dims(lens, -1))
+    return _named_or(mask if as_dtype(dtype) == bool else core.cast(mask, as_dtype(dtype)), name, "SequenceMask")
+
+
+def argsort(values, axis=-1, direction="ASCENDING", stable=False, name=None):
+    """Indices that sort ``values`` along ``axis`` (int32); ties keep their order, as TF's top_k gives them."""
+    if direction not in ("ASCENDING", "DESCENDING"):
+        raise ValueError(f'`direction` must be "ASCENDING" or "DESCENDING". Received: direction={direction}')
+    x = _t(values)
+    return _named_or(core.cast(core.argsort(x, axis, direction == "DESCENDING"), int32), name, "argsort")
+
+
+def sort(values, axis=-1, direction="ASCENDING", name=None):
+    x = _t(values)
+    idx = core.argsort(x, axis, direction == "DESCENDING")
+    if direction not in ("ASCENDING", "DESCENDING"):
+        raise ValueError(f'`direction` must be "ASCENDING" or "DESCENDING". Received: direction={direction}')
+    return _named_or(core.take_along_axis(x, idx, axis), name, "sort")
 
 
 def one_hot(indices, depth, on_value=1.0, off_value=0.0, dtype=float32, name=None):
@@ -494,13 +734,13 @@ def summarize(a: numpy.ndarray, limit: int) -> str:
             return ""
         out = ""
         if d == a.ndim - 1:
-            for i in range(a.shape[d]):
+            for i in builtins.range(a.shape[d]):
                 if pos[0] >= n:
                     return out + ("..." if d != 0 else "")
                 out += (" " if i else "") + _element(flat[pos[0]])
                 pos[0] += 1
             return out
-        for _ in range(a.shape[d]):
+        for _ in builtins.range(a.shape[d]):
             opened = pos[0] < n
             out += "[" if opened else ""
             out += dim(d + 1)

@@ -53,6 +53,15 @@ CASES = {
     "floor_ops": (lambda t, x, y: t.math.floormod(x * 5, y + 3.0) + x % -0.7 + (x // 0.1) * 0.01, [(6, 7), (6, 7)]),
     "scans_and_trig": (lambda t, x: t.cumsum(x, 1) + t.math.cumsum(x, 0, exclusive=True, reverse=True)
                        + t.sin(x * 3) + t.math.cos(x), [(6, 7)]),
+    "tile_pad_reverse": (lambda t, x: t.concat([t.reshape(t.tile(x, [2, 1, 3]), [-1]),
+                                                t.reshape(t.reverse(x, [0, 2]), [-1])], 0), [(3, 4, 5)]),
+    "mirror_pads": (lambda t, x: t.concat([t.reshape(t.pad(x, [[1, 2], [0, 3], [2, 1]], "REFLECT"), [-1]),
+                                           t.reshape(t.pad(x, [[3, 0], [0, 0], [2, 1]], "SYMMETRIC"), [-1])], 0),
+                    [(3, 4, 5)]),
+    "gather_slice_split": (lambda t, x: t.concat([t.reshape(v, [-1]) for v in (
+        t.gather(x, [[1, 3], [0, 0]], axis=1), t.slice(x, [1, 0, 2], [-1, 2, 2]), t.split(x, [1, -1, 2], axis=1)[1],
+        t.unstack(x, axis=2)[3])], 0), [(3, 4, 5)]),
+    "sort_and_broadcast": (lambda t, x: t.sort(x, axis=1) + t.broadcast_to(x[0], [3, 4, 5]), [(3, 4, 5)]),
 }
 
 
@@ -465,3 +474,18 @@ def test_gradient_clipping_trains_as_keras(optimizer, kw):
         lambda keras: keras.Sequential([keras.Input((5,)), keras.layers.Dense(4, activation="relu"),
                                         keras.layers.Dense(3, activation="softmax")]),
         lambda keras: getattr(keras.optimizers, optimizer)(**kw), "categorical_crossentropy", x, y)
+
+
+def test_range_linspace_and_integer_ops_give_tensorflows_values():
+    real_v1 = real.compat.v1
+    def build(t):
+        return [t.range(-3, 5, 0.37), t.range(10, 0, -3), t.range(0.1, 2.9, 0.013, dtype=t.float64),
+                t.linspace(-5.5, 3.3, 1000), t.fill([2, 3], 9.5), t.count_nonzero(t.constant([[0.0, 1.0], [2.0, 0.0]]),
+                                                                                 axis=0),
+                t.sequence_mask([1, 3, 0], 4, dtype=t.float32), t.argsort(t.constant([3.0, 1.0, 2.0, 1.0, 3.0]),
+                                                                          direction="DESCENDING"),
+                t.shape(t.zeros([2, 3])), t.size(t.zeros([2, 3]))]
+    ours = tf.Session().run(build(tf))
+    theirs = [v.numpy() for v in build(real_v1)]
+    for a, b in zip(ours, theirs):
+        assert a.dtype == b.dtype and np.array_equal(a, b)

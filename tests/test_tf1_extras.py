@@ -304,3 +304,93 @@ def test_update_ops_idiom_initializes_without_feeds_and_trains_the_moving_statis
             np.testing.assert_array_equal(sess.run(moving_mean), np.zeros(3))     # reads ran no update
             sess.run(train, {x: x_np, training: True})
             np.testing.assert_allclose(sess.run(moving_mean), 0.5 * x_np.mean(0), rtol=1e-6)
+
+
+def _run(fetches, feed=None):
+    with tf.Session() as sess:
+        return sess.run(fetches, feed)
+
+
+def test_range_and_linspace_compute_in_the_dtype_as_tfs_kernels():
+    got = _run(tf.range(-3, 5, 0.37))
+    f = np.float32
+    want = f(-3) + np.arange(22).astype(f) * f(0.37)       # the product and the sum each rounded in float32
+    assert got.dtype == np.float32 and np.array_equal(got, want)
+    assert not np.array_equal(got, np.arange(-3, 5, 0.37, dtype=np.float32))
+    assert _run(tf.range(5)).tolist() == [0, 1, 2, 3, 4] and _run(tf.range(5)).dtype == np.int32
+    assert _run(tf.range(10, 0, -3)).tolist() == [10, 7, 4, 1]
+    assert _run(tf.range(0, 1, 0.25, dtype=tf.float64)).tolist() == [0.0, 0.25, 0.5, 0.75]
+    lin = _run(tf.linspace(-1.0, 2.0, 8))
+    step = (f(2) - f(-1)) / f(7)
+    assert np.array_equal(lin[:-1], f(-1) + np.arange(7).astype(f) * step) and lin[-1] == 2.0
+    with pytest.raises(ValueError, match="Requires delta != 0"):
+        tf.range(0, 5, 0)
+    with pytest.raises(ValueError, match="Requires start <= limit when delta > 0: 5/0"):
+        tf.range(5, 0, 1)
+    with pytest.raises(NotImplementedError, match="tensor arguments are not implemented"):
+        tf.range(tf.constant(3))
+
+
+def test_tile_pad_and_reverse_copy_values_as_numpy_and_sum_the_gradients_of_copies():
+    x = np.random.default_rng(0).normal(size=(2, 3)).astype(np.float32)
+    p = tf.placeholder(tf.float32, [None, 3])
+    tiled = tf.tile(p, [2, 3])
+    g, = tf.gradients(tf.reduce_sum(tiled), [p])
+    out, grad = _run([tiled, g], {p: x})
+    assert np.array_equal(out, np.tile(x, (2, 3))) and grad.tolist() == [[6.0] * 3] * 2
+    assert tiled.name == "Tile:0" and tiled.shape.as_list() == [None, 9]
+    for mode, np_mode in (("REFLECT", "reflect"), ("symmetric", "symmetric")):
+        q = tf.constant(x)
+        padded = tf.pad(q, [[1, 1], [2, 2]], mode)
+        count, = tf.gradients(tf.reduce_sum(padded), [q])
+        got, counts = _run([padded, count])
+        assert np.array_equal(got, np.pad(x, [(1, 1), (2, 2)], mode=np_mode)), mode
+        ones = np.pad(np.ones_like(x), [(1, 1), (2, 2)], mode=np_mode)      # how often each value is copied
+        want = np.zeros_like(x)
+        index = np.pad(np.arange(6).reshape(2, 3), [(1, 1), (2, 2)], mode=np_mode)
+        np.add.at(want.reshape(-1), index.reshape(-1), ones.reshape(-1))
+        assert np.array_equal(counts, want), mode
+    assert np.array_equal(_run(tf.pad(x, [[0, 1], [1, 0]], constant_values=2.5)),
+                          np.pad(x, [(0, 1), (1, 0)], constant_values=2.5))
+    assert np.array_equal(_run(tf.reverse(x, [1])), x[:, ::-1])
+    with pytest.raises(tf.errors.InvalidArgumentError, match="paddings must be less than the dimension size: 3, 0"):
+        tf.pad(x, [[0, 0], [3, 0]], "REFLECT")
+    with pytest.raises(ValueError, match='expected to be one of "CONSTANT", "REFLECT", or "SYMMETRIC"'):
+        tf.pad(x, [[0, 0], [1, 0]], "EDGE")
+    with pytest.raises(ValueError, match="Shape must be rank 2 but is rank 1"):
+        tf.tile(x, [2])
+
+
+def test_gather_split_unstack_slice_and_the_shape_ops():
+    x = np.arange(24, dtype=np.float32).reshape(2, 3, 4)
+    c = tf.constant(x)
+    got = _run([tf.gather(c, [1, 1, 0], axis=1), tf.slice(c, [0, 1, 1], [-1, 2, 2]), tf.fill([2, 2], 1.5),
+                tf.broadcast_to(c[0, 0], [2, 4]), tf.count_nonzero(c, axis=2), tf.logical_not(c > 5)])
+    assert np.array_equal(got[0], x[:, [1, 1, 0]]) and np.array_equal(got[1], x[:, 1:3, 1:3])
+    assert got[2].tolist() == [[1.5, 1.5]] * 2 and got[2].dtype == np.float32
+    assert np.array_equal(got[3], np.broadcast_to(x[0, 0], (2, 4)))
+    assert got[4].tolist() == [[3, 4, 4], [4, 4, 4]] and got[4].dtype == np.int64
+    assert np.array_equal(got[5], ~(x > 5))
+    parts = tf.split(c, [1, -1], axis=2)
+    assert [p.shape.as_list() for p in parts] == [[2, 3, 1], [2, 3, 3]]
+    assert np.array_equal(_run(parts[1]), x[:, :, 1:])
+    assert [tuple(_run(p).shape) for p in tf.split(c, 2, axis=2)] == [(2, 3, 2)] * 2
+    assert np.array_equal(_run(tf.unstack(c, axis=1)[2]), x[:, 2])
+    with pytest.raises(ValueError, match="Dimension size must be evenly divisible by 3 but is 4"):
+        tf.split(c, 3, axis=2)
+    p = tf.placeholder(tf.float32, [None, 3])
+    shape = tf.shape(p)
+    assert _run([shape, shape[0]], {p: np.zeros((5, 3))})[0].tolist() == [5, 3]
+    assert _run(tf.shape(c)).tolist() == [2, 3, 4] and _run(tf.size(c)) == 24 and _run(tf.rank(c)) == 3
+    mask = _run(tf.sequence_mask([1, 3, 0], 4))
+    assert mask.tolist() == [[True, False, False, False], [True, True, True, False], [False] * 4]
+    with pytest.raises(tf.errors.InvalidArgumentError, match="3 is out of bounds"):
+        _run(tf.gather(c, [3]))
+
+
+def test_sort_and_argsort_keep_ties_in_order():
+    v = np.float32([3.0, 1.0, 2.0, 1.0, 3.0])
+    assert _run(tf.argsort(v)).tolist() == [1, 3, 2, 0, 4]
+    assert _run(tf.argsort(v, direction="DESCENDING")).tolist() == [0, 4, 2, 1, 3]
+    assert _run(tf.sort(v, direction="DESCENDING")).tolist() == [3.0, 3.0, 2.0, 1.0, 1.0]
+    assert _run(tf.argsort(v)).dtype == np.int32

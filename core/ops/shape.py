@@ -493,6 +493,29 @@ class SizeRatio(Op):
         return be.xp.full((), self.ratio(x, y), dtype=self.dtype)
 
 
+class Shape(Op):
+    """The runtime shape of ``x`` as a 1-D integer array (TF's Shape: a dim may be unknown when the graph is
+    built)."""
+
+    name = "Shape"
+    differentiable = False
+
+    def __init__(self, dtype: Any) -> None:
+        self.dtype = numpy.dtype(dtype)
+
+    def infer(self, x):
+        if self.dtype.kind not in "iu":
+            raise self.dtype_error("out_type", "an integer type", self.dtype)
+        return [((len(x.shape),), self.dtype)]
+
+    def forward(self, be, x):
+        return be.xp.asarray(x.shape, dtype=self.dtype)
+
+
+def shape_of(x: Value, dtype: Any) -> Value:
+    return apply(Shape(dtype), x)
+
+
 def size_ratio(x: Value, y: Value, dtype: Any) -> Value:
     return apply(SizeRatio(dtype), x, y)
 
