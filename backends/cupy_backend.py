@@ -39,9 +39,11 @@ class CupyBackend(ArrayBackend):
         src = "\n".join(open(os.path.join(_DIR, f)).read() for f in ("conv.cu", "pool.cu"))
         self._module = cp.RawModule(code=src, options=("-std=c++17",), name_expressions=names)
         self._kernels: dict[str, Any] = {}
+        # PyTorch's Adam as its CPU step rounds it (core.ops.optim.Adam): lerp and addcmul fused.
         self._adam = cp.ElementwiseKernel(
-            "T g, T lr_t, T b1, T b2, T eps, T bc2_sqrt", "T w, T m, T v",
-            "m = b1 * m + (1 - b1) * g; v = b2 * v + (1 - b2) * g * g; w -= lr_t * m / (sqrt(v) / bc2_sqrt + eps);",
+            "T g, T lr_t, T coeff, bool small, T b2, T omb2, T eps, T bc2_sqrt", "T w, T m, T v",
+            "m = fma(coeff, g - m, small ? m : g); v = fma(omb2 * g, g, v * b2); "
+            "w += (-lr_t * m) / (sqrt(v) / bc2_sqrt + eps);",
             "dualflow_adam")
         self._fma = cp.ElementwiseKernel("T x, T alpha, T c", "T out", "out = fma(x, alpha, c);", "dualflow_fma")
         # TF1's and Keras' Adam (core.ops.optim.AdamPowers), their operations in their order.
@@ -280,13 +282,16 @@ class CupyBackend(ArrayBackend):
 
         def arg(c):
             return c if hasattr(c, "dtype") else t(c)
-        self._adam(g, arg(rate), t(b1), t(b2), t(eps), arg(unbias), w, m, v)
+        weight = t(1 - b1)
+        small = bool(abs(weight) < 0.5)
+        self._adam(g, arg(rate), weight if small else weight - t(1), small, t(b2), t(1 - b2), t(eps), arg(unbias),
+                   w, m, v)
 
     def fma(self, x, alpha, c, out):
         # CUDA's fma for float32 and float64; float16 through the base class's float64 path.
         if x.dtype.itemsize < 4:
             return super().fma(x, alpha, c, out)
-        self._fma(x, x.dtype.type(alpha), c, out)
+        self._fma(x, alpha if hasattr(alpha, "shape") else x.dtype.type(alpha), c, out)
         return out
 
     def fused_adam_powers(self, w, g, m, v, omb1, omb2, alpha, eps):

@@ -234,16 +234,6 @@ def _kernels() -> SimpleNamespace | None:
         for i in range(x.size):
             out[i] = math.erf(numpy.float64(x[i]))
 
-    @jit
-    def adam(w, g, m, v, b1, omb1, b2, omb2, rate, unbias, eps):
-        """One Adam step over flat arrays in one pass, each operation where ``core.ops.optim.Adam``'s NumPy
-        expressions round it (the scalars given in the arrays' dtype; no fused multiply-adds)."""
-        for i in range(w.size):
-            gi = g[i]
-            mi = m[i] * b1 + gi * omb1
-            vi = v[i] * b2 + (gi * gi) * omb2
-            m[i], v[i] = mi, vi
-            w[i] = w[i] - (mi / (numpy.sqrt(vi) / unbias + eps)) * rate
 
     @numba.extending.intrinsic
     def fma(typingctx, a, b, c):
@@ -263,6 +253,17 @@ def _kernels() -> SimpleNamespace | None:
         """out = x * y + c, each rounded once, as ATen's CPU ``addcmul``."""
         for i in range(out.size):
             out[i] = fma(x[i], y[i], c[i])
+
+    @jit
+    def adam(w, g, m, v, coeff, small, b2, omb2, neg_rate, unbias, eps):
+        """PyTorch's CPU Adam step over flat arrays in one pass, each operation where ATen's kernels round it
+        (``core.ops.optim.Adam``; the scalars given in the arrays' dtype)."""
+        for i in range(w.size):
+            gi, mi = g[i], m[i]
+            mi = fma(coeff, gi - mi, mi if small else gi)
+            vi = fma(omb2 * gi, gi, v[i] * b2)
+            m[i], v[i] = mi, vi
+            w[i] = w[i] + (neg_rate * mi) / (numpy.sqrt(vi) / unbias + eps)
 
     @jit
     def conv_weight_grad_nhwc(x, gy, sh, sw, dh, dw, pt, pl, zero, out):
@@ -534,14 +535,17 @@ def conv_weight_grad(x: numpy.ndarray, gy: numpy.ndarray, stride: tuple, pads: t
 
 def adam(w: numpy.ndarray, g: numpy.ndarray, m: numpy.ndarray, v: numpy.ndarray, b1: float, b2: float, eps: float,
          rate: Any, unbias: Any) -> bool:
-    """Adam's non-amsgrad step in place (``core.ops.optim.Adam``'s formula, with ``rate`` and ``unbias`` from its
-    ``step_size``), bit for bit the NumPy expressions' result; False, having done nothing, where it does not
-    apply: other than C-contiguous float32 or float64 arrays of one shape."""
+    """PyTorch's non-amsgrad Adam step in place (``core.ops.optim.Adam``, with ``rate`` and ``unbias`` from its
+    ``step_size``), bit for bit; False, having done nothing, where it does not apply: other than C-contiguous
+    float32 or float64 arrays of one shape."""
     arrays = (w, g, m, v)
     if not applies(*arrays):
         return False
     t = w.dtype.type
-    _kernels().adam(*_flat(arrays), t(b1), t(1 - b1), t(b2), t(1 - b2), t(rate), t(unbias), t(eps))
+    weight = t(1 - b1)
+    small = bool(abs(weight) < 0.5)
+    _kernels().adam(*_flat(arrays), weight if small else weight - t(1), small, t(b2), t(1 - b2), t(-rate), t(unbias),
+                    t(eps))
     return True
 
 

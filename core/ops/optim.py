@@ -256,8 +256,10 @@ class SGD(_Update):
 class Adam(_Update):
     """PyTorch's Adam: m <- b1 m + (1 - b1) g; v <- b2 v + (1 - b2) g^2; with amsgrad v' = max(v', v) replaces v;
     w <- w - lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps).  ``weight_decay`` is L2 on the gradient,
-    or with ``decoupled`` (AdamW) w <- w (1 - lr wd) first.  (TF1's and Keras', which fold the bias correction
-    into the rate, are ``AdamPowers``.)
+    or with ``decoupled`` (AdamW) w <- w (1 - lr wd) first.  Rounded as PyTorch's CPU step rounds it (lerp,
+    addcmul and the decay's add each a fused multiply-add), bit for bit where the compiled kernels run and,
+    without them, up to a rare tie of float64's double rounding (float32) or one rounding (float64).  (TF1's and
+    Keras', which fold the bias correction into the rate, are ``AdamPowers``.)
     """
 
     name = "ApplyAdam"
@@ -273,52 +275,51 @@ class Adam(_Update):
         return ("m", "v", "vmax") if self.amsgrad else ("m", "v")
 
     def _apply(self, be, w, g, slots, lr, step):
-        b1, b2 = self.beta1, self.beta2
-        if self.decoupled and self.weight_decay:
+        xp, dt = be.xp, w.dtype.type
+        if self.maximize:
+            g = -g
+        if self.weight_decay and self.decoupled:
             w *= 1 - lr * self.weight_decay
-            g = self._grad(w, g, self.maximize, 0.0)
-        else:
-            g = self._grad(w, g, self.maximize, self.weight_decay)
-        # w -= rate * m / denom, with denom = sqrt(v) / sqrt(1 - b2^t) + eps, in the order written.
-        rate, unbias = self.step_size(be.xp, lr, step)
+        elif self.weight_decay:         # grad.add(param, alpha=wd): one fused multiply-add on the CPU
+            g = be.fma(w, self.weight_decay, g, be.empty(g.shape, g.dtype))
+        rate, unbias = self.step_size(xp, lr, step)
         if not hasattr(lr, "dtype"):        # a rate tensor keeps its own dtype (see _exact)
             rate = _weak(rate, w)
         unbias = _weak(unbias, w)
         if not self.amsgrad and not hasattr(lr, "dtype"):
             # A backend may run the whole non-amsgrad step as one kernel (CuPy does; the CPU where numba
-            # applies, bit for bit the expressions below, and says False where it does not).
+            # applies, bit for bit the steps below, and says False where it does not).
             fused = getattr(be, "fused_adam", None)
-            if fused is not None and fused(w, g, *slots, b1, b2, self.eps, rate, unbias) is not False:
+            if fused is not None and fused(w, g, *slots, self.beta1, self.beta2, self.eps, rate, unbias) is not False:
                 return
+        # PyTorch's single-tensor CPU step, rounded where ATen rounds it (its kernels are compiled with
+        # contraction, so a multiply and the add after it are one fused multiply-add).
         m, v = slots[:2]
-        t = be.scratch(("adam",), g.shape, g.dtype)     # one work buffer for the three products below
-        m *= b1
-        if _exact(g, 1 - b1):
-            m += be.xp.multiply(g, 1 - b1, out=t)
+        t = be.scratch(("adam",), g.shape, g.dtype)
+        # exp_avg.lerp_(g, 1 - b1): from the nearer end, m + w (g - m) or g + (w - 1) (g - m), fused
+        weight = dt(1 - self.beta1)
+        xp.subtract(g, m, out=t)
+        if abs(weight) < 0.5:
+            be.fma(t, weight, m, m)
         else:
-            m += g * (1 - b1)
-        v *= b2
-        if _exact(g, b2):
-            be.xp.multiply(g, g, out=t)
-            t *= 1 - b2
-            v += t
-        else:
-            v += (1 - b2) * (g * g)
+            be.fma(t, weight - dt(1), g, m)
+        # exp_avg_sq.mul_(b2).addcmul_(g, g, value=1 - b2): v b2, then fma((1 - b2) g, g, v b2)
+        v *= dt(self.beta2)
+        xp.multiply(g, dt(1 - self.beta2), out=t)
+        be.fma(t, g, v, v)
         if self.amsgrad:
-            v = be.xp.maximum(slots[2], v, out=slots[2])
-        if not _exact(v, rate, self.eps, unbias):
-            denom = be.xp.sqrt(v)
-            denom /= unbias
-            denom += self.eps
-            w -= rate * (m / denom)
-            return
-        be.xp.sqrt(v, out=t)
+            v = xp.maximum(slots[2], v, out=slots[2])
+        # param.addcdiv_(exp_avg, sqrt(v) / sqrt(1 - b2^t) + eps, value=-rate): (-rate m) / denom, then the sum
+        xp.sqrt(v, out=t)
         t /= unbias
-        t += self.eps
-        be.xp.divide(m, t, out=t)
-        t *= rate
-        w -= t
-
+        t += dt(self.eps)
+        if _exact(m, rate):
+            d = be.scratch(("adam-d",), g.shape, g.dtype)
+            xp.multiply(m, -rate, out=d)
+            d /= t
+            w += d
+        else:       # a rate tensor of a wider dtype: its arithmetic, as the plain expression
+            w += (-rate * m) / t
 
     def step_size(self, xp: Any, lr: Any, step: Any) -> tuple[Any, Any]:
         """(rate, unbias) at ``step``: w -= rate * m / (sqrt(v) / unbias + eps); on a device step, float64 0-d
