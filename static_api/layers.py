@@ -53,6 +53,16 @@ def conv2d(inputs: Tensor, filters: int, kernel_size: Any, strides: Any = (1, 1)
                                  activity_regularizer=activity_regularizer, name=name), inputs)
 
 
+def conv2d_transpose(inputs: Tensor, filters: int, kernel_size: Any, strides: Any = (1, 1), padding: str = "valid",
+                     data_format: str = "channels_last", activation: Any = None, use_bias: bool = True,
+                     kernel_initializer: Any = None, bias_initializer: Any = None, kernel_regularizer: Any = None,
+                     bias_regularizer: Any = None, activity_regularizer: Any = None, name: str | None = None) -> Tensor:
+    return _regularized(K.Conv2DTranspose(filters, kernel_size, strides, padding, None, data_format, (1, 1),
+                                          activation, use_bias, _init(kernel_initializer, "glorot_uniform"),
+                                          _init(bias_initializer, "zeros"), kernel_regularizer, bias_regularizer,
+                                          activity_regularizer=activity_regularizer, name=name), inputs)
+
+
 def max_pooling2d(inputs: Tensor, pool_size: Any, strides: Any, padding: str = "valid", name: str | None = None
                   ) -> Tensor:
     return K.MaxPooling2D(pool_size, strides, padding, name=name)(inputs)

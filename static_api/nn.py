@@ -160,6 +160,49 @@ def conv2d(input, filters, strides, padding, data_format="NHWC", dilations=None,
     return named(_from_nchw(y, fmt), name)
 
 
+def conv2d_transpose(value=None, filter=None, output_shape=None, strides=None, padding="SAME",  # noqa: A002
+                     data_format="NHWC", name=None, input=None, filters=None, dilations=None):  # noqa: A002
+    """The transpose of ``conv2d`` (its input gradient), filters (kH, kW, out, in), to ``output_shape`` (static
+    numbers): the convolution whose SAME or VALID arithmetic maps ``output_shape`` to the input's size, run
+    backwards, as TF's Conv2DBackpropInput.  PyTorch's transposed convolution with the padding cropped from
+    that arithmetic and any rows it leaves over added as output padding."""
+    x = _t(value if value is not None else input)
+    w = filter if filter is not None else filters
+    fmt = _fmt(data_format)
+    if len(w.shape) != 4:
+        raise ValueError(f"Conv2DBackpropInput: filter must be 4-D (height, width, out, in), got shape {w.shape}")
+    if len(output_shape) != 4:
+        raise ValueError(f"Conv2DBackpropInput: output_shape must have 4 elements, got {output_shape}")
+    # The batch is the input's (a tensor such as tf.shape(x)[0] is taken as that); the rest must be numbers.
+    out = [None] + [int(v) for v in output_shape[1:]]
+    oh, ow, oc = out[1:] if fmt == "NHWC" else (out[2], out[3], out[1])
+    s, d = _hw(strides if strides is not None else 1, fmt, "Conv2DBackpropInput"), _hw(dilations or 1, fmt,
+                                                                                     "Conv2DBackpropInput")
+    kh, kw, wo, wi = w.shape
+    xc = _to_nchw(x, fmt)
+    if xc.shape[1] is not None and xc.shape[1] != wi:
+        raise ValueError(f"Conv2DBackpropInput: input depth {xc.shape[1]} does not match the filter's {wi}")
+    if wo != oc:
+        raise ValueError(f"Conv2DBackpropInput: output_shape depth {oc} does not match the filter's {wo}")
+    pads, extra = [], []
+    mode = padding.upper() if isinstance(padding, str) else None
+    if mode not in ("SAME", "VALID"):
+        raise ValueError(f"padding must be 'SAME' or 'VALID', got {padding!r}")
+    for size, o, k, st, dl in ((xc.shape[2], oh, kh, s[0], d[0]), (xc.shape[3], ow, kw, s[1], d[1])):
+        k_eff = dl * (k - 1) + 1
+        expected = -(-o // st) if mode == "SAME" else -(-(o - k_eff + 1) // st)
+        if size is not None and size != expected:
+            raise ValueError(f"Conv2DBackpropInput: Size of out_backprop doesn't match computed: actual = {size}, "
+                             f"computed = {expected} spatial_dim: {len(pads) // 2 + 1} input: {o} filter: {k} "
+                             f"output: {size} stride: {st} dilation: {dl}")
+        total = max((expected - 1) * st + k_eff - o, 0) if mode == "SAME" else 0
+        pads += [total // 2, total - total // 2]
+        extra.append(o - ((expected - 1) * st + k_eff - total))
+    weight = core.transpose(w, (3, 2, 0, 1))
+    y = core.conv2d_transpose(xc, weight, s, tuple(pads), tuple(extra), d)
+    return named(_from_nchw(y, fmt), name)
+
+
 def depthwise_conv2d(input, filter, strides, padding, data_format=None, dilations=None, name=None):  # noqa: A002
     """TF's depthwise convolution: each input channel c convolved with its ``channel_multiplier`` filters
     (kH, kW, in, multiplier), output channel c * multiplier + m: a convolution in ``in`` groups."""

@@ -377,7 +377,8 @@ def test_new_layers_save_and_load(tmp_path):
 @pytest.mark.reference
 @pytest.mark.parametrize("spec", ["relu6", "relu_slope_max", "relu_threshold", "elu", "prelu", "softmax", "pad_crop",
                                   "upsample", "gelu", "hard_sigmoid", "grouped", "depthwise", "depthwise_same_s2",
-                                  "mobilenet_block"])
+                                  "mobilenet_block", "conv_transpose_same", "conv_transpose_valid",
+                                  "conv_transpose_output_padding"])
 def test_more_layers_train_as_keras(spec):
     make = {"relu6": lambda L: [L.Conv2D(3, 3), L.ReLU(6.0)],
             "relu_slope_max": lambda L: [L.Conv2D(3, 3), L.ReLU(max_value=0.5, negative_slope=0.1)],
@@ -391,6 +392,10 @@ def test_more_layers_train_as_keras(spec):
             "hard_sigmoid": lambda L: [L.Conv2D(3, 3), L.Activation("hard_sigmoid")],
             "grouped": lambda L: [L.Conv2D(4, 3, groups=2, strides=2, padding="same", activation="relu")],
             "depthwise": lambda L: [L.DepthwiseConv2D(3, depth_multiplier=2)],
+            "conv_transpose_same": lambda L: [L.Conv2DTranspose(3, 3, strides=2, padding="same", activation="relu")],
+            "conv_transpose_valid": lambda L: [L.Conv2D(4, 3), L.Conv2DTranspose(2, (2, 3), strides=(2, 1))],
+            "conv_transpose_output_padding": lambda L: [L.Conv2DTranspose(2, 3, strides=3, padding="same",
+                                                                          output_padding=1)],
             "depthwise_same_s2": lambda L: [L.DepthwiseConv2D(3, strides=2, padding="same", use_bias=False,
                                                               dilation_rate=1)],
             # SGD: a bias before batch norm has a zero gradient up to rounding, which Adam would scale up

@@ -61,6 +61,10 @@ CASES = {
     "gather_slice_split": (lambda t, x: t.concat([t.reshape(v, [-1]) for v in (
         t.gather(x, [[1, 3], [0, 0]], axis=1), t.slice(x, [1, 0, 2], [-1, 2, 2]), t.split(x, [1, -1, 2], axis=1)[1],
         t.unstack(x, axis=2)[3])], 0), [(3, 4, 5)]),
+    "conv2d_transpose_same": (lambda t, x, w: t.nn.conv2d_transpose(x, w, [2, 8, 10, 6], [1, 2, 2, 1], "SAME"),
+                              [(2, 4, 5, 3), (3, 3, 6, 3)]),
+    "conv2d_transpose_valid": (lambda t, x, w: t.nn.conv2d_transpose(x, w, [2, 10, 8, 2], 3, "VALID"),
+                               [(2, 3, 2, 4), (2, 3, 2, 4)]),
     "sort_and_broadcast": (lambda t, x: t.sort(x, axis=1) + t.broadcast_to(x[0], [3, 4, 5]), [(3, 4, 5)]),
 }
 

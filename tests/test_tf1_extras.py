@@ -394,3 +394,37 @@ def test_sort_and_argsort_keep_ties_in_order():
     assert _run(tf.argsort(v, direction="DESCENDING")).tolist() == [0, 4, 2, 1, 3]
     assert _run(tf.sort(v, direction="DESCENDING")).tolist() == [3.0, 3.0, 2.0, 1.0, 1.0]
     assert _run(tf.argsort(v)).dtype == np.int32
+
+
+@pytest.mark.parametrize("padding,out_hw,stride", [("SAME", (8, 9), 2), ("VALID", (9, 11), 2), ("SAME", (5, 5), 1),
+                                                   ("VALID", (10, 8), 3)])
+def test_conv2d_transpose_is_the_adjoint_of_conv2d(padding, out_hw, stride):
+    """<conv2d(a, w), b> = <a, conv2d_transpose(b, w)> for every a and b: the transposed convolution is the
+    convolution's adjoint, whatever the padding arithmetic (independent of how either is computed)."""
+    r = np.random.default_rng(3)
+    w = r.normal(size=(3, 2, 4, 5))                    # (kH, kW, in of conv2d = out of the transpose, out)
+    a = r.normal(size=(2,) + out_hw + (4,))
+    x = tf.placeholder(tf.float64, a.shape)
+    y = tf.nn.conv2d(x, tf.constant(w), stride, padding)
+    b = r.normal(size=y.shape.as_list())
+    back = tf.nn.conv2d_transpose(tf.constant(b), tf.constant(w), [2, out_hw[0], out_hw[1], 4], [1, stride, stride, 1],
+                                  padding)
+    assert back.shape.as_list() == list(a.shape)
+    fy, fb = _run([y, back], {x: a})
+    np.testing.assert_allclose((fy * b).sum(), (a * fb).sum(), rtol=1e-10)
+    with pytest.raises(ValueError, match="Size of out_backprop doesn't match computed"):
+        tf.nn.conv2d_transpose(tf.constant(b), tf.constant(w), [2, out_hw[0] + 3 * stride, out_hw[1], 4], stride,
+                               padding)
+
+
+def test_keras_conv2d_transpose_sizes_follow_keras():
+    k = tf.keras.layers
+    for kw, hw in ((dict(strides=2, padding="same"), (10, 12)), (dict(strides=2, padding="valid"), (11, 13)),
+                   (dict(strides=(3, 1), padding="valid"), (15, 8)),
+                   (dict(strides=3, padding="same", output_padding=1), (14, 17))):
+        tf.reset_default_graph()
+        model = tf.keras.Sequential([tf.keras.Input((5, 6, 2)), k.Conv2DTranspose(4, 3, **kw)])
+        assert model.output_shape == (None,) + hw + (4,), kw
+        assert [w.shape for w in model.get_weights()] == [(3, 3, 4, 2), (4,)]
+    with pytest.raises(ValueError, match="must be greater than output padding"):
+        k.Conv2DTranspose(2, 3, strides=2, output_padding=2)

@@ -361,6 +361,59 @@ class Conv2D(Layer):
         return self.activation(y) if self.activation else y
 
 
+class Conv2DTranspose(Conv2D):
+    """Keras 3's transposed convolution: kernel (kH, kW, filters, in), each output size Keras'
+    ``deconv_output_length`` (input * stride for 'same', + max(kernel - stride, 0) for 'valid', or from
+    ``output_padding``), computed as ``tf.nn.conv2d_transpose`` to that size, as its TF backend does.  The
+    kernel converts to PyTorch's ConvTranspose2d weight (in, out, kH, kW) as a Conv2D kernel does to Conv2d's."""
+
+    def __init__(self, filters: int, kernel_size: Any, strides: Any = (1, 1), padding: str = "valid",
+                 output_padding: Any = None, data_format: str | None = None, dilation_rate: Any = (1, 1),
+                 activation: Any = None, use_bias: bool = True, kernel_initializer: Any = "glorot_uniform",
+                 bias_initializer: Any = "zeros", kernel_regularizer: Any = None, bias_regularizer: Any = None,
+                 **kwargs: Any) -> None:
+        super().__init__(filters, kernel_size, strides, padding, activation, use_bias, dilation_rate,
+                         kernel_initializer, bias_initializer, data_format, kernel_regularizer, bias_regularizer,
+                         **kwargs)
+        self.output_padding = None if output_padding is None else _pair(output_padding)
+        if self.output_padding is not None and any(
+                p >= s for p, s in zip(self.output_padding, self.strides)):
+            raise ValueError(f"Strides {self.strides} must be greater than output padding {self.output_padding}. "
+                             f"Received output_padding={self.output_padding}")
+
+    def get_config(self) -> dict:
+        config = {k: v for k, v in super().get_config().items() if k != "groups"}
+        return {**config, "output_padding": None if self.output_padding is None else list(self.output_padding)}
+
+    def build(self, input_shape):
+        if len(input_shape) != 4 or input_shape[-1] is None:
+            raise ValueError(f"Input 0 of layer \"{self.name}\" is incompatible with the layer: expected ndim=4 "
+                             f"(batch, height, width, channels), found shape {input_shape}")
+        self.kernel = self._add_weight("kernel", self.kernel_size + (self.filters, input_shape[-1]),
+                                       self.kernel_initializer, regularizer=self.kernel_regularizer)
+        self.bias = self._add_weight("bias", (self.filters,), self.bias_initializer,
+                                     regularizer=self.bias_regularizer) if self.use_bias else None
+
+    def _length(self, size: int, axis: int) -> int:
+        k = self.kernel_size[axis] + (self.kernel_size[axis] - 1) * (self.dilation_rate[axis] - 1)
+        s = self.strides[axis]
+        if self.output_padding is None:
+            return size * s + (max(k - s, 0) if self.padding == "VALID" else 0)
+        pad = k // 2 if self.padding == "SAME" else 0
+        return (size - 1) * s + k - 2 * pad + self.output_padding[axis]
+
+    def call(self, x, training):
+        h, w = x.shape[1], x.shape[2]
+        if h is None or w is None:
+            raise NotImplementedError(f"{self.name}: inputs of unknown height or width are not implemented in "
+                                      "dualflow")
+        shape = [x.shape[0], self._length(h, 0), self._length(w, 1), self.filters]
+        y = nn.conv2d_transpose(x, self.kernel, shape, self.strides, self.padding, dilations=self.dilation_rate)
+        if self.bias is not None:
+            y = nn.bias_add(y, self.bias)
+        return self.activation(y) if self.activation else y
+
+
 class DepthwiseConv2D(Conv2D):
     """Keras 3's depthwise convolution: ``depth_multiplier`` filters per input channel, the kernel (kH, kW, in,
     multiplier), output channel c * multiplier + m (tf.nn.depthwise_conv2d)."""

@@ -56,6 +56,18 @@ class Model:
         """The layers called between the inputs and the output, in Keras' order (see ``_layers_between``)."""
         return list(self._layers)
 
+    @property
+    def input_shape(self) -> Any:
+        """The input's shape as a tuple (None for the batch), a list of them for several inputs (Keras)."""
+        shapes = [tuple(t.shape.as_list()) for t in self.inputs]
+        return shapes[0] if len(shapes) == 1 else shapes
+
+    @property
+    def output_shape(self) -> Any:
+        outs = self.output if isinstance(self.output, (list, tuple)) else [self.output]
+        shapes = [tuple(t.shape.as_list()) for t in outs]
+        return shapes[0] if len(shapes) == 1 else shapes
+
     def get_layer(self, name: str | None = None, index: int | None = None) -> Any:
         """The layer called ``name``, or the one at ``index`` in ``layers`` (Keras' checks and words)."""
         if name is not None and index is not None:
