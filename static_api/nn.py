@@ -203,6 +203,17 @@ def conv2d_transpose(value=None, filter=None, output_shape=None, strides=None, p
     return named(_from_nchw(y, fmt), name)
 
 
+def separable_conv2d(input, depthwise_filter, pointwise_filter, strides, padding, data_format=None,  # noqa: A002
+                     dilations=None, name=None):
+    """A depthwise convolution (with the strides and padding), then a 1x1 convolution mixing its channels: TF's
+    own two steps."""
+    if tuple(pointwise_filter.shape[:2]) != (1, 1):
+        raise ValueError(f"separable_conv2d: pointwise_filter must be (1, 1, in, out), got {pointwise_filter.shape}")
+    fmt = _fmt(data_format)
+    depthwise = depthwise_conv2d(input, depthwise_filter, strides, padding, fmt, dilations)
+    return conv2d(depthwise, pointwise_filter, 1, "VALID", fmt, name=name)
+
+
 def depthwise_conv2d(input, filter, strides, padding, data_format=None, dilations=None, name=None):  # noqa: A002
     """TF's depthwise convolution: each input channel c convolved with its ``channel_multiplier`` filters
     (kH, kW, in, multiplier), output channel c * multiplier + m: a convolution in ``in`` groups."""
@@ -244,15 +255,24 @@ max_pool, avg_pool = max_pool2d, avg_pool2d
 
 
 def dropout(x, keep_prob=None, rate=None, noise_shape=None, seed=None, name=None):
-    if noise_shape is not None:
-        raise NotImplementedError("dropout: noise_shape is not supported yet")
+    """Inverted dropout; with ``noise_shape`` one draw per position of that shape, shared along its dims of
+    size 1 (TF: each of its dims 1 or the input's)."""
     if rate is None:
         if keep_prob is None:
             raise ValueError("dropout: pass keep_prob (TF1) or rate")
         rate = subtract(1.0, _t(keep_prob, like=x)) if isinstance(keep_prob, Tensor) else 1.0 - keep_prob
     rate = _t(rate, like=x) if isinstance(rate, Tensor) else float(rate)
     gen = core.Generator(seed if seed is not None else x.graph.next_seed())
-    return named(core.dropout(x, rate, gen), name)
+    if noise_shape is None:
+        return named(core.dropout(x, rate, gen), name)
+    noise = list(noise_shape)
+    if len(noise) != x.ndim or any(n is not None and n != 1 and n != d for n, d in zip(noise, x.shape)):
+        raise ValueError(f"Dimensions must be equal or 1: the noise shape {noise} does not broadcast to the input "
+                         f"{list(x.shape)}")
+    # the mask of a corner of x: size 1 where the noise is shared, then broadcast by the multiply
+    corner = core.getitem(x, tuple(slice(0, 1) if n == 1 and d != 1 else slice(None)
+                                   for n, d in zip(noise, x.shape)))
+    return named(core.mul(x, core.dropout(core.fill_like(corner, 1.0), rate, gen)), name)
 
 
 def sparse_softmax_cross_entropy_with_logits(labels=None, logits=None, name=None):

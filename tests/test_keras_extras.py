@@ -378,7 +378,7 @@ def test_new_layers_save_and_load(tmp_path):
 @pytest.mark.parametrize("spec", ["relu6", "relu_slope_max", "relu_threshold", "elu", "prelu", "softmax", "pad_crop",
                                   "upsample", "gelu", "hard_sigmoid", "grouped", "depthwise", "depthwise_same_s2",
                                   "mobilenet_block", "conv_transpose_same", "conv_transpose_valid",
-                                  "conv_transpose_output_padding"])
+                                  "conv_transpose_output_padding", "separable", "separable_valid"])
 def test_more_layers_train_as_keras(spec):
     make = {"relu6": lambda L: [L.Conv2D(3, 3), L.ReLU(6.0)],
             "relu_slope_max": lambda L: [L.Conv2D(3, 3), L.ReLU(max_value=0.5, negative_slope=0.1)],
@@ -392,6 +392,9 @@ def test_more_layers_train_as_keras(spec):
             "hard_sigmoid": lambda L: [L.Conv2D(3, 3), L.Activation("hard_sigmoid")],
             "grouped": lambda L: [L.Conv2D(4, 3, groups=2, strides=2, padding="same", activation="relu")],
             "depthwise": lambda L: [L.DepthwiseConv2D(3, depth_multiplier=2)],
+            "separable": lambda L: [L.SeparableConv2D(4, 3, depth_multiplier=2, strides=2, padding="same",
+                                                      activation="relu")],
+            "separable_valid": lambda L: [L.SeparableConv2D(3, (2, 3), dilation_rate=2, use_bias=False)],
             "conv_transpose_same": lambda L: [L.Conv2DTranspose(3, 3, strides=2, padding="same", activation="relu")],
             "conv_transpose_valid": lambda L: [L.Conv2D(4, 3), L.Conv2DTranspose(2, (2, 3), strides=(2, 1))],
             "conv_transpose_output_padding": lambda L: [L.Conv2DTranspose(2, 3, strides=3, padding="same",
@@ -431,3 +434,20 @@ def test_grouped_and_depthwise_conv_shapes_and_errors():
     tf.reset_default_graph()
     with pytest.raises(ValueError, match="number of input channels must be evenly divisible"):
         _run_layer(keras_layers.Conv2D(6, 3, groups=3), x)
+
+
+def test_spatial_dropout_drops_whole_channels_and_scales_the_rest():
+    x = np.ones((3, 5, 4, 6), np.float32)
+    inp = tf.keras.Input((5, 4, 6))
+    layer = keras_layers.SpatialDropout2D(0.5, seed=3)
+    model = tf.keras.Model(inp, layer(inp))
+    assert np.array_equal(model.predict(x, verbose=0), x)          # inference: the identity
+    trained = layer(inp, training=True)
+    with tf.Session() as sess:
+        out = sess.run(trained, {inp: x})
+    assert set(np.unique(out)) <= {0.0, 2.0}
+    per_channel = out.reshape(3, 20, 6)
+    assert (per_channel == per_channel[:, :1]).all()                 # one draw per (sample, channel)
+    assert 0 < (per_channel[:, 0] == 0).mean() < 1
+    with pytest.raises(ValueError, match="expected ndim=4"):
+        keras_layers.SpatialDropout2D(0.5)(tf.keras.Input((5, 4)))

@@ -65,6 +65,8 @@ CASES = {
                               [(2, 4, 5, 3), (3, 3, 6, 3)]),
     "conv2d_transpose_valid": (lambda t, x, w: t.nn.conv2d_transpose(x, w, [2, 10, 8, 2], 3, "VALID"),
                                [(2, 3, 2, 4), (2, 3, 2, 4)]),
+    "separable_conv2d": (lambda t, x, d, p: t.nn.separable_conv2d(x, d, p, [1, 2, 2, 1], "SAME"),
+                         [(2, 7, 6, 3), (3, 3, 3, 2), (1, 1, 6, 4)]),
     "sort_and_broadcast": (lambda t, x: t.sort(x, axis=1) + t.broadcast_to(x[0], [3, 4, 5]), [(3, 4, 5)]),
 }
 

@@ -428,3 +428,12 @@ def test_keras_conv2d_transpose_sizes_follow_keras():
         assert [w.shape for w in model.get_weights()] == [(3, 3, 4, 2), (4,)]
     with pytest.raises(ValueError, match="must be greater than output padding"):
         k.Conv2DTranspose(2, 3, strides=2, output_padding=2)
+
+
+def test_dropout_with_a_noise_shape_shares_each_draw_along_its_dims_of_one():
+    x = np.ones((4, 3, 5), np.float32)
+    out = _run(tf.nn.dropout(tf.constant(x), rate=0.5, noise_shape=[4, 1, 5], seed=1))
+    assert set(np.unique(out)) <= {0.0, 2.0}
+    assert (out == out[:, :1]).all() and 0 < (out == 0).mean() < 1
+    with pytest.raises(ValueError, match="does not broadcast to the input"):
+        tf.nn.dropout(tf.constant(x), rate=0.5, noise_shape=[4, 2, 5])

@@ -452,6 +452,51 @@ class DepthwiseConv2D(Conv2D):
         return self.activation(y) if self.activation else y
 
 
+class SeparableConv2D(Conv2D):
+    """Keras 3's separable convolution: a depthwise kernel (kH, kW, in, depth_multiplier), then a pointwise one
+    (1, 1, in * depth_multiplier, filters), then the bias (tf.nn.separable_conv2d)."""
+
+    def __init__(self, filters: int, kernel_size: Any, strides: Any = (1, 1), padding: str = "valid",
+                 data_format: str | None = None, dilation_rate: Any = (1, 1), depth_multiplier: int = 1,
+                 activation: Any = None, use_bias: bool = True, depthwise_initializer: Any = "glorot_uniform",
+                 pointwise_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
+                 depthwise_regularizer: Any = None, pointwise_regularizer: Any = None, bias_regularizer: Any = None,
+                 **kwargs: Any) -> None:
+        super().__init__(filters, kernel_size, strides, padding, activation, use_bias, dilation_rate,
+                         depthwise_initializer, bias_initializer, data_format, depthwise_regularizer,
+                         bias_regularizer, **kwargs)
+        self.depth_multiplier = int(depth_multiplier)
+        self.pointwise_initializer = _initializer(pointwise_initializer)
+        self.pointwise_regularizer = regularizers.get(pointwise_regularizer)
+
+    def get_config(self) -> dict:
+        config = {k: v for k, v in super().get_config().items() if k != "groups"}
+        return {**config, "depth_multiplier": self.depth_multiplier}
+
+    def build(self, input_shape):
+        if len(input_shape) != 4 or input_shape[-1] is None:
+            raise ValueError(f"Input 0 of layer \"{self.name}\" is incompatible with the layer: expected ndim=4 "
+                             f"(batch, height, width, channels), found shape {input_shape}")
+        c = input_shape[-1]
+        self.depthwise_kernel = self._add_weight("depthwise_kernel", self.kernel_size + (c, self.depth_multiplier),
+                                                 self.kernel_initializer, regularizer=self.kernel_regularizer)
+        self.pointwise_kernel = self._add_weight("pointwise_kernel", (1, 1, c * self.depth_multiplier, self.filters),
+                                                 self.pointwise_initializer, regularizer=self.pointwise_regularizer)
+        self.bias = self._add_weight("bias", (self.filters,), self.bias_initializer,
+                                     regularizer=self.bias_regularizer) if self.use_bias else None
+
+    def weight_layouts(self):
+        return ([("depthwise", tuple(self.depthwise_kernel.shape[2:])), ("conv", None)]
+                + [("plain", None)] * (len(self.weights) - 2))
+
+    def call(self, x, training):
+        y = nn.separable_conv2d(x, self.depthwise_kernel, self.pointwise_kernel, self.strides, self.padding,
+                                dilations=self.dilation_rate)
+        if self.bias is not None:
+            y = nn.bias_add(y, self.bias)
+        return self.activation(y) if self.activation else y
+
+
 class _Pooling2D(Layer):
     pool: Any = None    # the tf.nn pooling function
 
@@ -858,6 +903,20 @@ class Dropout(Layer):
         if self.rate == 0:
             return ops.identity(x)
         return ops.where(training, nn.dropout(x, rate=self.rate, seed=self.seed), x)
+
+
+class SpatialDropout2D(Dropout):
+    """Drops whole channels: one draw per (sample, channel), shared by its height and width (Keras' noise shape
+    (batch, 1, 1, channels))."""
+
+    def call(self, x, training):
+        if x.ndim != 4:
+            raise ValueError(f"Input 0 of layer \"{self.name}\" is incompatible with the layer: expected ndim=4, "
+                             f"found ndim={x.ndim}. Full shape received: {tuple(x.shape.as_list())}")
+        if self.rate == 0:
+            return ops.identity(x)
+        noise = [x.shape[0], 1, 1, x.shape[3]]
+        return ops.where(training, nn.dropout(x, rate=self.rate, noise_shape=noise, seed=self.seed), x)
 
 
 class LayerNormalization(Layer):
