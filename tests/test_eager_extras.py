@@ -329,3 +329,30 @@ def test_linspace_fills_each_half_from_its_own_end_with_one_rounding():
     assert torch.linspace(0, 1, 1).tolist() == [0.0] and torch.linspace(0, 1, 0).shape == (0,)
     with pytest.raises(RuntimeError, match="number of steps must be non-negative"):
         torch.linspace(0, 1, -2)
+
+
+def test_one_dimensional_convolution_and_pooling_against_loops():
+    x = R.normal(size=(2, 4, 11))
+    w = R.normal(size=(6, 2, 3))
+    b = R.normal(size=6)
+    got = F.conv1d(torch.tensor(x), torch.tensor(w), torch.tensor(b), stride=2, padding=1, groups=2).numpy()
+    xp = np.pad(x, [(0, 0), (0, 0), (1, 1)])
+    want = np.zeros((2, 6, 6))
+    for n, o, t in np.ndindex(want.shape):
+        g = o // 3                                      # output channels 0-2 read inputs 0-1, 3-5 read 2-3
+        want[n, o, t] = (xp[n, 2 * g:2 * g + 2, 2 * t:2 * t + 3] * w[o]).sum() + b[o]
+    np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
+    eager_fd_check(lambda a, k: F.conv1d(a, k, padding="same", dilation=2), [x[:1, :2, :7], w[:2, :, :]])
+    layer = torch.nn.Conv1d(4, 3, 5, dtype=torch.float64)
+    assert layer.weight.shape == (3, 4, 5) and layer(torch.tensor(x)).shape == (2, 3, 7)
+    assert layer(torch.tensor(x[0])).shape == (3, 7)                       # an unbatched (C, L) input
+    pooled = torch.nn.MaxPool1d(3, 2, 1)(torch.tensor(x)).numpy()
+    xm = np.pad(x, [(0, 0), (0, 0), (1, 1)], constant_values=-np.inf)
+    assert np.array_equal(pooled, np.stack([xm[..., 2 * t:2 * t + 3].max(-1) for t in range(6)], -1))
+    values, idx = F.max_pool1d(torch.tensor(x), 2, return_indices=True)
+    assert np.array_equal(np.take_along_axis(x, idx.numpy(), -1), values.numpy())
+    avg = torch.nn.AvgPool1d(4, 3)(torch.tensor(x)).numpy()
+    np.testing.assert_allclose(avg, np.stack([x[..., 3 * t:3 * t + 4].mean(-1) for t in range(3)], -1), rtol=1e-12)
+    assert repr(torch.nn.AvgPool1d(3, 2)) == "AvgPool1d(kernel_size=(3,), stride=(2,), padding=(0,))"
+    with pytest.raises(RuntimeError, match="Expected 2D \\(unbatched\\) or 3D \\(batched\\) input to conv1d"):
+        F.conv1d(torch.zeros(1, 1, 1, 4), torch.zeros(1, 1, 1))

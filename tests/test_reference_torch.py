@@ -721,3 +721,14 @@ def test_adam_moments_are_pytorchs_bits_and_the_weights_an_ulp_from_them(kw, dty
         assert np.array_equal(m, tm) and np.array_equal(v, tv)
     ulp = np.finfo(dtype).eps * np.abs(tw).max()
     np.testing.assert_allclose(w, tw, rtol=0, atol=4 * ulp)
+
+
+@pytest.mark.parametrize("case", ["conv1d", "conv1d_same", "conv1d_groups", "max_pool1d", "avg_pool1d"])
+def test_one_dimensional_layers_match_torch(case):
+    make = {"conv1d": lambda L: L.nn.Conv1d(4, 6, 3, stride=2, padding=1),
+            "conv1d_same": lambda L: L.nn.Conv1d(4, 3, 4, padding="same", dilation=2, bias=False),
+            "conv1d_groups": lambda L: L.nn.Conv1d(4, 6, 3, groups=2),
+            "max_pool1d": lambda L: L.nn.MaxPool1d(3, 2, 1, ceil_mode=True),
+            "avg_pool1d": lambda L: L.nn.AvgPool1d(3, 2, padding=1, count_include_pad=False)}[case]
+    _pair(lambda: make(eager_api), lambda: make(torch), np.random.default_rng(6).normal(size=(2, 4, 11)).astype(
+        np.float32))

@@ -185,6 +185,60 @@ def _pool_pads(input: Tensor, kernel_size: Any, stride: Any, padding: Any, ceil_
     return s, tuple(pads)
 
 
+def _single(v: Any, name: str) -> int:
+    v = v if isinstance(v, (int, float)) else tuple(v)
+    if isinstance(v, tuple):
+        if len(v) != 1:
+            raise RuntimeError(f"{name}: expected a single number or a one-element tuple, got {v}")
+        v = v[0]
+    return int(v)
+
+
+def _as_2d(input: Tensor, name: str) -> tuple[Tensor, bool]:
+    """(N, C, L) or an unbatched (C, L) as (N, C, 1, L), and whether it was unbatched."""
+    if input.ndim not in (2, 3):
+        raise RuntimeError(f"Expected 2D (unbatched) or 3D (batched) input to {name}, but got input of size: "
+                           f"{list(input.shape)}")
+    one = input.ndim == 2
+    return (input.unsqueeze(0) if one else input).unsqueeze(2), one
+
+
+def _from_2d(y: Tensor, one: bool) -> Tensor:
+    y = y.squeeze(2)
+    return y.squeeze(0) if one else y
+
+
+def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1, padding: Any = 0,
+           dilation: Any = 1, groups: int = 1) -> Tensor:
+    """A 1-D convolution as conv2d over a height of one (the same kernels)."""
+    x, one = _as_2d(input, "conv1d")
+    pad = padding if isinstance(padding, str) else (0, _single(padding, "conv1d"))
+    y = conv2d(x, weight.unsqueeze(2), bias, (1, _single(stride, "conv1d")), pad, (1, _single(dilation, "conv1d")),
+               groups)
+    return _from_2d(y, one)
+
+
+def max_pool1d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
+               ceil_mode: bool = False, return_indices: bool = False) -> Any:
+    x, one = _as_2d(input, "max_pool1d")
+    k = _single(kernel_size, "max_pool1d")
+    out = max_pool2d(x, (1, k), (1, k if stride is None else _single(stride, "max_pool1d")),
+                     (0, _single(padding, "max_pool1d")), (1, _single(dilation, "max_pool1d")), ceil_mode,
+                     return_indices)
+    if return_indices:       # the flat index over a height of one is the position along the length
+        return _from_2d(out[0], one), _from_2d(out[1], one)
+    return _from_2d(out, one)
+
+
+def avg_pool1d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,
+               count_include_pad: bool = True) -> Tensor:
+    x, one = _as_2d(input, "avg_pool1d")
+    k = _single(kernel_size, "avg_pool1d")
+    y = avg_pool2d(x, (1, k), (1, k if stride is None else _single(stride, "avg_pool1d")),
+                   (0, _single(padding, "avg_pool1d")), ceil_mode, count_include_pad)
+    return _from_2d(y, one)
+
+
 def _pair(v: Any) -> tuple[int, int]:
     return (int(v), int(v)) if isinstance(v, (int, float)) else tuple(int(a) for a in v)
 
