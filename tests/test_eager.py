@@ -260,6 +260,43 @@ def test_lr_schedulers_hand_computed():
         ReduceLROnPlateau(opt, factor=1.5)
 
 
+def test_more_lr_schedulers_follow_their_closed_forms():
+    from eager_api.optim import lr_scheduler as S
+
+    def rates(make, n=30, lr=0.1):
+        opt = optim.SGD([nn.Parameter(torch.zeros(1))], lr=lr)
+        sched = make(opt)
+        out = [opt.param_groups[0]["lr"]]
+        for _ in range(n):
+            opt.step()
+            sched.step()
+            out.append(opt.param_groups[0]["lr"])
+        return out
+    got = rates(lambda o: S.ConstantLR(o, 0.25, 4))
+    assert got[:4] == [0.025] * 4 and got[4:] == pytest.approx([0.1] * 27, rel=1e-15)
+    got = rates(lambda o: S.PolynomialLR(o, 10, 2.0))
+    assert got == pytest.approx([0.1 * (1 - min(e, 10) / 10) ** 2 for e in range(31)], rel=1e-12, abs=1e-18)
+    got = rates(lambda o: S.MultiplicativeLR(o, lambda e: 0.9))
+    assert got == pytest.approx([0.1 * 0.9 ** e for e in range(31)], rel=1e-13)
+    got = rates(lambda o: S.CosineAnnealingWarmRestarts(o, 4, 2, 0.01))
+    t_cur, t_i, want = 0, 4, []
+    for _ in range(31):              # restarts after 4, then 8, then 16 epochs
+        want.append(0.01 + 0.09 * (1 + math.cos(math.pi * t_cur / t_i)) / 2)
+        t_cur += 1
+        if t_cur == t_i:
+            t_cur, t_i = 0, t_i * 2
+    assert got == pytest.approx(want, rel=1e-13)
+    got = rates(lambda o: S.SequentialLR(o, [S.LinearLR(o, 0.2, total_iters=4), S.CosineAnnealingLR(o, 10)], [4]))
+    warm = [0.1 * (0.2 + 0.8 * e / 4) for e in range(4)]
+    assert got == pytest.approx(warm + [0.05 * (1 + math.cos(math.pi * e / 10)) for e in range(27)], rel=1e-12,
+                                abs=1e-17)
+    got = rates(lambda o: S.ChainedScheduler([S.ConstantLR(o, 0.5, 3), S.ExponentialLR(o, 0.9)]))
+    assert got == pytest.approx([0.1 * 0.9 ** e * (0.5 if e < 3 else 1.0) for e in range(31)], rel=1e-13)
+    with pytest.raises(ValueError, match="number of schedulers provided to be one more than the number of milestone"):
+        opt = optim.SGD([nn.Parameter(torch.zeros(1))], lr=0.1)
+        S.SequentialLR(opt, [S.ConstantLR(opt), S.ExponentialLR(opt, 0.9)], [2, 4])
+
+
 def test_adagrad_and_adadelta_hand_computed():
     w = nn.Parameter(torch.tensor([1.0]))
     opt = optim.Adagrad([w], lr=0.5, lr_decay=0.25)

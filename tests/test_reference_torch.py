@@ -77,10 +77,13 @@ def test_optimizer_steps_match_torch(name, kw):
     np.testing.assert_allclose(po.detach().numpy(), pt.detach().numpy(), rtol=1e-5, atol=1e-6)
 
 
-SCHEDULERS = {"StepLR": dict(step_size=3, gamma=0.5), "MultiStepLR": dict(milestones=[2, 5], gamma=0.3),
-              "ExponentialLR": dict(gamma=0.9), "CosineAnnealingLR": dict(T_max=6, eta_min=0.01),
+SCHEDULERS = {"StepLR": dict(step_size=3, gamma=0.37), "MultiStepLR": dict(milestones=[2, 5, 5, 17], gamma=0.3),
+              "ExponentialLR": dict(gamma=0.93), "CosineAnnealingLR": dict(T_max=6, eta_min=0.01),
               "LambdaLR": dict(lr_lambda=lambda e: 1 / (1 + e)),
-              "LinearLR": dict(start_factor=0.1, end_factor=0.7, total_iters=6)}
+              "LinearLR": dict(start_factor=0.1, end_factor=0.7, total_iters=6),
+              "ConstantLR": dict(factor=0.37, total_iters=7), "PolynomialLR": dict(total_iters=23, power=2.3),
+              "MultiplicativeLR": dict(lr_lambda=lambda e: 0.97),
+              "CosineAnnealingWarmRestarts": dict(T_0=7, T_mult=2, eta_min=1e-4)}
 
 
 @pytest.mark.parametrize("name", sorted(SCHEDULERS))
@@ -90,12 +93,45 @@ def test_lr_schedulers_match_torch(name):
         opt = lib.optim.SGD([lib.nn.Parameter(lib.zeros(2))], lr=0.2, momentum=0.9)
         sched = getattr(lib.optim.lr_scheduler, name)(opt, **SCHEDULERS[name])
         seen = []
-        for _ in range(9):
+        for _ in range(40):
             opt.step()
             sched.step()
             seen.append((sched.get_last_lr()[0], opt.param_groups[0]["lr"]))
         rates.append(seen)
-    np.testing.assert_allclose(rates[0], rates[1], rtol=1e-12)
+    assert rates[0] == rates[1]         # bit for bit: the same chainable arithmetic (its products and ratios)
+
+
+@pytest.mark.parametrize("kind", ["warmup_cosine", "three", "chained", "restarts_by_batch", "step_epoch"])
+def test_composed_schedules_give_pytorchs_rates_bit_for_bit(kind):
+    def build(lib, opt):
+        S = lib.optim.lr_scheduler
+        if kind == "warmup_cosine":
+            return S.SequentialLR(opt, [S.LinearLR(opt, 0.1, total_iters=5), S.CosineAnnealingLR(opt, 30, 1e-3)], [5])
+        if kind == "three":
+            return S.SequentialLR(opt, [S.ConstantLR(opt, 0.5, 4), S.ExponentialLR(opt, 0.9), S.StepLR(opt, 5, 0.5)],
+                                  [6, 20])
+        if kind == "chained":
+            return S.ChainedScheduler([S.ConstantLR(opt, 0.1, 4), S.ExponentialLR(opt, 0.9)])
+        if kind == "step_epoch":
+            return S.CosineAnnealingLR(opt, 9, 0.01)
+        return S.CosineAnnealingWarmRestarts(opt, 3, 2)
+    rates = []
+    for lib in (eager_api, torch):
+        opt = lib.optim.SGD([lib.nn.Parameter(lib.zeros(2))], lr=0.1)
+        sched = build(lib, opt)
+        seen = []
+        for epoch in range(30):
+            opt.step()
+            if kind == "restarts_by_batch":
+                sched.step(epoch / 4)
+            elif kind == "step_epoch" and epoch % 7 == 6:
+                with pytest.warns(UserWarning, match="The epoch parameter in `scheduler.step\\(\\)`"):
+                    sched.step(epoch + 3)       # a jump: the closed form
+            else:
+                sched.step()
+            seen.append((sched.get_last_lr()[0], opt.param_groups[0]["lr"]))
+        rates.append(seen)
+    assert rates[0] == rates[1]
 
 
 def test_reduce_lr_on_plateau_matches_torch():

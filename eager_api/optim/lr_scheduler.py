@@ -1,7 +1,7 @@
 """``torch.optim.lr_scheduler``: learning-rate schedules that rewrite each param group's ``lr``.
 
 As in PyTorch, creating a scheduler records ``initial_lr`` in every group and sets the epoch-0 rate;
-each ``step()`` advances one epoch.  Rates come from closed forms of the epoch count.
+each ``step()`` advances one epoch, from the current rates as PyTorch's chainable forms do (their rounding too).
 
     >>> import eager_api as torch
     >>> opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
@@ -14,13 +14,27 @@ each ``step()`` advances one epoch.  Rates come from closed forms of the epoch c
 from __future__ import annotations
 
 import bisect
+import collections
 import math
+import warnings
 from typing import Any, Callable, Sequence
 
 from eager_api.optim import Optimizer
 
 
+EPOCH_DEPRECATION_WARNING = (
+    "The epoch parameter in `scheduler.step()` was not necessary and is being deprecated where possible. Please use "
+    "`scheduler.step()` to step the scheduler. During the deprecation, if epoch is different from None, the closed "
+    "form is used instead of the new chainable form, where available. Please open an issue if you are unable to "
+    "replicate your use case: https://github.com/pytorch/pytorch/issues/new/choose.")
+
+
 class LRScheduler:
+    """A schedule as PyTorch's chainable one: each ``step()`` takes each group's rate from its current one
+    (``lr_at``: PyTorch's ``get_lr``, whose repeated products and ratios round their own way, not as the closed
+    form would); ``step(epoch)`` jumps to ``epoch`` through the closed form where the schedule has one
+    (``closed_form``), with PyTorch's deprecation warning."""
+
     def __init__(self, optimizer: Optimizer, last_epoch: int = -1) -> None:
         if not isinstance(optimizer, Optimizer):
             raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
@@ -32,15 +46,42 @@ class LRScheduler:
                 raise KeyError("param 'initial_lr' is not specified in param_groups when resuming an optimizer")
         self.base_lrs = [group["initial_lr"] for group in optimizer.param_groups]
         self.last_epoch = last_epoch
-        self.step()
+        self._initial_step()
+
+    def _initial_step(self) -> None:
+        self._initial = True        # the constructor's step: the chainable forms keep the current rates
+        try:
+            self.step()
+        finally:
+            self._initial = False
+
+    def lr(self, group: int) -> float:
+        """The group's current rate."""
+        return self.optimizer.param_groups[group]["lr"]
 
     def lr_at(self, base_lr: float, epoch: int, group: int) -> float:
         raise NotImplementedError
 
-    def step(self) -> None:
-        self.last_epoch += 1
-        for i, (group, base) in enumerate(zip(self.optimizer.param_groups, self.base_lrs)):
-            group["lr"] = self.lr_at(base, self.last_epoch, i)
+    def closed_form(self, base_lr: float, epoch: int, group: int) -> float | None:
+        """The rate at ``epoch`` from the base rate alone (None: the schedule has no closed form)."""
+        return None
+
+    def step(self, epoch: int | None = None) -> None:
+        if epoch is not None:
+            warnings.warn(EPOCH_DEPRECATION_WARNING, UserWarning, stacklevel=2)
+        self._update(epoch)
+
+    def _update(self, epoch: int | None) -> None:
+        if epoch is None:
+            self.last_epoch += 1
+        else:
+            self.last_epoch = epoch
+        values = []
+        for i, base in enumerate(self.base_lrs):
+            closed = self.closed_form(base, self.last_epoch, i) if epoch is not None else None
+            values.append(self.lr_at(base, self.last_epoch, i) if closed is None else closed)
+        for group, lr in zip(self.optimizer.param_groups, values):
+            group["lr"] = lr
         self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
 
     def get_last_lr(self) -> list[float]:
@@ -54,26 +95,57 @@ class LRScheduler:
 
 
 class StepLR(LRScheduler):
-    """lr = base * gamma ** (epoch // step_size)."""
+    """lr * gamma every ``step_size`` epochs."""
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1) -> None:
         self.step_size, self.gamma = step_size, gamma
         super().__init__(optimizer, last_epoch)
 
     def lr_at(self, base_lr, epoch, group):
+        if epoch == 0 or epoch % self.step_size:
+            return self.lr(group)
+        return self.lr(group) * self.gamma
+
+    def closed_form(self, base_lr, epoch, group):
         return base_lr * self.gamma ** (epoch // self.step_size)
 
 
 class MultiStepLR(LRScheduler):
-    """lr = base * gamma ** (number of milestones reached)."""
+    """lr * gamma ** (times the epoch is listed) at each milestone."""
 
     def __init__(self, optimizer: Optimizer, milestones: Sequence[int], gamma: float = 0.1,
                  last_epoch: int = -1) -> None:
-        self.milestones, self.gamma = sorted(milestones), gamma
+        self.milestones, self.gamma = collections.Counter(milestones), gamma
         super().__init__(optimizer, last_epoch)
 
     def lr_at(self, base_lr, epoch, group):
-        return base_lr * self.gamma ** bisect.bisect_right(self.milestones, epoch)
+        if epoch not in self.milestones:
+            return self.lr(group)
+        return self.lr(group) * self.gamma ** self.milestones[epoch]
+
+    def closed_form(self, base_lr, epoch, group):
+        return base_lr * self.gamma ** bisect.bisect_right(sorted(self.milestones.elements()), epoch)
+
+
+class ConstantLR(LRScheduler):
+    """lr * factor until ``total_iters``, then the rate divided by it again."""
+
+    def __init__(self, optimizer: Optimizer, factor: float = 1.0 / 3, total_iters: int = 5,
+                 last_epoch: int = -1) -> None:
+        if factor > 1.0 or factor < 0:
+            raise ValueError("Constant multiplicative factor expected to be between 0 and 1.")
+        self.factor, self.total_iters = factor, total_iters
+        super().__init__(optimizer, last_epoch)
+
+    def lr_at(self, base_lr, epoch, group):
+        if epoch == 0:
+            return self.lr(group) * self.factor
+        if epoch != self.total_iters:
+            return self.lr(group)
+        return self.lr(group) * (1.0 / self.factor)
+
+    def closed_form(self, base_lr, epoch, group):
+        return base_lr * (self.factor + (epoch >= self.total_iters) * (1 - self.factor))
 
 
 class ExponentialLR(LRScheduler):
@@ -82,13 +154,46 @@ class ExponentialLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def lr_at(self, base_lr, epoch, group):
+        return self.lr(group) if self._initial else self.lr(group) * self.gamma
+
+    def closed_form(self, base_lr, epoch, group):
         return base_lr * self.gamma ** epoch
+
+
+class MultiplicativeLR(LRScheduler):
+    """lr * lr_lambda(epoch) at each step (one function for all groups or one per group)."""
+
+    def __init__(self, optimizer: Optimizer, lr_lambda: Callable | Sequence[Callable], last_epoch: int = -1) -> None:
+        self.lr_lambdas = _lambdas(optimizer, lr_lambda)
+        super().__init__(optimizer, last_epoch)
+
+    def lr_at(self, base_lr, epoch, group):
+        return self.lr(group) if self._initial else self.lr(group) * self.lr_lambdas[group](epoch)
+
+    def state_dict(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "lr_lambdas")}
+
+
+class PolynomialLR(LRScheduler):
+    """base * (1 - epoch / total_iters) ** power, as ratios of the current rate; constant after total_iters."""
+
+    def __init__(self, optimizer: Optimizer, total_iters: int = 5, power: float = 1.0, last_epoch: int = -1) -> None:
+        self.total_iters, self.power = total_iters, power
+        super().__init__(optimizer, last_epoch)
+
+    def lr_at(self, base_lr, epoch, group):
+        if self._initial or epoch > self.total_iters:
+            return self.lr(group)
+        decay = ((1.0 - epoch / self.total_iters) / (1.0 - (epoch - 1) / self.total_iters)) ** self.power
+        return self.lr(group) * decay
+
+    def closed_form(self, base_lr, epoch, group):
+        return base_lr * (1.0 - min(self.total_iters, epoch) / self.total_iters) ** self.power
 
 
 class LinearLR(LRScheduler):
     """The rate times a factor going linearly from ``start_factor`` to ``end_factor`` over ``total_iters``
-    epochs.  Taken from the group's current rate step by step, as PyTorch's ``get_lr`` does (its closed form
-    rounds differently)."""
+    epochs, step by step from the group's current rate."""
 
     def __init__(self, optimizer: Optimizer, start_factor: float = 1.0 / 3, end_factor: float = 1.0,
                  total_iters: int = 5, last_epoch: int = -1) -> None:
@@ -100,7 +205,7 @@ class LinearLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def lr_at(self, base_lr, epoch, group):
-        lr = self.optimizer.param_groups[group]["lr"]
+        lr = self.lr(group)
         if epoch == 0:
             return lr * self.start_factor
         if epoch > self.total_iters:
@@ -108,27 +213,165 @@ class LinearLR(LRScheduler):
         span = self.end_factor - self.start_factor
         return lr * (1.0 + span / (self.total_iters * self.start_factor + (epoch - 1) * span))
 
+    def closed_form(self, base_lr, epoch, group):
+        return base_lr * (self.start_factor + (self.end_factor - self.start_factor) * min(self.total_iters, epoch)
+                          / self.total_iters)
+
 
 class CosineAnnealingLR(LRScheduler):
-    """lr = eta_min + (base - eta_min) * (1 + cos(pi * epoch / T_max)) / 2."""
+    """eta_min + (base - eta_min) (1 + cos(pi epoch / T_max)) / 2, reached as PyTorch does: each step scales
+    the current rate's distance to eta_min by the ratio of successive cosine terms (and past T_max it climbs
+    back by the closed form's step)."""
 
     def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0, last_epoch: int = -1) -> None:
         self.T_max, self.eta_min = T_max, eta_min
         super().__init__(optimizer, last_epoch)
 
     def lr_at(self, base_lr, epoch, group):
+        lr = self.lr(group)
+        if self._initial:
+            return lr
+        if (epoch - 1 - self.T_max) % (2 * self.T_max) == 0:
+            return lr + (base_lr - self.eta_min) * (1 - math.cos(math.pi / self.T_max)) / 2
+        return ((1 + math.cos(math.pi * epoch / self.T_max)) / (1 + math.cos(math.pi * (epoch - 1) / self.T_max))
+                * (lr - self.eta_min) + self.eta_min)
+
+    def closed_form(self, base_lr, epoch, group):
         return self.eta_min + (base_lr - self.eta_min) * (1 + math.cos(math.pi * epoch / self.T_max)) / 2
+
+
+class CosineAnnealingWarmRestarts(LRScheduler):
+    """Cosine annealing restarted every T_i epochs, T_i growing by ``T_mult`` at each restart; ``step(epoch)``
+    takes fractional epochs (a step per batch), as PyTorch's."""
+
+    def __init__(self, optimizer: Optimizer, T_0: int, T_mult: int = 1, eta_min: float = 0.0,
+                 last_epoch: int = -1) -> None:
+        if T_0 <= 0 or not isinstance(T_0, int):
+            raise ValueError(f"Expected positive integer T_0, but got {T_0}")
+        if T_mult < 1 or not isinstance(T_mult, int):
+            raise ValueError(f"Expected integer T_mult >= 1, but got {T_mult}")
+        self.T_0, self.T_i, self.T_mult, self.eta_min = T_0, T_0, T_mult, eta_min
+        self.T_cur = last_epoch
+        super().__init__(optimizer, last_epoch)
+
+    def lr_at(self, base_lr, epoch, group):
+        return self.eta_min + (base_lr - self.eta_min) * (1 + math.cos(math.pi * self.T_cur / self.T_i)) / 2
+
+    def step(self, epoch: float | None = None) -> None:
+        if epoch is None and self.last_epoch < 0:
+            epoch = 0
+        if epoch is None:
+            epoch = self.last_epoch + 1
+            self.T_cur = self.T_cur + 1
+            if self.T_cur >= self.T_i:
+                self.T_cur = self.T_cur % self.T_i
+                self.T_i = self.T_i * self.T_mult
+        else:
+            if epoch < 0:
+                raise ValueError(f"Expected non-negative epoch, but got {epoch}")
+            if epoch >= self.T_0:
+                if self.T_mult == 1:
+                    self.T_cur = epoch % self.T_0
+                else:
+                    n = int(math.log((epoch / self.T_0 * (self.T_mult - 1) + 1), self.T_mult))
+                    self.T_cur = epoch - self.T_0 * (self.T_mult ** n - 1) / (self.T_mult - 1)
+                    self.T_i = self.T_0 * self.T_mult ** n
+            else:
+                self.T_i = self.T_0
+                self.T_cur = epoch
+        self.last_epoch = math.floor(epoch)
+        for i, (group, base) in enumerate(zip(self.optimizer.param_groups, self.base_lrs)):
+            group["lr"] = self.lr_at(base, self.last_epoch, i)
+        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+
+
+class SequentialLR(LRScheduler):
+    """``schedulers`` one after another, switching at ``milestones`` (each new one starts from its epoch 0 by its
+    closed form, as PyTorch's)."""
+
+    def __init__(self, optimizer: Optimizer, schedulers: Sequence[LRScheduler], milestones: Sequence[int],
+                 last_epoch: int = -1) -> None:
+        if len(schedulers) < 1:
+            raise ValueError(f"{type(self).__name__} expects at least one scheduler, but got no scheduler.")
+        for i, sched in enumerate(schedulers):
+            if not hasattr(sched, "optimizer"):
+                raise TypeError(f"{type(self).__name__} at index {i} should have `optimizer` as its attribute.")
+            if isinstance(sched, ReduceLROnPlateau):
+                raise ValueError(f"{type(self).__name__} does not support `ReduceLROnPlateau` scheduler as it "
+                                 "requires additional kwargs to be specified when calling `step`, but got one at "
+                                 f"index {i} in the given schedulers sequence.")
+            if sched.optimizer is not optimizer:
+                raise ValueError(f"{type(self).__name__} expects all schedulers to belong to the same optimizer, but "
+                                 f"got scheduler {type(sched).__name__} at index {i} has {sched.optimizer}, which is "
+                                 f"different from {type(optimizer).__name__}.")
+        if len(milestones) != len(schedulers) - 1:
+            raise ValueError("Sequential Schedulers expects number of schedulers provided to be one more than the "
+                             f"number of milestone points, but got number of schedulers {len(schedulers)} and the "
+                             f"number of milestones to be equal to {len(milestones)}")
+        self._schedulers, self._milestones = list(schedulers), list(milestones)
+        self.last_epoch = last_epoch + 1
+        self.optimizer = optimizer
+        for group in optimizer.param_groups:       # back to the initial rates, the others' first steps undone
+            group["lr"] = group["initial_lr"]
+        for sched in self._schedulers:
+            sched.last_epoch -= 1
+        first = self._schedulers[bisect.bisect_right(self._milestones, 0)]
+        first._initial_step()
+        self._last_lr = first.get_last_lr()
+
+    def step(self) -> None:  # type: ignore[override]
+        self.last_epoch += 1
+        idx = bisect.bisect_right(self._milestones, self.last_epoch)
+        sched = self._schedulers[idx]
+        if idx > 0 and self._milestones[idx - 1] == self.last_epoch:
+            sched._update(0)
+        else:
+            sched.step()
+        self._last_lr = sched.get_last_lr()
+
+    def state_dict(self) -> dict:
+        state = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "_schedulers")}
+        state["_schedulers"] = [s.state_dict() for s in self._schedulers]
+        return state
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        state = dict(state_dict)
+        for sched, sub in zip(self._schedulers, state.pop("_schedulers")):
+            sched.load_state_dict(sub)
+        self.__dict__.update(state)
+
+
+class ChainedScheduler(LRScheduler):
+    """Every scheduler's step, in order, at each step."""
+
+    def __init__(self, schedulers: Sequence[LRScheduler], optimizer: Optimizer | None = None) -> None:
+        if len(schedulers) < 1:
+            raise ValueError(f"{type(self).__name__} expects at least one scheduler to be chained, but got no "
+                             "scheduler.")
+        optimizer = optimizer or schedulers[0].optimizer
+        for i, sched in enumerate(schedulers):
+            if isinstance(sched, ReduceLROnPlateau):
+                raise ValueError(f"{type(self).__name__} does not support `ReduceLROnPlateau` scheduler as it "
+                                 "requires additional kwargs to be specified when calling `step`, but got one at "
+                                 f"index {i} in the given schedulers sequence.")
+            if sched.optimizer is not optimizer:
+                raise ValueError(f"{type(self).__name__} expects all schedulers to belong to the same optimizer, but "
+                                 f"got scheduler {type(sched).__name__} at index {i} has {sched.optimizer}, which is "
+                                 f"different from {type(optimizer).__name__}.")
+        self._schedulers, self.optimizer = list(schedulers), optimizer
+        self._last_lr = [group["lr"] for group in optimizer.param_groups]
+
+    def step(self) -> None:  # type: ignore[override]
+        for sched in self._schedulers:
+            sched.step()
+        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
 
 
 class LambdaLR(LRScheduler):
     """lr = base * lr_lambda(epoch), one function for all groups or one per group."""
 
     def __init__(self, optimizer: Optimizer, lr_lambda: Callable | Sequence[Callable], last_epoch: int = -1) -> None:
-        n = len(optimizer.param_groups)
-        fns = list(lr_lambda) if isinstance(lr_lambda, (list, tuple)) else [lr_lambda] * n
-        if len(fns) != n:
-            raise ValueError(f"Expected {n} lr_lambdas, but got {len(fns)}")
-        self.lr_lambdas = fns
+        self.lr_lambdas = _lambdas(optimizer, lr_lambda)
         super().__init__(optimizer, last_epoch)
 
     def lr_at(self, base_lr, epoch, group):
@@ -136,6 +379,14 @@ class LambdaLR(LRScheduler):
 
     def state_dict(self) -> dict:
         return {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "lr_lambdas")}
+
+
+def _lambdas(optimizer: Optimizer, lr_lambda: Callable | Sequence[Callable]) -> list:
+    n = len(optimizer.param_groups)
+    fns = list(lr_lambda) if isinstance(lr_lambda, (list, tuple)) else [lr_lambda] * n
+    if len(fns) != n:
+        raise ValueError(f"Expected {n} lr_lambdas, but got {len(fns)}")
+    return fns
 
 
 def _per_group(name: str, optimizer: Optimizer, value: Any) -> list:
