@@ -945,6 +945,48 @@ class Tensor(Value):
     def cos(self):
         return _T(core.cos(_floatify(self)))
 
+    def tan(self):
+        return _T(core.tan(_floatify(self)))
+
+    def asin(self):
+        return _T(core.asin(_floatify(self)))
+
+    def acos(self):
+        return _T(core.acos(_floatify(self)))
+
+    def atan(self):
+        return _T(core.atan(_floatify(self)))
+
+    def sinh(self):
+        return _T(core.sinh(_floatify(self)))
+
+    def cosh(self):
+        return _T(core.cosh(_floatify(self)))
+
+    def log2(self):
+        return _T(core.log2(_floatify(self)))
+
+    def log10(self):
+        return _T(core.log10(_floatify(self)))
+
+    def exp2(self):
+        return _T(core.exp2(_floatify(self)))
+
+    arcsin, arccos, arctan = asin, acos, atan
+
+    def atan2(self, other: Any) -> "Tensor":
+        """The angle of (other, self): ``torch.atan2(input, other)``, integers promoted to the float dtype."""
+        y, x = _floatify(self), _floatify(_as_tensor(other, self))
+        if y.dtype != x.dtype:
+            dt = _result_dtype(y.dtype, x.dtype)
+            y, x = y.to(dt), x.to(dt)
+        return _T(core.atan2(y, x))
+
+    arctan2 = atan2
+
+    def atan2_(self, other: Any) -> "Tensor":
+        return self._inplace("atan2_", lambda x: x.atan2(other))
+
     def square(self):
         return self * self
 
@@ -1712,7 +1754,8 @@ for _name in ("sum", "mean", "all", "any", "max", "min", "argmax", "argmin", "am
               "clamp_min", "clamp_max", "logsumexp", "cumsum", "flip", "tril", "triu", "remainder", "floor_divide",
               "index_select", "scatter", "scatter_add", "index_add", "broadcast_to", "unflatten", "movedim",
               "moveaxis", "swapaxes", "swapdims", "tile", "roll", "fliplr", "flipud", "rot90", "diag", "trunc", "fix",
-              "frac", "addcmul", "addcdiv", "outer", "ger"):
+              "frac", "addcmul", "addcdiv", "outer", "ger", "tan", "asin", "acos", "atan", "arcsin", "arccos",
+              "arctan", "sinh", "cosh", "log2", "log10", "exp2", "atan2", "arctan2"):
     globals()[_name] = _method(_name)
 
 
@@ -1726,7 +1769,8 @@ def _inplace_twin(name: str) -> Any:
 
 # The in-place twins of the one-argument functions (``x.relu_()``, ``x.floor_()``, ...).
 for _name in ("relu", "sigmoid", "tanh", "exp", "log", "sqrt", "abs", "neg", "floor", "ceil", "square", "sin", "cos",
-              "expm1", "log1p", "trunc", "fix", "frac"):
+              "expm1", "log1p", "trunc", "fix", "frac", "tan", "asin", "acos", "atan", "sinh", "cosh", "log2", "log10",
+              "exp2"):
     setattr(Tensor, _name + "_", _inplace_twin(_name))
 
 

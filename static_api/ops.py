@@ -201,6 +201,35 @@ def cos(x, name=None):
     return named(core.cos(_t(x)), name)
 
 
+def tan(x, name=None):
+    return named(core.tan(_t(x)), name)
+
+
+def asin(x, name=None):
+    return named(core.asin(_t(x)), name)
+
+
+def acos(x, name=None):
+    return named(core.acos(_t(x)), name)
+
+
+def atan(x, name=None):
+    return named(core.atan(_t(x)), name)
+
+
+def sinh(x, name=None):
+    return named(core.sinh(_t(x)), name)
+
+
+def cosh(x, name=None):
+    return named(core.cosh(_t(x)), name)
+
+
+def atan2(y, x, name=None):
+    y, x = _pair(y, x)
+    return named(core.atan2(y, x), name)
+
+
 def floordiv(x, y, name=None):
     """x // y: floor division for integers (a zero divisor raises InvalidArgumentError, as TF), floor(x / y)
     for floats (TF's FloorDiv: 1.0 // 0.1 is 10, where Python and PyTorch give 9); no gradient."""

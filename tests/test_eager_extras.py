@@ -356,3 +356,20 @@ def test_one_dimensional_convolution_and_pooling_against_loops():
     assert repr(torch.nn.AvgPool1d(3, 2)) == "AvgPool1d(kernel_size=(3,), stride=(2,), padding=(0,))"
     with pytest.raises(RuntimeError, match="Expected 2D \\(unbatched\\) or 3D \\(batched\\) input to conv1d"):
         F.conv1d(torch.zeros(1, 1, 1, 4), torch.zeros(1, 1, 1))
+
+
+def test_atan2_quadrants_aliases_and_in_place_twins():
+    y = torch.tensor([1.0, 1.0, -1.0, -1.0, 0.0, -0.0])
+    x = torch.tensor([1.0, -1.0, -1.0, 1.0, -1.0, -1.0])
+    want = [math.atan2(a, b) for a, b in zip(y.tolist(), x.tolist())]      # Python's own atan2 (C99 signs)
+    assert torch.atan2(y, x).tolist() == pytest.approx(want, rel=1e-7) and y.arctan2(x).tolist()[5] < 0
+    assert torch.atan2(torch.tensor([1, -1]), torch.tensor([0, 0])).tolist() == pytest.approx([math.pi / 2,
+                                                                                               -math.pi / 2])
+    v = torch.tensor([0.5])
+    assert v.arcsin().item() == pytest.approx(math.asin(0.5)) and torch.arccos(v).item() == pytest.approx(math.acos(0.5))
+    w = torch.tensor([8.0, 100.0])
+    w.log2_()
+    assert w.tolist() == pytest.approx([3.0, math.log2(100.0)])
+    z = torch.tensor([2.0])
+    z.exp2_()
+    assert z.tolist() == [4.0]

@@ -67,6 +67,8 @@ CASES = {
                                [(2, 3, 2, 4), (2, 3, 2, 4)]),
     "separable_conv2d": (lambda t, x, d, p: t.nn.separable_conv2d(x, d, p, [1, 2, 2, 1], "SAME"),
                          [(2, 7, 6, 3), (3, 3, 3, 2), (1, 1, 6, 4)]),
+    "trigonometry": (lambda t, x, y: t.tan(x) + t.asin(t.tanh(x) * 0.9) + t.math.acos(t.tanh(y) * 0.9)
+                     + t.atan(x * 3) + t.sinh(y) + t.math.cosh(x) + t.atan2(x, y), [(6, 7), (6, 7)]),
     "sort_and_broadcast": (lambda t, x: t.sort(x, axis=1) + t.broadcast_to(x[0], [3, 4, 5]), [(3, 4, 5)]),
 }
 

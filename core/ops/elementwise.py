@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+import math
 from typing import Any, Sequence
 
 import numpy
@@ -450,6 +451,122 @@ class Cos(Unary):
         return (neg(mul(grads[0], sin(node.inputs[0]))),)
 
 
+class Tan(Unary):
+    name = "Tan"
+    saves_inputs = False        # the gradient reads the output only: g (1 + tan^2), ATen's and TF's
+    saves_outputs = True
+
+    def forward(self, be, x):
+        return be.xp.tan(x)
+
+    def vjp(self, node, grads, needs):
+        y = node.outputs[0]
+        return (mul(grads[0], scalar(mul(y, y), "add", 1.0)),)
+
+
+class Asin(Unary):
+    name = "Asin"
+
+    def forward(self, be, x):
+        return be.xp.arcsin(x)
+
+    def vjp(self, node, grads, needs):
+        x = node.inputs[0]      # g / sqrt(1 - x^2): inf at |x| = 1, NaN past it, as PyTorch's and TF's
+        return (div(grads[0], sqrt(scalar(mul(x, x), "rsub", 1.0))),)
+
+
+class Acos(Unary):
+    name = "Acos"
+
+    def forward(self, be, x):
+        return be.xp.arccos(x)
+
+    def vjp(self, node, grads, needs):
+        x = node.inputs[0]
+        return (neg(div(grads[0], sqrt(scalar(mul(x, x), "rsub", 1.0)))),)
+
+
+class Atan(Unary):
+    name = "Atan"
+
+    def forward(self, be, x):
+        return be.xp.arctan(x)
+
+    def vjp(self, node, grads, needs):
+        x = node.inputs[0]
+        return (div(grads[0], scalar(mul(x, x), "add", 1.0)),)
+
+
+class Sinh(Unary):
+    name = "Sinh"
+
+    def forward(self, be, x):
+        return be.xp.sinh(x)
+
+    def vjp(self, node, grads, needs):
+        return (mul(grads[0], cosh(node.inputs[0])),)
+
+
+class Cosh(Unary):
+    name = "Cosh"
+
+    def forward(self, be, x):
+        return be.xp.cosh(x)
+
+    def vjp(self, node, grads, needs):
+        return (mul(grads[0], sinh(node.inputs[0])),)
+
+
+class Log2(Unary):
+    name = "Log2"
+
+    def forward(self, be, x):
+        return be.xp.log2(x)
+
+    def vjp(self, node, grads, needs):
+        return (div(grads[0], scalar(node.inputs[0], "mul", math.log(2.0))),)
+
+
+class Log10(Unary):
+    name = "Log10"
+
+    def forward(self, be, x):
+        return be.xp.log10(x)
+
+    def vjp(self, node, grads, needs):
+        return (div(grads[0], scalar(node.inputs[0], "mul", math.log(10.0))),)
+
+
+class Exp2(Unary):
+    name = "Exp2"
+    saves_inputs = False
+    saves_outputs = True
+
+    def forward(self, be, x):
+        return be.xp.exp2(x)
+
+    def vjp(self, node, grads, needs):
+        return (scalar(mul(grads[0], node.outputs[0]), "mul", math.log(2.0)),)
+
+
+class Atan2(Binary):
+    """atan2(y, x) (PyTorch's ``atan2(input, other)``, TF's ``atan2(y, x)``): the angle of (x, y); gradients
+    g x / (x^2 + y^2) for y and -g y / (x^2 + y^2) for x."""
+
+    name = "Atan2"
+    kinds = "f"
+
+    def forward(self, be, y, x):
+        return be.xp.arctan2(y, x)
+
+    def vjp(self, node, grads, needs):
+        y, x = node.inputs
+        g = grads[0]
+        r2 = add(mul(x, x), mul(y, y))
+        return ((sum_to_like(div(mul(g, x), r2), y) if needs[0] else None),
+                (sum_to_like(neg(div(mul(g, y), r2)), x) if needs[1] else None))
+
+
 class Sqrt(Unary):
     name = "Sqrt"
     saves_inputs = False        # the gradient reads the output only
@@ -871,6 +988,46 @@ def log(x: Value) -> Value:
 
 def sin(x: Value) -> Value:
     return apply(Sin(), x)
+
+
+def tan(x: Value) -> Value:
+    return apply(Tan(), x)
+
+
+def asin(x: Value) -> Value:
+    return apply(Asin(), x)
+
+
+def acos(x: Value) -> Value:
+    return apply(Acos(), x)
+
+
+def atan(x: Value) -> Value:
+    return apply(Atan(), x)
+
+
+def sinh(x: Value) -> Value:
+    return apply(Sinh(), x)
+
+
+def cosh(x: Value) -> Value:
+    return apply(Cosh(), x)
+
+
+def log2(x: Value) -> Value:
+    return apply(Log2(), x)
+
+
+def log10(x: Value) -> Value:
+    return apply(Log10(), x)
+
+
+def exp2(x: Value) -> Value:
+    return apply(Exp2(), x)
+
+
+def atan2(y: Value, x: Value) -> Value:
+    return apply(Atan2(), y, x)
 
 
 def cos(x: Value) -> Value:
