@@ -137,15 +137,23 @@ class ArrayBackend:
         return philox.uniform(self.xp, shape, dtype, state)
 
     def relu(self, x: Any, out: Any = None) -> Any:
-        """``maximum(x, 0)``: NaN kept, -0.0 to +0.0 (into ``out`` when given; it may be ``x``)."""
-        return self.xp.maximum(x, 0, out=out)
+        """0 where ``x < 0``, else ``x`` itself: NaN and -0.0 kept, as TF's and PyTorch's max(x, 0), which keep
+        the x of a tie (NumPy's maximum gives +0.0 for -0.0).  Into ``out`` when given; it may be ``x``."""
+        xp = self.xp
+        below = x < 0
+        if out is None:
+            out = xp.array(x, copy=True)
+        elif out is not x:
+            xp.copyto(out, x)
+        xp.copyto(out, 0, where=below)
+        return out
 
     def bias_relu(self, x: Any, b: Any, axis: int, out: Any = None) -> Any:
         """``relu(x + b)`` with ``b`` along ``axis``, rounded as the add and the ReLU apart (into ``out``)."""
         shape = [1] * x.ndim
         shape[axis] = -1
         y = self.xp.add(x, b.reshape(shape), out=out)
-        return self.xp.maximum(y, 0, out=y)
+        return self.relu(y, out=y)
 
     def fma(self, x: Any, alpha: Any, c: Any, out: Any) -> Any:
         """``out = x * alpha + c`` rounded once per element (a fused multiply-add; ``alpha`` a scalar, cast to

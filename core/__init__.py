@@ -28,7 +28,7 @@ from core.ops.linalg import matmul
 from core.ops.loss import binary_cross_entropy, one_hot, sigmoid_cross_entropy, softmax_cross_entropy
 from core.ops.nn import (avg_pool2d, bias_add, batch_norm_eval, batch_norm_train, conv2d, conv2d_grad_input,
                          conv2d_grad_weight, conv2d_transpose, dropout, max_pool2d)
-from core.ops.reduce import (all, any, argmax, argmin, argsort, cumsum, log_softmax, logsumexp, max, mean, min,
+from core.ops.reduce import (all, any, argmax, argmin, argsort, cumsum, log_softmax, logsumexp, max, mean, min, prod,
                               softmax, sum)
 from core.ops.shape import (broadcast_to, concat, expand_dims, fill_like, getitem, pad, reshape, reshape_like,
                             size_ratio, squeeze, stack, take_along_axis, transpose)

@@ -646,6 +646,14 @@ class Tensor(Value):
         idx = _T(core.argsort(self, dim, largest, k))
         return _RETURN_TYPES["topk"](self.gather(dim, idx), idx)
 
+    def prod(self, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> "Tensor":
+        """The product over ``dim`` (one dim, or all), integers and bools in int64; its gradient is ATen's
+        (g * result / x, or the products of the others where a factor is zero)."""
+        x = self if dtype is None else self.to(dtype)
+        if isinstance(dim, (tuple, list)):
+            raise TypeError("prod(): argument 'dim' must be int, not tuple")
+        return _T(core.prod(x, dim, keepdim))
+
     def amax(self, dim: Any = None, keepdim: bool = False) -> "Tensor":
         return _T(core.max(self, _dims(dim), keepdim))
 
@@ -1755,7 +1763,7 @@ for _name in ("sum", "mean", "all", "any", "max", "min", "argmax", "argmin", "am
               "index_select", "scatter", "scatter_add", "index_add", "broadcast_to", "unflatten", "movedim",
               "moveaxis", "swapaxes", "swapdims", "tile", "roll", "fliplr", "flipud", "rot90", "diag", "trunc", "fix",
               "frac", "addcmul", "addcdiv", "outer", "ger", "tan", "asin", "acos", "atan", "arcsin", "arccos",
-              "arctan", "sinh", "cosh", "log2", "log10", "exp2", "atan2", "arctan2"):
+              "arctan", "sinh", "cosh", "log2", "log10", "exp2", "atan2", "arctan2", "prod"):
     globals()[_name] = _method(_name)
 
 

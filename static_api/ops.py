@@ -353,6 +353,12 @@ def reduce_logsumexp(input_tensor, axis=None, keepdims=False, name=None, reducti
     return _reduction(core.logsumexp, input_tensor, axis, keepdims, name, reduction_indices, keep_dims)
 
 
+def reduce_prod(input_tensor, axis=None, keepdims=False, name=None, reduction_indices=None, keep_dims=None):
+    """The product; its gradient TF's: the exclusive products of the others from both sides."""
+    return _reduction(lambda x, a, k: core.prod(x, a, k, exclusive=True), input_tensor, axis, keepdims, name,
+                      reduction_indices, keep_dims)
+
+
 def reduce_all(input_tensor, axis=None, keepdims=False, name=None, reduction_indices=None, keep_dims=None):
     return _reduction(core.all, input_tensor, axis, keepdims, name, reduction_indices, keep_dims)
 

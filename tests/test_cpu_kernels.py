@@ -490,7 +490,7 @@ def _specials(shape, dtype):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_compiled_relu_and_bias_relu_give_numpys_bits(monkeypatch, dtype):
+def test_compiled_relu_and_bias_relu_give_the_numpy_paths_bits(monkeypatch, dtype):
     pytest.importorskip("numba", reason="numba is not installed: its kernels cannot run")
     monkeypatch.setenv("DUALFLOW_NUMBA", "1")
     ran = []
@@ -506,7 +506,8 @@ def test_compiled_relu_and_bias_relu_give_numpys_bits(monkeypatch, dtype):
                                   np.where(x <= 0, dtype(0), g).view(bits))
     assert len(ran) == 1
     ran.clear()
-    want = np.maximum(x, 0)
+    # 0 below zero, else x itself: NaN and -0.0 kept, as TF's and PyTorch's (NumPy's maximum gives +0.0)
+    want = np.where(x < 0, dtype(0), x)
     np.testing.assert_array_equal(be.relu(x).view(bits), want.view(bits))
     y = x.copy()
     assert be.relu(y, out=y) is y           # in place (a kernel of its own: two aliasing operands are slow)
@@ -516,7 +517,8 @@ def test_compiled_relu_and_bias_relu_give_numpys_bits(monkeypatch, dtype):
         shape = [1] * 4
         shape[axis] = -1
         with np.errstate(invalid="ignore"):     # inf + -inf, as NumPy's add gives it
-            want = np.maximum(x + b.reshape(shape), 0)
+            total = x + b.reshape(shape)
+            want = np.where(total < 0, dtype(0), total)
             y = x.copy()
             assert be.bias_relu(y, b, axis, out=y) is y          # in place, as a fused epilogue runs it
             fresh = be.bias_relu(x, b, axis)
@@ -527,8 +529,13 @@ def test_compiled_relu_and_bias_relu_give_numpys_bits(monkeypatch, dtype):
     y = x.copy()
     flat = y.reshape(-1)
     be.relu(flat[1:], out=flat[:-1])
-    np.testing.assert_array_equal(flat[:-1].view(bits), np.maximum(x.reshape(-1)[1:], 0).view(bits))
+    shifted = x.reshape(-1)[1:]
+    np.testing.assert_array_equal(flat[:-1].view(bits), np.where(shifted < 0, dtype(0), shifted).view(bits))
     assert len(ran) == 6
+    assert np.signbit(be.relu(np.array([-0.0], dtype))[0])       # -0.0 stays -0.0 (NumPy's maximum: +0.0)
+    monkeypatch.setenv("DUALFLOW_NUMBA", "0")
+    assert np.signbit(be.relu(np.array([-0.0], dtype))[0]) and np.signbit(be.bias_relu(
+        np.array([[-0.0]], dtype), np.array([-0.0], dtype), 1)[0, 0])
 
 
 def test_the_backends_matmul_asks_for_blas_threads_by_its_flops(monkeypatch):

@@ -373,3 +373,23 @@ def test_atan2_quadrants_aliases_and_in_place_twins():
     z = torch.tensor([2.0])
     z.exp2_()
     assert z.tolist() == [4.0]
+
+
+def test_prod_values_and_the_gradient_at_zeros():
+    x = np.array([[2.0, -3.0, 0.5], [4.0, 0.0, 0.0]])
+    t = torch.tensor(x, requires_grad=True)
+    p = t.prod(1)
+    assert p.tolist() == [-3.0, 0.0]
+    p.backward(torch.tensor([1.0, 1.0], dtype=torch.float64))
+    # each factor's gradient is the product of the others: a single zero leaves the rest of its row's, two none
+    assert t.grad.tolist() == [[-1.5, 1.0, -6.0], [0.0, 0.0, 0.0]]
+    one = torch.tensor([[2.0, 0.0, 5.0]], requires_grad=True)
+    one.prod().backward()
+    assert one.grad.tolist() == [[0.0, 10.0, 0.0]]                    # not NaN: no division by the zero
+    eager_fd_check(lambda a: a.prod(0, keepdim=True), [R.normal(size=(3, 2)) + 0.5])
+    assert torch.tensor([[1, 2], [3, 4]]).prod().item() == 24 and torch.tensor([True, True]).prod().dtype == torch.int64
+    assert torch.tensor([2.0, 3.0]).prod(dtype=torch.float64).dtype == torch.float64
+    g = torch.tensor([1.5, 2.0], requires_grad=True)
+    first, = torch.autograd.grad(g.prod(), g, create_graph=True)
+    with pytest.raises(NotImplementedError, match="second derivative of a product"):
+        first.sum().backward()

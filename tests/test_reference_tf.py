@@ -69,6 +69,9 @@ CASES = {
                          [(2, 7, 6, 3), (3, 3, 3, 2), (1, 1, 6, 4)]),
     "trigonometry": (lambda t, x, y: t.tan(x) + t.asin(t.tanh(x) * 0.9) + t.math.acos(t.tanh(y) * 0.9)
                      + t.atan(x * 3) + t.sinh(y) + t.math.cosh(x) + t.atan2(x, y), [(6, 7), (6, 7)]),
+    "reduce_prod": (lambda t, x: t.concat([t.reshape(t.reduce_prod(x + 1.5, axis=1), [-1]),
+                                           t.reshape(t.reduce_prod(t.nn.relu(x), axis=[0, 2], keepdims=True), [-1])], 0),
+                    [(3, 4, 5)]),
     "sort_and_broadcast": (lambda t, x: t.sort(x, axis=1) + t.broadcast_to(x[0], [3, 4, 5]), [(3, 4, 5)]),
 }
 
@@ -497,3 +500,10 @@ def test_range_linspace_and_integer_ops_give_tensorflows_values():
     theirs = [v.numpy() for v in build(real_v1)]
     for a, b in zip(ours, theirs):
         assert a.dtype == b.dtype and np.array_equal(a, b)
+
+
+def test_relu_keeps_a_negative_zero_as_tensorflow():
+    values = np.float32([-0.0, 0.0, -1.0, np.nan, 2.0])
+    ours = tf.Session().run(tf.nn.relu(tf.constant(values)))
+    theirs = real.nn.relu(values).numpy()
+    assert np.array_equal(np.signbit(ours), np.signbit(theirs)) and np.array_equal(ours, theirs, equal_nan=True)

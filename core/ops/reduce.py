@@ -76,6 +76,69 @@ class Sum(Reduce):
         return (apply(ReduceGrad(self.axes, self.keepdims, False), grads[0], node.inputs[0]),)
 
 
+class Prod(Reduce):
+    """The product over ``axes`` (integers and bools in int64, as PyTorch's and TF's sum).  Its gradient is the
+    product of the other factors (``ProdGrad``): PyTorch's g * result / x while no factor is zero, else (and
+    always, with ``exclusive``, as TF) the exclusive products from both sides, which a zero cannot turn into
+    NaN."""
+
+    name = "Prod"
+    saves_outputs = True
+    fn = "prod"
+
+    def __init__(self, axes: Any = None, keepdims: bool = False, exclusive: bool = False) -> None:
+        super().__init__(axes, keepdims)
+        self.exclusive = exclusive
+
+    def infer(self, x: Value) -> list:
+        (shape, dt), = super().infer(x)
+        return [(shape, x.dtype if x.dtype.kind == "f" else numpy.dtype(numpy.int64))]
+
+    def forward(self, be, x, out=None):
+        if x.dtype.kind != "f":
+            x = x.astype(numpy.int64)
+        return super().forward(be, x, out)
+
+    def vjp(self, node, grads, needs):
+        return (apply(ProdGrad(self.axes, self.keepdims, self.exclusive), grads[0], node.inputs[0],
+                      node.outputs[0]),)
+
+
+class ProdGrad(Reduce):
+    """d prod / dx times g: each factor's gradient is the product of the others (see ``Prod``).  A first
+    derivative only: differentiating it again raises."""
+
+    name = "ProdGrad"
+    arg_names = ("grad", "x", "result")
+
+    def __init__(self, axes: Any = None, keepdims: bool = False, exclusive: bool = False) -> None:
+        super().__init__(axes, keepdims)
+        self.exclusive = exclusive
+
+    def infer(self, g: Value, x: Value, result: Value) -> list:
+        return [(x.shape, x.dtype)]
+
+    def forward(self, be, g, x, result):
+        xp = be.xp
+        axes = norm_axes(self, self.axes, x.ndim)
+        if not self.keepdims:
+            g, result = xp.expand_dims(g, axes), xp.expand_dims(result, axes)
+        if not self.exclusive and not bool((x == 0).any()):    # ATen's test (a host read on a GPU)
+            return g * (result / x)
+        # the reduced axes last, flattened: exclusive running products from the left and from the right
+        rest = [a for a in range(x.ndim) if a not in axes]
+        moved = xp.transpose(x, rest + list(axes))
+        flat = moved.reshape(moved.shape[:len(rest)] + (-1,))
+        ones = xp.ones(flat.shape[:-1] + (1,), x.dtype)
+        left = xp.cumprod(xp.concatenate([ones, flat[..., :-1]], -1), -1)
+        right = xp.flip(xp.cumprod(xp.concatenate([ones, xp.flip(flat[..., 1:], -1)], -1), -1), -1)
+        others = (left * right).reshape(moved.shape)
+        return g * xp.transpose(others, numpy.argsort(rest + list(axes)))
+
+    def vjp(self, node, grads, needs):
+        raise NotImplementedError("ProdGrad: the second derivative of a product is not implemented in dualflow")
+
+
 class Mean(Reduce):
     name = "Mean"
     saves_inputs = False
@@ -391,6 +454,10 @@ def argmax(x: Value, axis: int | None = None, keepdims: bool = False) -> Value:
 
 def argmin(x: Value, axis: int | None = None, keepdims: bool = False) -> Value:
     return apply(ArgMax(axis, keepdims, "argmin"), x)
+
+
+def prod(x: Value, axes: Any = None, keepdims: bool = False, exclusive: bool = False) -> Value:
+    return apply(Prod(axes, keepdims, exclusive), x)
 
 
 def argsort(x: Value, axis: int = -1, descending: bool = False, k: int | None = None) -> Value:

@@ -14,12 +14,16 @@ from eager_api.nn.modules import (AvgPool1d, CELU, CircularPad1d, CircularPad2d,
                                   ZeroPad1d, ZeroPad2d)
 from eager_api.nn.parallel import DataParallel
 
-__all__ = ["functional", "init", "parallel", "utils", "DataParallel", "AdaptiveAvgPool2d", "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "BCELoss",
-           "BCEWithLogitsLoss", "Conv2d", "ConvTranspose2d", "CrossEntropyLoss", "Dropout", "Dropout2d", "ELU", "Embedding", "GELU",
-           "Flatten", "Identity", "L1Loss", "LeakyReLU", "Linear", "LogSoftmax", "MaxPool2d", "Module", "ModuleDict",
-           "ModuleList", "MSELoss", "NLLLoss", "Parameter", "ReLU", "Sequential", "Sigmoid", "Softmax", "Tanh",
-           "Upsample", "HuberLoss", "KLDivLoss", "SmoothL1Loss", "GroupNorm", "Hardsigmoid", "Hardswish", "Hardtanh",
-           "LayerNorm", "Mish", "ReLU6", "SELU", "SiLU", "Softplus", "AvgPool1d", "Conv1d", "MaxPool1d", "CELU", "CircularPad1d", "CircularPad2d", "ConstantPad1d", "ConstantPad2d", "GLU", "Hardshrink", "InstanceNorm1d", "InstanceNorm2d", "LogSigmoid", "PixelShuffle", "PixelUnshuffle", "PReLU", "ReflectionPad1d", "ReflectionPad2d", "ReplicationPad1d", "ReplicationPad2d", "Softmin", "Softshrink", "Softsign", "Tanhshrink", "Threshold", "Unflatten", "ZeroPad1d", "ZeroPad2d"]
+__all__ = ["functional", "init", "parallel", "utils", "DataParallel", "AdaptiveAvgPool2d", "AvgPool2d", "BatchNorm1d",
+           "BatchNorm2d", "BCELoss", "BCEWithLogitsLoss", "Conv2d", "ConvTranspose2d", "CrossEntropyLoss", "Dropout",
+           "Dropout2d", "ELU", "Embedding", "GELU", "Flatten", "Identity", "L1Loss", "LeakyReLU", "Linear",
+           "LogSoftmax", "MaxPool2d", "Module", "ModuleDict", "ModuleList", "MSELoss", "NLLLoss", "Parameter", "ReLU",
+           "Sequential", "Sigmoid", "Softmax", "Tanh", "Upsample", "HuberLoss", "KLDivLoss", "SmoothL1Loss",
+           "GroupNorm", "Hardsigmoid", "Hardswish", "Hardtanh", "LayerNorm", "Mish", "ReLU6", "SELU", "SiLU",
+           "Softplus", "AvgPool1d", "Conv1d", "MaxPool1d", "CELU", "CircularPad1d", "CircularPad2d", "ConstantPad1d",
+           "ConstantPad2d", "GLU", "Hardshrink", "InstanceNorm1d", "InstanceNorm2d", "LogSigmoid", "PixelShuffle",
+           "PixelUnshuffle", "PReLU", "ReflectionPad1d", "ReflectionPad2d", "ReplicationPad1d", "ReplicationPad2d",
+           "Softmin", "Softshrink", "Softsign", "Tanhshrink", "Threshold", "Unflatten", "ZeroPad1d", "ZeroPad2d"]
 
 from eager_api.nn import parallel  # noqa: E402  (needs Module)
 
