@@ -59,7 +59,7 @@ def _kernel(be: Any, op: Any, *arrays: Any, out: Any) -> None:
 
 # Primitives that are one ufunc call: bound to the array module, the writer is the ufunc itself.
 _UFUNCS: dict[type, str] = {
-    ew.Add: "add", ew.Sub: "subtract", ew.Mul: "multiply", ew.Maximum: "maximum", ew.Minimum: "minimum",
+    ew.Add: "add", ew.Sub: "subtract", ew.Mul: "multiply",
     ew.Neg: "negative", ew.Exp: "exp", ew.Log: "log", ew.Expm1: "expm1", ew.Log1p: "log1p", ew.Sin: "sin",
     ew.Cos: "cos", ew.Sqrt: "sqrt", ew.Abs: "absolute", ew.Tanh: "tanh",
 }
@@ -69,11 +69,27 @@ def _ufunc(name: str) -> Writer:
     return lambda be, op, *args, out: getattr(be.xp, name)(*args, out=out)
 
 
+def _extremum(name: str) -> Writer:
+    """NumPy's maximum or minimum into ``out`` except at ties, which keep x (``ew.Maximum``'s rule): ``out`` may
+    be x or y themselves."""
+    def write(be: Any, op: Any, x: Any, y: Any, *, out: Any) -> None:
+        xp = be.xp
+        if out.dtype.kind != "f":
+            getattr(xp, name)(x, y, out=out)
+            return
+        ties = xp.equal(x, y)
+        getattr(xp, name)(x, y, out=out, where=xp.logical_not(ties))
+        if out is not x:
+            xp.copyto(out, x, where=ties)
+    return write
+
+
 # Elementwise writers that read each operand only at its own element, so any chain of them may run in one
 # buffer (``core.passes.fuse``) and an operand of the output's shape may be that buffer.
 ELEMENTWISE: dict[type, Writer] = {
     **{t: _ufunc(name) for t, name in _UFUNCS.items()}, ew.Div: _div,
     ew.Relu: lambda be, op, x, *, out: be.relu(x, out=out),
+    ew.Maximum: _extremum("maximum"), ew.Minimum: _extremum("minimum"),
     ew.Scalar: _kernel, nn.BiasAdd: lambda be, op, x, b, *, out: be.xp.add(x, bias_operand(op, x, b), out=out),
 }
 

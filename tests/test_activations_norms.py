@@ -507,3 +507,29 @@ def test_floor_mod_gradient_divides_as_each_library():
         op_grads = tf.gradients(tf.constant(np.array([1.0])) % y, [y])
         with tf.Session() as sess:
             assert sess.run(grads)[0].tolist() == sess.run(op_grads)[0].tolist() == [-10.0]
+
+
+def test_maximum_minimum_and_clamps_keep_the_first_of_a_signed_zero_tie():
+    """TF's and PyTorch's max(a, b) and min(a, b) give a on a tie, so max(-0.0, 0.0) is -0.0 (NumPy's gives
+    +0.0); clamps and relu6 inherit it.  Planned (in place, fused) and unplanned runs alike; NaN from either
+    side."""
+    a = np.float32([-0.0, 0.0, -0.0, 0.0, np.nan, 1.0])
+    b = np.float32([0.0, -0.0, -0.0, 0.0, 1.0, np.nan])
+    first = np.signbit(a[:4])
+    for fn in (torch.maximum, torch.minimum):
+        got = fn(torch.tensor(a), torch.tensor(b)).numpy()
+        assert np.array_equal(np.signbit(got[:4]), first) and np.isnan(got[4:]).all()
+    assert np.signbit(torch.tensor(a[:4]).clamp(min=0.0).numpy()).tolist() == first.tolist()
+    assert np.signbit(F.relu6(torch.tensor(a[:4])).numpy()).tolist() == first.tolist()
+    for optimize in (True, False):
+        tf.reset_default_graph()
+        pa, pb = tf.placeholder(tf.float32, [6]), tf.placeholder(tf.float32, [6])
+        outs = [tf.maximum(pa, pb) + 0.0, tf.minimum(pa, pb) * 1.0, tf.clip_by_value(pa, 0.0, 1.0)]
+        config = None if optimize else tf.ConfigProto(graph_options=tf.GraphOptions(
+            optimizer_options=tf.OptimizerOptions(opt_level=tf.OptimizerOptions.L0)))
+        with tf.Session(config=config) as sess:
+            for _ in range(2):          # the second run is planned (buffers reused, in place)
+                mx, mn, clip = sess.run(outs, {pa: a, pb: b})
+        assert np.signbit(mx[:4]).tolist() == first.tolist() == np.signbit(mn[:4]).tolist()
+        assert np.isnan(mx[4:]).all() and np.isnan(mn[4:]).all()
+        assert np.signbit(clip[:4]).tolist() == first.tolist()

@@ -329,18 +329,27 @@ class _Extremum(Binary):
         return gx, gy
 
 
+def _first_of_ties(be: Any, fn: Any, x: Any, y: Any) -> Any:
+    """``fn(x, y)`` (NumPy's maximum or minimum: NaN from either side), except that a tie gives x, as TF's and
+    PyTorch's do: max(-0.0, 0.0) is -0.0 there and +0.0 in NumPy."""
+    out = fn(x, y)
+    if out.dtype.kind != "f":
+        return out
+    return be.xp.where(x == y, x, out)
+
+
 class Maximum(_Extremum):
     name = "Maximum"
 
     def forward(self, be, x, y):
-        return be.xp.maximum(x, y)
+        return _first_of_ties(be, be.xp.maximum, x, y)
 
 
 class Minimum(_Extremum):
     name = "Minimum"
 
     def forward(self, be, x, y):
-        return be.xp.minimum(x, y)
+        return _first_of_ties(be, be.xp.minimum, x, y)
 
 
 class Compare(Binary):
