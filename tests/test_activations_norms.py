@@ -524,7 +524,7 @@ def test_maximum_minimum_and_clamps_keep_the_first_of_a_signed_zero_tie():
     for optimize in (True, False):
         tf.reset_default_graph()
         pa, pb = tf.placeholder(tf.float32, [6]), tf.placeholder(tf.float32, [6])
-        outs = [tf.maximum(pa, pb) + 0.0, tf.minimum(pa, pb) * 1.0, tf.clip_by_value(pa, 0.0, 1.0)]
+        outs = [tf.maximum(pa, pb) * 1.0, tf.minimum(pa, pb) * 1.0, tf.clip_by_value(pa, 0.0, 1.0)]
         config = None if optimize else tf.ConfigProto(graph_options=tf.GraphOptions(
             optimizer_options=tf.OptimizerOptions(opt_level=tf.OptimizerOptions.L0)))
         with tf.Session(config=config) as sess:
