@@ -165,7 +165,8 @@ class ArrayBackend:
         a = alpha if hasattr(alpha, "shape") else (numpy.float64 if x.dtype.itemsize == 8 else numpy.float32)(alpha)
         if x.dtype.itemsize == 8:
             return xp.add(xp.multiply(x, a), c, out=out)
-        wide = xp.multiply(x.astype(numpy.float64), a.astype(numpy.float64) if hasattr(a, "shape") else numpy.float64(a))
+        a64 = a.astype(numpy.float64) if hasattr(a, "shape") else numpy.float64(a)
+        wide = xp.multiply(x.astype(numpy.float64), a64)
         wide += c
         xp.copyto(out, wide.astype(numpy.float32).astype(out.dtype), casting="same_kind")
         return out

@@ -234,7 +234,6 @@ def _kernels() -> SimpleNamespace | None:
         for i in range(x.size):
             out[i] = math.erf(numpy.float64(x[i]))
 
-
     @numba.extending.intrinsic
     def fma(typingctx, a, b, c):
         """a * b + c rounded once (LLVM's fma: the hardware's fused multiply-add, or an exact emulation)."""

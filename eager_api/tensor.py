@@ -883,7 +883,8 @@ class Tensor(Value):
 
     def frac(self) -> "Tensor":
         if self.dtype.kind != "f":
-            raise NotImplementedError(f"\"frac_cpu\" not implemented for '{_ATEN_NAMES.get(self.dtype.name, self.dtype)}'")
+            name = _ATEN_NAMES.get(self.dtype.name, self.dtype)
+            raise NotImplementedError(f"\"frac_cpu\" not implemented for '{name}'")
         return self - self.trunc()
 
     def addcmul(self, tensor1: "Tensor", tensor2: "Tensor", *, value: Any = 1) -> "Tensor":
