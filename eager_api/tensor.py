@@ -444,6 +444,29 @@ class Tensor(Value):
     def remainder(self, other):
         return self % other
 
+    def fmod(self, other: Any) -> "Tensor":
+        """C's fmod: the remainder of the division rounded toward zero, with the sign of self."""
+        return self._binary(other, core.fmod)
+
+    def fmod_(self, other: Any) -> "Tensor":
+        return self._inplace("fmod_", lambda x: x.fmod(other))
+
+    def lerp(self, end: "Tensor", weight: Any) -> "Tensor":
+        """self + weight * (end - self), computed as ATen's kernel does: from the nearer end, one fused
+        multiply-add, start + w (end - start) for |w| < 0.5, else end + (w - 1) (end - start)."""
+        diff = _as_tensor(end, self) - self
+        if not isinstance(weight, Tensor):
+            w = self.dtype.type(weight)
+            small = builtins.abs(w) < 0.5
+            coeff = tensor(w if small else w - self.dtype.type(1), dtype=self.dtype, device=self.device)
+            return _T(core.fma(coeff, diff, self if small else _as_tensor(end, self)))
+        small = weight.abs() < 0.5
+        coeff = where(small, weight, weight - 1)
+        return _T(core.fma(coeff, diff, where(small, self, _as_tensor(end, self))))
+
+    def lerp_(self, end: "Tensor", weight: Any) -> "Tensor":
+        return self._inplace("lerp_", lambda x: x.lerp(end, weight))
+
     def floor_divide(self, other):
         return self // other
 
@@ -1764,7 +1787,7 @@ for _name in ("sum", "mean", "all", "any", "max", "min", "argmax", "argmin", "am
               "index_select", "scatter", "scatter_add", "index_add", "broadcast_to", "unflatten", "movedim",
               "moveaxis", "swapaxes", "swapdims", "tile", "roll", "fliplr", "flipud", "rot90", "diag", "trunc", "fix",
               "frac", "addcmul", "addcdiv", "outer", "ger", "tan", "asin", "acos", "atan", "arcsin", "arccos",
-              "arctan", "sinh", "cosh", "log2", "log10", "exp2", "atan2", "arctan2", "prod"):
+              "arctan", "sinh", "cosh", "log2", "log10", "exp2", "atan2", "arctan2", "prod", "fmod", "lerp"):
     globals()[_name] = _method(_name)
 
 

@@ -190,6 +190,7 @@ def _cases():
         Case("exp2", core.exp2, [a], np.exp2),
         Case("atan2", core.atan2, [a, distinct(3, 4) + 0.1], np.arctan2),
         Case("cos", core.cos, [a * 3], np.cos),
+        Case("fmod", core.fmod, [a * 5, distinct(3, 4) + 0.5], np.fmod),
         Case("floor_mod", core.floor_mod, [a * 5, distinct(3, 4) + 0.5],
              lambda x, y: x - y * np.floor(x / y)),
         Case("floor_div", core.floor_div, [a * 5, distinct(3, 4) + 0.5], lambda x, y: np.floor(x / y), grad=False),

@@ -393,3 +393,31 @@ def test_prod_values_and_the_gradient_at_zeros():
     first, = torch.autograd.grad(g.prod(), g, create_graph=True)
     with pytest.raises(NotImplementedError, match="second derivative of a product"):
         first.sum().backward()
+
+
+def test_fmod_keeps_the_sign_of_the_dividend_and_lerp_rounds_once_from_the_nearer_end():
+    x = torch.tensor([5.5, -5.5, 5.5, -5.5, -0.0, 7.0], requires_grad=True)
+    y = torch.tensor([2.0, 2.0, -2.0, -2.0, 3.0, 0.5], requires_grad=True)
+    r = torch.fmod(x, y)
+    assert r.tolist() == [math.fmod(a, b) for a, b in zip(x.tolist(), y.tolist())]       # C's fmod
+    assert np.signbit(r.detach().numpy()[4])
+    r.sum().backward()
+    assert x.grad.tolist() == [1.0] * 6
+    assert y.grad.tolist() == [-math.trunc(a / b) for a, b in zip(x.tolist(), y.tolist())]
+    assert torch.tensor([7, -7]).fmod(3).tolist() == [1, -1]
+    with pytest.raises(RuntimeError, match="integer division by zero"):
+        torch.fmod(torch.tensor([7]), torch.tensor([0]))
+    a = R.normal(size=64).astype(np.float32)
+    b = R.normal(size=64).astype(np.float32)
+    for w in (0.3, 0.8, -0.2):
+        got = torch.tensor(a).lerp(torch.tensor(b), w).numpy()
+        w32, diff = np.float32(w), b - a
+        # one rounding of the exact start + w (end - start), or of end + (w - 1) (end - start) for |w| >= 0.5
+        coeff, base = (w32, a) if abs(w32) < 0.5 else (w32 - np.float32(1), b)
+        want = [np.float32(float(Fraction(float(c)) * Fraction(float(d)) + Fraction(float(e))))
+                for c, d, e in np.broadcast(coeff, diff, base)]
+        assert got.tolist() == [float(v) for v in want], w
+    eager_fd_check(lambda s, e, w: s.lerp(e, w), [R.normal(size=5), R.normal(size=5), R.random(size=5)])
+    ema = torch.tensor([1.0, 2.0])
+    ema.lerp_(torch.tensor([3.0, 6.0]), 0.25)
+    assert ema.tolist() == [1.5, 3.0]

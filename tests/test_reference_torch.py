@@ -636,6 +636,9 @@ _SHAPE_FUNCTIONS = {
     "addcmul": lambda L, x: x.addcmul(x[0], x[:, :1], value=0.3), "addcmul_same": lambda L, x: L.addcmul(x, x, x),
     "addcdiv": lambda L, x: x.addcdiv(x[0], x[:, :1] + 3, value=-2.5),
     "outer": lambda L, x: L.outer(x[0], x[1, :3]),
+    "fmod": lambda L, x: L.fmod(x * 5, x.flip(0) + 0.25), "fmod_number": lambda L, x: (x * 4).fmod(-1.5),
+    "lerp": lambda L, x: L.lerp(x, x.flip(1), 0.3), "lerp_far": lambda L, x: x.lerp(x.flip(0), 0.8),
+    "lerp_tensor": lambda L, x: L.lerp(x, x.flip(1), L.tensor([0.1, 0.5, 0.9, -0.2], dtype=x.dtype)),
     "prod": lambda L, x: (x + 1.5).prod(1), "prod_with_zeros": lambda L, x: L.prod(L.relu(x), 0, keepdim=True),
     "meshgrid_xy": lambda L, x: L.meshgrid(x[0], x[1, :3], x[2, :2], indexing="xy")[1],
 }

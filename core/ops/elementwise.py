@@ -290,6 +290,29 @@ class FloorMod(Binary):
         return (sum_to_like(g, x) if needs[0] else None), (sum_to_like(gy, y) if needs[1] else None)
 
 
+class Fmod(Binary):
+    """C's fmod: x - y * trunc(x / y), with the sign of x (PyTorch's ``fmod``, TF's ``truncatemod``); integers:
+    a zero divisor raises on the CPU.  Gradients: g for x, -g * trunc(x / y) for y, as ATen's."""
+
+    name = "Fmod"
+
+    def forward(self, be, x, y):
+        if x.dtype.kind in "iu":
+            be.check_nonzero(y, self.name)
+        with numpy.errstate(invalid="ignore"):      # x fmod 0 is NaN, as in both
+            return be.xp.fmod(x, y)
+
+    def vjp(self, node, grads, needs):
+        g = grads[0]
+        x, y = node.inputs
+        gy = None
+        if needs[1]:
+            q = div(x, y)
+            toward_zero = where(scalar_compare(q, "Less", 0.0), neg(floor(neg(q), True)), floor(q, True))
+            gy = sum_to_like(neg(mul(g, toward_zero)), y)
+        return (sum_to_like(g, x) if needs[0] else None), gy
+
+
 class Pow(Binary):
     name = "Pow"
     saves_outputs = True
@@ -928,6 +951,10 @@ def add_scaled(x: Value, y: Value, alpha: Any) -> Value:
 
 def fma(x: Value, y: Value, z: Value) -> Value:
     return apply(Fma(), x, y, z)
+
+
+def fmod(x: Value, y: Value) -> Value:
+    return apply(Fmod(), x, y)
 
 
 def mul(x: Value, y: Value) -> Value:
