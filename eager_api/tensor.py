@@ -36,7 +36,8 @@ _TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "
 
 # What max/min/sort/topk along a dim return: (values, indices) under the function's name, as PyTorch's
 # torch.return_types.max and friends.
-_RETURN_TYPES = {name: collections.namedtuple(name, ["values", "indices"]) for name in ("max", "min", "sort", "topk")}
+_RETURN_TYPES = {name: collections.namedtuple(name, ["values", "indices"])
+                 for name in ("max", "min", "sort", "topk", "median", "nanmedian")}
 
 
 class Size(tuple):
@@ -676,6 +677,46 @@ class Tensor(Value):
         if isinstance(dim, (tuple, list)):
             raise TypeError("prod(): argument 'dim' must be int, not tuple")
         return _T(core.prod(x, dim, keepdim))
+
+    def median(self, dim: Any = None, keepdim: bool = False) -> Any:
+        """The lower median (the ((n - 1) // 2)-th smallest), NaN where a NaN is present; over ``dim``, the
+        values and their indices (the first NaN's, where one is), as PyTorch's.  Without ``dim`` the gradient is
+        shared evenly by the elements equal to the median, as ATen's; with it, it goes to the index."""
+        return self._median(dim, keepdim, False)
+
+    def nanmedian(self, dim: Any = None, keepdim: bool = False) -> Any:
+        """``median`` of the values that are not NaN (NaN where all are)."""
+        return self._median(dim, keepdim, True)
+
+    def _median(self, dim: Any, keepdim: bool, skip_nan: bool) -> Any:
+        name = "nanmedian" if skip_nan else "median"
+        whole = dim is None
+        x = self.reshape(-1) if whole else self
+        d = 0 if whole else dim % builtins.max(x.ndim, 1)
+        if x.shape[d] == 0:
+            raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
+        nan = x.isnan()
+        order = x.argsort(d)                             # stable; NaN last
+        if skip_nan:
+            count = (~nan).sum(d, keepdim=True)
+            k = ((count - 1).clamp_min(0)) // 2
+        else:
+            k = zeros_like(order.narrow(d, 0, 1)) + (x.shape[d] - 1) // 2
+        idx = order.gather(d, k)
+        if not skip_nan:
+            # a slice holding NaN answers with its first NaN
+            idx = where(nan.any(d, keepdim=True), nan.to(int64).argmax(d, keepdim=True), idx)
+        if whole:
+            value = x.gather(0, idx).reshape(())
+            # ATen's gradient: shared evenly by the elements equal to the median (the value itself unchanged)
+            ties = self == value.detach()
+            share = where(ties, self, zeros((), dtype=self.dtype, device=self.device)).sum() / ties.to(self.dtype).sum()
+            spread = value.detach() + (share - share.detach())
+            return where(value.isfinite(), spread, value)
+        values = x.gather(d, idx)
+        if not keepdim:
+            values, idx = values.squeeze(d), idx.squeeze(d)
+        return _RETURN_TYPES[name](values, idx)
 
     def amax(self, dim: Any = None, keepdim: bool = False) -> "Tensor":
         return _T(core.max(self, _dims(dim), keepdim))
@@ -1787,7 +1828,8 @@ for _name in ("sum", "mean", "all", "any", "max", "min", "argmax", "argmin", "am
               "index_select", "scatter", "scatter_add", "index_add", "broadcast_to", "unflatten", "movedim",
               "moveaxis", "swapaxes", "swapdims", "tile", "roll", "fliplr", "flipud", "rot90", "diag", "trunc", "fix",
               "frac", "addcmul", "addcdiv", "outer", "ger", "tan", "asin", "acos", "atan", "arcsin", "arccos",
-              "arctan", "sinh", "cosh", "log2", "log10", "exp2", "atan2", "arctan2", "prod", "fmod", "lerp"):
+              "arctan", "sinh", "cosh", "log2", "log10", "exp2", "atan2", "arctan2", "prod", "fmod", "lerp",
+              "median", "nanmedian"):
     globals()[_name] = _method(_name)
 
 

@@ -421,3 +421,24 @@ def test_fmod_keeps_the_sign_of_the_dividend_and_lerp_rounds_once_from_the_neare
     ema = torch.tensor([1.0, 2.0])
     ema.lerp_(torch.tensor([3.0, 6.0]), 0.25)
     assert ema.tolist() == [1.5, 3.0]
+
+
+def test_median_is_the_lower_middle_value_with_pytorchs_nan_and_gradient_rules():
+    x = np.array([[3.0, 1.0, 4.0, 1.5], [9.0, 2.0, 6.0, 5.0]])
+    t = torch.tensor(x, requires_grad=True)
+    values, idx = t.median(1)
+    assert values.tolist() == [1.5, 5.0] and idx.tolist() == [3, 3]          # the 2nd smallest of 4 (lower median)
+    assert torch.median(torch.tensor(x)).item() == sorted(x.ravel())[3]
+    m = torch.tensor([[2.0, 1.0, 2.0], [2.0, 7.0, 0.0]], requires_grad=True)
+    torch.median(m).backward()                    # median 2.0, held three times: a third of the gradient each
+    third = float(np.float32(1) / np.float32(3))
+    assert m.grad.tolist() == [[third, 0.0, third], [third, 0.0, 0.0]]
+    values.sum().backward()
+    assert t.grad.tolist() == [[0.0, 0.0, 0.0, 1.0], [0.0, 0.0, 0.0, 1.0]]
+    n = torch.tensor([[1.0, float("nan"), 3.0, float("nan")], [4.0, 2.0, 8.0, 6.0]])
+    v, i = n.median(1)
+    assert math.isnan(v.tolist()[0]) and i.tolist() == [1, 1]                 # the first NaN answers
+    assert n.nanmedian(1).values.tolist() == [1.0, 4.0] and math.isnan(torch.median(n).item())
+    assert torch.nanmedian(n).item() == 3.0                                  # 1, 2, 3, 4, 6, 8: the 3rd
+    with pytest.raises(IndexError, match="Expected reduction dim 1 to have non-zero size"):
+        torch.zeros(2, 0).median(1)

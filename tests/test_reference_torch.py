@@ -790,3 +790,24 @@ def test_trigonometric_and_logarithmic_functions_match_torch(name):
     (ours, our_grad), (theirs, their_grad) = results
     np.testing.assert_allclose(ours, theirs, rtol=3e-7, atol=1e-37)
     np.testing.assert_allclose(our_grad, their_grad, rtol=1e-6, atol=1e-6 * np.abs(their_grad).max())
+
+
+@pytest.mark.parametrize("case", ["all", "dim", "keepdim", "nan", "nanmedian", "nanmedian_all", "ties_grad"])
+def test_median_matches_torch(case):
+    x = np.random.default_rng(9).normal(size=(5, 8)).astype(np.float32)
+    if case in ("nan", "nanmedian", "nanmedian_all"):
+        x[1, 3] = x[1, 6] = x[2, 0] = np.nan
+    if case == "ties_grad":
+        x[0, :3] = x[2, 5] = np.median(x)
+    fn = {"all": lambda L, t: L.median(t), "dim": lambda L, t: t.median(1), "keepdim": lambda L, t: L.median(t, 0, True),
+          "nan": lambda L, t: t.median(1), "nanmedian": lambda L, t: t.nanmedian(1),
+          "nanmedian_all": lambda L, t: L.nanmedian(t), "ties_grad": lambda L, t: L.median(t)}[case]
+    results = []
+    for lib in (eager_api, torch):
+        t = lib.tensor(x, requires_grad=True)
+        out = fn(lib, t)
+        parts = list(out) if isinstance(out, tuple) else [out]
+        parts[0].sum().backward() if case not in ("nan",) else None
+        results.append([p.detach().numpy() for p in parts] + ([t.grad.numpy()] if t.grad is not None else []))
+    for a, b in zip(*results):
+        assert a.shape == b.shape and np.array_equal(a, b, equal_nan=True)
