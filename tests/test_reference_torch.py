@@ -811,3 +811,31 @@ def test_median_matches_torch(case):
         results.append([p.detach().numpy() for p in parts] + ([t.grad.numpy()] if t.grad is not None else []))
     for a, b in zip(*results):
         assert a.shape == b.shape and np.array_equal(a, b, equal_nan=True)
+
+
+@pytest.mark.parametrize("name,kw,exact", [
+    ("RMSprop", dict(lr=1e-2), ["square_avg"]), ("RMSprop", dict(lr=1e-2, centered=True, momentum=0.5),
+                                                 ["square_avg", "grad_avg"]),
+    ("RMSprop", dict(lr=1e-2, alpha=0.3), ["square_avg"]), ("Adagrad", dict(lr=0.1, lr_decay=0.01), ["sum"]),
+    ("Adadelta", dict(lr=0.5, rho=0.3), ["square_avg"])])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_rmsprop_adagrad_adadelta_accumulators_are_pytorchs_bits(name, kw, exact, dtype):
+    """Their addcmul_ and lerp_ are fused multiply-adds in ATen, reproduced: the accumulators fed by the
+    gradients alone come out bit for bit; what goes through a square root (ATen's is MKL's) within an ulp."""
+    w0 = np.random.default_rng(1).normal(size=(300,)).astype(dtype)
+    runs = []
+    for lib in (eager_api, torch):
+        p = lib.tensor(w0.copy(), requires_grad=True)
+        opt = getattr(lib.optim, name)([p], **kw)
+        for s in range(10):
+            g = (np.random.default_rng(100 + s).normal(size=w0.shape) * 10.0 ** (s % 4 - 2)).astype(dtype)
+            opt.zero_grad()
+            (p * lib.tensor(g)).sum().backward()
+            opt.step()
+        state = opt.state[p]
+        runs.append(([np.asarray(state[k].numpy() if hasattr(state[k], "numpy") else state[k]) for k in exact],
+                     p.detach().numpy()))
+    (ours, w), (theirs, tw) = runs
+    for k, a, b in zip(exact, ours, theirs):
+        assert np.array_equal(a, b), k
+    np.testing.assert_allclose(w, tw, rtol=0, atol=64 * np.finfo(dtype).eps * np.abs(tw).max())

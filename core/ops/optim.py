@@ -65,6 +65,32 @@ def _tf1(w: Any, *xs: Any) -> list:
     return [_weak(x, w) if hasattr(x, "dtype") else dt(numpy.float32(x)) for x in xs]
 
 
+def _torch_grad(be: Any, w: Any, g: Any, maximize: bool, weight_decay: float) -> Any:
+    """PyTorch's gradient for an update: negated to maximize, then ``grad.add(param, alpha=wd)``, one fused
+    multiply-add on the CPU (new arrays; g untouched)."""
+    if maximize:
+        g = -g
+    if weight_decay:
+        g = be.fma(w, weight_decay, g, be.empty(g.shape, g.dtype))
+    return g
+
+
+def _addcmul(be: Any, a: Any, x: Any, y: Any, value: float, t: Any) -> None:
+    """``a.addcmul_(x, y, value=value)`` as ATen rounds it: fma(value * x, y, a), in place (``t`` scratch)."""
+    be.xp.multiply(x, a.dtype.type(value), out=t)
+    be.fma(t, y, a, a)
+
+
+def _lerp(be: Any, a: Any, end: Any, weight: float, t: Any) -> None:
+    """``a.lerp_(end, weight)`` as ATen rounds it: one fused multiply-add from the nearer end (``t`` scratch)."""
+    w = a.dtype.type(weight)
+    be.xp.subtract(end, a, out=t)
+    if abs(w) < 0.5:
+        be.fma(t, w, a, a)
+    else:
+        be.fma(t, w - a.dtype.type(1), end, a)
+
+
 def _pick(xp: Any, first: Any, a: float, b: float) -> Any:
     """``a`` on the first step, else ``b``: a Python choice on a host count, an array one on a device count (a
     step captured as a CUDA graph replays whatever the host chose when it was recorded)."""
@@ -276,12 +302,9 @@ class Adam(_Update):
 
     def _apply(self, be, w, g, slots, lr, step):
         xp, dt = be.xp, w.dtype.type
-        if self.maximize:
-            g = -g
         if self.weight_decay and self.decoupled:
             w *= 1 - lr * self.weight_decay
-        elif self.weight_decay:         # grad.add(param, alpha=wd): one fused multiply-add on the CPU
-            g = be.fma(w, self.weight_decay, g, be.empty(g.shape, g.dtype))
+        g = _torch_grad(be, w, g, self.maximize, 0.0 if self.decoupled else self.weight_decay)
         rate, unbias = self.step_size(xp, lr, step)
         if not hasattr(lr, "dtype"):        # a rate tensor keeps its own dtype (see _exact)
             rate = _weak(rate, w)
@@ -296,17 +319,9 @@ class Adam(_Update):
         # contraction, so a multiply and the add after it are one fused multiply-add).
         m, v = slots[:2]
         t = be.scratch(("adam",), g.shape, g.dtype)
-        # exp_avg.lerp_(g, 1 - b1): from the nearer end, m + w (g - m) or g + (w - 1) (g - m), fused
-        weight = dt(1 - self.beta1)
-        xp.subtract(g, m, out=t)
-        if abs(weight) < 0.5:
-            be.fma(t, weight, m, m)
-        else:
-            be.fma(t, weight - dt(1), g, m)
-        # exp_avg_sq.mul_(b2).addcmul_(g, g, value=1 - b2): v b2, then fma((1 - b2) g, g, v b2)
-        v *= dt(self.beta2)
-        xp.multiply(g, dt(1 - self.beta2), out=t)
-        be.fma(t, g, v, v)
+        _lerp(be, m, g, 1 - self.beta1, t)              # exp_avg.lerp_(g, 1 - b1)
+        v *= dt(self.beta2)                             # exp_avg_sq.mul_(b2).addcmul_(g, g, value=1 - b2)
+        _addcmul(be, v, g, g, 1 - self.beta2, t)
         if self.amsgrad:
             v = xp.maximum(slots[2], v, out=slots[2])
         # param.addcdiv_(exp_avg, sqrt(v) / sqrt(1 - b2^t) + eps, value=-rate): (-rate m) / denom, then the sum
@@ -431,12 +446,12 @@ class RMSprop(_Update):
     def __init__(self, rho: float = 0.99, eps: float = 1e-8, momentum: float = 0.0, centered: bool = False,
                  weight_decay: float = 0.0, maximize: bool = False, eps_inside: bool = False,
                  lr_in_momentum: bool = False, ms_init: float = 0.0, momentum_slot: bool = False,
-                 tf1_kernel: bool = False, inplace: bool = False) -> None:
+                 tf1_kernel: bool = False, torch_kernel: bool = False, inplace: bool = False) -> None:
         super().__init__(inplace)
         self.rho, self.eps, self.momentum, self.centered = rho, eps, momentum, centered
         self.weight_decay, self.maximize, self.eps_inside = weight_decay, maximize, eps_inside
         self.lr_in_momentum, self.ms_init, self.momentum_slot = lr_in_momentum, ms_init, momentum_slot
-        self.tf1_kernel = tf1_kernel
+        self.tf1_kernel, self.torch_kernel = tf1_kernel, torch_kernel
 
     @property
     def slot_names(self) -> tuple[str, ...]:      # type: ignore[override]
@@ -449,6 +464,9 @@ class RMSprop(_Update):
 
     def _apply(self, be, w, g, slots, lr, step):
         xp = be.xp
+        if self.torch_kernel and not hasattr(lr, "dtype"):
+            self._apply_torch(be, w, g, slots, lr)
+            return
         g = self._grad(w, g, self.maximize, self.weight_decay)
         rho, eps, momentum = self.rho, self.eps, self.momentum
         if self.tf1_kernel:
@@ -476,6 +494,36 @@ class RMSprop(_Update):
         else:
             mom += g / d
             w -= lr * mom
+
+    def _apply_torch(self, be, w, g, slots, lr):
+        """PyTorch's single-tensor CPU step, rounded where ATen rounds it (addcmul_, lerp_ and add_ with alpha
+        each one fused multiply-add; addcdiv_ its quotient, then the sum)."""
+        xp, dt = be.xp, w.dtype.type
+        g = _torch_grad(be, w, g, self.maximize, self.weight_decay)
+        t = be.scratch(("rmsprop",), g.shape, g.dtype)
+        avg = be.scratch(("rmsprop-avg",), g.shape, g.dtype)
+        ms = slots[0]
+        ms *= dt(self.rho)                             # square_avg.mul_(alpha).addcmul_(g, g, value=1 - alpha)
+        _addcmul(be, ms, g, g, 1 - self.rho, t)
+        if self.centered:
+            mg = slots[-1]
+            _lerp(be, mg, g, 1 - self.rho, t)          # grad_avg.lerp_(g, 1 - alpha)
+            xp.negative(mg, out=t)                     # square_avg.addcmul(grad_avg, grad_avg, value=-1).sqrt_()
+            be.fma(t, mg, ms, avg)
+            xp.sqrt(avg, out=avg)
+        else:
+            xp.sqrt(ms, out=avg)
+        avg += dt(self.eps)
+        if self.momentum:
+            buf = slots[1]                              # buf.mul_(momentum).addcdiv_(g, avg)
+            buf *= dt(self.momentum)
+            xp.divide(g, avg, out=t)
+            buf += t
+            be.fma(buf, -lr, w, w)                      # param.add_(buf, alpha=-lr)
+        else:
+            xp.multiply(g, dt(-lr), out=t)              # param.addcdiv_(g, avg, value=-lr)
+            t /= avg
+            w += t
 
     def _average(self, a: Any, x: Any, rho: Any, omr: Any) -> None:
         """a <- rho a + (1 - rho) x in place, or TF1's a += (x - a)(1 - rho); ``x`` may be overwritten."""
@@ -542,16 +590,30 @@ class Adagrad(_Update):
 
     def __init__(self, eps: float = 1e-10, lr_decay: float = 0.0, initial_accumulator_value: float = 0.0,
                  weight_decay: float = 0.0, maximize: bool = False, eps_inside: bool = False,
-                 inplace: bool = False) -> None:
+                 torch_kernel: bool = False, inplace: bool = False) -> None:
         super().__init__(inplace)
         self.eps, self.lr_decay, self.initial_accumulator_value = eps, lr_decay, initial_accumulator_value
         self.weight_decay, self.maximize, self.eps_inside = weight_decay, maximize, eps_inside
+        self.torch_kernel = torch_kernel
 
     def slot_init(self, name):
         return self.initial_accumulator_value
 
     def _apply(self, be, w, g, slots, lr, step):
         xp = be.xp
+        if self.torch_kernel and not hasattr(lr, "dtype") and not hasattr(step, "dtype"):
+            # PyTorch's step: sum.addcmul_(g, g, value=1) fused; param.addcdiv_(g, sqrt(sum) + eps, value=-clr)
+            g = _torch_grad(be, w, g, self.maximize, self.weight_decay)
+            acc, = slots
+            t = be.scratch(("adagrad",), g.shape, g.dtype)
+            d = be.scratch(("adagrad-d",), g.shape, g.dtype)
+            _addcmul(be, acc, g, g, 1, t)
+            xp.sqrt(acc, out=d)
+            d += w.dtype.type(self.eps)
+            xp.multiply(g, w.dtype.type(-(lr / (1 + (step - 1) * self.lr_decay))), out=t)
+            t /= d
+            w += t
+            return
         g = self._grad(w, g, self.maximize, self.weight_decay)
         acc, = slots
         if self.lr_decay:
@@ -582,13 +644,34 @@ class Adadelta(_Update):
     slot_names = ("v", "u")
 
     def __init__(self, rho: float = 0.9, eps: float = 1e-6, weight_decay: float = 0.0, maximize: bool = False,
-                 tf1_kernel: bool = False, keras: bool = False, inplace: bool = False) -> None:
+                 tf1_kernel: bool = False, keras: bool = False, torch_kernel: bool = False,
+                 inplace: bool = False) -> None:
         super().__init__(inplace)
         self.rho, self.eps, self.weight_decay, self.maximize = rho, eps, weight_decay, maximize
-        self.tf1_kernel, self.keras = tf1_kernel, keras
+        self.tf1_kernel, self.keras, self.torch_kernel = tf1_kernel, keras, torch_kernel
 
     def _apply(self, be, w, g, slots, lr, step):
         xp = be.xp
+        if self.torch_kernel and not hasattr(lr, "dtype"):
+            # PyTorch's step, its addcmul_s and add_(alpha) fused: v b, fma((1 - rho) g, g, v rho);
+            # delta = sqrt(u + eps) / sqrt(v + eps) * g; u likewise with delta; w = fma(delta, -lr, w)
+            dt = w.dtype.type
+            g = _torch_grad(be, w, g, self.maximize, self.weight_decay)
+            v, u = slots
+            t = be.scratch(("adadelta",), g.shape, g.dtype)
+            delta = be.scratch(("adadelta-d",), g.shape, g.dtype)
+            v *= dt(self.rho)
+            _addcmul(be, v, g, g, 1 - self.rho, t)
+            xp.add(u, dt(self.eps), out=delta)
+            xp.sqrt(delta, out=delta)
+            xp.add(v, dt(self.eps), out=t)
+            xp.sqrt(t, out=t)
+            delta /= t
+            delta *= g
+            u *= dt(self.rho)
+            _addcmul(be, u, delta, delta, 1 - self.rho, t)
+            be.fma(delta, -lr, w, w)
+            return
         g = self._grad(w, g, self.maximize, self.weight_decay)
         rho, eps = self.rho, self.eps
         if self.tf1_kernel:

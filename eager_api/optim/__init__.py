@@ -288,7 +288,7 @@ class RMSprop(Optimizer):
 
     def _op(self, group):
         return optim_ops.RMSprop(group["alpha"], group["eps"], group["momentum"], group["centered"],
-                                 group["weight_decay"], group["maximize"], inplace=True)
+                                 group["weight_decay"], group["maximize"], torch_kernel=True, inplace=True)
 
 
 class Adagrad(Optimizer):
@@ -307,7 +307,7 @@ class Adagrad(Optimizer):
 
     def _op(self, group):
         return optim_ops.Adagrad(group["eps"], group["lr_decay"], group["initial_accumulator_value"],
-                                 group["weight_decay"], group["maximize"], inplace=True)
+                                 group["weight_decay"], group["maximize"], torch_kernel=True, inplace=True)
 
 
 class Adadelta(Optimizer):
@@ -324,7 +324,8 @@ class Adadelta(Optimizer):
     _slot_keys = {"v": "square_avg", "u": "acc_delta"}
 
     def _op(self, group):
-        return optim_ops.Adadelta(group["rho"], group["eps"], group["weight_decay"], group["maximize"], inplace=True)
+        return optim_ops.Adadelta(group["rho"], group["eps"], group["weight_decay"], group["maximize"],
+                                  torch_kernel=True, inplace=True)
 
 
 from eager_api.optim import lr_scheduler  # noqa: E402  (torch.optim.lr_scheduler needs Optimizer, defined above)
