@@ -292,6 +292,24 @@ def test_more_lr_schedulers_follow_their_closed_forms():
                                 abs=1e-17)
     got = rates(lambda o: S.ChainedScheduler([S.ConstantLR(o, 0.5, 3), S.ExponentialLR(o, 0.9)]))
     assert got == pytest.approx([0.1 * 0.9 ** e * (0.5 if e < 3 else 1.0) for e in range(31)], rel=1e-13)
+    for make in (lambda o: S.SequentialLR(o, [S.LinearLR(o, 0.1, total_iters=3), S.ExponentialLR(o, 0.9)], [3]),
+                 lambda o: S.ChainedScheduler([S.ConstantLR(o, 0.5, 2), S.ExponentialLR(o, 0.9)])):
+        opt = optim.SGD([nn.Parameter(torch.zeros(1))], lr=0.1)
+        sched = make(opt)
+        for _ in range(4):
+            opt.step()
+            sched.step()
+        saved = sched.state_dict()              # the parts' states, each its own dict
+        assert all(isinstance(part, dict) for part in saved["_schedulers"])
+        again = optim.SGD([nn.Parameter(torch.zeros(1))], lr=0.1)
+        resumed = make(again)
+        resumed.load_state_dict(saved)
+        again.param_groups[0]["lr"] = opt.param_groups[0]["lr"]
+        for _ in range(3):
+            for o, sc in ((opt, sched), (again, resumed)):
+                o.step()
+                sc.step()
+        assert again.param_groups[0]["lr"] == opt.param_groups[0]["lr"]
     with pytest.raises(ValueError, match="number of schedulers provided to be one more than the number of milestone"):
         opt = optim.SGD([nn.Parameter(torch.zeros(1))], lr=0.1)
         S.SequentialLR(opt, [S.ConstantLR(opt), S.ExponentialLR(opt, 0.9)], [2, 4])

@@ -285,7 +285,24 @@ class CosineAnnealingWarmRestarts(LRScheduler):
         self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
 
 
-class SequentialLR(LRScheduler):
+class _Composite(LRScheduler):
+    """A schedule made of others (``_schedulers``): its state holds theirs, each as its own state dict."""
+
+    _schedulers: list
+
+    def state_dict(self) -> dict:
+        state = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "_schedulers")}
+        state["_schedulers"] = [s.state_dict() for s in self._schedulers]
+        return state
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        state = dict(state_dict)
+        for sched, sub in zip(self._schedulers, state.pop("_schedulers")):
+            sched.load_state_dict(sub)
+        self.__dict__.update(state)
+
+
+class SequentialLR(_Composite):
     """``schedulers`` one after another, switching at ``milestones`` (each new one starts from its epoch 0 by its
     closed form, as PyTorch's)."""
 
@@ -329,19 +346,8 @@ class SequentialLR(LRScheduler):
             sched.step()
         self._last_lr = sched.get_last_lr()
 
-    def state_dict(self) -> dict:
-        state = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "_schedulers")}
-        state["_schedulers"] = [s.state_dict() for s in self._schedulers]
-        return state
 
-    def load_state_dict(self, state_dict: dict) -> None:
-        state = dict(state_dict)
-        for sched, sub in zip(self._schedulers, state.pop("_schedulers")):
-            sched.load_state_dict(sub)
-        self.__dict__.update(state)
-
-
-class ChainedScheduler(LRScheduler):
+class ChainedScheduler(_Composite):
     """Every scheduler's step, in order, at each step."""
 
     def __init__(self, schedulers: Sequence[LRScheduler], optimizer: Optimizer | None = None) -> None:
