@@ -24,7 +24,7 @@ from core.ops.elementwise import (abs, acos, add, add_scaled, asin, atan, atan2,
                                   log1p, log2, logical_and, logical_or, maximum, minimum, mul, neg, not_equal, pow,
                                   relu, round, scalar, scalar_compare, sigmoid, sign, silu, sin, sinh, sqrt,
                                   stop_gradient, sub, sum_to_like, tan, tanh, where)
-from core.ops.linalg import matmul
+from core.ops.linalg import einsum, matmul
 from core.ops.loss import binary_cross_entropy, one_hot, sigmoid_cross_entropy, softmax_cross_entropy
 from core.ops.nn import (avg_pool2d, bias_add, batch_norm_eval, batch_norm_train, conv2d, conv2d_grad_input,
                          conv2d_grad_weight, conv2d_transpose, dropout, max_pool2d)

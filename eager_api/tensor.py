@@ -1786,6 +1786,18 @@ def stack(tensors: Sequence[Tensor], dim: builtins.int = 0) -> Tensor:
     return _T(core.stack(list(tensors), dim))
 
 
+def einsum(equation: str, *operands: Any) -> Tensor:
+    """Einstein summation over explicit letters (an implicit output is the letters used once, sorted, as
+    PyTorch's); '...' and a letter repeated within one operand raise NotImplementedError."""
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    spec = equation.replace(" ", "")
+    if "->" not in spec and "." not in spec:
+        letters = spec.replace(",", "")
+        spec += "->" + "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
+    return _T(core.einsum(spec, *operands))
+
+
 def meshgrid(*tensors: Any, indexing: str | None = None) -> tuple:
     """Coordinate grids of 0-D or 1-D tensors (broadcast views): 'ij' (matrix, the default) or 'xy' (the first
     two swapped, as NumPy's)."""

@@ -669,6 +669,17 @@ def sort(values, axis=-1, direction="ASCENDING", name=None):
     return _named_or(core.take_along_axis(x, idx, axis), name, "sort")
 
 
+def einsum(equation, *inputs, name=None, **kwargs):
+    """Einstein summation (explicit letters; an implicit output is the letters used once, sorted, as TF's)."""
+    if kwargs:
+        raise TypeError(f"einsum: unexpected arguments {sorted(kwargs)}")
+    spec = equation.replace(" ", "")
+    if "->" not in spec and "." not in spec:
+        letters = spec.replace(",", "")
+        spec += "->" + "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
+    return named(core.einsum(spec, *[_t(x) for x in inputs]), name)
+
+
 def one_hot(indices, depth, on_value=1.0, off_value=0.0, dtype=float32, name=None):
     return named(core.one_hot(_t(indices), depth, as_dtype(dtype), on_value, off_value), name)
 

@@ -442,3 +442,18 @@ def test_median_is_the_lower_middle_value_with_pytorchs_nan_and_gradient_rules()
     assert torch.nanmedian(n).item() == 3.0                                  # 1, 2, 3, 4, 6, 8: the 3rd
     with pytest.raises(IndexError, match="Expected reduction dim 1 to have non-zero size"):
         torch.zeros(2, 0).median(1)
+
+
+def test_einsum_against_numpy_with_gradients_and_its_refusals():
+    a, b, c = R.normal(size=(2, 3, 4)), R.normal(size=(2, 4, 5)), R.normal(size=5)
+    for eq, ops in (("bij,bjk->bik", (a, b)), ("bij,bjk,k->bi", (a, b, c)), ("bij,bjk", (a, b)), ("bij->j", (a,)),
+                    ("i,i->", (c, c))):
+        got = torch.einsum(eq, *map(torch.tensor, ops)).numpy()
+        np.testing.assert_allclose(got, np.einsum(eq, *ops), rtol=1e-12, atol=1e-12, err_msg=eq)
+    assert torch.einsum("ij->ji", [torch.tensor(a[0])]).shape == (4, 3)          # operands as one list
+    eager_fd_check(lambda x, y, z: torch.einsum("bij,bjk,k->bi", x, y, z), [a, b, c])
+    for bad, error in (("ii->i", NotImplementedError), ("...ij->...ji", NotImplementedError), ("ij->k", ValueError)):
+        with pytest.raises(error):
+            torch.einsum(bad, torch.zeros(2, 2))
+    with pytest.raises(ValueError, match="subscript 'j' has size 3 in operand1 but 4 elsewhere"):
+        torch.einsum("ij,jk->ik", torch.zeros(2, 4), torch.zeros(3, 2))

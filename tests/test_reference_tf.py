@@ -72,6 +72,9 @@ CASES = {
     "reduce_prod": (lambda t, x: t.concat([t.reshape(t.reduce_prod(x + 1.5, axis=1), [-1]),
                                            t.reshape(t.reduce_prod(t.nn.relu(x), axis=[0, 2], keepdims=True), [-1])], 0),
                     [(3, 4, 5)]),
+    "einsum": (lambda t, x, y, z: t.concat([t.reshape(t.einsum("bij,bjk,k->bi", x, y, z), [-1]),
+                                            t.reshape(t.einsum("bij,bjk", x, y), [-1])], 0),
+               [(2, 3, 4), (2, 4, 5), (5,)]),
     "sort_and_broadcast": (lambda t, x: t.sort(x, axis=1) + t.broadcast_to(x[0], [3, 4, 5]), [(3, 4, 5)]),
 }
 

@@ -839,3 +839,18 @@ def test_rmsprop_adagrad_adadelta_accumulators_are_pytorchs_bits(name, kw, exact
     for k, a, b in zip(exact, ours, theirs):
         assert np.array_equal(a, b), k
     np.testing.assert_allclose(w, tw, rtol=0, atol=64 * np.finfo(dtype).eps * np.abs(tw).max())
+
+
+@pytest.mark.parametrize("eq", ["bij,bjk->bik", "bij,bjk,k->bi", "bij,bjk", "bij->j", "i,i->"])
+def test_einsum_matches_torch(eq):
+    r = np.random.default_rng(10)
+    shapes = {"bij": (2, 3, 4), "bjk": (2, 4, 5), "k": (5,), "i": (5,)}
+    ops = [r.normal(size=shapes[t]).astype(np.float32) for t in eq.split("->")[0].split(",")]
+    results = []
+    for lib in (eager_api, torch):
+        ts = [lib.tensor(o, requires_grad=True) for o in ops]
+        y = lib.einsum(eq, *ts)
+        (y * lib.tensor(np.full(tuple(y.shape), 0.7, np.float32))).sum().backward()
+        results.append([y.detach().numpy()] + [t.grad.numpy() for t in ts])
+    for ours, theirs in zip(*results):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)

@@ -1,9 +1,11 @@
 """Matrix product, 2-D and batched (leading dims broadcast), with optional transposes."""
 from __future__ import annotations
 
+from core.errors import ShapeError
 from core.graph import Value
 from core.op import Op, apply
 from core.ops import elementwise as ew
+from core.ops import shape as sh
 
 
 class MatMul(Op):
@@ -54,3 +56,81 @@ class MatMul(Op):
 
 def matmul(a: Value, b: Value, transpose_a: bool = False, transpose_b: bool = False) -> Value:
     return apply(MatMul(transpose_a, transpose_b), a, b)
+
+
+class Einsum(Op):
+    """``numpy.einsum`` of explicit subscripts (``"ij,jk->ik"``: letters only, each at most once per operand, the
+    output given), on operands of one dtype.  The gradient for an operand is the einsum of the output's
+    gradient with the other operands onto that operand's letters, broadcast along any letter it alone sums
+    out."""
+
+    name = "Einsum"
+
+    def __init__(self, spec: str) -> None:
+        spec = spec.replace(" ", "")
+        if "->" not in spec or "." in spec:
+            raise NotImplementedError(f"{self.name}: only explicit subscripts with '->' and no '...' are implemented "
+                                      f"in dualflow, got {spec!r}")
+        ins, out = spec.split("->")
+        self.ins, self.out = ins.split(","), out
+        for term in self.ins + [out]:
+            if not term.isalpha() and term:
+                raise ValueError(f"{self.name}: subscripts must be letters, got {spec!r}")
+            if len(set(term)) != len(term):
+                raise NotImplementedError(f"{self.name}: a letter repeated within one operand (a diagonal) is not "
+                                          f"implemented in dualflow, got {spec!r}")
+        missing = set(out) - set("".join(self.ins))
+        if missing:
+            raise ValueError(f"{self.name}: output subscript {sorted(missing)[0]!r} appears in no operand ({spec!r})")
+        self.spec = spec
+
+    @property
+    def arg_names(self) -> tuple[str, ...]:       # type: ignore[override]
+        return tuple(f"operand{i}" for i in range(len(self.ins)))
+
+    def infer(self, *xs: Value) -> list:
+        if len(xs) != len(self.ins):
+            raise ValueError(f"{self.name}: {self.spec!r} names {len(self.ins)} operands, got {len(xs)}")
+        self.require_same_dtype(*xs)
+        sizes: dict = {}
+        for i, (term, x) in enumerate(zip(self.ins, xs)):
+            if len(term) != len(x.shape):
+                raise self.shape_error(self.arg_names[i], f"{len(term)} dimensions for {term!r}", x.shape)
+            for letter, n in zip(term, x.shape):
+                if n is not None and sizes.get(letter) not in (None, n):
+                    raise ShapeError(f"{self.name}: subscript {letter!r} has size {n} in {self.arg_names[i]} but "
+                                     f"{sizes[letter]} elsewhere ({self.spec!r})")
+                if n is not None:
+                    sizes[letter] = n
+        return [(tuple(sizes.get(letter) for letter in self.out), xs[0].dtype)]
+
+    def forward(self, be, *xs):
+        return be.xp.asarray(be.xp.einsum(self.spec, *xs, optimize=len(xs) > 2))
+
+    def vjp(self, node, grads, needs):
+        g = grads[0]
+        out = []
+        for i, term in enumerate(self.ins):
+            if not needs[i]:
+                out.append(None)
+                continue
+            others = [(t, x) for j, (t, x) in enumerate(zip(self.ins, node.inputs)) if j != i]
+            seen = set(self.out).union(*[set(t) for t, _ in others])
+            kept = "".join(letter for letter in term if letter in seen)
+            spec = ",".join([self.out] + [t for t, _ in others]) + "->" + kept
+            gi = apply(Einsum(spec), g, *[x for _, x in others])
+            if kept != term:     # letters only this operand had were summed out: every element gets the sum
+                gi = reshape_like_broadcast(gi, term, kept, node.inputs[i])
+            out.append(gi)
+        return tuple(out)
+
+
+def reshape_like_broadcast(g: Value, term: str, kept: str, like: Value) -> Value:
+    """``g`` over the letters ``kept`` (a subsequence of ``term``) broadcast to ``like`` over ``term``, each
+    missing letter a new axis."""
+    missing = [a for a, letter in enumerate(term) if letter not in kept]
+    return ew.broadcast_like(sh.expand_dims(g, missing), like)
+
+
+def einsum(spec: str, *xs: Value) -> Value:
+    return apply(Einsum(spec), *xs)
