@@ -277,7 +277,10 @@ class CupyBackend(ArrayBackend):
     def fused_adam(self, w, g, m, v, b1, b2, eps, rate, unbias):
         # rate and unbias are Python floats (a host step count) or 0-d arrays in w's dtype computed on the
         # device (a static Program's count): read by the kernel from device memory, so a captured step
-        # replays with the count's current value.
+        # replays with the count's current value.  float16 keeps the NumPy-style path: CUDA's fma has no half
+        # overload.
+        if w.dtype.itemsize < 4:
+            return False
         t = w.dtype.type
 
         def arg(c):
