@@ -1000,52 +1000,8 @@ class Tensor(Value):
         return tuple(self[pre + (slice(i, i + size),)] for i in range(0, n, size))
 
     # ----- elementwise math -------------------------------------------------------
-    def exp(self):
-        return _T(core.exp(_floatify(self)))
-
-    def log(self):
-        return _T(core.log(_floatify(self)))
-
-    def sqrt(self):
-        return _T(core.sqrt(_floatify(self)))
-
     def rsqrt(self):
         return 1.0 / self.sqrt()
-
-    def sin(self):
-        return _T(core.sin(_floatify(self)))
-
-    def cos(self):
-        return _T(core.cos(_floatify(self)))
-
-    def tan(self):
-        return _T(core.tan(_floatify(self)))
-
-    def asin(self):
-        return _T(core.asin(_floatify(self)))
-
-    def acos(self):
-        return _T(core.acos(_floatify(self)))
-
-    def atan(self):
-        return _T(core.atan(_floatify(self)))
-
-    def sinh(self):
-        return _T(core.sinh(_floatify(self)))
-
-    def cosh(self):
-        return _T(core.cosh(_floatify(self)))
-
-    def log2(self):
-        return _T(core.log2(_floatify(self)))
-
-    def log10(self):
-        return _T(core.log10(_floatify(self)))
-
-    def exp2(self):
-        return _T(core.exp2(_floatify(self)))
-
-    arcsin, arccos, arctan = asin, acos, atan
 
     def atan2(self, other: Any) -> "Tensor":
         """The angle of (other, self): ``torch.atan2(input, other)``, integers promoted to the float dtype."""
@@ -1113,12 +1069,6 @@ class Tensor(Value):
             raise RuntimeError(f"{which.__name__}: input tensor must have at least 2 dimensions")
         keep = tensor(which(numpy.ones(self.shape[-2:], bool), diagonal), device=self.device)
         return where(keep, self, zeros((), dtype=self.dtype, device=self.device))
-
-    def expm1(self):
-        return _T(core.expm1(_floatify(self)))
-
-    def log1p(self):
-        return _T(core.log1p(_floatify(self)))
 
     def floor(self):
         return self.clone() if self.dtype.kind != "f" else _T(core.floor(self, zero_grad=True))
@@ -1843,6 +1793,21 @@ for _name in ("sum", "mean", "all", "any", "max", "min", "argmax", "argmin", "am
               "arctan", "sinh", "cosh", "log2", "log10", "exp2", "atan2", "arctan2", "prod", "fmod", "lerp",
               "median", "nanmedian"):
     globals()[_name] = _method(_name)
+
+
+def _float_unary(name: str) -> Any:
+    def method(self: Tensor) -> Tensor:
+        return _T(getattr(core, name)(_floatify(self)))
+    method.__name__ = method.__qualname__ = name
+    method.__doc__ = f"``t.{name}()``: the elementwise ``core.{name}`` (integers as the default float dtype)."
+    return method
+
+
+# The one-argument math methods, each the core primitive of its name on the tensor (as a float).
+for _name in ("exp", "log", "sqrt", "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "log2", "log10",
+              "exp2", "expm1", "log1p"):
+    setattr(Tensor, _name, _float_unary(_name))
+Tensor.arcsin, Tensor.arccos, Tensor.arctan = Tensor.asin, Tensor.acos, Tensor.atan
 
 
 def _inplace_twin(name: str) -> Any:

@@ -644,19 +644,21 @@ _SHAPE_FUNCTIONS = {
 }
 
 
+def _value_and_grad(lib, fn, x, weights):
+    """``fn(lib, t)`` of a tensor of ``x`` and the gradient of its sum weighted by ``weights(shape)``."""
+    t = lib.tensor(x, requires_grad=True)
+    y = fn(lib, t)
+    (y * lib.tensor(weights(tuple(y.shape)))).sum().backward()
+    return y.detach().numpy(), t.grad.numpy()
+
+
 @pytest.mark.parametrize("name", sorted(_SHAPE_FUNCTIONS))
 def test_tiling_rolling_diagonals_and_fused_arithmetic_give_pytorchs_bits(name):
     x = np.random.default_rng(3).normal(size=(3, 4)).astype(np.float32)
     x[0, :2] = [-0.0, 0.0]
-    fn = _SHAPE_FUNCTIONS[name]
-    results = []
-    for lib in (eager_api, torch):
-        t = lib.tensor(x, requires_grad=True)
-        y = fn(lib, t)
-        w = lib.tensor(np.arange(1, y.numel() + 1, dtype=np.float32).reshape(tuple(y.shape)))
-        (y * w).sum().backward()
-        results.append((y.detach().numpy(), t.grad.numpy()))
-    (ours, our_grad), (theirs, their_grad) = results
+    weights = lambda shape: np.arange(1, np.prod(shape) + 1, dtype=np.float32).reshape(shape)     # noqa: E731
+    (ours, our_grad), (theirs, their_grad) = (_value_and_grad(lib, _SHAPE_FUNCTIONS[name], x, weights)
+                                              for lib in (eager_api, torch))
     assert ours.shape == theirs.shape and ours.dtype == theirs.dtype
     assert np.array_equal(ours, theirs) and np.array_equal(np.signbit(ours), np.signbit(theirs))
     # a gradient that sums several paths may round its own way where they cancel: 1e-6 of the largest
@@ -694,14 +696,8 @@ def test_padding_shuffling_and_small_layers_match_torch(name):
     x = np.random.default_rng(4).normal(size=(2, 8, 5, 6)).astype(np.float32)
     x[0, 0, 0, :3] = [0.0, -0.0, 0.5]
     fn, exact = _LAYER_FUNCTIONS[name]
-    results = []
-    for lib in (eager_api, torch):
-        t = lib.tensor(x, requires_grad=True)
-        y = fn(lib, t)
-        w = lib.tensor(np.random.default_rng(5).normal(size=tuple(y.shape)).astype(np.float32))
-        (y * w).sum().backward()
-        results.append((y.detach().numpy(), t.grad.numpy()))
-    (ours, our_grad), (theirs, their_grad) = results
+    weights = lambda shape: np.random.default_rng(5).normal(size=shape).astype(np.float32)     # noqa: E731
+    (ours, our_grad), (theirs, their_grad) = (_value_and_grad(lib, fn, x, weights) for lib in (eager_api, torch))
     assert ours.shape == theirs.shape
     if exact:
         assert np.array_equal(ours, theirs) and np.array_equal(np.signbit(ours), np.signbit(theirs))
@@ -734,6 +730,21 @@ def test_linspace_gives_pytorchs_bits(args, dtype):
     assert ours.dtype == theirs.dtype and np.array_equal(ours, theirs)
 
 
+def _optimizer_run(lib, name, kw, dtype, steps, keys):
+    """One parameter of 300 values stepped by ``lib``'s optimizer ``name`` on gradients of changing scales:
+    (the state's ``keys`` as arrays, the weights)."""
+    w0 = np.random.default_rng(1).normal(size=(300,)).astype(dtype)
+    p = lib.tensor(w0.copy(), requires_grad=True)
+    opt = getattr(lib.optim, name)([p], **kw)
+    for s in range(steps):
+        g = (np.random.default_rng(100 + s).normal(size=w0.shape) * 10.0 ** (s % 4 - 2)).astype(dtype)
+        opt.zero_grad()
+        (p * lib.tensor(g)).sum().backward()
+        opt.step()
+    state = opt.state[p]
+    return [np.asarray(state[k].numpy() if hasattr(state[k], "numpy") else state[k]) for k in keys], p.detach().numpy()
+
+
 @pytest.mark.parametrize("kw", [dict(lr=1e-3), dict(lr=0.05, betas=(0.3, 0.9)), dict(lr=1e-2, weight_decay=0.1),
                                 dict(lr=1e-2, weight_decay=0.1, decoupled=True), dict(lr=1e-3, amsgrad=True)])
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
@@ -743,20 +754,8 @@ def test_adam_moments_are_pytorchs_bits_and_the_weights_an_ulp_from_them(kw, dty
     rounded: 17% of float32 square roots an ulp off) and NumPy's differ."""
     kw = dict(kw)
     name = "AdamW" if kw.pop("decoupled", False) else "Adam"
-    w0 = np.random.default_rng(1).normal(size=(300,)).astype(dtype)
-    runs = []
-    for lib in (eager_api, torch):
-        p = lib.tensor(w0.copy(), requires_grad=True)
-        opt = getattr(lib.optim, name)([p], **kw)
-        for s in range(8):
-            g = (np.random.default_rng(100 + s).normal(size=w0.shape) * 10.0 ** (s % 4 - 2)).astype(dtype)
-            opt.zero_grad()
-            (p * lib.tensor(g)).sum().backward()
-            opt.step()
-        state = opt.state[p]
-        runs.append([np.asarray(state[k].numpy() if hasattr(state[k], "numpy") else state[k])
-                     for k in ("exp_avg", "exp_avg_sq")] + [p.detach().numpy()])
-    (m, v, w), (tm, tv, tw) = runs
+    ((m, v), w), ((tm, tv), tw) = (_optimizer_run(lib, name, kw, dtype, 8, ("exp_avg", "exp_avg_sq"))
+                                   for lib in (eager_api, torch))
     if not kw.get("weight_decay"):     # the gradients do not depend on the weights: the moments are exact
         assert np.array_equal(m, tm) and np.array_equal(v, tv)
     ulp = np.finfo(dtype).eps * np.abs(tw).max()
@@ -822,20 +821,7 @@ def test_median_matches_torch(case):
 def test_rmsprop_adagrad_adadelta_accumulators_are_pytorchs_bits(name, kw, exact, dtype):
     """Their addcmul_ and lerp_ are fused multiply-adds in ATen, reproduced: the accumulators fed by the
     gradients alone come out bit for bit; what goes through a square root (ATen's is MKL's) within an ulp."""
-    w0 = np.random.default_rng(1).normal(size=(300,)).astype(dtype)
-    runs = []
-    for lib in (eager_api, torch):
-        p = lib.tensor(w0.copy(), requires_grad=True)
-        opt = getattr(lib.optim, name)([p], **kw)
-        for s in range(10):
-            g = (np.random.default_rng(100 + s).normal(size=w0.shape) * 10.0 ** (s % 4 - 2)).astype(dtype)
-            opt.zero_grad()
-            (p * lib.tensor(g)).sum().backward()
-            opt.step()
-        state = opt.state[p]
-        runs.append(([np.asarray(state[k].numpy() if hasattr(state[k], "numpy") else state[k]) for k in exact],
-                     p.detach().numpy()))
-    (ours, w), (theirs, tw) = runs
+    (ours, w), (theirs, tw) = (_optimizer_run(lib, name, kw, dtype, 10, exact) for lib in (eager_api, torch))
     for k, a, b in zip(exact, ours, theirs):
         assert np.array_equal(a, b), k
     np.testing.assert_allclose(w, tw, rtol=0, atol=64 * np.finfo(dtype).eps * np.abs(tw).max())
