@@ -72,6 +72,9 @@ class Op:
     # besides its outputs (variables, a random stream, a printout), so it runs even when nothing reads it.
     pure = True
     effect = False
+    # ``value_shaped``: an output's shape depends on the input values, not their shapes alone (a boolean mask's
+    # selection, nonzero's coordinates): the memory plan leaves it, and every value made from it, unplanned.
+    value_shaped = False
 
     def infer(self, *inputs: Value) -> list[Spec]:
         raise NotImplementedError(f"{self.name}.infer")

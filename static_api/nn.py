@@ -12,7 +12,7 @@ from core.op import apply
 from core.ops.nn import AvgPool, Conv2D, MaxPool
 from core.ops.shape import take
 from static_api.graph import Tensor, named
-from static_api.ops import _pair, _t, cast, int32, subtract
+from static_api.ops import _named_or, _pair, _t, cast, int32, subtract
 
 TopKV2 = collections.namedtuple("TopKV2", ["values", "indices"])
 
@@ -344,6 +344,29 @@ def embedding_lookup(params, ids, partition_strategy="mod", name=None, validate_
     if max_norm is not None:
         raise NotImplementedError("embedding_lookup: max_norm is not supported")
     return named(take(_t(params), _t(ids), 0), name)
+
+
+def lrn(input, depth_radius=5, bias=1.0, alpha=1.0, beta=0.5, name=None):  # noqa: A002
+    """Local response normalization over the last axis, as TF's CPU kernel computes it: the squares summed
+    over the ``depth_radius`` neighbours on each side by a product with a band matrix, then
+    x * (bias + alpha * sum) ** -beta (a reciprocal for beta 1, a reciprocal square root for beta 0.5)."""
+    x = _t(input)
+    if x.ndim != 4 or x.shape[-1] is None:
+        raise ValueError(f"lrn: input must be 4-dimensional with a known depth, got shape {x.shape}")
+    depth, r = x.shape[-1], int(depth_radius)
+    band = numpy.abs(numpy.arange(depth)[:, None] - numpy.arange(depth)[None, :]) <= r
+    sums = core.matmul(core.reshape(core.mul(x, x), (-1, depth)), _t(band.astype(x.dtype), like=x))
+    tmp = core.scalar(core.scalar(core.reshape_like(sums, x), "mul", float(alpha)), "add", float(bias))
+    if beta == 1:
+        multiplier = core.scalar(tmp, "rdiv", 1.0)
+    elif beta == 0.5:
+        multiplier = core.scalar(core.sqrt(tmp), "rdiv", 1.0)
+    else:
+        multiplier = core.exp(core.scalar(core.log(tmp), "mul", -float(beta)))
+    return _named_or(core.mul(x, multiplier), name, "LRN")
+
+
+local_response_normalization = lrn
 
 
 def moments(x, axes, shift=None, name=None, keep_dims=None, keepdims=False):

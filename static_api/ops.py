@@ -11,8 +11,10 @@ import numpy
 import core
 from core import errors as _errors
 from core.op import Op
+from core.ops import scatter as _scatter
 from static_api import dtypes
-from static_api.graph import (NoOp, PlaceholderOp, PlaceholderWithDefaultOp, Tensor, TensorShape, convert_to_tensor,
+from static_api.graph import (ConstOp, NoOp, PlaceholderOp, PlaceholderWithDefaultOp, Tensor, TensorShape,
+                              convert_to_tensor,
                               get_default_graph, named, real_div)
 
 as_dtype = dtypes.as_dtype
@@ -555,6 +557,281 @@ def gather(params, indices, validate_indices=None, axis=None, batch_dims=0, name
     return named(core.ops.shape.take(x, idx, 0 if axis is None else builtins.int(axis)), name)
 
 
+def _indices(indices: Any, graph: Any) -> Tensor:
+    """An index argument as a tensor (a Python list becomes int32, as TF converts it)."""
+    if isinstance(indices, Tensor):
+        return indices
+    return convert_to_tensor(numpy.asarray(indices, dtype=numpy.int32 if not hasattr(indices, "dtype") else None),
+                             graph=graph)
+
+
+def gather_nd(params, indices, batch_dims=0, name=None):
+    """``params`` read at each index tuple (the last dim of ``indices``); out-of-range indices raise
+    InvalidArgumentError when the graph runs, as on TF's CPU."""
+    if batch_dims:
+        raise NotImplementedError("tf.gather_nd: batch_dims is not implemented in dualflow")
+    x = _t(params)
+    return named(_scatter.gather_nd(x, _indices(indices, x.graph)), name)
+
+
+def scatter_nd(indices, updates, shape, name=None):
+    """Zeros of ``shape`` with each update added at its index tuple (repeated indices add up)."""
+    _numbers("scatter_nd", *shape)
+    u = _t(updates)
+    return named(_scatter.scatter_nd(_indices(indices, u.graph), u, [builtins.int(d) for d in shape]), name)
+
+
+def tensor_scatter_nd_add(tensor, indices, updates, name=None):
+    """``tensor`` with each update added at its index tuple (repeated indices add up, in order)."""
+    x = _t(tensor)
+    if None in x.shape:
+        raise NotImplementedError("tf.tensor_scatter_nd_add: a tensor of unknown shape is not implemented in dualflow")
+    u = _t(updates, like=x)
+    return _named_or(core.add(x, _scatter.scatter_nd(_indices(indices, x.graph), u, x.shape)), name,
+                     "TensorScatterAdd")
+
+
+def _segment_counts(data: Tensor, ids: Tensor, num_segments: int) -> Tensor:
+    """Each segment's row count, at least 1, shaped to divide the segment sums (TF's ``_unsorted_segment_N``)."""
+    ones = core.fill_like(ids, 1.0, data.dtype)
+    n = _scatter.unsorted_segment_sum(ones, ids, num_segments)
+    n = core.maximum(n, _t(1, like=n))
+    return core.reshape(n, (num_segments,) + (1,) * (data.ndim - ids.ndim))
+
+
+def _segment_args(fn: str, data: Any, segment_ids: Any, num_segments: Any) -> tuple[Tensor, Tensor, int]:
+    _numbers(fn, num_segments)
+    x = _t(data)
+    return x, _indices(segment_ids, x.graph), builtins.int(num_segments)
+
+
+def unsorted_segment_sum(data, segment_ids, num_segments, name=None):
+    """Row sums by segment id, for ids in [0, num_segments); a negative id drops its row (TF 2's rule)."""
+    x, ids, n = _segment_args("unsorted_segment_sum", data, segment_ids, num_segments)
+    return named(_scatter.unsorted_segment_sum(x, ids, n), name)
+
+
+def unsorted_segment_mean(data, segment_ids, num_segments, name=None):
+    """Row means by segment id (an empty segment gives 0): the sum over max(count, 1), as TF computes it."""
+    x, ids, n = _segment_args("unsorted_segment_mean", data, segment_ids, num_segments)
+    return _named_or(core.div(_scatter.unsorted_segment_sum(x, ids, n), _segment_counts(x, ids, n)), name,
+                     "truediv")
+
+
+def unsorted_segment_sqrt_n(data, segment_ids, num_segments, name=None):
+    """Row sums by segment id over the square root of max(count, 1), as TF computes it."""
+    x, ids, n = _segment_args("unsorted_segment_sqrt_n", data, segment_ids, num_segments)
+    return _named_or(core.div(_scatter.unsorted_segment_sum(x, ids, n),
+                              core.sqrt(_segment_counts(x, ids, n))), name, "truediv")
+
+
+def _axes(axis: Any, ndim: int) -> list[int] | None:
+    if axis is None:
+        return None
+    return [builtins.int(a) % ndim for a in (axis if isinstance(axis, (list, tuple)) else [axis])]
+
+
+def norm(tensor, ord="euclidean", axis=None, keepdims=None, name=None, keep_dims=None):  # noqa: A002
+    """TF's ``tf.norm``, op for op: euclidean/2/'fro' sqrt(sum(x * x)), 1 and inf from abs, other p > 0 as
+    pow(sum(pow(|x|, p)), 1 / p); a matrix norm over an axis pair: 'fro', 'euclidean', 1 (largest column sum)
+    or inf (largest row sum)."""
+    keepdims = builtins.bool(keepdims if keepdims is not None else keep_dims)
+    matrix = isinstance(axis, (list, tuple)) and len(axis) == 2
+    if matrix:
+        if not builtins.all(isinstance(a, builtins.int) for a in axis) or axis[0] == axis[1]:
+            raise ValueError(f"'axis' must be None, an integer, or a tuple of 2 unique integers, got {axis}")
+        if ord not in ("euclidean", "fro", 1, 2, numpy.inf):
+            raise ValueError(f"'ord' must be a supported matrix norm in ['euclidean', 'fro', 1, 2, inf], got {ord}")
+        if ord == 2:
+            raise NotImplementedError("tf.norm: the matrix 2-norm (a singular value) is not implemented in dualflow")
+    else:
+        if not (axis is None or isinstance(axis, builtins.int)):
+            raise ValueError(f"'axis' must be None, an integer, or a tuple of 2 unique integers, got {axis}")
+        if isinstance(ord, str) and ord != "euclidean" or not isinstance(ord, str) and not ord > 0:
+            raise ValueError(f"'ord' must be a supported vector norm, got {ord}")
+    x = _t(tensor)
+    axes = _axes(axis, x.ndim)
+    if ord in ("fro", "euclidean", 2, 2.0):
+        out = core.sqrt(core.sum(core.mul(x, x), axes, keepdims=True))
+    elif ord == 1:
+        out = core.sum(core.abs(x), None if axes is None else axes[:1], keepdims=True)
+        if matrix:
+            out = core.max(out, axes[1:], keepdims=True)
+    elif ord == numpy.inf:
+        out = core.abs(x)
+        if matrix:
+            out = core.sum(out, axes[1:], keepdims=True)
+        out = core.max(out, None if axes is None else axes[:1], keepdims=True)
+    else:
+        p = _t(ord, like=x)
+        out = core.pow(core.sum(core.pow(core.abs(x), p), axes, keepdims=True), _t(1.0 / ord, like=x))
+    if not keepdims:
+        out = core.squeeze(out, axes)
+    return _named_or(out, name, "norm")
+
+
+def tensordot(a, b, axes, name=None):
+    """Sum of products over ``axes`` (a count of a's last and b's first axes, or two lists), as TF computes
+    it: both operands transposed and reshaped to matrices, one matmul, the result reshaped."""
+    x, y = _pair(a, b)
+    if isinstance(axes, (builtins.int, numpy.integer)):
+        if not 0 <= axes <= builtins.min(x.ndim, y.ndim):
+            raise ValueError(f"'axes' must be at most the rank of a and b ({x.ndim}, {y.ndim}), got {axes}")
+        ax, bx = builtins.list(builtins.range(x.ndim - axes, x.ndim)), builtins.list(builtins.range(axes))
+    else:
+        ax, bx = ([builtins.int(v)] if numpy.ndim(v) == 0 else [builtins.int(i) for i in v] for v in axes)
+        if len(ax) != len(bx):
+            raise ValueError(f"'axes' must list as many axes of a as of b, got {axes}")
+        ax, bx = [i % x.ndim for i in ax], [i % y.ndim for i in bx]
+    for i, j in zip(ax, bx):
+        if None not in (x.shape[i], y.shape[j]) and x.shape[i] != y.shape[j]:
+            raise ValueError(f"tensordot: dimension {i} of a ({x.shape[i]}) does not match dimension {j} of b "
+                             f"({y.shape[j]})")
+    free_a = [i for i in builtins.range(x.ndim) if i not in ax]
+    free_b = [j for j in builtins.range(y.ndim) if j not in bx]
+    if None in [x.shape[i] for i in free_a] + [y.shape[j] for j in free_b]:
+        raise NotImplementedError("tf.tensordot: free dimensions of unknown size are not implemented in dualflow")
+    k = builtins.int(numpy.prod([x.shape[i] for i in ax]))
+    m = core.reshape(core.transpose(x, free_a + ax), (-1, k))
+    n = core.reshape(core.transpose(y, bx + free_b), (k, -1))
+    out = core.reshape(core.matmul(m, n), [x.shape[i] for i in free_a] + [y.shape[j] for j in free_b])
+    return _named_or(out, name, "Tensordot")
+
+
+def _last_two(x: Tensor, fn: str) -> tuple[int, int]:
+    if x.ndim < 2 or None in x.shape[-2:]:
+        raise ValueError(f"tf.{fn}: input must be at least 2-D with known last two dims, got shape {x.shape}")
+    return x.shape[-2], x.shape[-1]
+
+
+def matrix_band_part(input, num_lower, num_upper, name=None):  # noqa: A002
+    """Zeros outside the band of ``num_lower`` diagonals below and ``num_upper`` above the main one (negative:
+    the whole triangle); values inside are exact copies."""
+    _numbers("linalg.band_part", num_lower, num_upper)
+    x = _t(input)
+    rows, cols = _last_two(x, "linalg.band_part")
+    i, j = numpy.arange(rows)[:, None], numpy.arange(cols)[None, :]
+    keep = ((num_lower < 0) | (i - j <= num_lower)) & ((num_upper < 0) | (j - i <= num_upper))
+    out = core.where(convert_to_tensor(keep, graph=x.graph), x, _t(0, like=x))
+    return _named_or(out, name, "MatrixBandPart")
+
+
+def matrix_diag_part(input, name=None, k=0, padding_value=0, align="RIGHT_LEFT"):  # noqa: A002
+    """The main diagonal of each matrix (last two dims)."""
+    if k != 0:
+        raise NotImplementedError("tf.linalg.diag_part: k != 0 is not implemented in dualflow")
+    x = _t(input)
+    rows, cols = _last_two(x, "linalg.diag_part")
+    d = numpy.arange(builtins.min(rows, cols))
+    flat = core.reshape(x, [-1, rows * cols]) if x.ndim > 2 else core.reshape(x, [rows * cols])
+    picked = core.ops.shape.take(flat, convert_to_tensor(d * cols + d, graph=x.graph), axis=flat.ndim - 1)
+    return _named_or(core.reshape(picked, builtins.list(x.shape[:-2]) + [len(d)]) if x.ndim > 2 else picked,
+                     name, "MatrixDiagPart")
+
+
+def matrix_diag(diagonal, name=None, k=0, num_rows=-1, num_cols=-1, padding_value=0, align="RIGHT_LEFT"):
+    """Square matrices with ``diagonal``'s last dim on their main diagonal, zeros elsewhere."""
+    if k != 0 or num_rows != -1 or num_cols != -1 or padding_value != 0:
+        raise NotImplementedError("tf.linalg.diag: k, num_rows, num_cols and padding_value are not implemented in "
+                                  "dualflow")
+    v = _t(diagonal)
+    if v.ndim < 1 or v.shape[-1] is None:
+        raise ValueError(f"tf.linalg.diag: diagonal must be at least 1-D with a known last dim, got {v.shape}")
+    n = v.shape[-1]
+    eye_ = convert_to_tensor(numpy.eye(n, dtype=numpy.bool_), graph=v.graph)
+    out = core.where(eye_, core.expand_dims(v, [v.ndim]), _t(0, like=v))
+    return _named_or(out, name, "MatrixDiag")
+
+
+def diag(diagonal, name=None):
+    """TF1's ``tf.diag`` for a vector: the square matrix with it on the main diagonal."""
+    v = _t(diagonal)
+    if v.ndim != 1:
+        raise NotImplementedError(f"tf.diag: a diagonal of rank {v.ndim} (not 1) is not implemented in dualflow")
+    return _named_or(matrix_diag(v), name, "Diag")
+
+
+def diag_part(input, name=None):  # noqa: A002
+    """TF1's ``tf.diag_part`` for a square matrix."""
+    x = _t(input)
+    if x.ndim != 2 or x.shape[0] != x.shape[1]:
+        raise NotImplementedError(f"tf.diag_part: an input of shape {x.shape} (not a square matrix) is not "
+                                  "implemented in dualflow")
+    return _named_or(matrix_diag_part(x), name, "DiagPart")
+
+
+def trace(x, name=None):
+    """Sum of each matrix's main diagonal (last two dims): reduce_sum of the diagonal part, as TF."""
+    return _named_or(core.sum(matrix_diag_part(x), [-1]), name, "Trace")
+
+
+def matrix_transpose(a, name="matrix_transpose", conjugate=False):
+    """The last two dims swapped."""
+    x = _t(a)
+    if x.ndim < 2:
+        raise ValueError(f"tf.linalg.matrix_transpose: input must be at least 2-D, got shape {x.shape}")
+    perm = builtins.list(builtins.range(x.ndim - 2)) + [x.ndim - 1, x.ndim - 2]
+    return _named_or(core.transpose(x, perm), name, "matrix_transpose")
+
+
+def truncatediv(x, y, name=None):
+    """Integer division rounded toward zero (TF's TruncateDiv: integers only; a zero divisor raises
+    InvalidArgumentError); no gradient, as in TF."""
+    x, y = _pair(x, y)
+    if x.dtype.kind not in "iu":
+        raise TypeError(f"tf.truncatediv: integer operands expected, got {x.dtype.name}")
+    rem = core.fmod(x, y)
+    return _named_or(core.floor_div(core.sub(x, rem), y, exact=False), name, "TruncateDiv")
+
+
+class _TruncateMod(core.ops.elementwise.Fmod):
+    """TF's TruncateMod: C's fmod, and no gradient registered (tf.gradients through it raises LookupError)."""
+
+    name = "TruncateMod"
+
+    def vjp(self, node, grads, needs):
+        op_name = getattr(getattr(node, "operation", None), "name", self.name)
+        raise LookupError(f"No gradient defined for operation '{op_name}' (op type: {self.name})")
+
+
+def truncatemod(x, y, name=None):
+    """x - y * trunc(x / y), with the sign of x (C's fmod)."""
+    x, y = _pair(x, y)
+    return named(core.apply(_TruncateMod(), x, y), name)
+
+
+def div_no_nan(x, y, name=None):
+    """x / y, and 0 wherever y is 0 (even for an infinite or NaN x), as TF's DivNoNan; the gradients are 0 there
+    too (the division reads y only where y is not 0)."""
+    x, y = _pair(x, y)
+    if x.dtype != y.dtype:
+        raise TypeError(f"`x` and `y` must have the same dtype, got {x.dtype.name!r} != {y.dtype.name!r}.")
+    zero = core.scalar_compare(y, "Equal", 0.0)
+    safe = core.where(zero, _t(1, like=y), y)
+    return _named_or(core.where(zero, _t(0, like=x), core.div(x, safe)), name, "div_no_nan")
+
+
+def reduce_variance(input_tensor, axis=None, keepdims=False, name=None):
+    """mean((x - mean(x))^2), as TF composes it (squared_difference against the kept-dims mean)."""
+    x = _t(input_tensor)
+    m = reduce_mean(x, axis, keepdims=True)
+    return _named_or(reduce_mean(squared_difference(x, m), axis, keepdims=keepdims), name, "reduce_variance")
+
+
+def reduce_std(input_tensor, axis=None, keepdims=False, name=None):
+    return _named_or(core.sqrt(reduce_variance(input_tensor, axis, keepdims)), name, "reduce_std")
+
+
+def reduce_euclidean_norm(input_tensor, axis=None, keepdims=False, name=None):
+    """sqrt(sum(x * x)) over ``axis`` (TF's EuclideanNorm kernel, in ops of its own here)."""
+    x = _t(input_tensor)
+    return _named_or(core.sqrt(reduce_sum(core.mul(x, x), axis, keepdims)), name, "EuclideanNorm")
+
+
+def erf(x, name=None):
+    return named(core.erf(_t(x)), name)
+
+
 def split(value, num_or_size_splits, axis=0, num=None, name="split"):
     """Pieces along ``axis`` (of known size): equal ones, or of the given sizes (one may be -1)."""
     x = _t(value)
@@ -840,6 +1117,160 @@ class PrintV2Op(Op):
                                     edgeitems=self.summarize) if p is None else p for p in self.parts]
         builtins.print(*texts, sep=self.sep, end=self.end, file=self.stream)
         return ()
+
+
+class AssertOp(Op):
+    """``tf.Assert``: an op without outputs that, when it runs, raises InvalidArgumentError if any element of
+    the condition is False, its message the data as TF's Assert kernel writes them ("assertion failed: [..]
+    [..]"): strings as they are, tensors summarized to ``summarize`` values."""
+
+    name = "Assert"
+    differentiable = False
+    pure, effect = False, True
+
+    def __init__(self, parts: list, summarize: int) -> None:
+        self.parts, self.summarize = parts, summarize
+
+    def infer(self, condition, *data):
+        if condition.dtype != numpy.bool_:
+            raise self.dtype_error("condition", "bool", condition.dtype)
+        return []
+
+    def forward(self, be, condition, *arrays):
+        if not builtins.bool(be.to_host(condition).all()):
+            values = iter(arrays)
+            text = " ".join(f"[{summarize(be.to_host(next(values)), self.summarize) if p is None else p}]"
+                            for p in self.parts)
+            raise _errors.InvalidArgumentError(None, None, "assertion failed: " + text)
+        return ()
+
+
+def Assert(condition, data, summarize=None, name=None):
+    """TF1's ``tf.Assert``: returns the op; run it, or make it a control dependency."""
+    parts = [None if isinstance(v, (Tensor, numpy.ndarray)) else str(v) for v in data]
+    tensors = [_t(v) for v, p in zip(data, parts) if p is None]
+    op = AssertOp(parts, 3 if summarize is None else builtins.int(summarize))
+    return named(core.apply(op, _t(condition), *tensors).operation, name)
+
+
+def _static_value(t: Tensor) -> numpy.ndarray | None:
+    return t.node.op.value if isinstance(t.node.op, ConstOp) else None
+
+
+def _binary_assert(sym: str, opname: str, compare: Any, static: Any, x: Any, y: Any, data: Any, summarize: Any,
+                   message: Any, name: Any) -> Any:
+    """TF1's graph-mode ``_binary_assert``: the default message names both tensors; with both constant, a failing
+    condition raises InvalidArgumentError at once, as TF's static check does."""
+    x = _t(x)
+    y = _t(y, like=x)
+    if data is None:
+        data = [f"Condition x {sym} y did not hold element-wise:", f"x ({x.name}) = ", x, f"y ({y.name}) = ", y]
+    if message is not None:
+        data = [message] + builtins.list(data)
+    xs, ys = _static_value(x), _static_value(y)
+    if xs is not None and ys is not None and not numpy.all(static(xs, ys)):
+        texts = [str(_static_value(d)) if isinstance(d, Tensor) and _static_value(d) is not None else str(d)
+                 for d in data]
+        raise _errors.InvalidArgumentError(None, None, "\n".join(texts))
+    condition = core.all(compare(x, y))
+    return Assert(condition, data, summarize, name=name or opname)
+
+
+def assert_equal(x, y, data=None, summarize=None, message=None, name=None):
+    return _binary_assert("==", "assert_equal", core.equal, numpy.equal, x, y, data, summarize, message, name)
+
+
+def assert_none_equal(x, y, data=None, summarize=None, message=None, name=None):
+    return _binary_assert("!=", "assert_none_equal", core.not_equal, numpy.not_equal, x, y, data, summarize, message,
+                          name)
+
+
+def assert_less(x, y, data=None, summarize=None, message=None, name=None):
+    return _binary_assert("<", "assert_less", core.less, numpy.less, x, y, data, summarize, message, name)
+
+
+def assert_less_equal(x, y, data=None, summarize=None, message=None, name=None):
+    return _binary_assert("<=", "assert_less_equal", core.less_equal, numpy.less_equal, x, y, data, summarize,
+                          message, name)
+
+
+def assert_greater(x, y, data=None, summarize=None, message=None, name=None):
+    return _binary_assert(">", "assert_greater", core.greater, numpy.greater, x, y, data, summarize, message, name)
+
+
+def assert_greater_equal(x, y, data=None, summarize=None, message=None, name=None):
+    return _binary_assert(">=", "assert_greater_equal", core.greater_equal, numpy.greater_equal, x, y, data,
+                          summarize, message, name)
+
+
+def _sign_assert(sym: str, opname: str, compare: Any, static: Any, x: Any, data: Any, summarize: Any, message: Any,
+                 name: Any) -> Any:
+    """assert_positive and its kin: TF compares with a zero of x's dtype, naming x alone in the message."""
+    x = _t(x)
+    if data is None:       # TF's message prefix: "" or "<message>.  ", present either way
+        data = [f"{message}.  " if message else "", f"Condition x {sym} 0 did not hold element-wise:",
+                f"x ({x.name}) = ", x]
+        message = None
+    zero = _t(0, like=x)
+    return _binary_assert(sym, opname, lambda a, b: compare(a, zero), lambda a, b: static(a, 0), x, x, data,
+                          summarize, message, name)
+
+
+def assert_positive(x, data=None, summarize=None, message=None, name=None):
+    return _sign_assert(">", "assert_positive", core.greater, numpy.greater, x, data, summarize, message, name)
+
+
+def assert_negative(x, data=None, summarize=None, message=None, name=None):
+    return _sign_assert("<", "assert_negative", core.less, numpy.less, x, data, summarize, message, name)
+
+
+def assert_non_negative(x, data=None, summarize=None, message=None, name=None):
+    return _sign_assert(">=", "assert_non_negative", core.greater_equal, numpy.greater_equal, x, data, summarize,
+                        message, name)
+
+
+def assert_non_positive(x, data=None, summarize=None, message=None, name=None):
+    return _sign_assert("<=", "assert_non_positive", core.less_equal, numpy.less_equal, x, data, summarize, message,
+                        name)
+
+
+class CheckNumericsOp(Op):
+    """``tf.check_numerics``: passes its input through, and raises InvalidArgumentError when it holds a NaN or
+    an infinity ("<message> : Tensor had NaN values", as TF's kernel says).  Its gradient is the gradient
+    checked the same way, as TF's."""
+
+    name = "CheckNumerics"
+    saves_inputs = False
+    pure, effect = False, True
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+    def infer(self, x):
+        if x.dtype.kind != "f":
+            raise self.dtype_error("tensor", "a float type", x.dtype)
+        return [(x.shape, x.dtype)]
+
+    def forward(self, be, x):
+        xp = be.xp
+        nan, inf = builtins.bool(xp.isnan(x).any()), builtins.bool(xp.isinf(x).any())
+        if nan or inf:
+            what = "Inf and NaN" if nan and inf else "NaN" if nan else "Inf"
+            raise _errors.InvalidArgumentError(None, None, f"{self.message} : Tensor had {what} values")
+        return x
+
+    def vjp(self, node, grads, needs):
+        message = f"Not a number (NaN) or infinity (Inf) values detected in gradient. {self.message}"
+        return (core.apply(CheckNumericsOp(message), grads[0]),)
+
+
+def check_numerics(tensor, message, name=None):
+    return named(core.apply(CheckNumericsOp(str(message)), _t(tensor)), name)
+
+
+def verify_tensor_all_finite(t=None, msg=None, name=None, x=None, message=None):
+    """TF1's older spelling of ``check_numerics`` (``x``/``message`` its later argument names)."""
+    return check_numerics(t if t is not None else x, msg if msg is not None else message, name=name)
 
 
 def Print(input_, data, message=None, first_n=None, summarize=None, name=None):

@@ -4,21 +4,27 @@ from __future__ import annotations
 
 from core import errors as _errors
 from static_api.nn import in_top_k, l2_normalize, log_softmax, sigmoid, softmax, softplus, tanh, top_k
-from static_api.ops import (abs, acos, add, add_n, argmax, argmin, asin, atan, atan2, ceil, cos, cosh, cumsum, divide,
-                            equal, exp, expm1, floor, floordiv, floormod, greater, greater_equal, is_finite, is_inf,
-                            is_nan, less, less_equal, log, log1p, logical_and, logical_or, maximum, minimum, multiply,
-                            negative, not_equal, pow, reciprocal, reduce_all, reduce_any, reduce_logsumexp, reduce_max,
-                            reduce_mean, reduce_min, reduce_prod, reduce_sum, round, rsqrt, sign, sin, sinh, sqrt,
-                            square, squared_difference, subtract, tan, truediv)
+from static_api.ops import (abs, acos, add, add_n, argmax, argmin, asin, atan, atan2, ceil, cos, cosh, count_nonzero,
+                            cumsum, div_no_nan, divide, equal, erf, exp, expm1, floor, floordiv, floormod, greater,
+                            greater_equal, is_finite, is_inf, is_nan, less, less_equal, log, log1p, logical_and,
+                            logical_or, maximum, minimum, multiply, negative, not_equal, pow, reciprocal, reduce_all,
+                            reduce_any, reduce_euclidean_norm, reduce_logsumexp, reduce_max, reduce_mean, reduce_min,
+                            reduce_prod, reduce_std, reduce_sum, reduce_variance, round, rsqrt, sign, sin, sinh, sqrt,
+                            square, squared_difference, subtract, tan, truediv, truncatediv, truncatemod,
+                            unsorted_segment_mean, unsorted_segment_sqrt_n, unsorted_segment_sum)
 
-__all__ = ["abs", "acos", "asin", "atan", "atan2", "cosh", "sinh", "tan", "add", "add_n", "argmax", "argmin", "ceil",
-           "cos", "cumsum", "divide", "equal", "exp", "expm1", "floor", "floordiv", "floormod", "greater",
-           "greater_equal", "in_top_k", "is_finite", "is_inf", "is_nan", "l2_normalize", "less", "less_equal", "log",
-           "log1p", "log_softmax", "logical_and", "logical_or", "maximum", "minimum", "mod", "multiply", "negative",
-           "not_equal", "pow", "reciprocal", "reduce_all", "reduce_any", "reduce_logsumexp", "reduce_max",
-           "reduce_mean", "reduce_min", "reduce_prod", "reduce_sum", "round", "rsqrt", "sigmoid", "sign", "sin",
-           "softmax", "softplus", "sqrt", "square", "squared_difference", "subtract", "tanh", "top_k", "truediv"]
+__all__ = ["abs", "acos", "add", "add_n", "argmax", "argmin", "asin", "atan", "atan2", "ceil", "cos", "cosh",
+           "count_nonzero", "cumsum", "divide", "divide_no_nan", "equal", "erf", "exp", "expm1", "floor", "floordiv",
+           "floormod", "greater", "greater_equal", "in_top_k", "is_finite", "is_inf", "is_nan", "l2_normalize",
+           "less", "less_equal", "log", "log1p", "log_softmax", "logical_and", "logical_or", "maximum", "minimum",
+           "mod", "multiply", "negative", "not_equal", "pow", "reciprocal", "reduce_all", "reduce_any",
+           "reduce_euclidean_norm", "reduce_logsumexp", "reduce_max", "reduce_mean", "reduce_min", "reduce_prod",
+           "reduce_std", "reduce_sum", "reduce_variance", "round", "rsqrt", "sigmoid", "sign", "sin", "sinh",
+           "softmax", "softplus", "sqrt", "square", "squared_difference", "subtract", "tan", "tanh", "top_k",
+           "truediv", "truncatediv", "truncatemod", "unsorted_segment_mean", "unsorted_segment_sqrt_n",
+           "unsorted_segment_sum"]
 
 mod = floormod
+divide_no_nan = div_no_nan
 
 __getattr__ = _errors.missing_names("static_api.math")     # a missing public name says so

@@ -340,6 +340,78 @@ def exponential_decay(learning_rate: float, global_step: Any, decay_steps: int, 
     return named(ops.multiply(float(learning_rate), ops.pow(float(decay_rate), p)), name)
 
 
+def _decay_step(global_step: Any, decay_steps: Any) -> tuple[Tensor, Tensor]:
+    """(the step, decay_steps) as float32 tensors: TF's schedules cast both to the rate's dtype."""
+    return ops.cast(global_step, numpy.float32), ops.cast(decay_steps, numpy.float32)
+
+
+def polynomial_decay(learning_rate: float, global_step: Any, decay_steps: int, end_learning_rate: float = 0.0001,
+                     power: float = 1.0, cycle: bool = False, name: str | None = None) -> Tensor:
+    """(lr - end) * (1 - step / decay_steps) ** power + end, the step held at decay_steps (or, with ``cycle``,
+    decay_steps stretched to the next multiple past the step), op for op as TF's PolynomialDecay."""
+    lr = ops.constant(numpy.float32(learning_rate))
+    step, steps = _decay_step(global_step, decay_steps)
+    if cycle:
+        multiplier = ops.where(ops.equal(step, 0.0), ops.constant(numpy.float32(1.0)),
+                               ops.ceil(step / float(decay_steps)))
+        steps = ops.multiply(steps, multiplier)
+    else:
+        step = ops.minimum(step, steps)
+    p = ops.divide(step, steps)
+    end = ops.constant(numpy.float32(end_learning_rate))
+    return named(ops.add(ops.multiply(lr - end, ops.pow(1 - p, ops.constant(numpy.float32(power)))), end), name)
+
+
+def natural_exp_decay(learning_rate: float, global_step: Any, decay_steps: int, decay_rate: float,
+                      staircase: bool = False, name: str | None = None) -> Tensor:
+    """learning_rate * exp(-decay_rate) ** (step / decay_steps): TF's exponential decay with the rate
+    exp(-decay_rate) computed in float32."""
+    rate = ops.exp(ops.negative(ops.constant(numpy.float32(decay_rate))))
+    step, steps = _decay_step(global_step, decay_steps)
+    p = step / steps
+    if staircase:
+        p = ops.floor(p)
+    return named(ops.multiply(ops.constant(numpy.float32(learning_rate)), ops.pow(rate, p)), name)
+
+
+def inverse_time_decay(learning_rate: float, global_step: Any, decay_steps: int, decay_rate: float,
+                       staircase: bool = False, name: str | None = None) -> Tensor:
+    """learning_rate / (1 + decay_rate * step / decay_steps), the quotient floored with ``staircase``."""
+    step, steps = _decay_step(global_step, decay_steps)
+    p = step / steps
+    if staircase:
+        p = ops.floor(p)
+    denom = ops.add(ops.constant(numpy.float32(1.0)), ops.multiply(ops.constant(numpy.float32(decay_rate)), p))
+    return named(ops.divide(ops.constant(numpy.float32(learning_rate)), denom), name)
+
+
+def cosine_decay(learning_rate: float, global_step: Any, decay_steps: int, alpha: float = 0.0,
+                 name: str | None = None) -> Tensor:
+    """learning_rate * ((1 - alpha) * 0.5 * (1 + cos(pi * min(step, decay_steps) / decay_steps)) + alpha)."""
+    step, steps = _decay_step(global_step, decay_steps)
+    fraction = ops.minimum(step, steps) / steps
+    cosine = 0.5 * (1.0 + ops.cos(ops.constant(numpy.float32(numpy.pi)) * fraction))
+    decayed = (1 - alpha) * cosine + alpha
+    return named(ops.multiply(ops.constant(numpy.float32(learning_rate)), decayed), name)
+
+
+def piecewise_constant(x: Any, boundaries: Sequence[Any], values: Sequence[Any], name: str | None = None) -> Tensor:
+    """values[0] while x <= boundaries[0], values[i] for boundaries[i-1] < x <= boundaries[i], values[-1] past
+    the last boundary (one selection, no arithmetic on the values)."""
+    if len(values) != len(boundaries) + 1:
+        raise ValueError("The length of boundaries should be 1 less than the length of values")
+    x = x if isinstance(x, Tensor) else ops.constant(x)
+    bounds = [ops.cast(ops.constant(b), x.dtype) for b in boundaries]
+    vals = [v if isinstance(v, Tensor) else ops.constant(v) for v in values]
+    if len({v.dtype for v in vals}) != 1:
+        raise ValueError(f"Values must have elements all with the same dtype ({[v.dtype.name for v in vals]}).")
+    # TF's exclusive cases, with values[0] as the default where none holds (a NaN x)
+    out = ops.where(ops.greater(x, bounds[-1]), vals[-1], vals[0])
+    for low, high, v in zip(bounds[:-1], bounds[1:], vals[1:-1]):
+        out = ops.where(ops.logical_and(ops.greater(x, low), ops.less_equal(x, high)), v, out)
+    return named(ops.where(ops.less_equal(x, bounds[0]), vals[0], out), name)
+
+
 def get_or_create_global_step() -> Variable:
     g = get_default_graph()
     found = [v for v in g.get_collection("variables") if v.op.name == "global_step"]

@@ -76,6 +76,18 @@ CASES = {
                                             t.reshape(t.einsum("bij,bjk", x, y), [-1])], 0),
                [(2, 3, 4), (2, 4, 5), (5,)]),
     "sort_and_broadcast": (lambda t, x: t.sort(x, axis=1) + t.broadcast_to(x[0], [3, 4, 5]), [(3, 4, 5)]),
+    "norms": (lambda t, x: t.concat([t.reshape(v, [-1]) for v in (
+        t.norm(x), t.norm(x, axis=1), t.norm(x, ord=1, axis=2), t.norm(x, ord=np.inf, axis=[1, 2]),
+        t.norm(x, ord=3, axis=0, keepdims=True), t.norm(x, ord="fro", axis=[0, 2]), t.norm(x, ord=1, axis=(1, 2)),
+        t.math.reduce_variance(x, axis=[0, 2]), t.math.reduce_std(x, axis=1), t.math.reduce_euclidean_norm(x, 2))],
+        0), [(3, 4, 5)]),
+    "matrices": (lambda t, x, y: t.concat([t.reshape(v, [-1]) for v in (
+        t.linalg.band_part(x, 1, 2), t.linalg.band_part(x, -1, 0), t.linalg.diag_part(x), t.linalg.trace(x),
+        t.linalg.matrix_transpose(x), t.linalg.diag(x[:, 0]), t.tensordot(x, y, [[1, 2], [1, 0]]),
+        t.tensordot(x, y, 1), t.math.divide_no_nan(x, t.nn.relu(x[::-1])), t.math.erf(x))], 0),
+        [(2, 4, 5), (5, 4, 2)]),
+    "lrn": (lambda t, x: t.concat([t.reshape(t.nn.lrn(x, 2, 1.5, 0.3, b), [-1]) for b in (0.75, 0.5, 1.0)], 0),
+            [(2, 3, 2, 7)]),
 }
 
 
@@ -91,6 +103,75 @@ def test_forward_and_gradients_match_tensorflow(name):
     theirs = _theirs(fn, arrays, c, grads=name not in FORWARD_ONLY)
     for a, b in zip(ours, theirs):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+
+
+def test_index_tuples_and_segments_match_tensorflow_bit_for_bit():
+    """gather_nd, scatter_nd and the unsorted segment reductions, values and gradients: repeated indices add up
+    in index order on TF's CPU, and here."""
+    x = R.normal(size=(4, 3, 2)).astype(np.float32)
+    d = R.normal(size=(7, 3)).astype(np.float32)
+    tuples = np.array([[1, 2], [3, 0], [1, 2], [0, 1]], np.int32)
+    ids = np.array([0, 2, -1, 2, 0, 2, 0], np.int32)
+
+    def build(t, xv, dv):
+        g = t.gather_nd(xv, tuples)
+        s = t.scatter_nd(tuples, g * 3.0, [4, 3, 2]) + t.tensor_scatter_nd_add(xv, tuples[:2], g[:2])
+        segs = [t.math.unsorted_segment_sum(dv, ids, 4), t.math.unsorted_segment_mean(dv, ids, 4),
+                t.math.unsorted_segment_sqrt_n(dv, ids, 4)]
+        return [g, s] + segs + [t.reduce_sum(s * s) + t.reduce_sum(segs[1] * segs[0]) + t.reduce_sum(segs[2])]
+    xp, dp = tf.placeholder(tf.float32, x.shape), tf.placeholder(tf.float32, d.shape)
+    outs = build(tf, xp, dp)
+    with tf.Session() as sess:
+        ours = sess.run(outs + tf.gradients(outs[-1], [xp, dp]), {xp: x, dp: d})
+    xv, dv = real.Variable(x), real.Variable(d)
+    with real.GradientTape() as tape:
+        theirs = build(real, xv, dv)
+    theirs = [v.numpy() for v in theirs + tape.gradient(theirs[-1], [xv, dv])]
+    for a, b in zip(ours, theirs):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_tf1_decay_schedules_match_tensorflow_bit_for_bit():
+    v1 = real.compat.v1
+    for step in (0, 1, 10, 11, 29, 30, 99, 100, 101, 250, 1000):
+        s = tf.placeholder(tf.int64, ())
+
+        def schedules(t, st):
+            return [t.train.polynomial_decay(0.1, st, 100, 0.001, 2.0),
+                    t.train.polynomial_decay(0.1, st, 100, 0.001, 0.5, cycle=True),
+                    t.train.natural_exp_decay(0.1, st, 30, 0.3), t.train.natural_exp_decay(0.1, st, 30, 0.3, True),
+                    t.train.inverse_time_decay(0.1, st, 30, 0.7), t.train.inverse_time_decay(0.1, st, 30, 0.7, True),
+                    t.train.cosine_decay(0.1, st, 100, 0.05), t.train.exponential_decay(0.1, st, 30, 0.96, True),
+                    t.train.piecewise_constant(st, [np.int64(10), np.int64(100)], [0.1, 0.05, 0.01])]
+        with tf.Session() as sess:
+            ours = sess.run(schedules(tf, s), {s: step})
+        theirs = [v() if callable(v) else v for v in schedules(v1, real.constant(np.int64(step)))]
+        for a, b in zip(ours, theirs):
+            assert a.dtype == b.numpy().dtype and a == b.numpy(), (step, a, b)
+
+
+def test_assert_and_check_numerics_messages_match_tensorflow():
+    v1 = real.compat.v1
+
+    def message(t, build, feeds):
+        g = t.Graph()
+        with g.as_default():
+            x = t.placeholder(t.float32, (3,), name="x")
+            y = t.placeholder(t.float32, (3,), name="y")
+            op = build(t, x, y)
+            with t.Session() as sess:
+                try:
+                    sess.run(op, {x: feeds[0], y: feeds[1]})
+                except t.errors.InvalidArgumentError as exc:
+                    return [line for line in exc.message.split("\n") if "assertion" in line or "Tensor had" in line]
+        return None
+    builds = [lambda t, x, y: t.assert_equal(x, y), lambda t, x, y: t.assert_less(x, y, message="hello"),
+              lambda t, x, y: t.debugging.assert_positive(x), lambda t, x, y: t.assert_non_negative(x, message="m"),
+              lambda t, x, y: t.Assert(t.reduce_all(x > 0), [x, "bad", y], summarize=2),
+              lambda t, x, y: t.check_numerics(x / y, "div")]
+    for build in builds:
+        for feeds in (([1, 2, 3], [1, 2, 3]), ([1, -2, 3], [1, 2, 4]), ([1, 2, 3], [0, 2, 4])):
+            assert message(tf, build, feeds) == message(v1, build, feeds)
 
 
 def test_sparse_cross_entropy_matches_tensorflow():

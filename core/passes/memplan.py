@@ -1,5 +1,6 @@
 """The memory plan of a Program for concrete shapes: every value a step can write in place of allocating
-(``core.lowering.writer``) gets an offset in one arena, from the values' lifetimes.
+(``core.lowering.writer``) gets an offset in one arena, from the values' lifetimes.  A value whose shape
+depends on values (``Op.value_shaped``, and everything computed from it) is not planned: its steps allocate.
 
 A value's lifetime runs from the step that makes it to the last step that reads its data, or reads anything
 that may be a view of it: a step without a writer may hand back (a view of) an input, so its outputs keep
@@ -66,9 +67,14 @@ def plan_memory(program: Program, specs: dict[Key, tuple]) -> MemoryPlan:
     steps = program.steps
     n = len(steps)
     writers: list[Callable | None] = []
+    varying: set = set()        # values whose shape may differ at the next run with the same feeds
     for s in steps:
         outs = [specs[k] for k in program.outputs(s)]
         ins = [specs.get(k) for k in s.ins]
+        if s.op.value_shaped or not varying.isdisjoint(s.ins):
+            varying.update(program.outputs(s))
+            writers.append(None)
+            continue
         ok = outs and all(x is not None for x in ins + outs)
         writers.append(lowering.writer(s.op, ins, outs) if ok else None)
 

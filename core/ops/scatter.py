@@ -1,0 +1,203 @@
+"""Gathers and scatters by index tuples and by segment ids: ``tf.gather_nd``, ``tf.scatter_nd`` and the unsorted
+segment sums, each the other's gradient.
+
+Repeated indices accumulate in index order (``be.index_add``), as TF's CPU kernels add them one after the other
+into zeros, so sums of duplicates round as there.  Out-of-range indices are errors (TF's CPU kernels raise
+InvalidArgumentError); a backend that cannot look without stalling (``be.check_indices``) gives NaN where an
+invalid index was read, never a plausible number.
+"""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from core.graph import Value
+from core.op import Op, apply
+
+
+def _check_index_dtype(op: Op, indices: Value) -> None:
+    if indices.dtype.kind not in "iu":
+        raise op.dtype_error("indices", "an integer type", indices.dtype)
+
+
+def _depth(op: Op, indices: Value, shape: Sequence[Any], target: str) -> int:
+    """How many leading dims of ``shape`` one index tuple addresses (the last dim of ``indices``)."""
+    if len(indices.shape) < 1 or indices.shape[-1] is None:
+        raise op.shape_error("indices", "a known last dim (the length of each index tuple)", indices.shape)
+    m = indices.shape[-1]
+    if m > len(shape):
+        raise op.shape_error("indices", f"index tuples of at most {len(shape)} values ({target} has "
+                             f"{len(shape)} dims)", indices.shape)
+    return m
+
+
+def _tuple_index(op: Op, be: Any, indices: Any, shape: Sequence[int]) -> tuple[tuple, Any]:
+    """(the index tuple for ``shape``'s leading dims, the no-sync backend's validity mask or None)."""
+    xp = be.xp
+    parts, valid = [], None
+    for k in range(indices.shape[-1]):
+        col = indices[..., k]
+        ok = be.check_indices(col, shape[k], f"{op.name}: argument 'indices' (position {k} of each index)")
+        if ok is not None:
+            col = xp.where(ok, col, 0)
+            valid = ok if valid is None else valid & ok
+        parts.append(col)
+    return tuple(parts), valid
+
+
+def _trailing(mask: Any, ndim: int) -> Any:
+    """A mask over the index tuples, shaped to broadcast against values with ``ndim`` more trailing dims."""
+    return None if mask is None else mask.reshape(mask.shape + (1,) * ndim)
+
+
+class GatherNd(Op):
+    """out[i...] = params[indices[i..., 0], ..., indices[i..., m-1]] (TF's ``GatherNd``): the result has shape
+    ``indices.shape[:-1] + params.shape[m:]``."""
+
+    name = "GatherNd"
+    arg_names = ("params", "indices")
+    saves_inputs = (1,)         # the gradient reads the indices, and params' shape only
+
+    def infer(self, params, indices):
+        _check_index_dtype(self, indices)
+        m = _depth(self, indices, params.shape, "params")
+        return [(tuple(indices.shape[:-1]) + tuple(params.shape[m:]), params.dtype)]
+
+    def forward(self, be, params, indices):
+        m = indices.shape[-1]
+        if m == 0:          # an empty tuple addresses all of params, once per index
+            return be.xp.broadcast_to(params, indices.shape[:-1] + params.shape).copy()
+        idx, valid = _tuple_index(self, be, indices, params.shape)
+        return be.mark_invalid(params[idx], _trailing(valid, params.ndim - m))
+
+    def vjp(self, node, grads, needs):
+        params, indices = node.inputs
+        return apply(GatherNdGrad(), grads[0], indices, params), None
+
+
+class GatherNdGrad(Op):
+    """zeros like ``params`` with ``grad`` added at each index tuple (repeated ones accumulate)."""
+
+    name = "GatherNdGrad"
+    arg_names = ("grad", "indices", "params")
+    saves_inputs = (1,)
+
+    def infer(self, g, indices, params):
+        _check_index_dtype(self, indices)
+        _depth(self, indices, params.shape, "params")
+        return [(params.shape, g.dtype)]
+
+    def forward(self, be, g, indices, params):
+        return _scatter(self, be, g, indices, params.shape)
+
+    def vjp(self, node, grads, needs):
+        return apply(GatherNd(), grads[0], node.inputs[1]), None, None
+
+
+def _scatter(op: Op, be: Any, updates: Any, indices: Any, shape: Sequence[int]) -> Any:
+    out = be.xp.zeros(tuple(shape), dtype=updates.dtype)
+    m = indices.shape[-1]
+    if m == 0:          # every update lands on the whole output
+        out += updates.reshape((-1,) + tuple(shape)).sum(axis=0)
+        return out
+    idx, valid = _tuple_index(op, be, indices, shape)
+    be.index_add(out, idx, be.mark_invalid(updates, _trailing(valid, len(shape) - m)))
+    return out
+
+
+class ScatterNd(Op):
+    """zeros of ``shape`` with ``updates[i...]`` added at ``indices[i...]`` (TF's ``ScatterNd``; repeated indices
+    accumulate): ``updates`` has shape ``indices.shape[:-1] + shape[m:]``."""
+
+    name = "ScatterNd"
+    arg_names = ("indices", "updates")
+    saves_inputs = (0,)
+
+    def __init__(self, shape: Sequence[int]) -> None:
+        self.shape = tuple(int(s) for s in shape)
+
+    def infer(self, indices, updates):
+        _check_index_dtype(self, indices)
+        m = _depth(self, indices, self.shape, "the output")
+        want = tuple(indices.shape[:-1]) + self.shape[m:]
+        if len(updates.shape) != len(want) or any(None not in (a, b) and a != b for a, b in zip(updates.shape, want)):
+            raise self.shape_error("updates", f"shape indices.shape[:-1] + shape[{m}:] = {want}", updates.shape)
+        return [(self.shape, updates.dtype)]
+
+    def forward(self, be, indices, updates):
+        return _scatter(self, be, updates, indices, self.shape)
+
+    def vjp(self, node, grads, needs):
+        return None, apply(GatherNd(), grads[0], node.inputs[0])
+
+
+class UnsortedSegmentSum(Op):
+    """out[j] = the sum of data[i] over every i with segment_ids[i] == j, for j < ``num_segments`` (TF's
+    ``UnsortedSegmentSum``): ``segment_ids``' shape is a prefix of ``data``'s, a negative id drops its row (as
+    TF 2), an id of ``num_segments`` or more is an error."""
+
+    name = "UnsortedSegmentSum"
+    arg_names = ("data", "segment_ids")
+    saves_inputs = (1,)
+
+    def __init__(self, num_segments: int) -> None:
+        self.num_segments = int(num_segments)
+
+    def _check(self, data: Value, ids: Value) -> int:
+        _check_index_dtype(self, ids)
+        k = len(ids.shape)
+        if k > len(data.shape) or any(None not in (a, b) and a != b for a, b in zip(ids.shape, data.shape)):
+            raise self.shape_error("segment_ids", f"a prefix of data's shape {tuple(data.shape)}", ids.shape)
+        return k
+
+    def infer(self, data, ids):
+        k = self._check(data, ids)
+        return [((self.num_segments,) + tuple(data.shape[k:]), data.dtype)]
+
+    def forward(self, be, data, ids):
+        out = be.xp.zeros((self.num_segments,) + data.shape[ids.ndim:], dtype=data.dtype)
+        keep = ids >= 0
+        ids, rows = ids[keep], data[keep]
+        valid = be.check_indices(ids, self.num_segments, f"{self.name}: argument 'segment_ids'")
+        if valid is not None:
+            ids, rows = be.xp.where(valid, ids, 0), be.mark_invalid(rows, _trailing(valid, rows.ndim - 1))
+        be.index_add(out, ids, rows)
+        return out
+
+    def vjp(self, node, grads, needs):
+        data, ids = node.inputs
+        return apply(SegmentGather(), grads[0], ids), None
+
+
+class SegmentGather(Op):
+    """out[i] = g[segment_ids[i]], zero where the id is negative (the rows a segment sum dropped): the gradient
+    of ``UnsortedSegmentSum`` (TF's ``_GatherDropNegatives``)."""
+
+    name = "SegmentGather"
+    arg_names = ("grad", "segment_ids")
+    saves_inputs = (1,)
+
+    def infer(self, g, ids):
+        _check_index_dtype(self, ids)
+        return [(tuple(ids.shape) + tuple(g.shape[1:]), g.dtype)]
+
+    def forward(self, be, g, ids):
+        xp = be.xp
+        keep = ids >= 0
+        out = xp.take(g, xp.where(keep, ids, 0), axis=0)
+        return xp.where(_trailing(keep, g.ndim - 1), out, xp.zeros((), dtype=g.dtype))
+
+    def vjp(self, node, grads, needs):
+        g, ids = node.inputs
+        return apply(UnsortedSegmentSum(g.shape[0]), grads[0], ids), None
+
+
+def gather_nd(params: Value, indices: Value) -> Value:
+    return apply(GatherNd(), params, indices)
+
+
+def scatter_nd(indices: Value, updates: Value, shape: Sequence[int]) -> Value:
+    return apply(ScatterNd(shape), indices, updates)
+
+
+def unsorted_segment_sum(data: Value, segment_ids: Value, num_segments: int) -> Value:
+    return apply(UnsortedSegmentSum(num_segments), data, segment_ids)

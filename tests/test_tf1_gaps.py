@@ -1,0 +1,380 @@
+"""TF1 functions added for programs that use them: index-tuple gathers and scatters, unsorted segment
+reductions, and values whose shape depends on the data in a planned static graph.  References are plain
+loops; gradients are checked against float64 central differences; the real TF is compared in
+tests/test_reference_tf.py."""
+import numpy as np
+import pytest
+
+import backends
+import core
+import static_api as tf
+from core import device
+from core.executor import Executor, PlannedExecutor
+from core.op import Op, apply
+from core.program import Program, key
+from tests.helpers import Input, source
+
+
+def _run(build, feeds):
+    """Build a graph with ``build(placeholders)`` and run its fetches once, with the given feed arrays."""
+    g = tf.Graph()
+    with g.as_default():
+        phs = [tf.placeholder(tf.as_dtype(a.dtype), a.shape) for a in feeds]
+        fetches = build(*phs)
+        with tf.Session() as sess:
+            return sess.run(fetches, dict(zip(phs, feeds)))
+
+
+def _fd_grad(f, x, h=1e-6):
+    """Central differences of scalar ``f`` at float64 ``x``."""
+    g = np.zeros_like(x)
+    for i in np.ndindex(x.shape):
+        p, m = x.copy(), x.copy()
+        p[i] += h
+        m[i] -= h
+        g[i] = (f(p) - f(m)) / (2 * h)
+    return g
+
+
+def _grad_check(build, x):
+    """d/dx sum(build(x) * c) from the graph against central differences (c random, float64)."""
+    c = np.random.default_rng(5).normal(size=_run(build, [x]).shape)
+
+    def loss(v):
+        return float(_run(lambda t: tf.reduce_sum(build(t) * c), [v]))
+    got = _run(lambda t: tf.gradients(tf.reduce_sum(build(t) * c), t)[0], [x])
+    np.testing.assert_allclose(got, _fd_grad(loss, x), rtol=1e-6, atol=1e-8)
+
+
+PARAMS = np.random.default_rng(0).normal(size=(4, 3, 2))
+TUPLES = np.array([[1, 2], [3, 0], [1, 2], [0, 1]], np.int32)     # (1, 2) twice: its gradient adds up
+
+
+def test_gather_nd_reads_each_index_tuple():
+    got = _run(lambda p: tf.gather_nd(p, TUPLES), [PARAMS])
+    want = np.stack([PARAMS[i, j] for i, j in TUPLES])
+    np.testing.assert_array_equal(got, want)
+    full = _run(lambda p: tf.gather_nd(p, [[[3, 2, 1]], [[0, 0, 0]]]), [PARAMS])     # whole tuples: scalars
+    np.testing.assert_array_equal(full, [[PARAMS[3, 2, 1]], [PARAMS[0, 0, 0]]])
+    assert full.shape == (2, 1)
+
+
+def test_gather_nd_gradient_adds_repeated_tuples():
+    _grad_check(lambda p: tf.gather_nd(p, TUPLES), PARAMS)
+    got = _run(lambda p: tf.gradients(tf.reduce_sum(tf.gather_nd(p, TUPLES)), p)[0], [PARAMS])
+    want = np.zeros_like(PARAMS)
+    for i, j in TUPLES:
+        want[i, j] += 1
+    np.testing.assert_array_equal(got, want)
+
+
+def test_gather_nd_out_of_range_index_raises_when_run():
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"GatherNd: argument 'indices' \(position 1 .*3 is out of"):
+        _run(lambda p: tf.gather_nd(p, [[0, 3]]), [PARAMS])
+    with pytest.raises(tf.errors.InvalidArgumentError, match="-1 is out of bounds"):
+        _run(lambda p: tf.gather_nd(p, [[-1]]), [PARAMS])
+    g = tf.Graph()
+    with g.as_default(), pytest.raises(ValueError, match="index tuples of at most 3 values"):
+        tf.gather_nd(tf.zeros((4, 3, 2)), [[0, 0, 0, 0]])
+
+
+def test_scatter_nd_adds_updates_in_order():
+    updates = np.random.default_rng(1).normal(size=(4, 2)).astype(np.float32)
+    got = _run(lambda u: tf.scatter_nd(TUPLES, u, [4, 3, 2]), [updates])
+    want = np.zeros((4, 3, 2), np.float32)
+    for (i, j), u in zip(TUPLES, updates):
+        want[i, j] += u         # one float32 sum after another, as TF's CPU kernel adds them
+    np.testing.assert_array_equal(got, want)
+    _grad_check(lambda u: tf.scatter_nd(TUPLES, u, [4, 3, 2]), updates.astype(np.float64))
+    base = np.random.default_rng(2).normal(size=(4, 3, 2)).astype(np.float32)
+    added = _run(lambda b, u: tf.tensor_scatter_nd_add(b, TUPLES, u), [base, updates])
+    np.testing.assert_array_equal(added, base + want)
+    g = tf.Graph()
+    with g.as_default(), pytest.raises(ValueError, match=r"updates.*\(4, 2\), got shape \(4, 3\)"):
+        tf.scatter_nd(TUPLES, tf.zeros((4, 3)), [4, 3, 2])
+
+
+DATA = np.random.default_rng(3).normal(size=(6, 2))
+IDS = np.array([0, 2, -1, 2, 0, 2], np.int32)      # a negative id drops its row; segment 1 and 3 are empty
+
+
+def _segments(data, ids, n):
+    sums, counts = np.zeros((n,) + data.shape[1:]), np.zeros(n)
+    for row, i in zip(data, ids):
+        if i >= 0:
+            sums[i] += row
+            counts[i] += 1
+    return sums, counts
+
+
+def test_unsorted_segment_reductions_match_loops():
+    sums, counts = _segments(DATA, IDS, 4)
+    got = _run(lambda d: [tf.unsorted_segment_sum(d, IDS, 4), tf.math.unsorted_segment_mean(d, IDS, 4),
+                          tf.math.unsorted_segment_sqrt_n(d, IDS, 4)], [DATA])
+    np.testing.assert_array_equal(got[0], sums)
+    np.testing.assert_allclose(got[1], sums / np.maximum(counts, 1)[:, None], rtol=1e-15)
+    np.testing.assert_allclose(got[2], sums / np.sqrt(np.maximum(counts, 1))[:, None], rtol=1e-15)
+    assert got[1][1].tolist() == [0.0, 0.0]      # an empty segment's mean is 0, not NaN
+    for build in (lambda d: tf.unsorted_segment_sum(d, IDS, 4), lambda d: tf.unsorted_segment_mean(d, IDS, 4),
+                  lambda d: tf.unsorted_segment_sqrt_n(d, IDS, 4)):
+        _grad_check(build, DATA)
+
+
+def test_unsorted_segment_sum_rejects_ids_past_the_segments():
+    with pytest.raises(tf.errors.InvalidArgumentError, match="segment_ids.*2 is out of bounds.*\\[0, 2\\)"):
+        _run(lambda d: tf.unsorted_segment_sum(d, IDS, 2), [DATA])
+    g = tf.Graph()
+    with g.as_default(), pytest.raises(ValueError, match="segment_ids.*prefix of data's shape"):
+        tf.unsorted_segment_sum(tf.zeros((6, 2)), np.zeros(5, np.int32), 3)
+
+
+class _Positives(Op):
+    """x's positive entries (a test primitive whose result's length depends on the values)."""
+
+    name = "Positives"
+    value_shaped = True
+
+    def infer(self, x):
+        return [((None,), x.dtype)]
+
+    def forward(self, be, x):
+        return x[x > 0]
+
+
+def test_a_value_shaped_result_and_what_follows_it_are_left_unplanned():
+    x = source(Input((6,)))
+    p = core.exp(apply(_Positives(), x))        # its length changes with the feed, not the feed's shape
+    y = core.add(p, p)
+    s = core.sum(core.mul(y, y))
+    z = core.mul(x, x)                          # unrelated to the selection: planned as usual
+    prog = Program.build([y, s, z], {key(x)})
+    be = backends.get_backend(device.default())
+    ex = PlannedExecutor(be)
+    for v in ([1.0, -2, 3, -4, 5, 6], [-1.0, 2, -3, -4, -5, 6], [1.0, 2, 3, 4, 5, 6], [-1.0] * 6):
+        feed = {key(x): np.array(v)}
+        got, want = ex.run(prog, feed), Executor(be).run(prog, feed)
+        for a, b in zip(got, want):
+            np.testing.assert_array_equal(a, b)
+        pos = np.array(v)[np.array(v) > 0]
+        np.testing.assert_array_equal(got[0], 2 * np.exp(pos))
+    plan = ex.plan_of(prog, feed)
+    names = [s.op.name for s, w in zip(prog.steps, plan.writers) if w is not None]
+    assert names == ["Mul"], names
+
+
+X = np.random.default_rng(7).normal(size=(3, 4, 5))
+
+
+@pytest.mark.parametrize("ord_,axis,ref", [
+    ("euclidean", None, lambda x: np.sqrt((x * x).sum())),
+    (2, 1, lambda x: np.sqrt((x * x).sum(1))),
+    (1, 2, lambda x: np.abs(x).sum(2)),
+    (np.inf, 0, lambda x: np.abs(x).max(0)),
+    (3, 0, lambda x: (np.abs(x) ** 3).sum(0) ** (1 / 3)),
+    ("fro", (0, 2), lambda x: np.sqrt((x * x).sum((0, 2)))),
+    (1, (1, 2), lambda x: np.abs(x).sum(1).max(-1)),          # largest column sum of each matrix
+    (np.inf, (1, 2), lambda x: np.abs(x).sum(2).max(-1)),     # largest row sum
+])
+def test_norm_matches_numpy_and_central_differences(ord_, axis, ref):
+    got = _run(lambda x: tf.norm(x, ord=ord_, axis=axis), [X])
+    np.testing.assert_allclose(got, ref(X), rtol=1e-13)
+    kept = _run(lambda x: tf.norm(x, ord=ord_, axis=axis, keepdims=True), [X])
+    assert kept.ndim == X.ndim and kept.size == np.size(ref(X))
+    if ord_ not in (1, np.inf):         # abs and max have kinks; their gradients are checked elsewhere
+        _grad_check(lambda x: tf.norm(x, ord=ord_, axis=axis), X)
+
+
+def test_norm_rejects_what_tf_rejects():
+    g = tf.Graph()
+    with g.as_default():
+        x = tf.zeros((3, 4))
+        with pytest.raises(ValueError, match="'ord' must be a supported vector norm, got -1"):
+            tf.norm(x, ord=-1)
+        with pytest.raises(ValueError, match="'ord' must be a supported matrix norm"):
+            tf.norm(x, ord=3, axis=(0, 1))
+        with pytest.raises(ValueError, match="tuple of 2 unique integers"):
+            tf.norm(x, axis=(1, 1))
+        with pytest.raises(NotImplementedError, match="matrix 2-norm"):
+            tf.norm(x, ord=2, axis=(0, 1))
+
+
+def test_tensordot_matches_numpy():
+    y = np.random.default_rng(8).normal(size=(5, 4, 2))
+    got = _run(lambda a, b: [tf.tensordot(a, b, [[1, 2], [1, 0]]), tf.tensordot(a, b, 1), tf.tensordot(a, b, 0)],
+               [X, y])
+    np.testing.assert_allclose(got[0], np.tensordot(X, y, ([1, 2], [1, 0])), rtol=1e-12)
+    np.testing.assert_allclose(got[1], np.tensordot(X, y, 1), rtol=1e-12)
+    np.testing.assert_allclose(got[2], np.multiply.outer(X, y), rtol=1e-12)
+    _grad_check(lambda a: tf.tensordot(a, tf.constant(y), [[1, 2], [1, 0]]), X)
+    g = tf.Graph()
+    with g.as_default(), pytest.raises(ValueError, match="dimension 1 of a \\(4\\) does not match dimension 0"):
+        tf.tensordot(tf.zeros((3, 4)), tf.zeros((5, 4)), [[1], [0]])
+
+
+def test_band_part_diag_trace_and_transpose_match_numpy():
+    m = np.random.default_rng(9).normal(size=(2, 4, 5))
+    m[0, 3, 0] = np.nan         # outside the band: a zero, not NaN * 0
+    got = _run(lambda a: [tf.linalg.band_part(a, 1, 2), tf.matrix_band_part(a, -1, 0), tf.linalg.diag_part(a),
+                          tf.linalg.trace(a), tf.linalg.matrix_transpose(a), tf.linalg.diag(a[:, 0])], [m])
+    i, j = np.arange(4)[:, None], np.arange(5)[None, :]
+    np.testing.assert_array_equal(got[0], np.where((i - j <= 1) & (j - i <= 2), m, 0.0))
+    np.testing.assert_array_equal(got[1], np.where(i >= j, m, 0.0))
+    np.testing.assert_array_equal(got[2], np.stack([np.diagonal(a) for a in m]))
+    np.testing.assert_allclose(got[3], [np.trace(m[0]), np.trace(m[1])], rtol=1e-15)
+    np.testing.assert_array_equal(got[4], m.transpose(0, 2, 1))
+    np.testing.assert_array_equal(got[5], np.stack([np.diag(v) for v in m[:, 0]]))
+    v = np.random.default_rng(10).normal(size=3)
+    np.testing.assert_array_equal(_run(lambda a: [tf.diag(a), tf.diag_part(tf.diag(a))], [v])[1], v)
+    for build in (lambda a: tf.linalg.band_part(a, 1, 0), lambda a: tf.linalg.diag_part(a), lambda a: tf.trace(a),
+                  lambda a: tf.linalg.diag(a[:, 1])):
+        _grad_check(build, np.nan_to_num(m))
+
+
+def test_truncating_division_and_modulo():
+    a = np.array([7, -7, 7, -7, 0], np.int32)
+    b = np.array([2, 2, -2, -2, 3], np.int32)
+    q, r = _run(lambda x, y: [tf.truncatediv(x, y), tf.truncatemod(x, y)], [a, b])
+    np.testing.assert_array_equal(q, [3, -3, -3, 3, 0])         # C's division: toward zero
+    np.testing.assert_array_equal(r, [1, -1, 1, -1, 0])         # the remainder takes the dividend's sign
+    fr = _run(lambda x: tf.truncatemod(x, 2.5), [np.array([7.5, -6.0, 1.0])])
+    np.testing.assert_array_equal(fr, [0.0, -1.0, 1.0])
+    with pytest.raises(tf.errors.InvalidArgumentError, match="division by zero|zero"):
+        _run(lambda x, y: tf.truncatediv(x, y), [a, np.zeros(5, np.int32)])
+    g = tf.Graph()
+    with g.as_default():
+        x = tf.placeholder(tf.float32, (3,))
+        with pytest.raises(LookupError, match="No gradient defined for operation .*TruncateMod"):
+            tf.gradients(tf.reduce_sum(tf.truncatemod(x, 2.0)), x)
+        with pytest.raises(TypeError, match="integer operands"):
+            tf.truncatediv(x, 2.0)
+
+
+def test_div_no_nan_gives_zero_where_the_divisor_is_zero_values_and_gradients():
+    x = np.array([1.0, np.nan, np.inf, -3.0, 2.0])
+    y = np.array([0.0, 0.0, 0.0, 2.0, -0.5])
+    got = _run(lambda a, b: [tf.div_no_nan(a, b)] + tf.gradients(tf.reduce_sum(tf.math.divide_no_nan(a, b) * 3.0),
+                                                                   [a, b]), [x, y])
+    np.testing.assert_array_equal(got[0], [0.0, 0.0, 0.0, -1.5, -4.0])
+    np.testing.assert_array_equal(got[1], [0.0, 0.0, 0.0, 3.0 / 2.0, 3.0 / -0.5])
+    np.testing.assert_array_equal(got[2], [0.0, 0.0, 0.0, 3.0 * (3.0 / 2.0 / 2.0), 3.0 * (-2.0 / -0.5 / -0.5)])
+
+
+def test_variance_std_euclidean_norm_and_erf_match_numpy():
+    got = _run(lambda x: [tf.math.reduce_variance(x, axis=[0, 2]), tf.math.reduce_std(x, axis=1, keepdims=True),
+                          tf.math.reduce_euclidean_norm(x, axis=1), tf.math.erf(x)], [X])
+    np.testing.assert_allclose(got[0], X.var(axis=(0, 2)), rtol=1e-13)
+    np.testing.assert_allclose(got[1], X.std(axis=1, keepdims=True), rtol=1e-13)
+    np.testing.assert_allclose(got[2], np.sqrt((X * X).sum(1)), rtol=1e-13)
+    import math
+    np.testing.assert_allclose(got[3], np.vectorize(math.erf)(X), rtol=1e-14)
+    for build in (lambda x: tf.math.reduce_variance(x, axis=1), lambda x: tf.math.reduce_std(x),
+                  lambda x: tf.math.reduce_euclidean_norm(x, axis=2)):
+        _grad_check(build, X)
+
+
+@pytest.mark.parametrize("beta", [0.75, 0.5, 1.0])
+def test_lrn_matches_a_loop_over_channels(beta):
+    x = np.random.default_rng(11).normal(size=(2, 3, 2, 7))
+    got = _run(lambda t: tf.nn.lrn(t, depth_radius=2, bias=1.5, alpha=0.3, beta=beta), [x])
+    want = np.empty_like(x)
+    for c in range(7):
+        s = (x[..., max(0, c - 2):c + 3] ** 2).sum(-1)
+        want[..., c] = x[..., c] / (1.5 + 0.3 * s) ** beta
+    np.testing.assert_allclose(got, want, rtol=1e-13)
+    _grad_check(lambda t: tf.nn.local_response_normalization(t, 2, 1.5, 0.3, beta), x[:1, :2, :1])
+
+
+
+def _schedules(step):
+    """Each TF1 decay schedule at ``step`` (an int64 global step fed at run time)."""
+    return _run(lambda s: [tf.train.polynomial_decay(0.1, s, 100, 0.001, 2.0),
+                           tf.train.polynomial_decay(0.1, s, 100, 0.001, 0.5, cycle=True),
+                           tf.train.natural_exp_decay(0.1, s, 30, 0.3, staircase=True),
+                           tf.train.inverse_time_decay(0.1, s, 30, 0.7),
+                           tf.train.cosine_decay(0.1, s, 100, alpha=0.05),
+                           tf.train.piecewise_constant(s, [np.int64(10), np.int64(100)], [0.1, 0.05, 0.01])],
+                [np.array(step, np.int64)])
+
+
+@pytest.mark.parametrize("step", [0, 1, 10, 11, 99, 100, 101, 250])
+def test_decay_schedules_follow_their_formulas(step):
+    got = [float(v) for v in _schedules(step)]
+    f = np.float32
+    assert all(v.dtype == np.float32 for v in _schedules(step))
+    p = min(step, 100) / 100
+    # float32 arithmetic, a few roundings, grown where 1 - p or 1 + cos(pi p) cancels near a span's end
+    RT = 2e-6
+    np.testing.assert_allclose(got[0], (0.1 - 0.001) * (1 - p) ** 2 + 0.001, rtol=RT)
+    span = 100 * (1 if step == 0 else np.ceil(step / 100))      # stretched to the next multiple past the step
+    np.testing.assert_allclose(got[1], (0.1 - 0.001) * (1 - step / span) ** 0.5 + 0.001, rtol=RT)
+    np.testing.assert_allclose(got[2], 0.1 * np.exp(-0.3 * np.floor(step / 30)), rtol=RT)
+    np.testing.assert_allclose(got[3], 0.1 / (1 + 0.7 * step / 30), rtol=RT)
+    np.testing.assert_allclose(got[4], 0.1 * ((1 - 0.05) * 0.5 * (1 + np.cos(np.pi * p)) + 0.05), rtol=RT)
+    assert got[5] == float(f(0.1) if step <= 10 else f(0.05) if step <= 100 else f(0.01))
+
+
+def test_piecewise_constant_checks_its_lists_and_trains_an_optimizer():
+    g = tf.Graph()
+    with g.as_default():
+        step = tf.train.get_or_create_global_step()
+        with pytest.raises(ValueError, match="1 less than the length of values"):
+            tf.train.piecewise_constant(step, [5], [0.1])
+        w = tf.Variable(np.float32(1.0))
+        rate = tf.train.piecewise_constant(step, [np.int64(2)], [0.5, 0.25])
+        train = tf.train.GradientDescentOptimizer(rate).minimize(w * w, global_step=step)
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            seen = []
+            for _ in range(4):
+                seen.append(float(sess.run(rate)))
+                sess.run(train)
+    assert seen == [0.5, 0.5, 0.5, 0.25]        # steps 0, 1, 2 are <= the boundary
+
+
+def _fails(build, feeds):
+    with pytest.raises(tf.errors.InvalidArgumentError) as info:
+        _run(build, feeds)
+    return info.value.message.split("\n")[0]
+
+
+def test_asserts_raise_tf_messages_only_when_run_and_failing():
+    ok, bad = np.array([1.0, 2.0, 3.0], np.float32), np.array([1.0, -2.0, 3.0], np.float32)
+    assert _run(lambda x, y: tf.assert_equal(x, y), [ok, ok.copy()]) is None
+    assert _fails(lambda x, y: tf.assert_equal(x, y), [ok, bad]) == (
+        "assertion failed: [Condition x == y did not hold element-wise:] [x (Placeholder:0) = ] [1 2 3] "
+        "[y (Placeholder_1:0) = ] [1 -2 3]")
+    assert _fails(lambda x, y: tf.debugging.assert_less(x, y, message="hm"), [ok, ok.copy()]).startswith(
+        "assertion failed: [hm] [Condition x < y did not hold element-wise:]")
+    assert _fails(lambda x: tf.assert_positive(x), [bad]) == (
+        "assertion failed: [] [Condition x > 0 did not hold element-wise:] [x (Placeholder:0) = ] [1 -2 3]")
+    assert _fails(lambda x: tf.assert_non_negative(x, message="m"), [bad]).startswith("assertion failed: [m.  ] [")
+    assert _fails(lambda x: tf.Assert(tf.reduce_all(x > 0), [x, "text"], summarize=2), [bad]) == (
+        "assertion failed: [1 -2...] [text]")
+    assert _run(lambda x: tf.assert_greater_equal(x, x), [bad]) is None
+    g = tf.Graph()
+    with g.as_default(), pytest.raises(tf.errors.InvalidArgumentError, match="Condition x == y"):
+        tf.assert_equal(tf.constant([1, 2]), tf.constant([1, 3]))      # two constants: checked at once, as TF
+
+
+def test_a_failing_assert_as_a_control_dependency_stops_the_step():
+    g = tf.Graph()
+    with g.as_default():
+        x = tf.placeholder(tf.float32, (2,))
+        with tf.control_dependencies([tf.assert_positive(x)]):
+            y = tf.identity(x) * 2.0
+        with tf.Session() as sess:
+            np.testing.assert_array_equal(sess.run(y, {x: [1.0, 2.0]}), [2.0, 4.0])
+            with pytest.raises(tf.errors.InvalidArgumentError, match="Condition x > 0"):
+                sess.run(y, {x: [1.0, -2.0]})
+
+
+def test_check_numerics_passes_finite_values_and_names_nan_and_inf():
+    v = np.array([1.0, 2.0], np.float32)
+    np.testing.assert_array_equal(_run(lambda x: tf.check_numerics(x, "m"), [v]), v)
+    assert _fails(lambda x: tf.check_numerics(x / 0.0, "div"), [v]) == "div : Tensor had Inf values"
+    assert _fails(lambda x: tf.verify_tensor_all_finite(x * np.nan, "nan"), [v]) == "nan : Tensor had NaN values"
+    assert _fails(lambda x: tf.debugging.check_numerics(tf.concat([x / 0.0, x * np.nan], 0), "b"),
+                  [v]) == "b : Tensor had Inf and NaN values"
+    # The gradient is checked too: sqrt's gradient at 0 is infinite.
+    assert _fails(lambda x: tf.gradients(tf.reduce_sum(tf.sqrt(tf.check_numerics(x * 0.0, "in"))), x)[0],
+                  [v]) == "Not a number (NaN) or infinity (Inf) values detected in gradient. in : Tensor had Inf values"
