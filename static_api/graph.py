@@ -353,6 +353,9 @@ class Graph:
         ctl = [n for group in self._control for n in group]
         if ctl:
             node.control = tuple(node.control) + tuple(ctl)
+        recording = self.per_thread("recording")
+        if recording:           # a tf.cond branch being built: the innermost one owns the node
+            recording[-1].append(node)
         with self._lock:
             op = Operation(self, node, self._unique(name or node.op.name))
             self._ops.append(op)

@@ -174,6 +174,33 @@ def test_assert_and_check_numerics_messages_match_tensorflow():
             assert message(tf, build, feeds) == message(v1, build, feeds)
 
 
+def test_cond_values_gradients_and_training_match_tensorflow():
+    """Nested conds, tuple results and a capture returned as is, through five SGD steps on every path."""
+    v1 = real.compat.v1
+    x0 = R.normal(size=(4, 3)).astype(np.float32)
+    w0 = R.normal(size=(3, 2)).astype(np.float32)
+
+    def train(t):
+        g = t.Graph()
+        with g.as_default():
+            x, p, q = t.placeholder(t.float32, (4, 3)), t.placeholder(t.bool, ()), t.placeholder(t.bool, ())
+            w = t.Variable(w0)
+            h = t.matmul(x, w)
+            y = t.cond(p, lambda: t.nn.relu(h) * 2.0, lambda: t.cond(q, lambda: t.tanh(h), lambda: h * h))
+            a, b = t.cond(q, lambda: (t.reduce_sum(y), t.sqrt(t.abs(h))), lambda: (t.reduce_mean(y * y), h))
+            loss = a + t.reduce_sum(b)
+            step = t.train.GradientDescentOptimizer(0.01).minimize(loss)
+            out = []
+            with t.Session() as sess:
+                sess.run(t.global_variables_initializer())
+                for pv, qv in ((True, True), (False, True), (False, False), (True, False), (False, False)):
+                    out.append(sess.run([loss, step], {x: x0 * 0.5, p: pv, q: qv})[0])
+                out.append(sess.run(w))
+        return out
+    for a, b in zip(train(tf), train(v1)):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
 def test_sparse_cross_entropy_matches_tensorflow():
     z = R.normal(size=(6, 4)).astype(np.float32)
     y = np.array([0, 3, 1, 1, 2, 0])

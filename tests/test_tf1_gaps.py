@@ -378,3 +378,117 @@ def test_check_numerics_passes_finite_values_and_names_nan_and_inf():
     # The gradient is checked too: sqrt's gradient at 0 is infinite.
     assert _fails(lambda x: tf.gradients(tf.reduce_sum(tf.sqrt(tf.check_numerics(x * 0.0, "in"))), x)[0],
                   [v]) == "Not a number (NaN) or infinity (Inf) values detected in gradient. in : Tensor had Inf values"
+
+
+def test_cond_runs_only_the_branch_taken_values_and_gradients():
+    g = tf.Graph()
+    with g.as_default():
+        x = tf.placeholder(tf.float32, (3,))
+        p = tf.placeholder(tf.bool, ())
+        y = tf.cond(p, lambda: tf.sqrt(x) * 2.0, lambda: x * x + 1.0)
+        gx = tf.gradients(tf.reduce_sum(y), x)[0]
+        with tf.Session() as sess:
+            v = np.array([1.0, 4.0, 0.0], np.float32)
+            got_t = sess.run([y, gx], {x: v, p: True})
+            got_f = sess.run([y, gx], {x: v, p: False})
+    np.testing.assert_array_equal(got_t[0], np.sqrt(v) * 2)
+    np.testing.assert_array_equal(got_t[1], [1.0, 0.5, np.inf])      # d(2 sqrt x)/dx, infinite at 0 as in TF
+    np.testing.assert_array_equal(got_f[0], v * v + 1)
+    # The untaken sqrt branch does not leak its infinite derivative (0 * inf) into the gradient.
+    np.testing.assert_array_equal(got_f[1], 2 * v)
+    assert y.name == "cond/Identity:0"
+
+
+def test_cond_effects_and_errors_happen_only_in_the_branch_taken():
+    g = tf.Graph()
+    with g.as_default():
+        x = tf.placeholder(tf.float32, (3,))
+        p = tf.placeholder(tf.bool, ())
+        v = tf.Variable(np.zeros(3, np.float32))
+        z = tf.cond(p, lambda: tf.assign_add(v, x), lambda: tf.identity(v))
+        picked = tf.cond(p, lambda: tf.gather(x, [5]), lambda: x[:1])        # index 5 is valid in no branch
+        checked = tf.cond(p, lambda: tf.check_numerics(x / 0.0, "inf"), lambda: x)
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            one = np.array([1.0, 2.0, 3.0], np.float32)
+            np.testing.assert_array_equal(sess.run(z, {x: one, p: False}), [0, 0, 0])
+            np.testing.assert_array_equal(sess.run(z, {x: one, p: True}), one)
+            np.testing.assert_array_equal(sess.run(z, {x: one, p: False}), one)     # no second add
+            np.testing.assert_array_equal(sess.run(picked, {x: one, p: False}), [1.0])
+            with pytest.raises(tf.errors.InvalidArgumentError, match="out of bounds"):
+                sess.run(picked, {x: one, p: True})
+            np.testing.assert_array_equal(sess.run(checked, {x: one, p: False}), one)
+            with pytest.raises(tf.errors.InvalidArgumentError, match="inf : Tensor had Inf values"):
+                sess.run(checked, {x: one, p: True})
+
+
+def test_nested_cond_with_structures_matches_each_path_by_hand():
+    w0 = np.random.default_rng(12).normal(size=(3, 2))
+    xv = np.random.default_rng(13).normal(size=(4, 3))
+
+    def build(x, w, p, q):
+        h = tf.matmul(x, w)
+        y = tf.cond(p, lambda: tf.nn.relu(h) * 2.0, lambda: tf.cond(q, lambda: tf.tanh(h), lambda: h * h))
+        a, b = tf.cond(q, lambda: (tf.reduce_sum(y), tf.abs(h)), lambda: (tf.reduce_mean(y * y), h))
+        return a + tf.reduce_sum(b)
+
+    def by_hand(x, w, p, q):
+        h = x @ w
+        y = np.maximum(h, 0) * 2 if p else (np.tanh(h) if q else h * h)
+        return (y.sum() + np.abs(h).sum()) if q else ((y * y).mean() + h.sum())
+    for p in (True, False):
+        for q in (True, False):
+            got = _run(lambda x, w, pp, qq: build(x, w, pp, qq), [xv, w0, np.array(p), np.array(q)])
+            np.testing.assert_allclose(got, by_hand(xv, w0, p, q), rtol=1e-13)
+            _grad_check(lambda w: build(tf.constant(xv), w, tf.constant(p), tf.constant(q)), w0)
+
+
+def test_cond_checks_its_arguments_and_keeps_structures():
+    g = tf.Graph()
+    with g.as_default():
+        x = tf.placeholder(tf.float32, (2,))
+        p = tf.placeholder(tf.bool, ())
+        with pytest.raises(TypeError, match="pred must not be a Python bool"):
+            tf.cond(True, lambda: x, lambda: x)
+        with pytest.raises(TypeError, match="true_fn must be callable"):
+            tf.cond(p, x, lambda: x)
+        for t, f in ((lambda: x, lambda: tf.constant([1, 2])), (lambda: (x, x), lambda: x), (lambda: x, lambda: [x]),
+                     (lambda: [x, x], lambda: (x, x))):
+            with pytest.raises(TypeError, match="same number, type, and overall structure of return values"):
+                tf.cond(p, t, f)
+        single = tf.cond(p, lambda: [x], lambda: [x + 1.0])
+        named_ = tf.cond(p, lambda: {"a": x, "b": 1.0}, lambda: {"a": -x, "b": 2.0})
+        assert isinstance(single, list) and len(single) == 1 and isinstance(single[0], tf.Tensor)
+        with tf.Session() as sess:
+            got = sess.run(named_, {x: [1.0, 2.0], p: False})
+    np.testing.assert_array_equal(got["a"], [-1.0, -2.0])
+    assert got["b"] == 2.0
+
+
+def test_cond_results_of_different_shapes_stay_unplanned():
+    g = tf.Graph()
+    with g.as_default():
+        x = tf.placeholder(tf.float32, (4,))
+        p = tf.placeholder(tf.bool, ())
+        y = tf.cond(p, lambda: x[:1], lambda: x * 2.0) + 1.0         # (1,) or (4,): decided by p at run time
+        assert y.shape.as_list() == [None]
+        with tf.Session() as sess:
+            v = np.arange(4.0, dtype=np.float32)
+            for pv in (False, True, False, True):
+                np.testing.assert_array_equal(sess.run(y, {x: v, p: pv}), v[:1] + 1 if pv else v * 2 + 1)
+
+
+def test_dropout_in_a_cond_backpropagates_through_the_mask_it_drew():
+    """The gradient reads the branch's own values (its tape): a second draw would give another mask."""
+    g = tf.Graph()
+    with g.as_default():
+        x = tf.placeholder(tf.float32, (1000,))
+        training = tf.placeholder(tf.bool, ())
+        y = tf.cond(training, lambda: tf.nn.dropout(x, rate=0.5), lambda: x)
+        gx = tf.gradients(tf.reduce_sum(y), x)[0]
+        with tf.Session() as sess:
+            v = np.random.default_rng(14).uniform(1, 2, 1000).astype(np.float32)
+            yv, gv = sess.run([y, gx], {x: v, training: True})
+            np.testing.assert_array_equal(gv, np.where(yv != 0, np.float32(2.0), 0))     # the mask, scaled
+            assert 400 < (yv == 0).sum() < 600
+            np.testing.assert_array_equal(sess.run([y, gx], {x: v, training: False}), [v, np.ones(1000)])

@@ -1,0 +1,146 @@
+"""``tf.cond``: one of two branches runs, chosen by a boolean scalar tensor when the graph runs
+(``core.ops.control.Cond``).  Each branch function is called once while the graph records the nodes it adds;
+those nodes run only inside the Cond, and the outside tensors they read become the Cond's inputs."""
+from __future__ import annotations
+
+import contextlib
+from typing import Any, Callable, Iterator
+
+import core
+from core.graph import Node
+from core.ops import control
+from static_api import ops
+from static_api.graph import Operation, PlaceholderOp, Tensor, get_default_graph
+
+
+class _Recorder:
+    """``core.ops.control.recorder`` for static graphs: records the nodes a function adds to the default graph
+    (outside control dependencies set aside, so that a branch's nodes depend only on what they read)."""
+
+    @staticmethod
+    def record(build: Callable[[], Any]) -> tuple[Any, list[Node]]:
+        g = get_default_graph()
+        nodes: list[Node] = []
+        control_stack = g.per_thread("control_dependencies")
+        saved = list(control_stack)
+        control_stack.clear()
+        g.per_thread("recording").append(nodes)
+        try:
+            result = build()
+        finally:
+            g.per_thread("recording").pop()
+            control_stack.extend(saved)
+        return result, nodes
+
+    @staticmethod
+    def standin(like: Tensor) -> Tensor:
+        """A placeholder the gradient of a branch reads in place of an output's gradient."""
+        return get_default_graph()._source(PlaceholderOp(like.shape, like.dtype), "cond_grad/Placeholder")
+
+
+control.recorder = _Recorder()
+
+
+_MISMATCH = ("true_fn and false_fn arguments to tf.cond must have the same number, type, and overall structure of "
+             "return values.")
+
+
+def _flatten(result: Any) -> tuple[list, Callable[[list], Any], Any]:
+    """The tensors and operations of a branch's result (nested lists, tuples and dicts), how to rebuild it, and
+    its structure (compared between the branches, as TF's ``nest.assert_same_structure``)."""
+    if isinstance(result, (list, tuple)):
+        parts = [_flatten(r) for r in result]
+        flat = [x for p, _, _ in parts for x in p]
+
+        def rebuild(values: list) -> Any:
+            out, i = [], 0
+            for p, r, _ in parts:
+                out.append(r(values[i:i + len(p)]))
+                i += len(p)
+            return type(result)(*out) if hasattr(result, "_fields") else type(result)(out)
+        return flat, rebuild, (type(result), tuple(s for _, _, s in parts))
+    if isinstance(result, dict):
+        keys = sorted(result)
+        flat, rebuild, structure = _flatten([result[k] for k in keys])
+        return flat, lambda values: dict(zip(keys, rebuild(values))), (dict, tuple(keys), structure)
+    return [result], lambda values: values[0], None
+
+
+def _branch(fn: Callable[[], Any], which: str) -> tuple[Any, list, Any, list[Node]]:
+    with get_default_graph().name_scope(which):
+        result, nodes = control.recorder.record(fn)
+    if result is None:
+        raise ValueError(f"{which} must have a return value.")
+    flat, rebuild, structure = _flatten(result)
+    return rebuild, flat, structure, nodes
+
+
+def _as_output(x: Any) -> Any:
+    """A branch result as a Cond output: a tensor, or the node of an operation (run for its effect)."""
+    if isinstance(x, Operation):
+        return x.node
+    return x if isinstance(x, Tensor) else ops.convert_to_tensor(x)
+
+
+def cond(pred, true_fn=None, false_fn=None, strict=False, name=None, fn1=None, fn2=None):
+    """TF1's ``tf.cond`` (as TF 2's ``compat.v1`` runs it): ``true_fn()``'s results where ``pred`` is true when
+    the graph runs, else ``false_fn()``'s; only that branch's ops run.  Both must return the same structure
+    (nested lists, tuples, dicts), tensors of the same dtypes; results keep their structure (a one-element list
+    stays a list, ``strict`` or not)."""
+    true_fn, false_fn = true_fn if true_fn is not None else fn1, false_fn if false_fn is not None else fn2
+    if not callable(true_fn):
+        raise TypeError("true_fn must be callable.")
+    if not callable(false_fn):
+        raise TypeError("false_fn must be callable.")
+    if isinstance(pred, bool):
+        raise TypeError("pred must not be a Python bool", pred)
+    pred = ops._t(pred)
+    g = get_default_graph()
+    with g.name_scope(g._unique(name or "cond").rsplit("/", 1)[-1]) as scope:
+        made = []
+        for fn, which in ((true_fn, "true"), (false_fn, "false")):
+            rebuild, flat, structure, nodes = _branch(fn, which)
+            with _recording_into(g, nodes):     # constants made from Python values belong to the branch
+                outs = [_as_output(x) for x in flat]
+            made.append((rebuild, outs, structure, nodes))
+    (rebuild, t_outs, t_structure, t_nodes), (_, f_outs, f_structure, f_nodes) = made
+    if (t_structure != f_structure or len(t_outs) != len(f_outs)
+            or any(isinstance(a, Node) != isinstance(b, Node) for a, b in zip(t_outs, f_outs))):
+        raise TypeError(_MISMATCH)
+    specs = []
+    for a, b in zip(t_outs, f_outs):
+        if isinstance(a, Node):
+            continue
+        if a.dtype != b.dtype:
+            raise TypeError(_MISMATCH)
+        if len(a.shape) != len(b.shape):
+            raise NotImplementedError("tf.cond: branches whose results have different ranks are not implemented in "
+                                      "dualflow")
+        specs.append((tuple(x if x == y else None for x, y in zip(a.shape, b.shape)), a.dtype))
+    branches = []
+    seen: dict = {}
+    for outs, nodes in ((t_outs, t_nodes), (f_outs, f_nodes)):
+        mine = {id(n) for n in nodes}
+        caps = []
+        for v in [v for n in nodes for v in n.inputs] + [o for o in outs if isinstance(o, Tensor)]:
+            if id(v.node) not in mine and (id(v.node), v.index) not in {(id(c.node), c.index) for c in caps}:
+                caps.append(v)
+        for v in caps:
+            seen.setdefault((id(v.node), v.index), v)
+        branches.append(control.Branch(outs, caps, nodes))
+    captures = list(seen.values())
+    op = control.Cond(branches, captures, specs)
+    result = core.apply(op, pred, *captures)      # the outputs, then the tape
+    g._rename(result[0].op, scope + "Identity")
+    values = iter(result[:-1])
+    return rebuild([result[0].op if isinstance(o, Node) else next(values) for o in t_outs])
+
+
+@contextlib.contextmanager
+def _recording_into(g: Any, nodes: list[Node]) -> Iterator[None]:
+    stack = g.per_thread("recording")
+    stack.append(nodes)
+    try:
+        yield
+    finally:
+        stack.pop()
