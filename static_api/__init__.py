@@ -13,24 +13,24 @@ import sys
 from typing import Any
 
 from core import errors as _errors
-from static_api import app, contrib, errors, flags, gfile, layers, losses, nn, summary, train
+from static_api import app, contrib, debugging, errors, flags, gfile, layers, linalg, losses, metrics, nn, summary, train
 from static_api import tf_logging as logging
-from static_api import debugging, linalg
-from static_api.control_flow import cond
 from static_api import tf_math as math
+from static_api.control_flow import cond
 from static_api.config import ConfigProto, GPUOptions, GraphOptions, OptimizerOptions, RunMetadata, RunOptions
 from static_api.graph import (Graph, Operation, Tensor, TensorShape, convert_to_tensor, get_default_graph,
                               get_default_session, reset_default_graph)
 from static_api.ops import *  # noqa: F401,F403  (the tf namespace of op functions and dtypes)
 from static_api.session import InteractiveSession, Session
-from static_api.variables import (AUTO_REUSE, GLOBAL_VARIABLES, REGULARIZATION_LOSSES, TRAINABLE_VARIABLES, Variable, assign, assign_add,
-                                  assign_sub, constant_initializer,
-                                  get_variable, global_variables, global_variables_initializer,
-                                  glorot_uniform_initializer, initialize_all_variables, ones_initializer,
-                                  random_normal, random_normal_initializer, random_uniform, random_uniform_initializer,
-                                  set_random_seed,
-                                  trainable_variables, truncated_normal, truncated_normal_initializer, variable_scope,
-                                  variables_initializer, zeros_initializer)
+from static_api.variables import (AUTO_REUSE, GLOBAL_VARIABLES, LOCAL_VARIABLES, METRIC_VARIABLES,
+                                  REGULARIZATION_LOSSES, TRAINABLE_VARIABLES, Variable, assign, assign_add,
+                                  assign_sub, constant_initializer, get_variable, global_variables,
+                                  global_variables_initializer, glorot_uniform_initializer, initialize_all_variables,
+                                  local_variables, local_variables_initializer, ones_initializer, random_normal,
+                                  random_normal_initializer, random_uniform, random_uniform_initializer,
+                                  set_random_seed, trainable_variables, truncated_normal,
+                                  truncated_normal_initializer, variable_scope, variables_initializer,
+                                  zeros_initializer)
 
 sigmoid, tanh = nn.sigmoid, nn.tanh       # TF1 exports both at the top level too (tf.sigmoid, tf.tanh)
 
@@ -38,6 +38,8 @@ sigmoid, tanh = nn.sigmoid, nn.tanh       # TF1 exports both at the top level to
 class GraphKeys:
     GLOBAL_VARIABLES = GLOBAL_VARIABLES
     TRAINABLE_VARIABLES = TRAINABLE_VARIABLES
+    LOCAL_VARIABLES = LOCAL_VARIABLES
+    METRIC_VARIABLES = METRIC_VARIABLES
     UPDATE_OPS = layers.UPDATE_OPS
     LOSSES = losses.LOSSES
     REGULARIZATION_LOSSES = REGULARIZATION_LOSSES

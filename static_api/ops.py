@@ -901,9 +901,11 @@ def shape(input, name=None, out_type=int32):
 
 
 def size(input, name=None, out_type=int32):
+    """The number of elements (a constant when every dim is known, else the product of the shape read when the
+    graph runs)."""
     x = _t(input)
     if None in tuple(x.shape):
-        raise NotImplementedError("tf.size: a tensor of unknown shape is not implemented in dualflow")
+        return _named_or(core.prod(core.ops.shape.shape_of(x, as_dtype(out_type))), name, "Size")
     return constant(numpy.array(numpy.prod(tuple(x.shape), dtype=numpy.int64), as_dtype(out_type)), out_type,
                     name=name or "Size")
 
@@ -1020,15 +1022,6 @@ def gradients(ys: Any, xs: Any, grad_ys: Any = None, name: str = "gradients", st
     g = ys[0].graph
     with g.name_scope(name):
         return core.gradients(ys, xs_list, seeds)
-
-
-def local_variables() -> list:
-    """Always empty: dualflow keeps no local (non-saved) variables; the tf.metrics ones are not built."""
-    return []
-
-
-def local_variables_initializer() -> Any:
-    return no_op(name="init")
 
 
 def _element(v: Any) -> str:

@@ -14,6 +14,7 @@ from static_api.graph import (AssignOp, Tensor, VariableOp, convert_to_tensor, g
 from static_api.ops import _t, group
 
 GLOBAL_VARIABLES, TRAINABLE_VARIABLES = "variables", "trainable_variables"
+LOCAL_VARIABLES, METRIC_VARIABLES = "local_variables", "metric_variables"
 REGULARIZATION_LOSSES = "regularization_losses"     # penalties that tf.losses.get_regularization_loss() adds up
 
 
@@ -23,7 +24,7 @@ class Variable(Tensor):
     _op_result = Tensor     # ``w * 2`` is a plain Tensor, as in TF1 (not a second variable)
 
     def __new__(cls, initial_value: Any = None, trainable: bool = True, name: str | None = None,
-                dtype: Any = None) -> "Variable":
+                dtype: Any = None, collections: Sequence[str] | None = None) -> "Variable":
         g = get_default_graph()
         # As TF1's init_scope: a variable, its initial value and its initializer depend on no enclosing
         # control_dependencies (the optimizer's slots made inside ``with tf.control_dependencies(update_ops)``
@@ -41,9 +42,10 @@ class Variable(Tensor):
             var.trainable = trainable
             var.initializer = core.apply(AssignOp(var), init).op
         var.initial_value = init
-        g.add_to_collection(GLOBAL_VARIABLES, var)
-        if trainable:
-            g.add_to_collection(TRAINABLE_VARIABLES, var)
+        # TF1: the given collections (GLOBAL_VARIABLES by default), and TRAINABLE_VARIABLES for a trainable one.
+        for key in list(collections if collections is not None else [GLOBAL_VARIABLES]) + (
+                [TRAINABLE_VARIABLES] if trainable else []):
+            g.add_to_collection(key, var)
         return var
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -111,6 +113,16 @@ def variables_initializer(var_list: Sequence[Variable], name: str = "init") -> A
 
 def global_variables_initializer() -> Any:
     return variables_initializer(global_variables())
+
+
+def local_variables() -> list:
+    """The variables made with ``collections=[tf.GraphKeys.LOCAL_VARIABLES]`` (tf.metrics' counters): neither
+    global nor saved."""
+    return get_default_graph().get_collection(LOCAL_VARIABLES)
+
+
+def local_variables_initializer() -> Any:
+    return variables_initializer(local_variables(), name="init")
 
 
 initialize_all_variables = global_variables_initializer

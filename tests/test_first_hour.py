@@ -250,7 +250,7 @@ def test_tf_print_is_an_op_run_for_its_effect():
 def test_local_variables_initializer_runs():
     with tf.Session() as sess:
         sess.run([tf.global_variables_initializer(), tf.local_variables_initializer()])
-    assert tf.local_variables() == []
+    assert tf.local_variables() == []      # none made: the initializer is an empty group
 
 
 # ----- against real TensorFlow --------------------------------------------------------------

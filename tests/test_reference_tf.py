@@ -201,6 +201,39 @@ def test_cond_values_gradients_and_training_match_tensorflow():
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
 
+def test_streaming_metrics_match_tensorflow_bit_for_bit():
+    v1 = real.compat.v1
+    rng = np.random.default_rng(16)
+    batches = [(rng.integers(0, 3, 5), rng.integers(0, 3, 5), rng.uniform(size=5).astype(np.float32))
+               for _ in range(3)]
+
+    def run(t):
+        g = t.Graph()
+        with g.as_default():
+            lab, pred = t.placeholder(t.int64, (None,)), t.placeholder(t.int64, (None,))
+            w = t.placeholder(t.float32, (None,))
+            lf, pf = t.cast(lab, t.float32), t.cast(pred, t.float32)
+            ms = [t.metrics.accuracy(lab, pred), t.metrics.accuracy(lab, pred, weights=w), t.metrics.mean(lf * w),
+                  t.metrics.mean_squared_error(lf, pf), t.metrics.mean_absolute_error(lf, pf, weights=w),
+                  t.metrics.precision(t.equal(lab, 1), t.equal(pred, 1)),
+                  t.metrics.recall(t.equal(lab, 2), t.equal(pred, 2), weights=w),
+                  t.metrics.true_positives(t.equal(lab, 1), t.equal(pred, 1)),
+                  t.metrics.false_positives(t.equal(lab, 1), t.equal(pred, 1))]
+            out = []
+            with t.Session() as sess:
+                sess.run(t.local_variables_initializer())
+                out.append(sess.run([m[0] for m in ms]))
+                for a, b, c in batches:
+                    out.append(sess.run([m[1] for m in ms], {lab: a, pred: b, w: c}))
+                out.append(sess.run([m[0] for m in ms]))
+            return out, sorted(v.name for v in t.local_variables())
+    (ours, our_names), (theirs, their_names) = run(tf), run(v1)
+    assert our_names == their_names
+    for a, b in zip(ours, theirs):
+        for x, y in zip(a, b):
+            assert x.dtype == y.dtype and x == y
+
+
 def test_sparse_cross_entropy_matches_tensorflow():
     z = R.normal(size=(6, 4)).astype(np.float32)
     y = np.array([0, 3, 1, 1, 2, 0])

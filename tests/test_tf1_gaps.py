@@ -492,3 +492,47 @@ def test_dropout_in_a_cond_backpropagates_through_the_mask_it_drew():
             np.testing.assert_array_equal(gv, np.where(yv != 0, np.float32(2.0), 0))     # the mask, scaled
             assert 400 < (yv == 0).sum() < 600
             np.testing.assert_array_equal(sess.run([y, gx], {x: v, training: False}), [v, np.ones(1000)])
+
+
+def test_streaming_metrics_accumulate_over_batches_into_local_variables():
+    rng = np.random.default_rng(15)
+    batches = [(rng.integers(0, 3, 6), rng.integers(0, 3, 6), rng.uniform(size=6).astype(np.float32))
+               for _ in range(3)]
+    g = tf.Graph()
+    with g.as_default():
+        lab = tf.placeholder(tf.int64, (None,))
+        pred = tf.placeholder(tf.int64, (None,))
+        w = tf.placeholder(tf.float32, (None,))
+        acc, acc_up = tf.metrics.accuracy(lab, pred)
+        wacc, wacc_up = tf.metrics.accuracy(lab, pred, weights=w)
+        mse, mse_up = tf.metrics.mean_squared_error(tf.cast(lab, tf.float32), tf.cast(pred, tf.float32))
+        prec, prec_up = tf.metrics.precision(tf.equal(lab, 1), tf.equal(pred, 1))
+        rec, rec_up = tf.metrics.recall(tf.equal(lab, 1), tf.equal(pred, 1))
+        assert acc.name == "accuracy/value:0" and acc_up.name == "accuracy/update_op:0"
+        assert tf.global_variables() == [] and len(tf.local_variables()) == 10
+        with tf.Session() as sess:
+            sess.run(tf.local_variables_initializer())
+            assert sess.run([acc, prec, rec]) == [0.0, 0.0, 0.0]        # nothing counted: 0, not NaN
+            for a, b, c in batches:
+                sess.run([acc_up, wacc_up, mse_up, prec_up, rec_up], {lab: a, pred: b, w: c})
+            got = sess.run([acc, wacc, mse, prec, rec])
+            sess.run(tf.local_variables_initializer())
+            assert sess.run(acc) == 0.0
+    lab_all, pred_all, w_all = (np.concatenate(v) for v in zip(*batches))
+    hit = (lab_all == pred_all).astype(np.float64)
+    np.testing.assert_allclose(got[0], hit.mean(), rtol=1e-7)
+    np.testing.assert_allclose(got[1], (hit * w_all).sum() / w_all.sum(), rtol=1e-6)
+    np.testing.assert_allclose(got[2], ((lab_all - pred_all) ** 2).mean(), rtol=1e-7)
+    tp = ((lab_all == 1) & (pred_all == 1)).sum()
+    np.testing.assert_allclose(got[3], tp / (pred_all == 1).sum(), rtol=1e-7)
+    np.testing.assert_allclose(got[4], tp / (lab_all == 1).sum(), rtol=1e-7)
+
+
+def test_size_of_a_tensor_with_an_unknown_dim_is_read_when_run():
+    n = _run(lambda x: tf.size(x), [np.zeros((5, 3))])
+    assert n == 15 and n.dtype == np.int32
+    g = tf.Graph()
+    with g.as_default():
+        x = tf.placeholder(tf.float32, (None, 3))
+        with tf.Session() as sess:
+            assert sess.run(tf.size(x, out_type=tf.int64), {x: np.zeros((7, 3))}) == 21
