@@ -144,3 +144,60 @@ def _recording_into(g: Any, nodes: list[Node]) -> Iterator[None]:
         yield
     finally:
         stack.pop()
+
+
+def _at_most_true(predicates: list, n: int, msg: str) -> Any:
+    """TF's ``_assert_at_most_n_true``: an Assert that at most ``n`` of the scalar predicates hold."""
+    stacked = ops.stack(predicates, name="preds_c")
+    count = ops.reduce_sum(ops.cast(stacked, ops.int32), name="num_true_conds")
+    names = ", ".join(getattr(p, "name", "?") for p in predicates)
+    return ops.Assert(ops.less_equal(count, ops.constant(n, name="n_true_conds")),
+                      [f"{msg}: more than {n} conditions ({names}) evaluated as True:", stacked],
+                      summarize=len(predicates))
+
+
+def case(pred_fn_pairs, default=None, exclusive=False, strict=False, name="case"):
+    """TF1's ``tf.case``: the fn of the first predicate that holds (with ``exclusive``, an Assert that at most one
+    does); without ``default``, the last pair's fn is the default, asserting that its predicate holds and no
+    other does (TF's own construction, conds nested from the last pair)."""
+    if not isinstance(pred_fn_pairs, (list, tuple, dict)):
+        raise TypeError(f"'pred_fn_pairs' must be a list, tuple, or dict. Received: {type(pred_fn_pairs)}")
+    if isinstance(pred_fn_pairs, dict):
+        pred_fn_pairs = sorted(pred_fn_pairs.items(), key=lambda item: item[0].name)
+    predicates, actions = [], []
+    for pair in pred_fn_pairs:
+        if not isinstance(pair, tuple) or len(pair) != 2:
+            raise TypeError(f"Each entry in 'pred_fn_pairs' must be a 2-tuple. Received {pair}.")
+        pred, fn = pair
+        if not isinstance(pred, Tensor):
+            raise TypeError(f"pred must be a Tensor, got: {pred}")
+        if pred.dtype.kind != "b":
+            raise TypeError(f"pred must be Tensor of type bool: {pred.name}")
+        if not callable(fn):
+            raise TypeError(f"fn for pred {pred.name} must be callable.")
+        predicates.append(pred)
+        actions.append(fn)
+    if default is not None and not callable(default):
+        raise TypeError("default must be callable.")
+    g = get_default_graph()
+    with g.name_scope(g._unique(name).rsplit("/", 1)[-1]):
+        if default is None:
+            k = len(predicates) - 1
+            last, last_action, others, every = predicates[k], actions[k], predicates[:k], list(predicates)
+
+            def default() -> Any:
+                checks = [ops.Assert(last, ["Input error: None of conditions evaluated as True:",
+                                            ops.stack(every, name="preds_c")])]
+                if others:
+                    checks.insert(0, _at_most_true(others, 0, "Implementation error: selected default action "
+                                                   f"#{k} was called, but some of other predicates are True: "))
+                with g.control_dependencies(checks):
+                    return last_action()
+            predicates, actions = others, actions[:k]
+        fn = default
+        for pred, action in reversed(list(zip(predicates, actions))):
+            fn = (lambda p, a, f: lambda: cond(p, a, f))(pred, action, fn)
+        if exclusive:
+            with g.control_dependencies([_at_most_true(predicates, 1, "Input error: exclusive=True")]):
+                return fn()
+        return fn()

@@ -335,12 +335,30 @@ def _reduction(fn: Any, input_tensor: Any, axis: Any, keepdims: bool, name: str 
     return named(fn(_t(input_tensor), axis, keepdims), name)
 
 
+def _in_dtype(fn: Any) -> Any:
+    """A sum or product as TF's kernels give it: in the input's own integer dtype (wrapping around where it
+    overflows), where core's, as NumPy's and PyTorch's, are int64."""
+    def reduce(x: Tensor, axis: Any, keepdims: bool) -> Tensor:
+        y = fn(x, axis, keepdims)
+        return core.cast(y, x.dtype) if y.dtype != x.dtype and x.dtype.kind in "iu" else y
+    return reduce
+
+
+def _mean(x: Tensor, axis: Any, keepdims: bool) -> Tensor:
+    """TF's mean: of integers, the exact sum divided by the count and rounded toward zero, in the input dtype."""
+    if x.dtype.kind not in "iu":
+        return core.mean(x, axis, keepdims)
+    total = core.sum(x, axis, keepdims)
+    count = core.apply(core.ops.shape.SizeRatio(total.dtype), x, total)
+    return core.cast(truncatediv(total, count), x.dtype)
+
+
 def reduce_sum(input_tensor, axis=None, keepdims=False, name=None, reduction_indices=None, keep_dims=None):
-    return _reduction(core.sum, input_tensor, axis, keepdims, name, reduction_indices, keep_dims)
+    return _reduction(_in_dtype(core.sum), input_tensor, axis, keepdims, name, reduction_indices, keep_dims)
 
 
 def reduce_mean(input_tensor, axis=None, keepdims=False, name=None, reduction_indices=None, keep_dims=None):
-    return _reduction(core.mean, input_tensor, axis, keepdims, name, reduction_indices, keep_dims)
+    return _reduction(_mean, input_tensor, axis, keepdims, name, reduction_indices, keep_dims)
 
 
 def reduce_max(input_tensor, axis=None, keepdims=False, name=None, reduction_indices=None, keep_dims=None):
@@ -357,8 +375,8 @@ def reduce_logsumexp(input_tensor, axis=None, keepdims=False, name=None, reducti
 
 def reduce_prod(input_tensor, axis=None, keepdims=False, name=None, reduction_indices=None, keep_dims=None):
     """The product; its gradient TF's: the exclusive products of the others from both sides."""
-    return _reduction(lambda x, a, k: core.prod(x, a, k, exclusive=True), input_tensor, axis, keepdims, name,
-                      reduction_indices, keep_dims)
+    return _reduction(_in_dtype(lambda x, a, k: core.prod(x, a, k, exclusive=True)), input_tensor, axis, keepdims,
+                      name, reduction_indices, keep_dims)
 
 
 def reduce_all(input_tensor, axis=None, keepdims=False, name=None, reduction_indices=None, keep_dims=None):

@@ -234,6 +234,34 @@ def test_streaming_metrics_match_tensorflow_bit_for_bit():
             assert x.dtype == y.dtype and x == y
 
 
+def test_case_and_integer_reductions_match_tensorflow():
+    v1 = real.compat.v1
+
+    def run(t):
+        g = t.Graph()
+        out = []
+        with g.as_default():
+            x, f = t.placeholder(t.int32, ()), t.placeholder(t.float32, (2,))
+            m = t.placeholder(t.int32, (2, 3))
+            pairs = [(t.less(x, 0), lambda: f * -1.0), (t.less(x, 5), lambda: f * 2.0)]
+            cases = [t.case(pairs, default=lambda: f), t.case(pairs),
+                     t.case([(t.less(x, 3), lambda: f * -1.0), (t.less(x, 5), lambda: f * 2.0)], default=lambda: f,
+                            exclusive=True)]
+            reductions = [t.reduce_sum(m), t.reduce_mean(m), t.reduce_mean(m, 0), t.reduce_mean(m, 1),
+                          t.reduce_prod(m, 0)]
+            with t.Session() as sess:
+                mv = np.array([[-7, 2, 2 ** 30], [3, 1, 2 ** 30]], np.int32)
+                out.append([(r.dtype, r.tolist()) for r in sess.run(reductions, {m: mv})])
+                for xv in (-3, 2, 4, 9):
+                    for c in cases:
+                        try:
+                            out.append(sess.run(c, {x: xv, f: [1.0, 2.0]}).tolist())
+                        except t.errors.InvalidArgumentError as exc:
+                            out.append([line for line in exc.message.split("\n") if "assertion failed" in line])
+        return out
+    assert run(tf) == run(v1)
+
+
 def test_sparse_cross_entropy_matches_tensorflow():
     z = R.normal(size=(6, 4)).astype(np.float32)
     y = np.array([0, 3, 1, 1, 2, 0])

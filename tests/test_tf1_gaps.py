@@ -536,3 +536,45 @@ def test_size_of_a_tensor_with_an_unknown_dim_is_read_when_run():
         x = tf.placeholder(tf.float32, (None, 3))
         with tf.Session() as sess:
             assert sess.run(tf.size(x, out_type=tf.int64), {x: np.zeros((7, 3))}) == 21
+
+
+def test_case_picks_the_first_true_predicate_and_checks_its_contract():
+    g = tf.Graph()
+    with g.as_default():
+        x = tf.placeholder(tf.int32, ())
+        f = tf.placeholder(tf.float32, (2,))
+        pairs = [(tf.less(x, 0), lambda: f * -1.0), (tf.less(x, 5), lambda: f * 2.0)]
+        with_default = tf.case(pairs, default=lambda: f + 10.0)
+        no_default = tf.case(pairs)         # the last pair is the default, asserting its predicate
+        exclusive = tf.case([(tf.less(x, 3), lambda: f * -1.0), (tf.less(x, 5), lambda: f * 2.0)],
+                            default=lambda: f, exclusive=True)
+        with tf.Session() as sess:
+            one = np.array([1.0, 2.0], np.float32)
+            assert [sess.run(with_default, {x: v, f: one}).tolist() for v in (-3, 2, 9)] == [
+                [-1.0, -2.0], [2.0, 4.0], [11.0, 12.0]]
+            assert sess.run(no_default, {x: 4, f: one}).tolist() == [2.0, 4.0]
+            with pytest.raises(tf.errors.InvalidArgumentError, match=r"None of conditions evaluated as True:\] \[0 0\]"):
+                sess.run(no_default, {x: 9, f: one})
+            assert sess.run(exclusive, {x: 4, f: one}).tolist() == [2.0, 4.0]
+            with pytest.raises(tf.errors.InvalidArgumentError, match="exclusive=True: more than 1 conditions"):
+                sess.run(exclusive, {x: 2, f: one})
+        with pytest.raises(TypeError, match="must be a 2-tuple"):
+            tf.case([(tf.less(x, 0),)])
+        with pytest.raises(TypeError, match="pred must be Tensor of type bool"):
+            tf.case([(x, lambda: f)])
+
+
+def test_integer_reductions_keep_their_dtype_as_tf():
+    x = np.array([[-7, 2], [3, 1]], np.int32)
+    got = _run(lambda t: [tf.reduce_sum(t), tf.reduce_mean(t), tf.reduce_mean(t, 0), tf.reduce_mean(t, 1),
+                          tf.reduce_prod(t, 1)], [x])
+    assert all(v.dtype == np.int32 for v in got)
+    assert got[0] == -1 and got[1] == 0                     # -1 / 4 rounds toward zero
+    assert got[2].tolist() == [-2, 1] and got[3].tolist() == [-2, 2] and got[4].tolist() == [-14, 3]
+    big = _run(lambda t: [tf.reduce_sum(t), tf.reduce_mean(t)], [np.full(3, 2 ** 30, np.int32)])
+    assert big[0] == -2 ** 30                               # the int32 sum wraps, as TF's kernel
+    assert big[1] == 2 ** 30                                # the mean does not
+    g = tf.Graph()
+    with g.as_default():
+        n = tf.reduce_sum(tf.cast(tf.placeholder(tf.bool, (None,)), tf.int32)) + tf.constant(1)   # int32 + int32
+        assert n.dtype == tf.int32
