@@ -20,17 +20,17 @@ from core.graph import Node, Value, toposort
 from core.op import Op, apply, grad_mode, is_grad_enabled
 from core.ops.elementwise import (abs, acos, add, add_scaled, asin, atan, atan2, broadcast_like, cast, clip_inside,
                                   cos, cosh, div, elu, equal, erf, exp, exp2, expm1, floor, floor_div, floor_mod, fma,
-                                  fmod, greater, greater_equal, identity, leaky_relu, less, less_equal, log, log10,
-                                  log1p, log2, logical_and, logical_or, maximum, minimum, mul, neg, not_equal, pow,
-                                  relu, round, scalar, scalar_compare, sigmoid, sign, silu, sin, sinh, sqrt,
-                                  stop_gradient, sub, sum_to_like, tan, tanh, where)
+                                  fmod, greater, greater_equal, hypot, identity, leaky_relu, less, less_equal, log,
+                                  log10, log1p, log2, logaddexp, logical_and, logical_or, maximum, minimum, mul, neg,
+                                  not_equal, pow, relu, round, scalar, scalar_compare, sigmoid, sign, silu, sin, sinh,
+                                  sqrt, stop_gradient, sub, sum_to_like, tan, tanh, where)
 from core.ops.linalg import einsum, matmul
 from core.ops.loss import binary_cross_entropy, one_hot, sigmoid_cross_entropy, softmax_cross_entropy
 from core.ops.nn import (avg_pool2d, bias_add, batch_norm_eval, batch_norm_train, conv2d, conv2d_grad_input,
                          conv2d_grad_weight, conv2d_transpose, dropout, max_pool2d)
-from core.ops.reduce import (all, any, argmax, argmin, argsort, cumsum, log_softmax, logsumexp, max, mean, min, prod,
-                              softmax, sum)
-from core.ops.shape import (broadcast_to, concat, expand_dims, fill_like, getitem, pad, reshape, reshape_like,
+from core.ops.reduce import (all, any, argmax, argmin, argsort, bincount, cumprod, cumsum, log_softmax, logsumexp, max,
+                              mean, min, prod, softmax, sum, unique)
+from core.ops.shape import (broadcast_to, concat, expand_dims, fill_like, getitem, nonzero, pad, reshape, reshape_like,
                             size_ratio, squeeze, stack, take_along_axis, transpose)
 from core.random import Generator, seed_everything
 

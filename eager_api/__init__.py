@@ -33,6 +33,21 @@ from eager_api.autograd import inference_mode, is_inference_mode_enabled  # noqa
 
 bool = numpy.dtype("bool")  # noqa: A001  (torch.bool)
 
+# torch-level twins of functional forms (torch.conv2d and friends, as ATen exposes them).
+from eager_api.nn.functional import conv2d, cosine_similarity, pairwise_distance  # noqa: E402
+
+
+def dropout(input: Tensor, p: float, train: bool) -> Tensor:
+    """``torch.dropout(input, p, train)``: ``F.dropout`` with its arguments required."""
+    return nn.functional.dropout(input, p, train)
+
+
+def max_pool2d(input: Tensor, kernel_size: Any, stride: Any = (), padding: Any = 0, dilation: Any = 1,
+               ceil_mode: bool = False) -> Tensor:
+    """``torch.max_pool2d``: ``F.max_pool2d`` without indices (an empty stride is the kernel size, as ATen's)."""
+    return nn.functional.max_pool2d(input, kernel_size, stride if stride not in ((), []) else None, padding, dilation,
+                                    ceil_mode)
+
 
 def device(spec: Any) -> _device.Device:
     """``torch.device('cuda:0')``: checked against what is usable."""

@@ -38,6 +38,7 @@ _TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "
 # torch.return_types.max and friends.
 _RETURN_TYPES = {name: collections.namedtuple(name, ["values", "indices"])
                  for name in ("max", "min", "sort", "topk", "median", "nanmedian")}
+_RETURN_TYPES["aminmax"] = collections.namedtuple("aminmax", ["min", "max"])
 
 
 class Size(tuple):
@@ -1108,6 +1109,8 @@ class Tensor(Value):
     def sign(self):
         return _T(core.sign(self))
 
+    sgn = sign      # the same for real tensors
+
     def pow(self, e):
         return self ** e
 
@@ -1307,6 +1310,203 @@ class Tensor(Value):
         start = inplace.begin()
         return inplace.assign(self, Tensor._wrap(arr, self.shape, arr.dtype, self.device), "random fill", start)
 
+    # ----- selections, counts and running products -----------------------------------
+    def nonzero(self, *, as_tuple: bool = False) -> Any:
+        """The indices of the nonzero elements, one row each in row-major order (int64, (count, ndim)); with
+        ``as_tuple`` one index tensor per dim (a 0-D tensor counts as 1-D there, as PyTorch's)."""
+        if not as_tuple:
+            return _T(core.nonzero(self))
+        x = self.reshape(1) if self.ndim == 0 else self
+        return tuple(_T(core.nonzero(x)).unbind(1))
+
+    def masked_select(self, mask: "Tensor") -> "Tensor":
+        """The elements where ``mask`` is True (both broadcast), as a 1-D tensor; the gradient flows back to them."""
+        if not isinstance(mask, Tensor) or mask.dtype != bool_:
+            raise RuntimeError("masked_select: expected BoolTensor for mask")
+        try:
+            shape = numpy.broadcast_shapes(tuple(self.shape), tuple(mask.shape))
+        except ValueError:
+            raise RuntimeError(f"masked_select: the mask of shape {list(mask.shape)} does not broadcast with the "
+                               f"input's shape {list(self.shape)}") from None
+        return self.broadcast_to(shape)[mask.broadcast_to(shape)]
+
+    def isclose(self, other: "Tensor", rtol: builtins.float = 1e-05, atol: builtins.float = 1e-08,
+                equal_nan: bool = False) -> "Tensor":
+        """|self - other| <= atol + |rtol * other| (finite errors only), or equal, as ATen computes it: in the
+        tensors' dtype (bools as the default float), NaNs equal only with ``equal_nan``."""
+        _require_tensor("isclose", "other", other)
+        if self.dtype != other.dtype:
+            raise RuntimeError(f"{_ATEN_NAMES[str(self.dtype)]} did not match {_ATEN_NAMES[str(other.dtype)]}")
+        if rtol < 0:
+            raise RuntimeError(f"rtol must be greater than or equal to zero, but got {rtol}")
+        if atol < 0:
+            raise RuntimeError(f"atol must be greater than or equal to zero, but got {atol}")
+        close = self == other
+        if equal_nan and self.dtype.kind == "f":
+            close = close | (self.isnan() & other.isnan())
+        if rtol == 0 and atol == 0:
+            return close
+        a, b = (t.to(get_default_dtype()) if t.dtype == bool_ else t for t in (self, other))
+        allowed = (b * rtol).abs() + atol
+        actual = (a - b).abs()
+        return close | (actual.isfinite() & (actual <= allowed))
+
+    def allclose(self, other: "Tensor", rtol: builtins.float = 1e-05, atol: builtins.float = 1e-08,
+                 equal_nan: bool = False) -> bool:
+        """Whether ``isclose`` holds everywhere (its dtype and tensor checks included)."""
+        return builtins.bool(self.isclose(other, rtol, atol, equal_nan).all())
+
+    def count_nonzero(self, dim: Any = None) -> "Tensor":
+        """How many elements are not zero, over ``dim`` (an int, a tuple, or all): int64."""
+        return (self != 0).sum(dim)
+
+    def trace(self) -> "Tensor":
+        """The sum of a matrix's main diagonal; float32 summed in float64 as ATen's CPU kernel, integers in int64."""
+        if self.ndim != 2:
+            raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {self.ndim}")
+        d = self.diag()
+        return d.sum() if d.dtype != float32 else d.to(float64).sum().to(float32)
+
+    def diff(self, n: builtins.int = 1, dim: builtins.int = -1, prepend: "Tensor | None" = None,
+             append: "Tensor | None" = None) -> "Tensor":
+        """The n-th forward difference along ``dim`` (after ``prepend`` and ``append`` are joined there); bools
+        differ by exclusive or, as PyTorch's."""
+        if self.ndim == 0:
+            raise RuntimeError("diff expects input to be at least one-dimensional")
+        if n < 0:
+            raise RuntimeError(f"order must be non-negative but got {n}")
+        if n == 0:      # ATen returns the input itself, prepend and append unused
+            return self
+        d = dim % self.ndim
+        for name, t in (("prepend", prepend), ("append", append)):
+            if t is None:
+                continue
+            _require_tensor("diff", name, t)
+            if t.ndim != self.ndim:
+                raise RuntimeError("diff expects prepend or append to be the same dimension as input")
+            for i, (a, b) in enumerate(zip(self.shape, t.shape)):
+                if i != d and a != b:
+                    raise RuntimeError(f"diff expects the shape of tensor to prepend or append to match that of "
+                                       f"input except along the differencing dimension; input.size({i}) = {a}, "
+                                       f"but got tensor.size({i}) = {b}")
+        x = cat([t for t in (prepend, self, append) if t is not None], d)
+        for _ in range(builtins.min(n, x.shape[d])):
+            length = x.shape[d] - 1
+            later, earlier = x.narrow(d, 1, length), x.narrow(d, 0, length)
+            x = later != earlier if x.dtype == bool_ else later - earlier
+        return x
+
+    def nansum(self, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> "Tensor":
+        """``sum`` with NaNs counted as zero (their gradient is zero)."""
+        x = self if dtype is None else self.to(dtype)
+        if x.dtype.kind == "f":
+            x = where(x.isnan(), zeros((), dtype=x.dtype, device=x.device), x)
+        return x.sum(dim, keepdim)
+
+    def nanmean(self, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> "Tensor":
+        """The mean of the values that are not NaN (ATen's nansum over their count: NaN where all are)."""
+        if self.dtype.kind != "f":
+            raise RuntimeError(f"nanmean(): expected input to have floating point or complex dtype but got "
+                               f"{_ATEN_NAMES[str(self.dtype)]}")
+        return self.nansum(dim, keepdim, dtype=dtype) / (~self.isnan()).sum(dim, keepdim)
+
+    def hypot(self, other: "Tensor") -> "Tensor":
+        _require_tensor("hypot", "other", other)
+        a, b = _coerce(self, other)
+        return _T(core.hypot(a, b))
+
+    def hypot_(self, other: "Tensor") -> "Tensor":
+        return self._inplace("hypot_", lambda x: x.hypot(other))
+
+    def logaddexp(self, other: "Tensor") -> "Tensor":
+        _require_tensor("logaddexp", "other", other)
+        a, b = _coerce(self, other)
+        return _T(core.logaddexp(a, b))
+
+    def addmm(self, mat1: "Tensor", mat2: "Tensor", *, beta: Any = 1, alpha: Any = 1) -> "Tensor":
+        """beta * self + alpha * (mat1 @ mat2), self broadcast; with beta 0 self is ignored (its NaNs too)."""
+        for name, m in (("mat1", mat1), ("mat2", mat2)):
+            if m.ndim != 2:
+                raise RuntimeError(f"{name} must be a matrix, got {m.ndim}-D tensor")
+        if mat1.shape[1] != mat2.shape[0]:
+            raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({mat1.shape[0]}x{mat1.shape[1]} and "
+                               f"{mat2.shape[0]}x{mat2.shape[1]})")
+        return self._scaled_product(matmul(mat1, mat2), beta, alpha)
+
+    def baddbmm(self, batch1: "Tensor", batch2: "Tensor", *, beta: Any = 1, alpha: Any = 1) -> "Tensor":
+        """beta * self + alpha * (batch1 @ batch2) for 3-D batches, self broadcast; beta 0 ignores self."""
+        for name, m in (("batch1", batch1), ("batch2", batch2)):
+            if m.ndim != 3:
+                raise RuntimeError(f"{name} must be a 3D tensor")
+        if batch1.shape[0] != batch2.shape[0] or batch1.shape[2] != batch2.shape[1]:
+            raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
+                               f"[{batch1.shape[0]}, {batch1.shape[2]}] but got: [{batch2.shape[0]}, "
+                               f"{batch2.shape[1]}].")
+        return self._scaled_product(matmul(batch1, batch2), beta, alpha)
+
+    def addmm_(self, mat1: "Tensor", mat2: "Tensor", *, beta: Any = 1, alpha: Any = 1) -> "Tensor":
+        return self._inplace("addmm_", lambda x: x.addmm(mat1, mat2, beta=beta, alpha=alpha))
+
+    def baddbmm_(self, batch1: "Tensor", batch2: "Tensor", *, beta: Any = 1, alpha: Any = 1) -> "Tensor":
+        return self._inplace("baddbmm_", lambda x: x.baddbmm(batch1, batch2, beta=beta, alpha=alpha))
+
+    def _scaled_product(self, product: "Tensor", beta: Any, alpha: Any) -> "Tensor":
+        """beta * self + alpha * product in the product's shape (addmm, baddbmm)."""
+        if alpha != 1:
+            product = product * alpha
+        if beta == 0:
+            return product
+        out = product + (self if beta == 1 else self * beta)
+        if tuple(out.shape) != tuple(product.shape):
+            raise RuntimeError(f"The input of shape {list(self.shape)} does not broadcast to the product's shape "
+                               f"{list(product.shape)}")
+        return out
+
+    def aminmax(self, *, dim: Any = None, keepdim: bool = False) -> tuple:
+        """(min, max) over ``dim`` or all; an empty reduction raises as PyTorch's."""
+        if dim is None and self.numel() == 0:
+            raise RuntimeError("aminmax(): cannot compute aminmax over an empty dimension as the operation has no "
+                               "identity.")
+        if dim is not None and self.ndim and self.shape[dim] == 0:
+            raise IndexError(f"aminmax: Expected reduction dim {dim % self.ndim} to have non-zero size.")
+        return _RETURN_TYPES["aminmax"](self.amin(dim, keepdim), self.amax(dim, keepdim))
+
+    def cumprod(self, dim: builtins.int, *, dtype: Any = None) -> "Tensor":
+        """Running products along ``dim``; integers multiply as int64 and float32 in float64, rounded once at
+        each step, as PyTorch's CPU kernel accumulates them.  The gradient is ATen's, zeros included."""
+        x = self if dtype is None else self.to(dtype)
+        return _T(core.cumprod(core.cast(x, int64) if x.dtype.kind in "biu" else x, dim))
+
+    def cumprod_(self, dim: builtins.int, *, dtype: Any = None) -> "Tensor":
+        return self._inplace("cumprod_", lambda x: x.cumprod(dim, dtype=dtype))
+
+    def unique(self, sorted: bool = True, return_inverse: bool = False,  # noqa: A002
+               return_counts: bool = False, dim: Any = None) -> Any:
+        """The distinct values in ascending order (PyTorch's CPU kernel sorts whatever ``sorted`` says), with
+        the index of each element's value and each value's count when asked; NaNs are all distinct.  No
+        gradient."""
+        if dim is not None:
+            raise NotImplementedError("unique: dim is not implemented in dualflow (only dim=None)")
+        values, inverse, counts = _T(core.unique(self))
+        out = (values,) + ((inverse,) if return_inverse else ()) + ((counts,) if return_counts else ())
+        return out[0] if len(out) == 1 else out
+
+    def bincount(self, weights: "Tensor | None" = None, minlength: builtins.int = 0) -> "Tensor":
+        """How often each of 0, 1, ... max occurs (int64), or the sums of ``weights`` there (float32 weights sum
+        in float32 in order, others in float64, as ATen's); at least ``minlength`` long.  No gradient."""
+        if self.dtype.kind not in "iu":
+            raise NotImplementedError(f'"bincount_cpu" not implemented for \'{_ATEN_NAMES[str(self.dtype)]}\'')
+        if self.ndim != 1 or (self.numel() and builtins.bool((self < 0).any())):
+            raise RuntimeError("bincount only supports 1-d non-negative integral inputs.")
+        if minlength < 0:
+            raise RuntimeError("minlength should be >= 0")
+        if weights is None:
+            return _T(core.bincount(self, None, minlength))
+        if weights.ndim != 1 or weights.shape[0] != self.shape[0]:
+            raise RuntimeError("weights should be 1-d and have the same length as input")
+        w = weights if weights.dtype == float32 else weights.to(float64)
+        return _T(core.bincount(self, w, minlength))
+
 
 class _HookHandle:
     """``torch.utils.hooks.RemovableHandle``: ``remove()`` unregisters the hook."""
@@ -1329,6 +1529,12 @@ def _T(v: Any) -> Any:
 
 def _is_number(x: Any) -> bool:
     return isinstance(x, (builtins.int, builtins.float, builtins.bool, numpy.number)) and not isinstance(x, Tensor)
+
+
+def _require_tensor(fn: str, arg: str, value: Any) -> None:
+    """PyTorch's TypeError for a tensor-only argument given a number or a list (``hypot(x, 2.0)``)."""
+    if not isinstance(value, Tensor):
+        raise TypeError(f"{fn}(): argument '{arg}' must be Tensor, not {type(value).__name__}")
 
 
 def _promoted(t: Tensor, number: Any) -> Tensor:
@@ -1791,7 +1997,9 @@ for _name in ("sum", "mean", "all", "any", "max", "min", "argmax", "argmin", "am
               "moveaxis", "swapaxes", "swapdims", "tile", "roll", "fliplr", "flipud", "rot90", "diag", "trunc", "fix",
               "frac", "addcmul", "addcdiv", "outer", "ger", "tan", "asin", "acos", "atan", "arcsin", "arccos",
               "arctan", "sinh", "cosh", "log2", "log10", "exp2", "atan2", "arctan2", "prod", "fmod", "lerp",
-              "median", "nanmedian"):
+              "median", "nanmedian", "clone", "erf", "sgn", "nonzero", "masked_select", "isclose", "count_nonzero",
+              "trace", "diff", "nansum", "nanmean", "hypot", "logaddexp", "addmm", "baddbmm", "aminmax", "cumprod",
+              "unique", "bincount", "allclose"):
     globals()[_name] = _method(_name)
 
 
@@ -1805,7 +2013,7 @@ def _float_unary(name: str) -> Any:
 
 # The one-argument math methods, each the core primitive of its name on the tensor (as a float).
 for _name in ("exp", "log", "sqrt", "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "log2", "log10",
-              "exp2", "expm1", "log1p"):
+              "exp2", "expm1", "log1p", "erf"):
     setattr(Tensor, _name, _float_unary(_name))
 Tensor.arcsin, Tensor.arccos, Tensor.arctan = Tensor.asin, Tensor.acos, Tensor.atan
 
@@ -1821,7 +2029,7 @@ def _inplace_twin(name: str) -> Any:
 # The in-place twins of the one-argument functions (``x.relu_()``, ``x.floor_()``, ...).
 for _name in ("relu", "sigmoid", "tanh", "exp", "log", "sqrt", "abs", "neg", "floor", "ceil", "square", "sin", "cos",
               "expm1", "log1p", "trunc", "fix", "frac", "tan", "asin", "acos", "atan", "sinh", "cosh", "log2", "log10",
-              "exp2"):
+              "exp2", "erf", "sgn"):
     setattr(Tensor, _name + "_", _inplace_twin(_name))
 
 
@@ -1852,14 +2060,88 @@ def is_tensor(obj: Any) -> bool:
     return isinstance(obj, Tensor)
 
 
-def allclose(a: Tensor, b: Tensor, rtol: builtins.float = 1e-5, atol: builtins.float = 1e-8) -> bool:
-    return builtins.bool(numpy.allclose(a._host(), _as_tensor(b, a)._host(), rtol=rtol, atol=atol))
-
-
 def equal(a: Tensor, b: Tensor) -> bool:
     return a.shape == b.shape and builtins.bool(numpy.array_equal(a._host(), b._host()))
 
 
 def numel(t: Tensor) -> builtins.int:
     return t.numel()
+
+
+def tensordot(a: Tensor, b: Tensor, dims: Any = 2) -> Tensor:
+    """The sum over ``dims`` pairs of a's and b's dims (an int n: a's last n with b's first n), as ATen computes
+    it: both permuted and flattened to matrices, one matrix product, reshaped to a's free dims then b's."""
+    if isinstance(dims, Tensor):
+        dims = dims.tolist()
+    if isinstance(dims, (builtins.int, numpy.integer)):
+        if dims < 0:
+            raise RuntimeError(f"tensordot expects dims >= 0, but got dims={dims}")
+        dims_a, dims_b = list(range(a.ndim - dims, a.ndim)), list(range(dims))
+    else:
+        dims_a, dims_b = ([d] if isinstance(d, (builtins.int, numpy.integer)) else list(d) for d in dims)
+    if len(dims_a) != len(dims_b):
+        raise RuntimeError("both dimension lists should have same length")
+    dims_a, dims_b = [d % builtins.max(a.ndim, 1) for d in dims_a], [d % builtins.max(b.ndim, 1) for d in dims_b]
+    for da, db in zip(dims_a, dims_b):
+        if a.shape[da] != b.shape[db]:
+            raise RuntimeError(f"contracted dimensions need to match, but first has size {a.shape[da]} in dim {da} "
+                               f"and second has size {b.shape[db]} in dim {db}")
+    a, b = _coerce(a, b)
+    free_a = [d for d in range(a.ndim) if d not in dims_a]
+    free_b = [d for d in range(b.ndim) if d not in dims_b]
+    inner = math.prod(a.shape[d] for d in dims_a)
+    left = a.permute(free_a + dims_a).reshape(math.prod(a.shape[d] for d in free_a), inner)
+    right = b.permute(dims_b + free_b).reshape(inner, math.prod(b.shape[d] for d in free_b))
+    return matmul(left, right).reshape([a.shape[d] for d in free_a] + [b.shape[d] for d in free_b])
+
+
+def _spread_mean(input: Tensor, spread: str, dim: Any, unbiased: Any, keepdim: bool, correction: Any) -> tuple:
+    """(var or std, mean) with PyTorch's overloads: ``var_mean(x, True)`` passes ``unbiased`` where ``dim``
+    stands."""
+    if isinstance(dim, builtins.bool):
+        dim, unbiased = None, dim
+    unbiased = True if unbiased is None else unbiased
+    return getattr(input, spread)(dim, unbiased, keepdim, correction=correction), input.mean(dim, keepdim)
+
+
+def var_mean(input: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool = False, *,
+             correction: Any = None) -> tuple:
+    """(var, mean) over ``dim``, the variance divided by N - correction (1 by default, 0 with unbiased=False)."""
+    return _spread_mean(input, "var", dim, unbiased, keepdim, correction)
+
+
+def std_mean(input: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool = False, *,
+             correction: Any = None) -> tuple:
+    """(std, mean) over ``dim``, as ``var_mean`` with the square root of the variance."""
+    return _spread_mean(input, "std", dim, unbiased, keepdim, correction)
+
+
+def cdist(x1: Tensor, x2: Tensor, p: builtins.float = 2.0,
+          compute_mode: str = "use_mm_for_euclid_dist_if_necessary") -> Tensor:
+    """The p-norm distance between each row of x1 (..., P, M) and each row of x2 (..., R, M): p = 1 or 2.  For
+    p = 2 ATen's two ways: the differences directly, or (more than 25 rows on a side, or when asked) the
+    matrix product of [-2 x1, |x1|^2, 1] and [x2, 1, |x2|^2], clamped at 0 before the square root.  The
+    gradient is 0 where a distance is 0, as ATen's."""
+    for name, t in (("X1", x1), ("X2", x2)):
+        if t.ndim < 2:
+            raise RuntimeError(f"cdist only supports at least 2D tensors, {name} got: {t.ndim}D")
+    if x1.shape[-1] != x2.shape[-1]:
+        raise RuntimeError(f"X1 and X2 must have the same number of columns. X1: {x1.shape[-1]} X2: {x2.shape[-1]}")
+    if p < 0:
+        raise RuntimeError("cdist only supports non-negative p values")
+    modes = ("use_mm_for_euclid_dist_if_necessary", "use_mm_for_euclid_dist", "donot_use_mm_for_euclid_dist")
+    if compute_mode not in modes:
+        raise ValueError(f"{compute_mode} is not a valid value for compute_mode")
+    if p not in (1, 2):
+        raise NotImplementedError(f"cdist: p={p} is not implemented in dualflow (only 1 and 2)")
+    x1, x2 = _coerce(x1, x2)
+    rows = builtins.max(x1.shape[-2], x2.shape[-2])
+    if p == 2 and (compute_mode == "use_mm_for_euclid_dist"
+                   or (compute_mode == "use_mm_for_euclid_dist_if_necessary" and rows > 25)):
+        sq1, sq2 = (x1 * x1).sum(-1, keepdim=True), (x2 * x2).sum(-1, keepdim=True)
+        left = cat([x1 * -2, sq1, ones_like(sq1)], -1)
+        right = cat([x2, ones_like(sq2), sq2], -1)
+        return _T(core.ops.reduce.norm_sqrt(matmul(left, right.transpose(-1, -2)).clamp_min(0)))
+    diff = x1.unsqueeze(-2) - x2.unsqueeze(-3)
+    return diff.norm(p, -1)
 

@@ -482,6 +482,15 @@ def _cases():
         dx, dg, db = core.apply(BatchNormTrainGrad((0, 2, 3), 1e-5), gy, x, g, mean, var)
         return core.add(core.sum(core.mul(dx, dx)), core.add(core.sum(dg), core.sum(core.mul(db, db))))
     c.append(Case("batch_norm_train_grad", bn_grad, [rnd(2, 3, 2, 3), rnd(2, 3, 2, 3), gam, bet], None))
+    # one or two zeros in a row, a row without: ATen's three cumprod gradient cases
+    zeros_in_rows = np.array([[0.5, 0.0, -1.5, 2.0, 0.0], [1.2, -0.7, 0.0, 1.1, 0.9], [0.3, 1.4, -2.0, 0.6, -1.3]])
+    c += [
+        Case("hypot", core.hypot, [rnd(3, 4), rnd(1, 4)], lambda x, y: np.sqrt(x * x + y * y)),
+        Case("logaddexp", core.logaddexp, [rnd(3, 4), rnd(3, 1)], lambda x, y: np.log(np.exp(x) + np.exp(y))),
+        Case("cumprod", lambda x: core.cumprod(x, 1), [rnd(3, 4)], lambda x: np.cumprod(x, 1)),
+        Case("cumprod_zeros", lambda x: core.cumprod(x, 1), [zeros_in_rows], lambda x: np.cumprod(x, 1)),
+        Case("cumprod_first_axis", lambda x: core.cumprod(x, 0), [zeros_in_rows.T.copy()], lambda x: np.cumprod(x, 0)),
+    ]
     return c
 
 

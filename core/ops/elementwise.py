@@ -1179,3 +1179,53 @@ def clip_inside(x: Value, lo: float, hi: float, nan_passes: bool) -> Value:
         return where(outside, clamped, x)
     inside = logical_and(scalar_compare(x, "Greater", lo), scalar_compare(x, "Less", hi))
     return where(inside, x, clamped)
+
+
+class Hypot(Binary):
+    """sqrt(x^2 + y^2) without overflow or underflow in the squares (C's hypot, as ATen's kernel); gradients
+    g x / r and g y / r, ATen's (NaN at r = 0, as there)."""
+
+    name = "Hypot"
+    kinds = "f"
+    saves_outputs = True
+
+    def forward(self, be, x, y):
+        return be.xp.hypot(x, y)
+
+    def vjp(self, node, grads, needs):
+        x, y = node.inputs
+        g_over_r = div(grads[0], node.outputs[0])
+        return ((sum_to_like(mul(g_over_r, x), x) if needs[0] else None),
+                (sum_to_like(mul(g_over_r, y), y) if needs[1] else None))
+
+
+class LogAddExp(Binary):
+    """log(exp(x) + exp(y)) as ATen's CPU kernel computes it: m + log1p(exp(-|x - y|)) with m the larger, and x
+    itself where both are the same infinity (the formula would give NaN from inf - inf).  The gradients are
+    ATen's g / (1 + exp(y - x)) and g / (1 + exp(x - y))."""
+
+    name = "LogAddExp"
+    kinds = "f"
+
+    def forward(self, be, x, y):
+        xp = be.xp
+        with numpy.errstate(invalid="ignore"):      # inf - inf, replaced below
+            out = xp.maximum(x, y) + xp.log1p(xp.exp(-xp.abs(x - y)))
+        return xp.where(xp.isinf(x) & (x == y), x, out)
+
+    def vjp(self, node, grads, needs):
+        x, y = node.inputs
+        g = grads[0]
+
+        def share(a: Value, b: Value) -> Value:     # g / (1 + exp(b - a))
+            return div(g, scalar(exp(sub(b, a)), "add", 1.0))
+        return ((sum_to_like(share(x, y), x) if needs[0] else None),
+                (sum_to_like(share(y, x), y) if needs[1] else None))
+
+
+def hypot(x: Value, y: Value) -> Value:
+    return apply(Hypot(), x, y)
+
+
+def logaddexp(x: Value, y: Value) -> Value:
+    return apply(LogAddExp(), x, y)

@@ -706,3 +706,168 @@ class Adadelta(_Update):
         u *= rho
         u += (1 - rho) * (delta * delta)
         w -= lr * delta
+
+
+# ----- PyTorch's Adamax, NAdam, RAdam and Rprop -----------------------------------------------------------------
+# Each is PyTorch's single-tensor CPU step (its default on the CPU) rounded where ATen rounds it: Python-float
+# coefficients (bias corrections) in float64, then cast to the weights' dtype as ATen casts a scalar; lerp_,
+# addcmul_ and add_(alpha=) one fused multiply-add each; addcdiv_ (value * t1) / t2, then the sum.  Separate
+# from Keras' Adamax and Nadam above, whose arithmetic differs throughout.  The step count is the host's.
+
+
+class TorchAdamax(_Update):
+    """m.lerp_(g, 1 - b1); u = max(b2 u, |g| + eps); w.addcdiv_(m, u, value=-lr / (1 - b1^t)); ``weight_decay``
+    as L2 on the gradient (fused)."""
+
+    name = "ApplyAdamaxTorch"
+    slot_names = ("m", "u")
+
+    def __init__(self, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8, weight_decay: float = 0.0,
+                 maximize: bool = False, inplace: bool = False) -> None:
+        super().__init__(inplace)
+        self.beta1, self.beta2, self.eps = beta1, beta2, eps
+        self.weight_decay, self.maximize = weight_decay, maximize
+
+    def _apply(self, be, w, g, slots, lr, step):
+        xp, dt = be.xp, w.dtype.type
+        g = _torch_grad(be, w, g, self.maximize, self.weight_decay)
+        m, u = slots
+        t = be.scratch(("adamax",), g.shape, g.dtype)
+        _lerp(be, m, g, 1 - self.beta1, t)
+        u *= dt(self.beta2)
+        xp.abs(g, out=t)
+        t += dt(self.eps)
+        xp.maximum(u, t, out=u)
+        xp.multiply(m, dt(-lr / (1 - self.beta1 ** int(step))), out=t)
+        t /= u
+        w += t
+
+
+def _torch_moments(be: Any, op: Any, w: Any, g: Any, m: Any, v: Any, lr: float) -> tuple:
+    """The opening of PyTorch's NAdam and RAdam steps: the decoupled decay (w *= 1 - lr wd) or L2 on the gradient,
+    then exp_avg.lerp_(g, 1 - b1) and exp_avg_sq.mul_(b2).addcmul_(g, g, value=1 - b2) as ATen rounds them.
+    Returns the gradient used and two scratch buffers of its shape."""
+    dt = w.dtype.type
+    if op.weight_decay and op.decoupled:
+        w *= dt(1 - lr * op.weight_decay)
+    g = _torch_grad(be, w, g, op.maximize, 0.0 if op.decoupled else op.weight_decay)
+    s = be.scratch((op.name,), g.shape, g.dtype)
+    d = be.scratch((op.name, "d"), g.shape, g.dtype)
+    _lerp(be, m, g, 1 - op.beta1, s)
+    v *= dt(op.beta2)
+    _addcmul(be, v, g, g, 1 - op.beta2, s)
+    return g, s, d
+
+
+class TorchNAdam(_Update):
+    """PyTorch's NAdam: mu_t = b1 (1 - 0.5 * 0.96^(t psi)) (psi the momentum decay), their product P_t kept in
+    float32 as PyTorch's ``mu_product`` tensor; m.lerp_(g, 1 - b1); v = b2 v + (1 - b2) g^2 (fused);
+    d = sqrt(v / (1 - b2^t)) + eps; w.addcdiv_(g, d, value=-lr (1 - mu_t) / (1 - P_t)), then
+    w.addcdiv_(m, d, value=-lr mu_{t+1} / (1 - P_t mu_{t+1})).  ``weight_decay``: L2 on the gradient, or with
+    ``decoupled`` w *= 1 - lr wd first."""
+
+    name = "ApplyNAdamTorch"
+    slot_names = ("m", "v")
+
+    def __init__(self, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8, weight_decay: float = 0.0,
+                 momentum_decay: float = 4e-3, decoupled: bool = False, maximize: bool = False,
+                 inplace: bool = False) -> None:
+        super().__init__(inplace)
+        self.beta1, self.beta2, self.eps, self.weight_decay = beta1, beta2, eps, weight_decay
+        self.momentum_decay, self.decoupled, self.maximize = momentum_decay, decoupled, maximize
+        self._products = [numpy.float32(1.0)]     # P_0, P_1, ...: the same sequence of float32 roundings each time
+
+    def mu(self, t: int) -> float:
+        return self.beta1 * (1.0 - 0.5 * 0.96 ** (t * self.momentum_decay))
+
+    def mu_product(self, t: int) -> numpy.float32:
+        """P_t as PyTorch's float32 tensor holds it after t steps (each factor rounded to float32, then the
+        product)."""
+        while len(self._products) <= t:
+            self._products.append(self._products[-1] * numpy.float32(self.mu(len(self._products))))
+        return self._products[t]
+
+    def _apply(self, be, w, g, slots, lr, step):
+        xp, dt = be.xp, w.dtype.type
+        t = int(step)
+        m, v = slots
+        g, s, d = _torch_moments(be, self, w, g, m, v, lr)
+        mu, mu_next, product = self.mu(t), self.mu(t + 1), float(self.mu_product(t))
+        xp.divide(v, dt(1 - self.beta2 ** t), out=d)
+        xp.sqrt(d, out=d)
+        d += dt(self.eps)
+        for x, value in ((g, -lr * (1.0 - mu) / (1.0 - product)), (m, (-lr * mu_next) / (1.0 - product * mu_next))):
+            xp.multiply(x, dt(value), out=s)
+            s /= d
+            w += s
+
+
+class RAdam(_Update):
+    """PyTorch's RAdam: m.lerp_(g, 1 - b1); v = b2 v + (1 - b2) g^2 (fused); with rho_inf = 2 / (1 - b2) - 1 and
+    rho_t = rho_inf - 2 t b2^t / (1 - b2^t), while rho_t <= 5 w -= (m / (1 - b1^t)) lr, after it
+    w -= (((m / (1 - b1^t)) lr) (1 / (sqrt(v) + eps)) sqrt(1 - b2^t)) r_t with r_t the rectification
+    sqrt((rho_t - 4)(rho_t - 2) rho_inf / ((rho_inf - 4)(rho_inf - 2) rho_t)), in PyTorch's order (its
+    ``float / tensor`` is the tensor's reciprocal times the float).  ``weight_decay``: L2 on the gradient, or
+    with ``decoupled`` w *= 1 - lr wd first."""
+
+    name = "ApplyRAdam"
+    slot_names = ("m", "v")
+
+    def __init__(self, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8, weight_decay: float = 0.0,
+                 decoupled: bool = False, maximize: bool = False, inplace: bool = False) -> None:
+        super().__init__(inplace)
+        self.beta1, self.beta2, self.eps, self.weight_decay = beta1, beta2, eps, weight_decay
+        self.decoupled, self.maximize = decoupled, maximize
+
+    def _apply(self, be, w, g, slots, lr, step):
+        xp, dt = be.xp, w.dtype.type
+        t = int(step)
+        m, v = slots
+        g, s, d = _torch_moments(be, self, w, g, m, v, lr)
+        bc1, bc2 = 1 - self.beta1 ** t, 1 - self.beta2 ** t
+        rho_inf = 2 / (1 - self.beta2) - 1
+        rho_t = rho_inf - 2 * t * (self.beta2 ** t) / bc2
+        xp.divide(m, dt(bc1), out=s)
+        s *= dt(lr)
+        if rho_t > 5.0:
+            rect = ((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) ** 0.5
+            xp.sqrt(v, out=d)
+            d += dt(self.eps)
+            xp.reciprocal(d, out=d)
+            d *= dt(bc2 ** 0.5)
+            s *= d
+            s *= dt(rect)
+        w -= s
+
+
+class Rprop(_Update):
+    """PyTorch's Rprop: s = sign(g prev) mapped to eta+ (> 0), eta- (< 0) or 1; size = clamp(size s, min, max);
+    g is 0 where s is eta-; w.addcmul_(sign(g), size, value=-1) (fused); prev = g.  The step sizes start at the
+    rate of the first step, as PyTorch fills them then."""
+
+    name = "ApplyRprop"
+    slot_names = ("prev", "size")
+
+    def __init__(self, etaminus: float = 0.5, etaplus: float = 1.2, step_size_min: float = 1e-6,
+                 step_size_max: float = 50.0, maximize: bool = False, inplace: bool = False) -> None:
+        super().__init__(inplace)
+        self.etaminus, self.etaplus = etaminus, etaplus
+        self.step_size_min, self.step_size_max, self.maximize = step_size_min, step_size_max, maximize
+
+    def _apply(self, be, w, g, slots, lr, step):
+        xp, dt = be.xp, w.dtype.type
+        prev, size = slots
+        if int(step) == 1:
+            size[...] = dt(lr)
+        if self.maximize:
+            g = -g
+        s = be.scratch(("rprop",), g.shape, g.dtype)
+        xp.multiply(g, prev, out=s)
+        xp.sign(s, out=s)
+        minus = dt(self.etaminus)
+        s[...] = xp.where(s > 0, dt(self.etaplus), xp.where(s < 0, minus, xp.where(s == 0, dt(1), s)))
+        size *= s
+        xp.clip(size, dt(self.step_size_min), dt(self.step_size_max), out=size)
+        prev[...] = xp.where(s == minus, dt(0), g)
+        xp.sign(prev, out=s)
+        _addcmul(be, w, s, size, -1, s)

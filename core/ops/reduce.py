@@ -470,3 +470,129 @@ def softmax(x: Value, axis: int = -1) -> Value:
 
 def log_softmax(x: Value, axis: int = -1) -> Value:
     return apply(LogSoftmax(axis), x)
+
+
+def _running_sums(xp: Any, a: Any, axis: int, reverse: bool = False) -> Any:
+    """Running sums along ``axis`` (from the end with ``reverse``), float32 accumulated in float64 and rounded
+    at each step, as ATen's CPU cumsum kernel."""
+    if reverse:
+        a = xp.flip(a, axis)
+    out = xp.cumsum(a, axis=axis, dtype=xp.float64 if a.dtype == numpy.float32 else a.dtype).astype(a.dtype)
+    return xp.flip(out, axis) if reverse else out
+
+
+class Cumprod(Op):
+    """Running products along ``axis``, in order, float32 accumulated in float64 and rounded at each step (as
+    ATen's CPU kernel).  The gradient is ATen's ``cumprod_backward`` (``CumprodGrad``)."""
+
+    name = "Cumprod"
+    saves_outputs = True
+
+    def __init__(self, axis: int) -> None:
+        self.axis = int(axis)
+
+    infer = Cumsum.infer
+
+    def forward(self, be, x):
+        xp = be.xp
+        wide = xp.float64 if x.dtype == numpy.float32 else x.dtype
+        return xp.cumprod(x, axis=self.axis, dtype=wide).astype(x.dtype)
+
+    def vjp(self, node, grads, needs):
+        return (apply(CumprodGrad(self.axis), grads[0], node.inputs[0], node.outputs[0]),)
+
+
+class CumprodGrad(Op):
+    """d cumprod / dx times g, as ATen's ``cumprod_backward``: without zeros in x, the reversed running sum of
+    g * result divided by x; in a slice holding a zero, the exact derivative instead (the division would give
+    NaN): before the first zero the same sum cut at that zero, at the first zero the products of the other
+    factors, after it 0 (every product there holds the zero twice over).  A first derivative only."""
+
+    name = "CumprodGrad"
+    arg_names = ("grad", "x", "result")
+
+    def __init__(self, axis: int) -> None:
+        self.axis = int(axis)
+
+    def infer(self, g: Value, x: Value, result: Value) -> list:
+        return [(x.shape, x.dtype)]
+
+    def forward(self, be, g, x, result):
+        xp, ax = be.xp, self.axis
+        is_zero = x == 0
+        if not bool(is_zero.any()):         # ATen's test (a host read on a GPU)
+            return _running_sums(xp, g * result, ax, reverse=True) / x
+        zeros_so_far = xp.cumsum(is_zero, ax)
+        before = zeros_so_far == 0
+        first = is_zero & (zeros_so_far == 1)
+        one = x.dtype.type(1)
+        w = xp.where(before, g * result, x.dtype.type(0))
+        out = xp.where(before, _running_sums(xp, w, ax, reverse=True) / xp.where(before, x, one), 0)
+        # at the first zero k: the sum over i >= k of g_i times the product of x_0..x_i without x_k
+        without_k = xp.cumprod(xp.where(first, one, x), ax)
+        at_first = xp.sum(xp.where(before, 0, g * without_k), ax, keepdims=True)
+        return xp.where(first, at_first, out).astype(x.dtype, copy=False)
+
+    def vjp(self, node, grads, needs):
+        raise NotImplementedError("CumprodGrad: the second derivative of cumprod is not implemented in dualflow")
+
+
+def cumprod(x: Value, axis: int) -> Value:
+    return apply(Cumprod(axis), x)
+
+
+class Unique(Op):
+    """The sorted distinct values of ``x`` (flattened), the index of each element's value among them
+    (x's shape) and how often each occurs, all three always (int64 indices and counts).  NaNs are distinct from
+    each other, as PyTorch's (NumPy's own default merges them).  Not differentiable."""
+
+    name = "Unique"
+    differentiable = False
+    value_shaped = True
+
+    def infer(self, x: Value) -> list:
+        i64 = numpy.dtype(numpy.int64)
+        return [((None,), x.dtype), (x.shape, i64), ((None,), i64)]
+
+    def forward(self, be, x):
+        xp = be.xp
+        values, inverse, counts = xp.unique(x.reshape(-1), return_inverse=True, return_counts=True, equal_nan=False)
+        return values, inverse.reshape(x.shape).astype(xp.int64), counts.astype(xp.int64)
+
+
+def unique(x: Value) -> tuple:
+    return apply(Unique(), x)
+
+
+class Bincount(Op):
+    """How often each value 0, 1, ... occurs in the 1-D non-negative integer ``x`` (int64), or the sums of
+    ``weights`` at each value, added in the order of ``x`` in the weights' dtype; at least ``minlength`` long.
+    Not differentiable (PyTorch has no gradient for it either)."""
+
+    name = "Bincount"
+    arg_names = ("x", "weights")
+    differentiable = False
+    value_shaped = True        # the length is the largest value's
+
+    def __init__(self, minlength: int = 0) -> None:
+        self.minlength = int(minlength)
+
+    def infer(self, x: Value, weights: Value | None = None) -> list:
+        if x.dtype.kind not in "iu" or len(x.shape) != 1:
+            raise self.shape_error("x", "a 1-D tensor of integers", x.shape)
+        if weights is not None and tuple(weights.shape) != tuple(x.shape):
+            raise self.shape_error("weights", f"x's shape {tuple(x.shape)}", weights.shape)
+        return [((None,), numpy.dtype(numpy.int64) if weights is None else weights.dtype)]
+
+    def forward(self, be, x, weights=None):
+        xp = be.xp
+        n = builtins.max(int(x.max()) + 1 if x.size else 0, self.minlength)
+        if weights is None:
+            return xp.bincount(x, minlength=n).astype(xp.int64)
+        out = xp.zeros(n, weights.dtype)
+        be.index_add(out, x, weights)
+        return out
+
+
+def bincount(x: Value, weights: Value | None = None, minlength: int = 0) -> Value:
+    return apply(Bincount(minlength), *([x] if weights is None else [x, weights]))

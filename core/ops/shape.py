@@ -579,3 +579,22 @@ def pad(x: Value, pads: Sequence[tuple[int, int]], value: float = 0.0) -> Value:
 
 def fill_like(x: Value, value: float, dtype: Any = None) -> Value:
     return apply(FillLike(value, dtype), x)
+
+
+class Nonzero(Op):
+    """The indices of the nonzero elements of ``x``, one row per element in row-major order (int64, shape
+    (count, ndim)).  Not differentiable."""
+
+    name = "Where"         # TF's one-argument where is this op
+    differentiable = False
+    value_shaped = True
+
+    def infer(self, x: Value) -> list:
+        return [((None, len(x.shape)), numpy.dtype(numpy.int64))]
+
+    def forward(self, be, x):
+        return be.xp.argwhere(x).astype(be.xp.int64)
+
+
+def nonzero(x: Value) -> Value:
+    return apply(Nonzero(), x)

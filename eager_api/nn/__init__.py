@@ -12,6 +12,11 @@ from eager_api.nn.modules import (AvgPool1d, CELU, CircularPad1d, CircularPad2d,
                                   PixelUnshuffle, PReLU, ReflectionPad1d, ReflectionPad2d, ReplicationPad1d,
                                   ReplicationPad2d, Softmin, Softshrink, Softsign, Tanhshrink, Threshold, Unflatten,
                                   ZeroPad1d, ZeroPad2d)
+from eager_api.nn.modules import (AdaptiveAvgPool1d, AdaptiveMaxPool2d, ChannelShuffle, CosineEmbeddingLoss,
+                                  CosineSimilarity, Dropout1d, GaussianNLLLoss, LocalResponseNorm, MarginRankingLoss,
+                                  MultiLabelSoftMarginLoss, PairwiseDistance, ParameterDict, ParameterList,
+                                  PoissonNLLLoss, TripletMarginLoss)
+from eager_api.nn.modules import Fold, Unfold
 from eager_api.nn.parallel import DataParallel
 
 __all__ = ["functional", "init", "parallel", "utils", "DataParallel", "AdaptiveAvgPool2d", "AvgPool2d", "BatchNorm1d",
@@ -27,7 +32,10 @@ __all__ = ["functional", "init", "parallel", "utils", "DataParallel", "AdaptiveA
 
 from eager_api.nn import parallel  # noqa: E402  (needs Module)
 
-__all__ += ["parallel"]
+__all__ += ["parallel", "AdaptiveAvgPool1d", "AdaptiveMaxPool2d", "ChannelShuffle", "CosineEmbeddingLoss",
+            "CosineSimilarity", "Dropout1d", "GaussianNLLLoss", "LocalResponseNorm", "MarginRankingLoss",
+            "MultiLabelSoftMarginLoss", "PairwiseDistance", "ParameterDict", "ParameterList", "PoissonNLLLoss",
+            "TripletMarginLoss", "Fold", "Unfold"]
 
 
 __getattr__ = _errors.missing_names(__name__)     # a missing public name says so

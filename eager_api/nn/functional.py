@@ -1,6 +1,7 @@
 """``torch.nn.functional`` over the shared primitives."""
 from __future__ import annotations
 
+import math
 import warnings
 from typing import Any
 
@@ -10,7 +11,8 @@ import core
 from core import errors as _errors
 from core.errors import ArgumentError, ShapeError
 from core.op import grad_mode
-from eager_api.tensor import _ATEN_NAMES, Tensor, _T, _as_tensor, int64, ones, tensor, where, zeros
+from eager_api.tensor import (_ATEN_NAMES, Tensor, _T, _as_tensor, _coerce, int64, minimum, ones, tensor, where,
+                              zeros)
 
 
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
@@ -358,6 +360,142 @@ def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: boo
     return input * dropout(_T(core.fill_like(corner, 1.0)), p, training)
 
 
+def dropout1d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Channel dropout of (N, C, L) or (C, L): one keep/drop draw per channel, shared along its length."""
+    if p < 0.0 or p > 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if input.ndim not in (2, 3):
+        raise RuntimeError(f"dropout1d: Expected 2D or 3D input, but received a {input.ndim}D input. Note that "
+                           "dropout1d exists to provide channel-wise dropout on inputs with 1 spatial dimension, a "
+                           "channel dimension, and an optional batch dimension (i.e. 2D or 3D inputs).")
+    if not training or p == 0.0:
+        return input
+    out = input * dropout(_T(core.fill_like(input[..., 0:1], 1.0)), p, training)
+    return input.copy_(out) if inplace else out
+
+
+def channel_shuffle(input: Tensor, groups: int) -> Tensor:
+    """Channels (N, g * k, ...) reordered as (N, k * g, ...): channel i * k + j moves to j * g + i."""
+    if input.ndim < 3:
+        raise RuntimeError(f"channel_shuffle expects input to have at least 3 dimensions, but got input with "
+                           f"sizes {list(input.shape)}")
+    if groups <= 0:
+        raise RuntimeError(f"Number of groups to divide channels in must be positive. Value of groups:{groups}")
+    c = input.shape[1]
+    if c % groups:
+        raise RuntimeError(f"Number of channels must be divisible by groups. Got {c} channels and {groups} groups.")
+    n, rest = input.shape[0], tuple(input.shape[2:])
+    return input.reshape((n, groups, c // groups) + rest).transpose(1, 2).reshape((n, c) + rest)
+
+
+def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0) -> Tensor:
+    """x / (k + alpha * mean of x^2 over ``size`` neighbouring channels)^beta, the window zero-padded by
+    size // 2 before and (size - 1) // 2 after, as PyTorch's (an average pool over the channels)."""
+    if input.ndim < 3:
+        raise ValueError(f"Expected 3D or higher dimensionality input (got {input.ndim} dimensions)")
+    if input.numel() == 0:
+        return input
+    shape = tuple(input.shape)
+    sq = (input * input).reshape(shape[0], 1, shape[1], -1)
+    sq = pad(sq, (0, 0, size // 2, (size - 1) // 2))
+    div = avg_pool2d(sq, (size, 1), stride=1).reshape(shape)
+    return input / (div * alpha + k).pow(beta)
+
+
+def adaptive_avg_pool1d(input: Tensor, output_size: Any) -> Tensor:
+    """``adaptive_avg_pool2d`` over a height of one: PyTorch's windows along the length of (N, C, L) or (C, L)."""
+    if input.ndim not in (2, 3):
+        raise RuntimeError(f"adaptive_avg_pool1d(): Expected 2D or 3D tensor, but got {list(input.shape)}")
+    size = output_size[0] if isinstance(output_size, (tuple, list)) else output_size
+    return adaptive_avg_pool2d(input.unsqueeze(-2), (1, size)).squeeze(-2)
+
+
+def adaptive_max_pool2d(input: Tensor, output_size: Any, return_indices: bool = False) -> Any:
+    """The maximum over PyTorch's adaptive windows (rows floor(i*H/oh) to ceil((i+1)*H/oh) - 1, likewise for
+    columns) of (N, C, H, W) or (C, H, W), and with ``return_indices`` its flat index in H * W (the first
+    maximum in row-major order, as ATen's scan); the gradient goes to that index."""
+    if input.ndim not in (3, 4):
+        raise RuntimeError(f"adaptive_max_pool2d(): Expected 3D or 4D tensor, but got: {list(input.shape)}")
+    size = (output_size, output_size) if isinstance(output_size, int) else tuple(output_size)
+    h, w = input.shape[-2:]
+    oh, ow = (h if size[0] is None else size[0]), (w if size[1] is None else size[1])
+    windows = _adaptive_windows(h, w, oh, ow)
+    flat = input.reshape(tuple(input.shape[:-2]) + (h * w,))
+    candidates = flat[..., windows]                          # (..., oh * ow, widest window)
+    best = candidates.argmax(-1, keepdim=True)
+    values = candidates.gather(-1, best).reshape(tuple(input.shape[:-2]) + (oh, ow))
+    if not return_indices:
+        return values
+    index = tensor(windows, device=input.device).expand(tuple(candidates.shape)).gather(-1, best)
+    return values, index.reshape(values.shape)
+
+
+def _adaptive_windows(h: int, w: int, oh: int, ow: int) -> numpy.ndarray:
+    """Each output cell's window as flat input positions in row-major order, (oh * ow, widest window); narrower
+    windows repeat their first position, which changes neither their maximum nor where it first occurs."""
+    def bounds(n: int, out: int, i: int) -> range:
+        return range(i * n // out, -(-(i + 1) * n // out))
+    cells = [[r * w + c for r in bounds(h, oh, i) for c in bounds(w, ow, j)] for i in range(oh) for j in range(ow)]
+    width = max(len(cell) for cell in cells)
+    return numpy.array([cell + cell[:1] * (width - len(cell)) for cell in cells], dtype=numpy.int64)
+
+
+def _block_index(size: tuple, kernel_size: Any, dilation: Any, padding: Any, stride: Any) -> tuple:
+    """For sliding blocks over a (H, W) plane padded by ``padding``: the padded plane's rows and columns of
+    every block element, (kh * kw, L) each (kernel position major, block in row-major order, as im2col)."""
+    (kh, kw), (dh, dw), (ph, pw), (sh, sw) = (_pair(v) for v in (kernel_size, dilation, padding, stride))
+    blocks = [(n + 2 * p - d * (k - 1) - 1) // s + 1 for n, p, d, k, s in zip(size, (ph, pw), (dh, dw), (kh, kw),
+                                                                             (sh, sw))]
+    if min(blocks) < 1:
+        raise RuntimeError(f"Given input with spatial size {tuple(size)}, kernel_size={(kh, kw)}, "
+                           f"dilation={(dh, dw)}, padding={(ph, pw)}, calculated shape of the array of sliding "
+                           f"blocks as {tuple(blocks)}, but its components must be at least one.")
+    ki, kj = numpy.meshgrid(numpy.arange(kh) * dh, numpy.arange(kw) * dw, indexing="ij")
+    bi, bj = numpy.meshgrid(numpy.arange(blocks[0]) * sh, numpy.arange(blocks[1]) * sw, indexing="ij")
+    rows = ki.reshape(-1, 1) + bi.reshape(1, -1)
+    cols = kj.reshape(-1, 1) + bj.reshape(1, -1)
+    return rows, cols, (ph, pw), blocks
+
+
+def unfold(input: Tensor, kernel_size: Any, dilation: Any = 1, padding: Any = 0, stride: Any = 1) -> Tensor:
+    """im2col: (N, C, H, W) -> (N, C * kh * kw, L), each column one sliding block (zero padding), exact copies;
+    the gradient adds back what each position gave to every block."""
+    if input.ndim not in (3, 4):
+        raise RuntimeError(f"Expected 3D or 4D (batch mode) tensor with possibly 0 batch size and other non-zero "
+                           f"dimensions for input, but got: {list(input.shape)}")
+    rows, cols, (ph, pw), _ = _block_index(tuple(input.shape[-2:]), kernel_size, dilation, padding, stride)
+    x = pad(input, (pw, pw, ph, ph)) if ph or pw else input
+    blocks = x[..., rows, cols]                          # (..., C, kh * kw, L)
+    lead = tuple(input.shape[:-3])
+    return blocks.reshape(lead + (input.shape[-3] * rows.shape[0], rows.shape[1]))
+
+
+def fold(input: Tensor, output_size: Any, kernel_size: Any, dilation: Any = 1, padding: Any = 0,
+         stride: Any = 1) -> Tensor:
+    """col2im, the adjoint of ``unfold``: (N, C * kh * kw, L) -> (N, C, H, W), overlapping block elements summed
+    (in im2col's order: kernel position major, then block)."""
+    if input.ndim not in (2, 3):
+        raise RuntimeError(f"Expected 2D or 3D (batch mode) tensor for input with possibly 0 batch size and non-zero "
+                           f"dimensions for input, but got: {list(input.shape)}")
+    size = _pair(output_size)
+    rows, cols, (ph, pw), blocks = _block_index(size, kernel_size, dilation, padding, stride)
+    k, n_blocks = rows.shape
+    if input.shape[-2] % k:
+        raise RuntimeError(f"Expected size of input's dimension 1 to be divisible by the product of kernel_size, "
+                           f"but got input.size(1)={input.shape[-2]} and kernel_size={tuple(_pair(kernel_size))}.")
+    if input.shape[-1] != n_blocks:
+        raise RuntimeError(f"Given output_size={tuple(size)}, kernel_size={tuple(_pair(kernel_size))}, "
+                           f"dilation={tuple(_pair(dilation))}, padding={(ph, pw)}, stride={tuple(_pair(stride))}, "
+                           f"expected size of input's dimension 2 to match the calculated number of sliding blocks "
+                           f"{blocks[0]} * {blocks[1]} = {n_blocks}, but got input.size(2)={input.shape[-1]}.")
+    lead = tuple(input.shape[:-2])
+    c = input.shape[-2] // k
+    canvas = zeros(lead + (c, size[0] + 2 * ph, size[1] + 2 * pw), dtype=input.dtype, device=input.device)
+    index = (Ellipsis, rows, cols)
+    out = _T(core.apply(core.ops.shape.GetItemGrad(index), input.reshape(lead + (c, k, n_blocks)), canvas))
+    return out[..., ph:ph + size[0], pw:pw + size[1]] if ph or pw else out
+
+
 def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None) -> Tensor:
     """Rows of ``weight`` picked by the integer ``input``; the padding row gets no gradient."""
     if input.dtype.kind not in "iu":
@@ -548,6 +686,104 @@ def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -
         n = x.norm(2, dim, True)
         return x / (n.clamp(min=eps).detach() + (n - n.detach()))
     return (unit(x1) * unit(x2)).sum(dim)
+
+
+def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6, keepdim: bool = False) -> Tensor:
+    """The p-norm (1 or 2) of x1 - x2 + eps along the last dim, as ATen's (eps added to each difference)."""
+    x1, x2 = _coerce(x1, _as_tensor(x2, x1))
+    return (x1 - x2 + eps).norm(p, max(x1.ndim, x2.ndim) - 1, keepdim)
+
+
+def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0.0,
+                        reduction: str = "mean") -> Tensor:
+    """max(0, -target * (input1 - input2) + margin), as ATen's."""
+    if input1.ndim != input2.ndim or input1.ndim != target.ndim:
+        raise RuntimeError(f"margin_ranking_loss : All input tensors should have same dimension but got sizes: "
+                           f"input1: {input1.shape}, input2: {input2.shape}, target: {target.shape} ")
+    return _reduce((-target * (input1 - input2) + margin).clamp_min(0), reduction, "margin_ranking_loss")
+
+
+def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, margin: float = 1.0, p: float = 2,
+                        eps: float = 1e-6, swap: bool = False, reduction: str = "mean") -> Tensor:
+    """max(0, margin + d(anchor, positive) - d(anchor, negative)) with ``pairwise_distance``; ``swap`` takes the
+    smaller of d(anchor, negative) and d(positive, negative), as ATen's."""
+    if margin <= 0:
+        raise ValueError(f"margin must be greater than 0, got {margin}")
+    if not anchor.ndim == positive.ndim == negative.ndim:
+        raise RuntimeError(f"The anchor, positive, and negative tensors are expected to have the same number of "
+                           f"dimensions, but got: anchor {anchor.ndim}D, positive {positive.ndim}D, and negative "
+                           f"{negative.ndim}D inputs")
+    d_pos = pairwise_distance(anchor, positive, p, eps)
+    d_neg = pairwise_distance(anchor, negative, p, eps)
+    if swap:
+        d_neg = minimum(d_neg, pairwise_distance(positive, negative, p, eps))
+    return _reduce((d_pos - d_neg + margin).clamp_min(0), reduction, "triplet_margin_loss")
+
+
+def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0.0,
+                          reduction: str = "mean") -> Tensor:
+    """1 - cos(input1, input2) where target is 1, max(0, cos - margin) where it is -1, 0 elsewhere; the cosine as
+    ATen's: the dot product over sqrt((|x1|^2 + 1e-12) (|x2|^2 + 1e-12)), along the dim after target's."""
+    if target.ndim not in (0, 1) or input1.ndim != target.ndim + 1 or input2.ndim != input1.ndim:
+        raise RuntimeError(f"cosine_embedding_loss: expected 1-D inputs with a 0-D target or 2-D inputs with a 1-D "
+                           f"target, got input1 {list(input1.shape)}, input2 {list(input2.shape)}, target "
+                           f"{list(target.shape)}")
+    d = target.ndim
+    dot = (input1 * input2).sum(d)
+    norms = ((input1 * input1).sum(d) + 1e-12) * ((input2 * input2).sum(d) + 1e-12)
+    cos = dot / norms.sqrt()
+    zero = zeros((), dtype=cos.dtype, device=cos.device)
+    loss = where(target == 1, 1 - cos, zero) + where(target == -1, (cos - margin).clamp_min(0), zero)
+    return _reduce(loss, reduction, "cosine_embedding_loss")
+
+
+def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool = True, full: bool = False,
+                     eps: float = 1e-8, reduction: str = "mean") -> Tensor:
+    """exp(input) - target * input (``log_input``) or input - target * log(input + eps); ``full`` adds
+    Stirling's target * log(target) - target + log(2 pi target) / 2 where target > 1."""
+    loss = input.exp() - target * input if log_input else input - target * (input + eps).log()
+    if full:
+        stirling = target * target.log() - target + (target * (2 * math.pi)).log() * 0.5
+        loss = loss + stirling.masked_fill(target <= 1, 0)
+    return _reduce(loss, reduction, "poisson_nll_loss")
+
+
+def gaussian_nll_loss(input: Tensor, target: Tensor, var: Any, full: bool = False, eps: float = 1e-6,
+                      reduction: str = "mean") -> Tensor:
+    """(log(var) + (input - target)^2 / var) / 2 (+ log(2 pi) / 2 with ``full``), var clamped at eps without
+    autograd; var of input's shape, or one short of it, or 1 in one dim (PyTorch's checks)."""
+    if isinstance(var, float):
+        if var < 0:
+            raise ValueError("var has negative entry/entries")
+        var = ones(tuple(input.shape), dtype=input.dtype, device=input.device) * var
+    elif bool((var < 0).any()):
+        raise ValueError("var has negative entry/entries")
+    if tuple(var.shape) != tuple(input.shape):
+        if tuple(input.shape[:-1]) == tuple(var.shape):
+            var = var.unsqueeze(-1)
+        elif not (input.ndim == var.ndim and sum(b for a, b in zip(input.shape, var.shape) if a != b) == 1):
+            raise ValueError("var is of incorrect size")
+    if reduction not in ("none", "mean", "sum"):
+        raise ValueError(reduction + " is not valid")
+    clamped = var.clamp(min=eps)
+    var = clamped.detach() + (var - var.detach())        # the clamp is made without autograd, as PyTorch's
+    loss = ((input - target) ** 2 / var + var.log()) * 0.5
+    if full:
+        loss = loss + 0.5 * math.log(2 * math.pi)
+    return _reduce(loss, reduction, "gaussian_nll_loss")
+
+
+def multilabel_soft_margin_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
+                                reduction: str = "mean") -> Tensor:
+    """-(target * logsigmoid(input) + (1 - target) * logsigmoid(-input)), weighted, averaged over the classes
+    (the last dim)."""
+    loss = -(target * logsigmoid(input) + (1 - target) * logsigmoid(-input))
+    if weight is not None:
+        loss = loss * weight
+    loss = loss.sum(input.ndim - 1) / input.shape[-1]
+    if reduction not in ("none", "mean", "sum"):
+        raise ValueError(reduction + " is not valid")
+    return _reduce(loss, reduction, "multilabel_soft_margin_loss")
 
 
 def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Tensor:

@@ -1,4 +1,5 @@
-"""``torch.optim``: SGD, Adam, AdamW, RMSprop, Adagrad, Adadelta with PyTorch's formulas and defaults.
+"""``torch.optim``: SGD, Adam, AdamW, RMSprop, Adagrad, Adadelta, Adamax, NAdam, RAdam, Rprop with PyTorch's
+formulas and defaults.
 
 Each ``step()`` runs the update primitive of ``core.ops.optim`` in place on the parameter buffers (no
 autograd), through the same Executor and ``ApplyUpdates`` primitive as a TF1 session's train op; this module
@@ -326,6 +327,110 @@ class Adadelta(Optimizer):
     def _op(self, group):
         return optim_ops.Adadelta(group["rho"], group["eps"], group["weight_decay"], group["maximize"],
                                   torch_kernel=True, inplace=True)
+
+
+def _check_adam_like(lr: float, betas: tuple, eps: float, weight_decay: float) -> None:
+    """PyTorch's argument checks of Adamax, NAdam and RAdam."""
+    if not 0.0 <= lr:
+        raise ValueError(f"Invalid learning rate: {lr}")
+    if not 0.0 <= eps:
+        raise ValueError(f"Invalid epsilon value: {eps}")
+    for i in (0, 1):
+        if not 0.0 <= betas[i] < 1.0:
+            raise ValueError(f"Invalid beta parameter at index {i}: {betas[i]}")
+    if not 0.0 <= weight_decay:
+        raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+
+
+class Adamax(Optimizer):
+    """Adam with the infinity norm: u = max(b2 u, |g| + eps); w -= lr / (1 - b1^t) * m / u."""
+
+    def __init__(self, params: Iterable[Any], lr: float = 2e-3, betas: tuple = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.0, foreach: bool | None = None, *, maximize: bool = False,
+                 differentiable: bool = False, capturable: bool = False) -> None:
+        _implementation("Adamax", differentiable)
+        _check_adam_like(lr, betas, eps, weight_decay)
+        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
+                                      maximize=maximize))
+
+    _slot_keys = {"m": "exp_avg", "u": "exp_inf"}
+
+    def _op(self, group):
+        b1, b2 = group["betas"]
+        return optim_ops.TorchAdamax(b1, b2, group["eps"], group["weight_decay"], group["maximize"], inplace=True)
+
+
+class NAdam(Optimizer):
+    """Adam with Nesterov momentum and PyTorch's momentum schedule (``momentum_decay``); the state's
+    ``mu_product`` is the float32 product of the schedule's factors so far, as PyTorch's."""
+
+    def __init__(self, params: Iterable[Any], lr: float = 2e-3, betas: tuple = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.0, momentum_decay: float = 4e-3, decoupled_weight_decay: bool = False, *,
+                 foreach: bool | None = None, maximize: bool = False, capturable: bool = False,
+                 differentiable: bool = False) -> None:
+        _implementation("NAdam", differentiable)
+        _check_adam_like(lr, betas, eps, weight_decay)
+        if not 0.0 <= momentum_decay:
+            raise ValueError(f"Invalid momentum_decay value: {momentum_decay}")
+        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
+                                      momentum_decay=momentum_decay, decoupled_weight_decay=decoupled_weight_decay,
+                                      maximize=maximize))
+
+    _slot_keys = {"m": "exp_avg", "v": "exp_avg_sq"}
+
+    def _op(self, group):
+        b1, b2 = group["betas"]
+        return optim_ops.TorchNAdam(b1, b2, group["eps"], group["weight_decay"], group["momentum_decay"],
+                                    group["decoupled_weight_decay"], group["maximize"], inplace=True)
+
+    def _updater(self, op: optim_ops._Update) -> Any:
+        step = super()._updater(op)
+
+        def update(be: Any, w: Any, g: Any, state: dict, t: int, lr: Any) -> None:
+            step(be, w, g, state, t, lr)
+            state["mu_product"] = numpy.array(op.mu_product(t))
+        return update
+
+
+class RAdam(Optimizer):
+    """Rectified Adam: plain momentum steps while the variance estimate is unreliable (rho_t <= 5), then Adam
+    scaled by the rectification term."""
+
+    def __init__(self, params: Iterable[Any], lr: float = 1e-3, betas: tuple = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.0, decoupled_weight_decay: bool = False, *, foreach: bool | None = None,
+                 maximize: bool = False, capturable: bool = False, differentiable: bool = False) -> None:
+        _implementation("RAdam", differentiable)
+        _check_adam_like(lr, betas, eps, weight_decay)
+        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
+                                      decoupled_weight_decay=decoupled_weight_decay, maximize=maximize))
+
+    _slot_keys = {"m": "exp_avg", "v": "exp_avg_sq"}
+
+    def _op(self, group):
+        b1, b2 = group["betas"]
+        return optim_ops.RAdam(b1, b2, group["eps"], group["weight_decay"], group["decoupled_weight_decay"],
+                               group["maximize"], inplace=True)
+
+
+class Rprop(Optimizer):
+    """Resilient backpropagation: per-weight step sizes grown by etas[1] while the gradient keeps its sign and
+    shrunk by etas[0] when it flips (that step skipped), within ``step_sizes``; the sizes start at ``lr``."""
+
+    def __init__(self, params: Iterable[Any], lr: float = 1e-2, etas: tuple = (0.5, 1.2),
+                 step_sizes: tuple = (1e-6, 50), *, capturable: bool = False, foreach: bool | None = None,
+                 maximize: bool = False, differentiable: bool = False) -> None:
+        _implementation("Rprop", differentiable)
+        if not 0.0 <= lr:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if not 0.0 < etas[0] < 1.0 < etas[1]:
+            raise ValueError(f"Invalid eta values: {etas[0]}, {etas[1]}")
+        super().__init__(params, dict(lr=lr, etas=tuple(etas), step_sizes=tuple(step_sizes), maximize=maximize))
+
+    _slot_keys = {"prev": "prev", "size": "step_size"}
+
+    def _op(self, group):
+        (minus, plus), (lo, hi) = group["etas"], group["step_sizes"]
+        return optim_ops.Rprop(minus, plus, lo, hi, group["maximize"], inplace=True)
 
 
 from eager_api.optim import lr_scheduler  # noqa: E402  (torch.optim.lr_scheduler needs Optimizer, defined above)

@@ -1,0 +1,303 @@
+"""Parity with PyTorch 2.13 (CPU) for the filled-in functions: same shapes and dtypes, values and gradients bit
+for bit where the arithmetic is the same, else within the last bits that Sleef's, MKL's and NumPy's functions
+or BLAS's summation orders leave apart."""
+import numpy as np
+import pytest
+
+import eager_api
+
+torch = pytest.importorskip("torch")
+pytestmark = pytest.mark.reference
+
+from tests.test_reference_torch import _value_and_grad  # noqa: E402  (the same replay as the older functions')
+
+# name -> (a function of the library and a float32 (4, 6) tensor, whether PyTorch's bits are expected)
+_FUNCTIONS = {
+    "clone": (lambda L, x: L.clone(x), True),
+    "masked_select": (lambda L, x: L.masked_select(x, x > 0.2), True),
+    "masked_select_broadcast": (lambda L, x: x[:1].masked_select(x > 0), True),
+    "diff": (lambda L, x: L.diff(x, n=2, dim=1, prepend=x[:, :1] * 2, append=x[:, -2:]), True),
+    "diff_dim0": (lambda L, x: x.diff(dim=0), True),
+    "trace": (lambda L, x: L.trace(x), True),
+    "sgn": (lambda L, x: L.sgn(x) * x, True),
+    "aminmax": (lambda L, x: L.stack(list(L.aminmax(x, dim=1))), True),
+    "aminmax_all": (lambda L, x: L.stack(list(x.aminmax())), True),
+    "cumprod": (lambda L, x: L.cumprod(x + 1, 1), True),
+    "cumprod_dim0": (lambda L, x: (x * 2).cumprod(0), True),
+    "max_pool2d": (lambda L, x: L.max_pool2d(x.reshape(1, 1, 4, 6), 3, 2, 1), True),
+    "dropout_eval": (lambda L, x: L.dropout(x, 0.3, False), True),
+    "hypot": (lambda L, x: L.hypot(x, x.flip(0)), False),
+    "logaddexp": (lambda L, x: L.logaddexp(x * 10, x.flip(1) * 10), False),
+    "erf": (lambda L, x: L.erf(x), False),
+    "nansum": (lambda L, x: L.nansum(L.log(x + 1), 1), False),
+    "nanmean": (lambda L, x: L.log(x + 1).nanmean(0, keepdim=True), False),
+    "tensordot": (lambda L, x: L.tensordot(x, x.flip(0), dims=([0], [0])), False),
+    "tensordot_int": (lambda L, x: L.tensordot(x.reshape(2, 2, 6), x.reshape(6, 2, 2), dims=1), False),
+    "addmm": (lambda L, x: L.addmm(x[:, 0], x, x.t(), beta=0.5, alpha=2.0), False),
+    "addmm_beta0": (lambda L, x: x[0, :4].addmm(x, x.t(), beta=0), False),
+    "baddbmm": (lambda L, x: L.baddbmm(x[0, :2], x.reshape(2, 2, 6), x.reshape(2, 6, 2), alpha=-1.5), False),
+    "var_mean": (lambda L, x: L.stack(list(L.var_mean(x, 1, correction=2))), False),
+    "std_mean": (lambda L, x: L.stack(list(L.std_mean(x, 0, unbiased=False, keepdim=True))), False),
+    "std_mean_all": (lambda L, x: L.stack(list(L.std_mean(x))), False),
+    "cosine_similarity": (lambda L, x: L.cosine_similarity(x, x.flip(0)), False),
+    "pairwise_distance": (lambda L, x: L.pairwise_distance(x, x.flip(0), keepdim=True), False),
+    "pairwise_distance_p1": (lambda L, x: L.nn.functional.pairwise_distance(x, x.flip(1), p=1), False),
+    "cdist": (lambda L, x: L.cdist(x, x.flip(1)), False),
+    "cdist_mm": (lambda L, x: L.cdist(x, x.flip(1), compute_mode="use_mm_for_euclid_dist"), False),
+    "cdist_p1": (lambda L, x: L.cdist(x.reshape(2, 2, 6), x.reshape(2, 2, 6).flip(1), p=1), False),
+    "conv2d": (lambda L, x: L.conv2d(x.reshape(1, 1, 4, 6), x[:2, :2].reshape(1, 1, 2, 2), None, 1, 1), False),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_FUNCTIONS))
+def test_values_and_gradients_match_torch(name):
+    x = np.random.default_rng(11).normal(size=(4, 6)).astype(np.float32)
+    fn, exact = _FUNCTIONS[name]
+    weights = lambda shape: np.random.default_rng(12).normal(size=shape).astype(np.float32)     # noqa: E731
+    (ours, our_grad), (theirs, their_grad) = (_value_and_grad(lib, fn, x, weights) for lib in (eager_api, torch))
+    assert ours.shape == theirs.shape and ours.dtype == theirs.dtype
+    if exact:
+        assert np.array_equal(ours, theirs, equal_nan=True)
+        assert np.array_equal(our_grad, their_grad)
+        return
+    np.testing.assert_allclose(ours, theirs, rtol=2e-6, atol=1e-6 * np.nanmax(np.abs(theirs)))
+    np.testing.assert_allclose(our_grad, their_grad, rtol=1e-5, atol=1e-6 * np.abs(their_grad).max())
+
+
+@pytest.mark.parametrize("row", [[0.5, 0.0, 2.0, -0.7, 1.5], [0.0, 1.5, 0.0, 3.0, 2.0], [1.5, -2.0, 0.7, 1.1, 0.0],
+                                 [0.9, 1.2, -0.6, 2.5, -1.4]])
+def test_cumprod_gradient_with_zeros_matches_torch(row):
+    x = np.array([row, row[::-1]], np.float32)
+    w = np.linspace(-1, 2, x.size, dtype=np.float32).reshape(x.shape)
+    ours, theirs = (_value_and_grad(lib, lambda L, t: L.cumprod(t, 1), x, lambda s: w) for lib in (eager_api, torch))
+    assert np.array_equal(ours[0], theirs[0])
+    np.testing.assert_allclose(ours[1], theirs[1], rtol=1e-6, atol=1e-7)
+
+
+def _both(fn):
+    return fn(eager_api), fn(torch)
+
+
+def _same(a, b):
+    if isinstance(a, tuple):
+        assert len(a) == len(b)
+        for p, q in zip(a, b):
+            _same(p, q)
+        return
+    assert str(a.dtype).split(".")[-1] == str(b.dtype).split(".")[-1] and tuple(a.shape) == tuple(b.shape)
+    assert np.array_equal(a.numpy(), b.numpy(), equal_nan=True)
+
+
+_INT = np.array([[3, 0, 2, 3], [0, 7, 2, 1]])
+_FLOATS = np.array([1.0, np.nan, 1.0 + 1e-6, np.inf, -np.inf, 0.0, 2.5, np.nan], np.float32)
+
+
+@pytest.mark.parametrize("case", {
+    "nonzero": lambda L: L.nonzero(L.tensor(_INT)),
+    "nonzero_tuple": lambda L: L.tensor(_INT).nonzero(as_tuple=True),
+    "nonzero_0d": lambda L: L.nonzero(L.tensor(0.0)),
+    "nonzero_0d_tuple": lambda L: L.nonzero(L.tensor(2.0), as_tuple=True),
+    "count_nonzero": lambda L: L.count_nonzero(L.tensor(_INT), 1),
+    "count_nonzero_all": lambda L: L.tensor(_FLOATS).count_nonzero(),
+    "trace_int": lambda L: L.trace(L.tensor(_INT, dtype=L.int32)),
+    "isclose": lambda L: L.isclose(L.tensor(_FLOATS), L.tensor(_FLOATS).flip(0)),
+    "isclose_nan": lambda L: L.tensor(_FLOATS).isclose(L.tensor(_FLOATS[::-1].copy()), 1e-3, 0.5, True),
+    "isclose_int": lambda L: L.isclose(L.tensor(_INT), L.tensor(_INT).flip(1), atol=1),
+    "isclose_bool": lambda L: L.isclose(L.tensor(_INT > 1), L.tensor(_INT > 2)),
+    "diff_bool": lambda L: L.diff(L.tensor(_INT > 1), dim=0),
+    "diff_int": lambda L: L.tensor(_INT).diff(n=3),
+    "diff_n_past_size": lambda L: L.tensor(_INT).diff(n=6),
+    "nansum_int": lambda L: L.nansum(L.tensor(_INT, dtype=L.int32)),
+    "cumprod_int": lambda L: L.cumprod(L.tensor(_INT, dtype=L.int32), 1),
+    "cumprod_float64": lambda L: L.cumprod(L.tensor(_INT), 0, dtype=L.float64),
+    "unique": lambda L: L.unique(L.tensor(_INT)),
+    "unique_all": lambda L: L.unique(L.tensor(_INT), return_inverse=True, return_counts=True),
+    "unique_nan": lambda L: L.tensor(_FLOATS).unique(return_counts=True),
+    "unique_unsorted": lambda L: L.unique(L.tensor(np.random.default_rng(1).integers(0, 50, 200)), sorted=False,
+                                          return_inverse=True),
+    "bincount": lambda L: L.bincount(L.tensor(_INT[0])),
+    "bincount_minlength": lambda L: L.tensor(_INT[1]).bincount(minlength=10),
+    "bincount_weights": lambda L: L.bincount(L.tensor(np.random.default_rng(2).integers(0, 5, 100)),
+                                             L.tensor(np.random.default_rng(3).normal(size=100).astype(np.float32))),
+    "bincount_int_weights": lambda L: L.bincount(L.tensor(_INT[1]), L.tensor(_INT[0])),
+    "hypot_inf": lambda L: L.hypot(L.tensor(_FLOATS), L.tensor(_FLOATS).flip(0)),
+    "logaddexp_inf": lambda L: L.logaddexp(L.tensor(_FLOATS), L.tensor(_FLOATS).flip(0)),
+}.items(), ids=lambda c: c[0] if isinstance(c, tuple) else c)
+def test_integer_and_selection_results_are_torchs(case):
+    _same(*_both(case[1]))
+
+
+def test_allclose_matches_torch():
+    for kw in ({}, {"equal_nan": True}, {"rtol": 0.0, "atol": 0.0}):
+        a, b = _both(lambda L: L.tensor(_FLOATS).allclose(L.tensor(_FLOATS), **kw))
+        assert a is b
+        a, b = _both(lambda L: L.allclose(L.tensor(_FLOATS[:4]), L.tensor(_FLOATS[:4]) * (1 + 1e-6), **kw))
+        assert a is b
+
+
+@pytest.mark.parametrize("call", [
+    lambda L: L.masked_select(L.ones(3), L.ones(3)),
+    lambda L: L.trace(L.ones(2, 2, 2)),
+    lambda L: L.diff(L.ones(3), n=-1),
+    lambda L: L.diff(L.ones(2, 3), prepend=L.ones(3, 1)),
+    lambda L: L.isclose(L.ones(2), L.ones(2, dtype=L.float64)),
+    lambda L: L.isclose(L.ones(2), L.ones(2), atol=-1),
+    lambda L: L.nanmean(L.tensor([1, 2])),
+    lambda L: L.cdist(L.ones(3), L.ones(3)),
+    lambda L: L.cdist(L.ones(2, 3), L.ones(2, 4)),
+    lambda L: L.tensordot(L.ones(2, 3), L.ones(4, 3), dims=([1], [0])),
+    lambda L: L.addmm(L.ones(2, 2), L.ones(2, 3), L.ones(2, 3)),
+    lambda L: L.aminmax(L.ones(0)),
+    lambda L: L.aminmax(L.ones(2, 0), dim=1),
+    lambda L: L.bincount(L.tensor([-1, 2])),
+    lambda L: L.bincount(L.tensor([[1]])),
+    lambda L: L.bincount(L.tensor([1.0])),
+    lambda L: L.bincount(L.tensor([1, 2]), minlength=-1),
+    lambda L: L.bincount(L.tensor([1, 2]), L.ones(3)),
+])
+def test_errors_are_torchs(call):
+    errors = []
+    for lib in (eager_api, torch):
+        with pytest.raises(Exception) as info:
+            call(lib)
+        errors.append(info.value)
+    ours, theirs = errors
+    assert isinstance(ours, type(theirs)), (ours, theirs)
+    assert str(ours).strip('"') == str(theirs).split("\n")[0].strip('"')
+
+
+# name -> (a function of the library and a float32 (2, 6, 5, 4) tensor, whether PyTorch's bits are expected)
+_LAYERS = {
+    "adaptive_max_pool2d": (lambda L, x: L.nn.AdaptiveMaxPool2d((3, 3))(x), True),
+    "adaptive_max_pool2d_none": (lambda L, x: L.nn.functional.adaptive_max_pool2d(x[0], (None, 3)), True),
+    "adaptive_avg_pool1d": (lambda L, x: L.nn.AdaptiveAvgPool1d(3)(x.reshape(2, 6, 20)), False),
+    "channel_shuffle": (lambda L, x: L.nn.ChannelShuffle(3)(x), True),
+    "dropout1d_eval": (lambda L, x: L.nn.Dropout1d(0.4).eval()(x[0]), True),
+    "local_response_norm": (lambda L, x: L.nn.LocalResponseNorm(3, 0.5, 0.6, 1.5)(x), False),
+    "local_response_norm_3d": (lambda L, x: L.nn.functional.local_response_norm(x[0], 4), False),
+    "cosine_similarity": (lambda L, x: L.nn.CosineSimilarity(dim=2)(x, x.flip(0)), False),
+    "pairwise_distance": (lambda L, x: L.nn.PairwiseDistance(1.0, keepdim=True)(x, x.flip(1)), False),
+    "margin_ranking": (lambda L, x: L.nn.MarginRankingLoss(0.2)(x[0, 0], x[1, 0], (x[0, 1] > 0).float() * 2 - 1),
+                       False),
+    "triplet": (lambda L, x: L.nn.TripletMarginLoss(1.5)(x[0, 0], x[1, 0], x[0, 1]), False),
+    "triplet_swap": (lambda L, x: L.nn.functional.triplet_margin_loss(x[0, 0], x[1, 0], x[0, 1] * 0.1, swap=True,
+                                                                     p=1, reduction="none"), False),
+    "cosine_embedding": (lambda L, x: L.nn.CosineEmbeddingLoss(0.1, reduction="sum")(
+        x[0, 0], x[1, 0], L.tensor([1, -1, 1, -1, 1])), False),
+    "poisson": (lambda L, x: L.nn.PoissonNLLLoss()(x, x.flip(0).abs().detach()), False),
+    "poisson_full": (lambda L, x: L.nn.PoissonNLLLoss(log_input=False, full=True, reduction="none")(
+        x.abs() + 0.1, x.flip(0).abs().detach() * 3), False),
+    "gaussian": (lambda L, x: L.nn.GaussianNLLLoss()(x[0], x[1], x[0, :, :, :1].abs() + 0.5), False),
+    "gaussian_short_var": (lambda L, x: L.nn.functional.gaussian_nll_loss(x[0], x[1], x[0, :, :, 0].abs(),
+                                                                          full=True, reduction="none"), False),
+    "multilabel": (lambda L, x: L.nn.MultiLabelSoftMarginLoss(weight=L.linspace(0.5, 2, 4))(
+        x[0, 0], (x[1, 0] > 0).float()), False),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_LAYERS))
+def test_layers_and_losses_match_torch(name):
+    x = np.random.default_rng(13).normal(size=(2, 6, 5, 4)).astype(np.float32)
+    fn, exact = _LAYERS[name]
+    weights = lambda shape: np.random.default_rng(14).normal(size=shape).astype(np.float32)     # noqa: E731
+    (ours, our_grad), (theirs, their_grad) = (_value_and_grad(lib, fn, x, weights) for lib in (eager_api, torch))
+    assert ours.shape == theirs.shape and ours.dtype == theirs.dtype
+    if exact:
+        assert np.array_equal(ours, theirs) and np.array_equal(our_grad, their_grad)
+        return
+    np.testing.assert_allclose(ours, theirs, rtol=2e-6, atol=1e-6 * np.abs(theirs).max())
+    np.testing.assert_allclose(our_grad, their_grad, rtol=1e-5, atol=1e-6 * np.abs(their_grad).max())
+
+
+def test_adaptive_max_pool2d_indices_match_torch():
+    x = np.random.default_rng(15).normal(size=(2, 3, 7, 5)).astype(np.float32)
+    x[0, 0, :2, :2] = 3.0           # a tie: the first in row-major order wins in both
+    (_, ours), (_, theirs) = _both(lambda L: L.nn.functional.adaptive_max_pool2d(L.tensor(x), (4, 2), True))
+    assert ours.dtype == eager_api.int64 and np.array_equal(ours.numpy(), theirs.numpy())
+
+
+def test_parameter_containers_match_torch():
+    for lib in (eager_api, torch):
+        pl = lib.nn.ParameterList([lib.ones(2), lib.zeros(3)])
+        pd = lib.nn.ParameterDict({"b": lib.ones(1), "a": lib.ones(2)})
+        names = ([n for n, _ in pl.named_parameters()], [n for n, _ in pd.named_parameters()], list(pd.keys()))
+        types = [type(p).__name__ for p in list(pl) + list(pd.values())]
+        if lib is eager_api:
+            ours = names, types
+    assert ours == (names, types)
+
+
+def _optimizer_run(lib, name, kw, dtype, steps, keys):
+    """One parameter of 300 values stepped by ``lib``'s optimizer on gradients of changing scales, some zero
+    and some flipping sign: (the state's ``keys`` as arrays, the weights)."""
+    w0 = np.random.default_rng(1).normal(size=(300,)).astype(dtype)
+    p = lib.tensor(w0.copy(), requires_grad=True)
+    opt = getattr(lib.optim, name)([p], **kw)
+    for s in range(steps):
+        g = (np.random.default_rng(100 + s).normal(size=w0.shape) * 10.0 ** (s % 4 - 2)).astype(dtype)
+        g[s * 10:s * 10 + 10] = 0.0
+        opt.zero_grad()
+        (p * lib.tensor(g)).sum().backward()
+        opt.step()
+    state = opt.state[p]
+    return [np.asarray(state[k].numpy() if hasattr(state[k], "numpy") else state[k]) for k in keys], p.detach().numpy()
+
+
+_OPTIMIZERS = [
+    ("Adamax", {}, True), ("Adamax", dict(lr=0.01, weight_decay=0.1, maximize=True), True),
+    ("RAdam", {}, False), ("RAdam", dict(lr=0.01, weight_decay=0.1, betas=(0.8, 0.9)), False),
+    ("RAdam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True), False),
+    ("NAdam", {}, False), ("NAdam", dict(weight_decay=0.1, decoupled_weight_decay=True), False),
+    ("NAdam", dict(lr=0.01, weight_decay=0.1, momentum_decay=0.01, maximize=True), False),
+    ("Rprop", {}, True), ("Rprop", dict(lr=0.1, etas=(0.3, 1.5), step_sizes=(1e-3, 0.2), maximize=True), True),
+]
+_STATE = {"Adamax": ("exp_avg", "exp_inf", "step"), "RAdam": ("exp_avg", "exp_avg_sq", "step"),
+          "NAdam": ("exp_avg", "exp_avg_sq", "mu_product", "step"), "Rprop": ("prev", "step_size", "step")}
+
+
+@pytest.mark.parametrize("name,kw,exact", _OPTIMIZERS)
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_optimizers_step_as_torch(name, kw, exact, dtype):
+    """The state comes out bit for bit (the moments, the float32 mu_product, the Rprop sizes), and Adamax's and
+    Rprop's weights; NAdam's and RAdam's steps divide by ATen's square root (MKL's, an ulp off the correctly
+    rounded one for some values, float64 included), so their weights are within a few ulps of the largest."""
+    (ours, w), (theirs, tw) = (_optimizer_run(lib, name, kw, dtype, 12, _STATE[name]) for lib in (eager_api, torch))
+    for k, a, b in zip(_STATE[name], ours, theirs):
+        assert np.array_equal(a, b), k
+    if exact:
+        assert np.array_equal(w, tw)
+    else:
+        np.testing.assert_allclose(w, tw, rtol=0, atol=4 * np.finfo(dtype).eps * np.abs(tw).max())
+
+
+@pytest.mark.parametrize("kw", [dict(kernel_size=3),
+                                dict(kernel_size=(2, 3), dilation=(2, 1), padding=1, stride=(2, 1))])
+def test_unfold_and_fold_give_torchs_bits(kw):
+    x = np.random.default_rng(16).normal(size=(2, 3, 7, 6)).astype(np.float32)
+    weights = lambda shape: np.random.default_rng(17).normal(size=shape).astype(np.float32)     # noqa: E731
+    unfold = lambda L, t: L.nn.Unfold(**kw)(t)     # noqa: E731
+    (ours, our_grad), (theirs, their_grad) = (_value_and_grad(lib, unfold, x, weights) for lib in (eager_api, torch))
+    assert np.array_equal(ours, theirs) and np.array_equal(our_grad, their_grad)
+    fold = lambda L, t: L.nn.Fold((7, 6), **kw)(t)     # noqa: E731
+    (ours, our_grad), (theirs, their_grad) = (_value_and_grad(lib, fold, theirs, weights) for lib in (eager_api, torch))
+    assert np.array_equal(ours, theirs) and np.array_equal(our_grad, their_grad)
+
+
+@pytest.mark.parametrize("call", [lambda L: L.nn.functional.unfold(L.ones(1, 1, 3, 4, 4), 2),
+                                  lambda L: L.nn.functional.fold(L.ones(1, 1, 4, 5), (3, 3), 2),
+                                  lambda L: L.nn.functional.fold(L.ones(1, 4, 5), (3, 3), 2),
+                                  lambda L: L.nn.functional.fold(L.ones(1, 5, 4), (3, 3), 2)])
+def test_unfold_and_fold_errors_are_torchs(call):
+    test_errors_are_torchs(call)
+
+
+def test_cdist_takes_the_matrix_product_past_25_rows_as_torch():
+    x = np.random.default_rng(18).normal(size=(30, 5)).astype(np.float32)
+    y = np.random.default_rng(19).normal(size=(7, 5)).astype(np.float32)
+    weights = lambda shape: np.random.default_rng(20).normal(size=shape).astype(np.float32)     # noqa: E731
+    fn = lambda L, t: L.cdist(t, L.tensor(y))     # noqa: E731
+    (ours, our_grad), (theirs, their_grad) = (_value_and_grad(lib, fn, x, weights) for lib in (eager_api, torch))
+    mm = eager_api.cdist(eager_api.tensor(x), eager_api.tensor(y), compute_mode="use_mm_for_euclid_dist")
+    assert np.array_equal(ours, mm.numpy())          # past 25 rows the default is the product's way
+    np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(our_grad, their_grad, rtol=1e-4, atol=1e-5)
