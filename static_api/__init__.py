@@ -33,6 +33,7 @@ from static_api.variables import (AUTO_REUSE, GLOBAL_VARIABLES, LOCAL_VARIABLES,
                                   zeros_initializer)
 
 sigmoid, tanh = nn.sigmoid, nn.tanh       # TF1 exports both at the top level too (tf.sigmoid, tf.tanh)
+where = where_v1          # tf.where is TF1's Select (rows by a vector condition); tf.where_v2 broadcasts
 
 
 class GraphKeys:

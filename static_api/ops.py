@@ -164,9 +164,92 @@ def logical_or(x, y, name=None):
     return named(core.logical_or(*_pair(x, y)), name)
 
 
-def where(condition, x=None, y=None, name=None):
+def where_v2(condition, x=None, y=None, name=None):
+    """TF 2's ``where``: x where condition holds, else y, all three broadcast; with neither x nor y, the
+    coordinates of the True elements (int64, one row each)."""
+    if x is None and y is None:
+        return _named_or(core.nonzero(_t(condition)), name, "Where")
+    if x is None or y is None:
+        raise ValueError("x and y must both be non-None or both be None.")
     x, y = _pair(x, y)
-    return named(core.where(condition, x, y), name)
+    return named(core.where(_t(condition), x, y), name)
+
+
+def where_v1(condition, x=None, y=None, name=None):
+    """TF1's ``tf.where`` (the Select op): x and y of one shape, and a condition of that shape (elementwise), a
+    scalar (all of x or all of y), or a vector as long as x's first dim (whole rows: a condition of shape (3,)
+    picks rows of a (3, 3) x, where broadcasting would pick columns); with neither x nor y, the coordinates of
+    the True elements."""
+    if x is None and y is None:
+        return where_v2(condition, name=name)
+    if x is None or y is None:
+        raise ValueError("x and y must both be non-None or both be None.")
+    c = _t(condition)
+    x, y = _pair(x, y)
+    if len(x.shape) != len(y.shape) or builtins.any(None not in (a, b) and a != b for a, b in zip(x.shape, y.shape)):
+        raise ValueError(f"Shapes must be equal rank and size for Select, but x has shape {list(x.shape)} and y "
+                         f"{list(y.shape)}")
+    if c.ndim == 1 and x.ndim > 1:
+        if None not in (c.shape[0], x.shape[0]) and c.shape[0] != x.shape[0]:
+            raise ValueError(f"Select: a vector condition of size {c.shape[0]} must be as long as the first dim of "
+                             f"x {list(x.shape)}")
+        c = core.reshape(c, (-1,) + (1,) * (x.ndim - 1))
+    elif c.ndim and (len(c.shape) != len(x.shape)
+                     or builtins.any(None not in (a, b) and a != b for a, b in zip(c.shape, x.shape))):
+        raise ValueError(f"Select: condition of shape {list(c.shape)} must be a scalar, a vector as long as x's "
+                         f"first dim, or of x's shape {list(x.shape)}")
+    return named(core.where(c, x, y), name)
+
+
+# dualflow's own helpers select with broadcasting, as TF 2's where; ``tf.where`` is TF1's (static_api/__init__.py)
+where = where_v2
+
+
+def boolean_mask(tensor, mask, name="boolean_mask", axis=None):
+    """The entries of ``tensor`` where ``mask`` (a boolean of the shape of tensor's dims ``axis``..., known rank)
+    holds, those dims flattened into one: TF's gather of the mask's True coordinates; the gradient scatters
+    back into zeros."""
+    x, m = _t(tensor), _t(mask)
+    if m.dtype != numpy.bool_:
+        raise TypeError(f"tf.boolean_mask: mask must be bool, got {m.dtype.name}")
+    a = 0 if axis is None else builtins.int(axis) % x.ndim
+    k = m.ndim
+    if k == 0:
+        raise ValueError("mask cannot be scalar.")
+    if a + k > x.ndim or builtins.any(None not in (p, q) and p != q for p, q in zip(x.shape[a:a + k], m.shape)):
+        raise ValueError(f"Shapes {list(x.shape[a:a + k])} and {list(m.shape)} are incompatible")
+    if None in x.shape[a:a + k]:
+        raise NotImplementedError("tf.boolean_mask: masked dims of unknown size are not implemented in dualflow")
+    lead, masked = builtins.list(x.shape[:a]), builtins.int(numpy.prod(x.shape[a:a + k]))
+    if None in lead:
+        raise NotImplementedError("tf.boolean_mask: an axis after a dim of unknown size is not implemented in dualflow")
+    flat = core.reshape(x, lead + [masked] + builtins.list(x.shape[a + k:]))
+    rows = core.reshape(core.nonzero(core.reshape(m, (masked,))), (-1,))
+    return _named_or(core.ops.shape.take(flat, rows, a), name, "boolean_mask")
+
+
+def unique(x, out_idx=int32, name=None):
+    """(y, idx): the distinct values of a 1-D tensor in the order they first appear, and each element's index
+    into y (``out_idx``, int32 by default), as TF's Unique."""
+    v = _t(x)
+    if v.ndim != 1:
+        raise ValueError(f"unique expects a 1D vector, got shape {list(v.shape)}")
+    return _first_seen(v, out_idx, name, False)
+
+
+def unique_with_counts(x, out_idx=int32, name=None):
+    """(y, idx, count): ``unique`` and how often each distinct value occurs."""
+    v = _t(x)
+    if v.ndim != 1:
+        raise ValueError(f"unique expects a 1D vector, got shape {list(v.shape)}")
+    return _first_seen(v, out_idx, name, True)
+
+
+def _first_seen(v: Tensor, out_idx: Any, name: str | None, counts: bool) -> tuple:
+    dt = _index_type(out_idx, "unique")
+    values, idx, count = core.unique(v, first_seen=True)
+    out = (values, core.cast(idx, dt)) + ((core.cast(count, dt),) if counts else ())
+    return named(out[0], name), *out[1:]
 
 
 sub, mul, div, truediv = subtract, multiply, divide, divide
@@ -266,12 +349,28 @@ def cumsum(x, axis=0, exclusive=False, reverse=False, name=None):
     x = _t(x)
     axis = int(axis) % len(x.shape)
     if exclusive:
-        pads = [(0, 0)] * len(x.shape)
-        pads[axis] = (0, 1) if reverse else (1, 0)
-        keep = [builtins.slice(None)] * len(x.shape)
-        keep[axis] = builtins.slice(1, None) if reverse else builtins.slice(None, -1)
-        x = core.getitem(core.pad(x, pads, 0.0), tuple(keep))
+        x = _shifted(x, axis, reverse, 0.0)
     return named(core.cumsum(x, axis, reverse), name)
+
+
+def _shifted(x: Tensor, axis: int, reverse: bool, first: float) -> Tensor:
+    """``x`` moved one place along ``axis`` (toward the end, or the start with ``reverse``), ``first`` coming in:
+    what an exclusive scan scans."""
+    pads = [(0, 0)] * len(x.shape)
+    pads[axis] = (0, 1) if reverse else (1, 0)
+    keep = [builtins.slice(None)] * len(x.shape)
+    keep[axis] = builtins.slice(1, None) if reverse else builtins.slice(None, -1)
+    return core.getitem(core.pad(x, pads, first), tuple(keep))
+
+
+def cumprod(x, axis=0, exclusive=False, reverse=False, name=None):
+    """Running products along ``axis``, accumulated in the tensor's dtype as TF's scan; ``exclusive`` multiplies
+    the values before each one (a one first), ``reverse`` from the end.  The gradient is TF's (0 where x is 0)."""
+    x = _t(x)
+    axis = int(axis) % len(x.shape)
+    if exclusive:
+        x = _shifted(x, axis, reverse, 1.0)
+    return _named_or(core.cumprod(x, axis, reverse, tf_kernel=True), name, "Cumprod")
 
 
 def eye(num_rows, num_columns=None, batch_shape=None, dtype=float32, name=None):
@@ -634,6 +733,23 @@ def unsorted_segment_mean(data, segment_ids, num_segments, name=None):
     x, ids, n = _segment_args("unsorted_segment_mean", data, segment_ids, num_segments)
     return _named_or(core.div(_scatter.unsorted_segment_sum(x, ids, n), _segment_counts(x, ids, n)), name,
                      "truediv")
+
+
+def segment_sum(data, segment_ids, name=None):
+    """Row sums by segment for sorted ids (non-negative, never decreasing), as many segments as the last id + 1
+    (a missing segment sums to 0); unsorted or negative ids raise InvalidArgumentError when run."""
+    x = _t(data)
+    return _named_or(_scatter.unsorted_segment_sum(x, _indices(segment_ids, x.graph), None), name, "SegmentSum")
+
+
+def segment_mean(data, segment_ids, name=None):
+    """Row means by segment for sorted ids (a missing segment gives 0)."""
+    x = _t(data)
+    ids = _indices(segment_ids, x.graph)
+    total = _scatter.unsorted_segment_sum(x, ids, None)
+    count = _scatter.unsorted_segment_sum(core.fill_like(ids, 1.0, x.dtype), ids, None)
+    count = core.reshape(core.maximum(count, _t(1, like=count)), [-1] + [1] * (x.ndim - ids.ndim))
+    return _named_or(core.div(total, count), name, "SegmentMean")
 
 
 def unsorted_segment_sqrt_n(data, segment_ids, num_segments, name=None):

@@ -262,6 +262,39 @@ def test_case_and_integer_reductions_match_tensorflow():
     assert run(tf) == run(v1)
 
 
+def test_value_shaped_ops_cumprod_and_tf1_where_match_tensorflow_bit_for_bit():
+    """boolean_mask, where (both forms), unique, cumprod (every mode, TF's gradient at a zero) and sorted
+    segment sums: values, dtypes and gradients."""
+    v1 = real.compat.v1
+    x = R.normal(size=(3, 4)).astype(np.float32)
+    x[1, 2] = 0.0
+    d = R.normal(size=(6, 2)).astype(np.float32)
+    ids = np.array([0, 0, 2, 2, 2, 5], np.int32)
+
+    def run(t, where):
+        g = t.Graph()
+        with g.as_default():
+            xp, dp = t.placeholder(t.float32, (3, 4)), t.placeholder(t.float32, (6, 2))
+            prods = [t.cumprod(xp, 1), t.math.cumprod(xp, 0, exclusive=True), t.math.cumprod(xp, 1, reverse=True),
+                     t.math.cumprod(xp, 1, exclusive=True, reverse=True)]
+            masked = t.boolean_mask(xp, xp > 0)
+            segs = [t.math.segment_sum(dp, ids), t.math.segment_mean(dp, ids)]
+            loss = (sum(t.reduce_sum(p * p) for p in prods) + t.reduce_sum(masked * masked)
+                    + t.reduce_sum(segs[0] * segs[1]))
+            outs = prods + [masked] + segs + t.gradients(loss, [xp, dp]) + [
+                where(t.constant([True, False, True]), xp[:, :3], -xp[:, :3]), where(xp > 0)]
+            outs += list(t.unique(t.constant([4.0, 1, 4, 2, 1]))) + list(
+                t.unique_with_counts(t.constant([3, 3, 1, 2, 1, 3]), out_idx=t.int64))
+            with t.Session() as sess:
+                return sess.run(outs, {xp: x, dp: d})
+    for i, (a, b) in enumerate(zip(run(tf, tf.where), run(v1, v1.where))):
+        assert a.dtype == b.dtype
+        if i in (7, 8):     # gradients summed over several paths: TF's AddN adds them in its own order
+            np.testing.assert_allclose(a, b, rtol=1e-6)
+        else:
+            np.testing.assert_array_equal(a, b)
+
+
 def test_sparse_cross_entropy_matches_tensorflow():
     z = R.normal(size=(6, 4)).astype(np.float32)
     y = np.array([0, 3, 1, 1, 2, 0])

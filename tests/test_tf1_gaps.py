@@ -578,3 +578,92 @@ def test_integer_reductions_keep_their_dtype_as_tf():
     with g.as_default():
         n = tf.reduce_sum(tf.cast(tf.placeholder(tf.bool, (None,)), tf.int32)) + tf.constant(1)   # int32 + int32
         assert n.dtype == tf.int32
+
+
+def test_tf_where_is_tf1s_select_and_where_v2_broadcasts():
+    x = np.arange(9.0, dtype=np.float32).reshape(3, 3)
+    rows = np.array([True, False, True])
+    got = _run(lambda a: [tf.where(rows, a, -a), tf.where_v2(rows, a, -a), tf.where(a > 3, a, -a),
+                          tf.where(tf.constant(False), a, -a), tf.where(a > 3)], [x])
+    np.testing.assert_array_equal(got[0], np.where(rows[:, None], x, -x))     # a vector condition picks rows
+    np.testing.assert_array_equal(got[1], np.where(rows, x, -x))              # broadcast: it picks columns
+    np.testing.assert_array_equal(got[2], np.where(x > 3, x, -x))
+    np.testing.assert_array_equal(got[3], -x)
+    assert got[4].dtype == np.int64 and got[4].tolist() == np.argwhere(x > 3).tolist()
+    g = tf.Graph()
+    with g.as_default():
+        a = tf.zeros((3, 3))
+        with pytest.raises(ValueError, match="vector condition of size 2"):
+            tf.where(tf.constant([True, False]), a, a)
+        with pytest.raises(ValueError, match="condition of shape \\[3, 1\\]"):
+            tf.where(tf.zeros((3, 1), tf.bool), a, a)
+        with pytest.raises(ValueError, match="x has shape \\[3, 3\\] and y \\[3\\]"):
+            tf.where(tf.constant(True), a, tf.zeros(3))
+        with pytest.raises(ValueError, match="both be non-None"):
+            tf.where(tf.constant(True), a)
+
+
+def test_boolean_mask_selects_and_scatters_its_gradient_back():
+    x = np.random.default_rng(17).normal(size=(2, 3, 4))
+    mask2 = np.array([[True, False, True], [False, False, True]])
+    got = _run(lambda a: [tf.boolean_mask(a, mask2), tf.boolean_mask(a, mask2[0], axis=1),
+                          tf.boolean_mask(a, a > 0)], [x])
+    np.testing.assert_array_equal(got[0], x[mask2])
+    np.testing.assert_array_equal(got[1], x[:, mask2[0]])
+    np.testing.assert_array_equal(got[2], x[x > 0])
+    _grad_check(lambda a: tf.boolean_mask(a, mask2), x)
+    _grad_check(lambda a: tf.boolean_mask(a * a, mask2[1], axis=1), x)
+    g = tf.Graph()
+    with g.as_default(), pytest.raises(ValueError, match="Shapes \\[2, 3\\] and \\[3, 2\\] are incompatible"):
+        tf.boolean_mask(tf.zeros((2, 3)), tf.zeros((3, 2), tf.bool))
+
+
+def test_unique_keeps_the_order_of_first_appearance():
+    v = np.array([4.0, 1.0, 4.0, np.nan, 2.0, 1.0, np.nan], np.float32)
+    y, idx = _run(lambda a: list(tf.unique(a)), [v])
+    np.testing.assert_array_equal(y, [4.0, 1.0, np.nan, 2.0, np.nan])       # NaNs never equal each other
+    assert idx.dtype == np.int32 and idx.tolist() == [0, 1, 0, 2, 3, 1, 4]
+    w = np.array([3, 3, 1, 2, 1, 3], np.int64)
+    y, idx, count = _run(lambda a: list(tf.unique_with_counts(a, out_idx=tf.int64)), [w])
+    assert y.tolist() == [3, 1, 2] and idx.tolist() == [0, 0, 1, 2, 1, 0] and count.tolist() == [3, 2, 1]
+    assert idx.dtype == count.dtype == np.int64
+
+
+def _cumprod_loop(x, axis, exclusive, reverse):
+    x = np.moveaxis(x, axis, -1)
+    out = np.empty_like(x)
+    for idx in np.ndindex(x.shape[:-1]):
+        row, acc = x[idx][::-1] if reverse else x[idx], 1.0
+        res = []
+        for v in row:
+            res.append(acc if exclusive else acc * v)
+            acc = acc * v
+        out[idx] = res[::-1] if reverse else res
+    return np.moveaxis(out, -1, axis)
+
+
+@pytest.mark.parametrize("exclusive,reverse", [(False, False), (True, False), (False, True), (True, True)])
+def test_tf_cumprod_matches_a_loop_and_takes_tfs_gradient(exclusive, reverse):
+    x = np.random.default_rng(18).normal(size=(3, 4))
+    got = _run(lambda a: tf.math.cumprod(a, 1, exclusive=exclusive, reverse=reverse), [x])
+    np.testing.assert_allclose(got, _cumprod_loop(x, 1, exclusive, reverse), rtol=1e-14)
+    _grad_check(lambda a: tf.cumprod(a, 1, exclusive=exclusive, reverse=reverse), x)
+    # At a zero, TF's gradient is 0 (its rule divides by x with div_no_nan), not the other factors' product.
+    z = x.copy()
+    z[1, 1] = 0.0
+    g = _run(lambda a: tf.gradients(tf.reduce_sum(tf.cumprod(a, 1)), a)[0], [z])
+    assert g[1, 1] == 0.0 and np.all(np.isfinite(g))
+
+
+def test_sorted_segment_sum_and_mean_match_loops_and_check_their_ids():
+    d = np.random.default_rng(19).normal(size=(6, 2))
+    ids = np.array([0, 0, 2, 2, 2, 5], np.int32)
+    got = _run(lambda a: [tf.math.segment_sum(a, ids), tf.math.segment_mean(a, ids)], [d])
+    sums, counts = _segments(d, ids, 6)
+    np.testing.assert_array_equal(got[0], sums)
+    np.testing.assert_allclose(got[1], sums / np.maximum(counts, 1)[:, None], rtol=1e-15)
+    _grad_check(lambda a: tf.math.segment_sum(a, ids), d)
+    _grad_check(lambda a: tf.math.segment_mean(a * a, ids), d)
+    for bad, message in (([0, 2, 1, 3, 3, 3], "not increasing"), ([-1, 0, 0, 0, 0, 0], "must be >= 0")):
+        with pytest.raises(tf.errors.InvalidArgumentError, match=message):
+            _run(lambda a, i: tf.math.segment_sum(a, i), [d, np.array(bad, np.int32)])

@@ -483,23 +483,38 @@ def _running_sums(xp: Any, a: Any, axis: int, reverse: bool = False) -> Any:
 
 class Cumprod(Op):
     """Running products along ``axis``, in order, float32 accumulated in float64 and rounded at each step (as
-    ATen's CPU kernel).  The gradient is ATen's ``cumprod_backward`` (``CumprodGrad``)."""
+    ATen's CPU kernel).  The gradient is ATen's ``cumprod_backward`` (``CumprodGrad``).
+
+    ``tf_kernel``: TF's instead: accumulated in the dtype (from the end with ``reverse``), and TF's gradient,
+    the running sum of g * result the other way divided by x, 0 where x is 0 (``div_no_nan``: TF's gradient
+    there is 0, not the product of the other factors)."""
 
     name = "Cumprod"
     saves_outputs = True
 
-    def __init__(self, axis: int) -> None:
-        self.axis = int(axis)
+    def __init__(self, axis: int, reverse: bool = False, tf_kernel: bool = False) -> None:
+        self.axis, self.reverse, self.tf_kernel = int(axis), bool(reverse), bool(tf_kernel)
+        if reverse and not tf_kernel:
+            raise ValueError(f"{self.name}: reverse is TF's (tf_kernel=True)")
 
     infer = Cumsum.infer
 
     def forward(self, be, x):
         xp = be.xp
+        if self.tf_kernel:
+            if not self.reverse:
+                return xp.cumprod(x, axis=self.axis, dtype=x.dtype)
+            return xp.flip(xp.cumprod(xp.flip(x, self.axis), axis=self.axis, dtype=x.dtype), self.axis)
         wide = xp.float64 if x.dtype == numpy.float32 else x.dtype
         return xp.cumprod(x, axis=self.axis, dtype=wide).astype(x.dtype)
 
     def vjp(self, node, grads, needs):
-        return (apply(CumprodGrad(self.axis), grads[0], node.inputs[0], node.outputs[0]),)
+        x, out = node.inputs[0], node.outputs[0]
+        if not self.tf_kernel:
+            return (apply(CumprodGrad(self.axis), grads[0], x, out),)
+        summed = apply(Cumsum(self.axis, not self.reverse), ew.mul(out, grads[0]))
+        zero = ew.scalar_compare(x, "Equal", 0.0)
+        return (ew.where(zero, sh.fill_like(x, 0.0), ew.div(summed, ew.where(zero, sh.fill_like(x, 1.0), x))),)
 
 
 class CumprodGrad(Op):
@@ -537,18 +552,22 @@ class CumprodGrad(Op):
         raise NotImplementedError("CumprodGrad: the second derivative of cumprod is not implemented in dualflow")
 
 
-def cumprod(x: Value, axis: int) -> Value:
-    return apply(Cumprod(axis), x)
+def cumprod(x: Value, axis: int, reverse: bool = False, tf_kernel: bool = False) -> Value:
+    return apply(Cumprod(axis, reverse, tf_kernel), x)
 
 
 class Unique(Op):
-    """The sorted distinct values of ``x`` (flattened), the index of each element's value among them
-    (x's shape) and how often each occurs, all three always (int64 indices and counts).  NaNs are distinct from
-    each other, as PyTorch's (NumPy's own default merges them).  Not differentiable."""
+    """The distinct values of ``x`` (flattened), the index of each element's value among them (x's shape) and
+    how often each occurs, all three always (int64 indices and counts): sorted (PyTorch's), or with
+    ``first_seen`` in the order each value first appears (TF's).  NaNs are distinct from each other, as in both
+    (NumPy's own default merges them).  Not differentiable."""
 
     name = "Unique"
     differentiable = False
     value_shaped = True
+
+    def __init__(self, first_seen: bool = False) -> None:
+        self.first_seen = bool(first_seen)
 
     def infer(self, x: Value) -> list:
         i64 = numpy.dtype(numpy.int64)
@@ -556,12 +575,19 @@ class Unique(Op):
 
     def forward(self, be, x):
         xp = be.xp
-        values, inverse, counts = xp.unique(x.reshape(-1), return_inverse=True, return_counts=True, equal_nan=False)
-        return values, inverse.reshape(x.shape).astype(xp.int64), counts.astype(xp.int64)
+        values, first, inverse, counts = xp.unique(x.reshape(-1), return_index=True, return_inverse=True,
+                                                   return_counts=True, equal_nan=False)
+        inverse = inverse.reshape(x.shape).astype(xp.int64)
+        if self.first_seen:         # reorder by first position; each element's index follows its value
+            order = xp.argsort(first, kind="stable")
+            rank = xp.empty_like(order)
+            rank[order] = xp.arange(order.size)
+            values, inverse, counts = values[order], rank[inverse], counts[order]
+        return values, inverse, counts.astype(xp.int64)
 
 
-def unique(x: Value) -> tuple:
-    return apply(Unique(), x)
+def unique(x: Value, first_seen: bool = False) -> tuple:
+    return apply(Unique(first_seen), x)
 
 
 class Bincount(Op):

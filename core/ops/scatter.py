@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from core.graph import Value
+from backends.errors import IndexOutOfRange
 from core.op import Op, apply
 
 
@@ -133,18 +134,25 @@ class ScatterNd(Op):
 class UnsortedSegmentSum(Op):
     """out[j] = the sum of data[i] over every i with segment_ids[i] == j, for j < ``num_segments`` (TF's
     ``UnsortedSegmentSum``): ``segment_ids``' shape is a prefix of ``data``'s, a negative id drops its row (as
-    TF 2), an id of ``num_segments`` or more is an error."""
+    TF 2), an id of ``num_segments`` or more is an error.
+
+    With ``num_segments`` None, TF's sorted ``SegmentSum``: ids non-negative and never decreasing, as many
+    segments as the last id + 1 (so the result's length depends on the values)."""
 
     name = "UnsortedSegmentSum"
     arg_names = ("data", "segment_ids")
     saves_inputs = (1,)
 
-    def __init__(self, num_segments: int) -> None:
-        self.num_segments = int(num_segments)
+    def __init__(self, num_segments: int | None) -> None:
+        self.num_segments = None if num_segments is None else int(num_segments)
+        if num_segments is None:
+            self.name, self.value_shaped = "SegmentSum", True
 
     def _check(self, data: Value, ids: Value) -> int:
         _check_index_dtype(self, ids)
         k = len(ids.shape)
+        if self.num_segments is None and k != 1:
+            raise self.shape_error("segment_ids", "a vector", ids.shape)
         if k > len(data.shape) or any(None not in (a, b) and a != b for a, b in zip(ids.shape, data.shape)):
             raise self.shape_error("segment_ids", f"a prefix of data's shape {tuple(data.shape)}", ids.shape)
         return k
@@ -153,11 +161,21 @@ class UnsortedSegmentSum(Op):
         k = self._check(data, ids)
         return [((self.num_segments,) + tuple(data.shape[k:]), data.dtype)]
 
+    def _sorted_count(self, be: Any, ids: Any) -> int:
+        """TF's SegmentSum checks (a host read of the ids, as its CPU kernel makes)."""
+        host = be.to_host(ids)
+        if host.size and host.min() < 0:
+            raise IndexOutOfRange(f"{self.name}: segment ids must be >= 0, got {int(host.min())}")
+        if (host[1:] < host[:-1]).any():
+            raise IndexOutOfRange(f"{self.name}: segment ids are not increasing")
+        return int(host[-1]) + 1 if host.size else 0
+
     def forward(self, be, data, ids):
-        out = be.xp.zeros((self.num_segments,) + data.shape[ids.ndim:], dtype=data.dtype)
+        n = self._sorted_count(be, ids) if self.num_segments is None else self.num_segments
+        out = be.xp.zeros((n,) + data.shape[ids.ndim:], dtype=data.dtype)
         keep = ids >= 0
         ids, rows = ids[keep], data[keep]
-        valid = be.check_indices(ids, self.num_segments, f"{self.name}: argument 'segment_ids'")
+        valid = be.check_indices(ids, n, f"{self.name}: argument 'segment_ids'")
         if valid is not None:
             ids, rows = be.xp.where(valid, ids, 0), be.mark_invalid(rows, _trailing(valid, rows.ndim - 1))
         be.index_add(out, ids, rows)
@@ -188,7 +206,7 @@ class SegmentGather(Op):
 
     def vjp(self, node, grads, needs):
         g, ids = node.inputs
-        return apply(UnsortedSegmentSum(g.shape[0]), grads[0], ids), None
+        return apply(UnsortedSegmentSum(g.shape[0]), grads[0], ids), None      # None: sorted ids, as many
 
 
 def gather_nd(params: Value, indices: Value) -> Value:
@@ -199,5 +217,6 @@ def scatter_nd(indices: Value, updates: Value, shape: Sequence[int]) -> Value:
     return apply(ScatterNd(shape), indices, updates)
 
 
-def unsorted_segment_sum(data: Value, segment_ids: Value, num_segments: int) -> Value:
+def unsorted_segment_sum(data: Value, segment_ids: Value, num_segments: int | None) -> Value:
+    """Sums by segment id; ``num_segments`` None: TF's sorted segment sum (see ``UnsortedSegmentSum``)."""
     return apply(UnsortedSegmentSum(num_segments), data, segment_ids)
