@@ -16,7 +16,7 @@ from core import errors as _errors
 from static_api import app, contrib, debugging, errors, flags, gfile, layers, linalg, losses, metrics, nn, summary, train
 from static_api import tf_logging as logging
 from static_api import tf_math as math
-from static_api.control_flow import case, cond
+from static_api.control_flow import case, cond, while_loop
 from static_api.config import ConfigProto, GPUOptions, GraphOptions, OptimizerOptions, RunMetadata, RunOptions
 from static_api.graph import (Graph, Operation, Tensor, TensorShape, convert_to_tensor, get_default_graph,
                               get_default_session, reset_default_graph)

@@ -201,3 +201,105 @@ def case(pred_fn_pairs, default=None, exclusive=False, strict=False, name="case"
             with g.control_dependencies([_at_most_true(predicates, 1, "Input error: exclusive=True")]):
                 return fn()
         return fn()
+
+
+def _loose(structure: Any) -> Any:
+    """A structure with lists and tuples alike (TF's while_loop compares them so; tf.cond does not)."""
+    if not isinstance(structure, tuple):
+        return structure
+    kind, *rest = structure
+    kind = "sequence" if kind in (list, tuple) else kind
+    return (kind, *[tuple(_loose(x) for x in r) if isinstance(r, tuple) and kind != dict else
+                    (r if kind == dict and r is rest[0] else _loose(r)) for r in rest])
+
+
+def _leaves_like(template: Any, value: Any) -> list:
+    """``value``'s parts where ``template`` (the loop variables) has its leaves: shape invariants, which are
+    lists or tuples themselves."""
+    if isinstance(template, (list, tuple)):
+        return [leaf for t, v in zip(template, value) for leaf in _leaves_like(t, v)]
+    if isinstance(template, dict):
+        return [leaf for k in sorted(template) for leaf in _leaves_like(template[k], value[k])]
+    return [value]
+
+
+def _invariant(shape: Any, var: Tensor) -> tuple:
+    """A shape invariant as a tuple with None for unknown dims (a TensorShape, list or tuple)."""
+    dims = [None if d is None else int(d) for d in (shape.as_list() if hasattr(shape, "as_list") else shape)]
+    if len(dims) != var.ndim:
+        raise NotImplementedError("tf.while_loop: a shape invariant of another rank than its loop variable is not "
+                                  "implemented in dualflow")
+    return tuple(dims)
+
+
+def while_loop(cond, body, loop_vars, shape_invariants=None, parallel_iterations=10, back_prop=True,
+               swap_memory=False, name=None, maximum_iterations=None, return_same_structure=False):
+    """TF1's ``tf.while_loop`` (as TF 2's ``compat.v1`` runs it): ``loop_vars = body(*loop_vars)`` while
+    ``cond(*loop_vars)`` holds (at most ``maximum_iterations`` times), each body run as one sub-program with
+    its effects; gradients run the body's reverse pass once per iteration, last first, on the values that
+    iteration made.  A loop variable keeps its shape unless ``shape_invariants`` loosens it; a one-element
+    result is unpacked unless ``return_same_structure``."""
+    if not callable(cond):
+        raise TypeError("'cond' must be callable.")
+    if not callable(body):
+        raise TypeError("'body' must be callable.")
+    if parallel_iterations < 1:
+        raise TypeError("'parallel_iterations' must be a positive integer.")
+    if isinstance(maximum_iterations, Tensor):
+        raise NotImplementedError("tf.while_loop: a tensor maximum_iterations is not implemented in dualflow (give an "
+                                  "int)")
+    flat, rebuild, structure = _flatten(loop_vars)
+    inits = [ops._t(v) for v in flat]
+    if shape_invariants is None:
+        shapes = [tuple(v.shape) for v in inits]
+    else:
+        shapes = [_invariant(s, v) for s, v in zip(_leaves_like(loop_vars, shape_invariants), inits)]
+    g = get_default_graph()
+    with g.name_scope(g._unique(name or "while").rsplit("/", 1)[-1]) as scope:
+        slots = [g._source(PlaceholderOp(s, v.dtype), "loop_var") for s, v in zip(shapes, inits)]
+        current = rebuild(slots)
+        args = current if isinstance(current, (list, tuple)) and not hasattr(current, "_fields") else [current]
+        with g.name_scope("cond"):
+            pred, cond_nodes = control.recorder.record(lambda: ops._t(cond(*args)))
+        with g.name_scope("body"):
+            result, body_nodes = control.recorder.record(lambda: body(*args))
+            with _recording_into(g, body_nodes):
+                if not isinstance(result, (list, tuple, dict)) and len(flat) == 1:
+                    result = [result]       # a lone loop variable's body may return it bare, or in a list
+                out_flat, _, out_structure = _flatten(result)
+                outs = [ops._t(v) for v in out_flat]
+    if pred.dtype.kind != "b" or len(pred.shape):
+        raise TypeError(f"tf.while_loop: cond must return a boolean scalar, got shape {list(pred.shape)} and dtype "
+                        f"{pred.dtype.name}")
+    if len(outs) != len(inits) or (_loose(out_structure) != _loose(structure) and len(flat) > 1):
+        raise ValueError("The two structures don't have the same nested structure: the body must return the loop "
+                         "variables' structure.")
+    for v, o, s in zip(inits, outs, shapes):
+        if o.dtype != v.dtype:
+            raise TypeError(f"tf.while_loop: the body changed a loop variable's dtype from {v.dtype.name} to "
+                            f"{o.dtype.name}")
+        if len(o.shape) != len(s) or any(a is not None and a != b for a, b in zip(s, o.shape)):
+            raise ValueError(f"Input tensor `{v.name}` enters the loop with shape {tuple(v.shape)}, but has shape "
+                             f"{tuple(o.shape)} after one iteration. To allow the shape to vary across iterations, "
+                             "use the `shape_invariants` argument of tf.while_loop to specify a less-specific shape.")
+    slot_ids = {id(s.node) for s in slots}
+    branches, seen = [], {}
+    for outputs, nodes in (([pred], cond_nodes), (outs, body_nodes)):
+        mine = {id(n) for n in nodes} | slot_ids
+        caps = []
+        for v in [v for n in nodes for v in n.inputs] + list(outputs):
+            k = (id(v.node), v.index)
+            if id(v.node) not in mine and k not in {(id(c.node), c.index) for c in caps}:
+                caps.append(v)
+        for v in caps:
+            seen.setdefault((id(v.node), v.index), v)
+        branches.append(control.Branch(outputs, caps + slots, nodes))
+    captures = list(seen.values())
+    op = control.While(branches[0], branches[1], slots, captures, [(s, v.dtype) for s, v in zip(shapes, inits)],
+                       maximum_iterations)
+    result = core.apply(op, *inits, *captures)      # the last values, then the tape
+    g._rename(result[0].op, scope + "Identity")
+    out = rebuild(list(result[:-1]))
+    if not return_same_structure and isinstance(out, list) and len(out) == 1:
+        out = out[0]
+    return out

@@ -295,6 +295,27 @@ def test_value_shaped_ops_cumprod_and_tf1_where_match_tensorflow_bit_for_bit():
             np.testing.assert_array_equal(a, b)
 
 
+def test_while_loop_values_gradients_and_structures_match_tensorflow():
+    v1 = real.compat.v1
+
+    def run(t):
+        g = t.Graph()
+        with g.as_default():
+            x, w = t.placeholder(t.float32, (2,)), t.placeholder(t.float32, (2,))
+            i = t.constant(0)
+            r = t.while_loop(lambda i, a: i < 3, lambda i, a: (i + 1, a * w + t.sin(a)), [i, x])
+            counted = t.while_loop(lambda i: i < 3, lambda i: i + 1, [i])
+            grown = t.while_loop(lambda a: t.reduce_sum(a) < 10, lambda a: t.concat([a, a], 0), [x],
+                                 shape_invariants=[t.TensorShape([None])])
+            nested = t.while_loop(lambda i, d: i < 3, lambda i, d: (i + 1, {"a": d["a"] * 2.0}), (i, {"a": x}))
+            capped = t.while_loop(lambda i: i < 100, lambda i: i + 1, [i], maximum_iterations=5)
+            grads = t.gradients(t.reduce_sum(r[1] * r[1]) + t.reduce_sum(nested[1]["a"]), [x, w])
+            with t.Session() as sess:
+                return sess.run([r, counted, grown, nested, capped, grads], {x: [1.0, 2.0], w: [0.5, -1.5]})
+    ours, theirs = run(tf), run(v1)
+    assert repr(ours) == repr(theirs)       # values, dtypes and structures, bit for bit
+
+
 def test_sparse_cross_entropy_matches_tensorflow():
     z = R.normal(size=(6, 4)).astype(np.float32)
     y = np.array([0, 3, 1, 1, 2, 0])

@@ -667,3 +667,59 @@ def test_sorted_segment_sum_and_mean_match_loops_and_check_their_ids():
     for bad, message in (([0, 2, 1, 3, 3, 3], "not increasing"), ([-1, 0, 0, 0, 0, 0], "must be >= 0")):
         with pytest.raises(tf.errors.InvalidArgumentError, match=message):
             _run(lambda a, i: tf.math.segment_sum(a, i), [d, np.array(bad, np.int32)])
+
+
+def test_while_loop_values_and_gradients_through_the_iterations():
+    x0, w0 = np.array([1.0, 2.0]), np.array([0.5, -1.5])
+
+    def build(x, w, n):
+        return tf.while_loop(lambda i, a: i < n, lambda i, a: (i + 1, a * w + tf.sin(a)), [tf.constant(0), x])[1]
+
+    def by_hand(x, w, n):
+        for _ in range(n):
+            x = x * w + np.sin(x)
+        return x
+    for n in (0, 1, 3):
+        np.testing.assert_allclose(_run(lambda x, w: build(x, w, n), [x0, w0]), by_hand(x0, w0, n), rtol=1e-15)
+        _grad_check(lambda x: build(x, tf.constant(w0), n), x0)            # through the carried variable
+        _grad_check(lambda w: build(tf.constant(x0), w, n), w0)            # a capture, summed over iterations
+
+
+def test_while_loop_structures_counters_and_effects():
+    g = tf.Graph()
+    with g.as_default():
+        x = tf.placeholder(tf.float32, (2,))
+        v = tf.Variable(np.float32(0.0))
+        i = tf.constant(0)
+        counted = tf.while_loop(lambda i: i < 3, lambda i: i + 1, [i])                # one variable: unpacked
+        kept = tf.while_loop(lambda i: i < 3, lambda i: [i + 1], [i], return_same_structure=True)
+        nested = tf.while_loop(lambda i, d: i < 3, lambda i, d: (i + 1, {"a": d["a"] * 2.0}), (i, {"a": x}))
+        capped = tf.while_loop(lambda i: i < 100, lambda i: i + 1, [i], maximum_iterations=5)
+        grown = tf.while_loop(lambda a: tf.reduce_sum(a) < 10.0, lambda a: tf.concat([a, a], 0), [x],
+                              shape_invariants=[tf.TensorShape([None])])
+        with tf.control_dependencies([v.initializer]):
+            start = tf.constant(0)
+        adds = tf.while_loop(lambda i: i < 4, lambda i: tf.identity(i + 1) + tf.cast(
+            tf.assign_add(v, 1.0) * 0.0, tf.int32), [start])
+        assert isinstance(counted, tf.Tensor) and isinstance(kept, list) and grown.shape.as_list() == [None]
+        with tf.Session() as sess:
+            got = sess.run([counted, kept, nested, capped, grown], {x: [1.0, 2.0]})
+            assert sess.run(adds) == 4 and sess.run(v) == 4.0       # the body's assign ran once per iteration
+    assert got[0] == 3 and got[1] == [3] and got[3] == 5
+    assert got[2][0] == 3 and got[2][1]["a"].tolist() == [8.0, 16.0]
+    assert got[4].tolist() == [1.0, 2.0] * 4                        # 3, 6, 12: the sum passes 10 after two
+
+
+def test_while_loop_checks_shapes_dtypes_and_its_condition():
+    g = tf.Graph()
+    with g.as_default():
+        x = tf.placeholder(tf.float32, (2,))
+        with pytest.raises(ValueError, match=r"enters the loop with shape \(2,\), but has shape \(4,\) after one "
+                                             "iteration"):
+            tf.while_loop(lambda a: tf.reduce_sum(a) < 10.0, lambda a: tf.concat([a, a], 0), [x])
+        with pytest.raises(TypeError, match="changed a loop variable's dtype from float32 to int32"):
+            tf.while_loop(lambda a: tf.reduce_sum(a) < 10.0, lambda a: tf.cast(a, tf.int32), [x])
+        with pytest.raises(TypeError, match="cond must return a boolean scalar"):
+            tf.while_loop(lambda a: a < 1.0, lambda a: a, [x])
+        with pytest.raises(TypeError, match="'body' must be callable"):
+            tf.while_loop(lambda a: True, x, [x])

@@ -166,3 +166,108 @@ class CondGrad(Op):
         feeds.update(zip(b.standins, rest[n:]))
         fetched = iter(_run(b.program, be, {k: feeds[k] for k in b.program.fed}) if b.program.fetches else [])
         return tuple(next(fetched) if g is not None else be.xp.zeros_like(rest[i]) for g, i in zip(b.grads, self.wanted))
+
+
+class While(Op):
+    """Runs ``body`` while ``cond`` holds (and fewer than ``max_iterations`` times), TF1's ``tf.while_loop``.
+    ``cond`` and ``body`` are Branches over the loop variables' stand-ins (``slots``, fed each iteration with the
+    current values) and the captures; inputs: the loop variables' first values, then the captures.  Outputs:
+    the last values, then the tape (per iteration: the values entering it and, once a gradient reads them,
+    the values the body made)."""
+
+    name = "While"
+
+    def __init__(self, cond: Branch, body: Branch, slots: Sequence[Value], captures: Sequence[Value],
+                 out_specs: Sequence[tuple], max_iterations: int | None) -> None:
+        self.cond, self.body, self.out_specs = cond, body, list(out_specs)
+        self.slots = list(slots)
+        self.slot_keys = [key(s) for s in slots]
+        self.capture_keys = [key(c) for c in captures]
+        self.max_iterations = max_iterations
+        self.arg_names = tuple(f"loop_var_{i}" for i in range(len(slots))) + tuple(
+            f"capture_{i}" for i in range(len(captures)))
+        ops = [n.op for b in (cond, body) for n in b.nodes]
+        self.pure = all(op.pure for op in ops)
+        self.effect = any(op.effect for op in ops)
+        self.value_shaped = any(None in s for s, _ in out_specs) or any(op.value_shaped for op in ops)
+        self.tape = False
+
+    def infer(self, *inputs):
+        return self.out_specs + [((), TAPE)]
+
+    def forward(self, be, *inputs):
+        n = len(self.slot_keys)
+        values, captured = list(inputs[:n]), dict(zip(self.capture_keys, inputs[n:]))
+        tapes = []
+        cond_program, body_program = self.cond.program(False), self.body.program(self.tape)
+        while True:
+            feeds = dict(captured)
+            feeds.update(zip(self.slot_keys, values))
+            go = bool(be.to_host(_run(cond_program, be, {k: feeds[k] for k in cond_program.fed})[0]))
+            if not go or (self.max_iterations is not None and len(tapes) >= self.max_iterations):
+                break
+            made = _run(body_program, be, {k: feeds[k] for k in body_program.fed})
+            tapes.append((values, dict(zip(self.body.made, made[n:])) if self.tape else {}))
+            values = made[:n]
+        tape = numpy.empty((), TAPE)
+        tape[()] = tapes
+        return (*values, tape)
+
+    def vjp(self, node, grads, needs):
+        n = len(self.slot_keys)
+        slots, captures = self.slots, node.inputs[n:]
+        floats = [i for i, v in enumerate(node.inputs) if v.dtype.kind == "f"]
+        if not any(needs[i] for i in floats) or all(g is None for g in grads[:n]):
+            return (None,) * len(node.inputs)
+        self.tape = True
+        wanted = [slots[i] if i < n else captures[i - n] for i in floats]
+        carried = [i for i in range(n) if node.inputs[i].dtype.kind == "f"]
+        grad_body = _grad_branch(self.body, wanted, [node.outputs[i] for i in carried], carried)
+        given = [grads[i] if grads[i] is not None else None for i in carried]
+        op = WhileGrad(grad_body, self, floats, carried, [g is not None for g in given])
+        out = apply(op, node.outputs[-1], *node.inputs, *[g for g in given if g is not None])
+        out = out if isinstance(out, tuple) else (out,)
+        result: list = [None] * len(node.inputs)
+        for i, g in zip(floats, out):
+            result[i] = g
+        return tuple(result)
+
+
+class WhileGrad(Op):
+    """The gradients of a ``While``'s float loop variables' first values and float captures (``floats``,
+    input positions): the body's gradient program run once per iteration, last first, fed that iteration's tape,
+    the gradients of its outputs (the carried float loop variables, ``carried``) and the captures; the
+    captures' gradients add up over the iterations.  Inputs: the tape, the While's inputs, then the gradients
+    that came in (``given`` says which carried variables have one; the others start at zeros)."""
+
+    name = "WhileGrad"
+    differentiable = False
+
+    def __init__(self, body: "_GradBranch", loop: While, floats: Sequence[int], carried: Sequence[int],
+                 given: Sequence[bool]) -> None:
+        self.body, self.loop, self.floats, self.carried, self.given = body, loop, list(floats), list(carried), list(given)
+
+    def infer(self, tape, *rest):
+        return [(rest[i].shape, rest[i].dtype) for i in self.floats]
+
+    def forward(self, be, tape, *rest):
+        loop, b, xp = self.loop, self.body, be.xp
+        n, m = len(loop.slot_keys), len(loop.slot_keys) + len(loop.capture_keys)
+        inputs, incoming = rest[:m], iter(rest[m:])
+        carry = {i: next(incoming) if has else None for i, has in zip(self.carried, self.given)}
+        acc: dict = {i: None for i in self.floats if i >= n}
+        for values, made in reversed(tape[()]):        # the iterations undone, last first
+            feeds = dict(made)
+            feeds.update(zip(loop.capture_keys, inputs[n:]))
+            feeds.update(zip(loop.slot_keys, values))
+            feeds.update((k, carry[i] if carry[i] is not None else xp.zeros_like(values[i]))
+                         for k, i in zip(b.standins, self.carried))
+            fetched = iter(_run(b.program, be, {k: feeds[k] for k in b.program.fed}) if b.program.fetches else [])
+            out = {i: next(fetched) if g is not None else None for i, g in zip(self.floats, b.grads)}
+            for i in self.carried:
+                carry[i] = out[i]
+            for i in acc:
+                if out[i] is not None:
+                    acc[i] = out[i] if acc[i] is None else acc[i] + out[i]
+        grads = [carry.get(i) if i < n else acc[i] for i in self.floats]
+        return tuple(g if g is not None else xp.zeros_like(inputs[i]) for g, i in zip(grads, self.floats))
