@@ -918,20 +918,36 @@ def truncatediv(x, y, name=None):
     return _named_or(core.floor_div(core.sub(x, rem), y, exact=False), name, "TruncateDiv")
 
 
-class _TruncateMod(core.ops.elementwise.Fmod):
-    """TF's TruncateMod: C's fmod, and no gradient registered (tf.gradients through it raises LookupError)."""
+class _NoGradient(Op):
+    """Passes its input through; a gradient through it raises LookupError, as TF's for an op with no gradient
+    registered (TruncateMod, AdjustContrastv2): dualflow's own composition would have one."""
 
-    name = "TruncateMod"
+    name = "Identity"
+    saves_inputs = False
+
+    def __init__(self, op_type: str) -> None:
+        self.op_type = op_type
+
+    def infer(self, x):
+        return [(x.shape, x.dtype)]
+
+    def forward(self, be, x):
+        return x
 
     def vjp(self, node, grads, needs):
-        op_name = getattr(getattr(node, "operation", None), "name", self.name)
-        raise LookupError(f"No gradient defined for operation '{op_name}' (op type: {self.name})")
+        op_name = getattr(getattr(node, "operation", None), "name", self.op_type)
+        raise LookupError(f"No gradient defined for operation '{op_name}' (op type: {self.op_type})")
+
+
+def no_gradient(x: Tensor, op_type: str, name: str | None = None) -> Tensor:
+    """``x`` as the result of TF op ``op_type``, which has no gradient (see ``_NoGradient``)."""
+    return _named_or(core.apply(_NoGradient(op_type), x), name, op_type)
 
 
 def truncatemod(x, y, name=None):
-    """x - y * trunc(x / y), with the sign of x (C's fmod)."""
+    """x - y * trunc(x / y), with the sign of x (C's fmod); no gradient, as TF's."""
     x, y = _pair(x, y)
-    return named(core.apply(_TruncateMod(), x, y), name)
+    return no_gradient(core.fmod(x, y), "TruncateMod", name)
 
 
 def div_no_nan(x, y, name=None):

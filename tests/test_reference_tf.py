@@ -316,6 +316,38 @@ def test_while_loop_values_gradients_and_structures_match_tensorflow():
     assert repr(ours) == repr(theirs)       # values, dtypes and structures, bit for bit
 
 
+def test_image_functions_match_tensorflow():
+    """Bit for bit but for the standardization and adjust_contrast (their means summed in another order) and
+    the gradient."""
+    v1 = real.compat.v1
+    img = R.uniform(0, 1, size=(2, 5, 7, 3)).astype(np.float32)
+
+    def run(t):
+        g = t.Graph()
+        with g.as_default():
+            x = t.placeholder(t.float32, (None, 5, 7, 3))
+            im = t.image
+            outs = [im.flip_left_right(x), im.flip_up_down(x), im.crop_to_bounding_box(x, 1, 2, 3, 4),
+                    im.pad_to_bounding_box(x, 1, 2, 8, 10), im.central_crop(x, 0.5),
+                    im.resize_image_with_crop_or_pad(x, 3, 9), im.resize_images(x, [9, 4]),
+                    im.resize_images(x, [3, 11], align_corners=True),
+                    im.resize_bilinear(x, [8, 5], half_pixel_centers=True),
+                    im.resize_images(x, [9, 4], method=im.ResizeMethod.NEAREST_NEIGHBOR),
+                    im.resize_nearest_neighbor(x, [3, 11], align_corners=True),
+                    im.resize_nearest_neighbor(x, [8, 13], half_pixel_centers=True),
+                    im.adjust_brightness(x, 0.2), im.rgb_to_grayscale(x), im.grayscale_to_rgb(x[..., :1]),
+                    im.per_image_standardization(x), im.adjust_contrast(x, 1.7)]
+            outs.append(t.gradients(sum(t.reduce_sum(o * o) for o in outs[6:9] + outs[12:14] + outs[15:16]), x)[0])
+            with t.Session() as sess:
+                return sess.run(outs, {x: img})
+    ours, theirs = run(tf), run(v1)
+    for a, b in zip(ours[:-3], theirs[:-3]):
+        assert a.dtype == b.dtype
+        np.testing.assert_array_equal(a, b)
+    for a, b in zip(ours[-3:], theirs[-3:]):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
 def test_sparse_cross_entropy_matches_tensorflow():
     z = R.normal(size=(6, 4)).astype(np.float32)
     y = np.array([0, 3, 1, 1, 2, 0])

@@ -723,3 +723,95 @@ def test_while_loop_checks_shapes_dtypes_and_its_condition():
             tf.while_loop(lambda a: a < 1.0, lambda a: a, [x])
         with pytest.raises(TypeError, match="'body' must be callable"):
             tf.while_loop(lambda a: True, x, [x])
+
+
+IMG = np.random.default_rng(20).uniform(0, 1, size=(2, 5, 7, 3)).astype(np.float32)
+
+
+def test_image_flips_crops_and_pads_are_exact_copies():
+    got = _run(lambda x: [tf.image.flip_left_right(x), tf.image.flip_up_down(x[0]),
+                          tf.image.crop_to_bounding_box(x, 1, 2, 3, 4), tf.image.pad_to_bounding_box(x, 1, 2, 8, 10),
+                          tf.image.central_crop(x, 0.5), tf.image.resize_image_with_crop_or_pad(x, 3, 9)], [IMG])
+    np.testing.assert_array_equal(got[0], IMG[:, :, ::-1])
+    np.testing.assert_array_equal(got[1], IMG[0, ::-1])
+    np.testing.assert_array_equal(got[2], IMG[:, 1:4, 2:6])
+    padded = np.zeros((2, 8, 10, 3), np.float32)
+    padded[:, 1:6, 2:9] = IMG
+    np.testing.assert_array_equal(got[3], padded)
+    np.testing.assert_array_equal(got[4], IMG[:, 1:4, 1:6])       # int((5 - 2.5) / 2) = 1, int((7 - 3.5) / 2) = 1
+    canvas = np.zeros((2, 3, 9, 3), np.float32)
+    canvas[:, :, 1:8] = IMG[:, 1:4]                                 # height cropped around the centre, width padded
+    np.testing.assert_array_equal(got[5], canvas)
+    g = tf.Graph()
+    with g.as_default():
+        x = tf.zeros((5, 7, 3))
+        with pytest.raises(ValueError, match="width must be >= target \\+ offset"):
+            tf.image.crop_to_bounding_box(x, 0, 4, 2, 4)
+        with pytest.raises(ValueError, match="central_fraction must be within \\(0, 1\\]"):
+            tf.image.central_crop(x, 1.5)
+        with pytest.raises(ValueError, match="must have either 3 or 4 dimensions"):
+            tf.image.flip_left_right(tf.zeros((5, 7)))
+
+
+def _bilinear_loop(img, nh, nw, align_corners=False, half_pixel=False):
+    """TF's ResizeBilinear for one (h, w, c) image, written out pixel by pixel in float32."""
+    h, w, _ = img.shape
+    f = np.float32
+
+    def taps(n_in, n_out):
+        scale = f(n_in - 1) / f(n_out - 1) if align_corners and n_out > 1 else f(n_in) / f(n_out)
+        out = []
+        for i in range(n_out):
+            at = (f(i) + f(0.5)) * scale - f(0.5) if half_pixel else f(i) * scale
+            lo = int(np.floor(at))
+            out.append((max(lo, 0), min(int(np.ceil(at)), n_in - 1), f(at - f(np.floor(at)))))
+        return out
+    res = np.empty((nh, nw, img.shape[2]), np.float32)
+    for y, (y0, y1, yl) in enumerate(taps(h, nh)):
+        for x, (x0, x1, xl) in enumerate(taps(w, nw)):
+            top = img[y0, x0] + (img[y0, x1] - img[y0, x0]) * xl
+            bottom = img[y1, x0] + (img[y1, x1] - img[y1, x0]) * xl
+            res[y, x] = top + (bottom - top) * yl
+    return res
+
+
+def test_resizes_follow_tfs_kernels_pixel_by_pixel():
+    got = _run(lambda x: [tf.image.resize_images(x, [9, 4]), tf.image.resize_images(x, [3, 11], align_corners=True),
+                          tf.image.resize_bilinear(x, [8, 5], half_pixel_centers=True),
+                          tf.image.resize_images(x, [9, 4], method=tf.image.ResizeMethod.NEAREST_NEIGHBOR),
+                          tf.image.resize_images(x, [5, 7])], [IMG])
+    for k, (size, kw) in enumerate((((9, 4), {}), ((3, 11), {"align_corners": True}),
+                                    ((8, 5), {"half_pixel": True}))):
+        np.testing.assert_array_equal(got[k], np.stack([_bilinear_loop(im, *size, **kw) for im in IMG]))
+    rows = np.minimum(np.floor(np.arange(9) * np.float32(5 / 9)).astype(int), 4)
+    cols = np.minimum(np.floor(np.arange(4) * np.float32(7 / 4)).astype(int), 6)
+    np.testing.assert_array_equal(got[3], IMG[:, rows][:, :, cols])
+    np.testing.assert_array_equal(got[4], IMG)          # the same size: the image itself
+    # Resizing is linear (float32: central differences would drown in rounding): its gradient g of
+    # sum(resize(x) * c) satisfies <x, g> = <resize(x), c> for every x.
+    c = np.random.default_rng(21).normal(size=(2, 4, 6, 3)).astype(np.float32)
+    out, grad = _run(lambda x: [tf.image.resize_images(x, [4, 6]),
+                                tf.gradients(tf.reduce_sum(tf.image.resize_images(x, [4, 6]) * c), x)[0]], [IMG])
+    np.testing.assert_allclose((IMG * grad).sum(dtype=np.float64), (out * c).sum(dtype=np.float64), rtol=1e-5)
+    assert np.count_nonzero(grad) > IMG.size // 2
+
+
+def test_standardization_brightness_contrast_and_grayscale():
+    got = _run(lambda x: [tf.image.per_image_standardization(x), tf.image.adjust_brightness(x, 0.2),
+                          tf.image.adjust_contrast(x, 1.7), tf.image.rgb_to_grayscale(x),
+                          tf.image.grayscale_to_rgb(x[..., :1])], [IMG])
+    flat = IMG.reshape(2, -1).astype(np.float64)
+    std = np.maximum(flat.std(1), 1 / np.sqrt(flat.shape[1]))[:, None, None, None]
+    np.testing.assert_allclose(got[0], (IMG - flat.mean(1)[:, None, None, None]) / std, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(got[1], IMG + np.float32(0.2), rtol=1e-7)
+    mean = IMG.mean((1, 2), keepdims=True)
+    np.testing.assert_allclose(got[2], (IMG - mean) * 1.7 + mean, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(got[3], IMG @ np.array([[0.2989], [0.5870], [0.1140]], np.float32), rtol=1e-6)
+    np.testing.assert_array_equal(got[4], np.repeat(IMG[..., :1], 3, -1))
+    g = tf.Graph()
+    with g.as_default():
+        x = tf.placeholder(tf.float32, IMG.shape)
+        with pytest.raises(LookupError, match="op type: AdjustContrastv2"):
+            tf.gradients(tf.reduce_sum(tf.image.adjust_contrast(x, 2.0)), x)
+        with pytest.raises(NotImplementedError, match="images of dtype uint8"):
+            tf.image.adjust_brightness(tf.zeros((2, 2, 3), tf.uint8), 1)
