@@ -146,6 +146,7 @@ def conv2d(input, filters, strides, padding, data_format="NHWC", dilations=None,
     the input has make a grouped convolution, as in TF (the input depth a multiple of the filters')."""
     fmt = _fmt(data_format)
     x = _to_nchw(input, fmt)
+    filters = _t(filters, like=x)       # NumPy filters are constants, as in TF
     if len(filters.shape) != 4:
         raise ValueError(f"Conv2D: filters must be 4-D (height, width, in, out), got shape {filters.shape}")
     depth, per_group = x.shape[1], filters.shape[2]
@@ -167,7 +168,7 @@ def conv2d_transpose(value=None, filter=None, output_shape=None, strides=None, p
     backwards, as TF's Conv2DBackpropInput.  PyTorch's transposed convolution with the padding cropped from
     that arithmetic and any rows it leaves over added as output padding."""
     x = _t(value if value is not None else input)
-    w = filter if filter is not None else filters
+    w = _t(filter if filter is not None else filters, like=x)
     fmt = _fmt(data_format)
     if len(w.shape) != 4:
         raise ValueError(f"Conv2DBackpropInput: filter must be 4-D (height, width, out, in), got shape {w.shape}")
@@ -207,6 +208,7 @@ def separable_conv2d(input, depthwise_filter, pointwise_filter, strides, padding
                      dilations=None, name=None):
     """A depthwise convolution (with the strides and padding), then a 1x1 convolution mixing its channels: TF's
     own two steps."""
+    pointwise_filter = _t(pointwise_filter, like=_t(input))
     if tuple(pointwise_filter.shape[:2]) != (1, 1):
         raise ValueError(f"separable_conv2d: pointwise_filter must be (1, 1, in, out), got {pointwise_filter.shape}")
     fmt = _fmt(data_format)
@@ -218,6 +220,7 @@ def depthwise_conv2d(input, filter, strides, padding, data_format=None, dilation
     """TF's depthwise convolution: each input channel c convolved with its ``channel_multiplier`` filters
     (kH, kW, in, multiplier), output channel c * multiplier + m: a convolution in ``in`` groups."""
     x = _t(input)
+    filter = _t(filter, like=x)  # noqa: A001
     if len(filter.shape) != 4:
         raise ValueError(f"DepthwiseConv2dNative: filter must be 4-D (height, width, in, multiplier), got "
                          f"{filter.shape}")
@@ -225,6 +228,124 @@ def depthwise_conv2d(input, filter, strides, padding, data_format=None, dilation
     grouped = core.reshape(filter, (kh, kw, 1, c * m))
     fmt = _fmt(data_format)
     return conv2d(x, grouped, strides, padding, fmt, dilations, name)
+
+
+def _expand_1d(x: Tensor, fmt: str, what: str) -> tuple[Tensor, str]:
+    """A (batch, width, channels) input (NWC; NCW for ``fmt`` NCW) as a 2-D image of height 1, as TF does."""
+    if fmt not in ("NWC", "NCW"):
+        raise ValueError(f"{what}: data_format must be 'NWC' or 'NCW', got {fmt!r}")
+    if x.ndim != 3:
+        raise ValueError(f"{what}: input must be 3-D (batch, width, channels), got shape {list(x.shape)}")
+    return core.expand_dims(x, 1 if fmt == "NWC" else 2), "NHWC" if fmt == "NWC" else "NCHW"
+
+
+def _squeeze_1d(y: Tensor, fmt2: str) -> Tensor:
+    return core.squeeze(y, 1 if fmt2 == "NHWC" else 2)
+
+
+def conv1d(value=None, filters=None, stride=None, padding=None, use_cudnn_on_gpu=None, data_format=None,
+           name=None, input=None, dilations=None):  # noqa: A002
+    """TF's conv1d: the 2-D convolution over a height of one (filters (width, in, out))."""
+    x = _t(value if value is not None else input)
+    x2, fmt2 = _expand_1d(x, data_format or "NWC", "Conv1D")
+    w = core.expand_dims(_t(filters), 0)
+    s = stride[-2 if (data_format or "NWC") == "NWC" else -1] if isinstance(stride, (list, tuple)) else stride
+    d = dilations[-2 if (data_format or "NWC") == "NWC" else -1] if isinstance(dilations, (list, tuple)) else dilations
+    return named(_squeeze_1d(conv2d(x2, w, [1, int(s)], padding, fmt2, [1, int(d or 1)]), fmt2), name)
+
+
+def _pool1d(fn: Any, input: Any, ksize: Any, strides: Any, padding: Any, data_format: str, name: str | None
+            ) -> Tensor:
+    x2, fmt2 = _expand_1d(_t(input), data_format, "Pool1D")
+    one = (lambda v: [1, v[-2 if data_format == "NWC" else -1] if isinstance(v, (list, tuple)) and len(v) == 3
+                      else (v[0] if isinstance(v, (list, tuple)) else v)])
+    return named(_squeeze_1d(fn(x2, one(ksize), one(strides), padding, fmt2), fmt2), name)
+
+
+def max_pool1d(input, ksize, strides, padding, data_format="NWC", name=None):  # noqa: A002
+    return _pool1d(max_pool2d, input, ksize, strides, padding, data_format, name)
+
+
+def avg_pool1d(input, ksize, strides, padding, data_format="NWC", name=None):  # noqa: A002
+    return _pool1d(avg_pool2d, input, ksize, strides, padding, data_format, name)
+
+
+def atrous_conv2d(value, filters, rate, padding, name=None):
+    """A dilated convolution with stride 1 (``rate`` the dilation), as TF computes it."""
+    if int(rate) < 1:
+        raise ValueError(f"rate {rate} cannot be less than one")
+    return conv2d(value, filters, 1, padding, "NHWC", int(rate), name)
+
+
+def conv2d_backprop_input(input_sizes, filter=None, out_backprop=None, strides=None, padding=None,  # noqa: A002
+                          use_cudnn_on_gpu=True, data_format="NHWC", dilations=None, name=None, filters=None):
+    """The gradient of ``conv2d`` for its input (of ``input_sizes``): the transposed convolution."""
+    return conv2d_transpose(out_backprop, filter if filter is not None else filters, input_sizes, strides, padding,
+                            data_format, name, dilations=dilations)
+
+
+def conv2d_backprop_filter(input, filter_sizes, out_backprop, strides, padding, use_cudnn_on_gpu=True,  # noqa: A002
+                           data_format="NHWC", dilations=None, name=None):
+    """The gradient of ``conv2d`` for its filters (of ``filter_sizes``, HWIO), with out_backprop as the
+    gradient of its output: the reverse pass through a convolution of the input with filters of that shape."""
+    x = _t(input)
+    if any(isinstance(v, Tensor) for v in filter_sizes):
+        raise NotImplementedError("tf.nn.conv2d_backprop_filter: a tensor filter_sizes is not implemented in dualflow")
+    # Only the filter gradient of this convolution is ever run (it reads the input and out_backprop alone).
+    w = _t(numpy.zeros([int(v) for v in filter_sizes], x.dtype), like=x)
+    y = conv2d(x, w, strides, padding, data_format, dilations)
+    grad, = core.gradients([y], [w], [_t(out_backprop, like=x)])
+    return named(grad, name)
+
+
+def depthwise_conv2d_native(input, filter, strides, padding, data_format="NHWC", dilations=None,  # noqa: A002
+                            name=None):
+    return depthwise_conv2d(input, filter, strides, padding, data_format, dilations, name)
+
+
+def xw_plus_b(x, weights, biases, name=None):
+    """matmul(x, weights) + biases, the bias added as bias_add."""
+    return named(bias_add(core.matmul(_t(x), _t(weights)), biases), name)
+
+
+def relu_layer(x, weights, biases, name=None):
+    return named(relu(xw_plus_b(x, weights, biases)), name)
+
+
+def log_sigmoid(x, name=None):
+    """-softplus(-x), as TF composes it."""
+    return named(core.neg(softplus(core.neg(_t(x)))), name)
+
+
+def softsign(features, name=None):
+    """x / (1 + |x|)."""
+    x = _t(features)
+    return named(core.div(x, core.scalar(core.abs(x), "add", 1.0)), name)
+
+
+def crelu(features, name=None, axis=-1):
+    """relu of ``features`` and of their negation, joined along ``axis``: twice the channels."""
+    x = _t(features)
+    return named(relu(core.concat([x, core.neg(x)], axis)), name)
+
+
+def weighted_cross_entropy_with_logits(labels=None, logits=None, pos_weight=None, name=None, targets=None):
+    """(1 - z) x + (1 + (q - 1) z) (log1p(exp(-|x|)) + relu(-x)), TF's formula, q the weight of positives."""
+    z, x = _pair(labels if labels is not None else targets, logits)
+    if len(z.shape) != len(x.shape) or any(None not in (a, b) and a != b for a, b in zip(z.shape, x.shape)):
+        raise ValueError(f"`logits` and `labels` must have the same shape, received ({x.shape} vs {z.shape}).")
+    log_weight = core.add(_t(1, like=z), core.mul(core.sub(_t(pos_weight, like=z), _t(1, like=z)), z))
+    tail = core.add(core.log1p(core.exp(core.neg(core.abs(x)))), relu(core.neg(x)))
+    return named(core.add(core.mul(core.sub(_t(1, like=z), z), x), core.mul(log_weight, tail)), name)
+
+
+def zero_fraction(value, name=None):
+    """The fraction of zeros, (size - count_nonzero) / size in float32, as TF computes it."""
+    x = _t(value)
+    nonzero = cast(core.sum(cast(core.not_equal(x, _t(0, like=x)), int32)), "int64")
+    size = core.ops.shape.size_ratio(x, nonzero, numpy.int64)
+    fraction = core.div(cast(core.sub(size, nonzero), "float32"), cast(size, "float32"))
+    return named(core.identity(fraction), name or "fraction")
 
 
 def leaky_relu(features, alpha=0.2, name=None):

@@ -348,6 +348,37 @@ def test_image_functions_match_tensorflow():
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
 
+def test_more_nn_and_math_functions_match_tensorflow():
+    """conv1d, 1-D pools, atrous and the convolution gradients by name, xw_plus_b, relu_layer, log_sigmoid,
+    softsign, crelu, weighted cross-entropy, zero_fraction: values and gradients (TF's CPU has no dilated
+    convolution gradient, so the dilated ones give values only)."""
+    v1 = real.compat.v1
+    x1, w1 = R.normal(size=(2, 9, 3)).astype(np.float32), R.normal(size=(3, 3, 4)).astype(np.float32)
+    x2, w2 = R.normal(size=(2, 7, 8, 3)).astype(np.float32), R.normal(size=(3, 3, 3, 5)).astype(np.float32)
+    w, b = R.normal(size=(3, 4)).astype(np.float32), R.normal(size=4).astype(np.float32)
+
+    def run(t):
+        g = t.Graph()
+        with g.as_default():
+            a, c = t.placeholder(t.float32, x1.shape), t.placeholder(t.float32, x2.shape)
+            dilated = [t.nn.conv1d(a, w1, 1, "VALID", dilations=2), t.nn.atrous_conv2d(c, w2, 2, "SAME")]
+            outs = [t.nn.conv1d(a, w1, 2, "SAME"), t.nn.max_pool1d(a, 2, 2, "VALID"), t.nn.avg_pool1d(a, 3, 1, "SAME"),
+                    t.nn.conv2d_backprop_input([2, 7, 8, 3], w2, t.nn.conv2d(c, w2, [1, 2, 2, 1], "SAME"),
+                                               [1, 2, 2, 1], "SAME"),
+                    t.nn.conv2d_backprop_filter(c, [3, 3, 3, 5], t.nn.conv2d(c, w2, [1, 1, 1, 1], "VALID"),
+                                                [1, 1, 1, 1], "VALID"),
+                    t.nn.xw_plus_b(a[:, 0], w, b), t.nn.relu_layer(a[:, 0], w, b), t.math.log_sigmoid(a * 30),
+                    t.nn.softsign(a), t.nn.crelu(a),
+                    t.nn.weighted_cross_entropy_with_logits(labels=t.sigmoid(a * 2), logits=a * 5, pos_weight=3.0)]
+            grads = t.gradients(sum(t.reduce_sum(o * o) for o in outs), [a, c])
+            with t.Session() as sess:
+                return sess.run(dilated + outs + grads + [t.math.zero_fraction(t.nn.relu(a))], {a: x1, c: x2})
+    for x, y in zip(run(tf), run(v1)):
+        assert x.dtype == y.dtype
+        # float32 sums of convolution products in two orders: the gradients reach 1e4 and cancel
+        np.testing.assert_allclose(x, y, rtol=1e-4, atol=1e-4)
+
+
 def test_sparse_cross_entropy_matches_tensorflow():
     z = R.normal(size=(6, 4)).astype(np.float32)
     y = np.array([0, 3, 1, 1, 2, 0])

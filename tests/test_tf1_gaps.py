@@ -815,3 +815,66 @@ def test_standardization_brightness_contrast_and_grayscale():
             tf.gradients(tf.reduce_sum(tf.image.adjust_contrast(x, 2.0)), x)
         with pytest.raises(NotImplementedError, match="images of dtype uint8"):
             tf.image.adjust_brightness(tf.zeros((2, 2, 3), tf.uint8), 1)
+
+
+def _conv1d_loop(x, w, stride, pad_lo, dilation=1):
+    """A 1-D cross-correlation (batch, width, in) * (k, in, out), zero padded on the left by ``pad_lo``."""
+    n, width, _ = x.shape
+    k, _, o = w.shape
+    span = dilation * (k - 1) + 1
+    xp = np.pad(x, ((0, 0), (pad_lo, span), (0, 0)))
+    outs = []
+    for start in range(0, width + 2 * pad_lo - span + 1, stride):
+        outs.append(sum(xp[:, start + j * dilation] @ w[j] for j in range(k)))
+    return np.stack(outs, 1)
+
+
+def test_conv1d_pools_atrous_and_the_convolution_gradients_as_functions():
+    rng = np.random.default_rng(22)
+    x1, w1 = rng.normal(size=(2, 9, 3)), rng.normal(size=(3, 3, 4))
+    got = _run(lambda a: [tf.nn.conv1d(a, w1, 2, "SAME"), tf.nn.conv1d(a, w1, 1, "VALID", dilations=2),
+                          tf.nn.max_pool1d(a, 2, 2, "VALID"), tf.nn.avg_pool1d(a, 3, 3, "VALID")], [x1])
+    np.testing.assert_allclose(got[0], _conv1d_loop(x1, w1, 2, 1), rtol=1e-12)      # SAME: (9 - 1) // 2 ... 1 left
+    np.testing.assert_allclose(got[1], _conv1d_loop(x1, w1, 1, 0, 2), rtol=1e-12)
+    np.testing.assert_array_equal(got[2], x1[:, :8].reshape(2, 4, 2, 3).max(2))
+    np.testing.assert_allclose(got[3], x1.reshape(2, 3, 3, 3).mean(2), rtol=1e-14)
+    _grad_check(lambda a: tf.nn.conv1d(a, w1, 2, "SAME"), x1)
+    x2, w2 = rng.normal(size=(1, 5, 6, 2)), rng.normal(size=(3, 3, 2, 3))
+    gy = rng.normal(size=(1, 3, 4, 3))
+    got = _run(lambda a: [tf.nn.atrous_conv2d(a, w2, 2, "SAME"), tf.nn.conv2d(a, w2, 1, "SAME", dilations=2),
+                          tf.nn.conv2d_backprop_filter(a, [3, 3, 2, 3], gy, [1, 1, 1, 1], "VALID"),
+                          tf.gradients(tf.nn.conv2d(a, tf.constant(w2), 1, "VALID"), a, gy)[0],
+                          tf.nn.conv2d_backprop_input([1, 5, 6, 2], w2, gy, [1, 1, 1, 1], "VALID")], [x2])
+    np.testing.assert_array_equal(got[0], got[1])
+    want_w = np.zeros((3, 3, 2, 3))
+    for i in range(3):
+        for j in range(3):
+            want_w[i, j] = x2[0, i:i + 3, j:j + 4].reshape(-1, 2).T @ gy[0].reshape(-1, 3)
+    np.testing.assert_allclose(got[2], want_w, rtol=1e-12)
+    np.testing.assert_array_equal(got[3], got[4])       # the input gradient, called by name
+
+
+def test_small_nn_and_math_functions_match_their_formulas():
+    rng = np.random.default_rng(23)
+    x, w, b = rng.normal(size=(4, 3)), rng.normal(size=(3, 5)), rng.normal(size=5)
+    z = rng.uniform(size=(4, 3))
+    got = _run(lambda a, zz: [tf.nn.xw_plus_b(a, w, b), tf.nn.relu_layer(a, w, b), tf.math.log_sigmoid(a * 30),
+                              tf.nn.softsign(a), tf.nn.crelu(a),
+                              tf.nn.weighted_cross_entropy_with_logits(labels=zz, logits=a * 5, pos_weight=3.0),
+                              tf.math.zero_fraction(tf.nn.relu(a)), tf.math.scalar_mul(2.0, a),
+                              tf.math.accumulate_n([a, a * 2])], [x, z])
+    np.testing.assert_allclose(got[0], x @ w + b, rtol=1e-13)
+    np.testing.assert_allclose(got[1], np.maximum(x @ w + b, 0), rtol=1e-13)
+    np.testing.assert_allclose(got[2], -np.logaddexp(0, -x * 30), rtol=1e-13)
+    np.testing.assert_allclose(got[3], x / (1 + np.abs(x)), rtol=1e-15)
+    np.testing.assert_array_equal(got[4], np.maximum(np.concatenate([x, -x], -1), 0))
+    q = 3.0
+    np.testing.assert_allclose(got[5], z * -np.log(1 / (1 + np.exp(-x * 5))) * q
+                               + (1 - z) * -np.log(1 - 1 / (1 + np.exp(-x * 5))), rtol=1e-10)
+    assert got[6].dtype == np.float32 and got[6] == np.float32((x <= 0).sum() / x.size)
+    np.testing.assert_array_equal(got[7], 2 * x)
+    np.testing.assert_array_equal(got[8], x + 2 * x)
+    for build in (lambda a: tf.math.log_sigmoid(a), lambda a: tf.nn.softsign(a), lambda a: tf.nn.crelu(a),
+                  lambda a: tf.nn.weighted_cross_entropy_with_logits(labels=tf.constant(z), logits=a,
+                                                                     pos_weight=2.5)):
+        _grad_check(build, x)
