@@ -13,8 +13,8 @@ import sys
 from typing import Any
 
 from core import errors as _errors
-from static_api import (app, contrib, debugging, errors, flags, gfile, image, layers, linalg, losses, metrics, nn,
-                        summary, train)
+from static_api import (app, contrib, data, debugging, errors, flags, gfile, image, layers, linalg, losses, metrics,
+                        nn, summary, train)
 from static_api import tf_logging as logging
 from static_api import tf_math as math
 from static_api.control_flow import case, cond, while_loop

@@ -379,6 +379,42 @@ def test_more_nn_and_math_functions_match_tensorflow():
         np.testing.assert_allclose(x, y, rtol=1e-4, atol=1e-4)
 
 
+def test_dataset_pipelines_give_tensorflows_elements():
+    v1 = real.compat.v1
+    x = R.normal(size=(7, 3)).astype(np.float32)
+    y = np.arange(7)
+
+    def run(t):
+        g = t.Graph()
+        with g.as_default():
+            ph = t.placeholder(t.float32, (None, 3))
+            pipelines = [
+                t.data.Dataset.from_tensor_slices((x, y)).map(lambda a, b: (a * 2.0 + 1.0, b * 3)).batch(3),
+                t.data.Dataset.from_tensor_slices({"a": x, "b": y}).repeat(2).skip(3).take(9).batch(4, True),
+                t.data.Dataset.range(5).repeat().take(12),
+            ]
+            one_shot = [t.compat.v1.data.make_one_shot_iterator(p).get_next() for p in pipelines]
+            it = t.compat.v1.data.make_initializable_iterator(t.data.Dataset.from_tensor_slices(ph).batch(2))
+            fed = it.get_next()
+            out = []
+            with t.Session() as sess:
+                for element in one_shot:
+                    while True:
+                        try:
+                            out.append(sess.run(element))
+                        except t.errors.OutOfRangeError:
+                            out.append("end")
+                            break
+                sess.run(it.initializer, {ph: x})
+                while True:
+                    try:
+                        out.append(sess.run(fed))
+                    except t.errors.OutOfRangeError:
+                        break
+            return out, [o.shape.as_list() if hasattr(o, "shape") else None for o in [fed]]
+    assert repr(run(tf)) == repr(run(v1))
+
+
 def test_sparse_cross_entropy_matches_tensorflow():
     z = R.normal(size=(6, 4)).astype(np.float32)
     y = np.array([0, 3, 1, 1, 2, 0])

@@ -878,3 +878,69 @@ def test_small_nn_and_math_functions_match_their_formulas():
                   lambda a: tf.nn.weighted_cross_entropy_with_logits(labels=tf.constant(z), logits=a,
                                                                      pos_weight=2.5)):
         _grad_check(build, x)
+
+
+def _drain(sess, element, feed=None):
+    out = []
+    while True:
+        try:
+            out.append(sess.run(element, feed))
+        except tf.errors.OutOfRangeError:
+            return out
+
+
+def test_dataset_pipeline_elements_in_order_until_out_of_range():
+    x = np.arange(10, dtype=np.float32).reshape(5, 2)
+    y = np.arange(5)
+    g = tf.Graph()
+    with g.as_default():
+        ds = tf.data.Dataset.from_tensor_slices((x, y)).map(lambda a, b: (a * 2.0, b + 1)).repeat(2).skip(1)
+        a, b = ds.batch(3).make_one_shot_iterator().get_next()
+        total = tf.reduce_sum(a)                 # the last batch is shorter: a value-shaped result
+        single = tf.data.Dataset.range(7).take(3).make_one_shot_iterator().get_next()
+        assert a.shape.as_list() == [None, 2] and b.dtype == tf.int64
+        with tf.Session() as sess:
+            got = _drain(sess, [a, b, total])
+            assert [int(v) for v in _drain(sess, single)] == [0, 1, 2]
+    rows = [i for i in list(range(5)) * 2][1:]              # repeat(2), skip(1)
+    assert [len(v[1]) for v in got] == [3, 3, 3]
+    np.testing.assert_array_equal(np.concatenate([v[0] for v in got]), x[rows] * 2)
+    np.testing.assert_array_equal(np.concatenate([v[1] for v in got]), y[rows] + 1)
+    assert [float(v[2]) for v in got] == [float((x[rows[i:i + 3]] * 2).sum()) for i in (0, 3, 6)]
+
+
+def test_initializable_iterator_reads_its_placeholders_when_initialized():
+    g = tf.Graph()
+    with g.as_default():
+        ph = tf.placeholder(tf.float32, (None, 2))
+        it = tf.data.Dataset.from_tensor_slices(ph).shuffle(10, seed=3).repeat(3).batch(5, drop_remainder=True) \
+            .make_initializable_iterator()
+        nxt = it.get_next()
+        assert nxt.shape.as_list() == [5, 2]
+        x = np.arange(10, dtype=np.float32).reshape(5, 2)
+        with tf.Session() as sess:
+            with pytest.raises(tf.errors.FailedPreconditionError, match="has not been initialized"):
+                sess.run(nxt)
+            sess.run(it.initializer, {ph: x})
+            epochs = _drain(sess, nxt)
+            sess.run(it.initializer, {ph: x[:2]})           # restarted on other data
+            assert len(_drain(sess, nxt)) == 1
+    assert len(epochs) == 3
+    for e in epochs:            # each epoch a permutation of the rows
+        assert sorted(map(tuple, e.tolist())) == sorted(map(tuple, x.tolist()))
+    assert len({tuple(e[:, 0]) for e in epochs}) > 1             # reshuffled each epoch
+
+
+def test_dataset_map_refuses_outside_tensors_and_checks_slices():
+    g = tf.Graph()
+    with g.as_default():
+        w = tf.placeholder(tf.float32, ())
+        with pytest.raises(NotImplementedError, match="reading tensors from outside"):
+            tf.data.Dataset.range(3).map(lambda v: tf.cast(v, tf.float32) * w)
+        with pytest.raises(ValueError, match="Dimensions 3 and 4 are not compatible"):
+            tf.data.Dataset.from_tensor_slices((np.zeros(3), np.zeros(4)))
+        a, b = tf.placeholder(tf.float32, (None,)), tf.placeholder(tf.float32, (None,))
+        it = tf.data.Dataset.from_tensor_slices((a, b)).make_initializable_iterator()
+        with tf.Session() as sess, pytest.raises(tf.errors.InvalidArgumentError, match="must all be equal"):
+            sess.run(it.initializer, {a: np.zeros(3), b: np.zeros(4)})
+            sess.run(it.get_next())

@@ -1,0 +1,321 @@
+"""``tf.data`` for TF1 input pipelines: a ``Dataset`` describes a pipeline over host arrays (slices of tensors,
+then ``map``, ``shuffle``, ``repeat``, ``batch``, ``take``, ``skip``, ``prefetch``), and an iterator's
+``get_next()`` is an op that, each time a step runs it, pulls the next element into the graph (raising
+``tf.errors.OutOfRangeError`` at the end, as TF).  An initializable iterator's ``initializer`` starts the
+pipeline from its source tensors' values at that run (placeholders fed then, as in TF); a one-shot iterator
+starts at its first ``get_next``.  The pipeline state lives in the session, so each session iterates on its
+own.  ``map`` functions are traced once into a sub-program of graph ops (``core.ops.control.Branch``) run
+per element.  Shuffling draws from dualflow's own generator (seeded by ``seed`` and the graph seed), so its
+orders are not TF's.
+"""
+from __future__ import annotations
+
+import collections
+from typing import Any, Callable, Iterator
+
+import numpy
+
+import core
+from core import errors as _errors
+from core import state as _state
+from core.op import Op
+from core.ops import control
+from core.program import key
+from static_api import ops
+from static_api.control_flow import _flatten, _recording_into
+from static_api.errors import OutOfRangeError
+from static_api.graph import PlaceholderOp, Tensor, TensorShape, get_default_graph
+
+__all__ = ["Dataset", "Iterator", "make_initializable_iterator", "make_one_shot_iterator"]
+
+Spec = collections.namedtuple("Spec", ["shape", "dtype"])
+
+
+class Dataset:
+    """A pipeline: ``source`` (tensors whose first dim is sliced into elements), the transformations in order
+    (``steps``), and the element's structure (``rebuild``) and component specs."""
+
+    def __init__(self, source: list[Tensor], steps: tuple, specs: list[Spec], rebuild: Callable[[list], Any],
+                 seed: int | None = None) -> None:
+        self._source, self._steps, self._specs, self._rebuild = source, steps, specs, rebuild
+
+    # -- sources --
+    @staticmethod
+    def from_tensor_slices(tensors: Any) -> "Dataset":
+        """Elements are the slices along the first dim of every component (all of one length)."""
+        flat, rebuild, _ = _flatten(tensors)
+        source = [ops._t(t) for t in flat]
+        for t in source:
+            if t.ndim == 0:
+                raise ValueError("Unbatching a tensor is only supported for rank >= 1")
+        lengths = {t.shape[0] for t in source if t.shape[0] is not None}
+        if len(lengths) > 1:
+            a, b = sorted(lengths)[:2]
+            raise ValueError(f"Dimensions {a} and {b} are not compatible")
+        return Dataset(source, (), [Spec(tuple(t.shape[1:]), t.dtype) for t in source], rebuild)
+
+    @staticmethod
+    def from_tensors(tensors: Any) -> "Dataset":
+        """One element: the tensors themselves."""
+        flat, rebuild, _ = _flatten(tensors)
+        source = [core.expand_dims(ops._t(t), 0) for t in flat]
+        return Dataset(source, (), [Spec(tuple(t.shape[1:]), t.dtype) for t in source], rebuild)
+
+    @staticmethod
+    def range(*args: int) -> "Dataset":
+        """0, 1, ... (Python's range arguments), int64 scalars."""
+        return Dataset.from_tensor_slices(ops.constant(numpy.arange(*args, dtype=numpy.int64)))
+
+    # -- transformations --
+    def _then(self, step: tuple, specs: list[Spec] | None = None, rebuild: Any = None) -> "Dataset":
+        return Dataset(self._source, self._steps + (step,), self._specs if specs is None else specs,
+                       self._rebuild if rebuild is None else rebuild)
+
+    def batch(self, batch_size: int, drop_remainder: bool = False) -> "Dataset":
+        """Consecutive elements stacked; the last, shorter batch kept unless ``drop_remainder``."""
+        if int(batch_size) <= 0:
+            raise ValueError(f"batch_size must be > 0, got {batch_size}")
+        first = int(batch_size) if drop_remainder else None
+        return self._then(("batch", int(batch_size), bool(drop_remainder)),
+                          [Spec((first,) + s.shape, s.dtype) for s in self._specs])
+
+    def shuffle(self, buffer_size: int, seed: int | None = None, reshuffle_each_iteration: bool = True) -> "Dataset":
+        """TF's shuffle buffer: ``buffer_size`` elements held, each output drawn at random among them and its
+        place refilled from the input."""
+        if int(buffer_size) <= 0:
+            raise ValueError(f"buffer_size must be > 0, got {buffer_size}")
+        g = get_default_graph()
+        op_seed = seed if seed is not None else g.next_seed()
+        return self._then(("shuffle", int(buffer_size), op_seed, bool(reshuffle_each_iteration)))
+
+    def repeat(self, count: int | None = None) -> "Dataset":
+        """The elements ``count`` times over (for ever with None or -1)."""
+        return self._then(("repeat", None if count is None or count == -1 else int(count)))
+
+    def take(self, count: int) -> "Dataset":
+        return self._then(("take", int(count)))
+
+    def skip(self, count: int) -> "Dataset":
+        return self._then(("skip", int(count)))
+
+    def prefetch(self, buffer_size: Any) -> "Dataset":
+        """Accepted: elements are made when asked for (nothing runs ahead)."""
+        return self
+
+    def cache(self, filename: str = "") -> "Dataset":
+        """Accepted: elements are made from host arrays already in memory."""
+        if filename:
+            raise NotImplementedError("Dataset.cache: caching to a file is not implemented in dualflow")
+        return self
+
+    def map(self, map_func: Callable, num_parallel_calls: Any = None) -> "Dataset":
+        """``map_func`` of each element (a tuple's components as arguments, as TF), traced once into graph ops
+        run per element."""
+        g = get_default_graph()
+        slots = [g._source(PlaceholderOp(s.shape, s.dtype), "map_arg") for s in self._specs]
+        element = self._rebuild(slots)
+        args = element if isinstance(element, tuple) and not hasattr(element, "_fields") else (element,)
+        with g.name_scope("map"):
+            result, nodes = control.recorder.record(lambda: map_func(*args))
+            flat, rebuild, _ = _flatten(result)
+            with _recording_into(g, nodes):
+                outs = [ops._t(v) for v in flat]
+        captures = [v for n in nodes for v in n.inputs
+                    if id(v.node) not in {id(m) for m in nodes} and id(v.node) not in {id(s.node) for s in slots}]
+        if captures:
+            raise NotImplementedError("Dataset.map: a function reading tensors from outside it (other than its "
+                                      "arguments and constants it makes) is not implemented in dualflow")
+        branch = control.Branch(outs, slots, nodes)
+        return self._then(("map", branch, [key(s) for s in slots]), [Spec(tuple(o.shape), o.dtype) for o in outs],
+                          rebuild)
+
+    # -- iterators --
+    def make_one_shot_iterator(self) -> "Iterator":
+        return Iterator(self, one_shot=True)
+
+    def make_initializable_iterator(self, shared_name: str | None = None) -> "Iterator":
+        return Iterator(self, one_shot=False)
+
+    @property
+    def output_types(self) -> Any:
+        return self._rebuild([s.dtype for s in self._specs])
+
+    @property
+    def output_shapes(self) -> Any:
+        return self._rebuild([TensorShape(s.shape) for s in self._specs])
+
+
+def _elements(dataset: Dataset, arrays: list, be: Any) -> Iterator[list]:
+    """The pipeline over host ``arrays`` (the source tensors' values), one element (a list of arrays) at a
+    time."""
+    def slices() -> Iterator[list]:
+        n = len(arrays[0]) if arrays else 0
+        if any(len(a) != n for a in arrays):
+            raise _errors.InvalidArgumentError(None, None, "Dimensions of the components to slice must all be "
+                                                   f"equal: {[len(a) for a in arrays]}")
+        for i in range(n):
+            yield [a[i] for a in arrays]
+
+    def apply(stream: Callable[[], Iterator[list]], step: tuple) -> Callable[[], Iterator[list]]:
+        kind = step[0]
+        if kind == "batch":
+            _, size, drop = step
+
+            def batched() -> Iterator[list]:
+                chunk: list = []
+                for e in stream():
+                    chunk.append(e)
+                    if len(chunk) == size:
+                        yield [numpy.stack(c) for c in zip(*chunk)]
+                        chunk = []
+                if chunk and not drop:
+                    yield [numpy.stack(c) for c in zip(*chunk)]
+            return batched
+        if kind == "shuffle":
+            _, size, seed, reshuffle = step
+            epochs = [0]
+
+            def shuffled() -> Iterator[list]:
+                rng = numpy.random.default_rng(None if seed is None else [seed, epochs[0] if reshuffle else 0])
+                epochs[0] += 1
+                buffer: list = []
+                for e in stream():
+                    buffer.append(e)
+                    if len(buffer) == size:
+                        yield buffer.pop(int(rng.integers(len(buffer))))
+                while buffer:
+                    yield buffer.pop(int(rng.integers(len(buffer))))
+            return shuffled
+        if kind == "repeat":
+            count = step[1]
+
+            def repeated() -> Iterator[list]:
+                done = 0
+                while count is None or done < count:
+                    empty = True
+                    for e in stream():
+                        empty = False
+                        yield e
+                    done += 1
+                    if empty:
+                        return
+            return repeated
+        if kind in ("take", "skip"):
+            count = step[1]
+
+            def cut() -> Iterator[list]:
+                for i, e in enumerate(stream()):
+                    if kind == "take" and 0 <= count <= i:
+                        return
+                    if kind == "take" or i >= count:
+                        yield e
+            return cut
+        _, branch, slot_keys = step       # map
+        program = branch.program(False)
+
+        def mapped() -> Iterator[list]:
+            from core.executor import Executor
+            for e in stream():
+                values = Executor(be, _state.current() or _state.State()).run(
+                    program, {k: be.asarray(v) for k, v in zip(slot_keys, e)})
+                yield [be.to_host(v) for v in values]
+        return mapped
+
+    stream: Callable[[], Iterator[list]] = slices
+    for step in dataset._steps:
+        stream = apply(stream, step)
+    return stream()
+
+
+class _Start(Op):
+    """An iterator's initializer: (re)starts its pipeline in the session from the source tensors' values."""
+
+    name = "MakeIterator"
+    differentiable = False
+    pure, effect = False, True
+
+    def __init__(self, iterator: "Iterator") -> None:
+        self.iterator = iterator
+
+    def infer(self, *sources):
+        return []
+
+    def forward(self, be, *sources):
+        _state.active().memo[self.iterator] = _elements(self.iterator.dataset, [be.to_host(s) for s in sources], be)
+        return ()
+
+
+class _Next(Op):
+    """``get_next``: the next element, pulled from the session's pipeline; OutOfRangeError at the end."""
+
+    name = "IteratorGetNext"
+    differentiable = False
+    pure, effect = False, True
+
+    def __init__(self, iterator: "Iterator") -> None:
+        self.iterator = iterator
+        self.value_shaped = any(None in s.shape for s in iterator.dataset._specs)
+
+    def infer(self, *sources):
+        return [(s.shape, s.dtype) for s in self.iterator.dataset._specs]
+
+    def forward(self, be, *sources):
+        memo = _state.active().memo
+        it = self.iterator
+        if it not in memo:
+            if not it.one_shot:
+                raise _errors.FailedPreconditionError(None, None, "GetNext() failed because the iterator has not "
+                                                          "been initialized. Ensure that you have run the initializer "
+                                                          "operation for this iterator before getting the next "
+                                                          "element.")
+            memo[it] = _elements(it.dataset, [be.to_host(s) for s in sources], be)
+        try:
+            element = next(memo[it])
+        except StopIteration:
+            raise OutOfRangeError(None, None, "End of sequence") from None
+        return tuple(be.asarray(numpy.asarray(v, dtype=s.dtype)) for v, s in zip(element, it.dataset._specs))
+
+
+class Iterator:
+    """TF1's iterator over a Dataset: ``get_next()`` and, for an initializable one, ``initializer``."""
+
+    def __init__(self, dataset: Dataset, one_shot: bool) -> None:
+        self.dataset, self.one_shot = dataset, one_shot
+        self._initializer = None if one_shot else core.apply(_Start(self), *dataset._source).operation
+
+    @property
+    def initializer(self) -> Any:
+        if self._initializer is None:
+            raise ValueError("Iterator does not have an initializer (a one-shot iterator starts by itself).")
+        return self._initializer
+
+    def get_next(self, name: str | None = None) -> Any:
+        # A one-shot iterator reads its sources when it starts; an initializable one was given them then.
+        op = _Next(self)
+        if self.one_shot:
+            outs = core.apply(op, *self.dataset._source)
+            outs = list(outs) if isinstance(outs, tuple) else [outs]
+        else:
+            outs = list(get_default_graph()._source(op, None).node.outputs)
+        if name is not None:
+            get_default_graph()._rename(outs[0].op, name)
+        return self.dataset._rebuild(outs)
+
+    @property
+    def output_types(self) -> Any:
+        return self.dataset.output_types
+
+    @property
+    def output_shapes(self) -> Any:
+        return self.dataset.output_shapes
+
+
+def make_one_shot_iterator(dataset: Dataset) -> Iterator:
+    return dataset.make_one_shot_iterator()
+
+
+def make_initializable_iterator(dataset: Dataset, shared_name: str | None = None) -> Iterator:
+    return dataset.make_initializable_iterator(shared_name)
+
+
+__getattr__ = _errors.missing_names("static_api.data")     # a missing public name says so
