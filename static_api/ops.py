@@ -956,7 +956,7 @@ def div_no_nan(x, y, name=None):
     x, y = _pair(x, y)
     if x.dtype != y.dtype:
         raise TypeError(f"`x` and `y` must have the same dtype, got {x.dtype.name!r} != {y.dtype.name!r}.")
-    zero = core.scalar_compare(y, "Equal", 0.0)
+    zero = core.equal(y, _t(0, like=y))
     safe = core.where(zero, _t(1, like=y), y)
     return _named_or(core.where(zero, _t(0, like=x), core.div(x, safe)), name, "div_no_nan")
 

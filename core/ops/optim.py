@@ -708,6 +708,86 @@ class Adadelta(_Update):
         w -= lr * delta
 
 
+def _keras_power(xp: Any, base: float, step: Any, dtype: Any) -> Any:
+    """``ops.power(ops.cast(base, dtype), ops.cast(step, dtype))`` as Keras 3 computes it: the Python float made
+    a float32 tensor, cast to the dtype, raised to the step in one power ufunc loop (host or device count)."""
+    k = step.astype(dtype) if hasattr(step, "dtype") else xp.asarray(step, dtype)
+    return xp.power(dtype.type(numpy.float32(base)), k)
+
+
+class Adamax(_Update):
+    """Keras 3's Adamax ``update_step``, in the variable's dtype and its order of operations:
+
+        m += (g - m) * (1 - b1);  u = max(b2 * u, |g|);  w -= (lr * m) / ((1 - b1^t) * (u + eps))
+
+    (b1^t from b1 rounded to float32, as ``ops.cast`` of a Python float; 1 - b1, b2 and eps Python floats
+    rounded once to the dtype; the float32 rate cast to the dtype)."""
+
+    name = "ApplyAdamax"
+    slot_names = ("m", "u")
+
+    def __init__(self, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-7, inplace: bool = False) -> None:
+        super().__init__(inplace)
+        self.beta1, self.beta2, self.eps = beta1, beta2, eps
+
+    def _apply(self, be, w, g, slots, lr, step):
+        xp, dt = be.xp, w.dtype.type
+        lr, = _tf1(w, lr)
+        b1p = _keras_power(xp, self.beta1, step, w.dtype)
+        m, u = slots
+        m += (g - m) * dt(1 - self.beta1)
+        xp.maximum(u * dt(self.beta2), xp.abs(g), out=u)
+        w -= (lr * m) / ((1 - b1p) * (u + dt(self.eps)))
+
+
+class Nadam(_Update):
+    """Keras 3's Nadam, in the variable's dtype and its order of operations: with the momentum schedule
+    mu_s = b1 (1 - 0.5 * 0.96^s) and the product P_t = mu_1 ... mu_t (Keras' ``_u_product``, advanced once a
+    step in its own dtype, (P * b1) * (1 - 0.5 * 0.96^t), before the variables update),
+
+        m += (g - m) * (1 - b1);  v += (g^2 - v) * (1 - b2)
+        m_hat = (mu_{t+1} m) / (1 - P_t mu_{t+1}) + ((1 - mu_t) g) / (1 - P_t);  v_hat = v / (1 - b2^t)
+        w -= (m_hat * lr) / (sqrt(v_hat) + eps)
+
+    b1, b2 and 0.96 are rounded to float32 first (``ops.cast`` of Python floats), eps once to the dtype.  P_t is
+    the product's sequence of roundings in the weights' dtype (Keras keeps it in the first variable's dtype,
+    the same for a model of one dtype), remembered per dtype so that each step adds one factor; it is computed on
+    the host, so a device count is read back."""
+
+    name = "ApplyNadam"
+    slot_names = ("m", "v")
+
+    def __init__(self, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-7, inplace: bool = False) -> None:
+        super().__init__(inplace)
+        self.beta1, self.beta2, self.eps = beta1, beta2, eps
+        self._products: dict = {}       # dtype -> [P_0 = 1, P_1, ...]
+
+    def _product(self, dtype: numpy.dtype, t: int) -> Any:
+        ps = self._products.setdefault(dtype, [dtype.type(1.0)])
+        b1 = dtype.type(numpy.float32(self.beta1))
+        while len(ps) <= t:
+            s = len(ps)
+            ps.append((ps[-1] * b1) * (dtype.type(1.0) - dtype.type(0.5) * _keras_power(numpy, 0.96, s, dtype)))
+        return ps[t]
+
+    def _apply(self, be, w, g, slots, lr, step):
+        xp, dt = be.xp, w.dtype.type
+        lr, = _tf1(w, lr)
+        t = int(step)
+        b1, b2 = dt(numpy.float32(self.beta1)), dt(numpy.float32(self.beta2))
+        mu_t = b1 * (dt(1.0) - dt(0.5) * _keras_power(xp, 0.96, t, w.dtype))
+        mu_next = b1 * (dt(1.0) - dt(0.5) * _keras_power(xp, 0.96, t + 1, w.dtype))
+        product = xp.asarray(self._product(w.dtype, t))
+        product_next = product * mu_next
+        b2p = _keras_power(xp, self.beta2, t, w.dtype)
+        m, v = slots
+        m += (g - m) * (1 - b1)
+        v += (g * g - v) * (1 - b2)
+        m_hat = (mu_next * m) / (1 - product_next) + ((1 - mu_t) * g) / (1 - product)
+        v_hat = v / (1 - b2p)
+        w -= (m_hat * lr) / (xp.sqrt(v_hat) + dt(self.eps))
+
+
 # ----- PyTorch's Adamax, NAdam, RAdam and Rprop -----------------------------------------------------------------
 # Each is PyTorch's single-tensor CPU step (its default on the CPU) rounded where ATen rounds it: Python-float
 # coefficients (bias corrections) in float64, then cast to the weights' dtype as ATen casts a scalar; lerp_,

@@ -7,7 +7,9 @@
 """
 from __future__ import annotations
 
+import csv
 import inspect
+import io
 import os
 import sys
 import time
@@ -17,7 +19,7 @@ from typing import Any, Callable
 import numpy
 
 from core import errors as _errors
-from core import progress
+from core import checkpoint, progress
 
 
 class Callback:
@@ -64,7 +66,7 @@ def _rate(model: Any) -> float:
     return float(numpy.float32(model.optimizer.learning_rate))
 
 
-# Compiled metrics by the direction they improve in (Keras 3's ``_direction``: "up" or "down").
+# Compiled metrics' names by the direction they improve in (Keras 3's ``_direction``: "up" or "down").
 _UP = frozenset({"accuracy", "acc", "binary_accuracy", "categorical_accuracy", "sparse_categorical_accuracy"})
 _DOWN = frozenset({"mae", "mean_absolute_error", "mse", "mean_squared_error"})
 
@@ -86,10 +88,14 @@ class _Monitor(Callback):
         if self._direction is not None:
             return
         name = self.monitor[4:] if self.monitor.startswith("val_") else self.monitor
-        compiled = getattr(self.model, "metrics_names", ())
-        if name == "loss" or (name in compiled and name in _DOWN):
+        # The compiled metric's own direction (Keras 3's ``Metric._direction``: an accuracy rises, an error
+        # falls), else that of a compiled metric's name
+        direction = {m.name: m._direction for m in getattr(self.model, "_metric_objects", ())}.get(name)
+        if direction is None and name in getattr(self.model, "metrics_names", ()):
+            direction = "up" if name in _UP else "down" if name in _DOWN else None
+        if name == "loss" or direction == "down":
             self._direction = "min"
-        elif name in compiled and name in _UP:
+        elif direction == "up":
             self._direction = "max"
         else:
             raise ValueError(f"{type(self).__name__} callback received monitor={self.monitor}, but Keras isn't able "
@@ -354,5 +360,90 @@ class TensorBoard(Callback):
         for writer in self._writers.values():
             writer.close()
         self._writers = {}
+
+class TerminateOnNaN(Callback):
+    """Stop training once the loss is NaN or infinite after a batch: ``model.stop_training`` (the epoch ends
+    there and the other callbacks' ``on_train_end`` still run), or a RuntimeError with ``raise_error``."""
+
+    def __init__(self, raise_error: bool = False) -> None:
+        self.raise_error = raise_error
+
+    def on_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        loss = (logs or {}).get("loss")
+        if loss is not None and (numpy.isnan(loss) or numpy.isinf(loss)):
+            if self.raise_error:
+                raise RuntimeError(f"NaN or Inf loss encountered at batch {batch}. Loss value: {loss}. Terminating "
+                                   "training immediately.")
+            print(f"Batch {batch}: Invalid loss, terminating training")
+            self.model.stop_training = True
+
+
+class LambdaCallback(Callback):
+    """A callback from functions: ``on_epoch_begin(epoch, logs)``, ``on_epoch_end(epoch, logs)``,
+    ``on_train_begin(logs)``, ``on_train_end(logs)``, ``on_train_batch_begin(batch, logs)``,
+    ``on_train_batch_end(batch, logs)``; other keyword arguments become attributes, as in Keras (so Keras 2's
+    ``on_batch_begin``/``on_batch_end`` work too)."""
+
+    def __init__(self, on_epoch_begin: Callable | None = None, on_epoch_end: Callable | None = None,
+                 on_train_begin: Callable | None = None, on_train_end: Callable | None = None,
+                 on_train_batch_begin: Callable | None = None, on_train_batch_end: Callable | None = None,
+                 **kwargs: Any) -> None:
+        self.__dict__.update(kwargs)
+        hooks = {"on_epoch_begin": on_epoch_begin, "on_epoch_end": on_epoch_end, "on_train_begin": on_train_begin,
+                 "on_train_end": on_train_end, "on_train_batch_begin": on_train_batch_begin,
+                 "on_train_batch_end": on_train_batch_end}
+        self.__dict__.update({k: f for k, f in hooks.items() if f is not None})
+
+
+class CSVLogger(Callback):
+    """One CSV row per epoch (``epoch`` then the logs' names, alphabetical, as Keras writes them; when the first
+    epoch has no validation values, ``val_`` columns of each name are added and read ``NA``).  With ``append``
+    the rows go after the file's existing ones (no second header unless the file was empty).
+
+    As the rest of dualflow's files, the CSV is written atomically: after each epoch the whole file (what it
+    held at the start, plus every row so far) is written to a unique temporary file, synced and renamed over
+    ``filename``.  A reader, or a crash, sees the file as of the last finished epoch, never a half-written row;
+    Keras' append-and-flush can leave one.  The price is rewriting the file each epoch, small for a log."""
+
+    def __init__(self, filename: str | os.PathLike, separator: str = ",", append: bool = False) -> None:
+        self.filename, self.sep, self.append = os.fspath(filename), separator, append
+        self.keys: list | None = None
+        self._text, self._header = "", True       # the rows so far (and what the file held); a header to write
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        self._text = ""
+        if self.append and os.path.exists(self.filename):
+            with open(self.filename, newline="") as f:
+                self._text = f.read()
+        self._header = not self._text.split("\n", 1)[0]       # Keras: a header unless the first line has text
+        self.keys = None
+        self._publish()         # as Keras' open(filename, "w"): a fresh log starts empty
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        logs = logs or {}
+        if self.keys is None:
+            self.keys = sorted(logs)
+            if self.keys and not any(k.startswith("val_") for k in self.keys):
+                self.keys += [f"val_{k}" for k in self.keys]
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=["epoch"] + self.keys, delimiter=self.sep)
+        if self._header:
+            writer.writeheader()
+            self._header = False
+        writer.writerow({"epoch": epoch, **{k: _csv_value(logs.get(k, "NA")) for k in self.keys}})
+        self._text += out.getvalue()
+        self._publish()
+
+    def _publish(self) -> None:
+        data = self._text.encode()
+        checkpoint.atomic_write(self.filename, lambda f: f.write(data))
+
+
+def _csv_value(v: Any) -> Any:
+    """Keras' handle_value: a string or number as it is, any other iterable as "[a, b, ...]"."""
+    if isinstance(v, str) or not hasattr(v, "__iter__") or (isinstance(v, numpy.ndarray) and v.ndim == 0):
+        return v
+    return '"[' + ", ".join(map(str, v)) + ']"'
+
 
 __getattr__ = _errors.missing_names(__name__)     # a missing public name says so

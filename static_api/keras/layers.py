@@ -16,7 +16,7 @@ from core import errors as _errors
 from static_api import dtypes, nn, ops
 from static_api.graph import Graph, Tensor, get_default_graph
 from static_api.keras import backend as K
-from static_api.keras import regularizers
+from static_api.keras import losses, regularizers
 from static_api.variables import (Variable, glorot_uniform_initializer, ones_initializer, random_uniform_initializer,
                                   zeros_initializer)
 
@@ -58,6 +58,10 @@ def _initializer(spec: Any) -> Any:
 
 def _pair(v: Any) -> tuple[int, int]:
     return (v, v) if isinstance(v, int) else tuple(v)
+
+
+def _single(v: Any) -> tuple[int]:
+    return (v,) if isinstance(v, int) else tuple(v)
 
 
 class LayerCall:
@@ -186,6 +190,7 @@ class Layer:
     # Keras' masking (from Embedding(mask_zero=True)): a layer that supports it hands the mask of its first
     # input on to its output (``compute_mask``); any other layer drops it with Keras' warning.
     supports_masking = False
+    uses_mask = False       # call(x, training, mask=...) gets the input's mask (None without one)
 
     def compute_mask(self, x: Any, mask: Tensor | None) -> Tensor | None:
         """The mask of this layer's output, given its input's (``x._keras_mask``)."""
@@ -214,7 +219,10 @@ class Layer:
             # Keras autocasts float inputs to the layer's compute dtype.
             cast = [ops.cast(t, self._dtype) if t.dtype.kind == "f" and self.autocast else t for t in xs]
             phase = learning_phase(graph) if training is None else ops._t(training, dtype=numpy.bool_)
-            out = self.call(cast if self.takes_list else cast[0], phase)
+            if self.uses_mask:      # the layer computes with its input's mask (Keras' call(inputs, mask=...))
+                out = self.call(cast if self.takes_list else cast[0], phase, mask=mask)
+            else:
+                out = self.call(cast if self.takes_list else cast[0], phase)
             if any(out is t for t in xs) or hasattr(out, "_keras_history"):
                 out = ops.identity(out)     # each call makes its own tensor, as a Keras layer call does
             if self.activity_regularizer is not None:
@@ -314,21 +322,24 @@ class Dense(Layer):
 
 
 class Conv2D(Layer):
+    rank, _axes = 2, "(batch, height, width, channels)"      # the spatial axes (Conv1D: 1, steps)
+
     def __init__(self, filters: int, kernel_size: Any, strides: Any = (1, 1), padding: str = "valid",
                  activation: Any = None, use_bias: bool = True, dilation_rate: Any = (1, 1),
                  kernel_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
                  data_format: str | None = None, kernel_regularizer: Any = None, bias_regularizer: Any = None,
                  groups: int = 1, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        _channels_last(data_format, "Conv2D")
+        _channels_last(data_format, type(self).__name__)
         if filters % groups:
             raise ValueError(f"The number of filters must be evenly divisible by the number of groups. Received: "
                              f"groups={groups}, filters={filters}")
         self.groups = int(groups)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.filters, self.kernel_size, self.strides = int(filters), _pair(kernel_size), _pair(strides)
-        self.padding, self.dilation_rate = padding.upper(), _pair(dilation_rate)
+        each = _pair if self.rank == 2 else _single
+        self.filters, self.kernel_size, self.strides = int(filters), each(kernel_size), each(strides)
+        self.padding, self.dilation_rate = padding.upper(), each(dilation_rate)
         self.activation, self.use_bias = _activation(activation), use_bias
         self.kernel_initializer, self.bias_initializer = _initializer(kernel_initializer), _initializer(bias_initializer)
 
@@ -339,9 +350,9 @@ class Conv2D(Layer):
                 "dilation_rate": list(self.dilation_rate), "groups": self.groups}
 
     def build(self, input_shape):
-        if len(input_shape) != 4 or input_shape[-1] is None:
-            raise ValueError(f"Input 0 of layer \"{self.name}\" is incompatible with the layer: expected ndim=4 "
-                             f"(batch, height, width, channels), found shape {input_shape}")
+        if len(input_shape) != self.rank + 2 or input_shape[-1] is None:
+            raise ValueError(f"Input 0 of layer \"{self.name}\" is incompatible with the layer: expected "
+                             f"ndim={self.rank + 2} {self._axes}, found shape {input_shape}")
         if input_shape[-1] % self.groups:
             raise ValueError(f"The number of input channels must be evenly divisible by the number of groups. "
                              f"Received groups={self.groups}, but the input has {input_shape[-1]} channels "
@@ -1098,6 +1109,304 @@ class Embedding(Layer):
 
     def compute_mask(self, x, mask):
         return ops.not_equal(x, 0) if self.mask_zero else None
+
+
+def _incompatible(layer: Layer, expected: str, shape: Sequence[Any]) -> ValueError:
+    """Keras' InputSpec error for an input of the wrong rank."""
+    return ValueError(f"Input 0 of layer \"{layer.name}\" is incompatible with the layer: expected {expected}, "
+                      f"found ndim={len(shape)}. Full shape received: {tuple(shape)}")
+
+
+class Identity(Layer):
+    """Returns its input (a new tensor of the same values), mask included."""
+
+    supports_masking = True
+
+    def call(self, x, training):
+        return ops.identity(x)
+
+
+class Permute(Layer):
+    """Reorders the non-batch axes: ``dims`` (counted from 1) name the input axis each output axis takes."""
+
+    supports_masking = True
+
+    def __init__(self, dims: Sequence[int], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.dims = tuple(dims)
+        if sorted(dims) != list(range(1, len(dims) + 1)):
+            raise ValueError(f"Invalid permutation argument `dims` for Permute Layer. The set of indices in `dims` "
+                             f"must be consecutive and start from 1. Received dims={dims}")
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "dims": list(self.dims)}
+
+    def build(self, input_shape):
+        if len(input_shape) != len(self.dims) + 1:
+            raise _incompatible(self, f"ndim={len(self.dims) + 1}", input_shape)
+
+    def call(self, x, training):
+        return ops.transpose(x, (0,) + self.dims)
+
+
+class RepeatVector(Layer):
+    """(batch, features) -> (batch, n, features): each sample repeated ``n`` times."""
+
+    def __init__(self, n: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if not isinstance(n, int) or isinstance(n, bool):
+            raise TypeError(f"Expected an integer value for `n`, got {type(n)}.")
+        if n <= 0:
+            raise ValueError(f"Argument `n` should be a positive integer. Received: n={n}")
+        self.n = n
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "n": self.n}
+
+    def build(self, input_shape):
+        if len(input_shape) != 2:
+            raise _incompatible(self, "ndim=2", input_shape)
+
+    def call(self, x, training):
+        return ops.tile(ops.expand_dims(x, 1), [1, self.n, 1])
+
+
+class ActivityRegularization(Layer):
+    """Passes its input on and adds Keras' activity penalty l1 * sum|x| + l2 * sum x^2 (over the batch size) to
+    the model's losses."""
+
+    supports_masking = True
+
+    def __init__(self, l1: float = 0.0, l2: float = 0.0, **kwargs: Any) -> None:
+        if "activity_regularizer" in kwargs:
+            raise TypeError("ActivityRegularization: the penalty is given by l1 and l2, not activity_regularizer")
+        super().__init__(activity_regularizer=regularizers.L1L2(l1=l1, l2=l2), **kwargs)
+        self.l1, self.l2 = l1, l2
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "l1": self.l1, "l2": self.l2}
+
+    def call(self, x, training):
+        return ops.identity(x)
+
+
+class Lambda(Layer):
+    """Wraps ``function(x, **arguments)`` of graph tensors (a list of them for several inputs) as a layer.  A
+    model holding one cannot be saved: the function is code, and a saved model here is data only.
+    ``output_shape`` is accepted for Keras' signature: the graph gives the output's shape."""
+
+    def __init__(self, function: Any, output_shape: Any = None, mask: Any = None, arguments: dict | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if not callable(function):
+            raise TypeError(f"Lambda: `function` must be callable, got {function!r}")
+        if mask is not None:
+            raise NotImplementedError("Lambda: mask= is not implemented in dualflow")
+        self.function, self.arguments = function, dict(arguments or {})
+
+    def __call__(self, x: Any, training: Any = None) -> Tensor:
+        # the function decides what it takes: a list of inputs reaches it as a list
+        self.takes_list = isinstance(x, (list, tuple))
+        return super().__call__(x, training)
+
+    def get_config(self) -> dict:
+        raise NotImplementedError(f"cannot save a model with the Lambda layer {self.name!r}: its function is Python "
+                                  "code, and saved models here hold data only (build the model in code and save "
+                                  "its weights with save_weights)")
+
+    def call(self, x, training):
+        out = self.function(list(x) if self.takes_list else x, **self.arguments)
+        if not isinstance(out, Tensor):
+            raise TypeError(f"Lambda layer {self.name!r}: the function must return a tensor, got {out!r}")
+        return out
+
+
+class Dot(_Merge):
+    """The dot product of two inputs along ``axes`` per sample (Keras' batch_dot: one batched matmul after
+    moving the axes), cosine proximity with ``normalize``.  Inputs of rank 2 or 3."""
+
+    def __init__(self, axes: Any, normalize: bool = False, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if not isinstance(axes, int):
+            if not isinstance(axes, (list, tuple)):
+                raise TypeError(f"Invalid type for argument `axes`: it should be a list or an int. Received: "
+                                f"axes={axes}")
+            if len(axes) != 2:
+                raise ValueError(f"Invalid format for argument `axes`: it should contain two elements. Received: "
+                                 f"axes={axes}")
+            if not isinstance(axes[0], int) or not isinstance(axes[1], int):
+                raise ValueError(f"Invalid format for argument `axes`: list elements should be integers. Received: "
+                                 f"axes={axes}")
+        self.axes, self.normalize = axes, normalize
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "axes": self.axes if isinstance(self.axes, int) else list(self.axes),
+                "normalize": self.normalize}
+
+    def _pair(self, shapes: Sequence[Sequence[Any]]) -> list[int]:
+        axes = [self.axes] * 2 if isinstance(self.axes, int) else list(self.axes)
+        return [a % len(s) for a, s in zip(axes, shapes)]
+
+    def build(self, input_shapes):
+        if len(input_shapes) != 2:
+            raise ValueError(f"A `Dot` layer should be called on a list of 2 inputs. Received: "
+                             f"input_shape={input_shapes}")
+        if any(len(s) not in (2, 3) for s in input_shapes):
+            raise NotImplementedError(f"{self.name}: Dot of inputs of rank other than 2 or 3 is not implemented in "
+                                      f"dualflow (got shapes {input_shapes})")
+        a0, a1 = self._pair(input_shapes)
+        if 0 in (a0, a1):
+            raise ValueError("Cannot perform batch_dot over axis 0. If your inputs are not batched, add a dummy "
+                             "batch dimension to your inputs using keras.ops.expand_dims(x, 0)")
+        s1, s2 = input_shapes
+        if s1[a0] != s2[a1]:
+            raise ValueError(f"Incompatible input shapes: axis values {s1[a0]} (at axis {a0}) != {s2[a1]} (at axis "
+                             f"{a1}). Full input shapes: {s1}, {s2}")
+
+    def call(self, xs, training):
+        x, y = xs
+        a0, a1 = self._pair([t.shape for t in xs])
+        if self.normalize:
+            x, y = losses.l2_normalize(x, a0), losses.l2_normalize(y, a1)
+        # batch_dot: x as (batch, rows, depth), y as (batch, depth, cols), one batched matmul
+        x_rank, y_rank = len(x.shape), len(y.shape)
+        if x_rank == 2:
+            x = ops.expand_dims(x, 1)
+        elif a0 == 1:
+            x = ops.transpose(x, (0, 2, 1))
+        if y_rank == 2:
+            y = ops.expand_dims(y, 2)
+        elif a1 == 2:
+            y = ops.transpose(y, (0, 2, 1))
+        out = ops.matmul(x, y)
+        if x_rank == 2:
+            return ops.squeeze(out, [1])
+        return ops.squeeze(out, [-1]) if y_rank == 2 else out
+
+
+class _Pooling1D(Layer):
+    """Pools along the steps of (batch, steps, channels) inputs: the 2-D pooling over a height of one, as TF
+    pools a 1-D input."""
+
+    pool: Any = None    # the tf.nn 2-D pooling function
+
+    def __init__(self, pool_size: int = 2, strides: int | None = None, padding: str = "valid",
+                 data_format: str | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        _channels_last(data_format, type(self).__name__)
+        self.pool_size = int(pool_size[0] if isinstance(pool_size, (list, tuple)) else pool_size)
+        strides = self.pool_size if strides is None else strides
+        self.strides = int(strides[0] if isinstance(strides, (list, tuple)) else strides)
+        self.padding = padding.upper()
+        if self.padding not in ("VALID", "SAME"):
+            raise ValueError(f"{type(self).__name__}: padding must be 'valid' or 'same', got {padding!r}")
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "pool_size": self.pool_size, "strides": self.strides,
+                "padding": self.padding.lower()}
+
+    def build(self, input_shape):
+        if len(input_shape) != 3:
+            raise _incompatible(self, "ndim=3", input_shape)
+
+    def call(self, x, training):
+        y = self.pool(ops.expand_dims(x, 1), (1, self.pool_size), (1, self.strides), self.padding)
+        return ops.squeeze(y, [1])
+
+
+class MaxPooling1D(_Pooling1D):
+    pool = staticmethod(nn.max_pool2d)
+
+
+class AveragePooling1D(_Pooling1D):
+    pool = staticmethod(nn.avg_pool2d)
+
+    def __init__(self, pool_size: int, strides: int | None = None, padding: str = "valid",
+                 data_format: str | None = None, **kwargs: Any) -> None:
+        # Keras 3 gives AveragePooling1D no default pool size (MaxPooling1D's is 2)
+        super().__init__(pool_size, strides, padding, data_format, **kwargs)
+
+
+MaxPool1D, AvgPool1D = MaxPooling1D, AveragePooling1D
+
+
+class _GlobalPooling1D(Layer):
+    def __init__(self, data_format: str | None = None, keepdims: bool = False, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if (data_format or "channels_last") not in ("channels_last", "channels_first"):
+            raise ValueError(f"data_format must be 'channels_last' or 'channels_first', got {data_format!r}")
+        self.axis = 2 if data_format == "channels_first" else 1
+        self.keepdims = keepdims
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "keepdims": self.keepdims,
+                "data_format": "channels_first" if self.axis == 2 else "channels_last"}
+
+    def build(self, input_shape):
+        if len(input_shape) != 3:
+            raise _incompatible(self, "ndim=3", input_shape)
+
+
+class GlobalAveragePooling1D(_GlobalPooling1D):
+    """The mean over the steps; with a mask (``Embedding(mask_zero=True)``), over the unmasked steps only, as
+    Keras: the masked steps zeroed, the sum divided by the count of steps kept (NaN where none is)."""
+
+    supports_masking = True
+    uses_mask = True
+
+    def compute_mask(self, x, mask):
+        return None
+
+    def call(self, x, training, mask=None):
+        if mask is None:
+            return ops.reduce_mean(x, self.axis, keepdims=self.keepdims)
+        keep = ops.expand_dims(ops.cast(mask, ops.bool), 2 if self.axis == 1 else 1)
+        kept = ops.where(keep, x, ops.zeros_like(x))
+        count = ops.reduce_sum(ops.cast(keep, x.dtype), self.axis, keepdims=self.keepdims)
+        return ops.reduce_sum(kept, self.axis, keepdims=self.keepdims) / count
+
+
+class GlobalMaxPooling1D(_GlobalPooling1D):
+    def call(self, x, training):
+        return ops.reduce_max(x, self.axis, keepdims=self.keepdims)
+
+
+GlobalAvgPool1D, GlobalMaxPool1D = GlobalAveragePooling1D, GlobalMaxPooling1D
+
+
+class Conv1D(Conv2D):
+    """A convolution along the steps of (batch, steps, channels): the 2-D convolution over a height of one, as
+    TF runs a 1-D one; kernel (kernel_size, channels / groups, filters) as Keras'.  ``padding='causal'`` pads
+    (kernel_size - 1) * dilation_rate steps on the left, then convolves without padding (Keras)."""
+
+    rank, _axes = 1, "(batch, steps, channels)"
+
+    def __init__(self, filters: int, kernel_size: Any, strides: Any = 1, padding: str = "valid",
+                 data_format: str | None = None, dilation_rate: Any = 1, groups: int = 1, activation: Any = None,
+                 use_bias: bool = True, kernel_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
+                 kernel_regularizer: Any = None, bias_regularizer: Any = None, **kwargs: Any) -> None:
+        if padding.lower() not in ("valid", "same", "causal"):
+            raise ValueError(f"Conv1D: padding must be 'valid', 'same' or 'causal', got {padding!r}")
+        super().__init__(filters, kernel_size, strides, padding, activation, use_bias, dilation_rate,
+                         kernel_initializer, bias_initializer, data_format, kernel_regularizer, bias_regularizer,
+                         groups, **kwargs)
+
+    def weight_layouts(self):
+        # core.interop has no 1-D kernel layout: Model.load_weights refuses an eager state dict here
+        return [("conv1d", None)] + [("plain", None)] * (len(self.weights) - 1)
+
+    def call(self, x, training):
+        (width,), (stride,), (dilation,) = self.kernel_size, self.strides, self.dilation_rate
+        padding = self.padding
+        if padding == "CAUSAL":
+            x = ops.pad(x, [[0, 0], [(width - 1) * dilation, 0], [0, 0]])
+            padding = "VALID"
+        y = nn.conv2d(ops.expand_dims(x, 1), ops.expand_dims(self.kernel, 0), (1, stride), padding,
+                      dilations=(1, dilation))
+        y = ops.squeeze(y, [1])
+        if self.bias is not None:
+            y = nn.bias_add(y, self.bias)
+        return self.activation(y) if self.activation else y
 
 
 __getattr__ = _errors.missing_names(__name__)     # a missing public name says so

@@ -170,14 +170,15 @@ class CosineSimilarity(Loss):
         super().__init__(from_logits, name)
         self.axis = int(axis)
 
-    def _normalize(self, x: Tensor) -> Tensor:
-        # Keras' L2 normalize: x * min(rsqrt(sum(x^2)), 1 / epsilon)
-        inv = ops.minimum(ops.rsqrt(ops.reduce_sum(ops.square(x), self.axis, keepdims=True)), 1.0 / _EPS)
-        return x * inv
-
     def per_sample(self, y_true, y_pred):
-        y_true = self._normalize(ops.cast(y_true, y_pred.dtype))
-        return ops.negative(ops.reduce_sum(y_true * self._normalize(y_pred), self.axis))
+        y_true = l2_normalize(ops.cast(y_true, y_pred.dtype), self.axis)
+        return ops.negative(ops.reduce_sum(y_true * l2_normalize(y_pred, self.axis), self.axis))
+
+
+def l2_normalize(x: Tensor, axis: int) -> Tensor:
+    """Keras' ``ops.normalize`` (L2): x * min(rsqrt(sum(x^2)), 1 / epsilon) along ``axis``."""
+    inv = ops.minimum(ops.rsqrt(ops.reduce_sum(ops.square(x), axis, keepdims=True)), 1.0 / _EPS)
+    return x * inv
 
 
 class _FunctionLoss(Loss):

@@ -10,19 +10,14 @@ import numpy
 
 from core import errors as _errors
 from core import checkpoint, interop
-from static_api import nn, ops
+from static_api import ops
 from static_api.graph import PlaceholderOp, Tensor
 from static_api.keras import backend as K
 from static_api.keras import layers as L
 from static_api.keras import callbacks as cb_module
 from static_api.keras import losses, optimizers, saving
+from static_api.keras import metrics as metrics_module
 from static_api.session import Session
-
-# Metrics that Keras computes with the loss function of the same name.
-_LOSS_METRICS = ("mae", "mean_absolute_error", "mse", "mean_squared_error", "mape", "mean_absolute_percentage_error",
-                 "msle", "mean_squared_logarithmic_error", "poisson", "hinge", "squared_hinge", "categorical_hinge",
-                 "kl_divergence")
-
 
 class History:
     """What ``fit`` returns: per-epoch metrics in ``history``."""
@@ -159,10 +154,18 @@ class Model:
                             "inbound": [position[id(t)] for t in (lay.input if lay.takes_list else [lay.input])]}
                            for lay in body],
                 "weights": self.get_weights(),
-                "compile": None if not self._compiled else {
-                    "optimizer": optimizers.serialize(self.optimizer), "loss": losses.serialize(self._loss_spec),
-                    "metrics": self.metrics_names[1:]}}
+                "compile": None if not self._compiled else self._compile_settings()}
         checkpoint.save_tree(filepath, tree, "keras-model")
+
+    def _compile_settings(self) -> dict:
+        """How the model was compiled, as ``load_model`` rebuilds it (weighted metrics only when there are some)."""
+        names = [metrics_module.serialize(spec, m, self.output, self._sparse)
+                 for spec, m in zip(self._metric_specs + self._weighted_specs, self._metric_objects)]
+        settings = {"optimizer": optimizers.serialize(self.optimizer), "loss": losses.serialize(self._loss_spec),
+                    "metrics": names[:len(self._metric_specs)]}
+        if self._weighted_specs:
+            settings["weighted_metrics"] = names[len(self._metric_specs):]
+        return settings
 
     def load_weights(self, filepath: str) -> None:
         """Load ``save_weights`` output, or an eager (PyTorch-layout) state dict of the same architecture,
@@ -178,13 +181,19 @@ class Model:
             if not isinstance(tree, dict):
                 raise checkpoint.CheckpointError(f"{where}: an eager checkpoint must hold a state dict")
             values = [v for k, v in tree.items() if not str(k).endswith("num_batches_tracked")]
+            if any(kind == "conv1d" for kind, _ in self.weight_layouts()):
+                raise NotImplementedError(f"{where}: loading an eager state dict into a model with Conv1D layers is "
+                                          "not implemented in dualflow (their kernels' layout is not converted)")
             self.set_weights(interop.convert(saving.check_arrays(values, where), self.weight_layouts(), "to_tf"))
         else:
             raise checkpoint.CheckpointError(f"{filepath!r} holds neither Keras weights nor an eager state dict "
                                              f"(frontend {frontend!r})")
 
     # ----- compile ---------------------------------------------------------------
-    def compile(self, optimizer: Any = "rmsprop", loss: Any = None, metrics: Sequence[Any] | None = None) -> None:
+    def compile(self, optimizer: Any = "rmsprop", loss: Any = None, metrics: Sequence[Any] | None = None,
+                weighted_metrics: Sequence[Any] | None = None) -> None:
+        """The optimizer, loss and metrics to train with; ``weighted_metrics`` also take the samples' weights
+        (``sample_weight`` or ``class_weight``), ``metrics`` do not (Keras)."""
         self._ensure_built()
         opt = self.optimizer = optimizers.get(optimizer)
         out = self.output
@@ -196,11 +205,15 @@ class Model:
             self._target, self.loss = self._loss(self._loss_spec, out)
             for penalty in self.losses:            # Keras trains on the data loss plus every penalty
                 self.loss = self.loss + penalty
-            self.metrics_names = ["loss"]
-            self._metric_tensors = []
-            for m in metrics or []:
-                self.metrics_names.append(m)
-                self._metric_tensors.append(self._metric(m, out))
+            self._metric_specs, self._weighted_specs = list(metrics or []), list(weighted_metrics or [])
+            plain = [self._metric(m, out) for m in self._metric_specs]
+            weighted = [self._metric(m, out) for m in self._weighted_specs]
+            self._metric_objects = plain + weighted
+            self.metrics_names = ["loss"] + _unique_names([m.name for m in plain], [m.name for m in weighted])
+            # Each metric's value after it took in a batch (one fetch updates and reads its state).
+            self._metric_tensors = ([m._attach(self._target, out, self._session) for m in plain] +
+                                    [m._attach(self._target, out, self._session, self._sample_weight)
+                                     for m in weighted])
             updates = [u for lay in self.layers for u in lay.updates]
             # Frozen batch norms run in inference mode under ``fit`` (Keras); the setting is the compile-time one.
             self._frozen = {lay.training_switch: False for lay in self.layers
@@ -229,28 +242,18 @@ class Model:
         weight = ops.reshape(self._sample_weight, (-1,) + (1,) * (len(per.shape) - 1))
         return target, ops.reduce_mean(per * weight)
 
-    def _metric(self, name: Any, out: Tensor) -> Tensor:
-        """A batch-mean metric by Keras name.  'accuracy' is Keras 3's pick by the shapes, whatever the loss:
-        binary for one output column, else categorical (class indices or one-hot rows as the targets are).
-        It followed the loss, and scored a one-column output trained with MSE 1.0 whatever it predicted."""
-        if name in ("accuracy", "acc") and out.shape[-1] == 1:
-            name = "binary_accuracy"
-        if name in ("accuracy", "acc", "sparse_categorical_accuracy", "categorical_accuracy"):
-            pred = ops.argmax(out, 1)
-            truth = self._target if self._sparse else ops.argmax(self._target, 1)
-            hits = ops.equal(pred, ops.cast(truth, ops.int64))
-        elif name == "binary_accuracy":
-            hits = ops.equal(ops.cast(ops.greater(out, 0.5), out.dtype), ops.cast(self._target, out.dtype))
-        elif name in ("top_k_categorical_accuracy", "sparse_top_k_categorical_accuracy"):
-            truth = self._target if self._sparse else ops.argmax(self._target, 1)
-            hits = nn.in_top_k(out, ops.cast(truth, ops.int32), 5)      # Keras' k; ties at the boundary count
-        elif name in _LOSS_METRICS and not self._sparse:
-            # Keras scores these as its loss functions of the same names (a batch mean here, as the others)
-            return ops.reduce_mean(losses.get(name).per_sample(self._target, out))
-        else:
-            raise NotImplementedError(f"compile: metric {name!r} is not supported yet (accuracy variants, "
-                                      f"binary_accuracy, top-k accuracies, {', '.join(_LOSS_METRICS)})")
-        return ops.reduce_mean(ops.cast(hits, ops.float32))
+    def _metric(self, spec: Any, out: Tensor) -> metrics_module.Metric:
+        """The metric object of a ``compile(metrics=[...])`` entry (``keras.metrics.compiled``).  'accuracy' is
+        Keras 3's pick by the shapes, whatever the loss: binary for one output column, else categorical (class
+        indices or one-hot rows as the targets are)."""
+        if self._sparse and isinstance(spec, str) and spec in metrics_module.LOSS_METRICS:
+            raise NotImplementedError(f"compile: metric {spec!r} with class-index targets (a sparse loss) is not "
+                                      "implemented in dualflow")
+        metric = metrics_module.compiled(spec, out, self._sparse)
+        if type(metric) is metrics_module.Mean:
+            raise NotImplementedError(f"compile: metric {metric!r} averages given values; it has no (y_true, y_pred) "
+                                      "update to compile (use MeanMetricWrapper(fn))")
+        return metric
 
     # ----- running -----------------------------------------------------------------
     @staticmethod
@@ -306,13 +309,17 @@ class Model:
     def _batched(self, fetches: list, xs: list, y: numpy.ndarray | None, batch_size: int,
                  train_op: Any = None, order: numpy.ndarray | None = None,
                  weights: numpy.ndarray | None = None, callbacks: Sequence[Any] = ()) -> list:
-        """Run ``fetches`` (and ``train_op``, in training mode) over batches; means over all samples.
+        """Run ``fetches`` (the loss, then the compiled metrics' values after each batch; and ``train_op``, in
+        training mode) over batches: the loss's mean over all samples and the metrics as they stand after the
+        last batch (their state is reset first, as Keras resets its metrics for each epoch and evaluation).
         ``weights`` scale each sample's loss (Keras' sample_weight).  In training, ``callbacks`` hear of each
-        batch with the running means so far (Keras' batch logs) and may stop the epoch (``stop_training``)."""
+        batch with the values so far (Keras' batch logs) and may stop the epoch (``stop_training``)."""
         sess = self._session()
+        for m in self._metric_objects:
+            m._reset_in(self.graph)
         n = len(xs[0])
         order = numpy.arange(n) if order is None else order
-        totals, seen = numpy.zeros(len(fetches)), 0
+        loss_total, seen, metric_values = 0.0, 0, []
         for batch, start in enumerate(range(0, n, batch_size)):
             idx = order[start:start + batch_size]
             feed = {t: a[idx] for t, a in zip(self.inputs, xs)}
@@ -321,22 +328,23 @@ class Model:
                 feed[self._sample_weight] = (numpy.ones(len(idx), numpy.float32) if weights is None
                                              else weights[idx])
             for cb in callbacks:
-                cb.on_train_batch_begin(batch)
+                cb.on_train_batch_begin(batch, logs=None)
             if train_op is not None:
                 feed[self._lp] = True
                 feed.update(self._frozen)
                 vals = sess.run(fetches + [train_op], feed)[:-1]
             else:
                 vals = sess.run(fetches, feed)
-            totals += numpy.array(vals, dtype=numpy.float64) * len(idx)
+            loss_total += float(vals[0]) * len(idx)
             seen += len(idx)
+            metric_values = [float(v) for v in vals[1:]]
             if callbacks:
-                logs = self._logs([float(t) for t in totals / seen])
+                logs = self._logs([loss_total / seen] + metric_values)
                 for cb in callbacks:
-                    cb.on_train_batch_end(batch, logs)
+                    cb.on_train_batch_end(batch, logs=logs)
                 if self.stop_training:
                     break
-        return [float(t) for t in totals / seen]
+        return [loss_total / seen] + metric_values
 
     def fit(self, x: Any = None, y: Any = None, batch_size: int | None = 32, epochs: int = 1, verbose: Any = 1,
             validation_split: float = 0.0, validation_data: tuple | None = None, shuffle: bool = True,
@@ -371,11 +379,12 @@ class Model:
         for cb in callbacks:
             cb.set_model(self)
             cb.set_params(hist.params)
-            cb.on_train_begin()
+            cb.on_train_begin(None)     # Keras passes the logs (None) positionally
         self._warn_untrainable()
+        logs = None         # no epoch run (initial_epoch >= epochs): on_train_end gets None, as in Keras
         for epoch in range(initial_epoch, epochs):
             for cb in callbacks:
-                cb.on_epoch_begin(epoch)
+                cb.on_epoch_begin(epoch, None)
             t0 = time.perf_counter()
             order = rng.permutation(len(y)) if shuffle else None
             vals = self._batched(fetches, xs, y, batch_size, self._train_op, order, weights, callbacks)
@@ -384,7 +393,8 @@ class Model:
                 vx, vy, *vw = validation_data
                 vlogs = self.evaluate(vx, vy, batch_size, verbose=0, sample_weight=vw[0] if vw else None,
                                       return_dict=True)
-                logs.update({f"val_{k}": v for k, v in vlogs.items()})
+                # Keras 3's epoch logs are in alphabetical order as a whole ('weighted_accuracy' after 'val_loss')
+                logs = dict(sorted({**logs, **{f"val_{k}": v for k, v in vlogs.items()}}.items()))
             dt = time.perf_counter() - t0
             for cb in callbacks:        # before the history records, as Keras (a callback may add to logs)
                 cb.on_epoch_end(epoch, logs)
@@ -400,7 +410,7 @@ class Model:
             if self.stop_training:
                 break
         for cb in callbacks:
-            cb.on_train_end()
+            cb.on_train_end(logs)        # the last epoch's logs, as Keras 3
         return hist
 
     def evaluate(self, x: Any = None, y: Any = None, batch_size: int | None = 32, verbose: Any = 1,
@@ -568,7 +578,8 @@ def load_model(filepath: str, custom_objects: dict | None = None, compile: bool 
     if compile and tree["compile"] is not None:
         c = tree["compile"]
         try:
-            model.compile(optimizers.deserialize(c["optimizer"]), losses.deserialize(c["loss"]), c["metrics"])
+            model.compile(optimizers.deserialize(c["optimizer"]), losses.deserialize(c["loss"]), c["metrics"],
+                          c.get("weighted_metrics"))
         except (KeyError, TypeError, ValueError) as exc:
             raise checkpoint.CheckpointError(f"{where}, compile: cannot rebuild the training settings: "
                                              f"{type(exc).__name__}: {exc}") from None
@@ -669,6 +680,21 @@ def _layers_between(inputs: list, output: Tensor) -> list:
         if call is not None and isinstance(call.layer, L.InputLayer) and call.layer not in layer_depth:
             layer_depth[call.layer], index[call.layer] = 0, -1
     return sorted(layer_depth, key=lambda lay: (-layer_depth[lay], index[lay]))
+
+
+def _unique_names(plain: list[str], weighted: list[str]) -> list[str]:
+    """The compiled metrics' log names as Keras 3's CompileMetrics.result gives them: a metric's name, or for
+    a name seen before ``name_1``, ``name_2``, ...; a weighted metric whose name is taken is ``weighted_<name>``
+    (then ``weighted_<name>_1``, ...)."""
+    seen: dict[str, int] = {}
+
+    def take(name: str) -> str:
+        if name not in seen:
+            seen[name] = 1
+            return name
+        seen[name] += 1
+        return f"{name}_{seen[name] - 1}"
+    return [take(n) for n in plain] + [take(n if n not in seen else f"weighted_{n}") for n in weighted]
 
 
 def _class_weights(y: numpy.ndarray, class_weight: dict) -> numpy.ndarray:

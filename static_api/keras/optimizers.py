@@ -9,7 +9,12 @@ import numpy
 
 from core import errors as _errors
 from core.ops import optim as optim_ops
-from static_api import train
+from static_api import ops, train
+from static_api.graph import Graph, get_default_graph
+from static_api.keras import backend as K
+from static_api.keras import schedules
+from static_api.session import Session
+from static_api.variables import Variable
 
 
 # Keras 3's base-optimizer arguments dualflow does not implement, with their defaults: any other value is
@@ -42,20 +47,77 @@ def _base_args(cls: str, kwargs: dict) -> dict:
     return {k: v for k, v in clip.items() if v is not None}
 
 
-_KERAS: dict[type, type] = {}       # TF1 optimizer class -> its class with Keras' state
+class _Scheduled:
+    """Mixed into a Keras optimizer whose ``learning_rate`` is a ``LearningRateSchedule``: as Keras 3, it counts
+    its steps in an int64 ``iterations`` variable (one per graph, with the optimizer's variables) and each step
+    trains at ``schedule(iterations)``, computed in the graph before the count moves on.  Reading
+    ``learning_rate`` gives the current rate (float32); assigning a number raises TypeError, as in Keras."""
+
+    @property
+    def learning_rate(self) -> Any:
+        building = self.__dict__.get("_rate_tensor")
+        if building is not None:        # while apply_gradients builds the train op: the rate it reads
+            return building
+        found = self.__dict__.get("_read")
+        if found is None:               # before any step: the rate at step 0
+            g = Graph()
+            with g.as_default():
+                rate = self._schedule(ops.constant(numpy.int64(0)))
+            return Session(graph=g).run(rate)
+        graph, rate = found
+        return K.session_of(graph).run(rate)
+
+    @learning_rate.setter
+    def learning_rate(self, value: Any) -> None:
+        if not isinstance(value, schedules.LearningRateSchedule):
+            raise TypeError("This optimizer was created with a `LearningRateSchedule` object as its `learning_rate` "
+                            "constructor argument, hence its learning rate is not settable. If you need the learning "
+                            "rate to be settable, you should instantiate the optimizer with a float `learning_rate` "
+                            "argument.")
+        self._schedule = value
+
+    def _iterations(self, g: Graph) -> Variable:
+        counts = self.__dict__.setdefault("_counts", {})
+        if id(g) not in counts:
+            counts[id(g)] = Variable(numpy.int64(0), trainable=False, name="iterations", dtype=numpy.int64)
+        return counts[id(g)]
+
+    def apply_gradients(self, grads_and_vars: Any, global_step: Variable | None = None, name: str | None = None) -> Any:
+        g = get_default_graph()
+        count = self._iterations(g)
+        self._rate_tensor = self._schedule(count)
+        try:
+            step = super().apply_gradients(grads_and_vars, global_step, name)
+        finally:
+            del self._rate_tensor
+        self._read = (g, self._schedule(count))
+        with g.control_dependencies([step]):        # the count moves on after the step has read its rate
+            advance = count.assign_add(1)
+        return ops.group(step, advance)
+
+    def variables(self) -> list[Variable]:
+        """The iterations count (in this graph), after the other variables."""
+        count = self.__dict__.get("_counts", {}).get(id(get_default_graph()))
+        return super().variables() + ([] if count is None else [count])
+
+
+_KERAS: dict[tuple, type] = {}       # (TF1 optimizer class, scheduled) -> its class with Keras' state
 
 
 def _keras(opt: train.Optimizer, update: optim_ops._Update | None = None, clip: dict | None = None) -> train.Optimizer:
     """A TF1 optimizer object (names, serialization) that computes Keras' variant of its update (``update``,
     where it differs from TF1's), with Keras' state (``train._KerasState``: its train op reads
-    ``learning_rate`` at each step, on the device) and gradient clipping (``clip``, from ``_base_args``)."""
+    ``learning_rate`` at each step, on the device, or a schedule's rate: ``_Scheduled``) and gradient clipping
+    (``clip``, from ``_base_args``)."""
     opt.__dict__.update(clip or {})
     if update is not None:
         opt._update_op = update
     base = type(opt)
-    cls = _KERAS.get(base)
+    scheduled = isinstance(opt.__dict__["learning_rate"], schedules.LearningRateSchedule)
+    cls = _KERAS.get((base, scheduled))
     if cls is None:
-        cls = _KERAS[base] = type(base.__name__, (train._KerasState, base), {"__module__": base.__module__})
+        mixins = (_Scheduled, train._KerasState) if scheduled else (train._KerasState,)
+        cls = _KERAS[(base, scheduled)] = type(base.__name__, (*mixins, base), {"__module__": base.__module__})
     rate = opt.__dict__.pop("learning_rate")
     opt.__class__ = cls
     opt.learning_rate = rate
@@ -124,7 +186,38 @@ def Adadelta(learning_rate: float = 0.001, rho: float = 0.95, epsilon: float = 1
                   optim_ops.Adadelta(rho, epsilon, keras=True, inplace=True), clip)
 
 
-_NAMES = {"adam": Adam, "adamw": AdamW, "sgd": SGD, "rmsprop": RMSprop, "adagrad": Adagrad, "adadelta": Adadelta}
+class _KerasOnly(train.Optimizer):
+    """A Keras optimizer that TF1 has no counterpart of: its rate and hyperparameters (Keras' names), stepped by
+    its update primitive."""
+
+    def __init__(self, learning_rate: Any, name: str, **hyperparameters: float) -> None:
+        super().__init__(False, name)
+        self.learning_rate = learning_rate
+        self.__dict__.update(hyperparameters)
+
+
+# One class per algorithm, so that type names read as Keras' (Adamax, Nadam)
+_ONLY = {name: type(name, (_KerasOnly,), {"__module__": __name__}) for name in ("Adamax", "Nadam")}
+
+
+def Adamax(learning_rate: Any = 0.001, beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-7,
+           **kwargs: Any) -> train.Optimizer:
+    """Keras 3's Adamax (Adam with the infinity norm): ``core.ops.optim.Adamax``."""
+    clip = _base_args("Adamax", kwargs)
+    return _keras(_ONLY["Adamax"](learning_rate, "Adamax", beta_1=beta_1, beta_2=beta_2, epsilon=epsilon),
+                  optim_ops.Adamax(beta_1, beta_2, epsilon, inplace=True), clip)
+
+
+def Nadam(learning_rate: Any = 0.001, beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-7,
+          **kwargs: Any) -> train.Optimizer:
+    """Keras 3's Nadam (Adam with Nesterov momentum and Dozat's momentum schedule): ``core.ops.optim.Nadam``."""
+    clip = _base_args("Nadam", kwargs)
+    return _keras(_ONLY["Nadam"](learning_rate, "Nadam", beta_1=beta_1, beta_2=beta_2, epsilon=epsilon),
+                  optim_ops.Nadam(beta_1, beta_2, epsilon, inplace=True), clip)
+
+
+_NAMES = {"adam": Adam, "adamw": AdamW, "sgd": SGD, "rmsprop": RMSprop, "adagrad": Adagrad, "adadelta": Adadelta,
+          "adamax": Adamax, "nadam": Nadam}
 
 
 def get(spec: Any) -> train.Optimizer:
@@ -144,8 +237,19 @@ def serialize(opt: train.Optimizer) -> dict:
 
 
 def _arguments(opt: train.Optimizer) -> dict:
-    if not isinstance(opt.learning_rate, (int, float)):
+    """The optimizer's name and arguments; a built-in schedule as its rate is saved by its config."""
+    args = _hyperparameters(opt)
+    if isinstance(opt, _Scheduled):
+        args["learning_rate"] = schedules.serialize(opt._schedule)
+    elif not isinstance(args["learning_rate"], (int, float)):
         raise NotImplementedError("cannot save a model whose learning rate is a tensor (a decay schedule)")
+    return args
+
+
+def _hyperparameters(opt: train.Optimizer) -> dict:
+    if isinstance(opt, _KerasOnly):
+        return {"name": type(opt).__name__.lower(), "learning_rate": opt.learning_rate,
+                "beta_1": opt.beta_1, "beta_2": opt.beta_2, "epsilon": opt.epsilon}
     if isinstance(opt, train.AdamOptimizer) and hasattr(opt, "weight_decay"):
         return {"name": "adamw", "learning_rate": opt.learning_rate, "weight_decay": opt.weight_decay,
                 "beta_1": opt.beta1, "beta_2": opt.beta2, "epsilon": opt.epsilon, "amsgrad": opt.amsgrad}
@@ -170,6 +274,8 @@ def _arguments(opt: train.Optimizer) -> dict:
 
 def deserialize(config: dict) -> train.Optimizer:
     args = {k: v for k, v in config.items() if k != "name"}
+    if isinstance(args.get("learning_rate"), dict):
+        args["learning_rate"] = schedules.deserialize(args["learning_rate"])
     return _NAMES[config["name"]](**args)
 
 

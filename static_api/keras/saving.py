@@ -166,9 +166,12 @@ class SavedWeights:
 
 def _training_settings(c: Any) -> bool:
     """Whether ``c`` is what ``Model.save`` writes for the compile settings (or None: not compiled)."""
-    return c is None or (isinstance(c, dict) and set(c) == {"optimizer", "loss", "metrics"} and _plain(c)
+    names = ("metrics", "weighted_metrics")        # the weighted ones only when there are some
+    return c is None or (isinstance(c, dict) and set(c) in ({"optimizer", "loss", "metrics"},
+                                                            {"optimizer", "loss", *names}) and _plain(c)
                          and isinstance(c["optimizer"], dict) and isinstance(c["loss"], dict)
-                         and isinstance(c["metrics"], list) and all(isinstance(m, str) for m in c["metrics"]))
+                         and all(isinstance(c.get(k, []), list) and all(isinstance(m, str) for m in c.get(k, []))
+                                 for k in names))
 
 
 class ModelPlan(NamedTuple):
