@@ -12,6 +12,8 @@
 import sys
 from typing import Any
 
+import numpy as _numpy
+
 from core import errors as _errors
 from static_api import (app, contrib, data, debugging, errors, flags, gfile, image, layers, linalg, losses, metrics,
                         nn, summary, train)
@@ -32,6 +34,10 @@ from static_api.variables import (AUTO_REUSE, GLOBAL_VARIABLES, LOCAL_VARIABLES,
                                   set_random_seed, trainable_variables, truncated_normal,
                                   truncated_normal_initializer, variable_scope, variables_initializer,
                                   zeros_initializer)
+from static_api.variables import (glorot_normal_initializer, multinomial, orthogonal_initializer, random_shuffle,
+                                  variance_scaling_initializer)
+from static_api import variables as _variables
+from static_api.graph import ConstOp as _ConstOp
 
 sigmoid, tanh = nn.sigmoid, nn.tanh       # TF1 exports both at the top level too (tf.sigmoid, tf.tanh)
 where = where_v1          # tf.where is TF1's Select (rows by a vector condition); tf.where_v2 broadcasts
@@ -55,6 +61,21 @@ def add_to_collection(name: str, value: Any) -> None:
     get_default_graph().add_to_collection(name, value)
 
 
+def is_tensor(x: Any) -> bool:
+    """``tf.is_tensor``: whether ``x`` is a graph tensor (variables included), not a NumPy or Python value."""
+    return isinstance(x, Tensor)
+
+
+def get_static_value(tensor: Any, partial: bool = False) -> Any:
+    """``tf.get_static_value``: a constant's value (a copy), a non-tensor as it is, and None for a tensor known
+    only when the graph runs (placeholders, variables, computed values: dualflow folds nothing here, so
+    ``partial``, which lets TF return partly folded values, changes nothing)."""
+    if not isinstance(tensor, Tensor):
+        return tensor
+    op = tensor.node.op
+    return _numpy.array(op.value) if isinstance(op, _ConstOp) else None
+
+
 def name_scope(name: str):
     return get_default_graph().name_scope(name)
 
@@ -71,6 +92,15 @@ class initializers:
     random_uniform = random_uniform_initializer
     glorot_uniform = glorot_uniform_initializer
     constant = constant_initializer
+    variance_scaling = variance_scaling_initializer
+    glorot_normal = glorot_normal_initializer
+    orthogonal = orthogonal_initializer
+    identity = _variables.identity_initializer
+    he_normal, he_uniform = _variables.he_normal, _variables.he_uniform
+    lecun_normal, lecun_uniform = _variables.lecun_normal, _variables.lecun_uniform
+    global_variables = global_variables_initializer
+    local_variables = local_variables_initializer
+    variables = variables_initializer
 
 
 class random:
@@ -78,6 +108,10 @@ class random:
     truncated_normal = truncated_normal
     uniform = random_uniform
     set_seed = set_random_seed
+    set_random_seed = set_random_seed
+    shuffle = random_shuffle
+    multinomial = multinomial
+    categorical = _variables.categorical
 
 
 def disable_v2_behavior() -> None:

@@ -8,6 +8,7 @@ from typing import Any, Iterator, Sequence
 import numpy
 
 import core
+from core.ops import random as random_ops
 from static_api.dtypes import as_dtype
 from static_api.graph import (AssignOp, Tensor, VariableOp, convert_to_tensor, get_default_graph, get_default_session,
                               named)
@@ -191,6 +192,8 @@ class truncated_normal_initializer(random_normal_initializer):
 
 
 def _fans(shape: Sequence[int]) -> tuple[int, int]:
+    """(fan_in, fan_out) as TF's ``_compute_fans``: a dense kernel (in, out); a convolution kernel (..., in, out)
+    times its receptive field; a vector its length both ways; a scalar (1, 1)."""
     if len(shape) < 1:
         return 1, 1
     if len(shape) == 1:
@@ -199,14 +202,147 @@ def _fans(shape: Sequence[int]) -> tuple[int, int]:
     return shape[-2] * receptive, shape[-1] * receptive
 
 
-class glorot_uniform_initializer(Initializer):
-    def __init__(self, seed: int | None = None) -> None:
-        self.seed = seed
+def _float_dtype(fn: str, dtype: Any) -> numpy.dtype:
+    """TF1's ``_assert_float_dtype``: the variance-scaling family makes floating-point values only."""
+    dtype = as_dtype(dtype)
+    if dtype.kind != "f":
+        raise ValueError(f"{fn}: Argument `dtype` is expected to be floating point. Received: {dtype.name}.")
+    return dtype
 
-    def __call__(self, shape, dtype=numpy.float32):
+
+def _no_partition(fn: str, partition_info: Any) -> None:
+    if partition_info is not None:
+        raise NotImplementedError(f"{fn}: partition_info (partitioned variables) is not supported in dualflow")
+
+
+class variance_scaling_initializer(Initializer):
+    """TF1's VarianceScaling: values of variance ``scale / n``, n being fan_in, fan_out or their mean
+    (``mode``; at least 1).  ``distribution`` "truncated_normal" (and TF1's deprecated alias "normal") draws
+    a normal truncated at two standard deviations whose stddev is divided by 0.87962566103423978 (the std of
+    a unit normal truncated there), so that the values' std is ``sqrt(scale / n)``; "untruncated_normal" a
+    normal of that std; "uniform" U(-limit, limit) with ``limit = sqrt(3 * scale / n)``.
+
+        >>> w = variance_scaling_initializer(2.0, "fan_in", "uniform", seed=0)((3, 3, 16, 32))
+        >>> bool(abs(w).max() <= (3 * 2.0 / (3 * 3 * 16)) ** 0.5)
+        True
+    """
+
+    _name = "variance_scaling_initializer"
+
+    def __init__(self, scale: float = 1.0, mode: str = "fan_in", distribution: str = "truncated_normal",
+                 seed: int | None = None, dtype: Any = numpy.float32) -> None:
+        if scale <= 0.0:
+            raise ValueError(f"{self._name}: Argument `scale` must be a positive float. Received: {scale}")
+        if mode not in ("fan_in", "fan_out", "fan_avg"):
+            raise ValueError(f"{self._name}: Argument `mode` should be one of ('fan_in', 'fan_out', 'fan_avg'). "
+                             f"Received: {mode}")
+        distribution = distribution.lower()
+        if distribution not in ("normal", "uniform", "truncated_normal", "untruncated_normal"):
+            raise ValueError(f"{self._name}: Argument `distribution` should be one of ('normal', 'uniform', "
+                             f"'truncated_normal', 'untruncated_normal'). Received: {distribution}")
+        self.scale, self.mode, self.distribution, self.seed = scale, mode, distribution, seed
+        self.dtype = _float_dtype(self._name, dtype)
+
+    def __call__(self, shape: Sequence[int], dtype: Any = None, partition_info: Any = None) -> numpy.ndarray:
+        _no_partition(self._name, partition_info)
+        dtype = self.dtype if dtype is None else _float_dtype(self._name, dtype)
         fan_in, fan_out = _fans(shape)
-        limit = math.sqrt(6.0 / (fan_in + fan_out))
-        return _rng(self.seed).uniform(-limit, limit, size=shape).astype(as_dtype(dtype))
+        n = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2.0}[self.mode]
+        scale = self.scale / max(1.0, n)
+        if self.distribution in ("normal", "truncated_normal"):
+            return truncated_normal_initializer(0.0, math.sqrt(scale) / .87962566103423978, self.seed)(shape, dtype)
+        if self.distribution == "untruncated_normal":
+            return random_normal_initializer(0.0, math.sqrt(scale), self.seed)(shape, dtype)
+        limit = math.sqrt(3.0 * scale)
+        return random_uniform_initializer(-limit, limit, self.seed)(shape, dtype)
+
+
+class glorot_uniform_initializer(variance_scaling_initializer):
+    """U(-limit, limit) with ``limit = sqrt(6 / (fan_in + fan_out))``.  As TF1's GlorotUniform, the
+    ``dtype`` argument is accepted but the default dtype stays float32."""
+
+    _name = "glorot_uniform_initializer"
+
+    def __init__(self, seed: int | None = None, dtype: Any = numpy.float32) -> None:
+        super().__init__(1.0, "fan_avg", "uniform", seed)
+
+
+class glorot_normal_initializer(variance_scaling_initializer):
+    """A normal truncated at two standard deviations, of std ``sqrt(2 / (fan_in + fan_out))`` after the
+    truncation (TF1's GlorotNormal; like GlorotUniform, its default dtype stays float32)."""
+
+    _name = "glorot_normal_initializer"
+
+    def __init__(self, seed: int | None = None, dtype: Any = numpy.float32) -> None:
+        super().__init__(1.0, "fan_avg", "truncated_normal", seed)
+
+
+def lecun_normal(seed: int | None = None) -> variance_scaling_initializer:
+    """``tf.initializers.lecun_normal``: truncated normal of std ``sqrt(1 / fan_in)``."""
+    return variance_scaling_initializer(1.0, "fan_in", "truncated_normal", seed)
+
+
+def lecun_uniform(seed: int | None = None) -> variance_scaling_initializer:
+    """``tf.initializers.lecun_uniform``: U(-limit, limit), ``limit = sqrt(3 / fan_in)``."""
+    return variance_scaling_initializer(1.0, "fan_in", "uniform", seed)
+
+
+def he_normal(seed: int | None = None) -> variance_scaling_initializer:
+    """``tf.initializers.he_normal``: truncated normal of std ``sqrt(2 / fan_in)``."""
+    return variance_scaling_initializer(2.0, "fan_in", "truncated_normal", seed)
+
+
+def he_uniform(seed: int | None = None) -> variance_scaling_initializer:
+    """``tf.initializers.he_uniform``: U(-limit, limit), ``limit = sqrt(6 / fan_in)``."""
+    return variance_scaling_initializer(2.0, "fan_in", "uniform", seed)
+
+
+class orthogonal_initializer(Initializer):
+    """TF1's Orthogonal: ``gain`` times the Q of a QR of a normal matrix, each column's sign set by R's
+    diagonal (so Q is uniform over orthogonal matrices).  A shape (..., n) is a (prod(...), n) matrix:
+    orthogonal columns, or rows when it is wider than tall.
+
+        >>> q = orthogonal_initializer(seed=0)((4, 3))
+        >>> bool(numpy.allclose(q.T @ q, numpy.eye(3), atol=1e-6))
+        True
+    """
+
+    _name = "orthogonal_initializer"
+
+    def __init__(self, gain: float = 1.0, seed: int | None = None, dtype: Any = numpy.float32) -> None:
+        self.gain, self.seed, self.dtype = gain, seed, _float_dtype(self._name, dtype)
+
+    def __call__(self, shape: Sequence[int], dtype: Any = None, partition_info: Any = None) -> numpy.ndarray:
+        _no_partition(self._name, partition_info)
+        dtype = self.dtype if dtype is None else _float_dtype(self._name, dtype)
+        if len(shape) < 2:
+            raise ValueError(f"{self._name}: The tensor to initialize, specified by argument `shape` must be at "
+                             f"least two-dimensional. Received shape={list(shape)}")
+        rows, cols = int(numpy.prod(shape[:-1])), int(shape[-1])
+        a = _rng(self.seed).standard_normal((cols, rows) if rows < cols else (rows, cols))
+        q, r = numpy.linalg.qr(a)       # the reduced factorization, as TF's qr(full_matrices=False)
+        q = q * numpy.sign(numpy.diag(r))
+        if rows < cols:
+            q = q.T
+        return (self.gain * q).reshape(shape).astype(dtype)
+
+
+class identity_initializer(Initializer):
+    """``tf.initializers.identity`` (TF1 has no top-level name for it): ``gain`` times the identity matrix,
+    2-D shapes only (a non-square one has ones on its main diagonal)."""
+
+    _name = "initializers.identity"
+
+    def __init__(self, gain: float = 1.0, dtype: Any = numpy.float32) -> None:
+        self.gain, self.dtype = gain, _float_dtype(self._name, dtype)
+
+    def __call__(self, shape: Sequence[int], dtype: Any = None, partition_info: Any = None) -> numpy.ndarray:
+        _no_partition(self._name, partition_info)
+        if len(shape) != 2:
+            raise ValueError(f"{self._name}: The tensor to initialize, specified by argument `shape` must be "
+                             f"two-dimensional. Received shape={list(shape)}")
+        dtype = self.dtype if dtype is None else as_dtype(dtype)
+        return (self.gain * numpy.eye(*shape)).astype(dtype)
 
 
 def random_normal(shape, mean=0.0, stddev=1.0, dtype=numpy.float32, seed=None, name=None):
@@ -219,6 +355,49 @@ def truncated_normal(shape, mean=0.0, stddev=1.0, dtype=numpy.float32, seed=None
 
 def random_uniform(shape, minval=0.0, maxval=1.0, dtype=numpy.float32, seed=None, name=None):
     return get_default_graph().constant(random_uniform_initializer(minval, maxval, seed)(shape, dtype), name=name)
+
+
+# ----- random ops drawn each run (from the Session's counter-based stream, see core/ops/random.py) -----
+def _generator(g: Any, seed: int | None) -> core.Generator:
+    """The op's stream: its own seed, else one derived from the graph seed (fresh entropy without either)."""
+    return core.Generator(seed if seed is not None else g.next_seed())
+
+
+def random_shuffle(value: Any, seed: int | None = None, name: str | None = None) -> Tensor:
+    """``tf.random_shuffle``: ``value`` with its first axis in a new random order at each ``Session.run``."""
+    x = _t(value)
+    return named(random_ops.random_shuffle(x, _generator(x.graph, seed)), name)
+
+
+def _categorical(fn: str, logits: Any, num_samples: Any, dtype: Any, seed: int | None, name: str) -> Tensor:
+    dtype = as_dtype(dtype) if dtype is not None else numpy.dtype(numpy.int64)
+    if dtype not in (numpy.int32, numpy.int64):
+        raise ValueError(f"{fn}: Argument `dtype` got invalid value {dtype.name}. Accepted dtypes are "
+                         "(tf.int32, tf.int64).")
+    if isinstance(num_samples, Tensor):
+        raise NotImplementedError(f"{fn}: num_samples as a tensor is not supported in dualflow; pass an int")
+    if isinstance(num_samples, bool) or not isinstance(num_samples, (int, numpy.integer)):
+        raise TypeError(f"{fn}: argument 'num_samples' expected an int, got {type(num_samples).__name__}")
+    g = get_default_graph()
+    with g.name_scope(g._unique(name).rsplit("/", 1)[-1]):
+        x = _t(logits)
+        if x.ndim != 2:
+            raise ValueError(f"{fn}: argument 'logits' expected a 2-D tensor [batch_size, num_classes], got shape "
+                             f"{tuple(x.shape)}")
+        return random_ops.multinomial(x, int(num_samples), dtype, _generator(x.graph, seed))
+
+
+def multinomial(logits: Any, num_samples: Any, seed: int | None = None, name: str | None = None,
+                output_dtype: Any = None) -> Tensor:
+    """``tf.multinomial``: ``num_samples`` class indices per row of 2-D ``logits`` (unnormalized log
+    probabilities), int64 unless ``output_dtype`` is int32; drawn anew at each ``Session.run``."""
+    return _categorical("multinomial", logits, num_samples, output_dtype, seed, name or "multinomial")
+
+
+def categorical(logits: Any, num_samples: Any, dtype: Any = None, seed: int | None = None,
+                name: str | None = None) -> Tensor:
+    """``tf.random.categorical``: ``multinomial`` with the output type as ``dtype``."""
+    return _categorical("categorical", logits, num_samples, dtype, seed, name or "categorical")
 
 
 AUTO_REUSE = "AUTO_REUSE"
