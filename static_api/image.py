@@ -1,7 +1,8 @@
-"""``tf.image``: the deterministic image functions TF1 CNN pipelines use (flips, crops, pads, resizes,
-standardization, brightness and contrast of float images, grayscale), built from gathers and elementwise ops
-as TF's kernels compute them.  Images are (height, width, channels) or (batch, height, width, channels) with
-known height and width."""
+"""``tf.image``: the image functions TF1 CNN pipelines use (flips, crops, pads, resizes, standardization,
+brightness and contrast of float images, grayscale, and their random versions for augmentation), built from
+gathers and elementwise ops as TF's kernels compute them.  Images are (height, width, channels) or (batch,
+height, width, channels) with known height and width.  The random ones draw anew at each run from
+dualflow's generator (``tf.random_uniform``), so their choices are not TF's for a seed."""
 from __future__ import annotations
 
 import builtins
@@ -14,9 +15,11 @@ import core
 from core import errors as _errors
 from static_api import ops
 from static_api.graph import Tensor, named
+from static_api.variables import random_uniform
 
 __all__ = ["ResizeMethod", "adjust_brightness", "adjust_contrast", "central_crop", "crop_to_bounding_box",
            "flip_left_right", "flip_up_down", "grayscale_to_rgb", "pad_to_bounding_box", "per_image_standardization",
+           "random_brightness", "random_contrast", "random_crop", "random_flip_left_right", "random_flip_up_down",
            "resize", "resize_bilinear", "resize_image_with_crop_or_pad", "resize_images", "resize_nearest_neighbor",
            "resize_with_crop_or_pad", "rgb_to_grayscale"]
 
@@ -53,6 +56,62 @@ def flip_up_down(image):
     """The image mirrored along its height (an exact copy)."""
     x = _image(image, "flip_up_down")
     return ops.reverse(x, [x.ndim - 3])
+
+
+def _random_flip(image: Any, axis_from_end: int, seed: int | None, fn: str) -> Tensor:
+    """Mirrored with probability 1/2 (each image of a batch on its own), an exact copy either way."""
+    x = _image(image, fn)
+    axis = x.ndim - axis_from_end
+    if x.ndim == 3:
+        flip = ops.less(random_uniform([], seed=seed), 0.5)
+    else:
+        flip = ops.reshape(ops.less(random_uniform(ops.shape(x)[:1] if x.shape[0] is None else [x.shape[0]],
+                                                   seed=seed), 0.5), [-1, 1, 1, 1])
+    return ops.where_v2(flip, ops.reverse(x, [axis]), x)
+
+
+def random_flip_left_right(image, seed=None):
+    return _random_flip(image, 2, seed, "random_flip_left_right")
+
+
+def random_flip_up_down(image, seed=None):
+    return _random_flip(image, 3, seed, "random_flip_up_down")
+
+
+def random_crop(value, size, seed=None, name=None):
+    """A window of ``size`` (every dim) at a random offset, drawn anew at each run; its gradient scatters back."""
+    x = ops._t(value)
+    ops._numbers("image.random_crop", *size)
+    if len(size) != x.ndim or None in x.shape:
+        raise ValueError(f"random_crop: size {list(size)} must give every dim of a value of known shape, got "
+                         f"{list(x.shape)}")
+    if any(s > d for s, d in zip(size, x.shape)):
+        raise ValueError(f"Need value.shape >= size, got {list(x.shape)} and {list(size)}")
+    out = x
+    for axis, (s, d) in enumerate(zip(size, x.shape)):
+        if s == d:
+            continue
+        # an offset uniform over 0 .. d - s: floor(u * (d - s + 1)), u in [0, 1)
+        offset = ops.cast(ops.floor(random_uniform([], 0.0, float(d - s + 1), seed=seed)), ops.int64)
+        idx = ops.add(offset, ops.constant(numpy.arange(s, dtype=numpy.int64)))
+        out = core.ops.shape.take(out, idx, axis)
+    return named(out if out is not x else ops.identity(x), name)
+
+
+def random_brightness(image, max_delta, seed=None):
+    """``adjust_brightness`` by a delta uniform in [-max_delta, max_delta)."""
+    if max_delta < 0:
+        raise ValueError("max_delta must be non-negative.")
+    return adjust_brightness(image, random_uniform([], -max_delta, max_delta, seed=seed))
+
+
+def random_contrast(image, lower, upper, seed=None):
+    """``adjust_contrast`` by a factor uniform in [lower, upper)."""
+    if upper <= lower:
+        raise ValueError("upper must be > lower.")
+    if lower < 0:
+        raise ValueError("lower must be non-negative.")
+    return adjust_contrast(image, random_uniform([], lower, upper, seed=seed))
 
 
 def _window(x: Tensor, top: int, left: int, height: int, width: int) -> Tensor:

@@ -9,6 +9,7 @@ import numpy
 
 import core
 from core.ops import random as random_ops
+from core.ops.shape import Shape
 from static_api.dtypes import as_dtype
 from static_api.graph import (AssignOp, Tensor, VariableOp, convert_to_tensor, get_default_graph, get_default_session,
                               named)
@@ -345,19 +346,43 @@ class identity_initializer(Initializer):
         return (self.gain * numpy.eye(*shape)).astype(dtype)
 
 
+def _standard(kind: str, shape: Any, dtype: Any, seed: int | None, name: str) -> Tensor:
+    """A run-time draw (``core.ops.random.RandomStandard``): each ``Session.run`` draws anew, as TF1's random
+    ops (a constant drawn once would give every step the same noise)."""
+    g = get_default_graph()
+    dtype = as_dtype(dtype)
+    if isinstance(shape, Tensor):
+        if isinstance(shape.node.op, Shape):        # tf.shape(x): x's shape at run time, a plannable draw
+            op = random_ops.RandomStandard(kind, None, dtype, _generator(g, seed), like=True)
+            return core.apply(op, shape.node.inputs[0])
+        op = random_ops.RandomStandard(kind, None, dtype, _generator(g, seed))
+        return core.apply(op, core.cast(shape, numpy.int64))
+    return g._source(random_ops.RandomStandard(kind, [int(d) for d in shape], dtype, _generator(g, seed)), name)
+
+
 def random_normal(shape, mean=0.0, stddev=1.0, dtype=numpy.float32, seed=None, name=None):
-    return get_default_graph().constant(random_normal_initializer(mean, stddev, seed)(shape, dtype), name=name)
+    """``tf.random_normal``: ``standard * stddev + mean``, as TF composes it, drawn anew at each run."""
+    rnd = _standard("normal", shape, dtype, seed, "RandomStandardNormal")
+    return named(core.add(core.mul(rnd, _t(stddev, like=rnd)), _t(mean, like=rnd)), name)
 
 
 def truncated_normal(shape, mean=0.0, stddev=1.0, dtype=numpy.float32, seed=None, name=None):
-    return get_default_graph().constant(truncated_normal_initializer(mean, stddev, seed)(shape, dtype), name=name)
+    """``tf.truncated_normal``: normals redrawn beyond two standard deviations, scaled and shifted, drawn anew
+    at each run."""
+    rnd = _standard("truncated_normal", shape, dtype, seed, "TruncatedNormal")
+    return named(core.add(core.mul(rnd, _t(stddev, like=rnd)), _t(mean, like=rnd)), name)
 
 
 def random_uniform(shape, minval=0.0, maxval=1.0, dtype=numpy.float32, seed=None, name=None):
-    return get_default_graph().constant(random_uniform_initializer(minval, maxval, seed)(shape, dtype), name=name)
+    """``tf.random_uniform``: floats ``minval + u * (maxval - minval)`` (TF's order of operations), drawn anew
+    at each run; integer dtypes raise NotImplementedError."""
+    if as_dtype(dtype).kind != "f":
+        raise NotImplementedError("tf.random_uniform: integer dtypes are not implemented in dualflow")
+    rnd = _standard("uniform", shape, dtype, seed, "RandomUniform")
+    lo, hi = _t(minval, like=rnd), _t(1.0 if maxval is None else maxval, like=rnd)
+    return named(core.add(core.mul(rnd, core.sub(hi, lo)), lo), name)
 
 
-# ----- random ops drawn each run (from the Session's counter-based stream, see core/ops/random.py) -----
 def _generator(g: Any, seed: int | None) -> core.Generator:
     """The op's stream: its own seed, else one derived from the graph seed (fresh entropy without either)."""
     return core.Generator(seed if seed is not None else g.next_seed())

@@ -944,3 +944,77 @@ def test_dataset_map_refuses_outside_tensors_and_checks_slices():
         with tf.Session() as sess, pytest.raises(tf.errors.InvalidArgumentError, match="must all be equal"):
             sess.run(it.initializer, {a: np.zeros(3), b: np.zeros(4)})
             sess.run(it.get_next())
+
+
+def test_random_ops_draw_anew_at_each_run_and_replay_in_a_new_session():
+    """tf.random_normal & co. are run-time ops, as in TF1: a constant drawn once would give every step the
+    same noise (a VAE's epsilon, data augmentation)."""
+    g = tf.Graph()
+    with g.as_default():
+        tf.set_random_seed(3)
+        x = tf.placeholder(tf.float32, (None, 3))
+        normal = tf.random_normal([20000], mean=1.0, stddev=2.0)
+        uniform = tf.random_uniform([20000], -2.0, 3.0)
+        trunc = tf.truncated_normal([20000], mean=-1.0, stddev=0.5)
+        like = tf.random_normal(tf.shape(x))        # a runtime shape
+        with tf.Session() as sess:
+            a = sess.run([normal, uniform, trunc])
+            b = sess.run([normal, uniform, trunc])
+            assert sess.run(like, {x: np.zeros((4, 3))}).shape == (4, 3)
+        with tf.Session() as sess:
+            replay = sess.run([normal, uniform, trunc])
+    for first, second, again in zip(a, b, replay):
+        assert not np.array_equal(first, second)            # each run draws anew
+        np.testing.assert_array_equal(first, again)         # a new session on a seeded graph replays
+    n, u, t = a
+    assert abs(n.mean() - 1.0) < 0.05 and abs(n.std() - 2.0) < 0.05
+    assert u.min() >= -2.0 and u.max() < 3.0 and abs(u.mean() - 0.5) < 0.05
+    # truncated at two standard deviations: std 0.8796 of the normal's
+    assert t.min() >= -2.0 and t.max() <= 0.0 and abs(t.std() - 0.5 * 0.87962566) < 0.01
+
+
+def test_keras_gaussian_noise_and_dropout_only_in_training():
+    x = np.ones((20000, 2), np.float32)
+    g = tf.Graph()
+    with g.as_default():
+        noise, drop = tf.keras.layers.GaussianNoise(0.5), tf.keras.layers.GaussianDropout(0.2)
+        xt = tf.constant(x)
+        train = [noise(xt, training=True), drop(xt, training=True)]
+        infer = [noise(xt, training=False), drop(xt, training=False)]
+        with tf.Session() as sess:
+            a, b = sess.run(train)
+            assert not np.array_equal(a, sess.run(train[0]))
+            for v in sess.run(infer):
+                np.testing.assert_array_equal(v, x)
+        with pytest.raises(ValueError, match="Expected a float value between 0 and 1. Received: stddev=2"):
+            tf.keras.layers.GaussianNoise(2)
+    assert abs((a - 1).mean()) < 0.02 and abs((a - 1).std() - 0.5) < 0.02
+    assert abs(b.mean() - 1) < 0.02 and abs(b.std() - np.sqrt(0.2 / 0.8)) < 0.02
+
+
+def test_random_image_augmentations_are_exact_and_fresh():
+    img = IMG[:1].repeat(6, 0)
+    g = tf.Graph()
+    with g.as_default():
+        x = tf.placeholder(tf.float32, (None, 5, 7, 3))
+        flipped = tf.image.random_flip_left_right(x)
+        upside = tf.image.random_flip_up_down(x[0])
+        crop = tf.image.random_crop(x[0], [3, 4, 3])
+        bright = tf.image.random_brightness(x, 0.3)
+        grad = tf.gradients(tf.reduce_sum(crop * 2.0), x)[0]
+        with tf.Session() as sess:
+            seen = set()
+            for _ in range(8):
+                f, u, c, b, gv = sess.run([flipped, upside, crop, bright, grad], {x: img})
+                for a in f:       # each image either mirrored or not, exactly
+                    seen.add(np.array_equal(a, img[0, :, ::-1]))
+                    assert np.array_equal(a, img[0, :, ::-1]) or np.array_equal(a, img[0])
+                assert np.array_equal(u, img[0, ::-1]) or np.array_equal(u, img[0])
+                windows = [img[0, i:i + 3, j:j + 4] for i in range(3) for j in range(4)]
+                assert any(np.array_equal(c, w) for w in windows)
+                delta = b - img
+                assert np.ptp(delta) < 1e-6 and abs(delta.mean()) <= 0.3
+                assert gv.sum() == 72.0 and set(np.unique(gv)) <= {0.0, 2.0}
+            assert seen == {True, False}
+    with pytest.raises(ValueError, match="upper must be > lower"):
+        tf.image.random_contrast(tf.zeros((2, 2, 3)), 1.0, 0.5)

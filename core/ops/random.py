@@ -1,4 +1,5 @@
-"""Random primitives drawn at run time: a shuffle along the first axis and categorical sampling.
+"""Random primitives drawn at run time: uniform, normal and truncated normal values, a shuffle along the first
+axis and categorical sampling.
 
 Both draw from a generator's counter-based stream (``Generator.philox_state``) as ``DropoutMask`` does: in a
 static run from the Session's own copy of the stream (``State.philox``), so each run draws anew and a new
@@ -83,6 +84,62 @@ class Multinomial(Op):
         for row in range(out.shape[0]):     # the kernel's upper_bound: the first running sum above the target
             out[row] = xp.searchsorted(cdf[row], target[row], side="right")
         return out
+
+
+class RandomStandard(Op):
+    """Values of ``dtype`` and ``shape`` (a static tuple; or, with None, a 1-D integer tensor input read when it
+    runs; or, with ``like``, the shape of the input tensor, which a memory plan can place),
+    uniform in [0, 1), standard normal, or standard normal redrawn beyond two standard deviations
+    (``kind``: "uniform", "normal", "truncated_normal"); normals by Box-Muller from float64 uniforms, then
+    rounded to the dtype.  Each run draws anew (TF1's RandomUniform / RandomStandardNormal /
+    TruncatedNormal, with dualflow's generator: other values than TF's for a seed)."""
+
+    pure, effect = False, True
+    differentiable = False
+    arg_names = ("shape",)
+
+    def __init__(self, kind: str, shape: Any, dtype: Any, generator: Generator, like: bool = False) -> None:
+        if kind not in ("uniform", "normal", "truncated_normal"):
+            raise ValueError(f"RandomStandard: kind must be uniform, normal or truncated_normal, got {kind!r}")
+        self.kind, self.dtype, self.generator = kind, numpy.dtype(dtype), generator
+        self.shape = None if shape is None else tuple(int(d) for d in shape)
+        self.like = bool(like)
+        self.name = {"uniform": "RandomUniform", "normal": "RandomStandardNormal",
+                     "truncated_normal": "TruncatedNormal"}[kind]
+        self.value_shaped = shape is None and not like         # the shape tensor's values decide the shape
+
+    def infer(self, *shape):
+        if self.dtype.kind != "f":
+            raise self.dtype_error("dtype", "a float type", self.dtype)
+        if self.shape is not None:
+            return [(self.shape, self.dtype)]
+        if self.like:
+            return [(shape[0].shape, self.dtype)]
+        if len(shape[0].shape) != 1 or shape[0].dtype.kind not in "iu":
+            raise self.shape_error("shape", "a 1-D integer tensor", shape[0].shape)
+        return [((None,) * (shape[0].shape[0] or 0), self.dtype)]
+
+    def _normal(self, be: Any, shape: tuple, stream: Any) -> Any:
+        xp = be.xp
+        u = be.random_uniform((2,) + shape, numpy.float64, stream)
+        return xp.sqrt(-2.0 * xp.log1p(-u[0])) * xp.cos(2.0 * numpy.pi * u[1])      # 1 - u in (0, 1]
+
+    def forward(self, be, *shape):
+        if self.shape is not None:
+            size = self.shape
+        else:
+            size = shape[0].shape if self.like else tuple(int(d) for d in be.to_host(shape[0]))
+        stream = _stream(self.generator, be)
+        if self.kind == "uniform":
+            return be.random_uniform(size, self.dtype, stream)
+        out = self._normal(be, size, stream)
+        if self.kind == "truncated_normal":
+            xp = be.xp
+            bad = xp.abs(out) > 2.0
+            while bool(bad.any()):      # redraw those beyond two standard deviations (2.3% each round)
+                out = xp.where(bad, self._normal(be, size, stream), out)
+                bad = xp.abs(out) > 2.0
+        return out.astype(self.dtype)
 
 
 def random_shuffle(x: Value, generator: Generator) -> Value:

@@ -17,8 +17,8 @@ from static_api import dtypes, nn, ops
 from static_api.graph import Graph, Tensor, get_default_graph
 from static_api.keras import backend as K
 from static_api.keras import losses, regularizers
-from static_api.variables import (Variable, glorot_uniform_initializer, ones_initializer, random_uniform_initializer,
-                                  zeros_initializer)
+from static_api.variables import (Variable, glorot_uniform_initializer, ones_initializer, random_normal,
+                                  random_uniform_initializer, zeros_initializer)
 
 # Graph collections holding the Keras state of a graph.
 LAYER_NAMES, LEARNING_PHASE = "keras_layer_names", "keras_learning_phase"
@@ -928,6 +928,53 @@ class SpatialDropout2D(Dropout):
             return ops.identity(x)
         noise = [x.shape[0], 1, 1, x.shape[3]]
         return ops.where(training, nn.dropout(x, rate=self.rate, noise_shape=noise, seed=self.seed), x)
+
+
+class GaussianNoise(Layer):
+    """In training, ``x`` plus normal noise of ``stddev`` drawn anew at each step (Keras 3's order:
+    ``x + (n * stddev + 0)``); ``x`` itself otherwise."""
+
+    supports_masking = True
+
+    def __init__(self, stddev: float, seed: int | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if not 0 <= stddev <= 1:
+            raise ValueError("Invalid value received for argument `stddev`. Expected a float value between 0 and 1. "
+                             f"Received: stddev={stddev}")
+        self.stddev, self.seed = stddev, seed
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "stddev": self.stddev, "seed": self.seed}
+
+    def call(self, x, training):
+        if self.stddev == 0:
+            return ops.identity(x)
+        noise = random_normal(ops.shape(x), 0.0, self.stddev, x.dtype, self.seed)
+        return ops.where(training, ops.add(x, noise), x)
+
+
+class GaussianDropout(Layer):
+    """In training, ``x`` times normal noise of mean 1 and standard deviation sqrt(rate / (1 - rate)), drawn
+    anew at each step (Keras 3's); ``x`` itself otherwise."""
+
+    supports_masking = True
+
+    def __init__(self, rate: float, seed: int | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if not 0 <= rate <= 1:
+            raise ValueError("Invalid value received for argument `rate`. Expected a float value between 0 and 1. "
+                             f"Received: rate={rate}")
+        self.rate, self.seed = rate, seed
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "rate": self.rate, "seed": self.seed}
+
+    def call(self, x, training):
+        if self.rate == 0:
+            return ops.identity(x)
+        stddev = (self.rate / (1.0 - self.rate)) ** 0.5
+        noise = random_normal(ops.shape(x), 1.0, stddev, x.dtype, self.seed)
+        return ops.where(training, ops.multiply(x, noise), x)
 
 
 class LayerNormalization(Layer):
