@@ -457,6 +457,11 @@ class Graph:
         finally:
             self._scope.pop()
 
+    def unique_name_scope(self, name: str) -> Any:
+        """``name_scope`` of a fresh name (``name``, ``name_1``, ...), as TF1's ``name_scope(None, default)``
+        opens one for each op it builds."""
+        return self.name_scope(self._unique(name).rsplit("/", 1)[-1])
+
     @contextlib.contextmanager
     def name_scope_cleared(self) -> Iterator[None]:
         """Name ops from the graph's root for a while (TF1 names get_variable's variables by variable scope)."""

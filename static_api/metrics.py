@@ -4,7 +4,7 @@ into local variables (``tf.GraphKeys.LOCAL_VARIABLES`` and ``METRIC_VARIABLES``,
 ``metrics_impl`` (float32 counters, ``div_no_nan`` for the means)."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import numpy
 
@@ -53,7 +53,7 @@ def _collect(metrics_collections: Any, value: Tensor, updates_collections: Any, 
 def mean(values, weights=None, metrics_collections=None, updates_collections=None, name=None):
     """The running (weighted) mean: total / count, 0 before any value."""
     g = get_default_graph()
-    with g.name_scope(g._unique(name or "mean").rsplit("/", 1)[-1]):
+    with g.unique_name_scope(name or "mean"):
         values = ops.cast(ops._t(values), numpy.float32)
         total, count = _counter("total"), _counter("count")
         values, weight_sum = _weighted(values, weights)
@@ -94,7 +94,7 @@ def mean_absolute_error(labels, predictions, weights=None, metrics_collections=N
 def _count(condition: Any, weights: Any, metrics_collections: Any, updates_collections: Any, name: str) -> tuple:
     """The running (weighted) number of True entries of ``condition(labels, predictions)``."""
     g = get_default_graph()
-    with g.name_scope(g._unique(name).rsplit("/", 1)[-1]):
+    with g.unique_name_scope(name):
         count = _counter("count")
         values, _ = _weighted(ops.cast(condition, numpy.float32), weights)
         value = ops.identity(count)
@@ -141,22 +141,27 @@ def _ratio(name: str, hits: tuple, misses: tuple, metrics_collections: Any, upda
     return value, update
 
 
+def _ratio_of_counts(name: str, misses: Callable, labels: Any, predictions: Any, weights: Any,
+                     metrics_collections: Any, updates_collections: Any) -> tuple:
+    """Precision or recall: running true positives over themselves plus ``misses`` (false positives or false
+    negatives), counted in a scope of their own as TF's."""
+    g = get_default_graph()
+    with g.unique_name_scope(name) as scope:
+        tp = true_positives(labels, predictions, weights)
+        other = misses(labels, predictions, weights)
+    return _ratio(scope.rstrip("/").rsplit("/", 1)[-1], tp, other, metrics_collections, updates_collections)
+
+
 def precision(labels, predictions, weights=None, metrics_collections=None, updates_collections=None, name=None):
     """The running true positives / (true positives + false positives), 0 before any positive prediction."""
-    g = get_default_graph()
-    with g.name_scope(g._unique(name or "precision").rsplit("/", 1)[-1]) as scope:
-        tp = true_positives(labels, predictions, weights)
-        fp = false_positives(labels, predictions, weights)
-    return _ratio(scope.rstrip("/").rsplit("/", 1)[-1], tp, fp, metrics_collections, updates_collections)
+    return _ratio_of_counts(name or "precision", false_positives, labels, predictions, weights, metrics_collections,
+                            updates_collections)
 
 
 def recall(labels, predictions, weights=None, metrics_collections=None, updates_collections=None, name=None):
     """The running true positives / (true positives + false negatives), 0 before any positive label."""
-    g = get_default_graph()
-    with g.name_scope(g._unique(name or "recall").rsplit("/", 1)[-1]) as scope:
-        tp = true_positives(labels, predictions, weights)
-        fn = false_negatives(labels, predictions, weights)
-    return _ratio(scope.rstrip("/").rsplit("/", 1)[-1], tp, fn, metrics_collections, updates_collections)
+    return _ratio_of_counts(name or "recall", false_negatives, labels, predictions, weights, metrics_collections,
+                            updates_collections)
 
 
 __getattr__ = _errors.missing_names("static_api.metrics")     # a missing public name says so

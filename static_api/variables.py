@@ -404,7 +404,7 @@ def _categorical(fn: str, logits: Any, num_samples: Any, dtype: Any, seed: int |
     if isinstance(num_samples, bool) or not isinstance(num_samples, (int, numpy.integer)):
         raise TypeError(f"{fn}: argument 'num_samples' expected an int, got {type(num_samples).__name__}")
     g = get_default_graph()
-    with g.name_scope(g._unique(name).rsplit("/", 1)[-1]):
+    with g.unique_name_scope(name):
         x = _t(logits)
         if x.ndim != 2:
             raise ValueError(f"{fn}: argument 'logits' expected a 2-D tensor [batch_size, num_classes], got shape "
