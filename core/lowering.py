@@ -105,6 +105,7 @@ _OTHERS: dict[type, Writer] = {
     **HEADS,
     nn.BiasAddGrad: _kernel, ew.SumToLike: _kernel, reduce.ReduceGrad: _kernel, ew.Where: _where,
     ew.Compare: lambda be, op, x, y, *, out: getattr(be.xp, ew.Compare.fns[op.name])(x, y, out=out),
+    ew.ScalarCompare: lambda be, op, x, *, out: getattr(be.xp, ew.Compare.fns[op.kind])(x, x.dtype.type(op.c), out=out),
     ew.Cast: lambda be, op, x, *, out: be.xp.copyto(out, x, casting="unsafe"),
     shape.FillLike: lambda be, op, x, *, out: out.fill(op.value),
     shape.SizeRatio: lambda be, op, x, y, *, out: out.fill(op.ratio(x, y)),

@@ -398,3 +398,19 @@ def test_kernels_bound_to_a_steps_arrays_follow_new_feeds_threads_and_switches(m
     assert {"MaxPool", "MaxPoolGrad", "Conv2DBackpropInput", "Conv2DBackpropFilter", "MeanGrad",
             "BiasAddGrad"} <= set(names), names
     assert len(bound) >= 5 and key(x) in entry.feeds
+
+
+def test_scalar_comparisons_write_into_the_plan():
+    """``x > c`` with a Python number (ReLU masks, div_no_nan's zero test) has a writer: a warmed-up step of
+    it allocates nothing, and gives the unplanned values."""
+    x = source(Input((50,)))
+    y = core.where(core.scalar_compare(x, "Greater", 0.25), core.exp(x), core.neg(x))
+    p = Program.build([core.sum(y)], {key(x)})
+    feed = {key(x): np.linspace(-1, 1, 50)}
+    ex = PlannedExecutor(_be(), audit=True)
+    want = Executor(_be()).run(p, feed)
+    ex.run(p, feed)
+    before = ex.backend.allocations
+    np.testing.assert_array_equal(ex.run(p, feed)[0], want[0])
+    assert ex.backend.allocations == before
+    assert ex.plan_of(p, feed).unlowered(p) == []
