@@ -17,6 +17,7 @@ from eager_api.nn.modules import (AdaptiveAvgPool1d, AdaptiveMaxPool2d, ChannelS
                                   MultiLabelSoftMarginLoss, PairwiseDistance, ParameterDict, ParameterList,
                                   PoissonNLLLoss, TripletMarginLoss)
 from eager_api.nn.modules import Fold, Unfold
+from eager_api.nn.modules import GRU, GRUCell, LSTM, LSTMCell, RNN, RNNBase, RNNCell, RNNCellBase
 from eager_api.nn.parallel import DataParallel
 
 __all__ = ["functional", "init", "parallel", "utils", "DataParallel", "AdaptiveAvgPool2d", "AvgPool2d", "BatchNorm1d",
@@ -35,7 +36,8 @@ from eager_api.nn import parallel  # noqa: E402  (needs Module)
 __all__ += ["parallel", "AdaptiveAvgPool1d", "AdaptiveMaxPool2d", "ChannelShuffle", "CosineEmbeddingLoss",
             "CosineSimilarity", "Dropout1d", "GaussianNLLLoss", "LocalResponseNorm", "MarginRankingLoss",
             "MultiLabelSoftMarginLoss", "PairwiseDistance", "ParameterDict", "ParameterList", "PoissonNLLLoss",
-            "TripletMarginLoss", "Fold", "Unfold"]
+            "TripletMarginLoss", "Fold", "Unfold", "GRU", "GRUCell", "LSTM", "LSTMCell", "RNN", "RNNBase",
+            "RNNCell", "RNNCellBase"]
 
 
 __getattr__ = _errors.missing_names(__name__)     # a missing public name says so

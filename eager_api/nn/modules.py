@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import collections
 import math
+import numbers
+import warnings
 from typing import Any, Iterator
 
 from core.errors import ShapeError
@@ -10,7 +12,8 @@ from eager_api.autograd import no_grad
 from eager_api.nn import functional as F
 from eager_api.nn.functional import _pair
 from eager_api.nn import init
-from eager_api.tensor import Tensor, _check_grad_dtype, empty, float32, float64, full, ones, tensor, zeros
+from eager_api.tensor import (Tensor, _check_grad_dtype, cat, empty, float32, float64, full, ones, stack, tensor,
+                              zeros)
 
 IncompatibleKeys = collections.namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
 
@@ -1395,3 +1398,365 @@ class Fold(Unfold):
 
     def extra_repr(self) -> str:
         return f"output_size={self.output_size}, " + super().extra_repr()
+
+
+# ----- recurrent layers ------------------------------------------------------------------------------------------
+# Each step adds the hidden half to the input half, ``(h W_hh^T + b_hh) + (x W_ih^T + b_ih)``, in the order of
+# ATen's CPU cells (RNN.cpp: ``linear_hh(hx).add_(linear_ih(input))``), so the sums round as PyTorch's do.
+
+def _rnn_tanh_step(x: Tensor, h: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None = None,
+                   b_hh: Tensor | None = None) -> Tensor:
+    return (F.linear(h, w_hh, b_hh) + F.linear(x, w_ih, b_ih)).tanh()
+
+
+def _rnn_relu_step(x: Tensor, h: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None = None,
+                   b_hh: Tensor | None = None) -> Tensor:
+    return (F.linear(h, w_hh, b_hh) + F.linear(x, w_ih, b_ih)).relu()
+
+
+def _lstm_step(x: Tensor, state: tuple[Tensor, Tensor], w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None = None,
+               b_hh: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    h, c = state
+    i, f, g, o = (F.linear(h, w_hh, b_hh) + F.linear(x, w_ih, b_ih)).chunk(4, 1)
+    c = f.sigmoid() * c + i.sigmoid() * g.tanh()
+    return o.sigmoid() * c.tanh(), c
+
+
+def _gru_step(x: Tensor, h: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None = None,
+              b_hh: Tensor | None = None) -> Tensor:
+    h_r, h_z, h_n = F.linear(h, w_hh, b_hh).chunk(3, 1)
+    i_r, i_z, i_n = F.linear(x, w_ih, b_ih).chunk(3, 1)
+    r = (h_r + i_r).sigmoid()
+    z = (h_z + i_z).sigmoid()
+    n = (i_n + h_n * r).tanh()            # b_hn sits inside the reset product, as in PyTorch
+    return (h - n) * z + n                # ATen's (h - n) * z + n, not (1 - z) * n + z * h
+
+
+_RNN_STEPS = {"RNN_TANH": _rnn_tanh_step, "RNN_RELU": _rnn_relu_step, "LSTM": _lstm_step, "GRU": _gru_step}
+_RNN_GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
+
+
+class RNNBase(Module):
+    """The recurrent stacks (PyTorch's ``RNNBase``): per layer and direction a ``weight_ih_l{k}``,
+    ``weight_hh_l{k}`` (and ``bias_ih_l{k}``, ``bias_hh_l{k}``; ``_reverse`` for the backward direction), gates
+    stacked along the rows, run one time step at a time; gradients flow through time by autograd.
+
+        >>> import eager_api as torch
+        >>> out, h_n = torch.nn.GRU(3, 4, num_layers=2)(torch.zeros(5, 2, 3))
+        >>> tuple(out.shape), tuple(h_n.shape)
+        ((5, 2, 4), (2, 2, 4))
+    """
+
+    def __init__(self, mode: str, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, proj_size: int = 0,
+                 device: Any = None, dtype: Any = None) -> None:
+        super().__init__()
+        # PyTorch's argument checks, in its order and words
+        if not isinstance(dropout, numbers.Number) or isinstance(dropout, bool) or not 0 <= dropout <= 1:
+            raise ValueError("dropout should be a number in range [0, 1] representing the probability of an element "
+                             "being zeroed")
+        if dropout > 0 and num_layers == 1:
+            warnings.warn("dropout option adds dropout after all but last recurrent layer, so non-zero dropout "
+                          f"expects num_layers greater than 1, but got dropout={dropout} and num_layers={num_layers}",
+                          stacklevel=3)
+        for arg, value in (("bias", bias), ("batch_first", batch_first)):
+            if not isinstance(value, bool):
+                raise TypeError(f"{arg} should be of type bool, got: {type(value).__name__}")
+        for arg, value in (("input_size", input_size), ("hidden_size", hidden_size)):
+            if not isinstance(value, int):
+                raise TypeError(f"{arg} should be of type int, got: {type(value).__name__}")
+            if value <= 0:
+                raise ValueError(f"{arg} must be greater than zero")
+        if num_layers <= 0:
+            raise ValueError("num_layers must be greater than zero")
+        if proj_size < 0:
+            raise ValueError("proj_size should be a positive integer or zero to disable projections")
+        if proj_size >= hidden_size:
+            raise ValueError("proj_size has to be smaller than hidden_size")
+        if proj_size > 0:
+            raise NotImplementedError(f"LSTM: proj_size={proj_size} (projected hidden states, weight_hr_l{{k}}) is "
+                                      "not supported yet; only proj_size=0")
+        if mode not in _RNN_GATES:
+            raise ValueError("Unrecognized RNN mode: " + mode)
+        self.mode, self.input_size, self.hidden_size, self.num_layers = mode, input_size, hidden_size, num_layers
+        self.bias, self.batch_first, self.dropout = bias, batch_first, float(dropout)
+        self.bidirectional, self.proj_size = bidirectional, proj_size
+        gate_size = _RNN_GATES[mode] * hidden_size
+        directions = 2 if bidirectional else 1
+        self._flat_weights_names: list[str] = []
+        self._all_weights: list[list[str]] = []
+        for layer in range(num_layers):
+            for direction in range(directions):
+                layer_input = input_size if layer == 0 else hidden_size * directions
+                shapes = [(gate_size, layer_input), (gate_size, hidden_size)] + [(gate_size,)] * (2 * bias)
+                suffix = "_reverse" if direction == 1 else ""
+                names = [f"{n}_l{layer}{suffix}" for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+                for name, shape in zip(names, shapes):
+                    setattr(self, name, _param(*shape, device=device, dtype=dtype))
+                self._flat_weights_names.extend(names[:len(shapes)])
+                self._all_weights.append(names[:len(shapes)])
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        stdv = 1.0 / math.sqrt(self.hidden_size)
+        for weight in self.parameters():
+            init.uniform_(weight, -stdv, stdv)
+
+    def flatten_parameters(self) -> None:
+        """A no-op: PyTorch packs the weights into one cuDNN buffer here; dualflow reads them one by one."""
+
+    @property
+    def all_weights(self) -> list[list[Parameter]]:
+        return [[getattr(self, name) for name in names] for names in self._all_weights]
+
+    def _name(self) -> str:
+        return "RNN" if self.mode.startswith("RNN") else self.mode
+
+    def _check_state(self, t: Tensor, expected: tuple[int, int, int], label: str) -> None:
+        if tuple(t.shape) != expected:
+            raise RuntimeError(f"{self._name()}: Expected {label} size {expected}, got {list(t.shape)}")
+
+    def forward(self, input: Tensor, hx: Any = None) -> tuple[Tensor, Any]:
+        name, lstm = self._name(), self.mode == "LSTM"
+        if not isinstance(input, Tensor) and hasattr(input, "batch_sizes"):
+            raise NotImplementedError(f"{name}: PackedSequence input is not supported yet; pass a padded tensor "
+                                      "(seq_len, batch, input_size) instead")
+        if input.dim() not in (2, 3):
+            raise ValueError(f"{name}: Expected input to be 2D or 3D, got {input.dim()}D"
+                             f"{' tensor' if name == 'RNN' else ''} instead")
+        batched = input.dim() == 3
+        batch_dim = 0 if self.batch_first else 1
+        if not batched:
+            input = input.unsqueeze(batch_dim)
+        states = None if hx is None else list(hx) if lstm else [hx]
+        if states is not None:
+            if lstm and len(states) != 2:
+                raise RuntimeError(f"LSTM: lstm expects two hidden states (h_0, c_0), got {len(states)}")
+            want = 3 if batched else 2
+            if any(s.dim() != want for s in states):
+                kind = "batched 3-D" if batched else "unbatched 2-D"
+                if lstm:
+                    got = f"({states[0].dim()}-D, {states[1].dim()}-D) tensors"
+                    raise RuntimeError(f"LSTM: For {kind} input, hx and cx should also be {want}-D but got {got}")
+                raise RuntimeError(f"{name}: For {kind} input, hx should also be {want}-D but got "
+                                   f"{states[0].dim()}-D tensor")
+            if not batched:
+                states = [s.unsqueeze(1) for s in states]
+        weight = self.weight_ih_l0
+        if input.dtype != weight.dtype:
+            raise ValueError(f"{name}: RNN input dtype (torch.{input.dtype}) does not match weight dtype "
+                             f"(torch.{weight.dtype}). Convert input: input.to(torch.{weight.dtype}), or convert "
+                             f"model: model.to(torch.{input.dtype})")
+        if input.size(-1) != self.input_size:
+            raise RuntimeError(f"{name}: input.size(-1) must be equal to input_size. Expected {self.input_size}, "
+                               f"got {input.size(-1)}")
+        directions = 2 if self.bidirectional else 1
+        expected = (self.num_layers * directions, input.size(batch_dim), self.hidden_size)
+        if states is None:
+            states = [zeros(*expected, dtype=input.dtype, device=input.device) for _ in range(1 + lstm)]
+        labels = ["hidden[0]", "hidden[1]"] if lstm else ["hidden"]
+        for s, label in zip(states, labels):
+            self._check_state(s, expected, label)
+            if s.dtype != weight.dtype:
+                raise RuntimeError(f"{name}: {label} state dtype {s.dtype} must match the weights' dtype "
+                                   f"{weight.dtype} (PyTorch: mat1 and mat2 must have the same dtype)")
+        if input.size(1 - batch_dim) == 0:
+            raise RuntimeError(f"{name}: Expected sequence length to be larger than 0 in RNN")
+        output, finals = self._run((input.transpose(0, 1) if self.batch_first else input).unbind(0),
+                                   [s.unbind(0) for s in states])
+        if self.batch_first:
+            output = output.transpose(0, 1)
+        if not batched:
+            output, finals = output.squeeze(batch_dim), [f.squeeze(1) for f in finals]
+        return output, (tuple(finals) if lstm else finals[0])
+
+    def _run(self, steps: Any, initial: list[tuple[Tensor, ...]]) -> tuple[Tensor, list[Tensor]]:
+        """The stack over time-major steps: returns (output (T, B, D*H), [h_n] or [h_n, c_n]).
+
+        Layers hand each other lists of per-step tensors rather than one (T, B, D*H) tensor: T slices of one tensor
+        would each send back a full-size gradient, T^2 work through time."""
+        step_fn, lstm = _RNN_STEPS[self.mode], self.mode == "LSTM"
+        directions = 2 if self.bidirectional else 1
+        finals: list[list[Tensor]] = [[] for _ in initial]
+        for layer in range(self.num_layers):
+            outputs = []
+            for direction in range(directions):
+                k = layer * directions + direction
+                weights = [getattr(self, n) for n in self._all_weights[k]]
+                state = tuple(s[k] for s in initial) if lstm else initial[0][k]
+                ys: list[Tensor] = [None] * len(steps)
+                for t in (range(len(steps)) if direction == 0 else reversed(range(len(steps)))):
+                    state = step_fn(steps[t], state, *weights)
+                    ys[t] = state[0] if lstm else state
+                for acc, s in zip(finals, state if lstm else (state,)):
+                    acc.append(s)
+                outputs.append(ys)
+            steps = outputs[0] if directions == 1 else [cat(list(pair), -1) for pair in zip(*outputs)]
+            # between layers only (ATen: dropout on all but the last layer's output, in training); drawn per step,
+            # the same distribution as ATen's one draw over the whole output
+            if self.dropout and self.training and layer < self.num_layers - 1:
+                steps = [F.dropout(s, self.dropout, True) for s in steps]
+        return stack(steps, 0), [stack(f, 0) for f in finals]
+
+    def extra_repr(self) -> str:
+        s = f"{self.input_size}, {self.hidden_size}"
+        for arg, default in (("num_layers", 1), ("bias", True), ("batch_first", False), ("dropout", 0),
+                             ("bidirectional", False)):
+            if getattr(self, arg) != default:
+                s += f", {arg}={getattr(self, arg)}"
+        return s
+
+
+def _only_lstm_projects(kwargs: dict, name: str) -> None:
+    """RNN and GRU take ``**kwargs`` only to refuse ``proj_size`` with PyTorch's ValueError."""
+    if "proj_size" in kwargs:
+        raise ValueError("proj_size argument is only supported for LSTM, not RNN or GRU")
+    if kwargs:
+        raise TypeError(f"{name}.__init__() got an unexpected keyword argument '{next(iter(kwargs))}'")
+
+
+class RNN(RNNBase):
+    """Elman RNN, ``h' = tanh(x W_ih^T + b_ih + h W_hh^T + b_hh)`` (or relu), as ``torch.nn.RNN``."""
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, nonlinearity: str = "tanh",
+                 bias: bool = True, batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
+                 device: Any = None, dtype: Any = None, **kwargs: Any) -> None:
+        _only_lstm_projects(kwargs, "RNN")
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"Unknown nonlinearity '{nonlinearity}'. Select from 'tanh' or 'relu'.")
+        super().__init__("RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU", input_size, hidden_size,
+                         num_layers, bias, batch_first, dropout, bidirectional, 0, device, dtype)
+        self.nonlinearity = nonlinearity
+
+
+class LSTM(RNNBase):
+    """Long short-term memory: gates i, f, g, o stacked in that order; ``c' = f*c + i*g``, ``h' = o*tanh(c')``;
+    forward returns ``(output, (h_n, c_n))``.  ``proj_size > 0`` raises NotImplementedError."""
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, proj_size: int = 0,
+                 device: Any = None, dtype: Any = None) -> None:
+        super().__init__("LSTM", input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
+                         proj_size, device, dtype)
+
+
+class GRU(RNNBase):
+    """Gated recurrent unit: gates r, z, n stacked in that order; ``n = tanh(W_in x + b_in + r*(W_hn h + b_hn))``,
+    ``h' = (1 - z)*n + z*h``."""
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
+                 device: Any = None, dtype: Any = None, **kwargs: Any) -> None:
+        _only_lstm_projects(kwargs, "GRU")
+        super().__init__("GRU", input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, 0,
+                         device, dtype)
+
+
+class RNNCellBase(Module):
+    """One step of a recurrent layer (PyTorch's ``RNNCellBase``): ``weight_ih``, ``weight_hh`` and, with bias,
+    ``bias_ih``, ``bias_hh``, all drawn from U(-1/sqrt(hidden_size), 1/sqrt(hidden_size))."""
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool, num_chunks: int, device: Any = None,
+                 dtype: Any = None) -> None:
+        super().__init__()
+        self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
+        self.weight_ih = _param(num_chunks * hidden_size, input_size, device=device, dtype=dtype)
+        self.weight_hh = _param(num_chunks * hidden_size, hidden_size, device=device, dtype=dtype)
+        if bias:
+            self.bias_ih = _param(num_chunks * hidden_size, device=device, dtype=dtype)
+            self.bias_hh = _param(num_chunks * hidden_size, device=device, dtype=dtype)
+        else:
+            self.register_parameter("bias_ih", None)
+            self.register_parameter("bias_hh", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        stdv = 1.0 / math.sqrt(self.hidden_size) if self.hidden_size > 0 else 0
+        for weight in self.parameters():
+            init.uniform_(weight, -stdv, stdv)
+
+    def _step(self, step_fn: Any, input: Tensor, hx: Any, count: int) -> Any:
+        """PyTorch's cell forward: dimension checks, unbatched inputs, zero states, ATen's size checks."""
+        name = type(self).__name__
+        states = None if hx is None else list(hx) if count == 2 else [hx]
+        if input.dim() not in (1, 2):
+            raise ValueError(f"{name}: Expected input to be 1D or 2D, got {input.dim()}D instead")
+        for i, s in enumerate(states or ()):
+            if s.dim() not in (1, 2):
+                label = f"hx[{i}]" if count == 2 else "hidden"
+                raise ValueError(f"{name}: Expected {label} to be 1D or 2D, got {s.dim()}D instead")
+        batched = input.dim() == 2
+        if not batched:
+            input = input.unsqueeze(0)
+        if states is None:
+            states = [zeros(input.size(0), self.hidden_size, dtype=input.dtype, device=input.device)] * count
+        elif not batched:
+            states = [s.unsqueeze(0) for s in states]
+        if len(states) != count:
+            raise RuntimeError(f"{name}: lstm_cell expects two hidden states (h_0, c_0), got {len(states)}")
+        if input.size(1) != self.input_size:
+            raise RuntimeError(f"{name}: input has inconsistent input_size: got {input.size(1)} expected "
+                               f"{self.input_size}")
+        for i, s in enumerate(states):
+            if s.size(0) != input.size(0):
+                raise RuntimeError(f"{name}: Input batch size {input.size(0)} doesn't match hidden{i} batch size "
+                                   f"{s.size(0)}")
+            if s.size(1) != self.hidden_size:
+                raise RuntimeError(f"{name}: hidden{i} has inconsistent hidden_size: got {s.size(1)}, expected "
+                                   f"{self.hidden_size}")
+        out = step_fn(input, tuple(states) if count == 2 else states[0], self.weight_ih, self.weight_hh,
+                      self.bias_ih, self.bias_hh)
+        if batched:
+            return out
+        return tuple(o.squeeze(0) for o in out) if count == 2 else out.squeeze(0)
+
+    def extra_repr(self) -> str:
+        s = f"{self.input_size}, {self.hidden_size}"
+        if self.bias is not True:
+            s += f", bias={self.bias}"
+        if getattr(self, "nonlinearity", "tanh") != "tanh":
+            s += f", nonlinearity={self.nonlinearity}"
+        return s
+
+
+class RNNCell(RNNCellBase):
+    """``h' = tanh(x W_ih^T + b_ih + h W_hh^T + b_hh)`` (or relu) for one step.
+
+        >>> import eager_api as torch
+        >>> tuple(torch.nn.RNNCell(3, 4)(torch.zeros(2, 3)).shape)
+        (2, 4)
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, nonlinearity: str = "tanh",
+                 device: Any = None, dtype: Any = None) -> None:
+        super().__init__(input_size, hidden_size, bias, 1, device, dtype)
+        self.nonlinearity = nonlinearity
+
+    def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
+        # PyTorch accepts any nonlinearity at construction and refuses it here
+        steps = {"tanh": _rnn_tanh_step, "relu": _rnn_relu_step}
+        if self.nonlinearity not in steps:
+            raise RuntimeError(f"RNNCell: Unknown nonlinearity: {self.nonlinearity}")
+        return self._step(steps[self.nonlinearity], input, hx, 1)
+
+
+class LSTMCell(RNNCellBase):
+    """One LSTM step: returns ``(h', c')``."""
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device: Any = None,
+                 dtype: Any = None) -> None:
+        super().__init__(input_size, hidden_size, bias, 4, device, dtype)
+
+    def forward(self, input: Tensor, hx: tuple[Tensor, Tensor] | None = None) -> tuple[Tensor, Tensor]:
+        return self._step(_lstm_step, input, hx, 2)
+
+
+class GRUCell(RNNCellBase):
+    """One GRU step: returns ``h'``."""
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device: Any = None,
+                 dtype: Any = None) -> None:
+        super().__init__(input_size, hidden_size, bias, 3, device, dtype)
+
+    def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
+        return self._step(_gru_step, input, hx, 1)
