@@ -490,6 +490,36 @@ def lrn(input, depth_radius=5, bias=1.0, alpha=1.0, beta=0.5, name=None):  # noq
 local_response_normalization = lrn
 
 
+def fused_batch_norm(x, scale, offset, mean=None, variance=None, epsilon=0.001, data_format="NHWC",
+                     is_training=True, name=None, exponential_avg_factor=1.0):
+    """TF1's fused batch norm of a 4-D input over its channels: (y, mean, variance).  Training: the batch's
+    statistics normalize it and come back, the variance Bessel-corrected as TF's kernel gives it; inference:
+    the given ``mean`` and ``variance`` normalize it and come back.  Epsilon is at least cuDNN's 1.001e-5, as
+    TF raises it."""
+    if (not is_training or exponential_avg_factor != 1.0) and (mean is None or variance is None):
+        raise ValueError("Both 'mean' and 'variance' must be a 1D tensor when is_training is False or "
+                         "exponential_avg_factor != 1.0.")
+    if exponential_avg_factor != 1.0:
+        raise NotImplementedError("tf.nn.fused_batch_norm: exponential_avg_factor != 1 is not implemented in dualflow")
+    fmt = _fmt(data_format)
+    x = _t(x)
+    if x.ndim != 4:
+        raise ValueError(f"fused_batch_norm: input must be 4-dimensional, got shape {list(x.shape)}")
+    channel = 3 if fmt == "NHWC" else 1
+    stats = [x.shape[i] if i == channel else 1 for i in range(4)]
+    eps = max(float(epsilon), 1.001e-5)
+    gamma, beta = (core.reshape(_t(v, like=x), stats) for v in (scale, offset))
+    if is_training:
+        y, m, v = core.batch_norm_train(x, gamma, beta, tuple(i for i in range(4) if i != channel), eps)
+        m, v = core.reshape(m, (-1,)), core.reshape(v, (-1,))
+        n = core.size_ratio(x, v, x.dtype)
+        v = core.mul(v, core.div(n, core.sub(n, _t(1.0, like=n))))
+    else:
+        m, v = _t(mean, like=x), _t(variance, like=x)
+        y = core.batch_norm_eval(x, gamma, beta, core.reshape(m, stats), core.reshape(v, stats), eps)
+    return named(y, name), m, v
+
+
 def moments(x, axes, shift=None, name=None, keep_dims=None, keepdims=False):
     """(mean, variance) over ``axes``; as TF, the variance's gradient does not flow into the mean."""
     x = _t(x)

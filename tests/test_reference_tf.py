@@ -415,6 +415,27 @@ def test_dataset_pipelines_give_tensorflows_elements():
     assert repr(run(tf)) == repr(run(v1))
 
 
+def test_fused_batch_norm_matches_tensorflow():
+    v1 = real.compat.v1
+    x = (R.normal(size=(4, 5, 6, 3)) * 2 + 1).astype(np.float32)
+    scale, offset = R.normal(size=3).astype(np.float32), R.normal(size=3).astype(np.float32)
+    mean, var = R.normal(size=3).astype(np.float32), R.uniform(0.5, 2, size=3).astype(np.float32)
+
+    def run(t):
+        g = t.Graph()
+        with g.as_default():
+            xp = t.placeholder(t.float32, x.shape)
+            train = t.nn.fused_batch_norm(xp, scale, offset)
+            infer = t.nn.fused_batch_norm(xp, scale, offset, mean, var, is_training=False)
+            nchw = t.nn.fused_batch_norm(t.transpose(xp, [0, 3, 1, 2]), scale, offset, epsilon=1e-7,
+                                         data_format="NCHW")
+            grad = t.gradients(t.reduce_sum(train[0] * train[0]) + t.reduce_sum(infer[0] * xp), xp)[0]
+            with t.Session() as sess:
+                return sess.run(list(train) + list(infer) + list(nchw) + [grad], {xp: x})
+    for a, b in zip(run(tf), run(v1)):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=2e-5)
+
+
 def test_sparse_cross_entropy_matches_tensorflow():
     z = R.normal(size=(6, 4)).astype(np.float32)
     y = np.array([0, 3, 1, 1, 2, 0])

@@ -1018,3 +1018,24 @@ def test_random_image_augmentations_are_exact_and_fresh():
             assert seen == {True, False}
     with pytest.raises(ValueError, match="upper must be > lower"):
         tf.image.random_contrast(tf.zeros((2, 2, 3)), 1.0, 0.5)
+
+
+def test_fused_batch_norm_training_and_inference_match_the_formulas():
+    rng = np.random.default_rng(24)
+    x = rng.normal(size=(4, 3, 5, 2)) * 2 + 1
+    scale, offset = rng.normal(size=2), rng.normal(size=2)
+    mean, var = rng.normal(size=2), rng.uniform(0.5, 2, size=2)
+    got = _run(lambda a: list(tf.nn.fused_batch_norm(a, scale, offset)) + list(
+        tf.nn.fused_batch_norm(a, scale, offset, mean, var, epsilon=1e-8, is_training=False)), [x])
+    m, v = x.mean((0, 1, 2)), x.var((0, 1, 2))
+    np.testing.assert_allclose(got[0], (x - m) / np.sqrt(v + 1e-3) * scale + offset, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(got[1], m, rtol=1e-12)
+    n = x.size / 2
+    np.testing.assert_allclose(got[2], v * n / (n - 1), rtol=1e-12)       # the Bessel-corrected variance
+    # epsilon raised to cuDNN's 1.001e-5, as TF does
+    np.testing.assert_allclose(got[3], (x - mean) / np.sqrt(var + 1.001e-5) * scale + offset, rtol=1e-10)
+    np.testing.assert_array_equal(got[4], mean)
+    _grad_check(lambda a: tf.nn.fused_batch_norm(a, scale, offset)[0], x[:2, :2, :3])
+    g = tf.Graph()
+    with g.as_default(), pytest.raises(ValueError, match="Both 'mean' and 'variance' must be a 1D tensor"):
+        tf.nn.fused_batch_norm(tf.zeros((1, 2, 2, 3)), [1.0] * 3, [0.0] * 3, is_training=False)
