@@ -667,11 +667,30 @@ def pad(tensor, paddings, mode="CONSTANT", constant_values=0, name=None):
 
 
 def gather(params, indices, validate_indices=None, axis=None, batch_dims=0, name=None):
-    if batch_dims:
-        raise NotImplementedError("tf.gather: batch_dims is not implemented in dualflow")
+    """Slices of ``params`` along ``axis`` at ``indices``; with ``batch_dims`` b, the first b dims of both are
+    batches gathered each from its own (``axis`` defaults to b then): an index-tuple gather (``gather_nd``)
+    whose tuples hold the batch and the dims before ``axis`` as constant grids."""
     x = _t(params)
     idx = _t(indices) if isinstance(indices, Tensor) else convert_to_tensor(numpy.asarray(indices), graph=x.graph)
-    return named(core.ops.shape.take(x, idx, 0 if axis is None else builtins.int(axis)), name)
+    if not batch_dims:
+        return named(core.ops.shape.take(x, idx, 0 if axis is None else builtins.int(axis)), name)
+    b = builtins.int(batch_dims) % idx.ndim if batch_dims < 0 else builtins.int(batch_dims)
+    a = b if axis is None else builtins.int(axis) % x.ndim
+    if not b <= a < x.ndim or b > idx.ndim:
+        raise ValueError(f"tf.gather: batch_dims ({batch_dims}) must be at most axis ({axis}) and the indices' rank "
+                         f"({idx.ndim})")
+    if None in x.shape[:a] or None in idx.shape:
+        raise NotImplementedError("tf.gather: batch_dims with dims of unknown size is not implemented in dualflow")
+    if builtins.tuple(x.shape[:b]) != builtins.tuple(idx.shape[:b]):
+        raise ValueError(f"params.shape[:{b}] {list(x.shape[:b])} must equal indices.shape[:{b}] "
+                         f"{list(idx.shape[:b])}")
+    lead = builtins.list(x.shape[:a])                # the batch dims, then those between them and axis
+    rest = builtins.list(idx.shape[b:])
+    grid = numpy.indices(lead + rest, dtype=numpy.int64)[:len(lead)]
+    at = core.cast(core.reshape(idx, builtins.list(idx.shape[:b]) + [1] * (a - b) + rest), numpy.int64)
+    at = core.broadcast_to(at, lead + rest)
+    tuples = core.stack([convert_to_tensor(g, graph=x.graph) for g in grid] + [at], -1)
+    return named(_scatter.gather_nd(x, tuples), name)
 
 
 def _indices(indices: Any, graph: Any) -> Tensor:

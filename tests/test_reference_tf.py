@@ -76,6 +76,10 @@ CASES = {
                                             t.reshape(t.einsum("bij,bjk", x, y), [-1])], 0),
                [(2, 3, 4), (2, 4, 5), (5,)]),
     "sort_and_broadcast": (lambda t, x: t.sort(x, axis=1) + t.broadcast_to(x[0], [3, 4, 5]), [(3, 4, 5)]),
+    "gather_batch_dims": (lambda t, x: t.concat([t.reshape(v, [-1]) for v in (
+        t.gather(x, [[[1, 0], [3, 3], [2, 1]], [[0, 0], [1, 2], [3, 3]]], batch_dims=2, axis=2),
+        t.gather(x, [[1, 0], [3, 2]], batch_dims=1, axis=2), t.gather(x, [[2, 0], [1, 1]], batch_dims=1))], 0),
+        [(2, 3, 4, 5)]),
     "norms": (lambda t, x: t.concat([t.reshape(v, [-1]) for v in (
         t.norm(x), t.norm(x, axis=1), t.norm(x, ord=1, axis=2), t.norm(x, ord=np.inf, axis=[1, 2]),
         t.norm(x, ord=3, axis=0, keepdims=True), t.norm(x, ord="fro", axis=[0, 2]), t.norm(x, ord=1, axis=(1, 2)),

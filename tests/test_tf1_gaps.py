@@ -1039,3 +1039,19 @@ def test_fused_batch_norm_training_and_inference_match_the_formulas():
     g = tf.Graph()
     with g.as_default(), pytest.raises(ValueError, match="Both 'mean' and 'variance' must be a 1D tensor"):
         tf.nn.fused_batch_norm(tf.zeros((1, 2, 2, 3)), [1.0] * 3, [0.0] * 3, is_training=False)
+
+
+def test_gather_with_batch_dims_gathers_each_batch_from_its_own():
+    p = np.random.default_rng(25).normal(size=(2, 3, 4, 5))
+    i = np.array([[[1, 0], [3, 3], [2, 1]], [[0, 0], [1, 2], [3, 3]]])
+    got = _run(lambda a: [tf.gather(a, i, batch_dims=2, axis=2), tf.gather(a, i[:, 0], batch_dims=1, axis=2),
+                          tf.gather(a, i[:, 0], batch_dims=1)], [p])
+    want0 = np.stack([np.stack([p[b, m][i[b, m]] for m in range(3)]) for b in range(2)])
+    np.testing.assert_array_equal(got[0], want0)
+    want1 = np.stack([p[b][:, i[b, 0]] for b in range(2)])                   # (2, 3, 2, 5): the middle dim kept
+    np.testing.assert_array_equal(got[1], want1)
+    np.testing.assert_array_equal(got[2], np.stack([p[b][i[b, 0]] for b in range(2)]))
+    _grad_check(lambda a: tf.gather(a, i[:, 0], batch_dims=1, axis=2), p)
+    g = tf.Graph()
+    with g.as_default(), pytest.raises(ValueError, match="params.shape\\[:1\\] \\[2\\] must equal indices.shape"):
+        tf.gather(tf.zeros((2, 3)), np.zeros((3, 1), np.int32), batch_dims=1)
