@@ -13,12 +13,12 @@ import numpy
 
 import core
 from core import errors as _errors
-from static_api import dtypes, nn, ops
+from static_api import dtypes, nn, ops, rnn
 from static_api.graph import Graph, Tensor, get_default_graph
 from static_api.keras import backend as K
 from static_api.keras import losses, regularizers
-from static_api.variables import (Variable, glorot_uniform_initializer, ones_initializer, random_normal,
-                                  random_uniform_initializer, zeros_initializer)
+from static_api.variables import (Variable, glorot_uniform_initializer, ones_initializer, orthogonal_initializer,
+                                  random_normal, random_uniform_initializer, zeros_initializer)
 
 # Graph collections holding the Keras state of a graph.
 LAYER_NAMES, LEARNING_PHASE = "keras_layer_names", "keras_learning_phase"
@@ -47,6 +47,7 @@ def _activation_name(fn: Any) -> str | None:
 def _initializer(spec: Any) -> Any:
     # Keras' "uniform" is RandomUniform(-0.05, 0.05) (Embedding's default).
     table = {"glorot_uniform": glorot_uniform_initializer, "zeros": zeros_initializer, "ones": ones_initializer,
+             "orthogonal": orthogonal_initializer,
              "uniform": lambda: random_uniform_initializer(-0.05, 0.05),
              "random_uniform": lambda: random_uniform_initializer(-0.05, 0.05)}
     if isinstance(spec, str):
@@ -1454,6 +1455,242 @@ class Conv1D(Conv2D):
         if self.bias is not None:
             y = nn.bias_add(y, self.bias)
         return self.activation(y) if self.activation else y
+
+
+
+# ----- recurrent layers ------------------------------------------------------------------------------------------
+class _RNN(Layer):
+    """Keras 3's recurrent layer over (batch, steps, features), unrolled over its known steps (see static_api/rnn.py);
+    each step's arithmetic in Keras' order, so that values match Keras' to float32 rounding.  The output is the
+    last step's (batch, units), or every step's with ``return_sequences``; ``return_state`` adds the final states
+    (``[output, *states]``).  ``go_backwards`` reads the steps last to first (the sequence output stays in that
+    order, as Keras').  A mask (``Embedding(mask_zero=True)``) freezes a row's states at its masked steps and
+    repeats its last output there (zeros before the first); the sequence output keeps the mask.
+
+        >>> import static_api as tf
+        >>> y, h, c = tf.keras.layers.LSTM(4, return_state=True)(tf.keras.Input((6, 3)))
+        >>> tuple(y.shape), tuple(c.shape)
+        ((None, 4), (None, 4))
+    """
+
+    supports_masking = True
+    uses_mask = True
+    _width = 1          # the kernel's columns, in units (LSTM: 4 gates)
+    _state_names = ("h",)
+    _cell = "simple_rnn_cell"       # Keras 3 keeps the weights in a cell: lstm/lstm_cell/kernel
+
+    def __init__(self, units: int, activation: Any = "tanh", use_bias: bool = True, *,
+                 kernel_initializer: Any = "glorot_uniform", recurrent_initializer: Any = "orthogonal",
+                 bias_initializer: Any = "zeros", kernel_regularizer: Any = None, recurrent_regularizer: Any = None,
+                 bias_regularizer: Any = None, dropout: float = 0.0, recurrent_dropout: float = 0.0,
+                 return_sequences: bool = False, return_state: bool = False, go_backwards: bool = False,
+                 stateful: bool = False, unroll: bool = False, seed: Any = None, **kwargs: Any) -> None:
+        cls = type(self).__name__
+        if not isinstance(units, (int, numpy.integer)) or isinstance(units, bool) or units <= 0:
+            raise ValueError(f"{cls}: Received an invalid value for argument `units`, expected a positive integer, "
+                             f"got {units!r}.")
+        for arg, value in (("dropout", dropout), ("recurrent_dropout", recurrent_dropout)):
+            if value:
+                raise NotImplementedError(f"{cls}: {arg}={value!r} is not implemented in dualflow (expected 0.0)")
+        if stateful:
+            raise NotImplementedError(f"{cls}: stateful=True is not implemented in dualflow (expected False)")
+        super().__init__(**kwargs)
+        self.units, self.activation, self.use_bias = int(units), _activation(activation), bool(use_bias)
+        self.kernel_initializer = _initializer(kernel_initializer)
+        self.recurrent_initializer = _initializer(recurrent_initializer)
+        self.bias_initializer = _initializer(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.recurrent_regularizer = regularizers.get(recurrent_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.return_sequences, self.return_state = bool(return_sequences), bool(return_state)
+        # unroll is kept for the config only: the loop here is always unrolled.  seed would draw dropout's masks,
+        # and dropout is refused above.
+        self.go_backwards, self.unroll = bool(go_backwards), bool(unroll)
+        self._initial_state: list = []          # the initial states and mask given to __call__, for its call
+        self._mask: Tensor | None = None
+        self._final_states: list = []           # the last call's final states (return_state's outputs)
+        self._read_initial_state = False
+
+    def get_config(self) -> dict:
+        if self._read_initial_state:
+            # a saved model records each layer's one input: a rebuilt layer would silently start from zeros
+            raise NotImplementedError(f"cannot save layer {self.name!r}: it was called with initial_state, which "
+                                      "dualflow's model files do not record")
+        return {**super().get_config(), "units": self.units, "activation": _activation_name(self.activation),
+                "use_bias": self.use_bias, "return_sequences": self.return_sequences,
+                "return_state": self.return_state, "go_backwards": self.go_backwards, "unroll": self.unroll}
+
+    def _bias_shape(self) -> tuple:
+        return (self._width * self.units,)
+
+    def _bias_initializer(self) -> Any:
+        return self.bias_initializer
+
+    def build(self, input_shape):
+        if len(input_shape) != 3:
+            raise _incompatible(self, "ndim=3", input_shape)
+        if input_shape[-1] is None:
+            raise ValueError(f"{self.name}: the last dimension of the input (features) must be known, got shape "
+                             f"{tuple(input_shape)}")
+        width = self._width * self.units
+        self.kernel = self._add_weight(f"{self._cell}/kernel", (input_shape[-1], width), self.kernel_initializer,
+                                       regularizer=self.kernel_regularizer)
+        self.recurrent_kernel = self._add_weight(f"{self._cell}/recurrent_kernel", (self.units, width),
+                                                 self.recurrent_initializer, regularizer=self.recurrent_regularizer)
+        self.bias = self._add_weight(f"{self._cell}/bias", self._bias_shape(), self._bias_initializer(),
+                                     regularizer=self.bias_regularizer) if self.use_bias else None
+
+    def __call__(self, x: Any, initial_state: Any = None, training: Any = None, mask: Any = None) -> Any:
+        """As ``Layer.__call__``, with ``initial_state``: a tensor of shape (batch, units) per state (LSTM: h, c),
+        and ``mask`` (batch, steps), which replaces the mask ``x`` carries."""
+        states = [] if initial_state is None else (
+            list(initial_state) if isinstance(initial_state, (list, tuple)) else [initial_state])
+        if states and len(states) != len(self._state_names):
+            raise ValueError(f"{self.name or type(self).__name__}: initial_state must be {len(self._state_names)} "
+                             f"tensor(s) ({', '.join(self._state_names)}) of shape (batch, {self.units}), got "
+                             f"{len(states)}")
+        self._initial_state = [ops.convert_to_tensor(s) for s in states]
+        self._mask = None if mask is None else ops.convert_to_tensor(mask)
+        try:
+            out = super().__call__(x, training)
+        finally:
+            initial, self._initial_state, self._mask = self._initial_state, [], None
+        call = out._keras_history
+        call.inputs = call.inputs + initial      # a model finds the layers that made the initial states
+        self._read_initial_state = self._read_initial_state or bool(initial)
+        if not self.return_state:
+            return out
+        for s in self._final_states:
+            LayerCall(self, call.inputs, s)
+        return [out, *self._final_states]
+
+    def compute_mask(self, x, mask):
+        mask = mask if self._mask is None else self._mask
+        return mask if self.return_sequences else None
+
+    def call(self, x, training, mask=None):
+        rnn.known_steps(self.name, x, 1)
+        mask = mask if self._mask is None else self._mask
+        xs = ops.unstack(x, axis=1)
+        masks = None if mask is None else [ops.expand_dims(m, 1)
+                                           for m in ops.unstack(ops.cast(mask, ops.bool), axis=1)]
+        if self.go_backwards:
+            xs = xs[::-1]
+            masks = None if masks is None else masks[::-1]
+        states = []
+        for s in self._initial_state:
+            if tuple(s.shape[1:]) != (self.units,):
+                raise ValueError(f"{self.name}: each initial state must have shape (batch, {self.units}), got "
+                                 f"{tuple(s.shape)}")
+            states.append(ops.cast(s, self._dtype) if s.dtype != self._dtype else s)
+        states = states or [rnn.batch_zeros(x, self.units, self._dtype) for _ in self._state_names]
+        outputs, states = rnn.unroll(self._step, xs, states, masks, keep_output=True)
+        self._final_states = [ops.identity(s) for s in states]     # tensors of their own, for their LayerCalls
+        return ops.stack(outputs, axis=1) if self.return_sequences else outputs[-1]
+
+    def _step(self, x: Tensor, states: list) -> tuple:
+        raise NotImplementedError
+
+
+class SimpleRNN(_RNN):
+    """Keras 3's SimpleRNN: ``h = activation(x @ kernel + bias + h @ recurrent_kernel)``."""
+
+    def _step(self, x, states):
+        h = ops.matmul(x, self.kernel)
+        if self.bias is not None:
+            h = h + self.bias
+        out = h + ops.matmul(states[0], self.recurrent_kernel)
+        out = self.activation(out) if self.activation else out
+        return out, [out]
+
+
+class _GatedRNN(_RNN):
+    """LSTM and GRU: gates through ``recurrent_activation``.  ``use_cudnn`` is accepted: cuDNN's kernel computes
+    the same arithmetic, so the choice only changes speed in Keras."""
+
+    def __init__(self, units: int, activation: Any = "tanh", recurrent_activation: Any = "sigmoid",
+                 use_bias: bool = True, *, use_cudnn: Any = "auto", **kwargs: Any) -> None:
+        super().__init__(units, activation, use_bias, **kwargs)
+        self.recurrent_activation = _activation(recurrent_activation)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "recurrent_activation": _activation_name(self.recurrent_activation)}
+
+
+class LSTM(_GatedRNN):
+    """Keras 3's LSTM: ``z = x @ kernel + h @ recurrent_kernel + bias`` split into gates i, f, c, o;
+    ``c = f * c + i * tanh(z_c)``, ``h = o * tanh(c)`` (recurrent_activation on i, f, o).  ``unit_forget_bias``
+    starts the forget gate's bias at one."""
+
+    _width, _state_names, _cell = 4, ("h", "c"), "lstm_cell"
+
+    def __init__(self, units: int, *args: Any, unit_forget_bias: bool = True, **kwargs: Any) -> None:
+        super().__init__(units, *args, **kwargs)
+        self.unit_forget_bias = bool(unit_forget_bias)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "unit_forget_bias": self.unit_forget_bias}
+
+    def _bias_initializer(self):
+        if not self.unit_forget_bias:
+            return self.bias_initializer
+        n, init = self.units, self.bias_initializer
+        return lambda shape, dtype: numpy.concatenate([init((n,), dtype), numpy.ones((n,), dtype),
+                                                       init((2 * n,), dtype)]).astype(dtype)
+
+    def _step(self, x, states):
+        h, c = states
+        z = ops.matmul(x, self.kernel) + ops.matmul(h, self.recurrent_kernel)
+        if self.bias is not None:
+            z = z + self.bias
+        z_i, z_f, z_c, z_o = ops.split(z, 4, axis=1)
+        act, gate = self.activation or ops.identity, self.recurrent_activation or ops.identity
+        c = gate(z_f) * c + gate(z_i) * act(z_c)
+        h = gate(z_o) * act(c)
+        return h, [h, c]
+
+
+class GRU(_GatedRNN):
+    """Keras 3's GRU, gates z, r, h.  ``reset_after=True`` (the default): the bias is (2, 3 * units), an input row
+    and a recurrent one, and the reset gate scales ``h @ recurrent_kernel_h + b`` after the product;
+    ``reset_after=False``: one bias row, the reset gate scales h before it.  ``h = z * h + (1 - z) * hh``."""
+
+    _width, _cell = 3, "gru_cell"
+
+    def __init__(self, units: int, *args: Any, reset_after: bool = True, **kwargs: Any) -> None:
+        super().__init__(units, *args, **kwargs)
+        self.reset_after = bool(reset_after)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "reset_after": self.reset_after}
+
+    def _bias_shape(self):
+        return (2, 3 * self.units) if self.reset_after else (3 * self.units,)
+
+    def _step(self, x, states):
+        (h,), n = states, self.units
+        input_bias, recurrent_bias = (self.bias[0], self.bias[1]) if self.reset_after and self.use_bias else (
+            self.bias, None)
+        matrix_x = ops.matmul(x, self.kernel)
+        if input_bias is not None:
+            matrix_x = matrix_x + input_bias
+        x_z, x_r, x_h = ops.split(matrix_x, 3, axis=1)
+        if self.reset_after:
+            matrix_inner = ops.matmul(h, self.recurrent_kernel)
+            if recurrent_bias is not None:
+                matrix_inner = matrix_inner + recurrent_bias
+        else:
+            matrix_inner = ops.matmul(h, self.recurrent_kernel[:, :2 * n])
+        act, gate = self.activation or ops.identity, self.recurrent_activation or ops.identity
+        z = gate(x_z + matrix_inner[:, :n])
+        r = gate(x_r + matrix_inner[:, n:2 * n])
+        if self.reset_after:
+            recurrent_h = r * matrix_inner[:, 2 * n:]
+        else:
+            recurrent_h = ops.matmul(r * h, self.recurrent_kernel[:, 2 * n:])
+        hh = act(x_h + recurrent_h)
+        h = z * h + (1 - z) * hh
+        return h, [h]
 
 
 __getattr__ = _errors.missing_names(__name__)     # a missing public name says so

@@ -147,6 +147,9 @@ class Model:
             if any(id(t) not in position for t in (lay.input if lay.takes_list else [lay.input])):
                 raise NotImplementedError(f"cannot save: layer {lay.name!r} reads a tensor made outside the model's "
                                           "layers (or a layer called more than once)")
+        if id(self.output) not in position:
+            raise NotImplementedError(f"cannot save: the model's output {self.output.name} is not its layer's main "
+                                      "output (a recurrent layer's state, say); the saved format records only those")
         tree = {"class": type(self).__name__, "name": self.name, "output": position[id(self.output)],
                 "inputs": [{"shape": list(t.shape[1:]), "dtype": t.dtype.name, "name": t.op.name}
                            for t in self.inputs],
