@@ -1055,3 +1055,20 @@ def test_gather_with_batch_dims_gathers_each_batch_from_its_own():
     g = tf.Graph()
     with g.as_default(), pytest.raises(ValueError, match="params.shape\\[:1\\] \\[2\\] must equal indices.shape"):
         tf.gather(tf.zeros((2, 3)), np.zeros((3, 1), np.int32), batch_dims=1)
+
+
+def test_indexing_a_tensor_with_several_unknown_dims():
+    """The static shape of x[:, 0, :1] with x (None, None, 3): NumPy's iterator overflowed when every unknown
+    dim stood for 2^40 elements."""
+    g = tf.Graph()
+    with g.as_default():
+        x = tf.placeholder(tf.float32, (None, None, 3))
+        four = tf.placeholder(tf.float32, (None, None, None, None))
+        picked, last = x[:, 0, :1], x[..., 2]
+        assert picked.shape.as_list() == [None, 1] and last.shape.as_list() == [None, None]
+        assert four[:, 0].shape.as_list() == [None, None, None]
+        v = np.arange(24.0, dtype=np.float32).reshape(2, 4, 3)
+        with tf.Session() as sess:
+            got = sess.run([picked, last], {x: v})
+    np.testing.assert_array_equal(got[0], v[:, 0, :1])
+    np.testing.assert_array_equal(got[1], v[..., 2])

@@ -263,12 +263,16 @@ class GetItem(Op):
                      for p in _index_parts(self.index))
 
     def infer(self, x):
-        dummy = numpy.broadcast_to(numpy.empty((), dtype=numpy.int8), tuple(_BIG if s is None else s for s in x.shape))
+        # NumPy works out the result's shape on a zero-stride stand-in, each unknown dim a huge size (their
+        # product must stay a valid NumPy size: 2^60 shared among them).
+        unknown = sum(s is None for s in x.shape)
+        big = 1 << min(_BIG.bit_length() - 1, 60 // max(unknown, 1))
+        dummy = numpy.broadcast_to(numpy.empty((), dtype=numpy.int8), tuple(big if s is None else s for s in x.shape))
         try:
             shape = dummy[self._host_index()].shape
         except IndexError as exc:
             raise IndexShapeError(f"{self.name}: index {self.index!r} does not fit shape {x.shape}: {exc}") from None
-        return [(tuple(None if s >= _BIG // 2 else s for s in shape), x.dtype)]
+        return [(tuple(None if unknown and s >= big // 2 else s for s in shape), x.dtype)]
 
     def forward(self, be, x):
         return x[self._device_index(be)]
