@@ -24,7 +24,7 @@ from core.program import key
 from static_api import ops
 from static_api.control_flow import _flatten, _recording_into
 from static_api.errors import OutOfRangeError
-from static_api.graph import PlaceholderOp, Tensor, TensorShape, get_default_graph
+from static_api.graph import ConstOp, PlaceholderOp, Tensor, TensorShape, get_default_graph
 
 __all__ = ["Dataset", "Iterator", "make_initializable_iterator", "make_one_shot_iterator"]
 
@@ -120,14 +120,17 @@ class Dataset:
             flat, rebuild, _ = _flatten(result)
             with _recording_into(g, nodes):
                 outs = [ops._t(v) for v in flat]
-        captures = [v for n in nodes for v in n.inputs
-                    if id(v.node) not in {id(m) for m in nodes} and id(v.node) not in {id(s.node) for s in slots}]
-        if captures:
+        mine = {id(m) for m in nodes} | {id(s.node) for s in slots}
+        captures = list({key(v): v for n in nodes for v in n.inputs if id(v.node) not in mine}.values())
+        # Constants made outside the function are read as the values they hold; anything else would need the
+        # session's values while the pipeline runs.
+        if any(not isinstance(v.node.op, ConstOp) for v in captures):
             raise NotImplementedError("Dataset.map: a function reading tensors from outside it (other than its "
-                                      "arguments and constants it makes) is not implemented in dualflow")
-        branch = control.Branch(outs, slots, nodes)
-        return self._then(("map", branch, [key(s) for s in slots]), [Spec(tuple(o.shape), o.dtype) for o in outs],
-                          rebuild)
+                                      "arguments and constants) is not implemented in dualflow")
+        branch = control.Branch(outs, slots + captures, nodes)
+        constants = {key(v): v.node.op.value for v in captures}
+        return self._then(("map", branch, [key(s) for s in slots], constants),
+                          [Spec(tuple(o.shape), o.dtype) for o in outs], rebuild)
 
     # -- iterators --
     def make_one_shot_iterator(self) -> "Iterator":
@@ -210,14 +213,16 @@ def _elements(dataset: Dataset, arrays: list, be: Any) -> Iterator[list]:
                     if kind == "take" or i >= count:
                         yield e
             return cut
-        _, branch, slot_keys = step       # map
+        _, branch, slot_keys, constants = step       # map
         program = branch.program(False)
+        fixed = {k: be.asarray(v) for k, v in constants.items()}
 
         def mapped() -> Iterator[list]:
             from core.executor import Executor
             for e in stream():
-                values = Executor(be, _state.current() or _state.State()).run(
-                    program, {k: be.asarray(v) for k, v in zip(slot_keys, e)})
+                feeds = dict(fixed)
+                feeds.update((k, be.asarray(v)) for k, v in zip(slot_keys, e))
+                values = Executor(be, _state.current() or _state.State()).run(program, feeds)
                 yield [be.to_host(v) for v in values]
         return mapped
 

@@ -937,6 +937,11 @@ def test_dataset_map_refuses_outside_tensors_and_checks_slices():
         w = tf.placeholder(tf.float32, ())
         with pytest.raises(NotImplementedError, match="reading tensors from outside"):
             tf.data.Dataset.range(3).map(lambda v: tf.cast(v, tf.float32) * w)
+        scale = tf.constant(2.5)          # a constant from outside is read as its value
+        scaled = tf.data.Dataset.range(3).map(lambda v: tf.cast(v, tf.float32) * scale).make_one_shot_iterator()
+        nxt_scaled = scaled.get_next()
+        with tf.Session() as sess:
+            assert [float(sess.run(nxt_scaled)) for _ in range(3)] == [0.0, 2.5, 5.0]
         with pytest.raises(ValueError, match="Dimensions 3 and 4 are not compatible"):
             tf.data.Dataset.from_tensor_slices((np.zeros(3), np.zeros(4)))
         a, b = tf.placeholder(tf.float32, (None,)), tf.placeholder(tf.float32, (None,))
