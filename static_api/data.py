@@ -1,5 +1,6 @@
-"""``tf.data`` for TF1 input pipelines: a ``Dataset`` describes a pipeline over host arrays (slices of tensors,
-then ``map``, ``shuffle``, ``repeat``, ``batch``, ``take``, ``skip``, ``prefetch``), and an iterator's
+"""``tf.data`` for TF1 input pipelines: a ``Dataset`` describes a pipeline over host arrays (slices of tensors, a
+Python generator, datasets zipped or concatenated; then ``map``, ``filter``, ``shuffle``, ``repeat``,
+``batch``, ``take``, ``skip``, ``prefetch``), and an iterator's
 ``get_next()`` is an op that, each time a step runs it, pulls the next element into the graph (raising
 ``tf.errors.OutOfRangeError`` at the end, as TF).  An initializable iterator's ``initializer`` starts the
 pipeline from its source tensors' values at that run (placeholders fed then, as in TF); a one-shot iterator
@@ -22,7 +23,8 @@ from core.op import Op
 from core.ops import control
 from core.program import key
 from static_api import ops
-from static_api.control_flow import _flatten, _recording_into
+from static_api.control_flow import _flatten, _leaves_like, _recording_into
+from static_api.dtypes import as_dtype
 from static_api.errors import OutOfRangeError
 from static_api.graph import ConstOp, PlaceholderOp, Tensor, TensorShape, get_default_graph
 
@@ -36,8 +38,9 @@ class Dataset:
     (``steps``), and the element's structure (``rebuild``) and component specs."""
 
     def __init__(self, source: list[Tensor], steps: tuple, specs: list[Spec], rebuild: Callable[[list], Any],
-                 seed: int | None = None) -> None:
+                 head: tuple = ("slices",)) -> None:
         self._source, self._steps, self._specs, self._rebuild = source, steps, specs, rebuild
+        self._head = head       # where elements come from: slices of the sources, a generator, datasets joined
 
     # -- sources --
     @staticmethod
@@ -66,10 +69,53 @@ class Dataset:
         """0, 1, ... (Python's range arguments), int64 scalars."""
         return Dataset.from_tensor_slices(ops.constant(numpy.arange(*args, dtype=numpy.int64)))
 
+    @staticmethod
+    def from_generator(generator: Callable, output_types: Any, output_shapes: Any = None, args: Any = None,
+                       output_signature: Any = None) -> "Dataset":
+        """The elements ``generator()`` yields (called anew for each pass), converted to ``output_types``
+        and checked against ``output_shapes`` (None dims free; the rank must be given)."""
+        if output_signature is not None or args is not None:
+            raise NotImplementedError("Dataset.from_generator: output_signature and args are not implemented in "
+                                      "dualflow (give output_types and output_shapes)")
+        if output_shapes is None:
+            raise NotImplementedError("Dataset.from_generator: elements of unknown rank are not implemented in "
+                                      "dualflow; give output_shapes")
+        types, rebuild, _ = _flatten(output_types)
+        shapes = _leaves_like(output_types, output_shapes)
+        specs = [Spec(tuple(None if d is None else int(d) for d in (sh.as_list() if hasattr(sh, "as_list") else sh)),
+                      as_dtype(t)) for t, sh in zip(types, shapes)]
+        return Dataset([], (), specs, rebuild, ("generator", generator, output_types, specs))
+
+    @staticmethod
+    def zip(datasets: Any) -> "Dataset":
+        """Elements joined in ``datasets``' structure, as long as the shortest."""
+        parts, rebuild, _ = _flatten(datasets)
+        if not parts or not all(isinstance(d, Dataset) for d in parts):
+            raise TypeError("Dataset.zip: datasets must be a (nested) structure of Datasets")
+        sizes = [len(d._specs) for d in parts]
+
+        def joined(values: list) -> Any:
+            out, i = [], 0
+            for d, n in zip(parts, sizes):
+                out.append(d._rebuild(values[i:i + n]))
+                i += n
+            return rebuild(out)
+        return Dataset([t for d in parts for t in d._source], (), [sp for d in parts for sp in d._specs], joined,
+                       ("zip", parts))
+
+    def concatenate(self, dataset: "Dataset") -> "Dataset":
+        """This dataset's elements, then ``dataset``'s (of the same structure and dtypes)."""
+        if [sp.dtype for sp in self._specs] != [sp.dtype for sp in dataset._specs] or len(self._specs) != len(
+                dataset._specs) or any(len(a.shape) != len(b.shape) for a, b in zip(self._specs, dataset._specs)):
+            raise TypeError("Datasets to concatenate must have compatible element types, ranks and structures")
+        specs = [Spec(tuple(x if x == y else None for x, y in zip(a.shape, b.shape)), a.dtype)
+                 for a, b in zip(self._specs, dataset._specs)]
+        return Dataset(self._source + dataset._source, (), specs, self._rebuild, ("concatenate", [self, dataset]))
+
     # -- transformations --
     def _then(self, step: tuple, specs: list[Spec] | None = None, rebuild: Any = None) -> "Dataset":
         return Dataset(self._source, self._steps + (step,), self._specs if specs is None else specs,
-                       self._rebuild if rebuild is None else rebuild)
+                       self._rebuild if rebuild is None else rebuild, self._head)
 
     def batch(self, batch_size: int, drop_remainder: bool = False) -> "Dataset":
         """Consecutive elements stacked; the last, shorter batch kept unless ``drop_remainder``."""
@@ -108,15 +154,16 @@ class Dataset:
             raise NotImplementedError("Dataset.cache: caching to a file is not implemented in dualflow")
         return self
 
-    def map(self, map_func: Callable, num_parallel_calls: Any = None) -> "Dataset":
-        """``map_func`` of each element (a tuple's components as arguments, as TF), traced once into graph ops
-        run per element."""
+    def _trace(self, fn: Callable, what: str) -> tuple:
+        """``fn`` of an element (a tuple's components as arguments, as TF), traced once into graph ops:
+        (its Branch over the element's stand-ins, their keys, the outside constants' values, its flat outputs,
+        how to rebuild its result)."""
         g = get_default_graph()
-        slots = [g._source(PlaceholderOp(s.shape, s.dtype), "map_arg") for s in self._specs]
+        slots = [g._source(PlaceholderOp(s.shape, s.dtype), f"{what}_arg") for s in self._specs]
         element = self._rebuild(slots)
         args = element if isinstance(element, tuple) and not hasattr(element, "_fields") else (element,)
-        with g.name_scope("map"):
-            result, nodes = control.recorder.record(lambda: map_func(*args))
+        with g.name_scope(what):
+            result, nodes = control.recorder.record(lambda: fn(*args))
             flat, rebuild, _ = _flatten(result)
             with _recording_into(g, nodes):
                 outs = [ops._t(v) for v in flat]
@@ -125,12 +172,23 @@ class Dataset:
         # Constants made outside the function are read as the values they hold; anything else would need the
         # session's values while the pipeline runs.
         if any(not isinstance(v.node.op, ConstOp) for v in captures):
-            raise NotImplementedError("Dataset.map: a function reading tensors from outside it (other than its "
+            raise NotImplementedError(f"Dataset.{what}: a function reading tensors from outside it (other than its "
                                       "arguments and constants) is not implemented in dualflow")
         branch = control.Branch(outs, slots + captures, nodes)
-        constants = {key(v): v.node.op.value for v in captures}
-        return self._then(("map", branch, [key(s) for s in slots], constants),
-                          [Spec(tuple(o.shape), o.dtype) for o in outs], rebuild)
+        return branch, [key(s) for s in slots], {key(v): v.node.op.value for v in captures}, outs, rebuild
+
+    def map(self, map_func: Callable, num_parallel_calls: Any = None) -> "Dataset":
+        """``map_func`` of each element, run per element as graph ops traced once."""
+        branch, slot_keys, constants, outs, rebuild = self._trace(map_func, "map")
+        return self._then(("map", branch, slot_keys, constants), [Spec(tuple(o.shape), o.dtype) for o in outs],
+                          rebuild)
+
+    def filter(self, predicate: Callable) -> "Dataset":
+        """The elements for which ``predicate`` (a boolean scalar of graph ops) holds."""
+        branch, slot_keys, constants, outs, _ = self._trace(predicate, "filter")
+        if len(outs) != 1 or outs[0].dtype != numpy.bool_ or len(outs[0].shape):
+            raise ValueError("Dataset.filter: predicate must return a scalar boolean tensor")
+        return self._then(("filter", branch, slot_keys, constants))
 
     # -- iterators --
     def make_one_shot_iterator(self) -> "Iterator":
@@ -148,88 +206,142 @@ class Dataset:
         return self._rebuild([TensorShape(s.shape) for s in self._specs])
 
 
-def _elements(dataset: Dataset, arrays: list, be: Any) -> Iterator[list]:
-    """The pipeline over host ``arrays`` (the source tensors' values), one element (a list of arrays) at a
-    time."""
-    def slices() -> Iterator[list]:
-        n = len(arrays[0]) if arrays else 0
-        if any(len(a) != n for a in arrays):
-            raise _errors.InvalidArgumentError(None, None, "Dimensions of the components to slice must all be "
+def _run_traced(step: tuple, be: Any) -> Callable[[list], list]:
+    """A traced function's per-element runner (``map`` and ``filter`` steps): host arrays in and out."""
+    _, branch, slot_keys, constants = step
+    program = branch.program(False)
+    fixed = {k: be.asarray(v) for k, v in constants.items()}
+
+    def run(element: list) -> list:
+        from core.executor import Executor
+        feeds = dict(fixed)
+        feeds.update((k, be.asarray(v)) for k, v in zip(slot_keys, element))
+        values = Executor(be, _state.current() or _state.State()).run(program, feeds)
+        return [be.to_host(v) for v in values]
+    return run
+
+
+def _generated(head: tuple) -> Callable[[], Iterator[list]]:
+    """A generator's elements as lists of arrays of the declared dtypes, their shapes checked."""
+    _, generator, types, specs = head
+
+    def items() -> Iterator[list]:
+        for item in generator():
+            parts = _leaves_like(types, item)
+            out = []
+            for v, sp in zip(parts, specs):
+                a = numpy.asarray(v, dtype=sp.dtype)
+                if a.ndim != len(sp.shape) or any(d is not None and d != n for d, n in zip(sp.shape, a.shape)):
+                    raise _errors.InvalidArgumentError(None, None, f"`generator` yielded an element of shape "
+                                                       f"{a.shape} where an element of shape {sp.shape} was expected.")
+                out.append(a)
+            yield out
+    return items
+
+
+def _stream(dataset: Dataset, arrays: list, be: Any) -> Callable[[], Iterator[list]]:
+    """The pipeline over host ``arrays`` (the source tensors' values) as a function giving a fresh pass: one
+    element (a list of arrays) at a time."""
+    head = dataset._head
+    if head[0] == "slices":
+        def stream() -> Iterator[list]:
+            n = len(arrays[0]) if arrays else 0
+            if any(len(a) != n for a in arrays):
+                raise _errors.InvalidArgumentError(None, None, "Dimensions of the components to slice must all be "
                                                    f"equal: {[len(a) for a in arrays]}")
-        for i in range(n):
-            yield [a[i] for a in arrays]
-
-    def apply(stream: Callable[[], Iterator[list]], step: tuple) -> Callable[[], Iterator[list]]:
-        kind = step[0]
-        if kind == "batch":
-            _, size, drop = step
-
-            def batched() -> Iterator[list]:
-                chunk: list = []
-                for e in stream():
-                    chunk.append(e)
-                    if len(chunk) == size:
-                        yield [numpy.stack(c) for c in zip(*chunk)]
-                        chunk = []
-                if chunk and not drop:
-                    yield [numpy.stack(c) for c in zip(*chunk)]
-            return batched
-        if kind == "shuffle":
-            _, size, seed, reshuffle = step
-            epochs = [0]
-
-            def shuffled() -> Iterator[list]:
-                rng = numpy.random.default_rng(None if seed is None else [seed, epochs[0] if reshuffle else 0])
-                epochs[0] += 1
-                buffer: list = []
-                for e in stream():
-                    buffer.append(e)
-                    if len(buffer) == size:
-                        yield buffer.pop(int(rng.integers(len(buffer))))
-                while buffer:
-                    yield buffer.pop(int(rng.integers(len(buffer))))
-            return shuffled
-        if kind == "repeat":
-            count = step[1]
-
-            def repeated() -> Iterator[list]:
-                done = 0
-                while count is None or done < count:
-                    empty = True
-                    for e in stream():
-                        empty = False
-                        yield e
-                    done += 1
-                    if empty:
-                        return
-            return repeated
-        if kind in ("take", "skip"):
-            count = step[1]
-
-            def cut() -> Iterator[list]:
-                for i, e in enumerate(stream()):
-                    if kind == "take" and 0 <= count <= i:
-                        return
-                    if kind == "take" or i >= count:
-                        yield e
-            return cut
-        _, branch, slot_keys, constants = step       # map
-        program = branch.program(False)
-        fixed = {k: be.asarray(v) for k, v in constants.items()}
-
-        def mapped() -> Iterator[list]:
-            from core.executor import Executor
-            for e in stream():
-                feeds = dict(fixed)
-                feeds.update((k, be.asarray(v)) for k, v in zip(slot_keys, e))
-                values = Executor(be, _state.current() or _state.State()).run(program, feeds)
-                yield [be.to_host(v) for v in values]
-        return mapped
-
-    stream: Callable[[], Iterator[list]] = slices
+            for i in range(n):
+                yield [a[i] for a in arrays]
+    elif head[0] == "generator":
+        stream = _generated(head)
+    else:       # zip or concatenate: each part over its own share of the sources
+        parts, at, streams = head[1], 0, []
+        for d in parts:
+            streams.append(_stream(d, arrays[at:at + len(d._source)], be))
+            at += len(d._source)
+        if head[0] == "zip":
+            def stream() -> Iterator[list]:
+                for elements in zip(*(s() for s in streams)):
+                    yield [a for e in elements for a in e]
+        else:
+            def stream() -> Iterator[list]:
+                for s in streams:
+                    yield from s()
     for step in dataset._steps:
-        stream = apply(stream, step)
-    return stream()
+        stream = _apply(stream, step, be)
+    return stream
+
+
+def _apply(stream: Callable[[], Iterator[list]], step: tuple, be: Any) -> Callable[[], Iterator[list]]:
+    """``stream`` through one transformation."""
+    kind = step[0]
+    if kind == "batch":
+        _, size, drop = step
+
+        def batched() -> Iterator[list]:
+            chunk: list = []
+            for e in stream():
+                chunk.append(e)
+                if len(chunk) == size:
+                    yield [numpy.stack(c) for c in zip(*chunk)]
+                    chunk = []
+            if chunk and not drop:
+                yield [numpy.stack(c) for c in zip(*chunk)]
+        return batched
+    if kind == "shuffle":
+        _, size, seed, reshuffle = step
+        epochs = [0]
+
+        def shuffled() -> Iterator[list]:
+            rng = numpy.random.default_rng(None if seed is None else [seed, epochs[0] if reshuffle else 0])
+            epochs[0] += 1
+            buffer: list = []
+            for e in stream():
+                buffer.append(e)
+                if len(buffer) == size:
+                    yield buffer.pop(int(rng.integers(len(buffer))))
+            while buffer:
+                yield buffer.pop(int(rng.integers(len(buffer))))
+        return shuffled
+    if kind == "repeat":
+        count = step[1]
+
+        def repeated() -> Iterator[list]:
+            done = 0
+            while count is None or done < count:
+                empty = True
+                for e in stream():
+                    empty = False
+                    yield e
+                done += 1
+                if empty:
+                    return
+        return repeated
+    if kind in ("take", "skip"):
+        count = step[1]
+
+        def cut() -> Iterator[list]:
+            for i, e in enumerate(stream()):
+                if kind == "take" and 0 <= count <= i:
+                    return
+                if kind == "take" or i >= count:
+                    yield e
+        return cut
+    run = _run_traced(step, be)
+    if kind == "filter":
+        def kept() -> Iterator[list]:
+            for e in stream():
+                if bool(run(e)[0]):
+                    yield e
+        return kept
+
+    def mapped() -> Iterator[list]:
+        for e in stream():
+            yield run(e)
+    return mapped
+
+
+def _elements(dataset: Dataset, arrays: list, be: Any) -> Iterator[list]:
+    return _stream(dataset, arrays, be)()
 
 
 class _Start(Op):
@@ -297,7 +409,7 @@ class Iterator:
     def get_next(self, name: str | None = None) -> Any:
         # A one-shot iterator reads its sources when it starts; an initializable one was given them then.
         op = _Next(self)
-        if self.one_shot:
+        if self.one_shot and self.dataset._source:
             outs = core.apply(op, *self.dataset._source)
             outs = list(outs) if isinstance(outs, tuple) else [outs]
         else:

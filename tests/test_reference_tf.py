@@ -392,10 +392,17 @@ def test_dataset_pipelines_give_tensorflows_elements():
         g = t.Graph()
         with g.as_default():
             ph = t.placeholder(t.float32, (None, 3))
+            data = t.data.Dataset
             pipelines = [
-                t.data.Dataset.from_tensor_slices((x, y)).map(lambda a, b: (a * 2.0 + 1.0, b * 3)).batch(3),
-                t.data.Dataset.from_tensor_slices({"a": x, "b": y}).repeat(2).skip(3).take(9).batch(4, True),
-                t.data.Dataset.range(5).repeat().take(12),
+                data.from_tensor_slices((x, y)).map(lambda a, b: (a * 2.0 + 1.0, b * 3)).batch(3),
+                data.from_tensor_slices({"a": x, "b": y}).repeat(2).skip(3).take(9).batch(4, True),
+                data.range(5).repeat().take(12),
+                data.zip((data.from_tensor_slices(x), data.range(10))).map(
+                    lambda u, v: u * 2.0 + t.cast(v, t.float32)).batch(4),
+                data.from_tensor_slices(x).concatenate(data.from_tensor_slices(x[:2] * -1)).filter(
+                    lambda u: t.reduce_sum(u) > 0.5),
+                data.from_generator(lambda: ((np.full(2, i, np.float32), i) for i in range(4)),
+                                    (t.float32, t.int64), (t.TensorShape([2]), t.TensorShape([]))).repeat(2).batch(3),
             ]
             one_shot = [t.compat.v1.data.make_one_shot_iterator(p).get_next() for p in pipelines]
             it = t.compat.v1.data.make_initializable_iterator(t.data.Dataset.from_tensor_slices(ph).batch(2))

@@ -1077,3 +1077,32 @@ def test_indexing_a_tensor_with_several_unknown_dims():
             got = sess.run([picked, last], {x: v})
     np.testing.assert_array_equal(got[0], v[:, 0, :1])
     np.testing.assert_array_equal(got[1], v[..., 2])
+
+
+def test_dataset_zip_concatenate_filter_and_generator():
+    x = np.arange(12, dtype=np.float32).reshape(6, 2)
+
+    def gen():
+        for i in range(4):
+            yield np.full((2,), i, np.float32), i * 10
+    g = tf.Graph()
+    with g.as_default():
+        D = tf.data.Dataset
+        a, b = D.from_tensor_slices(x), D.range(10)
+        zipped = D.zip((a, b)).map(lambda u, v: u * 2.0 + tf.cast(v, tf.float32)).batch(4)
+        joined = a.concatenate(D.from_tensor_slices(x[:2] * -1)).filter(lambda u: tf.reduce_sum(u) > 3.0)
+        generated = D.from_generator(gen, (tf.float32, tf.int64), (tf.TensorShape([2]), tf.TensorShape([])))
+        bad = D.from_generator(lambda: iter([np.zeros(3)]), tf.float32, tf.TensorShape([2]))
+        with tf.Session() as sess:
+            z = _drain(sess, zipped.make_one_shot_iterator().get_next())
+            j = _drain(sess, joined.make_one_shot_iterator().get_next())
+            gens = _drain(sess, generated.repeat(2).make_one_shot_iterator().get_next())
+            with pytest.raises(tf.errors.InvalidArgumentError, match="yielded an element of shape \\(3,\\)"):
+                sess.run(bad.make_one_shot_iterator().get_next())
+        with pytest.raises(TypeError, match="compatible element types"):
+            a.concatenate(b)
+    np.testing.assert_array_equal(np.concatenate(z), x * 2 + np.arange(6, dtype=np.float32)[:, None])
+    assert [len(v) for v in z] == [4, 2]                                   # as long as the shorter
+    rows = [r for r in list(x) + list(x[:2] * -1) if r.sum() > 3]
+    np.testing.assert_array_equal(np.stack(j), np.stack(rows))
+    assert [int(v[1]) for v in gens] == [0, 10, 20, 30] * 2 and gens[0][0].dtype == np.float32
