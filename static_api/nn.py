@@ -547,6 +547,6 @@ def batch_normalization(x, mean, variance, offset, scale, variance_epsilon, name
 
 # TF1's recurrent API (static_api/rnn.py uses this module's activations, so it is imported last)
 from static_api import rnn as rnn_cell  # noqa: E402
-from static_api.rnn import dynamic_rnn, static_rnn  # noqa: E402
+from static_api.rnn import bidirectional_dynamic_rnn, dynamic_rnn, static_rnn  # noqa: E402
 
 __getattr__ = _errors.missing_names(__name__)     # a missing public name says so

@@ -1052,6 +1052,31 @@ def reverse(tensor, axis, name=None):
     return _named_or(core.getitem(x, tuple(index)), name, "ReverseV2")
 
 
+def reverse_sequence(input, seq_lengths, seq_axis=None, batch_axis=None, name=None, seq_dim=None,  # noqa: A002
+                     batch_dim=None):
+    """Each row (along ``batch_axis``) with its first ``seq_lengths[row]`` entries along ``seq_axis`` reversed
+    and the rest left in place: a gather of each entry by its mirrored index (exact copies; the gradient
+    scatters back)."""
+    x = _t(input)
+    seq = builtins.int(seq_axis if seq_axis is not None else seq_dim) % x.ndim
+    batch = builtins.int(batch_axis if batch_axis is not None else (batch_dim or 0)) % x.ndim
+    if seq == batch:
+        raise ValueError(f"reverse_sequence: seq_axis and batch_axis must differ, both are {seq}")
+    steps = x.shape[seq]
+    if steps is None:
+        raise NotImplementedError("tf.reverse_sequence: a sequence axis of unknown size is not implemented in dualflow")
+    lengths = core.expand_dims(core.cast(_t(seq_lengths), numpy.int64), [1])             # (batch, 1)
+    t = _t(numpy.arange(steps, dtype=numpy.int64))                                       # (time,)
+    # (batch, time): the source of each entry, mirrored within the row's length, in place past it
+    index = core.where(core.less(t, lengths), core.sub(core.sub(lengths, _t(1, like=lengths)), t), t)
+    if batch > seq:
+        index = core.transpose(index, (1, 0))
+    shape = [1] * x.ndim
+    shape[batch], shape[seq] = -1, steps
+    index = core.add(core.reshape(index, shape), core.fill_like(x, 0.0, numpy.int64))     # x's shape
+    return _named_or(core.take_along_axis(x, index, seq), name, "ReverseSequence")
+
+
 def broadcast_to(input, shape, name=None):
     return _named_or(core.broadcast_to(_t(input), [builtins.int(s) for s in shape]), name, "BroadcastTo")
 

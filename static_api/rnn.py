@@ -331,7 +331,8 @@ class DropoutWrapper(RNNCell):
 
 # ----- dynamic_rnn / static_rnn ----------------------------------------------------------------------------------
 def _run(fn: str, cell: RNNCell, inputs: list[Tensor], sequence_length: Any, initial_state: Any, dtype: Any,
-         scope: Any) -> tuple[list[Tensor], Any]:
+         scope: Any, in_scope: bool = False) -> tuple[list[Tensor], Any]:
+    """The unrolled cell, in variable scope ``scope`` (default "rnn"), or in the current one with ``in_scope``."""
     if initial_state is None:
         if dtype is None:
             raise ValueError(f"{fn}: If there is no initial_state, you must give a dtype.")
@@ -341,6 +342,8 @@ def _run(fn: str, cell: RNNCell, inputs: list[Tensor], sequence_length: Any, ini
         # a row's steps past its length output zeros and carry its state through, as TF1's
         lengths = ops.cast(sequence_length, ops.int32)
         masks = [ops.expand_dims(ops.less(t, lengths), 1) for t in range(len(inputs))]
+    if in_scope:
+        return unroll(cell, inputs, initial_state, masks)
     with variables.variable_scope(scope or "rnn"):
         return unroll(cell, inputs, initial_state, masks)
 
@@ -351,15 +354,43 @@ def dynamic_rnn(cell: RNNCell, inputs: Tensor, sequence_length: Any = None, init
     """``cell`` over the steps of ``inputs`` (batch, time, depth) (``time_major``: (time, batch, depth)): the
     outputs of every step in the same layout, and the last state (each row's state at its
     ``sequence_length``).  The steps are unrolled, so their number must be known."""
+    return _dynamic("dynamic_rnn", cell, inputs, sequence_length, initial_state, dtype, time_major, scope)
+
+
+def _dynamic(fn: str, cell: RNNCell, inputs: Any, sequence_length: Any, initial_state: Any, dtype: Any,
+             time_major: bool, scope: Any, in_scope: bool = False) -> tuple[Tensor, Any]:
     x = ops.convert_to_tensor(inputs)
     if len(x.shape) < 3:
-        raise ValueError(f"dynamic_rnn: inputs must be at least of rank 3 ((batch, time, depth) or time-major), "
+        raise ValueError(f"{fn}: inputs must be at least of rank 3 ((batch, time, depth) or time-major), "
                          f"got shape {tuple(x.shape)}")
     axis = 0 if time_major else 1
-    known_steps("dynamic_rnn", x, axis)
+    known_steps(fn, x, axis)
     steps = ops.unstack(x, axis=axis)
-    outputs, state = _run("dynamic_rnn", cell, steps, sequence_length, initial_state, dtype, scope)
+    outputs, state = _run(fn, cell, steps, sequence_length, initial_state, dtype, scope, in_scope)
     return ops.stack(outputs, axis=axis), state
+
+
+def bidirectional_dynamic_rnn(cell_fw: RNNCell, cell_bw: RNNCell, inputs: Tensor, sequence_length: Any = None,
+                              initial_state_fw: Any = None, initial_state_bw: Any = None, dtype: Any = None,
+                              parallel_iterations: Any = None, swap_memory: bool = False, time_major: bool = False,
+                              scope: Any = None) -> tuple[tuple, tuple]:
+    """``cell_fw`` over the inputs and ``cell_bw`` over them reversed (each row within its ``sequence_length``),
+    its outputs reversed back, in scopes ``bidirectional_rnn/fw`` and ``.../bw`` as TF1: ((outputs_fw,
+    outputs_bw), (state_fw, state_bw))."""
+    time_axis, batch_axis = (0, 1) if time_major else (1, 0)
+
+    def reverse(x: Tensor) -> Tensor:
+        if sequence_length is None:
+            return ops.reverse(x, [time_axis])
+        return ops.reverse_sequence(x, sequence_length, seq_axis=time_axis, batch_axis=batch_axis)
+    with variables.variable_scope(scope or "bidirectional_rnn"):
+        with variables.variable_scope("fw"):
+            out_fw, state_fw = _dynamic("bidirectional_dynamic_rnn", cell_fw, inputs, sequence_length,
+                                        initial_state_fw, dtype, time_major, None, in_scope=True)
+        with variables.variable_scope("bw"):
+            out_bw, state_bw = _dynamic("bidirectional_dynamic_rnn", cell_bw, reverse(ops.convert_to_tensor(inputs)),
+                                        sequence_length, initial_state_bw, dtype, time_major, None, in_scope=True)
+    return (out_fw, reverse(out_bw)), (state_fw, state_bw)
 
 
 def static_rnn(cell: RNNCell, inputs: Sequence[Tensor], initial_state: Any = None, dtype: Any = None,
@@ -372,6 +403,6 @@ def static_rnn(cell: RNNCell, inputs: Sequence[Tensor], initial_state: Any = Non
 
 
 __all__ = ["BasicLSTMCell", "BasicRNNCell", "DropoutWrapper", "GRUCell", "LSTMCell", "LSTMStateTuple", "MultiRNNCell",
-           "RNNCell", "dynamic_rnn", "static_rnn"]
+           "RNNCell", "bidirectional_dynamic_rnn", "dynamic_rnn", "static_rnn"]
 
 __getattr__ = _errors.missing_names(__name__)     # a missing public name (ResidualWrapper, ...) says so

@@ -447,6 +447,37 @@ def test_fused_batch_norm_matches_tensorflow():
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=2e-5)
 
 
+def test_bidirectional_dynamic_rnn_and_reverse_sequence_match_tensorflow():
+    """TF's own legacy bidirectional_dynamic_rnn (its compat.v1 API no longer exports the cells beside Keras 3)."""
+    from tensorflow.python.ops import rnn as tf_rnn
+    from tensorflow.python.ops import rnn_cell_impl
+    x = R.normal(size=(3, 4, 2)).astype(np.float32)
+    lengths = np.array([4, 2, 0])
+
+    def run(v, lib, bidirectional, graph, values=None):
+        with graph.as_default():
+            ph = v.placeholder(v.float32, x.shape)
+            (out_fw, out_bw), (state_fw, state_bw) = bidirectional(
+                lib.GRUCell(3), lib.BasicLSTMCell(2), ph, sequence_length=lengths, dtype=v.float32)
+            mirrored = v.reverse_sequence(ph, lengths, seq_axis=1, batch_axis=0)
+            loss = v.reduce_sum(out_fw * out_fw) + v.reduce_sum(out_bw * out_bw * 2) + v.reduce_sum(state_bw.h)
+            variables = v.trainable_variables()
+            grads = v.gradients(loss, [ph] + variables)
+            sess = v.Session(graph=graph)
+            sess.run(v.global_variables_initializer())
+            if values is None:
+                values = [R.normal(scale=0.5, size=tuple(w.shape)).astype(np.float32) for w in variables]
+            for w, value in zip(variables, values):
+                w.load(value, sess)
+            got = sess.run([out_fw, out_bw, state_fw, state_bw.c, state_bw.h, mirrored] + grads, {ph: x})
+            return [w.op.name for w in variables], values, got
+    names, values, ours = run(tf, tf.nn.rnn_cell, tf.nn.bidirectional_dynamic_rnn, tf.get_default_graph())
+    their_names, _, theirs = run(real.compat.v1, rnn_cell_impl, tf_rnn.bidirectional_dynamic_rnn, real.Graph(), values)
+    assert names == their_names
+    for a, b in zip(ours, theirs):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
 def test_sparse_cross_entropy_matches_tensorflow():
     z = R.normal(size=(6, 4)).astype(np.float32)
     y = np.array([0, 3, 1, 1, 2, 0])

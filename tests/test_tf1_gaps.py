@@ -1106,3 +1106,53 @@ def test_dataset_zip_concatenate_filter_and_generator():
     rows = [r for r in list(x) + list(x[:2] * -1) if r.sum() > 3]
     np.testing.assert_array_equal(np.stack(j), np.stack(rows))
     assert [int(v[1]) for v in gens] == [0, 10, 20, 30] * 2 and gens[0][0].dtype == np.float32
+
+
+def test_reverse_sequence_mirrors_each_row_within_its_length():
+    x = np.random.default_rng(26).normal(size=(3, 5, 2))
+    lengths = np.array([5, 2, 0])
+    got = _run(lambda a: [tf.reverse_sequence(a, lengths, seq_axis=1, batch_axis=0),
+                          tf.reverse_sequence(tf.transpose(a, [1, 0, 2]), lengths, seq_axis=0, batch_axis=1)], [x])
+    want = x.copy()
+    for b, n in enumerate(lengths):
+        want[b, :n] = x[b, :n][::-1]
+    np.testing.assert_array_equal(got[0], want)
+    np.testing.assert_array_equal(got[1], want.transpose(1, 0, 2))
+    _grad_check(lambda a: tf.reverse_sequence(a * a, lengths, seq_axis=1, batch_axis=0), x)
+
+
+def test_bidirectional_dynamic_rnn_runs_the_backward_cell_on_each_row_reversed():
+    rng = np.random.default_rng(27)
+    x = rng.normal(size=(3, 4, 2)).astype(np.float32)
+    lengths = np.array([4, 2, 1])
+    g = tf.Graph()
+    with g.as_default():
+        ph = tf.placeholder(tf.float32, x.shape)
+        (out_fw, out_bw), (state_fw, state_bw) = tf.nn.bidirectional_dynamic_rnn(
+            tf.nn.rnn_cell.BasicRNNCell(3), tf.nn.rnn_cell.BasicRNNCell(3), ph, sequence_length=lengths,
+            dtype=tf.float32)
+        names = [v.op.name for v in tf.trainable_variables()]
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            kf, bf, kb, bb = sess.run(tf.trainable_variables())
+            got = sess.run([out_fw, out_bw, state_fw, state_bw], {ph: x})
+    assert names == ["bidirectional_rnn/fw/basic_rnn_cell/kernel", "bidirectional_rnn/fw/basic_rnn_cell/bias",
+                     "bidirectional_rnn/bw/basic_rnn_cell/kernel", "bidirectional_rnn/bw/basic_rnn_cell/bias"]
+
+    def loop(rows, kernel, bias):
+        """TF1's BasicRNNCell over each row up to its length: zeros after it, the last state held."""
+        outs, states = np.zeros((3, 4, 3), np.float32), np.zeros((3, 3), np.float32)
+        for b, n in enumerate(lengths):
+            h = np.zeros(3, np.float32)
+            for t in range(n):
+                h = np.tanh(np.concatenate([rows[b][t], h]) @ kernel + bias)
+                outs[b, t] = h
+            states[b] = h
+        return outs, states
+    fw, fw_state = loop(x, kf, bf)
+    bw_rev, bw_state = loop([x[b, :n][::-1] for b, n in enumerate(lengths)], kb, bb)
+    bw = np.zeros_like(bw_rev)
+    for b, n in enumerate(lengths):
+        bw[b, :n] = bw_rev[b, :n][::-1]             # reversed back within the row's length
+    for a, w in zip(got, (fw, bw, fw_state, bw_state)):
+        np.testing.assert_allclose(a, w, rtol=1e-5, atol=1e-6)
