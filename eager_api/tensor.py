@@ -1158,8 +1158,102 @@ class Tensor(Value):
     def mul(self, other):
         return self * other
 
-    def div(self, other):
+    def div(self, other, *, rounding_mode: str | None = None):
+        """True division; ``rounding_mode`` 'floor' is ``floor_divide`` (Python's rules), 'trunc' rounds toward
+        zero (C's division for integers, trunc(x / y) for floats), as ATen's."""
+        if rounding_mode is None:
+            return self / other
+        if rounding_mode == "floor":
+            return self // other
+        if rounding_mode != "trunc":
+            raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
+                               f"'{rounding_mode}'")
+        a, b = _coerce(self, other)
+        if a.dtype.kind == "f":
+            return (a / b).trunc()
+        return (a - _T(core.fmod(a, b))) // b          # exact: the remainder taken off first
+
+    divide = div
+
+    def true_divide(self, other):
         return self / other
+
+    def multiply(self, other):
+        return self * other
+
+    def subtract(self, other, alpha: Any = 1):
+        return self.sub(other, alpha)
+
+    def logical_and(self, other: "Tensor") -> "Tensor":
+        return (self != 0) & (_as_tensor(other, self) != 0)
+
+    def logical_or(self, other: "Tensor") -> "Tensor":
+        return (self != 0) | (_as_tensor(other, self) != 0)
+
+    def logical_xor(self, other: "Tensor") -> "Tensor":
+        return (self != 0) != (_as_tensor(other, self) != 0)
+
+    def ravel(self) -> "Tensor":
+        return self.reshape(-1)
+
+    def dot(self, other: "Tensor") -> "Tensor":
+        """The inner product of two vectors of one dtype, as PyTorch's (a matmul of them)."""
+        if self.ndim != 1 or other.ndim != 1:
+            raise RuntimeError(f"1D tensors expected, but got {self.ndim}D and {other.ndim}D tensors")
+        if self.dtype != other.dtype:
+            raise RuntimeError(f"dot : expected both vectors to have same dtype, but found "
+                               f"{_ATEN_NAMES[str(self.dtype)]} and {_ATEN_NAMES[str(other.dtype)]}")
+        if self.shape[0] != other.shape[0]:
+            raise RuntimeError(f"inconsistent tensor size, expected tensor [{self.shape[0]}] and src "
+                               f"[{other.shape[0]}] to have the same number of elements, but got {self.shape[0]} and "
+                               f"{other.shape[0]} elements respectively")
+        return matmul(self, other)
+
+    def mv(self, vec: "Tensor") -> "Tensor":
+        if self.ndim != 2 or vec.ndim != 1:
+            raise RuntimeError(f"vector + matrix @ vector expected, got {self.ndim}, {vec.ndim}")
+        return matmul(self, vec)
+
+    def diagonal(self, offset: builtins.int = 0, dim1: builtins.int = 0, dim2: builtins.int = 1) -> "Tensor":
+        """The ``offset``-th diagonal of the planes (dim1, dim2), as the last dim (a copy here, a view in
+        PyTorch)."""
+        d1, d2 = dim1 % self.ndim, dim2 % self.ndim
+        if d1 == d2:
+            raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+        rest = [d for d in range(self.ndim) if d not in (d1, d2)]
+        planes = self.permute(rest + [d1, d2])
+        rows, cols = planes.shape[-2:]
+        k = builtins.int(offset)
+        n = builtins.max(0, builtins.min(rows + builtins.min(k, 0), cols - builtins.max(k, 0)))
+        i = arange(n, device=self.device)
+        return planes[..., i - builtins.min(k, 0), i + builtins.max(k, 0)]
+
+    def nan_to_num(self, nan: Any = 0.0, posinf: Any = None, neginf: Any = None) -> "Tensor":
+        """NaN, +inf and -inf replaced (by default 0 and the dtype's largest and smallest finite values)."""
+        if self.dtype.kind != "f":
+            return self.clone()
+        info = numpy.finfo(self.dtype)
+        out = where(self.isnan(), _as_tensor(builtins.float(nan), self), self)
+        out = where(out == builtins.float("inf"), _as_tensor(info.max if posinf is None else posinf, self), out)
+        return where(out == -builtins.float("inf"), _as_tensor(info.min if neginf is None else neginf, self), out)
+
+    def repeat_interleave(self, repeats: Any, dim: Any = None, *, output_size: Any = None) -> "Tensor":
+        """Each element (or slice along ``dim``; the flattened tensor without one) repeated ``repeats`` times
+        (a number, or one count per element), in place: a gather by the repeated indices."""
+        x = self.reshape(-1) if dim is None else self
+        d = 0 if dim is None else dim % x.ndim
+        counts = repeats.tolist() if isinstance(repeats, Tensor) else repeats
+        n = x.shape[d]
+        counts = [counts] * n if isinstance(counts, (builtins.int, numpy.integer)) else list(counts)
+        if len(counts) == 1 and n != 1:
+            counts = counts * n
+        if len(counts) != n:
+            raise RuntimeError(f"repeats must have the same size as input along dim, but got repeats.size(0) = "
+                               f"{len(counts)} and input.size({d}) = {n}")
+        if builtins.any(c < 0 for c in counts):
+            raise RuntimeError("repeats can not be negative")
+        index = tensor(numpy.repeat(numpy.arange(n), counts).astype(numpy.int64), device=x.device)
+        return x.index_select(d, index)
 
     def eq(self, other):
         return self == other
@@ -1178,6 +1272,8 @@ class Tensor(Value):
 
     def ge(self, other):
         return self >= other
+
+    greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
 
     # ----- in-place ---------------------------------------------------------------
     # Every in-place op computes its result out of place and hands it to core.inplace.assign, which writes it
@@ -1981,6 +2077,8 @@ def meshgrid(*tensors: Any, indexing: str | None = None) -> tuple:
 
 def _method(name: str) -> Any:
     def fn(t: Tensor, *args: Any, **kwargs: Any) -> Any:
+        if not isinstance(t, Tensor):       # PyTorch's argument parser says so (an int has no .eq)
+            raise TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, not {type(t).__name__}")
         return getattr(t, name)(*args, **kwargs)
     fn.__name__ = name
     fn.__doc__ = f"``torch.{name}(t, ...)`` is ``t.{name}(...)``."
@@ -1999,8 +2097,63 @@ for _name in ("sum", "mean", "all", "any", "max", "min", "argmax", "argmin", "am
               "arctan", "sinh", "cosh", "log2", "log10", "exp2", "atan2", "arctan2", "prod", "fmod", "lerp",
               "median", "nanmedian", "clone", "erf", "sgn", "nonzero", "masked_select", "isclose", "count_nonzero",
               "trace", "diff", "nansum", "nanmean", "hypot", "logaddexp", "addmm", "baddbmm", "aminmax", "cumprod",
-              "unique", "bincount", "allclose"):
+              "unique", "bincount", "allclose", "eq", "ne", "gt", "ge", "lt", "le", "greater", "greater_equal",
+              "less", "less_equal", "not_equal", "masked_fill", "logical_and", "logical_or", "logical_xor", "ravel",
+              "dot", "mv", "diagonal", "nan_to_num", "repeat_interleave"):
     globals()[_name] = _method(_name)
+
+
+def _first_operand(fn: str, input: Any, other: Any) -> Tensor:
+    """``input`` of ``torch.<fn>(input, other)`` as a tensor: a Python number there becomes a zero-dim tensor of
+    the result type, as PyTorch's argument parser wraps it (so ``torch.div(7, x)`` divides, where ``7 / x`` is
+    ``x.reciprocal() * 7``)."""
+    if isinstance(input, Tensor):
+        return input
+    if not isinstance(other, Tensor) or not _is_number(input):
+        raise TypeError(f"{fn}(): argument 'input' (position 1) must be Tensor, not {type(input).__name__}")
+    return tensor(input, dtype=_result_type(other, input), device=other.device)
+
+
+def add(input: Any, other: Any, *, alpha: Any = 1) -> Tensor:  # noqa: A002
+    return _first_operand("add", input, other).add(other, alpha)
+
+
+def sub(input: Any, other: Any, *, alpha: Any = 1) -> Tensor:  # noqa: A002
+    return _first_operand("sub", input, other).sub(other, alpha)
+
+
+def mul(input: Any, other: Any) -> Tensor:  # noqa: A002
+    return _first_operand("mul", input, other) * other
+
+
+def div(input: Any, other: Any, *, rounding_mode: str | None = None) -> Tensor:  # noqa: A002
+    return _first_operand("div", input, other).div(other, rounding_mode=rounding_mode)
+
+
+def pow(input: Any, exponent: Any) -> Tensor:  # noqa: A001,A002
+    if not isinstance(input, Tensor):
+        return _as_tensor(exponent, exponent).__rpow__(input)
+    return input ** exponent
+
+
+subtract, multiply, divide, true_divide = sub, mul, div, div
+
+
+def negative(input: Tensor) -> Tensor:  # noqa: A002
+    return -input
+
+
+def hstack(tensors: Sequence[Tensor]) -> Tensor:
+    """Joined along dim 1, or dim 0 for vectors."""
+    return cat(tensors, 0 if tensors[0].ndim == 1 else 1)
+
+
+def vstack(tensors: Sequence[Tensor]) -> Tensor:
+    """Rows joined: vectors become rows first."""
+    return cat([t.reshape(1, -1) if t.ndim == 1 else t for t in tensors], 0)
+
+
+row_stack = vstack
 
 
 def _float_unary(name: str) -> Any:

@@ -629,3 +629,52 @@ def test_unfold_and_fold_check_shapes():
     with pytest.raises(RuntimeError, match="expected size of input's dimension 2 to match the calculated number of "
                                            "sliding blocks 2 \\* 2 = 4, but got input.size\\(2\\)=5"):
         F.fold(torch.ones(1, 4, 5), (3, 3), 2)
+
+
+def test_top_level_arithmetic_comparisons_and_shape_functions():
+    x = torch.tensor([1.0, -2.5, 3.0])
+    i = torch.tensor([7, -7, 6])
+    assert torch.add(1, x).tolist() == [2.0, -1.5, 4.0] and torch.add(x, x, alpha=2).tolist() == [3.0, -7.5, 9.0]
+    assert torch.sub(1, x).tolist() == [0.0, 3.5, -2.0] and torch.subtract(x, 1).tolist() == [0.0, -3.5, 2.0]
+    assert torch.mul(2, x).tolist() == torch.multiply(x, 2).tolist() == [2.0, -5.0, 6.0]
+    np.testing.assert_array_equal(torch.div(7, x).numpy(), np.float32(7) / x.numpy())     # a true division
+    assert torch.div(i, 2).dtype == torch.float32 and torch.true_divide(i, 2).tolist() == [3.5, -3.5, 3.0]
+    assert torch.div(i, 2, rounding_mode="trunc").tolist() == [3, -3, 3]                 # toward zero
+    assert torch.div(i, 2, rounding_mode="floor").tolist() == [3, -4, 3]
+    assert torch.divide(torch.tensor([7.0, -7.0]), 2, rounding_mode="trunc").tolist() == [3.0, -3.0]
+    with pytest.raises(RuntimeError, match="rounding_mode to be one of None, 'trunc', or 'floor'"):
+        torch.div(x, 2, rounding_mode="round")
+    np.testing.assert_allclose(torch.pow(2, x).numpy(), 2.0 ** x.numpy(), rtol=1e-6)
+    assert torch.eq(x, 1.0).tolist() == [True, False, False] and torch.greater(x, 0).tolist() == [True, False, True]
+    assert torch.less_equal(x, 1).tolist() == [True, True, False] and torch.not_equal(x, 3).tolist() == [True, True,
+                                                                                                         False]
+    with pytest.raises(TypeError, match="must be Tensor"):
+        torch.eq(1, x)
+    assert torch.logical_and(x, x > 0).tolist() == [True, False, True]
+    assert torch.logical_xor(x > 0, x > 2).tolist() == [True, False, False]
+    assert torch.logical_or(x > 2, x < 0).tolist() == [False, True, True]
+    assert torch.negative(x).tolist() == [-1.0, 2.5, -3.0]
+    assert torch.masked_fill(x, x > 0, 0.0).tolist() == [0.0, -2.5, 0.0]
+    assert torch.dot(x, x).item() == 1 + 6.25 + 9
+    m = torch.arange(12.0).reshape(3, 4)
+    assert torch.mv(m, torch.ones(4)).tolist() == [6.0, 22.0, 38.0]
+    cube = torch.arange(24.0).reshape(2, 3, 4)
+    np.testing.assert_array_equal(torch.diagonal(cube, 1, 1, 2).numpy(),
+                                  np.diagonal(cube.numpy(), 1, 1, 2))
+    assert torch.ravel(m).shape == (12,) and torch.hstack([x, x]).shape == (6,)
+    assert torch.vstack([x, x]).shape == (2, 3) and torch.hstack([m, m]).shape == (3, 8)
+    odd = torch.tensor([float("nan"), float("inf"), -float("inf"), 1.0])
+    big = np.finfo(np.float32).max
+    assert torch.nan_to_num(odd).tolist() == [0.0, big, -big, 1.0]
+    assert torch.nan_to_num(odd, nan=2.0, posinf=3.0, neginf=-3.0).tolist() == [2.0, 3.0, -3.0, 1.0]
+    assert torch.repeat_interleave(torch.tensor([1, 2]), 2).tolist() == [1, 1, 2, 2]
+    assert torch.repeat_interleave(torch.tensor([[1, 2], [3, 4]]), torch.tensor([1, 2]), dim=0).tolist() == [
+        [1, 2], [3, 4], [3, 4]]
+    with pytest.raises(RuntimeError, match="repeats must have the same size as input along dim"):
+        torch.repeat_interleave(torch.tensor([[1, 2], [3, 4]]), torch.tensor([1, 2, 3]), dim=0)
+
+
+def test_repeat_interleave_and_diagonal_gradients():
+    eager_fd_check(lambda t: t.repeat_interleave(torch.tensor([2, 0, 1]), dim=1) * 1.5,
+                   [np.random.default_rng(30).normal(size=(2, 3))])
+    eager_fd_check(lambda t: torch.diagonal(t, -1, 0, 2), [np.random.default_rng(31).normal(size=(4, 2, 3))])
