@@ -1398,6 +1398,43 @@ class Tensor(Value):
         gen = (generator or core.random.default_generator).get(self.device)
         return self._fill_random(gen.random(self.shape, dtype=self.dtype) * (b - a) + a)
 
+    def bernoulli(self, p: Any = None, *, generator: Any = None) -> "Tensor":
+        prob = self if p is None else _as_tensor(p, self)
+        if self.dtype.kind != "f" and p is None:
+            raise RuntimeError(f"bernoulli_tensor_cpu_self_ not implemented for '{_ATEN_NAMES[str(self.dtype)]}'")
+        with core.grad_mode(False):
+            prob = prob.detach()
+            if builtins.bool(((prob < 0) | (prob > 1)).any()):
+                raise RuntimeError("Expected p_in >= 0 && p_in <= 1 to be true, but got false.")
+            draw = rand(*self.shape, dtype=float64, device=self.device, generator=generator)
+            return (draw < prob.to(float64)).to(self.dtype)
+
+    def multinomial(self, num_samples: builtins.int, replacement: bool = False, *, generator: Any = None) -> "Tensor":
+        if self.ndim not in (1, 2):
+            raise RuntimeError("prob_dist must be 1 or 2 dim")
+        if self.dtype.kind != "f":
+            raise RuntimeError(f"multinomial only supports floating-point dtypes for input, got: "
+                               f"{_ATEN_NAMES[str(self.dtype)]}")
+        n = self.shape[-1]
+        if num_samples <= 0:
+            raise RuntimeError("cannot sample n_sample <= 0 samples")
+        if not replacement and num_samples > n:
+            raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without replacement")
+        rows = self.detach().numpy().reshape(-1, n).astype(numpy.float64)
+        if (rows < 0).any() or not numpy.isfinite(rows).all():
+            raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
+        if (rows.sum(1) <= 0).any():
+            raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
+        gen = (generator or core.random.default_generator).get(self.device)
+        if replacement:
+            out = numpy.stack([gen.choice(n, num_samples, p=r / r.sum()) for r in rows])
+        else:
+            # ATen's draw without replacement: the largest w / Exp(1) keys, so once the positive weights are
+            # used up the zero-weight classes follow (lowest index first) rather than an error.
+            keys = rows / gen.exponential(size=rows.shape)
+            out = numpy.argsort(-keys, axis=1, kind="stable")[:, :num_samples]
+        return tensor(out.reshape(self.shape[:-1] + (num_samples,)).astype(numpy.int64), device=self.device)
+
     def normal_(self, mean: builtins.float = 0.0, std: builtins.float = 1.0, generator: Any = None) -> "Tensor":
         gen = (generator or core.random.default_generator).get(self.device)
         return self._fill_random(gen.standard_normal(self.shape, dtype=self.dtype) * std + mean)
@@ -1983,6 +2020,40 @@ def randperm(n: builtins.int, generator: Any = None, device: Any = None, require
     _check_grad_dtype(int64, requires_grad)
     gen = (generator or core.random.default_generator).get(dev)
     return _leaf(gen.permutation(n).astype(int64), dev, requires_grad)
+
+
+def normal(mean: Any, std: Any = 1.0, size: Any = None, *, generator: Any = None, dtype: Any = None,
+           device: Any = None, requires_grad: bool = False) -> Tensor:
+    """Normal draws of the (broadcast) ``mean`` and ``std``: ``randn * std + mean``, as ATen's kernel (from
+    dualflow's seeded NumPy generator, so not PyTorch's values); numbers for both need ``size``.  The draw is
+    not differentiable here (PyTorch's gradients of it are zeros)."""
+    if not isinstance(mean, Tensor) and not isinstance(std, Tensor):
+        if size is None:
+            raise TypeError("normal(): with a number mean and std, the size argument is required")
+        noise = randn(*_shape_args((size,)), dtype=dtype, device=device, generator=generator)
+        return (noise * builtins.float(std) + builtins.float(mean)).requires_grad_(requires_grad)
+    like = mean if isinstance(mean, Tensor) else std
+    if like.dtype.kind != "f":
+        raise RuntimeError(f"normal expects floating point mean and std, got {_ATEN_NAMES[str(like.dtype)]}")
+    with core.grad_mode(False):
+        m, sd = _as_tensor(mean, like).detach(), _as_tensor(std, like).detach()
+        if builtins.bool((sd < 0).any()):
+            raise RuntimeError("normal expects all elements of std >= 0.0")
+        shape = numpy.broadcast_shapes(tuple(m.shape), tuple(sd.shape))
+        return randn(*shape, dtype=like.dtype, device=like.device, generator=generator) * sd + m
+
+
+def bernoulli(input: Tensor, p: Any = None, *, generator: Any = None) -> Tensor:  # noqa: A002
+    """1 where a uniform draw falls below the probability (``input``'s elements, or ``p``), else 0, in
+    ``input``'s dtype (dualflow's seeded generator)."""
+    return input.bernoulli(p, generator=generator)
+
+
+def multinomial(input: Tensor, num_samples: builtins.int, replacement: bool = False, *,  # noqa: A002
+                generator: Any = None) -> Tensor:
+    """Class indices drawn per row of ``input`` (non-negative weights), with or without replacement (int64;
+    dualflow's seeded generator)."""
+    return input.multinomial(num_samples, replacement, generator=generator)
 
 
 def rand_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:

@@ -324,3 +324,15 @@ def test_top_level_functions_match_pytorch():
             np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-6)
         else:
             np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+@pytest.mark.parametrize("call", [lambda t: t.multinomial(t.tensor([[0.0, 1.0, 3.0]]), 4),
+                                  lambda t: t.multinomial(t.tensor([[0.0, -1.0, 3.0]]), 1),
+                                  lambda t: t.normal(t.zeros(2), t.tensor([1.0, -1.0])),
+                                  lambda t: t.bernoulli(t.tensor([0.5, 1.5]))])
+def test_sampling_errors_match_pytorch(call):
+    with pytest.raises(RuntimeError) as theirs:
+        call(torch)
+    with pytest.raises(RuntimeError) as ours:
+        call(eager_api)
+    assert str(ours.value).split("\n")[0] in str(theirs.value)

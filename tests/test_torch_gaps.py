@@ -678,3 +678,28 @@ def test_repeat_interleave_and_diagonal_gradients():
     eager_fd_check(lambda t: t.repeat_interleave(torch.tensor([2, 0, 1]), dim=1) * 1.5,
                    [np.random.default_rng(30).normal(size=(2, 3))])
     eager_fd_check(lambda t: torch.diagonal(t, -1, 0, 2), [np.random.default_rng(31).normal(size=(4, 2, 3))])
+
+
+def test_normal_bernoulli_and_multinomial_sample_their_distributions():
+    torch.manual_seed(0)
+    a = torch.normal(torch.zeros(40000), 2.0)
+    b = torch.normal(1.0, 0.5, size=(40000,))
+    fixed = torch.normal(torch.tensor([0.0, 10.0]), torch.tensor([1.0, 0.0]))
+    assert abs(a.mean().item()) < 0.05 and abs(a.std().item() - 2.0) < 0.05
+    assert abs(b.mean().item() - 1.0) < 0.02 and abs(b.std().item() - 0.5) < 0.02 and fixed[1].item() == 10.0
+    torch.manual_seed(0)
+    assert torch.equal(torch.normal(torch.zeros(40000), 2.0), a)            # seeded: the same draw again
+    coin = torch.bernoulli(torch.full((40000,), 0.3))
+    assert set(np.unique(coin.numpy())) <= {0.0, 1.0} and abs(coin.mean().item() - 0.3) < 0.01
+    assert torch.bernoulli(torch.zeros(5), 1.0).tolist() == [1.0] * 5
+    weights = torch.tensor([[0.0, 1.0, 3.0], [1.0, 1.0, 0.0]])
+    counts = [np.bincount(r, minlength=3) for r in torch.multinomial(weights, 8000, True).numpy()]
+    assert counts[0][0] == 0 and abs(counts[0][2] / 8000 - 0.75) < 0.02 and counts[1][2] == 0
+    picks = torch.multinomial(weights, 2)
+    assert picks.dtype == torch.int64 and sorted(picks[1].tolist()) == [0, 1]        # no repeats
+    drawn = torch.multinomial(weights, 3)               # the zero-weight class comes last, as ATen's
+    assert drawn[0, 2].item() == 0 and sorted(drawn[0, :2].tolist()) == [1, 2] and drawn[1, 2].item() == 2
+    with pytest.raises(RuntimeError, match="cannot sample n_sample > prob_dist.size"):
+        torch.multinomial(weights, 4)
+    with pytest.raises(RuntimeError, match="normal expects all elements of std >= 0.0"):
+        torch.normal(torch.zeros(2), torch.tensor([1.0, -1.0]))
