@@ -1398,6 +1398,51 @@ class Tensor(Value):
         gen = (generator or core.random.default_generator).get(self.device)
         return self._fill_random(gen.random(self.shape, dtype=self.dtype) * (b - a) + a)
 
+    def is_floating_point(self) -> bool:
+        return self.dtype.kind == "f"
+
+    def take_along_dim(self, indices: "Tensor", dim: Any = None) -> "Tensor":
+        """``gather`` with ``indices`` and this tensor broadcast against each other off ``dim`` (both flattened
+        with ``dim`` None), as torch.take_along_dim."""
+        if dim is None:
+            return self.reshape(-1).gather(0, indices.reshape(-1))
+        d = dim % self.ndim
+        if indices.ndim != self.ndim:
+            raise RuntimeError(f"torch.take_along_dim(): input and indices should have the same number of "
+                               f"dimensions, but got {self.ndim} dimensions for input, and {indices.ndim} dimensions "
+                               "for indices")
+        shape = list(numpy.broadcast_shapes(*[tuple(1 if i == d else n for i, n in enumerate(t.shape))
+                                              for t in (self, indices)]))
+        x = self.expand(*[self.shape[i] if i == d else n for i, n in enumerate(shape)])
+        idx = indices.expand(*[indices.shape[i] if i == d else n for i, n in enumerate(shape)])
+        return x.gather(d, idx)
+
+    def isin(self, test_elements: Any, *, assume_unique: bool = False, invert: bool = False) -> "Tensor":
+        """Whether each element equals any of ``test_elements``."""
+        test = _as_tensor(test_elements, self).reshape(-1)
+        hit = (self.unsqueeze(-1) == test).any(-1) if test.numel() else zeros_like(self, dtype=bool_)
+        return hit.logical_not() if invert else hit
+
+    def deg2rad(self) -> "Tensor":
+        return _floatify(self) * numpy.float32(math.pi / 180.0) if self.dtype != float64 else self * (math.pi / 180)
+
+    def rad2deg(self) -> "Tensor":
+        return _floatify(self) * numpy.float32(180.0 / math.pi) if self.dtype != float64 else self * (180 / math.pi)
+
+    def logit(self, eps: Any = None) -> "Tensor":
+        """log(x / (1 - x)), x clamped to [eps, 1 - eps] first when ``eps`` is given, as ATen's."""
+        x = _floatify(self)
+        if eps is not None:
+            x = x.clamp(eps, 1 - eps)
+        return (x / (1 - x)).log()
+
+    def xlogy(self, other: Any) -> "Tensor":
+        """x * log(y), and 0 where x is 0 (unless y is NaN), as ATen's; no 0 * inf in the gradient either."""
+        x, y = _coerce(_floatify(self), other)
+        zero = (x == 0) & ~y.isnan()
+        safe = where(zero, ones_like(y), y)
+        return where(zero, zeros_like(x), x * safe.log())
+
     def bernoulli(self, p: Any = None, *, generator: Any = None) -> "Tensor":
         prob = self if p is None else _as_tensor(p, self)
         if self.dtype.kind != "f" and p is None:
@@ -2170,7 +2215,8 @@ for _name in ("sum", "mean", "all", "any", "max", "min", "argmax", "argmin", "am
               "trace", "diff", "nansum", "nanmean", "hypot", "logaddexp", "addmm", "baddbmm", "aminmax", "cumprod",
               "unique", "bincount", "allclose", "eq", "ne", "gt", "ge", "lt", "le", "greater", "greater_equal",
               "less", "less_equal", "not_equal", "masked_fill", "logical_and", "logical_or", "logical_xor", "ravel",
-              "dot", "mv", "diagonal", "nan_to_num", "repeat_interleave"):
+              "dot", "mv", "diagonal", "nan_to_num", "repeat_interleave", "is_floating_point", "take_along_dim",
+              "isin", "deg2rad", "rad2deg", "logit", "xlogy"):
     globals()[_name] = _method(_name)
 
 
@@ -2225,6 +2271,93 @@ def vstack(tensors: Sequence[Tensor]) -> Tensor:
 
 
 row_stack = vstack
+
+
+def column_stack(tensors: Sequence[Tensor]) -> Tensor:
+    """Vectors as columns (and scalars as 1x1), joined along dim 1."""
+    return cat([t.reshape(-1, 1) if t.ndim < 2 else t for t in tensors], 1)
+
+
+def _atleast(rank: builtins.int, tensors: tuple) -> Any:
+    one = len(tensors) == 1 and isinstance(tensors[0], Tensor)
+    items = [tensors[0]] if one else list(tensors[0] if len(tensors) == 1 else tensors)
+    out = []
+    for t in items:
+        if rank >= 1 and t.ndim == 0:
+            t = t.reshape(1)
+        if rank >= 2 and t.ndim == 1:
+            t = t.unsqueeze(0)
+        if rank >= 3 and t.ndim == 2:
+            t = t.unsqueeze(-1)
+        out.append(t)
+    return out[0] if one else tuple(out)
+
+
+def atleast_1d(*tensors: Any) -> Any:
+    return _atleast(1, tensors)
+
+
+def atleast_2d(*tensors: Any) -> Any:
+    """Scalars and vectors as (1, n) rows, as PyTorch's."""
+    return _atleast(2, tensors)
+
+
+def atleast_3d(*tensors: Any) -> Any:
+    """Vectors as (1, n, 1), matrices as (m, n, 1), as PyTorch's."""
+    return _atleast(3, tensors)
+
+
+def broadcast_shapes(*shapes: Any) -> Size:
+    return Size(numpy.broadcast_shapes(*[(s,) if isinstance(s, builtins.int) else tuple(s) for s in shapes]))
+
+
+def broadcast_tensors(*tensors: Tensor) -> tuple:
+    """Each tensor expanded (a view) to the shapes' broadcast."""
+    shape = broadcast_shapes(*[t.shape for t in tensors])
+    return tuple(t.expand(*shape) for t in tensors)
+
+
+def _triangle(row: builtins.int, col: builtins.int, offset: builtins.int, upper: bool, dtype: Any,
+              device: Any) -> Tensor:
+    rows, cols = (numpy.triu_indices if upper else numpy.tril_indices)(row, offset, col)
+    return tensor(numpy.stack([rows, cols]).astype(_dtype(dtype or int64, "tril_indices")), device=device)
+
+
+def tril_indices(row: builtins.int, col: builtins.int, offset: builtins.int = 0, *, dtype: Any = None,
+                 device: Any = None, layout: Any = None) -> Tensor:
+    """(2, N) coordinates of the lower triangle (row-major), as PyTorch's."""
+    return _triangle(row, col, offset, False, dtype, device)
+
+
+def triu_indices(row: builtins.int, col: builtins.int, offset: builtins.int = 0, *, dtype: Any = None,
+                 device: Any = None, layout: Any = None) -> Tensor:
+    return _triangle(row, col, offset, True, dtype, device)
+
+
+def kron(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002
+    """The Kronecker product: each element of ``input`` times the whole of ``other`` (one product each)."""
+    n = builtins.max(input.ndim, other.ndim)
+    a = input.reshape(*([1] * (n - input.ndim) + list(input.shape)))
+    b = other.reshape(*([1] * (n - other.ndim) + list(other.shape)))
+    inter_a = [d for s in a.shape for d in (s, 1)]
+    inter_b = [d for s in b.shape for d in (1, s)]
+    return (a.reshape(*inter_a) * b.reshape(*inter_b)).reshape(*[x * y for x, y in zip(a.shape, b.shape)])
+
+
+def cross(input: Tensor, other: Tensor, dim: Any = None) -> Tensor:  # noqa: A002
+    """The cross product of 3-vectors along ``dim`` (the first dim of size 3 when None, as PyTorch's
+    deprecated default), a1 b2 - a2 b1 per component."""
+    a, b = broadcast_tensors(*_coerce(input, other))
+    if dim is None:
+        dim = next((i for i, n in enumerate(a.shape) if n == 3), None)
+        if dim is None:
+            raise RuntimeError("no dimension of size 3 in input")
+    if a.shape[dim] != 3:
+        raise RuntimeError(f"linalg.cross: inputs dimension {dim} must have length 3. Got {a.shape[dim]} and "
+                           f"{b.shape[dim]}")
+    a0, a1, a2 = a.unbind(dim)
+    b0, b1, b2 = b.unbind(dim)
+    return stack([a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0], dim)
 
 
 def _float_unary(name: str) -> Any:

@@ -336,3 +336,24 @@ def test_sampling_errors_match_pytorch(call):
     with pytest.raises(RuntimeError) as ours:
         call(eager_api)
     assert str(ours.value).split("\n")[0] in str(theirs.value)
+
+
+def test_more_top_level_functions_match_pytorch():
+    x = np.array([[0.2, 0.7, 0.0], [0.9, 0.5, 0.3]], np.float32)
+    v, w = np.array([1.0, -2.0, 3.0], np.float32), np.array([0.5, 2.0, -1.0], np.float32)
+
+    def run(t):
+        a = t.tensor(x)
+        return [t.take_along_dim(a, t.tensor([[2, 0], [1, 1]]), 1), t.take_along_dim(a, t.tensor([[0], [2]]), dim=1),
+                t.take_along_dim(a, t.tensor([4, 0])), t.isin(t.tensor([1, 2, 3, 4]), t.tensor([2, 4])),
+                t.deg2rad(t.tensor(v)), t.rad2deg(t.tensor(v)), t.xlogy(a, a + 0.1),
+                t.xlogy(t.tensor([0.0, 0.0, 1.0]), t.tensor([0.0, float("nan"), 2.0])),
+                t.column_stack([t.tensor(v), t.tensor(w)]), t.atleast_2d(t.tensor(v)), t.atleast_3d(a),
+                t.tril_indices(3, 4, 1), t.triu_indices(4, 3, -1), t.kron(a, a[:1, :2]), t.kron(t.tensor(v), t.tensor(w)),
+                t.cross(a, t.flip(a, [0]), dim=1), t.broadcast_tensors(t.tensor(v), a)[0]]
+    for ours, theirs in zip(run(eager_api), run(torch)):
+        assert ours.numpy().dtype == theirs.numpy().dtype
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    # logit: the same formula, ATen's log within a rounding of NumPy's
+    np.testing.assert_allclose(eager_api.logit(eager_api.tensor(x), eps=1e-3).numpy(),
+                               torch.logit(torch.tensor(x), eps=1e-3).numpy(), rtol=1e-6)

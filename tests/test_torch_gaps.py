@@ -703,3 +703,23 @@ def test_normal_bernoulli_and_multinomial_sample_their_distributions():
         torch.multinomial(weights, 4)
     with pytest.raises(RuntimeError, match="normal expects all elements of std >= 0.0"):
         torch.normal(torch.zeros(2), torch.tensor([1.0, -1.0]))
+
+
+def test_more_top_level_functions_against_numpy():
+    x = np.array([[0.2, 0.7, 0.05], [0.9, 0.5, 0.3]])
+    a = torch.tensor(x)
+    np.testing.assert_array_equal(torch.take_along_dim(a, torch.tensor([[2, 0], [1, 1]]), 1).numpy(),
+                                  np.take_along_axis(x, np.array([[2, 0], [1, 1]]), 1))
+    assert torch.isin(torch.tensor([1, 2, 3, 4]), torch.tensor([2, 4])).tolist() == [False, True, False, True]
+    np.testing.assert_allclose(torch.logit(a).numpy(), np.log(x / (1 - x)), rtol=1e-14)
+    np.testing.assert_allclose(torch.xlogy(a, a + 1).numpy(), x * np.log(x + 1), rtol=1e-14)
+    assert torch.xlogy(torch.tensor([0.0, 0.0]), torch.tensor([0.0, float("nan")])).numpy()[0] == 0.0
+    assert np.isnan(torch.xlogy(torch.tensor([0.0]), torch.tensor([float("nan")])).item())
+    np.testing.assert_array_equal(torch.kron(a, a).numpy(), np.kron(x, x))
+    np.testing.assert_allclose(torch.cross(a, a.flip(0), dim=1).numpy(), np.cross(x, x[::-1]), rtol=1e-14)
+    assert torch.tril_indices(3, 3).tolist() == [list(r) for r in np.tril_indices(3)]
+    assert torch.column_stack([torch.ones(2), torch.zeros(2)]).tolist() == [[1.0, 0.0], [1.0, 0.0]]
+    assert torch.atleast_3d(torch.ones(2, 3)).shape == (2, 3, 1) and torch.atleast_1d(torch.tensor(2.0)).shape == (1,)
+    assert torch.broadcast_shapes((2, 1), (3,)) == (2, 3) and torch.is_floating_point(a)
+    eager_fd_check(lambda t: torch.xlogy(t, t + 1.0) + torch.logit(t) + torch.cross(t, t.flip(0), dim=1), [x])
+    eager_fd_check(lambda t: torch.take_along_dim(t, torch.tensor([[2, 0], [1, 1]]), 1), [x])
