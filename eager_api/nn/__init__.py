@@ -18,6 +18,7 @@ from eager_api.nn.modules import (AdaptiveAvgPool1d, AdaptiveMaxPool2d, ChannelS
                                   PoissonNLLLoss, TripletMarginLoss)
 from eager_api.nn.modules import Fold, Unfold
 from eager_api.nn.modules import GRU, GRUCell, LSTM, LSTMCell, RNN, RNNBase, RNNCell, RNNCellBase
+from eager_api.nn.modules import MultiheadAttention
 from eager_api.nn.parallel import DataParallel
 
 __all__ = ["functional", "init", "parallel", "utils", "DataParallel", "AdaptiveAvgPool2d", "AvgPool2d", "BatchNorm1d",
@@ -37,7 +38,7 @@ __all__ += ["parallel", "AdaptiveAvgPool1d", "AdaptiveMaxPool2d", "ChannelShuffl
             "CosineSimilarity", "Dropout1d", "GaussianNLLLoss", "LocalResponseNorm", "MarginRankingLoss",
             "MultiLabelSoftMarginLoss", "PairwiseDistance", "ParameterDict", "ParameterList", "PoissonNLLLoss",
             "TripletMarginLoss", "Fold", "Unfold", "GRU", "GRUCell", "LSTM", "LSTMCell", "RNN", "RNNBase",
-            "RNNCell", "RNNCellBase"]
+            "RNNCell", "RNNCellBase", "MultiheadAttention"]
 
 
 __getattr__ = _errors.missing_names(__name__)     # a missing public name says so

@@ -1101,4 +1101,56 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None, bia
     return _T(_affine(y, weight, bias, (1, c) + (1,) * (input.ndim - 2)))
 
 
+def _share_heads(t: Tensor, query: Tensor, name: str) -> Tensor:
+    """Grouped-query attention: each of the key's (or value's) heads serves query.shape[-3] / t.shape[-3]
+    consecutive query heads, as PyTorch's repeat_interleave over dim -3."""
+    heads, groups = query.shape[-3], t.shape[-3]
+    if heads % groups:
+        raise RuntimeError(f"scaled_dot_product_attention: Number of heads in key and value must divide the number "
+                           f"of heads in query, got {heads} query heads and {groups} {name} heads")
+    return t if groups == heads else t.repeat_interleave(heads // groups, dim=-3)
+
+
+def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn_mask: Tensor | None = None,
+                                 dropout_p: float = 0.0, is_causal: bool = False, scale: float | None = None,
+                                 enable_gqa: bool = False) -> Tensor:
+    """softmax(q k^T * scale + bias) v over the last two dims, PyTorch's math reference: ``scale`` defaults to
+    1/sqrt(E); a boolean ``attn_mask`` keeps the True positions, a float one is added; ``is_causal`` keeps the lower
+    triangle; rows with no position left give zeros (ATen's safe softmax), not NaN; ``enable_gqa`` lets key and
+    value have fewer heads (dim -3) than query, each shared by a group of query heads.
+
+        >>> import eager_api as torch
+        >>> q = torch.ones(2, 3, 4)
+        >>> tuple(torch.nn.functional.scaled_dot_product_attention(q, q, torch.zeros(2, 3, 5)).shape)
+        (2, 3, 5)
+    """
+    if not 0.0 <= dropout_p <= 1.0:
+        raise RuntimeError(f"scaled_dot_product_attention: dropout probability has to be between 0 and 1, but got "
+                           f"{dropout_p}")
+    if is_causal and attn_mask is not None:
+        raise RuntimeError("_scaled_dot_product_attention: Explicit attn_mask should not be set when is_causal=True")
+    if attn_mask is not None and attn_mask.dtype != bool and attn_mask.dtype.kind != "f":
+        raise RuntimeError(f"scaled_dot_product_attention: Expected attn_mask dtype to be bool or float or to match "
+                           f"query dtype, but got attn_mask.dtype: {attn_mask.dtype} and  query.dtype: "
+                           f"{query.dtype} instead.")
+    if enable_gqa:
+        key, value = (_share_heads(t, query, name) for t, name in ((key, "key"), (value, "value")))
+    length, source = query.shape[-2], key.shape[-2]
+    factor = 1.0 / math.sqrt(query.shape[-1]) if scale is None else scale
+    scores = (query @ key.transpose(-2, -1)) * factor
+    if is_causal:
+        attn_mask = ones(length, source, dtype=bool).tril()
+    if attn_mask is not None and attn_mask.dtype == bool:
+        scores = scores.masked_fill(attn_mask.logical_not(), float("-inf"))
+    elif attn_mask is not None:
+        scores = scores + attn_mask
+    # A row masked everywhere would be NaN after the softmax; ATen's _safe_softmax makes it zeros.  The row is
+    # filled before the softmax too, so that its backward sees finite values and passes no NaN to q and k.
+    dead = (scores == float("-inf")).all(dim=-1, keepdim=True)
+    weights = softmax(scores.masked_fill(dead, 0.0), dim=-1).masked_fill(dead, 0.0)
+    if dropout_p > 0.0:
+        weights = dropout(weights, dropout_p)
+    return weights @ value
+
+
 __getattr__ = _errors.missing_names(__name__)     # a missing public name says so

@@ -1760,3 +1760,215 @@ class GRUCell(RNNCellBase):
 
     def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
         return self._step(_gru_step, input, hx, 1)
+
+
+# ----- attention -------------------------------------------------------------------------------------------------
+def _additive_mask(mask: Tensor | None, name: str, dtype: Any) -> Tensor | None:
+    """PyTorch's _canonical_mask: a boolean mask (True = masked out) as 0 / -inf in the query's dtype, a float
+    mask as it is."""
+    if mask is None or mask.dtype.kind == "f":
+        return mask
+    if mask.dtype != bool:
+        raise AssertionError(f"MultiheadAttention: only bool and floating types of {name} are supported, got "
+                             f"{mask.dtype}")
+    return zeros(*mask.shape, dtype=dtype).masked_fill(mask, float("-inf"))
+
+
+class MultiheadAttention(Module):
+    """PyTorch's multi-head attention: ``in_proj_weight`` (3E, E) and ``in_proj_bias`` (3E) packed in q, k, v order
+    (``q_proj_weight``/``k_proj_weight``/``v_proj_weight`` when kdim or vdim differ from embed_dim), ``out_proj``
+    a Linear; the arithmetic of ``F.multi_head_attention_forward`` (q scaled by 1/sqrt(head_dim) before the product
+    when the weights are returned, scaled_dot_product_attention otherwise).
+
+        >>> import eager_api as torch
+        >>> x = torch.zeros(5, 2, 8)
+        >>> out, w = torch.nn.MultiheadAttention(8, 2)(x, x, x)
+        >>> tuple(out.shape), tuple(w.shape)
+        ((5, 2, 8), (2, 5, 5))
+    """
+
+    def __init__(self, embed_dim: int, num_heads: int, dropout: float = 0.0, bias: bool = True,
+                 add_bias_kv: bool = False, add_zero_attn: bool = False, kdim: int | None = None,
+                 vdim: int | None = None, batch_first: bool = False, device: Any = None, dtype: Any = None) -> None:
+        if embed_dim <= 0 or num_heads <= 0:
+            raise ValueError(f"embed_dim and num_heads must be greater than 0, got embed_dim={embed_dim} and "
+                             f"num_heads={num_heads} instead")
+        super().__init__()
+        self.embed_dim, self.num_heads, self.dropout, self.batch_first = embed_dim, num_heads, dropout, batch_first
+        self.kdim = kdim if kdim is not None else embed_dim
+        self.vdim = vdim if vdim is not None else embed_dim
+        self._qkv_same_embed_dim = self.kdim == embed_dim and self.vdim == embed_dim
+        self.head_dim = embed_dim // num_heads
+        if self.head_dim * num_heads != embed_dim:
+            raise AssertionError(f"MultiheadAttention: embed_dim must be divisible by num_heads, got "
+                                 f"embed_dim={embed_dim} and num_heads={num_heads}")
+        kw = dict(device=device, dtype=dtype)
+        if self._qkv_same_embed_dim:
+            self.in_proj_weight = _param(3 * embed_dim, embed_dim, **kw)
+            for name in ("q_proj_weight", "k_proj_weight", "v_proj_weight"):
+                self.register_parameter(name, None)
+        else:
+            self.q_proj_weight = _param(embed_dim, embed_dim, **kw)
+            self.k_proj_weight = _param(embed_dim, self.kdim, **kw)
+            self.v_proj_weight = _param(embed_dim, self.vdim, **kw)
+            self.register_parameter("in_proj_weight", None)
+        if bias:
+            self.in_proj_bias = _param(3 * embed_dim, **kw)
+        else:
+            self.register_parameter("in_proj_bias", None)
+        self.out_proj = Linear(embed_dim, embed_dim, bias=bias, **kw)
+        if add_bias_kv:
+            self.bias_k = _param(1, 1, embed_dim, **kw)
+            self.bias_v = _param(1, 1, embed_dim, **kw)
+        else:
+            self.bias_k = self.bias_v = None
+        self.add_zero_attn = add_zero_attn
+        self._reset_parameters()
+
+    def _reset_parameters(self) -> None:
+        if self._qkv_same_embed_dim:
+            init.xavier_uniform_(self.in_proj_weight)
+        else:
+            for w in (self.q_proj_weight, self.k_proj_weight, self.v_proj_weight):
+                init.xavier_uniform_(w)
+        if self.in_proj_bias is not None:
+            init.constant_(self.in_proj_bias, 0.0)
+            init.constant_(self.out_proj.bias, 0.0)
+        if self.bias_k is not None:
+            init.xavier_normal_(self.bias_k)
+            init.xavier_normal_(self.bias_v)
+
+    def _check_shapes(self, query: Tensor, key: Tensor, value: Tensor, key_padding_mask: Tensor | None,
+                      attn_mask: Tensor | None) -> bool:
+        """PyTorch's _mha_shape_check; whether the inputs are batched."""
+        if query.ndim not in (2, 3):
+            raise AssertionError(f"MultiheadAttention: query should be unbatched 2D or batched 3D tensor but "
+                                 f"received {query.ndim}-D query tensor")
+        kind, want = ("batched (3-D)", 3) if query.ndim == 3 else ("unbatched (2-D)", 2)
+        if key.ndim != want or value.ndim != want:
+            raise AssertionError(f"MultiheadAttention: For {kind} `query`, expected `key` and `value` to be "
+                                 f"{want}-D but found {key.ndim}-D and {value.ndim}-D tensors respectively")
+        if key_padding_mask is not None and key_padding_mask.ndim != want - 1:
+            raise AssertionError(f"MultiheadAttention: For {kind} `query`, expected `key_padding_mask` to be `None` "
+                                 f"or {want - 1}-D but found {key_padding_mask.ndim}-D tensor instead")
+        if attn_mask is not None and attn_mask.ndim not in (2, 3):
+            raise AssertionError(f"MultiheadAttention: For {kind} `query`, expected `attn_mask` to be `None`, 2-D "
+                                 f"or 3-D but found {attn_mask.ndim}-D tensor instead")
+        want_mask = (self.num_heads, query.shape[0], key.shape[0])
+        if query.ndim == 2 and attn_mask is not None and attn_mask.ndim == 3 and tuple(attn_mask.shape) != want_mask:
+            raise AssertionError(f"MultiheadAttention: Expected `attn_mask` shape to be {want_mask} but got "
+                                 f"{tuple(attn_mask.shape)}")
+        return query.ndim == 3
+
+    def _project(self, query: Tensor, key: Tensor, value: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """The in-projection: self-attention as one linear over the packed weight, as PyTorch's
+        _in_projection_packed does, otherwise one linear per input."""
+        b_q, b_k, b_v = self.in_proj_bias.chunk(3) if self.in_proj_bias is not None else (None,) * 3
+        if not self._qkv_same_embed_dim:
+            return (F.linear(query, self.q_proj_weight, b_q), F.linear(key, self.k_proj_weight, b_k),
+                    F.linear(value, self.v_proj_weight, b_v))
+        if query is key and key is value:
+            return F.linear(query, self.in_proj_weight, self.in_proj_bias).chunk(3, -1)
+        w_q, w_k, w_v = self.in_proj_weight.chunk(3)
+        return F.linear(query, w_q, b_q), F.linear(key, w_k, b_k), F.linear(value, w_v, b_v)
+
+    def forward(self, query: Tensor, key: Tensor, value: Tensor, key_padding_mask: Tensor | None = None,
+                need_weights: bool = True, attn_mask: Tensor | None = None, average_attn_weights: bool = True,
+                is_causal: bool = False) -> tuple[Tensor, Tensor | None]:
+        if (key_padding_mask is not None and attn_mask is not None
+                and key_padding_mask.dtype != attn_mask.dtype):
+            warnings.warn("Support for mismatched key_padding_mask and attn_mask is deprecated. Use same type for "
+                          "both instead.", stacklevel=2)
+        batched = self._check_shapes(query, key, value, key_padding_mask, attn_mask)
+        if not batched:
+            query, key, value = query.unsqueeze(1), key.unsqueeze(1), value.unsqueeze(1)
+            key_padding_mask = key_padding_mask.unsqueeze(0) if key_padding_mask is not None else None
+        elif self.batch_first:
+            # keep q is k is v when it holds: it selects the packed self-attention projection
+            same_qk, same_kv = query is key, key is value
+            query = query.transpose(1, 0)
+            key = query if same_qk else key.transpose(1, 0)
+            value = key if same_kv else value.transpose(1, 0)
+        tgt_len, bsz, embed_dim = query.shape
+        key_padding_mask = _additive_mask(key_padding_mask, "key_padding_mask", query.dtype)
+        if is_causal and attn_mask is None:
+            raise RuntimeError("MultiheadAttention: Need attn_mask if specifying the is_causal hint. You may use the "
+                               "Transformer module method `generate_square_subsequent_mask` to create this mask.")
+        if is_causal and key_padding_mask is None and not need_weights:
+            attn_mask = None      # PyTorch trusts the hint and lets SDPA build the causal mask
+        else:
+            attn_mask = _additive_mask(attn_mask, "attn_mask", query.dtype)
+            is_causal = is_causal and key_padding_mask is None
+        if embed_dim != self.embed_dim:
+            raise AssertionError(f"MultiheadAttention: was expecting embedding dimension of {self.embed_dim}, but "
+                                 f"got {embed_dim}")
+        if self._qkv_same_embed_dim and tuple(key.shape) != tuple(value.shape):
+            raise AssertionError(f"MultiheadAttention: key shape {tuple(key.shape)} does not match value shape "
+                                 f"{tuple(value.shape)}")
+        if not self._qkv_same_embed_dim and tuple(key.shape[:2]) != tuple(value.shape[:2]):
+            raise AssertionError(f"MultiheadAttention: key's sequence and batch dims {tuple(key.shape[:2])} do not "
+                                 f"match value's {tuple(value.shape[:2])}")
+        q, k, v = self._project(query, key, value)
+        src_len = k.shape[0]
+        if attn_mask is not None:
+            want = (tgt_len, src_len) if attn_mask.ndim == 2 else (bsz * self.num_heads, tgt_len, src_len)
+            if tuple(attn_mask.shape) != want:
+                raise RuntimeError(f"MultiheadAttention: The shape of the {attn_mask.ndim}D attn_mask is "
+                                   f"{tuple(attn_mask.shape)}, but should be {want}.")
+            attn_mask = attn_mask.unsqueeze(0) if attn_mask.ndim == 2 else attn_mask
+        if self.bias_k is not None:
+            k = cat([k, self.bias_k.repeat(1, bsz, 1)])
+            v = cat([v, self.bias_v.repeat(1, bsz, 1)])
+            attn_mask = F.pad(attn_mask, (0, 1)) if attn_mask is not None else None
+            key_padding_mask = F.pad(key_padding_mask, (0, 1)) if key_padding_mask is not None else None
+        heads, head_dim = self.num_heads, self.head_dim
+        q = q.reshape(tgt_len, bsz * heads, head_dim).transpose(0, 1)
+        k = k.reshape(k.shape[0], bsz * heads, head_dim).transpose(0, 1)
+        v = v.reshape(v.shape[0], bsz * heads, head_dim).transpose(0, 1)
+        if self.add_zero_attn:
+            k = cat([k, zeros(bsz * heads, 1, head_dim, dtype=k.dtype)], dim=1)
+            v = cat([v, zeros(bsz * heads, 1, head_dim, dtype=v.dtype)], dim=1)
+            attn_mask = F.pad(attn_mask, (0, 1)) if attn_mask is not None else None
+            key_padding_mask = F.pad(key_padding_mask, (0, 1)) if key_padding_mask is not None else None
+        src_len = k.shape[1]
+        if key_padding_mask is not None:
+            for axis, size in enumerate((bsz, src_len)):
+                if key_padding_mask.shape[axis] != size:
+                    raise AssertionError(f"MultiheadAttention: Expected key_padded_mask.shape[{axis}] to be {size}, "
+                                         f"but got {key_padding_mask.shape[axis]}")
+            spread = key_padding_mask.reshape(bsz, 1, 1, src_len).expand(-1, heads, -1, -1)
+            spread = spread.reshape(bsz * heads, 1, src_len)
+            attn_mask = spread if attn_mask is None else attn_mask + spread
+        out, weights = self._attend(q, k, v, attn_mask, bsz, need_weights, is_causal)
+        out = F.linear(out, self.out_proj.weight, self.out_proj.bias).reshape(tgt_len, bsz, embed_dim)
+        if not batched:
+            out = out.squeeze(1)
+        elif self.batch_first:
+            out = out.transpose(1, 0)
+        if weights is None:
+            return out, None
+        weights = weights.reshape(bsz, heads, tgt_len, src_len)
+        if average_attn_weights:
+            weights = weights.mean(dim=1)
+        return out, weights if batched else weights.squeeze(0)
+
+    def _attend(self, q: Tensor, k: Tensor, v: Tensor, attn_mask: Tensor | None, bsz: int, need_weights: bool,
+                is_causal: bool) -> tuple[Tensor, Tensor | None]:
+        """Attention over (bsz * heads, T, head_dim) heads: the output as (tgt_len * bsz, embed_dim) rows for the
+        out-projection, and the weights (after dropout) when asked for."""
+        heads, head_dim, tgt_len, src_len = self.num_heads, self.head_dim, q.shape[1], k.shape[1]
+        dropout_p = self.dropout if self.training else 0.0
+        if need_weights:
+            # PyTorch's order: q * sqrt(1/head_dim) first, then baddbmm(mask, q, k^T) = mask + q k^T
+            scores = (q * math.sqrt(1.0 / float(head_dim))) @ k.transpose(-2, -1)
+            weights = F.softmax(scores if attn_mask is None else attn_mask + scores, dim=-1)
+            if dropout_p > 0.0:
+                weights = F.dropout(weights, p=dropout_p)     # PyTorch returns the weights after the dropout
+            return (weights @ v).transpose(0, 1).reshape(tgt_len * bsz, self.embed_dim), weights
+        if attn_mask is not None:
+            attn_mask = attn_mask.unsqueeze(0) if attn_mask.shape[0] == 1 else \
+                attn_mask.reshape(bsz, heads, -1, src_len)      # -1: a key padding mask alone has one row
+        out = F.scaled_dot_product_attention(q.reshape(bsz, heads, tgt_len, head_dim),
+                                             k.reshape(bsz, heads, src_len, head_dim),
+                                             v.reshape(bsz, heads, src_len, head_dim), attn_mask, dropout_p, is_causal)
+        return out.permute(2, 0, 1, 3).reshape(tgt_len * bsz, self.embed_dim), None
