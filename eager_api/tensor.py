@@ -1443,6 +1443,86 @@ class Tensor(Value):
         safe = where(zero, ones_like(y), y)
         return where(zero, zeros_like(x), x * safe.log())
 
+    def quantile(self, q: Any, dim: Any = None, keepdim: bool = False, *, interpolation: str = "linear") -> "Tensor":
+        """The ``q``-th quantiles along ``dim`` (all elements with None), as ATen computes them: ranks q * (n - 1)
+        into the sorted values, then lerp between the neighbours (or the lower, higher, nearest one, or their
+        midpoint); NaN where the slice holds one.  A tensor ``q`` puts its dim first."""
+        return self._quantile(q, dim, keepdim, interpolation, False)
+
+    def nanquantile(self, q: Any, dim: Any = None, keepdim: bool = False, *,
+                    interpolation: str = "linear") -> "Tensor":
+        """``quantile`` of the values that are not NaN (NaN where a slice has none)."""
+        return self._quantile(q, dim, keepdim, interpolation, True)
+
+    def _quantile(self, q: Any, dim: Any, keepdim: bool, interpolation: str, skip_nan: bool) -> "Tensor":
+        fn = "nanquantile" if skip_nan else "quantile"
+        if self.dtype.kind != "f":
+            raise RuntimeError(f"{fn}() input tensor must be either float or double dtype")
+        modes = ("linear", "lower", "higher", "midpoint", "nearest")
+        if interpolation not in modes:
+            raise RuntimeError(f"{fn}() interpolation must be one of linear, lower, higher, midpoint or nearest. "
+                               f"Got {interpolation}")
+        scalar_q = not isinstance(q, Tensor)
+        qt = _as_tensor(builtins.float(q) if scalar_q else q, self)
+        if qt.ndim > 1:
+            raise RuntimeError(f"{fn}() q must be a scalar or 1D tensor")
+        if qt.dtype != self.dtype:
+            raise RuntimeError(f"{fn}() q tensor must be same dtype as the input tensor")
+        if builtins.bool(((qt < 0) | (qt > 1)).any()):
+            raise RuntimeError(f"{fn}() q must be in the range [0, 1] but got {q}" if scalar_q
+                               else f"{fn}() q values must be in the range [0, 1]")
+        x = self.reshape(-1) if dim is None else self.movedim(dim, -1)
+        values = x.sort(-1).values                      # NaN last
+        n = values.shape[-1]
+        if n == 0:
+            raise IndexError(f"{fn}() input tensor cannot be empty")
+        nan = values.isnan()
+        if skip_nan:
+            last = (~nan).sum(-1, keepdim=True).to(self.dtype) - 1
+        else:       # a slice holding a NaN takes its last rank: the NaN sorted there
+            last = full((1,) * values.ndim, n - 1, dtype=self.dtype)
+        ranks = qt.reshape(1) * last if scalar_q else qt * last                      # (..., nq)
+        if not skip_nan:
+            ranks = where(nan.any(-1, keepdim=True), last.expand(*ranks.shape), ranks)
+        if interpolation in ("lower", "higher", "nearest"):
+            ranks = {"lower": ranks.floor(), "higher": ranks.ceil(), "nearest": ranks.round()}[interpolation]
+        below_at = ranks.clamp(min=0).to(int64)
+        below = values.gather(-1, below_at.expand(*values.shape[:-1], below_at.shape[-1]))
+        if interpolation in ("linear", "midpoint"):
+            above_at = ranks.ceil().clamp(min=0).to(int64)
+            above = values.gather(-1, above_at.expand(*values.shape[:-1], above_at.shape[-1]))
+            weights = full_like(ranks, 0.5) if interpolation == "midpoint" else ranks - below_at.to(self.dtype)
+            below = below.lerp(above, weights.expand(*below.shape))
+        if skip_nan:        # a slice with no value at all
+            below = where(last < 0, full_like(below, builtins.float("nan")), below)
+        out = below.movedim(-1, 0)                      # q's dim first, as PyTorch's
+        if keepdim:
+            out = out.reshape(out.shape[0], *[1] * self.ndim) if dim is None else out.unsqueeze(dim % self.ndim + 1)
+        return out[0] if scalar_q else out
+
+    def searchsorted(self, values: Any, *, out_int32: bool = False, right: bool = False, side: Any = None,
+                     sorter: Any = None) -> "Tensor":
+        """For each value, the index in this sorted tensor (its last dim, rows matched to ``values``' leading
+        dims) where it would go: before equal entries, or after them with ``right``."""
+        if sorter is not None:
+            raise NotImplementedError("searchsorted: sorter is not implemented in dualflow")
+        if side is not None:
+            right = side == "right"
+        seq = self.detach().numpy()
+        vals = _as_tensor(values, self).detach().numpy()
+        how = "right" if right else "left"
+        if seq.ndim == 1:
+            out = numpy.searchsorted(seq, vals, side=how)
+        else:
+            if seq.shape[:-1] != vals.shape[:-1]:
+                raise RuntimeError("torch.searchsorted(): boundaries tensor should be 1 dimension or the first N-1 "
+                                   f"dimensions of boundaries tensor and input value tensor must match, but we got "
+                                   f"boundaries tensor {list(seq.shape)} and input value tensor {list(vals.shape)}")
+            rows = seq.reshape(-1, seq.shape[-1])
+            out = numpy.stack([numpy.searchsorted(r, v, side=how) for r, v in
+                               zip(rows, vals.reshape(-1, vals.shape[-1]))]).reshape(vals.shape)
+        return tensor(numpy.asarray(out, dtype=numpy.int32 if out_int32 else numpy.int64), device=self.device)
+
     def bernoulli(self, p: Any = None, *, generator: Any = None) -> "Tensor":
         prob = self if p is None else _as_tensor(p, self)
         if self.dtype.kind != "f" and p is None:
@@ -2216,7 +2296,7 @@ for _name in ("sum", "mean", "all", "any", "max", "min", "argmax", "argmin", "am
               "unique", "bincount", "allclose", "eq", "ne", "gt", "ge", "lt", "le", "greater", "greater_equal",
               "less", "less_equal", "not_equal", "masked_fill", "logical_and", "logical_or", "logical_xor", "ravel",
               "dot", "mv", "diagonal", "nan_to_num", "repeat_interleave", "is_floating_point", "take_along_dim",
-              "isin", "deg2rad", "rad2deg", "logit", "xlogy"):
+              "isin", "deg2rad", "rad2deg", "logit", "xlogy", "quantile", "nanquantile"):
     globals()[_name] = _method(_name)
 
 
@@ -2271,6 +2351,19 @@ def vstack(tensors: Sequence[Tensor]) -> Tensor:
 
 
 row_stack = vstack
+
+
+def searchsorted(sorted_sequence: Tensor, values: Any, *, out_int32: bool = False, right: bool = False,
+                 side: Any = None, sorter: Any = None) -> Tensor:
+    return sorted_sequence.searchsorted(values, out_int32=out_int32, right=right, side=side, sorter=sorter)
+
+
+def bucketize(input: Any, boundaries: Tensor, *, out_int32: bool = False, right: bool = False) -> Tensor:  # noqa: A002
+    """The bucket of each value among the sorted 1-D ``boundaries``: boundaries[i-1] < x <= boundaries[i], or
+    boundaries[i-1] <= x < boundaries[i] with ``right`` (searchsorted with the sides the other way round)."""
+    if boundaries.ndim != 1:
+        raise RuntimeError(f"boundaries tensor must be 1 dimension, but got dim({boundaries.ndim})")
+    return boundaries.searchsorted(input, out_int32=out_int32, right=right)
 
 
 def column_stack(tensors: Sequence[Tensor]) -> Tensor:

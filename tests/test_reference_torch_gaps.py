@@ -357,3 +357,26 @@ def test_more_top_level_functions_match_pytorch():
     # logit: the same formula, ATen's log within a rounding of NumPy's
     np.testing.assert_allclose(eager_api.logit(eager_api.tensor(x), eps=1e-3).numpy(),
                                torch.logit(torch.tensor(x), eps=1e-3).numpy(), rtol=1e-6)
+
+
+def test_quantiles_and_searches_match_pytorch():
+    x = np.array([[1.0, 5.0, 2.0, np.nan], [3.0, 3.0, 0.0, 7.0]], np.float32)
+    v = np.array([1.0, 5.0, 2.0, 4.0, 3.0], np.float32)
+
+    def run(t):
+        out = [t.quantile(t.tensor([1.0, 5.0, 2.0, 4.0]), 0.3), t.quantile(t.tensor(x), t.tensor([0.25, 0.5]), dim=1),
+               t.nanquantile(t.tensor(x), 0.5, dim=1, keepdim=True), t.quantile(t.tensor(x[1:]), 0.7, keepdim=True),
+               t.nanquantile(t.tensor(x), t.tensor([0.1, 0.9]), dim=0),
+               t.searchsorted(t.tensor([1, 3, 5, 7]), t.tensor([3, 6, 9])),
+               t.searchsorted(t.tensor([[1, 3, 5], [2, 4, 6]]), t.tensor([[3], [3]]), right=True),
+               t.bucketize(t.tensor([1, 4, 7]), t.tensor([1, 3, 5]), right=True),
+               t.bucketize(t.tensor([1.0, 4.0, 7.0]), t.tensor([1.0, 3.0, 5.0]), out_int32=True)]
+        return out + [t.quantile(t.tensor(v), t.tensor([0.1, 0.375, 0.5, 0.875]), interpolation=m)
+                      for m in ("linear", "lower", "higher", "nearest", "midpoint")]
+    for ours, theirs in zip(run(eager_api), run(torch)):
+        assert ours.numpy().dtype == theirs.numpy().dtype and tuple(ours.shape) == tuple(theirs.shape)
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    a, b = eager_api.tensor(v, requires_grad=True), torch.tensor(v, requires_grad=True)
+    eager_api.quantile(a, eager_api.tensor([0.3, 0.8])).sum().backward()
+    torch.quantile(b, torch.tensor([0.3, 0.8])).sum().backward()
+    np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-6)

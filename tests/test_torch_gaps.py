@@ -723,3 +723,26 @@ def test_more_top_level_functions_against_numpy():
     assert torch.broadcast_shapes((2, 1), (3,)) == (2, 3) and torch.is_floating_point(a)
     eager_fd_check(lambda t: torch.xlogy(t, t + 1.0) + torch.logit(t) + torch.cross(t, t.flip(0), dim=1), [x])
     eager_fd_check(lambda t: torch.take_along_dim(t, torch.tensor([[2, 0], [1, 1]]), 1), [x])
+
+
+def test_quantile_interpolations_and_searchsorted_against_numpy():
+    rng = np.random.default_rng(32)
+    x = rng.normal(size=(3, 7))
+    qs = [0.0, 0.13, 0.5, 0.9, 1.0]
+    for method in ("linear", "lower", "higher", "nearest", "midpoint"):
+        got = torch.quantile(torch.tensor(x), torch.tensor(qs, dtype=torch.float64), dim=1,
+                             interpolation=method).numpy()
+        np.testing.assert_allclose(got, np.quantile(x, qs, axis=1, method=method), rtol=1e-12, atol=1e-15)
+    with_nan = x.copy()
+    with_nan[0, 3] = np.nan
+    np.testing.assert_allclose(torch.nanquantile(torch.tensor(with_nan), 0.4, dim=1).numpy(),
+                               np.nanquantile(with_nan, 0.4, axis=1), rtol=1e-12)
+    assert np.isnan(torch.quantile(torch.tensor(with_nan), 0.4, dim=1).numpy()[0])
+    with pytest.raises(RuntimeError, match="q must be in the range \\[0, 1\\] but got 1.5"):
+        torch.quantile(torch.tensor(x), 1.5)
+    eager_fd_check(lambda t: torch.quantile(t, torch.tensor([0.2, 0.7], dtype=torch.float64), dim=1), [x])
+    seq = np.sort(rng.normal(size=9))
+    vals = rng.normal(size=5)
+    assert torch.searchsorted(torch.tensor(seq), torch.tensor(vals)).tolist() == np.searchsorted(seq, vals).tolist()
+    assert torch.bucketize(torch.tensor(vals), torch.tensor(seq), right=True).tolist() == np.searchsorted(
+        seq, vals, side="right").tolist()
