@@ -1693,4 +1693,244 @@ class GRU(_GatedRNN):
         return h, [h]
 
 
+
+# ----- wrappers --------------------------------------------------------------------------------------------------
+def _build_inner(outer: Layer, inner: Layer, input_shape: tuple) -> None:
+    """Build ``inner`` for ``input_shape`` with its weights named under ``outer``, as Keras 3's paths read
+    (``bidirectional/forward_lstm/lstm_cell/kernel``); the inner layer keeps its own name."""
+    own, inner.name = inner.name, f"{outer.name}/{inner.name}"
+    try:
+        inner.build(input_shape)
+    finally:
+        inner.name = own
+    inner.built = True
+
+
+class _Wrapper(Layer):
+    """A layer holding others (``_inner``): their weights, penalties and ``trainable`` are the wrapper's (a model
+    reads its layers' lists, not the layers inside them)."""
+
+    _inner: tuple = ()
+
+    @Layer.trainable.setter
+    def trainable(self, value: bool) -> None:
+        # Keras 3's setter reaches every sublayer (not the constructor argument: they are not tracked yet)
+        self._trainable = bool(value)
+        for inner in self._inner:
+            inner.trainable = value
+
+    def _made_trainable(self, trainable: bool) -> list[Variable]:
+        # as each inner layer says now (one frozen on its own keeps its weights out, as in Keras)
+        return [w for inner in self._inner
+                for w in (inner.trainable_weights if trainable else inner.non_trainable_weights)]
+
+    def _name_inner(self, inner: Layer, graph: Graph) -> None:
+        if inner.name is None:      # Keras names a layer when it is made; dualflow when it is first called
+            inner.name = _unique_layer_name(graph, type(inner).__name__)
+
+    def _adopt_weights(self) -> None:
+        self.weights = [w for inner in self._inner for w in inner.weights]
+        self._weight_losses = [p for inner in self._inner for p in inner._weight_losses]
+
+    def weight_layouts(self) -> list:
+        return [layout for inner in self._inner for layout in inner.weight_layouts()]
+
+    def get_config(self) -> dict:
+        raise NotImplementedError(f"cannot save layer {self.name!r} ({type(self).__name__}): dualflow's model files "
+                                  "hold flat layer configs, not a wrapped layer's (save the weights with "
+                                  "save_weights and build the model in code)")
+
+
+def _rnn_copy(layer: _RNN, name: str | None, go_backwards: bool) -> _RNN:
+    """A new, unbuilt layer of ``layer``'s class and settings (Keras 3 rebuilds it from its config), named
+    ``name`` and reading the steps backwards or not."""
+    from static_api.keras import saving     # saving imports this module
+    args = {arg: getattr(layer, arg) for arg in saving._parameters(type(layer))
+            if arg not in ("name", "input_shape") and hasattr(layer, arg)}
+    return type(layer)(**{**args, "name": name, "go_backwards": go_backwards})
+
+
+class Bidirectional(_Wrapper):
+    """Keras 3's bidirectional wrapper of a recurrent layer: a copy ``forward_<name>`` and a copy
+    ``backward_<name>`` with ``go_backwards=True`` (or ``backward_layer``), both over the same input and mask (a
+    wrapped layer that already reads backwards raises ValueError, as Keras).
+    With ``return_sequences`` the backward output is flipped back into time order.  ``merge_mode``: ``concat``
+    (features side by side), ``sum``, ``mul``, ``ave`` or None (``[forward, backward]``); ``return_state`` adds
+    the forward states, then the backward ones.  ``initial_state`` is the forward states, then the backward ones.
+
+        >>> import static_api as tf
+        >>> y = tf.keras.layers.Bidirectional(tf.keras.layers.LSTM(4))(tf.keras.Input((6, 3)))
+        >>> tuple(y.shape)
+        (None, 8)
+    """
+
+    supports_masking = True
+    uses_mask = True
+    _MODES = ("sum", "mul", "ave", "concat", None)
+
+    def __init__(self, layer: Any, merge_mode: str | None = "concat", weights: Any = None,
+                 backward_layer: Any = None, **kwargs: Any) -> None:
+        if not isinstance(layer, Layer):
+            raise ValueError(f"Please initialize `Bidirectional` layer with a `keras.layers.Layer` instance. "
+                             f"Received: {layer}")
+        if backward_layer is not None and not isinstance(backward_layer, Layer):
+            raise ValueError(f"`backward_layer` need to be a `keras.layers.Layer` instance. Received: "
+                             f"{backward_layer}")
+        if merge_mode not in self._MODES:
+            raise ValueError(f"Invalid merge mode. Received: {merge_mode}. Merge mode should be one of "
+                             '{"sum", "mul", "ave", "concat", None}')
+        for arg, value in (("layer", layer), ("backward_layer", backward_layer)):
+            if value is not None and not isinstance(value, _RNN):
+                # Keras fails rebuilding the copy: the layer takes no go_backwards
+                raise TypeError(f"Bidirectional: `{arg}` must be a recurrent layer (SimpleRNN, LSTM, GRU), got "
+                                f"{type(value).__name__}, which takes no `go_backwards`")
+        if backward_layer is not None and backward_layer.built:
+            raise NotImplementedError(f"Bidirectional: `backward_layer` {backward_layer.name!r} is already built; "
+                                      "dualflow wraps an unbuilt one")
+        super().__init__(**kwargs)
+        # Keras 3 hands ``weights`` to the copies as ``initial_weights``, which nothing reads: they are ignored.
+        self.layer, self.merge_mode = layer, merge_mode
+        # Keras 3 copies the layer from its config (new weights) and reads the copy backwards; the names wait for
+        # the first call, when dualflow names layers.  A given backward layer keeps its own name.
+        self.forward_layer = _rnn_copy(layer, None, layer.go_backwards)
+        self._name_backward = backward_layer is None
+        self.backward_layer = _rnn_copy(layer, None, True) if backward_layer is None else backward_layer
+        self._check_pair(self.forward_layer, self.backward_layer)
+        self._inner = (self.forward_layer, self.backward_layer)
+        self.return_sequences, self.return_state = layer.return_sequences, layer.return_state
+        self._pending: tuple = ([], None)       # the initial states and mask given to __call__, for its call
+        self._extras: list = []                 # the last call's outputs after the first (merge None, states)
+
+    @staticmethod
+    def _check_pair(forward: _RNN, backward: _RNN) -> None:
+        if forward.go_backwards == backward.go_backwards:
+            raise ValueError(f"Forward layer and backward layer should have different `go_backwards` value. "
+                             f"Received: forward_layer.go_backwards {forward.go_backwards}, "
+                             f"backward_layer.go_backwards={backward.go_backwards}")
+        for attr in ("return_sequences", "return_state"):
+            f, b = getattr(forward, attr), getattr(backward, attr)
+            if f != b:
+                raise ValueError(f"Forward layer and backward layer are expected to have the same value for "
+                                 f'attribute "{attr}", got "{f}" for forward layer and "{b}" for backward layer')
+
+    def build(self, input_shape):
+        graph = get_default_graph()
+        self._name_inner(self.layer, graph)
+        self.forward_layer.name = f"forward_{self.layer.name.removeprefix('forward_')}"
+        if self._name_backward:
+            self.backward_layer.name = f"backward_{self.layer.name.removeprefix('backward_')}"
+        self._name_inner(self.backward_layer, graph)
+        for inner in self._inner:
+            _build_inner(self, inner, input_shape)
+        self._adopt_weights()
+
+    def __call__(self, x: Any, initial_state: Any = None, training: Any = None, mask: Any = None) -> Any:
+        """As ``Layer.__call__``, with ``initial_state`` (the forward layer's states, then the backward one's) and
+        ``mask`` (batch, steps), handed to both layers."""
+        states = [] if initial_state is None else (
+            list(initial_state) if isinstance(initial_state, (list, tuple)) else [initial_state])
+        need = 2 * len(self.layer._state_names)
+        if states and len(states) != need:
+            raise ValueError(f"{self.name or 'Bidirectional'}: initial_state must be {need} tensors (the forward "
+                             f"layer's {', '.join(self.layer._state_names)}, then the backward one's), got "
+                             f"{len(states)}")
+        self._pending = ([ops.convert_to_tensor(s) for s in states],
+                         None if mask is None else ops.convert_to_tensor(mask))
+        try:
+            out = super().__call__(x, training)
+        finally:
+            initial, self._pending = self._pending[0], ([], None)
+        call = out._keras_history
+        call.inputs = call.inputs + initial      # a model finds the layers that made the initial states
+        if not self._extras:
+            return out
+        for t in self._extras:
+            LayerCall(self, call.inputs, t)
+        return [out, *self._extras]
+
+    def compute_mask(self, x, mask):
+        mask = mask if self._pending[1] is None else self._pending[1]
+        return mask if self.return_sequences else None
+
+    def call(self, x, training, mask=None):
+        initial, given = self._pending
+        mask = mask if given is None else given
+        half = len(initial) // 2
+        ys, states = [], []
+        for inner, start in ((self.forward_layer, initial[:half]), (self.backward_layer, initial[half:])):
+            known = len(inner._activity_losses)
+            y = inner(x, initial_state=start or None, training=training, mask=mask)
+            self._activity_losses += inner._activity_losses[known:]
+            if self.return_state:
+                y, *inner_states = y
+                states += inner_states
+            ys.append(y)
+        y, y_rev = ys
+        if self.return_sequences:
+            y_rev = ops.reverse(y_rev, [1])
+            if mask is not None:
+                # Keras 3 sets the copies' zero_output_for_mask: their sequences are zero at masked steps (a
+                # layer alone repeats its last output there)
+                keep = ops.expand_dims(ops.cast(mask, ops.bool), -1)
+                y, y_rev = (ops.where(keep, t, ops.zeros_like(t)) for t in (y, y_rev))
+        merged = {"concat": lambda: ops.concat([y, y_rev], -1), "sum": lambda: y + y_rev,
+                  "ave": lambda: (y + y_rev) / 2, "mul": lambda: y * y_rev, None: lambda: y}[self.merge_mode]()
+        extras = ([y_rev] if self.merge_mode is None else []) + states
+        # each output a tensor of its own, for its own LayerCall
+        self._extras = [ops.identity(t) for t in extras]
+        if self.merge_mode is None and self.return_sequences and mask is not None:
+            self._extras[0]._keras_mask = mask
+        return merged
+
+
+class TimeDistributed(_Wrapper):
+    """Keras 3's TimeDistributed: ``layer`` applied to each step ``x[:, t]`` of a (batch, steps, ...) input,
+    one call per step (Keras 3's loop over a known number of steps), the results stacked on axis 1; one set of
+    weights for every step, named ``time_distributed/<layer>/...``.  A layer that takes a mask gets each step's
+    slice of it; the output keeps the input's mask.
+
+        >>> import static_api as tf
+        >>> y = tf.keras.layers.TimeDistributed(tf.keras.layers.Dense(2))(tf.keras.Input((5, 3)))
+        >>> tuple(y.shape)
+        (None, 5, 2)
+    """
+
+    supports_masking = True
+    uses_mask = True
+
+    def __init__(self, layer: Any, **kwargs: Any) -> None:
+        if not isinstance(layer, Layer):
+            raise ValueError(f"Please initialize `TimeDistributed` layer with a `keras.layers.Layer` instance. "
+                             f"Received: {layer}")
+        if layer.takes_list:
+            raise NotImplementedError(f"TimeDistributed: a layer of several inputs ({type(layer).__name__}) is not "
+                                      "implemented in dualflow (expected a layer of one input)")
+        super().__init__(**kwargs)
+        self.layer = layer
+        self._inner = (layer,)
+
+    def build(self, input_shape):
+        if len(input_shape) < 3:
+            raise ValueError(f"`TimeDistributed` Layer should be passed an `input_shape` with at least 3 "
+                             f"dimensions, received: {tuple(input_shape)}")
+        self._name_inner(self.layer, get_default_graph())
+        if not self.layer.built:
+            _build_inner(self, self.layer, (input_shape[0], *input_shape[2:]))
+        self._adopt_weights()
+
+    def call(self, x, training, mask=None):
+        rnn.known_steps(self.name, x, 1)       # one call per step, as Keras 3 for a known number of steps
+        steps = ops.unstack(x, axis=1)
+        masks = [None] * len(steps) if mask is None else ops.unstack(mask, axis=1)
+        known = len(self.layer.updates)
+        ys = [self.layer.call(s, training, mask=m) if self.layer.uses_mask else self.layer.call(s, training)
+              for s, m in zip(steps, masks)]
+        if len(self.layer.updates) != known:
+            # one update per step of the same statistics: Keras' order of them is not reproduced here
+            raise NotImplementedError(f"{self.name}: wrapping {self.layer.name!r} ({type(self.layer).__name__}), "
+                                      "which updates its state in training, is not implemented in dualflow")
+        self.layer.input, self.layer.output = steps[0], ys[0]      # what its weight_layouts reads
+        return ops.stack(ys, axis=1)
+
+
 __getattr__ = _errors.missing_names(__name__)     # a missing public name says so
