@@ -12,6 +12,7 @@ import core
 from core import errors as _errors
 from core.op import Op
 from core.ops import scatter as _scatter
+from core.ops.shape import TakeGrad as _TakeGrad
 from static_api import dtypes
 from static_api.graph import (ConstOp, NoOp, PlaceholderOp, PlaceholderWithDefaultOp, Tensor, TensorShape,
                               convert_to_tensor,
@@ -1161,15 +1162,61 @@ def clip_by_value(t, clip_value_min, clip_value_max, name=None):
     return named(core.minimum(core.maximum(t, _t(clip_value_min, like=t)), _t(clip_value_max, like=t)), name)
 
 
+def _slices(t: Any) -> list[tuple[Tensor, Tensor, Tensor]] | None:
+    """A gradient as TF holds it when it is an ``IndexedSlices``: [(values, indices, params)] for a gather's
+    gradient along axis 0 (an embedding lookup's), or for a sum of such (a variable looked up several times:
+    TF concatenates their slices); None for a dense gradient.  The graph computes the dense sum, where TF's
+    optimizers and norms take the slices apart: a repeated row's slices are squared before they are summed,
+    and its lazy optimizers step only the rows looked up (``train.Optimizer.apply_gradients``)."""
+    node = getattr(t, "node", None)
+    if node is None:
+        return None
+    if isinstance(node.op, _TakeGrad):
+        return [tuple(node.inputs)] if node.op.axis == 0 else None
+    if node.op.name == "Add":
+        parts = [_slices(x) for x in node.inputs]
+        return None if None in parts else parts[0] + parts[1]
+    return None
+
+
+def _from_slices(parts: list, scale: Any) -> Tensor:
+    """The dense sum of ``parts`` (``_slices``), each slice's values scaled by ``scale(values)``: still slices
+    to ``_slices``, as TF's clipping returns ``IndexedSlices``."""
+    dense = [core.apply(_TakeGrad(0), scale(v), i, p) for v, i, p in parts]
+    out = dense[0]
+    for d in dense[1:]:
+        out = core.add(out, d)
+    return out
+
+
+def _sum_of_squares(t: Tensor, axes: Any = None, keepdims: bool = False) -> Tensor:
+    """sum(t^2), over a sparse gradient's slices (each repeated row's apart) as TF sums an ``IndexedSlices``."""
+    parts = _slices(t)
+    if parts is None:
+        return core.sum(core.mul(t, t), axes, keepdims=keepdims)
+    if axes is not None:
+        raise NotImplementedError("clip_by_norm: axes= with a sparse gradient (an embedding lookup's "
+                                  "IndexedSlices, whose axes are its slices') is not supported")
+    total = None
+    for v, _, _ in parts:
+        s = core.sum(core.mul(v, v), None, keepdims=keepdims)
+        total = s if total is None else core.add(total, s)
+    return total
+
+
 def clip_by_norm(t: Any, clip_norm: Any, axes: Any = None, name: str | None = None) -> Tensor:
     """``t * clip_norm / max(norm, clip_norm)``, the L2 norm over ``axes`` (all of them by default), in TF's
-    arithmetic: an all-zero slice has norm 0 and a zero gradient (its square root is never taken)."""
+    arithmetic: an all-zero slice has norm 0 and a zero gradient (its square root is never taken).  A sparse
+    gradient (``_slices``) is clipped by its slices' norm, as TF clips an ``IndexedSlices``."""
     t = _t(t)
-    l2sum = core.sum(core.mul(t, t), axes, keepdims=True)
+    l2sum = _sum_of_squares(t, axes, keepdims=True)
     positive = core.scalar_compare(l2sum, "Greater", 0)
     safe = core.where(positive, l2sum, core.fill_like(l2sum, 1.0))
     l2norm = core.where(positive, core.sqrt(safe), l2sum)
     clip = _t(clip_norm, like=t)
+    parts = _slices(t)
+    if parts is not None:
+        return named(_from_slices(parts, lambda v: core.div(core.mul(v, clip), core.maximum(l2norm, clip))), name)
     return named(core.div(core.mul(t, clip), core.maximum(l2norm, clip)), name)
 
 
@@ -1181,8 +1228,9 @@ def squared_difference(x: Any, y: Any, name: str | None = None) -> Tensor:
 
 
 def global_norm(t_list: Sequence[Any], name: str | None = None) -> Tensor:
-    """sqrt(sum of every tensor's squared entries); None entries are skipped."""
-    squares = [core.sum(core.mul(t, t)) for t in t_list if t is not None]
+    """sqrt(sum of every tensor's squared entries); None entries are skipped; a sparse gradient's entries are
+    its slices' (``_slices``), as TF's."""
+    squares = [_sum_of_squares(_t(t)) for t in t_list if t is not None]
     total = squares[0]
     for s in squares[1:]:
         total = core.add(total, s)
@@ -1199,7 +1247,13 @@ def clip_by_global_norm(t_list: Sequence[Any], clip_norm: Any, use_norm: Any = N
     clip = _t(clip_norm, like=norm)
     # TF's form: clip * min(1 / norm, 1 / clip); an infinite norm gives NaN entries, as in TF.
     scale = core.mul(clip, core.minimum(core.scalar(norm, "rdiv", 1.0), core.scalar(clip, "rdiv", 1.0)))
-    return [None if t is None else core.mul(t, core.cast(scale, t.dtype)) for t in t_list], norm
+    return [None if t is None else _scaled(t, core.cast(scale, t.dtype)) for t in t_list], norm
+
+
+def _scaled(t: Tensor, scale: Tensor) -> Tensor:
+    """t * scale; a sparse gradient stays one (TF scales an ``IndexedSlices``' values)."""
+    parts = _slices(t)
+    return core.mul(t, scale) if parts is None else _from_slices(parts, lambda v: core.mul(v, scale))
 
 
 def gradients(ys: Any, xs: Any, grad_ys: Any = None, name: str = "gradients", stop_gradients: Any = None) -> list:

@@ -27,7 +27,8 @@ class _ApplyGradients(ApplyUpdates):
 
     name = "ApplyGradients"
 
-    def __init__(self, optimizer: "Optimizer", variables: Sequence[Variable], global_step: Variable | None) -> None:
+    def __init__(self, optimizer: "Optimizer", variables: Sequence[Variable], global_step: Variable | None,
+                 sparse: dict[int, int] | None = None) -> None:
         rate = optimizer.learning_rate
         slots, shared = optimizer._state_variables(variables)
         op = optimizer._update_op
@@ -35,7 +36,7 @@ class _ApplyGradients(ApplyUpdates):
                          None if isinstance(rate, Tensor) else rate, None if global_step is None else global_step.key,
                          _flat_update(optimizer), slot_vars=slots,
                          shared=None if shared is None else [v.key for v in shared],
-                         advance=None if shared is None else op.advance)
+                         advance=None if shared is None else op.advance, extra=sparse)
         self.optimizer, self.variables, self.global_step = optimizer, list(variables), global_step
         # A Keras optimizer's rate is a variable that callbacks and user code assign between steps
         # (``LearningRateScheduler``, ``optimizer.learning_rate = x``): each step reads it on the device
@@ -70,20 +71,20 @@ class _ApplyGradients(ApplyUpdates):
             if None not in g.shape and tuple(g.shape) != tuple(v.shape):
                 raise ValueError(f"{self.name}: gradient shape {g.shape} does not match variable '{v.op.name}' "
                                  f"{v.shape}")
-        for lr in inputs[len(self.variables):]:
+        for lr in inputs[len(self.variables) + self.n_extra:]:
             if len(lr.shape) or lr.dtype.kind != "f":
                 raise ValueError(f"{self.name}: a learning rate tensor must be a float scalar, got shape "
                                  f"{tuple(lr.shape)} and dtype {lr.dtype}")
         return []
 
 
-def _keras_clip_by_norm(g: Tensor, clipnorm: float) -> Tensor:
-    """Keras 3's clip by norm: g * clipnorm / max(||g||, clipnorm), the norm through a two-tap where so that a
-    zero gradient does not give a NaN one."""
-    l2sum = ops.reduce_sum(ops.square(g), keepdims=True)
-    positive = l2sum > 0
-    l2norm = ops.where(positive, ops.sqrt(ops.where(positive, l2sum, ops.ones_like(l2sum))), l2sum)
-    return (g * clipnorm) / ops.maximum(l2norm, clipnorm)
+def _clip_values(g: Tensor, c: float) -> Tensor:
+    """g clipped to [-c, c]; a sparse gradient slice by slice (it stays sparse, as Keras' ``ops.clip`` keeps
+    an ``IndexedSlices``)."""
+    parts = ops._slices(g)
+    if parts is None:
+        return ops.clip_by_value(g, -c, c)
+    return ops._from_slices(parts, lambda v: ops.clip_by_value(v, -c, c))
 
 
 class _KerasState:
@@ -111,19 +112,23 @@ class _KerasState:
     def apply_gradients(self, grads_and_vars: Sequence[tuple], global_step: Variable | None = None,
                         name: str | None = None) -> Any:
         """Keras clips the gradients before its update: each to norm ``clipnorm``, all together to
-        ``global_clipnorm``, or each value to [-clipvalue, clipvalue] (in Keras 3's order of operations)."""
+        ``global_clipnorm``, or each value to [-clipvalue, clipvalue] (in Keras 3's order of operations).  An
+        embedding's sparse gradient (``ops._slices``) is clipped as Keras' TF backend clips an
+        ``IndexedSlices``: its norm is its slices' (TF's ``clip_by_norm``, which keeps it sparse), the global
+        norm counts its slices too but the scaled gradient is dense (``v * scale``), and each slice is clipped
+        to the value apart (``ops.clip`` keeps it sparse)."""
         pairs = list(grads_and_vars)
         grads = [g for g, _ in pairs]
         if self.clipnorm:
-            grads = [None if g is None else _keras_clip_by_norm(g, self.clipnorm) for g in grads]
+            grads = [None if g is None else ops.clip_by_norm(g, self.clipnorm) for g in grads]
         elif self.global_clipnorm:
             present = [g for g in grads if g is not None]
-            norm = ops.sqrt(ops.reduce_sum(ops.stack([ops.reduce_sum(ops.square(g)) for g in present])))
+            norm = ops.sqrt(ops.reduce_sum(ops.stack([ops._sum_of_squares(g) for g in present])))
             scale = self.global_clipnorm * ops.minimum(1.0 / norm, 1.0 / self.global_clipnorm)
             scale = scale + (norm - norm)       # NaN for a non-finite norm, as Keras
             grads = [None if g is None else g * scale for g in grads]
         elif self.clipvalue:
-            grads = [None if g is None else ops.clip_by_value(g, -self.clipvalue, self.clipvalue) for g in grads]
+            grads = [None if g is None else _clip_values(g, self.clipvalue) for g in grads]
         return super().apply_gradients([(g, v) for g, (_, v) in zip(grads, pairs)], global_step, name)
 
     def rate_on(self, be: Any) -> Any:
@@ -204,8 +209,30 @@ class Optimizer:
         if not pairs:
             raise ValueError(f"No gradients provided for any variable: {[v.op.name for _, v in grads_and_vars]}")
         rate = [self.learning_rate] if isinstance(self.learning_rate, Tensor) else []
-        node = apply(_ApplyGradients(self, [v for _, v in pairs], global_step), *[g for g, _ in pairs], *rate)
+        sparse = {i: self._sparse_inputs(parts) for i, (g, _) in enumerate(pairs)
+                  if self._sparse is not None and (parts := ops._slices(g)) is not None}
+        node = apply(_ApplyGradients(self, [v for _, v in pairs], global_step, {i: len(x) for i, x in sparse.items()}),
+                     *[g for g, _ in pairs], *[x for xs in sparse.values() for x in xs], *rate)
         return named(node.operation, name or self._name)
+
+    # How the optimizer steps a variable whose gradient is sparse (``ops._slices``: an embedding lookup's, TF's
+    # ``IndexedSlices``) where that differs from the dense sum.  TF1's sparse kernels (``_sparse_op``, their
+    # arithmetic): "rows" steps only the rows looked up, each row's slices summed first (Momentum, RMSProp,
+    # Adagrad, Adadelta); "every" steps every row (Adam); "slices" subtracts each slice apart, in order
+    # (gradient descent's scatter).  Keras 3's TF backend steps every row, but its ``ops.square``
+    # (``ops.abs``) of an ``IndexedSlices`` takes each slice apart: "squares" ("abs") hands the update each
+    # row's slices' squares (absolute values) added up.  None: the dense gradient's numbers (Keras' SGD).
+    _sparse: str | None = None
+    _sparse_op: optim_ops._Update | None = None       # TF1's sparse kernel, where its arithmetic differs
+
+    def _sparse_inputs(self, parts: list) -> list[Tensor]:
+        """What the update of a variable with sparse gradient ``parts`` takes besides it (see ``_sparse``)."""
+        if self._sparse in ("squares", "abs"):
+            return [ops._from_slices(parts, ops.abs if self._sparse == "abs" else ops.square)]
+        # TF1's: the slices and their rows, flat, the lookups' in the order TF concatenates them
+        flat = [core.reshape(ops.cast(i, numpy.int64), (-1,)) for _, i, _ in parts]
+        values = [core.reshape(v, (-1,) + tuple(p.shape[1:])) for v, _, p in parts]
+        return [core.concat(x, 0) if len(x) > 1 else x[0] for x in (values, flat)]
 
     def minimize(self, loss: Tensor, global_step: Variable | None = None, var_list: Sequence[Variable] | None = None,
                  name: str | None = None) -> Any:
@@ -214,11 +241,34 @@ class Optimizer:
     # The in-place update primitive (core.ops.optim) each subclass builds from its arguments.
     _update_op: optim_ops._Update
 
-    def _update(self, be: Any, w: Any, g: Any, slot: dict, t: Any, lr: Any) -> None:
+    def _update(self, be: Any, w: Any, g: Any, slot: dict, t: Any, lr: Any, extra: Any = None) -> None:
         """Update variable buffer ``w`` in place from gradient ``g`` at step ``t`` (a 0-d integer array on the
-        device, see ``State.tick``); ``slot`` holds its moments."""
+        device, see ``State.tick``); ``slot`` holds its moments; ``extra`` is a sparse gradient's
+        (``_sparse_inputs``)."""
         op = self._update_op
-        op.forward(be, w, g, *[_slot(slot, n, be, w, op.slot_init(n)) for n in op.slot_names], lr, t)
+        slots = [_slot(slot, n, be, w, op.slot_init(n)) for n in op.slot_names]
+        if extra is None:
+            op.forward(be, w, g, *slots, lr, t)
+        elif self._sparse in ("squares", "abs"):
+            op.forward(be, w, g, *slots, lr, t, sq=extra[0])
+        elif self._sparse == "slices":      # w[k] = w[k] - g_i * lr for each slice i, in order
+            values, rows = extra
+            be.index_add(w, (rows,), -(values * lr))
+        else:
+            # Each row's slices summed from zero in their order (TF's deduplication: unique, then an unsorted
+            # segment sum), across the lookups too.
+            values, rows = extra
+            g = be.xp.zeros_like(w)
+            be.index_add(g, (rows,), values)
+            sparse_op = self._sparse_op or op
+            if self._sparse == "every":
+                sparse_op.forward(be, w, g, *slots, lr, t)
+                return
+            rows = be.xp.unique(rows)       # the rows looked up, stepped apart and written back
+            sub = [a[rows] for a in (w, g, *slots)]
+            sparse_op.forward(be, *sub, lr, t)
+            for a, b in zip((w, *slots), (sub[0], *sub[2:])):
+                a[rows] = b
 
 
 def _flat_update(optimizer: Optimizer) -> optim_ops._Update | None:
@@ -239,6 +289,10 @@ def _slot(slot: dict, name: str, be: Any, like: Any, fill: float) -> Any:
 
 
 class GradientDescentOptimizer(Optimizer):
+    """w -= lr * g; a sparse gradient's slices are subtracted one by one (TF1's scatter)."""
+
+    _sparse = "slices"
+
     def __init__(self, learning_rate: float, use_locking: bool = False, name: str = "GradientDescent") -> None:
         super().__init__(use_locking, name)
         self.learning_rate = learning_rate
@@ -247,7 +301,9 @@ class GradientDescentOptimizer(Optimizer):
 
 class MomentumOptimizer(Optimizer):
     """accum = accum * momentum + g; w -= accum * lr (Nesterov: w -= g * lr + accum * momentum * lr), TF1's
-    kernel."""
+    kernel; a sparse gradient steps only the rows looked up."""
+
+    _sparse = "rows"
 
     _SLOT_NAMES = {"momentum": "momentum"}
 
@@ -258,6 +314,8 @@ class MomentumOptimizer(Optimizer):
         # TF1 makes the momentum a float32 tensor, cast to each variable's dtype.
         self._update_op = optim_ops.SGD(numpy.float32(momentum), nesterov=use_nesterov, tf1_kernel=True,
                                         inplace=True)
+        self._sparse_op = optim_ops.SGD(numpy.float32(momentum), nesterov=use_nesterov, tf1_kernel=True,
+                                        sparse_kernel=True, inplace=True)
 
 
 class AdamOptimizer(Optimizer):
@@ -272,6 +330,9 @@ class AdamOptimizer(Optimizer):
         super().__init__(use_locking, name)
         self.learning_rate, self.beta1, self.beta2, self.epsilon = learning_rate, beta1, beta2, epsilon
         self._update_op = optim_ops.AdamPowers(beta1, beta2, epsilon, inplace=True)
+        self._sparse_op = optim_ops.AdamPowers(beta1, beta2, epsilon, sparse_kernel=True, inplace=True)
+
+    _sparse = "every"
 
     def _shared_variables(self) -> list[Variable] | None:
         """TF1's beta powers, made once per graph in the current name scope (its ``_create_non_slot_variable``)."""
@@ -290,7 +351,10 @@ class AdamOptimizer(Optimizer):
 class RMSPropOptimizer(Optimizer):
     """ms += (g^2 - ms)*(1-decay) (ms starts at 1); mom = momentum*mom + g*lr/sqrt(ms + eps); w -= mom, in that
     order, as TF1's kernel (the momentum buffer is kept at momentum 0 too, as TF1 keeps it).  Centered:
-    mg += (g - mg)*(1-decay) and ms - mg^2 replaces ms under the root."""
+    mg += (g - mg)*(1-decay) and ms - mg^2 replaces ms under the root.  A sparse gradient steps only the rows
+    looked up."""
+
+    _sparse = "rows"
 
     _SLOT_NAMES = {"ms": "rms", "mg": "mg", "mom": "momentum"}
 
@@ -301,10 +365,16 @@ class RMSPropOptimizer(Optimizer):
         self.centered = centered
         self._update_op = optim_ops.RMSprop(decay, epsilon, momentum, centered, eps_inside=True, lr_in_momentum=True,
                                             ms_init=1.0, momentum_slot=True, tf1_kernel=True, inplace=True)
+        self._sparse_op = optim_ops.RMSprop(decay, epsilon, momentum, centered, eps_inside=True, lr_in_momentum=True,
+                                            ms_init=1.0, momentum_slot=True, tf1_kernel=True, sparse_kernel=True,
+                                            inplace=True)
 
 
 class AdagradOptimizer(Optimizer):
-    """accum += g^2; w -= lr * g / sqrt(accum) (no epsilon; accum starts at ``initial_accumulator_value``)."""
+    """accum += g^2; w -= lr * g / sqrt(accum) (no epsilon; accum starts at ``initial_accumulator_value``).  A
+    sparse gradient steps only the rows looked up (the same numbers: the others' gradient is zero)."""
+
+    _sparse = "rows"
 
     _SLOT_NAMES = {"acc": "accumulator"}
 
@@ -319,7 +389,10 @@ class AdagradOptimizer(Optimizer):
 
 class AdadeltaOptimizer(Optimizer):
     """accum = rho*accum + (1-rho)*g^2; d = sqrt(accum_update + eps) / sqrt(accum + eps) * g;
-    accum_update = rho*accum_update + (1-rho)*d^2; w -= lr * d."""
+    accum_update = rho*accum_update + (1-rho)*d^2; w -= lr * d.  A sparse gradient steps only the rows looked
+    up (the others' moments do not decay)."""
+
+    _sparse = "rows"
 
     _SLOT_NAMES = {"v": "accum", "u": "accum_update"}
 

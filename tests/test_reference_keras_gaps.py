@@ -226,10 +226,8 @@ def test_layers_train_as_keras(name, shape):
         inp = keras.Input(shape, dtype="int32" if name == "text" else "float32")
         model = keras.Model(inp, _layer_models(keras)[name](inp))
         return model
-    # SGD for the embedding: Keras 3's Adam steps an Embedding's sparse gradient its own way (a known gap of
-    # dualflow's Embedding, not of the pooling tested here)
-    optimizer = (lambda k: k.optimizers.SGD(0.1)) if name == "text" else (lambda k: k.optimizers.Adam(0.01))
-    assert_trains_as_keras(build, optimizer, "sparse_categorical_crossentropy", x, y, metrics=["accuracy"], predict=4)
+    assert_trains_as_keras(build, lambda k: k.optimizers.Adam(0.01), "sparse_categorical_crossentropy", x, y,
+                           metrics=["accuracy"], predict=4)
 
 
 def test_layer_names_weights_and_shapes_match_keras():

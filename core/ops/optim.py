@@ -91,6 +91,17 @@ def _lerp(be: Any, a: Any, end: Any, weight: float, t: Any) -> None:
         be.fma(t, w - a.dtype.type(1), end, a)
 
 
+def _square(xp: Any, g: Any, sq: Any, out: Any = None) -> Any:
+    """g * g, or ``sq`` where the caller gives what stands for it (see ``_Update.forward``): into ``out``, else
+    as a new array (an update may overwrite it)."""
+    if sq is None:
+        return g * g if out is None else xp.multiply(g, g, out=out)
+    if out is None:
+        return sq.copy()
+    xp.copyto(out, sq)
+    return out
+
+
 def _pick(xp: Any, first: Any, a: float, b: float) -> Any:
     """``a`` on the first step, else ``b``: a Python choice on a host count, an array one on a device count (a
     step captured as a CUDA graph replays whatever the host chose when it was recorded)."""
@@ -158,12 +169,18 @@ class _Update(Op):
                 raise self.shape_error(name, "a scalar", v.shape)
         return [(w.shape, w.dtype)] + [(s.shape, s.dtype) for s in slots]
 
-    def forward(self, be: Any, w: Any, g: Any, *rest: Any) -> tuple:
+    def forward(self, be: Any, w: Any, g: Any, *rest: Any, sq: Any = None) -> tuple:
+        """``sq``, where given, replaces g^2 (|g| in Adamax) in the updates that square the gradient (Keras'
+        ``ops.square(gradient)``): a TF sparse gradient's slices are squared apart there, each repeated row's
+        slices before they are summed (``static_api.train``)."""
         *slots, lr, step = rest
         if not self.inplace:
             w = be.xp.array(w, copy=True)
             slots = [be.xp.array(s, copy=True) for s in slots]
-        self._apply(be, w, g, slots, lr, step)
+        if sq is None:
+            self._apply(be, w, g, slots, lr, step)
+        else:
+            self._apply(be, w, g, slots, lr, step, sq=sq)
         return (w, *slots)
 
     def _apply(self, be: Any, w: Any, g: Any, slots: Sequence[Any], lr: Any, step: Any) -> None:
@@ -187,18 +204,20 @@ class SGD(_Update):
     Keras (``lr_in_buffer=True``) keeps the rate inside the buffer: v <- momentum * v - lr * g;
     w <- w + (momentum * v - lr * g if nesterov else v); equal for a fixed rate, different once the rate changes.
     ``fma``: PyTorch's own rounding, where each ``x.add(y, alpha=a)`` of its SGD step is one fused multiply-add
-    on the CPU (``be.fma``); its step count is the host's (eager).
+    on the CPU (``be.fma``); its step count is the host's (eager).  ``sparse_kernel``: TF1's
+    ``SparseApplyMomentum`` (an embedding's rows), whose Nesterov step is w <- w - (lr g + (lr momentum) buf).
     """
 
     name = "ApplySGD"
 
     def __init__(self, momentum: float = 0.0, dampening: float = 0.0, nesterov: bool = False,
                  weight_decay: float = 0.0, maximize: bool = False, lr_in_buffer: bool = False,
-                 tf1_kernel: bool = False, fma: bool = False, inplace: bool = False) -> None:
+                 tf1_kernel: bool = False, fma: bool = False, sparse_kernel: bool = False,
+                 inplace: bool = False) -> None:
         super().__init__(inplace)
         self.momentum, self.dampening, self.nesterov = momentum, dampening, nesterov
         self.weight_decay, self.maximize, self.lr_in_buffer = weight_decay, maximize, lr_in_buffer
-        self.tf1_kernel, self.fma = tf1_kernel, fma
+        self.tf1_kernel, self.fma, self.sparse_kernel = tf1_kernel, fma, sparse_kernel
 
     @property
     def slot_names(self) -> tuple[str, ...]:      # type: ignore[override]
@@ -240,6 +259,8 @@ class SGD(_Update):
         buf += _times(be, g, _weak(scale, g), "sgd") if hasattr(scale, "dtype") or scale != 1 else g
         if not self.nesterov:
             w -= _times(be, buf, lr, "sgd")
+        elif self.sparse_kernel:
+            w -= lr * g + (lr * mu) * buf
         elif self.tf1_kernel:
             if not _exact(g, mu, lr):
                 w -= g * lr + buf * mu * lr
@@ -365,17 +386,22 @@ class AdamPowers(_Update):
     the powers are pow(b1, t) in the dtype (b1 rounded to float32 first); 1 - b1 and eps are Python floats there
     (rounded once, to the dtype); ``amsgrad`` steps with max(v_hat, v) in place of v, and ``weight_decay`` is
     Keras' decoupled decay, w -= w * wd * lr before the step (AdamW).  Nothing is read back from the device
-    either way."""
+    either way.  ``sparse_kernel``: TF1's step for an ``IndexedSlices`` gradient (``_apply_sparse_shared``),
+    which decays every row's moments and adds the looked-up rows' part: m = m * b1 + g * (1 - b1),
+    v = v * b2 + (g * (1 - b2)) * g (a row not looked up has g = 0, so m * b1 exactly)."""
 
     name = "ApplyAdamPowers"
 
     def __init__(self, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8, keras: bool = False,
-                 amsgrad: bool = False, weight_decay: float = 0.0, inplace: bool = False) -> None:
+                 amsgrad: bool = False, weight_decay: float = 0.0, sparse_kernel: bool = False,
+                 inplace: bool = False) -> None:
         super().__init__(inplace)
         if (amsgrad or weight_decay) and not keras:
             raise ValueError(f"{self.name}: amsgrad and weight_decay are Keras' (keras=True); TF1's Adam has neither")
+        if sparse_kernel and keras:
+            raise ValueError(f"{self.name}: sparse_kernel is TF1's sparse step; Keras' (keras=True) has none")
         self.beta1, self.beta2, self.eps, self.keras = beta1, beta2, eps, keras
-        self.amsgrad, self.weight_decay = amsgrad, weight_decay
+        self.amsgrad, self.weight_decay, self.sparse_kernel = amsgrad, weight_decay, sparse_kernel
 
     @property
     def slot_names(self) -> tuple[str, ...]:      # type: ignore[override]
@@ -394,7 +420,7 @@ class AdamPowers(_Update):
         for p, b in zip(powers, (self.beta1, self.beta2)):
             p *= p.dtype.type(b)
 
-    def _apply(self, be, w, g, slots, lr, step):
+    def _apply(self, be, w, g, slots, lr, step, sq=None):
         xp, dt = be.xp, w.dtype.type
         if self.keras:
             lr, = _tf1(w, lr)       # Keras' rate is a float32 variable, cast to the dtype
@@ -410,17 +436,27 @@ class AdamPowers(_Update):
             eps, omb1, omb2 = _tf1_adam_constants(w.dtype, self.beta1, self.beta2, self.eps)
         alpha = lr * xp.sqrt(1 - b2p) / (1 - b1p)
         m, v = slots[:2]
-        fused = None if self.amsgrad else getattr(be, "fused_adam_powers", None)
+        plain = not (self.amsgrad or self.sparse_kernel) and sq is None
+        fused = getattr(be, "fused_adam_powers", None) if plain else None
         if fused is not None and fused(w, g, m, v, omb1, omb2, alpha, eps) is not False:
             return
         t = be.scratch(("adam",), g.shape, g.dtype)
-        xp.subtract(g, m, out=t)
-        t *= omb1
-        m += t
-        xp.multiply(g, g, out=t)
-        t -= v
-        t *= omb2
-        v += t
+        if self.sparse_kernel:
+            b1, b2 = _tf1(w, self.beta1, self.beta2)
+            m *= b1
+            m += xp.multiply(g, omb1, out=t)
+            v *= b2
+            xp.multiply(g, omb2, out=t)      # (g * g) * (1 - b2), reassociated by TF's graph optimizer
+            t *= g
+            v += t
+        else:
+            xp.subtract(g, m, out=t)
+            t *= omb1
+            m += t
+            _square(xp, g, sq, t)
+            t -= v
+            t *= omb2
+            v += t
         if self.amsgrad:
             v = xp.maximum(slots[2], v, out=slots[2])
         d = be.scratch(("adam-d",), g.shape, g.dtype)
@@ -439,6 +475,10 @@ class RMSprop(_Update):
     mom <- momentum mom + lr g / d; w <- w - mom.  TF1 starts ms at 1 (``ms_init=1.0``), the others at 0.
     ``tf1_kernel``: TF1's kernels' own arithmetic, for its bits: the moments step by increments,
     ms += (g^2 - ms)(1 - rho), on hyperparameters rounded to float32 first (see ``_tf1``).
+    ``sparse_kernel`` (with ``tf1_kernel``): TF1's ``SparseApplyRMSProp`` for an embedding's rows,
+    ms = ms rho + (g g)(1 - rho), mom = mom momentum + ((1 / sqrt(ms + eps)) lr) g (centered: mg likewise,
+    and (ms + eps) - mg mg under the root).  (TF's kernel takes an approximate reciprocal root, exact only
+    in the last ``dim % 8`` columns of a row: the others may differ in the last bit.)
     """
 
     name = "ApplyRMSProp"
@@ -446,12 +486,13 @@ class RMSprop(_Update):
     def __init__(self, rho: float = 0.99, eps: float = 1e-8, momentum: float = 0.0, centered: bool = False,
                  weight_decay: float = 0.0, maximize: bool = False, eps_inside: bool = False,
                  lr_in_momentum: bool = False, ms_init: float = 0.0, momentum_slot: bool = False,
-                 tf1_kernel: bool = False, torch_kernel: bool = False, inplace: bool = False) -> None:
+                 tf1_kernel: bool = False, torch_kernel: bool = False, sparse_kernel: bool = False,
+                 inplace: bool = False) -> None:
         super().__init__(inplace)
         self.rho, self.eps, self.momentum, self.centered = rho, eps, momentum, centered
         self.weight_decay, self.maximize, self.eps_inside = weight_decay, maximize, eps_inside
         self.lr_in_momentum, self.ms_init, self.momentum_slot = lr_in_momentum, ms_init, momentum_slot
-        self.tf1_kernel, self.torch_kernel = tf1_kernel, torch_kernel
+        self.tf1_kernel, self.torch_kernel, self.sparse_kernel = tf1_kernel, torch_kernel, sparse_kernel
 
     @property
     def slot_names(self) -> tuple[str, ...]:      # type: ignore[override]
@@ -462,7 +503,7 @@ class RMSprop(_Update):
     def slot_init(self, name):
         return self.ms_init if name == "ms" else 0.0
 
-    def _apply(self, be, w, g, slots, lr, step):
+    def _apply(self, be, w, g, slots, lr, step, sq=None):
         xp = be.xp
         if self.torch_kernel and not hasattr(lr, "dtype"):
             self._apply_torch(be, w, g, slots, lr)
@@ -472,11 +513,25 @@ class RMSprop(_Update):
         if self.tf1_kernel:
             rho, eps, momentum, lr = _tf1(w, rho, eps, momentum, lr)
         omr = 1 - rho
+        if self.sparse_kernel:
+            ms, mom = slots[:2]
+            ms *= rho
+            ms += (g * g) * omr
+            d = ms + eps
+            if self.centered:
+                mg = slots[2]
+                mg *= rho
+                mg += g * omr
+                d -= mg * mg
+            mom *= momentum
+            mom += ((1 / xp.sqrt(d)) * lr) * g
+            w -= mom
+            return
         if _exact(g, lr, rho, omr, eps, momentum):
-            self._apply_into(be, w, g, slots, lr, rho, omr, eps, momentum)
+            self._apply_into(be, w, g, slots, lr, rho, omr, eps, momentum, sq)
             return
         ms = slots[0]
-        self._average(ms, g * g, rho, omr)
+        self._average(ms, _square(xp, g, sq), rho, omr)
         var = ms
         if self.centered:
             mg = slots[-1]
@@ -535,14 +590,14 @@ class RMSprop(_Update):
             x *= omr
         a += x
 
-    def _apply_into(self, be, w, g, slots, lr, rho, omr, eps, momentum):
+    def _apply_into(self, be, w, g, slots, lr, rho, omr, eps, momentum, sq):
         """``_apply``'s arithmetic in the same order, in scratch buffers (no temporaries: a flat update over
         every variable at once would otherwise allocate, and fault in, several buffers of its size a step)."""
         xp = be.xp
         t = be.scratch(("rmsprop",), g.shape, g.dtype)
         d = be.scratch(("rmsprop-d",), g.shape, g.dtype)
         ms = slots[0]
-        self._average(ms, xp.multiply(g, g, out=t), rho, omr)
+        self._average(ms, _square(xp, g, sq, t), rho, omr)
         var = ms
         if self.centered:
             mg = slots[-1]
@@ -599,7 +654,7 @@ class Adagrad(_Update):
     def slot_init(self, name):
         return self.initial_accumulator_value
 
-    def _apply(self, be, w, g, slots, lr, step):
+    def _apply(self, be, w, g, slots, lr, step, sq=None):
         xp = be.xp
         if self.torch_kernel and not hasattr(lr, "dtype") and not hasattr(step, "dtype"):
             # PyTorch's step: sum.addcmul_(g, g, value=1) fused; param.addcdiv_(g, sqrt(sum) + eps, value=-clr)
@@ -623,13 +678,13 @@ class Adagrad(_Update):
         if _exact(g, lr, self.eps):     # the same arithmetic in scratch buffers (see RMSprop._apply_into)
             t = be.scratch(("adagrad",), g.shape, g.dtype)
             d = be.scratch(("adagrad-d",), g.shape, g.dtype)
-            acc += xp.multiply(g, g, out=t)
+            acc += _square(xp, g, sq, t)
             _root_plus(xp, acc, self.eps, self.eps_inside, d)
             xp.multiply(g, lr, out=t)
             t /= d
             w -= t
             return
-        acc += g * g
+        acc += _square(xp, g, sq)
         d = xp.sqrt(acc + self.eps) if self.eps_inside else xp.sqrt(acc) + self.eps
         w -= lr * g / d
 
@@ -650,7 +705,7 @@ class Adadelta(_Update):
         self.rho, self.eps, self.weight_decay, self.maximize = rho, eps, weight_decay, maximize
         self.tf1_kernel, self.keras, self.torch_kernel = tf1_kernel, keras, torch_kernel
 
-    def _apply(self, be, w, g, slots, lr, step):
+    def _apply(self, be, w, g, slots, lr, step, sq=None):
         xp = be.xp
         if self.torch_kernel and not hasattr(lr, "dtype"):
             # PyTorch's step, its addcmul_s and add_(alpha) fused: v b, fma((1 - rho) g, g, v rho);
@@ -681,9 +736,10 @@ class Adadelta(_Update):
             t = be.scratch(("adadelta",), g.shape, g.dtype)
             delta = be.scratch(("adadelta-d",), g.shape, g.dtype)
             v *= rho
-            xp.multiply(g, g, out=t)
+            _square(xp, g, sq, t)
             t *= 1 - rho
             v += t
+            d2 = None if sq is None else self._sparse_square(xp, u, v, eps, sq)
             _root_plus(xp, u, eps, True, delta)
             if self.keras:
                 delta *= g
@@ -692,20 +748,32 @@ class Adadelta(_Update):
                 delta /= _root_plus(xp, v, eps, True, t)
                 delta *= g
             u *= rho
-            xp.multiply(delta, delta, out=t)
+            if d2 is None:
+                xp.multiply(delta, delta, out=t)
+            else:
+                xp.copyto(t, d2)
             t *= 1 - rho
             u += t
             w -= xp.multiply(delta, lr, out=t)
             return
         v *= rho
-        v += (1 - rho) * (g * g)
+        v += (1 - rho) * _square(xp, g, sq)
+        d2 = None if sq is None else self._sparse_square(xp, u, v, eps, sq)
         if self.keras:
             delta = xp.sqrt(u + eps) * g / xp.sqrt(v + eps)
         else:
             delta = xp.sqrt(u + eps) / xp.sqrt(v + eps) * g
         u *= rho
-        u += (1 - rho) * (delta * delta)
+        u += (1 - rho) * (delta * delta if d2 is None else d2)
         w -= lr * delta
+
+    @staticmethod
+    def _sparse_square(xp: Any, u: Any, v: Any, eps: Any, sq: Any) -> Any:
+        """The delta's square where Keras 3's TF backend takes a sparse gradient: its delta is an
+        ``IndexedSlices`` too, squared slice by slice (sqrt(u + eps) / sqrt(v + eps))^2 * s^2, then summed per
+        row: the ratio squared times ``sq``, each row's slices' squares (equal up to rounding)."""
+        ratio = xp.sqrt(u + eps) / xp.sqrt(v + eps)
+        return ratio * ratio * sq
 
 
 def _keras_power(xp: Any, base: float, step: Any, dtype: Any) -> Any:
@@ -730,13 +798,13 @@ class Adamax(_Update):
         super().__init__(inplace)
         self.beta1, self.beta2, self.eps = beta1, beta2, eps
 
-    def _apply(self, be, w, g, slots, lr, step):
+    def _apply(self, be, w, g, slots, lr, step, sq=None):
         xp, dt = be.xp, w.dtype.type
         lr, = _tf1(w, lr)
         b1p = _keras_power(xp, self.beta1, step, w.dtype)
         m, u = slots
         m += (g - m) * dt(1 - self.beta1)
-        xp.maximum(u * dt(self.beta2), xp.abs(g), out=u)
+        xp.maximum(u * dt(self.beta2), xp.abs(g) if sq is None else sq, out=u)
         w -= (lr * m) / ((1 - b1p) * (u + dt(self.eps)))
 
 
@@ -770,7 +838,7 @@ class Nadam(_Update):
             ps.append((ps[-1] * b1) * (dtype.type(1.0) - dtype.type(0.5) * _keras_power(numpy, 0.96, s, dtype)))
         return ps[t]
 
-    def _apply(self, be, w, g, slots, lr, step):
+    def _apply(self, be, w, g, slots, lr, step, sq=None):
         xp, dt = be.xp, w.dtype.type
         lr, = _tf1(w, lr)
         t = int(step)
@@ -782,7 +850,7 @@ class Nadam(_Update):
         b2p = _keras_power(xp, self.beta2, t, w.dtype)
         m, v = slots
         m += (g - m) * (1 - b1)
-        v += (g * g - v) * (1 - b2)
+        v += (_square(xp, g, sq) - v) * (1 - b2)
         m_hat = (mu_next * m) / (1 - product_next) + ((1 - mu_t) * g) / (1 - product)
         v_hat = v / (1 - b2p)
         w -= (m_hat * lr) / (xp.sqrt(v_hat) + dt(self.eps))

@@ -93,7 +93,13 @@ class ApplyUpdates(Op):
     one of more than ``GATHER_MAX_BYTES`` is updated on its own (its calls' overhead is small beside its
     arithmetic), and so are variables whose buffers are views of one array.  A step with another buffer for
     some variable, a gradient of another shape or dtype, or counts that no longer agree as they did, packs
-    again."""
+    again.
+
+    With ``extra`` (variable index -> a number of inputs, maybe 0), those variables' updates take that many
+    more inputs, after all the gradients and in that order, handed to their ``update`` as ``extra=`` (a tuple):
+    what the frontend's optimizer needs beyond the gradient (TF's sparse gradients: the rows a lookup touched,
+    its slices, their squares; none where only their arithmetic differs).  Those variables always step on
+    the per-variable path."""
 
     name = "ApplyUpdates"
     differentiable = False
@@ -103,12 +109,18 @@ class ApplyUpdates(Op):
                  counter: Hashable | None = None, flat: Any = None, gather: bool = False,
                  count: Callable[[dict], int] | None = None, slot_keys: Sequence[str] | None = None,
                  slot_vars: Sequence[dict] | None = None, shared: Sequence[Hashable] | None = None,
-                 advance: Callable[[Any, tuple], None] | None = None) -> None:
+                 advance: Callable[[Any, tuple], None] | None = None, extra: dict[int, int] | None = None) -> None:
         if flat is not None and not flat.inplace:
             raise ValueError(f"{self.name}: the flat update must write in place (inplace=True)")
         self.update, self.owner, self.keys, self.lr, self.counter = update, owner, list(keys), lr, counter
         self.flat, self.gather, self.count = flat, gather, count
         self.slot_vars, self.shared, self.advance = slot_vars, shared, advance
+        self.extra: dict[int, range] = {}       # variable index -> its extra inputs' positions among them
+        start = 0
+        for i, k in (extra or {}).items():
+            self.extra[i] = range(start, start + k)
+            start += k
+        self.n_extra = start
         if slot_vars is not None:       # each slot variable: its key, its slot's name, (owner, variable key)
             pairs = [(k, name, key) for k, names in zip(self.keys, slot_vars) for name, key in names.items()]
             self._slot_keys = [key for _, _, key in pairs]
@@ -128,20 +140,20 @@ class ApplyUpdates(Op):
             t = tuple(map(st.read, self.shared))
         if self.slot_vars is not None:
             self._slots_from_variables(st)
-        n = len(self.keys)
-        grads = inputs[:n]
+        n, e = len(self.keys), self.n_extra
+        grads, extras = inputs[:n], inputs[n:n + e]
         # A tensor rate (a decay schedule) arrives as one more input, already on the device.
-        lr = inputs[n] if len(inputs) > n else self.rate(be)
+        lr = inputs[n + e] if len(inputs) > n + e else self.rate(be)
         # Every count advances before any update (a variable listed twice counts twice, as PyTorch does).
         ts = [t] * n if self.count is None else [self.count(st.slots(self.owner, k)) for k in self.keys]
-        if self.flat is None:
-            for k, g, tk in zip(self.keys, grads, ts):
-                w = st.read(k)
-                self.update(be, w, g, st.slots(self.owner, k), tk, self.rate_like(lr, w))
-        else:
-            for i in self._flat_step(st, be, grads, ts, lr):
-                w = st.read(self.keys[i])
-                self.update(be, w, grads[i], st.slots(self.owner, self.keys[i]), ts[i], self.rate_like(lr, w))
+        for i in range(n) if self.flat is None else self._flat_step(st, be, grads, ts, lr):
+            w = st.read(self.keys[i])
+            slots, rate = st.slots(self.owner, self.keys[i]), self.rate_like(lr, w)
+            js = self.extra.get(i)
+            if js is None:
+                self.update(be, w, grads[i], slots, ts[i], rate)
+            else:
+                self.update(be, w, grads[i], slots, ts[i], rate, extra=tuple(extras[j] for j in js))
         st.bump(*self.keys)
         if self.slot_vars is not None:
             self._variables_from_slots(st)
@@ -243,7 +255,7 @@ class ApplyUpdates(Op):
                 rest.append(i)
             elif (seen[memory[i]] > 1 or (self._fill and seen[id(dicts[i])] > 1)
                   or getattr(g, "dtype", None) != w.dtype or tuple(getattr(g, "shape", ())) != w.shape
-                  or (self.gather and w.nbytes > GATHER_MAX_BYTES)):
+                  or (self.gather and w.nbytes > GATHER_MAX_BYTES) or i in self.extra):
                 rest.append(i)
             else:
                 buckets.setdefault((w.dtype, None if self.count is None else ts[i]), []).append(i)

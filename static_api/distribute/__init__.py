@@ -131,10 +131,22 @@ class _Distributed:
     rate changes (``LearningRateScheduler``) as the optimizer itself does."""
 
     _hvd_op = Average
+    _sparse_as_dense = False
 
     def compute_gradients(self, loss: Tensor, var_list: Sequence[Variable] | None = None, *args: Any,
                           **kwargs: Any) -> list:
-        return allreduce_gradients(super().compute_gradients(loss, var_list, *args, **kwargs), self._hvd_op)
+        pairs = super().compute_gradients(loss, var_list, *args, **kwargs)
+        # Horovod all-gathers a sparse gradient (an embedding's IndexedSlices) and the optimizer steps it as
+        # sparse: only the rows looked up on any rank, or each slice squared apart (Keras).  Reduced dense here,
+        # it would step as a dense gradient: different numbers, so that is Horovod's sparse_as_dense=True only.
+        if not self._sparse_as_dense and self._sparse in ("rows", "squares", "abs"):
+            for g, v in pairs:
+                if g is not None and ops._slices(g) is not None:
+                    raise NotImplementedError(
+                        f"DistributedOptimizer: the gradient of '{v.op.name}' is sparse (an embedding lookup's), "
+                        f"which Horovod all-gathers and {type(self).__name__} steps row by row; dualflow reduces "
+                        "gradients dense only: pass sparse_as_dense=True (Horovod's dense all-reduce)")
+        return allreduce_gradients(pairs, self._hvd_op)
 
 
 _classes: dict[type, type] = {}
@@ -165,6 +177,7 @@ def DistributedOptimizer(optimizer: train.Optimizer, name: str | None = None, us
     dist = cls.__new__(cls)
     dist.__dict__.update(optimizer.__dict__)
     dist._hvd_op = _op(op, None)
+    dist._sparse_as_dense = bool(sparse_as_dense)
     if name is not None:
         dist._name = name
     return dist

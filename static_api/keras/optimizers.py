@@ -104,12 +104,16 @@ class _Scheduled:
 _KERAS: dict[tuple, type] = {}       # (TF1 optimizer class, scheduled) -> its class with Keras' state
 
 
-def _keras(opt: train.Optimizer, update: optim_ops._Update | None = None, clip: dict | None = None) -> train.Optimizer:
+def _keras(opt: train.Optimizer, update: optim_ops._Update | None = None, clip: dict | None = None,
+           sparse: str | None = "squares") -> train.Optimizer:
     """A TF1 optimizer object (names, serialization) that computes Keras' variant of its update (``update``,
     where it differs from TF1's), with Keras' state (``train._KerasState``: its train op reads
     ``learning_rate`` at each step, on the device, or a schedule's rate: ``_Scheduled``) and gradient clipping
-    (``clip``, from ``_base_args``)."""
+    (``clip``, from ``_base_args``).  ``sparse``: how its update takes an embedding's sparse gradient
+    (``train.Optimizer._sparse``); Keras 3 steps every row, and squares a repeated row's slices apart where its
+    update squares the gradient."""
     opt.__dict__.update(clip or {})
+    opt._sparse = sparse
     if update is not None:
         opt._update_op = update
     base = type(opt)
@@ -154,8 +158,9 @@ def SGD(learning_rate: float = 0.01, momentum: float = 0.0, nesterov: bool = Fal
     if momentum:
         return _keras(train.MomentumOptimizer(learning_rate, momentum, use_nesterov=nesterov),
                       # Keras casts the momentum to the variable's dtype from a float32 tensor
-                      optim_ops.SGD(numpy.float32(momentum), nesterov=nesterov, lr_in_buffer=True, inplace=True), clip)
-    return _keras(train.GradientDescentOptimizer(learning_rate), clip=clip)
+                      optim_ops.SGD(numpy.float32(momentum), nesterov=nesterov, lr_in_buffer=True, inplace=True), clip,
+                      sparse=None)
+    return _keras(train.GradientDescentOptimizer(learning_rate), clip=clip, sparse=None)
 
 
 def RMSprop(learning_rate: float = 0.001, rho: float = 0.9, momentum: float = 0.0, epsilon: float = 1e-7,
@@ -205,7 +210,7 @@ def Adamax(learning_rate: Any = 0.001, beta_1: float = 0.9, beta_2: float = 0.99
     """Keras 3's Adamax (Adam with the infinity norm): ``core.ops.optim.Adamax``."""
     clip = _base_args("Adamax", kwargs)
     return _keras(_ONLY["Adamax"](learning_rate, "Adamax", beta_1=beta_1, beta_2=beta_2, epsilon=epsilon),
-                  optim_ops.Adamax(beta_1, beta_2, epsilon, inplace=True), clip)
+                  optim_ops.Adamax(beta_1, beta_2, epsilon, inplace=True), clip, sparse="abs")
 
 
 def Nadam(learning_rate: Any = 0.001, beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-7,
