@@ -128,3 +128,41 @@ def test_keras_optimizers_step_an_embedding_as_keras(case):
     # Keras' steps are not all bitwise TF's kernels (its sums run multi-threaded; Adadelta's squared delta is
     # formed per row here): within float32 rounding, which two epochs of adaptive steps amplify
     assert_trains_as_keras(build, KERAS[case], "mse", x, y, rtol=1e-5, atol=1e-6)
+
+
+def _ptb_program(t, cells, make, steps=8):
+    """The PTB language model's training step, small: an embedding lookup, a BasicLSTMCell unrolled by
+    dynamic_rnn, a softmax, gradients clipped by their global norm; the losses and the trained variables."""
+    V, H, B, T = 30, 8, 4, 6
+    data = np.random.default_rng(0).integers(0, V, size=(steps, B, T + 1))
+    with t.Graph().as_default():
+        x = t.placeholder(t.int32, [B, T])
+        y = t.placeholder(t.int32, [B, T])
+        emb = t.get_variable("embedding", [V, H], dtype=t.float32)
+        cell = cells.BasicLSTMCell(H, forget_bias=0.0)
+        outputs, _ = t.nn.dynamic_rnn(cell, t.nn.embedding_lookup(emb, x), initial_state=cell.zero_state(B, t.float32))
+        w = t.get_variable("softmax_w", [H, V], dtype=t.float32)
+        b = t.get_variable("softmax_b", [V], dtype=t.float32)
+        logits = t.matmul(t.reshape(outputs, [-1, H]), w) + b
+        loss = t.reduce_sum(t.nn.sparse_softmax_cross_entropy_with_logits(labels=t.reshape(y, [-1]), logits=logits)) / B
+        tvars = t.trainable_variables()
+        grads, _ = t.clip_by_global_norm(t.gradients(loss, tvars), 0.5)
+        train = make(t).apply_gradients(zip(grads, tvars))
+        with t.Session() as s:
+            s.run(t.global_variables_initializer())
+            for k, v in enumerate(tvars):
+                s.run(v.assign(np.random.default_rng(k).uniform(-0.1, 0.1, [int(d) for d in v.shape]).astype(np.float32)))
+            losses = [s.run([loss, train], {x: d[:, :-1], y: d[:, 1:]})[0] for d in data]
+            return losses, {v.op.name: s.run(v) for v in tvars}
+
+
+@pytest.mark.parametrize("case", ["momentum", "rmsprop_momentum", "adam"])
+def test_a_ptb_style_language_model_trains_as_tf1(case):
+    from tensorflow.python.ops import rnn_cell_impl
+    tf.reset_default_graph()
+    ours = _ptb_program(tf, tf.nn.rnn_cell, TF1[case])
+    theirs = _ptb_program(real.compat.v1, rnn_cell_impl, TF1[case])
+    np.testing.assert_allclose(ours[0], theirs[0], rtol=1e-5)
+    assert ours[1].keys() == theirs[1].keys()
+    for k in ours[1]:       # Adam's m / sqrt(v) amplifies a near-zero gradient's rounding: an absolute bound
+        np.testing.assert_allclose(ours[1][k], theirs[1][k], rtol=1e-5, atol=1e-5, err_msg=k)
