@@ -18,7 +18,7 @@ TopKV2 = collections.namedtuple("TopKV2", ["values", "indices"])
 
 
 def relu(features, name=None):
-    return named(core.relu(features), name)
+    return named(core.relu(_t(features)), name)
 
 
 def relu6(features, name=None):
@@ -83,19 +83,19 @@ def hard_sigmoid(x, name=None):
 
 
 def sigmoid(x, name=None):
-    return named(core.sigmoid(x), name)
+    return named(core.sigmoid(_t(x)), name)
 
 
 def tanh(x, name=None):
-    return named(core.tanh(x), name)
+    return named(core.tanh(_t(x)), name)
 
 
 def softmax(logits, axis=None, name=None):
-    return named(core.softmax(logits, -1 if axis is None else axis), name)
+    return named(core.softmax(_t(logits), -1 if axis is None else axis), name)
 
 
 def log_softmax(logits, axis=None, name=None):
-    return named(core.log_softmax(logits, -1 if axis is None else axis), name)
+    return named(core.log_softmax(_t(logits), -1 if axis is None else axis), name)
 
 
 def _hw(v: Any, fmt: str, what: str) -> tuple[int, int]:
@@ -145,7 +145,7 @@ def conv2d(input, filters, strides, padding, data_format="NHWC", dilations=None,
     """2-D convolution with HWIO filters; TF's SAME/VALID arithmetic.  Filters with fewer input channels than
     the input has make a grouped convolution, as in TF (the input depth a multiple of the filters')."""
     fmt = _fmt(data_format)
-    x = _to_nchw(input, fmt)
+    x = _to_nchw(_t(input), fmt)
     filters = _t(filters, like=x)       # NumPy filters are constants, as in TF
     if len(filters.shape) != 4:
         raise ValueError(f"Conv2D: filters must be 4-D (height, width, in, out), got shape {filters.shape}")
@@ -378,6 +378,7 @@ max_pool, avg_pool = max_pool2d, avg_pool2d
 def dropout(x, keep_prob=None, rate=None, noise_shape=None, seed=None, name=None):
     """Inverted dropout; with ``noise_shape`` one draw per position of that shape, shared along its dims of
     size 1 (TF: each of its dims 1 or the input's)."""
+    x = _t(x)
     if rate is None:
         if keep_prob is None:
             raise ValueError("dropout: pass keep_prob (TF1) or rate")
@@ -399,12 +400,13 @@ def dropout(x, keep_prob=None, rate=None, noise_shape=None, seed=None, name=None
 def sparse_softmax_cross_entropy_with_logits(labels=None, logits=None, name=None):
     if labels is None or logits is None:
         raise ValueError("sparse_softmax_cross_entropy_with_logits: pass labels= and logits= by name")
-    return named(core.softmax_cross_entropy(logits, _t(labels)), name)
+    return named(core.softmax_cross_entropy(_t(logits), _t(labels)), name)
 
 
 def sigmoid_cross_entropy_with_logits(labels=None, logits=None, name=None):
     if labels is None or logits is None:
         raise ValueError("sigmoid_cross_entropy_with_logits: pass labels= and logits= by name")
+    logits = _t(logits)
     labels = _t(labels, like=logits)
     if tuple(labels.shape) != tuple(logits.shape):
         raise ValueError(f"logits and labels must have the same shape ({tuple(logits.shape)} vs "
@@ -415,6 +417,7 @@ def sigmoid_cross_entropy_with_logits(labels=None, logits=None, name=None):
 def softmax_cross_entropy_with_logits(labels=None, logits=None, axis=-1, name=None):
     if labels is None or logits is None:
         raise ValueError("softmax_cross_entropy_with_logits: pass labels= and logits= by name")
+    logits = _t(logits)
     if axis not in (-1, len(logits.shape) - 1):
         raise NotImplementedError("softmax_cross_entropy_with_logits: only the last axis holds classes here")
     labels = _t(labels, like=logits)
@@ -425,6 +428,7 @@ softmax_cross_entropy_with_logits_v2 = softmax_cross_entropy_with_logits
 
 
 def l2_loss(t, name=None):
+    t = _t(t)
     return named(core.scalar(core.sum(core.mul(t, t)), "mul", 0.5), name)
 
 

@@ -69,11 +69,11 @@ def ones(shape: Sequence[int], dtype: Any = float32, name: str | None = None) ->
 
 
 def zeros_like(x: Tensor, dtype: Any = None, name: str | None = None) -> Tensor:
-    return named(core.fill_like(x, 0, None if dtype is None else as_dtype(dtype)), name)
+    return named(core.fill_like(_t(x), 0, None if dtype is None else as_dtype(dtype)), name)
 
 
 def ones_like(x: Tensor, dtype: Any = None, name: str | None = None) -> Tensor:
-    return named(core.fill_like(x, 1, None if dtype is None else as_dtype(dtype)), name)
+    return named(core.fill_like(_t(x), 1, None if dtype is None else as_dtype(dtype)), name)
 
 
 def identity(x: Any, name: str | None = None) -> Tensor:
@@ -253,14 +253,22 @@ def _first_seen(v: Tensor, out_idx: Any, name: str | None, counts: bool) -> tupl
     return named(out[0], name), *out[1:]
 
 
-sub, mul, div, truediv = subtract, multiply, divide, divide
+sub, mul, truediv = subtract, multiply, divide
+
+
+def div(x, y, name=None):
+    """TF1's ``tf.div``, Python 2's division: a floor division for integers (-7 / 2 is -4), ``divide`` for
+    floats."""
+    x, y = _pair(x, y)
+    return floordiv(x, y, name) if x.dtype.kind in "iu" else divide(x, y, name)
 
 
 def negative(x, name=None):
-    return named(core.neg(x), name)
+    return named(core.neg(_t(x)), name)
 
 
 def square(x, name=None):
+    x = _t(x)
     return named(core.mul(x, x), name)
 
 
@@ -272,6 +280,14 @@ def round(x, name=None):  # noqa: A001
     """Half to even, as TF's Round; an integer tensor unchanged."""
     x = _t(x)
     return named(core.round(x) if x.dtype.kind == "f" else core.identity(x), name)
+
+
+def rint(x, name=None):
+    """Half to even, as TF's Rint (floats only)."""
+    x = _t(x)
+    if x.dtype.kind != "f":
+        raise TypeError(f"tf.rint: a float tensor expected, got {x.dtype.name}")
+    return named(core.round(x), name)
 
 
 def ceil(x, name=None):
@@ -327,6 +343,9 @@ def floormod(x, y, name=None):
     """x % y with the sign of y (TF's FloorMod; its gradient for y divides as TF's FloorDiv)."""
     x, y = _pair(x, y)
     return named(core.floor_mod(x, y, exact=False), name)
+
+
+mod = floormod      # TF1's tf.mod
 
 
 def is_nan(x, name=None):
@@ -397,19 +416,19 @@ def rsqrt(x, name=None):
 
 
 def sqrt(x, name=None):
-    return named(core.sqrt(x), name)
+    return named(core.sqrt(_t(x)), name)
 
 
 def exp(x, name=None):
-    return named(core.exp(x), name)
+    return named(core.exp(_t(x)), name)
 
 
 def log(x, name=None):
-    return named(core.log(x), name)
+    return named(core.log(_t(x)), name)
 
 
 def abs(x, name=None):  # noqa: A001
-    return named(core.abs(x), name)
+    return named(core.abs(_t(x)), name)
 
 
 def sign(x, name=None):
@@ -495,13 +514,19 @@ def _index_type(output_type: Any, what: str) -> numpy.dtype:
     return dt
 
 
-def argmax(input, axis=None, name=None, output_type=int64):
-    out = core.argmax(input, 0 if axis is None else axis)
+def _nan_as(x: Tensor, fill: float) -> Tensor:
+    """x with NaNs replaced by ``fill``: TF's ArgMax/ArgMin pass over NaNs (they never compare greater or
+    less), where NumPy's stop at the first one."""
+    return core.where(core.not_equal(x, x), core.fill_like(x, fill), x) if x.dtype.kind == "f" else x
+
+
+def argmax(input, axis=None, name=None, output_type=int64):  # noqa: A002
+    out = core.argmax(_nan_as(_t(input), -numpy.inf), 0 if axis is None else axis)
     return named(core.cast(out, _index_type(output_type, "argmax")), name)
 
 
-def argmin(input, axis=None, name=None, output_type=int64):
-    out = core.argmin(input, 0 if axis is None else axis)
+def argmin(input, axis=None, name=None, output_type=int64):  # noqa: A002
+    out = core.argmin(_nan_as(_t(input), numpy.inf), 0 if axis is None else axis)
     return named(core.cast(out, _index_type(output_type, "argmin")), name)
 
 
@@ -532,6 +557,7 @@ def reshape(tensor, shape, name=None):
 
 
 def transpose(a, perm=None, name=None):
+    a = _t(a)
     return named(core.transpose(a, tuple(reversed(builtins.range(a.ndim))) if perm is None else perm), name)
 
 
@@ -544,11 +570,11 @@ def stack(values, axis=0, name="stack"):
 
 
 def expand_dims(input, axis, name=None):
-    return named(core.expand_dims(input, axis), name)
+    return named(core.expand_dims(_t(input), axis), name)
 
 
 def squeeze(input, axis=None, name=None):
-    return named(core.squeeze(input, axis), name)
+    return named(core.squeeze(_t(input), axis), name)
 
 
 def _named_or(result: Tensor, name: str | None, default: str) -> Tensor:
@@ -1159,6 +1185,7 @@ def one_hot(indices, depth, on_value=1.0, off_value=0.0, dtype=float32, name=Non
 
 
 def clip_by_value(t, clip_value_min, clip_value_max, name=None):
+    t = _t(t)
     return named(core.minimum(core.maximum(t, _t(clip_value_min, like=t)), _t(clip_value_max, like=t)), name)
 
 

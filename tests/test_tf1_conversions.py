@@ -1,0 +1,72 @@
+"""TF1 functions given Python lists and NumPy arrays (converted to constants, as TF converts them), TF1's
+``tf.div`` (Python 2's division), ``tf.mod``/``tf.rint``, and ArgMax/ArgMin passing over NaNs as TF's kernels do;
+against hand values."""
+import numpy as np
+import pytest
+
+import static_api as tf
+
+A = np.array([-7, -6, 5, 7, 0, 3], np.int32)
+B = np.array([2, -4, -3, 3, 5, -2], np.int32)
+Z = [[1.0, -2.0, 0.5], [0.3, 0.2, -1.0]]
+
+
+@pytest.fixture(autouse=True)
+def fresh_graph():
+    tf.reset_default_graph()
+    yield
+
+
+def _run(t):
+    with tf.Session() as s:
+        return s.run(t)
+
+
+def test_div_floors_integers_and_divides_floats():
+    np.testing.assert_array_equal(_run(tf.div(A, B)), [-4, 1, -2, 2, 0, -2])        # -7 / 2 = -3.5 -> -4
+    assert _run(tf.div(A, B)).dtype == np.int32
+    np.testing.assert_allclose(_run(tf.div(A.astype(np.float32), B.astype(np.float32))), A / B, rtol=1e-7)
+    np.testing.assert_allclose(_run(tf.divide(A, B)), A / B)         # truediv: int32 / int32 is float64
+    np.testing.assert_array_equal(_run(tf.mod(A, B)), [1, -2, -1, 1, 0, -1])        # the divisor's sign
+    np.testing.assert_array_equal(_run(tf.rint(tf.constant([0.5, 1.5, -2.5, 2.6]))), [0.0, 2.0, -2.0, 3.0])
+    with pytest.raises(TypeError, match="rint"):
+        tf.rint(A)
+
+
+def test_argmax_and_argmin_pass_over_nans():
+    x = np.array([[1.0, np.nan, 2.0], [np.nan, np.nan, 0.0], [3.0, np.nan, 1.0]])
+    np.testing.assert_array_equal(_run(tf.argmax(x, 1)), [2, 2, 0])
+    np.testing.assert_array_equal(_run(tf.argmin(x, 1)), [0, 2, 2])
+    np.testing.assert_array_equal(_run(tf.argmax(x, 0)), [2, 0, 0])      # an all-NaN column gives 0
+    np.testing.assert_array_equal(_run(tf.argmax([[1, 3, 3]], 1)), [1])   # ties: the first
+
+
+@pytest.mark.parametrize("fn,want", [
+    (lambda z: tf.abs(z), np.abs(Z)), (lambda z: tf.exp(z), np.exp(Z)), (lambda z: tf.log(tf.abs(z)), np.log(np.abs(Z))),
+    (lambda z: tf.sqrt(tf.abs(z)), np.sqrt(np.abs(Z))), (lambda z: tf.square(z), np.square(Z)),
+    (lambda z: tf.negative(z), np.negative(Z)), (lambda z: tf.sigmoid(z), 1 / (1 + np.exp(-np.array(Z)))),
+    (lambda z: tf.tanh(z), np.tanh(Z)), (lambda z: tf.nn.relu(z), np.maximum(Z, 0)),
+    (lambda z: tf.transpose(z), np.transpose(Z)), (lambda z: tf.expand_dims(z, 0), np.array(Z)[None]),
+    (lambda z: tf.squeeze([z]), np.array(Z)), (lambda z: tf.zeros_like(z), np.zeros((2, 3))),
+    (lambda z: tf.ones_like(z), np.ones((2, 3))), (lambda z: tf.clip_by_value(z, -1.0, 0.6), np.clip(Z, -1, 0.6)),
+    (lambda z: tf.nn.l2_loss(z), 0.5 * np.square(Z).sum()),
+    (lambda z: tf.nn.softmax(z), np.exp(Z) / np.exp(Z).sum(1, keepdims=True)),
+    (lambda z: tf.nn.log_softmax(z), np.log(np.exp(Z) / np.exp(Z).sum(1, keepdims=True))),
+    (lambda z: tf.nn.dropout(z, keep_prob=1.0), np.array(Z)),
+    (lambda z: tf.nn.softmax_cross_entropy_with_logits(labels=[[0.0, 1.0, 0.0], [1.0, 0.0, 0.0]], logits=z),
+     -np.log(np.exp(Z) / np.exp(Z).sum(1, keepdims=True))[[0, 1], [1, 0]]),
+    (lambda z: tf.nn.sparse_softmax_cross_entropy_with_logits(labels=[1, 0], logits=z),
+     -np.log(np.exp(Z) / np.exp(Z).sum(1, keepdims=True))[[0, 1], [1, 0]]),
+    (lambda z: tf.nn.sigmoid_cross_entropy_with_logits(labels=[[0.0, 1.0, 0.0], [1.0, 0.0, 0.0]], logits=z),
+     np.maximum(Z, 0) - np.array(Z) * [[0, 1, 0], [1, 0, 0]] + np.log1p(np.exp(-np.abs(Z)))),
+])
+def test_lists_and_arrays_are_converted_as_tf_converts_them(fn, want):
+    for z in (Z, np.array(Z, np.float32)):
+        np.testing.assert_allclose(_run(fn(z)), want, rtol=1e-6, atol=1e-7)
+
+
+def test_conv2d_takes_a_nested_list_input():
+    image = np.arange(16.0).reshape(1, 4, 4, 1).tolist()
+    out = _run(tf.nn.conv2d(image, np.ones((2, 2, 1, 1), np.float32), [1, 1, 1, 1], "VALID"))
+    x = np.arange(16.0).reshape(4, 4)
+    np.testing.assert_allclose(out[0, :, :, 0], x[:-1, :-1] + x[1:, :-1] + x[:-1, 1:] + x[1:, 1:])
