@@ -34,8 +34,8 @@ from static_api.variables import (AUTO_REUSE, GLOBAL_VARIABLES, LOCAL_VARIABLES,
                                   set_random_seed, trainable_variables, truncated_normal,
                                   truncated_normal_initializer, variable_scope, variables_initializer,
                                   zeros_initializer)
-from static_api.variables import (glorot_normal_initializer, multinomial, orthogonal_initializer, random_shuffle,
-                                  variance_scaling_initializer)
+from static_api.variables import (VariableScope, get_variable_scope, glorot_normal_initializer, multinomial,
+                                  orthogonal_initializer, random_shuffle, variance_scaling_initializer)
 from static_api import variables as _variables
 from static_api.graph import ConstOp as _ConstOp
 

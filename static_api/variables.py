@@ -429,38 +429,114 @@ AUTO_REUSE = "AUTO_REUSE"
 _VAR_STORE = "variable_store"       # the graph collection of get_variable's variables (shared by all threads)
 
 
+class VariableScope:
+    """TF1's variable scope object, what ``variable_scope`` yields and ``get_variable_scope`` returns: its
+    ``name`` (the prefix of its variables), its ``reuse`` and the defaults its ``get_variable`` calls take
+    (``initializer``, ``regularizer``, ``dtype``), which the scopes opened inside it inherit."""
+
+    def __init__(self, name: str, reuse: Any = None, initializer: Any = None, regularizer: Any = None,
+                 dtype: Any = numpy.float32, name_scope: str = "") -> None:
+        self._name, self._reuse = name, reuse
+        self._initializer, self._regularizer, self._dtype = initializer, regularizer, as_dtype(dtype)
+        self.original_name_scope = name_scope
+
+    name = property(lambda self: self._name)
+    reuse = property(lambda self: self._reuse)
+    initializer = property(lambda self: self._initializer)
+    regularizer = property(lambda self: self._regularizer)
+    dtype = property(lambda self: self._dtype)
+
+    def reuse_variables(self) -> None:
+        """From now on ``get_variable`` in this scope returns existing variables (TF1's only way back is a
+        new scope)."""
+        self._reuse = True
+
+    def set_initializer(self, initializer: Any) -> None:
+        self._initializer = initializer
+
+    def set_regularizer(self, regularizer: Any) -> None:
+        self._regularizer = regularizer
+
+    def set_dtype(self, dtype: Any) -> None:
+        self._dtype = as_dtype(dtype)
+
+    def __repr__(self) -> str:
+        return f"<VariableScope {self._name!r} reuse={self._reuse}>"
+
+
 def _scope_stack(g: Any) -> list:
-    """This thread's stack of (scope path, reuse) in graph ``g`` (TF1 keeps variable scopes per thread)."""
-    return g.per_thread("variable_scope")
+    """This thread's stack of open ``VariableScope``s in graph ``g``, the root scope (name "") first (TF1 keeps
+    variable scopes per thread)."""
+    stack = g.per_thread("variable_scope")
+    if not stack:
+        stack.append(VariableScope(""))
+    return stack
+
+
+def get_variable_scope() -> VariableScope:
+    """The innermost open variable scope (the root one, name "", outside any)."""
+    return _scope_stack(get_default_graph())[-1]
 
 
 @contextlib.contextmanager
-def variable_scope(name_or_scope: str, reuse: Any = None, default_name: str | None = None) -> Iterator[str]:
+def variable_scope(name_or_scope: Any, default_name: str | None = None, values: Any = None, initializer: Any = None,
+                   regularizer: Any = None, caching_device: Any = None, partitioner: Any = None,
+                   custom_getter: Any = None, reuse: Any = None, dtype: Any = None, use_resource: Any = None,
+                   constraint: Any = None, auxiliary_name_scope: bool = True) -> Iterator[VariableScope]:
     """TF1's variable scope: prefixes ``get_variable`` names, decides reuse (inherited by inner scopes:
-    True, ``AUTO_REUSE`` or None = create), and opens a name scope of the same name for the ops inside."""
+    True, ``AUTO_REUSE`` or None = create), gives its variables a default ``initializer``, ``regularizer`` and
+    ``dtype`` (inherited too), and opens a name scope of the same name for the ops inside.  A scope object
+    re-enters that scope with its settings; ``default_name`` (with ``name_or_scope`` None) is made unique, as
+    TF1 makes it (``dense``, ``dense_1``, ...)."""
+    for arg, given in (("caching_device", caching_device), ("partitioner", partitioner),
+                       ("custom_getter", custom_getter), ("constraint", constraint)):
+        if given is not None:
+            raise NotImplementedError(f"variable_scope: {arg}= is not supported")
     g = get_default_graph()
     stack = _scope_stack(g)
-    name = name_or_scope or default_name
-    if not name:
-        raise ValueError("variable_scope: give name_or_scope or default_name")
-    inherited = stack[-1][1] if stack else None
-    path = f"{stack[-1][0]}/{name.rstrip('/')}" if stack else name.rstrip("/")
-    stack.append((path, reuse if reuse not in (None, False) else inherited))
+    parent = stack[-1]
+    if isinstance(name_or_scope, VariableScope):
+        base, path = name_or_scope, name_or_scope.name
+        local = path.rsplit("/", 1)[-1]
+    else:
+        if name_or_scope:
+            local = str(name_or_scope).rstrip("/")
+        elif default_name:
+            counts = g.per_thread("variable_scope_counts")
+            prefix = f"{parent.name}/{default_name}" if parent.name else default_name
+            n = counts.count(prefix)
+            counts.append(prefix)
+            local = default_name if n == 0 else f"{default_name}_{n}"
+        else:
+            raise ValueError("variable_scope: give name_or_scope or default_name")
+        base = parent
+        path = f"{parent.name}/{local}" if parent.name else local
+    scope = VariableScope(path, reuse if reuse not in (None, False) else base.reuse,
+                          base.initializer if initializer is None else initializer,
+                          base.regularizer if regularizer is None else regularizer,
+                          base.dtype if dtype is None else dtype)
+    stack.append(scope)
     try:
-        with g.name_scope(name):
-            yield path
+        if auxiliary_name_scope:
+            with g.name_scope(local) as ns:
+                scope.original_name_scope = ns
+                yield scope
+        else:
+            yield scope
     finally:
         stack.pop()
 
 
-def get_variable(name: str, shape: Sequence[int] | None = None, dtype: Any = numpy.float32,
-                 initializer: Any = None, regularizer: Any = None, trainable: bool = True) -> Variable:
+def get_variable(name: str, shape: Sequence[int] | None = None, dtype: Any = None, initializer: Any = None,
+                 regularizer: Any = None, trainable: bool = True) -> Variable:
     """A variable named within the current variable scope: made once, then shared where the scope reuses.
-    ``regularizer(variable)`` (when not None) goes to ``GraphKeys.REGULARIZATION_LOSSES`` when it is made."""
+    Without an ``initializer`` it takes the scope's, else Glorot uniform (zeros for integers and booleans, as
+    TF1); without a ``regularizer`` the scope's; ``regularizer(variable)`` (when not None) goes to
+    ``GraphKeys.REGULARIZATION_LOSSES`` when it is made."""
     g = get_default_graph()
-    dtype = as_dtype(dtype)
-    stack = _scope_stack(g)
-    full, reuse = (f"{stack[-1][0]}/{name}", stack[-1][1]) if stack else (name, None)
+    scope = _scope_stack(g)[-1]
+    dtype = scope.dtype if dtype is None else as_dtype(dtype)
+    full, reuse = (f"{scope.name}/{name}" if scope.name else name), scope.reuse
     store = {v.op.name: v for v in g.get_collection(_VAR_STORE)}
     if full in store:
         if reuse in (True, AUTO_REUSE):
@@ -470,11 +546,14 @@ def get_variable(name: str, shape: Sequence[int] | None = None, dtype: Any = num
     if reuse is True:
         raise ValueError(f"Variable {full} does not exist, or was not created with tf.get_variable(). Did you "
                          "mean to set reuse=tf.AUTO_REUSE in VarScope?")
-    init = glorot_uniform_initializer() if initializer is None else initializer     # may be an array
-    value = init(shape, dtype) if callable(init) else init
+    init = initializer if initializer is not None else scope.initializer
+    if init is None:
+        init = glorot_uniform_initializer() if dtype.kind == "f" else zeros_initializer()
+    value = init(shape, dtype) if callable(init) else init     # may be an array
     with g.name_scope_cleared():        # variable names follow variable scopes, not name scopes
         var = Variable(value, trainable=trainable, name=full, dtype=dtype)
     g.add_to_collection(_VAR_STORE, var)
+    regularizer = regularizer if regularizer is not None else scope.regularizer
     penalty = regularizer(var) if regularizer is not None else None
     if penalty is not None:
         g.add_to_collection(REGULARIZATION_LOSSES, penalty)
