@@ -27,19 +27,32 @@ bool, complex64, complex128 = as_dtype("bool"), as_dtype("complex64"), as_dtype(
 string = "string"       # a name only: dtypes.as_dtype says strings are not supported
 
 
-def _t(x: Any, dtype: Any = None, like: Tensor | None = None) -> Tensor:
+def _t(x: Any, dtype: Any = None, like: Tensor | None = None, graph: Any = None) -> Tensor:
     if isinstance(x, Tensor):
         return x
     if dtype is None and like is not None:
         dtype = like.dtype
-    return convert_to_tensor(x, dtype, graph=like.graph if like is not None else None)
+    return convert_to_tensor(x, dtype, graph=like.graph if like is not None else graph)
 
 
 def _pair(a: Any, b: Any) -> tuple[Tensor, Tensor]:
+    """Two operands as TF's ops convert them, in order: the first one's dtype (a Tensor's, else its own, as
+    ``tf.constant`` gives it) decides, and the second is converted to it (a NumPy array cast, as TF casts it; a
+    Python number that does not fit is a TypeError).  Before a Tensor, a Python number takes the Tensor's dtype
+    where it fits (TF refuses even that; the values are the same), and anything else of another dtype is
+    TF's TypeError, not a silent cast."""
     if isinstance(a, Tensor):
         return a, _t(b, like=a)
-    b = _t(b)
-    return _t(a, like=b), b
+    if isinstance(b, Tensor):
+        if isinstance(a, (builtins.bool, builtins.int, builtins.float)):
+            return _t(a, like=b), b
+        a = _t(a, graph=b.graph)
+        if a.dtype != b.dtype:
+            raise TypeError(f"Input 'y' has type {b.dtype.name} that does not match type {a.dtype.name} of argument "
+                            "'x'.")
+        return a, b
+    a = _t(a)
+    return a, _t(b, like=a)
 
 
 def placeholder(dtype: Any, shape: Sequence[int | None] | int | None = None, name: str | None = None) -> Tensor:

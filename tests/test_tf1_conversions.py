@@ -70,3 +70,20 @@ def test_conv2d_takes_a_nested_list_input():
     out = _run(tf.nn.conv2d(image, np.ones((2, 2, 1, 1), np.float32), [1, 1, 1, 1], "VALID"))
     x = np.arange(16.0).reshape(4, 4)
     np.testing.assert_allclose(out[0, :, :, 0], x[:-1, :-1] + x[1:, :-1] + x[:-1, 1:] + x[1:, 1:])
+
+
+def test_operands_convert_in_order_as_tf_converts_them():
+    """The first operand's dtype decides (it truncated a float array to int32 when a Python int came second:
+    tf.pow(x, 3) was 0); the second follows it, as TF casts a NumPy array; another dtype after an array is TF's
+    TypeError."""
+    x = np.full(2, 1.5, np.float32)
+    np.testing.assert_array_equal(_run(tf.pow(x, 3)), [3.375, 3.375])
+    assert _run(tf.pow(x, 3)).dtype == np.float32
+    assert _run(tf.equal(x, 1)).tolist() == [False, False]
+    # TF's own rule, first operand first: 3 makes it int32 and the array is cast (1.5 -> 1)
+    np.testing.assert_array_equal(_run(tf.multiply(3, x)), [3, 3])
+    with pytest.raises(TypeError, match="does not match"):
+        tf.add(x, tf.constant([1, 2]))
+    with pytest.raises(TypeError, match="Expected int32"):
+        tf.add(2.5, tf.constant([1, 2]))
+    np.testing.assert_array_equal(_run(tf.maximum(2, tf.constant([1.5, 2.5]))), [2.0, 2.5])
