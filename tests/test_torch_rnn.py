@@ -176,7 +176,7 @@ def _functional(m, names):
     """m's forward with its parameters replaced by the given tensors (as torch.func.functional_call)."""
     def run(x, h, *weights):
         for n, w in zip(names, weights):
-            setattr(m, n, w)
+            m._parameters[n] = w        # as torch.func does: setattr refuses a plain tensor for a parameter
         return m(x, h)
     return run
 

@@ -7,15 +7,35 @@ import numbers
 import warnings
 from typing import Any, Iterator
 
+import numpy
+
+from core.device import Device
 from core.errors import ShapeError
 from eager_api.autograd import no_grad
 from eager_api.nn import functional as F
 from eager_api.nn.functional import _pair
 from eager_api.nn import init
-from eager_api.tensor import (Tensor, _check_grad_dtype, cat, empty, float32, float64, full, ones, stack, tensor,
-                              zeros)
+from eager_api.tensor import (Tensor, _check_grad_dtype, cat, empty, float16, float32, float64, full, ones, stack,
+                              tensor, zeros)
 
-IncompatibleKeys = collections.namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
+
+class _IncompatibleKeys(collections.namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
+    """What ``load_state_dict`` returns; printed as PyTorch prints it when every key matched."""
+
+    def __repr__(self) -> str:
+        if not self.missing_keys and not self.unexpected_keys:
+            return "<All keys matched successfully>"
+        return super().__repr__()
+
+    __str__ = __repr__
+
+
+def _typename(value: Any) -> str:
+    """A value's type as ``torch.typename`` words it in PyTorch's assignment errors ('torch.FloatTensor', 'int')."""
+    if isinstance(value, Tensor):
+        return value.type()
+    kind = type(value)
+    return kind.__qualname__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
 
 
 class Parameter(Tensor):
@@ -39,24 +59,52 @@ class Module:
     """Base class of layers and models, as ``torch.nn.Module``."""
 
     def __init__(self) -> None:
+        object.__setattr__(self, "training", True)
         object.__setattr__(self, "_parameters", collections.OrderedDict())
         object.__setattr__(self, "_buffers", collections.OrderedDict())
+        # names in _buffers that state_dict leaves out (register_buffer(..., persistent=False))
+        object.__setattr__(self, "_non_persistent_buffers_set", set())
         object.__setattr__(self, "_modules", collections.OrderedDict())
-        object.__setattr__(self, "training", True)
 
     def __setattr__(self, name: str, value: Any) -> None:
-        if "_parameters" not in self.__dict__:
-            raise AttributeError("cannot assign attributes before Module.__init__() call")
-        for table in (self._parameters, self._buffers, self._modules):
-            table.pop(name, None)
+        # PyTorch's rules: a Parameter or a Module (re)registers the name as one; otherwise the table the name is
+        # already registered in decides what it takes (a parameter only None, a buffer any tensor or None), so
+        # ``self.ema = self.ema * 0.9 + x`` keeps a buffer a buffer. Setting a registered name keeps its place in
+        # its table, and with it the order of state_dict() and named_parameters().
+        params = self.__dict__.get("_parameters")
         if isinstance(value, Parameter):
-            self._parameters[name] = value
+            if params is None:
+                raise AttributeError("cannot assign parameters before Module.__init__() call")
+            self._unregister(name, self.__dict__, self._buffers, self._modules)
+            self.register_parameter(name, value)
+        elif params is not None and name in params:
+            if value is not None:
+                raise TypeError(f"cannot assign '{_typename(value)}' as parameter '{name}' "
+                                "(torch.nn.Parameter or None expected)")
+            params[name] = None
         elif isinstance(value, Module):
+            if params is None:
+                raise AttributeError("cannot assign module before Module.__init__() call")
+            self._unregister(name, self.__dict__, self._parameters, self._buffers)
             self._modules[name] = value
+        elif params is not None and name in self._modules:
+            if value is not None:
+                raise TypeError(f"cannot assign '{_typename(value)}' as child module '{name}' "
+                                "(torch.nn.Module or None expected)")
+            self._modules[name] = None
+        elif params is not None and name in self._buffers:
+            if value is not None and not isinstance(value, Tensor):
+                raise TypeError(f"cannot assign '{_typename(value)}' as buffer '{name}' "
+                                "(torch.nn.Buffer, torch.Tensor or None expected)")
+            self._buffers[name] = value
         else:
             object.__setattr__(self, name, value)
-            return
-        self.__dict__.pop(name, None)
+
+    def _unregister(self, name: str, *tables: dict) -> None:
+        """Drop ``name`` from ``tables`` (and from the non-persistent buffers) before it is registered anew."""
+        for table in tables:
+            table.pop(name, None)
+        self._non_persistent_buffers_set.discard(name)
 
     def __getattr__(self, name: str) -> Any:
         for table in ("_parameters", "_buffers", "_modules"):
@@ -69,17 +117,51 @@ class Module:
         for table in (self._parameters, self._buffers, self._modules):
             if name in table:
                 del table[name]
+                self._non_persistent_buffers_set.discard(name)
                 return
         object.__delattr__(self, name)
 
-    def register_buffer(self, name: str, t: Tensor | None, persistent: bool = True) -> None:
-        self._buffers[name] = t
+    def _check_new_name(self, name: Any, kind: str, table: dict) -> None:
+        """PyTorch's checks on a name about to be registered in ``table``: a string without dots, not empty, and
+        not already an attribute of another sort (a plain attribute, or registered in another table)."""
+        if not isinstance(name, str):
+            raise TypeError(f"{kind} name should be a string. Got {_typename(name)}")
+        if "." in name:
+            raise KeyError(f"{kind} name can't contain \".\"")
+        if name == "":
+            raise KeyError(f"{kind} name can't be empty string \"\"")
+        if hasattr(self, name) and name not in table:
+            raise KeyError(f"attribute '{name}' already exists")
 
-    def register_parameter(self, name: str, p: Parameter | None) -> None:
-        self._parameters[name] = p
+    def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
+        """Register a tensor that is state but not a parameter; a non-persistent one is moved by ``.to()`` and
+        listed by ``buffers()`` but left out of ``state_dict()`` (and not expected by ``load_state_dict``)."""
+        if "_buffers" not in self.__dict__:
+            raise AttributeError("cannot assign buffer before Module.__init__() call")
+        self._check_new_name(name, "buffer", self._buffers)
+        if tensor is not None and not isinstance(tensor, Tensor):
+            raise TypeError(f"cannot assign '{_typename(tensor)}' object to buffer '{name}' "
+                            "(torch Tensor or None required)")
+        self._buffers[name] = tensor
+        if persistent:
+            self._non_persistent_buffers_set.discard(name)
+        else:
+            self._non_persistent_buffers_set.add(name)
 
-    def add_module(self, name: str, m: "Module") -> None:
-        self._modules[name] = m
+    def register_parameter(self, name: str, param: Parameter | None) -> None:
+        if "_parameters" not in self.__dict__:
+            raise AttributeError("cannot assign parameter before Module.__init__() call")
+        self._check_new_name(name, "parameter", self._parameters)
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(f"cannot assign '{_typename(param)}' object to parameter '{name}' "
+                            "(torch.nn.Parameter or None required)")
+        self._parameters[name] = param
+
+    def add_module(self, name: str, module: "Module | None") -> None:
+        if not isinstance(module, Module) and module is not None:
+            raise TypeError(f"{_typename(module)} is not a Module subclass")
+        self._check_new_name(name, "module", self._modules)
+        self._modules[name] = module
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(f"Module [{type(self).__name__}] is missing the required \"forward\" function")
@@ -88,41 +170,58 @@ class Module:
         return self.forward(*args, **kwargs)
 
     # ----- traversal ---------------------------------------------------------------
-    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, "Module"]]:
+    # As PyTorch's: a module or tensor reached by several names (Sequential(a, a), a tied weight) is listed once,
+    # under the first name, unless remove_duplicate=False. state_dict() is the exception: it saves every name.
+    def named_modules(self, memo: set | None = None, prefix: str = "",
+                      remove_duplicate: bool = True) -> Iterator[tuple[str, "Module"]]:
+        memo = set() if memo is None else memo
+        if id(self) in memo:
+            return
+        if remove_duplicate:
+            memo.add(id(self))
         yield prefix, self
         for name, m in self._modules.items():
             if m is not None:
-                yield from m.named_modules(f"{prefix}.{name}" if prefix else name)
+                yield from m.named_modules(memo, f"{prefix}.{name}" if prefix else name, remove_duplicate)
 
     def modules(self) -> Iterator["Module"]:
         for _, m in self.named_modules():
             yield m
 
     def named_children(self) -> Iterator[tuple[str, "Module"]]:
-        yield from ((k, m) for k, m in self._modules.items() if m is not None)
+        seen = set()
+        for name, m in self._modules.items():
+            if m is not None and id(m) not in seen:
+                seen.add(id(m))
+                yield name, m
 
     def children(self) -> Iterator["Module"]:
         for _, m in self.named_children():
             yield m
 
-    def _named(self, table: str, prefix: str = "", recurse: bool = True) -> Iterator[tuple[str, Tensor]]:
+    def _named(self, table: str, prefix: str, recurse: bool,
+               remove_duplicate: bool) -> Iterator[tuple[str, Tensor]]:
         seen = set()
-        mods = self.named_modules(prefix) if recurse else [(prefix, self)]
+        mods = self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate) if recurse else [(prefix, self)]
         for mp, m in mods:
             for k, t in getattr(m, table).items():
-                if t is not None and id(t) not in seen:
+                if t is None or id(t) in seen:
+                    continue
+                if remove_duplicate:
                     seen.add(id(t))
-                    yield (f"{mp}.{k}" if mp else k), t
+                yield (f"{mp}.{k}" if mp else k), t
 
-    def named_parameters(self, prefix: str = "", recurse: bool = True) -> Iterator[tuple[str, Parameter]]:
-        yield from self._named("_parameters", prefix, recurse)
+    def named_parameters(self, prefix: str = "", recurse: bool = True,
+                         remove_duplicate: bool = True) -> Iterator[tuple[str, Parameter]]:
+        yield from self._named("_parameters", prefix, recurse, remove_duplicate)
 
     def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
         for _, p in self.named_parameters(recurse=recurse):
             yield p
 
-    def named_buffers(self, prefix: str = "", recurse: bool = True) -> Iterator[tuple[str, Tensor]]:
-        yield from self._named("_buffers", prefix, recurse)
+    def named_buffers(self, prefix: str = "", recurse: bool = True,
+                      remove_duplicate: bool = True) -> Iterator[tuple[str, Tensor]]:
+        yield from self._named("_buffers", prefix, recurse, remove_duplicate)
 
     def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
         for _, b in self.named_buffers(recurse=recurse):
@@ -130,8 +229,13 @@ class Module:
 
     # ----- modes and devices -------------------------------------------------------
     def train(self, mode: bool = True) -> "Module":
-        for m in self.modules():
-            object.__setattr__(m, "training", mode)
+        # Through each child's own train(), as PyTorch: a subclass that overrides it (a frozen BatchNorm that stays
+        # in eval mode) is honoured however its parent is switched.
+        if not isinstance(mode, bool):
+            raise ValueError("training mode is expected to be boolean")
+        self.training = mode
+        for m in self.children():
+            m.train(mode)
         return self
 
     def eval(self) -> "Module":
@@ -150,19 +254,36 @@ class Module:
                 p.grad.zero_()
 
     def to(self, *args: Any, **kwargs: Any) -> "Module":
+        """Move parameters and buffers to a device and/or cast them to a floating dtype; as PyTorch, a dtype casts
+        only the floating-point (and complex) ones: integer buffers (BatchNorm's num_batches_tracked, indices)
+        keep theirs."""
+        device, dtype = kwargs.get("device"), kwargs.get("dtype")
+        for a in args:
+            if isinstance(a, Tensor):
+                device, dtype = a.device, a.dtype
+            elif isinstance(a, (str, Device)):
+                device = a
+            elif not isinstance(a, bool):       # a bool is PyTorch's positional non_blocking
+                dtype = a
+        if dtype is not None:
+            dtype = numpy.dtype(dtype)
+            if dtype.kind not in "fc":
+                raise TypeError(f"nn.Module.to only accepts floating point or complex dtypes, but got desired "
+                                f"dtype=torch.{dtype}")
         for m in self.modules():
             for table in (m._parameters, m._buffers):
                 for t in table.values():
                     if t is None:
                         continue
-                    moved = t.detach().to(*args, **kwargs)
+                    cast = dtype if t.dtype.kind in "fc" else None
+                    moved = t.detach().to(device=device, dtype=cast)
                     if moved.array is t.array:
                         continue
                     # Move in place so optimizers holding these parameters keep working.
                     t.array, t.device, t.dtype = moved.array, moved.device, moved.dtype
                     t._vc[0] += 1
                     if t.grad is not None:
-                        t.grad = t.grad.to(*args, **kwargs)
+                        t.grad = t.grad.to(device=device, dtype=cast)
         return self
 
     def cpu(self) -> "Module":
@@ -177,6 +298,9 @@ class Module:
     def float(self) -> "Module":
         return self.to(float32)
 
+    def half(self) -> "Module":
+        return self.to(float16)
+
     def apply(self, fn: Any) -> "Module":
         for m in self.children():
             m.apply(fn)
@@ -184,22 +308,29 @@ class Module:
         return self
 
     # ----- state -------------------------------------------------------------------
-    def state_dict(self) -> "collections.OrderedDict[str, Tensor]":
-        out = collections.OrderedDict()
-        for mp, m in self.named_modules():
-            for table in (m._parameters, m._buffers):
-                for k, t in table.items():
-                    if t is not None:
-                        out[f"{mp}.{k}" if mp else k] = t.detach()
+    def _state_entries(self, prefix: str) -> Iterator[tuple[str, Tensor]]:
+        """What state_dict() saves, in PyTorch's order: each module's parameters, then its persistent buffers,
+        then its children's; a module reached by several names is saved under each (PyTorch does not dedup
+        here, so a checkpoint of Sequential(a, a) has both '0.weight' and '1.weight')."""
+        for k, p in self._parameters.items():
+            if p is not None:
+                yield prefix + k, p
+        for k, b in self._buffers.items():
+            if b is not None and k not in self._non_persistent_buffers_set:
+                yield prefix + k, b
+        for name, m in self._modules.items():
+            if m is not None:
+                yield from m._state_entries(f"{prefix}{name}.")
+
+    def state_dict(self, *, destination: dict | None = None, prefix: str = "",
+                   keep_vars: bool = False) -> "collections.OrderedDict[str, Tensor]":
+        out = collections.OrderedDict() if destination is None else destination
+        for k, t in self._state_entries(prefix):
+            out[k] = t if keep_vars else t.detach()
         return out
 
-    def load_state_dict(self, state_dict: dict, strict: bool = True) -> IncompatibleKeys:
-        own = {}
-        for mp, m in self.named_modules():
-            for table in (m._parameters, m._buffers):
-                for k, t in table.items():
-                    if t is not None:
-                        own[f"{mp}.{k}" if mp else k] = t
+    def load_state_dict(self, state_dict: dict, strict: bool = True) -> _IncompatibleKeys:
+        own = dict(self._state_entries(""))
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
         # As PyTorch: entries that fit are copied even when others fail; the error lists every problem.
@@ -223,7 +354,7 @@ class Module:
             errors.insert(0, "Missing key(s) in state_dict: " + ", ".join(f'"{k}"' for k in missing) + ". ")
         if errors:
             raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:\n\t" + "\n\t".join(errors))
-        return IncompatibleKeys(missing, unexpected)
+        return _IncompatibleKeys(missing, unexpected)
 
     # ----- printing ----------------------------------------------------------------
     def extra_repr(self) -> str:
@@ -252,7 +383,9 @@ class Sequential(Module):
             x = m(x)
         return x
 
-    def __getitem__(self, i: int) -> Module:
+    def __getitem__(self, i: int | slice) -> Module:
+        if isinstance(i, slice):        # as PyTorch: a Sequential of the slice, under the original names
+            return Sequential(collections.OrderedDict(list(self._modules.items())[i]))
         return list(self._modules.values())[i]
 
     def __len__(self) -> int:
@@ -336,8 +469,9 @@ class Linear(Module):
         super().__init__()
         self.in_features, self.out_features = in_features, out_features
         self.weight = _param(out_features, in_features, device=device, dtype=dtype)
-        self.bias = _param(out_features, device=device, dtype=dtype) if bias else None
-        if not bias:
+        if bias:
+            self.bias = _param(out_features, device=device, dtype=dtype)
+        else:
             self.register_parameter("bias", None)
         self.reset_parameters()
 
@@ -931,7 +1065,7 @@ class Dropout(Module):
         self.p, self.inplace = p, inplace
 
     def forward(self, x: Tensor) -> Tensor:
-        return F.dropout(x, self.p, self.training)
+        return F.dropout(x, self.p, self.training, inplace=self.inplace)
 
     def extra_repr(self) -> str:
         return f"p={self.p}, inplace={self.inplace}"
@@ -941,7 +1075,7 @@ class Dropout2d(Dropout):
     """Zeroes whole channels of (N, C, H, W) input."""
 
     def forward(self, x: Tensor) -> Tensor:
-        return F.dropout2d(x, self.p, self.training)
+        return F.dropout2d(x, self.p, self.training, inplace=self.inplace)
 
 
 class Embedding(Module):
@@ -992,7 +1126,9 @@ class _NormBase(Module):
             self.register_buffer("running_var", ones(num_features, device=device, dtype=dtype))
             self.register_buffer("num_batches_tracked", tensor(0, device=device))
         else:
-            self.running_mean = self.running_var = None
+            self.register_buffer("running_mean", None)
+            self.register_buffer("running_var", None)
+            self.register_buffer("num_batches_tracked", None)
 
     def extra_repr(self) -> str:
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
@@ -1301,7 +1437,7 @@ class Dropout1d(Dropout):
     """Zeroes whole channels of (N, C, L) or (C, L) input."""
 
     def forward(self, x: Tensor) -> Tensor:
-        return F.dropout1d(x, self.p, self.training, self.inplace)
+        return F.dropout1d(x, self.p, self.training, inplace=self.inplace)
 
 
 class ChannelShuffle(Module):
