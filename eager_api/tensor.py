@@ -74,13 +74,13 @@ def get_default_dtype() -> numpy.dtype:
 
 
 def _result_dtype(a: numpy.dtype, b: numpy.dtype) -> numpy.dtype:
-    """PyTorch's promotion between tensors: floats win over integers, otherwise the wider type."""
+    """PyTorch's promotion between tensors: the higher category (bool < integer < float or complex) wins,
+    within one the wider type (float64 with complex64 is complex128, as in PyTorch)."""
     if a == b:
         return a
-    if a.kind == "f" and b.kind != "f":
-        return a
-    if b.kind == "f" and a.kind != "f":
-        return b
+    ca, cb = _category(a), _category(b)
+    if ca != cb:
+        return a if ca > cb else b
     return numpy.promote_types(a, b)
 
 
@@ -1953,17 +1953,51 @@ def _dev(device: Any) -> Any:
     return _device.parse(device) if device is not None else _device.default()
 
 
+def _scalar_dtype(tp: type) -> numpy.dtype | None:
+    """The dtype PyTorch gives a scalar of type ``tp``, None for other types.  NumPy scalars keep their own
+    (asked first: numpy.float64 is a Python float too); a bool is bool, an int int64, a float the default
+    dtype, a complex the default dtype's complex twin."""
+    if issubclass(tp, numpy.generic):
+        return numpy.dtype(tp)
+    if issubclass(tp, builtins.bool):
+        return bool_
+    if issubclass(tp, builtins.int):
+        return int64
+    if issubclass(tp, builtins.float):
+        return get_default_dtype()
+    if issubclass(tp, builtins.complex):
+        return numpy.promote_types(get_default_dtype(), numpy.complex64)
+    return None
+
+
+def _data_dtype(data: Any) -> numpy.dtype:
+    """The dtype ``torch.tensor(data)`` infers (ATen's ``infer_scalar_type``): a Tensor or NumPy array keeps
+    its dtype, a scalar takes ``_scalar_dtype``'s, a list or tuple promotes its items' dtypes as tensors
+    promote (``[np.int32(3), 1]`` is int64, ``[np.int32(3), 1.5]`` the default float) and an empty one is the
+    default dtype.  Anything else (strings, objects with ``__array__``) keeps the dtype NumPy sees."""
+    if isinstance(data, (Tensor, numpy.ndarray)):
+        return data.dtype
+    if isinstance(data, (list, tuple)):
+        if not data:
+            return get_default_dtype()
+        dt = None
+        # One look per item type, not per item: a long list of numbers is scanned at C speed by map and set.
+        for tp in set(map(type, data)):
+            scalar = _scalar_dtype(tp)
+            for d in [scalar] if scalar is not None else [_data_dtype(x) for x in data if type(x) is tp]:
+                dt = d if dt is None else _result_dtype(dt, d)
+        return dt
+    scalar = _scalar_dtype(type(data))
+    return scalar if scalar is not None else numpy.asarray(data).dtype
+
+
 def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
-    """Copy ``data`` (nested lists, numbers, NumPy arrays or Tensors) into a new leaf tensor."""
+    """Copy ``data`` (nested lists, numbers, NumPy arrays or Tensors) into a new leaf tensor, of ``dtype`` or
+    else of the dtype PyTorch infers (``_data_dtype``)."""
     dev = _dev(device)
     if isinstance(data, Tensor):
         data = data._host()
-    arr = numpy.array(data, dtype=None if dtype is None else _dtype(dtype, "tensor"))
-    if dtype is None:
-        if arr.dtype == numpy.float64 and not (isinstance(data, numpy.ndarray)):
-            arr = arr.astype(get_default_dtype())
-        elif arr.dtype.kind in "iu" and not isinstance(data, numpy.ndarray):
-            arr = arr.astype(int64)
+    arr = numpy.array(data, dtype=_data_dtype(data) if dtype is None else _dtype(dtype, "tensor"))
     _check_grad_dtype(arr.dtype, requires_grad)
     return _leaf(backends.get_backend(dev).asarray(arr), dev, requires_grad)
 

@@ -124,12 +124,35 @@ def tanh(input: Tensor) -> Tensor:
     return _T(core.tanh(input))
 
 
-def softmax(input: Tensor, dim: int | None = None) -> Tensor:
-    return _T(core.softmax(input, -1 if dim is None else dim))
+def _get_softmax_dim(name: str, ndim: int, stacklevel: int) -> int:
+    """PyTorch's legacy choice when no dim is given, with its deprecation warning: dim 0 for 0-, 1- and 3-D
+    inputs (3-D was read as an unbatched (C, H, W) image), dim 1 otherwise (the classes of a batch) -- never
+    the last dim.  ``stacklevel`` counts from here, so the default 3 points at the caller of ``softmax``."""
+    warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the call to include dim=X as "
+                  "an argument.", UserWarning, stacklevel=stacklevel)
+    return 0 if ndim in (0, 1, 3) else 1
 
 
-def log_softmax(input: Tensor, dim: int | None = None) -> Tensor:
-    return _T(core.log_softmax(input, -1 if dim is None else dim))
+def _normalise(op: Any, input: Tensor, dim: int, dtype: Any) -> Tensor:
+    """``op`` (core.softmax or core.log_softmax) over ``dim`` of ``input``, cast to ``dtype`` first if given
+    (PyTorch's way to normalise half inputs in float32).  Core's kernels need an axis to reduce over, so a
+    0-d input (dim 0 or -1, as PyTorch allows) goes through as a one-element vector."""
+    x = input if dtype is None else input.to(dtype)
+    if x.ndim == 0:
+        return _T(op(x.reshape(1), dim)).reshape(())
+    return _T(op(x, dim))
+
+
+def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None) -> Tensor:
+    if dim is None:
+        dim = _get_softmax_dim("softmax", input.ndim, _stacklevel)
+    return _normalise(core.softmax, input, dim, dtype)
+
+
+def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None) -> Tensor:
+    if dim is None:
+        dim = _get_softmax_dim("log_softmax", input.ndim, _stacklevel)
+    return _normalise(core.log_softmax, input, dim, dtype)
 
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None, _layer: str = "linear") -> Tensor:
@@ -341,37 +364,59 @@ def _averaging_matrix(n: int, out: int) -> numpy.ndarray:
     return p
 
 
-def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False,
-            generator: Any = None) -> Tensor:
+def _check_dropout_p(p: float) -> None:
     if p < 0.0 or p > 1.0:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+
+
+def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False,
+            generator: Any = None) -> Tensor:
+    """``inplace``: the result is written into ``input`` and ``input`` returned, through the in-place ops'
+    machinery (views see the write; autograd refuses a leaf that requires grad, as PyTorch does)."""
+    _check_dropout_p(p)
     if not training or p == 0.0:
         return input
+    if inplace:
+        return input._inplace("dropout_", lambda x: dropout(x, p, training, generator=generator))
     if p == 1.0:
         return input * 0.0
     return _T(core.dropout(input, p, generator or core.random.default_generator))
 
 
+def _channel_dropout(input: Tensor, p: float, training: bool, inplace: bool, drawn: int, name: str) -> Tensor:
+    """Dropout with one keep/drop draw per index of the first ``drawn`` dims (sample and channel), shared
+    along the others; ``inplace`` as in ``dropout``."""
+    if not training or p == 0.0:
+        return input
+    if inplace:
+        return input._inplace(name, lambda x: _channel_dropout(x, p, training, False, drawn, name))
+    corner = input[(slice(None),) * drawn + (slice(0, 1),) * (input.ndim - drawn)]
+    return input * dropout(_T(core.fill_like(corner, 1.0)), p, training)
+
+
 def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
-    """Channel dropout: one keep/drop draw per (sample, channel), shared by its whole plane."""
+    """Channel dropout of (N, C, H, W): one keep/drop draw per (sample, channel), shared by its whole plane.
+    A 3-D input is (N, C, L), as PyTorch still reads it (with its warning), not an unbatched (C, H, W)."""
+    _check_dropout_p(p)
     if input.ndim not in (3, 4):
         raise ShapeError(f"dropout2d: expected a 3-D or 4-D input, got shape {tuple(input.shape)}")
-    corner = input[(slice(None),) * (input.ndim - 2) + (slice(0, 1), slice(0, 1))]
-    return input * dropout(_T(core.fill_like(corner, 1.0)), p, training)
+    if input.ndim == 3:
+        warnings.warn("dropout2d: Received a 3D input to dropout2d and assuming that channel-wise 1D dropout "
+                      "behavior is desired - input is interpreted as shape (N, C, L), where C is the channel dim. "
+                      "This behavior will change in a future release to interpret the input as one without a "
+                      "batch dimension, i.e. shape (C, H, W). To maintain the 1D channel-wise dropout behavior, "
+                      "please switch to using dropout1d instead.", UserWarning, stacklevel=2)
+    return _channel_dropout(input, p, training, inplace, 2, "dropout2d_")
 
 
 def dropout1d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
     """Channel dropout of (N, C, L) or (C, L): one keep/drop draw per channel, shared along its length."""
-    if p < 0.0 or p > 1.0:
-        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    _check_dropout_p(p)
     if input.ndim not in (2, 3):
         raise RuntimeError(f"dropout1d: Expected 2D or 3D input, but received a {input.ndim}D input. Note that "
                            "dropout1d exists to provide channel-wise dropout on inputs with 1 spatial dimension, a "
                            "channel dimension, and an optional batch dimension (i.e. 2D or 3D inputs).")
-    if not training or p == 0.0:
-        return input
-    out = input * dropout(_T(core.fill_like(input[..., 0:1], 1.0)), p, training)
-    return input.copy_(out) if inplace else out
+    return _channel_dropout(input, p, training, inplace, input.ndim - 1, "dropout1d_")
 
 
 def channel_shuffle(input: Tensor, groups: int) -> Tensor:
@@ -963,8 +1008,10 @@ def softsign(input: Tensor) -> Tensor:
     return input / (input.abs() + 1)
 
 
-def softmin(input: Tensor, dim: int | None = None) -> Tensor:
-    return softmax(-input, dim)
+def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None) -> Tensor:
+    if dim is None:
+        dim = _get_softmax_dim("softmin", input.ndim, _stacklevel)
+    return _normalise(core.softmax, -input, dim, dtype)
 
 
 def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:

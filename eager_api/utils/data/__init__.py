@@ -2,12 +2,15 @@
 shuffling."""
 from __future__ import annotations
 
+import collections.abc
+import copy
+import re
 from typing import Any, Iterator, Sequence
 
 import numpy
 
 import core
-from eager_api.tensor import Tensor, stack, tensor
+from eager_api.tensor import Tensor, as_tensor, stack, tensor
 
 
 class Dataset:
@@ -67,27 +70,90 @@ def random_split(dataset: Dataset, lengths: Sequence[int | float],
     return out
 
 
-def default_collate(items: Sequence[Any]) -> Any:
-    first = items[0]
-    if isinstance(first, Tensor):
-        return stack(list(items))
-    if isinstance(first, (tuple, list)):
-        return type(first)(default_collate([it[i] for it in items]) for i in range(len(first)))
-    if isinstance(first, dict):
-        return {k: default_collate([it[k] for it in items]) for k in first}
-    return tensor(numpy.asarray(items))
+# Arrays of strings, bytes or objects (their dtype strings' kind letters), which neither function turns into
+# tensors.
+_NP_STR_OBJ = re.compile(r"[SaUO]")
+_COLLATE_ERROR = "default_collate: batch must contain tensors, numpy arrays, numbers, dicts or lists; found {}"
 
 
-def default_convert(item: Any) -> Any:
-    """A sample as ``batch_size=None`` hands it over: NumPy arrays (inside tuples, lists, dicts too) become
-    tensors, everything else stays as it is."""
-    if isinstance(item, numpy.ndarray):
-        return tensor(item)
-    if isinstance(item, (tuple, list)):
-        return type(item)(default_convert(it) for it in item)
-    if isinstance(item, dict):
-        return {k: default_convert(v) for k, v in item.items()}
-    return item
+def _rebuild(elem: Any, items: list) -> Any:
+    """``items`` (one per field of ``elem``, a list or other sequence) in ``elem``'s own sequence type, as
+    PyTorch keeps it: a mutable one copied and refilled, another built from the list, a plain list where the
+    type cannot be built from one."""
+    try:
+        if isinstance(elem, collections.abc.MutableSequence):
+            clone = copy.copy(elem)
+            for i, item in enumerate(items):
+                clone[i] = item
+            return clone
+        return type(elem)(items)
+    except TypeError:
+        return items
+
+
+def _remap(elem: Any, items: dict) -> Any:
+    """``items`` in ``elem``'s own mapping type (``_rebuild``'s rules for mappings)."""
+    try:
+        if isinstance(elem, collections.abc.MutableMapping):
+            clone = copy.copy(elem)
+            clone.update(items)
+            return clone
+        return type(elem)(items)
+    except TypeError:
+        return items
+
+
+def default_collate(batch: Sequence[Any]) -> Any:
+    """PyTorch's ``default_collate``: tensors, NumPy arrays and numbers become one tensor with a new first
+    dim (NumPy values keep their dtype, Python floats are float64, ints int64, bools bool); strings and bytes
+    stay as the batch's sequence of them; mappings, namedtuples and lists are collated field by field into
+    their own type, but tuples into a list (PyTorch keeps that for backward compatibility)."""
+    elem = batch[0]
+    if isinstance(elem, Tensor):
+        return stack(list(batch))
+    if isinstance(elem, numpy.ndarray):
+        if _NP_STR_OBJ.search(elem.dtype.str):
+            raise TypeError(_COLLATE_ERROR.format(elem.dtype))
+        return stack([as_tensor(b) for b in batch])
+    if isinstance(elem, (numpy.bool_, numpy.number, numpy.object_)):
+        return as_tensor(list(batch))
+    if isinstance(elem, float):
+        return tensor(list(batch), dtype=numpy.float64)
+    if isinstance(elem, int):
+        return tensor(list(batch))
+    if isinstance(elem, (str, bytes)):
+        return batch
+    if isinstance(elem, collections.abc.Mapping):
+        return _remap(elem, {key: default_collate([d[key] for d in batch]) for key in elem})
+    if isinstance(elem, tuple) and hasattr(elem, "_fields"):        # a namedtuple keeps its type
+        return type(elem)(*(default_collate(samples) for samples in zip(*batch)))
+    if isinstance(elem, collections.abc.Sequence):
+        if any(len(sample) != len(elem) for sample in batch):
+            raise RuntimeError("each element in list of batch should be of equal size")
+        fields = [default_collate(samples) for samples in zip(*batch)]
+        return fields if isinstance(elem, tuple) else _rebuild(elem, fields)
+    raise TypeError(_COLLATE_ERROR.format(type(elem)))
+
+
+def default_convert(data: Any) -> Any:
+    """PyTorch's ``default_convert``, what ``batch_size=None`` hands a sample over as: NumPy arrays and
+    scalars become tensors (arrays of strings or objects stay), inside mappings, namedtuples and sequences
+    too, which keep their type except tuples, which become lists; everything else stays as it is."""
+    if isinstance(data, Tensor):
+        return data
+    if type(data).__module__ == "numpy" and not isinstance(data, (numpy.str_, numpy.bytes_)):
+        if isinstance(data, numpy.ndarray) and _NP_STR_OBJ.search(data.dtype.str):
+            return data
+        return as_tensor(data)
+    if isinstance(data, collections.abc.Mapping):
+        return _remap(data, {key: default_convert(data[key]) for key in data})
+    if isinstance(data, tuple) and hasattr(data, "_fields"):
+        return type(data)(*(default_convert(d) for d in data))
+    if isinstance(data, tuple):
+        return [default_convert(d) for d in data]
+    if isinstance(data, collections.abc.Sequence) and not isinstance(data, (str, bytes)):
+        return _rebuild(data, [default_convert(d) for d in data])
+    return data
 
 
 class Sampler:
@@ -203,7 +269,7 @@ class DataLoader:
         fast = isinstance(self.dataset, TensorDataset) and self.collate_fn is default_collate
         for idx in self.batch_sampler:
             if fast:      # index the tensors directly with the host index array: no per-sample collate
-                yield self.dataset[numpy.asarray(idx)]
+                yield list(self.dataset[numpy.asarray(idx)])        # a list, as default_collate makes
             else:
                 yield self.collate_fn([self.dataset[int(j)] for j in idx])
 
