@@ -222,7 +222,8 @@ class ArrayBackend:
         if reduction == "mean":
             count = keep.sum(dtype=backprop.dtype) if keep is not None else backprop.dtype.type(rows.shape[0])
             xp.divide(loss, count, out=loss)
-            backprop /= count
+            # No kept row: the mean is 0 / 0, NaN as PyTorch's, but the rows' gradient stays 0 (PyTorch's, NLLLoss's)
+            backprop /= xp.maximum(count, 1)
         return loss, backprop
 
     def sparse_target(self, labels: Any, classes: int, dtype: Any, smoothing: float,

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Callable, Sequence
 
 from core.graph import Node, Value, toposort
+from core.op import is_grad_enabled
 from core.ops import elementwise as ew
 
 FREED = ("Trying to backward through the graph a second time (or directly access saved tensors after they "
@@ -89,7 +90,7 @@ def gradients(outputs: Sequence[Value], inputs: Sequence[Value], grad_outputs: S
             if node.freed:
                 raise RuntimeError(FREED)
             _check_versions(node)
-            gxs = node.op.vjp(node, gys, needs)
+            gxs = _vjp(node, gys, needs)
             for v, g, need in zip(node.inputs, gxs, needs):
                 if g is None or not need:
                     continue
@@ -109,6 +110,26 @@ def gradients(outputs: Sequence[Value], inputs: Sequence[Value], grad_outputs: S
         for i in idx:
             on_ready(i, grads.get(k))
     return [grads.get(_key(x)) for x in inputs]
+
+
+def _vjp(node: Node, gys: list[Value | None], needs: list[bool]) -> Sequence[Value | None]:
+    """``node.op.vjp``, made differentiable itself when the pass records a graph (``create_graph``).
+
+    An eager node keeps its outputs as detached handles (no ``node``, so an output does not point back at
+    itself); a rule that reads them (exp, tanh, softmax, ...) would then treat y as a constant, dropping
+    dy/dx from the second derivative.  While recording, the rule sees each float output as the node's own
+    tracked value instead, so the gradient graph leads back through this node.  Static nodes' outputs are
+    graph values already.
+    """
+    if not (node.op.saves_outputs and is_grad_enabled()) or all(o.node is not None for o in node.outputs):
+        return node.op.vjp(node, gys, needs)
+    handles = node.outputs
+    node.outputs = [Value._wrap(o.array, o.shape, o.dtype, o.device, node, o.index, True, o._vc)
+                    if o.dtype.kind == "f" else o for o in handles]
+    try:
+        return node.op.vjp(node, gys, needs)
+    finally:        # restore the handles: a node holding its own outputs would be a reference cycle
+        node.outputs = handles
 
 
 def _free(node: Node) -> None:

@@ -147,14 +147,23 @@ def backward(tensors: Sequence[Tensor], grad_tensors: Sequence[Any] | None = Non
         if g is None:
             return
         t = targets[i]
-        if not create_graph:
+        if t.grad is not None:
+            # As PyTorch: in place unless recording, so a reference to .grad taken earlier sees the sum; with
+            # create_graph a new tensor, whose graph leads back through both terms.
+            if create_graph:
+                t.grad = _T(t.grad + g)
+            else:
+                t.grad.add_(_T(g).detach())
+        elif create_graph:
+            t.grad = _T(g)
+        else:
             g = _T(g).detach()
             # A gradient rule may pass one array to several inputs, or hand back a broadcast view; every
             # .grad must be its own writable array, as in PyTorch, so in-place updates stay local.
             if id(_memory(g.array)) in held or not g.array.flags.c_contiguous:
                 g = _T(g.clone())
             held.add(id(_memory(g.array)))
-        t.grad = _T(g) if t.grad is None else _T(t.grad + g)
+            t.grad = g
         for hook in list(t.__dict__.get("_post_accumulate_grad_hooks", {}).values()):
             hook(t)
 

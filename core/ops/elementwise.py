@@ -325,7 +325,12 @@ class Pow(Binary):
         x, y = node.inputs
         out = node.outputs[0]
         gx = sum_to_like(mul(g, mul(y, pow(x, scalar(y, "add", -1.0)))), x) if needs[0] else None
-        gy = sum_to_like(mul(g, mul(out, log(x))), y) if needs[1] else None
+        gy = None
+        if needs[1]:
+            # d/dy at x = 0 is 0 in both libraries (TF masks log x where x <= 0, PyTorch where x = 0 and y >= 0),
+            # not out * log 0 = 1 * -inf or 0 * -inf.
+            dy = mul(out, log(x))
+            gy = sum_to_like(mul(g, where(scalar_compare(x, "Equal", 0.0), fill_like(dy, 0.0), dy)), y)
         return gx, gy
 
 
@@ -839,6 +844,8 @@ class Scalar(Op):
         if k == "rsub":
             return (neg(g),)
         if k == "pow":
+            if c == 0:      # x ** 0 is constant: 0 even at x = 0, where c * x ** (c - 1) is 0 * inf (PyTorch)
+                return (fill_like(g, 0.0),)
             return (mul(g, scalar(scalar(x, "pow", c - 1), "mul", c)),)
         if c == 0:
             return (scalar(g, "mul", 0.0),)

@@ -86,7 +86,8 @@ class _CrossEntropy(Op):
         _, keep = self._target(be, z, labels)
         w = be.xp.ones((z.shape[0], 1), z.dtype) if keep is None else keep.astype(z.dtype)
         if self.reduction == "mean":
-            w /= w.sum()
+            total = w.sum()
+            w /= be.xp.where(total == 0, total.dtype.type(1), total)    # no kept row: weights 0, as the gradient
         return w
 
     def forward(self, be, z, labels, out=None):

@@ -16,7 +16,7 @@ from typing import Any, Sequence
 from core import state as _state
 from core.errors import ArgumentError
 from core.graph import Value
-from core.op import Op, apply
+from core.op import Op, apply, grad_mode
 from core.ops import elementwise as ew
 from core.ops import reduce as rd
 from core.ops import shape as sh
@@ -637,8 +637,11 @@ class BatchNormTrainGrad(BatchNormTrain):
         from core.autodiff import gradients
         # Identity cuts: the reverse pass must stop at this node's inputs (mean and var come from x, and the
         # outer pass adds those paths itself).
-        cuts = [apply(ew.Identity(), v) for v in node.inputs]
-        outs = self._graph(*cuts)
+        # The chain is recorded even when the calling pass records nothing (a second backward without
+        # create_graph): the inner pass below needs its nodes to walk.
+        with grad_mode(True):
+            cuts = [apply(ew.Identity(), v) for v in node.inputs]
+            outs = self._graph(*cuts)
         pairs = [(o, g) for o, g in zip(outs, grads) if g is not None]
         return gradients([o for o, _ in pairs], cuts, [g for _, g in pairs])
 
