@@ -122,7 +122,8 @@ def _fmt(data_format: str | None) -> str:
     return fmt
 
 
-def _to_nchw(x: Tensor, fmt: str) -> Tensor:
+def _to_nchw(x: Any, fmt: str) -> Tensor:
+    x = _t(x)       # a NumPy image is a constant, as in TF
     return core.transpose(x, (0, 3, 1, 2)) if fmt == "NHWC" else x
 
 
@@ -145,7 +146,7 @@ def conv2d(input, filters, strides, padding, data_format="NHWC", dilations=None,
     """2-D convolution with HWIO filters; TF's SAME/VALID arithmetic.  Filters with fewer input channels than
     the input has make a grouped convolution, as in TF (the input depth a multiple of the filters')."""
     fmt = _fmt(data_format)
-    x = _to_nchw(_t(input), fmt)
+    x = _to_nchw(input, fmt)
     filters = _t(filters, like=x)       # NumPy filters are constants, as in TF
     if len(filters.shape) != 4:
         raise ValueError(f"Conv2D: filters must be 4-D (height, width, in, out), got shape {filters.shape}")

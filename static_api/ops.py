@@ -452,8 +452,10 @@ def pow(x, y, name=None):  # noqa: A001
     return named(core.pow(*_pair(x, y)), name)
 
 
-def matmul(a, b, transpose_a=False, transpose_b=False, name=None):
-    return named(core.matmul(*_pair(a, b), transpose_a, transpose_b), name)
+def matmul(a, b, transpose_a=False, transpose_b=False, adjoint_a=False, adjoint_b=False, a_is_sparse=False,
+           b_is_sparse=False, name=None):
+    """TF1's matmul; an adjoint is the transpose for the real dtypes here (the sparsity hints change nothing)."""
+    return named(core.matmul(*_pair(a, b), transpose_a or adjoint_a, transpose_b or adjoint_b), name)
 
 
 def _reduction(fn: Any, input_tensor: Any, axis: Any, keepdims: bool, name: str | None,
@@ -1193,8 +1195,36 @@ def einsum(equation, *inputs, name=None, **kwargs):
     return named(core.einsum(spec, *[_t(x) for x in inputs]), name)
 
 
-def one_hot(indices, depth, on_value=1.0, off_value=0.0, dtype=float32, name=None):
-    return named(core.one_hot(_t(indices), depth, as_dtype(dtype), on_value, off_value), name)
+def _python_value_dtype(value: Any) -> numpy.dtype:
+    """The dtype ``tf.constant`` gives a value: a tensor's or NumPy value's own, a Python bool/int/float
+    bool/int32/float32."""
+    if hasattr(value, "dtype"):
+        return numpy.dtype(value.dtype)
+    return numpy.dtype(numpy.bool_ if isinstance(value, builtins.bool) else
+                       numpy.int32 if isinstance(value, builtins.int) else numpy.float32)
+
+
+def one_hot(indices, depth, on_value=None, off_value=None, axis=None, dtype=None, name=None):
+    """TF's one_hot: of ``dtype``, else of the on (or off) value's dtype as ``tf.constant`` types it (1 is
+    int32), else float32; the new dim of ``depth`` at ``axis`` (the last by default)."""
+    if isinstance(on_value, Tensor) or isinstance(off_value, Tensor):
+        raise NotImplementedError("tf.one_hot: on_value and off_value must be numbers here, not tensors")
+    if dtype is None:
+        given = [_python_value_dtype(v) for v in (on_value, off_value) if v is not None]
+        if len(given) == 2 and given[0] != given[1]:
+            raise TypeError(f"one_hot: dtype of on_value ({given[0].name}) is not the same as dtype of off_value "
+                            f"({given[1].name})")
+        dtype = given[0] if given else numpy.dtype(numpy.float32)
+    dtype = as_dtype(dtype)
+    idx = _t(indices)
+    out = core.one_hot(idx, builtins.int(depth), dtype, 1 if on_value is None else on_value,
+                       0 if off_value is None else off_value)
+    rank = idx.ndim + 1
+    if axis is not None and axis != -1:
+        if not 0 <= axis < rank:
+            raise ValueError(f"one_hot: axis must be -1 or in [0, {rank}), got {axis}")
+        out = core.transpose(out, tuple(builtins.range(axis)) + (rank - 1,) + tuple(builtins.range(axis, rank - 1)))
+    return named(out, name)
 
 
 def clip_by_value(t, clip_value_min, clip_value_max, name=None):

@@ -87,3 +87,29 @@ def test_operands_convert_in_order_as_tf_converts_them():
     with pytest.raises(TypeError, match="Expected int32"):
         tf.add(2.5, tf.constant([1, 2]))
     np.testing.assert_array_equal(_run(tf.maximum(2, tf.constant([1.5, 2.5]))), [2.0, 2.5])
+
+
+def test_one_hot_takes_its_dtype_and_axis_as_tf():
+    assert _run(tf.one_hot([0, 2], 3)).dtype == np.float32
+    got = _run(tf.one_hot([0, 2], 3, on_value=5))      # the on value's dtype, as tf.constant types 5
+    assert got.dtype == np.int32 and got.tolist() == [[5, 0, 0], [0, 0, 5]]
+    got = _run(tf.one_hot([0, 2], 3, on_value=True, off_value=False))
+    assert got.dtype == np.bool_ and got.tolist() == [[True, False, False], [False, False, True]]
+    assert _run(tf.one_hot([0, 2], 3, off_value=-1.0)).tolist() == [[1, -1, -1], [-1, -1, 1]]
+    with pytest.raises(TypeError, match="on_value"):
+        tf.one_hot([0], 2, on_value=1, off_value=0.5)
+    idx = np.array([[0, 2], [1, 1]])
+    want = np.eye(3)[idx]                               # (2, 2, 3): the new dim last
+    np.testing.assert_array_equal(_run(tf.one_hot(idx, 3, axis=1)), want.transpose(0, 2, 1))
+    np.testing.assert_array_equal(_run(tf.one_hot(idx, 3, axis=0)), want.transpose(2, 0, 1))
+
+
+def test_matmul_adjoints_and_pools_of_arrays():
+    a, b = np.arange(6.0).reshape(2, 3), np.arange(6.0).reshape(2, 3) + 1
+    np.testing.assert_allclose(_run(tf.matmul(a, b, adjoint_b=True)), a @ b.T)
+    np.testing.assert_allclose(_run(tf.matmul(a, b, adjoint_a=True)), a.T @ b)
+    image = np.arange(16.0, dtype=np.float32).reshape(1, 4, 4, 1)
+    np.testing.assert_allclose(_run(tf.nn.max_pool(image, [1, 2, 2, 1], [1, 2, 2, 1], "VALID"))[0, :, :, 0],
+                               [[5, 7], [13, 15]])
+    np.testing.assert_allclose(_run(tf.nn.avg_pool(image, [1, 2, 2, 1], [1, 2, 2, 1], "VALID"))[0, :, :, 0],
+                               [[2.5, 4.5], [10.5, 12.5]])
