@@ -249,11 +249,12 @@ class ModelCheckpoint(_Monitor):
         if self.save_best_only:
             current = logs.get(self.monitor)
             if current is None:
-                warnings.warn(f"Can save best model only with {self.monitor} available, skipping.", stacklevel=2)
+                # Keras 3 warns and saves anyway (every epoch while the value is missing).
+                warnings.warn(f"Can save best model only with {self.monitor} available.", stacklevel=2)
+            elif not self._improves(current, self.best):
                 return
-            if not self._improves(current, self.best):
-                return
-            self.best = current
+            else:
+                self.best = current
         (self.model.save_weights if self.save_weights_only else self.model.save)(path)
         if self.verbose:
             print(f"Epoch {epoch + 1}: saving model to {path}")

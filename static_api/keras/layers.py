@@ -22,6 +22,7 @@ from static_api.variables import (Variable, glorot_uniform_initializer, ones_ini
 
 # Graph collections holding the Keras state of a graph.
 LAYER_NAMES, LEARNING_PHASE = "keras_layer_names", "keras_learning_phase"
+CALL_TRAINING = "keras_call_training"     # the switches of layer calls given ``training=`` (see Layer.__call__)
 
 _ACTIVATIONS = {None: None, "linear": None, "relu": nn.relu, "sigmoid": nn.sigmoid, "tanh": nn.tanh,
                 "softmax": nn.softmax, "relu6": nn.relu6, "elu": nn.elu, "selu": nn.selu, "softplus": nn.softplus,
@@ -219,7 +220,15 @@ class Layer:
         with graph.as_default():
             # Keras autocasts float inputs to the layer's compute dtype.
             cast = [ops.cast(t, self._dtype) if t.dtype.kind == "f" and self.autocast else t for t in xs]
-            phase = learning_phase(graph) if training is None else ops._t(training, dtype=numpy.bool_)
+            if training is None:
+                phase = learning_phase(graph)
+            else:
+                # A Keras 3 model runs every layer in its own mode (training in fit, inference in evaluate and
+                # predict) whatever the call said; the value given here holds where no model runs the graph.
+                # Models feed these switches (``CALL_TRAINING``).
+                phase = ops.placeholder_with_default(ops._t(training, dtype=numpy.bool_), (),
+                                                     name=f"{self.name}/training")
+                graph.add_to_collection(CALL_TRAINING, phase)
             if self.uses_mask:      # the layer computes with its input's mask (Keras' call(inputs, mask=...))
                 out = self.call(cast if self.takes_list else cast[0], phase, mask=mask)
             else:

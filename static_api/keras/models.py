@@ -198,7 +198,7 @@ class Model:
         """The optimizer, loss and metrics to train with; ``weighted_metrics`` also take the samples' weights
         (``sample_weight`` or ``class_weight``), ``metrics`` do not (Keras)."""
         self._ensure_built()
-        opt = self.optimizer = optimizers.get(optimizer)
+        self.optimizer = optimizers.get(optimizer)
         out = self.output
         if getattr(out, "_keras_mask", None) is not None:     # Keras would leave masked steps out of the loss
             raise NotImplementedError(f"Model \"{self.name}\": a loss over a masked output (from "
@@ -217,33 +217,41 @@ class Model:
             self._metric_tensors = ([m._attach(self._target, out, self._session) for m in plain] +
                                     [m._attach(self._target, out, self._session, self._sample_weight)
                                      for m in weighted])
+            self._lp = L.learning_phase(self.graph)
+        self._train_op: Any = None      # built by the first fit or train_on_batch (``_train_step``)
+        self._compiled = True
+
+    def _train_step(self) -> Any:
+        """The training op, built when first needed: Keras 3 makes its train step at the first ``fit`` (or
+        ``train_on_batch``) after ``compile``, so a layer frozen between the two stays as it is, while one frozen
+        after that trains on until the next ``compile``.  Frozen batch norms run in inference mode there."""
+        if self._train_op is not None:
+            return self._train_op
+        opt = self.optimizer
+        with self.graph.as_default():
             updates = [u for lay in self.layers for u in lay.updates]
-            # Frozen batch norms run in inference mode under ``fit`` (Keras); the setting is the compile-time one.
             self._frozen = {lay.training_switch: False for lay in self.layers
                             if isinstance(lay, L.BatchNormalization) and not lay.trainable
                             and getattr(lay, "training_switch", None) is not None}
             # Keras trains a model without trainable weights (its moving statistics still update), with a warning.
             step = [opt.minimize(self.loss, var_list=self.trainable_weights)] if self.trainable_weights else []
             self._train_op = step[0] if step and not updates else ops.group(*step, *updates)
-            self._lp = L.learning_phase(self.graph)
             # A tf.train optimizer's slots are graph variables: as TF1's Keras, initialize those not yet set
             # (a second compile with the same optimizer keeps its moments).
             sess = self._session()
             fresh = [v.initializer for v in opt.variables() if v.key not in sess.state]
             if fresh:
                 sess.run(fresh)
-        self._compiled = True
+        return self._train_op
 
     def _loss(self, loss: Any, out: Tensor) -> tuple[Tensor, Tensor]:
         spec = losses.get(loss)
         self._sparse = spec.sparse
         shape = (None,) if spec.sparse else tuple(out.shape)
         target = ops.placeholder(ops.int64 if spec.sparse else out.dtype, shape, name="target")
-        # Keras' reduction: mean over the batch of weight * loss (weights are ones unless fit is given some).
+        # Keras' reduction of weight * loss over the batch (weights are ones unless fit is given some).
         self._sample_weight = ops.placeholder(out.dtype, (None,), name="sample_weight")
-        per = spec.per_sample(target, out)
-        weight = ops.reshape(self._sample_weight, (-1,) + (1,) * (len(per.shape) - 1))
-        return target, ops.reduce_mean(per * weight)
+        return target, spec.reduce(spec.per_sample(target, out), self._sample_weight)
 
     def _metric(self, spec: Any, out: Tensor) -> metrics_module.Metric:
         """The metric object of a ``compile(metrics=[...])`` entry (``keras.metrics.compiled``).  'accuracy' is
@@ -332,6 +340,7 @@ class Model:
                                              else weights[idx])
             for cb in callbacks:
                 cb.on_train_batch_begin(batch, logs=None)
+            feed.update(self._mode(train_op is not None))
             if train_op is not None:
                 feed[self._lp] = True
                 feed.update(self._frozen)
@@ -390,7 +399,7 @@ class Model:
                 cb.on_epoch_begin(epoch, None)
             t0 = time.perf_counter()
             order = rng.permutation(len(y)) if shuffle else None
-            vals = self._batched(fetches, xs, y, batch_size, self._train_op, order, weights, callbacks)
+            vals = self._batched(fetches, xs, y, batch_size, self._train_step(), order, weights, callbacks)
             logs = self._logs(vals)
             if validation_data is not None:
                 vx, vy, *vw = validation_data
@@ -430,10 +439,17 @@ class Model:
         return self._results(vals, return_dict)
 
     def _results(self, vals: list, return_dict: bool) -> Any:
-        """Keras' return value: a dict by metric name, else the loss alone or the list [loss, metrics...]."""
+        """Keras' return value: a dict by log name, else the loss alone or a list in Keras 3's order
+        (``_flatten_metrics_in_order``): the logs named as the loss and the metric objects in compile order, then
+        the logs no object is named after, alphabetically.  A weighted metric's object keeps its plain name, so
+        with metrics=["accuracy"] and weighted_metrics=["accuracy"] the plain accuracy comes twice, then
+        weighted_accuracy."""
+        logs = self._logs(vals)
         if return_dict:
-            return self._logs(vals)
-        return vals if len(vals) > 1 else vals[0]
+            return logs
+        names = ["loss"] + [m.name for m in self._metric_objects]
+        results = [logs[n] for n in names if n in logs] + [logs[k] for k in sorted(logs) if k not in names]
+        return results if len(results) > 1 else results[0]
 
     def _logs(self, vals: list) -> dict:
         """Values by metric name in Keras 3's order, alphabetical (its logs are sorted; the list form keeps the
@@ -453,7 +469,7 @@ class Model:
                                  f"time. Received: sample_weight={sample_weight}, class_weight={class_weight}")
             weights = _class_weights(y, class_weight)
         return self._batched([self.loss] + self._metric_tensors, xs, y, max(1, len(y)),
-                             self._train_op if train else None, weights=weights)
+                             self._train_step() if train else None, weights=weights)
 
     def train_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None, class_weight: dict | None = None,
                        return_dict: bool = False) -> Any:
@@ -481,8 +497,15 @@ class Model:
         self._check_xy(xs, None)
         sess = self._session()
         bs = _batch_size(batch_size)
-        return numpy.concatenate([sess.run(self.output, {t: a[i:i + bs] for t, a in zip(self.inputs, xs)})
+        mode = self._mode(False)
+        return numpy.concatenate([sess.run(self.output, {**{t: a[i:i + bs] for t, a in zip(self.inputs, xs)}, **mode})
                                   for i in range(0, len(xs[0]), bs)])
+
+    def _mode(self, training: bool) -> dict:
+        """Keras 3's Functional runs every layer in the model's mode, overriding a ``training=`` given when the
+        layer was called: the feed that sets those calls' switches (the graph's, which is harmless for the
+        calls of other models: they do not run)."""
+        return {switch: training for switch in self.graph.get_collection(L.CALL_TRAINING)}
 
     def __call__(self, x: Tensor) -> Tensor:
         raise NotImplementedError("calling a Model on a tensor (nesting models) is not supported yet")
