@@ -33,6 +33,23 @@ __all__ = ["Dataset", "Iterator", "make_initializable_iterator", "make_one_shot_
 Spec = collections.namedtuple("Spec", ["shape", "dtype"])
 
 
+def _components(x: Any) -> Any:
+    """An element's structure as tf.data reads it: tuples (namedtuples too) and dicts are structures, but a
+    list is one tensor, as ``tf.convert_to_tensor`` makes it (its tensors packed): ``from_tensors([1, 2, 3])``
+    is one int32 vector, not three scalars."""
+    if isinstance(x, list):
+        if any(isinstance(v, numpy.ndarray) for v in x):     # TF refuses to pack arrays given in a list
+            raise ValueError(f"Expected values {x!r} to be a dense tensor, not a list of arrays (pass one array or "
+                             "a tuple)")
+        return ops.stack(x) if any(isinstance(v, Tensor) for v in x) else ops._t(x)
+    if isinstance(x, tuple):
+        parts = [_components(v) for v in x]
+        return type(x)(*parts) if hasattr(x, "_fields") else tuple(parts)
+    if isinstance(x, dict):
+        return {k: _components(v) for k, v in x.items()}
+    return x
+
+
 class Dataset:
     """A pipeline: ``source`` (tensors whose first dim is sliced into elements), the transformations in order
     (``steps``), and the element's structure (``rebuild``) and component specs."""
@@ -46,7 +63,7 @@ class Dataset:
     @staticmethod
     def from_tensor_slices(tensors: Any) -> "Dataset":
         """Elements are the slices along the first dim of every component (all of one length)."""
-        flat, rebuild, _ = _flatten(tensors)
+        flat, rebuild, _ = _flatten(_components(tensors))
         source = [ops._t(t) for t in flat]
         for t in source:
             if t.ndim == 0:
@@ -60,7 +77,7 @@ class Dataset:
     @staticmethod
     def from_tensors(tensors: Any) -> "Dataset":
         """One element: the tensors themselves."""
-        flat, rebuild, _ = _flatten(tensors)
+        flat, rebuild, _ = _flatten(_components(tensors))
         source = [core.expand_dims(ops._t(t), 0) for t in flat]
         return Dataset(source, (), [Spec(tuple(t.shape[1:]), t.dtype) for t in source], rebuild)
 
@@ -135,13 +152,14 @@ class Dataset:
         return self._then(("shuffle", int(buffer_size), op_seed, bool(reshuffle_each_iteration)))
 
     def repeat(self, count: int | None = None) -> "Dataset":
-        """The elements ``count`` times over (for ever with None or -1)."""
-        return self._then(("repeat", None if count is None or count == -1 else int(count)))
+        """The elements ``count`` times over (for ever with None or any negative count, as TF)."""
+        return self._then(("repeat", None if count is None or int(count) < 0 else int(count)))
 
     def take(self, count: int) -> "Dataset":
         return self._then(("take", int(count)))
 
     def skip(self, count: int) -> "Dataset":
+        """The elements after the first ``count``; a negative count skips them all, as TF."""
         return self._then(("skip", int(count)))
 
     def prefetch(self, buffer_size: Any) -> "Dataset":
@@ -164,7 +182,8 @@ class Dataset:
         args = element if isinstance(element, tuple) and not hasattr(element, "_fields") else (element,)
         with g.name_scope(what):
             result, nodes = control.recorder.record(lambda: fn(*args))
-            flat, rebuild, _ = _flatten(result)
+            # TF reads a list the function returns as a tuple (with a warning), its items the components
+            flat, rebuild, _ = _flatten(tuple(result) if isinstance(result, list) else result)
             with _recording_into(g, nodes):
                 outs = [ops._t(v) for v in flat]
         mine = {id(m) for m in nodes} | {id(s.node) for s in slots}
@@ -323,7 +342,7 @@ def _apply(stream: Callable[[], Iterator[list]], step: tuple, be: Any) -> Callab
             for i, e in enumerate(stream()):
                 if kind == "take" and 0 <= count <= i:
                     return
-                if kind == "take" or i >= count:
+                if kind == "take" or 0 <= count <= i:     # skip(-1) skips everything, as TF's
                     yield e
         return cut
     run = _run_traced(step, be)

@@ -113,3 +113,32 @@ def test_matmul_adjoints_and_pools_of_arrays():
                                [[5, 7], [13, 15]])
     np.testing.assert_allclose(_run(tf.nn.avg_pool(image, [1, 2, 2, 1], [1, 2, 2, 1], "VALID"))[0, :, :, 0],
                                [[2.5, 4.5], [10.5, 12.5]])
+
+
+def _elements(ds, limit=20):
+    it = ds.make_one_shot_iterator().get_next()
+    out = []
+    with tf.Session() as s:
+        try:
+            for _ in range(limit):
+                out.append(s.run(it))
+        except tf.errors.OutOfRangeError:
+            pass
+    return out
+
+
+def test_tf_data_reads_a_list_as_one_tensor_and_counts_as_tf():
+    """A list is a tensor to tf.data (tuples and dicts are structures): from_tensors([1, 2, 3]) was three scalars;
+    a negative skip skips everything, a negative repeat repeats for ever."""
+    got = _elements(tf.data.Dataset.from_tensors([1, 2, 3]))
+    assert len(got) == 1 and got[0].tolist() == [1, 2, 3] and got[0].dtype == np.int32
+    assert [float(v) for v in _elements(tf.data.Dataset.from_tensor_slices([1.0, 2.0]))] == [1.0, 2.0]
+    assert _elements(tf.data.Dataset.from_tensor_slices({"a": [1, 2]})) == [{"a": 1}, {"a": 2}]
+    assert [tuple(map(int, e)) for e in _elements(tf.data.Dataset.from_tensor_slices(([1, 2], [3, 4])))] == [
+        (1, 3), (2, 4)]
+    pairs = _elements(tf.data.Dataset.range(3).map(lambda x: [x, x + 1]))
+    assert all(isinstance(p, tuple) for p in pairs) and [tuple(map(int, p)) for p in pairs] == [(0, 1), (1, 2), (2, 3)]
+    assert _elements(tf.data.Dataset.range(3).skip(-1)) == []
+    assert [int(v) for v in _elements(tf.data.Dataset.range(3).repeat(-2).take(7))] == [0, 1, 2, 0, 1, 2, 0]
+    with pytest.raises(ValueError, match="dense tensor"):
+        tf.data.Dataset.from_tensor_slices([np.array([1, 2]), np.array([3, 4])])
