@@ -85,8 +85,8 @@ def _as_output(x: Any) -> Any:
 def cond(pred, true_fn=None, false_fn=None, strict=False, name=None, fn1=None, fn2=None):
     """TF1's ``tf.cond`` (as TF 2's ``compat.v1`` runs it): ``true_fn()``'s results where ``pred`` is true when
     the graph runs, else ``false_fn()``'s; only that branch's ops run.  Both must return the same structure
-    (nested lists, tuples, dicts), tensors of the same dtypes; results keep their structure (a one-element list
-    stays a list, ``strict`` or not)."""
+    (nested lists, tuples, dicts), tensors of the same dtypes; results keep their structure, but a one-element
+    list or tuple is unpacked unless ``strict`` (TF1's, and TF 2's with ``disable_v2_behavior``)."""
     true_fn, false_fn = true_fn if true_fn is not None else fn1, false_fn if false_fn is not None else fn2
     if not callable(true_fn):
         raise TypeError("true_fn must be callable.")
@@ -133,7 +133,8 @@ def cond(pred, true_fn=None, false_fn=None, strict=False, name=None, fn1=None, f
     result = core.apply(op, pred, *captures)      # the outputs, then the tape
     g._rename(result[0].op, scope + "Identity")
     values = iter(result[:-1])
-    return rebuild([result[0].op if isinstance(o, Node) else next(values) for o in t_outs])
+    out = rebuild([result[0].op if isinstance(o, Node) else next(values) for o in t_outs])
+    return out[0] if not strict and isinstance(out, (list, tuple)) and len(out) == 1 else out
 
 
 @contextlib.contextmanager
@@ -300,6 +301,6 @@ def while_loop(cond, body, loop_vars, shape_invariants=None, parallel_iterations
     result = core.apply(op, *inits, *captures)      # the last values, then the tape
     g._rename(result[0].op, scope + "Identity")
     out = rebuild(list(result[:-1]))
-    if not return_same_structure and isinstance(out, list) and len(out) == 1:
+    if not return_same_structure and isinstance(out, (list, tuple)) and len(out) == 1:
         out = out[0]
     return out

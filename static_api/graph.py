@@ -7,6 +7,7 @@ to the graph as an Operation.
 from __future__ import annotations
 
 import contextlib
+import math
 import re
 import threading
 from typing import Any, Iterator, Sequence
@@ -390,7 +391,7 @@ class Graph:
             elif arr.dtype == numpy.int64 and (arr.size == 0 or -2 ** 31 <= arr.min() and arr.max() < 2 ** 31):
                 arr = arr.astype(numpy.int32)
         if shape is not None:
-            arr = numpy.broadcast_to(arr, tuple(shape)).copy()
+            arr = _fill_shape(arr, tuple(int(d) for d in shape))
         return self._source(ConstOp(arr), name or "Const")
 
     def next_seed(self) -> int | None:
@@ -572,6 +573,19 @@ def real_div(x: Tensor, y: Tensor) -> Tensor:
             return core.scalar(x, "mul", float(recip))
         return core.mul(x, x.graph.constant(recip))
     return core.div(x, y)
+
+
+def _fill_shape(arr: numpy.ndarray, shape: tuple) -> numpy.ndarray:
+    """TF1's ``tf.constant(value, shape=...)``: the value's elements in order, the last one repeated to fill the
+    shape (``[1, 2]`` as (2, 2) is [[1, 2], [2, 2]]; one element fills it all); more elements than the shape
+    holds is TF's ValueError."""
+    flat, n = arr.reshape(-1), math.prod(shape)
+    if flat.size > n or (flat.size == 0 and n):
+        raise ValueError(f"Too many elements provided. Takes at most {n}, but got {flat.size}."
+                         if flat.size else f"tf.constant: an empty value cannot fill shape {shape}")
+    if flat.size < n:
+        flat = numpy.concatenate([flat, numpy.full(n - flat.size, flat[-1], flat.dtype)])
+    return flat.reshape(shape).copy()
 
 
 def convert_to_tensor(value: Any, dtype: Any = None, graph: Graph | None = None) -> Tensor:

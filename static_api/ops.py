@@ -1140,8 +1140,9 @@ def size(input, name=None, out_type=int32):
     """The number of elements (a constant when every dim is known, else the product of the shape read when the
     graph runs)."""
     x = _t(input)
-    if None in tuple(x.shape):
-        return _named_or(core.prod(core.ops.shape.shape_of(x, as_dtype(out_type))), name, "Size")
+    if None in tuple(x.shape):      # core's integer product is int64: back to out_type, as TF's Size
+        dt = as_dtype(out_type)
+        return _named_or(core.cast(core.prod(core.ops.shape.shape_of(x, dt)), dt), name, "Size")
     return constant(numpy.array(numpy.prod(tuple(x.shape), dtype=numpy.int64), as_dtype(out_type)), out_type,
                     name=name or "Size")
 

@@ -142,3 +142,22 @@ def test_tf_data_reads_a_list_as_one_tensor_and_counts_as_tf():
     assert [int(v) for v in _elements(tf.data.Dataset.range(3).repeat(-2).take(7))] == [0, 1, 2, 0, 1, 2, 0]
     with pytest.raises(ValueError, match="dense tensor"):
         tf.data.Dataset.from_tensor_slices([np.array([1, 2]), np.array([3, 4])])
+
+
+def test_constant_fills_its_shape_with_the_last_element_as_tf1():
+    # TF1's tf.constant(value, shape=): the elements in order, the last repeated (not NumPy's broadcasting)
+    np.testing.assert_array_equal(_run(tf.constant([1.0, 2.0], shape=[2, 2])), [[1.0, 2.0], [2.0, 2.0]])
+    np.testing.assert_array_equal(_run(tf.constant([1, 2, 3], shape=[5])), [1, 2, 3, 3, 3])
+    np.testing.assert_array_equal(_run(tf.constant(7, shape=[2, 3])), np.full((2, 3), 7))
+    np.testing.assert_array_equal(_run(tf.constant([[1, 2], [3, 4]], shape=[4])), [1, 2, 3, 4])
+    with pytest.raises(ValueError, match="Too many elements provided. Takes at most 2, but got 3"):
+        tf.constant([1, 2, 3], shape=[2])
+
+
+def test_size_of_an_unknown_shape_is_in_out_type():
+    x = tf.placeholder(tf.float32, [None, 3])
+    n32, n64 = tf.size(x), tf.size(x, out_type=tf.int64)
+    assert n32.dtype == tf.int32 and n64.dtype == tf.int64
+    with tf.Session() as s:
+        got32, got64 = s.run([n32, n64], {x: np.zeros((4, 3), np.float32)})
+    assert got32 == 12 and got32.dtype == np.int32 and got64.dtype == np.int64

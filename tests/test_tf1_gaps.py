@@ -456,9 +456,14 @@ def test_cond_checks_its_arguments_and_keeps_structures():
                      (lambda: [x, x], lambda: (x, x))):
             with pytest.raises(TypeError, match="same number, type, and overall structure of return values"):
                 tf.cond(p, t, f)
+        # one-element results unpacked unless strict, as TF1's cond (and TF 2's with disable_v2_behavior)
         single = tf.cond(p, lambda: [x], lambda: [x + 1.0])
+        pair = tf.cond(p, lambda: (x,), lambda: (x + 1.0,), strict=True)
         named_ = tf.cond(p, lambda: {"a": x, "b": 1.0}, lambda: {"a": -x, "b": 2.0})
-        assert isinstance(single, list) and len(single) == 1 and isinstance(single[0], tf.Tensor)
+        assert isinstance(single, tf.Tensor)
+        assert isinstance(pair, tuple) and len(pair) == 1 and isinstance(pair[0], tf.Tensor)
+        loop = tf.while_loop(lambda i: i < 3, lambda i: (i + 1,), (tf.constant(0),))
+        assert isinstance(loop, tf.Tensor)
         with tf.Session() as sess:
             got = sess.run(named_, {x: [1.0, 2.0], p: False})
     np.testing.assert_array_equal(got["a"], [-1.0, -2.0])
