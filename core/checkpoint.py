@@ -8,6 +8,7 @@ a reader sees the old file or the new one, never a half-written one.
 """
 from __future__ import annotations
 
+import collections
 import contextlib
 import errno
 import json
@@ -223,8 +224,8 @@ def _encode(obj: Any, leaf: Leaf, arrays: dict, where: str = "object") -> Any:
         key = f"a{len(arrays)}"
         arrays[key] = arr
         return {"__leaf__": [tag, key]}
-    if isinstance(obj, dict):
-        return {"__dict__": [[_encode(k, leaf, arrays, f"{where} key {k!r}"), _encode(v, leaf, arrays,
+    if isinstance(obj, dict):       # an OrderedDict stays one (PyTorch's state dicts are)
+        return {"__odict__" if isinstance(obj, collections.OrderedDict) else "__dict__": [[_encode(k, leaf, arrays, f"{where} key {k!r}"), _encode(v, leaf, arrays,
                                                                                     f"{where}[{k!r}]")]
                              for k, v in obj.items()]}
     if isinstance(obj, (list, tuple)):
@@ -250,8 +251,8 @@ def _decode(obj: Any, arrays: dict, build: Callable[[str, numpy.ndarray], Any]) 
         if body[1] not in arrays:
             raise CheckpointError(f"malformed checkpoint structure: refers to a missing array {body[1]!r}")
         return build(body[0], arrays[body[1]])
-    if kind == "__dict__" and all(isinstance(kv, list) and len(kv) == 2 for kv in body):
-        out = {}
+    if kind in ("__dict__", "__odict__") and all(isinstance(kv, list) and len(kv) == 2 for kv in body):
+        out = {} if kind == "__dict__" else collections.OrderedDict()
         for k, v in body:
             k = _decode(k, arrays, build)
             try:

@@ -24,9 +24,9 @@ from core.op import is_grad_enabled
 from core.ops import shape as _shape
 
 float16, float32, float64 = numpy.dtype("float16"), numpy.dtype("float32"), numpy.dtype("float64")
-int32, int64, uint8, int8, bool_ = (numpy.dtype("int32"), numpy.dtype("int64"), numpy.dtype("uint8"),
-                                    numpy.dtype("int8"), numpy.dtype(bool))
-float, double, long, int, half = float32, float64, int64, int32, float16
+int16, int32, int64, uint8, int8, bool_ = (numpy.dtype("int16"), numpy.dtype("int32"), numpy.dtype("int64"),
+                                           numpy.dtype("uint8"), numpy.dtype("int8"), numpy.dtype(bool))
+float, double, long, int, half, short = float32, float64, int64, int32, float16, int16
 _default_dtype = [float32]
 
 # The legacy type names PyTorch prints from ``Tensor.type()`` and takes as constructors.
@@ -546,14 +546,19 @@ class Tensor(Value):
 
     # ----- reductions ------------------------------------------------------------
     def sum(self, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> "Tensor":
+        """The sum over ``dim`` (an int, a tuple, or all: an empty tuple too); integers, bools and unsigned
+        bytes in int64, or in ``dtype`` (an integer one wraps around as PyTorch's: 200 is -56 in int8)."""
         x = self if dtype is None else self.to(dtype)
-        return _T(core.sum(x, _dims(dim), keepdim))
+        if x.dtype.kind == "u":     # NumPy would sum uint8 in uint64, PyTorch does in int64
+            x = x.to(int64)
+        return _in_dtype(_T(core.sum(x, _dims(dim), keepdim)), dtype)
 
+    # all/any keep their input's shape over an empty dim (PyTorch reduces over nothing there, unlike sum)
     def all(self, dim: Any = None, keepdim: bool = False) -> "Tensor":
-        return _T(core.all(self, _dims(dim), keepdim))
+        return _bytes_stay_bytes(self, _T(core.all(self, _axes(dim), keepdim)))
 
     def any(self, dim: Any = None, keepdim: bool = False) -> "Tensor":
-        return _T(core.any(self, _dims(dim), keepdim))
+        return _bytes_stay_bytes(self, _T(core.any(self, _axes(dim), keepdim)))
 
     def mean(self, dim: Any = None, keepdim: bool = False) -> "Tensor":
         if self.dtype.kind != "f":
@@ -587,7 +592,18 @@ class Tensor(Value):
 
     def argsort(self, dim: int = -1, descending: bool = False, stable: bool = False) -> "Tensor":
         # Always stable: ties keep their order (``stable=True``'s promise, and what PyTorch's CPU sort gives)
-        return _T(core.argsort(self, dim, descending))
+        return self._order(dim, descending)
+
+    def _order(self, dim: builtins.int, descending: bool, k: builtins.int | None = None) -> "Tensor":
+        """The (first ``k``) indices that sort along ``dim``, stable, NaN counted as the largest value as in
+        PyTorch: last ascending, first descending (the core's descending sort puts NaN last)."""
+        if not descending or self.dtype.kind != "f":
+            return _T(core.argsort(self, dim, descending, k))
+        idx = _T(core.argsort(self, dim, True))
+        # a second stable sort, on int64 NaN flags (the core reverses bools, which would not be stable), moves
+        # the NaNs to the front in their order; it also picks the first k and checks k
+        nan = self.isnan().to(int64).gather(dim, idx)
+        return idx.gather(dim, _T(core.argsort(nan, dim, True, k)))
 
     def sort(self, dim: int = -1, descending: bool = False, stable: bool = False) -> tuple:
         idx = self.argsort(dim, descending)
@@ -668,7 +684,7 @@ class Tensor(Value):
 
     def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> tuple:  # noqa: A002
         """The k largest (or smallest) values along ``dim`` and their indices, in order."""
-        idx = _T(core.argsort(self, dim, largest, k))
+        idx = self._order(dim, largest, k)
         return _RETURN_TYPES["topk"](self.gather(dim, idx), idx)
 
     def prod(self, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> "Tensor":
@@ -677,7 +693,7 @@ class Tensor(Value):
         x = self if dtype is None else self.to(dtype)
         if isinstance(dim, (tuple, list)):
             raise TypeError("prod(): argument 'dim' must be int, not tuple")
-        return _T(core.prod(x, dim, keepdim))
+        return _in_dtype(_T(core.prod(x, dim, keepdim)), dtype)
 
     def median(self, dim: Any = None, keepdim: bool = False) -> Any:
         """The lower median (the ((n - 1) // 2)-th smallest), NaN where a NaN is present; over ``dim``, the
@@ -709,6 +725,8 @@ class Tensor(Value):
             idx = where(nan.any(d, keepdim=True), nan.to(int64).argmax(d, keepdim=True), idx)
         if whole:
             value = x.gather(0, idx).reshape(())
+            if self.dtype.kind != "f":      # integers keep their dtype and have no gradient to share
+                return value
             # ATen's gradient: shared evenly by the elements equal to the median (the value itself unchanged)
             ties = self == value.detach()
             share = where(ties, self, zeros((), dtype=self.dtype, device=self.device)).sum() / ties.to(self.dtype).sum()
@@ -740,9 +758,10 @@ class Tensor(Value):
         correction = builtins.int(unbiased) if correction is None else correction
         dof = self.numel() // builtins.max(sq.numel(), 1) - correction
         if dof <= 0:
-            # PyTorch divides by zero here too: NaN (0/0), with a warning.
-            warnings.warn("var(): degrees of freedom is <= 0; the result is NaN", UserWarning, stacklevel=2)
-            return sq * builtins.float("nan")
+            # PyTorch divides by max(0, N - correction): inf, or NaN where the squares sum to 0 (0/0).
+            warnings.warn("var(): degrees of freedom is <= 0. Correction should be strictly less than the reduction "
+                          "factor (input numel divided by output numel).", UserWarning, stacklevel=2)
+            dof = 0
         return sq / dof
 
     def std(self, dim: Any = None, unbiased: bool = True, keepdim: bool = False, *,
@@ -808,8 +827,18 @@ class Tensor(Value):
             return self.reshape(self.shape)       # still a new view, as in PyTorch
         return _T(core.squeeze(self, dim))
 
-    def narrow(self, dim: builtins.int, start: builtins.int, length: builtins.int) -> "Tensor":
+    def narrow(self, dim: builtins.int, start: Any, length: builtins.int) -> "Tensor":
+        """``length`` elements along ``dim`` from ``start`` (negative: counted from the end), a view; a range
+        that does not fit raises as PyTorch's (a slice would silently clip it)."""
         d = dim % self.ndim
+        n, start = self.shape[d], builtins.int(start)
+        if not -n <= start <= n:
+            raise IndexError(f"start out of range (expected to be in range of [{-n}, {n}], but got {start})")
+        if length < 0:
+            raise RuntimeError("narrow(): length must be non-negative.")
+        start %= builtins.max(n, 1)
+        if start + length > n:
+            raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size ({n}).")
         return self[(slice(None),) * d + (slice(start, start + length),)]
 
     def select(self, dim: builtins.int, index: builtins.int) -> "Tensor":
@@ -1018,7 +1047,8 @@ class Tensor(Value):
         return self._inplace("atan2_", lambda x: x.atan2(other))
 
     def square(self):
-        return self * self
+        x = self.to(int64) if self.dtype == bool_ else self     # PyTorch squares bools as int64
+        return x * x
 
     def isnan(self):
         return self != self
@@ -1046,7 +1076,7 @@ class Tensor(Value):
         as PyTorch's CPU kernel accumulates them."""
         x = self if dtype is None else self.to(dtype)
         if x.dtype.kind in "biu":
-            return _T(core.cumsum(core.cast(x, int64), dim))
+            return _in_dtype(_T(core.cumsum(core.cast(x, int64), dim)), dtype)
         if x.dtype == float64:
             return _T(core.cumsum(x, dim))
         return _T(core.cast(core.cumsum(core.cast(x, float64), dim), x.dtype))
@@ -1107,7 +1137,11 @@ class Tensor(Value):
         return _T(core.tanh(self))
 
     def sign(self):
-        return _T(core.sign(self))
+        out = _T(core.sign(self))
+        if self.dtype.kind != "f":
+            return out
+        # PyTorch's sign of NaN is 0 (NumPy's, the core's, is NaN)
+        return where(self.isnan(), zeros((), dtype=self.dtype, device=self.device), out)
 
     sgn = sign      # the same for real tensors
 
@@ -1659,7 +1693,7 @@ class Tensor(Value):
         x = self if dtype is None else self.to(dtype)
         if x.dtype.kind == "f":
             x = where(x.isnan(), zeros((), dtype=x.dtype, device=x.device), x)
-        return x.sum(dim, keepdim)
+        return x.sum(dim, keepdim, dtype)
 
     def nanmean(self, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> "Tensor":
         """The mean of the values that are not NaN (ATen's nansum over their count: NaN where all are)."""
@@ -1733,7 +1767,7 @@ class Tensor(Value):
         """Running products along ``dim``; integers multiply as int64 and float32 in float64, rounded once at
         each step, as PyTorch's CPU kernel accumulates them.  The gradient is ATen's, zeros included."""
         x = self if dtype is None else self.to(dtype)
-        return _T(core.cumprod(core.cast(x, int64) if x.dtype.kind in "biu" else x, dim))
+        return _in_dtype(_T(core.cumprod(core.cast(x, int64) if x.dtype.kind in "biu" else x, dim)), dtype)
 
     def cumprod_(self, dim: builtins.int, *, dtype: Any = None) -> "Tensor":
         return self._inplace("cumprod_", lambda x: x.cumprod(dim, dtype=dtype))
@@ -1855,10 +1889,28 @@ def _coerce(a: Tensor, b: Any) -> tuple[Tensor, Tensor]:
     return a.to(dt), (b.to(dt) if isinstance(b, Tensor) else tensor(b, dtype=dt, device=a.device))
 
 
-def _dims(dim: Any) -> Any:
+def _axes(dim: Any) -> Any:
     if dim is None:
         return None
     return tuple(dim) if isinstance(dim, (list, tuple)) else dim
+
+
+def _dims(dim: Any) -> Any:
+    """The axes a reduction's ``dim`` names: an empty list or tuple reduces over all, as in PyTorch (TF's
+    empty axes, which the core keeps, reduce over none)."""
+    axes = _axes(dim)
+    return None if axes == () else axes
+
+
+def _in_dtype(t: Tensor, dtype: Any) -> Tensor:
+    """A reduction's result in the ``dtype`` asked for.  Integers were accumulated in int64: the cast wraps
+    them as an accumulation in ``dtype`` would (two's complement sums and products agree modulo 2^bits)."""
+    return t if dtype is None else t.to(dtype)
+
+
+def _bytes_stay_bytes(x: Tensor, out: Tensor) -> Tensor:
+    """all/any answer in uint8 for a uint8 input, bool otherwise, as PyTorch's."""
+    return out.to(uint8) if x.dtype == uint8 else out
 
 
 # ATen's names of the scalar types, as its "not implemented for" errors print them.

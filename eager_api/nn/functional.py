@@ -542,14 +542,18 @@ def fold(input: Tensor, output_size: Any, kernel_size: Any, dilation: Any = 1, p
 
 
 def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None) -> Tensor:
-    """Rows of ``weight`` picked by the integer ``input``; the padding row gets no gradient."""
+    """Rows of ``weight`` picked by the integer ``input``; the padding row (``padding_idx``, negative counted
+    from the end) is returned as it is but gets no gradient, as PyTorch's (nn.Embedding zeroes it at init)."""
     if input.dtype.kind not in "iu":
         raise TypeError(f"embedding: argument 'input' expected an integer tensor, got {input.dtype}")
     rows = _T(core.ops.shape.take(weight, input, 0))     # an index outside [0, rows) raises, -1 included
     if padding_idx is None:
         return rows
-    keep = (input != padding_idx).unsqueeze(-1).to(weight.dtype)
-    return rows * keep
+    n = weight.shape[0]
+    if not -n <= padding_idx < n:
+        raise AssertionError("Padding_idx must be within num_embeddings")
+    keep = (input != padding_idx % n).unsqueeze(-1)
+    return where(keep, rows, rows.detach())
 
 
 def _check_reduction(reduction: str, name: str) -> None:
@@ -915,6 +919,11 @@ def _pad_from_input(input: Tensor, pad: tuple, mode: str, value: Any) -> Tensor:
                                f"got: padding ({lo}, {hi}) at dimension {d} of input {list(input.shape)}")
         if mode == "circular" and (lo > n or hi > n):
             raise RuntimeError("Padding value causes wrapping around more than once.")
+        # ATen crops by a negative pad first, and a circular pad then wraps within what is left
+        first, kept = max(-lo, 0), n - max(-lo, 0) - max(-hi, 0)
+        if mode == "circular" and kept <= 0 and (lo > 0 or hi > 0):
+            raise RuntimeError(f"Padding ({lo}, {hi}) at dimension {d} leaves nothing of input {list(input.shape)} "
+                               f"to wrap around")
         if mode == "replicate" and n == 0:
             raise RuntimeError(f"padding size is expected to be > 0 along dim {d}, but got {list(input.shape)}")
         at = numpy.arange(-lo, n + hi)
@@ -923,7 +932,7 @@ def _pad_from_input(input: Tensor, pad: tuple, mode: str, value: Any) -> Tensor:
         elif mode == "replicate":
             at = numpy.clip(at, 0, n - 1)
         else:
-            at = at % n
+            at = first + numpy.arange(-max(lo, 0), kept + max(hi, 0)) % max(kept, 1)
         out = out.index_select(d, tensor(at, device=input.device))
     return out
 
