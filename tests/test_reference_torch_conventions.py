@@ -56,7 +56,9 @@ _DROPOUTS = [("dropout", (4, 6, 5)), ("dropout1d", (4, 6, 5)), ("dropout1d", (6,
 
 
 def _inplace_dropout_story(lib, name, shape):
-    """What in-place dropout does, in terms that do not depend on the random stream."""
+    """What in-place dropout does, in terms that do not depend on the random stream (seeded all the same: with
+    six channels, all kept has odds 1/64, which made the story flaky)."""
+    lib.manual_seed(1)
     fn = getattr(lib.nn.functional, name)
     story = {}
     leaf = lib.ones(*shape, requires_grad=True)
