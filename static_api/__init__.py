@@ -76,8 +76,10 @@ def get_static_value(tensor: Any, partial: bool = False) -> Any:
     return _numpy.array(op.value) if isinstance(op, _ConstOp) else None
 
 
-def name_scope(name: str):
-    return get_default_graph().name_scope(name)
+def name_scope(name: str | None, default_name: str | None = None, values: Any = None):
+    """TF1's ``tf.name_scope``: ``name`` (or ``default_name`` when it is None) made unique in the current
+    scope, a name ending in "/" re-entered as it is, None with no default the root scope."""
+    return get_default_graph().name_scope(default_name if name is None else name)
 
 
 def control_dependencies(control_inputs):

@@ -96,7 +96,7 @@ def cond(pred, true_fn=None, false_fn=None, strict=False, name=None, fn1=None, f
         raise TypeError("pred must not be a Python bool", pred)
     pred = ops._t(pred)
     g = get_default_graph()
-    with g.unique_name_scope(name or "cond") as scope:
+    with g.name_scope(name or "cond") as scope:
         made = []
         for fn, which in ((true_fn, "true"), (false_fn, "false")):
             rebuild, flat, structure, nodes = _branch(fn, which)
@@ -181,7 +181,7 @@ def case(pred_fn_pairs, default=None, exclusive=False, strict=False, name="case"
     if default is not None and not callable(default):
         raise TypeError("default must be callable.")
     g = get_default_graph()
-    with g.unique_name_scope(name):
+    with g.name_scope(name):
         if default is None:
             k = len(predicates) - 1
             last, last_action, others, every = predicates[k], actions[k], predicates[:k], list(predicates)
@@ -256,7 +256,7 @@ def while_loop(cond, body, loop_vars, shape_invariants=None, parallel_iterations
     else:
         shapes = [_invariant(s, v) for s, v in zip(_leaves_like(loop_vars, shape_invariants), inits)]
     g = get_default_graph()
-    with g.unique_name_scope(name or "while") as scope:
+    with g.name_scope(name or "while") as scope:
         slots = [g._source(PlaceholderOp(s, v.dtype), "loop_var") for s, v in zip(shapes, inits)]
         current = rebuild(slots)
         args = current if isinstance(current, (list, tuple)) and not hasattr(current, "_fields") else [current]

@@ -7,6 +7,7 @@ to the graph as an Operation.
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import re
 import threading
@@ -85,6 +86,48 @@ class Operation:
         return f"<tf.Operation '{self.name}' type={self.type}>"
 
 
+def _operator(op_name: str) -> Any:
+    """A Python operator of Tensor built as TF1 builds it: its ops inside a name scope ``op_name`` (unique:
+    ``add``, ``add_1``, ...), the result op named after that scope (``s/add:0``), so that names match TF's."""
+    def wrap(method: Any) -> Any:
+        @functools.wraps(method)
+        def named(self: "Tensor", *args: Any) -> Any:
+            g = self.graph
+            with g.name_scope(op_name) as scope:
+                out = method(self, *args)
+            if isinstance(out, Tensor) and out.op.name.startswith(scope):
+                g._rename(out.op, scope)
+            return out
+        return named
+    return wrap
+
+
+def _op_named(out: "Tensor", name: str) -> "Tensor":
+    """``out`` with its op renamed to TF's default ``name`` (an op named so already keeps its name)."""
+    if re.sub(r"_\d+$", "", out.op.name.rsplit("/", 1)[-1]) != name:
+        out.graph._rename(out.op, name)
+    return out
+
+
+_INTEGERS = "int8, int16, int32, int64, uint8, uint16, uint32, uint64"
+
+
+def _logical(kind: str) -> Any:
+    """What Tensor's &, |, ^ (``kind`` and/or/xor) and ~ (``not``) do in TF: the logical op of bool tensors;
+    TF's bitwise ops of integers are not built here; other dtypes are TF's TypeError."""
+    def fn(x: "Tensor", y: "Tensor | None" = None) -> "Tensor":
+        from static_api import ops
+        dt = x.dtype if y is None or x.dtype != numpy.bool_ else y.dtype
+        if dt == numpy.bool_:
+            return getattr(ops, f"logical_{kind}")(*((x,) if y is None else (x, y)))
+        if dt.kind in "iu":
+            raise NotImplementedError(f"Tensor operator {'~&|^'[('not', 'and', 'or', 'xor').index(kind)]}: TF's "
+                                      f"bitwise op of {dt} tensors is not supported here, only bool tensors")
+        raise TypeError(f"Value passed to parameter 'x' has DataType {dtypes.as_dtype(dt).name} not in list of "
+                        f"allowed values: {_INTEGERS}")
+    return fn
+
+
 class Tensor(Value):
     """A symbolic value: the output ``index`` of an Operation (name ``op:index``)."""
 
@@ -144,68 +187,122 @@ class Tensor(Value):
             return real_div(other, self) if reverse else real_div(self, other)
         return fn(other, self) if reverse else fn(self, other)
 
+    @_operator("add")
     def __add__(self, o):
         return self._bin(o, core.add, "add")
 
+    @_operator("add")
     def __radd__(self, o):
         return self._bin(o, core.add, "add")
 
+    @_operator("sub")
     def __sub__(self, o):
         return self._bin(o, core.sub, "sub")
 
+    @_operator("sub")
     def __rsub__(self, o):
         if isinstance(o, (int, float)):
             return core.scalar(self, "rsub", o)
         return self._bin(o, core.sub, reverse=True)
 
+    @_operator("mul")
     def __mul__(self, o):
         return self._bin(o, core.mul, "mul")
 
+    @_operator("mul")
     def __rmul__(self, o):
         return self._bin(o, core.mul, "mul")
 
+    @_operator("truediv")
     def __truediv__(self, o):
         return self._bin(o, core.div, "div")
 
+    @_operator("truediv")
     def __rtruediv__(self, o):
         # TF's ``c / x`` is a RealDiv of a constant, whose gradient rounds as RealDiv's.
         return self._bin(o, core.div, "div", reverse=True)
 
+    @_operator("pow")
     def __pow__(self, o):
         return self._bin(o, core.pow, "pow")
 
+    @_operator("pow")
+    def __rpow__(self, o):
+        return self._bin(o, core.pow, reverse=True)
+
+    @_operator("floordiv")
     def __floordiv__(self, o):
         return self._bin(o, _tf_floor_div)
 
+    @_operator("floordiv")
     def __rfloordiv__(self, o):
         return self._bin(o, _tf_floor_div, reverse=True)
 
+    @_operator("mod")
     def __mod__(self, o):
         return self._bin(o, _tf_floor_mod)
 
+    @_operator("mod")
     def __rmod__(self, o):
         return self._bin(o, _tf_floor_mod, reverse=True)
 
-    def __neg__(self):
-        return core.neg(self)
-
+    @_operator("matmul")
     def __matmul__(self, o):
-        return core.matmul(self, o)
+        return core.matmul(self, convert_to_tensor(o, self.dtype, graph=self.graph))
 
+    @_operator("matmul")
+    def __rmatmul__(self, o):
+        return core.matmul(convert_to_tensor(o, self.dtype, graph=self.graph), self)
+
+    @_operator("and")
+    def __and__(self, o):
+        return self._bin(o, _logical("and"))
+
+    @_operator("and")
+    def __rand__(self, o):
+        return self._bin(o, _logical("and"), reverse=True)
+
+    @_operator("or")
+    def __or__(self, o):
+        return self._bin(o, _logical("or"))
+
+    @_operator("or")
+    def __ror__(self, o):
+        return self._bin(o, _logical("or"), reverse=True)
+
+    @_operator("xor")
+    def __xor__(self, o):
+        return self._bin(o, _logical("xor"))
+
+    @_operator("xor")
+    def __rxor__(self, o):
+        return self._bin(o, _logical("xor"), reverse=True)
+
+    def __invert__(self):
+        return _logical("not")(self)
+
+    def __neg__(self):
+        return _op_named(core.neg(self), "Neg")
+
+    def __abs__(self):
+        return _op_named(core.abs(self), "Abs")
+
+    @_operator("strided_slice")
     def __getitem__(self, index: Any) -> "Tensor":
         return core.getitem(self, index)
 
     def __lt__(self, o):
-        return core.less(self, convert_to_tensor(o, self.dtype, graph=self.graph))
+        return _op_named(core.less(self, convert_to_tensor(o, self.dtype, graph=self.graph)), "Less")
 
     def __gt__(self, o):
-        return core.greater(self, convert_to_tensor(o, self.dtype, graph=self.graph))
+        return _op_named(core.greater(self, convert_to_tensor(o, self.dtype, graph=self.graph)), "Greater")
 
     def __le__(self, o):
-        return core.less_equal(self, convert_to_tensor(o, self.dtype, graph=self.graph))
+        return _op_named(core.less_equal(self, convert_to_tensor(o, self.dtype, graph=self.graph)), "LessEqual")
 
     def __ge__(self, o):
-        return core.greater_equal(self, convert_to_tensor(o, self.dtype, graph=self.graph))
+        return _op_named(core.greater_equal(self, convert_to_tensor(o, self.dtype, graph=self.graph)),
+                         "GreaterEqual")
 
 
 # ----- source ops (no inputs) ----------------------------------------------------------
@@ -304,6 +401,10 @@ class NoOp(Op):
         return ()
 
 
+# TF's rule for a scope name: these characters only (an op name may not start with "-", "/", ">" or ".")
+_SCOPE_NAME = re.compile(r"^[A-Za-z0-9_.\\/>-]*$")
+
+
 # ----- Graph -----------------------------------------------------------------------
 class Graph:
     """A dataflow graph; build into it with ``with g.as_default():``."""
@@ -337,16 +438,21 @@ class Graph:
 
     # -- building --
     def _unique(self, base: str) -> str:
+        """TF1's ``Graph.unique_name``: ``base`` under the current name scope, with ``_1``, ``_2``, ... where
+        that name (compared without case, as TF) was used by an op or a name scope; marked used.  A name
+        ending in "/" is a name scope's own name and is taken as it is (TF names an op after its scope so)."""
+        if base.endswith("/"):
+            return base[:-1]
         name = "/".join(self._scope + [base]) if self._scope else base
-        if name not in self._names and name not in self._by_name:
-            self._names[name] = 0
+        key = name.lower()
+        i = self._names.get(key, 0)
+        self._names[key] = i + 1
+        if i == 0:
             return name
-        while True:
-            self._names[name] = self._names.get(name, 0) + 1
-            candidate = f"{name}_{self._names[name]}"
-            if candidate not in self._by_name:
-                self._names[candidate] = 0
-                return candidate
+        while f"{key}_{i}" in self._names:
+            i += 1
+        self._names[f"{key}_{i}"] = 1
+        return f"{name}_{i}"
 
     def _add(self, node: Node, name: str | None = None) -> Operation:
         if self._finalized:
@@ -364,6 +470,7 @@ class Graph:
         return op
 
     def _rename(self, op: Operation, name: str) -> None:
+        """Give ``op`` the name ``name`` would get now (the name it had stays used, as TF's would)."""
         with self._lock:
             del self._by_name[op.name]
             op.name = self._unique(name)
@@ -451,17 +558,27 @@ class Graph:
             stack.pop()
 
     @contextlib.contextmanager
-    def name_scope(self, name: str) -> Iterator[str]:
-        self._scope.append(name.rstrip("/"))
+    def name_scope(self, name: str | None, validate: bool = True) -> Iterator[str]:
+        """TF1's ``Graph.name_scope``: ``name`` inside the current scope made unique (a second
+        ``name_scope("s")`` is ``s_1``), a name ending in "/" re-enters that scope from the root as it is,
+        and None or "" returns to the root.  Yields the scope with its "/" ("" at the root).  ``validate=False``
+        takes any characters: Keras names its weights after layer names TF1 would refuse as scopes."""
+        if validate and name and not _SCOPE_NAME.match(name):
+            raise ValueError(f"'{name}' is not a valid scope name")
+        if not name:
+            parts = []
+        elif name.endswith("/"):
+            parts = name[:-1].split("/") if name[:-1] else []
+        else:
+            with self._lock:
+                parts = self._unique(name).split("/")
+        scope = self._scope
+        saved = scope[:]
+        scope[:] = parts
         try:
-            yield "/".join(self._scope) + "/"
+            yield "/".join(parts) + "/" if parts else ""
         finally:
-            self._scope.pop()
-
-    def unique_name_scope(self, name: str) -> Any:
-        """``name_scope`` of a fresh name (``name``, ``name_1``, ...), as TF1's ``name_scope(None, default)``
-        opens one for each op it builds."""
-        return self.name_scope(self._unique(name).rsplit("/", 1)[-1])
+            scope[:] = saved
 
     @contextlib.contextmanager
     def name_scope_cleared(self) -> Iterator[None]:
@@ -588,13 +705,23 @@ def _fill_shape(arr: numpy.ndarray, shape: tuple) -> numpy.ndarray:
     return flat.reshape(shape).copy()
 
 
-def convert_to_tensor(value: Any, dtype: Any = None, graph: Graph | None = None) -> Tensor:
+def convert_to_tensor(value: Any, dtype: Any = None, name: str | None = None, preferred_dtype: Any = None,
+                      dtype_hint: Any = None, *, graph: Graph | None = None) -> Tensor:
+    """TF1's ``tf.convert_to_tensor``: a tensor as it is (its dtype checked), anything else a constant named
+    ``name`` (``Const``), of ``dtype``, else of ``preferred_dtype``/``dtype_hint`` where the value fits it."""
     if isinstance(value, Tensor):
         if dtype is not None and value.dtype != dtypes.as_dtype(dtype):
             raise ValueError(f"Tensor conversion requested dtype {dtypes.as_dtype(dtype).name} for Tensor with dtype "
                              f"{value.dtype.name}: {value!r}")
         return value
-    return (graph or get_default_graph()).constant(value, dtype)
+    g = graph or get_default_graph()
+    hint = preferred_dtype if preferred_dtype is not None else dtype_hint
+    if dtype is None and hint is not None:
+        try:        # as TF: the hint is only a preference, a value that does not fit it keeps its own dtype
+            return g.constant(value, hint, name=name)
+        except (TypeError, ValueError):
+            pass
+    return g.constant(value, dtype, name=name)
 
 
 def named(result: Any, name: str | None) -> Any:

@@ -95,7 +95,7 @@ def _weighted(losses: Any, weights: Any, loss_collection: str | None, reduction:
 def _scope(scope: str | None, default: str) -> Iterator[None]:
     """TF1's ``name_scope(scope, default)``: the loss's ops under ``scope`` (or the default), made unique."""
     g = get_default_graph()
-    with g.unique_name_scope(scope or default):
+    with g.name_scope(scope or default):
         yield
 
 

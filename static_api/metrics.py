@@ -53,7 +53,7 @@ def _collect(metrics_collections: Any, value: Tensor, updates_collections: Any, 
 def mean(values, weights=None, metrics_collections=None, updates_collections=None, name=None):
     """The running (weighted) mean: total / count, 0 before any value."""
     g = get_default_graph()
-    with g.unique_name_scope(name or "mean"):
+    with g.name_scope(name or "mean"):
         values = ops.cast(ops._t(values), numpy.float32)
         total, count = _counter("total"), _counter("count")
         values, weight_sum = _weighted(values, weights)
@@ -94,7 +94,7 @@ def mean_absolute_error(labels, predictions, weights=None, metrics_collections=N
 def _count(condition: Any, weights: Any, metrics_collections: Any, updates_collections: Any, name: str) -> tuple:
     """The running (weighted) number of True entries of ``condition(labels, predictions)``."""
     g = get_default_graph()
-    with g.unique_name_scope(name):
+    with g.name_scope(name):
         count = _counter("count")
         values, _ = _weighted(ops.cast(condition, numpy.float32), weights)
         value = ops.identity(count)
@@ -128,14 +128,15 @@ def false_negatives(labels, predictions, weights=None, metrics_collections=None,
                   updates_collections, name or "false_negatives")
 
 
-def _ratio(name: str, hits: tuple, misses: tuple, metrics_collections: Any, updates_collections: Any) -> tuple:
-    """hits / (hits + misses), 0 while both are 0: TF's precision and recall, for the value and the update."""
+def _ratio(scope: str, hits: tuple, misses: tuple, metrics_collections: Any, updates_collections: Any) -> tuple:
+    """hits / (hits + misses), 0 while both are 0: TF's precision and recall, for the value and the update,
+    in the metric's ``scope`` (re-entered: it ends in "/")."""
     def ratio(h: Tensor, m: Tensor, label: str) -> Tensor:
         both = ops.add(h, m)
         return ops.where(ops.greater(both, ops.constant(numpy.float32(0.0))), ops.divide(h, both),
                          ops.constant(numpy.float32(0.0)), name=label)
     g = get_default_graph()
-    with g.name_scope(name):
+    with g.name_scope(scope):
         value, update = ratio(hits[0], misses[0], "value"), ratio(hits[1], misses[1], "update_op")
     _collect(metrics_collections, value, updates_collections, update)
     return value, update
@@ -146,10 +147,10 @@ def _ratio_of_counts(name: str, misses: Callable, labels: Any, predictions: Any,
     """Precision or recall: running true positives over themselves plus ``misses`` (false positives or false
     negatives), counted in a scope of their own as TF's."""
     g = get_default_graph()
-    with g.unique_name_scope(name) as scope:
+    with g.name_scope(name) as scope:
         tp = true_positives(labels, predictions, weights)
         other = misses(labels, predictions, weights)
-    return _ratio(scope.rstrip("/").rsplit("/", 1)[-1], tp, other, metrics_collections, updates_collections)
+    return _ratio(scope, tp, other, metrics_collections, updates_collections)
 
 
 def precision(labels, predictions, weights=None, metrics_collections=None, updates_collections=None, name=None):

@@ -120,7 +120,8 @@ def multiply(x, y, name=None):
 
 
 def divide(x, y, name=None):
-    return named(real_div(*_pair(x, y)), name)
+    x, y = _pair(x, y)
+    return x / y if name is None else named(real_div(x, y), name)      # TF's own: "truediv" without a name
 
 
 def maximum(x, y, name=None):
@@ -176,6 +177,15 @@ def logical_and(x, y, name=None):
 
 def logical_or(x, y, name=None):
     return named(core.logical_or(*_pair(x, y)), name)
+
+
+def logical_xor(x, y, name=None):
+    """True where exactly one of two bool tensors is (TF's composite of and, or, not: the same values)."""
+    x, y = _pair(x, y)
+    for arg, t in (("x", x), ("y", y)):
+        if t.dtype != numpy.bool_:
+            raise TypeError(f"logical_xor: argument '{arg}' must be a bool tensor, got {t.dtype}")
+    return _named_or(core.not_equal(x, y), name, "LogicalXor")
 
 
 def where_v2(condition, x=None, y=None, name=None):
@@ -282,7 +292,7 @@ def negative(x, name=None):
 
 def square(x, name=None):
     x = _t(x)
-    return named(core.mul(x, x), name)
+    return _named_or(core.mul(x, x), name, "Square")
 
 
 def floor(x, name=None):

@@ -31,15 +31,18 @@ class Variable(Tensor):
         # As TF1's init_scope: a variable, its initial value and its initializer depend on no enclosing
         # control_dependencies (the optimizer's slots made inside ``with tf.control_dependencies(update_ops)``
         # would otherwise run the batch-norm updates, and need their inputs fed, to initialize or be read).
-        with g.control_dependencies(None):
+        # Named as TF1's: a scope "name" (made unique) holds the variable op "name", "name/initial_value"
+        # (or "name/Initializer/..." from a callable) and the initializer "name/Assign".
+        with g.control_dependencies(None), g.name_scope(name or "Variable", validate=False) as scope:
             if callable(initial_value) and not isinstance(initial_value, Tensor):
-                initial_value = initial_value()
+                with g.name_scope("Initializer"):
+                    initial_value = initial_value()
             # As TF's convert_to_tensor: a Python value must fit the dtype, a tensor must already have it.
-            init = convert_to_tensor(initial_value, dtype, graph=g)
+            init = convert_to_tensor(initial_value, dtype, name="initial_value", graph=g)
             if None in init.shape:
                 raise ValueError(f"Variable: initial value must have a fully defined shape, got {init.shape}")
             read = VariableOp(init.shape, init.dtype)
-            var = g._source(read, name or "Variable", cls)
+            var = g._source(read, scope, cls)
             read.key = var.op.name          # the session's State keys variables by name, as TF1 does
             var.trainable = trainable
             var.initializer = core.apply(AssignOp(var), init).op
@@ -404,7 +407,7 @@ def _categorical(fn: str, logits: Any, num_samples: Any, dtype: Any, seed: int |
     if isinstance(num_samples, bool) or not isinstance(num_samples, (int, numpy.integer)):
         raise TypeError(f"{fn}: argument 'num_samples' expected an int, got {type(num_samples).__name__}")
     g = get_default_graph()
-    with g.unique_name_scope(name):
+    with g.name_scope(name):
         x = _t(logits)
         if x.ndim != 2:
             raise ValueError(f"{fn}: argument 'logits' expected a 2-D tensor [batch_size, num_classes], got shape "
@@ -518,6 +521,7 @@ def variable_scope(name_or_scope: Any, default_name: str | None = None, values: 
     stack.append(scope)
     try:
         if auxiliary_name_scope:
+            # a new name scope each time, a scope object's too (``vs_1`` the second time), as TF1's
             with g.name_scope(local) as ns:
                 scope.original_name_scope = ns
                 yield scope
