@@ -24,6 +24,7 @@ from static_api.config import ConfigProto, GPUOptions, GraphOptions, OptimizerOp
 from static_api.graph import (Graph, Operation, Tensor, TensorShape, convert_to_tensor, get_default_graph,
                               get_default_session, reset_default_graph)
 from static_api.ops import *  # noqa: F401,F403  (the tf namespace of op functions and dtypes)
+from static_api.ops import _tuple as tuple  # noqa: E402,A001  (tf.tuple; the builtin is not used here)
 from static_api.session import InteractiveSession, Session
 from static_api.variables import (AUTO_REUSE, GLOBAL_VARIABLES, LOCAL_VARIABLES, METRIC_VARIABLES,
                                   REGULARIZATION_LOSSES, TRAINABLE_VARIABLES, Variable, assign, assign_add,

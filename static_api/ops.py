@@ -769,14 +769,64 @@ def scatter_nd(indices, updates, shape, name=None):
     return named(_scatter.scatter_nd(_indices(indices, u.graph), u, [builtins.int(d) for d in shape]), name)
 
 
-def tensor_scatter_nd_add(tensor, indices, updates, name=None):
-    """``tensor`` with each update added at its index tuple (repeated indices add up, in order)."""
+def _tensor_scatter(mode: str, tensor: Any, indices: Any, updates: Any, name: str | None) -> Tensor:
     x = _t(tensor)
-    if None in x.shape:
-        raise NotImplementedError("tf.tensor_scatter_nd_add: a tensor of unknown shape is not implemented in dualflow")
-    u = _t(updates, like=x)
-    return _named_or(core.add(x, _scatter.scatter_nd(_indices(indices, x.graph), u, x.shape)), name,
-                     "TensorScatterAdd")
+    out = _scatter.tensor_scatter(x, _indices(indices, x.graph), _t(updates, like=x), mode)
+    return _named_or(out, name, "TensorScatter" + mode.capitalize())
+
+
+def tensor_scatter_nd_update(tensor, indices, updates, name=None):
+    """``tensor`` with each update written at its index tuple (of repeated indices the last one stays)."""
+    return _tensor_scatter("update", tensor, indices, updates, name)
+
+
+def tensor_scatter_nd_add(tensor, indices, updates, name=None):
+    """``tensor`` with each update added at its index tuple (repeated indices add up, one after the other into
+    the tensor's value, as TF's kernel rounds them)."""
+    return _tensor_scatter("add", tensor, indices, updates, name)
+
+
+def tensor_scatter_nd_sub(tensor, indices, updates, name=None):
+    return _tensor_scatter("sub", tensor, indices, updates, name)
+
+
+def _scatter_variable(fn: str, mode: str, ref: Any, indices: Any, updates: Any, name: str | None,
+                      by_rows: bool) -> Tensor:
+    """TF1's ``tf.scatter_*`` (rows: ``indices`` pick along the first dim) and ``tf.scatter_nd_*`` (index
+    tuples) of a variable: assigns the scattered value back, and returns the variable's new value."""
+    if not hasattr(ref, "assign"):
+        raise TypeError(f"tf.{fn}: argument 'ref' must be a Variable, got {type(ref).__name__}")
+    with ref.graph.name_scope(name or ("Scatter" if by_rows else "ScatterNd") + mode.capitalize()) as scope:
+        at = _indices(indices, ref.graph)
+        if by_rows:
+            at = core.expand_dims(at, -1)
+        new = _scatter.tensor_scatter(ref, at, _t(updates, like=ref), mode)
+        return ref.assign(new, name=scope)       # the op named after its scope, as TF's ScatterUpdate
+
+
+def scatter_update(ref, indices, updates, use_locking=True, name=None):
+    """Rows ``indices`` of the variable ``ref`` set to ``updates``; its new value (TF1's ref)."""
+    return _scatter_variable("scatter_update", "update", ref, indices, updates, name, True)
+
+
+def scatter_add(ref, indices, updates, use_locking=False, name=None):
+    return _scatter_variable("scatter_add", "add", ref, indices, updates, name, True)
+
+
+def scatter_sub(ref, indices, updates, use_locking=False, name=None):
+    return _scatter_variable("scatter_sub", "sub", ref, indices, updates, name, True)
+
+
+def scatter_nd_update(ref, indices, updates, use_locking=True, name=None):
+    return _scatter_variable("scatter_nd_update", "update", ref, indices, updates, name, False)
+
+
+def scatter_nd_add(ref, indices, updates, use_locking=False, name=None):
+    return _scatter_variable("scatter_nd_add", "add", ref, indices, updates, name, False)
+
+
+def scatter_nd_sub(ref, indices, updates, use_locking=False, name=None):
+    return _scatter_variable("scatter_nd_sub", "sub", ref, indices, updates, name, False)
 
 
 def _segment_counts(data: Tensor, ids: Tensor, num_segments: int) -> Tensor:
@@ -1610,3 +1660,210 @@ def print(*inputs, output_stream=sys.stderr, summarize=3, sep=" ", end="\n", nam
         return get_default_graph()._source(op, name or "PrintV2")
     node = core.apply(op, *tensors)
     return node.operation
+
+
+# ----- indexing and layout helpers TF1 programs use ---------------------------------------------------------
+newaxis = None      # tf.newaxis: x[:, tf.newaxis] adds a dim, as NumPy's
+
+
+def _constant_ints(fn: str, arg: str, value: Any) -> list:
+    """A Python list/array or a constant tensor of integers as a list; a tensor known only when the graph runs
+    is not supported here (its shape rule would depend on the data)."""
+    if isinstance(value, Tensor):
+        found = _static_value(value)
+        if found is None:
+            raise NotImplementedError(f"tf.{fn}: a '{arg}' known only when the graph runs is not implemented in "
+                                      "dualflow (give Python numbers or a constant)")
+        value = found
+    return [builtins.int(v) for v in numpy.atleast_1d(numpy.asarray(value))]
+
+
+def strided_slice(input_, begin, end, strides=None, begin_mask=0, end_mask=0, ellipsis_mask=0, new_axis_mask=0,
+                  shrink_axis_mask=0, var=None, name=None):
+    """TF's StridedSlice, of constant ``begin``/``end``/``strides``: entry i is ``begin[i]:end[i]:strides[i]``
+    (the begin or end left open where its mask bit is set), ``...`` (ellipsis bit), a new axis (new-axis bit)
+    or the single index ``begin[i]`` (shrink bit), as Python's indexing reads the same spec."""
+    x = _t(input_)
+    b, e = _constant_ints("strided_slice", "begin", begin), _constant_ints("strided_slice", "end", end)
+    st = [1] * len(b) if strides is None else _constant_ints("strided_slice", "strides", strides)
+    if not len(b) == len(e) == len(st):
+        raise ValueError(f"tf.strided_slice: begin, end and strides must have the same length, got {len(b)}, "
+                         f"{len(e)} and {len(st)}")
+    if builtins.bin(ellipsis_mask).count("1") > 1:
+        raise ValueError("Multiple ellipses in slice spec not allowed")
+    index = []
+    for i, (lo, hi, step) in enumerate(zip(b, e, st)):
+        bit = 1 << i
+        if ellipsis_mask & bit:
+            index.append(Ellipsis)
+        elif new_axis_mask & bit:
+            index.append(None)
+        elif shrink_axis_mask & bit:
+            index.append(lo)
+        else:
+            if step == 0:
+                raise ValueError("strides[%d] must be non-zero" % i)
+            index.append(builtins.slice(None if begin_mask & bit else lo, None if end_mask & bit else hi, step))
+    return _named_or(core.getitem(x, tuple(index)), name, "StridedSlice")
+
+
+def meshgrid(*args, **kwargs):
+    """Coordinate grids of 1-D tensors (TF's: an 'xy' grid swaps the first two output dims), each input
+    reshaped along its own axis and broadcast to the grid (the gradient sums it back)."""
+    indexing, name = kwargs.pop("indexing", "xy"), kwargs.pop("name", "meshgrid")
+    if kwargs:
+        raise TypeError(f"'{next(iter(kwargs))}' is an invalid keyword argument for this function")
+    if indexing not in ("xy", "ij"):
+        raise ValueError("indexing parameter must be either 'xy' or 'ij'")
+    g = get_default_graph()
+    with g.name_scope(name):
+        xs = [core.reshape(_t(a), [-1]) for a in args]
+        if builtins.len({x.dtype for x in xs}) > 1:
+            raise TypeError(f"tf.meshgrid: inputs must have one dtype, got {[x.dtype.name for x in xs]}")
+        sizes = [x.shape[0] for x in xs]
+        if None in sizes:
+            raise NotImplementedError("tf.meshgrid: inputs of unknown length are not implemented in dualflow")
+        n = len(xs)
+        out_shape = builtins.list(sizes)
+        if indexing == "xy" and n > 1:
+            out_shape[0], out_shape[1] = out_shape[1], out_shape[0]
+        grids = []
+        for i, x in enumerate(xs):
+            axis = (1 - i if i < 2 else i) if indexing == "xy" and n > 1 else i
+            shape = [1] * n
+            shape[axis] = -1
+            grids.append(core.broadcast_to(core.reshape(x, shape), out_shape))
+    return grids
+
+
+def roll(input, shift, axis, name=None):  # noqa: A002
+    """Elements shifted along ``axis`` by ``shift`` with wrap-around (NumPy's roll); shifts on the same axis
+    add up; constant shifts on known dims (joined slices: exact copies, the gradient rolls back)."""
+    x = _t(input)
+    shifts, axes = _constant_ints("roll", "shift", shift), _constant_ints("roll", "axis", axis)
+    if len(shifts) != len(axes):
+        raise ValueError(f"tf.roll: shift and axis must have the same size, got {len(shifts)} and {len(axes)}")
+    total: dict = {}
+    for s, a in zip(shifts, axes):
+        if not -x.ndim <= a < x.ndim:
+            raise ValueError(f"tf.roll: axis {a} is out of range for a tensor of rank {x.ndim}")
+        total[a % x.ndim] = total.get(a % x.ndim, 0) + s
+    out = x
+    with x.graph.name_scope(name or "Roll") as scope:      # one op "Roll" to the user, as TF's kernel
+        for a, s in total.items():
+            n = x.shape[a]
+            if n is None:
+                raise NotImplementedError(f"tf.roll: a dim of unknown size (axis {a}) is not implemented in dualflow")
+            k = s % n if n else 0
+            if k:
+                pre = (builtins.slice(None),) * a
+                out = core.concat([core.getitem(out, pre + (builtins.slice(n - k, None),)),
+                                   core.getitem(out, pre + (builtins.slice(None, n - k),))], a)
+        return named(core.identity(out) if out is x else out, scope)
+
+
+def _blocks(fn: str, x: Tensor, block_size: Any, data_format: str) -> int:
+    if data_format != "NHWC":
+        raise NotImplementedError(f"tf.{fn}: data_format {data_format!r} is not implemented in dualflow (NHWC only)")
+    if x.ndim != 4:
+        raise ValueError(f"tf.{fn}: input must be 4-D (NHWC), got shape {list(x.shape)}")
+    bs = builtins.int(block_size)
+    if bs < 2:
+        raise ValueError(f"Value for attr 'block_size' of {bs} must be at least minimum 2")
+    return bs
+
+
+def space_to_depth(input, block_size, name=None, data_format="NHWC"):  # noqa: A002
+    """Each block_size x block_size patch of an NHWC tensor moved into the channels, row-major within the
+    patch (out[b, i, j, (di * bs + dj) * C + c] = in[b, i * bs + di, j * bs + dj, c]), as TF's kernel."""
+    x = _t(input)
+    bs = _blocks("space_to_depth", x, block_size, data_format)
+    _, h, w, c = x.shape
+    if h is None or w is None or c is None:
+        raise NotImplementedError("tf.space_to_depth: unknown height, width or depth is not implemented in dualflow")
+    if h % bs or w % bs:
+        raise ValueError(f"Image width {w} and height {h} should be divisible by block_size: {bs}")
+    y = core.reshape(x, [-1, h // bs, bs, w // bs, bs, c])
+    y = core.transpose(y, (0, 1, 3, 2, 4, 5))
+    return _named_or(core.reshape(y, [-1, h // bs, w // bs, bs * bs * c]), name, "SpaceToDepth")
+
+
+def depth_to_space(input, block_size, name=None, data_format="NHWC"):  # noqa: A002
+    """The inverse of space_to_depth: the channels of each pixel spread over a block_size x block_size patch."""
+    x = _t(input)
+    bs = _blocks("depth_to_space", x, block_size, data_format)
+    _, h, w, c = x.shape
+    if h is None or w is None or c is None:
+        raise NotImplementedError("tf.depth_to_space: unknown height, width or depth is not implemented in dualflow")
+    if c % (bs * bs):
+        raise ValueError(f"Dimension size must be evenly divisible by {bs * bs} but is {c} for 'DepthToSpace'")
+    y = core.reshape(x, [-1, h, w, bs, bs, c // (bs * bs)])
+    y = core.transpose(y, (0, 1, 3, 2, 4, 5))
+    return _named_or(core.reshape(y, [-1, h * bs, w * bs, c // (bs * bs)]), name, "DepthToSpace")
+
+
+def bincount(arr, weights=None, minlength=None, maxlength=None, dtype=int32, name=None):
+    """TF1's ``tf.bincount``: how often each value 0, 1, ... occurs in ``arr`` (as many bins as its largest
+    value + 1, at least ``minlength``, at most ``maxlength``: larger values are dropped), in ``dtype``; or the
+    sums of ``weights`` (in the weights' dtype) added in order.  A negative value raises when run, as TF."""
+    g = get_default_graph()
+    with g.name_scope(name or "bincount") as scope:
+        a = _t(arr)
+        a = core.reshape(a if a.dtype.kind in "iu" else core.cast(a, int32), [-1])
+        check = assert_non_negative(a, message="Input arr must be non-negative!")
+        w = None if weights is None else core.reshape(_t(weights), [-1])
+        with g.control_dependencies([check]):
+            a = core.identity(a)
+        out = core.bincount(a, w, 0 if minlength is None else builtins.int(minlength),
+                            None if maxlength is None else builtins.int(maxlength))
+        if w is None:
+            out = core.cast(out, as_dtype(dtype))
+        return named(out, scope)
+
+
+def confusion_matrix(labels, predictions, num_classes=None, weights=None, dtype=int32, name=None):
+    """TF1's confusion matrix: entry [i, j] counts (or sums ``weights`` over) the positions with label i and
+    prediction j, added in order as TF's ScatterNd; labels or predictions out of [0, num_classes) raise when
+    run (TF's messages).  Without ``num_classes`` the labels and predictions must be constants here."""
+    g = get_default_graph()
+    with g.name_scope(name or "confusion_matrix"):
+        lab, pred = core.cast(core.reshape(_t(labels), [-1]), numpy.int64), \
+            core.cast(core.reshape(_t(predictions), [-1]), numpy.int64)
+        if num_classes is None:
+            known = [_static_value(t) for t in (_t(labels), _t(predictions))]
+            if builtins.any(k is None for k in known):
+                raise NotImplementedError("tf.confusion_matrix: num_classes=None with labels or predictions known "
+                                          "only when the graph runs is not implemented in dualflow (its shape "
+                                          "would depend on the data); give num_classes")
+            n = builtins.int(builtins.max(numpy.max(known[0], initial=-1), numpy.max(known[1], initial=-1))) + 1
+        else:
+            n = builtins.int(num_classes)
+        bound = constant(numpy.int64(n))
+        checks = [assert_non_negative(lab, message="`labels` contains negative values"),
+                  assert_non_negative(pred, message="`predictions` contains negative values"),
+                  assert_less(lab, bound, message="`labels` out of bound"),
+                  assert_less(pred, bound, message="`predictions` out of bound")]
+        with g.control_dependencies(checks):
+            at = core.stack([lab, pred], 1)
+        dt = as_dtype(dtype)
+        values = core.fill_like(lab, 1, dt) if weights is None else core.cast(core.reshape(_t(weights), [-1]), dt)
+        return _scatter.scatter_nd(at, values, (n, n))
+
+
+def _tuple(tensors, name=None, control_inputs=None):
+    """TF1's ``tf.tuple``: the tensors (None stays None), each available only after all of them (and
+    ``control_inputs``) are computed."""
+    g = get_default_graph()
+    with g.name_scope(name or "tuple"):
+        gating = [t for t in tensors if t is not None] + builtins.list(control_inputs or [])
+        gate = group(*gating)
+        out = []
+        for t in tensors:
+            with g.control_dependencies([gate]):
+                if t is None:
+                    out.append(None)
+                elif isinstance(t, Tensor):
+                    out.append(named(core.identity(t), "control_dependency"))
+                else:
+                    out.append(group(t))
+        return out

@@ -600,8 +600,9 @@ class Bincount(Op):
     differentiable = False
     value_shaped = True        # the length is the largest value's
 
-    def __init__(self, minlength: int = 0) -> None:
+    def __init__(self, minlength: int = 0, maxlength: int | None = None) -> None:
         self.minlength = int(minlength)
+        self.maxlength = None if maxlength is None else int(maxlength)   # TF's: values from it on are dropped
 
     def infer(self, x: Value, weights: Value | None = None) -> list:
         if x.dtype.kind not in "iu" or len(x.shape) != 1:
@@ -613,6 +614,11 @@ class Bincount(Op):
     def forward(self, be, x, weights=None):
         xp = be.xp
         n = builtins.max(int(x.max()) + 1 if x.size else 0, self.minlength)
+        if self.maxlength is not None:
+            n = builtins.min(n, self.maxlength)
+            keep = x < n
+            x = x[keep]
+            weights = None if weights is None else weights[keep]
         if weights is None:
             return xp.bincount(x, minlength=n).astype(xp.int64)
         out = xp.zeros(n, weights.dtype)
@@ -620,5 +626,5 @@ class Bincount(Op):
         return out
 
 
-def bincount(x: Value, weights: Value | None = None, minlength: int = 0) -> Value:
-    return apply(Bincount(minlength), *([x] if weights is None else [x, weights]))
+def bincount(x: Value, weights: Value | None = None, minlength: int = 0, maxlength: int | None = None) -> Value:
+    return apply(Bincount(minlength, maxlength), *([x] if weights is None else [x, weights]))

@@ -131,6 +131,62 @@ class ScatterNd(Op):
         return None, apply(GatherNd(), grads[0], node.inputs[0])
 
 
+class TensorScatter(Op):
+    """``tensor`` with ``updates[i...]`` written at ``indices[i...]``: ``mode`` "update" assigns (TF's
+    ``TensorScatterUpdate``; repeated indices: the last one wins, as TF's CPU kernel applies them in order),
+    "add" and "sub" accumulate in index order (``TensorScatterAdd``/``Sub``).  What ``tf.scatter_update`` and
+    friends assign back to a variable."""
+
+    arg_names = ("tensor", "indices", "updates")
+    saves_inputs = (1,)
+
+    def __init__(self, mode: str) -> None:
+        if mode not in ("update", "add", "sub"):
+            raise ValueError(f"TensorScatter: mode must be 'update', 'add' or 'sub', got {mode!r}")
+        self.mode = mode
+        self.name = "TensorScatter" + mode.capitalize()
+
+    def infer(self, tensor, indices, updates):
+        _check_index_dtype(self, indices)
+        m = _depth(self, indices, tensor.shape, "tensor")
+        want = tuple(indices.shape[:-1]) + tuple(tensor.shape[m:])
+        if len(updates.shape) != len(want) or any(None not in (a, b) and a != b for a, b in zip(updates.shape, want)):
+            raise self.shape_error("updates", f"shape indices.shape[:-1] + tensor.shape[{m}:] = {want}",
+                                   updates.shape)
+        if updates.dtype != tensor.dtype:
+            raise self.dtype_error("updates", f"tensor's dtype {tensor.dtype}", updates.dtype)
+        return [(tensor.shape, tensor.dtype)]
+
+    def forward(self, be, tensor, indices, updates):
+        out = tensor.copy()
+        m = indices.shape[-1]
+        if m == 0:          # an empty tuple addresses all of tensor, once per update
+            updates = updates.reshape((-1,) + tuple(tensor.shape))
+            idx, valid = (), None
+        else:
+            idx, valid = _tuple_index(self, be, indices, tensor.shape)
+            updates = be.mark_invalid(updates, _trailing(valid, tensor.ndim - m))
+        if self.mode != "update":
+            be.index_add(out, idx, updates if self.mode == "add" else -updates)   # x + (-u) is x - u exactly
+        elif m == 0:
+            if updates.shape[0]:
+                out[...] = updates[-1]
+        else:
+            out[idx] = updates      # NumPy assigns in order: the last of repeated indices stays
+        return out
+
+    def vjp(self, node, grads, needs):
+        from core.ops.elementwise import neg
+        from core.ops.shape import fill_like
+        _, indices, updates = node.inputs
+        g = grads[0]
+        dx = g
+        if self.mode == "update":       # the overwritten entries got nothing through
+            dx = apply(TensorScatter("update"), g, indices, fill_like(updates, 0.0))
+        du = apply(GatherNd(), g, indices)
+        return dx, None, neg(du) if self.mode == "sub" else du
+
+
 class UnsortedSegmentSum(Op):
     """out[j] = the sum of data[i] over every i with segment_ids[i] == j, for j < ``num_segments`` (TF's
     ``UnsortedSegmentSum``): ``segment_ids``' shape is a prefix of ``data``'s, a negative id drops its row (as
@@ -215,6 +271,10 @@ def gather_nd(params: Value, indices: Value) -> Value:
 
 def scatter_nd(indices: Value, updates: Value, shape: Sequence[int]) -> Value:
     return apply(ScatterNd(shape), indices, updates)
+
+
+def tensor_scatter(tensor: Value, indices: Value, updates: Value, mode: str = "update") -> Value:
+    return apply(TensorScatter(mode), tensor, indices, updates)
 
 
 def unsorted_segment_sum(data: Value, segment_ids: Value, num_segments: int | None) -> Value:

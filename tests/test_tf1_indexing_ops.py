@@ -1,0 +1,190 @@
+"""TF1 functions for scattering into tensors and variables (tensor_scatter_nd_*, scatter_*/scatter_nd_*),
+strided_slice and newaxis, meshgrid, roll, space_to_depth/depth_to_space, bincount, confusion_matrix and
+tf.tuple; values against NumPy loops and hand values, gradients against float64 central differences."""
+import numpy as np
+import pytest
+
+import static_api as tf
+
+R = np.random.default_rng(21)
+
+
+@pytest.fixture(autouse=True)
+def fresh_graph():
+    tf.reset_default_graph()
+    yield
+
+
+def _run(t, feed=None):
+    with tf.Session() as s:
+        s.run(tf.global_variables_initializer())
+        return s.run(t, feed)
+
+
+def _scatter_loop(x, rows, updates, mode):
+    out = x.copy()
+    for r, u in zip(rows, updates):
+        if mode == "update":
+            out[r] = u
+        elif mode == "add":
+            out[r] = out[r] + u
+        else:
+            out[r] = out[r] - u
+    return out
+
+
+@pytest.mark.parametrize("mode", ["update", "add", "sub"])
+def test_scatters_apply_updates_one_after_the_other(mode):
+    x0 = R.standard_normal((5, 3)).astype(np.float32)
+    u = (R.standard_normal((4, 3)) * 1e3).astype(np.float32)
+    rows = [1, 3, 1, 0]                                 # a repeated row: order decides the value and rounding
+    want = _scatter_loop(x0, rows, u, mode)
+    v = tf.Variable(x0)
+    fetched = getattr(tf, f"scatter_{mode}")(v, rows, u)
+    tensor = getattr(tf, f"tensor_scatter_nd_{mode}")(tf.constant(x0), [[r] for r in rows], u)
+    with tf.Session() as s:
+        s.run(tf.global_variables_initializer())
+        got = s.run(fetched)
+        np.testing.assert_array_equal(s.run(v), want)       # the variable holds it afterwards
+        np.testing.assert_array_equal(s.run(tensor), want)
+    np.testing.assert_array_equal(got, want)
+    assert fetched.op.name == "Scatter" + mode.capitalize()
+
+
+def test_scatter_nd_on_variables_and_bad_arguments():
+    v = tf.Variable(np.zeros((2, 3), np.float32))
+    up = tf.scatter_nd_add(v, [[0, 1], [1, 2], [0, 1]], [1.0, 2.0, 3.0])
+    np.testing.assert_array_equal(_run(up), [[0.0, 4.0, 0.0], [0.0, 0.0, 2.0]])
+    with pytest.raises(TypeError, match="tf.scatter_update: argument 'ref' must be a Variable"):
+        tf.scatter_update(tf.constant([1.0]), [0], [2.0])
+    with pytest.raises(Exception, match="updates"):
+        tf.tensor_scatter_nd_update(tf.zeros([4, 2]), [[1]], tf.zeros([1, 3]))
+    with pytest.raises(tf.errors.InvalidArgumentError):
+        _run(tf.tensor_scatter_nd_update(tf.zeros([4]), [[7]], [1.0]))
+
+
+@pytest.mark.parametrize("mode", ["update", "add", "sub"])
+def test_tensor_scatter_gradients_match_finite_differences(mode):
+    x0, u0 = R.standard_normal((5, 3)), R.standard_normal((3, 3))
+    w = R.standard_normal((5, 3))
+    at = [[1], [3], [1]]
+    x = tf.placeholder(tf.float64, [5, 3])
+    u = tf.placeholder(tf.float64, [3, 3])
+    loss = tf.reduce_sum(tf.square(getattr(tf, f"tensor_scatter_nd_{mode}")(x, at, u)) * w)
+    gx, gu = tf.gradients(loss, [x, u])
+
+    def f(xv, uv):
+        return float((np.square(_scatter_loop(xv, [1, 3, 1], uv, mode)) * w).sum())
+    with tf.Session() as s:
+        got_x, got_u = s.run([gx, gu], {x: x0, u: u0})
+    eps = 1e-6
+    for got, base, which in ((got_x, x0, 0), (got_u, u0, 1)):
+        num = np.zeros_like(base)
+        for i in np.ndindex(base.shape):
+            d = np.zeros_like(base)
+            d[i] = eps
+            args_p, args_m = [x0, u0], [x0, u0]
+            args_p[which], args_m[which] = base + d, base - d
+            num[i] = (f(*args_p) - f(*args_m)) / (2 * eps)
+        if mode == "update" and which == 1:
+            # TF's rule: the overwritten first update of row 1 still gets the output's gradient at row 1
+            # (gather_nd of it), though it changes nothing; the other rows are checked as they are
+            num[0] = 2 * u0[2] * w[1]
+        np.testing.assert_allclose(got, num, rtol=1e-6, atol=1e-6)
+
+
+def test_strided_slice_and_newaxis_index_as_numpy():
+    x = np.arange(2 * 4 * 6 * 3).reshape(2, 4, 6, 3)
+    cases = [
+        (([0, 1, 0], [2, -1, 6], [1, 1, 2]), dict(begin_mask=1, shrink_axis_mask=4), x[:, 1:-1:1, 0]),
+        (([1, 0, 0, 0], [2, 2, 0, 0], [1, -1, 1, 1]), dict(new_axis_mask=4, end_mask=2, ellipsis_mask=8),
+         x[1:2, 0::-1, None, ...]),
+        (([-1], [0], [-1]), dict(end_mask=1), x[-1::-1]),
+        (([3, 0], [0, 0], [-2, 1]), dict(end_mask=2), x[3:0:-2, :]),
+    ]
+    for (b, e, st), kw, want in cases:
+        np.testing.assert_array_equal(_run(tf.strided_slice(x, b, e, st, **kw)), want)
+    assert tf.newaxis is None
+    np.testing.assert_array_equal(_run(tf.constant([[1.0, 2.0]])[:, tf.newaxis]), [[[1.0, 2.0]]])
+    with pytest.raises(NotImplementedError, match="tf.strided_slice: a 'begin' known only when the graph runs"):
+        tf.strided_slice(x, tf.placeholder(tf.int32, [1]), [1])
+
+
+@pytest.mark.parametrize("indexing", ["xy", "ij"])
+def test_meshgrid_is_numpys(indexing):
+    a, b, c = np.array([1, 2, 3]), np.array([4, 5]), np.array([7, 8, 9, 10])
+    got = _run(tf.meshgrid(a, b, c, indexing=indexing))
+    for g, w in zip(got, np.meshgrid(a, b, c, indexing=indexing)):
+        np.testing.assert_array_equal(g, w)
+    with pytest.raises(ValueError, match="indexing parameter must be either 'xy' or 'ij'"):
+        tf.meshgrid(a, b, indexing="yx")
+
+
+def test_roll_is_numpys_and_its_gradient_rolls_back():
+    x = np.arange(12).reshape(3, 4)
+    np.testing.assert_array_equal(_run(tf.roll(x, [1, -1, 6], [0, 1, 1])), np.roll(x, (1, 5), (0, 1)))
+    np.testing.assert_array_equal(_run(tf.roll(x, 2, -1)), np.roll(x, 2, -1))
+    p = tf.placeholder(tf.float32, [3, 4])
+    w = R.standard_normal((3, 4)).astype(np.float32)
+    g, = tf.gradients(tf.reduce_sum(tf.roll(p, 1, 1) * w), [p])
+    np.testing.assert_array_equal(_run(g, {p: x.astype(np.float32)}), np.roll(w, -1, 1))
+    assert tf.roll(x, 1, 0).op.name == "Roll_3"         # one op per roll, as TF's, named in turn
+
+
+def test_space_to_depth_moves_patches_into_channels():
+    x = R.standard_normal((2, 4, 6, 3)).astype(np.float32)
+    want = np.zeros((2, 2, 3, 12), np.float32)
+    for b, i, j, di, dj, c in np.ndindex(2, 2, 3, 2, 2, 3):
+        want[b, i, j, (di * 2 + dj) * 3 + c] = x[b, i * 2 + di, j * 2 + dj, c]
+    s2d = tf.space_to_depth(x, 2)
+    got, back = _run([s2d, tf.depth_to_space(s2d, 2)])
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(back, x)
+    with pytest.raises(ValueError, match="should be divisible by block_size: 4"):
+        tf.space_to_depth(x, 4)
+    with pytest.raises(ValueError, match="at least minimum 2"):
+        tf.depth_to_space(x, 1)
+
+
+def test_bincount_counts_and_sums_weights():
+    arr = np.array([1, 1, 4, 0, 2, 4])
+    got = _run(tf.bincount(arr))
+    assert got.dtype == np.int32 and got.tolist() == np.bincount(arr).tolist()
+    assert _run(tf.bincount(arr, minlength=7)).tolist() == [1, 2, 1, 0, 2, 0, 0]
+    assert _run(tf.bincount(arr, maxlength=3)).tolist() == [1, 2, 1]            # the 4s dropped
+    w = np.array([0.5, 1.0, 2.0, 3.0, 4.0, 0.25], np.float32)
+    np.testing.assert_array_equal(_run(tf.bincount(arr, weights=w)), np.bincount(arr, w).astype(np.float32))
+    assert _run(tf.bincount(arr, dtype=tf.float32)).dtype == np.float32
+    assert _run(tf.bincount(np.zeros(0, np.int32))).tolist() == []
+    with pytest.raises(tf.errors.InvalidArgumentError, match="Input arr must be non-negative"):
+        _run(tf.bincount(tf.constant([-1, 2])))
+
+
+def test_confusion_matrix_counts_label_prediction_pairs():
+    labels, preds = [1, 2, 4, 2], [2, 2, 4, 2]
+    want = np.zeros((5, 5), np.int32)
+    for lab, p in zip(labels, preds):
+        want[lab, p] += 1
+    got = _run(tf.confusion_matrix(labels, preds))
+    assert got.dtype == np.int32
+    np.testing.assert_array_equal(got, want)
+    weighted = _run(tf.confusion_matrix(labels, preds, num_classes=6, weights=[0.5, 1, 2, 4], dtype=tf.float32))
+    assert weighted.shape == (6, 6) and weighted[2, 2] == 5.0 and weighted[1, 2] == 0.5
+    with pytest.raises(tf.errors.InvalidArgumentError, match="`labels` out of bound"):
+        _run(tf.confusion_matrix([1, 5], [0, 0], num_classes=5))
+    with pytest.raises(tf.errors.InvalidArgumentError, match="`predictions` contains negative values"):
+        _run(tf.confusion_matrix([1, 2], [0, -1], num_classes=5))
+    with pytest.raises(NotImplementedError, match="give num_classes"):
+        tf.confusion_matrix(tf.placeholder(tf.int32, [None]), [1])
+
+
+def test_tuple_makes_each_tensor_wait_for_all():
+    counter = tf.Variable(0)
+    bump = tf.assign_add(counter, 1)
+    x = tf.constant(2.0)
+    out = tf.tuple([x, None], control_inputs=[bump])
+    assert out[1] is None and out[0].name == "tuple/control_dependency:0"
+    with tf.Session() as s:
+        s.run(tf.global_variables_initializer())
+        assert s.run(out[0]) == 2.0 and s.run(out[0]) == 2.0
+        assert s.run(counter) == 2                  # each read of the tuple's tensor ran the control input
