@@ -5,7 +5,8 @@ from __future__ import annotations
 from core import errors as _errors
 from static_api.nn import (in_top_k, l2_normalize, log_sigmoid, log_softmax, sigmoid, softmax, softplus, softsign, tanh,
                            top_k, zero_fraction)
-from static_api.ops import (abs, acos, add, add_n, argmax, argmin, asin, atan, atan2, ceil, cos, cosh, count_nonzero,
+from static_api.ops import (abs, acos, add, add_n, argmax, argmin, asin, atan, atan2, bincount, ceil, confusion_matrix,
+                            cos, cosh, count_nonzero,
                             cumprod, cumsum, div_no_nan, divide, equal, erf, exp, expm1, floor, floordiv, floormod,
                             greater, greater_equal, is_finite, is_inf, is_nan, less, less_equal, log, log1p,
                             logical_and, logical_or, logical_xor, maximum, minimum, multiply, negative, not_equal, pow,
@@ -16,7 +17,8 @@ from static_api.ops import (abs, acos, add, add_n, argmax, argmin, asin, atan, a
                             tan, truediv, truncatediv, truncatemod, unsorted_segment_mean, unsorted_segment_sqrt_n,
                             unsorted_segment_sum)
 
-__all__ = ["abs", "accumulate_n", "acos", "add", "add_n", "argmax", "argmin", "asin", "atan", "atan2", "ceil", "cos",
+__all__ = ["abs", "accumulate_n", "acos", "add", "add_n", "argmax", "argmin", "asin", "atan", "atan2", "bincount", "ceil",
+           "confusion_matrix", "cos",
            "cosh", "count_nonzero", "cumprod", "cumsum", "divide", "divide_no_nan", "equal", "erf", "exp", "expm1",
            "floor", "floordiv", "floormod", "greater", "greater_equal", "in_top_k", "is_finite", "is_inf", "is_nan",
            "l2_normalize", "less", "less_equal", "log", "log1p", "log_sigmoid", "log_softmax", "logical_and",
