@@ -243,3 +243,38 @@ def test_evaluate_list_repeats_a_metric_that_is_also_weighted():
     assert got[3] == pytest.approx((hit * w).sum() / w.sum(), rel=1e-5)
     logs = model.evaluate(X, Y3, sample_weight=w, verbose=0, return_dict=True)
     assert list(logs) == ["accuracy", "loss", "weighted_accuracy"]
+
+
+def test_keras_activations_by_hand():
+    x = np.array([-3.0, -0.5, 0.0, 0.25, 2.0, 7.0], np.float32)
+    a = tf.keras.activations
+    relu = lambda **kw: _run(a.relu(tf.constant(x), **kw))      # noqa: E731
+    np.testing.assert_array_equal(relu(), np.maximum(x, 0))
+    np.testing.assert_allclose(relu(negative_slope=0.1), np.where(x > 0, x, 0.1 * x), rtol=1e-6)
+    np.testing.assert_array_equal(relu(max_value=2.5), np.clip(x, 0, 2.5))
+    np.testing.assert_array_equal(relu(threshold=0.5), np.where(x > 0.5, x, 0))
+    # Keras 3's order: x above the threshold, clipped, minus slope * relu(threshold - x)
+    np.testing.assert_allclose(relu(negative_slope=0.1, max_value=3.0, threshold=0.5),
+                               np.clip(np.where(x > 0.5, x, 0), 0, 3) - 0.1 * np.maximum(0.5 - x, 0), rtol=1e-6)
+    np.testing.assert_allclose(_run(a.elu(tf.constant(x), alpha=0.5)), np.where(x > 0, x, 0.5 * np.expm1(x)),
+                               rtol=1e-6)
+    np.testing.assert_allclose(_run(a.mish(tf.constant(x))), x * np.tanh(np.log1p(np.exp(x))), rtol=1e-6)
+    assert a.get(None) is a.linear and a.get("swish") is a.silu and a.get(a.relu) is a.relu
+    assert a.serialize(a.swish) == "silu" and a.deserialize("gelu") is a.gelu
+    with pytest.raises(ValueError, match="Unknown activation function 'nope'"):
+        a.get("nope")
+
+
+def test_keras_softmax_and_sigmoid_remember_their_logits():
+    z = tf.constant([[1.0, 2.0, 0.5]])
+    assert tf.keras.activations.softmax(z)._keras_logits is z
+    assert tf.keras.activations.sigmoid(z)._keras_logits is z
+    assert not hasattr(tf.nn.softmax(z), "_keras_logits")
+    y = np.array([[0.0, 1.0, 0.0]], np.float32)
+    # categorical cross-entropy of a Keras sigmoid: the softmax one of its logits; of a raw TF sigmoid: its
+    # probabilities renormalised (Keras' TF backend only looks through a raw op of the loss's own type)
+    keras_sig = _run(tf.keras.losses.categorical_crossentropy(y, tf.keras.activations.sigmoid(z)))
+    raw_sig = _run(tf.keras.losses.categorical_crossentropy(y, tf.nn.sigmoid(z)))
+    s = 1 / (1 + np.exp(-np.array([1.0, 2.0, 0.5])))
+    np.testing.assert_allclose(keras_sig, [-np.log(np.exp(2.0) / np.exp([1.0, 2.0, 0.5]).sum())], rtol=1e-6)
+    np.testing.assert_allclose(raw_sig, [-np.log(s[1] / s.sum())], rtol=1e-6)

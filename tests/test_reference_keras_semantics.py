@@ -77,6 +77,45 @@ def test_cross_entropies_train_as_keras(build, loss, y):
     _trains_alike(build, loss, X, y)
 
 
+def _raw(op):
+    """Dense(3) then a Lambda of TF's own ``op`` (``nn.sigmoid``/``nn.softmax``), or of Keras' activation
+    (``activations.sigmoid``): Keras takes logits from a Keras activation whatever the loss, from a raw TF op
+    only where its type is the loss's (Softmax for the categorical ones, Sigmoid for the binary one)."""
+    def build(k):
+        lib = tf if k is tf.keras else real
+        module, name = op.split(".")
+        fn = getattr(getattr(k, module) if module == "activations" else getattr(lib, module), name)
+        return k.Sequential([k.Input((4,)), k.layers.Dense(3), k.layers.Lambda(lambda t: fn(t))])
+    return build
+
+
+@pytest.mark.parametrize("op, loss, y", [("nn.sigmoid", "categorical_crossentropy", YC),
+                                         ("nn.softmax", "binary_crossentropy", YC),
+                                         ("nn.softmax", "categorical_crossentropy", YC),
+                                         ("nn.sigmoid", "binary_crossentropy", YC),
+                                         ("activations.sigmoid", "categorical_crossentropy", YC),
+                                         ("activations.softmax", "binary_crossentropy", YC)])
+def test_cross_entropies_of_lambda_outputs_train_as_keras(op, loss, y):
+    _trains_alike(_raw(op), lambda k: loss, X, y)
+
+
+@pytest.mark.parametrize("name, kwargs", [
+    ("relu", {}), ("relu", {"negative_slope": 0.1}), ("relu", {"max_value": 6.0}), ("relu", {"max_value": 2.5}),
+    ("relu", {"threshold": 0.5}), ("relu", {"negative_slope": 0.1, "max_value": 3.0, "threshold": 0.5}),
+    ("leaky_relu", {}), ("elu", {}), ("elu", {"alpha": 0.5}), ("selu", {}), ("softplus", {}), ("softsign", {}),
+    ("silu", {}), ("gelu", {}), ("gelu", {"approximate": True}), ("tanh", {}), ("sigmoid", {}), ("softmax", {}),
+    ("softmax", {"axis": 0}), ("exponential", {}), ("hard_sigmoid", {}), ("hard_silu", {}), ("mish", {}),
+    ("log_softmax", {}), ("relu6", {}), ("linear", {})])
+def test_activations_are_keras(name, kwargs):
+    x = X[:5]
+    with tf.Session() as sess:
+        got = sess.run(tf.convert_to_tensor(getattr(tf.keras.activations, name)(tf.constant(x), **kwargs)))
+    want = np.asarray(getattr(real.keras.activations, name)(x, **kwargs))
+    # atol: TF's tanh (Eigen's rational approximation) is not NumPy's; approximate gelu's 1 + tanh(...) cancels
+    np.testing.assert_allclose(got, want, rtol=2e-6, atol=2e-7)
+    assert tf.keras.activations.get(name) is getattr(tf.keras.activations, name if name != "swish" else "silu")
+
+
 def test_cross_entropy_renormalisation_and_nan_as_keras():
     p = np.array([[0.2, 0.2, 0.4], [0.5, 0.5, 1.0], [0.0, 0.0, 0.0]], np.float32)
     y = np.eye(3, dtype=np.float32)[[2, 0, 1]]

@@ -3,7 +3,8 @@ import numpy
 
 from core import errors as _errors
 from static_api import dtypes
-from static_api.keras import backend, callbacks, layers, losses, metrics, models, optimizers, regularizers
+from static_api.keras import (activations, backend, callbacks, layers, losses, metrics, models, optimizers,
+                               regularizers)
 from static_api.keras.layers import Input
 from static_api.keras.models import Model, Sequential
 
@@ -17,7 +18,8 @@ class utils:
         return numpy.eye(n, dtype=dtypes.keras_dtype(backend.floatx() if dtype is None else dtype))[y]
 
 
-__all__ = ["backend", "callbacks", "layers", "regularizers", "losses", "metrics", "models", "optimizers", "Input",
+__all__ = ["activations", "backend", "callbacks", "layers", "regularizers", "losses", "metrics", "models", "optimizers",
+           "Input",
            "Model", "Sequential", "utils"]
 
 

@@ -16,7 +16,7 @@ from core import errors as _errors
 from static_api import dtypes, nn, ops, rnn
 from static_api.graph import Graph, Tensor, get_default_graph
 from static_api.keras import backend as K
-from static_api.keras import losses, regularizers
+from static_api.keras import activations, losses, regularizers
 from static_api.variables import (Variable, glorot_uniform_initializer, ones_initializer, orthogonal_initializer,
                                   random_normal, random_uniform_initializer, zeros_initializer)
 
@@ -24,10 +24,11 @@ from static_api.variables import (Variable, glorot_uniform_initializer, ones_ini
 LAYER_NAMES, LEARNING_PHASE = "keras_layer_names", "keras_learning_phase"
 CALL_TRAINING = "keras_call_training"     # the switches of layer calls given ``training=`` (see Layer.__call__)
 
-_ACTIVATIONS = {None: None, "linear": None, "relu": nn.relu, "sigmoid": nn.sigmoid, "tanh": nn.tanh,
-                "softmax": nn.softmax, "relu6": nn.relu6, "elu": nn.elu, "selu": nn.selu, "softplus": nn.softplus,
-                "silu": nn.swish, "swish": nn.swish, "exponential": ops.exp,    # Keras 3 saves swish as silu
-                "gelu": nn.gelu, "hard_sigmoid": nn.hard_sigmoid}
+# Keras' own activations (softmax and sigmoid remember their logits for the cross-entropies); Keras 3 saves
+# swish as silu, the first name found here
+_ACTIVATIONS = {None: None, "linear": None, **{name: getattr(activations, name) for name in (
+    "relu", "sigmoid", "tanh", "softmax", "relu6", "elu", "selu", "softplus", "silu", "swish", "exponential", "gelu",
+    "hard_sigmoid", "leaky_relu", "softsign", "mish", "hard_silu", "hard_swish", "log_softmax")}}
 
 
 def _activation(name: Any) -> Any:
@@ -698,9 +699,7 @@ class Softmax(Layer):
         return {**super().get_config(), "axis": self.axis}
 
     def call(self, x, training):
-        if isinstance(self.axis, list) and len(self.axis) > 1:
-            return ops.exp(x - ops.reduce_logsumexp(x, self.axis, keepdims=True))
-        return nn.softmax(x, self.axis[0] if isinstance(self.axis, list) else self.axis)
+        return activations.softmax(x, self.axis)
 
 
 def _pairs(value: Any, what: str) -> tuple:

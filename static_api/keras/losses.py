@@ -65,19 +65,22 @@ class Loss:
         weight = None if sample_weight is None else ops.cast(ops.convert_to_tensor(sample_weight), y_pred.dtype)
         return self.reduce(self.per_sample(ops.convert_to_tensor(y_true), y_pred), weight)
 
-    def _logits(self, y_pred: Tensor) -> Tensor | None:
-        """The logits to take the cross-entropy from, or None to take it from probabilities.  Keras' activations
-        remember their input (``_keras_logits``) and its TensorFlow backend's cross-entropies (``_get_logits``)
-        use it for an output made by softmax or sigmoid, whichever the loss and whatever ``from_logits`` says
-        (with a warning when it says True): a sigmoid output's categorical cross-entropy is the softmax one of
-        the sigmoid's input.  Every softmax or sigmoid of dualflow's layers is such an activation."""
-        if y_pred.op.type not in ("Softmax", "Sigmoid"):
+    def _logits(self, y_pred: Tensor, op_type: str) -> Tensor | None:
+        """The logits to take the cross-entropy from, or None to take it from probabilities, as Keras 3's
+        TensorFlow backend (``_get_logits``) finds them: the input a Keras softmax or sigmoid activation remembered
+        (``_keras_logits``), whichever the loss; else the input of an ``op_type`` op (Softmax for the categorical
+        losses, Sigmoid for the binary one; a raw ``tf.nn.softmax`` too); either way whatever ``from_logits`` says
+        (with a warning when it says True)."""
+        logits = getattr(y_pred, "_keras_logits", None)
+        if logits is None and y_pred.op.type == op_type:
+            logits = y_pred.op.inputs[0]
+        if logits is None:
             return y_pred if self.from_logits else None
         if self.from_logits:
             warnings.warn(f'"`{self.name}` received `from_logits=True`, but the `output` argument was produced by a '
                           f"{y_pred.op.type} activation and thus does not represent logits. Was this intended?",
                           UserWarning, stacklevel=3)
-        return y_pred.op.inputs[0]
+        return logits
 
 
 class CategoricalCrossentropy(Loss):
@@ -93,7 +96,7 @@ class CategoricalCrossentropy(Loss):
         y_true = ops.cast(y_true, y_pred.dtype)
         if self.label_smoothing:
             y_true = y_true * (1.0 - self.label_smoothing) + self.label_smoothing * (1.0 / int(y_pred.shape[-1]))
-        logits = self._logits(y_pred)
+        logits = self._logits(y_pred, "Softmax")
         if logits is not None:
             return nn.softmax_cross_entropy_with_logits(labels=y_true, logits=logits, axis=self.axis)
         # Keras renormalises the outputs to sum to 1 along the axis before clipping (NaN for an all-zero row).
@@ -115,7 +118,7 @@ class SparseCategoricalCrossentropy(Loss):
     def per_sample(self, y_true, y_pred):
         if self.axis not in (-1, len(y_pred.shape) - 1):      # as Keras' TensorFlow backend
             raise ValueError(f"Only axis=-1 is currently supported. Received: axis={self.axis}")
-        logits = self._logits(y_pred)
+        logits = self._logits(y_pred, "Softmax")
         if logits is None:
             logits = ops.log(ops.clip_by_value(y_pred, _EPS, 1 - _EPS))
         return nn.sparse_softmax_cross_entropy_with_logits(labels=y_true, logits=logits)
@@ -135,7 +138,7 @@ class BinaryCrossentropy(Loss):
         y_true = ops.cast(y_true, y_pred.dtype)
         if self.label_smoothing:
             y_true = y_true * (1.0 - self.label_smoothing) + self.label_smoothing * 0.5
-        logits = self._logits(y_pred)
+        logits = self._logits(y_pred, "Sigmoid")
         if logits is not None:
             return ops.reduce_mean(nn.sigmoid_cross_entropy_with_logits(labels=y_true, logits=logits), self.axis)
         p = ops.clip_by_value(y_pred, _EPS, 1 - _EPS)
