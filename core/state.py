@@ -205,6 +205,10 @@ class State:
         if not gather:
             for k, v in zip(keys, views):
                 self._flat_of[k] = (f, v)
+            # A graph op that ran earlier in this step may hold the old buffer as the variable's value (a read
+            # that is a ref, as TF1's); the update writes its result back there once (``Flat.release``), so
+            # what reads it after the update sees the new value, as it does every later step.
+            f.moved = ws
         return f
 
     def flat_of(self, key: Hashable) -> "Flat | None":
@@ -220,7 +224,8 @@ class Flat:
     the variables keep their own buffers and ``w`` (and ``views``) is where an update gathers them.  Made by
     ``State.pack``."""
 
-    __slots__ = ("keys", "owner", "w", "views", "slots", "dicts", "slot_views", "gathered", "used", "_slot_keys")
+    __slots__ = ("keys", "owner", "w", "views", "slots", "dicts", "slot_views", "gathered", "used", "_slot_keys",
+                 "moved")
 
     def __init__(self, keys: list, owner: Any, w: Any, views: list, slots: dict, dicts: list,
                  slot_views: dict, gathered: bool = False) -> None:
@@ -228,6 +233,13 @@ class Flat:
         self.slots, self.dicts, self.slot_views, self.gathered = slots, dicts, slot_views, gathered
         self.used = 0
         self._slot_keys = [(owner, k) for k in keys]
+        self.moved: list | None = None      # the buffers the variables had before packing, until released
+
+    def release(self) -> None:
+        """After the first update of fresh packing: its result written back to the variables' old buffers."""
+        for old, v in zip(self.moved, self.views):
+            old[...] = v
+        self.moved = None
 
     def holds(self, state: State) -> bool:
         """Whether every variable and slot is still stored here: an ``attach``, an ``assign`` or restore with

@@ -142,6 +142,26 @@ def test_flat_path_really_packs_and_the_reference_really_does_not(monkeypatch):
     assert seen[0] == [False, True, True, False, True]      # W's and T's gradients are strided views
 
 
+@pytest.mark.parametrize("name", ["sgd", "momentum", "adam"])
+def test_a_read_after_the_first_update_sees_its_result(name, monkeypatch):
+    """``with tf.control_dependencies([train]): tf.identity(w)`` reads w after the update, as TF1's ref
+    variables: on the first step too, when packing moves the variables to the flat buffer (the read's input was
+    the old buffer, and gave the values from before the update)."""
+    def script(m):
+        after = []
+        with m.graph.as_default(), tf.control_dependencies(m.train):
+            reads = [tf.identity(m.vars[n]) for n in NAMES]
+        for _ in range(2):
+            after.append(m.sess.run(reads, {m.x: m.rng.normal(size=(5, 3)).astype(np.float32)}))
+            after.append(m.values())
+        return after
+    got, want = _both(monkeypatch, OPTIMIZERS[name], script)
+    for g, w in zip(got, want):
+        assert_same_bits(g, w)
+    assert all(np.array_equal(a, b) for a, b in zip(got[0], got[1]))        # the reads are the updated values
+    assert not any(np.array_equal(a, b) for a, b in zip(got[0], got[2]))    # and a second step moves them
+
+
 @pytest.mark.parametrize("name", ["momentum", "adam", "rmsprop_centered", "keras_adamw"])
 def test_a_decaying_rate_tensor(name, monkeypatch):
     got, want = _both(monkeypatch, OPTIMIZERS[name], _steps(5), rate_tensor=True)

@@ -218,6 +218,8 @@ class ApplyUpdates(Op):
             self.flat.forward(be, f.w, g, *f.slots.values(), self.rate_like(lr, f.w), ts[0 if idx is None else idx[0]])
             for w, v in zip(mine or (), f.views):
                 w[...] = v
+            if f.moved is not None:
+                f.release()
             f.used = st.updates
         p.last = st.updates
         return p.rest
