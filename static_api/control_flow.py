@@ -66,6 +66,40 @@ def _flatten(result: Any) -> tuple[list, Callable[[list], Any], Any]:
     return [result], lambda values: values[0], None
 
 
+def _captures(nodes: list[Node], outputs: list, slots: list) -> list:
+    """The outside values a sub-program reads, each once in the order first read: its nodes' inputs and the
+    outputs it hands on as they are, other than those its own nodes or its stand-ins (``slots``) make."""
+    mine = {id(n) for n in nodes} | {id(s.node) for s in slots}
+    caps: dict = {}
+    for v in [v for n in nodes for v in n.inputs] + list(outputs):
+        if id(v.node) not in mine:
+            caps.setdefault((id(v.node), v.index), v)
+    return list(caps.values())
+
+
+_VARYING = ("To allow the shape to vary across iterations, use the `shape_invariants` argument of tf.while_loop to "
+            "specify a less-specific shape.")
+
+
+def _check_carried(inits: list, outs: list, shapes: list, who: str, hint: str = _VARYING) -> None:
+    """That a loop's carried values (``inits``, held to ``shapes``) come out of an iteration (``outs``) with
+    their dtypes and shapes, as TF's while_loop checks; ``who`` names what made them and ``hint`` says what to
+    do about a shape that changed."""
+    for v, o, s in zip(inits, outs, shapes):
+        if o.dtype != v.dtype:
+            raise TypeError(f"{who} changed a loop variable's dtype from {v.dtype.name} to {o.dtype.name}")
+        if len(o.shape) != len(s) or any(a is not None and a != b for a, b in zip(s, o.shape)):
+            raise ValueError(f"Input tensor `{v.name}` enters the loop with shape {tuple(v.shape)}, but has shape "
+                             f"{tuple(o.shape)} after one iteration. {hint}")
+
+
+def _rename_in(g: Any, tensor: Tensor, scope: str, name: str) -> None:
+    """Name ``tensor``'s operation ``name`` in ``scope``, a name scope made earlier (re-entered as it is, so an
+    enclosing scope is not added twice)."""
+    with g.name_scope(scope):
+        g._rename(tensor.op, name)
+
+
 def _branch(fn: Callable[[], Any], which: str) -> tuple[Any, list, Any, list[Node]]:
     with get_default_graph().name_scope(which):
         result, nodes = control.recorder.record(fn)
@@ -120,18 +154,14 @@ def cond(pred, true_fn=None, false_fn=None, strict=False, name=None, fn1=None, f
     branches = []
     seen: dict = {}
     for outs, nodes in ((t_outs, t_nodes), (f_outs, f_nodes)):
-        mine = {id(n) for n in nodes}
-        caps = []
-        for v in [v for n in nodes for v in n.inputs] + [o for o in outs if isinstance(o, Tensor)]:
-            if id(v.node) not in mine and (id(v.node), v.index) not in {(id(c.node), c.index) for c in caps}:
-                caps.append(v)
+        caps = _captures(nodes, [o for o in outs if isinstance(o, Tensor)], [])
         for v in caps:
             seen.setdefault((id(v.node), v.index), v)
         branches.append(control.Branch(outs, caps, nodes))
     captures = list(seen.values())
     op = control.Cond(branches, captures, specs)
     result = core.apply(op, pred, *captures)      # the outputs, then the tape
-    g._rename(result[0].op, scope + "Identity")
+    _rename_in(g, result[0], scope, "Identity")
     values = iter(result[:-1])
     out = rebuild([result[0].op if isinstance(o, Node) else next(values) for o in t_outs])
     return out[0] if not strict and isinstance(out, (list, tuple)) and len(out) == 1 else out
@@ -275,23 +305,10 @@ def while_loop(cond, body, loop_vars, shape_invariants=None, parallel_iterations
     if len(outs) != len(inits) or (_loose(out_structure) != _loose(structure) and len(flat) > 1):
         raise ValueError("The two structures don't have the same nested structure: the body must return the loop "
                          "variables' structure.")
-    for v, o, s in zip(inits, outs, shapes):
-        if o.dtype != v.dtype:
-            raise TypeError(f"tf.while_loop: the body changed a loop variable's dtype from {v.dtype.name} to "
-                            f"{o.dtype.name}")
-        if len(o.shape) != len(s) or any(a is not None and a != b for a, b in zip(s, o.shape)):
-            raise ValueError(f"Input tensor `{v.name}` enters the loop with shape {tuple(v.shape)}, but has shape "
-                             f"{tuple(o.shape)} after one iteration. To allow the shape to vary across iterations, "
-                             "use the `shape_invariants` argument of tf.while_loop to specify a less-specific shape.")
-    slot_ids = {id(s.node) for s in slots}
+    _check_carried(inits, outs, shapes, "tf.while_loop: the body")
     branches, seen = [], {}
     for outputs, nodes in (([pred], cond_nodes), (outs, body_nodes)):
-        mine = {id(n) for n in nodes} | slot_ids
-        caps = []
-        for v in [v for n in nodes for v in n.inputs] + list(outputs):
-            k = (id(v.node), v.index)
-            if id(v.node) not in mine and k not in {(id(c.node), c.index) for c in caps}:
-                caps.append(v)
+        caps = _captures(nodes, outputs, slots)
         for v in caps:
             seen.setdefault((id(v.node), v.index), v)
         branches.append(control.Branch(outputs, caps + slots, nodes))
@@ -299,7 +316,7 @@ def while_loop(cond, body, loop_vars, shape_invariants=None, parallel_iterations
     op = control.While(branches[0], branches[1], slots, captures, [(s, v.dtype) for s, v in zip(shapes, inits)],
                        maximum_iterations)
     result = core.apply(op, *inits, *captures)      # the last values, then the tape
-    g._rename(result[0].op, scope + "Identity")
+    _rename_in(g, result[0], scope, "Identity")
     out = rebuild(list(result[:-1]))
     if not return_same_structure and isinstance(out, (list, tuple)) and len(out) == 1:
         out = out[0]

@@ -7,7 +7,9 @@ variable updates, random draws and errors happen only when it is taken.  Its gra
 graph, built by the one reverse pass (``core.autodiff``) over the branch; it reads the forward values the
 branch made, which the Cond hands on in its last output (a "tape": which branch ran and its values), so the
 branch is never run twice (a second run would draw other dropout masks).  The gradient of an outside value
-that the branch that ran does not read is zeros, as in TF.
+that the branch that ran does not read is zeros, as in TF.  ``While`` (TF1's ``tf.while_loop``) and ``Scan``
+(``tf.map_fn``, ``tf.scan`` and the folds: one iteration per row of their inputs) run a body Branch per
+iteration the same way, with a tape per iteration that their gradients walk back, last first.
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from typing import Any, Sequence
 import numpy
 
 from core import state as _state
+from core.errors import InvalidArgumentError
 from core.graph import Node, Value
 from core.op import Op, apply
 from core.program import Key, Program, key
@@ -271,3 +274,145 @@ class WhileGrad(Op):
                     acc[i] = out[i] if acc[i] is None else acc[i] + out[i]
         grads = [carry.get(i) if i < n else acc[i] for i in self.floats]
         return tuple(g if g is not None else xp.zeros_like(inputs[i]) for g, i in zip(grads, self.floats))
+
+
+class Scan(Op):
+    """Runs ``body`` once per row of the sliced inputs, first row first (last first with ``reverse``): TF's
+    map_fn, scan, foldl and foldr, which TF builds from a While and TensorArrays.  ``body`` is a Branch over
+    ``slots`` (stand-ins for the carried values, then for one row of each sliced input) and the captures; its
+    outputs are the values stacked into the results (a result's row i is what the body made from row i), then
+    the carried values' next values.  Inputs: the carried values' first values, the sliced inputs (all of one
+    length), then the captures.  Outputs: the stacked results, the last carried values, then the tape (the
+    iterations in the order they ran: the row index, the carried values entering it and, once a gradient reads
+    them, the values the body made; then the last carried values).  ``caller`` names the TF function in
+    errors; ``back_prop=False`` (TF's) lets no gradient through, so ``tf.gradients`` gives None."""
+
+    name = "Scan"
+
+    def __init__(self, body: Branch, slots: Sequence[Value], n_carried: int, captures: Sequence[Value],
+                 row_specs: Sequence[tuple], carried_specs: Sequence[tuple], reverse: bool, caller: str,
+                 back_prop: bool = True) -> None:
+        self.body, self.slots, self.n_carried = body, list(slots), n_carried
+        self.slot_keys = [key(s) for s in slots]
+        self.capture_keys = [key(c) for c in captures]
+        self.row_specs, self.carried_specs = list(row_specs), list(carried_specs)
+        self.reverse, self.caller, self.differentiable = reverse, caller, back_prop
+        self.arg_names = (tuple(f"initializer_{i}" for i in range(n_carried))
+                          + tuple(f"elems_{i}" for i in range(len(slots) - n_carried))
+                          + tuple(f"capture_{i}" for i in range(len(captures))))
+        ops = [n.op for n in body.nodes]
+        self.pure = all(op.pure for op in ops)
+        self.effect = any(op.effect for op in ops)
+        self.value_shaped = any(op.value_shaped for op in ops)
+        self.tape = False       # set once a gradient reads the tape (then the body keeps its values)
+
+    def infer(self, *inputs):
+        sliced = inputs[self.n_carried:len(self.slots)]
+        n = next((v.shape[0] for v in sliced if v.shape[0] is not None), None)
+        return [((n, *s), d) for s, d in self.row_specs] + self.carried_specs + [((), TAPE)]
+
+    def forward(self, be, *inputs):
+        c, m, s = self.n_carried, len(self.slots), len(self.row_specs)
+        carried, sliced = list(inputs[:c]), inputs[c:m]
+        captured = dict(zip(self.capture_keys, inputs[m:]))
+        n = sliced[0].shape[0]
+        for x in sliced[1:]:
+            if x.shape[0] != n:
+                raise InvalidArgumentError(None, None, f"{self.caller}: the tensors in elems must all have one length "
+                                           f"along their first dimension, got {n} and {x.shape[0]}")
+        program = self.body.program(self.tape)
+        rows: list[list] = [[] for _ in self.row_specs]
+        iterations = []
+        for i in (range(n - 1, -1, -1) if self.reverse else range(n)):
+            feeds = dict(captured)
+            feeds.update(zip(self.slot_keys, carried + [x[i] for x in sliced]))
+            made = _run(program, be, {k: feeds[k] for k in program.fed})
+            iterations.append((i, carried, dict(zip(self.body.made, made[s + c:])) if self.tape else {}))
+            for r, v in zip(rows, made[:s]):
+                if r and tuple(v.shape) != tuple(r[0].shape):
+                    raise InvalidArgumentError(None, None, f"{self.caller}: fn returned a value of shape "
+                                               f"{tuple(v.shape)} for element {i} and of shape {tuple(r[0].shape)} "
+                                               f"for element {iterations[0][0]}; its results are stacked, so each "
+                                               "must keep one shape")
+                r.append(v)
+            carried = made[s:s + c]
+        stacked = []
+        for r, (shape, dtype) in zip(rows, self.row_specs):
+            if not r and None in shape:
+                raise InvalidArgumentError(None, None, f"{self.caller}: elems are empty and the shape of fn's result "
+                                           f"{shape} is not fully known, so the empty result's shape is unknown")
+            stacked.append(be.xp.stack(r[::-1] if self.reverse else r) if r else be.xp.zeros((0, *shape), dtype))
+        tape = numpy.empty((), TAPE)
+        tape[()] = (iterations, carried)
+        return (*stacked, *carried, tape)
+
+    def vjp(self, node, grads, needs):
+        m, s = len(self.slots), len(self.row_specs)
+        floats = [i for i, v in enumerate(node.inputs) if v.dtype.kind == "f"]
+        if not any(needs[i] for i in floats) or all(g is None for g in grads[:-1]):
+            return (None,) * len(node.inputs)
+        self.tape = True
+        wanted = [self.slots[i] if i < m else node.inputs[i] for i in floats]
+        # The body's float outputs that a gradient reaches: the stacked ones given a gradient, and every carried
+        # one (its gradient flows back through the iterations).
+        reached = [j for j, o in enumerate(self.body.outputs)
+                   if o.dtype.kind == "f" and (j >= s or grads[j] is not None)]
+        grad_body = _grad_branch(self.body, wanted, [self.body.outputs[j] for j in reached], reached)
+        given = [j for j in reached if grads[j] is not None]
+        out = apply(ScanGrad(grad_body, self, floats, reached, given), node.outputs[-1], *node.inputs,
+                    *[grads[j] for j in given])
+        out = out if isinstance(out, tuple) else (out,)
+        result: list = [None] * len(node.inputs)
+        for i, g in zip(floats, out):
+            result[i] = g
+        return tuple(result)
+
+
+class ScanGrad(Op):
+    """The gradients of a ``Scan``'s float inputs (``floats``, input positions): the body's gradient program run
+    once per iteration, last first, fed that iteration's tape, row and captures and the gradients of the body's
+    outputs it reaches (``reached``, output positions: a row of each stacked result's gradient, and the carried
+    values' gradients, carried back from the later iteration); each sliced input's gradient is the rows'
+    gradients stacked, each capture's the sum over the iterations.  Inputs: the tape, the Scan's inputs, then the
+    gradients that came in for the Scan's outputs ``given`` (the carried values' others start at zeros)."""
+
+    name = "ScanGrad"
+    differentiable = False
+
+    def __init__(self, body: _GradBranch, scan: Scan, floats: Sequence[int], reached: Sequence[int],
+                 given: Sequence[int]) -> None:
+        self.body, self.scan = body, scan
+        self.floats, self.reached, self.given = list(floats), list(reached), list(given)
+
+    def infer(self, tape, *rest):
+        return [(rest[i].shape, rest[i].dtype) for i in self.floats]
+
+    def forward(self, be, tape, *rest):
+        scan, b, xp = self.scan, self.body, be.xp
+        c, m, s = scan.n_carried, len(scan.slots), len(scan.row_specs)
+        inputs = rest[:len(rest) - len(self.given)]
+        incoming = dict(zip(self.given, rest[len(inputs):]))
+        iterations, last = tape[()]
+        carry = {p: incoming.get(s + p) for p in range(c)}      # by input position; None: zeros
+        sliced = {p: xp.zeros_like(inputs[p]) for p in self.floats if c <= p < m}
+        acc: dict = {p: None for p in self.floats if p >= m}
+        leaving = last         # the carried values each iteration made, walking back from the last
+        for i, entering, made in reversed(iterations):
+            feeds = dict(made)
+            feeds.update(zip(scan.capture_keys, inputs[m:]))
+            feeds.update(zip(scan.slot_keys, list(entering) + [x[i] for x in inputs[c:m]]))
+            feeds.update((k, incoming[j][i] if j < s else carry[j - s] if carry[j - s] is not None
+                          else xp.zeros_like(leaving[j - s])) for k, j in zip(b.standins, self.reached))
+            fetched = iter(_run(b.program, be, {k: feeds[k] for k in b.program.fed}) if b.program.fetches else [])
+            out = {p: next(fetched) if g is not None else None for p, g in zip(self.floats, b.grads)}
+            for p, g in out.items():
+                if p < c:
+                    carry[p] = g
+                elif p < m:
+                    if g is not None:
+                        sliced[p][i] = g
+                elif g is not None:
+                    acc[p] = g if acc[p] is None else acc[p] + g
+            leaving = entering
+        grads = [carry[p] if p < c else sliced[p] if p < m else acc[p] for p in self.floats]
+        return tuple(g if g is not None else xp.zeros_like(inputs[p]) for g, p in zip(grads, self.floats))
