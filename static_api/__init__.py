@@ -20,6 +20,7 @@ from static_api import (app, contrib, data, debugging, errors, flags, gfile, ima
 from static_api import tf_logging as logging
 from static_api import tf_math as math
 from static_api.control_flow import case, cond, while_loop
+from static_api.functional_ops import foldl, foldr, map_fn, scan
 from static_api.config import ConfigProto, GPUOptions, GraphOptions, OptimizerOptions, RunMetadata, RunOptions
 from static_api.graph import (Graph, Operation, Tensor, TensorShape, convert_to_tensor, get_default_graph,
                               get_default_session, reset_default_graph)
@@ -35,7 +36,8 @@ from static_api.variables import (AUTO_REUSE, GLOBAL_VARIABLES, LOCAL_VARIABLES,
                                   set_random_seed, trainable_variables, truncated_normal,
                                   truncated_normal_initializer, variable_scope, variables_initializer,
                                   zeros_initializer)
-from static_api.variables import (VariableScope, get_variable_scope, glorot_normal_initializer, multinomial,
+from static_api.variables import (MOVING_AVERAGE_VARIABLES, VariableScope, get_variable_scope,
+                                  glorot_normal_initializer, moving_average_variables, multinomial,
                                   orthogonal_initializer, random_shuffle, variance_scaling_initializer)
 from static_api import variables as _variables
 from static_api.graph import ConstOp as _ConstOp
@@ -52,6 +54,7 @@ class GraphKeys:
     UPDATE_OPS = layers.UPDATE_OPS
     LOSSES = losses.LOSSES
     REGULARIZATION_LOSSES = REGULARIZATION_LOSSES
+    MOVING_AVERAGE_VARIABLES = MOVING_AVERAGE_VARIABLES
 
 
 def get_collection(key: str, scope: str | None = None) -> list:

@@ -15,9 +15,10 @@ from core.ops import optim as optim_ops
 from core.ops.state import ApplyUpdates
 from backends.switches import switched_off
 from static_api import ops
-from static_api.graph import Tensor, get_default_graph, named
+from static_api.graph import Operation, Tensor, convert_to_tensor, get_default_graph, named
 from static_api.ops import gradients
-from static_api.variables import Variable, global_variables, trainable_variables
+from static_api.variables import (MOVING_AVERAGE_VARIABLES, Variable, get_variable_scope, global_variables,
+                                  moving_average_variables, trainable_variables)
 
 
 class _ApplyGradients(ApplyUpdates):
@@ -489,6 +490,160 @@ def get_or_create_global_step() -> Variable:
     g = get_default_graph()
     found = [v for v in g.get_collection("variables") if v.op.name == "global_step"]
     return found[0] if found else Variable(numpy.int64(0), trainable=False, name="global_step")
+
+
+class ExponentialMovingAverage:
+    """TF1's ``tf.train.ExponentialMovingAverage``.  ``apply(var_list)`` makes, once per variable or tensor, a
+    shadow variable ``<op name>/<name>`` (in the current variable scope, made unique; not trainable; a
+    Variable's starts at its ``initialized_value()``, a Tensor's at zeros) and returns the op that moves each
+    shadow as TF's ``assign_moving_average``: ``shadow -= (shadow - value) * (1 - decay)``, with the decay a
+    float32 tensor (``min(decay, (1 + n) / (10 + n))`` with ``num_updates`` n), ``1 - decay`` taken in float32
+    and then cast to the variable's dtype.  ``zero_debias`` averages a Tensor as TF does: a zero-started
+    ``biased`` average divided by ``1 - (1 - rate) ** local_step``.  As TF 2's ``compat.v1`` (TF 1.x raised),
+    applying to a variable again reuses its shadow.
+
+        >>> import static_api as tf
+        >>> with tf.Graph().as_default():
+        ...     w = tf.Variable(1.0, name="w")
+        ...     ema = tf.train.ExponentialMovingAverage(0.5)
+        ...     step = ema.apply([w])
+        ...     with tf.Session() as sess:
+        ...         sess.run(tf.global_variables_initializer())
+        ...         _ = sess.run(w.assign(3.0))
+        ...         _ = sess.run(step)
+        ...         ema.average(w).op.name, float(sess.run(ema.average(w)))
+        ('w/ExponentialMovingAverage', 2.0)
+    """
+
+    def __init__(self, decay: Any, num_updates: Any = None, zero_debias: bool = False,
+                 name: str = "ExponentialMovingAverage") -> None:
+        self._decay, self._num_updates, self._zero_debias, self._name = decay, num_updates, zero_debias, name
+        self._averages: dict[Tensor, Variable] = {}     # a variable or tensor -> its shadow
+        self._debiased: set[Variable] = set()            # the shadows moved with zero_debias (of tensors only)
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    def apply(self, var_list: Sequence[Tensor] | None = None) -> Operation:
+        """The op moving the averages of ``var_list`` (default: the trainable variables) one step, their
+        shadows made where missing; the variables must be float16, float32 or float64."""
+        var_list = list(var_list) if var_list is not None else trainable_variables()
+        for var in var_list:
+            _averageable("apply", "var_list", var)
+            if var.dtype not in (numpy.float16, numpy.float32, numpy.float64):
+                raise TypeError(f"ExponentialMovingAverage.apply: The variables must be half, float, or double: "
+                                f"{var.name} (dtype {var.dtype.name})")
+            if var not in self._averages:
+                self._averages[var] = self._shadow(var)
+        g = get_default_graph()
+        with g.name_scope(self._name) as scope:
+            decay = _read_now(convert_to_tensor(self._decay, numpy.float32, name="decay", graph=g))
+            if self._num_updates is not None:
+                n = ops.cast(_read_now(self._num_updates), numpy.float32, name="num_updates")
+                decay = ops.minimum(decay, (1.0 + n) / (10.0 + n))
+            updates = [_assign_moving_average(self._averages[v], v, decay, self._averages[v] in self._debiased)
+                       for v in var_list]
+            return ops.group(*updates, name=scope)
+
+    def _shadow(self, var: Tensor) -> Variable:
+        """TF's slot for ``var``: named ``<op name>/<ema name>`` inside the current variable scope (not the name
+        scope), made unique; a Variable's is listed in ``MOVING_AVERAGE_VARIABLES``."""
+        g = var.graph
+        if isinstance(var, Variable):
+            init = var.initialized_value()
+        elif None in var.shape:
+            raise NotImplementedError(f"ExponentialMovingAverage.apply: a tensor of unknown shape ({var.name}, "
+                                      f"shape {var.shape}) is not supported in dualflow; give it a static shape")
+        else:
+            init = numpy.zeros(var.shape, var.dtype)
+        with g.name_scope_cleared():
+            average = Variable(init, trainable=False, name=_in_variable_scope(f"{var.op.name}/{self._name}"))
+        if isinstance(var, Variable):
+            g.add_to_collection(MOVING_AVERAGE_VARIABLES, var)
+        elif self._zero_debias:
+            self._debiased.add(average)
+        return average
+
+    def average(self, var: Tensor) -> Variable | None:
+        """The shadow variable of ``var``, or None where ``apply`` has not averaged it."""
+        _averageable("average", "var", var)
+        return self._averages.get(var)
+
+    def average_name(self, var: Tensor) -> str:
+        """The name of ``var``'s shadow: its op's name once ``apply`` made it, else the name it would get
+        (``<op name>/<ema name>``, suffixed where an op has it), which ``Saver`` restores ``var`` from."""
+        _averageable("average_name", "var", var)
+        if var in self._averages:
+            return self._averages[var].op.name
+        base = name = f"{var.op.name}/{self._name}"
+        i = 0
+        while _op_exists(var.graph, name):
+            i += 1
+            name = f"{base}_{i}"
+        return name
+
+    def variables_to_restore(self, moving_avg_variables: Sequence[Variable] | None = None) -> dict[str, Variable]:
+        """TF1's map for ``Saver(ema.variables_to_restore())``: each of ``moving_avg_variables`` (default: the
+        trainable and the ``MOVING_AVERAGE_VARIABLES`` variables) restored from its average's name, every other
+        global variable from its own name unless an average's name took it."""
+        if moving_avg_variables is None:
+            moving_avg_variables = trainable_variables() + moving_average_variables()
+        averaged = list(dict.fromkeys(moving_avg_variables))        # once each, in order
+        name_map = {self.average_name(v): v for v in averaged}
+        names = {v.name for v in averaged}
+        for v in global_variables():
+            if v.name not in names and v.op.name not in name_map:
+                name_map[v.op.name] = v
+        return name_map
+
+
+def _averageable(fn: str, arg: str, var: Any) -> None:
+    if not isinstance(var, Tensor):
+        raise TypeError(f"ExponentialMovingAverage.{fn}: argument '{arg}' expected a Variable or Tensor, got "
+                        f"{type(var).__name__}")
+
+
+def _op_exists(g: Any, name: str) -> bool:
+    try:
+        g.get_operation_by_name(name)
+    except KeyError:
+        return False
+    return True
+
+
+def _in_variable_scope(name: str) -> str:
+    """``name`` inside the current variable scope, where TF's ``get_variable`` puts slot variables."""
+    scope = get_variable_scope().name
+    return f"{scope}/{name}" if scope else name
+
+
+def _read_now(x: Any) -> Any:
+    """A variable read where it is used, after the control dependencies around (``with
+    tf.control_dependencies([train_op])``: the values the train op left), as TF1 reads a ref variable; anything
+    else as it is."""
+    return x._read_now() if isinstance(x, Variable) else x
+
+
+def _assign_moving_average(average: Variable, value: Tensor, decay: Tensor, zero_debias: bool) -> Tensor:
+    """TF's ``assign_moving_average`` op for op: ``rate = cast(1 - decay)`` to the average's dtype, then
+    ``average -= (average - value) * rate``; with ``zero_debias``, new ``biased`` and ``local_step`` variables
+    next to the average (TF makes them at each call), ``biased -= (biased - value) * rate``,
+    ``local_step += 1`` and ``average = biased / (1 - (1 - rate) ** local_step)``."""
+    g = average.graph
+    with g.name_scope("AssignMovingAvg") as scope:
+        rate = ops.cast(1.0 - decay, average.dtype)
+        value = _read_now(value)
+        if not zero_debias:
+            return average.assign_sub((_read_now(average) - value) * rate, name=scope)
+        with g.name_scope_cleared():
+            biased = Variable(numpy.zeros(average.shape, average.dtype), trainable=False,
+                              name=_in_variable_scope(f"{average.op.name}/biased"))
+            local_step = Variable(average.dtype.type(0), trainable=False,
+                                  name=_in_variable_scope(f"{average.op.name}/local_step"))
+        moved = biased.assign_sub((biased - value) * rate)
+        factor = 1 - ops.pow(1.0 - rate, local_step.assign_add(1))
+        return average.assign(moved / factor, name=scope)
 
 
 class Saver:

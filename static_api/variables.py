@@ -8,6 +8,8 @@ from typing import Any, Iterator, Sequence
 import numpy
 
 import core
+from core import state as _state
+from core.op import Op
 from core.ops import random as random_ops
 from core.ops.shape import Shape
 from static_api.dtypes import as_dtype
@@ -18,6 +20,28 @@ from static_api.ops import _t, group
 GLOBAL_VARIABLES, TRAINABLE_VARIABLES = "variables", "trainable_variables"
 LOCAL_VARIABLES, METRIC_VARIABLES = "local_variables", "metric_variables"
 REGULARIZATION_LOSSES = "regularization_losses"     # penalties that tf.losses.get_regularization_loss() adds up
+MOVING_AVERAGE_VARIABLES = "moving_average_variables"   # the variables a tf.train.ExponentialMovingAverage averages
+
+
+class _InitializedValue(Op):
+    """TF1's ``cond(is_variable_initialized(v), v.read_value, lambda: v.initial_value)`` as one step: a copy of
+    variable ``key``'s value where the running session holds one, else the input (the initial value, computed
+    either way, as TF computes a tensor from outside a cond before its Switch)."""
+
+    name = "InitializedValue"
+    arg_names = ("initial_value",)
+    differentiable = False
+    pure = False        # reads the session's variables
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+    def infer(self, initial_value):
+        return [(initial_value.shape, initial_value.dtype)]
+
+    def forward(self, be, initial_value):
+        st = _state.active()
+        return st.read(self.key).copy() if self.key in st else initial_value
 
 
 class Variable(Tensor):
@@ -76,6 +100,21 @@ class Variable(Tensor):
     def read_value(self) -> Tensor:
         return core.identity(self)
 
+    def _read_now(self) -> Tensor:
+        """A read of the variable made here, under the enclosing control dependencies, as TF1 reads a ref
+        variable where an op uses it: it runs after them and takes the buffer the session holds then (the
+        variable's own op may have run earlier in the step)."""
+        read = VariableOp(self.shape, self.dtype)
+        read.key = self.key
+        return self.graph._source(read, f"{self.op.name}/read")
+
+    def initialized_value(self) -> Tensor:
+        """TF1's: the variable's value when the session has initialized it, else its initial value, so that
+        another variable may start from it whatever order ``global_variables_initializer`` runs them in (a
+        slot, an average).  As TF's, it depends on no enclosing ``control_dependencies`` (``init_scope``)."""
+        with self.graph.control_dependencies(None):
+            return core.apply(_InitializedValue(self.key), self.initial_value)
+
     def load(self, value: Any, session: Any = None) -> None:
         """Write ``value`` into the variable without adding an op; it is checked as a feed is (same shape, a
         compatible dtype): a wrong shape is a ValueError, as in TensorFlow."""
@@ -110,6 +149,12 @@ def global_variables() -> list:
 
 def trainable_variables() -> list:
     return get_default_graph().get_collection(TRAINABLE_VARIABLES)
+
+
+def moving_average_variables() -> list:
+    """The variables ``ExponentialMovingAverage.apply`` made averages of (``GraphKeys.MOVING_AVERAGE_VARIABLES``;
+    a Tensor's average is not listed, as in TF1)."""
+    return get_default_graph().get_collection(MOVING_AVERAGE_VARIABLES)
 
 
 def variables_initializer(var_list: Sequence[Variable], name: str = "init") -> Any:
