@@ -36,13 +36,15 @@ from static_api.variables import (AUTO_REUSE, GLOBAL_VARIABLES, LOCAL_VARIABLES,
                                   set_random_seed, trainable_variables, truncated_normal,
                                   truncated_normal_initializer, variable_scope, variables_initializer,
                                   zeros_initializer)
-from static_api.variables import (MOVING_AVERAGE_VARIABLES, VariableScope, get_variable_scope,
-                                  glorot_normal_initializer, moving_average_variables, multinomial,
-                                  orthogonal_initializer, random_shuffle, variance_scaling_initializer)
+from static_api.variables import (MOVING_AVERAGE_VARIABLES, VariableScope, assert_variables_initialized,
+                                  get_variable_scope, glorot_normal_initializer, is_variable_initialized,
+                                  moving_average_variables, multinomial, orthogonal_initializer, random_shuffle,
+                                  variance_scaling_initializer)
 from static_api import variables as _variables
 from static_api.graph import ConstOp as _ConstOp
 
 sigmoid, tanh = nn.sigmoid, nn.tanh       # TF1 exports both at the top level too (tf.sigmoid, tf.tanh)
+random_crop = image.random_crop           # and tf.random_crop
 where = where_v1          # tf.where is TF1's Select (rows by a vector condition); tf.where_v2 broadcasts
 
 
@@ -59,6 +61,10 @@ class GraphKeys:
 
 def get_collection(key: str, scope: str | None = None) -> list:
     return get_default_graph().get_collection(key, scope)
+
+
+def get_collection_ref(key: str) -> list:
+    return get_default_graph().get_collection_ref(key)
 
 
 def add_to_collection(name: str, value: Any) -> None:

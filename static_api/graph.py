@@ -509,6 +509,12 @@ class Graph:
     def add_to_collection(self, key: str, value: Any) -> None:
         self._collections.setdefault(key, []).append(value)
 
+    def get_collection_ref(self, key: str) -> list:
+        """The collection's list itself (made empty where missing): what is appended to it is in the
+        collection, as TF1's."""
+        with self._lock:
+            return self._collections.setdefault(key, [])
+
     def get_collection(self, key: str, scope: str | None = None) -> list:
         """The collection's items; with ``scope``, those whose ``name`` ``re.match``es it (TF's rule: items
         without a name are left out)."""

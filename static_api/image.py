@@ -21,7 +21,7 @@ __all__ = ["ResizeMethod", "adjust_brightness", "adjust_contrast", "central_crop
            "flip_left_right", "flip_up_down", "grayscale_to_rgb", "pad_to_bounding_box", "per_image_standardization",
            "random_brightness", "random_contrast", "random_crop", "random_flip_left_right", "random_flip_up_down",
            "resize", "resize_bilinear", "resize_image_with_crop_or_pad", "resize_images", "resize_nearest_neighbor",
-           "resize_with_crop_or_pad", "rgb_to_grayscale"]
+           "resize_with_crop_or_pad", "rgb_to_grayscale", "rot90", "transpose"]
 
 
 class ResizeMethod(enum.IntEnum):
@@ -56,6 +56,33 @@ def flip_up_down(image):
     """The image mirrored along its height (an exact copy)."""
     x = _image(image, "flip_up_down")
     return ops.reverse(x, [x.ndim - 3])
+
+
+def rot90(image, k=1, name=None):
+    """The image turned k quarter turns counter-clockwise (NumPy's rot90 over height and width; exact
+    copies); ``k`` a Python number or a constant."""
+    x = _image(image, "rot90")
+    turns = ops._constant_ints("image.rot90", "k", k)[0] % 4
+    h, w = x.ndim - 3, x.ndim - 2
+    swap = builtins.list(builtins.range(x.ndim))
+    swap[h], swap[w] = w, h
+    if turns == 0:
+        out = ops.identity(x)
+    elif turns == 1:
+        out = ops.transpose(ops.reverse(x, [w]), swap)
+    elif turns == 2:
+        out = ops.reverse(x, [h, w])
+    else:
+        out = ops.reverse(ops.transpose(x, swap), [w])
+    return named(out, name)
+
+
+def transpose(image, name=None):
+    """Height and width swapped (TF's ``tf.image.transpose``)."""
+    x = _image(image, "transpose")
+    perm = builtins.list(builtins.range(x.ndim))
+    perm[-3], perm[-2] = perm[-2], perm[-3]
+    return named(ops.transpose(x, perm), name)
 
 
 def _random_flip(image: Any, axis_from_end: int, seed: int | None, fn: str) -> Tensor:

@@ -660,6 +660,9 @@ def linspace(start, stop, num, name="linspace", axis=0):
     return constant(values, dt, name=name)
 
 
+lin_space = linspace        # TF1's older name
+
+
 def fill(dims, value, name=None):
     _numbers("fill", *dims)
     v = numpy.asarray(value)

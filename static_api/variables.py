@@ -15,7 +15,7 @@ from core.ops.shape import Shape
 from static_api.dtypes import as_dtype
 from static_api.graph import (AssignOp, Tensor, VariableOp, convert_to_tensor, get_default_graph, get_default_session,
                               named)
-from static_api.ops import _t, group
+from static_api.ops import _t, group, no_op, stack
 
 GLOBAL_VARIABLES, TRAINABLE_VARIABLES = "variables", "trainable_variables"
 LOCAL_VARIABLES, METRIC_VARIABLES = "local_variables", "metric_variables"
@@ -42,6 +42,29 @@ class _InitializedValue(Op):
     def forward(self, be, initial_value):
         st = _state.active()
         return st.read(self.key).copy() if self.key in st else initial_value
+
+
+class _VariableCheck(Op):
+    """Whether the running session holds variable ``key`` (``is_initialized``: a bool scalar), or its rank read
+    from the value it holds (a missing one is TF's FailedPreconditionError): what TF1's
+    ``is_variable_initialized`` and ``assert_variables_initialized`` run."""
+
+    arg_names = ()
+    differentiable = False
+    pure = False        # reads the session's variables
+
+    def __init__(self, key: str, ndim: int, is_initialized: bool) -> None:
+        self.key, self.ndim, self.is_initialized = key, ndim, is_initialized
+        self.name = "IsVariableInitialized" if is_initialized else "Rank"
+
+    def infer(self):
+        return [((), numpy.dtype(numpy.bool_ if self.is_initialized else numpy.int32))]
+
+    def forward(self, be):
+        st = _state.active()
+        if self.is_initialized:
+            return be.xp.asarray(self.key in st)
+        return be.xp.asarray(st.read(self.key).ndim, dtype=numpy.int32)
 
 
 class Variable(Tensor):
@@ -149,6 +172,25 @@ def global_variables() -> list:
 
 def trainable_variables() -> list:
     return get_default_graph().get_collection(TRAINABLE_VARIABLES)
+
+
+def is_variable_initialized(variable: Variable) -> Tensor:
+    """TF1's: a bool scalar, true once the session running it holds the variable's value."""
+    if not isinstance(variable, Variable):
+        raise TypeError(f"is_variable_initialized: argument 'variable' must be a Variable, got "
+                        f"{type(variable).__name__}")
+    return variable.graph._source(_VariableCheck(variable.key, variable.ndim, True), "IsVariableInitialized")
+
+
+def assert_variables_initialized(var_list: Sequence[Variable] | None = None) -> Any:
+    """TF1's: an op that reads each variable's rank (default: every global and local variable), so running it
+    raises FailedPreconditionError, naming the variable, while one is not initialized; a no-op for none."""
+    g = get_default_graph()
+    var_list = (global_variables() + g.get_collection(LOCAL_VARIABLES)) if var_list is None else list(var_list)
+    if not var_list:
+        return no_op()
+    ranks = [g._source(_VariableCheck(v.key, v.ndim, False), "Rank") for v in var_list]
+    return ranks[0] if len(ranks) == 1 else stack(ranks)
 
 
 def moving_average_variables() -> list:

@@ -88,3 +88,24 @@ def test_errors_when_run_are_tfs(case):
             with lib.Session() as s, pytest.raises(real.errors.InvalidArgumentError if lib is tf1
                                                    else tf.errors.InvalidArgumentError):
                 s.run(t)
+
+
+def test_rot90_transpose_and_initialization_checks_match_tf():
+    def build(lib):
+        v = lib.Variable(1.0, name="v", **({"use_resource": False} if lib is tf1 else {}))
+        turned = [lib.image.rot90(IMG, k) for k in (1, 2, 3, 6)] + [lib.image.transpose(IMG[0])]
+        return v, turned, lib.is_variable_initialized(v), lib.assert_variables_initialized([v])
+    out = []
+    for lib in (tf, tf1):
+        with lib.Graph().as_default():
+            v, turned, flag, check = build(lib)
+            with lib.Session() as s:
+                before = s.run(flag)
+                with pytest.raises(real.errors.FailedPreconditionError if lib is tf1
+                                   else tf.errors.FailedPreconditionError):
+                    s.run(check)
+                s.run(v.initializer)
+                out.append((s.run(turned), bool(before), bool(s.run(flag)), np.asarray(s.run(check)).tolist()))
+    for a, b in zip(out[0][0], out[1][0]):
+        np.testing.assert_array_equal(a, b)
+    assert out[0][1:] == out[1][1:]

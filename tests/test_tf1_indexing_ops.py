@@ -188,3 +188,34 @@ def test_tuple_makes_each_tensor_wait_for_all():
         s.run(tf.global_variables_initializer())
         assert s.run(out[0]) == 2.0 and s.run(out[0]) == 2.0
         assert s.run(counter) == 2                  # each read of the tuple's tensor ran the control input
+
+
+def test_rot90_and_transpose_turn_images_as_numpy():
+    x = np.arange(2 * 3 * 4 * 2).reshape(2, 3, 4, 2)
+    for k in (-1, 0, 1, 2, 3, 5):
+        np.testing.assert_array_equal(_run(tf.image.rot90(x, k)), np.rot90(x, k, axes=(1, 2)))
+        np.testing.assert_array_equal(_run(tf.image.rot90(x[0], k)), np.rot90(x[0], k, axes=(0, 1)))
+    np.testing.assert_array_equal(_run(tf.image.transpose(x)), x.transpose(0, 2, 1, 3))
+    np.testing.assert_array_equal(_run(tf.lin_space(0.0, 1.0, 5)), [0.0, 0.25, 0.5, 0.75, 1.0])
+    assert tf.random_crop is tf.image.random_crop
+
+
+def test_variable_initialization_checks_and_collection_refs():
+    v = tf.Variable(1.0, name="v")
+    w = tf.Variable([[2.0]], name="w")
+    flag = tf.is_variable_initialized(v)
+    check = tf.assert_variables_initialized()
+    ref = tf.get_collection_ref("mine")
+    ref.append(3)
+    assert tf.get_collection("mine") == [3] and tf.get_collection_ref("mine") is ref
+    with tf.Session() as s:
+        before = s.run(flag)
+        assert before.dtype == np.bool_ and not before
+        with pytest.raises(tf.errors.FailedPreconditionError, match="uninitialized value v"):
+            s.run(check)
+        s.run(v.initializer)
+        assert s.run(flag)
+        with pytest.raises(tf.errors.FailedPreconditionError, match="uninitialized value w"):
+            s.run(check)
+        s.run(w.initializer)
+        assert s.run(check).tolist() == [0, 2]       # the ranks, once all are there
