@@ -664,6 +664,7 @@ class Saver:
             step = int(sess.run(global_step)) if isinstance(global_step, Tensor) else int(global_step)
             save_path = f"{save_path}-{step}"
         arrays = {name: sess._be.to_host(sess.state.read(v.key)) for name, v in self._vars.items()}
+        os.makedirs(os.path.dirname(os.path.abspath(save_path)), exist_ok=True)     # TF 2's Saver makes it too
         checkpoint.save(save_path + ".npz", arrays, {"frontend": "static", "layout": "tensorflow"})
         if save_path in self.last_checkpoints:
             self.last_checkpoints.remove(save_path)
