@@ -68,6 +68,9 @@ def atomic_write(path: str | os.PathLike, write: Callable[[IO[bytes]], None]) ->
     folder is written, flushed, synced and renamed over ``path``; it is removed if anything fails."""
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):       # say so about the file asked for, not about our temporary one
+        raise FileNotFoundError(errno.ENOENT, f"No such file or directory (the folder {folder} does not exist)",
+                                path)
     fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=folder)
     try:
         with os.fdopen(fd, "wb") as f:

@@ -251,6 +251,10 @@ def save(obj: Any, f: str | os.PathLike | IO[bytes]) -> None:
     refused here with a TypeError, since no file that needs pickle is ever loaded back.  As PyTorch's:
     tensors that share storage (``[x, x]``, ``[x, x[1:]]``) load sharing it, ``requires_grad`` and
     Parameters are kept, and an OrderedDict stays one."""
+    if isinstance(f, (str, os.PathLike)):
+        parent = os.path.dirname(os.path.abspath(os.fspath(f)))
+        if not os.path.isdir(parent):
+            raise RuntimeError(f"Parent directory {parent} does not exist.")        # PyTorch's words
     _ckpt.save_tree(f, obj, "eager", _Saver().leaf)
 
 

@@ -158,3 +158,11 @@ def test_files_of_the_older_format_still_load(tmp_path):
     path = _crafted(tmp_path, [("tensor:cpu", np.arange(3.0))])
     got = torch.load(path)
     assert isinstance(got[0], torch.Tensor) and got[0].tolist() == [0.0, 1.0, 2.0]
+
+
+def test_save_into_a_missing_folder_raises_as_torch(tmp_path):
+    with pytest.raises(RuntimeError, match=f"Parent directory {tmp_path / 'nope'} does not exist."):
+        torch.save({"a": torch.ones(2)}, tmp_path / "nope" / "x.pt")
+    with pytest.raises(FileNotFoundError, match="the folder .*nope does not exist"):
+        ckpt.atomic_write(tmp_path / "nope" / "x.bin", lambda f: f.write(b"x"))
+    assert not (tmp_path / "nope").exists()
