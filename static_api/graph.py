@@ -102,6 +102,44 @@ def _operator(op_name: str) -> Any:
     return wrap
 
 
+def _index_by_tensors(x: "Tensor", parts: tuple) -> "Tensor":
+    """``x[parts]`` where some parts are scalar integer tensors, as TF's strided slice takes them (a negative one
+    counts from the end, one out of range is an error when run): the index with each tensor as ``:``, then a
+    gather at the tensor along the axis that ``:`` kept, last first so the earlier axes stay put."""
+    for p in parts:
+        if isinstance(p, slice) and any(isinstance(b, Tensor) for b in (p.start, p.stop, p.step)):
+            raise NotImplementedError("Tensor.__getitem__: slice bounds that are tensors are not implemented in "
+                                      "dualflow (give Python numbers, or use tf.gather)")
+        if isinstance(p, Tensor) and (p.ndim != 0 or p.dtype.kind not in "iu"):
+            raise TypeError("Only integers, slices (`:`), ellipsis (`...`), tf.newaxis (`None`) and scalar "
+                            f"tf.int32/tf.int64 tensors are valid indices, got {p!r}")
+    consumed = sum(1 for p in parts if p is not None and p is not Ellipsis)
+    axes, out_axis, in_axis = [], 0, 0
+    for p in parts:                     # where each tensor's ``:`` lands in the input and in the result
+        if p is Ellipsis:
+            out_axis += x.ndim - consumed
+            in_axis += x.ndim - consumed
+        elif p is None:
+            out_axis += 1
+        elif isinstance(p, Tensor):
+            axes.append((p, in_axis, out_axis))
+            out_axis += 1
+            in_axis += 1
+        elif isinstance(p, slice):
+            out_axis += 1
+            in_axis += 1
+        else:
+            in_axis += 1
+    out = core.getitem(x, tuple(slice(None) if isinstance(p, Tensor) else p for p in parts))
+    for i, in_ax, out_ax in reversed(axes):
+        n = x.shape[in_ax] if in_ax < x.ndim else None
+        size = (convert_to_tensor(numpy.asarray(n, i.dtype), graph=x.graph) if n is not None
+                else core.getitem(core.ops.shape.shape_of(x, i.dtype), in_ax))
+        negative = core.cast(core.scalar_compare(i, "Less", 0), i.dtype)
+        out = core.ops.shape.take(out, core.add(i, core.mul(negative, size)), out_ax)
+    return out
+
+
 def _op_named(out: "Tensor", name: str) -> "Tensor":
     """``out`` with its op renamed to TF's default ``name`` (an op named so already keeps its name)."""
     if re.sub(r"_\d+$", "", out.op.name.rsplit("/", 1)[-1]) != name:
@@ -289,7 +327,11 @@ class Tensor(Value):
 
     @_operator("strided_slice")
     def __getitem__(self, index: Any) -> "Tensor":
-        return core.getitem(self, index)
+        parts = index if isinstance(index, tuple) else (index,)
+        if not any(isinstance(p, Tensor) or (isinstance(p, slice) and any(isinstance(b, Tensor) for b in (
+                p.start, p.stop, p.step))) for p in parts):
+            return core.getitem(self, index)
+        return _index_by_tensors(self, parts)
 
     def __lt__(self, o):
         return _op_named(core.less(self, convert_to_tensor(o, self.dtype, graph=self.graph)), "Less")

@@ -109,3 +109,23 @@ def test_rot90_transpose_and_initialization_checks_match_tf():
     for a, b in zip(out[0][0], out[1][0]):
         np.testing.assert_array_equal(a, b)
     assert out[0][1:] == out[1][1:]
+
+
+def test_indexing_by_scalar_tensors_matches_tf():
+    a = np.arange(2 * 3 * 8, dtype=np.float32).reshape(2, 3, 8)
+    results = []
+    for lib in (tf, tf1):
+        with lib.Graph().as_default():
+            x = lib.placeholder(lib.float32, [None, None, 8])
+            i = lib.placeholder(lib.int32, [])
+            outs = [x[:, 1:], x[..., 0], x[:, i], x[i], x[..., i], x[0, i, 1:3], x[None, :, i], x[:, -1]]
+            grad = lib.gradients(lib.reduce_sum(x[:, i] * 2.0), [x])[0]
+            with lib.Session() as s:
+                values = s.run(outs + [grad], {x: a, i: -2})
+            results.append(([o.shape.as_list() for o in outs], values))
+    # static shapes as TF's where TF knows them (TF forgets every dim a tensor-begun slice makes: x[0, i, 1:3]
+    # is (None,) there, (2,) here)
+    for ours, theirs in zip(results[0][0], results[1][0]):
+        assert len(ours) == len(theirs) and all(t is None or o == t for o, t in zip(ours, theirs)), (ours, theirs)
+    for g, w in zip(results[0][1], results[1][1]):
+        np.testing.assert_array_equal(g, w)

@@ -219,3 +219,28 @@ def test_variable_initialization_checks_and_collection_refs():
             s.run(check)
         s.run(w.initializer)
         assert s.run(check).tolist() == [0, 2]       # the ranks, once all are there
+
+
+def test_indexing_by_scalar_tensors_and_with_unknown_dims():
+    x = tf.placeholder(tf.float32, [None, None, 8])
+    i = tf.placeholder(tf.int32, [])
+    a = np.arange(2 * 3 * 8, dtype=np.float32).reshape(2, 3, 8)
+    cases = [(x[:, 1:], a[:, 1:]), (x[..., 0], a[..., 0]), (x[:, i], a[:, 1]), (x[i], a[1]),
+             (x[..., i], a[..., 1]), (x[0, i, 1:3], a[0, 1, 1:3]), (x[None, :, i], a[None, :, 1]),
+             (x[i, :, tf.constant(2)], a[1, :, 2])]
+    assert [c[0].shape.as_list() for c in cases[:4]] == [[None, None, 8], [None, None], [None, 8], [None, 8]]
+    with tf.Session() as s:
+        for got, want in cases:
+            np.testing.assert_array_equal(s.run(got, {x: a, i: 1}), want)
+        np.testing.assert_array_equal(s.run(x[:, i], {x: a, i: -1}), a[:, -1])        # from the end, as TF
+        with pytest.raises(tf.errors.InvalidArgumentError):
+            s.run(x[:, i], {x: a, i: 3})
+    g, = tf.gradients(tf.reduce_sum(x[:, i] * 2.0), [x])
+    with tf.Session() as s:
+        want = np.zeros_like(a)
+        want[:, 2] = 2.0
+        np.testing.assert_array_equal(s.run(g, {x: a, i: 2}), want)
+    with pytest.raises(TypeError, match="scalar tf.int32/tf.int64 tensors are valid indices"):
+        x[tf.constant([0, 1])]
+    with pytest.raises(NotImplementedError, match="slice bounds that are tensors"):
+        x[:i]

@@ -1,6 +1,7 @@
 """Shape primitives: reshape, transpose, broadcast, expand/squeeze, concat, getitem, gathers, pad, fill."""
 from __future__ import annotations
 
+import math
 from typing import Any, Sequence
 
 import numpy
@@ -263,10 +264,16 @@ class GetItem(Op):
                      for p in _index_parts(self.index))
 
     def infer(self, x):
-        # NumPy works out the result's shape on a zero-stride stand-in, each unknown dim a huge size (their
-        # product must stay a valid NumPy size: 2^60 shared among them).
+        # NumPy works out the result's shape on a zero-stride stand-in, each unknown dim a huge size: the whole
+        # size must stay a valid NumPy size (2^62, the known dims' product included), and each stand-in must
+        # stay over twice the largest known dim, so that a result dim of half of it or more is the unknown one.
         unknown = sum(s is None for s in x.shape)
-        big = 1 << min(_BIG.bit_length() - 1, 60 // max(unknown, 1))
+        known = [s for s in x.shape if s is not None]
+        bits = min(_BIG.bit_length() - 1, (62 - math.prod(max(s, 1) for s in known).bit_length()) // max(unknown, 1))
+        if unknown and bits <= max(known, default=0).bit_length() + 1:
+            raise NotImplementedError(f"{self.name}: the static shape of indexing a tensor of shape {x.shape} (dims "
+                                      "too large next to its unknown ones) cannot be worked out here")
+        big = 1 << bits
         dummy = numpy.broadcast_to(numpy.empty((), dtype=numpy.int8), tuple(big if s is None else s for s in x.shape))
         try:
             shape = dummy[self._host_index()].shape
