@@ -1,9 +1,12 @@
-"""``torch.utils.data``: Dataset, TensorDataset, Subset, random_split, the samplers and a DataLoader with seeded
-shuffling."""
+"""``torch.utils.data``: Dataset, IterableDataset, TensorDataset, Subset, ConcatDataset, ChainDataset,
+StackDataset, random_split, the samplers (sequential, random, subset-random, weighted, batch) and a DataLoader
+with seeded shuffling."""
 from __future__ import annotations
 
+import bisect
 import collections.abc
 import copy
+import itertools
 import re
 from typing import Any, Iterator, Sequence
 
@@ -19,6 +22,84 @@ class Dataset:
 
     def __len__(self) -> int:
         raise NotImplementedError(f"{type(self).__name__} must implement __len__")
+
+    def __add__(self, other: "Dataset") -> "ConcatDataset":
+        return ConcatDataset([self, other])
+
+
+class IterableDataset(Dataset):
+    """A dataset that is a stream: iterating it gives the samples (the DataLoader batches them in order)."""
+
+    def __iter__(self) -> Iterator[Any]:
+        raise NotImplementedError(f"{type(self).__name__} must implement __iter__")
+
+    def __add__(self, other: "Dataset") -> "ChainDataset":
+        return ChainDataset([self, other])
+
+
+class ConcatDataset(Dataset):
+    """Datasets one after the other: index i is in the first whose ``cumulative_sizes`` entry exceeds it."""
+
+    def __init__(self, datasets: Any) -> None:
+        self.datasets = list(datasets)
+        assert len(self.datasets) > 0, "datasets should not be an empty iterable"  # noqa: S101  (PyTorch's error)
+        for d in self.datasets:
+            assert not isinstance(d, IterableDataset), "ConcatDataset does not support IterableDataset"  # noqa: S101
+        self.cumulative_sizes = list(itertools.accumulate(len(d) for d in self.datasets))
+
+    def __len__(self) -> int:
+        return self.cumulative_sizes[-1]
+
+    def __getitem__(self, idx: int) -> Any:
+        if idx < 0:
+            if -idx > len(self):
+                raise ValueError("absolute value of index should not exceed dataset length")
+            idx = len(self) + idx
+        which = bisect.bisect_right(self.cumulative_sizes, idx)
+        return self.datasets[which][idx - (self.cumulative_sizes[which - 1] if which else 0)]
+
+
+class ChainDataset(IterableDataset):
+    """Iterable datasets streamed one after the other."""
+
+    def __init__(self, datasets: Any) -> None:
+        self.datasets = datasets
+
+    def __iter__(self) -> Iterator[Any]:
+        for d in self.datasets:
+            assert isinstance(d, IterableDataset), "ChainDataset only supports IterableDataset"  # noqa: S101
+            yield from d
+
+    def __len__(self) -> int:
+        total = 0
+        for d in self.datasets:
+            assert isinstance(d, IterableDataset), "ChainDataset only supports IterableDataset"  # noqa: S101
+            total += len(d)
+        return total
+
+
+class StackDataset(Dataset):
+    """Samples of several datasets side by side: a tuple (positional datasets) or a dict (keyword ones)."""
+
+    def __init__(self, *args: Dataset, **kwargs: Dataset) -> None:
+        if args and kwargs:
+            raise ValueError("Supported either ``tuple``- (via ``args``) or``dict``- (via ``kwargs``) like input/output, "
+                             "but both types are given.")
+        parts = list(args) or list(kwargs.values())
+        if not parts:
+            raise ValueError("At least one dataset should be passed")
+        if any(len(d) != len(parts[0]) for d in parts):
+            raise ValueError("Size mismatch between datasets")
+        self._length = len(parts[0])
+        self.datasets: Any = args if args else kwargs
+
+    def __getitem__(self, index: int) -> Any:
+        if isinstance(self.datasets, dict):
+            return {k: d[index] for k, d in self.datasets.items()}
+        return tuple(d[index] for d in self.datasets)
+
+    def __len__(self) -> int:
+        return self._length
 
 
 class TensorDataset(Dataset):
@@ -175,24 +256,83 @@ class SequentialSampler(Sampler):
 
 
 class RandomSampler(Sampler):
-    """A new permutation each pass, from a stream seeded once by ``generator`` (or the default generator):
-    seeded runs repeat, but the permutations are not PyTorch's for the same seed."""
+    """A new permutation each pass (``num_samples`` of them: several permutations joined when more than the
+    dataset), or draws with ``replacement``, from the stream of ``generator`` (or the default generator): seeded
+    runs repeat, but the orders are not PyTorch's for the same seed."""
 
     def __init__(self, data_source: Any, replacement: bool = False, num_samples: int | None = None,
                  generator: core.Generator | None = None) -> None:
-        if replacement or num_samples is not None:
-            raise NotImplementedError("RandomSampler(replacement=True or num_samples=...) is not implemented in "
-                                      "dualflow")
-        self.data_source, self.generator = data_source, generator
+        if not isinstance(replacement, bool):
+            raise TypeError(f"replacement should be a boolean value, but got replacement={replacement}")
+        self.data_source, self.replacement, self._num_samples = data_source, replacement, num_samples
+        self.generator = generator
+        if not isinstance(self.num_samples, int) or isinstance(self.num_samples, bool) or self.num_samples <= 0:
+            raise ValueError(f"num_samples should be a positive integer value, but got num_samples={self.num_samples}")
         self._rng = None
+
+    @property
+    def num_samples(self) -> int:
+        return len(self.data_source) if self._num_samples is None else self._num_samples
 
     def __iter__(self) -> Iterator[int]:
         if self._rng is None:
             self._rng = numpy.random.default_rng((self.generator or core.random.default_generator).seed)
-        return iter(self._rng.permutation(len(self.data_source)).tolist())
+        n, k = len(self.data_source), self.num_samples
+        if self.replacement:
+            return iter(self._rng.integers(0, n, k).tolist())
+        rounds = [self._rng.permutation(n) for _ in range(-(-k // n))]
+        return iter(numpy.concatenate(rounds)[:k].tolist())
 
     def __len__(self) -> int:
-        return len(self.data_source)
+        return self.num_samples
+
+
+class SubsetRandomSampler(Sampler):
+    """The given indices in a new random order each pass."""
+
+    def __init__(self, indices: Sequence[int], generator: core.Generator | None = None) -> None:
+        self.indices, self.generator = indices, generator
+
+    def __iter__(self) -> Iterator[Any]:
+        order = (self.generator or core.random.default_generator).get("cpu").permutation(len(self.indices))
+        return iter([self.indices[i] for i in order])
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+
+class WeightedRandomSampler(Sampler):
+    """``num_samples`` indices drawn with probabilities proportional to ``weights`` (with or without
+    replacement), as ``torch.multinomial`` draws them: a different stream than PyTorch's."""
+
+    def __init__(self, weights: Sequence[float], num_samples: int, replacement: bool = True,
+                 generator: core.Generator | None = None) -> None:
+        if not isinstance(num_samples, int) or isinstance(num_samples, bool) or num_samples <= 0:
+            raise ValueError(f"num_samples should be a positive integer value, but got num_samples={num_samples}")
+        if not isinstance(replacement, bool):
+            raise ValueError(f"replacement should be a boolean value, but got replacement={replacement}")
+        w = numpy.asarray(weights.numpy() if isinstance(weights, Tensor) else weights, dtype=numpy.float64)
+        if w.ndim != 1:
+            raise ValueError(f"weights should be a 1d sequence but given weights have shape {tuple(w.shape)}")
+        if (w < 0).any() or not numpy.isfinite(w).all() or w.sum() <= 0:
+            raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
+        if not replacement and num_samples > len(w):
+            raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without replacement")
+        self.weights, self.num_samples, self.replacement, self.generator = w, num_samples, replacement, generator
+
+    def __iter__(self) -> Iterator[int]:
+        rng = (self.generator or core.random.default_generator).get("cpu")
+        w = self.weights
+        if self.replacement:
+            return iter(rng.choice(len(w), self.num_samples, True, w / w.sum()).tolist())
+        # without replacement the weighted items come first, then (as PyTorch's) those of weight 0 in any order
+        live = numpy.flatnonzero(w)
+        first = rng.choice(live, len(live), False, w[live] / w[live].sum())
+        return iter(numpy.concatenate([first, rng.permutation(numpy.flatnonzero(w == 0))])[:self.num_samples]
+                    .tolist())
+
+    def __len__(self) -> int:
+        return self.num_samples
 
 
 class BatchSampler(Sampler):
@@ -244,6 +384,12 @@ class DataLoader:
             raise ValueError("prefetch_factor option should be non-negative")
         if persistent_workers and num_workers == 0:
             raise ValueError("persistent_workers option needs num_workers > 0")
+        self._iterable = isinstance(dataset, IterableDataset)
+        if self._iterable:      # a stream has no indices: PyTorch refuses what would pick them
+            for option, given in (("shuffle", shuffle), ("sampler", sampler), ("batch_sampler", batch_sampler)):
+                if given not in (None, False):
+                    raise ValueError(f"DataLoader with IterableDataset: expected unspecified {option} option, but "
+                                     f"got {option}={given}")
         if sampler is not None and shuffle:
             raise ValueError("sampler option is mutually exclusive with shuffle")
         if batch_sampler is not None:
@@ -262,6 +408,9 @@ class DataLoader:
         self.collate_fn = collate_fn or (default_collate if batch_sampler is not None else default_convert)
 
     def __iter__(self) -> Iterator[Any]:
+        if self._iterable:
+            yield from self._stream()
+            return
         if self.batch_sampler is None:          # no auto-batching: one sample at a time
             for i in self.sampler:
                 yield self.collate_fn(self.dataset[i])
@@ -273,7 +422,27 @@ class DataLoader:
             else:
                 yield self.collate_fn([self.dataset[int(j)] for j in idx])
 
+    def _stream(self) -> Iterator[Any]:
+        """An IterableDataset's samples in its order, batched (the last batch shorter unless drop_last)."""
+        if self.batch_size is None:
+            for sample in self.dataset:
+                yield self.collate_fn(sample)
+            return
+        batch: list = []
+        for sample in self.dataset:
+            batch.append(sample)
+            if len(batch) == self.batch_size:
+                yield self.collate_fn(batch)
+                batch = []
+        if batch and not self.drop_last:
+            yield self.collate_fn(batch)
+
     def __len__(self) -> int:
+        if self._iterable:      # PyTorch's: the stream's own length, in batches (a TypeError without one)
+            n = len(self.dataset)
+            if self.batch_size is None:
+                return n
+            return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
         return len(self.sampler if self.batch_sampler is None else self.batch_sampler)
 
 
