@@ -1,4 +1,5 @@
-"""``torch.nn.utils``: gradient clipping, in place on ``.grad`` and outside autograd.
+"""``torch.nn.utils``: gradient clipping, in place on ``.grad`` and outside autograd; parameters to one vector
+and back.
 
     >>> import eager_api as torch
     >>> w = torch.nn.Parameter(torch.zeros(2))
@@ -51,3 +52,30 @@ def clip_grad_value_(parameters: Iterable[Tensor] | Tensor, clip_value: float, f
     for g in _grads(parameters):
         backends.get_backend(g.device).xp.clip(g.array, -clip_value, clip_value, out=g.array)
         g._vc[0] += 1
+
+
+def parameters_to_vector(parameters: Iterable[Tensor]) -> Tensor:
+    """The parameters flattened and joined into one vector (differentiable, as PyTorch's ``cat`` of views)."""
+    from eager_api.tensor import cat
+    params = list(parameters)
+    _same_device(params)
+    return cat([p.reshape(-1) for p in params])
+
+
+def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:
+    """Each parameter's ``.data`` set to its slice of ``vec`` (sharing ``vec``'s memory, as PyTorch's)."""
+    if not isinstance(vec, Tensor):
+        raise TypeError(f"expected torch.Tensor, but got: {type(vec).__name__}")
+    params = list(parameters)
+    _same_device(params)
+    start = 0
+    for p in params:
+        n = p.numel()
+        p.data = vec[start:start + n].view_as(p).data
+        start += n
+
+
+def _same_device(params: list) -> None:
+    devices = {str(p.device) for p in params}
+    if len(devices) > 1:
+        raise TypeError("Found two parameters on different devices, this is currently not supported.")
