@@ -489,6 +489,72 @@ class OneCycleLR(LRScheduler):
         return self._anneal(g[lr_from], g[lr_to], pct)
 
 
+class CyclicLR(LRScheduler):
+    """Cyclical learning rates, stepped once per batch: the rate goes from ``base_lr`` up to ``max_lr`` over
+    ``step_size_up`` steps and back over ``step_size_down``, the amplitude scaled per cycle (``triangular``: 1,
+    ``triangular2``: halved each cycle) or per step (``exp_range``: gamma ** step) or by ``scale_fn``; momentum
+    (SGD's, or Adam's beta1) moves the other way between ``max_momentum`` and ``base_momentum``.  PyTorch's
+    arithmetic and checks."""
+
+    def __init__(self, optimizer: Optimizer, base_lr: float | Sequence[float], max_lr: float | Sequence[float],
+                 step_size_up: int = 2000, step_size_down: int | None = None, mode: str = "triangular",
+                 gamma: float = 1.0, scale_fn: Callable[[float], float] | None = None, scale_mode: str = "cycle",
+                 cycle_momentum: bool = True, base_momentum: float | Sequence[float] = 0.8,
+                 max_momentum: float | Sequence[float] = 0.9, last_epoch: int = -1) -> None:
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
+        base_lrs = _per_group("base_lr", optimizer, base_lr)
+        if last_epoch == -1:
+            for lr, group in zip(base_lrs, optimizer.param_groups):
+                group["lr"] = lr
+        self.max_lrs = _per_group("max_lr", optimizer, max_lr)
+        up = float(step_size_up)
+        down = float(step_size_down) if step_size_down is not None else up
+        self.total_size, self.step_ratio = up + down, up / (up + down)
+        if mode not in ("triangular", "triangular2", "exp_range") and scale_fn is None:
+            raise ValueError("mode is invalid and scale_fn is None")
+        self.mode, self.gamma = mode, gamma
+        if scale_fn is None:
+            self._scale_fn = {"triangular": lambda x: 1.0, "triangular2": lambda x: 1 / (2.0 ** (x - 1)),
+                              "exp_range": lambda x: gamma ** x}[mode]
+            self.scale_mode = "iterations" if mode == "exp_range" else "cycle"
+        else:
+            self._scale_fn, self.scale_mode = scale_fn, scale_mode
+        self.cycle_momentum = cycle_momentum
+        if cycle_momentum:
+            if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
+                raise ValueError("optimizer must support momentum or beta1 with `cycle_momentum` option enabled")
+            self.use_beta1 = "betas" in optimizer.defaults
+            self.base_momentums = _per_group("base_momentum", optimizer, base_momentum)
+            self.max_momentums = _per_group("max_momentum", optimizer, max_momentum)
+            if last_epoch == -1:
+                for top, low, group in zip(self.max_momentums, self.base_momentums, optimizer.param_groups):
+                    self._set_momentum(group, top)
+                    group["max_momentum"], group["base_momentum"] = top, low
+        super().__init__(optimizer, last_epoch)
+        self.base_lrs = base_lrs
+
+    def scale_fn(self, x: float) -> float:
+        return self._scale_fn(x)
+
+    _set_momentum = OneCycleLR._set_momentum
+
+    def _scale(self, epoch: int) -> tuple[float, float]:
+        """(the height within the cycle, 0 to 1 and back; the amplitude's scale) at ``epoch``."""
+        cycle = math.floor(1 + epoch / self.total_size)
+        x = 1.0 + epoch / self.total_size - cycle
+        height = x / self.step_ratio if x <= self.step_ratio else (x - 1) / (self.step_ratio - 1)
+        return height, self.scale_fn(cycle if self.scale_mode == "cycle" else epoch)
+
+    def lr_at(self, base_lr, epoch, group):
+        height, scale = self._scale(epoch)
+        if self.cycle_momentum:       # as PyTorch: a side effect of computing the rate
+            top = self.max_momentums[group]
+            self._set_momentum(self.optimizer.param_groups[group],
+                               top - (top - self.base_momentums[group]) * height * scale)
+        return base_lr + (self.max_lrs[group] - base_lr) * height * scale
+
+
 class ReduceLROnPlateau:
     """Multiply lr by ``factor`` once the metric has not improved for more than ``patience`` epochs."""
 
