@@ -7,7 +7,7 @@ graph nodes for symbolic ones.
 """
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from typing import Callable, Iterable, Sequence
 
 from core.graph import Node, Value, toposort
 from core.op import is_grad_enabled
@@ -51,6 +51,7 @@ def gradients(outputs: Sequence[Value], inputs: Sequence[Value], grad_outputs: S
     ``toposort`` when the caller has it already.  ``on_ready(i, grad)`` is called
     once for each input, as soon as no node left in the pass can add to its
     gradient (data-parallel training starts its all-reduce then, during the pass).
+    A node's ``hooks`` see the gradient w.r.t. each of its outputs once it is final, before it flows on.
     """
     grads: dict[object, Value] = {}
     for y, g in zip(outputs, grad_outputs):
@@ -78,10 +79,19 @@ def gradients(outputs: Sequence[Value], inputs: Sequence[Value], grad_outputs: S
         for node in order:
             if id(node) in needs_of and node.op.differentiable:
                 for v, need in zip(node.inputs, needs_of[id(node)]):
-                    if need and _key(v) in wanted:
+                    # Leaves only: a node's output is final when the node itself comes up (after its hooks).
+                    if need and v.node is None and _key(v) in wanted:
                         pending[_key(v)] = pending.get(_key(v), 0) + 1
 
     for node in reversed(order):
+        if node.hooks:
+            for i, hooks in list(node.hooks.items()):
+                k = (id(node), i)
+                if grads.get(k) is not None:
+                    grads[k] = run_hooks(hooks.values(), grads[k])
+        for i in range(len(node.outputs)) if positions else ():
+            for j in positions.pop((id(node), i), ()):
+                on_ready(j, grads.get((id(node), i)))
         needs = needs_of.get(id(node))
         if needs is None or not node.op.differentiable:
             continue
@@ -110,6 +120,15 @@ def gradients(outputs: Sequence[Value], inputs: Sequence[Value], grad_outputs: S
         for i in idx:
             on_ready(i, grads.get(k))
     return [grads.get(_key(x)) for x in inputs]
+
+
+def run_hooks(hooks: Iterable[Callable[[Value], Value | None]], g: Value) -> Value:
+    """``g`` passed through gradient hooks in turn; one returning None leaves it as it is."""
+    for hook in list(hooks):        # a hook may remove itself
+        out = hook(g)
+        if out is not None:
+            g = out
+    return g
 
 
 def _vjp(node: Node, gys: list[Value | None], needs: list[bool]) -> Sequence[Value | None]:

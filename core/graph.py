@@ -85,7 +85,7 @@ class Node:
     """One application of a primitive: ``outputs = op(*inputs)``."""
 
     __slots__ = ("op", "inputs", "outputs", "versions", "out_versions", "freed", "control", "seq", "retained",
-                 "__weakref__", "__dict__")
+                 "hooks", "__weakref__", "__dict__")
 
     def __init__(self, op: Any, inputs: tuple[Value, ...]) -> None:
         self.op = op
@@ -99,6 +99,9 @@ class Node:
         self.seq = next(_node_seq)
         # Eager tensors that asked for their gradient (retain_grad), by output index.
         self.retained: dict[int, Any] | None = None
+        # Gradient hooks by output index (eager ``Tensor.register_hook``): each maps the gradient w.r.t. that
+        # output, once final, to a replacement or None; the reverse pass runs them in their tables' order.
+        self.hooks: dict[int, Any] | None = None
 
     def deps(self) -> Iterable["Node"]:
         for v in self.inputs:

@@ -147,6 +147,8 @@ def backward(tensors: Sequence[Tensor], grad_tensors: Sequence[Any] | None = Non
         if g is None:
             return
         t = targets[i]
+        if t.node is None and t._backward_hooks:        # a leaf's register_hook hooks, first
+            g = autodiff.run_hooks(t._backward_hooks.values(), g)
         if t.grad is not None:
             # As PyTorch: in place unless recording, so a reference to .grad taken earlier sees the sum; with
             # create_graph a new tensor, whose graph leads back through both terms.
@@ -168,7 +170,7 @@ def backward(tensors: Sequence[Tensor], grad_tensors: Sequence[Any] | None = Non
             hook(t)
 
     # Only hooks need a gradient the moment it is final; without them the pass skips that bookkeeping.
-    hooked = any(t.__dict__.get("_post_accumulate_grad_hooks") for t in targets)
+    hooked = any(t.__dict__.get("_post_accumulate_grad_hooks") or t._backward_hooks for t in targets)
     outer, _pending.callbacks = getattr(_pending, "callbacks", None), []
     try:
         with grad_mode(create_graph):
@@ -213,6 +215,10 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool
     keep = create_graph if retain_graph is None else retain_graph
     with grad_mode(create_graph):
         grads = autodiff.gradients(outputs, inputs, seeds, retain_graph=keep)
+        # A leaf's register_hook hooks see its gradient here too (a computed tensor's ran in the pass).
+        grads = [autodiff.run_hooks(x._backward_hooks.values(), g)
+                 if g is not None and x.node is None and x._backward_hooks else g
+                 for x, g in zip(inputs, grads)]
     for i, g in enumerate(grads):
         if g is None and not allow_unused:
             raise RuntimeError(f"One of the differentiated Tensors (input {i}) appears to not have been used in the "

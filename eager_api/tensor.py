@@ -10,7 +10,7 @@ import collections
 import math
 import os
 import warnings
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy
 
@@ -22,6 +22,10 @@ from core import inplace
 from core.graph import Value
 from core.op import is_grad_enabled
 from core.ops import shape as _shape
+from eager_api import grad_fn as _grad_fn
+
+if TYPE_CHECKING:
+    from eager_api.utils.hooks import RemovableHandle
 
 float16, float32, float64 = numpy.dtype("float16"), numpy.dtype("float32"), numpy.dtype("float64")
 int16, int32, int64, uint8, int8, bool_ = (numpy.dtype("int16"), numpy.dtype("int32"), numpy.dtype("int64"),
@@ -88,6 +92,8 @@ class Tensor(Value):
     """A multi-dimensional array with autograd, as ``torch.Tensor``."""
 
     _shape_type = Size
+    # A leaf's ``register_hook`` hooks (PyTorch's attribute; a computed tensor's live on its node).
+    _backward_hooks: "collections.OrderedDict[int, Any] | None" = None
 
     # ----- construction ----------------------------------------------------------
     def __init__(self, data: Any = (), dtype: Any = None, device: Any = None, requires_grad: bool = False) -> None:
@@ -114,7 +120,10 @@ class Tensor(Value):
 
     @property
     def grad_fn(self) -> Any:
-        return self._current().node
+        """The node that made this tensor, as PyTorch shows it (``type(t.grad_fn).__name__`` is e.g.
+        'MulBackward0'); None for a leaf."""
+        node = self._current().node
+        return None if node is None else _grad_fn.of(node)
 
     @property
     def grad(self) -> "Tensor | None":
@@ -202,7 +211,7 @@ class Tensor(Value):
         if self.dtype not in (float32, int64, bool_):
             extras.append(f"dtype={self.dtype}")
         if self.node is not None:
-            extras.append(f"grad_fn=<{self.node.op.name}Backward>")
+            extras.append(f"grad_fn=<{_grad_fn.name_of(self.node)}>")
         elif self.requires_grad:
             extras.append("requires_grad=True")
         return "tensor(" + body + "".join(", " + e for e in extras) + ")"
@@ -278,12 +287,34 @@ class Tensor(Value):
         if self.node is not None:       # a leaf gets its gradient anyway
             self.node.retained = {**(self.node.retained or {}), self.index: self}
 
-    def register_post_accumulate_grad_hook(self, hook: Any) -> "_HookHandle":
+    def register_hook(self, hook: Callable[["Tensor"], "Tensor | None"]) -> "RemovableHandle":
+        """Call ``hook(grad)`` with the gradient w.r.t. this tensor each time backward (or ``autograd.grad``)
+        computes it; a tensor it returns replaces the gradient.  On a leaf it runs before ``.grad`` accumulates;
+        on a computed tensor, before the gradient flows on to the tensor's inputs (and before ``retain_grad``
+        keeps it).  As PyTorch, the hook belongs to the tensor's value now: after an in-place write it still
+        sees the gradient w.r.t. the old value.  Returns a ``RemovableHandle``."""
+        from eager_api.utils import hooks as _hooks
+        t = self._current()
+        if not t.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if t.node is None:          # eager_api.autograd runs a leaf's hooks as it accumulates
+            if self._backward_hooks is None:
+                self._backward_hooks = collections.OrderedDict()
+            table = self._backward_hooks
+        else:                       # the reverse pass runs them at the node that made this value
+            t.node.hooks = t.node.hooks or {}
+            table = t.node.hooks.setdefault(t.index, collections.OrderedDict())
+        handle = _hooks.RemovableHandle(table)
+        table[handle.id] = _hooks.TensorHook(hook)
+        return handle
+
+    def register_post_accumulate_grad_hook(self, hook: Callable[["Tensor"], None]) -> "RemovableHandle":
         """Call ``hook(self)`` each time backward has accumulated this leaf's ``.grad`` (during the pass)."""
+        from eager_api.utils import hooks as _hooks
         if self._current().node is not None:
             raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
-        hooks = self.__dict__.setdefault("_post_accumulate_grad_hooks", {})
-        handle = _HookHandle(hooks)
+        hooks = self.__dict__.setdefault("_post_accumulate_grad_hooks", collections.OrderedDict())
+        handle = _hooks.RemovableHandle(hooks)
         hooks[handle.id] = hook
         return handle
 
@@ -1798,19 +1829,6 @@ class Tensor(Value):
             raise RuntimeError("weights should be 1-d and have the same length as input")
         w = weights if weights.dtype == float32 else weights.to(float64)
         return _T(core.bincount(self, w, minlength))
-
-
-class _HookHandle:
-    """``torch.utils.hooks.RemovableHandle``: ``remove()`` unregisters the hook."""
-
-    _next = 0
-
-    def __init__(self, table: dict) -> None:
-        self.table, self.id = table, _HookHandle._next
-        _HookHandle._next += 1
-
-    def remove(self) -> None:
-        self.table.pop(self.id, None)
 
 
 def _T(v: Any) -> Any:

@@ -119,8 +119,8 @@ def _flat_entries(m):
     """How many distinct buffers hold the state entries (not counts) of the parameters."""
     bases = set()
     for p in m.p.values():
-        for v in m.opt.state.get(p, {}).values():
-            if not isinstance(v, (int, float)):
+        for k, v in m.opt.state.get(p, {}).items():
+            if k != "step":         # the count: a 0-d tensor of its own, as PyTorch's
                 bases.add(id(v.base) if v.base is not None else id(v))
     return len(bases)
 

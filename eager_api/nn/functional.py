@@ -591,13 +591,30 @@ def _positions(input: Tensor, target: Tensor, name: str) -> tuple[Tensor, Tensor
     return rows, target.permute(*last).reshape(-1, c), (input.shape[0],) + tuple(input.shape[2:])
 
 
+def _check_class_target(input: Tensor, target: Tensor) -> None:
+    """ATen's nll_loss reads class indices as int64 ('Long') or uint8 ('Byte') only, and its kernel for one loss
+    per position ((N, C, d1, ...) inputs) int64 only."""
+    if target.dtype.name not in ("int64", "uint8"):
+        raise RuntimeError("expected target dtype to be Long or Byte, but got "
+                           f"{_ATEN_NAMES.get(target.dtype.name, target.dtype.name)}")
+    if target.dtype.name == "uint8" and input.ndim > 2:
+        raise RuntimeError("expected scalar type Long but found Byte")
+
+
 def cross_entropy(input: Tensor, target: Tensor, weight: Any = None, ignore_index: int = -100,
                   reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
     """Softmax cross-entropy from logits over dim 1 (``(N, C)``, or ``(N, C, d1, ...)`` per position);
     ``target`` holds class indices or class probabilities.
 
     Without class weights this is one fused primitive; with them, a composition of primitives."""
-    input, target, positions = _positions(input, _as_tensor(target, input), "cross_entropy")
+    target = _as_tensor(target, input)
+    # As PyTorch: a target of the input's shape holds probabilities, any other class indices.
+    if tuple(target.shape) != tuple(input.shape):
+        _check_class_target(input, target)
+    elif target.dtype.kind != "f":
+        raise RuntimeError("Expected floating point type for target with class probabilities, got "
+                           f"{_ATEN_NAMES.get(target.dtype.name, target.dtype.name)}")
+    input, target, positions = _positions(input, target, "cross_entropy")
     if positions is not None:
         loss = cross_entropy(input, target, weight, ignore_index, reduction, label_smoothing)
         return loss.reshape(*positions) if reduction == "none" else loss
@@ -652,7 +669,9 @@ def nll_loss(input: Tensor, target: Tensor, weight: Any = None, ignore_index: in
              reduction: str = "mean") -> Tensor:
     """-input[i, target_i] per row (weighted by class), reading only the target's entry."""
     _check_reduction(reduction, "nll_loss")
-    input, target, positions = _positions(input, _as_tensor(target, input), "nll_loss")
+    target = _as_tensor(target, input)
+    _check_class_target(input, target)
+    input, target, positions = _positions(input, target, "nll_loss")
     w = None if weight is None else _class_weight(weight, input, "nll_loss")
     loss = _T(core.ops.loss.nll_loss(input, target, w, ignore_index, reduction))
     return loss.reshape(*positions) if positions is not None and reduction == "none" else loss

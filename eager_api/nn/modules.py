@@ -4,8 +4,9 @@ from __future__ import annotations
 import collections
 import math
 import numbers
+import sys
 import warnings
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import numpy
 
@@ -17,6 +18,59 @@ from eager_api.nn.functional import _pair
 from eager_api.nn import init
 from eager_api.tensor import (Tensor, _check_grad_dtype, cat, empty, float16, float32, float64, full, ones, stack,
                               tensor, zeros)
+from eager_api.utils.hooks import BackwardHook, RemovableHandle
+
+
+# Hooks every module call runs before its own, by handle id (``register_module_forward_hook`` and friends).
+_global_forward_pre_hooks: "collections.OrderedDict[int, Callable]" = collections.OrderedDict()
+_global_forward_hooks: "collections.OrderedDict[int, Callable]" = collections.OrderedDict()
+_global_forward_hooks_with_kwargs: "collections.OrderedDict[int, bool]" = collections.OrderedDict()
+_global_forward_hooks_always_called: "collections.OrderedDict[int, bool]" = collections.OrderedDict()
+_global_backward_pre_hooks: "collections.OrderedDict[int, Callable]" = collections.OrderedDict()
+_global_backward_hooks: "collections.OrderedDict[int, Callable]" = collections.OrderedDict()
+
+# Each Module's hook tables (attributes named as PyTorch's).
+_HOOK_TABLES = ("_forward_pre_hooks", "_forward_pre_hooks_with_kwargs", "_forward_hooks", "_forward_hooks_with_kwargs",
+                "_forward_hooks_always_called", "_backward_pre_hooks", "_backward_hooks")
+
+
+def register_module_forward_pre_hook(hook: Callable[..., Any]) -> RemovableHandle:
+    """``Module.register_forward_pre_hook`` for every module, run before each module's own."""
+    handle = RemovableHandle(_global_forward_pre_hooks)
+    _global_forward_pre_hooks[handle.id] = hook
+    return handle
+
+
+def register_module_forward_hook(hook: Callable[..., Any], *, with_kwargs: bool = False,
+                                 always_call: bool = False) -> RemovableHandle:
+    """``Module.register_forward_hook`` for every module, run before each module's own."""
+    handle = RemovableHandle(_global_forward_hooks,
+                             extra_dict=[_global_forward_hooks_with_kwargs, _global_forward_hooks_always_called])
+    _global_forward_hooks[handle.id] = hook
+    if with_kwargs:
+        _global_forward_hooks_with_kwargs[handle.id] = True
+    if always_call:
+        _global_forward_hooks_always_called[handle.id] = True
+    return handle
+
+
+def register_module_full_backward_pre_hook(hook: Callable[..., Any]) -> RemovableHandle:
+    """``Module.register_full_backward_pre_hook`` for every module, run before each module's own."""
+    handle = RemovableHandle(_global_backward_pre_hooks)
+    _global_backward_pre_hooks[handle.id] = hook
+    return handle
+
+
+def register_module_full_backward_hook(hook: Callable[..., Any]) -> RemovableHandle:
+    """``Module.register_full_backward_hook`` for every module, run before each module's own."""
+    handle = RemovableHandle(_global_backward_hooks)
+    _global_backward_hooks[handle.id] = hook
+    return handle
+
+
+def register_module_backward_hook(hook: Callable[..., Any]) -> RemovableHandle:
+    raise NotImplementedError("register_module_backward_hook (PyTorch's deprecated non-full backward hook) is not "
+                              "implemented in dualflow: use register_module_full_backward_hook")
 
 
 class _IncompatibleKeys(collections.namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
@@ -65,6 +119,9 @@ class Module:
         # names in _buffers that state_dict leaves out (register_buffer(..., persistent=False))
         object.__setattr__(self, "_non_persistent_buffers_set", set())
         object.__setattr__(self, "_modules", collections.OrderedDict())
+        # Hooks by handle id, in calling order, and the ids of those taking kwargs or always called (PyTorch's).
+        for table in _HOOK_TABLES:
+            object.__setattr__(self, table, collections.OrderedDict())
 
     def __setattr__(self, name: str, value: Any) -> None:
         # PyTorch's rules: a Parameter or a Module (re)registers the name as one; otherwise the table the name is
@@ -166,8 +223,151 @@ class Module:
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(f"Module [{type(self).__name__}] is missing the required \"forward\" function")
 
+    # True from the registration of a hook on this module until a call finds all its hook tables empty.  The fast
+    # path reads this one attribute instead of PyTorch's four tables: on a class with __getattr__ every attribute
+    # read costs ~65 ns, and four of them were 6% of a small Linear's call.
+    _may_have_hooks = False
+
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self.forward(*args, **kwargs)
+        if not (self._may_have_hooks or _global_forward_hooks or _global_forward_pre_hooks or _global_backward_hooks
+                or _global_backward_pre_hooks):
+            return self.forward(*args, **kwargs)
+        if not (self._forward_hooks or self._forward_pre_hooks or self._backward_hooks or self._backward_pre_hooks):
+            object.__setattr__(self, "_may_have_hooks", False)      # all removed since
+        return self._call_with_hooks(args, kwargs)
+
+    def _call_with_hooks(self, args: tuple, kwargs: dict) -> Any:
+        """PyTorch's ``_call_impl``: forward pre-hooks (global ones first) may replace the arguments, forward hooks
+        the result; full backward hooks wrap the positional tensor inputs and the outputs (``BackwardHook``).  If
+        anything raises, the forward hooks registered with ``always_call`` that have not run yet still run (with
+        the result so far, None), their own errors turned into warnings, and the error goes on."""
+        result = None
+        called_always = set()
+        try:
+            backward_pre_hooks = [*_global_backward_pre_hooks.values(), *self._backward_pre_hooks.values()]
+            backward_hooks = [*_global_backward_hooks.values(), *self._backward_hooks.values()]
+            for hook_id, hook in (*_global_forward_pre_hooks.items(), *self._forward_pre_hooks.items()):
+                if hook_id in self._forward_pre_hooks_with_kwargs:
+                    out = hook(self, args, kwargs)
+                    if out is not None:
+                        if not (isinstance(out, tuple) and len(out) == 2):
+                            raise RuntimeError("forward pre-hook must return None or a tuple of (new_args, "
+                                               f"new_kwargs), but got {out}.")
+                        args, kwargs = out
+                else:
+                    out = hook(self, args)
+                    if out is not None:
+                        args = out if isinstance(out, tuple) else (out,)
+            bw_hook = None
+            if backward_hooks or backward_pre_hooks:
+                bw_hook = BackwardHook(self, backward_hooks, backward_pre_hooks)
+                args = bw_hook.setup_input_hook(args)
+            result = self.forward(*args, **kwargs)
+            for hook_id, hook in (*_global_forward_hooks.items(), *self._forward_hooks.items()):
+                if hook_id in self._forward_hooks_always_called or hook_id in _global_forward_hooks_always_called:
+                    called_always.add(hook_id)
+                if hook_id in self._forward_hooks_with_kwargs or hook_id in _global_forward_hooks_with_kwargs:
+                    out = hook(self, args, kwargs, result)
+                else:
+                    out = hook(self, args, result)
+                if out is not None:
+                    result = out
+            if bw_hook is not None:
+                if not isinstance(result, (Tensor, tuple)):
+                    warnings.warn("For backward hooks to be called, module output should be a Tensor or a tuple of "
+                                  f"Tensors but received {type(result)}", UserWarning, stacklevel=3)
+                result = bw_hook.setup_output_hook(result)
+            return result
+        except Exception:
+            for scope, table, always, with_kwargs in (
+                    ("global module", _global_forward_hooks, _global_forward_hooks_always_called, {}),
+                    ("module", self._forward_hooks, self._forward_hooks_always_called,
+                     self._forward_hooks_with_kwargs)):
+                for hook_id, hook in list(table.items()):
+                    if hook_id not in always or hook_id in called_always:
+                        continue
+                    try:
+                        out = hook(self, args, kwargs, result) if hook_id in with_kwargs else hook(self, args, result)
+                        if out is not None:
+                            result = out
+                    except Exception as e:
+                        warnings.warn(f"{scope} forward hook with ``always_call=True`` raised an exception that was "
+                                      f"silenced as another error was raised in forward: {e}", UserWarning,
+                                      stacklevel=3)
+            raise
+
+    # ----- hooks -------------------------------------------------------------------
+    def register_forward_pre_hook(self, hook: Callable[..., Any], *, prepend: bool = False,
+                                  with_kwargs: bool = False) -> RemovableHandle:
+        """Call ``hook(module, args)`` before each ``forward``; what it returns (other than None) replaces the
+        positional arguments, a non-tuple wrapped in one.  ``with_kwargs``: ``hook(module, args, kwargs)``, which
+        may return ``(args, kwargs)``.  ``prepend``: run before the hooks registered so far.
+
+            >>> lin = Linear(2, 1)
+            >>> handle = lin.register_forward_pre_hook(lambda m, args: (args[0] * 0,))
+            >>> lin(ones(1, 2)).item() == lin.bias.item()
+            True
+        """
+        object.__setattr__(self, "_may_have_hooks", True)
+        handle = RemovableHandle(self._forward_pre_hooks, extra_dict=self._forward_pre_hooks_with_kwargs)
+        self._forward_pre_hooks[handle.id] = hook
+        if with_kwargs:
+            self._forward_pre_hooks_with_kwargs[handle.id] = True
+        if prepend:
+            self._forward_pre_hooks.move_to_end(handle.id, last=False)
+        return handle
+
+    def register_forward_hook(self, hook: Callable[..., Any], *, prepend: bool = False, with_kwargs: bool = False,
+                              always_call: bool = False) -> RemovableHandle:
+        """Call ``hook(module, args, output)`` after each ``forward`` (``hook(module, args, kwargs, output)`` with
+        ``with_kwargs``); what it returns (other than None) replaces the output.  ``always_call``: run it even when
+        the call raises.  ``prepend``: run before the hooks registered so far.
+
+            >>> lin, seen = Linear(2, 3), []
+            >>> with lin.register_forward_hook(lambda m, args, out: seen.append(tuple(out.shape))):
+            ...     _ = lin(ones(4, 2))
+            >>> _ = lin(ones(4, 2))      # the handle removed the hook on leaving the block
+            >>> seen
+            [(4, 3)]
+        """
+        object.__setattr__(self, "_may_have_hooks", True)
+        handle = RemovableHandle(self._forward_hooks,
+                                 extra_dict=[self._forward_hooks_with_kwargs, self._forward_hooks_always_called])
+        self._forward_hooks[handle.id] = hook
+        if with_kwargs:
+            self._forward_hooks_with_kwargs[handle.id] = True
+        if always_call:
+            self._forward_hooks_always_called[handle.id] = True
+        if prepend:
+            self._forward_hooks.move_to_end(handle.id, last=False)
+        return handle
+
+    def register_full_backward_pre_hook(self, hook: Callable[..., Any], prepend: bool = False) -> RemovableHandle:
+        """Call ``hook(module, grad_output)`` when the gradients w.r.t. the module's outputs are computed (None
+        for an output no gradient reached, or one that is not a tensor); a tuple it returns replaces
+        grad_output."""
+        object.__setattr__(self, "_may_have_hooks", True)
+        handle = RemovableHandle(self._backward_pre_hooks)
+        self._backward_pre_hooks[handle.id] = hook
+        if prepend:
+            self._backward_pre_hooks.move_to_end(handle.id, last=False)
+        return handle
+
+    def register_full_backward_hook(self, hook: Callable[..., Any], prepend: bool = False) -> RemovableHandle:
+        """Call ``hook(module, grad_input, grad_output)`` when the gradients w.r.t. the module's positional inputs
+        are computed; a tuple it returns replaces grad_input (see ``eager_api.utils.hooks.BackwardHook`` for
+        what the entries hold).  Where no input requires grad it is called with grad_input all None, as soon as
+        grad_output is known."""
+        object.__setattr__(self, "_may_have_hooks", True)
+        handle = RemovableHandle(self._backward_hooks)
+        self._backward_hooks[handle.id] = hook
+        if prepend:
+            self._backward_hooks.move_to_end(handle.id, last=False)
+        return handle
+
+    def register_backward_hook(self, hook: Callable[..., Any]) -> RemovableHandle:
+        raise NotImplementedError("Module.register_backward_hook (PyTorch's deprecated non-full backward hook) is not "
+                                  "implemented in dualflow: use register_full_backward_hook")
 
     # ----- traversal ---------------------------------------------------------------
     # As PyTorch's: a module or tensor reached by several names (Sequential(a, a), a tied weight) is listed once,
@@ -2108,3 +2308,8 @@ class MultiheadAttention(Module):
                                              k.reshape(bsz, heads, src_len, head_dim),
                                              v.reshape(bsz, heads, src_len, head_dim), attn_mask, dropout_p, is_causal)
         return out.permute(2, 0, 1, 3).reshape(tgt_len * bsz, self.embed_dim), None
+
+
+# PyTorch spells the global hooks ``torch.nn.modules.module.register_module_forward_hook``: there ``module`` is the
+# file of the ``nn.modules`` package that defines Module, here this one file is both.
+module = sys.modules[__name__]

@@ -7,6 +7,7 @@ only keeps PyTorch's names, defaults, argument checks and state layout.
 """
 from __future__ import annotations
 
+import warnings
 from typing import Any, Iterable
 
 import numpy
@@ -21,7 +22,7 @@ from core.ops.state import ApplyUpdates
 from core.program import Program, Step
 from core.state import State
 from backends.switches import switched_off
-from eager_api.tensor import Tensor
+from eager_api.tensor import Tensor, float32, float64, get_default_dtype, tensor
 
 
 class Optimizer:
@@ -31,6 +32,9 @@ class Optimizer:
         self.param_groups: list[dict] = []
         self._core_state = State()      # refers to the parameters' buffers and to ``state``'s dicts
         self._programs: dict = {}       # backend -> (settings, Program)
+        if isinstance(params, Tensor):      # list() would iterate its rows
+            raise TypeError("params argument given to the optimizer should be an iterable of Tensors or dicts, but "
+                            f"got {params.type()}")
         params = list(params)
         if not params:
             raise ValueError("optimizer got an empty parameter list")
@@ -39,9 +43,23 @@ class Optimizer:
             self.add_param_group(g)
 
     def add_param_group(self, group: dict) -> None:
+        """Add a group of parameters with its own settings (the defaults fill in the rest); as PyTorch, a
+        parameter may be in one group only."""
+        params = group["params"]
+        if isinstance(params, set):
+            raise TypeError("optimizer parameters need to be organized in ordered collections, but the ordering of "
+                            "tensors in sets will change between runs. Please use a list instead.")
+        params = [params] if isinstance(params, Tensor) else list(params)
+        if len(params) != len(set(params)):
+            warnings.warn("optimizer contains a parameter group with duplicate parameters; in future, this will "
+                          "cause an error; see github.com/pytorch/pytorch/issues/40967 for more information",
+                          UserWarning, stacklevel=3)
+        held = {id(p) for g in self.param_groups for p in g["params"]}      # by identity: == is elementwise
+        if any(id(p) in held for p in params):
+            raise ValueError("some parameters appear in more than one parameter group")
         g = dict(self.defaults)
         g.update(group)
-        g["params"] = list(group["params"])
+        g["params"] = params
         self.param_groups.append(g)
 
     def zero_grad(self, set_to_none: bool = True) -> None:
@@ -128,8 +146,11 @@ class Optimizer:
         parameter (one without a gradient on some step falls behind), so the optimizer-wide count is not used."""
         if self._counts_steps:
             def count(state: dict) -> int:
-                state["step"] = t = state.get("step", 0) + 1
-                return t
+                step = state.get("step", 0)
+                if not isinstance(step, Tensor):        # a number or array a user put there
+                    step = state["step"] = _step(step)
+                step.array += 1         # in place and in the step's dtype, as PyTorch's ``step_t += 1``
+                return int(step.array)
             return count
         keys = [self._slot_keys[n] for n in op.slot_names]
 
@@ -170,8 +191,8 @@ class Optimizer:
         for g in self.param_groups:
             for p in g["params"]:
                 if p in self.state:
-                    state[index[id(p)]] = {k: (_host_copy(v) if not isinstance(v, (int, float)) else v)
-                                           for k, v in self.state[p].items()}
+                    state[index[id(p)]] = {k: (_step(v) if k == "step" else v if isinstance(v, (int, float))
+                                               else _host_copy(v)) for k, v in self.state[p].items()}
         return {"state": state, "param_groups": groups}
 
     def load_state_dict(self, state_dict: dict) -> None:
@@ -185,8 +206,9 @@ class Optimizer:
                 st = state_dict["state"].get(i)
                 if st is not None:
                     be = backends.get_backend(p.device)
-                    self.state[p] = {k: (v if isinstance(v, (int, float)) else be.asarray(_array(v)))
-                                     for k, v in st.items()}
+                    # A step saved as an int (before steps were tensors) loads as PyTorch's __setstate__ turns it.
+                    self.state[p] = {k: (_step(v) if k == "step" else v if isinstance(v, (int, float))
+                                         else be.asarray(_array(v))) for k, v in st.items()}
 
     def __repr__(self) -> str:
         lines = [f"{type(self).__name__} ("]
@@ -199,6 +221,14 @@ class Optimizer:
 def _host_copy(a: Any) -> Any:
     """A host snapshot: later in-place updates of the optimizer state must not change it."""
     return numpy.array(backends.backend_of(a).to_host(a))
+
+
+def _step(v: Any) -> Tensor:
+    """``state['step']`` as PyTorch keeps it: a 0-d float tensor of its own (float64 under a float64 default
+    dtype, else float32: ``_get_scalar_dtype``), from a step tensor (copied), a number or an array."""
+    if isinstance(v, Tensor):
+        return v.detach().clone()
+    return tensor(float(v), dtype=float64 if get_default_dtype() == float64 else float32)
 
 
 def _array(v: Any) -> Any:

@@ -1,3 +1,3 @@
-from eager_api.utils import data
+from eager_api.utils import data, hooks
 
-__all__ = ["data"]
+__all__ = ["data", "hooks"]
