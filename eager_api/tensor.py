@@ -49,7 +49,7 @@ class Size(tuple):
     """``tensor.shape``: a tuple that prints like PyTorch's."""
 
     def __repr__(self) -> str:
-        return f"Size({list(self)})"
+        return f"torch.Size({list(self)})"
 
     def numel(self) -> builtins.int:
         n = 1

@@ -39,3 +39,8 @@ def test_parameters_to_vector_and_back():
 def test_parameters_to_vector_and_back_as_torch():
     torch = pytest.importorskip("torch")
     assert _story(eager_api) == _story(torch)
+
+
+def test_sizes_print_as_torch_sizes():
+    shape = eager_api.ones(2, 3).shape
+    assert repr(shape) == "torch.Size([2, 3])" and str([shape]) == "[torch.Size([2, 3])]" and shape == (2, 3)
