@@ -6,13 +6,14 @@ right)``: the op library resolves 'same'/'valid' before calling in.
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import threading
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy
 
-from backends import philox
+from backends import linalg, philox
 from backends.errors import IndexOutOfRange, ValueOutOfRange
 
 Pads = tuple[int, int, int, int]
@@ -254,6 +255,57 @@ class ArrayBackend:
         t, keep = self.sparse_target(labels, z.shape[1], z.dtype, smoothing, ignore_index,
                                      out=self.scratch(("xent", "target"), z.shape, z.dtype))
         return self.softmax_cross_entropy(z, t, keep, reduction, sparse=True, out=out)
+
+    # ----- dense linear algebra: LAPACK through the array module, a failure as LAPACK's info ---------------
+    def linalg_checked(self) -> Any:
+        """A context in which the array module's ``linalg`` raises ``numpy.linalg.LinAlgError`` where a
+        factorization fails (NumPy's always does; CuPy's only when asked)."""
+        return contextlib.nullcontext()
+
+    def _lapack(self, run: Callable[[], Any], whole: Callable, failed: Callable, a: Any, b: Any,
+                out_shape: tuple) -> tuple[Any, Any]:
+        """(``run()``, zero info) when the array module takes the whole batch; else the batch again matrix by
+        matrix on the host (``linalg.per_matrix``), the refused ones through ``failed``."""
+        try:
+            with self.linalg_checked():
+                return run(), self.xp.zeros(a.shape[:-2], numpy.int32)
+        except numpy.linalg.LinAlgError:
+            out, info = linalg.per_matrix(whole, failed, self.to_host(a), None if b is None else self.to_host(b),
+                                          out_shape)
+            return self.asarray(out), self.asarray(info)
+
+    def inv(self, a: Any) -> tuple[Any, Any]:
+        """(inverse, info) of each matrix of ``a`` (..., n, n).  ``info`` (int32, of the batch shape) is LAPACK
+        getrf's: 0, or the order of the LU's first zero pivot, where the inverse is what getrs makes of that LU
+        (infinities and NaN), as ``torch.linalg.inv_ex``."""
+        return self._lapack(lambda: self.xp.linalg.inv(a), lambda m, _: numpy.linalg.inv(m),
+                            lambda m, _: linalg.lu_solved(m, numpy.eye(m.shape[0], dtype=m.dtype)), a, None,
+                            tuple(a.shape))
+
+    def solve(self, a: Any, b: Any) -> tuple[Any, Any]:
+        """(X, info) with ``a X = b`` for each matrix of ``a`` (..., n, n) and ``b`` (..., n, k) of the same batch
+        shape; ``info`` as ``inv``'s."""
+        return self._lapack(lambda: self.xp.linalg.solve(a, b), numpy.linalg.solve, linalg.lu_solved, a, b,
+                            tuple(b.shape))
+
+    def cholesky(self, a: Any) -> tuple[Any, Any]:
+        """(L, info) of each matrix of ``a`` (..., n, n), which must be symmetric (the array modules read
+        different triangles).  ``info`` is LAPACK potrf's: 0, or the order of the first leading minor that is
+        not positive-definite, where L is NaN in its lower triangle (TF's result)."""
+        def checked(xp: Any, m: Any) -> Any:
+            # OpenBLAS's potrf lets a NaN pivot through; LAPACK's reference and MKL's (PyTorch's) stop there
+            low = xp.linalg.cholesky(m)
+            if bool(xp.isnan(low).any()):
+                raise numpy.linalg.LinAlgError("NaN in the factor")
+            return low
+        return self._lapack(lambda: checked(self.xp, a), lambda m, _: checked(numpy, m),
+                            lambda m, _: linalg.cholesky(m), a, None, tuple(a.shape))
+
+    def solve_triangular(self, a: Any, b: Any, lower: bool, unit_diagonal: bool) -> Any:
+        """X with ``T X = b``: T the lower (or upper) triangle of ``a`` (..., n, n), with ones on its diagonal
+        when ``unit_diagonal``; ``b`` (..., n, k) has ``a``'s batch shape.  A zero on the diagonal gives
+        infinities and NaN (BLAS trsm's)."""
+        return linalg.substitute(self.xp, a, b, lower, unit_diagonal)
 
     # ----- batch norm: two passes over the data each way ---------------------------------------------------
     def _channel_dot(self, a: Any, b: Any, axes: Sequence[int]) -> Any:

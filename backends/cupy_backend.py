@@ -84,6 +84,16 @@ class CupyBackend(ArrayBackend):
         import cupyx
         cupyx.scatter_add(target, index, values)
 
+    def linalg_checked(self) -> Any:
+        # CuPy leaves a failed factorization's garbage in place unless asked: checking reads LAPACK's info back
+        # to the host (a wait), as PyTorch's and TF's GPU kernels for inv, solve and cholesky do.
+        import cupyx
+        return cupyx.errstate(linalg="raise")
+
+    def solve_triangular(self, a: Any, b: Any, lower: bool, unit_diagonal: bool) -> Any:
+        from cupyx.scipy import linalg     # cuBLAS trsm, batched
+        return linalg.solve_triangular(a, b, lower=lower, unit_diagonal=unit_diagonal)
+
     def _kernel(self, name: str, dtype: Any, mode: int | None = None) -> Any:
         t = _TYPES.get(numpy.dtype(dtype))
         if t is None:

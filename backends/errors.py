@@ -32,3 +32,15 @@ class ValueOutOfRange(InvalidArgumentError, RuntimeError):
 
     def __init__(self, message: str) -> None:
         super().__init__(None, None, message)
+
+
+class LinAlgError(InvalidArgumentError, RuntimeError):
+    """A factorization that failed on its input: a zero pivot in an LU, a leading minor that is not
+    positive-definite in a Cholesky (TF: InvalidArgumentError when the kernel runs; PyTorch:
+    ``torch.linalg.LinAlgError``, a RuntimeError).  ``batch`` is the failing matrix's index in the flattened
+    batch (None for a single matrix) and ``info`` LAPACK's: the order of that pivot or minor (from 1), so a
+    frontend can word the error as its library does."""
+
+    def __init__(self, message: str, batch: int | None, info: int) -> None:
+        super().__init__(None, None, message)
+        self.batch, self.info = batch, info

@@ -5,7 +5,8 @@ raises for the same mistake, so code written for either catches it unchanged.
 TensorFlow's run-time errors (``tf.errors.*``) come from ``backends.errors``, whose
 kernels raise them while a Session runs.
 """
-from backends.errors import FailedPreconditionError, IndexOutOfRange, InvalidArgumentError, OpError  # noqa: F401  (re-exported)
+from backends.errors import (FailedPreconditionError, IndexOutOfRange, InvalidArgumentError,  # noqa: F401
+                             LinAlgError, OpError)      # (re-exported)
 
 
 class ShapeError(ValueError, RuntimeError):

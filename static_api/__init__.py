@@ -21,6 +21,8 @@ from static_api import tf_logging as logging
 from static_api import tf_math as math
 from static_api.control_flow import case, cond, while_loop
 from static_api.functional_ops import foldl, foldr, map_fn, scan
+from static_api.linalg import (cholesky, cholesky_solve, matrix_determinant, matrix_inverse, matrix_solve,
+                              matrix_triangular_solve)
 from static_api.config import ConfigProto, GPUOptions, GraphOptions, OptimizerOptions, RunMetadata, RunOptions
 from static_api.graph import (Graph, Operation, Tensor, TensorShape, convert_to_tensor, get_default_graph,
                               get_default_session, reset_default_graph)

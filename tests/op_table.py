@@ -491,6 +491,27 @@ def _cases():
         Case("cumprod_zeros", lambda x: core.cumprod(x, 1), [zeros_in_rows], lambda x: np.cumprod(x, 1)),
         Case("cumprod_first_axis", lambda x: core.cumprod(x, 0), [zeros_in_rows.T.copy()], lambda x: np.cumprod(x, 0)),
     ]
+    # Dense linear algebra on well-conditioned batches (A + 3I): the triangular solves against NumPy's solve of
+    # the triangle, Cholesky of A A^T (the gradient of a symmetric input is the symmetric one PyTorch and TF give).
+    from core.ops import linalg as la
+    sq, rhs = rnd(2, 3, 3) + 3 * np.eye(3), rnd(2, 3, 2)
+    c += [
+        Case("inverse", la.inverse, [sq], np.linalg.inv),
+        Case("inverse_adjoint", lambda a: la.inverse(a, True), [sq], lambda a: np.linalg.inv(a.swapaxes(-1, -2))),
+        Case("det", la.det, [sq], np.linalg.det),
+        Case("slogdet", lambda a: la.slogdet(a)[1], [sq], lambda a: np.linalg.slogdet(a)[1]),
+        Case("solve_broadcast", la.solve, [sq, rnd(3, 2)],
+             lambda a, b: np.linalg.solve(a, np.broadcast_to(b, rhs.shape))),
+        Case("solve_adjoint", lambda a, b: la.solve(a, b, True), [sq, rhs],
+             lambda a, b: np.linalg.solve(a.swapaxes(-1, -2), b)),
+        Case("triangular_solve_lower", la.triangular_solve, [sq, rhs], lambda a, b: np.linalg.solve(np.tril(a), b)),
+        Case("triangular_solve_upper_adjoint_unit", lambda a, b: la.triangular_solve(a, b, False, True, True),
+             [sq, rhs], lambda a, b: np.linalg.solve((np.triu(a, 1) + np.eye(3)).swapaxes(-1, -2), b)),
+        Case("cholesky", lambda a: la.cholesky(core.matmul(a, a, transpose_b=True)), [sq],
+             lambda a: np.linalg.cholesky(a @ a.swapaxes(-1, -2))),
+        Case("matrix_power_5", lambda a: la.matrix_power(a, 5), [sq], lambda a: np.linalg.matrix_power(a, 5)),
+        Case("matrix_power_neg2", lambda a: la.matrix_power(a, -2), [sq], lambda a: np.linalg.matrix_power(a, -2)),
+    ]
     return c
 
 
