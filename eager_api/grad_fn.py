@@ -78,6 +78,9 @@ _NAMES: dict[str, str | Callable[[Node], str]] = {
     "ExpandDims": "UnsqueezeBackward0", "Squeeze": "SqueezeBackward1", "ConcatV2": "CatBackward0",
     "StridedSlice": _index, "GatherAlongAxis": "GatherBackward0", "PadV2": "ConstantPadNdBackward0",
     "CopySlices": "CopySlices", "BackwardHookFunction": "BackwardHookFunctionBackward",
+    "MatrixInverse": "LinalgInvExBackward0", "MatrixDeterminant": "LinalgDetBackward0",
+    "LogMatrixDeterminant": "LinalgSlogdetBackward0", "MatrixSolve": "LinalgSolveExBackward0",
+    "Cholesky": "LinalgCholeskyExBackward0", "MatrixTriangularSolve": "LinalgSolveTriangularBackward0",
 }
 
 

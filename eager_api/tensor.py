@@ -1200,6 +1200,44 @@ class Tensor(Value):
     def matmul(self, other):
         return matmul(self, other)
 
+    # The linear-algebra methods are the torch functions of eager_api.linalg (imported here: it imports this module)
+    def inverse(self) -> "Tensor":
+        from eager_api import linalg
+        return linalg.inv(self)
+
+    def det(self) -> "Tensor":
+        from eager_api import linalg
+        return linalg.det(self)
+
+    def logdet(self) -> "Tensor":
+        from eager_api import linalg
+        return linalg._logdet(self)
+
+    def slogdet(self) -> Any:
+        from eager_api import linalg
+        return linalg._torch_slogdet(self)
+
+    def cholesky(self, upper: bool = False) -> "Tensor":
+        from eager_api import linalg
+        return linalg._torch_cholesky(self, upper)
+
+    def cholesky_solve(self, input2: "Tensor", upper: bool = False) -> "Tensor":
+        from eager_api import linalg
+        return linalg._cholesky_solve(self, input2, upper)
+
+    def cholesky_inverse(self, upper: bool = False) -> "Tensor":
+        from eager_api import linalg
+        return linalg._cholesky_inverse(self, upper)
+
+    def matrix_power(self, n: builtins.int) -> "Tensor":
+        from eager_api import linalg
+        return linalg.matrix_power(self, n)
+
+    def triangular_solve(self, A: "Tensor", upper: bool = True, transpose: bool = False,
+                         unitriangular: bool = False) -> Any:
+        from eager_api import linalg
+        return linalg._triangular_solve(self, A, upper, transpose, unitriangular)
+
     def add(self, other, alpha: Any = 1):
         if alpha == 1:
             return self + other

@@ -358,3 +358,24 @@ def test_cupy_backend_hands_the_triangle_flags_to_cupyx(monkeypatch):
                                        _tri_ref(a, b, lower, False, unit), rtol=1e-12)
     x, info = stand.inv(np.stack([np.eye(2), SINGULAR]))
     assert states == ["raise"] and info.tolist() == [0, 2]
+
+
+def test_tensor_methods_are_the_torch_functions_and_grad_fns_are_named_as_torch():
+    import warnings
+    import eager_api as torch
+    A = torch.tensor([[4.0, 1.0], [1.0, 3.0]], dtype=torch.float64, requires_grad=True)
+    B = torch.tensor([[1.0], [2.0]], dtype=torch.float64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")         # the deprecated cholesky/triangular_solve warn once
+        L = torch.linalg.cholesky(A)
+        pairs = [(A.inverse(), np.linalg.inv([[4.0, 1.0], [1.0, 3.0]])), (A.det(), 11.0), (A.logdet(), np.log(11.0)),
+                 (A.slogdet()[1], np.log(11.0)), (A.cholesky(), np.linalg.cholesky([[4.0, 1.0], [1.0, 3.0]])),
+                 (B.cholesky_solve(L), np.linalg.solve([[4.0, 1.0], [1.0, 3.0]], [[1.0], [2.0]])),
+                 (A.matrix_power(3), np.linalg.matrix_power([[4.0, 1.0], [1.0, 3.0]], 3)),
+                 (B.triangular_solve(A)[0], np.linalg.solve([[4.0, 1.0], [0.0, 3.0]], [[1.0], [2.0]]))]
+    for got, want in pairs:
+        np.testing.assert_allclose(got.detach().numpy(), want, rtol=1e-12)
+    names = [type(f(A).grad_fn).__name__ for f in (torch.linalg.inv, torch.linalg.det, lambda a: torch.linalg.slogdet(a)[1],
+                                                    torch.linalg.cholesky)]
+    assert names == ["LinalgInvExBackward0", "LinalgDetBackward0", "LinalgSlogdetBackward0",
+                     "LinalgCholeskyExBackward0"]
