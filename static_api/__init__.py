@@ -43,6 +43,7 @@ from static_api.variables import (MOVING_AVERAGE_VARIABLES, VariableScope, asser
                                   moving_average_variables, multinomial, orthogonal_initializer, random_shuffle,
                                   variance_scaling_initializer)
 from static_api import variables as _variables
+from static_api import monitored_session as _monitored, session_run_hooks as _hooks
 from static_api.graph import ConstOp as _ConstOp
 
 sigmoid, tanh = nn.sigmoid, nn.tanh       # TF1 exports both at the top level too (tf.sigmoid, tf.tanh)
@@ -59,6 +60,10 @@ class GraphKeys:
     LOSSES = losses.LOSSES
     REGULARIZATION_LOSSES = REGULARIZATION_LOSSES
     MOVING_AVERAGE_VARIABLES = MOVING_AVERAGE_VARIABLES
+    # where tf.train.Scaffold and the session-run hooks find their pieces
+    GLOBAL_STEP, SAVERS = _hooks.GLOBAL_STEP, _hooks.SAVERS
+    INIT_OP, LOCAL_INIT_OP, READY_OP = _monitored.INIT_OP, _monitored.LOCAL_INIT_OP, _monitored.READY_OP
+    READY_FOR_LOCAL_INIT_OP, SUMMARY_OP = _monitored.READY_FOR_LOCAL_INIT_OP, _monitored.SUMMARY_OP
 
 
 def get_collection(key: str, scope: str | None = None) -> list:

@@ -114,13 +114,17 @@ def merge_all(key: str = SUMMARIES, scope: str | None = None, name: str | None =
 class FileWriter:
     """Writes run summaries as TensorBoard events (through tensorboardX, the ``tensorboard`` extra)."""
 
-    def __init__(self, logdir: str | os.PathLike, graph: Any = None, **_: Any) -> None:
+    def __init__(self, logdir: str | os.PathLike, graph: Any = None, max_queue: int = 10, flush_secs: float = 120,
+                 filename_suffix: str | None = None, **_: Any) -> None:
         try:
             from tensorboardX import SummaryWriter
         except ImportError:
             raise ImportError("tf.summary.FileWriter writes through tensorboardX: pip install "
                               "'dualflow[tensorboard]'") from None
-        self._writer = SummaryWriter(os.fspath(logdir))
+        # The events file is named after the second it is opened and the host (as TF's), and opening truncates: a
+        # second writer on the folder in the same second needs a suffix not to overwrite the first one's file.
+        self._writer = SummaryWriter(os.fspath(logdir), max_queue=max_queue, flush_secs=flush_secs,
+                                     filename_suffix=filename_suffix or "")
 
     def add_summary(self, summary: dict, global_step: int | None = None) -> None:
         if not isinstance(summary, dict):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Any, Sequence
+from typing import Any, NamedTuple, Sequence
 
 import numpy
 
@@ -15,6 +15,7 @@ from core.ops import optim as optim_ops
 from core.ops.state import ApplyUpdates
 from backends.switches import switched_off
 from static_api import ops
+from static_api import tf_logging as logging
 from static_api.graph import Operation, Tensor, convert_to_tensor, get_default_graph, named
 from static_api.ops import gradients
 from static_api.variables import (MOVING_AVERAGE_VARIABLES, Variable, get_variable_scope, global_variables,
@@ -723,29 +724,53 @@ def _quote(text: str) -> str:
 _STATE_LINE = re.compile(r'\s*(model_checkpoint_path|all_model_checkpoint_paths)\s*:\s*"((?:[^"\\]|\\.)*)"\s*')
 
 
-def latest_checkpoint(checkpoint_dir: str, latest_filename: str | None = None) -> str | None:
-    """The newest checkpoint named in the folder's state file, as TensorFlow reads it: None when the
-    folder, the state file or the checkpoint itself is missing, or when the file cannot be parsed;
-    ValueError when it parses but names no checkpoint (e.g. an empty file)."""
-    p = os.path.join(checkpoint_dir, latest_filename or "checkpoint")
+class CheckpointState(NamedTuple):
+    """The folder's ``checkpoint`` state file: the newest checkpoint and every one kept, as paths."""
+
+    model_checkpoint_path: str
+    all_model_checkpoint_paths: list[str]
+
+
+def get_checkpoint_state(checkpoint_dir: str, latest_filename: str | None = None) -> CheckpointState | None:
+    """TF1's ``tf.train.get_checkpoint_state``: the state file's paths, those relative to the folder joined to it
+    (the files themselves are not looked for); None when the folder or the file is missing or does not parse;
+    ValueError when it names no newest checkpoint."""
+    path = os.path.join(checkpoint_dir, latest_filename or "checkpoint")
     try:
-        with open(p, encoding="utf-8") as f:
+        with open(path, encoding="utf-8") as f:
             text = f.read()
     except (FileNotFoundError, NotADirectoryError, UnicodeDecodeError):
         return None
-    latest = None
+    latest, kept = "", []
     for line in text.splitlines():
         m = _STATE_LINE.fullmatch(line)
         if m is None:
             if line.strip():
-                return None         # TensorFlow logs the parse error and ignores the file
+                logging.warning("%s: Checkpoint ignored", path)
+                return None
             continue
+        value = os.path.join(checkpoint_dir, re.sub(r"\\(.)", r"\1", m[2]))
         if m[1] == "model_checkpoint_path":
-            latest = re.sub(r"\\(.)", r"\1", m[2])
+            latest = value
+        else:
+            kept.append(value)
     if not latest:
         raise ValueError(f"Invalid checkpoint state loaded from {checkpoint_dir}")
-    path = os.path.join(checkpoint_dir, latest)
+    return CheckpointState(latest, kept)
+
+
+def latest_checkpoint(checkpoint_dir: str, latest_filename: str | None = None) -> str | None:
+    """The newest checkpoint named in the folder's state file, as TensorFlow reads it: None when the
+    folder, the state file or the checkpoint itself is missing, or when the file cannot be parsed;
+    ValueError when it parses but names no checkpoint (e.g. an empty file)."""
+    state = get_checkpoint_state(checkpoint_dir, latest_filename)
+    if state is None:
+        return None
+    path = state.model_checkpoint_path
     return path if os.path.exists(path + ".npz") else None
 
 
 __getattr__ = _errors.missing_names(__name__)     # a missing public name says so
+
+# tf.train's monitored training API and session-run hooks; imported last, as those modules import this one.
+from static_api.monitored_session import *  # noqa: E402,F401,F403
