@@ -461,7 +461,7 @@ def test_float_creations_and_non_grad_integer_parameters_still_work():
 def test_batch_norm_needs_more_than_one_value_per_channel_when_training(layer, shape):
     bn = layer(3)
     with pytest.raises(ValueError, match=r"Expected more than 1 value per channel when training, got input size "
-                                         r"Size\(\[1, 3"):
+                                         r"torch\.Size\(\[1, 3"):      # PyTorch's words
         bn(et.randn(*shape))
     assert bn.eval()(et.randn(*shape)).shape == shape
     train_ok = (2,) + shape[1:]
