@@ -20,10 +20,12 @@ from __future__ import annotations
 from typing import Any, Callable
 
 import core
+from core.graph import Node
 from core.ops import control
 from static_api import dtypes, ops
 from static_api.control_flow import _captures, _check_carried, _flatten, _loose, _rename_in
 from static_api.graph import PlaceholderOp, Tensor, get_default_graph
+from static_api.variables import Variable
 
 
 def _check_call(caller: str, fn: Any, parallel_iterations: Any) -> None:
@@ -73,6 +75,28 @@ def _converted(caller: str, value: Any, dtype: Any, what: str) -> Tensor:
     return t
 
 
+def _lift_variables(nodes: list[Node], slots: list[Tensor]) -> list[Node]:
+    """``nodes`` less the variables made among them and the nodes their initializers read, which belong outside
+    the loop: left in the body, a variable would be no input of the Scan, so no gradient would reach it.  An
+    initializer that reads a row or a carried value raises as TF's does."""
+    made = [n.outputs[0] for n in nodes if n.outputs and isinstance(n.outputs[0], Variable)]
+    if not made:
+        return nodes
+    mine, standins = {id(n) for n in nodes}, {id(s.node) for s in slots}
+    lifted: set[int] = set()
+    todo = [(v, n) for v in made for n in (v.node, v.initializer.node)]
+    while todo:
+        var, n = todo.pop()
+        if id(n) in standins:
+            raise ValueError(f"Initializer for variable {var.op.name} is from inside a control-flow construct, such as "
+                             "a loop or conditional. When creating a variable inside a loop or conditional, use a "
+                             "lambda as the initializer.")
+        if id(n) in mine and id(n) not in lifted:
+            lifted.add(id(n))
+            todo += [(var, i.node) for i in n.inputs] + [(var, c) for c in n.control]
+    return [n for n in nodes if id(n) not in lifted]
+
+
 def _loop(caller: str, inits: list[Tensor], sliced: list[Tensor],
           body: Callable[[list[Tensor], list[Tensor]], tuple[list[Tensor], list[Tensor]]],
           reverse: bool, back_prop: bool, row_shape: Callable[[int, Tensor], tuple]) -> list[Tensor]:
@@ -86,6 +110,7 @@ def _loop(caller: str, inits: list[Tensor], sliced: list[Tensor],
     with g.name_scope("while"):
         (stacked, nexts), nodes = control.recorder.record(lambda: body(carried, rows))
     slots, outs = carried + rows, stacked + nexts
+    nodes = _lift_variables(nodes, slots)
     captures = _captures(nodes, outs, slots)
     op = control.Scan(control.Branch(outs, captures + slots, nodes), slots, len(inits), captures,
                       [(row_shape(j, v), v.dtype) for j, v in enumerate(stacked)],

@@ -177,6 +177,17 @@ def assert_trains_as_keras(build, optimizer, loss, x, y, *, batch_size=8, jitter
         np.testing.assert_allclose(a, b, rtol=rtol, atol=atol)
 
 
+def central_differences(f, x, h=1e-6):
+    """Central differences of scalar ``f`` at float64 ``x``."""
+    g = np.zeros_like(x)
+    for i in np.ndindex(x.shape):
+        p, m = x.copy(), x.copy()
+        p[i] += h
+        m[i] -= h
+        g[i] = (f(p) - f(m)) / (2 * h)
+    return g
+
+
 def eager_fd_check(fn, arrays, h=1e-6, rng=None):
     """Gradients of sum(fn(*tensors) * c) in the eager frontend against float64 central differences, every element
     of every input (``c`` random, so that each output element counts with its own weight)."""

@@ -250,8 +250,6 @@ def test_keras_errors_name_layer_argument_and_values():
         keras.layers.SimpleRNN(3, stateful=True)
     with pytest.raises(ValueError, match="SimpleRNN: .*`units`.*got 0"):
         keras.layers.SimpleRNN(0)
-    with pytest.raises(NotImplementedError, match=r"lstm: the number of time steps .*\(None, None, 3\)"):
-        keras.layers.LSTM(2)(keras.Input((None, 3)))
     with pytest.raises(ValueError, match="expected ndim=3, found ndim=2"):
         keras.layers.GRU(2)(keras.Input((3,)))
     with pytest.raises(ValueError, match=r"LSTM: initial_state must be 2 tensor\(s\) \(h, c\).*got 1"):
@@ -382,9 +380,6 @@ def test_tf1_gradients_against_central_differences(kind):
 
 
 def test_tf1_errors():
-    ph = tf.placeholder(tf.float32, (None, None, 3))
-    with pytest.raises(NotImplementedError, match=r"dynamic_rnn: the number of time steps \(axis 1"):
-        tf.nn.dynamic_rnn(tf.nn.rnn_cell.GRUCell(2), ph, dtype=tf.float32)
     ph = tf.placeholder(tf.float32, (None, 4, 3))
     with pytest.raises(ValueError, match="If there is no initial_state, you must give a dtype"):
         tf.nn.dynamic_rnn(tf.nn.rnn_cell.GRUCell(2), ph)

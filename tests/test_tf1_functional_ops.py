@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import static_api as tf
+from tests.helpers import central_differences
 
 R = np.random.default_rng(31)
 X = R.normal(size=(4, 3))           # four rows of three
@@ -24,17 +25,6 @@ def _run(build, feeds):
             return sess.run(fetches, dict(zip(phs, feeds)))
 
 
-def _fd_grad(f, x, h=1e-6):
-    """Central differences of scalar ``f`` at float64 ``x``."""
-    g = np.zeros_like(x)
-    for i in np.ndindex(x.shape):
-        p, m = x.copy(), x.copy()
-        p[i] += h
-        m[i] -= h
-        g[i] = (f(p) - f(m)) / (2 * h)
-    return g
-
-
 def _grad_check(build, feeds):
     """d/d(each feed) of sum(build(*feeds) * c) from the graph against central differences (c random)."""
     c = np.random.default_rng(5).normal(size=np.shape(_run(build, feeds)))
@@ -43,7 +33,7 @@ def _grad_check(build, feeds):
         return tf.reduce_sum(build(*ts) * c)
     got = _run(lambda *ts: tf.gradients(loss(*ts), list(ts)), feeds)
     for i, x in enumerate(feeds):
-        want = _fd_grad(lambda v: float(_run(loss, feeds[:i] + [v] + feeds[i + 1:])), x)
+        want = central_differences(lambda v: float(_run(loss, feeds[:i] + [v] + feeds[i + 1:])), x)
         np.testing.assert_allclose(got[i], want, rtol=1e-6, atol=1e-8)
 
 
@@ -152,6 +142,36 @@ def test_map_fn_trains_a_variable_it_reads_and_replays_in_a_planned_run():
     np.testing.assert_allclose(first, want, rtol=1e-13)
     np.testing.assert_array_equal(again, first)
     np.testing.assert_allclose(w1, W - 0.25 * want, rtol=1e-13)
+
+
+def test_a_variable_made_in_fn_is_made_once_outside_the_loop_and_trained():
+    """As TF1 makes it under init_scope: one variable, initialized by the initializer, read by every row and
+    reached by the gradient (left inside the loop, it was read but given no gradient)."""
+    with tf.Graph().as_default():
+        x = tf.placeholder(tf.float64, (None, 3))
+        with tf.variable_scope("layer"):
+            y = tf.map_fn(lambda r: tf.reduce_sum(r * tf.get_variable("w", initializer=W, dtype=tf.float64)) ** 2,
+                          x)
+        w, = tf.global_variables()
+        grad, = tf.gradients(tf.reduce_sum(y), w)
+        assert w.op.name == "layer/w" and tf.trainable_variables() == [w]
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            got = sess.run([y, grad], {x: X})
+    with tf.Graph().as_default():
+        with pytest.raises(ValueError, match="Initializer for variable map/while/Variable is from inside a "
+                                             "control-flow construct"):
+            tf.map_fn(lambda r: tf.Variable(r * 2.0), tf.placeholder(tf.float64, (None, 3)))
+    np.testing.assert_allclose(got[0], (X @ W) ** 2, rtol=1e-13)
+    np.testing.assert_allclose(got[1], (2 * (X @ W)[:, None] * X).sum(axis=0), rtol=1e-13)
+
+
+def test_the_gradient_of_a_gradient_through_the_loop_raises():
+    with tf.Graph().as_default():
+        x = tf.placeholder(tf.float64, (None, 3))
+        grad, = tf.gradients(tf.reduce_sum(tf.scan(lambda a, r: a * r, x)), x)
+        with pytest.raises(NotImplementedError, match="tf.scan: the gradient of a gradient through its loop"):
+            tf.gradients(tf.reduce_sum(grad * grad), x)
 
 
 def test_map_fn_draws_random_ops_per_row_and_backpropagates_through_the_draws():

@@ -12,7 +12,7 @@ from core import device
 from core.executor import Executor, PlannedExecutor
 from core.op import Op, apply
 from core.program import Program, key
-from tests.helpers import Input, source
+from tests.helpers import Input, central_differences, source
 
 
 def _run(build, feeds):
@@ -25,17 +25,6 @@ def _run(build, feeds):
             return sess.run(fetches, dict(zip(phs, feeds)))
 
 
-def _fd_grad(f, x, h=1e-6):
-    """Central differences of scalar ``f`` at float64 ``x``."""
-    g = np.zeros_like(x)
-    for i in np.ndindex(x.shape):
-        p, m = x.copy(), x.copy()
-        p[i] += h
-        m[i] -= h
-        g[i] = (f(p) - f(m)) / (2 * h)
-    return g
-
-
 def _grad_check(build, x):
     """d/dx sum(build(x) * c) from the graph against central differences (c random, float64)."""
     c = np.random.default_rng(5).normal(size=_run(build, [x]).shape)
@@ -43,7 +32,7 @@ def _grad_check(build, x):
     def loss(v):
         return float(_run(lambda t: tf.reduce_sum(build(t) * c), [v]))
     got = _run(lambda t: tf.gradients(tf.reduce_sum(build(t) * c), t)[0], [x])
-    np.testing.assert_allclose(got, _fd_grad(loss, x), rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(got, central_differences(loss, x), rtol=1e-6, atol=1e-8)
 
 
 PARAMS = np.random.default_rng(0).normal(size=(4, 3, 2))

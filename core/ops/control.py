@@ -377,12 +377,17 @@ class ScanGrad(Op):
     gradients that came in for the Scan's outputs ``given`` (the carried values' others start at zeros)."""
 
     name = "ScanGrad"
-    differentiable = False
 
     def __init__(self, body: _GradBranch, scan: Scan, floats: Sequence[int], reached: Sequence[int],
                  given: Sequence[int]) -> None:
         self.body, self.scan = body, scan
         self.floats, self.reached, self.given = list(floats), list(reached), list(given)
+
+    def vjp(self, node, grads, needs):
+        # Differentiable only to say so: a second reverse pass would have to run per row through the body's
+        # gradient program, which is not built; without this the gradient of a gradient would silently be None.
+        raise NotImplementedError(f"{self.scan.caller}: the gradient of a gradient through its loop (a second "
+                                  "order gradient, such as a gradient penalty) is not implemented in dualflow")
 
     def infer(self, tape, *rest):
         return [(rest[i].shape, rest[i].dtype) for i in self.floats]

@@ -13,7 +13,7 @@ import numpy
 
 import core
 from core import errors as _errors
-from static_api import dtypes, nn, ops, rnn
+from static_api import dtypes, functional_ops, nn, ops, rnn
 from static_api.graph import Graph, Tensor, get_default_graph
 from static_api.keras import backend as K
 from static_api.keras import activations, losses, regularizers
@@ -1468,7 +1468,8 @@ class Conv1D(Conv2D):
 
 # ----- recurrent layers ------------------------------------------------------------------------------------------
 class _RNN(Layer):
-    """Keras 3's recurrent layer over (batch, steps, features), unrolled over its known steps (see static_api/rnn.py);
+    """Keras 3's recurrent layer over (batch, steps, features), unrolled over a few steps (``unroll=True``: any
+    known number), a loop over more or an unknown number (``Input((None, features))``; see static_api/rnn.py);
     each step's arithmetic in Keras' order, so that values match Keras' to float32 rounding.  The output is the
     last step's (batch, units), or every step's with ``return_sequences``; ``return_state`` adds the final states
     (``[output, *states]``).  ``go_backwards`` reads the steps last to first (the sequence output stays in that
@@ -1511,8 +1512,7 @@ class _RNN(Layer):
         self.recurrent_regularizer = regularizers.get(recurrent_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
         self.return_sequences, self.return_state = bool(return_sequences), bool(return_state)
-        # unroll is kept for the config only: the loop here is always unrolled.  seed would draw dropout's masks,
-        # and dropout is refused above.
+        # seed would draw dropout's masks, and dropout is refused above
         self.go_backwards, self.unroll = bool(go_backwards), bool(unroll)
         self._initial_state: list = []          # the initial states and mask given to __call__, for its call
         self._mask: Tensor | None = None
@@ -1577,14 +1577,7 @@ class _RNN(Layer):
         return mask if self.return_sequences else None
 
     def call(self, x, training, mask=None):
-        rnn.known_steps(self.name, x, 1)
         mask = mask if self._mask is None else self._mask
-        xs = ops.unstack(x, axis=1)
-        masks = None if mask is None else [ops.expand_dims(m, 1)
-                                           for m in ops.unstack(ops.cast(mask, ops.bool), axis=1)]
-        if self.go_backwards:
-            xs = xs[::-1]
-            masks = None if masks is None else masks[::-1]
         states = []
         for s in self._initial_state:
             if tuple(s.shape[1:]) != (self.units,):
@@ -1592,9 +1585,36 @@ class _RNN(Layer):
                                  f"{tuple(s.shape)}")
             states.append(ops.cast(s, self._dtype) if s.dtype != self._dtype else s)
         states = states or [rnn.batch_zeros(x, self.units, self._dtype) for _ in self._state_names]
+        if self.unroll and x.shape[1] is None:
+            raise ValueError("Cannot unroll a RNN if the time dimension is undefined. \n- If using a Sequential "
+                             "model, specify the time dimension by passing an `Input()` as your first layer.\n- If "
+                             "using the functional API, specify the time dimension by passing a `shape` or "
+                             "`batch_shape` argument to your `Input()`.")
+        if not (self.unroll or rnn.unrolled(x.shape[1])):
+            return self._scan(x, mask, states)
+        xs = ops.unstack(x, axis=1)
+        masks = None if mask is None else [ops.expand_dims(m, 1)
+                                           for m in ops.unstack(ops.cast(mask, ops.bool), axis=1)]
+        if self.go_backwards:
+            xs = xs[::-1]
+            masks = None if masks is None else masks[::-1]
         outputs, states = rnn.unroll(self._step, xs, states, masks, keep_output=True)
         self._final_states = [ops.identity(s) for s in states]     # tensors of their own, for their LayerCalls
         return ops.stack(outputs, axis=1) if self.return_sequences else outputs[-1]
+
+    def _scan(self, x: Tensor, mask: Tensor | None, states: list) -> Tensor:
+        """``call`` as one loop over the time-major steps (Keras' while loop), the last output carried from step
+        to step."""
+        held = rnn.batch_zeros(x, self.units, self._dtype)
+        keep = None if mask is None else ops.transpose(ops.cast(mask, ops.bool), [1, 0])
+        outputs, last, states = rnn.scan(self.name, self._step, ops.transpose(x, [1, 0, 2]), states, mask=keep,
+                                         held=held, sequences=self.return_sequences, reverse=self.go_backwards)
+        self._final_states = [ops.identity(s) for s in states]
+        if not self.return_sequences:
+            return last
+        outputs = ops.transpose(outputs, [1, 0, 2])
+        # the loop puts each output at its input step; Keras stacks them in the order it ran the steps
+        return ops.reverse(outputs, [1]) if self.go_backwards else outputs
 
     def _step(self, x: Tensor, states: list) -> tuple:
         raise NotImplementedError
@@ -1893,7 +1913,8 @@ class Bidirectional(_Wrapper):
 
 class TimeDistributed(_Wrapper):
     """Keras 3's TimeDistributed: ``layer`` applied to each step ``x[:, t]`` of a (batch, steps, ...) input,
-    one call per step (Keras 3's loop over a known number of steps), the results stacked on axis 1; one set of
+    one call per step (Keras 3's loop over a known number of steps; over more than ``rnn.MAX_UNROLLED`` or an
+    unknown number, a loop that runs the call per step), the results stacked on axis 1; one set of
     weights for every step, named ``time_distributed/<layer>/...``.  A layer that takes a mask gets each step's
     slice of it; the output keeps the input's mask.
 
@@ -1927,18 +1948,39 @@ class TimeDistributed(_Wrapper):
         self._adopt_weights()
 
     def call(self, x, training, mask=None):
-        rnn.known_steps(self.name, x, 1)       # one call per step, as Keras 3 for a known number of steps
-        steps = ops.unstack(x, axis=1)
-        masks = [None] * len(steps) if mask is None else ops.unstack(mask, axis=1)
         known = len(self.layer.updates)
-        ys = [self.layer.call(s, training, mask=m) if self.layer.uses_mask else self.layer.call(s, training)
-              for s, m in zip(steps, masks)]
+        if not rnn.unrolled(x.shape[1]):
+            y, step, step_y = self._scan(x, training, mask)
+        else:
+            # one call per step, as Keras 3 for a known number of steps
+            steps = ops.unstack(x, axis=1)
+            masks = [None] * len(steps) if mask is None else ops.unstack(mask, axis=1)
+            ys = [self._step(s, training, m) for s, m in zip(steps, masks)]
+            y, step, step_y = ops.stack(ys, axis=1), steps[0], ys[0]
         if len(self.layer.updates) != known:
             # one update per step of the same statistics: Keras' order of them is not reproduced here
             raise NotImplementedError(f"{self.name}: wrapping {self.layer.name!r} ({type(self.layer).__name__}), "
                                       "which updates its state in training, is not implemented in dualflow")
-        self.layer.input, self.layer.output = steps[0], ys[0]      # what its weight_layouts reads
-        return ops.stack(ys, axis=1)
+        self.layer.input, self.layer.output = step, step_y      # what its weight_layouts reads
+        return y
+
+    def _step(self, x: Tensor, training: Any, mask: Tensor | None) -> Tensor:
+        return self.layer.call(x, training, mask=mask) if self.layer.uses_mask else self.layer.call(x, training)
+
+    def _scan(self, x: Tensor, training: Any, mask: Tensor | None) -> tuple[Tensor, Tensor, Tensor]:
+        """The steps as one loop over them (Keras 3 maps the layer over an unknown number): the output, and the
+        step's input and output inside the loop."""
+        swap = [1, 0] + list(range(2, len(x.shape)))
+        sliced = [ops.transpose(x, swap)]
+        if mask is not None:
+            sliced.append(ops.transpose(mask, [1, 0] + list(range(2, len(mask.shape)))))
+        inside: list = []       # the step's input and output in the loop
+
+        def body(_: list, rows: list) -> tuple[list, list]:
+            inside[:] = [rows[0], self._step(rows[0], training, rows[1] if mask is not None else None)]
+            return inside[1:], []
+        y, = functional_ops._loop(self.name, [], sliced, body, False, True, lambda j, v: tuple(v.shape))
+        return ops.transpose(y, swap), inside[0], inside[1]
 
 
 __getattr__ = _errors.missing_names(__name__)     # a missing public name says so

@@ -303,7 +303,8 @@ class Model:
     def _check_xy(self, xs: list, y: numpy.ndarray | None) -> None:
         for i, (x, t) in enumerate(zip(xs, self.inputs)):
             want = tuple(t.shape[1:])
-            if tuple(x.shape[1:]) != want:
+            # an unknown dim (Input((None, 8)): sequences of any length) takes any size
+            if x.ndim != len(want) + 1 or any(w is not None and w != d for w, d in zip(want, x.shape[1:])):
                 raise ValueError(f"Input {i} of model \"{self.name}\" is incompatible: expected shape (None, "
                                  f"{', '.join(map(str, want))}), found {tuple(x.shape)}")
             if len(x) != len(xs[0]):
