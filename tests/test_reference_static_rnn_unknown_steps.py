@@ -8,6 +8,7 @@ import pytest
 
 import static_api as tf
 from tests.helpers import assert_trains_as_keras
+from tests.test_reference_static_rnn import _flat, _tf1_cells
 
 real = pytest.importorskip("tensorflow")
 pytestmark = pytest.mark.reference
@@ -86,18 +87,6 @@ def test_variable_length_model_trains_as_keras():
 
 
 # ----- TF1 -------------------------------------------------------------------------------------------------------
-def _tf1_cells(lib, kind):
-    if kind == "multi":
-        return lib.MultiRNNCell([lib.BasicLSTMCell(3, forget_bias=0.5), lib.GRUCell(2)])
-    if kind == "lstm_not_tuple":
-        return lib.BasicLSTMCell(3, state_is_tuple=False)
-    return getattr(lib, kind)(3)
-
-
-def _flat(state):
-    return [state] if not isinstance(state, tuple) else [t for s in state for t in _flat(s)]
-
-
 def _tf1_graph(kind, time_major, bidirectional, values=None):
     """dynamic_rnn (or bidirectional_dynamic_rnn with a GRUCell forward) over placeholders of unknown batch and
     steps, in dualflow (weights random) or TF's TF1 code (``values``): the variables' names and values, and a

@@ -9,19 +9,9 @@ import pytest
 
 import eager_api as torch
 from eager_api.nn import functional as F
+from tests.helpers import central_differences
 
 R = np.random.default_rng(11)
-
-
-def _central(f, a, h=1e-6):
-    """d f / d a of a float64 NumPy function, by central differences."""
-    g = np.zeros_like(a)
-    for i in np.ndindex(a.shape):
-        plus, minus = a.copy(), a.copy()
-        plus[i] += h
-        minus[i] -= h
-        g[i] = (f(plus) - f(minus)) / (2 * h)
-    return g
 
 
 # ----- Tensor.register_hook ---------------------------------------------------------------------------------------
@@ -48,7 +38,7 @@ def test_a_computed_tensors_hook_changes_the_gradient_that_flows_on():
     h.register_hook(lambda g: g * torch.tensor(c))
     (h * torch.tensor(w)).sum().backward()
     # Scaling the gradient at h by c is the gradient of sum(c * w * x^2).
-    want = _central(lambda v: (c * w * v * v).sum(), a)
+    want = central_differences(lambda v: (c * w * v * v).sum(), a)
     np.testing.assert_allclose(x.grad.numpy(), want, rtol=1e-6, atol=1e-8)
 
 
@@ -344,7 +334,7 @@ def test_a_full_backward_hook_replaces_the_gradient_through_the_module_only():
     ((lin(x) @ torch.ones(2, 3, dtype=torch.float64) + x) * torch.tensor(cw)).sum().backward()
     # The residual path keeps its gradient, the one through the module doubles: the gradient of
     # sum(cw * ((2 x W^T) 1 + x)).
-    want = _central(lambda v: (cw * (2 * (v @ W.T) @ np.ones((2, 3)) + v)).sum(), a)
+    want = central_differences(lambda v: (cw * (2 * (v @ W.T) @ np.ones((2, 3)) + v)).sum(), a)
     np.testing.assert_allclose(x.grad.numpy(), want, rtol=1e-6, atol=1e-8)
 
 
@@ -356,9 +346,9 @@ def test_a_full_backward_pre_hook_replaces_grad_output_for_the_parameters_too():
     lin.register_full_backward_pre_hook(lambda m, go: (go[0] * 3,))
     x = torch.tensor(a, requires_grad=True)
     (lin(x) * torch.tensor(cw)).sum().backward()
-    np.testing.assert_allclose(lin.weight.grad.numpy(), _central(lambda v: 3 * (cw * (a @ v.T)).sum(), W),
+    np.testing.assert_allclose(lin.weight.grad.numpy(), central_differences(lambda v: 3 * (cw * (a @ v.T)).sum(), W),
                                rtol=1e-6, atol=1e-8)
-    np.testing.assert_allclose(x.grad.numpy(), _central(lambda v: 3 * (cw * (v @ W.T)).sum(), a),
+    np.testing.assert_allclose(x.grad.numpy(), central_differences(lambda v: 3 * (cw * (v @ W.T)).sum(), a),
                                rtol=1e-6, atol=1e-8)
 
 
