@@ -19,6 +19,7 @@ from eager_api.nn.modules import (AdaptiveAvgPool1d, AdaptiveMaxPool2d, ChannelS
 from eager_api.nn.modules import Fold, Unfold
 from eager_api.nn.modules import GRU, GRUCell, LSTM, LSTMCell, RNN, RNNBase, RNNCell, RNNCellBase
 from eager_api.nn.modules import MultiheadAttention
+from eager_api.nn.modules import Softmax2d, UpsamplingBilinear2d, UpsamplingNearest2d
 from eager_api.nn.parallel import DataParallel
 
 __all__ = ["functional", "init", "parallel", "utils", "DataParallel", "AdaptiveAvgPool2d", "AvgPool2d", "BatchNorm1d",
@@ -37,7 +38,7 @@ from eager_api.nn import parallel  # noqa: E402  (needs Module)
 __all__ += ["parallel", "AdaptiveAvgPool1d", "AdaptiveMaxPool2d", "ChannelShuffle", "CosineEmbeddingLoss",
             "CosineSimilarity", "Dropout1d", "GaussianNLLLoss", "LocalResponseNorm", "MarginRankingLoss",
             "MultiLabelSoftMarginLoss", "PairwiseDistance", "ParameterDict", "ParameterList", "PoissonNLLLoss",
-            "TripletMarginLoss", "Fold", "Unfold", "GRU", "GRUCell", "LSTM", "LSTMCell", "RNN", "RNNBase",
+            "TripletMarginLoss", "Fold", "Unfold", "Softmax2d", "UpsamplingBilinear2d", "UpsamplingNearest2d", "GRU", "GRUCell", "LSTM", "LSTMCell", "RNN", "RNNBase",
             "RNNCell", "RNNCellBase", "MultiheadAttention"]
 
 

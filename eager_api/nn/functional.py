@@ -337,6 +337,28 @@ def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None, mode:
     return ah @ input @ aw
 
 
+
+def _deprecated_upsample(name: str) -> None:
+    warnings.warn(f"`nn.functional.{name}` is deprecated. Use `nn.functional.interpolate` instead.", stacklevel=3)
+
+
+def upsample(input: Tensor, size: Any = None, scale_factor: Any = None, mode: str = "nearest",
+             align_corners: bool | None = None) -> Tensor:
+    """Deprecated in PyTorch (with its warning): ``interpolate``."""
+    _deprecated_upsample("upsample")
+    return interpolate(input, size, scale_factor, mode, align_corners)
+
+
+def upsample_nearest(input: Tensor, size: Any = None, scale_factor: Any = None) -> Tensor:
+    _deprecated_upsample("upsample_nearest")
+    return interpolate(input, size, scale_factor, mode="nearest")
+
+
+def upsample_bilinear(input: Tensor, size: Any = None, scale_factor: Any = None) -> Tensor:
+    """Bilinear with the corners aligned, as PyTorch's (deprecated) function."""
+    _deprecated_upsample("upsample_bilinear")
+    return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)
+
 def _interpolation_matrix(n: int, out: int, scale: float, mode: str, align_corners: bool) -> numpy.ndarray:
     """(out, n): row i mixes the input positions that output position i reads."""
     a = numpy.zeros((out, n))
