@@ -107,6 +107,10 @@ class ArrayBackend:
         """target[index] += values, accumulating repeated indices."""
         self.xp.add.at(target, index, values)
 
+    def index_reduce(self, target: Any, index: Any, values: Any, kind: str) -> None:
+        """target[index] = max/min/product (``kind``) of itself and values, over repeated indices too."""
+        getattr(self.xp, {"max": "maximum", "min": "minimum", "prod": "multiply"}[kind]).at(target, index, values)
+
     def scratch(self, key: tuple, shape: Sequence[int], dtype: Any) -> Any:
         """A work buffer for a kernel's intermediate results: a view of one buffer per (key, dtype) and thread,
         made (or grown) when a larger one is asked for, so a kernel allocates only on its first call and the

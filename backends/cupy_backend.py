@@ -84,6 +84,12 @@ class CupyBackend(ArrayBackend):
         import cupyx
         cupyx.scatter_add(target, index, values)
 
+    def index_reduce(self, target: Any, index: Any, values: Any, kind: str) -> None:
+        import cupyx
+        if kind == "prod":      # cupyx has no scatter product
+            raise NotImplementedError("segment products are not implemented on CUDA in dualflow")
+        (cupyx.scatter_max if kind == "max" else cupyx.scatter_min)(target, index, values)
+
     def linalg_checked(self) -> Any:
         # CuPy leaves a failed factorization's garbage in place unless asked: checking reads LAPACK's info back
         # to the host (a wait), as PyTorch's and TF's GPU kernels for inv, solve and cholesky do.

@@ -876,6 +876,40 @@ def segment_mean(data, segment_ids, name=None):
     return _named_or(core.div(total, count), name, "SegmentMean")
 
 
+def _segment_reduce(kind: str, data: Any, segment_ids: Any, num_segments: Any, name: str | None) -> Tensor:
+    if num_segments is None:        # the sorted version
+        x = _t(data)
+        return named(_scatter.segment_reduce(x, _indices(segment_ids, x.graph), kind, None), name)
+    x, ids, n = _segment_args(f"unsorted_segment_{kind}", data, segment_ids, num_segments)
+    return named(_scatter.segment_reduce(x, ids, kind, n), name)
+
+
+def segment_max(data, segment_ids, name=None):
+    """Row maxima by segment for sorted ids (a missing segment gives 0, as TF's kernel)."""
+    return _segment_reduce("max", data, segment_ids, None, name)
+
+
+def segment_min(data, segment_ids, name=None):
+    return _segment_reduce("min", data, segment_ids, None, name)
+
+
+def segment_prod(data, segment_ids, name=None):
+    return _segment_reduce("prod", data, segment_ids, None, name)
+
+
+def unsorted_segment_max(data, segment_ids, num_segments, name=None):
+    """Row maxima by segment id (an empty segment gives the dtype's lowest value, as TF's kernel)."""
+    return _segment_reduce("max", data, segment_ids, num_segments, name)
+
+
+def unsorted_segment_min(data, segment_ids, num_segments, name=None):
+    return _segment_reduce("min", data, segment_ids, num_segments, name)
+
+
+def unsorted_segment_prod(data, segment_ids, num_segments, name=None):
+    return _segment_reduce("prod", data, segment_ids, num_segments, name)
+
+
 def unsorted_segment_sqrt_n(data, segment_ids, num_segments, name=None):
     """Row sums by segment id over the square root of max(count, 1), as TF computes it."""
     x, ids, n = _segment_args("unsorted_segment_sqrt_n", data, segment_ids, num_segments)

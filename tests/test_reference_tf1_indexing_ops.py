@@ -129,3 +129,22 @@ def test_indexing_by_scalar_tensors_matches_tf():
         assert len(ours) == len(theirs) and all(t is None or o == t for o, t in zip(ours, theirs)), (ours, theirs)
     for g, w in zip(results[0][1], results[1][1]):
         np.testing.assert_array_equal(g, w)
+
+
+@pytest.mark.parametrize("kind", ["max", "min", "prod"])
+def test_segment_reductions_and_their_gradients_match_tf(kind):
+    data = np.array([[1.0, 5.0], [3.0, 5.0], [3.0, -2.0], [0.0, 4.0], [2.0, 0.0], [7.0, 1.0]])   # ties and zeros
+    w = R.normal(size=(5, 2))
+    results = []
+    for lib in (tf, tf1):
+        with lib.Graph().as_default():
+            x = lib.placeholder(lib.float64, [6, 2])
+            s = getattr(lib.math, f"segment_{kind}")(x, [0, 0, 0, 2, 2, 3])
+            u = getattr(lib.math, f"unsorted_segment_{kind}")(x, [1, 3, 1, -1, 1, 0], 5)
+            finite = lib.where(lib.abs(u) < 1e300, u, lib.zeros_like(u))
+            grads = [lib.gradients(lib.reduce_sum(s * w[:4]), x)[0], lib.gradients(lib.reduce_sum(finite * w), x)[0]]
+            with lib.Session() as sess:
+                results.append(sess.run([s, u] + grads, {x: data}) + [s.op.name, u.op.name])
+    for g, want in zip(results[0][:4], results[1][:4]):
+        np.testing.assert_array_equal(g, want)
+    assert results[0][4:] == results[1][4:]

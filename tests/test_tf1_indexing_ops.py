@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import static_api as tf
+from tests.helpers import central_differences
 
 R = np.random.default_rng(21)
 
@@ -244,3 +245,38 @@ def test_indexing_by_scalar_tensors_and_with_unknown_dims():
         x[tf.constant([0, 1])]
     with pytest.raises(NotImplementedError, match="slice bounds that are tensors"):
         x[:i]
+
+
+SEG_DATA = np.array([[1.0, 5.0], [3.0, 5.0], [3.0, -2.0], [0.0, 4.0], [2.0, 0.0], [7.0, 1.0]])
+SORTED_IDS, UNSORTED_IDS = np.array([0, 0, 0, 2, 2, 3]), np.array([1, 3, 1, -1, 1, 0])
+
+
+def _segment_loop(data, ids, n, kind, sorted_empty):
+    fn = {"max": np.max, "min": np.min, "prod": np.prod}[kind]
+    out = np.zeros((n, data.shape[1]))
+    for j in range(n):
+        rows = data[ids == j]
+        out[j] = fn(rows, axis=0) if len(rows) else sorted_empty[kind]
+    return out
+
+
+@pytest.mark.parametrize("kind", ["max", "min", "prod"])
+def test_segment_reductions_against_loops_and_central_differences(kind):
+    lowest = {"max": np.finfo(np.float64).min, "min": np.finfo(np.float64).max, "prod": 1.0}
+    x = tf.placeholder(tf.float64, [6, 2])
+    s = getattr(tf.math, f"segment_{kind}")(x, SORTED_IDS)
+    u = getattr(tf.math, f"unsorted_segment_{kind}")(x, UNSORTED_IDS, 5)
+    with tf.Session() as sess:
+        got_s, got_u = sess.run([s, u], {x: SEG_DATA})
+    np.testing.assert_array_equal(got_s, _segment_loop(SEG_DATA, SORTED_IDS, 4, kind, {"max": 0, "min": 0, "prod": 1}))
+    np.testing.assert_array_equal(got_u, _segment_loop(SEG_DATA, UNSORTED_IDS, 5, kind, lowest))
+    # gradients where no row ties (TF's rule shares a tie evenly, checked against TF in the reference test)
+    data = np.random.default_rng(2).normal(size=(6, 2))
+    w = np.random.default_rng(3).normal(size=(4, 2))
+    grad, = tf.gradients(tf.reduce_sum(s * w), [x])
+    with tf.Session() as sess:
+        got = sess.run(grad, {x: data})
+    want = central_differences(lambda d: float((_segment_loop(d, SORTED_IDS, 4, kind, {"max": 0, "min": 0, "prod": 1})
+                                                * w).sum()), data)
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-8)
+    assert s.op.name.startswith("Segment" + kind.capitalize())

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
+import numpy
+
 from core.graph import Value
 from backends.errors import IndexOutOfRange
 from core.op import Op, apply
@@ -242,6 +244,61 @@ class UnsortedSegmentSum(Op):
         return apply(SegmentGather(), grads[0], ids), None
 
 
+class SegmentReduce(UnsortedSegmentSum):
+    """The max, min or product (``kind``) of each segment's rows, as ``UnsortedSegmentSum`` sums them: TF's
+    ``UnsortedSegmentMax``/``Min``/``Prod`` (an empty segment is the dtype's lowest, highest value or 1) or, with
+    ``num_segments`` None, its sorted ``SegmentMax``/``Min``/``Prod`` (an empty segment is 0, 0 or 1).  The
+    gradients are TF's: a max or min is shared evenly by the rows equal to it; a product's by the others' product
+    (zeros counted as TF counts them)."""
+
+    def __init__(self, kind: str, num_segments: int | None) -> None:
+        if kind not in ("max", "min", "prod"):
+            raise ValueError(f"SegmentReduce: kind must be 'max', 'min' or 'prod', got {kind!r}")
+        super().__init__(num_segments)
+        self.kind = kind
+        self.name = ("Segment" if num_segments is None else "UnsortedSegment") + kind.capitalize()
+
+    def forward(self, be, data, ids):
+        xp = be.xp
+        n = self._sorted_count(be, ids) if self.num_segments is None else self.num_segments
+        info = numpy.finfo(data.dtype) if data.dtype.kind == "f" else numpy.iinfo(data.dtype)
+        empty = {"max": info.min, "min": info.max, "prod": 1}[self.kind]
+        out = xp.full((n,) + data.shape[ids.ndim:], empty, dtype=data.dtype)
+        keep = ids >= 0
+        ids, rows = ids[keep], data[keep]
+        valid = be.check_indices(ids, n, f"{self.name}: argument 'segment_ids'")
+        if valid is not None:
+            ids, rows = xp.where(valid, ids, 0), be.mark_invalid(rows, _trailing(valid, rows.ndim - 1))
+        be.index_reduce(out, ids, rows, self.kind)
+        if self.num_segments is None and self.kind != "prod":      # the sorted kernels give an empty segment 0
+            filled = xp.bincount(ids.reshape(-1), minlength=n)[:n] > 0
+            out = xp.where(_trailing(filled, out.ndim - 1), out, xp.zeros((), dtype=out.dtype))
+        return out
+
+    def vjp(self, node, grads, needs):
+        from core.ops import elementwise as ew
+        from core.ops.shape import expand_dims, fill_like
+        data, ids = node.inputs
+        g = grads[0]
+        kept = ew.scalar_compare(ids, "GreaterEqual", 0)        # a negative id's row got nothing
+        if len(data.shape) > len(ids.shape):
+            kept = expand_dims(kept, list(range(len(ids.shape), len(data.shape))))
+        if self.kind != "prod":
+            chosen = ew.logical_and(ew.equal(data, apply(SegmentGather(), node.outputs[0], ids)), kept)
+            count = apply(UnsortedSegmentSum(self.num_segments), ew.cast(chosen, g.dtype), ids)
+            # an empty segment's count is 0 and none of its share is taken: 1 there keeps 0/0 out of the warnings
+            share = apply(SegmentGather(), ew.div(g, ew.maximum(count, fill_like(count, 1.0))), ids)
+            return ew.where(chosen, share, fill_like(share, 0.0)), None
+        zero = ew.scalar_compare(data, "Equal", 0)
+        zeros = apply(UnsortedSegmentSum(self.num_segments), ew.cast(zero, g.dtype), ids)
+        g = ew.where(ew.scalar_compare(zeros, "Greater", 1), fill_like(g, 0.0), g)
+        nonzero = ew.where(zero, fill_like(data, 1.0), data)
+        nonzero_prod = apply(SegmentReduce("prod", self.num_segments), nonzero, ids)
+        partial = ew.where(zero, apply(SegmentGather(), nonzero_prod, ids),
+                           ew.div(apply(SegmentGather(), node.outputs[0], ids), nonzero))    # x / 0 is not taken
+        return ew.mul(apply(SegmentGather(), g, ids), partial), None
+
+
 class SegmentGather(Op):
     """out[i] = g[segment_ids[i]], zero where the id is negative (the rows a segment sum dropped): the gradient
     of ``UnsortedSegmentSum`` (TF's ``_GatherDropNegatives``)."""
@@ -275,6 +332,11 @@ def scatter_nd(indices: Value, updates: Value, shape: Sequence[int]) -> Value:
 
 def tensor_scatter(tensor: Value, indices: Value, updates: Value, mode: str = "update") -> Value:
     return apply(TensorScatter(mode), tensor, indices, updates)
+
+
+def segment_reduce(data: Value, segment_ids: Value, kind: str, num_segments: int | None) -> Value:
+    """Segment max/min/product by id; ``num_segments`` None: TF's sorted version (see ``SegmentReduce``)."""
+    return apply(SegmentReduce(kind, num_segments), data, segment_ids)
 
 
 def unsorted_segment_sum(data: Value, segment_ids: Value, num_segments: int | None) -> Value:
