@@ -210,6 +210,7 @@ class _Saver:
         self.bases: dict = {}       # id(base) -> (its number, the base itself, kept alive while saving)
         self.objects: dict = {}     # id(tensor) -> (its number, the tensor): one object saved twice loads as one
         self.cpu = _backends.get_backend("cpu")
+        self.hosts: dict = {}       # id(base) -> its host copy, made once however many views of it are saved
 
     def leaf(self, obj: Any) -> Any:
         if isinstance(obj, Tensor):
@@ -225,7 +226,7 @@ class _Saver:
         base, chain = _view_root(t) if t._view is not None else (t, ())
         steps = _chain_json(chain)
         host = t._host()
-        if steps is None or not self._replays(base, chain, host):
+        if chain and (steps is None or not self._replays(base, chain, host)):
             base, steps = t, []         # stored on its own: a copy when loaded, as before
         info = {"device": str(t.device), "chain": steps, "requires_grad": builtins.bool(t.requires_grad),
                 "parameter": isinstance(t, nn.Parameter), "object": number}
@@ -235,12 +236,17 @@ class _Saver:
             return f"{_TAG}:{json.dumps(info)}", numpy.zeros(0, host.dtype)
         info["base"] = len(self.bases)
         self.bases[id(base)] = (info["base"], base)
-        return f"{_TAG}:{json.dumps(info)}", (host if base is t else base._host())
+        return f"{_TAG}:{json.dumps(info)}", (host if base is t else self._base_host(base))
+
+    def _base_host(self, base: Any) -> numpy.ndarray:
+        if id(base) not in self.hosts:
+            self.hosts[id(base)] = base._host()
+        return self.hosts[id(base)]
 
     def _replays(self, base: Any, chain: tuple, host: numpy.ndarray) -> builtins.bool:
         """Whether the chain remakes the tensor's values from its base (else it is stored on its own)."""
         try:
-            out = base._host()
+            out = self._base_host(base)
             for op in chain:
                 out = op.forward(self.cpu, out)
         except Exception:       # noqa: BLE001  (any failure only means: store it on its own)

@@ -141,7 +141,8 @@ def _index_by_tensors(x: "Tensor", parts: tuple) -> "Tensor":
 
 
 def _op_named(out: "Tensor", name: str) -> "Tensor":
-    """``out`` with its op renamed to TF's default ``name`` (an op named so already keeps its name)."""
+    """``out`` with its op renamed to TF's default ``name``; an op named so already, in whatever scope (the
+    primitive's own name may be TF's), keeps its name: renaming would count it twice (``s/Size_1``)."""
     if re.sub(r"_\d+$", "", out.op.name.rsplit("/", 1)[-1]) != name:
         out.graph._rename(out.op, name)
     return out

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import builtins
-import re as _re
 import sys
 from typing import Any, Sequence
 
@@ -14,9 +13,8 @@ from core.op import Op
 from core.ops import scatter as _scatter
 from core.ops.shape import TakeGrad as _TakeGrad
 from static_api import dtypes
-from static_api.graph import (ConstOp, NoOp, PlaceholderOp, PlaceholderWithDefaultOp, Tensor, TensorShape,
-                              convert_to_tensor,
-                              get_default_graph, named, real_div)
+from static_api.graph import (ConstOp, NoOp, PlaceholderOp, PlaceholderWithDefaultOp, Tensor, TensorShape, _op_named,
+                              convert_to_tensor, get_default_graph, named, real_div)
 
 as_dtype = dtypes.as_dtype
 float16, float32, float64 = as_dtype("float16"), as_dtype("float32"), as_dtype("float64")
@@ -603,11 +601,8 @@ def squeeze(input, axis=None, name=None):
 
 
 def _named_or(result: Tensor, name: str | None, default: str) -> Tensor:
-    """``named(result, name)``, or the op's TF name ``default`` when the user gave none (an op already called
-    that, as the primitive's own name may be, keeps it: renaming would count it twice)."""
-    if name is None and _re.sub(r"_\d+$", "", result.op.name) == default:
-        return result
-    return named(result, name or default)
+    """``named(result, name)``, or the op's TF name ``default`` when the user gave none (``_op_named``)."""
+    return named(result, name) if name is not None else _op_named(result, default)
 
 
 def _numbers(fn: str, *values: Any) -> None:

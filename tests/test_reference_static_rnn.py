@@ -110,6 +110,18 @@ def _tf1_cells(lib, kind):
 def _flat(state):
     return [state] if not isinstance(state, tuple) else [t for s in state for t in _flat(s)]
 
+def _session_with(v1, graph, variables, values):
+    """A session of ``v1`` (ours or TF's compat.v1) on ``graph`` whose trainable ``variables`` hold ``values``
+    (random ones when None): the same weights in both libraries.  Returns the session and the values."""
+    sess = v1.Session(graph=graph)
+    sess.run(v1.global_variables_initializer())
+    if values is None:
+        values = [R.normal(scale=0.5, size=tuple(v.shape)).astype(np.float32) for v in variables]
+    for v, value in zip(variables, values):
+        v.load(value, sess)
+    return sess, values
+
+
 
 def _tf1_run(kind, x, lengths, time_major, values=None):
     """dynamic_rnn's outputs, flat final state and gradients (of sum(outputs * c) + sum(last state leaf ** 2) with
@@ -130,12 +142,7 @@ def _tf1_run(kind, x, lengths, time_major, values=None):
         loss = v1.reduce_sum(outputs * c) + v1.reduce_sum(leaves[-1] ** 2)
         variables = v1.trainable_variables()
         grads = v1.gradients(loss, [ph] + variables)
-        sess = v1.Session(graph=graph)
-        sess.run(v1.global_variables_initializer())
-        if values is None:
-            values = [R.normal(scale=0.5, size=tuple(v.shape)).astype(np.float32) for v in variables]
-        for v, value in zip(variables, values):
-            v.load(value, sess)
+        sess, values = _session_with(v1, graph, variables, values)
         names = [v.op.name for v in variables]
         return names, values, sess.run([outputs, *leaves, *grads], {ph: x})
 

@@ -8,7 +8,7 @@ import pytest
 
 import static_api as tf
 from tests.helpers import assert_trains_as_keras
-from tests.test_reference_static_rnn import _flat, _tf1_cells
+from tests.test_reference_static_rnn import _flat, _session_with, _tf1_cells
 
 real = pytest.importorskip("tensorflow")
 pytestmark = pytest.mark.reference
@@ -114,12 +114,7 @@ def _tf1_graph(kind, time_major, bidirectional, values=None):
         loss = v1.reduce_sum(outputs * c) + v1.reduce_sum(leaves[-1] ** 2)
         variables = v1.trainable_variables()
         fetches = [outputs, *leaves, *v1.gradients(loss, [ph] + variables)]
-        sess = v1.Session(graph=graph)
-        sess.run(v1.global_variables_initializer())
-        if values is None:
-            values = [R.normal(scale=0.5, size=tuple(v.shape)).astype(np.float32) for v in variables]
-        for v, value in zip(variables, values):
-            v.load(value, sess)
+        sess, values = _session_with(v1, graph, variables, values)
     return [v.op.name for v in variables], values, lambda x, n, cv: sess.run(fetches, {ph: x, lengths: n, c: cv})
 
 

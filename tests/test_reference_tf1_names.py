@@ -30,6 +30,9 @@ def _build(lib, ref):
             out += [x // x, x % x]
         with lib.name_scope("inner"):
             out.append(lib.multiply(x, a, name="s"))
+        # ops whose primitive already has TF's name keep it inside a scope (they became seg/SegmentSum_1)
+        with lib.name_scope("seg"):
+            out += [lib.math.segment_sum(a * x[0], [0, 0]), lib.size(x), lib.math.segment_sum(x[0], [0, 1])]
     v = lib.Variable(1.0, name="var", **kw)
     v2 = lib.Variable(lambda: lib.zeros([2]), name="var", **kw)
     with lib.variable_scope("vs", **kw):

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import eager_api
+from tests.test_torch_hooks import post_accumulate_story
 
 torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.reference
@@ -93,20 +94,8 @@ def test_tensor_hooks_match_torch():
     _assert_close(_tensor_hook_story(eager_api), _tensor_hook_story(torch))
 
 
-def _post_accumulate_story(lib):
-    w = lib.tensor([1.0, 2.0], requires_grad=True)
-    order = []
-    w.register_hook(lambda g: order.append(("hook", g.tolist())) or g * 2)
-    w.register_post_accumulate_grad_hook(lambda p: order.append(("accumulated", p.grad.tolist())))
-    h = w * 3
-    h.retain_grad()
-    h.register_hook(lambda g: g + 1)
-    (h * 5).sum().backward()
-    return order, h.grad.tolist()
-
-
 def test_tensor_hooks_and_post_accumulate_hooks_match_torch():
-    assert _post_accumulate_story(eager_api) == _post_accumulate_story(torch)
+    assert post_accumulate_story(eager_api) == post_accumulate_story(torch)
 
 
 def _tensor_hook_errors(lib):

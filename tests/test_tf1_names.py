@@ -30,6 +30,9 @@ def test_name_scopes_are_made_unique_and_reentered_with_a_slash():
     assert (s1, s2, s3, root) == ("s/", "s_1/", "s/", "")
     assert [t.name for t in (x, y, z, w, r)] == ["s/add:0", "s_1/add:0", "s/add_1:0", "outer/inner/mul:0", "mul:0"]
     assert tf.add(a, a, name="S").op.name == "S_2"         # "s" and "s_1" are taken, whatever the case
+    with tf.name_scope("seg"):      # a primitive already named as TF names the op keeps its name in a scope
+        assert [tf.math.segment_sum(a * [1.0, 2.0], [0, 0]).op.name, tf.math.segment_sum(a * [1.0], [0]).op.name] \
+            == ["seg/SegmentSum", "seg/SegmentSum_1"]
     with tf.name_scope(None, default_name="d") as d:
         pass
     assert d == "d/"

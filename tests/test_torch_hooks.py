@@ -122,8 +122,10 @@ def test_tensor_hook_errors_are_pytorchs():
         assert str(info.value) == message
 
 
-def test_tensor_hooks_come_before_post_accumulate_hooks_and_during_the_pass():
-    w = torch.tensor([1.0, 2.0], requires_grad=True)
+def post_accumulate_story(lib):
+    """Tensor hooks and a post-accumulate hook on one pass, in ``lib`` (this module's library or PyTorch): the
+    order they ran in and the kept gradient of a computed tensor."""
+    w = lib.tensor([1.0, 2.0], requires_grad=True)
     order = []
     w.register_hook(lambda g: order.append(("hook", g.tolist())) or g * 2)
     w.register_post_accumulate_grad_hook(lambda p: order.append(("accumulated", p.grad.tolist())))
@@ -133,8 +135,13 @@ def test_tensor_hooks_come_before_post_accumulate_hooks_and_during_the_pass():
     h.retain_grad()
     h.register_hook(lambda g: g + 1)
     (h * 5).sum().backward()
+    return order, h.grad.tolist()
+
+
+def test_tensor_hooks_come_before_post_accumulate_hooks_and_during_the_pass():
+    order, kept = post_accumulate_story(torch)
     assert order == [("hook", [18.0, 18.0]), ("accumulated", [36.0, 36.0])]
-    assert h.grad.tolist() == [6.0, 6.0]
+    assert kept == [6.0, 6.0]
 
 
 # ----- grad_fn -----------------------------------------------------------------------------------------------------

@@ -141,9 +141,7 @@ def get(identifier: Any) -> Callable:
     """An activation by name (None is ``linear``), a config dict's, or a callable as it is (Keras' ``get``)."""
     if identifier is None:
         return linear
-    if isinstance(identifier, dict):
-        return deserialize(identifier)
-    if isinstance(identifier, str):
+    if isinstance(identifier, (dict, str)):
         return deserialize(identifier)
     if callable(identifier):
         return identifier
