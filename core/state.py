@@ -48,6 +48,12 @@ class State:
         # Program's packing must go with it.
         self.memo: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
         self._philox: dict[tuple, Any] = {}             # (generator, device) -> its stream's state here
+        # Advanced whenever a variable's or slot dict's storage (not its values) may have moved: ``attach``, an
+        # ``assign`` into a new buffer, a new or attached slot dict, ``pack``, ``clear``.  An update that found
+        # everything where it left it when the count was n may skip its checks while it still reads n.  (Slot
+        # dict entries are replaced only by the updates themselves, and by the eager optimizer, whose dicts are
+        # the user's: it attaches them at every step.)
+        self.moves = 0
 
     # -- variables --
     def __contains__(self, key: Hashable) -> bool:
@@ -78,6 +84,7 @@ class State:
         """Make ``buffer`` itself the storage of variable ``key``, without a copy: eager parameters own their
         buffers (views and the user's references see every update), and the State only refers to them."""
         self._buffers[key] = buffer
+        self.moves += 1
 
     def assign(self, key: Hashable, value: Any) -> Any:
         """Store a copy of ``value`` (the caller keeps its array); a variable never changes its shape.  The
@@ -89,7 +96,9 @@ class State:
         if cur is not None and cur.dtype == value.dtype and isinstance(value, (type(cur), numpy.generic)):
             cur[...] = value
         else:
-            self._buffers[key] = value.copy()
+            # A NumPy scalar's copy is a scalar, not a buffer that updates can write into.
+            self._buffers[key] = numpy.array(value) if isinstance(value, numpy.generic) else value.copy()
+            self.moves += 1
         return self._written(key)
 
     def assign_add(self, key: Hashable, delta: Any) -> Any:
@@ -124,7 +133,11 @@ class State:
     # -- optimizer state --
     def slots(self, owner: Any, key: Hashable) -> dict:
         """The slot arrays optimizer ``owner`` keeps for variable ``key`` (filled by the optimizer)."""
-        return self._slots.setdefault((owner, key), {})
+        d = self._slots.get((owner, key))
+        if d is None:
+            d = self._slots[(owner, key)] = {}
+            self.moves += 1
+        return d
 
     def slots_all(self, pairs: Sequence[tuple]) -> list:
         """``slots(owner, key)`` for each (owner, key), in one C-level pass where all exist."""
@@ -134,6 +147,7 @@ class State:
     def attach_slots(self, owner: Any, key: Hashable, slots: dict) -> None:
         """Use the caller's dict as the slots of (``owner``, ``key``) (PyTorch's ``optimizer.state[p]``)."""
         self._slots[(owner, key)] = slots
+        self.moves += 1
 
     def tick(self, owner: Any, be: Any) -> Any:
         """Count one more update by ``owner``; returns the count (Adam's step t), a 0-d int64 array on ``be``'s
@@ -165,6 +179,7 @@ class State:
         self._flat_of.clear()
         self.memo.clear()
         self._philox.clear()
+        self.moves += 1
 
     # -- flat storage --
     def pack(self, keys: Sequence[Hashable], owner: Any, slot_fill: dict[str, float], be: Any,
@@ -177,6 +192,7 @@ class State:
         the Flat's ``w`` is then a work buffer that its update gathers them into and scatters back out of, and
         only the slots live packed."""
         ws = [self.read(k) for k in keys]
+        self.moves += 1
         sizes = [math.prod(w.shape) for w in ws]
         ends = list(itertools.accumulate(sizes))
         n = ends[-1]

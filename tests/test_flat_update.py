@@ -282,6 +282,38 @@ def test_a_variable_moved_out_is_packed_again(monkeypatch):
         assert_same_bits(g, w)
 
 
+@pytest.mark.parametrize("move", ["attach", "assign_new_dtype", "attach_slots"])
+def test_steps_skip_their_checks_until_something_moves(move, monkeypatch):
+    # Once a step found the packing whole, the next ones skip the checks (``ApplyUpdates._steady``) until the
+    # State says something moved: each move alone must bring the checks, and so the repacking, back.
+    from core.ops.state import _Packing
+    checks = []
+    holds = _Packing.holds
+    monkeypatch.setattr(_Packing, "holds", lambda self, st: checks.append(1) or holds(self, st))
+
+    def script(m):
+        out = [m.step(), m.step(), m.step()]
+        st = m.sess.state
+        if m.flat:
+            assert checks == []         # the first step packed and settled: nothing moved since
+        if move == "attach":
+            st.attach("b", np.full(4, 2.0, np.float32))
+        elif move == "assign_new_dtype":     # a new buffer each time (the second back in float32)
+            st.assign("s", np.float64(0.5))
+            st.assign("s", np.float32(0.25))
+        else:
+            st.attach_slots(m.opts[0], "W", {})
+        checks.clear()
+        out += [m.step(), m.step(), m.slots()]
+        if m.flat:
+            assert len(checks) == 1     # the step after the move checked (and packed again), the next did not
+            assert st.flat_of("W") is not None and st.flat_of("W") is st.flat_of("b")
+        return out
+    got, want = _both(monkeypatch, OPTIMIZERS["adam"], script)
+    for g, w in zip(got, want):
+        assert_same_bits(g, w)
+
+
 def test_a_variable_listed_twice_stays_per_variable(monkeypatch):
     def script(m):
         with m.graph.as_default():
