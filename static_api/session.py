@@ -44,6 +44,11 @@ def _flatten(fetches: Any, out: list) -> Any:
     return lambda vals: vals[i]
 
 
+def _fits(want: int | None, got: int) -> bool:
+    """Whether a fed dimension of size ``got`` fits a placeholder's dimension ``want`` (None: any)."""
+    return want is None or want == got
+
+
 class Session:
     """Runs graph fragments: ``sess.run(fetches, feed_dict)``."""
 
@@ -137,6 +142,8 @@ class Session:
         return host[()] if host.ndim == 0 else host
 
     def _element(self, obj: Any, what: str) -> Any:
+        if type(obj) is Tensor and obj.graph is self.graph:     # the usual fetch and feed key, at every run
+            return obj
         if hasattr(obj, "_as_graph_element"):
             obj = obj._as_graph_element()
         try:
@@ -156,7 +163,7 @@ class Session:
             raise ValueError(f"Cannot feed value of shape {arr.shape} for Tensor '{t.name}': it was made without a "
                              "shape, which dualflow takes as a scalar (graphs here need a rank); give the placeholder "
                              "a shape, with None for unknown dimensions")
-        if len(shape) != arr.ndim or any(s is not None and s != a for s, a in zip(shape, arr.shape)):
+        if len(shape) != arr.ndim or not all(map(_fits, shape, arr.shape)):
             raise ValueError(f"Cannot feed value of shape {arr.shape} for Tensor '{t.name}', which has shape {shape}")
         return self._be.asarray(arr.astype(t.dtype, copy=False))
 
