@@ -77,9 +77,11 @@ class _Planned:
     outputs), node, op, keys to drop).  ``planned``: {key: buffer} of every value a writer makes, the same
     arrays at every run, so a run starts with them in its table of values and never drops them."""
 
-    def __init__(self, program: Program, plan: memplan.MemoryPlan, arena: Any, be: Any, feed_specs: dict) -> None:
+    def __init__(self, program: Program, plan: memplan.MemoryPlan, arena: Any, be: Any, feed_specs: dict,
+                 given: dict) -> None:
         self.program, self.plan, self.arena = program, plan, arena
         buffers = memplan.views(arena, plan)
+        buffers.update((k, given[k]) for k in plan.outside)
         self.steps, self.planned = [], {}
         for s, w in zip(program.steps, plan.writers):
             if w is not None:
@@ -147,13 +149,30 @@ class PlannedExecutor(Executor):
             return self._run_planned(entry, feeds)
         specs: dict = {}
         result = self._execute(program, feeds, specs)
-        plan = memplan.plan_memory(program, specs)
+        given = self._given_buffers(program, specs)
+        plan = memplan.plan_memory(program, specs, given)
         plans = self._plans
         if len(plans) >= self.MAX_PLANS:
             plans.pop(next(iter(plans)))
         plans[sig] = _Planned(program, plan, self.backend.empty((plan.arena_bytes,), numpy.uint8), self.backend,
-                              {k: specs[k] for k in feeds})
+                              {k: specs[k] for k in feeds}, given)
         return result
+
+    def _given_buffers(self, program: Program, specs: dict) -> dict:
+        """The buffers steps offer for values they read (a flat optimizer update: its packing's gradient buffer,
+        ``ApplyUpdates.gradient_buffers``), by value key, where the value has that buffer's shape, dtype and
+        C order: the memory plan leaves such a value out of the arena and its writer writes it there, so the
+        update reads its gradients where it needs them instead of gathering them each step."""
+        given: dict = {}
+        for s in program.steps:
+            offer = getattr(s.op, "gradient_buffers", None)
+            for pos, buf in (offer(self.state) if offer is not None else {}).items():
+                k = program.resolve(s.ins[pos])
+                spec = specs.get(k)
+                if (k not in given and k not in program.fed and spec is not None and spec[2] is None
+                        and tuple(spec[0]) == buf.shape and numpy.dtype(spec[1]) == buf.dtype):
+                    given[k] = buf
+        return given
 
     def _run_planned(self, entry: _Planned, feeds: dict) -> list:
         program = entry.program

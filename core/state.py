@@ -217,6 +217,8 @@ class State:
                     v[...] = old
                 d[name] = v
         f = Flat(list(keys), owner, w_flat, views, slots, dicts, slot_views, gather)
+        f.g = be.empty((n,), w_flat.dtype)
+        f.grad_views = split(f.g)
         if not gather:
             for k, v in zip(keys, views):
                 self._flat_of[k] = (f, v)
@@ -236,11 +238,12 @@ class Flat:
     """Variables ``keys`` stored as ``views`` of one contiguous buffer ``w``, and optimizer ``owner``'s slots for
     them: ``slots[name]`` one buffer per slot name, each variable's slot dict (``dicts``) holding its view
     (``slot_views[name]``); ``used``: ``State.updates`` when an update last ran over it.  With ``gathered``
-    the variables keep their own buffers and ``w`` (and ``views``) is where an update gathers them.  Made by
-    ``State.pack``."""
+    the variables keep their own buffers and ``w`` (and ``views``) is where an update gathers them.  ``g``:
+    where an update gathers the gradients, ``grad_views`` each variable's part of it (a planned step may
+    write a gradient there directly, see ``ApplyUpdates.gradient_buffers``).  Made by ``State.pack``."""
 
     __slots__ = ("keys", "owner", "w", "views", "slots", "dicts", "slot_views", "gathered", "used", "_slot_keys",
-                 "moved")
+                 "moved", "g", "grad_views")
 
     def __init__(self, keys: list, owner: Any, w: Any, views: list, slots: dict, dicts: list,
                  slot_views: dict, gathered: bool = False) -> None:

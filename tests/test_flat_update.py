@@ -314,6 +314,33 @@ def test_steps_skip_their_checks_until_something_moves(move, monkeypatch):
         assert_same_bits(g, w)
 
 
+def test_planned_steps_write_the_gradients_into_the_packing(monkeypatch):
+    # The memory plan gives each gradient a writer makes in C order its part of the packing's gradient buffer
+    # (``ApplyUpdates.gradient_buffers``): the update then gathers only the rest, with the same bits.
+    from core.ops import state as ops_state
+    found = []
+    gather = ops_state._gather
+    monkeypatch.setattr(ops_state, "_gather", lambda xp, grads, f: found.append(
+        [g is v for g, v in zip(grads, f.grad_views)]) or gather(xp, grads, f))
+
+    def script(m):
+        out = [m.step() for _ in range(4)] + [m.slots()]
+        if m.flat:
+            (entry,) = [e for e in m.sess._executor._plans.values()
+                        if any(type(s.op).__name__ == "_ApplyGradients" for s in e.program.steps)]
+            assert entry.plan.outside and not set(entry.plan.outside) & set(entry.plan.slots)
+            # Per run, the float32 bucket (W, b, s, T) and the float64 one (d).  The unplanned first run
+            # gathers everything; the planned runs find b, s and d in place, not W and T (read through
+            # transposes, their gradients are transposed views, made anew each run).
+            runs = [found[i:i + 2] for i in range(0, len(found), 2)]
+            assert runs[0] == [[False] * 4, [False]]
+            assert runs[1:] == [[[False, True, True, False], [True]]] * 3
+        return out
+    got, want = _both(monkeypatch, OPTIMIZERS["adam"], script)
+    for g, w in zip(got, want):
+        assert_same_bits(g, w)
+
+
 def test_a_variable_listed_twice_stays_per_variable(monkeypatch):
     def script(m):
         with m.graph.as_default():

@@ -236,9 +236,8 @@ class ApplyUpdates(Op):
                 p.sig = sig
         xp = be.xp
         for idx, f in p.buckets:
-            # axis=None flattens each gradient straight into the buffer (no copy of a strided one first).
-            g = be.scratch(("flat-grad",), f.w.shape, f.w.dtype)
-            xp.concatenate(grads if idx is None else [grads[i] for i in idx], axis=None, out=g)
+            _gather(xp, grads if idx is None else [grads[i] for i in idx], f)
+            g = f.g
             mine = None if ws is None else ws if idx is None else [ws[i] for i in idx]
             if mine is not None:        # gathered: the parameters in, the update, the results back out
                 xp.concatenate(mine, axis=None, out=f.w)
@@ -250,6 +249,17 @@ class ApplyUpdates(Op):
             f.used = st.updates
         p.last = st.updates
         return p.rest
+
+    def gradient_buffers(self, st: _state.State) -> dict[int, Any]:
+        """Per gradient input (by position), the buffer the step that makes it may write it into: its part of
+        the packing's gradient buffer, which the update then finds filled instead of gathering it (the planned
+        executor's memory plan puts those gradients there, see ``core.executor``).  Empty before the first
+        step has packed, and for variables updated one by one."""
+        p = st.memo.get(self) if self.flat is not None else None
+        if p is None:
+            return {}
+        return {i: v for idx, f in p.buckets
+                for i, v in zip(range(len(self.keys)) if idx is None else idx, f.grad_views)}
 
     def _signature(self, ws: list | None, grads: Sequence[Any], ts: list[int]) -> tuple:
         """What a packing assumed that its Flats cannot check: with ``gather``, which buffer each variable is
@@ -292,6 +302,21 @@ class ApplyUpdates(Op):
                    st.pack([self.keys[i] for i in idx], self.owner, self._fill, be, self.gather))
                   for idx in buckets.values()]
         return _Packing(packed, rest, foreign)
+
+
+def _gather(xp: Any, grads: Sequence[Any], f: _state.Flat) -> None:
+    """The gradients into ``f.g``: nothing to do for those a step wrote into their part of it already
+    (``ApplyUpdates.gradient_buffers``), one concatenation where none was (axis=None flattens each one
+    straight in, no copy of a strided one first)."""
+    there = list(map(operator.is_, grads, f.grad_views))
+    if all(there):
+        return
+    if not any(there):
+        xp.concatenate(grads, axis=None, out=f.g)
+        return
+    for g, v, done in zip(grads, f.grad_views, there):
+        if not done:
+            v[...] = g
 
 
 # The largest variable a gathering update copies into its flat buffer (see ApplyUpdates).  Measured on the CPU

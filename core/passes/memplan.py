@@ -12,7 +12,7 @@ first, at the lowest address free for its whole lifetime (TFLite's "greedy by si
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, Container
 
 import numpy
 
@@ -27,12 +27,14 @@ class MemoryPlan:
     value; ``arena_bytes``: the arena's size; ``unplanned_peak_bytes``: the most bytes the Program's own
     intermediate values hold at once when run without the plan (each result a new array, dropped after its
     last use), for comparison; ``inplace``: how many steps write over an input; ``lifetimes[key]``: the
-    first and last step during which each planned value's buffer is in use."""
+    first and last step during which each planned value's buffer is in use; ``outside``: the values a writer
+    makes in a buffer the caller gave (``plan_memory``'s ``outside``), not in the arena."""
 
     def __init__(self, writers: list, slots: dict, arena_bytes: int, unplanned_peak_bytes: int,
-                 inplace: int, lifetimes: dict) -> None:
+                 inplace: int, lifetimes: dict, outside: set | None = None) -> None:
         self.writers, self.slots, self.arena_bytes = writers, slots, arena_bytes
         self.unplanned_peak_bytes, self.inplace, self.lifetimes = unplanned_peak_bytes, inplace, lifetimes
+        self.outside = outside or set()
 
     def unlowered(self, program: Program) -> list[str]:
         """The names of the ops that still run ``forward`` (and allocate) under this plan."""
@@ -61,9 +63,10 @@ def _nbytes(spec: tuple) -> int:
     return int(numpy.prod(shape, dtype=numpy.int64)) * numpy.dtype(dtype).itemsize
 
 
-def plan_memory(program: Program, specs: dict[Key, tuple]) -> MemoryPlan:
+def plan_memory(program: Program, specs: dict[Key, tuple], outside: Container[Key] = ()) -> MemoryPlan:
     """The plan of ``program`` for the concrete ``spec`` (shape, dtype, layout) of each value it makes and is
-    fed (``specs``, as recorded by one run)."""
+    fed (``specs``, as recorded by one run).  Values in ``outside`` that a writer makes get no room in the
+    arena (the caller has a buffer for each: ``MemoryPlan.outside``), and no step writes over them."""
     steps = program.steps
     n = len(steps)
     writers: list[Callable | None] = []
@@ -107,6 +110,7 @@ def plan_memory(program: Program, specs: dict[Key, tuple]) -> MemoryPlan:
     # Buffers: planned values, merged where a writer writes over a dying input.
     buffer_of: dict = {}
     buffers: list = []      # [first step, last step, bytes]
+    placed_outside: set = set()
     inplace = 0
     for i, (s, w) in enumerate(zip(steps, writers)):
         if w is None:
@@ -114,6 +118,9 @@ def plan_memory(program: Program, specs: dict[Key, tuple]) -> MemoryPlan:
         outs = program.outputs(s)
         ins = [specs.get(x) for x in s.ins]
         for k in outs:
+            if k in outside:
+                placed_outside.add(k)
+                continue
             b = None
             # Only a one-output writer may write over an input (``may_alias`` speaks of "the output").
             for p in lowering.inplace_positions(s.op, ins, specs[k]) if len(outs) == 1 else ():
@@ -134,7 +141,7 @@ def plan_memory(program: Program, specs: dict[Key, tuple]) -> MemoryPlan:
     slots = {k: (offsets[b], tuple(specs[k][0]), numpy.dtype(specs[k][1]), specs[k][2]) for k, b in buffer_of.items()}
     arena = max((offsets[b] + buffers[b][2] for b in range(len(buffers))), default=0)
     lifetimes = {k: (born[k], end[k]) for k in buffer_of}
-    return MemoryPlan(writers, slots, arena, _unplanned_peak(program, specs), inplace, lifetimes)
+    return MemoryPlan(writers, slots, arena, _unplanned_peak(program, specs), inplace, lifetimes, placed_outside)
 
 
 def _assign(buffers: list) -> list[int]:
