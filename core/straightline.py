@@ -4,7 +4,8 @@ The planned executor's loop spends ~1.5-2.5 us a step on bookkeeping (unpacking 
 up in a table of values, testing for a writer, dropping released keys): at batch 1 a training step of the
 seed CNN has 34 steps and that loop was ~60 us of ~1 ms.  Generated code holds every value in a local
 variable, calls each writer on its planned buffer directly and deletes a value where the Program releases
-it, so what is left per step is the call itself.  The function is built from the executor's own step table
+it, so what is left per step is the call itself; a view of arrays every run sees the same (a reshape of a
+planned buffer) is made once, when the function is built.  The function is built from the executor's own step table
 (``executor._Planned.steps``), so it runs exactly the writers and primitives the loop would, in the same
 order, on the same buffers.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 import types
 from typing import Any, Callable, Sequence
 
+from backends import memory_owner
 from core.program import Key
 
 _NAME = "<dualflow planned step>"
@@ -37,6 +39,7 @@ class StraightLine:
             consts[name] = obj
             return name
 
+        fixed = dict(planned)       # key -> the array every run sees (planned buffers, views made once)
         for k, buf in planned.items():
             names[k] = const("b", buf)
         args = []
@@ -48,6 +51,10 @@ class StraightLine:
         for i, (ins, write, out, node, op, release) in enumerate(steps):
             reads = ", ".join(names[k] for k in ins)
             self._line_step[len(lines) + 1] = i
+            if write is None and self._fold(node, op, ins, fixed, be):
+                for j in range(len(node.outputs)):
+                    names[(id(node), j)] = const("c", fixed[(id(node), j)])
+                continue
             if write is not None:
                 out_expr = const("o", out)
                 lines.append(f"    {const('w', write)}({reads}{', ' if reads else ''}out={out_expr})")
@@ -75,6 +82,23 @@ class StraightLine:
         exec(compile(self.source, _NAME, "exec"), scope)    # our own generated text, from our own step table
         self.run: Callable[..., list] = scope["run"]
         self._code = self.run.__code__
+
+    @staticmethod
+    def _fold(node: Any, op: Any, ins: Sequence[Key], fixed: dict, be: Any) -> bool:
+        """Make a view step's result once, now, into ``fixed``, where every run would make the same: a view
+        primitive (a reshape, a transpose) of arrays that every run sees the same (planned buffers, views made
+        so).  Its values are read through the view at each run, and a kernel bound to its operands
+        (``lowering.bind``) finds the same view every run.  Returns whether it did."""
+        if not (op.is_view and op.pure and ins and node.outputs and not op.value_shaped
+                and all(k in fixed for k in ins)):
+            return False
+        outs = op.forward(be, *[fixed[k] for k in ins])
+        outs = outs if type(outs) is tuple else (outs,)
+        roots = {id(memory_owner(fixed[k])) for k in ins}
+        if not all(id(memory_owner(o)) in roots for o in outs):
+            return False
+        fixed.update(((id(node), j), o) for j, o in enumerate(outs))
+        return True
 
     def step_at(self, tb: types.TracebackType | None) -> int | None:
         """The index of the step whose line a traceback passes through (None if it does not)."""

@@ -147,6 +147,27 @@ def test_planned_runs_are_one_generated_function_that_matches_the_loop_and_frees
     assert probe.alive == [False] * 8
 
 
+def test_views_of_planned_buffers_are_made_once_and_read_the_current_values():
+    # reshape(neg(x)) and its transpose: views of a planned buffer, made once when the generated function is
+    # built (no line of their own), and read at each run, so their values follow each run's feed.
+    from core.ops import shape
+    x = _source(_Input((2, 3)))
+    r = shape.reshape(core.neg(x), (3, 2))
+    t = shape.transpose(r, (1, 0))
+    y = core.exp(t)
+    p = Program.build([y, r], {key(x)})
+    straight, loop = PlannedExecutor(_be()), PlannedExecutor(_be(), audit=True)
+    for i in range(3):
+        feed = {key(x): np.arange(6.0).reshape(2, 3) * (i + 1)}
+        got, want = straight.run(p, feed), loop.run(p, feed)
+        for g, w in zip(got, want):
+            np.testing.assert_array_equal(g, w)
+        np.testing.assert_array_equal(got[1], -feed[key(x)].reshape(3, 2))
+        np.testing.assert_allclose(got[0], np.exp(-feed[key(x)].reshape(3, 2).T), rtol=1e-15)
+    entry = next(iter(straight._plans.values()))
+    assert "(be" not in entry.straight.source     # no step left that runs a primitive's forward
+
+
 def test_a_planned_run_that_fails_names_the_failing_node():
     x = _source(_Input((2,)))
     y = core.exp(x)
