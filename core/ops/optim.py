@@ -432,7 +432,10 @@ class AdamPowers(_Update):
             if self.weight_decay:       # Keras casts the decay to the dtype from a float32 tensor
                 w -= _times(be, _times(be, w, dt(numpy.float32(self.weight_decay)), "adamw"), lr, "adamw")
         else:
-            b1p, b2p, lr = _tf1(w, *step, lr)
+            # The powers as 0-d views (``[()]``): NumPy scalars on the host, whose arithmetic rounds as the
+            # 0-d arrays' does at a quarter of the cost (a batch-1 step computes alpha once); 0-d arrays on a
+            # device, read there.
+            b1p, b2p, lr = _tf1(w, step[0][()], step[1][()], lr)
             eps, omb1, omb2 = _tf1_adam_constants(w.dtype, self.beta1, self.beta2, self.eps)
         alpha = lr * xp.sqrt(1 - b2p) / (1 - b1p)
         m, v = slots[:2]
