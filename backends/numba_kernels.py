@@ -25,6 +25,11 @@ gives that rounding with LLVM's fma, which NumPy cannot express.
 Dropout's uniform draws run ``philox.block`` compiled, a block at a time (6 ms for a million float32 values
 against 67 for the vectorized rounds, which pass over memory about 100 times).
 
+Convolutions of one input channel (a first layer) run here where oneDNN 3.2 is slow with them
+(``numpy_kernels._thin``): the NHWC weight gradient, and with a 3x3 kernel at stride 1 and "same" padding along W
+the forward pass and the NCHW weight gradient, as loops over the output pixels that vectorize (each tap's
+window one run of a flat copy of the image).
+
 Kernels are compiled at their first call with each dtype (about half a second for the first in a process,
 most of it numba's own start), not cached on disk: numba's cache files are pickles, and files dualflow
 reads never execute code.  They release the GIL, so ``split_work`` runs them on several threads over the
@@ -292,6 +297,133 @@ def _kernels() -> SimpleNamespace | None:
                                 for o in range(o_):
                                     acc[o] = fma(xv, g[o], acc[o])
 
+    # Convolutions with one input channel, a 3x3 kernel, stride 1 and each output row as long as the input's
+    # (``thin_geometry``), in the layout of ``thin_image``: each tap's window of the image is one contiguous run
+    # of a flat copy, so a pass is one long loop over the output pixels, which vectorizes.
+    @jit
+    def thin_image(x, pt, pl, dw, zero, xs):
+        """Image ``x`` (H, W) into ``xs`` (3, L) (zero but for the image rows, which are written here): row kw
+        holds the image flat, ``pt`` rows down and ``pl`` columns on, for kernel column kw, whose taps read
+        input column ow + kw*dw - pl at output column ow.  A tap's run over the flat image wraps from each row
+        into the next; the copy zeroes the columns that its taps reach only by that wrap (never in bounds), so
+        that the wrapped reads read the padding's zeros."""
+        h_, w_ = x.shape
+        for kw in range(3):
+            d = kw * dw - pl
+            lo, hi = (max(w_ + d, 0), w_) if d < 0 else (0, min(d, w_))
+            for i in range(h_):
+                base = pl + (pt + i) * w_
+                row, src = xs[kw, base:base + w_], x[i]
+                for j in range(w_):
+                    row[j] = src[j]
+                for j in range(lo, hi):
+                    row[j] = zero
+
+    @jit
+    def thin_taps(xs, dh, dw, w_, p_):
+        """The nine taps' runs of ``thin_image``'s copies, each ``p_`` (OH*W) long, in (kh, kw) order."""
+        def run(kh, kw):
+            start = kh * dh * w_ + kw * dw
+            return xs[kw, start:start + p_]
+        return (run(0, 0), run(0, 1), run(0, 2), run(1, 0), run(1, 1), run(1, 2), run(2, 0), run(2, 1), run(2, 2))
+
+    @jit
+    def thin_copies(x3, dh, dw, p_):
+        """The zeroed copies ``thin_image`` fills, for images ``x3`` (N, H, W) and ``p_`` output pixels."""
+        return numpy.zeros((3, p_ + 2 * dh * x3.shape[2] + 2 * dw), x3.dtype)
+
+    @jit
+    def thin_conv_planes(x, w, pt, pl, dh, dw, zero, y):
+        """NCHW ``y`` (N, O, OH, W) = ``x`` (N, 1, H, W) convolved with ``w`` (O, 1, 3, 3): each output one
+        fused multiply-add per tap in (kh, kw) order onto +0.0 (a tap in the padding multiplies a zero).  The
+        weights are read in the loop, not held before it: so the vector loop keeps them in registers while the
+        scalar remainder re-reads them (held, both copies were live and 5 of 9 spilled: 1.5x slower)."""
+        n_, o_, p_ = y.shape[0], y.shape[1], y.shape[2] * y.shape[3]
+        x3 = x.reshape(n_, x.shape[2], x.shape[3])
+        xs, w_ = thin_copies(x3, dh, dw, p_), x3.shape[2]
+        wf, yf = w.reshape(o_, 9), y.reshape(n_, o_, p_)
+        for n in range(n_):
+            thin_image(x3[n], pt, pl, dw, zero, xs)
+            t0, t1, t2, t3, t4, t5, t6, t7, t8 = thin_taps(xs, dh, dw, w_, p_)
+            for o in range(o_):
+                wo, yo = wf[o], yf[n, o]
+                for q in range(p_):
+                    acc = fma(t0[q], wo[0], zero)
+                    acc = fma(t1[q], wo[1], acc)
+                    acc = fma(t2[q], wo[2], acc)
+                    acc = fma(t3[q], wo[3], acc)
+                    acc = fma(t4[q], wo[4], acc)
+                    acc = fma(t5[q], wo[5], acc)
+                    acc = fma(t6[q], wo[6], acc)
+                    acc = fma(t7[q], wo[7], acc)
+                    acc = fma(t8[q], wo[8], acc)
+                    yo[q] = acc
+
+    @jit
+    def thin_conv_nhwc(x, w, pt, pl, dh, dw, zero, y):
+        """NHWC ``y`` (N, OH, W, O) = ``x`` (N, H, W, 1) convolved with ``w`` (3, 3, 1, O), rounded as
+        ``thin_conv_planes``: per output pixel a loop along O, which vectorizes.  The pixel's taps are read in
+        that loop for the reason ``thin_conv_planes`` reads its weights in its loop (held before it: 1.6x
+        slower)."""
+        n_, p_, o_ = y.shape[0], y.shape[1] * y.shape[2], y.shape[3]
+        x3 = x.reshape(n_, x.shape[1], x.shape[2])
+        xs, w_ = thin_copies(x3, dh, dw, p_), x3.shape[2]
+        wf, yf = w.reshape(9, o_), y.reshape(n_, p_, o_)
+        w0, w1, w2, w3, w4, w5, w6, w7, w8 = wf[0], wf[1], wf[2], wf[3], wf[4], wf[5], wf[6], wf[7], wf[8]
+        for n in range(n_):
+            thin_image(x3[n], pt, pl, dw, zero, xs)
+            t0, t1, t2, t3, t4, t5, t6, t7, t8 = thin_taps(xs, dh, dw, w_, p_)
+            for q in range(p_):
+                yq = yf[n, q]
+                for o in range(o_):
+                    acc = fma(t0[q], w0[o], zero)
+                    acc = fma(t1[q], w1[o], acc)
+                    acc = fma(t2[q], w2[o], acc)
+                    acc = fma(t3[q], w3[o], acc)
+                    acc = fma(t4[q], w4[o], acc)
+                    acc = fma(t5[q], w5[o], acc)
+                    acc = fma(t6[q], w6[o], acc)
+                    acc = fma(t7[q], w7[o], acc)
+                    acc = fma(t8[q], w8[o], acc)
+                    yq[o] = acc
+
+    # Reassociation lets the dot products vectorize: each sum in lanes of the vector width, then the lanes added.
+    @numba.njit(nogil=True, boundscheck=False, error_model="numpy", fastmath={"reassoc", "contract"})
+    def thin_dots(g, t, zero):
+        """The nine dot products of ``g`` with the taps' runs ``t``, in one pass over ``g``."""
+        t0, t1, t2, t3, t4, t5, t6, t7, t8 = t
+        s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = s8 = zero
+        for q in range(g.size):
+            v = g[q]
+            s0 += v * t0[q]
+            s1 += v * t1[q]
+            s2 += v * t2[q]
+            s3 += v * t3[q]
+            s4 += v * t4[q]
+            s5 += v * t5[q]
+            s6 += v * t6[q]
+            s7 += v * t7[q]
+            s8 += v * t8[q]
+        return s0, s1, s2, s3, s4, s5, s6, s7, s8
+
+    @jit
+    def thin_weight_grad_planes(x, gy, pt, pl, dh, dw, zero, out):
+        """The weight gradient ``out`` (O, 1, 3, 3) of ``thin_conv_planes``: per image and output channel the
+        nine dot products of the channel's gradient plane with the taps' runs (``thin_dots``), added to the
+        sums of the images before."""
+        n_, o_, p_ = gy.shape[0], gy.shape[1], gy.shape[2] * gy.shape[3]
+        x3 = x.reshape(n_, x.shape[2], x.shape[3])
+        xs, w_ = thin_copies(x3, dh, dw, p_), x3.shape[2]
+        of, gf = out.reshape(o_, 9), gy.reshape(n_, o_, p_)
+        of[...] = zero
+        for n in range(n_):
+            thin_image(x3[n], pt, pl, dw, zero, xs)
+            t = thin_taps(xs, dh, dw, w_, p_)
+            for o in range(o_):
+                s, r = thin_dots(gf[n, o], t, zero), of[o]
+                for k in range(9):
+                    r[k] += s[k]
+
     @jit
     def adam_powers(w, g, m, v, omb1, omb2, alpha, eps):
         """TF1's and Keras' Adam step (``core.ops.optim.AdamPowers``) over flat arrays in one pass, rounded where
@@ -369,7 +501,8 @@ def _kernels() -> SimpleNamespace | None:
                            relu_inplace=relu_inplace, bias_relu=bias_relu, bias_relu_inplace=bias_relu_inplace,
                            relu_grad_select=relu_grad_select, erf=erf, adam=adam, adam_powers=adam_powers,
                            fma_into=fma_into, fma_arrays=fma_arrays, sparse_xent=sparse_xent, outer=outer,
-                           conv_weight_grad_nhwc=conv_weight_grad_nhwc,
+                           conv_weight_grad_nhwc=conv_weight_grad_nhwc, thin_conv_planes=thin_conv_planes,
+                           thin_conv_nhwc=thin_conv_nhwc, thin_weight_grad_planes=thin_weight_grad_planes,
                            uniform_words=uniform_words,
                            uniform_pairs=uniform_pairs)
 
@@ -523,13 +656,46 @@ def conv_weight_grad(x: numpy.ndarray, gy: numpy.ndarray, stride: tuple, pads: t
                      out: numpy.ndarray) -> None:
     """The weight gradient of an NHWC convolution (groups 1) into C-contiguous ``out`` (HWIO), from ``x`` and
     ``gy`` of its dtype, C-contiguous; ``pads`` (top, bottom, left, right).  Only the passes that measure faster
-    than oneDNN 3.2 run here (``numpy_kernels._thin_weight_grad``): with one input channel its NHWC weight
+    than oneDNN 3.2 run here (``numpy_kernels._thin``): with one input channel its NHWC weight
     gradient (jit:avx2) took 87-150 us at batch 1 and 4.2 ms at batch 32 against 37 us and 1.2 ms for this
     loop.  It sums each weight's terms pixel by pixel with fused multiply-adds, as oneDNN does on the seed CNN's
     first layer (3x3, stride 1, same padding: the same bits there; other geometries agree to float32
     rounding)."""
     _kernels().conv_weight_grad_nhwc(x, gy, stride[0], stride[1], dilation[0], dilation[1], pads[0], pads[2],
                                      out.dtype.type(0), out)
+
+
+def thin_geometry(kernel: tuple, stride: tuple, pads: tuple, dilation: tuple) -> bool:
+    """Whether ``thin_conv`` and ``thin_conv_weight_grad`` take a convolution (one input channel, one group) of
+    this geometry: a 3x3 kernel at stride 1, no negative padding, and output rows as long as the input's (the
+    left and right padding add up to the dilated kernel's width less one: "same" padding along W)."""
+    return (tuple(kernel) == (3, 3) and tuple(stride) == (1, 1) and min(pads) >= 0
+            and pads[2] + pads[3] == 2 * dilation[1])
+
+
+def thin_conv(x: numpy.ndarray, w: numpy.ndarray, pads: tuple, dilation: tuple, fmt: str, out: numpy.ndarray) -> None:
+    """The convolution of ``x`` with one input channel (NCHW or NHWC ``fmt``) and ``w`` (OIHW or HWIO) into
+    ``out``, all C-contiguous of one dtype, for a ``thin_geometry``; ``pads`` (top, bottom, left, right).  It
+    runs in oneDNN 3.2's place (``numpy_kernels._thin``): on the seed CNN's first layer (1->32, 28x28) about
+    10 us against 15-17 at batch 1 (oneDNN's jit:avx2 NHWC and sgemm NCHW kernels), 1.1-1.6x faster up to
+    batch 128.  Each output is one fused multiply-add per tap in (kh, kw) order onto +0.0, as oneDNN's direct
+    NHWC kernel sums: its bits, in both layouts (oneDNN's NCHW sgemm rounds its last output channels
+    otherwise).  A tap in the padding multiplies a zero, as im2col does: an infinite or NaN weight gives NaN
+    there."""
+    k = _kernels()
+    kernel = k.thin_conv_planes if fmt == "NCHW" else k.thin_conv_nhwc
+    kernel(x, w, pads[0], pads[2], dilation[0], dilation[1], out.dtype.type(0), out)
+
+
+def thin_conv_weight_grad(x: numpy.ndarray, gy: numpy.ndarray, pads: tuple, dilation: tuple,
+                          out: numpy.ndarray) -> None:
+    """The weight gradient of ``thin_conv`` in NCHW into ``out`` (OIHW), from ``x`` and ``gy``, all C-contiguous
+    of one dtype: on the seed CNN's first layer about 2.3x faster than oneDNN 3.2's sgemm (10 against 23 us at
+    batch 1).
+    Each weight's sum runs per image in the vector lanes LLVM picks for the machine (``thin_dots``), the
+    images' sums added in order: not oneDNN's bits (nor ``conv_weight_grad``'s), but within float32 rounding
+    of the exact sum."""
+    _kernels().thin_weight_grad_planes(x, gy, pads[0], pads[2], dilation[0], dilation[1], out.dtype.type(0), out)
 
 
 def adam(w: numpy.ndarray, g: numpy.ndarray, m: numpy.ndarray, v: numpy.ndarray, b1: float, b2: float, eps: float,

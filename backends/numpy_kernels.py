@@ -465,24 +465,43 @@ def _batch_parts(g: "_Geometry", t: int, kind: str, x: numpy.ndarray, w: numpy.n
     return True
 
 
-def _thin_weight_grad(g: "_Geometry", x: numpy.ndarray, dw: numpy.ndarray, gy: numpy.ndarray) -> bool:
-    """Whether a weight gradient oneDNN would compute runs in numba instead (``numba_kernels.conv_weight_grad``,
-    the same bits): NHWC with one input channel and one group, where oneDNN 3.2 has only a slow kernel."""
-    return (g.fmt == "NHWC" and g.groups == 1 and g.cg == 1 and _onednn(g, x, dw, gy)
-            and numba_kernels.usable(x.dtype))
+def _thin(g: "_Geometry", kind: str, *arrays: numpy.ndarray) -> bool:
+    """Whether a pass oneDNN would compute runs in numba instead: where one input channel and one group leave
+    oneDNN 3.2 slow (measured on the seed CNN's first layer, batch 1 to 128 on one thread).  Any NHWC weight
+    gradient (``numba_kernels.conv_weight_grad``, the same bits); and in a ``thin_geometry`` (3x3, stride 1,
+    "same" along W) the forward pass in either layout (``thin_conv``, the bits of oneDNN's NHWC kernel) and the
+    NCHW weight gradient (``thin_conv_weight_grad``).  ``kind`` 'forward' or 'backward_weights'."""
+    if not (g.groups == 1 and g.cg == 1 and _onednn(g, *arrays) and numba_kernels.usable(arrays[0].dtype)):
+        return False
+    return ((kind == "backward_weights" and g.fmt == "NHWC")
+            or numba_kernels.thin_geometry(g.kernel, g.stride, g.pads, g.dilation))
 
 
-def _thin_weight_grad_pass(g: "_Geometry", x: numpy.ndarray, dw: numpy.ndarray, gy: numpy.ndarray, stride: Pair,
-                           pads: Pads, dilation: Pair) -> Callable[[], None]:
-    """``_thin_weight_grad``'s pass as a function of no arguments, its batch split over threads as oneDNN's."""
+def _thin_pass(g: "_Geometry", kind: str, x: numpy.ndarray, w: numpy.ndarray, y: numpy.ndarray, stride: Pair,
+               pads: Pads, dilation: Pair) -> Callable[[], None]:
+    """``_thin``'s pass as a function of no arguments, its batch split over threads as oneDNN's (``_batch_parts``);
+    operands (x, w, y) in ``onednn.convolution``'s order, w the result of the weight gradient, y the forward's."""
+    if kind == "forward":
+        def kernel(xs: numpy.ndarray, ws: numpy.ndarray, ys: numpy.ndarray) -> None:
+            numba_kernels.thin_conv(xs, ws, pads, dilation, g.fmt, ys)
+    elif g.fmt == "NHWC":
+        def kernel(xs: numpy.ndarray, ws: numpy.ndarray, ys: numpy.ndarray) -> None:
+            numba_kernels.conv_weight_grad(xs, ys, stride, pads, dilation, ws)
+    else:
+        def kernel(xs: numpy.ndarray, ws: numpy.ndarray, ys: numpy.ndarray) -> None:
+            numba_kernels.thin_conv_weight_grad(xs, ys, pads, dilation, ws)
+    inputs = (x, w) if kind == "forward" else (x, y)
     t = _threads_for(g.n, g.flops() >= PARALLEL_MIN_FLOPS)
+    if t < 2 and all(a.flags.c_contiguous for a in inputs):
+        # One call on the arrays themselves: at batch 1 setting up the parts took ~2 us of a ~10 us pass.
+        return functools.partial(kernel, x, w, y)
+    result = 2 if kind == "forward" else 1
 
-    def part(xs: numpy.ndarray, ws: numpy.ndarray, ys: numpy.ndarray) -> bool:
+    def part(*operands: numpy.ndarray) -> bool:
         # Operands may be views: read as they are at each run (a copy only of a strided one).
-        numba_kernels.conv_weight_grad(numpy.ascontiguousarray(xs), numpy.ascontiguousarray(ys), stride, pads,
-                                       dilation, ws)
+        kernel(*(a if i == result else numpy.ascontiguousarray(a) for i, a in enumerate(operands)))
         return True
-    return functools.partial(_batch_parts, g, t, "backward_weights", x, dw, gy, part)
+    return functools.partial(_batch_parts, g, t, kind, x, w, y, part)
 
 
 def conv2d_call(x: numpy.ndarray, w: numpy.ndarray, stride: Pair, pads: Pads, dilation: Pair, groups: int = 1,
@@ -491,6 +510,8 @@ def conv2d_call(x: numpy.ndarray, w: numpy.ndarray, stride: Pair, pads: Pads, di
     function of no arguments that runs it, its result): see ``_run_now``."""
     g = _geometry(x.shape, w.shape, stride, pads, dilation, groups, data_format)
     y = _result(out, g.y_shape(), x.dtype, "conv2d")
+    if _thin(g, "forward", x, w, y):
+        return _thin_pass(g, "forward", x, w, y, stride, pads, dilation), y
     return _pass(g, "forward", (x, w, y), (stride, pads, dilation, groups, data_format),
                  functools.partial(_conv2d_numpy, g, x, w, y)), y
 
@@ -607,8 +628,8 @@ def conv2d_grad_weight_call(x: numpy.ndarray, gy: numpy.ndarray, w_shape: Sequen
     if tuple(gy.shape) != g.y_shape():
         raise ValueError(f"conv2d_grad_weight: argument 'grad' expected shape {g.y_shape()}, got {gy.shape}")
     dw = _result(out, w_shape, x.dtype, "conv2d_grad_weight")
-    if _thin_weight_grad(g, x, dw, gy):
-        return _thin_weight_grad_pass(g, x, dw, gy, stride, pads, dilation), dw
+    if _thin(g, "backward_weights", x, dw, gy):
+        return _thin_pass(g, "backward_weights", x, dw, gy, stride, pads, dilation), dw
     return _pass(g, "backward_weights", (x, dw, gy), (stride, pads, dilation, groups, data_format),
                  functools.partial(_conv2d_grad_weight_numpy, g, x, gy, dw)), dw
 

@@ -39,17 +39,24 @@ def _operands(xs, o, kernel, groups, fmt):
     return x, w
 
 
-def _both(monkeypatch, fn, thin=False):
-    """``fn()`` through oneDNN (checked to have run there, not declined), or with ``thin`` through numba's
-    weight gradient in its place (``numpy_kernels._thin_weight_grad``), then through the NumPy kernels."""
+NUMBA_CONVOLUTIONS = ("conv_weight_grad", "thin_conv", "thin_conv_weight_grad")
+
+
+def _both(monkeypatch, fn, thin=None):
+    """``fn()`` through oneDNN (checked to have run there, not declined), or with ``thin`` (the name of a numba
+    convolution in ``numba_kernels``) through that kernel in its place (``numpy_kernels._thin``), then through
+    the NumPy kernels."""
     ran, numba_ran = [], []
-    real, real_thin = onednn.convolution, numba_kernels.conv_weight_grad
+    real = onednn.convolution
+    kernels = {name: getattr(numba_kernels, name) for name in NUMBA_CONVOLUTIONS}
     monkeypatch.setattr(onednn, "convolution", lambda *a: ran.append(real(*a)) or ran[-1])
-    monkeypatch.setattr(numba_kernels, "conv_weight_grad", lambda *a: numba_ran.append(real_thin(*a)))
+    for name, kernel in kernels.items():
+        monkeypatch.setattr(numba_kernels, name, lambda *a, n=name, k=kernel: numba_ran.append(n) or k(*a))
     got = fn()
     monkeypatch.setattr(onednn, "convolution", real)
-    monkeypatch.setattr(numba_kernels, "conv_weight_grad", real_thin)
-    assert (ran, numba_ran) == (([], [None]) if thin else ([True], []))
+    for name, kernel in kernels.items():
+        monkeypatch.setattr(numba_kernels, name, kernel)
+    assert (ran, numba_ran) == (([], [thin]) if thin else ([True], []))
     monkeypatch.setenv("DUALFLOW_ONEDNN", "0")
     want = fn()
     monkeypatch.delenv("DUALFLOW_ONEDNN")
@@ -67,14 +74,17 @@ def _close(got, want):
 def test_all_three_passes_agree_with_the_numpy_kernels(monkeypatch, fmt, geo):
     xs, o, kernel, stride, pads, dilation, groups = geo
     x, w = _operands(xs, o, kernel, groups, fmt)
-    y, want_y = _both(monkeypatch, lambda: K.conv2d(x, w, stride, pads, dilation, groups, fmt))
+    one = groups == 1 and xs[1] == 1 and numba_kernels.usable(np.float32)
+    thin = one and numba_kernels.thin_geometry(kernel, stride, pads, dilation)
+    y, want_y = _both(monkeypatch, lambda: K.conv2d(x, w, stride, pads, dilation, groups, fmt),
+                      "thin_conv" if thin else None)
     _close(y, want_y)
     gy = R.normal(size=y.shape).astype(np.float32)
     gx, want_gx = _both(monkeypatch, lambda: K.conv2d_grad_input(gy, w, x.shape, stride, pads, dilation, groups, fmt))
     _close(gx, want_gx)
-    thin = fmt == "NHWC" and groups == 1 and xs[1] == 1 and numba_kernels.usable(np.float32)
+    thin_grad = ("conv_weight_grad" if one and fmt == "NHWC" else "thin_conv_weight_grad" if thin else None)
     gw, want_gw = _both(monkeypatch, lambda: K.conv2d_grad_weight(x, gy, w.shape, stride, pads, dilation, groups,
-                                                                  fmt), thin)
+                                                                  fmt), thin_grad)
     _close(gw, want_gw)
     # and the forward pass against float64 loops, where the groups are one
     if groups == 1 and fmt == "NCHW":
