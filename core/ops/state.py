@@ -126,6 +126,8 @@ class ApplyUpdates(Op):
             self._slot_keys = [key for _, _, key in pairs]
             self._slot_names = [name for _, name, _ in pairs]
             self._slot_owners = [(owner, k) for k, _, _ in pairs]
+        # Every variable a step writes in place: the updated ones, their slot variables, the shared state.
+        self._written = (*self.keys, *(self._slot_keys if slot_vars is not None else ()), *(shared or ()))
         if flat is not None:
             names = flat.slot_names
             self._fill = dict(zip(names if slot_keys is None else slot_keys, map(flat.slot_init, names)))
@@ -155,15 +157,11 @@ class ApplyUpdates(Op):
                 self.update(be, w, grads[i], slots, ts[i], rate)
             else:
                 self.update(be, w, grads[i], slots, ts[i], rate, extra=tuple(extras[j] for j in js))
-        st.bump(*self.keys)
-        if self.slot_vars is not None:
-            if steady is None:
-                self._variables_from_slots(st)
-            else:
-                st.bump(*self._slot_keys)
+        if self.slot_vars is not None and steady is None:
+            self._variables_from_slots(st)
         if self.advance is not None:
             self.advance(be, t)
-            st.bump(*self.shared)
+        st.bump(*self._written)
         if self.counter is not None:
             st.assign_add(self.counter, st.read(self.counter).dtype.type(1))     # a scalar: no array a step
         if steady is None and self.flat is not None:
@@ -220,7 +218,6 @@ class ApplyUpdates(Op):
             for d, name, key, buf in zip(st.slots_all(self._slot_owners), self._slot_names, self._slot_keys, bufs):
                 if buf is not d[name]:
                     st.attach(key, d[name])
-        st.bump(*self._slot_keys)
 
     def _flat_step(self, st: _state.State, be: Any, grads: Sequence[Any], ts: list[int], lr: Any,
                    steady: "_Packing | None") -> list[int]:
