@@ -108,6 +108,13 @@ class State:
         self._update(key, delta, "sub")
         return self._written(key)
 
+    def count_up(self, key: Hashable) -> None:
+        """Add one to variable ``key`` in place (TF1's global step), through a 0-d view: on the host a scalar sum
+        stored back (an in-place ufunc on a 0-d array costs ten times as much)."""
+        cur = self.read(key)
+        cur[()] = cur[()] + 1
+        self._written(key)
+
     def bump(self, *keys: Hashable) -> None:
         """Record that the buffers of ``keys`` were written in place (by an optimizer update)."""
         self.read_all(keys)         # each must be a variable (raises as ``read`` does)

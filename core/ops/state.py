@@ -163,7 +163,7 @@ class ApplyUpdates(Op):
             self.advance(be, t)
         st.bump(*self._written)
         if self.counter is not None:
-            st.assign_add(self.counter, st.read(self.counter).dtype.type(1))     # a scalar: no array a step
+            st.count_up(self.counter)
         if steady is None and self.flat is not None:
             self._settle(st)
         return ()
