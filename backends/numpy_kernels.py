@@ -36,8 +36,7 @@ from typing import Any, Callable, Sequence
 
 import numpy
 
-from backends import numba_kernels, onednn, threads
-from backends.switches import switched_off
+from backends import numba_kernels, onednn, switches, threads
 from backends.base import Pads, Pair, conv_out_size
 
 # Columns per chunk: about a core's L2 plus some L3.  For the seed CNN's layers 1-4 MiB measured alike, 8 MiB
@@ -913,7 +912,7 @@ class Prepared:
         # object is the same memory.
         operands = arrays + (out if isinstance(out, tuple) else (out,))
         # What the unbound call would decide differently: the thread count and the kernels' switches.
-        settings = (threads.get_num_threads(), switched_off("DUALFLOW_NUMBA"), switched_off("DUALFLOW_ONEDNN"))
+        settings = (threads.get_num_threads(), switches.raw("DUALFLOW_NUMBA"), switches.raw("DUALFLOW_ONEDNN"))
         if (settings != self._settings or len(operands) != len(self._operands)
                 or not all(map(operator.is_, operands, self._operands))):
             self._run = self._call(*arrays, out=out)

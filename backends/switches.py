@@ -28,7 +28,13 @@ def _is_off(raw: object) -> bool:
 
 def switched_off(variable: str) -> bool:
     """Whether environment ``variable`` (a dualflow switch that defaults to on) says off: 0, false or off."""
+    value = raw(variable)
+    return value is not None and _is_off(value)
+
+
+def raw(variable: str) -> object:
+    """Environment ``variable`` as the environment holds it (None where unset), undecoded: what a caller that
+    asks at every kernel call compares with what it saw before, deciding only when it changed."""
     if _data is None or _encodekey is None:
-        return os.environ.get(variable, "1").strip().lower() in _OFF
-    raw = _data.get(_key(variable))
-    return raw is not None and _is_off(raw)
+        return os.environ.get(variable)
+    return _data.get(_key(variable))

@@ -10,6 +10,7 @@ The graph, its names and the values fetched are the same either way; only the Pr
 from __future__ import annotations
 
 import contextlib
+import operator
 from typing import Any, Iterator
 
 import numpy
@@ -44,6 +45,33 @@ def _flatten(fetches: Any, out: list) -> Any:
     return lambda vals: vals[i]
 
 
+class _Call:
+    """A run's fetches and feed keys as ``Session._resolve`` found them; ``repeats`` says whether another run asks
+    the same: the same graph elements (by identity) in a list or tuple, or as the one fetch, and the same feed
+    keys in the same order.  Other fetch structures (dicts, nesting, names) are resolved at every run."""
+
+    __slots__ = ("fetches", "flat", "feed_keys", "keys", "fed", "program", "rebuild", "simple")
+
+    def __init__(self, fetches: Any, flat: list, feed_keys: list, keys: list, fed: list, program: Any,
+                 rebuild: Any) -> None:
+        self.fetches, self.flat, self.feed_keys, self.keys, self.fed = fetches, flat, feed_keys, keys, fed
+        self.program, self.rebuild = program, rebuild
+        elements = all(isinstance(f, (Tensor, Operation)) for f in flat)
+        self.simple = elements and (type(fetches) in (list, tuple) or len(flat) == 1 and fetches is flat[0])
+
+    def repeats(self, fetches: Any, feed_dict: dict) -> bool:
+        flat = self.flat
+        if type(fetches) is not type(self.fetches):
+            return False
+        if type(fetches) in (list, tuple):
+            if len(fetches) != len(flat) or not all(map(operator.is_, fetches, flat)):
+                return False
+        elif fetches is not flat[0]:
+            return False
+        keys = self.feed_keys
+        return len(feed_dict) == len(keys) and all(map(operator.is_, feed_dict, keys))
+
+
 def _fits(want: int | None, got: int) -> bool:
     """Whether a fed dimension of size ``got`` fits a placeholder's dimension ``want`` (None: any)."""
     return want is None or want == got
@@ -64,6 +92,7 @@ class Session:
         self._passes = passes.PASSES if cpu else passes.GRAPH_PASSES
         self._executor = (PlannedExecutor if self.optimize and cpu else Executor)(self._be, self.state)
         self._plans: dict = {}          # signature -> Program
+        self._last: _Call | None = None  # the last run's fetches and feed keys, resolved
         self._unfed: dict = {}          # signature -> the placeholders its Program reads without a feed
         self._closed = False
         self.plan_builds = 0
@@ -99,16 +128,35 @@ class Session:
     def run(self, fetches: Any, feed_dict: dict | None = None, options: Any = None, run_metadata: Any = None) -> Any:
         if self._closed:
             raise RuntimeError("Attempted to use a closed Session.")
+        feed_dict = feed_dict or {}
+        call = self._last
+        if call is None or not call.repeats(fetches, feed_dict):
+            call = self._resolve(fetches, feed_dict)
+        arrays = {key: self._check_feed(t, v) for key, t, v in zip(call.keys, call.fed, feed_dict.values())}
+        try:
+            values = self._executor.run(call.program, arrays)
+        except errors.OpError as exc:
+            if isinstance(exc.op, Node):        # the failing node, as TF names it: its Operation and name
+                exc.op = exc.op.operation
+                exc.message += f"\n\t [[{{{{node {exc.op.name}}}}}]]"
+                exc.args = (exc.message,)
+            raise
+        return call.rebuild([None if v is None else self._fetched(v) for v in values])
+
+    def _resolve(self, fetches: Any, feed_dict: dict) -> "_Call":
+        """What ``run`` makes of these fetches and feed keys: the Program (built and optimized at the first such
+        run), the fed tensors, and how to rebuild the fetches' structure; remembered for the next run."""
         flat: list = []
         rebuild = _flatten(fetches, flat)
         targets = [self._element(f, "fetch") for f in flat]
-        feeds = {}
-        for k, v in (feed_dict or {}).items():
+        fed = []
+        for k in feed_dict:
             t = self._element(k, "feed")
             if not isinstance(t, Tensor):
                 raise TypeError(f"Cannot interpret feed_dict key as Tensor: {k!r} is an Operation")
-            feeds[(id(t.node), t.index)] = (t, v)
-        arrays = {key: self._check_feed(t, v) for key, (t, v) in feeds.items()}
+            fed.append(t)
+        keys = [(id(t.node), t.index) for t in fed]
+        feeds = dict(zip(keys, fed))
         sig = (tuple((id(t.node), t.index) if isinstance(t, Tensor) else id(t.node) for t in targets),
                tuple(sorted(feeds)))
         program = self._plans.get(sig)
@@ -124,15 +172,10 @@ class Session:
             raise errors.InvalidArgumentError(
                 None, node.operation, f"You must feed a value for placeholder tensor '{node.operation.name}' with "
                 f"dtype {t.dtype.name} and shape {t.shape}")
-        try:
-            values = self._executor.run(program, arrays)
-        except errors.OpError as exc:
-            if isinstance(exc.op, Node):        # the failing node, as TF names it: its Operation and name
-                exc.op = exc.op.operation
-                exc.message += f"\n\t [[{{{{node {exc.op.name}}}}}]]"
-                exc.args = (exc.message,)
-            raise
-        return rebuild([None if v is None else self._fetched(v) for v in values])
+        call = _Call(fetches, flat, list(feed_dict), keys, fed, program, rebuild)
+        # The same fetches and feed keys again (a training loop) skip all of this.
+        self._last = call if call.simple else None
+        return call
 
     def _fetched(self, value: Any) -> Any:
         """A host copy the caller owns (never the session's variable storage); scalars as NumPy scalars, as TF."""

@@ -108,6 +108,39 @@ def test_nested_fetches_and_plan_reuse():
         assert sess.plan_builds == builds + 1
 
 
+def test_a_repeated_run_reuses_its_resolution_and_still_checks_everything():
+    # Session.run remembers the last fetches and feed keys it resolved (a training loop asks the same every
+    # step): the same elements and keys again reuse that; any other structure, element or key set resolves anew.
+    x = tf.placeholder(tf.float32, (None, 2), name="x")
+    z = tf.placeholder(tf.float32, (), name="z")
+    y = x * 2.0
+    s = tf.reduce_sum(y)
+    sz = s + z
+    with tf.Session() as sess:
+        resolves = []
+        real = sess._resolve
+        sess._resolve = lambda *a: resolves.append(1) or real(*a)
+        for v in ([[1.0, 2.0]], [[3.0, 4.0], [5.0, 6.0]]):
+            out = sess.run([s, y], {x: v})
+            assert isinstance(out, list) and out[0] == 2.0 * np.sum(v)
+            np.testing.assert_array_equal(out[1], 2.0 * np.asarray(v, np.float32))
+        assert len(resolves) == 1
+        assert sess.run(s, {x: [[1.0, 1.0]]}) == 4.0                  # one element, not a list of one
+        assert sess.run((s,), {x: [[1.0, 1.0]]}) == (4.0,)            # a tuple, not a list
+        assert sess.run([s], {x: [[1.0, 1.0]]}) == [4.0]
+        assert sess.run([s], {x: [[1.0, 1.0]]}) == [4.0]
+        assert len(resolves) == 4
+        with pytest.raises(ValueError, match="Cannot feed value of shape"):      # checked at every run
+            sess.run([s], {x: [1.0, 1.0]})
+        assert len(resolves) == 4
+        assert sess.run([sz], {x: [[1.0, 1.0]], z: 1.0}) == [5.0]
+        with pytest.raises(tf.errors.InvalidArgumentError, match="must feed a value for placeholder tensor 'z'"):
+            sess.run([sz], {x: [[1.0, 1.0]]})                           # a feed key fewer: resolved again
+        assert sess.run([sz], {z: 2.0, x: [[1.0, 1.0]]}) == [6.0]      # the keys in another order
+        assert sess.run([sz], {z: 3.0, x: [[1.0, 1.0]]}) == [7.0]
+        assert len(resolves) == 7
+
+
 def test_session_errors():
     x = tf.placeholder(tf.float32, (None, 3), name="inputs")
     w = tf.Variable(tf.zeros((3, 1)), name="weights")
