@@ -394,6 +394,12 @@ class ArrayBackend:
                         data_format: str = "NCHW", out: Any = None) -> Any:
         raise NotImplementedError(f"{type(self).__name__}: max_pool2d_grad has no kernel")
 
+    def max_pool2d_grad_masked(self, gy: Any, idx: Any, y: Any, x_shape: Sequence[int], kernel: Pair, stride: Pair,
+                               pads: Pads, data_format: str = "NCHW", out: Any = None) -> Any:
+        """``max_pool2d_grad`` of ``gy * (y > 0)`` for disjoint windows (``nn.MaxPoolGradMasked``): the ReLU
+        gradient at the pooled size, then the scatter."""
+        return self.max_pool2d_grad(self.relu_grad(gy, y), idx, x_shape, kernel, stride, pads, data_format, out=out)
+
     def max_pool2d_gather(self, g: Any, idx: Any, data_format: str = "NCHW", out: Any = None) -> Any:
         """The adjoint of max_pool2d_grad: ``g`` read at each window's winner (``idx``: the flat h*W+w of the
         winner in its plane, in either layout)."""

@@ -177,6 +177,24 @@ def _kernels() -> SimpleNamespace | None:
                     dx[m, idx[m, o]] += gy[m, o]
 
     @jit
+    def scatter_planes_masked(gy, idx, y, zero, one, dx):
+        """``scatter_planes`` of disjoint windows' ``gy * (y > 0)``, rounded as the ReLU gradient's NumPy writer
+        (a product with 1.0 or 0.0)."""
+        dx[...] = 0
+        for m in range(gy.shape[0]):
+            for o in range(gy.shape[1]):
+                dx[m, idx[m, o]] = gy[m, o] * (one if y[m, o] > zero else zero)
+
+    @jit
+    def scatter_nhwc_masked(gy, idx, y, zero, one, dx):
+        """``scatter_nhwc`` of disjoint windows' ``gy * (y > 0)`` (see ``scatter_planes_masked``)."""
+        dx[...] = 0
+        for n in range(gy.shape[0]):
+            for o in range(gy.shape[1]):
+                for k in range(gy.shape[2]):
+                    dx[n, idx[n, o, k], k] = gy[n, o, k] * (one if y[n, o, k] > zero else zero)
+
+    @jit
     def scatter_nhwc(gy, idx, disjoint, dx):
         """(N, OH*OW, C) gradients into (N, H*W, C) at their winners."""
         dx[...] = 0
@@ -497,7 +515,9 @@ def _kernels() -> SimpleNamespace | None:
 
     return SimpleNamespace(pool_planes_2x2=pool_planes_2x2, pool_planes=pool_planes, pool_nhwc=pool_nhwc,
                            pool_nhwc_2x2=pool_nhwc_2x2,
-                           scatter_planes=scatter_planes, scatter_nhwc=scatter_nhwc, relu=relu,
+                           scatter_planes=scatter_planes, scatter_nhwc=scatter_nhwc,
+                           scatter_planes_masked=scatter_planes_masked, scatter_nhwc_masked=scatter_nhwc_masked,
+                           relu=relu,
                            relu_inplace=relu_inplace, bias_relu=bias_relu, bias_relu_inplace=bias_relu_inplace,
                            relu_grad_select=relu_grad_select, erf=erf, adam=adam, adam_powers=adam_powers,
                            fma_into=fma_into, fma_arrays=fma_arrays, sparse_xent=sparse_xent, outer=outer,
@@ -578,16 +598,26 @@ def _corners(oh: int, ow: int, w: int) -> numpy.ndarray:
 
 
 def max_pool_grad_call(gy: numpy.ndarray, idx: numpy.ndarray, disjoint: bool, fmt: str,
-                       dx: numpy.ndarray) -> Callable[[], None]:
+                       dx: numpy.ndarray, mask: numpy.ndarray | None = None) -> Callable[[], None]:
     """Each of contiguous ``gy`` added at its window's winner ``idx`` into ``dx``, zeroed first; stored, not
-    added, where the windows are ``disjoint``: as a function of no arguments (the kernel with its views)."""
+    added, where the windows are ``disjoint``: as a function of no arguments (the kernel with its views).
+    With ``mask`` (the pooled output, contiguous, of ``gy``'s shape and dtype; disjoint windows only), each
+    gradient is ``gy * (mask > 0)``."""
     k = _kernels()
     if fmt == "NHWC":
         n, c = dx.shape[0], dx.shape[3]
-        return functools.partial(k.scatter_nhwc, gy.reshape(n, -1, c), idx.reshape(n, -1, c), disjoint,
-                                 dx.reshape(n, -1, c))
-    m = dx.shape[0] * dx.shape[1]
-    return functools.partial(k.scatter_planes, gy.reshape(m, -1), idx.reshape(m, -1), disjoint, dx.reshape(m, -1))
+        planes = lambda a: a.reshape(n, -1, c)
+        kernel, plain = k.scatter_nhwc_masked, k.scatter_nhwc
+    else:
+        m = dx.shape[0] * dx.shape[1]
+        planes = lambda a: a.reshape(m, -1)
+        kernel, plain = k.scatter_planes_masked, k.scatter_planes
+    if mask is None:
+        return functools.partial(plain, planes(gy), planes(idx), disjoint, planes(dx))
+    if not disjoint:
+        raise ValueError("max_pool_grad_call: a mask needs disjoint windows")
+    t = dx.dtype.type
+    return functools.partial(kernel, planes(gy), planes(idx), planes(mask), t(0), t(1), planes(dx))
 
 
 def relu(x: numpy.ndarray, out: numpy.ndarray) -> None:

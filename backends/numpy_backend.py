@@ -18,6 +18,7 @@ class NumpyBackend(ArrayBackend):
     conv2d_grad_weight = staticmethod(numpy_kernels.conv2d_grad_weight)
     max_pool2d = staticmethod(numpy_kernels.max_pool2d)
     max_pool2d_grad = staticmethod(numpy_kernels.max_pool2d_grad)
+    max_pool2d_grad_masked = staticmethod(numpy_kernels.max_pool2d_grad_masked)
     avg_pool2d = staticmethod(numpy_kernels.avg_pool2d)
     avg_pool2d_grad = staticmethod(numpy_kernels.avg_pool2d_grad)
     # The same kernels as (run, result) with every choice made, to bind to a planned step's arrays (``prepared``).
@@ -26,6 +27,7 @@ class NumpyBackend(ArrayBackend):
     conv2d_grad_weight_call = staticmethod(numpy_kernels.conv2d_grad_weight_call)
     max_pool2d_call = staticmethod(numpy_kernels.max_pool2d_call)
     max_pool2d_grad_call = staticmethod(numpy_kernels.max_pool2d_grad_call)
+    max_pool2d_grad_masked_call = staticmethod(numpy_kernels.max_pool2d_grad_masked_call)
     prepared = staticmethod(numpy_kernels.Prepared)
 
     def __init__(self, device: Any) -> None:

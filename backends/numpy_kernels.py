@@ -875,6 +875,31 @@ def max_pool2d_grad_call(gy: numpy.ndarray, idx: numpy.ndarray, x_shape: Sequenc
     return functools.partial(split_work, dx.shape[0], dx.size, part), dx
 
 
+def max_pool2d_grad_masked_call(gy: numpy.ndarray, idx: numpy.ndarray, y: numpy.ndarray, x_shape: Sequence[int],
+                                kernel: Pair, stride: Pair, pads: Pads, data_format: str = "NCHW",
+                                out: numpy.ndarray | None = None) -> tuple[Callable[[], None], numpy.ndarray]:
+    """``max_pool2d_grad_call`` of ``gy * (y > 0)`` for disjoint windows, as (run, result): in numba the mask
+    is taken in the scatter, one pass; else into a work array first, as the ReLU gradient's writer takes it."""
+    p = _pool_geometry(x_shape, kernel, stride, pads, data_format)
+    if any(s < k for s, k in zip(p.stride, p.kernel)):
+        raise ValueError(f"max_pool2d_grad_masked: windows overlap (kernel {p.kernel}, stride {p.stride})")
+    dx = _result(out, x_shape, gy.dtype, "max_pool2d_grad_masked")
+    if _compiled(gy, idx, dx, y) and y.dtype == gy.dtype and y.shape == gy.shape:
+        if _threads_for(dx.shape[0], dx.size >= PARALLEL_MIN_ELEMENTS) < 2:
+            return numba_kernels.max_pool_grad_call(gy, idx, True, p.fmt, dx, mask=y), dx
+        part = lambda lo, hi: numba_kernels.max_pool_grad_call(gy[lo:hi], idx[lo:hi], True, p.fmt, dx[lo:hi],
+                                                               mask=y[lo:hi])()
+        return functools.partial(split_work, dx.shape[0], dx.size, part), dx
+    masked = WORKSPACES.get(("pool-grad-mask", gy.shape, gy.dtype.str), gy.shape, gy.dtype)
+    scatter, _ = max_pool2d_grad_call(masked, idx, x_shape, kernel, stride, pads, data_format, dx)
+
+    def run() -> None:
+        numpy.greater(y, 0, out=masked)
+        numpy.multiply(gy, masked, out=masked)
+        scatter()
+    return run, dx
+
+
 def _run_now(call: Callable) -> Callable:
     """The kernel of a ``*_call`` function: every choice made and the kernel run at once, returning its result.
     A ``*_call`` function returns (a function of no arguments that runs the kernel, with the geometry, kernel,
@@ -893,6 +918,7 @@ conv2d_grad_input = _run_now(conv2d_grad_input_call)
 conv2d_grad_weight = _run_now(conv2d_grad_weight_call)
 max_pool2d = _run_now(max_pool2d_call)
 max_pool2d_grad = _run_now(max_pool2d_grad_call)
+max_pool2d_grad_masked = _run_now(max_pool2d_grad_masked_call)
 
 
 class Prepared:

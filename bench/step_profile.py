@@ -49,6 +49,7 @@ class _TimedOp:
 
 
 def profile_static(model: Any, batches: list) -> None:
+    from core import lowering
     for x, y in batches[:WARM]:         # the first runs build the plan
         model.step(x, y)
     program = model.training_program()
@@ -59,7 +60,7 @@ def profile_static(model: Any, batches: list) -> None:
         sink = times.setdefault((i, op.name, write is not None), [])
         if write is not None:
             write = _timed(write, sink)
-        else:
+        elif not lowering.view_like(op):   # a view the generated function makes once (kept so: not timed)
             op = _TimedOp(op, sink)
         steps.append((ins, write, out, node, op, release))
     entry.steps = steps
@@ -72,6 +73,9 @@ def profile_static(model: Any, batches: list) -> None:
     print("static (optimized, planned) per step, median us  [W: writes into the plan's buffer]")
     s = 0.0
     for (i, name, planned), v in times.items():
+        if not v:
+            print(f"  {i:3d} {name[:60]:60s}   made once")
+            continue
         med = float(numpy.median(v)) * 1e6
         s += med
         print(f"  {i:3d} {name[:60]:60s} {'W' if planned else ' '} {med:8.1f}")

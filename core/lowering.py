@@ -111,7 +111,8 @@ _OTHERS: dict[type, Writer] = {
     shape.SizeRatio: lambda be, op, x, y, *, out: out.fill(op.ratio(x, y)),
     reduce.ArgMax: lambda be, op, x, *, out: getattr(be.xp, op.fn)(x, axis=op.axis, keepdims=op.keepdims, out=out),
     **{t: _kernel for t in (nn.Conv2DBackpropInput, nn.Conv2DBackpropFilter, nn.Conv2DTranspose, nn.AvgPool,
-                            nn.AvgPoolGrad, nn.MaxPoolGrad, nn.MaxPoolGather, reduce.Softmax, *SEVERAL)},
+                            nn.AvgPoolGrad, nn.MaxPoolGrad, nn.MaxPoolGradMasked, nn.MaxPoolGather, reduce.Softmax,
+                            *SEVERAL)},
 }
 
 # Operand positions that may share the output's buffer (the writer reads them before it writes there).
@@ -193,8 +194,8 @@ def inplace_positions(op: Any, in_specs: Sequence[tuple], out_spec: tuple) -> tu
 # array object still tells its shape), and an epilogue may hand such a reader its result, of equal shape.
 _SHAPE_ONLY: dict[type, tuple[int, ...]] = {
     ew.SumToLike: (1,), ew.BroadcastLike: (1,), shape.ReshapeLike: (1,), reduce.ReduceGrad: (1,),
-    nn.Conv2DBackpropInput: (2,), nn.Conv2DBackpropFilter: (2,), nn.MaxPoolGrad: (2,), nn.AvgPoolGrad: (1,),
-    shape.FillLike: (0,), shape.SizeRatio: (0, 1), shape.Shape: (0,),
+    nn.Conv2DBackpropInput: (2,), nn.Conv2DBackpropFilter: (2,), nn.MaxPoolGrad: (2,), nn.MaxPoolGradMasked: (2,),
+    nn.AvgPoolGrad: (1,), shape.FillLike: (0,), shape.SizeRatio: (0, 1), shape.Shape: (0,),
 }
 
 
@@ -209,9 +210,15 @@ def shape_only(op: Any) -> tuple[int, ...]:
 _SHARES: dict[type, tuple[int, ...]] = {
     ew.SumToLike: (0,), ew.BroadcastLike: (0,), shape.ReshapeLike: (0,), reduce.ReduceGrad: (0,),
     nn.Conv2D: (), nn.Conv2DBackpropInput: (), nn.Conv2DBackpropFilter: (), nn.MaxPool: (), nn.MaxPoolGrad: (),
-    nn.AvgPool: (), nn.AvgPoolGrad: (), loss.SparseSoftmaxCrossEntropy: (), loss.SoftmaxCrossEntropy: (),
+    nn.MaxPoolGradMasked: (), nn.AvgPool: (), nn.AvgPoolGrad: (), loss.SparseSoftmaxCrossEntropy: (), loss.SoftmaxCrossEntropy: (),
     reduce.Softmax: (), reduce.LogSoftmax: (), shape.Shape: (),
 }
+
+
+def view_like(op: Any) -> bool:
+    """Whether ``op`` is a core primitive whose result is, for some shapes, a view of its data operand or that
+    operand itself (a reshape; a sum to the shape it already has): its forward reads no values."""
+    return op.is_view or bool(_SHARES.get(type(op)))
 
 
 def may_share(op: Any, n_inputs: int) -> tuple[int, ...]:

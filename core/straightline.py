@@ -15,6 +15,7 @@ import types
 from typing import Any, Callable, Sequence
 
 from backends import memory_owner
+from core import lowering
 from core.program import Key
 
 _NAME = "<dualflow planned step>"
@@ -85,11 +86,12 @@ class StraightLine:
 
     @staticmethod
     def _fold(node: Any, op: Any, ins: Sequence[Key], fixed: dict, be: Any) -> bool:
-        """Make a view step's result once, now, into ``fixed``, where every run would make the same: a view
-        primitive (a reshape, a transpose) of arrays that every run sees the same (planned buffers, views made
-        so).  Its values are read through the view at each run, and a kernel bound to its operands
-        (``lowering.bind``) finds the same view every run.  Returns whether it did."""
-        if not (op.is_view and op.pure and ins and node.outputs and not op.value_shaped
+        """Make a view step's result once, now, into ``fixed``, where every run would make the same: a
+        primitive that returns a view of arrays every run sees the same (planned buffers, views made so), or
+        one of them (a reshape, a transpose, a sum to the shape it has: ``lowering.view_like``).  Its values are
+        read through the view at each run, and a kernel bound to its operands (``lowering.bind``) finds the same
+        view every run.  Returns whether it did (not where the result is new memory: a sum that sums)."""
+        if not (lowering.view_like(op) and op.pure and ins and node.outputs and not op.value_shaped
                 and all(k in fixed for k in ins)):
             return False
         outs = op.forward(be, *[fixed[k] for k in ins])

@@ -392,6 +392,31 @@ class MaxPoolGrad(MaxPool):
         return apply(window_op(MaxPoolGather, *self.args()), grads[0], idx), None, None
 
 
+class MaxPoolGradMasked(MaxPoolGrad):
+    """``MaxPoolGrad(grad * (pooled > 0), argmax, input)`` in one pass, for windows that do not overlap:
+    ``pooled`` is the pool's output, so the mask is a ReLU's gradient taken at the pooled size
+    (``core.passes.poolgrad`` makes this of a ReLU gradient of a pool's gradient).  Each winner gets
+    ``grad * 1.0`` or ``grad * 0.0`` as the ReLU gradient rounds it, the other positions +0.0.  Made by that
+    pass only, after differentiation: it has no gradient of its own."""
+
+    name = "MaxPoolGradMasked"
+    arg_names = ("grad", "argmax", "input", "pooled")
+    differentiable = False
+
+    def infer(self, g, idx, x, y):
+        if any(s < k for s, k in zip(self.stride, self.kernel)):
+            raise ValueError(f"{self.name}: windows overlap (kernel {self.kernel}, stride {self.stride}); masking "
+                             "before the scatter is only exact for disjoint windows")
+        if g.shape != y.shape and None not in g.shape + y.shape:
+            raise self.shape_error("pooled", f"the gradient's shape {g.shape}", y.shape)
+        return super().infer(g, idx, x)
+
+    backend_kernel = "max_pool2d_grad_masked"
+
+    def _kernel_args(self, g, idx, x, y):
+        return (g, idx, y, x.shape, self.kernel, self.stride, self.pads(x.shape), self.data_format)
+
+
 class MaxPoolGather(MaxPool):
     """The adjoint of MaxPoolGrad: ``g`` read at each window's argmax."""
 

@@ -10,8 +10,9 @@ element for element, bit for bit with the CPU kernels: a winner is ``g * (y > 0)
 non-winner ``g * 0`` (keeping the sign of zero) where the gradient is finite, 0 where it holds a NaN or an
 infinity (the kernel scatters into zeros then); the masked gradient is finite exactly where ``g`` is, so both
 orders take the same branch.  The mask then runs over
-a quarter of the values for 2x2 pools, and the full-size pass goes.  Every CNN written conv -> ReLU -> max
-pool builds this pair in its backward pass.
+a quarter of the values for 2x2 pools, and the full-size pass goes; the two steps become one,
+``MaxPoolGradMasked`` (the mask taken in the scatter's own loop on the CPU).  Every CNN written conv -> ReLU
+-> max pool builds this pair in its backward pass.
 
 The identity needs the ReluGrad to read the same ``x`` the pool read (the ReLU's output), and the pool's
 gradient to be read by nothing else.  Overlapping windows are left alone: a position then sums several
@@ -29,8 +30,8 @@ from core.program import Program, Step
 
 def mask_before_scatter(program: Program) -> Program:
     """Each ``ReluGrad`` of a disjoint-window ``MaxPoolGrad`` of the same input runs at the pooled size,
-    before the scatter; the Program's values keep their keys (the pool gradient's key names the masked
-    pooled gradient, the mask's key the scattered result its readers expect)."""
+    before the scatter, in the one step ``MaxPoolGradMasked`` that takes the ReluGrad's place (its key names
+    the scattered result its readers expect; the pool gradient's step goes, nothing else read it)."""
     steps = program.steps
     made = {(id(s.node), j): i for i, s in enumerate(steps) for j in range(len(s.node.outputs))}
     readers: dict = collections.Counter(k for s in steps for k in s.ins)
@@ -54,10 +55,8 @@ def mask_before_scatter(program: Program) -> Program:
                 or pooled_x != x or pool.ins[0] != x or pool.op.args() != a.op.args()
                 or any(s < k for s, k in zip(a.op.stride, a.op.kernel))):
             continue
-        pooled_y = (id(pool.node), 0)
-        # The pool gradient's node now makes the masked pooled gradient, the mask's node the scattered result.
-        swaps[a_i] = Step(a.node, b.op, [gy, pooled_y])
-        swaps[i] = Step(b.node, a.op, [g, argmax, x])
+        swaps[a_i] = None
+        swaps[i] = Step(b.node, nn.MaxPoolGradMasked(*a.op.args()), [gy, argmax, x, (id(pool.node), 0)])
     if not swaps:
         return program
-    return program.rewrite([swaps.get(i, s) for i, s in enumerate(steps)])
+    return program.rewrite([swaps.get(i, s) for i, s in enumerate(steps) if swaps.get(i, s) is not None])
