@@ -150,9 +150,10 @@ def test_planned_runs_are_one_generated_function_that_matches_the_loop_and_frees
 def test_views_of_planned_buffers_are_made_once_and_read_the_current_values():
     # reshape(neg(x)) and its transpose: views of a planned buffer, made once when the generated function is
     # built (no line of their own), and read at each run, so their values follow each run's feed.
-    from core.ops import shape
+    from core.ops import elementwise, shape
     x = _source(_Input((2, 3)))
-    r = shape.reshape(core.neg(x), (3, 2))
+    n = core.neg(x)
+    r = shape.reshape(core.apply(elementwise.SumToLike(), n, n), (3, 2))     # a sum to its own shape: n
     t = shape.transpose(r, (1, 0))
     y = core.exp(t)
     p = Program.build([y, r], {key(x)})
