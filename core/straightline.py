@@ -5,7 +5,8 @@ up in a table of values, testing for a writer, dropping released keys): at batch
 seed CNN has 34 steps and that loop was ~60 us of ~1 ms.  Generated code holds every value in a local
 variable, calls each writer on its planned buffer directly and deletes a value where the Program releases
 it, so what is left per step is the call itself; a view of arrays every run sees the same (a reshape of a
-planned buffer) is made once, when the function is built.  The function is built from the executor's own step table
+planned buffer) is made once, when the function is built, and a kernel bound to such arrays checks only the
+settings the function reads once a run.  The function is built from the executor's own step table
 (``executor._Planned.steps``), so it runs exactly the writers and primitives the loop would, in the same
 order, on the same buffers.
 """
@@ -48,6 +49,11 @@ class StraightLine:
             names[k] = args_name = f"f{i}"
             args.append(args_name)
         lines = [f"def run({', '.join(args)}):"]
+        # A kernel bound to arrays every run passes the same (``fixed``) checks only what else its choices
+        # depend on, read once here for the whole run (``Prepared.fixed``).
+        now = getattr(be, "kernel_settings", None)
+        if now is not None:
+            lines.append(f"    S = {const('s', now)}()")
         self._line_step: dict[int, int] = {}
         for i, (ins, write, out, node, op, release) in enumerate(steps):
             reads = ", ".join(names[k] for k in ins)
@@ -56,7 +62,10 @@ class StraightLine:
                 for j in range(len(node.outputs)):
                     names[(id(node), j)] = const("c", fixed[(id(node), j)])
                 continue
-            if write is not None:
+            bind = getattr(write, "fixed", None) if now is not None else None
+            if bind is not None and all(k in fixed for k in ins):
+                lines.append(f"    {const('r', bind(*[fixed[k] for k in ins], out=out))}(S)")
+            elif write is not None:
                 out_expr = const("o", out)
                 lines.append(f"    {const('w', write)}({reads}{', ' if reads else ''}out={out_expr})")
             else:
