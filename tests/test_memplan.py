@@ -414,3 +414,27 @@ def test_scalar_comparisons_write_into_the_plan():
     np.testing.assert_array_equal(ex.run(p, feed)[0], want[0])
     assert ex.backend.allocations == before
     assert ex.plan_of(p, feed).unlowered(p) == []
+
+
+def test_a_fixed_kernel_binds_again_only_when_the_settings_or_its_arrays_changed():
+    # Prepared.fixed (the generated planned step's call): bound once for its arrays, it checks only the
+    # settings the step reads once a run; a call with other arrays in between makes it bind again.
+    from backends import numpy_kernels
+    binds = []
+
+    def call(*arrays, out):
+        binds.append(arrays)
+        return lambda: np.add(*arrays, out=out)
+    a, b, c, out = (np.full(3, v) for v in (1.0, 2.0, 4.0, 0.0))
+    prepared = numpy_kernels.Prepared(call)
+    run = prepared.fixed(a, b, out=out)
+    now = numpy_kernels.settings()
+    run(now)
+    run(now)
+    assert len(binds) == 1 and (out == 3.0).all()
+    run(now[:1] + ("0",) + now[2:])             # a switch flipped
+    assert len(binds) == 2
+    prepared(a, c, out=out)                     # other arrays, through the checking call (settings as now)
+    assert len(binds) == 3 and (out == 5.0).all()
+    run(now)                                    # the same settings, but the arrays bound are not its own
+    assert len(binds) == 4 and (out == 3.0).all()
