@@ -210,8 +210,8 @@ def shape_only(op: Any) -> tuple[int, ...]:
 _SHARES: dict[type, tuple[int, ...]] = {
     ew.SumToLike: (0,), ew.BroadcastLike: (0,), shape.ReshapeLike: (0,), reduce.ReduceGrad: (0,),
     nn.Conv2D: (), nn.Conv2DBackpropInput: (), nn.Conv2DBackpropFilter: (), nn.MaxPool: (), nn.MaxPoolGrad: (),
-    nn.MaxPoolGradMasked: (), nn.AvgPool: (), nn.AvgPoolGrad: (), loss.SparseSoftmaxCrossEntropy: (), loss.SoftmaxCrossEntropy: (),
-    reduce.Softmax: (), reduce.LogSoftmax: (), shape.Shape: (),
+    nn.MaxPoolGradMasked: (), nn.AvgPool: (), nn.AvgPoolGrad: (), loss.SparseSoftmaxCrossEntropy: (),
+    loss.SoftmaxCrossEntropy: (), reduce.Softmax: (), reduce.LogSoftmax: (), shape.Shape: (),
 }
 
 
