@@ -176,6 +176,11 @@ class ArrayBackend:
         xp.copyto(out, wide.astype(numpy.float32).astype(out.dtype), casting="same_kind")
         return out
 
+    def plane_sums(self, x: Any, out: Any = None) -> Any:
+        """Per index of the first axis, the sum of everything after it (a bias gradient's channel sums of an
+        NCHW image): ``x.sum(axis=(1, ..., ndim - 1))``, into ``out`` where given."""
+        return x.sum(axis=tuple(range(1, x.ndim)), out=out)
+
     def relu_grad(self, g: Any, y: Any, select: bool = False) -> Any:
         """The ReLU's gradient from its output ``y``: ``g * (y > 0)`` (TensorFlow), or with ``select`` 0 where
         ``y <= 0``, else ``g`` (PyTorch's threshold_backward: a NaN ``g`` at an off unit gives 0)."""

@@ -442,6 +442,17 @@ def _kernels() -> SimpleNamespace | None:
                 for k in range(9):
                     r[k] += s[k]
 
+    # Reassociation lets the sum run in vector lanes (the lanes added at the end): not NumPy's pairwise order,
+    # as no two frameworks' bias gradients sum in one order.
+    @numba.njit(nogil=True, boundscheck=False, error_model="numpy", fastmath={"reassoc"})
+    def plane_sums(x, zero, out):
+        """out[c] = the sum of row ``x[c]``, from +0.0."""
+        for c in range(x.shape[0]):
+            row, s = x[c], zero
+            for p in range(row.size):
+                s += row[p]
+            out[c] = s
+
     @jit
     def adam_powers(w, g, m, v, omb1, omb2, alpha, eps):
         """TF1's and Keras' Adam step (``core.ops.optim.AdamPowers``) over flat arrays in one pass, rounded where
@@ -521,7 +532,7 @@ def _kernels() -> SimpleNamespace | None:
                            relu_inplace=relu_inplace, bias_relu=bias_relu, bias_relu_inplace=bias_relu_inplace,
                            relu_grad_select=relu_grad_select, erf=erf, adam=adam, adam_powers=adam_powers,
                            fma_into=fma_into, fma_arrays=fma_arrays, sparse_xent=sparse_xent, outer=outer,
-                           conv_weight_grad_nhwc=conv_weight_grad_nhwc, thin_conv_planes=thin_conv_planes,
+                           conv_weight_grad_nhwc=conv_weight_grad_nhwc, plane_sums=plane_sums, thin_conv_planes=thin_conv_planes,
                            thin_conv_nhwc=thin_conv_nhwc, thin_weight_grad_planes=thin_weight_grad_planes,
                            uniform_words=uniform_words,
                            uniform_pairs=uniform_pairs)
@@ -693,6 +704,13 @@ def conv_weight_grad(x: numpy.ndarray, gy: numpy.ndarray, stride: tuple, pads: t
     rounding)."""
     _kernels().conv_weight_grad_nhwc(x, gy, stride[0], stride[1], dilation[0], dilation[1], pads[0], pads[2],
                                      out.dtype.type(0), out)
+
+
+def plane_sums(x: numpy.ndarray, out: numpy.ndarray) -> None:
+    """``out[c] = x[c].sum()`` for C-contiguous 2-D ``x`` and ``out`` of its dtype, summed in the machine's
+    vector lanes (within float32 rounding of NumPy's pairwise sum, not its bits); NaN and infinities as in
+    any sum, a row of -0.0 sums to +0.0 as NumPy's does."""
+    _kernels().plane_sums(x, x.dtype.type(0), out)
 
 
 def thin_geometry(kernel: tuple, stride: tuple, pads: tuple, dilation: tuple) -> bool:

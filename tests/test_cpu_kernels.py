@@ -685,3 +685,33 @@ def test_compiled_sparse_cross_entropy_special_values_and_bad_labels_as_numpys(m
         np.testing.assert_array_equal(np.isnan(a), np.isnan(b))
         np.testing.assert_allclose(a, b, rtol=1e-6)
     assert np.isnan(results["1"][0][[0, 2, 3]]).all() and results["1"][0][1] == np.inf
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_plane_sums_in_numba_sum_each_plane_to_rounding_and_keep_nans_and_signed_zeros(dtype, monkeypatch):
+    # A batch-1 NCHW bias gradient (nn.BiasAddGrad) sums each channel's plane in numba's vector lanes: within
+    # the dtype's rounding of the exact (float64 / exact integer) sum, not NumPy's pairwise bits.
+    monkeypatch.setenv("DUALFLOW_NUMBA", "1")
+    if not numba_kernels.usable(dtype):
+        pytest.skip("numba is not installed")
+    be = NumpyBackend("cpu")
+    ran = []
+    real = numba_kernels.plane_sums
+    monkeypatch.setattr(numba_kernels, "plane_sums", lambda *a: ran.append(1) or real(*a))
+    x = R.normal(size=(5, 13, 11)).astype(dtype)
+    x[1] = -0.0                                 # sums to +0.0, as NumPy's
+    x[2, 3, 4] = np.nan
+    x[3, 0, 0], x[3, 1, 1] = np.inf, 1.0
+    x[4] = R.integers(-1000, 1000, size=(13, 11))   # exact in either dtype: the sum must be exact too
+    out = np.empty(5, dtype)
+    assert be.plane_sums(x, out) is out and ran
+    exact = x.astype(np.float64).sum(axis=(1, 2))
+    bound = np.abs(x[0].astype(np.float64)).sum() * np.finfo(dtype).eps * 4
+    assert abs(out[0] - exact[0]) <= bound
+    assert out[1] == 0.0 and not np.signbit(out[1])
+    assert np.isnan(out[2]) and out[3] == np.inf and out[4] == exact[4]
+    from core.ops import nn
+    g = x[None, :1]
+    np.testing.assert_array_equal(nn.BiasAddGrad(1).forward(be, g), out[:1])     # the op takes that path
+    monkeypatch.setenv("DUALFLOW_NUMBA", "0")                                     # NumPy's own sum without it
+    np.testing.assert_array_equal(be.plane_sums(x), x.sum(axis=(1, 2)))

@@ -569,8 +569,8 @@ class BiasAddGrad(BiasAdd):
             # one sum over (0, 2, 3), striding through the batch per channel, took 0.55 (seed CNN, batch 128).
             rows = g.reshape((-1,) + g.shape[axis:]) if axis > 1 else g
             axes = tuple(range(1, rows.ndim - 1))
-            if rows.shape[0] == 1:      # a sum over one row is that row, bit for bit (-0.0 included)
-                return functools.partial(rows[0].sum, axis=axes, out=out)
+            if rows.shape[0] == 1:      # a sum over one row is that row: each channel's plane summed
+                return functools.partial(be.plane_sums, rows[0], out)
             return lambda: rows.sum(axis=0, out=be.scratch(("bias-grad",), rows.shape[1:], g.dtype)).sum(
                 axis=axes, out=out)
         return functools.partial(g.sum, axis=tuple(a for a in range(g.ndim) if a != axis), out=out)
