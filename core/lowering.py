@@ -217,7 +217,8 @@ _SHARES: dict[type, tuple[int, ...]] = {
 
 def view_like(op: Any) -> bool:
     """Whether ``op`` is a core primitive whose result is, for some shapes, a view of its data operand or that
-    operand itself (a reshape; a sum to the shape it already has): its forward reads no values."""
+    operand itself (a reshape; a sum to the shape it already has); it has no side effects, so running it once
+    to see which is harmless (``core.straightline`` does)."""
     return op.is_view or bool(_SHARES.get(type(op)))
 
 

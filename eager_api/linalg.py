@@ -304,11 +304,16 @@ def _triangular_solve(b: Tensor, A: Tensor, upper: bool = True, transpose: bool 
     _tensor("triangular_solve", "input", 1, b)
     _tensor("triangular_solve", "A", 2, A)
     _check_system("torch.triangular_solve", b, A, "triangular_solve_cpu")
-    if A.shape[-1] != b.shape[-2]:
-        raise RuntimeError(f"Incompatible matrix sizes for triangular_solve: each A matrix is {A.shape[-2]} by "
-                           f"{A.shape[-1]} but each b matrix is {b.shape[-2]} by {b.shape[-1]}")
+    _check_sizes("triangular_solve", A, b)
     x = _T(_la.triangular_solve(A, b, not upper, transpose, unitriangular))
     return _RESULTS["triangular_solve"](x, A.clone())
+
+
+def _check_sizes(name: str, A: Tensor, b: Tensor) -> None:
+    """PyTorch's check that the right-hand sides ``b`` have as many rows as the square ``A`` has columns."""
+    if A.shape[-1] != b.shape[-2]:
+        raise RuntimeError(f"Incompatible matrix sizes for {name}: each A matrix is {A.shape[-2]} by "
+                           f"{A.shape[-1]} but each b matrix is {b.shape[-2]} by {b.shape[-1]}")
 
 
 def _cholesky_solve(B: Tensor, L: Tensor, upper: bool = False) -> Tensor:
@@ -317,9 +322,7 @@ def _cholesky_solve(B: Tensor, L: Tensor, upper: bool = False) -> Tensor:
     _tensor("cholesky_solve", "input", 1, B)
     _tensor("cholesky_solve", "input2", 2, L)
     _check_system("", B, L, "cholesky_solve_cpu")
-    if L.shape[-1] != B.shape[-2]:
-        raise RuntimeError(f"Incompatible matrix sizes for cholesky_solve: each A matrix is {L.shape[-2]} by "
-                           f"{L.shape[-1]} but each b matrix is {B.shape[-2]} by {B.shape[-1]}")
+    _check_sizes("cholesky_solve", L, B)
     return _T(_la.cholesky_solve(L, B, upper))
 
 

@@ -10,15 +10,14 @@ import pytest
 
 from core import datasets
 from dualflow import cli
-from tests.helpers import SHARED_MNIST
+from tests.helpers import mnist_dir
 
 
 def test_idx_reader_on_shared_files_and_corrupt_copies(tmp_path):
-    if not os.path.isdir(SHARED_MNIST):
-        pytest.skip(f"the shared MNIST test set is not at {SHARED_MNIST}")
-    d = datasets.load_mnist(SHARED_MNIST)
+    folder = mnist_dir()        # $DUALFLOW_DATA, else the shared folder; skips with a reason without either
+    d = datasets.load_mnist(folder)
     assert d.images.shape == (10000, 1, 28, 28) and np.bincount(d.labels).tolist()[:3] == [980, 1135, 1032]
-    raw = gzip.decompress(open(os.path.join(SHARED_MNIST, "t10k-labels-idx1-ubyte.gz"), "rb").read())
+    raw = gzip.decompress(open(os.path.join(folder, "t10k-labels-idx1-ubyte.gz"), "rb").read())
     (tmp_path / "trunc").write_bytes(raw[:-10])
     with pytest.raises(datasets.DatasetError, match="truncated or wrong file"):
         datasets.read_idx(tmp_path / "trunc")

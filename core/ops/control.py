@@ -226,14 +226,19 @@ class While(Op):
         wanted = [slots[i] if i < n else captures[i - n] for i in floats]
         carried = [i for i in range(n) if node.inputs[i].dtype.kind == "f"]
         grad_body = _grad_branch(self.body, wanted, [node.outputs[i] for i in carried], carried)
-        given = [grads[i] if grads[i] is not None else None for i in carried]
+        given = [grads[i] for i in carried]
         op = WhileGrad(grad_body, self, floats, carried, [g is not None for g in given])
-        out = apply(op, node.outputs[-1], *node.inputs, *[g for g in given if g is not None])
-        out = out if isinstance(out, tuple) else (out,)
-        result: list = [None] * len(node.inputs)
-        for i, g in zip(floats, out):
-            result[i] = g
-        return tuple(result)
+        return _at_inputs(apply(op, node.outputs[-1], *node.inputs, *[g for g in given if g is not None]), floats,
+                          len(node.inputs))
+
+
+def _at_inputs(out: Any, floats: Sequence[int], n: int) -> tuple:
+    """A loop's gradient op's outputs (one value or a tuple), one per float input position in ``floats``, as
+    the vjp's tuple over all ``n`` inputs (None for the rest)."""
+    result: list = [None] * n
+    for i, g in zip(floats, out if isinstance(out, tuple) else (out,)):
+        result[i] = g
+    return tuple(result)
 
 
 class WhileGrad(Op):
@@ -359,13 +364,8 @@ class Scan(Op):
                    if o.dtype.kind == "f" and (j >= s or grads[j] is not None)]
         grad_body = _grad_branch(self.body, wanted, [self.body.outputs[j] for j in reached], reached)
         given = [j for j in reached if grads[j] is not None]
-        out = apply(ScanGrad(grad_body, self, floats, reached, given), node.outputs[-1], *node.inputs,
-                    *[grads[j] for j in given])
-        out = out if isinstance(out, tuple) else (out,)
-        result: list = [None] * len(node.inputs)
-        for i, g in zip(floats, out):
-            result[i] = g
-        return tuple(result)
+        return _at_inputs(apply(ScanGrad(grad_body, self, floats, reached, given), node.outputs[-1], *node.inputs,
+                                *[grads[j] for j in given]), floats, len(node.inputs))
 
 
 class ScanGrad(Op):
