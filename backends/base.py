@@ -7,6 +7,7 @@ right)``: the op library resolves 'same'/'valid' before calling in.
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import threading
 from typing import Any, Callable, Sequence
@@ -159,6 +160,11 @@ class ArrayBackend:
         shape[axis] = -1
         y = self.xp.add(x, b.reshape(shape), out=out)
         return self.relu(y, out=y)
+
+    def bias_relu_call(self, x: Any, b: Any, axis: int, out: Any) -> Callable[[], Any]:
+        """``bias_relu`` into ``out`` as a function of no arguments, for arrays a planned step passes at every
+        run (``core.lowering.bound``); a backend with a kernel of its own binds it."""
+        return functools.partial(self.bias_relu, x, b, axis, out)
 
     def fma(self, x: Any, alpha: Any, c: Any, out: Any) -> Any:
         """``out = x * alpha + c`` rounded once per element (a fused multiply-add; ``alpha`` a scalar, cast to

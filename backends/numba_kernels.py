@@ -641,17 +641,17 @@ def relu(x: numpy.ndarray, out: numpy.ndarray) -> None:
         k.relu(x.reshape(-1), zero, out.reshape(-1))
 
 
-def bias_relu(x: numpy.ndarray, b: numpy.ndarray, axis: int, out: numpy.ndarray) -> None:
-    """``out = relu(x + b)`` with ``b`` along ``axis`` (arrays as for ``relu``)."""
+def bias_relu_call(x: numpy.ndarray, b: numpy.ndarray, axis: int, out: numpy.ndarray) -> Callable[[], None]:
+    """``out = relu(x + b)`` with ``b`` along ``axis`` (arrays as for ``relu``), as a function of no arguments
+    (the kernel with its views bound)."""
     axis %= x.ndim
     outer, c = math.prod(x.shape[:axis]), x.shape[axis]
     last = x.size == outer * c         # channels last (NHWC, a dense layer): rows of C, one loop along them
     shape = (outer, 1, c) if last else (outer, c, x.size // max(outer * c, 1))
     k, zero = _kernels(), x.dtype.type(0)
     if out is x:
-        k.bias_relu_inplace(x.reshape(shape), b, last, zero)
-    else:
-        k.bias_relu(x.reshape(shape), b, last, zero, out.reshape(shape))
+        return functools.partial(k.bias_relu_inplace, x.reshape(shape), b, last, zero)
+    return functools.partial(k.bias_relu, x.reshape(shape), b, last, zero, out.reshape(shape))
 
 
 def erf(x: numpy.ndarray, out: numpy.ndarray) -> None:
@@ -779,15 +779,14 @@ def adam_powers(w: numpy.ndarray, g: numpy.ndarray, m: numpy.ndarray, v: numpy.n
     return True
 
 
-def outer(a: numpy.ndarray, b: numpy.ndarray, out: numpy.ndarray) -> bool:
+def outer_call(a: numpy.ndarray, b: numpy.ndarray, out: numpy.ndarray) -> Callable[[], None] | None:
     """``out = a @ b`` for a one-column ``a`` (M, 1) and a one-row ``b`` (1, N), as matmul rounds it (each
-    result one product, +0.0 for a -0.0 one), into C-contiguous ``out`` (M, N) of their dtype; False, having
-    done nothing, where the kernels do not apply."""
+    result one product, +0.0 for a -0.0 one), into C-contiguous ``out`` (M, N) of their dtype, as a function of
+    no arguments; None where the kernels do not apply."""
     if not (usable(out.dtype) and a.dtype == b.dtype == out.dtype and out.flags.c_contiguous
             and not numpy.may_share_memory(out, a) and not numpy.may_share_memory(out, b)):
-        return False
-    _kernels().outer(a.reshape(-1), b.reshape(-1), out.dtype.type(0), out)
-    return True
+        return None
+    return functools.partial(_kernels().outer, a.reshape(-1), b.reshape(-1), out.dtype.type(0), out)
 
 
 def sparse_xent(z: numpy.ndarray, labels: numpy.ndarray, rows: numpy.ndarray, backprop: numpy.ndarray) -> int:

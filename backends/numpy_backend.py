@@ -2,7 +2,8 @@
 column buffers, strided views for pooling)."""
 from __future__ import annotations
 
-from typing import Any, Sequence
+import functools
+from typing import Any, Callable, Sequence
 
 import numpy
 
@@ -51,20 +52,37 @@ class NumpyBackend(ArrayBackend):
         broadcast multiply ~1.5 (its inner loops are the short rows) and numba's loop ~0.3.  Each result is
         one rounded product either way; adding 0.0 turns the product's -0.0 into matmul's +0.0 (its sum
         starts at +0.0), so the bits are matmul's."""
-        if a.ndim == 2 and b.ndim == 2 and a.shape[1] == 1 and b.shape[0] == 1 and a.dtype.char in "fd" \
-                and b.dtype == a.dtype:
-            if out is None:
-                out = numpy.empty((a.shape[0], b.shape[1]), a.dtype)
-            if numba_kernels.outer(a, b, out):
-                return out
-            out = numpy.multiply(a, b, out=out)
-            return numpy.add(out, out.dtype.type(0), out=out)
+        if out is None:
+            if not self._outer(a, b):
+                with threads.gemm_threads(self._gemm_flops(a, b)):
+                    return numpy.matmul(a, b)
+            out = numpy.empty((a.shape[0], b.shape[1]), a.dtype)
+        self.matmul_call(a, b, out)()
+        return out
+
+    def matmul_call(self, a: Any, b: Any, out: Any) -> Callable[[], Any]:
+        """``matmul`` into ``out`` as a function of no arguments (for a planned step, which passes the same
+        arrays at every run)."""
+        if self._outer(a, b):
+            run = numba_kernels.outer_call(a, b, out)
+            if run is not None:
+                return run
+            zero = out.dtype.type(0)
+            return lambda: numpy.add(numpy.multiply(a, b, out=out), zero, out=out)
         # BLAS threads only for a product large enough (``backends.threads``): OpenBLAS's worker, once woken
         # by a small one (a dense layer's 8 MFLOP at batch 128), spins for a long while after it, and took
         # the second core from every other kernel of the seed CNN's step (2 threads were no faster than 1).
+        return threads.within(self._gemm_flops(a, b), functools.partial(numpy.matmul, a, b, out=out))
+
+    @staticmethod
+    def _outer(a: Any, b: Any) -> bool:
+        return (a.ndim == 2 and b.ndim == 2 and a.shape[1] == 1 and b.shape[0] == 1 and a.dtype.char in "fd"
+                and b.dtype == a.dtype)
+
+    @staticmethod
+    def _gemm_flops(a: Any, b: Any) -> float:
         m, n = (a.shape[-2] if a.ndim > 1 else 1), (b.shape[-1] if b.ndim > 1 else 1)
-        with threads.gemm_threads(2.0 * max(a.size * n, b.size * m)):
-            return numpy.matmul(a, b, out=out)
+        return 2.0 * max(a.size * n, b.size * m)
 
     def random_uniform(self, shape: Sequence[int], dtype: Any, state: Any) -> Any:
         """The base class's Philox uniforms, bit for bit, in one compiled loop where numba applies (about 40x
@@ -85,11 +103,21 @@ class NumpyBackend(ArrayBackend):
         return super().relu(x, out)
 
     def bias_relu(self, x: Any, b: Any, axis: int, out: Any = None) -> Any:
-        if numba_kernels.applies(x, out=out) and b.dtype == x.dtype and b.ndim == 1 and b.shape[0] == x.shape[axis]:
+        if self._compiled_bias_relu(x, b, axis, out):
             out = self.empty_like(x, x.dtype) if out is None else out
-            numba_kernels.bias_relu(x, b, axis, out)
+            numba_kernels.bias_relu_call(x, b, axis, out)()
             return out
         return super().bias_relu(x, b, axis, out)
+
+    def bias_relu_call(self, x: Any, b: Any, axis: int, out: Any) -> Callable[[], Any]:
+        if self._compiled_bias_relu(x, b, axis, out):
+            return numba_kernels.bias_relu_call(x, b, axis, out)
+        return super().bias_relu_call(x, b, axis, out)
+
+    @staticmethod
+    def _compiled_bias_relu(x: Any, b: Any, axis: int, out: Any) -> bool:
+        return (numba_kernels.applies(x, out=out) and b.dtype == x.dtype and b.ndim == 1
+                and b.shape[0] == x.shape[axis])
 
     def fma(self, x: Any, alpha: Any, c: Any, out: Any) -> Any:
         """One compiled fused multiply-add pass where it applies (``numba_kernels.fma``), else the base class's."""

@@ -931,7 +931,8 @@ class Prepared:
     ~40 us a call."""
 
     def __init__(self, call: Callable) -> None:
-        self._call, self._run, self._operands, self._settings = call, None, (), None
+        # ``call`` itself is public: a fused step binds its head with it (``core.passes.fuse.Fused.prepare``).
+        self.call, self._run, self._operands, self._settings = call, None, (), None
 
     def __call__(self, *arrays: numpy.ndarray, out: Any) -> None:
         # The operands last bound are held (the bound function holds views of them anyway), so the same
@@ -940,7 +941,7 @@ class Prepared:
         now = settings()
         if (now != self._settings or len(operands) != len(self._operands)
                 or not all(map(operator.is_, operands, self._operands))):
-            self._run = self._call(*arrays, out=out)
+            self._run = self.call(*arrays, out=out)
             self._operands, self._settings = operands, now
         self._run()
 
@@ -953,7 +954,7 @@ class Prepared:
 
         def run(now: tuple) -> None:
             if now != self._settings or self._operands is not operands:
-                self._run = self._call(*arrays, out=out)
+                self._run = self.call(*arrays, out=out)
                 self._operands, self._settings = operands, now
             self._run()
         return run

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 # On 2 idle cores a second BLAS thread speeds sgemm up 1.6-2x from ~4 MFLOP on.  Beside a busy process its
 # spinning costs milliseconds a GEMM instead (the seed CNN's batch-1 eager step: 6 ms with two BLAS threads
@@ -94,6 +94,20 @@ def gemm_threads(flops: float) -> contextlib.AbstractContextManager:
     if want == n == _current:
         return _UNCHANGED
     return _threads_within(want, n)
+
+
+def within(flops: float, run: Callable[[], Any]) -> Callable[[], Any]:
+    """``run`` as it runs inside ``gemm_threads(flops)``, decided now (for a kernel bound once and run again
+    while dualflow's count stays what it is): ``run`` itself where the block would change nothing."""
+    n = get_num_threads()
+    want = 1 if flops < MIN_PARALLEL_FLOPS else n
+    if want == n == _current:
+        return run
+
+    def threaded() -> Any:
+        with _threads_within(want, n):
+            return run()
+    return threaded
 
 
 @contextlib.contextmanager

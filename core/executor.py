@@ -100,10 +100,12 @@ class _Planned:
         # The steps as one generated function (``core.straightline``), made at the first run that uses it:
         # whoever replaces ``steps`` (bench/step_profile.py times each one) sets it back to None.
         self.straight: StraightLine | None = None
+        self.remade = 0     # how often ``straight`` was made again because a variable it had read once moved
         self.fed = sorted(program.fed)
-        # Each C-contiguous fed value is copied into a buffer of its own, so that the steps reading it get the
-        # same array at every run: a kernel bound to its arrays (``lowering.bind``) then need not be bound
-        # again (at batch 1 the image is a few KB to copy, the binding of two convolutions ~50 us).
+        # Each fed value the plan saw C-contiguous is copied into a buffer of its own at every run (in whatever
+        # layout it comes), so that the steps reading it get the same array: a kernel bound to its arrays
+        # (``lowering.bind``) then need not be bound again (at batch 1 the image is a few KB to copy, the
+        # binding of two convolutions ~50 us).
         self.feeds = {k: be.empty(spec[0], spec[1]) for k, spec in feed_specs.items()
                       if spec is not None and spec[2] is None}
 
@@ -181,21 +183,28 @@ class PlannedExecutor(Executor):
         fed = []
         for k in entry.fed:
             a, buf = feeds[k], entry.feeds.get(k)
-            if (buf is not None and type(a) is type(buf) and a.shape == buf.shape and a.dtype == buf.dtype
-                    and a.flags.c_contiguous):
-                be.xp.copyto(buf, a)
+            if buf is not None:         # the plan's feed shapes and dtypes are this run's (its signature)
+                if type(a) is type(buf):
+                    be.xp.copyto(buf, a)
+                else:
+                    buf[...] = a
                 a = buf
             fed.append(a)
         if not self.audit:
-            if entry.straight is None:
-                entry.straight = StraightLine(entry.steps, entry.planned, entry.fed,
-                                              [None if k is None else program.resolve(k) for k in program.fetches],
-                                              be)
+            straight = entry.straight
+            if straight is None or not straight.current(self.state):
+                # Variable reads are made once while nothing moves; where something moves at almost every run
+                # (eager parameters attached anew at every step), they are read at each run instead.
+                entry.remade += straight is not None
+                entry.straight = straight = StraightLine(
+                    entry.steps, entry.planned, entry.fed,
+                    [None if k is None else program.resolve(k) for k in program.fetches], be, entry.feeds,
+                    self.state if entry.remade < 3 else None)
             with _state.activate(self.state):
                 try:
-                    return entry.straight.run(*fed)
+                    return straight.run(*fed)
                 except OpError as exc:
-                    i = entry.straight.step_at(exc.__traceback__)
+                    i = straight.step_at(exc.__traceback__)
                     if i is not None:
                         _name(exc, entry.steps[i][3])
                     raise

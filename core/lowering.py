@@ -65,8 +65,46 @@ _UFUNCS: dict[type, str] = {
 }
 
 
-def _ufunc(name: str) -> Writer:
-    return lambda be, op, *args, out: getattr(be.xp, name)(*args, out=out)
+class _Ufunc:
+    """The writer of a primitive that is one ufunc call into ``out``."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __call__(self, be: Any, op: Any, *args: Any, out: Any) -> None:
+        getattr(be.xp, self.name)(*args, out=out)
+
+    def bind(self, be: Any, op: Any, *args: Any, out: Any) -> Callable[[], Any]:
+        return functools.partial(getattr(be.xp, self.name), *args, out=out)
+
+
+class _BiasAdd:
+    """x + b, the bias reshaped to broadcast along the op's axis."""
+
+    def __call__(self, be: Any, op: Any, x: Any, b: Any, *, out: Any) -> None:
+        be.xp.add(x, bias_operand(op, x, b), out=out)
+
+    def bind(self, be: Any, op: Any, x: Any, b: Any, *, out: Any) -> Callable[[], Any]:
+        return functools.partial(be.xp.add, x, bias_operand(op, x, b), out=out)
+
+
+class _BiasRelu:
+    """relu(x + b) in one backend kernel (``PAIRS``)."""
+
+    def __call__(self, be: Any, op: Any, x: Any, b: Any, *, out: Any) -> None:
+        be.bias_relu(x, b, op.axis % x.ndim, out=out)
+
+    def bind(self, be: Any, op: Any, x: Any, b: Any, *, out: Any) -> Callable[[], Any]:
+        return be.bias_relu_call(x, b, op.axis % x.ndim, out)
+
+
+def bound(write: Writer, be: Any, op: Any, args: Sequence[Any], out: Any) -> Callable[[], Any]:
+    """``write(be, op, *args, out=out)`` as a function of no arguments, for arrays a planned step passes at every
+    run: what the writer decides from them (a view, a kernel) decided now where it says how (its ``bind``)."""
+    bind = getattr(write, "bind", None)
+    if bind is not None:
+        return bind(be, op, *args, out=out)
+    return functools.partial(write, be, op, *args, out=out)
 
 
 def _extremum(name: str) -> Writer:
@@ -87,10 +125,10 @@ def _extremum(name: str) -> Writer:
 # Elementwise writers that read each operand only at its own element, so any chain of them may run in one
 # buffer (``core.passes.fuse``) and an operand of the output's shape may be that buffer.
 ELEMENTWISE: dict[type, Writer] = {
-    **{t: _ufunc(name) for t, name in _UFUNCS.items()}, ew.Div: _div,
+    **{t: _Ufunc(name) for t, name in _UFUNCS.items()}, ew.Div: _div,
     ew.Relu: lambda be, op, x, *, out: be.relu(x, out=out),
     ew.Maximum: _extremum("maximum"), ew.Minimum: _extremum("minimum"),
-    ew.Scalar: _kernel, nn.BiasAdd: lambda be, op, x, b, *, out: be.xp.add(x, bias_operand(op, x, b), out=out),
+    ew.Scalar: _kernel, nn.BiasAdd: _BiasAdd(),
 }
 
 # Writers that may start a fused chain but not continue one (ReluGrad uses its output as scratch).
@@ -122,7 +160,7 @@ _INPLACE: dict[type, tuple[int, ...]] = {ew.ReluGrad: (1,), nn.BiasAdd: (0,)}
 # Pairs of chain members one backend kernel runs in one pass (the same roundings as the two apart):
 # writer(be, first op, first op's operands..., out=buffer).
 PAIRS: dict[tuple[type, type], Writer] = {
-    (nn.BiasAdd, ew.Relu): lambda be, op, x, b, *, out: be.bias_relu(x, b, op.axis % x.ndim, out=out),
+    (nn.BiasAdd, ew.Relu): _BiasRelu(),
 }
 
 
@@ -166,7 +204,7 @@ def bind(write: Writer, op: Any, be: Any) -> Callable[..., None]:
     name = _UFUNCS.get(type(op))
     if name is not None:
         return getattr(be.xp, name)
-    prepare = getattr(op, "prepare", None) if write in (_kernel, _own_writer) else None
+    prepare = getattr(op, "prepare", None) if write in (_kernel, _own_writer, _matmul) else None
     if prepare is not None:
         prepared = prepare(be)
         if prepared is not None:

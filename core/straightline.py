@@ -17,6 +17,7 @@ from typing import Any, Callable, Sequence
 
 from backends import memory_owner
 from core import lowering
+from core.ops.state import ReadVariable
 from core.program import Key
 
 _NAME = "<dualflow planned step>"
@@ -28,10 +29,16 @@ class StraightLine:
     ``steps``: the executor's ``(ins, write, out, node, op, release)`` tuples; ``planned``: {key: buffer}
     of the values writers make (the same arrays every run); ``fed``: the keys of the arguments, in order;
     ``fetches``: the keys to return (resolved; None for a target node).  ``step_at(tb)`` says which step
-    raised, from the traceback of an exception that left the function."""
+    raised, from the traceback of an exception that left the function.
+
+    ``feeds``: {key: buffer} of the fed values the executor copies into a buffer of their own at every run
+    (their arguments are then not read: the steps read the buffers).  With ``state``, a variable read that no
+    effect precedes in the step order is made once, now (a ReadVariable returns the variable's buffer itself,
+    and the buffer stays the same while ``state.moves`` does): ``current(state)`` says whether that still
+    holds, and the executor builds the function again where it does not."""
 
     def __init__(self, steps: Sequence[tuple], planned: dict, fed: Sequence[Key],
-                 fetches: Sequence[Key | None], be: Any) -> None:
+                 fetches: Sequence[Key | None], be: Any, feeds: dict | None = None, state: Any = None) -> None:
         names: dict = {}            # key -> the expression that reads it
         local: set = set()          # the keys held in local variables (deleted where released)
         consts: dict = {"be": be}   # the function's globals: buffers, writers, primitives
@@ -42,12 +49,16 @@ class StraightLine:
             return name
 
         fixed = dict(planned)       # key -> the array every run sees (planned buffers, views made once)
-        for k, buf in planned.items():
+        fixed.update(feeds or {})
+        for k, buf in fixed.items():
             names[k] = const("b", buf)
         args = []
         for i, k in enumerate(fed):
-            names[k] = args_name = f"f{i}"
-            args.append(args_name)
+            args.append(f"f{i}")
+            names.setdefault(k, args[-1])
+        self._state, self._moves = state, None
+        moves = None if state is None else state.moves
+        effects = False             # whether a step with an effect came before (it may move a variable)
         lines = [f"def run({', '.join(args)}):"]
         # A kernel bound to arrays every run passes the same (``fixed``) checks only what else its choices
         # depend on, read once here for the whole run (``Prepared.fixed``).
@@ -58,10 +69,14 @@ class StraightLine:
         for i, (ins, write, out, node, op, release) in enumerate(steps):
             reads = ", ".join(names[k] for k in ins)
             self._line_step[len(lines) + 1] = i
-            if write is None and self._fold(node, op, ins, fixed, be):
+            if write is None and (self._fold(node, op, ins, fixed, be)
+                                  or (not effects and self._read(node, op, state, fixed))):
+                if isinstance(op, ReadVariable):
+                    self._moves = moves
                 for j in range(len(node.outputs)):
                     names[(id(node), j)] = const("c", fixed[(id(node), j)])
                 continue
+            effects = effects or op.effect
             bind = getattr(write, "fixed", None) if now is not None else None
             if bind is not None and all(k in fixed for k in ins):
                 lines.append(f"    {const('r', bind(*[fixed[k] for k in ins], out=out))}(S)")
@@ -110,6 +125,19 @@ class StraightLine:
             return False
         fixed.update(((id(node), j), o) for j, o in enumerate(outs))
         return True
+
+    @staticmethod
+    def _read(node: Any, op: Any, state: Any, fixed: dict) -> bool:
+        """Make a variable read's result once, now, into ``fixed``: the variable's buffer in ``state`` (not where
+        there is none yet: the run reads it, and raises as an unread variable does)."""
+        if state is None or not isinstance(op, ReadVariable) or op.key not in state:
+            return False
+        fixed[(id(node), 0)] = state.read(op.key)
+        return True
+
+    def current(self, state: Any) -> bool:
+        """Whether the variable reads made once still read what a run would: the same State, nothing moved."""
+        return self._moves is None or (state is self._state and state.moves == self._moves)
 
     def step_at(self, tb: types.TracebackType | None) -> int | None:
         """The index of the step whose line a traceback passes through (None if it does not)."""

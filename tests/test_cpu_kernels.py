@@ -142,6 +142,15 @@ def test_set_num_threads_reaches_the_blas_library_and_small_gemms_run_on_one():
         with threads.gemm_threads(threads.MIN_PARALLEL_FLOPS * 2):
             assert all(lib.get_num_threads() == 2 for lib in libs)
         assert all(lib.get_num_threads() == 2 for lib in libs)
+        # A kernel bound once (a planned step's product) runs as the block would run it, decided when bound.
+        seen = []
+        probe = lambda: seen.append([lib.get_num_threads() for lib in libs])
+        small, large = threads.within(threads.MIN_PARALLEL_FLOPS / 2, probe), threads.within(1e12, probe)
+        assert large is probe and small is not probe
+        small()
+        large()
+        assert seen == [[1] * len(libs), [2] * len(libs)]
+        assert all(lib.get_num_threads() == 2 for lib in libs)
         with pytest.raises(ValueError, match="set_num_threads: expected a positive int, got 0"):
             threads.set_num_threads(0)
     finally:
@@ -328,8 +337,8 @@ def test_one_column_matmul_is_bitwise_numpys(dtype, compiled, monkeypatch):
     if compiled:
         pytest.importorskip("numba", reason="numba is not installed: its kernels cannot run")
         monkeypatch.setenv("DUALFLOW_NUMBA", "1")
-        kernel = numba_kernels.outer
-        monkeypatch.setattr(numba_kernels, "outer", lambda *a: ran.append(kernel(*a)) or ran[-1])
+        kernel = numba_kernels.outer_call
+        monkeypatch.setattr(numba_kernels, "outer_call", lambda *a: ran.append(kernel(*a) is not None) or kernel(*a))
     be = NumpyBackend("cpu")
     a = R.normal(size=(7, 1)).astype(dtype)
     b = R.normal(size=(1, 300)).astype(dtype)
@@ -494,7 +503,7 @@ def test_compiled_relu_and_bias_relu_give_the_numpy_paths_bits(monkeypatch, dtyp
     pytest.importorskip("numba", reason="numba is not installed: its kernels cannot run")
     monkeypatch.setenv("DUALFLOW_NUMBA", "1")
     ran = []
-    for name in ("relu", "bias_relu", "relu_grad_select"):
+    for name in ("relu", "bias_relu_call", "relu_grad_select"):
         kernel = getattr(numba_kernels, name)
         monkeypatch.setattr(numba_kernels, name, lambda *a, kernel=kernel: (ran.append(kernel), kernel(*a))[1])
     be = NumpyBackend("cpu")

@@ -169,6 +169,60 @@ def test_views_of_planned_buffers_are_made_once_and_read_the_current_values():
     assert "(be" not in entry.straight.source     # no step left that runs a primitive's forward
 
 
+def test_planned_variable_reads_are_made_once_while_nothing_moves():
+    # A variable read that no effect precedes is made once, when the generated function is built; it reads
+    # each run's values (the buffer itself), and a variable whose storage moves is read anew.
+    st = state.State()
+    st.assign("w", np.array([1.0, 2.0]))
+    x = _source(_Input((2,)))
+    w = _source(ReadVariable("w", (2,), F64))
+    p = Program.build([core.mul(w, x)], {key(x)})
+    ex, loop = PlannedExecutor(_be(), st), PlannedExecutor(_be(), st, audit=True)
+    feed = {key(x): np.array([10.0, 20.0])}
+    for i in range(3):
+        st.read("w")[...] = [i, i + 1.0]                   # written in place: the same buffer, new values
+        got, = ex.run(p, feed)
+        np.testing.assert_array_equal(got, [10.0 * i, 20.0 * (i + 1)])
+        np.testing.assert_array_equal(got, loop.run(p, feed)[0])
+    entry = next(iter(ex._plans.values()))
+    first = entry.straight
+    assert "(be)" not in first.source             # no read left in the function
+    st.attach("w", np.array([5.0, 6.0]))        # storage of its own: the read made once is stale
+    np.testing.assert_array_equal(ex.run(p, feed)[0], [50.0, 120.0])
+    assert entry.straight is not first and entry.remade == 1
+    np.testing.assert_array_equal(ex.run(p, feed)[0], [50.0, 120.0])
+    assert entry.remade == 1                      # nothing moved since: the same function
+    for i in range(3):                            # storage moving at every run: reads at each run instead
+        st.attach("w", np.array([i, 1.0]))
+        np.testing.assert_array_equal(ex.run(p, feed)[0], [10.0 * i, 20.0])
+    assert entry.remade == 3 and "(be)" in entry.straight.source
+    st.attach("w", np.array([7.0, 7.0]))
+    np.testing.assert_array_equal(ex.run(p, feed)[0], [70.0, 140.0])
+    # A read after an effect (which may move the variable) is made at each run.
+    inc = core.apply(AssignVariable("w", (2,), F64, "add"), x)
+    read = _source(ReadVariable("w", (2,), F64))
+    read.node.control = (inc.node,)
+    after = core.mul(read, x)
+    q = Program.build([inc, after], {key(x)})
+    for _ in range(2):
+        ex.run(q, feed)
+    entry = ex._plans[ex._signature(q, feed)]
+    assert "(be)" in entry.straight.source
+
+
+def test_planned_feeds_are_copied_into_their_buffers_in_any_layout():
+    # The plan saw a C-contiguous feed; a later run's transposed view of the same shape is copied in too.
+    x = _source(_Input((2, 3)))
+    p = Program.build([core.exp(x)], {key(x)})
+    ex = PlannedExecutor(_be())
+    a = np.arange(6.0).reshape(2, 3)
+    for _ in range(2):
+        np.testing.assert_array_equal(ex.run(p, {key(x): a})[0], np.exp(a))
+    t = np.arange(6.0).reshape(3, 2).T * 0.5       # not C-contiguous
+    np.testing.assert_array_equal(ex.run(p, {key(x): t})[0], np.exp(t))
+    np.testing.assert_array_equal(ex.run(p, {key(x): a})[0], np.exp(a))
+
+
 def test_a_planned_run_that_fails_names_the_failing_node():
     x = _source(_Input((2,)))
     y = core.exp(x)

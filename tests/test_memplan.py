@@ -347,7 +347,7 @@ def test_kernels_bound_to_a_steps_arrays_follow_new_feeds_threads_and_switches(m
     """Convolutions, pools and reductions in a planned step run bound to their arrays (``lowering.bind``: the
     geometry, views and thread split worked out once) and fed values are copied into buffers of the step's own.  Every
     run still equals the unplanned one bit for bit: fresh feeds, a feed refilled in place, a strided feed
-    (not copied), and runs after the thread setting or a kernel switch changed (which binds them again)."""
+    (copied in too), and runs after the thread setting or a kernel switch changed (which binds them again)."""
     from backends import numpy_kernels, threads
     x = source(Input((4, 3, 10, 10), np.float32))
     w1 = source(Input((8, 3, 3, 3), np.float32))
@@ -397,7 +397,41 @@ def test_kernels_bound_to_a_steps_arrays_follow_new_feeds_threads_and_switches(m
     names = [op.name for _, write, _, _, op, _ in entry.steps if isinstance(write, numpy_kernels.Prepared)]
     assert {"MaxPool", "MaxPoolGradMasked", "Conv2DBackpropInput", "Conv2DBackpropFilter", "MeanGrad",
             "BiasAddGrad"} <= set(names), names
+    assert any(n.startswith("Fused(Conv2D+") for n in names), names      # a conv with its epilogue, bound whole
     assert len(bound) >= 5 and key(x) in entry.feeds
+
+
+@pytest.mark.parametrize("numba", ["1", "0"])
+def test_products_and_their_epilogues_run_bound_with_the_unplanned_bits(monkeypatch, numba):
+    """A dense layer's product with its bias (fused), its input gradient (a transposed operand) and its
+    weight gradient at batch 1 (an outer product): each planned step runs bound to its arrays, with the
+    unplanned run's bits, for fresh feeds and after the thread setting changed."""
+    from backends import numpy_kernels, threads
+    monkeypatch.setenv("DUALFLOW_NUMBA", numba)
+    x = source(Input((1, 40), np.float32))
+    w = source(Input((40, 6), np.float32))
+    b = source(Input((6,), np.float32))
+    y = core.relu(core.bias_add(core.matmul(x, w), b, 1))
+    loss = core.sum(core.mul(y, y))
+    grads = core.gradients([loss], [x, w, b], [source(Const(np.array(1.0, np.float32)))])
+    prog = passes.optimize(Program.build([loss, *grads], {key(x), key(w), key(b)}))
+    rng = np.random.default_rng(5)
+    fixed = {key(w): rng.normal(size=(40, 6)).astype(np.float32), key(b): rng.normal(size=6).astype(np.float32)}
+    planned = PlannedExecutor(_be())
+    before = threads.get_num_threads()
+    try:
+        for i in range(5):
+            if i == 3:
+                threads.set_num_threads(2)
+            feed = {key(x): rng.normal(size=(1, 40)).astype(np.float32), **fixed}
+            want, got = Executor(_be()).run(prog, feed), planned.run(prog, feed)
+            for a, c in zip(got, want):
+                np.testing.assert_array_equal(np.asarray(a).view(np.uint32), np.asarray(c).view(np.uint32))
+    finally:
+        threads.set_num_threads(before)
+    entry = next(iter(planned._plans.values()))
+    names = [op.name for _, write, _, _, op, _ in entry.steps if isinstance(write, numpy_kernels.Prepared)]
+    assert names.count("MatMul") == 2 and any(n.startswith("Fused(MatMul+") for n in names), names
 
 
 def test_scalar_comparisons_write_into_the_plan():

@@ -50,6 +50,14 @@ class MatMul(Op):
             b = b.swapaxes(-1, -2)
         return be.matmul(a, b)
 
+    def _into(self, be: Any, a: Any, b: Any, out: Any) -> Any:
+        """The product into ``out`` as a function of no arguments (``Op.prepared_writer``)."""
+        return be.matmul_call(a.swapaxes(-1, -2) if self.transpose_a else a,
+                              b.swapaxes(-1, -2) if self.transpose_b else b, out)
+
+    def prepare(self, be: Any) -> Any:
+        return self.prepared_writer(be, self._into)
+
     def vjp(self, node, grads, needs):
         a, b = node.inputs
         g = grads[0]

@@ -10,6 +10,7 @@ control edge names is still made, under its own key.
 from __future__ import annotations
 
 import collections
+import functools
 from typing import Any, Sequence
 
 import numpy
@@ -107,21 +108,37 @@ class Fused(Op):
         self._run(be, out, arrays, 0)
 
     def prepare(self, be: Any) -> Any:
-        """``write_into`` with its head bound to the step's arrays where the head can be (a convolution's
-        ``prepare``, see ``core.lowering.bind``), or None."""
-        prepare = None if self._elementwise else getattr(self.ops[0], "prepare", None)
-        head = prepare(be) if prepare is not None else None
-        if head is None:
-            return None
-        first = self.wiring[0]
+        """``write_into`` bound to the step's arrays (``core.lowering.bind``) where the backend binds kernels and
+        the head can be bound (an elementwise head, or a convolution's or product's ``prepare``), else None:
+        every op of the chain then runs as a function of no arguments, made once for those arrays."""
+        make = getattr(be, "prepared", None)
+        head = None
+        if make is not None and not self._elementwise:
+            prepare = getattr(self.ops[0], "prepare", None)
+            head = prepare(be) if prepare is not None else None
+            if head is None:
+                return None
+        return make and make(functools.partial(self._bind, be, head and head.call))
 
-        def run(*arrays: Any, out: Any) -> None:
+    def _bind(self, be: Any, head: Any, *arrays: Any, out: Any) -> Any:
+        """The chain on these arrays as a function of no arguments (``head``: the head's binder, or None for an
+        elementwise chain, whose head binds as its members do)."""
+        calls = []      # (op index, function of no arguments)
+        if head is not None:
+            calls.append((0, head(*[arrays[j] for j in self.wiring[0]], out=out)))
+        for i in range(0 if head is None else 1, len(self.ops)):
+            if i - 1 not in self._paired:
+                args = [out if j < 0 else arrays[j] for j in self.wiring[i]]
+                calls.append((i, lowering.bound(self._writes[i], be, self.ops[i], args, out)))
+
+        def run() -> None:
+            i = 0
             try:
-                head(*[arrays[j] for j in first], out=out)
+                for i, call in calls:
+                    call()
             except OpError as exc:
-                self._name(exc, 0)
+                self._name(exc, i)
                 raise
-            self._run(be, out, arrays, 1)
         return run
 
     def inplace_positions(self) -> tuple[int, ...]:
