@@ -789,12 +789,13 @@ def outer_call(a: numpy.ndarray, b: numpy.ndarray, out: numpy.ndarray) -> Callab
     return functools.partial(_kernels().outer, a.reshape(-1), b.reshape(-1), out.dtype.type(0), out)
 
 
-def sparse_xent(z: numpy.ndarray, labels: numpy.ndarray, rows: numpy.ndarray, backprop: numpy.ndarray) -> int:
+def sparse_xent_call(z: numpy.ndarray, labels: numpy.ndarray, rows: numpy.ndarray,
+                     backprop: numpy.ndarray) -> Callable[[], int]:
     """Each row's softmax cross-entropy against its class index into ``rows`` and the gradient into ``backprop``
-    (``z`` and ``backprop`` C-contiguous (N, C) of one float dtype, ``rows`` (N,)); returns the first row with a
-    label outside [0, C), or -1."""
+    (``z`` and ``backprop`` C-contiguous (N, C) of one float dtype, ``rows`` (N,)), as a function of no arguments
+    returning the first row with a label outside [0, C), or -1."""
     t = z.dtype.type
-    return int(_kernels().sparse_xent(z, labels, t(0), t(1), rows, backprop))
+    return functools.partial(_kernels().sparse_xent, z, labels, t(0), t(1), rows, backprop)
 
 
 def fma(x: numpy.ndarray, alpha: Any, c: numpy.ndarray, out: numpy.ndarray) -> bool:

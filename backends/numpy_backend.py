@@ -131,17 +131,36 @@ class NumpyBackend(ArrayBackend):
         (``numba_kernels.sparse_xent``) where it applies: the base class's twenty NumPy calls took ~100 us of
         a batch-1 training step.  Its sums run in order and its exp and log are libm's, so the last bit may
         differ from the base class's (NumPy's pairwise sums and SIMD exp), as each framework's does."""
-        if (smoothing or ignore_index is not None or labels.dtype.kind not in "iu" or not z.flags.c_contiguous
-                or not numba_kernels.usable(z.dtype)
-                or (out is not None and not out[1].flags.c_contiguous)):
+        if not self._compiled_xent(z, labels, smoothing, ignore_index, out):
             return super().sparse_softmax_cross_entropy(z, labels, smoothing, ignore_index, reduction, out)
         n = z.shape[0]
-        loss, backprop = out if out is not None else (
+        out = out if out is not None else (
             numpy.empty((n,) if reduction == "none" else (), z.dtype), numpy.empty(z.shape, z.dtype))
-        rows = loss if reduction == "none" else self.scratch(("xent", "rows"), (n,), z.dtype)
-        if numba_kernels.sparse_xent(z, labels, rows, backprop) >= 0:     # a label out of range: raise as NumPy's
-            self.check_indices(labels, z.shape[1], "SparseSoftmaxCrossEntropyWithLogits: argument 'labels'")
-        return self.reduce_cross_entropy(rows, loss, backprop, reduction)
+        self.sparse_softmax_cross_entropy_call(z, labels, smoothing, ignore_index, reduction, out)()
+        return out
+
+    def sparse_softmax_cross_entropy_call(self, z: Any, labels: Any, smoothing: float, ignore_index: int | None,
+                                          reduction: str, out: tuple) -> Callable[[], Any]:
+        """``sparse_softmax_cross_entropy`` into ``out`` (loss, backprop) as a function of no arguments (for a
+        planned step, which passes the same arrays at every run)."""
+        if not self._compiled_xent(z, labels, smoothing, ignore_index, out):
+            return functools.partial(super().sparse_softmax_cross_entropy, z, labels, smoothing, ignore_index,
+                                     reduction, out)
+        loss, backprop = out
+        rows = loss if reduction == "none" else self.scratch(("xent", "rows"), (z.shape[0],), z.dtype)
+        kernel = numba_kernels.sparse_xent_call(z, labels, rows, backprop)
+
+        def run() -> None:
+            if kernel() >= 0:       # a label out of range: raise as NumPy's
+                self.check_indices(labels, z.shape[1], "SparseSoftmaxCrossEntropyWithLogits: argument 'labels'")
+            if rows is not loss:
+                self.reduce_cross_entropy(rows, loss, backprop, reduction)
+        return run
+
+    @staticmethod
+    def _compiled_xent(z: Any, labels: Any, smoothing: float, ignore_index: int | None, out: tuple | None) -> bool:
+        return not (smoothing or ignore_index is not None or labels.dtype.kind not in "iu" or not z.flags.c_contiguous
+                    or not numba_kernels.usable(z.dtype) or (out is not None and not out[1].flags.c_contiguous))
 
     def erf(self, x: Any) -> Any:
         """``math.erf`` per element in one compiled loop where it applies, else the base class's."""

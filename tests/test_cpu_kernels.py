@@ -654,8 +654,8 @@ def test_compiled_sparse_cross_entropy_against_plain_loops(monkeypatch, dtype, r
     pytest.importorskip("numba", reason="numba is not installed: its kernels cannot run")
     monkeypatch.setenv("DUALFLOW_NUMBA", "1")
     ran = []
-    kernel = numba_kernels.sparse_xent
-    monkeypatch.setattr(numba_kernels, "sparse_xent", lambda *a: (ran.append(1), kernel(*a))[1])
+    kernel = numba_kernels.sparse_xent_call
+    monkeypatch.setattr(numba_kernels, "sparse_xent_call", lambda *a: (ran.append(1), kernel(*a))[1])
     be = NumpyBackend("cpu")
     z = (R.standard_normal((33, 10)) * 6).astype(dtype)
     for labels in (R.integers(0, 10, 33), R.integers(0, 10, 33).astype(np.int32)):
@@ -690,6 +690,16 @@ def test_compiled_sparse_cross_entropy_special_values_and_bad_labels_as_numpys(m
             with pytest.raises(IndexError, match=rf"argument 'labels': {bad} is out of bounds \(expected values in "
                                                  r"\[0, 3\)\)"):
                 be.sparse_softmax_cross_entropy(z, np.array([0, bad, 0, 0, 0]), 0.0, None, "mean")
+            # bound to a planned step's arrays: each run checks them, as the next run's labels may be bad
+            labels = y.copy()
+            out = (np.empty(5, np.float32), np.empty(z.shape, np.float32))
+            run = be.sparse_softmax_cross_entropy_call(z, labels, 0.0, None, "none", out)
+            with np.errstate(invalid="ignore"):
+                run()
+                np.testing.assert_array_equal(out[0], results[switch][0])
+                labels[1] = bad
+                with pytest.raises(IndexError, match=rf"argument 'labels': {bad} is out of bounds"):
+                    run()
     for a, b in zip(results["0"], results["1"]):
         np.testing.assert_array_equal(np.isnan(a), np.isnan(b))
         np.testing.assert_allclose(a, b, rtol=1e-6)

@@ -163,6 +163,13 @@ class SparseSoftmaxCrossEntropy(_CrossEntropy):
     def forward(self, be, z, labels, out=None):
         return be.sparse_softmax_cross_entropy(z, labels, self.smoothing, self.ignore_index, self.reduction, out=out)
 
+    def _into(self, be: Any, z: Any, labels: Any, out: tuple) -> Any:
+        """The loss and its gradient into ``out`` as a function of no arguments (``Op.prepared_writer``)."""
+        return be.sparse_softmax_cross_entropy_call(z, labels, self.smoothing, self.ignore_index, self.reduction, out)
+
+    def prepare(self, be: Any) -> Any:
+        return self.prepared_writer(be, self._into) if hasattr(be, "sparse_softmax_cross_entropy_call") else None
+
 
 class SoftmaxCrossEntropy(_CrossEntropy):
     """loss_i = -sum_j t_ij log softmax(z_i)_j for probability (or one-hot) targets t."""
