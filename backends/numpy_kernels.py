@@ -528,8 +528,9 @@ def _pass(g: "_Geometry", kind: str, operands: tuple, args: tuple,
         call = functools.partial(_onednn_pass, g, kind, *operands, *args)
 
     def run() -> None:
-        # oneDNN is asked again at each run (a fork, DUALFLOW_ONEDNN=0 since), as the unprepared call does.
-        if not (onednn.usable() and call()):
+        # A fork since (which cannot run the OpenMP threads it inherited) takes the NumPy path at its next run;
+        # a switch flipped since (DUALFLOW_ONEDNN=0) is among the settings ``Prepared`` binds again on.
+        if onednn.forked() or not call():
             numpy_pass()
     return run
 

@@ -148,11 +148,19 @@ def test_a_forked_child_of_a_process_that_ran_onednn_convolves_with_the_numpy_ke
             "r = np.random.default_rng(0)\n"
             "x, w = r.random((64, 14, 14, 32), np.float32), r.random((3, 3, 32, 64), np.float32)\n"
             "y = K.conv2d(x, w, (1, 1), (1,) * 4, (1, 1), 1, 'NHWC')\n"
+            "run, out = K.conv2d_call(x[:1], w, (1, 1), (1,) * 4, (1, 1), 1, 'NHWC')\n"     # bound, as a planned step
+            "run()\n"
             "assert onednn.usable()\n"
+            "os.environ['DUALFLOW_ONEDNN'] = '0'\n"
+            "numpy_bits = K.conv2d(x[:1], w, (1, 1), (1,) * 4, (1, 1), 1, 'NHWC').tobytes()\n"
+            "assert numpy_bits != out.tobytes()\n"       # the two paths round apart: the bits say which one ran
+            "del os.environ['DUALFLOW_ONEDNN']\n"
             "pid = os.fork()\n"
             "if pid == 0:\n"
+            "    out[...] = np.nan\n"
+            "    run()\n"
             "    ok = not onednn.usable() and np.allclose(K.conv2d(x, w, (1, 1), (1,) * 4, (1, 1), 1, 'NHWC'), y,\n"
-            "                                             rtol=1e-5)\n"
+            "                                             rtol=1e-5) and out.tobytes() == numpy_bits\n"
             "    os._exit(0 if ok else 3)\n"
             "print(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120,
