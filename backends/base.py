@@ -187,6 +187,11 @@ class ArrayBackend:
         NCHW image): ``x.sum(axis=(1, ..., ndim - 1))``, into ``out`` where given."""
         return x.sum(axis=tuple(range(1, x.ndim)), out=out)
 
+    def plane_sums_call(self, x: Any, out: Any) -> Callable[[], Any]:
+        """``plane_sums`` into ``out`` as a function of no arguments (for arrays a planned step passes at every
+        run); a backend with a kernel of its own binds it."""
+        return functools.partial(self.plane_sums, x, out)
+
     def relu_grad(self, g: Any, y: Any, select: bool = False) -> Any:
         """The ReLU's gradient from its output ``y``: ``g * (y > 0)`` (TensorFlow), or with ``select`` 0 where
         ``y <= 0``, else ``g`` (PyTorch's threshold_backward: a NaN ``g`` at an off unit gives 0)."""

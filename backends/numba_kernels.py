@@ -706,11 +706,11 @@ def conv_weight_grad(x: numpy.ndarray, gy: numpy.ndarray, stride: tuple, pads: t
                                      out.dtype.type(0), out)
 
 
-def plane_sums(x: numpy.ndarray, out: numpy.ndarray) -> None:
+def plane_sums_call(x: numpy.ndarray, out: numpy.ndarray) -> Callable[[], None]:
     """``out[c] = x[c].sum()`` for C-contiguous 2-D ``x`` and ``out`` of its dtype, summed in the machine's
     vector lanes (within float32 rounding of NumPy's pairwise sum, not its bits); NaN and infinities as in
-    any sum, a row of -0.0 sums to +0.0 as NumPy's does."""
-    _kernels().plane_sums(x, x.dtype.type(0), out)
+    any sum, a row of -0.0 sums to +0.0 as NumPy's does.  As a function of no arguments."""
+    return functools.partial(_kernels().plane_sums, x, x.dtype.type(0), out)
 
 
 def thin_geometry(kernel: tuple, stride: tuple, pads: tuple, dilation: tuple) -> bool:

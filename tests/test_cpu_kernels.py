@@ -715,8 +715,8 @@ def test_plane_sums_in_numba_sum_each_plane_to_rounding_and_keep_nans_and_signed
         pytest.skip("numba is not installed")
     be = NumpyBackend("cpu")
     ran = []
-    real = numba_kernels.plane_sums
-    monkeypatch.setattr(numba_kernels, "plane_sums", lambda *a: ran.append(1) or real(*a))
+    real = numba_kernels.plane_sums_call
+    monkeypatch.setattr(numba_kernels, "plane_sums_call", lambda *a: ran.append(1) or real(*a))
     x = R.normal(size=(5, 13, 11)).astype(dtype)
     x[1] = -0.0                                 # sums to +0.0, as NumPy's
     x[2, 3, 4] = np.nan
@@ -732,5 +732,12 @@ def test_plane_sums_in_numba_sum_each_plane_to_rounding_and_keep_nans_and_signed
     from core.ops import nn
     g = x[None, :1]
     np.testing.assert_array_equal(nn.BiasAddGrad(1).forward(be, g), out[:1])     # the op takes that path
+    planned = np.full(1, np.nan, dtype)
+    run = nn.BiasAddGrad(1).prepare(be).call(g, out=planned)    # and a planned step, bound to its arrays
+    run()
+    np.testing.assert_array_equal(planned, out[:1])
+    g[...] = 2.0                                                # each run reads the values of now
+    run()
+    assert planned[0] == 2.0 * g[0, 0].size and len(ran) == 3   # bound once, run twice
     monkeypatch.setenv("DUALFLOW_NUMBA", "0")                                     # NumPy's own sum without it
     np.testing.assert_array_equal(be.plane_sums(x), x.sum(axis=(1, 2)))

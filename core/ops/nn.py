@@ -570,7 +570,7 @@ class BiasAddGrad(BiasAdd):
             rows = g.reshape((-1,) + g.shape[axis:]) if axis > 1 else g
             axes = tuple(range(1, rows.ndim - 1))
             if rows.shape[0] == 1:      # a sum over one row is that row: each channel's plane summed
-                return functools.partial(be.plane_sums, rows[0], out)
+                return functools.partial(be.plane_sums, rows[0]) if out is None else be.plane_sums_call(rows[0], out)
             return lambda: rows.sum(axis=0, out=be.scratch(("bias-grad",), rows.shape[1:], g.dtype)).sum(
                 axis=axes, out=out)
         return functools.partial(g.sum, axis=tuple(a for a in range(g.ndim) if a != axis), out=out)
