@@ -30,7 +30,7 @@ class NumpyBackend(ArrayBackend):
     max_pool2d_grad_call = staticmethod(numpy_kernels.max_pool2d_grad_call)
     max_pool2d_grad_masked_call = staticmethod(numpy_kernels.max_pool2d_grad_masked_call)
     prepared = staticmethod(numpy_kernels.Prepared)
-    kernel_settings = staticmethod(numpy_kernels.settings)     # read once a planned run (``Prepared.fixed``)
+    kernel_settings = staticmethod(numpy_kernels.settings)     # a planned run's check (``core.straightline``)
 
     def __init__(self, device: Any) -> None:
         super().__init__(numpy, device)

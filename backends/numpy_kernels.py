@@ -932,7 +932,9 @@ class Prepared:
     ~40 us a call."""
 
     def __init__(self, call: Callable) -> None:
-        # ``call`` itself is public: a fused step binds its head with it (``core.passes.fuse.Fused.prepare``).
+        # ``call`` itself is public: a fused step binds its head with it (``core.passes.fuse.Fused.prepare``),
+        # and the generated planned step binds every kernel on arrays it passes at each run once
+        # (``core.straightline``).
         self.call, self._run, self._operands, self._settings = call, None, (), None
 
     def __call__(self, *arrays: numpy.ndarray, out: Any) -> None:
@@ -945,20 +947,6 @@ class Prepared:
             self._run = self.call(*arrays, out=out)
             self._operands, self._settings = operands, now
         self._run()
-
-    def fixed(self, *arrays: numpy.ndarray, out: Any) -> Callable[[tuple], None]:
-        """The kernel for a caller that passes these very arrays at every run and reads ``settings()`` once a
-        run (the generated planned step, ``core.straightline``): a function of those settings, bound again only
-        when they changed (or a call with other arrays bound it since).  ~0.3 us a call where ``__call__``'s
-        checks took ~1.2."""
-        operands = arrays + (out if isinstance(out, tuple) else (out,))
-
-        def run(now: tuple) -> None:
-            if now != self._settings or self._operands is not operands:
-                self._run = self.call(*arrays, out=out)
-                self._operands, self._settings = operands, now
-            self._run()
-        return run
 
 
 def settings() -> tuple:

@@ -5,8 +5,9 @@ up in a table of values, testing for a writer, dropping released keys): at batch
 seed CNN has 34 steps and that loop was ~60 us of ~1 ms.  Generated code holds every value in a local
 variable, calls each writer on its planned buffer directly and deletes a value where the Program releases
 it, so what is left per step is the call itself; a view of arrays every run sees the same (a reshape of a
-planned buffer) is made once, when the function is built, and a kernel bound to such arrays checks only the
-settings the function reads once a run.  The function is built from the executor's own step table
+planned buffer) is made once, when the function is built, so are the variable reads no effect precedes, and a
+kernel on such arrays is bound to them then (the executor builds the function again where a variable moved
+or the kernels' settings changed, ``current``).  The function is built from the executor's own step table
 (``executor._Planned.steps``), so it runs exactly the writers and primitives the loop would, in the same
 order, on the same buffers.
 """
@@ -60,11 +61,11 @@ class StraightLine:
         moves = None if state is None else state.moves
         effects = False             # whether a step with an effect came before (it may move a variable)
         lines = [f"def run({', '.join(args)}):"]
-        # A kernel bound to arrays every run passes the same (``fixed``) checks only what else its choices
-        # depend on, read once here for the whole run (``Prepared.fixed``).
-        now = getattr(be, "kernel_settings", None)
-        if now is not None:
-            lines.append(f"    S = {const('s', now)}()")
+        # A kernel bound to arrays every run passes the same (``fixed``) is bound now, for good: the function
+        # runs its kernel with nothing in between, and holds while the settings its choices depend on (the
+        # thread count, the kernel switches) are these (``current``).
+        self._settings_now = getattr(be, "kernel_settings", None)
+        self._settings = self._settings_now and self._settings_now()
         self._line_step: dict[int, int] = {}
         for i, (ins, write, out, node, op, release) in enumerate(steps):
             reads = ", ".join(names[k] for k in ins)
@@ -77,9 +78,9 @@ class StraightLine:
                     names[(id(node), j)] = const("c", fixed[(id(node), j)])
                 continue
             effects = effects or op.effect
-            bind = getattr(write, "fixed", None) if now is not None else None
+            bind = getattr(write, "call", None) if self._settings_now is not None else None    # a Prepared's
             if bind is not None and all(k in fixed for k in ins):
-                lines.append(f"    {const('r', bind(*[fixed[k] for k in ins], out=out))}(S)")
+                lines.append(f"    {const('k', bind(*[fixed[k] for k in ins], out=out))}()")
             elif write is not None:
                 out_expr = const("o", out)
                 lines.append(f"    {const('w', write)}({reads}{', ' if reads else ''}out={out_expr})")
@@ -136,8 +137,11 @@ class StraightLine:
         return True
 
     def current(self, state: Any) -> bool:
-        """Whether the variable reads made once still read what a run would: the same State, nothing moved."""
-        return self._moves is None or (state is self._state and state.moves == self._moves)
+        """Whether what was made once still holds: the variable reads (the same State, nothing moved) and the
+        bound kernels (the same settings)."""
+        if self._moves is not None and (state is not self._state or state.moves != self._moves):
+            return False
+        return self._settings_now is None or self._settings_now() == self._settings
 
     def step_at(self, tb: types.TracebackType | None) -> int | None:
         """The index of the step whose line a traceback passes through (None if it does not)."""

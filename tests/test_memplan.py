@@ -1,6 +1,7 @@
 """The memory plan and the planned executor: offsets from lifetimes, in-place reuse, and a warmed-up step
 that allocates nothing (the backend's counter and NumPy's own tracemalloc domain both say so)."""
 import itertools
+import re
 import tracemalloc
 
 import numpy as np
@@ -450,25 +451,30 @@ def test_scalar_comparisons_write_into_the_plan():
     assert ex.plan_of(p, feed).unlowered(p) == []
 
 
-def test_a_fixed_kernel_binds_again_only_when_the_settings_or_its_arrays_changed():
-    # Prepared.fixed (the generated planned step's call): bound once for its arrays, it checks only the
-    # settings the step reads once a run; a call with other arrays in between makes it bind again.
+def test_the_generated_step_binds_its_kernels_once_and_again_when_the_settings_change(monkeypatch):
+    # The planned step's function binds each kernel on its fixed arrays when it is built (Prepared.call); it
+    # is built again only when the kernels' settings change (here a switch), and keeps the unplanned bits.
     from backends import numpy_kernels
+    x = source(Input((2, 3, 8, 8), np.float32))
+    y, _ = core.max_pool2d(core.relu(x), 2, 2, 0)
+    p = Program.build([core.sum(y)], {key(x)})
     binds = []
+    real = numpy_kernels.Prepared.__init__
 
-    def call(*arrays, out):
-        binds.append(arrays)
-        return lambda: np.add(*arrays, out=out)
-    a, b, c, out = (np.full(3, v) for v in (1.0, 2.0, 4.0, 0.0))
-    prepared = numpy_kernels.Prepared(call)
-    run = prepared.fixed(a, b, out=out)
-    now = numpy_kernels.settings()
-    run(now)
-    run(now)
-    assert len(binds) == 1 and (out == 3.0).all()
-    run(now[:1] + ("0",) + now[2:])             # a switch flipped
-    assert len(binds) == 2
-    prepared(a, c, out=out)                     # other arrays, through the checking call (settings as now)
-    assert len(binds) == 3 and (out == 5.0).all()
-    run(now)                                    # the same settings, but the arrays bound are not its own
-    assert len(binds) == 4 and (out == 3.0).all()
+    def init(self, call):
+        real(self, lambda *a, out: binds.append(1) or call(*a, out=out))
+    monkeypatch.setattr(numpy_kernels.Prepared, "__init__", init)
+    ex = PlannedExecutor(_be())
+    feed = {key(x): np.random.default_rng(0).normal(size=(2, 3, 8, 8)).astype(np.float32)}
+    want = Executor(_be()).run(p, feed)[0]
+    for _ in range(4):
+        np.testing.assert_array_equal(ex.run(p, feed)[0], want)
+    entry = next(iter(ex._plans.values()))
+    first, bound = entry.straight, len(binds)
+    calls = [line.strip() for line in first.source.splitlines()[1:-1]]
+    assert bound >= 1 and sum(re.fullmatch(r"k\d+\(\)", c) is not None for c in calls) == bound   # bound once
+    monkeypatch.setenv("DUALFLOW_NUMBA", "0")
+    np.testing.assert_array_equal(ex.run(p, feed)[0], want)
+    assert entry.straight is not first and len(binds) == 2 * bound
+    np.testing.assert_array_equal(ex.run(p, feed)[0], want)
+    assert len(binds) == 2 * bound
