@@ -184,10 +184,7 @@ class PlannedExecutor(Executor):
         for k in entry.fed:
             a, buf = feeds[k], entry.feeds.get(k)
             if buf is not None:         # the plan's feed shapes and dtypes are this run's (its signature)
-                if type(a) is type(buf):
-                    be.xp.copyto(buf, a)
-                else:
-                    buf[...] = a
+                buf[...] = a
                 a = buf
             fed.append(a)
         if not self.audit:

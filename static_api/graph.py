@@ -201,8 +201,9 @@ class Tensor(Value):
     def __repr__(self) -> str:
         return f"<tf.Tensor '{self.name}' shape={self.shape} dtype={self.dtype.name}>"
 
-    def __hash__(self) -> int:
-        return id(self)
+    # Hashable by identity, as TF1's (feed_dict keys): the C-level slot, not a Python method (a training loop's
+    # feed_dict hashes its keys at every step).
+    __hash__ = object.__hash__
 
     def __bool__(self) -> bool:
         raise TypeError("Using a `tf.Tensor` as a Python `bool` is not allowed in Graph execution.")
