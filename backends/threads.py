@@ -89,25 +89,29 @@ def gemm_threads(flops: float) -> contextlib.AbstractContextManager:
     ``MIN_PARALLEL_FLOPS`` each; afterwards with dualflow's count (what other NumPy code sees).  Where that
     changes nothing (one thread, or a large GEMM) the block is a no-op: a batch-1 step asks about ten times,
     and the generator-based manager cost ~3 us a time."""
-    n = get_num_threads()
-    want = 1 if flops < MIN_PARALLEL_FLOPS else n
-    if want == n == _current:
-        return _UNCHANGED
-    return _threads_within(want, n)
+    change = _change(flops)
+    return _UNCHANGED if change is None else _threads_within(*change)
 
 
 def within(flops: float, run: Callable[[], Any]) -> Callable[[], Any]:
     """``run`` as it runs inside ``gemm_threads(flops)``, decided now (for a kernel bound once and run again
     while dualflow's count stays what it is): ``run`` itself where the block would change nothing."""
-    n = get_num_threads()
-    want = 1 if flops < MIN_PARALLEL_FLOPS else n
-    if want == n == _current:
+    change = _change(flops)
+    if change is None:
         return run
 
     def threaded() -> Any:
-        with _threads_within(want, n):
+        with _threads_within(*change):
             return run()
     return threaded
+
+
+def _change(flops: float) -> tuple[int, int] | None:
+    """(the threads a GEMM of ``flops`` runs on, dualflow's count to restore after), or None where both are the
+    count BLAS runs with now."""
+    n = get_num_threads()
+    want = 1 if flops < MIN_PARALLEL_FLOPS else n
+    return None if want == n == _current else (want, n)
 
 
 @contextlib.contextmanager

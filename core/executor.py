@@ -192,7 +192,7 @@ class PlannedExecutor(Executor):
             if straight is None or not straight.current(self.state):
                 # Variable reads are made once while nothing moves; where something moves at almost every run
                 # (eager parameters attached anew at every step), they are read at each run instead.
-                entry.remade += straight is not None
+                entry.remade += straight is not None and straight.moved(self.state)
                 entry.straight = straight = StraightLine(
                     entry.steps, entry.planned, entry.fed,
                     [None if k is None else program.resolve(k) for k in program.fetches], be, entry.feeds,

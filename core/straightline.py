@@ -136,12 +136,14 @@ class StraightLine:
         fixed[(id(node), 0)] = state.read(op.key)
         return True
 
+    def moved(self, state: Any) -> bool:
+        """Whether a variable read made once may read another buffer now (another State, or one that moved)."""
+        return self._moves is not None and (state is not self._state or state.moves != self._moves)
+
     def current(self, state: Any) -> bool:
-        """Whether what was made once still holds: the variable reads (the same State, nothing moved) and the
-        bound kernels (the same settings)."""
-        if self._moves is not None and (state is not self._state or state.moves != self._moves):
-            return False
-        return self._settings_now is None or self._settings_now() == self._settings
+        """Whether what was made once still holds: the variable reads (``moved``) and the bound kernels (the same
+        settings)."""
+        return not self.moved(state) and (self._settings_now is None or self._settings_now() == self._settings)
 
     def step_at(self, tb: types.TracebackType | None) -> int | None:
         """The index of the step whose line a traceback passes through (None if it does not)."""
