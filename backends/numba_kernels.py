@@ -771,12 +771,22 @@ def adam_powers(w: numpy.ndarray, g: numpy.ndarray, m: numpy.ndarray, v: numpy.n
                 alpha: Any, eps: Any) -> bool:
     """TF1's and Keras' Adam step in place (``core.ops.optim.AdamPowers``, its scalars given in the arrays' dtype),
     bit for bit its NumPy expressions; False, having done nothing, where the kernels do not apply (see ``adam``)."""
-    arrays = (w, g, m, v)
-    if not applies(*arrays):
+    run = adam_powers_call(w, g, m, v)
+    if run is None:
         return False
     t = w.dtype.type
-    _kernels().adam_powers(*_flat(arrays), t(omb1), t(omb2), t(alpha), t(eps))
+    run(t(omb1), t(omb2), t(alpha), t(eps))
     return True
+
+
+def adam_powers_call(w: numpy.ndarray, g: numpy.ndarray, m: numpy.ndarray,
+                     v: numpy.ndarray) -> Callable[[Any, Any, Any, Any], None] | None:
+    """``adam_powers`` on these arrays as a function of its scalars (omb1, omb2, alpha, eps, each of the arrays'
+    dtype), or None where the kernels do not apply."""
+    arrays = (w, g, m, v)
+    if not applies(*arrays):
+        return None
+    return functools.partial(_kernels().adam_powers, *_flat(arrays))
 
 
 def outer_call(a: numpy.ndarray, b: numpy.ndarray, out: numpy.ndarray) -> Callable[[], None] | None:

@@ -207,6 +207,12 @@ class NumpyBackend(ArrayBackend):
         False."""
         return numba_kernels.adam_powers(w, g, m, v, omb1, omb2, alpha, eps)
 
+    def fused_adam_powers_call(self, w: Any, g: Any, m: Any, v: Any) -> Callable[[Any, Any, Any, Any], None] | None:
+        """``fused_adam_powers`` on these arrays as a function of its scalars (omb1, omb2, alpha, eps, in the
+        arrays' dtype), for a flat update that runs on the same buffers at every step; None where it does not
+        apply."""
+        return numba_kernels.adam_powers_call(w, g, m, v)
+
     # Batch norm's channels are independent: large ones split over the kernels' threads by channel.
     @staticmethod
     def _channel_axis(x: Any, axes: Sequence[int]) -> int | None:

@@ -20,6 +20,7 @@ makes its State active, for this thread, while it runs a Program.
 """
 from __future__ import annotations
 
+import collections
 import itertools
 import math
 import operator
@@ -37,7 +38,8 @@ class State:
 
     def __init__(self) -> None:
         self._buffers: dict[Hashable, Any] = {}
-        self._versions: dict[Hashable, int] = {}
+        # A Counter: ``bump`` adds one to each of an update's keys in one C-level pass (``Counter.update``).
+        self._versions: collections.Counter = collections.Counter()
         self._slots: dict[tuple, dict] = {}
         self._counts: dict[Any, Any] = {}              # owner -> its update count, on the device
         self.updates = 0                                # optimizer steps run, all owners together
@@ -118,9 +120,7 @@ class State:
     def bump(self, *keys: Hashable) -> None:
         """Record that the buffers of ``keys`` were written in place (by an optimizer update)."""
         self.read_all(keys)         # each must be a variable (raises as ``read`` does)
-        versions, get = self._versions, self._versions.get
-        for key in keys:
-            versions[key] = get(key, 0) + 1
+        self._versions.update(keys)
 
     def _update(self, key: Hashable, delta: Any, mode: str) -> None:
         cur = self.read(key)
@@ -250,7 +250,7 @@ class Flat:
     write a gradient there directly, see ``ApplyUpdates.gradient_buffers``).  Made by ``State.pack``."""
 
     __slots__ = ("keys", "owner", "w", "views", "slots", "dicts", "slot_views", "gathered", "used", "_slot_keys",
-                 "moved", "g", "grad_views")
+                 "moved", "g", "grad_views", "bound")
 
     def __init__(self, keys: list, owner: Any, w: Any, views: list, slots: dict, dicts: list,
                  slot_views: dict, gathered: bool = False) -> None:
@@ -259,6 +259,7 @@ class Flat:
         self.used = 0
         self._slot_keys = [(owner, k) for k in keys]
         self.moved: list | None = None      # the buffers the variables had before packing, until released
+        self.bound: tuple | None = None     # (update primitive, kernel settings, its ``bind`` on w, g and slots)
 
     def release(self) -> None:
         """After the first update of fresh packing: its result written back to the variables' old buffers."""

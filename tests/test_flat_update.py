@@ -325,6 +325,41 @@ def test_planned_steps_write_the_gradients_into_the_packing(monkeypatch):
     _both(monkeypatch, OPTIMIZERS["adam"], script)
 
 
+def test_tf1_adam_binds_its_kernel_to_the_packing_and_follows_the_switch(monkeypatch):
+    # A flat TF1 Adam update binds the compiled kernel to its packing's buffers once (``AdamPowers.bind``), runs
+    # it at each step with only alpha worked out, and binds again when DUALFLOW_NUMBA changes: the bits stay the
+    # per-variable path's throughout.
+    pytest.importorskip("numba", reason="numba is not installed: its kernels cannot run")
+    from backends import numba_kernels
+    binds = []
+    real = numba_kernels.adam_powers_call
+
+    def call(*arrays):
+        run = real(*arrays)
+        if run is not None:
+            binds.append(arrays[0].size)
+        return run
+    monkeypatch.setattr(numba_kernels, "adam_powers_call", call)
+
+    def script(m):
+        monkeypatch.setenv("DUALFLOW_NUMBA", "1")
+        out = [m.step() for _ in range(3)]
+        if m.flat:
+            assert binds == [4 * 3 + 4 + 1 + 2 * 3 * 4, 4]     # each bucket once: float32 (W, b, s, T), float64 (d)
+            flats = {id(m.sess.state.flat_of(n)): m.sess.state.flat_of(n) for n in NAMES}.values()
+            assert all(f.bound is not None for f in flats)
+        monkeypatch.setenv("DUALFLOW_NUMBA", "0")
+        binds.clear()
+        out += [m.step(), m.step()]
+        assert binds == []                  # the NumPy path: the kernel is not bound
+        monkeypatch.setenv("DUALFLOW_NUMBA", "1")
+        out += [m.step(), m.slots()]
+        if m.flat:
+            assert len(binds) == 2          # bound again
+        return out
+    _both(monkeypatch, OPTIMIZERS["adam"], script)
+
+
 def test_a_variable_listed_twice_stays_per_variable(monkeypatch):
     def script(m):
         with m.graph.as_default():

@@ -20,7 +20,7 @@ Example::
 from __future__ import annotations
 
 import functools
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy
 
@@ -185,6 +185,12 @@ class _Update(Op):
 
     def _apply(self, be: Any, w: Any, g: Any, slots: Sequence[Any], lr: Any, step: Any) -> None:
         raise NotImplementedError
+
+    def bind(self, be: Any, w: Any, g: Any, *slots: Any) -> Callable[[Any, Any], Any]:
+        """The update of these arrays as a function of (lr, step), for a flat update that runs on the same
+        buffers at every step (``core.ops.state.ApplyUpdates``): ``forward`` here; an update with a kernel of its
+        own binds it."""
+        return functools.partial(self.forward, be, w, g, *slots)
 
     def _grad(self, w: Any, g: Any, maximize: bool, weight_decay: float) -> Any:
         """The gradient the update uses: negated to maximize, plus L2 weight decay (new arrays, g untouched)."""
@@ -365,6 +371,19 @@ class Adam(_Update):
         return lr / _weak(bc1, lr), root
 
 
+def _alpha(xp: Any, lr: Any, b1p: Any, b2p: Any) -> Any:
+    """Adam's step size from the beta powers, as TF1's ApplyAdam and Keras compute it (in the powers' dtype)."""
+    return lr * xp.sqrt(1 - b2p) / (1 - b1p)
+
+
+def _tf1_alpha(xp: Any, w: Any, lr: Any, powers: Sequence[Any]) -> Any:
+    """TF1's step size from its beta power variables ``powers``, read as 0-d views (``[()]``): NumPy scalars on
+    the host, whose arithmetic rounds as the 0-d arrays' does at a quarter of the cost (a batch-1 step computes
+    alpha once); 0-d arrays on a device, read there."""
+    b1p, b2p, lr = _tf1(w, powers[0][()], powers[1][()], lr)
+    return _alpha(xp, lr, b1p, b2p)
+
+
 @functools.lru_cache(maxsize=64)
 def _tf1_adam_constants(dtype: Any, beta1: float, beta2: float, eps: float) -> tuple:
     """TF1 Adam's (eps, 1 - b1, 1 - b2) in ``dtype``, its hyperparameters rounded as ``_tf1`` rounds them:
@@ -422,6 +441,17 @@ class AdamPowers(_Update):
         for p, b in zip(powers, (self.beta1, self.beta2)):
             p[()] = p[()] * p.dtype.type(b)
 
+    def bind(self, be: Any, w: Any, g: Any, *slots: Any) -> Callable[[Any, Any], Any]:
+        """TF1's step (``keras`` False, no ``sparse_kernel``) through the backend's compiled kernel bound to these
+        arrays where it has one: per step only alpha is worked out, as ``_apply`` works it out."""
+        call = getattr(be, "fused_adam_powers_call", None)
+        run = None if (self.keras or self.sparse_kernel or call is None or len(slots) != 2) else call(w, g, *slots)
+        if run is None:
+            return super().bind(be, w, g, *slots)
+        xp, dt = be.xp, w.dtype.type
+        eps, omb1, omb2 = _tf1_adam_constants(w.dtype, self.beta1, self.beta2, self.eps)
+        return lambda lr, powers: run(omb1, omb2, dt(_tf1_alpha(xp, w, lr, powers)), eps)
+
     def _apply(self, be, w, g, slots, lr, step, sq=None):
         xp, dt = be.xp, w.dtype.type
         if self.keras:
@@ -433,13 +463,10 @@ class AdamPowers(_Update):
             omb1, omb2, eps = dt(1 - self.beta1), dt(1 - self.beta2), dt(self.eps)
             if self.weight_decay:       # Keras casts the decay to the dtype from a float32 tensor
                 w -= _times(be, _times(be, w, dt(numpy.float32(self.weight_decay)), "adamw"), lr, "adamw")
+            alpha = _alpha(xp, lr, b1p, b2p)
         else:
-            # The powers as 0-d views (``[()]``): NumPy scalars on the host, whose arithmetic rounds as the
-            # 0-d arrays' does at a quarter of the cost (a batch-1 step computes alpha once); 0-d arrays on a
-            # device, read there.
-            b1p, b2p, lr = _tf1(w, step[0][()], step[1][()], lr)
             eps, omb1, omb2 = _tf1_adam_constants(w.dtype, self.beta1, self.beta2, self.eps)
-        alpha = lr * xp.sqrt(1 - b2p) / (1 - b1p)
+            alpha = _tf1_alpha(xp, w, lr, step)
         m, v = slots[:2]
         plain = not (self.amsgrad or self.sparse_kernel) and sq is None
         fused = getattr(be, "fused_adam_powers", None) if plain else None

@@ -234,11 +234,10 @@ class ApplyUpdates(Op):
         xp = be.xp
         for idx, f in p.buckets:
             _gather(xp, grads if idx is None else [grads[i] for i in idx], f)
-            g = f.g
             mine = None if ws is None else ws if idx is None else [ws[i] for i in idx]
             if mine is not None:        # gathered: the parameters in, the update, the results back out
                 xp.concatenate(mine, axis=None, out=f.w)
-            self.flat.forward(be, f.w, g, *f.slots.values(), self.rate_like(lr, f.w), ts[0 if idx is None else idx[0]])
+            self._bound(be, f)(self.rate_like(lr, f.w), ts[0 if idx is None else idx[0]])
             for w, v in zip(mine or (), f.views):
                 w[...] = v
             if f.moved is not None:
@@ -246,6 +245,16 @@ class ApplyUpdates(Op):
             f.used = st.updates
         p.last = st.updates
         return p.rest
+
+    def _bound(self, be: Any, f: _state.Flat) -> Callable[[Any, Any], Any]:
+        """The flat update on ``f``'s buffers as a function of (rate, step), bound once (``_Update.bind``) and
+        again where the kernels' settings (threads, switches) changed since."""
+        settings = getattr(be, "kernel_settings", None)
+        now = settings() if settings is not None else None
+        b = f.bound
+        if b is None or b[0] is not self.flat or b[1] != now:
+            b = f.bound = (self.flat, now, self.flat.bind(be, f.w, f.g, *f.slots.values()))
+        return b[2]
 
     def gradient_buffers(self, st: _state.State) -> dict[int, Any]:
         """Per gradient input (by position), the buffer the step that makes it may write it into: its part of
