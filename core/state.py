@@ -20,7 +20,6 @@ makes its State active, for this thread, while it runs a Program.
 """
 from __future__ import annotations
 
-import collections
 import itertools
 import math
 import operator
@@ -38,8 +37,7 @@ class State:
 
     def __init__(self) -> None:
         self._buffers: dict[Hashable, Any] = {}
-        # A Counter: ``bump`` adds one to each of an update's keys in one C-level pass (``Counter.update``).
-        self._versions: collections.Counter = collections.Counter()
+        self._versions: dict[Hashable, int] = {}
         self._slots: dict[tuple, dict] = {}
         self._counts: dict[Any, Any] = {}              # owner -> its update count, on the device
         self.updates = 0                                # optimizer steps run, all owners together
@@ -120,7 +118,9 @@ class State:
     def bump(self, *keys: Hashable) -> None:
         """Record that the buffers of ``keys`` were written in place (by an optimizer update)."""
         self.read_all(keys)         # each must be a variable (raises as ``read`` does)
-        self._versions.update(keys)
+        versions, get = self._versions, self._versions.get
+        for key in keys:
+            versions[key] = get(key, 0) + 1
 
     def _update(self, key: Hashable, delta: Any, mode: str) -> None:
         cur = self.read(key)

@@ -445,7 +445,7 @@ class AdamPowers(_Update):
         """TF1's step (``keras`` False, no ``sparse_kernel``) through the backend's compiled kernel bound to these
         arrays where it has one: per step only alpha is worked out, as ``_apply`` works it out."""
         call = getattr(be, "fused_adam_powers_call", None)
-        run = None if (self.keras or self.sparse_kernel or call is None or len(slots) != 2) else call(w, g, *slots)
+        run = None if (self.keras or self.sparse_kernel or call is None) else call(w, g, *slots)     # m and v
         if run is None:
             return super().bind(be, w, g, *slots)
         xp, dt = be.xp, w.dtype.type

@@ -123,23 +123,9 @@ class Fused(Op):
     def _bind(self, be: Any, head: Any, *arrays: Any, out: Any) -> Any:
         """The chain on these arrays as a function of no arguments (``head``: the head's binder, or None for an
         elementwise chain, whose head binds as its members do)."""
-        calls = []      # (op index, function of no arguments)
-        if head is not None:
-            calls.append((0, head(*[arrays[j] for j in self.wiring[0]], out=out)))
-        for i in range(0 if head is None else 1, len(self.ops)):
-            if i - 1 not in self._paired:
-                args = [out if j < 0 else arrays[j] for j in self.wiring[i]]
-                calls.append((i, lowering.bound(self._writes[i], be, self.ops[i], args, out)))
-
-        def run() -> None:
-            i = 0
-            try:
-                for i, call in calls:
-                    call()
-            except OpError as exc:
-                self._name(exc, i)
-                raise
-        return run
+        calls = [] if head is None else [(0, head(*[arrays[j] for j in self.wiring[0]], out=out))]
+        calls += self._members(be, out, arrays, 0 if head is None else 1)
+        return functools.partial(self._call_all, calls)
 
     def inplace_positions(self) -> tuple[int, ...]:
         """Inputs read by the head alone, at a position where the head allows it, may be the output buffer."""
@@ -151,13 +137,20 @@ class Fused(Op):
         return tuple(first[p] for p in lowering.may_alias(head) if first[p] not in later and first.count(first[p]) == 1)
 
     def _run(self, be: Any, out: Any, arrays: Sequence[Any], start: int) -> None:
-        i = start
+        self._call_all(self._members(be, out, arrays, start))
+
+    def _members(self, be: Any, out: Any, arrays: Sequence[Any], start: int) -> list:
+        """(op index, its writer on these arrays as a function of no arguments) for ops ``start``.. of the chain;
+        a pair's second op runs in the first one's call (``lowering.PAIRS``)."""
+        return [(i, lowering.bound(self._writes[i], be, self.ops[i], [out if j < 0 else arrays[j]
+                                                                       for j in self.wiring[i]], out))
+                for i in range(start, len(self.ops)) if i - 1 not in self._paired]
+
+    def _call_all(self, calls: Sequence[tuple]) -> None:
+        i = 0
         try:
-            for i in range(start, len(self.ops)):
-                if i - 1 in self._paired:      # done with the op before it
-                    continue
-                args = [out if j < 0 else arrays[j] for j in self.wiring[i]]
-                self._writes[i](be, self.ops[i], *args, out=out)
+            for i, call in calls:
+                call()
         except OpError as exc:
             self._name(exc, i)
             raise
