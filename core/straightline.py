@@ -35,8 +35,10 @@ class StraightLine:
     ``feeds``: {key: buffer} of the fed values the executor copies into a buffer of their own at every run
     (their arguments are then not read: the steps read the buffers).  With ``state``, a variable read that no
     effect precedes in the step order is made once, now (a ReadVariable returns the variable's buffer itself,
-    and the buffer stays the same while ``state.moves`` does): ``current(state)`` says whether that still
-    holds, and the executor builds the function again where it does not."""
+    and the buffer stays the same while ``state.moves`` does), and so is an effect's steady step where it offers
+    one (``steady_call(be, state, *inputs)``: an optimizer update's, ``core.ops.state.ApplyUpdates``):
+    ``current(state)`` says whether that still holds, and the executor builds the function again where it
+    does not."""
 
     def __init__(self, steps: Sequence[tuple], planned: dict, fed: Sequence[Key],
                  fetches: Sequence[Key | None], be: Any, feeds: dict | None = None, state: Any = None) -> None:
@@ -77,9 +79,17 @@ class StraightLine:
                 for j in range(len(node.outputs)):
                     names[(id(node), j)] = const("c", fixed[(id(node), j)])
                 continue
-            effects = effects or op.effect
             bind = getattr(write, "call", None) if self._settings_now is not None else None    # a Prepared's
-            if bind is not None and all(k in fixed for k in ins):
+            # An effect that nothing moved before it (an optimizer update, last) binds its steady step to the
+            # State as it is now, valid while it does not move (``moved``), as the reads made once are.
+            steady = (getattr(op, "steady_call", None) if write is None and state is not None and not effects
+                      and not node.outputs and all(k in fixed for k in ins) else None)
+            steady = steady and steady(be, state, *[fixed[k] for k in ins])
+            effects = effects or op.effect
+            if steady:
+                self._moves = moves
+                lines.append(f"    {const('k', steady)}()")
+            elif bind is not None and all(k in fixed for k in ins):
                 lines.append(f"    {const('k', bind(*[fixed[k] for k in ins], out=out))}()")
             elif write is not None:
                 out_expr = const("o", out)

@@ -315,14 +315,52 @@ def test_planned_steps_write_the_gradients_into_the_packing(monkeypatch):
             (entry,) = [e for e in m.sess._executor._plans.values()
                         if any(type(s.op).__name__ == "_ApplyGradients" for s in e.program.steps)]
             assert entry.plan.outside and not set(entry.plan.outside) & set(entry.plan.slots)
-            # Per run, the float32 bucket (W, b, s, T) and the float64 one (d).  The unplanned first run
-            # gathers everything; the planned runs find b, s and d in place, not W and T (read through
-            # transposes, their gradients are transposed views, made anew each run).
-            runs = [found[i:i + 2] for i in range(0, len(found), 2)]
-            assert runs[0] == [[False] * 4, [False]]
-            assert runs[1:] == [[[False, True, True, False], [True]]] * 3
+            # The float32 bucket (W, b, s, T) and the float64 one (d).  The unplanned first run gathers
+            # everything; the planned runs find b, s and d in place, not W and T (read through transposes,
+            # their gradients are transposed views, made anew each run), so they gather into the float32
+            # bucket only (the update's steady step knows the float64 one is in place).
+            assert found[:2] == [[False] * 4, [False]]
+            assert found[2:] == [[False, True, True, False]] * 3
         return out
     _both(monkeypatch, OPTIMIZERS["adam"], script)
+
+
+def _steady_bound(m) -> bool:
+    """Whether the training step's planned function runs the update's steady step bound once
+    (``ApplyUpdates.steady_call``) rather than its ``forward``."""
+    (entry,) = [e for e in m.sess._executor._plans.values()
+                if any(type(s.op).__name__ == "_ApplyGradients" for s in e.program.steps)]
+    names = {getattr(v, "__qualname__", "") for v in entry.straight.run.__globals__.values()}
+    return "ApplyUpdates.steady_call.<locals>.run" in names
+
+
+@pytest.mark.parametrize("name", ["adam", "keras_adam", "momentum"])
+def test_planned_steps_bind_the_steady_update_and_follow_what_changes(name, monkeypatch):
+    # From the first planned run on, the update runs as its steady step, bound once; what changes between steps
+    # is followed: a Keras rate assigned, the global step counted, a variable moved (the step is bound again
+    # after the move's repacking), the kernels' settings changed.  The bits stay the per-variable path's.
+    def script(m):
+        out = [m.step(), m.step(), m.step()]
+        if m.flat:
+            assert _steady_bound(m)
+        if name.startswith("keras"):
+            m.opts[0].learning_rate = 0.003
+        out += [m.step(), [np.asarray(m.sess.run(m.global_step))]]
+        m.sess.state.attach("b", np.full(4, 2.0, np.float32))
+        out += [m.step()]
+        if m.flat:
+            assert not _steady_bound(m)     # the step after the move checked and packed again
+        out += [m.step(), m.step()]
+        if m.flat:
+            assert _steady_bound(m)
+        monkeypatch.setenv("DUALFLOW_NUMBA", "0")
+        st = m.sess.state
+        out += [m.step(), m.step(), m.slots(), [np.asarray(m.sess.run(m.global_step))],
+                [np.asarray([st.version(m.vars[n].key) for n in NAMES])]]     # each step records its writes
+        return out
+    got = _both(monkeypatch, OPTIMIZERS[name], script)
+    assert got[4][0] == 4 and got[-2][0] == 9           # one count a step
+    assert not np.array_equal(got[2][1], got[3][1])     # the step after the rate change still trains b
 
 
 def test_tf1_adam_binds_its_kernel_to_the_packing_and_follows_the_switch(monkeypatch):

@@ -380,7 +380,9 @@ def _tf1_alpha(xp: Any, w: Any, lr: Any, powers: Sequence[Any]) -> Any:
     """TF1's step size from its beta power variables ``powers``, read as 0-d views (``[()]``): NumPy scalars on
     the host, whose arithmetic rounds as the 0-d arrays' does at a quarter of the cost (a batch-1 step computes
     alpha once); 0-d arrays on a device, read there."""
-    b1p, b2p, lr = _tf1(w, powers[0][()], powers[1][()], lr)
+    b1p, b2p, dt = powers[0][()], powers[1][()], w.dtype.type
+    if not (type(b1p) is dt and type(b2p) is dt and type(lr) is dt):     # else ``_tf1`` would keep all three
+        b1p, b2p, lr = _tf1(w, b1p, b2p, lr)
     return _alpha(xp, lr, b1p, b2p)
 
 
