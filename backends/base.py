@@ -182,6 +182,12 @@ class ArrayBackend:
         xp.copyto(out, wide.astype(numpy.float32).astype(out.dtype), casting="same_kind")
         return out
 
+    def sum_call(self, x: Any, axes: tuple, keepdims: bool, out: Any) -> Callable[[], Any]:
+        """``x.sum(axis=axes, keepdims=keepdims, out=out)`` as a function of no arguments (for arrays a planned
+        step passes at every run; ``out`` None: the call returns a new array); a backend may bind a cheaper
+        call of the same sum."""
+        return functools.partial(x.sum, axis=axes, keepdims=keepdims, out=out)
+
     def plane_sums(self, x: Any, out: Any = None) -> Any:
         """Per index of the first axis, the sum of everything after it (a bias gradient's channel sums of an
         NCHW image): ``x.sum(axis=(1, ..., ndim - 1))``, into ``out`` where given."""

@@ -741,3 +741,27 @@ def test_plane_sums_in_numba_sum_each_plane_to_rounding_and_keep_nans_and_signed
     assert planned[0] == 2.0 * g[0, 0].size and len(ran) == 3   # bound once, run twice
     monkeypatch.setenv("DUALFLOW_NUMBA", "0")                                     # NumPy's own sum without it
     np.testing.assert_array_equal(be.plane_sums(x), x.sum(axis=(1, 2)))
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64, np.int32])
+@pytest.mark.parametrize("shape,axes,keepdims", [((1, 10), (0,), True), ((1, 10), (0,), False), ((1,), (0,), False),
+                                                 ((3, 1, 4), (1,), True), ((5, 6), (0,), False),
+                                                 ((2, 3, 4), (0, 2), True), ((1, 1), (0, 1), False)])
+def test_bound_sums_give_ndarray_sums_bits(dtype, shape, axes, keepdims):
+    # ``NumpyBackend.sum_call`` (a planned step's loss mean, bias gradients and broadcast gradients): the ufunc's
+    # reduce, or ``x + 0`` where only axes of length 1 are summed; NumPy's bits either way, a -0.0 turned
+    # +0.0 and NaNs and infinities kept, into ``out`` and as a new array.
+    be = NumpyBackend("cpu")
+    x = (R.normal(size=shape) * 4).astype(dtype)
+    if x.dtype.kind == "f":
+        x.flat[:3] = [-0.0, np.nan, -np.inf][:x.size]
+    want = x.sum(axis=axes, keepdims=keepdims)
+    out = np.full(want.shape, 7, want.dtype)
+    be.sum_call(x, axes, keepdims, out)()
+    bits = lambda a: np.asarray(a).reshape(-1).view(np.uint8)     # noqa: E731
+    np.testing.assert_array_equal(bits(out), bits(want))
+    new = be.sum_call(x, axes, keepdims, None)()
+    assert np.shape(new) == want.shape
+    np.testing.assert_array_equal(bits(new), bits(want))
+    if x.dtype.kind == "f" and all(shape[a] == 1 for a in axes):
+        assert np.signbit(x.flat[0]) and not np.signbit(out.flat[0])     # the -0.0 came out +0.0, as the sum's

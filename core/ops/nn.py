@@ -573,7 +573,7 @@ class BiasAddGrad(BiasAdd):
                 return functools.partial(be.plane_sums, rows[0]) if out is None else be.plane_sums_call(rows[0], out)
             return lambda: rows.sum(axis=0, out=be.scratch(("bias-grad",), rows.shape[1:], g.dtype)).sum(
                 axis=axes, out=out)
-        return functools.partial(g.sum, axis=tuple(a for a in range(g.ndim) if a != axis), out=out)
+        return be.sum_call(g, tuple(a for a in range(g.ndim) if a != axis), False, out)
 
     def prepare(self, be: Any) -> Any:
         return self.prepared_writer(be, self._into)

@@ -169,8 +169,9 @@ class Mean(Reduce):
         xp, axes, keep = be.xp, norm_axes(self, self.axes, x.ndim), self.keepdims
         if x.dtype.char not in "fd":
             return lambda: xp.copyto(out, xp.asarray(x.mean(axis=axes, keepdims=keep)))
-        n = math.prod(x.shape[a] for a in axes)
-        return lambda: xp.true_divide(x.sum(axis=axes, keepdims=keep, out=out), n, out=out)
+        n, total = math.prod(x.shape[a] for a in axes), be.sum_call(x, axes, keep, out)
+        # A division by 1 changes nothing: the sum is the mean.
+        return total if n == 1 else lambda: xp.true_divide(total(), n, out=out)
 
     def prepare(self, be: Any) -> Any:
         return self.prepared_writer(be, self._into)
