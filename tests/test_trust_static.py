@@ -319,6 +319,26 @@ def test_feeds_are_checked_and_a_fed_tensor_can_be_fetched():
         assert sess.run(y, {y: np.ones((1, 3))}).tolist() == [[1, 1, 1]]
 
 
+def test_a_feed_like_the_last_accepted_one_skips_the_checks_but_nothing_else_does():
+    # Session._check_feed passes an array of the tensor's dtype and an accepted shape straight on; another
+    # dtype is still cast, another shape still checked, and each run computes with its own values.
+    x = tf.placeholder(tf.float32, (None, 3), name="x")
+    y = x * 2.0
+    with tf.Session() as sess:
+        a = np.arange(3, dtype=np.float32).reshape(1, 3)
+        assert sess.run(y, {x: a}).tolist() == [[0, 2, 4]]
+        assert sess._accepted[x] == (1, 3)
+        assert sess.run(y, {x: a + 1}).tolist() == [[2, 4, 6]]
+        wide = np.full((1, 3), 1 + 2.0 ** -30)          # float64: cast to float32 (1.0) before the product
+        got = sess.run([x, y], {x: wide})
+        assert got[0].dtype == np.float32 and got[1].tolist() == [[2, 2, 2]]
+        for bad in (np.zeros((1, 4), np.float32), np.zeros((1, 1, 3), np.float32), np.zeros(3, np.float32)):
+            with pytest.raises(ValueError, match=r"Cannot feed value of shape"):
+                sess.run(y, {x: bad})
+        assert sess._accepted[x] == (1, 3)
+        assert sess.run(y, {x: np.ones((4, 3), np.float32)}).shape == (4, 3)
+
+
 @pytest.mark.reference
 def test_shape_errors_match_tensorflow():
     real = pytest.importorskip("tensorflow").compat.v1
