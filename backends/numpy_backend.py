@@ -173,9 +173,10 @@ class NumpyBackend(ArrayBackend):
     def sum_call(self, x: Any, axes: tuple, keepdims: bool, out: Any) -> Callable[[], Any]:
         """The ufunc's reduce itself (``ndarray.sum`` calls a Python function that calls it: ~0.6 us); a float
         sum over axes of length 1 only is ``x + 0`` into ``out`` (the sum starts at +0.0, so a -0.0 comes out
-        +0.0 there too): ~1 us a batch-1 step's loss and dense-layer bias gradient took ~2.5."""
-        if (out is not None and x.dtype.kind == "f" and out.dtype == x.dtype and x.ndim and all(x.shape[a] == 1 for a in axes)
-                and out.size == x.size):
+        +0.0 there too).  Hot, a batch-1 step's dense-layer bias gradient 1.5 -> 0.85 us, its loss mean (with
+        ``Mean``'s division by 1 gone) 2.9 -> 0.8."""
+        if (out is not None and x.dtype.kind == "f" and out.dtype == x.dtype and out.size == x.size
+                and all(x.shape[a] == 1 for a in axes)):
             return functools.partial(numpy.add, x.reshape(out.shape), x.dtype.type(0), out=out)
         return functools.partial(numpy.add.reduce, x, axes, None, out, keepdims)
 

@@ -746,7 +746,8 @@ def test_plane_sums_in_numba_sum_each_plane_to_rounding_and_keep_nans_and_signed
 @pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64, np.int32])
 @pytest.mark.parametrize("shape,axes,keepdims", [((1, 10), (0,), True), ((1, 10), (0,), False), ((1,), (0,), False),
                                                  ((3, 1, 4), (1,), True), ((5, 6), (0,), False),
-                                                 ((2, 3, 4), (0, 2), True), ((1, 1), (0, 1), False)])
+                                                 ((2, 3, 4), (0, 2), True), ((1, 1), (0, 1), False),
+                                                 ((2, 3), (), False)])
 def test_bound_sums_give_ndarray_sums_bits(dtype, shape, axes, keepdims):
     # ``NumpyBackend.sum_call`` (a planned step's loss mean, bias gradients and broadcast gradients): the ufunc's
     # reduce, or ``x + 0`` where only axes of length 1 are summed; NumPy's bits either way, a -0.0 turned
@@ -763,5 +764,5 @@ def test_bound_sums_give_ndarray_sums_bits(dtype, shape, axes, keepdims):
     new = be.sum_call(x, axes, keepdims, None)()
     assert np.shape(new) == want.shape
     np.testing.assert_array_equal(bits(new), bits(want))
-    if x.dtype.kind == "f" and all(shape[a] == 1 for a in axes):
+    if x.dtype.kind == "f" and all(shape[a] == 1 for a in axes):     # a sum of one: x + 0
         assert np.signbit(x.flat[0]) and not np.signbit(out.flat[0])     # the -0.0 came out +0.0, as the sum's

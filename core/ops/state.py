@@ -191,8 +191,9 @@ class ApplyUpdates(Op):
         (``_steady``): valid while ``st.moves`` and the kernels' settings stay as they are now (the conditions
         the planned step is built again on).  Everything the steady ``forward`` finds again at each step is
         found once here (the packing, the bound kernels, the shared buffers, whether the gradients are in
-        place); each run only counts, runs the kernels and records what it wrote: ~60 Python calls of a
-        batch-1 step's ~110 were this update's.  None where the packing is not steady."""
+        place); each run only counts, runs the kernels and records what it wrote (in a batch-1 step's planned
+        function 69 of the 114 calls profiled were the update's, 35 are left).  None where the packing is not
+        steady."""
         p = self._steady(st)
         if p is None:
             return None
