@@ -19,6 +19,8 @@ from eager_api.nn.modules import (AdaptiveAvgPool1d, AdaptiveMaxPool2d, ChannelS
 from eager_api.nn.modules import Fold, Unfold
 from eager_api.nn.modules import GRU, GRUCell, LSTM, LSTMCell, RNN, RNNBase, RNNCell, RNNCellBase
 from eager_api.nn.modules import MultiheadAttention
+from eager_api.nn.transformer import (Transformer, TransformerDecoder, TransformerDecoderLayer, TransformerEncoder,
+                                      TransformerEncoderLayer)
 from eager_api.nn.modules import Softmax2d, UpsamplingBilinear2d, UpsamplingNearest2d
 from eager_api.nn.parallel import DataParallel
 
@@ -39,7 +41,8 @@ __all__ += ["parallel", "AdaptiveAvgPool1d", "AdaptiveMaxPool2d", "ChannelShuffl
             "CosineSimilarity", "Dropout1d", "GaussianNLLLoss", "LocalResponseNorm", "MarginRankingLoss",
             "MultiLabelSoftMarginLoss", "PairwiseDistance", "ParameterDict", "ParameterList", "PoissonNLLLoss",
             "TripletMarginLoss", "Fold", "Unfold", "Softmax2d", "UpsamplingBilinear2d", "UpsamplingNearest2d", "GRU", "GRUCell", "LSTM", "LSTMCell", "RNN", "RNNBase",
-            "RNNCell", "RNNCellBase", "MultiheadAttention"]
+            "RNNCell", "RNNCellBase", "MultiheadAttention", "Transformer", "TransformerDecoder",
+            "TransformerDecoderLayer", "TransformerEncoder", "TransformerEncoderLayer"]
 
 
 __getattr__ = _errors.missing_names(__name__)     # a missing public name says so

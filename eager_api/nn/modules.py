@@ -2107,14 +2107,13 @@ class GRUCell(RNNCellBase):
 
 
 # ----- attention -------------------------------------------------------------------------------------------------
-def _additive_mask(mask: Tensor | None, name: str, dtype: Any) -> Tensor | None:
+def _additive_mask(mask: Tensor | None, name: str, dtype: Any, owner: str = "MultiheadAttention") -> Tensor | None:
     """PyTorch's _canonical_mask: a boolean mask (True = masked out) as 0 / -inf in the query's dtype, a float
     mask as it is."""
     if mask is None or mask.dtype.kind == "f":
         return mask
     if mask.dtype != bool:
-        raise AssertionError(f"MultiheadAttention: only bool and floating types of {name} are supported, got "
-                             f"{mask.dtype}")
+        raise AssertionError(f"{owner}: only bool and floating types of {name} are supported, got {mask.dtype}")
     return zeros(*mask.shape, dtype=dtype).masked_fill(mask, float("-inf"))
 
 
