@@ -119,6 +119,37 @@ def test_layer_norm_values_and_gradients():
         F.layer_norm(torch.tensor(x), (3,))
 
 
+def test_rms_norm_values_gradients_and_errors():
+    x = R.normal(size=(3, 2, 4)) * 2 + 1
+    w = R.normal(size=4)
+    want = x / np.sqrt((x * x).mean(axis=2, keepdims=True) + 1e-3) * w
+    y = F.rms_norm(torch.tensor(x), (4,), torch.tensor(w), eps=1e-3)
+    np.testing.assert_allclose(y.numpy(), want, rtol=1e-12)
+    m = torch.nn.RMSNorm((2, 4), elementwise_affine=False)       # eps None: float64's machine epsilon
+    ref = x / np.sqrt((x * x).mean(axis=(1, 2), keepdims=True) + np.finfo(np.float64).eps)
+    np.testing.assert_allclose(m(torch.tensor(x)).numpy(), ref, rtol=1e-12)
+    eager_fd_check(lambda a, ww: F.rms_norm(a, (4,), ww, eps=1e-3), [x, w])
+    # float16 is computed in float32, with float32's epsilon, and rounded once at the end (ATen's CPU kernel)
+    h = (R.normal(size=(5, 8)) * 3).astype(np.float16)
+    u = h.astype(np.float32)
+    ref16 = (u * (np.float32(1) / np.sqrt((u * u).mean(axis=1, keepdims=True) + np.finfo(np.float32).eps)))
+    got16 = F.rms_norm(torch.tensor(h), (8,))
+    assert got16.dtype == np.float16
+    np.testing.assert_allclose(got16.numpy().astype(np.float32), ref16.astype(np.float16).astype(np.float32),
+                               rtol=1e-3)
+    layer = torch.nn.RMSNorm(4)
+    assert [n for n, _ in layer.named_parameters()] == ["weight"] and (layer.weight.detach().numpy() == 1).all()
+    assert repr(layer) == "RMSNorm((4,), eps=None, elementwise_affine=True)"
+    with pytest.raises(RuntimeError, match=r"Given normalized_shape=\[3, 5\], expected input with shape \[\*3, 5\]"):
+        F.rms_norm(torch.tensor(x), (3, 5))
+    with pytest.raises(ValueError, match="Input tensor must have at least 3 dimensions, but got 1"):
+        F.rms_norm(torch.tensor(w), (2, 2, 4))
+    with pytest.raises(RuntimeError, match="Expected weight to be of same shape as normalized_shape"):
+        F.rms_norm(torch.tensor(x), (4,), torch.ones(3))
+    with pytest.raises(RuntimeError, match="Expected normalized_shape to be at least 1-dimensional"):
+        F.layer_norm(torch.tensor(x), ())
+
+
 def test_group_norm_values_and_gradients():
     x = R.normal(size=(2, 6, 3, 2)) * 3 - 1
     w, b = R.normal(size=6), R.normal(size=6)

@@ -159,9 +159,31 @@ def test_reduce_lr_on_plateau_matches_torch():
     (lambda: nn.LayerNorm(5, bias=False), lambda: torch.nn.LayerNorm(5, bias=False), (6, 5)),
     (lambda: nn.GroupNorm(3, 6), lambda: torch.nn.GroupNorm(3, 6), (2, 6, 4, 3)),
     (lambda: nn.GroupNorm(1, 4, affine=False), lambda: torch.nn.GroupNorm(1, 4, affine=False), (3, 4, 5)),
+    (lambda: nn.RMSNorm(5), lambda: torch.nn.RMSNorm(5), (3, 4, 5)),
+    (lambda: nn.RMSNorm((4, 5), eps=1e-3, elementwise_affine=False),
+     lambda: torch.nn.RMSNorm((4, 5), eps=1e-3, elementwise_affine=False), (3, 4, 5)),
 ])
 def test_more_modules_match_torch(ours, theirs, shape):
     _pair(ours, theirs, np.random.default_rng(2).normal(size=shape).astype(np.float32))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float16, np.float64])
+def test_rms_norm_matches_torch_kernel(dtype):
+    # ATen's CPU kernel: float16 computed in float32 with float32's epsilon; values and gradients
+    rng = np.random.default_rng(4)
+    x, w = (rng.normal(size=(6, 16)) * 3).astype(dtype), rng.normal(size=16).astype(dtype)
+    res = []
+    for lib in (eager_api, torch):
+        xt, wt = lib.tensor(x, requires_grad=dtype != np.float16), lib.tensor(w, requires_grad=dtype != np.float16)
+        y = lib.nn.functional.rms_norm(xt, (16,), wt)
+        out = [y.detach().numpy().astype(np.float64)]
+        if dtype != np.float16:
+            (y * lib.tensor(x)).sum().backward()
+            out += [xt.grad.numpy(), wt.grad.numpy()]
+        res.append(out)
+    tol = dict(rtol=1e-3, atol=2e-3) if dtype == np.float16 else dict(rtol=1e-5, atol=1e-6)
+    for a, b in zip(*res):
+        np.testing.assert_allclose(a, b, **tol)
 
 
 def test_batch_norm_cumulative_average_matches_torch():

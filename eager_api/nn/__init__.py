@@ -18,7 +18,7 @@ from eager_api.nn.modules import (AdaptiveAvgPool1d, AdaptiveMaxPool2d, ChannelS
                                   PoissonNLLLoss, TripletMarginLoss)
 from eager_api.nn.modules import Fold, Unfold
 from eager_api.nn.modules import GRU, GRUCell, LSTM, LSTMCell, RNN, RNNBase, RNNCell, RNNCellBase
-from eager_api.nn.modules import MultiheadAttention
+from eager_api.nn.modules import MultiheadAttention, RMSNorm
 from eager_api.nn.transformer import (Transformer, TransformerDecoder, TransformerDecoderLayer, TransformerEncoder,
                                       TransformerEncoderLayer)
 from eager_api.nn.modules import Softmax2d, UpsamplingBilinear2d, UpsamplingNearest2d
@@ -41,7 +41,7 @@ __all__ += ["parallel", "AdaptiveAvgPool1d", "AdaptiveMaxPool2d", "ChannelShuffl
             "CosineSimilarity", "Dropout1d", "GaussianNLLLoss", "LocalResponseNorm", "MarginRankingLoss",
             "MultiLabelSoftMarginLoss", "PairwiseDistance", "ParameterDict", "ParameterList", "PoissonNLLLoss",
             "TripletMarginLoss", "Fold", "Unfold", "Softmax2d", "UpsamplingBilinear2d", "UpsamplingNearest2d", "GRU", "GRUCell", "LSTM", "LSTMCell", "RNN", "RNNBase",
-            "RNNCell", "RNNCellBase", "MultiheadAttention", "Transformer", "TransformerDecoder",
+            "RNNCell", "RNNCellBase", "MultiheadAttention", "RMSNorm", "Transformer", "TransformerDecoder",
             "TransformerDecoderLayer", "TransformerEncoder", "TransformerEncoderLayer"]
 
 

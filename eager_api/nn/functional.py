@@ -1160,20 +1160,47 @@ def _affine(y: Any, weight: Tensor | None, bias: Tensor | None, shape: tuple) ->
     return y
 
 
-def layer_norm(input: Tensor, normalized_shape: Any, weight: Tensor | None = None, bias: Tensor | None = None,
-               eps: float = 1e-5) -> Tensor:
-    """Normalize over the last ``len(normalized_shape)`` dimensions, then scale and shift elementwise."""
+def _normalized_shape(fn: str, input: Tensor, normalized_shape: Any, **affine: Tensor | None) -> tuple:
+    """``normalized_shape`` as a tuple, checked against the input's trailing dimensions and the affine tensors'
+    shapes as ATen checks them for ``fn`` (``layer_norm`` or ``rms_norm``: their messages differ)."""
     shape = (int(normalized_shape),) if isinstance(normalized_shape, int) else tuple(int(n) for n in normalized_shape)
     k = len(shape)
-    if k == 0 or tuple(input.shape[input.ndim - k:]) != shape or input.ndim < k:
-        raise RuntimeError(f"Given normalized_shape={list(shape)}, expected input with shape [*, "
+    if k == 0:
+        raise RuntimeError("Expected normalized_shape to be at least 1-dimensional, i.e., containing at least one "
+                           f"element, but got normalized_shape = {list(shape)}")
+    if fn == "rms_norm" and input.ndim < k:
+        raise ValueError(f"Input tensor must have at least {k} dimensions, but got {input.ndim}")
+    if input.ndim < k or tuple(input.shape[input.ndim - k:]) != shape:
+        star = "*, " if fn == "layer_norm" else "*"
+        raise RuntimeError(f"Given normalized_shape={list(shape)}, expected input with shape [{star}"
                            f"{', '.join(map(str, shape))}], but got input of size{list(input.shape)}")
-    for name, t in (("weight", weight), ("bias", bias)):
+    for name, t in affine.items():
         if t is not None and tuple(t.shape) != shape:
             raise RuntimeError(f"Expected {name} to be of same shape as normalized_shape, but got {name} of shape "
                                f"{list(t.shape)} and normalized_shape = {list(shape)}")
-    y = _normalize(input, tuple(range(input.ndim - k, input.ndim)), float(eps))
+    return shape
+
+
+def layer_norm(input: Tensor, normalized_shape: Any, weight: Tensor | None = None, bias: Tensor | None = None,
+               eps: float = 1e-5) -> Tensor:
+    """Normalize over the last ``len(normalized_shape)`` dimensions, then scale and shift elementwise."""
+    shape = _normalized_shape("layer_norm", input, normalized_shape, weight=weight, bias=bias)
+    y = _normalize(input, tuple(range(input.ndim - len(shape), input.ndim)), float(eps))
     return _T(_affine(y, weight, bias, shape))
+
+
+def rms_norm(input: Tensor, normalized_shape: Any, weight: Tensor | None = None, eps: float | None = None) -> Tensor:
+    """x / sqrt(mean(x^2) + eps) over the last ``len(normalized_shape)`` dimensions, times ``weight``, as ATen's
+    CPU kernel computes it: in float32 for a float16 input (then rounded to float16), ``eps`` by default the
+    machine epsilon of that computing type (float32's for float16, whatever the docs say: measured), and
+    ``(x * rstd) * weight``."""
+    shape = _normalized_shape("rms_norm", input, normalized_shape, weight=weight)
+    x = input.float() if input.dtype == numpy.float16 else input
+    eps = float(numpy.finfo(x.dtype).eps) if eps is None else eps
+    y = x * (x * x).mean(tuple(range(x.ndim - len(shape), x.ndim)), keepdim=True).add(eps).rsqrt()
+    if weight is not None:
+        y = y * weight.to(x.dtype)
+    return y.to(input.dtype)
 
 
 def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None, bias: Tensor | None = None,
