@@ -130,7 +130,11 @@ class NumpyBackend(ArrayBackend):
         """Class indices without smoothing or ignored rows (a classifier's usual loss) in one compiled pass
         (``numba_kernels.sparse_xent``) where it applies: the base class's twenty NumPy calls took ~100 us of
         a batch-1 training step.  Its sums run in order and its exp and log are libm's, so the last bit may
-        differ from the base class's (NumPy's pairwise sums and SIMD exp), as each framework's does."""
+        differ from the base class's (NumPy's pairwise sums and SIMD exp), as each framework's does.  An
+        ``ignore_index`` no label equals (PyTorch's default -100, in almost every batch) ignores nothing: the
+        loss is the plain one (the mean over all rows), so it takes the compiled pass too."""
+        if ignore_index is not None and labels.dtype.kind in "iu" and not (labels == ignore_index).any():
+            ignore_index = None
         if not self._compiled_xent(z, labels, smoothing, ignore_index, out):
             return super().sparse_softmax_cross_entropy(z, labels, smoothing, ignore_index, reduction, out)
         n = z.shape[0]

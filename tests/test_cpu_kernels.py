@@ -676,6 +676,36 @@ def test_compiled_sparse_cross_entropy_against_plain_loops(monkeypatch, dtype, r
     assert len(ran) == 4
 
 
+@pytest.mark.parametrize("reduction", ["none", "mean"])
+def test_an_ignore_index_no_label_equals_takes_the_compiled_pass(monkeypatch, reduction):
+    # PyTorch's default ignore_index=-100 matches no label in almost every batch: nothing is ignored, and the
+    # loss is the compiled plain one; a batch where a label equals it ignores that row (NumPy's path).
+    pytest.importorskip("numba", reason="numba is not installed: its kernels cannot run")
+    monkeypatch.setenv("DUALFLOW_NUMBA", "1")
+    ran = []
+    kernel = numba_kernels.sparse_xent_call
+    monkeypatch.setattr(numba_kernels, "sparse_xent_call", lambda *a: (ran.append(1), kernel(*a))[1])
+    be = NumpyBackend("cpu")
+    z = (R.standard_normal((6, 5)) * 3).astype(np.float32)
+    labels = R.integers(0, 5, 6)
+    rows, grad = _xent_rows(z, labels)
+    loss, backprop = be.sparse_softmax_cross_entropy(z, labels, 0.0, -100, reduction)
+    assert ran == [1]
+    np.testing.assert_allclose(loss, rows if reduction == "none" else rows.mean(), rtol=2e-6, atol=2e-6)
+    np.testing.assert_allclose(backprop, grad if reduction == "none" else grad / 6, rtol=2e-6, atol=2e-6)
+    labels[2] = 4
+    ignored = be.sparse_softmax_cross_entropy(z, labels, 0.0, 4, reduction)     # rows labelled 4 are dropped
+    assert ran == [1]
+    keep = labels != 4
+    rows, grad = _xent_rows(z, labels)
+    if reduction == "none":
+        np.testing.assert_allclose(ignored[0], np.where(keep, rows, 0.0), rtol=2e-6, atol=2e-6)
+    else:
+        np.testing.assert_allclose(ignored[0], rows[keep].mean(), rtol=2e-6, atol=2e-6)
+        np.testing.assert_allclose(ignored[1], np.where(keep[:, None], grad, 0.0) / keep.sum(), rtol=2e-6,
+                                   atol=2e-6)
+
+
 def test_compiled_sparse_cross_entropy_special_values_and_bad_labels_as_numpys(monkeypatch):
     pytest.importorskip("numba", reason="numba is not installed: its kernels cannot run")
     z = np.array([[np.nan, 1, 2], [1, -np.inf, 3], [-np.inf] * 3, [np.inf, 0, 1], [0, 0, 0]], np.float32)
