@@ -616,10 +616,11 @@ def _positions(input: Tensor, target: Tensor, name: str) -> tuple[Tensor, Tensor
 def _check_class_target(input: Tensor, target: Tensor) -> None:
     """ATen's nll_loss reads class indices as int64 ('Long') or uint8 ('Byte') only, and its kernel for one loss
     per position ((N, C, d1, ...) inputs) int64 only."""
-    if target.dtype.name not in ("int64", "uint8"):
+    dtype = target.dtype        # compared as dtypes: ``dtype.name`` is a Python property, ~8 us a call
+    if dtype != numpy.int64 and dtype != numpy.uint8:
         raise RuntimeError("expected target dtype to be Long or Byte, but got "
-                           f"{_ATEN_NAMES.get(target.dtype.name, target.dtype.name)}")
-    if target.dtype.name == "uint8" and input.ndim > 2:
+                           f"{_ATEN_NAMES.get(dtype.name, dtype.name)}")
+    if dtype == numpy.uint8 and input.ndim > 2:
         raise RuntimeError("expected scalar type Long but found Byte")
 
 

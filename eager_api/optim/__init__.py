@@ -149,8 +149,11 @@ class Optimizer:
                 step = state.get("step", 0)
                 if not isinstance(step, Tensor):        # a number or array a user put there
                     step = state["step"] = _step(step)
-                step.array += 1         # in place and in the step's dtype, as PyTorch's ``step_t += 1``
-                return int(step.array)
+                # In place and in the step's dtype, as PyTorch's ``step_t += 1``; through the 0-d view, as
+                # ``State.tick``: a NumPy scalar sum stored back, a fraction of an in-place ufunc's cost.
+                a = step.array
+                a[()] = a[()] + 1
+                return int(a[()])
             return count
         keys = [self._slot_keys[n] for n in op.slot_names]
 
