@@ -179,10 +179,36 @@ class Tensor(Value):
         return self.permute(*reversed(range(self.ndim)))
 
     def size(self, dim: builtins.int | None = None) -> Any:
-        return self.shape if dim is None else self.shape[dim]
+        return self.shape if dim is None else self.shape[self._dim_index(dim)]
+
+    def stride(self, dim: builtins.int | None = None) -> Any:
+        """The steps in elements between neighbours along each dimension, of the array as it is laid out (a
+        transpose, slice or expand is a view here as in PyTorch, with its strides)."""
+        steps = tuple(s // self.dtype.itemsize for s in self.array.strides)
+        return steps if dim is None else steps[self._dim_index(dim)]
+
+    def _dim_index(self, dim: builtins.int) -> builtins.int:
+        """``dim`` wrapped into range, or PyTorch's IndexError."""
+        n = len(self.shape)
+        if n == 0:
+            raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
+        if not -n <= dim < n:
+            raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})")
+        return dim % n
 
     def dim(self) -> builtins.int:
         return len(self.shape)
+
+    ndimension = dim
+
+    @property
+    def itemsize(self) -> builtins.int:
+        return self.dtype.itemsize
+
+    @property
+    def nbytes(self) -> builtins.int:
+        """The bytes of the tensor's elements (of a view too: not of the storage under it)."""
+        return self.numel() * self.dtype.itemsize
 
     def numel(self) -> builtins.int:
         return Size(self.shape).numel()
@@ -364,6 +390,18 @@ class Tensor(Value):
 
     def bool(self) -> "Tensor":
         return self.to(bool_)
+
+    def half(self) -> "Tensor":
+        return self.to(float16)
+
+    def short(self) -> "Tensor":
+        return self.to(int16)
+
+    def byte(self) -> "Tensor":
+        return self.to(uint8)
+
+    def char(self) -> "Tensor":
+        return self.to(int8)
 
     def _like(self, dtype: Any, device: Any) -> tuple:
         return (self.dtype if dtype is None else dtype), (self.device if device is None else device)
@@ -1400,6 +1438,12 @@ class Tensor(Value):
 
     def clamp_(self, min: Any = None, max: Any = None) -> "Tensor":
         return self._inplace("clamp_", lambda x: x.clamp(min, max))
+
+    def tril_(self, diagonal: builtins.int = 0) -> "Tensor":
+        return self._inplace("tril_", lambda x: x.tril(diagonal))
+
+    def triu_(self, diagonal: builtins.int = 0) -> "Tensor":
+        return self._inplace("triu_", lambda x: x.triu(diagonal))
 
     def masked_fill_(self, mask: "Tensor", value: Any) -> "Tensor":
         return self._inplace("masked_fill_", lambda x: x.masked_fill(mask, value))

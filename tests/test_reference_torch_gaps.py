@@ -380,3 +380,16 @@ def test_quantiles_and_searches_match_pytorch():
     eager_api.quantile(a, eager_api.tensor([0.3, 0.8])).sum().backward()
     torch.quantile(b, torch.tensor([0.3, 0.8])).sum().backward()
     np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-6)
+
+
+def test_casts_strides_and_byte_counts_match_torch():
+    x = np.arange(24, dtype=np.float32).reshape(2, 3, 4)
+    for L in (eager_api, torch):
+        t = L.tensor(x)
+        views = [t, t.transpose(0, 2), t[:, 1:, ::2], t[1], t.unsqueeze(1).expand(2, 5, 3, 4), t.reshape(6, 4).t()]
+        got = [(v.stride(), v.nbytes, v.itemsize, v.ndimension()) for v in views]
+        casts = [str(getattr(t, c)().dtype).replace("torch.", "") for c in ("half", "short", "byte", "char")]
+        if L is torch:
+            assert got == ours and casts == our_casts
+        else:
+            ours, our_casts = got, casts

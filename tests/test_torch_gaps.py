@@ -746,3 +746,29 @@ def test_quantile_interpolations_and_searchsorted_against_numpy():
     assert torch.searchsorted(torch.tensor(seq), torch.tensor(vals)).tolist() == np.searchsorted(seq, vals).tolist()
     assert torch.bucketize(torch.tensor(vals), torch.tensor(seq), right=True).tolist() == np.searchsorted(
         seq, vals, side="right").tolist()
+
+
+def test_casts_strides_sizes_and_band_in_place():
+    t = torch.tensor(np.arange(6.0).reshape(2, 3))
+    assert [c().dtype for c in (t.half, t.short, t.byte, t.char)] == [np.float16, np.int16, np.uint8, np.int8]
+    assert t.char().tolist() == [[0, 1, 2], [3, 4, 5]] and t.ndimension() == 2
+    t32 = t.float()
+    assert (t32.itemsize, t32.nbytes, t32[:, 1:].nbytes, t32.half().nbytes) == (4, 24, 16, 12)
+    # strides in elements, of views as they lie: a transpose swaps them, an expand repeats with 0, a slice keeps
+    assert t32.stride() == (3, 1) and t32.stride(-1) == 1 and t32.t().stride() == (1, 3)
+    assert t32.expand(4, 2, 3).stride() == (0, 3, 1) and t32[:, 1:].stride() == (3, 1)
+    assert torch.ones(()).stride() == () and t32.size(-2) == 2
+    with pytest.raises(IndexError, match=r"Dimension out of range \(expected to be in range of \[-2, 1\], but got 2\)"):
+        t32.stride(2)
+    with pytest.raises(IndexError, match=r"Dimension out of range \(expected to be in range of \[-2, 1\], but got -3\)"):
+        t32.size(-3)
+    with pytest.raises(IndexError, match="Dimension specified as 0 but tensor has no dimensions"):
+        torch.ones(()).size(0)
+    m = torch.tensor(np.arange(1.0, 10.0).reshape(3, 3))
+    alias = m
+    assert m.tril_(-1) is alias and m.tolist() == [[0, 0, 0], [4, 0, 0], [7, 8, 0]]
+    w = torch.tensor(np.arange(1.0, 10.0).reshape(3, 3), requires_grad=True)
+    y = w * 1.0
+    y.triu_(1)
+    y.sum().backward()                  # the gradient passes where the band kept the value, 0 elsewhere
+    assert w.grad.tolist() == [[0, 1, 1], [0, 0, 1], [0, 0, 0]]
