@@ -6,6 +6,8 @@ PyTorch's names, defaults, type promotion and errors onto them.
 from __future__ import annotations
 
 import builtins
+import functools
+import itertools
 import collections
 import math
 import os
@@ -2555,6 +2557,172 @@ def bucketize(input: Any, boundaries: Tensor, *, out_int32: bool = False, right:
 def column_stack(tensors: Sequence[Tensor]) -> Tensor:
     """Vectors as columns (and scalars as 1x1), joined along dim 1."""
     return cat([t.reshape(-1, 1) if t.ndim < 2 else t for t in tensors], 1)
+
+
+def dstack(tensors: Sequence[Tensor]) -> Tensor:
+    """Joined along dim 2, each made at least 3-D first (vectors as (1, n, 1), matrices as (m, n, 1))."""
+    return cat(list(atleast_3d(list(tensors))), 2)
+
+
+def tensor_split(input: Tensor, indices_or_sections: Any, dim: builtins.int = 0) -> tuple:  # noqa: A002
+    """Views along ``dim``: ``n`` sections (the first ``size % n`` one longer), or the pieces between the given
+    indices, each cut as a Python slice would (an index past the end clamps, one before its predecessor
+    gives an empty piece)."""
+    if isinstance(indices_or_sections, Tensor):
+        indices_or_sections = (indices_or_sections.item() if indices_or_sections.ndim == 0
+                               else indices_or_sections.tolist())
+    size = input.shape[input._dim_index(dim)]
+    if isinstance(indices_or_sections, builtins.int):
+        n = indices_or_sections
+        if n <= 0:
+            raise RuntimeError(f"number of sections must be larger than 0, got {n}")
+        lengths = [size // n + (i < size % n) for i in range(n)]
+        cuts = list(itertools.accumulate(lengths))[:-1]
+    else:
+        cuts = [builtins.int(i) for i in indices_or_sections]
+    lead = (slice(None),) * (dim % input.ndim)
+    return tuple(input[lead + (slice(a, b),)] for a, b in zip([0] + cuts, cuts + [None]))
+
+
+def _split_along(name: str, input: Tensor, sections: Any, dim: builtins.int, rank: builtins.int) -> tuple:  # noqa: A002
+    """hsplit/vsplit/dsplit: ``tensor_split`` along ``dim``, which must exist and, for a count, divide evenly."""
+    if input.ndim < rank:
+        raise RuntimeError(f"torch.{name} requires a tensor with at least {rank} dimension, but got a tensor with "
+                           f"{input.ndim} dimensions!")
+    if isinstance(sections, builtins.int) and (sections == 0 or input.shape[dim] % sections):
+        raise RuntimeError(f"torch.{name} attempted to split along dimension {dim}, but the size of the dimension "
+                           f"{input.shape[dim]} is not divisible by the split_size {sections}!")
+    return tensor_split(input, sections, dim)
+
+
+def hsplit(input: Tensor, indices_or_sections: Any) -> tuple:  # noqa: A002
+    return _split_along("hsplit", input, indices_or_sections, 0 if input.ndim == 1 else 1, 1)
+
+
+def vsplit(input: Tensor, indices_or_sections: Any) -> tuple:  # noqa: A002
+    return _split_along("vsplit", input, indices_or_sections, 0, 2)
+
+
+def dsplit(input: Tensor, indices_or_sections: Any) -> tuple:  # noqa: A002
+    return _split_along("dsplit", input, indices_or_sections, 2, 3)
+
+
+def argwhere(input: Tensor) -> Tensor:  # noqa: A002
+    """The (N, ndim) coordinates of the nonzero elements, in row-major order (``nonzero``)."""
+    return input.nonzero()
+
+
+def take(input: Tensor, index: Tensor) -> Tensor:  # noqa: A002
+    """Elements of the flattened input at ``index`` (negative ones from the end), in ``index``'s shape."""
+    n = input.numel()
+    idx = index.numpy() if isinstance(index, Tensor) else numpy.asarray(index)
+    bad = idx[(idx >= n) | (idx < -n)]
+    if bad.size:
+        raise IndexError(f"out of range: tried to access index {builtins.int(bad.flat[0])} on a tensor of {n} "
+                         "elements.")
+    return input.reshape(-1)[index]
+
+
+def dist(input: Tensor, other: Tensor, p: builtins.float = 2) -> Tensor:  # noqa: A002
+    """The p-norm of the (broadcast) difference: the count of its nonzeros for p = 0, its largest (smallest)
+    magnitude for p = inf (-inf)."""
+    d = input - other
+    if p in (1, 2):
+        return d.norm(p)
+    a = d.abs()
+    if p == 0:
+        return (a != 0).sum().to(d.dtype)
+    if math.isinf(p):
+        return a.max() if p > 0 else a.min()
+    return a.pow(p).sum().pow(1.0 / p)
+
+
+def inner(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002
+    """The sum over the last dims of both (a scalar operand multiplies): shape input.shape[:-1] + other.shape[:-1]."""
+    if input.ndim == 0 or other.ndim == 0:
+        return input * other
+    if input.shape[-1] != other.shape[-1]:
+        raise RuntimeError(f"inner() the last dimension must match on both input tensors but got shapes "
+                           f"{list(input.shape)} and {list(other.shape)}")
+    return tensordot(input, other, ([input.ndim - 1], [other.ndim - 1]))
+
+
+def cov(input: Tensor, *, correction: builtins.int = 1, fweights: Tensor | None = None,  # noqa: A002
+        aweights: Tensor | None = None) -> Tensor:
+    """The covariance of the variables in the rows of ``input`` (a vector: one variable) over its columns (the
+    observations), with frequency and analytic weights as ``numpy.cov``'s and PyTorch's: the weighted mean
+    removed, then divided by the weights' sum less ``correction`` (scaled by the analytic weights), clamped at
+    0 with PyTorch's warning."""
+    if input.ndim > 2:
+        raise RuntimeError(f"cov(): expected input to have two or fewer dimensions but got an input with "
+                           f"{input.ndim} dimensions")
+    x = input.reshape(1, -1) if input.ndim < 2 else input
+    if x.dtype.kind != "f":
+        x = x.to(get_default_dtype())
+    n = x.shape[1]
+    w = None
+    if fweights is not None:
+        w = fweights.to(x.dtype)
+    if aweights is not None:
+        w = aweights.to(x.dtype) if w is None else w * aweights.to(x.dtype)
+    if w is None:
+        mean, total, norm = x.mean(1, keepdim=True), None, builtins.float(n - correction)
+    else:
+        total = w.sum()
+        mean = (x * w).sum(1, keepdim=True) / total
+        if correction == 0:
+            norm = total
+        elif aweights is None:
+            norm = total - correction
+        else:
+            norm = total - correction * (w * aweights.to(x.dtype)).sum() / total
+    if builtins.float(norm) <= 0:
+        warnings.warn("cov(): degrees of freedom is <= 0. Correction should be strictly less than the number of "
+                      "observations.", stacklevel=2)
+        norm = norm * 0 if isinstance(norm, Tensor) else 0.0
+    centred = x - mean
+    c = (centred if w is None else centred * w) @ centred.t() / norm
+    return c.reshape(()) if c.shape == (1, 1) else c
+
+
+def corrcoef(input: Tensor) -> Tensor:  # noqa: A002
+    """Pearson's correlation coefficients: ``cov`` over the outer product of the standard deviations, clipped
+    to [-1, 1]."""
+    c = cov(input)
+    if c.ndim == 0:
+        return c / c
+    d = c.diagonal()
+    return (c / d.sqrt().reshape(-1, 1) / d.sqrt().reshape(1, -1)).clamp(-1, 1)
+
+
+def msort(input: Tensor) -> Tensor:  # noqa: A002
+    """Sorted along dim 0."""
+    return input.sort(dim=0)[0]
+
+
+def cartesian_prod(*tensors: Tensor) -> Tensor:
+    """Every combination of one element of each vector, in row-major order (one vector: itself)."""
+    if len(tensors) == 1:
+        return tensors[0]
+    return stack([g.reshape(-1) for g in meshgrid(*tensors, indexing="ij")], 1)
+
+
+def block_diag(*tensors: Tensor) -> Tensor:
+    """The tensors (scalars as 1x1, vectors as rows) on the diagonal of one matrix of zeros."""
+    blocks = [t.reshape(1, -1) if t.ndim < 2 else t for t in tensors]
+    for i, b in enumerate(blocks):
+        if b.ndim != 2:
+            raise RuntimeError(f"torch.block_diag: Input tensors must have 2 or fewer dimensions. Input {i} has "
+                               f"{b.ndim} dimensions")
+    dtype = functools.reduce(_result_dtype, [b.dtype for b in blocks]) if blocks else get_default_dtype()
+    width = builtins.sum(b.shape[1] for b in blocks)
+    rows, left = [], 0
+    for b in blocks:
+        pads = [zeros(b.shape[0], left, dtype=dtype), b.to(dtype), zeros(b.shape[0], width - left - b.shape[1],
+                                                                           dtype=dtype)]
+        rows.append(cat(pads, 1))
+        left += b.shape[1]
+    return cat(rows, 0) if rows else zeros(0, 0, dtype=dtype)
 
 
 def _atleast(rank: builtins.int, tensors: tuple) -> Any:

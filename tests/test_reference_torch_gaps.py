@@ -393,3 +393,32 @@ def test_casts_strides_and_byte_counts_match_torch():
             assert got == ours and casts == our_casts
         else:
             ours, our_casts = got, casts
+
+
+CALLS = {
+    "tensor_split": lambda L, x: L.stack([p.sum() for p in L.tensor_split(x, [1, 3, 9], dim=1)]),
+    "hsplit": lambda L, x: L.hsplit(x, 2)[1] * 2,
+    "dstack": lambda L, x: L.dstack([x, x * 3]),
+    "take": lambda L, x: L.take(x, L.tensor(np.array([[0, -1], [5, 5]]))),
+    "dist_3": lambda L, x: L.dist(x, x.flip(0), 3),
+    "dist_inf": lambda L, x: L.dist(x, x[:1], float("inf")),
+    "inner": lambda L, x: L.inner(x, x),
+    "cov": lambda L, x: L.cov(x, correction=0, aweights=L.tensor(np.linspace(0.5, 2.0, 4).astype(np.float32))),
+    "corrcoef": lambda L, x: L.corrcoef(x),
+    "msort": lambda L, x: L.msort(x),
+    "cartesian_prod": lambda L, x: L.cartesian_prod(x[0], x[1, :2]),
+    "block_diag": lambda L, x: L.block_diag(x, x[0], x[1, 1]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CALLS))
+def test_composite_functions_match_torch(name):
+    x = np.random.default_rng(5).normal(size=(3, 4)).astype(np.float32)
+    res = []
+    for L in (eager_api, torch):
+        t = L.tensor(x, requires_grad=True)
+        out = CALLS[name](L, t)
+        (out * L.tensor(np.random.default_rng(1).normal(size=tuple(out.shape)).astype(np.float32))).sum().backward()
+        res.append((out.detach().numpy(), t.grad.numpy()))
+    for a, b in zip(*res):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)

@@ -772,3 +772,50 @@ def test_casts_strides_sizes_and_band_in_place():
     y.triu_(1)
     y.sum().backward()                  # the gradient passes where the band kept the value, 0 elsewhere
     assert w.grad.tolist() == [[0, 1, 1], [0, 0, 1], [0, 0, 0]]
+
+
+def test_splits_stacks_and_small_functions_by_hand():
+    x = torch.tensor(np.arange(7.0))
+    assert [p.tolist() for p in torch.tensor_split(x, 3)] == [[0, 1, 2], [3, 4], [5, 6]]
+    assert [p.tolist() for p in torch.tensor_split(x, [1, 5, 9, 2])] == [[0], [1, 2, 3, 4], [5, 6], [],
+                                                                        [2, 3, 4, 5, 6]]
+    m = torch.tensor(np.arange(12.0).reshape(2, 6))
+    assert [p.shape for p in torch.hsplit(m, 3)] == [(2, 2)] * 3 and [p.shape for p in torch.vsplit(m, [1])] == \
+        [(1, 6), (1, 6)]
+    with pytest.raises(RuntimeError, match="not divisible by the split_size 4"):
+        torch.hsplit(m, 4)
+    with pytest.raises(RuntimeError, match="torch.dsplit requires a tensor with at least 3 dimension, but got a "
+                                           "tensor with 2 dimensions!"):
+        torch.dsplit(m, 1)
+    with pytest.raises(RuntimeError, match="number of sections must be larger than 0, got 0"):
+        torch.tensor_split(x, 0)
+    assert torch.dstack([torch.ones(2), torch.zeros(2)]).tolist() == [[[1, 0], [1, 0]]]
+    assert torch.argwhere(torch.tensor(np.array([[0, 1], [2, 0]]))).tolist() == [[0, 1], [1, 0]]
+    assert torch.take(m, torch.tensor(np.array([[0, -1], [7, 3]]))).tolist() == [[0, 11], [7, 3]]
+    with pytest.raises(IndexError, match="out of range: tried to access index 12 on a tensor of 12 elements."):
+        torch.take(m, torch.tensor(np.array([12])))
+    a, b = torch.tensor(np.array([3.0, -4.0, 0.0])), torch.zeros(3)
+    assert [torch.dist(a, b, p).item() for p in (0, 1, 2, 3, float("inf"), float("-inf"))] == pytest.approx(
+        [2, 7, 5, (27 + 64) ** (1 / 3), 4, 0])
+    assert torch.inner(torch.tensor(np.ones((2, 3))), torch.tensor(np.arange(12.0).reshape(4, 3))).tolist() == \
+        [[3, 12, 21, 30]] * 2
+    assert torch.msort(torch.tensor(np.array([[3.0, 1.0], [2.0, 4.0]]))).tolist() == [[2, 1], [3, 4]]
+    assert torch.cartesian_prod(torch.tensor(np.array([1, 2])), torch.tensor(np.array([3, 4]))).tolist() == \
+        [[1, 3], [1, 4], [2, 3], [2, 4]]
+    assert torch.block_diag(torch.ones(1, 2), torch.tensor(5.0)).tolist() == [[1, 1, 0], [0, 0, 5]]
+
+
+def test_cov_and_corrcoef_against_numpy_and_their_gradients():
+    x = R.normal(size=(3, 6))
+    fw, aw = np.array([1, 2, 1, 3, 1, 2]), R.random(6) + 0.5
+    np.testing.assert_allclose(torch.cov(torch.tensor(x)).numpy(), np.cov(x), rtol=1e-12)
+    np.testing.assert_allclose(torch.cov(torch.tensor(x), correction=0).numpy(), np.cov(x, ddof=0), rtol=1e-12)
+    got = torch.cov(torch.tensor(x), fweights=torch.tensor(fw), aweights=torch.tensor(aw)).numpy()
+    np.testing.assert_allclose(got, np.cov(x, fweights=fw, aweights=aw), rtol=1e-12)
+    np.testing.assert_allclose(torch.corrcoef(torch.tensor(x)).numpy(), np.corrcoef(x), rtol=1e-12)
+    assert torch.cov(torch.tensor(x[0])).shape == () and torch.cov(torch.tensor(x[0])).item() == pytest.approx(
+        np.var(x[0], ddof=1))
+    eager_fd_check(lambda t: torch.cov(t, aweights=torch.tensor(aw)), [x])
+    eager_fd_check(torch.corrcoef, [x])
+    with pytest.warns(UserWarning, match="degrees of freedom is <= 0"):
+        torch.cov(torch.tensor(x[:, :1]))
