@@ -36,6 +36,7 @@ from eager_api.linalg import (_cholesky_inverse as cholesky_inverse, _cholesky_s
                               _logdet as logdet, _torch_cholesky as cholesky, _torch_slogdet as slogdet,
                               _triangular_solve as triangular_solve, det, inv as inverse, matrix_power)
 import eager_api.backends as backends  # noqa: E402  (the submodule, not the star-imported top-level package)
+from eager_api._dynamo import compile  # noqa: E402,A001  (torch.compile; needs nn)
 from eager_api.autograd import inference_mode, is_inference_mode_enabled  # noqa: E402
 
 bool = numpy.dtype("bool")  # noqa: A001  (torch.bool)

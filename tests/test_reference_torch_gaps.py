@@ -422,3 +422,22 @@ def test_composite_functions_match_torch(name):
         res.append((out.detach().numpy(), t.grad.numpy()))
     for a, b in zip(*res):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+
+
+def test_compile_wrapper_matches_torch():
+    # What a user sees of torch.compile without running it: the wrapper, its state_dict keys, the modes, errors.
+    seen = []
+    for L in (eager_api, torch):
+        m = L.nn.Sequential(L.nn.Linear(3, 2), L.nn.ReLU())
+        c = L.compile(m)
+        c.eval()
+        row = [type(c).__name__, list(c.state_dict()), [n for n, _ in c.named_modules()], m.training,
+               c._orig_mod is m, L.compile(m, disable=True) is m]
+        for kw in (dict(mode="fast"), dict(backend="nope"), dict(mode="default", options={})):
+            try:
+                L.compile(m, **kw)
+                row.append(None)
+            except Exception as exc:        # noqa: BLE001  (the words are what is compared)
+                row.append(str(exc))
+        seen.append(row)
+    assert seen[0] == seen[1]
