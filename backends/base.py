@@ -15,7 +15,7 @@ from typing import Any, Callable, Sequence
 import numpy
 
 from backends import linalg, philox
-from backends.errors import IndexOutOfRange, ValueOutOfRange
+from backends.errors import IndexOutOfRange, LinAlgError, ValueOutOfRange
 
 Pads = tuple[int, int, int, int]
 Pair = tuple[int, int]
@@ -326,6 +326,21 @@ class ArrayBackend:
             return low
         return self._lapack(lambda: checked(self.xp, a), lambda m, _: checked(numpy, m),
                             lambda m, _: linalg.cholesky(m), a, None, tuple(a.shape))
+
+    def eigh(self, a: Any, upper: bool) -> tuple[Any, Any]:
+        """(eigenvalues ascending, eigenvectors as columns) of each symmetric matrix of ``a`` (..., n, n), read in
+        its upper or lower triangle; one the solver cannot converge on (NaN in it, say) raises ``LinAlgError``."""
+        try:
+            with self.linalg_checked():
+                w, v = self.xp.linalg.eigh(a, UPLO="U" if upper else "L")
+                return w, v
+        except numpy.linalg.LinAlgError:
+            raise LinAlgError("the eigenvalue algorithm failed to converge", None, 1) from None
+
+    def qr(self, a: Any, complete: bool) -> tuple[Any, Any]:
+        """(Q, R) of each matrix of ``a`` (..., m, n): 'complete' (Q m x m) or 'reduced' (Q m x min(m, n))."""
+        q, r = self.xp.linalg.qr(a, mode="complete" if complete else "reduced")
+        return q, r
 
     def solve_triangular(self, a: Any, b: Any, lower: bool, unit_diagonal: bool) -> Any:
         """X with ``T X = b``: T the lower (or upper) triangle of ``a`` (..., n, n), with ones on its diagonal

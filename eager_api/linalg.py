@@ -24,8 +24,8 @@ from core import errors as _errors
 from core.ops import linalg as _la
 from eager_api.tensor import _ATEN_NAMES, Tensor, _T, eye, matmul, where
 
-__all__ = ["LinAlgError", "cholesky", "cholesky_ex", "det", "inv", "inv_ex", "matmul", "matrix_power", "slogdet",
-           "solve", "solve_triangular"]
+__all__ = ["LinAlgError", "cholesky", "cholesky_ex", "det", "eigh", "eigvalsh", "inv", "inv_ex", "matmul",
+           "matrix_power", "qr", "slogdet", "solve", "solve_triangular"]
 
 LinAlgError = _errors.LinAlgError     # torch.linalg.LinAlgError: a RuntimeError (and TF's InvalidArgumentError)
 
@@ -33,7 +33,8 @@ LinAlgError = _errors.LinAlgError     # torch.linalg.LinAlgError: a RuntimeError
 _RESULTS = {name: collections.namedtuple(name, fields) for name, fields in (
     ("linalg_slogdet", ["sign", "logabsdet"]), ("slogdet", ["sign", "logabsdet"]),
     ("linalg_inv_ex", ["inverse", "info"]), ("linalg_cholesky_ex", ["L", "info"]),
-    ("triangular_solve", ["solution", "cloned_coefficient"]))}
+    ("triangular_solve", ["solution", "cloned_coefficient"]), ("linalg_eigh", ["eigenvalues", "eigenvectors"]),
+    ("linalg_qr", ["Q", "R"]))}
 
 # What ATen says after "fn: (Batch element i): " when LAPACK fails ({info}: LAPACK's order of the failure).
 _SINGULAR = ("The diagonal element {info} is zero, the inversion could not be completed because the input matrix is "
@@ -167,6 +168,43 @@ def solve(A: Tensor, B: Tensor, *, left: bool = True) -> Tensor:
     with _lapack("torch.linalg.solve", _SOLVER):
         x = _T(_la.solve(A, rhs)) if left else _mT(_T(_la.solve(A, _mT(rhs), adjoint=True)))
     return x.squeeze(-1) if vector else x
+
+
+def _eigh(fn: str, A: Tensor, UPLO: str) -> tuple[Tensor, Tensor]:
+    _tensor(fn.replace(".", "_"), "A", 1, A)
+    _matrices(fn, A)
+    _kernel("linalg_eigh_cpu", A)
+    if UPLO not in ("L", "U"):
+        raise RuntimeError(f"Expected UPLO argument to be 'L' or 'U', but got {UPLO}")
+    with _lapack(fn, "The algorithm failed to converge because the input matrix is ill-conditioned or has too many "
+                     "repeated eigenvalues (error code: {info})."):
+        return _T(_la.eigh(A, UPLO == "U"))
+
+
+def eigh(A: Tensor, UPLO: str = "L") -> Any:
+    """(eigenvalues ascending, eigenvectors as columns) of each symmetric matrix, read in its lower (or upper)
+    triangle: LAPACK's, whose eigenvectors' signs may differ from PyTorch's LAPACK (any sign is an
+    eigenvector).  The gradient is PyTorch's (see ``core.ops.linalg.Eigh``)."""
+    return _RESULTS["linalg_eigh"](*_eigh("linalg.eigh", A, UPLO))
+
+
+def eigvalsh(A: Tensor, UPLO: str = "L") -> Tensor:
+    """The eigenvalues (ascending) of each symmetric matrix."""
+    return _eigh("linalg.eigh", A, UPLO)[0]
+
+
+def qr(A: Tensor, mode: str = "reduced") -> Any:
+    """(Q, R) with ``A = Q R`` for each matrix, LAPACK's (the signs of R's diagonal as it makes them, as PyTorch's):
+    'reduced' (Q m x min(m, n)), 'complete' (Q m x m), or 'r' (R only; Q an empty tensor)."""
+    _tensor("linalg_qr", "A", 1, A)
+    if mode not in ("reduced", "complete", "r"):
+        raise RuntimeError(f"qr received unrecognized mode '{mode}' but expected one of 'reduced' (default), 'r', or "
+                           "'complete'")
+    _matrices("linalg.qr", A, square=False)
+    _floating("linalg.qr", A)
+    _kernel("geqrf_cpu", A)
+    q, r = _T(_la.qr(A, mode == "complete", mode == "r"))
+    return _RESULTS["linalg_qr"](q.new_empty(0) if mode == "r" else q, r)
 
 
 def _fits(fn: str, A: Tensor, B: Tensor, left: bool) -> None:

@@ -19,6 +19,7 @@ from core.errors import DTypeError, InvalidArgumentError, LinAlgError, MissingNa
 from core.gradcheck import gradcheck
 from core.graph import Value
 from core.ops import linalg as la
+from tests.helpers import eager_fd_check
 
 R = np.random.default_rng(7)
 SINGULAR = np.array([[1.0, 2.0], [2.0, 4.0]])
@@ -379,3 +380,70 @@ def test_tensor_methods_are_the_torch_functions_and_grad_fns_are_named_as_torch(
                                                     torch.linalg.cholesky)]
     assert names == ["LinalgInvExBackward0", "LinalgDetBackward0", "LinalgSlogdetBackward0",
                      "LinalgCholeskyExBackward0"]
+
+
+# ----- symmetric eigendecomposition and QR ---------------------------------------------------------------------
+def _sym(x):
+    return (x + x.transpose(-2, -1)) * 0.5
+
+
+def test_eigh_decomposes_reads_one_triangle_and_has_pytorchs_gradient():
+    rng = np.random.default_rng(3)
+    a = rng.normal(size=(2, 4, 4))
+    s = (a + np.swapaxes(a, -1, -2)) / 2
+    w, v = torch.linalg.eigh(torch.tensor(s))
+    w, v = w.numpy(), v.numpy()
+    assert (np.diff(w, axis=-1) > 0).all()
+    np.testing.assert_allclose(s @ v, v * w[..., None, :], atol=1e-12)       # A V = V diag(L)
+    np.testing.assert_allclose(np.swapaxes(v, -1, -2) @ v, np.broadcast_to(np.eye(4), (2, 4, 4)), atol=1e-12)
+    garbage = np.tril(s) + np.triu(rng.normal(size=(2, 4, 4)), 1)           # only the lower triangle is read
+    np.testing.assert_allclose(torch.linalg.eigvalsh(torch.tensor(garbage)).numpy(), w, rtol=1e-12)
+    upper = np.triu(s) + np.tril(rng.normal(size=(2, 4, 4)), -1)
+    np.testing.assert_allclose(torch.linalg.eigvalsh(torch.tensor(upper), UPLO="U").numpy(), w, rtol=1e-12)
+    # through a symmetric input, the eigenvalues and the sign-free V * V against central differences
+    eager_fd_check(lambda x: torch.linalg.eigvalsh(_sym(x)), [a])
+    eager_fd_check(lambda x: torch.linalg.eigh(_sym(x)).eigenvectors ** 2, [a])
+    # the gradient itself is PyTorch's full matrix V (skew(V^T gV) / E + diag(gL)) V^T, by hand here
+    x = torch.tensor(s[0], requires_grad=True)
+    gw, gv = rng.normal(size=4), rng.normal(size=(4, 4))
+    wt, vt = torch.linalg.eigh(x)
+    ((wt * torch.tensor(gw)).sum() + (vt * torch.tensor(gv)).sum()).backward()
+    w0, v0 = w[0], v[0]
+    gap = w0[None, :] - w0[:, None] + np.eye(4)
+    inner = (v0.T @ gv - (v0.T @ gv).T) / 2 / gap + np.diag(gw)
+    np.testing.assert_allclose(x.grad.numpy(), v0 @ inner @ v0.T, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("shape", [(5, 3), (3, 5), (4, 4), (2, 5, 3)])
+def test_qr_factors_and_gradients(shape):
+    a = np.random.default_rng(4).normal(size=shape)
+    for mode in ("reduced", "complete"):
+        q, r = (t.numpy() for t in torch.linalg.qr(torch.tensor(a), mode=mode))
+        k = shape[-2] if mode == "complete" else min(shape[-2:])
+        assert q.shape == shape[:-2] + (shape[-2], k) and r.shape == shape[:-2] + (k, shape[-1])
+        np.testing.assert_allclose(q @ r, a, atol=1e-12)
+        np.testing.assert_allclose(np.swapaxes(q, -1, -2) @ q, np.broadcast_to(np.eye(k), q.shape[:-2] + (k, k)),
+                                   atol=1e-12)
+        assert np.array_equal(r, np.triu(r))
+    r_only = torch.linalg.qr(torch.tensor(a), mode="r")
+    assert tuple(r_only.Q.shape) == (0,) and np.array_equal(r_only.R.numpy(), r[..., :min(shape[-2:]), :])
+    eager_fd_check(lambda x: torch.linalg.qr(x).Q, [a])
+    eager_fd_check(lambda x: torch.linalg.qr(x).R, [a])
+    if shape[-2] <= shape[-1]:
+        eager_fd_check(lambda x: torch.linalg.qr(x, mode="complete").Q, [a])
+
+
+def test_qr_and_eigh_errors():
+    x = torch.tensor(np.random.default_rng(5).normal(size=(4, 3)), requires_grad=True)
+    with pytest.raises(RuntimeError, match="not differentiable when mode='complete' and nrows > ncols"):
+        torch.linalg.qr(x, mode="complete").Q.sum().backward()
+    with pytest.raises(RuntimeError, match="depends on Q, which is not computed when mode='r'"):
+        torch.linalg.qr(x, mode="r").R.sum().backward()
+    with pytest.raises(RuntimeError, match="qr received unrecognized mode 'full'"):
+        torch.linalg.qr(x, mode="full")
+    with pytest.raises(RuntimeError, match="linalg.eigh: A must be batches of square matrices, but they are 4 by 3"):
+        torch.linalg.eigh(x)
+    with pytest.raises(RuntimeError, match="Expected UPLO argument to be 'L' or 'U', but got l"):
+        torch.linalg.eigh(torch.eye(2), UPLO="l")
+    with pytest.raises(NotImplementedError, match="\"linalg_eigh_cpu\" not implemented for 'Long'"):
+        torch.linalg.eigh(torch.ones(2, 2, dtype=torch.int64))

@@ -105,6 +105,24 @@ for _upper in (True, False):
                     a, b, upper=up, left=le, unitriangular=un), [A, B if _left else B.swapaxes(-1, -2)])
 
 
+def _flat_pair(t, pair):
+    """Two results as one vector (the test's loss weights each element)."""
+    return t.cat([pair[0].reshape(-1), pair[1].reshape(-1)])
+
+
+# eigh: the eigenvalues and V * V (free of the eigenvectors' signs, which LAPACKs may choose differently); QR's
+# factors are LAPACK's Householder ones in both
+TALL, WIDE = R.normal(size=(2, 5, 3)), R.normal(size=(3, 5))
+TORCH["eigvalsh"] = (lambda t, a: t.linalg.eigvalsh(a), [SPD])
+TORCH["eigh_squared_vectors"] = (lambda t, a: (lambda r: _flat_pair(t, (r[0], r[1] ** 2)))(t.linalg.eigh(a)), [SPD])
+TORCH["eigh_upper"] = (lambda t, a: (lambda r: _flat_pair(t, (r[0], r[1] ** 2)))(t.linalg.eigh(a, UPLO="U")),
+                       [LOPSIDED])
+TORCH["qr_tall"] = (lambda t, a: _flat_pair(t, t.linalg.qr(a)), [TALL])
+TORCH["qr_wide"] = (lambda t, a: _flat_pair(t, t.linalg.qr(a)), [WIDE])
+TORCH["qr_wide_complete"] = (lambda t, a: _flat_pair(t, t.linalg.qr(a, mode="complete")), [WIDE])
+TORCH["qr_square"] = (lambda t, a: _flat_pair(t, t.linalg.qr(a)), [A[:, 0]])
+
+
 def _torch_run(lib, fn, arrays, dtype):
     xs = [lib.tensor(a.astype(dtype), requires_grad=True) for a in arrays]
     out = fn(lib, *xs)

@@ -1,5 +1,5 @@
-"""Matrix products (MatMul, Einsum) and dense linear algebra (inverse, determinants, solves, Cholesky), 2-D and
-batched over leading dims.
+"""Matrix products (MatMul, Einsum) and dense linear algebra (inverse, determinants, solves, Cholesky, symmetric
+eigendecomposition, QR), 2-D and batched over leading dims.
 
 The factorizations run LAPACK through the backend (``be.inv``, ``be.solve``, ``be.cholesky``,
 ``be.solve_triangular``), which reports a failed matrix as LAPACK's ``info``; an op that must fail raises
@@ -543,3 +543,112 @@ def matrix_power(a: Value, n: int) -> Value:
         if bit:
             result = z if result is None else matmul(result, z)
     return result
+
+
+# ----- symmetric eigendecomposition and QR ---------------------------------------------------------------------
+def _identity_like(x: Value) -> Value:
+    """The identity matrices of ``x``'s (..., n, n) shape: the upper triangle of ones less its strict part."""
+    ones = sh.fill_like(x, 1.0)
+    return ew.sub(triangle(ones, True), triangle(ones, True, 1))
+
+
+class Eigh(Op):
+    """The eigenvalues (ascending) and orthonormal eigenvectors (the columns) of each symmetric matrix, read in
+    its lower triangle (``upper``: its upper one), as LAPACK's syevd (``torch.linalg.eigh``).  The vectors'
+    signs are LAPACK's, which implementations may choose differently.  Gradient, PyTorch's for a Hermitian
+    input (a full matrix, not only the triangle read): ``V (skew(V^T gV) / E + diag(gL)) V^T``, with
+    ``skew(M) = (M - M^T) / 2`` and ``E_ij = L_j - L_i`` off the diagonal."""
+
+    name = "SelfAdjointEigV2"
+    arg_names = ("input",)
+    saves_inputs = False
+    saves_outputs = True
+
+    def __init__(self, upper: bool = False) -> None:
+        self.upper = bool(upper)
+
+    def infer(self, a: Value) -> list:
+        _require_matrices(self, "input", a)
+        return [(a.shape[:-1], a.dtype), (a.shape, a.dtype)]
+
+    def forward(self, be, a):
+        _check_when_run(a.shape[-1] == a.shape[-2], "Input matrix must be square.")
+        return be.eigh(a, self.upper)
+
+    def vjp(self, node, grads, needs):
+        w, v = node.outputs
+        gw, gv = grads
+        inner = None
+        if gv is not None:
+            vg = matmul(v, gv, transpose_a=True)
+            skew = ew.scalar(ew.sub(vg, _mT(vg)), "mul", 0.5)
+            gap = ew.sub(sh.expand_dims(w, -2), sh.expand_dims(w, -1))      # L_j - L_i
+            inner = ew.div(skew, ew.add(gap, _identity_like(gap)))        # skew's diagonal is 0: 0 / 1 there
+        if gw is not None:
+            diag = ew.mul(sh.expand_dims(gw, -2), _identity_like(v))
+            inner = diag if inner is None else ew.add(inner, diag)
+        return (matmul(v, matmul(inner, v, transpose_b=True)),)
+
+
+def eigh(a: Value, upper: bool = False) -> tuple[Value, Value]:
+    return apply(Eigh(upper), a)
+
+
+class Qr(Op):
+    """Q with orthonormal columns and upper-triangular R with ``A = Q R`` for each matrix, LAPACK's geqrf and
+    orgqr (the signs of R's diagonal as they come out, as NumPy's, PyTorch's and TF's): ``mode`` 'reduced'
+    (Q m x k, R k x n, k = min(m, n)) or 'complete' (Q m x m, R m x n).  Gradient (of 'reduced', and of
+    'complete' where m <= n, where the two agree; ``r_only``: PyTorch's mode 'r', whose gradient needs the Q
+    it does not hand out, raises): for m >= n, ``(gQ + Q copyltu(M)) R^-T`` with
+    ``M = R gR^T - gQ^T Q`` and ``copyltu(M)`` its lower triangle mirrored; for m < n, the square part's
+    gradient from ``gQ + Y gR2^T`` and ``Q gR2`` for the rest (Y = A's columns past m, R2 = R's)."""
+
+    name = "Qr"
+    arg_names = ("input",)
+    saves_inputs = True
+    saves_outputs = True
+
+    def __init__(self, complete: bool = False, r_only: bool = False) -> None:
+        self.complete, self.r_only = bool(complete), bool(r_only)
+
+    def infer(self, a: Value) -> list:
+        _require_matrices(self, "input", a, square=False)
+        m, n = a.shape[-2:]
+        k = m if self.complete or m is None or n is None else min(m, n)
+        return [(a.shape[:-2] + (m, k), a.dtype), (a.shape[:-2] + (k, n), a.dtype)]
+
+    def forward(self, be, a):
+        return be.qr(a, self.complete)
+
+    def vjp(self, node, grads, needs):
+        a, = node.inputs
+        q, r = node.outputs
+        m, n = a.shape[-2:]
+        if self.r_only:
+            raise RuntimeError("The derivative of linalg.qr depends on Q, which is not computed when mode='r'. Please "
+                               "use linalg.qr(A, mode='reduced') if you are going to differentiate through linalg.qr.")
+        if self.complete and m > n:
+            raise RuntimeError("The QR decomposition is not differentiable when mode='complete' and nrows > ncols.")
+        gq = grads[0] if grads[0] is not None else sh.fill_like(q, 0.0)
+        gr = grads[1] if grads[1] is not None else sh.fill_like(r, 0.0)
+        if m >= n:
+            return (_qr_square_grad(q, r, gq, gr),)
+        # A = Q [R1 R2]: X = A[:, :m] = Q R1 (square), Y = A[:, m:] = Q R2
+        head, tail = (Ellipsis, slice(0, m)), (Ellipsis, slice(m, None))
+        y, r1, r2 = sh.getitem(a, tail), sh.getitem(r, head), sh.getitem(r, tail)
+        gr1, gr2 = sh.getitem(gr, head), sh.getitem(gr, tail)
+        gx = _qr_square_grad(q, r1, ew.add(gq, matmul(y, gr2, transpose_b=True)), gr1)
+        return (sh.concat([gx, matmul(q, gr2)], len(a.shape) - 1),)
+
+
+def _qr_square_grad(q: Value, r: Value, gq: Value, gr: Value) -> Value:
+    """``(gQ + Q copyltu(M)) R^-T``, ``M = R gR^T - gQ^T Q``, for Q m x n and R n x n (m >= n)."""
+    m_ = ew.sub(matmul(r, gr, transpose_b=True), matmul(gq, q, transpose_a=True))
+    low = triangle(m_, False, -1)
+    copyltu = ew.add(ew.add(low, _mT(low)), ew.mul(m_, _identity_like(m_)))
+    b = ew.add(gq, matmul(q, copyltu))
+    return _mT(triangular_solve(r, _mT(b), lower=False))       # B R^-T: R X^T = B^T
+
+
+def qr(a: Value, complete: bool = False, r_only: bool = False) -> tuple[Value, Value]:
+    return apply(Qr(complete, r_only), a)
