@@ -272,7 +272,7 @@ def test_torch_frontend_conventions():
         torch.linalg._WARNED.discard("cholesky")
         torch.cholesky(a)
     with pytest.raises(MissingNameError):
-        torch.linalg.qr(a)
+        torch.linalg.svd(a)
 
 
 def test_tf_frontend_fails_when_run_as_tf1():
