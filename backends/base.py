@@ -342,6 +342,16 @@ class ArrayBackend:
         q, r = self.xp.linalg.qr(a, mode="complete" if complete else "reduced")
         return q, r
 
+    def svd(self, a: Any, full_matrices: bool) -> tuple[Any, Any, Any]:
+        """(U, S descending, Vh) of each matrix of ``a`` (..., m, n); one the solver cannot converge on raises
+        ``LinAlgError``."""
+        try:
+            with self.linalg_checked():
+                u, s, vh = self.xp.linalg.svd(a, full_matrices=full_matrices)
+                return u, s, vh
+        except numpy.linalg.LinAlgError:
+            raise LinAlgError("the SVD algorithm failed to converge", None, 1) from None
+
     def solve_triangular(self, a: Any, b: Any, lower: bool, unit_diagonal: bool) -> Any:
         """X with ``T X = b``: T the lower (or upper) triangle of ``a`` (..., n, n), with ones on its diagonal
         when ``unit_diagonal``; ``b`` (..., n, k) has ``a``'s batch shape.  A zero on the diagonal gives

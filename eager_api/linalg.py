@@ -25,7 +25,7 @@ from core.ops import linalg as _la
 from eager_api.tensor import _ATEN_NAMES, Tensor, _T, eye, matmul, where
 
 __all__ = ["LinAlgError", "cholesky", "cholesky_ex", "det", "eigh", "eigvalsh", "inv", "inv_ex", "matmul",
-           "matrix_power", "qr", "slogdet", "solve", "solve_triangular"]
+           "matrix_power", "qr", "slogdet", "solve", "solve_triangular", "svd", "svdvals"]
 
 LinAlgError = _errors.LinAlgError     # torch.linalg.LinAlgError: a RuntimeError (and TF's InvalidArgumentError)
 
@@ -34,7 +34,7 @@ _RESULTS = {name: collections.namedtuple(name, fields) for name, fields in (
     ("linalg_slogdet", ["sign", "logabsdet"]), ("slogdet", ["sign", "logabsdet"]),
     ("linalg_inv_ex", ["inverse", "info"]), ("linalg_cholesky_ex", ["L", "info"]),
     ("triangular_solve", ["solution", "cloned_coefficient"]), ("linalg_eigh", ["eigenvalues", "eigenvectors"]),
-    ("linalg_qr", ["Q", "R"]))}
+    ("linalg_qr", ["Q", "R"]), ("linalg_svd", ["U", "S", "Vh"]))}
 
 # What ATen says after "fn: (Batch element i): " when LAPACK fails ({info}: LAPACK's order of the failure).
 _SINGULAR = ("The diagonal element {info} is zero, the inversion could not be completed because the input matrix is "
@@ -205,6 +205,30 @@ def qr(A: Tensor, mode: str = "reduced") -> Any:
     _kernel("geqrf_cpu", A)
     q, r = _T(_la.qr(A, mode == "complete", mode == "r"))
     return _RESULTS["linalg_qr"](q.new_empty(0) if mode == "r" else q, r)
+
+
+def _svd(fn: str, A: Tensor, full_matrices: bool, driver: Any) -> tuple[Tensor, Tensor, Tensor]:
+    _tensor(fn.replace(".", "_"), "A", 1, A)
+    if driver is not None:
+        raise RuntimeError("torch.linalg.svd: keyword argument `driver=` is only supported on CUDA inputs with "
+                           "cuSOLVER backend.")
+    _matrices("linalg.svd", A, square=False)
+    _floating("linalg.svd", A)
+    _kernel("linalg_svd_cpu", A)
+    with _lapack("linalg.svd", "The algorithm failed to converge because the input matrix is ill-conditioned or has "
+                               "too many repeated singular values (error code: {info})."):
+        return _T(_la.svd(A, full_matrices))
+
+
+def svd(A: Tensor, full_matrices: bool = True, *, driver: Any = None) -> Any:
+    """(U, S descending, Vh) with ``A = U diag(S) Vh``: LAPACK's gesdd, whose singular vectors' signs (paired)
+    may differ from PyTorch's LAPACK.  The gradient is PyTorch's (see ``core.ops.linalg.Svd``)."""
+    return _RESULTS["linalg_svd"](*_svd("linalg.svd", A, full_matrices, driver))
+
+
+def svdvals(A: Tensor, *, driver: Any = None) -> Tensor:
+    """The singular values of each matrix, descending."""
+    return _svd("linalg.svdvals", A, False, driver)[1]
 
 
 def _fits(fn: str, A: Tensor, B: Tensor, left: bool) -> None:

@@ -272,7 +272,7 @@ def test_torch_frontend_conventions():
         torch.linalg._WARNED.discard("cholesky")
         torch.cholesky(a)
     with pytest.raises(MissingNameError):
-        torch.linalg.svd(a)
+        torch.linalg.lstsq(a, a)
 
 
 def test_tf_frontend_fails_when_run_as_tf1():
@@ -447,3 +447,38 @@ def test_qr_and_eigh_errors():
         torch.linalg.eigh(torch.eye(2), UPLO="l")
     with pytest.raises(NotImplementedError, match="\"linalg_eigh_cpu\" not implemented for 'Long'"):
         torch.linalg.eigh(torch.ones(2, 2, dtype=torch.int64))
+
+
+@pytest.mark.parametrize("shape", [(5, 3), (3, 5), (4, 4), (2, 5, 3)])
+def test_svd_factors_and_gradients(shape):
+    a = np.random.default_rng(6).normal(size=shape)
+    m, n = shape[-2:]
+    k = min(m, n)
+    for full in (False, True):
+        u, s, vh = (t.numpy() for t in torch.linalg.svd(torch.tensor(a), full_matrices=full))
+        assert u.shape[-2:] == ((m, m) if full else (m, k)) and vh.shape[-2:] == ((n, n) if full else (k, n))
+        assert (np.diff(s, axis=-1) < 0).all() and (s > 0).all()
+        np.testing.assert_allclose((u[..., :k] * s[..., None, :]) @ vh[..., :k, :], a, atol=1e-12)
+        for f, size in ((u, u.shape[-1]), (np.swapaxes(vh, -1, -2), vh.shape[-2])):
+            np.testing.assert_allclose(np.swapaxes(f, -1, -2) @ f, np.broadcast_to(np.eye(size), f.shape[:-2] +
+                                                                                 (size, size)), atol=1e-12)
+    np.testing.assert_allclose(torch.linalg.svdvals(torch.tensor(a)).numpy(), s, rtol=1e-12)
+    # S, and U * U and Vh * Vh (free of the paired signs), against central differences
+    eager_fd_check(torch.linalg.svdvals, [a])
+    eager_fd_check(lambda x: torch.linalg.svd(x, full_matrices=False).U ** 2, [a])
+    eager_fd_check(lambda x: torch.linalg.svd(x, full_matrices=False).Vh ** 2, [a])
+
+
+def test_svd_gradient_is_pytorchs_formula_by_hand():
+    rng = np.random.default_rng(7)
+    a = rng.normal(size=(5, 3))
+    x = torch.tensor(a, requires_grad=True)
+    u, s, vh = torch.linalg.svd(x, full_matrices=False)
+    gu, gs, gvh = rng.normal(size=(5, 3)), rng.normal(size=3), rng.normal(size=(3, 3))
+    ((u * torch.tensor(gu)).sum() + (s * torch.tensor(gs)).sum() + (vh * torch.tensor(gvh)).sum()).backward()
+    u, s, vh = u.detach().numpy(), s.detach().numpy(), vh.detach().numpy()
+    e = s[None, :] ** 2 - s[:, None] ** 2 + np.eye(3)
+    ug, vg = u.T @ gu, vh @ gvh.T
+    inner = ((ug - ug.T) * s[None, :] + s[:, None] * (vg - vg.T)) / e + np.diag(gs)
+    want = (u @ inner + gu / s - u @ (u.T @ (gu / s))) @ vh
+    np.testing.assert_allclose(x.grad.numpy(), want, rtol=1e-10, atol=1e-12)

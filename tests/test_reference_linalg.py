@@ -121,6 +121,12 @@ TORCH["qr_tall"] = (lambda t, a: _flat_pair(t, t.linalg.qr(a)), [TALL])
 TORCH["qr_wide"] = (lambda t, a: _flat_pair(t, t.linalg.qr(a)), [WIDE])
 TORCH["qr_wide_complete"] = (lambda t, a: _flat_pair(t, t.linalg.qr(a, mode="complete")), [WIDE])
 TORCH["qr_square"] = (lambda t, a: _flat_pair(t, t.linalg.qr(a)), [A[:, 0]])
+# SVD: S, U * U and Vh * Vh (the paired signs are each LAPACK's), full matrices' extra columns left out
+TORCH["svdvals"] = (lambda t, a: t.linalg.svdvals(a), [TALL])
+TORCH["svd_tall"] = (lambda t, a: (lambda r: t.cat([r.S.reshape(-1), (r.U ** 2).reshape(-1), (r.Vh ** 2).reshape(-1)]))(
+    t.linalg.svd(a, full_matrices=False)), [TALL])
+TORCH["svd_wide_full"] = (lambda t, a: (lambda r: t.cat([r.S.reshape(-1), (r.U ** 2).reshape(-1)]))(
+    t.linalg.svd(a)), [WIDE])
 
 
 def _torch_run(lib, fn, arrays, dtype):

@@ -1,5 +1,5 @@
 """Matrix products (MatMul, Einsum) and dense linear algebra (inverse, determinants, solves, Cholesky, symmetric
-eigendecomposition, QR), 2-D and batched over leading dims.
+eigendecomposition, QR, SVD), 2-D and batched over leading dims.
 
 The factorizations run LAPACK through the backend (``be.inv``, ``be.solve``, ``be.cholesky``,
 ``be.solve_triangular``), which reports a failed matrix as LAPACK's ``info``; an op that must fail raises
@@ -652,3 +652,72 @@ def _qr_square_grad(q: Value, r: Value, gq: Value, gr: Value) -> Value:
 
 def qr(a: Value, complete: bool = False, r_only: bool = False) -> tuple[Value, Value]:
     return apply(Qr(complete, r_only), a)
+
+
+class Svd(Op):
+    """``A = U diag(S) Vh`` for each matrix, S descending, LAPACK's gesdd (the singular vectors' signs, paired, as
+    it makes them): U m x k and Vh k x n, k = min(m, n), or square (m x m, n x n) with ``full_matrices``.
+    Gradient, PyTorch's (the extra columns of full U and Vh, which nothing determines, contribute nothing):
+    ``U [(skew(U^T gU) S + S skew(V^T gV)) / E + diag(gS)] Vh``, ``skew(X) = X - X^T``, ``E_ij = S_j^2 - S_i^2``
+    off the diagonal, plus ``(I - U U^T) gU S^-1 Vh`` for m > k or ``U S^-1 gVh (I - V V^T)`` for n > k."""
+
+    name = "Svd"
+    arg_names = ("input",)
+    saves_inputs = False
+    saves_outputs = True
+
+    def __init__(self, full_matrices: bool = False) -> None:
+        self.full_matrices = bool(full_matrices)
+
+    def infer(self, a: Value) -> list:
+        _require_matrices(self, "input", a, square=False)
+        m, n = a.shape[-2:]
+        k = None if m is None or n is None else min(m, n)
+        u, vh = ((m, m), (n, n)) if self.full_matrices else ((m, k), (k, n))
+        return [(a.shape[:-2] + u, a.dtype), (a.shape[:-2] + (k,), a.dtype), (a.shape[:-2] + vh, a.dtype)]
+
+    def forward(self, be, a):
+        return be.svd(a, self.full_matrices)
+
+    def vjp(self, node, grads, needs):
+        u, s, vh = node.outputs
+        gu, gs, gvh = grads
+        m, n = u.shape[-2], vh.shape[-1]
+        k = min(m, n)
+        if self.full_matrices:      # only the first k singular vectors are determined by A
+            u, vh = sh.getitem(u, (Ellipsis, slice(0, k))), sh.getitem(vh, (Ellipsis, slice(0, k), slice(None)))
+            gu = None if gu is None else sh.getitem(gu, (Ellipsis, slice(0, k)))
+            gvh = None if gvh is None else sh.getitem(gvh, (Ellipsis, slice(0, k), slice(None)))
+        row, col = sh.expand_dims(s, -2), sh.expand_dims(s, -1)       # S_j along rows, S_i down columns
+        inner = None
+        if gu is not None or gvh is not None:
+            s2 = ew.mul(s, s)
+            gap = ew.sub(sh.expand_dims(s2, -2), sh.expand_dims(s2, -1))
+            gap = ew.add(gap, _identity_like(gap))
+            if gu is not None:
+                ug = matmul(u, gu, transpose_a=True)
+                inner = ew.mul(ew.sub(ug, _mT(ug)), row)
+            if gvh is not None:
+                vg = matmul(vh, gvh, transpose_b=True)
+                term = ew.mul(col, ew.sub(vg, _mT(vg)))
+                inner = term if inner is None else ew.add(inner, term)
+            inner = ew.div(inner, gap)
+        if gs is not None:
+            eye = _identity_like(matmul(vh, vh, transpose_b=True))     # k x k
+            diag = ew.mul(sh.expand_dims(gs, -2), eye)
+            inner = diag if inner is None else ew.add(inner, diag)
+        if inner is None:
+            return (None,)
+        if m > k and gu is not None:
+            gus = ew.div(gu, row)                                    # gU S^-1
+            left = ew.sub(ew.add(matmul(u, inner), gus), matmul(u, matmul(u, gus, transpose_a=True)))
+            return (matmul(left, vh),)
+        if n > k and gvh is not None:
+            sgv = ew.div(gvh, col)                                   # S^-1 gVh
+            right = ew.sub(ew.add(matmul(inner, vh), sgv), matmul(matmul(sgv, vh, transpose_b=True), vh))
+            return (matmul(u, right),)
+        return (matmul(u, matmul(inner, vh)),)
+
+
+def svd(a: Value, full_matrices: bool = False) -> tuple[Value, Value, Value]:
+    return apply(Svd(full_matrices), a)
