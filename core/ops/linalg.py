@@ -703,7 +703,7 @@ class Svd(Op):
                 inner = term if inner is None else ew.add(inner, term)
             inner = ew.div(inner, gap)
         if gs is not None:
-            eye = _identity_like(matmul(vh, vh, transpose_b=True))     # k x k
+            eye = _identity_like(ew.sub(row, col))      # k x k
             diag = ew.mul(sh.expand_dims(gs, -2), eye)
             inner = diag if inner is None else ew.add(inner, diag)
         if inner is None:
