@@ -45,6 +45,16 @@ def max_pool_path(request, monkeypatch):
     assert ran, "numba's max-pool kernels did not run"
 
 
+def _numba_spy(monkeypatch, name):
+    """numba's kernels switched on and ``numba_kernels.<name>`` counted: the list gets a 1 per call."""
+    pytest.importorskip("numba", reason="numba is not installed: its kernels cannot run")
+    monkeypatch.setenv("DUALFLOW_NUMBA", "1")
+    ran = []
+    kernel = getattr(numba_kernels, name)
+    monkeypatch.setattr(numba_kernels, name, lambda *a: (ran.append(1), kernel(*a))[1])
+    return ran
+
+
 def _calls(fmt):
     """(name, kernel call writing into out) for each kernel of a small conv + pool + batch-norm layer."""
     be = NumpyBackend("cpu")
@@ -624,11 +634,7 @@ def test_compiled_max_pool_agrees_with_the_plain_loops_on_any_geometry(kh, kw, s
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_compiled_erf_gives_pythons_math_erf_rounded_once(monkeypatch, dtype):
     import math
-    pytest.importorskip("numba", reason="numba is not installed: its kernels cannot run")
-    monkeypatch.setenv("DUALFLOW_NUMBA", "1")
-    ran = []
-    kernel = numba_kernels.erf
-    monkeypatch.setattr(numba_kernels, "erf", lambda *a: (ran.append(1), kernel(*a))[1])
+    ran = _numba_spy(monkeypatch, "erf")
     x = _specials((4, 50), dtype) * 3
     got = NumpyBackend("cpu").erf(x)
     want = np.array([math.erf(float(v)) for v in x.ravel()]).astype(dtype).reshape(x.shape)
@@ -651,11 +657,7 @@ def _xent_rows(z: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("reduction", ["none", "sum", "mean"])
 def test_compiled_sparse_cross_entropy_against_plain_loops(monkeypatch, dtype, reduction):
-    pytest.importorskip("numba", reason="numba is not installed: its kernels cannot run")
-    monkeypatch.setenv("DUALFLOW_NUMBA", "1")
-    ran = []
-    kernel = numba_kernels.sparse_xent_call
-    monkeypatch.setattr(numba_kernels, "sparse_xent_call", lambda *a: (ran.append(1), kernel(*a))[1])
+    ran = _numba_spy(monkeypatch, "sparse_xent_call")
     be = NumpyBackend("cpu")
     z = (R.standard_normal((33, 10)) * 6).astype(dtype)
     for labels in (R.integers(0, 10, 33), R.integers(0, 10, 33).astype(np.int32)):
@@ -680,11 +682,7 @@ def test_compiled_sparse_cross_entropy_against_plain_loops(monkeypatch, dtype, r
 def test_an_ignore_index_no_label_equals_takes_the_compiled_pass(monkeypatch, reduction):
     # PyTorch's default ignore_index=-100 matches no label in almost every batch: nothing is ignored, and the
     # loss is the compiled plain one; a batch where a label equals it ignores that row (NumPy's path).
-    pytest.importorskip("numba", reason="numba is not installed: its kernels cannot run")
-    monkeypatch.setenv("DUALFLOW_NUMBA", "1")
-    ran = []
-    kernel = numba_kernels.sparse_xent_call
-    monkeypatch.setattr(numba_kernels, "sparse_xent_call", lambda *a: (ran.append(1), kernel(*a))[1])
+    ran = _numba_spy(monkeypatch, "sparse_xent_call")
     be = NumpyBackend("cpu")
     z = (R.standard_normal((6, 5)) * 3).astype(np.float32)
     labels = R.integers(0, 5, 6)
