@@ -6,9 +6,9 @@ PyTorch's names, defaults, type promotion and errors onto them.
 from __future__ import annotations
 
 import builtins
+import collections
 import functools
 import itertools
-import collections
 import math
 import os
 import warnings
