@@ -843,8 +843,11 @@ class Tensor(Value):
     def norm(self, p: Any = "fro", dim: Any = None, keepdim: bool = False) -> "Tensor":
         if p == 1:
             return self.abs().sum(dim, keepdim)
-        if p not in (2, "fro"):
-            raise NotImplementedError(f"norm: p={p!r} is not supported yet (1, 2 or 'fro')")
+        if p == "nuc" or (p != "fro" and p != 2):
+            from eager_api import linalg        # it imports this module
+            if p == "nuc":
+                return linalg.matrix_norm(self, "nuc", (-2, -1) if dim is None else dim, keepdim)
+            return linalg.vector_norm(self, p, dim, keepdim)
         # Gradient 0 at the zero vector, as PyTorch's (a plain sqrt would give NaN there).
         return _T(core.ops.reduce.norm_sqrt((self * self).sum(dim, keepdim)))
 

@@ -482,3 +482,28 @@ def test_svd_gradient_is_pytorchs_formula_by_hand():
     inner = ((ug - ug.T) * s[None, :] + s[:, None] * (vg - vg.T)) / e + np.diag(gs)
     want = (u @ inner + gu / s - u @ (u.T @ (gu / s))) @ vh
     np.testing.assert_allclose(x.grad.numpy(), want, rtol=1e-10, atol=1e-12)
+
+
+def test_norms_by_hand_and_against_central_differences():
+    x = np.array([[3.0, -4.0, 0.0], [1.0, 1.0, -1.0]])
+    t = torch.tensor(x)
+    for p, want in ((2, [5, 3 ** 0.5]), (1, [7, 3]), (0, [2, 3]), (3, [91 ** (1 / 3), 3 ** (1 / 3)]),
+                    (0.5, [(3 ** 0.5 + 2) ** 2, 9]), (float("inf"), [4, 1]), (float("-inf"), [0, 1]), (-1, [0, 1 / 3])):
+        np.testing.assert_allclose(torch.linalg.vector_norm(t, p, dim=1).numpy(), want, rtol=1e-12)
+    a = np.random.default_rng(8).normal(size=(3, 4))
+    s = np.linalg.svd(a, compute_uv=False)
+    for o, want in (("fro", np.sqrt((a * a).sum())), ("nuc", s.sum()), (2, s[0]), (-2, s[-1]),
+                    (1, np.abs(a).sum(0).max()), (-1, np.abs(a).sum(0).min()), (float("inf"), np.abs(a).sum(1).max()),
+                    (float("-inf"), np.abs(a).sum(1).min())):
+        assert torch.linalg.matrix_norm(torch.tensor(a), o).item() == pytest.approx(want, rel=1e-12)
+        assert torch.linalg.norm(torch.tensor(a), o).item() == pytest.approx(want, rel=1e-12)
+    for p in (3, 0.5, 1.5):
+        eager_fd_check(lambda v: torch.linalg.vector_norm(v, p, dim=1), [a])
+    # at zeros, PyTorch's conventions: 0 where the chain rule would give inf * 0
+    z = torch.tensor(np.array([[0.0, 2.0], [0.0, 0.0]]), requires_grad=True)
+    for p in (0.5, 3):
+        z.grad = None
+        torch.linalg.vector_norm(z, p, dim=1).sum().backward()
+        np.testing.assert_allclose(z.grad.numpy(), [[0, 1], [0, 0]], rtol=1e-15, atol=0)
+    with pytest.raises(RuntimeError, match="linalg.matrix_norm: Order 3 not supported."):
+        torch.linalg.matrix_norm(torch.tensor(a), 3)

@@ -450,3 +450,37 @@ def test_tf_run_errors_match(tf1, name):
     # otherwise here): the error's own line is compared (TF's triangular solve goes on with its shapes' codes)
     line = theirs.message.split("\n")[-2]
     assert ours.message.split("\n")[0] == (line.split(": [")[0] if name == "triangular_rows" else line)
+
+
+NORM_X = np.array([[3.0, -4.0, 0.0], [1.0, 1.0, -1.0], [0.0, 0.0, 0.0]])
+NORM_CALLS = {f"vector_{o}": (lambda t, a, o=o: t.linalg.vector_norm(a, o, dim=1)) for o in
+              (2, 1, 0, 3, 0.5, -1, float("inf"), float("-inf"))}
+NORM_CALLS.update({
+    "vector_all_keepdim": lambda t, a: t.linalg.vector_norm(a, 3, keepdim=True),
+    "norm_default": lambda t, a: t.linalg.norm(a),
+    "norm_dim0": lambda t, a: t.linalg.norm(a, dim=0),
+    **{f"matrix_{o}": (lambda t, a, o=o: t.linalg.matrix_norm(a[:2] + 0.5, o)) for o in
+       ("fro", "nuc", 2, -2, 1, -1, float("inf"), float("-inf"))},
+    "matrix_keepdim_dims": lambda t, a: t.linalg.matrix_norm(a.reshape(1, 3, 3) + 0.5, 1, dim=(2, 1), keepdim=True),
+    "norm_matrix_inf": lambda t, a: t.linalg.norm(a + 0.5, float("inf")),
+})
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("name", sorted(NORM_CALLS))
+def test_torch_norms_and_their_gradients_match(torch, name, dtype):
+    # zeros in the input and a zero row: PyTorch's gradient conventions there (0, never NaN), and no gradient
+    # for ord 0
+    res = []
+    for lib in (eager_api, torch):
+        x = lib.tensor(NORM_X.astype(dtype), requires_grad=True)
+        out = NORM_CALLS[name](lib, x)
+        if out.requires_grad:
+            (out * lib.tensor(np.arange(1.0, out.numel() + 1).reshape(tuple(out.shape)).astype(dtype))).sum().backward()
+        res.append([out.detach().numpy(), None if x.grad is None else x.grad.numpy()])
+    (ov, og), (tv, tg) = res
+    assert ov.shape == tv.shape and ov.dtype == tv.dtype
+    np.testing.assert_allclose(ov, tv, **TOL[dtype])
+    assert (og is None) == (tg is None)
+    if og is not None:
+        np.testing.assert_allclose(og, tg, **TOL[dtype])

@@ -441,6 +441,52 @@ def norm_sqrt(x: Value) -> Value:
     return apply(NormSqrt(), x)
 
 
+class VectorNorm(Reduce):
+    """``(sum |x|^p)^(1/p)`` over ``axes`` for a finite p other than 0, 1 and 2 (those are sums, counts and
+    ``norm_sqrt``), in the input's dtype.  Gradient, PyTorch's (``linalg_vector_norm_backward``), which stays
+    finite where the power's chain rule would give inf * 0: ``sgn(x) |x|^(p-1) g norm^(1-p)`` with 0 where
+    x = 0 for p < 1; ``sgn(x) |x|^(p-1) g / norm^(p-1)`` (``x |x|^(p-2)`` for p >= 2) with 0 where the norm is 0."""
+
+    name = "VectorNorm"
+    saves_outputs = True
+
+    def __init__(self, p: float, axes: Any = None, keepdims: bool = False) -> None:
+        super().__init__(axes, keepdims)
+        self.p = float(p)
+
+    def infer(self, x: Value) -> list:
+        self.require_float(x)
+        return super().infer(x)
+
+    def forward(self, be, x):
+        xp, axes = be.xp, self._axes(x)
+        t = x.dtype.type
+        with numpy.errstate(divide="ignore"):       # a negative p at a zero: inf, then its sum's power, as ATen's
+            return xp.power(xp.sum(xp.power(xp.abs(x), t(self.p)), axis=axes, keepdims=self.keepdims),
+                            t(1 / self.p))
+
+    def vjp(self, node, grads, needs):
+        x, norm, p = node.inputs[0], node.outputs[0], self.p
+        g, norm = self._expand(grads[0], x), self._expand(norm, x)
+        zero_x = ew.scalar_compare(x, "Equal", 0.0)
+        if p < 1:
+            scaled = ew.where(zero_x, sh.fill_like(x, 0.0),
+                              ew.mul(ew.sign(x), ew.scalar(ew.abs(x), "pow", p - 1)))
+            return (ew.mul(scaled, ew.mul(g, ew.scalar(norm, "pow", 1 - p))),)
+        if p < 2:
+            scaled = ew.mul(ew.sign(x), ew.scalar(ew.abs(x), "pow", p - 1))
+        else:
+            scaled = ew.mul(x, ew.scalar(ew.abs(x), "pow", p - 2))
+        zero_n = ew.scalar_compare(norm, "Equal", 0.0)
+        safe = ew.where(zero_n, sh.fill_like(norm, 1.0), ew.scalar(norm, "pow", p - 1))
+        scale = ew.where(zero_n, sh.fill_like(norm, 0.0), ew.div(g, safe))
+        return (ew.mul(scaled, scale),)
+
+
+def vector_norm(x: Value, p: float, axes: Any = None, keepdims: bool = False) -> Value:
+    return apply(VectorNorm(p, axes, keepdims), x)
+
+
 def all(x: Value, axes: Any = None, keepdims: bool = False) -> Value:  # noqa: A001
     return apply(AllAny(axes, keepdims, "all"), x)
 
