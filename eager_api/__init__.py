@@ -34,7 +34,8 @@ from eager_api.tensor import Size, Tensor, tensor
 from eager_api import distributed, linalg, nn, optim, utils  # noqa: E402  (need Tensor defined first)
 from eager_api.linalg import (_cholesky_inverse as cholesky_inverse, _cholesky_solve as cholesky_solve,  # noqa: E402
                               _logdet as logdet, _torch_cholesky as cholesky, _torch_slogdet as slogdet,
-                              _triangular_solve as triangular_solve, det, inv as inverse, matrix_power)
+                              _torch_qr as qr, _torch_svd as svd, _triangular_solve as triangular_solve, det,
+                              inv as inverse, matrix_power)
 import eager_api.backends as backends  # noqa: E402  (the submodule, not the star-imported top-level package)
 from eager_api._dynamo import compile  # noqa: E402,A001  (torch.compile; needs nn)
 from eager_api.autograd import inference_mode, is_inference_mode_enabled  # noqa: E402

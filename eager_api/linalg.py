@@ -25,7 +25,7 @@ import numpy
 from core import errors as _errors
 from core.ops import linalg as _la
 from core.ops import reduce as core_reduce
-from eager_api.tensor import _ATEN_NAMES, Tensor, _T, eye, matmul, where
+from eager_api.tensor import _ATEN_NAMES, Tensor, _T, eye, matmul, where, zeros
 
 __all__ = ["LinAlgError", "cholesky", "cholesky_ex", "det", "eigh", "eigvalsh", "inv", "inv_ex", "matmul",
            "matrix_norm", "matrix_power", "norm", "qr", "slogdet", "solve", "solve_triangular", "svd", "svdvals",
@@ -38,7 +38,7 @@ _RESULTS = {name: collections.namedtuple(name, fields) for name, fields in (
     ("linalg_slogdet", ["sign", "logabsdet"]), ("slogdet", ["sign", "logabsdet"]),
     ("linalg_inv_ex", ["inverse", "info"]), ("linalg_cholesky_ex", ["L", "info"]),
     ("triangular_solve", ["solution", "cloned_coefficient"]), ("linalg_eigh", ["eigenvalues", "eigenvectors"]),
-    ("linalg_qr", ["Q", "R"]), ("linalg_svd", ["U", "S", "Vh"]))}
+    ("linalg_qr", ["Q", "R"]), ("linalg_svd", ["U", "S", "Vh"]), ("svd", ["U", "S", "V"]), ("qr", ["Q", "R"]))}
 
 # What ATen says after "fn: (Batch element i): " when LAPACK fails ({info}: LAPACK's order of the failure).
 _SINGULAR = ("The diagonal element {info} is zero, the inversion could not be completed because the input matrix is "
@@ -402,6 +402,28 @@ def _logdet(A: Tensor) -> Tensor:
 def _torch_slogdet(A: Tensor) -> Any:
     """``torch.slogdet``: ``torch.linalg.slogdet`` as ``torch.return_types.slogdet``."""
     return _RESULTS["slogdet"](*_slogdet("linalg.slogdet", A))
+
+
+def _torch_svd(A: Tensor, some: bool = True, compute_uv: bool = True) -> Any:
+    """``torch.svd``, the older API: V itself (not Vh), ``some`` for the reduced factors, and without
+    ``compute_uv`` zero U (m x m) and V (n x n) beside the singular values, as PyTorch's."""
+    if not compute_uv:
+        s = svdvals(A)
+        m, n = A.shape[-2:]
+        batch = tuple(A.shape[:-2])
+        return _RESULTS["svd"](zeros(batch + (m, m), dtype=A.dtype, device=A.device), s,
+                               zeros(batch + (n, n), dtype=A.dtype, device=A.device))
+    u, s, vh = svd(A, full_matrices=not some)
+    return _RESULTS["svd"](u, s, _mT(vh))
+
+
+def _torch_qr(A: Tensor, some: bool = True) -> Any:
+    """``torch.qr`` (deprecated in PyTorch, with its warning, once): ``torch.linalg.qr`` with ``some``."""
+    _deprecated("qr", "torch.qr is deprecated in favor of torch.linalg.qr and will be removed in a future PyTorch "
+                "release.\nThe boolean parameter 'some' has been replaced with a string parameter 'mode'.\nQ, R = "
+                "torch.qr(A, some)\nshould be replaced with\nQ, R = torch.linalg.qr(A, 'reduced' if some else "
+                "'complete')")
+    return _RESULTS["qr"](*qr(A, "reduced" if some else "complete"))
 
 
 def _torch_cholesky(A: Tensor, upper: bool = False) -> Tensor:

@@ -79,6 +79,12 @@ def get_default_dtype() -> numpy.dtype:
     return _default_dtype[0]
 
 
+def _linalg() -> Any:
+    """``eager_api.linalg``, which imports this module (so the Tensor methods over it look it up when called)."""
+    from eager_api import linalg
+    return linalg
+
+
 def _result_dtype(a: numpy.dtype, b: numpy.dtype) -> numpy.dtype:
     """PyTorch's promotion between tensors: the higher category (bool < integer < float or complex) wins,
     within one the wider type (float64 with complex64 is complex128, as in PyTorch)."""
@@ -843,11 +849,10 @@ class Tensor(Value):
     def norm(self, p: Any = "fro", dim: Any = None, keepdim: bool = False) -> "Tensor":
         if p == 1:
             return self.abs().sum(dim, keepdim)
-        if p == "nuc" or (p != "fro" and p != 2):
-            from eager_api import linalg        # it imports this module
-            if p == "nuc":
-                return linalg.matrix_norm(self, "nuc", (-2, -1) if dim is None else dim, keepdim)
-            return linalg.vector_norm(self, p, dim, keepdim)
+        if p == "nuc":
+            return _linalg().matrix_norm(self, "nuc", (-2, -1) if dim is None else dim, keepdim)
+        if p != "fro" and p != 2:
+            return _linalg().vector_norm(self, p, dim, keepdim)
         # Gradient 0 at the zero vector, as PyTorch's (a plain sqrt would give NaN there).
         return _T(core.ops.reduce.norm_sqrt((self * self).sum(dim, keepdim)))
 
@@ -1443,6 +1448,28 @@ class Tensor(Value):
 
     def clamp_(self, min: Any = None, max: Any = None) -> "Tensor":
         return self._inplace("clamp_", lambda x: x.clamp(min, max))
+
+    # torch.* linear algebra as methods (eager_api.linalg imports this module: looked up when called)
+    def inverse(self) -> "Tensor":
+        return _linalg().inv(self)
+
+    def det(self) -> "Tensor":
+        return _linalg().det(self)
+
+    def logdet(self) -> "Tensor":
+        return _linalg()._logdet(self)
+
+    def slogdet(self) -> Any:
+        return _linalg()._torch_slogdet(self)
+
+    def matrix_power(self, n: builtins.int) -> "Tensor":
+        return _linalg().matrix_power(self, n)
+
+    def svd(self, some: bool = True, compute_uv: bool = True) -> Any:
+        return _linalg()._torch_svd(self, some, compute_uv)
+
+    def qr(self, some: bool = True) -> Any:
+        return _linalg()._torch_qr(self, some)
 
     def tril_(self, diagonal: builtins.int = 0) -> "Tensor":
         return self._inplace("tril_", lambda x: x.tril(diagonal))

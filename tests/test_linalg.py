@@ -507,3 +507,26 @@ def test_norms_by_hand_and_against_central_differences():
         np.testing.assert_allclose(z.grad.numpy(), [[0, 1], [0, 0]], rtol=1e-15, atol=0)
     with pytest.raises(RuntimeError, match="linalg.matrix_norm: Order 3 not supported."):
         torch.linalg.matrix_norm(torch.tensor(a), 3)
+
+
+def test_older_svd_and_qr_and_the_tensor_methods():
+    a = np.random.default_rng(9).normal(size=(4, 3))
+    t = torch.tensor(a)
+    u, s, v = torch.svd(t)                      # V itself, not Vh
+    np.testing.assert_allclose((u.numpy() * s.numpy()) @ v.numpy().T, a, atol=1e-12)
+    assert [tuple(f.shape) for f in torch.svd(t, some=False)] == [(4, 4), (3,), (3, 3)]
+    none = torch.svd(t, compute_uv=False)
+    assert tuple(none.U.shape) == (4, 4) and (none.U.numpy() == 0).all() and (none.V.numpy() == 0).all()
+    np.testing.assert_allclose(none.S.numpy(), s.numpy(), rtol=1e-12)
+    torch.linalg._WARNED.discard("qr")
+    with pytest.warns(UserWarning, match="torch.qr is deprecated in favor of torch.linalg.qr"):
+        q, r = t.qr(some=False)
+    assert tuple(q.shape) == (4, 4) and tuple(r.shape) == (4, 3)
+    sq = torch.tensor(a[:3])
+    np.testing.assert_allclose(sq.inverse().numpy(), np.linalg.inv(a[:3]), rtol=1e-12)
+    assert sq.det().item() == pytest.approx(np.linalg.det(a[:3]), rel=1e-12)
+    np.testing.assert_allclose(sq.matrix_power(3).numpy(), np.linalg.matrix_power(a[:3], 3), rtol=1e-12)
+    sign, logabs = sq.slogdet()
+    assert (sign.item(), logabs.item()) == pytest.approx(np.linalg.slogdet(a[:3]), rel=1e-12)
+    spd = sq @ sq.t()
+    assert spd.logdet().item() == pytest.approx(np.linalg.slogdet(a[:3] @ a[:3].T)[1], rel=1e-12)

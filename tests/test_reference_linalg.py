@@ -484,3 +484,27 @@ def test_torch_norms_and_their_gradients_match(torch, name, dtype):
     assert (og is None) == (tg is None)
     if og is not None:
         np.testing.assert_allclose(og, tg, **TOL[dtype])
+
+
+def test_torch_older_svd_qr_and_methods_match(torch):
+    x = np.random.default_rng(10).normal(size=(4, 3))
+    seen = []
+    for lib in (eager_api, torch):
+        if lib is eager_api:
+            lib.linalg._WARNED.discard("qr")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            t = lib.tensor(x)
+            r, full, bare, q, q2 = lib.svd(t), lib.svd(t, some=False), lib.svd(t, compute_uv=False), t.qr(), lib.qr(
+                t, some=False)
+            sq = t[:3]
+            values = [type(r).__name__, [tuple(a.shape) for a in (*r, *full, *bare, *q, *q2)], bare.S.numpy(),
+                      (r.U * r.S) @ r.V.t(), q.Q @ q.R, sq.det().item(), sq.inverse().numpy(),
+                      sq.matrix_power(3).numpy(), [v.item() for v in sq.slogdet()], (sq @ sq.t()).logdet().item()]
+        values.append([str(w.message).split(" (Triggered")[0] for w in caught if "qr" in str(w.message)])
+        seen.append(values)
+    for a, b in zip(*seen):
+        if isinstance(a, (str, list)):
+            assert a == b if not (isinstance(a, list) and a and isinstance(a[0], float)) else np.allclose(a, b)
+        else:
+            np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-10, atol=1e-12)
