@@ -849,8 +849,8 @@ class Tensor(Value):
     def norm(self, p: Any = "fro", dim: Any = None, keepdim: bool = False) -> "Tensor":
         if p == 1:
             return self.abs().sum(dim, keepdim)
-        if p == "nuc":
-            return _linalg().matrix_norm(self, "nuc", (-2, -1) if dim is None else dim, keepdim)
+        if isinstance(p, str) and p != "fro":      # 'nuc', or an order matrix_norm refuses in its words
+            return _linalg().matrix_norm(self, p, (-2, -1) if dim is None else dim, keepdim)
         if p != "fro" and p != 2:
             return _linalg().vector_norm(self, p, dim, keepdim)
         # Gradient 0 at the zero vector, as PyTorch's (a plain sqrt would give NaN there).

@@ -318,9 +318,10 @@ def test_var_of_one_value_is_nan_as_in_pytorch():
     assert _x([2.0]).var(unbiased=False).item() == 0.0
 
 
-def test_norm_rejects_an_unsupported_order():
-    with pytest.raises(NotImplementedError, match="p=3"):
-        _x([1.0]).norm(3)
+def test_norm_takes_any_order_and_rejects_an_unknown_one():
+    assert _x([1.0, -2.0]).norm(3).item() == pytest.approx(9 ** (1 / 3))
+    with pytest.raises(RuntimeError, match="linalg.matrix_norm: Order abc not supported."):
+        _x([1.0]).norm("abc")
 
 
 def test_gradcheck_norm_sqrt_at_zero_and_away_from_it():
