@@ -79,12 +79,6 @@ def get_default_dtype() -> numpy.dtype:
     return _default_dtype[0]
 
 
-def _linalg() -> Any:
-    """``eager_api.linalg``, which imports this module (so the Tensor methods over it look it up when called)."""
-    from eager_api import linalg
-    return linalg
-
-
 def _result_dtype(a: numpy.dtype, b: numpy.dtype) -> numpy.dtype:
     """PyTorch's promotion between tensors: the higher category (bool < integer < float or complex) wins,
     within one the wider type (float64 with complex64 is complex128, as in PyTorch)."""
@@ -849,10 +843,11 @@ class Tensor(Value):
     def norm(self, p: Any = "fro", dim: Any = None, keepdim: bool = False) -> "Tensor":
         if p == 1:
             return self.abs().sum(dim, keepdim)
-        if isinstance(p, str) and p != "fro":      # 'nuc', or an order matrix_norm refuses in its words
-            return _linalg().matrix_norm(self, p, (-2, -1) if dim is None else dim, keepdim)
         if p != "fro" and p != 2:
-            return _linalg().vector_norm(self, p, dim, keepdim)
+            from eager_api import linalg
+            if isinstance(p, str):      # 'nuc', or an order matrix_norm refuses in its words
+                return linalg.matrix_norm(self, p, (-2, -1) if dim is None else dim, keepdim)
+            return linalg.vector_norm(self, p, dim, keepdim)
         # Gradient 0 at the zero vector, as PyTorch's (a plain sqrt would give NaN there).
         return _T(core.ops.reduce.norm_sqrt((self * self).sum(dim, keepdim)))
 
@@ -1281,6 +1276,14 @@ class Tensor(Value):
         from eager_api import linalg
         return linalg.matrix_power(self, n)
 
+    def svd(self, some: bool = True, compute_uv: bool = True) -> Any:
+        from eager_api import linalg
+        return linalg._torch_svd(self, some, compute_uv)
+
+    def qr(self, some: bool = True) -> Any:
+        from eager_api import linalg
+        return linalg._torch_qr(self, some)
+
     def triangular_solve(self, A: "Tensor", upper: bool = True, transpose: bool = False,
                          unitriangular: bool = False) -> Any:
         from eager_api import linalg
@@ -1448,28 +1451,6 @@ class Tensor(Value):
 
     def clamp_(self, min: Any = None, max: Any = None) -> "Tensor":
         return self._inplace("clamp_", lambda x: x.clamp(min, max))
-
-    # torch.* linear algebra as methods (eager_api.linalg imports this module: looked up when called)
-    def inverse(self) -> "Tensor":
-        return _linalg().inv(self)
-
-    def det(self) -> "Tensor":
-        return _linalg().det(self)
-
-    def logdet(self) -> "Tensor":
-        return _linalg()._logdet(self)
-
-    def slogdet(self) -> Any:
-        return _linalg()._torch_slogdet(self)
-
-    def matrix_power(self, n: builtins.int) -> "Tensor":
-        return _linalg().matrix_power(self, n)
-
-    def svd(self, some: bool = True, compute_uv: bool = True) -> Any:
-        return _linalg()._torch_svd(self, some, compute_uv)
-
-    def qr(self, some: bool = True) -> Any:
-        return _linalg()._torch_qr(self, some)
 
     def tril_(self, diagonal: builtins.int = 0) -> "Tensor":
         return self._inplace("tril_", lambda x: x.tril(diagonal))
@@ -2601,7 +2582,8 @@ def tensor_split(input: Tensor, indices_or_sections: Any, dim: builtins.int = 0)
     if isinstance(indices_or_sections, Tensor):
         indices_or_sections = (indices_or_sections.item() if indices_or_sections.ndim == 0
                                else indices_or_sections.tolist())
-    size = input.shape[input._dim_index(dim)]
+    d = input._dim_index(dim)
+    size = input.shape[d]
     if isinstance(indices_or_sections, builtins.int):
         n = indices_or_sections
         if n <= 0:
@@ -2610,7 +2592,7 @@ def tensor_split(input: Tensor, indices_or_sections: Any, dim: builtins.int = 0)
         cuts = list(itertools.accumulate(lengths))[:-1]
     else:
         cuts = [builtins.int(i) for i in indices_or_sections]
-    lead = (slice(None),) * (dim % input.ndim)
+    lead = (slice(None),) * d
     return tuple(input[lead + (slice(a, b),)] for a, b in zip([0] + cuts, cuts + [None]))
 
 
@@ -2645,7 +2627,7 @@ def argwhere(input: Tensor) -> Tensor:  # noqa: A002
 def take(input: Tensor, index: Tensor) -> Tensor:  # noqa: A002
     """Elements of the flattened input at ``index`` (negative ones from the end), in ``index``'s shape."""
     n = input.numel()
-    idx = index.numpy() if isinstance(index, Tensor) else numpy.asarray(index)
+    idx = index.cpu().numpy() if isinstance(index, Tensor) else numpy.asarray(index)     # checked on the host
     bad = idx[(idx >= n) | (idx < -n)]
     if bad.size:
         raise IndexError(f"out of range: tried to access index {builtins.int(bad.flat[0])} on a tensor of {n} "

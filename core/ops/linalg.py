@@ -552,6 +552,19 @@ def _identity_like(x: Value) -> Value:
     return ew.sub(triangle(ones, True), triangle(ones, True, 1))
 
 
+def _gaps(x: Value) -> tuple[Value, Value]:
+    """For a batch of vectors (..., k): ``x_j - x_i`` as (..., k, k) matrices with 1 on the diagonal (the
+    divisor of the spectral gradients, whose numerators are 0 there), and the identity of that shape."""
+    diff = ew.sub(sh.expand_dims(x, -2), sh.expand_dims(x, -1))
+    eye = _identity_like(diff)
+    return ew.add(diff, eye), eye
+
+
+def _skew(x: Value) -> Value:
+    """``X - X^T``."""
+    return ew.sub(x, _mT(x))
+
+
 class Eigh(Op):
     """The eigenvalues (ascending) and orthonormal eigenvectors (the columns) of each symmetric matrix, read in
     its lower triangle (``upper``: its upper one), as LAPACK's syevd (``torch.linalg.eigh``).  The vectors'
@@ -578,14 +591,12 @@ class Eigh(Op):
     def vjp(self, node, grads, needs):
         w, v = node.outputs
         gw, gv = grads
+        gap, eye = _gaps(w)                 # L_j - L_i
         inner = None
         if gv is not None:
-            vg = matmul(v, gv, transpose_a=True)
-            skew = ew.scalar(ew.sub(vg, _mT(vg)), "mul", 0.5)
-            gap = ew.sub(sh.expand_dims(w, -2), sh.expand_dims(w, -1))      # L_j - L_i
-            inner = ew.div(skew, ew.add(gap, _identity_like(gap)))        # skew's diagonal is 0: 0 / 1 there
+            inner = ew.div(ew.scalar(_skew(matmul(v, gv, transpose_a=True)), "mul", 0.5), gap)
         if gw is not None:
-            diag = ew.mul(sh.expand_dims(gw, -2), _identity_like(v))
+            diag = ew.mul(sh.expand_dims(gw, -2), eye)
             inner = diag if inner is None else ew.add(inner, diag)
         return (matmul(v, matmul(inner, v, transpose_b=True)),)
 
@@ -635,7 +646,7 @@ class Qr(Op):
             return (_qr_square_grad(q, r, gq, gr),)
         # A = Q [R1 R2]: X = A[:, :m] = Q R1 (square), Y = A[:, m:] = Q R2
         head, tail = (Ellipsis, slice(0, m)), (Ellipsis, slice(m, None))
-        y, r1, r2 = sh.getitem(a, tail), sh.getitem(r, head), sh.getitem(r, tail)
+        y, r1 = sh.getitem(a, tail), sh.getitem(r, head)
         gr1, gr2 = sh.getitem(gr, head), sh.getitem(gr, tail)
         gx = _qr_square_grad(q, r1, ew.add(gq, matmul(y, gr2, transpose_b=True)), gr1)
         return (sh.concat([gx, matmul(q, gr2)], len(a.shape) - 1),)
@@ -689,21 +700,16 @@ class Svd(Op):
             gu = None if gu is None else sh.getitem(gu, (Ellipsis, slice(0, k)))
             gvh = None if gvh is None else sh.getitem(gvh, (Ellipsis, slice(0, k), slice(None)))
         row, col = sh.expand_dims(s, -2), sh.expand_dims(s, -1)       # S_j along rows, S_i down columns
+        gap, eye = _gaps(ew.mul(s, s))      # S_j^2 - S_i^2
         inner = None
-        if gu is not None or gvh is not None:
-            s2 = ew.mul(s, s)
-            gap = ew.sub(sh.expand_dims(s2, -2), sh.expand_dims(s2, -1))
-            gap = ew.add(gap, _identity_like(gap))
-            if gu is not None:
-                ug = matmul(u, gu, transpose_a=True)
-                inner = ew.mul(ew.sub(ug, _mT(ug)), row)
-            if gvh is not None:
-                vg = matmul(vh, gvh, transpose_b=True)
-                term = ew.mul(col, ew.sub(vg, _mT(vg)))
-                inner = term if inner is None else ew.add(inner, term)
+        if gu is not None:
+            inner = ew.mul(_skew(matmul(u, gu, transpose_a=True)), row)
+        if gvh is not None:
+            term = ew.mul(col, _skew(matmul(vh, gvh, transpose_b=True)))
+            inner = term if inner is None else ew.add(inner, term)
+        if inner is not None:
             inner = ew.div(inner, gap)
         if gs is not None:
-            eye = _identity_like(ew.sub(row, col))      # k x k
             diag = ew.mul(sh.expand_dims(gs, -2), eye)
             inner = diag if inner is None else ew.add(inner, diag)
         if inner is None:
